@@ -1,0 +1,197 @@
+/**
+ * Turns the validated written form (schema.ts) into core/model.ts types: quantities to
+ * millicores and bytes, durations to milliseconds, shapes sorted by cost. Only called on data
+ * the schema accepted, so conversions cannot fail here.
+ */
+import { bytes, cpuMillis, formatMemory, MiB } from "../../core/quantity.ts";
+import { parseDuration } from "../../core/duration.ts";
+import type {
+  Config,
+  CostModel,
+  MachineTemplate,
+  NodePool,
+  Provider,
+  Settings,
+  Shape,
+  VmSource,
+} from "../../core/model.ts";
+import type { ConfigFile, MachineTemplateSpec, NodePoolSpec, ProviderSpec } from "./schema.ts";
+import { shapeCost } from "../../core/cost.ts";
+
+function ms(text: string): number {
+  const r = parseDuration(text);
+  if (!r.ok || r.value === null) throw new Error(`unvalidated duration ${text}`);
+  return r.value;
+}
+function msOrNever(text: string): number | null {
+  const r = parseDuration(text, true);
+  if (!r.ok) throw new Error(`unvalidated duration ${text}`);
+  return r.value;
+}
+
+/** A shape's display name: "4c-8Gi". */
+export function shapeName(cpu: number, memory: number): string {
+  return `${cpu / 1000}c-${formatMemory(memory)}`;
+}
+
+export function normalizeProvider(name: string, p: ProviderSpec): Provider {
+  return {
+    name,
+    endpoint: p.endpoint.replace(/\/+$/, ""),
+    tokenId: p.tokenId,
+    tokenSecret: p.tokenSecret,
+    tls: {
+      ...(p.tls.caFile !== undefined ? { caFile: p.tls.caFile } : {}),
+      ...(p.tls.fingerprint !== undefined ? { fingerprint: p.tls.fingerprint.toUpperCase() } : {}),
+      insecureSkipVerify: p.tls.insecureSkipVerify,
+    },
+    hosts: p.hosts.map((h) => ({
+      name: h.name,
+      zone: h.zone ?? h.name,
+      cpuOvercommit: h.cpuOvercommit,
+      memoryOvercommit: h.memoryOvercommit,
+      reserved: { cpu: cpuMillis(h.reserved?.cpu ?? 0), memory: bytes(h.reserved?.memory ?? 0) },
+    })),
+    vmidRange: p.vmidRange,
+    managedTag: p.managedTag,
+    placement: p.placement,
+    ...(p.resourcePool !== undefined ? { resourcePool: p.resourcePool } : {}),
+  };
+}
+
+export function normalizeMachineTemplate(
+  name: string,
+  t: MachineTemplateSpec,
+  cost: CostModel,
+): MachineTemplate {
+  const vmMemOverhead = t.vmMemOverheadMiB * MiB;
+  const shapes: Shape[] = (t.shapes ?? []).map((s) => {
+    const cpu = cpuMillis(s.cpu);
+    const memory = bytes(s.memory);
+    return { name: shapeName(cpu, memory), cpu, memory };
+  });
+  shapes.sort((a, b) =>
+    shapeCost(a, vmMemOverhead, cost) - shapeCost(b, vmMemOverhead, cost) || a.cpu - b.cpu ||
+    a.memory - b.memory
+  );
+  const source: VmSource = "clone" in t.source
+    ? {
+      kind: "clone",
+      full: t.source.clone.full,
+      ...(t.source.clone.templateVmid !== undefined
+        ? { templateVmid: t.source.clone.templateVmid }
+        : {}),
+      ...(t.source.clone.perHost !== undefined ? { perHost: t.source.clone.perHost } : {}),
+      ...(t.source.clone.storage !== undefined ? { storage: t.source.clone.storage } : {}),
+    }
+    : { kind: "scratch", options: t.source.scratch.options };
+  const out: MachineTemplate = {
+    name,
+    provider: t.provider,
+    shapes,
+    vmMemOverhead,
+    reserved: { cpu: cpuMillis(t.reserved?.cpu ?? 0), memory: bytes(t.reserved?.memory ?? 0) },
+    maxPods: t.maxPods,
+    source,
+    disks: t.disks.map((d) => ({ ...stripUndefined(d), size: bytes(d.size) })),
+    network: t.network.map((n) => stripUndefined(n)),
+    bootstrap: stripUndefined(t.bootstrap),
+    labels: t.labels,
+    annotations: t.annotations,
+    taints: t.taints.map(stripUndefined),
+    startupTaints: t.startupTaints.map(stripUndefined),
+    tags: t.tags,
+    ...(t.resourcePool !== undefined ? { resourcePool: t.resourcePool } : {}),
+  };
+  if (t.flexible) {
+    out.flexible = {
+      cpu: {
+        min: cpuMillis(t.flexible.cpu.min),
+        max: cpuMillis(t.flexible.cpu.max),
+        step: cpuMillis(t.flexible.cpu.step ?? 1),
+      },
+      memory: {
+        min: bytes(t.flexible.memory.min),
+        max: bytes(t.flexible.memory.max),
+        step: bytes(t.flexible.memory.step ?? "512Mi"),
+      },
+    };
+  }
+  return out;
+}
+
+export function normalizeNodePool(name: string, p: NodePoolSpec): NodePool {
+  return {
+    name,
+    machineTemplate: p.machineTemplate,
+    weight: p.weight,
+    requirements: p.requirements.map(stripUndefined),
+    labels: p.labels,
+    annotations: p.annotations,
+    taints: p.taints.map(stripUndefined),
+    startupTaints: p.startupTaints.map(stripUndefined),
+    limits: {
+      ...(p.limits.cpu !== undefined ? { cpu: cpuMillis(p.limits.cpu) } : {}),
+      ...(p.limits.memory !== undefined ? { memory: bytes(p.limits.memory) } : {}),
+      ...(p.limits.nodes !== undefined ? { nodes: p.limits.nodes } : {}),
+    },
+    minNodes: p.minNodes,
+    scaleUp: {
+      batchSize: p.scaleUp.batchSize,
+      stabilizationWindow: ms(p.scaleUp.stabilizationWindow),
+      maxConcurrent: p.scaleUp.maxConcurrent,
+    },
+    scaleDown: {
+      maxConcurrent: p.scaleDown.maxConcurrent,
+      drainTimeout: ms(p.scaleDown.drainTimeout),
+      stabilizationWindow: ms(p.scaleDown.stabilizationWindow),
+    },
+    disruption: {
+      consolidationPolicy: p.disruption.consolidationPolicy,
+      consolidateAfter: msOrNever(p.disruption.consolidateAfter),
+      expireAfter: msOrNever(p.disruption.expireAfter),
+      terminationGracePeriod: p.disruption.terminationGracePeriod === undefined
+        ? null
+        : ms(p.disruption.terminationGracePeriod),
+      budgets: p.disruption.budgets.map((b) => ({
+        nodes: b.nodes,
+        ...(b.reasons !== undefined ? { reasons: b.reasons } : {}),
+        ...(b.schedule !== undefined ? { schedule: b.schedule } : {}),
+        ...(b.duration !== undefined ? { duration: ms(b.duration) } : {}),
+      })),
+      drainTimeoutAction: p.disruption.drainTimeoutAction,
+    },
+  };
+}
+
+export function normalizeSettings(s: ConfigFile["settings"]): Settings {
+  return {
+    cost: s.cost,
+    batchIdle: ms(s.batchIdle),
+    batchMax: ms(s.batchMax),
+    launchTimeout: ms(s.launchTimeout),
+    registrationTimeout: ms(s.registrationTimeout),
+    nodeRepairAfter: ms(s.nodeRepairAfter),
+    orphanGracePeriod: ms(s.orphanGracePeriod),
+  };
+}
+
+/** The whole file. */
+export function normalize(c: ConfigFile): Config {
+  const settings = normalizeSettings(c.settings);
+  return {
+    providers: c.providers.map((p) => normalizeProvider(p.name, p.spec)),
+    machineTemplates: c.machineTemplates.map((t) =>
+      normalizeMachineTemplate(t.name, t.spec, settings.cost)
+    ),
+    nodePools: c.nodePools.map((p) => normalizeNodePool(p.name, p.spec)),
+    settings,
+  };
+}
+
+/** exactOptionalPropertyTypes: drop keys whose value is undefined. */
+function stripUndefined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out as { [K in keyof T]: Exclude<T[K], undefined> };
+}

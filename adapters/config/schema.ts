@@ -1,0 +1,345 @@
+/**
+ * The one configuration schema (zod v4). The YAML file, the CRDs' OpenAPI schemas
+ * (adapters/kubernetes/crds.ts) and docs/configuration.md are all derived from these objects,
+ * so a field exists, is validated and is documented in exactly one place.
+ *
+ * The schema describes the *written* form (quantities and durations as text); normalize.ts
+ * turns a parsed value into core/model.ts types with integers and milliseconds.
+ */
+import { z } from "zod";
+import { QUANTITY_PATTERN } from "../../core/quantity.ts";
+
+const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DURATION = /^(\d+(ms|s|m|h|d))+$/;
+const DURATION_OR_NEVER = /^((\d+(ms|s|m|h|d))+|Never)$/;
+const quantityRe = new RegExp(QUANTITY_PATTERN);
+
+export const name = z.string().regex(NAME, {
+  error:
+    "must be a lowercase DNS label (a-z, 0-9 and '-', starting and ending with a letter or digit)",
+}).max(63);
+
+/** A Kubernetes quantity, written as text ("4Gi", "500m") or a plain non-negative number. */
+export const quantity = z.union([
+  z.string().regex(quantityRe, {
+    error: "must be a Kubernetes quantity such as 500m, 2, 4Gi or 512Mi",
+  })
+    .refine((s) => !s.trim().startsWith("-"), { error: "must not be negative" }),
+  z.number().nonnegative({ error: "must not be negative" }),
+]).describe("Kubernetes quantity, e.g. 500m, 2, 4Gi");
+
+export const duration = z.string().regex(DURATION, {
+  error: "must be a duration such as 500ms, 30s, 5m or 1h30m",
+}).describe("duration, e.g. 30s, 5m, 1h30m");
+export const durationOrNever = z.string().regex(DURATION_OR_NEVER, {
+  error: "must be a duration such as 30s, 5m, 720h, or Never",
+}).describe("duration, e.g. 30s, 5m, 720h, or Never");
+
+const labels = z.record(z.string(), z.string());
+export const taint = z.strictObject({
+  key: z.string().min(1),
+  value: z.string().optional(),
+  effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]),
+});
+export const requirement = z.strictObject({
+  key: z.string().min(1),
+  operator: z.enum(["In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt", "Gte", "Lte"]),
+  values: z.array(z.string()).optional(),
+  minValues: z.int().min(1).max(50).optional(),
+}).superRefine((r, ctx) => {
+  const n = r.values?.length ?? 0;
+  if (r.operator === "In" && n === 0) {
+    ctx.addIssue({
+      code: "custom",
+      message: "operator In needs at least one value",
+      path: ["values"],
+    });
+  }
+  if (["Gt", "Lt", "Gte", "Lte"].includes(r.operator)) {
+    if (n !== 1 || !/^\d+$/.test(r.values?.[0] ?? "")) {
+      ctx.addIssue({
+        code: "custom",
+        message: `operator ${r.operator} needs exactly one non-negative integer value`,
+        path: ["values"],
+      });
+    }
+  }
+  if ((r.operator === "Exists" || r.operator === "DoesNotExist") && n > 0) {
+    ctx.addIssue({
+      code: "custom",
+      message: `operator ${r.operator} takes no values`,
+      path: ["values"],
+    });
+  }
+  if (r.minValues !== undefined && n < r.minValues) {
+    ctx.addIssue({
+      code: "custom",
+      message: `minValues ${r.minValues} needs at least that many values`,
+      path: ["minValues"],
+    });
+  }
+});
+
+export const secretSource = z.union([
+  z.strictObject({ file: z.string().min(1).describe("path of a file holding the secret") }),
+  z.strictObject({ env: z.string().min(1).describe("environment variable holding the secret") }),
+  z.strictObject({
+    secret: z.strictObject({
+      namespace: z.string().min(1),
+      name: z.string().min(1),
+      key: z.string().min(1),
+    }),
+  }),
+]).describe(
+  "where a secret is read from: a file, an environment variable or a Kubernetes Secret; never inline",
+);
+
+const resources = z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() });
+
+export const hostSpec = z.strictObject({
+  name: z.string().min(1).describe("Proxmox node name as PVE reports it"),
+  zone: z.string().min(1).optional().describe(
+    "topology.kubernetes.io/zone of VMs on this host (default: the host name)",
+  ),
+  cpuOvercommit: z.number().min(1).max(16).default(1).describe("vCPUs allowed per physical core"),
+  memoryOvercommit: z.number().min(1).max(4).default(1).describe(
+    "guest memory allowed per byte of RAM",
+  ),
+  reserved: resources.optional().describe("capacity kept free for the host itself"),
+});
+
+export const providerSpec = z.strictObject({
+  endpoint: z.url({
+    protocol: /^https$/,
+    error: "must be an https:// URL such as https://pve1.lan:8006",
+  }),
+  tokenId: z.string().regex(/^[^@\s]+@[^!\s]+![^\s]+$/, {
+    error: "must be a PVE API token id such as proxscale@pve!autoscaler",
+  }),
+  tokenSecret: secretSource,
+  tls: z.strictObject({
+    caFile: z.string().optional(),
+    fingerprint: z.string().regex(/^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/, {
+      error: "must be a SHA-256 fingerprint as 32 hex pairs joined by ':'",
+    }).optional(),
+    insecureSkipVerify: z.boolean().default(false),
+  }).default({ insecureSkipVerify: false }),
+  hosts: z.array(hostSpec).min(1).describe("Proxmox nodes proxscale may place VMs on"),
+  vmidRange: z.strictObject({
+    lower: z.int().min(100).max(999_999_999),
+    upper: z.int().min(100).max(999_999_999),
+  }).refine((r) => r.lower <= r.upper, { error: "lower must not exceed upper" }),
+  managedTag: z.string().regex(/^[a-z0-9_][a-z0-9_.+-]*$/, {
+    error: "must be a PVE tag (lowercase letters, digits, _ . + -)",
+  }).default("proxscale"),
+  placement: z.enum(["leastAllocated", "mostAllocated", "spread"]).default("leastAllocated"),
+  resourcePool: z.string().optional(),
+});
+
+export const shapeSpec = z.strictObject({
+  cpu: quantity.describe("vCPUs of the VM (cores), e.g. 2"),
+  memory: quantity.describe("guest memory, e.g. 4Gi"),
+});
+
+const rangeSpec = z.strictObject({ min: quantity, max: quantity, step: quantity.optional() });
+
+export const diskSpec = z.strictObject({
+  slot: z.string().regex(/^(scsi|virtio|sata|ide)\d+$/, {
+    error: "must be a disk slot such as scsi0 or virtio1",
+  }),
+  storage: z.string().min(1),
+  size: quantity,
+  discard: z.boolean().optional(),
+  ssd: z.boolean().optional(),
+  iothread: z.boolean().optional(),
+  serial: z.string().regex(/^[A-Za-z0-9_-]{1,20}$/).optional(),
+  cache: z.enum(["none", "writeback", "writethrough", "directsync", "unsafe"]).optional(),
+  format: z.enum(["raw", "qcow2", "vmdk"]).optional(),
+});
+
+export const networkSpec = z.strictObject({
+  slot: z.string().regex(/^net\d+$/, { error: "must be a network slot such as net0" }).default(
+    "net0",
+  ),
+  model: z.enum(["virtio", "e1000", "vmxnet3", "rtl8139"]).default("virtio"),
+  bridge: z.string().min(1),
+  vlan: z.int().min(1).max(4094).optional(),
+  firewall: z.boolean().optional(),
+  mtu: z.int().min(576).max(65520).optional(),
+  ipconfig: z.string().optional().describe("cloud-init ipconfig, e.g. ip=dhcp"),
+});
+
+export const bootstrapSpec = z.strictObject({
+  mode: z.enum(["nocloudIso", "pveCloudInit", "none"]).default("nocloudIso"),
+  template: z.enum(["kubeadm", "k3s", "talos"]).optional().describe("shipped user-data template"),
+  userData: z.string().optional().describe("inline user-data template (overrides `template`)"),
+  isoStorage: z.string().optional().describe("storage with content type iso for the NoCloud ISO"),
+  cicustom: z.string().optional().describe(
+    "pveCloudInit: snippet reference such as user=local:snippets/join.yaml",
+  ),
+  sshKeys: z.array(z.string()).optional(),
+  nameserver: z.string().optional(),
+  searchdomain: z.string().optional(),
+  ciuser: z.string().optional(),
+  clusterServer: z.string().optional().describe("API server host:port the node joins"),
+  caCertHashFrom: z.string().optional().describe(
+    "path of the cluster CA certificate (for the kubeadm CA hash)",
+  ),
+  secretRef: z.strictObject({ namespace: z.string(), name: z.string() }).optional(),
+}).default({ mode: "nocloudIso" });
+
+export const sourceSpec = z.union([
+  z.strictObject({
+    clone: z.strictObject({
+      templateVmid: z.int().min(100).optional(),
+      perHost: z.record(z.string(), z.int().min(100)).optional(),
+      full: z.boolean().default(true),
+      storage: z.string().optional(),
+    }).refine((c) => c.templateVmid !== undefined || c.perHost !== undefined, {
+      error: "clone needs templateVmid or perHost",
+    }),
+  }),
+  z.strictObject({
+    scratch: z.strictObject({
+      options: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+    }),
+  }),
+]);
+
+export const machineTemplateSpec = z.strictObject({
+  provider: name.describe("Provider this template creates VMs on"),
+  shapes: z.array(shapeSpec).optional().describe("allowed VM sizes"),
+  flexible: z.strictObject({ cpu: rangeSpec, memory: rangeSpec }).optional()
+    .describe("size VMs to their pods within these bounds"),
+  vmMemOverheadMiB: z.int().min(0).default(256)
+    .describe(
+      "host memory a VM costs beyond its guest memory (QEMU), counted in limits and host capacity",
+    ),
+  reserved: resources.optional().describe(
+    "kubelet + system reservations subtracted from the shape",
+  ),
+  maxPods: z.int().min(1).max(1000).default(110),
+  source: sourceSpec,
+  disks: z.array(diskSpec).default([]),
+  network: z.array(networkSpec).default([]),
+  bootstrap: bootstrapSpec,
+  labels: labels.default({}),
+  annotations: labels.default({}),
+  taints: z.array(taint).default([]),
+  startupTaints: z.array(taint).default([]),
+  tags: z.array(z.string()).default([]),
+  resourcePool: z.string().optional(),
+}).refine((t) => (t.shapes?.length ?? 0) > 0 || t.flexible !== undefined, {
+  error: "needs at least one entry in shapes or a flexible range",
+});
+
+export const budgetSpec = z.strictObject({
+  nodes: z.string().regex(/^((100|[0-9]{1,2})%|[0-9]+)$/, {
+    error: "must be a count such as 3 or a percentage such as 10%",
+  }),
+  reasons: z.array(z.enum(["Empty", "Underutilized", "Drifted", "Expired"])).optional(),
+  schedule: z.string().regex(
+    /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$/,
+    {
+      error: "must be a cron expression with five fields or a macro such as @daily",
+    },
+  ).optional(),
+  duration: duration.optional(),
+}).refine((b) => (b.schedule === undefined) === (b.duration === undefined), {
+  error: "schedule and duration go together",
+});
+
+export const nodePoolSpec = z.strictObject({
+  machineTemplate: name.describe("MachineTemplate the pool's VMs are made from"),
+  weight: z.int().min(1).max(100).default(10),
+  requirements: z.array(requirement).max(100).default([]),
+  labels: labels.default({}),
+  annotations: labels.default({}),
+  taints: z.array(taint).default([]),
+  startupTaints: z.array(taint).default([]),
+  limits: z.strictObject({
+    cpu: quantity.optional(),
+    memory: quantity.optional(),
+    nodes: z.int().min(0).optional(),
+  })
+    .default({}),
+  minNodes: z.int().min(0).default(0),
+  scaleUp: z.strictObject({
+    batchSize: z.int().min(1).default(10).describe(
+      "most NodeClaims one decision opens for this pool",
+    ),
+    stabilizationWindow: duration.default("0s").describe(
+      "how long a pod must stay pending before it counts",
+    ),
+    maxConcurrent: z.int().min(1).default(10).describe(
+      "most launches of this pool in flight at once",
+    ),
+  }).default({ batchSize: 10, stabilizationWindow: "0s", maxConcurrent: 10 }),
+  scaleDown: z.strictObject({
+    maxConcurrent: z.int().min(1).default(1),
+    drainTimeout: duration.default("10m"),
+    stabilizationWindow: duration.default("10m").describe(
+      "how long a node must stay unneeded before removal",
+    ),
+  }).default({ maxConcurrent: 1, drainTimeout: "10m", stabilizationWindow: "10m" }),
+  disruption: z.strictObject({
+    consolidationPolicy: z.enum(["WhenEmpty", "WhenEmptyOrUnderutilized"]).default(
+      "WhenEmptyOrUnderutilized",
+    ),
+    consolidateAfter: durationOrNever.default("0s"),
+    expireAfter: durationOrNever.default("720h"),
+    terminationGracePeriod: duration.optional(),
+    budgets: z.array(budgetSpec).max(50).default([{ nodes: "10%" }]),
+    drainTimeoutAction: z.enum(["uncordon", "force"]).default("uncordon"),
+  }).default({
+    consolidationPolicy: "WhenEmptyOrUnderutilized",
+    consolidateAfter: "0s",
+    expireAfter: "720h",
+    budgets: [{ nodes: "10%" }],
+    drainTimeoutAction: "uncordon",
+  }),
+});
+
+export const settingsSpec = z.strictObject({
+  cost: z.strictObject({
+    perVcpuHour: z.number().nonnegative().default(0.02),
+    perGiBHour: z.number().nonnegative().default(0.0025),
+  }).default({ perVcpuHour: 0.02, perGiBHour: 0.0025 }),
+  batchIdle: duration.default("1s"),
+  batchMax: duration.default("10s"),
+  launchTimeout: duration.default("10m"),
+  registrationTimeout: duration.default("15m"),
+  nodeRepairAfter: duration.default("10m"),
+  orphanGracePeriod: duration.default("5m"),
+}).default({
+  cost: { perVcpuHour: 0.02, perGiBHour: 0.0025 },
+  batchIdle: "1s",
+  batchMax: "10s",
+  launchTimeout: "10m",
+  registrationTimeout: "15m",
+  nodeRepairAfter: "10m",
+  orphanGracePeriod: "5m",
+});
+
+const named = <T extends z.ZodType>(spec: T) => z.strictObject({ name, spec });
+
+/** The YAML file: lists of named objects, the same specs the CRDs carry. */
+export const configFile = z.strictObject({
+  apiVersion: z.literal("proxscale.io/v1alpha1").default("proxscale.io/v1alpha1"),
+  providers: z.array(named(providerSpec)).min(1),
+  machineTemplates: z.array(named(machineTemplateSpec)).min(1),
+  nodePools: z.array(named(nodePoolSpec)).min(1),
+  settings: settingsSpec,
+  queue: z.strictObject({
+    redis: z.strictObject({
+      url: z.string().regex(/^rediss?:\/\//, { error: "must be a redis:// or rediss:// URL" }),
+      password: secretSource.optional(),
+    }).optional(),
+  }).optional(),
+});
+
+export type ConfigFile = z.infer<typeof configFile>;
+export type ConfigFileInput = z.input<typeof configFile>;
+export type ProviderSpec = z.infer<typeof providerSpec>;
+export type MachineTemplateSpec = z.infer<typeof machineTemplateSpec>;
+export type NodePoolSpec = z.infer<typeof nodePoolSpec>;

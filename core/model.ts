@@ -1,0 +1,372 @@
+/**
+ * The plain-data model every decision works on. Adapters translate Kubernetes objects,
+ * Proxmox responses and configuration into these types at the edge; nothing here knows
+ * where the data came from. Units: CPU in millicores, memory and disk in bytes, time in
+ * epoch milliseconds, durations in milliseconds.
+ *
+ * May import: nothing outside core/.
+ */
+import type { Reason } from "./reason.ts";
+
+/** CPU (millicores) and memory (bytes). */
+export type Resources = { cpu: number; memory: number };
+
+export type TaintEffect = "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+export type Taint = { key: string; value?: string; effect: TaintEffect };
+export type Toleration = {
+  key?: string;
+  operator?: "Exists" | "Equal";
+  value?: string;
+  effect?: TaintEffect;
+  tolerationSeconds?: number;
+};
+
+export type Operator = "In" | "NotIn" | "Exists" | "DoesNotExist" | "Gt" | "Lt" | "Gte" | "Lte";
+/** A node selector requirement (Karpenter's NodeSelectorRequirementWithMinValues). */
+export type Requirement = {
+  key: string;
+  operator: Operator;
+  values?: string[];
+  minValues?: number;
+};
+export type NodeSelectorTerm = { matchExpressions?: Requirement[]; matchFields?: Requirement[] };
+
+export type LabelSelector = {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: {
+    key: string;
+    operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+    values?: string[];
+  }[];
+};
+export type PodAffinityTerm = {
+  labelSelector?: LabelSelector;
+  topologyKey: string;
+  namespaces?: string[];
+};
+export type TopologySpreadConstraint = {
+  maxSkew: number;
+  topologyKey: string;
+  whenUnsatisfiable: "DoNotSchedule" | "ScheduleAnyway";
+  labelSelector?: LabelSelector;
+  minDomains?: number;
+};
+
+export type ContainerRequests = { cpu?: number; memory?: number };
+export type InitContainer = ContainerRequests & { sidecar?: boolean };
+
+/** A pod as the scheduler sees it. `requests` is derived by core/pod_requests.ts, not stored. */
+export type Pod = {
+  uid: string;
+  name: string;
+  namespace: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  /** Bound node name, if scheduled. */
+  nodeName?: string;
+  phase: "Pending" | "Running" | "Succeeded" | "Failed" | "Unknown";
+  /** PodScheduled=False with reason Unschedulable. */
+  unschedulable?: boolean;
+  /** When the pod became unschedulable (or was created), epoch ms. */
+  pendingSince?: number;
+  createdAt: number;
+  containers: ContainerRequests[];
+  initContainers?: InitContainer[];
+  overhead?: ContainerRequests;
+  nodeSelector?: Record<string, string>;
+  requiredNodeAffinity?: NodeSelectorTerm[];
+  preferredNodeAffinity?: { weight: number; preference: NodeSelectorTerm }[];
+  requiredPodAntiAffinity?: PodAffinityTerm[];
+  tolerations?: Toleration[];
+  topologySpreadConstraints?: TopologySpreadConstraint[];
+  ownerKind?: string;
+  ownerName?: string;
+  priority?: number;
+  /** Uses emptyDir or hostPath storage that dies with the node. */
+  localStorage?: boolean;
+  deleting?: boolean;
+};
+
+export type Node = {
+  name: string;
+  providerID?: string;
+  labels: Record<string, string>;
+  annotations?: Record<string, string>;
+  taints?: Taint[];
+  allocatable: Resources & { pods?: number };
+  ready: boolean;
+  /** spec.unschedulable (cordoned). */
+  unschedulable?: boolean;
+  createdAt: number;
+  deleting?: boolean;
+};
+
+/** A Proxmox VE cluster member ("host", to avoid clashing with Kubernetes nodes). */
+export type Host = {
+  name: string;
+  provider: string;
+  zone: string;
+  online: boolean;
+  /** Physical capacity. */
+  capacity: Resources;
+  /** Overcommit ratios the operator allows (1 = none). */
+  cpuOvercommit: number;
+  memoryOvercommit: number;
+  /** Kept free for the host itself. */
+  reserved: Resources;
+  /** Committed to VMs already on the host, including in-flight ones: cores*1000 and memory incl. overhead. */
+  committed: Resources;
+};
+
+export type VmStatus = "running" | "stopped" | "paused" | "unknown";
+export type VM = {
+  vmid: number;
+  host: string;
+  provider: string;
+  name: string;
+  tags: string[];
+  status: VmStatus;
+  /** Configured size: cores*1000 millicores, memory bytes. */
+  size: Resources;
+  /** NodeClaim name recorded in the VM description, when proxscale created it. */
+  claim?: string;
+  template?: boolean;
+};
+
+/** A VM size a MachineTemplate allows: what the VM gets, before kubelet reservations. */
+export type Shape = { name: string; cpu: number; memory: number };
+
+export type ConditionStatus = "True" | "False" | "Unknown";
+export type Condition = {
+  type: string;
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+  lastTransitionTime: number;
+};
+
+/** One VM proxscale decided to own, and the Node it becomes. */
+export type NodeClaim = {
+  name: string;
+  nodePool: string;
+  machineTemplate: string;
+  provider: string;
+  shape: Shape;
+  host?: string;
+  vmid?: number;
+  providerID?: string;
+  nodeName?: string;
+  createdAt: number;
+  labels: Record<string, string>;
+  taints: Taint[];
+  startupTaints: Taint[];
+  /** Hash of the NodePool/MachineTemplate spec it was made from (drift). */
+  templateHash?: string;
+  conditions: Condition[];
+  deleting?: boolean;
+};
+
+export type PodDisruptionBudget = {
+  name: string;
+  namespace: string;
+  selector: LabelSelector;
+  /** status.disruptionsAllowed as observed. */
+  disruptionsAllowed: number;
+};
+
+/** Normalised NodePool (quantities and durations already converted). */
+export type NodePool = {
+  name: string;
+  machineTemplate: string;
+  weight: number;
+  requirements: Requirement[];
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  taints: Taint[];
+  startupTaints: Taint[];
+  limits: { cpu?: number; memory?: number; nodes?: number };
+  minNodes: number;
+  scaleUp: { batchSize: number; stabilizationWindow: number; maxConcurrent: number };
+  scaleDown: { maxConcurrent: number; drainTimeout: number; stabilizationWindow: number };
+  disruption: Disruption;
+};
+
+export type Budget = {
+  /** "10%" or "3". */
+  nodes: string;
+  reasons?: ("Empty" | "Underutilized" | "Drifted" | "Expired")[];
+  schedule?: string;
+  /** ms */
+  duration?: number;
+};
+
+export type Disruption = {
+  consolidationPolicy: "WhenEmpty" | "WhenEmptyOrUnderutilized";
+  /** ms, null = Never */
+  consolidateAfter: number | null;
+  /** ms, null = Never */
+  expireAfter: number | null;
+  /** ms, null = wait forever */
+  terminationGracePeriod: number | null;
+  budgets: Budget[];
+  /** What happens when a drain reaches drainTimeout. */
+  drainTimeoutAction: "uncordon" | "force";
+};
+
+export type DiskSpec = {
+  /** scsi0, virtio1, sata2 ... */
+  slot: string;
+  storage: string;
+  /** bytes */
+  size: number;
+  discard?: boolean;
+  ssd?: boolean;
+  iothread?: boolean;
+  serial?: string;
+  cache?: string;
+  format?: string;
+};
+export type NetworkSpec = {
+  /** net0, net1 ... */
+  slot: string;
+  model: "virtio" | "e1000" | "vmxnet3" | "rtl8139";
+  bridge: string;
+  vlan?: number;
+  firewall?: boolean;
+  mtu?: number;
+  macaddr?: string;
+  /** ipconfigN value for cloud-init, e.g. "ip=dhcp". */
+  ipconfig?: string;
+};
+
+export type BootstrapMode = "nocloudIso" | "pveCloudInit" | "none";
+export type Bootstrap = {
+  mode: BootstrapMode;
+  /** Template name (shipped: kubeadm, k3s, talos) or inline text for user-data. */
+  userData?: string;
+  template?: "kubeadm" | "k3s" | "talos";
+  /** Storage for uploaded ISOs (content type iso). */
+  isoStorage?: string;
+  /** pveCloudInit: snippet reference, e.g. "user=local:snippets/join.yaml". */
+  cicustom?: string;
+  sshKeys?: string[];
+  nameserver?: string;
+  searchdomain?: string;
+  ciuser?: string;
+  /** Values the templates may use: cluster server, CA, operator Secret. */
+  clusterServer?: string;
+  caCertHashFrom?: string;
+  secretRef?: { namespace: string; name: string };
+};
+
+export type VmSource =
+  | {
+    kind: "clone";
+    /** Template VMID, or per-host template VMIDs. */
+    templateVmid?: number;
+    perHost?: Record<string, number>;
+    full: boolean;
+    storage?: string;
+  }
+  | {
+    kind: "scratch";
+    /** Raw PVE create options (ostype, scsihw, boot, bios, net boot...). */
+    options: Record<string, string | number | boolean>;
+  };
+
+/** Normalised MachineTemplate: the VM shapes and everything a VM gets. */
+export type MachineTemplate = {
+  name: string;
+  provider: string;
+  /** Allowed sizes, sorted by cost ascending. Empty when only `flexible` is given. */
+  shapes: Shape[];
+  flexible?: {
+    cpu: { min: number; max: number; step: number };
+    memory: { min: number; max: number; step: number };
+  };
+  /** Memory QEMU and the host need beyond the guest's, per VM (bytes). */
+  vmMemOverhead: number;
+  /** kubelet reservations subtracted from the shape to get allocatable. */
+  reserved: Resources;
+  maxPods: number;
+  source: VmSource;
+  disks: DiskSpec[];
+  network: NetworkSpec[];
+  bootstrap: Bootstrap;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  taints: Taint[];
+  startupTaints: Taint[];
+  tags: string[];
+  resourcePool?: string;
+};
+
+export type PlacementStrategy = "leastAllocated" | "mostAllocated" | "spread";
+export type SecretSource =
+  | { file: string }
+  | { env: string }
+  | { secret: { namespace: string; name: string; key: string } };
+
+export type HostConfig = {
+  name: string;
+  zone: string;
+  cpuOvercommit: number;
+  memoryOvercommit: number;
+  reserved: Resources;
+};
+
+/** Normalised Provider: one Proxmox VE cluster. */
+export type Provider = {
+  name: string;
+  endpoint: string;
+  tokenId: string;
+  tokenSecret: SecretSource;
+  tls: { caFile?: string; fingerprint?: string; insecureSkipVerify: boolean };
+  hosts: HostConfig[];
+  vmidRange: { lower: number; upper: number };
+  managedTag: string;
+  placement: PlacementStrategy;
+  resourcePool?: string;
+};
+
+export type CostModel = { perVcpuHour: number; perGiBHour: number };
+
+/** Settings that are not per pool. */
+export type Settings = {
+  cost: CostModel;
+  batchIdle: number;
+  batchMax: number;
+  launchTimeout: number;
+  registrationTimeout: number;
+  nodeRepairAfter: number;
+  orphanGracePeriod: number;
+};
+
+/** The whole configuration after validation and normalisation. */
+export type Config = {
+  providers: Provider[];
+  machineTemplates: MachineTemplate[];
+  nodePools: NodePool[];
+  settings: Settings;
+};
+
+/** Everything a decision may look at, as plain data. */
+export type Snapshot = {
+  now: number;
+  pods: Pod[];
+  nodes: Node[];
+  nodeClaims: NodeClaim[];
+  hosts: Host[];
+  vms: VM[];
+  pdbs: PodDisruptionBudget[];
+  /** DaemonSet pod templates, for per-node overhead. */
+  daemonSets?: Pod[];
+};
+
+/** A decision about one pod that no new VM is planned for, and why. */
+export type PodVerdict = { pod: string; reason: Reason };
+
+/** Convenience: namespace/name. */
+export function podKey(p: { namespace: string; name: string }): string {
+  return `${p.namespace}/${p.name}`;
+}

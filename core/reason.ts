@@ -1,0 +1,58 @@
+/**
+ * Every decision carries a Reason: a stable `code` (metric label, Event reason, condition
+ * reason) and a `message` in plain words with the numbers that led to it. The same value is
+ * written to the log line, the Kubernetes Event, the NodeClaim condition and the trace span.
+ */
+export type ReasonCode =
+  // provisioning
+  | "PodsPending"
+  | "FitsExistingCapacity"
+  | "FitsInFlightClaim"
+  | "NoCompatiblePool"
+  | "PoolLimitReached"
+  | "NoShapeFits"
+  | "HostCapacityExhausted"
+  | "BatchSizeReached"
+  | "MaxConcurrentReached"
+  | "StabilizationWindow"
+  | "PodNotManaged"
+  | "PodAlreadyBound"
+  | "DaemonSetPod"
+  | "PodNotUnschedulable"
+  | "PodUnschedulableAnywhere"
+  | "MinNodes"
+  // lifecycle
+  | "Launched"
+  | "Registered"
+  | "Initialized"
+  | "Ready"
+  | "LaunchTimeout"
+  | "RegistrationTimeout"
+  | "NodeNotReady"
+  | "LaunchFailed"
+  // disruption
+  | "Empty"
+  | "Underutilized"
+  | "Drifted"
+  | "Expired"
+  | "BudgetExhausted"
+  | "DoNotDisrupt"
+  | "PdbBlocked"
+  | "DrainTimeout"
+  // drift and orphans
+  | "OrphanVM"
+  | "OrphanNode"
+  | "VMVanished"
+  // everything else an adapter or controller may report
+  | "ProviderError"
+  | "KubernetesError"
+  | "ConfigInvalid"
+  | "Paused";
+
+/** A decision's explanation: `code` for machines, `message` for people. */
+export type Reason = { code: ReasonCode; message: string };
+
+/** Builds a Reason; exists so call sites read as sentences. */
+export function reason(code: ReasonCode, message: string): Reason {
+  return { code, message };
+}

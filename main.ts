@@ -1,0 +1,59 @@
+/**
+ * proxscale CLI entry: picks a subcommand, runs it, and owns the process exit code.
+ * Commands load lazily so that `proxscale validate` does not pay for the Kubernetes client.
+ * This is the only file that may exit the process.
+ */
+import { type Command, processIo } from "./cli/command.ts";
+
+type Entry = { summary: string; load: () => Promise<Command> };
+
+/** Every subcommand, in the order `--help` lists them. */
+export const COMMANDS: Record<string, Entry> = {
+  validate: {
+    summary: "check a configuration file; errors name file:line:column",
+    load: async () => (await import("./cli/validate.ts")).validateCommand,
+  },
+};
+
+export function helpText(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  const lines = Object.entries(COMMANDS).map(([name, e]) =>
+    `  ${name.padEnd(width)}  ${e.summary}`
+  );
+  return [
+    "proxscale: a Kubernetes node autoscaler for Proxmox VE virtual machines",
+    "",
+    "usage: proxscale <command> [options]",
+    "",
+    "commands:",
+    ...lines,
+    "",
+    "Run `proxscale <command> --help` for a command's options.",
+  ].join("\n");
+}
+
+export async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    processIo.out(helpText());
+    return name ? 0 : 2;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) {
+    processIo.err(`proxscale: unknown command "${name}"\n\n${helpText()}`);
+    return 2;
+  }
+  const command = await entry.load();
+  return await command.run(rest, processIo);
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exitCode = await main(Deno.args);
+  } catch (e) {
+    // A bug, not an expected failure: say so in one line, keep the stack for debugging.
+    console.error(`proxscale: internal error: ${e instanceof Error ? e.message : String(e)}`);
+    if (Deno.env.get("PROXSCALE_DEBUG")) console.error(e);
+    Deno.exitCode = 1;
+  }
+}
