@@ -60,7 +60,8 @@ export function chooseHost(input: PlacementInput): Result<Host, Reason> {
       continue;
     }
     const free = hostFree(h, input.planned?.get(h.name));
-    if (free.cpu < footprint.cpu || free.memory < footprint.memory) {
+    // Written as "not enough room" so that a NaN from a broken inventory counts as full.
+    if (!(free.cpu >= footprint.cpu && free.memory >= footprint.memory)) {
       full++;
       continue;
     }

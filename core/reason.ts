@@ -44,6 +44,7 @@ export type ReasonCode =
   | "OrphanNode"
   | "VMVanished"
   // everything else an adapter or controller may report
+  | "VmidRangeExhausted"
   | "ProviderError"
   | "KubernetesError"
   | "ConfigInvalid"
