@@ -13,6 +13,10 @@ export const COMMANDS: Record<string, Entry> = {
     summary: "check a configuration file; errors name file:line:column",
     load: async () => (await import("./cli/validate.ts")).validateCommand,
   },
+  plan: {
+    summary: "show which VMs proxscale would launch for a cluster snapshot",
+    load: async () => (await import("./cli/plan.ts")).planCommand,
+  },
 };
 
 export function helpText(): string {

@@ -117,6 +117,18 @@ export function parseConfigFile(
   text: string,
   file: string,
 ): Result<{ parsed: ConfigFile; doc: Document; lc: LineCounter }, ConfigProblem[]> {
+  return parseYaml(text, file, configFile);
+}
+
+/**
+ * Parses YAML (or JSON, a subset) against any zod schema, reporting problems with positions.
+ * Shared by the configuration and the snapshot files of `proxscale plan`.
+ */
+export function parseYaml<S extends z.ZodType>(
+  text: string,
+  file: string,
+  schema: S,
+): Result<{ parsed: z.output<S>; doc: Document; lc: LineCounter }, ConfigProblem[]> {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -140,7 +152,7 @@ export function parseConfigFile(
       message: "the file is empty or not a YAML map",
     }]);
   }
-  const result = configFile.safeParse(doc.toJS());
+  const result = schema.safeParse(doc.toJS());
   if (!result.success) {
     const problems: ConfigProblem[] = [];
     for (const issue of result.error.issues) {

@@ -1,0 +1,885 @@
+/**
+ * Pending pods -> new NodeClaims. First-fit decreasing, as kube-scheduler and Karpenter would
+ * see it: pods go onto existing free capacity first, then onto NodeClaims still launching, then
+ * onto claims opened in this decision, and only then does a new claim open, from the first
+ * compatible NodePool in weight order, sized to the cheapest shape that holds its pods, on a
+ * Proxmox host chosen by core/placement.ts, within pool limits (VM overhead counted), batchSize
+ * and maxConcurrent. Every claim and every pod left without one carries a Reason.
+ */
+import type {
+  Config,
+  Host,
+  MachineTemplate,
+  Node,
+  NodeClaim,
+  NodePool,
+  Pod,
+  Provider,
+  Resources,
+  Shape,
+  Snapshot,
+  Taint,
+} from "./model.ts";
+import { podKey } from "./model.ts";
+import { podRequests } from "./pod_requests.ts";
+import { matchesNodeConstraints, matchesTerm } from "./requirements.ts";
+import { untoleratedTaint } from "./taints.ts";
+import {
+  HOSTNAME_KEY,
+  type PlacedPod,
+  topologyAllows,
+  TopologyIndex,
+  ZONE_KEY,
+} from "./topology.ts";
+import { cheapestShape, largestAllocatable } from "./shapes.ts";
+import { exceedsLimits, footprint, type PoolUsage, poolUsage } from "./limits.ts";
+import { chooseHost } from "./placement.ts";
+import { type Reason, reason } from "./reason.ts";
+import { humanBytes, humanCpu } from "./quantity.ts";
+import { shortHash } from "./hash.ts";
+import { isClaimReady } from "./claim_state.ts";
+import { eligibility } from "./pod_eligibility.ts";
+import { HOST_LABEL_KEY, NODEPOOL_LABEL_KEY } from "./labels.ts";
+
+/** A VM to launch and the pods it is for. */
+export type PlannedClaim = {
+  name: string;
+  nodePool: string;
+  machineTemplate: string;
+  provider: string;
+  shape: Shape;
+  host: string;
+  zone: string;
+  /** namespace/name of the pods this claim is opened for, in placement order. */
+  pods: string[];
+  /** Requests of those pods plus DaemonSet overhead. */
+  requested: Resources;
+  labels: Record<string, string>;
+  taints: Taint[];
+  startupTaints: Taint[];
+  reason: Reason;
+};
+
+/** A pending pod that needs no new VM: it fits an existing node or a launching claim. */
+export type Placement = { pod: string; target: string; kind: "node" | "claim"; reason: Reason };
+
+export type ProvisionPlan = {
+  claims: PlannedClaim[];
+  placements: Placement[];
+  /** Pods considered and left without capacity, or ignored, each with why. */
+  unhelped: { pod: string; reason: Reason }[];
+};
+
+/** Well-known labels every proxscale node carries. */
+export const NODEPOOL_LABEL = NODEPOOL_LABEL_KEY;
+export const HOST_LABEL = HOST_LABEL_KEY;
+export const INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type";
+
+type PoolCtx = {
+  pool: NodePool;
+  template: MachineTemplate;
+  provider: Provider;
+  hosts: Host[];
+  usage: PoolUsage;
+  inFlight: number;
+  opened: number;
+  dsOverhead: Resources;
+  dsPods: number;
+  maxAlloc: Resources;
+  /** Labels every node of the pool gets, before zone and hostname. */
+  baseLabels: Record<string, string>;
+  /** Why the pool can make no node at all (contradictory requirements), if so. */
+  broken?: Reason;
+  taints: Taint[];
+};
+
+type Bin = {
+  kind: "node" | "claim" | "new";
+  name: string;
+  labels: Record<string, string>;
+  taints: readonly Taint[];
+  free: Resources;
+  freePods: number;
+  // For bins opened in this decision:
+  ctx?: PoolCtx;
+  host?: Host;
+  used?: Resources;
+  shape?: Shape;
+  podCount?: number;
+  claim?: PlannedClaim;
+};
+
+type PodInfo = { pod: Pod; key: string; req: Resources; cls: PodClass };
+
+type PoolFit = { ctx: PoolCtx; labels: Record<string, string>; zones: string[] } | {
+  ctx: PoolCtx;
+  reason: Reason;
+};
+
+type PodClass = {
+  rep: Pod;
+  cands: number[];
+  head: number;
+  scanned: number;
+  minCpu: number;
+  minMem: number;
+  pools?: PoolFit[];
+  zoneUniverse?: Set<string>;
+};
+
+/** Decides which NodeClaims to open for the snapshot's pending pods. Pure and deterministic. */
+export function provision(snapshot: Snapshot, config: Config): ProvisionPlan {
+  return new Provisioner(snapshot, config).run();
+}
+
+class Provisioner {
+  readonly plan: ProvisionPlan = { claims: [], placements: [], unhelped: [] };
+  readonly bins: Bin[] = [];
+  readonly pools: PoolCtx[] = [];
+  readonly classes = new Map<string, PodClass>();
+  readonly planned = new Map<string, Resources>();
+  readonly zoneCounts = new Map<string, Map<string, number>>();
+  readonly usedNames = new Set<string>();
+  topo!: TopologyIndex;
+
+  constructor(readonly snap: Snapshot, readonly config: Config) {}
+
+  run(): ProvisionPlan {
+    const { snap } = this;
+    const nodesByName = new Map(snap.nodes.map((n) => [n.name, n]));
+    const nodeByProviderId = new Map(
+      snap.nodes.filter((n) => n.providerID).map((n) => [n.providerID!, n]),
+    );
+    for (const n of snap.nodes) this.usedNames.add(n.name);
+    for (const c of snap.nodeClaims) this.usedNames.add(c.name);
+
+    // Capacity already used on each node by pods bound to it.
+    const usedOn = new Map<string, { cpu: number; memory: number; pods: number }>();
+    const placed: PlacedPod[] = [];
+    const pending: PodInfo[] = [];
+    for (const pod of snap.pods) {
+      if (pod.phase === "Succeeded" || pod.phase === "Failed") continue;
+      if (pod.nodeName) {
+        const u = usedOn.get(pod.nodeName) ?? { cpu: 0, memory: 0, pods: 0 };
+        const r = podRequests(pod);
+        u.cpu += r.cpu;
+        u.memory += r.memory;
+        u.pods += 1;
+        usedOn.set(pod.nodeName, u);
+        const node = nodesByName.get(pod.nodeName);
+        if (node && !pod.deleting) {
+          placed.push({ namespace: pod.namespace, labels: pod.labels, nodeLabels: node.labels });
+        }
+        continue;
+      }
+      const why = eligibility(pod);
+      if (why) {
+        this.plan.unhelped.push({ pod: podKey(pod), reason: why });
+        continue;
+      }
+      pending.push({
+        pod,
+        key: podKey(pod),
+        req: podRequests(pod),
+        cls: undefined as unknown as PodClass,
+      });
+    }
+
+    const hostZones: [string, string][] = snap.hosts.filter((h) => h.online).map((
+      h,
+    ) => [ZONE_KEY, h.zone]);
+    this.topo = new TopologyIndex(placed, hostZones);
+    this.#buildPools();
+    this.#buildExistingBins(nodesByName, nodeByProviderId, usedOn);
+
+    // First-fit decreasing: CPU, then memory, then age, then uid, so the order never depends on input order.
+    pending.sort((a, b) =>
+      b.req.cpu - a.req.cpu || b.req.memory - a.req.memory || a.pod.createdAt - b.pod.createdAt ||
+      (a.pod.uid < b.pod.uid ? -1 : a.pod.uid > b.pod.uid ? 1 : 0)
+    );
+    for (const p of pending) p.cls = this.#classOf(p);
+
+    let queue = pending;
+    const failures = new Map<string, Reason>();
+    // A pod that fails may fit once others have moved spread minimums: retry while progress is made.
+    for (let pass = 0; pass < 3 && queue.length > 0; pass++) {
+      const next: PodInfo[] = [];
+      for (const p of queue) {
+        const r = this.#place(p);
+        if (r) {
+          failures.set(p.key, r);
+          next.push(p);
+        } else failures.delete(p.key);
+      }
+      if (next.length === queue.length) break;
+      queue = next;
+    }
+    for (const p of queue) this.plan.unhelped.push({ pod: p.key, reason: failures.get(p.key)! });
+
+    this.#minNodes();
+    for (const c of this.plan.claims) c.reason = this.#claimReason(c);
+    return this.plan;
+  }
+
+  #buildPools() {
+    const { config, snap } = this;
+    const templates = new Map(config.machineTemplates.map((t) => [t.name, t]));
+    const providers = new Map(config.providers.map((p) => [p.name, p]));
+    const pools = [...config.nodePools].sort((a, b) =>
+      b.weight - a.weight || (a.name < b.name ? -1 : 1)
+    );
+    for (const pool of pools) {
+      const template = templates.get(pool.machineTemplate);
+      const provider = template && providers.get(template.provider);
+      if (!template || !provider) continue;
+      const hosts = snap.hosts.filter((h) => h.provider === provider.name);
+      const inFlight = snap.nodeClaims.filter((c) =>
+        c.nodePool === pool.name && !c.deleting && !isClaimReady(c)
+      ).length;
+      const baseLabels: Record<string, string> = {
+        "kubernetes.io/arch": "amd64",
+        "kubernetes.io/os": "linux",
+        ...template.labels,
+        ...pool.labels,
+        [NODEPOOL_LABEL]: pool.name,
+      };
+      const ctx: PoolCtx = {
+        pool,
+        template,
+        provider,
+        hosts,
+        usage: poolUsage(pool, snap.nodeClaims, templates),
+        inFlight,
+        opened: 0,
+        dsOverhead: { cpu: 0, memory: 0 },
+        dsPods: 0,
+        maxAlloc: largestAllocatable(template),
+        baseLabels,
+        taints: [...template.taints, ...pool.taints],
+      };
+      // Requirements with one possible value become labels; contradictions make the pool unusable.
+      for (const r of pool.requirements) {
+        if (r.key === ZONE_KEY || r.key === HOSTNAME_KEY || r.key === HOST_LABEL) continue;
+        const have = baseLabels[r.key];
+        if (have !== undefined) {
+          if (!matchesNodeConstraints(baseLabels, undefined, [{ matchExpressions: [r] }])) {
+            ctx.broken = reason(
+              "NoCompatiblePool",
+              `pool '${pool.name}' requirement ${r.key} ${r.operator} contradicts its labels`,
+            );
+          }
+        } else if (r.operator === "In" && r.values && r.values.length > 0) {
+          baseLabels[r.key] = r.values[0]!;
+        }
+      }
+      for (const ds of snap.daemonSets ?? []) {
+        if (untoleratedTaint(ctx.taints, ds.tolerations)) continue;
+        if (!matchesNodeConstraints(baseLabels, ds.nodeSelector, ds.requiredNodeAffinity)) continue;
+        const r = podRequests(ds);
+        ctx.dsOverhead.cpu += r.cpu;
+        ctx.dsOverhead.memory += r.memory;
+        ctx.dsPods += 1;
+      }
+      this.pools.push(ctx);
+    }
+  }
+
+  #buildExistingBins(
+    nodesByName: Map<string, Node>,
+    nodeByProviderId: Map<string, Node>,
+    usedOn: Map<string, { cpu: number; memory: number; pods: number }>,
+  ) {
+    const nodes = [...this.snap.nodes].sort((a, b) => (a.name < b.name ? -1 : 1));
+    for (const n of nodes) {
+      if (n.deleting || n.unschedulable) continue;
+      const u = usedOn.get(n.name) ?? { cpu: 0, memory: 0, pods: 0 };
+      this.bins.push({
+        kind: "node",
+        name: n.name,
+        labels: n.labels,
+        taints: n.taints ?? [],
+        free: { cpu: n.allocatable.cpu - u.cpu, memory: n.allocatable.memory - u.memory },
+        freePods: (n.allocatable.pods ?? 110) - u.pods,
+      });
+    }
+    const templates = new Map(this.config.machineTemplates.map((t) => [t.name, t]));
+    const claims = [...this.snap.nodeClaims].sort((a, b) => (a.name < b.name ? -1 : 1));
+    for (const c of claims) {
+      if (c.deleting) continue;
+      const hasNode = (c.nodeName && nodesByName.has(c.nodeName)) ||
+        (c.providerID && nodeByProviderId.has(c.providerID));
+      if (hasNode) continue;
+      const t = templates.get(c.machineTemplate);
+      const reserved = t?.reserved ?? { cpu: 0, memory: 0 };
+      const labels = { ...c.labels };
+      labels[HOSTNAME_KEY] ??= c.nodeName ?? c.name;
+      const ctx = this.pools.find((p) => p.pool.name === c.nodePool);
+      const ds = ctx?.dsOverhead ?? { cpu: 0, memory: 0 };
+      this.bins.push({
+        kind: "claim",
+        name: c.name,
+        labels,
+        taints: c.taints,
+        free: {
+          cpu: c.shape.cpu - reserved.cpu - ds.cpu,
+          memory: c.shape.memory - reserved.memory - ds.memory,
+        },
+        freePods: (t?.maxPods ?? 110) - (ctx?.dsPods ?? 0),
+      });
+      if (labels[ZONE_KEY]) this.#countZone(c.nodePool, labels[ZONE_KEY]);
+    }
+    for (const b of this.bins) {
+      if (b.labels[ZONE_KEY]) this.topo.addDomain(ZONE_KEY, b.labels[ZONE_KEY]);
+    }
+  }
+
+  #countZone(pool: string, zone: string) {
+    let m = this.zoneCounts.get(pool);
+    if (!m) this.zoneCounts.set(pool, m = new Map());
+    m.set(zone, (m.get(zone) ?? 0) + 1);
+  }
+
+  /** Pods with identical constraints and labels share candidate lists and pool verdicts. */
+  #classOf(p: PodInfo): PodClass {
+    const pod = p.pod;
+    const key = JSON.stringify([
+      pod.namespace,
+      pod.labels ?? {},
+      pod.nodeSelector ?? {},
+      pod.requiredNodeAffinity ?? [],
+      pod.preferredNodeAffinity ?? [],
+      pod.tolerations ?? [],
+      pod.requiredPodAntiAffinity ?? [],
+      pod.topologySpreadConstraints ?? [],
+      pod.pendingSince ?? pod.createdAt,
+    ]);
+    let c = this.classes.get(key);
+    if (!c) {
+      c = { rep: pod, cands: [], head: 0, scanned: 0, minCpu: p.req.cpu, minMem: p.req.memory };
+      this.classes.set(key, c);
+    }
+    c.minCpu = Math.min(c.minCpu, p.req.cpu);
+    c.minMem = Math.min(c.minMem, p.req.memory);
+    return c;
+  }
+
+  #refresh(c: PodClass) {
+    const pod = c.rep;
+    for (; c.scanned < this.bins.length; c.scanned++) {
+      const b = this.bins[c.scanned]!;
+      if (untoleratedTaint(b.taints, pod.tolerations)) continue;
+      if (!matchesNodeConstraints(b.labels, pod.nodeSelector, pod.requiredNodeAffinity, b.name)) {
+        continue;
+      }
+      c.cands.push(c.scanned);
+    }
+  }
+
+  /** Places one pod; returns undefined on success or the reason it could not be placed. */
+  #place(p: PodInfo): Reason | undefined {
+    const c = p.cls;
+    this.#refresh(c);
+    const pref = topPreference(p.pod);
+    // Existing and launching capacity first (with the preference, then without), so that a soft
+    // preference never launches a VM the scheduler would not use.
+    for (const usePref of pref ? [true, false] : [false]) {
+      const hit = this.#scan(p, usePref ? pref : undefined, false);
+      if (hit !== undefined) return undefined;
+    }
+    let firstFail: Reason | undefined;
+    for (const usePref of pref ? [true, false] : [false]) {
+      const hit = this.#scan(p, usePref ? pref : undefined, true);
+      if (hit !== undefined) return undefined;
+      const opened = this.#open(p, usePref ? pref : undefined);
+      if (opened.ok) return undefined;
+      firstFail ??= opened.reason;
+    }
+    return firstFail;
+  }
+
+  /** Scans the class's candidate bins of one kind; places the pod into the first that fits. */
+  #scan(p: PodInfo, pref: Pref | undefined, newBins: boolean): number | undefined {
+    const c = p.cls;
+    for (let i = c.head; i < c.cands.length; i++) {
+      const idx = c.cands[i]!;
+      if (idx < 0) continue;
+      const b = this.bins[idx]!;
+      if ((b.kind === "new") !== newBins) continue;
+      const fit = this.#fits(p, b, pref);
+      if (fit === "dead") {
+        c.cands[i] = -1;
+        if (i === c.head) c.head++;
+        continue;
+      }
+      if (fit === "no") continue;
+      this.#commit(p, b);
+      return idx;
+    }
+    return undefined;
+  }
+
+  /** "yes", "no" (not now), or "dead" (never again for this pod class). */
+  #fits(p: PodInfo, b: Bin, pref: Pref | undefined): "yes" | "no" | "dead" {
+    const { req, cls } = p;
+    if (b.kind === "new") {
+      const ctx = b.ctx!;
+      const room = {
+        cpu: ctx.maxAlloc.cpu - b.used!.cpu,
+        memory: ctx.maxAlloc.memory - b.used!.memory,
+      };
+      if (
+        room.cpu < cls.minCpu || room.memory < cls.minMem || b.podCount! >= ctx.template.maxPods
+      ) return "dead";
+      if (room.cpu < req.cpu || room.memory < req.memory) return "no";
+    } else {
+      if (b.free.cpu < cls.minCpu || b.free.memory < cls.minMem || b.freePods < 1) return "dead";
+      if (b.free.cpu < req.cpu || b.free.memory < req.memory) return "no";
+    }
+    if (pref && !matchesTerm(b.labels, pref, b.name)) return "no";
+    const topo = this.#topologyOk(p, b.labels);
+    if (!topo.ok) return topo.permanent ? "dead" : "no";
+    if (b.kind === "new") {
+      const grown = this.#grow(b, req);
+      if (!grown) return "no";
+    }
+    return "yes";
+  }
+
+  #topologyOk(p: PodInfo, labels: Record<string, string>) {
+    const pod = p.pod;
+    if (!pod.requiredPodAntiAffinity?.length && !pod.topologySpreadConstraints?.length) {
+      return { ok: true as const };
+    }
+    return topologyAllows(this.topo, pod, labels, this.#zoneUniverse(p.cls));
+  }
+
+  /** Zones this pod class could have a node in: known zones its node constraints allow. */
+  #zoneUniverse(c: PodClass): Set<string> {
+    if (c.zoneUniverse) return c.zoneUniverse;
+    const out = new Set<string>();
+    for (const z of this.topo.domains(ZONE_KEY)) {
+      if (
+        matchesNodeConstraints(
+          { [ZONE_KEY]: z },
+          onlyKey(c.rep.nodeSelector, ZONE_KEY),
+          zoneTerms(c.rep),
+        )
+      ) out.add(z);
+    }
+    return c.zoneUniverse = out;
+  }
+
+  /** The shape and footprint a new bin would have with `req` added, if limits and host allow it. */
+  #grow(b: Bin, req: Resources): { shape: Shape; delta: Resources } | undefined {
+    const ctx = b.ctx!;
+    const need = { cpu: b.used!.cpu + req.cpu, memory: b.used!.memory + req.memory };
+    const shape = cheapestShape(ctx.template, need, this.config.settings.cost);
+    if (!shape) return undefined;
+    const now = footprint(b.shape!, ctx.template);
+    const next = footprint(shape, ctx.template);
+    const delta = { cpu: next.cpu - now.cpu, memory: next.memory - now.memory };
+    if (delta.cpu > 0 || delta.memory > 0) {
+      if (exceedsLimits(ctx.pool, ctx.usage, delta, 0, ctx.template.vmMemOverhead)) {
+        return undefined;
+      }
+      const planned = this.planned.get(b.host!.name) ?? { cpu: 0, memory: 0 };
+      const hostOk = chooseHost({
+        hosts: [b.host!],
+        footprint: { cpu: Math.max(0, delta.cpu), memory: Math.max(0, delta.memory) },
+        strategy: "leastAllocated",
+        planned: new Map([[b.host!.name, planned]]),
+      });
+      if (!hostOk.ok) return undefined;
+    }
+    return { shape, delta };
+  }
+
+  #commit(p: PodInfo, b: Bin) {
+    if (b.kind === "new") {
+      const g = this.#grow(b, p.req)!;
+      this.#applyGrowth(b, g.shape, g.delta);
+      b.used = { cpu: b.used!.cpu + p.req.cpu, memory: b.used!.memory + p.req.memory };
+      b.podCount! += 1;
+      b.claim!.pods.push(p.key);
+    } else {
+      b.free = { cpu: b.free.cpu - p.req.cpu, memory: b.free.memory - p.req.memory };
+      b.freePods -= 1;
+      this.plan.placements.push({
+        pod: p.key,
+        target: b.name,
+        kind: b.kind === "node" ? "node" : "claim",
+        reason: b.kind === "node"
+          ? reason("FitsExistingCapacity", `fits on node ${b.name}, which has free capacity`)
+          : reason("FitsInFlightClaim", `fits on NodeClaim ${b.name}, which is still launching`),
+      });
+    }
+    this.topo.place(p.pod, b.labels);
+  }
+
+  #applyGrowth(b: Bin, shape: Shape, delta: Resources) {
+    const ctx = b.ctx!;
+    ctx.usage.cpu += delta.cpu;
+    ctx.usage.memory += delta.memory;
+    const planned = this.planned.get(b.host!.name) ?? { cpu: 0, memory: 0 };
+    this.planned.set(b.host!.name, {
+      cpu: planned.cpu + delta.cpu,
+      memory: planned.memory + delta.memory,
+    });
+    b.shape = shape;
+    b.claim!.shape = shape;
+    b.claim!.labels[INSTANCE_TYPE_LABEL] = shape.name;
+  }
+
+  /** Which pools could ever take this class, with the labels and zones a node for it would have. */
+  #poolFits(c: PodClass): PoolFit[] {
+    if (c.pools) return c.pools;
+    const pod = c.rep;
+    c.pools = this.pools.map((ctx): PoolFit => {
+      if (ctx.broken) return { ctx, reason: ctx.broken };
+      const t = untoleratedTaint(ctx.taints, pod.tolerations);
+      if (t) {
+        return {
+          ctx,
+          reason: reason(
+            "NoCompatiblePool",
+            `pool '${ctx.pool.name}' has taint ${t.key}=${
+              t.value ?? ""
+            }:${t.effect} the pod does not tolerate`,
+          ),
+        };
+      }
+      const poolZone = ctx.pool.requirements.filter((r) => r.key === ZONE_KEY);
+      const zones: string[] = [];
+      const seen = new Set<string>();
+      for (const h of ctx.hosts) {
+        if (seen.has(h.zone)) continue;
+        seen.add(h.zone);
+        const labels = { ...ctx.baseLabels, [ZONE_KEY]: h.zone, [HOST_LABEL]: h.name };
+        if (
+          poolZone.length &&
+          !matchesNodeConstraints(labels, undefined, [{ matchExpressions: poolZone }])
+        ) continue;
+        // A new node's hostname is not known yet and cannot match a pod's hostname requirement.
+        if (
+          matchesNodeConstraints(
+            { ...labels, [HOSTNAME_KEY]: "\u0000new" },
+            pod.nodeSelector,
+            pod.requiredNodeAffinity,
+          )
+        ) {
+          zones.push(h.zone);
+        }
+      }
+      if (zones.length === 0) {
+        return {
+          ctx,
+          reason: reason(
+            "NoCompatiblePool",
+            `pool '${ctx.pool.name}' makes no node matching the pod's node selector or affinity`,
+          ),
+        };
+      }
+      const poolReqsOk = ctx.pool.requirements.every((r) =>
+        r.key === ZONE_KEY ||
+        matchesNodeConstraints(ctx.baseLabels, undefined, [{ matchExpressions: [r] }])
+      );
+      if (!poolReqsOk) {
+        return {
+          ctx,
+          reason: reason("NoCompatiblePool", `pool '${ctx.pool.name}' requirements cannot be met`),
+        };
+      }
+      return { ctx, labels: ctx.baseLabels, zones };
+    });
+    return c.pools;
+  }
+
+  /** Opens a new claim for the pod from the first pool that can take it. */
+  #open(p: PodInfo, pref: Pref | undefined): { ok: true } | { ok: false; reason: Reason } {
+    const pod = p.pod;
+    const now = this.snap.now;
+    let first: Reason | undefined;
+    const fail = (r: Reason) => {
+      first ??= r;
+    };
+    for (const fit of this.#poolFits(p.cls)) {
+      if ("reason" in fit) {
+        fail(fit.reason);
+        continue;
+      }
+      const { ctx } = fit;
+      const pool = ctx.pool;
+      const since = pod.pendingSince ?? pod.createdAt;
+      if (now - since < pool.scaleUp.stabilizationWindow) {
+        fail(
+          reason(
+            "StabilizationWindow",
+            `pod pending for ${Math.round((now - since) / 1000)}s; pool '${pool.name}' waits ${
+              pool.scaleUp.stabilizationWindow / 1000
+            }s before scaling up`,
+          ),
+        );
+        continue;
+      }
+      if (ctx.opened >= pool.scaleUp.batchSize) {
+        fail(
+          reason(
+            "BatchSizeReached",
+            `pool '${pool.name}' already opens ${ctx.opened} NodeClaims in this decision (batchSize ${pool.scaleUp.batchSize}); the pod waits for the next one`,
+          ),
+        );
+        continue;
+      }
+      if (ctx.inFlight + ctx.opened >= pool.scaleUp.maxConcurrent) {
+        fail(
+          reason(
+            "MaxConcurrentReached",
+            `pool '${pool.name}' has ${
+              ctx.inFlight + ctx.opened
+            } launches in flight (maxConcurrent ${pool.scaleUp.maxConcurrent})`,
+          ),
+        );
+        continue;
+      }
+      const need = {
+        cpu: ctx.dsOverhead.cpu + p.req.cpu,
+        memory: ctx.dsOverhead.memory + p.req.memory,
+      };
+      const shape = cheapestShape(ctx.template, need, this.config.settings.cost);
+      if (!shape || ctx.dsPods + 1 > ctx.template.maxPods) {
+        fail(
+          reason(
+            "NoShapeFits",
+            `pod needs ${humanCpu(p.req.cpu)} and ${
+              humanBytes(p.req.memory)
+            }; the largest VM of pool '${pool.name}' offers ${
+              humanCpu(Math.max(0, ctx.maxAlloc.cpu - ctx.dsOverhead.cpu))
+            } and ${humanBytes(Math.max(0, ctx.maxAlloc.memory - ctx.dsOverhead.memory))} to pods`,
+          ),
+        );
+        continue;
+      }
+      const fp = footprint(shape, ctx.template);
+      const limit = exceedsLimits(pool, ctx.usage, fp, 1, ctx.template.vmMemOverhead);
+      if (limit) {
+        fail(limit);
+        continue;
+      }
+      // Zones where a new node would keep the pod's anti-affinity and spread; spread prefers the emptiest.
+      const name = this.#newName(pool.name, pod.uid);
+      let zones = fit.zones.filter((z) => {
+        const labels = { ...fit.labels, [ZONE_KEY]: z, [HOSTNAME_KEY]: name };
+        if (pref && !matchesTerm(labels, pref)) return false;
+        return this.#topologyOk(p, labels).ok;
+      });
+      zones = preferEmptiestZones(this.topo, pod, zones);
+      if (zones.length === 0) {
+        fail(
+          reason(
+            "PodUnschedulableAnywhere",
+            `pool '${pool.name}': no zone keeps the pod's anti-affinity or topology spread`,
+          ),
+        );
+        continue;
+      }
+      const host = chooseHost({
+        hosts: ctx.hosts,
+        footprint: fp,
+        strategy: ctx.provider.placement,
+        planned: this.planned,
+        zones: new Set(zones),
+        zoneCounts: this.zoneCounts.get(pool.name) ?? new Map(),
+      });
+      if (!host.ok) {
+        fail(host.error);
+        continue;
+      }
+      const h = host.value;
+      const labels = {
+        ...fit.labels,
+        [ZONE_KEY]: h.zone,
+        [HOST_LABEL]: h.name,
+        [HOSTNAME_KEY]: name,
+        [INSTANCE_TYPE_LABEL]: shape.name,
+      };
+      const claim: PlannedClaim = {
+        name,
+        nodePool: pool.name,
+        machineTemplate: ctx.template.name,
+        provider: ctx.provider.name,
+        shape,
+        host: h.name,
+        zone: h.zone,
+        pods: [],
+        requested: { cpu: 0, memory: 0 },
+        labels,
+        taints: ctx.taints,
+        startupTaints: [...ctx.template.startupTaints, ...pool.startupTaints],
+        reason: reason("PodsPending", ""),
+      };
+      this.usedNames.add(name);
+      const bin: Bin = {
+        kind: "new",
+        name,
+        labels,
+        taints: ctx.taints,
+        free: { cpu: 0, memory: 0 },
+        freePods: 0,
+        ctx,
+        host: h,
+        used: { ...ctx.dsOverhead },
+        shape,
+        podCount: ctx.dsPods,
+        claim,
+      };
+      ctx.opened += 1;
+      ctx.usage.nodes += 1;
+      ctx.usage.cpu += fp.cpu;
+      ctx.usage.memory += fp.memory;
+      const planned = this.planned.get(h.name) ?? { cpu: 0, memory: 0 };
+      this.planned.set(h.name, { cpu: planned.cpu + fp.cpu, memory: planned.memory + fp.memory });
+      this.#countZone(pool.name, h.zone);
+      this.bins.push(bin);
+      this.plan.claims.push(claim);
+      this.#refresh(p.cls);
+      this.#commit(p, bin);
+      return { ok: true };
+    }
+    return { ok: false, reason: first ?? reason("NoCompatiblePool", "no NodePool is configured") };
+  }
+
+  /** A deterministic, unused claim name derived from the pod that opened it. */
+  #newName(pool: string, seed: string): string {
+    let name = `${pool}-${shortHash(seed)}`;
+    for (let i = 2; this.usedNames.has(name); i++) name = `${pool}-${shortHash(seed + "/" + i)}`;
+    return name;
+  }
+
+  /** Keeps every pool at minNodes, with the cheapest shape and no pods. */
+  #minNodes() {
+    for (const ctx of this.pools) {
+      const pool = ctx.pool;
+      const live = this.snap.nodeClaims.filter((c) =>
+        c.nodePool === pool.name && !c.deleting
+      ).length + ctx.opened;
+      for (let i = live; i < pool.minNodes; i++) {
+        if (
+          ctx.opened >= pool.scaleUp.batchSize ||
+          ctx.inFlight + ctx.opened >= pool.scaleUp.maxConcurrent
+        ) break;
+        const shape = cheapestShape(ctx.template, ctx.dsOverhead, this.config.settings.cost);
+        if (!shape) break;
+        const fp = footprint(shape, ctx.template);
+        if (exceedsLimits(pool, ctx.usage, fp, 1, ctx.template.vmMemOverhead)) break;
+        const host = chooseHost({
+          hosts: ctx.hosts,
+          footprint: fp,
+          strategy: ctx.provider.placement,
+          planned: this.planned,
+          zoneCounts: this.zoneCounts.get(pool.name) ?? new Map(),
+        });
+        if (!host.ok) break;
+        const h = host.value;
+        const name = this.#newName(pool.name, `minNodes/${i}`);
+        this.usedNames.add(name);
+        ctx.opened += 1;
+        ctx.usage.nodes += 1;
+        ctx.usage.cpu += fp.cpu;
+        ctx.usage.memory += fp.memory;
+        const planned = this.planned.get(h.name) ?? { cpu: 0, memory: 0 };
+        this.planned.set(h.name, { cpu: planned.cpu + fp.cpu, memory: planned.memory + fp.memory });
+        this.#countZone(pool.name, h.zone);
+        this.plan.claims.push({
+          name,
+          nodePool: pool.name,
+          machineTemplate: ctx.template.name,
+          provider: ctx.provider.name,
+          shape,
+          host: h.name,
+          zone: h.zone,
+          pods: [],
+          requested: { ...ctx.dsOverhead },
+          labels: {
+            ...ctx.baseLabels,
+            [ZONE_KEY]: h.zone,
+            [HOST_LABEL]: h.name,
+            [HOSTNAME_KEY]: name,
+            [INSTANCE_TYPE_LABEL]: shape.name,
+          },
+          taints: ctx.taints,
+          startupTaints: [...ctx.template.startupTaints, ...pool.startupTaints],
+          reason: reason(
+            "MinNodes",
+            `pool '${pool.name}' keeps at least ${pool.minNodes} nodes (has ${i})`,
+          ),
+        });
+      }
+    }
+  }
+
+  #claimReason(c: PlannedClaim): Reason {
+    if (c.pods.length === 0) return c.reason;
+    const ctx = this.pools.find((p) => p.pool.name === c.nodePool)!;
+    const podsByKey = this.#podReqs ??= new Map(
+      this.snap.pods.map((p) => [podKey(p), podRequests(p)]),
+    );
+    let cpu = ctx.dsOverhead.cpu;
+    let memory = ctx.dsOverhead.memory;
+    for (const k of c.pods) {
+      const r = podsByKey.get(k)!;
+      cpu += r.cpu;
+      memory += r.memory;
+    }
+    c.requested = { cpu, memory };
+    const n = c.pods.length;
+    return reason(
+      "PodsPending",
+      `${n} pending pod${n === 1 ? "" : "s"} need${n === 1 ? "s" : ""} ${humanCpu(cpu)} and ${
+        humanBytes(memory)
+      }; ${c.shape.name} is the cheapest shape of '${c.machineTemplate}' that holds ${
+        n === 1 ? "it" : "them"
+      }, on host ${c.host} (${ctx.provider.placement})`,
+    );
+  }
+  #podReqs: Map<string, Resources> | undefined;
+}
+
+type Pref = import("./model.ts").NodeSelectorTerm;
+
+/** The heaviest preferred node affinity term, tried as if required before being relaxed. */
+function topPreference(pod: Pod): Pref | undefined {
+  const prefs = pod.preferredNodeAffinity;
+  if (!prefs || prefs.length === 0) return undefined;
+  let best = prefs[0]!;
+  for (const p of prefs) if (p.weight > best.weight) best = p;
+  return best.preference;
+}
+
+function onlyKey(
+  sel: Record<string, string> | undefined,
+  key: string,
+): Record<string, string> | undefined {
+  if (!sel || sel[key] === undefined) return undefined;
+  return { [key]: sel[key]! };
+}
+
+/** The pod's required node affinity restricted to the zone key (other keys say nothing of zones). */
+function zoneTerms(pod: Pod) {
+  const terms = pod.requiredNodeAffinity;
+  if (!terms || terms.length === 0) return undefined;
+  return terms.map((t) => ({
+    matchExpressions: (t.matchExpressions ?? []).filter((e) => e.key === ZONE_KEY),
+  }));
+}
+
+/** With zone spread, a new node goes to the zones with the fewest matching pods. */
+function preferEmptiestZones(topo: TopologyIndex, pod: Pod, zones: string[]): string[] {
+  const spread = (pod.topologySpreadConstraints ?? []).find((c) => c.topologyKey === ZONE_KEY);
+  if (!spread || zones.length <= 1) return zones;
+  const counts = topo.spreadCounts(pod, spread);
+  let min = Infinity;
+  for (const z of zones) min = Math.min(min, counts.get(z) ?? 0);
+  return zones.filter((z) => (counts.get(z) ?? 0) === min);
+}
+
+export type { NodeClaim };

@@ -1,0 +1,138 @@
+/**
+ * Counting pods per topology domain for required pod anti-affinity and topology spread.
+ * A group is (namespaces, label selector, topology key); its counts start from the pods already
+ * bound and grow as the plan places pods. Zones are a label per Proxmox host, so spreading
+ * across zones spreads across physical machines.
+ */
+import type { LabelSelector, Pod, PodAffinityTerm, TopologySpreadConstraint } from "./model.ts";
+import { matchesSelector, selectorKey } from "./requirements.ts";
+
+export const HOSTNAME_KEY = "kubernetes.io/hostname";
+export const ZONE_KEY = "topology.kubernetes.io/zone";
+
+type Group = {
+  namespaces: ReadonlySet<string> | null;
+  selector: LabelSelector | undefined;
+  key: string;
+  counts: Map<string, number>;
+};
+
+/** A pod already running or placed, with the labels of the node it is on. */
+export type PlacedPod = {
+  namespace: string;
+  labels: Readonly<Record<string, string>> | undefined;
+  nodeLabels: Readonly<Record<string, string>>;
+};
+
+export class TopologyIndex {
+  readonly #groups = new Map<string, Group>();
+  readonly #placed: PlacedPod[];
+  /** Known domains per topology key (zones from hosts and nodes; hostnames are unbounded). */
+  readonly #domains = new Map<string, Set<string>>();
+
+  constructor(placed: PlacedPod[], domains: Iterable<[string, string]>) {
+    this.#placed = placed;
+    for (const [k, v] of domains) this.addDomain(k, v);
+    for (const p of placed) {
+      for (const k in p.nodeLabels) if (k === ZONE_KEY) this.addDomain(k, p.nodeLabels[k]!);
+    }
+  }
+
+  addDomain(key: string, value: string): void {
+    let s = this.#domains.get(key);
+    if (!s) this.#domains.set(key, s = new Set());
+    s.add(value);
+  }
+
+  domains(key: string): ReadonlySet<string> {
+    return this.#domains.get(key) ?? new Set();
+  }
+
+  #group(namespaces: readonly string[], selector: LabelSelector | undefined, key: string): Group {
+    const id = `${[...namespaces].sort().join(",")}|${selectorKey(selector)}|${key}`;
+    let g = this.#groups.get(id);
+    if (g) return g;
+    g = { namespaces: new Set(namespaces), selector, key, counts: new Map() };
+    for (const p of this.#placed) this.#count(g, p.namespace, p.labels, p.nodeLabels);
+    this.#groups.set(id, g);
+    return g;
+  }
+
+  #count(
+    g: Group,
+    ns: string,
+    labels: PlacedPod["labels"],
+    nodeLabels: Readonly<Record<string, string>>,
+  ) {
+    if (g.namespaces && !g.namespaces.has(ns)) return;
+    const domain = nodeLabels[g.key];
+    if (domain === undefined || !matchesSelector(labels, g.selector)) return;
+    g.counts.set(domain, (g.counts.get(domain) ?? 0) + 1);
+  }
+
+  /** Records a pod placed on a node or claim with `nodeLabels`. */
+  place(pod: Pod, nodeLabels: Readonly<Record<string, string>>): void {
+    const p = { namespace: pod.namespace, labels: pod.labels, nodeLabels };
+    this.#placed.push(p);
+    for (const g of this.#groups.values()) this.#count(g, p.namespace, p.labels, nodeLabels);
+  }
+
+  /** Matching pods in `domain` for an anti-affinity term of `pod`. */
+  antiAffinityCount(pod: Pod, term: PodAffinityTerm, domain: string): number {
+    const g = this.#group(
+      term.namespaces?.length ? term.namespaces : [pod.namespace],
+      term.labelSelector,
+      term.topologyKey,
+    );
+    return g.counts.get(domain) ?? 0;
+  }
+
+  /** Matching pods per domain for a spread constraint of `pod`. */
+  spreadCounts(pod: Pod, c: TopologySpreadConstraint): ReadonlyMap<string, number> {
+    return this.#group([pod.namespace], c.labelSelector, c.topologyKey).counts;
+  }
+}
+
+/**
+ * Would placing `pod` into a node whose labels are `labels` keep its required anti-affinity
+ * and DoNotSchedule spread constraints? `zoneUniverse` lists the zones the pod could still get a
+ * node in; for hostname a brand-new node is always possible, so its minimum is zero.
+ */
+export function topologyAllows(
+  index: TopologyIndex,
+  pod: Pod,
+  labels: Readonly<Record<string, string>>,
+  zoneUniverse: ReadonlySet<string>,
+): { ok: true } | { ok: false; permanent: boolean; why: string } {
+  for (const term of pod.requiredPodAntiAffinity ?? []) {
+    const d = labels[term.topologyKey];
+    if (d === undefined) continue;
+    if (index.antiAffinityCount(pod, term, d) > 0) {
+      return { ok: false, permanent: true, why: `anti-affinity on ${term.topologyKey}=${d}` };
+    }
+  }
+  for (const c of pod.topologySpreadConstraints ?? []) {
+    if (c.whenUnsatisfiable !== "DoNotSchedule") continue;
+    const d = labels[c.topologyKey];
+    if (d === undefined) {
+      return { ok: false, permanent: true, why: `node has no ${c.topologyKey} label for spread` };
+    }
+    const counts = index.spreadCounts(pod, c);
+    const self = matchesSelector(pod.labels, c.labelSelector) ? 1 : 0;
+    let min = 0;
+    if (c.topologyKey !== HOSTNAME_KEY) {
+      const universe = c.topologyKey === ZONE_KEY ? zoneUniverse : index.domains(c.topologyKey);
+      min = Infinity;
+      for (const dom of universe) min = Math.min(min, counts.get(dom) ?? 0);
+      if (min === Infinity) min = 0;
+    }
+    if ((counts.get(d) ?? 0) + self - min > c.maxSkew) {
+      return {
+        ok: false,
+        permanent: c.topologyKey === HOSTNAME_KEY,
+        why: `spread on ${c.topologyKey} (skew would exceed ${c.maxSkew})`,
+      };
+    }
+  }
+  return { ok: true };
+}
