@@ -343,3 +343,68 @@ export type ConfigFileInput = z.input<typeof configFile>;
 export type ProviderSpec = z.infer<typeof providerSpec>;
 export type MachineTemplateSpec = z.infer<typeof machineTemplateSpec>;
 export type NodePoolSpec = z.infer<typeof nodePoolSpec>;
+
+// ---- Kubernetes-only objects: status blocks and NodeClaim (added for adapters/kubernetes). ----
+
+/** metav1.Condition as written in status blocks. */
+export const condition = z.strictObject({
+  type: z.string().min(1).max(316),
+  status: z.enum(["True", "False", "Unknown"]),
+  observedGeneration: z.int().min(0).optional(),
+  lastTransitionTime: z.string().describe("RFC 3339 time of the last status change"),
+  reason: z.string().min(1).max(1024),
+  message: z.string().max(32768),
+});
+
+/** Status shared by the configuration kinds: what the controller last saw of the spec. */
+export const configStatus = z.strictObject({
+  observedGeneration: z.int().min(0).optional(),
+  conditions: z.array(condition).optional(),
+});
+
+/** NodePool status: provisioned totals, so `kubectl get nodepools` shows usage next to limits. */
+export const nodePoolStatus = z.strictObject({
+  observedGeneration: z.int().min(0).optional(),
+  nodes: z.int().min(0).optional().describe("NodeClaims of this pool that are not being deleted"),
+  resources: z.strictObject({
+    cpu: quantity.optional(),
+    memory: quantity.optional(),
+    nodes: z.int().min(0).optional(),
+  }).optional().describe("provisioned totals, VM memory overhead included"),
+  conditions: z.array(condition).optional(),
+});
+
+/** NodeClaim spec: one VM proxscale decided to own; immutable once created. */
+export const nodeClaimSpec = z.strictObject({
+  nodePool: name.describe("NodePool this claim counts against"),
+  machineTemplate: name.describe("MachineTemplate the VM is made from"),
+  provider: name.describe("Provider (Proxmox VE cluster) the VM lives on"),
+  shape: z.strictObject({
+    name: z.string().min(1),
+    cpu: quantity,
+    memory: quantity,
+  }).describe("the VM size chosen at decision time"),
+  host: z.string().min(1).optional().describe("Proxmox host chosen by placement"),
+  requirements: z.array(requirement).max(100).default([]),
+  taints: z.array(taint).default([]),
+  startupTaints: z.array(taint).default([]),
+  expireAfter: durationOrNever.optional(),
+  terminationGracePeriod: duration.optional(),
+});
+
+/** NodeClaim status: progress reported by the launch workers and the lifecycle controller. */
+export const nodeClaimStatus = z.strictObject({
+  vmid: z.int().min(100).max(999_999_999).optional(),
+  host: z.string().optional(),
+  providerID: z.string().optional(),
+  nodeName: z.string().optional(),
+  imageID: z.string().optional(),
+  capacity: z.record(z.string(), quantity).optional(),
+  allocatable: z.record(z.string(), quantity).optional(),
+  lastPodEventTime: z.string().optional(),
+  conditions: z.array(condition).optional(),
+});
+
+export type NodeClaimSpec = z.infer<typeof nodeClaimSpec>;
+export type NodeClaimStatus = z.infer<typeof nodeClaimStatus>;
+export type ConditionSpec = z.infer<typeof condition>;

@@ -1,0 +1,292 @@
+/**
+ * Turns the one zod configuration schema (adapters/config/schema.ts) into Kubernetes
+ * *structural* OpenAPI v3 schemas for the CRDs: every node typed, no $ref, no
+ * additionalProperties:false (the API server prunes instead), quantities as
+ * x-kubernetes-int-or-string, unions of objects merged with an "exactly one" CEL rule.
+ *
+ * What JSON Schema cannot say (zod refinements, cross-field rules) is written here once as a
+ * CEL rule *with* a TypeScript predicate of the same meaning. The API server runs the CEL;
+ * tests and the fake API server run the predicate (CEL_PREDICATES), so the CRD, the YAML
+ * validation and the fake stay in step. A test fails when a zod refinement has no rule here.
+ */
+import { z } from "zod";
+import {
+  budgetSpec,
+  hostSpec,
+  machineTemplateSpec,
+  nodePoolSpec,
+  providerSpec,
+  quantity,
+  requirement,
+  shapeSpec,
+  sourceSpec,
+} from "../config/schema.ts";
+import { parseQuantity } from "../../core/quantity.ts";
+
+/** A structural OpenAPI v3 schema node (the subset proxscale emits). */
+export type Structural = {
+  type?: "object" | "array" | "string" | "integer" | "number" | "boolean";
+  description?: string;
+  properties?: Record<string, Structural>;
+  additionalProperties?: Structural;
+  items?: Structural;
+  required?: string[];
+  enum?: unknown[];
+  default?: unknown;
+  pattern?: string;
+  format?: string;
+  minLength?: number;
+  maxLength?: number;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: boolean;
+  exclusiveMaximum?: boolean;
+  minItems?: number;
+  maxItems?: number;
+  anyOf?: Structural[];
+  oneOf?: Structural[];
+  "x-kubernetes-int-or-string"?: true;
+  "x-kubernetes-preserve-unknown-fields"?: true;
+  "x-kubernetes-list-type"?: "atomic" | "set" | "map";
+  "x-kubernetes-list-map-keys"?: string[];
+  "x-kubernetes-validations"?: { rule: string; message: string }[];
+};
+
+/** A CEL rule and the predicate that means the same thing, evaluated on the defaulted value. */
+export type CelRule = { rule: string; message: string; check: (self: unknown) => boolean };
+
+// deno-lint-ignore no-explicit-any
+type Any = any;
+
+const has = (o: unknown, k: string) =>
+  typeof o === "object" && o !== null && (o as Record<string, unknown>)[k] !== undefined;
+
+const wholeCores = (q: unknown): boolean => {
+  if (typeof q !== "string" && typeof q !== "number") return false;
+  const r = parseQuantity(q, 1000);
+  return r.ok && r.value > 0 && r.value % 1000 === 0;
+};
+
+const cloneSchema = (sourceSpec.options[0] as unknown as z.ZodObject<Any>).shape.clone;
+
+/** zod schema (by identity) -> the CEL rules that stand in for its refinements. */
+const RULES = new Map<unknown, CelRule[]>([
+  [requirement, [
+    {
+      rule: "self.operator != 'In' || (has(self.values) && size(self.values) > 0)",
+      message: "operator In needs at least one value",
+      check: (s: Any) => s.operator !== "In" || (s.values?.length ?? 0) > 0,
+    },
+    {
+      rule:
+        "!(self.operator in ['Gt', 'Lt', 'Gte', 'Lte']) || (has(self.values) && size(self.values) == 1 && self.values[0].matches('^[0-9]+$'))",
+      message: "operators Gt, Lt, Gte and Lte need exactly one non-negative integer value",
+      check: (s: Any) =>
+        !["Gt", "Lt", "Gte", "Lte"].includes(s.operator) ||
+        (s.values?.length === 1 && /^[0-9]+$/.test(s.values[0])),
+    },
+    {
+      rule:
+        "!(self.operator in ['Exists', 'DoesNotExist']) || !has(self.values) || size(self.values) == 0",
+      message: "operators Exists and DoesNotExist take no values",
+      check: (s: Any) =>
+        !["Exists", "DoesNotExist"].includes(s.operator) || (s.values?.length ?? 0) === 0,
+    },
+    {
+      rule: "!has(self.minValues) || (has(self.values) && size(self.values) >= self.minValues)",
+      message: "minValues needs at least that many values",
+      check: (s: Any) => s.minValues === undefined || (s.values?.length ?? 0) >= s.minValues,
+    },
+  ]],
+  [providerSpec.shape.vmidRange, [{
+    rule: "self.lower <= self.upper",
+    message: "lower must not exceed upper",
+    check: (s: Any) => s.lower <= s.upper,
+  }]],
+  [providerSpec.shape.endpoint, [{
+    rule: "self.startsWith('https://') && isURL(self)",
+    message: "must be an https:// URL such as https://pve1.lan:8006",
+    check: (s: Any) => {
+      if (typeof s !== "string" || !s.startsWith("https://")) return false;
+      try {
+        return new URL(s).hostname !== "";
+      } catch {
+        return false;
+      }
+    },
+  }]],
+  [providerSpec.shape.hosts, [{
+    rule: "self.all(h, self.exists_one(o, o.name == h.name))",
+    message: "a host is listed twice",
+    check: (s: Any) => new Set((s as Any[]).map((h) => h.name)).size === (s as Any[]).length,
+  }]],
+  [cloneSchema, [{
+    rule: "has(self.templateVmid) || has(self.perHost)",
+    message: "clone needs templateVmid or perHost",
+    check: (s: Any) => has(s, "templateVmid") || has(s, "perHost"),
+  }]],
+  [machineTemplateSpec, [{
+    rule: "(has(self.shapes) && size(self.shapes) > 0) || has(self.flexible)",
+    message: "needs at least one entry in shapes or a flexible range",
+    check: (s: Any) => (s.shapes?.length ?? 0) > 0 || has(s, "flexible"),
+  }]],
+  [shapeSpec, [{
+    rule:
+      "type(self.cpu) == int ? self.cpu > 0 : (isQuantity(self.cpu) && quantity(self.cpu).isInteger() && quantity(self.cpu).asInteger() > 0)",
+    message: "VMs get whole cores; cpu must be a positive whole number of vCPUs",
+    check: (s: Any) => wholeCores(s.cpu),
+  }]],
+  [budgetSpec, [{
+    rule: "has(self.schedule) == has(self.duration)",
+    message: "schedule and duration go together",
+    check: (s: Any) => has(s, "schedule") === has(s, "duration"),
+  }]],
+  [nodePoolSpec, [{
+    rule:
+      "!has(self.limits) || !has(self.limits.nodes) || !has(self.minNodes) || self.minNodes <= self.limits.nodes",
+    message: "minNodes must not exceed limits.nodes",
+    check: (s: Any) =>
+      s.limits?.nodes === undefined || s.minNodes === undefined || s.minNodes <= s.limits.nodes,
+  }]],
+]);
+
+/** Rules generated for value shapes rather than for one zod schema. */
+const QUANTITY_NON_NEGATIVE: CelRule = {
+  rule: "type(self) != int || self >= 0",
+  message: "must not be negative",
+  check: (s) => typeof s !== "number" || s >= 0,
+};
+const SCALAR_VALUE: CelRule = {
+  rule: "type(self) == string || type(self) == int || type(self) == double || type(self) == bool",
+  message: "must be a string, number or boolean",
+  check: (s) => ["string", "number", "boolean"].includes(typeof s),
+};
+const exactlyOne = (keys: string[]): CelRule => ({
+  rule: `[${keys.map((k) => `has(self.${k})`).join(", ")}].exists_one(x, x)`,
+  message: `exactly one of ${keys.join(", ")} must be set`,
+  check: (s) => keys.filter((k) => has(s, k)).length === 1,
+});
+
+/** Every CEL rule string proxscale emits, mapped to its predicate (for tests and fakes). */
+export const CEL_PREDICATES: Record<string, (self: unknown) => boolean> = {};
+function register(r: CelRule): { rule: string; message: string } {
+  CEL_PREDICATES[r.rule] = r.check;
+  return { rule: r.rule, message: r.message };
+}
+for (const rules of RULES.values()) rules.forEach(register);
+[QUANTITY_NON_NEGATIVE, SCALAR_VALUE].forEach(register);
+
+/** A quantity without sign or with '+', as the CRD pattern (the zod refine forbids '-'). */
+const QUANTITY_PATTERN_NON_NEGATIVE =
+  "^(\\+?)(\\d+(\\.\\d*)?|\\.\\d+)(([eE][+-]?\\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E))?$";
+
+const SAFE = Number.MAX_SAFE_INTEGER;
+
+function isQuantityUnion(branches: Any[]): boolean {
+  return branches.length === 2 && branches.some((b) => b.type === "string" && b.pattern) &&
+    branches.some((b) => b.type === "number");
+}
+
+/** Converts one JSON Schema node (zod output, openapi-3.0 target) into a structural node. */
+function convert(js: Any): Structural {
+  const out: Structural = {};
+  if (js.description) out.description = js.description;
+  const validations: { rule: string; message: string }[] = [
+    ...(js["x-kubernetes-validations"] ?? []),
+  ];
+  if (js.anyOf || js.oneOf) {
+    const branches: Any[] = js.anyOf ?? js.oneOf;
+    if (isQuantityUnion(branches)) {
+      Object.assign(out, {
+        "x-kubernetes-int-or-string": true,
+        anyOf: [{ type: "integer" }, { type: "string" }],
+        pattern: QUANTITY_PATTERN_NON_NEGATIVE,
+      });
+      validations.push(register(QUANTITY_NON_NEGATIVE));
+    } else if (branches.every((b) => b.type === "object")) {
+      out.type = "object";
+      out.properties = {};
+      for (const b of branches) {
+        for (const [k, v] of Object.entries(b.properties ?? {})) {
+          out.properties[k] = convert(v);
+        }
+      }
+      validations.push(register(exactlyOne(branches.map((b) => Object.keys(b.properties)[0]!))));
+    } else if (branches.every((b) => ["string", "number", "boolean"].includes(b.type))) {
+      out["x-kubernetes-preserve-unknown-fields"] = true;
+      validations.push(register(SCALAR_VALUE));
+    } else {
+      throw new Error(`Cannot express this union structurally: ${JSON.stringify(js)}`);
+    }
+  } else if (js.const !== undefined) {
+    out.type = typeof js.const === "number" ? "number" : "string";
+    out.enum = [js.const];
+  } else {
+    if (js.type === undefined) throw new Error(`Schema node without type: ${JSON.stringify(js)}`);
+    out.type = js.type;
+    for (
+      const k of [
+        "enum",
+        "pattern",
+        "format",
+        "minLength",
+        "maxLength",
+        "minItems",
+        "maxItems",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+      ] as const
+    ) {
+      if (js[k] !== undefined) (out as Any)[k] = js[k];
+    }
+    if (js.minimum !== undefined && js.minimum > -SAFE) out.minimum = js.minimum;
+    if (js.maximum !== undefined && js.maximum < SAFE) out.maximum = js.maximum;
+    if (js.type === "object") {
+      if (js.properties) {
+        out.properties = {};
+        for (const [k, v] of Object.entries(js.properties)) out.properties[k] = convert(v);
+        if (js.required?.length) out.required = [...js.required];
+      }
+      if (js.additionalProperties && typeof js.additionalProperties === "object") {
+        out.additionalProperties = convert(js.additionalProperties);
+      }
+    }
+    if (js.type === "array") out.items = convert(js.items);
+  }
+  if (js.default !== undefined) out.default = js.default;
+  if (validations.length) out["x-kubernetes-validations"] = validations;
+  return out;
+}
+
+/**
+ * The structural schema of one zod spec/status schema, input form (defaults optional), with
+ * the CEL rules attached. `missing` collects refinements that have no rule (a test keeps it
+ * empty so a new zod `.refine` cannot silently skip the CRD).
+ */
+export function structuralSchema(schema: z.ZodType, missing: string[] = []): Structural {
+  const js = z.toJSONSchema(schema, {
+    io: "input",
+    target: "openapi-3.0",
+    override: (ctx) => {
+      const rules = RULES.get(ctx.zodSchema);
+      if (rules) {
+        (ctx.jsonSchema as Any)["x-kubernetes-validations"] = rules.map(register);
+      }
+      const checks: Any[] = (ctx.zodSchema as Any)._zod.def.checks ?? [];
+      const custom = checks.some((c) => c._zod.def.check === "custom");
+      const isQuantityBranch = quantity.options.includes(ctx.zodSchema as Any);
+      if (custom && !rules && !isQuantityBranch) missing.push(ctx.path.join("."));
+    },
+  });
+  const out = convert(js);
+  if (schema === providerSpec) {
+    // Hosts are keyed by name, like the API server's list-map semantics.
+    const hosts = out.properties!.hosts!;
+    hosts["x-kubernetes-list-type"] = "map";
+    hosts["x-kubernetes-list-map-keys"] = ["name"];
+  }
+  return out;
+}
+
+/** Exported so tests can assert the host entries stay keyed by name. */
+export const HOST_SCHEMA = hostSpec;
