@@ -333,6 +333,12 @@ function base64(text: string): string {
   return btoa(bin);
 }
 
+/** The variable paths a template names, each once, in order of first use ("values.clusterID"). */
+export function variablesUsed(t: Template): string[] {
+  const names = t.parts.flatMap((p) => typeof p === "string" || !p.path ? [] : [p.path.join(".")]);
+  return [...new Set(names)];
+}
+
 /** Parses, then renders: the one call most callers need. */
 export function renderTemplateText(
   text: string,
