@@ -17,6 +17,10 @@ export const COMMANDS: Record<string, Entry> = {
     summary: "show which VMs proxscale would launch for a cluster snapshot",
     load: async () => (await import("./cli/plan.ts")).planCommand,
   },
+  migrate: {
+    summary: "write CRD manifests from a YAML config (proxscale or KubeNodeSmith v0)",
+    load: async () => (await import("./cli/migrate.ts")).migrateCommand,
+  },
 };
 
 export function helpText(): string {

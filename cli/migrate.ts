@@ -1,0 +1,122 @@
+/**
+ * `proxscale migrate FILE [--out DIR] [--namespace NS]`: writes the custom resources that carry
+ * a configuration in-cluster (Provider, MachineTemplate, NodePool, plus the settings ConfigMap).
+ * FILE is a proxscale YAML config, or a KubeNodeSmith v0 config (detected), so its users can
+ * move over. Without --out the manifests go to stdout; notes for the operator go to stderr.
+ */
+import { parseArgs } from "node:util";
+import { parse as parseYaml } from "yaml";
+import type { Command } from "./command.ts";
+import { formatProblem, parseConfigText } from "../adapters/config/load.ts";
+import {
+  DEFAULT_NAMESPACE,
+  type Manifest,
+  manifestsFromConfig,
+  renderManifests,
+  type WrittenConfig,
+} from "../adapters/config/crd_manifests.ts";
+import { configFromObjects, formatCrdProblem } from "../adapters/config/crd_source.ts";
+import { importKubeNodeSmithV0, isKubeNodeSmithV0 } from "../adapters/config/kubenodesmith_v0.ts";
+
+/** Result of turning a file into manifests, for the command and for tests. */
+export type Migration = { manifests: Manifest[]; warnings: string[]; source: string };
+
+/** Reads either format and returns validated manifests, or the problems that stop it. */
+export function migrateText(
+  text: string,
+  file: string,
+  namespace = DEFAULT_NAMESPACE,
+): { ok: true; value: Migration } | { ok: false; error: string[] } {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    return { ok: false, error: [`${file}: YAML syntax: ${(e as Error).message.split("\n")[0]}`] };
+  }
+  if (isKubeNodeSmithV0(doc)) {
+    const imported = importKubeNodeSmithV0(doc);
+    if (!imported.ok) return { ok: false, error: imported.error.map((e) => `${file}: ${e}`) };
+    const manifests = manifestsFromConfig(imported.value.config, namespace);
+    // The result must pass proxscale's own validation, like any other configuration.
+    const check = configFromObjects(manifests);
+    if (!check.ok) {
+      return {
+        ok: false,
+        error: check.error.map((p) => `${file} (imported): ${formatCrdProblem(p)}`),
+      };
+    }
+    return {
+      ok: true,
+      value: { manifests, warnings: imported.value.warnings, source: "KubeNodeSmith v0" },
+    };
+  }
+  const parsed = parseConfigText(text, file);
+  if (!parsed.ok) return { ok: false, error: parsed.error.map(formatProblem) };
+  return {
+    ok: true,
+    value: {
+      manifests: manifestsFromConfig(doc as WrittenConfig, namespace),
+      warnings: [],
+      source: "proxscale",
+    },
+  };
+}
+
+export const migrateCommand: Command = {
+  name: "migrate",
+  summary: "write CRD manifests from a YAML config (proxscale or KubeNodeSmith v0)",
+  usage: "proxscale migrate FILE [--out DIR] [--namespace NS]",
+  async run(args, io) {
+    const { positionals, values } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        out: { type: "string", short: "o" },
+        namespace: { type: "string", short: "n" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+    if (values.help) {
+      io.out(
+        `usage: ${this.usage}\n\n${this.summary}.\n` +
+          "Without --out the manifests are printed; apply them with kubectl apply -f.\n" +
+          "Exit codes: 0 written, 1 cannot write, 2 invalid input.",
+      );
+      return 0;
+    }
+    const file = positionals[0];
+    if (!file || positionals.length > 1) {
+      io.err(`usage: ${this.usage}`);
+      return 2;
+    }
+    let text: string;
+    try {
+      text = await Deno.readTextFile(file);
+    } catch (e) {
+      io.err(`${file}: cannot read: ${(e as Error).message}`);
+      return 2;
+    }
+    const result = migrateText(text, file, values.namespace ?? DEFAULT_NAMESPACE);
+    if (!result.ok) {
+      for (const line of result.error) io.err(line);
+      return 2;
+    }
+    const { manifests, warnings, source } = result.value;
+    for (const w of warnings) io.err(`warning: ${w}`);
+    const header = `proxscale configuration migrated from ${file} (${source} format)`;
+    if (!values.out) {
+      io.out(renderManifests(manifests, header));
+      return 0;
+    }
+    try {
+      await Deno.mkdir(values.out, { recursive: true });
+      const path = `${values.out.replace(/\/+$/, "")}/proxscale-config.yaml`;
+      await Deno.writeTextFile(path, renderManifests(manifests, header));
+      io.err(`wrote ${manifests.length} objects to ${path}`);
+    } catch (e) {
+      io.err(`cannot write to ${values.out}: ${(e as Error).message}`);
+      return 1;
+    }
+    return 0;
+  },
+};
