@@ -10,6 +10,12 @@ import { MiB } from "../../core/quantity.ts";
 import { err, ok, type Result } from "../../core/result.ts";
 import { type BootstrapToken, formatBootstrapToken, rfc3339 } from "../../core/bootstrap_token.ts";
 import type { MachineTemplate, NetworkSpec, NodePool, Shape, Taint } from "../../core/model.ts";
+import {
+  HOST_LABEL_KEY,
+  NODECLAIM_LABEL_KEY,
+  NODEPOOL_LABEL_KEY,
+  UNREGISTERED_TAINT_KEY,
+} from "../../core/labels.ts";
 import { SHIPPED_TEMPLATES } from "../../templates/shipped.ts";
 import { buildNoCloudIso, type IsoFile } from "./iso9660.ts";
 import { providerIdFor } from "./identity.ts";
@@ -23,7 +29,7 @@ import {
 } from "./template.ts";
 
 /** The startup taint every proxscale node registers with; only proxscale removes it (§5.2). */
-export const UNREGISTERED_TAINT: Taint = { key: "proxscale.io/unregistered", effect: "NoExecute" };
+export const UNREGISTERED_TAINT: Taint = { key: UNREGISTERED_TAINT_KEY, effect: "NoExecute" };
 
 /** Who the new node is, fixed before its VM exists. */
 export type ClaimIdentity = {
@@ -127,7 +133,9 @@ export function nodeLabels(
   return {
     ...t.labels,
     ...pool.labels,
-    "proxscale.io/nodepool": pool.name,
+    [NODEPOOL_LABEL_KEY]: pool.name,
+    [NODECLAIM_LABEL_KEY]: claim.name,
+    [HOST_LABEL_KEY]: claim.host,
     "topology.kubernetes.io/region": claim.provider,
     "topology.kubernetes.io/zone": claim.zone,
     ...(shape ? { "node.kubernetes.io/instance-type": shape.name } : {}),

@@ -138,6 +138,8 @@ Deno.test("the kubeadm template renders a v1beta4 JoinConfiguration with provide
     "example.com/gpu=true",
     "example.com/rack=r1",
     "node.kubernetes.io/instance-type=4c-16Gi",
+    "proxscale.io/host=pve1",
+    "proxscale.io/nodeclaim=gpu-pool-7f3k2",
     "proxscale.io/nodepool=gpu-pool",
     "topology.kubernetes.io/region=pve-a",
     "topology.kubernetes.io/zone=rack-a",
