@@ -19,6 +19,7 @@ export type PveErrorKind =
   | "auth"
   | "permission"
   | "nodeUnreachable"
+  | "conflict"
   | "transient"
   | "taskFailed"
   // the exchange itself failed
@@ -83,6 +84,8 @@ export function classifyText(text: string): { kind: PveErrorKind; lock?: string 
   if (/got timeout|got lock request timeout/.test(text)) return { kind: "lockTimeout" };
   if (/is running - destroy failed|already running/.test(text)) return { kind: "vmRunning" };
   if (/cluster not ready - no quorum\?/.test(text)) return { kind: "noQuorum" };
+  // The digest guard fired: the config changed since it was read; re-read and decide again.
+  if (/checksum mismatch/.test(text)) return { kind: "conflict" };
   return undefined;
 }
 
