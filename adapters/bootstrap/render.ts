@@ -28,6 +28,9 @@ import {
   type TemplateVars,
 } from "./template.ts";
 
+/** cloud-init parses with PyYAML (YAML 1.1): a MAC like 10:20:30:40:50:00 must be quoted. */
+const YAML_11 = { version: "1.1" } as const;
+
 /** The startup taint every proxscale node registers with; only proxscale removes it (§5.2). */
 export const UNREGISTERED_TAINT: Taint = { key: UNREGISTERED_TAINT_KEY, effect: "NoExecute" };
 
@@ -250,7 +253,7 @@ export function renderMetaData(claim: ClaimIdentity): string {
     "provider-id": providerIdFor(claim.provider, claim.vmid),
     region: claim.provider,
     zone: claim.zone,
-  });
+  }, YAML_11);
 }
 
 /**
@@ -281,7 +284,7 @@ export function renderNetworkConfig(input: SeedInput): Result<string, SeedError>
   if (Object.keys(ethernets).length === 0) {
     ethernets.all = { match: { name: "e*" }, dhcp4: true, ...nameservers(template) };
   }
-  return ok(stringify({ version: 2, ethernets }));
+  return ok(stringify({ version: 2, ethernets }, YAML_11));
 }
 
 function nameservers(t: MachineTemplate): Record<string, unknown> {

@@ -237,6 +237,28 @@ Deno.test("meta-data names the instance and host; network-config v2 matches each
   assert.deepEqual(net.ethernets.net1.routes, [{ to: "0.0.0.0/0", via: "10.1.0.1" }]);
 });
 
+Deno.test("YAML 1.1 readers (cloud-init, Go) see MACs and label values as strings", () => {
+  const t = machineTemplate({ mode: "nocloudIso", template: "kubeadm" });
+  t.labels = { "example.com/enabled": "yes" };
+  const r = renderNoCloudSeed({
+    ...input({ mode: "nocloudIso" }),
+    template: t,
+    claim: { ...claim, macs: { net0: "10:20:30:40:50:00", net1: "02:00:00:04:d2:01" } },
+  });
+  assert.ok(r.ok);
+  const net = parse(r.value.networkConfig, { version: "1.1" });
+  assert.equal(net.ethernets.net0.match.macaddress, "10:20:30:40:50:00");
+  assert.equal(parse(r.value.metaData, { version: "1.1" })["instance-id"], "1234");
+  const talos = renderNoCloudSeed({
+    ...input({ mode: "nocloudIso" }),
+    template: { ...t, bootstrap: { mode: "nocloudIso", template: "talos" } },
+    values: TALOS_VALUES,
+  });
+  assert.ok(talos.ok);
+  const mc = parse(talos.value.userData, { version: "1.1" });
+  assert.equal(mc.machine.nodeLabels["example.com/enabled"], "yes");
+});
+
 Deno.test("a NIC without a MAC, a bad ipconfig and a missing template are values", () => {
   const noMac = renderNoCloudSeed(
     input({ mode: "nocloudIso", template: "kubeadm" }, { claim: { ...claim, macs: {} } }),

@@ -1,7 +1,7 @@
 /**
  * Logic-less bootstrap templates: `{{ path }}` and `{{ path | filter | filter }}`, nothing
  * else (no loops, no conditions), so an operator can read a template and know what a node gets.
- * Filters: `yaml` (a one-line YAML flow node), `json`, `b64` (base64 of UTF-8) and `quote`
+ * Filters: `yaml` (a one-line YAML flow node, quoted by YAML 1.1 rules), `json`, `b64` (base64 of UTF-8) and `quote`
  * (a double-quoted string valid in YAML and JSON). `{{ "{{" }}` writes a literal `{{`, for
  * user-data that itself uses cloud-init's jinja.
  *
@@ -315,7 +315,10 @@ function applyFilter(f: Filter, v: TemplateValue): TemplateValue {
     case "json":
       return JSON.stringify(v);
     case "yaml": {
-      const text = stringify(v, { collectionStyle: "flow", lineWidth: 0 }).replace(/\n$/, "");
+      // YAML 1.1 rules: cloud-init (PyYAML) and Go's yaml read "yes", "on" or a MAC such as
+      // 10:20:30:40:50:00 as booleans and numbers unless quoted.
+      const text = stringify(v, { collectionStyle: "flow", lineWidth: 0, version: "1.1" })
+        .replace(/\n$/, "");
       // A multi-line string would be folded over lines: JSON's escaped form is also YAML.
       return text.includes("\n") ? JSON.stringify(v) : text;
     }
