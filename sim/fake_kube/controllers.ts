@@ -1,0 +1,146 @@
+/**
+ * The few controllers a real cluster runs that clients can observe through the API, imitated
+ * inside the fake: CRD naming/establishing (custom resources become servable, §9.2), CRD
+ * deletion removing its custom resources, namespace deletion removing contents (§10.6), and
+ * the node-lifecycle taint for cordoned nodes (§10.3).
+ */
+import { formatTime, type KObj } from "./objects.ts";
+import type { Json } from "./patch.ts";
+import { type CrdObject, resourceKey, resourcesFromCrd } from "./resources.ts";
+import type { KubeStore } from "./store.ts";
+
+/** Options for the CRD controllers. */
+export type ControllerOptions = {
+  /** Delay before a new CRD becomes Established (default 0 = synchronously after create). */
+  crdEstablishDelayMs?: number;
+};
+
+const UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable";
+
+/** Installs the controllers; returns a function cancelling pending timers. */
+export function installControllers(store: KubeStore, opts: ControllerOptions = {}): () => void {
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const crdDef = store.resolve("customresourcedefinitions.apiextensions.k8s.io")!;
+
+  const establish = (name: string) => {
+    const crd = store.peek(crdDef, undefined, name);
+    if (!crd) return;
+    const c = crd as unknown as CrdObject;
+    const now = formatTime(store.now());
+    const names = c.spec.names;
+    const accepted = {
+      ...names,
+      listKind: names.listKind ?? `${names.kind}List`,
+      singular: names.singular ?? names.kind.toLowerCase(),
+    };
+    const status = {
+      acceptedNames: accepted,
+      conditions: [
+        {
+          type: "NamesAccepted",
+          status: "True",
+          reason: "NoConflicts",
+          message: "no conflicts found",
+          lastTransitionTime: now,
+        },
+        {
+          type: "Established",
+          status: "True",
+          reason: "InitialNamesAccepted",
+          message: "the initial names have been accepted",
+          lastTransitionTime: now,
+        },
+      ],
+      storedVersions: c.spec.versions.filter((v) => v.storage).map((v) => v.name),
+    };
+    for (const def of resourcesFromCrd(c)) store.addResource(def);
+    store.updateFrom(crdDef, crd, { ...crd, status }, { subresource: "status" });
+  };
+
+  store.onWrite((def, type, obj, prev) => {
+    if (def === crdDef || def.kind === "CustomResourceDefinition") {
+      const c = obj as unknown as CrdObject;
+      const key = resourceKey({ group: c.spec.group, plural: c.spec.names.plural });
+      if (type === "DELETED") {
+        store.removeResource(key);
+      } else if (type === "ADDED") {
+        const delay = opts.crdEstablishDelayMs ?? 0;
+        if (delay <= 0) queueMicrotaskOrNow(() => establish(obj.metadata.name!));
+        else {
+          const t = setTimeout(() => {
+            timers.delete(t);
+            establish(obj.metadata.name!);
+          }, delay);
+          timers.add(t);
+        }
+      } else if (prev && JSON.stringify(prev.spec) !== JSON.stringify(obj.spec)) {
+        const established = (obj.status?.conditions ?? []).some((x: Json) =>
+          x?.type === "Established" && x?.status === "True"
+        );
+        if (established) { for (const d of resourcesFromCrd(c)) store.addResource(d); }
+      }
+      if (
+        type === "MODIFIED" && obj.metadata.deletionTimestamp && !prev?.metadata.deletionTimestamp
+      ) {
+        removeInstances(store, key);
+      }
+    }
+    if (def.kind === "Namespace" && type === "MODIFIED" && obj.metadata.deletionTimestamp) {
+      finishNamespace(store, obj);
+    }
+    if (def.kind === "Node" && def.group === "" && type !== "DELETED") syncCordonTaint(store, obj);
+  });
+
+  return () => {
+    for (const t of timers) clearTimeout(t);
+    timers.clear();
+  };
+}
+
+// Establishing synchronously keeps "apply CRD, then create a resource" race-free for
+// clients, which is what kubectl users observe within a few milliseconds on a real server.
+function queueMicrotaskOrNow(f: () => void): void {
+  f();
+}
+
+function removeInstances(store: KubeStore, key: string): void {
+  const def = store.resolve(key);
+  if (!def) return;
+  for (const e of [...store.entries(def)]) {
+    store.delete(def, e.obj.metadata.namespace, e.obj.metadata.name!);
+  }
+}
+
+function finishNamespace(store: KubeStore, ns: KObj): void {
+  const name = ns.metadata.name!;
+  for (const def of store.resources()) {
+    if (!def.namespaced) continue;
+    for (const e of [...store.entries(def, name)]) {
+      store.delete(def, name, e.obj.metadata.name!, { gracePeriodSeconds: 0 });
+      const left = store.peek(def, name, e.obj.metadata.name!);
+      if (left?.metadata.finalizers?.length) {
+        store.updateFrom(def, left, { ...left, metadata: { ...left.metadata, finalizers: [] } });
+      }
+    }
+  }
+  store.finishDeletion("namespaces", undefined, name);
+}
+
+/** Adds or removes the `node.kubernetes.io/unschedulable:NoSchedule` taint like node-lifecycle does. */
+function syncCordonTaint(store: KubeStore, node: KObj): void {
+  const taints: Json[] = node.spec?.taints ?? [];
+  const has = taints.some((t) => t?.key === UNSCHEDULABLE_TAINT && t?.effect === "NoSchedule");
+  const want = node.spec?.unschedulable === true;
+  if (has === want) return;
+  const next = want
+    ? [...taints, {
+      key: UNSCHEDULABLE_TAINT,
+      effect: "NoSchedule",
+      timeAdded: formatTime(store.now()),
+    }]
+    : taints.filter((t) => !(t?.key === UNSCHEDULABLE_TAINT && t?.effect === "NoSchedule"));
+  const spec = { ...node.spec };
+  if (next.length) spec.taints = next;
+  else delete spec.taints;
+  store.updateFrom(store.resolve("nodes")!, node, { ...node, spec });
+}

@@ -1,0 +1,159 @@
+/**
+ * PATCH handling for the fake API server (kubernetes-api.md §6): picks the patch type from
+ * the Content-Type, enforces the PatchOptions rules (fieldManager for apply, no force
+ * elsewhere, 415 for strategic merge on custom resources), applies the patch to the live
+ * object and hands the result to the store's update path (preconditions, status rules,
+ * no-op detection). Server-side apply upserts and lets `force` always win (§6.4 items 1-3).
+ */
+import { err, type Result } from "../../core/result.ts";
+import type { KObj } from "./objects.ts";
+import { type Json, jsonPatch, mergePatch, strategicMergePatch } from "./patch.ts";
+import { apiVersionOf, type ResourceDef } from "./resources.ts";
+import {
+  badRequest,
+  conflict,
+  failure,
+  notFound,
+  type Status,
+  unsupportedMediaType,
+} from "./status.ts";
+import type { KubeStore, WriteOptions, WriteResult } from "./store.ts";
+
+/** The four patch types a v1.32 server accepts. */
+export type PatchType = "json" | "merge" | "strategic" | "apply";
+
+/** Content-Type (media type only) → patch type. */
+export const PATCH_MEDIA_TYPES: Record<string, PatchType> = {
+  "application/json-patch+json": "json",
+  "application/merge-patch+json": "merge",
+  "application/strategic-merge-patch+json": "strategic",
+  "application/apply-patch+yaml": "apply",
+};
+
+/** The 415 list for a resource: custom resources leave out strategic merge patch. */
+export function acceptedPatchTypes(def: ResourceDef): string[] {
+  const all = [
+    "application/json-patch+json",
+    "application/merge-patch+json",
+    "application/apply-patch+yaml",
+  ];
+  return def.builtin
+    ? [...all.slice(0, 2), "application/strategic-merge-patch+json", all[2]!]
+    : all;
+}
+
+/** PATCH query options beyond WriteOptions. */
+export type PatchOptions = WriteOptions & { fieldManager?: string; force?: boolean };
+
+const isObj = (v: unknown): v is Record<string, Json> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+function patchOptionsInvalid(field: string, message: string): Status {
+  return failure(422, "Invalid", `PatchOptions.meta.k8s.io "" is invalid: ${field}: ${message}`, {
+    group: "meta.k8s.io",
+    kind: "PatchOptions",
+    causes: [{
+      reason: message.startsWith("Required") ? "FieldValueRequired" : "FieldValueForbidden",
+      message,
+      field,
+    }],
+  });
+}
+
+/** Applies a parsed patch body of `type` to the named object. */
+export function patchObject(
+  store: KubeStore,
+  def: ResourceDef,
+  namespace: string | undefined,
+  name: string,
+  type: PatchType,
+  body: Json,
+  opts: PatchOptions = {},
+): Result<WriteResult, Status> {
+  if (opts.force && type !== "apply") {
+    return err(patchOptionsInvalid("force", "Forbidden: may not be specified for non-apply patch"));
+  }
+  if (type === "apply" && !opts.fieldManager) {
+    return err(patchOptionsInvalid("fieldManager", "Required value: is required for apply patch"));
+  }
+  if (type === "strategic" && !def.builtin) {
+    return err(unsupportedMediaType(acceptedPatchTypes(def)));
+  }
+  const ns = def.namespaced ? namespace ?? "default" : undefined;
+  const current = store.peek(def, ns, name);
+  if (!current) {
+    if (type === "apply" && !opts.subresource) {
+      if (!isObj(body)) return err(badRequest("error decoding YAML: the body must be an object"));
+      const meta = isObj(body.metadata) ? body.metadata : {};
+      if (meta.name !== undefined && meta.name !== name) return err(nameMismatch(meta.name, name));
+      return store.create(def, { ...body, metadata: { ...meta, name } } as KObj, {
+        ...writeOpts(opts),
+        ...(ns ? { namespace: ns } : {}),
+      });
+    }
+    return err(notFound(def, name));
+  }
+  let patched: Json;
+  switch (type) {
+    case "json": {
+      const r = jsonPatch(current, body);
+      if (!r.ok) {
+        return err(
+          r.error.code === 400
+            ? badRequest(r.error.message)
+            : failure(422, "Invalid", r.error.message),
+        );
+      }
+      patched = r.value;
+      break;
+    }
+    case "merge":
+      if (!isObj(body)) {
+        return err(badRequest("error decoding patch: the patch must be a JSON object"));
+      }
+      patched = mergePatch(current, body);
+      break;
+    case "strategic":
+      if (!isObj(body)) {
+        return err(badRequest("error decoding patch: the patch must be a JSON object"));
+      }
+      patched = strategicMergePatch(current, body, def.listRules);
+      break;
+    case "apply": {
+      if (!isObj(body)) return err(badRequest("error decoding YAML: the body must be an object"));
+      if (
+        (body.kind && body.kind !== def.kind) ||
+        (body.apiVersion && body.apiVersion !== apiVersionOf(def))
+      ) {
+        return err(badRequest(
+          `the API version in the data (${body.apiVersion}) does not match the expected API version (${
+            apiVersionOf(def)
+          })`,
+        ));
+      }
+      patched = strategicMergePatch(current, body, def.listRules, true);
+      break;
+    }
+  }
+  if (!isObj(patched) || !isObj(patched.metadata)) {
+    return err(badRequest("the patched object has no metadata"));
+  }
+  if (patched.metadata.name !== undefined && patched.metadata.name !== name) {
+    return err(nameMismatch(patched.metadata.name, name));
+  }
+  const rv = patched.metadata.resourceVersion;
+  if (rv !== undefined && rv !== current.metadata.resourceVersion) return err(conflict(def, name));
+  return store.updateFrom(def, current, patched as KObj, writeOpts(opts));
+}
+
+function nameMismatch(body: string, url: string): Status {
+  return badRequest(`the name of the object (${body}) does not match the name on the URL (${url})`);
+}
+
+function writeOpts(o: PatchOptions): WriteOptions {
+  const w: WriteOptions = {};
+  if (o.dryRun) w.dryRun = true;
+  if (o.fieldValidation) w.fieldValidation = o.fieldValidation;
+  if (o.subresource) w.subresource = o.subresource;
+  return w;
+}
