@@ -82,6 +82,8 @@ export type Pod = {
   ownerKind?: string;
   ownerName?: string;
   priority?: number;
+  /** spec.priorityClassName; system-* classes are drained last (core/drain.ts). */
+  priorityClassName?: string;
   /** Uses emptyDir or hostPath storage that dies with the node. */
   localStorage?: boolean;
   deleting?: boolean;
@@ -340,6 +342,29 @@ export type Settings = {
   registrationTimeout: number;
   nodeRepairAfter: number;
   orphanGracePeriod: number;
+  /** Which pods keep a node from voluntary disruption; absent = DEFAULT_SCALE_DOWN_RULES. */
+  scaleDownRules?: ScaleDownRules;
+};
+
+/**
+ * Cluster Autoscaler's rules for pods that would not come back after eviction. Each `true`
+ * keeps a node that runs such a pod (unless the pod says
+ * `cluster-autoscaler.kubernetes.io/safe-to-evict: "true"`).
+ */
+export type ScaleDownRules = {
+  /** kube-system pods not covered by a PodDisruptionBudget (CA --skip-nodes-with-system-pods). */
+  skipNodesWithSystemPods: boolean;
+  /** Pods with emptyDir or hostPath data (CA --skip-nodes-with-local-storage). */
+  skipNodesWithLocalStorage: boolean;
+  /** Pods without a controller, which nothing would recreate (CA: always). */
+  skipNodesWithUnmanagedPods: boolean;
+};
+
+/** Cluster Autoscaler's defaults: all three kinds of pod keep their node. */
+export const DEFAULT_SCALE_DOWN_RULES: ScaleDownRules = {
+  skipNodesWithSystemPods: true,
+  skipNodesWithLocalStorage: true,
+  skipNodesWithUnmanagedPods: true,
 };
 
 /** The whole configuration after validation and normalisation. */

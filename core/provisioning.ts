@@ -168,7 +168,12 @@ class Provisioner {
         usedOn.set(pod.nodeName, u);
         const node = nodesByName.get(pod.nodeName);
         if (node && !pod.deleting) {
-          placed.push({ namespace: pod.namespace, labels: pod.labels, nodeLabels: node.labels });
+          placed.push({
+            namespace: pod.namespace,
+            labels: pod.labels,
+            nodeLabels: node.labels,
+            antiAffinity: pod.requiredPodAntiAffinity,
+          });
         }
         continue;
       }
@@ -447,7 +452,10 @@ class Provisioner {
 
   #topologyOk(p: PodInfo, labels: Record<string, string>) {
     const pod = p.pod;
-    if (!pod.requiredPodAntiAffinity?.length && !pod.topologySpreadConstraints?.length) {
+    if (
+      !pod.requiredPodAntiAffinity?.length && !pod.topologySpreadConstraints?.length &&
+      !this.topo.hasAntiAffinity
+    ) {
       return { ok: true as const };
     }
     return topologyAllows(this.topo, pod, labels, this.#zoneUniverse(p.cls));
@@ -598,9 +606,9 @@ class Provisioner {
   #open(p: PodInfo, pref: Pref | undefined): { ok: true } | { ok: false; reason: Reason } {
     const pod = p.pod;
     const now = this.snap.now;
-    let first: Reason | undefined;
+    const fails: Reason[] = [];
     const fail = (r: Reason) => {
-      first ??= r;
+      fails.push(r);
     };
     for (const fit of this.#poolFits(p.cls)) {
       if ("reason" in fit) {
@@ -745,7 +753,17 @@ class Provisioner {
       this.#commit(p, bin);
       return { ok: true };
     }
-    return { ok: false, reason: first ?? reason("NoCompatiblePool", "no NodePool is configured") };
+    if (fails.length === 0) {
+      return { ok: false, reason: reason("NoCompatiblePool", "no NodePool is configured") };
+    }
+    // The first pool's verdict names the code; the message says why each pool declined.
+    const first = fails[0]!;
+    return {
+      ok: false,
+      reason: fails.length === 1
+        ? first
+        : reason(first.code, fails.map((f) => f.message).join("; ")),
+    };
   }
 
   /** A deterministic, unused claim name derived from the pod that opened it. */

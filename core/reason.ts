@@ -39,6 +39,11 @@ export type ReasonCode =
   | "DoNotDisrupt"
   | "PdbBlocked"
   | "DrainTimeout"
+  | "Unconsolidatable"
+  | "PodNotEvictable"
+  | "DisruptionInProgress"
+  | "Draining"
+  | "Drained"
   // drift and orphans
   | "OrphanVM"
   | "OrphanNode"

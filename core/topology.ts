@@ -22,6 +22,7 @@ export type PlacedPod = {
   namespace: string;
   labels: Readonly<Record<string, string>> | undefined;
   nodeLabels: Readonly<Record<string, string>>;
+  antiAffinity?: readonly PodAffinityTerm[] | undefined;
 };
 
 export class TopologyIndex {
@@ -30,9 +31,13 @@ export class TopologyIndex {
   /** Known domains per topology key (zones from hosts and nodes; hostnames are unbounded). */
   readonly #domains = new Map<string, Set<string>>();
 
+  /** Anti-affinity terms of placed pods, by (namespaces, selector, key): domains they forbid. */
+  readonly #owners = new Map<string, Group>();
+
   constructor(placed: PlacedPod[], domains: Iterable<[string, string]>) {
     this.#placed = placed;
     for (const [k, v] of domains) this.addDomain(k, v);
+    for (const p of placed) this.#own(p);
     for (const p of placed) {
       for (const k in p.nodeLabels) if (k === ZONE_KEY) this.addDomain(k, p.nodeLabels[k]!);
     }
@@ -72,9 +77,56 @@ export class TopologyIndex {
 
   /** Records a pod placed on a node or claim with `nodeLabels`. */
   place(pod: Pod, nodeLabels: Readonly<Record<string, string>>): void {
-    const p = { namespace: pod.namespace, labels: pod.labels, nodeLabels };
+    const p = {
+      namespace: pod.namespace,
+      labels: pod.labels,
+      nodeLabels,
+      antiAffinity: pod.requiredPodAntiAffinity,
+    };
     this.#placed.push(p);
     for (const g of this.#groups.values()) this.#count(g, p.namespace, p.labels, nodeLabels);
+    this.#own(p);
+  }
+
+  #own(p: PlacedPod) {
+    for (const term of p.antiAffinity ?? []) {
+      const d = p.nodeLabels[term.topologyKey];
+      if (d === undefined) continue;
+      const ns = term.namespaces?.length ? term.namespaces : [p.namespace];
+      const id = `${[...ns].sort().join(",")}|${
+        selectorKey(term.labelSelector)
+      }|${term.topologyKey}`;
+      let g = this.#owners.get(id);
+      if (!g) {
+        g = {
+          namespaces: new Set(ns),
+          selector: term.labelSelector,
+          key: term.topologyKey,
+          counts: new Map(),
+        };
+        this.#owners.set(id, g);
+      }
+      g.counts.set(d, (g.counts.get(d) ?? 0) + 1);
+    }
+  }
+
+  /**
+   * Symmetry of anti-affinity: a placed pod whose term matches `pod` forbids its domain to `pod`,
+   * even when `pod` itself has no anti-affinity (kube-scheduler checks both directions).
+   */
+  forbiddenBy(pod: Pod, labels: Readonly<Record<string, string>>): string | undefined {
+    for (const g of this.#owners.values()) {
+      if (g.namespaces && !g.namespaces.has(pod.namespace)) continue;
+      const d = labels[g.key];
+      if (d === undefined || !(g.counts.get(d) ?? 0)) continue;
+      if (matchesSelector(pod.labels, g.selector)) return `${g.key}=${d}`;
+    }
+    return undefined;
+  }
+
+  /** Whether any placed pod has anti-affinity (a fast path for the common case of none). */
+  get hasAntiAffinity(): boolean {
+    return this.#owners.size > 0;
   }
 
   /** Matching pods in `domain` for an anti-affinity term of `pod`. */
@@ -104,6 +156,10 @@ export function topologyAllows(
   labels: Readonly<Record<string, string>>,
   zoneUniverse: ReadonlySet<string>,
 ): { ok: true } | { ok: false; permanent: boolean; why: string } {
+  if (index.hasAntiAffinity) {
+    const by = index.forbiddenBy(pod, labels);
+    if (by) return { ok: false, permanent: true, why: `another pod's anti-affinity on ${by}` };
+  }
   for (const term of pod.requiredPodAntiAffinity ?? []) {
     const d = labels[term.topologyKey];
     if (d === undefined) continue;

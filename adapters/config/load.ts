@@ -77,6 +77,15 @@ function issueMessage(issue: z.core.$ZodIssue): string {
       return issue.message.startsWith("Invalid")
         ? "does not match any of the allowed forms"
         : issue.message;
+    case "too_small":
+      if (issue.origin === "array") {
+        return `needs at least ${issue.minimum} entr${issue.minimum === 1 ? "y" : "ies"}`;
+      }
+      if (issue.origin === "string") return `must not be empty`;
+      return `must be at least ${issue.minimum}${describeInput(issue)}`;
+    case "too_big":
+      if (issue.origin === "array") return `allows at most ${issue.maximum} entries`;
+      return `must be at most ${issue.maximum}${describeInput(issue)}`;
     case "invalid_value":
       return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}, got ${
         describe(issue.input)
@@ -84,6 +93,10 @@ function issueMessage(issue: z.core.$ZodIssue): string {
     default:
       return issue.message;
   }
+}
+
+function describeInput(issue: { input?: unknown }): string {
+  return issue.input === undefined ? "" : `, got ${describe(issue.input)}`;
 }
 
 function describe(v: unknown): string {
@@ -133,7 +146,7 @@ export function parseYaml<S extends z.ZodType>(
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) {
     return err(doc.errors.map((e) => {
-      const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
+      const pos = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
       return {
         file,
         line: pos.line,
@@ -152,7 +165,7 @@ export function parseYaml<S extends z.ZodType>(
       message: "the file is empty or not a YAML map",
     }]);
   }
-  const result = schema.safeParse(doc.toJS());
+  const result = schema.safeParse(doc.toJS(), { reportInput: true });
   if (!result.success) {
     const problems: ConfigProblem[] = [];
     for (const issue of result.error.issues) {

@@ -1,0 +1,237 @@
+/**
+ * The facts one disruption pass works from: every NodeClaim with its Node, pool, cost, the pods
+ * that would need a new home, and what about the claim can never change within the pass
+ * (annotations, pod protections, drift, expiry, quiet period). Nothing is decided here except
+ * whether a claim can be a candidate at all; core/disruption.ts applies the guards in order.
+ */
+import type { Config, MachineTemplate, Node, NodeClaim, NodePool, Pod, Snapshot } from "./model.ts";
+import { DEFAULT_SCALE_DOWN_RULES } from "./model.ts";
+import { condition, isClaimReady, isTrue } from "./claim_state.ts";
+import { shapeCost } from "./cost.ts";
+import { podRequests } from "./pod_requests.ts";
+import { type Reason, reason } from "./reason.ts";
+import { DISRUPTED_TAINT_KEY } from "./labels.ts";
+import {
+  isActive,
+  needsNewHome,
+  nodeDoNotDisrupt,
+  podDoNotDisrupt,
+  podEvictionRule,
+} from "./disruption_pods.ts";
+import type { PdbLedger } from "./disruption_pdb.ts";
+
+/** A node as a place pods can go: its index in the name-sorted slot list and what is free. */
+export type NodeSlot = {
+  node: Node;
+  /** Can receive pods in a simulation (ready, schedulable, not going away). */
+  destination: boolean;
+  freeCpu: number;
+  freeMemory: number;
+  freePods: number;
+};
+
+/** A managed node that might be disrupted, with everything the guards need. */
+export type Candidate = {
+  claim: NodeClaim;
+  node: Node;
+  slot: number;
+  pool: NodePool;
+  template: MachineTemplate | undefined;
+  /** Cost per hour of the VM (cost model, VM memory overhead included). */
+  cost: number;
+  /** Pods that need a new home if the node goes. */
+  movers: Pod[];
+  /** Node annotation or pod protection that rules out every voluntary method. */
+  blocked: Reason | undefined;
+  /** Last pod arrival or initialization, for consolidateAfter (epoch ms). */
+  lastActivity: number;
+  /** When Drifted became True, if it is. */
+  driftedAt: number | undefined;
+  /** When expireAfter passes, if the pool sets it. */
+  expiresAt: number | undefined;
+  /** price / (1 + eviction cost of the movers): Karpenter's ranking for consolidation. */
+  savingsRatio: number;
+};
+
+/** Per pool counts the budgets and guards start from. */
+export type PoolCounts = {
+  /** Managed, initialized, not terminating nodes: the base of percentage budgets. */
+  total: number;
+  /** NotReady managed nodes plus nodes already being disrupted: spent budget. */
+  inFlight: number;
+  /** Nodes already being disrupted (claim or node deleting, or tainted disrupted). */
+  disrupting: number;
+  /** NodeClaims not being deleted or disrupted: what minNodes counts. */
+  live: number;
+};
+
+export type World = {
+  slots: NodeSlot[];
+  slotByName: Map<string, number>;
+  /** Pods bound to each slot (active or not), by slot index. */
+  podsOn: Pod[][];
+  candidates: Candidate[];
+  /** Claims that are not candidates, and why. */
+  excluded: { claim: NodeClaim; node: Node | undefined; reason: Reason }[];
+  pools: Map<string, NodePool>;
+  templates: Map<string, MachineTemplate>;
+  counts: Map<string, PoolCounts>;
+};
+
+const DELETION_COST = "controller.kubernetes.io/pod-deletion-cost";
+
+/** Karpenter's EvictionCost: 1 + deletion cost / 2^27 + priority / 2^25, clamped to [-10, 10]. */
+export function evictionCost(pod: Pod): number {
+  const dc = Number(pod.annotations?.[DELETION_COST] ?? 0);
+  const c = 1 + (Number.isFinite(dc) ? dc : 0) / 2 ** 27 + (pod.priority ?? 0) / 2 ** 25;
+  return Math.min(10, Math.max(-10, c));
+}
+
+/** The node is already on its way out: never pick it again. */
+export function isDisrupting(claim: NodeClaim, node: Node | undefined): boolean {
+  return claim.deleting === true || node?.deleting === true ||
+    (node?.taints ?? []).some((t) => t.key === DISRUPTED_TAINT_KEY);
+}
+
+function initTime(claim: NodeClaim, node: Node): number {
+  return condition(claim, "Initialized")?.lastTransitionTime ??
+    condition(claim, "Ready")?.lastTransitionTime ?? node.createdAt;
+}
+
+/** Builds the pass's world from a snapshot; `ledger` tells which pods a PDB covers. */
+export function buildWorld(snapshot: Snapshot, config: Config, ledger: PdbLedger): World {
+  const now = snapshot.now;
+  const rules = config.settings.scaleDownRules ?? DEFAULT_SCALE_DOWN_RULES;
+  const pools = new Map(config.nodePools.map((p) => [p.name, p]));
+  const templates = new Map(config.machineTemplates.map((t) => [t.name, t]));
+  const nodes = [...snapshot.nodes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const slotByName = new Map<string, number>();
+  const byProviderId = new Map<string, number>();
+  const slots: NodeSlot[] = nodes.map((node, i) => {
+    slotByName.set(node.name, i);
+    if (node.providerID) byProviderId.set(node.providerID, i);
+    const schedulable = node.ready && !node.unschedulable && !node.deleting &&
+      !(node.taints ?? []).some((t) => t.key === DISRUPTED_TAINT_KEY);
+    return {
+      node,
+      destination: schedulable,
+      freeCpu: node.allocatable.cpu,
+      freeMemory: node.allocatable.memory,
+      freePods: node.allocatable.pods ?? 110,
+    };
+  });
+  const podsOn: Pod[][] = slots.map(() => []);
+  for (const pod of snapshot.pods) {
+    if (pod.nodeName === undefined) continue;
+    const i = slotByName.get(pod.nodeName);
+    if (i === undefined) continue;
+    podsOn[i]!.push(pod);
+    // Capacity as kube-scheduler counts it: every bound pod that has not finished.
+    if (pod.phase === "Succeeded" || pod.phase === "Failed") continue;
+    const r = podRequests(pod);
+    const s = slots[i]!;
+    s.freeCpu -= r.cpu;
+    s.freeMemory -= r.memory;
+    s.freePods -= 1;
+  }
+
+  const counts = new Map<string, PoolCounts>();
+  const countsOf = (pool: string) => {
+    let c = counts.get(pool);
+    if (!c) counts.set(pool, c = { total: 0, inFlight: 0, disrupting: 0, live: 0 });
+    return c;
+  };
+  const candidates: Candidate[] = [];
+  const excluded: World["excluded"] = [];
+  const claims = [...snapshot.nodeClaims].sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+  );
+  for (const claim of claims) {
+    const slot = claim.nodeName !== undefined
+      ? slotByName.get(claim.nodeName)
+      : claim.providerID !== undefined
+      ? byProviderId.get(claim.providerID)
+      : undefined;
+    const node = slot === undefined ? undefined : slots[slot]!.node;
+    const c = countsOf(claim.nodePool);
+    if (isDisrupting(claim, node)) {
+      c.disrupting += 1;
+      c.inFlight += 1;
+      excluded.push({
+        claim,
+        node,
+        reason: reason(
+          "DisruptionInProgress",
+          `NodeClaim ${claim.name} is already being disrupted or deleted`,
+        ),
+      });
+      continue;
+    }
+    c.live += 1;
+    const initialized = isTrue(claim, "Initialized") || isClaimReady(claim);
+    if (!node || slot === undefined || !initialized) {
+      excluded.push({
+        claim,
+        node,
+        reason: reason("NodeNotReady", `NodeClaim ${claim.name} has no initialized node yet`),
+      });
+      continue;
+    }
+    if (!node.ready) {
+      c.inFlight += 1;
+      excluded.push({
+        claim,
+        node,
+        reason: reason("NodeNotReady", `node ${node.name} is NotReady; repair, not disruption, handles it`),
+      });
+      continue;
+    }
+    c.total += 1;
+    const pool = pools.get(claim.nodePool);
+    if (!pool) {
+      excluded.push({
+        claim,
+        node,
+        reason: reason("ConfigInvalid", `NodePool '${claim.nodePool}' is not configured`),
+      });
+      continue;
+    }
+    const template = templates.get(claim.machineTemplate);
+    const cost = shapeCost(claim.shape, template?.vmMemOverhead ?? 0, config.settings.cost);
+    const movers: Pod[] = [];
+    let blocked = nodeDoNotDisrupt(node);
+    let lastActivity = initTime(claim, node);
+    let evict = 0;
+    for (const pod of podsOn[slot]!) {
+      if (!isActive(pod)) continue;
+      if (!needsNewHome(pod)) continue;
+      movers.push(pod);
+      lastActivity = Math.max(lastActivity, pod.createdAt);
+      evict += Math.max(0, evictionCost(pod));
+      blocked ??= podDoNotDisrupt(pod, now) ??
+        podEvictionRule(pod, rules, ledger.covering(pod).length > 0);
+    }
+    const drifted = condition(claim, "Drifted");
+    const expireAfter = pool.disruption.expireAfter;
+    candidates.push({
+      claim,
+      node,
+      slot,
+      pool,
+      template,
+      cost,
+      movers,
+      blocked,
+      lastActivity,
+      driftedAt: drifted?.status === "True" ? drifted.lastTransitionTime : undefined,
+      expiresAt: expireAfter === null ? undefined : claim.createdAt + expireAfter,
+      savingsRatio: cost / (1 + evict),
+    });
+  }
+  return { slots, slotByName, podsOn, candidates, excluded, pools, templates, counts };
+}
+
+/** Counts of `pool`, zero when it has no claims. */
+export function poolCounts(world: World, pool: string): PoolCounts {
+  return world.counts.get(pool) ?? { total: 0, inFlight: 0, disrupting: 0, live: 0 };
+}

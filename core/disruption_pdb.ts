@@ -1,0 +1,79 @@
+/**
+ * PodDisruptionBudgets within one disruption pass. The observed `disruptionsAllowed` is spent as
+ * the pass plans evictions, so two nodes chosen in the same pass cannot together evict more pods
+ * of a budget than it allows. A pod covered by more than one budget cannot be evicted at all: the
+ * eviction API refuses it (HTTP 500, "more than one PodDisruptionBudget").
+ */
+import type { Pod, PodDisruptionBudget } from "./model.ts";
+import { matchesSelector } from "./requirements.ts";
+import { type Reason, reason } from "./reason.ts";
+
+/** The budgets of one pass: which cover a pod, and how many evictions each has left. */
+export class PdbLedger {
+  readonly #byNamespace = new Map<string, PodDisruptionBudget[]>();
+  readonly #left = new Map<PodDisruptionBudget, number>();
+  readonly #cover = new Map<Pod, PodDisruptionBudget[]>();
+
+  constructor(pdbs: readonly PodDisruptionBudget[]) {
+    for (const b of pdbs) {
+      let l = this.#byNamespace.get(b.namespace);
+      if (!l) this.#byNamespace.set(b.namespace, l = []);
+      l.push(b);
+      this.#left.set(b, Math.max(0, b.disruptionsAllowed));
+    }
+  }
+
+  /** Budgets whose selector matches the pod, in its namespace. */
+  covering(pod: Pod): readonly PodDisruptionBudget[] {
+    let c = this.#cover.get(pod);
+    if (c) return c;
+    c = (this.#byNamespace.get(pod.namespace) ?? []).filter((b) =>
+      matchesSelector(pod.labels, b.selector)
+    );
+    this.#cover.set(pod, c);
+    return c;
+  }
+
+  /** Why evicting all of `pods` in this pass would break a budget, or undefined if it would not. */
+  check(pods: readonly Pod[]): Reason | undefined {
+    let want: Map<PodDisruptionBudget, number> | undefined;
+    for (const p of pods) {
+      const c = this.covering(p);
+      if (c.length === 0) continue;
+      if (c.length > 1) {
+        return reason(
+          "PdbBlocked",
+          `pod ${p.namespace}/${p.name} is covered by ${c.length} PodDisruptionBudgets (${
+            c.map((b) => b.name).join(", ")
+          }); the eviction API refuses such pods`,
+        );
+      }
+      const b = c[0]!;
+      want ??= new Map();
+      const n = (want.get(b) ?? 0) + 1;
+      want.set(b, n);
+      const left = this.#left.get(b) ?? 0;
+      if (n > left) {
+        return reason(
+          "PdbBlocked",
+          `PodDisruptionBudget ${b.namespace}/${b.name} allows ${left} more disruption${
+            left === 1 ? "" : "s"
+          } in this pass (observed ${b.disruptionsAllowed}); evicting pod ${p.namespace}/${p.name} would exceed it`,
+        );
+      }
+    }
+    return undefined;
+  }
+
+  /** Spends the budgets for `pods`, which the pass has decided to evict. */
+  commit(pods: readonly Pod[]): void {
+    for (const p of pods) {
+      for (const b of this.covering(p)) this.#left.set(b, (this.#left.get(b) ?? 0) - 1);
+    }
+  }
+
+  /** Evictions a budget has left in this pass. */
+  left(b: PodDisruptionBudget): number {
+    return this.#left.get(b) ?? 0;
+  }
+}

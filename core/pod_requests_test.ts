@@ -1,0 +1,40 @@
+import assert from "node:assert/strict";
+import { podRequests } from "./pod_requests.ts";
+import type { Pod } from "./model.ts";
+
+const base: Pod = {
+  uid: "u",
+  name: "p",
+  namespace: "d",
+  phase: "Pending",
+  createdAt: 0,
+  containers: [],
+};
+
+Deno.test("containers are summed and the overhead added", () => {
+  const r = podRequests({
+    ...base,
+    containers: [{ cpu: 100, memory: 10 }, { cpu: 200 }],
+    overhead: { cpu: 5, memory: 1 },
+  });
+  assert.deepEqual(r, { cpu: 305, memory: 11 });
+});
+
+Deno.test("a large init container sets the request when it exceeds the containers' sum", () => {
+  const r = podRequests({
+    ...base,
+    containers: [{ cpu: 100, memory: 100 }],
+    initContainers: [{ cpu: 500, memory: 50 }],
+  });
+  assert.deepEqual(r, { cpu: 500, memory: 100 });
+});
+
+Deno.test("sidecar init containers run beside the containers and later init containers", () => {
+  const r = podRequests({
+    ...base,
+    containers: [{ cpu: 100 }],
+    initContainers: [{ cpu: 50, sidecar: true }, { cpu: 400 }],
+  });
+  // max(100 + 50, 50 + 400) = 450
+  assert.equal(r.cpu, 450);
+});

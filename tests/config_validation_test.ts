@@ -1,0 +1,68 @@
+/**
+ * Broken configurations: each must be refused with exit code 2 and a message that names
+ * file:line:column and the field, never a stack trace.
+ */
+import assert from "node:assert/strict";
+import { captureIo } from "../cli/command.ts";
+import { validateCommand } from "../cli/validate.ts";
+
+const DIR = "tests/fixtures/bad_configs";
+const CASES: [file: string, where: string, says: string][] = [
+  ["malformed.yaml", ":4:1:", "YAML syntax"],
+  ["duplicate_key.yaml", ":3:5:", "Map keys must be unique"],
+  ["wrong_type.yaml", ":74:15: nodePools[0].spec.weight:", 'must be number, got "fifty"'],
+  ["unknown_field.yaml", ":79:7: nodePools[0].spec.maxNodez:", "unknown field"],
+  ["negative_quantity.yaml", ":77:36: nodePools[0].spec.limits.memory:", "must not be negative"],
+  [
+    "bad_duration.yaml",
+    ":83:27: nodePools[0].spec.disruption.consolidateAfter:",
+    "must be a duration",
+  ],
+  [
+    "unknown_reference.yaml",
+    ":73:24: nodePools[0].spec.machineTemplate:",
+    'no MachineTemplate named "wrker"',
+  ],
+  ["inverted_range.yaml", ":33:18: providers[0].spec.vmidRange:", "lower must not exceed upper"],
+  ["fractional_cores.yaml", ":44:18: machineTemplates[0].spec.shapes[0].cpu:", "whole cores"],
+  ["empty_lists.yaml", ":1:12: providers:", "needs at least 1 entry"],
+];
+
+for (const [file, where, says] of CASES) {
+  Deno.test(`validate refuses ${file} naming ${where.trim()}`, async () => {
+    const io = captureIo();
+    const code = await validateCommand.run([`${DIR}/${file}`], io);
+    assert.equal(code, 2);
+    const text = io.stderr.join("\n");
+    const line = io.stderr.find((l) => l.includes(where));
+    assert.ok(line, `expected a line with ${where} in:\n${text}`);
+    assert.ok(line.includes(says), `expected "${says}" in: ${line}`);
+    assert.ok(!/\bat .*\.ts:\d+/.test(text), "no stack trace");
+  });
+}
+
+Deno.test("validate accepts the commented example configuration", async () => {
+  const io = captureIo();
+  assert.equal(await validateCommand.run(["config.example.yaml"], io), 0);
+  assert.match(io.stdout.join("\n"), /valid \(1 provider/);
+});
+
+Deno.test("a missing file is a clear error with exit 2", async () => {
+  const io = captureIo();
+  assert.equal(await validateCommand.run(["does/not/exist.yaml"], io), 2);
+  assert.match(io.stderr[0]!, /does\/not\/exist\.yaml:1:1: file not found/);
+});
+
+Deno.test("the CLI process exits 2 on a broken config and prints no stack trace", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "main.ts", "validate", `${DIR}/negative_quantity.yaml`],
+    env: { NO_COLOR: "1" },
+  }).output();
+  assert.equal(out.code, 2);
+  const err = new TextDecoder().decode(out.stderr);
+  assert.match(
+    err,
+    /negative_quantity\.yaml:77:36: nodePools\[0\]\.spec\.limits\.memory: must not be negative/,
+  );
+  assert.doesNotMatch(err, /Error| {4}at /);
+});
