@@ -21,6 +21,10 @@ export const COMMANDS: Record<string, Entry> = {
     summary: "write CRD manifests from a YAML config (proxscale or KubeNodeSmith v0)",
     load: async () => (await import("./cli/migrate.ts")).migrateCommand,
   },
+  bootstrap: {
+    summary: "preview the bootstrap data (user-data, meta-data, network-config, ISO) of a pool",
+    load: async () => (await import("./cli/bootstrap.ts")).bootstrapCommand,
+  },
 };
 
 export function helpText(): string {
