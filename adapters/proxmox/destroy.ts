@@ -1,0 +1,117 @@
+/**
+ * Destroying a VM safely: only when the description names the claim (and, for `delete`, the
+ * managed tag is present), never while a create/clone lock is held; stop and wait for the stop
+ * task, then DELETE with purge and destroy-unreferenced-disks and wait. A VM already gone is
+ * success; the freed VMID is quarantined.
+ */
+import { err, ok, type Result } from "../../core/result.ts";
+import type { PveError } from "./errors.ts";
+import type { ProviderError } from "./port.ts";
+import { type Ctx, pveFail, STEP_RETRY_KINDS } from "./provider_context.ts";
+import { claimFromDescription, hasTag } from "./vm_config.ts";
+
+/**
+ * Stops and destroys VM `vmid` if (and only if) it is the claim's: description identity, and
+ * for `requireTag` the exact managed tag. Gone already counts as done.
+ */
+/**
+ * Stops and destroys VM `vmid` if (and only if) it is the claim's.
+ */
+export async function destroy(
+  ctx: Ctx,
+  node: string,
+  vmid: number,
+  claimName: string,
+  requireTag: boolean,
+): Promise<Result<void, ProviderError>> {
+  let host = node;
+  let relocated = false;
+  for (let round = 1; round <= 6; round++) {
+    if (round > 1) await ctx.sleep(ctx.backoff(round - 1));
+    const cfg = await ctx.client.vmConfig(host, vmid);
+    if (!cfg.ok) {
+      if (cfg.error.kind !== "notFound") {
+        return err(pveFail(`read config of VM ${vmid}`, cfg.error));
+      }
+      if (relocated) return deleted(ctx, vmid);
+      // The VM may have been migrated: find its node once; gone everywhere means done.
+      const res = await ctx.client.resourcesVm();
+      if (!res.ok) return err(pveFail("list VMs", res.error));
+      const entry = res.value.find((v) => v.vmid === vmid);
+      if (!entry) return deleted(ctx, vmid);
+      host = entry.node;
+      relocated = true;
+      round--;
+      continue;
+    }
+    const c = cfg.value;
+    if (
+      claimFromDescription(c.description) !== claimName ||
+      (requireTag && !hasTag(c.tags, ctx.provider.managedTag))
+    ) {
+      return err({
+        kind: "NotOwned",
+        vmid,
+        host,
+        message: `VM ${vmid} on ${host} is not NodeClaim ${claimName}'s (tags "${
+          c.tags ?? ""
+        }"); refusing to delete it`,
+      });
+    }
+    if (c.lock && c.lock !== "destroyed") {
+      if (round < 6) continue;
+      return err({
+        kind: "InProgress",
+        vmid,
+        host,
+        message: `VM ${vmid} is locked (${c.lock}); not destroying it`,
+      });
+    }
+    const st = await ctx.client.vmStatus(host, vmid);
+    if (!st.ok) {
+      if (st.error.kind === "notFound") return deleted(ctx, vmid);
+      return err(pveFail(`status of VM ${vmid}`, st.error));
+    }
+    if (st.value.status !== "stopped") {
+      const stop = await ctx.client.runTask(
+        ctx.client.power(host, vmid, "stop"),
+        `stop VM ${vmid}`,
+        ctx.t.powerDeadline,
+      );
+      if (!stop.ok) {
+        if (stop.error.kind === "notFound") return deleted(ctx, vmid);
+        if (!retryableStep(stop.error)) return err(pveFail(`stop VM ${vmid}`, stop.error));
+        continue;
+      }
+    }
+    const del = await ctx.client.runTask(
+      ctx.client.deleteVm(host, vmid),
+      `destroy VM ${vmid}`,
+      ctx.t.powerDeadline,
+    );
+    if (del.ok || del.error.kind === "notFound") return deleted(ctx, vmid);
+    if (!retryableStep(del.error) && del.error.kind !== "vmRunning") {
+      return err(pveFail(`destroy VM ${vmid}`, del.error));
+    }
+  }
+  return err({
+    kind: "AttemptsExhausted",
+    attempts: 6,
+    last: "destroy",
+    message: `VM ${vmid} could not be destroyed`,
+  });
+}
+
+/** A stop or destroy that failed in a way worth re-reading state and trying again. */
+function retryableStep(e: PveError): boolean {
+  return STEP_RETRY_KINDS.has(e.kind) || e.kind === "taskFailed" || e.ambiguous === true;
+}
+
+/** Gone: quarantine the freed id (PVE hands it out again at once). */
+function deleted(
+  ctx: Ctx,
+  vmid: number,
+): Result<void, ProviderError> {
+  ctx.ledger.quarantine(vmid, ctx.t.quarantine);
+  return ok(undefined);
+}

@@ -1,0 +1,149 @@
+/**
+ * What the provider reads from PVE: the hosts with their VMs (for inventory and placement), the
+ * VM of a claim (for adoption after a crash), and a VM config as a Machine. Committed resources
+ * count every VM's configured size, never live usage (§10.5), plus this process's launches in
+ * flight, which PVE may not show yet.
+ */
+import type { Host } from "../../core/model.ts";
+import { err, ok, type Result } from "../../core/result.ts";
+import type { Machine, ProviderError } from "./port.ts";
+import { type Ctx, pveFail } from "./provider_context.ts";
+import type { NodeEntry, QemuListEntry, VmConfig } from "./schemas.ts";
+import { claimFromDescription, hasTag, parseTags, vmName as vmNameOf } from "./vm_config.ts";
+
+/** A VM found by claim identity. */
+export type Located = { node: string; vmid: number; config: VmConfig };
+
+/** One read of the cluster: hosts, per-host VM lists, quorum, owned VMs per zone. */
+export type View = {
+  byName: Map<string, NodeEntry>;
+  lists: Map<string, QemuListEntry[]>;
+  quorate: boolean;
+  zoneCounts: Map<string, number>;
+};
+
+/** The claim's VM if one exists anywhere (by name, confirmed by the description identity). */
+export async function findClaimVm(
+  ctx: Ctx,
+  claimName: string,
+): Promise<Result<Located | undefined, ProviderError>> {
+  const nodes = await ctx.client.nodes();
+  if (!nodes.ok) return err(pveFail("list hosts", nodes.error));
+  const res = await ctx.client.resourcesVm();
+  if (!res.ok) return err(pveFail("list VMs", res.error));
+  for (const n of nodes.value) {
+    if (n.status !== "online") continue;
+    const list = await ctx.client.qemuList(n.node);
+    if (!list.ok) {
+      if (list.error.kind === "nodeUnreachable" || list.error.kind === "circuitOpen") continue;
+      return err(pveFail(`list VMs on ${n.node}`, list.error));
+    }
+    for (const v of list.value) {
+      // Names do not lag in this listing; a name match is confirmed by the description.
+      if (v.template || (v.name !== vmNameOf(claimName) && !v.lock)) continue;
+      const cfg = await ctx.client.vmConfig(n.node, v.vmid);
+      if (!cfg.ok) continue;
+      if (claimFromDescription(cfg.value.description) === claimName) {
+        return ok({ node: n.node, vmid: v.vmid, config: cfg.value });
+      }
+    }
+  }
+  return ok(undefined);
+}
+
+/** Reads hosts, quorum and per-host VM lists; unreachable hosts are simply absent. */
+export async function view(
+  ctx: Ctx,
+): Promise<Result<View, ProviderError>> {
+  const [nodes, status] = await Promise.all([ctx.client.nodes(), ctx.client.clusterStatus()]);
+  if (!nodes.ok) return err(pveFail("list hosts", nodes.error));
+  if (nodes.value.length === 0) {
+    return err(pveFail("list hosts", {
+      kind: "permission",
+      endpoint: "GET /nodes",
+      message:
+        "PVE shows no hosts: the API token probably lacks Sys.Audit (listings are filtered silently)",
+    }));
+  }
+  const quorate = !status.ok || (status.value.find((e) => e.type === "cluster")?.quorate ?? true);
+  const byName = new Map(nodes.value.map((n) => [n.node, n]));
+  const lists = new Map<string, QemuListEntry[]>();
+  const zoneCounts = new Map<string, number>();
+  for (const h of ctx.provider.hosts) {
+    const n = byName.get(h.name);
+    if (!n || n.status !== "online" || ctx.client.hostTripped(h.name)) continue;
+    const l = await ctx.client.qemuList(h.name);
+    if (!l.ok) {
+      if (["nodeUnreachable", "circuitOpen", "timeout", "connection"].includes(l.error.kind)) {
+        continue;
+      }
+      return err(pveFail(`list VMs on ${h.name}`, l.error));
+    }
+    lists.set(h.name, l.value);
+    const owned = l.value.filter((v) => hasTag(v.tags, ctx.provider.managedTag)).length;
+    zoneCounts.set(h.zone, (zoneCounts.get(h.zone) ?? 0) + owned);
+  }
+  return ok({ byName, lists, quorate, zoneCounts });
+}
+
+/** Hosts with committed resources: every VM's size (+overhead) plus this process's in-flight launches. */
+export function hosts(
+  ctx: Ctx,
+  view: View,
+): Host[] {
+  const now = ctx.now();
+  for (const [k, f] of ctx.inFlight) if (f.expires <= now) ctx.inFlight.delete(k);
+  const flights = [...ctx.inFlight.values()];
+  const flightIds = new Set(flights.flatMap((f) => (f.vmid === undefined ? [] : [f.vmid])));
+  return ctx.provider.hosts.map((h): Host => {
+    const n = view.byName.get(h.name);
+    const list = view.lists.get(h.name);
+    const committed = { cpu: 0, memory: 0 };
+    for (const v of list ?? []) {
+      if (v.template || flightIds.has(v.vmid)) continue;
+      committed.cpu += Math.ceil(v.cpus ?? 1) * 1000;
+      committed.memory += (v.maxmem ?? 0) + ctx.overhead;
+    }
+    for (const f of flights) {
+      if (f.host !== h.name) continue;
+      committed.cpu += f.footprint.cpu;
+      committed.memory += f.footprint.memory;
+    }
+    return {
+      name: h.name,
+      provider: ctx.provider.name,
+      zone: h.zone,
+      online: view.quorate && list !== undefined,
+      capacity: { cpu: Math.round((n?.maxcpu ?? 0) * 1000), memory: n?.maxmem ?? 0 },
+      cpuOvercommit: h.cpuOvercommit,
+      memoryOvercommit: h.memoryOvercommit,
+      reserved: h.reserved,
+      committed,
+    };
+  });
+}
+
+/** A config as a Machine, if it carries both the managed tag and a claim identity. */
+export function machine(
+  ctx: Ctx,
+  node: string,
+  vmid: number,
+  c: VmConfig,
+  status: string | undefined,
+): Machine | undefined {
+  const claim = claimFromDescription(c.description);
+  if (!claim || !hasTag(c.tags, ctx.provider.managedTag)) return undefined;
+  const s = status === "running" || status === "stopped" || status === "paused"
+    ? status
+    : "unknown";
+  return {
+    vmid,
+    host: node,
+    provider: ctx.provider.name,
+    name: c.name ?? `VM ${vmid}`,
+    tags: parseTags(c.tags),
+    status: s,
+    size: { cpu: (c.cores ?? 1) * (c.sockets ?? 1) * 1000, memory: (c.memory ?? 512) * 2 ** 20 },
+    claim,
+  };
+}
