@@ -69,6 +69,10 @@ Deno.test("xorriso reads label cidata and the three files with exactly the writt
       assert.deepEqual([...got.keys()].sort(), ["meta-data", "network-config", "user-data"]);
       for (const f of files) assert.deepEqual(got.get(f.name), f.data, `${readFs}: ${f.name}`);
     }
+    // cloud-init finds the NoCloud volume through blkid's LABEL (Joliet's label when present).
+    const blkid = await run("blkid", ["-p", "-o", "export", iso]);
+    assert.match(blkid.out, /^TYPE=iso9660$/m);
+    assert.match(blkid.out, /^LABEL=cidata$/m);
     if (await hasTool("isoinfo")) {
       const d = await run("isoinfo", ["-d", "-i", iso]);
       assert.match(d.out, /^Volume id: cidata$/m);
