@@ -305,10 +305,17 @@ Deno.test("no claim is opened for a pod that fits existing or launching capacity
         f.cpu -= r.cpu;
         f.memory -= r.memory;
       }
+      const repelled = new Set(
+        c.snapshot.pods.filter((p) => p.requiredPodAntiAffinity?.length).map((p) =>
+          p.labels?.app ?? ""
+        ),
+      );
       for (const x of plan.claims) {
         for (const k of x.pods) {
           const p = pods.get(k)!;
           if (p.requiredPodAntiAffinity?.length || p.topologySpreadConstraints?.length) continue;
+          // Another pod's anti-affinity may forbid this one a node (the rule holds both ways).
+          if (repelled.has(p.labels?.app ?? "")) continue;
           const r = podRequests(p);
           for (const n of c.snapshot.nodes) {
             const f = free.get(n.name)!;
