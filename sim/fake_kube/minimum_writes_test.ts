@@ -1,0 +1,396 @@
+/**
+ * kubernetes-api.md §12.1 items 10-13 (patch types, status subresources, eviction with the
+ * PDB controller, finalizers and graceful deletion) against the fake over a real socket.
+ */
+import assert from "node:assert/strict";
+import { call, withKube } from "./testing.ts";
+
+const PODS = "/api/v1/namespaces/default/pods";
+const MERGE = "application/merge-patch+json";
+const SMP = "application/strategic-merge-patch+json";
+const JSONP = "application/json-patch+json";
+const APPLY = "application/apply-patch+yaml";
+
+const readyPod = (name: string, labels: Record<string, string>) => ({
+  metadata: { name, labels },
+  spec: { nodeName: "n1", containers: [{ name: "c", image: "x" }] },
+});
+
+async function makeRunning(k: Parameters<typeof call>[0], name: string, labels = { app: "web" }) {
+  await call(k, "POST", PODS, { body: readyPod(name, labels) });
+  return await call(k, "PATCH", `${PODS}/${name}/status`, {
+    body: { status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }] } },
+    contentType: MERGE,
+  });
+}
+
+Deno.test("12.1.10 merge, JSON and strategic merge patch (list rules, directives stripped), apply upserts with 201 and needs fieldManager", async () => {
+  await withKube({}, async (k) => {
+    await call(k, "POST", "/api/v1/nodes", {
+      body: {
+        metadata: { name: "n1", labels: { "proxscale.io/pool": "a" }, finalizers: ["a"] },
+        spec: { taints: [{ key: "x", effect: "NoSchedule" }] },
+        status: {
+          conditions: [{ type: "Ready", status: "True" }, {
+            type: "DiskPressure",
+            status: "False",
+          }],
+        },
+      },
+    });
+    const merged = await call(k, "PATCH", "/api/v1/nodes/n1", {
+      body: { metadata: { labels: { "proxscale.io/pool": null, b: "1" } } },
+      contentType: MERGE,
+    });
+    assert.deepEqual(merged.json.metadata.labels, { b: "1" });
+    const jp = await call(k, "PATCH", "/api/v1/nodes/n1", {
+      body: [{ op: "test", path: "/metadata/labels/b", value: "1" }, {
+        op: "add",
+        path: "/metadata/labels/proxscale.io~1pool",
+        value: "z",
+      }],
+      contentType: JSONP,
+    });
+    assert.equal(jp.json.metadata.labels["proxscale.io/pool"], "z");
+    const failedTest = await call(k, "PATCH", "/api/v1/nodes/n1", {
+      body: [{ op: "test", path: "/metadata/labels/b", value: "2" }],
+      contentType: JSONP,
+    });
+    assert.deepEqual([failedTest.status, failedTest.json.reason], [422, "Invalid"]);
+    const notArray = await call(k, "PATCH", "/api/v1/nodes/n1", {
+      body: { spec: {} },
+      contentType: JSONP,
+    });
+    assert.equal(notArray.status, 400);
+    assert.match(notArray.json.message, /^error decoding patch:/);
+    const smp = await call(k, "PATCH", "/api/v1/nodes/n1", {
+      body: {
+        metadata: { finalizers: ["b"] },
+        spec: { taints: [{ key: "y", effect: "NoExecute" }], unschedulable: true },
+        $setElementOrder: undefined,
+      },
+      contentType: SMP,
+    });
+    assert.deepEqual(smp.json.metadata.finalizers, ["a", "b"]);
+    assert.deepEqual(
+      smp.json.spec.taints.map((t: { key: string }) => t.key),
+      ["y"],
+      "taints replace wholesale",
+    );
+    const cordoned = await call(k, "GET", "/api/v1/nodes/n1");
+    assert.deepEqual(cordoned.json.spec.taints.map((t: { key: string }) => t.key), [
+      "y",
+      "node.kubernetes.io/unschedulable",
+    ]);
+    const status = await call(k, "PATCH", "/api/v1/nodes/n1/status", {
+      body: {
+        status: {
+          conditions: [{ type: "Ready", status: "False" }],
+          "$setElementOrder/conditions": [{ type: "Ready" }],
+        },
+      },
+      contentType: SMP,
+    });
+    assert.deepEqual(
+      status.json.status.conditions.map((c: { type: string; status: string }) =>
+        `${c.type}=${c.status}`
+      ),
+      ["Ready=False", "DiskPressure=False"],
+    );
+    assert.ok(!JSON.stringify(status.json).includes("$setElementOrder"));
+    const removeFin = await call(k, "PATCH", "/api/v1/nodes/n1", {
+      body: { metadata: { "$deleteFromPrimitiveList/finalizers": ["a"] } },
+      contentType: SMP,
+    });
+    assert.deepEqual(removeFin.json.metadata.finalizers, ["b"]);
+
+    await call(k, "POST", PODS, {
+      body: {
+        metadata: { name: "p" },
+        spec: { containers: [{ name: "a", image: "1" }, { name: "b", image: "1" }] },
+      },
+    });
+    const podSmp = await call(k, "PATCH", `${PODS}/p`, {
+      body: { spec: { containers: [{ name: "b", image: "2" }] } },
+      contentType: SMP,
+    });
+    assert.deepEqual(
+      podSmp.json.spec.containers.map((c: { name: string; image: string }) =>
+        `${c.name}:${c.image}`
+      ),
+      ["a:1", "b:2"],
+    );
+
+    const noManager = await call(k, "PATCH", "/api/v1/namespaces/default/configmaps/cm", {
+      body: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cm" } },
+      contentType: APPLY,
+    });
+    assert.equal(noManager.status, 422);
+    assert.equal(
+      noManager.json.message,
+      'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+    );
+    const upsert = await call(
+      k,
+      "PATCH",
+      "/api/v1/namespaces/default/configmaps/cm?fieldManager=proxscale&force=true",
+      {
+        body: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  a: "1"\n',
+        contentType: APPLY,
+      },
+    );
+    assert.equal(upsert.status, 201);
+    const again = await call(
+      k,
+      "PATCH",
+      "/api/v1/namespaces/default/configmaps/cm?fieldManager=proxscale&force=true",
+      {
+        body: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cm" }, data: { b: "2" } },
+        contentType: APPLY,
+      },
+    );
+    assert.equal(again.status, 200);
+    assert.deepEqual(again.json.data, { a: "1", b: "2" });
+    const force = await call(k, "PATCH", "/api/v1/namespaces/default/configmaps/cm?force=true", {
+      body: {},
+      contentType: MERGE,
+    });
+    assert.equal(force.status, 422);
+  });
+});
+
+Deno.test("12.1.11 status subresources: main writes keep status, status writes change only status", async () => {
+  await withKube({}, async (k) => {
+    await call(k, "POST", "/api/v1/nodes", {
+      body: {
+        metadata: { name: "n1" },
+        status: { conditions: [{ type: "Ready", status: "True" }] },
+      },
+    });
+    const main = await call(k, "PATCH", "/api/v1/nodes/n1", {
+      body: { metadata: { labels: { a: "1" } }, status: { conditions: [] } },
+      contentType: MERGE,
+    });
+    assert.equal(main.json.status.conditions.length, 1);
+    assert.equal(main.json.metadata.labels.a, "1");
+    const st = await call(k, "PATCH", "/api/v1/nodes/n1/status", {
+      body: {
+        metadata: { labels: { a: "2" } },
+        spec: { unschedulable: true },
+        status: { phase: "x" },
+      },
+      contentType: MERGE,
+    });
+    assert.equal(st.json.status.phase, "x");
+    assert.equal(st.json.metadata.labels.a, "1");
+    assert.equal(st.json.spec?.unschedulable, undefined);
+    const get = await call(k, "GET", "/api/v1/nodes/n1/status");
+    assert.equal(get.json.kind, "Node");
+    const created = await call(k, "POST", PODS, {
+      body: {
+        metadata: { name: "p" },
+        spec: { containers: [{ name: "c", image: "x" }] },
+        status: { phase: "Running" },
+      },
+    });
+    assert.equal(created.json.status.phase, "Pending");
+    const stale = await call(k, "PUT", "/api/v1/nodes/n1/status", {
+      body: { ...get.json, metadata: { ...get.json.metadata, resourceVersion: "1" } },
+    });
+    assert.equal(stale.status, 409);
+  });
+});
+
+Deno.test("12.1.12 eviction: PDB controller status, 429 with the budget message, 201 on success, 404 gone, 409 UID precondition, 500 for two PDBs", async () => {
+  await withKube({ gracefulDeletion: { scale: 0 } }, async (k) => {
+    await makeRunning(k, "web-1");
+    await makeRunning(k, "web-2");
+    await call(k, "POST", "/apis/policy/v1/namespaces/default/poddisruptionbudgets", {
+      body: {
+        metadata: { name: "web-pdb" },
+        spec: { minAvailable: 1, selector: { matchLabels: { app: "web" } } },
+      },
+    });
+    await new Promise((r) => setTimeout(r, 0));
+    const pdb = await call(
+      k,
+      "GET",
+      "/apis/policy/v1/namespaces/default/poddisruptionbudgets/web-pdb",
+    );
+    assert.equal(pdb.json.metadata.generation, 1);
+    assert.deepEqual(
+      [
+        pdb.json.status.observedGeneration,
+        pdb.json.status.disruptionsAllowed,
+        pdb.json.status.currentHealthy,
+        pdb.json.status.desiredHealthy,
+        pdb.json.status.expectedPods,
+      ],
+      [1, 1, 2, 1, 2],
+    );
+    const evict = (name: string, body: Record<string, unknown> = {}) =>
+      call(k, "POST", `${PODS}/${name}/eviction`, {
+        body: {
+          apiVersion: "policy/v1",
+          kind: "Eviction",
+          metadata: { name, namespace: "default" },
+          ...body,
+        },
+      });
+    const ok = await evict("web-1");
+    assert.equal(ok.status, 201);
+    assert.deepEqual(ok.json, {
+      kind: "Status",
+      apiVersion: "v1",
+      metadata: {},
+      status: "Success",
+      code: 201,
+    });
+    const blocked = await evict("web-2");
+    assert.equal(blocked.status, 429);
+    assert.equal(blocked.headers.get("retry-after"), null);
+    assert.deepEqual(blocked.json, {
+      kind: "Status",
+      apiVersion: "v1",
+      metadata: {},
+      status: "Failure",
+      message: "Cannot evict pod as it would violate the pod's disruption budget.",
+      reason: "TooManyRequests",
+      details: {
+        causes: [{
+          reason: "DisruptionBudget",
+          message: "The disruption budget web-pdb needs 1 healthy pods and has 1 currently",
+        }],
+      },
+      code: 429,
+    });
+    const gone = await evict("web-1");
+    assert.equal(gone.status, 404);
+    assert.equal(gone.json.message, 'pods "web-1" not found');
+    const wrongUid = await evict("web-2", { deleteOptions: { preconditions: { uid: "other" } } });
+    assert.equal(wrongUid.status, 429, "the budget is checked before preconditions");
+    await call(k, "PATCH", `${PODS}/web-2/status`, {
+      body: { status: { phase: "Pending" } },
+      contentType: MERGE,
+    });
+    const uid = await evict("web-2", { deleteOptions: { preconditions: { uid: "other" } } });
+    assert.equal(uid.status, 409);
+    assert.match(
+      uid.json.message,
+      /^Operation cannot be fulfilled on Pod "web-2": the UID in the precondition \(other\) does not match the UID in record \(.+\)\. The object might have been deleted and then recreated$/,
+    );
+    await makeRunning(k, "db-1", { app: "db" });
+    for (const n of ["a", "b"]) {
+      await call(k, "POST", "/apis/policy/v1/namespaces/default/poddisruptionbudgets", {
+        body: {
+          metadata: { name: n },
+          spec: { maxUnavailable: 1, selector: { matchLabels: { app: "db" } } },
+        },
+      });
+    }
+    const two = await evict("db-1");
+    assert.equal(two.status, 500);
+    assert.equal(
+      two.json.message,
+      "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.",
+    );
+    assert.equal(two.json.reason, undefined);
+  });
+});
+
+Deno.test("12.1.12 eviction of a PDB whose status lags its generation is 429 still being processed with Retry-After 10", async () => {
+  await withKube({}, async (k) => {
+    await makeRunning(k, "web-1");
+    await makeRunning(k, "web-2");
+    await call(k, "POST", "/apis/policy/v1/namespaces/default/poddisruptionbudgets", {
+      body: { metadata: { name: "web-pdb" }, spec: { maxUnavailable: 1, selector: {} } },
+    });
+    k.store.sync();
+    k.store.pausePdbController(true);
+    await call(k, "PATCH", "/apis/policy/v1/namespaces/default/poddisruptionbudgets/web-pdb", {
+      body: { spec: { maxUnavailable: 2 } },
+      contentType: MERGE,
+    });
+    const r = await call(k, "POST", `${PODS}/web-1/eviction`, {
+      body: { metadata: { name: "web-1" } },
+    });
+    assert.equal(r.status, 429);
+    assert.equal(r.headers.get("retry-after"), "10");
+    assert.equal(
+      r.json.details.causes[0].message,
+      "The disruption budget web-pdb is still being processed by the server.",
+    );
+    k.store.pausePdbController(false);
+    const later = await call(k, "POST", `${PODS}/web-1/eviction`, {
+      body: { metadata: { name: "web-1" } },
+    });
+    assert.equal(later.status, 201);
+  });
+});
+
+Deno.test("12.1.13 finalizers mark instead of remove; removing the last one deletes; graceful pod deletion is finished by the fake kubelet", async () => {
+  await withKube({ gracefulDeletion: { scale: 0.002 } }, async (k) => {
+    const cm = "/api/v1/namespaces/default/configmaps";
+    await call(k, "POST", cm, {
+      body: { metadata: { name: "f", finalizers: ["proxscale.io/x"] } },
+    });
+    const marked = await call(k, "DELETE", `${cm}/f`);
+    assert.equal(marked.status, 200);
+    assert.equal(marked.json.kind, "ConfigMap");
+    assert.ok(marked.json.metadata.deletionTimestamp);
+    assert.equal(marked.json.metadata.deletionGracePeriodSeconds, 0);
+    const again = await call(k, "DELETE", `${cm}/f`);
+    assert.equal(again.json.metadata.resourceVersion, marked.json.metadata.resourceVersion);
+    const add = await call(k, "PATCH", `${cm}/f`, {
+      body: { metadata: { finalizers: ["proxscale.io/x", "y"] } },
+      contentType: MERGE,
+    });
+    assert.equal(add.status, 422);
+    assert.match(
+      add.json.message,
+      /metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers \[\]string\{"y"\}/,
+    );
+    const cleared = await call(k, "PATCH", `${cm}/f`, {
+      body: { metadata: { finalizers: null } },
+      contentType: MERGE,
+    });
+    assert.equal(cleared.status, 200);
+    assert.equal((await call(k, "GET", `${cm}/f`)).status, 404);
+
+    await call(k, "POST", PODS, { body: readyPod("p", {}) });
+    const graceful = await call(k, "DELETE", `${PODS}/p`, {
+      body: { propagationPolicy: "Background" },
+    });
+    assert.equal(graceful.json.metadata.deletionGracePeriodSeconds, 30);
+    assert.equal((await call(k, "GET", `${PODS}/p`)).status, 200);
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal((await call(k, "GET", `${PODS}/p`)).status, 404);
+    await call(k, "POST", PODS, {
+      body: {
+        metadata: { name: "unscheduled" },
+        spec: { containers: [{ name: "c", image: "x" }] },
+      },
+    });
+    await call(k, "DELETE", `${PODS}/unscheduled`);
+    assert.equal(
+      (await call(k, "GET", `${PODS}/unscheduled`)).status,
+      404,
+      "unscheduled pods are deleted at once",
+    );
+  });
+  await withKube({ gracefulDeletion: "hold" }, async (k) => {
+    await call(k, "POST", PODS, { body: readyPod("stuck", {}) });
+    await call(k, "DELETE", `${PODS}/stuck`);
+    const r = await call(k, "GET", `${PODS}/stuck`, {
+      accept: "application/json;as=Table;v=v1;g=meta.k8s.io",
+    });
+    assert.equal(r.json.rows[0].cells[2], "Terminating");
+    const now = await call(k, "DELETE", `${PODS}/stuck?gracePeriodSeconds=0`);
+    assert.equal(now.status, 200);
+    assert.equal(
+      (await call(k, "GET", `${PODS}/stuck`)).status,
+      404,
+      "a shorter grace period finishes the deletion",
+    );
+  });
+});
