@@ -5,8 +5,6 @@
 import assert from "node:assert/strict";
 import { call, openWatch, withKube } from "./testing.ts";
 
-const TABLE_ACCEPT =
-  "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
 const AGG_ACCEPT =
   "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
 
