@@ -29,6 +29,14 @@ export function isoVolid(storage: string, claimName: string): string {
   return `${storage}:iso/${isoVolumeName(claimName)}`;
 }
 
+/** The cdrom drive value that attaches a claim's seed ISO (`ideN: <this>`). */
+export function cdromValue(storage: string, claimName: string): string {
+  return `${isoVolid(storage, claimName)},media=cdrom`;
+}
+
+/** The cdrom drive value that empties the slot before the ISO volume is deleted. */
+export const EMPTY_CDROM = "none,media=cdrom";
+
 /**
  * A MAC known before the VM exists (for network-config matching and DHCP reservations):
  * locally administered unicast `02`, the VMID as 32-bit big-endian, then the NIC index.

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { isoVolid, isoVolumeName, locallyAdministeredMac, providerIdFor } from "./identity.ts";
+import {
+  cdromValue,
+  EMPTY_CDROM,
+  isoVolid,
+  isoVolumeName,
+  locallyAdministeredMac,
+  providerIdFor,
+} from "./identity.ts";
 import { isKubeletSettableLabel, splitNodeLabels } from "./kubelet_labels.ts";
 
 Deno.test("the ISO volume name comes from the claim name only and survives PVE's renaming", () => {
@@ -7,6 +14,11 @@ Deno.test("the ISO volume name comes from the claim name only and survives PVE's
   assert.match(isoVolumeName("general-7f3k2"), /^[A-Za-z0-9_.-]+\.iso$/);
   assert.equal(isoVolumeName("a b/c"), "proxscale-cidata-a_b_c.iso");
   assert.equal(isoVolid("local", "general-7f3k2"), "local:iso/proxscale-cidata-general-7f3k2.iso");
+  assert.equal(
+    cdromValue("local", "general-7f3k2"),
+    "local:iso/proxscale-cidata-general-7f3k2.iso,media=cdrom",
+  );
+  assert.equal(EMPTY_CDROM, "none,media=cdrom");
 });
 
 Deno.test("providerID and MACs are fixed by provider, VMID and NIC index", () => {
