@@ -25,6 +25,10 @@ export const COMMANDS: Record<string, Entry> = {
     summary: "preview the bootstrap data (user-data, meta-data, network-config, ISO) of a pool",
     load: async () => (await import("./cli/bootstrap.ts")).bootstrapCommand,
   },
+  "fake-pve": {
+    summary: "run a fake Proxmox VE 8 API server (HTTPS) for tests and demos",
+    load: async () => (await import("./cli/fake_pve.ts")).fakePveCommand,
+  },
 };
 
 export function helpText(): string {
