@@ -6,12 +6,13 @@
  * files when given, otherwise from clearly marked placeholders.
  */
 import { parseArgs } from "node:util";
-import { isNode, isScalar, LineCounter, parseDocument } from "yaml";
+import { isNode, isScalar, LineCounter, parseDocument, stringify } from "yaml";
 import type { Command, Io } from "./command.ts";
 import { formatProblem, loadConfigFile } from "../adapters/config/load.ts";
 import { err, ok, type Result } from "../core/result.ts";
 import type { Config, MachineTemplate, NodePool, Provider } from "../core/model.ts";
 import {
+  bootstrapSecretManifest,
   bootstrapTokenTtl,
   generateBootstrapToken,
   type RandomBytes,
@@ -40,6 +41,7 @@ import {
   type TemplateError,
   variablesUsed,
 } from "../adapters/bootstrap/template.ts";
+import { authExtraGroupFor } from "../adapters/bootstrap/prepare.ts";
 
 const USAGE =
   "proxscale bootstrap preview --config FILE [--pool NAME] [--iso OUT] [--ca PEM] [--values FILE]";
@@ -203,6 +205,17 @@ async function run(args: string[], io: Io, deps: BootstrapDeps): Promise<number>
       show("user-data", seed.value.userData),
       show("meta-data", seed.value.metaData),
       show("network-config", seed.value.networkConfig),
+      `--- token Secret proxscale creates before the VM starts and deletes at registration\n${
+        redact(
+          stringify(
+            bootstrapSecretManifest(input.join.token, now, input.join.expiresAt - now, {
+              group: authExtraGroupFor(template),
+              nodeClaim: claim.name,
+            }),
+          ),
+          secrets,
+        )
+      }`,
     ].join("\n"),
   );
   if (opts.iso !== undefined) {

@@ -59,6 +59,11 @@ Deno.test("the example config's default pool previews cleanly, with the token re
     assert.match(r.out, /local-hostname: general-preview/);
     assert.match(r.out, /macaddress: "02:00:00:23:28:00"/);
     assert.match(r.out, /local:iso\/proxscale-cidata-general-preview\.iso/);
+    // The token Secret is shown with its credential redacted but its public id and expiry.
+    assert.match(r.out, new RegExp(`name: bootstrap-token-${KNOWN.id}`));
+    assert.match(r.out, /token-secret: <redacted:join-token-secret>/);
+    assert.match(r.out, /expiration: 2026-11-26T06:30:00Z/);
+    assert.match(r.out, /auth-extra-groups: system:bootstrappers:kubeadm:default-node-token/);
     // Secret hygiene: neither the token nor its secret half appears anywhere in the output.
     assert.ok(!r.out.includes(KNOWN_TEXT) && !r.err.includes(KNOWN_TEXT));
     assert.ok(!r.out.includes(KNOWN.secret) && !r.err.includes(KNOWN.secret));
