@@ -165,8 +165,15 @@ export function validate(
   old?: Json,
 ): StatusCause[] {
   const errs: StatusCause[] = [];
-  walk(v, s, path, errs, cel, old);
-  return errs;
+  walk(v, s, path, errs, undefined, old);
+  // Like the apiserver, CEL rules are skipped when the object has type errors.
+  if (!cel || errs.some((e) => e.reason === "FieldValueTypeInvalid")) return errs;
+  const celErrs: StatusCause[] = [];
+  walk(v, s, path, celErrs, cel, old);
+  return [
+    ...errs,
+    ...celErrs.filter((e) => !errs.some((x) => x.field === e.field && x.message === e.message)),
+  ];
 }
 
 function walk(
