@@ -1,10 +1,5 @@
 /**
- * adapters/bootstrap: everything a new VM receives to join the cluster (the NoCloud seed:
- * user-data, meta-data, network-config, and the ISO that carries them). The neighbour is the
- * node being bootstrapped. May be imported by daemon/, cli/ and adapters/proxmox/ (upload);
- * imports only core/ and npm/node built-ins.
- *
- * This file writes a NoCloud seed ISO in-process: an ISO 9660 image with Rock Ridge (SUSP
+ * Writes a NoCloud seed ISO in-process: an ISO 9660 image with Rock Ridge (SUSP
  * SP/CE/ER, RRIP PX/NM) and a Joliet tree, so `user-data`, `meta-data` and `network-config`
  * keep their exact lower-case names whichever extension the guest's reader prefers. The
  * volume label is `cidata`, which cloud-init and Talos look for. No npm library writes ISO

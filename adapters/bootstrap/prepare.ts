@@ -1,4 +1,10 @@
 /**
+ * adapters/bootstrap: everything a new VM receives to join the cluster (the NoCloud seed:
+ * user-data, meta-data, network-config, the ISO that carries them, the CA pins and the
+ * kubelet-settable labels). The neighbour is the node being bootstrapped. This file is the
+ * entry for launch workers. May be imported by daemon/, cli/ and adapters/proxmox/; imports
+ * only core/, templates/ and npm/node built-ins.
+ *
  * Everything a launch worker needs for one NodeClaim in mode `nocloudIso`, in one pure call:
  * a fresh token, its Secret (to create in kube-system before the VM starts), the rendered
  * seed, the ISO bytes and the volume name to upload them under, and the secrets to redact
