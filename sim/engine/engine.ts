@@ -1,0 +1,657 @@
+/**
+ * The discrete-event engine. Time jumps from event to event (pod arrival and departure, VM
+ * cloned, node Ready, VM destroyed, scheduler pass, controller wake-up); equal times resolve by
+ * event class then key (event_queue.ts). After something changes, the policy's single `decide`
+ * is called on a Snapshot of the world (after its batch window or on its scan tick), and the
+ * world applies the decision with delays drawn from the WorldSpec's distributions. One seed, one
+ * trace and one config give one result, byte for byte.
+ *
+ * May import: core/, sim/engine/, sim/trace/format.ts, sim/report/metrics.ts.
+ */
+import type {
+  Config,
+  Host,
+  MachineTemplate,
+  Node,
+  NodeClaim,
+  Pod,
+  Snapshot,
+} from "../../core/model.ts";
+import { footprint } from "../../core/limits.ts";
+import { hostFree } from "../../core/placement.ts";
+import { shapeCost } from "../../core/cost.ts";
+import type { Trace, TracePod } from "../trace/format.ts";
+import { Recorder, type RunSummary, type Sample } from "../report/metrics.ts";
+import { EventClass, EventQueue } from "./event_queue.ts";
+import { sample } from "./distribution.ts";
+import { Rng } from "./rng.ts";
+import type { Decision, Deletion, Launch, Policy } from "./policy.ts";
+import type { DepartureModel, WorldSpec } from "./world_spec.ts";
+import type { SimNode, SimPod } from "./world.ts";
+import { pickNode, schedulingOrder } from "./scheduler.ts";
+
+/** Everything one run needs. */
+export type RunInput<S> = {
+  trace: Trace;
+  policy: Policy<S>;
+  world: WorldSpec;
+  seed: number;
+  /** Virtual end of the run, ms; defaults to the trace's duration. */
+  horizon?: number;
+  /** Called now and then with the fraction of virtual time done. */
+  onProgress?: (fraction: number) => void;
+};
+
+/** One policy's outcome. */
+export type RunResult = { policy: string; summary: RunSummary; samples: Sample[] };
+
+type Ev =
+  | { k: "arrive"; i: number }
+  | { k: "depart"; p: SimPod; gen: number }
+  | { k: "launched"; n: SimNode }
+  | { k: "ready"; n: SimNode }
+  | { k: "destroyed"; n: SimNode }
+  | { k: "staticAdd"; i: number }
+  | { k: "staticRemove"; i: number }
+  | { k: "sched" }
+  | { k: "wake" };
+
+/** The run time after bind, when the departure model says the pod leaves relative to its bind. */
+export function runTimeOf(tp: TracePod, model: DepartureModel): number | undefined {
+  if (model === "fixed-departure") return undefined;
+  if (tp.runFor !== undefined) return tp.runFor;
+  if (model === "fixed-duration" && tp.recordedBind !== undefined && tp.departure !== undefined) {
+    return Math.max(0, tp.departure - tp.recordedBind);
+  }
+  return undefined;
+}
+
+/** The fixed departure time, when the pod leaves at a recorded instant whatever happens. */
+export function fixedDepartureOf(tp: TracePod, model: DepartureModel): number | undefined {
+  if (runTimeOf(tp, model) !== undefined) return undefined;
+  if (tp.departure !== undefined) return tp.departure;
+  if (tp.runFor !== undefined) return tp.arrival + tp.runFor;
+  return undefined;
+}
+
+/** The interval a pod demands capacity, for the fluid bound (§6.3), or [arrival, end). */
+export function demandInterval(tp: TracePod, model: DepartureModel, end: number): [number, number] {
+  const run = runTimeOf(tp, model);
+  const d = run !== undefined ? tp.arrival + run : fixedDepartureOf(tp, model) ?? end;
+  return [tp.arrival, Math.min(d, end)];
+}
+
+const LAUNCHED = "Launched";
+
+function cond(type: string, reason: string, t: number) {
+  return { type, status: "True" as const, reason, message: "", lastTransitionTime: t };
+}
+
+/** Runs one policy over one trace. */
+export function runSimulation<S>(input: RunInput<S>): RunResult {
+  return new Engine(input).run();
+}
+
+class Engine<S> {
+  readonly q = new EventQueue<Ev>();
+  readonly rec: Recorder;
+  readonly config: Config;
+  readonly templates: Map<string, MachineTemplate>;
+  readonly hosts: Host[] = [];
+  readonly hostByName = new Map<string, Host>();
+  readonly claims = new Map<string, SimNode>();
+  readonly live = new Set<SimPod>();
+  readonly pending: SimPod[] = [];
+  readonly ready: SimNode[] = [];
+  readonly statics: SimNode[] = [];
+  readonly delayRng: Rng;
+  readonly failRng: Rng;
+  readonly horizon: number;
+  now = 0;
+  state: S;
+  schedArmed = false;
+  closeAt = Infinity;
+  windowStart = -1;
+  timerAt = Infinity;
+  scheduledWake = Infinity;
+  lastDecide = -1;
+  snap: Snapshot | undefined;
+
+  constructor(readonly input: RunInput<S>) {
+    this.config = input.policy.config;
+    this.rec = new Recorder(input.world.sampleEvery);
+    this.templates = new Map(this.config.machineTemplates.map((t) => [t.name, t]));
+    this.delayRng = Rng.derive(input.seed, "delays");
+    this.failRng = Rng.derive(input.seed, "failures");
+    this.horizon = input.horizon ?? input.trace.duration;
+    this.state = input.policy.initialState();
+    const caps = new Map(input.world.hosts.map((h) => [h.name, h]));
+    for (const p of this.config.providers) {
+      for (const hc of p.hosts) {
+        const cap = caps.get(hc.name) ?? input.world.defaultHost;
+        const h: Host = {
+          name: hc.name,
+          provider: p.name,
+          zone: hc.zone,
+          online: true,
+          capacity: { cpu: cap.cpu, memory: cap.memory },
+          cpuOvercommit: hc.cpuOvercommit,
+          memoryOvercommit: hc.memoryOvercommit,
+          reserved: hc.reserved,
+          committed: { cpu: 0, memory: 0 },
+        };
+        this.hosts.push(h);
+        this.hostByName.set(h.name, h);
+      }
+    }
+  }
+
+  run(): RunResult {
+    const { trace } = this.input;
+    if (trace.pods.length > 0) this.#pushArrival(0);
+    trace.nodes.forEach((n, i) => {
+      this.q.push(n.added, EventClass.World, n.name, { k: "staticAdd", i });
+      if (n.removed !== undefined) {
+        this.q.push(n.removed, EventClass.World, n.name, { k: "staticRemove", i });
+      }
+    });
+    let count = 0;
+    const progress = this.input.onProgress;
+    for (;;) {
+      const e = this.q.peek();
+      if (!e || e.time > this.horizon) break;
+      this.q.pop();
+      if (e.time > this.now) {
+        this.rec.advance(e.time);
+        this.now = e.time;
+      }
+      this.rec.events++;
+      this.#handle(e.payload);
+      if (progress && ++count % 4096 === 0) progress(this.now / Math.max(1, this.horizon));
+    }
+    this.now = this.horizon;
+    for (const p of this.live) {
+      if (p.firstBind === undefined) {
+        this.rec.podsNeverScheduled++;
+        this.rec.podsPendingAtEnd++;
+      }
+    }
+    progress?.(1);
+    return {
+      policy: this.input.policy.name,
+      summary: this.rec.summary(this.horizon),
+      samples: this.rec.samples,
+    };
+  }
+
+  #pushArrival(i: number) {
+    const tp = this.input.trace.pods[i]!;
+    this.q.push(tp.arrival, EventClass.Arrival, `${tp.namespace}/${tp.name}`, { k: "arrive", i });
+  }
+
+  #handle(ev: Ev) {
+    switch (ev.k) {
+      case "arrive":
+        return this.#arrive(ev.i);
+      case "depart":
+        return this.#depart(ev.p, ev.gen);
+      case "launched":
+        return this.#launched(ev.n);
+      case "ready":
+        return this.#ready(ev.n);
+      case "destroyed":
+        return this.#destroyed(ev.n);
+      case "staticAdd":
+        return this.#staticAdd(ev.i);
+      case "staticRemove":
+        return this.#staticRemove(ev.i);
+      case "sched":
+        this.schedArmed = false;
+        return this.#schedule();
+      case "wake":
+        return this.#wake();
+    }
+  }
+
+  // ---- pods ----
+
+  #arrive(i: number) {
+    const { trace, world } = this.input;
+    if (i + 1 < trace.pods.length) this.#pushArrival(i + 1);
+    const tp = trace.pods[i]!;
+    const key = `${tp.namespace}/${tp.name}`;
+    const [ownerKind, ownerName] = tp.owner?.split("/", 2) ?? [];
+    const pod: Pod = {
+      uid: key,
+      name: tp.name,
+      namespace: tp.namespace,
+      phase: "Pending",
+      createdAt: this.now,
+      pendingSince: this.now,
+      containers: [{ cpu: tp.cpu, memory: tp.memory }],
+    };
+    if (tp.labels) pod.labels = tp.labels;
+    if (tp.priority !== undefined) pod.priority = tp.priority;
+    if (ownerKind) pod.ownerKind = ownerKind;
+    if (ownerName) pod.ownerName = ownerName;
+    if (tp.nodeSelector) pod.nodeSelector = tp.nodeSelector;
+    if (tp.tolerations) pod.tolerations = tp.tolerations;
+    if (tp.requiredNodeAffinity) pod.requiredNodeAffinity = tp.requiredNodeAffinity;
+    const p: SimPod = {
+      tp,
+      key,
+      pod,
+      req: { cpu: tp.cpu, memory: tp.memory },
+      everUnschedulable: false,
+      gen: 0,
+      done: false,
+      pendingIdx: -1,
+    };
+    this.live.add(p);
+    this.#addPending(p);
+    const dep = fixedDepartureOf(tp, world.departure);
+    if (dep !== undefined) this.q.push(dep, EventClass.Departure, key, { k: "depart", p, gen: -1 });
+    this.#dirty();
+    this.#armSched();
+  }
+
+  #addPending(p: SimPod) {
+    p.pendingIdx = this.pending.push(p) - 1;
+    this.rec.pendingPods++;
+  }
+
+  #removePending(p: SimPod) {
+    const i = p.pendingIdx;
+    const last = this.pending.pop()!;
+    if (last !== p) {
+      this.pending[i] = last;
+      last.pendingIdx = i;
+    }
+    p.pendingIdx = -1;
+    this.rec.pendingPods--;
+  }
+
+  #depart(p: SimPod, gen: number) {
+    if (p.done || (gen !== -1 && gen !== p.gen)) return;
+    p.done = true;
+    this.live.delete(p);
+    if (p.node) this.#unbind(p);
+    else if (p.pendingIdx >= 0) {
+      this.#removePending(p);
+      if (p.firstBind === undefined) this.rec.podsNeverScheduled++;
+    }
+    p.pod.phase = "Succeeded";
+    this.#dirty();
+    this.#changed();
+    this.#armSched();
+  }
+
+  #bind(p: SimPod, n: SimNode) {
+    this.#removePending(p);
+    p.node = n;
+    n.pods.add(p);
+    n.used.cpu += p.req.cpu;
+    n.used.memory += p.req.memory;
+    this.rec.boundCpu += p.req.cpu;
+    this.rec.boundMem += p.req.memory;
+    p.pod.nodeName = n.name;
+    p.pod.phase = "Running";
+    delete p.pod.unschedulable;
+    if (p.firstBind === undefined) {
+      p.firstBind = this.now;
+      this.rec.podBound(this.now - p.tp.arrival, p.everUnschedulable);
+    }
+    const run = runTimeOf(p.tp, this.input.world.departure);
+    if (run !== undefined) {
+      p.gen++;
+      this.q.push(this.now + run, EventClass.Departure, p.key, { k: "depart", p, gen: p.gen });
+    }
+  }
+
+  #unbind(p: SimPod) {
+    const n = p.node!;
+    n.pods.delete(p);
+    n.used.cpu -= p.req.cpu;
+    n.used.memory -= p.req.memory;
+    if (n.phase === "ready") {
+      this.rec.boundCpu -= p.req.cpu;
+      this.rec.boundMem -= p.req.memory;
+    }
+    delete p.node;
+    delete p.pod.nodeName;
+  }
+
+  /** Drain: the pod is evicted and its controller recreates it, pending again. */
+  #evict(p: SimPod) {
+    this.#unbind(p);
+    p.gen++;
+    p.pod.phase = "Pending";
+    p.pod.pendingSince = this.now;
+    delete p.pod.unschedulable;
+    this.#addPending(p);
+    this.rec.evictions++;
+  }
+
+  // ---- scheduler ----
+
+  #armSched() {
+    if (this.schedArmed) return;
+    this.schedArmed = true;
+    this.q.push(this.now, EventClass.Controller, "a-scheduler", { k: "sched" });
+  }
+
+  #schedule() {
+    if (this.pending.length === 0) return;
+    const order = [...this.pending].sort(schedulingOrder);
+    let maxCpu = 0;
+    let maxMem = 0;
+    for (const n of this.ready) {
+      maxCpu = Math.max(maxCpu, n.alloc.cpu - n.used.cpu);
+      maxMem = Math.max(maxMem, n.alloc.memory - n.used.memory);
+    }
+    let newlyUnschedulable = false;
+    for (const p of order) {
+      let n: SimNode | undefined;
+      if (p.req.cpu <= maxCpu && p.req.memory <= maxMem) {
+        n = pickNode(p, this.ready, this.input.world.scoring);
+      }
+      if (n) {
+        this.#bind(p, n);
+        this.#dirty();
+        continue;
+      }
+      if (!p.pod.unschedulable) {
+        p.pod.unschedulable = true;
+        p.everUnschedulable = true;
+        newlyUnschedulable = true;
+        this.#dirty();
+      }
+    }
+    if (newlyUnschedulable) this.#changed();
+  }
+
+  // ---- nodes ----
+
+  #staticAdd(i: number) {
+    const tn = this.input.trace.nodes[i]!;
+    const node: Node = {
+      name: tn.name,
+      labels: { "kubernetes.io/hostname": tn.name, ...(tn.labels ?? {}) },
+      allocatable: { cpu: tn.cpu, memory: tn.memory, pods: 110 },
+      ready: true,
+      createdAt: this.now,
+    };
+    const n: SimNode = {
+      name: tn.name,
+      footprint: { cpu: 0, memory: 0 },
+      node,
+      alloc: { cpu: tn.cpu, memory: tn.memory },
+      maxPods: 110,
+      used: { cpu: 0, memory: 0 },
+      pods: new Set(),
+      record: -1,
+      phase: "ready",
+    };
+    this.statics.push(n);
+    this.ready.push(n);
+    this.rec.allocCpu += tn.cpu;
+    this.rec.allocMem += tn.memory;
+    this.#dirty();
+    this.#changed();
+    this.#armSched();
+  }
+
+  #staticRemove(i: number) {
+    const name = this.input.trace.nodes[i]!.name;
+    const n = this.statics.find((s) => s.name === name && s.phase === "ready");
+    if (!n) return;
+    this.#leaveReady(n);
+    n.phase = "gone";
+    for (const p of [...n.pods]) this.#evict(p);
+    this.statics.splice(this.statics.indexOf(n), 1);
+    this.#dirty();
+    this.#changed();
+    this.#armSched();
+  }
+
+  #leaveReady(n: SimNode) {
+    const i = this.ready.indexOf(n);
+    if (i >= 0) this.ready.splice(i, 1);
+    this.rec.allocCpu -= n.alloc.cpu;
+    this.rec.allocMem -= n.alloc.memory;
+    this.rec.boundCpu -= n.used.cpu;
+    this.rec.boundMem -= n.used.memory;
+  }
+
+  #launch(l: Launch) {
+    if (this.claims.has(l.name)) return; // the executor's idempotency: one VM per claim name
+    const template = this.templates.get(l.machineTemplate);
+    const host = this.hostByName.get(l.host);
+    if (!template || !host) {
+      this.rec.launchFailures++;
+      return;
+    }
+    const fp = footprint(l.shape, template);
+    const free = hostFree(host);
+    if (!(free.cpu >= fp.cpu && free.memory >= fp.memory)) {
+      this.rec.launchFailures++;
+      return;
+    }
+    host.committed = {
+      cpu: host.committed.cpu + fp.cpu,
+      memory: host.committed.memory + fp.memory,
+    };
+    const claim: NodeClaim = {
+      name: l.name,
+      nodePool: l.nodePool,
+      machineTemplate: l.machineTemplate,
+      provider: l.provider,
+      shape: l.shape,
+      host: l.host,
+      nodeName: l.name,
+      providerID: `proxmox://sim/${l.name}`,
+      createdAt: this.now,
+      labels: l.labels,
+      taints: l.taints,
+      startupTaints: l.startupTaints,
+      conditions: [],
+    };
+    const price = shapeCost(l.shape, template.vmMemOverhead, this.config.settings.cost);
+    const n: SimNode = {
+      name: l.name,
+      claim,
+      template,
+      host,
+      footprint: fp,
+      alloc: {
+        cpu: l.shape.cpu - template.reserved.cpu,
+        memory: l.shape.memory - template.reserved.memory,
+      },
+      maxPods: template.maxPods,
+      used: { cpu: 0, memory: 0 },
+      pods: new Set(),
+      record: this.rec.claimCreated(this.now, price),
+      phase: "launching",
+    };
+    this.claims.set(l.name, n);
+    const d = this.input.world.delays;
+    this.q.push(this.now + sample(d.clone, this.delayRng), EventClass.World, n.name, {
+      k: "launched",
+      n,
+    });
+    this.#dirty();
+  }
+
+  #launched(n: SimNode) {
+    if (n.phase !== "launching") return;
+    if (this.failRng.next() < this.input.world.cloneFailure) {
+      // The clone task failed: the claim is gone and its pods are pending again.
+      this.rec.launchFailures++;
+      this.rec.claimDraining(n.record, this.now, false, "LaunchFailed");
+      this.#gone(n);
+      this.#changed();
+      return;
+    }
+    n.phase = "booting";
+    n.claim!.conditions = [cond(LAUNCHED, LAUNCHED, this.now)];
+    const d = this.input.world.delays;
+    const delay = sample(d.boot, this.delayRng) + sample(d.join, this.delayRng);
+    this.q.push(this.now + delay, EventClass.World, n.name, { k: "ready", n });
+    this.#dirty();
+  }
+
+  #ready(n: SimNode) {
+    if (n.phase !== "booting") return;
+    const c = n.claim!;
+    n.phase = "ready";
+    c.conditions = [
+      ...c.conditions,
+      cond("Registered", "Registered", this.now),
+      cond("Initialized", "Initialized", this.now),
+      cond("Ready", "Ready", this.now),
+    ];
+    n.node = {
+      name: n.name,
+      providerID: c.providerID!,
+      labels: c.labels,
+      taints: c.taints,
+      allocatable: { cpu: n.alloc.cpu, memory: n.alloc.memory, pods: n.maxPods },
+      ready: true,
+      createdAt: this.now,
+    };
+    this.ready.push(n);
+    this.rec.claimReady(n.record, this.now);
+    this.rec.allocCpu += n.alloc.cpu;
+    this.rec.allocMem += n.alloc.memory;
+    this.#dirty();
+    this.#changed();
+    this.#armSched();
+  }
+
+  #delete(d: Deletion) {
+    const n = this.claims.get(d.claim);
+    if (!n || n.claim!.deleting || n.phase === "gone") return;
+    const wasReady = n.phase === "ready";
+    n.claim!.deleting = true;
+    this.rec.claimDraining(n.record, this.now, wasReady, d.reason.code);
+    const dl = this.input.world.delays;
+    let drain = 0;
+    n.phase = "draining";
+    if (wasReady) {
+      this.#leaveReady(n);
+      n.node!.unschedulable = true;
+      n.node!.deleting = true;
+      for (const p of [...n.pods].sort((a, b) => (a.key < b.key ? -1 : 1))) {
+        drain += sample(dl.drainPerPod, this.delayRng);
+        this.#evict(p);
+      }
+      this.#armSched();
+    }
+    const at = this.now + drain + sample(dl.destroy, this.delayRng);
+    this.q.push(at, EventClass.World, n.name, { k: "destroyed", n });
+    this.#dirty();
+  }
+
+  #destroyed(n: SimNode) {
+    if (n.phase !== "draining") return;
+    this.#gone(n);
+  }
+
+  #gone(n: SimNode) {
+    n.phase = "gone";
+    const h = n.host!;
+    h.committed = {
+      cpu: h.committed.cpu - n.footprint.cpu,
+      memory: h.committed.memory - n.footprint.memory,
+    };
+    this.claims.delete(n.name);
+    this.rec.claimDestroyed(n.record, this.now);
+    this.#dirty();
+  }
+
+  // ---- controller ----
+
+  #dirty() {
+    this.snap = undefined;
+  }
+
+  /** Something a decision may react to happened: open or extend the policy's window. */
+  #changed() {
+    const tr = this.input.policy.trigger;
+    if (tr.kind === "batch") {
+      if (this.windowStart < 0) this.windowStart = this.now;
+      this.closeAt = Math.min(this.now + tr.idle, this.windowStart + tr.max);
+    } else {
+      this.closeAt = Math.min(this.closeAt, this.#tick(this.now));
+    }
+    this.#armWake();
+  }
+
+  #tick(t: number): number {
+    const tr = this.input.policy.trigger;
+    if (tr.kind !== "interval") return t;
+    let g = Math.ceil(t / tr.every) * tr.every;
+    if (g <= this.lastDecide) g = this.lastDecide + tr.every;
+    return g;
+  }
+
+  #armWake() {
+    const due = Math.min(this.closeAt, this.timerAt);
+    if (due === Infinity || due >= this.scheduledWake) return;
+    this.scheduledWake = due;
+    this.q.push(due, EventClass.Controller, "b-autoscaler", { k: "wake" });
+  }
+
+  #wake() {
+    if (this.now >= this.scheduledWake) this.scheduledWake = Infinity;
+    if (this.now < Math.min(this.closeAt, this.timerAt)) {
+      this.#armWake();
+      return;
+    }
+    this.closeAt = Infinity;
+    this.windowStart = -1;
+    this.timerAt = Infinity;
+    this.lastDecide = this.now;
+    const decision = this.input.policy.decide(this.#snapshot(), this.config, this.state);
+    this.rec.decisions++;
+    this.#apply(decision);
+  }
+
+  #apply(d: Decision<S>) {
+    this.state = d.state;
+    for (const del of d.deletions) this.#delete(del);
+    for (const l of d.launches) this.#launch(l);
+    if (d.wakeAt !== undefined) {
+      this.timerAt = this.#tick(Math.max(d.wakeAt, this.now + 1000));
+    }
+    this.#armWake();
+  }
+
+  #snapshot(): Snapshot {
+    if (this.snap) return { ...this.snap, now: this.now };
+    const pods: Pod[] = [];
+    for (const p of this.live) pods.push(p.pod);
+    const nodes: Node[] = [];
+    const nodeClaims: NodeClaim[] = [];
+    for (const n of this.statics) nodes.push(n.node!);
+    for (const n of this.claims.values()) {
+      nodeClaims.push(n.claim!);
+      if (n.node) nodes.push(n.node);
+    }
+    this.snap = {
+      now: this.now,
+      pods,
+      nodes,
+      nodeClaims,
+      hosts: this.hosts.map((h) => ({ ...h })),
+      vms: [],
+      pdbs: this.input.trace.pdbs.map((b) => ({
+        name: b.name,
+        namespace: b.namespace,
+        selector: b.selector,
+        disruptionsAllowed: b.maxUnavailable,
+      })),
+    };
+    return this.snap;
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * The simulated world's objects: pods with their trace record, and NodeClaims with the VM and
+ * Node they become. The engine mutates them; decisions only ever see them through a Snapshot.
+ *
+ * May import: core/ (types), sim/trace/format.ts.
+ */
+import type { Host, MachineTemplate, Node, NodeClaim, Pod, Resources } from "../../core/model.ts";
+import type { TracePod } from "../trace/format.ts";
+
+/** A pod in the world. `gen` changes on every (re)bind so stale departure events are ignored. */
+export type SimPod = {
+  tp: TracePod;
+  key: string;
+  pod: Pod;
+  req: Resources;
+  node?: SimNode;
+  firstBind?: number;
+  everUnschedulable: boolean;
+  gen: number;
+  done: boolean;
+  /** Index in the engine's pending list, -1 when not pending. */
+  pendingIdx: number;
+};
+
+/** A NodeClaim, its VM and (once joined) its Node. Static trace nodes have no claim record. */
+export type SimNode = {
+  name: string;
+  claim?: NodeClaim;
+  template?: MachineTemplate;
+  host?: Host;
+  footprint: Resources;
+  node?: Node;
+  /** Allocatable once Ready. */
+  alloc: Resources;
+  maxPods: number;
+  used: Resources;
+  pods: Set<SimPod>;
+  record: number;
+  phase: "launching" | "booting" | "ready" | "draining" | "gone";
+};
+
+/** Does `pod` fit the free room of `n` by requests and pod count? */
+export function fitsRoom(n: SimNode, req: Resources): boolean {
+  return n.used.cpu + req.cpu <= n.alloc.cpu && n.used.memory + req.memory <= n.alloc.memory &&
+    n.pods.size < n.maxPods;
+}

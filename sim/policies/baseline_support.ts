@@ -1,0 +1,194 @@
+/**
+ * What the baseline policies share: reading a Snapshot the way an autoscaler does (pending
+ * pods, per-node usage), whether a pool could ever host a pod, host choice for a new VM
+ * (Proxmox placement is not what the baselines differ in, so they use the core's placement),
+ * and the "do these pods fit on the rest of the cluster" simulation scale-down needs.
+ *
+ * May import: core/, sim/engine/policy.ts.
+ */
+import type {
+  Config,
+  Host,
+  MachineTemplate,
+  Node,
+  NodePool,
+  Pod,
+  Resources,
+  Shape,
+  Snapshot,
+} from "../../core/model.ts";
+import { podRequests } from "../../core/pod_requests.ts";
+import { matchesNodeConstraints } from "../../core/requirements.ts";
+import { untoleratedTaint } from "../../core/taints.ts";
+import { chooseHost } from "../../core/placement.ts";
+import { footprint } from "../../core/limits.ts";
+import { allocatable } from "../../core/shapes.ts";
+import { isClaimReady } from "../../core/claim_state.ts";
+import { HOST_LABEL_KEY, NODEPOOL_LABEL_KEY } from "../../core/labels.ts";
+import type { Reason } from "../../core/reason.ts";
+import type { Launch } from "../engine/policy.ts";
+
+/** A node as scale-down simulations see it. */
+export type NodeUse = {
+  node: Node;
+  pool?: string;
+  claim?: string;
+  free: Resources;
+  freePods: number;
+  used: Resources;
+  pods: Pod[];
+};
+
+/** Unbound pods the scheduler marked Unschedulable, in a stable order. */
+export function unschedulablePods(snap: Snapshot): Pod[] {
+  return snap.pods.filter((p) =>
+    !p.nodeName && p.phase === "Pending" && p.unschedulable && !p.deleting &&
+    p.ownerKind !== "DaemonSet"
+  ).sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
+}
+
+/** Ready, schedulable, not-deleting nodes with what their bound pods use. */
+export function nodeUsage(snap: Snapshot): NodeUse[] {
+  const claimByNode = new Map(snap.nodeClaims.map((c) => [c.nodeName ?? c.name, c]));
+  const out = new Map<string, NodeUse>();
+  for (const n of [...snap.nodes].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (n.deleting || n.unschedulable || !n.ready) continue;
+    const c = claimByNode.get(n.name);
+    out.set(n.name, {
+      node: n,
+      ...(c ? { pool: c.nodePool, claim: c.name } : {}),
+      free: { cpu: n.allocatable.cpu, memory: n.allocatable.memory },
+      freePods: n.allocatable.pods ?? 110,
+      used: { cpu: 0, memory: 0 },
+      pods: [],
+    });
+  }
+  for (const p of snap.pods) {
+    if (!p.nodeName || p.phase === "Succeeded" || p.phase === "Failed") continue;
+    const u = out.get(p.nodeName);
+    if (!u) continue;
+    const r = podRequests(p);
+    u.free.cpu -= r.cpu;
+    u.free.memory -= r.memory;
+    u.freePods -= 1;
+    u.used.cpu += r.cpu;
+    u.used.memory += r.memory;
+    u.pods.push(p);
+  }
+  return [...out.values()];
+}
+
+/** The labels every node of `pool` would carry (before zone and hostname). */
+export function poolLabels(pool: NodePool, template: MachineTemplate): Record<string, string> {
+  return {
+    "kubernetes.io/arch": "amd64",
+    "kubernetes.io/os": "linux",
+    ...template.labels,
+    ...pool.labels,
+    [NODEPOOL_LABEL_KEY]: pool.name,
+  };
+}
+
+/** Could a node of `pool` ever run `pod` (taints, selector, affinity)? */
+export function poolAccepts(pool: NodePool, template: MachineTemplate, pod: Pod): boolean {
+  if (untoleratedTaint([...template.taints, ...pool.taints], pod.tolerations)) return false;
+  return matchesNodeConstraints(
+    poolLabels(pool, template),
+    pod.nodeSelector,
+    pod.requiredNodeAffinity,
+  );
+}
+
+/** Can `pod` go on node `u` (room, taints, selector)? */
+export function nodeAccepts(u: NodeUse, pod: Pod, req: Resources): boolean {
+  if (u.free.cpu < req.cpu || u.free.memory < req.memory || u.freePods < 1) return false;
+  if (untoleratedTaint(u.node.taints, pod.tolerations)) return false;
+  return matchesNodeConstraints(
+    u.node.labels,
+    pod.nodeSelector,
+    pod.requiredNodeAffinity,
+    u.node.name,
+  );
+}
+
+/**
+ * Would all `pods` fit on `targets` (first-fit decreasing)? Mutates the targets' free room, so
+ * a caller can chain several removals in one simulation.
+ */
+export function fitAll(pods: readonly Pod[], targets: readonly NodeUse[]): boolean {
+  const sorted = pods.map((p) => ({ p, r: podRequests(p) })).sort((a, b) =>
+    b.r.cpu - a.r.cpu || b.r.memory - a.r.memory || (a.p.uid < b.p.uid ? -1 : 1)
+  );
+  for (const { p, r } of sorted) {
+    const t = targets.find((u) => nodeAccepts(u, p, r));
+    if (!t) return false;
+    t.free.cpu -= r.cpu;
+    t.free.memory -= r.memory;
+    t.freePods -= 1;
+  }
+  return true;
+}
+
+/** A copy of node uses, so a failed simulation leaves the originals untouched. */
+export function cloneUses(us: readonly NodeUse[]): NodeUse[] {
+  return us.map((u) => ({ ...u, free: { ...u.free } }));
+}
+
+/** Launch claims in flight (not Ready, not deleting). */
+export function inFlightClaims(snap: Snapshot) {
+  return snap.nodeClaims.filter((c) => !c.deleting && !isClaimReady(c));
+}
+
+/** Resolves a pool's template, or undefined. */
+export function templateOf(config: Config, pool: NodePool): MachineTemplate | undefined {
+  return config.machineTemplates.find((t) => t.name === pool.machineTemplate);
+}
+
+/** Allocatable of `shape` on `template` as a bin. */
+export function shapeRoom(template: MachineTemplate, shape: Shape): Resources {
+  return allocatable(template, shape);
+}
+
+/** Builds the Launch for a new VM, choosing the host with the core's placement; undefined if none fits. */
+export function launchOn(
+  snap: Snapshot,
+  config: Config,
+  pool: NodePool,
+  template: MachineTemplate,
+  shape: Shape,
+  name: string,
+  planned: Map<string, Resources>,
+  why: Reason,
+): Launch | undefined {
+  const provider = config.providers.find((p) => p.name === template.provider);
+  if (!provider) return undefined;
+  const hosts: Host[] = snap.hosts.filter((h) => h.provider === provider.name);
+  const fp = footprint(shape, template);
+  const h = chooseHost({ hosts, footprint: fp, strategy: provider.placement, planned });
+  if (!h.ok) return undefined;
+  const prev = planned.get(h.value.name) ?? { cpu: 0, memory: 0 };
+  planned.set(h.value.name, { cpu: prev.cpu + fp.cpu, memory: prev.memory + fp.memory });
+  return {
+    name,
+    nodePool: pool.name,
+    machineTemplate: template.name,
+    provider: provider.name,
+    shape,
+    host: h.value.name,
+    labels: {
+      ...poolLabels(pool, template),
+      "topology.kubernetes.io/zone": h.value.zone,
+      [HOST_LABEL_KEY]: h.value.name,
+      "kubernetes.io/hostname": name,
+      "node.kubernetes.io/instance-type": shape.name,
+    },
+    taints: [...template.taints, ...pool.taints],
+    startupTaints: [...template.startupTaints, ...pool.startupTaints],
+    reason: why,
+  };
+}
+
+/** Pools in Karpenter's order: weight descending, then name. */
+export function poolsByWeight(config: Config): NodePool[] {
+  return [...config.nodePools].sort((a, b) => b.weight - a.weight || (a.name < b.name ? -1 : 1));
+}

@@ -1,0 +1,238 @@
+/**
+ * A Cluster-Autoscaler-like baseline with CA's defaults (autoscaling-semantics.md §12): a 10 s
+ * scan; scale-up packs unschedulable pods first-fit decreasing onto in-flight nodes and then
+ * onto copies of one fixed shape per node group (the pool's largest shape), choosing the group
+ * by the least-waste expander; scale-down marks a node unneeded when its CPU and memory requests
+ * are both below 0.5 of allocatable and its pods fit elsewhere, removes it after 10 min unneeded,
+ * never within 10 min of a scale-up, up to 10 empty nodes at once and one non-empty drain at a
+ * time; nodes not Ready 15 min after their request are removed.
+ *
+ * May import: core/, sim/engine/policy.ts, sim/policies/baseline_support.ts.
+ */
+import type { Config, MachineTemplate, NodePool, Resources, Shape } from "../../core/model.ts";
+import { podRequests } from "../../core/pod_requests.ts";
+import { reason } from "../../core/reason.ts";
+import type { Decision, Deletion, Launch, Policy } from "../engine/policy.ts";
+import {
+  cloneUses,
+  fitAll,
+  inFlightClaims,
+  launchOn,
+  nodeUsage,
+  poolAccepts,
+  poolsByWeight,
+  shapeRoom,
+  templateOf,
+  unschedulablePods,
+} from "./baseline_support.ts";
+
+/** CA flags the baseline models, with their defaults. */
+export const CA_DEFAULTS = {
+  scanInterval: 10_000,
+  utilizationThreshold: 0.5,
+  unneededTime: 600_000,
+  delayAfterAdd: 600_000,
+  maxNodeProvisionTime: 900_000,
+  maxEmptyBulkDelete: 10,
+  maxDrainParallelism: 1,
+};
+
+export type CaState = {
+  unneededSince: Readonly<Record<string, number>>;
+  lastScaleUp: number;
+  seq: number;
+};
+
+type Group = { pool: NodePool; template: MachineTemplate; shape: Shape; room: Resources };
+
+function groups(config: Config): Group[] {
+  const out: Group[] = [];
+  for (const pool of poolsByWeight(config)) {
+    const template = templateOf(config, pool);
+    if (!template || template.shapes.length === 0) continue;
+    const shape = template.shapes.reduce((
+      a,
+      b,
+    ) => (b.cpu * 1e12 + b.memory > a.cpu * 1e12 + a.memory ? b : a));
+    out.push({ pool, template, shape, room: shapeRoom(template, shape) });
+  }
+  return out;
+}
+
+/** The CA-like decide. */
+export function caDecide(
+  snap: import("../../core/model.ts").Snapshot,
+  config: Config,
+  state: CaState,
+): Decision<CaState> {
+  const launches: Launch[] = [];
+  const deletions: Deletion[] = [];
+  let { lastScaleUp, seq } = state;
+  const flight = inFlightClaims(snap);
+  // Nodes that never came up are given up on after max-node-provision-time.
+  for (const c of flight) {
+    if (snap.now - c.createdAt >= CA_DEFAULTS.maxNodeProvisionTime) {
+      deletions.push({
+        claim: c.name,
+        reason: reason(
+          "RegistrationTimeout",
+          `node not ready after ${CA_DEFAULTS.maxNodeProvisionTime / 60000} min`,
+        ),
+      });
+    }
+  }
+  // ---- scale-up: in-flight nodes count as template nodes (CA's upcoming nodes) ----
+  const gs = groups(config);
+  const pending = unschedulablePods(snap);
+  if (pending.length > 0) {
+    const upcoming = flight.map((c) => {
+      const g = gs.find((x) => x.pool.name === c.nodePool);
+      const t = g?.template ?? config.machineTemplates.find((m) => m.name === c.machineTemplate);
+      const room = t ? shapeRoom(t, c.shape) : { cpu: 0, memory: 0 };
+      return { pool: c.nodePool, free: { ...room }, pods: t?.maxPods ?? 110 };
+    });
+    const sorted = pending.map((p) => ({ p, r: podRequests(p) })).sort((a, b) =>
+      b.r.cpu - a.r.cpu || b.r.memory - a.r.memory || (a.p.uid < b.p.uid ? -1 : 1)
+    );
+    const rest: typeof sorted = [];
+    for (const x of sorted) {
+      const u = upcoming.find((b) =>
+        b.free.cpu >= x.r.cpu && b.free.memory >= x.r.memory && b.pods > 0 &&
+        gs.some((g) => g.pool.name === b.pool && poolAccepts(g.pool, g.template, x.p))
+      );
+      if (u) {
+        u.free.cpu -= x.r.cpu;
+        u.free.memory -= x.r.memory;
+        u.pods--;
+      } else rest.push(x);
+    }
+    // Estimate per group (first-fit decreasing onto template copies), then least-waste.
+    let best: { g: Group; bins: { free: Resources; pods: number }[]; waste: number } | undefined;
+    for (const g of gs) {
+      const bins: { free: Resources; pods: number }[] = [];
+      let helped = 0;
+      for (const x of rest) {
+        if (!poolAccepts(g.pool, g.template, x.p)) continue;
+        if (x.r.cpu > g.room.cpu || x.r.memory > g.room.memory) continue;
+        let b = bins.find((b) =>
+          b.free.cpu >= x.r.cpu && b.free.memory >= x.r.memory && b.pods > 0
+        );
+        if (!b) {
+          const liveNodes = snap.nodeClaims.filter((c) =>
+            c.nodePool === g.pool.name && !c.deleting
+          ).length;
+          if (
+            g.pool.limits.nodes !== undefined && liveNodes + bins.length >= g.pool.limits.nodes
+          ) continue;
+          b = { free: { ...g.room }, pods: g.template.maxPods };
+          bins.push(b);
+        }
+        b.free.cpu -= x.r.cpu;
+        b.free.memory -= x.r.memory;
+        b.pods--;
+        helped++;
+      }
+      if (bins.length === 0 || helped === 0) continue;
+      const wasteCpu = bins.reduce((s, b) => s + b.free.cpu, 0) / (bins.length * g.room.cpu);
+      const wasteMem = bins.reduce((s, b) => s + b.free.memory, 0) / (bins.length * g.room.memory);
+      const waste = wasteCpu + wasteMem;
+      if (!best || waste < best.waste) best = { g, bins, waste };
+    }
+    if (best) {
+      const planned = new Map<string, Resources>();
+      for (let i = 0; i < best.bins.length; i++) {
+        const name = `ca-${best.g.pool.name}-${(seq++).toString(36)}`;
+        const l = launchOn(
+          snap,
+          config,
+          best.g.pool,
+          best.g.template,
+          best.g.shape,
+          name,
+          planned,
+          reason(
+            "PodsPending",
+            `CA scale-up: ${best.bins.length} node(s) of ${best.g.shape.name} for ${rest.length} unschedulable pod(s) (least-waste)`,
+          ),
+        );
+        if (!l) break;
+        launches.push(l);
+      }
+      if (launches.length > 0) lastScaleUp = snap.now;
+    }
+  }
+  // ---- scale-down ----
+  const uses = nodeUsage(snap).filter((u) => u.claim !== undefined);
+  const unneededSince: Record<string, number> = {};
+  let wakeAt: number | undefined;
+  const draining = snap.nodeClaims.filter((c) => c.deleting).length;
+  const candidates: { name: string; claim: string; empty: boolean; since: number }[] = [];
+  const all = nodeUsage(snap);
+  for (const u of uses) {
+    const a = u.node.allocatable;
+    const low = u.used.cpu / a.cpu < CA_DEFAULTS.utilizationThreshold &&
+      u.used.memory / a.memory < CA_DEFAULTS.utilizationThreshold;
+    if (!low) continue;
+    const others = cloneUses(all.filter((o) => o.node.name !== u.node.name));
+    if (u.pods.length > 0 && !fitAll(u.pods, others)) continue;
+    const since = state.unneededSince[u.node.name] ?? snap.now;
+    unneededSince[u.node.name] = since;
+    candidates.push({ name: u.node.name, claim: u.claim!, empty: u.pods.length === 0, since });
+  }
+  const blockedUntil = lastScaleUp + CA_DEFAULTS.delayAfterAdd;
+  if (candidates.length > 0 && launches.length === 0) {
+    let emptyBudget = CA_DEFAULTS.maxEmptyBulkDelete;
+    let drainBudget = CA_DEFAULTS.maxDrainParallelism -
+      Math.min(draining, CA_DEFAULTS.maxDrainParallelism);
+    // Removals in one pass must stay jointly feasible: simulate them in turn.
+    let pool = cloneUses(all);
+    for (const c of candidates.sort((a, b) => a.since - b.since || (a.name < b.name ? -1 : 1))) {
+      const due = Math.max(c.since + CA_DEFAULTS.unneededTime, blockedUntil);
+      if (snap.now < due) {
+        wakeAt = Math.min(wakeAt ?? Infinity, due);
+        continue;
+      }
+      if (c.empty ? emptyBudget <= 0 : drainBudget <= 0) continue;
+      const me = pool.find((u) => u.node.name === c.name);
+      if (!me) continue;
+      const rest = cloneUses(pool.filter((u) => u.node.name !== c.name));
+      if (!c.empty && !fitAll(me.pods, rest)) continue;
+      pool = rest;
+      if (c.empty) emptyBudget--;
+      else drainBudget--;
+      deletions.push({
+        claim: c.claim,
+        reason: reason(
+          c.empty ? "Empty" : "Underutilized",
+          `CA: node ${c.name} unneeded for ${
+            Math.round((snap.now - c.since) / 1000)
+          }s (requests below ${CA_DEFAULTS.utilizationThreshold} of allocatable)`,
+        ),
+      });
+    }
+    if (deletions.length > 0 || (wakeAt === undefined && candidates.length > deletions.length)) {
+      wakeAt = Math.min(wakeAt ?? Infinity, snap.now + CA_DEFAULTS.scanInterval);
+    }
+  } else if (candidates.length > 0) {
+    wakeAt = Math.max(blockedUntil, snap.now + CA_DEFAULTS.scanInterval);
+  }
+  return {
+    launches,
+    deletions,
+    state: { unneededSince, lastScaleUp, seq },
+    ...(wakeAt !== undefined ? { wakeAt } : {}),
+  };
+}
+
+/** The CA-like baseline over `config`'s pools and templates. */
+export function clusterAutoscalerPolicy(config: Config): Policy<CaState> {
+  return {
+    name: "cluster-autoscaler",
+    description:
+      "CA-like: 10s scan, least-waste, 0.5 utilization, 10m unneeded, 10m delay after add",
+    config,
+    trigger: { kind: "interval", every: CA_DEFAULTS.scanInterval },
+    initialState: () => ({ unneededSince: {}, lastScaleUp: -Infinity, seq: 0 }),
+    decide: caDecide,
+  };
+}

@@ -1,0 +1,232 @@
+/**
+ * What a run measured, as simulation-and-traces.md §6 defines it: node-hours split by phase and
+ * their cost (a VM is paid from the clone request until it is destroyed), pending time by
+ * nearest rank, pods never scheduled, time-weighted reserved utilisation, VM creates and
+ * deletes, evictions and removals by reason, and a fixed-step time series for the charts.
+ * The engine feeds a Recorder; `summary()` turns it into plain numbers.
+ *
+ * May import: core/ (types), nothing with I/O.
+ */
+
+/** One point of the time series (values as of that instant). */
+export type Sample = {
+  t: number;
+  nodes: number;
+  readyNodes: number;
+  pending: number;
+  cpuUtil: number;
+  memUtil: number;
+  cost: number;
+};
+
+/** Nearest-rank percentile (the ceil(q*n)-th smallest), 0 for an empty list. */
+export function nearestRank(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  const i = Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length))) - 1;
+  return sorted[i]!;
+}
+
+type ClaimRecord = {
+  created: number;
+  ready?: number;
+  drain?: number;
+  destroyed?: number;
+  pricePerHour: number;
+};
+
+/** Numbers that describe one policy's run. Times in seconds, money in the config's unit. */
+export type RunSummary = {
+  nodeHours: number;
+  nodeHoursProvisioning: number;
+  nodeHoursReady: number;
+  nodeHoursDraining: number;
+  cost: number;
+  peakNodes: number;
+  pendingSeconds: { p50: number; p90: number; p95: number; p99: number; max: number };
+  /** Same, for pods that had to wait for new capacity (were marked Unschedulable). */
+  pendingNewCapacitySeconds: { count: number; p50: number; p95: number; p99: number; max: number };
+  podsScheduled: number;
+  podsNeverScheduled: number;
+  podsPendingAtEnd: number;
+  pendingPodHours: number;
+  utilization: { cpu: number; memory: number; cpuP10: number };
+  vmCreates: number;
+  vmDeletes: number;
+  launchFailures: number;
+  evictions: number;
+  disruptions: number;
+  nodesRemovedByReason: Record<string, number>;
+  decisions: number;
+  events: number;
+};
+
+const HOUR = 3_600_000;
+
+/** Accumulates a run's measurements; the engine calls it as the world changes. */
+export class Recorder {
+  #last = 0;
+  #nextSample = 0;
+  readonly samples: Sample[] = [];
+  readonly claims: ClaimRecord[] = [];
+  readonly pendingMs: number[] = [];
+  readonly pendingNewMs: number[] = [];
+  // Instantaneous state, maintained by the engine.
+  pendingPods = 0;
+  boundCpu = 0;
+  boundMem = 0;
+  allocCpu = 0;
+  allocMem = 0;
+  aliveNodes = 0;
+  readyNodes = 0;
+  costRate = 0;
+  // Integrals.
+  #pendingPodMs = 0;
+  #boundCpuMs = 0;
+  #boundMemMs = 0;
+  #allocCpuMs = 0;
+  #allocMemMs = 0;
+  #cost = 0;
+  #peakNodes = 0;
+  #utilSamples: number[] = [];
+  vmCreates = 0;
+  vmDeletes = 0;
+  launchFailures = 0;
+  evictions = 0;
+  podsScheduled = 0;
+  podsNeverScheduled = 0;
+  podsPendingAtEnd = 0;
+  decisions = 0;
+  events = 0;
+  readonly removed: Record<string, number> = {};
+
+  constructor(readonly sampleEvery: number) {}
+
+  /** Integrates the piecewise-constant state from the last call up to `t`. */
+  advance(t: number): void {
+    while (this.#nextSample <= t) {
+      this.#integrate(this.#nextSample);
+      this.samples.push({
+        t: this.#nextSample,
+        nodes: this.aliveNodes,
+        readyNodes: this.readyNodes,
+        pending: this.pendingPods,
+        cpuUtil: this.allocCpu > 0 ? this.boundCpu / this.allocCpu : 0,
+        memUtil: this.allocMem > 0 ? this.boundMem / this.allocMem : 0,
+        cost: this.#cost,
+      });
+      if (this.allocCpu > 0) this.#utilSamples.push(this.boundCpu / this.allocCpu);
+      this.#nextSample += this.sampleEvery;
+    }
+    this.#integrate(t);
+  }
+
+  #integrate(t: number) {
+    const dt = t - this.#last;
+    if (dt <= 0) return;
+    this.#pendingPodMs += this.pendingPods * dt;
+    this.#boundCpuMs += this.boundCpu * dt;
+    this.#boundMemMs += this.boundMem * dt;
+    this.#allocCpuMs += this.allocCpu * dt;
+    this.#allocMemMs += this.allocMem * dt;
+    this.#cost += (this.costRate * dt) / HOUR;
+    this.#last = t;
+  }
+
+  /** A claim was created; returns its record index. */
+  claimCreated(t: number, pricePerHour: number): number {
+    this.vmCreates++;
+    this.aliveNodes++;
+    this.costRate += pricePerHour;
+    this.#peakNodes = Math.max(this.#peakNodes, this.aliveNodes);
+    return this.claims.push({ created: t, pricePerHour }) - 1;
+  }
+
+  claimReady(i: number, t: number): void {
+    this.claims[i]!.ready = t;
+    this.readyNodes++;
+  }
+
+  claimDraining(i: number, t: number, wasReady: boolean, reasonCode: string): void {
+    this.claims[i]!.drain = t;
+    if (wasReady) this.readyNodes--;
+    this.removed[reasonCode] = (this.removed[reasonCode] ?? 0) + 1;
+  }
+
+  claimDestroyed(i: number, t: number): void {
+    const c = this.claims[i]!;
+    c.destroyed = t;
+    this.vmDeletes++;
+    this.aliveNodes--;
+    this.costRate -= c.pricePerHour;
+  }
+
+  /** A pod bound for the first time after `pendingMs`; `newCapacity` if it was Unschedulable. */
+  podBound(pendingMs: number, newCapacity: boolean): void {
+    this.podsScheduled++;
+    this.pendingMs.push(pendingMs);
+    if (newCapacity) this.pendingNewMs.push(pendingMs);
+  }
+
+  /** Closes the run at `end`: claims still alive are paid up to it. */
+  summary(end: number): RunSummary {
+    this.advance(end);
+    let nh = 0;
+    let prov = 0;
+    let ready = 0;
+    let drain = 0;
+    for (const c of this.claims) {
+      const z = Math.min(c.destroyed ?? end, end);
+      nh += z - c.created;
+      const a = Math.min(c.ready ?? c.drain ?? z, z);
+      prov += a - c.created;
+      const d = Math.min(c.drain ?? z, z);
+      if (c.ready !== undefined) ready += Math.max(0, d - a);
+      if (c.drain !== undefined) drain += z - d;
+    }
+    const s = [...this.pendingMs].sort((a, b) => a - b).map((x) => x / 1000);
+    const sn = [...this.pendingNewMs].sort((a, b) => a - b).map((x) => x / 1000);
+    const u = [...this.#utilSamples].sort((a, b) => a - b);
+    const disruptions = this.evictions;
+    return {
+      nodeHours: nh / HOUR,
+      nodeHoursProvisioning: prov / HOUR,
+      nodeHoursReady: ready / HOUR,
+      nodeHoursDraining: drain / HOUR,
+      cost: this.#cost,
+      peakNodes: this.#peakNodes,
+      pendingSeconds: {
+        p50: nearestRank(s, 0.5),
+        p90: nearestRank(s, 0.9),
+        p95: nearestRank(s, 0.95),
+        p99: nearestRank(s, 0.99),
+        max: s.length ? s[s.length - 1]! : 0,
+      },
+      pendingNewCapacitySeconds: {
+        count: sn.length,
+        p50: nearestRank(sn, 0.5),
+        p95: nearestRank(sn, 0.95),
+        p99: nearestRank(sn, 0.99),
+        max: sn.length ? sn[sn.length - 1]! : 0,
+      },
+      podsScheduled: this.podsScheduled,
+      podsNeverScheduled: this.podsNeverScheduled,
+      podsPendingAtEnd: this.podsPendingAtEnd,
+      pendingPodHours: this.#pendingPodMs / HOUR,
+      utilization: {
+        cpu: this.#allocCpuMs > 0 ? this.#boundCpuMs / this.#allocCpuMs : 0,
+        memory: this.#allocMemMs > 0 ? this.#boundMemMs / this.#allocMemMs : 0,
+        cpuP10: nearestRank(u, 0.1),
+      },
+      vmCreates: this.vmCreates,
+      vmDeletes: this.vmDeletes,
+      launchFailures: this.launchFailures,
+      evictions: this.evictions,
+      disruptions,
+      nodesRemovedByReason: Object.fromEntries(
+        Object.entries(this.removed).sort(([a], [b]) => (a < b ? -1 : 1)),
+      ),
+      decisions: this.decisions,
+      events: this.events,
+    };
+  }
+}

@@ -1,0 +1,341 @@
+/**
+ * The proxscale trace format, version 1: JSON Lines, one object per line, times in integer
+ * milliseconds from the trace start, CPU in millicores and memory in bytes (integers, so a
+ * trace converts once at import and never again). Line 1 is the header; the rest are events in
+ * time order. Documented for users in docs/simulation.md:
+ *
+ *   {"format":"proxscale-trace","version":1,"name":"default","durationMs":259200000,"source":"..."}
+ *   {"t":0,"type":"podCreated","namespace":"web","name":"web-1","cpu":250,"memory":268435456,
+ *    "owner":"Deployment/web","priority":0,"labels":{...},"nodeSelector":{...},
+ *    "tolerations":[...],"runForMs":600000}
+ *   {"t":3600000,"type":"podDeleted","namespace":"web","name":"web-1"}
+ *   {"t":0,"type":"nodeAdded","name":"static-1","cpu":8000,"memory":34359738368,"labels":{...}}
+ *   {"t":0,"type":"nodeRemoved","name":"static-1"}
+ *   {"t":0,"type":"pdb","namespace":"web","name":"web","selector":{...},"maxUnavailable":1}
+ *
+ * `runForMs` marks a batch pod: under the fixed-duration departure model it runs that long after
+ * its simulated bind. Pods without a podDeleted line and without runForMs run to the end.
+ * Unknown keys are ignored (forward compatible within a major version); an unknown `type` or a
+ * newer `version` is an error naming the line.
+ *
+ * May import: core/model.ts, core/result.ts.
+ */
+import type { LabelSelector, NodeSelectorTerm, Toleration } from "../../core/model.ts";
+import { err, ok, type Result } from "../../core/result.ts";
+
+export const TRACE_FORMAT = "proxscale-trace";
+export const TRACE_VERSION = 1;
+
+/** One pod of a trace, with its whole life resolved: arrival, departure or run length. */
+export type TracePod = {
+  namespace: string;
+  name: string;
+  /** ms from trace start */
+  arrival: number;
+  /** Recorded deletion time (ms from start), if any. */
+  departure?: number;
+  /** Run length after bind (fixed-duration model), ms. */
+  runFor?: number;
+  /** Recorded bind time, kept as the "as recorded" pending reference. */
+  recordedBind?: number;
+  cpu: number;
+  memory: number;
+  priority?: number;
+  owner?: string;
+  labels?: Record<string, string>;
+  nodeSelector?: Record<string, string>;
+  tolerations?: Toleration[];
+  requiredNodeAffinity?: NodeSelectorTerm[];
+};
+
+/** A node the trace says exists regardless of any autoscaler (not paid for by a policy). */
+export type TraceNode = {
+  name: string;
+  added: number;
+  removed?: number;
+  cpu: number;
+  memory: number;
+  labels?: Record<string, string>;
+};
+
+export type TracePdb = {
+  namespace: string;
+  name: string;
+  selector: LabelSelector;
+  maxUnavailable: number;
+};
+
+/** A whole trace in memory: pods sorted by arrival then namespace/name. */
+export type Trace = {
+  name: string;
+  source: string;
+  /** Length of the replay window, ms. */
+  duration: number;
+  pods: TracePod[];
+  nodes: TraceNode[];
+  pdbs: TracePdb[];
+  /** What the importer changed or dropped, in plain words (shown in the report header). */
+  notes: string[];
+};
+
+/** A parse problem, with the 1-based line it is on. */
+export type TraceError = { kind: "TraceInvalid"; line: number; message: string };
+
+type PodCreated = {
+  t: number;
+  type: "podCreated";
+  namespace?: string;
+  name: string;
+  cpu: number;
+  memory: number;
+  owner?: string;
+  priority?: number;
+  labels?: Record<string, string>;
+  nodeSelector?: Record<string, string>;
+  tolerations?: Toleration[];
+  requiredNodeAffinity?: NodeSelectorTerm[];
+  runForMs?: number;
+  recordedBindMs?: number;
+};
+
+function isInt(v: unknown): v is number {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0;
+}
+
+/** Sorts pods the one way every consumer expects. */
+export function sortPods(pods: TracePod[]): void {
+  pods.sort((a, b) =>
+    a.arrival - b.arrival ||
+    (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0) ||
+    (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+  );
+}
+
+/** Parses a version-1 trace. Errors are values naming the line. */
+export function parseTrace(text: string): Result<Trace, TraceError> {
+  const lines = text.split("\n");
+  let header: Record<string, unknown> | undefined;
+  const open = new Map<string, TracePod>();
+  const pods: TracePod[] = [];
+  const nodes = new Map<string, TraceNode>();
+  const pdbs: TracePdb[] = [];
+  let maxT = 0;
+  const bad = (line: number, message: string) =>
+    err<TraceError>({ kind: "TraceInvalid", line, message });
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!.trim();
+    if (raw === "") continue;
+    let o: Record<string, unknown>;
+    try {
+      o = JSON.parse(raw);
+    } catch (e) {
+      return bad(i + 1, `not JSON: ${(e as Error).message}`);
+    }
+    if (typeof o !== "object" || o === null || Array.isArray(o)) {
+      return bad(i + 1, "each line must be a JSON object");
+    }
+    if (!header) {
+      if (o.format !== TRACE_FORMAT) {
+        return bad(i + 1, `first line must be the header {"format":"${TRACE_FORMAT}",...}`);
+      }
+      if (o.version !== TRACE_VERSION) {
+        return bad(
+          i + 1,
+          `trace version ${String(o.version)} is not supported (this build reads ${TRACE_VERSION})`,
+        );
+      }
+      header = o;
+      continue;
+    }
+    const t = o.t;
+    if (!isInt(t)) return bad(i + 1, "t must be a non-negative integer (ms from trace start)");
+    maxT = Math.max(maxT, t);
+    const ns = typeof o.namespace === "string" ? o.namespace : "default";
+    switch (o.type) {
+      case "podCreated": {
+        const p = o as unknown as PodCreated;
+        if (typeof p.name !== "string" || p.name === "") {
+          return bad(i + 1, "podCreated needs a name");
+        }
+        if (!isInt(p.cpu) || !isInt(p.memory)) {
+          return bad(i + 1, "podCreated needs integer cpu (millicores) and memory (bytes)");
+        }
+        const key = `${ns}/${p.name}`;
+        if (open.has(key)) return bad(i + 1, `pod ${key} created twice without a podDeleted`);
+        const pod: TracePod = {
+          namespace: ns,
+          name: p.name,
+          arrival: t,
+          cpu: p.cpu,
+          memory: p.memory,
+        };
+        if (p.runForMs !== undefined) {
+          if (!isInt(p.runForMs)) return bad(i + 1, "runForMs must be a non-negative integer");
+          pod.runFor = p.runForMs;
+        }
+        if (p.recordedBindMs !== undefined && isInt(p.recordedBindMs)) {
+          pod.recordedBind = p.recordedBindMs;
+        }
+        if (p.priority !== undefined) pod.priority = Number(p.priority);
+        if (typeof p.owner === "string") pod.owner = p.owner;
+        if (p.labels) pod.labels = p.labels;
+        if (p.nodeSelector) pod.nodeSelector = p.nodeSelector;
+        if (p.tolerations) pod.tolerations = p.tolerations;
+        if (p.requiredNodeAffinity) pod.requiredNodeAffinity = p.requiredNodeAffinity;
+        open.set(key, pod);
+        pods.push(pod);
+        break;
+      }
+      case "podDeleted": {
+        const key = `${ns}/${String(o.name)}`;
+        const pod = open.get(key);
+        if (!pod) return bad(i + 1, `podDeleted for ${key}, which is not running`);
+        pod.departure = Math.max(t, pod.arrival);
+        open.delete(key);
+        break;
+      }
+      case "nodeAdded": {
+        if (typeof o.name !== "string" || !isInt(o.cpu) || !isInt(o.memory)) {
+          return bad(i + 1, "nodeAdded needs name, cpu and memory");
+        }
+        const n: TraceNode = { name: o.name, added: t, cpu: o.cpu, memory: o.memory };
+        if (o.labels && typeof o.labels === "object") n.labels = o.labels as Record<string, string>;
+        nodes.set(o.name, n);
+        break;
+      }
+      case "nodeRemoved": {
+        const n = nodes.get(String(o.name));
+        if (!n) return bad(i + 1, `nodeRemoved for unknown node ${String(o.name)}`);
+        n.removed = t;
+        break;
+      }
+      case "pdb": {
+        if (typeof o.name !== "string" || !isInt(o.maxUnavailable)) {
+          return bad(i + 1, "pdb needs name and maxUnavailable");
+        }
+        pdbs.push({
+          namespace: ns,
+          name: o.name,
+          selector: (o.selector ?? {}) as LabelSelector,
+          maxUnavailable: o.maxUnavailable,
+        });
+        break;
+      }
+      default:
+        return bad(i + 1, `unknown event type ${JSON.stringify(o.type)}`);
+    }
+  }
+  if (!header) return bad(1, "empty trace: the header line is missing");
+  const duration = isInt(header.durationMs) ? header.durationMs : maxT;
+  sortPods(pods);
+  return ok({
+    name: typeof header.name === "string" ? header.name : "trace",
+    source: typeof header.source === "string" ? header.source : "",
+    duration,
+    pods,
+    nodes: [...nodes.values()],
+    pdbs,
+    notes: Array.isArray(header.notes) ? header.notes.map(String) : [],
+  });
+}
+
+/** Writes a trace as version-1 JSON Lines; parseTrace(writeTrace(t)) gives t back. */
+export function writeTrace(trace: Trace): string {
+  type Ev = { t: number; order: number; key: string; line: string };
+  const evs: Ev[] = [];
+  for (const n of trace.nodes) {
+    evs.push({
+      t: n.added,
+      order: 1,
+      key: n.name,
+      line: JSON.stringify({
+        t: n.added,
+        type: "nodeAdded",
+        name: n.name,
+        cpu: n.cpu,
+        memory: n.memory,
+        ...(n.labels ? { labels: n.labels } : {}),
+      }),
+    });
+    if (n.removed !== undefined) {
+      evs.push({
+        t: n.removed,
+        order: 0,
+        key: n.name,
+        line: JSON.stringify({ t: n.removed, type: "nodeRemoved", name: n.name }),
+      });
+    }
+  }
+  for (const b of trace.pdbs) {
+    evs.push({
+      t: 0,
+      order: 1,
+      key: `${b.namespace}/${b.name}`,
+      line: JSON.stringify({
+        t: 0,
+        type: "pdb",
+        namespace: b.namespace,
+        name: b.name,
+        selector: b.selector,
+        maxUnavailable: b.maxUnavailable,
+      }),
+    });
+  }
+  for (const p of trace.pods) {
+    const key = `${p.namespace}/${p.name}`;
+    const o: Record<string, unknown> = {
+      t: p.arrival,
+      type: "podCreated",
+      namespace: p.namespace,
+      name: p.name,
+      cpu: p.cpu,
+      memory: p.memory,
+    };
+    if (p.owner !== undefined) o.owner = p.owner;
+    if (p.priority !== undefined) o.priority = p.priority;
+    if (p.labels) o.labels = p.labels;
+    if (p.nodeSelector) o.nodeSelector = p.nodeSelector;
+    if (p.tolerations) o.tolerations = p.tolerations;
+    if (p.requiredNodeAffinity) o.requiredNodeAffinity = p.requiredNodeAffinity;
+    if (p.runFor !== undefined) o.runForMs = p.runFor;
+    if (p.recordedBind !== undefined) o.recordedBindMs = p.recordedBind;
+    evs.push({ t: p.arrival, order: 2, key, line: JSON.stringify(o) });
+    if (p.departure !== undefined) {
+      evs.push({
+        t: p.departure,
+        order: 0,
+        key,
+        line: JSON.stringify({
+          t: p.departure,
+          type: "podDeleted",
+          namespace: p.namespace,
+          name: p.name,
+        }),
+      });
+    }
+  }
+  // Departures before arrivals at equal times, so a name reused at the same instant stays valid.
+  evs.sort((a, b) =>
+    a.t - b.t || a.order - b.order || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
+  );
+  const header = JSON.stringify({
+    format: TRACE_FORMAT,
+    version: TRACE_VERSION,
+    name: trace.name,
+    durationMs: trace.duration,
+    source: trace.source,
+    ...(trace.notes.length ? { notes: trace.notes } : {}),
+  });
+  return [header, ...evs.map((e) => e.line)].join("\n") + "\n";
+}
+
+/** FNV-1a digest of a trace's canonical text: names the trace in reports. */
+export function traceDigest(trace: Trace): string {
+  const text = writeTrace(trace);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, "0");
+}
