@@ -104,7 +104,10 @@ export function buildWorld(snapshot: Snapshot, config: Config, ledger: PdbLedger
   const rules = config.settings.scaleDownRules ?? DEFAULT_SCALE_DOWN_RULES;
   const pools = new Map(config.nodePools.map((p) => [p.name, p]));
   const templates = new Map(config.machineTemplates.map((t) => [t.name, t]));
-  const nodes = [...snapshot.nodes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const nodes = [...snapshot.nodes].sort((
+    a,
+    b,
+  ) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const slotByName = new Map<string, number>();
   const byProviderId = new Map<string, number>();
   const slots: NodeSlot[] = nodes.map((node, i) => {
@@ -182,7 +185,10 @@ export function buildWorld(snapshot: Snapshot, config: Config, ledger: PdbLedger
       excluded.push({
         claim,
         node,
-        reason: reason("NodeNotReady", `node ${node.name} is NotReady; repair, not disruption, handles it`),
+        reason: reason(
+          "NodeNotReady",
+          `node ${node.name} is NotReady; repair, not disruption, handles it`,
+        ),
       });
       continue;
     }

@@ -1,0 +1,576 @@
+/**
+ * Disruption: which nodes to take away now, how, and why the others stay. Methods run in
+ * Karpenter's order (semantics §10): emptiness, drift, expiration, multi-node consolidation,
+ * single-node consolidation. Every managed node is evaluated in every pass (no sampling, no time
+ * cap) and gets a verdict with a Reason. Guards, re-checked for each deletion: do-not-disrupt in
+ * every spelling, Cluster Autoscaler's pod rules, PodDisruptionBudgets (spent as the pass plans
+ * evictions), disruption budgets per reason, scaleDown.maxConcurrent, minNodes, consolidateAfter
+ * and scaleDown.stabilizationWindow (a node must stay unneeded for the whole window, tracked in
+ * the state the caller passes back in). Pure: snapshot, config and state in; plan and state out.
+ *
+ * May import: core/ only.
+ */
+import type { Config, NodePool, Snapshot } from "./model.ts";
+import { podKey } from "./model.ts";
+import { type Reason, reason } from "./reason.ts";
+import type { PlannedClaim } from "./provisioning.ts";
+import { allowance, BUDGET_REASONS, type BudgetReason } from "./disruption_budgets.ts";
+import { buildWorld, type Candidate, poolCounts, type World } from "./disruption_candidates.ts";
+import { PdbLedger } from "./disruption_pdb.ts";
+import { type SimOutcome, Simulator } from "./disruption_simulation.ts";
+import { formatDuration } from "./duration.ts";
+
+export type DisruptionMethod =
+  | "Emptiness"
+  | "Drift"
+  | "Expiration"
+  | "MultiNodeConsolidation"
+  | "SingleNodeConsolidation";
+
+/** A node a command takes away. */
+export type DisruptedNode = { nodeClaim: string; node: string; nodePool: string };
+
+/** A pod the command evicts, and where the simulation says it will run next. */
+export type PlannedEviction = {
+  pod: string;
+  uid: string;
+  from: string;
+  to: string;
+  kind: "node" | "replacement";
+};
+
+/**
+ * One thing to carry out: launch `replacements` first and wait until they are Ready, then
+ * taint, drain and delete the `candidates` (daemon/termination.ts).
+ */
+export type DisruptionCommand = {
+  method: DisruptionMethod;
+  /** Empty, Underutilized, Drifted or Expired, with the numbers. */
+  reason: Reason;
+  candidates: DisruptedNode[];
+  replacements: PlannedClaim[];
+  evictions: PlannedEviction[];
+  /** Cost per hour saved: candidates' cost minus replacements' cost (cost model units). */
+  savings: number;
+};
+
+/** The outcome for one NodeClaim: disrupted, or kept and why. */
+export type CandidateVerdict = {
+  nodeClaim: string;
+  node?: string;
+  nodePool: string;
+  disrupt: boolean;
+  reason: Reason;
+};
+
+/** What a pass remembers for the next: since when each NodeClaim has been unneeded (epoch ms). */
+export type DisruptionState = { unneededSince: Record<string, number> };
+
+/** Allowed disruptions per pool and reason at the start of the pass (for metrics and status). */
+export type BudgetStatus = { nodePool: string; reason: BudgetReason; allowed: number; why: string };
+
+export type DisruptionPlan = {
+  commands: DisruptionCommand[];
+  /** One per NodeClaim in the snapshot, in name order. */
+  verdicts: CandidateVerdict[];
+  budgets: BudgetStatus[];
+  /** Pass this back into the next call. */
+  state: DisruptionState;
+  /** Rescheduling simulations run (every non-empty candidate gets at least one). */
+  simulations: number;
+};
+
+/** An empty state, for the first pass. */
+export function initialDisruptionState(): DisruptionState {
+  return { unneededSince: {} };
+}
+
+/** Decides this pass's disruptions. Deterministic: same inputs, same plan. */
+export function disrupt(
+  snapshot: Snapshot,
+  config: Config,
+  state: DisruptionState = initialDisruptionState(),
+): DisruptionPlan {
+  return new Pass(snapshot, config, state).run();
+}
+
+const MULTI_NODE_CAP = 100;
+
+/** How strongly a verdict explains a kept node: later methods do not hide drift or expiry. */
+const Weight = { Base: 0, Consolidation: 1, Forced: 2 } as const;
+type Weight = (typeof Weight)[keyof typeof Weight];
+
+class Pass {
+  readonly now: number;
+  readonly ledger: PdbLedger;
+  readonly world: World;
+  readonly sim: Simulator;
+  readonly commands: DisruptionCommand[] = [];
+  readonly chosen = new Set<Candidate>();
+  readonly why = new Map<Candidate, { r: Reason; w: Weight }>();
+  /** Deletions and replacements planned in this pass, per pool. */
+  readonly deleted = new Map<string, number>();
+  readonly replaced = new Map<string, number>();
+  readonly unneeded = new Map<Candidate, number>();
+  readonly firstSim = new Map<Candidate, SimOutcome>();
+  simulations = 0;
+  /** Bumped by every commit: a simulation from an older version is stale. */
+  version = 0;
+
+  constructor(
+    readonly snap: Snapshot,
+    readonly config: Config,
+    readonly state: DisruptionState,
+  ) {
+    this.now = snap.now;
+    this.ledger = new PdbLedger(snap.pdbs);
+    this.world = buildWorld(snap, config, this.ledger);
+    this.sim = new Simulator(this.world, snap, config);
+  }
+
+  note(c: Candidate, r: Reason, w: Weight) {
+    const had = this.why.get(c);
+    if (!had || had.w <= w) this.why.set(c, { r, w });
+  }
+
+  run(): DisruptionPlan {
+    this.#findUnneeded();
+    this.#emptiness();
+    this.#forced("Drift");
+    this.#forced("Expiration");
+    this.#multiNode();
+    this.#singleNode();
+    return this.#plan();
+  }
+
+  /** Graceful candidacy shared by emptiness and consolidation, before budgets. */
+  #gracefulBlock(c: Candidate): Reason | undefined {
+    if (c.blocked) return c.blocked;
+    const pdb = this.ledger.check(c.movers);
+    if (pdb) return pdb;
+    const after = c.pool.disruption.consolidateAfter;
+    if (after === null) {
+      return reason(
+        "Unconsolidatable",
+        `pool '${c.pool.name}' has consolidateAfter: Never`,
+      );
+    }
+    const quiet = this.now - c.lastActivity;
+    if (quiet < after) {
+      return reason(
+        "StabilizationWindow",
+        `last pod arrived ${formatDuration(quiet)} ago; consolidateAfter is ${
+          formatDuration(after)
+        }`,
+      );
+    }
+    return undefined;
+  }
+
+  /** Every candidate: is it unneeded now (empty, or its pods fit elsewhere more cheaply)? */
+  #findUnneeded() {
+    for (const c of this.world.candidates) {
+      const block = this.#gracefulBlock(c);
+      if (block) {
+        this.note(c, block, Weight.Base);
+        continue;
+      }
+      if (c.movers.length > 0) {
+        if (c.pool.disruption.consolidationPolicy === "WhenEmpty") {
+          this.note(
+            c,
+            reason(
+              "Unconsolidatable",
+              `pool '${c.pool.name}' consolidates only empty nodes (WhenEmpty); ${c.movers.length} pods run here`,
+            ),
+            Weight.Base,
+          );
+          continue;
+        }
+        const r = this.sim.simulate([c], 1);
+        this.simulations += 1;
+        const cheaper = this.#cheaper(r, c.cost);
+        if (cheaper) {
+          this.note(c, cheaper, Weight.Base);
+          continue;
+        }
+        this.firstSim.set(c, r);
+      }
+      const since = this.state.unneededSince[c.claim.name] ?? this.now;
+      this.unneeded.set(c, Math.min(since, this.now));
+    }
+  }
+
+  /** Undefined when the outcome places every pod and replaces strictly more cheaply than `cost`. */
+  #cheaper(r: SimOutcome, cost: number): Reason | undefined {
+    if (!r.ok) return r.reason;
+    if (r.replacements.length > 0 && !(r.replacementCost < cost)) {
+      return reason(
+        "Unconsolidatable",
+        `a replacement (${r.replacements.map((x) => x.shape.name).join(", ")}) would cost ${
+          r.replacementCost.toFixed(4)
+        }/h, not less than the ${cost.toFixed(4)}/h it replaces`,
+      );
+    }
+    return undefined;
+  }
+
+  /** Has the candidate been unneeded for the pool's whole stabilization window? */
+  #windowBlock(c: Candidate): Reason | undefined {
+    const since = this.unneeded.get(c);
+    if (since === undefined) return undefined;
+    const window = c.pool.scaleDown.stabilizationWindow;
+    const long = this.now - since;
+    if (long >= window) return undefined;
+    return reason(
+      "StabilizationWindow",
+      `node unneeded for ${formatDuration(long)}; pool '${c.pool.name}' waits ${
+        formatDuration(window)
+      } (scaleDown.stabilizationWindow)`,
+    );
+  }
+
+  /** Budgets and maxConcurrent for taking `cands` away now for `why`. */
+  #guard(cands: readonly Candidate[], why: BudgetReason): Reason | undefined {
+    const per = new Map<NodePool, number>();
+    for (const c of cands) per.set(c.pool, (per.get(c.pool) ?? 0) + 1);
+    for (const [pool, k] of per) {
+      const counts = poolCounts(this.world, pool.name);
+      const planned = this.deleted.get(pool.name) ?? 0;
+      const max = pool.scaleDown.maxConcurrent;
+      if (counts.disrupting + planned + k > max) {
+        return reason(
+          "MaxConcurrentReached",
+          `pool '${pool.name}' has ${counts.disrupting} disruptions in flight and ${planned} planned in this pass (scaleDown.maxConcurrent ${max})`,
+        );
+      }
+      const a = allowance(pool, why, counts.total, counts.inFlight, this.now);
+      if (planned + k > a.allowed) {
+        return reason(
+          "BudgetExhausted",
+          `pool '${pool.name}' allows ${a.allowed} ${why} disruptions now (${a.why}, ${counts.inFlight} NotReady or in flight), ${planned} already planned in this pass`,
+        );
+      }
+    }
+    return undefined;
+  }
+
+  /** Would taking `cands` away (with `replacements` launched) drop a pool below minNodes? */
+  #minNodesBlock(cands: readonly Candidate[], replacements: readonly PlannedClaim[]) {
+    const delta = new Map<string, number>();
+    for (const c of cands) delta.set(c.pool.name, (delta.get(c.pool.name) ?? 0) - 1);
+    for (const r of replacements) delta.set(r.nodePool, (delta.get(r.nodePool) ?? 0) + 1);
+    for (const [name, d] of delta) {
+      if (d >= 0) continue;
+      const pool = this.world.pools.get(name);
+      if (!pool) continue;
+      const before = poolCounts(this.world, name).live - (this.deleted.get(name) ?? 0) +
+        (this.replaced.get(name) ?? 0);
+      if (before + d < pool.minNodes) {
+        return reason(
+          "MinNodes",
+          `pool '${name}' keeps at least ${pool.minNodes} nodes (${before} now, ${
+            before + d
+          } after this)`,
+        );
+      }
+    }
+    return undefined;
+  }
+
+  #commit(
+    method: DisruptionMethod,
+    r: Reason,
+    cands: readonly Candidate[],
+    outcome: SimOutcome & { ok: true },
+    cost: number,
+  ) {
+    this.sim.commit(cands, outcome);
+    const movers = cands.flatMap((c) => c.movers);
+    this.ledger.commit(movers);
+    const from = new Map<unknown, string>();
+    for (const c of cands) {
+      this.chosen.add(c);
+      this.deleted.set(c.pool.name, (this.deleted.get(c.pool.name) ?? 0) + 1);
+      for (const p of c.movers) from.set(p, c.node.name);
+    }
+    for (const rep of outcome.replacements) {
+      this.replaced.set(rep.nodePool, (this.replaced.get(rep.nodePool) ?? 0) + 1);
+    }
+    this.version += 1;
+    const evictions = outcome.moves.map((m) => ({
+      pod: podKey(m.pod),
+      uid: m.pod.uid,
+      from: from.get(m.pod) ?? "",
+      to: m.to,
+      kind: m.kind,
+    }));
+    const nodes = cands.map((c) => ({
+      nodeClaim: c.claim.name,
+      node: c.node.name,
+      nodePool: c.pool.name,
+    }));
+    const savings = cost - outcome.replacementCost;
+    const last = this.commands[this.commands.length - 1];
+    if (method === "Emptiness" && last?.method === "Emptiness") {
+      // Emptiness deletes all its nodes in one command, as Karpenter does.
+      last.candidates.push(...nodes);
+      last.savings += savings;
+      last.reason = reason(
+        "Empty",
+        `${last.candidates.length} empty nodes (${
+          last.candidates.map((n) => n.node).join(", ")
+        }) save ${last.savings.toFixed(4)}/h`,
+      );
+    } else {
+      this.commands.push({
+        method,
+        reason: r,
+        candidates: nodes,
+        replacements: outcome.replacements,
+        evictions,
+        savings,
+      });
+    }
+  }
+
+  #emptiness() {
+    const list = this.world.candidates.filter((c) => this.unneeded.has(c) && c.movers.length === 0);
+    list.sort((a, b) => b.cost - a.cost || cmp(a.claim.name, b.claim.name));
+    for (const c of list) {
+      const block = this.#windowBlock(c) ?? this.#guard([c], "Empty") ??
+        this.#minNodesBlock([c], []);
+      if (block) {
+        this.note(c, block, Weight.Consolidation);
+        continue;
+      }
+      const r = reason(
+        "Empty",
+        `node ${c.node.name} runs no pods that need a home; removing it saves ${
+          c.cost.toFixed(4)
+        }/h`,
+      );
+      this.#commit("Emptiness", r, [c], NOTHING, c.cost);
+    }
+  }
+
+  /** Drift and expiration: replace first (any number of new VMs), within their own budgets. */
+  #forced(method: "Drift" | "Expiration") {
+    const drift = method === "Drift";
+    const list = this.world.candidates.filter((c) =>
+      !this.chosen.has(c) &&
+      (drift ? c.driftedAt !== undefined : c.expiresAt !== undefined && c.expiresAt <= this.now)
+    );
+    list.sort((a, b) =>
+      (a.movers.length === 0 ? 0 : 1) - (b.movers.length === 0 ? 0 : 1) ||
+      (drift ? a.driftedAt! - b.driftedAt! : a.expiresAt! - b.expiresAt!) ||
+      cmp(a.claim.name, b.claim.name)
+    );
+    const code = drift ? "Drifted" : "Expired";
+    for (const c of list) {
+      const block = c.blocked ?? this.ledger.check(c.movers) ?? this.#received(c) ??
+        this.#guard([c], code);
+      if (block) {
+        this.note(c, block, Weight.Forced);
+        continue;
+      }
+      const r = this.sim.simulate([c], Infinity);
+      this.simulations += 1;
+      const after = r.ok ? this.#minNodesBlock([c], r.replacements) : r.reason;
+      if (!r.ok || after) {
+        this.note(c, after!, Weight.Forced);
+        continue;
+      }
+      const what = drift
+        ? `NodeClaim ${c.claim.name} drifted`
+        : `NodeClaim ${c.claim.name} passed expireAfter ${
+          formatDuration(c.pool.disruption.expireAfter)
+        } (created ${formatDuration(this.now - c.claim.createdAt)} ago)`;
+      this.#commit(
+        method,
+        reason(
+          code,
+          `${what}; ${c.movers.length} pods move, ${r.replacements.length} replacement VMs launch first`,
+        ),
+        [c],
+        r,
+        c.cost,
+      );
+    }
+  }
+
+  #received(c: Candidate): Reason | undefined {
+    if (!this.sim.received(c.slot)) return undefined;
+    return reason(
+      "Unconsolidatable",
+      `node ${c.node.name} receives pods of a node disrupted in this pass`,
+    );
+  }
+
+  /** Candidates for consolidation, best savings first. */
+  #consolidatable(): Candidate[] {
+    const list = this.world.candidates.filter((c) =>
+      this.unneeded.has(c) && c.movers.length > 0 && !this.chosen.has(c)
+    );
+    list.sort((a, b) => b.savingsRatio - a.savingsRatio || cmp(a.claim.name, b.claim.name));
+    return list;
+  }
+
+  /** The longest prefix whose pods fit elsewhere plus at most one cheaper VM (binary search). */
+  #multiNode() {
+    const prefix: Candidate[] = [];
+    for (const c of this.#consolidatable()) {
+      if (prefix.length >= MULTI_NODE_CAP) break;
+      if (this.#windowBlock(c) || this.#received(c)) continue;
+      const next = [...prefix, c];
+      if (this.#guard(next, "Underutilized") || this.#minNodesBlock(next, [])) continue;
+      prefix.push(c);
+    }
+    if (prefix.length < 2) return;
+    let lo = 2;
+    let hi = prefix.length;
+    let best: { k: number; r: SimOutcome & { ok: true }; cost: number } | undefined;
+    while (lo <= hi) {
+      const k = (lo + hi) >> 1;
+      const set = prefix.slice(0, k);
+      const cost = set.reduce((s, c) => s + c.cost, 0);
+      let ok = this.ledger.check(set.flatMap((c) => c.movers)) === undefined;
+      let r: SimOutcome | undefined;
+      if (ok) {
+        r = this.sim.simulate(set, 1);
+        this.simulations += 1;
+        ok = this.#cheaper(r, cost) === undefined && r.ok &&
+          this.#minNodesBlock(set, r.replacements) === undefined;
+      }
+      if (ok && r?.ok) {
+        best = { k, r, cost };
+        lo = k + 1;
+      } else hi = k - 1;
+    }
+    if (!best) return;
+    const set = prefix.slice(0, best.k);
+    this.#commit(
+      "MultiNodeConsolidation",
+      reason(
+        "Underutilized",
+        `the pods of ${best.k} nodes (${set.map((c) => c.node.name).join(", ")}) fit on ${
+          best.r.replacements.length === 0
+            ? "the other nodes"
+            : `the other nodes and one ${best.r.replacements[0]!.shape.name} VM`
+        }; saves ${(best.cost - best.r.replacementCost).toFixed(4)}/h`,
+      ),
+      set,
+      best.r,
+      best.cost,
+    );
+  }
+
+  #singleNode() {
+    for (const c of this.#consolidatable()) {
+      const block = this.#windowBlock(c) ?? this.ledger.check(c.movers) ?? this.#received(c) ??
+        this.#guard([c], "Underutilized");
+      if (block) {
+        this.note(c, block, Weight.Consolidation);
+        continue;
+      }
+      // The first simulation still holds if nothing has been committed since.
+      let r = this.version === 0 ? this.firstSim.get(c) : undefined;
+      if (!r) {
+        r = this.sim.simulate([c], 1);
+        this.simulations += 1;
+      }
+      const bad = this.#cheaper(r, c.cost) ??
+        (r.ok ? this.#minNodesBlock([c], r.replacements) : undefined);
+      if (bad || !r.ok) {
+        this.note(c, bad!, Weight.Consolidation);
+        continue;
+      }
+      this.#commit(
+        "SingleNodeConsolidation",
+        reason(
+          "Underutilized",
+          `the ${c.movers.length} pods of node ${c.node.name} fit on ${
+            r.replacements.length === 0
+              ? "the other nodes"
+              : `the other nodes and one ${r.replacements[0]!.shape.name} VM`
+          }; saves ${(c.cost - r.replacementCost).toFixed(4)}/h`,
+        ),
+        [c],
+        r,
+        c.cost,
+      );
+    }
+  }
+
+  #plan(): DisruptionPlan {
+    const verdicts: CandidateVerdict[] = [];
+    const byClaim = new Map<string, CandidateVerdict>();
+    for (const cmd of this.commands) {
+      for (const n of cmd.candidates) {
+        byClaim.set(n.nodeClaim, {
+          nodeClaim: n.nodeClaim,
+          node: n.node,
+          nodePool: n.nodePool,
+          disrupt: true,
+          reason: cmd.reason,
+        });
+      }
+    }
+    for (const c of this.world.candidates) {
+      if (byClaim.has(c.claim.name)) continue;
+      byClaim.set(c.claim.name, {
+        nodeClaim: c.claim.name,
+        node: c.node.name,
+        nodePool: c.pool.name,
+        disrupt: false,
+        reason: this.why.get(c)?.r ??
+          reason("Unconsolidatable", `node ${c.node.name} is needed: nothing to gain`),
+      });
+    }
+    for (const e of this.world.excluded) {
+      byClaim.set(e.claim.name, {
+        nodeClaim: e.claim.name,
+        ...(e.node ? { node: e.node.name } : {}),
+        nodePool: e.claim.nodePool,
+        disrupt: false,
+        reason: e.reason,
+      });
+    }
+    for (const k of [...byClaim.keys()].sort(cmp)) verdicts.push(byClaim.get(k)!);
+
+    const unneededSince: Record<string, number> = {};
+    for (const [c, since] of this.unneeded) unneededSince[c.claim.name] = since;
+
+    const budgets: BudgetStatus[] = [];
+    for (const pool of this.config.nodePools) {
+      const counts = poolCounts(this.world, pool.name);
+      for (const why of BUDGET_REASONS) {
+        const a = allowance(pool, why, counts.total, counts.inFlight, this.now);
+        budgets.push({
+          nodePool: pool.name,
+          reason: why,
+          allowed: Number.isFinite(a.allowed) ? a.allowed : counts.total,
+          why: a.why,
+        });
+      }
+    }
+    return {
+      commands: this.commands,
+      verdicts,
+      budgets,
+      state: { unneededSince },
+      simulations: this.simulations,
+    };
+  }
+}
+
+const NOTHING: SimOutcome & { ok: true } = {
+  ok: true,
+  moves: [],
+  replacements: [],
+  replacementCost: 0,
+};
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,405 @@
+/**
+ * Consolidation simulation: if these nodes went away, where would each of their pods go? Pods
+ * are tried first-fit decreasing (the order core/provisioning.ts uses) on the remaining nodes in
+ * name order, with the scheduler predicates the provisioning core uses (taints, node selectors
+ * and affinity, capacity, anti-affinity and spread through core/topology.ts). Pods left over go
+ * to core/provisioning.ts itself, which sizes the replacement VMs (pool order, cheapest shape,
+ * limits, host capacity). Capacity taken by earlier decisions of the pass stays taken.
+ */
+import type { Config, Host, Node, NodeClaim, Pod, Resources, Snapshot } from "./model.ts";
+import { podKey } from "./model.ts";
+import type { Candidate, World } from "./disruption_candidates.ts";
+import { type PlannedClaim, provision } from "./provisioning.ts";
+import { podRequests } from "./pod_requests.ts";
+import { untoleratedTaint } from "./taints.ts";
+import { matchesNodeConstraints } from "./requirements.ts";
+import { type PlacedPod, topologyAllows, TopologyIndex, ZONE_KEY } from "./topology.ts";
+import { footprint } from "./limits.ts";
+import { shapeCost } from "./cost.ts";
+import { type Reason, reason } from "./reason.ts";
+import { isActive } from "./disruption_pods.ts";
+
+/** Where one pod of a disrupted node goes: an existing node, or a replacement NodeClaim. */
+export type Move = { pod: Pod; to: string; kind: "node" | "replacement" };
+
+export type SimOutcome =
+  | { ok: true; moves: Move[]; replacements: PlannedClaim[]; replacementCost: number }
+  | { ok: false; reason: Reason };
+
+type Mover = { pod: Pod; req: Resources };
+
+function constrained(p: Pod): boolean {
+  return (p.requiredPodAntiAffinity?.length ?? 0) > 0 ||
+    (p.topologySpreadConstraints ?? []).some((c) => c.whenUnsatisfiable === "DoNotSchedule");
+}
+
+/** Simulates removing nodes within one pass; `commit` makes a simulated removal stick. */
+export class Simulator {
+  readonly #world: World;
+  readonly #snap: Snapshot;
+  readonly #config: Config;
+  readonly #freeCpu: Float64Array;
+  readonly #freeMem: Float64Array;
+  readonly #freePods: Float64Array;
+  /** 1 = may receive pods now. */
+  readonly #dest: Uint8Array;
+  readonly #received: Uint8Array;
+  readonly #compat = new Map<string, Uint8Array>();
+  readonly #compatOf = new WeakMap<Pod, Uint8Array>();
+  readonly #reqOf = new WeakMap<Pod, Resources>();
+  /** Pods moved in this pass: where they now are. */
+  readonly #movedTo = new Map<Pod, number>();
+  /** Pods placed on replacements committed in this pass, with the replacement's labels. */
+  readonly #onReplacements: { pod: Pod; claim: PlannedClaim }[] = [];
+  readonly #replacements: PlannedClaim[] = [];
+  #hosts: Host[];
+  readonly #anyAntiAffinity: boolean;
+  readonly #simConfig: Config;
+  #claimsAsDeleting: NodeClaim[] | undefined;
+
+  constructor(world: World, snapshot: Snapshot, config: Config) {
+    this.#world = world;
+    this.#snap = snapshot;
+    this.#config = config;
+    const n = world.slots.length;
+    this.#freeCpu = new Float64Array(n);
+    this.#freeMem = new Float64Array(n);
+    this.#freePods = new Float64Array(n);
+    this.#dest = new Uint8Array(n);
+    this.#received = new Uint8Array(n);
+    world.slots.forEach((s, i) => {
+      this.#freeCpu[i] = s.freeCpu;
+      this.#freeMem[i] = s.freeMemory;
+      this.#freePods[i] = s.freePods;
+      this.#dest[i] = s.destination ? 1 : 0;
+    });
+    this.#hosts = snapshot.hosts;
+    this.#anyAntiAffinity = snapshot.pods.some((p) =>
+      p.nodeName !== undefined && (p.requiredPodAntiAffinity?.length ?? 0) > 0
+    );
+    // Replacements are sized by the provisioning core without its scale-up pacing: the
+    // disruption guards pace replacements, and minNodes is checked by the caller.
+    this.#simConfig = {
+      ...config,
+      nodePools: config.nodePools.map((p) => ({
+        ...p,
+        minNodes: 0,
+        scaleUp: { batchSize: Infinity, maxConcurrent: Infinity, stabilizationWindow: 0 },
+      })),
+    };
+  }
+
+  /** Did pods move onto this node in the pass? Such a node is not disrupted in the same pass. */
+  received(slot: number): boolean {
+    return this.#received[slot] === 1;
+  }
+
+  #req(pod: Pod): Resources {
+    let r = this.#reqOf.get(pod);
+    if (!r) this.#reqOf.set(pod, r = podRequests(pod));
+    return r;
+  }
+
+  /** Which slots the pod's tolerations and node constraints allow, cached per constraint set. */
+  #compatible(pod: Pod): Uint8Array {
+    let c = this.#compatOf.get(pod);
+    if (c) return c;
+    const key = pod.nodeSelector || pod.requiredNodeAffinity || pod.tolerations
+      ? JSON.stringify([pod.nodeSelector, pod.requiredNodeAffinity, pod.tolerations])
+      : "";
+    c = this.#compat.get(key);
+    if (!c) {
+      const slots = this.#world.slots;
+      c = new Uint8Array(slots.length);
+      for (let i = 0; i < slots.length; i++) {
+        const node = slots[i]!.node;
+        if (untoleratedTaint(node.taints, pod.tolerations)) continue;
+        if (
+          !matchesNodeConstraints(
+            node.labels,
+            pod.nodeSelector,
+            pod.requiredNodeAffinity,
+            node.name,
+          )
+        ) continue;
+        c[i] = 1;
+      }
+      this.#compat.set(key, c);
+    }
+    this.#compatOf.set(pod, c);
+    return c;
+  }
+
+  /** Topology counts as they would be with `gone` removed and this pass's moves applied. */
+  #topology(gone: ReadonlySet<number>): TopologyIndex {
+    const slots = this.#world.slots;
+    const placed: PlacedPod[] = [];
+    const add = (pod: Pod, nodeLabels: Readonly<Record<string, string>>) => {
+      const p = {
+        namespace: pod.namespace,
+        labels: pod.labels,
+        nodeLabels,
+        antiAffinity: pod.requiredPodAntiAffinity,
+      };
+      placed.push(p);
+    };
+    this.#world.podsOn.forEach((pods, i) => {
+      for (const pod of pods) {
+        if (!isActive(pod)) continue;
+        const at = this.#movedTo.get(pod) ?? i;
+        if (at < 0 || gone.has(at) || this.#removed.has(at)) continue;
+        add(pod, slots[at]!.node.labels);
+      }
+    });
+    for (const r of this.#onReplacements) add(r.pod, r.claim.labels);
+    const domains: [string, string][] = [];
+    for (const h of this.#snap.hosts) if (h.online) domains.push([ZONE_KEY, h.zone]);
+    for (const s of slots) {
+      const z = s.node.labels[ZONE_KEY];
+      if (z !== undefined) domains.push([ZONE_KEY, z]);
+    }
+    return new TopologyIndex(placed, domains);
+  }
+
+  /**
+   * Where would the movers of `cands` go if those nodes were removed now? At most
+   * `maxReplacements` new VMs may be planned. Leaves the pass's state unchanged.
+   */
+  simulate(cands: readonly Candidate[], maxReplacements: number): SimOutcome {
+    const gone = new Set(cands.map((c) => c.slot));
+    const movers: Mover[] = [];
+    for (const c of cands) {
+      for (const pod of c.movers) movers.push({ pod, req: this.#req(pod) });
+    }
+    movers.sort((a, b) =>
+      b.req.cpu - a.req.cpu || b.req.memory - a.req.memory ||
+      a.pod.createdAt - b.pod.createdAt ||
+      (a.pod.uid < b.pod.uid ? -1 : a.pod.uid > b.pod.uid ? 1 : 0)
+    );
+    const needTopo = this.#anyAntiAffinity || movers.some((m) => constrained(m.pod));
+    const topo = needTopo ? this.#topology(gone) : undefined;
+    const slots = this.#world.slots;
+    const n = slots.length;
+    const freeCpu = this.#freeCpu;
+    const freeMem = this.#freeMem;
+    const freePods = this.#freePods;
+    const dest = this.#dest;
+    for (const s of gone) dest[s] = 0;
+    const moves: Move[] = [];
+    const undo: number[] = [];
+    const left: Mover[] = [];
+    for (const m of movers) {
+      const compat = this.#compatible(m.pod);
+      const { cpu, memory } = m.req;
+      let to = -1;
+      for (let i = 0; i < n; i++) {
+        if (compat[i] === 0 || dest[i] === 0) continue;
+        if (freeCpu[i]! < cpu || freeMem[i]! < memory || freePods[i]! < 1) continue;
+        if (topo) {
+          const labels = slots[i]!.node.labels;
+          if (!topologyAllows(topo, m.pod, labels, this.#zoneUniverse(topo, m.pod)).ok) continue;
+        }
+        to = i;
+        break;
+      }
+      if (to < 0) {
+        left.push(m);
+        continue;
+      }
+      freeCpu[to] = freeCpu[to]! - cpu;
+      freeMem[to] = freeMem[to]! - memory;
+      freePods[to] = freePods[to]! - 1;
+      undo.push(to);
+      topo?.place(m.pod, slots[to]!.node.labels);
+      moves.push({ pod: m.pod, to: slots[to]!.node.name, kind: "node" });
+    }
+    // Put back what the trial took; `commit` re-applies the chosen outcome.
+    for (let k = 0; k < undo.length; k++) {
+      const i = undo[k]!;
+      const r = this.#req(moves[k]!.pod);
+      freeCpu[i] = freeCpu[i]! + r.cpu;
+      freeMem[i] = freeMem[i]! + r.memory;
+      freePods[i] = freePods[i]! + 1;
+    }
+    for (const s of gone) dest[s] = slots[s]!.destination && !this.#removed.has(s) ? 1 : 0;
+    if (left.length === 0) return { ok: true, moves, replacements: [], replacementCost: 0 };
+    if (maxReplacements === 0) {
+      const p = left[0]!.pod;
+      return {
+        ok: false,
+        reason: reason(
+          "Unconsolidatable",
+          `pod ${podKey(p)} fits on no remaining node and no new VM is allowed`,
+        ),
+      };
+    }
+    return this.#replace(left, moves, gone, maxReplacements);
+  }
+
+  readonly #removed = new Set<number>();
+
+  /** Leftover pods go to the provisioning core, as if they were pending now. */
+  #replace(left: Mover[], moves: Move[], gone: ReadonlySet<number>, max: number): SimOutcome {
+    const snap = this.#snap;
+    const pods: Pod[] = left.map(({ pod }) => {
+      const { nodeName: _n, deleting: _d, ...rest } = pod;
+      return { ...rest, phase: "Pending", unschedulable: true, pendingSince: snap.now };
+    });
+    const nodes: Node[] = [];
+    // Pods already placed only matter to the new VM through anti-affinity and spread.
+    if (this.#anyAntiAffinity || left.some((m) => constrained(m.pod))) {
+      const slots = this.#world.slots;
+      const moved = new Map(moves.map((m) => [m.pod, m.to]));
+      slots.forEach((s, i) => {
+        if (gone.has(i) || this.#removed.has(i)) return;
+        nodes.push({ ...s.node, unschedulable: true });
+      });
+      const alive = new Set(nodes.map((x) => x.name));
+      this.#world.podsOn.forEach((list, i) => {
+        for (const pod of list) {
+          if (!isActive(pod)) continue;
+          const at = this.#movedTo.get(pod);
+          const name = moved.get(pod) ??
+            (at !== undefined ? slots[at]!.node.name : slots[i]!.node.name);
+          if (alive.has(name)) pods.push({ ...pod, nodeName: name });
+        }
+      });
+      for (const c of this.#replacements) {
+        nodes.push({
+          name: c.name,
+          labels: c.labels,
+          taints: c.taints,
+          allocatable: { cpu: 0, memory: 0, pods: 0 },
+          ready: true,
+          unschedulable: true,
+          createdAt: snap.now,
+        });
+      }
+      for (const r of this.#onReplacements) pods.push({ ...r.pod, nodeName: r.claim.name });
+    }
+    this.#claimsAsDeleting ??= snap.nodeClaims.map((c) => ({ ...c, deleting: true }));
+    const claims = this.#replacements.length === 0
+      ? this.#claimsAsDeleting
+      : [...this.#claimsAsDeleting, ...this.#replacements.map((r) => asDeletingClaim(r, snap.now))];
+    const plan = provision(
+      {
+        now: snap.now,
+        pods,
+        nodes,
+        nodeClaims: claims,
+        hosts: this.#hosts,
+        vms: [],
+        pdbs: [],
+        ...(snap.daemonSets ? { daemonSets: snap.daemonSets } : {}),
+      },
+      this.#simConfig,
+    );
+    const leftKeys = new Set(left.map((m) => podKey(m.pod)));
+    const stuck = plan.unhelped.find((u) => leftKeys.has(u.pod));
+    if (stuck) {
+      return {
+        ok: false,
+        reason: reason(
+          "Unconsolidatable",
+          `pod ${stuck.pod} would have nowhere to go: ${stuck.reason.message}`,
+        ),
+      };
+    }
+    if (plan.claims.length > max) {
+      return {
+        ok: false,
+        reason: reason(
+          "Unconsolidatable",
+          `its pods need ${plan.claims.length} new VMs; at most ${max} may replace it`,
+        ),
+      };
+    }
+    const byKey = new Map(left.map((m) => [podKey(m.pod), m.pod]));
+    let replacementCost = 0;
+    for (const c of plan.claims) {
+      const t = this.#world.templates.get(c.machineTemplate);
+      replacementCost += shapeCost(c.shape, t?.vmMemOverhead ?? 0, this.#config.settings.cost);
+      for (const k of c.pods) {
+        const pod = byKey.get(k);
+        if (pod) moves.push({ pod, to: c.name, kind: "replacement" });
+      }
+    }
+    return { ok: true, moves, replacements: plan.claims, replacementCost };
+  }
+
+  /** Zones the pod could still get a node in (for zone spread minimums), as provisioning counts them. */
+  #zoneUniverse(topo: TopologyIndex, pod: Pod): Set<string> {
+    const out = new Set<string>();
+    const sel = pod.nodeSelector?.[ZONE_KEY];
+    const terms = pod.requiredNodeAffinity?.map((t) => ({
+      matchExpressions: (t.matchExpressions ?? []).filter((e) => e.key === ZONE_KEY),
+    }));
+    for (const z of topo.domains(ZONE_KEY)) {
+      if (
+        matchesNodeConstraints(
+          { [ZONE_KEY]: z },
+          sel === undefined ? undefined : { [ZONE_KEY]: sel },
+          terms,
+        )
+      ) out.add(z);
+    }
+    return out;
+  }
+
+  /** Makes a simulated removal real for the rest of the pass. */
+  commit(cands: readonly Candidate[], outcome: SimOutcome & { ok: true }): void {
+    for (const c of cands) {
+      this.#removed.add(c.slot);
+      this.#dest[c.slot] = 0;
+    }
+    for (const m of outcome.moves) {
+      if (m.kind !== "node") continue;
+      const i = this.#world.slotByName.get(m.to)!;
+      const r = this.#req(m.pod);
+      this.#freeCpu[i] = this.#freeCpu[i]! - r.cpu;
+      this.#freeMem[i] = this.#freeMem[i]! - r.memory;
+      this.#freePods[i] = this.#freePods[i]! - 1;
+      this.#received[i] = 1;
+      this.#movedTo.set(m.pod, i);
+    }
+    for (const c of cands) {
+      for (const pod of c.movers) if (!this.#movedTo.has(pod)) this.#movedTo.set(pod, -1);
+    }
+    for (const r of outcome.replacements) {
+      this.#replacements.push(r);
+      const t = this.#world.templates.get(r.machineTemplate);
+      const fp = t ? footprint(r.shape, t) : { cpu: r.shape.cpu, memory: r.shape.memory };
+      this.#hosts = this.#hosts.map((h) =>
+        h.name === r.host
+          ? {
+            ...h,
+            committed: { cpu: h.committed.cpu + fp.cpu, memory: h.committed.memory + fp.memory },
+          }
+          : h
+      );
+      for (const m of outcome.moves) {
+        if (m.kind === "replacement" && m.to === r.name) {
+          this.#onReplacements.push({ pod: m.pod, claim: r });
+        }
+      }
+    }
+  }
+}
+
+/** A planned replacement as the provisioning core should count it: its VM exists, it takes no pods. */
+function asDeletingClaim(r: PlannedClaim, now: number): NodeClaim {
+  return {
+    name: r.name,
+    nodePool: r.nodePool,
+    machineTemplate: r.machineTemplate,
+    provider: r.provider,
+    shape: r.shape,
+    host: r.host,
+    createdAt: now,
+    labels: r.labels,
+    taints: r.taints,
+    startupTaints: r.startupTaints,
+    conditions: [],
+    deleting: true,
+  };
+}
