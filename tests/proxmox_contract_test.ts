@@ -1,0 +1,351 @@
+/**
+ * Contract suite: the real Proxmox provider and PVE client against the fake PVE over TLS
+ * (pinned fingerprint). Create from scratch and by clone, list, delete, adoption after a crash,
+ * inventory, and the disk/NIC/cloud-init values as PVE stores them.
+ */
+import assert from "node:assert/strict";
+import type { MachineTemplate, NodeClaim, Provider } from "../core/model.ts";
+import { GiB } from "../core/quantity.ts";
+import { PveClient, type PveClientOptions } from "../adapters/proxmox/client.ts";
+import { ProxmoxProvider } from "../adapters/proxmox/provider.ts";
+import {
+  claim as baseClaim,
+  provider as baseProvider,
+  template as scratchTemplate,
+} from "../adapters/proxmox/testing/fixtures.ts";
+import { type FakePve, type FaultConfig, startFakePve } from "../sim/fake_pve/server.ts";
+
+const FAST = {
+  durations: {
+    qmcreate: 20,
+    qmclone: 30,
+    qmconfig: 10,
+    resize: 10,
+    qmstart: 15,
+    qmstop: 10,
+    qmshutdown: 10,
+    qmdestroy: 15,
+    imgcopy: 5,
+    imgdel: 5,
+  },
+  cloneBytesPerSecond: 1024 * GiB,
+  lockWaitMs: 300,
+  cloneLockWaitMs: 100,
+  createLockWaitMs: 100,
+  storageLockWaitMs: 300,
+};
+
+type Env = {
+  fake: FakePve;
+  client: PveClient;
+  cfg: Provider;
+  make: (o?: { seed?: number; cfg?: Provider }) => ProxmoxProvider;
+  clients: PveClient[];
+};
+
+async function withFake(
+  opts: { faults?: FaultConfig; client?: Partial<PveClientOptions> },
+  body: (env: Env) => Promise<void>,
+): Promise<void> {
+  const fake = await startFakePve({
+    hosts: 2,
+    seed: 7,
+    ...(opts.faults ? { faults: opts.faults } : {}),
+    model: { timing: FAST },
+  });
+  // The snippet the template's cicustom names, on every host (PVE checks it at start).
+  for (const node of ["pve1", "pve2"]) fake.model.addFile(node, "local", "snippets", "join.yaml");
+  const clients: PveClient[] = [];
+  const newClient = () => {
+    const c = new PveClient({
+      endpoint: fake.url,
+      tokenId: fake.tokenId,
+      tokenSecret: fake.tokenSecret,
+      tls: { fingerprint: fake.fingerprint },
+      timeoutMs: 5000,
+      retry: { attempts: 4, baseMs: 5, maxMs: 40 },
+      task: { pollMinMs: 5, pollMaxMs: 25, deadlineMs: 20_000 },
+      ...opts.client,
+    });
+    clients.push(c);
+    return c;
+  };
+  const client = newClient();
+  const cfg: Provider = {
+    ...baseProvider,
+    endpoint: fake.url,
+    tokenId: fake.tokenId,
+    hosts: ["pve1", "pve2"].map((name) => ({
+      name,
+      zone: name,
+      cpuOvercommit: 1,
+      memoryOvercommit: 1,
+      reserved: { cpu: 0, memory: 0 },
+    })),
+  };
+  const make = (o: { seed?: number; cfg?: Provider } = {}) =>
+    new ProxmoxProvider({
+      client: o.seed === undefined ? client : newClient(),
+      provider: o.cfg ?? cfg,
+      seed: o.seed ?? 1,
+      vmMemOverhead: 0,
+      timings: {
+        poll: 10,
+        retryBase: 10,
+        ambiguousGrace: 150,
+        taskDeadline: 20_000,
+        powerDeadline: 10_000,
+      },
+    });
+  try {
+    await body({ fake, client, cfg, make, clients });
+  } finally {
+    for (const c of clients) c.close();
+    await fake.close();
+  }
+}
+
+const claimNamed = (name: string, shape = baseClaim.shape): NodeClaim => ({
+  ...baseClaim,
+  name,
+  shape,
+});
+
+Deno.test("create from scratch: disk, NIC and cloud-init land in the config as PVE stores them", async () => {
+  await withFake({}, async ({ client, cfg, make }) => {
+    const p = make();
+    const r = await p.create(baseClaim, scratchTemplate, cfg);
+    assert.ok(r.ok, JSON.stringify(r));
+    const m = r.value;
+    assert.equal(m.claim, baseClaim.name);
+    assert.equal(m.name, baseClaim.name);
+    assert.ok(m.vmid >= 1000 && m.vmid <= 1099);
+    assert.deepEqual(m.size, { cpu: 2000, memory: 4 * GiB });
+    const c = await client.vmConfig(m.host, m.vmid);
+    assert.ok(c.ok);
+    const conf = c.value;
+    assert.equal(
+      conf.scsi1,
+      `local-lvm:vm-${m.vmid}-disk-0,discard=on,serial=CONTAINERD01,size=16G,ssd=1`,
+    );
+    assert.match(
+      String(conf.net0),
+      /^virtio=BC:24:11:[0-9A-F]{2}:[0-9A-F]{2}:[0-9A-F]{2},bridge=vmbr0,tag=20$/,
+    );
+    assert.equal(conf.ide2, `local-lvm:vm-${m.vmid}-cloudinit,media=cdrom`);
+    assert.equal(conf.ipconfig0, "ip=dhcp");
+    assert.equal(conf.ciuser, "core");
+    assert.equal(conf.sshkeys, "ssh-ed25519%20AAAAC3Nza%20me%40host%0A");
+    assert.equal(conf.cicustom, "user=local:snippets/join.yaml");
+    assert.equal(conf.nameserver, "10.0.0.1");
+    assert.equal(conf.searchdomain, "lan");
+    assert.equal(conf.memory, 4096, "memory is the shape's guest memory, no overhead");
+    assert.equal(conf.cores, 2);
+    assert.equal(conf.boot, "order=net0");
+    assert.equal(conf.ostype, "l26");
+    assert.equal(conf.tags, "k8s;pool-a;proxscale");
+    assert.match(String(conf.description), /^proxscale\.io\/nodeclaim=general-x7k2p$/m);
+    const st = await client.vmStatus(m.host, m.vmid);
+    assert.ok(st.ok && st.value.status === "running");
+  });
+});
+
+Deno.test("clone: linked from a shared template vs full from a per-host template, then configured", async () => {
+  await withFake({}, async ({ fake, client, cfg, make }) => {
+    fake.model.addTemplate(9100, "pve1", "ceph");
+    const p = make();
+    const disks = [
+      { slot: "scsi0", storage: "ceph", size: 40 * GiB },
+      {
+        slot: "scsi1",
+        storage: "ceph",
+        size: 8 * GiB,
+        serial: "SCRATCH1",
+        iothread: true,
+        cache: "none" as const,
+      },
+    ];
+    const linked: MachineTemplate = {
+      ...scratchTemplate,
+      source: { kind: "clone", templateVmid: 9100, full: false },
+      disks,
+      resourcePool: undefined as never,
+    };
+    delete (linked as { resourcePool?: string }).resourcePool;
+    const a = await p.create(claimNamed("linked-a"), linked, cfg);
+    assert.ok(a.ok, JSON.stringify(a));
+    const ca = await client.vmConfig(a.value.host, a.value.vmid);
+    assert.ok(ca.ok);
+    assert.match(
+      String(ca.value.scsi0),
+      new RegExp(`^ceph:base-9100-disk-0/vm-${a.value.vmid}-disk-0,.*size=40G`),
+    );
+    assert.equal(
+      ca.value.scsi1,
+      `ceph:vm-${a.value.vmid}-disk-1,cache=none,iothread=1,serial=SCRATCH1,size=8G`,
+    );
+
+    const full: MachineTemplate = {
+      ...scratchTemplate,
+      source: {
+        kind: "clone",
+        perHost: { pve1: 9000, pve2: 9001 },
+        full: true,
+        storage: "local-lvm",
+      },
+      disks: [],
+    };
+    const b = await p.create(claimNamed("full-b"), full, cfg);
+    assert.ok(b.ok, JSON.stringify(b));
+    const cb = await client.vmConfig(b.value.host, b.value.vmid);
+    assert.ok(cb.ok);
+    assert.match(String(cb.value.scsi0), new RegExp(`^local-lvm:vm-${b.value.vmid}-disk-0,`));
+    assert.equal(cb.value.name, "full-b");
+    assert.equal(cb.value.tags, "k8s;pool-a;proxscale");
+    assert.equal(cb.value.memory, 4096);
+    const listed = await p.list();
+    assert.ok(listed.ok);
+    assert.deepEqual(listed.value.map((m) => m.claim).sort(), ["full-b", "linked-a"]);
+  });
+});
+
+Deno.test("list returns only VMs with the exact managed tag and a claim identity", async () => {
+  await withFake({}, async ({ fake, cfg, make }) => {
+    fake.model.addVm({
+      vmid: 500,
+      node: "pve1",
+      name: "tagged-only",
+      config: { tags: "proxscale" },
+    });
+    fake.model.addVm({
+      vmid: 501,
+      node: "pve1",
+      name: "look-alike",
+      config: { tags: "proxscale-template" },
+      description: "proxscale.io/nodeclaim=look-alike",
+    });
+    const p = make();
+    const r = await p.create(baseClaim, scratchTemplate, cfg);
+    assert.ok(r.ok);
+    const listed = await p.list();
+    assert.ok(listed.ok);
+    assert.deepEqual(listed.value.map((m) => [m.vmid, m.claim]), [[r.value.vmid, baseClaim.name]]);
+  });
+});
+
+Deno.test("delete stops, destroys with purge, is idempotent, and refuses a foreign VM", async () => {
+  await withFake({}, async ({ fake, client, cfg, make }) => {
+    const p = make();
+    const r = await p.create(baseClaim, scratchTemplate, cfg);
+    assert.ok(r.ok);
+    const foreign = { ...r.value, claim: "someone-else" };
+    const refused = await p.delete(foreign);
+    assert.ok(!refused.ok && refused.error.kind === "NotOwned", JSON.stringify(refused));
+    assert.ok((await client.vmConfig(r.value.host, r.value.vmid)).ok, "the VM is untouched");
+    const del = await p.delete(r.value);
+    assert.ok(del.ok, JSON.stringify(del));
+    const gone = await client.vmConfig(r.value.host, r.value.vmid);
+    assert.ok(!gone.ok && gone.error.kind === "notFound");
+    const calls = fake.requests.filter((q) => q.path.includes(`/qemu/${r.value.vmid}`));
+    const stopAt = calls.findIndex((q) => q.path.endsWith("/status/stop"));
+    const delAt = calls.findIndex((q) => q.method === "DELETE");
+    assert.ok(stopAt >= 0 && delAt > stopAt, "stop before destroy");
+    assert.ok(
+      calls.slice(stopAt + 1, delAt).some((q) => q.path.includes("/tasks/")) ||
+        fake.requests.some((q) => q.path.includes("qmstop")),
+      "the stop task was awaited",
+    );
+    const delReq = calls[delAt]!;
+    assert.equal(delReq.params.purge, "1");
+    assert.equal(delReq.params["destroy-unreferenced-disks"], "1");
+    assert.ok((await p.delete(r.value)).ok, "already gone is success");
+  });
+});
+
+Deno.test("create is idempotent per claim: a retry or a new process adopts the existing VM", async () => {
+  await withFake({}, async ({ fake, cfg, make }) => {
+    const first = await make().create(baseClaim, scratchTemplate, cfg);
+    assert.ok(first.ok);
+    const again = await make({ seed: 99 }).create(baseClaim, scratchTemplate, cfg);
+    assert.ok(again.ok, JSON.stringify(again));
+    assert.equal(again.value.vmid, first.value.vmid);
+    const creates = fake.requests.filter((q) => q.method === "POST" && /\/qemu$/.test(q.path));
+    assert.equal(creates.length, 1, "one create call for one claim");
+    const both = await Promise.all([
+      make().create(claimNamed("twice"), scratchTemplate, cfg),
+      make().create(claimNamed("twice"), scratchTemplate, cfg),
+    ]);
+    assert.ok(both[0].ok && both[1].ok);
+  });
+});
+
+Deno.test("inventory: capacity from PVE, committed memory of every VM plus overhead, health", async () => {
+  await withFake({}, async ({ fake, cfg, make }) => {
+    const p = make();
+    const before = await p.inventory();
+    assert.ok(before.ok);
+    const h1 = before.value.find((h) => h.name === "pve1")!;
+    assert.equal(h1.online, true);
+    assert.deepEqual(h1.capacity, { cpu: 32_000, memory: 128 * GiB });
+    assert.deepEqual(h1.committed, { cpu: 0, memory: 0 }, "templates do not count");
+    const r = await p.create(baseClaim, scratchTemplate, cfg);
+    assert.ok(r.ok);
+    const after = await p.inventory();
+    assert.ok(after.ok);
+    const h = after.value.find((x) => x.name === r.value.host)!;
+    assert.deepEqual(h.committed, { cpu: 2000, memory: 4 * GiB });
+    fake.faults.update({ offlineNodes: ["pve2"] });
+    const off = await p.inventory();
+    assert.ok(off.ok);
+    assert.equal(off.value.find((x) => x.name === "pve2")?.online, false);
+  });
+});
+
+Deno.test("errors read from the reason phrase when PVE sends no message field (PVE < 8.3)", async () => {
+  await withFake({ faults: { errorMessageField: false } }, async ({ client, cfg, make }) => {
+    const missing = await client.vmConfig("pve1", 4242);
+    assert.ok(!missing.ok);
+    assert.equal(missing.error.kind, "notFound");
+    assert.match(missing.error.pveMessage ?? "", /4242\.conf' does not exist/);
+    const r = await make().create(baseClaim, scratchTemplate, cfg);
+    assert.ok(r.ok, JSON.stringify(r));
+  });
+});
+
+Deno.test("against the fake: wrong token is an auth error, wrong fingerprint a TLS refusal", async () => {
+  await withFake({}, async ({ fake }) => {
+    const wrongToken = new PveClient({
+      endpoint: fake.url,
+      tokenId: fake.tokenId,
+      tokenSecret: "00000000-0000-0000-0000-000000000000",
+      tls: { fingerprint: fake.fingerprint },
+      retry: { attempts: 1, baseMs: 1, maxMs: 1 },
+    });
+    const pinned = "AA:" + fake.fingerprint.slice(3);
+    const wrongPin = new PveClient({
+      endpoint: fake.url,
+      tokenId: fake.tokenId,
+      tokenSecret: fake.tokenSecret,
+      tls: {
+        fingerprint: pinned === fake.fingerprint ? "BB:" + fake.fingerprint.slice(3) : pinned,
+      },
+    });
+    try {
+      const a = await wrongToken.version();
+      assert.ok(!a.ok);
+      assert.equal(a.error.kind, "auth");
+      assert.match(a.error.message, /401 .*token id or secret was rejected/);
+      assert.ok(!a.error.message.includes("00000000-0000"));
+      const before = fake.requests.length;
+      const b = await wrongPin.version();
+      assert.ok(!b.ok);
+      assert.equal(b.error.kind, "tls");
+      assert.ok(b.error.message.includes(fake.fingerprint));
+      assert.match(b.error.message, /does not match the pinned fingerprint/);
+      assert.equal(fake.requests.length, before, "nothing reached the server");
+    } finally {
+      wrongToken.close();
+      wrongPin.close();
+    }
+  });
+});
