@@ -173,6 +173,7 @@ export function normalizeSettings(s: ConfigFile["settings"]): Settings {
     registrationTimeout: ms(s.registrationTimeout),
     nodeRepairAfter: ms(s.nodeRepairAfter),
     orphanGracePeriod: ms(s.orphanGracePeriod),
+    scaleDownRules: s.scaleDownRules,
   };
 }
 

@@ -300,6 +300,27 @@ export const nodePoolSpec = z.strictObject({
   }),
 });
 
+const SCALE_DOWN_RULES_DEFAULT = {
+  skipNodesWithSystemPods: true,
+  skipNodesWithLocalStorage: true,
+  skipNodesWithUnmanagedPods: true,
+};
+
+/** Cluster Autoscaler's rules for pods that keep their node; each can be turned off. */
+export const scaleDownRulesSpec = z.strictObject({
+  skipNodesWithSystemPods: z.boolean().default(true).describe(
+    "keep nodes running kube-system pods that no PodDisruptionBudget covers",
+  ),
+  skipNodesWithLocalStorage: z.boolean().default(true).describe(
+    "keep nodes running pods with emptyDir or hostPath data",
+  ),
+  skipNodesWithUnmanagedPods: z.boolean().default(true).describe(
+    "keep nodes running pods without a controller",
+  ),
+}).default(SCALE_DOWN_RULES_DEFAULT).describe(
+  'pods that keep their node from voluntary disruption unless annotated cluster-autoscaler.kubernetes.io/safe-to-evict: "true"',
+);
+
 export const settingsSpec = z.strictObject({
   cost: z.strictObject({
     perVcpuHour: z.number().nonnegative().default(0.02),
@@ -311,6 +332,7 @@ export const settingsSpec = z.strictObject({
   registrationTimeout: duration.default("15m"),
   nodeRepairAfter: duration.default("10m"),
   orphanGracePeriod: duration.default("5m"),
+  scaleDownRules: scaleDownRulesSpec,
 }).default({
   cost: { perVcpuHour: 0.02, perGiBHour: 0.0025 },
   batchIdle: "1s",
@@ -319,6 +341,7 @@ export const settingsSpec = z.strictObject({
   registrationTimeout: "15m",
   nodeRepairAfter: "10m",
   orphanGracePeriod: "5m",
+  scaleDownRules: SCALE_DOWN_RULES_DEFAULT,
 });
 
 const named = <T extends z.ZodType>(spec: T) => z.strictObject({ name, spec });
