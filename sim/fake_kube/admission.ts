@@ -206,6 +206,7 @@ export function admit(
       break;
     }
     case "Node": {
+      obj.spec ??= {};
       const before = old?.spec?.providerID;
       if (before && obj.spec?.providerID !== before) {
         return err(invalidFor(def, name, [{

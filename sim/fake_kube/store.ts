@@ -112,6 +112,7 @@ const ZERO_GRACE_PHASES = new Set(["Succeeded", "Failed"]);
 export class KubeStore {
   readonly now: () => number;
   readonly random: () => number;
+  static #highWater = 0;
   #rv: number;
   #startRv: number;
   #historyLimit: number;
@@ -127,8 +128,11 @@ export class KubeStore {
   constructor(opts: StoreOptions) {
     this.now = opts.now;
     this.random = opts.random;
-    // Microseconds since the epoch: a restarted fake starts above anything it handed out.
-    this.#rv = opts.initialResourceVersion ?? Date.now() * 1000;
+    // Microseconds since the epoch: a restarted fake starts above anything it handed out
+    // (and above any earlier store of this process, which may have started this millisecond).
+    this.#rv = opts.initialResourceVersion ??
+      Math.max(Date.now() * 1000, KubeStore.#highWater + 1000);
+    KubeStore.#highWater = Math.max(KubeStore.#highWater, this.#rv);
     this.#startRv = this.#rv;
     this.#historyLimit = opts.historyLimit ?? 10_000;
     this.#cel = opts.cel;
@@ -282,6 +286,7 @@ export class KubeStore {
   #commit(def: ResourceDef, type: HistoryEvent["type"], obj: KObj, prev?: KObj): KObj {
     const c = this.#coll(def);
     const rv = ++this.#rv;
+    if (rv > KubeStore.#highWater) KubeStore.#highWater = rv;
     const stored: KObj = { ...obj, metadata: { ...obj.metadata, resourceVersion: String(rv) } };
     const ns = def.namespaced ? stored.metadata.namespace ?? "" : "";
     const name = stored.metadata.name!;
