@@ -26,6 +26,11 @@ const CASES: [file: string, where: string, says: string][] = [
   ["inverted_range.yaml", ":33:18: providers[0].spec.vmidRange:", "lower must not exceed upper"],
   ["fractional_cores.yaml", ":44:18: machineTemplates[0].spec.shapes[0].cpu:", "whole cores"],
   ["empty_lists.yaml", ":1:12: providers:", "needs at least 1 entry"],
+  [
+    "unknown_template_variable.yaml",
+    ":62:19: machineTemplates[0].spec.bootstrap.userData:",
+    'template line 2, column 14: unknown variable "node.nmae"',
+  ],
 ];
 
 for (const [file, where, says] of CASES) {

@@ -8,6 +8,7 @@ import type { z } from "zod";
 import type { Config } from "../../core/model.ts";
 import { err, ok, type Result } from "../../core/result.ts";
 import { parseQuantity } from "../../core/quantity.ts";
+import { bootstrapProblems } from "../bootstrap/config_check.ts";
 import { type ConfigFile, configFile } from "./schema.ts";
 import { normalize } from "./normalize.ts";
 
@@ -230,6 +231,12 @@ export function crossCheck(c: ConfigFile): { path: PropertyKey[]; message: strin
           message: `host "${h}" is not among Provider "${p.name}" hosts`,
         });
       }
+    }
+    for (const b of bootstrapProblems(t.spec.bootstrap)) {
+      out.push({
+        path: ["machineTemplates", i, "spec", "bootstrap", ...b.path],
+        message: b.message,
+      });
     }
     const shapes = t.spec.shapes ?? [];
     shapes.forEach((s, j) => {
