@@ -4,7 +4,16 @@
  * (annotations, pod protections, drift, expiry, quiet period). Nothing is decided here except
  * whether a claim can be a candidate at all; core/disruption.ts applies the guards in order.
  */
-import type { Config, MachineTemplate, Node, NodeClaim, NodePool, Pod, Snapshot } from "./model.ts";
+import type {
+  Config,
+  MachineTemplate,
+  Node,
+  NodeClaim,
+  NodePool,
+  Pod,
+  Resources,
+  Snapshot,
+} from "./model.ts";
 import { DEFAULT_SCALE_DOWN_RULES } from "./model.ts";
 import { condition, isClaimReady, isTrue } from "./claim_state.ts";
 import { shapeCost } from "./cost.ts";
@@ -76,6 +85,8 @@ export type World = {
   pools: Map<string, NodePool>;
   templates: Map<string, MachineTemplate>;
   counts: Map<string, PoolCounts>;
+  /** Effective requests of every bound, unfinished pod (core/pod_requests.ts). */
+  requests: Map<Pod, Resources>;
 };
 
 const DELETION_COST = "controller.kubernetes.io/pod-deletion-cost";
@@ -124,6 +135,7 @@ export function buildWorld(snapshot: Snapshot, config: Config, ledger: PdbLedger
     };
   });
   const podsOn: Pod[][] = slots.map(() => []);
+  const requests = new Map<Pod, Resources>();
   for (const pod of snapshot.pods) {
     if (pod.nodeName === undefined) continue;
     const i = slotByName.get(pod.nodeName);
@@ -132,6 +144,7 @@ export function buildWorld(snapshot: Snapshot, config: Config, ledger: PdbLedger
     // Capacity as kube-scheduler counts it: every bound pod that has not finished.
     if (pod.phase === "Succeeded" || pod.phase === "Failed") continue;
     const r = podRequests(pod);
+    requests.set(pod, r);
     const s = slots[i]!;
     s.freeCpu -= r.cpu;
     s.freeMemory -= r.memory;
@@ -234,7 +247,7 @@ export function buildWorld(snapshot: Snapshot, config: Config, ledger: PdbLedger
       savingsRatio: cost / (1 + evict),
     });
   }
-  return { slots, slotByName, podsOn, candidates, excluded, pools, templates, counts };
+  return { slots, slotByName, podsOn, candidates, excluded, pools, templates, counts, requests };
 }
 
 /** Counts of `pool`, zero when it has no claims. */

@@ -8,28 +8,56 @@ import type { Pod, PodDisruptionBudget } from "./model.ts";
 import { matchesSelector } from "./requirements.ts";
 import { type Reason, reason } from "./reason.ts";
 
+type NamespaceIndex = {
+  /** label key -> label value -> budgets whose first matchLabels entry is that pair. */
+  byLabel: Map<string, Map<string, PodDisruptionBudget[]>>;
+  /** Budgets without matchLabels (expressions only, or empty: every pod of the namespace). */
+  other: PodDisruptionBudget[];
+};
+const NONE: readonly PodDisruptionBudget[] = [];
+
 /** The budgets of one pass: which cover a pod, and how many evictions each has left. */
 export class PdbLedger {
-  readonly #byNamespace = new Map<string, PodDisruptionBudget[]>();
+  readonly #byNamespace = new Map<string, NamespaceIndex>();
   readonly #left = new Map<PodDisruptionBudget, number>();
-  readonly #cover = new Map<Pod, PodDisruptionBudget[]>();
+  readonly #cover = new Map<Pod, readonly PodDisruptionBudget[]>();
 
   constructor(pdbs: readonly PodDisruptionBudget[]) {
     for (const b of pdbs) {
-      let l = this.#byNamespace.get(b.namespace);
-      if (!l) this.#byNamespace.set(b.namespace, l = []);
-      l.push(b);
+      let ns = this.#byNamespace.get(b.namespace);
+      if (!ns) this.#byNamespace.set(b.namespace, ns = { byLabel: new Map(), other: [] });
+      // Most selectors name at least one label: index by it so a pod looks at few budgets.
+      const first = Object.keys(b.selector.matchLabels ?? {})[0];
+      if (first === undefined) ns.other.push(b);
+      else {
+        const v = b.selector.matchLabels![first]!;
+        let byValue = ns.byLabel.get(first);
+        if (!byValue) ns.byLabel.set(first, byValue = new Map());
+        const l = byValue.get(v);
+        if (l) l.push(b);
+        else byValue.set(v, [b]);
+      }
       this.#left.set(b, Math.max(0, b.disruptionsAllowed));
     }
   }
 
   /** Budgets whose selector matches the pod, in its namespace. */
   covering(pod: Pod): readonly PodDisruptionBudget[] {
+    const ns = this.#byNamespace.get(pod.namespace);
+    if (!ns) return NONE;
     let c = this.#cover.get(pod);
     if (c) return c;
-    c = (this.#byNamespace.get(pod.namespace) ?? []).filter((b) =>
-      matchesSelector(pod.labels, b.selector)
-    );
+    let out: PodDisruptionBudget[] | undefined;
+    const labels = pod.labels ?? {};
+    for (const [key, byValue] of ns.byLabel) {
+      const v = labels[key];
+      if (v === undefined) continue;
+      for (const b of byValue.get(v) ?? NONE) {
+        if (matchesSelector(labels, b.selector)) (out ??= []).push(b);
+      }
+    }
+    for (const b of ns.other) if (matchesSelector(labels, b.selector)) (out ??= []).push(b);
+    c = out ?? NONE;
     this.#cover.set(pod, c);
     return c;
   }

@@ -46,7 +46,6 @@ export class Simulator {
   readonly #received: Uint8Array;
   readonly #compat = new Map<string, Uint8Array>();
   readonly #compatOf = new WeakMap<Pod, Uint8Array>();
-  readonly #reqOf = new WeakMap<Pod, Resources>();
   /** Pods moved in this pass: where they now are. */
   readonly #movedTo = new Map<Pod, number>();
   /** Pods placed on replacements committed in this pass, with the replacement's labels. */
@@ -95,8 +94,8 @@ export class Simulator {
   }
 
   #req(pod: Pod): Resources {
-    let r = this.#reqOf.get(pod);
-    if (!r) this.#reqOf.set(pod, r = podRequests(pod));
+    let r = this.#world.requests.get(pod);
+    if (!r) this.#world.requests.set(pod, r = podRequests(pod));
     return r;
   }
 
