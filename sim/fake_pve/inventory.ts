@@ -99,7 +99,8 @@ export function hostStats(st: ModelState, h: HostState, now: number) {
   };
 }
 
-type Snapshot = {
+/** One pvestatd cycle's statistics. */
+export type StatsSnapshot = {
   at: number;
   vms: Map<number, VmStats>;
   hosts: Map<string, ReturnType<typeof hostStats>>;
@@ -107,14 +108,14 @@ type Snapshot = {
 
 /** Statistics as `/cluster/resources` sees them: the last pvestatd cycle, not the live state. */
 export class StatsCache {
-  #snap: Snapshot | undefined;
+  #snap: StatsSnapshot | undefined;
 
   /**
    * The snapshot for `now`. With a lag, statistics belong to the last cycle (a multiple of the
    * lag): VMs created after it have none yet. The snapshot is taken lazily at the first read in
    * a cycle, so a change between the cycle start and that read shows early (an approximation).
    */
-  at(st: ModelState, now: number): Snapshot {
+  at(st: ModelState, now: number): StatsSnapshot {
     const lag = st.statsLagMs;
     const cycle = lag > 0 ? Math.floor(now / lag) * lag : now;
     if (lag > 0 && this.#snap?.at === cycle) return this.#snap;

@@ -4,8 +4,7 @@
  * an injected `now()`: tasks complete when the clock passes their end, so the simulator advances
  * virtual time and the HTTP server runs in real time. Only sim/ and tests may import this folder.
  */
-import { type ConfigFile, configText, renderConfig } from "./config_file.ts";
-import { formatSize, printDrive, printNic } from "./property_string.ts";
+import { configText, renderConfig } from "./config_file.ts";
 import {
   DEFAULT_TIMING,
   type HostState,
@@ -21,21 +20,28 @@ import {
 import { lock, sleep, TaskFailure } from "./scheduler.ts";
 import { parseUpid } from "./upid.ts";
 import {
-  allocCloudinit,
-  allocDisk,
   deleteContent,
   listStorage,
   storageContent,
   storageStatus,
-  toBaseVolume,
   uploadIso,
 } from "./storage_ops.ts";
 import { cloneVm, createVm, quorumError } from "./vm_create.ts";
 import { destroyVm, powerVm, resizeVm, templateVm, updateConfig } from "./vm_lifecycle.ts";
 import type { Params } from "./vm_config.ts";
-import { hostStats, qemuListItem, resourceVm, StatsCache, vmCurrent } from "./inventory.ts";
+import { qemuListItem, resourceVm, StatsCache, vmCurrent } from "./inventory.ts";
 import { createPool, deletePool, listPools, updatePool } from "./pools.ts";
+import {
+  clusterStatusView,
+  nextidView,
+  nodeStatusView,
+  nodesView,
+  resourcesView,
+} from "./cluster_views.ts";
+import { addTemplateFixture, addVmFixture, defaultStorages, type VmFixture } from "./fixtures.ts";
 
+export { defaultStorages };
+export type { VmFixture };
 export type {
   HostState,
   ModelHooks,
@@ -67,52 +73,7 @@ export type PveModelOptions = {
   templates?: boolean;
 };
 
-/** A VM fixture: disks are allocated for real so sizes, volumes and clones behave. */
-export type VmFixture = {
-  vmid: number;
-  node: string;
-  name?: string;
-  config?: Record<string, string>;
-  disks?: Array<
-    { key: string; storage: string; size: number; options?: string; cloudinit?: boolean }
-  >;
-  template?: boolean;
-  running?: boolean;
-  description?: string;
-  pool?: string;
-};
-
 const GiB = 1024 ** 3;
-
-/** Default storages of a PVE 8 host plus one shared Ceph pool. */
-export function defaultStorages(): StorageState[] {
-  return [
-    {
-      id: "local",
-      type: "dir",
-      content: ["backup", "iso", "snippets", "vztmpl"],
-      shared: false,
-      total: 100 * GiB,
-      enabled: true,
-    },
-    {
-      id: "local-lvm",
-      type: "lvmthin",
-      content: ["images", "rootdir"],
-      shared: false,
-      total: 1024 * GiB,
-      enabled: true,
-    },
-    {
-      id: "ceph",
-      type: "rbd",
-      content: ["images", "rootdir"],
-      shared: true,
-      total: 4096 * GiB,
-      enabled: true,
-    },
-  ];
-}
 
 /** The fake cluster. Every call first lets due tasks run (see scheduler.ts). */
 export class PveModel {
@@ -177,75 +138,12 @@ export class PveModel {
 
   /** Adds a VM with real volumes; returns its VMID. */
   addVm(f: VmFixture): number {
-    const st = this.st;
-    if (st.vms.has(f.vmid)) throw new Error(`Fixture VMID ${f.vmid} already exists`);
-    const conf: ConfigFile = { values: new Map() };
-    if (f.description !== undefined) conf.description = f.description;
-    if (f.name) conf.values.set("name", f.name);
-    for (const [k, v] of Object.entries(f.config ?? {})) conf.values.set(k, v);
-    for (const d of f.disks ?? []) {
-      const s = st.storageOn(f.node, d.storage);
-      if (!s) throw new Error(`Fixture storage ${d.storage} not on ${f.node}`);
-      const r = d.cloudinit
-        ? allocCloudinit(st, f.node, s, f.vmid)
-        : allocDisk(st, f.node, s, f.vmid, d.size);
-      if (!r.ok) throw new Error(r.error.message);
-      let volid = r.value;
-      if (f.template && !d.cloudinit) volid = toBaseVolume(st, f.node, volid);
-      const opts = d.options
-        ? d.options.split(",").map((o): [string, string] => {
-          const [k, v] = o.split("=");
-          return [k!, v ?? ""];
-        })
-        : [];
-      conf.values.set(
-        d.key,
-        printDrive(
-          volid,
-          d.cloudinit ? [...opts, ["media", "cdrom"]] : [...opts, ["size", formatSize(d.size)]],
-        ),
-      );
-    }
-    if (f.template) conf.values.set("template", "1");
-    const vm: VmState = {
-      vmid: f.vmid,
-      node: f.node,
-      conf,
-      status: f.running ? "running" : "stopped",
-      createdAt: -Infinity,
-    };
-    if (f.running) vm.startedAt = st.time();
-    if (f.pool) {
-      vm.pool = f.pool;
-      st.pools.get(f.pool)?.vms.add(f.vmid);
-    }
-    st.vms.set(f.vmid, vm);
-    return f.vmid;
+    return addVmFixture(this.st, f);
   }
 
   /** A cloud-image template like operators build: 2 cores, 2 GiB, 32G scsi0, cloud-init drive. */
   addTemplate(vmid: number, node: string, storage = "local-lvm"): number {
-    return this.addVm({
-      vmid,
-      node,
-      name: `k8s-template-${node}`,
-      template: true,
-      config: {
-        agent: "1",
-        boot: "order=scsi0",
-        cores: "2",
-        memory: "2048",
-        net0: printNic("virtio", this.st.rng.mac(), [["bridge", "vmbr0"]]),
-        ostype: "l26",
-        scsihw: "virtio-scsi-single",
-        smbios1: `uuid=${this.st.rng.uuid()}`,
-        ipconfig0: "ip=dhcp",
-      },
-      disks: [
-        { key: "scsi0", storage, size: 32 * GiB, options: "discard=on,iothread=1,ssd=1" },
-        { key: "ide2", storage, size: 0, cloudinit: true },
-      ],
-    });
+    return addTemplateFixture(this.st, vmid, node, storage);
   }
 
   /** Adds a pre-placed file (snippet or ISO) to a file storage, as an operator would by hand. */
@@ -345,199 +243,30 @@ export class PveModel {
   /** `GET /cluster/status` */
   clusterStatus(): Record<string, unknown>[] {
     this.advance();
-    const hosts = [...this.st.hosts.values()];
-    return [
-      {
-        type: "cluster",
-        id: "cluster",
-        name: this.st.clusterName,
-        version: 4,
-        quorate: this.st.quorate ? 1 : 0,
-        nodes: hosts.length,
-      },
-      ...hosts.map((h, i) => ({
-        type: "node",
-        id: `node/${h.name}`,
-        name: h.name,
-        nodeid: h.nodeid,
-        ip: h.ip,
-        local: i === 0 ? 1 : 0,
-        online: h.online ? 1 : 0,
-        level: "",
-      })),
-    ];
+    return clusterStatusView(this.st);
   }
 
   /** `GET /cluster/nextid[?vmid=N]`: the lowest free VMID as a string; nothing is reserved. */
   nextid(vmid?: string): Outcome<string> {
     this.advance();
-    if (vmid !== undefined) {
-      const e = /^[+-]?\d+$/.test(vmid)
-        ? (/^[1-9][0-9]{2,8}$/.test(vmid)
-          ? undefined
-          : "invalid format - value does not look like a valid VM ID\n")
-        : `type check ('integer') failed - got '${vmid}'`;
-      if (e) {
-        return {
-          ok: false,
-          error: this.st.fail(400, "Parameter verification failed.", { vmid: e }),
-        };
-      }
-      if (this.st.vms.has(Number(vmid))) {
-        return {
-          ok: false,
-          error: this.st.fail(400, "Parameter verification failed.", {
-            vmid: `VM ${vmid} already exists`,
-          }),
-        };
-      }
-      return { ok: true, value: vmid };
-    }
-    const { lower, upper } = this.st.nextIdRange;
-    for (let i = lower; i < upper; i++) {
-      if (!this.st.vms.has(i)) return { ok: true, value: String(i) };
-    }
-    return {
-      ok: false,
-      error: this.st.fail(500, `unable to get any free VMID in range [${lower}, ${upper}]`),
-    };
+    return nextidView(this.st, vmid);
   }
 
   /** `GET /cluster/resources[?type=vm|storage|node|sdn]` (unfiltered by permissions). */
   resources(type?: string): Outcome<Record<string, unknown>[]> {
     this.advance();
-    if (type !== undefined && !["vm", "storage", "node", "sdn"].includes(type)) {
-      return {
-        ok: false,
-        error: this.st.fail(400, "Parameter verification failed.", {
-          type: `value '${type}' does not have a value in the enumeration 'vm, storage, node, sdn'`,
-        }),
-      };
-    }
-    const st = this.st;
-    const snap = this.#stats.at(st, st.time());
-    const out: Record<string, unknown>[] = [];
-    if (!type || type === "vm") {
-      for (const vm of [...st.vms.values()].sort((a, b) => a.vmid - b.vmid)) {
-        out.push(resourceVm(st, vm, snap.vms.get(vm.vmid)));
-      }
-    }
-    if (!type || type === "node") {
-      for (const h of st.hosts.values()) {
-        const e: Record<string, unknown> = {
-          id: `node/${h.name}`,
-          type: "node",
-          node: h.name,
-          status: h.online ? "online" : "offline",
-          level: "",
-          "cgroup-mode": 2,
-        };
-        if (h.online) Object.assign(e, snap.hosts.get(h.name));
-        out.push(e);
-      }
-    }
-    if (!type || type === "storage") {
-      for (const h of st.hosts.values()) {
-        for (const s of st.storagesOn(h.name)) {
-          const e: Record<string, unknown> = {
-            id: `storage/${h.name}/${s.id}`,
-            type: "storage",
-            storage: s.id,
-            node: h.name,
-            plugintype: s.type,
-            status: h.online && s.enabled ? "available" : "unknown",
-            shared: s.shared ? 1 : 0,
-            content: [...s.content].sort().join(","),
-          };
-          if (h.online && s.enabled) {
-            e.maxdisk = s.total;
-            e.disk = st.usedBytes(h.name, s);
-          }
-          out.push(e);
-        }
-      }
-    }
-    if (!type || type === "sdn") {
-      for (const h of st.hosts.values()) {
-        out.push({
-          id: `sdn/${h.name}/localnetwork`,
-          type: "sdn",
-          sdn: "localnetwork",
-          node: h.name,
-          status: "ok",
-        });
-      }
-    }
-    if (!type) {
-      for (const p of st.pools.values()) {
-        out.push({ id: `/pool/${p.poolid}`, type: "pool", pool: p.poolid });
-      }
-    }
-    return { ok: true, value: out };
+    return resourcesView(this.st, this.#stats.at(this.st, this.st.time()), type);
   }
 
   /** `GET /nodes` */
   nodes(): Record<string, unknown>[] {
     this.advance();
-    return [...this.st.hosts.values()].map((h) => {
-      const e: Record<string, unknown> = {
-        node: h.name,
-        id: `node/${h.name}`,
-        type: "node",
-        status: h.online ? "online" : "offline",
-        level: "",
-        ssl_fingerprint: this.fingerprint,
-      };
-      if (h.online) Object.assign(e, hostStats(this.st, h, this.now()));
-      return e;
-    });
+    return nodesView(this.st, this.fingerprint);
   }
 
   /** `GET /nodes/{node}/status` */
   nodeStatus(node: string): Outcome<Record<string, unknown>> {
-    return this.#onNode(node, () => {
-      const h = this.st.hosts.get(node)!;
-      const s = hostStats(this.st, h, this.now());
-      return {
-        ok: true,
-        value: {
-          uptime: s.uptime,
-          idle: 0,
-          cpu: s.cpu,
-          wait: 0.0001,
-          loadavg: ["0.52", "0.61", "0.70"],
-          kversion:
-            "Linux 6.8.12-4-pve #1 SMP PREEMPT_DYNAMIC PMX 6.8.12-4 (2024-11-06T15:04Z) x86_64",
-          "current-kernel": {
-            sysname: "Linux",
-            release: "6.8.12-4-pve",
-            version: "#1 SMP PREEMPT_DYNAMIC PMX 6.8.12-4",
-            machine: "x86_64",
-          },
-          "boot-info": { mode: "efi", secureboot: 0 },
-          cpuinfo: {
-            model: "AMD EPYC 7302P 16-Core Processor",
-            cpus: h.cpus,
-            sockets: 1,
-            cores: h.cpus / 2,
-            mhz: "2999.998",
-            user_hz: 100,
-            hvm: "1",
-            flags: "fpu vme de pse",
-          },
-          memory: { total: h.memory, used: s.mem, free: h.memory - s.mem },
-          swap: { total: 8589930496, used: 0, free: 8589930496 },
-          ksm: { shared: 0 },
-          rootfs: {
-            total: h.rootfs,
-            used: s.disk,
-            free: h.rootfs - s.disk,
-            avail: h.rootfs - s.disk,
-          },
-          pveversion: "pve-manager/8.4.1/2a5fa54a8503f96d",
-        },
-      };
-    });
+    return this.#onNode(node, () => nodeStatusView(this.st, this.st.hosts.get(node)!));
   }
 
   // ---- VMs ----------------------------------------------------------------------------------
