@@ -84,6 +84,7 @@ export class FaultController {
   readonly #rng: SeededRng;
   readonly #fired = new Map<object, number>();
   readonly #baseLag: number;
+  readonly #totals = new Map<string, number>();
 
   constructor(model: PveModel, seed: number, config: FaultConfig = {}) {
     this.#model = model;
@@ -131,10 +132,20 @@ export class FaultController {
     this.#applyState(patch);
   }
 
-  /** Removes every fault and brings hosts back online and quorum back. */
+  /**
+   * Removes every fault: hosts online, quorum back, storage sizes, lag and version switches as
+   * at start. Held locks run out on their own; stale lock properties stay (clear them on the model).
+   */
   clear(): void {
-    for (const n of this.#config.offlineNodes ?? []) this.#model.setHostOnline(n, true);
-    this.set({});
+    for (const h of this.#model.st.hosts.values()) h.online = true;
+    this.#model.setQuorate(true);
+    for (const [id, total] of this.#totals) {
+      const s = this.#model.st.storages.get(id);
+      if (s) s.total = total;
+    }
+    this.#totals.clear();
+    this.set({ statsLagMs: this.#baseLag, memoryAsString: true });
+    this.#config = {};
   }
 
   #applyState(c: FaultConfig): void {
@@ -145,7 +156,11 @@ export class FaultController {
     if (c.noQuorum !== undefined) m.setQuorate(!c.noQuorum);
     for (const l of c.lockHolds ?? []) m.holdVmLock(l.vmid, l.ms);
     for (const l of c.staleLocks ?? []) m.setLockProperty(l.vmid, l.lock);
-    for (const s of c.fullStorage ?? []) m.setStorageAvail(s.storage, s.availBytes ?? 0, s.node);
+    for (const s of c.fullStorage ?? []) {
+      const def = m.st.storages.get(s.storage);
+      if (def && !this.#totals.has(s.storage)) this.#totals.set(s.storage, def.total);
+      m.setStorageAvail(s.storage, s.availBytes ?? 0, s.node);
+    }
     if ("statsLagMs" in c) m.st.statsLagMs = c.statsLagMs ?? this.#baseLag;
     if ("memoryAsString" in c) m.st.memoryAsString = c.memoryAsString ?? true;
   }

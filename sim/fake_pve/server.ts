@@ -10,7 +10,8 @@
  * }): Promise<{
  *   url: string; apiUrl: string; fingerprint: string; caPem: string; tokenId: string;
  *   tokenSecret: string; password: string; model: PveModel; faults: FaultController;
- *   auth: AuthRegistry; requests: RecordedRequest[]; close(): Promise<void>;
+ *   auth: AuthRegistry; requests: RecordedRequest[];
+ *   rotateCertificate(): Promise<string>; close(): Promise<void>;
  * }>
  * ```
  *
@@ -77,6 +78,8 @@ export type FakePve = {
   faults: FaultController;
   auth: AuthRegistry;
   requests: RecordedRequest[];
+  /** F18: serve a freshly generated certificate from now on; returns its fingerprint. */
+  rotateCertificate(): Promise<string>;
   close(): Promise<void>;
 };
 
@@ -426,6 +429,12 @@ export async function startFakePve(opts: FakePveOptions = {}): Promise<FakePve> 
     faults,
     auth,
     requests,
+    rotateCertificate: async () => {
+      const next = await generatePki(hostname);
+      server.setSecureContext({ key: next.keyPem, cert: next.certPem });
+      model.fingerprint = next.fingerprint;
+      return next.fingerprint;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

@@ -586,3 +586,25 @@ Deno.test("ISO upload by multipart, snippets refused, cdrom attach, volume survi
     assert.deepEqual((missing.json as { errors: unknown }).errors, { storage: "No such storage." });
   });
 });
+
+Deno.test("F18: a rotated certificate changes the fingerprint clients see", async () => {
+  await withFake({}, async ({ pve }) => {
+    const peer = () =>
+      new Promise<string>((resolve, reject) => {
+        const u = new URL(pve.url);
+        const s = tls.connect(
+          { host: u.hostname, port: Number(u.port), rejectUnauthorized: false },
+          () => {
+            resolve(s.getPeerCertificate().fingerprint256);
+            s.end();
+          },
+        );
+        s.on("error", reject);
+      });
+    assert.equal(await peer(), pve.fingerprint);
+    const next = await pve.rotateCertificate();
+    assert.notEqual(next, pve.fingerprint);
+    assert.equal(await peer(), next);
+    assert.equal(pve.model.nodes()[0]!.ssl_fingerprint, next);
+  });
+});
