@@ -257,9 +257,10 @@ export class Simulator {
       this.#world.podsOn.forEach((list, i) => {
         for (const pod of list) {
           if (!isActive(pod)) continue;
-          const at = this.#movedTo.get(pod);
-          const name = moved.get(pod) ??
-            (at !== undefined ? slots[at]!.node.name : slots[i]!.node.name);
+          const at = this.#movedTo.get(pod) ?? i;
+          // -1: moved onto a replacement earlier in the pass (added below).
+          if (at < 0) continue;
+          const name = moved.get(pod) ?? slots[at]!.node.name;
           if (alive.has(name)) pods.push({ ...pod, nodeName: name });
         }
       });

@@ -300,8 +300,8 @@ const podArb = fc.record({
     "DaemonSet",
     "none",
   ),
-  annotations: fc.integer({ min: 0, max: 20 }).map((i) => POD_ANNOTATIONS[i]),
-  localStorage: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
+  annotations: fc.integer({ min: 0, max: 50 }).map((i) => POD_ANNOTATIONS[i]),
+  localStorage: fc.integer({ min: 0, max: 14 }).map((n) => n === 0),
   antiAffinity: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
   age: fc.integer({ min: 0, max: 120 }).map((m) => m * 60_000),
 });
@@ -312,8 +312,10 @@ const nodeArb = fc.record({
   zone: fc.constantFrom("zone-a", "zone-b"),
   ready: fc.integer({ min: 0, max: 19 }).map((n) => n !== 0),
   initialized: fc.integer({ min: 0, max: 19 }).map((n) => n !== 0),
-  annotations: fc.integer({ min: 0, max: 14 }).map((i) => NODE_ANNOTATIONS[i]),
-  disrupting: fc.integer({ min: 0, max: 9 }).map((n) => n === 0 ? "taint" : n === 1 ? "claim" : ""),
+  annotations: fc.integer({ min: 0, max: 29 }).map((i) => NODE_ANNOTATIONS[i]),
+  disrupting: fc.integer({ min: 0, max: 14 }).map((n) =>
+    n === 0 ? "taint" : n === 1 ? "claim" : ""
+  ),
   drifted: fc.integer({ min: 0, max: 4 }).map((n) => n === 0),
   ageHours: fc.integer({ min: 1, max: 200 }),
   managed: fc.integer({ min: 0, max: 9 }).map((n) => n !== 0),
