@@ -51,6 +51,7 @@ import {
 } from "./discovery.ts";
 import { type FaultControl, type KubeFaults, noFaults } from "./faults.ts";
 import { kubeconfigYaml } from "./kubeconfig.ts";
+import { listen } from "./listener.ts";
 import { seededRandom } from "./objects.ts";
 import { openApiIndex } from "./openapi.ts";
 import {
@@ -388,11 +389,9 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
     return await handleResource({ store, now, watch: watchResponse }, req, url, t);
   }
 
-  const server = Deno.serve({
-    hostname: "127.0.0.1",
+  const server = await listen({
     port: opts.port ?? 0,
-    onListen: () => {},
-    ...(material ? { cert: material.certPem, key: material.keyPem } : {}),
+    ...(material ? { tls: { cert: material.certPem, key: material.keyPem } } : {}),
   }, async (req) => {
     try {
       return await handle(req);
@@ -400,7 +399,7 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
       return statusResponse(internalError(e instanceof Error ? e.message : String(e)));
     }
   });
-  const port = (server.addr as Deno.NetAddr).port;
+  const port = server.port;
   host = `127.0.0.1:${port}`;
   const url = `${tls ? "https" : "http"}://127.0.0.1:${port}`;
 
@@ -418,7 +417,7 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
       for (const t of pending) clearTimeout(t);
       pending.clear();
       store.close();
-      await server.shutdown();
+      await server.close();
     },
   };
   if (material) result.caPem = material.caPem;

@@ -483,16 +483,18 @@ export class KubeStore {
   /** Creates an object (POST). `namespace` from the URL wins over the body's. */
   create(
     ref: string | ResourceDef,
-    body: KObj,
+    input: object,
     opts: WriteOptions & { namespace?: string } = {},
   ): StoreResult<WriteResult> {
+    const body = input as KObj;
     const d = this.#def(ref);
     if (!d.ok) return d;
     const def = d.value;
     if (typeof body !== "object" || body === null || Array.isArray(body)) {
       return err(badRequest("the body must be a JSON object"));
     }
-    const obj: KObj = structuredClone(body);
+    // A JSON round trip: callers may pass client-node objects holding Dates.
+    const obj: KObj = JSON.parse(JSON.stringify(body));
     obj.metadata = obj.metadata && typeof obj.metadata === "object" ? obj.metadata : {};
     const meta = obj.metadata;
     if (
@@ -579,9 +581,10 @@ export class KubeStore {
    */
   update(
     ref: string | ResourceDef,
-    body: KObj,
+    input: object,
     opts: WriteOptions & { namespace?: string; name?: string } = {},
   ): StoreResult<WriteResult> {
+    const body = input as KObj;
     const d = this.#def(ref);
     if (!d.ok) return d;
     const def = d.value;
@@ -620,7 +623,7 @@ export class KubeStore {
     if (rv === undefined || rv === "") {
       if (!def.unconditionalUpdate) return this.#rvRequired(def, name);
     } else if (rv !== current.metadata.resourceVersion) return err(conflict(def, name));
-    return this.#updateFrom(def, current, structuredClone(body), opts);
+    return this.#updateFrom(def, current, JSON.parse(JSON.stringify(body)), opts);
   }
 
   #rvRequired(def: ResourceDef, name: string): StoreResult<never> {

@@ -7,7 +7,7 @@ import { type FakeKube, type FakeKubeOptions, startFakeKube } from "./server.ts"
 /** Runs `fn` against a fresh fake (plain HTTP unless `tls: true`), always closing it. */
 export async function withKube<T>(
   opts: FakeKubeOptions,
-  fn: (k: FakeKube) => Promise<T>,
+  fn: (k: FakeKube) => Promise<T> | T,
 ): Promise<T> {
   const k = await startFakeKube({ tls: false, seed: 7, ...opts });
   try {

@@ -115,11 +115,11 @@ Deno.test("12.2.5 plain HTTP serves anonymous requests (kubectl sends no credent
 });
 
 Deno.test("12.2.6 the HTTP kubeconfig has insecure-skip-tls-verify and no CA; the HTTPS one has a CA and no flag", async () => {
-  await withKube({ tls: false }, async (k) => {
+  await withKube({ tls: false }, (k) => {
     const c = parse(k.kubeconfig()).clusters[0].cluster;
     assert.deepEqual(c, { server: k.url, "insecure-skip-tls-verify": true });
   });
-  await withKube({ tls: true }, async (k) => {
+  await withKube({ tls: true }, (k) => {
     const c = parse(k.kubeconfig()).clusters[0].cluster;
     assert.deepEqual(Object.keys(c).sort(), ["certificate-authority-data", "server"]);
   });
