@@ -16,8 +16,25 @@ export type EndpointMatch = { endpoint?: string; node?: string; vmid?: number };
 /** Triggering: with probability `rate` (default 1), at most `times` times (default unlimited). */
 export type Trigger = { rate?: number; times?: number };
 
-/** An HTTP error answered instead of (or, with `after`, after performing) the call (F12). */
+/**
+ * What goes wrong on the wire: an HTTP error (default), a connection reset, no answer at all,
+ * a 200 whose body is HTML, truncated JSON, JSON without `data`, or `data` of the wrong type.
+ */
+export type WireFaultKind =
+  | "http"
+  | "reset"
+  | "hang"
+  | "nonJson"
+  | "truncated"
+  | "missingData"
+  | "wrongType";
+
+/**
+ * An HTTP or transport failure answered instead of the call, or with `after` once the call
+ * has been performed, so clients learn not to retry writes blindly (F12).
+ */
 export type ErrorFault = EndpointMatch & Trigger & {
+  kind?: WireFaultKind;
   status?: number;
   message?: string;
   after?: boolean;
@@ -69,7 +86,7 @@ export type FaultConfig = {
 /** What the server must do for one request. */
 export type HttpFault = {
   latencyMs: number;
-  error?: { status: number; message: string; after: boolean };
+  error?: { kind: WireFaultKind; status: number; message: string; after: boolean };
 };
 
 function matches(m: EndpointMatch, endpoint: string, node?: string, vmid?: number): boolean {
@@ -190,7 +207,10 @@ export class FaultController {
           : status === 502
           ? "Bad Gateway"
           : "injected server error");
-      return { latencyMs, error: { status, message, after: e.after ?? false } };
+      return {
+        latencyMs,
+        error: { kind: e.kind ?? "http", status, message, after: e.after ?? false },
+      };
     }
     return { latencyMs };
   }

@@ -26,7 +26,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { gzipSync } from "node:zlib";
 import { AuthRegistry, type Identity, type TokenSpec, type UserSpec } from "./auth.ts";
-import { type FaultConfig, FaultController } from "./faults.ts";
+import { type FaultConfig, FaultController, type HttpFault } from "./faults.ts";
 import { decodeUrlencoded, parseMultipart, type Part } from "./http_codec.ts";
 import { type Params, type PveError, PveModel, type PveModelOptions } from "./model.ts";
 import { type Answer, checkRoute, type Ctx, matchRoute } from "./routes.ts";
@@ -204,6 +204,47 @@ export async function startFakePve(opts: FakePveOptions = {}): Promise<FakePve> 
     res.end(data);
   }
 
+  /** F12: an HTTP error, or a broken transport or body for clients to survive. */
+  function sendFault(
+    req: IncomingMessage,
+    res: ServerResponse,
+    fe: NonNullable<HttpFault["error"]>,
+  ): void {
+    switch (fe.kind) {
+      case "reset":
+        req.socket.destroy();
+        return;
+      case "hang":
+        return; // never answered; the socket is destroyed when the fake closes
+      case "nonJson": {
+        const html = "<html><body><h1>502 Proxy Error</h1></body></html>";
+        res.writeHead(
+          200,
+          "OK",
+          headers({ "Content-Type": "text/html", "Content-Length": html.length }),
+        );
+        res.end(html);
+        return;
+      }
+      case "truncated": {
+        const text = '{"data":{"upid":"UPID:pve1:000';
+        res.writeHead(
+          200,
+          "OK",
+          headers({ "Content-Type": "application/json;charset=UTF-8", "Content-Length": 4096 }),
+        );
+        res.write(text, () => req.socket.destroy());
+        return;
+      }
+      case "missingData":
+        return send(res, 200, "OK", { errors: null });
+      case "wrongType":
+        return send(res, 200, "OK", { data: 12345 });
+      default:
+        return sendError(res, { status: fe.status, message: fe.message });
+    }
+  }
+
   async function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array | "too large"> {
     const chunks: Uint8Array[] = [];
     let size = 0;
@@ -357,7 +398,7 @@ export async function startFakePve(opts: FakePveOptions = {}): Promise<FakePve> 
     await delay(fault.latencyMs);
     if (fault.error && !fault.error.after) {
       const fe = fault.error;
-      return reply(fe.status, () => sendError(res, { status: fe.status, message: fe.message }));
+      return reply(fe.status, () => sendFault(req, res, fe));
     }
 
     const pathOnly: Record<string, string> = { ...pathParams };
@@ -397,7 +438,7 @@ export async function startFakePve(opts: FakePveOptions = {}): Promise<FakePve> 
     }
     if (fault.error) {
       const fe = fault.error;
-      return reply(fe.status, () => sendError(res, { status: fe.status, message: fe.message }));
+      return reply(fe.status, () => sendFault(req, res, fe));
     }
     const gz = /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""));
     if (!answer.ok) {

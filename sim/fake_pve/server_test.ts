@@ -608,3 +608,36 @@ Deno.test("F18: a rotated certificate changes the fingerprint clients see", asyn
     assert.equal(pve.model.nodes()[0]!.ssl_fingerprint, next);
   });
 });
+
+Deno.test("F12 wire faults: reset, non-JSON, truncated, missing data, wrong type; reset after work performs it", async () => {
+  await withFake({}, async ({ pve, call }) => {
+    const ep = "GET /cluster/nextid";
+    pve.faults.update({ errors: [{ endpoint: ep, kind: "reset", times: 1 }] });
+    await assert.rejects(call("GET", "/cluster/nextid"), /reset|socket hang up|ECONNRESET|closed/i);
+    pve.faults.update({ errors: [{ endpoint: ep, kind: "nonJson", times: 1 }] });
+    const html = await call("GET", "/cluster/nextid");
+    assert.equal(html.status, 200);
+    assert.equal(html.headers["content-type"], "text/html");
+    assert.equal(html.json, undefined);
+    pve.faults.update({ errors: [{ endpoint: ep, kind: "truncated", times: 1 }] });
+    await assert.rejects(call("GET", "/cluster/nextid"), /aborted|closed|reset|hang up/i);
+    pve.faults.update({ errors: [{ endpoint: ep, kind: "missingData", times: 1 }] });
+    assert.deepEqual((await call("GET", "/cluster/nextid")).json, { errors: null });
+    pve.faults.update({ errors: [{ endpoint: ep, kind: "wrongType", times: 1 }] });
+    assert.deepEqual((await call("GET", "/cluster/nextid")).json, { data: 12345 });
+    pve.faults.update({
+      errors: [{ endpoint: "POST /pools", kind: "reset", after: true, times: 1 }],
+    });
+    await assert.rejects(call("POST", "/pools", { poolid: "after-reset" }));
+    assert.equal(pve.model.st.pools.has("after-reset"), true);
+    assert.equal((await call("GET", "/cluster/nextid")).status, 200, "faults with times run out");
+    pve.faults.update({ errors: [{ endpoint: ep, kind: "hang", times: 1 }] });
+    let settled = false;
+    const hung = call("GET", "/cluster/nextid").finally(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(settled, false, "a hung request gets no answer");
+    const hungFails = assert.rejects(hung);
+    await pve.close();
+    await hungFails;
+  });
+});

@@ -306,7 +306,8 @@ export function destroyVm(
           throw new TaskFailure(`base volume '${volid}' is still in use by linked cloned`);
         }
       }
-      yield sleep(st.duration("qmdestroy", vmid, node));
+      const half = st.duration("qmdestroy", vmid, node) / 2;
+      yield sleep(half);
       throwInjected(t);
       const toFree = new Set(referenced.filter((v) => findVolume(st, node, v)?.vmid === vmid));
       if (params["destroy-unreferenced-disks"] === "1") {
@@ -318,7 +319,9 @@ export function destroyVm(
         freeVolume(st, node, volid);
         t.log.push(`Removing image: 100% complete...done.`);
       }
+      // the config briefly shows `lock: destroyed` once the disks are gone; deleting it is last
       vm.conf.values.set("lock", "destroyed");
+      yield sleep(half);
       if (vm.pool) st.pools.get(vm.pool)?.vms.delete(vmid);
       for (const p of st.pools.values()) p.vms.delete(vmid);
       st.vms.delete(vmid);
