@@ -29,6 +29,10 @@ export const COMMANDS: Record<string, Entry> = {
     summary: "run a fake Proxmox VE 8 API server (HTTPS) for tests and demos",
     load: async () => (await import("./cli/fake_pve.ts")).fakePveCommand,
   },
+  "fake-kube": {
+    summary: "run a fake Kubernetes API server (v1.32 subset) and write a kubeconfig for it",
+    load: async () => (await import("./cli/fake_kube.ts")).fakeKubeCommand,
+  },
 };
 
 export function helpText(): string {
