@@ -1,0 +1,44 @@
+/**
+ * Helpers for the Kubernetes adapter tests: a fake API server on 127.0.0.1 with a KubeClient
+ * pointed at it over a real socket, and a poll-until helper (waits, never asserts on time).
+ */
+import { type FakeKube, type FakeKubeOptions, startFakeKube } from "../sim/fake_kube/server.ts";
+import { KubeClient } from "../adapters/kubernetes/client.ts";
+import { sleep } from "../adapters/kubernetes/backoff.ts";
+
+/** Runs `fn` with a fresh fake API server and a client for it; always closes the server. */
+export async function withFake(
+  fn: (fake: FakeKube, client: KubeClient) => Promise<void>,
+  opts: FakeKubeOptions = {},
+): Promise<void> {
+  const fake = await startFakeKube({ seed: 7, ...opts });
+  try {
+    await fn(fake, KubeClient.fromKubeconfig(fake.kubeconfig()));
+  } finally {
+    await fake.close();
+  }
+}
+
+/** Polls `cond` every 10 ms until it holds; throws with `what` after `limitMs` (a hang guard). */
+export async function eventually(
+  what: string,
+  cond: () => boolean | Promise<boolean>,
+  limitMs = 10_000,
+): Promise<void> {
+  const until = Date.now() + limitMs;
+  while (!(await cond())) {
+    if (Date.now() > until) throw new Error(`gave up waiting for: ${what}`);
+    await sleep(10);
+  }
+}
+
+/** A minimal pod body for the fake's store. */
+export function podBody(name: string, extra: Record<string, unknown> = {}) {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: "default", labels: { app: "web" } },
+    spec: { containers: [{ name: "c", image: "nginx", resources: { requests: { cpu: "100m" } } }] },
+    ...extra,
+  };
+}
