@@ -226,9 +226,19 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
     let stop = () => {};
     let done = false;
     let ctrl!: ReadableStreamDefaultController<Uint8Array>;
+    let batch: string[] = [];
+    const flush = () => {
+      if (done || batch.length === 0) return;
+      const text = batch.join("");
+      batch = [];
+      try {
+        ctrl.enqueue(enc.encode(text));
+      } catch { /* the client went away */ }
+    };
     const handle: OpenWatch = {
       end(mode) {
         if (done) return;
+        if (mode === "close") flush();
         done = true;
         stop();
         for (const x of timers) clearTimeout(x);
@@ -245,7 +255,9 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
         watches.add(handle);
         const send = (e: WatchEvent) => {
           if (done) return;
-          c.enqueue(enc.encode(encode(e)));
+          // Events of one tick go out as one chunk (30,000 synthetic ADDEDs are one write).
+          batch.push(encode(e));
+          if (batch.length === 1) queueMicrotask(flush);
           if (e.type === "ERROR") queueMicrotask(() => handle.end("close"));
         };
         const r = store.watch(t.def, {
