@@ -5,8 +5,16 @@
  */
 import { createHash } from "node:crypto";
 
-/** The stored config: raw values exactly as PVE writes them. */
-export type ConfigFile = { description?: string; values: Map<string, string> };
+/**
+ * The stored config: raw values exactly as PVE writes them, plus the `[PENDING]` section that
+ * holds changes made while the VM runs which cannot be hot-plugged (applied at next start).
+ */
+export type ConfigFile = {
+  description?: string;
+  values: Map<string, string>;
+  pending?: Map<string, string>;
+  pendingDelete?: string[];
+};
 
 /** Options that change how GET config renders values (version switches, §1.2). */
 export type RenderOptions = { memoryAsString: boolean };
@@ -42,6 +50,11 @@ export function configText(c: ConfigFile): string {
   }
   const keys = [...c.values.keys()].sort();
   for (const k of keys) lines.push(`${k}: ${c.values.get(k)}`);
+  if (c.pending?.size || c.pendingDelete?.length) {
+    lines.push("", "[PENDING]");
+    if (c.pendingDelete?.length) lines.push(`delete: ${c.pendingDelete.join(",")}`);
+    for (const k of [...(c.pending?.keys() ?? [])].sort()) lines.push(`${k}: ${c.pending!.get(k)}`);
+  }
   return lines.join("\n") + "\n";
 }
 
@@ -50,10 +63,25 @@ export function configDigest(c: ConfigFile): string {
   return createHash("sha1").update(configText(c)).digest("hex");
 }
 
-/** GET config's JSON: typed values, description, digest; absent keys stay absent; no vmid. */
-export function renderConfig(c: ConfigFile, opts: RenderOptions): Record<string, unknown> {
+/** The values GET config shows by default: current ones with pending changes applied. */
+export function effectiveValues(c: ConfigFile): Map<string, string> {
+  const m = new Map(c.values);
+  for (const k of c.pendingDelete ?? []) m.delete(k);
+  for (const [k, v] of c.pending ?? []) m.set(k, v);
+  return m;
+}
+
+/**
+ * GET config's JSON: typed values, description, digest; absent keys stay absent; no vmid.
+ * Pending changes are shown unless `current` is set (`?current=1`).
+ */
+export function renderConfig(
+  c: ConfigFile,
+  opts: RenderOptions,
+  current = false,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of c.values) {
+  for (const [k, v] of current ? c.values : effectiveValues(c)) {
     if (INTEGER_KEYS.has(k) && /^[+-]?\d+$/.test(v)) out[k] = parseInt(v, 10);
     else if (BOOLEAN_KEYS.has(k)) out[k] = v === "1" ? 1 : 0;
     else if (k === "memory" && !opts.memoryAsString && /^\d+$/.test(v)) out[k] = parseInt(v, 10);
@@ -71,6 +99,8 @@ export function renderConfig(c: ConfigFile, opts: RenderOptions): Record<string,
 export function cloneConfig(c: ConfigFile): ConfigFile {
   const copy: ConfigFile = { values: new Map(c.values) };
   if (c.description !== undefined) copy.description = c.description;
+  if (c.pending) copy.pending = new Map(c.pending);
+  if (c.pendingDelete) copy.pendingDelete = [...c.pendingDelete];
   return copy;
 }
 

@@ -28,7 +28,7 @@ import {
 } from "./storage_ops.ts";
 import { cloneVm, createVm, quorumError } from "./vm_create.ts";
 import { destroyVm, powerVm, resizeVm, templateVm, updateConfig } from "./vm_lifecycle.ts";
-import type { Params } from "./vm_config.ts";
+import { type Params, pendingList } from "./vm_config.ts";
 import { qemuListItem, resourceVm, StatsCache, vmCurrent } from "./inventory.ts";
 import { createPool, deletePool, listPools, updatePool } from "./pools.ts";
 import {
@@ -290,16 +290,27 @@ export class PveModel {
     });
   }
 
-  /** `GET /nodes/{node}/qemu/{vmid}/config`: typed values and `digest`; takes no file lock. */
-  getConfig(node: string, vmid: number): Outcome<Record<string, unknown>> {
+  /**
+   * `GET /nodes/{node}/qemu/{vmid}/config[?current=1]`: typed values and `digest`, pending
+   * changes applied unless `current`; takes no file lock (answers during a clone).
+   */
+  getConfig(node: string, vmid: number, current = false): Outcome<Record<string, unknown>> {
     return this.#onNode(node, () => {
       const vm = this.st.vmOn(node, vmid);
       return vm.ok
         ? {
           ok: true,
-          value: renderConfig(vm.value.conf, { memoryAsString: this.st.memoryAsString }),
+          value: renderConfig(vm.value.conf, { memoryAsString: this.st.memoryAsString }, current),
         }
         : vm;
+    });
+  }
+
+  /** `GET /nodes/{node}/qemu/{vmid}/pending` */
+  pending(node: string, vmid: number): Outcome<Array<Record<string, unknown>>> {
+    return this.#onNode(node, () => {
+      const vm = this.st.vmOn(node, vmid);
+      return vm.ok ? { ok: true, value: pendingList(vm.value.conf) } : vm;
     });
   }
 

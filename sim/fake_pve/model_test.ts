@@ -418,3 +418,35 @@ Deno.test("offline hosts answer 595 and quorum loss refuses writes", () => {
   assert.ok(!w.ok);
   assert.equal(w.error.message, "cluster not ready - no quorum?");
 });
+
+Deno.test("config changes on a running VM: hot-pluggable ones apply, cores and memory stay pending until start", () => {
+  const c = fakeCluster();
+  c.finish("pve1", ok(c.model.cloneVm("pve1", 9000, { newid: "190" }, ROOT)));
+  c.finish("pve1", ok(c.model.powerVm("pve1", 190, "start", {}, ROOT)));
+  ok(
+    c.model.updateConfig(
+      "pve1",
+      190,
+      { cores: "8", memory: "8192", tags: "b;a", onboot: "1" },
+      ROOT,
+      "sync",
+    ),
+  );
+  const shown = ok(c.model.getConfig("pve1", 190));
+  assert.equal(shown.cores, 8, "GET config shows pending values by default");
+  assert.equal(shown.tags, "a;b");
+  const current = ok(c.model.getConfig("pve1", 190, true));
+  assert.equal(current.cores, 2, "current=1 shows what runs");
+  assert.equal(current.memory, "2048");
+  assert.equal(current.onboot, 1, "fast-plug options apply at once");
+  assert.match(c.model.configFileText(190)!, /\n\[PENDING\]\ncores: 8\nmemory: 8192\n$/);
+  const pend = ok(c.model.pending("pve1", 190));
+  assert.deepEqual(pend.find((e) => e.key === "cores"), { key: "cores", value: "2", pending: "8" });
+  assert.equal(ok(c.model.statusCurrent("pve1", 190)).cpus, 2);
+  c.finish("pve1", ok(c.model.powerVm("pve1", 190, "stop", {}, ROOT)));
+  assert.equal(ok(c.model.getConfig("pve1", 190, true)).cores, 2, "stop does not apply pending");
+  c.finish("pve1", ok(c.model.powerVm("pve1", 190, "start", {}, ROOT)));
+  assert.equal(ok(c.model.getConfig("pve1", 190, true)).cores, 8, "start applies pending");
+  assert.equal(c.model.configFileText(190)!.includes("[PENDING]"), false);
+  assert.equal(ok(c.model.statusCurrent("pve1", 190)).cpus, 8);
+});

@@ -75,7 +75,13 @@ export const VM_ROUTES: Route[] = [
     method: "GET",
     path: "/nodes/{node}/qemu/{vmid}/config",
     needs: (c) => [{ paths: vmPaths(c.model, vmid(c)), privs: ["VM.Audit"] }],
-    run: (c) => from(c.model.getConfig(c.path.node!, vmid(c))),
+    run: (c) => from(c.model.getConfig(c.path.node!, vmid(c), c.params.current === "1")),
+  },
+  {
+    method: "GET",
+    path: "/nodes/{node}/qemu/{vmid}/pending",
+    needs: (c) => [{ paths: vmPaths(c.model, vmid(c)), privs: ["VM.Audit"] }],
+    run: (c) => from(c.model.pending(c.path.node!, vmid(c))),
   },
   {
     method: "POST",

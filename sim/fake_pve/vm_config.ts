@@ -321,9 +321,67 @@ function detachDisk(
   else c.values.set(nextUnused(c), volume);
 }
 
+/** Options qemu-server changes on a running VM without a restart ($fast_plug_option). */
+const FAST_PLUG = new Set([
+  "description",
+  "hookscript",
+  "migrate_downtime",
+  "migrate_speed",
+  "name",
+  "onboot",
+  "protection",
+  "shares",
+  "startup",
+  "tags",
+  "template",
+  "hotplug",
+]);
+
+/** Whether a change to `k` takes effect on a running VM now, or waits in `[PENDING]`. */
+function appliesLive(c: ConfigFile, k: string, value: string | undefined): boolean {
+  const raw = c.values.get("hotplug") ?? "network,disk,usb";
+  const hp = new Set(raw === "1" ? ["network", "disk", "usb"] : raw === "0" ? [] : raw.split(","));
+  if (FAST_PLUG.has(k) || /^unused\d+$/.test(k)) return true;
+  if (/^net\d+$/.test(k)) return hp.has("network");
+  if (isDiskKey(k)) {
+    const cdrom = [value, c.values.get(k)].some((v) =>
+      v !== undefined && propGet(parseDrive(v).props, "media") === "cdrom"
+    );
+    if (cdrom) return true;
+    return /^(scsi|virtio)\d+$/.test(k) && hp.has("disk");
+  }
+  if (["cores", "sockets", "vcpus"].includes(k)) return hp.has("cpu");
+  if (["memory", "balloon"].includes(k)) return hp.has("memory");
+  return false;
+}
+
+function setLive(st: ModelState, node: string, c: ConfigFile, k: string, v: string): void {
+  const old = c.values.get(k);
+  if (old !== undefined && isDiskKey(k) && parseDrive(old).volume !== parseDrive(v).volume) {
+    detachDisk(st, node, c, old, false);
+  }
+  c.values.set(k, v);
+}
+
+function deleteLive(
+  st: ModelState,
+  node: string,
+  c: ConfigFile,
+  k: string,
+  force: boolean,
+): boolean {
+  const old = c.values.get(k);
+  if (old === undefined) return false;
+  c.values.delete(k);
+  if (isDiskKey(k)) detachDisk(st, node, c, old, force);
+  else if (/^unused\d+$/.test(k)) freeVolume(st, node, old);
+  return true;
+}
+
 /**
  * Applies a plan to a config: allocates new disks (out-of-space fails, freeing what this call
- * allocated), replaces and deletes keys. Returns task log lines.
+ * allocated), replaces and deletes keys. On a running VM (`running`) what cannot be hot-plugged
+ * goes to `[PENDING]`, as qemu-server does. Returns task log lines.
  */
 export function applyPlan(
   st: ModelState,
@@ -331,6 +389,7 @@ export function applyPlan(
   vmid: number,
   c: ConfigFile,
   plan: ConfigPlan,
+  running = false,
 ): Outcome<string[]> {
   const log: string[] = [];
   const allocated: string[] = [];
@@ -352,28 +411,58 @@ export function applyPlan(
     log.push(`${d.key}: successfully created disk '${text}'`);
   }
   for (const [k, v] of [...plan.set, ...newValues]) {
-    const old = c.values.get(k);
-    if (old !== undefined && isDiskKey(k) && parseDrive(old).volume !== parseDrive(v).volume) {
-      detachDisk(st, node, c, old, false);
+    if (running && !appliesLive(c, k, v)) {
+      (c.pending ??= new Map()).set(k, v);
+      if (c.pendingDelete) c.pendingDelete = c.pendingDelete.filter((x) => x !== k);
+    } else {
+      setLive(st, node, c, k, v);
+      c.pending?.delete(k);
     }
-    c.values.set(k, v);
   }
   for (const k of plan.deletes) {
     if (k === "description") {
       delete c.description;
       continue;
     }
-    const old = c.values.get(k);
-    if (old === undefined) {
+    if (!c.values.has(k) && !c.pending?.has(k)) {
       log.push(`cannot delete '${k}' - not set in current configuration!`);
       continue;
     }
-    c.values.delete(k);
-    if (isDiskKey(k)) detachDisk(st, node, c, old, plan.force);
-    else if (/^unused\d+$/.test(k)) freeVolume(st, node, old);
+    c.pending?.delete(k);
+    if (running && c.values.has(k) && !appliesLive(c, k, undefined)) {
+      if (!(c.pendingDelete ??= []).includes(k)) c.pendingDelete.push(k);
+    } else deleteLive(st, node, c, k, plan.force);
   }
   if (plan.description !== undefined) c.description = plan.description;
+  tidyPending(c);
   return { ok: true, value: log };
+}
+
+function tidyPending(c: ConfigFile): void {
+  if (c.pending && c.pending.size === 0) delete c.pending;
+  if (c.pendingDelete && c.pendingDelete.length === 0) delete c.pendingDelete;
+}
+
+/** Applies `[PENDING]` (at VM start, as qemu-server does before launching QEMU). */
+export function applyPending(st: ModelState, node: string, c: ConfigFile): void {
+  for (const k of c.pendingDelete ?? []) deleteLive(st, node, c, k, false);
+  for (const [k, v] of c.pending ?? []) setLive(st, node, c, k, v);
+  delete c.pending;
+  delete c.pendingDelete;
+}
+
+/** `GET …/pending`: every key with its current value, pending value and delete flag. */
+export function pendingList(c: ConfigFile): Array<Record<string, unknown>> {
+  const keys = new Set([...c.values.keys(), ...(c.pending?.keys() ?? [])]);
+  return [...keys].sort().map((key) => {
+    const e: Record<string, unknown> = { key };
+    const v = c.values.get(key);
+    if (v !== undefined) e.value = key === "cipassword" ? "**********" : v;
+    const p = c.pending?.get(key);
+    if (p !== undefined) e.pending = key === "cipassword" ? "**********" : p;
+    if (c.pendingDelete?.includes(key)) e.delete = 1;
+    return e;
+  });
 }
 
 /** `invalid bootorder: device '<d>' does not exist'` when `boot` names a missing device. */

@@ -3,7 +3,13 @@
  * file lock), resize, power actions, destroy with purge, template conversion. Errors surface
  * synchronously or in the task exactly where PVE raises them (proxmox-api.md §9.13-9.17, §11.4).
  */
-import { cloneConfig, configDigest, diskKeys, isDiskKey } from "./config_file.ts";
+import {
+  configDigest,
+  type ConfigFile,
+  diskKeys,
+  effectiveValues,
+  isDiskKey,
+} from "./config_file.ts";
 import { formatSize, parseDrive, printDrive, propGet, propSet } from "./property_string.ts";
 import { lock, sleep, type Step, TaskFailure } from "./scheduler.ts";
 import {
@@ -24,7 +30,7 @@ import {
   toBaseVolume,
 } from "./storage_ops.ts";
 import { quorumError } from "./vm_create.ts";
-import { applyPlan, checkBootOrder, type Params, planConfig } from "./vm_config.ts";
+import { applyPending, applyPlan, checkBootOrder, type Params, planConfig } from "./vm_config.ts";
 
 function err(e: PveError): { ok: false; error: PveError } {
   return { ok: false, error: e };
@@ -96,7 +102,7 @@ export function updateConfig(
   }
   const lockProp = vm.conf.values.get("lock");
   if (lockProp && params.skiplock !== "1") return err(st.fail(500, `VM is locked (${lockProp})`));
-  const preview = cloneConfig(vm.conf);
+  const preview: ConfigFile = { values: effectiveValues(vm.conf) };
   for (const [k, v] of p.set) preview.values.set(k, v);
   for (const d of p.newDisks) preview.values.set(d.key, "pending");
   for (const k of p.deletes) preview.values.delete(k);
@@ -109,7 +115,7 @@ export function updateConfig(
   if (boot) return err(st.fail(400, "Parameter verification failed.", { boot: boot }));
 
   if (mode === "sync") {
-    const r = applyPlan(st, node, vmid, vm.conf, p);
+    const r = applyPlan(st, node, vmid, vm.conf, p, vm.status === "running");
     if (!r.ok) return r;
     return { ok: true, value: null };
   }
@@ -120,7 +126,7 @@ export function updateConfig(
     const cur = st.vms.get(vmid);
     if (cur !== vm) throw new TaskFailure(st.noConfig(node, vmid).message);
     for (const [k, v] of p.set) t.log.push(`update VM ${vmid}: -${k} ${v}`);
-    const r = applyPlan(st, node, vmid, vm.conf, p);
+    const r = applyPlan(st, node, vmid, vm.conf, p, vm.status === "running");
     if (!r.ok) throw new TaskFailure(r.error.message);
     t.log.push(...r.value);
   });
@@ -256,6 +262,7 @@ export function powerVm(
     yield sleep(st.duration(type, vmid, node));
     throwInjected(t);
     if (action === "start" || action === "reboot") {
+      applyPending(st, node, vm.conf);
       vm.status = "running";
       vm.startedAt = st.time();
     } else {
