@@ -641,3 +641,38 @@ Deno.test("F12 wire faults: reset, non-JSON, truncated, missing data, wrong type
     await hungFails;
   });
 });
+
+Deno.test("on the real clock tasks complete once their duration has elapsed; 401s wait the auth delay", async () => {
+  const pve = await startFakePve({
+    seed: 2,
+    faults: { authDelayMs: 60 },
+    model: { timing: { durations: { qmclone: 40 }, cloneBytesPerSecond: 1024 ** 4 } },
+  });
+  try {
+    const auth = { Authorization: `PVEAPIToken=${pve.tokenId}=${pve.tokenSecret}` };
+    const r = await request(pve.url, pve.caPem, "POST", "/api2/json/nodes/pve1/qemu/9000/clone", {
+      headers: auth,
+      body: "newid=300&full=1",
+    });
+    const upid = (r.json as { data: string }).data;
+    let status: Record<string, unknown> = {};
+    for (let i = 0; i < 200 && status.status !== "stopped"; i++) {
+      await new Promise((res) => setTimeout(res, 10));
+      const s = await request(
+        pve.url,
+        pve.caPem,
+        "GET",
+        `/api2/json/nodes/pve1/tasks/${upid}/status`,
+        { headers: auth },
+      );
+      status = (s.json as { data: Record<string, unknown> }).data;
+    }
+    assert.equal(status.exitstatus, "OK");
+    const t0 = performance.now();
+    const denied = await request(pve.url, pve.caPem, "GET", "/api2/json/version");
+    assert.equal(denied.status, 401);
+    assert.ok(performance.now() - t0 >= 55, "every 401 is delayed like PVE's");
+  } finally {
+    await pve.close();
+  }
+});
