@@ -62,6 +62,8 @@ export function installControllers(store: KubeStore, opts: ControllerOptions = {
       const c = obj as unknown as CrdObject;
       const key = resourceKey({ group: c.spec.group, plural: c.spec.names.plural });
       if (type === "DELETED") {
+        // Instances go first (their watchers see DELETED), then the resource stops being served.
+        removeInstances(store, key);
         store.removeResource(key);
       } else if (type === "ADDED") {
         const delay = opts.crdEstablishDelayMs ?? 0;
@@ -107,7 +109,13 @@ function removeInstances(store: KubeStore, key: string): void {
   const def = store.resolve(key);
   if (!def) return;
   for (const e of [...store.entries(def)]) {
-    store.delete(def, e.obj.metadata.namespace, e.obj.metadata.name!);
+    const ns = e.obj.metadata.namespace;
+    const name = e.obj.metadata.name!;
+    store.delete(def, ns, name);
+    const left = store.peek(def, ns, name);
+    if (left) {
+      store.updateFrom(def, left, { ...left, metadata: { ...left.metadata, finalizers: [] } });
+    }
   }
 }
 

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { fixtureCel, nodePoolCrd } from "./fixtures.ts";
-import { call, withKube } from "./testing.ts";
+import { call, openWatch, withKube } from "./testing.ts";
 
 const CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
 const NP = "/apis/proxscale.io/v1alpha1/nodepools";
@@ -380,5 +380,50 @@ Deno.test("12.1.17 bootstrap tokens backed by a valid Secret authenticate as sys
     } finally {
       client.close();
     }
+  });
+});
+
+Deno.test("12.1.14 namespaced custom resources, the scale subresource, and CRD deletion removing instances with DELETED events", async () => {
+  await withKube({}, async (k) => {
+    await call(k, "POST", CRDS, { body: nodePoolCrd({ scope: "Namespaced", scale: true }) });
+    const base = "/apis/proxscale.io/v1alpha1/namespaces/default/nodepools";
+    const body = {
+      apiVersion: "proxscale.io/v1alpha1",
+      kind: "NodePool",
+      metadata: { name: "a" },
+      spec: { providerRef: "p", replicas: 2 },
+    };
+    const created = await call(k, "POST", base, { body });
+    assert.equal(created.json.metadata.namespace, "default");
+    assert.equal(
+      (await call(k, "POST", "/apis/proxscale.io/v1alpha1/namespaces/ghost/nodepools", { body }))
+        .status,
+      404,
+    );
+    assert.equal(
+      (await call(k, "GET", NP)).json.items.length,
+      1,
+      "cluster-wide list of a namespaced kind",
+    );
+    const scale = await call(k, "GET", `${base}/a/scale`);
+    assert.deepEqual([scale.json.kind, scale.json.apiVersion, scale.json.spec.replicas], [
+      "Scale",
+      "autoscaling/v1",
+      2,
+    ]);
+    const scaled = await call(k, "PUT", `${base}/a/scale`, {
+      body: { ...scale.json, spec: { replicas: 5 } },
+    });
+    assert.equal(scaled.json.spec.replicas, 5);
+    const stale = await call(k, "PUT", `${base}/a/scale`, {
+      body: { ...scale.json, spec: { replicas: 6 } },
+    });
+    assert.equal(stale.status, 409);
+    const w = await openWatch(k, `${NP}?watch=true&resourceVersion=${k.store.resourceVersion()}`);
+    await call(k, "DELETE", `${CRDS}/nodepools.proxscale.io`);
+    const e = await w.next();
+    assert.deepEqual([e.type, e.object.metadata.name], ["DELETED", "a"]);
+    await w.close();
+    assert.equal((await call(k, "GET", base)).status, 404);
   });
 });

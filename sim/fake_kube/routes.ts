@@ -12,8 +12,9 @@ import { acceptedPatchTypes, PATCH_MEDIA_TYPES } from "./patch_request.ts";
 import { apiVersionOf, type ResourceDef } from "./resources.ts";
 import {
   badRequest,
+  conflict,
   methodNotAllowed,
-  notFoundPath,
+  notFound,
   type Status,
   unsupportedMediaType,
 } from "./status.ts";
@@ -396,7 +397,7 @@ function scaleUpdate(
   opts: { dryRun?: boolean },
 ): Response {
   const cur = store.peek(def, ns, name);
-  if (!cur) return statusResponse(notFoundPath());
+  if (!cur) return statusResponse(notFound(def, name));
   const replicas = body?.spec?.replicas;
   if (typeof replicas !== "number") {
     return statusResponse(badRequest("spec.replicas must be an integer"));
@@ -407,13 +408,7 @@ function scaleUpdate(
   for (const s of segs.slice(0, -1)) o = o[s] ??= {};
   o[segs[segs.length - 1]!] = replicas;
   const rv = body?.metadata?.resourceVersion;
-  if (rv && rv !== cur.metadata.resourceVersion) {
-    const r = store.update(def, { ...next, metadata: { ...next.metadata, resourceVersion: rv } }, {
-      name,
-      ...(ns ? { namespace: ns } : {}),
-    });
-    if (!r.ok) return statusResponse(r.error);
-  }
+  if (rv && rv !== cur.metadata.resourceVersion) return statusResponse(conflict(def, name));
   const r = store.updateFrom(def, cur, next, opts);
   if (!r.ok) return statusResponse(r.error);
   return jsonResponse(200, toScale(def, r.value.object));

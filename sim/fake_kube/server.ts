@@ -305,13 +305,12 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
     });
   }
 
-  let openapiCache: { key: string; value: ReturnType<typeof openApiIndex> } | undefined;
+  let openapiCache: { revision: number; value: ReturnType<typeof openApiIndex> } | undefined;
   const openapi = () => {
-    const defs = store.resources();
-    const key = defs.map((d) =>
-      `${d.group}/${d.version}/${d.plural}:${JSON.stringify(d.schema ?? null).length}`
-    ).join(",");
-    if (openapiCache?.key !== key) openapiCache = { key, value: openApiIndex(defs) };
+    const revision = store.resourcesRevision();
+    if (openapiCache?.revision !== revision) {
+      openapiCache = { revision, value: openApiIndex(store.resources()) };
+    }
     return openapiCache.value;
   };
 

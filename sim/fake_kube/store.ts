@@ -119,6 +119,7 @@ export class KubeStore {
   #cel: CelEvaluator | undefined;
   #graceful: { scale: number } | "hold";
   #defs = new Map<string, ResourceDef[]>();
+  #defsRevision = 0;
   #collections = new Map<string, Collection>();
   #timers = new Map<string, ReturnType<typeof setTimeout>>();
   #hooks: WriteHook[] = [];
@@ -194,6 +195,7 @@ export class KubeStore {
     const list = (this.#defs.get(key) ?? []).filter((d) => d.version !== def.version);
     list.push(def);
     this.#defs.set(key, list);
+    this.#defsRevision++;
     if (!this.#collections.has(key)) {
       this.#collections.set(key, {
         byNs: new Map(),
@@ -214,6 +216,12 @@ export class KubeStore {
     }
     this.#defs.delete(key);
     this.#collections.delete(key);
+    this.#defsRevision++;
+  }
+
+  /** Changes whenever the set of served resources (or a CRD's schema) changes. */
+  resourcesRevision(): number {
+    return this.#defsRevision;
   }
 
   /** Every served resource definition (all versions). */
