@@ -450,3 +450,17 @@ Deno.test("config changes on a running VM: hot-pluggable ones apply, cores and m
   assert.equal(c.model.configFileText(190)!.includes("[PENDING]"), false);
   assert.equal(ok(c.model.statusCurrent("pve1", 190)).cpus, 8);
 });
+
+Deno.test("power and destroy parameters are checked against their schema", () => {
+  const c = fakeCluster();
+  const bad = c.model.destroyVm("pve1", 9000, { purge: "true", force: "1" }, ROOT);
+  assert.ok(!bad.ok);
+  assert.deepEqual(bad.error.errors, {
+    purge: "type check ('boolean') failed - got 'true'",
+    force: "property is not defined in schema and the schema does not allow additional properties",
+  });
+  const root = c.model.powerVm("pve1", 9000, "start", { skiplock: "1" }, ROOT);
+  assert.ok(!root.ok);
+  assert.deepEqual(root.error.errors, { skiplock: "Only root may use this option." });
+  assert.ok(c.model.powerVm("pve1", 9000, "shutdown", { forceStop: "1", timeout: "30" }, ROOT).ok);
+});

@@ -36,6 +36,56 @@ function err(e: PveError): { ok: false; error: PveError } {
   return { ok: false, error: e };
 }
 
+const POWER_PARAMS: Record<string, { allowed: string[]; booleans: string[] }> = {
+  start: {
+    allowed: [
+      "timeout",
+      "skiplock",
+      "machine",
+      "force-cpu",
+      "migratedfrom",
+      "migration_network",
+      "migration_type",
+      "stateuri",
+      "targetstorage",
+    ],
+    booleans: ["skiplock"],
+  },
+  stop: {
+    allowed: ["timeout", "overrule-shutdown", "keepActive", "skiplock", "migratedfrom"],
+    booleans: ["overrule-shutdown", "keepActive", "skiplock"],
+  },
+  shutdown: {
+    allowed: ["timeout", "forceStop", "keepActive", "skiplock"],
+    booleans: ["forceStop", "keepActive", "skiplock"],
+  },
+  reboot: { allowed: ["timeout"], booleans: [] },
+  destroy: {
+    allowed: ["purge", "destroy-unreferenced-disks", "skiplock"],
+    booleans: ["purge", "destroy-unreferenced-disks", "skiplock"],
+  },
+};
+
+/** 400 for parameters the endpoint's schema does not define, bad booleans and timeouts. */
+function schemaCheck(st: ModelState, params: Params, which: string): PveError | undefined {
+  const spec = POWER_PARAMS[which]!;
+  const errors: Record<string, string> = {};
+  for (const [k, v] of Object.entries(params)) {
+    if (k === "node" || k === "vmid") continue;
+    if (!spec.allowed.includes(k)) {
+      errors[k] =
+        "property is not defined in schema and the schema does not allow additional properties";
+    } else if (spec.booleans.includes(k) && v !== "0" && v !== "1") {
+      errors[k] = `type check ('boolean') failed - got '${v}'`;
+    } else if (k === "timeout" && !/^[+-]?\d+$/.test(v)) {
+      errors[k] = `type check ('integer') failed - got '${v}'`;
+    }
+  }
+  return Object.keys(errors).length
+    ? st.fail(400, "Parameter verification failed.", errors)
+    : undefined;
+}
+
 function rootOnly(
   st: ModelState,
   user: string,
@@ -231,7 +281,7 @@ export function powerVm(
   const rootKeys = action === "start"
     ? ["skiplock", "machine", "force-cpu", "migratedfrom"]
     : ["skiplock", "keepActive"];
-  const ro = rootOnly(st, user, params, rootKeys);
+  const ro = schemaCheck(st, params, action) ?? rootOnly(st, user, params, rootKeys);
   if (ro) return err(ro);
   const qe = quorumError(st);
   if (qe) return err(qe);
@@ -281,7 +331,7 @@ export function destroyVm(
   params: Params,
   user: string,
 ): Outcome<string> {
-  const ro = rootOnly(st, user, params, ["skiplock"]);
+  const ro = schemaCheck(st, params, "destroy") ?? rootOnly(st, user, params, ["skiplock"]);
   if (ro) return err(ro);
   const qe = quorumError(st);
   if (qe) return err(qe);
