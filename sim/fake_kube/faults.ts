@@ -18,6 +18,13 @@ export type KubeFaults = {
   watchDropMode: "close" | "reset";
   /** Only requests whose path matches are subject to errorRate/latency (undefined: all). */
   pathFilter: RegExp | undefined;
+  /** Open watches stay connected but deliver nothing (a silent, half-dead watch). */
+  muteWatches: boolean;
+  /**
+   * Rewrites objects on the wire (list items and watch event objects, not single GETs), so
+   * clients can be shown malformed data: return the object to send, e.g. without metadata.
+   */
+  mangle: ((obj: Record<string, unknown>) => unknown) | undefined;
 };
 
 /** The handle `startFakeKube` returns: settings plus actions. */
@@ -35,5 +42,7 @@ export function noFaults(): KubeFaults {
     watchDropAfterMs: undefined,
     watchDropMode: "close",
     pathFilter: undefined,
+    muteWatches: false,
+    mangle: undefined,
   };
 }

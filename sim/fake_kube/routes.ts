@@ -122,6 +122,8 @@ function wantsTable(accept: string | null): boolean {
 export type RouteContext = {
   store: KubeStore;
   now: () => number;
+  /** The fault hook that rewrites list items and watch objects, if any. */
+  mangle: () => ((obj: Record<string, unknown>) => unknown) | undefined;
   /** Starts a watch stream response (server.ts owns stream bookkeeping). */
   watch: (t: Target, url: URL, encode: (e: WatchEvent) => string) => Response;
 };
@@ -245,6 +247,10 @@ export async function handleResource(
             tbl.rows = [tableRow(printer, o, ctx.now(), includeObject)];
             return `{"type":"${e.type}","object":${JSON.stringify(tbl)}}\n`;
           }
+          const m = ctx.mangle();
+          if (m && e.type !== "ERROR" && e.type !== "BOOKMARK") {
+            return `{"type":"${e.type}","object":${JSON.stringify(m(e.object as KObj))}}\n`;
+          }
           return `{"type":"${e.type}","object":${encodeObject(e.object)}}\n`;
         };
         return ctx.watch(t, url, encode);
@@ -259,7 +265,11 @@ export async function handleResource(
         });
         return jsonResponse(200, tbl);
       }
-      const items = r.value.entries.map((e) => itemJson(def, e)).join(",");
+      const m = ctx.mangle();
+      const items = r.value.entries.map((e) =>
+        m ? JSON.stringify(m(JSON.parse(itemJson(def, e)))) : itemJson(def, e)
+      )
+        .join(",");
       const head = `{"kind":"${def.listKind}","apiVersion":"${
         apiVersionOf(def)
       }","metadata":{"resourceVersion":"${r.value.resourceVersion}"},"items":[`;

@@ -254,7 +254,7 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
         ctrl = c;
         watches.add(handle);
         const send = (e: WatchEvent) => {
-          if (done) return;
+          if (done || (faults.muteWatches && e.type !== "ERROR")) return;
           // Events of one tick go out as one chunk (30,000 synthetic ADDEDs are one write).
           batch.push(encode(e));
           if (batch.length === 1) queueMicrotask(flush);
@@ -397,7 +397,12 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
         return statusResponse(forbidden(res, t.name, who.user, verb, t.namespace));
       }
     }
-    return await handleResource({ store, now, watch: watchResponse }, req, url, t);
+    return await handleResource(
+      { store, now, watch: watchResponse, mangle: () => faults.mangle },
+      req,
+      url,
+      t,
+    );
   }
 
   const server = await listen({

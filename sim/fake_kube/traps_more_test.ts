@@ -477,3 +477,30 @@ Deno.test("12.2.35 watches stay open by default and close early only as a delibe
     assert.equal(await dropped.next(), undefined, "closed cleanly by the fault");
   });
 });
+
+Deno.test("12.2.28 fault hooks for client robustness: malformed list/watch objects and silent watches", async () => {
+  await withKube({}, async (k) => {
+    await call(k, "POST", PODS, { body: podBody("good") });
+    await call(k, "POST", PODS, { body: podBody("bad") });
+    k.faults.mangle = (o) =>
+      (o.metadata as { name?: string })?.name === "bad"
+        ? { ...o, metadata: undefined, spec: "wrong" }
+        : o;
+    const list = await call(k, "GET", PODS);
+    assert.deepEqual(
+      list.json.items.map((i: { metadata?: { name: string } }) => i.metadata?.name ?? null),
+      ["good", null],
+    );
+    assert.equal(list.json.items[0].kind, undefined, "built-in items still carry no kind");
+    const w = await openWatch(k, `${PODS}?watch=true`);
+    const events = await w.take(2);
+    assert.equal(events[1].object.spec, "wrong");
+    k.faults.mangle = undefined;
+    k.faults.muteWatches = true;
+    await call(k, "POST", PODS, { body: podBody("unseen") });
+    k.faults.muteWatches = false;
+    await call(k, "POST", PODS, { body: podBody("seen") });
+    assert.equal((await w.next()).object.metadata.name, "seen", "the muted event never arrives");
+    await w.close();
+  });
+});
