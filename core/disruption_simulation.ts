@@ -6,13 +6,22 @@
  * to core/provisioning.ts itself, which sizes the replacement VMs (pool order, cheapest shape,
  * limits, host capacity). Capacity taken by earlier decisions of the pass stays taken.
  */
-import type { Config, Host, Node, NodeClaim, Pod, Resources, Snapshot } from "./model.ts";
+import type {
+  Config,
+  Host,
+  LabelSelector,
+  Node,
+  NodeClaim,
+  Pod,
+  Resources,
+  Snapshot,
+} from "./model.ts";
 import { podKey } from "./model.ts";
 import type { Candidate, World } from "./disruption_candidates.ts";
 import { type PlannedClaim, provision } from "./provisioning.ts";
 import { podRequests } from "./pod_requests.ts";
 import { untoleratedTaint } from "./taints.ts";
-import { matchesNodeConstraints } from "./requirements.ts";
+import { matchesNodeConstraints, matchesSelector, selectorKey } from "./requirements.ts";
 import { type PlacedPod, topologyAllows, TopologyIndex, ZONE_KEY } from "./topology.ts";
 import { footprint } from "./limits.ts";
 import { shapeCost } from "./cost.ts";
@@ -27,6 +36,7 @@ export type SimOutcome =
   | { ok: false; reason: Reason };
 
 type Mover = { pod: Pod; req: Resources };
+type PodAt = { pod: Pod; slot: number };
 
 function constrained(p: Pod): boolean {
   return (p.requiredPodAntiAffinity?.length ?? 0) > 0 ||
@@ -55,6 +65,11 @@ export class Simulator {
   readonly #anyAntiAffinity: boolean;
   readonly #simConfig: Config;
   #claimsAsDeleting: NodeClaim[] | undefined;
+  #index:
+    | { byLabel: Map<string, PodAt[]>; byNamespace: Map<string, PodAt[]>; owners: PodAt[] }
+    | undefined;
+  #zoneDomains: [string, string][] | undefined;
+  #repelling: { namespaces: Set<string>; selector: LabelSelector }[] | undefined;
 
   constructor(world: World, snapshot: Snapshot, config: Config) {
     this.#world = world;
@@ -129,8 +144,106 @@ export class Simulator {
     return c;
   }
 
+  /** Active pods by namespace and by label, and those with anti-affinity: built on first need. */
+  #podIndex(): {
+    byLabel: Map<string, PodAt[]>;
+    byNamespace: Map<string, PodAt[]>;
+    owners: PodAt[];
+  } {
+    if (this.#index) return this.#index;
+    const byLabel = new Map<string, PodAt[]>();
+    const byNamespace = new Map<string, PodAt[]>();
+    const owners: PodAt[] = [];
+    const push = (m: Map<string, PodAt[]>, k: string, v: PodAt) => {
+      const l = m.get(k);
+      if (l) l.push(v);
+      else m.set(k, [v]);
+    };
+    this.#world.podsOn.forEach((pods, slot) => {
+      for (const pod of pods) {
+        if (!isActive(pod)) continue;
+        const at = { pod, slot };
+        push(byNamespace, pod.namespace, at);
+        for (const k in pod.labels ?? {}) {
+          push(byLabel, `${pod.namespace}\u0000${k}\u0000${pod.labels![k]}`, at);
+        }
+        if ((pod.requiredPodAntiAffinity?.length ?? 0) > 0) owners.push(at);
+      }
+    });
+    return this.#index = { byLabel, byNamespace, owners };
+  }
+
+  /**
+   * The placed pods whose position can matter to `movers`: those their anti-affinity or spread
+   * selectors match, and every pod with anti-affinity of its own (kube-scheduler checks both
+   * ways). Everything else is irrelevant to topology, so a pass never copies the whole cluster.
+   */
+  #relevant(movers: readonly Pod[]): Map<Pod, number> {
+    const idx = this.#podIndex();
+    const out = new Map<Pod, number>();
+    for (const o of idx.owners) out.set(o.pod, o.slot);
+    const seen = new Set<string>();
+    const add = (namespaces: readonly string[], sel: LabelSelector | undefined) => {
+      if (!sel) return;
+      for (const ns of namespaces) {
+        const id = `${ns}|${selectorKey(sel)}`;
+        if (seen.has(id)) continue;
+        seen.add(id);
+        const first = Object.keys(sel.matchLabels ?? {})[0];
+        const list = first === undefined
+          ? idx.byNamespace.get(ns)
+          : idx.byLabel.get(`${ns}\u0000${first}\u0000${sel.matchLabels![first]}`);
+        for (const at of list ?? []) {
+          if (matchesSelector(at.pod.labels, sel)) out.set(at.pod, at.slot);
+        }
+      }
+    };
+    for (const pod of movers) {
+      for (const t of pod.requiredPodAntiAffinity ?? []) {
+        add(t.namespaces?.length ? t.namespaces : [pod.namespace], t.labelSelector);
+      }
+      for (const c of pod.topologySpreadConstraints ?? []) {
+        if (c.whenUnsatisfiable === "DoNotSchedule") add([pod.namespace], c.labelSelector);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Can topology constrain where this pod goes? Only through its own anti-affinity or spread,
+   * or through a placed pod's anti-affinity term that selects it (the symmetric check).
+   */
+  #needsTopology(pod: Pod): boolean {
+    if (constrained(pod)) return true;
+    if (!this.#anyAntiAffinity) return false;
+    if (!this.#repelling) {
+      const terms = new Map<string, { namespaces: Set<string>; selector: LabelSelector }>();
+      for (const o of this.#podIndex().owners) {
+        for (const t of o.pod.requiredPodAntiAffinity ?? []) {
+          if (!t.labelSelector) continue;
+          const ns = t.namespaces?.length ? t.namespaces : [o.pod.namespace];
+          const id = `${[...ns].sort().join(",")}|${selectorKey(t.labelSelector)}`;
+          if (!terms.has(id)) terms.set(id, { namespaces: new Set(ns), selector: t.labelSelector });
+        }
+      }
+      this.#repelling = [...terms.values()];
+    }
+    for (const t of this.#repelling) {
+      if (t.namespaces.has(pod.namespace) && matchesSelector(pod.labels, t.selector)) return true;
+    }
+    return false;
+  }
+
+  /** Where a pod is now in this pass (slot), or undefined when it is on a node going away. */
+  #slotOf(pod: Pod, base: number, gone: ReadonlySet<number>): number | undefined {
+    const at = this.#movedTo.get(pod) ?? base;
+    // -1: moved onto a replacement earlier in the pass (counted through #onReplacements).
+    if (at < 0 || gone.has(at) || this.#removed.has(at)) return undefined;
+    return at;
+  }
+
   /** Topology counts as they would be with `gone` removed and this pass's moves applied. */
-  #topology(gone: ReadonlySet<number>): TopologyIndex {
+  #topology(gone: ReadonlySet<number>, movers: readonly Pod[]): TopologyIndex {
     const slots = this.#world.slots;
     const placed: PlacedPod[] = [];
     const add = (pod: Pod, nodeLabels: Readonly<Record<string, string>>) => {
@@ -142,22 +255,26 @@ export class Simulator {
       };
       placed.push(p);
     };
-    this.#world.podsOn.forEach((pods, i) => {
-      for (const pod of pods) {
-        if (!isActive(pod)) continue;
-        const at = this.#movedTo.get(pod) ?? i;
-        if (at < 0 || gone.has(at) || this.#removed.has(at)) continue;
-        add(pod, slots[at]!.node.labels);
-      }
-    });
-    for (const r of this.#onReplacements) add(r.pod, r.claim.labels);
-    const domains: [string, string][] = [];
-    for (const h of this.#snap.hosts) if (h.online) domains.push([ZONE_KEY, h.zone]);
-    for (const s of slots) {
-      const z = s.node.labels[ZONE_KEY];
-      if (z !== undefined) domains.push([ZONE_KEY, z]);
+    for (const [pod, base] of this.#relevant(movers)) {
+      const at = this.#slotOf(pod, base, gone);
+      if (at !== undefined) add(pod, slots[at]!.node.labels);
     }
-    return new TopologyIndex(placed, domains);
+    for (const r of this.#onReplacements) add(r.pod, r.claim.labels);
+    return new TopologyIndex(placed, this.#zones());
+  }
+
+  #zones(): [string, string][] {
+    if (this.#zoneDomains) return this.#zoneDomains;
+    const domains: [string, string][] = [];
+    const seen = new Set<string>();
+    const add = (z: string | undefined) => {
+      if (z === undefined || seen.has(z)) return;
+      seen.add(z);
+      domains.push([ZONE_KEY, z]);
+    };
+    for (const h of this.#snap.hosts) if (h.online) add(h.zone);
+    for (const s of this.#world.slots) add(s.node.labels[ZONE_KEY]);
+    return this.#zoneDomains = domains;
   }
 
   /**
@@ -175,8 +292,13 @@ export class Simulator {
       a.pod.createdAt - b.pod.createdAt ||
       (a.pod.uid < b.pod.uid ? -1 : a.pod.uid > b.pod.uid ? 1 : 0)
     );
-    const needTopo = this.#anyAntiAffinity || movers.some((m) => constrained(m.pod));
-    const topo = needTopo ? this.#topology(gone) : undefined;
+    const needTopo = movers.some((m) => this.#needsTopology(m.pod));
+    const topo = needTopo
+      ? this.#topology(
+        gone,
+        movers.map((m) => m.pod),
+      )
+      : undefined;
     const slots = this.#world.slots;
     const n = slots.length;
     const freeCpu = this.#freeCpu;
@@ -246,24 +368,24 @@ export class Simulator {
     });
     const nodes: Node[] = [];
     // Pods already placed only matter to the new VM through anti-affinity and spread.
-    if (this.#anyAntiAffinity || left.some((m) => constrained(m.pod))) {
+    if (left.some((m) => this.#needsTopology(m.pod))) {
       const slots = this.#world.slots;
       const moved = new Map(moves.map((m) => [m.pod, m.to]));
-      slots.forEach((s, i) => {
-        if (gone.has(i) || this.#removed.has(i)) return;
-        nodes.push({ ...s.node, unschedulable: true });
-      });
-      const alive = new Set(nodes.map((x) => x.name));
-      this.#world.podsOn.forEach((list, i) => {
-        for (const pod of list) {
-          if (!isActive(pod)) continue;
-          const at = this.#movedTo.get(pod) ?? i;
-          // -1: moved onto a replacement earlier in the pass (added below).
-          if (at < 0) continue;
-          const name = moved.get(pod) ?? slots[at]!.node.name;
-          if (alive.has(name)) pods.push({ ...pod, nodeName: name });
+      const used = new Set<string>();
+      for (const [pod, base] of this.#relevant(left.map((m) => m.pod))) {
+        let name = moved.get(pod);
+        if (name === undefined) {
+          const at = this.#slotOf(pod, base, gone);
+          if (at === undefined) continue;
+          name = slots[at]!.node.name;
         }
-      });
+        if (!used.has(name)) {
+          used.add(name);
+          // Cordoned: the node only tells the provisioning core where its pods are.
+          nodes.push({ ...slots[this.#world.slotByName.get(name)!]!.node, unschedulable: true });
+        }
+        pods.push({ ...pod, nodeName: name });
+      }
       for (const c of this.#replacements) {
         nodes.push({
           name: c.name,

@@ -113,9 +113,15 @@ export function allowedValues(offered: readonly string[] | null, r: Requirement)
 /** Stable text of a selector, for grouping pods that count against the same selector. */
 export function selectorKey(sel: LabelSelector | undefined): string {
   if (!sel) return "none";
+  // Disruption rebuilds topology counts for every simulated node: remember each selector's key.
+  const known = selectorKeys.get(sel);
+  if (known !== undefined) return known;
   const ml = Object.entries(sel.matchLabels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const me = (sel.matchExpressions ?? []).map((e) =>
     `${e.key}${e.operator}${(e.values ?? []).join(",")}`
   ).sort();
-  return JSON.stringify([ml, me]);
+  const key = JSON.stringify([ml, me]);
+  selectorKeys.set(sel, key);
+  return key;
 }
+const selectorKeys = new WeakMap<LabelSelector, string>();
