@@ -33,6 +33,10 @@ export const COMMANDS: Record<string, Entry> = {
     summary: "run a fake Kubernetes API server (v1.32 subset) and write a kubeconfig for it",
     load: async () => (await import("./cli/fake_kube.ts")).fakeKubeCommand,
   },
+  sim: {
+    summary: "replay a workload trace through proxscale and baseline autoscalers; plan capacity",
+    load: async () => (await import("./cli/sim.ts")).simCommand,
+  },
 };
 
 export function helpText(): string {

@@ -326,6 +326,8 @@ class Engine<S> {
     this.#unbind(p);
     p.gen++;
     p.pod.phase = "Pending";
+    // The controller's replacement pod is a new pod: created now.
+    p.pod.createdAt = this.now;
     p.pod.pendingSince = this.now;
     delete p.pod.unschedulable;
     this.#addPending(p);
@@ -350,6 +352,7 @@ class Engine<S> {
       maxMem = Math.max(maxMem, n.alloc.memory - n.used.memory);
     }
     let newlyUnschedulable = false;
+    let bound = false;
     for (const p of order) {
       let n: SimNode | undefined;
       if (p.req.cpu <= maxCpu && p.req.memory <= maxMem) {
@@ -358,6 +361,7 @@ class Engine<S> {
       if (n) {
         this.#bind(p, n);
         this.#dirty();
+        bound = true;
         continue;
       }
       if (!p.pod.unschedulable) {
@@ -367,7 +371,8 @@ class Engine<S> {
         this.#dirty();
       }
     }
-    if (newlyUnschedulable) this.#changed();
+    // A bind changes what is unneeded, so scale-down must see it as a daemon polling would.
+    if (newlyUnschedulable || bound) this.#changed();
   }
 
   // ---- nodes ----

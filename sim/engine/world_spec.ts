@@ -66,3 +66,92 @@ export function defaultWorld(): WorldSpec {
     sampleEvery: 10 * 60 * S,
   };
 }
+
+function isDistribution(v: unknown): v is Distribution {
+  if (typeof v !== "object" || v === null) return false;
+  const d = v as Record<string, unknown>;
+  const n = (x: unknown) => typeof x === "number" && Number.isFinite(x) && x >= 0;
+  if (d.kind === "constant") return n(d.value);
+  if (d.kind === "uniform") return n(d.min) && n(d.max) && (d.min as number) <= (d.max as number);
+  if (d.kind === "lognormal") return n(d.median) && n(d.sigma) && n(d.max);
+  return false;
+}
+
+/**
+ * Overrides the defaults with a JSON object (the --world file): any of hosts, defaultHost,
+ * delays.{clone,boot,join,drainPerPod,destroy}, cloneFailure, scoring, departure, sampleEvery.
+ * Returns the problem in words when a field has the wrong form.
+ */
+export function worldFrom(
+  input: unknown,
+): { ok: true; value: WorldSpec } | { ok: false; error: string } {
+  const w = defaultWorld();
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return { ok: false, error: "the world file must hold a JSON object" };
+  }
+  const o = input as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (
+      !["hosts", "defaultHost", "delays", "cloneFailure", "scoring", "departure", "sampleEvery"]
+        .includes(k)
+    ) {
+      return { ok: false, error: `unknown field "${k}"` };
+    }
+  }
+  if (o.hosts !== undefined) {
+    if (!Array.isArray(o.hosts)) return { ok: false, error: "hosts must be a list" };
+    for (const h of o.hosts) {
+      if (typeof h?.name !== "string" || !(h.cpu > 0) || !(h.memory > 0)) {
+        return { ok: false, error: "each host needs name, cpu (millicores) and memory (bytes)" };
+      }
+    }
+    w.hosts = o.hosts as HostCapacity[];
+  }
+  if (o.defaultHost !== undefined) {
+    const d = o.defaultHost as Record<string, number>;
+    if (!(d.cpu! > 0) || !(d.memory! > 0)) {
+      return { ok: false, error: "defaultHost needs cpu and memory" };
+    }
+    w.defaultHost = { cpu: d.cpu!, memory: d.memory! };
+  }
+  if (o.delays !== undefined) {
+    const d = o.delays as Record<string, unknown>;
+    for (const [k, v] of Object.entries(d)) {
+      if (!(k in w.delays)) return { ok: false, error: `unknown delay "${k}"` };
+      if (!isDistribution(v)) {
+        return {
+          ok: false,
+          error:
+            `delays.${k} must be {kind:constant,value} | {kind:uniform,min,max} | {kind:lognormal,median,sigma,max} in ms`,
+        };
+      }
+      w.delays[k as keyof Delays] = v;
+    }
+  }
+  if (o.cloneFailure !== undefined) {
+    const f = o.cloneFailure;
+    if (typeof f !== "number" || !(f >= 0 && f <= 1)) {
+      return { ok: false, error: "cloneFailure must be in [0, 1]" };
+    }
+    w.cloneFailure = f;
+  }
+  if (o.scoring !== undefined) {
+    if (o.scoring !== "MostAllocated" && o.scoring !== "LeastAllocated") {
+      return { ok: false, error: "scoring must be MostAllocated or LeastAllocated" };
+    }
+    w.scoring = o.scoring;
+  }
+  if (o.departure !== undefined) {
+    if (!["fixed-departure", "fixed-duration", "auto"].includes(String(o.departure))) {
+      return { ok: false, error: "departure must be fixed-departure, fixed-duration or auto" };
+    }
+    w.departure = o.departure as DepartureModel;
+  }
+  if (o.sampleEvery !== undefined) {
+    if (typeof o.sampleEvery !== "number" || !(o.sampleEvery >= 1000)) {
+      return { ok: false, error: "sampleEvery must be at least 1000 (ms)" };
+    }
+    w.sampleEvery = o.sampleEvery;
+  }
+  return { ok: true, value: w };
+}

@@ -192,3 +192,17 @@ export function launchOn(
 export function poolsByWeight(config: Config): NodePool[] {
   return [...config.nodePools].sort((a, b) => b.weight - a.weight || (a.name < b.name ? -1 : 1));
 }
+
+/** Nodes a pool's budgets allow to disrupt now (percentages round up), Karpenter-style. */
+export function budgetAllows(pool: NodePool, total: number, deleting: number): number {
+  let allowed = Infinity;
+  for (const b of pool.disruption.budgets) {
+    if (b.reasons && !b.reasons.includes("Empty")) continue;
+    const n = b.nodes.endsWith("%")
+      ? Math.ceil((Number(b.nodes.slice(0, -1)) / 100) * total)
+      : Number(b.nodes);
+    allowed = Math.min(allowed, n);
+  }
+  if (allowed === Infinity) allowed = Math.ceil(0.1 * total);
+  return Math.max(0, allowed - deleting);
+}

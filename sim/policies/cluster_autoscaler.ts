@@ -168,7 +168,11 @@ export function caDecide(
   const draining = snap.nodeClaims.filter((c) => c.deleting).length;
   const candidates: { name: string; claim: string; empty: boolean; since: number }[] = [];
   const all = nodeUsage(snap);
-  for (const u of uses) {
+  const blockedUntil = lastScaleUp + CA_DEFAULTS.delayAfterAdd;
+  // The unneeded clock starts after the cooldown, which gives the anchor "an empty node added
+  // by a scale-up survives at least 20 min" (autoscaling-semantics.md §12).
+  const cooling = snap.now < blockedUntil;
+  for (const u of cooling ? [] : uses) {
     const a = u.node.allocatable;
     const low = u.used.cpu / a.cpu < CA_DEFAULTS.utilizationThreshold &&
       u.used.memory / a.memory < CA_DEFAULTS.utilizationThreshold;
@@ -179,7 +183,6 @@ export function caDecide(
     unneededSince[u.node.name] = since;
     candidates.push({ name: u.node.name, claim: u.claim!, empty: u.pods.length === 0, since });
   }
-  const blockedUntil = lastScaleUp + CA_DEFAULTS.delayAfterAdd;
   if (candidates.length > 0 && launches.length === 0) {
     let emptyBudget = CA_DEFAULTS.maxEmptyBulkDelete;
     let drainBudget = CA_DEFAULTS.maxDrainParallelism -
@@ -215,6 +218,8 @@ export function caDecide(
     }
   } else if (candidates.length > 0) {
     wakeAt = Math.max(blockedUntil, snap.now + CA_DEFAULTS.scanInterval);
+  } else if (cooling && uses.length > 0) {
+    wakeAt = blockedUntil;
   }
   return {
     launches,

@@ -1,8 +1,8 @@
 /**
  * The built-in configuration `proxscale sim` uses without --config: one Proxmox cluster of four
  * hosts, one MachineTemplate with a single 4 vCPU / 8 GiB shape (so node-hours compare directly
- * with the fluid bound), and one NodePool with Karpenter-like defaults and a short
- * consolidateAfter. It is a normalised core Config, the same type the YAML loader produces.
+ * with the fluid bound), and one NodePool with Karpenter-like defaults, consolidateAfter 1 min
+ * and a 5 min scale-down stabilization window. It is a normalised core Config, the same type the YAML loader produces.
  *
  * May import: core/.
  */
@@ -21,6 +21,8 @@ export type SimConfigOptions = {
   hosts?: number;
   shapes?: Shape[];
   consolidateAfterMs?: number | null;
+  stabilizationWindowMs?: number;
+  maxConcurrentDisruptions?: number;
 };
 
 /** The built-in simulation config. */
@@ -77,7 +79,13 @@ export function defaultSimConfig(opts: SimConfigOptions = {}): Config {
     limits: {},
     minNodes: 0,
     scaleUp: { batchSize: 20, stabilizationWindow: 0, maxConcurrent: 20 },
-    scaleDown: { maxConcurrent: 1, drainTimeout: 600_000, stabilizationWindow: 600_000 },
+    // One disruption at a time and 5 min unneeded before removal: the defaults' churn guard with
+    // a shorter window (docs/performance.md shows how node-hours move with these two).
+    scaleDown: {
+      maxConcurrent: opts.maxConcurrentDisruptions ?? 1,
+      drainTimeout: 600_000,
+      stabilizationWindow: opts.stabilizationWindowMs ?? 300_000,
+    },
     disruption: {
       consolidationPolicy: "WhenEmptyOrUnderutilized",
       consolidateAfter: opts.consolidateAfterMs === undefined ? 60_000 : opts.consolidateAfterMs,

@@ -14,8 +14,7 @@ import type { Config, Snapshot } from "../../core/model.ts";
 import { provision } from "../../core/provisioning.ts";
 import { reason } from "../../core/reason.ts";
 import type { Decision, Deletion, Policy } from "../engine/policy.ts";
-import { cloneUses, fitAll, nodeUsage, type NodeUse } from "./baseline_support.ts";
-import { budgetAllows } from "./empty_scale_down.ts";
+import { budgetAllows, cloneUses, fitAll, nodeUsage, type NodeUse } from "./baseline_support.ts";
 
 export const KARPENTER_DEFAULTS = {
   batchIdle: 1_000,

@@ -1,59 +1,133 @@
 /**
  * The proxscale policy in the simulator: its decide is the production decision core and
- * nothing else — provisioning from core/provisioning.ts and scale-down from the core's
- * disruption pass (the interim emptiness pass until core/disruption.ts lands; see
- * empty_scale_down.ts). The functions are held in CORE_DECIDERS so a test can check they are
- * the very objects the daemon imports: there is no second decider.
+ * nothing else — core/provisioning.ts `provision` for scale-up and core/disruption.ts `disrupt`
+ * for scale-down and consolidation — composed the way the daemon composes them (until
+ * core/reconcile.ts does it in one place): launches are the provisioning plan's claims plus any
+ * disruption replacements; a disruption command's nodes are deleted at once, or, when it
+ * launches replacements, once those are Ready; a command touching a node provisioning just
+ * placed a pending pod on waits for the next pass. The functions are held in CORE_DECIDERS so a
+ * test can check they are the very objects the daemon imports: there is no second decider.
  *
- * May import: core/, sim/engine/policy.ts, sim/policies/.
+ * Besides the decision it computes when to ask again (the earliest consolidateAfter or
+ * scaleDown.stabilizationWindow a kept node waits for): the engine calls decide on every world
+ * change, so between changes only those timers can change the answer.
+ *
+ * May import: core/, sim/engine/policy.ts.
  */
-import type { Config } from "../../core/model.ts";
+import type { Config, Snapshot } from "../../core/model.ts";
 import { provision } from "../../core/provisioning.ts";
-import type { Decide, Decision, Launch, Policy } from "../engine/policy.ts";
-import { type EmptinessState, emptyNodeScaleDown, type ScaleDown } from "./empty_scale_down.ts";
+import {
+  disrupt,
+  type DisruptionPlan,
+  type DisruptionState,
+  initialDisruptionState,
+} from "../../core/disruption.ts";
+import { isClaimReady } from "../../core/claim_state.ts";
+import type { Reason } from "../../core/reason.ts";
+import type { Decide, Decision, Deletion, Launch, Policy } from "../engine/policy.ts";
 
 /** The decision functions the proxscale policy calls, exactly as the daemon imports them. */
-export type CoreDeciders<S> = {
-  provision: typeof provision;
-  scaleDown: ScaleDown<S>;
-  initialScaleDownState: () => S;
-};
+export type CoreDeciders = { provision: typeof provision; disrupt: typeof disrupt };
 
 /** The production core: what `proxscale plan` and the daemon call. */
-export const CORE_DECIDERS: CoreDeciders<EmptinessState> = {
-  provision,
-  scaleDown: emptyNodeScaleDown,
-  initialScaleDownState: () => ({ emptySince: {} }),
-};
+export const CORE_DECIDERS: CoreDeciders = { provision, disrupt };
 
-/** decide = provision + scale-down, as reconcile will compose them; launches are the plan's claims. */
-export function proxscaleDecide<S>(core: CoreDeciders<S>): Decide<S> {
-  return (snapshot, config, state): Decision<S> => {
-    const plan = core.provision(snapshot, config);
-    const protect = new Set(plan.placements.filter((p) => p.kind === "node").map((p) => p.target));
-    const down = core.scaleDown(snapshot, config, state, protect);
-    const launches: Launch[] = plan.claims;
+/** A disruption command waiting for its replacements to become Ready. */
+export type WaitingCommand = { candidates: string[]; replacements: string[]; reason: Reason };
+
+export type ProxscaleState = { disruption: DisruptionState; waiting: WaitingCommand[] };
+
+/** How often to re-check a command waiting on replacements (the disruption loop's period). */
+const LOOP = 10_000;
+
+/** decide = provision + disrupt; launches and deletions come only from their plans. */
+export function proxscaleDecide(core: CoreDeciders = CORE_DECIDERS): Decide<ProxscaleState> {
+  return (snap, config, state): Decision<ProxscaleState> => {
+    const plan = core.provision(snap, config);
+    const d = core.disrupt(snap, config, state.disruption);
+    const launches: Launch[] = [...plan.claims];
+    const deletions: Deletion[] = [];
+    const nominated = new Set(
+      plan.placements.filter((p) => p.kind === "node").map((p) => p.target),
+    );
+    const live = new Set(snap.nodeClaims.filter((c) => !c.deleting).map((c) => c.name));
+    const ready = new Set(snap.nodeClaims.filter(isClaimReady).map((c) => c.name));
+    const waiting: WaitingCommand[] = [];
+    for (const w of state.waiting) {
+      // A replacement lost to a launch failure aborts the command, as Karpenter does.
+      if (w.replacements.some((r) => !live.has(r))) continue;
+      if (w.replacements.every((r) => ready.has(r))) {
+        for (const c of w.candidates) deletions.push({ claim: c, reason: w.reason });
+      } else waiting.push(w);
+    }
+    for (const cmd of d.commands) {
+      if (cmd.candidates.some((c) => nominated.has(c.node))) continue;
+      if (cmd.replacements.length === 0) {
+        for (const c of cmd.candidates) deletions.push({ claim: c.nodeClaim, reason: cmd.reason });
+        continue;
+      }
+      launches.push(...cmd.replacements);
+      waiting.push({
+        candidates: cmd.candidates.map((c) => c.nodeClaim),
+        replacements: cmd.replacements.map((r) => r.name),
+        reason: cmd.reason,
+      });
+    }
+    let wakeAt = nextTimer(snap, config, d);
+    if (waiting.length > 0) wakeAt = Math.min(wakeAt ?? Infinity, snap.now + LOOP);
     return {
       launches,
-      deletions: down.deletions,
-      state: down.state,
-      ...(down.wakeAt !== undefined ? { wakeAt: down.wakeAt } : {}),
+      deletions,
+      state: { disruption: d.state, waiting },
+      ...(wakeAt !== undefined ? { wakeAt } : {}),
     };
   };
 }
 
+/** The earliest time a node kept by a timer (consolidateAfter, stabilizationWindow) is due. */
+function nextTimer(snap: Snapshot, config: Config, d: DisruptionPlan): number | undefined {
+  const pools = new Map(config.nodePools.map((p) => [p.name, p]));
+  const claims = new Map(snap.nodeClaims.map((c) => [c.name, c]));
+  let lastPod: Map<string, number> | undefined;
+  let at = Infinity;
+  for (const v of d.verdicts) {
+    if (v.disrupt || v.reason.code !== "StabilizationWindow") continue;
+    const pool = pools.get(v.nodePool);
+    const c = claims.get(v.nodeClaim);
+    if (!pool || !c) continue;
+    const since = d.state.unneededSince[v.nodeClaim];
+    if (since !== undefined) at = Math.min(at, since + pool.scaleDown.stabilizationWindow);
+    const after = pool.disruption.consolidateAfter;
+    if (after !== null) {
+      if (!lastPod) {
+        lastPod = new Map();
+        for (const p of snap.pods) {
+          if (p.nodeName) {
+            lastPod.set(p.nodeName, Math.max(lastPod.get(p.nodeName) ?? 0, p.createdAt));
+          }
+        }
+      }
+      const init = c.conditions.find((x) => x.type === "Initialized")?.lastTransitionTime ??
+        c.createdAt;
+      const quietAt = Math.max(init, lastPod.get(v.node ?? "") ?? 0) + after;
+      if (quietAt > snap.now) at = Math.min(at, quietAt);
+    }
+  }
+  return at > snap.now && at < Infinity ? at : undefined;
+}
+
 /** The proxscale policy for `config`, batching like the daemon (settings.batchIdle/batchMax). */
-export function proxscalePolicy<S = EmptinessState>(
+export function proxscalePolicy(
   config: Config,
-  core: CoreDeciders<S> = CORE_DECIDERS as unknown as CoreDeciders<S>,
-): Policy<S> {
+  core: CoreDeciders = CORE_DECIDERS,
+): Policy<ProxscaleState> {
   return {
     name: "proxscale",
-    description: "proxscale core: provisioning + scale-down, batch window " +
+    description: "proxscale core (provision + disrupt), batch window " +
       `${config.settings.batchIdle / 1000}s idle / ${config.settings.batchMax / 1000}s max`,
     config,
     trigger: { kind: "batch", idle: config.settings.batchIdle, max: config.settings.batchMax },
-    initialState: core.initialScaleDownState,
+    initialState: () => ({ disruption: initialDisruptionState(), waiting: [] }),
     decide: proxscaleDecide(core),
   };
 }

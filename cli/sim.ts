@@ -1,0 +1,258 @@
+/**
+ * `proxscale sim`: replays a trace (the embedded default, or --trace in proxscale, alibaba or
+ * csv format) through proxscale's decision core and the Cluster-Autoscaler-, Karpenter- and
+ * KubeNodeSmith-like baselines in one simulated world, and prints a table, canonical JSON
+ * (--json: same seed, trace and config give the same bytes) and/or a self-contained HTML report
+ * (--html). `--sweep` tries a grid of VM shapes and host counts and recommends the cheapest that
+ * meets a pending-time target.
+ */
+import { parseArgs } from "node:util";
+import type { Command, Io } from "./command.ts";
+import type { Config } from "../core/model.ts";
+import { formatProblem, loadConfigFile } from "../adapters/config/load.ts";
+import { defaultTrace } from "../sim/trace/default_trace.ts";
+import { loadTrace, TRACE_FORMATS, type TraceFormat } from "../sim/trace/load.ts";
+import type { Trace } from "../sim/trace/format.ts";
+import { writeTrace } from "../sim/trace/format.ts";
+import { defaultWorld, worldFrom, type WorldSpec } from "../sim/engine/world_spec.ts";
+import { defaultSimConfig } from "../sim/policies/default_config.ts";
+import { buildPolicy, POLICY_NAMES, type PolicyName } from "../sim/policies/registry.ts";
+import { bootDelay, compare } from "../sim/report/compare.ts";
+import { canonicalJson } from "../sim/report/json.ts";
+import { renderReportTable } from "../sim/report/table.ts";
+import { renderReportHtml } from "../sim/report/html.ts";
+import { terminalProgress } from "../sim/report/progress.ts";
+import { sweep } from "../sim/report/sweep.ts";
+
+const USAGE =
+  "proxscale sim [--config FILE] [--trace FILE] [--format proxscale|alibaba|csv] [--seed N] [--json] [--html OUT] [--sweep]\n" +
+  "              [--world FILE] [--policies a,b] [--gpu drop|cpu-only] [--scale F] [--target-p95 S] [--host-cost X] [--write-trace OUT]";
+
+const HELP = `usage: ${USAGE}
+
+Replays a workload trace in virtual time through proxscale's own decision core (the code the
+daemon runs) and baseline autoscalers, and reports node-hours, cost, the fluid lower bound,
+pending time, utilisation and churn. With no arguments: the embedded 3-day synthetic trace and
+a built-in config (4 hosts, 4 vCPU / 8 GiB VMs), all policies.
+
+  --config FILE     proxscale configuration (YAML, as for 'proxscale validate')
+  --trace FILE      trace to replay; --format picks the reader (default: detected)
+  --seed N          seed of every random draw (delays, failures); default 1
+  --json            canonical JSON report on stdout (byte-identical for the same inputs)
+  --html OUT        write a self-contained HTML report with charts
+  --sweep           try VM shapes x host counts; recommend the cheapest meeting --target-p95
+  --target-p95 S    pending-time target in seconds (default: boot delay + 10 s)
+  --host-cost X     price of one Proxmox host per hour, added to VM cost in --sweep (default 0)
+  --world FILE      JSON overriding host sizes, delay distributions, failures, scheduler scoring
+  --policies LIST   comma-separated subset of: ${POLICY_NAMES.join(", ")}
+  --gpu MODE        openb GPU pods: drop (default) or cpu-only
+  --scale F         openb: multiply CPU and memory requests by F
+  --write-trace OUT write the trace being replayed as proxscale JSON Lines, then run`;
+
+/** The `sim` command. */
+export const simCommand: Command = {
+  name: "sim",
+  summary: "replay a workload trace through proxscale and baseline autoscalers; plan capacity",
+  usage: USAGE,
+  run: runSim,
+};
+
+async function runSim(args: string[], io: Io): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        config: { type: "string", short: "c" },
+        trace: { type: "string", short: "t" },
+        format: { type: "string" },
+        seed: { type: "string" },
+        json: { type: "boolean" },
+        html: { type: "string" },
+        sweep: { type: "boolean" },
+        world: { type: "string" },
+        policies: { type: "string" },
+        gpu: { type: "string" },
+        scale: { type: "string" },
+        "target-p95": { type: "string" },
+        "host-cost": { type: "string" },
+        "write-trace": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (e) {
+    io.err(`${(e as Error).message}\nusage: ${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    io.out(HELP);
+    return 0;
+  }
+  const seed = values.seed === undefined ? 1 : Number(values.seed);
+  if (!Number.isInteger(seed) || seed < 0) {
+    io.err(`--seed must be a non-negative integer, got "${values.seed}"`);
+    return 2;
+  }
+  if (values.format !== undefined && !TRACE_FORMATS.includes(values.format as TraceFormat)) {
+    io.err(`--format must be one of ${TRACE_FORMATS.join(", ")}, got "${values.format}"`);
+    return 2;
+  }
+  if (values.gpu !== undefined && values.gpu !== "drop" && values.gpu !== "cpu-only") {
+    io.err(`--gpu must be drop or cpu-only, got "${values.gpu}"`);
+    return 2;
+  }
+  const scale = values.scale === undefined ? 1 : Number(values.scale);
+  if (!(scale > 0)) {
+    io.err(`--scale must be a positive number, got "${values.scale}"`);
+    return 2;
+  }
+  let config: Config = defaultSimConfig();
+  if (values.config) {
+    const loaded = await loadConfigFile(values.config);
+    if (!loaded.ok) {
+      for (const p of loaded.error) io.err(formatProblem(p));
+      return 2;
+    }
+    config = loaded.value;
+  }
+  let world: WorldSpec = defaultWorld();
+  if (values.world) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await Deno.readTextFile(values.world));
+    } catch (e) {
+      io.err(`${values.world}: ${(e as Error).message}`);
+      return 2;
+    }
+    const w = worldFrom(parsed);
+    if (!w.ok) {
+      io.err(`${values.world}: ${w.error}`);
+      return 2;
+    }
+    world = w.value;
+  }
+  let trace: Trace = defaultTrace();
+  if (values.trace) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(values.trace);
+    } catch (e) {
+      io.err(`${values.trace}: ${(e as Error).message}`);
+      return 2;
+    }
+    const name = values.trace.replace(/^.*\//, "").replace(/\.[^.]*$/, "");
+    const t = loadTrace(text, values.format as TraceFormat | undefined, name, {
+      gpu: (values.gpu ?? "drop") as "drop" | "cpu-only",
+      scale,
+    });
+    if (!t.ok) {
+      io.err(`${values.trace}:${t.error.line}: ${t.error.message}`);
+      return 2;
+    }
+    trace = t.value;
+  }
+  if (values["write-trace"]) await Deno.writeTextFile(values["write-trace"], writeTrace(trace));
+
+  const target = values["target-p95"] === undefined
+    ? bootDelay(world) / 1000 + 10
+    : Number(values["target-p95"]);
+  if (!(target >= 0)) {
+    io.err(`--target-p95 must be seconds >= 0, got "${values["target-p95"]}"`);
+    return 2;
+  }
+  const started = performance.now();
+  if (values.sweep) {
+    const hostCost = values["host-cost"] === undefined ? 0 : Number(values["host-cost"]);
+    if (!(hostCost >= 0)) {
+      io.err(`--host-cost must be a number >= 0, got "${values["host-cost"]}"`);
+      return 2;
+    }
+    const progress = terminalProgress("sweep");
+    const result = sweep({
+      trace,
+      config,
+      world,
+      seed,
+      targetP95Seconds: target,
+      hostCostPerHour: hostCost,
+      ...(progress ? { onProgress: progress } : {}),
+    });
+    if (values.json) {
+      io.out(canonicalJson(result).trimEnd());
+      return 0;
+    }
+    const rows = [[
+      "SHAPE",
+      "HOSTS",
+      "NODE-H",
+      "xFLUID",
+      "COST",
+      "p95 PENDING",
+      "NEVER",
+      "PEAK",
+      "MEETS",
+    ]];
+    for (const r of result.rows) {
+      rows.push([
+        r.shape,
+        String(r.hosts),
+        r.nodeHours.toFixed(1),
+        r.nodeHoursToFluidBound.toFixed(2),
+        r.totalCost.toFixed(2),
+        `${r.pendingP95Seconds.toFixed(1)}s`,
+        String(r.podsNeverScheduled),
+        String(r.peakNodes),
+        r.meetsTarget ? "yes" : "no",
+      ]);
+    }
+    io.out(padRows(rows));
+    const rec = result.recommended;
+    io.out(
+      rec
+        ? `\nRecommended: ${rec.hosts} host(s) with ${rec.shape} VMs: cost ${
+          rec.totalCost.toFixed(2)
+        }, p95 pending ${rec.pendingP95Seconds.toFixed(1)} s (target ${target.toFixed(1)} s).`
+        : `\nNo combination meets p95 pending <= ${target.toFixed(1)} s with every pod scheduled.`,
+    );
+    return 0;
+  }
+
+  const names = values.policies
+    ? values.policies.split(",").map((s) => s.trim()).filter(Boolean)
+    : [...POLICY_NAMES];
+  for (const n of names) {
+    if (!(POLICY_NAMES as readonly string[]).includes(n)) {
+      io.err(`unknown policy "${n}"; known: ${POLICY_NAMES.join(", ")}`);
+      return 2;
+    }
+  }
+  const progress = terminalProgress("sim");
+  const report = compare({
+    trace,
+    config,
+    world,
+    seed,
+    policies: names.map((n) => buildPolicy(n as PolicyName, config)),
+    ...(progress ? { onProgress: progress } : {}),
+  });
+  if (values.html) await Deno.writeTextFile(values.html, renderReportHtml(report));
+  if (values.json) {
+    io.out(canonicalJson(report).trimEnd());
+    return 0;
+  }
+  const wall = (performance.now() - started) / 1000;
+  io.out(renderReportTable(report));
+  const simulated = trace.duration / 1000 * names.length;
+  io.out(
+    `\nsimulated ${(trace.duration / 3_600_000).toFixed(0)} h x ${names.length} policies in ${
+      wall.toFixed(1)
+    } s (${Math.round(simulated / Math.max(wall, 1e-3)).toLocaleString("en-US")}x real time)` +
+      (values.html ? `; HTML report: ${values.html}` : ""),
+  );
+  return 0;
+}
+
+function padRows(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+}

@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import { captureIo } from "./command.ts";
+import { simCommand } from "./sim.ts";
+
+async function run(args: string[]) {
+  const io = captureIo();
+  const code = await simCommand.run(args, io);
+  return { code, out: io.stdout.join("\n"), err: io.stderr.join("\n") };
+}
+
+Deno.test("proxscale sim --json is byte-identical across two runs of the default", async () => {
+  const a = await run(["--json"]);
+  const b = await run(["--json"]);
+  assert.equal(a.code, 0, a.err);
+  assert.equal(a.out, b.out);
+  const report = JSON.parse(a.out);
+  assert.equal(report.format, "proxscale-sim-report");
+  assert.deepEqual(report.policies.map((p: { name: string }) => p.name), [
+    "proxscale",
+    "cluster-autoscaler",
+    "karpenter",
+    "kubenodesmith-v0",
+  ]);
+  assert.doesNotMatch(a.out, /wall|elapsed|202\d-\d\d-\d\dT/, "no wall-clock values in --json");
+  const other = await run(["--json", "--seed", "2", "--policies", "proxscale"]);
+  assert.notEqual(
+    JSON.parse(other.out).policies[0].summary.nodeHours,
+    report.policies[0].summary.nodeHours,
+  );
+});
+
+Deno.test("proxscale sim replays a CSV trace, writes HTML and the trace it replayed", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "proxscale-sim-" });
+  try {
+    const csv = `${dir}/pods.csv`;
+    const rows = ["name,cpu,memory,start,end"];
+    for (let i = 0; i < 30; i++) rows.push(`p${i},500m,1Gi,${i * 60},${i * 60 + 3600}`);
+    await Deno.writeTextFile(csv, rows.join("\n") + "\n");
+    const r = await run([
+      "--trace",
+      csv,
+      "--html",
+      `${dir}/r.html`,
+      "--write-trace",
+      `${dir}/t.jsonl`,
+      "--policies",
+      "proxscale,kubenodesmith-v0",
+    ]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /trace pods \(30 pods/);
+    assert.match(r.out, /^proxscale\s+\d/m);
+    assert.match(await Deno.readTextFile(`${dir}/r.html`), /<svg /);
+    const again = await run(["--trace", `${dir}/t.jsonl`, "--json", "--policies", "proxscale"]);
+    assert.equal(again.code, 0, again.err);
+    assert.equal(JSON.parse(again.out).trace.pods, 30);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("proxscale sim --sweep recommends the cheapest shape and host count meeting the target", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "proxscale-sweep-" });
+  try {
+    const csv = `${dir}/pods.csv`;
+    const rows = ["name,cpu,memory,start,end"];
+    for (let i = 0; i < 20; i++) rows.push(`p${i},1,2Gi,${i * 30},${i * 30 + 1800}`);
+    await Deno.writeTextFile(csv, rows.join("\n") + "\n");
+    const r = await run(["--trace", csv, "--sweep", "--json", "--target-p95", "120"]);
+    assert.equal(r.code, 0, r.err);
+    const s = JSON.parse(r.out);
+    assert.equal(s.targetP95Seconds, 120);
+    assert.ok(s.rows.length >= 4);
+    const ok = s.rows.filter((x: { meetsTarget: boolean }) => x.meetsTarget);
+    const cheapest = Math.min(...ok.map((x: { totalCost: number }) => x.totalCost));
+    assert.equal(s.recommended.totalCost, cheapest);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("proxscale sim rejects bad options with exit code 2 and says why", async () => {
+  const cases: [string[], RegExp][] = [
+    [["--seed", "x"], /--seed must be a non-negative integer/],
+    [["--format", "xml"], /--format must be one of proxscale, alibaba, csv/],
+    [["--policies", "proxscale,nope"], /unknown policy "nope"/],
+    [["--trace", "/nonexistent/trace.jsonl"], /nonexistent/],
+    [["--bogus"], /Unknown option/],
+  ];
+  for (const [args, re] of cases) {
+    const r = await run(args);
+    assert.equal(r.code, 2, args.join(" "));
+    assert.match(r.err, re);
+  }
+  const help = await run(["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.out, /--sweep/);
+});

@@ -1,0 +1,194 @@
+/**
+ * Runs several policies over one trace in the same world and assembles the report every output
+ * (terminal table, --json, HTML) is rendered from: trace and config identity (name, digest),
+ * world parameters, the fluid bounds, each policy's summary with its ratios to the bounds, the
+ * time series, and the checks against the targets (node-hours within 1.10x of the fluid bound
+ * at p95 pending <= boot delay + 10 s, and below the Cluster-Autoscaler-like baseline).
+ * Nothing in the report depends on the wall clock.
+ *
+ * May import: core/, sim/.
+ */
+import type { Config } from "../../core/model.ts";
+import { fnv1a, stableJson } from "../../core/hash.ts";
+import { describeDistribution, median } from "../engine/distribution.ts";
+import { runSimulation } from "../engine/engine.ts";
+import type { Policy } from "../engine/policy.ts";
+import type { WorldSpec } from "../engine/world_spec.ts";
+import { type Trace, traceDigest } from "../trace/format.ts";
+import { type FluidBound, fluidBound } from "./fluid_bound.ts";
+import type { RunSummary } from "./metrics.ts";
+
+export const REPORT_FORMAT = "proxscale-sim-report";
+export const REPORT_VERSION = 1;
+
+/** One policy's line in the report. */
+export type PolicyReport = {
+  name: string;
+  description: string;
+  summary: RunSummary;
+  nodeHoursToFluidBound: number;
+  nodeHoursToIntegerBound: number;
+  costToCostBound: number;
+};
+
+export type Series = {
+  nodes: number[];
+  pending: number[];
+  cpuUtil: number[];
+  memUtil: number[];
+  cost: number[];
+};
+
+export type SimReport = {
+  format: string;
+  version: number;
+  trace: {
+    name: string;
+    source: string;
+    digest: string;
+    pods: number;
+    hours: number;
+    notes: string[];
+  };
+  config: {
+    digest: string;
+    nodePools: string[];
+    shapes: string[];
+    hosts: number;
+    cost: { perVcpuHour: number; perGiBHour: number };
+  };
+  world: {
+    seed: number;
+    departure: string;
+    scoring: string;
+    cloneFailure: number;
+    delays: Record<string, string>;
+    /** Median clone + boot + join: "the boot delay" of the pending target. */
+    bootDelaySeconds: number;
+  };
+  bound: FluidBound;
+  policies: PolicyReport[];
+  series: { stepSeconds: number; hours: number[]; byPolicy: Record<string, Series> };
+  targets: {
+    pendingP95TargetSeconds: number;
+    fluidRatioTarget: number;
+    proxscale?: {
+      nodeHoursToFluidBound: number;
+      pendingP95Seconds: number;
+      withinFluidTarget: boolean;
+      meetsPendingTarget: boolean;
+      belowClusterAutoscaler?: boolean;
+    };
+  };
+};
+
+/** Digest of a config: names it in the report so two reports can be compared. */
+export function configDigest(config: Config): string {
+  return fnv1a(stableJson(config)).toString(16).padStart(8, "0");
+}
+
+/** Median total provisioning delay (clone + boot + join), ms. */
+export function bootDelay(world: WorldSpec): number {
+  return median(world.delays.clone) + median(world.delays.boot) + median(world.delays.join);
+}
+
+export type CompareInput = {
+  trace: Trace;
+  config: Config;
+  world: WorldSpec;
+  seed: number;
+  policies: Policy<unknown>[];
+  /** Fraction of all runs done, for a progress bar. */
+  onProgress?: (fraction: number) => void;
+};
+
+/** Runs every policy and builds the report. */
+export function compare(input: CompareInput): SimReport {
+  const { trace, config, world, seed, policies } = input;
+  const bound = fluidBound(trace, config, world.departure, trace.duration);
+  const results = policies.map((policy, i) =>
+    runSimulation({
+      trace,
+      policy,
+      world,
+      seed,
+      ...(input.onProgress
+        ? { onProgress: (f: number) => input.onProgress!((i + f) / policies.length) }
+        : {}),
+    })
+  );
+  const reports: PolicyReport[] = results.map((r, i) => ({
+    name: r.policy,
+    description: policies[i]!.description,
+    summary: r.summary,
+    nodeHoursToFluidBound: bound.nodeHours > 0 ? r.summary.nodeHours / bound.nodeHours : 0,
+    nodeHoursToIntegerBound: bound.nodeHoursInteger > 0
+      ? r.summary.nodeHours / bound.nodeHoursInteger
+      : 0,
+    costToCostBound: bound.cost > 0 ? r.summary.cost / bound.cost : 0,
+  }));
+  const byPolicy: Record<string, Series> = {};
+  let hours: number[] = [];
+  for (const r of results) {
+    hours = r.samples.map((s) => s.t / 3_600_000);
+    byPolicy[r.policy] = {
+      nodes: r.samples.map((s) => s.nodes),
+      pending: r.samples.map((s) => s.pending),
+      cpuUtil: r.samples.map((s) => s.cpuUtil),
+      memUtil: r.samples.map((s) => s.memUtil),
+      cost: r.samples.map((s) => s.cost),
+    };
+  }
+  const boot = bootDelay(world);
+  const pendingTarget = boot / 1000 + 10;
+  const px = reports.find((r) => r.name === "proxscale");
+  const ca = reports.find((r) => r.name === "cluster-autoscaler");
+  const shapes = [...new Set(config.machineTemplates.flatMap((t) => t.shapes.map((s) => s.name)))];
+  return {
+    format: REPORT_FORMAT,
+    version: REPORT_VERSION,
+    trace: {
+      name: trace.name,
+      source: trace.source,
+      digest: traceDigest(trace),
+      pods: trace.pods.length,
+      hours: trace.duration / 3_600_000,
+      notes: trace.notes,
+    },
+    config: {
+      digest: configDigest(config),
+      nodePools: config.nodePools.map((p) => p.name),
+      shapes,
+      hosts: config.providers.reduce((n, p) => n + p.hosts.length, 0),
+      cost: config.settings.cost,
+    },
+    world: {
+      seed,
+      departure: world.departure,
+      scoring: world.scoring,
+      cloneFailure: world.cloneFailure,
+      delays: Object.fromEntries(
+        Object.entries(world.delays).map(([k, d]) => [k, describeDistribution(d)]),
+      ),
+      bootDelaySeconds: boot / 1000,
+    },
+    bound,
+    policies: reports,
+    series: { stepSeconds: world.sampleEvery / 1000, hours, byPolicy },
+    targets: {
+      pendingP95TargetSeconds: pendingTarget,
+      fluidRatioTarget: 1.1,
+      ...(px
+        ? {
+          proxscale: {
+            nodeHoursToFluidBound: px.nodeHoursToFluidBound,
+            pendingP95Seconds: px.summary.pendingSeconds.p95,
+            withinFluidTarget: px.nodeHoursToFluidBound <= 1.1,
+            meetsPendingTarget: px.summary.pendingSeconds.p95 <= pendingTarget,
+            ...(ca ? { belowClusterAutoscaler: px.summary.nodeHours < ca.summary.nodeHours } : {}),
+          },
+        }
+        : {}),
+    },
+  };
+}

@@ -1,0 +1,184 @@
+/**
+ * The self-contained HTML report: summary table, targets, and inline SVG line charts (nodes
+ * over time per policy, pending pods, CPU and memory utilisation, cumulative cost). No script,
+ * no external file, no font or stylesheet download: it opens offline and prints.
+ *
+ * May import: sim/report/.
+ */
+import type { SimReport } from "./compare.ts";
+
+const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
+
+function esc(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(
+    /"/g,
+    "&quot;",
+  );
+}
+
+function num(x: number, d = 1): string {
+  return Number.isFinite(x) ? x.toFixed(d) : "0";
+}
+
+/** A "nice" axis maximum: 1, 2 or 5 times a power of ten at or above `x`. */
+function niceMax(x: number): number {
+  if (!(x > 0)) return 1;
+  const p = 10 ** Math.floor(Math.log10(x));
+  for (const m of [1, 2, 5, 10]) if (m * p >= x) return m * p;
+  return 10 * p;
+}
+
+type Line = { name: string; color: string; values: number[] };
+
+/** One line chart as an <svg> element. */
+export function lineChart(
+  title: string,
+  xs: readonly number[],
+  lines: readonly Line[],
+  unit: string,
+  fixedMax?: number,
+): string {
+  const W = 760;
+  const H = 260;
+  const L = 56;
+  const R = 16;
+  const T = 28;
+  const B = 36;
+  const xMax = xs.length ? xs[xs.length - 1]! : 1;
+  const yMax = fixedMax ?? niceMax(Math.max(0, ...lines.flatMap((l) => l.values)));
+  const px = (x: number) => L + (xMax > 0 ? (x / xMax) * (W - L - R) : 0);
+  const py = (y: number) => T + (H - T - B) * (1 - Math.min(y, yMax) / yMax);
+  const parts: string[] = [];
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${
+      esc(title)
+    }">`,
+    `<title>${esc(title)}</title>`,
+    `<text x="${L}" y="18" class="ct">${esc(title)}</text>`,
+  );
+  for (let i = 0; i <= 4; i++) {
+    const v = (yMax * i) / 4;
+    const y = py(v);
+    parts.push(
+      `<line x1="${L}" y1="${num(y)}" x2="${W - R}" y2="${num(y)}" class="grid"/>`,
+      `<text x="${L - 6}" y="${num(y + 4)}" text-anchor="end" class="ax">${
+        esc(fmtTick(v, unit))
+      }</text>`,
+    );
+  }
+  const xStep = xMax > 96 ? 24 : xMax > 24 ? 12 : xMax > 6 ? 3 : 1;
+  for (let x = 0; x <= xMax + 1e-9; x += xStep) {
+    parts.push(
+      `<text x="${num(px(x))}" y="${H - B + 16}" text-anchor="middle" class="ax">${x}h</text>`,
+    );
+  }
+  parts.push(
+    `<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" class="axis"/>`,
+    `<line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" class="axis"/>`,
+  );
+  for (const l of lines) {
+    if (l.values.length === 0) continue;
+    const pts = l.values.map((v, i) => `${num(px(xs[i] ?? 0))},${num(py(v))}`).join(" ");
+    parts.push(
+      `<polyline fill="none" stroke="${l.color}" stroke-width="1.5" points="${pts}"><title>${
+        esc(l.name)
+      }</title></polyline>`,
+    );
+  }
+  let lx = L + 8;
+  for (const l of lines) {
+    parts.push(
+      `<rect x="${lx}" y="${H - 14}" width="10" height="10" fill="${l.color}"/>`,
+      `<text x="${lx + 14}" y="${H - 5}" class="ax">${esc(l.name)}</text>`,
+    );
+    lx += 24 + l.name.length * 7;
+  }
+  parts.push("</svg>");
+  return parts.join("");
+}
+
+function fmtTick(v: number, unit: string): string {
+  if (unit === "%") return `${Math.round(v * 100)}%`;
+  if (unit === "$") return v >= 100 ? v.toFixed(0) : v.toFixed(1);
+  return Number.isInteger(v) ? String(v) : v.toFixed(1);
+}
+
+/** The whole report as one HTML document. */
+export function renderReportHtml(r: SimReport): string {
+  const names = r.policies.map((p) => p.name);
+  const color = (i: number) => COLORS[i % COLORS.length]!;
+  const xs = r.series.hours;
+  const lines = (pick: (s: SimReport["series"]["byPolicy"][string]) => number[]) =>
+    names.map((n, i) => ({ name: n, color: color(i), values: pick(r.series.byPolicy[n]!) }));
+  const rows = r.policies.map((p) => {
+    const s = p.summary;
+    return `<tr><td>${esc(p.name)}</td><td>${num(s.nodeHours)}</td><td>${
+      num(p.nodeHoursToFluidBound, 2)
+    }</td><td>${num(s.cost, 2)}</td><td>${num(s.pendingSeconds.p50)}</td><td>${
+      num(s.pendingSeconds.p95)
+    }</td><td>${num(s.pendingSeconds.p99)}</td><td>${
+      num(s.pendingSeconds.max)
+    }</td><td>${s.podsNeverScheduled}</td><td>${num(s.utilization.cpu * 100, 0)}%</td><td>${
+      num(s.utilization.memory * 100, 0)
+    }%</td><td>${s.vmCreates}</td><td>${s.vmDeletes}</td><td>${s.evictions}</td></tr>`;
+  }).join("\n");
+  const t = r.targets.proxscale;
+  const targets = t
+    ? `<p class="targets">proxscale: <b>${
+      num(t.nodeHoursToFluidBound, 3)
+    }×</b> the fluid bound (target ≤ ${num(r.targets.fluidRatioTarget, 2)}: ${
+      t.withinFluidTarget ? "met" : "missed"
+    }); p95 pending <b>${num(t.pendingP95Seconds)} s</b> (target ≤ ${
+      num(r.targets.pendingP95TargetSeconds)
+    } s: ${t.meetsPendingTarget ? "met" : "missed"})${
+      t.belowClusterAutoscaler === undefined
+        ? ""
+        : `; ${
+          t.belowClusterAutoscaler ? "below" : "not below"
+        } the Cluster-Autoscaler-like baseline`
+    }.</p>`
+    : "";
+  const descs = r.policies.map((p) => `<li><b>${esc(p.name)}</b>: ${esc(p.description)}</li>`).join(
+    "",
+  );
+  const notes = r.trace.notes.map((n) => `<li>${esc(n)}</li>`).join("");
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>proxscale simulation: ${esc(r.trace.name)}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1000px}
+table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}
+td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}
+.chart{display:block;margin:18px 0;max-width:100%;height:auto}.ct{font-size:14px;font-weight:600}
+.ax{font-size:11px;fill:#555}.grid{stroke:#eee}.axis{stroke:#888}.targets{background:#f6f8fa;padding:8px}
+small{color:#666}
+</style></head><body>
+<h1>proxscale simulation report</h1>
+<p>Trace <b>${esc(r.trace.name)}</b> (${r.trace.pods} pods, ${num(r.trace.hours)} h, digest ${
+    esc(r.trace.digest)
+  }; ${esc(r.trace.source)}), config ${esc(r.config.digest)}, seed ${r.world.seed}.
+Shapes ${
+    esc(r.config.shapes.join(", "))
+  } on ${r.config.hosts} Proxmox hosts; cost ${r.config.cost.perVcpuHour}/vCPU-hour + ${r.config.cost.perGiBHour}/GiB-hour.
+Boot delay (median clone + boot + join) ${num(r.world.bootDelaySeconds)} s; departure model ${
+    esc(r.world.departure)
+  }; scheduler ${esc(r.world.scoring)}.</p>
+<p>Fluid lower bound <b>${num(r.bound.nodeHours)}</b> node-hours (integer ${
+    num(r.bound.nodeHoursInteger)
+  }, peak ${r.bound.peakNodes} nodes); cost bound ${num(r.bound.cost, 2)}.</p>
+${targets}
+<table><thead><tr><th>policy</th><th>node-hours</th><th>× fluid</th><th>cost</th><th>pending p50 s</th><th>p95</th><th>p99</th><th>max</th><th>never scheduled</th><th>CPU util</th><th>mem util</th><th>VMs created</th><th>deleted</th><th>evictions</th></tr></thead>
+<tbody>
+${rows}
+</tbody></table>
+<ul>${descs}</ul>
+${notes ? `<p>Trace notes:</p><ul>${notes}</ul>` : ""}
+${lineChart("Nodes (VMs) over time", xs, lines((s) => s.nodes), "n")}
+${lineChart("Pending pods", xs, lines((s) => s.pending), "n")}
+${lineChart("CPU requested / allocatable", xs, lines((s) => s.cpuUtil), "%", 1)}
+${lineChart("Memory requested / allocatable", xs, lines((s) => s.memUtil), "%", 1)}
+${lineChart("Cumulative cost", xs, lines((s) => s.cost), "$")}
+<p><small>Generated by proxscale sim (report format ${r.version}). Node-hours count each VM from its clone request to its destruction.</small></p>
+</body></html>
+`;
+}

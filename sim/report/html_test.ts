@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { compare } from "./compare.ts";
+import { renderReportHtml } from "./html.ts";
+import { defaultSimConfig } from "../policies/default_config.ts";
+import { defaultWorld } from "../engine/world_spec.ts";
+import { buildPolicy, POLICY_NAMES } from "../policies/registry.ts";
+import { defaultSyntheticParams, synthesize } from "../trace/synthetic.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+
+function smallReportHtml(): string {
+  const config = defaultSimConfig();
+  const trace = synthesize({ ...defaultSyntheticParams(1, 0.5, 3), name: "html-test <&>" });
+  const r = compare({
+    trace,
+    config,
+    world: defaultWorld(),
+    seed: 2,
+    policies: POLICY_NAMES.map((n) => buildPolicy(n, config)),
+  });
+  return renderReportHtml(r);
+}
+
+Deno.test("the HTML report is self-contained: no script, no external URL, one svg per chart", () => {
+  const html = smallReportHtml();
+  assert.doesNotMatch(html, /<script/i);
+  assert.doesNotMatch(html, /(src|href)=["']?https?:/i);
+  assert.equal(html.match(/<svg /g)?.length, 5);
+  assert.equal(html.match(/<polyline /g)?.length, 5 * POLICY_NAMES.length);
+  assert.match(html, /html-test &lt;&amp;&gt;/, "trace name is escaped");
+});
+
+Deno.test("headless Chromium renders the HTML report offline with charts and no console errors", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "proxscale-html-" });
+  try {
+    const file = `${dir}/report.html`;
+    await Deno.writeTextFile(file, smallReportHtml());
+    const out = await new Deno.Command(CHROMIUM, {
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        `--user-data-dir=${dir}/profile`,
+        "--enable-logging=stderr",
+        "--v=0",
+        "--dump-dom",
+        `file://${file}`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const dom = new TextDecoder().decode(out.stdout);
+    const log = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, log);
+    // The DOM as Chromium parsed it: the title, the table and five inline SVG charts.
+    assert.match(dom, /<title>proxscale simulation: html-test/);
+    assert.equal(dom.match(/<svg /g)?.length, 5, "five charts");
+    assert.ok((dom.match(/<polyline /g)?.length ?? 0) >= 5 * POLICY_NAMES.length);
+    assert.match(dom, /<td>proxscale<\/td>/);
+    // Chromium logs page console messages and load failures as CONSOLE/ERROR lines.
+    const consoleLines = log.split("\n").filter((l) =>
+      /CONSOLE|Uncaught|net::ERR_|Failed to load/.test(l)
+    );
+    assert.deepEqual(consoleLines, []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

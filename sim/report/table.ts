@@ -1,0 +1,92 @@
+/**
+ * The terminal rendering of a report: one row per policy with node-hours, the ratio to the
+ * fluid bound, cost, pending percentiles, pods never scheduled, utilisation and churn, then the
+ * targets in plain words.
+ *
+ * May import: sim/report/.
+ */
+import type { SimReport } from "./compare.ts";
+
+function pad(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows.map((r) =>
+    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")
+  ).join("\n");
+}
+
+const f1 = (x: number) => x.toFixed(1);
+const f2 = (x: number) => x.toFixed(2);
+const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+
+/** The report as text for a terminal. */
+export function renderReportTable(r: SimReport): string {
+  const head = [
+    `trace ${r.trace.name} (${r.trace.pods} pods, ${
+      f1(r.trace.hours)
+    } h, digest ${r.trace.digest}); config ${r.config.digest}; seed ${r.world.seed}`,
+    `shapes ${
+      r.config.shapes.join(", ")
+    } on ${r.config.hosts} hosts; boot delay (median clone+boot+join) ${
+      f1(r.world.bootDelaySeconds)
+    } s; departure ${r.world.departure}; scheduler ${r.world.scoring}`,
+    `fluid bound ${f1(r.bound.nodeHours)} node-hours (integer ${
+      f1(r.bound.nodeHoursInteger)
+    }, peak ${r.bound.peakNodes} nodes), cost bound ${f2(r.bound.cost)}` +
+    (r.bound.podsTooLarge ? `; ${r.bound.podsTooLarge} pods fit no shape` : ""),
+    "",
+  ];
+  const rows = [[
+    "POLICY",
+    "NODE-H",
+    "xFLUID",
+    "COST",
+    "PEND p50",
+    "p95",
+    "p99",
+    "max",
+    "NEVER",
+    "UTIL cpu",
+    "mem",
+    "VMs +",
+    "-",
+    "EVICT",
+  ]];
+  for (const p of r.policies) {
+    const s = p.summary;
+    rows.push([
+      p.name,
+      f1(s.nodeHours),
+      f2(p.nodeHoursToFluidBound),
+      f2(s.cost),
+      `${f1(s.pendingSeconds.p50)}s`,
+      `${f1(s.pendingSeconds.p95)}s`,
+      `${f1(s.pendingSeconds.p99)}s`,
+      `${f1(s.pendingSeconds.max)}s`,
+      String(s.podsNeverScheduled),
+      pct(s.utilization.cpu),
+      pct(s.utilization.memory),
+      String(s.vmCreates),
+      String(s.vmDeletes),
+      String(s.evictions),
+    ]);
+  }
+  const out = [...head, pad(rows)];
+  const t = r.targets.proxscale;
+  if (t) {
+    out.push(
+      "",
+      `proxscale: ${f2(t.nodeHoursToFluidBound)}x the fluid bound (target <= ${
+        f2(r.targets.fluidRatioTarget)
+      }: ${t.withinFluidTarget ? "met" : "missed"}); ` +
+        `p95 pending ${f1(t.pendingP95Seconds)} s (target <= ${
+          f1(r.targets.pendingP95TargetSeconds)
+        } s: ${t.meetsPendingTarget ? "met" : "missed"})` +
+        (t.belowClusterAutoscaler === undefined
+          ? ""
+          : `; ${
+            t.belowClusterAutoscaler ? "below" : "not below"
+          } the Cluster-Autoscaler-like baseline`),
+    );
+  }
+  return out.join("\n");
+}

@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { importOpenb } from "./alibaba.ts";
+import { MiB } from "../../core/quantity.ts";
+
+// A small pod list in the openb schema (cluster-trace-gpu-v2023), written for this test:
+// a CPU pod, a GPU-sharing pod, a never-scheduled pod (empty scheduled_time), a multi-GPU pod,
+// and a row whose gpu_spec holds two models joined by '|'.
+const CSV = [
+  "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time",
+  "openb-pod-0000,12000,16384,0,0,,LS,Running,0,3600,5",
+  "openb-pod-0001,8000,30720,1,500,,BE,Succeeded,60,1260,61",
+  "openb-pod-0002,4000,4096,0,0,,Burstable,Pending,120,900,",
+  "openb-pod-0003,64000,262144,8,1000,G2,Guaranteed,Failed,200,7400,230",
+  "openb-pod-0004,2000,1024,1,1000,G1|G3,LS,Running,300,1500,300",
+].join("\n") + "\n";
+
+Deno.test("openb import turns seconds into ms, MiB into bytes, and keeps the recorded bind", () => {
+  const r = importOpenb(CSV);
+  assert.ok(r.ok);
+  const t = r.value;
+  assert.deepEqual(t.pods.map((p) => p.name), ["openb-pod-0000", "openb-pod-0002"]);
+  const p0 = t.pods[0]!;
+  assert.equal(p0.arrival, 0);
+  assert.equal(p0.departure, 3_600_000);
+  assert.equal(p0.recordedBind, 5_000);
+  assert.equal(p0.cpu, 12_000);
+  assert.equal(p0.memory, 16_384 * MiB);
+  assert.equal(p0.labels?.qos, "LS");
+  const p2 = t.pods[1]!;
+  assert.equal(p2.recordedBind, undefined, "an empty scheduled_time means never scheduled");
+  assert.equal(t.duration, 3_600_000);
+  assert.ok(t.notes.some((n) => n === "3 GPU pods dropped"), t.notes.join("; "));
+  assert.ok(t.notes.some((n) => n.startsWith("1 pods were never scheduled")), t.notes.join("; "));
+});
+
+Deno.test("openb GPU pods can be replayed with CPU and memory only, and requests scaled", () => {
+  const r = importOpenb(CSV, { gpu: "cpu-only", scale: 0.25 });
+  assert.ok(r.ok);
+  assert.equal(r.value.pods.length, 5);
+  const big = r.value.pods.find((p) => p.name === "openb-pod-0003")!;
+  assert.equal(big.cpu, 16_000);
+  assert.equal(big.memory, 65_536 * MiB);
+  assert.ok(r.value.notes.includes("3 GPU pods replayed with CPU and memory only"));
+  assert.ok(r.value.notes.includes("CPU and memory requests scaled by 0.25"));
+});
+
+Deno.test("openb import names the line of a bad value and a missing column", () => {
+  const bad = CSV.replace("openb-pod-0002,4000", "openb-pod-0002,-4000");
+  const r = importOpenb(bad);
+  assert.ok(!r.ok);
+  assert.equal(r.error.line, 4);
+  assert.match(r.error.message, /cpu_milli "-4000"/);
+  const noCol = importOpenb("name,cpu_milli\nx,1\n");
+  assert.ok(!noCol.ok);
+  assert.match(noCol.error.message, /no "memory_mib" column/);
+});
+
+Deno.test("openb 'nan' fields read as empty, as pandas writes them", () => {
+  const r = importOpenb(CSV.replace("Pending,120,900,", "Pending,120,900,nan"));
+  assert.ok(r.ok);
+  assert.equal(r.value.pods.find((p) => p.name === "openb-pod-0002")!.recordedBind, undefined);
+});
