@@ -161,7 +161,11 @@ async function assertExactlyOwned(
       failed.push(`${name}: ${s.value.error.kind}: ${s.value.error.message}`);
       assert.ok(TYPED_KINDS.has(s.value.error.kind), s.value.error.kind);
       if (s.value.error.kind !== "InProgress") {
-        assert.equal(vms.length, 0, `${name} leaked ${JSON.stringify(vms)}`);
+        assert.equal(
+          vms.length,
+          0,
+          `${name} leaked ${JSON.stringify(vms)} after ${s.value.error.message}`,
+        );
       }
     }
     byClaim.delete(name);
@@ -235,6 +239,32 @@ Deno.test("a create whose answer is lost after PVE did the work is resolved, nev
       assert.equal(posts.length, 1, "the create was sent exactly once");
       assert.equal(posts[0]!.status, 502);
       assert.deepEqual([...vmsByClaim(fake).keys()], [baseClaim.name]);
+    },
+  );
+});
+
+Deno.test("a slow clone whose answer is lost is waited for and adopted, not duplicated", async () => {
+  await withFake(
+    {
+      errors: [{
+        endpoint: "POST /nodes/{node}/qemu/{vmid}/clone",
+        times: 1,
+        status: 502,
+        after: true,
+      }],
+      taskDurations: { qmclone: 400 },
+    },
+    async ({ fake, make, cfg }) => {
+      const r = await make(12).create(baseClaim, cloneTemplate, cfg);
+      assert.ok(r.ok, JSON.stringify(r));
+      assert.deepEqual([...vmsByClaim(fake).keys()], [baseClaim.name]);
+      const clones = fake.requests.filter((q) => q.path.endsWith("/clone"));
+      assert.equal(clones[0]?.status, 502);
+      // A second send, if any, went to the same VMID, where it can only find the first VM.
+      assert.ok(
+        clones.every((q) => q.params.newid === String(r.value.vmid)),
+        JSON.stringify(clones),
+      );
     },
   );
 });

@@ -7,7 +7,8 @@
 import { err, ok, type Result } from "../../core/result.ts";
 import type { PveError } from "./errors.ts";
 import type { ProviderError } from "./port.ts";
-import { type Ctx, pveFail, STEP_RETRY_KINDS } from "./provider_context.ts";
+import { type Ctx, persist, pveFail, STEP_RETRY_KINDS } from "./provider_context.ts";
+import { findClaimVm } from "./provider_view.ts";
 import { claimFromDescription, hasTag } from "./vm_config.ts";
 
 /**
@@ -17,6 +18,8 @@ import { claimFromDescription, hasTag } from "./vm_config.ts";
 /**
  * Stops and destroys VM `vmid` if (and only if) it is the claim's.
  */
+const ROUNDS = 8;
+
 export async function destroy(
   ctx: Ctx,
   node: string,
@@ -26,17 +29,21 @@ export async function destroy(
 ): Promise<Result<void, ProviderError>> {
   let host = node;
   let relocated = false;
-  for (let round = 1; round <= 6; round++) {
+  for (let round = 1; round <= ROUNDS; round++) {
     if (round > 1) await ctx.sleep(ctx.backoff(round - 1));
-    const cfg = await ctx.client.vmConfig(host, vmid);
+    const cfg = await persist(ctx, () => ctx.client.vmConfig(host, vmid));
     if (!cfg.ok) {
       if (cfg.error.kind !== "notFound") {
+        if (round < ROUNDS && retryableStep(cfg.error)) continue;
         return err(pveFail(`read config of VM ${vmid}`, cfg.error));
       }
       if (relocated) return deleted(ctx, vmid);
       // The VM may have been migrated: find its node once; gone everywhere means done.
-      const res = await ctx.client.resourcesVm();
-      if (!res.ok) return err(pveFail("list VMs", res.error));
+      const res = await persist(ctx, () => ctx.client.resourcesVm());
+      if (!res.ok) {
+        if (round < ROUNDS && retryableStep(res.error)) continue;
+        return err(pveFail("list VMs", res.error));
+      }
       const entry = res.value.find((v) => v.vmid === vmid);
       if (!entry) return deleted(ctx, vmid);
       host = entry.node;
@@ -59,7 +66,7 @@ export async function destroy(
       });
     }
     if (c.lock && c.lock !== "destroyed") {
-      if (round < 6) continue;
+      if (round < ROUNDS) continue;
       return err({
         kind: "InProgress",
         vmid,
@@ -67,9 +74,10 @@ export async function destroy(
         message: `VM ${vmid} is locked (${c.lock}); not destroying it`,
       });
     }
-    const st = await ctx.client.vmStatus(host, vmid);
+    const st = await persist(ctx, () => ctx.client.vmStatus(host, vmid));
     if (!st.ok) {
       if (st.error.kind === "notFound") return deleted(ctx, vmid);
+      if (round < ROUNDS && retryableStep(st.error)) continue;
       return err(pveFail(`status of VM ${vmid}`, st.error));
     }
     if (st.value.status !== "stopped") {
@@ -96,7 +104,7 @@ export async function destroy(
   }
   return err({
     kind: "AttemptsExhausted",
-    attempts: 6,
+    attempts: ROUNDS,
     last: "destroy",
     message: `VM ${vmid} could not be destroyed`,
   });
@@ -114,4 +122,19 @@ function deleted(
 ): Result<void, ProviderError> {
   ctx.ledger.quarantine(vmid, ctx.t.quarantine);
   return ok(undefined);
+}
+
+/**
+ * Removes whatever VM carries the claim's identity (description line; the tag may not be set
+ * yet). The last guard of a failed launch, so a failure never leaves a VM behind.
+ */
+export async function sweepClaim(
+  ctx: Ctx,
+  claimName: string,
+): Promise<Result<number | undefined, ProviderError>> {
+  const found = await findClaimVm(ctx, claimName);
+  if (!found.ok) return found;
+  if (!found.value) return ok(undefined);
+  const d = await destroy(ctx, found.value.node, found.value.vmid, claimName, false);
+  return d.ok ? ok(found.value.vmid) : d;
 }

@@ -7,7 +7,7 @@ import type { NodeClaim } from "../../core/model.ts";
 import { err, ok, type Result } from "../../core/result.ts";
 import { destroy } from "./destroy.ts";
 import type { Machine, ProviderError } from "./port.ts";
-import { type Ctx, pveFail, STEP_RETRY_KINDS } from "./provider_context.ts";
+import { type Ctx, persist, pveFail, STEP_RETRY_KINDS } from "./provider_context.ts";
 import { machine } from "./provider_view.ts";
 import type { VmConfig } from "./schemas.ts";
 import { configChanges, type DesiredConfig } from "./vm_config.ts";
@@ -22,6 +22,7 @@ export async function finish(
 ): Promise<Result<Machine, ProviderError>> {
   const done = await converge(ctx, node, vmid, desired);
   const started = done.ok ? await start(ctx, node, vmid) : done;
+  // The converged config is what the VM now is: no further read that could fail on a healthy VM.
   if (!started.ok) {
     if (started.error.kind === "InProgress") return started;
     // A half-made VM would hold capacity and confuse the next attempt: remove it.
@@ -31,9 +32,7 @@ export async function finish(
       : `removing it failed too: ${cleaned.error.message}`;
     return err({ ...started.error, message: `${started.error.message} (${note})` });
   }
-  const cfg = await ctx.client.vmConfig(node, vmid);
-  if (!cfg.ok) return err(pveFail(`read config of VM ${vmid}`, cfg.error));
-  const m = machine(ctx, node, vmid, cfg.value, "running");
+  const m = done.ok ? machine(ctx, node, vmid, done.value, "running") : undefined;
   if (!m) {
     return err({ kind: "NotOwned", vmid, host: node, message: `VM ${vmid} lost its identity` });
   }
@@ -46,13 +45,13 @@ export async function converge(
   node: string,
   vmid: number,
   desired: DesiredConfig,
-): Promise<Result<void, ProviderError>> {
+): Promise<Result<VmConfig, ProviderError>> {
   for (let round = 1; round <= 6; round++) {
     const cfg = await unlocked(ctx, node, vmid);
     if (!cfg.ok) return cfg;
     const changes = configChanges(desired, cfg.value);
     const keys = Object.keys(changes.set);
-    if (keys.length === 0 && changes.resize.length === 0) return ok(undefined);
+    if (keys.length === 0 && changes.resize.length === 0) return ok(cfg.value);
     if (keys.length) {
       const r = await ctx.client.updateConfig(node, vmid, {
         ...changes.set,
@@ -93,7 +92,7 @@ export async function unlocked(
 ): Promise<Result<VmConfig, ProviderError>> {
   const end = ctx.now() + ctx.t.taskDeadline;
   for (;;) {
-    const cfg = await ctx.client.vmConfig(node, vmid);
+    const cfg = await persist(ctx, () => ctx.client.vmConfig(node, vmid));
     if (!cfg.ok) return err(pveFail(`read config of VM ${vmid}`, cfg.error));
     if (!cfg.value.lock) return ok(cfg.value);
     if (ctx.now() >= end) {
@@ -116,7 +115,7 @@ export async function start(
   vmid: number,
 ): Promise<Result<void, ProviderError>> {
   for (let round = 1; round <= 4; round++) {
-    const st = await ctx.client.vmStatus(node, vmid);
+    const st = await persist(ctx, () => ctx.client.vmStatus(node, vmid));
     if (!st.ok) return err(pveFail(`status of VM ${vmid}`, st.error));
     if (st.value.status === "running") return ok(undefined);
     const r = await ctx.client.runTask(

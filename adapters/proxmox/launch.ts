@@ -10,7 +10,7 @@ import { err, ok, type Result } from "../../core/result.ts";
 import { chooseVmid, vmidExhaustedReason, vmidStart } from "../../core/vmid.ts";
 import type { PveError } from "./errors.ts";
 import type { CreateOptions, ProviderError } from "./port.ts";
-import { type Ctx, type InFlight, pveFail } from "./provider_context.ts";
+import { type Ctx, type InFlight, persist, pveFail } from "./provider_context.ts";
 import type { ResourceVm } from "./schemas.ts";
 import { claimFromDescription, createParams, type DesiredConfig } from "./vm_config.ts";
 
@@ -18,7 +18,8 @@ import { claimFromDescription, createParams, type DesiredConfig } from "./vm_con
 export type LaunchOutcome =
   | { kind: "ok"; node: string }
   | { kind: "collision"; why: string }
-  | { kind: "retry"; why: string }
+  /** Not created. `reuseVmid`: a request of ours may still land there, so try the same id. */
+  | { kind: "retry"; why: string; reuseVmid?: boolean }
   | { kind: "fail"; error: ProviderError };
 
 /** Chooses VMIDs and launches until one launch is ours, or the attempts or the range run out. */
@@ -33,11 +34,29 @@ export async function launchWithRetries(
 ): Promise<Result<{ node: string; vmid: number }, ProviderError>> {
   const range = ctx.provider.vmidRange;
   const avoid = new Set<number>();
+  // Ids where a request of ours may have landed unseen: re-sending there is safe, because a
+  // VMID exists once cluster-wide, so the id itself is the idempotency key.
+  const suspects = new Set<number>();
+  let reuse: number | undefined;
   let last = "";
   for (let attempt = 1; attempt <= ctx.maxAttempts; attempt++) {
     if (attempt > 1) await ctx.sleep(ctx.backoff(attempt - 1));
-    const res = await ctx.client.resourcesVm();
+    const res = await persist(ctx, () => ctx.client.resourcesVm());
     if (!res.ok) return err(pveFail("list VMIDs", res.error));
+    if (reuse !== undefined) {
+      const vmid = reuse;
+      reuse = undefined;
+      const out = await launch(ctx, host, vmid, claim, template, desired, res.value, opts, true);
+      if (out.kind === "ok") return ok({ node: out.node, vmid });
+      if (out.kind === "fail") return err(out.error);
+      last = out.why;
+      if (out.kind === "retry" && out.reuseVmid) reuse = vmid;
+      else {
+        ctx.ledger.release(vmid);
+        avoid.add(vmid);
+      }
+      continue;
+    }
     const choice = chooseVmid({
       range,
       taken: [...res.value.map((v) => v.vmid), ...avoid],
@@ -65,12 +84,17 @@ export async function launchWithRetries(
       }
       return err(pveFail(`check VMID ${vmid}`, free.error));
     }
-    const out = await launch(ctx, host, vmid, claim, template, desired, res.value, opts);
+    const out = await launch(ctx, host, vmid, claim, template, desired, res.value, opts, false);
     if (out.kind === "ok") return ok({ node: out.node, vmid });
     if (out.kind === "fail") return err(out.error);
+    last = out.why;
+    if (out.kind === "retry" && out.reuseVmid) {
+      suspects.add(vmid);
+      reuse = vmid; // keep the reservation: the next attempt goes to the same id
+      continue;
+    }
     ctx.ledger.release(vmid);
     avoid.add(vmid);
-    last = out.why;
   }
   return err(exhaustedAttempts(ctx.maxAttempts, last));
 }
@@ -84,7 +108,11 @@ function exhaustedAttempts(attempts: number, last: string): ProviderError {
   };
 }
 
-/** One create or clone at `vmid`, awaited and verified. Never re-sends the POST. */
+/**
+ * One create or clone at `vmid`, awaited and verified; the POST is sent once. `suspect`: an
+ * earlier request of ours at this id may have landed, so "already exists" must be looked at
+ * rather than taken as someone else's VM.
+ */
 export async function launch(
   ctx: Ctx,
   host: string,
@@ -94,6 +122,7 @@ export async function launch(
   desired: DesiredConfig,
   vms: ResourceVm[],
   opts: CreateOptions,
+  suspect: boolean,
 ): Promise<LaunchOutcome> {
   const source = template.source;
   const pool = template.resourcePool ?? ctx.provider.resourcePool;
@@ -137,10 +166,12 @@ export async function launch(
     const started = await start();
     if (!started.ok) {
       const e = started.error;
-      if (e.kind === "alreadyExists") {
+      if (e.kind === "alreadyExists" && !suspect) {
         return { kind: "collision", why: `${step}: ${e.pveMessage}` };
       }
-      if (e.ambiguous) return await resolve(ctx, vmid, claim, step, e);
+      if (e.ambiguous || e.kind === "alreadyExists") {
+        return await resolve(ctx, vmid, claim, step, e, true);
+      }
       if (
         ["lockTimeout", "noQuorum", "transient", "circuitOpen", "connection"].includes(e.kind)
       ) {
@@ -166,8 +197,12 @@ export async function launch(
           },
         };
       }
-      // The task failed (PVE rolled it back) or its status is unknown: look at the VMID.
-      return await resolve(ctx, vmid, claim, step, done.error);
+      // A task that ended with an exitstatus failed and was rolled back, unless a request of
+      // ours that landed unseen holds the id; a task whose status is unknown may have succeeded.
+      const ended = done.error.upid !== undefined && done.error.pveMessage !== undefined;
+      const mine = !ended ||
+        (suspect && ["alreadyExists", "lockTimeout"].includes(done.error.kind));
+      return await resolve(ctx, vmid, claim, step, done.error, mine);
     }
   } finally {
     release();
@@ -175,13 +210,18 @@ export async function launch(
   return await verify(ctx, host, vmid, claim, step);
 }
 
-/** After an unclear or failed launch: is the VMID ours, someone else's, or free? */
+/**
+ * After an unclear or failed launch: is the VMID ours, someone else's, or free? `mine`: a
+ * request of ours may have created it, so an absent id is watched for a grace period and a
+ * locked one is waited for; otherwise a locked id is someone else's launch.
+ */
 export async function resolve(
   ctx: Ctx,
   vmid: number,
   claim: NodeClaim,
   step: string,
   cause: PveError,
+  mine: boolean,
 ): Promise<LaunchOutcome> {
   const graceEnd = ctx.now() + ctx.t.ambiguousGrace;
   const lockEnd = ctx.now() + ctx.t.taskDeadline;
@@ -189,9 +229,12 @@ export async function resolve(
     const res = await ctx.client.resourcesVm();
     const entry = res.ok ? res.value.find((v) => v.vmid === vmid) : undefined;
     if (res.ok && !entry) {
-      if (!cause.ambiguous || ctx.now() >= graceEnd) {
-        return { kind: "retry", why: `${step}: ${cause.message}` };
+      if (!mine) return { kind: "retry", why: `${step}: ${cause.message}` };
+      if (ctx.now() >= graceEnd) {
+        return { kind: "retry", why: `${step}: ${cause.message}`, reuseVmid: true };
       }
+    } else if (entry && entry.lock && !mine) {
+      return { kind: "collision", why: `${step}: VMID ${vmid} is being made by someone else` };
     } else if (entry && !entry.lock) {
       return await verify(ctx, entry.node, vmid, claim, step);
     } else if (entry && ctx.now() >= lockEnd) {
@@ -219,7 +262,7 @@ export async function verify(
   claim: NodeClaim,
   step: string,
 ): Promise<LaunchOutcome> {
-  const cfg = await ctx.client.vmConfig(node, vmid);
+  const cfg = await persist(ctx, () => ctx.client.vmConfig(node, vmid));
   if (!cfg.ok) {
     if (cfg.error.kind === "notFound") return { kind: "retry", why: `${step}: VM vanished` };
     return { kind: "fail", error: pveFail(`verify VM ${vmid}`, cfg.error) };

@@ -17,7 +17,7 @@ import { chooseHost } from "../../core/placement.ts";
 import { err, ok, type Result } from "../../core/result.ts";
 import { type Rng, seededRng } from "./breaker.ts";
 import type { PveClient } from "./client.ts";
-import { destroy } from "./destroy.ts";
+import { destroy, sweepClaim } from "./destroy.ts";
 import { finish } from "./finish.ts";
 import { launchWithRetries } from "./launch.ts";
 import type { CreateOptions, Machine, MachineProvider, ProviderError } from "./port.ts";
@@ -179,8 +179,19 @@ export class ProxmoxProvider implements MachineProvider {
     const launched = await launchWithRetries(ctx, host, claim, template, desired, flight, opts);
     if (!launched.ok) {
       // A launch still running keeps counting on its host until its TTL.
-      if (launched.error.kind !== "InProgress") ctx.inFlight.delete(claim.name);
-      return launched;
+      if (launched.error.kind === "InProgress") return launched;
+      ctx.inFlight.delete(claim.name);
+      if (launched.error.kind !== "Pve" && launched.error.kind !== "AttemptsExhausted") {
+        return launched;
+      }
+      // Something was sent: make sure no VM of this claim outlives the failure.
+      const swept = await sweepClaim(ctx, claim.name);
+      const note = !swept.ok
+        ? ` (checking for a left-over VM failed: ${swept.error.message})`
+        : swept.value !== undefined
+        ? ` (left-over VM ${swept.value} removed)`
+        : "";
+      return err({ ...launched.error, message: launched.error.message + note });
     }
     const done = await finish(ctx, launched.value.node, launched.value.vmid, desired, claim);
     ctx.inFlight.delete(claim.name);

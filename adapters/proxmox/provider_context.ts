@@ -5,6 +5,7 @@
  * stays a plain function that a test can call.
  */
 import type { Provider, Resources } from "../../core/model.ts";
+import type { Result } from "../../core/result.ts";
 import type { Rng } from "./breaker.ts";
 import type { PveClient } from "./client.ts";
 import type { PveError } from "./errors.ts";
@@ -79,3 +80,25 @@ export const STEP_RETRY_KINDS: ReadonlySet<string> = new Set([
   "timeout",
   "malformed",
 ]);
+
+/**
+ * Repeats an idempotent read while it fails for health reasons (the client already retried
+ * each call; this rides out a longer bad patch between steps that must not be abandoned
+ * half-way, such as the reads that decide a cleanup).
+ */
+export async function persist<T>(
+  ctx: Ctx,
+  op: () => Promise<Result<T, PveError>>,
+  rounds = 4,
+): Promise<Result<T, PveError>> {
+  let r = await op();
+  for (let i = 1; i < rounds && !r.ok && persistable(r.error); i++) {
+    await ctx.sleep(ctx.backoff(i));
+    r = await op();
+  }
+  return r;
+}
+
+function persistable(e: PveError): boolean {
+  return STEP_RETRY_KINDS.has(e.kind) || e.kind === "circuitOpen" || e.ambiguous === true;
+}

@@ -7,7 +7,7 @@
 import type { Host } from "../../core/model.ts";
 import { err, ok, type Result } from "../../core/result.ts";
 import type { Machine, ProviderError } from "./port.ts";
-import { type Ctx, pveFail } from "./provider_context.ts";
+import { type Ctx, persist, pveFail } from "./provider_context.ts";
 import type { NodeEntry, QemuListEntry, VmConfig } from "./schemas.ts";
 import { claimFromDescription, hasTag, parseTags, vmName as vmNameOf } from "./vm_config.ts";
 
@@ -27,13 +27,12 @@ export async function findClaimVm(
   ctx: Ctx,
   claimName: string,
 ): Promise<Result<Located | undefined, ProviderError>> {
-  const nodes = await ctx.client.nodes();
+  const nodes = await persist(ctx, () => ctx.client.nodes());
   if (!nodes.ok) return err(pveFail("list hosts", nodes.error));
-  const res = await ctx.client.resourcesVm();
-  if (!res.ok) return err(pveFail("list VMs", res.error));
   for (const n of nodes.value) {
+    // A VM on an offline host cannot be reached either way; it is found again when it returns.
     if (n.status !== "online") continue;
-    const list = await ctx.client.qemuList(n.node);
+    const list = await persist(ctx, () => ctx.client.qemuList(n.node));
     if (!list.ok) {
       if (list.error.kind === "nodeUnreachable" || list.error.kind === "circuitOpen") continue;
       return err(pveFail(`list VMs on ${n.node}`, list.error));
@@ -41,8 +40,12 @@ export async function findClaimVm(
     for (const v of list.value) {
       // Names do not lag in this listing; a name match is confirmed by the description.
       if (v.template || (v.name !== vmNameOf(claimName) && !v.lock)) continue;
-      const cfg = await ctx.client.vmConfig(n.node, v.vmid);
-      if (!cfg.ok) continue;
+      const cfg = await persist(ctx, () => ctx.client.vmConfig(n.node, v.vmid));
+      if (!cfg.ok) {
+        if (cfg.error.kind === "notFound") continue; // gone since the listing
+        // Unknown is not "absent": creating now could make a second VM for the claim.
+        return err(pveFail(`read config of VM ${v.vmid}`, cfg.error));
+      }
       if (claimFromDescription(cfg.value.description) === claimName) {
         return ok({ node: n.node, vmid: v.vmid, config: cfg.value });
       }
