@@ -37,6 +37,10 @@ export const COMMANDS: Record<string, Entry> = {
     summary: "replay a workload trace through proxscale and baseline autoscalers; plan capacity",
     load: async () => (await import("./cli/sim.ts")).simCommand,
   },
+  record: {
+    summary: "record a live cluster's pods as a proxscale trace for 'proxscale sim'",
+    load: async () => (await import("./cli/record.ts")).recordCommand,
+  },
 };
 
 export function helpText(): string {

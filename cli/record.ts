@@ -1,0 +1,136 @@
+/**
+ * `proxscale record`: watches the pods of a live cluster through the Kubernetes adapter's
+ * informer and writes what it saw as a proxscale trace (JSON Lines, version 1) when the
+ * duration is over or on SIGINT/SIGTERM, ready for `proxscale sim --trace`.
+ */
+import { parseArgs } from "node:util";
+import type { Command, Io } from "./command.ts";
+import { parseDuration } from "../core/duration.ts";
+import { KubeClient } from "../adapters/kubernetes/client.ts";
+import { Informer } from "../adapters/kubernetes/informer.ts";
+import { podFromKube } from "../adapters/kubernetes/translate.ts";
+import type { Pod } from "../core/model.ts";
+import { type PodWatch, TraceRecorder } from "../sim/trace/recorder.ts";
+import { writeTrace } from "../sim/trace/format.ts";
+
+const USAGE =
+  "proxscale record --out FILE [--kubeconfig FILE] [--namespace NS] [--duration 1h] [--name NAME]";
+
+/** The pod informer of the Kubernetes adapter, as a PodWatch. */
+export function informerPodWatch(client: KubeClient, namespace?: string): PodWatch {
+  const informer = new Informer<Pod>({
+    client,
+    path: namespace ? `/api/v1/namespaces/${namespace}/pods` : "/api/v1/pods",
+    resource: "pods",
+    translate: podFromKube,
+  });
+  return {
+    start(onChange) {
+      informer.on((e) => onChange({ type: e.type, pod: e.value }));
+      informer.start();
+      return informer.synced();
+    },
+    stop: () => informer.stop(),
+  };
+}
+
+/** Resolves on the first SIGINT or SIGTERM, or after `ms`. */
+function untilSignalOr(ms: number | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stop = () => {
+      Deno.removeSignalListener("SIGINT", stop);
+      Deno.removeSignalListener("SIGTERM", stop);
+      if (timer !== undefined) clearTimeout(timer);
+      resolve();
+    };
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+    if (ms !== undefined) timer = setTimeout(stop, ms);
+  });
+}
+
+export type RecordDeps = {
+  /** Builds the pod source from the parsed options. */
+  watch: (kubeconfig: string | undefined, namespace: string | undefined) => Promise<PodWatch>;
+  /** Resolves when recording should stop. */
+  until: (durationMs: number | undefined) => Promise<void>;
+  now: () => number;
+};
+
+const realDeps: RecordDeps = {
+  watch: async (kubeconfig, namespace) => {
+    const client = kubeconfig
+      ? KubeClient.fromKubeconfig(await Deno.readTextFile(kubeconfig))
+      : KubeClient.fromDefault();
+    return informerPodWatch(client, namespace);
+  },
+  until: untilSignalOr,
+  now: () => Date.now(),
+};
+
+/** The `record` command with injectable dependencies (tests use a fake API server and no signals). */
+export function recordCommandWith(deps: RecordDeps): Command {
+  return {
+    name: "record",
+    summary: "record a live cluster's pods as a proxscale trace for 'proxscale sim'",
+    usage: USAGE,
+    run: (args, io) => runRecord(args, io, deps),
+  };
+}
+
+/** The `record` command. */
+export const recordCommand: Command = recordCommandWith(realDeps);
+
+async function runRecord(args: string[], io: Io, deps: RecordDeps): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        out: { type: "string", short: "o" },
+        kubeconfig: { type: "string" },
+        namespace: { type: "string", short: "n" },
+        duration: { type: "string" },
+        name: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (e) {
+    io.err(`${(e as Error).message}\nusage: ${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    io.out(
+      `usage: ${USAGE}\n\nWatches pods (all namespaces, or --namespace) and writes them as a proxscale trace when\n--duration is over or on Ctrl-C. Replay it with: proxscale sim --trace FILE`,
+    );
+    return 0;
+  }
+  if (!values.out) {
+    io.err(`--out is required\nusage: ${USAGE}`);
+    return 2;
+  }
+  let durationMs: number | undefined;
+  if (values.duration !== undefined) {
+    const d = parseDuration(values.duration);
+    if (!d.ok || d.value === null) {
+      io.err(`--duration must be a duration such as 30m or 24h, got "${values.duration}"`);
+      return 2;
+    }
+    durationMs = d.value;
+  }
+  const recorder = new TraceRecorder(deps.now(), values.name ?? "recorded");
+  const watch = await deps.watch(values.kubeconfig, values.namespace);
+  let changes = 0;
+  await watch.start((c) => {
+    changes++;
+    recorder.observe(c, deps.now());
+  });
+  io.err(`recording pods${durationMs ? ` for ${values.duration}` : ""}; Ctrl-C to stop`);
+  await deps.until(durationMs);
+  await watch.stop();
+  const trace = recorder.finish(deps.now());
+  await Deno.writeTextFile(values.out, writeTrace(trace));
+  io.out(`wrote ${trace.pods.length} pods (${changes} changes) to ${values.out}`);
+  return 0;
+}
