@@ -1,0 +1,103 @@
+/**
+ * Kubernetes Events carrying a decision's Reason (core/reason.ts): `reason` is the Reason code,
+ * `message` its plain-words message, so `kubectl describe nodepool general` says why proxscale
+ * did (or did not) act. core/v1 Events with firstTimestamp/lastTimestamp/count, as kubectl and
+ * describe read them (kubernetes-api.md §10.2); repeats of the same reason and message on the
+ * same object increment `count` with a merge patch instead of piling up new objects.
+ */
+import { PatchStrategy } from "@kubernetes/client-node";
+import type { Reason } from "../../core/reason.ts";
+import { ok, type Result } from "../../core/result.ts";
+import { isNotFound, type KubeClient, type KubeError } from "./client.ts";
+import { kubeTime } from "./translate.ts";
+
+/** The object an Event is about. Cluster-scoped objects get their Events in `default`. */
+export type EventSubject = {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+  uid?: string;
+};
+
+export type EventType = "Normal" | "Warning";
+
+type Seen = { name: string; namespace: string; count: number };
+
+/** Writes Events for one controller instance. */
+export class EventRecorder {
+  #client: KubeClient;
+  #component: string;
+  #instance: string;
+  #now: () => number;
+  #seen = new Map<string, Seen>();
+
+  constructor(
+    client: KubeClient,
+    opts: { component?: string; instance?: string; now?: () => number } = {},
+  ) {
+    this.#client = client;
+    this.#component = opts.component ?? "proxscale";
+    this.#instance = opts.instance ?? "proxscale";
+    this.#now = opts.now ?? Date.now;
+  }
+
+  /** Records `reason` on `subject`; repeats bump the count of the existing Event. */
+  async record(
+    subject: EventSubject,
+    reason: Reason,
+    type: EventType = "Normal",
+  ): Promise<Result<{ name: string; count: number }, KubeError>> {
+    const namespace = subject.namespace ?? "default";
+    const message = reason.message.length > 1024
+      ? reason.message.slice(0, 1021) + "..."
+      : reason.message;
+    const key = JSON.stringify([subject.kind, namespace, subject.name, reason.code, message, type]);
+    const now = kubeTime(this.#now());
+    const seen = this.#seen.get(key);
+    if (seen) {
+      const r = await this.#client.requestJson(
+        "PATCH",
+        `/api/v1/namespaces/${seen.namespace}/events/${seen.name}`,
+        {
+          body: { count: seen.count + 1, lastTimestamp: now },
+          contentType: PatchStrategy.MergePatch,
+        },
+      );
+      if (r.ok) {
+        seen.count++;
+        return ok({ name: seen.name, count: seen.count });
+      }
+      if (!isNotFound(r.error)) return r;
+      this.#seen.delete(key); // expired (event TTL): start a new one
+    }
+    const name = `${subject.name}.${(this.#now() * 1_000_000 + this.#seen.size).toString(16)}`;
+    const involvedObject: Record<string, string> = {
+      apiVersion: subject.apiVersion,
+      kind: subject.kind,
+      name: subject.name,
+    };
+    if (subject.namespace) involvedObject.namespace = subject.namespace;
+    if (subject.uid) involvedObject.uid = subject.uid;
+    const r = await this.#client.requestJson("POST", `/api/v1/namespaces/${namespace}/events`, {
+      body: {
+        apiVersion: "v1",
+        kind: "Event",
+        metadata: { name, namespace },
+        involvedObject,
+        reason: reason.code,
+        message,
+        type,
+        source: { component: this.#component },
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+        reportingComponent: this.#component,
+        reportingInstance: this.#instance,
+      },
+    });
+    if (!r.ok) return r;
+    this.#seen.set(key, { name, namespace, count: 1 });
+    return ok({ name, count: 1 });
+  }
+}
