@@ -349,3 +349,20 @@ Deno.test("against the fake: wrong token is an auth error, wrong fingerprint a T
     }
   });
 });
+
+Deno.test("an ISO built by the bootstrap side is attached as a cdrom on create", async () => {
+  await withFake({}, async ({ fake, client, cfg, make }) => {
+    const iso = fake.model.addFile("pve1", "local", "iso", "general-x7k2p.iso");
+    const noCloud: MachineTemplate = {
+      ...scratchTemplate,
+      bootstrap: { mode: "nocloudIso", sshKeys: ["ssh-ed25519 AAAAC3Nza me@host"] },
+    };
+    const one: Provider = { ...cfg, hosts: cfg.hosts.filter((h) => h.name === "pve1") };
+    const r = await make({ cfg: one }).create(baseClaim, noCloud, one, { isoVolume: iso });
+    assert.ok(r.ok, JSON.stringify(r));
+    const c = await client.vmConfig(r.value.host, r.value.vmid);
+    assert.ok(c.ok);
+    assert.equal(c.value.ide2, "local:iso/general-x7k2p.iso,media=cdrom");
+    assert.equal(c.value.cicustom, undefined, "no snippet in ISO mode");
+  });
+});

@@ -269,6 +269,30 @@ Deno.test("a slow clone whose answer is lost is waited for and adopted, not dupl
   );
 });
 
+Deno.test("a clone past its deadline is InProgress, not destroyed, and adopted on the next try", async () => {
+  await withFake({ taskDurations: { qmclone: 700 } }, async ({ fake, make, cfg }) => {
+    const p = make(13);
+    const first = await p.create(baseClaim, cloneTemplate, cfg, { taskDeadlineMs: 100 });
+    assert.ok(!first.ok);
+    assert.equal(first.error.kind, "InProgress");
+    assert.match(first.error.message, /still running at the deadline/);
+    const again = await p.create(baseClaim, cloneTemplate, cfg);
+    assert.ok(again.ok, JSON.stringify(again));
+    if (first.error.kind === "InProgress") assert.equal(again.value.vmid, first.error.vmid);
+    assert.equal(fake.requests.filter((q) => q.path.endsWith("/clone")).length, 1);
+    // After a restart the VMID recorded on the NodeClaim leads a new process to the same clone.
+    const b = { ...baseClaim, name: "resume-b" };
+    const slow = await p.create(b, cloneTemplate, cfg, { taskDeadlineMs: 100 });
+    assert.ok(!slow.ok && slow.error.kind === "InProgress");
+    const vmid = slow.error.kind === "InProgress" ? slow.error.vmid : 0;
+    const resumed = await make(14).create({ ...b, vmid }, cloneTemplate, cfg);
+    assert.ok(resumed.ok && resumed.value.vmid === vmid, JSON.stringify(resumed));
+    assert.equal(fake.requests.filter((q) => q.path.endsWith("/clone")).length, 2);
+    assert.equal(fake.requests.filter((q) => q.method === "DELETE").length, 0);
+    assert.deepEqual([...vmsByClaim(fake).keys()].sort(), [baseClaim.name, "resume-b"]);
+  });
+});
+
 Deno.test("two providers sharing one VMID range never collide", async () => {
   await withFake({ taskDurations: { qmclone: 60 } }, async ({ fake, make, cfg }) => {
     // The same seed makes both start their VMID search at the same ids: collisions guaranteed.

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { ServerResponse } from "node:http";
-import { PveClient, type PveClientOptions } from "./client.ts";
+import { connectPveClient, PveClient, type PveClientOptions } from "./client.ts";
 import { sendJson, startTestServer, testCerts, type TestServer } from "./testing/tls_fixture.ts";
 import type { Handler } from "./testing/tls_fixture.ts";
 
@@ -315,4 +315,36 @@ Deno.test("form bodies escape = ; & + and send booleans as 1/0", async () => {
     assert.equal(p.get("onboot"), "1");
     assert.ok(!/[;]|ip=dhcp/.test(body), "no raw ; or = inside values");
   });
+});
+
+Deno.test("a client built from a Provider reads its secret from the named source", async () => {
+  const { a } = await testCerts();
+  const srv = await startTestServer(a, (_q, res) => ok(res, { version: "8.4.1" }));
+  const provider = {
+    name: "lab",
+    endpoint: srv.url,
+    tokenId: "proxscale@pve!test",
+    tokenSecret: { env: "PVE_TOKEN" },
+    tls: { fingerprint: a.fingerprint, insecureSkipVerify: false },
+    hosts: [],
+    vmidRange: { lower: 100, upper: 200 },
+    managedTag: "proxscale",
+    placement: "leastAllocated" as const,
+  };
+  try {
+    const missing = await connectPveClient(provider, { getEnv: () => undefined });
+    assert.ok(
+      !missing.ok && /environment variable PVE_TOKEN: is not set/.test(missing.error.message),
+    );
+    const c = await connectPveClient(provider, { getEnv: () => SECRET });
+    assert.ok(c.ok);
+    try {
+      assert.ok((await c.value.version()).ok);
+      assert.equal(srv.seen[0]?.authorization, `PVEAPIToken=proxscale@pve!test=${SECRET}`);
+    } finally {
+      c.value.close();
+    }
+  } finally {
+    await srv.close();
+  }
 });

@@ -19,7 +19,8 @@ import { type Rng, seededRng } from "./breaker.ts";
 import type { PveClient } from "./client.ts";
 import { destroy, sweepClaim } from "./destroy.ts";
 import { finish } from "./finish.ts";
-import { launchWithRetries } from "./launch.ts";
+import { launchWithRetries, resolve } from "./launch.ts";
+import { localError } from "./errors.ts";
 import type { CreateOptions, Machine, MachineProvider, ProviderError } from "./port.ts";
 import {
   type Ctx,
@@ -153,6 +154,16 @@ export class ProxmoxProvider implements MachineProvider {
     if (!existing.ok) return existing;
     if (existing.value) {
       return await finish(ctx, existing.value.node, existing.value.vmid, desired, claim);
+    }
+    // A launch that passed its deadline (here, or recorded on the NodeClaim by an earlier
+    // process) may still be cloning: its placeholder carries no identity yet, so wait for it.
+    const hint = ctx.inFlight.get(claim.name)?.vmid ?? claim.vmid;
+    if (hint !== undefined) {
+      const cause = localError("taskDeadline", "resume", "earlier launch", { ambiguous: true });
+      const earlier = await resolve(ctx, hint, claim, `resume VM ${hint}`, cause, true);
+      if (earlier.kind === "ok") return await finish(ctx, earlier.node, hint, desired, claim);
+      if (earlier.kind === "fail") return err(earlier.error);
+      ctx.inFlight.delete(claim.name);
     }
     const v = await view(ctx);
     if (!v.ok) return v;
