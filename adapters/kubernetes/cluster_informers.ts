@@ -1,0 +1,96 @@
+/**
+ * The informer factory: one self-healing informer per kind the core reads (Pods, Nodes,
+ * PodDisruptionBudgets, NodeClaims), each translating to core/model.ts types at the boundary,
+ * and a `snapshot()` that hands the core plain arrays.
+ */
+import type { Node, NodeClaim, Pod, PodDisruptionBudget } from "../../core/model.ts";
+import type { Backoff } from "./backoff.ts";
+import type { KubeClient } from "./client.ts";
+import { Informer } from "./informer.ts";
+import type { Log } from "./log.ts";
+import { nodeClaimFromKube, nodeFromKube, pdbFromKube, podFromKube } from "./translate.ts";
+
+export type ClusterInformerOptions = {
+  log?: Log;
+  backoff?: Backoff;
+  watchdogMs?: number;
+  random?: () => number;
+  now?: () => number;
+};
+
+/** The caches the daemon builds its Snapshot from. */
+export type ClusterInformers = {
+  pods: Informer<Pod>;
+  nodes: Informer<Node>;
+  pdbs: Informer<PodDisruptionBudget>;
+  nodeClaims: Informer<NodeClaim>;
+  /** Starts all four; returns at once. */
+  start(): void;
+  /** Resolves when every informer has completed its first list. */
+  synced(): Promise<void>;
+  /** Whether every informer has listed at least once (the daemon must not decide before). */
+  hasSynced(): boolean;
+  stop(): Promise<void>;
+  /** Current contents as plain arrays for core.reconcile's Snapshot. */
+  snapshot(): { pods: Pod[]; nodes: Node[]; pdbs: PodDisruptionBudget[]; nodeClaims: NodeClaim[] };
+};
+
+/** Builds (does not start) the informers for one cluster. */
+export function createClusterInformers(
+  client: KubeClient,
+  opts: ClusterInformerOptions = {},
+): ClusterInformers {
+  const common = {
+    client,
+    ...(opts.log ? { log: opts.log } : {}),
+    ...(opts.backoff ? { backoff: opts.backoff } : {}),
+    ...(opts.watchdogMs !== undefined ? { watchdogMs: opts.watchdogMs } : {}),
+    ...(opts.random ? { random: opts.random } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
+  };
+  const pods = new Informer<Pod>({
+    ...common,
+    path: "/api/v1/pods",
+    resource: "pods",
+    translate: podFromKube,
+  });
+  const nodes = new Informer<Node>({
+    ...common,
+    path: "/api/v1/nodes",
+    resource: "nodes",
+    translate: nodeFromKube,
+  });
+  const pdbs = new Informer<PodDisruptionBudget>({
+    ...common,
+    path: "/apis/policy/v1/poddisruptionbudgets",
+    resource: "poddisruptionbudgets",
+    translate: pdbFromKube,
+  });
+  const nodeClaims = new Informer<NodeClaim>({
+    ...common,
+    path: "/apis/proxscale.io/v1alpha1/nodeclaims",
+    resource: "nodeclaims",
+    translate: nodeClaimFromKube,
+  });
+  const all = [pods, nodes, pdbs, nodeClaims] as Informer<unknown>[];
+  return {
+    pods,
+    nodes,
+    pdbs,
+    nodeClaims,
+    start: () => all.forEach((i) => i.start()),
+    synced: async () => {
+      await Promise.all(all.map((i) => i.synced()));
+    },
+    hasSynced: () => all.every((i) => i.hasSynced),
+    stop: async () => {
+      await Promise.all(all.map((i) => i.stop()));
+    },
+    snapshot: () => ({
+      pods: pods.list(),
+      nodes: nodes.list(),
+      pdbs: pdbs.list(),
+      nodeClaims: nodeClaims.list(),
+    }),
+  };
+}

@@ -1,0 +1,168 @@
+/**
+ * One table of inputs the YAML validation rejects. tests/kubernetes_crds_test.ts checks the CRD
+ * schemas (structural validator + CEL predicates) and the CRD config loader reject each one;
+ * tests/kubernetes_crd_fake_test.ts checks the fake API server rejects them once the CRDs are
+ * applied. `crossObject` entries reference other objects, which only the loader can judge.
+ */
+export type Kind = "Provider" | "MachineTemplate" | "NodePool";
+// deno-lint-ignore no-explicit-any
+type Spec = any;
+export type Bad = { name: string; kind: Kind; mutate: (s: Spec) => void; crossObject?: true };
+
+/** Inputs the YAML validation rejects; every one must also be rejected from CRDs. */
+export const BAD_INPUTS: Bad[] = [
+  { name: "endpoint over http", kind: "Provider", mutate: (s) => (s.endpoint = "http://pve:8006") },
+  { name: "endpoint not a URL", kind: "Provider", mutate: (s) => (s.endpoint = "pve1") },
+  { name: "tokenId without realm", kind: "Provider", mutate: (s) => (s.tokenId = "proxscale") },
+  {
+    name: "vmidRange lower above upper",
+    kind: "Provider",
+    mutate: (s) => (s.vmidRange = { lower: 9500, upper: 9000 }),
+  },
+  { name: "vmid below 100", kind: "Provider", mutate: (s) => (s.vmidRange.lower = 99) },
+  { name: "no hosts", kind: "Provider", mutate: (s) => (s.hosts = []) },
+  {
+    name: "host listed twice",
+    kind: "Provider",
+    mutate: (s) => s.hosts.push({ ...s.hosts[0] }),
+  },
+  {
+    name: "token secret from two sources",
+    kind: "Provider",
+    mutate: (s) => (s.tokenSecret = { env: "A", file: "/b" }),
+  },
+  {
+    name: "token secret with unknown field",
+    kind: "Provider",
+    mutate: (s) => (s.tokenSecret = { vault: "x" }),
+  },
+  { name: "unknown spec field", kind: "Provider", mutate: (s) => (s.nodeWhitelist = ["pve1"]) },
+  { name: "placement not allowed", kind: "Provider", mutate: (s) => (s.placement = "random") },
+  { name: "managedTag upper case", kind: "Provider", mutate: (s) => (s.managedTag = "Proxscale") },
+  {
+    name: "negative host reservation",
+    kind: "Provider",
+    mutate: (s) => (s.hosts[0].reserved = { memory: "-1Gi" }),
+  },
+  {
+    name: "cpuOvercommit above 16",
+    kind: "Provider",
+    mutate: (s) => (s.hosts[0].cpuOvercommit = 17),
+  },
+  {
+    name: "no shapes and no flexible range",
+    kind: "MachineTemplate",
+    mutate: (s) => delete s.shapes,
+  },
+  {
+    name: "shape with a fraction of a core",
+    kind: "MachineTemplate",
+    mutate: (s) => (s.shapes[0].cpu = "1500m"),
+  },
+  {
+    name: "shape memory not a quantity",
+    kind: "MachineTemplate",
+    mutate: (s) => (s.shapes[0].memory = "lots"),
+  },
+  {
+    name: "clone without template",
+    kind: "MachineTemplate",
+    mutate: (s) => (s.source = { clone: { full: true } }),
+  },
+  {
+    name: "clone and scratch at once",
+    kind: "MachineTemplate",
+    mutate: (s) => (s.source = { clone: { templateVmid: 9000 }, scratch: {} }),
+  },
+  { name: "bad disk slot", kind: "MachineTemplate", mutate: (s) => (s.disks[0].slot = "hda") },
+  { name: "vlan 5000", kind: "MachineTemplate", mutate: (s) => (s.network[0].vlan = 5000) },
+  {
+    name: "bootstrap mode unknown",
+    kind: "MachineTemplate",
+    mutate: (s) => (s.bootstrap.mode = "ignition"),
+  },
+  {
+    name: "overhead negative",
+    kind: "MachineTemplate",
+    mutate: (s) => (s.vmMemOverheadMiB = -1),
+  },
+  {
+    name: "requirement In without values",
+    kind: "NodePool",
+    mutate: (s) => (s.requirements = [{ key: "a", operator: "In" }]),
+  },
+  {
+    name: "requirement Gt not an integer",
+    kind: "NodePool",
+    mutate: (s) => (s.requirements = [{ key: "a", operator: "Gt", values: ["x"] }]),
+  },
+  {
+    name: "requirement Exists with values",
+    kind: "NodePool",
+    mutate: (s) => (s.requirements = [{ key: "a", operator: "Exists", values: ["x"] }]),
+  },
+  {
+    name: "requirement minValues above values",
+    kind: "NodePool",
+    mutate: (s) => (s.requirements = [{ key: "a", operator: "In", values: ["x"], minValues: 2 }]),
+  },
+  {
+    name: "requirement operator unknown",
+    kind: "NodePool",
+    mutate: (s) => (s.requirements = [{ key: "a", operator: "Near", values: ["x"] }]),
+  },
+  {
+    name: "minNodes above limits.nodes",
+    kind: "NodePool",
+    mutate: (s) => {
+      s.minNodes = 5;
+      s.limits.nodes = 2;
+    },
+  },
+  { name: "weight 0", kind: "NodePool", mutate: (s) => (s.weight = 0) },
+  { name: "weight 101", kind: "NodePool", mutate: (s) => (s.weight = 101) },
+  {
+    name: "budget schedule without duration",
+    kind: "NodePool",
+    mutate: (s) => (s.disruption.budgets = [{ nodes: "1", schedule: "@daily" }]),
+  },
+  {
+    name: "budget of 150 %",
+    kind: "NodePool",
+    mutate: (s) => (s.disruption.budgets = [{ nodes: "150%" }]),
+  },
+  {
+    name: "template name not a DNS label",
+    kind: "NodePool",
+    mutate: (s) => (s.machineTemplate = "Bad_Name"),
+  },
+  {
+    name: "consolidateAfter in words",
+    kind: "NodePool",
+    mutate: (s) => (s.disruption.consolidateAfter = "5 minutes"),
+  },
+  { name: "minNodes as text", kind: "NodePool", mutate: (s) => (s.minNodes = "three") },
+  {
+    name: "taint effect unknown",
+    kind: "NodePool",
+    mutate: (s) => (s.taints = [{ key: "a", effect: "Never" }]),
+  },
+  {
+    name: "pool names a missing template",
+    kind: "NodePool",
+    mutate: (s) => (s.machineTemplate = "nope"),
+    crossObject: true,
+  },
+  {
+    name: "template names a missing provider",
+    kind: "MachineTemplate",
+    mutate: (s) => (s.provider = "nope"),
+    crossObject: true,
+  },
+  {
+    name: "per-host template on an unknown host",
+    kind: "MachineTemplate",
+    mutate: (s) => (s.source = { clone: { perHost: { pve9: 9000 } } }),
+    crossObject: true,
+  },
+];
