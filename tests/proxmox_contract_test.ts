@@ -44,14 +44,17 @@ type Env = {
 };
 
 async function withFake(
-  opts: { faults?: FaultConfig; client?: Partial<PveClientOptions> },
+  opts: { faults?: FaultConfig; client?: Partial<PveClientOptions>; statsLagMs?: number },
   body: (env: Env) => Promise<void>,
 ): Promise<void> {
   const fake = await startFakePve({
     hosts: 2,
     seed: 7,
     ...(opts.faults ? { faults: opts.faults } : {}),
-    model: { timing: FAST },
+    model: {
+      timing: FAST,
+      ...(opts.statsLagMs !== undefined ? { statsLagMs: opts.statsLagMs } : {}),
+    },
   });
   // The snippet the template's cicustom names, on every host (PVE checks it at start).
   for (const node of ["pve1", "pve2"]) fake.model.addFile(node, "local", "snippets", "join.yaml");
@@ -364,5 +367,24 @@ Deno.test("an ISO built by the bootstrap side is attached as a cdrom on create",
     assert.ok(c.ok);
     assert.equal(c.value.ide2, "local:iso/general-x7k2p.iso,media=cdrom");
     assert.equal(c.value.cicustom, undefined, "no snippet in ISO mode");
+  });
+});
+
+Deno.test("with 10 s statistics lag, fresh VMs are still found, listed and counted", async () => {
+  await withFake({ statsLagMs: 10_000 }, async ({ cfg, make }) => {
+    const p = make();
+    const a = await p.create(claimNamed("lag-a"), scratchTemplate, cfg);
+    const b = await p.create(claimNamed("lag-b"), scratchTemplate, cfg);
+    assert.ok(a.ok && b.ok);
+    assert.notEqual(a.value.vmid, b.value.vmid);
+    const listed = await p.list();
+    assert.ok(listed.ok);
+    assert.deepEqual(listed.value.map((m) => m.claim).sort(), ["lag-a", "lag-b"]);
+    const inv = await p.inventory();
+    assert.ok(inv.ok);
+    const committed = inv.value.reduce((sum, h) => sum + h.committed.memory, 0);
+    assert.equal(committed, 8 * GiB, "configured memory, not lagging live usage");
+    const again = await p.create(claimNamed("lag-a"), scratchTemplate, cfg);
+    assert.ok(again.ok && again.value.vmid === a.value.vmid, "adopted, not recreated");
   });
 });
