@@ -12,6 +12,9 @@ import { KubeClient } from "../adapters/kubernetes/client.ts";
 import type { Pod } from "../core/model.ts";
 import { eventually, podBody, withFake } from "./kubernetes_testing.ts";
 import type { FakeKube } from "../sim/fake_kube/server.ts";
+import { createClusterInformers } from "../adapters/kubernetes/cluster_informers.ts";
+import { createNodeClaim } from "../adapters/kubernetes/nodeclaim_writer.ts";
+import { crdObject, KINDS } from "../adapters/kubernetes/crds.ts";
 
 const fast = { initialMs: 10, maxMs: 100, factor: 2, jitter: 0.5 };
 
@@ -236,6 +239,67 @@ Deno.test("the watchdog relists when a watch stays silent", async () => {
       assert.deepEqual(inf.keys(), ["default/only"]);
     } finally {
       await inf.stop();
+    }
+  });
+});
+
+Deno.test("the informer factory serves pods, nodes, PDBs and NodeClaims as core types", async () => {
+  await withFake(async (fake, client) => {
+    for (const k of KINDS) {
+      const r = fake.store.create(
+        "customresourcedefinitions.apiextensions.k8s.io",
+        crdObject(k) as never,
+        {},
+      );
+      if (!r.ok) throw new Error(r.error.message);
+    }
+    fake.store.create("pods", podBody("p") as never, {});
+    fake.store.create("nodes", {
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name: "n1" },
+      status: {
+        allocatable: { cpu: "2", memory: "4Gi" },
+        conditions: [{ type: "Ready", status: "True" }],
+      },
+    } as never, {});
+    fake.store.create("poddisruptionbudgets.policy", {
+      apiVersion: "policy/v1",
+      kind: "PodDisruptionBudget",
+      metadata: { name: "pdb", namespace: "default" },
+      spec: { maxUnavailable: 1, selector: { matchLabels: { app: "web" } } },
+    } as never, {});
+    const informers = createClusterInformers(client, { backoff: fast });
+    informers.start();
+    try {
+      await informers.synced();
+      assert.ok(informers.hasSynced());
+      const created = await createNodeClaim(client, {
+        name: "general-abcde",
+        nodePool: "general",
+        machineTemplate: "worker",
+        provider: "homelab",
+        shape: { name: "2c-4Gi", cpu: 2000, memory: 4 * 2 ** 30 },
+        createdAt: 0,
+        labels: {},
+        taints: [],
+        startupTaints: [],
+        conditions: [],
+      });
+      assert.ok(created.ok);
+      await eventually("the NodeClaim arrives", () => informers.nodeClaims.list().length === 1);
+      const s = informers.snapshot();
+      assert.deepEqual(s.pods.map((p) => p.name), ["p"]);
+      assert.deepEqual(s.nodes.map((n) => [n.name, n.ready, n.allocatable.cpu]), [[
+        "n1",
+        true,
+        2000,
+      ]]);
+      assert.equal(s.pdbs[0]!.name, "pdb");
+      assert.equal(s.nodeClaims[0]!.shape.memory, 4 * 2 ** 30);
+      assert.equal(s.nodeClaims[0]!.labels["proxscale.io/nodepool"], "general");
+    } finally {
+      await informers.stop();
     }
   });
 });
