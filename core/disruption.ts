@@ -13,7 +13,8 @@
 import type { Config, NodePool, Snapshot } from "./model.ts";
 import { podKey } from "./model.ts";
 import { type Reason, reason } from "./reason.ts";
-import type { PlannedClaim } from "./provisioning.ts";
+import { type PlannedClaim, provision } from "./provisioning.ts";
+import { podRequests } from "./pod_requests.ts";
 import { allowance, BUDGET_REASONS, type BudgetReason } from "./disruption_budgets.ts";
 import { buildWorld, type Candidate, poolCounts, type World } from "./disruption_candidates.ts";
 import { PdbLedger } from "./disruption_pdb.ts";
@@ -125,7 +126,42 @@ class Pass {
     this.now = snap.now;
     this.ledger = new PdbLedger(snap.pdbs);
     this.world = buildWorld(snap, config, this.ledger);
+    this.#reserveForPending();
     this.sim = new Simulator(this.world, snap, config);
+  }
+
+  /** Nodes provisioning will bind pending pods to: how many each gets (Karpenter's nomination). */
+  readonly nominated = new Map<number, number>();
+
+  /**
+   * Pending pods come first: the room provisioning would give them on existing nodes is not
+   * offered to pods moved by consolidation, and those nodes stay this pass.
+   */
+  #reserveForPending() {
+    if (!this.snap.pods.some((p) => p.nodeName === undefined && p.phase === "Pending")) return;
+    const plan = provision(this.snap, this.config);
+    const byKey = new Map(this.snap.pods.map((p) => [podKey(p), p]));
+    for (const pl of plan.placements) {
+      if (pl.kind !== "node") continue;
+      const slot = this.world.slotByName.get(pl.target);
+      const pod = byKey.get(pl.pod);
+      if (slot === undefined || !pod) continue;
+      const r = podRequests(pod);
+      const s = this.world.slots[slot]!;
+      s.freeCpu -= r.cpu;
+      s.freeMemory -= r.memory;
+      s.freePods -= 1;
+      this.nominated.set(slot, (this.nominated.get(slot) ?? 0) + 1);
+    }
+  }
+
+  #nominatedBlock(c: Candidate): Reason | undefined {
+    const n = this.nominated.get(c.slot);
+    if (!n) return undefined;
+    return reason(
+      "Unconsolidatable",
+      `node ${c.node.name} is about to receive ${n} pending pod${n === 1 ? "" : "s"}`,
+    );
   }
 
   note(c: Candidate, r: Reason, w: Weight) {
@@ -146,6 +182,8 @@ class Pass {
   /** Graceful candidacy shared by emptiness and consolidation, before budgets. */
   #gracefulBlock(c: Candidate): Reason | undefined {
     if (c.blocked) return c.blocked;
+    const nominated = this.#nominatedBlock(c);
+    if (nominated) return nominated;
     const pdb = this.ledger.check(c.movers);
     if (pdb) return pdb;
     const after = c.pool.disruption.consolidateAfter;
@@ -368,8 +406,8 @@ class Pass {
     );
     const code = drift ? "Drifted" : "Expired";
     for (const c of list) {
-      const block = c.blocked ?? this.ledger.check(c.movers) ?? this.#received(c) ??
-        this.#guard([c], code);
+      const block = c.blocked ?? this.#nominatedBlock(c) ?? this.ledger.check(c.movers) ??
+        this.#received(c) ?? this.#guard([c], code);
       if (block) {
         this.note(c, block, Weight.Forced);
         continue;

@@ -355,3 +355,26 @@ Deno.test("pods do not move onto a node with no room; DaemonSet pods do not coun
   assert.deepEqual(plan.commands, []);
   assert.equal(plan.verdicts.length, 2);
 });
+
+Deno.test("room promised to pending pods is not given to consolidation, and their node stays", () => {
+  const a = managedNode("a", "general");
+  const b = managedNode("b", "general");
+  const pods = [
+    testPod("web-1", "a"),
+    filler("db-1", "b"),
+    // Pending and pinned to b: it takes 800m of b's last 900m.
+    testPod("job-1", undefined, {
+      unschedulable: true,
+      nodeSelector: { "kubernetes.io/hostname": "b" },
+      containers: [{ cpu: 800, memory: 512 * MiB }],
+    }),
+  ];
+  const noNewVm = cfg(poolWith({ limits: { nodes: 2 } }));
+  const plan = disrupt(cluster([a, b], pods), noNewVm);
+  assert.equal(verdict(plan, "b").disrupt, false);
+  assert.match(verdict(plan, "b").reason.message, /about to receive 1 pending pod/);
+  // Without the reservation web-1 (500m) would move into b's room and a would go.
+  assert.equal(verdict(plan, "a").disrupt, false, JSON.stringify(plan.commands));
+  const without = disrupt(cluster([a, b], pods.slice(0, 2)), noNewVm);
+  assert.equal(verdict(without, "a").disrupt, true);
+});
