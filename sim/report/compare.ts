@@ -68,7 +68,13 @@ export type SimReport = {
   };
   bound: FluidBound;
   policies: PolicyReport[];
-  series: { stepSeconds: number; hours: number[]; byPolicy: Record<string, Series> };
+  series: {
+    stepSeconds: number;
+    hours: number[];
+    /** N*(t): the fluid bound's node count at each sample. */
+    fluidNodes: number[];
+    byPolicy: Record<string, Series>;
+  };
   targets: {
     pendingP95TargetSeconds: number;
     fluidRatioTarget: number;
@@ -105,7 +111,13 @@ export type CompareInput = {
 /** Runs every policy and builds the report. */
 export function compare(input: CompareInput): SimReport {
   const { trace, config, world, seed, policies } = input;
-  const bound = fluidBound(trace, config, world.departure, trace.duration);
+  const { series: fluidNodes = [], ...bound } = fluidBound(
+    trace,
+    config,
+    world.departure,
+    trace.duration,
+    world.sampleEvery,
+  );
   const results = policies.map((policy, i) =>
     runSimulation({
       trace,
@@ -174,7 +186,7 @@ export function compare(input: CompareInput): SimReport {
     },
     bound,
     policies: reports,
-    series: { stepSeconds: world.sampleEvery / 1000, hours, byPolicy },
+    series: { stepSeconds: world.sampleEvery / 1000, hours, fluidNodes, byPolicy },
     targets: {
       pendingP95TargetSeconds: pendingTarget,
       fluidRatioTarget: 1.1,

@@ -27,6 +27,8 @@ export type FluidBound = {
   podsCounted: number;
   podsTooLarge: number;
   peakNodes: number;
+  /** N*(t), the fluid node count, at t = 0, step, 2·step, ... (when a step was given). */
+  series?: number[];
 };
 
 /** Every shape's allocatable, across all templates (fixed shapes and the flexible maximum). */
@@ -47,6 +49,7 @@ export function fluidBound(
   config: Config,
   model: DepartureModel,
   end: number,
+  step?: number,
 ): FluidBound {
   const allocs = allAllocatables(config);
   const per = {
@@ -74,8 +77,17 @@ export function fluidBound(
   let integer = 0;
   let costMs = 0;
   let peak = 0;
+  const series: number[] = [];
+  const nodesNow = () =>
+    Math.max(per.cpu > 0 ? cpu / per.cpu : 0, per.memory > 0 ? mem / per.memory : 0);
+  // A sample at T holds the demand just before the changes at T, as the engine's samples do.
+  const sampleUpTo = (t: number) => {
+    if (!step) return;
+    while (series.length * step <= Math.min(t, end)) series.push(nodesNow());
+  };
   const { perVcpuHour, perGiBHour } = config.settings.cost;
   for (const d of deltas) {
+    sampleUpTo(d.t);
     const dt = d.t - last;
     if (dt > 0) {
       const n = Math.max(per.cpu > 0 ? cpu / per.cpu : 0, per.memory > 0 ? mem / per.memory : 0);
@@ -90,6 +102,7 @@ export function fluidBound(
     cpu += d.cpu;
     mem += d.mem;
   }
+  sampleUpTo(end);
   const H = 3_600_000;
   return {
     nodeHours: fluid / H,
@@ -99,5 +112,6 @@ export function fluidBound(
     podsCounted: counted,
     podsTooLarge: tooLarge,
     peakNodes: peak,
+    ...(step ? { series } : {}),
   };
 }

@@ -27,13 +27,15 @@ Deno.test("fluid bound integrates max_r demand/allocatable; integer bound rounds
     pdbs: [],
     notes: [],
   };
-  const b = fluidBound(trace, config, "auto", trace.duration);
+  const b = fluidBound(trace, config, "auto", trace.duration, H);
   assert.equal(b.podsTooLarge, 1);
   assert.equal(b.podsCounted, 3);
   assert.deepEqual(b.perNode, { cpu: 3900, memory: 7.5 * GiB });
   assert.ok(Math.abs(b.nodeHours - (1 + 2 * 0.5 + 0.25)) < 1e-9, String(b.nodeHours));
   assert.ok(Math.abs(b.nodeHoursInteger - (1 + 2 + 0.5)) < 1e-9, String(b.nodeHoursInteger));
   assert.equal(b.peakNodes, 1);
+  // Sampled like the engine: the value at T is the demand just before the changes at T.
+  assert.deepEqual(b.series, [0, 1, 0.5, 0.5, 0]);
   const { perVcpuHour, perGiBHour } = config.settings.cost;
   const cost = (3.9 * perVcpuHour + 1 * perGiBHour) + 2 * (0.1 * perVcpuHour + 3.75 * perGiBHour) +
     0.5 * (1.95 * perVcpuHour + 1 * perGiBHour);

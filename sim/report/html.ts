@@ -28,7 +28,7 @@ function niceMax(x: number): number {
   return 10 * p;
 }
 
-type Line = { name: string; color: string; values: number[] };
+type Line = { name: string; color: string; values: number[]; dashed?: boolean };
 
 /** One line chart as an <svg> element. */
 export function lineChart(
@@ -80,9 +80,9 @@ export function lineChart(
     if (l.values.length === 0) continue;
     const pts = l.values.map((v, i) => `${num(px(xs[i] ?? 0))},${num(py(v))}`).join(" ");
     parts.push(
-      `<polyline fill="none" stroke="${l.color}" stroke-width="1.5" points="${pts}"><title>${
-        esc(l.name)
-      }</title></polyline>`,
+      `<polyline fill="none" stroke="${l.color}" stroke-width="1.5"${
+        l.dashed ? ' stroke-dasharray="4 3"' : ""
+      } points="${pts}"><title>${esc(l.name)}</title></polyline>`,
     );
   }
   let lx = L + 8;
@@ -173,7 +173,12 @@ ${rows}
 </tbody></table>
 <ul>${descs}</ul>
 ${notes ? `<p>Trace notes:</p><ul>${notes}</ul>` : ""}
-${lineChart("Nodes (VMs) over time", xs, lines((s) => s.nodes), "n")}
+${
+    lineChart("Nodes (VMs) over time", xs, [
+      ...lines((s) => s.nodes),
+      { name: "fluid bound", color: "#777", values: r.series.fluidNodes, dashed: true },
+    ], "n")
+  }
 ${lineChart("Pending pods", xs, lines((s) => s.pending), "n")}
 ${lineChart("CPU requested / allocatable", xs, lines((s) => s.cpuUtil), "%", 1)}
 ${lineChart("Memory requested / allocatable", xs, lines((s) => s.memUtil), "%", 1)}

@@ -26,7 +26,9 @@ Deno.test("the HTML report is self-contained: no script, no external URL, one sv
   assert.doesNotMatch(html, /<script/i);
   assert.doesNotMatch(html, /(src|href)=["']?https?:/i);
   assert.equal(html.match(/<svg /g)?.length, 5);
-  assert.equal(html.match(/<polyline /g)?.length, 5 * POLICY_NAMES.length);
+  // One line per policy in each chart, plus the fluid bound in the nodes chart.
+  assert.equal(html.match(/<polyline /g)?.length, 5 * POLICY_NAMES.length + 1);
+  assert.match(html, /stroke-dasharray="4 3"[^>]*><title>fluid bound<\/title>/);
   assert.match(html, /html-test &lt;&amp;&gt;/, "trace name is escaped");
 });
 
