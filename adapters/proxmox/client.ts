@@ -55,6 +55,19 @@ export type PveClientOptions = {
   sleep?: (ms: number) => Promise<void>;
   /** Where startup warnings go (insecure TLS). Never receives the secret. */
   warn?: (msg: string) => void;
+  /** Called after every exchange, for metrics and request logs; carries no credentials. */
+  observe?: (event: CallEvent) => void;
+};
+
+/** One exchange as telemetry sees it. */
+export type CallEvent = {
+  endpoint: string;
+  attempt: number;
+  durationMs: number;
+  /** HTTP status when a response arrived. */
+  status?: number;
+  /** Error kind when the exchange failed. */
+  kind?: PveError["kind"];
 };
 
 export type CallOptions = { idempotent?: boolean; timeoutMs?: number };
@@ -87,6 +100,7 @@ export class PveClient {
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #now: () => number;
   readonly #task: { pollMinMs: number; pollMaxMs: number; deadlineMs: number };
+  readonly #observe: ((event: CallEvent) => void) | undefined;
 
   constructor(opts: PveClientOptions) {
     this.endpoint = opts.endpoint.replace(/\/api2\/json\/?$/, "").replace(/\/+$/, "");
@@ -107,6 +121,7 @@ export class PveClient {
       pollMaxMs: opts.task?.pollMaxMs ?? 2000,
       deadlineMs: opts.task?.deadlineMs ?? 10 * 60_000,
     };
+    this.#observe = opts.observe;
     this.#agent = new PveAgent(trustMode(opts.tls));
     if (opts.tls.insecureSkipVerify) {
       (opts.warn ?? console.warn)(
@@ -153,6 +168,7 @@ export class PveClient {
             (last ? ` (last error: ${last.message})` : ""),
         ));
       }
+      const began = this.#now();
       const r = await exchange(
         {
           endpoint: this.endpoint,
@@ -176,6 +192,16 @@ export class PveClient {
           ),
         );
       } else outcome = r;
+      this.#observe?.({
+        endpoint,
+        attempt,
+        durationMs: this.#now() - began,
+        ...(outcome.ok ? { status: 200 } : {}),
+        ...(!outcome.ok && outcome.error.status !== undefined
+          ? { status: outcome.error.status }
+          : {}),
+        ...(!outcome.ok ? { kind: outcome.error.kind } : {}),
+      });
       if (outcome.ok) {
         this.#breakers.success(key);
         return outcome;

@@ -160,10 +160,18 @@ Deno.test("GET is retried with backoff after a 5xx; POST create is sent exactly 
     if (req.method === "POST") return sendJson(res, 502, "Bad Gateway", { data: null });
     ok(res, { version: "8.4.1", release: "8.4" });
   }, async (srv, mk) => {
-    const c = mk();
+    const events: string[] = [];
+    const c = mk({
+      observe: (e) => events.push(`${e.endpoint} #${e.attempt} ${e.status} ${e.kind ?? ""}`),
+    });
     const v = await c.version();
     assert.ok(v.ok && v.value.version === "8.4.1");
     assert.equal(srv.seen.filter((s) => s.method === "GET").length, 3);
+    assert.deepEqual(events, [
+      "GET /version #1 503 transient",
+      "GET /version #2 503 transient",
+      "GET /version #3 200 ",
+    ]);
     const created = await c.createVm("pve1", { vmid: 1000, name: "a" });
     assert.ok(!created.ok);
     assert.equal(created.error.kind, "transient");
