@@ -64,7 +64,7 @@ export type Candidate = {
 
 /** Per pool counts the budgets and guards start from. */
 export type PoolCounts = {
-  /** Managed, initialized, not terminating nodes: the base of percentage budgets. */
+  /** Managed, initialized, not terminating nodes (NotReady ones too): the base of percentages. */
   total: number;
   /** NotReady managed nodes plus nodes already being disrupted: spent budget. */
   inFlight: number;
@@ -193,6 +193,8 @@ export function buildWorld(snapshot: Snapshot, config: Config, ledger: PdbLedger
       });
       continue;
     }
+    // Karpenter's base for percentages: managed, initialized, not terminating (NotReady too).
+    c.total += 1;
     if (!node.ready) {
       c.inFlight += 1;
       excluded.push({
@@ -205,7 +207,6 @@ export function buildWorld(snapshot: Snapshot, config: Config, ledger: PdbLedger
       });
       continue;
     }
-    c.total += 1;
     const pool = pools.get(claim.nodePool);
     if (!pool) {
       excluded.push({
