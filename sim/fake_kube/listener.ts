@@ -14,12 +14,15 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { Buffer } from "node:buffer";
 
+/** Internal header carrying a verified client certificate's subject to the handler. */
+export const CLIENT_CERT_HEADER = "x-fake-kube-client-subject";
+
 /** A running listener. */
 export type Listener = { port: number; close(): Promise<void> };
 
 /** Listens on 127.0.0.1 and serves `handler`; TLS when `tls` is given. */
 export function listen(
-  opts: { port: number; tls?: { cert: string; key: string } },
+  opts: { port: number; tls?: { cert: string; key: string; ca: string } },
   handler: (req: Request) => Promise<Response>,
 ): Promise<Listener> {
   const sockets = new Set<Socket>();
@@ -27,7 +30,14 @@ export function listen(
     void bridge(req, res, handler, opts.tls !== undefined);
   };
   const server = opts.tls
-    ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest)
+    ? createHttpsServer({
+      cert: opts.tls.cert,
+      key: opts.tls.key,
+      ca: opts.tls.ca,
+      // Ask for a client certificate but let token users in; the handler decides (401).
+      requestCert: true,
+      rejectUnauthorized: false,
+    }, onRequest)
     : createHttpServer(onRequest);
   const track = (s: Socket) => {
     s.setNoDelay(true);
@@ -52,6 +62,23 @@ export function listen(
   });
 }
 
+type PeerSocket = {
+  authorized?: boolean;
+  getPeerCertificate?: () => { subject?: { CN?: string | string[]; O?: string | string[] } } | null;
+};
+
+/** `CN|O1,O2` of a client certificate signed by the fake's CA, or undefined. */
+function verifiedSubject(socket: unknown): string | undefined {
+  const s = socket as PeerSocket;
+  if (!s.authorized || !s.getPeerCertificate) return undefined;
+  const subject = s.getPeerCertificate()?.subject;
+  if (!subject?.CN) return undefined;
+  const list = (
+    v: string | string[] | undefined,
+  ) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+  return `${list(subject.CN)[0]}|${list(subject.O).join(",")}`;
+}
+
 async function bridge(
   req: IncomingMessage,
   res: ServerResponse,
@@ -64,6 +91,12 @@ async function bridge(
     const headers = new Headers();
     for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
       headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+    }
+    // Only the TLS layer may say who the client is; a forged header is dropped.
+    headers.delete(CLIENT_CERT_HEADER);
+    if (tls) {
+      const subject = verifiedSubject(req.socket);
+      if (subject) headers.set(CLIENT_CERT_HEADER, subject);
     }
     const method = req.method ?? "GET";
     const body = chunks.length && method !== "GET" && method !== "HEAD"

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { fixtureCel, nodePoolCrd } from "./fixtures.ts";
+import { issueClientCert } from "./tls.ts";
 import { call, openWatch, withKube } from "./testing.ts";
 
 const CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
@@ -426,4 +427,46 @@ Deno.test("12.1.14 namespaced custom resources, the scale subresource, and CRD d
     await w.close();
     assert.equal((await call(k, "GET", base)).status, 404);
   });
+});
+
+Deno.test("12.1.17 client certificates signed by the fake's CA authenticate as CN with O as groups", async () => {
+  const seen: string[] = [];
+  await withKube({
+    tls: true,
+    authorize: (r) => (seen.push(`${r.user}:${r.groups.join("+")}`), true),
+  }, async (k) => {
+    const cfg = parse(k.kubeconfig());
+    const certUser = cfg.users.find((u: { name: string }) =>
+      u.name === "proxscale-admin-cert"
+    ).user;
+    assert.ok(cfg.contexts.some((c: { name: string }) => c.name === "proxscale-fake-cert"));
+    const alice = await issueClientCert("alice", ["dev", "ops"]);
+    for (
+      const [cert, key] of [[
+        atob(certUser["client-certificate-data"]),
+        atob(certUser["client-key-data"]),
+      ], [alice.certPem, alice.keyPem]]
+    ) {
+      const client = Deno.createHttpClient({ caCerts: [k.caPem!], cert: cert!, key: key! });
+      try {
+        const r = await fetch(`${k.url}/api/v1/nodes`, { client });
+        await r.body?.cancel();
+        assert.equal(r.status, 200);
+      } finally {
+        client.close();
+      }
+    }
+    const plain = Deno.createHttpClient({ caCerts: [k.caPem!] });
+    const spoof = await fetch(`${k.url}/api/v1/nodes`, {
+      client: plain,
+      headers: { "x-fake-kube-client-subject": "mallory|system:masters" },
+    });
+    await spoof.body?.cancel();
+    plain.close();
+    assert.equal(spoof.status, 401, "the internal header cannot be forged");
+  });
+  assert.deepEqual(seen, [
+    "proxscale-admin:system:masters+system:authenticated",
+    "alice:dev+ops+system:authenticated",
+  ]);
 });

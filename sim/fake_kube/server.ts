@@ -51,7 +51,7 @@ import {
 } from "./discovery.ts";
 import { type FaultControl, type KubeFaults, noFaults } from "./faults.ts";
 import { kubeconfigYaml } from "./kubeconfig.ts";
-import { listen } from "./listener.ts";
+import { CLIENT_CERT_HEADER, listen } from "./listener.ts";
 import { seededRandom } from "./objects.ts";
 import { openApiIndex } from "./openapi.ts";
 import {
@@ -194,6 +194,11 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
     });
 
   function authenticate(req: Request): { user: string; groups: string[] } | undefined {
+    const cert = req.headers.get(CLIENT_CERT_HEADER);
+    if (cert) {
+      const [user, groups] = cert.split("|") as [string, string];
+      return { user, groups: [...groups.split(",").filter((g) => g), "system:authenticated"] };
+    }
     const h = req.headers.get("authorization");
     const bearer = h?.match(/^Bearer\s+(\S+)$/i)?.[1];
     if (!bearer) return tls ? undefined : { user: "system:anonymous", groups: ["system:masters"] };
@@ -407,7 +412,9 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
 
   const server = await listen({
     port: opts.port ?? 0,
-    ...(material ? { tls: { cert: material.certPem, key: material.keyPem } } : {}),
+    ...(material
+      ? { tls: { cert: material.certPem, key: material.keyPem, ca: material.caPem } }
+      : {}),
   }, async (req) => {
     try {
       return await handle(req);
@@ -427,7 +434,17 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
     faults,
     requests,
     kubeconfig: () =>
-      kubeconfigYaml({ url, token, ...(material ? { caPem: material.caPem } : {}) }),
+      kubeconfigYaml({
+        url,
+        token,
+        ...(material
+          ? {
+            caPem: material.caPem,
+            clientCertPem: material.clientCertPem,
+            clientKeyPem: material.clientKeyPem,
+          }
+          : {}),
+      }),
     async close() {
       faults.dropWatches("close");
       for (const t of pending) clearTimeout(t);

@@ -4,8 +4,19 @@
  * once per process (EC P-256, so it takes milliseconds) and shared by every server.
  */
 
-/** PEM texts: the CA to trust, and the server's certificate and key. */
-export type TlsMaterial = { caPem: string; certPem: string; keyPem: string };
+/**
+ * PEM texts: the CA to trust (and its key, to issue client certificates), the server's
+ * certificate and key, and an administrator client certificate (CN=proxscale-admin,
+ * O=system:masters) for kubeconfig users that authenticate with certificates.
+ */
+export type TlsMaterial = {
+  caPem: string;
+  caKeyPem: string;
+  certPem: string;
+  keyPem: string;
+  clientCertPem: string;
+  clientKeyPem: string;
+};
 
 let cached: Promise<TlsMaterial> | undefined;
 
@@ -59,14 +70,85 @@ async function generate(): Promise<TlsMaterial> {
       "-out",
       "srv.pem",
     ], dir);
+    const caPem = await Deno.readTextFile(`${dir}/ca.pem`);
+    const caKeyPem = await Deno.readTextFile(`${dir}/ca.key`);
+    const client = await signClient(caPem, caKeyPem, "proxscale-admin", ["system:masters"]);
     return {
-      caPem: await Deno.readTextFile(`${dir}/ca.pem`),
+      caPem,
+      caKeyPem,
       certPem: await Deno.readTextFile(`${dir}/srv.pem`),
       keyPem: await Deno.readTextFile(`${dir}/srv.key`),
+      clientCertPem: client.certPem,
+      clientKeyPem: client.keyPem,
     };
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+async function signClient(
+  caPem: string,
+  caKeyPem: string,
+  user: string,
+  groups: string[],
+): Promise<{ certPem: string; keyPem: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "fake-kube-client-" });
+  try {
+    await Deno.writeTextFile(`${dir}/ca.pem`, caPem);
+    await Deno.writeTextFile(`${dir}/ca.key`, caKeyPem);
+    const esc = (v: string) => v.replace(/[/\\=+,]/g, (c) => `\\${c}`);
+    const subj = `/CN=${esc(user)}${groups.map((g) => `/O=${esc(g)}`).join("")}`;
+    await openssl([
+      "req",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-subj",
+      subj,
+      "-keyout",
+      "c.key",
+      "-out",
+      "c.csr",
+    ], dir);
+    await Deno.writeTextFile(
+      `${dir}/c.ext`,
+      "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n",
+    );
+    await openssl([
+      "x509",
+      "-req",
+      "-in",
+      "c.csr",
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-days",
+      "3650",
+      "-extfile",
+      "c.ext",
+      "-out",
+      "c.pem",
+    ], dir);
+    return {
+      certPem: await Deno.readTextFile(`${dir}/c.pem`),
+      keyPem: await Deno.readTextFile(`${dir}/c.key`),
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Issues a client certificate from the fake's CA: CN is the user, each O a group. */
+export async function issueClientCert(
+  user: string,
+  groups: string[] = [],
+): Promise<{ certPem: string; keyPem: string }> {
+  const m = await tlsMaterial();
+  return await signClient(m.caPem, m.caKeyPem, user, groups);
 }
 
 /** The process-wide TLS material (generated on first use; needs `--allow-run=openssl`). */
