@@ -17,6 +17,36 @@ import {
 } from "../adapters/config/crd_manifests.ts";
 import { configFromObjects, formatCrdProblem } from "../adapters/config/crd_source.ts";
 import { importKubeNodeSmithV0, isKubeNodeSmithV0 } from "../adapters/config/kubenodesmith_v0.ts";
+import { KINDS, objectSchema } from "../adapters/kubernetes/crds.ts";
+import type { Structural } from "../adapters/kubernetes/structural_schema.ts";
+
+/**
+ * YAML accepts fractional numbers as quantities (`cpu: 0.5`); a CRD's int-or-string field
+ * accepts only integers or strings, so such values are written as strings ("0.5").
+ */
+export function quantitiesForCrd(value: unknown, s: Structural | undefined): unknown {
+  if (!s) return value;
+  if (s["x-kubernetes-int-or-string"] && typeof value === "number" && !Number.isInteger(value)) {
+    return String(value);
+  }
+  if (Array.isArray(value)) return value.map((v) => quantitiesForCrd(v, s.items));
+  if (typeof value === "object" && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      out[k] = quantitiesForCrd(v, s.properties?.[k] ?? s.additionalProperties);
+    }
+    return out;
+  }
+  return value;
+}
+
+function forCrds(manifests: Manifest[]): Manifest[] {
+  return manifests.map((m) => {
+    const kind = KINDS.find((k) => k.kind === m.kind);
+    if (!kind) return m;
+    return { ...m, spec: quantitiesForCrd(m.spec, objectSchema(kind).properties?.spec) };
+  });
+}
 
 /** Result of turning a file into manifests, for the command and for tests. */
 export type Migration = { manifests: Manifest[]; warnings: string[]; source: string };
@@ -36,7 +66,7 @@ export function migrateText(
   if (isKubeNodeSmithV0(doc)) {
     const imported = importKubeNodeSmithV0(doc);
     if (!imported.ok) return { ok: false, error: imported.error.map((e) => `${file}: ${e}`) };
-    const manifests = manifestsFromConfig(imported.value.config, namespace);
+    const manifests = forCrds(manifestsFromConfig(imported.value.config, namespace));
     // The result must pass proxscale's own validation, like any other configuration.
     const check = configFromObjects(manifests);
     if (!check.ok) {
@@ -55,7 +85,7 @@ export function migrateText(
   return {
     ok: true,
     value: {
-      manifests: manifestsFromConfig(doc as WrittenConfig, namespace),
+      manifests: forCrds(manifestsFromConfig(doc as WrittenConfig, namespace)),
       warnings: [],
       source: "proxscale",
     },

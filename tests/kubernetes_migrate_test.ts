@@ -10,6 +10,8 @@ import { parseConfigText } from "../adapters/config/load.ts";
 import { configFromObjects } from "../adapters/config/crd_source.ts";
 import { renderManifests } from "../adapters/config/crd_manifests.ts";
 import { goDuration } from "../adapters/config/kubenodesmith_v0.ts";
+import { KINDS, objectSchema } from "../adapters/kubernetes/crds.ts";
+import { admit } from "../adapters/kubernetes/structural_validate.ts";
 
 const root = new URL("../", import.meta.url);
 const example = await Deno.readTextFile(new URL("config.example.yaml", root));
@@ -244,4 +246,25 @@ Deno.test("proxscale migrate prints manifests, or writes them with --out, and re
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("fractional quantities become strings so the CRD's int-or-string fields accept them", () => {
+  const text = example.replace(
+    'reserved: { cpu: "2", memory: 8Gi }',
+    "reserved: { cpu: 0.5, memory: 8Gi }",
+  );
+  assert.notEqual(text, example);
+  const direct = parseConfigText(text, "x.yaml");
+  assert.ok(direct.ok);
+  const m = migrateText(text, "x.yaml");
+  assert.ok(m.ok);
+  const provider = m.value.manifests.find((o) => o.kind === "Provider")!;
+  const kind = KINDS.find((k) => k.kind === "Provider")!;
+  const admitted = admit(provider, objectSchema(kind));
+  assert.ok(admitted.ok, JSON.stringify(!admitted.ok && admitted.errors));
+  const hosts = (provider.spec as { hosts: { reserved: { cpu: unknown } }[] }).hosts;
+  assert.equal(hosts[0]!.reserved.cpu, "0.5");
+  const { loaded } = roundTrip(text);
+  assert.ok(loaded.ok);
+  assert.deepEqual(loaded.value, direct.value);
 });
