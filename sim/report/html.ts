@@ -114,9 +114,9 @@ export function renderReportHtml(r: SimReport): string {
     const s = p.summary;
     return `<tr><td>${esc(p.name)}</td><td>${num(s.nodeHours)}</td><td>${
       num(p.nodeHoursToFluidBound, 2)
-    }</td><td>${num(s.cost, 2)}</td><td>${num(s.pendingSeconds.p50)}</td><td>${
-      num(s.pendingSeconds.p95)
-    }</td><td>${num(s.pendingSeconds.p99)}</td><td>${
+    }</td><td>${num(s.cost, 2)}</td><td>${num(p.costToCostBound, 2)}</td><td>${
+      num(s.pendingSeconds.p50)
+    }</td><td>${num(s.pendingSeconds.p95)}</td><td>${num(s.pendingSeconds.p99)}</td><td>${
       num(s.pendingSeconds.max)
     }</td><td>${s.podsNeverScheduled}</td><td>${num(s.utilization.cpu * 100, 0)}%</td><td>${
       num(s.utilization.memory * 100, 0)
@@ -167,7 +167,7 @@ Boot delay (median clone + boot + join) ${num(r.world.bootDelaySeconds)} s; depa
     num(r.bound.nodeHoursInteger)
   }, peak ${r.bound.peakNodes} nodes); cost bound ${num(r.bound.cost, 2)}.</p>
 ${targets}
-<table><thead><tr><th>policy</th><th>node-hours</th><th>× fluid</th><th>cost</th><th>pending p50 s</th><th>p95</th><th>p99</th><th>max</th><th>never scheduled</th><th>CPU util</th><th>mem util</th><th>VMs created</th><th>deleted</th><th>evictions</th></tr></thead>
+<table><thead><tr><th>policy</th><th>node-hours</th><th>× fluid</th><th>cost</th><th>× cost bound</th><th>pending p50 s</th><th>p95</th><th>p99</th><th>max</th><th>never scheduled</th><th>CPU util</th><th>mem util</th><th>VMs created</th><th>deleted</th><th>evictions</th></tr></thead>
 <tbody>
 ${rows}
 </tbody></table>
