@@ -15,11 +15,13 @@ import { claimFromDescription, hasTag } from "./vm_config.ts";
  * Stops and destroys VM `vmid` if (and only if) it is the claim's: description identity, and
  * for `requireTag` the exact managed tag. Gone already counts as done.
  */
-/**
- * Stops and destroys VM `vmid` if (and only if) it is the claim's.
- */
+/** Rounds of read-stop-destroy before giving up (each re-reads the VM first). */
 const ROUNDS = 8;
 
+/**
+ * Stops and destroys VM `vmid` if (and only if) it carries the claim's identity line and, with
+ * `requireTag`, the exact managed tag. Never while a create/clone lock is held.
+ */
 export async function destroy(
   ctx: Ctx,
   node: string,

@@ -34,9 +34,8 @@ export async function launchWithRetries(
 ): Promise<Result<{ node: string; vmid: number }, ProviderError>> {
   const range = ctx.provider.vmidRange;
   const avoid = new Set<number>();
-  // Ids where a request of ours may have landed unseen: re-sending there is safe, because a
+  // An id where a request of ours may have landed unseen: re-sending there is safe, because a
   // VMID exists once cluster-wide, so the id itself is the idempotency key.
-  const suspects = new Set<number>();
   let reuse: number | undefined;
   let last = "";
   for (let attempt = 1; attempt <= ctx.maxAttempts; attempt++) {
@@ -70,7 +69,7 @@ export async function launchWithRetries(
     const vmid = choice.value.vmid;
     ctx.ledger.reserve(vmid, ctx.t.vmidReservation);
     flight.vmid = vmid;
-    const free = await ctx.client.nextid(vmid);
+    const free = await persist(ctx, () => ctx.client.nextid(vmid));
     if (!free.ok) {
       ctx.ledger.release(vmid);
       if (free.error.kind === "alreadyExists") {
@@ -89,12 +88,21 @@ export async function launchWithRetries(
     if (out.kind === "fail") return err(out.error);
     last = out.why;
     if (out.kind === "retry" && out.reuseVmid) {
-      suspects.add(vmid);
       reuse = vmid; // keep the reservation: the next attempt goes to the same id
       continue;
     }
     ctx.ledger.release(vmid);
     avoid.add(vmid);
+  }
+  if (reuse !== undefined) {
+    // A request of ours may still create this VM: the claim must come back here, not elsewhere.
+    return err({
+      kind: "InProgress",
+      vmid: reuse,
+      host,
+      message: `no answer for the launch at VMID ${reuse} after ${ctx.maxAttempts} attempts; ` +
+        `it may still appear and is resumed on the next try (last: ${last})`,
+    });
   }
   return err(exhaustedAttempts(ctx.maxAttempts, last));
 }
