@@ -3,17 +3,19 @@
  * given the pods still on the node, the PodDisruptionBudgets, the eviction backoff so far and
  * the clock, what to do next. Pods leave in tiers, each starting only when the one before is
  * empty: non-critical pods, then critical ones (priority class system-*), DaemonSet pods last.
- * Static pods are never evicted. Do-not-disrupt pods and pods whose PDB allows nothing wait.
+ * Static pods, and pods that tolerate the disrupted taint, are never evicted. Do-not-disrupt pods and pods whose PDB allows nothing wait.
  * At drainTimeout the pool's drainTimeoutAction decides: "uncordon" gives up (the node stays),
  * "force" deletes what is left with terminationGracePeriod as the pods' grace period, and the
  * node counts as drained once they are gone or that grace has run out.
  */
-import type { Pod, PodDisruptionBudget } from "./model.ts";
+import type { Pod, PodDisruptionBudget, Taint } from "./model.ts";
 import { podKey } from "./model.ts";
 import { type Reason, reason } from "./reason.ts";
 import { matchesSelector } from "./requirements.ts";
 import { podDoNotDisrupt } from "./disruption_pods.ts";
 import { formatDuration } from "./duration.ts";
+import { tolerates } from "./taints.ts";
+import { DISRUPTED_TAINT_KEY } from "./labels.ts";
 
 export type DrainTier = "NonCritical" | "Critical" | "DaemonSet";
 const TIERS: readonly DrainTier[] = ["NonCritical", "Critical", "DaemonSet"];
@@ -64,12 +66,23 @@ export function drainTier(pod: Pod): DrainTier {
   return isCritical(pod) ? "Critical" : "NonCritical";
 }
 
-/** Pods a drain waits for: bound here, not finished, not static (kubelet owns those). */
+/**
+ * Pods a drain waits for: bound here, not finished, not static (kubelet owns those), and not
+ * tolerating the disrupted taint: such pods (often DaemonSet agents that tolerate everything)
+ * would be recreated on this very node, so evicting them could never finish; they end with it.
+ */
 export function drainable(pods: readonly Pod[], node: string): Pod[] {
   return pods.filter((p) =>
     p.nodeName === node && p.phase !== "Succeeded" && p.phase !== "Failed" &&
-    p.ownerKind !== "Node"
+    p.ownerKind !== "Node" && !toleratesDisruption(p)
   );
+}
+
+const DISRUPTED: Taint = { key: DISRUPTED_TAINT_KEY, effect: "NoSchedule" };
+
+/** Does the pod tolerate `proxscale.io/disrupted:NoSchedule`? */
+export function toleratesDisruption(pod: Pod): boolean {
+  return (pod.tolerations ?? []).some((t) => tolerates(t, DISRUPTED));
 }
 
 /** Backoff after an eviction refusal (HTTP 429): 100 ms doubling to at most 10 s, per pod. */

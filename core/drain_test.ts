@@ -42,13 +42,23 @@ Deno.test("a tier waits while its pods terminate before the next starts", () => 
   assert.ok(d.kind === "Wait" && d.tier === "NonCritical" && d.until === T0 + 600_000);
 });
 
-Deno.test("static and finished pods do not hold a drain", () => {
+Deno.test("static, finished and disruption-tolerating pods do not hold a drain", () => {
   const d = decideDrain(input([
     web(1, { ownerKind: "Node" }),
     web(2, { phase: "Succeeded" }),
     testPod("elsewhere", "n2"),
+    // A DaemonSet agent that tolerates every taint would come straight back after eviction.
+    testPod("cni-1", "n1", { ownerKind: "DaemonSet", tolerations: [{ operator: "Exists" }] }),
+    web(3, { tolerations: [{ key: "proxscale.io/disrupted", operator: "Exists" }] }),
   ]));
   assert.equal(d.kind, "Drained");
+  const keyed = decideDrain(input([
+    testPod("agent-1", "n1", {
+      ownerKind: "DaemonSet",
+      tolerations: [{ key: "node.kubernetes.io/unschedulable", operator: "Exists" }],
+    }),
+  ]));
+  assert.equal(keyed.kind, "Evict");
 });
 
 Deno.test("do-not-disrupt pods stay queued, with the key in the reason", () => {

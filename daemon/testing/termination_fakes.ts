@@ -16,6 +16,7 @@ import type { Pod, PodDisruptionBudget, Taint } from "../../core/model.ts";
 import { err, ok, type Result } from "../../core/result.ts";
 import type { PlannedClaim } from "../../core/provisioning.ts";
 import { T0 } from "../../core/testing/arbitraries.ts";
+import { toleratesDisruption } from "../../core/drain.ts";
 
 /** A virtual clock: sleeping advances time at once. */
 export class FakeClock implements Clock {
@@ -132,7 +133,7 @@ export class FakeCluster implements TerminationPorts {
     const e = this.#fail("deleteVm");
     if (e) return Promise.resolve(err(e));
     const running = this.pods.filter((p) =>
-      p.nodeName === t.node && p.ownerKind !== "Node" && !p.deleting
+      p.nodeName === t.node && p.ownerKind !== "Node" && !p.deleting && !toleratesDisruption(p)
     );
     if (running.length > 0) {
       this.violations.push(`VM of ${t.node} deleted under ${running.map((p) => p.name)}`);
