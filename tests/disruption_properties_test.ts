@@ -305,3 +305,22 @@ Deno.test("no node is disrupted twice at once, across passes too", () => {
     RUNS,
   );
 });
+
+Deno.test("disrupt is pure: the same inputs give the same plan and are left unchanged", () => {
+  fc.assert(
+    fc.property(disruptionWorld(), ({ snapshot, config, state }) => {
+      const before = JSON.stringify([snapshot, config, state]);
+      const a = disrupt(snapshot, config, state);
+      assert.equal(JSON.stringify([snapshot, config, state]), before, "inputs were modified");
+      const shuffled: Snapshot = {
+        ...snapshot,
+        nodes: [...snapshot.nodes].reverse(),
+        nodeClaims: [...snapshot.nodeClaims].reverse(),
+        pods: [...snapshot.pods].reverse(),
+      };
+      const b = disrupt(shuffled, config, state);
+      assert.deepEqual(b, a);
+    }),
+    RUNS,
+  );
+});
