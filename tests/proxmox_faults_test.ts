@@ -287,6 +287,17 @@ Deno.test("a clone past its deadline is InProgress, not destroyed, and adopted o
     const slow = await p.create(b, cloneTemplate, cfg, { taskDeadlineMs: 100 });
     assert.ok(!slow.ok && slow.error.kind === "InProgress");
     const vmid = slow.error.kind === "InProgress" ? slow.error.vmid : 0;
+    const early = await make(15).delete({
+      vmid,
+      host: "pve1",
+      provider: "lab",
+      name: "resume-b",
+      tags: ["proxscale"],
+      status: "unknown",
+      size: { cpu: 2000, memory: 4 * GiB },
+      claim: "resume-b",
+    });
+    assert.ok(!early.ok && early.error.kind === "InProgress", "no destroy races the clone");
     const resumed = await make(14).create({ ...b, vmid }, cloneTemplate, cfg);
     assert.ok(resumed.ok && resumed.value.vmid === vmid, JSON.stringify(resumed));
     assert.equal(fake.requests.filter((q) => q.path.endsWith("/clone")).length, 2);

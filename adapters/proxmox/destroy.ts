@@ -54,6 +54,16 @@ export async function destroy(
       continue;
     }
     const c = cfg.value;
+    // A VM being created or cloned has no identity yet and must not get a competing destroy
+    // (it would fail on the lock anyway and orphan the VM): report it, whoever it belongs to.
+    if (c.lock === "clone" || c.lock === "create") {
+      return err({
+        kind: "InProgress",
+        vmid,
+        host,
+        message: `VM ${vmid} is still being created (lock ${c.lock}); not destroying it`,
+      });
+    }
     if (
       claimFromDescription(c.description) !== claimName ||
       (requireTag && !hasTag(c.tags, ctx.provider.managedTag))

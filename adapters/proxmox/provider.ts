@@ -11,6 +11,9 @@
  * - delete only with an exact ownership match, stop and wait, then destroy with purge.
  *
  * Ownership = exact managed tag + `proxscale.io/nodeclaim=<name>` line in the description.
+ *
+ * adapters/proxmox/ holds the PVE client (client.ts and its transport, TLS, errors, schemas)
+ * and this provider. It imports core/ only; daemon/ and main.ts wiring import it, never core/.
  */
 import type { Host, MachineTemplate, NodeClaim, Provider } from "../../core/model.ts";
 import { chooseHost } from "../../core/placement.ts";
