@@ -40,6 +40,8 @@ export type RunInput<S> = {
   horizon?: number;
   /** Called now and then with the fraction of virtual time done. */
   onProgress?: (fraction: number) => void;
+  /** Check the world's invariants after every event (tests); a violation throws. */
+  checkInvariants?: boolean;
 };
 
 /** One policy's outcome. */
@@ -167,6 +169,7 @@ class Engine<S> {
       }
       this.rec.events++;
       this.#handle(e.payload);
+      if (this.input.checkInvariants) this.#checkInvariants();
       if (progress && ++count % 4096 === 0) progress(this.now / Math.max(1, this.horizon));
     }
     this.now = this.horizon;
@@ -211,6 +214,31 @@ class Engine<S> {
       case "wake":
         return this.#wake();
     }
+  }
+
+  /** No node holds more than its allocatable, no host more than its limit; pods are counted once. */
+  #checkInvariants() {
+    const fail = (m: string) => {
+      throw new Error(`Simulator invariant broken at t=${this.now}: ${m}`);
+    };
+    const nodes = [...this.claims.values(), ...this.statics];
+    let bound = 0;
+    for (const n of nodes) {
+      if (n.used.cpu > n.alloc.cpu || n.used.memory > n.alloc.memory || n.pods.size > n.maxPods) {
+        fail(`node ${n.name} holds more than its allocatable`);
+      }
+      if (n.pods.size > 0 && n.phase !== "ready") fail(`node ${n.name} runs pods while ${n.phase}`);
+      for (const p of n.pods) if (p.node !== n || p.done) fail(`pod ${p.key} misplaced`);
+      bound += n.pods.size;
+    }
+    for (const h of this.hosts) {
+      const free = hostFree(h);
+      if (free.cpu < 0 || free.memory < 0) fail(`host ${h.name} committed beyond its limit`);
+    }
+    if (bound + this.pending.length !== this.live.size) {
+      fail(`${this.live.size} live pods but ${bound} bound and ${this.pending.length} pending`);
+    }
+    if (this.rec.pendingPods !== this.pending.length) fail("pending count drifted");
   }
 
   // ---- pods ----
