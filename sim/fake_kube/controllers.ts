@@ -13,6 +13,8 @@ import type { KubeStore } from "./store.ts";
 export type ControllerOptions = {
   /** Delay before a new CRD becomes Established (default 0 = synchronously after create). */
   crdEstablishDelayMs?: number;
+  /** Pod GC: deleting a Node deletes the pods bound to it, as the real pod GC soon does (default false). */
+  podGcOnNodeDelete?: boolean;
 };
 
 const UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable";
@@ -91,6 +93,9 @@ export function installControllers(store: KubeStore, opts: ControllerOptions = {
       finishNamespace(store, obj);
     }
     if (def.kind === "Node" && def.group === "" && type !== "DELETED") syncCordonTaint(store, obj);
+    if (def.kind === "Node" && def.group === "" && type === "DELETED" && opts.podGcOnNodeDelete) {
+      collectPods(store, obj.metadata.name!);
+    }
   });
 
   return () => {
@@ -115,6 +120,37 @@ function removeInstances(store: KubeStore, key: string): void {
     const left = store.peek(def, ns, name);
     if (left) {
       store.updateFrom(def, left, { ...left, metadata: { ...left.metadata, finalizers: [] } });
+    }
+  }
+}
+
+function collectPods(store: KubeStore, node: string): void {
+  const pods = store.resolve("pods")!;
+  const bound = [...store.entries(pods)].filter((e) => e.obj.spec?.nodeName === node);
+  for (const e of bound) {
+    store.delete(pods, e.obj.metadata.namespace, e.obj.metadata.name!, { gracePeriodSeconds: 0 });
+  }
+}
+
+/**
+ * The token cleaner (§10.5): deletes kube-system bootstrap-token Secrets whose `expiration`
+ * has passed. Run lazily whenever Secrets are read, so no timer outlives the store.
+ */
+export function cleanExpiredTokens(store: KubeStore): void {
+  const secrets = store.resolve("secrets")!;
+  const now = store.now();
+  for (const e of [...store.entries(secrets, "kube-system")]) {
+    if (e.obj.type !== "bootstrap.kubernetes.io/token") continue;
+    const raw = e.obj.data?.expiration;
+    if (typeof raw !== "string") continue;
+    let when: number;
+    try {
+      when = Date.parse(atob(raw));
+    } catch {
+      continue;
+    }
+    if (!Number.isNaN(when) && when < now) {
+      store.delete(secrets, "kube-system", e.obj.metadata.name!);
     }
   }
 }

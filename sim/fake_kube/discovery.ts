@@ -42,6 +42,7 @@ function subresourceEntries(d: ResourceDef): Json[] {
   const out: Json[] = [];
   const base = { singularName: "", namespaced: d.namespaced };
   if (d.eviction) {
+    out.push({ name: `${d.plural}/binding`, ...base, kind: "Binding", verbs: ["create"] });
     out.push({
       name: `${d.plural}/eviction`,
       ...base,

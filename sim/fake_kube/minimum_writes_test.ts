@@ -394,3 +394,76 @@ Deno.test("12.1.13 finalizers mark instead of remove; removing the last one dele
     );
   });
 });
+
+Deno.test("10.4 pods/binding sets nodeName and PodScheduled in one write; a second binding is 409", async () => {
+  await withKube({}, async (k) => {
+    const rs = (await call(k, "GET", "/api/v1")).json.resources.map((r: { name: string }) =>
+      r.name
+    );
+    assert.ok(rs.indexOf("pods") < rs.indexOf("pods/binding"));
+    await call(k, "POST", PODS, {
+      body: { metadata: { name: "p" }, spec: { containers: [{ name: "c", image: "x" }] } },
+    });
+    const bind = (node: string) =>
+      call(k, "POST", `${PODS}/p/binding`, {
+        body: {
+          apiVersion: "v1",
+          kind: "Binding",
+          metadata: { name: "p" },
+          target: { apiVersion: "v1", kind: "Node", name: node },
+        },
+      });
+    const before = k.store.resourceVersion();
+    assert.equal((await bind("n1")).status, 201);
+    const pod = (await call(k, "GET", `${PODS}/p`)).json;
+    assert.equal(pod.spec.nodeName, "n1");
+    assert.equal(
+      pod.status.conditions.find((c: { type: string }) => c.type === "PodScheduled").status,
+      "True",
+    );
+    assert.equal(Number(k.store.resourceVersion()), Number(before) + 1);
+    const again = await bind("n2");
+    assert.equal(again.status, 409);
+    assert.equal(
+      again.json.message,
+      'Operation cannot be fulfilled on pods/binding "p": pod p is already assigned to node "n1"',
+    );
+  });
+});
+
+Deno.test("10.5 expired bootstrap-token Secrets are removed by the token cleaner; 10.3 pod GC follows deleted nodes when enabled", async () => {
+  let now = Date.parse("2026-11-26T04:00:00Z");
+  await withKube({ now: () => now, podGcOnNodeDelete: true }, async (k) => {
+    const secrets = "/api/v1/namespaces/kube-system/secrets";
+    await call(k, "POST", secrets, {
+      body: {
+        metadata: { name: "bootstrap-token-07401b" },
+        type: "bootstrap.kubernetes.io/token",
+        stringData: {
+          "token-id": "07401b",
+          "token-secret": "f395accd246ae52d",
+          expiration: "2026-11-26T04:40:00Z",
+        },
+      },
+    });
+    const created = await call(k, "GET", `${secrets}/bootstrap-token-07401b`);
+    assert.equal(atob(created.json.data["token-id"]), "07401b");
+    assert.equal(created.json.stringData, undefined, "stringData is write-only");
+    now = Date.parse("2026-11-26T04:41:00Z");
+    assert.equal((await call(k, "GET", secrets)).json.items.length, 0);
+
+    await call(k, "POST", "/api/v1/nodes", { body: { metadata: { name: "n1" } } });
+    await call(k, "POST", PODS, { body: readyPod("on-n1", {}) });
+    await call(k, "POST", PODS, {
+      body: {
+        metadata: { name: "elsewhere" },
+        spec: { nodeName: "n2", containers: [{ name: "c", image: "x" }] },
+      },
+    });
+    await call(k, "DELETE", "/api/v1/nodes/n1");
+    const left = (await call(k, "GET", PODS)).json.items.map((p: { metadata: { name: string } }) =>
+      p.metadata.name
+    );
+    assert.deepEqual(left, ["elsewhere"]);
+  });
+});

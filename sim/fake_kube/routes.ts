@@ -53,7 +53,8 @@ export function parseTarget(store: KubeStore, segs: string[]): Target | undefine
   if (rest[1] !== undefined) t.name = rest[1];
   if (rest[2] !== undefined) {
     const sub = rest[2];
-    const allowed = (sub === "status" && def.status) || (sub === "eviction" && def.eviction) ||
+    const allowed = (sub === "status" && def.status) ||
+      ((sub === "eviction" || sub === "binding") && def.eviction) ||
       (sub === "scale" && def.scale);
     if (!allowed) return undefined;
     t.sub = sub;
@@ -219,7 +220,9 @@ export async function handleResource(
   switch (req.method) {
     case "GET": {
       if (t.name) {
-        if (t.sub === "eviction") return statusResponse(methodNotAllowed("GET", def));
+        if (t.sub === "eviction" || t.sub === "binding") {
+          return statusResponse(methodNotAllowed("GET", def));
+        }
         const r = store.get(def, ns, t.name);
         if (!r.ok) return statusResponse(r.error);
         if (t.sub === "scale") return jsonResponse(200, toScale(def, r.value));
@@ -286,6 +289,10 @@ export async function handleResource(
         const r = store.evict(t.namespace ?? "default", t.name, body ?? {}, { dryRun });
         return r.ok ? jsonResponse(201, r.value) : statusResponse(r.error);
       }
+      if (t.sub === "binding" && t.name) {
+        const r = store.bind(t.namespace ?? "default", t.name, body ?? {}, { dryRun });
+        return r.ok ? jsonResponse(201, r.value) : statusResponse(r.error);
+      }
       if (t.name || t.sub) return statusResponse(methodNotAllowed("create", def));
       const r = store.create(def, body ?? {}, {
         ...writeOpts,
@@ -295,7 +302,9 @@ export async function handleResource(
       return one(r.value.object, 201, r.value.warnings);
     }
     case "PUT": {
-      if (!t.name || t.sub === "eviction") return statusResponse(methodNotAllowed("update", def));
+      if (!t.name || t.sub === "eviction" || t.sub === "binding") {
+        return statusResponse(methodNotAllowed("update", def));
+      }
       const mt = mediaType(req);
       if (mt && mt !== "application/json" && mt !== "application/yaml") {
         return statusResponse(unsupportedMediaType(["application/json", "application/yaml"]));
@@ -312,7 +321,7 @@ export async function handleResource(
       return one(r.value.object, r.value.created ? 201 : 200, r.value.warnings);
     }
     case "PATCH": {
-      if (!t.name || t.sub === "eviction" || t.sub === "scale") {
+      if (!t.name || t.sub === "eviction" || t.sub === "binding" || t.sub === "scale") {
         return statusResponse(methodNotAllowed("patch", def));
       }
       const type = PATCH_MEDIA_TYPES[mediaType(req)];

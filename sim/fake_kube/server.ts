@@ -23,6 +23,7 @@
  *     now?: () => number;              // clock for timestamps (epoch ms), default Date.now
  *     gracefulDeletion?: { scale: number } | "hold";  // fake kubelet; default { scale: 1 }
  *     crdEstablishDelayMs?: number;    // default 0
+ *     podGcOnNodeDelete?: boolean;     // delete pods bound to a deleted Node; default false
  *     cel?: CelEvaluator;              // CEL hook for x-kubernetes-validations
  *     initialResourceVersion?: number; // default Date.now() * 1000
  *   }
@@ -110,6 +111,7 @@ export type FakeKubeOptions = {
   now?: () => number;
   gracefulDeletion?: { scale: number } | "hold";
   crdEstablishDelayMs?: number;
+  podGcOnNodeDelete?: boolean;
   cel?: CelEvaluator;
   initialResourceVersion?: number;
 };
@@ -157,6 +159,7 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
     ...(opts.crdEstablishDelayMs !== undefined
       ? { crdEstablishDelayMs: opts.crdEstablishDelayMs }
       : {}),
+    ...(opts.podGcOnNodeDelete ? { podGcOnNodeDelete: true } : {}),
   });
   const token = opts.token ??
     Array.from({ length: 32 }, () => Math.floor(random() * 16).toString(16)).join("");

@@ -11,7 +11,7 @@ import { fieldValue, formatTime, isDeleting, type KObj, nameSuffix, uuid } from 
 import { canonicalJson, type Json } from "./patch.ts";
 import { patchObject, type PatchOptions, type PatchType } from "./patch_request.ts";
 import { evict, type Eviction, installPdbController } from "./pdb.ts";
-import { type ControllerOptions, installControllers } from "./controllers.ts";
+import { cleanExpiredTokens, type ControllerOptions, installControllers } from "./controllers.ts";
 import { apiVersionOf, builtinResources, type ResourceDef, resourceKey } from "./resources.ts";
 import type { CelEvaluator } from "./schema.ts";
 import {
@@ -120,6 +120,7 @@ export class KubeStore {
   #graceful: { scale: number } | "hold";
   #defs = new Map<string, ResourceDef[]>();
   #defsRevision = 0;
+  #cleaning = false;
   #collections = new Map<string, Collection>();
   #timers = new Map<string, ReturnType<typeof setTimeout>>();
   #hooks: WriteHook[] = [];
@@ -172,6 +173,74 @@ export class KubeStore {
     const d = this.#def(ref);
     if (!d.ok) return d;
     return patchObject(this, d.value, namespace, name, type, body, opts);
+  }
+
+  /**
+   * `POST pods/<name>/binding` (what kube-scheduler does): sets `spec.nodeName` and the
+   * `PodScheduled=True` condition in one write; 409 if the pod is already bound.
+   */
+  bind(
+    namespace: string,
+    name: string,
+    body: { metadata?: { name?: string }; target?: { kind?: string; name?: string } },
+    opts: { dryRun?: boolean } = {},
+  ): StoreResult<Status> {
+    const def = this.resolve("pods")!;
+    const pod = this.#entry(def, namespace, name)?.obj;
+    if (!pod) return err(notFound(def, name));
+    if (body?.metadata?.name !== undefined && body.metadata.name !== name) {
+      return err(
+        badRequest(
+          `the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`,
+        ),
+      );
+    }
+    const node = body?.target?.name;
+    if (!node) {
+      return err(
+        invalidFor({ ...def, kind: "Binding" }, name, [{
+          reason: "FieldValueRequired",
+          field: "target.name",
+          message: "Required value",
+        }]),
+      );
+    }
+    if (pod.spec?.nodeName) {
+      return err(failure(
+        409,
+        "Conflict",
+        `Operation cannot be fulfilled on pods/binding "${name}": pod ${name} is already assigned to node "${pod.spec.nodeName}"`,
+        { name, kind: "pods/binding" },
+      ));
+    }
+    if (isDeleting(pod)) {
+      return err(
+        failure(
+          409,
+          "Conflict",
+          `Operation cannot be fulfilled on pods/binding "${name}": pod ${name} is being deleted, cannot be assigned to a host`,
+          { name, kind: "pods/binding" },
+        ),
+      );
+    }
+    if (!opts.dryRun) {
+      const conds: Json[] = (pod.status?.conditions ?? []).filter((c: Json) =>
+        c?.type !== "PodScheduled"
+      );
+      conds.push({
+        type: "PodScheduled",
+        status: "True",
+        lastProbeTime: null,
+        lastTransitionTime: formatTime(this.now()),
+      });
+      const next: KObj = {
+        ...pod,
+        spec: { ...pod.spec, nodeName: node },
+        status: { ...pod.status, conditions: conds },
+      };
+      this.#commit(def, "MODIFIED", next, pod);
+    }
+    return ok({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 });
   }
 
   /** `POST pods/<name>/eviction`: 201 Status, or 429/404/409/500 as §8.2 says. */
@@ -254,6 +323,14 @@ export class KubeStore {
 
   #def(ref: string | ResourceDef): StoreResult<ResourceDef> {
     const d = this.resolve(ref);
+    if (d?.kind === "Secret" && !this.#cleaning) {
+      this.#cleaning = true;
+      try {
+        cleanExpiredTokens(this);
+      } finally {
+        this.#cleaning = false;
+      }
+    }
     return d
       ? ok(d)
       : err(failure(404, "NotFound", "the server could not find the requested resource", {}));
