@@ -13,6 +13,11 @@ import { parseConfigText } from "../adapters/config/load.ts";
 import { type Manifest, manifestsFromConfig } from "../adapters/config/crd_manifests.ts";
 import { migrateText } from "../cli/migrate.ts";
 import { BAD_INPUTS } from "./kubernetes_bad_inputs.ts";
+import { ConfigWatcher } from "../adapters/kubernetes/config_watcher.ts";
+import { setConfigStatus } from "../adapters/kubernetes/config_status_writer.ts";
+import type { CrdProblem } from "../adapters/config/crd_source.ts";
+import type { Config } from "../core/model.ts";
+import type { Result } from "../core/result.ts";
 import { eventually, withFake } from "./kubernetes_testing.ts";
 
 const root = new URL("../", import.meta.url);
@@ -90,5 +95,100 @@ Deno.test("the fake API server rejects the shared bad inputs once the CRDs are a
       else assert.ok(r.error.kind === "Status" && [400, 422].includes(r.error.code), bad.name);
     }
     assert.deepEqual(accepted, [], "the fake accepted inputs the YAML validation rejects");
+  }, { cel });
+});
+
+Deno.test("the config watcher revalidates on every change and reports cross-object problems", async () => {
+  await withFake(async (_fake, client) => {
+    await applyCrds(client);
+    const results: Result<Config, CrdProblem[]>[] = [];
+    const watcher = new ConfigWatcher(client, (c) => results.push(c), {
+      debounceMs: 20,
+      backoff: { initialMs: 10, maxMs: 50, factor: 2, jitter: 0 },
+    });
+    watcher.start();
+    try {
+      const m = migrateText(example, "config.example.yaml");
+      assert.ok(m.ok);
+      for (const obj of m.value.manifests.filter((o) => o.kind !== "ConfigMap")) {
+        assert.ok((await post(client, obj)).ok);
+      }
+      const direct = parseConfigText(example, "config.example.yaml");
+      assert.ok(direct.ok);
+      await eventually("a valid config", () => {
+        const last = results.at(-1);
+        return last?.ok === true && JSON.stringify(last.value) === JSON.stringify(direct.value);
+      });
+      // An edit through the API shows up as a new Config.
+      const patched = await client.requestJson(
+        "PATCH",
+        "/apis/proxscale.io/v1alpha1/nodepools/general",
+        { body: { spec: { weight: 77 } }, contentType: "application/merge-patch+json" },
+      );
+      assert.ok(patched.ok);
+      await eventually("the new weight", () => {
+        const last = results.at(-1);
+        return last?.ok === true && last.value.nodePools[0]!.weight === 77;
+      });
+      // A pool pointing at a template that does not exist is a problem naming the pool.
+      const broken = await client.requestJson(
+        "PATCH",
+        "/apis/proxscale.io/v1alpha1/nodepools/general",
+        {
+          body: { spec: { machineTemplate: "missing" } },
+          contentType: "application/merge-patch+json",
+        },
+      );
+      assert.ok(broken.ok);
+      await eventually("a reported problem", () => results.at(-1)?.ok === false);
+      const last = results.at(-1)!;
+      assert.ok(!last.ok);
+      assert.equal(last.error[0]!.object, "NodePool/general");
+      assert.equal(last.error[0]!.path, "spec.machineTemplate");
+      assert.match(last.error[0]!.message, /no MachineTemplate named "missing"/);
+      // Deleting the last template leaves none at all: also a problem, also no crash.
+      assert.ok(
+        (await client.requestJson(
+          "DELETE",
+          "/apis/proxscale.io/v1alpha1/machinetemplates/worker",
+        )).ok,
+      );
+      await eventually("no templates reported", () => {
+        const r = results.at(-1)!;
+        return !r.ok && r.error.some((p) => /no MachineTemplate objects found/.test(p.message));
+      });
+    } finally {
+      await watcher.stop();
+    }
+  }, { cel });
+});
+
+Deno.test("NodePool status shows provisioned totals and conditions for kubectl", async () => {
+  await withFake(async (fake, client) => {
+    await applyCrds(client);
+    const m = migrateText(example, "config.example.yaml");
+    assert.ok(m.ok);
+    const pool = m.value.manifests.find((o) => o.kind === "NodePool")!;
+    assert.ok((await post(client, pool)).ok);
+    const r = await setConfigStatus(client, "nodepools", "general", {
+      nodes: 3,
+      usage: { cpu: 12_000, memory: 24 * 2 ** 30, nodes: 3 },
+      conditions: [{
+        type: "Ready",
+        status: "True",
+        reason: "Ready",
+        message: "template and provider are valid",
+        lastTransitionTime: 0,
+      }],
+    });
+    assert.ok(r.ok && r.value.changed, JSON.stringify(r));
+    const got = fake.store.get("nodepools.proxscale.io", undefined, "general");
+    assert.ok(got.ok);
+    const status = (got.value as unknown as { status: Record<string, unknown> }).status;
+    assert.equal(status.nodes, 3);
+    assert.deepEqual(status.resources, { cpu: "12", memory: "24Gi", nodes: 3 });
+    assert.equal(status.observedGeneration, 1);
+    const again = await setConfigStatus(client, "nodepools", "general", { nodes: 3 });
+    assert.ok(again.ok && !again.value.changed);
   }, { cel });
 });
