@@ -72,6 +72,7 @@ Deno.test("KubeNodeSmith-like: one VM per pending pod, all idle nodes deleted at
   assert.deepEqual(r.summary.nodesRemovedByReason, { Empty: 6 });
   const life = r.summary.nodeHours / 6 * 60;
   assert.ok(life < 6, `node life ${life} min`);
+  assert.equal(r.summary.shortLivedNodes, 6, "each VM lived under 10 minutes");
 });
 
 Deno.test("Karpenter-like: consolidates two half-empty nodes into one", () => {

@@ -56,6 +56,8 @@ export type RunSummary = {
   evictions: number;
   disruptions: number;
   nodesRemovedByReason: Record<string, number>;
+  /** Churn: VMs destroyed less than 10 minutes after their clone request. */
+  shortLivedNodes: number;
   decisions: number;
   events: number;
 };
@@ -174,7 +176,9 @@ export class Recorder {
     let prov = 0;
     let ready = 0;
     let drain = 0;
+    let shortLived = 0;
     for (const c of this.claims) {
+      if (c.destroyed !== undefined && c.destroyed - c.created < 600_000) shortLived++;
       const z = Math.min(c.destroyed ?? end, end);
       nh += z - c.created;
       const a = Math.min(c.ready ?? c.drain ?? z, z);
@@ -225,6 +229,7 @@ export class Recorder {
       nodesRemovedByReason: Object.fromEntries(
         Object.entries(this.removed).sort(([a], [b]) => (a < b ? -1 : 1)),
       ),
+      shortLivedNodes: shortLived,
       decisions: this.decisions,
       events: this.events,
     };
