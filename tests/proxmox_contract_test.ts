@@ -388,3 +388,33 @@ Deno.test("with 10 s statistics lag, fresh VMs are still found, listed and count
     assert.ok(again.ok && again.value.vmid === a.value.vmid, "adopted, not recreated");
   });
 });
+
+Deno.test("bootstrap snippets are checked per host before create (PVE checks only at start)", async () => {
+  await withFake({}, async ({ fake, cfg, make }) => {
+    fake.model.addFile("pve2", "local", "snippets", "only-pve2.yaml");
+    const on2: MachineTemplate = {
+      ...scratchTemplate,
+      bootstrap: { ...scratchTemplate.bootstrap, cicustom: "user=local:snippets/only-pve2.yaml" },
+    };
+    const p = make();
+    for (const name of ["snip-a", "snip-b"]) {
+      const r = await p.create(claimNamed(name), on2, cfg);
+      assert.ok(r.ok, JSON.stringify(r));
+      assert.equal(r.value.host, "pve2", "only pve2 can read the snippet");
+    }
+    const nowhere: MachineTemplate = {
+      ...scratchTemplate,
+      bootstrap: { ...scratchTemplate.bootstrap, cicustom: "user=local:snippets/missing.yaml" },
+    };
+    const before = fake.requests.filter((q) => q.method === "POST").length;
+    const bad = await p.create(claimNamed("snip-c"), nowhere, cfg);
+    assert.ok(!bad.ok);
+    assert.equal(bad.error.kind, "InvalidTemplate");
+    assert.match(bad.error.message, /pve1 lacks local:snippets\/missing\.yaml/);
+    assert.equal(
+      fake.requests.filter((q) => q.method === "POST").length,
+      before,
+      "nothing created",
+    );
+  });
+});

@@ -307,6 +307,16 @@ export class PveClient {
     }, { idempotent: false });
   }
 
+  /** Volumes on a host's storage (`content` e.g. snippets or iso). */
+  storageContent(node: string, storage: string, content?: string) {
+    return this.call(
+      S.storageContent,
+      "GET",
+      `/nodes/${seg(node)}/storage/${seg(storage)}/content`,
+      { content },
+    );
+  }
+
   taskStatus(node: string, upid: string) {
     return this.call(
       S.taskStatus,

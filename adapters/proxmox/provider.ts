@@ -32,10 +32,10 @@ import {
   pveFail,
   type Timings,
 } from "./provider_context.ts";
-import { findClaimVm, hosts, machine, view } from "./provider_view.ts";
+import { findClaimVm, hosts, machine, missingVolumes, view } from "./provider_view.ts";
 import { Semaphore } from "./semaphore.ts";
 import { VmidLedger } from "./vmid_ledger.ts";
-import { desiredConfig, hasTag, vmFootprint } from "./vm_config.ts";
+import { bootstrapVolumes, desiredConfig, hasTag, vmFootprint } from "./vm_config.ts";
 
 export type ProxmoxProviderOptions = {
   client: PveClient;
@@ -171,13 +171,35 @@ export class ProxmoxProvider implements MachineProvider {
     const v = await view(ctx);
     if (!v.ok) return v;
     const source = template.source;
-    let candidates = hosts(ctx, v.value);
+    let allowed = hosts(ctx, v.value).map((h) => h.name);
     if (source.kind === "clone" && source.perHost && source.templateVmid === undefined) {
       // Only hosts holding a copy of the template can take a clone (local storage).
-      candidates = candidates.filter((h) => source.perHost?.[h.name] !== undefined);
+      allowed = allowed.filter((h) => source.perHost?.[h] !== undefined);
+    }
+    // PVE checks snippets and ISOs only at start: keep to hosts that can read them (P9).
+    const volumes = bootstrapVolumes(desired);
+    if (volumes.length) {
+      const readable: string[] = [];
+      const gaps: string[] = [];
+      for (const h of allowed) {
+        if (!v.value.lists.has(h)) continue; // offline or unreachable
+        const miss = await missingVolumes(ctx, h, volumes);
+        if (!miss.ok) return miss;
+        if (miss.value.length === 0) readable.push(h);
+        else gaps.push(`${h} lacks ${miss.value.join(", ")}`);
+      }
+      if (readable.length === 0) {
+        return err({
+          kind: "InvalidTemplate",
+          message: `no host can read the bootstrap volumes of MachineTemplate ${template.name}: ` +
+            (gaps.join("; ") || "no host is online"),
+        });
+      }
+      allowed = readable;
     }
     const footprint = vmFootprint(template, claim.shape);
-    // Decided synchronously after the last await, so concurrent launches see each other.
+    // Committed resources are taken after the last await, so concurrent launches see each other.
+    const candidates = hosts(ctx, v.value).filter((h) => allowed.includes(h.name));
     const chosen = chooseHost({
       hosts: candidates,
       footprint,

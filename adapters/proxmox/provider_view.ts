@@ -150,3 +150,33 @@ export function machine(
     claim,
   };
 }
+
+/**
+ * The subset of `volids` missing on `host` (a storage that does not exist there counts as
+ * missing); one listing per storage.
+ */
+export async function missingVolumes(
+  ctx: Ctx,
+  host: string,
+  volids: readonly string[],
+): Promise<Result<string[], ProviderError>> {
+  const byStorage = new Map<string, string[]>();
+  for (const v of volids) {
+    const storage = v.slice(0, v.indexOf(":"));
+    byStorage.set(storage, [...(byStorage.get(storage) ?? []), v]);
+  }
+  const missing: string[] = [];
+  for (const [storage, wanted] of byStorage) {
+    const list = await persist(ctx, () => ctx.client.storageContent(host, storage));
+    if (!list.ok) {
+      if (list.error.kind === "notFound") {
+        missing.push(...wanted);
+        continue;
+      }
+      return err(pveFail(`list storage ${storage} on ${host}`, list.error));
+    }
+    const have = new Set(list.value.map((e) => e.volid));
+    missing.push(...wanted.filter((v) => !have.has(v)));
+  }
+  return ok(missing);
+}

@@ -117,6 +117,8 @@ export const storageStatus = z.looseObject({
   active: flag.optional(),
 });
 
+export const storageContent = z.array(z.looseObject({ volid: z.string() }));
+
 export const pools = z.array(z.looseObject({ poolid: z.string() }));
 
 /** Endpoints whose schema returns null (PUT config, pools). */

@@ -303,3 +303,21 @@ function normBool(v: string | undefined): string | undefined {
   if (v === "off" || v === "false" || v === "no") return "0";
   return v;
 }
+
+/**
+ * Volumes the VM's host must be able to read at start (cicustom snippets, the bootstrap ISO).
+ * PVE checks them only when the VM starts, so the provider checks them before creating it.
+ */
+export function bootstrapVolumes(desired: DesiredConfig): string[] {
+  const out: string[] = [];
+  const cicustom = desired.scalars.cicustom;
+  if (typeof cicustom === "string") {
+    for (const item of cicustom.split(",")) {
+      const volid = item.slice(item.indexOf("=") + 1);
+      if (volid.includes(":")) out.push(volid);
+    }
+  }
+  const cdrom = desired.cdrom?.value.split(",")[0];
+  if (cdrom && /:iso\//.test(cdrom)) out.push(cdrom);
+  return [...new Set(out)];
+}
