@@ -31,6 +31,7 @@ export class EventRecorder {
   #instance: string;
   #now: () => number;
   #seen = new Map<string, Seen>();
+  #seq = 0;
 
   constructor(
     client: KubeClient,
@@ -71,7 +72,9 @@ export class EventRecorder {
       if (!isNotFound(r.error)) return r;
       this.#seen.delete(key); // expired (event TTL): start a new one
     }
-    const name = `${subject.name}.${(this.#now() * 1_000_000 + this.#seen.size).toString(16)}`;
+    // kubectl-style unique suffix: time in hex plus a per-recorder sequence number.
+    const seq = (this.#seq++ % 0x10000).toString(16).padStart(4, "0");
+    const name = `${subject.name}.${this.#now().toString(16)}${seq}`;
     const involvedObject: Record<string, string> = {
       apiVersion: subject.apiVersion,
       kind: subject.kind,
