@@ -286,10 +286,13 @@ export class PveClient {
     });
   }
 
-  /** Grows a disk to an absolute size (task resize); repeating an absolute size is a no-op. */
+  /**
+   * Grows a disk (task resize). Sent once like every task-starting call: the provider re-reads
+   * the disk size and decides again, which is how a lost answer is recovered.
+   */
   resize(node: string, vmid: number, disk: string, size: string) {
     return this.call(S.upid, "PUT", `/nodes/${seg(node)}/qemu/${vmid}/resize`, { disk, size }, {
-      idempotent: !size.startsWith("+"),
+      idempotent: false,
     });
   }
 
