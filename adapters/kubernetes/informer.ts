@@ -220,6 +220,7 @@ export class Informer<T> {
           await fail("list", listed.error);
           continue;
         }
+        failures = 0;
       }
       const started = this.#now();
       const outcome = await this.#watchOnce();
