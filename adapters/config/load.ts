@@ -232,7 +232,7 @@ export function crossCheck(c: ConfigFile): { path: PropertyKey[]; message: strin
         });
       }
     }
-    for (const b of bootstrapProblems(t.spec.bootstrap)) {
+    for (const b of bootstrapProblems({ userData: t.spec.bootstrap.userData })) {
       out.push({
         path: ["machineTemplates", i, "spec", "bootstrap", ...b.path],
         message: b.message,
