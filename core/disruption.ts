@@ -10,76 +10,36 @@
  *
  * May import: core/ only.
  */
-import type { Config, NodePool, Snapshot } from "./model.ts";
+import type { Config, Snapshot } from "./model.ts";
 import { podKey } from "./model.ts";
 import { type Reason, reason } from "./reason.ts";
-import { type PlannedClaim, provision } from "./provisioning.ts";
+import { provision } from "./provisioning.ts";
 import { podRequests } from "./pod_requests.ts";
-import { allowance, BUDGET_REASONS, type BudgetReason } from "./disruption_budgets.ts";
+import { allowance, BUDGET_REASONS } from "./disruption_budgets.ts";
+import type {
+  BudgetStatus,
+  CandidateVerdict,
+  DisruptionCommand,
+  DisruptionMethod,
+  DisruptionPlan,
+  DisruptionState,
+} from "./disruption_plan.ts";
+import { DisruptionGuards } from "./disruption_guards.ts";
 import { buildWorld, type Candidate, poolCounts, type World } from "./disruption_candidates.ts";
 import { PdbLedger } from "./disruption_pdb.ts";
 import { type SimOutcome, Simulator } from "./disruption_simulation.ts";
 import { formatDuration } from "./duration.ts";
 
-export type DisruptionMethod =
-  | "Emptiness"
-  | "Drift"
-  | "Expiration"
-  | "MultiNodeConsolidation"
-  | "SingleNodeConsolidation";
-
-/** A node a command takes away. */
-export type DisruptedNode = { nodeClaim: string; node: string; nodePool: string };
-
-/** A pod the command evicts, and where the simulation says it will run next. */
-export type PlannedEviction = {
-  pod: string;
-  uid: string;
-  from: string;
-  to: string;
-  kind: "node" | "replacement";
-};
-
-/**
- * One thing to carry out: launch `replacements` first and wait until they are Ready, then
- * taint, drain and delete the `candidates` (daemon/termination.ts).
- */
-export type DisruptionCommand = {
-  method: DisruptionMethod;
-  /** Empty, Underutilized, Drifted or Expired, with the numbers. */
-  reason: Reason;
-  candidates: DisruptedNode[];
-  replacements: PlannedClaim[];
-  evictions: PlannedEviction[];
-  /** Cost per hour saved: candidates' cost minus replacements' cost (cost model units). */
-  savings: number;
-};
-
-/** The outcome for one NodeClaim: disrupted, or kept and why. */
-export type CandidateVerdict = {
-  nodeClaim: string;
-  node?: string;
-  nodePool: string;
-  disrupt: boolean;
-  reason: Reason;
-};
-
-/** What a pass remembers for the next: since when each NodeClaim has been unneeded (epoch ms). */
-export type DisruptionState = { unneededSince: Record<string, number> };
-
-/** Allowed disruptions per pool and reason at the start of the pass (for metrics and status). */
-export type BudgetStatus = { nodePool: string; reason: BudgetReason; allowed: number; why: string };
-
-export type DisruptionPlan = {
-  commands: DisruptionCommand[];
-  /** One per NodeClaim in the snapshot, in name order. */
-  verdicts: CandidateVerdict[];
-  budgets: BudgetStatus[];
-  /** Pass this back into the next call. */
-  state: DisruptionState;
-  /** Rescheduling simulations run (every non-empty candidate gets at least one). */
-  simulations: number;
-};
+export type {
+  BudgetStatus,
+  CandidateVerdict,
+  DisruptedNode,
+  DisruptionCommand,
+  DisruptionMethod,
+  DisruptionPlan,
+  DisruptionState,
+  PlannedEviction,
+} from "./disruption_plan.ts";
 
 /** An empty state, for the first pass. */
 export function initialDisruptionState(): DisruptionState {
@@ -109,9 +69,7 @@ class Pass {
   readonly commands: DisruptionCommand[] = [];
   readonly chosen = new Set<Candidate>();
   readonly why = new Map<Candidate, { r: Reason; w: Weight }>();
-  /** Deletions and replacements planned in this pass, per pool. */
-  readonly deleted = new Map<string, number>();
-  readonly replaced = new Map<string, number>();
+  readonly guards: DisruptionGuards;
   readonly unneeded = new Map<Candidate, number>();
   readonly firstSim = new Map<Candidate, SimOutcome>();
   simulations = 0;
@@ -126,6 +84,7 @@ class Pass {
     this.now = snap.now;
     this.ledger = new PdbLedger(snap.pdbs);
     this.world = buildWorld(snap, config, this.ledger);
+    this.guards = new DisruptionGuards(this.world, this.now);
     this.#reserveForPending();
     this.sim = new Simulator(this.world, snap, config);
   }
@@ -268,54 +227,6 @@ class Pass {
     );
   }
 
-  /** Budgets and maxConcurrent for taking `cands` away now for `why`. */
-  #guard(cands: readonly Candidate[], why: BudgetReason): Reason | undefined {
-    const per = new Map<NodePool, number>();
-    for (const c of cands) per.set(c.pool, (per.get(c.pool) ?? 0) + 1);
-    for (const [pool, k] of per) {
-      const counts = poolCounts(this.world, pool.name);
-      const planned = this.deleted.get(pool.name) ?? 0;
-      const max = pool.scaleDown.maxConcurrent;
-      if (counts.disrupting + planned + k > max) {
-        return reason(
-          "MaxConcurrentReached",
-          `pool '${pool.name}' has ${counts.disrupting} disruptions in flight and ${planned} planned in this pass (scaleDown.maxConcurrent ${max})`,
-        );
-      }
-      const a = allowance(pool, why, counts.total, counts.inFlight, this.now);
-      if (planned + k > a.allowed) {
-        return reason(
-          "BudgetExhausted",
-          `pool '${pool.name}' allows ${a.allowed} ${why} disruptions now (${a.why}, ${counts.inFlight} NotReady or in flight), ${planned} already planned in this pass`,
-        );
-      }
-    }
-    return undefined;
-  }
-
-  /** Would taking `cands` away (with `replacements` launched) drop a pool below minNodes? */
-  #minNodesBlock(cands: readonly Candidate[], replacements: readonly PlannedClaim[]) {
-    const delta = new Map<string, number>();
-    for (const c of cands) delta.set(c.pool.name, (delta.get(c.pool.name) ?? 0) - 1);
-    for (const r of replacements) delta.set(r.nodePool, (delta.get(r.nodePool) ?? 0) + 1);
-    for (const [name, d] of delta) {
-      if (d >= 0) continue;
-      const pool = this.world.pools.get(name);
-      if (!pool) continue;
-      const before = poolCounts(this.world, name).live - (this.deleted.get(name) ?? 0) +
-        (this.replaced.get(name) ?? 0);
-      if (before + d < pool.minNodes) {
-        return reason(
-          "MinNodes",
-          `pool '${name}' keeps at least ${pool.minNodes} nodes (${before} now, ${
-            before + d
-          } after this)`,
-        );
-      }
-    }
-    return undefined;
-  }
-
   #commit(
     method: DisruptionMethod,
     r: Reason,
@@ -329,12 +240,9 @@ class Pass {
     const from = new Map<unknown, string>();
     for (const c of cands) {
       this.chosen.add(c);
-      this.deleted.set(c.pool.name, (this.deleted.get(c.pool.name) ?? 0) + 1);
       for (const p of c.movers) from.set(p, c.node.name);
     }
-    for (const rep of outcome.replacements) {
-      this.replaced.set(rep.nodePool, (this.replaced.get(rep.nodePool) ?? 0) + 1);
-    }
+    this.guards.record(cands, outcome.replacements);
     this.version += 1;
     const evictions = outcome.moves.map((m) => ({
       pod: podKey(m.pod),
@@ -376,8 +284,8 @@ class Pass {
     const list = this.world.candidates.filter((c) => this.unneeded.has(c) && c.movers.length === 0);
     list.sort((a, b) => b.cost - a.cost || cmp(a.claim.name, b.claim.name));
     for (const c of list) {
-      const block = this.#windowBlock(c) ?? this.#guard([c], "Empty") ??
-        this.#minNodesBlock([c], []);
+      const block = this.#windowBlock(c) ?? this.guards.budget([c], "Empty") ??
+        this.guards.minNodes([c], []);
       if (block) {
         this.note(c, block, Weight.Consolidation);
         continue;
@@ -407,14 +315,14 @@ class Pass {
     const code = drift ? "Drifted" : "Expired";
     for (const c of list) {
       const block = c.blocked ?? this.#nominatedBlock(c) ?? this.ledger.check(c.movers) ??
-        this.#received(c) ?? this.#guard([c], code);
+        this.#received(c) ?? this.guards.budget([c], code);
       if (block) {
         this.note(c, block, Weight.Forced);
         continue;
       }
       const r = this.sim.simulate([c], Infinity);
       this.simulations += 1;
-      const after = r.ok ? this.#minNodesBlock([c], r.replacements) : r.reason;
+      const after = r.ok ? this.guards.minNodes([c], r.replacements) : r.reason;
       if (!r.ok || after) {
         this.note(c, after!, Weight.Forced);
         continue;
@@ -461,7 +369,7 @@ class Pass {
       if (prefix.length >= MULTI_NODE_CAP) break;
       if (this.#windowBlock(c) || this.#received(c)) continue;
       const next = [...prefix, c];
-      if (this.#guard(next, "Underutilized") || this.#minNodesBlock(next, [])) continue;
+      if (this.guards.budget(next, "Underutilized") || this.guards.minNodes(next, [])) continue;
       prefix.push(c);
     }
     if (prefix.length < 2) return;
@@ -478,7 +386,7 @@ class Pass {
         r = this.sim.simulate(set, 1);
         this.simulations += 1;
         ok = this.#cheaper(r, cost) === undefined && r.ok &&
-          this.#minNodesBlock(set, r.replacements) === undefined;
+          this.guards.minNodes(set, r.replacements) === undefined;
       }
       if (ok && r?.ok) {
         best = { k, r, cost };
@@ -506,7 +414,7 @@ class Pass {
   #singleNode() {
     for (const c of this.#consolidatable()) {
       const block = this.#windowBlock(c) ?? this.ledger.check(c.movers) ?? this.#received(c) ??
-        this.#guard([c], "Underutilized");
+        this.guards.budget([c], "Underutilized");
       if (block) {
         this.note(c, block, Weight.Consolidation);
         continue;
@@ -518,7 +426,7 @@ class Pass {
         this.simulations += 1;
       }
       const bad = this.#cheaper(r, c.cost) ??
-        (r.ok ? this.#minNodesBlock([c], r.replacements) : undefined);
+        (r.ok ? this.guards.minNodes([c], r.replacements) : undefined);
       if (bad || !r.ok) {
         this.note(c, bad!, Weight.Consolidation);
         continue;

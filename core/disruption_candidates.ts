@@ -154,7 +154,9 @@ export function buildWorld(snapshot: Snapshot, config: Config, ledger: PdbLedger
   // Input order must not change a verdict: the first blocking pod named is the first by name.
   for (const list of podsOn) {
     if (list.length > 1) {
-      list.sort((a, b) => cmpText(podOrder(a), podOrder(b)) || cmpText(a.uid, b.uid));
+      list.sort((a, b) =>
+        cmpText(a.namespace, b.namespace) || cmpText(a.name, b.name) || cmpText(a.uid, b.uid)
+      );
     }
   }
   const counts = new Map<string, PoolCounts>();
@@ -257,9 +259,6 @@ export function buildWorld(snapshot: Snapshot, config: Config, ledger: PdbLedger
   return { slots, slotByName, podsOn, candidates, excluded, pools, templates, counts, requests };
 }
 
-function podOrder(p: Pod): string {
-  return `${p.namespace}/${p.name}`;
-}
 function cmpText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

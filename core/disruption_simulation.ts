@@ -6,27 +6,18 @@
  * to core/provisioning.ts itself, which sizes the replacement VMs (pool order, cheapest shape,
  * limits, host capacity). Capacity taken by earlier decisions of the pass stays taken.
  */
-import type {
-  Config,
-  Host,
-  LabelSelector,
-  Node,
-  NodeClaim,
-  Pod,
-  Resources,
-  Snapshot,
-} from "./model.ts";
+import type { Config, Host, Node, NodeClaim, Pod, Resources, Snapshot } from "./model.ts";
 import { podKey } from "./model.ts";
 import type { Candidate, World } from "./disruption_candidates.ts";
 import { type PlannedClaim, provision } from "./provisioning.ts";
 import { podRequests } from "./pod_requests.ts";
 import { untoleratedTaint } from "./taints.ts";
-import { matchesNodeConstraints, matchesSelector, selectorKey } from "./requirements.ts";
-import { type PlacedPod, topologyAllows, TopologyIndex, ZONE_KEY } from "./topology.ts";
+import { matchesNodeConstraints } from "./requirements.ts";
+import { type PlacedPod, topologyAllows, TopologyIndex } from "./topology.ts";
 import { footprint } from "./limits.ts";
 import { shapeCost } from "./cost.ts";
 import { type Reason, reason } from "./reason.ts";
-import { isActive } from "./disruption_pods.ts";
+import { TopologyScope } from "./disruption_topology.ts";
 
 /** Where one pod of a disrupted node goes: an existing node, or a replacement NodeClaim. */
 export type Move = { pod: Pod; to: string; kind: "node" | "replacement" };
@@ -36,12 +27,6 @@ export type SimOutcome =
   | { ok: false; reason: Reason };
 
 type Mover = { pod: Pod; req: Resources };
-type PodAt = { pod: Pod; slot: number };
-
-function constrained(p: Pod): boolean {
-  return (p.requiredPodAntiAffinity?.length ?? 0) > 0 ||
-    (p.topologySpreadConstraints ?? []).some((c) => c.whenUnsatisfiable === "DoNotSchedule");
-}
 
 /** Simulates removing nodes within one pass; `commit` makes a simulated removal stick. */
 export class Simulator {
@@ -62,14 +47,9 @@ export class Simulator {
   readonly #onReplacements: { pod: Pod; claim: PlannedClaim }[] = [];
   readonly #replacements: PlannedClaim[] = [];
   #hosts: Host[];
-  readonly #anyAntiAffinity: boolean;
+  readonly #scope: TopologyScope;
   readonly #simConfig: Config;
   #claimsAsDeleting: NodeClaim[] | undefined;
-  #index:
-    | { byLabel: Map<string, PodAt[]>; byNamespace: Map<string, PodAt[]>; owners: PodAt[] }
-    | undefined;
-  #zoneDomains: [string, string][] | undefined;
-  #repelling: { namespaces: Set<string>; selector: LabelSelector }[] | undefined;
 
   constructor(world: World, snapshot: Snapshot, config: Config) {
     this.#world = world;
@@ -88,9 +68,7 @@ export class Simulator {
       this.#dest[i] = s.destination ? 1 : 0;
     });
     this.#hosts = snapshot.hosts;
-    this.#anyAntiAffinity = snapshot.pods.some((p) =>
-      p.nodeName !== undefined && (p.requiredPodAntiAffinity?.length ?? 0) > 0
-    );
+    this.#scope = new TopologyScope(world, snapshot);
     // Replacements are sized by the provisioning core without its scale-up pacing: the
     // disruption guards pace replacements, and minNodes is checked by the caller.
     this.#simConfig = {
@@ -144,96 +122,6 @@ export class Simulator {
     return c;
   }
 
-  /** Active pods by namespace and by label, and those with anti-affinity: built on first need. */
-  #podIndex(): {
-    byLabel: Map<string, PodAt[]>;
-    byNamespace: Map<string, PodAt[]>;
-    owners: PodAt[];
-  } {
-    if (this.#index) return this.#index;
-    const byLabel = new Map<string, PodAt[]>();
-    const byNamespace = new Map<string, PodAt[]>();
-    const owners: PodAt[] = [];
-    const push = (m: Map<string, PodAt[]>, k: string, v: PodAt) => {
-      const l = m.get(k);
-      if (l) l.push(v);
-      else m.set(k, [v]);
-    };
-    this.#world.podsOn.forEach((pods, slot) => {
-      for (const pod of pods) {
-        if (!isActive(pod)) continue;
-        const at = { pod, slot };
-        push(byNamespace, pod.namespace, at);
-        for (const k in pod.labels ?? {}) {
-          push(byLabel, `${pod.namespace}\u0000${k}\u0000${pod.labels![k]}`, at);
-        }
-        if ((pod.requiredPodAntiAffinity?.length ?? 0) > 0) owners.push(at);
-      }
-    });
-    return this.#index = { byLabel, byNamespace, owners };
-  }
-
-  /**
-   * The placed pods whose position can matter to `movers`: those their anti-affinity or spread
-   * selectors match, and every pod with anti-affinity of its own (kube-scheduler checks both
-   * ways). Everything else is irrelevant to topology, so a pass never copies the whole cluster.
-   */
-  #relevant(movers: readonly Pod[]): Map<Pod, number> {
-    const idx = this.#podIndex();
-    const out = new Map<Pod, number>();
-    for (const o of idx.owners) out.set(o.pod, o.slot);
-    const seen = new Set<string>();
-    const add = (namespaces: readonly string[], sel: LabelSelector | undefined) => {
-      if (!sel) return;
-      for (const ns of namespaces) {
-        const id = `${ns}|${selectorKey(sel)}`;
-        if (seen.has(id)) continue;
-        seen.add(id);
-        const first = Object.keys(sel.matchLabels ?? {})[0];
-        const list = first === undefined
-          ? idx.byNamespace.get(ns)
-          : idx.byLabel.get(`${ns}\u0000${first}\u0000${sel.matchLabels![first]}`);
-        for (const at of list ?? []) {
-          if (matchesSelector(at.pod.labels, sel)) out.set(at.pod, at.slot);
-        }
-      }
-    };
-    for (const pod of movers) {
-      for (const t of pod.requiredPodAntiAffinity ?? []) {
-        add(t.namespaces?.length ? t.namespaces : [pod.namespace], t.labelSelector);
-      }
-      for (const c of pod.topologySpreadConstraints ?? []) {
-        if (c.whenUnsatisfiable === "DoNotSchedule") add([pod.namespace], c.labelSelector);
-      }
-    }
-    return out;
-  }
-
-  /**
-   * Can topology constrain where this pod goes? Only through its own anti-affinity or spread,
-   * or through a placed pod's anti-affinity term that selects it (the symmetric check).
-   */
-  #needsTopology(pod: Pod): boolean {
-    if (constrained(pod)) return true;
-    if (!this.#anyAntiAffinity) return false;
-    if (!this.#repelling) {
-      const terms = new Map<string, { namespaces: Set<string>; selector: LabelSelector }>();
-      for (const o of this.#podIndex().owners) {
-        for (const t of o.pod.requiredPodAntiAffinity ?? []) {
-          if (!t.labelSelector) continue;
-          const ns = t.namespaces?.length ? t.namespaces : [o.pod.namespace];
-          const id = `${[...ns].sort().join(",")}|${selectorKey(t.labelSelector)}`;
-          if (!terms.has(id)) terms.set(id, { namespaces: new Set(ns), selector: t.labelSelector });
-        }
-      }
-      this.#repelling = [...terms.values()];
-    }
-    for (const t of this.#repelling) {
-      if (t.namespaces.has(pod.namespace) && matchesSelector(pod.labels, t.selector)) return true;
-    }
-    return false;
-  }
-
   /** Where a pod is now in this pass (slot), or undefined when it is on a node going away. */
   #slotOf(pod: Pod, base: number, gone: ReadonlySet<number>): number | undefined {
     const at = this.#movedTo.get(pod) ?? base;
@@ -255,26 +143,12 @@ export class Simulator {
       };
       placed.push(p);
     };
-    for (const [pod, base] of this.#relevant(movers)) {
+    for (const [pod, base] of this.#scope.relevant(movers)) {
       const at = this.#slotOf(pod, base, gone);
       if (at !== undefined) add(pod, slots[at]!.node.labels);
     }
     for (const r of this.#onReplacements) add(r.pod, r.claim.labels);
-    return new TopologyIndex(placed, this.#zones());
-  }
-
-  #zones(): [string, string][] {
-    if (this.#zoneDomains) return this.#zoneDomains;
-    const domains: [string, string][] = [];
-    const seen = new Set<string>();
-    const add = (z: string | undefined) => {
-      if (z === undefined || seen.has(z)) return;
-      seen.add(z);
-      domains.push([ZONE_KEY, z]);
-    };
-    for (const h of this.#snap.hosts) if (h.online) add(h.zone);
-    for (const s of this.#world.slots) add(s.node.labels[ZONE_KEY]);
-    return this.#zoneDomains = domains;
+    return new TopologyIndex(placed, this.#scope.zones());
   }
 
   /**
@@ -292,7 +166,7 @@ export class Simulator {
       a.pod.createdAt - b.pod.createdAt ||
       (a.pod.uid < b.pod.uid ? -1 : a.pod.uid > b.pod.uid ? 1 : 0)
     );
-    const needTopo = movers.some((m) => this.#needsTopology(m.pod));
+    const needTopo = movers.some((m) => this.#scope.needsTopology(m.pod));
     const topo = needTopo
       ? this.#topology(
         gone,
@@ -318,7 +192,9 @@ export class Simulator {
         if (freeCpu[i]! < cpu || freeMem[i]! < memory || freePods[i]! < 1) continue;
         if (topo) {
           const labels = slots[i]!.node.labels;
-          if (!topologyAllows(topo, m.pod, labels, this.#zoneUniverse(topo, m.pod)).ok) continue;
+          if (!topologyAllows(topo, m.pod, labels, this.#scope.zoneUniverse(topo, m.pod)).ok) {
+            continue;
+          }
         }
         to = i;
         break;
@@ -368,11 +244,11 @@ export class Simulator {
     });
     const nodes: Node[] = [];
     // Pods already placed only matter to the new VM through anti-affinity and spread.
-    if (left.some((m) => this.#needsTopology(m.pod))) {
+    if (left.some((m) => this.#scope.needsTopology(m.pod))) {
       const slots = this.#world.slots;
       const moved = new Map(moves.map((m) => [m.pod, m.to]));
       const used = new Set<string>();
-      for (const [pod, base] of this.#relevant(left.map((m) => m.pod))) {
+      for (const [pod, base] of this.#scope.relevant(left.map((m) => m.pod))) {
         let name = moved.get(pod);
         if (name === undefined) {
           const at = this.#slotOf(pod, base, gone);
@@ -447,25 +323,6 @@ export class Simulator {
       }
     }
     return { ok: true, moves, replacements: plan.claims, replacementCost };
-  }
-
-  /** Zones the pod could still get a node in (for zone spread minimums), as provisioning counts them. */
-  #zoneUniverse(topo: TopologyIndex, pod: Pod): Set<string> {
-    const out = new Set<string>();
-    const sel = pod.nodeSelector?.[ZONE_KEY];
-    const terms = pod.requiredNodeAffinity?.map((t) => ({
-      matchExpressions: (t.matchExpressions ?? []).filter((e) => e.key === ZONE_KEY),
-    }));
-    for (const z of topo.domains(ZONE_KEY)) {
-      if (
-        matchesNodeConstraints(
-          { [ZONE_KEY]: z },
-          sel === undefined ? undefined : { [ZONE_KEY]: sel },
-          terms,
-        )
-      ) out.add(z);
-    }
-    return out;
   }
 
   /** Makes a simulated removal real for the rest of the pass. */
