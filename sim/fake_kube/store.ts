@@ -5,13 +5,17 @@
  * before it), optimistic concurrency, generation, finalizers and graceful pod deletion,
  * all as in kubernetes-api.md §3-§4. Failures are `Status` values, never exceptions.
  */
-import { err, ok, type Result } from "../../core/result.ts";
-import { admit, type FieldValidation, invalidFor, nameErrors } from "./admission.ts";
-import { fieldValue, formatTime, isDeleting, type KObj, nameSuffix, uuid } from "./objects.ts";
+import { err, ok } from "../../core/result.ts";
+import { admit, invalidFor } from "./admission.ts";
+import { fieldValue, formatTime, isDeleting, type KObj } from "./objects.ts";
 import { canonicalJson, type Json } from "./patch.ts";
 import { patchObject, type PatchOptions, type PatchType } from "./patch_request.ts";
 import { evict, type Eviction, installPdbController } from "./pdb.ts";
-import { cleanExpiredTokens, type ControllerOptions, installControllers } from "./controllers.ts";
+import { type Binding, bindPod } from "./binding.ts";
+import { FakeKubelet } from "./kubelet.ts";
+import { prepareCreate } from "./create.ts";
+import { deliver, watcherMatches } from "./watchers.ts";
+import { cleanExpiredTokens, installControllers } from "./controllers.ts";
 import { apiVersionOf, builtinResources, type ResourceDef, resourceKey } from "./resources.ts";
 import type { CelEvaluator } from "./schema.ts";
 import {
@@ -34,77 +38,37 @@ import {
   success,
 } from "./status.ts";
 
-/** Result of every store operation: the value or the Status the API server would send. */
-export type StoreResult<T> = Result<T, Status>;
+import type {
+  Collection,
+  DeleteOptions,
+  DeleteResult,
+  Entry,
+  HistoryEvent,
+  ListOptions,
+  StoreOptions,
+  StoreResult,
+  Watcher,
+  WatchEvent,
+  WatchOptions,
+  WriteHook,
+  WriteOptions,
+  WriteResult,
+} from "./store_types.ts";
 
-/** Options shared by create, update and patch. */
-export type WriteOptions = {
-  dryRun?: boolean;
-  fieldValidation?: FieldValidation;
-  subresource?: "status";
-};
-
-/** A successful write: the stored object, whether it was created, and `Warning` texts. */
-export type WriteResult = { object: KObj; created: boolean; warnings: string[] };
-
-export type ListOptions = { namespace?: string; labelSelector?: string; fieldSelector?: string };
-
-export type WatchOptions = ListOptions & { resourceVersion?: string };
-
-export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
-/** One watch event; `object` is a stored object (or a Status for ERROR). */
-export type WatchEvent = { type: WatchEventType; object: KObj | Status };
-
-export type DeleteOptions = {
-  preconditions?: { uid?: string; resourceVersion?: string };
-  gracePeriodSeconds?: number;
-  dryRun?: boolean;
-};
-
-/** Delete answers with the object (Pods, or objects that only got marked) or a Status. */
-export type DeleteResult = { object?: KObj; status?: Status };
-
-/** Store construction options; times are epoch milliseconds. */
-export type StoreOptions = {
-  now: () => number;
-  random: () => number;
-  /** Events kept per resource before older ones are dropped (410 for watches before them). */
-  historyLimit?: number;
-  /** First resourceVersion; defaults to a time-derived value so restarts never go backwards. */
-  initialResourceVersion?: number;
-  cel?: CelEvaluator;
-  /** Graceful pod deletion: finish after grace × scale (default 1), or "hold" for ever. */
-  gracefulDeletion?: { scale: number } | "hold";
-} & ControllerOptions;
-
-type HistoryEvent = { type: "ADDED" | "MODIFIED" | "DELETED"; rv: number; obj: KObj; prev?: KObj };
-
-type Watcher = {
-  namespace: string | undefined;
-  labels: LabelRequirement[];
-  fields: FieldRequirement[];
-  fromRv: number;
-  send: (e: WatchEvent) => void;
-};
-
-/** One stored object with its cached wire forms (list item / full object). */
-export type Entry = { obj: KObj; itemJson?: string };
-
-type Collection = {
-  byNs: Map<string, Map<string, Entry>>;
-  history: HistoryEvent[];
-  /** Highest resourceVersion whose event was dropped: watches from below it get 410. */
-  droppedUpTo: number;
-  watchers: Set<Watcher>;
-};
-
-/** Observers run after each committed write (controllers: PDB status, CRDs, namespaces). */
-export type WriteHook = (
-  def: ResourceDef,
-  type: HistoryEvent["type"],
-  obj: KObj,
-  prev?: KObj,
-) => void;
+export type {
+  DeleteOptions,
+  DeleteResult,
+  Entry,
+  ListOptions,
+  StoreOptions,
+  StoreResult,
+  WatchEvent,
+  WatchEventType,
+  WatchOptions,
+  WriteHook,
+  WriteOptions,
+  WriteResult,
+} from "./store_types.ts";
 
 const ZERO_GRACE_PHASES = new Set(["Succeeded", "Failed"]);
 
@@ -117,12 +81,11 @@ export class KubeStore {
   #startRv: number;
   #historyLimit: number;
   #cel: CelEvaluator | undefined;
-  #graceful: { scale: number } | "hold";
+  #kubelet: FakeKubelet;
   #defs = new Map<string, ResourceDef[]>();
   #defsRevision = 0;
   #cleaning = false;
   #collections = new Map<string, Collection>();
-  #timers = new Map<string, ReturnType<typeof setTimeout>>();
   #hooks: WriteHook[] = [];
   #pdb: { sync: () => void; paused: { value: boolean } };
   #stopControllers: () => void;
@@ -138,7 +101,9 @@ export class KubeStore {
     this.#startRv = this.#rv;
     this.#historyLimit = opts.historyLimit ?? 10_000;
     this.#cel = opts.cel;
-    this.#graceful = opts.gracefulDeletion ?? { scale: 1 };
+    this.#kubelet = new FakeKubelet(opts.gracefulDeletion ?? { scale: 1 }, (o) => {
+      this.finishDeletion("pods", o.metadata.namespace, o.metadata.name!, o.metadata.uid);
+    });
     for (const d of builtinResources()) this.addResource(d);
     this.#pdb = installPdbController(this);
     this.#stopControllers = installControllers(this, opts);
@@ -175,72 +140,22 @@ export class KubeStore {
     return patchObject(this, d.value, namespace, name, type, body, opts);
   }
 
-  /**
-   * `POST pods/<name>/binding` (what kube-scheduler does): sets `spec.nodeName` and the
-   * `PodScheduled=True` condition in one write; 409 if the pod is already bound.
-   */
+  /** `POST pods/<name>/binding` (what kube-scheduler does); see binding.ts. */
   bind(
     namespace: string,
     name: string,
-    body: { metadata?: { name?: string }; target?: { kind?: string; name?: string } },
+    body: Binding,
     opts: { dryRun?: boolean } = {},
   ): StoreResult<Status> {
-    const def = this.resolve("pods")!;
-    const pod = this.#entry(def, namespace, name)?.obj;
-    if (!pod) return err(notFound(def, name));
-    if (body?.metadata?.name !== undefined && body.metadata.name !== name) {
-      return err(
-        badRequest(
-          `the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`,
-        ),
-      );
-    }
-    const node = body?.target?.name;
-    if (!node) {
-      return err(
-        invalidFor({ ...def, kind: "Binding" }, name, [{
-          reason: "FieldValueRequired",
-          field: "target.name",
-          message: "Required value",
-        }]),
-      );
-    }
-    if (pod.spec?.nodeName) {
-      return err(failure(
-        409,
-        "Conflict",
-        `Operation cannot be fulfilled on pods/binding "${name}": pod ${name} is already assigned to node "${pod.spec.nodeName}"`,
-        { name, kind: "pods/binding" },
-      ));
-    }
-    if (isDeleting(pod)) {
-      return err(
-        failure(
-          409,
-          "Conflict",
-          `Operation cannot be fulfilled on pods/binding "${name}": pod ${name} is being deleted, cannot be assigned to a host`,
-          { name, kind: "pods/binding" },
-        ),
-      );
-    }
-    if (!opts.dryRun) {
-      const conds: Json[] = (pod.status?.conditions ?? []).filter((c: Json) =>
-        c?.type !== "PodScheduled"
-      );
-      conds.push({
-        type: "PodScheduled",
-        status: "True",
-        lastProbeTime: null,
-        lastTransitionTime: formatTime(this.now()),
-      });
-      const next: KObj = {
-        ...pod,
-        spec: { ...pod.spec, nodeName: node },
-        status: { ...pod.status, conditions: conds },
-      };
-      this.#commit(def, "MODIFIED", next, pod);
-    }
-    return ok({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 });
+    return bindPod(this, namespace, name, body, opts);
+  }
+
+  /**
+   * Commits `next` over `prev` as one MODIFIED write without admission, for subresources
+   * whose server-side logic lives in their own module (pods/binding). Returns a copy.
+   */
+  writeThrough(def: ResourceDef, prev: KObj, next: KObj): KObj {
+    return structuredClone(this.#commit(def, "MODIFIED", next, prev));
   }
 
   /** `POST pods/<name>/eviction`: 201 Status, or 429/404/409/500 as §8.2 says. */
@@ -393,7 +308,7 @@ export class KubeStore {
       c.droppedUpTo = c.history[drop - 1]!.rv;
       c.history.splice(0, drop);
     }
-    for (const w of c.watchers) this.#deliver(def, w, ev);
+    for (const w of c.watchers) deliver(def, w, ev);
     for (const h of this.#hooks) h(def, type, stored, prev);
     return stored;
   }
@@ -405,35 +320,6 @@ export class KubeStore {
       const c = this.#collections.get(k)!;
       c.droppedUpTo = Math.max(c.droppedUpTo, this.#rv);
       c.history = [];
-    }
-  }
-
-  #matches(def: ResourceDef, w: Watcher, o: KObj): boolean {
-    if (w.namespace !== undefined && def.namespaced && o.metadata.namespace !== w.namespace) {
-      return false;
-    }
-    return matchLabels(w.labels, o.metadata.labels) &&
-      matchFields(w.fields, (f) => fieldValue(def, o, f));
-  }
-
-  #deliver(def: ResourceDef, w: Watcher, ev: HistoryEvent): void {
-    if (ev.rv <= w.fromRv) return;
-    const now = this.#matches(def, w, ev.obj);
-    if (ev.type === "ADDED") {
-      if (now) w.send({ type: "ADDED", object: ev.obj });
-    } else if (ev.type === "DELETED") {
-      if (now) w.send({ type: "DELETED", object: ev.obj });
-    } else {
-      const before = ev.prev ? this.#matches(def, w, ev.prev) : false;
-      if (before && now) w.send({ type: "MODIFIED", object: ev.obj });
-      else if (now) w.send({ type: "ADDED", object: ev.obj });
-      else if (before) {
-        const gone = {
-          ...ev.prev!,
-          metadata: { ...ev.prev!.metadata, resourceVersion: String(ev.rv) },
-        };
-        w.send({ type: "DELETED", object: gone });
-      }
     }
   }
 
@@ -518,7 +404,7 @@ export class KubeStore {
     const rvText = opts.resourceVersion ?? "";
     if (rvText === "" || rvText === "0") {
       for (const e of this.entries(def, opts.namespace)) {
-        if (this.#matches(def, w, e.obj)) {
+        if (watcherMatches(def, w, e.obj)) {
           send({ type: "ADDED", object: this.#withVersion(def, e.obj) });
         }
       }
@@ -531,7 +417,7 @@ export class KubeStore {
         return ok({ stop: () => {} });
       }
       w.fromRv = n;
-      for (const ev of c.history) this.#deliver(def, w, ev);
+      for (const ev of c.history) deliver(def, w, ev);
       w.fromRv = Math.max(n, this.#rv);
     }
     // Live events must pass the rv filter only for replays; from now on everything is new.
@@ -540,104 +426,26 @@ export class KubeStore {
     return ok({ stop: () => c.watchers.delete(live) });
   }
 
-  #namespaceCheck(def: ResourceDef, ns: string, name: string): Status | undefined {
-    if (!def.namespaced) return undefined;
-    const n = this.peek("namespaces", undefined, ns);
-    if (!n) return notFound(this.resolve("namespaces")!, ns);
-    if (n.status?.phase === "Terminating") {
-      return failure(
-        403,
-        "Forbidden",
-        `${
-          def.group ? `${def.plural}.${def.group}` : def.plural
-        } "${name}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`,
-        {
-          name,
-          kind: def.plural,
-          causes: [{
-            reason: "NamespaceTerminating",
-            message: `namespace ${ns} is being terminated`,
-            field: "metadata.namespace",
-          }],
-        },
-      );
-    }
-    return undefined;
-  }
-
   /** Creates an object (POST). `namespace` from the URL wins over the body's. */
   create(
     ref: string | ResourceDef,
     input: object,
     opts: WriteOptions & { namespace?: string } = {},
   ): StoreResult<WriteResult> {
-    const body = input as KObj;
     const d = this.#def(ref);
     if (!d.ok) return d;
     const def = d.value;
-    if (typeof body !== "object" || body === null || Array.isArray(body)) {
-      return err(badRequest("the body must be a JSON object"));
-    }
-    // A JSON round trip: callers may pass client-node objects holding Dates.
-    const obj: KObj = JSON.parse(JSON.stringify(body));
-    obj.metadata = obj.metadata && typeof obj.metadata === "object" ? obj.metadata : {};
+    const prepared = prepareCreate(def, input, {
+      ...(opts.namespace !== undefined ? { urlNamespace: opts.namespace } : {}),
+      random: this.random,
+      now: this.now(),
+      namespace: (name) => this.peek("namespaces", undefined, name),
+    });
+    if (!prepared.ok) return prepared;
+    const obj = prepared.value;
     const meta = obj.metadata;
-    if (
-      !def.builtin &&
-      ((obj.kind && obj.kind !== def.kind) ||
-        (obj.apiVersion && obj.apiVersion !== apiVersionOf(def)))
-    ) {
-      return err(
-        badRequest(
-          `the API version in the data (${obj.apiVersion}) does not match the expected API version (${
-            apiVersionOf(def)
-          })`,
-        ),
-      );
-    }
-    obj.apiVersion = apiVersionOf(def);
-    obj.kind = def.kind;
-    if (def.namespaced) {
-      const ns = opts.namespace ?? meta.namespace ?? "default";
-      if (meta.namespace && meta.namespace !== ns) {
-        return err(
-          badRequest(
-            "the namespace of the provided object does not match the namespace sent on the request",
-          ),
-        );
-      }
-      meta.namespace = ns;
-    } else delete meta.namespace;
-    if (meta.resourceVersion) {
-      return err(
-        failure(500, undefined, "resourceVersion should not be set on objects to be created"),
-      );
-    }
-    if (!meta.name && meta.generateName) meta.name = meta.generateName + nameSuffix(this.random);
-    if (!meta.name) {
-      return err(
-        invalidFor(def, "", [{
-          reason: "FieldValueRequired",
-          field: "metadata.name",
-          message: "Required value: name or generateName is required",
-        }]),
-      );
-    }
-    const nameErr = nameErrors(def, meta.name);
-    if (nameErr.length) return err(invalidFor(def, meta.name, nameErr));
-    const nsErr = def.namespaced
-      ? this.#namespaceCheck(def, meta.namespace!, meta.name)
-      : undefined;
-    if (nsErr) return err(nsErr);
-    if (this.#entry(def, meta.namespace, meta.name)) return err(alreadyExists(def, meta.name));
-    meta.uid = uuid(this.random);
-    meta.creationTimestamp = formatTime(this.now());
-    delete meta.deletionTimestamp;
-    delete meta.deletionGracePeriodSeconds;
-    if (def.generation) meta.generation = 1;
-    else delete meta.generation;
-    // Status is ignored on create when a status subresource exists; Nodes register with it (§3.4).
-    if (def.status && def.kind !== "Node") delete obj.status;
+    const name = meta.name!;
+    if (this.#entry(def, meta.namespace, name)) return err(alreadyExists(def, name));
     const a = admit(def, obj, undefined, {
       op: "create",
       fieldValidation: opts.fieldValidation ?? "Warn",
@@ -858,7 +666,7 @@ export class KubeStore {
     }
     if (grace === 0 && finalizers.length === 0 && def.kind !== "Namespace") {
       if (opts.dryRun) return ok(answer(current));
-      this.#clearTimer(def, current);
+      if (def.kind === "Pod") this.#kubelet.cancel(current);
       const gone = this.#commit(def, "DELETED", current, current);
       return ok(answer(gone));
     }
@@ -877,32 +685,8 @@ export class KubeStore {
     }
     if (opts.dryRun) return ok({ object: marked });
     const stored = this.#commit(def, "MODIFIED", marked, current);
-    if (grace > 0) this.#scheduleFinish(def, stored, grace);
+    if (grace > 0) this.#kubelet.schedule(stored, grace);
     return ok({ object: structuredClone(stored) });
-  }
-
-  #timerKey(def: ResourceDef, o: KObj): string {
-    return `${resourceKey(def)}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;
-  }
-
-  #clearTimer(def: ResourceDef, o: KObj): void {
-    const k = this.#timerKey(def, o);
-    const t = this.#timers.get(k);
-    if (t !== undefined) clearTimeout(t);
-    this.#timers.delete(k);
-  }
-
-  /** The fake kubelet: finishes a graceful pod deletion after its (scaled) grace period. */
-  #scheduleFinish(def: ResourceDef, o: KObj, grace: number): void {
-    if (this.#graceful === "hold") return;
-    this.#clearTimer(def, o);
-    const k = this.#timerKey(def, o);
-    const uid = o.metadata.uid;
-    const t = setTimeout(() => {
-      this.#timers.delete(k);
-      this.finishDeletion(def, o.metadata.namespace, o.metadata.name!, uid);
-    }, grace * 1000 * this.#graceful.scale);
-    this.#timers.set(k, t);
   }
 
   /** What kubelet does once containers stopped: grace 0, removed unless finalizers remain. */
@@ -931,8 +715,7 @@ export class KubeStore {
   /** Stops the fake kubelet's timers (server shutdown). */
   close(): void {
     this.#stopControllers();
-    for (const t of this.#timers.values()) clearTimeout(t);
-    this.#timers.clear();
+    this.#kubelet.close();
     for (const c of this.#collections.values()) c.watchers.clear();
   }
 }

@@ -1,0 +1,92 @@
+/**
+ * The data shapes of KubeStore's API (options, results, watch events) and of its internal
+ * collections, kept apart from the store's behaviour.
+ */
+import type { Result } from "../../core/result.ts";
+import type { FieldValidation } from "./admission.ts";
+import type { ControllerOptions } from "./controllers.ts";
+import type { KObj } from "./objects.ts";
+import type { ResourceDef } from "./resources.ts";
+import type { CelEvaluator } from "./schema.ts";
+import type { FieldRequirement, LabelRequirement } from "./selectors.ts";
+import type { Status } from "./status.ts";
+
+/** Result of every store operation: the value or the Status the API server would send. */
+export type StoreResult<T> = Result<T, Status>;
+
+/** Options shared by create, update and patch. */
+export type WriteOptions = {
+  dryRun?: boolean;
+  fieldValidation?: FieldValidation;
+  subresource?: "status";
+};
+
+/** A successful write: the stored object, whether it was created, and `Warning` texts. */
+export type WriteResult = { object: KObj; created: boolean; warnings: string[] };
+
+export type ListOptions = { namespace?: string; labelSelector?: string; fieldSelector?: string };
+
+export type WatchOptions = ListOptions & { resourceVersion?: string };
+
+export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+/** One watch event; `object` is a stored object (or a Status for ERROR). */
+export type WatchEvent = { type: WatchEventType; object: KObj | Status };
+
+export type DeleteOptions = {
+  preconditions?: { uid?: string; resourceVersion?: string };
+  gracePeriodSeconds?: number;
+  dryRun?: boolean;
+};
+
+/** Delete answers with the object (Pods, or objects that only got marked) or a Status. */
+export type DeleteResult = { object?: KObj; status?: Status };
+
+/** Store construction options; times are epoch milliseconds. */
+export type StoreOptions = {
+  now: () => number;
+  random: () => number;
+  /** Events kept per resource before older ones are dropped (410 for watches before them). */
+  historyLimit?: number;
+  /** First resourceVersion; defaults to a time-derived value so restarts never go backwards. */
+  initialResourceVersion?: number;
+  cel?: CelEvaluator;
+  /** Graceful pod deletion: finish after grace × scale (default 1), or "hold" for ever. */
+  gracefulDeletion?: { scale: number } | "hold";
+} & ControllerOptions;
+
+/** One committed write in a resource's watch history. */
+export type HistoryEvent = {
+  type: "ADDED" | "MODIFIED" | "DELETED";
+  rv: number;
+  obj: KObj;
+  prev?: KObj;
+};
+
+/** A live watch subscription. */
+export type Watcher = {
+  namespace: string | undefined;
+  labels: LabelRequirement[];
+  fields: FieldRequirement[];
+  fromRv: number;
+  send: (e: WatchEvent) => void;
+};
+
+/** One stored object with its cached wire forms (list item / full object). */
+export type Entry = { obj: KObj; itemJson?: string };
+
+/** All objects, history and watchers of one group-resource. */
+export type Collection = {
+  byNs: Map<string, Map<string, Entry>>;
+  history: HistoryEvent[];
+  /** Highest resourceVersion whose event was dropped: watches from below it get 410. */
+  droppedUpTo: number;
+  watchers: Set<Watcher>;
+};
+
+/** Observers run after each committed write (controllers: PDB status, CRDs, namespaces). */
+export type WriteHook = (
+  def: ResourceDef,
+  type: HistoryEvent["type"],
+  obj: KObj,
+  prev?: KObj,
+) => void;
