@@ -10,7 +10,7 @@
  *
  * May import: core/ only.
  */
-import type { Config, Snapshot } from "./model.ts";
+import type { Config, Pod, Snapshot } from "./model.ts";
 import { podKey } from "./model.ts";
 import { type Reason, reason } from "./reason.ts";
 import { provision } from "./provisioning.ts";
@@ -237,7 +237,7 @@ class Pass {
     this.sim.commit(cands, outcome);
     const movers = cands.flatMap((c) => c.movers);
     this.ledger.commit(movers);
-    const from = new Map<unknown, string>();
+    const from = new Map<Pod, string>();
     for (const c of cands) {
       this.chosen.add(c);
       for (const p of c.movers) from.set(p, c.node.name);
