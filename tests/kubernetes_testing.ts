@@ -23,7 +23,7 @@ export async function withFake(
 export async function eventually(
   what: string,
   cond: () => boolean | Promise<boolean>,
-  limitMs = 10_000,
+  limitMs = 30_000,
 ): Promise<void> {
   const until = Date.now() + limitMs;
   while (!(await cond())) {
