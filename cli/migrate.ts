@@ -5,7 +5,7 @@
  * move over. Without --out the manifests go to stdout; notes for the operator go to stderr.
  */
 import { parseArgs } from "node:util";
-import { parse as parseYaml } from "yaml";
+import { parseAllDocuments } from "yaml";
 import type { Command } from "./command.ts";
 import { formatProblem, parseConfigText } from "../adapters/config/load.ts";
 import {
@@ -16,7 +16,12 @@ import {
   type WrittenConfig,
 } from "../adapters/config/crd_manifests.ts";
 import { configFromObjects, formatCrdProblem } from "../adapters/config/crd_source.ts";
-import { importKubeNodeSmithV0, isKubeNodeSmithV0 } from "../adapters/config/kubenodesmith_v0.ts";
+import {
+  importKubeNodeSmithV0,
+  isKubeNodeSmithCrds,
+  isKubeNodeSmithV0,
+  kubeNodeSmithCrdsToV0,
+} from "../adapters/config/kubenodesmith_v0.ts";
 import { KINDS, objectSchema } from "../adapters/kubernetes/crds.ts";
 import type { Structural } from "../adapters/kubernetes/structural_schema.ts";
 
@@ -57,11 +62,26 @@ export function migrateText(
   file: string,
   namespace = DEFAULT_NAMESPACE,
 ): { ok: true; value: Migration } | { ok: false; error: string[] } {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (e) {
-    return { ok: false, error: [`${file}: YAML syntax: ${(e as Error).message.split("\n")[0]}`] };
+  const docs = parseAllDocuments(text);
+  const syntax = (Array.isArray(docs) ? docs : []).flatMap((d) => d.errors);
+  if (!Array.isArray(docs) || syntax.length > 0) {
+    const why = syntax[0]?.message.split("\n")[0] ?? "empty file";
+    return { ok: false, error: [`${file}: YAML syntax: ${why}`] };
+  }
+  const values = docs.map((d) => d.toJS()).filter((v) => v !== null && v !== undefined);
+  let doc: unknown = values[0];
+  let source = "KubeNodeSmith v0";
+  const notes: string[] = [];
+  if (isKubeNodeSmithCrds(values)) {
+    const folded = kubeNodeSmithCrdsToV0(values);
+    doc = folded.doc;
+    notes.push(...folded.warnings);
+    source = "KubeNodeSmith CRDs";
+  } else if (values.length > 1) {
+    return {
+      ok: false,
+      error: [`${file}: ${values.length} YAML documents; a configuration file has one`],
+    };
   }
   if (isKubeNodeSmithV0(doc)) {
     const imported = importKubeNodeSmithV0(doc);
@@ -77,7 +97,7 @@ export function migrateText(
     }
     return {
       ok: true,
-      value: { manifests, warnings: imported.value.warnings, source: "KubeNodeSmith v0" },
+      value: { manifests, warnings: [...notes, ...imported.value.warnings], source },
     };
   }
   const parsed = parseConfigText(text, file);

@@ -268,3 +268,50 @@ Deno.test("fractional quantities become strings so the CRD's int-or-string field
   assert.ok(loaded.ok);
   assert.deepEqual(loaded.value, direct.value);
 });
+
+Deno.test("KubeNodeSmith's later CRD objects are folded into the v0 importer", () => {
+  const crds = `
+apiVersion: kubenodesmith.parawell.cloud/v1alpha1
+kind: NodeSmithProvider
+metadata: { name: proxmox-production }
+spec:
+  credentialsSecretRef: { name: proxmox-api-secret, namespace: kubenodesmith }
+  proxmox:
+    endpoint: https://10.0.4.30:8006/api2/json
+    nodeWhitelist: [alfaromeo]
+    vmIDRange: { lower: 1250, upper: 1300 }
+    managedNodeTag: kubenodesmith-managed
+    vmOptions:
+      - { name: scsi0, value: "local-zfs:16,serial=CONTAINERD01" }
+---
+apiVersion: kubenodesmith.parawell.cloud/v1alpha1
+kind: NodeSmithPool
+metadata: { name: proxmox-small }
+spec:
+  providerRef: proxmox-production
+  limits: { minNodes: 1, maxNodes: 3 }
+  machineTemplate: { labels: { tier: small } }
+---
+apiVersion: kubenodesmith.parawell.cloud/v1alpha1
+kind: NodeSmithControlPlane
+metadata: { name: main }
+spec: { pools: [proxmox-small] }
+`;
+  const m = migrateText(crds, "kns-crds.yaml");
+  assert.ok(m.ok, JSON.stringify(!m.ok && m.error));
+  assert.equal(m.value.source, "KubeNodeSmith CRDs");
+  const loaded = configFromObjects(m.value.manifests);
+  assert.ok(loaded.ok, JSON.stringify(!loaded.ok && loaded.error));
+  assert.equal(loaded.value.providers[0]!.name, "proxmox-production");
+  assert.equal(loaded.value.machineTemplates[0]!.disks[0]!.serial, "CONTAINERD01");
+  assert.equal(loaded.value.nodePools[0]!.minNodes, 1);
+  assert.deepEqual(loaded.value.nodePools[0]!.limits, { nodes: 3 });
+  assert.deepEqual(loaded.value.machineTemplates[0]!.labels, { tier: "small" });
+  assert.match(m.value.warnings.join("\n"), /NodeSmithControlPlane "main" .* skipped/);
+});
+
+Deno.test("several documents that are not KubeNodeSmith objects are refused", () => {
+  const m = migrateText(example + "\n---\n" + example, "two.yaml");
+  assert.ok(!m.ok);
+  assert.match(m.error[0]!, /2 YAML documents/);
+});

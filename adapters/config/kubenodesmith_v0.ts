@@ -288,3 +288,50 @@ function templateFromOptions(key: string, o: Any, warnings: string[]): Any {
     bootstrap: cicustom ? { mode: "pveCloudInit", cicustom } : { mode: "pveCloudInit" },
   };
 }
+
+const KNS_KINDS = new Set([
+  "NodeSmithProvider",
+  "NodeSmithPool",
+  "NodeSmithController",
+  "NodeSmithControlPlane",
+  "NodeSmithClaim",
+]);
+
+/** True when the documents are KubeNodeSmith's later CRD objects (prior-art.md §4.7). */
+export function isKubeNodeSmithCrds(docs: unknown[]): boolean {
+  return docs.some((d) => isMap(d) && typeof d.kind === "string" && KNS_KINDS.has(d.kind));
+}
+
+/**
+ * Folds KubeNodeSmith's interim or rewrite CRD objects back into the v0 file shape, so one
+ * importer serves all three forms: providers from NodeSmithProvider (`spec.proxmox` holds the
+ * v0 options, `spec.credentialsSecretRef` the Secret), pools from NodeSmithPool (`spec` holds
+ * the v0 pool fields). Claims and controller objects carry no configuration and are skipped.
+ */
+export function kubeNodeSmithCrdsToV0(docs: unknown[]): { doc: Any; warnings: string[] } {
+  const providers: Any = {};
+  const nodePools: Any[] = [];
+  const warnings: string[] = [
+    "read KubeNodeSmith CRD objects; they were converted to the v0 file shape first",
+  ];
+  for (const d of docs) {
+    if (!isMap(d) || typeof d.kind !== "string") continue;
+    const meta = isMap(d.metadata) ? d.metadata : {};
+    const spec = isMap(d.spec) ? d.spec : {};
+    const name = String(meta.name ?? "");
+    if (d.kind === "NodeSmithProvider") {
+      providers[name] = {
+        type: String(spec.type ?? "proxmox"),
+        credentialsRef: spec.credentialsSecretRef ?? spec.credentialsRef ?? {},
+        options: spec.proxmox ?? spec.options ?? {},
+      };
+    } else if (d.kind === "NodeSmithPool") {
+      nodePools.push({ ...spec, name: String(spec.name ?? name) });
+    } else if (d.kind === "NodeSmithClaim") {
+      continue;
+    } else {
+      warnings.push(`${d.kind} "${name}" carries no per-pool configuration; skipped`);
+    }
+  }
+  return { doc: { schemaVersion: "v1alpha1", providers, nodePools }, warnings };
+}
