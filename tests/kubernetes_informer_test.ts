@@ -5,6 +5,7 @@
  * restarts a silent watch.
  */
 import assert from "node:assert/strict";
+import { makeInformer } from "@kubernetes/client-node";
 import { Informer } from "../adapters/kubernetes/informer.ts";
 import { podFromKube } from "../adapters/kubernetes/translate.ts";
 import { memoryLog } from "../adapters/kubernetes/log.ts";
@@ -300,6 +301,35 @@ Deno.test("the informer factory serves pods, nodes, PDBs and NodeClaims as core 
       assert.equal(s.nodeClaims[0]!.labels["proxscale.io/nodepool"], "general");
     } finally {
       await informers.stop();
+    }
+  });
+});
+
+Deno.test("client-node's own informer loses the whole list to one item without metadata; ours keeps the rest", async () => {
+  const list = {
+    kind: "PodList",
+    metadata: { resourceVersion: "5" },
+    items: [{ spec: { containers: [] } }, {
+      metadata: { name: "a", namespace: "default" },
+      spec: { containers: [] },
+    }],
+  };
+  await withRawServer(list, [], async (client) => {
+    const theirs = makeInformer(
+      client.kc,
+      "/api/v1/pods",
+      () => client.core.listPodForAllNamespaces(),
+    );
+    await assert.rejects(() => theirs.start(), TypeError);
+    assert.deepEqual(theirs.list(), []);
+    await theirs.stop();
+    const ours = podInformer(client);
+    ours.start();
+    try {
+      await ours.synced();
+      assert.deepEqual(ours.keys(), ["default/a"]);
+    } finally {
+      await ours.stop();
     }
   });
 });
