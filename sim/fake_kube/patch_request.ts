@@ -6,7 +6,8 @@
  * no-op detection). Server-side apply upserts and lets `force` always win (§6.4 items 1-3).
  */
 import { err, type Result } from "../../core/result.ts";
-import type { KObj } from "./objects.ts";
+import { formatTime, type KObj } from "./objects.ts";
+import { removePath, type Writer } from "./ownership.ts";
 import { type Json, jsonPatch, mergePatch, strategicMergePatch } from "./patch.ts";
 import { apiVersionOf, type ResourceDef } from "./resources.ts";
 import {
@@ -86,10 +87,12 @@ export function patchObject(
       if (!isObj(body)) return err(badRequest("error decoding YAML: the body must be an object"));
       const meta = isObj(body.metadata) ? body.metadata : {};
       if (meta.name !== undefined && meta.name !== name) return err(nameMismatch(meta.name, name));
-      return store.create(def, { ...body, metadata: { ...meta, name } } as KObj, {
-        ...writeOpts(opts),
+      const created = store.create(def, { ...body, metadata: { ...meta, name } } as KObj, {
+        ...writeOpts(opts, false),
         ...(ns ? { namespace: ns } : {}),
       });
+      if (created.ok && !opts.dryRun) recordApply(store, def, created.value.object, body, opts);
+      return created;
     }
     return err(notFound(def, name));
   }
@@ -132,6 +135,19 @@ export function patchObject(
         ));
       }
       patched = strategicMergePatch(current, body, def.listRules, true);
+      const own = store.ownership();
+      if (own) {
+        const checked = own.checkApply(
+          current.metadata.uid,
+          writer(def, opts, store),
+          current,
+          body,
+          def.listRules,
+          !!opts.force,
+        );
+        if (!Array.isArray(checked)) return err(checked);
+        for (const p of checked) removePath(patched, p);
+      }
       break;
     }
   }
@@ -143,15 +159,39 @@ export function patchObject(
   }
   const rv = patched.metadata.resourceVersion;
   if (rv !== undefined && rv !== current.metadata.resourceVersion) return err(conflict(def, name));
-  return store.updateFrom(def, current, patched as KObj, writeOpts(opts));
+  const r = store.updateFrom(def, current, patched as KObj, writeOpts(opts, type !== "apply"));
+  if (r.ok && type === "apply" && !opts.dryRun) recordApply(store, def, r.value.object, body, opts);
+  return r;
+}
+
+function writer(def: ResourceDef, opts: PatchOptions, store: KubeStore): Writer {
+  return {
+    manager: opts.fieldManager ?? "unknown",
+    subresource: opts.subresource ?? "",
+    apiVersion: apiVersionOf(def),
+    time: formatTime(store.now()),
+  };
+}
+
+function recordApply(
+  store: KubeStore,
+  def: ResourceDef,
+  stored: KObj,
+  body: Json,
+  opts: PatchOptions,
+): void {
+  const uid = stored.metadata.uid;
+  if (uid) store.ownership()?.recordApply(uid, writer(def, opts, store), body, def.listRules);
 }
 
 function nameMismatch(body: string, url: string): Status {
   return badRequest(`the name of the object (${body}) does not match the name on the URL (${url})`);
 }
 
-function writeOpts(o: PatchOptions): WriteOptions {
+/** Store options for the write; apply records its ownership itself (`asUpdate` false). */
+function writeOpts(o: PatchOptions, asUpdate: boolean): WriteOptions {
   const w: WriteOptions = {};
+  if (asUpdate && o.fieldManager) w.fieldManager = o.fieldManager;
   if (o.dryRun) w.dryRun = true;
   if (o.fieldValidation) w.fieldValidation = o.fieldValidation;
   if (o.subresource) w.subresource = o.subresource;

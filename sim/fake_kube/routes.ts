@@ -198,7 +198,11 @@ export async function handleResource(
   const fv = fieldValidation(url);
   if (fv && typeof fv === "object") return statusResponse(fv);
   const ns = def.namespaced ? t.namespace : undefined;
+  // Without ?fieldManager the apiserver names the manager after the User-Agent's product.
+  const manager = q.get("fieldManager") ||
+    (req.headers.get("user-agent") ?? "").split("/")[0]!.trim() || "unknown";
   const writeOpts = {
+    fieldManager: manager,
     ...(dryRun ? { dryRun } : {}),
     ...(fv ? { fieldValidation: fv } : {}),
     ...(t.sub === "status" ? { subresource: "status" as const } : {}),
@@ -330,10 +334,12 @@ export async function handleResource(
       if (isStatus(body)) return statusResponse(body);
       const force = goBool(q.get("force"));
       const fm = q.get("fieldManager");
+      const { fieldManager: _default, ...rest } = writeOpts;
       const r = store.patch(def, ns, t.name, type, body ?? null, {
-        ...writeOpts,
+        ...rest,
         ...(force ? { force } : {}),
-        ...(fm ? { fieldManager: fm } : {}),
+        // Apply requires an explicit manager (422 otherwise); other patches default it.
+        ...(fm ? { fieldManager: fm } : type === "apply" ? {} : { fieldManager: manager }),
       });
       if (!r.ok) return statusResponse(r.error);
       return one(r.value.object, r.value.created ? 201 : 200, r.value.warnings);

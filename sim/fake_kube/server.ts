@@ -24,6 +24,7 @@
  *     gracefulDeletion?: { scale: number } | "hold";  // fake kubelet; default { scale: 1 }
  *     crdEstablishDelayMs?: number;    // default 0
  *     podGcOnNodeDelete?: boolean;     // delete pods bound to a deleted Node; default false
+ *     applyOwnership?: boolean;        // SSA field ownership: conflicts (409) and removals; default false
  *     cel?: CelEvaluator;              // CEL hook for x-kubernetes-validations
  *     initialResourceVersion?: number; // default Date.now() * 1000
  *   }
@@ -112,6 +113,7 @@ export type FakeKubeOptions = {
   gracefulDeletion?: { scale: number } | "hold";
   crdEstablishDelayMs?: number;
   podGcOnNodeDelete?: boolean;
+  applyOwnership?: boolean;
   cel?: CelEvaluator;
   initialResourceVersion?: number;
 };
@@ -160,6 +162,7 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
       ? { crdEstablishDelayMs: opts.crdEstablishDelayMs }
       : {}),
     ...(opts.podGcOnNodeDelete ? { podGcOnNodeDelete: true } : {}),
+    ...(opts.applyOwnership ? { applyOwnership: true } : {}),
   });
   const token = opts.token ??
     Array.from({ length: 32 }, () => Math.floor(random() * 16).toString(16)).join("");

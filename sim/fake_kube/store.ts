@@ -15,6 +15,7 @@ import { type Binding, bindPod } from "./binding.ts";
 import { FakeKubelet } from "./kubelet.ts";
 import { prepareCreate } from "./create.ts";
 import { deliver, watcherMatches } from "./watchers.ts";
+import { FieldOwnership } from "./ownership.ts";
 import { cleanExpiredTokens, installControllers } from "./controllers.ts";
 import { apiVersionOf, builtinResources, type ResourceDef, resourceKey } from "./resources.ts";
 import type { CelEvaluator } from "./schema.ts";
@@ -81,6 +82,7 @@ export class KubeStore {
   #startRv: number;
   #historyLimit: number;
   #cel: CelEvaluator | undefined;
+  #ownership: FieldOwnership | undefined;
   #kubelet: FakeKubelet;
   #defs = new Map<string, ResourceDef[]>();
   #defsRevision = 0;
@@ -101,6 +103,7 @@ export class KubeStore {
     this.#startRv = this.#rv;
     this.#historyLimit = opts.historyLimit ?? 10_000;
     this.#cel = opts.cel;
+    if (opts.applyOwnership) this.#ownership = new FieldOwnership();
     this.#kubelet = new FakeKubelet(opts.gracefulDeletion ?? { scale: 1 }, (o) => {
       this.finishDeletion("pods", o.metadata.namespace, o.metadata.name!, o.metadata.uid);
     });
@@ -291,6 +294,7 @@ export class KubeStore {
     const ns = def.namespaced ? stored.metadata.namespace ?? "" : "";
     const name = stored.metadata.name!;
     if (type === "DELETED") {
+      if (stored.metadata.uid) this.#ownership?.forget(stored.metadata.uid);
       const m = c.byNs.get(ns);
       m?.delete(name);
       if (m && m.size === 0) c.byNs.delete(ns);
@@ -460,7 +464,29 @@ export class KubeStore {
       });
     }
     const stored = this.#commit(def, "ADDED", a.value.obj);
+    this.#recordUpdate(def, opts, {}, stored);
     return ok({ object: structuredClone(stored), created: true, warnings: a.value.warnings });
+  }
+
+  /** Field ownership of server-side apply, when switched on (patch_request.ts uses it). */
+  ownership(): FieldOwnership | undefined {
+    return this.#ownership;
+  }
+
+  #recordUpdate(def: ResourceDef, opts: WriteOptions, before: KObj | object, after: KObj): void {
+    if (!this.#ownership || !opts.fieldManager || !after.metadata.uid) return;
+    this.#ownership.recordUpdate(
+      after.metadata.uid,
+      {
+        manager: opts.fieldManager,
+        subresource: opts.subresource ?? "",
+        apiVersion: apiVersionOf(def),
+        time: formatTime(this.now()),
+      },
+      before,
+      after,
+      def.listRules,
+    );
   }
 
   #celOpt(): { cel?: CelEvaluator } {
@@ -613,6 +639,7 @@ export class KubeStore {
       delete next.metadata.finalizers;
     }
     const stored = this.#commit(def, removable ? "DELETED" : "MODIFIED", next, current);
+    if (!removable) this.#recordUpdate(def, opts, current, stored);
     return ok({ object: structuredClone(stored), created: false, warnings: a.value.warnings });
   }
 

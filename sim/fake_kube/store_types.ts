@@ -18,6 +18,8 @@ export type StoreResult<T> = Result<T, Status>;
 export type WriteOptions = {
   dryRun?: boolean;
   fieldValidation?: FieldValidation;
+  /** Who writes (for server-side apply ownership); unrecorded when absent. */
+  fieldManager?: string;
   subresource?: "status";
 };
 
@@ -52,6 +54,8 @@ export type StoreOptions = {
   cel?: CelEvaluator;
   /** Graceful pod deletion: finish after grace × scale (default 1), or "hold" for ever. */
   gracefulDeletion?: { scale: number } | "hold";
+  /** Track server-side apply field ownership: conflicts and removals (§6.4 items 4-5). */
+  applyOwnership?: boolean;
 } & ControllerOptions;
 
 /** One committed write in a resource's watch history. */

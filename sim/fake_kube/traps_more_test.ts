@@ -504,3 +504,123 @@ Deno.test("12.2.28 fault hooks for client robustness: malformed list/watch objec
     await w.close();
   });
 });
+
+Deno.test("6.4 with applyOwnership: conflicts are 409 unless force, omitted fields are removed, shared fields stay", async () => {
+  const APPLY = "application/apply-patch+yaml";
+  const CM = "/api/v1/namespaces/default/configmaps";
+  const cm = (data: Record<string, string>) => ({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "c" },
+    data,
+  });
+  await withKube(
+    { applyOwnership: true, now: () => Date.parse("2026-11-26T03:33:24Z") },
+    async (k) => {
+      await call(k, "POST", `${CM}?fieldManager=kubectl-client-side-apply`, {
+        body: cm({ a: "1", b: "1" }),
+      });
+      const one = await call(k, "PATCH", `${CM}/c?fieldManager=kubectl&force=false`, {
+        body: cm({ a: "2" }),
+        contentType: APPLY,
+      });
+      assert.equal(one.status, 409);
+      assert.equal(one.json.reason, "Conflict");
+      assert.equal(
+        one.json.message,
+        'Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using v1 at 2026-11-26T03:33:24Z: .data.a',
+      );
+      assert.deepEqual(one.json.details.causes, [{
+        reason: "FieldManagerConflict",
+        message: 'conflict with "kubectl-client-side-apply" using v1 at 2026-11-26T03:33:24Z',
+        field: ".data.a",
+      }]);
+      const two = await call(k, "PATCH", `${CM}/c?fieldManager=kubectl`, {
+        body: cm({ a: "2", b: "2" }),
+        contentType: APPLY,
+      });
+      assert.equal(
+        two.json.message,
+        'Apply failed with 2 conflicts: conflicts with "kubectl-client-side-apply" using v1 at 2026-11-26T03:33:24Z:\n- .data.a\n- .data.b',
+      );
+      const same = await call(k, "PATCH", `${CM}/c?fieldManager=kubectl`, {
+        body: cm({ a: "1" }),
+        contentType: APPLY,
+      });
+      assert.equal(same.status, 200, "applying an equal value is no conflict");
+      const forced = await call(k, "PATCH", `${CM}/c?fieldManager=kubectl&force=true`, {
+        body: cm({ a: "2", x: "1" }),
+        contentType: APPLY,
+      });
+      assert.deepEqual(forced.json.data, { a: "2", b: "1", x: "1" });
+      const again = await call(k, "PATCH", `${CM}/c?fieldManager=kubectl&force=false`, {
+        body: cm({ a: "3", x: "1" }),
+        contentType: APPLY,
+      });
+      assert.equal(again.status, 200, "force moved ownership of .data.a");
+      await call(k, "PATCH", `${CM}/c?fieldManager=other`, {
+        body: cm({ x: "1" }),
+        contentType: APPLY,
+      });
+      const dropped = await call(k, "PATCH", `${CM}/c?fieldManager=kubectl`, {
+        body: cm({}),
+        contentType: APPLY,
+      });
+      assert.deepEqual(
+        dropped.json.data,
+        { b: "1", x: "1" },
+        ".data.a removed; .data.x shared with another applier stays",
+      );
+    },
+  );
+  await withKube({}, async (k) => {
+    await call(k, "POST", `${CM}?fieldManager=kubectl-client-side-apply`, { body: cm({ a: "1" }) });
+    const r = await call(k, "PATCH", `${CM}/c?fieldManager=kubectl`, {
+      body: cm({ a: "2" }),
+      contentType: APPLY,
+    });
+    assert.equal(r.status, 200, "without the switch, apply always wins");
+  });
+});
+
+Deno.test("6.4 with applyOwnership: list-map conditions are owned per entry and per subresource", async () => {
+  await withKube({ applyOwnership: true }, async (k) => {
+    await call(k, "POST", CRDS, { body: nodePoolCrd() });
+    const apply = (manager: string, conditions: { type: string; status: string }[]) =>
+      call(k, "PATCH", `${NP}/a/status?fieldManager=${manager}&force=true`, {
+        body: {
+          apiVersion: "proxscale.io/v1alpha1",
+          kind: "NodePool",
+          metadata: { name: "a" },
+          status: { conditions },
+        },
+        contentType: "application/apply-patch+yaml",
+      });
+    await call(k, "PATCH", `${NP}/a?fieldManager=proxscale`, {
+      body: np("a"),
+      contentType: "application/apply-patch+yaml",
+    });
+    await apply("proxscale", [{ type: "Ready", status: "True" }]);
+    await apply("other", [{ type: "Drifted", status: "False" }]);
+    const r = await apply("proxscale", []);
+    assert.deepEqual(r.json.status.conditions.map((c: { type: string }) => c.type), ["Drifted"]);
+    assert.equal(
+      r.json.spec.providerRef,
+      "p",
+      "the status apply does not remove what the same manager applied to the main resource",
+    );
+    const conflict = await call(k, "PATCH", `${NP}/a/status?fieldManager=proxscale`, {
+      body: {
+        apiVersion: "proxscale.io/v1alpha1",
+        kind: "NodePool",
+        metadata: { name: "a" },
+        status: { conditions: [{ type: "Drifted", status: "True" }] },
+      },
+      contentType: "application/apply-patch+yaml",
+    });
+    assert.equal(
+      conflict.json.message,
+      'Apply failed with 1 conflict: conflict with "other" with subresource "status": .status.conditions[type="Drifted"].status',
+    );
+  });
+});
