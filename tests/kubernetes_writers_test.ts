@@ -30,6 +30,7 @@ import { crdObject, KINDS } from "../adapters/kubernetes/crds.ts";
 import { nodeClaimFromKube } from "../adapters/kubernetes/translate.ts";
 import { memoryLog } from "../adapters/kubernetes/log.ts";
 import { reason } from "../core/reason.ts";
+import { type KubernetesWriter, KubeWriter } from "../adapters/kubernetes/port.ts";
 import type { NodeClaim } from "../core/model.ts";
 import { podBody, withFake } from "./kubernetes_testing.ts";
 
@@ -439,5 +440,38 @@ Deno.test("bootstrap-token Secrets: short-lived, usable for bootstrap auth, clea
       ok: true,
       value: { existed: false },
     });
+  });
+});
+
+Deno.test("KubeWriter drives every write through one client, as the daemon will", async () => {
+  await withFake(async (fake, client) => {
+    installCrds(fake);
+    fake.store.create("nodes", nodeBody("n3") as never, {});
+    const w: KubernetesWriter = new KubeWriter(client, { instance: "proxscale-0" });
+    assert.deepEqual(await w.createNodeClaim(claim), { ok: true, value: { created: true } });
+    const s = await w.setNodeClaimStatus(claim.name, { nodeName: "n3" });
+    assert.ok(s.ok && s.value.changed);
+    assert.ok((await w.setNodeLabels("n3", { "proxscale.io/nodeclaim": claim.name })).ok);
+    assert.ok((await w.setNodeUnschedulable("n3", true)).ok);
+    const t = await w.updateNodeTaints("n3", {
+      add: [{ key: "proxscale.io/disrupted", effect: "NoSchedule" }],
+    });
+    assert.ok(t.ok && t.value.changed);
+    const e = await w.recordEvent(
+      { apiVersion: "v1", kind: "Node", name: "n3" },
+      reason("Empty", "node n3 has run no pods for 5m"),
+    );
+    assert.ok(e.ok);
+    const gone = await w.evict({ namespace: "default", name: "nope" });
+    assert.ok(gone.ok && gone.value.result === "gone");
+    const tok = await w.createBootstrapToken({ id: "zzz999", secret: "aaaaaaaaaaaaaaaa" }, 60_000);
+    assert.ok(tok.ok);
+    assert.deepEqual(await w.deleteBootstrapToken("zzz999"), {
+      ok: true,
+      value: { existed: true },
+    });
+    assert.deepEqual(await w.deleteExpiredBootstrapTokens(), { ok: true, value: [] });
+    assert.deepEqual(await w.deleteNode("n3"), { ok: true, value: { existed: true } });
+    assert.deepEqual(await w.deleteNodeClaim(claim.name), { ok: true, value: { existed: true } });
   });
 });
