@@ -66,7 +66,7 @@ import {
   verbOf,
 } from "./routes.ts";
 import type { CelEvaluator } from "./schema.ts";
-import { forbidden, internalError, notFoundPath, unauthorized } from "./status.ts";
+import { forbidden, internalError, notFoundPath, type Status, unauthorized } from "./status.ts";
 import { KubeStore, type WatchEvent } from "./store.ts";
 import { tlsMaterial } from "./tls.ts";
 
@@ -238,6 +238,7 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
     let done = false;
     let ctrl!: ReadableStreamDefaultController<Uint8Array>;
     let batch: string[] = [];
+    let rejected: Status | undefined;
     const flush = () => {
       if (done || batch.length === 0) return;
       const text = batch.join("");
@@ -280,7 +281,9 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
             : {}),
         }, send);
         if (!r.ok) {
-          send({ type: "ERROR", object: r.error });
+          // Bad selectors or versions are plain HTTP errors, not stream events.
+          rejected = r.error;
+          handle.end("close");
           return;
         }
         stop = r.value.stop;
@@ -310,6 +313,7 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
         handle.end("close");
       },
     });
+    if (rejected) return statusResponse(rejected);
     return new Response(body, {
       status: 200,
       headers: { "content-type": "application/json", "cache-control": "no-cache, private" },

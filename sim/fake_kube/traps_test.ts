@@ -375,3 +375,11 @@ Deno.test("12.2.18 JSON patch is implemented and an object body sent as JSON pat
     assert.equal(ok.json.spec.unschedulable, true);
   });
 });
+
+Deno.test("12.2.28 a watch with an unsupported field selector is a plain 400, not a stream", async () => {
+  await withKube({}, async (k) => {
+    const r = await call(k, "GET", `${PODS}?watch=true&fieldSelector=spec.foo%3Dx`);
+    assert.equal(r.status, 400);
+    assert.equal(r.json.message, "field label not supported: spec.foo");
+  });
+});
