@@ -9,12 +9,9 @@
 import type {
   Config,
   Host,
-  MachineTemplate,
   Node,
   NodeClaim,
-  NodePool,
   Pod,
-  Provider,
   Resources,
   Shape,
   Snapshot,
@@ -31,14 +28,21 @@ import {
   TopologyIndex,
   ZONE_KEY,
 } from "./topology.ts";
-import { cheapestShape, largestAllocatable } from "./shapes.ts";
-import { exceedsLimits, footprint, type PoolUsage, poolUsage } from "./limits.ts";
+import { cheapestShape } from "./shapes.ts";
+import { exceedsLimits, footprint } from "./limits.ts";
 import { chooseHost } from "./placement.ts";
 import { type Reason, reason } from "./reason.ts";
 import { humanBytes, humanCpu } from "./quantity.ts";
 import { shortHash } from "./hash.ts";
-import { isClaimReady } from "./claim_state.ts";
 import { eligibility } from "./pod_eligibility.ts";
+import { buildPoolContexts, type PoolCtx, type PoolFit, poolFits } from "./provisioning_pools.ts";
+import {
+  onlyKey,
+  type Pref,
+  preferEmptiestZones,
+  topPreference,
+  zoneTerms,
+} from "./provisioning_prefs.ts";
 import { HOST_LABEL_KEY, NODEPOOL_LABEL_KEY } from "./labels.ts";
 
 /** A VM to launch and the pods it is for. */
@@ -75,24 +79,6 @@ export const NODEPOOL_LABEL = NODEPOOL_LABEL_KEY;
 export const HOST_LABEL = HOST_LABEL_KEY;
 export const INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type";
 
-type PoolCtx = {
-  pool: NodePool;
-  template: MachineTemplate;
-  provider: Provider;
-  hosts: Host[];
-  usage: PoolUsage;
-  inFlight: number;
-  opened: number;
-  dsOverhead: Resources;
-  dsPods: number;
-  maxAlloc: Resources;
-  /** Labels every node of the pool gets, before zone and hostname. */
-  baseLabels: Record<string, string>;
-  /** Why the pool can make no node at all (contradictory requirements), if so. */
-  broken?: Reason;
-  taints: Taint[];
-};
-
 type Bin = {
   kind: "node" | "claim" | "new";
   name: string;
@@ -110,11 +96,6 @@ type Bin = {
 };
 
 type PodInfo = { pod: Pod; key: string; req: Resources; cls: PodClass };
-
-type PoolFit = { ctx: PoolCtx; labels: Record<string, string>; zones: string[] } | {
-  ctx: PoolCtx;
-  reason: Reason;
-};
 
 type PodClass = {
   rep: Pod;
@@ -194,7 +175,7 @@ class Provisioner {
       h,
     ) => [ZONE_KEY, h.zone]);
     this.topo = new TopologyIndex(placed, hostZones);
-    this.#buildPools();
+    this.pools.push(...buildPoolContexts(snap, this.config));
     this.#buildExistingBins(nodesByName, nodeByProviderId, usedOn);
 
     // First-fit decreasing: CPU, then memory, then age, then uid, so the order never depends on input order.
@@ -224,69 +205,6 @@ class Provisioner {
     this.#minNodes();
     for (const c of this.plan.claims) c.reason = this.#claimReason(c);
     return this.plan;
-  }
-
-  #buildPools() {
-    const { config, snap } = this;
-    const templates = new Map(config.machineTemplates.map((t) => [t.name, t]));
-    const providers = new Map(config.providers.map((p) => [p.name, p]));
-    const pools = [...config.nodePools].sort((a, b) =>
-      b.weight - a.weight || (a.name < b.name ? -1 : 1)
-    );
-    for (const pool of pools) {
-      const template = templates.get(pool.machineTemplate);
-      const provider = template && providers.get(template.provider);
-      if (!template || !provider) continue;
-      const hosts = snap.hosts.filter((h) => h.provider === provider.name);
-      const inFlight = snap.nodeClaims.filter((c) =>
-        c.nodePool === pool.name && !c.deleting && !isClaimReady(c)
-      ).length;
-      const baseLabels: Record<string, string> = {
-        "kubernetes.io/arch": "amd64",
-        "kubernetes.io/os": "linux",
-        ...template.labels,
-        ...pool.labels,
-        [NODEPOOL_LABEL]: pool.name,
-      };
-      const ctx: PoolCtx = {
-        pool,
-        template,
-        provider,
-        hosts,
-        usage: poolUsage(pool, snap.nodeClaims, templates),
-        inFlight,
-        opened: 0,
-        dsOverhead: { cpu: 0, memory: 0 },
-        dsPods: 0,
-        maxAlloc: largestAllocatable(template),
-        baseLabels,
-        taints: [...template.taints, ...pool.taints],
-      };
-      // Requirements with one possible value become labels; contradictions make the pool unusable.
-      for (const r of pool.requirements) {
-        if (r.key === ZONE_KEY || r.key === HOSTNAME_KEY || r.key === HOST_LABEL) continue;
-        const have = baseLabels[r.key];
-        if (have !== undefined) {
-          if (!matchesNodeConstraints(baseLabels, undefined, [{ matchExpressions: [r] }])) {
-            ctx.broken = reason(
-              "NoCompatiblePool",
-              `pool '${pool.name}' requirement ${r.key} ${r.operator} contradicts its labels`,
-            );
-          }
-        } else if (r.operator === "In" && r.values && r.values.length > 0) {
-          baseLabels[r.key] = r.values[0]!;
-        }
-      }
-      for (const ds of snap.daemonSets ?? []) {
-        if (untoleratedTaint(ctx.taints, ds.tolerations)) continue;
-        if (!matchesNodeConstraints(baseLabels, ds.nodeSelector, ds.requiredNodeAffinity)) continue;
-        const r = podRequests(ds);
-        ctx.dsOverhead.cpu += r.cpu;
-        ctx.dsOverhead.memory += r.memory;
-        ctx.dsPods += 1;
-      }
-      this.pools.push(ctx);
-    }
   }
 
   #buildExistingBins(
@@ -539,69 +457,6 @@ class Provisioner {
   }
 
   /** Which pools could ever take this class, with the labels and zones a node for it would have. */
-  #poolFits(c: PodClass): PoolFit[] {
-    if (c.pools) return c.pools;
-    const pod = c.rep;
-    c.pools = this.pools.map((ctx): PoolFit => {
-      if (ctx.broken) return { ctx, reason: ctx.broken };
-      const t = untoleratedTaint(ctx.taints, pod.tolerations);
-      if (t) {
-        return {
-          ctx,
-          reason: reason(
-            "NoCompatiblePool",
-            `pool '${ctx.pool.name}' has taint ${t.key}=${
-              t.value ?? ""
-            }:${t.effect} the pod does not tolerate`,
-          ),
-        };
-      }
-      const poolZone = ctx.pool.requirements.filter((r) => r.key === ZONE_KEY);
-      const zones: string[] = [];
-      const seen = new Set<string>();
-      for (const h of ctx.hosts) {
-        if (seen.has(h.zone)) continue;
-        seen.add(h.zone);
-        const labels = { ...ctx.baseLabels, [ZONE_KEY]: h.zone, [HOST_LABEL]: h.name };
-        if (
-          poolZone.length &&
-          !matchesNodeConstraints(labels, undefined, [{ matchExpressions: poolZone }])
-        ) continue;
-        // A new node's hostname is not known yet and cannot match a pod's hostname requirement.
-        if (
-          matchesNodeConstraints(
-            { ...labels, [HOSTNAME_KEY]: "\u0000new" },
-            pod.nodeSelector,
-            pod.requiredNodeAffinity,
-          )
-        ) {
-          zones.push(h.zone);
-        }
-      }
-      if (zones.length === 0) {
-        return {
-          ctx,
-          reason: reason(
-            "NoCompatiblePool",
-            `pool '${ctx.pool.name}' makes no node matching the pod's node selector or affinity`,
-          ),
-        };
-      }
-      const poolReqsOk = ctx.pool.requirements.every((r) =>
-        r.key === ZONE_KEY ||
-        matchesNodeConstraints(ctx.baseLabels, undefined, [{ matchExpressions: [r] }])
-      );
-      if (!poolReqsOk) {
-        return {
-          ctx,
-          reason: reason("NoCompatiblePool", `pool '${ctx.pool.name}' requirements cannot be met`),
-        };
-      }
-      return { ctx, labels: ctx.baseLabels, zones };
-    });
-    return c.pools;
-  }
-
   /** Opens a new claim for the pod from the first pool that can take it. */
   #open(p: PodInfo, pref: Pref | undefined): { ok: true } | { ok: false; reason: Reason } {
     const pod = p.pod;
@@ -610,7 +465,7 @@ class Provisioner {
     const fail = (r: Reason) => {
       fails.push(r);
     };
-    for (const fit of this.#poolFits(p.cls)) {
+    for (const fit of (p.cls.pools ??= poolFits(this.pools, p.cls.rep))) {
       if ("reason" in fit) {
         fail(fit.reason);
         continue;
@@ -703,33 +558,12 @@ class Provisioner {
         continue;
       }
       const h = host.value;
-      const labels = {
-        ...fit.labels,
-        [ZONE_KEY]: h.zone,
-        [HOST_LABEL]: h.name,
-        [HOSTNAME_KEY]: name,
-        [INSTANCE_TYPE_LABEL]: shape.name,
-      };
-      const claim: PlannedClaim = {
-        name,
-        nodePool: pool.name,
-        machineTemplate: ctx.template.name,
-        provider: ctx.provider.name,
-        shape,
-        host: h.name,
-        zone: h.zone,
-        pods: [],
-        requested: { cpu: 0, memory: 0 },
-        labels,
-        taints: ctx.taints,
-        startupTaints: [...ctx.template.startupTaints, ...pool.startupTaints],
-        reason: reason("PodsPending", ""),
-      };
-      this.usedNames.add(name);
+      const claim = this.#recordClaim(ctx, h, name, shape, fit.labels, reason("PodsPending", ""));
+      claim.requested = { cpu: 0, memory: 0 };
       const bin: Bin = {
         kind: "new",
         name,
-        labels,
+        labels: claim.labels,
         taints: ctx.taints,
         free: { cpu: 0, memory: 0 },
         freePods: 0,
@@ -740,15 +574,7 @@ class Provisioner {
         podCount: ctx.dsPods,
         claim,
       };
-      ctx.opened += 1;
-      ctx.usage.nodes += 1;
-      ctx.usage.cpu += fp.cpu;
-      ctx.usage.memory += fp.memory;
-      const planned = this.planned.get(h.name) ?? { cpu: 0, memory: 0 };
-      this.planned.set(h.name, { cpu: planned.cpu + fp.cpu, memory: planned.memory + fp.memory });
-      this.#countZone(pool.name, h.zone);
       this.bins.push(bin);
-      this.plan.claims.push(claim);
       this.#refresh(p.cls);
       this.#commit(p, bin);
       return { ok: true };
@@ -797,42 +623,66 @@ class Provisioner {
           zoneCounts: this.zoneCounts.get(pool.name) ?? new Map(),
         });
         if (!host.ok) break;
-        const h = host.value;
         const name = this.#newName(pool.name, `minNodes/${i}`);
-        this.usedNames.add(name);
-        ctx.opened += 1;
-        ctx.usage.nodes += 1;
-        ctx.usage.cpu += fp.cpu;
-        ctx.usage.memory += fp.memory;
-        const planned = this.planned.get(h.name) ?? { cpu: 0, memory: 0 };
-        this.planned.set(h.name, { cpu: planned.cpu + fp.cpu, memory: planned.memory + fp.memory });
-        this.#countZone(pool.name, h.zone);
-        this.plan.claims.push({
+        this.#recordClaim(
+          ctx,
+          host.value,
           name,
-          nodePool: pool.name,
-          machineTemplate: ctx.template.name,
-          provider: ctx.provider.name,
           shape,
-          host: h.name,
-          zone: h.zone,
-          pods: [],
-          requested: { ...ctx.dsOverhead },
-          labels: {
-            ...ctx.baseLabels,
-            [ZONE_KEY]: h.zone,
-            [HOST_LABEL]: h.name,
-            [HOSTNAME_KEY]: name,
-            [INSTANCE_TYPE_LABEL]: shape.name,
-          },
-          taints: ctx.taints,
-          startupTaints: [...ctx.template.startupTaints, ...pool.startupTaints],
-          reason: reason(
+          ctx.baseLabels,
+          reason(
             "MinNodes",
             `pool '${pool.name}' keeps at least ${pool.minNodes} nodes (has ${i})`,
           ),
-        });
+        );
       }
     }
+  }
+
+  /**
+   * Books a new claim: its name, the pool's usage and the host's planned room (full footprint,
+   * VM overhead included), the pool's zone count, and the plan's list.
+   */
+  #recordClaim(
+    ctx: PoolCtx,
+    h: Host,
+    name: string,
+    shape: Shape,
+    baseLabels: Record<string, string>,
+    why: Reason,
+  ): PlannedClaim {
+    const fp = footprint(shape, ctx.template);
+    this.usedNames.add(name);
+    ctx.opened += 1;
+    ctx.usage.nodes += 1;
+    ctx.usage.cpu += fp.cpu;
+    ctx.usage.memory += fp.memory;
+    const planned = this.planned.get(h.name) ?? { cpu: 0, memory: 0 };
+    this.planned.set(h.name, { cpu: planned.cpu + fp.cpu, memory: planned.memory + fp.memory });
+    this.#countZone(ctx.pool.name, h.zone);
+    const claim: PlannedClaim = {
+      name,
+      nodePool: ctx.pool.name,
+      machineTemplate: ctx.template.name,
+      provider: ctx.provider.name,
+      shape,
+      host: h.name,
+      zone: h.zone,
+      pods: [],
+      requested: { ...ctx.dsOverhead },
+      labels: {
+        ...baseLabels,
+        [ZONE_KEY]: h.zone,
+        [HOST_LABEL]: h.name,
+        [HOSTNAME_KEY]: name,
+        [INSTANCE_TYPE_LABEL]: shape.name,
+      },
+      taints: ctx.taints,
+      startupTaints: [...ctx.template.startupTaints, ...ctx.pool.startupTaints],
+      reason: why,
+    };
+    this.plan.claims.push(claim);
+    return claim;
   }
 
   #claimReason(c: PlannedClaim): Reason {
@@ -860,44 +710,6 @@ class Provisioner {
     );
   }
   #podReqs: Map<string, Resources> | undefined;
-}
-
-type Pref = import("./model.ts").NodeSelectorTerm;
-
-/** The heaviest preferred node affinity term, tried as if required before being relaxed. */
-function topPreference(pod: Pod): Pref | undefined {
-  const prefs = pod.preferredNodeAffinity;
-  if (!prefs || prefs.length === 0) return undefined;
-  let best = prefs[0]!;
-  for (const p of prefs) if (p.weight > best.weight) best = p;
-  return best.preference;
-}
-
-function onlyKey(
-  sel: Record<string, string> | undefined,
-  key: string,
-): Record<string, string> | undefined {
-  if (!sel || sel[key] === undefined) return undefined;
-  return { [key]: sel[key]! };
-}
-
-/** The pod's required node affinity restricted to the zone key (other keys say nothing of zones). */
-function zoneTerms(pod: Pod) {
-  const terms = pod.requiredNodeAffinity;
-  if (!terms || terms.length === 0) return undefined;
-  return terms.map((t) => ({
-    matchExpressions: (t.matchExpressions ?? []).filter((e) => e.key === ZONE_KEY),
-  }));
-}
-
-/** With zone spread, a new node goes to the zones with the fewest matching pods. */
-function preferEmptiestZones(topo: TopologyIndex, pod: Pod, zones: string[]): string[] {
-  const spread = (pod.topologySpreadConstraints ?? []).find((c) => c.topologyKey === ZONE_KEY);
-  if (!spread || zones.length <= 1) return zones;
-  const counts = topo.spreadCounts(pod, spread);
-  let min = Infinity;
-  for (const z of zones) min = Math.min(min, counts.get(z) ?? 0);
-  return zones.filter((z) => (counts.get(z) ?? 0) === min);
 }
 
 export type { NodeClaim };

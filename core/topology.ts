@@ -33,6 +33,8 @@ export class TopologyIndex {
 
   /** Anti-affinity terms of placed pods, by (namespaces, selector, key): domains they forbid. */
   readonly #owners = new Map<string, Group>();
+  /** The same groups indexed by topology key and domain, so a check looks only where it lands. */
+  readonly #ownersAt = new Map<string, Map<string, Group[]>>();
 
   constructor(placed: PlacedPod[], domains: Iterable<[string, string]>) {
     this.#placed = placed;
@@ -106,7 +108,15 @@ export class TopologyIndex {
         };
         this.#owners.set(id, g);
       }
-      g.counts.set(d, (g.counts.get(d) ?? 0) + 1);
+      const n = (g.counts.get(d) ?? 0) + 1;
+      g.counts.set(d, n);
+      if (n === 1) {
+        let byDomain = this.#ownersAt.get(g.key);
+        if (!byDomain) this.#ownersAt.set(g.key, byDomain = new Map());
+        const list = byDomain.get(d);
+        if (list) list.push(g);
+        else byDomain.set(d, [g]);
+      }
     }
   }
 
@@ -115,11 +125,13 @@ export class TopologyIndex {
    * even when `pod` itself has no anti-affinity (kube-scheduler checks both directions).
    */
   forbiddenBy(pod: Pod, labels: Readonly<Record<string, string>>): string | undefined {
-    for (const g of this.#owners.values()) {
-      if (g.namespaces && !g.namespaces.has(pod.namespace)) continue;
-      const d = labels[g.key];
-      if (d === undefined || !(g.counts.get(d) ?? 0)) continue;
-      if (matchesSelector(pod.labels, g.selector)) return `${g.key}=${d}`;
+    for (const [key, byDomain] of this.#ownersAt) {
+      const d = labels[key];
+      if (d === undefined) continue;
+      for (const g of byDomain.get(d) ?? []) {
+        if (g.namespaces && !g.namespaces.has(pod.namespace)) continue;
+        if (matchesSelector(pod.labels, g.selector)) return `${key}=${d}`;
+      }
     }
     return undefined;
   }
