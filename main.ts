@@ -41,6 +41,10 @@ export const COMMANDS: Record<string, Entry> = {
     summary: "record a live cluster's pods as a proxscale trace for 'proxscale sim'",
     load: async () => (await import("./cli/record.ts")).recordCommand,
   },
+  manifests: {
+    summary: "print the Kubernetes manifests (RBAC, Deployment, PDB, Service, NetworkPolicy)",
+    load: async () => (await import("./cli/manifests.ts")).manifestsCommand,
+  },
 };
 
 export function helpText(): string {
