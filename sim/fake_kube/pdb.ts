@@ -35,14 +35,27 @@ function scaled(v: Json, total: number): number {
 }
 
 /** The status the disruption controller would write for this PDB now. */
-export function computePdbStatus(store: KubeStore, pdb: KObj, now: number): Json {
+export function computePdbStatus(
+  store: KubeStore,
+  pdb: KObj,
+  now: number,
+  members?: Iterable<string>,
+): Json {
+  const podDef = store.resolve("pods")!;
+  const ns = pdb.metadata.namespace;
   const pods: KObj[] = [];
-  for (const e of store.entries(store.resolve("pods")!, pdb.metadata.namespace)) {
-    if (selects(pdb, e.obj)) pods.push(e.obj);
+  if (members) {
+    for (const name of members) {
+      const p = store.peek(podDef, ns, name);
+      if (p) pods.push(p);
+    }
+  } else {
+    for (const e of store.entries(podDef, ns)) if (selects(pdb, e.obj)) pods.push(e.obj);
   }
+  const byName = new Map(pods.map((p) => [p.metadata.name!, p]));
   const disrupted: Record<string, string> = {};
   for (const [name, at] of Object.entries(pdb.status?.disruptedPods ?? {})) {
-    const pod = pods.find((p) => p.metadata.name === name);
+    const pod = byName.get(name);
     if (pod && !isDeleting(pod) && now - Date.parse(String(at)) < DISRUPTED_TTL_MS) {
       disrupted[name] = String(at);
     }
@@ -91,11 +104,32 @@ export function installPdbController(
   let scheduled = false;
   const paused = { value: false };
   const pdbDef = store.resolve("poddisruptionbudgets.policy")!;
-  const markNamespace = (ns: string, pod?: KObj, prev?: KObj) => {
+  const podDef = store.resolve("pods")!;
+  // Matching pod names per PDB, kept up to date on every pod write, so that a status
+  // recomputation reads only its members, not every pod of the namespace.
+  const members = new Map<string, Set<string>>();
+  const rebuild = (pdb: KObj) => {
+    const set = new Set<string>();
+    for (const e of store.entries(podDef, pdb.metadata.namespace)) {
+      if (selects(pdb, e.obj)) set.add(e.obj.metadata.name!);
+    }
+    members.set(`${pdb.metadata.namespace}/${pdb.metadata.name}`, set);
+  };
+  const onPod = (type: string, pod: KObj, prev?: KObj) => {
+    const ns = pod.metadata.namespace ?? "";
+    const name = pod.metadata.name!;
     for (const e of store.entries(pdbDef, ns)) {
-      if ((pod && selects(e.obj, pod)) || (prev && selects(e.obj, prev))) {
-        dirty.add(`${ns}/${e.obj.metadata.name}`);
+      const key = `${ns}/${e.obj.metadata.name}`;
+      let set = members.get(key);
+      if (!set) {
+        rebuild(e.obj);
+        set = members.get(key)!;
       }
+      const now = type !== "DELETED" && selects(e.obj, pod);
+      const before = set.has(name) || (prev !== undefined && selects(e.obj, prev));
+      if (now) set.add(name);
+      else set.delete(name);
+      if (now || before) dirty.add(key);
     }
   };
   const sync = () => {
@@ -107,7 +141,7 @@ export function installPdbController(
       const [ns, name] = key.split("/") as [string, string];
       const pdb = store.peek(pdbDef, ns, name);
       if (!pdb) continue;
-      const status = computePdbStatus(store, pdb, store.now());
+      const status = computePdbStatus(store, pdb, store.now(), members.get(key));
       store.updateFrom(pdbDef, pdb, { ...pdb, status }, { subresource: "status" });
     }
   };
@@ -117,15 +151,21 @@ export function installPdbController(
       queueMicrotask(sync);
     }
   };
-  store.onWrite((def, _type, obj, prev) => {
-    if (def.kind === "Pod" && def.group === "") {
-      markNamespace(obj.metadata.namespace ?? "", obj, prev);
+  store.onWrite((def, type, obj, prev) => {
+    if (def === podDef) {
+      onPod(type, obj, prev);
       schedule();
-    } else if (def === pdbDef || (def.kind === "PodDisruptionBudget")) {
+    } else if (def === pdbDef) {
+      const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
+      if (type === "DELETED") {
+        members.delete(key);
+        return;
+      }
       const statusOnly = prev && prev.metadata.generation === obj.metadata.generation &&
         JSON.stringify(prev.spec) === JSON.stringify(obj.spec);
-      if (_type !== "DELETED" && !statusOnly) {
-        dirty.add(`${obj.metadata.namespace}/${obj.metadata.name}`);
+      if (!statusOnly) {
+        rebuild(obj);
+        dirty.add(key);
         schedule();
       }
     }

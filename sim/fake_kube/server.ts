@@ -345,7 +345,7 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
       accept: req.headers.get("accept") ?? "",
       user: who?.user ?? "",
     });
-    if (requests.length > 10_000) requests.splice(0, requests.length - 10_000);
+    if (requests.length > 11_000) requests.splice(0, requests.length - 10_000);
     if (!who) return statusResponse(unauthorized());
     if (filtered && (isWatch ? faults.watchErrorRate : faults.errorRate) > 0) {
       if (faultRandom() < (isWatch ? faults.watchErrorRate : faults.errorRate)) {
