@@ -7,6 +7,7 @@ import type { Config, Host, MachineTemplate, Node, NodePool, Pod, Snapshot } fro
 import { GiB, MiB } from "../quantity.ts";
 import { seededRng } from "./rng.ts";
 import { sizeName } from "../shapes.ts";
+import { testConfig, testPool, testTemplate } from "./arbitraries.ts";
 
 const SHAPES: [number, number][] = [[2, 4], [2, 8], [4, 8], [4, 16], [8, 16], [8, 32], [16, 64], [
   32,
@@ -15,7 +16,7 @@ const SHAPES: [number, number][] = [[2, 4], [2, 8], [4, 8], [4, 16], [8, 16], [8
 const ZONES = ["rack-a", "rack-b", "rack-c"];
 
 function template(name: string): MachineTemplate {
-  return {
+  return testTemplate({
     name,
     provider: "bench",
     shapes: SHAPES.map(([c, m]) => ({
@@ -25,42 +26,19 @@ function template(name: string): MachineTemplate {
     })),
     vmMemOverhead: 512 * MiB,
     reserved: { cpu: 100, memory: 512 * MiB },
-    maxPods: 110,
     source: { kind: "clone", templateVmid: 9000, full: false },
-    disks: [],
-    network: [],
-    bootstrap: { mode: "none" },
-    labels: {},
-    annotations: {},
-    taints: [],
-    startupTaints: [],
-    tags: [],
-  };
+  });
 }
 
 function pool(i: number): NodePool {
-  return {
-    name: `pool-${i}`,
+  return testPool(`pool-${i}`, {
     machineTemplate: "bench",
     weight: 100 - i,
-    requirements: [],
     labels: { "bench/pool-group": `g${i % 5}` },
-    annotations: {},
     taints: i >= 7 ? [{ key: "dedicated", value: `team-${i}`, effect: "NoSchedule" }] : [],
-    startupTaints: [],
     limits: { cpu: 200_000_000, memory: 800_000 * GiB },
-    minNodes: 0,
     scaleUp: { batchSize: 100_000, stabilizationWindow: 0, maxConcurrent: 100_000 },
-    scaleDown: { maxConcurrent: 1, drainTimeout: 600_000, stabilizationWindow: 600_000 },
-    disruption: {
-      consolidationPolicy: "WhenEmptyOrUnderutilized",
-      consolidateAfter: 0,
-      expireAfter: null,
-      terminationGracePeriod: null,
-      budgets: [{ nodes: "10%" }],
-      drainTimeoutAction: "uncordon",
-    },
-  };
+  });
 }
 
 /** Config for the benchmark: one provider with 60 large hosts over three zones. */
@@ -69,29 +47,16 @@ export function benchConfig(): Config {
   t.shapes.sort((a, b) =>
     a.cpu / 1000 * 0.02 + a.memory / GiB * 0.0025 - (b.cpu / 1000 * 0.02 + b.memory / GiB * 0.0025)
   );
+  const base = testConfig();
   return {
+    ...base,
     providers: [{
+      ...base.providers[0]!,
       name: "bench",
-      endpoint: "https://pve.invalid:8006",
-      tokenId: "bench@pve!t",
-      tokenSecret: { env: "NONE" },
-      tls: { insecureSkipVerify: false },
-      hosts: [],
       vmidRange: { lower: 100, upper: 999_999 },
-      managedTag: "proxscale",
-      placement: "leastAllocated",
     }],
     machineTemplates: [t],
     nodePools: Array.from({ length: 10 }, (_, i) => pool(i)),
-    settings: {
-      cost: { perVcpuHour: 0.02, perGiBHour: 0.0025 },
-      batchIdle: 1000,
-      batchMax: 10_000,
-      launchTimeout: 600_000,
-      registrationTimeout: 900_000,
-      nodeRepairAfter: 600_000,
-      orphanGracePeriod: 300_000,
-    },
   };
 }
 

@@ -19,6 +19,7 @@ import type {
 import { GiB, MiB } from "../quantity.ts";
 import { sizeName } from "../shapes.ts";
 import { shapeCost } from "../cost.ts";
+import { testConfig, testPool, testTemplate } from "./arbitraries.ts";
 
 export const ZONES = ["z1", "z2", "z3"] as const;
 const COST = { perVcpuHour: 0.02, perGiBHour: 0.0025 };
@@ -132,23 +133,13 @@ function build(g: Gen): Cluster {
       shapeCost(a, overhead, COST) - shapeCost(b, overhead, COST) || a.cpu - b.cpu ||
       a.memory - b.memory
     );
-    const t: MachineTemplate = {
+    const t = testTemplate({
       name: `t${i}`,
-      provider: "pve",
       shapes,
       vmMemOverhead: overhead,
       reserved: { cpu: p.reservedCpu, memory: 256 * MiB },
-      maxPods: 110,
       source: { kind: "clone", templateVmid: 9000, full: false },
-      disks: [],
-      network: [],
-      bootstrap: { mode: "none" },
-      labels: {},
-      annotations: {},
-      taints: [],
-      startupTaints: [],
-      tags: [],
-    };
+    });
     if (p.flexible || shapes.length === 0) {
       t.flexible = {
         cpu: { min: 1000, max: 16000, step: 1000 },
@@ -156,38 +147,25 @@ function build(g: Gen): Cluster {
       };
     }
     templates.push(t);
-    pools.push({
-      name: `p${i}`,
+    pools.push(testPool(`p${i}`, {
       machineTemplate: t.name,
       weight: p.weight,
       requirements: p.zoneReq
         ? [{ key: "topology.kubernetes.io/zone", operator: "In", values: [p.zoneReq] }]
         : [],
       labels: { group: p.group },
-      annotations: {},
       taints: p.taint ? [p.taint] : [],
-      startupTaints: [],
       limits: {
         ...(p.cpuLimit !== null ? { cpu: p.cpuLimit * 1000 } : {}),
         ...(p.memLimitGi !== null ? { memory: p.memLimitGi * GiB } : {}),
         ...(p.nodeLimit !== null ? { nodes: p.nodeLimit } : {}),
       },
-      minNodes: 0,
       scaleUp: {
         batchSize: p.batchSize,
         stabilizationWindow: g.stabilization,
         maxConcurrent: p.maxConcurrent,
       },
-      scaleDown: { maxConcurrent: 1, drainTimeout: 600_000, stabilizationWindow: 600_000 },
-      disruption: {
-        consolidationPolicy: "WhenEmptyOrUnderutilized",
-        consolidateAfter: 0,
-        expireAfter: null,
-        terminationGracePeriod: null,
-        budgets: [{ nodes: "10%" }],
-        drainTimeoutAction: "uncordon",
-      },
-    });
+    }));
   });
   const hosts: Host[] = g.hosts.map((h, i) => ({
     name: `h${i}`,
@@ -304,29 +282,13 @@ function build(g: Gen): Cluster {
     containers: [{ cpu: g.daemonSetCpu, memory: 64 * MiB }],
     tolerations: [{ operator: "Exists" }],
   }];
+  const base = testConfig();
   const config: Config = {
-    providers: [{
-      name: "pve",
-      endpoint: "https://pve.invalid:8006",
-      tokenId: "t@pve!x",
-      tokenSecret: { env: "X" },
-      tls: { insecureSkipVerify: false },
-      hosts: [],
-      vmidRange: { lower: 100, upper: 200 },
-      managedTag: "proxscale",
-      placement: "leastAllocated",
-    }],
+    ...base,
+    providers: [{ ...base.providers[0]!, vmidRange: { lower: 100, upper: 200 } }],
     machineTemplates: templates,
     nodePools: pools,
-    settings: {
-      cost: COST,
-      batchIdle: 1000,
-      batchMax: 10_000,
-      launchTimeout: 600_000,
-      registrationTimeout: 900_000,
-      nodeRepairAfter: 600_000,
-      orphanGracePeriod: 300_000,
-    },
+    settings: { ...base.settings, cost: COST },
   };
   return {
     snapshot: { now, pods, nodes, nodeClaims, hosts, vms: [], pdbs: [], daemonSets },
