@@ -1,0 +1,25 @@
+import assert from "node:assert/strict";
+import { backoffDelay, deleteVmJobId, launchJobId, validateJobId } from "./port.ts";
+
+Deno.test("backoff doubles from the base and stops at the cap", () => {
+  const p = { attempts: 10, baseDelayMs: 500, maxDelayMs: 5_000 };
+  assert.deepEqual([1, 2, 3, 4, 5, 6].map((n) => backoffDelay(p, n)), [
+    500,
+    1_000,
+    2_000,
+    4_000,
+    5_000,
+    5_000,
+  ]);
+});
+
+Deno.test("job ids BullMQ would refuse are rejected with the reason", () => {
+  for (const [id, why] of [["101", "integer"], ["a:b", "':'"], ["", "empty"], ["a b", "white"]]) {
+    const r = validateJobId(id!);
+    assert.equal(r.ok, false, id);
+    if (!r.ok) assert.match(r.error.message, new RegExp(why!));
+  }
+  assert.ok(validateJobId(launchJobId("general-x7k2p")).ok);
+  assert.ok(validateJobId(deleteVmJobId("pve", 101)).ok);
+  assert.equal(launchJobId("c", 2), "launch-c-2");
+});
