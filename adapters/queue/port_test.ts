@@ -14,10 +14,14 @@ Deno.test("backoff doubles from the base and stops at the cap", () => {
 });
 
 Deno.test("job ids BullMQ would refuse are rejected with the reason", () => {
-  for (const [id, why] of [["101", "integer"], ["a:b", "':'"], ["", "empty"], ["a b", "white"]]) {
-    const r = validateJobId(id!);
+  const cases: [string, string][] = [["101", "integer"], ["a:b", "':'"], ["", "empty"], [
+    "a b",
+    "white",
+  ]];
+  for (const [id, why] of cases) {
+    const r = validateJobId(id);
     assert.equal(r.ok, false, id);
-    if (!r.ok) assert.match(r.error.message, new RegExp(why!));
+    if (!r.ok) assert.match(r.error.message, new RegExp(why));
   }
   assert.ok(validateJobId(launchJobId("general-x7k2p")).ok);
   assert.ok(validateJobId(deleteVmJobId("pve", 101)).ok);
