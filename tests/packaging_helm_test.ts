@@ -1,0 +1,111 @@
+/**
+ * The Helm chart renders the same objects as `proxscale manifests`. Helm is not available here,
+ * so the chart's templates are rendered by the few template forms the generator emits
+ * (helm_chart.ts TEMPLATE_FORMS); any other template text fails the test.
+ */
+import assert from "node:assert/strict";
+import { parse, parseAllDocuments, stringify } from "yaml";
+import { CHART_DIR, renderChart } from "../adapters/deploy/helm_chart.ts";
+import { type KubeObject, renderObjects } from "../adapters/deploy/manifests.ts";
+import { DEFAULT_OPTIONS, type DeployOptions } from "../adapters/deploy/options.ts";
+import { renderCrds } from "../adapters/kubernetes/crds.ts";
+
+type Values = Record<string, unknown>;
+
+function lookup(values: Values, path: string): unknown {
+  return path.split(".").reduce<unknown>(
+    (v, k) => (v && typeof v === "object" ? (v as Values)[k] : undefined),
+    values,
+  );
+}
+
+/** Renders one template with the subset of Helm's language the generated chart uses. */
+function renderTemplate(text: string, values: Values, namespace: string): string {
+  let out = text.replace(
+    /\{\{- if \.Values\.([\w.]+) \}\}\n([\s\S]*?)\{\{- end \}\}\n/g,
+    (_m, path: string, body: string) => (lookup(values, path) ? body : ""),
+  );
+  out = out.replace(
+    /\s*\{\{- toYaml \.Values\.([\w.]+) \| nindent (\d+) \}\}/g,
+    (_m, path: string, n: string) => {
+      const pad = " ".repeat(Number(n));
+      return "\n" + stringify(lookup(values, path)).trimEnd().split("\n").map((l) => pad + l)
+        .join("\n");
+    },
+  );
+  out = out.replaceAll("{{ .Release.Namespace }}", namespace);
+  out = out.replace(
+    /\{\{ \.Values\.([\w.]+) \| quote \}\}/g,
+    (_m, p: string) => JSON.stringify(String(lookup(values, p))),
+  );
+  out = out.replace(/\{\{ \.Values\.([\w.]+) \}\}/g, (_m, p: string) => String(lookup(values, p)));
+  assert.ok(!out.includes("{{"), `unsupported template text left:\n${out}`);
+  return out;
+}
+
+function renderChartLite(values: Values, namespace: string): KubeObject[] {
+  const objects: KubeObject[] = [];
+  for (const [path, text] of Object.entries(renderChart())) {
+    if (!path.startsWith(`${CHART_DIR}/templates/`)) continue;
+    const rendered = renderTemplate(text, values, namespace);
+    for (const d of parseAllDocuments(rendered)) {
+      assert.equal(d.errors.length, 0, `${path}: ${d.errors.join("; ")}`);
+      const o = d.toJS();
+      if (o) objects.push(o);
+    }
+  }
+  return objects;
+}
+
+const key = (o: KubeObject) => `${o.kind} ${o.metadata.namespace ?? ""}/${o.metadata.name}`;
+const sorted = (objs: KubeObject[]) =>
+  [...objs].sort((a, b) => key(a).localeCompare(key(b))).filter((o) => o.kind !== "Namespace");
+
+function defaultValues(): Values {
+  return parse(renderChart()[`${CHART_DIR}/values.yaml`]!);
+}
+
+Deno.test("the Helm chart with its default values renders what proxscale manifests prints", () => {
+  const chart = renderChartLite(defaultValues(), DEFAULT_OPTIONS.namespace);
+  assert.deepEqual(sorted(chart), sorted(renderObjects(DEFAULT_OPTIONS)));
+});
+
+Deno.test("Helm values change the same fields as the manifests options", () => {
+  const values = defaultValues();
+  const options: DeployOptions = {
+    ...DEFAULT_OPTIONS,
+    namespace: "autoscaler",
+    replicas: 3,
+    image: "registry.lan/proxscale:1.2.3",
+    metricsPort: 9090,
+    pveTokenSecret: "pve",
+    pveEndpoints: [{ cidr: "10.0.0.11/32", port: 8006 }],
+  };
+  const plain = renderObjects(options);
+  const np = plain.find((o) => o.kind === "NetworkPolicy") as unknown as {
+    spec: { egress: unknown };
+  };
+  Object.assign(values, {
+    replicas: 3,
+    image: options.image,
+    metricsPort: 9090,
+    pveTokenSecret: "pve",
+    networkPolicy: { enabled: true, egress: np.spec.egress },
+  });
+  assert.deepEqual(sorted(renderChartLite(values, "autoscaler")), sorted(plain));
+  values.networkPolicy = { enabled: false, egress: [] };
+  const without = renderChartLite(values, "autoscaler");
+  assert.ok(!without.some((o) => o.kind === "NetworkPolicy"));
+  assert.equal(without.length, sorted(plain).length - 1);
+});
+
+Deno.test("the chart ships the generated CRDs in crds/ and a v2 Chart.yaml", () => {
+  const files = renderChart();
+  for (const [file, text] of Object.entries(renderCrds())) {
+    assert.equal(files[`${CHART_DIR}/crds/${file}`], text);
+  }
+  const chart = parse(files[`${CHART_DIR}/Chart.yaml`]!);
+  assert.equal(chart.apiVersion, "v2");
+  assert.equal(chart.name, "proxscale");
+  assert.match(chart.version, /^\d+\.\d+\.\d+$/);
+});
