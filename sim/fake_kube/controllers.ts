@@ -2,7 +2,8 @@
  * The few controllers a real cluster runs that clients can observe through the API, imitated
  * inside the fake: CRD naming/establishing (custom resources become servable, §9.2), CRD
  * deletion removing its custom resources, namespace deletion removing contents (§10.6), and
- * the node-lifecycle taint for cordoned nodes (§10.3).
+ * the node-lifecycle taints for cordoned, not-ready and unreachable nodes (§10.3), the
+ * bootstrap-token cleaner (§10.5) and, optionally, pod GC for deleted nodes.
  */
 import { formatTime, type KObj } from "./objects.ts";
 import type { Json } from "./patch.ts";
@@ -18,6 +19,9 @@ export type ControllerOptions = {
 };
 
 const UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable";
+const NOT_READY_TAINT = "node.kubernetes.io/not-ready";
+const UNREACHABLE_TAINT = "node.kubernetes.io/unreachable";
+const CONTROLLER_TAINTS = new Set([UNSCHEDULABLE_TAINT, NOT_READY_TAINT, UNREACHABLE_TAINT]);
 
 /** Installs the controllers; returns a function cancelling pending timers. */
 export function installControllers(store: KubeStore, opts: ControllerOptions = {}): () => void {
@@ -92,7 +96,7 @@ export function installControllers(store: KubeStore, opts: ControllerOptions = {
     if (def.kind === "Namespace" && type === "MODIFIED" && obj.metadata.deletionTimestamp) {
       finishNamespace(store, obj);
     }
-    if (def.kind === "Node" && def.group === "" && type !== "DELETED") syncCordonTaint(store, obj);
+    if (def.kind === "Node" && def.group === "" && type !== "DELETED") syncNodeTaints(store, obj);
     if (def.kind === "Node" && def.group === "" && type === "DELETED" && opts.podGcOnNodeDelete) {
       collectPods(store, obj.metadata.name!);
     }
@@ -170,19 +174,34 @@ function finishNamespace(store: KubeStore, ns: KObj): void {
   store.finishDeletion("namespaces", undefined, name);
 }
 
-/** Adds or removes the `node.kubernetes.io/unschedulable:NoSchedule` taint like node-lifecycle does. */
-function syncCordonTaint(store: KubeStore, node: KObj): void {
+/**
+ * The node-lifecycle controller's taints (§10.3): `unschedulable:NoSchedule` while cordoned,
+ * `not-ready` (Ready=False) or `unreachable` (Ready=Unknown) as NoSchedule and NoExecute.
+ * Nodes without a Ready condition are left alone.
+ */
+function syncNodeTaints(store: KubeStore, node: KObj): void {
   const taints: Json[] = node.spec?.taints ?? [];
-  const has = taints.some((t) => t?.key === UNSCHEDULABLE_TAINT && t?.effect === "NoSchedule");
-  const want = node.spec?.unschedulable === true;
-  if (has === want) return;
-  const next = want
-    ? [...taints, {
-      key: UNSCHEDULABLE_TAINT,
-      effect: "NoSchedule",
-      timeAdded: formatTime(store.now()),
-    }]
-    : taints.filter((t) => !(t?.key === UNSCHEDULABLE_TAINT && t?.effect === "NoSchedule"));
+  const ready = (node.status?.conditions ?? []).find((c: Json) => c?.type === "Ready")?.status;
+  const want: { key: string; effect: string }[] = [];
+  if (node.spec?.unschedulable === true) {
+    want.push({ key: UNSCHEDULABLE_TAINT, effect: "NoSchedule" });
+  }
+  const lifecycle = ready === "False"
+    ? NOT_READY_TAINT
+    : ready === "Unknown"
+    ? UNREACHABLE_TAINT
+    : undefined;
+  if (lifecycle) {
+    want.push({ key: lifecycle, effect: "NoSchedule" }, { key: lifecycle, effect: "NoExecute" });
+  }
+  const managed = (t: Json) => CONTROLLER_TAINTS.has(t?.key);
+  const same = (a: Json, b: { key: string; effect: string }) =>
+    a?.key === b.key && a?.effect === b.effect;
+  const kept = taints.filter((t) => !managed(t) || want.some((w) => same(t, w)));
+  const added = want.filter((w) => !taints.some((t) => same(t, w)))
+    .map((w) => ({ ...w, timeAdded: formatTime(store.now()) }));
+  if (kept.length === taints.length && added.length === 0) return;
+  const next = [...kept, ...added];
   const spec = { ...node.spec };
   if (next.length) spec.taints = next;
   else delete spec.taints;

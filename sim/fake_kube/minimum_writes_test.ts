@@ -467,3 +467,58 @@ Deno.test("10.5 expired bootstrap-token Secrets are removed by the token cleaner
     assert.deepEqual(left, ["elsewhere"]);
   });
 });
+
+Deno.test("10.3 node-lifecycle taints follow cordon and the Ready condition; unset booleans select as false", async () => {
+  await withKube({}, async (k) => {
+    await call(k, "POST", "/api/v1/nodes", {
+      body: {
+        metadata: { name: "n1" },
+        spec: { taints: [{ key: "mine", effect: "NoSchedule" }] },
+        status: { conditions: [{ type: "Ready", status: "True" }] },
+      },
+    });
+    const keys = async () =>
+      ((await call(k, "GET", "/api/v1/nodes/n1")).json.spec.taints ?? []).map((
+        t: { key: string; effect: string },
+      ) => `${t.key}:${t.effect}`);
+    assert.deepEqual(await keys(), ["mine:NoSchedule"]);
+    const uncordoned = await call(
+      k,
+      "GET",
+      "/api/v1/nodes?fieldSelector=spec.unschedulable%3Dfalse",
+    );
+    assert.equal(uncordoned.json.items.length, 1);
+    await call(k, "PATCH", "/api/v1/nodes/n1/status", {
+      body: { status: { conditions: [{ type: "Ready", status: "False" }] } },
+      contentType: SMP,
+    });
+    assert.deepEqual(await keys(), [
+      "mine:NoSchedule",
+      "node.kubernetes.io/not-ready:NoSchedule",
+      "node.kubernetes.io/not-ready:NoExecute",
+    ]);
+    await call(k, "PATCH", "/api/v1/nodes/n1/status", {
+      body: { status: { conditions: [{ type: "Ready", status: "Unknown" }] } },
+      contentType: SMP,
+    });
+    assert.deepEqual(await keys(), [
+      "mine:NoSchedule",
+      "node.kubernetes.io/unreachable:NoSchedule",
+      "node.kubernetes.io/unreachable:NoExecute",
+    ]);
+    await call(k, "PATCH", "/api/v1/nodes/n1", {
+      body: { spec: { unschedulable: true } },
+      contentType: SMP,
+    });
+    await call(k, "PATCH", "/api/v1/nodes/n1/status", {
+      body: { status: { conditions: [{ type: "Ready", status: "True" }] } },
+      contentType: SMP,
+    });
+    assert.deepEqual(await keys(), [
+      "mine:NoSchedule",
+      "node.kubernetes.io/unschedulable:NoSchedule",
+    ]);
+    const taint = (await call(k, "GET", "/api/v1/nodes/n1")).json.spec.taints[1];
+    assert.match(taint.timeAdded, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  });
+});

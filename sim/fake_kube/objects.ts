@@ -81,6 +81,8 @@ function dig(obj: Json, path: string): Json {
   return cur;
 }
 
+const BOOLEAN_FIELDS = new Set(["Node:spec.unschedulable", "Pod:spec.hostNetwork"]);
+
 /** A field's string form for field selectors; absent fields compare as "" (§5.2). */
 export function fieldValue(def: ResourceDef, obj: KObj, field: string): string {
   let path = field;
@@ -88,6 +90,8 @@ export function fieldValue(def: ResourceDef, obj: KObj, field: string): string {
   if (def.kind === "Pod" && field === "status.podIPs") path = "status.podIP";
   if (def.kind === "Event" && field === "source") path = "source.component";
   const v = dig(obj, path);
+  // Go prints unset booleans as "false" (spec.unschedulable=false selects uncordoned nodes).
+  if ((v === undefined || v === null) && BOOLEAN_FIELDS.has(`${def.kind}:${path}`)) return "false";
   if (v === undefined || v === null) return "";
   if (typeof v === "object") return JSON.stringify(v);
   return String(v);
