@@ -40,6 +40,29 @@
  *     kubeconfig(): string;        // kubeconfig YAML for this server
  *     close(): Promise<void>;      // ends watches, timers and the listener
  *   }
+ *
+ * In-process store (store.ts; `ref` is "pods", "leases.coordination.k8s.io",
+ * "nodepools.proxscale.io" or "group/version/plural"; results are Result<T, Status>):
+ *
+ *   store.create(ref, obj, { namespace?, dryRun?, fieldValidation?, fieldManager? })
+ *   store.get(ref, namespace | undefined, name)
+ *   store.list(ref, { namespace?, labelSelector?, fieldSelector? })  → { items, resourceVersion }
+ *   store.update(ref, obj, { namespace?, name?, subresource?: "status", ... })  // PUT semantics
+ *   store.patch(ref, namespace, name, "json" | "merge" | "strategic" | "apply", body,
+ *               { fieldManager?, force?, subresource?, dryRun?, fieldValidation? })
+ *   store.delete(ref, namespace, name, { preconditions?, gracePeriodSeconds?, dryRun? })
+ *   store.watch(ref, { namespace?, labelSelector?, fieldSelector?, resourceVersion? }, onEvent)
+ *     → { stop() }  (events delivered synchronously; objects are shared, do not mutate)
+ *   store.evict(namespace, name, evictionBody?), store.bind(namespace, name, bindingBody)
+ *   store.resourceVersion(), store.compactHistory(ref?), store.sync(),
+ *   store.pausePdbController(bool), store.peek(ref, ns, name), store.finishDeletion(...)
+ *
+ * Known deviations from a v1.32 apiserver: no pagination (`limit` is served in full, which
+ * both clients accept); fieldValidation=Strict checks unknown fields of custom resources
+ * only; core/v1 and events.k8s.io/v1 Events are stored separately; PDB `expectedPods` is
+ * the number of matching pods (no controller scale lookup); propagationPolicy is always
+ * Background (no garbage collector); custom-resource defaults apply on write, not on read;
+ * CEL rules run only through the `cel` hook; no node heartbeat Leases; no protobuf.
  */
 import {
   aggregated,
