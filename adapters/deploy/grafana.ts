@@ -9,20 +9,23 @@ export const DASHBOARD_METRICS = {
   nodeclaimsCreated: "proxscale_nodeclaims_created_total", // {nodepool,reason}
   nodeclaimsRegistered: "proxscale_nodeclaims_registered_total", // {nodepool}
   nodeclaimsDisrupted: "proxscale_nodeclaims_disrupted_total", // {nodepool,reason}
+  nodeclaimsTerminated: "proxscale_nodeclaims_terminated_total", // {nodepool,reason}
   nodes: "proxscale_nodes", // {nodepool,state}
   pendingPods: "proxscale_pending_pods",
   podPending: "proxscale_pod_pending_duration_seconds", // histogram
   poolUsage: "proxscale_nodepool_usage", // {nodepool,resource}
   poolLimit: "proxscale_nodepool_limit", // {nodepool,resource}
   providerRequests: "proxscale_provider_requests_total", // {endpoint,code}
-  providerDuration: "proxscale_provider_request_duration_seconds", // histogram {operation}
+  providerDuration: "proxscale_provider_request_duration_seconds", // histogram {endpoint,code}
   providerErrors: "proxscale_provider_errors_total", // {operation,code}
+  kubernetesRequests: "proxscale_kubernetes_requests_total", // {verb,resource,code}
+  kubernetesDuration: "proxscale_kubernetes_request_duration_seconds", // histogram
   reconcileDuration: "proxscale_reconcile_duration_seconds", // histogram {phase}
   reconcileErrors: "proxscale_reconcile_errors_total", // {reason}
   queueJobs: "proxscale_queue_jobs", // {state}
   leader: "proxscale_leader", // 1 on the lease holder
   stateSynced: "proxscale_state_synced",
-  driftFindings: "proxscale_drift_findings_total", // {reason}
+  driftFindings: "proxscale_drift_findings", // gauge {nodepool,reason}, last pass
   evictions: "proxscale_evictions_total", // {result}
   disruptionDecisions: "proxscale_disruption_decisions_total", // {decision,reason}
 } as const;
@@ -72,12 +75,16 @@ export const PANELS: Panel[] = [
     ],
   },
   {
-    title: "NodeClaims terminated by reason",
+    title: "NodeClaims disrupted / terminated by reason",
     unit: "ops",
     targets: [
       q(
         `sum by (nodepool, reason) (rate(${M.nodeclaimsDisrupted}[$__rate_interval]))`,
-        "{{nodepool}} {{reason}}",
+        "disrupted {{nodepool}} {{reason}}",
+      ),
+      q(
+        `sum by (nodepool, reason) (rate(${M.nodeclaimsTerminated}[$__rate_interval]))`,
+        "terminated {{nodepool}} {{reason}}",
       ),
     ],
   },
@@ -113,7 +120,15 @@ export const PANELS: Panel[] = [
   {
     title: "Proxmox request latency p95",
     unit: "s",
-    targets: [q(p95(M.providerDuration, "operation"), "{{operation}}")],
+    targets: [q(p95(M.providerDuration, "endpoint"), "{{endpoint}}")],
+  },
+  {
+    title: "Kubernetes API requests by code / latency p95",
+    unit: "reqps",
+    targets: [
+      q(`sum by (code) (rate(${M.kubernetesRequests}[$__rate_interval]))`, "{{code}}"),
+      q(p95(M.kubernetesDuration, "resource"), "p95 {{resource}} (s)"),
+    ],
   },
   {
     title: "Reconcile duration p95",
@@ -133,11 +148,9 @@ export const PANELS: Panel[] = [
     targets: [q(`sum by (state) (${M.queueJobs})`, "{{state}}")],
   },
   {
-    title: "Drift findings",
-    unit: "ops",
-    targets: [
-      q(`sum by (reason) (rate(${M.driftFindings}[$__rate_interval]))`, "{{reason}}"),
-    ],
+    title: "Drift and orphan findings (last pass)",
+    unit: "none",
+    targets: [q(`sum by (nodepool, reason) (${M.driftFindings})`, "{{nodepool}} {{reason}}")],
   },
   {
     title: "Evictions by result",
