@@ -6,7 +6,8 @@
  * files when given, otherwise from clearly marked placeholders.
  */
 import { parseArgs } from "node:util";
-import { isNode, isScalar, LineCounter, parseDocument, stringify } from "yaml";
+import { LineCounter, parseDocument, stringify } from "yaml";
+import { positionInScalar } from "../adapters/config/scalar_position.ts";
 import type { Command, Io } from "./command.ts";
 import { formatProblem, loadConfigFile } from "../adapters/config/load.ts";
 import { err, ok, type Result } from "../core/result.ts";
@@ -372,24 +373,6 @@ export function userDataPosition(
 ): { line: number; col: number } | undefined {
   const lc = new LineCounter();
   const doc = parseDocument(configText, { lineCounter: lc });
-  const node = doc.getIn(
-    ["machineTemplates", templateIndex, "spec", "bootstrap", "userData"],
-    true,
-  );
-  if (!isNode(node) || !isScalar(node) || !node.range) return undefined;
-  const start = lc.linePos(node.range[0]);
-  if (node.type === "BLOCK_LITERAL") {
-    // Content starts on the line after the `|` header, at the block's indentation.
-    const lines = configText.split("\n");
-    const first = lines.slice(start.line).find((l) => l.trim() !== "");
-    const indent = first === undefined ? 0 : first.length - first.trimStart().length;
-    return { line: start.line + te.line, col: indent + te.col };
-  }
-  if (te.line === 1 && node.type === "PLAIN") {
-    return { line: start.line, col: start.col + te.col - 1 };
-  }
-  if (te.line === 1 && (node.type === "QUOTE_DOUBLE" || node.type === "QUOTE_SINGLE")) {
-    return { line: start.line, col: start.col + te.col };
-  }
-  return undefined;
+  const path = ["machineTemplates", templateIndex, "spec", "bootstrap", "userData"];
+  return positionInScalar(doc, lc, configText, path, te);
 }

@@ -28,8 +28,8 @@ const CASES: [file: string, where: string, says: string][] = [
   ["empty_lists.yaml", ":1:12: providers:", "needs at least 1 entry"],
   [
     "unknown_template_variable.yaml",
-    ":62:19: machineTemplates[0].spec.bootstrap.userData:",
-    'template line 2, column 14: unknown variable "node.nmae"',
+    ":64:24: machineTemplates[0].spec.bootstrap.userData:",
+    'unknown variable "node.nmae", did you mean node.name?',
   ],
 ];
 

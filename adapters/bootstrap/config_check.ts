@@ -7,7 +7,12 @@
 import { checkBootstrapTemplate } from "./template.ts";
 
 /** One problem: where in `bootstrap` it is, and what is wrong (template line:column included). */
-export type BootstrapProblem = { path: PropertyKey[]; message: string };
+export type BootstrapProblem = {
+  path: PropertyKey[];
+  message: string;
+  /** Position inside the template text, so the loader can point into the config file. */
+  inner: { line: number; col: number; message: string };
+};
 
 /** Problems of one MachineTemplate's written `bootstrap` block; empty when it is fine. */
 export function bootstrapProblems(
@@ -19,5 +24,6 @@ export function bootstrapProblems(
   return checked.error.map((e) => ({
     path: ["userData"],
     message: `template line ${e.line}, column ${e.col}: ${e.message}`,
+    inner: { line: e.line, col: e.col, message: e.message },
   }));
 }

@@ -7,6 +7,7 @@ Deno.test("an inline template's unknown variable becomes a config problem with l
     [{
       path: ["userData"],
       message: 'template line 2, column 7: unknown variable "join.tokn", did you mean join.token?',
+      inner: { line: 2, col: 7, message: 'unknown variable "join.tokn", did you mean join.token?' },
     }],
   );
   assert.deepEqual(bootstrapProblems({ mode: "nocloudIso", userData: "x: {{ join.token }}" }), []);

@@ -9,6 +9,7 @@ import type { Config } from "../../core/model.ts";
 import { err, ok, type Result } from "../../core/result.ts";
 import { parseQuantity } from "../../core/quantity.ts";
 import { bootstrapProblems } from "../bootstrap/config_check.ts";
+import { positionInScalar } from "./scalar_position.ts";
 import { type ConfigFile, configFile } from "./schema.ts";
 import { normalize } from "./normalize.ts";
 
@@ -112,12 +113,16 @@ function describe(v: unknown): string {
 export function parseConfigText(text: string, file: string): Result<Config, ConfigProblem[]> {
   const raw = parseConfigFile(text, file);
   if (!raw.ok) return raw;
-  const cross = crossCheck(raw.value.parsed);
+  const cross = crossCheck(raw.value.parsed).map((c) => {
+    // A problem inside a string value (a template) points at its own line and column.
+    const at = c.inner && positionInScalar(raw.value.doc, raw.value.lc, text, c.path, c.inner);
+    return at ? { ...c, message: c.inner!.message, at } : c;
+  });
   if (cross.length > 0) {
     return err(
       cross.map((c) => ({
         file,
-        ...locate(raw.value.doc, raw.value.lc, c.path),
+        ...("at" in c ? c.at : locate(raw.value.doc, raw.value.lc, c.path)),
         path: pathText(c.path),
         message: c.message,
       })),
@@ -195,8 +200,15 @@ export function parseYaml<S extends z.ZodType>(
 }
 
 /** References between objects: pools name templates, templates name providers, names unique. */
-export function crossCheck(c: ConfigFile): { path: PropertyKey[]; message: string }[] {
-  const out: { path: PropertyKey[]; message: string }[] = [];
+/** A cross-reference problem; `inner` locates it inside a string value such as a template. */
+export type CrossProblem = {
+  path: PropertyKey[];
+  message: string;
+  inner?: { line: number; col: number; message: string };
+};
+
+export function crossCheck(c: ConfigFile): CrossProblem[] {
+  const out: CrossProblem[] = [];
   const unique = (list: { name: string }[], kind: string, key: string) => {
     const seen = new Set<string>();
     list.forEach((o, i) => {
@@ -236,6 +248,7 @@ export function crossCheck(c: ConfigFile): { path: PropertyKey[]; message: strin
       out.push({
         path: ["machineTemplates", i, "spec", "bootstrap", ...b.path],
         message: b.message,
+        inner: b.inner,
       });
     }
     const shapes = t.spec.shapes ?? [];
