@@ -624,3 +624,25 @@ Deno.test("6.4 with applyOwnership: list-map conditions are owned per entry and 
     );
   });
 });
+
+Deno.test("12.2.28 injected 500s repeat exactly for a seed, and injected latency delays answers", async () => {
+  const pattern = async (seed: number) => {
+    let out = "";
+    await withKube({ seed, faults: { errorRate: 0.5 } }, async (k) => {
+      for (let i = 0; i < 24; i++) {
+        out += (await call(k, "GET", "/api/v1/nodes")).status === 500 ? "x" : ".";
+      }
+    });
+    return out;
+  };
+  const a = await pattern(42);
+  assert.equal(await pattern(42), a);
+  assert.notEqual(await pattern(43), a);
+  assert.match(a, /x/);
+  assert.match(a, /\./);
+  await withKube({ faults: { latencyMs: { min: 40, max: 40 } } }, async (k) => {
+    const t0 = performance.now();
+    await call(k, "GET", "/version");
+    assert.ok(performance.now() - t0 >= 35, "the answer waited for the injected latency");
+  });
+});
