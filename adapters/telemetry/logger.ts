@@ -132,7 +132,10 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const write = (out: Sink, record: Record<string, unknown>) => {
     let line: string;
     try {
-      line = JSON.stringify(redactor.scrubValue(record));
+      line = JSON.stringify(
+        redactor.scrubValue(record),
+        (_k, v) => typeof v === "bigint" ? v.toString() : v,
+      );
     } catch {
       line = JSON.stringify({
         level: "error",
@@ -140,7 +143,11 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
         msg: "unserialisable log record",
       });
     }
-    out(redactor.scrub(line));
+    try {
+      out(redactor.scrub(line));
+    } catch {
+      // A broken sink (closed pipe) must not turn a log call into a failed reconcile.
+    }
   };
 
   const compose = (head: Record<string, unknown>, fields: LogFields): Record<string, unknown> => {

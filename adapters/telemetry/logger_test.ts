@@ -161,3 +161,16 @@ Deno.test("a registered secret never reaches a log or audit line: message, field
   assert.ok(all.includes(REDACTED));
   assert.equal(sink.records()[0]!.msg, `auth with ${REDACTED} failed`);
 });
+
+Deno.test("a broken sink or an odd value never makes a log call throw", () => {
+  const logger = createLogger({
+    sink: () => {
+      throw new Error("EPIPE");
+    },
+    redactor: createRedactor(),
+  });
+  logger.error("still fine", { big: 10n });
+  const sink = memorySink();
+  createLogger({ sink, redactor: createRedactor(), now: () => T0 }).info("big", { big: 10n });
+  assert.equal(sink.records()[0]!.big, "10");
+});
