@@ -3,6 +3,11 @@
  * guard, with the logger's `trace_id` taken from the active span. main.ts builds one at
  * startup (after registering secrets) and hands its parts to the daemon and the adapters; a
  * test builds one over capturing sinks and an in-memory tracer and can search every output.
+ *
+ * adapters/telemetry/ holds: redact.ts (the secret guard), tracing.ts (spans; OTLP export is
+ * documented there), metrics.ts (Prometheus), logger.ts (JSON lines + audit), health.ts (probe
+ * state). It imports only core/ types and @opentelemetry/*; daemon/, main.ts and the other
+ * adapters may import it. daemon/http.ts serves /metrics, /healthz and /readyz from it.
  */
 import type { Tracer } from "@opentelemetry/api";
 import { createLogger, type Level, type LogFields, type Logger, type Sink } from "./logger.ts";
