@@ -290,7 +290,13 @@ export class KubeStore {
     const c = this.#coll(def);
     const rv = ++this.#rv;
     if (rv > KubeStore.#highWater) KubeStore.#highWater = rv;
-    const stored: KObj = { ...obj, metadata: { ...obj.metadata, resourceVersion: String(rv) } };
+    // kind and apiVersion first, as the apiserver prints them.
+    const stored: KObj = {
+      kind: obj.kind ?? def.kind,
+      apiVersion: obj.apiVersion ?? apiVersionOf(def),
+      ...obj,
+      metadata: { ...obj.metadata, resourceVersion: String(rv) },
+    };
     const ns = def.namespaced ? stored.metadata.namespace ?? "" : "";
     const name = stored.metadata.name!;
     if (type === "DELETED") {
