@@ -30,6 +30,7 @@ export type ReasonCode =
   | "RegistrationTimeout"
   | "NodeNotReady"
   | "LaunchFailed"
+  | "Finalizing"
   // disruption
   | "Empty"
   | "Underutilized"
