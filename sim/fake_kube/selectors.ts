@@ -7,6 +7,7 @@ import { err, ok, type Result } from "../../core/result.ts";
 type LabelOp = "=" | "!=" | "in" | "notin" | "exists" | "!" | ">" | "<";
 /** One parsed label requirement; all must hold. */
 export type LabelRequirement = { key: string; op: LabelOp; values: string[] };
+/** An object's labels (absent on many objects). */
 export type Labels = Record<string, string> | undefined;
 
 const KEY =

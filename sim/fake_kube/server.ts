@@ -120,6 +120,7 @@ export type AuthzRequest = {
   name?: string;
 };
 
+/** Options of `startFakeKube` (documented field by field at the top of this file). */
 export type FakeKubeOptions = {
   port?: number;
   tls?: boolean;
@@ -151,6 +152,7 @@ export type RequestRecord = {
   user: string;
 };
 
+/** A running fake API server. */
 export type FakeKube = {
   url: string;
   port: number;

@@ -65,6 +65,7 @@ function named(r: ResourceName, name: string): NonNullable<Status["details"]> {
   return d;
 }
 
+/** 404 for a missing object: `pods "p1" not found`. */
 export function notFound(r: ResourceName, name: string): Status {
   return failure(404, "NotFound", `${qualifiedResource(r)} "${name}" not found`, named(r, name));
 }
@@ -74,6 +75,7 @@ export function notFoundPath(): Status {
   return failure(404, "NotFound", "the server could not find the requested resource", {});
 }
 
+/** 409 AlreadyExists on create of an existing name. */
 export function alreadyExists(r: ResourceName, name: string): Status {
   return failure(
     409,
@@ -115,6 +117,7 @@ export function preconditionConflict(
   );
 }
 
+/** 400 BadRequest with the given message. */
 export function badRequest(message: string): Status {
   return failure(400, "BadRequest", message);
 }
@@ -135,6 +138,7 @@ export function invalid(
   return failure(422, "Invalid", `${qualifier} "${name}" is invalid: ${joined}`, d);
 }
 
+/** 405 for a verb the resource does not support. */
 export function methodNotAllowed(verb: string, r: ResourceName): Status {
   return failure(
     405,
@@ -143,6 +147,7 @@ export function methodNotAllowed(verb: string, r: ResourceName): Status {
   );
 }
 
+/** 415 listing the media types the endpoint accepts. */
 export function unsupportedMediaType(accepted: string[]): Status {
   return failure(
     415,
@@ -153,6 +158,7 @@ export function unsupportedMediaType(accepted: string[]): Status {
   );
 }
 
+/** 401 for missing or unknown credentials. */
 export function unauthorized(): Status {
   return failure(401, "Unauthorized", "Unauthorized");
 }
@@ -179,6 +185,7 @@ export function forbidden(
   );
 }
 
+/** 500 InternalError (injected faults and server bugs). */
 export function internalError(message: string): Status {
   return failure(500, "InternalError", `Internal error occurred: ${message}`, {
     causes: [{ message }],

@@ -26,14 +26,18 @@ export type WriteOptions = {
 /** A successful write: the stored object, whether it was created, and `Warning` texts. */
 export type WriteResult = { object: KObj; created: boolean; warnings: string[] };
 
+/** Which objects a list or watch covers. */
 export type ListOptions = { namespace?: string; labelSelector?: string; fieldSelector?: string };
 
+/** List options plus the resourceVersion to start from ("" or "0": current state first). */
 export type WatchOptions = ListOptions & { resourceVersion?: string };
 
+/** The five watch event types of §4.3. */
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
 /** One watch event; `object` is a stored object (or a Status for ERROR). */
 export type WatchEvent = { type: WatchEventType; object: KObj | Status };
 
+/** DeleteOptions the fake honours (§3.5); propagationPolicy is always Background. */
 export type DeleteOptions = {
   preconditions?: { uid?: string; resourceVersion?: string };
   gracePeriodSeconds?: number;
