@@ -301,7 +301,8 @@ export function decideLifecycle(input: LifecycleInput): LifecycleDecision {
 /** Finalization of a claim being deleted: VM, then Node, then finalizer. */
 function finalize(input: LifecycleInput): LifecycleDecision {
   const { claim, vm } = input;
-  const node = input.nodes.length === 1 ? input.nodes[0] : undefined;
+  // With several matching nodes, each is deleted in turn before the finalizer goes.
+  const node = input.nodes[0];
   const actions: LifecycleAction[] = [];
   let conditions = claim.conditions;
   if (vm) {
