@@ -67,3 +67,37 @@ Deno.bench(
     await reader.cancel();
   },
 );
+
+Deno.bench(
+  "fake_kube: 1,000 pod status writes fanned out to 5 HTTP watches",
+  { group: "watch" },
+  async () => {
+    const rv = kube.store.resourceVersion();
+    const readers = await Promise.all(
+      Array.from(
+        { length: 5 },
+        () => fetch(`${kube.url}/api/v1/pods?watch=true&resourceVersion=${rv}`),
+      ),
+    ).then((rs) => rs.map((r) => r.body!.getReader()));
+    const phase = `P${Math.random().toString(36).slice(2, 6)}`;
+    for (let i = 0; i < 1000; i++) {
+      const name = `p${i}`;
+      const cur = kube.store.peek("pods", "default", name)!;
+      kube.store.updateFrom(kube.store.resolve("pods")!, cur, {
+        ...cur,
+        status: { ...cur.status, reason: phase },
+      }, {
+        subresource: "status",
+      });
+    }
+    await Promise.all(readers.map(async (reader) => {
+      let lines = 0;
+      while (lines < 1000) {
+        const r = await reader.read();
+        if (r.done) break;
+        for (const b of r.value) if (b === 10) lines++;
+      }
+      await reader.cancel();
+    }));
+  },
+);
