@@ -1,0 +1,98 @@
+/**
+ * docs/configuration.md is generated from the zod schema and must stay current: the committed
+ * file equals `configurationReference()` (up to deno fmt's line wrapping), and the generator
+ * reports each field's type, default, validation and description.
+ */
+import assert from "node:assert/strict";
+import { z } from "zod";
+import { configurationReference, fields } from "../adapters/config/docs.ts";
+import {
+  configFile,
+  machineTemplateSpec,
+  nodePoolSpec,
+  providerSpec,
+} from "../adapters/config/schema.ts";
+
+const root = new URL("../", import.meta.url);
+
+/** deno fmt re-wraps prose at 100 columns; compare block by block with lines joined. */
+function blocks(md: string): string[] {
+  return md.split(/\n\s*\n/).map((b) => b.split("\n").map((l) => l.trim()).join(" ").trim())
+    .filter(Boolean);
+}
+
+Deno.test("docs/configuration.md is what the schema generates (run: deno task docs)", async () => {
+  const committed = await Deno.readTextFile(new URL("docs/configuration.md", root));
+  const want = blocks(configurationReference());
+  const got = blocks(committed);
+  for (let i = 0; i < Math.max(want.length, got.length); i++) {
+    assert.equal(
+      got[i],
+      want[i],
+      `docs/configuration.md is stale at block ${i}: run npx -y deno@2.9.6 task docs`,
+    );
+  }
+});
+
+Deno.test("every schema field of every kind has a heading in the reference", () => {
+  const doc = configurationReference();
+  const headings = new Set([...doc.matchAll(/^### `([^`]+)`$/gm)].map((m) => m[1]));
+  const expected = [
+    ...fields(providerSpec, "spec"),
+    ...fields(machineTemplateSpec, "spec"),
+    ...fields(nodePoolSpec, "spec"),
+  ].map((f) => f.path);
+  assert.ok(expected.length > 100, `only ${expected.length} fields found`);
+  for (const p of expected) assert.ok(headings.has(p), `${p} is not documented`);
+  for (
+    const p of [
+      "spec.vmidRange.lower",
+      "spec.disruption.budgets[].schedule",
+      "spec.source.clone.perHost",
+      "settings.scaleDownRules.skipNodesWithSystemPods",
+      "queue.redis.password",
+    ]
+  ) {
+    assert.ok(headings.has(p), p);
+  }
+  assert.ok(fields(configFile, "").length > 0);
+});
+
+Deno.test("a field's type, default, bounds, pattern message and description are reported", () => {
+  const s = z.strictObject({
+    size: z.int().min(2).max(9).default(3).describe("how many"),
+    mode: z.enum(["a", "b"]).optional(),
+    tag: z.string().regex(/^x+$/, { error: "must be x's" }),
+    items: z.array(z.strictObject({ k: z.string() })).min(1),
+  });
+  const f = Object.fromEntries(fields(s, "spec").map((d) => [d.path, d]));
+  assert.deepEqual(f["spec.size"], {
+    path: "spec.size",
+    type: "integer",
+    required: false,
+    default: 3,
+    validation: ["≥ 2", "≤ 9"],
+    description: "how many",
+  });
+  assert.equal(f["spec.mode"]!.type, "one of `a`, `b`");
+  assert.equal(f["spec.mode"]!.required, false);
+  assert.deepEqual(f["spec.tag"]!.validation, ["must be x's (pattern `/^x+$/`)"]);
+  assert.equal(f["spec.items"]!.type, "list of object");
+  assert.equal(f["spec.items[].k"]!.required, true);
+});
+
+Deno.test("object-level rules of the schema reach the reference", () => {
+  const doc = configurationReference();
+  for (
+    const rule of [
+      "lower must not exceed upper",
+      "needs at least one entry in shapes or a flexible range",
+      "clone needs templateVmid or perHost",
+      "schedule and duration go together",
+      "operator `In` needs at least one value",
+      "must be an https:// URL such as https://pve1.lan:8006",
+    ]
+  ) {
+    assert.ok(doc.includes(rule), rule);
+  }
+});
