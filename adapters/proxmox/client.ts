@@ -122,7 +122,7 @@ export class PveClient {
       deadlineMs: opts.task?.deadlineMs ?? 10 * 60_000,
     };
     this.#observe = opts.observe;
-    this.#agent = new PveAgent(trustMode(opts.tls));
+    this.#agent = new PveAgent(trustMode(opts.tls), { handshakeTimeoutMs: this.#timeoutMs });
     if (opts.tls.insecureSkipVerify) {
       (opts.warn ?? console.warn)(
         `PVE ${this.endpoint}: TLS verification is off (insecureSkipVerify); ` +

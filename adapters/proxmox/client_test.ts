@@ -356,3 +356,33 @@ Deno.test("a client built from a Provider reads its secret from the named source
     await srv.close();
   }
 });
+
+Deno.test("a peer that never completes the TLS handshake times out, typed, without leaks", async () => {
+  const net = await import("node:net");
+  const held = new Set<import("node:net").Socket>();
+  const server = net.createServer((s) => {
+    held.add(s);
+    s.on("error", () => {});
+    s.on("close", () => held.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const port = (server.address() as { port: number }).port;
+  const c = new PveClient({
+    endpoint: `https://127.0.0.1:${port}`,
+    tokenId: "proxscale@pve!test",
+    tokenSecret: SECRET,
+    tls: { fingerprint: "AA:".repeat(31) + "AA" },
+    timeoutMs: 150,
+    retry: { attempts: 1, baseMs: 1, maxMs: 1 },
+  });
+  try {
+    const r = await c.version();
+    assert.ok(!r.ok);
+    assert.equal(r.error.kind, "timeout");
+    assert.equal(r.error.ambiguous, false, "nothing was sent");
+  } finally {
+    c.close();
+    for (const s of held) s.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});

@@ -33,6 +33,11 @@ export class FingerprintMismatch extends Error {
   }
 }
 
+/** The peer accepted the connection but did not finish the TLS handshake in time. */
+export class HandshakeTimeout extends Error {
+  override name = "HandshakeTimeout";
+}
+
 /** Upper-case `AB:CD:…` form, as PVE and node:tls print it. */
 export function normalizeFingerprint(fp: string): string {
   return fp.trim().toUpperCase();
@@ -44,7 +49,12 @@ type OnCreate = (err: Error | null, stream: Duplex) => void;
 export class PveAgent extends https.Agent {
   readonly #trust: TrustMode;
 
-  constructor(trust: TrustMode, opts: { maxSockets?: number; keepAliveMsecs?: number } = {}) {
+  readonly #handshakeMs: number;
+
+  constructor(
+    trust: TrustMode,
+    opts: { maxSockets?: number; keepAliveMsecs?: number; handshakeTimeoutMs?: number } = {},
+  ) {
     super({
       keepAlive: true,
       keepAliveMsecs: opts.keepAliveMsecs ?? 1000,
@@ -54,6 +64,7 @@ export class PveAgent extends https.Agent {
       timeout: 4000,
     });
     this.#trust = trust;
+    this.#handshakeMs = opts.handshakeTimeoutMs ?? 10_000;
   }
 
   /**
@@ -77,17 +88,25 @@ export class PveAgent extends https.Agent {
       ...(trust.mode === "ca" ? { ca: trust.ca as string } : {}),
     });
     let done = false;
-    const finish = (e: Error | null) => {
+    // A peer that accepts TCP but never finishes the handshake must not hold a socket forever.
+    const handshake = setTimeout(
+      () =>
+        finish(new HandshakeTimeout(`TLS handshake not finished within ${this.#handshakeMs} ms`)),
+      this.#handshakeMs,
+    );
+    const onError = (e: Error) => finish(e);
+    function finish(e: Error | null): void {
       if (done) return;
       done = true;
+      clearTimeout(handshake);
       socket.removeListener("error", onError);
       if (e) {
         socket.destroy();
-        oncreate(e, socket);
-      } else oncreate(null, socket);
-    };
-    const onError = (e: Error) => finish(e);
+        oncreate!(e, socket);
+      } else oncreate!(null, socket);
+    }
     socket.once("error", onError);
+    socket.once("close", () => clearTimeout(handshake));
     socket.once("secureConnect", () => {
       if (trust.mode === "fingerprint") {
         const actual = normalizeFingerprint(socket.getPeerCertificate()?.fingerprint256 ?? "");

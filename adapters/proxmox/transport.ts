@@ -10,7 +10,7 @@ import https from "node:https";
 import type { IncomingMessage } from "node:http";
 import { err, ok, type Result } from "../../core/result.ts";
 import { httpError, localError, type PveError } from "./errors.ts";
-import { FingerprintMismatch, type PveAgent } from "./tls_agent.ts";
+import { FingerprintMismatch, HandshakeTimeout, type PveAgent } from "./tls_agent.ts";
 
 /** Parameter values as callers give them; undefined entries are left out. */
 export type Params = Record<string, string | number | boolean | undefined>;
@@ -95,6 +95,9 @@ export function exchange(
       if (isTlsError(e)) {
         return settle(err(localError("tls", endpoint, `TLS refused: ${e.message}`)));
       }
+      if (e instanceof HandshakeTimeout) {
+        return settle(err(localError("timeout", endpoint, e.message, { ambiguous: false })));
+      }
       if (e instanceof RequestTimeout) {
         return settle(err(localError("timeout", endpoint, e.message, { ambiguous: sent })));
       }
@@ -106,7 +109,10 @@ export function exchange(
       )));
     });
     const timer = setTimeout(() => {
-      req.destroy(new RequestTimeout(`no complete answer within ${timeoutMs} ms`));
+      const e = new RequestTimeout(`no complete answer within ${timeoutMs} ms`);
+      // Settle here: a request still waiting for its socket may never report the destroy.
+      settle(err(localError("timeout", endpoint, e.message, { ambiguous: sent })));
+      req.destroy(e);
     }, timeoutMs);
     req.end(body);
   });
