@@ -3,7 +3,7 @@
  * PDB controller, finalizers and graceful deletion) against the fake over a real socket.
  */
 import assert from "node:assert/strict";
-import { call, withKube } from "./testing.ts";
+import { call, openWatch, withKube } from "./testing.ts";
 
 const PODS = "/api/v1/namespaces/default/pods";
 const MERGE = "application/merge-patch+json";
@@ -520,5 +520,68 @@ Deno.test("10.3 node-lifecycle taints follow cordon and the Ready condition; uns
     ]);
     const taint = (await call(k, "GET", "/api/v1/nodes/n1")).json.spec.taints[1];
     assert.match(taint.timeAdded, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  });
+});
+
+Deno.test("10.2 one Event store serves core/v1 and events.k8s.io/v1 shapes, in lists, gets, patches and watches", async () => {
+  await withKube({}, async (k) => {
+    const core = "/api/v1/namespaces/default/events";
+    const v1 = "/apis/events.k8s.io/v1/namespaces/default/events";
+    const w = await openWatch(k, `${v1}?watch=true&resourceVersion=${k.store.resourceVersion()}`);
+    await call(k, "POST", core, {
+      body: {
+        metadata: { name: "np-default.1" },
+        involvedObject: { apiVersion: "proxscale.io/v1alpha1", kind: "NodePool", name: "default" },
+        reason: "ScaledUp",
+        message: "created VM 104",
+        type: "Normal",
+        source: { component: "proxscale" },
+        count: 1,
+        reportingComponent: "proxscale",
+      },
+    });
+    const added = await w.next();
+    assert.deepEqual([
+      added.type,
+      added.object.apiVersion,
+      added.object.note,
+      added.object.regarding.kind,
+    ], ["ADDED", "events.k8s.io/v1", "created VM 104", "NodePool"]);
+    assert.equal(added.object.involvedObject, undefined);
+    assert.equal(added.object.deprecatedCount, 1);
+    const listed = (await call(k, "GET", v1)).json;
+    assert.equal(listed.kind, "EventList");
+    assert.equal(listed.items[0].deprecatedSource.component, "proxscale");
+    assert.equal(listed.items[0].message, undefined);
+    await call(k, "POST", v1, {
+      body: {
+        metadata: { name: "e2" },
+        eventTime: "2026-11-26T03:40:00.000000Z",
+        reportingController: "proxscale.io/controller",
+        reportingInstance: "i",
+        action: "ScaleUp",
+        reason: "ScaledUp",
+        type: "Normal",
+        regarding: { kind: "NodePool", name: "default" },
+        note: "via events.k8s.io",
+      },
+    });
+    const asCore = (await call(k, "GET", `${core}/e2`)).json;
+    assert.deepEqual([
+      asCore.apiVersion,
+      asCore.message,
+      asCore.involvedObject.name,
+      asCore.reportingComponent,
+    ], ["v1", "via events.k8s.io", "default", "proxscale.io/controller"]);
+    const patched = await call(k, "PATCH", `${v1}/np-default.1`, {
+      body: { series: { count: 2, lastObservedTime: "2026-11-26T03:41:00.000000Z" } },
+      contentType: "application/merge-patch+json",
+    });
+    assert.equal(patched.json.series.count, 2);
+    assert.equal(patched.json.note, "created VM 104");
+    assert.equal((await call(k, "GET", `${core}/np-default.1`)).json.series.count, 2);
+    assert.equal((await w.next()).type, "ADDED");
+    assert.equal((await w.next()).object.series.count, 2);
+    await w.close();
   });
 });

@@ -3,6 +3,8 @@
  * §1.2 with their discovery facts and storage rules, plus entries derived from Established
  * CRDs (§9). Everything else in the fake (store, discovery, OpenAPI, Table) reads this.
  */
+import { coreToEventsV1, eventsV1ToCore } from "./event_conversion.ts";
+import type { KObj } from "./objects.ts";
 import type { ListRules } from "./patch.ts";
 import { builtinListRules } from "./patch.ts";
 import type { SchemaNode } from "./schema.ts";
@@ -54,6 +56,10 @@ export type ResourceDef = {
   printerColumns?: PrinterColumn[];
   /** The CRD name (`nodepools.proxscale.io`) a custom resource comes from. */
   crd?: string;
+  /** Another resource's storage (events.k8s.io Events live with core Events), and the conversions. */
+  storage?: string;
+  fromStorage?: (o: KObj) => KObj;
+  toStorage?: (o: KObj) => KObj;
 };
 
 /** `apiVersion` string of a resource: `v1` for core, `group/version` otherwise. */
@@ -176,7 +182,12 @@ export function builtinResources(): ResourceDef[] {
       unconditionalUpdate: false,
       createOnUpdate: true,
     }),
-    builtin("events.k8s.io", "v1", "events", "Event", true, { shortNames: ["ev"] }),
+    builtin("events.k8s.io", "v1", "events", "Event", true, {
+      shortNames: ["ev"],
+      storage: "events",
+      fromStorage: coreToEventsV1,
+      toStorage: eventsV1ToCore,
+    }),
     builtin(
       "apiextensions.k8s.io",
       "v1",

@@ -158,6 +158,10 @@ const isStatus = (v: Json): v is Status =>
 
 /** JSON of a list item: built-ins carry no kind/apiVersion on the wire (§2.2). */
 function itemJson(def: ResourceDef, e: Entry): string {
+  if (def.fromStorage) {
+    const { apiVersion: _a, kind: _k, ...rest } = def.fromStorage(e.obj);
+    return JSON.stringify(rest);
+  }
   if (e.obj.apiVersion !== apiVersionOf(def)) {
     return JSON.stringify({ ...e.obj, apiVersion: apiVersionOf(def) });
   }
@@ -265,11 +269,15 @@ export async function handleResource(
       const r = store.listEntries(def, listOpts);
       if (!r.ok) return statusResponse(r.error);
       if (table) {
-        const tbl = toTable(def, r.value.entries.map((e) => e.obj), {
-          now: ctx.now(),
-          resourceVersion: r.value.resourceVersion,
-          includeObject: q.get("includeObject") ?? "Metadata",
-        });
+        const tbl = toTable(
+          def,
+          r.value.entries.map((e) => def.fromStorage ? def.fromStorage(e.obj) : e.obj),
+          {
+            now: ctx.now(),
+            resourceVersion: r.value.resourceVersion,
+            includeObject: q.get("includeObject") ?? "Metadata",
+          },
+        );
         return jsonResponse(200, tbl);
       }
       const m = ctx.mangle();

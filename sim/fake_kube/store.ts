@@ -183,8 +183,9 @@ export class KubeStore {
     list.push(def);
     this.#defs.set(key, list);
     this.#defsRevision++;
-    if (!this.#collections.has(key)) {
-      this.#collections.set(key, {
+    const storage = def.storage ?? key;
+    if (!this.#collections.has(storage)) {
+      this.#collections.set(storage, {
         byNs: new Map(),
         history: [],
         droppedUpTo: this.#startRv,
@@ -255,7 +256,7 @@ export class KubeStore {
   }
 
   #coll(def: ResourceDef): Collection {
-    return this.#collections.get(resourceKey(def))!;
+    return this.#collections.get(def.storage ?? resourceKey(def))!;
   }
 
   #entry(def: ResourceDef, ns: string | undefined, name: string): Entry | undefined {
@@ -265,7 +266,8 @@ export class KubeStore {
   /** Direct read of the stored object (no copy): for controllers and serializers only. */
   peek(ref: string | ResourceDef, ns: string | undefined, name: string): KObj | undefined {
     const d = this.resolve(ref);
-    return d ? this.#entry(d, ns, name)?.obj : undefined;
+    const o = d ? this.#entry(d, ns, name)?.obj : undefined;
+    return o && d?.fromStorage ? d.fromStorage(o) : o;
   }
 
   /** Every stored entry of a resource, optionally in one namespace (no copies). */
@@ -280,13 +282,17 @@ export class KubeStore {
     for (const m of c.byNs.values()) yield* m.values();
   }
 
+  /** The stored object as `def` serves it: converted (Events) or with its apiVersion (CRs). */
   #withVersion(def: ResourceDef, o: KObj): KObj {
+    if (def.fromStorage) return def.fromStorage(o);
     const apiVersion = apiVersionOf(def);
     return o.apiVersion === apiVersion ? o : { ...o, apiVersion };
   }
 
   /** Commits a write: bumps the counter, stores, records history, notifies watchers and hooks. */
-  #commit(def: ResourceDef, type: HistoryEvent["type"], obj: KObj, prev?: KObj): KObj {
+  #commit(def: ResourceDef, type: HistoryEvent["type"], input: KObj, before?: KObj): KObj {
+    const obj = def.toStorage ? def.toStorage(input) : input;
+    const prev = before && def.toStorage ? def.toStorage(before) : before;
     const c = this.#coll(def);
     const rv = ++this.#rv;
     if (rv > KubeStore.#highWater) KubeStore.#highWater = rv;
@@ -410,7 +416,16 @@ export class KubeStore {
     const sel = this.#selectors(def, opts);
     if (!sel.ok) return sel;
     const c = this.#coll(def);
-    const w: Watcher = { namespace: opts.namespace, ...sel.value, fromRv: 0, send };
+    // Objects leave the store in the watched resource's own shape (events.k8s.io Events).
+    const out = def.fromStorage
+      ? (e: WatchEvent) =>
+        send(
+          e.type === "ERROR" || e.type === "BOOKMARK"
+            ? e
+            : { ...e, object: def.fromStorage!(e.object as KObj) },
+        )
+      : send;
+    const w: Watcher = { namespace: opts.namespace, ...sel.value, fromRv: 0, send: out };
     const rvText = opts.resourceVersion ?? "";
     if (rvText === "" || rvText === "0") {
       for (const e of this.entries(def, opts.namespace)) {
@@ -471,7 +486,11 @@ export class KubeStore {
     }
     const stored = this.#commit(def, "ADDED", a.value.obj);
     this.#recordUpdate(def, opts, {}, stored);
-    return ok({ object: structuredClone(stored), created: true, warnings: a.value.warnings });
+    return ok({
+      object: structuredClone(this.#withVersion(def, stored)),
+      created: true,
+      warnings: a.value.warnings,
+    });
   }
 
   /** Field ownership of server-side apply, when switched on (patch_request.ts uses it). */
@@ -533,7 +552,7 @@ export class KubeStore {
         ),
       );
     }
-    const current = this.#entry(def, ns, name)?.obj;
+    const current = this.peek(def, ns, name);
     if (!current) {
       if (def.createOnUpdate && !opts.subresource) {
         const { resourceVersion: _rv, ...rest } = meta;
@@ -646,7 +665,11 @@ export class KubeStore {
     }
     const stored = this.#commit(def, removable ? "DELETED" : "MODIFIED", next, current);
     if (!removable) this.#recordUpdate(def, opts, current, stored);
-    return ok({ object: structuredClone(stored), created: false, warnings: a.value.warnings });
+    return ok({
+      object: structuredClone(this.#withVersion(def, stored)),
+      created: false,
+      warnings: a.value.warnings,
+    });
   }
 
   /** Deletes (or marks for deletion) one object, with DeleteOptions semantics of §3.5-§3.6. */
@@ -659,7 +682,7 @@ export class KubeStore {
     const d = this.#def(ref);
     if (!d.ok) return d;
     const def = d.value;
-    const current = this.#entry(def, namespace, name)?.obj;
+    const current = this.peek(def, namespace, name);
     if (!current) return err(notFound(def, name));
     const pre = opts.preconditions ?? {};
     if (pre.uid && pre.uid !== current.metadata.uid) {
@@ -678,7 +701,7 @@ export class KubeStore {
       );
     }
     const answer = (o: KObj): DeleteResult =>
-      def.returnDeletedObject ? { object: structuredClone(o) } : {
+      def.returnDeletedObject ? { object: structuredClone(this.#withVersion(def, o)) } : {
         status: success({
           name,
           ...(def.group ? { group: def.group } : {}),
@@ -719,7 +742,7 @@ export class KubeStore {
     if (opts.dryRun) return ok({ object: marked });
     const stored = this.#commit(def, "MODIFIED", marked, current);
     if (grace > 0) this.#kubelet.schedule(stored, grace);
-    return ok({ object: structuredClone(stored) });
+    return ok({ object: structuredClone(this.#withVersion(def, stored)) });
   }
 
   /** What kubelet does once containers stopped: grace 0, removed unless finalizers remain. */
