@@ -41,8 +41,10 @@ const redis: Impl = {
       const opened = await openBullmqQueue<P>({
         url,
         prefix: uniquePrefix(label),
-        lockDurationMs: 1_000,
-        stalledIntervalMs: 300,
+        // Short enough for a quick stalled test, long enough that a busy CI machine does not
+        // miss a lock renewal (renewed every half lock) and stall a healthy job.
+        lockDurationMs: 2_000,
+        stalledIntervalMs: 500,
         ...settings,
       });
       if (!opened.ok) throw new Error(opened.error.message);
