@@ -96,3 +96,38 @@ Deno.test("object-level rules of the schema reach the reference", () => {
     assert.ok(doc.includes(rule), rule);
   }
 });
+
+/** A fragment of each troubleshooting message in docs/operations.md, and where the code says it. */
+const TROUBLESHOOTING: [fragment: string, file: string][] = [
+  ["must be an https:// URL such as https://pve1.lan:8006", "adapters/config/schema.ts"],
+  ["no MachineTemplate named", "adapters/config/load.ts"],
+  ["exceeds limits.nodes", "adapters/config/load.ts"],
+  ["is not set", "adapters/proxmox/secret.ts"],
+  ["cannot be read (", "adapters/proxmox/secret.ts"],
+  [
+    "the API token id or secret was rejected, check both (PVE gives no further detail)",
+    "adapters/proxmox/errors.ts",
+  ],
+  ["does not match the ", "adapters/proxmox/tls_agent.ts"],
+  ["pinned fingerprint", "adapters/proxmox/tls_agent.ts"],
+  ["no credentials were sent", "adapters/proxmox/tls_agent.ts"],
+  ["TLS refused: ", "adapters/proxmox/transport.ts"],
+  ["connection failed (", "adapters/proxmox/transport.ts"],
+  ["is open after ", "adapters/proxmox/client.ts"],
+  ["is exhausted: all ", "core/vmid.ts"],
+  ["reserved for launches in flight, or quarantined after a recent delete", "core/vmid.ts"],
+  ["memory limit ", "core/limits.ts"],
+  ["no Proxmox host can take the VM", "core/placement.ts"],
+  ["the largest VM of pool", "core/provisioning.ts"],
+  ["stopped leading: ", "adapters/kubernetes/leader_elector.ts"],
+  ["transport: ", "adapters/kubernetes/client.ts"],
+];
+
+Deno.test("operations.md quotes troubleshooting messages the code really prints", async () => {
+  const ops = await Deno.readTextFile(new URL("docs/operations.md", root));
+  for (const [fragment, file] of TROUBLESHOOTING) {
+    const source = await Deno.readTextFile(new URL(file, root));
+    assert.ok(source.includes(fragment), `${file} no longer says "${fragment}"`);
+    assert.ok(ops.includes(fragment), `docs/operations.md does not quote "${fragment}"`);
+  }
+});
