@@ -6,11 +6,14 @@
  * every spelling, Cluster Autoscaler's pod rules, PodDisruptionBudgets (spent as the pass plans
  * evictions), disruption budgets per reason, scaleDown.maxConcurrent, minNodes, consolidateAfter
  * and scaleDown.stabilizationWindow (a node must stay unneeded for the whole window, tracked in
- * the state the caller passes back in). Pure: snapshot, config and state in; plan and state out.
+ * the state the caller passes back in). Before any candidate is simulated, pending pods and the
+ * pods of nodes already being disrupted (including those of commands still waiting on their
+ * replacements, remembered in the state) take their room, as in Karpenter's simulation.
+ * Pure: snapshot, config and state in; plan and state out.
  *
  * May import: core/ only.
  */
-import type { Config, Pod, Snapshot } from "./model.ts";
+import type { Config, Node, Pod, Snapshot } from "./model.ts";
 import { podKey } from "./model.ts";
 import { type Reason, reason } from "./reason.ts";
 import { provision } from "./provisioning.ts";
@@ -23,9 +26,16 @@ import type {
   DisruptionMethod,
   DisruptionPlan,
   DisruptionState,
+  InFlightCommand,
 } from "./disruption_plan.ts";
 import { DisruptionGuards } from "./disruption_guards.ts";
-import { buildWorld, type Candidate, poolCounts, type World } from "./disruption_candidates.ts";
+import {
+  buildWorld,
+  type Candidate,
+  isDisrupting,
+  poolCounts,
+  type World,
+} from "./disruption_candidates.ts";
 import { PdbLedger } from "./disruption_pdb.ts";
 import { type SimOutcome, Simulator } from "./disruption_simulation.ts";
 import { formatDuration } from "./duration.ts";
@@ -38,6 +48,7 @@ export type {
   DisruptionMethod,
   DisruptionPlan,
   DisruptionState,
+  InFlightCommand,
   PlannedEviction,
 } from "./disruption_plan.ts";
 
@@ -83,22 +94,52 @@ class Pass {
   ) {
     this.now = snap.now;
     this.ledger = new PdbLedger(snap.pdbs);
-    this.world = buildWorld(snap, config, this.ledger);
+    this.inFlight = stillInFlight(snap, config, state.inFlight ?? []);
+    const held = new Map<string, string[]>();
+    for (const f of this.inFlight) for (const n of f.nodeClaims) held.set(n, f.replacements);
+    this.world = buildWorld(snap, config, this.ledger, held);
     this.guards = new DisruptionGuards(this.world, this.now);
-    this.#reserveForPending();
+    this.#reserveFirst();
     this.sim = new Simulator(this.world, snap, config);
   }
 
-  /** Nodes provisioning will bind pending pods to: how many each gets (Karpenter's nomination). */
-  readonly nominated = new Map<number, number>();
+  /** Commands of earlier passes still waiting on their replacements. */
+  readonly inFlight: InFlightCommand[];
 
   /**
-   * Pending pods come first: the room provisioning would give them on existing nodes is not
-   * offered to pods moved by consolidation, and those nodes stay this pass.
+   * Nodes provisioning will bind pods to (Karpenter's nomination): how many pending pods, and
+   * how many pods of nodes already being disrupted, each gets.
    */
-  #reserveForPending() {
-    if (!this.snap.pods.some((p) => p.nodeName === undefined && p.phase === "Pending")) return;
-    const plan = provision(this.snap, this.config);
+  readonly nominated = new Map<number, { pending: number; leaving: number }>();
+
+  /**
+   * Pods that need room before any candidate's come first, as in Karpenter's simulation:
+   * pending pods, and the pods of nodes already being disrupted (tainted, deleting, or waiting
+   * on replacements), which their drain is about to make pending. Provisioning places them on
+   * the room of existing nodes, then on launching NodeClaims (such as those nodes'
+   * replacements), then on new VMs; the room it gives them on existing nodes is not offered to
+   * pods moved by consolidation, and those nodes stay this pass.
+   */
+  #reserveFirst() {
+    const leaving = new Set(this.world.leavingPods);
+    const pending = this.snap.pods.some((p) => p.nodeName === undefined && p.phase === "Pending");
+    if (!pending && leaving.size === 0) return;
+    let input = this.snap;
+    if (leaving.size > 0) {
+      const slots = this.world.slots;
+      input = {
+        ...this.snap,
+        pods: this.snap.pods.map((p) => leaving.has(p) ? asPending(p, this.now) : p),
+        // Their drained pods do not come back to them.
+        nodes: this.snap.nodes.map((n): Node => {
+          const i = this.world.slotByName.get(n.name);
+          return i !== undefined && slots[i]!.leaving && !n.unschedulable
+            ? { ...n, unschedulable: true }
+            : n;
+        }),
+      };
+    }
+    const plan = provision(input, this.config);
     const byKey = new Map(this.snap.pods.map((p) => [podKey(p), p]));
     for (const pl of plan.placements) {
       if (pl.kind !== "node") continue;
@@ -110,16 +151,26 @@ class Pass {
       s.freeCpu -= r.cpu;
       s.freeMemory -= r.memory;
       s.freePods -= 1;
-      this.nominated.set(slot, (this.nominated.get(slot) ?? 0) + 1);
+      const n = this.nominated.get(slot) ?? { pending: 0, leaving: 0 };
+      if (leaving.has(pod)) n.leaving += 1;
+      else n.pending += 1;
+      this.nominated.set(slot, n);
     }
   }
 
   #nominatedBlock(c: Candidate): Reason | undefined {
     const n = this.nominated.get(c.slot);
     if (!n) return undefined;
+    const parts: string[] = [];
+    if (n.pending > 0) parts.push(`${n.pending} pending pod${n.pending === 1 ? "" : "s"}`);
+    if (n.leaving > 0) {
+      parts.push(
+        `${n.leaving} pod${n.leaving === 1 ? "" : "s"} of nodes already being disrupted`,
+      );
+    }
     return reason(
       "Unconsolidatable",
-      `node ${c.node.name} is about to receive ${n} pending pod${n === 1 ? "" : "s"}`,
+      `node ${c.node.name} is about to receive ${parts.join(" and ")}`,
     );
   }
 
@@ -486,6 +537,15 @@ class Pass {
 
     const unneededSince: Record<string, number> = {};
     for (const [c, since] of this.unneeded) unneededSince[c.claim.name] = since;
+    const inFlight = [...this.inFlight];
+    for (const cmd of this.commands) {
+      if (cmd.replacements.length === 0) continue;
+      inFlight.push({
+        nodeClaims: cmd.candidates.map((n) => n.nodeClaim),
+        replacements: cmd.replacements.map((r) => r.name),
+        since: this.now,
+      });
+    }
 
     const budgets: BudgetStatus[] = [];
     for (const pool of this.config.nodePools) {
@@ -504,10 +564,56 @@ class Pass {
       commands: this.commands,
       verdicts,
       budgets,
-      state: { unneededSince },
+      state: inFlight.length > 0 ? { unneededSince, inFlight } : { unneededSince },
       simulations: this.simulations,
     };
   }
+}
+
+/** A pod its drain will evict, as provisioning sees it once its controller has recreated it. */
+function asPending(pod: Pod, now: number): Pod {
+  const { nodeName: _n, ...rest } = pod;
+  return { ...rest, phase: "Pending", unschedulable: true, pendingSince: now };
+}
+
+/**
+ * The commands of earlier passes that still hold their nodes: not past launchTimeout plus
+ * registrationTimeout, every replacement still a live NodeClaim (a lost one aborts the command,
+ * as Karpenter does), and naming only nodes the snapshot does not yet show as disrupted.
+ */
+function stillInFlight(
+  snap: Snapshot,
+  config: Config,
+  prior: readonly InFlightCommand[],
+): InFlightCommand[] {
+  if (prior.length === 0) return [];
+  const claims = new Map(snap.nodeClaims.map((c) => [c.name, c]));
+  const nodes = new Map(snap.nodes.map((n) => [n.name, n]));
+  const byProviderId = new Map(
+    snap.nodes.filter((n) => n.providerID !== undefined).map((n) => [n.providerID!, n]),
+  );
+  const ttl = config.settings.launchTimeout + config.settings.registrationTimeout;
+  const out: InFlightCommand[] = [];
+  for (const f of prior) {
+    if (snap.now - f.since > ttl) continue;
+    const lost = f.replacements.some((r) => {
+      const c = claims.get(r);
+      return c === undefined || c.deleting === true;
+    });
+    if (lost) continue;
+    const nodeClaims = f.nodeClaims.filter((name) => {
+      const c = claims.get(name);
+      if (c === undefined) return false;
+      const node = c.nodeName !== undefined
+        ? nodes.get(c.nodeName)
+        : c.providerID !== undefined
+        ? byProviderId.get(c.providerID)
+        : undefined;
+      return !isDisrupting(c, node);
+    });
+    if (nodeClaims.length > 0) out.push({ ...f, nodeClaims });
+  }
+  return out;
 }
 
 const NOTHING: SimOutcome & { ok: true } = {

@@ -34,6 +34,8 @@ export type NodeSlot = {
   node: Node;
   /** Can receive pods in a simulation (ready, schedulable, not going away). */
   destination: boolean;
+  /** Already being disrupted: its pods need room elsewhere before any candidate's do. */
+  leaving: boolean;
   freeCpu: number;
   freeMemory: number;
   freePods: number;
@@ -87,6 +89,8 @@ export type World = {
   counts: Map<string, PoolCounts>;
   /** Effective requests of every bound, unfinished pod (core/pod_requests.ts). */
   requests: Map<Pod, Resources>;
+  /** Pods that need a new home because their node is already being disrupted. */
+  leavingPods: Pod[];
 };
 
 const DELETION_COST = "controller.kubernetes.io/pod-deletion-cost";
@@ -109,8 +113,17 @@ function initTime(claim: NodeClaim, node: Node): number {
     condition(claim, "Ready")?.lastTransitionTime ?? node.createdAt;
 }
 
-/** Builds the pass's world from a snapshot; `ledger` tells which pods a PDB covers. */
-export function buildWorld(snapshot: Snapshot, config: Config, ledger: PdbLedger): World {
+/**
+ * Builds the pass's world from a snapshot; `ledger` tells which pods a PDB covers. `held` maps
+ * NodeClaims of commands still waiting on replacements (DisruptionState.inFlight) to those
+ * replacements' names: they count as being disrupted even if the snapshot does not show it yet.
+ */
+export function buildWorld(
+  snapshot: Snapshot,
+  config: Config,
+  ledger: PdbLedger,
+  held: ReadonlyMap<string, readonly string[]> = new Map(),
+): World {
   const now = snapshot.now;
   const rules = config.settings.scaleDownRules ?? DEFAULT_SCALE_DOWN_RULES;
   const pools = new Map(config.nodePools.map((p) => [p.name, p]));
@@ -124,11 +137,13 @@ export function buildWorld(snapshot: Snapshot, config: Config, ledger: PdbLedger
   const slots: NodeSlot[] = nodes.map((node, i) => {
     slotByName.set(node.name, i);
     if (node.providerID) byProviderId.set(node.providerID, i);
-    const schedulable = node.ready && !node.unschedulable && !node.deleting &&
-      !(node.taints ?? []).some((t) => t.key === DISRUPTED_TAINT_KEY);
+    const leaving = node.deleting === true ||
+      (node.taints ?? []).some((t) => t.key === DISRUPTED_TAINT_KEY);
+    const schedulable = node.ready && !node.unschedulable && !leaving;
     return {
       node,
       destination: schedulable,
+      leaving,
       freeCpu: node.allocatable.cpu,
       freeMemory: node.allocatable.memory,
       freePods: node.allocatable.pods ?? 110,
@@ -178,16 +193,28 @@ export function buildWorld(snapshot: Snapshot, config: Config, ledger: PdbLedger
       : undefined;
     const node = slot === undefined ? undefined : slots[slot]!.node;
     const c = countsOf(claim.nodePool);
-    if (isDisrupting(claim, node)) {
+    const waitsFor = held.get(claim.name);
+    if (isDisrupting(claim, node) || waitsFor) {
       c.disrupting += 1;
       c.inFlight += 1;
+      if (slot !== undefined) {
+        slots[slot]!.leaving = true;
+        slots[slot]!.destination = false;
+      }
       excluded.push({
         claim,
         node,
-        reason: reason(
-          "DisruptionInProgress",
-          `NodeClaim ${claim.name} is already being disrupted or deleted`,
-        ),
+        reason: isDisrupting(claim, node) || !waitsFor
+          ? reason(
+            "DisruptionInProgress",
+            `NodeClaim ${claim.name} is already being disrupted or deleted`,
+          )
+          : reason(
+            "DisruptionInProgress",
+            `NodeClaim ${claim.name} is being replaced: it is drained once ${waitsFor.join(", ")} ${
+              waitsFor.length === 1 ? "is" : "are"
+            } Ready`,
+          ),
       });
       continue;
     }
@@ -256,7 +283,22 @@ export function buildWorld(snapshot: Snapshot, config: Config, ledger: PdbLedger
       savingsRatio: cost / (1 + evict),
     });
   }
-  return { slots, slotByName, podsOn, candidates, excluded, pools, templates, counts, requests };
+  const leavingPods: Pod[] = [];
+  slots.forEach((s, i) => {
+    if (s.leaving) { for (const p of podsOn[i]!) if (needsNewHome(p)) leavingPods.push(p); }
+  });
+  return {
+    slots,
+    slotByName,
+    podsOn,
+    candidates,
+    excluded,
+    pools,
+    templates,
+    counts,
+    requests,
+    leavingPods,
+  };
 }
 
 function cmpText(a: string, b: string): number {

@@ -50,8 +50,29 @@ export type CandidateVerdict = {
   reason: Reason;
 };
 
-/** What a pass remembers for the next: since when each NodeClaim has been unneeded (epoch ms). */
-export type DisruptionState = { unneededSince: Record<string, number> };
+/**
+ * A command that launched replacements and waits for them to be Ready before its nodes are
+ * tainted-and-drained or deleted. Until then the snapshot may not show its nodes as disrupted
+ * (the simulator deletes them only once the replacements are Ready; an informer may lag a
+ * taint), so the pass remembers them, as Karpenter's cluster state marks nodes for deletion.
+ */
+export type InFlightCommand = {
+  /** NodeClaims the command takes away. */
+  nodeClaims: string[];
+  /** NodeClaims of its replacement VMs. */
+  replacements: string[];
+  /** When the pass planned it (epoch ms). */
+  since: number;
+};
+
+/**
+ * What a pass remembers for the next: since when each NodeClaim has been unneeded (epoch ms),
+ * and the commands still waiting on their replacements (absent: none).
+ */
+export type DisruptionState = {
+  unneededSince: Record<string, number>;
+  inFlight?: InFlightCommand[];
+};
 
 /** Allowed disruptions per pool and reason at the start of the pass (for metrics and status). */
 export type BudgetStatus = { nodePool: string; reason: BudgetReason; allowed: number; why: string };
