@@ -45,6 +45,10 @@ export const COMMANDS: Record<string, Entry> = {
     summary: "print the Kubernetes manifests (RBAC, Deployment, PDB, Service, NetworkPolicy)",
     load: async () => (await import("./cli/manifests.ts")).manifestsCommand,
   },
+  demo: {
+    summary: "watch proxscale scale a simulated Proxmox cluster (no cluster or Proxmox needed)",
+    load: async () => (await import("./cli/demo.ts")).demoCommand,
+  },
 };
 
 export function helpText(): string {

@@ -1,0 +1,23 @@
+/**
+ * `proxscale demo`: watch proxscale scale a simulated Proxmox cluster (sim/demo.ts). Needs no
+ * cluster, no Proxmox and no Redis; finishes in under a minute.
+ */
+import type { Command } from "./command.ts";
+import { runDemo } from "../sim/demo.ts";
+
+/** The demo command. */
+export const demoCommand: Command = {
+  name: "demo",
+  summary: "watch proxscale scale a simulated Proxmox cluster (fake PVE + fake Kubernetes)",
+  usage: "proxscale demo [--seed N]",
+  async run(args, io) {
+    const i = args.indexOf("--seed");
+    const seed = i >= 0 ? Number(args[i + 1]) : 42;
+    if (!Number.isInteger(seed)) {
+      io.err("--seed needs an integer");
+      return 2;
+    }
+    const s = await runDemo({ seed, print: (l) => io.out(l) });
+    return s.leakedVms === 0 && s.duplicateVms === 0 ? 0 : 1;
+  },
+};

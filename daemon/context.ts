@@ -1,0 +1,71 @@
+/**
+ * What the daemon's executor and workers share: the Kubernetes client they write with, the
+ * informers they read, the providers, the queue, the clock, the current configuration and
+ * where decisions are reported. Tests build one against the fakes; `startDaemon` builds the
+ * production one.
+ *
+ * May import: core/, adapters/.
+ */
+import type { Config, VM } from "../core/model.ts";
+import type { Reason } from "../core/reason.ts";
+import type { DisruptionCommand } from "../core/disruption.ts";
+import type { KubeClient } from "../adapters/kubernetes/client.ts";
+import type { ClusterInformers } from "../adapters/kubernetes/cluster_informers.ts";
+import type { EventRecorder } from "../adapters/kubernetes/events.ts";
+import type { MachineProvider } from "../adapters/proxmox/port.ts";
+import type { JobQueue } from "../adapters/queue/port.ts";
+import type { Clock } from "./termination.ts";
+
+/** The jobs the executor enqueues; the worker dispatches on `kind`. */
+export type JobData =
+  | { kind: "launch"; claim: string }
+  | { kind: "finalize"; claim: string }
+  | { kind: "gc-vm"; vm: VM & { claim: string } }
+  | { kind: "remove-node"; node: string }
+  | { kind: "disrupt"; command: DisruptionCommand };
+
+/** One line of what the daemon decided or did, for the live output and logs. */
+export type DecisionReport = {
+  time: number;
+  /** The action kind or the step carried out (LaunchClaim, VmCreated, NodeDeleted ...). */
+  what: string;
+  nodeclaim?: string;
+  node?: string;
+  vmid?: number;
+  host?: string;
+  reason: Reason;
+  /** Pods a launch is for (namespace/name). */
+  pods?: string[];
+  /** When the pass that decided started (its Snapshot's now). */
+  passAt?: number;
+  /** True when only decided (paused, or not the leader). */
+  dryRun?: boolean;
+};
+
+/**
+ * Named points where a crash test stops the daemon dead: the launch and deletion steps the
+ * issue lists. The PVE steps (after VMID reserve, clone, start) are injected around the PVE
+ * client; these are the ones the daemon itself passes.
+ */
+export type CrashStep =
+  | "after-claim-created"
+  | "after-launch"
+  | "after-registration"
+  | "mid-drain"
+  | "after-vm-deleted";
+
+/** Everything workers and the executor need. */
+export type DaemonContext = {
+  kube: KubeClient;
+  informers: ClusterInformers;
+  providers: ReadonlyMap<string, MachineProvider>;
+  config: () => Config;
+  queue: JobQueue<JobData>;
+  clock: Clock;
+  report: (d: DecisionReport) => void;
+  /** Awaited at each CrashStep; a crash test makes it never return. */
+  hook: (step: CrashStep, detail: string) => Promise<void>;
+  events?: EventRecorder;
+  /** Poll period of drains and replacement waits (ms). */
+  pollInterval: number;
+};

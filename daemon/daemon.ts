@@ -1,0 +1,163 @@
+/**
+ * Wiring of one daemon instance: informers, lease, providers, queue worker, executor and loop,
+ * over clients the caller made (the CLI from the configuration, tests and the demo against the
+ * fakes). `stop()` is a graceful shutdown; `kill()` is what a crash test uses to drop the
+ * instance dead at any point: timers cleared, running jobs abandoned (they stall in the queue),
+ * nothing more written by this instance's loop.
+ *
+ * May import: core/, adapters/, daemon/.
+ */
+import type { Config } from "../core/model.ts";
+import type { KubeClient } from "../adapters/kubernetes/client.ts";
+import {
+  type ClusterInformers,
+  createClusterInformers,
+} from "../adapters/kubernetes/cluster_informers.ts";
+import { EventRecorder } from "../adapters/kubernetes/events.ts";
+import { LeaderElector } from "../adapters/kubernetes/leader_elector.ts";
+import type { Log } from "../adapters/kubernetes/log.ts";
+import type { LeaderConfig } from "../core/leader.ts";
+import type { MachineProvider } from "../adapters/proxmox/port.ts";
+import type { JobEvent, JobQueue, JobWorker } from "../adapters/queue/port.ts";
+import type { CrashStep, DaemonContext, DecisionReport, JobData } from "./context.ts";
+import { Executor } from "./executor.ts";
+import { ReconcileLoop } from "./loop.ts";
+import { jobHandler } from "./workers.ts";
+import type { ReconcilePlan } from "../core/reconcile.ts";
+
+export type DaemonOptions = {
+  config: Config;
+  /** Client the daemon writes with. */
+  kube: KubeClient;
+  /** Client the informers and the lease use (default `kube`). */
+  watchKube?: KubeClient;
+  providers: ReadonlyMap<string, MachineProvider>;
+  queue: JobQueue<JobData>;
+  /** Lease to hold before acting; false acts at once (single replica, tests). */
+  leaderElection?: false | {
+    namespace: string;
+    name: string;
+    identity: string;
+    config?: LeaderConfig;
+  };
+  /** Start in maintenance mode. */
+  paused?: boolean;
+  /** Timer pass period (ms, default 5000). */
+  tickMs?: number;
+  /** Drain and replacement poll period (ms, default 1000). */
+  pollInterval?: number;
+  /** Jobs run at once (default 8). */
+  concurrency?: number;
+  report?: (d: DecisionReport) => void;
+  onPass?: (plan: ReconcilePlan, acted: boolean) => void;
+  onJobEvent?: (e: JobEvent) => void;
+  onError?: (message: string) => void;
+  hook?: (step: CrashStep, detail: string) => Promise<void>;
+  log?: Log;
+  now?: () => number;
+};
+
+/** A running daemon. */
+export type Daemon = {
+  ctx: DaemonContext;
+  loop: ReconcileLoop;
+  informers: ClusterInformers;
+  isLeader(): boolean;
+  setPaused(paused: boolean): void;
+  paused(): boolean;
+  /** Replaces the configuration (hot reload); the next pass uses it. */
+  setConfig(config: Config): void;
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+};
+
+/** Starts informers, lease, worker and loop; returns once the caches have synced. */
+export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
+  const now = o.now ?? Date.now;
+  let config = o.config;
+  let paused = o.paused ?? false;
+  let killed = false;
+  const sleeps = new Set<ReturnType<typeof setTimeout>>();
+  const watchKube = o.watchKube ?? o.kube;
+  const informers = createClusterInformers(watchKube, { ...(o.log ? { log: o.log } : {}), now });
+  const ctx: DaemonContext = {
+    kube: o.kube,
+    informers,
+    providers: o.providers,
+    config: () => config,
+    queue: o.queue,
+    clock: {
+      now,
+      sleep: (ms) =>
+        new Promise<void>((resolve) => {
+          if (killed) return; // a dead daemon never wakes up
+          const t = setTimeout(() => {
+            sleeps.delete(t);
+            resolve();
+          }, ms);
+          sleeps.add(t);
+        }),
+    },
+    report: o.report ?? (() => {}),
+    hook: o.hook ?? (() => Promise.resolve()),
+    events: new EventRecorder(o.kube, { now }),
+    pollInterval: o.pollInterval ?? 1000,
+  };
+  const executor = new Executor(ctx);
+  const elector = o.leaderElection
+    ? new LeaderElector({
+      client: watchKube,
+      namespace: o.leaderElection.namespace,
+      name: o.leaderElection.name,
+      identity: o.leaderElection.identity,
+      ...(o.leaderElection.config ? { config: o.leaderElection.config } : {}),
+      now,
+      ...(o.log ? { log: o.log } : {}),
+    })
+    : undefined;
+  const isLeader = () => elector?.isLeader() ?? true;
+  const loop = new ReconcileLoop(ctx, executor, {
+    tickMs: o.tickMs ?? 5000,
+    isLeader,
+    paused: () => paused,
+    ...(o.onPass ? { onPass: o.onPass } : {}),
+    ...(o.onError ? { onError: o.onError } : {}),
+  });
+  informers.start();
+  elector?.start();
+  await informers.synced();
+  let worker: JobWorker | undefined;
+  const gate = jobHandler(ctx);
+  // Only the lease holder runs jobs: a follower's worker would act without the lease.
+  worker = o.queue.startWorker(async (job) => {
+    if (!isLeader()) return { ok: false, message: "not the leader" };
+    return await gate(job);
+  }, {
+    concurrency: o.concurrency ?? 8,
+    ...(o.onJobEvent ? { onEvent: o.onJobEvent } : {}),
+  });
+  loop.start();
+  const halt = async (force: boolean) => {
+    await loop.stop(force);
+    if (worker) await worker.close(force);
+    worker = undefined;
+    await elector?.stop();
+    await informers.stop();
+  };
+  return {
+    ctx,
+    loop,
+    informers,
+    isLeader,
+    setPaused: (p) => (paused = p),
+    paused: () => paused,
+    setConfig: (c) => (config = c),
+    stop: () => halt(false),
+    kill: async () => {
+      killed = true;
+      for (const t of sleeps) clearTimeout(t);
+      sleeps.clear();
+      await halt(true);
+    },
+  };
+}

@@ -1,0 +1,201 @@
+/**
+ * Turns a reconcile plan into effects. Quick idempotent writes (conditions, registration, a
+ * claim's deletion request) happen in the pass; multi-step operations become queue jobs keyed
+ * by stable ids (`launch-<nodeclaim>`, `finalize-<nodeclaim>`, `delete-vm-<provider>-<vmid>`,
+ * `remove-node-<node>`, `disrupt-<nodeclaims>`), so a decision repeated on every pass, or by a
+ * restarted daemon, never runs twice. Each new decision is reported once with its reason.
+ *
+ * May import: core/, adapters/, daemon/.
+ */
+import type { Action } from "../core/reconcile.ts";
+import { reason } from "../core/reason.ts";
+import { describeKubeError } from "../adapters/kubernetes/client.ts";
+import { setNodeClaimStatus } from "../adapters/kubernetes/nodeclaim_writer.ts";
+import { deleteVmJobId, type JobSpec } from "../adapters/queue/port.ts";
+import type { DaemonContext, DecisionReport, JobData } from "./context.ts";
+import { registerNode, requestClaimDeletion } from "./kube_actions.ts";
+import { startLaunch } from "./launching.ts";
+
+/** What an action is about, for reports and de-duplication. */
+function subject(a: Action): Omit<DecisionReport, "time" | "what" | "reason"> {
+  switch (a.kind) {
+    case "LaunchClaim":
+      return {
+        nodeclaim: a.claim.name,
+        ...(a.claim.host ? { host: a.claim.host } : {}),
+        ...(a.isNew ? { pods: a.pods, passAt: a.claim.createdAt } : {}),
+      };
+    case "RegisterNode":
+      return { nodeclaim: a.claim, node: a.node };
+    case "GarbageCollectVM":
+      return { vmid: a.vm.vmid, host: a.vm.host };
+    case "RemoveNode":
+      return { node: a.node };
+    case "Disrupt":
+      return {
+        nodeclaim: a.command.candidates.map((c) => c.nodeClaim).join(","),
+        node: a.command.candidates.map((c) => c.node).join(","),
+      };
+    default:
+      return { nodeclaim: a.claim };
+  }
+}
+
+/** Applies plans; remembers which decisions it already reported. */
+export class Executor {
+  readonly #ctx: DaemonContext;
+  #reported = new Map<string, string>();
+
+  constructor(ctx: DaemonContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Reports each decision once; with `act` false (paused, or not leader) does nothing else. */
+  async apply(actions: readonly Action[], act: boolean): Promise<void> {
+    const seen = new Map<string, string>();
+    for (const a of actions) {
+      const s = subject(a);
+      const key = `${a.kind}/${s.nodeclaim ?? ""}/${s.node ?? ""}/${s.vmid ?? ""}`;
+      const sig = `${a.reason.code}/${act}`;
+      seen.set(key, sig);
+      // Status updates are the outcome of work, not news; report the rest the first time.
+      if (this.#reported.get(key) !== sig && a.kind !== "UpdateClaimStatus") {
+        this.#ctx.report({
+          time: this.#ctx.clock.now(),
+          what: a.kind,
+          ...s,
+          reason: a.reason,
+          ...(act ? {} : { dryRun: true }),
+        });
+      }
+      if (!act) continue;
+      const r = await this.#run(a);
+      if (r !== undefined) {
+        this.#ctx.report({
+          time: this.#ctx.clock.now(),
+          what: `${a.kind}Failed`,
+          ...s,
+          reason: reason("KubernetesError", r),
+        });
+      }
+    }
+    this.#reported = seen;
+  }
+
+  /** Carries out one action; a message when it failed (the next pass tries again). */
+  async #run(a: Action): Promise<string | undefined> {
+    const ctx = this.#ctx;
+    const now = ctx.clock.now;
+    switch (a.kind) {
+      case "LaunchClaim": {
+        const r = await startLaunch(ctx, a.claim, a.isNew);
+        return r.ok ? undefined : r.error;
+      }
+      case "RegisterNode": {
+        const r = await registerNode(ctx.kube, a.node, a.labels, a.taints);
+        if (!r.ok) return describeKubeError(r.error);
+        const w = await setNodeClaimStatus(ctx.kube, a.claim, {
+          nodeName: a.node,
+          conditions: [{
+            type: "Registered",
+            status: "True",
+            reason: a.reason.code,
+            message: a.reason.message,
+            lastTransitionTime: now(),
+          }],
+        }, now);
+        if (!w.ok) return describeKubeError(w.error);
+        await ctx.hook("after-registration", a.claim);
+        return undefined;
+      }
+      case "UpdateClaimStatus": {
+        const w = await setNodeClaimStatus(ctx.kube, a.claim, {
+          conditions: a.conditions,
+          ...(a.vmid !== undefined ? { vmid: a.vmid } : {}),
+          ...(a.host !== undefined ? { host: a.host } : {}),
+          ...(a.providerID !== undefined ? { providerID: a.providerID } : {}),
+          ...(a.nodeName !== undefined ? { nodeName: a.nodeName } : {}),
+        }, now);
+        return w.ok ? undefined : describeKubeError(w.error);
+      }
+      case "MarkDrifted": {
+        const w = await setNodeClaimStatus(ctx.kube, a.claim, {
+          conditions: [{
+            type: "Drifted",
+            status: "True",
+            reason: a.reason.code,
+            message: a.reason.message,
+            lastTransitionTime: now(),
+          }],
+        }, now);
+        return w.ok ? undefined : describeKubeError(w.error);
+      }
+      case "DeleteClaim": {
+        const r = await requestClaimDeletion(ctx.kube, a.claim);
+        await this.#event(a.claim, a.reason);
+        return r.ok ? undefined : describeKubeError(r.error);
+      }
+      case "FinalizeClaim":
+        return await this.#enqueue(
+          {
+            id: `finalize-${a.claim}`,
+            name: "finalize",
+            data: { kind: "finalize", claim: a.claim },
+          },
+          true,
+        );
+      case "GarbageCollectVM": {
+        const vm = a.vm;
+        if (!vm.claim) return undefined;
+        return await this.#enqueue({
+          id: deleteVmJobId(vm.provider, vm.vmid),
+          name: "gc-vm",
+          data: { kind: "gc-vm", vm: { ...vm, claim: vm.claim } },
+        }, true);
+      }
+      case "RemoveNode":
+        return await this.#enqueue(
+          {
+            id: `remove-node-${a.node}`,
+            name: "remove-node",
+            data: { kind: "remove-node", node: a.node },
+          },
+          true,
+        );
+      case "Disrupt": {
+        const names = a.command.candidates.map((c) => c.nodeClaim).sort().join("-");
+        return await this.#enqueue(
+          {
+            id: `disrupt-${names}`,
+            name: "disrupt",
+            data: { kind: "disrupt", command: a.command },
+          },
+          false,
+        );
+      }
+    }
+  }
+
+  /** Enqueues; `renew` lets a finished job of the same id run again (the need came back). */
+  async #enqueue(job: JobSpec<JobData>, renew: boolean): Promise<string | undefined> {
+    const q = this.#ctx.queue;
+    if (renew) {
+      const prev = await q.get(job.id);
+      if (prev.ok && (prev.value?.state === "completed" || prev.value?.state === "failed")) {
+        await q.remove(job.id);
+      }
+    }
+    const r = await q.enqueue(job);
+    return r.ok ? undefined : r.error.message;
+  }
+
+  async #event(claim: string, why: { code: string; message: string }): Promise<void> {
+    const ev = this.#ctx.events;
+    if (!ev) return;
+    await ev.record(
+      { apiVersion: "proxscale.io/v1alpha1", kind: "NodeClaim", name: claim },
+      why as Parameters<typeof ev.record>[1],
+      "Normal",
+    );
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Starting a launch in the crash-safe order: the NodeClaim object (with its finalizer) is
+ * created in Kubernetes first, then the launch job is queued under `launch-<nodeclaim>`. A
+ * crash between the two leaves a claim without a VM, which the next pass resumes (or deletes at
+ * launchTimeout); never a VM without a claim.
+ *
+ * May import: core/, adapters/, daemon/.
+ */
+import type { NodeClaim } from "../core/model.ts";
+import { err, ok, type Result } from "../core/result.ts";
+import { describeKubeError } from "../adapters/kubernetes/client.ts";
+import { launchJobId } from "../adapters/queue/port.ts";
+import type { DaemonContext } from "./context.ts";
+import { createClaimWithFinalizer } from "./kube_actions.ts";
+
+/** Creates the claim (when `isNew`) and queues its launch; `queued` false if already queued. */
+export async function startLaunch(
+  ctx: DaemonContext,
+  claim: NodeClaim,
+  isNew: boolean,
+): Promise<Result<{ queued: boolean }, string>> {
+  const id = launchJobId(claim.name);
+  if (isNew) {
+    const c = await createClaimWithFinalizer(ctx.kube, claim);
+    if (!c.ok) return err(describeKubeError(c.error));
+    if (c.value.created) {
+      // A finished job of an earlier claim with the same name must not block this one.
+      const prev = await ctx.queue.get(id);
+      if (prev.ok && (prev.value?.state === "completed" || prev.value?.state === "failed")) {
+        await ctx.queue.remove(id);
+      }
+    }
+    await ctx.hook("after-claim-created", claim.name);
+  }
+  const q = await ctx.queue.enqueue({
+    id,
+    name: "launch",
+    data: { kind: "launch", claim: claim.name },
+  });
+  if (!q.ok) return err(q.error.message);
+  return ok({ queued: q.value.added });
+}

@@ -1,0 +1,131 @@
+/**
+ * The observe -> decide -> act loop. A change seen by the informers (a pod, node or NodeClaim)
+ * opens Karpenter's batch window: the pass runs once no change came for `batchIdle`, or at the
+ * latest `batchMax` after the first change, so a burst of pending pods is decided together. A
+ * periodic tick runs a pass anyway, for timers (consolidateAfter, timeouts, orphan grace) and
+ * for Proxmox, which cannot be watched. Passes never overlap. Each pass builds a Snapshot,
+ * calls core/reconcile.ts and hands the actions to the executor, which acts only while this
+ * replica holds the lease and is not paused (otherwise it reports what it would do).
+ *
+ * May import: core/, adapters/, daemon/.
+ */
+import {
+  initialReconcileState,
+  reconcile,
+  type ReconcilePlan,
+  type ReconcileState,
+} from "../core/reconcile.ts";
+import type { DaemonContext } from "./context.ts";
+import type { Executor } from "./executor.ts";
+import { buildSnapshot } from "./snapshot.ts";
+
+/** How the loop is paced and gated. */
+export type LoopOptions = {
+  /** Period of the timer-driven pass (ms). */
+  tickMs: number;
+  /** Whether this replica may act (holds the lease). */
+  isLeader: () => boolean;
+  /** Maintenance mode: decide and report, do not act. */
+  paused: () => boolean;
+  /** Called after each pass with its plan (status, metrics, tests). */
+  onPass?: (plan: ReconcilePlan, acted: boolean) => void;
+  /** A pass that could not run (a provider unreachable ...). */
+  onError?: (message: string) => void;
+};
+
+/** The running loop. */
+export class ReconcileLoop {
+  readonly #ctx: DaemonContext;
+  readonly #executor: Executor;
+  readonly #o: LoopOptions;
+  #state: ReconcileState = initialReconcileState();
+  #unsubscribe: (() => void)[] = [];
+  #tick: ReturnType<typeof setInterval> | undefined;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #maxTimer: ReturnType<typeof setTimeout> | undefined;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #stopped = false;
+  /** Passes completed, for health checks. */
+  passes = 0;
+  lastPassAt = 0;
+
+  constructor(ctx: DaemonContext, executor: Executor, o: LoopOptions) {
+    this.#ctx = ctx;
+    this.#executor = executor;
+    this.#o = o;
+  }
+
+  /** Subscribes to the informers and starts the tick; the first pass runs at once. */
+  start(): void {
+    const i = this.#ctx.informers;
+    const wake = () => this.wake();
+    this.#unsubscribe = [i.pods.on(wake), i.nodes.on(wake), i.nodeClaims.on(wake)];
+    this.#tick = setInterval(() => this.runNow(), this.#o.tickMs);
+    this.runNow();
+  }
+
+  /** A change arrived: (re)start the idle timer inside the batch window. */
+  wake(): void {
+    if (this.#stopped) return;
+    const { batchIdle, batchMax } = this.#ctx.config().settings;
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => this.#closeWindow(), batchIdle);
+    this.#maxTimer ??= setTimeout(() => this.#closeWindow(), batchMax);
+  }
+
+  #closeWindow(): void {
+    clearTimeout(this.#idleTimer);
+    clearTimeout(this.#maxTimer);
+    this.#idleTimer = this.#maxTimer = undefined;
+    this.runNow();
+  }
+
+  /** Runs a pass now, or right after the one running. */
+  runNow(): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = this.#pass().finally(() => {
+      this.#running = undefined;
+      if (this.#again && !this.#stopped) {
+        this.#again = false;
+        this.runNow();
+      }
+    });
+  }
+
+  async #pass(): Promise<void> {
+    const ctx = this.#ctx;
+    if (!ctx.informers.hasSynced()) return;
+    try {
+      const snap = await buildSnapshot(ctx.informers, ctx.providers, ctx.clock.now());
+      if (this.#stopped) return;
+      if (!snap.ok) {
+        this.#o.onError?.(`${snap.error.provider}: ${snap.error.message}`);
+        return;
+      }
+      const plan = reconcile(snap.value, ctx.config(), this.#state);
+      this.#state = plan.state;
+      const act = this.#o.isLeader() && !this.#o.paused();
+      await this.#executor.apply(plan.actions, act);
+      this.passes++;
+      this.lastPassAt = ctx.clock.now();
+      this.#o.onPass?.(plan, act);
+    } catch (e) {
+      this.#o.onError?.(e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  /** Stops timers and subscriptions; waits for a running pass unless `abandon` (a crash). */
+  async stop(abandon = false): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#tick);
+    clearTimeout(this.#idleTimer);
+    clearTimeout(this.#maxTimer);
+    for (const u of this.#unsubscribe) u();
+    if (!abandon) await this.#running;
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * daemon/termination.ts's ports over the real adapters: taints through the node writer,
+ * replacements through the crash-safe launch path, pods and PDBs from the informers' caches,
+ * one eviction per call, VM deletion through the claim's provider (by claim identity), Node
+ * deletion, and the NodeClaim's deletion plus finalizer release.
+ *
+ * May import: core/, adapters/, daemon/.
+ */
+import { ok } from "../core/result.ts";
+import { reason } from "../core/reason.ts";
+import { isClaimReady } from "../core/claim_state.ts";
+import { claimFromPlan } from "../core/reconcile.ts";
+import { describeKubeError } from "../adapters/kubernetes/client.ts";
+import {
+  deleteNode,
+  setNodeUnschedulable,
+  updateNodeTaints,
+} from "../adapters/kubernetes/node_writer.ts";
+import type { TerminationPorts } from "./termination.ts";
+import type { DaemonContext } from "./context.ts";
+import {
+  deletePodWithGrace,
+  evictOnce,
+  releaseClaimFinalizer,
+  requestClaimDeletion,
+} from "./kube_actions.ts";
+import { startLaunch } from "./launching.ts";
+import { readClaim } from "./workers.ts";
+
+const portError = (message: string) => ({
+  ok: false as const,
+  error: { kind: "PortError" as const, message },
+});
+
+/** The ports for one daemon. */
+export function terminationPorts(ctx: DaemonContext): TerminationPorts {
+  let evictions = 0;
+  return {
+    async taintNode(node, taint) {
+      const r = await updateNodeTaints(ctx.kube, node, { add: [taint] }, ctx.clock.now);
+      return r.ok ? ok(undefined) : portError(describeKubeError(r.error));
+    },
+    async untaintNode(node, key) {
+      const r = await updateNodeTaints(ctx.kube, node, {
+        remove: [{ key, effect: "NoSchedule" }],
+      }, ctx.clock.now);
+      if (!r.ok) return portError(describeKubeError(r.error));
+      const u = await setNodeUnschedulable(ctx.kube, node, false);
+      return u.ok ? ok(undefined) : portError(describeKubeError(u.error));
+    },
+    async launchReplacement(planned) {
+      const claim = claimFromPlan(planned, ctx.config(), ctx.clock.now());
+      const r = await startLaunch(ctx, claim, true);
+      return r.ok ? ok(undefined) : portError(r.error);
+    },
+    replacementStatus(name) {
+      const c = ctx.informers.nodeClaims.get(name);
+      if (!c || c.deleting) return Promise.resolve(ok("Failed" as const));
+      return Promise.resolve(ok(isClaimReady(c) ? "Ready" as const : "Pending" as const));
+    },
+    listPods(node) {
+      return Promise.resolve(ok(ctx.informers.pods.list().filter((p) => p.nodeName === node)));
+    },
+    listPdbs() {
+      return Promise.resolve(ok(ctx.informers.pdbs.list()));
+    },
+    async evict(pod) {
+      const r = await evictOnce(ctx.kube, pod);
+      if (r.ok && r.value === "evicted" && evictions++ === 0) await ctx.hook("mid-drain", pod.name);
+      return r;
+    },
+    async deletePod(pod, graceMs) {
+      const r = await deletePodWithGrace(ctx.kube, pod, graceMs);
+      return r.ok ? r : portError(describeKubeError(r.error));
+    },
+    async deleteVm(target) {
+      const read = await readClaim(ctx, target.nodeClaim);
+      if (!read.ok) return portError(read.message);
+      const providerName = read.claim?.provider;
+      const providers = providerName
+        ? [ctx.providers.get(providerName)].filter((p) => p !== undefined)
+        : [...ctx.providers.values()];
+      let deleted = false;
+      for (const p of providers) {
+        const list = await p.list();
+        if (!list.ok) return portError(list.error.message);
+        for (const m of list.value.filter((v) => v.claim === target.nodeClaim)) {
+          const d = await p.delete(m);
+          if (!d.ok) return portError(d.error.message);
+          deleted = true;
+          ctx.report({
+            time: ctx.clock.now(),
+            what: "VmDeleted",
+            nodeclaim: target.nodeClaim,
+            vmid: m.vmid,
+            host: m.host,
+            reason: target.reason,
+          });
+          await ctx.hook("after-vm-deleted", target.nodeClaim);
+        }
+      }
+      return ok(deleted ? "deleted" as const : "gone" as const);
+    },
+    async deleteNode(node) {
+      const r = await deleteNode(ctx.kube, node);
+      return r.ok ? ok(undefined) : portError(describeKubeError(r.error));
+    },
+    async releaseFinalizer(name) {
+      const d = await requestClaimDeletion(ctx.kube, name);
+      if (!d.ok) return portError(describeKubeError(d.error));
+      const f = await releaseClaimFinalizer(ctx.kube, name);
+      if (!f.ok) return portError(describeKubeError(f.error));
+      ctx.report({
+        time: ctx.clock.now(),
+        what: "NodeClaimDeleted",
+        nodeclaim: name,
+        reason: reason("Drained", `NodeClaim ${name} removed after its VM and Node`),
+      });
+      return ok(undefined);
+    },
+  };
+}

@@ -1,0 +1,189 @@
+/**
+ * The job handler: runs the multi-step operations the executor queued. Each job re-reads the
+ * world before acting and is safe to run again after a crash at any step:
+ *
+ * - launch: the NodeClaim exists first (the executor created it), so the VM is made with the
+ *   claim's identity and a restarted launch adopts it (the provider looks the claim up first);
+ *   success writes Launched=True with vmid, host and providerID; a failure writes
+ *   Launched=False with the provider's words and is retried with backoff by the queue.
+ * - finalize: VM (by claim identity) then Node then the finalizer, so a claim never disappears
+ *   while its VM lives.
+ * - gc-vm / remove-node: orphans found by core/reconcile.ts.
+ * - disrupt: daemon/termination.ts carries out the command through ports over the adapters.
+ *
+ * May import: core/, adapters/, daemon/.
+ */
+import type { NodeClaim } from "../core/model.ts";
+import { reason } from "../core/reason.ts";
+import { providerIdOf } from "../core/reconcile.ts";
+import { describeKubeError } from "../adapters/kubernetes/client.ts";
+import { nodeClaimFromKube } from "../adapters/kubernetes/translate.ts";
+import { setNodeClaimStatus } from "../adapters/kubernetes/nodeclaim_writer.ts";
+import { deleteNode } from "../adapters/kubernetes/node_writer.ts";
+import { providerErrorReason } from "../adapters/proxmox/port.ts";
+import { type JobHandler, type JobOutcome, launchJobId } from "../adapters/queue/port.ts";
+import { terminateCommand } from "./termination.ts";
+import type { DaemonContext, JobData } from "./context.ts";
+import { releaseClaimFinalizer } from "./kube_actions.ts";
+import { terminationPorts } from "./termination_ports.ts";
+
+const fail = (message: string, retry = true): JobOutcome => ({ ok: false, message, retry });
+
+/** Reads a NodeClaim from the API server (not the cache: a job must see the latest). */
+export async function readClaim(
+  ctx: DaemonContext,
+  name: string,
+): Promise<{ ok: true; claim?: NodeClaim } | { ok: false; message: string }> {
+  const r = await ctx.kube.requestJson(
+    "GET",
+    `/apis/proxscale.io/v1alpha1/nodeclaims/${encodeURIComponent(name)}`,
+  );
+  if (!r.ok) {
+    if (r.error.kind === "Status" && r.error.code === 404) return { ok: true };
+    return { ok: false, message: describeKubeError(r.error) };
+  }
+  const c = nodeClaimFromKube(r.value.body);
+  return c.ok ? { ok: true, claim: c.value } : { ok: false, message: String(c.error) };
+}
+
+async function launch(ctx: DaemonContext, name: string): Promise<JobOutcome> {
+  const read = await readClaim(ctx, name);
+  if (!read.ok) return fail(read.message);
+  const claim = read.claim;
+  if (!claim || claim.deleting) return { ok: true }; // deleted meanwhile: nothing to launch
+  const config = ctx.config();
+  const template = config.machineTemplates.find((t) => t.name === claim.machineTemplate);
+  const providerCfg = config.providers.find((p) => p.name === claim.provider);
+  const provider = ctx.providers.get(claim.provider);
+  if (!template || !providerCfg || !provider) {
+    return fail(`NodeClaim ${name} names an unknown MachineTemplate or Provider`, false);
+  }
+  const made = await provider.create(claim, template, providerCfg);
+  const now = ctx.clock.now();
+  if (!made.ok) {
+    const why = providerErrorReason(made.error);
+    await setNodeClaimStatus(ctx.kube, name, {
+      conditions: [{
+        type: "Launched",
+        status: "False",
+        reason: why.code,
+        message: why.message,
+        lastTransitionTime: now,
+      }],
+    }, ctx.clock.now);
+    ctx.report({ time: now, what: "LaunchFailed", nodeclaim: name, reason: why });
+    const permanent = made.error.kind === "InvalidTemplate";
+    return fail(made.error.message, !permanent);
+  }
+  const vm = made.value;
+  const why = reason("Launched", `VM ${vm.vmid} started on ${vm.host}`);
+  const w = await setNodeClaimStatus(ctx.kube, name, {
+    vmid: vm.vmid,
+    host: vm.host,
+    providerID: providerIdOf(vm.provider, vm.vmid),
+    conditions: [{
+      type: "Launched",
+      status: "True",
+      reason: why.code,
+      message: why.message,
+      lastTransitionTime: now,
+    }],
+  }, ctx.clock.now);
+  if (!w.ok) return fail(describeKubeError(w.error));
+  ctx.report({
+    time: now,
+    what: "VmCreated",
+    nodeclaim: name,
+    vmid: vm.vmid,
+    host: vm.host,
+    reason: why,
+  });
+  await ctx.hook("after-launch", name);
+  return { ok: true };
+}
+
+async function finalize(ctx: DaemonContext, name: string): Promise<JobOutcome> {
+  const read = await readClaim(ctx, name);
+  if (!read.ok) return fail(read.message);
+  const claim = read.claim;
+  if (!claim) return { ok: true };
+  // A launch still running could create the VM after we looked: wait for it to settle.
+  const running = await ctx.queue.get(launchJobId(name));
+  if (running.ok && running.value?.state === "active") {
+    return fail(`launch of ${name} still running; finalize waits for it`);
+  }
+  const provider = ctx.providers.get(claim.provider);
+  let providerID = claim.providerID;
+  if (provider) {
+    const list = await provider.list();
+    if (!list.ok) return fail(list.error.message);
+    for (const m of list.value.filter((v) => v.claim === name)) {
+      providerID ??= providerIdOf(m.provider, m.vmid);
+      const d = await provider.delete(m);
+      if (!d.ok) return fail(d.error.message);
+      ctx.report({
+        time: ctx.clock.now(),
+        what: "VmDeleted",
+        nodeclaim: name,
+        vmid: m.vmid,
+        host: m.host,
+        reason: reason("Drained", `VM ${m.vmid} of NodeClaim ${name} destroyed`),
+      });
+      await ctx.hook("after-vm-deleted", name);
+    }
+  }
+  const nodes = ctx.informers.nodes.list().filter((n) =>
+    (providerID !== undefined && n.providerID === providerID) || n.name === claim.nodeName
+  );
+  for (const n of nodes) {
+    const d = await deleteNode(ctx.kube, n.name);
+    if (!d.ok) return fail(describeKubeError(d.error));
+  }
+  const f = await releaseClaimFinalizer(ctx.kube, name);
+  if (!f.ok) return fail(describeKubeError(f.error));
+  return { ok: true };
+}
+
+/** The handler the daemon's queue worker runs. */
+export function jobHandler(ctx: DaemonContext): JobHandler<JobData> {
+  return async (job) => {
+    const data = job.data;
+    switch (data.kind) {
+      case "launch":
+        return await launch(ctx, data.claim);
+      case "finalize":
+        return await finalize(ctx, data.claim);
+      case "gc-vm": {
+        const p = ctx.providers.get(data.vm.provider);
+        if (!p) return fail(`unknown provider ${data.vm.provider}`, false);
+        const d = await p.delete(data.vm);
+        return d.ok ? { ok: true } : fail(d.error.message);
+      }
+      case "remove-node": {
+        const d = await deleteNode(ctx.kube, data.node);
+        return d.ok ? { ok: true } : fail(describeKubeError(d.error));
+      }
+      case "disrupt": {
+        const outcomes = await terminateCommand(
+          data.command,
+          ctx.config().nodePools,
+          terminationPorts(ctx),
+          ctx.clock,
+          {
+            pollInterval: ctx.pollInterval,
+            retryDelay: Math.min(500, ctx.pollInterval),
+            onStep: (step, why) =>
+              ctx.report({
+                time: ctx.clock.now(),
+                what: `Disrupt:${step}`,
+                nodeclaim: data.command.candidates.map((c) => c.nodeClaim).join(","),
+                reason: why,
+              }),
+          },
+        );
+        const failed = outcomes.find((o) => o.kind === "Failed");
+        return failed ? fail(failed.reason.message) : { ok: true };
+      }
+    }
+  };
+}

@@ -1,0 +1,198 @@
+/**
+ * A whole simulated cluster for the demo and the end-to-end tests: the fake PVE (TLS, pinned
+ * fingerprint) and the fake API server (TLS) on 127.0.0.1 with the proxscale CRDs applied, the
+ * world glue, and a factory for REAL daemon instances wired to them through the real adapters
+ * over real sockets. A crash test starts a daemon, kills it at a named step, and starts a fresh
+ * one against the same fakes (and, with Redis, the same queue).
+ *
+ * May import: core/, adapters/, daemon/, sim/.
+ */
+import type { Config } from "../../core/model.ts";
+import { KubeClient } from "../../adapters/kubernetes/client.ts";
+import { crdObject, KINDS } from "../../adapters/kubernetes/crds.ts";
+import { PveClient } from "../../adapters/proxmox/client.ts";
+import { ProxmoxProvider } from "../../adapters/proxmox/provider.ts";
+import type { MachineProvider } from "../../adapters/proxmox/port.ts";
+import type { JobQueue } from "../../adapters/queue/port.ts";
+import { type Daemon, startDaemon } from "../../daemon/daemon.ts";
+import type { CrashStep, DecisionReport, JobData } from "../../daemon/context.ts";
+import { type FakeKube, startFakeKube } from "../fake_kube/server.ts";
+import { type FakePve, startFakePve } from "../fake_pve/server.ts";
+import { DEMO_PVE_TIMING, demoConfig } from "./demo_config.ts";
+import { haltable } from "./haltable.ts";
+import { DemoWorld } from "./world.ts";
+
+/** Every point at which a crash test can kill a daemon. */
+export type CrashPoint = CrashStep | "after-vmid-reserve" | "after-clone" | "after-start";
+
+/** PVE client calls after which the PVE crash points sit. */
+const PVE_STEPS: Record<string, (args: unknown[]) => CrashPoint | undefined> = {
+  nextid: () => "after-vmid-reserve",
+  cloneVm: () => "after-clone",
+  createVm: () => "after-clone",
+  power: (args) => (args[2] === "start" ? "after-start" : undefined),
+};
+
+export type ClusterOptions = {
+  seed?: number;
+  bootDelayMs?: number;
+  worldTickMs?: number;
+  /** Changes to the demo configuration (shorter or longer windows). */
+  tune?: (c: Config) => Config;
+};
+
+export type DaemonHandle = {
+  daemon: Daemon;
+  /** Resolves with the crash point once the daemon was killed there. */
+  crashed: Promise<CrashPoint>;
+  /** Stops gracefully (or does nothing after a crash). */
+  stop(): Promise<void>;
+};
+
+export type DaemonSpawnOptions = {
+  queue: JobQueue<JobData>;
+  /** Kill the daemon the first time it reaches this point. */
+  crashAt?: CrashPoint;
+  report?: (d: DecisionReport) => void;
+  identity?: string;
+  tickMs?: number;
+};
+
+/** The running cluster. */
+export type DemoCluster = {
+  pve: FakePve;
+  kube: FakeKube;
+  config: Config;
+  world: DemoWorld;
+  spawn(o: DaemonSpawnOptions): Promise<DaemonHandle>;
+  close(): Promise<void>;
+};
+
+/** Starts both fakes, applies the CRDs and starts the world (no daemon yet). */
+export async function startDemoCluster(o: ClusterOptions = {}): Promise<DemoCluster> {
+  const seed = o.seed ?? 42;
+  const pve = await startFakePve({ hosts: 3, seed, model: { timing: DEMO_PVE_TIMING } });
+  // Evicted pods finish terminating in a fiftieth of their grace period (0.6 s of 30 s).
+  const kube = await startFakeKube({
+    seed,
+    podGcOnNodeDelete: true,
+    gracefulDeletion: { scale: 0.02 },
+  });
+  for (const k of KINDS) {
+    const r = kube.store.create("customresourcedefinitions.apiextensions.k8s.io", crdObject(k));
+    if (!r.ok) throw new Error(`CRD ${k.kind} could not be applied: ${r.error.message}`);
+  }
+  const hosts = pve.model.nodes().map((n) => String(n.node)).sort();
+  const base = demoConfig({
+    url: pve.url,
+    tokenId: pve.tokenId,
+    fingerprint: pve.fingerprint,
+    hosts,
+  });
+  const config = o.tune ? o.tune(base) : base;
+  const world = new DemoWorld({
+    pve,
+    kube,
+    provider: config.providers[0]!.name,
+    managedTag: config.providers[0]!.managedTag,
+    bootDelayMs: o.bootDelayMs ?? 400,
+    tickMs: o.worldTickMs ?? 100,
+  });
+  world.start();
+  const handles: DaemonHandle[] = [];
+  const pveClients: PveClient[] = [];
+
+  const spawn = async (s: DaemonSpawnOptions): Promise<DaemonHandle> => {
+    let dead = false;
+    const ref: { daemon?: Daemon } = {};
+    let crashedResolve: (p: CrashPoint) => void = () => {};
+    const crashed = new Promise<CrashPoint>((r) => (crashedResolve = r));
+    const crash = (point: CrashPoint): Promise<void> => {
+      if (dead || s.crashAt !== point) return Promise.resolve();
+      dead = true;
+      // The kill runs beside the halted call; the caller never continues.
+      queueMicrotask(async () => {
+        await ref.daemon?.kill();
+        crashedResolve(point);
+      });
+      return new Promise<never>(() => {});
+    };
+    const rawPve = new PveClient({
+      endpoint: pve.url,
+      tokenId: pve.tokenId,
+      tokenSecret: pve.tokenSecret,
+      tls: { fingerprint: pve.fingerprint },
+      timeoutMs: 5_000,
+      retry: { attempts: 4, baseMs: 20, maxMs: 200 },
+      task: { pollMinMs: 20, pollMaxMs: 60, deadlineMs: 20_000 },
+    });
+    pveClients.push(rawPve);
+    const pveClient = haltable(rawPve, () => dead, async (method, args) => {
+      const point = PVE_STEPS[method]?.(args);
+      if (point) await crash(point);
+    });
+    const providers = new Map<string, MachineProvider>();
+    for (const p of config.providers) {
+      providers.set(
+        p.name,
+        new ProxmoxProvider({
+          client: pveClient,
+          provider: p,
+          seed: seed + handles.length,
+          timings: { poll: 20, retryBase: 20, ambiguousGrace: 300 },
+        }),
+      );
+    }
+    const kubeconfig = kube.kubeconfig();
+    const writeKube = haltable(KubeClient.fromKubeconfig(kubeconfig), () => dead, undefined, [
+      "core",
+      "custom",
+      "coordination",
+    ]);
+    const daemon = ref.daemon = await startDaemon({
+      config,
+      kube: writeKube,
+      watchKube: KubeClient.fromKubeconfig(kubeconfig),
+      providers,
+      queue: s.queue,
+      leaderElection: {
+        namespace: "default",
+        name: "proxscale",
+        identity: s.identity ?? `proxscale-${handles.length + 1}`,
+        config: { leaseDuration: 2_000, renewDeadline: 1_500, retryPeriod: 300, jitterFactor: 1.2 },
+      },
+      tickMs: s.tickMs ?? 1_000,
+      pollInterval: 200,
+      ...(s.report ? { report: s.report } : {}),
+      hook: (step) => crash(step),
+    });
+    const handle: DaemonHandle = {
+      daemon,
+      crashed,
+      stop: async () => {
+        if (!dead) {
+          // At the end of a scenario nothing is waited for: abandon, then go quiet.
+          await daemon.kill();
+          dead = true;
+        }
+      },
+    };
+    handles.push(handle);
+    return handle;
+  };
+
+  return {
+    pve,
+    kube,
+    config,
+    world,
+    spawn,
+    close: async () => {
+      world.stop();
+      for (const h of handles) await h.stop();
+      for (const c of pveClients) c.close();
+      await kube.close();
+      await pve.close();
+    },
+  };
+}
