@@ -70,7 +70,9 @@ export class MemoryJobQueue<D = unknown> implements JobQueue<D> {
   readonly #timers: QueueTimers;
   readonly #jobs = new Map<string, Entry<D>>();
   /** Ids in the order they became waiting; stale ids are skipped when taken. */
-  #waiting: string[] = [];
+  #waiting = new Fifo<string>();
+  /** Finished jobs in finishing order, per state, so purging looks only at expired ones. */
+  #finished = { completed: new Fifo<Entry<D>>(), failed: new Fifo<Entry<D>>() };
   #workers: MemoryWorker<D>[] = [];
   #closed = false;
 
@@ -179,8 +181,7 @@ export class MemoryJobQueue<D = unknown> implements JobQueue<D> {
   }
 
   #takeWaiting(): Entry<D> | undefined {
-    while (this.#waiting.length > 0) {
-      const id = this.#waiting.shift()!;
+    for (let id = this.#waiting.shift(); id !== undefined; id = this.#waiting.shift()) {
       const e = this.#jobs.get(id);
       if (e && e.state === "waiting") return e;
     }
@@ -255,17 +256,45 @@ export class MemoryJobQueue<D = unknown> implements JobQueue<D> {
     e.state = state;
     e.finishedAt = this.#timers.now();
     if (message !== undefined) e.lastError = message;
+    this.#finished[state].push(e);
   }
 
   /** Forgets finished jobs past their retention, which frees their ids. */
   #purge(): void {
     const now = this.#timers.now();
     const { completedMs, failedMs } = this.settings.retention;
-    for (const [id, e] of this.#jobs) {
-      if (e.finishedAt === undefined) continue;
-      const keep = e.state === "completed" ? completedMs : failedMs;
-      if (now - e.finishedAt >= keep) this.#jobs.delete(id);
+    for (const [state, keep] of [["completed", completedMs], ["failed", failedMs]] as const) {
+      const fifo = this.#finished[state];
+      for (let e = fifo.peek(); e !== undefined && now - e.finishedAt! >= keep; e = fifo.peek()) {
+        fifo.shift();
+        // Skip entries removed or replaced meanwhile.
+        if (this.#jobs.get(e.id) === e) this.#jobs.delete(e.id);
+      }
     }
+  }
+}
+
+/** A queue with O(1) shift (Array#shift copies on long arrays). */
+class Fifo<T> {
+  #items: T[] = [];
+  #head = 0;
+
+  push(x: T): void {
+    this.#items.push(x);
+  }
+
+  peek(): T | undefined {
+    return this.#items[this.#head];
+  }
+
+  shift(): T | undefined {
+    if (this.#head >= this.#items.length) return undefined;
+    const x = this.#items[this.#head++];
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return x;
   }
 }
 
