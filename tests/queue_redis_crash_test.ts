@@ -32,16 +32,20 @@ Deno.test("a job of a worker process killed with SIGKILL is picked up by a new w
       }).spawn();
       const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
       let text = "";
-      while (!text.includes("\n")) {
-        const chunk = await out.read();
-        if (chunk.done) break;
-        text += chunk.value;
+      try {
+        while (!text.includes("\n")) {
+          const chunk = await out.read();
+          if (chunk.done) break;
+          text += chunk.value;
+        }
+      } finally {
+        // Killed in every case, so a failed read never leaves a worker process behind.
+        child.kill("SIGKILL");
+        await out.cancel();
       }
       assert.equal(text.split("\n")[0], "started launch-crash-1 1");
-      child.kill("SIGKILL");
       const status = await child.status;
       assert.equal(status.signal, "SIGKILL");
-      await out.cancel();
 
       const active = await q.get("launch-crash-1");
       assert.ok(active.ok);
