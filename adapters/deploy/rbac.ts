@@ -32,10 +32,10 @@ export const CRD_NAMES = ["nodepools", "machinetemplates", "providers", "nodecla
  * the rule visibly dead and adding one without a rule fails the RBAC-enforcing test.
  */
 export const CLUSTER_RULES: PolicyRule[] = [
-  // cluster_informers.ts (pods informer); eviction.ts deletes a pod only when drainTimeoutAction
-  // is "force".
-  { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch", "delete"] },
-  // eviction.ts: POST pods/<p>/eviction (honours PodDisruptionBudgets).
+  // cluster_informers.ts (pods informer); eviction.ts and daemon/kube_actions.ts delete a pod only
+  // when drainTimeoutAction is "force".
+  { apiGroups: [""], resources: ["pods"], verbs: ["list", "watch", "delete"] },
+  // eviction.ts, daemon/kube_actions.ts: POST pods/<p>/eviction (honours PodDisruptionBudgets).
   { apiGroups: [""], resources: ["pods/eviction"], verbs: ["create"] },
   // cluster_informers.ts; node_writer.ts reads, labels/taints/cordons (PATCH) and removes nodes.
   {
@@ -47,8 +47,8 @@ export const CLUSTER_RULES: PolicyRule[] = [
   { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
   // cluster_informers.ts: PodDisruptionBudgets feed the disruption decisions.
   { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: ["list", "watch"] },
-  // config_loader.ts / config_watcher.ts read the configuration kinds; config_status_writer.ts
-  // reports on them.
+  // config_loader.ts / config_watcher.ts list and watch the configuration kinds;
+  // config_status_writer.ts reads one (GET) and patches its status.
   {
     apiGroups: [GROUP],
     resources: ["nodepools", "machinetemplates", "providers"],
@@ -57,17 +57,17 @@ export const CLUSTER_RULES: PolicyRule[] = [
   {
     apiGroups: [GROUP],
     resources: ["nodepools/status", "machinetemplates/status", "providers/status"],
-    verbs: ["get", "patch"],
+    verbs: ["patch"],
   },
-  // nodeclaim_writer.ts creates, reads and deletes claims (PATCH removes the finalizer);
-  // cluster_informers.ts watches them.
+  // nodeclaim_writer.ts and daemon/kube_actions.ts create, read and delete claims, and PATCH the
+  // claim to release its finalizer; cluster_informers.ts watches them.
   {
     apiGroups: [GROUP],
     resources: ["nodeclaims"],
     verbs: ["create", "get", "list", "watch", "patch", "delete"],
   },
-  { apiGroups: [GROUP], resources: ["nodeclaims/status"], verbs: ["get", "patch"] },
-  // `proxscale diagnose`: are the CRDs installed? Only proxscale's own, by name.
+  { apiGroups: [GROUP], resources: ["nodeclaims/status"], verbs: ["patch"] },
+  // `proxscale diagnose` (issue 9): are the CRDs installed? Only proxscale's own, by name.
   {
     apiGroups: ["apiextensions.k8s.io"],
     resources: ["customresourcedefinitions"],
@@ -82,7 +82,7 @@ export const NAMESPACE_RULES: PolicyRule[] = [
   { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
   // config_loader.ts / config_watcher.ts: the proxscale-settings ConfigMap.
   { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] },
-  // Provider tokenSecret `secret:` references, read from this namespace only.
+  // Provider tokenSecret / Redis password `secret:` references, read from this namespace only.
   { apiGroups: [""], resources: ["secrets"], verbs: ["get"] },
 ];
 
