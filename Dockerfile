@@ -9,6 +9,7 @@
 
 # ---- build ----
 FROM denoland/deno:2.9.6 AS build
+USER root
 WORKDIR /src
 ENV DENO_NO_UPDATE_CHECK=1
 # Dependencies first, so that source edits do not re-download npm packages.

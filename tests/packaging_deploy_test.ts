@@ -35,6 +35,26 @@ Deno.test("committed deploy/ files equal what adapters/deploy generates", async 
   }
 });
 
+Deno.test("deploy/proxscale.yaml is exactly `proxscale manifests` with its defaults", async () => {
+  const io = captureIo();
+  assert.equal(await manifestsCommand.run([], io), 0);
+  const committed = await Deno.readTextFile(new URL("deploy/proxscale.yaml", root));
+  assert.equal(io.stdout.join("\n") + "\n", committed);
+});
+
+Deno.test("manifests --with-crds prints the four CRDs first, then the install", async () => {
+  const { code, objects } = await manifests(["--with-crds"]);
+  assert.equal(code, 0);
+  assert.deepEqual(
+    objects.slice(0, 4).map((o) => o.metadata.name),
+    ["nodepools", "machinetemplates", "providers", "nodeclaims"].map((p) => `${p}.proxscale.io`),
+  );
+  assert.equal(objects[4]!.kind, "Namespace");
+  const help = captureIo();
+  assert.equal(await manifestsCommand.run(["--help"], help), 0);
+  assert.match(help.stdout.join("\n"), /--pve-endpoint/);
+});
+
 Deno.test("a file under deploy/ declares the ClusterRole", async () => {
   const text = await Deno.readTextFile(new URL("deploy/proxscale.yaml", root));
   assert.match(text, /^kind: ClusterRole$/m);
