@@ -141,20 +141,28 @@ class Pass {
     }
     const plan = provision(input, this.config);
     const byKey = new Map(this.snap.pods.map((p) => [podKey(p), p]));
+    const { podsOn, slotByName, slots } = this.world;
     for (const pl of plan.placements) {
       if (pl.kind !== "node") continue;
-      const slot = this.world.slotByName.get(pl.target);
+      const slot = slotByName.get(pl.target);
       const pod = byKey.get(pl.pod);
       if (slot === undefined || !pod) continue;
       const r = podRequests(pod);
-      const s = this.world.slots[slot]!;
+      const s = slots[slot]!;
       s.freeCpu -= r.cpu;
       s.freeMemory -= r.memory;
       s.freePods -= 1;
+      // Topology (anti-affinity, spread) sees the pod where it is about to run.
+      podsOn[slot]!.push(pod);
       const n = this.nominated.get(slot) ?? { pending: 0, leaving: 0 };
       if (leaving.has(pod)) n.leaving += 1;
       else n.pending += 1;
       this.nominated.set(slot, n);
+    }
+    // Leaving pods no longer count where they are now; those without existing room will run on
+    // a launching or new VM, which no candidate's pod can be moved onto.
+    for (let i = 0; i < slots.length; i++) {
+      if (slots[i]!.leaving) podsOn[i] = podsOn[i]!.filter((p) => !leaving.has(p));
     }
   }
 

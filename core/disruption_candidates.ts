@@ -79,7 +79,10 @@ export type PoolCounts = {
 export type World = {
   slots: NodeSlot[];
   slotByName: Map<string, number>;
-  /** Pods bound to each slot (active or not), by slot index. */
+  /**
+   * Pods on each slot (active or not), by slot index: those bound to it, except that the pass
+   * moves pending pods and the pods of nodes being disrupted to where provisioning places them.
+   */
   podsOn: Pod[][];
   candidates: Candidate[];
   /** Claims that are not candidates, and why. */

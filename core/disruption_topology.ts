@@ -33,8 +33,9 @@ export class TopologyScope {
   constructor(world: World, snapshot: Snapshot) {
     this.#world = world;
     this.#snap = snapshot;
-    this.#anyAntiAffinity = snapshot.pods.some((p) =>
-      p.nodeName !== undefined && (p.requiredPodAntiAffinity?.length ?? 0) > 0
+    // From the pass's view of where pods run (pending pods placed, leaving pods moved).
+    this.#anyAntiAffinity = world.podsOn.some((pods) =>
+      pods.some((p) => (p.requiredPodAntiAffinity?.length ?? 0) > 0)
     );
   }
 
