@@ -97,3 +97,33 @@ Deno.bench("disruption 1000 nodes, one anti-affinity deployment", () => {
   const plan = disrupt(spread, config);
   if (plan.verdicts.length !== 1000) throw new Error("not every candidate was evaluated");
 });
+
+// The same cluster with 20 nodes already tainted as disrupted (their 580 pods still running,
+// about to be drained) and 30 pending pods: all of them are placed first, by the provisioning
+// core over the whole cluster, before any candidate is simulated.
+const busy = structuredClone(snapshot);
+for (const n of busy.nodes) {
+  if (Number(n.name.slice(5)) % 50 === 11) {
+    n.taints = [{ key: "proxscale.io/disrupted", effect: "NoSchedule" }];
+  }
+}
+for (let i = 0; i < 30; i++) {
+  busy.pods.push({
+    uid: `pending-${i}`,
+    name: `web-${i}`,
+    namespace: "default",
+    labels: { app: "web" },
+    phase: "Pending",
+    unschedulable: true,
+    createdAt: T0 - 10_000,
+    pendingSince: T0 - 10_000,
+    containers: [{ cpu: 200, memory: 256 * MiB }],
+    ownerKind: "ReplicaSet",
+    ownerName: "web-rs",
+  });
+}
+
+Deno.bench("disruption 1000 nodes, 20 being disrupted and 30 pods pending", () => {
+  const plan = disrupt(busy, config);
+  if (plan.verdicts.length !== 1000) throw new Error("not every candidate was evaluated");
+});
