@@ -90,3 +90,35 @@ Deno.test("the systemd unit runs proxscale hardened, with secrets as credentials
   const example = await read("deploy/proxscale.env.example");
   assert.match(example, /^#PROXSCALE_PVE_TOKEN=/m);
 });
+
+/** Whether a repository-relative path is left out of the Docker build context. */
+function dockerIgnored(path: string, patterns: string[]): boolean {
+  return patterns.some((p) => {
+    if (p.startsWith("**/*")) return path.endsWith(p.slice(4));
+    if (p.startsWith("*")) return !path.includes("/") && path.endsWith(p.slice(1));
+    if (p.endsWith("*")) return path.startsWith(p.slice(0, -1));
+    return path === p || path.startsWith(`${p}/`);
+  });
+}
+
+Deno.test(".dockerignore keeps every module main.ts loads in the build context", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", "main.ts"],
+    cwd: new URL(".", root),
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  assert.ok(out.success, "deno info main.ts");
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    modules: { specifier: string }[];
+  };
+  const local = info.modules.map((m) => m.specifier).filter((s) => s.startsWith(root.href))
+    .map((s) => s.slice(root.href.length));
+  assert.ok(local.length > 50 && local.includes("cli/manifests.ts"), `${local.length} modules`);
+  const patterns = (await read(".dockerignore")).split("\n").map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"));
+  const lost = local.filter((p) => dockerIgnored(p, patterns));
+  assert.deepEqual(lost, [], "modules the image build would not see");
+  assert.ok(dockerIgnored("tests/packaging_files_test.ts", patterns));
+  assert.ok(dockerIgnored("core/model_test.ts", patterns));
+});
