@@ -101,7 +101,7 @@ function dockerIgnored(path: string, patterns: string[]): boolean {
   });
 }
 
-Deno.test(".dockerignore keeps every module main.ts loads in the build context", async () => {
+Deno.test(".dockerignore keeps every module main.ts loads; main.ts reaches no test-only package", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", "main.ts"],
     cwd: new URL(".", root),
@@ -110,8 +110,12 @@ Deno.test(".dockerignore keeps every module main.ts loads in the build context",
   }).output();
   assert.ok(out.success, "deno info main.ts");
   const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-    modules: { specifier: string }[];
+    modules: { specifier: string; dependencies?: { specifier: string }[] }[];
   };
+  // What `--exclude-unused-npm` embeds is what main.ts reaches: no test-only package.
+  const npm = info.modules.flatMap((m) => m.dependencies ?? []).map((d) => d.specifier)
+    .filter((s) => s === "fast-check" || s.startsWith("npm:fast-check"));
+  assert.deepEqual(npm, [], "main.ts reaches fast-check");
   const local = info.modules.map((m) => m.specifier).filter((s) => s.startsWith(root.href))
     .map((s) => s.slice(root.href.length));
   assert.ok(local.length > 50 && local.includes("cli/manifests.ts"), `${local.length} modules`);
