@@ -9,6 +9,9 @@
  */
 import type { Action } from "../core/reconcile.ts";
 import { reason } from "../core/reason.ts";
+import type { Node } from "../core/model.ts";
+import { DISRUPTED_TAINT_KEY } from "../core/labels.ts";
+import { updateNodeTaints } from "../adapters/kubernetes/node_writer.ts";
 import { describeKubeError } from "../adapters/kubernetes/client.ts";
 import { setNodeClaimStatus } from "../adapters/kubernetes/nodeclaim_writer.ts";
 import { deleteVmJobId, type JobSpec } from "../adapters/queue/port.ts";
@@ -80,6 +83,42 @@ export class Executor {
       }
     }
     this.#reported = seen;
+  }
+
+  /**
+   * A node left with the disrupted taint by a disruption no job carries on (its daemon died
+   * mid-drain and the memory queue died with it) is untainted, so the next pass decides about
+   * it again; core/disruption.ts treats a tainted node as a disruption in progress.
+   */
+  async releaseAbandonedDisruptions(nodes: readonly Node[]): Promise<void> {
+    const tainted = nodes.filter((n) =>
+      (n.taints ?? []).some((t) => t.key === DISRUPTED_TAINT_KEY)
+    );
+    if (tainted.length === 0) return;
+    const jobs = await this.#ctx.queue.list();
+    if (!jobs.ok) return;
+    const carried = new Set<string>();
+    for (const j of jobs.value) {
+      if (j.state === "completed" || j.state === "failed" || j.data.kind !== "disrupt") continue;
+      for (const c of j.data.command.candidates) carried.add(c.node);
+    }
+    for (const n of tainted) {
+      if (carried.has(n.name) || n.deleting) continue;
+      const r = await updateNodeTaints(this.#ctx.kube, n.name, {
+        remove: [{ key: DISRUPTED_TAINT_KEY, effect: "NoSchedule" }],
+      }, this.#ctx.clock.now);
+      if (r.ok) {
+        this.#ctx.report({
+          time: this.#ctx.clock.now(),
+          what: "Untaint",
+          node: n.name,
+          reason: reason(
+            "DisruptionInProgress",
+            `no job carries on the disruption of ${n.name}: back in service`,
+          ),
+        });
+      }
+    }
   }
 
   /** Carries out one action; a message when it failed (the next pass tries again). */

@@ -107,9 +107,10 @@ export class ReconcileLoop {
         this.#o.onError?.(`${snap.error.provider}: ${snap.error.message}`);
         return;
       }
+      const act = this.#o.isLeader() && !this.#o.paused();
+      if (act) await this.#executor.releaseAbandonedDisruptions(snap.value.nodes);
       const plan = reconcile(snap.value, ctx.config(), this.#state);
       this.#state = plan.state;
-      const act = this.#o.isLeader() && !this.#o.paused();
       await this.#executor.apply(plan.actions, act);
       this.passes++;
       this.lastPassAt = ctx.clock.now();

@@ -56,6 +56,8 @@ export type DaemonSpawnOptions = {
   report?: (d: DecisionReport) => void;
   identity?: string;
   tickMs?: number;
+  /** Configuration for this instance (default: the cluster's). */
+  config?: Config;
 };
 
 /** The running cluster. */
@@ -132,7 +134,7 @@ export async function startDemoCluster(o: ClusterOptions = {}): Promise<DemoClus
       if (point) await crash(point);
     });
     const providers = new Map<string, MachineProvider>();
-    for (const p of config.providers) {
+    for (const p of (s.config ?? config).providers) {
       providers.set(
         p.name,
         new ProxmoxProvider({
@@ -150,7 +152,7 @@ export async function startDemoCluster(o: ClusterOptions = {}): Promise<DemoClus
       "coordination",
     ]);
     const daemon = ref.daemon = await startDaemon({
-      config,
+      config: s.config ?? config,
       kube: writeKube,
       watchKube: KubeClient.fromKubeconfig(kubeconfig),
       providers,
