@@ -73,7 +73,7 @@ function unitKeys(text: string): Map<string, string[]> {
 }
 
 Deno.test("the systemd unit runs proxscale hardened, with secrets as credentials", async () => {
-  const k = unitKeys(await read("deploy/proxscale.service"));
+  const k = unitKeys(await read("deploy/systemd/proxscale.service"));
   assert.deepEqual(k.get("ExecStart"), [
     "/usr/local/bin/proxscale run --config /etc/proxscale/config.yaml",
   ]);
@@ -85,9 +85,9 @@ Deno.test("the systemd unit runs proxscale hardened, with secrets as credentials
   assert.deepEqual(k.get("CapabilityBoundingSet"), [""]);
   assert.ok(k.get("LoadCredential")?.includes("pve-token:/etc/proxscale/pve-token"));
   assert.equal(k.get("MemoryDenyWriteExecute"), undefined, "V8's JIT needs W+X pages");
-  const env = unitKeys(await read("deploy/proxscale.env.example"));
+  const env = unitKeys(await read("deploy/systemd/proxscale.env.example"));
   assert.equal(env.size, 0, "the example sets nothing until the operator uncomments it");
-  const example = await read("deploy/proxscale.env.example");
+  const example = await read("deploy/systemd/proxscale.env.example");
   assert.match(example, /^#PROXSCALE_PVE_TOKEN=/m);
 });
 
