@@ -16,8 +16,9 @@ import type { MachineProvider } from "../../adapters/proxmox/port.ts";
 import type { JobQueue } from "../../adapters/queue/port.ts";
 import { type Daemon, startDaemon } from "../../daemon/daemon.ts";
 import type { CrashStep, DecisionReport, JobData } from "../../daemon/context.ts";
-import { type FakeKube, startFakeKube } from "../fake_kube/server.ts";
-import { type FakePve, startFakePve } from "../fake_pve/server.ts";
+import { type FakeKube, type FakeKubeOptions, startFakeKube } from "../fake_kube/server.ts";
+import { type FakePve, type FakePveOptions, startFakePve } from "../fake_pve/server.ts";
+import type { Log } from "../../adapters/kubernetes/log.ts";
 import { DEMO_PVE_TIMING, demoConfig } from "./demo_config.ts";
 import { haltable } from "./haltable.ts";
 import { DemoWorld } from "./world.ts";
@@ -39,6 +40,10 @@ export type ClusterOptions = {
   worldTickMs?: number;
   /** Changes to the demo configuration (shorter or longer windows). */
   tune?: (c: Config) => Config;
+  /** Fake API server options, e.g. an RBAC `authorize` hook (security tests). */
+  kube?: Pick<FakeKubeOptions, "authorize" | "users">;
+  /** Fake PVE options, e.g. a known token secret (secret-leak test). */
+  pve?: Pick<FakePveOptions, "tokenSecret" | "tokens">;
 };
 
 export type DaemonHandle = {
@@ -58,6 +63,10 @@ export type DaemonSpawnOptions = {
   tickMs?: number;
   /** Configuration for this instance (default: the cluster's). */
   config?: Config;
+  /** Token the daemon's Kubernetes clients send instead of the admin's (a ServiceAccount). */
+  kubeToken?: string;
+  log?: Log;
+  onError?: (message: string) => void;
 };
 
 /** The running cluster. */
@@ -73,12 +82,18 @@ export type DemoCluster = {
 /** Starts both fakes, applies the CRDs and starts the world (no daemon yet). */
 export async function startDemoCluster(o: ClusterOptions = {}): Promise<DemoCluster> {
   const seed = o.seed ?? 42;
-  const pve = await startFakePve({ hosts: 3, seed, model: { timing: DEMO_PVE_TIMING } });
+  const pve = await startFakePve({
+    hosts: 3,
+    seed,
+    model: { timing: DEMO_PVE_TIMING },
+    ...o.pve,
+  });
   // Evicted pods finish terminating in a fiftieth of their grace period (0.6 s of 30 s).
   const kube = await startFakeKube({
     seed,
     podGcOnNodeDelete: true,
     gracefulDeletion: { scale: 0.02 },
+    ...o.kube,
   });
   for (const k of KINDS) {
     const r = kube.store.create("customresourcedefinitions.apiextensions.k8s.io", crdObject(k));
@@ -145,7 +160,9 @@ export async function startDemoCluster(o: ClusterOptions = {}): Promise<DemoClus
         }),
       );
     }
-    const kubeconfig = kube.kubeconfig();
+    const kubeconfig = s.kubeToken
+      ? kube.kubeconfig().replace(kube.token, s.kubeToken)
+      : kube.kubeconfig();
     const writeKube = haltable(KubeClient.fromKubeconfig(kubeconfig), () => dead, undefined, [
       "core",
       "custom",
@@ -166,6 +183,8 @@ export async function startDemoCluster(o: ClusterOptions = {}): Promise<DemoClus
       tickMs: s.tickMs ?? 1_000,
       pollInterval: 200,
       ...(s.report ? { report: s.report } : {}),
+      ...(s.log ? { log: s.log } : {}),
+      ...(s.onError ? { onError: s.onError } : {}),
       hook: (step) => crash(step),
     });
     const handle: DaemonHandle = {
