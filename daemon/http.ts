@@ -22,6 +22,11 @@ export type HttpServerOptions = {
   redactor?: Redactor;
   /** Told when /metrics fails to collect (the response says only that it failed). */
   onError?: (msg: string, error: unknown) => void;
+  /**
+   * More endpoints by exact path (e.g. `/status`, `/pause`, `/resume` from daemon/status_report.ts
+   * and daemon/maintenance.ts); each handles its own methods. Bodies pass the redaction guard.
+   */
+  routes?: Record<string, (req: Request) => Response | Promise<Response>>;
 };
 
 /** A running server. */
@@ -47,6 +52,14 @@ export function httpHandler(opts: HttpServerOptions): (req: Request) => Promise<
 
   return async (req) => {
     const path = new URL(req.url).pathname;
+    const route = opts.routes?.[path];
+    if (route) {
+      const res = await route(req);
+      return new Response(redactor.scrub(await res.text()), {
+        status: res.status,
+        headers: res.headers,
+      });
+    }
     if (req.method !== "GET" && req.method !== "HEAD") {
       return text(405, "method not allowed\n");
     }
