@@ -9,7 +9,7 @@
  *
  * May import: core/ only.
  */
-import type { Condition, Config, Node, NodeClaim, Snapshot, Taint, VM } from "./model.ts";
+import type { Condition, Config, NodeClaim, Snapshot, Taint, VM } from "./model.ts";
 import { type PlannedClaim, provision, type ProvisionPlan } from "./provisioning.ts";
 import {
   disrupt,
@@ -18,55 +18,62 @@ import {
   type DisruptionState,
   initialDisruptionState,
 } from "./disruption.ts";
-import { condition, isTrue } from "./claim_state.ts";
 import { type Reason, reason } from "./reason.ts";
-import { shortHash, stableJson } from "./hash.ts";
-import { NODECLAIM_LABEL_KEY, NODEPOOL_LABEL_KEY, UNREGISTERED_TAINT_KEY } from "./labels.ts";
+import { NODEPOOL_LABEL_KEY, UNREGISTERED_TAINT_KEY } from "./labels.ts";
+import { decideLifecycle } from "./lifecycle.ts";
+import { NodeIndex, providerIdFor } from "./lifecycle_nodes.ts";
+import {
+  type DriftState,
+  initialDriftState,
+  ownedVmsByClaim,
+  reconcileDrift,
+  templateHash,
+  vmOfClaim,
+} from "./drift.ts";
 
 /** The taint a node registers with; proxscale removes it once labels and taints are synced. */
 export const UNREGISTERED_TAINT: Taint = { key: UNREGISTERED_TAINT_KEY, effect: "NoExecute" };
 
 /** `proxmox://<provider>/<vmid>`: how a Node names the VM it runs on. */
-export function providerIdOf(provider: string, vmid: number): string {
-  return `proxmox://${provider}/${vmid}`;
-}
+export const providerIdOf = providerIdFor;
 
-/** The provider and vmid of a proxmox:// providerID, if it is one. */
-export function parseProviderId(
-  id: string | undefined,
-): { provider: string; vmid: number } | undefined {
-  const m = /^proxmox:\/\/([^/]+)\/(\d+)$/.exec(id ?? "");
-  return m ? { provider: m[1]!, vmid: Number(m[2]) } : undefined;
-}
-
-/**
- * Hash of what a NodeClaim is made from (its pool's node-facing spec and its MachineTemplate):
- * a claim whose hash differs from the current one has drifted.
- */
+/** The current template hash of a pool (core/drift.ts), undefined for an unknown pool. */
 export function templateHashOf(config: Config, nodePool: string): string | undefined {
   const pool = config.nodePools.find((p) => p.name === nodePool);
   const tmpl = config.machineTemplates.find((t) => t.name === pool?.machineTemplate);
-  if (!pool || !tmpl) return undefined;
-  return shortHash(stableJson({
-    requirements: pool.requirements,
-    labels: pool.labels,
-    taints: pool.taints,
-    startupTaints: pool.startupTaints,
-    template: tmpl,
-  }));
+  return pool && tmpl ? templateHash(pool, tmpl) : undefined;
 }
 
 /** One thing to do, always with why. */
 export type Action =
-  /** Create the NodeClaim (when new) and launch its VM; resumes a claim not yet Launched. */
-  | { kind: "LaunchClaim"; claim: NodeClaim; pods: string[]; isNew: boolean; reason: Reason }
-  /** Sync the node's labels/taints, drop the unregistered taint, record Registered. */
+  /**
+   * Create the NodeClaim (when new) and launch its VM; resumes a claim not yet Launched;
+   * `relaunch` when its VM vanished before registering (a finished launch job may run again).
+   */
+  | {
+    kind: "LaunchClaim";
+    claim: NodeClaim;
+    pods: string[];
+    isNew: boolean;
+    relaunch?: boolean;
+    reason: Reason;
+  }
+  /** One node patch: labels, taints and startup taints on, `removeTaintKeys` off. */
   | {
     kind: "RegisterNode";
     claim: string;
     node: string;
     labels: Record<string, string>;
     taints: Taint[];
+    removeTaintKeys: string[];
+    reason: Reason;
+  }
+  /** Label the node initialized (core/lifecycle.ts). */
+  | {
+    kind: "MarkInitialized";
+    claim: string;
+    node: string;
+    labels: Record<string, string>;
     reason: Reason;
   }
   /** Write status conditions (and fields) on a NodeClaim. */
@@ -94,23 +101,23 @@ export type Action =
   | { kind: "GarbageCollectVM"; vm: VM; reason: Reason }
   /** A proxscale Node whose VM and NodeClaim are gone. */
   | { kind: "RemoveNode"; node: string; reason: Reason }
-  /** The claim's template hash differs from its pool's: mark Drifted (disruption replaces it). */
-  | { kind: "MarkDrifted"; claim: string; reason: Reason }
+  /** Drifted=True (template hash differs; disruption replaces it) or back to False. */
+  | { kind: "MarkDrifted"; claim: string; condition: Condition; reason: Reason }
   /** Carry out a disruption command (replacements first, then drain and delete). */
   | { kind: "Disrupt"; command: DisruptionCommand; reason: Reason };
 
 /** What one pass remembers for the next. */
 export type ReconcileState = {
   disruption: DisruptionState;
-  /** First time an owned VM without a NodeClaim was seen, by `<provider>/<vmid>`. */
-  orphanSince: Record<string, number>;
-  /** First time a Ready claim's node was seen NotReady, by claim name. */
+  /** First-seen times of orphan VMs, orphan nodes and vanished VMs (core/drift.ts). */
+  drift: DriftState;
+  /** Since when a Ready claim's node has been NotReady, by claim name (core/lifecycle.ts). */
   notReadySince: Record<string, number>;
 };
 
 /** The state before the first pass. */
 export function initialReconcileState(): ReconcileState {
-  return { disruption: initialDisruptionState(), orphanSince: {}, notReadySince: {} };
+  return { disruption: initialDisruptionState(), drift: initialDriftState(), notReadySince: {} };
 }
 
 /** The plan of one pass, the sub-plans it was made from, and the state to pass next time. */
@@ -120,14 +127,6 @@ export type ReconcilePlan = {
   disruption: DisruptionPlan;
   state: ReconcileState;
 };
-
-const cond = (type: string, status: "True" | "False", r: Reason, now: number): Condition => ({
-  type,
-  status,
-  reason: r.code,
-  message: r.message,
-  lastTransitionTime: now,
-});
 
 /** The NodeClaim object a planned claim becomes. */
 export function claimFromPlan(p: PlannedClaim, config: Config, now: number): NodeClaim {
@@ -157,184 +156,155 @@ export function reconcile(
   const now = snapshot.now;
   const s = config.settings;
   const actions: Action[] = [];
-  const vmsByClaim = new Map<string, VM>();
-  for (const vm of snapshot.vms) if (vm.claim) vmsByClaim.set(vm.claim, vm);
-  const nodesById = new Map<string, Node>();
-  for (const n of snapshot.nodes) if (n.providerID) nodesById.set(n.providerID, n);
-  const claimNames = new Set(snapshot.nodeClaims.map((c) => c.name));
-  const vmKeys = new Set(snapshot.vms.map((v) => `${v.provider}/${v.vmid}`));
   const next: ReconcileState = {
     disruption: state.disruption,
-    orphanSince: {},
+    drift: state.drift,
     notReadySince: {},
   };
   const gone = new Set<string>(); // claims this pass deletes: no launch, no disruption
+  const owned = ownedVmsByClaim(snapshot.vms, config.providers);
+  const nodeIndex = new NodeIndex(snapshot.nodes);
+  const pools = new Map(config.nodePools.map((p) => [p.name, p]));
+  const templates = new Map(config.machineTemplates.map((t) => [t.name, t]));
+  const deleteClaim = (claim: string, r: Reason) => {
+    if (gone.has(claim)) return;
+    actions.push({ kind: "DeleteClaim", claim, reason: r });
+    gone.add(claim);
+  };
 
   for (const c of [...snapshot.nodeClaims].sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const vm = vmsByClaim.get(c.name);
-    const pid = vm ? providerIdOf(vm.provider, vm.vmid) : c.providerID;
-    const node = pid ? nodesById.get(pid) : undefined;
-    if (c.deleting) {
-      const why = reason(
-        "Drained",
-        `NodeClaim ${c.name} is being deleted: remove VM, Node, finalizer`,
-      );
+    const vm = vmOfClaim(c, owned);
+    const nodes = nodeIndex.forClaim(c, vm);
+    const pool = pools.get(c.nodePool);
+    const d = decideLifecycle({
+      claim: c,
+      nodes,
+      vm,
+      pool,
+      template: templates.get(pool?.machineTemplate ?? c.machineTemplate),
+      settings: s,
+      now,
+      notReadySince: state.notReadySince[c.name],
+      vmInventoryKnown: true,
+    });
+    if (d.notReadySince !== undefined) next.notReadySince[c.name] = d.notReadySince;
+    const st = d.status;
+    const fieldsChanged = (st.vmid !== undefined && st.vmid !== c.vmid) ||
+      (st.host !== undefined && st.host !== c.host) ||
+      (st.providerID !== undefined && st.providerID !== c.providerID) ||
+      (st.nodeName !== undefined && st.nodeName !== c.nodeName);
+    if (d.changed || fieldsChanged) {
+      const launched = d.conditions.find((x) => x.type === "Launched");
       actions.push({
-        kind: "FinalizeClaim",
+        kind: "UpdateClaimStatus",
         claim: c.name,
-        ...(vm ? { vm: { provider: vm.provider, vmid: vm.vmid, host: vm.host } } : {}),
-        ...(node ? { node: node.name } : c.nodeName ? { node: c.nodeName } : {}),
-        reason: why,
+        conditions: d.conditions,
+        ...st,
+        reason: launched
+          ? reason("Launched", launched.message)
+          : reason("Launched", `NodeClaim ${c.name} status`),
       });
+    }
+    let finalizing = false;
+    for (const a of d.actions) {
+      switch (a.kind) {
+        case "RegisterNode":
+          actions.push({
+            kind: "RegisterNode",
+            claim: a.claim,
+            node: a.node,
+            labels: a.labels,
+            taints: [...a.taints, ...a.startupTaints],
+            removeTaintKeys: a.removeTaintKeys,
+            reason: a.reason,
+          });
+          break;
+        case "MarkInitialized":
+          actions.push(a);
+          break;
+        case "DeleteClaim":
+          deleteClaim(a.claim, a.reason);
+          break;
+        default:
+          // DeleteVM, DeleteNode, ReleaseFinalizer: one finalize job does them in that order.
+          if (!finalizing) {
+            finalizing = true;
+            actions.push({
+              kind: "FinalizeClaim",
+              claim: c.name,
+              ...(vm ? { vm: { provider: vm.provider, vmid: vm.vmid, host: vm.host } } : {}),
+              ...(nodes[0] ? { node: nodes[0].name } : {}),
+              reason: a.reason,
+            });
+          }
+      }
+    }
+    if (c.deleting) {
       gone.add(c.name);
       continue;
     }
-    const del = (r: Reason) => {
-      actions.push({ kind: "DeleteClaim", claim: c.name, reason: r });
-      gone.add(c.name);
-    };
-    const launched = isTrue(c, "Launched");
-    if (!launched) {
-      if (vm) {
-        // The VM exists (a launch finished, or a crash hit before its status was written).
-        const r = reason("Launched", `VM ${vm.vmid} on ${vm.host} carries NodeClaim ${c.name}`);
-        actions.push({
-          kind: "UpdateClaimStatus",
-          claim: c.name,
-          conditions: [cond("Launched", "True", r, now)],
-          vmid: vm.vmid,
-          host: vm.host,
-          providerID: providerIdOf(vm.provider, vm.vmid),
-          reason: r,
-        });
-      } else if (now - c.createdAt > s.launchTimeout) {
-        del(reason(
-          "LaunchTimeout",
-          `NodeClaim ${c.name} has no VM ${Math.round((now - c.createdAt) / 1000)}s after ` +
-            `creation (launchTimeout ${s.launchTimeout / 1000}s): delete and retry`,
-        ));
-      } else {
-        actions.push({
-          kind: "LaunchClaim",
-          claim: c,
-          pods: [],
-          isNew: false,
-          reason: reason(
-            "PodsPending",
-            `NodeClaim ${c.name} is not Launched yet: (re)start its launch`,
-          ),
-        });
-      }
-      continue;
-    }
-    if (!vm) {
-      del(
-        reason("VMVanished", `the VM of NodeClaim ${c.name} (${c.providerID ?? "no id"}) is gone`),
-      );
-      continue;
-    }
-    if (!isTrue(c, "Registered")) {
-      if (node) {
-        const labels = {
-          ...c.labels,
-          [NODEPOOL_LABEL_KEY]: c.nodePool,
-          [NODECLAIM_LABEL_KEY]: c.name,
-        };
-        actions.push({
-          kind: "RegisterNode",
-          claim: c.name,
-          node: node.name,
-          labels,
-          taints: [...c.taints, ...c.startupTaints],
-          reason: reason("Registered", `Node ${node.name} joined for NodeClaim ${c.name}`),
-        });
-      } else {
-        const since = condition(c, "Launched")?.lastTransitionTime ?? c.createdAt;
-        if (now - since > s.registrationTimeout) {
-          del(reason(
-            "RegistrationTimeout",
-            `no Node registered for VM ${vm.vmid} within registrationTimeout ` +
-              `${s.registrationTimeout / 1000}s: delete and retry`,
-          ));
-        }
-      }
-      continue;
-    }
-    if (!node) {
-      del(reason("VMVanished", `the Node of NodeClaim ${c.name} is gone`));
-      continue;
-    }
-    if (!isTrue(c, "Ready")) {
-      const startupLeft = (node.taints ?? []).some((t) =>
-        t.key === UNREGISTERED_TAINT_KEY || c.startupTaints.some((st) => st.key === t.key)
-      );
-      if (node.ready && !startupLeft) {
-        const r = reason("Ready", `Node ${node.name} is Ready and its startup taints are gone`);
-        actions.push({
-          kind: "UpdateClaimStatus",
-          claim: c.name,
-          conditions: [cond("Initialized", "True", r, now), cond("Ready", "True", r, now)],
-          reason: r,
-        });
-      }
-      continue;
-    }
-    if (!node.ready) {
-      const since = state.notReadySince[c.name] ?? now;
-      next.notReadySince[c.name] = since;
-      if (now - since > s.nodeRepairAfter) {
-        del(reason(
-          "NodeNotReady",
-          `Node ${node.name} NotReady for ${Math.round((now - since) / 1000)}s ` +
-            `(nodeRepairAfter ${s.nodeRepairAfter / 1000}s): replace it`,
-        ));
-        continue;
-      }
-    }
-    const want = templateHashOf(config, c.nodePool);
-    if (want && c.templateHash && c.templateHash !== want && !isTrue(c, "Drifted")) {
+    if (
+      !vm && !gone.has(c.name) && d.conditions.find((x) => x.type === "Launched")?.status !== "True"
+    ) {
       actions.push({
-        kind: "MarkDrifted",
-        claim: c.name,
-        reason: reason(
-          "Drifted",
-          `NodeClaim ${c.name} was made from template hash ${c.templateHash}, ` +
-            `its NodePool/MachineTemplate now hash to ${want}`,
-        ),
+        kind: "LaunchClaim",
+        claim: c,
+        pods: [],
+        isNew: false,
+        reason: reason("PodsPending", `NodeClaim ${c.name} has no VM yet: (re)start its launch`),
       });
     }
   }
 
-  // Owned VMs that no NodeClaim claims: deleted once the grace period has passed.
-  for (const vm of snapshot.vms) {
-    if (!vm.claim || claimNames.has(vm.claim)) continue;
-    const key = `${vm.provider}/${vm.vmid}`;
-    const since = state.orphanSince[key] ?? now;
-    next.orphanSince[key] = since;
-    if (now - since >= s.orphanGracePeriod) {
-      actions.push({
-        kind: "GarbageCollectVM",
-        vm,
-        reason: reason(
-          "OrphanVM",
-          `VM ${vm.vmid} on ${vm.host} names NodeClaim ${vm.claim}, which does not exist ` +
-            `(seen for ${Math.round((now - since) / 1000)}s)`,
-        ),
-      });
+  const drift = reconcileDrift({
+    vms: snapshot.vms,
+    nodes: snapshot.nodes,
+    claims: snapshot.nodeClaims,
+    pools: config.nodePools,
+    templates: config.machineTemplates,
+    providers: config.providers,
+    inventoryFresh: config.providers.map((p) => p.name),
+    orphanGracePeriod: s.orphanGracePeriod,
+    now,
+    state: state.drift,
+  });
+  next.drift = drift.state;
+  const claimsByName = new Map(snapshot.nodeClaims.map((c) => [c.name, c]));
+  for (const a of drift.actions) {
+    switch (a.kind) {
+      case "GarbageCollectVM":
+      case "RemoveNode":
+        actions.push(a);
+        break;
+      case "DeleteClaim":
+        deleteClaim(a.claim, a.reason);
+        break;
+      case "RelaunchClaim": {
+        const c = claimsByName.get(a.claim);
+        if (c && !gone.has(c.name)) {
+          actions.push({
+            kind: "LaunchClaim",
+            claim: c,
+            pods: [],
+            isNew: false,
+            relaunch: true,
+            reason: a.reason,
+          });
+        }
+        break;
+      }
+      case "MarkDrifted":
+      case "ClearDrifted":
+        if (!gone.has(a.claim)) {
+          actions.push({
+            kind: "MarkDrifted",
+            claim: a.claim,
+            condition: a.condition,
+            reason: a.reason,
+          });
+        }
+        break;
     }
-  }
-  // proxscale Nodes whose VM and NodeClaim are both gone.
-  const claimIds = new Set(snapshot.nodeClaims.map((c) => c.providerID).filter((x) => x));
-  const providers = new Set(config.providers.map((p) => p.name));
-  for (const n of snapshot.nodes) {
-    const id = parseProviderId(n.providerID);
-    if (!id || !providers.has(id.provider) || n.deleting) continue;
-    if (vmKeys.has(`${id.provider}/${id.vmid}`) || claimIds.has(n.providerID)) continue;
-    actions.push({
-      kind: "RemoveNode",
-      node: n.name,
-      reason: reason("OrphanNode", `Node ${n.name} runs on VM ${id.vmid}, which is gone`),
-    });
   }
 
   // Decisions about capacity see only the claims that stay.

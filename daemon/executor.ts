@@ -8,10 +8,11 @@
  * May import: core/, adapters/, daemon/.
  */
 import type { Action } from "../core/reconcile.ts";
-import { reason } from "../core/reason.ts";
+import { type Reason, reason } from "../core/reason.ts";
+import type { EventSubject } from "../adapters/kubernetes/events.ts";
 import type { Node } from "../core/model.ts";
 import { DISRUPTED_TAINT_KEY } from "../core/labels.ts";
-import { updateNodeTaints } from "../adapters/kubernetes/node_writer.ts";
+import { setNodeLabels, updateNodeTaints } from "../adapters/kubernetes/node_writer.ts";
 import { describeKubeError } from "../adapters/kubernetes/client.ts";
 import { setNodeClaimStatus } from "../adapters/kubernetes/nodeclaim_writer.ts";
 import { deleteVmJobId, type JobSpec } from "../adapters/queue/port.ts";
@@ -127,11 +128,11 @@ export class Executor {
     const now = ctx.clock.now;
     switch (a.kind) {
       case "LaunchClaim": {
-        const r = await startLaunch(ctx, a.claim, a.isNew);
+        const r = await startLaunch(ctx, a.claim, a.isNew, a.relaunch ?? false);
         return r.ok ? undefined : r.error;
       }
       case "RegisterNode": {
-        const r = await registerNode(ctx.kube, a.node, a.labels, a.taints);
+        const r = await registerNode(ctx.kube, a.node, a.labels, a.taints, a.removeTaintKeys);
         if (!r.ok) return describeKubeError(r.error);
         const w = await setNodeClaimStatus(ctx.kube, a.claim, {
           nodeName: a.node,
@@ -158,16 +159,13 @@ export class Executor {
         return w.ok ? undefined : describeKubeError(w.error);
       }
       case "MarkDrifted": {
-        const w = await setNodeClaimStatus(ctx.kube, a.claim, {
-          conditions: [{
-            type: "Drifted",
-            status: "True",
-            reason: a.reason.code,
-            message: a.reason.message,
-            lastTransitionTime: now(),
-          }],
-        }, now);
+        const w = await setNodeClaimStatus(ctx.kube, a.claim, { conditions: [a.condition] }, now);
+        await this.#event(a.claim, a.reason);
         return w.ok ? undefined : describeKubeError(w.error);
+      }
+      case "MarkInitialized": {
+        const r = await setNodeLabels(ctx.kube, a.node, a.labels);
+        return r.ok ? undefined : describeKubeError(r.error);
       }
       case "DeleteClaim": {
         const r = await requestClaimDeletion(ctx.kube, a.claim);
@@ -185,6 +183,7 @@ export class Executor {
         );
       case "GarbageCollectVM": {
         const vm = a.vm;
+        await this.#event(vm.claim ?? `vm-${vm.vmid}`, a.reason);
         if (!vm.claim) return undefined;
         return await this.#enqueue({
           id: deleteVmJobId(vm.provider, vm.vmid),
@@ -193,6 +192,7 @@ export class Executor {
         }, true);
       }
       case "RemoveNode":
+        await this.#eventOn({ apiVersion: "v1", kind: "Node", name: a.node }, a.reason);
         return await this.#enqueue(
           {
             id: `remove-node-${a.node}`,
@@ -228,13 +228,15 @@ export class Executor {
     return r.ok ? undefined : r.error.message;
   }
 
-  async #event(claim: string, why: { code: string; message: string }): Promise<void> {
-    const ev = this.#ctx.events;
-    if (!ev) return;
-    await ev.record(
+  #event(claim: string, why: Reason): Promise<void> {
+    return this.#eventOn(
       { apiVersion: "proxscale.io/v1alpha1", kind: "NodeClaim", name: claim },
-      why as Parameters<typeof ev.record>[1],
-      "Normal",
+      why,
     );
+  }
+
+  /** An Event with the decision's reason (failures to record it never block the action). */
+  async #eventOn(subject: EventSubject, why: Reason): Promise<void> {
+    await this.#ctx.events?.record(subject, why, "Normal");
   }
 }

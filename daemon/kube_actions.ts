@@ -80,18 +80,20 @@ export async function releaseClaimFinalizer(
   return err({ kind: "Transport", message: `finalizer of ${name}: conflicts kept repeating` });
 }
 
-/** Registration: claim labels and taints onto the node, then the unregistered taint off. */
+/** Registration: claim labels and taints onto the node, then `removeTaintKeys` off. */
 export async function registerNode(
   client: KubeClient,
   node: string,
   labels: Record<string, string>,
   taints: Taint[],
+  removeTaintKeys: readonly string[] = [UNREGISTERED_TAINT_KEY],
 ): Promise<Result<void, KubeError>> {
   const l = await setNodeLabels(client, node, labels);
   if (!l.ok) return l;
+  const effects = ["NoExecute", "NoSchedule", "PreferNoSchedule"] as const;
   const t = await updateNodeTaints(client, node, {
     add: taints,
-    remove: [{ key: UNREGISTERED_TAINT_KEY, effect: "NoExecute" }],
+    remove: removeTaintKeys.flatMap((key) => effects.map((effect) => ({ key, effect }))),
   });
   return t.ok ? ok(undefined) : err(t.error);
 }

@@ -13,13 +13,23 @@ import { launchJobId } from "../adapters/queue/port.ts";
 import type { DaemonContext } from "./context.ts";
 import { createClaimWithFinalizer } from "./kube_actions.ts";
 
-/** Creates the claim (when `isNew`) and queues its launch; `queued` false if already queued. */
+/**
+ * Creates the claim (when `isNew`) and queues its launch; `queued` false if already queued.
+ * `relaunch`: the claim's VM vanished, so a finished launch job of the claim may run again.
+ */
 export async function startLaunch(
   ctx: DaemonContext,
   claim: NodeClaim,
   isNew: boolean,
+  relaunch = false,
 ): Promise<Result<{ queued: boolean }, string>> {
   const id = launchJobId(claim.name);
+  if (relaunch) {
+    const prev = await ctx.queue.get(id);
+    if (prev.ok && (prev.value?.state === "completed" || prev.value?.state === "failed")) {
+      await ctx.queue.remove(id);
+    }
+  }
   if (isNew) {
     const c = await createClaimWithFinalizer(ctx.kube, claim);
     if (!c.ok) return err(describeKubeError(c.error));

@@ -1,0 +1,141 @@
+import assert from "node:assert/strict";
+import type { NodeClaim, VM } from "./model.ts";
+import { GiB } from "./quantity.ts";
+import { type Action, initialReconcileState, reconcile, templateHashOf } from "./reconcile.ts";
+import { snapshotOf, T0, testConfig, testPod } from "./testing/arbitraries.ts";
+
+const config = testConfig();
+const pending = (name: string) =>
+  testPod(name, undefined, { unschedulable: true, pendingSince: T0 });
+const kinds = (actions: Action[]) => actions.map((a) => a.kind);
+
+function claim(over: Partial<NodeClaim> = {}): NodeClaim {
+  return {
+    name: "general-abcde",
+    nodePool: "general",
+    machineTemplate: "tpl",
+    provider: "pve",
+    shape: { name: "4c-8Gi", cpu: 4000, memory: 8 * GiB },
+    host: "pve1",
+    createdAt: T0 - 1_000,
+    labels: {},
+    taints: [],
+    startupTaints: [],
+    conditions: [],
+    ...over,
+  };
+}
+
+function vm(over: Partial<VM> = {}): VM {
+  return {
+    vmid: 1234,
+    host: "pve1",
+    provider: "pve",
+    name: "general-abcde",
+    tags: ["proxscale"],
+    status: "running",
+    size: { cpu: 4000, memory: 8 * GiB },
+    claim: "general-abcde",
+    ...over,
+  };
+}
+
+Deno.test("pending pods without room become a new NodeClaim with the pool's template hash", () => {
+  const plan = reconcile(snapshotOf({ pods: [pending("web-1"), pending("web-2")] }), config);
+  const launch = plan.actions.find((a) => a.kind === "LaunchClaim");
+  assert.ok(launch && launch.kind === "LaunchClaim");
+  assert.equal(launch.isNew, true);
+  assert.equal(launch.reason.code, "PodsPending");
+  assert.deepEqual(launch.pods.sort(), ["default/web-1", "default/web-2"]);
+  assert.equal(launch.claim.templateHash, templateHashOf(config, "general"));
+  assert.equal(launch.claim.labels["proxscale.io/nodepool"], "general");
+});
+
+Deno.test("a claim without a VM yet is resumed, not launched twice", () => {
+  const c = claim();
+  const plan = reconcile(snapshotOf({ pods: [pending("web-1")], nodeClaims: [c] }), config);
+  const launches = plan.actions.filter((a) => a.kind === "LaunchClaim");
+  // The claim in flight holds the pending pod: one resume, no new claim.
+  assert.equal(launches.length, 1);
+  assert.ok(launches[0]!.kind === "LaunchClaim" && !launches[0]!.isNew);
+  assert.equal(launches[0]!.kind === "LaunchClaim" && launches[0]!.claim.name, c.name);
+});
+
+Deno.test("launch timeout deletes the claim and plans a new one for its pods", () => {
+  const c = claim({ createdAt: T0 - config.settings.launchTimeout - 1 });
+  const plan = reconcile(snapshotOf({ pods: [pending("web-1")], nodeClaims: [c] }), config);
+  const del = plan.actions.find((a) => a.kind === "DeleteClaim");
+  assert.ok(del && del.kind === "DeleteClaim");
+  assert.equal(del.claim, c.name);
+  assert.equal(del.reason.code, "LaunchTimeout");
+  const fresh = plan.actions.filter((a) => a.kind === "LaunchClaim" && a.isNew);
+  assert.equal(fresh.length, 1, "the pod is planned again on a new claim");
+});
+
+Deno.test("an owned VM without a claim is collected only after the grace period", () => {
+  const orphan = vm({ claim: "gone-claim", vmid: 1500 });
+  const first = reconcile(snapshotOf({ vms: [orphan] }), config);
+  assert.ok(!kinds(first.actions).includes("GarbageCollectVM"));
+  const later = reconcile(
+    snapshotOf({ now: T0 + config.settings.orphanGracePeriod, vms: [orphan] }),
+    config,
+    first.state,
+  );
+  const gc = later.actions.find((a) => a.kind === "GarbageCollectVM");
+  assert.ok(gc && gc.kind === "GarbageCollectVM");
+  assert.equal(gc.vm.vmid, 1500);
+  assert.equal(gc.reason.code, "OrphanVM");
+});
+
+Deno.test("a claim being deleted is finalized: its VM first", () => {
+  const c = claim({ deleting: true, vmid: 1234 });
+  const plan = reconcile(snapshotOf({ nodeClaims: [c], vms: [vm()] }), config);
+  const fin = plan.actions.find((a) => a.kind === "FinalizeClaim");
+  assert.ok(fin && fin.kind === "FinalizeClaim");
+  assert.equal(fin.vm?.vmid, 1234);
+  assert.ok(!kinds(plan.actions).includes("LaunchClaim"));
+});
+
+Deno.test("a joined node is registered: labels synced, the unregistered taint removed", () => {
+  const launched = claim({
+    vmid: 1234,
+    providerID: "proxmox://pve/1234",
+    conditions: [{
+      type: "Launched",
+      status: "True",
+      reason: "Launched",
+      message: "",
+      lastTransitionTime: T0 - 500,
+    }],
+  });
+  const node = {
+    name: "general-abcde",
+    providerID: "proxmox://pve/1234",
+    labels: {},
+    taints: [{ key: "proxscale.io/unregistered", effect: "NoExecute" as const }],
+    allocatable: { cpu: 3900, memory: 7 * GiB },
+    ready: true,
+    createdAt: T0 - 100,
+  };
+  const plan = reconcile(
+    snapshotOf({ nodeClaims: [launched], vms: [vm()], nodes: [node] }),
+    config,
+  );
+  const reg = plan.actions.find((a) => a.kind === "RegisterNode");
+  assert.ok(reg && reg.kind === "RegisterNode");
+  assert.equal(reg.node, "general-abcde");
+  assert.ok(reg.removeTaintKeys.includes("proxscale.io/unregistered"));
+  assert.equal(reg.labels["proxscale.io/nodeclaim"], "general-abcde");
+});
+
+Deno.test("same snapshot, config and state: same plan", () => {
+  const snap = snapshotOf({
+    pods: [pending("a-1"), pending("b-1")],
+    nodeClaims: [claim({ createdAt: T0 - config.settings.launchTimeout - 1 })],
+    vms: [vm({ claim: "someone", vmid: 1999 })],
+  });
+  const a = reconcile(snap, config, initialReconcileState());
+  const b = reconcile(structuredClone(snap), config, initialReconcileState());
+  assert.deepEqual(a.actions, b.actions);
+  assert.deepEqual(a.state, b.state);
+});
