@@ -45,6 +45,10 @@ export const COMMANDS: Record<string, Entry> = {
     summary: "print the Kubernetes manifests (RBAC, Deployment, PDB, Service, NetworkPolicy)",
     load: async () => (await import("./cli/manifests.ts")).manifestsCommand,
   },
+  run: {
+    summary: "run the autoscaler daemon (observe, decide, act); --pause to only decide",
+    load: async () => (await import("./cli/run.ts")).runCommand,
+  },
   demo: {
     summary: "watch proxscale scale a simulated Proxmox cluster (no cluster or Proxmox needed)",
     load: async () => (await import("./cli/demo.ts")).demoCommand,

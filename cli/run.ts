@@ -1,0 +1,168 @@
+/**
+ * `proxscale run`: the long-running daemon. Configuration from a YAML file (`--config`) or
+ * from the proxscale CRDs in the cluster (`--crds`); Kubernetes from `--kubeconfig`, else the
+ * in-cluster service account or $KUBECONFIG. Jobs go to the in-memory queue, or to Redis
+ * (BullMQ) when the file sets `queue.redis`. Only the Lease holder acts; `--pause` starts in
+ * maintenance mode (decide and report, do not act). /metrics, /healthz and /readyz are served on
+ * `--http-port` (default 8080). Stops cleanly on SIGINT/SIGTERM.
+ */
+import { parseArgs } from "node:util";
+import type { Command, Io } from "./command.ts";
+import type { Config, SecretSource } from "../core/model.ts";
+import { formatProblem, loadConfigFile, parseYaml } from "../adapters/config/load.ts";
+import { configFile } from "../adapters/config/schema.ts";
+import { formatCrdProblem } from "../adapters/config/crd_source.ts";
+import { KubeClient } from "../adapters/kubernetes/client.ts";
+import { loadConfigFromCluster } from "../adapters/kubernetes/config_loader.ts";
+import { connectPveClient, type PveClient } from "../adapters/proxmox/client.ts";
+import { ProxmoxProvider } from "../adapters/proxmox/provider.ts";
+import type { MachineProvider } from "../adapters/proxmox/port.ts";
+import { MemoryJobQueue } from "../adapters/queue/memory.ts";
+import { openBullmqQueue } from "../adapters/queue/bullmq.ts";
+import type { JobQueue } from "../adapters/queue/port.ts";
+import { createLogger } from "../adapters/telemetry/logger.ts";
+import { createMetrics } from "../adapters/telemetry/metrics.ts";
+import { createHealthState } from "../adapters/telemetry/health.ts";
+import { startHttpServer } from "../daemon/http.ts";
+import { startDaemon } from "../daemon/daemon.ts";
+import type { JobData } from "../daemon/context.ts";
+import { observers } from "../daemon/observe.ts";
+
+type RedisSettings = { url: string; password?: SecretSource | undefined };
+
+async function loadFileConfig(
+  path: string,
+  io: Io,
+): Promise<{ config: Config; redis?: RedisSettings } | undefined> {
+  const r = await loadConfigFile(path);
+  if (!r.ok) {
+    for (const p of r.error) io.err(formatProblem(p));
+    return undefined;
+  }
+  // The queue section is daemon-only: read it from the same validated file.
+  const raw = parseYaml(await Deno.readTextFile(path), path, configFile);
+  const redis = raw.ok ? raw.value.parsed.queue?.redis : undefined;
+  return { config: r.value, ...(redis ? { redis } : {}) };
+}
+
+/** The run command. */
+export const runCommand: Command = {
+  name: "run",
+  summary: "run the autoscaler daemon (observe, decide, act)",
+  usage:
+    "proxscale run (--config FILE | --crds) [--kubeconfig FILE] [--pause] [--http-port N] [--namespace NS]",
+  async run(args, io) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        config: { type: "string" },
+        crds: { type: "boolean" },
+        kubeconfig: { type: "string" },
+        pause: { type: "boolean" },
+        "http-port": { type: "string" },
+        namespace: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+    if (values.help) {
+      io.out(`usage: ${this.usage}\n\n${this.summary}.`);
+      return 0;
+    }
+    if (!values.config === !values.crds) {
+      io.err(`usage: ${this.usage}\n(exactly one of --config and --crds)`);
+      return 2;
+    }
+    const kube = values.kubeconfig
+      ? KubeClient.fromKubeconfig(await Deno.readTextFile(values.kubeconfig))
+      : KubeClient.fromDefault();
+    const namespace = values.namespace ?? Deno.env.get("POD_NAMESPACE") ?? "kube-system";
+    let config: Config;
+    let redis: RedisSettings | undefined;
+    if (values.config) {
+      const loaded = await loadFileConfig(values.config, io);
+      if (!loaded) return 2;
+      config = loaded.config;
+      redis = loaded.redis;
+    } else {
+      const loaded = await loadConfigFromCluster(kube, namespace);
+      if (!loaded.ok) {
+        for (const p of loaded.error) io.err(formatCrdProblem(p));
+        return 2;
+      }
+      config = loaded.value;
+    }
+    const logger = createLogger();
+    const metrics = createMetrics();
+    const health = createHealthState({ now: Date.now, maxTickAgeMs: 60_000 });
+    const pveClients: PveClient[] = [];
+    const providers = new Map<string, MachineProvider>();
+    for (const p of config.providers) {
+      const c = await connectPveClient(p, { observe: (e) => metrics.observePveCall(e) });
+      if (!c.ok) {
+        io.err(`provider ${p.name}: ${c.error.message}`);
+        return 1;
+      }
+      pveClients.push(c.value);
+      providers.set(p.name, new ProxmoxProvider({ client: c.value, provider: p }));
+    }
+    let queue: JobQueue<JobData>;
+    if (redis) {
+      const q = await openBullmqQueue<JobData>({ url: redis.url, password: redis.password });
+      if (!q.ok) {
+        io.err(q.error.message);
+        return 1;
+      }
+      queue = q.value;
+    } else queue = new MemoryJobQueue<JobData>();
+    const identity = Deno.env.get("POD_NAME") ?? `proxscale-${crypto.randomUUID().slice(0, 8)}`;
+    let isLeader = () => false;
+    const obs = observers({ logger, metrics, health, queue, isLeader: () => isLeader() });
+    const daemon = await startDaemon({
+      config,
+      kube,
+      providers,
+      queue,
+      leaderElection: { namespace, name: "proxscale", identity },
+      paused: values.pause ?? false,
+      ...obs,
+      log: logger.asLog,
+    });
+    isLeader = daemon.isLeader;
+    const port = Number(values["http-port"] ?? 8080);
+    const http = await startHttpServer({
+      port,
+      metrics,
+      health,
+      routes: {
+        "/pause": () => {
+          daemon.setPaused(true);
+          return new Response("paused\n");
+        },
+        "/resume": () => {
+          daemon.setPaused(false);
+          return new Response("resumed\n");
+        },
+      },
+    });
+    logger.info("proxscale running", {
+      identity,
+      paused: daemon.paused(),
+      queue: redis ? "redis" : "memory",
+      http_port: http.port,
+    });
+    const stopped = Promise.withResolvers<void>();
+    const stop = () => stopped.resolve();
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+    await stopped.promise;
+    Deno.removeSignalListener("SIGINT", stop);
+    Deno.removeSignalListener("SIGTERM", stop);
+    logger.info("proxscale stopping", { identity });
+    await daemon.stop();
+    await http.shutdown();
+    await queue.close();
+    for (const c of pveClients) c.close();
+    await metrics.shutdown();
+    return 0;
+  },
+};
