@@ -1,0 +1,52 @@
+/**
+ * Two daemon replicas against one cluster: only the Lease holder acts, the other decides the
+ * same things and reports them as not carried out. One VM per claim, no leak.
+ */
+import assert from "node:assert/strict";
+import { MemoryJobQueue } from "../adapters/queue/memory.ts";
+import type { DecisionReport, JobData } from "../daemon/context.ts";
+import { startDemoCluster } from "../sim/world/cluster.ts";
+import { auditVms } from "../sim/demo.ts";
+import { MiB } from "../core/quantity.ts";
+
+Deno.test("two replicas: only the lease holder launches, the follower only reports", async () => {
+  const cluster = await startDemoCluster({ seed: 11, bootDelayMs: 200 });
+  const queues = [new MemoryJobQueue<JobData>(), new MemoryJobQueue<JobData>()];
+  const reports: DecisionReport[][] = [[], []];
+  try {
+    const a = await cluster.spawn({
+      queue: queues[0]!,
+      identity: "a",
+      report: (d) => reports[0]!.push(d),
+    });
+    const b = await cluster.spawn({
+      queue: queues[1]!,
+      identity: "b",
+      report: (d) => reports[1]!.push(d),
+    });
+    cluster.world.deploy({ name: "app", replicas: 6, cpu: 1000, memory: 512 * MiB });
+    const end = Date.now() + 20_000;
+    while (
+      Date.now() < end && cluster.world.pendingPods() + (cluster.world.pods.size < 6 ? 1 : 0) > 0
+    ) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(cluster.world.pendingPods(), 0, "every pod is running");
+    const leaders = [a, b].filter((h) => h.daemon.isLeader());
+    assert.equal(leaders.length, 1, "exactly one replica holds the lease");
+    const acted = reports.map((r) => r.filter((d) => d.what === "LaunchClaim" && !d.dryRun).length);
+    assert.ok(acted.filter((n) => n > 0).length === 1, `launches by replica: ${acted}`);
+    const follower = leaders[0] === a ? 1 : 0;
+    assert.equal(reports[follower]!.filter((d) => d.what === "VmCreated").length, 0);
+    assert.ok(
+      reports[follower]!.some((d) => d.what === "LaunchClaim" && d.dryRun),
+      "the follower decided too, without acting",
+    );
+    const audit = auditVms(cluster);
+    assert.equal(audit.leaked, 0);
+    assert.equal(audit.duplicates, 0);
+  } finally {
+    await cluster.close();
+    for (const q of queues) await q.close();
+  }
+});
