@@ -53,6 +53,18 @@ export const COMMANDS: Record<string, Entry> = {
     summary: "watch proxscale scale a simulated Proxmox cluster (no cluster or Proxmox needed)",
     load: async () => (await import("./cli/demo.ts")).demoCommand,
   },
+  status: {
+    summary: "show pools, NodeClaims, jobs and the last decisions of a running proxscale",
+    load: async () => (await import("./cli/status.ts")).statusCommand,
+  },
+  pause: {
+    summary: "maintenance mode: proxscale decides and reports but does not act",
+    load: async () => (await import("./cli/pause.ts")).pauseCommand,
+  },
+  resume: {
+    summary: "leave maintenance mode",
+    load: async () => (await import("./cli/pause.ts")).resumeCommand,
+  },
 };
 
 export function helpText(): string {
