@@ -11,6 +11,14 @@ export const demoCommand: Command = {
   summary: "watch proxscale scale a simulated Proxmox cluster (fake PVE + fake Kubernetes)",
   usage: "proxscale demo [--seed N]",
   async run(args, io) {
+    if (args.includes("--help") || args.includes("-h")) {
+      io.out(
+        `usage: ${this.usage}\n\nStarts a fake Proxmox VE and a fake Kubernetes API server in-process and the real\n` +
+          "daemon against them, plays a burst of deployments and a scale-in, and prints each\n" +
+          "decision with its reason and a summary (exit 1 if a VM leaked or was duplicated).",
+      );
+      return 0;
+    }
     const i = args.indexOf("--seed");
     const seed = i >= 0 ? Number(args[i + 1]) : 42;
     if (!Number.isInteger(seed)) {
