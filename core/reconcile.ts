@@ -147,6 +147,41 @@ export function claimFromPlan(p: PlannedClaim, config: Config, now: number): Nod
   };
 }
 
+/** The two capacity deciders; the simulator injects spies to prove it calls nothing else. */
+export type CapacityDeciders = { provision: typeof provision; disrupt: typeof disrupt };
+
+/** The production deciders. */
+export const CAPACITY_DECIDERS: CapacityDeciders = { provision, disrupt };
+
+/** Scale-up and scale-down of one pass, composed the one way daemon and simulator share. */
+export type CapacityPlan = {
+  provisioning: ProvisionPlan;
+  disruption: DisruptionPlan;
+  /** The disruption commands to carry out now. */
+  commands: DisruptionCommand[];
+};
+
+/**
+ * Provisioning then disruption on the same snapshot. A command touching a node provisioning
+ * just counted on for a pending pod waits for the next pass (it would strand that pod).
+ */
+export function planCapacity(
+  snapshot: Snapshot,
+  config: Config,
+  state: DisruptionState,
+  core: CapacityDeciders = CAPACITY_DECIDERS,
+): CapacityPlan {
+  const provisioning = core.provision(snapshot, config);
+  const disruption = core.disrupt(snapshot, config, state);
+  const nominated = new Set(
+    provisioning.placements.filter((p) => p.kind === "node").map((p) => p.target),
+  );
+  const commands = disruption.commands.filter((cmd) =>
+    !cmd.candidates.some((c) => nominated.has(c.node))
+  );
+  return { provisioning, disruption, commands };
+}
+
 /** Decides one pass. Same snapshot, config and state: same plan. */
 export function reconcile(
   snapshot: Snapshot,
@@ -311,7 +346,9 @@ export function reconcile(
   const live: Snapshot = gone.size === 0
     ? snapshot
     : { ...snapshot, nodeClaims: snapshot.nodeClaims.filter((c) => !gone.has(c.name)) };
-  const plan = provision(live, config);
+  const cap = planCapacity(live, config, state.disruption);
+  const plan = cap.provisioning;
+  const d = cap.disruption;
   for (const p of plan.claims) {
     actions.push({
       kind: "LaunchClaim",
@@ -321,12 +358,8 @@ export function reconcile(
       reason: p.reason,
     });
   }
-  const d = disrupt(live, config, state.disruption);
   next.disruption = d.state;
-  const nominated = new Set(plan.placements.filter((p) => p.kind === "node").map((p) => p.target));
-  for (const cmd of d.commands) {
-    // A node provisioning just counted on for a pending pod waits for the next pass.
-    if (cmd.candidates.some((c) => nominated.has(c.node) || gone.has(c.nodeClaim))) continue;
+  for (const cmd of cap.commands) {
     actions.push({ kind: "Disrupt", command: cmd, reason: cmd.reason });
   }
   return { actions, provisioning: plan, disruption: d, state: next };

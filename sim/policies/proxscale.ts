@@ -1,8 +1,8 @@
 /**
  * The proxscale policy in the simulator: its decide is the production decision core and
  * nothing else — core/provisioning.ts `provision` for scale-up and core/disruption.ts `disrupt`
- * for scale-down and consolidation — composed the way the daemon composes them (until
- * core/reconcile.ts does it in one place): launches are the provisioning plan's claims plus any
+ * for scale-down and consolidation — composed by core/reconcile.ts `planCapacity`, the very
+ * composition the daemon's reconcile uses: launches are the provisioning plan's claims plus any
  * disruption replacements; a disruption command's nodes are deleted at once, or, when it
  * launches replacements, once those are Ready; a command touching a node provisioning just
  * placed a pending pod on waits for the next pass. The functions are held in CORE_DECIDERS so a
@@ -23,6 +23,7 @@ import {
   initialDisruptionState,
 } from "../../core/disruption.ts";
 import { isClaimReady } from "../../core/claim_state.ts";
+import { planCapacity } from "../../core/reconcile.ts";
 import type { Reason } from "../../core/reason.ts";
 import type { Decide, Decision, Deletion, Launch, Policy } from "../engine/policy.ts";
 
@@ -43,13 +44,11 @@ const LOOP = 10_000;
 /** decide = provision + disrupt; launches and deletions come only from their plans. */
 export function proxscaleDecide(core: CoreDeciders = CORE_DECIDERS): Decide<ProxscaleState> {
   return (snap, config, state): Decision<ProxscaleState> => {
-    const plan = core.provision(snap, config);
-    const d = core.disrupt(snap, config, state.disruption);
+    const cap = planCapacity(snap, config, state.disruption, core);
+    const plan = cap.provisioning;
+    const d = cap.disruption;
     const launches: Launch[] = [...plan.claims];
     const deletions: Deletion[] = [];
-    const nominated = new Set(
-      plan.placements.filter((p) => p.kind === "node").map((p) => p.target),
-    );
     const live = new Set(snap.nodeClaims.filter((c) => !c.deleting).map((c) => c.name));
     const ready = new Set(snap.nodeClaims.filter(isClaimReady).map((c) => c.name));
     const waiting: WaitingCommand[] = [];
@@ -60,8 +59,7 @@ export function proxscaleDecide(core: CoreDeciders = CORE_DECIDERS): Decide<Prox
         for (const c of w.candidates) deletions.push({ claim: c, reason: w.reason });
       } else waiting.push(w);
     }
-    for (const cmd of d.commands) {
-      if (cmd.candidates.some((c) => nominated.has(c.node))) continue;
+    for (const cmd of cap.commands) {
       if (cmd.replacements.length === 0) {
         for (const c of cmd.candidates) deletions.push({ claim: c.nodeClaim, reason: cmd.reason });
         continue;
