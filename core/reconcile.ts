@@ -147,6 +147,12 @@ export function claimFromPlan(p: PlannedClaim, config: Config, now: number): Nod
   };
 }
 
+/** What the job queue knows that the cluster does not show: launches that failed for good. */
+export type JobFacts = {
+  /** NodeClaim name -> the last error of its failed launch job (the PVE/Kubernetes message). */
+  launchErrors?: Record<string, string>;
+};
+
 /** The two capacity deciders; the simulator injects spies to prove it calls nothing else. */
 export type CapacityDeciders = { provision: typeof provision; disrupt: typeof disrupt };
 
@@ -187,6 +193,7 @@ export function reconcile(
   snapshot: Snapshot,
   config: Config,
   state: ReconcileState = initialReconcileState(),
+  jobs: JobFacts = {},
 ): ReconcilePlan {
   const now = snapshot.now;
   const s = config.settings;
@@ -221,6 +228,7 @@ export function reconcile(
       now,
       notReadySince: state.notReadySince[c.name],
       vmInventoryKnown: true,
+      launchError: jobs.launchErrors?.[c.name],
     });
     if (d.notReadySince !== undefined) next.notReadySince[c.name] = d.notReadySince;
     const st = d.status;

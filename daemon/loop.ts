@@ -11,6 +11,7 @@
  */
 import {
   initialReconcileState,
+  type JobFacts,
   reconcile,
   type ReconcilePlan,
   type ReconcileState,
@@ -109,7 +110,7 @@ export class ReconcileLoop {
       }
       const act = this.#o.isLeader() && !this.#o.paused();
       if (act) await this.#executor.releaseAbandonedDisruptions(snap.value.nodes);
-      const plan = reconcile(snap.value, ctx.config(), this.#state);
+      const plan = reconcile(snap.value, ctx.config(), this.#state, await this.#jobFacts());
       this.#state = plan.state;
       await this.#executor.apply(plan.actions, act);
       this.passes++;
@@ -118,6 +119,19 @@ export class ReconcileLoop {
     } catch (e) {
       this.#o.onError?.(e instanceof Error ? e.message : String(e));
     }
+  }
+
+  /** Launch jobs that failed for good, by claim: their message becomes Launched=False. */
+  async #jobFacts(): Promise<JobFacts> {
+    const jobs = await this.#ctx.queue.list();
+    if (!jobs.ok) return {};
+    const launchErrors: Record<string, string> = {};
+    for (const j of jobs.value) {
+      if (j.state === "failed" && j.data.kind === "launch") {
+        launchErrors[j.data.claim] = j.lastError ?? "launch failed";
+      }
+    }
+    return { launchErrors };
   }
 
   /** Stops timers and subscriptions; waits for a running pass unless `abandon` (a crash). */

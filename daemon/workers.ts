@@ -61,16 +61,9 @@ async function launch(ctx: DaemonContext, name: string): Promise<JobOutcome> {
   const made = await provider.create(claim, template, providerCfg);
   const now = ctx.clock.now();
   if (!made.ok) {
+    // The queue retries; once it gives up, the loop hands the message to the lifecycle, which
+    // writes Launched=False with it and deletes the claim (provisioning plans a new one).
     const why = providerErrorReason(made.error);
-    await setNodeClaimStatus(ctx.kube, name, {
-      conditions: [{
-        type: "Launched",
-        status: "False",
-        reason: why.code,
-        message: why.message,
-        lastTransitionTime: now,
-      }],
-    }, ctx.clock.now);
     ctx.report({ time: now, what: "LaunchFailed", nodeclaim: name, reason: why });
     const permanent = made.error.kind === "InvalidTemplate";
     return fail(made.error.message, !permanent);
