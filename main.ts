@@ -57,6 +57,10 @@ export const COMMANDS: Record<string, Entry> = {
     summary: "show pools, NodeClaims, jobs and the last decisions of a running proxscale",
     load: async () => (await import("./cli/status.ts")).statusCommand,
   },
+  diagnose: {
+    summary: "check PVE reachability, token rights, templates, storages, VMIDs and Kubernetes RBAC",
+    load: async () => (await import("./cli/diagnose.ts")).diagnoseCommand,
+  },
   pause: {
     summary: "maintenance mode: proxscale decides and reports but does not act",
     load: async () => (await import("./cli/pause.ts")).pauseCommand,

@@ -16,7 +16,8 @@
  *     seed?: number;               // uids, generated names and faults are repeatable
  *     faults?: Partial<KubeFaults>;
  *     historyLimit?: number;       // watch events kept per resource (default 10000)
- *     authorize?: (req: AuthzRequest) => boolean;  // RBAC hook; false → 403
+ *     authorize?: (req: AuthzRequest) => boolean;  // RBAC hook; false → 403 (also answers
+ *                                  // POST …/selfsubjectaccessreviews, as `kubectl auth can-i`)
  *     aggregatedDiscovery?: boolean;   // default true
  *     bookmarkIntervalMs?: number;     // default 60000 (when allowWatchBookmarks=true)
  *     watchTimeoutMs?: number;         // default 600000 when timeoutSeconds is absent
@@ -417,6 +418,11 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
         return g ? jsonResponse(200, g) : statusResponse(notFoundPath());
       }
     }
+    if (
+      req.method === "POST" && path === "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+    ) {
+      return selfSubjectAccessReview(await req.json().catch(() => ({})), who);
+    }
     if (segs[0] !== "api" && segs[0] !== "apis") return statusResponse(notFoundPath());
     const t = parseTarget(store, segs);
     if (!t) return statusResponse(notFoundPath());
@@ -443,6 +449,35 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
       url,
       t,
     );
+  }
+
+  /**
+   * `kubectl auth can-i` / `proxscale diagnose`: answers from the same `authorize` hook that
+   * guards requests (every authenticated user may ask about itself, as system:basic-user).
+   */
+  function selfSubjectAccessReview(body: unknown, who: { user: string; groups: string[] }) {
+    const spec = (body as { spec?: { resourceAttributes?: Record<string, string> } })?.spec ?? {};
+    const a = spec.resourceAttributes ?? {};
+    const ask: AuthzRequest = {
+      user: who.user,
+      groups: who.groups,
+      verb: a.verb ?? "",
+      group: a.group ?? "",
+      resource: a.resource ?? "",
+    };
+    if (a.subresource) ask.subresource = a.subresource;
+    if (a.namespace) ask.namespace = a.namespace;
+    if (a.name) ask.name = a.name;
+    const allowed = opts.authorize ? opts.authorize(ask) : true;
+    return jsonResponse(201, {
+      kind: "SelfSubjectAccessReview",
+      apiVersion: "authorization.k8s.io/v1",
+      metadata: { creationTimestamp: null },
+      spec,
+      status: allowed ? { allowed: true, reason: "allowed by the fake's authorizer" } : {
+        allowed: false,
+      },
+    });
   }
 
   const server = await listen({

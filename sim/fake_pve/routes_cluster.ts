@@ -2,6 +2,51 @@
 import { hasPriv } from "./auth.ts";
 import { DS_READ, from, type Route, vmPaths } from "./route_kit.ts";
 
+/** PVE 8's privileges (what a root token holds on "/"). */
+const ALL_PRIVILEGES = [
+  "Datastore.Allocate",
+  "Datastore.AllocateSpace",
+  "Datastore.AllocateTemplate",
+  "Datastore.Audit",
+  "Group.Allocate",
+  "Mapping.Audit",
+  "Mapping.Modify",
+  "Mapping.Use",
+  "Permissions.Modify",
+  "Pool.Allocate",
+  "Pool.Audit",
+  "Realm.Allocate",
+  "Realm.AllocateUser",
+  "SDN.Allocate",
+  "SDN.Audit",
+  "SDN.Use",
+  "Sys.Audit",
+  "Sys.Console",
+  "Sys.Incoming",
+  "Sys.Modify",
+  "Sys.PowerMgmt",
+  "Sys.Syslog",
+  "User.Modify",
+  "VM.Allocate",
+  "VM.Audit",
+  "VM.Backup",
+  "VM.Clone",
+  "VM.Config.CDROM",
+  "VM.Config.CPU",
+  "VM.Config.Cloudinit",
+  "VM.Config.Disk",
+  "VM.Config.HWType",
+  "VM.Config.Memory",
+  "VM.Config.Network",
+  "VM.Config.Options",
+  "VM.Console",
+  "VM.Migrate",
+  "VM.Monitor",
+  "VM.PowerMgmt",
+  "VM.Snapshot",
+  "VM.Snapshot.Rollback",
+];
+
 /** Access, cluster, node, storage and pool endpoints of the fake PVE. */
 export const CLUSTER_ROUTES: Route[] = [
   { method: "GET", path: "/version", run: (c) => ({ ok: true, data: c.model.version() }) },
@@ -28,6 +73,25 @@ export const CLUSTER_ROUTES: Route[] = [
       return r
         ? { ok: true, data: r }
         : { ok: false, error: { status: 401, message: "authentication failure" } };
+    },
+  },
+  {
+    // The caller's own privileges per ACL path, 1 when they propagate (PVE's format); any
+    // authenticated caller may read its own. `proxscale diagnose` compares them with its needs.
+    method: "GET",
+    path: "/access/permissions",
+    run: (c) => {
+      const out: Record<string, Record<string, number>> = {};
+      if (!c.id.acls) {
+        out["/"] = Object.fromEntries(ALL_PRIVILEGES.map((p) => [p, 1]));
+        return { ok: true, data: out };
+      }
+      for (const a of c.id.acls) {
+        const privs = a.privs.includes("*") ? ALL_PRIVILEGES : a.privs;
+        const at = out[a.path] ??= {};
+        for (const p of privs) at[p] = Math.max(at[p] ?? 0, a.propagate === false ? 0 : 1);
+      }
+      return { ok: true, data: out };
     },
   },
   {

@@ -1,0 +1,178 @@
+/**
+ * `proxscale diagnose`: checks, before (or while) running proxscale, everything it depends on:
+ * each Provider's PVE API and token rights, hosts, templates, storages and VMID headroom
+ * (cli/diagnose_pve.ts), and the Kubernetes API, CRDs and RBAC of the identity in use
+ * (cli/diagnose_kube.ts). One line per check with ok/FAIL and the fix; exit 1 if any failed.
+ */
+import { parseArgs } from "node:util";
+import type { Command, Io } from "./command.ts";
+import type { Config } from "../core/model.ts";
+import { formatProblem, loadConfigFile } from "../adapters/config/load.ts";
+import { formatCrdProblem } from "../adapters/config/crd_source.ts";
+import { DEFAULT_NAMESPACE } from "../adapters/config/crd_manifests.ts";
+import { KubeClient } from "../adapters/kubernetes/client.ts";
+import { loadConfigFromCluster } from "../adapters/kubernetes/config_loader.ts";
+import { connectPveClient } from "../adapters/proxmox/client.ts";
+import type { SecretDeps } from "../adapters/proxmox/secret.ts";
+import { type Check, pveChecks } from "./diagnose_pve.ts";
+import { kubeChecks } from "./diagnose_kube.ts";
+
+const USAGE =
+  "proxscale diagnose (--config FILE | --crds) [--kubeconfig FILE] [--namespace NS] [--json]";
+
+const HELP = `usage: ${USAGE}
+
+Checks what proxscale needs and prints one line per check (ok or FAIL, with the fix):
+  - each Provider: PVE API reachable with the token; privileges the token lacks for what
+    proxscale does (VM.Allocate, VM.Clone, VM.Config.*, VM.PowerMgmt, Datastore.AllocateSpace,
+    Sys.Audit, ...); configured hosts online; templates and storages present on each host;
+    free VMIDs in vmidRange
+  - Kubernetes (with --kubeconfig, or in-cluster): API reachable, each RBAC rule proxscale uses
+    (SelfSubjectAccessReview, nothing is written), CRDs installed
+Exits 1 when any check fails.
+
+  --config FILE      the YAML configuration
+  --crds             read the configuration from the cluster's custom resources instead
+  --kubeconfig FILE  cluster to check (default: in-cluster when run in a pod, else skipped)
+  --namespace NS     proxscale's namespace (default ${DEFAULT_NAMESPACE})
+  --json             print the checks as JSON`;
+
+/** Runs every check; `kube` undefined skips the Kubernetes ones. */
+export async function diagnose(
+  config: Config,
+  kube: KubeClient | undefined,
+  namespace: string,
+  deps: SecretDeps = {},
+): Promise<Check[]> {
+  const checks: Check[] = [];
+  const secretDeps: SecretDeps = {
+    ...deps,
+    ...(kube && !deps.readKubeSecret
+      ? {
+        readKubeSecret: async (ref) => {
+          const r = await kube.requestJson(
+            "GET",
+            `/api/v1/namespaces/${ref.namespace}/secrets/${ref.name}`,
+          );
+          const b64 = r.ok
+            ? (r.value.body as { data?: Record<string, string> }).data?.[ref.key]
+            : undefined;
+          return b64 === undefined ? undefined : atob(b64);
+        },
+      }
+      : {}),
+  };
+  for (const p of config.providers) {
+    const client = await connectPveClient(p, {
+      ...secretDeps,
+      timeoutMs: 10_000,
+      retry: { attempts: 2, baseMs: 200, maxMs: 500 },
+    });
+    if (!client.ok) {
+      checks.push({
+        name: `pve ${p.name}: token secret`,
+        ok: false,
+        detail: client.error.message,
+        fix: "set tokenSecret to a readable file, environment variable or Secret",
+      });
+      continue;
+    }
+    try {
+      const templates = config.machineTemplates.filter((t) => t.provider === p.name);
+      checks.push(...await pveChecks(p, templates, client.value));
+    } finally {
+      client.value.close();
+    }
+  }
+  if (kube) checks.push(...await kubeChecks(kube, namespace));
+  else {
+    checks.push({
+      name: "kubernetes",
+      ok: true,
+      detail: "skipped: no --kubeconfig and not running in a pod",
+    });
+  }
+  return checks;
+}
+
+/** The checks as terminal lines. */
+export function formatChecks(checks: Check[]): string {
+  const lines: string[] = [];
+  for (const c of checks) {
+    lines.push(`${c.ok ? "ok  " : "FAIL"}  ${c.name}: ${c.detail}`);
+    if (!c.ok && c.fix) lines.push(`      fix: ${c.fix}`);
+  }
+  const failed = checks.filter((c) => !c.ok).length;
+  lines.push(
+    "",
+    failed === 0
+      ? `all ${checks.length} checks passed`
+      : `${failed} of ${checks.length} checks failed`,
+  );
+  return lines.join("\n");
+}
+
+async function runDiagnose(args: string[], io: Io): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        config: { type: "string", short: "c" },
+        crds: { type: "boolean" },
+        kubeconfig: { type: "string" },
+        namespace: { type: "string", short: "n" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (e) {
+    io.err(`${(e as Error).message}\nusage: ${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    io.out(HELP);
+    return 0;
+  }
+  if (!values.config === !values.crds) {
+    io.err(`give exactly one of --config FILE or --crds\nusage: ${USAGE}`);
+    return 2;
+  }
+  const namespace = values.namespace ?? DEFAULT_NAMESPACE;
+  let kube: KubeClient | undefined;
+  if (values.kubeconfig !== undefined) {
+    kube = KubeClient.fromKubeconfig(await Deno.readTextFile(values.kubeconfig));
+  } else if (Deno.env.get("KUBERNETES_SERVICE_HOST")) kube = KubeClient.fromDefault();
+  let config: Config;
+  if (values.config) {
+    const r = await loadConfigFile(values.config);
+    if (!r.ok) {
+      io.err(r.error.map(formatProblem).join("\n"));
+      return 1;
+    }
+    config = r.value;
+  } else {
+    if (!kube) {
+      io.err("--crds needs --kubeconfig FILE or running in a pod");
+      return 2;
+    }
+    const r = await loadConfigFromCluster(kube, namespace);
+    if (!r.ok) {
+      io.err(r.error.map(formatCrdProblem).join("\n"));
+      return 1;
+    }
+    config = r.value;
+  }
+  const checks = await diagnose(config, kube, namespace);
+  io.out(values.json ? JSON.stringify(checks, null, 2) : formatChecks(checks));
+  return checks.every((c) => c.ok) ? 0 : 1;
+}
+
+/** The `diagnose` command. */
+export const diagnoseCommand: Command = {
+  name: "diagnose",
+  summary:
+    "check PVE reachability and token rights, templates, storages, VMIDs and Kubernetes RBAC",
+  usage: USAGE,
+  run: runDiagnose,
+};

@@ -1,0 +1,264 @@
+/**
+ * `proxscale diagnose` against the fake PVE and the fake API server: a fully privileged token
+ * and proxscale's RBAC pass every check; a token with a limited ACL is told exactly which
+ * privileges it lacks and for what; missing templates and storages, an exhausted VMID range,
+ * a missing RBAC rule and a missing CRD are FAIL lines with a fix; the command exits 1 then.
+ */
+import assert from "node:assert/strict";
+import type { Config } from "../core/model.ts";
+import { GiB } from "../core/quantity.ts";
+import { captureIo } from "../cli/command.ts";
+import { diagnose, diagnoseCommand, formatChecks } from "../cli/diagnose.ts";
+import { holds, privilegeNeeds } from "../cli/diagnose_pve.ts";
+import type { Check } from "../cli/diagnose_pve.ts";
+import { type AccessRequest, rbacAuthorizer } from "../adapters/deploy/rbac.ts";
+import { KubeClient } from "../adapters/kubernetes/client.ts";
+import { crdObject, KINDS } from "../adapters/kubernetes/crds.ts";
+import { startFakePve } from "../sim/fake_pve/server.ts";
+import type { FakePve } from "../sim/fake_pve/server.ts";
+import { startFakeKube } from "../sim/fake_kube/server.ts";
+import { demoConfig } from "../sim/world/demo_config.ts";
+
+const NS = "proxscale-system";
+const SA = `system:serviceaccount:${NS}:proxscale`;
+const LIMITED = "proxscale@pve!limited";
+const LIMITED_SECRET = "0f0e0d0c-limited-token-secret";
+
+function configFor(pve: FakePve, tokenId = pve.tokenId, env = "PROXSCALE_DIAG_TOKEN"): Config {
+  const hosts = pve.model.nodes().map((n) => String(n.node)).sort();
+  const c = demoConfig({ url: pve.url, tokenId, fingerprint: pve.fingerprint, hosts });
+  c.providers[0]!.tokenSecret = { env };
+  const t = c.machineTemplates[0]!;
+  t.disks = [{ slot: "scsi0", storage: "local-lvm", size: 32 * GiB }];
+  t.bootstrap = { mode: "nocloudIso", isoStorage: "local", template: "kubeadm" };
+  return c;
+}
+
+const failed = (cs: Check[]) => cs.filter((c) => !c.ok);
+
+Deno.test("diagnose: a full token and proxscale's RBAC pass every check", async () => {
+  const pve = await startFakePve({ hosts: 3, seed: 3 });
+  const kube = await startFakeKube({
+    seed: 3,
+    users: { "sa-token": SA },
+    authorize: (r) => r.user !== SA || rbacAuthorizer(NS)(r),
+  });
+  try {
+    for (const k of KINDS) {
+      const r = kube.store.create("customresourcedefinitions.apiextensions.k8s.io", crdObject(k));
+      assert.ok(r.ok);
+    }
+    Deno.env.set("PROXSCALE_DIAG_TOKEN", pve.tokenSecret);
+    const sa = KubeClient.fromKubeconfig(kube.kubeconfig().replace(kube.token, "sa-token"));
+    const checks = await diagnose(configFor(pve), sa, NS);
+    const text = formatChecks(checks);
+    assert.deepEqual(failed(checks), [], text);
+    for (
+      const want of [
+        /ok {4}pve demo: API reachable: Proxmox VE 8/,
+        /ok {4}pve demo: token rights: every privilege/,
+        /ok {4}pve demo: template 9001 \(worker\) on pve2: present/,
+        /ok {4}pve demo: storage local-lvm \(images\) on pve1: present/,
+        /ok {4}pve demo: storage local \(iso\) on pve3: present/,
+        /ok {4}pve demo: VMID range headroom: 1000 of 1000 VMIDs free in 1000-1999/,
+        /ok {4}kubernetes: may create pods\/eviction: allowed/,
+        /ok {4}kubernetes: may get,create,update leases.coordination.k8s.io in proxscale-system/,
+        /ok {4}kubernetes: CRD nodeclaims.proxscale.io: installed/,
+        /all \d+ checks passed/,
+      ]
+    ) assert.match(text, want);
+    // The token's secret is never part of the output.
+    assert.ok(!text.includes(pve.tokenSecret));
+  } finally {
+    Deno.env.delete("PROXSCALE_DIAG_TOKEN");
+    await kube.close();
+    await pve.close();
+  }
+});
+
+Deno.test("diagnose: a limited token is told which privileges it lacks, for what", async () => {
+  const pve = await startFakePve({
+    hosts: 3,
+    seed: 4,
+    tokens: [{
+      id: LIMITED,
+      secret: LIMITED_SECRET,
+      acls: [
+        { path: "/", privs: ["Sys.Audit", "VM.Audit", "Datastore.Audit"] },
+        {
+          path: "/vms",
+          privs: ["VM.Allocate", "VM.PowerMgmt", "VM.Config.CPU", "VM.Config.Memory"],
+        },
+        { path: "/vms/9000", privs: ["VM.Clone"], propagate: false },
+        { path: "/storage/local-lvm", privs: ["Datastore.AllocateSpace"] },
+      ],
+    }],
+  });
+  try {
+    Deno.env.set("PROXSCALE_DIAG_LIMITED", LIMITED_SECRET);
+    const checks = await diagnose(configFor(pve, LIMITED, "PROXSCALE_DIAG_LIMITED"), undefined, NS);
+    const text = formatChecks(checks);
+    const missing = failed(checks).map((c) => c.name.replace("pve demo: token rights ", ""));
+    assert.deepEqual(missing.sort(), [
+      "Datastore.AllocateTemplate on /storage/local",
+      "VM.Clone on /vms/9001",
+      "VM.Clone on /vms/9002",
+      "VM.Config.CDROM on /vms",
+      "VM.Config.Disk on /vms",
+      "VM.Config.Network on /vms",
+      "VM.Config.Options on /vms",
+    ], text);
+    assert.match(
+      text,
+      /FAIL {2}pve demo: token rights VM\.Clone on \/vms\/9001: the token lacks VM\.Clone on \/vms\/9001, needed to clone template 9001 \(worker\) on pve2\n {6}fix: pveum acl modify \/vms\/9001 --tokens 'proxscale@pve!limited'/,
+    );
+    assert.match(text, /ok {4}kubernetes: skipped/);
+    assert.match(text, /7 of \d+ checks failed/);
+    assert.ok(!text.includes(LIMITED_SECRET));
+  } finally {
+    Deno.env.delete("PROXSCALE_DIAG_LIMITED");
+    await pve.close();
+  }
+});
+
+Deno.test("diagnose: missing template and storage, full VMID range, bad secret", async () => {
+  const pve = await startFakePve({ hosts: 2, seed: 5 });
+  try {
+    Deno.env.set("PROXSCALE_DIAG_TOKEN", pve.tokenSecret);
+    const c = configFor(pve);
+    const t = c.machineTemplates[0]!;
+    if (t.source.kind === "clone") t.source.perHost = { pve1: 9000, pve2: 9555 };
+    t.disks.push({ slot: "scsi1", storage: "fast-nvme", size: GiB });
+    c.providers[0]!.vmidRange = { lower: 9000, upper: 9001 }; // the two templates fill it
+    const text = formatChecks(await diagnose(c, undefined, NS));
+    assert.match(
+      text,
+      /FAIL {2}pve demo: template 9555 \(worker\) on pve2: .*\n {6}fix: create the template on pve2/,
+    );
+    assert.match(text, /FAIL {2}pve demo: storage fast-nvme \(images\) on pve1: not present/);
+    assert.match(
+      text,
+      /FAIL {2}pve demo: VMID range headroom: 0 of 2 VMIDs free in 9000-9001\n {6}fix: widen vmidRange/,
+    );
+
+    Deno.env.set("PROXSCALE_DIAG_TOKEN", "wrong-secret");
+    const bad = formatChecks(await diagnose(configFor(pve), undefined, NS));
+    assert.match(bad, /FAIL {2}pve demo: API reachable: .*401.*\n {6}fix: check tokenId/);
+  } finally {
+    Deno.env.delete("PROXSCALE_DIAG_TOKEN");
+    await pve.close();
+  }
+});
+
+Deno.test("diagnose: a missing RBAC rule and a missing CRD are FAIL lines", async () => {
+  const pve = await startFakePve({ hosts: 1, seed: 6 });
+  const full = rbacAuthorizer(NS);
+  const kube = await startFakeKube({
+    seed: 6,
+    users: { "sa-token": SA },
+    authorize: (r: AccessRequest & { user: string }) =>
+      r.user !== SA || (!(r.resource === "pods" && r.subresource === "eviction") && full(r)),
+  });
+  try {
+    for (const k of KINDS.filter((k) => k.plural !== "nodeclaims")) {
+      assert.ok(
+        kube.store.create("customresourcedefinitions.apiextensions.k8s.io", crdObject(k)).ok,
+      );
+    }
+    Deno.env.set("PROXSCALE_DIAG_TOKEN", pve.tokenSecret);
+    const sa = KubeClient.fromKubeconfig(kube.kubeconfig().replace(kube.token, "sa-token"));
+    const checks = await diagnose(configFor(pve), sa, NS);
+    const text = formatChecks(checks);
+    assert.deepEqual(failed(checks).map((c) => c.name), [
+      "kubernetes: may create pods/eviction",
+      "kubernetes: CRD nodeclaims.proxscale.io",
+    ], text);
+    assert.match(text, /denied: create pods\/eviction\n {6}fix: apply deploy\/proxscale\.yaml/);
+    assert.match(text, /fix: kubectl apply -f deploy\/crds\//);
+  } finally {
+    Deno.env.delete("PROXSCALE_DIAG_TOKEN");
+    await kube.close();
+    await pve.close();
+  }
+});
+
+Deno.test("diagnose --config: exit 1 with FAIL lines, exit 0 when all pass; usage errors exit 2", async () => {
+  const pve = await startFakePve({ hosts: 3, seed: 8 });
+  const dir = await Deno.makeTempDir({ prefix: "proxscale-diag-" });
+  try {
+    Deno.env.set("PROXSCALE_DIAG_TOKEN", pve.tokenSecret);
+    const hosts = pve.model.nodes().map((n) => String(n.node)).sort();
+    const yaml = (perHost: string) =>
+      `apiVersion: proxscale.io/v1alpha1
+providers:
+  - name: lab
+    spec:
+      endpoint: ${pve.url}
+      tokenId: ${pve.tokenId}
+      tokenSecret: { env: PROXSCALE_DIAG_TOKEN }
+      tls: { fingerprint: "${pve.fingerprint}" }
+      hosts:
+${hosts.map((h) => `        - { name: ${h}, zone: ${h} }`).join("\n")}
+      vmidRange: { lower: 2000, upper: 2099 }
+machineTemplates:
+  - name: worker
+    spec:
+      provider: lab
+      shapes: [{ cpu: 2, memory: 4Gi }]
+      source: { clone: { perHost: { ${perHost} }, full: false } }
+      disks: [{ slot: scsi0, storage: local-lvm, size: 32Gi }]
+nodePools:
+  - name: general
+    spec: { machineTemplate: worker }
+`;
+    const good = `${dir}/good.yaml`;
+    const bad = `${dir}/bad.yaml`;
+    await Deno.writeTextFile(good, yaml(hosts.map((h, i) => `${h}: ${9000 + i}`).join(", ")));
+    await Deno.writeTextFile(bad, yaml(hosts.map((h) => `${h}: 9000`).join(", ")));
+    const run = async (args: string[]) => {
+      const io = captureIo();
+      const code = await diagnoseCommand.run(args, io);
+      return { code, out: io.stdout.join("\n"), err: io.stderr.join("\n") };
+    };
+    const ok = await run(["--config", good]);
+    assert.equal(ok.code, 0, ok.out + ok.err);
+    assert.match(ok.out, /all \d+ checks passed/);
+    const ko = await run(["--config", bad]);
+    assert.equal(ko.code, 1, ko.out);
+    assert.match(ko.out, /FAIL {2}pve lab: template 9000 \(worker\) on pve2/);
+    const json = await run(["--config", bad, "--json"]);
+    assert.equal(json.code, 1);
+    assert.ok((JSON.parse(json.out) as Check[]).some((c) => !c.ok && c.fix));
+    assert.equal((await run([])).code, 2);
+  } finally {
+    Deno.env.delete("PROXSCALE_DIAG_TOKEN");
+    await Deno.remove(dir, { recursive: true });
+    await pve.close();
+  }
+});
+
+Deno.test("token rights: ACLs propagate to sub-paths unless propagate is off", () => {
+  const perms = { "/vms": { "VM.Allocate": 1 }, "/vms/9000": { "VM.Clone": 0 }, "/": {} };
+  assert.ok(holds(perms, "/vms", "VM.Allocate"));
+  assert.ok(holds(perms, "/vms/123", "VM.Allocate"));
+  assert.ok(holds(perms, "/vms/9000", "VM.Clone"));
+  assert.ok(!holds(perms, "/vms/9000/x", "VM.Clone"));
+  assert.ok(!holds(perms, "/vmsx", "VM.Allocate"));
+  assert.ok(!holds(perms, "/storage/local", "VM.Allocate"));
+  const hosts = ["a", "b"];
+  const pve = { url: "https://x", tokenId: "t@pve!x", fingerprint: "", hosts };
+  const c = demoConfig(pve);
+  const needs = privilegeNeeds(c.providers[0]!, c.machineTemplates).map((n) =>
+    `${n.priv}@${n.path}`
+  );
+  for (
+    const n of [
+      "Sys.Audit@/nodes/a",
+      "VM.Allocate@/vms",
+      "VM.Clone@/vms/9000",
+      "VM.Clone@/vms/9001",
+      "VM.PowerMgmt@/vms",
+      "VM.Config.Options@/vms",
+    ]
+  ) assert.ok(needs.includes(n), n);
+});
