@@ -10,9 +10,7 @@
 export const DEFAULT_CDROM_SLOT = "ide3";
 
 /** `proxmox://<provider>/<vmid>`, the form the Proxmox CCM uses (region = Provider name). */
-export function providerIdFor(provider: string, vmid: number): string {
-  return `proxmox://${provider}/${vmid}`;
-}
+export { providerIdFor } from "../../core/lifecycle_nodes.ts";
 
 /**
  * The seed ISO's file name on an `iso` storage: derived from the NodeClaim name only, so it
