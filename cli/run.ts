@@ -27,6 +27,10 @@ import { startHttpServer } from "../daemon/http.ts";
 import { startDaemon } from "../daemon/daemon.ts";
 import type { JobData } from "../daemon/context.ts";
 import { observers } from "../daemon/observe.ts";
+import { EventRecorder } from "../adapters/kubernetes/events.ts";
+import { attachMaintenance, MaintenanceMode, pausedReporter } from "../daemon/maintenance.ts";
+import { daemonStatusSource, DecisionLog, statusRoutes } from "../daemon/status_report.ts";
+import { ConfigReloader, watchConfigCrds, watchConfigFile } from "../daemon/config_reload.ts";
 
 type RedisSettings = { url: string; password?: SecretSource | undefined };
 
@@ -117,31 +121,47 @@ export const runCommand: Command = {
     const identity = Deno.env.get("POD_NAME") ?? `proxscale-${crypto.randomUUID().slice(0, 8)}`;
     let isLeader = () => false;
     const obs = observers({ logger, metrics, health, queue, isLeader: () => isLeader() });
+    // Maintenance mode: --pause, the ConfigMap annotation (proxscale pause), or POST /pause.
+    const maintenance = new MaintenanceMode({ paused: values.pause ?? false, kube, namespace });
+    await maintenance.refresh();
+    const decisions = new DecisionLog(200);
     const daemon = await startDaemon({
       config,
       kube,
       providers,
       queue,
       leaderElection: { namespace, name: "proxscale", identity },
-      paused: values.pause ?? false,
+      paused: maintenance.paused(),
       ...obs,
+      report: pausedReporter((d) => {
+        decisions.push(d);
+        obs.report(d);
+      }, () => maintenance.paused()),
       log: logger.asLog,
     });
     isLeader = daemon.isLeader;
+    attachMaintenance(daemon, maintenance);
+    await maintenance.start(5_000);
+    // Hot reload: file edits or CRD changes apply without restart; invalid ones are rejected.
+    const podName = Deno.env.get("POD_NAME");
+    const reloader = new ConfigReloader(config, values.config ?? "crds", {
+      apply: (c) => daemon.setConfig(c),
+      log: logger,
+      events: new EventRecorder(kube),
+      ...(podName ? { subject: { apiVersion: "v1", kind: "Pod", name: podName, namespace } } : {}),
+    });
+    const fileWatch = values.config ? watchConfigFile(values.config, reloader) : undefined;
+    const crdWatch = values.crds ? watchConfigCrds(kube, reloader, { namespace }) : undefined;
     const port = Number(values["http-port"] ?? 8080);
     const http = await startHttpServer({
       port,
       metrics,
       health,
       routes: {
-        "/pause": () => {
-          daemon.setPaused(true);
-          return new Response("paused\n");
-        },
-        "/resume": () => {
-          daemon.setPaused(false);
-          return new Response("resumed\n");
-        },
+        ...statusRoutes(
+          daemonStatusSource(daemon, { decisions, maintenance, reload: () => reloader.state() }),
+        ),
+        ...maintenance.routes(),
       },
     });
     logger.info("proxscale running", {
@@ -158,6 +178,9 @@ export const runCommand: Command = {
     Deno.removeSignalListener("SIGINT", stop);
     Deno.removeSignalListener("SIGTERM", stop);
     logger.info("proxscale stopping", { identity });
+    await fileWatch?.stop();
+    await crdWatch?.stop();
+    await maintenance.stop();
     await daemon.stop();
     await http.shutdown();
     await queue.close();

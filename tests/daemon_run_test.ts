@@ -147,5 +147,10 @@ Deno.test("proxscale run --pause: decides but creates nothing", async () => {
   const launch = out.split("\n").find((l) => l.includes('"msg":"LaunchClaim"'));
   assert.ok(launch, out);
   assert.match(launch, /"dry_run":true/);
-  assert.match(launch, /"reason":"PodsPending"/);
+  // Maintenance mode is the reason (issue 9), with the decision's own reason in the message.
+  assert.match(launch, /"reason":"Paused"/);
+  assert.match(
+    launch,
+    /"reason_message":"maintenance mode: LaunchClaim not carried out \(PodsPending: /,
+  );
 });
