@@ -178,6 +178,28 @@ export function builtinResources(): ResourceDef[] {
       generation: true,
       unconditionalUpdate: false,
     }),
+    // What proxscale's own install applies (deploy/): so its manifests can be applied and read back.
+    builtin("apps", "v1", "deployments", "Deployment", true, {
+      shortNames: ["deploy"],
+      categories: ["all"],
+      status: true,
+      generation: true,
+    }),
+    builtin("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false, {}),
+    builtin(
+      "rbac.authorization.k8s.io",
+      "v1",
+      "clusterrolebindings",
+      "ClusterRoleBinding",
+      false,
+      {},
+    ),
+    builtin("rbac.authorization.k8s.io", "v1", "roles", "Role", true, {}),
+    builtin("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true, {}),
+    builtin("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", true, {
+      shortNames: ["netpol"],
+      generation: true,
+    }),
     builtin("coordination.k8s.io", "v1", "leases", "Lease", true, {
       unconditionalUpdate: false,
       createOnUpdate: true,
