@@ -14,6 +14,10 @@ import type { AuthzRequest } from "../sim/fake_kube/server.ts";
 import { auditVms } from "../sim/demo.ts";
 import { startDemoCluster } from "../sim/world/cluster.ts";
 import { GiB } from "../core/quantity.ts";
+import { KubeClient } from "../adapters/kubernetes/client.ts";
+import { MaintenanceMode } from "../daemon/maintenance.ts";
+import { ConfigReloader, watchConfigCrds } from "../daemon/config_reload.ts";
+import { kubeChecks } from "../cli/diagnose_kube.ts";
 
 /** Namespace of the daemon's Lease in the demo cluster (its "own" namespace). */
 const NS = "default";
@@ -104,6 +108,24 @@ Deno.test("RBAC enforced: the daemon as its ServiceAccount scales out and in, 0 
     assert.equal(audit.leaked, 0);
     assert.equal(audit.duplicates, 0);
     assert.ok(t.reports.some((d) => d.what === "VmDeleted"), lines(t.reports));
+
+    // The operations pieces run as the same ServiceAccount: the maintenance switch, the CRD
+    // reload watcher, and diagnose's permission checks.
+    const sa = KubeClient.fromKubeconfig(
+      cluster.kube.kubeconfig().replace(cluster.kube.token, SA_TOKEN),
+    );
+    const maintenance = new MaintenanceMode({ kube: sa, namespace: NS });
+    await maintenance.refresh();
+    assert.equal(maintenance.state().error, undefined);
+    const reloader = new ConfigReloader(cluster.config, "crds", { apply: () => {} });
+    const watcher = watchConfigCrds(sa, reloader, { namespace: NS, debounceMs: 10 });
+    try {
+      assert.ok(await until(() => reloader.state().rejected !== undefined, 5_000), "watched");
+    } finally {
+      await watcher.stop();
+    }
+    const checks = await kubeChecks(sa, NS);
+    assert.deepEqual(checks.filter((c) => !c.ok), [], "diagnose finds every permission");
     // Every call the daemon made went through the authorizer and none was refused.
     assert.ok(t.saCalls() > 50, `the daemon's calls were checked (${t.saCalls()})`);
     assert.deepEqual(t.denied, [], "the rules miss calls the daemon makes");
