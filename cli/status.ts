@@ -26,6 +26,7 @@ import {
   type StatusReport,
 } from "../daemon/status_report.ts";
 import { emptyCounts } from "../adapters/queue/port.ts";
+import { MAINTENANCE_CONFIGMAP, pausedAnnotation } from "../daemon/maintenance.ts";
 
 const USAGE =
   "proxscale status [--url http://HOST:PORT] [--kubeconfig FILE] [--namespace NS] [--json] [--decisions N]";
@@ -77,12 +78,19 @@ export async function clusterStatus(
     if (c.ok) claims.push(c.value);
   }
   claims.sort((a, b) => a.name.localeCompare(b.name));
+  // The persistent maintenance switch is in the cluster too.
+  const cm = await kube.requestJson(
+    "GET",
+    `/api/v1/namespaces/${namespace}/configmaps/${MAINTENANCE_CONFIGMAP}`,
+  );
+  const paused = cm.ok && pausedAnnotation(cm.value.body);
   return {
     ok: true,
     value: {
+      view: "cluster",
       time: now,
       leader: false,
-      maintenance: { paused: false, local: false },
+      maintenance: { paused, local: false, cluster: paused },
       pools: poolStatuses(config.value, claims),
       claims: claims.map((c) => ({
         name: c.name,
@@ -130,7 +138,11 @@ export function formatStatus(s: StatusReport, decisions = 15): string {
       m.since ? ` since ${new Date(m.since).toISOString()}` : ""
     }): decisions are reported, not carried out`
     : "active";
-  out.push(`daemon: ${s.leader ? "leader" : "not the leader"}, ${mode}`);
+  out.push(
+    s.view === "cluster"
+      ? `daemon: not reachable; from the cluster: ${mode}`
+      : `daemon: ${s.leader ? "leader" : "not the leader"}, ${mode}`,
+  );
   if (m.error) out.push(`  maintenance switch: ${m.error}`);
   if (s.loop) {
     const ago = s.loop.lastPassAt ? formatDuration(Math.max(0, s.time - s.loop.lastPassAt)) : "-";

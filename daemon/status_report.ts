@@ -60,6 +60,8 @@ export type ReloadState = {
 
 /** The document GET /status answers. Times are epoch ms. */
 export type StatusReport = {
+  /** "cluster" when built from the cluster alone (`proxscale status` without the daemon). */
+  view?: "daemon" | "cluster";
   time: number;
   leader: boolean;
   maintenance: MaintenanceState;
@@ -158,6 +160,7 @@ export async function buildStatus(src: StatusSource): Promise<StatusReport> {
   };
   const reload = src.reload?.();
   return {
+    view: "daemon",
     time: now,
     leader: src.isLeader(),
     maintenance: src.maintenance(),

@@ -28,6 +28,12 @@ import {
 } from "../daemon/status_report.ts";
 import { KubeClient } from "../adapters/kubernetes/client.ts";
 import { startDemoCluster } from "../sim/world/cluster.ts";
+import { startFakeKube } from "../sim/fake_kube/server.ts";
+import { crdObject, KINDS } from "../adapters/kubernetes/crds.ts";
+import { createNodeClaim, setNodeClaimStatus } from "../adapters/kubernetes/nodeclaim_writer.ts";
+import { migrateText } from "../cli/migrate.ts";
+
+const NS = "proxscale-system";
 import { GiB, MiB } from "../core/quantity.ts";
 
 async function until(cond: () => boolean | Promise<boolean>, limitMs: number): Promise<boolean> {
@@ -169,4 +175,83 @@ Deno.test("status: an unreachable daemon is an error (exit 1), not an empty repo
   const r = await cli(statusCommand, ["--url", `http://127.0.0.1:${port}`]);
   assert.equal(r.code, 1);
   assert.match(r.err, /proxscale status: http:\/\/127\.0\.0\.1:\d+/);
+});
+
+Deno.test("status --kubeconfig: without the daemon, pools and NodeClaims come from the cluster", async () => {
+  const kube = await startFakeKube({ seed: 4 });
+  const dir = await Deno.makeTempDir({ prefix: "proxscale-status-" });
+  try {
+    for (const k of KINDS) {
+      assert.ok(
+        kube.store.create("customresourcedefinitions.apiextensions.k8s.io", crdObject(k)).ok,
+      );
+    }
+    assert.ok(kube.store.create("namespaces", { metadata: { name: NS } } as never, {}).ok);
+    const admin = KubeClient.fromKubeconfig(kube.kubeconfig());
+    const example = await Deno.readTextFile(new URL("../config.example.yaml", import.meta.url));
+    const m = migrateText(example, "config.example.yaml");
+    assert.ok(m.ok);
+    let served = false;
+    for (let i = 0; i < 100 && !served; i++) {
+      served = (await admin.requestJson("GET", "/apis/proxscale.io/v1alpha1/nodeclaims")).ok;
+      if (!served) await new Promise((r) => setTimeout(r, 20));
+    }
+    for (const o of m.value.manifests) {
+      const path = o.kind === "ConfigMap"
+        ? `/api/v1/namespaces/${NS}/configmaps`
+        : `/apis/proxscale.io/v1alpha1/${o.kind.toLowerCase()}s`;
+      assert.ok((await admin.requestJson("POST", path, { body: o })).ok, o.kind);
+    }
+    const claim = {
+      name: "general-abcde",
+      nodePool: "general",
+      machineTemplate: "worker",
+      provider: "homelab",
+      shape: { name: "4c-8Gi", cpu: 4000, memory: 8 * GiB },
+      createdAt: Date.now(),
+      labels: {},
+      taints: [],
+      startupTaints: [],
+      conditions: [],
+    };
+    assert.ok((await createNodeClaim(admin, claim)).ok);
+    assert.ok(
+      (await setNodeClaimStatus(admin, claim.name, {
+        vmid: 9100,
+        host: "pve2",
+        conditions: [{
+          type: "Launched",
+          status: "False",
+          reason: "LaunchFailed",
+          message: "PVE clone failed: 403 Permission check failed (/vms/9000, VM.Clone)",
+          lastTransitionTime: Date.now(),
+        }],
+      })).ok,
+    );
+    await Deno.writeTextFile(`${dir}/kubeconfig`, kube.kubeconfig());
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const closed = `http://127.0.0.1:${(l.addr as Deno.NetAddr).port}`;
+    l.close();
+    const r = await cli(statusCommand, [
+      "--url",
+      closed,
+      "--kubeconfig",
+      `${dir}/kubeconfig`,
+      "--namespace",
+      NS,
+    ]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /daemon not reachable .*showing what the cluster holds/);
+    // 8 vCPU limit 64; 8Gi guest + 512Mi overhead of the example's template.
+    assert.match(r.out, /^daemon: not reachable; from the cluster: active/);
+    assert.match(r.out, /general\s+worker\s+1 \/ 32\s+4 vCPU \/ 64 vCPU\s+8\.5Gi \/ 256Gi\s+512Mi/);
+    assert.match(
+      r.out,
+      /general-abcde\s+general\s+4c-8Gi\s+pve2\s+9100\s+-\s+Launched=False \(LaunchFailed: PVE clone failed: 403/,
+    );
+    assert.match(r.out, /jobs: not known without the daemon/);
+  } finally {
+    await kube.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
