@@ -125,6 +125,7 @@ export const runCommand: Command = {
     const maintenance = new MaintenanceMode({ paused: values.pause ?? false, kube, namespace });
     await maintenance.refresh();
     const decisions = new DecisionLog(200);
+    const events = new EventRecorder(kube);
     const daemon = await startDaemon({
       config,
       kube,
@@ -133,10 +134,14 @@ export const runCommand: Command = {
       leaderElection: { namespace, name: "proxscale", identity },
       paused: maintenance.paused(),
       ...obs,
-      report: pausedReporter((d) => {
-        decisions.push(d);
-        obs.report(d);
-      }, () => maintenance.paused()),
+      report: pausedReporter(
+        (d) => {
+          decisions.push(d);
+          obs.report(d);
+        },
+        () => maintenance.paused(),
+        events,
+      ),
       log: logger.asLog,
     });
     isLeader = daemon.isLeader;
@@ -147,7 +152,7 @@ export const runCommand: Command = {
     const reloader = new ConfigReloader(config, values.config ?? "crds", {
       apply: (c) => daemon.setConfig(c),
       log: logger,
-      events: new EventRecorder(kube),
+      events,
       ...(podName ? { subject: { apiVersion: "v1", kind: "Pod", name: podName, namespace } } : {}),
     });
     const fileWatch = values.config ? watchConfigFile(values.config, reloader) : undefined;

@@ -19,7 +19,8 @@
  */
 import type { KubeClient } from "../adapters/kubernetes/client.ts";
 import { isNotFound } from "../adapters/kubernetes/client.ts";
-import { reason } from "../core/reason.ts";
+import { type Reason, reason } from "../core/reason.ts";
+import type { EventSubject, EventType } from "../adapters/kubernetes/events.ts";
 import type { DecisionReport } from "./context.ts";
 
 /** Annotation that pauses every replica. */
@@ -189,24 +190,37 @@ export function pausePatch(
   };
 }
 
+/** Where `pausedReporter` writes its Events (an EventRecorder). */
+export type PausedEvents = {
+  record(subject: EventSubject, r: Reason, type?: EventType): Promise<unknown>;
+};
+
 /**
  * Wraps the daemon's `report`: a decision that was only decided because of maintenance mode
  * (dry run while `paused()`) goes out with the reason code `Paused`, naming what would have
- * happened and why, so every output says the daemon held back on purpose.
+ * happened and why, so every output says the daemon held back on purpose. With `events`, each
+ * such decision is also a Normal Event (reason Paused) on its NodeClaim or Node; repeats of the
+ * same decision are counted on one Event by the recorder.
  */
 export function pausedReporter(
   inner: (d: DecisionReport) => void,
   paused: () => boolean,
+  events?: PausedEvents,
 ): (d: DecisionReport) => void {
   return (d) => {
     if (!d.dryRun || !paused()) return inner(d);
-    inner({
-      ...d,
-      reason: reason(
-        "Paused",
-        `maintenance mode: ${d.what} not carried out (${d.reason.code}: ${d.reason.message})`,
-      ),
-    });
+    const why = reason(
+      "Paused",
+      `maintenance mode: ${d.what} not carried out (${d.reason.code}: ${d.reason.message})`,
+    );
+    inner({ ...d, reason: why });
+    const subject: EventSubject | undefined = d.nodeclaim
+      ? { apiVersion: "proxscale.io/v1alpha1", kind: "NodeClaim", name: d.nodeclaim }
+      : d.node
+      ? { apiVersion: "v1", kind: "Node", name: d.node }
+      : undefined;
+    // An Event is news, never a gate: a failed write must not stop the report.
+    if (events && subject) void events.record(subject, why, "Normal").catch(() => {});
   };
 }
 

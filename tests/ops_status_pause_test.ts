@@ -27,6 +27,7 @@ import {
   statusRoutes,
 } from "../daemon/status_report.ts";
 import { KubeClient } from "../adapters/kubernetes/client.ts";
+import { EventRecorder } from "../adapters/kubernetes/events.ts";
 import { startDemoCluster } from "../sim/world/cluster.ts";
 import { startFakeKube } from "../sim/fake_kube/server.ts";
 import { crdObject, KINDS } from "../adapters/kubernetes/crds.ts";
@@ -65,10 +66,14 @@ Deno.test("pause stops all action, decisions say Paused, status shows it, resume
   const all: DecisionReport[] = [];
   const handle = await cluster.spawn({
     queue,
-    report: pausedReporter((d) => {
-      all.push(d);
-      decisions.push(d);
-    }, () => maintenance.paused()),
+    report: pausedReporter(
+      (d) => {
+        all.push(d);
+        decisions.push(d);
+      },
+      () => maintenance.paused(),
+      new EventRecorder(admin),
+    ),
   });
   attachMaintenance(handle.daemon, maintenance);
   await maintenance.start(200);
@@ -113,6 +118,15 @@ Deno.test("pause stops all action, decisions say Paused, status shows it, resume
       launch.reason.message,
       /maintenance mode: LaunchClaim not carried out \(PodsPending/,
     );
+    type Ev = { reason: string; involvedObject: { kind: string } };
+    const evented = await until(() => {
+      const ev = cluster.kube.store.list("events");
+      return ev.ok &&
+        (ev.value.items as unknown as Ev[]).some((e) =>
+          e.reason === "Paused" && e.involvedObject.kind === "NodeClaim"
+        );
+    }, 3_000);
+    assert.ok(evented, "a Paused Event on the NodeClaim it would launch");
 
     const s1 = await status();
     assert.equal(s1.maintenance.paused, true);
