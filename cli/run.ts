@@ -27,6 +27,8 @@ import { startHttpServer } from "../daemon/http.ts";
 import { startDaemon } from "../daemon/daemon.ts";
 import type { JobData } from "../daemon/context.ts";
 import { observers } from "../daemon/observe.ts";
+import { readSecret } from "../adapters/proxmox/secret.ts";
+import { registerSecret } from "../adapters/telemetry/redact.ts";
 import { EventRecorder } from "../adapters/kubernetes/events.ts";
 import { attachMaintenance, MaintenanceMode, pausedReporter } from "../daemon/maintenance.ts";
 import { daemonStatusSource, DecisionLog, statusRoutes } from "../daemon/status_report.ts";
@@ -98,6 +100,12 @@ export const runCommand: Command = {
     const logger = createLogger();
     const metrics = createMetrics();
     const health = createHealthState({ now: Date.now, maxTickAgeMs: 60_000 });
+    // The redaction guard of every log line, metric, span and error learns the secrets first.
+    for (const src of [...config.providers.map((p) => p.tokenSecret), redis?.password]) {
+      if (!src) continue;
+      const secret = await readSecret(src);
+      if (secret.ok) registerSecret(secret.value);
+    }
     const pveClients: PveClient[] = [];
     const providers = new Map<string, MachineProvider>();
     for (const p of config.providers) {
@@ -166,7 +174,8 @@ export const runCommand: Command = {
         ...statusRoutes(
           daemonStatusSource(daemon, { decisions, maintenance, reload: () => reloader.state() }),
         ),
-        ...maintenance.routes(),
+        // In a pod the port is reachable by Prometheus and others: only the ConfigMap pauses.
+        ...maintenance.routes({ writable: !Deno.env.get("KUBERNETES_SERVICE_HOST") }),
       },
     });
     logger.info("proxscale running", {

@@ -138,12 +138,23 @@ export class MaintenanceMode {
 
   /**
    * HTTP routes for daemon/http.ts: `POST /pause`, `POST /resume` switch the standalone
-   * switch; `GET` on either answers the state. JSON bodies.
+   * switch; `GET` on either answers the state. JSON bodies. `writable: false` refuses the POSTs
+   * (403): in a cluster the metrics port is open to Prometheus, and whoever can reach it must
+   * not be able to stop the autoscaler; the ConfigMap annotation (RBAC-guarded) is the switch.
    */
-  routes(): Record<string, (req: Request) => Response> {
+  routes(opts: { writable?: boolean } = {}): Record<string, (req: Request) => Response> {
+    const writable = opts.writable ?? true;
     const handle = (target: boolean) => (req: Request) => {
-      if (req.method === "POST") this.setLocal(target);
-      else if (req.method !== "GET") return json(405, { error: "use GET or POST" });
+      if (req.method === "POST") {
+        if (!writable) {
+          return json(403, {
+            error: `the HTTP switch is off in a cluster; use proxscale ${
+              target ? "pause" : "resume"
+            } --kubeconfig (annotation ${PAUSED_ANNOTATION} on ConfigMap ${MAINTENANCE_CONFIGMAP})`,
+          });
+        }
+        this.setLocal(target);
+      } else if (req.method !== "GET") return json(405, { error: "use GET or POST" });
       return json(200, this.state());
     };
     return { "/pause": handle(true), "/resume": handle(false) };

@@ -92,6 +92,12 @@ Deno.test("HTTP switch: POST /pause and /resume, GET answers the state, PUT is r
   assert.equal((await call("/resume", "PUT")).status, 405);
   assert.equal(m.paused(), true);
   assert.deepEqual((await call("/resume", "POST")).body.paused, false);
+
+  // In a cluster the HTTP switch is read-only.
+  const ro = new MaintenanceMode().routes({ writable: false });
+  const res = ro["/pause"]!(new Request("http://x/pause", { method: "POST" }));
+  assert.equal(res.status, 403);
+  assert.match((await res.json()).error, /proxscale pause --kubeconfig/);
 });
 
 Deno.test("while paused, dry-run decisions are reported and evented with reason Paused", () => {
