@@ -54,7 +54,12 @@ export type ReasonCode =
   | "ProviderError"
   | "KubernetesError"
   | "ConfigInvalid"
-  | "Paused";
+  | "Paused"
+  // node bootstrap (join token Secret, seed ISO)
+  | "BootstrapPrepared"
+  | "BootstrapReleased"
+  | "BootstrapFailed"
+  | "BootstrapTokenExpired";
 
 /** A decision's explanation: `code` for machines, `message` for people. */
 export type Reason = { code: ReasonCode; message: string };

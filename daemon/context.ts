@@ -15,6 +15,7 @@ import type { EventRecorder } from "../adapters/kubernetes/events.ts";
 import type { MachineProvider } from "../adapters/proxmox/port.ts";
 import type { JobQueue } from "../adapters/queue/port.ts";
 import type { Clock } from "./termination.ts";
+import type { RandomBytes } from "../core/bootstrap_token.ts";
 
 /** The jobs the executor enqueues; the worker dispatches on `kind`. */
 export type JobData =
@@ -22,7 +23,9 @@ export type JobData =
   | { kind: "finalize"; claim: string }
   | { kind: "gc-vm"; vm: VM & { claim: string } }
   | { kind: "remove-node"; node: string }
-  | { kind: "disrupt"; command: DisruptionCommand };
+  | { kind: "disrupt"; command: DisruptionCommand }
+  /** Detach and delete the claim's seed ISO, delete its join token Secret (daemon/bootstrap.ts). */
+  | { kind: "release-bootstrap"; claim: string; why: string };
 
 /** One line of what the daemon decided or did, for the live output and logs. */
 export type DecisionReport = {
@@ -68,4 +71,9 @@ export type DaemonContext = {
   events?: EventRecorder;
   /** Poll period of drains and replacement waits (ms). */
   pollInterval: number;
+  /**
+   * Node bootstrap inputs: the join-token random source (default crypto.getRandomValues; tests
+   * inject a known one) and the cluster CA when bootstrap.caCertHashFrom is unset.
+   */
+  bootstrap?: { random?: RandomBytes; caPem?: string };
 };

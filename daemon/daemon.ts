@@ -55,6 +55,8 @@ export type DaemonOptions = {
   hook?: (step: CrashStep, detail: string) => Promise<void>;
   log?: Log;
   now?: () => number;
+  /** Join-token random source and cluster CA for node bootstrap (daemon/bootstrap.ts). */
+  bootstrap?: DaemonContext["bootstrap"];
 };
 
 /** A running daemon. */
@@ -102,6 +104,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     hook: o.hook ?? (() => Promise.resolve()),
     events: new EventRecorder(o.kube, { now }),
     pollInterval: o.pollInterval ?? 1000,
+    ...(o.bootstrap ? { bootstrap: o.bootstrap } : {}),
   };
   const executor = new Executor(ctx);
   const elector = o.leaderElection

@@ -134,6 +134,14 @@ export class Executor {
       case "RegisterNode": {
         const r = await registerNode(ctx.kube, a.node, a.labels, a.taints, a.removeTaintKeys);
         if (!r.ok) return describeKubeError(r.error);
+        // The kubelet now holds its own certificate: its join token and seed ISO go (queued
+        // before the status write, so a failed write re-decides and the job id dedupes).
+        const q = await this.#enqueue({
+          id: `release-bootstrap-${a.claim}`,
+          name: "release-bootstrap",
+          data: { kind: "release-bootstrap", claim: a.claim, why: `Node ${a.node} registered` },
+        }, false);
+        if (q !== undefined) return q;
         const w = await setNodeClaimStatus(ctx.kube, a.claim, {
           nodeName: a.node,
           conditions: [{

@@ -19,6 +19,7 @@ import {
 import type { DaemonContext } from "./context.ts";
 import type { Executor } from "./executor.ts";
 import { buildSnapshot } from "./snapshot.ts";
+import { sweepExpiredBootstrapTokens } from "./bootstrap.ts";
 
 /** How the loop is paced and gated. */
 export type LoopOptions = {
@@ -110,6 +111,7 @@ export class ReconcileLoop {
       }
       const act = this.#o.isLeader() && !this.#o.paused();
       if (act) await this.#executor.releaseAbandonedDisruptions(snap.value.nodes);
+      if (act) await sweepExpiredBootstrapTokens(ctx);
       const plan = reconcile(snap.value, ctx.config(), this.#state, await this.#jobFacts());
       this.#state = plan.state;
       await this.#executor.apply(plan.actions, act);

@@ -23,6 +23,7 @@ import { deleteNode } from "../adapters/kubernetes/node_writer.ts";
 import { providerErrorReason } from "../adapters/proxmox/port.ts";
 import { type JobHandler, type JobOutcome, launchJobId } from "../adapters/queue/port.ts";
 import { terminateCommand } from "./termination.ts";
+import { bootstrapCreateOptions, releaseBootstrap } from "./bootstrap.ts";
 import type { DaemonContext, JobData } from "./context.ts";
 import { releaseClaimFinalizer } from "./kube_actions.ts";
 import { terminationPorts } from "./termination_ports.ts";
@@ -58,13 +59,25 @@ async function launch(ctx: DaemonContext, name: string): Promise<JobOutcome> {
   if (!template || !providerCfg || !provider) {
     return fail(`NodeClaim ${name} names an unknown MachineTemplate or Provider`, false);
   }
-  const made = await provider.create(claim, template, providerCfg);
+  const boot = await bootstrapCreateOptions(ctx, claim, template);
+  if (!boot.ok) {
+    ctx.report({
+      time: ctx.clock.now(),
+      what: "LaunchFailed",
+      nodeclaim: name,
+      reason: reason("BootstrapFailed", boot.error.message),
+    });
+    return fail(boot.error.message, !boot.error.permanent);
+  }
+  const made = await provider.create(claim, template, providerCfg, boot.value);
   const now = ctx.clock.now();
   if (!made.ok) {
     // The queue retries; once it gives up, the loop hands the message to the lifecycle, which
     // writes Launched=False with it and deletes the claim (provisioning plans a new one).
     const why = providerErrorReason(made.error);
     ctx.report({ time: now, what: "LaunchFailed", nodeclaim: name, reason: why });
+    // This attempt's token and seed must not outlive it; a retry mints fresh ones.
+    await releaseBootstrap(ctx, name, claim.provider, template, "launch failed");
     const permanent = made.error.kind === "InvalidTemplate";
     return fail(made.error.message, !permanent);
   }
@@ -132,6 +145,9 @@ async function finalize(ctx: DaemonContext, name: string): Promise<JobOutcome> {
     const d = await deleteNode(ctx.kube, n.name);
     if (!d.ok) return fail(describeKubeError(d.error));
   }
+  const template = ctx.config().machineTemplates.find((t) => t.name === claim.machineTemplate);
+  const released = await releaseBootstrap(ctx, name, claim.provider, template, "NodeClaim ended");
+  if (!released.ok) return fail(released.error);
   const f = await releaseClaimFinalizer(ctx.kube, name);
   if (!f.ok) return fail(describeKubeError(f.error));
   return { ok: true };
@@ -155,6 +171,16 @@ export function jobHandler(ctx: DaemonContext): JobHandler<JobData> {
       case "remove-node": {
         const d = await deleteNode(ctx.kube, data.node);
         return d.ok ? { ok: true } : fail(describeKubeError(d.error));
+      }
+      case "release-bootstrap": {
+        const read = await readClaim(ctx, data.claim);
+        if (!read.ok) return fail(read.message);
+        if (!read.claim) return { ok: true }; // finalize released it with the claim
+        const template = ctx.config().machineTemplates.find((t) =>
+          t.name === read.claim!.machineTemplate
+        );
+        const r = await releaseBootstrap(ctx, data.claim, read.claim.provider, template, data.why);
+        return r.ok ? { ok: true } : fail(r.error);
       }
       case "disrupt": {
         const outcomes = await terminateCommand(

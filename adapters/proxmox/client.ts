@@ -28,7 +28,7 @@ import {
 import * as S from "./schemas.ts";
 import { readSecret, type SecretDeps, type SecretError } from "./secret.ts";
 import { PveAgent, type TrustMode } from "./tls_agent.ts";
-import { endpointName, exchange, type Method, type Params } from "./transport.ts";
+import { endpointName, exchange, type Method, type Params, type RawBody } from "./transport.ts";
 
 export type TlsOptions = {
   /** PEM text of the CA bundle (e.g. /etc/pve/pve-root-ca.pem). */
@@ -70,7 +70,7 @@ export type CallEvent = {
   kind?: PveError["kind"];
 };
 
-export type CallOptions = { idempotent?: boolean; timeoutMs?: number };
+export type CallOptions = { idempotent?: boolean; timeoutMs?: number; raw?: RawBody };
 
 /** A task that ended OK or with warnings (which PVE counts as success). */
 export type TaskOutcome = { upid: string; exitstatus: string };
@@ -180,6 +180,8 @@ export class PveClient {
         method,
         path,
         params,
+        undefined,
+        opts.raw,
       );
       let outcome: Result<z.output<T>, PveError>;
       if (r.ok) {
@@ -317,6 +319,66 @@ export class PveClient {
       "GET",
       `/nodes/${seg(node)}/storage/${seg(storage)}/content`,
       { content },
+    );
+  }
+
+  /**
+   * Uploads an ISO image to `storage` on `node` (multipart `content=iso` plus the file part,
+   * proxmox-api.md / node-bootstrap.md §6.3) and awaits the copy task. Sent once; an upload
+   * under the same name replaces the file, so the caller may simply upload again. The file
+   * name is the only part of the upload PVE logs, so it must not carry a secret.
+   */
+  async uploadIso(
+    node: string,
+    storage: string,
+    filename: string,
+    bytes: Uint8Array,
+    deadlineMs?: number,
+  ): Promise<Result<TaskOutcome, PveError>> {
+    const boundary = `proxscale-${crypto.randomUUID()}`;
+    const enc = new TextEncoder();
+    const safeName = filename.replace(/["\r\n\\]/g, "_");
+    const head = enc.encode(
+      `--${boundary}\r\nContent-Disposition: form-data; name="content"\r\n\r\niso\r\n` +
+        `--${boundary}\r\nContent-Disposition: form-data; name="filename"; ` +
+        `filename="${safeName}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+    );
+    const tail = enc.encode(`\r\n--${boundary}--\r\n`);
+    const body = new Uint8Array(head.length + bytes.length + tail.length);
+    body.set(head, 0);
+    body.set(bytes, head.length);
+    body.set(tail, head.length + bytes.length);
+    const path = `/nodes/${seg(node)}/storage/${seg(storage)}/upload`;
+    return await this.runTask(
+      this.call(S.upid, "POST", path, undefined, {
+        idempotent: false,
+        raw: { contentType: `multipart/form-data; boundary=${boundary}`, bytes: body },
+      }),
+      `upload ${filename} to ${storage} on ${node}`,
+      deadlineMs,
+    );
+  }
+
+  /**
+   * Deletes a volume (`<storage>:<type>/<name>`) from a host's storage and awaits the task
+   * (imgdel); needs Datastore.Allocate. Used for seed ISOs, which no VM destroy removes.
+   */
+  async deleteVolume(
+    node: string,
+    storage: string,
+    volid: string,
+    deadlineMs?: number,
+  ): Promise<Result<TaskOutcome, PveError>> {
+    return await this.runTask(
+      this.call(
+        S.upid,
+        "DELETE",
+        `/nodes/${seg(node)}/storage/${seg(storage)}/content/${encodeURIComponent(volid)}`,
+        undefined,
+        { idempotent: false },
+      ),
+      `delete ${volid} on ${node}`,
+      deadlineMs,
     );
   }
 

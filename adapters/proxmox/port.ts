@@ -12,11 +12,39 @@ import type { BootstrapAttach } from "./vm_config.ts";
 /** A VM proxscale owns: managed tag and claim identity both present. */
 export type Machine = VM & { claim: string };
 
+/** Who the VM turned out to be once made: what a seed that names it needs. */
+export type SeedTarget = {
+  host: string;
+  vmid: number;
+  /** MAC per network slot as PVE holds it (e.g. `{ net0: "BC:24:11:..." }`). */
+  macs: Record<string, string>;
+};
+
+/**
+ * A NoCloud seed ISO to upload to the VM's own host and attach before the VM first starts.
+ * `build` runs once the host, VMID and MACs are known (the seed names them), after the VM was
+ * made and before it starts; its error message is reported as the launch failure.
+ */
+export type SeedIsoRequest = {
+  /** Storage with content `iso` on the target host. */
+  storage: string;
+  /** cdrom slot, e.g. `ide3`. */
+  slot: string;
+  /** File name on the storage; never holds a secret (PVE logs and lists it). */
+  name: string;
+  build: (target: SeedTarget) => Promise<Result<Uint8Array, string>>;
+};
+
 /** Per-call extras for create: what the bootstrap side built, and deadlines. */
 export type CreateOptions = BootstrapAttach & {
   /** Overall deadline for the clone/create task (ms); a passed deadline is `InProgress`. */
   taskDeadlineMs?: number;
+  /** bootstrap.mode nocloudIso: the seed ISO to upload and attach before start. */
+  seedIso?: SeedIsoRequest;
 };
+
+/** Where a claim's seed ISO lives, to detach and delete it. */
+export type SeedIsoRef = { storage: string; slot: string; name: string };
 
 /** Why a provider call failed; every variant has a message in plain words. */
 export type ProviderError =
@@ -30,7 +58,9 @@ export type ProviderError =
   /** A task is still running (deadline passed, or a lock is held): do not start a competing one. */
   | { kind: "InProgress"; vmid: number; host: string; upid?: string; message: string }
   /** Collisions or failed tasks used up the attempts. */
-  | { kind: "AttemptsExhausted"; attempts: number; last: string; message: string };
+  | { kind: "AttemptsExhausted"; attempts: number; last: string; message: string }
+  /** The bootstrap seed could not be built (render, join token); the VM was removed again. */
+  | { kind: "BootstrapFailed"; message: string };
 
 /** The Reason a NodeClaim condition or event carries for a provider failure. */
 export function providerErrorReason(e: ProviderError): Reason {
@@ -59,4 +89,12 @@ export interface MachineProvider {
   ): Promise<Result<Machine, ProviderError>>;
   /** Stops and destroys an owned VM; a VM already gone is success; a foreign VM is refused. */
   delete(machine: Machine): Promise<Result<void, ProviderError>>;
+  /**
+   * Empties the seed ISO's cdrom slot on the claim's VM (if it still exists) and deletes the
+   * ISO volume from every configured host that lists it. Repeatable; nothing there is success.
+   */
+  releaseSeedIso?(
+    claim: string,
+    iso: SeedIsoRef,
+  ): Promise<Result<{ detached: boolean; deleted: string[] }, ProviderError>>;
 }

@@ -24,7 +24,7 @@ import { destroy, sweepClaim } from "./destroy.ts";
 import { finish } from "./finish.ts";
 import { launchWithRetries, resolve } from "./launch.ts";
 import { localError } from "./errors.ts";
-import type { CreateOptions, Machine, MachineProvider, ProviderError } from "./port.ts";
+import type { CreateOptions, Machine, MachineProvider, ProviderError, SeedIsoRef } from "./port.ts";
 import {
   type Ctx,
   DEFAULT_TIMINGS,
@@ -33,9 +33,16 @@ import {
   type Timings,
 } from "./provider_context.ts";
 import { findClaimVm, hosts, machine, missingVolumes, view } from "./provider_view.ts";
+import { isoStorageProblem, releaseSeedIso, uploadSeedIso } from "./seed_iso.ts";
 import { Semaphore } from "./semaphore.ts";
 import { VmidLedger } from "./vmid_ledger.ts";
-import { bootstrapVolumes, desiredConfig, hasTag, vmFootprint } from "./vm_config.ts";
+import {
+  bootstrapVolumes,
+  type DesiredConfig,
+  desiredConfig,
+  hasTag,
+  vmFootprint,
+} from "./vm_config.ts";
 
 export type ProxmoxProviderOptions = {
   client: PveClient;
@@ -138,6 +145,35 @@ export class ProxmoxProvider implements MachineProvider {
     return await destroy(this.#ctx, m.host, m.vmid, m.claim, true);
   }
 
+  releaseSeedIso(
+    claim: string,
+    iso: SeedIsoRef,
+  ): Promise<Result<{ detached: boolean; deleted: string[] }, ProviderError>> {
+    return releaseSeedIso(this.#ctx, claim, iso);
+  }
+
+  /** Finishes the VM, first uploading and attaching its seed ISO when the launch has one. */
+  async #finish(
+    node: string,
+    vmid: number,
+    desired: DesiredConfig,
+    claim: NodeClaim,
+    opts: CreateOptions,
+  ): Promise<Result<Machine, ProviderError>> {
+    const ctx = this.#ctx;
+    if (!opts.seedIso) return await finish(ctx, node, vmid, desired, claim);
+    const seeded = await uploadSeedIso(ctx, node, vmid, desired, opts.seedIso);
+    if (!seeded.ok) {
+      // A VM that would boot without its seed never joins: remove it, as finish does.
+      const cleaned = await destroy(ctx, node, vmid, claim.name, false);
+      const note = cleaned.ok
+        ? "the VM was removed"
+        : `removing it failed: ${cleaned.error.message}`;
+      return err({ ...seeded.error, message: `${seeded.error.message} (${note})` });
+    }
+    return await finish(ctx, node, vmid, seeded.value, claim);
+  }
+
   async #create(
     claim: NodeClaim,
     template: MachineTemplate,
@@ -156,7 +192,7 @@ export class ProxmoxProvider implements MachineProvider {
     const existing = await findClaimVm(ctx, claim.name);
     if (!existing.ok) return existing;
     if (existing.value) {
-      return await finish(ctx, existing.value.node, existing.value.vmid, desired, claim);
+      return await this.#finish(existing.value.node, existing.value.vmid, desired, claim, opts);
     }
     // A launch that passed its deadline (here, or recorded on the NodeClaim by an earlier
     // process) may still be cloning: its placeholder carries no identity yet, so wait for it.
@@ -164,7 +200,9 @@ export class ProxmoxProvider implements MachineProvider {
     if (hint !== undefined) {
       const cause = localError("taskDeadline", "resume", "earlier launch", { ambiguous: true });
       const earlier = await resolve(ctx, hint, claim, `resume VM ${hint}`, cause, true);
-      if (earlier.kind === "ok") return await finish(ctx, earlier.node, hint, desired, claim);
+      if (earlier.kind === "ok") {
+        return await this.#finish(earlier.node, hint, desired, claim, opts);
+      }
       if (earlier.kind === "fail") return err(earlier.error);
       ctx.inFlight.delete(claim.name);
     }
@@ -178,14 +216,20 @@ export class ProxmoxProvider implements MachineProvider {
     }
     // PVE checks snippets and ISOs only at start: keep to hosts that can read them (P9).
     const volumes = bootstrapVolumes(desired);
-    if (volumes.length) {
+    const seedStorage = opts.seedIso?.storage;
+    if (volumes.length || seedStorage !== undefined) {
       const readable: string[] = [];
       const gaps: string[] = [];
       for (const h of allowed) {
         if (!v.value.lists.has(h)) continue; // offline or unreachable
         const miss = await missingVolumes(ctx, h, volumes);
         if (!miss.ok) return miss;
-        if (miss.value.length === 0) readable.push(h);
+        // The seed ISO is uploaded to the chosen host itself: it needs the iso storage there.
+        const noIso = seedStorage === undefined
+          ? undefined
+          : await isoStorageProblem(ctx, h, seedStorage);
+        if (miss.value.length === 0 && noIso === undefined) readable.push(h);
+        else if (noIso !== undefined) gaps.push(noIso);
         else gaps.push(`${h} lacks ${miss.value.join(", ")}`);
       }
       if (readable.length === 0) {
@@ -229,7 +273,13 @@ export class ProxmoxProvider implements MachineProvider {
         : "";
       return err({ ...launched.error, message: launched.error.message + note });
     }
-    const done = await finish(ctx, launched.value.node, launched.value.vmid, desired, claim);
+    const done = await this.#finish(
+      launched.value.node,
+      launched.value.vmid,
+      desired,
+      claim,
+      opts,
+    );
     ctx.inFlight.delete(claim.name);
     if (flight.vmid !== undefined) ctx.ledger.release(flight.vmid);
     return done;

@@ -45,20 +45,27 @@ export function endpointName(method: Method, path: string): string {
   return `${method} ${path.split("?")[0]}`;
 }
 
-/** Performs one exchange; resolves with the envelope's `data` or a typed error, never rejects. */
+/** A body sent as is (a multipart upload) instead of form-encoded parameters. */
+export type RawBody = { contentType: string; bytes: Uint8Array };
+
+/**
+ * Performs one exchange; resolves with the envelope's `data` or a typed error, never rejects.
+ * `raw` replaces the form body (POST/PUT only), e.g. for an ISO upload.
+ */
 export function exchange(
   opts: TransportOptions,
   method: Method,
   path: string,
   params?: Params,
   timeoutMs = opts.timeoutMs,
+  raw?: RawBody,
 ): Promise<Result<unknown, PveError>> {
   const endpoint = endpointName(method, path);
   const base = new URL(opts.endpoint.replace(/\/api2\/json\/?$/, ""));
   const encoded = encodeParams(params);
   const hasBody = method === "POST" || method === "PUT";
   const query = !hasBody && encoded ? `?${encoded}` : "";
-  const body = hasBody ? encoded : "";
+  const body: string | Uint8Array = hasBody ? (raw ? raw.bytes : encoded) : "";
   const maxBody = opts.maxBodyBytes ?? 16 * 1024 * 1024;
   return new Promise((resolve) => {
     let settled = false;
@@ -74,8 +81,10 @@ export function exchange(
       Authorization: `PVEAPIToken=${opts.tokenId}=${opts.tokenSecret()}`,
     };
     if (hasBody) {
-      headers["Content-Type"] = "application/x-www-form-urlencoded";
-      headers["Content-Length"] = String(new TextEncoder().encode(body).length);
+      headers["Content-Type"] = raw ? raw.contentType : "application/x-www-form-urlencoded";
+      headers["Content-Length"] = String(
+        typeof body === "string" ? new TextEncoder().encode(body).length : body.length,
+      );
     }
     const req = https.request({
       protocol: "https:",

@@ -509,10 +509,17 @@ export class PveModel {
   upload(
     node: string,
     storage: string,
-    p: { content: string; filename: string; size: number },
+    p: { content: string; filename: string; size: number; data?: Uint8Array },
     user: string,
   ): Outcome<string> {
     return this.#onNode(node, () => uploadIso(this.st, node, storage, p, user));
+  }
+
+  /** The bytes of an uploaded volume (`<storage>:iso/<name>`) on `node`, if it exists. */
+  volumeData(node: string, volid: string): Uint8Array | undefined {
+    const at = volid.indexOf(":");
+    const s = this.st.storageOn(node, volid.slice(0, at));
+    return s ? this.st.volumesOf(node, s).get(volid.slice(at + 1))?.data : undefined;
   }
 
   /** `DELETE /nodes/{node}/storage/{storage}/content/{volume}` → imgdel UPID. */

@@ -266,6 +266,7 @@ export const CLUSTER_ROUTES: Route[] = [
           content: c.params.content!,
           filename,
           size: file!.data.length,
+          data: file!.data,
         }, c.id.full),
       );
     },

@@ -56,6 +56,8 @@ export type Volume = {
   vmid?: number;
   /** for linked clones: the base volume name this one depends on */
   base?: string;
+  /** the file's bytes, for uploaded ISOs (what a guest reading the cdrom would see) */
+  data?: Uint8Array;
 };
 
 /** A VM: where its config lives, its config file, and runtime state. */

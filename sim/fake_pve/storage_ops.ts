@@ -262,7 +262,7 @@ export function uploadIso(
   st: ModelState,
   node: string,
   id: string,
-  p: { content: string; filename: string; size: number },
+  p: { content: string; filename: string; size: number; data?: Uint8Array },
   user: string,
 ): Outcome<string> {
   const allowed = ["iso", "vztmpl", "import"];
@@ -306,7 +306,13 @@ export function uploadIso(
         `error writing '/var/lib/vz/template/iso/${name}': No space left on device`,
       );
     }
-    vols.set(volName, { storage: s.id, name: volName, size: p.size, content: p.content });
+    vols.set(volName, {
+      storage: s.id,
+      name: volName,
+      size: p.size,
+      content: p.content,
+      ...(p.data ? { data: p.data } : {}),
+    });
     t.log.push(`file size is: ${p.size}`);
   });
   return { ok: true, value: task.upid };

@@ -22,6 +22,7 @@ import type { Log } from "../../adapters/kubernetes/log.ts";
 import { DEMO_PVE_TIMING, demoConfig } from "./demo_config.ts";
 import { haltable } from "./haltable.ts";
 import { DemoWorld } from "./world.ts";
+import type { RandomBytes } from "../../core/bootstrap_token.ts";
 
 /** Every point at which a crash test can kill a daemon. */
 export type CrashPoint = CrashStep | "after-vmid-reserve" | "after-clone" | "after-start";
@@ -67,6 +68,8 @@ export type DaemonSpawnOptions = {
   kubeToken?: string;
   log?: Log;
   onError?: (message: string) => void;
+  /** Join-token random source (a known token for secret-hygiene tests). */
+  random?: RandomBytes;
 };
 
 /** The running cluster. */
@@ -114,6 +117,7 @@ export async function startDemoCluster(o: ClusterOptions = {}): Promise<DemoClus
     managedTag: config.providers[0]!.managedTag,
     bootDelayMs: o.bootDelayMs ?? 400,
     tickMs: o.worldTickMs ?? 100,
+    requireSeed: config.machineTemplates.some((t) => t.bootstrap.mode === "nocloudIso"),
   });
   world.start();
   const handles: DaemonHandle[] = [];
@@ -186,6 +190,10 @@ export async function startDemoCluster(o: ClusterOptions = {}): Promise<DemoClus
       ...(s.log ? { log: s.log } : {}),
       ...(s.onError ? { onError: s.onError } : {}),
       hook: (step) => crash(step),
+      bootstrap: {
+        ...(s.random ? { random: s.random } : {}),
+        ...(kube.caPem ? { caPem: kube.caPem } : {}),
+      },
     });
     const handle: DaemonHandle = {
       daemon,

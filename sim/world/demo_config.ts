@@ -74,7 +74,14 @@ export function demoConfig(pve: DemoPveEndpoint): Config {
     },
     disks: [],
     network: [],
-    bootstrap: { mode: "none" },
+    // The whole secure path: a per-claim join token and a NoCloud seed ISO on each host's
+    // `local` storage; the world boots only VMs whose seed carries an accepted token.
+    bootstrap: {
+      mode: "nocloudIso",
+      template: "kubeadm",
+      isoStorage: "local",
+      clusterServer: "10.0.0.10:6443",
+    },
     labels: {},
     annotations: {},
     taints: [],

@@ -19,6 +19,7 @@ import type { FakePve } from "../fake_pve/server.ts";
 import { parseQuantity as parseQ } from "../../core/quantity.ts";
 import { claimFromDescription } from "../../adapters/proxmox/vm_config.ts";
 import { UNREGISTERED_TAINT_KEY } from "../../core/labels.ts";
+import { readIso } from "../../adapters/bootstrap/iso9660_reader.ts";
 
 /** A deployment of identical pods. cpu in millicores, memory in bytes. */
 export type Deployment = { name: string; replicas: number; cpu: number; memory: number };
@@ -34,6 +35,11 @@ export type WorldOptions = {
   /** Period of the kubelet/scheduler/controller pass (ms). */
   tickMs: number;
   namespace?: string;
+  /**
+   * Boot only VMs whose cdrom holds a NoCloud seed (label cidata) with a join token that a live
+   * bootstrap-token Secret in kube-system accepts, as a real kubelet's TLS bootstrap would.
+   */
+  requireSeed?: boolean;
 };
 
 /** What happened to one pod. Times in epoch ms. */
@@ -46,7 +52,14 @@ export type PodRecord = {
 };
 
 /** One managed VM as the world saw it. */
-export type VmRecord = { vmid: number; claim?: string; firstSeen: number; goneAt?: number };
+export type VmRecord = {
+  vmid: number;
+  claim?: string;
+  firstSeen: number;
+  goneAt?: number;
+  /** Boot attempts refused because the seed's join token was missing or not accepted. */
+  refused?: number;
+};
 
 type KubeObj = KObj & {
   metadata: KObj["metadata"] & { name: string };
@@ -183,6 +196,10 @@ export class DemoWorld {
       const rec = this.vms.get(vmid);
       if (nodes.has(id) || !rec?.claim) continue;
       if (now - this.#runningSince.get(vmid)! < bootDelayMs) continue;
+      if (this.#o.requireSeed && !this.#seedAccepted(running.get(vmid)!, vmid, now)) {
+        rec.refused = (rec.refused ?? 0) + 1;
+        continue;
+      }
       this.#register(id, vmid, rec.claim);
     }
     // The kubelet of a stopped or destroyed VM stops reporting: its Node goes NotReady.
@@ -193,6 +210,39 @@ export class DemoWorld {
         ?.find((c) => c.type === "Ready")?.status === "True";
       if (ready) this.#setReady(n.metadata.name, false);
     }
+  }
+
+  /**
+   * The kubelet's TLS bootstrap: the token in the attached seed's user-data must match a
+   * bootstrap-token Secret (secret, authentication usage, expiration in the future).
+   */
+  #seedAccepted(node: string, vmid: number, now: number): boolean {
+    const cfg = this.#o.pve.model.getConfig(node, vmid);
+    if (!cfg.ok) return false;
+    for (const [k, v] of Object.entries(cfg.value)) {
+      if (!/^(ide|sata|scsi)\d+$/.test(k) || typeof v !== "string" || !/media=cdrom/.test(v)) {
+        continue;
+      }
+      const data = this.#o.pve.model.volumeData(node, v.split(",")[0]!);
+      const iso = data ? readIso(data) : undefined;
+      if (!iso?.ok || iso.value.volumeId.toLowerCase() !== "cidata") continue;
+      const userData = iso.value.rockRidge.find((f) => f.name === "user-data");
+      if (!userData) continue;
+      const text = new TextDecoder().decode(userData.data);
+      for (const m of text.matchAll(/\b([a-z0-9]{6})\.([a-z0-9]{16})\b/g)) {
+        const s = this.#store.get("secrets", "kube-system", `bootstrap-token-${m[1]}`);
+        if (!s.ok) continue;
+        const d = (s.value as { data?: Record<string, string> }).data ?? {};
+        const field = (key: string) => (d[key] !== undefined ? atob(d[key]!) : undefined);
+        const expires = Date.parse(field("expiration") ?? "");
+        if (
+          field("token-secret") === m[2] &&
+          field("usage-bootstrap-authentication") === "true" &&
+          (Number.isNaN(expires) || expires > now)
+        ) return true;
+      }
+    }
+    return false;
   }
 
   #register(providerID: string, vmid: number, claimName: string): void {

@@ -1,0 +1,306 @@
+/**
+ * Node bootstrap in the daemon (node-bootstrap.md §8.2, §9.1): for a `nocloudIso` launch, mint
+ * the claim's join token, record its id on the NodeClaim, create its bootstrap-token Secret in
+ * kube-system, and hand the provider a seed ISO to upload to the VM's host and attach before
+ * the first start. Once the node registered, or the launch or the claim failed, the ISO is
+ * detached and deleted and the Secret deleted by name (proxscale needs only create/delete on
+ * Secrets); expired Secrets proxscale created are swept as a backstop for crashes.
+ *
+ * The token never leaves this file except inside the Secret and the ISO bytes: reports carry
+ * only the token id, which is public (it names the Secret).
+ *
+ * May import: core/, adapters/, daemon/.
+ */
+import { PatchStrategy } from "@kubernetes/client-node";
+import { BOOTSTRAP_TOKEN_NAMESPACE, bootstrapTokenSecretName } from "../core/bootstrap_token.ts";
+import type { MachineTemplate, NodeClaim } from "../core/model.ts";
+import { type Reason, reason } from "../core/reason.ts";
+import { err, ok, type Result } from "../core/result.ts";
+import { caCertHash, k3sCaHash } from "../adapters/bootstrap/ca_hash.ts";
+import { DEFAULT_CDROM_SLOT, isoVolumeName } from "../adapters/bootstrap/identity.ts";
+import { authExtraGroupFor, prepareNodeBootstrap } from "../adapters/bootstrap/prepare.ts";
+import type { ClusterInfo } from "../adapters/bootstrap/render.ts";
+import {
+  deleteBootstrapTokenSecret,
+  deleteExpiredBootstrapTokenSecrets,
+} from "../adapters/kubernetes/bootstrap_secrets.ts";
+import { describeKubeError, isAlreadyExists, isNotFound } from "../adapters/kubernetes/client.ts";
+import type { CreateOptions, SeedIsoRef, SeedTarget } from "../adapters/proxmox/port.ts";
+import type { DaemonContext } from "./context.ts";
+
+/** NodeClaim annotation holding the id (public half) of the claim's current join token. */
+export const TOKEN_ID_ANNOTATION = "proxscale.io/bootstrap-token-id";
+/** Where a pod finds its cluster's CA when bootstrap.caCertHashFrom is not set. */
+const SERVICE_ACCOUNT_CA = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
+/** The iso storage used when the MachineTemplate names none (PVE's default `local`). */
+const DEFAULT_ISO_STORAGE = "local";
+
+const claimPath = (name: string) =>
+  `/apis/proxscale.io/v1alpha1/nodeclaims/${encodeURIComponent(name)}`;
+
+/** Why bootstrap could not be prepared; `permanent` when a retry cannot help (config). */
+export type BootstrapProblem = { message: string; permanent: boolean };
+
+/** Where a template's seed ISO lives (for release), or undefined for modes without one. */
+export function seedIsoRef(template: MachineTemplate, claim: string): SeedIsoRef | undefined {
+  if (template.bootstrap.mode !== "nocloudIso") return undefined;
+  return {
+    storage: template.bootstrap.isoStorage ?? DEFAULT_ISO_STORAGE,
+    slot: DEFAULT_CDROM_SLOT,
+    name: isoVolumeName(claim),
+  };
+}
+
+/**
+ * The create options for the claim's bootstrap mode. `nocloudIso` gets a seed ISO whose
+ * `build` mints the token, records its id, creates the Secret and renders the seed once the
+ * VM's host, VMID and MACs are known; the other modes need nothing here (`pveCloudInit`
+ * snippets are checked on the host by the provider before create).
+ */
+export async function bootstrapCreateOptions(
+  ctx: DaemonContext,
+  claim: NodeClaim,
+  template: MachineTemplate,
+): Promise<Result<CreateOptions, BootstrapProblem>> {
+  const iso = seedIsoRef(template, claim.name);
+  if (!iso) return ok({});
+  const config = ctx.config();
+  const pool = config.nodePools.find((p) => p.name === claim.nodePool);
+  const provider = config.providers.find((p) => p.name === claim.provider);
+  if (!pool || !provider) {
+    return err({ message: `NodeClaim ${claim.name} names an unknown NodePool`, permanent: true });
+  }
+  const cluster = await clusterInfo(ctx, template);
+  if (!cluster.ok) return cluster;
+  const values = await operatorValues(ctx, template);
+  if (!values.ok) return values;
+  const build = async (target: SeedTarget): Promise<Result<Uint8Array, string>> => {
+    const now = ctx.clock.now();
+    const zone = provider.hosts.find((h) => h.name === target.host)?.zone ?? target.host;
+    const prepared = prepareNodeBootstrap({
+      template,
+      pool,
+      claim: {
+        name: claim.name,
+        vmid: target.vmid,
+        provider: claim.provider,
+        host: target.host,
+        zone,
+        macs: target.macs,
+        shape: claim.shape,
+      },
+      cluster: cluster.value,
+      ...(values.value ? { values: values.value } : {}),
+      now,
+      registrationTimeoutMs: config.settings.registrationTimeout,
+      random: ctx.bootstrap?.random ?? ((n) => crypto.getRandomValues(new Uint8Array(n))),
+    });
+    if (!prepared.ok) return err(seedErrorText(prepared.error));
+    const { token, secret } = prepared.value;
+    // Record the id first: whatever happens next, the Secret can be found and deleted by name.
+    const previous = await readTokenId(ctx, claim.name);
+    if (!previous.ok) return previous;
+    if (previous.value !== undefined && previous.value !== token.id) {
+      const d = await deleteBootstrapTokenSecret(ctx.kube, previous.value);
+      if (!d.ok) return err(`old join token Secret: ${describeKubeError(d.error)}`);
+    }
+    const a = await ctx.kube.requestJson("PATCH", claimPath(claim.name), {
+      body: { metadata: { annotations: { [TOKEN_ID_ANNOTATION]: token.id } } },
+      contentType: PatchStrategy.MergePatch,
+    });
+    if (!a.ok) return err(`recording the join token id: ${describeKubeError(a.error)}`);
+    const c = await ctx.kube.requestJson(
+      "POST",
+      `/api/v1/namespaces/${BOOTSTRAP_TOKEN_NAMESPACE}/secrets`,
+      { body: secret },
+    );
+    if (!c.ok && !isAlreadyExists(c.error)) {
+      return err(`creating the join token Secret: ${describeKubeError(c.error)}`);
+    }
+    const preparedWhy = reason(
+      "BootstrapPrepared",
+      `join token Secret ${bootstrapTokenSecretName(token.id)} (group ${
+        authExtraGroupFor(template)
+      }) expires at ${secret.stringData.expiration}; seed ISO ${iso.name} on ${iso.storage}`,
+    );
+    await claimEvent(ctx, claim.name, preparedWhy);
+    ctx.report({
+      time: now,
+      what: "BootstrapPrepared",
+      nodeclaim: claim.name,
+      vmid: target.vmid,
+      host: target.host,
+      reason: preparedWhy,
+    });
+    return ok(prepared.value.iso);
+  };
+  return ok({ seedIso: { ...iso, build } });
+}
+
+/**
+ * After registration, a failed launch or the claim's end: detach and delete the seed ISO,
+ * then delete the join token Secret by the id recorded on the claim. Repeatable.
+ */
+export async function releaseBootstrap(
+  ctx: DaemonContext,
+  claimName: string,
+  providerName: string,
+  template: MachineTemplate | undefined,
+  why: string,
+): Promise<Result<void, string>> {
+  const iso = template ? seedIsoRef(template, claimName) : undefined;
+  let isoNote = "";
+  if (iso) {
+    const p = ctx.providers.get(providerName);
+    const r = p?.releaseSeedIso ? await p.releaseSeedIso(claimName, iso) : undefined;
+    if (r && !r.ok) return err(`releasing seed ISO ${iso.name}: ${r.error.message}`);
+    if (r?.value.detached || r?.value.deleted.length) {
+      isoNote = `seed ISO ${iso.name}${r.value.detached ? " detached" : ""}${
+        r.value.deleted.length ? ` and deleted on ${r.value.deleted.join(", ")}` : ""
+      }`;
+    }
+  }
+  const id = await readTokenId(ctx, claimName);
+  if (!id.ok) return id;
+  let tokenNote = "";
+  if (id.value !== undefined) {
+    const d = await deleteBootstrapTokenSecret(ctx.kube, id.value);
+    if (!d.ok) return err(`deleting the join token Secret: ${describeKubeError(d.error)}`);
+    if (d.value.existed) {
+      tokenNote = `join token Secret ${bootstrapTokenSecretName(id.value)} deleted`;
+    }
+  }
+  if (isoNote || tokenNote) {
+    const released = reason(
+      "BootstrapReleased",
+      `${why}: ${[isoNote, tokenNote].filter(Boolean).join("; ")}`,
+    );
+    await claimEvent(ctx, claimName, released);
+    ctx.report({
+      time: ctx.clock.now(),
+      what: "BootstrapReleased",
+      nodeclaim: claimName,
+      reason: released,
+    });
+  }
+  return ok(undefined);
+}
+
+const lastSweep = new WeakMap<DaemonContext, number>();
+
+/**
+ * Deletes proxscale's expired join token Secrets, at most once per `everyMs` (a backstop for
+ * a crash between minting and recording, and for clusters without the token cleaner).
+ */
+export async function sweepExpiredBootstrapTokens(
+  ctx: DaemonContext,
+  everyMs = 60_000,
+): Promise<void> {
+  const now = ctx.clock.now();
+  const last = lastSweep.get(ctx);
+  if (last !== undefined && now - last < everyMs) return;
+  lastSweep.set(ctx, now);
+  const r = await deleteExpiredBootstrapTokenSecrets(ctx.kube, now);
+  if (!r.ok || r.value.length === 0) return;
+  ctx.report({
+    time: now,
+    what: "BootstrapTokenExpired",
+    reason: reason(
+      "BootstrapTokenExpired",
+      `expired join token Secrets deleted: ${r.value.join(", ")}`,
+    ),
+  });
+}
+
+/** An Event on the NodeClaim; failing to record it never blocks bootstrap. */
+async function claimEvent(ctx: DaemonContext, claim: string, why: Reason): Promise<void> {
+  await ctx.events?.record(
+    { apiVersion: "proxscale.io/v1alpha1", kind: "NodeClaim", name: claim },
+    why,
+    "Normal",
+  );
+}
+
+async function readTokenId(
+  ctx: DaemonContext,
+  claimName: string,
+): Promise<Result<string | undefined, string>> {
+  const r = await ctx.kube.requestJson("GET", claimPath(claimName));
+  if (!r.ok) return isNotFound(r.error) ? ok(undefined) : err(describeKubeError(r.error));
+  const meta = (r.value.body as { metadata?: { annotations?: Record<string, string> } })
+    ?.metadata;
+  return ok(meta?.annotations?.[TOKEN_ID_ANNOTATION]);
+}
+
+/** The cluster facts the seed needs: server from the template, CA pins from the CA file. */
+async function clusterInfo(
+  ctx: DaemonContext,
+  template: MachineTemplate,
+): Promise<Result<ClusterInfo, BootstrapProblem>> {
+  const b = template.bootstrap;
+  if (b.clusterServer === undefined) {
+    return err({
+      message: `MachineTemplate ${template.name}: bootstrap.clusterServer is not set`,
+      permanent: true,
+    });
+  }
+  let pem = b.caCertHashFrom === undefined ? ctx.bootstrap?.caPem : undefined;
+  if (pem === undefined) {
+    const file = b.caCertHashFrom ?? SERVICE_ACCOUNT_CA;
+    try {
+      pem = await Deno.readTextFile(file);
+    } catch (e) {
+      return err({
+        message: `MachineTemplate ${template.name}: cluster CA ${file} cannot be read (${
+          (e as Error).name
+        }); set bootstrap.caCertHashFrom`,
+        permanent: true,
+      });
+    }
+  }
+  const hash = caCertHash(pem);
+  if (!hash.ok) return err({ message: hash.error.message, permanent: true });
+  const k3s = k3sCaHash(new TextEncoder().encode(pem));
+  return ok({
+    server: b.clusterServer,
+    caPEM: pem,
+    caCertHash: hash.value,
+    ...(k3s.ok ? { k3sCaHash: k3s.value } : {}),
+  });
+}
+
+/** The operator Secret's keys (bootstrap.secretRef), decoded; none when unset. */
+async function operatorValues(
+  ctx: DaemonContext,
+  template: MachineTemplate,
+): Promise<Result<Record<string, string> | undefined, BootstrapProblem>> {
+  const ref = template.bootstrap.secretRef;
+  if (!ref) return ok(undefined);
+  const r = await ctx.kube.requestJson(
+    "GET",
+    `/api/v1/namespaces/${encodeURIComponent(ref.namespace)}/secrets/${
+      encodeURIComponent(ref.name)
+    }`,
+  );
+  if (!r.ok) {
+    return err({
+      message: `operator Secret ${ref.namespace}/${ref.name}: ${describeKubeError(r.error)}`,
+      permanent: false,
+    });
+  }
+  const data = (r.value.body as { data?: Record<string, string> })?.data ?? {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(data)) {
+    const bin = atob(v);
+    out[k] = new TextDecoder().decode(Uint8Array.from(bin, (ch) => ch.charCodeAt(0)));
+  }
+  return ok(out);
+}
+
+function seedErrorText(e: { kind: string; message?: string; source?: string; errors?: unknown[] }) {
+  if (e.kind === "TemplateInvalid" && e.errors) {
+    const errs = e.errors as { line: number; col: number; message: string }[];
+    return `${e.source}: ${errs.map((x) => `${x.line}:${x.col} ${x.message}`).join("; ")}`;
+  }
+  return e.message ?? e.kind;
+}
