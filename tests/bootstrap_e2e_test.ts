@@ -134,6 +134,7 @@ Deno.test("nocloudIso: token Secret and seed ISO before boot, both gone after re
   });
   const configsSeen = new Set<string>();
   const attached: { vmid: number; slot: string; volid: string; files: Map<string, string> }[] = [];
+  const liveWhileBooting = new Set<string>();
   let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
   let metricsText = "";
   try {
@@ -160,6 +161,7 @@ Deno.test("nocloudIso: token Secret and seed ISO before boot, both gone after re
       reports.find((d) => d.what === "BootstrapReleased" && /registered/.test(d.reason.message));
     // Watch the VM while it boots: every config it has, and the seed while attached.
     const ok = await until(() => {
+      for (const n of liveTokenSecrets(cluster)) liveWhileBooting.add(n);
       for (const vm of managedVms(cluster)) {
         configsSeen.add(dump(vm.config));
         for (const [slot, v] of Object.entries(vm.config)) {
@@ -196,6 +198,7 @@ Deno.test("nocloudIso: token Secret and seed ISO before boot, both gone after re
     assert.equal(field(s, "auth-extra-groups"), KUBEADM_NODE_GROUP);
     assert.match(field(s, "description"), new RegExp(`NodeClaim ${claim}$`));
     assert.match(field(s, "expiration"), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.ok(liveWhileBooting.has(s.obj.metadata.name!), "the Secret was live while it booted");
     const ttl = Date.parse(field(s, "expiration")) - s.at;
     assert.ok(
       ttl > 30_000 + 15 * 60_000 - 3_000 && ttl <= 30_000 + 15 * 60_000,
