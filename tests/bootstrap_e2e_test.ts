@@ -376,3 +376,37 @@ Deno.test("a VM whose token the cluster refuses never joins; at the registration
     await queue.close();
   }
 });
+
+for (const point of ["after-clone", "after-start"] as const) {
+  Deno.test(`killed ${point}: the restarted daemon joins the node and leaves no token or ISO`, async () => {
+    const cluster = await startDemoCluster({ seed: 35, bootDelayMs: 300 });
+    const secrets = watchSecrets(cluster);
+    const queues = [new MemoryJobQueue<JobData>(), new MemoryJobQueue<JobData>()];
+    const reports: DecisionReport[] = [];
+    try {
+      const first = await cluster.spawn({ queue: queues[0]!, crashAt: point, tickMs: 300 });
+      cluster.world.deploy({ name: "app", replicas: 1, cpu: 500, memory: 256 * MiB });
+      const crashed = await Promise.race([
+        first.crashed,
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), 15_000)),
+      ]);
+      assert.equal(crashed, point);
+      await cluster.spawn({ queue: queues[1]!, report: (d) => reports.push(d), tickMs: 300 });
+      const joined = () =>
+        liveNodes(cluster) === 1 && liveTokenSecrets(cluster).length === 0 &&
+        seedVolumes(cluster).length === 0;
+      assert.ok(
+        await until(joined, 20_000),
+        `${liveNodes(cluster)} nodes, Secrets ${liveTokenSecrets(cluster)}, ISOs ${
+          seedVolumes(cluster)
+        }\n${reports.map((r) => `${r.what} ${r.reason.message}`).join("\n")}`,
+      );
+      assert.ok(secrets.length >= 1);
+      assert.equal(auditVms(cluster).leaked, 0);
+      assert.equal(managedVms(cluster).length, 1);
+    } finally {
+      await cluster.close();
+      for (const q of queues) await q.close();
+    }
+  });
+}

@@ -48,6 +48,22 @@ export async function uploadSeedIso(
 ): Promise<Result<DesiredConfig, ProviderError>> {
   const cfg = await unlocked(ctx, node, vmid);
   if (!cfg.ok) return cfg;
+  const volid = seedVolid(req);
+  const withCdrom: DesiredConfig = {
+    ...desired,
+    cdrom: {
+      slot: req.slot,
+      value: `${volid},media=cdrom`,
+      match: (c) => c.split(",")[0] === volid,
+    },
+  };
+  // An adopted VM that already booted from its seed keeps it: a new token now would replace
+  // the one its kubelet is joining with (the old Secret is deleted when a new one is minted).
+  const current = cfg.value[req.slot];
+  if (typeof current === "string" && current.split(",")[0] === volid) {
+    const st = await persist(ctx, () => ctx.client.vmStatus(node, vmid));
+    if (st.ok && st.value.status === "running") return ok(withCdrom);
+  }
   const built = await req.build({ host: node, vmid, macs: macsOf(cfg.value) });
   if (!built.ok) {
     return err({ kind: "BootstrapFailed", message: `seed for VM ${vmid}: ${built.error}` });
@@ -62,15 +78,7 @@ export async function uploadSeedIso(
   if (!up.ok) {
     return err(pveFail(`upload seed ISO ${req.name} to ${req.storage} on ${node}`, up.error));
   }
-  const volid = seedVolid(req);
-  return ok({
-    ...desired,
-    cdrom: {
-      slot: req.slot,
-      value: `${volid},media=cdrom`,
-      match: (c) => c.split(",")[0] === volid,
-    },
-  });
+  return ok(withCdrom);
 }
 
 /**

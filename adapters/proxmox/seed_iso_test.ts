@@ -99,6 +99,11 @@ Deno.test("the seed ISO is built for the VM's host, VMID and MACs, uploaded ther
     assert.ok(upload && start);
     assert.equal(upload.node, m.host);
     assert.ok((upload.endtime ?? Infinity) <= start.starttime, "ISO in place before start");
+    // A repeated create (a restarted launch) adopts the running VM and keeps its seed: a new
+    // token would break the join already under way.
+    const again = await provider.create(claim, template, cfg, { seedIso: seedRequest(targets) });
+    assert.ok(again.ok && again.value.vmid === m.vmid, JSON.stringify(again));
+    assert.equal(targets.length, 1, "no second seed for a VM that booted from the first");
   });
 });
 
