@@ -22,16 +22,23 @@
  *
  * Nesting: the current span is tracked in an AsyncLocalStorage of our own as well as in the
  * OpenTelemetry context, so parent/child links hold whether or not a global context manager is
- * registered (Deno registers one only with OTEL_DENO=true).
+ * registered (Deno registers one only with OTEL_DENO=true). A reconcile pass is always a root.
+ * A job runs later, in the queue worker, outside the action that queued it: the action's
+ * `SpanRef` travels in the job's data and the job span is made its child (same trace), also
+ * across a restart or another replica with the Redis queue. `nodeclaim` and `nodepool` are
+ * inherited by child spans that do not set them, so every PVE and Kubernetes call of a launch
+ * names its NodeClaim.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import {
   context,
   isSpanContextValid,
+  ROOT_CONTEXT,
   type Span,
   SpanKind,
   SpanStatusCode,
   trace,
+  TraceFlags,
   type Tracer,
 } from "@opentelemetry/api";
 import type { Reason } from "../../core/reason.ts";
@@ -46,15 +53,18 @@ export type AttrValue = string | number | boolean | Reason | undefined;
  * Undefined values are dropped.
  */
 export type SpanAttrs = {
-  nodeclaim?: string;
-  nodepool?: string;
-  reason?: Reason;
-  vmid?: number;
-  host?: string;
-  node?: string;
-  pod?: string;
+  nodeclaim?: string | undefined;
+  nodepool?: string | undefined;
+  reason?: Reason | undefined;
+  vmid?: number | undefined;
+  host?: string | undefined;
+  node?: string | undefined;
+  pod?: string | undefined;
   [key: string]: AttrValue;
 };
+
+/** Where a span sits: enough to make a later span (a queued job) its child. */
+export type SpanRef = { traceId: string; spanId: string };
 
 /** The span a traced function receives: every write is scrubbed of registered secrets. */
 export interface SpanHandle {
@@ -67,6 +77,8 @@ export interface SpanHandle {
   /** 32 hex digits, or undefined when tracing is off (no-op tracer). */
   readonly traceId: string | undefined;
   readonly spanId: string | undefined;
+  /** This span as a parent for work that runs later (undefined when tracing is off). */
+  ref(): SpanRef | undefined;
 }
 
 /** Writes a decision on a span; a free function so call sites read `recordDecision(span, r)`. */
@@ -81,7 +93,7 @@ export interface Tracing {
    * failed and is rethrown; a returned `{ ok: false, error }` Result marks it failed too.
    */
   withSpan<T>(name: string, attrs: SpanAttrs, fn: (span: SpanHandle) => T | Promise<T>): Promise<T>;
-  /** One pass of the observe-decide-act loop. */
+  /** One pass of the observe-decide-act loop: always a new trace (root span). */
   reconcile<T>(fn: (span: SpanHandle) => T | Promise<T>, attrs?: SpanAttrs): Promise<T>;
   /** Carrying out one core action (`LaunchClaim`, `DeleteClaim`, `Cordon`, ...). */
   action<T>(
@@ -89,11 +101,15 @@ export interface Tracing {
     attrs: SpanAttrs,
     fn: (span: SpanHandle) => T | Promise<T>,
   ): Promise<T>;
-  /** One queued job run by a worker (`launch`, `delete`, ...), keyed by its stable id. */
+  /**
+   * One queued job run by a worker (`launch`, `delete`, ...), keyed by its stable id. With
+   * `parent` (the queuing action's `ref()`), the job span is that action's child.
+   */
   job<T>(
     kind: string,
     attrs: SpanAttrs & { job?: string },
     fn: (span: SpanHandle) => T | Promise<T>,
+    parent?: SpanRef,
   ): Promise<T>;
   /** One Proxmox VE API call (`clone`, `config`, `start`, `destroy`, `task` ...). */
   pveCall<T>(
@@ -144,7 +160,11 @@ export function createTracing(opts: TracingOptions = {}): Tracing {
   };
 
   class Handle implements SpanHandle {
-    constructor(readonly raw: Span) {}
+    constructor(readonly raw: Span, readonly inherited: SpanAttrs) {}
+    ref() {
+      const c = this.raw.spanContext();
+      return isSpanContextValid(c) ? { traceId: c.traceId, spanId: c.spanId } : undefined;
+    }
     get traceId() {
       const c = this.raw.spanContext();
       return isSpanContextValid(c) ? c.traceId : undefined;
@@ -180,15 +200,30 @@ export function createTracing(opts: TracingOptions = {}): Tracing {
     kind: SpanKind,
     attrs: SpanAttrs,
     fn: (span: SpanHandle) => T | Promise<T>,
+    from: "current" | "root" | SpanRef = "current",
   ): Promise<T> => {
-    const parent = store.getStore();
-    const parentCtx = parent ? trace.setSpan(context.active(), parent.raw) : context.active();
+    const parent = from === "current" ? store.getStore() : undefined;
+    const parentCtx = typeof from === "object" && isSpanContextValid({ ...from, traceFlags: 1 })
+      ? trace.setSpanContext(ROOT_CONTEXT, {
+        ...from,
+        traceFlags: TraceFlags.SAMPLED,
+        isRemote: true,
+      })
+      : from === "root"
+      ? trace.deleteSpan(context.active())
+      : parent
+      ? trace.setSpan(context.active(), parent.raw)
+      : context.active();
+    const inherited = definedOnly({
+      nodeclaim: attrs.nodeclaim ?? parent?.inherited.nodeclaim,
+      nodepool: attrs.nodepool ?? parent?.inherited.nodepool,
+    });
     const raw = tracer.startSpan(
       redactor.scrub(name),
-      { kind, attributes: toOtel(attrs) },
+      { kind, attributes: toOtel({ ...attrs, ...inherited }) },
       parentCtx,
     );
-    const handle = new Handle(raw);
+    const handle = new Handle(raw, inherited);
     try {
       const result = await context.with(
         trace.setSpan(parentCtx, raw),
@@ -206,10 +241,11 @@ export function createTracing(opts: TracingOptions = {}): Tracing {
 
   return {
     withSpan: (name, attrs, fn) => run(name, SpanKind.INTERNAL, attrs, fn),
-    reconcile: (fn, attrs = {}) => run("reconcile", SpanKind.INTERNAL, attrs, fn),
+    reconcile: (fn, attrs = {}) => run("reconcile", SpanKind.INTERNAL, attrs, fn, "root"),
     action: (kind, attrs, fn) =>
       run(`action ${kind}`, SpanKind.INTERNAL, { ...attrs, action: kind }, fn),
-    job: (kind, attrs, fn) => run(`job ${kind}`, SpanKind.CONSUMER, attrs, fn),
+    job: (kind, attrs, fn, parent) =>
+      run(`job ${kind}`, SpanKind.CONSUMER, attrs, fn, parent ?? "current"),
     pveCall: (operation, attrs, fn) =>
       run(`pve ${operation}`, SpanKind.CLIENT, { ...attrs, operation }, fn),
     kubeCall: (verb, resource, attrs, fn) =>
@@ -227,6 +263,10 @@ export function createTracing(opts: TracingOptions = {}): Tracing {
       return active && isSpanContextValid(active) ? active.traceId : undefined;
     },
   };
+}
+
+function definedOnly(attrs: Record<string, AttrValue>): SpanAttrs {
+  return Object.fromEntries(Object.entries(attrs).filter(([, v]) => v !== undefined));
 }
 
 function isFailedResult(v: unknown): v is { ok: false; error: unknown } {

@@ -188,3 +188,42 @@ Deno.test("without a registered provider the global tracer is a cheap no-op", as
   });
   assert.equal(v, undefined);
 });
+
+Deno.test("a job given its action's ref is that action's child, even run outside it; a pass is a root", async () => {
+  const { exporter, tracing } = setup();
+  let ref: ReturnType<NonNullable<ReturnType<Tracing["current"]>>["ref"]>;
+  await tracing.reconcile(() =>
+    tracing.action("LaunchClaim", { nodeclaim: "c1", nodepool: "general" }, (span) => {
+      ref = span.ref();
+    })
+  );
+  assert.ok(ref);
+  // Later, from inside some unrelated span (a worker loop started elsewhere):
+  await tracing.withSpan(
+    "unrelated",
+    {},
+    () =>
+      tracing.job(
+        "launch",
+        { nodeclaim: "c1", nodepool: "general", job: "launch-c1" },
+        async () => {
+          await tracing.pveCall("clone", { vmid: 120 }, () => ok(undefined));
+          // A pass started here is still a new trace.
+          await tracing.reconcile(() => undefined);
+        },
+        ref,
+      ),
+  );
+  const spans = exporter.getFinishedSpans();
+  const by = (name: string) => spans.filter((s) => s.name === name);
+  const action = by("action LaunchClaim")[0]!;
+  const job = by("job launch")[0]!;
+  assert.equal(job.parentSpanContext?.spanId, action.spanContext().spanId);
+  assert.equal(job.spanContext().traceId, action.spanContext().traceId);
+  // Children inherit the NodeClaim and NodePool they do not set.
+  const clone = by("pve clone")[0]!;
+  assert.equal(clone.attributes["proxscale.nodeclaim"], "c1");
+  assert.equal(clone.attributes["proxscale.nodepool"], "general");
+  assert.equal(clone.attributes["proxscale.vmid"], 120);
+  for (const pass of by("reconcile")) assert.equal(pass.parentSpanContext, undefined);
+});
