@@ -25,6 +25,8 @@ import { createMetrics } from "../adapters/telemetry/metrics.ts";
 import { createHealthState } from "../adapters/telemetry/health.ts";
 import { startHttpServer } from "../daemon/http.ts";
 import { startDaemon } from "../daemon/daemon.ts";
+import { createTracing } from "../adapters/telemetry/tracing.ts";
+import { tracePveClient } from "../adapters/telemetry/traced_clients.ts";
 import type { JobData } from "../daemon/context.ts";
 import { observers } from "../daemon/observe.ts";
 import { readSecret } from "../adapters/proxmox/secret.ts";
@@ -106,6 +108,8 @@ export const runCommand: Command = {
       const secret = await readSecret(src);
       if (secret.ok) registerSecret(secret.value);
     }
+    // Spans go to Deno's OTLP exporter with OTEL_DENO=true, else nowhere (no-op tracer).
+    const tracing = createTracing();
     const pveClients: PveClient[] = [];
     const providers = new Map<string, MachineProvider>();
     for (const p of config.providers) {
@@ -115,7 +119,10 @@ export const runCommand: Command = {
         return 1;
       }
       pveClients.push(c.value);
-      providers.set(p.name, new ProxmoxProvider({ client: c.value, provider: p }));
+      providers.set(
+        p.name,
+        new ProxmoxProvider({ client: tracePveClient(c.value, tracing), provider: p }),
+      );
     }
     let queue: JobQueue<JobData>;
     if (redis) {
@@ -139,6 +146,7 @@ export const runCommand: Command = {
       kube,
       providers,
       queue,
+      tracing,
       leaderElection: { namespace, name: "proxscale", identity },
       paused: maintenance.paused(),
       ...obs,

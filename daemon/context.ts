@@ -8,6 +8,7 @@
  */
 import type { Config, VM } from "../core/model.ts";
 import type { Reason } from "../core/reason.ts";
+import type { SpanRef, Tracing } from "../adapters/telemetry/tracing.ts";
 import type { DisruptionCommand } from "../core/disruption.ts";
 import type { KubeClient } from "../adapters/kubernetes/client.ts";
 import type { ClusterInformers } from "../adapters/kubernetes/cluster_informers.ts";
@@ -18,7 +19,10 @@ import type { Clock } from "./termination.ts";
 import type { RandomBytes } from "../core/bootstrap_token.ts";
 
 /** The jobs the executor enqueues; the worker dispatches on `kind`. */
-export type JobData =
+export type JobData = JobKind & { origin?: JobOrigin };
+
+/** What a job does. */
+type JobKind =
   | { kind: "launch"; claim: string }
   | { kind: "finalize"; claim: string }
   | { kind: "gc-vm"; vm: VM & { claim: string } }
@@ -46,6 +50,12 @@ export type DecisionReport = {
 };
 
 /**
+ * Why a job was queued: the decision's reason and the action span that queued it, so the
+ * worker's job span joins the action's trace (as its child) even though it runs later.
+ */
+export type JobOrigin = { reason?: Reason; span?: SpanRef };
+
+/**
  * Named points where a crash test stops the daemon dead: the launch and deletion steps the
  * issue lists. The PVE steps (after VMID reserve, clone, start) are injected around the PVE
  * client; these are the ones the daemon itself passes.
@@ -65,6 +75,8 @@ export type DaemonContext = {
   config: () => Config;
   queue: JobQueue<JobData>;
   clock: Clock;
+  /** Spans for passes, actions, jobs and calls; absent means none (unit tests). */
+  tracing?: Tracing;
   report: (d: DecisionReport) => void;
   /** Awaited at each CrashStep; a crash test makes it never return. */
   hook: (step: CrashStep, detail: string) => Promise<void>;

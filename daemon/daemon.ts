@@ -24,6 +24,8 @@ import { Executor } from "./executor.ts";
 import { ReconcileLoop } from "./loop.ts";
 import { jobHandler } from "./workers.ts";
 import type { ReconcilePlan } from "../core/reconcile.ts";
+import { createTracing, type Tracing } from "../adapters/telemetry/tracing.ts";
+import { traceKubeClient } from "../adapters/telemetry/traced_clients.ts";
 
 export type DaemonOptions = {
   config: Config;
@@ -48,6 +50,11 @@ export type DaemonOptions = {
   pollInterval?: number;
   /** Jobs run at once (default 8). */
   concurrency?: number;
+  /**
+   * Spans of passes, actions, jobs and Kubernetes calls (default: the global tracer, a no-op
+   * unless OTEL_DENO=true). Pass the same one to tracePveClient for the providers' PVE calls.
+   */
+  tracing?: Tracing;
   report?: (d: DecisionReport) => void;
   onPass?: (plan: ReconcilePlan, acted: boolean) => void;
   onJobEvent?: (e: JobEvent) => void;
@@ -81,9 +88,12 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   let killed = false;
   const sleeps = new Set<ReturnType<typeof setTimeout>>();
   const watchKube = o.watchKube ?? o.kube;
+  const tracing = o.tracing ?? createTracing();
+  const kube = traceKubeClient(o.kube, tracing);
   const informers = createClusterInformers(watchKube, { ...(o.log ? { log: o.log } : {}), now });
   const ctx: DaemonContext = {
-    kube: o.kube,
+    kube,
+    tracing,
     informers,
     providers: o.providers,
     config: () => config,
@@ -102,7 +112,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     },
     report: o.report ?? (() => {}),
     hook: o.hook ?? (() => Promise.resolve()),
-    events: new EventRecorder(o.kube, { now }),
+    events: new EventRecorder(kube, { now }),
     pollInterval: o.pollInterval ?? 1000,
     ...(o.bootstrap ? { bootstrap: o.bootstrap } : {}),
   };

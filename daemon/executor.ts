@@ -16,7 +16,7 @@ import { setNodeLabels, updateNodeTaints } from "../adapters/kubernetes/node_wri
 import { describeKubeError } from "../adapters/kubernetes/client.ts";
 import { setNodeClaimStatus } from "../adapters/kubernetes/nodeclaim_writer.ts";
 import { deleteVmJobId, type JobSpec } from "../adapters/queue/port.ts";
-import type { DaemonContext, DecisionReport, JobData } from "./context.ts";
+import type { DaemonContext, DecisionReport, JobData, JobOrigin } from "./context.ts";
 import { registerNode, requestClaimDeletion } from "./kube_actions.ts";
 import { startLaunch } from "./launching.ts";
 
@@ -49,6 +49,8 @@ function subject(a: Action): Omit<DecisionReport, "time" | "what" | "reason"> {
 export class Executor {
   readonly #ctx: DaemonContext;
   #reported = new Map<string, string>();
+  /** The action being carried out, stamped on the jobs it queues (reason, span). */
+  #origin: JobOrigin | undefined;
 
   constructor(ctx: DaemonContext) {
     this.#ctx = ctx;
@@ -73,7 +75,7 @@ export class Executor {
         });
       }
       if (!act) continue;
-      const r = await this.#run(a);
+      const r = await this.#act(a, s);
       if (r !== undefined) {
         this.#ctx.report({
           time: this.#ctx.clock.now(),
@@ -122,13 +124,40 @@ export class Executor {
     }
   }
 
+  /** `#run` inside an `action <kind>` span that names the claim, its pool and the reason. */
+  #act(a: Action, s: ReturnType<typeof subject>): Promise<string | undefined> {
+    const tracing = this.#ctx.tracing;
+    if (!tracing) return this.#run(a);
+    const claim = a.kind === "LaunchClaim" ? a.claim : undefined;
+    const pool = claim?.nodePool ??
+      this.#ctx.informers.nodeClaims.list().find((c) => c.name === s.nodeclaim)?.nodePool;
+    return tracing.action(a.kind, {
+      nodeclaim: s.nodeclaim,
+      nodepool: pool,
+      reason: a.reason,
+      node: s.node,
+      vmid: s.vmid,
+      host: s.host,
+    }, async (span) => {
+      const ref = span.ref();
+      this.#origin = { reason: a.reason, ...(ref ? { span: ref } : {}) };
+      try {
+        const r = await this.#run(a);
+        if (r !== undefined) span.fail(r);
+        return r;
+      } finally {
+        this.#origin = undefined;
+      }
+    });
+  }
+
   /** Carries out one action; a message when it failed (the next pass tries again). */
   async #run(a: Action): Promise<string | undefined> {
     const ctx = this.#ctx;
     const now = ctx.clock.now;
     switch (a.kind) {
       case "LaunchClaim": {
-        const r = await startLaunch(ctx, a.claim, a.isNew, a.relaunch ?? false);
+        const r = await startLaunch(ctx, a.claim, a.isNew, a.relaunch ?? false, this.#origin);
         return r.ok ? undefined : r.error;
       }
       case "RegisterNode": {
@@ -232,7 +261,8 @@ export class Executor {
         await q.remove(job.id);
       }
     }
-    const r = await q.enqueue(job);
+    const origin = this.#origin;
+    const r = await q.enqueue(origin ? { ...job, data: { ...job.data, origin } } : job);
     return r.ok ? undefined : r.error.message;
   }
 

@@ -10,18 +10,20 @@ import type { NodeClaim } from "../core/model.ts";
 import { err, ok, type Result } from "../core/result.ts";
 import { describeKubeError } from "../adapters/kubernetes/client.ts";
 import { launchJobId } from "../adapters/queue/port.ts";
-import type { DaemonContext } from "./context.ts";
+import type { DaemonContext, JobOrigin } from "./context.ts";
 import { createClaimWithFinalizer } from "./kube_actions.ts";
 
 /**
  * Creates the claim (when `isNew`) and queues its launch; `queued` false if already queued.
  * `relaunch`: the claim's VM vanished, so a finished launch job of the claim may run again.
+ * `origin`: the deciding action (reason, span), carried by the job so its span joins the trace.
  */
 export async function startLaunch(
   ctx: DaemonContext,
   claim: NodeClaim,
   isNew: boolean,
   relaunch = false,
+  origin?: JobOrigin,
 ): Promise<Result<{ queued: boolean }, string>> {
   const id = launchJobId(claim.name);
   if (relaunch) {
@@ -45,7 +47,7 @@ export async function startLaunch(
   const q = await ctx.queue.enqueue({
     id,
     name: "launch",
-    data: { kind: "launch", claim: claim.name },
+    data: { kind: "launch", claim: claim.name, ...(origin ? { origin } : {}) },
   });
   if (!q.ok) return err(q.error.message);
   return ok({ queued: q.value.added });

@@ -90,13 +90,19 @@ export class ReconcileLoop {
       this.#again = true;
       return;
     }
-    this.#running = this.#pass().finally(() => {
+    this.#running = this.#tracedPass().finally(() => {
       this.#running = undefined;
       if (this.#again && !this.#stopped) {
         this.#again = false;
         this.runNow();
       }
     });
+  }
+
+  /** A pass inside its `reconcile` span (a new trace each pass). */
+  #tracedPass(): Promise<void> {
+    const tracing = this.#ctx.tracing;
+    return tracing ? tracing.reconcile(() => this.#pass()) : this.#pass();
   }
 
   async #pass(): Promise<void> {
@@ -107,6 +113,7 @@ export class ReconcileLoop {
       if (this.#stopped) return;
       if (!snap.ok) {
         this.#o.onError?.(`${snap.error.provider}: ${snap.error.message}`);
+        ctx.tracing?.current()?.fail(snap.error);
         return;
       }
       const act = this.#o.isLeader() && !this.#o.paused();
@@ -118,6 +125,7 @@ export class ReconcileLoop {
       this.passes++;
       this.lastPassAt = ctx.clock.now();
       this.#o.onPass?.(plan, act);
+      ctx.tracing?.current()?.setAttributes({ actions: plan.actions.length, acted: act });
     } catch (e) {
       this.#o.onError?.(e instanceof Error ? e.message : String(e));
     }

@@ -25,6 +25,7 @@ import { type JobHandler, type JobOutcome, launchJobId } from "../adapters/queue
 import { terminateCommand } from "./termination.ts";
 import { bootstrapCreateOptions, releaseBootstrap } from "./bootstrap.ts";
 import type { DaemonContext, JobData } from "./context.ts";
+import type { SpanAttrs } from "../adapters/telemetry/tracing.ts";
 import { releaseClaimFinalizer } from "./kube_actions.ts";
 import { terminationPorts } from "./termination_ports.ts";
 
@@ -153,8 +154,50 @@ async function finalize(ctx: DaemonContext, name: string): Promise<JobOutcome> {
   return { ok: true };
 }
 
-/** The handler the daemon's queue worker runs. */
+/** What a job is about, as span attributes. */
+function jobSubject(data: JobData): SpanAttrs {
+  switch (data.kind) {
+    case "gc-vm":
+      return { nodeclaim: data.vm.claim, vmid: data.vm.vmid, host: data.vm.host };
+    case "remove-node":
+      return { node: data.node };
+    case "disrupt":
+      return {
+        nodeclaim: data.command.candidates.map((c) => c.nodeClaim).join(","),
+        node: data.command.candidates.map((c) => c.node).join(","),
+      };
+    default:
+      return "claim" in data ? { nodeclaim: data.claim } : {};
+  }
+}
+
+/**
+ * The handler the daemon's queue worker runs: each job in a `job <name>` span, the child of
+ * the action span that queued it (its ref travels in `data.origin`), with that action's reason.
+ */
 export function jobHandler(ctx: DaemonContext): JobHandler<JobData> {
+  const run = runJob(ctx);
+  const tracing = ctx.tracing;
+  if (!tracing) return run;
+  return (job) =>
+    tracing.job(
+      job.name,
+      {
+        ...jobSubject(job.data),
+        job: job.id,
+        attempt: job.attempt,
+        reason: job.data.origin?.reason,
+      },
+      async (span) => {
+        const outcome = await run(job);
+        if (!outcome.ok) span.fail(outcome.message);
+        return outcome;
+      },
+      job.data.origin?.span,
+    );
+}
+
+function runJob(ctx: DaemonContext): JobHandler<JobData> {
   return async (job) => {
     const data = job.data;
     switch (data.kind) {

@@ -15,6 +15,8 @@ import { ProxmoxProvider } from "../../adapters/proxmox/provider.ts";
 import type { MachineProvider } from "../../adapters/proxmox/port.ts";
 import type { JobQueue } from "../../adapters/queue/port.ts";
 import { type Daemon, startDaemon } from "../../daemon/daemon.ts";
+import type { Tracing } from "../../adapters/telemetry/tracing.ts";
+import { tracePveClient } from "../../adapters/telemetry/traced_clients.ts";
 import type { CrashStep, DecisionReport, JobData } from "../../daemon/context.ts";
 import { type FakeKube, type FakeKubeOptions, startFakeKube } from "../fake_kube/server.ts";
 import { type FakePve, type FakePveOptions, startFakePve } from "../fake_pve/server.ts";
@@ -57,6 +59,8 @@ export type DaemonHandle = {
 
 export type DaemonSpawnOptions = {
   queue: JobQueue<JobData>;
+  /** Spans of this daemon and its PVE calls (tests pass one over an in-memory exporter). */
+  tracing?: Tracing;
   /** Kill the daemon the first time it reaches this point. */
   crashAt?: CrashPoint;
   report?: (d: DecisionReport) => void;
@@ -148,10 +152,11 @@ export async function startDemoCluster(o: ClusterOptions = {}): Promise<DemoClus
       task: { pollMinMs: 20, pollMaxMs: 60, deadlineMs: 20_000 },
     });
     pveClients.push(rawPve);
-    const pveClient = haltable(rawPve, () => dead, async (method, args) => {
+    const halting = haltable(rawPve, () => dead, async (method, args) => {
       const point = PVE_STEPS[method]?.(args);
       if (point) await crash(point);
     });
+    const pveClient = s.tracing ? tracePveClient(halting, s.tracing) : halting;
     const providers = new Map<string, MachineProvider>();
     for (const p of (s.config ?? config).providers) {
       providers.set(
@@ -178,6 +183,7 @@ export async function startDemoCluster(o: ClusterOptions = {}): Promise<DemoClus
       watchKube: KubeClient.fromKubeconfig(kubeconfig),
       providers,
       queue: s.queue,
+      ...(s.tracing ? { tracing: s.tracing } : {}),
       leaderElection: {
         namespace: "default",
         name: "proxscale",
