@@ -3,7 +3,8 @@
  * API server in-process, the world glue (VMs register as Nodes, a scheduler binds pods), and a
  * real daemon over real sockets; then plays a burst of deployments, a pause, and a scale-in, printing
  * one line per decision with its reason, and a closing summary: VMs created and removed,
- * pending time p50/p95, launch latency after the batch window, and leaked VMs.
+ * pending time p50/p95, launch latency after the batch window, leaked VMs, and join tokens
+ * and seed ISOs left (none once every node registered).
  *
  * May import: core/, adapters/, daemon/, sim/.
  */
@@ -21,6 +22,11 @@ export type DemoSummary = {
   vmsLeft: number;
   leakedVms: number;
   duplicateVms: number;
+  /** Join tokens minted (one per launch, mode nocloudIso). */
+  joinTokens: number;
+  /** Join token Secrets and seed ISOs still present at the end (all nodes registered: 0). */
+  tokensLeft: number;
+  seedIsosLeft: number;
   podsScheduled: number;
   podsPending: number;
   pendingP50: number;
@@ -60,6 +66,23 @@ async function until(cond: () => boolean | Promise<boolean>, limitMs: number): P
     await new Promise((r) => setTimeout(r, 100));
   }
   return false;
+}
+
+/** Bootstrap leftovers: join token Secrets in kube-system and seed ISOs on any storage. */
+export function auditBootstrap(
+  c: DemoCluster,
+  decisions: readonly DecisionReport[],
+): { joinTokens: number; tokensLeft: number; seedIsosLeft: number } {
+  const secrets = c.kube.store.list("secrets");
+  const tokensLeft = secrets.ok
+    ? secrets.value.items.filter((s) => s.metadata.name?.startsWith("bootstrap-token-")).length
+    : 0;
+  let seedIsosLeft = 0;
+  for (const vols of c.pve.model.st.volumes.values()) {
+    for (const v of vols.values()) if (v.content === "iso") seedIsosLeft++;
+  }
+  const joinTokens = decisions.filter((d) => d.what === "BootstrapPrepared").length;
+  return { joinTokens, tokensLeft, seedIsosLeft };
 }
 
 /** Managed VMs whose NodeClaim does not exist, and VMs beyond the first per claim. */
@@ -179,6 +202,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoSummary> {
       vmsLeft: audit.live,
       leakedVms: audit.leaked,
       duplicateVms: audit.duplicates,
+      ...auditBootstrap(cluster, decisions),
       podsScheduled: bound(),
       podsPending: cluster.world.pendingPods(),
       pendingP50: percentile(waits, 50),
@@ -208,6 +232,10 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoSummary> {
     );
     print(`  duplicate VMs per claim: ${summary.duplicateVms}`);
     print(`  leaked VMs: ${summary.leakedVms}`);
+    print(
+      `  join tokens minted: ${summary.joinTokens}   token Secrets left: ${summary.tokensLeft}` +
+        `   seed ISOs left: ${summary.seedIsosLeft}`,
+    );
     print(`  took ${(summary.durationMs / 1000).toFixed(1)} s`);
     return summary;
   } finally {

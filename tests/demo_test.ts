@@ -10,6 +10,10 @@ Deno.test("demo: the burst is served, scale-in removes VMs, nothing leaks", asyn
   const s = await runDemo({ print: (l) => lines.push(l) });
   assert.equal(s.leakedVms, 0, lines.join("\n"));
   assert.equal(s.duplicateVms, 0);
+  // Every node joined with its own token; after registration no token or seed ISO is left.
+  assert.equal(s.joinTokens, s.vmsCreated);
+  assert.equal(s.tokensLeft, 0);
+  assert.equal(s.seedIsosLeft, 0);
   assert.ok(s.vmsCreated >= 3, `VMs created ${s.vmsCreated}`);
   // Scale-in leaves 2 web + 1 api pods (2 vCPU): one VM holds them.
   assert.ok(s.vmsRemoved >= s.vmsCreated - 2, `removed ${s.vmsRemoved} of ${s.vmsCreated}`);
