@@ -25,6 +25,7 @@ import {
   deleteExpiredBootstrapTokenSecrets,
 } from "../adapters/kubernetes/bootstrap_secrets.ts";
 import { describeKubeError, isAlreadyExists, isNotFound } from "../adapters/kubernetes/client.ts";
+import { nodeClaimFromKube } from "../adapters/kubernetes/translate.ts";
 import type { CreateOptions, SeedIsoRef, SeedTarget } from "../adapters/proxmox/port.ts";
 import type { DaemonContext } from "./context.ts";
 
@@ -139,7 +140,10 @@ export async function bootstrapCreateOptions(
 
 /**
  * After registration, a failed launch or the claim's end: detach and delete the seed ISO,
- * then delete the join token Secret by the id recorded on the claim. Repeatable.
+ * then delete the join token Secret by the id recorded on the claim. Repeatable. The Secret is
+ * deleted even when the ISO cannot be (PVE down, Datastore.Allocate missing); `isoRequired`
+ * false reports that ISO failure instead of failing, so a claim's finalization never waits
+ * on it (the claim's token is the secret that matters; the ISO's token is then dead).
  */
 export async function releaseBootstrap(
   ctx: DaemonContext,
@@ -147,14 +151,16 @@ export async function releaseBootstrap(
   providerName: string,
   template: MachineTemplate | undefined,
   why: string,
+  isoRequired = true,
 ): Promise<Result<void, string>> {
   const iso = template ? seedIsoRef(template, claimName) : undefined;
   let isoNote = "";
+  let isoError: string | undefined;
   if (iso) {
     const p = ctx.providers.get(providerName);
     const r = p?.releaseSeedIso ? await p.releaseSeedIso(claimName, iso) : undefined;
-    if (r && !r.ok) return err(`releasing seed ISO ${iso.name}: ${r.error.message}`);
-    if (r?.value.detached || r?.value.deleted.length) {
+    if (r && !r.ok) isoError = `releasing seed ISO ${iso.name}: ${r.error.message}`;
+    else if (r?.value.detached || r?.value.deleted.length) {
       isoNote = `seed ISO ${iso.name}${r.value.detached ? " detached" : ""}${
         r.value.deleted.length ? ` and deleted on ${r.value.deleted.join(", ")}` : ""
       }`;
@@ -170,6 +176,17 @@ export async function releaseBootstrap(
       tokenNote = `join token Secret ${bootstrapTokenSecretName(id.value)} deleted`;
     }
   }
+  if (isoError !== undefined) {
+    const failed = reason("BootstrapFailed", `${why}: ${isoError}`);
+    await claimEvent(ctx, claimName, failed, "Warning");
+    ctx.report({
+      time: ctx.clock.now(),
+      what: "BootstrapReleaseFailed",
+      nodeclaim: claimName,
+      reason: failed,
+    });
+    if (isoRequired) return err(isoError);
+  }
   if (isoNote || tokenNote) {
     const released = reason(
       "BootstrapReleased",
@@ -184,6 +201,27 @@ export async function releaseBootstrap(
     });
   }
   return ok(undefined);
+}
+
+/**
+ * `releaseBootstrap` for a claim known by name only (the disruption path ends claims without
+ * the finalize job): reads its MachineTemplate and Provider from the claim. A claim already
+ * gone has nothing left to release here (the expiry sweep covers its token).
+ */
+export async function releaseClaimBootstrap(
+  ctx: DaemonContext,
+  claimName: string,
+  why: string,
+  isoRequired: boolean,
+): Promise<Result<void, string>> {
+  const r = await ctx.kube.requestJson("GET", claimPath(claimName));
+  if (!r.ok) return isNotFound(r.error) ? ok(undefined) : err(describeKubeError(r.error));
+  const claim = nodeClaimFromKube(r.value.body);
+  if (!claim.ok) return err(String(claim.error));
+  const template = ctx.config().machineTemplates.find((t) =>
+    t.name === claim.value.machineTemplate
+  );
+  return await releaseBootstrap(ctx, claimName, claim.value.provider, template, why, isoRequired);
 }
 
 const lastSweep = new WeakMap<DaemonContext, number>();
@@ -213,11 +251,16 @@ export async function sweepExpiredBootstrapTokens(
 }
 
 /** An Event on the NodeClaim; failing to record it never blocks bootstrap. */
-async function claimEvent(ctx: DaemonContext, claim: string, why: Reason): Promise<void> {
+async function claimEvent(
+  ctx: DaemonContext,
+  claim: string,
+  why: Reason,
+  type: "Normal" | "Warning" = "Normal",
+): Promise<void> {
   await ctx.events?.record(
     { apiVersion: "proxscale.io/v1alpha1", kind: "NodeClaim", name: claim },
     why,
-    "Normal",
+    type,
   );
 }
 

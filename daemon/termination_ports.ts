@@ -17,6 +17,7 @@ import {
   updateNodeTaints,
 } from "../adapters/kubernetes/node_writer.ts";
 import type { TerminationPorts } from "./termination.ts";
+import { releaseClaimBootstrap } from "./bootstrap.ts";
 import type { DaemonContext } from "./context.ts";
 import {
   deletePodWithGrace,
@@ -106,6 +107,9 @@ export function terminationPorts(ctx: DaemonContext): TerminationPorts {
       return r.ok ? ok(undefined) : portError(describeKubeError(r.error));
     },
     async releaseFinalizer(name) {
+      // The claim ends here, not in the finalize job: its join token and seed ISO go first.
+      const b = await releaseClaimBootstrap(ctx, name, "NodeClaim ended", false);
+      if (!b.ok) return portError(b.error);
       const d = await requestClaimDeletion(ctx.kube, name);
       if (!d.ok) return portError(describeKubeError(d.error));
       const f = await releaseClaimFinalizer(ctx.kube, name);

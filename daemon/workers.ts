@@ -147,7 +147,14 @@ async function finalize(ctx: DaemonContext, name: string): Promise<JobOutcome> {
     if (!d.ok) return fail(describeKubeError(d.error));
   }
   const template = ctx.config().machineTemplates.find((t) => t.name === claim.machineTemplate);
-  const released = await releaseBootstrap(ctx, name, claim.provider, template, "NodeClaim ended");
+  const released = await releaseBootstrap(
+    ctx,
+    name,
+    claim.provider,
+    template,
+    "NodeClaim ended",
+    false,
+  );
   if (!released.ok) return fail(released.error);
   const f = await releaseClaimFinalizer(ctx.kube, name);
   if (!f.ok) return fail(describeKubeError(f.error));

@@ -410,3 +410,64 @@ for (const point of ["after-clone", "after-start"] as const) {
     }
   });
 }
+
+Deno.test("without Datastore.Allocate the ISO stays (reported), but the token Secret goes and the claim still ends", async () => {
+  const cluster = await startDemoCluster({ seed: 36, bootDelayMs: 200 });
+  // The operations guide's role before it named Datastore.Allocate: upload yes, delete no.
+  cluster.pve.auth.addToken({
+    id: cluster.pve.tokenId,
+    secret: cluster.pve.tokenSecret,
+    acls: [{
+      path: "/",
+      privs: [
+        "VM.Audit",
+        "VM.Clone",
+        "VM.Allocate",
+        "VM.Config.CPU",
+        "VM.Config.Memory",
+        "VM.Config.Disk",
+        "VM.Config.Network",
+        "VM.Config.Options",
+        "VM.Config.Cloudinit",
+        "VM.Config.CDROM",
+        "VM.PowerMgmt",
+        "Datastore.Audit",
+        "Datastore.AllocateSpace",
+        "Datastore.AllocateTemplate",
+        "Sys.Audit",
+        "SDN.Use",
+        "Pool.Audit",
+        "Pool.Allocate",
+      ],
+    }],
+  });
+  const queue = new MemoryJobQueue<JobData>({
+    retry: { attempts: 2, baseDelayMs: 50, maxDelayMs: 100 },
+  });
+  const reports: DecisionReport[] = [];
+  try {
+    await cluster.spawn({ queue, report: (d) => reports.push(d), tickMs: 300 });
+    cluster.world.deploy({ name: "app", replicas: 1, cpu: 500, memory: 256 * MiB });
+    const joinedAndTokenGone = () =>
+      liveNodes(cluster) === 1 && reports.some((d) => d.what === "BootstrapPrepared") &&
+      liveTokenSecrets(cluster).length === 0;
+    assert.ok(
+      await until(joinedAndTokenGone, 20_000),
+      reports.map((r) => `${r.what} ${r.reason.message}`).join("\n"),
+    );
+    assert.equal(seedVolumes(cluster).length, 1, "the ISO could not be deleted");
+    cluster.world.scale("app", 0);
+    const ended = () => {
+      const claims = cluster.kube.store.list("nodeclaims.proxscale.io");
+      return claims.ok && claims.value.items.length === 0 && managedVms(cluster).length === 0;
+    };
+    assert.ok(await until(ended, 20_000), "the claim ended although its ISO could not go");
+    const failed = reports.find((d) => d.what === "BootstrapReleaseFailed");
+    assert.ok(failed, reports.map((r) => `${r.what} ${r.reason.message}`).join("\n"));
+    assert.match(failed.reason.message, /Datastore\.Allocate/);
+    assert.deepEqual(liveTokenSecrets(cluster), []);
+  } finally {
+    await cluster.close();
+    await queue.close();
+  }
+});
