@@ -18,7 +18,6 @@ import { connectPveClient, type PveClient } from "../adapters/proxmox/client.ts"
 import { ProxmoxProvider } from "../adapters/proxmox/provider.ts";
 import type { MachineProvider } from "../adapters/proxmox/port.ts";
 import { MemoryJobQueue } from "../adapters/queue/memory.ts";
-import { openBullmqQueue } from "../adapters/queue/bullmq.ts";
 import type { JobQueue } from "../adapters/queue/port.ts";
 import { createLogger } from "../adapters/telemetry/logger.ts";
 import { createMetrics } from "../adapters/telemetry/metrics.ts";
@@ -126,6 +125,8 @@ export const runCommand: Command = {
     }
     let queue: JobQueue<JobData>;
     if (redis) {
+      // Loaded only when Redis is configured: bullmq and ioredis cost ~30 MB resident (issue 6).
+      const { openBullmqQueue } = await import("../adapters/queue/bullmq.ts");
       const q = await openBullmqQueue<JobData>({ url: redis.url, password: redis.password });
       if (!q.ok) {
         io.err(q.error.message);

@@ -11,7 +11,6 @@
  *
  * May import: core/, adapters/, daemon/.
  */
-import { PatchStrategy } from "@kubernetes/client-node";
 import { BOOTSTRAP_TOKEN_NAMESPACE, bootstrapTokenSecretName } from "../core/bootstrap_token.ts";
 import type { MachineTemplate, NodeClaim } from "../core/model.ts";
 import { type Reason, reason } from "../core/reason.ts";
@@ -24,7 +23,12 @@ import {
   deleteBootstrapTokenSecret,
   deleteExpiredBootstrapTokenSecrets,
 } from "../adapters/kubernetes/bootstrap_secrets.ts";
-import { describeKubeError, isAlreadyExists, isNotFound } from "../adapters/kubernetes/client.ts";
+import {
+  describeKubeError,
+  isAlreadyExists,
+  isNotFound,
+  PatchType,
+} from "../adapters/kubernetes/client.ts";
 import { nodeClaimFromKube } from "../adapters/kubernetes/translate.ts";
 import type { CreateOptions, SeedIsoRef, SeedTarget } from "../adapters/proxmox/port.ts";
 import type { DaemonContext } from "./context.ts";
@@ -107,7 +111,7 @@ export async function bootstrapCreateOptions(
     }
     const a = await ctx.kube.requestJson("PATCH", claimPath(claim.name), {
       body: { metadata: { annotations: { [TOKEN_ID_ANNOTATION]: token.id } } },
-      contentType: PatchStrategy.MergePatch,
+      contentType: PatchType.MergePatch,
     });
     if (!a.ok) return err(`recording the join token id: ${describeKubeError(a.error)}`);
     const c = await ctx.kube.requestJson(

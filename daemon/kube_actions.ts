@@ -6,7 +6,6 @@
  *
  * May import: core/, adapters/.
  */
-import { PatchStrategy } from "@kubernetes/client-node";
 import type { NodeClaim, Pod, Taint } from "../core/model.ts";
 import { err, ok, type Result } from "../core/result.ts";
 import { UNREGISTERED_TAINT_KEY } from "../core/labels.ts";
@@ -16,6 +15,7 @@ import {
   isNotFound,
   type KubeClient,
   type KubeError,
+  PatchType,
 } from "../adapters/kubernetes/client.ts";
 import { nodeClaimToKube } from "../adapters/kubernetes/translate.ts";
 import { setNodeLabels, updateNodeTaints } from "../adapters/kubernetes/node_writer.ts";
@@ -72,7 +72,7 @@ export async function releaseClaimFinalizer(
           finalizers: finalizers.filter((f) => f !== TERMINATION_FINALIZER),
         },
       },
-      contentType: PatchStrategy.MergePatch,
+      contentType: PatchType.MergePatch,
     });
     if (w.ok || isNotFound(w.error)) return ok(undefined);
     if (!(w.error.kind === "Status" && w.error.code === 409)) return err(w.error);

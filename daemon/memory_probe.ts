@@ -2,7 +2,10 @@
  * Memory probe: the daemon's resident set while it watches a fake API server holding 1,000
  * nodes and 30,000 pods. The parent process starts the fake (in its own heap) and fills it;
  * a child process runs only what the daemon runs: the informers, the loop (snapshot, reconcile,
- * executor in paused mode so nothing is written) for a few passes, then prints its RSS.
+ * executor in paused mode so nothing is written) for a few passes, then prints its RSS. The
+ * child runs with the V8 flags `deno task compile` bakes into the shipped binary (deno.json),
+ * loads every module `proxscale run` loads at start, and no fake-server code (the parent
+ * imports that lazily).
  *
  *   npx -y deno@2.9.6 run -A daemon/memory_probe.ts [--nodes 1000] [--pods 30000]
  *
@@ -12,19 +15,28 @@ import { KubeClient } from "../adapters/kubernetes/client.ts";
 import { createClusterInformers } from "../adapters/kubernetes/cluster_informers.ts";
 import { crdObject, KINDS } from "../adapters/kubernetes/crds.ts";
 import { MemoryJobQueue } from "../adapters/queue/memory.ts";
-import { startFakeKube } from "../sim/fake_kube/server.ts";
 import { demoConfig } from "../sim/world/demo_config.ts";
 import type { DaemonContext, JobData } from "./context.ts";
 import { Executor } from "./executor.ts";
 import { ReconcileLoop } from "./loop.ts";
 
 const V8_EXTRA = Deno.env.get("PROBE_V8") ?? "";
+
+/** The `--v8-flags=` of deno.json's compile task: what the shipped daemon runs with. */
+async function shippedV8Flags(): Promise<string> {
+  const deno = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  const m = /--v8-flags=([^'" ]+)/.exec(String(deno.tasks?.compile ?? ""));
+  return m ? `,${m[1]}` : "";
+}
 const arg = (name: string, d: number) => {
   const i = Deno.args.indexOf(name);
   return i >= 0 ? Number(Deno.args[i + 1]) : d;
 };
 
 async function child(kubeconfigPath: string): Promise<void> {
+  // Everything `proxscale run` loads at start (config schema, metrics, HTTP, PVE client), so the
+  // figure is the daemon's, not only the informers'.
+  await import("../cli/run.ts");
   const client = KubeClient.fromKubeconfig(await Deno.readTextFile(kubeconfigPath));
   const informers = createClusterInformers(client);
   informers.start();
@@ -80,6 +92,7 @@ async function child(kubeconfigPath: string): Promise<void> {
 async function parent(): Promise<void> {
   const nodes = arg("--nodes", 1000);
   const pods = arg("--pods", 30_000);
+  const { startFakeKube } = await import("../sim/fake_kube/server.ts");
   const kube = await startFakeKube({ seed: 1, tls: false, historyLimit: 100 });
   try {
     for (const k of KINDS) {
@@ -130,7 +143,7 @@ async function parent(): Promise<void> {
       args: [
         "run",
         "-A",
-        `--v8-flags=--expose-gc${V8_EXTRA}`,
+        `--v8-flags=--expose-gc${await shippedV8Flags()}${V8_EXTRA}`,
         new URL(import.meta.url).pathname,
         "--child",
         file,

@@ -11,7 +11,7 @@ import { microTime } from "../adapters/kubernetes/leader_elector.ts";
 import { Informer } from "../adapters/kubernetes/informer.ts";
 import { podFromKube } from "../adapters/kubernetes/translate.ts";
 import type { Pod } from "../core/model.ts";
-import { eventually, podBody, withFake } from "./kubernetes_testing.ts";
+import { clientNodeFor, eventually, podBody, withFake } from "./kubernetes_testing.ts";
 
 Deno.test("trap 18: a generated patch without Content-Type is JSON Patch and fails; with it, it works", async () => {
   await withFake(async (fake, client) => {
@@ -21,15 +21,16 @@ Deno.test("trap 18: a generated patch without Content-Type is JSON Patch and fai
       {},
     );
     const body = { metadata: { labels: { a: "b" } } };
+    const { core } = clientNodeFor(client);
     let failure: unknown;
     try {
-      await client.core.patchNode({ name: "n1", body });
+      await core.patchNode({ name: "n1", body });
     } catch (e) {
       failure = e;
     }
     const e = kubeErrorFrom(failure);
     assert.ok(e.kind === "Status" && e.code === 400, JSON.stringify(e));
-    await client.core.patchNode(
+    await core.patchNode(
       { name: "n1", body },
       setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
     );
@@ -60,11 +61,8 @@ Deno.test("trap 22: a Lease renewTime with three fractional digits is refused; s
 Deno.test("traps 28 and 29: client-node's informer stops for good on a watch error; ours recovers", async () => {
   await withFake(async (fake, client) => {
     fake.store.create("pods", podBody("first") as never, {});
-    const theirs = makeInformer(
-      client.kc,
-      "/api/v1/pods",
-      () => client.core.listPodForAllNamespaces(),
-    );
+    const { kc, core } = clientNodeFor(client);
+    const theirs = makeInformer(kc, "/api/v1/pods", () => core.listPodForAllNamespaces());
     const errors: unknown[] = [];
     const seen: V1Pod[] = [];
     theirs.on("error", (e) => errors.push(e));

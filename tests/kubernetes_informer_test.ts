@@ -11,7 +11,7 @@ import { podFromKube } from "../adapters/kubernetes/translate.ts";
 import { memoryLog } from "../adapters/kubernetes/log.ts";
 import { KubeClient } from "../adapters/kubernetes/client.ts";
 import type { Pod } from "../core/model.ts";
-import { eventually, podBody, withFake } from "./kubernetes_testing.ts";
+import { clientNodeFor, eventually, podBody, withFake } from "./kubernetes_testing.ts";
 import type { FakeKube } from "../sim/fake_kube/server.ts";
 import { createClusterInformers } from "../adapters/kubernetes/cluster_informers.ts";
 import { createNodeClaim } from "../adapters/kubernetes/nodeclaim_writer.ts";
@@ -315,11 +315,8 @@ Deno.test("client-node's own informer loses the whole list to one item without m
     }],
   };
   await withRawServer(list, [], async (client) => {
-    const theirs = makeInformer(
-      client.kc,
-      "/api/v1/pods",
-      () => client.core.listPodForAllNamespaces(),
-    );
+    const { kc, core } = clientNodeFor(client);
+    const theirs = makeInformer(kc, "/api/v1/pods", () => core.listPodForAllNamespaces());
     await assert.rejects(() => theirs.start(), TypeError);
     assert.deepEqual(theirs.list(), []);
     await theirs.stop();

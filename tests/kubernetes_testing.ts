@@ -3,6 +3,7 @@
  * pointed at it over a real socket, and a poll-until helper (waits, never asserts on time).
  */
 import { type FakeKube, type FakeKubeOptions, startFakeKube } from "../sim/fake_kube/server.ts";
+import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { KubeClient } from "../adapters/kubernetes/client.ts";
 import { sleep } from "../adapters/kubernetes/backoff.ts";
 
@@ -41,4 +42,25 @@ export function podBody(name: string, extra: Record<string, unknown> = {}) {
     spec: { containers: [{ name: "c", image: "nginx", resources: { requests: { cpu: "100m" } } }] },
     ...extra,
   };
+}
+
+/**
+ * client-node's own KubeConfig and CoreV1Api for the same connection as `client`: the tests
+ * that show client-node's traps need them, the adapter no longer loads client-node.
+ */
+export function clientNodeFor(client: KubeClient): { kc: KubeConfig; core: CoreV1Api } {
+  const c = client.kc;
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{
+      name: "c",
+      server: c.server,
+      skipTLSVerify: c.insecureSkipTlsVerify,
+      ...(c.caCerts[0] ? { caData: btoa(c.caCerts[0]) } : {}),
+    }],
+    users: [{ name: "u", ...(c.token ? { token: c.token } : {}) }],
+    contexts: [{ name: "x", cluster: "c", user: "u" }],
+    currentContext: "x",
+  });
+  return { kc, core: kc.makeApiClient(CoreV1Api) };
 }

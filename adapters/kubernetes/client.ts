@@ -1,25 +1,14 @@
 /**
- * adapters/kubernetes: everything proxscale says to the Kubernetes API. Built on
- * @kubernetes/client-node 2.0.1 (deno-notes.md §8). This file holds the connection (KubeClient)
- * and the one error type every writer returns; informer.ts, the writers and leader_elector.ts
- * build on it. Only daemon/ and main.ts import this folder; core/ never does.
+ * adapters/kubernetes: everything proxscale says to the Kubernetes API. This file holds the
+ * connection (KubeClient) and the one error type every writer returns; informer.ts, the writers
+ * and leader_elector.ts build on it. Only daemon/ and main.ts import this folder; core/ never does.
  *
- * Raw JSON requests (`requestJson`) go through client-node's own request machinery
- * (authentication, TLS, dispatcher) but skip its typed deserialisation, so list responses can be
- * parsed with zod at the boundary and malformed items skipped one by one.
+ * Requests go through rest.ts (plain fetch) rather than @kubernetes/client-node, whose import
+ * alone would take most of the daemon's memory budget (see rest.ts). Every request is raw JSON,
+ * so list responses are parsed with zod at the boundary and malformed items skipped one by one.
  */
-import {
-  ApiException,
-  CoordinationV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  HttpMethod,
-  IsomorphicFetchHttpLibrary,
-  KubeConfig,
-  RequestContext,
-  Watch,
-} from "@kubernetes/client-node";
 import { err, ok, type Result } from "../../core/result.ts";
+import { defaultConfig, parseKubeconfig, type RestConfig, RestTransport } from "./rest.ts";
 
 /** A failed Kubernetes call, translated at the boundary (kubernetes-api.md §2.3). */
 export type KubeError =
@@ -85,16 +74,21 @@ export function statusError(code: number, body: unknown): KubeError {
   return out;
 }
 
-/** Translates anything client-node throws; ApiException bodies are JSON strings (§8.4). */
+/**
+ * Translates anything a call throws: client-node's ApiException (recognised by shape, so this
+ * module never loads client-node; its body is a JSON string, §8.4) or a transport error.
+ */
 export function kubeErrorFrom(e: unknown): KubeError {
-  if (e instanceof ApiException) return statusError(e.code, e.body);
+  if (e && typeof e === "object" && "code" in e && "body" in e && typeof e.code === "number") {
+    return statusError(e.code, (e as { body: unknown }).body);
+  }
   if (e && typeof e === "object" && "statusCode" in e) {
     return statusError(Number((e as { statusCode: number }).statusCode), undefined);
   }
   return { kind: "Transport", message: e instanceof Error ? e.message : String(e) };
 }
 
-/** Runs a client-node call and returns its value or the translated error. */
+/** Runs a call and returns its value or the translated error. */
 export async function call<T>(f: () => Promise<T>): Promise<Result<T, KubeError>> {
   try {
     return ok(await f());
@@ -103,38 +97,48 @@ export async function call<T>(f: () => Promise<T>): Promise<Result<T, KubeError>
   }
 }
 
-/** A connection to one API server, with the typed APIs proxscale uses. */
+/**
+ * Patch Content-Types (client-node's PatchStrategy values, kept here so writers need not load
+ * client-node): a PATCH must name one, the API server has no default.
+ */
+export const PatchType = {
+  JsonPatch: "application/json-patch+json",
+  MergePatch: "application/merge-patch+json",
+  StrategicMergePatch: "application/strategic-merge-patch+json",
+  ServerSideApply: "application/apply-patch+yaml",
+} as const;
+
+/** Options of one request (query values are set, body JSON-encoded unless a string). */
+export type RequestOptions = {
+  query?: Record<string, string>;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+};
+
+/** A connection to one API server. */
 export class KubeClient {
-  readonly kc: KubeConfig;
-  readonly core: CoreV1Api;
-  readonly coordination: CoordinationV1Api;
-  readonly custom: CustomObjectsApi;
-  readonly #http = new IsomorphicFetchHttpLibrary();
+  /** Where and how to connect; pass it to another KubeClient for a second connection. */
+  readonly kc: RestConfig;
+  readonly #rest: RestTransport;
 
-  constructor(kc: KubeConfig) {
+  constructor(kc: RestConfig) {
     this.kc = kc;
-    this.core = kc.makeApiClient(CoreV1Api);
-    this.coordination = kc.makeApiClient(CoordinationV1Api);
-    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.#rest = new RestTransport(kc);
   }
 
-  /** From kubeconfig YAML text (tests, `--kubeconfig`). */
+  /** From kubeconfig YAML text (tests, `--kubeconfig`); throws on a kubeconfig it cannot use. */
   static fromKubeconfig(text: string): KubeClient {
-    const kc = new KubeConfig();
-    kc.loadFromString(text);
-    return new KubeClient(kc);
+    const r = parseKubeconfig(text);
+    if (!r.ok) throw new Error(r.error);
+    return new KubeClient(r.value);
   }
 
-  /** In-cluster service account, else $KUBECONFIG / ~/.kube/config. */
+  /** In-cluster service account, else $KUBECONFIG / ~/.kube/config; throws when neither works. */
   static fromDefault(): KubeClient {
-    const kc = new KubeConfig();
-    kc.loadFromDefault();
-    return new KubeClient(kc);
-  }
-
-  /** A client-node Watch on this connection. */
-  watch(): Watch {
-    return new Watch(this.kc);
+    const r = defaultConfig();
+    if (!r.ok) throw new Error(r.error);
+    return new KubeClient(r.value);
   }
 
   /**
@@ -144,38 +148,37 @@ export class KubeClient {
   async requestJson(
     method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE",
     path: string,
-    opts: {
-      query?: Record<string, string>;
-      body?: unknown;
-      contentType?: string;
-      signal?: AbortSignal;
-    } = {},
+    opts: RequestOptions = {},
   ): Promise<Result<{ status: number; body: unknown }, KubeError>> {
-    const cluster = this.kc.getCurrentCluster();
-    if (!cluster) return err({ kind: "Transport", message: "no current cluster in kubeconfig" });
-    const url = new URL(cluster.server.replace(/\/+$/, "") + path);
-    for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
-    const ctx = new RequestContext(url.toString(), HttpMethod[method]);
-    ctx.setHeaderParam("Accept", "application/json");
-    if (opts.body !== undefined) {
-      ctx.setHeaderParam("Content-Type", opts.contentType ?? "application/json");
-      ctx.setBody(JSON.stringify(opts.body));
-    }
-    if (opts.signal) ctx.setSignal(opts.signal);
     try {
-      await this.kc.applySecurityAuthentication(ctx);
-      const resp = await this.#http.send(ctx).toPromise();
-      const text = await resp.body.text();
+      const resp = await this.#rest.fetch(method, path, opts);
+      const text = await resp.text();
       let body: unknown = text;
       try {
         body = text ? JSON.parse(text) : undefined;
       } catch {
         // Not JSON: keep the text, the caller decides.
       }
-      if (resp.httpStatusCode >= 200 && resp.httpStatusCode < 300) {
-        return ok({ status: resp.httpStatusCode, body });
-      }
-      return err(statusError(resp.httpStatusCode, body));
+      if (resp.status >= 200 && resp.status < 300) return ok({ status: resp.status, body });
+      return err(statusError(resp.status, body));
+    } catch (e) {
+      return err(kubeErrorFrom(e));
+    }
+  }
+
+  /**
+   * A GET whose 2xx body the caller reads as a stream (watch, large lists); non-2xx answers are
+   * read here and returned as a KubeError.
+   */
+  async requestStream(
+    path: string,
+    opts: RequestOptions & { accept?: string } = {},
+  ): Promise<Result<Response, KubeError>> {
+    try {
+      const resp = await this.#rest.fetch("GET", path, opts);
+      if (resp.status >= 200 && resp.status < 300 && resp.body) return ok(resp);
+      const text = await resp.text();
+      return err(statusError(resp.status, text || undefined));
     } catch (e) {
       return err(kubeErrorFrom(e));
     }

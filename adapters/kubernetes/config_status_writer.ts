@@ -4,11 +4,10 @@
  * provisioned totals that `kubectl get nodepools` prints next to the limits. Written to the
  * /status subresource as a resourceVersion-guarded merge patch, re-read and re-applied on 409.
  */
-import { PatchStrategy } from "@kubernetes/client-node";
 import type { Condition } from "../../core/model.ts";
 import { ok, type Result } from "../../core/result.ts";
 import { formatCpu, formatMemory } from "../../core/quantity.ts";
-import type { KubeClient, KubeError } from "./client.ts";
+import { type KubeClient, type KubeError, PatchType } from "./client.ts";
 import { type ConflictRetry, retryOnConflict } from "./conflict.ts";
 import { mergeConditions } from "./nodeclaim_writer.ts";
 
@@ -64,7 +63,7 @@ export function setConfigStatus(
     if (JSON.stringify(status) === JSON.stringify(obj.status ?? {})) return ok({ changed: false });
     const w = await client.requestJson("PATCH", `${path}/status`, {
       body: { metadata: { resourceVersion: obj.metadata?.resourceVersion }, status },
-      contentType: PatchStrategy.MergePatch,
+      contentType: PatchType.MergePatch,
     });
     return w.ok ? ok({ changed: true }) : w;
   }, retry);

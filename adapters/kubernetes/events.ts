@@ -5,10 +5,9 @@
  * describe read them (kubernetes-api.md §10.2); repeats of the same reason and message on the
  * same object increment `count` with a merge patch instead of piling up new objects.
  */
-import { PatchStrategy } from "@kubernetes/client-node";
 import type { Reason } from "../../core/reason.ts";
 import { ok, type Result } from "../../core/result.ts";
-import { isNotFound, type KubeClient, type KubeError } from "./client.ts";
+import { isNotFound, type KubeClient, type KubeError, PatchType } from "./client.ts";
 import { kubeTime } from "./translate.ts";
 
 /** The object an Event is about. Cluster-scoped objects get their Events in `default`. */
@@ -62,7 +61,7 @@ export class EventRecorder {
         `/api/v1/namespaces/${seen.namespace}/events/${seen.name}`,
         {
           body: { count: seen.count + 1, lastTimestamp: now },
-          contentType: PatchStrategy.MergePatch,
+          contentType: PatchType.MergePatch,
         },
       );
       if (r.ok) {

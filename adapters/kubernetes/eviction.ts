@@ -13,8 +13,11 @@
  */
 import { err, ok, type Result } from "../../core/result.ts";
 import { type Backoff, backoffDelay, sleep } from "./backoff.ts";
-import { call, type KubeClient, type KubeError, kubeErrorFrom } from "./client.ts";
+import { type KubeClient, type KubeError } from "./client.ts";
 import { type Log, silentLog } from "./log.ts";
+
+const podPath = (p: EvictTarget) =>
+  `/api/v1/namespaces/${encodeURIComponent(p.namespace)}/pods/${encodeURIComponent(p.name)}`;
 
 /** Which pod: the UID makes sure a re-created pod with the same name is not evicted instead. */
 export type EvictTarget = { namespace: string; name: string; uid?: string };
@@ -99,18 +102,14 @@ export class Evictor {
       if (opts.gracePeriodSeconds !== undefined) {
         deleteOptions.gracePeriodSeconds = opts.gracePeriodSeconds;
       }
-      const r = await call(() =>
-        this.#client.core.createNamespacedPodEviction({
-          name: pod.name,
-          namespace: pod.namespace,
-          body: {
-            apiVersion: "policy/v1",
-            kind: "Eviction",
-            metadata: { name: pod.name, namespace: pod.namespace },
-            deleteOptions,
-          },
-        })
-      );
+      const r = await this.#client.requestJson("POST", `${podPath(pod)}/eviction`, {
+        body: {
+          apiVersion: "policy/v1",
+          kind: "Eviction",
+          metadata: { name: pod.name, namespace: pod.namespace },
+          deleteOptions,
+        },
+      });
       if (r.ok) return ok({ result: "evicted", attempts: attempt });
       const e = r.error;
       if (e.kind === "Status" && e.code === 404) return ok({ result: "gone", attempts: attempt });
@@ -166,19 +165,14 @@ export class Evictor {
       reason: "DrainTimeout",
       pod: `${pod.namespace}/${pod.name}`,
     });
-    try {
-      await this.#client.core.deleteNamespacedPod({
-        name: pod.name,
-        namespace: pod.namespace,
-        body: { gracePeriodSeconds: 1, ...(pod.uid ? { preconditions: { uid: pod.uid } } : {}) },
-      });
-      return ok({ result: "forced", attempts });
-    } catch (e) {
-      const k = kubeErrorFrom(e);
-      if (k.kind === "Status" && (k.code === 404 || k.code === 409)) {
-        return ok({ result: k.code === 404 ? "gone" : "replaced", attempts });
-      }
-      return err({ kind: "Failed", attempts, error: k });
+    const r = await this.#client.requestJson("DELETE", podPath(pod), {
+      body: { gracePeriodSeconds: 1, ...(pod.uid ? { preconditions: { uid: pod.uid } } : {}) },
+    });
+    if (r.ok) return ok({ result: "forced", attempts });
+    const k = r.error;
+    if (k.kind === "Status" && (k.code === 404 || k.code === 409)) {
+      return ok({ result: k.code === 404 ? "gone" : "replaced", attempts });
     }
+    return err({ kind: "Failed", attempts, error: k });
   }
 }

@@ -1,8 +1,9 @@
 /**
  * A list+watch cache of one resource that never stays down (kubernetes-api.md §4.8, trap 28):
  * client-node's own informer stops for good on any error other than 410 or its timeout, and
- * crashes on an item without metadata. This one lists through KubeClient.requestJson, watches
- * with client-node's Watch, and
+ * crashes on an item without metadata. This one lists through KubeClient.requestJson in pages,
+ * reads the watch as a stream of JSON lines (KubeClient.requestStream; no client-node, rest.ts
+ * says why), keeps only translated values, and
  *
  * - restarts after any error with capped exponential backoff and jitter,
  * - relists on 410 Gone (ERROR event or HTTP status), reconnects at once after a clean close,
@@ -11,10 +12,12 @@
  * - parses every item with a translator at the boundary; malformed items are skipped with a
  *   logged reason and the informer keeps running.
  */
-import type { Result } from "../../core/result.ts";
+import { err, type Result } from "../../core/result.ts";
 import { type Backoff, backoffDelay, sleep } from "./backoff.ts";
 import { type KubeClient, type KubeError } from "./client.ts";
 import { type Log, silentLog } from "./log.ts";
+import { streamListItems } from "./list_stream.ts";
+import { lines } from "./rest.ts";
 
 /** What changed in the cache. */
 export type InformerEvent<T> =
@@ -34,6 +37,8 @@ export type InformerOptions<T> = {
   backoff?: Backoff;
   /** Relist when nothing arrived for this long (default 5 min). */
   watchdogMs?: number;
+  /** Items per list page (default 500, like client-go); servers without paging send all. */
+  pageSize?: number;
   /** Server-side watch timeout range in seconds (default 300..600, like client-go). */
   watchTimeoutSeconds?: [number, number];
   log?: Log;
@@ -248,39 +253,44 @@ export class Informer<T> {
   }
 
   async #list(): Promise<Result<void, KubeError>> {
-    const query: Record<string, string> = {};
+    const query: Record<string, string> = { limit: String(this.#o.pageSize ?? 500) };
     if (this.#o.labelSelector) query.labelSelector = this.#o.labelSelector;
     if (this.#o.fieldSelector) query.fieldSelector = this.#o.fieldSelector;
-    const r = await this.#o.client.requestJson("GET", this.#o.path, {
-      query,
-      signal: this.#stop.signal,
-    });
-    if (!r.ok) return r;
-    const body = r.value.body;
-    const items = (body as { items?: unknown })?.items;
-    const rv = metaOf(body)?.resourceVersion;
-    if (!Array.isArray(items) && items !== null && items !== undefined) {
-      return {
-        ok: false,
-        error: { kind: "Transport", message: "list response has no items array" },
-      };
+    const fresh = new Map<string, T>();
+    let rv: unknown;
+    // Pages and a streamed body keep the peak small: one raw item is alive at a time, the cache
+    // holds translated values only. An expired continue token (410) fails the list: relist.
+    for (let cont: string | undefined = ""; cont !== undefined;) {
+      if (cont) query.continue = cont;
+      const r = await this.#o.client.requestStream(this.#o.path, {
+        query,
+        signal: this.#stop.signal,
+      });
+      if (!r.ok) return r;
+      let listed;
+      try {
+        listed = await streamListItems(r.value.body!, (raw) => {
+          const key = objectKey(raw);
+          if (key === undefined) return this.#skip("no metadata.name", raw, "list");
+          const t = this.#o.translate(raw);
+          if (!t.ok) return this.#skip(t.error, raw, "list");
+          fresh.set(key, t.value);
+        });
+      } catch (e) {
+        listed = err(e instanceof Error ? e.message : String(e));
+      }
+      if (!listed.ok) return err({ kind: "Transport", message: listed.error });
+      const body = listed.value;
+      const items = body.items;
+      if (!Array.isArray(items) && items !== null && items !== undefined) {
+        return err({ kind: "Transport", message: "list response has no items array" });
+      }
+      const meta = metaOf(body) as Meta & { continue?: unknown } | undefined;
+      rv = meta?.resourceVersion;
+      cont = typeof meta?.continue === "string" && meta.continue ? meta.continue : undefined;
+      this.stats.lastActivity = this.#now();
     }
     this.stats.lists++;
-    this.stats.lastActivity = this.#now();
-    const fresh = new Map<string, T>();
-    for (const raw of items ?? []) {
-      const key = objectKey(raw);
-      if (key === undefined) {
-        this.#skip("no metadata.name", raw, "list");
-        continue;
-      }
-      const t = this.#o.translate(raw);
-      if (!t.ok) {
-        this.#skip(t.error, raw, "list");
-        continue;
-      }
-      fresh.set(key, t.value);
-    }
     for (const [key, old] of this.#cache) {
       if (!fresh.has(key)) {
         this.#cache.delete(key);
@@ -300,17 +310,19 @@ export class Informer<T> {
     return { ok: true, value: undefined };
   }
 
-  #watchOnce(): Promise<
+  async #watchOnce(): Promise<
     | { kind: "closed"; events: number }
     | { kind: "gone" }
     | { kind: "aborted" }
     | { kind: "error"; error: KubeError | string }
   > {
     const [lo, hi] = this.#o.watchTimeoutSeconds ?? [300, 600];
+    const timeout = Math.round(lo + (hi - lo) * this.#random());
     const query: Record<string, string> = {
+      watch: "true",
       resourceVersion: this.#rv,
       allowWatchBookmarks: "true",
-      timeoutSeconds: String(Math.round(lo + (hi - lo) * this.#random())),
+      timeoutSeconds: String(timeout),
     };
     if (this.#o.labelSelector) query.labelSelector = this.#o.labelSelector;
     if (this.#o.fieldSelector) query.fieldSelector = this.#o.fieldSelector;
@@ -318,36 +330,42 @@ export class Informer<T> {
     let gone = false;
     let errorEvent: string | undefined;
     this.stats.watches++;
-    return new Promise((resolve) => {
-      let finished = false;
-      // Our own handle on this watch: stop() and the watchdog abort it, and we resolve at once
-      // instead of waiting for client-node's done callback, which a reset stream may never fire.
-      const local = new AbortController();
-      this.#watch = local;
-      let remote: AbortController | undefined;
-      const finish = (e: unknown) => {
-        if (finished) return;
-        finished = true;
-        remote?.abort();
-        if (this.#watch === local) this.#watch = undefined;
-        const status = (e as { statusCode?: number } | null)?.statusCode;
-        if (gone || status === 410) return resolve({ kind: "gone" });
-        if (this.#stopped) return resolve({ kind: "closed", events });
-        if (local.signal.aborted) return resolve({ kind: "aborted" });
-        if (errorEvent !== undefined) return resolve({ kind: "error", error: errorEvent });
-        if (e === null || e === undefined) return resolve({ kind: "closed", events });
-        if ((e as Error).name === "TimeoutError") return resolve({ kind: "closed", events: 1 });
-        const msg = status ? `HTTP ${status}` : e instanceof Error ? e.message : String(e);
-        resolve({ kind: "error", error: msg });
-      };
-      local.signal.addEventListener("abort", () => finish(undefined), { once: true });
-      const onEvent = (type: string, obj: unknown) => {
-        if (finished) return;
+    // Our own handle on this watch: stop() and the watchdog abort it, which ends the read at
+    // once even when the peer went silent without closing.
+    const local = new AbortController();
+    this.#watch = local;
+    const ended = () => {
+      if (this.#stopped) return { kind: "closed" as const, events };
+      if (local.signal.aborted) return { kind: "aborted" as const };
+      return undefined;
+    };
+    try {
+      const r = await this.#o.client.requestStream(this.#o.path, {
+        query,
+        signal: local.signal,
+      });
+      if (!r.ok) {
+        if (r.error.kind === "Status" && r.error.code === 410) return { kind: "gone" };
+        return ended() ?? { kind: "error", error: r.error };
+      }
+      for await (const line of lines(r.value.body!)) {
+        let ev: { type?: unknown; object?: unknown };
         try {
-          this.stats.lastActivity = this.#now();
-          events++;
-          this.#handle(type, obj, (g) => (gone = g), (m) => (errorEvent = m));
-          if (errorEvent !== undefined || gone) finish(undefined);
+          ev = JSON.parse(line);
+        } catch {
+          // Not an object at all (a proxy's garbage, a cut line): nothing to count as skipped.
+          this.#log({
+            level: "warn",
+            msg: `ignored a watch line of ${line.length} characters that is not JSON`,
+            reason: "MalformedWatchLine",
+            resource: this.resource,
+          });
+          continue;
+        }
+        this.stats.lastActivity = this.#now();
+        events++;
+        try {
+          this.#handle(String(ev?.type), ev?.object, (g) => (gone = g), (m) => (errorEvent = m));
         } catch (e) {
           this.#log({
             level: "error",
@@ -356,15 +374,16 @@ export class Informer<T> {
             error: String(e),
           });
         }
-      };
-      this.#o.client.watch().watch(this.#o.path, query, onEvent, finish).then(
-        (c) => {
-          remote = c;
-          if (finished) c.abort();
-        },
-        (e) => finish(e),
-      );
-    });
+        if (gone) return { kind: "gone" };
+        if (errorEvent !== undefined) return { kind: "error", error: errorEvent };
+      }
+      return ended() ?? { kind: "closed", events };
+    } catch (e) {
+      return ended() ?? { kind: "error", error: e instanceof Error ? e.message : String(e) };
+    } finally {
+      if (this.#watch === local) this.#watch = undefined;
+      local.abort();
+    }
   }
 
   #handle(

@@ -4,13 +4,13 @@
  * a list that every patch type replaces wholesale, so taint edits are read-modify-write guarded
  * by resourceVersion and retried on 409 with a fresh read.
  */
-import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { Taint } from "../../core/model.ts";
 import { err, ok, type Result } from "../../core/result.ts";
-import { call, isNotFound, type KubeClient, type KubeError } from "./client.ts";
+import { isNotFound, type KubeClient, type KubeError, PatchType } from "./client.ts";
 import { type ConflictRetry, retryOnConflict } from "./conflict.ts";
 
-const merge = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+const nodePath = (node: string) => `/api/v1/nodes/${encodeURIComponent(node)}`;
+const merge = { contentType: PatchType.MergePatch };
 
 type KubeTaint = { key: string; value?: string; effect: string; timeAdded?: unknown };
 const sameTaint = (a: { key: string; effect: string }, b: { key: string; effect: string }) =>
@@ -22,9 +22,10 @@ export async function setNodeLabels(
   node: string,
   labels: Record<string, string | null>,
 ): Promise<Result<void, KubeError>> {
-  const r = await call(() =>
-    client.core.patchNode({ name: node, body: { metadata: { labels } } }, merge)
-  );
+  const r = await client.requestJson("PATCH", nodePath(node), {
+    ...merge,
+    body: { metadata: { labels } },
+  });
   return r.ok ? ok(undefined) : r;
 }
 
@@ -35,7 +36,7 @@ export async function setNodeUnschedulable(
   unschedulable: boolean,
 ): Promise<Result<void, KubeError>> {
   const body = { spec: { unschedulable: unschedulable ? true : null } };
-  const r = await call(() => client.core.patchNode({ name: node, body }, merge));
+  const r = await client.requestJson("PATCH", nodePath(node), { ...merge, body });
   return r.ok ? ok(undefined) : r;
 }
 
@@ -74,7 +75,7 @@ export function updateNodeTaints(
     };
     const w = await client.requestJson("PATCH", `/api/v1/nodes/${encodeURIComponent(node)}`, {
       body,
-      contentType: PatchStrategy.MergePatch,
+      contentType: PatchType.MergePatch,
     });
     return w.ok ? ok({ changed: true }) : w;
   }, retry);
@@ -91,7 +92,7 @@ export async function deleteNode(
   opts: { uid?: string } = {},
 ): Promise<Result<{ existed: boolean }, KubeError>> {
   const body = opts.uid ? { preconditions: { uid: opts.uid } } : undefined;
-  const r = await call(() => client.core.deleteNode({ name: node, ...(body ? { body } : {}) }));
+  const r = await client.requestJson("DELETE", nodePath(node), body ? { body } : {});
   if (r.ok) return ok({ existed: true });
   if (isNotFound(r.error)) return ok({ existed: false });
   return err(r.error);

@@ -8,10 +8,15 @@
  * conditions; a 409 re-reads and re-applies. `applyNodeClaimStatus` is the server-side-apply
  * alternative for a single owner (fieldManager proxscale, force).
  */
-import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { Condition, NodeClaim } from "../../core/model.ts";
 import { err, ok, type Result } from "../../core/result.ts";
-import { call, isAlreadyExists, isNotFound, type KubeClient, type KubeError } from "./client.ts";
+import {
+  isAlreadyExists,
+  isNotFound,
+  type KubeClient,
+  type KubeError,
+  PatchType,
+} from "./client.ts";
 import { type ConflictRetry, retryOnConflict } from "./conflict.ts";
 import { conditionsToKube, kubeTime, nodeClaimToKube } from "./translate.ts";
 
@@ -115,7 +120,7 @@ export function setNodeClaimStatus(
     if (JSON.stringify(status) === JSON.stringify(obj.status ?? {})) return ok({ changed: false });
     const w = await client.requestJson("PATCH", `${path(name)}/status`, {
       body: { metadata: { resourceVersion: obj.metadata?.resourceVersion }, status },
-      contentType: PatchStrategy.MergePatch,
+      contentType: PatchType.MergePatch,
     });
     return w.ok ? ok({ changed: true }) : w;
   }, retry);
@@ -130,20 +135,12 @@ export async function applyNodeClaimStatus(
   name: string,
   status: Record<string, unknown>,
 ): Promise<Result<void, KubeError>> {
-  const r = await call(() =>
-    client.custom.patchClusterCustomObjectStatus(
-      {
-        group: GROUP,
-        version: VERSION,
-        plural: PLURAL,
-        name,
-        body: { apiVersion: `${GROUP}/${VERSION}`, kind: "NodeClaim", metadata: { name }, status },
-        fieldManager: FIELD_MANAGER,
-        force: true,
-      },
-      setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply),
-    )
-  );
+  // JSON is YAML, so the apply body can be sent as JSON under the apply Content-Type.
+  const r = await client.requestJson("PATCH", `${path(name)}/status`, {
+    query: { fieldManager: FIELD_MANAGER, force: "true" },
+    body: { apiVersion: `${GROUP}/${VERSION}`, kind: "NodeClaim", metadata: { name }, status },
+    contentType: PatchType.ServerSideApply,
+  });
   return r.ok ? ok(undefined) : r;
 }
 

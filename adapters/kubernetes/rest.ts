@@ -1,0 +1,269 @@
+/**
+ * The daemon's own Kubernetes REST transport: kubeconfig / in-cluster credentials and plain
+ * `fetch` (Deno.createHttpClient for the cluster CA and client certificates).
+ *
+ * Why not @kubernetes/client-node here (it stays the chosen library elsewhere): importing it
+ * loads its generated API and ~900 model classes, which alone raises a process from ~33 MB to
+ * ~115 MB resident, most of the 150 MB the daemon may use while watching 1,000 nodes and 30,000
+ * pods (issue 6, docs/performance.md). The daemon only needs JSON requests, list and watch, so
+ * it talks REST directly; client-node is loaded lazily (`await import`) only for kubeconfig
+ * users that authenticate through an exec or auth-provider plugin.
+ */
+import { parse } from "yaml";
+import { err, ok, type Result } from "../../core/result.ts";
+
+/** Where the API server is and how to prove who we are; built from a kubeconfig or the pod. */
+export type RestConfig = {
+  /** https://host:port, no trailing slash. */
+  server: string;
+  /** PEM of the CA that signed the API server's certificate (empty: system roots). */
+  caCerts: string[];
+  clientCertPem?: string;
+  clientKeyPem?: string;
+  token?: string;
+  /** Re-read every minute: projected service account tokens rotate. */
+  tokenFile?: string;
+  basic?: { username: string; password: string };
+  insecureSkipTlsVerify: boolean;
+  /** Namespace of the current context (kubeconfig) or of the pod (in-cluster). */
+  namespace: string;
+  /** Kubeconfig text when the user needs a client-node auth plugin (exec, auth-provider). */
+  pluginKubeconfig?: string;
+};
+
+type Named<T> = { name?: string } & T;
+type KubeconfigDoc = {
+  "current-context"?: string;
+  clusters?: Named<{ cluster?: Record<string, unknown> }>[];
+  users?: Named<{ user?: Record<string, unknown> }>[];
+  contexts?: Named<{ context?: { cluster?: string; user?: string; namespace?: string } }>[];
+};
+
+const SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+function str(v: unknown): string | undefined {
+  return typeof v === "string" && v !== "" ? v : undefined;
+}
+
+function b64(s: string): string {
+  return new TextDecoder().decode(
+    Uint8Array.from(atob(s.replace(/\s+/g, "")), (c) => c.charCodeAt(0)),
+  );
+}
+
+/** `*-data` (base64) wins over the file path, as kubectl does. */
+function material(
+  o: Record<string, unknown>,
+  key: string,
+  baseDir: string,
+): Result<string | undefined, string> {
+  const data = str(o[`${key}-data`]);
+  if (data) return ok(b64(data));
+  const file = str(o[key]);
+  if (!file) return ok(undefined);
+  const path = file.startsWith("/") ? file : `${baseDir}/${file}`;
+  try {
+    return ok(Deno.readTextFileSync(path));
+  } catch (e) {
+    return err(`cannot read ${key} ${path}: ${e instanceof Error ? e.message : e}`);
+  }
+}
+
+/**
+ * Parses kubeconfig YAML (current context, or `context` when given). Relative file paths are
+ * resolved against `baseDir` (the kubeconfig's folder).
+ */
+export function parseKubeconfig(
+  text: string,
+  opts: { context?: string; baseDir?: string } = {},
+): Result<RestConfig, string> {
+  let doc: KubeconfigDoc;
+  try {
+    doc = (parse(text) ?? {}) as KubeconfigDoc;
+  } catch (e) {
+    return err(`kubeconfig is not YAML: ${e instanceof Error ? e.message : e}`);
+  }
+  const baseDir = opts.baseDir ?? Deno.cwd();
+  const ctxName = opts.context ?? doc["current-context"];
+  const ctx = (doc.contexts ?? []).find((c) => c.name === ctxName)?.context;
+  if (!ctx) return err(`kubeconfig has no context ${JSON.stringify(ctxName ?? "")}`);
+  const cluster = (doc.clusters ?? []).find((c) => c.name === ctx.cluster)?.cluster;
+  const server = str(cluster?.server);
+  if (!cluster || !server) return err(`kubeconfig cluster ${ctx.cluster} has no server`);
+  const user = (doc.users ?? []).find((u) => u.name === ctx.user)?.user ?? {};
+  const ca = material(cluster, "certificate-authority", baseDir);
+  const cert = material(user, "client-certificate", baseDir);
+  const key = material(user, "client-key", baseDir);
+  for (const r of [ca, cert, key]) if (!r.ok) return r;
+  const out: RestConfig = {
+    server: server.replace(/\/+$/, ""),
+    caCerts: ca.ok && ca.value ? [ca.value] : [],
+    insecureSkipTlsVerify: cluster["insecure-skip-tls-verify"] === true,
+    namespace: ctx.namespace ?? "default",
+  };
+  if (cert.ok && cert.value) out.clientCertPem = cert.value;
+  if (key.ok && key.value) out.clientKeyPem = key.value;
+  const token = str(user.token);
+  if (token) out.token = token;
+  const tokenFile = str(user.tokenFile);
+  if (tokenFile) out.tokenFile = tokenFile.startsWith("/") ? tokenFile : `${baseDir}/${tokenFile}`;
+  const username = str(user.username), password = str(user.password);
+  if (username && password) out.basic = { username, password };
+  if (user.exec || user["auth-provider"]) out.pluginKubeconfig = text;
+  return ok(out);
+}
+
+/** The pod's service account: KUBERNETES_SERVICE_HOST/PORT, its token file and CA. */
+export function inClusterConfig(): Result<RestConfig, string> {
+  const host = Deno.env.get("KUBERNETES_SERVICE_HOST");
+  const port = Deno.env.get("KUBERNETES_SERVICE_PORT") ?? "443";
+  if (!host) return err("KUBERNETES_SERVICE_HOST is not set: not running in a pod");
+  try {
+    const ca = Deno.readTextFileSync(`${SA_DIR}/ca.crt`);
+    let namespace = "default";
+    try {
+      namespace = Deno.readTextFileSync(`${SA_DIR}/namespace`).trim() || namespace;
+    } catch {
+      // Older clusters do not mount it; "default" is what client-go assumes as well.
+    }
+    return ok({
+      server: `https://${host.includes(":") ? `[${host}]` : host}:${port}`,
+      caCerts: [ca],
+      tokenFile: `${SA_DIR}/token`,
+      insecureSkipTlsVerify: false,
+      namespace,
+    });
+  } catch (e) {
+    return err(`service account files missing: ${e instanceof Error ? e.message : e}`);
+  }
+}
+
+/** In-cluster when running in a pod, else the first file of $KUBECONFIG or ~/.kube/config. */
+export function defaultConfig(): Result<RestConfig, string> {
+  if (Deno.env.get("KUBERNETES_SERVICE_HOST")) return inClusterConfig();
+  const path = Deno.env.get("KUBECONFIG")?.split(":").find((p) => p) ??
+    `${Deno.env.get("HOME") ?? ""}/.kube/config`;
+  try {
+    const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) || "/" : Deno.cwd();
+    return parseKubeconfig(Deno.readTextFileSync(path), { baseDir: dir });
+  } catch (e) {
+    return err(`cannot read kubeconfig ${path}: ${e instanceof Error ? e.message : e}`);
+  }
+}
+
+/** One request's options; `query` values are set (not appended). */
+export type RestRequest = {
+  query?: Record<string, string>;
+  /** Sent as is when a string, else JSON-encoded. */
+  body?: unknown;
+  contentType?: string;
+  accept?: string;
+  signal?: AbortSignal;
+};
+
+/** Sends requests for one RestConfig; holds the TLS client and the current token. */
+export class RestTransport {
+  readonly config: RestConfig;
+  #client: Deno.HttpClient | undefined;
+  #token: { value: string; readAt: number } | undefined;
+  #plugin: Promise<() => Promise<Record<string, string>>> | undefined;
+
+  constructor(config: RestConfig) {
+    this.config = config;
+  }
+
+  #httpClient(): Deno.HttpClient | undefined {
+    const c = this.config;
+    if (!c.server.startsWith("https:")) return undefined;
+    if (!c.caCerts.length && !c.clientCertPem) return undefined;
+    if (!this.#client) {
+      const opts: Deno.CreateHttpClientOptions = {};
+      if (c.caCerts.length) opts.caCerts = c.caCerts;
+      this.#client = c.clientCertPem && c.clientKeyPem
+        ? Deno.createHttpClient({ ...opts, cert: c.clientCertPem, key: c.clientKeyPem })
+        : Deno.createHttpClient(opts);
+    }
+    return this.#client;
+  }
+
+  async #authHeaders(): Promise<Record<string, string>> {
+    const c = this.config;
+    if (c.pluginKubeconfig) return (await this.#pluginAuth())();
+    if (c.tokenFile) {
+      const now = Date.now();
+      if (!this.#token || now - this.#token.readAt > 60_000) {
+        this.#token = { value: (await Deno.readTextFile(c.tokenFile)).trim(), readAt: now };
+      }
+      return { Authorization: `Bearer ${this.#token.value}` };
+    }
+    if (c.token) return { Authorization: `Bearer ${c.token}` };
+    if (c.basic) {
+      return { Authorization: `Basic ${btoa(`${c.basic.username}:${c.basic.password}`)}` };
+    }
+    return {};
+  }
+
+  /** Exec / auth-provider users: the only path that loads client-node, and only then. */
+  #pluginAuth(): Promise<() => Promise<Record<string, string>>> {
+    this.#plugin ??= (async () => {
+      const { KubeConfig } = await import("@kubernetes/client-node");
+      const kc = new KubeConfig();
+      kc.loadFromString(this.config.pluginKubeconfig!);
+      return async () => {
+        const o: { headers?: Record<string, unknown> } = {};
+        await kc.applyToHTTPSOptions(o);
+        const a = o.headers?.Authorization ?? o.headers?.authorization;
+        return typeof a === "string" ? { Authorization: a } : {};
+      };
+    })();
+    return this.#plugin;
+  }
+
+  /** Sends one request; the Response is returned whatever its status. Throws on transport errors. */
+  async fetch(method: string, path: string, r: RestRequest = {}): Promise<Response> {
+    if (this.config.insecureSkipTlsVerify && this.config.server.startsWith("https:")) {
+      throw new Error("insecure-skip-tls-verify over https is not supported: give the cluster CA");
+    }
+    const url = new URL(this.config.server + path);
+    for (const [k, v] of Object.entries(r.query ?? {})) url.searchParams.set(k, v);
+    const headers: Record<string, string> = {
+      Accept: r.accept ?? "application/json",
+      ...(await this.#authHeaders()),
+    };
+    let body: string | undefined;
+    if (r.body !== undefined) {
+      headers["Content-Type"] = r.contentType ?? "application/json";
+      body = typeof r.body === "string" ? r.body : JSON.stringify(r.body);
+    }
+    const init: RequestInit & { client?: Deno.HttpClient } = { method, headers };
+    if (body !== undefined) init.body = body;
+    if (r.signal) init.signal = r.signal;
+    const client = this.#httpClient();
+    if (client) init.client = client;
+    return await fetch(url, init);
+  }
+
+  /** Releases the TLS client (connections close once idle). */
+  close(): void {
+    this.#client?.close();
+    this.#client = undefined;
+  }
+}
+
+/**
+ * Splits a byte stream into lines (watch responses are one JSON object per line). The last line
+ * is yielded even without a trailing newline.
+ */
+export async function* lines(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let buf = "";
+  for await (const chunk of body.pipeThrough(new TextDecoderStream())) {
+    buf += chunk;
+    let nl: number;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, nl).trim();
+      buf = buf.slice(nl + 1);
+      if (line) yield line;
+    }
+  }
+  if (buf.trim()) yield buf.trim();
+}
