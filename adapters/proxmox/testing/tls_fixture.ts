@@ -5,92 +5,31 @@
  */
 import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { X509Certificate } from "node:crypto";
+import { fingerprintOf, issueCa, issueLeaf, serverSans } from "../../../sim/tls/pki.ts";
 import type { Socket } from "node:net";
 
 export type TestCert = { key: string; cert: string; caPem: string; fingerprint: string };
 
 let material: Promise<{ a: TestCert; b: TestCert }> | undefined;
 
-async function run(args: string[], cwd: string): Promise<void> {
-  const out = await new Deno.Command("openssl", { args, cwd, stdout: "null", stderr: "piped" })
-    .output();
-  if (!out.success) {
-    throw new Error(`openssl ${args[0]} failed: ${new TextDecoder().decode(out.stderr)}`);
-  }
-}
-
-async function makeLeaf(dir: string, name: string): Promise<TestCert> {
-  await run(
-    [
-      "req",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-subj",
-      "/CN=localhost",
-      "-keyout",
-      `${name}.key`,
-      "-out",
-      `${name}.csr`,
-    ],
-    dir,
-  );
-  await run([
-    "x509",
-    "-req",
-    "-in",
-    `${name}.csr`,
-    "-CA",
-    "ca.pem",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-days",
-    "3650",
-    "-extfile",
-    "srv.ext",
-    "-out",
-    `${name}.pem`,
-  ], dir);
-  const cert = await Deno.readTextFile(`${dir}/${name}.pem`);
-  return {
-    key: await Deno.readTextFile(`${dir}/${name}.key`),
-    cert,
-    caPem: await Deno.readTextFile(`${dir}/ca.pem`),
-    fingerprint: new X509Certificate(cert).fingerprint256,
-  };
-}
-
 /** Two leaf certificates (different fingerprints) signed by one test CA. */
 export function testCerts(): Promise<{ a: TestCert; b: TestCert }> {
   material ??= (async () => {
-    const dir = await Deno.makeTempDir({ prefix: "proxscale-pve-tls-" });
-    try {
-      await run([
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "3650",
-        "-subj",
-        "/CN=proxscale-test-ca",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-      ], dir);
-      await Deno.writeTextFile(
-        `${dir}/srv.ext`,
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n" +
-          "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
-      );
-      return { a: await makeLeaf(dir, "a"), b: await makeLeaf(dir, "b") };
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    const ca = await issueCa("proxscale-test-ca");
+    const leaf = async (): Promise<TestCert> => {
+      const l = await issueLeaf(ca, {
+        subject: "/CN=localhost",
+        usage: "serverAuth",
+        sans: serverSans(),
+      });
+      return {
+        key: l.keyPem,
+        cert: l.certPem,
+        caPem: ca.caPem,
+        fingerprint: fingerprintOf(l.certPem),
+      };
+    };
+    return { a: await leaf(), b: await leaf() };
   })();
   return material;
 }
