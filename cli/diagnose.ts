@@ -25,6 +25,7 @@ const HELP = `usage: ${USAGE}
 Checks what proxscale needs and prints one line per check (ok or FAIL, with the fix):
   - each Provider: PVE API reachable with the token; privileges the token lacks for what
     proxscale does (VM.Allocate, VM.Clone, VM.Config.*, VM.PowerMgmt, Datastore.AllocateSpace,
+    and for nocloudIso bootstrap Datastore.AllocateTemplate/Allocate on the iso storage,
     Sys.Audit, ...); configured hosts online; templates and storages present on each host;
     free VMIDs in vmidRange
   - Kubernetes (with --kubeconfig, or in-cluster): API reachable, each RBAC rule proxscale uses

@@ -27,14 +27,22 @@ function templateVmid(t: MachineTemplate, host: string): number | undefined {
   return t.source.kind === "clone" ? t.source.perHost?.[host] ?? t.source.templateVmid : undefined;
 }
 
+/** The daemon's default when `bootstrap.isoStorage` is unset (daemon/bootstrap.ts). */
+const DEFAULT_ISO_STORAGE = "local";
+
+/** Where a nocloudIso template's seed ISOs go. */
+export function isoStorageOf(t: MachineTemplate): string {
+  return t.bootstrap.isoStorage ?? DEFAULT_ISO_STORAGE;
+}
+
 /** Storages a template writes to: disks, the clone target, the bootstrap ISO. */
 export function storagesOf(t: MachineTemplate): { storage: string; content: string }[] {
   const out = t.disks.map((d) => ({ storage: d.storage, content: "images" }));
   if (t.source.kind === "clone" && t.source.storage) {
     out.push({ storage: t.source.storage, content: "images" });
   }
-  if (t.bootstrap.mode === "nocloudIso" && t.bootstrap.isoStorage) {
-    out.push({ storage: t.bootstrap.isoStorage, content: "iso" });
+  if (t.bootstrap.mode === "nocloudIso") {
+    out.push({ storage: isoStorageOf(t), content: "iso" });
   }
   return uniq(out, (s) => `${s.storage}/${s.content}`);
 }
@@ -92,6 +100,15 @@ export function privilegeNeeds(provider: Provider, templates: MachineTemplate[])
           ? `upload ${t.name}'s bootstrap ISO`
           : `allocate ${t.name}'s disks`,
       });
+      // Seed ISOs outlive their VM; deleting one at registration or the claim's end is a
+      // storage-level delete, which PVE guards with Datastore.Allocate, not AllocateSpace.
+      if (s.content === "iso") {
+        needs.push({
+          priv: "Datastore.Allocate",
+          path: `/storage/${s.storage}`,
+          why: `delete ${t.name}'s bootstrap ISOs once nodes register`,
+        });
+      }
     }
     for (const n of t.network) {
       needs.push({

@@ -100,6 +100,7 @@ Deno.test("diagnose: a limited token is told which privileges it lacks, for what
     const text = formatChecks(checks);
     const missing = failed(checks).map((c) => c.name.replace("pve demo: token rights ", ""));
     assert.deepEqual(missing.sort(), [
+      "Datastore.Allocate on /storage/local",
       "Datastore.AllocateTemplate on /storage/local",
       "VM.Clone on /vms/9001",
       "VM.Clone on /vms/9002",
@@ -113,10 +114,47 @@ Deno.test("diagnose: a limited token is told which privileges it lacks, for what
       /FAIL {2}pve demo: token rights VM\.Clone on \/vms\/9001: the token lacks VM\.Clone on \/vms\/9001, needed to clone template 9001 \(worker\) on pve2\n {6}fix: pveum acl modify \/vms\/9001 --tokens 'proxscale@pve!limited'/,
     );
     assert.match(text, /ok {4}kubernetes: skipped/);
-    assert.match(text, /7 of \d+ checks failed/);
+    assert.match(text, /8 of \d+ checks failed/);
     assert.ok(!text.includes(LIMITED_SECRET));
   } finally {
     Deno.env.delete("PROXSCALE_DIAG_LIMITED");
+    await pve.close();
+  }
+});
+
+Deno.test("diagnose: a token that cannot delete seed ISOs on the default iso storage fails", async () => {
+  // Everything proxscale needs, granted from /, except Datastore.Allocate.
+  const shape = demoConfig({ url: "https://x", tokenId: LIMITED, fingerprint: "", hosts: ["a"] });
+  shape.machineTemplates[0]!.disks = [{ slot: "scsi0", storage: "local-lvm", size: 32 * GiB }];
+  shape.machineTemplates[0]!.bootstrap = { mode: "nocloudIso", template: "kubeadm" };
+  const privs = [
+    ...new Set(privilegeNeeds(shape.providers[0]!, shape.machineTemplates).map((n) => n.priv)),
+  ].filter((p) => p !== "Datastore.Allocate");
+  assert.ok(privs.includes("VM.Config.CDROM") && privs.includes("Datastore.AllocateTemplate"));
+  const pve = await startFakePve({
+    hosts: 2,
+    seed: 7,
+    tokens: [{ id: LIMITED, secret: LIMITED_SECRET, acls: [{ path: "/", privs }] }],
+  });
+  try {
+    Deno.env.set("PROXSCALE_DIAG_NOALLOC", LIMITED_SECRET);
+    const c = configFor(pve, LIMITED, "PROXSCALE_DIAG_NOALLOC");
+    c.machineTemplates[0]!.bootstrap = { mode: "nocloudIso", template: "kubeadm" }; // iso: local
+    const checks = await diagnose(c, undefined, NS);
+    const text = formatChecks(checks);
+    assert.deepEqual(failed(checks).map((x) => x.name), [
+      "pve demo: token rights Datastore.Allocate on /storage/local",
+    ], text);
+    assert.match(
+      text,
+      /FAIL {2}pve demo: token rights Datastore\.Allocate on \/storage\/local: the token lacks Datastore\.Allocate on \/storage\/local, needed to delete worker's bootstrap ISOs/,
+    );
+    // The default iso storage is checked on every host for content iso.
+    for (const h of pve.model.nodes().map((n) => String(n.node))) {
+      assert.match(text, new RegExp(`ok {4}pve demo: storage local \\(iso\\) on ${h}: present`));
+    }
+  } finally {
+    Deno.env.delete("PROXSCALE_DIAG_NOALLOC");
     await pve.close();
   }
 });
