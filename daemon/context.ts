@@ -51,9 +51,10 @@ export type DecisionReport = {
 
 /**
  * Why a job was queued: the decision's reason and the action span that queued it, so the
- * worker's job span joins the action's trace (as its child) even though it runs later.
+ * worker's job span joins the action's trace (as its child) even though it runs later, and
+ * the NodePool it is for, so the job span and its PVE calls can be filtered by pool.
  */
-export type JobOrigin = { reason?: Reason; span?: SpanRef };
+export type JobOrigin = { reason?: Reason; span?: SpanRef; nodepool?: string };
 
 /**
  * Named points where a crash test stops the daemon dead: the launch and deletion steps the

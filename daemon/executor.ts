@@ -140,7 +140,11 @@ export class Executor {
       host: s.host,
     }, async (span) => {
       const ref = span.ref();
-      this.#origin = { reason: a.reason, ...(ref ? { span: ref } : {}) };
+      this.#origin = {
+        reason: a.reason,
+        ...(ref ? { span: ref } : {}),
+        ...(pool ? { nodepool: pool } : {}),
+      };
       try {
         const r = await this.#run(a);
         if (r !== undefined) span.fail(r);

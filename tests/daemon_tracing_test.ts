@@ -1,8 +1,9 @@
 /**
  * Issue 9 item 1: the real daemon, run against the fakes, explains a launch in one trace:
  * reconcile -> action LaunchClaim (the NodeClaim, PodsPending and its message) -> job launch
- * (the queued job is the action's child through the span ref carried in its data) -> the PVE
- * calls that made the VM (clone, config, start: each naming the claim, host and vmid), plus the
+ * (the queued job is the action's child through the span ref carried in its data, and names
+ * the NodePool) -> the PVE calls that made the VM (clone, config, start: each naming the claim,
+ * NodePool, host and vmid), plus the
  * Kubernetes writes (`kubernetes create nodeclaims`, `kubernetes patch nodeclaims/status`).
  */
 import assert from "node:assert/strict";
@@ -62,6 +63,8 @@ Deno.test("one launch by the running daemon is one trace: reconcile > action > j
     assert.ok(job, spans.map((s) => s.name).join("\n"));
     assert.equal(attr(job, "job"), `launch-${claim}`);
     assert.equal(attr(job, "reason"), "PodsPending");
+    // The NodePool travels with the job, so a pool's launches can be found by attribute.
+    assert.equal(attr(job, "nodepool"), "general");
 
     // The job span is the child of the action that queued it, in the same trace.
     const action = byId.get(parentOf(job) ?? "");
@@ -80,6 +83,7 @@ Deno.test("one launch by the running daemon is one trace: reconcile > action > j
       spanId: action.spanContext().spanId,
     });
     assert.equal(queued.value.data.origin?.reason?.code, "PodsPending");
+    assert.equal(queued.value.data.origin?.nodepool, "general");
 
     const reconcile = byId.get(parentOf(action) ?? "");
     assert.ok(reconcile, "action LaunchClaim has the reconcile span as parent");
@@ -101,6 +105,7 @@ Deno.test("one launch by the running daemon is one trace: reconcile > action > j
     assert.ok(config && start, names.join("\n"));
     for (const s of [made, config, start]) {
       assert.equal(attr(s, "nodeclaim"), claim, s.name);
+      assert.equal(attr(s, "nodepool"), "general", s.name);
       assert.equal(attr(s, "vmid"), created.vmid, s.name);
       assert.equal(typeof attr(s, "host"), "string", s.name);
       assert.equal(s.spanContext().traceId, job.spanContext().traceId);
