@@ -28,7 +28,8 @@ import { createTracing } from "../adapters/telemetry/tracing.ts";
 import { tracePveClient } from "../adapters/telemetry/traced_clients.ts";
 import type { JobData } from "../daemon/context.ts";
 import { observers } from "../daemon/observe.ts";
-import { readSecret } from "../adapters/proxmox/secret.ts";
+import { readSecret, type SecretDeps } from "../adapters/proxmox/secret.ts";
+import { kubeSecretReader } from "../adapters/kubernetes/secret_reader.ts";
 import { registerSecret } from "../adapters/telemetry/redact.ts";
 import { EventRecorder } from "../adapters/kubernetes/events.ts";
 import { attachMaintenance, MaintenanceMode, pausedReporter } from "../daemon/maintenance.ts";
@@ -101,18 +102,31 @@ export const runCommand: Command = {
     const logger = createLogger();
     const metrics = createMetrics();
     const health = createHealthState({ now: Date.now, maxTickAgeMs: 60_000 });
-    // The redaction guard of every log line, metric, span and error learns the secrets first.
-    for (const src of [...config.providers.map((p) => p.tokenSecret), redis?.password]) {
-      if (!src) continue;
-      const secret = await readSecret(src);
-      if (secret.ok) registerSecret(secret.value);
+    // `secret:` references are read through the API server (RBAC: get secrets, own namespace).
+    const secretDeps: SecretDeps = { readKubeSecret: kubeSecretReader(kube, namespace) };
+    // The redaction guard of every log line, metric, span and error learns the secrets first;
+    // one that cannot be read stops the start with a message naming where it was looked for.
+    const sources = [
+      ...config.providers.map((p) => ({ what: `provider ${p.name}`, src: p.tokenSecret })),
+      ...(redis?.password ? [{ what: "redis password", src: redis.password }] : []),
+    ];
+    for (const { what, src } of sources) {
+      const secret = await readSecret(src, secretDeps);
+      if (!secret.ok) {
+        io.err(`${what}: ${secret.error.message}`);
+        return 1;
+      }
+      registerSecret(secret.value);
     }
     // Spans go to Deno's OTLP exporter with OTEL_DENO=true, else nowhere (no-op tracer).
     const tracing = createTracing();
     const pveClients: PveClient[] = [];
     const providers = new Map<string, MachineProvider>();
     for (const p of config.providers) {
-      const c = await connectPveClient(p, { observe: (e) => metrics.observePveCall(e) });
+      const c = await connectPveClient(p, {
+        ...secretDeps,
+        observe: (e) => metrics.observePveCall(e),
+      });
       if (!c.ok) {
         io.err(`provider ${p.name}: ${c.error.message}`);
         return 1;
@@ -127,7 +141,11 @@ export const runCommand: Command = {
     if (redis) {
       // Loaded only when Redis is configured: bullmq and ioredis cost ~30 MB resident (issue 6).
       const { openBullmqQueue } = await import("../adapters/queue/bullmq.ts");
-      const q = await openBullmqQueue<JobData>({ url: redis.url, password: redis.password });
+      const q = await openBullmqQueue<JobData>({
+        url: redis.url,
+        password: redis.password,
+        secretDeps,
+      });
       if (!q.ok) {
         io.err(q.error.message);
         return 1;

@@ -19,6 +19,14 @@ export type SecretDeps = {
 
 export type SecretError = { kind: "SecretUnavailable"; source: string; message: string };
 
+/**
+ * Thrown by a reader whose message is safe to show (it names the source and what to fix, never
+ * a value), so readSecret keeps it instead of reducing the error to its class.
+ */
+export class SecretReadError extends Error {
+  override name = "SecretReadError";
+}
+
 /** Where a secret comes from, in words safe to log. */
 export function describeSecretSource(src: SecretSource): string {
   if ("file" in src) return `file ${src.file}`;
@@ -45,6 +53,7 @@ export async function readSecret(
       value = await deps.readKubeSecret(src.secret);
     }
   } catch (e) {
+    if (e instanceof SecretReadError) return fail(e.message);
     // The error of a read may quote content in odd cases; keep only its class and code.
     const code = (e as { code?: string })?.code;
     return fail(
