@@ -14,6 +14,7 @@ import { KubeClient } from "../adapters/kubernetes/client.ts";
 import { loadConfigFromCluster } from "../adapters/kubernetes/config_loader.ts";
 import { connectPveClient } from "../adapters/proxmox/client.ts";
 import type { SecretDeps } from "../adapters/proxmox/secret.ts";
+import { kubeSecretReader } from "../adapters/kubernetes/secret_reader.ts";
 import { type Check, pveChecks } from "./diagnose_pve.ts";
 import { kubeChecks } from "./diagnose_kube.ts";
 
@@ -48,20 +49,8 @@ export async function diagnose(
   const checks: Check[] = [];
   const secretDeps: SecretDeps = {
     ...deps,
-    ...(kube && !deps.readKubeSecret
-      ? {
-        readKubeSecret: async (ref) => {
-          const r = await kube.requestJson(
-            "GET",
-            `/api/v1/namespaces/${ref.namespace}/secrets/${ref.name}`,
-          );
-          const b64 = r.ok
-            ? (r.value.body as { data?: Record<string, string> }).data?.[ref.key]
-            : undefined;
-          return b64 === undefined ? undefined : atob(b64);
-        },
-      }
-      : {}),
+    // The same reader as proxscale run, so a 403 or a missing key reads the same here.
+    ...(kube && !deps.readKubeSecret ? { readKubeSecret: kubeSecretReader(kube, namespace) } : {}),
   };
   for (const p of config.providers) {
     const client = await connectPveClient(p, {
