@@ -105,6 +105,10 @@ export class Executor {
       if (j.state === "completed" || j.state === "failed" || j.data.kind !== "disrupt") continue;
       for (const c of j.data.command.candidates) carried.add(c.node);
     }
+    // A deleting claim's finalize job drains its node under the same taint (finalize_drain.ts).
+    for (const c of this.#ctx.informers.nodeClaims.list()) {
+      if (c.deleting && c.nodeName !== undefined) carried.add(c.nodeName);
+    }
     for (const n of tainted) {
       if (carried.has(n.name) || n.deleting) continue;
       const r = await updateNodeTaints(this.#ctx.kube, n.name, {

@@ -217,9 +217,23 @@ export async function terminate(
   };
 }
 
-type DrainEnd =
+/** How a drain ended: the node holds no pod that needs one, or the outcome that stopped it. */
+export type DrainEnd =
   | { kind: "Drained"; evicted: number; forced: number }
   | { kind: "Stopped"; outcome: TerminationOutcome };
+
+/**
+ * Only the drain of `target.node` (no taint, no deletions), for callers that end a claim
+ * themselves: the finalize job drains a node whose claim the lifecycle deletes.
+ */
+export function drainTarget(
+  target: TerminationTarget,
+  ports: TerminationPorts,
+  clock: Clock,
+  opts: TerminationOptions = {},
+): Promise<DrainEnd> {
+  return drain(target, ports, clock, options(opts));
+}
 
 async function drain(
   target: TerminationTarget,

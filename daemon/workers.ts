@@ -28,6 +28,7 @@ import type { DaemonContext, JobData } from "./context.ts";
 import type { SpanAttrs } from "../adapters/telemetry/tracing.ts";
 import { releaseClaimFinalizer } from "./kube_actions.ts";
 import { terminationPorts } from "./termination_ports.ts";
+import { drainBeforeVmDelete } from "./finalize_drain.ts";
 
 const fail = (message: string, retry = true): JobOutcome => ({ ok: false, message, retry });
 
@@ -119,6 +120,9 @@ async function finalize(ctx: DaemonContext, name: string): Promise<JobOutcome> {
   if (running.ok && running.value?.state === "active") {
     return fail(`launch of ${name} still running; finalize waits for it`);
   }
+  // Pods still on the claim's node leave first, by evictions that honour their PDBs.
+  const drained = await drainBeforeVmDelete(ctx, claim);
+  if (drained) return drained;
   const provider = ctx.providers.get(claim.provider);
   let providerID = claim.providerID;
   if (provider) {
