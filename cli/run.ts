@@ -14,9 +14,10 @@ import { configFile } from "../adapters/config/schema.ts";
 import { formatCrdProblem } from "../adapters/config/crd_source.ts";
 import { KubeClient } from "../adapters/kubernetes/client.ts";
 import { loadConfigFromCluster } from "../adapters/kubernetes/config_loader.ts";
-import { connectPveClient, type PveClient } from "../adapters/proxmox/client.ts";
+import { connectPveClient } from "../adapters/proxmox/client.ts";
 import { ProxmoxProvider } from "../adapters/proxmox/provider.ts";
-import type { MachineProvider } from "../adapters/proxmox/port.ts";
+import { ProviderConnections } from "../daemon/provider_connections.ts";
+import { err, ok } from "../core/result.ts";
 import { MemoryJobQueue } from "../adapters/queue/memory.ts";
 import type { JobQueue } from "../adapters/queue/port.ts";
 import { createLogger } from "../adapters/telemetry/logger.ts";
@@ -120,23 +121,27 @@ export const runCommand: Command = {
     }
     // Spans go to Deno's OTLP exporter with OTEL_DENO=true, else nowhere (no-op tracer).
     const tracing = createTracing();
-    const pveClients: PveClient[] = [];
-    const providers = new Map<string, MachineProvider>();
-    for (const p of config.providers) {
+    // PVE connections; a reload changing a Provider's endpoint, token or TLS rebuilds them.
+    const connections = new ProviderConnections(async (p) => {
+      // A rotated token joins the redaction guard before its client can log anything.
+      const secret = await readSecret(p.tokenSecret, secretDeps);
+      if (secret.ok) registerSecret(secret.value);
       const c = await connectPveClient(p, {
         ...secretDeps,
         observe: (e) => metrics.observePveCall(e),
       });
-      if (!c.ok) {
-        io.err(`provider ${p.name}: ${c.error.message}`);
-        return 1;
-      }
-      pveClients.push(c.value);
-      providers.set(
-        p.name,
-        new ProxmoxProvider({ client: tracePveClient(c.value, tracing), provider: p }),
-      );
+      if (!c.ok) return err(c.error.message);
+      return ok({
+        provider: new ProxmoxProvider({ client: tracePveClient(c.value, tracing), provider: p }),
+        close: () => c.value.close(),
+      });
+    });
+    const connected = await connections.start(config.providers);
+    if (!connected.ok) {
+      io.err(connected.error);
+      return 1;
     }
+    const providers = connections.providers;
     let queue: JobQueue<JobData>;
     if (redis) {
       // Loaded only when Redis is configured: bullmq and ioredis cost ~30 MB resident (issue 6).
@@ -186,6 +191,7 @@ export const runCommand: Command = {
     const podName = Deno.env.get("POD_NAME");
     const reloader = new ConfigReloader(config, values.config ?? "crds", {
       apply: (c) => daemon.setConfig(c),
+      reconnect: (p) => connections.update(p),
       log: logger,
       events,
       ...(podName ? { subject: { apiVersion: "v1", kind: "Pod", name: podName, namespace } } : {}),
@@ -225,7 +231,7 @@ export const runCommand: Command = {
     await daemon.stop();
     await http.shutdown();
     await queue.close();
-    for (const c of pveClients) c.close();
+    await connections.close();
     await metrics.shutdown();
     return 0;
   },

@@ -6,8 +6,10 @@
  * the log and to a Warning Event (reason ConfigInvalid) on the object at fault, and the daemon
  * keeps acting on the last good configuration. `state()` feeds `proxscale status`.
  *
- * Provider connections (endpoint, token, TLS) are made at start; a change of them is applied
- * to the configuration but logged as needing a restart to reach the PVE clients.
+ * Provider connections (endpoint, token, TLS): with `reconnect` (daemon/provider_connections.ts)
+ * a changed or added Provider gets a new PVE client before the configuration naming it is
+ * applied, so the next job uses the new credentials; without it the change is logged as needing
+ * a restart.
  *
  * May import: core/, adapters/, daemon/.
  */
@@ -20,6 +22,7 @@ import type { KubeClient } from "../adapters/kubernetes/client.ts";
 import { ConfigWatcher, type ConfigWatcherOptions } from "../adapters/kubernetes/config_watcher.ts";
 import type { EventSubject, EventType } from "../adapters/kubernetes/events.ts";
 import type { ReloadState } from "./status_report.ts";
+import type { ReconnectOutcome } from "./provider_connections.ts";
 
 /** Where the reloader reports (a telemetry Logger fits). */
 export type ReloadLog = {
@@ -43,6 +46,8 @@ export type ReloaderOptions = {
   /** Subject of Events for a file source (e.g. the daemon's Pod); none: log only. */
   subject?: EventSubject;
   now?: () => number;
+  /** Rebuilds the PVE connections of new or changed Providers (ProviderConnections.update). */
+  reconnect?: (providers: readonly Provider[]) => Promise<ReconnectOutcome>;
 };
 
 /** One problem of a rejected configuration, and the object it is about (CRD sources). */
@@ -62,6 +67,8 @@ export class ConfigReloader {
   #current: Config;
   #currentText: string;
   #state: ReloadState;
+  /** Pending reconnect-then-apply steps; later applies queue behind them to keep order. */
+  #pending: Promise<void> | undefined;
 
   constructor(initial: Config, source: string, o: ReloaderOptions) {
     this.#o = o;
@@ -93,7 +100,25 @@ export class ConfigReloader {
     const changed = config.providers.filter((p) => before.get(p.name) !== providerKey(p));
     this.#current = config;
     this.#currentText = text;
-    this.#o.apply(config);
+    const reconnect = this.#o.reconnect;
+    if (changed.length > 0 && reconnect) {
+      this.#queue(async () => {
+        const r = await reconnect(config.providers);
+        if (r.reconnected.length > 0) {
+          this.#log.info("provider connections rebuilt", {
+            providers: r.reconnected.join(","),
+          });
+        }
+        for (const f of r.failed) {
+          this.#log.error("provider connection failed; the previous one stays in use", {
+            provider: f.provider,
+            error: f.message,
+          });
+        }
+        this.#o.apply(config);
+      });
+    } else if (this.#pending) this.#queue(() => Promise.resolve(this.#o.apply(config)));
+    else this.#o.apply(config);
     this.#state = {
       source: this.#state.source,
       loadedAt: this.#now(),
@@ -104,12 +129,26 @@ export class ConfigReloader {
       generation: this.#state.generation,
       nodepools: config.nodePools.map((p) => p.name).join(","),
     });
-    if (changed.length > 0) {
+    if (changed.length > 0 && !reconnect) {
       this.#log.warn("provider connection settings changed; restart to reconnect", {
         providers: changed.map((p) => p.name).join(","),
       });
     }
     return "applied";
+  }
+
+  /** Resolves once every accepted configuration has been applied (reconnects included). */
+  async settled(): Promise<void> {
+    while (this.#pending) await this.#pending;
+  }
+
+  #queue(step: () => Promise<void>): void {
+    const run: Promise<void> = (this.#pending ?? Promise.resolve()).then(step).catch((e) =>
+      this.#log.error("configuration apply failed", { error: String(e) })
+    ).finally(() => {
+      if (this.#pending === run) this.#pending = undefined;
+    });
+    this.#pending = run;
   }
 
   /** An invalid new configuration: rejected, the old one stays; log and Events say why. */

@@ -20,6 +20,10 @@ import { ConfigReloader, watchConfigCrds, watchConfigFile } from "../daemon/conf
 import type { DecisionReport, JobData } from "../daemon/context.ts";
 import { startFakeKube } from "../sim/fake_kube/server.ts";
 import { startDemoCluster } from "../sim/world/cluster.ts";
+import { err, ok } from "../core/result.ts";
+import { connectPveClient } from "../adapters/proxmox/client.ts";
+import { ProxmoxProvider } from "../adapters/proxmox/provider.ts";
+import { ProviderConnections } from "../daemon/provider_connections.ts";
 
 const NS = "proxscale-system";
 
@@ -256,5 +260,82 @@ Deno.test("daemon: raising a pool's node limit at run time applies without resta
   } finally {
     await cluster.close();
     await queue.close();
+  }
+});
+
+Deno.test("daemon: a Provider's rotated token applies to the next launch without restart", async () => {
+  const rotated = { id: "root@pam!rotated", secret: "rotated-secret-0001" };
+  const cluster = await startDemoCluster({ seed: 12, pve: { tokens: [rotated] } });
+  const env: Record<string, string> = {
+    PROXSCALE_DEMO_TOKEN: cluster.pve.tokenSecret,
+    ROTATED_TOKEN: rotated.secret,
+  };
+  const conns = new ProviderConnections(async (p) => {
+    const c = await connectPveClient(p, {
+      getEnv: (name) => env[name],
+      timeoutMs: 5_000,
+      retry: { attempts: 4, baseMs: 20, maxMs: 200 },
+      task: { pollMinMs: 20, pollMaxMs: 60, deadlineMs: 20_000 },
+    });
+    if (!c.ok) return err(c.error.message);
+    return ok({
+      provider: new ProxmoxProvider({
+        client: c.value,
+        provider: p,
+        timings: { poll: 20, retryBase: 20, ambiguousGrace: 300 },
+      }),
+      close: () => c.value.close(),
+    });
+  });
+  const queue = new MemoryJobQueue<JobData>({
+    retry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 500 },
+  });
+  const reports: DecisionReport[] = [];
+  const sink = memorySink();
+  try {
+    assert.ok((await conns.start(cluster.config.providers)).ok);
+    const handle = await cluster.spawn({
+      queue,
+      providers: conns.providers,
+      report: (d) => reports.push(d),
+    });
+    const reloader = new ConfigReloader(cluster.config, "test", {
+      apply: (c) => handle.daemon.setConfig(c),
+      reconnect: (p) => conns.update(p),
+      log: createLogger({ sink }),
+    });
+    // Before the reload every call is made with the original token.
+    await eventually("the daemon lists VMs", () => cluster.pve.requests.length > 0);
+    assert.ok(cluster.pve.requests.every((r) => r.identity === cluster.pve.tokenId));
+
+    const changed: Config = {
+      ...cluster.config,
+      providers: cluster.config.providers.map((p) => ({
+        ...p,
+        tokenId: rotated.id,
+        tokenSecret: { env: "ROTATED_TOKEN" },
+      })),
+    };
+    assert.equal(reloader.accept(changed), "applied");
+    await reloader.settled();
+    assert.equal(handle.daemon.ctx.config().providers[0]!.tokenId, rotated.id);
+    const mark = cluster.pve.requests.length;
+
+    cluster.world.deploy({ name: "web", replicas: 1, cpu: 500, memory: 1 * GiB });
+    await eventually("a VM launched", () => reports.some((d) => d.what === "VmCreated"), 20_000);
+    const clones = cluster.pve.requests.slice(mark).filter((r) =>
+      r.method === "POST" && r.path.endsWith("/clone")
+    );
+    assert.ok(clones.length >= 1, "the launch cloned a VM");
+    assert.ok(
+      clones.every((r) => r.identity === rotated.id && r.status === 200),
+      `clones made with ${clones.map((r) => `${r.identity} (${r.status})`).join(", ")}`,
+    );
+    assert.ok(sink.lines.some((l) => l.includes("provider connections rebuilt")));
+    assert.ok(!sink.lines.some((l) => l.includes("restart to reconnect")));
+  } finally {
+    await cluster.close();
+    await queue.close();
+    await conns.close();
   }
 });

@@ -74,6 +74,8 @@ export type DaemonSpawnOptions = {
   onError?: (message: string) => void;
   /** Join-token random source (a known token for secret-hygiene tests). */
   random?: RandomBytes;
+  /** Providers to use instead of ones over the cluster's client (provider hot reload tests). */
+  providers?: Map<string, MachineProvider>;
 };
 
 /** The running cluster. */
@@ -181,7 +183,7 @@ export async function startDemoCluster(o: ClusterOptions = {}): Promise<DemoClus
       config: s.config ?? config,
       kube: writeKube,
       watchKube: KubeClient.fromKubeconfig(kubeconfig),
-      providers,
+      providers: s.providers ?? providers,
       queue: s.queue,
       ...(s.tracing ? { tracing: s.tracing } : {}),
       leaderElection: {
