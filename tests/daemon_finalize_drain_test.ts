@@ -4,7 +4,9 @@
  * - node repair with a PodDisruptionBudget: the pods are evicted one at a time as the budget
  *   allows, and the VM goes only once no running pod is left on the node;
  * - a budget that allows nothing and drainTimeoutAction "uncordon": the VM stays;
- * - the same with "force": after drainTimeout the pods are deleted and the VM goes.
+ * - the same with "force": after drainTimeout the pods are deleted and the VM goes;
+ * - registration timeout on a registered (not initialized) node running a pod: the pod is
+ *   evicted and gone before the VM is deleted.
  */
 import assert from "node:assert/strict";
 import { MemoryJobQueue } from "../adapters/queue/memory.ts";
@@ -208,4 +210,104 @@ Deno.test("node repair, PDB allows nothing, drainTimeoutAction force: pods delet
     assert.equal(mine.find((d) => d.what === "Finalize:force")!.reason.code, "DrainTimeout");
     assert.deepEqual(r.podsUnderDeletedVm, []);
   });
+});
+
+Deno.test("registration timeout with a running pod: the pod is evicted before the VM goes", async () => {
+  // A startup taint nothing removes keeps the node from initializing; minNodes makes the claim.
+  const cluster = await startDemoCluster({
+    seed: 32,
+    bootDelayMs: 200,
+    tune: (c) => ({
+      ...c,
+      settings: { ...c.settings, registrationTimeout: 3_000 },
+      nodePools: c.nodePools.map((p) => ({
+        ...p,
+        minNodes: 1,
+        startupTaints: [{ key: "example.com/agent-not-ready", effect: "NoSchedule" }],
+        scaleDown: { ...p.scaleDown, drainTimeout: 60_000 },
+        disruption: { ...p.disruption, drainTimeoutAction: "uncordon" },
+      })),
+    }),
+  });
+  const queue = new MemoryJobQueue<JobData>({
+    retry: { attempts: 4, baseDelayMs: 100, maxDelayMs: 500 },
+  });
+  const reports: DecisionReport[] = [];
+  let claim = "";
+  let node = "";
+  const underDeletedVm: string[] = [];
+  try {
+    await cluster.spawn({
+      queue,
+      tickMs: 300,
+      report: (d) => {
+        reports.push(d);
+        if (d.what === "VmDeleted" && d.nodeclaim === claim) {
+          underDeletedVm.push(
+            ...appPods(cluster).filter((p) =>
+              p.spec?.nodeName === node && !p.metadata.deletionTimestamp
+            ).map((p) => p.metadata.name),
+          );
+        }
+      },
+    });
+    await until("the node registered", () => {
+      const r = cluster.kube.store.list("nodes");
+      const n = r.ok ? r.value.items[0] : undefined;
+      if (n) node = n.metadata.name!;
+      return n !== undefined;
+    });
+    claim = reports.find((d) => d.what === "VmCreated")!.nodeclaim!;
+    // A pod that tolerates the startup taint (an agent, say) runs on the node.
+    const made = cluster.kube.store.create("pods", {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: {
+        name: "agent",
+        namespace: "default",
+        labels: { app: "agent" },
+        ownerReferences: [{
+          apiVersion: "apps/v1",
+          kind: "ReplicaSet",
+          name: "agent-rs",
+          uid: "rs-agent",
+          controller: true,
+        }],
+      },
+      spec: {
+        terminationGracePeriodSeconds: 1,
+        containers: [{ name: "agent", image: "registry.local/agent:1" }],
+      },
+    }, { namespace: "default" });
+    assert.ok(made.ok);
+    assert.ok(
+      cluster.kube.store.bind("default", "agent", {
+        metadata: { name: "agent" },
+        target: { kind: "Node", name: node },
+      }).ok,
+    );
+    cluster.kube.store.patch("pods", "default", "agent", "merge", {
+      status: { phase: "Running" },
+    }, { subresource: "status" });
+    await until(
+      "registration timeout decided",
+      () =>
+        reports.some((d) =>
+          d.what === "DeleteClaim" && d.nodeclaim === claim &&
+          d.reason.code === "RegistrationTimeout"
+        ),
+    );
+    await until(
+      "the VM of the timed-out claim deleted",
+      () => reports.some((d) => d.what === "VmDeleted" && d.nodeclaim === claim),
+    );
+    const mine = reports.filter((d) => d.nodeclaim === claim);
+    const evictedAt = mine.findIndex((d) => d.what === "Finalize:evict");
+    const deletedAt = mine.findIndex((d) => d.what === "VmDeleted");
+    assert.ok(evictedAt >= 0 && evictedAt < deletedAt, "evicted before the VM was deleted");
+    assert.deepEqual(underDeletedVm, []);
+  } finally {
+    await cluster.close();
+    await queue.close();
+  }
 });
