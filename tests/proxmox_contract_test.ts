@@ -10,30 +10,16 @@ import { PveClient, type PveClientOptions } from "../adapters/proxmox/client.ts"
 import { ProxmoxProvider } from "../adapters/proxmox/provider.ts";
 import {
   claim as baseClaim,
-  provider as baseProvider,
   template as scratchTemplate,
 } from "../adapters/proxmox/testing/fixtures.ts";
 import { type FakePve, type FaultConfig, startFakePve } from "../sim/fake_pve/server.ts";
-
-const FAST = {
-  durations: {
-    qmcreate: 20,
-    qmclone: 30,
-    qmconfig: 10,
-    resize: 10,
-    qmstart: 15,
-    qmstop: 10,
-    qmshutdown: 10,
-    qmdestroy: 15,
-    imgcopy: 5,
-    imgdel: 5,
-  },
-  cloneBytesPerSecond: 1024 * GiB,
-  lockWaitMs: 300,
-  cloneLockWaitMs: 100,
-  createLockWaitMs: 100,
-  storageLockWaitMs: 300,
-};
+import {
+  addJoinSnippet,
+  fakeProviderConfig,
+  fakePveClient,
+  FAST_PROVIDER_TIMINGS,
+  fastPveTiming,
+} from "./proxmox_testing.ts";
 
 type Env = {
   fake: FakePve;
@@ -52,53 +38,26 @@ async function withFake(
     seed: 7,
     ...(opts.faults ? { faults: opts.faults } : {}),
     model: {
-      timing: FAST,
+      timing: fastPveTiming(300),
       ...(opts.statsLagMs !== undefined ? { statsLagMs: opts.statsLagMs } : {}),
     },
   });
-  // The snippet the template's cicustom names, on every host (PVE checks it at start).
-  for (const node of ["pve1", "pve2"]) fake.model.addFile(node, "local", "snippets", "join.yaml");
+  addJoinSnippet(fake);
   const clients: PveClient[] = [];
   const newClient = () => {
-    const c = new PveClient({
-      endpoint: fake.url,
-      tokenId: fake.tokenId,
-      tokenSecret: fake.tokenSecret,
-      tls: { fingerprint: fake.fingerprint },
-      timeoutMs: 5000,
-      retry: { attempts: 4, baseMs: 5, maxMs: 40 },
-      task: { pollMinMs: 5, pollMaxMs: 25, deadlineMs: 20_000 },
-      ...opts.client,
-    });
+    const c = fakePveClient(fake, opts.client);
     clients.push(c);
     return c;
   };
   const client = newClient();
-  const cfg: Provider = {
-    ...baseProvider,
-    endpoint: fake.url,
-    tokenId: fake.tokenId,
-    hosts: ["pve1", "pve2"].map((name) => ({
-      name,
-      zone: name,
-      cpuOvercommit: 1,
-      memoryOvercommit: 1,
-      reserved: { cpu: 0, memory: 0 },
-    })),
-  };
+  const cfg = fakeProviderConfig(fake);
   const make = (o: { seed?: number; cfg?: Provider } = {}) =>
     new ProxmoxProvider({
       client: o.seed === undefined ? client : newClient(),
       provider: o.cfg ?? cfg,
       seed: o.seed ?? 1,
       vmMemOverhead: 0,
-      timings: {
-        poll: 10,
-        retryBase: 10,
-        ambiguousGrace: 150,
-        taskDeadline: 20_000,
-        powerDeadline: 10_000,
-      },
+      timings: FAST_PROVIDER_TIMINGS,
     });
   try {
     await body({ fake, client, cfg, make, clients });

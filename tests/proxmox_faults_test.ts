@@ -13,31 +13,17 @@ import { ProxmoxProvider } from "../adapters/proxmox/provider.ts";
 import { claimFromDescription } from "../adapters/proxmox/vm_config.ts";
 import {
   claim as baseClaim,
-  provider as baseProvider,
   template as scratchTemplate,
 } from "../adapters/proxmox/testing/fixtures.ts";
 import { type FakePve, type FaultConfig, startFakePve } from "../sim/fake_pve/server.ts";
+import {
+  addJoinSnippet,
+  fakeProviderConfig,
+  fakePveClient,
+  FAST_PROVIDER_TIMINGS,
+  fastPveTiming,
+} from "./proxmox_testing.ts";
 import type { Result } from "../core/result.ts";
-
-const FAST = {
-  durations: {
-    qmcreate: 20,
-    qmclone: 30,
-    qmconfig: 10,
-    resize: 10,
-    qmstart: 15,
-    qmstop: 10,
-    qmshutdown: 10,
-    qmdestroy: 15,
-    imgcopy: 5,
-    imgdel: 5,
-  },
-  cloneBytesPerSecond: 1024 * GiB,
-  lockWaitMs: 200,
-  cloneLockWaitMs: 100,
-  createLockWaitMs: 100,
-  storageLockWaitMs: 300,
-};
 
 const cloneTemplate: MachineTemplate = {
   ...scratchTemplate,
@@ -51,32 +37,19 @@ type Env = {
 };
 
 async function withFake(faults: FaultConfig, body: (env: Env) => Promise<void>): Promise<void> {
-  const fake = await startFakePve({ hosts: 2, seed: 11, faults, model: { timing: FAST } });
-  for (const node of ["pve1", "pve2"]) fake.model.addFile(node, "local", "snippets", "join.yaml");
-  const cfg: Provider = {
-    ...baseProvider,
-    endpoint: fake.url,
-    tokenId: fake.tokenId,
-    hosts: ["pve1", "pve2"].map((name) => ({
-      name,
-      zone: name,
-      cpuOvercommit: 1,
-      memoryOvercommit: 1,
-      reserved: { cpu: 0, memory: 0 },
-    })),
-  };
+  const fake = await startFakePve({
+    hosts: 2,
+    seed: 11,
+    faults,
+    model: { timing: fastPveTiming(200) },
+  });
+  addJoinSnippet(fake);
+  const cfg = fakeProviderConfig(fake);
   const clients: PveClient[] = [];
   const make = (seed: number, over: Partial<Provider> = {}) => {
-    const client = new PveClient({
-      endpoint: fake.url,
-      tokenId: fake.tokenId,
-      tokenSecret: fake.tokenSecret,
-      tls: { fingerprint: fake.fingerprint },
-      timeoutMs: 5000,
-      retry: { attempts: 4, baseMs: 5, maxMs: 40 },
+    const client = fakePveClient(fake, {
       // 20% errors everywhere must not trip the breaker in a test this short.
       breaker: { failureThreshold: 25, cooldownMs: 500 },
-      task: { pollMinMs: 5, pollMaxMs: 25, deadlineMs: 20_000 },
       rng: seeded(seed),
     });
     clients.push(client);
@@ -84,13 +57,7 @@ async function withFake(faults: FaultConfig, body: (env: Env) => Promise<void>):
       client,
       provider: { ...cfg, ...over },
       seed,
-      timings: {
-        poll: 10,
-        retryBase: 10,
-        ambiguousGrace: 150,
-        taskDeadline: 20_000,
-        powerDeadline: 10_000,
-      },
+      timings: FAST_PROVIDER_TIMINGS,
       maxAttempts: 6,
     });
   };
