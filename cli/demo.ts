@@ -1,9 +1,9 @@
 /**
- * `proxscale demo`: watch proxscale scale a simulated Proxmox cluster (sim/demo.ts). Needs no
+ * `proxscale demo`: watch proxscale scale a simulated Proxmox cluster (harness/demo.ts). Needs no
  * cluster, no Proxmox and no Redis; finishes in under a minute.
  */
 import type { Command } from "./command.ts";
-import { runDemo } from "../sim/demo.ts";
+import { runDemo } from "../harness/demo.ts";
 
 /** The demo command. */
 export const demoCommand: Command = {

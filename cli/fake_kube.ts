@@ -1,11 +1,11 @@
 /**
- * `proxscale fake-kube`: runs the fake Kubernetes API server (sim/fake_kube) alone and writes
+ * `proxscale fake-kube`: runs the fake Kubernetes API server (fakes/fake_kube) alone and writes
  * a kubeconfig for it, so kubectl, client-node or the daemon can be pointed at it. Serves
  * until SIGINT or SIGTERM.
  */
 import { parseArgs } from "node:util";
 import type { Command, Io } from "./command.ts";
-import { startFakeKube } from "../sim/fake_kube/server.ts";
+import { startFakeKube } from "../fakes/fake_kube/server.ts";
 
 /** Resolves on the first SIGINT or SIGTERM. */
 function untilSignal(): Promise<void> {

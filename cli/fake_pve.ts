@@ -1,11 +1,11 @@
 /**
- * `proxscale fake-pve`: runs the fake Proxmox VE API (sim/fake_pve) so anyone can point a
+ * `proxscale fake-pve`: runs the fake Proxmox VE API (fakes/fake_pve) so anyone can point a
  * client or curl at it. Prints the URL, the leaf certificate's SHA-256 fingerprint and an API
  * token it accepts, then serves until SIGINT or SIGTERM.
  */
 import { parseArgs } from "node:util";
 import type { Command } from "./command.ts";
-import { startFakePve } from "../sim/fake_pve/server.ts";
+import { startFakePve } from "../fakes/fake_pve/server.ts";
 
 /** Resolves on the first SIGINT or SIGTERM. */
 function untilSignal(): Promise<void> {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { KubeClient } from "../adapters/kubernetes/client.ts";
-import { startFakeKube } from "../sim/fake_kube/server.ts";
+import { startFakeKube } from "../fakes/fake_kube/server.ts";
 import type { DaemonContext, DecisionReport } from "./context.ts";
 import { seedIsoRef, sweepExpiredBootstrapTokens } from "./bootstrap.ts";
 import { template } from "../adapters/proxmox/testing/fixtures.ts";

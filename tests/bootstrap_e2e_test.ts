@@ -31,9 +31,9 @@ import type { DecisionReport, JobData } from "../daemon/context.ts";
 import { startHttpServer } from "../daemon/http.ts";
 import { observers } from "../daemon/observe.ts";
 import { TOKEN_ID_ANNOTATION } from "../daemon/bootstrap.ts";
-import { auditVms } from "../sim/demo.ts";
-import { type DemoCluster, startDemoCluster } from "../sim/world/cluster.ts";
-import type { KObj } from "../sim/fake_kube/server.ts";
+import { auditVms } from "../harness/demo.ts";
+import { type DemoCluster, startDemoCluster } from "../harness/cluster.ts";
+import type { KObj } from "../fakes/fake_kube/server.ts";
 
 /** A deterministic byte source: the tokens the daemon mints are known in advance. */
 function knownRandom(seed: number): RandomBytes {

@@ -4,8 +4,8 @@
  * daemon finishes the job: one VM left, no leak, no duplicate, every pod running.
  */
 import assert from "node:assert/strict";
-import { DELETE_POINTS, runCrashScenario } from "../sim/world/crash.ts";
-import { memoryQueues, redisQueues } from "../sim/world/crash_queues.ts";
+import { DELETE_POINTS, runCrashScenario } from "../harness/crash.ts";
+import { memoryQueues, redisQueues } from "../harness/crash_queues.ts";
 import { uniquePrefix, withRedis } from "../adapters/queue/testing_redis.ts";
 
 const check = (r: Awaited<ReturnType<typeof runCrashScenario>>) => {

@@ -4,8 +4,8 @@
  * Uses PROXSCALE_TEST_REDIS_URL (CI) or a redis-server started on a free port.
  */
 import assert from "node:assert/strict";
-import { LAUNCH_POINTS, runCrashScenario } from "../sim/world/crash.ts";
-import { redisQueues } from "../sim/world/crash_queues.ts";
+import { LAUNCH_POINTS, runCrashScenario } from "../harness/crash.ts";
+import { redisQueues } from "../harness/crash_queues.ts";
 import { uniquePrefix, withRedis } from "../adapters/queue/testing_redis.ts";
 
 Deno.test("redis queue: killed at each launch step, a restarted daemon converges without leaks", async (t) => {

@@ -5,8 +5,8 @@
  * cluster converges (pods running on exactly one VM per claim).
  */
 import assert from "node:assert/strict";
-import { LAUNCH_POINTS, runCrashScenario } from "../sim/world/crash.ts";
-import { memoryQueues } from "../sim/world/crash_queues.ts";
+import { LAUNCH_POINTS, runCrashScenario } from "../harness/crash.ts";
+import { memoryQueues } from "../harness/crash_queues.ts";
 
 for (const point of LAUNCH_POINTS) {
   Deno.test(`memory queue: killed ${point}, a restarted daemon converges without leaks`, async () => {

@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { MemoryJobQueue } from "../adapters/queue/memory.ts";
 import type { DecisionReport, JobData } from "../daemon/context.ts";
-import { type DemoCluster, startDemoCluster } from "../sim/world/cluster.ts";
+import { type DemoCluster, startDemoCluster } from "../harness/cluster.ts";
 import { MiB } from "../core/quantity.ts";
 import type { Config } from "../core/model.ts";
 

@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { MemoryJobQueue } from "../adapters/queue/memory.ts";
 import type { DecisionReport, JobData } from "../daemon/context.ts";
-import { startDemoCluster } from "../sim/world/cluster.ts";
-import { auditVms } from "../sim/demo.ts";
+import { startDemoCluster } from "../harness/cluster.ts";
+import { auditVms } from "../harness/demo.ts";
 import { MiB } from "../core/quantity.ts";
 import type { Config } from "../core/model.ts";
 

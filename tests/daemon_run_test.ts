@@ -6,9 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { crdObject, KINDS } from "../adapters/kubernetes/crds.ts";
-import { startFakeKube } from "../sim/fake_kube/server.ts";
-import { startFakePve } from "../sim/fake_pve/server.ts";
-import { DEMO_PVE_TIMING } from "../sim/world/demo_config.ts";
+import { startFakeKube } from "../fakes/fake_kube/server.ts";
+import { startFakePve } from "../fakes/fake_pve/server.ts";
+import { DEMO_PVE_TIMING } from "../harness/demo_config.ts";
 
 const yaml = (url: string, tokenId: string, fp: string) => `
 providers:

@@ -16,7 +16,7 @@ import {
 import { MemoryJobQueue } from "../adapters/queue/memory.ts";
 import { createTracing } from "../adapters/telemetry/tracing.ts";
 import type { DecisionReport, JobData } from "../daemon/context.ts";
-import { startDemoCluster } from "../sim/world/cluster.ts";
+import { startDemoCluster } from "../harness/cluster.ts";
 import { MiB } from "../core/quantity.ts";
 
 const parentOf = (s: ReadableSpan) => s.parentSpanContext?.spanId;

@@ -3,7 +3,7 @@
  * PVE and fake API server over real sockets; the summary's figures are asserted.
  */
 import assert from "node:assert/strict";
-import { runDemo } from "../sim/demo.ts";
+import { runDemo } from "../harness/demo.ts";
 
 Deno.test("demo: the burst is served, scale-in removes VMs, nothing leaks", async () => {
   const lines: string[] = [];

@@ -12,7 +12,7 @@ import { memoryLog } from "../adapters/kubernetes/log.ts";
 import { KubeClient } from "../adapters/kubernetes/client.ts";
 import type { Pod } from "../core/model.ts";
 import { clientNodeFor, eventually, podBody, withFake } from "./kubernetes_testing.ts";
-import type { FakeKube } from "../sim/fake_kube/server.ts";
+import type { FakeKube } from "../fakes/fake_kube/server.ts";
 import { createClusterInformers } from "../adapters/kubernetes/cluster_informers.ts";
 import { createNodeClaim } from "../adapters/kubernetes/nodeclaim_writer.ts";
 import { crdObject, KINDS } from "../adapters/kubernetes/crds.ts";

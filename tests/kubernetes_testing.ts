@@ -2,7 +2,7 @@
  * Helpers for the Kubernetes adapter tests: a fake API server on 127.0.0.1 with a KubeClient
  * pointed at it over a real socket, and a poll-until helper (waits, never asserts on time).
  */
-import { type FakeKube, type FakeKubeOptions, startFakeKube } from "../sim/fake_kube/server.ts";
+import { type FakeKube, type FakeKubeOptions, startFakeKube } from "../fakes/fake_kube/server.ts";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { KubeClient } from "../adapters/kubernetes/client.ts";
 import { sleep } from "../adapters/kubernetes/backoff.ts";

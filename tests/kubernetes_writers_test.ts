@@ -5,7 +5,7 @@
  * decision's reason, bootstrap-token Secrets.
  */
 import assert from "node:assert/strict";
-import type { FakeKube } from "../sim/fake_kube/server.ts";
+import type { FakeKube } from "../fakes/fake_kube/server.ts";
 import { KubeClient } from "../adapters/kubernetes/client.ts";
 import {
   deleteNode,

@@ -14,10 +14,10 @@ import type { Check } from "../cli/diagnose_pve.ts";
 import { type AccessRequest, rbacAuthorizer } from "../adapters/deploy/rbac.ts";
 import { KubeClient } from "../adapters/kubernetes/client.ts";
 import { crdObject, KINDS } from "../adapters/kubernetes/crds.ts";
-import { startFakePve } from "../sim/fake_pve/server.ts";
-import type { FakePve } from "../sim/fake_pve/server.ts";
-import { startFakeKube } from "../sim/fake_kube/server.ts";
-import { demoConfig } from "../sim/world/demo_config.ts";
+import { startFakePve } from "../fakes/fake_pve/server.ts";
+import type { FakePve } from "../fakes/fake_pve/server.ts";
+import { startFakeKube } from "../fakes/fake_kube/server.ts";
+import { demoConfig } from "../harness/demo_config.ts";
 
 const NS = "proxscale-system";
 const SA = `system:serviceaccount:${NS}:proxscale`;

@@ -28,8 +28,8 @@ import {
 } from "../daemon/status_report.ts";
 import { KubeClient } from "../adapters/kubernetes/client.ts";
 import { EventRecorder } from "../adapters/kubernetes/events.ts";
-import { startDemoCluster } from "../sim/world/cluster.ts";
-import { startFakeKube } from "../sim/fake_kube/server.ts";
+import { startDemoCluster } from "../harness/cluster.ts";
+import { startFakeKube } from "../fakes/fake_kube/server.ts";
 import { crdObject, KINDS } from "../adapters/kubernetes/crds.ts";
 import { createNodeClaim, setNodeClaimStatus } from "../adapters/kubernetes/nodeclaim_writer.ts";
 import { migrateText } from "../cli/migrate.ts";

@@ -6,12 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
-import { startFakeKube } from "../sim/fake_kube/server.ts";
+import { startFakeKube } from "../fakes/fake_kube/server.ts";
 import type { KubeObject } from "../adapters/deploy/manifests.ts";
 
 const root = new URL("../", import.meta.url);
 
-/** Kinds of deploy/proxscale.yaml that sim/fake_kube does not serve (yet). */
+/** Kinds of deploy/proxscale.yaml that fakes/fake_kube does not serve (yet). */
 
 async function readDocs(path: string): Promise<KubeObject[]> {
   const text = await Deno.readTextFile(new URL(path, root));

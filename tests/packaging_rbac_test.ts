@@ -6,7 +6,7 @@
  * the adapters from drifting apart call by call.
  */
 import assert from "node:assert/strict";
-import { type AuthzRequest, startFakeKube } from "../sim/fake_kube/server.ts";
+import { type AuthzRequest, startFakeKube } from "../fakes/fake_kube/server.ts";
 import { KubeClient } from "../adapters/kubernetes/client.ts";
 import { rbacAuthorizer } from "../adapters/deploy/rbac.ts";
 import { DEFAULT_NAMESPACE } from "../adapters/config/crd_manifests.ts";

@@ -12,7 +12,7 @@ import {
   claim as baseClaim,
   template as scratchTemplate,
 } from "../adapters/proxmox/testing/fixtures.ts";
-import { type FakePve, type FaultConfig, startFakePve } from "../sim/fake_pve/server.ts";
+import { type FakePve, type FaultConfig, startFakePve } from "../fakes/fake_pve/server.ts";
 import {
   addJoinSnippet,
   fakeProviderConfig,

@@ -13,9 +13,9 @@ import { KubeClient } from "../adapters/kubernetes/client.ts";
 import { kubeSecretReader } from "../adapters/kubernetes/secret_reader.ts";
 import { connectPveClient } from "../adapters/proxmox/client.ts";
 import { readSecret } from "../adapters/proxmox/secret.ts";
-import { startFakeKube } from "../sim/fake_kube/server.ts";
-import { startFakePve } from "../sim/fake_pve/server.ts";
-import { demoConfig } from "../sim/world/demo_config.ts";
+import { startFakeKube } from "../fakes/fake_kube/server.ts";
+import { startFakePve } from "../fakes/fake_pve/server.ts";
+import { demoConfig } from "../harness/demo_config.ts";
 
 const NS = "proxscale-system";
 const SA = `system:serviceaccount:${NS}:proxscale`;

@@ -33,8 +33,8 @@ import { startHttpServer } from "../daemon/http.ts";
 import { observers } from "../daemon/observe.ts";
 import { MaintenanceMode, pausedReporter } from "../daemon/maintenance.ts";
 import { daemonStatusSource, DecisionLog, statusRoutes } from "../daemon/status_report.ts";
-import { auditVms } from "../sim/demo.ts";
-import { startDemoCluster } from "../sim/world/cluster.ts";
+import { auditVms } from "../harness/demo.ts";
+import { startDemoCluster } from "../harness/cluster.ts";
 
 const PVE_SECRET = "3f9c1a52-pve-token-secret-LEAKCHECK-7d41e0b8";
 const REDIS_PASSWORD = "redis-pass-LEAKCHECK-94b2c7";

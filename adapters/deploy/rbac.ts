@@ -91,7 +91,7 @@ export const BOOTSTRAP_RULES: PolicyRule[] = [
   { apiGroups: [""], resources: ["secrets"], verbs: ["create", "delete", "list"] },
 ];
 
-/** What an authorizer is asked (the shape of sim/fake_kube's AuthzRequest). */
+/** What an authorizer is asked (the shape of fakes/fake_kube's AuthzRequest). */
 export type AccessRequest = {
   verb: string;
   group: string;

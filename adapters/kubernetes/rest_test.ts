@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { stringify } from "yaml";
-import { startFakeKube } from "../../sim/fake_kube/server.ts";
+import { startFakeKube } from "../../fakes/fake_kube/server.ts";
 import { KubeClient } from "./client.ts";
 import { lines, parseKubeconfig, RestTransport } from "./rest.ts";
 

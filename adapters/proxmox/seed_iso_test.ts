@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { MachineTemplate, Provider } from "../../core/model.ts";
 import { GiB } from "../../core/quantity.ts";
 import { ok } from "../../core/result.ts";
-import { type FakePve, startFakePve } from "../../sim/fake_pve/server.ts";
+import { type FakePve, startFakePve } from "../../fakes/fake_pve/server.ts";
 import { PveClient } from "./client.ts";
 import type { SeedIsoRequest, SeedTarget } from "./port.ts";
 import { ProxmoxProvider } from "./provider.ts";

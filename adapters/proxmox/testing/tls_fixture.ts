@@ -5,7 +5,7 @@
  */
 import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { fingerprintOf, issueCa, issueLeaf, serverSans } from "../../../sim/tls/pki.ts";
+import { fingerprintOf, issueCa, issueLeaf, serverSans } from "../../../fakes/tls/pki.ts";
 import type { Socket } from "node:net";
 
 export type TestCert = { key: string; cert: string; caPem: string; fingerprint: string };

@@ -7,7 +7,7 @@
  * loads every module `proxscale run` loads at start, and no fake-server code (the parent
  * imports that lazily).
  *
- *   npx -y deno@2.9.6 run -A daemon/memory_probe.ts [--nodes 1000] [--pods 30000]
+ *   npx -y deno@2.9.6 run -A harness/memory_probe.ts [--nodes 1000] [--pods 30000]
  *
  * May import: core/, adapters/, daemon/, sim/ (the probe is a tool, not the daemon).
  */
@@ -15,10 +15,10 @@ import { KubeClient } from "../adapters/kubernetes/client.ts";
 import { createClusterInformers } from "../adapters/kubernetes/cluster_informers.ts";
 import { crdObject, KINDS } from "../adapters/kubernetes/crds.ts";
 import { MemoryJobQueue } from "../adapters/queue/memory.ts";
-import { demoConfig } from "../sim/world/demo_config.ts";
-import type { DaemonContext, JobData } from "./context.ts";
-import { Executor } from "./executor.ts";
-import { ReconcileLoop } from "./loop.ts";
+import { demoConfig } from "./demo_config.ts";
+import type { DaemonContext, JobData } from "../daemon/context.ts";
+import { Executor } from "../daemon/executor.ts";
+import { ReconcileLoop } from "../daemon/loop.ts";
 
 const V8_EXTRA = Deno.env.get("PROBE_V8") ?? "";
 
@@ -92,7 +92,7 @@ async function child(kubeconfigPath: string): Promise<void> {
 async function parent(): Promise<void> {
   const nodes = arg("--nodes", 1000);
   const pods = arg("--pods", 30_000);
-  const { startFakeKube } = await import("../sim/fake_kube/server.ts");
+  const { startFakeKube } = await import("../fakes/fake_kube/server.ts");
   const kube = await startFakeKube({ seed: 1, tls: false, historyLimit: 100 });
   try {
     for (const k of KINDS) {

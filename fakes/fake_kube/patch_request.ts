@@ -5,7 +5,7 @@
  * object and hands the result to the store's update path (preconditions, status rules,
  * no-op detection). Server-side apply upserts and lets `force` always win (§6.4 items 1-3).
  */
-import { err, type Result } from "../../core/result.ts";
+import { err, type Result } from "../result.ts";
 import { formatTime, type KObj } from "./objects.ts";
 import { removePath, type Writer } from "./ownership.ts";
 import { type Json, jsonPatch, mergePatch, strategicMergePatch } from "./patch.ts";

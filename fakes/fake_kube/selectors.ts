@@ -2,7 +2,7 @@
  * Label and field selectors (kubernetes-api.md §5): the query-string grammars of
  * `labelSelector`/`fieldSelector` and the structured `LabelSelector` inside PDBs.
  */
-import { err, ok, type Result } from "../../core/result.ts";
+import { err, ok, type Result } from "../result.ts";
 
 type LabelOp = "=" | "!=" | "in" | "notin" | "exists" | "!" | ">" | "<";
 /** One parsed label requirement; all must hold. */

@@ -2,7 +2,7 @@
  * The data shapes of KubeStore's API (options, results, watch events) and of its internal
  * collections, kept apart from the store's behaviour.
  */
-import type { Result } from "../../core/result.ts";
+import type { Result } from "../result.ts";
 import type { FieldValidation } from "./admission.ts";
 import type { ControllerOptions } from "./controllers.ts";
 import type { KObj } from "./objects.ts";

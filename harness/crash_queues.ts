@@ -5,9 +5,9 @@
  *
  * May import: adapters/, daemon/, sim/.
  */
-import { MemoryJobQueue } from "../../adapters/queue/memory.ts";
-import { openBullmqQueue } from "../../adapters/queue/bullmq.ts";
-import type { JobData } from "../../daemon/context.ts";
+import { MemoryJobQueue } from "../adapters/queue/memory.ts";
+import { openBullmqQueue } from "../adapters/queue/bullmq.ts";
+import type { JobData } from "../daemon/context.ts";
 import type { QueueFactory } from "./crash.ts";
 
 const RETRY = { attempts: 6, baseDelayMs: 200, maxDelayMs: 2_000 };

@@ -11,8 +11,8 @@
 import { MemoryJobQueue } from "../adapters/queue/memory.ts";
 import type { DecisionReport, JobData } from "../daemon/context.ts";
 import { claimFromDescription } from "../adapters/proxmox/vm_config.ts";
-import { type DemoCluster, startDemoCluster } from "./world/cluster.ts";
-import type { Deployment } from "./world/world.ts";
+import { type DemoCluster, startDemoCluster } from "./cluster.ts";
+import type { Deployment } from "../fakes/cluster/world.ts";
 import { GiB, MiB } from "../core/quantity.ts";
 
 /** The figures the demo ends with. Times in ms. */

@@ -12,13 +12,15 @@
  * It records what a user would measure: when each pod was created, marked Unschedulable and
  * bound, and every managed VM ever seen. Production code never imports sim/.
  *
- * May import: core/, adapters/, sim/.
+ * May import: adapters/ wire parsers, fakes/.
  */
 import type { FakeKube, KObj } from "../fake_kube/server.ts";
 import type { FakePve } from "../fake_pve/server.ts";
-import { parseQuantity as parseQ } from "../../core/quantity.ts";
+import { quantity } from "./quantity.ts";
+
+/** The taint a kubelet joining through proxscale's bootstrap starts with. */
+const UNREGISTERED_TAINT_KEY = "proxscale.io/unregistered";
 import { claimFromDescription } from "../../adapters/proxmox/vm_config.ts";
-import { UNREGISTERED_TAINT_KEY } from "../../core/labels.ts";
 import { readIso } from "../../adapters/bootstrap/iso9660_reader.ts";
 
 /** A deployment of identical pods. cpu in millicores, memory in bytes. */
@@ -370,8 +372,7 @@ export class DemoWorld {
 
 /** A quantity scaled to an integer; 0 when unparsable (the world only reads its own objects). */
 function parseQuantity(text: string, scale: 1 | 1000): number {
-  const r = parseQ(text, scale);
-  return r.ok ? r.value : 0;
+  return quantity(text, scale) ?? 0;
 }
 
 function readyCondition(ready: boolean) {

@@ -3,7 +3,7 @@
  * openssl (EC P-256, so milliseconds). rustls refuses v1 certificates and CA certificates used as
  * leaves (deno-notes.md §13), so every leaf gets an extensions file with its SANs and usage.
  *
- * May import: nothing of the project. Used by sim/fake_pve, sim/fake_kube and test fixtures.
+ * May import: nothing of the project. Used by fakes/fake_pve, fakes/fake_kube and test fixtures.
  */
 import { X509Certificate } from "node:crypto";
 

@@ -1,6 +1,6 @@
 /**
  * Speed of the fake at cluster size: 1,000 nodes and 30,000 pods. Run with
- * `npx -y deno@2.9.6 bench -A --frozen sim/fake_kube/fake_kube_bench.ts`.
+ * `npx -y deno@2.9.6 bench -A --frozen fakes/fake_kube/fake_kube_bench.ts`.
  */
 import { startFakeKube } from "./server.ts";
 

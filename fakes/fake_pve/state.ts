@@ -2,9 +2,9 @@
  * The fake PVE cluster's state and the helpers every operation shares: hosts, storages and
  * their volumes, VMs (config text as the source of truth), pools, tasks with UPIDs, the task
  * scheduler and the seeded RNG. Operations live in vm_*.ts and storage_ops.ts; PveModel
- * (model.ts) is the public face. Only sim/fake_pve imports this file.
+ * (model.ts) is the public face. Only fakes/fake_pve imports this file.
  */
-import type { Result } from "../../core/result.ts";
+import type { Result } from "../result.ts";
 import { type ConfigFile } from "./config_file.ts";
 import { SeededRng } from "./rng.ts";
 import { Scheduler, TaskFailure, TaskKilled, type Worker } from "./scheduler.ts";

@@ -4,7 +4,7 @@
  * providerID, Event namespace, custom-resource schemas, CRD structure). Pure functions of
  * (resource, new object, old object, context).
  */
-import { err, ok, type Result } from "../../core/result.ts";
+import { err, ok, type Result } from "../result.ts";
 import { type CrdObject, type ResourceDef } from "./resources.ts";
 import { type KObj, MICRO_TIME } from "./objects.ts";
 import { applyDefaults, type CelEvaluator, prune, structuralErrors, validate } from "./schema.ts";

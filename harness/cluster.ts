@@ -7,24 +7,24 @@
  *
  * May import: core/, adapters/, daemon/, sim/.
  */
-import type { Config } from "../../core/model.ts";
-import { KubeClient } from "../../adapters/kubernetes/client.ts";
-import { crdObject, KINDS } from "../../adapters/kubernetes/crds.ts";
-import { PveClient } from "../../adapters/proxmox/client.ts";
-import { ProxmoxProvider } from "../../adapters/proxmox/provider.ts";
-import type { MachineProvider } from "../../adapters/proxmox/port.ts";
-import type { JobQueue } from "../../adapters/queue/port.ts";
-import { type Daemon, startDaemon } from "../../daemon/daemon.ts";
-import type { Tracing } from "../../adapters/telemetry/tracing.ts";
-import { tracePveClient } from "../../adapters/telemetry/traced_clients.ts";
-import type { CrashStep, DecisionReport, JobData } from "../../daemon/context.ts";
-import { type FakeKube, type FakeKubeOptions, startFakeKube } from "../fake_kube/server.ts";
-import { type FakePve, type FakePveOptions, startFakePve } from "../fake_pve/server.ts";
-import type { Log } from "../../adapters/kubernetes/log.ts";
+import type { Config } from "../core/model.ts";
+import { KubeClient } from "../adapters/kubernetes/client.ts";
+import { crdObject, KINDS } from "../adapters/kubernetes/crds.ts";
+import { PveClient } from "../adapters/proxmox/client.ts";
+import { ProxmoxProvider } from "../adapters/proxmox/provider.ts";
+import type { MachineProvider } from "../adapters/proxmox/port.ts";
+import type { JobQueue } from "../adapters/queue/port.ts";
+import { type Daemon, startDaemon } from "../daemon/daemon.ts";
+import type { Tracing } from "../adapters/telemetry/tracing.ts";
+import { tracePveClient } from "../adapters/telemetry/traced_clients.ts";
+import type { CrashStep, DecisionReport, JobData } from "../daemon/context.ts";
+import { type FakeKube, type FakeKubeOptions, startFakeKube } from "../fakes/fake_kube/server.ts";
+import { type FakePve, type FakePveOptions, startFakePve } from "../fakes/fake_pve/server.ts";
+import type { Log } from "../adapters/kubernetes/log.ts";
 import { DEMO_PVE_TIMING, demoConfig } from "./demo_config.ts";
 import { haltable } from "./haltable.ts";
-import { DemoWorld } from "./world.ts";
-import type { RandomBytes } from "../../core/bootstrap_token.ts";
+import { DemoWorld } from "../fakes/cluster/world.ts";
+import type { RandomBytes } from "../core/bootstrap_token.ts";
 
 /** Every point at which a crash test can kill a daemon. */
 export type CrashPoint = CrashStep | "after-vmid-reserve" | "after-clone" | "after-start";

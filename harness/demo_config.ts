@@ -6,9 +6,9 @@
  *
  * May import: core/, sim/.
  */
-import type { Config, MachineTemplate, NodePool, Provider } from "../../core/model.ts";
-import { GiB, MiB } from "../../core/quantity.ts";
-import { shapeOf } from "../policies/default_config.ts";
+import type { Config, MachineTemplate, NodePool, Provider } from "../core/model.ts";
+import { GiB, MiB } from "../core/quantity.ts";
+import { shapeOf } from "../sim/policies/default_config.ts";
 
 /** Where the fake PVE listens and how to trust it. */
 export type DemoPveEndpoint = {

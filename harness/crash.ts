@@ -11,10 +11,10 @@
  *
  * May import: core/, adapters/, daemon/, sim/.
  */
-import type { JobQueue } from "../../adapters/queue/port.ts";
-import type { JobData } from "../../daemon/context.ts";
-import type { Config } from "../../core/model.ts";
-import { MiB } from "../../core/quantity.ts";
+import type { JobQueue } from "../adapters/queue/port.ts";
+import type { JobData } from "../daemon/context.ts";
+import type { Config } from "../core/model.ts";
+import { MiB } from "../core/quantity.ts";
 import { type CrashPoint, type DemoCluster, startDemoCluster } from "./cluster.ts";
 
 /** Launch crash points, in the order a launch passes them. */

@@ -5,7 +5,7 @@
  * before it), optimistic concurrency, generation, finalizers and graceful pod deletion,
  * all as in kubernetes-api.md §3-§4. Failures are `Status` values, never exceptions.
  */
-import { err, ok } from "../../core/result.ts";
+import { err, ok } from "../result.ts";
 import { admit, invalidFor } from "./admission.ts";
 import { fieldValue, formatTime, isDeleting, type KObj } from "./objects.ts";
 import { canonicalJson, type Json } from "./patch.ts";

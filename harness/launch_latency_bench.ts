@@ -6,8 +6,8 @@
  * (300 ms idle); docs/performance.md subtracts the window.
  */
 import { MemoryJobQueue } from "../adapters/queue/memory.ts";
-import type { JobData } from "./context.ts";
-import { startDemoCluster } from "../sim/world/cluster.ts";
+import type { JobData } from "../daemon/context.ts";
+import { startDemoCluster } from "./cluster.ts";
 import { GiB } from "../core/quantity.ts";
 
 const cluster = await startDemoCluster({ seed: 3 });

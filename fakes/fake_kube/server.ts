@@ -1,5 +1,5 @@
 /**
- * sim/fake_kube: a stateful fake Kubernetes API server (a v1.32 subset) over HTTP or HTTPS,
+ * fakes/fake_kube: a stateful fake Kubernetes API server (a v1.32 subset) over HTTP or HTTPS,
  * faithful enough for kubectl 1.32 and @kubernetes/client-node 2.0.1
  * (../shared/docs/kubernetes-api.md). Tests and the simulator import it; production code
  * (adapters/, daemon/) never does.

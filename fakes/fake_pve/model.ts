@@ -1,5 +1,5 @@
 /**
- * sim/fake_pve: a stateful fake of a Proxmox VE 8 cluster. PveModel is the in-process API that
+ * fakes/fake_pve: a stateful fake of a Proxmox VE 8 cluster. PveModel is the in-process API that
  * the simulator drives directly (no HTTP) and that server.ts exposes over HTTPS. Time comes from
  * an injected `now()`: tasks complete when the clock passes their end, so the simulator advances
  * virtual time and the HTTP server runs in real time. Only sim/ and tests may import this folder.

@@ -6,7 +6,7 @@
  * Deviation (documented, §8.3 allows it): `expectedPods` is the number of matching pods,
  * also for percentages and `maxUnavailable`; the fake reads no controller scale.
  */
-import { err, ok, type Result } from "../../core/result.ts";
+import { err, ok, type Result } from "../result.ts";
 import { formatTime, isDeleting, type KObj } from "./objects.ts";
 import type { Json } from "./patch.ts";
 import { type LabelSelector, matchLabelSelector } from "./selectors.ts";

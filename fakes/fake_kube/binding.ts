@@ -2,7 +2,7 @@
  * The `pods/binding` subresource (kubernetes-api.md §1.2, §10.4): how kube-scheduler assigns
  * a pod to a node. One write sets `spec.nodeName` and the `PodScheduled=True` condition.
  */
-import { err, ok, type Result } from "../../core/result.ts";
+import { err, ok, type Result } from "../result.ts";
 import { invalidFor } from "./admission.ts";
 import { formatTime, isDeleting, type KObj } from "./objects.ts";
 import type { Json } from "./patch.ts";

@@ -3,7 +3,7 @@
  * strategic merge patch (list-merge rules by patch key, directives interpreted or stripped).
  * Server-side apply reuses the strategic merge without directives (§6.4 items 1-3).
  */
-import { err, ok, type Result } from "../../core/result.ts";
+import { err, ok, type Result } from "../result.ts";
 
 // deno-lint-ignore no-explicit-any
 export type Json = any;

@@ -4,7 +4,7 @@
  * generateName, name validation, missing or terminating namespaces, and the server-set
  * metadata (uid, creationTimestamp, generation). Pure apart from the `random` it is given.
  */
-import { err, ok, type Result } from "../../core/result.ts";
+import { err, ok, type Result } from "../result.ts";
 import { invalidFor, nameErrors } from "./admission.ts";
 import { formatTime, type KObj, nameSuffix, uuid } from "./objects.ts";
 import { apiVersionOf, type ResourceDef } from "./resources.ts";
