@@ -7,7 +7,8 @@
 import { err, ok, type Result } from "../result.ts";
 import { type CrdObject, type ResourceDef } from "./resources.ts";
 import { type KObj, MICRO_TIME } from "./objects.ts";
-import { applyDefaults, type CelEvaluator, prune, structuralErrors, validate } from "./schema.ts";
+import { applyDefaults, prune, structuralErrors, validate } from "./schema.ts";
+import { ruleCompileErrors } from "./cel.ts";
 import { badRequest, invalid, qualifiedKind, type Status, type StatusCause } from "./status.ts";
 import type { Json } from "./patch.ts";
 
@@ -18,7 +19,6 @@ export type FieldValidation = "Strict" | "Warn" | "Ignore";
 export type AdmitContext = {
   op: "create" | "update";
   fieldValidation: FieldValidation;
-  cel?: CelEvaluator;
 };
 
 /** Admitted object plus `Warning` header texts. */
@@ -253,7 +253,7 @@ function admitCustom(
     }
   }
   const defaulted = applyDefaults(pruned.value, schema) as KObj;
-  const errs = validate(defaulted, schema, "", ctx.cel, old);
+  const errs = validate(defaulted, schema, "", old);
   if (errs.length) return err(invalidFor(def, obj.metadata.name ?? "", errs));
   return ok({ obj: defaulted, warnings });
 }
@@ -299,7 +299,10 @@ function crdErrors(crd: CrdObject): StatusCause[] {
         field: `spec.versions[${i}].schema.openAPIV3Schema`,
         message: "Required value: schemas are required",
       });
-    } else out.push(...structuralErrors(s, `spec.versions[${i}].schema.openAPIV3Schema`));
+    } else {
+      const at = `spec.versions[${i}].schema.openAPIV3Schema`;
+      out.push(...structuralErrors(s, at), ...ruleCompileErrors(s, at));
+    }
   });
   return out;
 }

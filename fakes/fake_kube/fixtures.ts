@@ -91,14 +91,3 @@ export function nodePoolCrd(opts: { scope?: "Cluster" | "Namespaced"; scale?: bo
     },
   };
 }
-
-/** A CEL stand-in for the fixture's one rule, as a generated predicate would be (§9.5). */
-export function fixtureCel(
-  rule: string,
-  self: { minNodes?: number; maxNodes?: number },
-): boolean | undefined {
-  if (rule === "self.minNodes <= self.maxNodes") {
-    return (self.minNodes ?? 0) <= (self.maxNodes ?? 0);
-  }
-  return undefined;
-}

@@ -1,10 +1,12 @@
 /**
  * A small structural-schema engine for custom resources (kubernetes-api.md §9.4): prune
  * undeclared fields, apply defaults, validate types, required fields, enums, patterns and
- * bounds, with the apiserver's field-error wording. CEL rules go through an optional hook.
+ * bounds, with the apiserver's field-error wording; then the CEL rules, compiled from their
+ * source text (cel.ts).
  */
 import type { StatusCause } from "./status.ts";
 import type { Json, ListRule, ListRules } from "./patch.ts";
+import { celRuleErrors, type ValidationRule } from "./cel.ts";
 
 /** The subset of an openAPIV3Schema node this engine reads. */
 export type SchemaNode = {
@@ -32,23 +34,8 @@ export type SchemaNode = {
   "x-kubernetes-embedded-resource"?: boolean;
   "x-kubernetes-list-type"?: string;
   "x-kubernetes-list-map-keys"?: string[];
-  "x-kubernetes-validations"?: {
-    rule: string;
-    message?: string;
-    reason?: string;
-    fieldPath?: string;
-  }[];
+  "x-kubernetes-validations"?: ValidationRule[];
 };
-
-/**
- * Evaluates one CEL rule; `undefined` means "cannot evaluate" and the rule passes.
- * A later issue can plug in predicates generated next to each rule (§9.5).
- */
-export type CelEvaluator = (
-  rule: string,
-  self: Json,
-  oldSelf: Json | undefined,
-) => boolean | undefined;
 
 const isObj = (v: unknown): v is Record<string, Json> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
@@ -161,15 +148,14 @@ export function validate(
   v: Json,
   s: SchemaNode,
   path: string,
-  cel?: CelEvaluator,
   old?: Json,
 ): StatusCause[] {
   const errs: StatusCause[] = [];
-  walk(v, s, path, errs, undefined, old);
+  walk(v, s, path, errs, false, old);
   // Like the apiserver, CEL rules are skipped when the object has type errors.
-  if (!cel || errs.some((e) => e.reason === "FieldValueTypeInvalid")) return errs;
+  if (errs.some((e) => e.reason === "FieldValueTypeInvalid")) return errs;
   const celErrs: StatusCause[] = [];
-  walk(v, s, path, celErrs, cel, old);
+  walk(v, s, path, celErrs, true, old);
   return [
     ...errs,
     ...celErrs.filter((e) => !errs.some((x) => x.field === e.field && x.message === e.message)),
@@ -181,8 +167,8 @@ function walk(
   s: SchemaNode,
   path: string,
   errs: StatusCause[],
-  cel: CelEvaluator | undefined,
-  old: Json,
+  cel: boolean,
+  old: Json | undefined,
 ): void {
   if (v === null) {
     if (!s.nullable && s.type) {
@@ -270,7 +256,9 @@ function walk(
         message: `Too many: ${v.length}: must have at most ${s.maxItems} items`,
       });
     }
-    if (s.items) v.forEach((e, i) => walk(e, s.items!, `${path}[${i}]`, errs, cel, undefined));
+    if (s.items) {
+      v.forEach((e, i) => walk(e, s.items!, `${path}[${i}]`, errs, cel, oldItem(s, e, old)));
+    }
   }
   if (isObj(v)) {
     for (const r of s.required ?? []) {
@@ -289,20 +277,23 @@ function walk(
       if (sub) walk(x, sub, join(path, k), errs, cel, isObj(old) ? old[k] : undefined);
     }
   }
-  if (cel) {
-    for (const rule of s["x-kubernetes-validations"] ?? []) {
-      if (rule.rule.includes("oldSelf") && old === undefined) continue;
-      if (cel(rule.rule, v, old) === false) {
-        const field = rule.fieldPath ? join(path, rule.fieldPath.replace(/^\./, "")) : path;
-        const detail = rule.message ?? `failed rule: ${rule.rule}`;
-        errs.push({
-          reason: "FieldValueInvalid",
-          field,
-          message: `Invalid value: "${s.type ?? "object"}": ${detail}`,
-        });
-      }
-    }
-  }
+  const rules = s["x-kubernetes-validations"];
+  if (cel && rules?.length) errs.push(...celRuleErrors(rules, v, old, s, path, path === ""));
+}
+
+/**
+ * The previous value of a list item, for transition rules: items of a list-map are matched
+ * by their keys and items of a set by value; items of atomic lists have none.
+ */
+function oldItem(s: SchemaNode, item: Json, old: Json | undefined): Json | undefined {
+  if (!Array.isArray(old)) return undefined;
+  const type = s["x-kubernetes-list-type"];
+  if (type === "set") return old.find((o) => JSON.stringify(o) === JSON.stringify(item));
+  const keys = s["x-kubernetes-list-map-keys"];
+  if (type !== "map" || !keys || !isObj(item)) return undefined;
+  return old.find((o) =>
+    isObj(o) && keys.every((k) => JSON.stringify(o[k]) === JSON.stringify(item[k]))
+  );
 }
 
 /** List-merge rules from `x-kubernetes-list-type` (`map` by keys, `set`), for apply and SMP-like merges. */

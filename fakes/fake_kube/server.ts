@@ -26,7 +26,6 @@
  *     crdEstablishDelayMs?: number;    // default 0
  *     podGcOnNodeDelete?: boolean;     // delete pods bound to a deleted Node; default false
  *     applyOwnership?: boolean;        // SSA field ownership: conflicts (409) and removals; default false
- *     cel?: CelEvaluator;              // CEL hook for x-kubernetes-validations
  *     initialResourceVersion?: number; // default Date.now() * 1000
  *   }
  *
@@ -62,7 +61,7 @@
  * both clients accept); fieldValidation=Strict checks unknown fields of custom resources
  * only; PDB `expectedPods` is the number of matching pods (no controller scale lookup);
  * propagationPolicy is always Background (no garbage collector); custom-resource defaults
- * apply on write, not on read; CEL rules run only through the `cel` hook; no node heartbeat
+ * apply on write, not on read; CEL rules run from their source text without cost limits; no node heartbeat
  * Leases; no protobuf; HTTP/1.1 only (no h2, which crashes undici under Deno on shutdown).
  */
 import {
@@ -89,7 +88,6 @@ import {
   type Target,
   verbOf,
 } from "./routes.ts";
-import type { CelEvaluator } from "./schema.ts";
 import { forbidden, internalError, notFoundPath, type Status, unauthorized } from "./status.ts";
 import { KubeStore, type WatchEvent } from "./store.ts";
 import { tlsMaterial } from "./tls.ts";
@@ -139,7 +137,6 @@ export type FakeKubeOptions = {
   crdEstablishDelayMs?: number;
   podGcOnNodeDelete?: boolean;
   applyOwnership?: boolean;
-  cel?: CelEvaluator;
   initialResourceVersion?: number;
 };
 
@@ -182,7 +179,6 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
     ...(opts.initialResourceVersion !== undefined
       ? { initialResourceVersion: opts.initialResourceVersion }
       : {}),
-    ...(opts.cel ? { cel: opts.cel } : {}),
     ...(opts.gracefulDeletion ? { gracefulDeletion: opts.gracefulDeletion } : {}),
     ...(opts.crdEstablishDelayMs !== undefined
       ? { crdEstablishDelayMs: opts.crdEstablishDelayMs }

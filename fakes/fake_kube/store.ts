@@ -18,7 +18,6 @@ import { deliver, watcherMatches } from "./watchers.ts";
 import { FieldOwnership } from "./ownership.ts";
 import { cleanExpiredTokens, installControllers } from "./controllers.ts";
 import { apiVersionOf, builtinResources, type ResourceDef, resourceKey } from "./resources.ts";
-import type { CelEvaluator } from "./schema.ts";
 import {
   type FieldRequirement,
   type LabelRequirement,
@@ -81,7 +80,6 @@ export class KubeStore {
   #rv: number;
   #startRv: number;
   #historyLimit: number;
-  #cel: CelEvaluator | undefined;
   #ownership: FieldOwnership | undefined;
   #kubelet: FakeKubelet;
   #defs = new Map<string, ResourceDef[]>();
@@ -102,7 +100,6 @@ export class KubeStore {
     KubeStore.#highWater = Math.max(KubeStore.#highWater, this.#rv);
     this.#startRv = this.#rv;
     this.#historyLimit = opts.historyLimit ?? 10_000;
-    this.#cel = opts.cel;
     if (opts.applyOwnership) this.#ownership = new FieldOwnership();
     this.#kubelet = new FakeKubelet(opts.gracefulDeletion ?? { scale: 1 }, (o) => {
       this.finishDeletion("pods", o.metadata.namespace, o.metadata.name!, o.metadata.uid);
@@ -474,7 +471,6 @@ export class KubeStore {
     const a = admit(def, obj, undefined, {
       op: "create",
       fieldValidation: opts.fieldValidation ?? "Warn",
-      ...this.#celOpt(),
     });
     if (!a.ok) return a;
     if (opts.dryRun) {
@@ -512,10 +508,6 @@ export class KubeStore {
       after,
       def.listRules,
     );
-  }
-
-  #celOpt(): { cel?: CelEvaluator } {
-    return this.#cel ? { cel: this.#cel } : {};
   }
 
   /**
@@ -645,7 +637,6 @@ export class KubeStore {
     const a = admit(def, next, current, {
       op: "update",
       fieldValidation: opts.fieldValidation ?? "Warn",
-      ...this.#celOpt(),
     });
     if (!a.ok) return a;
     next = a.value.obj;

@@ -7,7 +7,6 @@ import type { FieldValidation } from "./admission.ts";
 import type { ControllerOptions } from "./controllers.ts";
 import type { KObj } from "./objects.ts";
 import type { ResourceDef } from "./resources.ts";
-import type { CelEvaluator } from "./schema.ts";
 import type { FieldRequirement, LabelRequirement } from "./selectors.ts";
 import type { Status } from "./status.ts";
 
@@ -55,7 +54,6 @@ export type StoreOptions = {
   historyLimit?: number;
   /** First resourceVersion; defaults to a time-derived value so restarts never go backwards. */
   initialResourceVersion?: number;
-  cel?: CelEvaluator;
   /** Graceful pod deletion: finish after grace × scale (default 1), or "hold" for ever. */
   gracefulDeletion?: { scale: number } | "hold";
   /** Track server-side apply field ownership: conflicts and removals (§6.4 items 4-5). */
