@@ -2,22 +2,41 @@
  * One table of inputs the YAML validation rejects. tests/kubernetes_crds_test.ts checks the CRD
  * schemas (structural validator + CEL predicates) and the CRD config loader reject each one;
  * tests/kubernetes_crd_fake_test.ts checks the fake API server rejects them once the CRDs are
- * applied. `crossObject` entries reference other objects, which only the loader can judge.
+ * applied, with the CEL rule's own message where a rule is what refuses them. `crossObject` entries reference other objects, which only the loader can judge.
  */
 export type Kind = "Provider" | "MachineTemplate" | "NodePool";
 // deno-lint-ignore no-explicit-any
 type Spec = any;
-export type Bad = { name: string; kind: Kind; mutate: (s: Spec) => void; crossObject?: true };
+/** `celMessage`: the message of the CRD's CEL rule that refuses the input (none when an
+ * OpenAPI check such as a pattern or an enum refuses it first). */
+export type Bad = {
+  name: string;
+  kind: Kind;
+  mutate: (s: Spec) => void;
+  crossObject?: true;
+  celMessage?: string;
+};
 
 /** Inputs the YAML validation rejects; every one must also be rejected from CRDs. */
 export const BAD_INPUTS: Bad[] = [
-  { name: "endpoint over http", kind: "Provider", mutate: (s) => (s.endpoint = "http://pve:8006") },
-  { name: "endpoint not a URL", kind: "Provider", mutate: (s) => (s.endpoint = "pve1") },
+  {
+    name: "endpoint over http",
+    kind: "Provider",
+    mutate: (s) => (s.endpoint = "http://pve:8006"),
+    celMessage: "must be an https:// URL such as https://pve1.lan:8006",
+  },
+  {
+    name: "endpoint not a URL",
+    kind: "Provider",
+    mutate: (s) => (s.endpoint = "pve1"),
+    celMessage: "must be an https:// URL such as https://pve1.lan:8006",
+  },
   { name: "tokenId without realm", kind: "Provider", mutate: (s) => (s.tokenId = "proxscale") },
   {
     name: "vmidRange lower above upper",
     kind: "Provider",
     mutate: (s) => (s.vmidRange = { lower: 9500, upper: 9000 }),
+    celMessage: "lower must not exceed upper",
   },
   { name: "vmid below 100", kind: "Provider", mutate: (s) => (s.vmidRange.lower = 99) },
   { name: "no hosts", kind: "Provider", mutate: (s) => (s.hosts = []) },
@@ -25,11 +44,13 @@ export const BAD_INPUTS: Bad[] = [
     name: "host listed twice",
     kind: "Provider",
     mutate: (s) => s.hosts.push({ ...s.hosts[0] }),
+    celMessage: "a host is listed twice",
   },
   {
     name: "token secret from two sources",
     kind: "Provider",
     mutate: (s) => (s.tokenSecret = { env: "A", file: "/b" }),
+    celMessage: "exactly one of file, env, secret must be set",
   },
   {
     name: "token secret with unknown field",
@@ -45,6 +66,12 @@ export const BAD_INPUTS: Bad[] = [
     mutate: (s) => (s.hosts[0].reserved = { memory: "-1Gi" }),
   },
   {
+    name: "negative host reservation as a number",
+    kind: "Provider",
+    mutate: (s) => (s.hosts[0].reserved = { cpu: -2 }),
+    celMessage: "must not be negative",
+  },
+  {
     name: "cpuOvercommit above 16",
     kind: "Provider",
     mutate: (s) => (s.hosts[0].cpuOvercommit = 17),
@@ -53,11 +80,13 @@ export const BAD_INPUTS: Bad[] = [
     name: "no shapes and no flexible range",
     kind: "MachineTemplate",
     mutate: (s) => delete s.shapes,
+    celMessage: "needs at least one entry in shapes or a flexible range",
   },
   {
     name: "shape with a fraction of a core",
     kind: "MachineTemplate",
     mutate: (s) => (s.shapes[0].cpu = "1500m"),
+    celMessage: "VMs get whole cores; cpu must be a positive whole number of vCPUs",
   },
   {
     name: "shape memory not a quantity",
@@ -68,11 +97,19 @@ export const BAD_INPUTS: Bad[] = [
     name: "clone without template",
     kind: "MachineTemplate",
     mutate: (s) => (s.source = { clone: { full: true } }),
+    celMessage: "clone needs templateVmid or perHost",
   },
   {
     name: "clone and scratch at once",
     kind: "MachineTemplate",
     mutate: (s) => (s.source = { clone: { templateVmid: 9000 }, scratch: {} }),
+    celMessage: "exactly one of clone, scratch must be set",
+  },
+  {
+    name: "scratch option that is a list",
+    kind: "MachineTemplate",
+    mutate: (s) => (s.source = { scratch: { options: { boot: ["order=scsi0"] } } }),
+    celMessage: "must be a string, number or boolean",
   },
   { name: "bad disk slot", kind: "MachineTemplate", mutate: (s) => (s.disks[0].slot = "hda") },
   { name: "vlan 5000", kind: "MachineTemplate", mutate: (s) => (s.network[0].vlan = 5000) },
@@ -90,21 +127,25 @@ export const BAD_INPUTS: Bad[] = [
     name: "requirement In without values",
     kind: "NodePool",
     mutate: (s) => (s.requirements = [{ key: "a", operator: "In" }]),
+    celMessage: "operator In needs at least one value",
   },
   {
     name: "requirement Gt not an integer",
     kind: "NodePool",
     mutate: (s) => (s.requirements = [{ key: "a", operator: "Gt", values: ["x"] }]),
+    celMessage: "operators Gt, Lt, Gte and Lte need exactly one non-negative integer value",
   },
   {
     name: "requirement Exists with values",
     kind: "NodePool",
     mutate: (s) => (s.requirements = [{ key: "a", operator: "Exists", values: ["x"] }]),
+    celMessage: "operators Exists and DoesNotExist take no values",
   },
   {
     name: "requirement minValues above values",
     kind: "NodePool",
     mutate: (s) => (s.requirements = [{ key: "a", operator: "In", values: ["x"], minValues: 2 }]),
+    celMessage: "minValues needs at least that many values",
   },
   {
     name: "requirement operator unknown",
@@ -118,6 +159,7 @@ export const BAD_INPUTS: Bad[] = [
       s.minNodes = 5;
       s.limits.nodes = 2;
     },
+    celMessage: "minNodes must not exceed limits.nodes",
   },
   { name: "weight 0", kind: "NodePool", mutate: (s) => (s.weight = 0) },
   { name: "weight 101", kind: "NodePool", mutate: (s) => (s.weight = 101) },
@@ -125,6 +167,7 @@ export const BAD_INPUTS: Bad[] = [
     name: "budget schedule without duration",
     kind: "NodePool",
     mutate: (s) => (s.disruption.budgets = [{ nodes: "1", schedule: "@daily" }]),
+    celMessage: "schedule and duration go together",
   },
   {
     name: "budget of 150 %",

@@ -150,5 +150,11 @@ for (const bad of BAD_INPUTS) {
     } else {
       assert.ok(errors.length > 0, "the CRD schema should reject this input");
     }
+    if (bad.celMessage) {
+      assert.ok(
+        errors.some((e) => e.endsWith(`: ${bad.celMessage}`)),
+        `the CEL rule's message is missing: ${errors.join("; ")}`,
+      );
+    }
   });
 }

@@ -5,9 +5,8 @@
  * x-kubernetes-int-or-string, unions of objects merged with an "exactly one" CEL rule.
  *
  * What JSON Schema cannot say (zod refinements, cross-field rules) is written here once as a
- * CEL rule *with* a TypeScript predicate of the same meaning. The API server runs the CEL;
- * tests and the fake API server run the predicate (CEL_PREDICATES), so the CRD, the YAML
- * validation and the fake stay in step. A test fails when a zod refinement has no rule here.
+ * CEL rule. The API server, the fake API server and structural_validate.ts (through cel.ts)
+ * all evaluate the rule text itself. A test fails when a zod refinement has no rule here.
  */
 import { z } from "zod";
 import {
@@ -20,7 +19,6 @@ import {
   shapeSpec,
   sourceSpec,
 } from "../config/schema.ts";
-import { parseQuantity } from "../../core/quantity.ts";
 
 /** A structural OpenAPI v3 schema node (the subset proxscale emits). */
 export type Structural = {
@@ -51,20 +49,11 @@ export type Structural = {
   "x-kubernetes-validations"?: { rule: string; message: string }[];
 };
 
-/** A CEL rule and the predicate that means the same thing, evaluated on the defaulted value. */
-export type CelRule = { rule: string; message: string; check: (self: unknown) => boolean };
+/** A CEL rule and the message the API server reports when it fails. */
+export type CelRule = { rule: string; message: string };
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
-
-const has = (o: unknown, k: string) =>
-  typeof o === "object" && o !== null && (o as Record<string, unknown>)[k] !== undefined;
-
-const wholeCores = (q: unknown): boolean => {
-  if (typeof q !== "string" && typeof q !== "number") return false;
-  const r = parseQuantity(q, 1000);
-  return r.ok && r.value > 0 && r.value % 1000 === 0;
-};
 
 const cloneSchema = (sourceSpec.options[0] as unknown as z.ZodObject<Any>).shape.clone;
 
@@ -74,78 +63,55 @@ const RULES = new Map<unknown, CelRule[]>([
     {
       rule: "self.operator != 'In' || (has(self.values) && size(self.values) > 0)",
       message: "operator In needs at least one value",
-      check: (s: Any) => s.operator !== "In" || (s.values?.length ?? 0) > 0,
     },
     {
       rule:
         "!(self.operator in ['Gt', 'Lt', 'Gte', 'Lte']) || (has(self.values) && size(self.values) == 1 && self.values[0].matches('^[0-9]+$'))",
       message: "operators Gt, Lt, Gte and Lte need exactly one non-negative integer value",
-      check: (s: Any) =>
-        !["Gt", "Lt", "Gte", "Lte"].includes(s.operator) ||
-        (s.values?.length === 1 && /^[0-9]+$/.test(s.values[0])),
     },
     {
       rule:
         "!(self.operator in ['Exists', 'DoesNotExist']) || !has(self.values) || size(self.values) == 0",
       message: "operators Exists and DoesNotExist take no values",
-      check: (s: Any) =>
-        !["Exists", "DoesNotExist"].includes(s.operator) || (s.values?.length ?? 0) === 0,
     },
     {
       rule: "!has(self.minValues) || (has(self.values) && size(self.values) >= self.minValues)",
       message: "minValues needs at least that many values",
-      check: (s: Any) => s.minValues === undefined || (s.values?.length ?? 0) >= s.minValues,
     },
   ]],
   [providerSpec.shape.vmidRange, [{
     rule: "self.lower <= self.upper",
     message: "lower must not exceed upper",
-    check: (s: Any) => s.lower <= s.upper,
   }]],
   [providerSpec.shape.endpoint, [{
     rule: "self.startsWith('https://') && isURL(self)",
     message: "must be an https:// URL such as https://pve1.lan:8006",
-    check: (s: Any) => {
-      if (typeof s !== "string" || !s.startsWith("https://")) return false;
-      try {
-        return new URL(s).hostname !== "";
-      } catch {
-        return false;
-      }
-    },
   }]],
   [providerSpec.shape.hosts, [{
     rule: "self.all(h, self.exists_one(o, o.name == h.name))",
     message: "a host is listed twice",
-    check: (s: Any) => new Set((s as Any[]).map((h) => h.name)).size === (s as Any[]).length,
   }]],
   [cloneSchema, [{
     rule: "has(self.templateVmid) || has(self.perHost)",
     message: "clone needs templateVmid or perHost",
-    check: (s: Any) => has(s, "templateVmid") || has(s, "perHost"),
   }]],
   [machineTemplateSpec, [{
     rule: "(has(self.shapes) && size(self.shapes) > 0) || has(self.flexible)",
     message: "needs at least one entry in shapes or a flexible range",
-    check: (s: Any) => (s.shapes?.length ?? 0) > 0 || has(s, "flexible"),
   }]],
   [shapeSpec, [{
     rule:
       "type(self.cpu) == int ? self.cpu > 0 : (isQuantity(self.cpu) && quantity(self.cpu).isInteger() && quantity(self.cpu).asInteger() > 0)",
     message: "VMs get whole cores; cpu must be a positive whole number of vCPUs",
-    check: (s: Any) => wholeCores(s.cpu),
   }]],
   [budgetSpec, [{
     rule: "has(self.schedule) == has(self.duration)",
     message: "schedule and duration go together",
-    check: (s: Any) => has(s, "schedule") === has(s, "duration"),
   }]],
   [nodePoolSpec, [{
     rule:
       "!has(self.limits) || !has(self.limits.nodes) || !has(self.minNodes) || self.minNodes <= self.limits.nodes",
     message: "minNodes must not exceed limits.nodes",
-    check: (s: Any) =>
-      s.limits?.nodes === undefined || s.minNodes === undefined || s.minNodes <= s.limits.nodes,
   }]],
 ]);
 
@@ -153,27 +119,18 @@ const RULES = new Map<unknown, CelRule[]>([
 const QUANTITY_NON_NEGATIVE: CelRule = {
   rule: "type(self) != int || self >= 0",
   message: "must not be negative",
-  check: (s) => typeof s !== "number" || s >= 0,
 };
 const SCALAR_VALUE: CelRule = {
   rule: "type(self) == string || type(self) == int || type(self) == double || type(self) == bool",
   message: "must be a string, number or boolean",
-  check: (s) => ["string", "number", "boolean"].includes(typeof s),
 };
 const exactlyOne = (keys: string[]): CelRule => ({
   rule: `[${keys.map((k) => `has(self.${k})`).join(", ")}].exists_one(x, x)`,
   message: `exactly one of ${keys.join(", ")} must be set`,
-  check: (s) => keys.filter((k) => has(s, k)).length === 1,
 });
 
-/** Every CEL rule string proxscale emits, mapped to its predicate (for tests and fakes). */
-export const CEL_PREDICATES: Record<string, (self: unknown) => boolean> = {};
-function register(r: CelRule): { rule: string; message: string } {
-  CEL_PREDICATES[r.rule] = r.check;
-  return { rule: r.rule, message: r.message };
-}
-for (const rules of RULES.values()) rules.forEach(register);
-[QUANTITY_NON_NEGATIVE, SCALAR_VALUE].forEach(register);
+/** A fresh copy per use, so the YAML output repeats rules instead of aliasing them. */
+const copyRule = (r: CelRule): CelRule => ({ rule: r.rule, message: r.message });
 
 /** A quantity without sign or with '+', as the CRD pattern (the zod refine forbids '-'). */
 const QUANTITY_PATTERN_NON_NEGATIVE =
@@ -203,7 +160,7 @@ function convert(js: Any): Structural {
         // Bounds the CEL cost estimate of rules that parse quantities; real ones are short.
         maxLength: 64,
       });
-      validations.push(register(QUANTITY_NON_NEGATIVE));
+      validations.push(copyRule(QUANTITY_NON_NEGATIVE));
     } else if (branches.every((b) => b.type === "object")) {
       out.type = "object";
       out.properties = {};
@@ -212,10 +169,10 @@ function convert(js: Any): Structural {
           out.properties[k] = convert(v);
         }
       }
-      validations.push(register(exactlyOne(branches.map((b) => Object.keys(b.properties)[0]!))));
+      validations.push(copyRule(exactlyOne(branches.map((b) => Object.keys(b.properties)[0]!))));
     } else if (branches.every((b) => ["string", "number", "boolean"].includes(b.type))) {
       out["x-kubernetes-preserve-unknown-fields"] = true;
-      validations.push(register(SCALAR_VALUE));
+      validations.push(copyRule(SCALAR_VALUE));
     } else {
       throw new Error(`Cannot express this union structurally: ${JSON.stringify(js)}`);
     }
@@ -276,7 +233,7 @@ export function structuralSchema(schema: z.ZodType, missing: string[] = []): Str
         (ctx.jsonSchema as Any).properties.values.items.maxLength = 63;
       }
       if (rules) {
-        (ctx.jsonSchema as Any)["x-kubernetes-validations"] = rules.map(register);
+        (ctx.jsonSchema as Any)["x-kubernetes-validations"] = rules.map(copyRule);
       }
       const checks: Any[] = (ctx.zodSchema as Any)._zod.def.checks ?? [];
       const custom = checks.some((c) => c._zod.def.check === "custom");

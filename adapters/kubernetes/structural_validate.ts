@@ -1,11 +1,11 @@
 /**
  * A small evaluator of the structural schemas proxscale generates: defaulting, then OpenAPI
  * validation with the API server's message forms, unknown fields rejected as with
- * `fieldValidation=Strict`, and CEL rules run through their TypeScript predicates
- * (structural_schema.ts CEL_PREDICATES). Tests use it to prove the CRDs reject what the YAML
- * validation rejects; the fake API server may use it to validate custom resources.
+ * `fieldValidation=Strict`, and the CEL rules evaluated from their text (cel.ts). Tests use it
+ * to prove the CRDs reject what the YAML validation rejects.
  */
-import { CEL_PREDICATES, type Structural } from "./structural_schema.ts";
+import type { Structural } from "./structural_schema.ts";
+import { evaluateCel } from "./cel.ts";
 
 /** One field error, as in a 422 Invalid Status cause. */
 export type SchemaError = { path: string; message: string };
@@ -43,8 +43,13 @@ export function applyDefaults(value: unknown, s: Structural): unknown {
   return out;
 }
 
-/** Validates an already defaulted value; returns every error found. */
-export function validateStructural(value: unknown, s: Structural, path = ""): SchemaError[] {
+/** Validates an already defaulted value (CEL rules too unless `cel` is false); every error. */
+export function validateStructural(
+  value: unknown,
+  s: Structural,
+  path = "",
+  cel = true,
+): SchemaError[] {
   const errors: SchemaError[] = [];
   const at = path || "<root>";
   const invalid = (detail: string) =>
@@ -97,7 +102,10 @@ export function validateStructural(value: unknown, s: Structural, path = ""): Sc
     if (s.maxItems !== undefined && value.length > s.maxItems) {
       invalid(`${at} in body should have at most ${s.maxItems} items`);
     }
-    value.forEach((v, i) => errors.push(...validateStructural(v, s.items!, `${path}[${i}]`)));
+    const items = s.items;
+    if (items) {
+      value.forEach((v, i) => errors.push(...validateStructural(v, items, `${path}[${i}]`, cel)));
+    }
     if (s["x-kubernetes-list-type"] === "map") {
       const keys = s["x-kubernetes-list-map-keys"] ?? [];
       const seen = new Set<string>();
@@ -125,24 +133,14 @@ export function validateStructural(value: unknown, s: Structural, path = ""): Sc
         }
         continue;
       }
-      errors.push(...validateStructural(v, sub, child));
+      errors.push(...validateStructural(v, sub, child, cel));
     }
   }
-  for (const rule of s["x-kubernetes-validations"] ?? []) {
-    const check = CEL_PREDICATES[rule.rule];
-    if (!check) throw new Error(`No predicate registered for CEL rule ${rule.rule}`);
-    let passed: boolean;
-    try {
-      passed = check(value);
-    } catch {
-      passed = false;
-    }
-    if (!passed) {
-      errors.push({
-        path: at,
-        message: `Invalid value: "${describeType(value)}": ${rule.message}`,
-      });
-    }
+  for (const rule of cel ? s["x-kubernetes-validations"] ?? [] : []) {
+    const verdict = evaluateCel(rule.rule, value, s);
+    if (verdict === true) continue;
+    const detail = verdict === false ? rule.message : `${verdict} evaluating rule: ${rule.message}`;
+    errors.push({ path: at, message: `Invalid value: "${s.type ?? ""}": ${detail}` });
   }
   return errors;
 }
@@ -155,6 +153,9 @@ export function admit(
   const withDefaults = applyDefaults(obj, schema);
   // metadata is ObjectMeta, validated by the API server itself, not by the CRD schema.
   const body = isObj(withDefaults) ? { ...withDefaults, metadata: {} } : withDefaults;
-  const errors = validateStructural(body, schema);
+  // Like the API server, CEL rules run only when no value has the wrong type.
+  const plain = validateStructural(body, schema, "", false);
+  const typeError = plain.some((e) => / in body must be of type /.test(e.message));
+  const errors = typeError ? plain : validateStructural(body, schema);
   return errors.length ? { ok: false, errors } : { ok: true, value: withDefaults };
 }
