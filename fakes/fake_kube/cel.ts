@@ -66,7 +66,8 @@ const TYPE_NAMES = new Set([
 const BUILTIN_OPERATORS = new Set(["_&&_", "_||_", "_?_:_", "_[_]", "@not_strictly_false"]);
 
 type Expr = ReturnType<typeof parse>["expr"];
-type Position = (id: bigint) => string;
+/** Where an expression sits; for a call, cel-go points at its opening parenthesis. */
+type Position = (id: bigint, call?: string) => string;
 
 /** Names the program uses that the environment does not declare, as cel-go reports them. */
 function undeclared(e: Expr | undefined, bound: Set<string>, at: Position, out: string[]): void {
@@ -83,7 +84,7 @@ function undeclared(e: Expr | undefined, bound: Set<string>, at: Position, out: 
     case "callExpr": {
       const f = k.value.function;
       if (!BUILTIN_OPERATORS.has(f) && !ENV.funcs.find(f)) {
-        out.push(`${at(e.id)}: undeclared reference to '${f}' (in container '')`);
+        out.push(`${at(e.id, f)}: undeclared reference to '${f}' (in container '')`);
       }
       undeclared(k.value.target, bound, at, out);
       for (const a of k.value.args) undeclared(a, bound, at, out);
@@ -127,9 +128,12 @@ function compileExpression(
     return { ok: false, error: `ERROR: ${text.replace(/^syntax error: /, "")}` };
   }
   const positions = parsed.sourceInfo?.positions ?? {};
-  const at: Position = (id) => {
-    const offset = positions[Number(id)] ?? 0;
-    return `ERROR: <input>:1:${offset + 1}`;
+  const at: Position = (id, call) => {
+    let offset = positions[Number(id)] ?? 0;
+    const paren = call ? source.indexOf(`${call}(`, offset) : -1;
+    if (call && paren >= 0) offset = paren + call.length;
+    const line = source.slice(0, offset).split("\n");
+    return `ERROR: <input>:${line.length}:${line.at(-1)!.length + 1}`;
   };
   const problems: string[] = [];
   undeclared(parsed.expr, new Set(vars), at, problems);
