@@ -1,8 +1,9 @@
 /**
  * One table of inputs the YAML validation rejects. tests/kubernetes_crds_test.ts checks the CRD
- * schemas (structural validator + CEL predicates) and the CRD config loader reject each one;
- * tests/kubernetes_crd_fake_test.ts checks the fake API server rejects them once the CRDs are
- * applied, with the CEL rule's own message where a rule is what refuses them. `crossObject` entries reference other objects, which only the loader can judge.
+ * schemas (structural validator evaluating the CEL rule text) and the CRD config loader reject
+ * each one; tests/kubernetes_crd_fake_test.ts checks the fake API server rejects them once the
+ * CRDs are applied, with the CEL rule's own message where a rule is what refuses them.
+ * `crossObject` entries reference other objects, which only the loader can judge.
  */
 export type Kind = "Provider" | "MachineTemplate" | "NodePool";
 // deno-lint-ignore no-explicit-any

@@ -1,7 +1,7 @@
 /**
  * The CRDs are generated from the one schema, committed as generated, structurally valid, and
  * reject exactly the bad inputs the YAML validation rejects (one shared table, three judges:
- * YAML loader, CRD schema with CEL predicates, configuration loaded from CRD objects).
+ * YAML loader, CRD schema with its CEL rules, configuration loaded from CRD objects).
  */
 import assert from "node:assert/strict";
 import { parse, stringify } from "yaml";
