@@ -180,6 +180,23 @@ export function compileRule(rule: ValidationRule): CompiledRule | string {
 const isObj = (v: unknown): v is Record<string, Json> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
+const RESERVED = new Set(
+  "true false null in as break const continue else for function if import let loop package namespace return var void while"
+    .split(" "),
+);
+
+/**
+ * A schema property name as CEL rules spell it: reserved words become `__word__`, and `__`,
+ * `.`, `-` and `/` become `__underscores__`, `__dot__`, `__dash__` and `__slash__`. Names
+ * that cannot be escaped (e.g. starting with a digit) are not visible to rules.
+ */
+export function escapeProperty(name: string): string | undefined {
+  if (RESERVED.has(name)) return `__${name}__`;
+  if (!/^[a-zA-Z_.\-/][a-zA-Z0-9_.\-/]*$/.test(name)) return undefined;
+  return name.replaceAll("__", "__underscores__").replaceAll(".", "__dot__")
+    .replaceAll("-", "__dash__").replaceAll("/", "__slash__");
+}
+
 /** Converts a JSON value to the CEL value the apiserver binds for this schema node. */
 export function celValue(v: Json, s: CelTyping | undefined, root = false): unknown {
   if (v === null || typeof v === "boolean" || typeof v === "string") return v;
@@ -200,9 +217,12 @@ export function celValue(v: Json, s: CelTyping | undefined, root = false): unkno
       out.metadata = meta;
       continue;
     }
-    const sub = s?.properties?.[k] ??
+    const declared = s?.properties?.[k];
+    const sub = declared ??
       (isObj(s?.additionalProperties) ? s.additionalProperties as CelTyping : undefined);
-    out[k] = celValue(x, sub);
+    // Declared property names are escaped into CEL identifiers; map keys stay as they are.
+    const name = declared ? escapeProperty(k) : k;
+    if (name !== undefined) out[name] = celValue(x, sub);
   }
   return out;
 }

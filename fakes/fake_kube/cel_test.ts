@@ -163,3 +163,18 @@ Deno.test("a rule is compiled once per schema node and reused", () => {
   assert.equal(compileRule(rule), first);
   assert.notEqual(compileRule({ ...rule }), first, "another CRD's rule object compiles anew");
 });
+
+Deno.test("declared property names are escaped as the apiserver escapes them; map keys are not", () => {
+  const s: CelTyping = {
+    type: "object",
+    properties: {
+      "x-y": { type: "string" },
+      namespace: { type: "string" },
+      "a.b": { type: "string" },
+      labels: { type: "object", additionalProperties: { type: "string" } },
+    },
+  };
+  const v = { "x-y": "1", namespace: "n", "a.b": "2", labels: { "k-8": "v" } };
+  assert.ok(holds("self.x__dash__y == '1' && self.__namespace__ == 'n'", v, s));
+  assert.ok(holds("self.a__dot__b == '2' && self.labels['k-8'] == 'v'", v, s));
+});
