@@ -373,3 +373,51 @@ Deno.test("the node's kubelet finishes graceful deletions of its pods after the 
     await waitFor("the pod to be gone", () => pod(w.kube, "web") === undefined || undefined, 3000);
   });
 });
+
+Deno.test("a destroyed VM's kubelet falls silent but its Node stays for the autoscaler to delete", async () => {
+  await withWorld({}, async ({ pve, kube, kubelets }) => {
+    addGpuVm(pve);
+    attachSeed(pve, 150, { userData: KUBEADM_SEED });
+    addBootstrapToken(kube.store, TOKEN);
+    await waitFor("the lease", () => renewTime(kube, "gpu-abc12"));
+    pve.model.st.vms.delete(150);
+    await sleep(30);
+    const last = renewTime(kube, "gpu-abc12");
+    await sleep(RENEW_MS * 4);
+    equal(renewTime(kube, "gpu-abc12"), last);
+    ok(node(kube, "gpu-abc12"));
+    equal(kubelets.nodeOfVm(150), "gpu-abc12");
+  });
+});
+
+Deno.test("a VM stopped and started through the PVE API boots a new kubelet that takes its Node back", async () => {
+  await withWorld({}, async ({ pve, kube }) => {
+    addGpuVm(pve);
+    attachSeed(pve, 150, { userData: KUBEADM_SEED });
+    addBootstrapToken(kube.store, TOKEN);
+    await waitFor("the lease", () => renewTime(kube, "gpu-abc12"));
+    const bootID = () => node(kube, "gpu-abc12")?.status?.nodeInfo?.bootID;
+    const firstBoot = bootID();
+    ok(pve.model.powerVm("pve1", 150, "stop", {}, "root@pam").ok);
+    await waitFor(
+      "the VM to stop",
+      () => pve.model.st.vms.get(150)!.status === "stopped" || undefined,
+    );
+    ok(pve.model.powerVm("pve1", 150, "start", {}, "root@pam").ok);
+    await waitFor("a new boot", () => bootID() !== firstBoot || undefined, 4000);
+    const after = renewTime(kube, "gpu-abc12");
+    await waitFor("renewals", () => renewTime(kube, "gpu-abc12") !== after || undefined);
+  });
+});
+
+Deno.test("a NotReady kubelet starts no new pods", async () => {
+  await withWorld({}, async (w) => {
+    await registered(w);
+    w.kubelets.setNodeFault("gpu-abc12", "notready");
+    createPod(w.kube, "web", { containers: [{ name: "a", image: "x" }] });
+    await sleep(200);
+    equal(pod(w.kube, "web")?.status?.phase, "Pending");
+    w.kubelets.setNodeFault("gpu-abc12", undefined);
+    await waitFor("Running", () => pod(w.kube, "web")?.status?.phase === "Running" || undefined);
+  });
+});
