@@ -295,6 +295,11 @@ async function registered(w: World): Promise<void> {
   attachSeed(w.pve, 150, { userData: KUBEADM_SEED });
   addBootstrapToken(w.kube.store, TOKEN);
   await waitFor("the node", () => node(w.kube, "gpu-abc12")?.status?.allocatable);
+  // What proxscale does once the Node is registered: the startup taint goes.
+  const r = w.kube.store.patch("nodes", undefined, "gpu-abc12", "merge", {
+    spec: { taints: null },
+  });
+  if (!r.ok) throw new Error(r.error.message);
 }
 
 Deno.test("a pod bound to the node runs with ready containers, a pod IP and the node's IP", async () => {
@@ -419,5 +424,21 @@ Deno.test("a NotReady kubelet starts no new pods", async () => {
     equal(pod(w.kube, "web")?.status?.phase, "Pending");
     w.kubelets.setNodeFault("gpu-abc12", undefined);
     await waitFor("Running", () => pod(w.kube, "web")?.status?.phase === "Running" || undefined);
+  });
+});
+
+Deno.test("a pod bound while the startup NoExecute taint is on the node is rejected by kubelet admission", async () => {
+  await withWorld({}, async (w) => {
+    addGpuVm(w.pve);
+    attachSeed(w.pve, 150, { userData: KUBEADM_SEED });
+    addBootstrapToken(w.kube.store, TOKEN);
+    await waitFor("the node", () => node(w.kube, "gpu-abc12")?.status?.allocatable);
+    createPod(w.kube, "early", { containers: [{ name: "a", image: "x" }] });
+    const p = await waitFor("Failed", () => {
+      const x = pod(w.kube, "early");
+      return x?.status?.phase === "Failed" ? x : undefined;
+    });
+    equal(p.status!.reason, "TaintToleration");
+    equal(p.status!.message, "Pod was rejected: Predicate TaintToleration failed");
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The pods of one registered kubelet: admits pods bound to its node in creation order (or
- * rejects them as Failed/OutOf<resource>), reports admitted pods Running with ready
+ * rejects them as Failed with OutOf<resource>, NodeAffinity or TaintToleration), reports admitted pods Running with ready
  * containers, completes run-to-completion pods (Succeeded, exit code 0) after their run time,
  * and finishes graceful deletions of its pods once their deletionTimestamp has passed.
  *
@@ -12,6 +12,7 @@
  */
 import type { KObj } from "../../fake_kube/objects.ts";
 import type { KubeStore } from "../../fake_kube/store.ts";
+import { nodeFitRejection } from "./node_fit.ts";
 import { GPU_RESOURCE, type NodeResources } from "./node_status.ts";
 import {
   addRequests,
@@ -68,6 +69,7 @@ export class PodRunner {
 
   /** One pass over the pods bound to this node; `admit` false holds new pods back. */
   step(now: number, admit: boolean, pods: KObj[]): void {
+    let node: KObj | undefined;
     const present = new Set<string>();
     const used: Amounts = {};
     let count = 0;
@@ -110,7 +112,9 @@ export class PodRunner {
     );
     for (const p of waiting) {
       const uid = p.metadata.uid ?? `${p.metadata.namespace}/${p.metadata.name}`;
-      const rejection = admitPod(p, this.#allocatable, used, count);
+      node ??= this.#nodeObject();
+      const rejection = admitPod(p, this.#allocatable, used, count) ??
+        (node ? nodeFitRejection(p, node) : undefined);
       if (rejection) {
         this.#patch(p, rejectedStatus(rejection, now));
         this.#admitted.set(uid, { startedAt: now, podIP: "", done: true });
@@ -132,6 +136,11 @@ export class PodRunner {
       count++;
       if (a.finishAt !== undefined && now >= a.finishAt) this.#complete(p, a, now);
     }
+  }
+
+  #nodeObject(): KObj | undefined {
+    const r = this.#store.get("nodes", undefined, this.#node);
+    return r.ok ? r.value : undefined;
   }
 
   #complete(p: KObj, a: Admitted, now: number): void {

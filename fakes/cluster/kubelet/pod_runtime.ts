@@ -66,10 +66,23 @@ export function podRequests(pod: KObj): Amounts {
 /** A rejection as the kubelet reports it. */
 export type Rejection = { reason: string; message: string };
 
+/** Resources the kubelet checks first, in its order; the rest follow in name order. */
+const NATIVE_ORDER = ["cpu", "memory", "ephemeral-storage"];
+
+/** An extended resource: a domain-prefixed name outside kubernetes.io (`nvidia.com/gpu`). */
+export function isExtendedResource(name: string): boolean {
+  const slash = name.indexOf("/");
+  if (slash < 0 || name.startsWith("requests.")) return false;
+  const domain = name.slice(0, slash);
+  return domain !== "kubernetes.io" && !domain.endsWith(".kubernetes.io");
+}
+
 /**
- * Whether the pod fits beside the pods already admitted: every requested resource must fit
- * in allocatable minus `used` (a resource the node does not advertise has none), and one more
- * pod must fit under the pod limit. Resources are checked in name order, pods first.
+ * Whether the pod fits beside the pods already admitted: one more pod must fit under the pod
+ * limit, then every requested resource must fit in allocatable minus `used` (cpu, memory,
+ * ephemeral-storage, then the others by name). Extended resources the node does not
+ * advertise at all are left out, as the kubelet drops them before its check (they may be
+ * cluster-level resources); a native resource it does not advertise has none.
  */
 export function admitPod(
   pod: KObj,
@@ -85,7 +98,14 @@ export function admitPod(
   const maxPods = allocatable.pods ?? 0;
   if (admittedPods + 1 > maxPods) return reject("pods", 1, admittedPods, maxPods);
   const req = podRequests(pod);
-  for (const k of Object.keys(req).sort()) {
+  const rank = (k: string) => {
+    const i = NATIVE_ORDER.indexOf(k);
+    return i < 0 ? NATIVE_ORDER.length : i;
+  };
+  const keys = Object.keys(req).filter((k) => k !== "pods")
+    .filter((k) => !isExtendedResource(k) || k in allocatable)
+    .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  for (const k of keys) {
     const want = req[k]!;
     if (want <= 0) continue;
     const have = allocatable[k] ?? 0;

@@ -45,8 +45,18 @@ Deno.test("admission rejects the first resource that does not fit, in the kubele
   );
   equal(admitPod(pod({ containers: [c()] }), alloc, {}, 110)?.reason, "OutOfpods");
   equal(
-    admitPod(pod({ containers: [c({ "example.com/fpga": "1" })] }), alloc, {}, 0)?.reason,
-    "OutOfexample.com/fpga",
+    admitPod(pod({ containers: [c({ cpu: "5", memory: "9Gi" })] }), alloc, {}, 0)?.reason,
+    "OutOfcpu",
+    "cpu is checked before memory",
+  );
+  equal(
+    admitPod(pod({ containers: [c({ "example.com/fpga": "1" })] }), alloc, {}, 0),
+    undefined,
+    "an extended resource the node does not advertise is left to the scheduler",
+  );
+  equal(
+    admitPod(pod({ containers: [c({ "hugepages-2Mi": "2Mi" })] }), alloc, {}, 0)?.reason,
+    "OutOfhugepages-2Mi",
   );
 });
 
