@@ -137,12 +137,12 @@ export class KubeletLoop {
   }
 }
 
-/** Pods bound to a node, by node name. */
+/** Pods bound to a node, by node name (the stored objects, read only: every write replaces them). */
 function groupPods(store: KubeStore): Map<string, KObj[]> {
   const out = new Map<string, KObj[]>();
-  const r = store.list("pods");
+  const r = store.listEntries("pods");
   if (!r.ok) return out;
-  for (const p of r.value.items) {
+  for (const { obj: p } of r.value.entries) {
     const n = p.spec?.nodeName as string | undefined;
     if (!n) continue;
     const list = out.get(n);
