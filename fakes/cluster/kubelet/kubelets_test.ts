@@ -7,7 +7,13 @@ import type { KObj } from "../../fake_kube/objects.ts";
 import { type FakeKube, startFakeKube } from "../../fake_kube/server.ts";
 import { type FakePve, startFakePve } from "../../fake_pve/server.ts";
 import { type Kubelets, startKubelets } from "./kubelets.ts";
-import { addBootstrapToken, attachSeed, sleep, waitFor } from "./testing/seeded_vm.ts";
+import {
+  addBootstrapToken,
+  attachSeed,
+  attachSnippet,
+  sleep,
+  waitFor,
+} from "./testing/seeded_vm.ts";
 
 const TOKEN = "abcdef.0123456789abcdef";
 const GiB = 1024 ** 3;
@@ -440,5 +446,26 @@ Deno.test("a pod bound while the startup NoExecute taint is on the node is rejec
     });
     equal(p.status!.reason, "TaintToleration");
     equal(p.status!.message, "Pod was rejected: Predicate TaintToleration failed");
+  });
+});
+
+Deno.test("a VM configured through PVE's cloud-init drive reads its kubelet flags from the cicustom user-data snippet", async () => {
+  await withWorld({}, async ({ pve, kube }) => {
+    pve.model.addVm({
+      vmid: 170,
+      node: "pve2",
+      name: "ci-node",
+      config: { cores: "2", memory: "4096" },
+      disks: [
+        { key: "scsi0", storage: "local-lvm", size: 8 * GiB },
+        { key: "ide2", storage: "local-lvm", size: 0, cloudinit: true },
+      ],
+      running: true,
+    });
+    attachSnippet(pve, 170, KUBEADM_SEED.replaceAll("gpu-abc12", "ci-node"));
+    addBootstrapToken(kube.store, TOKEN);
+    const n = await waitFor("the node", () => node(kube, "ci-node"));
+    equal(n.metadata.labels?.["proxscale.io/nodepool"], "gpu");
+    equal(n.metadata.labels?.["kubernetes.io/hostname"], "ci-node");
   });
 });

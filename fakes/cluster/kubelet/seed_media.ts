@@ -2,7 +2,9 @@
  * The guest's view of its cdrom drives: the first attached ISO labelled `cidata` (the NoCloud
  * datasource's volume label, matched case-insensitively as cloud-init does) and its
  * user-data and meta-data files. The ISO is read with the project's ISO 9660 reader, a wire
- * parser that trusts nothing the writer recorded.
+ * parser that trusts nothing the writer recorded. Without such an ISO, PVE's own cloud-init
+ * drive counts when `cicustom` names user-data (and meta-data) snippets whose bytes the fake
+ * holds: PVE copies those files onto the drive it generates.
  *
  * May import: adapters/bootstrap/iso9660_reader.ts, fakes/.
  */
@@ -40,5 +42,28 @@ export function readSeedMedia(
     const metaData = file("meta-data");
     return metaData === undefined ? { userData } : { userData, metaData };
   }
-  return undefined;
+  return fromCicustom(model, host, values);
+}
+
+/** `cicustom: user=<volid>[,meta=<volid>]` with a PVE cloud-init drive attached. */
+function fromCicustom(
+  model: PveModel,
+  host: string,
+  values: ReadonlyMap<string, string>,
+): SeedFiles | undefined {
+  const cicustom = values.get("cicustom");
+  if (!cicustom) return undefined;
+  const hasDrive = [...values].some(([k, v]) =>
+    CDROM_SLOT.test(k) && /cloudinit/.test(v.split(",")[0]!)
+  );
+  if (!hasDrive) return undefined;
+  const part = (name: string) => {
+    const m = new RegExp(`(?:^|,)${name}=([^,]+)`).exec(cicustom);
+    const data = m ? model.volumeData(host, m[1]!) : undefined;
+    return data ? new TextDecoder().decode(data) : undefined;
+  };
+  const userData = part("user");
+  if (userData === undefined) return undefined;
+  const metaData = part("meta");
+  return metaData === undefined ? { userData } : { userData, metaData };
 }

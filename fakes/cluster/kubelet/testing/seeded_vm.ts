@@ -78,3 +78,20 @@ export async function waitFor<T>(
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/** Writes a user-data snippet to `local` and points the VM's `cicustom` at it (PVE cloud-init). */
+export function attachSnippet(pve: FakePve, vmid: number, userData: string): void {
+  const st = pve.model.st;
+  const vm = st.vms.get(vmid);
+  if (!vm) throw new Error(`No VM ${vmid}`);
+  const data = new TextEncoder().encode(userData);
+  const name = `snippets/user-${vmid}.yaml`;
+  st.volumesOf(vm.node, st.storages.get("local")!).set(name, {
+    storage: "local",
+    name,
+    size: data.length,
+    content: "snippets",
+    data,
+  });
+  vm.conf.values.set("cicustom", `user=local:${name}`);
+}
