@@ -1,0 +1,143 @@
+/**
+ * PodTopologySpread. For each DoNotSchedule constraint the filter counts, per domain of its
+ * topologyKey, the pods in the incoming pod's namespace that match its labelSelector (plus
+ * `matchLabelKeys`: the incoming pod's own values for those keys) and are not being deleted,
+ * over the eligible nodes: nodes that carry every constraint's topologyKey, that match the
+ * pod's nodeSelector/required node affinity unless nodeAffinityPolicy is Ignore (default
+ * Honor), and whose hard taints the pod tolerates only when nodeTaintsPolicy is Honor (default
+ * Ignore). A node passes when
+ *   count(its domain) + (1 if the pod matches the selector) - global minimum <= maxSkew,
+ * where the minimum is taken over the eligible domains, and is 0 when minDomains is set and
+ * fewer domains exist. A node without the topologyKey label fails with "(missing required
+ * label)". ScheduleAnyway constraints never filter: fewer matching pods in a node's domain
+ * only score higher.
+ *
+ * May import: ./cluster_state.ts, ./label_match.ts, ./node_affinity.ts, ./taint_toleration.ts,
+ * ../../fake_kube/objects.ts (types).
+ */
+import type { KObj } from "../../fake_kube/objects.ts";
+import type { ClusterState, NodeState } from "./cluster_state.ts";
+import { type LabelSelector, selectorMatches } from "./label_match.ts";
+import { podMatchesNode } from "./node_affinity.ts";
+import { taintToleration } from "./taint_toleration.ts";
+
+/** A node whose domain would exceed a constraint's maxSkew. */
+export const SPREAD_MISMATCH = "node(s) didn't match pod topology spread constraints";
+/** A node without a constraint's topologyKey label. */
+export const SPREAD_MISSING_LABEL = `${SPREAD_MISMATCH} (missing required label)`;
+
+/** A v1.TopologySpreadConstraint as the API stores it. */
+export type SpreadConstraint = {
+  maxSkew: number;
+  topologyKey: string;
+  whenUnsatisfiable: string;
+  labelSelector?: LabelSelector | null;
+  minDomains?: number;
+  nodeAffinityPolicy?: string;
+  nodeTaintsPolicy?: string;
+  matchLabelKeys?: string[];
+};
+
+/** The per-pod precomputation: a filter and a raw spread score (lower is better) per node. */
+export type TopologySpread = {
+  filter(n: NodeState): string[];
+  score(n: NodeState): number;
+};
+
+type Prepared = {
+  c: SpreadConstraint;
+  sel: LabelSelector | null | undefined;
+  counts: Map<string, number>;
+};
+
+function effectiveSelector(c: SpreadConstraint, pod: KObj): LabelSelector | null | undefined {
+  const keys = c.matchLabelKeys ?? [];
+  if (keys.length === 0 || !c.labelSelector) return c.labelSelector;
+  const labels = pod.metadata.labels ?? {};
+  const extra = keys.filter((k) => Object.hasOwn(labels, k)).map((k) => ({
+    key: k,
+    operator: "In",
+    values: [labels[k]!],
+  }));
+  return {
+    ...c.labelSelector,
+    matchExpressions: [...(c.labelSelector.matchExpressions ?? []), ...extra],
+  };
+}
+
+function prepare(
+  pod: KObj,
+  cluster: ClusterState,
+  constraints: SpreadConstraint[],
+): Prepared[] {
+  const ns = pod.metadata.namespace ?? "default";
+  const tolerations = pod.spec?.tolerations ?? [];
+  const out: Prepared[] = constraints.map((c) => ({
+    c,
+    sel: effectiveSelector(c, pod),
+    counts: new Map<string, number>(),
+  }));
+  for (const n of cluster.nodes) {
+    if (!constraints.every((c) => Object.hasOwn(n.labels, c.topologyKey))) continue;
+    for (const p of out) {
+      if (
+        (p.c.nodeAffinityPolicy ?? "Honor") === "Honor" && !podMatchesNode(pod, n.labels, n.name)
+      ) {
+        continue;
+      }
+      if (p.c.nodeTaintsPolicy === "Honor" && taintToleration(tolerations, n).length > 0) continue;
+      const domain = n.labels[p.c.topologyKey]!;
+      let count = 0;
+      for (const e of n.pods) {
+        if (e.namespace !== ns || e.pod.metadata.deletionTimestamp) continue;
+        if (selectorMatches(p.sel, e.labels)) count++;
+      }
+      p.counts.set(domain, (p.counts.get(domain) ?? 0) + count);
+    }
+  }
+  return out;
+}
+
+function constraintsOf(pod: KObj, when: string): SpreadConstraint[] {
+  const all = pod.spec?.topologySpreadConstraints;
+  // deno-lint-ignore no-explicit-any
+  return Array.isArray(all) ? all.filter((c: any) => c?.whenUnsatisfiable === when) : [];
+}
+
+/** Counts, once per pod, the matching pods per domain for its spread constraints. */
+export function podTopologySpread(pod: KObj, cluster: ClusterState): TopologySpread {
+  const hard = constraintsOf(pod, "DoNotSchedule");
+  const soft = constraintsOf(pod, "ScheduleAnyway");
+  if (hard.length === 0 && soft.length === 0) return { filter: () => [], score: () => 0 };
+  const labels = pod.metadata.labels ?? {};
+  const hardP = hard.length ? prepare(pod, cluster, hard) : [];
+  const softP = soft.length ? prepare(pod, cluster, soft) : [];
+  const minima = hardP.map((p) => {
+    if (p.c.minDomains !== undefined && p.counts.size < p.c.minDomains) return 0;
+    let min = Infinity;
+    for (const v of p.counts.values()) min = Math.min(min, v);
+    return min;
+  });
+  return {
+    filter(n: NodeState): string[] {
+      for (let i = 0; i < hardP.length; i++) {
+        const p = hardP[i]!;
+        const domain = n.labels[p.c.topologyKey];
+        if (domain === undefined) return [SPREAD_MISSING_LABEL];
+        const self = selectorMatches(p.sel, labels) ? 1 : 0;
+        if ((p.counts.get(domain) ?? 0) + self - minima[i]! > Number(p.c.maxSkew)) {
+          return [SPREAD_MISMATCH];
+        }
+      }
+      return [];
+    },
+    score(n: NodeState): number {
+      let s = 0;
+      for (const p of softP) {
+        const domain = n.labels[p.c.topologyKey];
+        if (domain !== undefined) s += p.counts.get(domain) ?? 0;
+      }
+      return s;
+    },
+  };
+}
