@@ -28,6 +28,11 @@ export type BoundPod = {
   /** Its required pod anti-affinity terms (they repel incoming pods too). */
   // deno-lint-ignore no-explicit-any
   requiredAntiAffinity: any[];
+  /** Those terms compiled (filled by the first inter-pod check that needs them). */
+  compiledAnti?: {
+    topologyKey: string;
+    selects(t: { namespace: string; labels: Labels }): boolean;
+  }[];
 };
 
 /** One node and everything bound to it. */

@@ -17,7 +17,12 @@
  */
 import type { KObj } from "../../fake_kube/objects.ts";
 import type { ClusterState, NodeState } from "./cluster_state.ts";
-import { type Labels, type LabelSelector, selectorMatches } from "./label_match.ts";
+import {
+  compileSelector,
+  type LabelMatcher,
+  type Labels,
+  type LabelSelector,
+} from "./label_match.ts";
 
 /** A node whose domain holds a pod whose required anti-affinity repels the incoming pod. */
 export const EXISTING_ANTI_AFFINITY = "node(s) didn't satisfy existing pods anti-affinity rules";
@@ -36,6 +41,32 @@ export type AffinityTerm = {
 
 type Who = { namespace: string; labels: Labels };
 
+/** A term compiled for one owner: does it select a pod (namespace and labels)? */
+export type CompiledTerm = { topologyKey: string; selects(target: Who): boolean };
+
+/** Compiles `term`, owned by a pod in `ownerNs`, against the cluster's namespace labels. */
+export function compileTerm(
+  term: AffinityTerm,
+  ownerNs: string,
+  namespaceLabels: ReadonlyMap<string, Labels>,
+): CompiledTerm {
+  const listed = new Set(term.namespaces ?? []);
+  const nsSel = term.namespaceSelector;
+  const labelsMatch = compileSelector(term.labelSelector);
+  let inNs: (ns: string) => boolean;
+  if (listed.size === 0 && (nsSel === undefined || nsSel === null)) {
+    inNs = (ns) => ns === ownerNs;
+  } else {
+    const nsMatch: LabelMatcher | undefined = nsSel ? compileSelector(nsSel) : undefined;
+    inNs = (ns) =>
+      listed.has(ns) || (nsMatch !== undefined && nsMatch(namespaceLabels.get(ns) ?? {}));
+  }
+  return {
+    topologyKey: term.topologyKey,
+    selects: (t) => inNs(t.namespace) && labelsMatch(t.labels),
+  };
+}
+
 /** Does `term`, owned by a pod in `ownerNs`, select pod `target`? */
 export function termSelects(
   term: AffinityTerm,
@@ -43,17 +74,7 @@ export function termSelects(
   target: Who,
   namespaceLabels: ReadonlyMap<string, Labels>,
 ): boolean {
-  const listed = term.namespaces ?? [];
-  const nsSel = term.namespaceSelector;
-  let inNs: boolean;
-  if (listed.length === 0 && (nsSel === undefined || nsSel === null)) {
-    inNs = target.namespace === ownerNs;
-  } else {
-    inNs = listed.includes(target.namespace) ||
-      (nsSel !== undefined && nsSel !== null &&
-        selectorMatches(nsSel, namespaceLabels.get(target.namespace) ?? {}));
-  }
-  return inNs && selectorMatches(term.labelSelector, target.labels);
+  return compileTerm(term, ownerNs, namespaceLabels).selects(target);
 }
 
 function required(pod: KObj, kind: "podAffinity" | "podAntiAffinity"): AffinityTerm[] {
@@ -64,18 +85,41 @@ function required(pod: KObj, kind: "podAffinity" | "podAntiAffinity"): AffinityT
 function preferred(
   pod: KObj,
   kind: "podAffinity" | "podAntiAffinity",
-): { weight: number; podAffinityTerm: AffinityTerm }[] {
+  sign: number,
+  ns: string,
+  namespaceLabels: ReadonlyMap<string, Labels>,
+): (CompiledTerm & { weight: number })[] {
   const t = pod.spec?.affinity?.[kind]?.preferredDuringSchedulingIgnoredDuringExecution;
-  return Array.isArray(t) ? t : [];
+  // deno-lint-ignore no-explicit-any
+  return (Array.isArray(t) ? t : []).filter((w: any) => w?.podAffinityTerm).map((w: any) => ({
+    ...compileTerm(w.podAffinityTerm, ns, namespaceLabels),
+    weight: sign * Number(w.weight ?? 0),
+  }));
 }
 
-const pair = (k: string, v: string) => `${k}\u0000${v}`;
+/** Counts per topology key, then per domain value. */
+type DomainCounts = Map<string, Map<string, number>>;
+
+function bump(m: DomainCounts, key: string, value: string, by = 1): void {
+  let inner = m.get(key);
+  if (!inner) m.set(key, inner = new Map());
+  inner.set(value, (inner.get(value) ?? 0) + by);
+}
+
+function countAt(m: DomainCounts, key: string, value: string): number {
+  return m.get(key)?.get(value) ?? 0;
+}
+const NONE: string[] = [];
 
 /** The per-pod precomputation: a filter and a raw preferred-affinity score per node. */
 export type InterPodAffinity = {
   filter(n: NodeState): string[];
   score(n: NodeState): number;
+  /** False when the score is the same on every node (no preferred terms). */
+  scored: boolean;
 };
+
+const NOTHING_TO_CHECK: InterPodAffinity = { filter: () => NONE, score: () => 0, scored: false };
 
 /** Counts, once per pod, what the filter and score need from all bound pods. */
 export function interPodAffinity(pod: KObj, cluster: ClusterState): InterPodAffinity {
@@ -83,65 +127,59 @@ export function interPodAffinity(pod: KObj, cluster: ClusterState): InterPodAffi
     namespace: pod.metadata.namespace ?? "default",
     labels: pod.metadata.labels ?? {},
   };
-  const ns = cluster.namespaceLabels;
-  const affinity = required(pod, "podAffinity");
-  const anti = required(pod, "podAntiAffinity");
-  const prefAff = preferred(pod, "podAffinity");
-  const prefAnti = preferred(pod, "podAntiAffinity");
-  const existingAnti = new Map<string, number>();
-  const affinityCounts = new Map<string, number>();
-  const antiCounts = new Map<string, number>();
-  const prefScore = new Map<string, number>();
-  if (
-    affinity.length + anti.length + prefAff.length + prefAnti.length === 0 &&
-    cluster.antiAffinityPods === 0
-  ) {
-    return { filter: () => [], score: () => 0 };
+  const nsl = cluster.namespaceLabels;
+  const affinity = required(pod, "podAffinity").map((t) => compileTerm(t, me.namespace, nsl));
+  const anti = required(pod, "podAntiAffinity").map((t) => compileTerm(t, me.namespace, nsl));
+  const prefs = [
+    ...preferred(pod, "podAffinity", 1, me.namespace, nsl),
+    ...preferred(pod, "podAntiAffinity", -1, me.namespace, nsl),
+  ];
+  if (affinity.length + anti.length + prefs.length === 0 && cluster.antiAffinityPods === 0) {
+    return NOTHING_TO_CHECK;
   }
-  const bump = (m: Map<string, number>, k: string, by = 1) => m.set(k, (m.get(k) ?? 0) + by);
+  const existingAnti: DomainCounts = new Map();
+  const affinityCounts: DomainCounts = new Map();
+  const antiCounts: DomainCounts = new Map();
+  const prefScore: DomainCounts = new Map();
+  const scanPeers = affinity.length + anti.length + prefs.length > 0;
   for (const n of cluster.nodes) {
     for (const e of n.pods) {
-      for (const t of e.requiredAntiAffinity as AffinityTerm[]) {
-        const v = n.labels[t.topologyKey];
-        if (v !== undefined && termSelects(t, e.namespace, me, ns)) {
-          bump(existingAnti, pair(t.topologyKey, v));
+      if (e.requiredAntiAffinity.length > 0) {
+        e.compiledAnti ??= e.requiredAntiAffinity.map((t) => compileTerm(t, e.namespace, nsl));
+        for (const t of e.compiledAnti) {
+          const v = n.labels[t.topologyKey];
+          if (v !== undefined && t.selects(me)) bump(existingAnti, t.topologyKey, v);
         }
       }
-      if (affinity.length > 0 && affinity.every((t) => termSelects(t, me.namespace, e, ns))) {
+      if (!scanPeers) continue;
+      if (affinity.length > 0 && affinity.every((t) => t.selects(e))) {
         for (const t of affinity) {
           const v = n.labels[t.topologyKey];
-          if (v !== undefined) bump(affinityCounts, pair(t.topologyKey, v));
+          if (v !== undefined) bump(affinityCounts, t.topologyKey, v);
         }
       }
       for (const t of anti) {
         const v = n.labels[t.topologyKey];
-        if (v !== undefined && termSelects(t, me.namespace, e, ns)) {
-          bump(antiCounts, pair(t.topologyKey, v));
-        }
+        if (v !== undefined && t.selects(e)) bump(antiCounts, t.topologyKey, v);
       }
-      for (const [list, sign] of [[prefAff, 1], [prefAnti, -1]] as const) {
-        for (const w of list) {
-          const t = w.podAffinityTerm;
-          const v = t && n.labels[t.topologyKey];
-          if (v !== undefined && termSelects(t, me.namespace, e, ns)) {
-            bump(prefScore, pair(t.topologyKey, v), sign * Number(w.weight ?? 0));
-          }
-        }
+      for (const t of prefs) {
+        const v = n.labels[t.topologyKey];
+        if (v !== undefined && t.selects(e)) bump(prefScore, t.topologyKey, v, t.weight);
       }
     }
   }
-  const selfMatch = affinity.every((t) => termSelects(t, me.namespace, me, ns));
-  const prefKeys = new Set([...prefAff, ...prefAnti].map((w) => w.podAffinityTerm?.topologyKey));
+  const selfMatch = affinity.every((t) => t.selects(me));
+  const prefKeys = new Set(prefs.map((t) => t.topologyKey));
   return {
+    scored: prefs.length > 0,
     filter(n: NodeState): string[] {
-      if (existingAnti.size > 0) {
-        for (const k in n.labels) {
-          if ((existingAnti.get(pair(k, n.labels[k]!)) ?? 0) > 0) return [EXISTING_ANTI_AFFINITY];
-        }
+      for (const [key, byValue] of existingAnti) {
+        const v = n.labels[key];
+        if (v !== undefined && (byValue.get(v) ?? 0) > 0) return [EXISTING_ANTI_AFFINITY];
       }
       for (const t of anti) {
         const v = n.labels[t.topologyKey];
-        if (v !== undefined && (antiCounts.get(pair(t.topologyKey, v)) ?? 0) > 0) {
+        if (v !== undefined && countAt(antiCounts, t.topologyKey, v) > 0) {
           return [ANTI_AFFINITY];
         }
       }
@@ -149,17 +187,16 @@ export function interPodAffinity(pod: KObj, cluster: ClusterState): InterPodAffi
       for (const t of affinity) {
         const v = n.labels[t.topologyKey];
         if (v === undefined) return [AFFINITY];
-        if ((affinityCounts.get(pair(t.topologyKey, v)) ?? 0) <= 0) podsExist = false;
+        if (countAt(affinityCounts, t.topologyKey, v) <= 0) podsExist = false;
       }
       if (!podsExist && !(affinityCounts.size === 0 && selfMatch)) return [AFFINITY];
-      return [];
+      return NONE;
     },
     score(n: NodeState): number {
       let s = 0;
       for (const k of prefKeys) {
-        if (k === undefined) continue;
         const v = n.labels[k];
-        if (v !== undefined) s += prefScore.get(pair(k, v)) ?? 0;
+        if (v !== undefined) s += countAt(prefScore, k, v);
       }
       return s;
     },

@@ -23,6 +23,12 @@ export function podMatchesNode(pod: KObj, labels: Labels, nodeName: string): boo
   return true;
 }
 
+/** Does the pod constrain nodes at all (nodeSelector or required node affinity)? */
+export function hasNodeConstraints(pod: KObj): boolean {
+  return Object.keys(pod.spec?.nodeSelector ?? {}).length > 0 ||
+    pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution != null;
+}
+
 /** Reasons the pod's node constraints rule the node out; empty when it matches. */
 export function nodeAffinity(pod: KObj, n: NodeState): string[] {
   return podMatchesNode(pod, n.labels, n.name) ? [] : [AFFINITY_MISMATCH];

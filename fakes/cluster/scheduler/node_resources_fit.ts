@@ -16,21 +16,32 @@ export const TOO_MANY_PODS = "Too many pods";
 
 const FIRST = ["cpu", "memory", "ephemeral-storage"];
 
-/** Reasons the node cannot hold a pod requesting `req`; empty when it fits. */
-export function nodeResourcesFit(req: ResourceList, n: NodeState): string[] {
-  const reasons: string[] = [];
-  if (n.pods.length + 1 > (n.allocatable.get("pods") ?? 0)) reasons.push(TOO_MANY_PODS);
-  const names = [...req.keys()].filter((k) => k !== "pods");
+const NONE: string[] = [];
+
+/**
+ * Prepares the check for one pod request (resource order fixed once), returning a function
+ * that gives the reasons a node cannot hold it; empty when it fits.
+ */
+export function resourceFitter(req: ResourceList): (n: NodeState) => string[] {
+  const names = [...req.keys()].filter((k) => k !== "pods" && req.get(k)! > 0);
   names.sort((a, b) => {
     const ia = FIRST.indexOf(a), ib = FIRST.indexOf(b);
     if (ia !== ib) return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);
     return a < b ? -1 : a > b ? 1 : 0;
   });
-  for (const name of names) {
-    const want = req.get(name)!;
-    if (want <= 0) continue;
-    const free = (n.allocatable.get(name) ?? 0) - (n.requested.get(name) ?? 0);
-    if (want > free) reasons.push(`Insufficient ${name}`);
-  }
-  return reasons;
+  const wants = names.map((name) => [name, req.get(name)!] as const);
+  return (n) => {
+    let reasons: string[] | undefined;
+    if (n.pods.length + 1 > (n.allocatable.get("pods") ?? 0)) reasons = [TOO_MANY_PODS];
+    for (const [name, want] of wants) {
+      const free = (n.allocatable.get(name) ?? 0) - (n.requested.get(name) ?? 0);
+      if (want > free) (reasons ??= []).push(`Insufficient ${name}`);
+    }
+    return reasons ?? NONE;
+  };
+}
+
+/** Reasons the node cannot hold a pod requesting `req`; empty when it fits. */
+export function nodeResourcesFit(req: ResourceList, n: NodeState): string[] {
+  return resourceFitter(req)(n);
 }

@@ -18,13 +18,13 @@ const DEFAULT_CPU = 100;
 /** ...or no memory (bytes). */
 const DEFAULT_MEMORY = 200 * 1024 * 1024;
 
-/** Raw per-node inputs the plugins computed. */
+/** Raw per-node inputs the plugins computed; an absent one is the same on every node. */
 export type ScoreInputs = {
   requests: ResourceList;
-  taints(n: NodeState): number;
-  nodeAffinity(n: NodeState): number;
-  podAffinity(n: NodeState): number;
-  spread(n: NodeState): number;
+  taints?: (n: NodeState) => number;
+  nodeAffinity?: (n: NodeState) => number;
+  podAffinity?: (n: NodeState) => number;
+  spread?: (n: NodeState) => number;
 };
 
 function fractions(req: ResourceList, n: NodeState): [number, number] {
@@ -38,7 +38,13 @@ function fractions(req: ResourceList, n: NodeState): [number, number] {
   return [f("cpu", cpu), f("memory", mem)];
 }
 
-function scaled(raw: number[], reverse: boolean): number[] {
+function scaled(
+  feasible: readonly NodeState[],
+  input: ((n: NodeState) => number) | undefined,
+  reverse: boolean,
+): number[] | undefined {
+  if (!input) return undefined;
+  const raw = feasible.map(input);
   const max = Math.max(...raw), min = Math.min(...raw);
   if (max === min) return raw.map(() => (reverse ? 100 : max > 0 ? 100 : 0));
   return raw.map((v) => {
@@ -56,14 +62,15 @@ export function pickNode(feasible: readonly NodeState[], inputs: ScoreInputs): N
     least.push(((1 - c) * 100 + (1 - m) * 100) / 2);
     balanced.push((1 - Math.abs(c - m) / 2) * 100);
   }
-  const taint = scaled(feasible.map(inputs.taints), true);
-  const na = scaled(feasible.map(inputs.nodeAffinity), false);
-  const pa = scaled(feasible.map(inputs.podAffinity), false);
-  const spread = scaled(feasible.map(inputs.spread), true);
+  const taint = scaled(feasible, inputs.taints, true);
+  const na = scaled(feasible, inputs.nodeAffinity, false);
+  const pa = scaled(feasible, inputs.podAffinity, false);
+  const spread = scaled(feasible, inputs.spread, true);
   let best = 0;
   let bestScore = -Infinity;
   for (let i = 0; i < feasible.length; i++) {
-    const s = least[i]! + balanced[i]! + 3 * taint[i]! + 2 * na[i]! + 2 * pa[i]! + 2 * spread[i]!;
+    const s = least[i]! + balanced[i]! + 3 * (taint?.[i] ?? 0) + 2 * (na?.[i] ?? 0) +
+      2 * (pa?.[i] ?? 0) + 2 * (spread?.[i] ?? 0);
     // Rounded so float noise cannot beat the name order between equal nodes.
     const r = Math.round(s * 1e6) / 1e6;
     if (r > bestScore || (r === bestScore && feasible[i]!.name < feasible[best]!.name)) {

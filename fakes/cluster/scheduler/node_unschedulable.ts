@@ -13,9 +13,13 @@ export const UNSCHEDULABLE = "node(s) were unschedulable";
 
 const CORDON_TAINT = { key: "node.kubernetes.io/unschedulable", effect: "NoSchedule" };
 
+/** Does the pod tolerate being placed on a cordoned node? */
+export function toleratesCordon(pod: KObj): boolean {
+  for (const t of pod.spec?.tolerations ?? []) if (toleratesTaint(t, CORDON_TAINT)) return true;
+  return false;
+}
+
 /** Reasons a cordoned node rules the pod out; empty when it may go there. */
 export function nodeUnschedulable(pod: KObj, n: NodeState): string[] {
-  if (!n.unschedulable) return [];
-  for (const t of pod.spec?.tolerations ?? []) if (toleratesTaint(t, CORDON_TAINT)) return [];
-  return [UNSCHEDULABLE];
+  return n.unschedulable && !toleratesCordon(pod) ? [UNSCHEDULABLE] : [];
 }

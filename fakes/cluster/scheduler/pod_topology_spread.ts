@@ -17,7 +17,7 @@
  */
 import type { KObj } from "../../fake_kube/objects.ts";
 import type { ClusterState, NodeState } from "./cluster_state.ts";
-import { type LabelSelector, selectorMatches } from "./label_match.ts";
+import { compileSelector, type LabelMatcher, type LabelSelector } from "./label_match.ts";
 import { podMatchesNode } from "./node_affinity.ts";
 import { taintToleration } from "./taint_toleration.ts";
 
@@ -42,13 +42,11 @@ export type SpreadConstraint = {
 export type TopologySpread = {
   filter(n: NodeState): string[];
   score(n: NodeState): number;
+  /** False when the score is the same on every node (no ScheduleAnyway constraint). */
+  scored: boolean;
 };
 
-type Prepared = {
-  c: SpreadConstraint;
-  sel: LabelSelector | null | undefined;
-  counts: Map<string, number>;
-};
+type Prepared = { c: SpreadConstraint; matches: LabelMatcher; counts: Map<string, number> };
 
 function effectiveSelector(c: SpreadConstraint, pod: KObj): LabelSelector | null | undefined {
   const keys = c.matchLabelKeys ?? [];
@@ -74,29 +72,35 @@ function prepare(
   const tolerations = pod.spec?.tolerations ?? [];
   const out: Prepared[] = constraints.map((c) => ({
     c,
-    sel: effectiveSelector(c, pod),
+    matches: compileSelector(effectiveSelector(c, pod)),
     counts: new Map<string, number>(),
   }));
   for (const n of cluster.nodes) {
     if (!constraints.every((c) => Object.hasOwn(n.labels, c.topologyKey))) continue;
+    let affinityOk: boolean | undefined;
+    let taintsOk: boolean | undefined;
     for (const p of out) {
-      if (
-        (p.c.nodeAffinityPolicy ?? "Honor") === "Honor" && !podMatchesNode(pod, n.labels, n.name)
-      ) {
-        continue;
+      if ((p.c.nodeAffinityPolicy ?? "Honor") === "Honor") {
+        affinityOk ??= podMatchesNode(pod, n.labels, n.name);
+        if (!affinityOk) continue;
       }
-      if (p.c.nodeTaintsPolicy === "Honor" && taintToleration(tolerations, n).length > 0) continue;
+      if (p.c.nodeTaintsPolicy === "Honor") {
+        taintsOk ??= taintToleration(tolerations, n).length === 0;
+        if (!taintsOk) continue;
+      }
       const domain = n.labels[p.c.topologyKey]!;
       let count = 0;
       for (const e of n.pods) {
-        if (e.namespace !== ns || e.pod.metadata.deletionTimestamp) continue;
-        if (selectorMatches(p.sel, e.labels)) count++;
+        if (e.namespace === ns && !e.pod.metadata.deletionTimestamp && p.matches(e.labels)) count++;
       }
       p.counts.set(domain, (p.counts.get(domain) ?? 0) + count);
     }
   }
   return out;
 }
+
+const NONE: string[] = [];
+const NOTHING_TO_CHECK: TopologySpread = { filter: () => NONE, score: () => 0, scored: false };
 
 function constraintsOf(pod: KObj, when: string): SpreadConstraint[] {
   const all = pod.spec?.topologySpreadConstraints;
@@ -108,7 +112,7 @@ function constraintsOf(pod: KObj, when: string): SpreadConstraint[] {
 export function podTopologySpread(pod: KObj, cluster: ClusterState): TopologySpread {
   const hard = constraintsOf(pod, "DoNotSchedule");
   const soft = constraintsOf(pod, "ScheduleAnyway");
-  if (hard.length === 0 && soft.length === 0) return { filter: () => [], score: () => 0 };
+  if (hard.length === 0 && soft.length === 0) return NOTHING_TO_CHECK;
   const labels = pod.metadata.labels ?? {};
   const hardP = hard.length ? prepare(pod, cluster, hard) : [];
   const softP = soft.length ? prepare(pod, cluster, soft) : [];
@@ -119,17 +123,18 @@ export function podTopologySpread(pod: KObj, cluster: ClusterState): TopologySpr
     return min;
   });
   return {
+    scored: softP.length > 0,
     filter(n: NodeState): string[] {
       for (let i = 0; i < hardP.length; i++) {
         const p = hardP[i]!;
         const domain = n.labels[p.c.topologyKey];
         if (domain === undefined) return [SPREAD_MISSING_LABEL];
-        const self = selectorMatches(p.sel, labels) ? 1 : 0;
+        const self = p.matches(labels) ? 1 : 0;
         if ((p.counts.get(domain) ?? 0) + self - minima[i]! > Number(p.c.maxSkew)) {
           return [SPREAD_MISMATCH];
         }
       }
-      return [];
+      return NONE;
     },
     score(n: NodeState): number {
       let s = 0;

@@ -11,11 +11,11 @@ import type { KObj } from "../../fake_kube/objects.ts";
 import type { ClusterState, NodeState } from "./cluster_state.ts";
 import { fitErrorMessage } from "./fit_message.ts";
 import { interPodAffinity } from "./inter_pod_affinity.ts";
-import { nodeAffinity, preferredNodeAffinityScore } from "./node_affinity.ts";
+import { hasNodeConstraints, nodeAffinity, preferredNodeAffinityScore } from "./node_affinity.ts";
 import { nodePorts } from "./node_ports.ts";
-import { nodeResourcesFit } from "./node_resources_fit.ts";
-import { pickNode } from "./node_score.ts";
-import { nodeUnschedulable } from "./node_unschedulable.ts";
+import { resourceFitter } from "./node_resources_fit.ts";
+import { pickNode, type ScoreInputs } from "./node_score.ts";
+import { toleratesCordon, UNSCHEDULABLE } from "./node_unschedulable.ts";
 import { hostPorts, podRequests, type ResourceList } from "./pod_requests.ts";
 import { podTopologySpread } from "./pod_topology_spread.ts";
 import { intolerablePreferNoSchedule, taintToleration } from "./taint_toleration.ts";
@@ -26,43 +26,44 @@ export type Verdicts =
   | { preFilter: string }
   | { preFilter?: undefined; byNode: Map<string, string[]> };
 
+const NONE: string[] = [];
+const CORDONED = [UNSCHEDULABLE];
+
 type Prepared = {
   requests: ResourceList;
   verdicts: Verdicts;
   feasible: NodeState[];
   claimsToSelect: KObj[];
-  score: {
-    taints(n: NodeState): number;
-    podAffinity(n: NodeState): number;
-    spread(n: NodeState): number;
-  };
+  score: Omit<ScoreInputs, "requests" | "nodeAffinity">;
 };
 
 function prepare(pod: KObj, cluster: ClusterState): Prepared {
   const requests = podRequests(pod);
   const volumes = volumeBinding(pod, cluster);
   const tolerations = pod.spec?.tolerations ?? [];
-  const none = () => 0;
   if (!volumes.ok) {
     return {
       requests,
       verdicts: { preFilter: volumes.message },
       feasible: [],
       claimsToSelect: [],
-      score: { taints: none, podAffinity: none, spread: none },
+      score: {},
     };
   }
   const ports = hostPorts(pod);
   const spread = podTopologySpread(pod, cluster);
   const ipa = interPodAffinity(pod, cluster);
+  const cordonOk = toleratesCordon(pod);
+  const constrained = hasNodeConstraints(pod);
+  const fits = resourceFitter(requests);
   const byNode = new Map<string, string[]>();
   const feasible: NodeState[] = [];
   for (const n of cluster.nodes) {
-    let r = nodeUnschedulable(pod, n);
-    if (r.length === 0) r = taintToleration(tolerations, n);
-    if (r.length === 0) r = nodeAffinity(pod, n);
-    if (r.length === 0) r = nodePorts(ports, n);
-    if (r.length === 0) r = nodeResourcesFit(requests, n);
+    let r = n.unschedulable && !cordonOk ? CORDONED : NONE;
+    if (r.length === 0 && n.taints.length > 0) r = taintToleration(tolerations, n);
+    if (r.length === 0 && constrained) r = nodeAffinity(pod, n);
+    if (r.length === 0 && ports.length > 0) r = nodePorts(ports, n);
+    if (r.length === 0) r = fits(n);
     if (r.length === 0) r = volumes.filter(n);
     if (r.length === 0) r = spread.filter(n);
     if (r.length === 0) r = ipa.filter(n);
@@ -75,9 +76,11 @@ function prepare(pod: KObj, cluster: ClusterState): Prepared {
     feasible,
     claimsToSelect: volumes.claimsToSelect,
     score: {
-      taints: (n) => intolerablePreferNoSchedule(tolerations, n),
-      podAffinity: ipa.score,
-      spread: spread.score,
+      ...(cluster.nodes.some((n) => n.taints.length > 0)
+        ? { taints: (n: NodeState) => intolerablePreferNoSchedule(tolerations, n) }
+        : {}),
+      ...(ipa.scored ? { podAffinity: ipa.score } : {}),
+      ...(spread.scored ? { spread: spread.score } : {}),
     },
   };
 }
@@ -104,12 +107,12 @@ export function scheduleOne(pod: KObj, cluster: ClusterState): Decision {
       message: fitErrorMessage(cluster.nodes.length, p.verdicts.byNode.values()),
     };
   }
+  const prefersNodes =
+    pod.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution != null;
   const node = p.feasible.length === 1 ? p.feasible[0]! : pickNode(p.feasible, {
     requests: p.requests,
-    taints: p.score.taints,
-    nodeAffinity: (n) => preferredNodeAffinityScore(pod, n),
-    podAffinity: p.score.podAffinity,
-    spread: p.score.spread,
+    ...p.score,
+    ...(prefersNodes ? { nodeAffinity: (n: NodeState) => preferredNodeAffinityScore(pod, n) } : {}),
   });
   return { ok: true, node, requests: p.requests, claimsToSelect: p.claimsToSelect };
 }

@@ -107,11 +107,21 @@ export function schedulePass(store: KubeStore, schedulerName = "default-schedule
   });
   const waiting = pods.filter((p) => awaitsScheduling(p, schedulerName)).sort(creationOrder);
   let bound = 0;
+  // Pods alike in namespace, labels and spec (a Deployment's replicas) get the same verdict
+  // until the next bind changes the cluster, so a failure is computed once per run of them.
+  const failed = new Map<string, string>();
   for (const pod of waiting) {
     const ns = pod.metadata.namespace ?? "default";
     const name = pod.metadata.name!;
+    const alike = JSON.stringify([ns, pod.metadata.labels ?? {}, pod.spec]);
+    const known = failed.get(alike);
+    if (known !== undefined) {
+      markUnschedulable(store, pod, known);
+      continue;
+    }
     const d = scheduleOne(pod, cluster);
     if (!d.ok) {
+      failed.set(alike, d.message);
       markUnschedulable(store, pod, d.message);
       continue;
     }
@@ -127,6 +137,7 @@ export function schedulePass(store: KubeStore, schedulerName = "default-schedule
     });
     if (r.ok) {
       bindInState(cluster, d.node, pod, d.requests);
+      failed.clear();
       bound++;
     }
   }

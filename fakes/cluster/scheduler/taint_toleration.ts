@@ -27,6 +27,8 @@ function tolerated(tolerations: readonly Toleration[], taint: Taint): boolean {
   return false;
 }
 
+const NONE: string[] = [];
+
 /** Reasons the node's hard taints rule the pod out: the first untolerated one, by its key and value. */
 export function taintToleration(tolerations: readonly Toleration[], n: NodeState): string[] {
   for (const taint of n.taints) {
@@ -35,7 +37,7 @@ export function taintToleration(tolerations: readonly Toleration[], n: NodeState
       return [`node(s) had untolerated taint {${taint.key}: ${taint.value ?? ""}}`];
     }
   }
-  return [];
+  return NONE;
 }
 
 /** How many PreferNoSchedule taints the pod does not tolerate (fewer scores higher). */

@@ -38,6 +38,8 @@ export type VolumeBinding =
   | { ok: false; message: string }
   | { ok: true; filter(n: NodeState): string[]; claimsToSelect: KObj[] };
 
+const NONE: string[] = [];
+
 function claimNames(pod: KObj): string[] {
   const out: string[] = [];
   for (const v of pod.spec?.volumes ?? []) {
@@ -65,7 +67,7 @@ function inAllowedTopologies(topologies: any[], n: NodeState): boolean {
 /** Checks the pod's claims once; the returned filter judges each node. */
 export function volumeBinding(pod: KObj, cluster: ClusterState): VolumeBinding {
   const names = claimNames(pod);
-  if (names.length === 0) return { ok: true, filter: () => [], claimsToSelect: [] };
+  if (names.length === 0) return { ok: true, filter: () => NONE, claimsToSelect: [] };
   const ns = pod.metadata.namespace ?? "default";
   const pinned: NodeSelectorTerm[][] = [];
   let missingPv = false;
