@@ -1,3 +1,7 @@
+/**
+ * The Unschedulable message: per-node reasons counted and sorted as text, pod-wide reasons, the
+ * preemption tail, and the no-nodes case.
+ */
 import { equal } from "node:assert/strict";
 import { fitErrorMessage, NO_NODES } from "./fit_message.ts";
 

@@ -1,3 +1,8 @@
+/**
+ * InterPodAffinity table: required affinity and anti-affinity in both directions, topology
+ * domains, namespaces and namespaceSelector, the first-pod exception; preferred terms only
+ * score.
+ */
 import { deepEqual, equal } from "node:assert/strict";
 import type { KObj } from "../../fake_kube/objects.ts";
 import {

@@ -1,3 +1,7 @@
+/**
+ * NodeAffinity table: nodeSelector and required node affinity operators, ORed terms, matchFields
+ * and the empty term; preferred terms only score.
+ */
 import { deepEqual, equal } from "node:assert/strict";
 import type { Requirement } from "./label_match.ts";
 import { AFFINITY_MISMATCH, nodeAffinity, preferredNodeAffinityScore } from "./node_affinity.ts";

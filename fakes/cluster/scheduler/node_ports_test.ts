@@ -1,3 +1,7 @@
+/**
+ * NodePorts table: host ports that are free fit, the same protocol/port on an overlapping
+ * address does not, with kube-scheduler's reason.
+ */
 import { deepEqual } from "node:assert/strict";
 import { nodePorts, PORTS_TAKEN } from "./node_ports.ts";
 import { hostPorts } from "./pod_requests.ts";

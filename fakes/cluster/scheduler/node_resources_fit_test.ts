@@ -1,3 +1,8 @@
+/**
+ * NodeResourcesFit table: each row is a pod that fits or one that must not, with the exact
+ * "Insufficient <resource>" / "Too many pods" reasons; plus the effective-request rule for init
+ * containers, sidecars and overhead.
+ */
 import { deepEqual, equal } from "node:assert/strict";
 import type { KObj } from "../../fake_kube/objects.ts";
 import { nodeResourcesFit } from "./node_resources_fit.ts";

@@ -1,3 +1,7 @@
+/**
+ * NodeUnschedulable table: a cordoned node refuses pods unless they tolerate
+ * node.kubernetes.io/unschedulable:NoSchedule.
+ */
 import { deepEqual } from "node:assert/strict";
 import { nodeUnschedulable, UNSCHEDULABLE } from "./node_unschedulable.ts";
 import { cluster, node, pod } from "./testing/objects.ts";

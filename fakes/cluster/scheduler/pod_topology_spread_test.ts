@@ -1,3 +1,7 @@
+/**
+ * PodTopologySpread table: maxSkew, the missing-label reason, minDomains,
+ * nodeAffinityPolicy/nodeTaintsPolicy defaults, ScheduleAnyway and matchLabelKeys.
+ */
 import { deepEqual } from "node:assert/strict";
 import type { KObj } from "../../fake_kube/objects.ts";
 import { podTopologySpread, SPREAD_MISMATCH, SPREAD_MISSING_LABEL } from "./pod_topology_spread.ts";

@@ -1,3 +1,7 @@
+/**
+ * One scheduling attempt: filter order decides a node's reason, the combined message, and the
+ * score (least allocated, name ties, preferred affinity, PreferNoSchedule, ScheduleAnyway).
+ */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { nodeVerdicts, scheduleOne } from "./schedule_one.ts";
 import { cluster, node, pod } from "./testing/objects.ts";

@@ -1,3 +1,7 @@
+/**
+ * TaintToleration table: which taints block (NoSchedule, NoExecute, lifecycle taints) and which
+ * tolerations tolerate them, with the "{key: value}" reason.
+ */
 import { deepEqual, equal } from "node:assert/strict";
 import {
   intolerablePreferNoSchedule,

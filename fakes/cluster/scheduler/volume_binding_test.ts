@@ -1,3 +1,7 @@
+/**
+ * VolumeBinding table: bound PVs with node affinity pin the pod, WaitForFirstConsumer claims do
+ * not block, and the pod-wide messages for missing, deleting and Immediate unbound claims.
+ */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import type { KObj } from "../../fake_kube/objects.ts";
 import { cluster, node, pod } from "./testing/objects.ts";
