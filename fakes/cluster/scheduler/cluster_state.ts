@@ -28,11 +28,23 @@ export type BoundPod = {
   /** Its required pod anti-affinity terms (they repel incoming pods too). */
   // deno-lint-ignore no-explicit-any
   requiredAntiAffinity: any[];
-  /** Those terms compiled (filled by the first inter-pod check that needs them). */
-  compiledAnti?: {
-    topologyKey: string;
-    selects(t: { namespace: string; labels: Labels }): boolean;
-  }[];
+};
+
+/** A bound pod with the node it is on. */
+export type Placed = { pod: BoundPod; node: NodeState };
+
+/**
+ * Bound pods whose required anti-affinity carry the same term from the same namespace, and
+ * how many of them sit in each domain of the term's topologyKey: one check of the term against
+ * an incoming pod covers them all.
+ */
+export type AntiGroup = {
+  ownerNs: string;
+  // deno-lint-ignore no-explicit-any
+  term: any;
+  counts: Map<string, number>;
+  /** The term compiled by the inter-pod check (cached for the pass). */
+  compiled?: unknown;
 };
 
 /** One node and everything bound to it. */
@@ -56,8 +68,12 @@ export type ClusterState = {
   pvcs: Map<string, KObj>;
   pvs: Map<string, KObj>;
   storageClasses: Map<string, KObj>;
-  /** How many bound pods carry required anti-affinity (0 lets the filter skip its scan). */
-  antiAffinityPods: number;
+  /** Every bound pod, with its node. */
+  placed: Placed[];
+  /** Bound pods by each of their labels ("key=value"), to find a selector's candidates. */
+  byLabel: Map<string, Placed[]>;
+  /** Required anti-affinity of bound pods, grouped by namespace and term. */
+  antiGroups: Map<string, AntiGroup>;
 };
 
 /** Pods in these phases hold no resources. */
@@ -104,8 +120,25 @@ export function bindInState(
   pod: KObj,
   requests?: ResourceList,
 ): void {
-  const b = addPod(node, pod, requests);
-  if (b.requiredAntiAffinity.length > 0) cluster.antiAffinityPods++;
+  track(cluster, node, addPod(node, pod, requests));
+}
+
+function track(cluster: ClusterState, node: NodeState, bound: BoundPod): void {
+  const placed: Placed = { pod: bound, node };
+  cluster.placed.push(placed);
+  for (const k in bound.labels) {
+    const key = `${k}=${bound.labels[k]}`;
+    const list = cluster.byLabel.get(key);
+    if (list) list.push(placed);
+    else cluster.byLabel.set(key, [placed]);
+  }
+  for (const term of bound.requiredAntiAffinity) {
+    const id = `${bound.namespace}\u0000${JSON.stringify(term)}`;
+    let g = cluster.antiGroups.get(id);
+    if (!g) cluster.antiGroups.set(id, g = { ownerNs: bound.namespace, term, counts: new Map() });
+    const v = node.labels[term?.topologyKey];
+    if (v !== undefined) g.counts.set(v, (g.counts.get(v) ?? 0) + 1);
+  }
 }
 
 /** Inputs of `clusterState`: the raw lists as the API returns them. */
@@ -128,20 +161,30 @@ export function clusterState(objs: ClusterObjects): ClusterState {
     b,
   ) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const byName = new Map(nodes.map((n) => [n.name, n]));
-  let antiAffinityPods = 0;
+  const cluster: ClusterState = {
+    nodes,
+    byName,
+    namespaceLabels: new Map(),
+    pvcs: new Map(),
+    pvs: new Map(),
+    storageClasses: new Map(),
+    placed: [],
+    byLabel: new Map(),
+    antiGroups: new Map(),
+  };
   for (const pod of objs.pods) {
     const at = pod.spec?.nodeName;
     if (!at || isTerminal(pod)) continue;
     const n = byName.get(at);
-    if (n && addPod(n, pod).requiredAntiAffinity.length > 0) antiAffinityPods++;
+    if (n) track(cluster, n, addPod(n, pod));
   }
-  const namespaceLabels = new Map<string, Labels>();
   for (const ns of objs.namespaces ?? []) {
-    namespaceLabels.set(ns.metadata.name!, ns.metadata.labels ?? {});
+    cluster.namespaceLabels.set(ns.metadata.name!, ns.metadata.labels ?? {});
   }
-  const pvcs = new Map<string, KObj>();
-  for (const c of objs.pvcs ?? []) pvcs.set(`${c.metadata.namespace}/${c.metadata.name}`, c);
-  const pvs = new Map((objs.pvs ?? []).map((v) => [v.metadata.name!, v]));
-  const storageClasses = new Map((objs.storageClasses ?? []).map((s) => [s.metadata.name!, s]));
-  return { nodes, byName, namespaceLabels, pvcs, pvs, storageClasses, antiAffinityPods };
+  for (const c of objs.pvcs ?? []) {
+    cluster.pvcs.set(`${c.metadata.namespace}/${c.metadata.name}`, c);
+  }
+  for (const v of objs.pvs ?? []) cluster.pvs.set(v.metadata.name!, v);
+  for (const sc of objs.storageClasses ?? []) cluster.storageClasses.set(sc.metadata.name!, sc);
+  return cluster;
 }

@@ -16,7 +16,7 @@
  * May import: ./cluster_state.ts, ./label_match.ts, ../../fake_kube/objects.ts (types).
  */
 import type { KObj } from "../../fake_kube/objects.ts";
-import type { ClusterState, NodeState } from "./cluster_state.ts";
+import type { ClusterState, NodeState, Placed } from "./cluster_state.ts";
 import {
   compileSelector,
   type LabelMatcher,
@@ -88,11 +88,12 @@ function preferred(
   sign: number,
   ns: string,
   namespaceLabels: ReadonlyMap<string, Labels>,
-): (CompiledTerm & { weight: number })[] {
+): (CompiledTerm & { weight: number; raw: AffinityTerm })[] {
   const t = pod.spec?.affinity?.[kind]?.preferredDuringSchedulingIgnoredDuringExecution;
   // deno-lint-ignore no-explicit-any
   return (Array.isArray(t) ? t : []).filter((w: any) => w?.podAffinityTerm).map((w: any) => ({
     ...compileTerm(w.podAffinityTerm, ns, namespaceLabels),
+    raw: w.podAffinityTerm,
     weight: sign * Number(w.weight ?? 0),
   }));
 }
@@ -128,44 +129,51 @@ export function interPodAffinity(pod: KObj, cluster: ClusterState): InterPodAffi
     labels: pod.metadata.labels ?? {},
   };
   const nsl = cluster.namespaceLabels;
-  const affinity = required(pod, "podAffinity").map((t) => compileTerm(t, me.namespace, nsl));
-  const anti = required(pod, "podAntiAffinity").map((t) => compileTerm(t, me.namespace, nsl));
+  const compile = (t: AffinityTerm) => ({ raw: t, ...compileTerm(t, me.namespace, nsl) });
+  const affinity = required(pod, "podAffinity").map(compile);
+  const anti = required(pod, "podAntiAffinity").map(compile);
   const prefs = [
     ...preferred(pod, "podAffinity", 1, me.namespace, nsl),
     ...preferred(pod, "podAntiAffinity", -1, me.namespace, nsl),
   ];
-  if (affinity.length + anti.length + prefs.length === 0 && cluster.antiAffinityPods === 0) {
+  if (affinity.length + anti.length + prefs.length === 0 && cluster.antiGroups.size === 0) {
     return NOTHING_TO_CHECK;
   }
+  // Pods that can match a term: those carrying one of its matchLabels pairs, else all.
+  const candidates = (t: AffinityTerm): Placed[] => {
+    if (t.labelSelector === undefined || t.labelSelector === null) return [];
+    const ml = t.labelSelector.matchLabels ?? {};
+    for (const k in ml) return cluster.byLabel.get(`${k}=${ml[k]}`) ?? [];
+    return cluster.placed;
+  };
   const existingAnti: DomainCounts = new Map();
   const affinityCounts: DomainCounts = new Map();
   const antiCounts: DomainCounts = new Map();
   const prefScore: DomainCounts = new Map();
-  const scanPeers = affinity.length + anti.length + prefs.length > 0;
-  for (const n of cluster.nodes) {
-    for (const e of n.pods) {
-      if (e.requiredAntiAffinity.length > 0) {
-        e.compiledAnti ??= e.requiredAntiAffinity.map((t) => compileTerm(t, e.namespace, nsl));
-        for (const t of e.compiledAnti) {
-          const v = n.labels[t.topologyKey];
-          if (v !== undefined && t.selects(me)) bump(existingAnti, t.topologyKey, v);
-        }
-      }
-      if (!scanPeers) continue;
-      if (affinity.length > 0 && affinity.every((t) => t.selects(e))) {
-        for (const t of affinity) {
-          const v = n.labels[t.topologyKey];
-          if (v !== undefined) bump(affinityCounts, t.topologyKey, v);
-        }
-      }
-      for (const t of anti) {
+  for (const g of cluster.antiGroups.values()) {
+    const t = (g.compiled ??= compileTerm(g.term, g.ownerNs, nsl)) as CompiledTerm;
+    if (!t.selects(me)) continue;
+    for (const [v, count] of g.counts) bump(existingAnti, t.topologyKey, v, count);
+  }
+  if (affinity.length > 0) {
+    for (const { pod: e, node: n } of candidates(affinity[0]!.raw)) {
+      if (!affinity.every((t) => t.selects(e))) continue;
+      for (const t of affinity) {
         const v = n.labels[t.topologyKey];
-        if (v !== undefined && t.selects(e)) bump(antiCounts, t.topologyKey, v);
+        if (v !== undefined) bump(affinityCounts, t.topologyKey, v);
       }
-      for (const t of prefs) {
-        const v = n.labels[t.topologyKey];
-        if (v !== undefined && t.selects(e)) bump(prefScore, t.topologyKey, v, t.weight);
-      }
+    }
+  }
+  for (const t of anti) {
+    for (const { pod: e, node: n } of candidates(t.raw)) {
+      const v = n.labels[t.topologyKey];
+      if (v !== undefined && t.selects(e)) bump(antiCounts, t.topologyKey, v);
+    }
+  }
+  for (const t of prefs) {
+    for (const { pod: e, node: n } of candidates(t.raw)) {
+      const v = n.labels[t.topologyKey];
+      if (v !== undefined && t.selects(e)) bump(prefScore, t.topologyKey, v, t.weight);
     }
   }
   const selfMatch = affinity.every((t) => t.selects(me));

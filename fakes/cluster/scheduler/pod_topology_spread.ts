@@ -16,9 +16,9 @@
  * ../../fake_kube/objects.ts (types).
  */
 import type { KObj } from "../../fake_kube/objects.ts";
-import type { ClusterState, NodeState } from "./cluster_state.ts";
+import type { ClusterState, NodeState, Placed } from "./cluster_state.ts";
 import { compileSelector, type LabelMatcher, type LabelSelector } from "./label_match.ts";
-import { podMatchesNode } from "./node_affinity.ts";
+import { hasNodeConstraints, podMatchesNode } from "./node_affinity.ts";
 import { taintToleration } from "./taint_toleration.ts";
 
 /** A node whose domain would exceed a constraint's maxSkew. */
@@ -63,6 +63,13 @@ function effectiveSelector(c: SpreadConstraint, pod: KObj): LabelSelector | null
   };
 }
 
+function candidates(cluster: ClusterState, sel: LabelSelector | null | undefined): Placed[] {
+  if (sel === undefined || sel === null) return [];
+  const ml = sel.matchLabels ?? {};
+  for (const k in ml) return cluster.byLabel.get(`${k}=${ml[k]}`) ?? [];
+  return cluster.placed;
+}
+
 function prepare(
   pod: KObj,
   cluster: ClusterState,
@@ -70,33 +77,39 @@ function prepare(
 ): Prepared[] {
   const ns = pod.metadata.namespace ?? "default";
   const tolerations = pod.spec?.tolerations ?? [];
-  const out: Prepared[] = constraints.map((c) => ({
-    c,
-    matches: compileSelector(effectiveSelector(c, pod)),
-    counts: new Map<string, number>(),
-  }));
-  for (const n of cluster.nodes) {
-    if (!constraints.every((c) => Object.hasOwn(n.labels, c.topologyKey))) continue;
-    let affinityOk: boolean | undefined;
-    let taintsOk: boolean | undefined;
-    for (const p of out) {
-      if ((p.c.nodeAffinityPolicy ?? "Honor") === "Honor") {
-        affinityOk ??= podMatchesNode(pod, n.labels, n.name);
-        if (!affinityOk) continue;
-      }
-      if (p.c.nodeTaintsPolicy === "Honor") {
-        taintsOk ??= taintToleration(tolerations, n).length === 0;
-        if (!taintsOk) continue;
-      }
-      const domain = n.labels[p.c.topologyKey]!;
-      let count = 0;
-      for (const e of n.pods) {
-        if (e.namespace === ns && !e.pod.metadata.deletionTimestamp && p.matches(e.labels)) count++;
-      }
-      p.counts.set(domain, (p.counts.get(domain) ?? 0) + count);
+  const constrained = hasNodeConstraints(pod);
+  const affinityOk = new Map<NodeState, boolean>();
+  const taintsOk = new Map<NodeState, boolean>();
+  const eligible = (n: NodeState, c: SpreadConstraint): boolean => {
+    if (!constraints.every((x) => Object.hasOwn(n.labels, x.topologyKey))) return false;
+    if (constrained && (c.nodeAffinityPolicy ?? "Honor") === "Honor") {
+      let ok = affinityOk.get(n);
+      if (ok === undefined) affinityOk.set(n, ok = podMatchesNode(pod, n.labels, n.name));
+      if (!ok) return false;
     }
-  }
-  return out;
+    if (c.nodeTaintsPolicy === "Honor" && n.taints.length > 0) {
+      let ok = taintsOk.get(n);
+      if (ok === undefined) taintsOk.set(n, ok = taintToleration(tolerations, n).length === 0);
+      if (!ok) return false;
+    }
+    return true;
+  };
+  return constraints.map((c) => {
+    const sel = effectiveSelector(c, pod);
+    const matches = compileSelector(sel);
+    const counts = new Map<string, number>();
+    // Every eligible domain counts, even with no matching pod (it may hold the minimum).
+    for (const n of cluster.nodes) {
+      if (eligible(n, c)) counts.set(n.labels[c.topologyKey]!, 0);
+    }
+    for (const { pod: e, node: n } of candidates(cluster, sel)) {
+      if (e.namespace !== ns || e.pod.metadata.deletionTimestamp || !matches(e.labels)) continue;
+      if (!eligible(n, c)) continue;
+      const domain = n.labels[c.topologyKey]!;
+      counts.set(domain, counts.get(domain)! + 1);
+    }
+    return { c, matches, counts };
+  });
 }
 
 const NONE: string[] = [];
