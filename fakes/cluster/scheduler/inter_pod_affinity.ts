@@ -1,13 +1,14 @@
 /**
- * InterPodAffinity, required terms in both directions and preferred terms for scoring:
+ * InterPodAffinity, required terms in both directions and preferred terms for scoring. A node
+ * is judged in kube-scheduler's order, the first failure giving its reason:
  *
- * - an existing pod's required anti-affinity term that matches the incoming pod forbids every
- *   node in the existing pod's topology domain ("didn't satisfy existing pods anti-affinity");
- * - the incoming pod's required anti-affinity terms forbid domains holding a matching pod;
  * - the incoming pod's required affinity terms need, for every term, a domain (on this node's
  *   topologyKey label, which must exist) holding a pod that matches all its affinity terms.
  *   The first pod of a group that matches its own terms may go anywhere with the labels when
- *   no pod anywhere matches yet (kube-scheduler's self-affinity exception).
+ *   no pod anywhere matches yet (kube-scheduler's self-affinity exception);
+ * - the incoming pod's required anti-affinity terms forbid domains holding a matching pod;
+ * - an existing pod's required anti-affinity term that matches the incoming pod forbids every
+ *   node in the existing pod's topology domain ("didn't satisfy existing pods anti-affinity").
  *
  * A term selects pods in its `namespaces`, plus namespaces whose labels match its
  * `namespaceSelector` (`{}` selects all); with neither, the owning pod's namespace. A term
@@ -181,16 +182,7 @@ export function interPodAffinity(pod: KObj, cluster: ClusterState): InterPodAffi
   return {
     scored: prefs.length > 0,
     filter(n: NodeState): string[] {
-      for (const [key, byValue] of existingAnti) {
-        const v = n.labels[key];
-        if (v !== undefined && (byValue.get(v) ?? 0) > 0) return [EXISTING_ANTI_AFFINITY];
-      }
-      for (const t of anti) {
-        const v = n.labels[t.topologyKey];
-        if (v !== undefined && countAt(antiCounts, t.topologyKey, v) > 0) {
-          return [ANTI_AFFINITY];
-        }
-      }
+      // kube-scheduler's order: the pod's affinity, its anti-affinity, then the existing pods'.
       let podsExist = true;
       for (const t of affinity) {
         const v = n.labels[t.topologyKey];
@@ -198,6 +190,14 @@ export function interPodAffinity(pod: KObj, cluster: ClusterState): InterPodAffi
         if (countAt(affinityCounts, t.topologyKey, v) <= 0) podsExist = false;
       }
       if (!podsExist && !(affinityCounts.size === 0 && selfMatch)) return [AFFINITY];
+      for (const t of anti) {
+        const v = n.labels[t.topologyKey];
+        if (v !== undefined && countAt(antiCounts, t.topologyKey, v) > 0) return [ANTI_AFFINITY];
+      }
+      for (const [key, byValue] of existingAnti) {
+        const v = n.labels[key];
+        if (v !== undefined && (byValue.get(v) ?? 0) > 0) return [EXISTING_ANTI_AFFINITY];
+      }
       return NONE;
     },
     score(n: NodeState): number {

@@ -137,6 +137,27 @@ const table: { name: string; incoming: KObj; bound: KObj[]; on: string; want: st
     want: [ANTI_AFFINITY],
   },
   {
+    name: "a selector with expressions only still finds the pods it matches",
+    incoming: pod(
+      "p",
+      {},
+      withAffinity("podAntiAffinity", [{
+        labelSelector: { matchExpressions: [{ key: "app", operator: "In", values: ["web"] }] },
+        topologyKey: HOST,
+      }]),
+    ),
+    bound: [web("w", "n1")],
+    on: "n1",
+    want: [ANTI_AFFINITY],
+  },
+  {
+    name: "a term without labelSelector matches no pod",
+    incoming: pod("p", {}, withAffinity("podAntiAffinity", [{ topologyKey: HOST }])),
+    bound: [web("w", "n1")],
+    on: "n1",
+    want: [],
+  },
+  {
     name: "an empty namespaceSelector selects every namespace",
     incoming: pod(
       "p",
@@ -159,6 +180,13 @@ for (const row of table) {
     deepEqual(interPodAffinity(row.incoming, c).filter(c.byName.get(row.on)!), row.want);
   });
 }
+
+Deno.test("a pod's own anti-affinity is reported before the existing pods' anti-affinity", () => {
+  const antiWeb = withAffinity("podAntiAffinity", [term("web")]);
+  const c = cluster(nodes, [web("w", "n1", antiWeb)]);
+  const p = pod("p", {}, antiWeb, { labels: { app: "web" } });
+  deepEqual(interPodAffinity(p, c).filter(c.byName.get("n1")!), [ANTI_AFFINITY]);
+});
 
 Deno.test("preferred pod affinity scores the domain holding matching pods", () => {
   const c = cluster(nodes, [web("w", "n1")]);

@@ -120,6 +120,41 @@ Deno.test("pods are placed in creation order, not list order, and each sees the 
   });
 });
 
+Deno.test("replicas with hostname anti-affinity created together land on different nodes, and the one too many waits", async () => {
+  await withKube({}, async (k) => {
+    create(k.store, "nodes", node("a"));
+    create(k.store, "nodes", node("b"));
+    const anti = {
+      affinity: {
+        podAntiAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: [{
+            labelSelector: { matchLabels: { app: "web" } },
+            topologyKey: "kubernetes.io/hostname",
+          }],
+        },
+      },
+    };
+    for (const name of ["web-1", "web-2", "web-3"]) {
+      create(k.store, "pods", pod(name, { cpu: "100m" }, anti, { labels: { app: "web" } }));
+    }
+    const s = startScheduler(k.store, { retryMs: 50 });
+    try {
+      const cond = await until(
+        "the third Unschedulable",
+        () => scheduledCondition(k.store, "web-3"),
+      );
+      deepEqual([boundTo(k.store, "web-1"), boundTo(k.store, "web-2")].sort(), ["a", "b"]);
+      equal(
+        cond.message,
+        "0/2 nodes are available: 2 node(s) didn't match pod anti-affinity rules. " +
+          "preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.",
+      );
+    } finally {
+      s.stop();
+    }
+  });
+});
+
 Deno.test("pods for another scheduler are left alone", async () => {
   await withKube({}, async (k) => {
     create(k.store, "nodes", node("n"));
