@@ -29,9 +29,10 @@
  *
  * Not modelled: preemption (no pod is ever evicted to make room; the message's preemption part
  * always says it would not help), priority order (creation order only), scheduling gates,
- * nominated nodes, FailedScheduling Events, static PV matching and CSI capacity, inter-pod
- * matchLabelKeys, the NodeAffinity pre-filter's node-name shortcut, image locality, and the
- * existing pods' preferred terms in the inter-pod affinity score.
+ * nominated nodes, FailedScheduling Events, static PV matching and CSI capacity, waiting for
+ * a provisioner to bind a WaitForFirstConsumer claim before binding the pod (it is bound at
+ * once), inter-pod matchLabelKeys, the NodeAffinity pre-filter's node-name shortcut, image
+ * locality, and the existing pods' preferred terms in the inter-pod affinity score.
  *
  * May import: fakes/fake_kube (the store and object types), fakes/cluster/quantity.ts. Never
  * core/: the oracle must not share the code it judges.
