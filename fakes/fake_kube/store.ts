@@ -77,6 +77,8 @@ const ZERO_GRACE_PHASES = new Set(["Succeeded", "Failed"]);
 export class KubeStore {
   readonly now: () => number;
   readonly random: () => number;
+  /** Seconds of the not-ready/unreachable tolerations admission adds to new pods. */
+  defaultTolerationSeconds = 300;
   static #highWater = 0;
   #rv: number;
   #startRv: number;
@@ -514,8 +516,9 @@ export class KubeStore {
     );
   }
 
-  #celOpt(): { cel?: CelEvaluator } {
-    return this.#cel ? { cel: this.#cel } : {};
+  #celOpt(): { cel?: CelEvaluator; defaultTolerationSeconds: number } {
+    const tol = { defaultTolerationSeconds: this.defaultTolerationSeconds };
+    return this.#cel ? { cel: this.#cel, ...tol } : tol;
   }
 
   /**
@@ -715,7 +718,15 @@ export class KubeStore {
       if (grace < 0) grace = 1;
       if (!current.spec?.nodeName || ZERO_GRACE_PHASES.has(current.status?.phase)) grace = 0;
     }
-    const finalizers = current.metadata.finalizers ?? [];
+    const gcFinalizer = opts.propagationPolicy === "Orphan"
+      ? "orphan"
+      : opts.propagationPolicy === "Foreground"
+      ? "foregroundDeletion"
+      : undefined;
+    const had = current.metadata.finalizers ?? [];
+    const finalizers = gcFinalizer && !had.includes(gcFinalizer) && !isDeleting(current)
+      ? [...had, gcFinalizer]
+      : had;
     if (isDeleting(current)) {
       const left = current.metadata.deletionGracePeriodSeconds ?? 0;
       if (grace >= left || def.kind !== "Pod") return ok({ object: structuredClone(current) });
@@ -733,6 +744,7 @@ export class KubeStore {
         ...current.metadata,
         deletionTimestamp: formatTime(now + grace * 1000),
         deletionGracePeriodSeconds: grace,
+        ...(finalizers.length ? { finalizers } : {}),
       },
     };
     if (def.generation) marked.metadata.generation = (current.metadata.generation ?? 0) + 1;
