@@ -35,7 +35,13 @@ export function provisionerController(store: KubeStore): Controller {
   return {
     name: NAME,
     watches: [
-      { ref: PVC, keys: (o) => [`claim:${keyOf(o)}`] },
+      {
+        ref: PVC,
+        keys: (o) => [
+          `claim:${keyOf(o)}`,
+          ...(o.spec?.volumeName ? [`volume:${o.spec.volumeName}`] : []),
+        ],
+      },
       { ref: PV, keys: (o) => [`volume:${o.metadata.name}`] },
       { ref: SC, keys: () => claims() },
     ],
