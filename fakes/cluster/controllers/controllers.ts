@@ -1,8 +1,8 @@
 /**
  * The fake cluster's kube-controller-manager: starts every controller of this folder on one
  * KubeStore. Deployment -> ReplicaSet -> Pods, DaemonSet, StatefulSet, Job, the local-path
- * provisioner and PV binder, the garbage collector, the node lifecycle health monitor and the
- * NoExecute taint eviction. They react to the store's watches (and its write hook for the
+ * provisioner and PV binder, the garbage collector, the node lifecycle health monitor, the
+ * NoExecute taint eviction and the pod GC of pods whose node was deleted. They react to the store's watches (and its write hook for the
  * garbage collector), resync periodically, and write through the store so that every client
  * watching the API sees what they do. Binding pods is the scheduler's job, running them the
  * kubelets'; neither is here.
@@ -16,6 +16,7 @@ import { deploymentController } from "./deployment.ts";
 import { garbageCollector } from "./garbage_collector.ts";
 import { jobController } from "./job.ts";
 import { nodeLifecycleController } from "./node_lifecycle.ts";
+import { podGcController } from "./pod_gc.ts";
 import { provisionerController } from "./provisioner.ts";
 import { replicaSetController } from "./replicaset.ts";
 import { Loop } from "./runtime.ts";
@@ -23,7 +24,8 @@ import { statefulSetController } from "./statefulset.ts";
 import { taintEvictionController } from "./taint_eviction.ts";
 
 /**
- * nodeMonitorGracePeriodMs: heartbeat age after which a node becomes Unknown (default 40 s).
+ * nodeMonitorGracePeriodMs: heartbeat age after which a node becomes Unknown (default 40 s);
+ * also how long pods of a deleted node wait before the pod GC removes them.
  * defaultTolerationSeconds: seconds of the not-ready/unreachable tolerations admission adds to
  * new pods (default 300). seed: the random source of generated pod names.
  */
@@ -53,6 +55,7 @@ export function startControllers(
     provisionerController(store),
     nodeLifecycleController(store, graceMs),
     taintEvictionController(store),
+    podGcController(store, graceMs),
     gc.controller,
   ], Math.min(1000, Math.max(50, graceMs / 8)));
   const stopGc = gc.install(loop);

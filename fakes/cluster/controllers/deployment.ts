@@ -5,7 +5,7 @@
  * RollingUpdate scales the new ReplicaSet up within maxSurge and old ones down while keeping
  * `replicas - maxUnavailable` available (both 25% by default, surge rounded up, unavailable
  * down, and unavailable 1 when both are 0); Recreate scales old ones to 0 and waits for their
- * pods to go before scaling the new one up. Paused Deployments only scale. Old ReplicaSets
+ * pods to go before scaling the new one up. The Deployment carries its current revision too. Paused Deployments only scale. Old ReplicaSets
  * beyond revisionHistoryLimit are deleted. Status sums the ReplicaSets' counts and carries the
  * Available and Progressing conditions.
  *
@@ -124,6 +124,14 @@ function syncDeployment(store: KubeStore, key: string): void {
     else if (d.spec?.strategy?.type === "Recreate") recreate(store, d, newRs, old);
     else rollingUpdate(store, d, newRs, old);
   }
+  const revision = newRs
+    ? store.peek(RS, namespace, newRs.metadata.name!)?.metadata.annotations?.[REVISION]
+    : undefined;
+  if (revision && d.metadata.annotations?.[REVISION] !== revision) {
+    store.patch(DEPLOY, namespace, name, "merge", {
+      metadata: { annotations: { [REVISION]: revision } },
+    }, { fieldManager: "kube-controller-manager" });
+  }
   cleanup(store, d, old);
   updateStatus(store, namespace, name, newRs?.metadata.name);
 }
@@ -137,9 +145,8 @@ function createNewRs(store: KubeStore, d: KObj, replicas: number, old: KObj[]): 
   const selector = structuredClone(d.spec?.selector ?? {});
   selector.matchLabels = { ...(selector.matchLabels ?? {}), [HASH_LABEL]: hash };
   const oldActive = old.some((r) => replicasOf(r) > 0);
-  const recreate = d.spec?.strategy?.type === "Recreate";
   // With old pods still running, the rolling update decides how far the new one may go.
-  const initial = oldActive ? 0 : recreate ? replicas : replicas;
+  const initial = oldActive ? 0 : replicas;
   const r = store.create(RS, {
     apiVersion: "apps/v1",
     kind: "ReplicaSet",

@@ -137,6 +137,13 @@ Deno.test("a new pod template rolls out through a second ReplicaSet without exce
       assert.deepEqual(rss.map((r) => r.spec.replicas), [0, 4]);
       assert.equal(rss[1]!.metadata.annotations?.["deployment.kubernetes.io/revision"], "2");
       assert.ok(livePods(s).every((p) => p.spec.containers[0].image === "nginx:2"));
+      await until(
+        "revision 2 on the Deployment",
+        () =>
+          s.peek("deployments.apps", "default", "web")?.metadata.annotations?.[
+            "deployment.kubernetes.io/revision"
+          ] === "2",
+      );
       // 25% of 4: one extra pod at most, one fewer ready pod at most.
       assert.ok(maxDesired <= 5, `at most 5 pods wanted at once, saw ${maxDesired}`);
       assert.ok(minReady >= 3, `at least 3 ready at all times, saw ${minReady}`);

@@ -42,7 +42,10 @@ export function replicaSetController(store: KubeStore, random: () => number): Co
       { ref: "pods", keys: ownerKeys("ReplicaSet") },
     ],
     all: () => [...store.entries(rsDef)].map((e) => keyOf(e.obj)),
-    sync: (key) => syncReplicaSet(store, key, random),
+    sync: (key, loop) => {
+      const wait = syncReplicaSet(store, key, random);
+      if (wait !== undefined) loop.after(NAME, key, wait);
+    },
   };
 }
 
@@ -56,10 +59,11 @@ function deletionRank(a: KObj, b: KObj): number {
     (b.metadata.name! < a.metadata.name! ? -1 : 1);
 }
 
-function syncReplicaSet(store: KubeStore, key: string, random: () => number): void {
+/** Syncs one ReplicaSet; returns ms until a ready pod becomes available, if one will. */
+function syncReplicaSet(store: KubeStore, key: string, random: () => number): number | undefined {
   const { namespace, name } = splitKey(key);
   const rs = store.peek("replicasets.apps", namespace, name);
-  if (!rs || rs.metadata.deletionTimestamp || !namespace) return;
+  if (!rs || rs.metadata.deletionTimestamp || !namespace) return undefined;
   const selector = rs.spec?.selector ?? {};
   const podsDef = store.resolve("pods")!;
   const mine: KObj[] = [];
@@ -113,4 +117,7 @@ function syncReplicaSet(store: KubeStore, key: string, random: () => number): vo
   }
   const cur = store.peek("replicasets.apps", namespace, name);
   if (cur) writeStatus(store, "replicasets.apps", cur, status);
+  const pendingAvailable = minReady > 0 &&
+    active.some((p) => isPodReady(p) && !isPodAvailable(p, minReady, now));
+  return pendingAvailable ? 200 : undefined;
 }
