@@ -83,7 +83,7 @@ function syncReplicaSet(store: KubeStore, key: string, random: () => number): nu
       if (r.ok) mine.push(r.value.object);
     }
   }
-  const active = mine.filter(isActivePod);
+  let active = mine.filter(isActivePod);
   const want = Math.max(0, rs.spec?.replicas ?? 1);
   if (active.length < want) {
     const owner = ownerRefTo(rs, "apps/v1", "ReplicaSet");
@@ -97,6 +97,8 @@ function syncReplicaSet(store: KubeStore, key: string, random: () => number): nu
   } else if (active.length > want) {
     const doomed = [...active].sort(deletionRank).slice(0, active.length - want);
     for (const p of doomed) store.delete("pods", namespace, p.metadata.name!);
+    // Status counts what remains, so the Deployment never sees deleted pods as available.
+    active = active.filter((p) => !doomed.includes(p));
   }
   const now = store.now();
   const minReady = rs.spec?.minReadySeconds ?? 0;
