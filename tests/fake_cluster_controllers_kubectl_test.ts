@@ -1,7 +1,8 @@
 /**
  * The fake cluster's controllers driven the way a user drives a cluster: kubectl 1.32 applies
  * a Deployment to the fake API server over TLS, pods appear, `kubectl scale` grows and shrinks
- * them, and `kubectl delete` takes the ReplicaSet and pods with the Deployment.
+ * them, a re-apply with a new image shows up in `kubectl rollout history`, and `kubectl delete`
+ * takes the ReplicaSets and pods with the Deployment.
  */
 import assert from "node:assert/strict";
 import { startFakeKube } from "../fakes/fake_kube/server.ts";
@@ -33,7 +34,7 @@ async function until(what: string, f: () => Promise<boolean>, ms = 10_000): Prom
   }
 }
 
-Deno.test("kubectl apply of a Deployment makes pods appear, kubectl scale changes their number, and kubectl delete removes them", async () => {
+Deno.test("kubectl apply of a Deployment makes pods appear, kubectl scale changes their number, a new image is a second revision, and kubectl delete removes them", async () => {
   const kube = await startFakeKube({ seed: 3, gracefulDeletion: { scale: 0.01 } });
   const controllers = startControllers(kube.store, { seed: 5 });
   const dir = await Deno.makeTempDir();
@@ -85,6 +86,17 @@ Deno.test("kubectl apply of a Deployment makes pods appear, kubectl scale change
 
     await kubectl(["scale", "deploy/web", "--replicas=1"]);
     await until("1 pod", async () => (await podNames()).length === 1);
+
+    // Applying a new image is a second revision: a second ReplicaSet takes over.
+    const v2 = MANIFEST.replace("replicas: 2", "replicas: 1").replace("nginx:1.27", "nginx:1.28");
+    assert.match(await kubectl(["apply", "-f", "-"], v2), /deployment.apps\/web configured/);
+    await until("2 ReplicaSets", async () => {
+      const list = JSON.parse(await kubectl(["get", "rs", "-l", "app=web", "-o", "json"]));
+      return list.items.length === 2;
+    });
+    const history = await kubectl(["rollout", "history", "deploy/web"]);
+    assert.match(history, /^1\s/m);
+    assert.match(history, /^2\s/m);
 
     await kubectl(["delete", "deploy", "web"]);
     await until("everything gone", async () => {
