@@ -145,6 +145,8 @@ function syncDaemonSet(store: KubeStore, key: string, random: () => number): voi
     }
     if (pods.length === 0) {
       if (shouldRun) {
+        // A node still waiting for its pod counts against the rollout's budget.
+        unavailable++;
         store.create("pods", {
           ...podFromTemplate(template, namespace, owner, {
             name: `${name}-${suffix(random)}`,

@@ -5,7 +5,14 @@
  */
 import assert from "node:assert/strict";
 import type { KObj } from "../../fake_kube/objects.ts";
-import { addNode, affinityNode, livePods, until, withControllers } from "./testing/cluster.ts";
+import {
+  addNode,
+  affinityNode,
+  livePods,
+  playCluster,
+  until,
+  withControllers,
+} from "./testing/cluster.ts";
 
 const forNodes = (pods: KObj[]) => pods.map(affinityNode).sort();
 
@@ -103,5 +110,50 @@ Deno.test("a DaemonSet gets one pod per matching node, honouring nodeSelector, n
       spec: { taints: [{ key: "maintenance", value: "now", effect: "NoExecute" }] },
     });
     await until("pod off b", () => !forNodes(livePods(s)).includes("b"));
+  });
+});
+
+Deno.test("a changed DaemonSet template replaces pods node by node, never more than one unavailable", async () => {
+  await withControllers({}, async (k) => {
+    const s = k.store;
+    for (const n of ["a", "b", "c"]) addNode(s, n);
+    const play = playCluster(s, (p) => affinityNode(p));
+    try {
+      s.create("daemonsets.apps", {
+        metadata: { name: "agent", namespace: "default" },
+        spec: {
+          selector: { matchLabels: { app: "agent" } },
+          template: {
+            metadata: { labels: { app: "agent" } },
+            spec: { containers: [{ name: "c", image: "agent:1" }] },
+          },
+        },
+      });
+      await until(
+        "3 ready",
+        () => s.peek("daemonsets.apps", "default", "agent")?.status?.numberReady === 3,
+      );
+      let minReady = 3;
+      const w = s.watch("pods", { namespace: "default" }, () => {
+        const ready = livePods(s).filter((p) => p.status?.phase === "Running").length;
+        minReady = Math.min(minReady, ready);
+      });
+      assert.ok(w.ok);
+      s.patch("daemonsets.apps", "default", "agent", "merge", {
+        spec: { template: { spec: { containers: [{ name: "c", image: "agent:2" }] } } },
+      });
+      await until("all on agent:2", () => {
+        const pods = livePods(s);
+        return pods.length === 3 &&
+          pods.every((p) =>
+            p.spec.containers[0].image === "agent:2" && p.status?.phase === "Running"
+          );
+      }, 5000);
+      w.value.stop();
+      assert.ok(minReady >= 2, `at most one node without a running agent, saw ${minReady} running`);
+      assert.deepEqual(forNodes(livePods(s)), ["a", "b", "c"]);
+    } finally {
+      play.stop();
+    }
   });
 });

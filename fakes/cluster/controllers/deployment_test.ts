@@ -5,7 +5,14 @@
 import assert from "node:assert/strict";
 import type { KObj } from "../../fake_kube/objects.ts";
 import type { KubeStore } from "../../fake_kube/store.ts";
-import { addNode, livePods, playCluster, until, withControllers } from "./testing/cluster.ts";
+import {
+  addNode,
+  livePods,
+  playCluster,
+  podsOf,
+  until,
+  withControllers,
+} from "./testing/cluster.ts";
 
 function deployment(replicas: number, image: string, extra: object = {}): object {
   return {
@@ -149,6 +156,39 @@ Deno.test("a new pod template rolls out through a second ReplicaSet without exce
       assert.ok(minReady >= 3, `at least 3 ready at all times, saw ${minReady}`);
     } finally {
       clearInterval(gate);
+      play.stop();
+    }
+  });
+});
+
+Deno.test("a Recreate Deployment removes every old pod before the new ReplicaSet gets any", async () => {
+  await withControllers({}, async (k) => {
+    const s = k.store;
+    addNode(s, "n1");
+    const play = playCluster(s, () => "n1");
+    try {
+      s.create("deployments.apps", deployment(3, "db:1", { strategy: { type: "Recreate" } }));
+      await until(
+        "3 ready",
+        () => s.peek("deployments.apps", "default", "web")?.status?.readyReplicas === 3,
+      );
+      let overlap = false;
+      const w = s.watch("pods", { namespace: "default" }, () => {
+        const images = new Set(podsOf(s).map((p) => p.spec.containers[0].image));
+        if (images.size > 1) overlap = true;
+      });
+      assert.ok(w.ok);
+      s.patch("deployments.apps", "default", "web", "merge", {
+        spec: { template: { spec: { containers: [{ name: "c", image: "db:2" }] } } },
+      });
+      await until("3 new ready", () => {
+        const pods = livePods(s);
+        return pods.length === 3 && pods.every((p) => p.spec.containers[0].image === "db:2") &&
+          s.peek("deployments.apps", "default", "web")?.status?.readyReplicas === 3;
+      }, 5000);
+      w.value.stop();
+      assert.equal(overlap, false, "old and new pods never coexist, terminating ones included");
+    } finally {
       play.stop();
     }
   });

@@ -66,3 +66,45 @@ Deno.test("a Job runs at most parallelism pods until completions succeeded, then
     }
   });
 });
+
+Deno.test("a Job whose pods keep failing stops after backoffLimit failures with the Failed condition", async () => {
+  await withControllers({}, async (k) => {
+    const s = k.store;
+    const r = s.create("jobs.batch", {
+      metadata: { name: "flaky", namespace: "default" },
+      spec: {
+        backoffLimit: 2,
+        template: { spec: { restartPolicy: "Never", containers: [{ name: "c", image: "x" }] } },
+      },
+    });
+    assert.ok(r.ok);
+    // Every pod that appears fails, as a kubelet would report it.
+    const fail = setInterval(() => {
+      for (const p of livePods(s)) {
+        if (p.status?.phase === "Pending") {
+          s.update("pods", { ...structuredClone(p), status: { phase: "Failed" } }, {
+            subresource: "status",
+            namespace: "default",
+          });
+        }
+      }
+    }, 10);
+    try {
+      const job = await until("Failed", () => {
+        const j = s.peek("jobs.batch", "default", "flaky");
+        return (j?.status?.conditions ?? []).some((c: { type: string; status: string }) =>
+            c.type === "Failed" && c.status === "True"
+          )
+          ? j
+          : undefined;
+      });
+      assert.equal(job.status.failed, 3);
+      const failed = job.status.conditions.find((c: { type: string }) => c.type === "Failed");
+      assert.equal(failed.reason, "BackoffLimitExceeded");
+      await new Promise((r) => setTimeout(r, 60));
+      assert.equal(podsOf(s).length, 3, "no pod after the limit");
+    } finally {
+      clearInterval(fail);
+    }
+  });
+});

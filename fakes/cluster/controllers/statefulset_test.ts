@@ -6,7 +6,16 @@
 import assert from "node:assert/strict";
 import type { KObj } from "../../fake_kube/objects.ts";
 import type { KubeStore } from "../../fake_kube/store.ts";
-import { addNode, bind, livePods, run, until, withControllers } from "./testing/cluster.ts";
+import {
+  addNode,
+  bind,
+  livePods,
+  playCluster,
+  podsOf,
+  run,
+  until,
+  withControllers,
+} from "./testing/cluster.ts";
 
 /** What the scheduler does for a pod with WaitForFirstConsumer claims: pick, annotate, bind. */
 function schedule(s: KubeStore, pod: KObj, node: string): void {
@@ -105,5 +114,57 @@ Deno.test("a StatefulSet creates pods in order with a claim each, and the provis
     assert.equal(livePods(s)[0]!.metadata.name, "db-0");
     const kept = s.peek("persistentvolumeclaims", "default", "data-db-1");
     assert.equal(kept?.status?.phase, "Bound", "the claim survives the scale-down");
+  });
+});
+
+Deno.test("a changed StatefulSet template replaces pods from the highest ordinal down, one at a time", async () => {
+  await withControllers({}, async (k) => {
+    const s = k.store;
+    addNode(s, "n1");
+    const play = playCluster(s, () => "n1");
+    try {
+      s.create("statefulsets.apps", {
+        metadata: { name: "kv", namespace: "default" },
+        spec: {
+          replicas: 3,
+          serviceName: "kv",
+          selector: { matchLabels: { app: "kv" } },
+          template: {
+            metadata: { labels: { app: "kv" } },
+            spec: { containers: [{ name: "c", image: "kv:1" }] },
+          },
+        },
+      });
+      await until(
+        "3 ready",
+        () => s.peek("statefulsets.apps", "default", "kv")?.status?.readyReplicas === 3,
+      );
+      const order: string[] = [];
+      let maxTerminating = 0;
+      const w = s.watch("pods", { namespace: "default" }, (e) => {
+        const p = e.object as { metadata: { name: string; deletionTimestamp?: string } };
+        if (
+          e.type === "MODIFIED" && p.metadata.deletionTimestamp && !order.includes(p.metadata.name)
+        ) {
+          order.push(p.metadata.name);
+        }
+        const terminating = podsOf(s).filter((x) => x.metadata.deletionTimestamp).length;
+        maxTerminating = Math.max(maxTerminating, terminating);
+      });
+      assert.ok(w.ok);
+      s.patch("statefulsets.apps", "default", "kv", "merge", {
+        spec: { template: { spec: { containers: [{ name: "c", image: "kv:2" }] } } },
+      });
+      await until("all on kv:2", () => {
+        const pods = livePods(s);
+        return pods.length === 3 &&
+          pods.every((p) => p.spec.containers[0].image === "kv:2" && p.status?.phase === "Running");
+      }, 5000);
+      w.value.stop();
+      assert.deepEqual(order, ["kv-2", "kv-1", "kv-0"]);
+      assert.equal(maxTerminating, 1);
+    } finally {
+      play.stop();
+    }
   });
 });
