@@ -11,6 +11,7 @@ import { applyDefaults, prune, structuralErrors, validate } from "./schema.ts";
 import { ruleCompileErrors } from "./cel.ts";
 import { badRequest, invalid, qualifiedKind, type Status, type StatusCause } from "./status.ts";
 import type { Json } from "./patch.ts";
+import { defaultWorkload } from "./workload_defaults.ts";
 
 /** How unknown fields are treated (§1.6.1); the default when absent is Warn. */
 export type FieldValidation = "Strict" | "Warn" | "Ignore";
@@ -19,6 +20,8 @@ export type FieldValidation = "Strict" | "Warn" | "Ignore";
 export type AdmitContext = {
   op: "create" | "update";
   fieldValidation: FieldValidation;
+  /** tolerationSeconds of the default not-ready/unreachable tolerations (default 300). */
+  defaultTolerationSeconds?: number;
 };
 
 /** Admitted object plus `Warning` header texts. */
@@ -110,7 +113,7 @@ const DEFAULT_TOLERATIONS = [
   },
 ];
 
-function defaultPod(obj: KObj, op: "create" | "update"): void {
+function defaultPod(obj: KObj, op: "create" | "update", seconds = 300): void {
   const spec = obj.spec ?? (obj.spec = {});
   spec.schedulerName ??= "default-scheduler";
   spec.terminationGracePeriodSeconds ??= 30;
@@ -120,7 +123,9 @@ function defaultPod(obj: KObj, op: "create" | "update"): void {
   if (op === "create") {
     const tols: Json[] = spec.tolerations ?? [];
     for (const t of DEFAULT_TOLERATIONS) {
-      if (!tols.some((x) => x?.key === t.key && x?.effect === t.effect)) tols.push({ ...t });
+      if (!tols.some((x) => x?.key === t.key && x?.effect === t.effect)) {
+        tols.push({ ...t, tolerationSeconds: seconds });
+      }
     }
     spec.tolerations = tols;
   }
@@ -138,7 +143,7 @@ export function admit(
   const name = obj.metadata.name ?? "";
   switch (def.kind) {
     case "Pod":
-      defaultPod(obj, ctx.op);
+      defaultPod(obj, ctx.op, ctx.defaultTolerationSeconds);
       if (ctx.op === "create") obj.status = { phase: "Pending", qosClass: qosClass(obj) };
       else if (old && old.spec?.nodeName && obj.spec?.nodeName !== old.spec.nodeName) {
         return err(invalidFor(def, name, [{
@@ -220,6 +225,16 @@ export function admit(
     case "Namespace":
       if (ctx.op === "create") obj.status = { phase: "Active", ...(obj.status ?? {}) };
       obj.spec = { finalizers: ["kubernetes"], ...(obj.spec ?? {}) };
+      break;
+    case "Deployment":
+    case "ReplicaSet":
+    case "StatefulSet":
+    case "DaemonSet":
+    case "Job":
+    case "PersistentVolume":
+    case "PersistentVolumeClaim":
+    case "StorageClass":
+      defaultWorkload(def.kind, obj, ctx.op);
       break;
     case "CustomResourceDefinition": {
       const errs = crdErrors(obj as unknown as CrdObject);

@@ -115,6 +115,12 @@ function builtin(
   };
 }
 
+/** `/scale` of the built-in replicated kinds: spec.replicas and status.replicas. */
+const REPLICAS_SCALE = {
+  specReplicasPath: ".spec.replicas",
+  statusReplicasPath: ".status.replicas",
+};
+
 /** The built-in kinds the fake serves (§1.2 table, plus services and serviceaccounts). */
 export function builtinResources(): ResourceDef[] {
   return [
@@ -184,6 +190,44 @@ export function builtinResources(): ResourceDef[] {
       categories: ["all"],
       status: true,
       generation: true,
+      scale: REPLICAS_SCALE,
+    }),
+    // The workload kinds the fake cluster's controllers run (fakes/cluster/controllers/).
+    builtin("apps", "v1", "replicasets", "ReplicaSet", true, {
+      shortNames: ["rs"],
+      categories: ["all"],
+      status: true,
+      generation: true,
+      scale: REPLICAS_SCALE,
+    }),
+    builtin("apps", "v1", "statefulsets", "StatefulSet", true, {
+      shortNames: ["sts"],
+      categories: ["all"],
+      status: true,
+      generation: true,
+      scale: REPLICAS_SCALE,
+    }),
+    builtin("apps", "v1", "daemonsets", "DaemonSet", true, {
+      shortNames: ["ds"],
+      categories: ["all"],
+      status: true,
+      generation: true,
+    }),
+    builtin("batch", "v1", "jobs", "Job", true, {
+      categories: ["all"],
+      status: true,
+      generation: true,
+    }),
+    builtin("", "v1", "persistentvolumes", "PersistentVolume", false, {
+      shortNames: ["pv"],
+      status: true,
+    }),
+    builtin("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", true, {
+      shortNames: ["pvc"],
+      status: true,
+    }),
+    builtin("storage.k8s.io", "v1", "storageclasses", "StorageClass", false, {
+      shortNames: ["sc"],
     }),
     builtin("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false, {}),
     builtin(

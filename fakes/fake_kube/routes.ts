@@ -7,7 +7,7 @@
 import { parse as parseYaml } from "yaml";
 import type { FieldValidation } from "./admission.ts";
 import type { KObj } from "./objects.ts";
-import type { Json } from "./patch.ts";
+import { type Json, jsonPatch, mergePatch } from "./patch.ts";
 import { acceptedPatchTypes, PATCH_MEDIA_TYPES } from "./patch_request.ts";
 import { apiVersionOf, type ResourceDef } from "./resources.ts";
 import {
@@ -20,6 +20,7 @@ import {
 } from "./status.ts";
 import type { Entry, KubeStore, WatchEvent } from "./store.ts";
 import { printerFor, tableRow, toTable } from "./table.ts";
+import { formatLabelSelector } from "./selectors.ts";
 
 /** A resource request target parsed from the URL. */
 export type Target = { def: ResourceDef; namespace?: string; name?: string; sub?: string };
@@ -333,13 +334,14 @@ export async function handleResource(
       return one(r.value.object, r.value.created ? 201 : 200, r.value.warnings);
     }
     case "PATCH": {
-      if (!t.name || t.sub === "eviction" || t.sub === "binding" || t.sub === "scale") {
+      if (!t.name || t.sub === "eviction" || t.sub === "binding") {
         return statusResponse(methodNotAllowed("patch", def));
       }
       const type = PATCH_MEDIA_TYPES[mediaType(req)];
       if (!type) return statusResponse(unsupportedMediaType(acceptedPatchTypes(def)));
       const body = await readBody(req, type === "apply");
       if (isStatus(body)) return statusResponse(body);
+      if (t.sub === "scale") return scalePatch(store, def, ns, t.name, type, body, writeOpts);
       const force = goBool(q.get("force"));
       const fm = q.get("fieldManager");
       const { fieldManager: _default, ...rest } = writeOpts;
@@ -358,8 +360,13 @@ export async function handleResource(
       if (isStatus(body)) return statusResponse(body);
       const opts = body && typeof body === "object" ? body : {};
       const grace = q.get("gracePeriodSeconds") ?? opts.gracePeriodSeconds;
+      const policy = q.get("propagationPolicy") ?? opts.propagationPolicy ??
+        (goBool(q.get("orphanDependents")) || opts.orphanDependents === true
+          ? "Orphan"
+          : undefined);
       const del = {
         ...(opts.preconditions ? { preconditions: opts.preconditions } : {}),
+        ...(policy ? { propagationPolicy: policy } : {}),
         ...(grace !== undefined && grace !== null ? { gracePeriodSeconds: Number(grace) } : {}),
         ...(dryRun || (opts.dryRun ?? []).includes?.("All") ? { dryRun: true } : {}),
       };
@@ -404,6 +411,8 @@ function toScale(def: ResourceDef, o: KObj): Json {
   if (s.labelSelectorPath) {
     const sel = dig(o, s.labelSelectorPath);
     if (sel !== undefined) status.selector = sel;
+  } else if (def.builtin && o.spec?.selector) {
+    status.selector = formatLabelSelector(o.spec.selector);
   }
   const { name, namespace, uid, resourceVersion, creationTimestamp } = o.metadata;
   return {
@@ -445,4 +454,26 @@ function scaleUpdate(
   const r = store.updateFrom(def, cur, next, opts);
   if (!r.ok) return statusResponse(r.error);
   return jsonResponse(200, toScale(def, r.value.object));
+}
+
+/** PATCH of `/scale`: the patch applies to the Scale object; its spec.replicas is written back. */
+function scalePatch(
+  store: KubeStore,
+  def: ResourceDef,
+  ns: string | undefined,
+  name: string,
+  type: string,
+  body: Json,
+  opts: { dryRun?: boolean },
+): Response {
+  const cur = store.peek(def, ns, name);
+  if (!cur) return statusResponse(notFound(def, name));
+  const scale = toScale(def, cur);
+  let next: Json;
+  if (type === "json") {
+    const r = jsonPatch(scale, body);
+    if (!r.ok) return statusResponse(badRequest(r.error.message));
+    next = r.value;
+  } else next = mergePatch(scale, body);
+  return scaleUpdate(store, def, ns, name, next, opts);
 }

@@ -137,6 +137,24 @@ export function matchLabelSelector(sel: LabelSelector, labels: Labels): boolean 
   return true;
 }
 
+/** A structured selector in its string form (`app=web,tier in (a,b)`), keys sorted as Go does. */
+export function formatLabelSelector(sel: LabelSelector): string {
+  const parts: [string, string][] = [];
+  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) parts.push([k, `${k}=${v}`]);
+  for (const e of sel.matchExpressions ?? []) {
+    const vs = [...(e.values ?? [])].sort().join(",");
+    const text = e.operator === "In"
+      ? `${e.key} in (${vs})`
+      : e.operator === "NotIn"
+      ? `${e.key} notin (${vs})`
+      : e.operator === "Exists"
+      ? e.key
+      : `!${e.key}`;
+    parts.push([e.key, text]);
+  }
+  return parts.sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0).map((p) => p[1]).join(",");
+}
+
 /** One `field=value` / `field!=value` term. */
 export type FieldRequirement = { field: string; op: "=" | "!="; value: string };
 

@@ -60,8 +60,8 @@
  * Known deviations from a v1.32 apiserver: no pagination (`limit` is served in full, which
  * both clients accept); fieldValidation=Strict checks unknown fields of custom resources
  * only; PDB `expectedPods` is the number of matching pods (no controller scale lookup);
- * propagationPolicy is always Background (no garbage collector); custom-resource defaults
- * apply on write, not on read; CEL rules run from their source text without cost limits; no node heartbeat
+ * propagationPolicy Orphan/Foreground only add their finalizer (the garbage collector of
+ * fakes/cluster/controllers/ finishes them); custom-resource defaults apply on write, not on read; CEL rules run from their source text without cost limits; no node heartbeat
  * Leases; no protobuf; HTTP/1.1 only (no h2, which crashes undici under Deno on shutdown).
  */
 import {

@@ -76,6 +76,8 @@ const ZERO_GRACE_PHASES = new Set(["Succeeded", "Failed"]);
 export class KubeStore {
   readonly now: () => number;
   readonly random: () => number;
+  /** Seconds of the not-ready/unreachable tolerations admission adds to new pods. */
+  defaultTolerationSeconds = 300;
   static #highWater = 0;
   #rv: number;
   #startRv: number;
@@ -471,6 +473,7 @@ export class KubeStore {
     const a = admit(def, obj, undefined, {
       op: "create",
       fieldValidation: opts.fieldValidation ?? "Warn",
+      defaultTolerationSeconds: this.defaultTolerationSeconds,
     });
     if (!a.ok) return a;
     if (opts.dryRun) {
@@ -637,6 +640,7 @@ export class KubeStore {
     const a = admit(def, next, current, {
       op: "update",
       fieldValidation: opts.fieldValidation ?? "Warn",
+      defaultTolerationSeconds: this.defaultTolerationSeconds,
     });
     if (!a.ok) return a;
     next = a.value.obj;
@@ -706,7 +710,15 @@ export class KubeStore {
       if (grace < 0) grace = 1;
       if (!current.spec?.nodeName || ZERO_GRACE_PHASES.has(current.status?.phase)) grace = 0;
     }
-    const finalizers = current.metadata.finalizers ?? [];
+    const gcFinalizer = opts.propagationPolicy === "Orphan"
+      ? "orphan"
+      : opts.propagationPolicy === "Foreground"
+      ? "foregroundDeletion"
+      : undefined;
+    const had = current.metadata.finalizers ?? [];
+    const finalizers = gcFinalizer && !had.includes(gcFinalizer) && !isDeleting(current)
+      ? [...had, gcFinalizer]
+      : had;
     if (isDeleting(current)) {
       const left = current.metadata.deletionGracePeriodSeconds ?? 0;
       if (grace >= left || def.kind !== "Pod") return ok({ object: structuredClone(current) });
@@ -724,6 +736,7 @@ export class KubeStore {
         ...current.metadata,
         deletionTimestamp: formatTime(now + grace * 1000),
         deletionGracePeriodSeconds: grace,
+        ...(finalizers.length ? { finalizers } : {}),
       },
     };
     if (def.generation) marked.metadata.generation = (current.metadata.generation ?? 0) + 1;

@@ -36,11 +36,16 @@ export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ER
 /** One watch event; `object` is a stored object (or a Status for ERROR). */
 export type WatchEvent = { type: WatchEventType; object: KObj | Status };
 
-/** DeleteOptions the fake honours (§3.5); propagationPolicy is always Background. */
+/**
+ * DeleteOptions the fake honours (§3.5). Orphan and Foreground add the `orphan` or
+ * `foregroundDeletion` finalizer, which a garbage collector (fakes/cluster/controllers/)
+ * must finish; without one running, such objects stay marked.
+ */
 export type DeleteOptions = {
   preconditions?: { uid?: string; resourceVersion?: string };
   gracePeriodSeconds?: number;
   dryRun?: boolean;
+  propagationPolicy?: "Background" | "Orphan" | "Foreground";
 };
 
 /** Delete answers with the object (Pods, or objects that only got marked) or a Status. */
