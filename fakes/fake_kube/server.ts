@@ -25,7 +25,7 @@
  *     gracefulDeletion?: { scale: number } | "hold";  // fake kubelet; default { scale: 1 }
  *     crdEstablishDelayMs?: number;    // default 0
  *     podGcOnNodeDelete?: boolean;     // delete pods bound to a deleted Node; default false
- *     applyOwnership?: boolean;        // SSA field ownership: conflicts (409) and removals; default false
+ *     applyOwnership?: boolean;        // managedFields and SSA ownership: 409 conflicts, removals; default true
  *     cel?: CelEvaluator;              // CEL hook for x-kubernetes-validations
  *     initialResourceVersion?: number; // default Date.now() * 1000
  *   }
@@ -188,7 +188,7 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
       ? { crdEstablishDelayMs: opts.crdEstablishDelayMs }
       : {}),
     ...(opts.podGcOnNodeDelete ? { podGcOnNodeDelete: true } : {}),
-    ...(opts.applyOwnership ? { applyOwnership: true } : {}),
+    ...(opts.applyOwnership !== undefined ? { applyOwnership: opts.applyOwnership } : {}),
   });
   const token = opts.token ??
     Array.from({ length: 32 }, () => Math.floor(random() * 16).toString(16)).join("");
