@@ -58,12 +58,13 @@
  *   store.resourceVersion(), store.compactHistory(ref?), store.sync(),
  *   store.pausePdbController(bool), store.peek(ref, ns, name), store.finishDeletion(...)
  *
- * Known deviations from a v1.32 apiserver: no pagination (`limit` is served in full, which
- * both clients accept); fieldValidation=Strict checks unknown fields of custom resources
+ * Known deviations from a v1.32 apiserver: continued list pages show current objects, not a
+ * snapshot at the first page's version (paging.ts); fieldValidation=Strict checks unknown fields of custom resources
  * only; PDB `expectedPods` is the number of matching pods (no controller scale lookup);
  * propagationPolicy is always Background (no garbage collector); custom-resource defaults
  * apply on write, not on read; CEL rules run only through the `cel` hook; no node heartbeat
- * Leases; no protobuf; HTTP/1.1 only (no h2, which crashes undici under Deno on shutdown).
+ * Leases; no protobuf (protobuf bodies are 415, protobuf-only Accept is 406 for built-ins and
+ * JSON for custom resources, negotiation.ts); HTTP/1.1 only (no h2, which crashes undici under Deno on shutdown).
  */
 import {
   aggregated,
@@ -93,6 +94,7 @@ import type { CelEvaluator } from "./schema.ts";
 import { forbidden, internalError, notFoundPath, type Status, unauthorized } from "./status.ts";
 import { KubeStore, type WatchEvent } from "./store.ts";
 import { tlsMaterial } from "./tls.ts";
+import { initialEventsEnd } from "./watch_list.ts";
 
 export { KubeStore } from "./store.ts";
 export type {
@@ -298,11 +300,13 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
           if (batch.length === 1) queueMicrotask(flush);
           if (e.type === "ERROR") queueMicrotask(() => handle.end("close"));
         };
+        // Watch-list: current state as ADDED events, then the initial-events-end bookmark.
+        const initial = goBool(q.get("sendInitialEvents"));
         const r = store.watch(t.def, {
           ...(t.def.namespaced && t.namespace !== undefined ? { namespace: t.namespace } : {}),
           ...(q.get("labelSelector") ? { labelSelector: q.get("labelSelector")! } : {}),
           ...(q.get("fieldSelector") ? { fieldSelector: q.get("fieldSelector")! } : {}),
-          ...(q.get("resourceVersion") !== null
+          ...(q.get("resourceVersion") !== null && !initial
             ? { resourceVersion: q.get("resourceVersion")! }
             : {}),
         }, send);
@@ -313,6 +317,12 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
           return;
         }
         stop = r.value.stop;
+        if (initial && goBool(q.get("allowWatchBookmarks"))) {
+          send({
+            type: "BOOKMARK",
+            object: initialEventsEnd(t.def, store.resourceVersion()) as never,
+          });
+        }
         const timeoutS = q.get("timeoutSeconds");
         const deadline = timeoutS !== null ? Number(timeoutS) * 1000 : watchTimeoutMs;
         timers.push(setTimeout(() => handle.end("close"), deadline));

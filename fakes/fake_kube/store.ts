@@ -330,6 +330,12 @@ export class KubeStore {
     return stored;
   }
 
+  /** The oldest resourceVersion still readable for a resource (older continue tokens: 410). */
+  compactedUpTo(ref: string | ResourceDef): number {
+    const d = this.resolve(ref);
+    return d ? this.#coll(d).droppedUpTo : 0;
+  }
+
   /** Drops a resource's watch history (or all of them), so older watches get 410. */
   compactHistory(ref?: string): void {
     const keys = ref ? [resourceKey(this.resolve(ref)!)] : [...this.#collections.keys()];
