@@ -10,7 +10,6 @@
  * May import: field_set.ts, patch.ts, status.ts, objects.ts (types).
  */
 import {
-  type Field,
   type FieldMap,
   fieldsOf,
   fromFieldsV1,
@@ -164,24 +163,17 @@ export function planApply(
   const prev = entries.find((e) => idOf(e) === me);
   const remove: Seg[][] = [];
   if (prev) {
-    const otherPaths = others.flatMap((e) => [...e.fields.keys()]);
-    for (const [p, f] of prev.fields) {
-      if (want.has(p)) continue;
-      const shared = f.value === NODE && isElement(f)
-        ? otherPaths.some((o) => o === p || o.startsWith(p))
-        : otherPaths.includes(p);
-      if (!shared) remove.push(f.segs);
-    }
+    // A dropped field stays while anyone (this apply included) still owns it or a field
+    // inside it: a map or list element goes only when nothing in it is owned any more.
+    const kept = [...others.flatMap((e) => [...e.fields.keys()]), ...want.keys()];
+    const inside = (p: string) =>
+      kept.some((o) => o === p || o.startsWith(`${p}.`) || o.startsWith(`${p}[`));
+    for (const [p, f] of prev.fields) if (!inside(p)) remove.push(f.segs);
   }
   const mine: ManagerEntry = prev
     ? withFields({ ...prev, ...w, time: prev.time }, want, w.time)
     : { ...w, operation: "Apply", fields: want };
   return { entries: [...others, mine], remove };
-}
-
-function isElement(f: Field): boolean {
-  const last = f.segs[f.segs.length - 1];
-  return !!last && !("f" in last);
 }
 
 function describe(o: ManagerEntry): string {

@@ -222,3 +222,55 @@ Deno.test("custom resource lists follow x-kubernetes-list-map-keys with several 
     );
   });
 });
+
+Deno.test("managedFields a client rewrites are honoured, and re-applying keeps maps that still hold owned fields", async () => {
+  await withKube({}, async (k) => {
+    const annotated = deployment(2, [nginx]) as Record<string, unknown> & {
+      metadata: Record<string, unknown>;
+    };
+    annotated.metadata = { name: "web", annotations: { note: "x" } };
+    await call(k, "POST", `${DEPLOY}?fieldManager=kubectl-client-side-apply`, { body: annotated });
+    // What kubectl does after its first server-side apply of a client-side-applied object:
+    // it moves the client-side manager's fields into its own Apply entry.
+    const migrated = [{
+      manager: "kubectl",
+      operation: "Apply",
+      apiVersion: "apps/v1",
+      time: "2026-11-26T03:33:24Z",
+      fieldsType: "FieldsV1",
+      fieldsV1: {
+        "f:metadata": { "f:annotations": { ".": {}, "f:note": {} } },
+        "f:spec": {
+          "f:replicas": {},
+          "f:template": { "f:metadata": { "f:labels": { ".": {}, "f:app": {} } } },
+        },
+      },
+    }, {
+      manager: "notes",
+      operation: "Apply",
+      apiVersion: "apps/v1",
+      time: "2026-11-26T03:33:24Z",
+      fieldsType: "FieldsV1",
+      fieldsV1: { "f:metadata": { "f:annotations": { "f:note": {} } } },
+    }];
+    const rewritten = await call(k, "PATCH", `${DEPLOY}/web?fieldManager=kubectl`, {
+      body: [{ op: "replace", path: "/metadata/managedFields", value: migrated }],
+      contentType: "application/json-patch+json",
+    });
+    assert.deepEqual(
+      rewritten.json.metadata.managedFields.map((m: { manager: string }) => m.manager),
+      ["kubectl", "notes"],
+    );
+    const again = await call(k, "PATCH", `${DEPLOY}/web?fieldManager=kubectl`, {
+      body: deployment(3, [nginx]),
+      contentType: APPLY,
+    });
+    assert.equal(again.status, 200, "kubectl owns .spec.replicas now: no conflict");
+    assert.deepEqual(again.json.spec.template.metadata.labels, { app: "web" });
+    assert.deepEqual(
+      again.json.metadata.annotations,
+      { note: "x" },
+      "the annotation kubectl dropped is still owned by notes",
+    );
+  });
+});
