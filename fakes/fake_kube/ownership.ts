@@ -118,9 +118,11 @@ export function afterUpdate(
   if (w) {
     const prev = entries.find((e) => idOf(e) === me);
     const mine = new Map([...(prev ? kept(prev) : []), ...changed]);
+    // The writer's time moves whenever its write changed something.
+    const stamped = prev && changed.size ? { ...prev, time: w.time } : prev;
     out.push(
-      prev
-        ? withFields({ ...prev, apiVersion: w.apiVersion }, mine, w.time)
+      stamped
+        ? withFields({ ...stamped, apiVersion: w.apiVersion }, mine, w.time)
         : { ...w, operation: "Update", fields: mine },
     );
   }
@@ -170,8 +172,9 @@ export function planApply(
       kept.some((o) => o === p || o.startsWith(`${p}.`) || o.startsWith(`${p}[`));
     for (const [p, f] of prev.fields) if (!inside(p)) remove.push(f.segs);
   }
+  const changes = [...want].some(([p, f]) => f.value !== NODE && have.get(p)?.value !== f.value);
   const mine: ManagerEntry = prev
-    ? withFields({ ...prev, ...w, time: prev.time }, want, w.time)
+    ? withFields({ ...prev, ...w, time: changes ? w.time : prev.time }, want, w.time)
     : { ...w, operation: "Apply", fields: want };
   return { entries: [...others, mine], remove };
 }

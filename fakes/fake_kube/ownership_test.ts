@@ -274,3 +274,25 @@ Deno.test("managedFields a client rewrites are honoured, and re-applying keeps m
     );
   });
 });
+
+Deno.test("a manager's time moves when its write changes the object, not when it changes nothing", async () => {
+  let now = T0;
+  await withKube({ now: () => now }, async (k) => {
+    const cm = (v: string) => ({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "c" },
+      data: { a: v },
+    });
+    const url = "/api/v1/namespaces/default/configmaps/c?fieldManager=m";
+    const timeOf = (r: { json: { metadata: { managedFields: { time: string }[] } } }) =>
+      r.json.metadata.managedFields[0]!.time;
+    const first = await call(k, "PATCH", url, { body: cm("1"), contentType: APPLY });
+    now += 60_000;
+    const same = await call(k, "PATCH", url, { body: cm("1"), contentType: APPLY });
+    assert.equal(timeOf(same), timeOf(first));
+    assert.equal(same.json.metadata.resourceVersion, first.json.metadata.resourceVersion);
+    const changed = await call(k, "PATCH", url, { body: cm("2"), contentType: APPLY });
+    assert.equal(timeOf(changed), "2026-11-26T03:34:24Z");
+  });
+});

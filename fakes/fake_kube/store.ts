@@ -519,6 +519,11 @@ export class KubeStore {
       : Array.isArray(sent)
       ? []
       : readManaged(current);
+    // The fake's own controllers write without a manager: nothing to record or prune.
+    if (!opts.owners && !opts.fieldManager && base.length === 0) {
+      delete next.metadata.managedFields;
+      return;
+    }
     let entries = opts.owners;
     if (!entries) {
       const w = opts.fieldManager
