@@ -5,7 +5,8 @@
  * "start":"<last key>\u0000"}`. A continued page keeps the first page's resourceVersion; when
  * that version has been compacted away the answer is 410 Expired with the apiserver's message
  * and, in the Status's metadata, a token (rv -1) that continues at the latest version.
- * `remainingItemCount` is set when more items follow and no selector filtered the list.
+ * `remainingItemCount` is set when more items follow and no selector filtered the list. A
+ * first request with `resourceVersion=0` ignores `limit` (the watch cache serves it whole).
  *
  * Deviation: the fake keeps no snapshots, so later pages show current objects (a real server
  * reads them at the first page's version).
@@ -99,8 +100,9 @@ export function pageList(
   const limitText = q.get("limit");
   const cont = q.get("continue") ?? "";
   const limit = limitText !== null && /^\d+$/.test(limitText) ? Number(limitText) : 0;
-  if (!limit && !cont) return { entries, resourceVersion: current };
   const rvParam = q.get("resourceVersion") ?? "";
+  // resourceVersion=0 is served from the watch cache, which ignores limit in v1.32.
+  if ((!limit || rvParam === "0") && !cont) return { entries, resourceVersion: current };
   let rv = Number(current);
   let start = "";
   if (cont) {

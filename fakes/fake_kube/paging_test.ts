@@ -103,3 +103,14 @@ Deno.test("Table lists page too, carrying continue in the Table's metadata", asy
     assert.equal(t.json.metadata.remainingItemCount, 1);
   });
 });
+
+Deno.test("a list with resourceVersion=0 ignores limit, as the watch cache serves it whole", async () => {
+  await withKube({}, async (k) => {
+    for (const n of ["a", "b", "c"]) {
+      k.store.create("configmaps", { metadata: { name: n, namespace: "default" } });
+    }
+    const r = await call(k, "GET", `${CMS}?limit=1&resourceVersion=0`);
+    assert.equal(r.json.items.length, 3);
+    assert.equal(r.json.metadata.continue, undefined);
+  });
+});
