@@ -296,3 +296,20 @@ Deno.test("a manager's time moves when its write changes the object, not when it
     assert.equal(timeOf(changed), "2026-11-26T03:34:24Z");
   });
 });
+
+Deno.test("removing a dropped field never edits the stored object the previous answer came from", async () => {
+  await withKube({}, async (k) => {
+    const url = "/api/v1/namespaces/default/configmaps/c?fieldManager=m";
+    const cm = (data?: Record<string, string>) => ({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "c" },
+      ...(data ? { data } : {}),
+    });
+    await call(k, "PATCH", url, { body: cm({ a: "1" }), contentType: APPLY });
+    const before = k.store.peek("configmaps", "default", "c")!;
+    const dropped = await call(k, "PATCH", url, { body: cm(), contentType: APPLY });
+    assert.deepEqual(before.data, { a: "1" }, "the old stored version is untouched");
+    assert.deepEqual(dropped.json.data ?? {}, {});
+  });
+});

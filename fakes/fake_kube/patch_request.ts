@@ -92,7 +92,8 @@ export function patchObject(
       const meta = isObj(body.metadata) ? body.metadata : {};
       if (meta.name !== undefined && meta.name !== name) return err(nameMismatch(meta.name, name));
       const rules = applyListRules(def);
-      const plan = planApply([], writer(def, opts, store), undefined, body, rules, true);
+      const applied = ownedPart(def, opts, body);
+      const plan = planApply([], writer(def, opts, store), undefined, applied, rules, true);
       if (!("entries" in plan)) return err(plan);
       const { managedFields: _m, ...cleanMeta } = meta;
       return store.create(def, { ...body, metadata: { ...cleanMeta, name } } as KObj, {
@@ -155,6 +156,8 @@ export function patchObject(
           !!opts.force,
         );
         if (!("entries" in plan)) return err(plan);
+        // The merge shares untouched subtrees with the stored object: copy before removing.
+        if (plan.remove.length) patched = structuredClone(patched);
         for (const segs of plan.remove) removeField(patched, segs, rules);
         owners = plan.entries;
       }
