@@ -150,7 +150,11 @@ Deno.test("12.1.10 merge, JSON and strategic merge patch (list rules, directives
       },
     );
     assert.equal(again.status, 200);
-    assert.deepEqual(again.json.data, { a: "1", b: "2" });
+    assert.deepEqual(
+      again.json.data,
+      { b: "2" },
+      "data.a was applied by the same manager before and is dropped now, so apply removes it",
+    );
     const force = await call(k, "PATCH", "/api/v1/namespaces/default/configmaps/cm?force=true", {
       body: {},
       contentType: MERGE,

@@ -8,8 +8,26 @@ import { err, ok, type Result } from "../result.ts";
 // deno-lint-ignore no-explicit-any
 export type Json = any;
 
-/** How one list field merges: by a key, as a set of scalars, or replaced wholesale. */
-export type ListRule = { key: string } | "set" | "replace";
+/**
+ * How one list field merges: by a key (server-side apply may name several `keys`, with
+ * `keyDefaults` for key fields the server defaults), as a set of scalars, or replaced wholesale.
+ */
+export type ListRule =
+  | { key: string; keys?: string[]; keyDefaults?: Record<string, Json> }
+  | "set"
+  | "replace";
+
+/** Do two elements of a keyed list have the same key (defaults filled in)? */
+export function sameKey(
+  rule: { key: string; keys?: string[]; keyDefaults?: Record<string, Json> },
+  a: Json,
+  b: Json,
+): boolean {
+  if (!isObj(a) || !isObj(b)) return false;
+  return (rule.keys ?? [rule.key]).every((k) =>
+    deepEqual(a[k] ?? rule.keyDefaults?.[k] ?? null, b[k] ?? rule.keyDefaults?.[k] ?? null)
+  );
+}
 /** Looks up the rule for a dotted field path without list indices (`spec.containers.env`). */
 export type ListRules = (path: string) => ListRule | undefined;
 
@@ -211,7 +229,8 @@ function mergeMap(
       if (!apply) delete out[k];
       continue;
     }
-    if (isObj(v)) {
+    if (isObj(v) && rules(p) === "replace") out[k] = stripDirectives(v);
+    else if (isObj(v)) {
       const merged = mergeMap(isObj(out[k]) ? out[k] : {}, v, rules, p, apply);
       if (merged === undefined) delete out[k];
       else out[k] = merged;
@@ -242,11 +261,10 @@ function mergeList(
     return out;
   }
   if (rule === undefined || rule === "replace") return stripDirectives(patch);
-  const key = rule.key;
   const out: Json[] = [...target];
   for (const e of patch) {
     if (!isObj(e)) continue;
-    const idx = out.findIndex((x) => isObj(x) && x[key] === e[key]);
+    const idx = out.findIndex((x) => sameKey(rule, x, e));
     if (e.$patch === "delete") {
       if (idx >= 0) out.splice(idx, 1);
       continue;

@@ -3,11 +3,15 @@
  * the Content-Type, enforces the PatchOptions rules (fieldManager for apply, no force
  * elsewhere, 415 for strategic merge on custom resources), applies the patch to the live
  * object and hands the result to the store's update path (preconditions, status rules,
- * no-op detection). Server-side apply upserts and lets `force` always win (§6.4 items 1-3).
+ * no-op detection). Server-side apply upserts, merges lists by their apply list types
+ * (list_types.ts) and checks field ownership (ownership.ts): 409 on conflicts unless forced,
+ * removal of fields the applier dropped.
  */
 import { err, type Result } from "../result.ts";
 import { formatTime, type KObj } from "./objects.ts";
-import { removePath, type Writer } from "./ownership.ts";
+import { removeField } from "./field_set.ts";
+import { applyListRules } from "./list_types.ts";
+import { type ManagerEntry, planApply, readManaged, type Writer } from "./ownership.ts";
 import { type Json, jsonPatch, mergePatch, strategicMergePatch } from "./patch.ts";
 import { apiVersionOf, type ResourceDef } from "./resources.ts";
 import {
@@ -87,16 +91,21 @@ export function patchObject(
       if (!isObj(body)) return err(badRequest("error decoding YAML: the body must be an object"));
       const meta = isObj(body.metadata) ? body.metadata : {};
       if (meta.name !== undefined && meta.name !== name) return err(nameMismatch(meta.name, name));
-      const created = store.create(def, { ...body, metadata: { ...meta, name } } as KObj, {
+      const rules = applyListRules(def);
+      const applied = ownedPart(def, opts, body);
+      const plan = planApply([], writer(def, opts, store), undefined, applied, rules, true);
+      if (!("entries" in plan)) return err(plan);
+      const { managedFields: _m, ...cleanMeta } = meta;
+      return store.create(def, { ...body, metadata: { ...cleanMeta, name } } as KObj, {
         ...writeOpts(opts, false),
+        ...(store.ownership() ? { owners: plan.entries } : {}),
         ...(ns ? { namespace: ns } : {}),
       });
-      if (created.ok && !opts.dryRun) recordApply(store, def, created.value.object, body, opts);
-      return created;
     }
     return err(notFound(def, name));
   }
   let patched: Json;
+  let owners: ManagerEntry[] | undefined;
   switch (type) {
     case "json": {
       const r = jsonPatch(current, body);
@@ -134,19 +143,23 @@ export function patchObject(
           })`,
         ));
       }
-      patched = strategicMergePatch(current, body, def.listRules, true);
-      const own = store.ownership();
-      if (own) {
-        const checked = own.checkApply(
-          current.metadata.uid,
+      const rules = applyListRules(def);
+      const applied = ownedPart(def, opts, body);
+      patched = strategicMergePatch(current, applied, rules, true);
+      if (store.ownership()) {
+        const plan = planApply(
+          readManaged(current),
           writer(def, opts, store),
           current,
-          body,
-          def.listRules,
+          applied,
+          rules,
           !!opts.force,
         );
-        if (!Array.isArray(checked)) return err(checked);
-        for (const p of checked) removePath(patched, p);
+        if (!("entries" in plan)) return err(plan);
+        // The merge shares untouched subtrees with the stored object: copy before removing.
+        if (plan.remove.length) patched = structuredClone(patched);
+        for (const segs of plan.remove) removeField(patched, segs, rules);
+        owners = plan.entries;
       }
       break;
     }
@@ -159,9 +172,11 @@ export function patchObject(
   }
   const rv = patched.metadata.resourceVersion;
   if (rv !== undefined && rv !== current.metadata.resourceVersion) return err(conflict(def, name));
-  const r = store.updateFrom(def, current, patched as KObj, writeOpts(opts, type !== "apply"));
-  if (r.ok && type === "apply" && !opts.dryRun) recordApply(store, def, r.value.object, body, opts);
-  return r;
+  if (type === "apply") patched.metadata.managedFields = current.metadata.managedFields;
+  return store.updateFrom(def, current, patched as KObj, {
+    ...writeOpts(opts, type !== "apply"),
+    ...(owners ? { owners } : {}),
+  });
 }
 
 function writer(def: ResourceDef, opts: PatchOptions, store: KubeStore): Writer {
@@ -173,15 +188,21 @@ function writer(def: ResourceDef, opts: PatchOptions, store: KubeStore): Writer 
   };
 }
 
-function recordApply(
-  store: KubeStore,
-  def: ResourceDef,
-  stored: KObj,
-  body: Json,
-  opts: PatchOptions,
-): void {
-  const uid = stored.metadata.uid;
-  if (uid) store.ownership()?.recordApply(uid, writer(def, opts, store), body, def.listRules);
+/**
+ * The part of an applied manifest that the endpoint writes: only status through `/status`,
+ * everything but status through the main resource of kinds with a status subresource.
+ */
+function ownedPart(def: ResourceDef, opts: PatchOptions, body: Record<string, Json>): Json {
+  if (opts.subresource === "status") {
+    const meta = isObj(body.metadata) ? body.metadata : {};
+    const out: Record<string, Json> = { apiVersion: body.apiVersion, kind: body.kind };
+    out.metadata = { name: meta.name, namespace: meta.namespace };
+    if (body.status !== undefined) out.status = body.status;
+    return out;
+  }
+  if (!def.status) return body;
+  const { status: _st, ...rest } = body;
+  return rest;
 }
 
 function nameMismatch(body: string, url: string): Status {

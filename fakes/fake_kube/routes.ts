@@ -21,6 +21,9 @@ import {
 import type { Entry, KubeStore, WatchEvent } from "./store.ts";
 import { printerFor, tableRow, toTable } from "./table.ts";
 import { formatLabelSelector } from "./selectors.ts";
+import { notAcceptable, unsupportedBody } from "./negotiation.ts";
+import { pageList } from "./paging.ts";
+import { listOptionsInvalid } from "./watch_list.ts";
 
 /** A resource request target parsed from the URL. */
 export type Target = { def: ResourceDef; namespace?: string; name?: string; sub?: string };
@@ -197,6 +200,8 @@ export async function handleResource(
   const { store } = ctx;
   const def = t.def;
   const accept = req.headers.get("accept");
+  const unacceptable = notAcceptable(accept, def.builtin);
+  if (unacceptable) return statusResponse(unacceptable);
   const table = wantsTable(accept);
   const q = url.searchParams;
   const dryRun = q.getAll("dryRun").includes("All");
@@ -242,6 +247,8 @@ export async function handleResource(
         ...(q.get("labelSelector") ? { labelSelector: q.get("labelSelector")! } : {}),
         ...(q.get("fieldSelector") ? { fieldSelector: q.get("fieldSelector")! } : {}),
       };
+      const badOptions = listOptionsInvalid(q, goBool(q.get("watch")));
+      if (badOptions) return statusResponse(badOptions);
       if (goBool(q.get("watch"))) {
         const includeObject = q.get("includeObject") ?? "Metadata";
         let first = true;
@@ -269,26 +276,41 @@ export async function handleResource(
       }
       const r = store.listEntries(def, listOpts);
       if (!r.ok) return statusResponse(r.error);
+      const page = pageList(
+        def,
+        r.value.entries,
+        q,
+        r.value.resourceVersion,
+        store.compactedUpTo(def),
+        !!(listOpts.labelSelector || listOpts.fieldSelector),
+      );
+      if ("code" in page) return statusResponse(page);
+      const listMeta: Json = { resourceVersion: page.resourceVersion };
+      if (page.continue) listMeta.continue = page.continue;
+      if (page.remainingItemCount !== undefined) {
+        listMeta.remainingItemCount = page.remainingItemCount;
+      }
       if (table) {
         const tbl = toTable(
           def,
-          r.value.entries.map((e) => def.fromStorage ? def.fromStorage(e.obj) : e.obj),
+          page.entries.map((e) => def.fromStorage ? def.fromStorage(e.obj) : e.obj),
           {
             now: ctx.now(),
-            resourceVersion: r.value.resourceVersion,
+            resourceVersion: page.resourceVersion,
             includeObject: q.get("includeObject") ?? "Metadata",
           },
         );
+        tbl.metadata = listMeta;
         return jsonResponse(200, tbl);
       }
       const m = ctx.mangle();
-      const items = r.value.entries.map((e) =>
+      const items = page.entries.map((e) =>
         m ? JSON.stringify(m(JSON.parse(itemJson(def, e)))) : itemJson(def, e)
       )
         .join(",");
-      const head = `{"kind":"${def.listKind}","apiVersion":"${
-        apiVersionOf(def)
-      }","metadata":{"resourceVersion":"${r.value.resourceVersion}"},"items":[`;
+      const head = `{"kind":"${def.listKind}","apiVersion":"${apiVersionOf(def)}","metadata":${
+        JSON.stringify(listMeta)
+      },"items":[`;
       return jsonResponse(200, `${head}${items}]}`);
     }
     case "POST": {
@@ -356,6 +378,8 @@ export async function handleResource(
     }
     case "DELETE": {
       if (t.sub) return statusResponse(methodNotAllowed("delete", def));
+      const badBody = unsupportedBody(req.headers.get("content-type"));
+      if (badBody) return statusResponse(badBody);
       const body = await readBody(req, false);
       if (isStatus(body)) return statusResponse(body);
       const opts = body && typeof body === "object" ? body : {};

@@ -303,7 +303,7 @@ export function schemaListRules(root: SchemaNode | undefined): ListRules {
     if (s.type === "array" || s.items) {
       const lt = s["x-kubernetes-list-type"];
       const keys = s["x-kubernetes-list-map-keys"];
-      if (lt === "map" && keys && keys[0]) rules.set(path, { key: keys[0] });
+      if (lt === "map" && keys && keys[0]) rules.set(path, { key: keys[0], keys });
       else if (lt === "set") rules.set(path, "set");
       if (s.items) visit(s.items, path);
     }

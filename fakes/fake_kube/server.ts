@@ -25,7 +25,8 @@
  *     gracefulDeletion?: { scale: number } | "hold";  // fake kubelet; default { scale: 1 }
  *     crdEstablishDelayMs?: number;    // default 0
  *     podGcOnNodeDelete?: boolean;     // delete pods bound to a deleted Node; default false
- *     applyOwnership?: boolean;        // SSA field ownership: conflicts (409) and removals; default false
+ *     applyOwnership?: boolean;        // managedFields and SSA ownership: 409 conflicts, removals; default true
+ *     cel?: CelEvaluator;              // CEL hook for x-kubernetes-validations
  *     initialResourceVersion?: number; // default Date.now() * 1000
  *   }
  *
@@ -57,12 +58,15 @@
  *   store.resourceVersion(), store.compactHistory(ref?), store.sync(),
  *   store.pausePdbController(bool), store.peek(ref, ns, name), store.finishDeletion(...)
  *
- * Known deviations from a v1.32 apiserver: no pagination (`limit` is served in full, which
- * both clients accept); fieldValidation=Strict checks unknown fields of custom resources
+ * Known deviations from a v1.32 apiserver: continued list pages show current objects, not a
+ * snapshot at the first page's version (paging.ts); fieldValidation=Strict checks unknown fields of custom resources
  * only; PDB `expectedPods` is the number of matching pods (no controller scale lookup);
  * propagationPolicy Orphan/Foreground only add their finalizer (the garbage collector of
- * fakes/cluster/controllers/ finishes them); custom-resource defaults apply on write, not on read; CEL rules run from their source text without cost limits; no node heartbeat
- * Leases; no protobuf; HTTP/1.1 only (no h2, which crashes undici under Deno on shutdown).
+ * fakes/cluster/controllers/ finishes them); custom-resource defaults apply on write, not on
+ * read; CEL rules run from their source text without cost limits; no node heartbeat Leases;
+ * no protobuf (protobuf bodies are 415, protobuf-only Accept is 406 for built-ins and JSON for
+ * custom resources, negotiation.ts); HTTP/1.1 only (no h2, which crashes undici under Deno on
+ * shutdown).
  */
 import {
   aggregated,
@@ -91,6 +95,7 @@ import {
 import { forbidden, internalError, notFoundPath, type Status, unauthorized } from "./status.ts";
 import { KubeStore, type WatchEvent } from "./store.ts";
 import { tlsMaterial } from "./tls.ts";
+import { initialEventsEnd } from "./watch_list.ts";
 
 export { KubeStore } from "./store.ts";
 export type {
@@ -184,7 +189,7 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
       ? { crdEstablishDelayMs: opts.crdEstablishDelayMs }
       : {}),
     ...(opts.podGcOnNodeDelete ? { podGcOnNodeDelete: true } : {}),
-    ...(opts.applyOwnership ? { applyOwnership: true } : {}),
+    ...(opts.applyOwnership !== undefined ? { applyOwnership: opts.applyOwnership } : {}),
   });
   const token = opts.token ??
     Array.from({ length: 32 }, () => Math.floor(random() * 16).toString(16)).join("");
@@ -294,11 +299,13 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
           if (batch.length === 1) queueMicrotask(flush);
           if (e.type === "ERROR") queueMicrotask(() => handle.end("close"));
         };
+        // Watch-list: current state as ADDED events, then the initial-events-end bookmark.
+        const initial = goBool(q.get("sendInitialEvents"));
         const r = store.watch(t.def, {
           ...(t.def.namespaced && t.namespace !== undefined ? { namespace: t.namespace } : {}),
           ...(q.get("labelSelector") ? { labelSelector: q.get("labelSelector")! } : {}),
           ...(q.get("fieldSelector") ? { fieldSelector: q.get("fieldSelector")! } : {}),
-          ...(q.get("resourceVersion") !== null
+          ...(q.get("resourceVersion") !== null && !initial
             ? { resourceVersion: q.get("resourceVersion")! }
             : {}),
         }, send);
@@ -309,6 +316,12 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
           return;
         }
         stop = r.value.stop;
+        if (initial && goBool(q.get("allowWatchBookmarks"))) {
+          send({
+            type: "BOOKMARK",
+            object: initialEventsEnd(t.def, store.resourceVersion()) as never,
+          });
+        }
         const timeoutS = q.get("timeoutSeconds");
         const deadline = timeoutS !== null ? Number(timeoutS) * 1000 : watchTimeoutMs;
         timers.push(setTimeout(() => handle.end("close"), deadline));

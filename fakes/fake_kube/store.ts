@@ -15,7 +15,9 @@ import { type Binding, bindPod } from "./binding.ts";
 import { FakeKubelet } from "./kubelet.ts";
 import { prepareCreate } from "./create.ts";
 import { deliver, watcherMatches } from "./watchers.ts";
-import { FieldOwnership } from "./ownership.ts";
+import { afterUpdate, managedWithoutTimes, readManaged, writeManaged } from "./ownership.ts";
+import { fieldsOf } from "./field_set.ts";
+import { applyListRules } from "./list_types.ts";
 import { cleanExpiredTokens, installControllers } from "./controllers.ts";
 import { apiVersionOf, builtinResources, type ResourceDef, resourceKey } from "./resources.ts";
 import {
@@ -82,7 +84,7 @@ export class KubeStore {
   #rv: number;
   #startRv: number;
   #historyLimit: number;
-  #ownership: FieldOwnership | undefined;
+  #ownership: boolean;
   #kubelet: FakeKubelet;
   #defs = new Map<string, ResourceDef[]>();
   #defsRevision = 0;
@@ -102,7 +104,7 @@ export class KubeStore {
     KubeStore.#highWater = Math.max(KubeStore.#highWater, this.#rv);
     this.#startRv = this.#rv;
     this.#historyLimit = opts.historyLimit ?? 10_000;
-    if (opts.applyOwnership) this.#ownership = new FieldOwnership();
+    this.#ownership = opts.applyOwnership ?? true;
     this.#kubelet = new FakeKubelet(opts.gracefulDeletion ?? { scale: 1 }, (o) => {
       this.finishDeletion("pods", o.metadata.namespace, o.metadata.name!, o.metadata.uid);
     });
@@ -305,7 +307,6 @@ export class KubeStore {
     const ns = def.namespaced ? stored.metadata.namespace ?? "" : "";
     const name = stored.metadata.name!;
     if (type === "DELETED") {
-      if (stored.metadata.uid) this.#ownership?.forget(stored.metadata.uid);
       const m = c.byNs.get(ns);
       m?.delete(name);
       if (m && m.size === 0) c.byNs.delete(ns);
@@ -326,6 +327,12 @@ export class KubeStore {
     for (const w of c.watchers) deliver(def, w, ev);
     for (const h of this.#hooks) h(def, type, stored, prev);
     return stored;
+  }
+
+  /** The oldest resourceVersion still readable for a resource (older continue tokens: 410). */
+  compactedUpTo(ref: string | ResourceDef): number {
+    const d = this.resolve(ref);
+    return d ? this.#coll(d).droppedUpTo : 0;
   }
 
   /** Drops a resource's watch history (or all of them), so older watches get 410. */
@@ -483,8 +490,8 @@ export class KubeStore {
         warnings: a.value.warnings,
       });
     }
+    this.#manage(def, opts, undefined, a.value.obj);
     const stored = this.#commit(def, "ADDED", a.value.obj);
-    this.#recordUpdate(def, opts, {}, stored);
     return ok({
       object: structuredClone(this.#withVersion(def, stored)),
       created: true,
@@ -492,25 +499,51 @@ export class KubeStore {
     });
   }
 
-  /** Field ownership of server-side apply, when switched on (patch_request.ts uses it). */
-  ownership(): FieldOwnership | undefined {
+  /** Does the store track field ownership (managedFields, apply conflicts)? */
+  ownership(): boolean {
     return this.#ownership;
   }
 
-  #recordUpdate(def: ResourceDef, opts: WriteOptions, before: KObj | object, after: KObj): void {
-    if (!this.#ownership || !opts.fieldManager || !after.metadata.uid) return;
-    this.#ownership.recordUpdate(
-      after.metadata.uid,
-      {
-        manager: opts.fieldManager,
-        subresource: opts.subresource ?? "",
-        apiVersion: apiVersionOf(def),
-        time: formatTime(this.now()),
-      },
-      before,
-      after,
-      def.listRules,
-    );
+  /**
+   * Sets `next.metadata.managedFields` for a write from `current`: the entries apply computed,
+   * or an Update entry for what the writer changed. The base is the request's own
+   * managedFields when it sends some (an empty list resets them), else the live object's.
+   */
+  #manage(def: ResourceDef, opts: WriteOptions, current: KObj | undefined, next: KObj): void {
+    if (!this.#ownership) return;
+    const rules = applyListRules(def);
+    const sent = next.metadata.managedFields;
+    const base = Array.isArray(sent) && sent.length
+      ? readManaged(next)
+      : Array.isArray(sent)
+      ? []
+      : readManaged(current);
+    // The fake's own controllers write without a manager: nothing to record or prune.
+    if (!opts.owners && !opts.fieldManager && base.length === 0) {
+      delete next.metadata.managedFields;
+      return;
+    }
+    let entries = opts.owners;
+    if (!entries) {
+      const w = opts.fieldManager
+        ? {
+          manager: opts.fieldManager,
+          subresource: opts.subresource ?? "",
+          apiVersion: apiVersionOf(def),
+          time: formatTime(this.now()),
+        }
+        : undefined;
+      entries = afterUpdate(base, w, current ?? {}, next, rules);
+    } else {
+      const now = fieldsOf(next, rules, true);
+      entries = entries.map((e) => ({
+        ...e,
+        fields: new Map([...e.fields].filter(([p]) => now.has(p))),
+      }));
+    }
+    const managed = writeManaged(entries);
+    if (managed.length) next.metadata.managedFields = managed;
+    else delete next.metadata.managedFields;
   }
 
   /**
@@ -647,8 +680,10 @@ export class KubeStore {
     if (def.generation && opts.subresource !== "status" && specChanged(def, current, next)) {
       next.metadata.generation = (cm.generation ?? 0) + 1;
     }
+    this.#manage(def, opts, current, next);
     const strip = (o: KObj) =>
-      canonicalJson({ ...o, metadata: { ...o.metadata, managedFields: undefined } });
+      canonicalJson({ ...o, metadata: { ...o.metadata, managedFields: undefined } }) +
+      managedWithoutTimes(o);
     if (strip(next) === strip(current)) {
       return ok({ object: structuredClone(current), created: false, warnings: a.value.warnings });
     }
@@ -659,7 +694,6 @@ export class KubeStore {
       delete next.metadata.finalizers;
     }
     const stored = this.#commit(def, removable ? "DELETED" : "MODIFIED", next, current);
-    if (!removable) this.#recordUpdate(def, opts, current, stored);
     return ok({
       object: structuredClone(this.#withVersion(def, stored)),
       created: false,

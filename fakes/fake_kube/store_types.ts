@@ -6,6 +6,7 @@ import type { Result } from "../result.ts";
 import type { FieldValidation } from "./admission.ts";
 import type { ControllerOptions } from "./controllers.ts";
 import type { KObj } from "./objects.ts";
+import type { ManagerEntry } from "./ownership.ts";
 import type { ResourceDef } from "./resources.ts";
 import type { FieldRequirement, LabelRequirement } from "./selectors.ts";
 import type { Status } from "./status.ts";
@@ -20,6 +21,11 @@ export type WriteOptions = {
   /** Who writes (for server-side apply ownership); unrecorded when absent. */
   fieldManager?: string;
   subresource?: "status";
+  /**
+   * The managedFields entries this write leaves (server-side apply computes them itself);
+   * absent: an `Update` entry for what `fieldManager` changed.
+   */
+  owners?: ManagerEntry[];
 };
 
 /** A successful write: the stored object, whether it was created, and `Warning` texts. */
@@ -61,7 +67,10 @@ export type StoreOptions = {
   initialResourceVersion?: number;
   /** Graceful pod deletion: finish after grace × scale (default 1), or "hold" for ever. */
   gracefulDeletion?: { scale: number } | "hold";
-  /** Track server-side apply field ownership: conflicts and removals (§6.4 items 4-5). */
+  /**
+   * Track field ownership in managedFields: apply conflicts (409) and removals. Default true;
+   * false keeps the older "apply always wins, managedFields untouched" behaviour.
+   */
   applyOwnership?: boolean;
 } & ControllerOptions;
 

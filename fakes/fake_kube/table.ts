@@ -6,20 +6,38 @@
 import type { KObj } from "./objects.ts";
 import type { Json } from "./patch.ts";
 import type { PrinterColumn, ResourceDef } from "./resources.ts";
+import { deploymentPrinter, secretPrinter, servicePrinter } from "./table_apps.ts";
 
-type Column = { name: string; type: string; format: string; description: string; priority: number };
-type Printer = { columns: Column[]; cells: (o: KObj, now: number) => Json[] };
+/** One Table column definition. */
+export type Column = {
+  name: string;
+  type: string;
+  format: string;
+  description: string;
+  priority: number;
+};
+/** A server-side printer: its columns and the cells of one object. */
+export type Printer = { columns: Column[]; cells: (o: KObj, now: number) => Json[] };
 
 const NAME_DESC =
   "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names";
 const AGE_DESC =
   "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata";
 
-function col(name: string, type = "string", priority = 0, description = "", format = ""): Column {
+/** A column definition (all five keys always present). */
+export function col(
+  name: string,
+  type = "string",
+  priority = 0,
+  description = "",
+  format = "",
+): Column {
   return { name, type, format, description, priority };
 }
-const nameCol = col("Name", "string", 0, NAME_DESC, "name");
-const ageCol = col("Age", "string", 0, AGE_DESC);
+/** The Name column every printer starts with. */
+export const nameCol = col("Name", "string", 0, NAME_DESC, "name");
+/** The Age column of hand-written printers (a string cell). */
+export const ageCol = col("Age", "string", 0, AGE_DESC);
 
 /** Go's `duration.HumanDuration`, as the Age columns print it. */
 export function humanDuration(ms: number): string {
@@ -46,7 +64,8 @@ export function humanDuration(ms: number): string {
   return `${Math.floor(hours / 24 / 365)}y`;
 }
 
-function age(ts: Json, now: number): string {
+/** The Age cell: a human duration since `ts`. */
+export function age(ts: Json, now: number): string {
   if (typeof ts !== "string") return "<unknown>";
   const t = Date.parse(ts);
   return Number.isNaN(t) ? "<invalid>" : humanDuration(now - t);
@@ -240,6 +259,12 @@ function builtinPrinter(def: ResourceDef): Printer {
       return nodePrinter();
     case "Event":
       return eventPrinter();
+    case "Deployment":
+      return deploymentPrinter();
+    case "Service":
+      return servicePrinter();
+    case "Secret":
+      return secretPrinter();
     case "Lease":
       return {
         columns: [

@@ -505,7 +505,7 @@ Deno.test("12.2.28 fault hooks for client robustness: malformed list/watch objec
   });
 });
 
-Deno.test("6.4 with applyOwnership: conflicts are 409 unless force, omitted fields are removed, shared fields stay", async () => {
+Deno.test("server-side apply by default: conflicts are 409 unless force, omitted fields are removed, shared fields stay", async () => {
   const APPLY = "application/apply-patch+yaml";
   const CM = "/api/v1/namespaces/default/configmaps";
   const cm = (data: Record<string, string>) => ({
@@ -515,7 +515,7 @@ Deno.test("6.4 with applyOwnership: conflicts are 409 unless force, omitted fiel
     data,
   });
   await withKube(
-    { applyOwnership: true, now: () => Date.parse("2026-11-26T03:33:24Z") },
+    { now: () => Date.parse("2026-11-26T03:33:24Z") },
     async (k) => {
       await call(k, "POST", `${CM}?fieldManager=kubectl-client-side-apply`, {
         body: cm({ a: "1", b: "1" }),
@@ -528,11 +528,11 @@ Deno.test("6.4 with applyOwnership: conflicts are 409 unless force, omitted fiel
       assert.equal(one.json.reason, "Conflict");
       assert.equal(
         one.json.message,
-        'Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using v1 at 2026-11-26T03:33:24Z: .data.a',
+        'Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using v1: .data.a',
       );
       assert.deepEqual(one.json.details.causes, [{
         reason: "FieldManagerConflict",
-        message: 'conflict with "kubectl-client-side-apply" using v1 at 2026-11-26T03:33:24Z',
+        message: 'conflict with "kubectl-client-side-apply" using v1',
         field: ".data.a",
       }]);
       const two = await call(k, "PATCH", `${CM}/c?fieldManager=kubectl`, {
@@ -541,7 +541,7 @@ Deno.test("6.4 with applyOwnership: conflicts are 409 unless force, omitted fiel
       });
       assert.equal(
         two.json.message,
-        'Apply failed with 2 conflicts: conflicts with "kubectl-client-side-apply" using v1 at 2026-11-26T03:33:24Z:\n- .data.a\n- .data.b',
+        'Apply failed with 2 conflicts: conflicts with "kubectl-client-side-apply" using v1:\n- .data.a\n- .data.b',
       );
       const same = await call(k, "PATCH", `${CM}/c?fieldManager=kubectl`, {
         body: cm({ a: "1" }),
@@ -573,7 +573,7 @@ Deno.test("6.4 with applyOwnership: conflicts are 409 unless force, omitted fiel
       );
     },
   );
-  await withKube({}, async (k) => {
+  await withKube({ applyOwnership: false }, async (k) => {
     await call(k, "POST", `${CM}?fieldManager=kubectl-client-side-apply`, { body: cm({ a: "1" }) });
     const r = await call(k, "PATCH", `${CM}/c?fieldManager=kubectl`, {
       body: cm({ a: "2" }),
@@ -583,8 +583,8 @@ Deno.test("6.4 with applyOwnership: conflicts are 409 unless force, omitted fiel
   });
 });
 
-Deno.test("6.4 with applyOwnership: list-map conditions are owned per entry and per subresource", async () => {
-  await withKube({ applyOwnership: true }, async (k) => {
+Deno.test("server-side apply: list-map conditions are owned per entry and per subresource", async () => {
+  await withKube({}, async (k) => {
     await call(k, "POST", CRDS, { body: nodePoolCrd() });
     const apply = (manager: string, conditions: { type: string; status: string }[]) =>
       call(k, "PATCH", `${NP}/a/status?fieldManager=${manager}&force=true`, {

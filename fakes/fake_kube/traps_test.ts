@@ -323,9 +323,19 @@ Deno.test("12.2.16 the resourceVersion counter never goes backwards across resta
 
 Deno.test("12.2.17 no-op writes bump no resourceVersion and emit no event", async () => {
   await withKube({}, async (k) => {
-    const a = await call(k, "POST", CMS, {
+    const created = await call(k, "POST", CMS, {
       body: { metadata: { name: "a", labels: { x: "1" } }, data: { k: "v" } },
     });
+    const coOwner = await call(k, "PATCH", `${CMS}/a?fieldManager=m`, {
+      body: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a" }, data: { k: "v" } },
+      contentType: "application/apply-patch+yaml",
+    });
+    assert.notEqual(
+      coOwner.json.metadata.resourceVersion,
+      created.json.metadata.resourceVersion,
+      "a first apply of equal values still writes: the applier becomes a co-owner in managedFields",
+    );
+    const a = await call(k, "GET", `${CMS}/a`);
     const w = await openWatch(
       k,
       `${CMS}?watch=true&resourceVersion=${a.json.metadata.resourceVersion}`,

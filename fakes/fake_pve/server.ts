@@ -284,6 +284,7 @@ export async function startFakePve(opts: FakePveOptions = {}): Promise<FakePve> 
     if (body === "too large") return sendHttpError(res, 501, "for data too large");
 
     const match = matchRoute(method, path);
+    const started = performance.now();
     const record: RecordedRequest = { method, path, params: {}, time: now(), status: 0 };
     requests.push(record);
     const reply = (status: number, f: () => void) => {
@@ -291,7 +292,7 @@ export async function startFakePve(opts: FakePveOptions = {}): Promise<FakePve> 
       f();
     };
 
-    // authentication (every 401 is delayed like PVE's)
+    // authentication (every 401 is delayed like PVE's, when the authDelayMs option asks)
     let id: Identity | undefined;
     const authz = String(req.headers["authorization"] ?? "");
     if ("route" in match && match.route.noAuth) {
@@ -443,6 +444,10 @@ export async function startFakePve(opts: FakePveOptions = {}): Promise<FakePve> 
     const gz = /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""));
     if (!answer.ok) {
       const { lockBusy: _l, ...e } = answer.error;
+      // A handler's 401 (a wrong login password) waits the auth delay minus the time spent.
+      if (e.status === 401) {
+        await delay(Math.max(0, faults.authDelayMs - (performance.now() - started)));
+      }
       return reply(e.status, () => sendError(res, e));
     }
     const out: Record<string, unknown> = { data: answer.data };

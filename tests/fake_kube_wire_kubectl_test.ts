@@ -1,0 +1,158 @@
+/**
+ * kubectl 1.32 against the fake API server over TLS, as a user would drive it: server-side
+ * apply conflicts, the printed columns of Deployments, Services and Secrets, and list paging.
+ */
+import assert from "node:assert/strict";
+import { type FakeKube, startFakeKube } from "../fakes/fake_kube/server.ts";
+
+type Run = { code: number; stdout: string; stderr: string };
+
+async function withKubectl(
+  fn: (k: FakeKube, kubectl: (args: string[], stdin?: string) => Promise<Run>) => Promise<void>,
+): Promise<void> {
+  const k = await startFakeKube({ seed: 11 });
+  const dir = await Deno.makeTempDir({ prefix: "fake-kube-wire-" });
+  const kubeconfig = `${dir}/kubeconfig`;
+  await Deno.writeTextFile(kubeconfig, k.kubeconfig());
+  const kubectl = async (args: string[], stdin?: string): Promise<Run> => {
+    const child = new Deno.Command("kubectl", {
+      args,
+      env: { KUBECONFIG: kubeconfig, KUBECACHEDIR: `${dir}/cache`, HOME: dir },
+      stdin: stdin === undefined ? "null" : "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    if (stdin !== undefined) {
+      const w = child.stdin.getWriter();
+      await w.write(new TextEncoder().encode(stdin));
+      await w.close();
+    }
+    const out = await child.output();
+    return {
+      code: out.code,
+      stdout: new TextDecoder().decode(out.stdout),
+      stderr: new TextDecoder().decode(out.stderr),
+    };
+  };
+  try {
+    await fn(k, kubectl);
+  } finally {
+    await k.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const deployment = (replicas: number) =>
+  JSON.stringify({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "web", namespace: "default" },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: "web" } },
+      template: {
+        metadata: { labels: { app: "web" } },
+        spec: { containers: [{ name: "nginx", image: "nginx:1.27" }] },
+      },
+    },
+  });
+
+Deno.test("kubectl apply --server-side over another manager's field is a 409 with the conflict message; --force-conflicts wins", async () => {
+  await withKubectl(async (_k, kubectl) => {
+    const created = await kubectl(["create", "-f", "-"], deployment(2));
+    assert.equal(created.code, 0, created.stderr);
+    const refused = await kubectl(["apply", "--server-side", "-v=6", "-f", "-"], deployment(5));
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /PATCH \S+force=false 409 Conflict/);
+    assert.match(
+      refused.stderr,
+      /Apply failed with 1 conflict: conflict with "kubectl-create" using apps\/v1: \.spec\.replicas/,
+    );
+    const forced = await kubectl(
+      ["apply", "--server-side", "--force-conflicts", "-f", "-"],
+      deployment(5),
+    );
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stdout, /deployment\.apps\/web serverside-applied/);
+    const got = await kubectl([
+      "get",
+      "deploy",
+      "web",
+      "-o",
+      "jsonpath={.spec.replicas} {.spec.template.metadata.labels.app} {.metadata.managedFields[*].manager}",
+    ]);
+    assert.equal(got.stdout, "5 web kubectl kubectl-create");
+  });
+});
+
+Deno.test("kubectl get deploy,svc,secret prints the columns the apiserver's printers give", async () => {
+  await withKubectl(async (k, kubectl) => {
+    assert.equal((await kubectl(["create", "-f", "-"], deployment(2))).code, 0);
+    k.store.create("services", {
+      metadata: { name: "web", namespace: "default" },
+      spec: {
+        type: "ClusterIP",
+        clusterIP: "10.96.0.20",
+        selector: { app: "web" },
+        ports: [{ port: 80 }],
+      },
+    });
+    k.store.create("secrets", {
+      metadata: { name: "creds", namespace: "default" },
+      type: "Opaque",
+      data: { user: btoa("u"), pass: btoa("p") },
+    });
+    const r = await kubectl(["get", "deploy,svc,secret"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE$/m);
+    assert.match(r.stdout, /^deployment\.apps\/web\s+\d+\/2\s+\d+\s+\d+\s+\S+$/m);
+    assert.match(r.stdout, /^NAME\s+TYPE\s+CLUSTER-IP\s+EXTERNAL-IP\s+PORT\(S\)\s+AGE$/m);
+    assert.match(r.stdout, /^service\/web\s+ClusterIP\s+10\.96\.0\.20\s+<none>\s+80\/TCP\s+\S+$/m);
+    assert.match(r.stdout, /^NAME\s+TYPE\s+DATA\s+AGE$/m);
+    assert.match(r.stdout, /^secret\/creds\s+Opaque\s+2\s+\S+$/m);
+    const wide = await kubectl(["get", "deploy", "-o", "wide"]);
+    assert.match(wide.stdout, /CONTAINERS\s+IMAGES\s+SELECTOR$/m);
+    assert.match(wide.stdout, /nginx\s+nginx:1\.27\s+app=web$/m);
+  });
+});
+
+Deno.test("kubectl get pods --chunk-size=2 pages through every pod with limit and continue", async () => {
+  await withKubectl(async (k, kubectl) => {
+    const names = ["p1", "p2", "p3", "p4", "p5"];
+    for (const name of names) {
+      const r = k.store.create("pods", {
+        metadata: { name, namespace: "default" },
+        spec: { containers: [{ name: "c", image: "busybox" }] },
+      });
+      assert.ok(r.ok);
+    }
+    const r = await kubectl(["get", "pods", "--chunk-size=2", "-o", "name"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split("\n"), names.map((n) => `pod/${n}`));
+    const lists = k.requests.filter((q) =>
+      q.method === "GET" && q.path === "/api/v1/namespaces/default/pods"
+    );
+    assert.equal(lists.length, 3, "5 pods in pages of 2 take three requests");
+    assert.ok(lists.every((q) => /[?&]limit=2(&|$)/.test(q.query)));
+    assert.ok(!/continue=/.test(lists[0]!.query));
+    assert.ok(lists.slice(1).every((q) => /[?&]continue=[A-Za-z0-9_-]+/.test(q.query)));
+  });
+});
+
+Deno.test("kubectl apply then kubectl apply --server-side migrates ownership to kubectl and keeps every field", async () => {
+  await withKubectl(async (_k, kubectl) => {
+    assert.equal((await kubectl(["apply", "-f", "-"], deployment(2))).code, 0);
+    const ssa = await kubectl(["apply", "--server-side", "-f", "-"], deployment(2));
+    assert.equal(ssa.code, 0, ssa.stderr);
+    const again = await kubectl(["apply", "--server-side", "-f", "-"], deployment(3));
+    assert.equal(again.code, 0, "after the migration kubectl owns .spec.replicas");
+    const got = await kubectl([
+      "get",
+      "deploy",
+      "web",
+      "-o",
+      "jsonpath={.spec.replicas} {.spec.template.metadata.labels.app} {.metadata.managedFields[*].manager}",
+    ]);
+    assert.match(got.stdout, /^3 web kubectl( kubectl-last-applied)?$/);
+  });
+});
