@@ -7,12 +7,13 @@
  * serviceaccounts/<name>/token`, `kubectl create token`). Who may call each is decided before
  * (system:basic-user grants the self reviews to everyone authenticated).
  *
- * May import: authn.ts, rbac.ts, routes.ts (responses), status.ts.
+ * May import: authn.ts, rbac.ts, review_protobuf.ts, routes.ts (responses), status.ts.
  */
 import type { Authenticator } from "./authn.ts";
 import type { Attributes, Decision, RulesReview, UserInfo } from "./rbac.ts";
 import { jsonResponse, statusResponse } from "./routes.ts";
-import { badRequest, invalid, type StatusCause } from "./status.ts";
+import { isKubeProtobuf, reviewFromProtobuf } from "./review_protobuf.ts";
+import { badRequest, invalid, type StatusCause, unsupportedMediaType } from "./status.ts";
 
 /** What the review endpoints need from the server. */
 export type ReviewContext = {
@@ -115,12 +116,21 @@ export async function serveReview(
     `/apis/${AUTHN}/v1/tokenreviews`,
   ].includes(path);
   if (!known) return undefined;
-  const text = await req.text();
+  const bytes = new Uint8Array(await req.arrayBuffer());
   let body: Json;
-  try {
-    body = text.trim() ? JSON.parse(text) : {};
-  } catch (e) {
-    return statusResponse(badRequest(`error decoding body: ${(e as Error).message}`));
+  if (isKubeProtobuf(bytes)) {
+    const decoded = reviewFromProtobuf(bytes);
+    if (!decoded) {
+      return statusResponse(unsupportedMediaType(["application/json", "application/yaml"]));
+    }
+    body = decoded;
+  } else {
+    const text = new TextDecoder().decode(bytes);
+    try {
+      body = text.trim() ? JSON.parse(text) : {};
+    } catch (e) {
+      return statusResponse(badRequest(`error decoding body: ${(e as Error).message}`));
+    }
   }
   const spec = (body.spec ?? {}) as AccessSpec & { namespace?: string; token?: string };
   if (token) {
