@@ -70,7 +70,9 @@
  * only; PDB `expectedPods` is the number of matching pods (no controller scale lookup);
  * propagationPolicy is always Background (no garbage collector); custom-resource defaults
  * apply on write, not on read; CEL rules run only through the `cel` hook; no node heartbeat
- * Leases; no protobuf; HTTP/1.1 only (no h2, which crashes undici under Deno on shutdown).
+ * Leases; no protobuf except the review and TokenRequest bodies kubectl sends; HTTP/1.1
+ * only (no h2, which crashes undici under Deno on shutdown); an impersonation request without a
+ * user is a JSON 500 Status (the apiserver answers plain text).
  */
 import {
   aggregated,
