@@ -288,3 +288,40 @@ Deno.test("impersonation is honoured for admins and refused with a 403 for a Ser
     assert.equal((await as({ "impersonate-group": "dev" }, "/api/v1/nodes")).status, 500);
   });
 });
+
+Deno.test("a LocalSubjectAccessReview answers in its namespace only, and a TokenReview names the token's user", async () => {
+  await withKube({}, async (k) => {
+    const token = await robotSetup(k);
+    const lsar = (ns: string, attrsNs: string) =>
+      call(k, "POST", `/apis/authorization.k8s.io/v1/namespaces/${ns}/localsubjectaccessreviews`, {
+        body: {
+          apiVersion: "authorization.k8s.io/v1",
+          kind: "LocalSubjectAccessReview",
+          metadata: { namespace: ns },
+          spec: {
+            user: ROBOT,
+            resourceAttributes: { verb: "list", resource: "pods", namespace: attrsNs },
+          },
+        },
+      });
+    const here = await lsar("apps", "apps");
+    assert.equal(here.status, 201);
+    assert.equal(here.json.metadata.namespace, "apps");
+    assert.equal(here.json.status.allowed, true);
+    assert.equal((await lsar("default", "default")).json.status.allowed, false);
+    const mismatch = await lsar("apps", "default");
+    assert.equal(mismatch.status, 422);
+    assert.match(mismatch.json.message, /must match metadata\.namespace/);
+
+    const review = (t: string) =>
+      call(k, "POST", "/apis/authentication.k8s.io/v1/tokenreviews", {
+        body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec: { token: t } },
+      });
+    const good = await review(token);
+    assert.equal(good.json.status.authenticated, true);
+    assert.equal(good.json.status.user.username, ROBOT);
+    const bad = await review("not-a-token");
+    assert.equal(bad.json.status.authenticated, undefined);
+    assert.equal(bad.json.status.error, "invalid bearer token");
+  });
+});
