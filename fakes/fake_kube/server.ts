@@ -62,8 +62,8 @@
  * bindings stored in the fake; the admin token and certificate are in `system:masters`;
  * ServiceAccount tokens come from `tokenFor` or `POST …/serviceaccounts/<name>/token`;
  * impersonation headers, SubjectAccessReview, SelfSubjectAccessReview, SelfSubjectRulesReview,
- * SelfSubjectReview and TokenReview are served. No RBAC escalation check: anyone allowed to
- * write a Role or binding may grant anything.
+ * SelfSubjectReview and TokenReview are served; Role and binding writes pass RBAC's
+ * escalation check (only what the writer holds, unless it may `escalate` or `bind`).
  *
  * Known deviations from a v1.32 apiserver: no pagination (`limit` is served in full, which
  * both clients accept); fieldValidation=Strict checks unknown fields of custom resources
