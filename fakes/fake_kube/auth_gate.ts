@@ -81,6 +81,10 @@ export function createAuthGate(o: AuthnOptions): AuthGate {
   for (const b of boot.clusterRoleBindings) seed("clusterrolebindings", b);
   const authn = new Authenticator(o);
   const denials: Denial[] = [];
+  const record = (d: Denial) => {
+    denials.push(d);
+    if (denials.length > 1100) denials.splice(0, denials.length - 1000);
+  };
 
   const objects = (ref: string, namespace?: string): KObj[] => {
     const r = store.listEntries(`${ref}.${G}`, namespace !== undefined ? { namespace } : {});
@@ -170,15 +174,17 @@ export function createAuthGate(o: AuthnOptions): AuthGate {
       let acting = user;
       if (wantsImpersonation(req.headers)) {
         const r = impersonate(req.headers, user, decide);
-        if (!r.ok) return statusResponse(r.status);
+        if (!r.ok) {
+          if (r.denied) record({ user: user.username, ...r.denied });
+          return statusResponse(r.status);
+        }
         acting = r.user;
       }
       const path = url.pathname.replace(/\/+$/, "") || "/";
       const a = requestAttributes(req.method, path, url.searchParams);
       const d = decide(acting, a);
       if (d.allowed) return acting;
-      denials.push({ user: acting.username, ...a });
-      if (denials.length > 1100) denials.splice(0, denials.length - 1000);
+      record({ user: acting.username, ...a });
       return statusResponse(forbiddenStatus(a, acting.username, d.reason));
     },
     async serve(req, path, user) {

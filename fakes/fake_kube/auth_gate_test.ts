@@ -286,6 +286,10 @@ Deno.test("impersonation is honoured for admins and refused with a 403 for a Ser
       'serviceaccounts "default" is forbidden: User "system:serviceaccount:apps:robot" cannot impersonate resource "serviceaccounts" in API group "" in the namespace "kube-system"',
     );
     assert.equal((await as({ "impersonate-group": "dev" }, "/api/v1/nodes")).status, 500);
+    assert.deepEqual(
+      k.denials.slice(-2).map((d) => d.resourceRequest && `${d.user} ${d.verb} ${d.resource}`),
+      [`${ROBOT} impersonate users`, `${ROBOT} impersonate serviceaccounts`],
+    );
   });
 });
 

@@ -53,7 +53,7 @@ export function impersonate(
   headers: Headers,
   requester: UserInfo,
   decide: (u: UserInfo, a: Attributes) => Decision,
-): { ok: true; user: UserInfo } | { ok: false; status: Status } {
+): { ok: true; user: UserInfo } | { ok: false; status: Status; denied?: Attributes } {
   const asUser = headers.get("impersonate-user") ?? "";
   // Fetch joins repeated headers with ", "; group names cannot contain ", " in practice.
   const groupHeader = headers.get("impersonate-group");
@@ -126,7 +126,9 @@ export function impersonate(
   }
   for (const a of checks) {
     const d = decide(requester, a);
-    if (!d.allowed) return { ok: false, status: forbiddenStatus(a, requester.username, d.reason) };
+    if (!d.allowed) {
+      return { ok: false, status: forbiddenStatus(a, requester.username, d.reason), denied: a };
+    }
   }
   let groups = asGroups.length > 0 ? [...asGroups] : sa ? serviceAccountGroups(sa[0]) : [];
   if (asUser === "system:anonymous") {
