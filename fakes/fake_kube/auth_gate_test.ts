@@ -119,6 +119,14 @@ Deno.test("a ServiceAccount token stops working when its ServiceAccount is delet
     assert.equal(missing.status, 404);
     assert.equal(missing.json.message, 'serviceaccounts "nobody" not found');
     assert.equal(k.tokenFor("apps", "nobody").ok, false);
+    const short = await call(k, "POST", "/api/v1/namespaces/apps/serviceaccounts/robot/token", {
+      body: { spec: { expirationSeconds: 60 } },
+    });
+    assert.equal(short.status, 422);
+    assert.equal(
+      short.json.message,
+      'TokenRequest.authentication.k8s.io "robot" is invalid: spec.expirationSeconds: Invalid value: 60: may not specify a duration less than 10 minutes',
+    );
     const fresh = k.tokenFor("apps", "robot");
     assert.ok(fresh.ok);
     assert.equal(

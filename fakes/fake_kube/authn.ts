@@ -17,7 +17,7 @@ import { err, ok, type Result } from "../result.ts";
 import { CLIENT_CERT_HEADER } from "./listener.ts";
 import { formatTime, uuid } from "./objects.ts";
 import { MASTERS, serviceAccountGroups, type UserInfo } from "./rbac.ts";
-import { badRequest, notFound, type Status } from "./status.ts";
+import { invalid, notFound, type Status } from "./status.ts";
 import type { KubeStore } from "./store.ts";
 
 const BOOTSTRAP_TOKEN = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
@@ -93,12 +93,15 @@ export class Authenticator {
     name: string,
     expirationSeconds = 3600,
   ): Result<IssuedServiceAccountToken, Status> {
-    if (!Number.isInteger(expirationSeconds) || expirationSeconds < 600) {
-      return err(
-        badRequest(
-          "spec.expirationSeconds: Invalid value: may not specify a duration less than 10 minutes",
-        ),
-      );
+    const tooShort = !Number.isInteger(expirationSeconds) || expirationSeconds < 600;
+    if (tooShort || expirationSeconds > 2 ** 32) {
+      return err(invalid("TokenRequest.authentication.k8s.io", name, [{
+        reason: "FieldValueInvalid",
+        field: "spec.expirationSeconds",
+        message: `Invalid value: ${expirationSeconds}: may not specify a duration ${
+          tooShort ? "less than 10 minutes" : "larger than 2^32 seconds"
+        }`,
+      }], { group: "authentication.k8s.io", kind: "TokenRequest" }));
     }
     const sa = this.#o.store.peek("serviceaccounts", namespace, name);
     if (!sa) return err(notFound(SA_REF, name));
