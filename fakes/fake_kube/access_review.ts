@@ -167,7 +167,8 @@ export async function serveReview(
     );
   }
   if (path.endsWith("/selfsubjectrulesreviews")) {
-    const r = ctx.rules(user, spec.namespace ?? "");
+    if (!spec.namespace) return statusResponse(badRequest("no namespace on request"));
+    const r = ctx.rules(user, spec.namespace);
     return review("SelfSubjectRulesReview", AUTHZ, body, r as unknown as Json);
   }
   const a = attributesOf(spec);

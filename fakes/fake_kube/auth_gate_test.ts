@@ -197,6 +197,9 @@ Deno.test("access reviews and SelfSubjectReview answer what the stored RBAC says
       ),
     );
     assert.equal(rules.json.status.incomplete, false);
+    const noNamespace = await call(k, "POST", SSRR, { token, body: { spec: {} } });
+    assert.equal(noNamespace.status, 400);
+    assert.equal(noNamespace.json.message, "no namespace on request");
     const elsewhere = await call(k, "POST", SSRR, {
       token,
       body: { spec: { namespace: "default" } },
