@@ -66,7 +66,9 @@ async function runFakeKube(
     io.out(
       `usage: ${fakeKubeCommand.usage}\n\n${fakeKubeCommand.summary}.\n` +
         "HTTPS with a generated CA and a bearer token by default (needs openssl); --http serves\n" +
-        "plain HTTP without authentication. Runs until SIGINT or SIGTERM.",
+        "plain HTTP without authentication. RBAC is enforced from the Roles and bindings you\n" +
+        "apply (the admin token is in system:masters); `kubectl create token NAME -n NS` gives a\n" +
+        "ServiceAccount token. Runs until SIGINT or SIGTERM.",
     );
     return 0;
   }

@@ -43,8 +43,8 @@ export type ClusterOptions = {
   worldTickMs?: number;
   /** Changes to the demo configuration (shorter or longer windows). */
   tune?: (c: Config) => Config;
-  /** Fake API server options, e.g. an RBAC `authorize` hook (security tests). */
-  kube?: Pick<FakeKubeOptions, "authorize" | "users">;
+  /** Fake API server options, e.g. static bearer tokens of other users. */
+  kube?: Pick<FakeKubeOptions, "users">;
   /** Fake PVE options, e.g. a known token secret (secret-leak test). */
   pve?: Pick<FakePveOptions, "tokenSecret" | "tokens">;
 };

@@ -425,13 +425,19 @@ Deno.test("bootstrap-token Secrets: short-lived, usable for bootstrap auth, clea
       Date.parse(atob(s.data!.expiration!)),
       Math.floor((now + 30 * 60_000) / 1000) * 1000,
     );
-    // The fake's authenticator accepts the token while it is valid.
-    const res = await fetch(`${fake.url}/api/v1/namespaces/default/pods`, {
-      headers: { authorization: "Bearer abc123.0123456789abcdef" },
+    // The fake's authenticator accepts the token while it is valid (asked as `kubectl auth
+    // whoami` asks, which every authenticated user may).
+    const res = await fetch(`${fake.url}/apis/authentication.k8s.io/v1/selfsubjectreviews`, {
+      method: "POST",
+      headers: {
+        authorization: "Bearer abc123.0123456789abcdef",
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({ apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" }),
       client: Deno.createHttpClient({ caCerts: [fake.caPem!] }),
     } as RequestInit);
-    await res.body?.cancel();
-    assert.equal(res.status, 200);
+    assert.equal(res.status, 201);
+    assert.equal((await res.json()).status.userInfo.username, "system:bootstrap:abc123");
     const none = await deleteExpiredBootstrapTokenSecrets(client, now);
     assert.deepEqual(none, { ok: true, value: [] });
     const expired = await deleteExpiredBootstrapTokenSecrets(client, now + 31 * 60_000);

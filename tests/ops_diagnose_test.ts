@@ -11,16 +11,15 @@ import { captureIo } from "../cli/command.ts";
 import { diagnose, diagnoseCommand, formatChecks } from "../cli/diagnose.ts";
 import { holds, privilegeNeeds } from "../cli/diagnose_pve.ts";
 import type { Check } from "../cli/diagnose_pve.ts";
-import { type AccessRequest, rbacAuthorizer } from "../adapters/deploy/rbac.ts";
 import { KubeClient } from "../adapters/kubernetes/client.ts";
 import { crdObject, KINDS } from "../adapters/kubernetes/crds.ts";
 import { startFakePve } from "../fakes/fake_pve/server.ts";
 import type { FakePve } from "../fakes/fake_pve/server.ts";
 import { startFakeKube } from "../fakes/fake_kube/server.ts";
 import { demoConfig } from "../harness/demo_config.ts";
+import { applyShippedRbac } from "./shipped_rbac_testing.ts";
 
 const NS = "proxscale-system";
-const SA = `system:serviceaccount:${NS}:proxscale`;
 const LIMITED = "proxscale@pve!limited";
 const LIMITED_SECRET = "0f0e0d0c-limited-token-secret";
 
@@ -38,18 +37,15 @@ const failed = (cs: Check[]) => cs.filter((c) => !c.ok);
 
 Deno.test("diagnose: a full token and proxscale's RBAC pass every check", async () => {
   const pve = await startFakePve({ hosts: 3, seed: 3 });
-  const kube = await startFakeKube({
-    seed: 3,
-    users: { "sa-token": SA },
-    authorize: (r) => r.user !== SA || rbacAuthorizer(NS)(r),
-  });
+  const kube = await startFakeKube({ seed: 3 });
   try {
     for (const k of KINDS) {
       const r = kube.store.create("customresourcedefinitions.apiextensions.k8s.io", crdObject(k));
       assert.ok(r.ok);
     }
     Deno.env.set("PROXSCALE_DIAG_TOKEN", pve.tokenSecret);
-    const sa = KubeClient.fromKubeconfig(kube.kubeconfig().replace(kube.token, "sa-token"));
+    const saToken = await applyShippedRbac(kube, NS);
+    const sa = KubeClient.fromKubeconfig(kube.kubeconfig().replace(kube.token, saToken));
     const checks = await diagnose(configFor(pve), sa, NS);
     const text = formatChecks(checks);
     assert.deepEqual(failed(checks), [], text);
@@ -190,13 +186,7 @@ Deno.test("diagnose: missing template and storage, full VMID range, bad secret",
 
 Deno.test("diagnose: a missing RBAC rule and a missing CRD are FAIL lines", async () => {
   const pve = await startFakePve({ hosts: 1, seed: 6 });
-  const full = rbacAuthorizer(NS);
-  const kube = await startFakeKube({
-    seed: 6,
-    users: { "sa-token": SA },
-    authorize: (r: AccessRequest & { user: string }) =>
-      r.user !== SA || (!(r.resource === "pods" && r.subresource === "eviction") && full(r)),
-  });
+  const kube = await startFakeKube({ seed: 6 });
   try {
     for (const k of KINDS.filter((k) => k.plural !== "nodeclaims")) {
       assert.ok(
@@ -204,7 +194,9 @@ Deno.test("diagnose: a missing RBAC rule and a missing CRD are FAIL lines", asyn
       );
     }
     Deno.env.set("PROXSCALE_DIAG_TOKEN", pve.tokenSecret);
-    const sa = KubeClient.fromKubeconfig(kube.kubeconfig().replace(kube.token, "sa-token"));
+    // The shipped RBAC without the eviction rule.
+    const saToken = await applyShippedRbac(kube, NS, { resource: "pods/eviction", verb: "create" });
+    const sa = KubeClient.fromKubeconfig(kube.kubeconfig().replace(kube.token, saToken));
     const checks = await diagnose(configFor(pve), sa, NS);
     const text = formatChecks(checks);
     assert.deepEqual(failed(checks).map((c) => c.name), [

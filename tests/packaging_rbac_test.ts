@@ -1,14 +1,13 @@
 /**
- * The RBAC rules of adapters/deploy/rbac.ts (rendered into deploy/) against the real adapters:
- * the fake API server enforces them for proxscale's ServiceAccount, every adapter call the daemon
- * makes succeeds, and calls outside the rules get 403. The daemon-wide version of this (the demo
+ * The RBAC that ships in deploy/proxscale.yaml against the real adapters: the fake API server
+ * stores those objects and authorizes proxscale's ServiceAccount token from them, every adapter
+ * call the daemon makes succeeds, and calls outside the rules get 403. The daemon-wide version of this (the demo
  * under enforced RBAC) belongs to the observability/security work; this one keeps the rules and
  * the adapters from drifting apart call by call.
  */
 import assert from "node:assert/strict";
-import { type AuthzRequest, startFakeKube } from "../fakes/fake_kube/server.ts";
+import { startFakeKube } from "../fakes/fake_kube/server.ts";
 import { KubeClient } from "../adapters/kubernetes/client.ts";
-import { rbacAuthorizer } from "../adapters/deploy/rbac.ts";
 import { DEFAULT_NAMESPACE } from "../adapters/config/crd_manifests.ts";
 import { crdObject, KINDS } from "../adapters/kubernetes/crds.ts";
 import { createClusterInformers } from "../adapters/kubernetes/cluster_informers.ts";
@@ -37,6 +36,7 @@ import { migrateText } from "../cli/migrate.ts";
 import { reason } from "../core/reason.ts";
 import type { NodeClaim } from "../core/model.ts";
 import { eventually, podBody } from "./kubernetes_testing.ts";
+import { applyShippedRbac } from "./shipped_rbac_testing.ts";
 
 const NS = DEFAULT_NAMESPACE;
 const SA = `system:serviceaccount:${NS}:proxscale`;
@@ -61,22 +61,13 @@ const claim: NodeClaim = {
 };
 
 Deno.test("every adapter call works under proxscale's RBAC, and nothing more is allowed", async () => {
-  const can = rbacAuthorizer(NS);
-  const denied: string[] = [];
-  const fake = await startFakeKube({
-    seed: 11,
-    users: { "sa-token": SA },
-    authorize: (r: AuthzRequest) => {
-      if (r.user !== SA) return true;
-      const ok = can(r);
-      if (!ok) {
-        denied.push(
-          `${r.verb} ${r.group}/${r.resource}${r.subresource ? "/" + r.subresource : ""}`,
-        );
-      }
-      return ok;
-    },
-  });
+  const fake = await startFakeKube({ seed: 11 });
+  const denied = () =>
+    fake.denials.filter((d) => d.user === SA).map((d) =>
+      d.resourceRequest
+        ? `${d.verb} ${d.group}/${d.resource}${d.subresource ? "/" + d.subresource : ""}`
+        : `${d.verb} ${d.path}`
+    );
   const store = fake.store;
   const made = (r: { ok: true } | { ok: false; error: { message?: string } }) => {
     if (!r.ok) throw new Error(r.error.message);
@@ -117,8 +108,9 @@ Deno.test("every adapter call works under proxscale's RBAC, and nothing more is 
       ),
     );
 
-    // proxscale's part, as its ServiceAccount.
-    const sa = KubeClient.fromKubeconfig(fake.kubeconfig().replace(fake.token, "sa-token"));
+    // proxscale's part, as its ServiceAccount, with the shipped RBAC stored in the cluster.
+    const saToken = await applyShippedRbac(fake, NS);
+    const sa = KubeClient.fromKubeconfig(fake.kubeconfig().replace(fake.token, saToken));
     const informers = createClusterInformers(sa);
     informers.start();
     await informers.synced();
@@ -170,7 +162,7 @@ Deno.test("every adapter call works under proxscale's RBAC, and nothing more is 
     must(await deleteExpiredBootstrapTokenSecrets(sa, now + 120_000), "expired tokens");
     must(await deleteBootstrapTokenSecret(sa, "abc123"), "delete token");
 
-    assert.deepEqual(denied, [], "the rules miss calls the adapters make");
+    assert.deepEqual(denied(), [], "the rules miss calls the adapters make");
 
     // Outside the rules: 403 for the ServiceAccount.
     const forbidden = [
@@ -188,6 +180,7 @@ Deno.test("every adapter call works under proxscale's RBAC, and nothing more is 
     for (const r of forbidden) {
       assert.ok(!r.ok && r.error.kind === "Status" && r.error.code === 403, JSON.stringify(r));
     }
+    assert.equal(denied().length, forbidden.length, denied().join("\n"));
   } finally {
     await fake.close();
   }

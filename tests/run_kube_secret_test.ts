@@ -8,7 +8,6 @@
 import assert from "node:assert/strict";
 import { captureIo } from "../cli/command.ts";
 import { runCommand } from "../cli/run.ts";
-import { rbacAuthorizer } from "../adapters/deploy/rbac.ts";
 import { KubeClient } from "../adapters/kubernetes/client.ts";
 import { kubeSecretReader } from "../adapters/kubernetes/secret_reader.ts";
 import { connectPveClient } from "../adapters/proxmox/client.ts";
@@ -16,9 +15,9 @@ import { readSecret } from "../adapters/proxmox/secret.ts";
 import { startFakeKube } from "../fakes/fake_kube/server.ts";
 import { startFakePve } from "../fakes/fake_pve/server.ts";
 import { demoConfig } from "../harness/demo_config.ts";
+import { applyShippedRbac } from "./shipped_rbac_testing.ts";
 
 const NS = "proxscale-system";
-const SA = `system:serviceaccount:${NS}:proxscale`;
 
 function secretObject(namespace: string, name: string, data: Record<string, string>) {
   const b64 = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, btoa(v)]));
@@ -33,14 +32,15 @@ function secretObject(namespace: string, name: string, data: Record<string, stri
 
 async function withFakes(
   body: (
-    f: { kube: Awaited<ReturnType<typeof startFakeKube>>; sa: KubeClient; token: string },
+    f: {
+      kube: Awaited<ReturnType<typeof startFakeKube>>;
+      sa: KubeClient;
+      saToken: string;
+      token: string;
+    },
   ) => Promise<void>,
 ) {
-  const kube = await startFakeKube({
-    seed: 11,
-    users: { "sa-token": SA },
-    authorize: (r) => r.user !== SA || rbacAuthorizer(NS)(r),
-  });
+  const kube = await startFakeKube({ seed: 11 });
   try {
     const token = "7c4a8d09-ca37-42ab-9c1e-secret-in-kube";
     for (const ns of [NS, "other"]) {
@@ -58,8 +58,9 @@ async function withFakes(
         }).ok,
       );
     }
-    const sa = KubeClient.fromKubeconfig(kube.kubeconfig().replace(kube.token, "sa-token"));
-    await body({ kube, sa, token });
+    const saToken = await applyShippedRbac(kube, NS);
+    const sa = KubeClient.fromKubeconfig(kube.kubeconfig().replace(kube.token, saToken));
+    await body({ kube, sa, saToken, token });
   } finally {
     await kube.close();
   }
@@ -136,12 +137,12 @@ Deno.test("Secret references: value decoded; missing Secret, missing key, other 
 });
 
 Deno.test("proxscale run: a token Secret in another namespace stops the start with a clear error", async () => {
-  await withFakes(async ({ kube, token }) => {
+  await withFakes(async ({ kube, saToken, token }) => {
     const dir = await Deno.makeTempDir({ prefix: "proxscale-run-secret-" });
     try {
       await Deno.writeTextFile(
         `${dir}/kubeconfig`,
-        kube.kubeconfig().replace(kube.token, "sa-token"),
+        kube.kubeconfig().replace(kube.token, saToken),
       );
       await Deno.writeTextFile(
         `${dir}/config.yaml`,

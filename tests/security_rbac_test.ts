@@ -1,16 +1,15 @@
 /**
- * RBAC enforcement end to end: the fake API server runs with proxscale's least-privilege rules
- * (adapters/deploy/rbac.ts, the ones rendered into deploy/) enforced for the daemon's
- * ServiceAccount, and the real daemon still serves a burst of pods, scales in, and leaks
- * nothing. The negative control removes one rule the daemon needs (creating NodeClaims) and
- * shows the run fails visibly: 403s at the API server, a failed launch reported, no VM, pods
- * left pending.
+ * RBAC enforcement end to end: the fake API server holds the ServiceAccount, ClusterRole, Roles
+ * and bindings of deploy/proxscale.yaml and authorizes the daemon's ServiceAccount token from
+ * them alone, and the real daemon still serves a burst of pods, scales in, and leaks nothing.
+ * The negative control removes one verb the daemon needs (creating NodeClaims) from the stored
+ * ClusterRole and shows the run fails visibly: 403s at the API server, a failed launch
+ * reported, no VM, pods left pending.
  */
 import assert from "node:assert/strict";
-import { type AccessRequest, rbacAuthorizer } from "../adapters/deploy/rbac.ts";
 import { MemoryJobQueue } from "../adapters/queue/memory.ts";
 import type { DecisionReport, JobData } from "../daemon/context.ts";
-import type { AuthzRequest } from "../fakes/fake_kube/server.ts";
+import type { Denial } from "../fakes/fake_kube/server.ts";
 import { auditVms } from "../harness/demo.ts";
 import { startDemoCluster } from "../harness/cluster.ts";
 import { GiB } from "../core/quantity.ts";
@@ -18,11 +17,11 @@ import { KubeClient } from "../adapters/kubernetes/client.ts";
 import { MaintenanceMode } from "../daemon/maintenance.ts";
 import { ConfigReloader, watchConfigCrds } from "../daemon/config_reload.ts";
 import { kubeChecks } from "../cli/diagnose_kube.ts";
+import { applyShippedRbac } from "./shipped_rbac_testing.ts";
 
 /** Namespace of the daemon's Lease in the demo cluster (its "own" namespace). */
 const NS = "default";
 const SA = `system:serviceaccount:${NS}:proxscale`;
-const SA_TOKEN = "proxscale-sa-token";
 
 async function until(cond: () => boolean | Promise<boolean>, limitMs: number): Promise<boolean> {
   const end = Date.now() + limitMs;
@@ -33,29 +32,19 @@ async function until(cond: () => boolean | Promise<boolean>, limitMs: number): P
   return false;
 }
 
-function describe(r: AuthzRequest): string {
+function describe(r: Denial): string {
+  if (!r.resourceRequest) return `${r.verb} ${r.path}`;
   const res = r.subresource ? `${r.resource}/${r.subresource}` : r.resource;
   return `${r.verb} ${r.group || "core"}/${res}${r.namespace ? ` in ${r.namespace}` : ""}`;
 }
 
-/** A cluster whose API server applies `allow` to the ServiceAccount; records denials. */
-async function rbacCluster(allow: (q: AccessRequest) => boolean) {
-  const denied: string[] = [];
-  let saCalls = 0;
-  const cluster = await startDemoCluster({
-    seed: 7,
-    kube: {
-      users: { [SA_TOKEN]: SA },
-      authorize: (r) => {
-        // The admin token is only used by the test itself; the daemon always calls as the SA.
-        if (r.user !== SA) return true;
-        saCalls++;
-        const ok = allow(r);
-        if (!ok) denied.push(describe(r));
-        return ok;
-      },
-    },
-  });
+/**
+ * A cluster whose API server stores the shipped RBAC (minus `drop`); the daemon calls with its
+ * ServiceAccount's token. The admin token is only used by the test itself.
+ */
+async function rbacCluster(drop?: { resource: string; verb: string }) {
+  const cluster = await startDemoCluster({ seed: 7 });
+  const saToken = await applyShippedRbac(cluster.kube, NS, drop);
   const queue = new MemoryJobQueue<JobData>({
     retry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 500 },
   });
@@ -63,17 +52,18 @@ async function rbacCluster(allow: (q: AccessRequest) => boolean) {
   const errors: string[] = [];
   const handle = await cluster.spawn({
     queue,
-    kubeToken: SA_TOKEN,
+    kubeToken: saToken,
     report: (d) => reports.push(d),
     onError: (m) => errors.push(m),
   });
   return {
     cluster,
     handle,
-    denied,
+    saToken,
+    denied: () => cluster.kube.denials.filter((d) => d.user === SA).map(describe),
     reports,
     errors,
-    saCalls: () => saCalls,
+    saCalls: () => cluster.kube.requests.filter((r) => r.user === SA).length,
     close: async () => {
       await cluster.close();
       await queue.close();
@@ -86,7 +76,7 @@ const lines = (rs: DecisionReport[]) =>
     .join("\n");
 
 Deno.test("RBAC enforced: the daemon as its ServiceAccount scales out and in, 0 leaked", async () => {
-  const t = await rbacCluster(rbacAuthorizer(NS));
+  const t = await rbacCluster();
   const { cluster } = t;
   try {
     cluster.world.deploy({ name: "web", replicas: 10, cpu: 500, memory: 1 * GiB });
@@ -112,7 +102,7 @@ Deno.test("RBAC enforced: the daemon as its ServiceAccount scales out and in, 0 
     // The operations pieces run as the same ServiceAccount: the maintenance switch, the CRD
     // reload watcher, and diagnose's permission checks.
     const sa = KubeClient.fromKubeconfig(
-      cluster.kube.kubeconfig().replace(cluster.kube.token, SA_TOKEN),
+      cluster.kube.kubeconfig().replace(cluster.kube.token, t.saToken),
     );
     const maintenance = new MaintenanceMode({ kube: sa, namespace: NS });
     await maintenance.refresh();
@@ -128,7 +118,7 @@ Deno.test("RBAC enforced: the daemon as its ServiceAccount scales out and in, 0 
     assert.deepEqual(checks.filter((c) => !c.ok), [], "diagnose finds every permission");
     // Every call the daemon made went through the authorizer and none was refused.
     assert.ok(t.saCalls() > 50, `the daemon's calls were checked (${t.saCalls()})`);
-    assert.deepEqual(t.denied, [], "the rules miss calls the daemon makes");
+    assert.deepEqual(t.denied(), [], "the rules miss calls the daemon makes");
     assert.ok(!t.reports.some((d) => d.what.endsWith("Failed")), lines(t.reports));
   } finally {
     await t.close();
@@ -136,10 +126,7 @@ Deno.test("RBAC enforced: the daemon as its ServiceAccount scales out and in, 0 
 });
 
 Deno.test("RBAC negative control: without 'create nodeclaims' the launch fails visibly", async () => {
-  const full = rbacAuthorizer(NS);
-  const t = await rbacCluster((q) =>
-    !(q.resource === "nodeclaims" && !q.subresource && q.verb === "create") && full(q)
-  );
+  const t = await rbacCluster({ resource: "nodeclaims", verb: "create" });
   const { cluster } = t;
   try {
     cluster.world.deploy({ name: "web", replicas: 4, cpu: 500, memory: 1 * GiB });
@@ -151,8 +138,8 @@ Deno.test("RBAC negative control: without 'create nodeclaims' the launch fails v
     const f = t.reports.find((d) => d.what === "LaunchClaimFailed")!;
     assert.match(f.reason.message, /forbidden|403/i);
     assert.ok(
-      t.denied.some((d) => d.startsWith("create proxscale.io/nodeclaims")),
-      t.denied.join(),
+      t.denied().some((d) => d.startsWith("create proxscale.io/nodeclaims")),
+      t.denied().join(),
     );
     assert.equal(cluster.world.liveVms().length, 0, "no VM without a NodeClaim");
     assert.equal(cluster.world.pendingPods(), 4);

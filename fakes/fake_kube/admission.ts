@@ -41,12 +41,30 @@ export function nameErrors(def: ResourceDef, name: string): StatusCause[] {
         `Invalid value: "${name}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
     }];
   }
+  if (def.group === "rbac.authorization.k8s.io") return pathSegmentErrors(name);
   if (name.length <= 253 && SUBDOMAIN.test(name)) return [];
   return [{
     reason: "FieldValueInvalid",
     field: "metadata.name",
     message:
       `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`,
+  }];
+}
+
+/** RBAC objects may have any name usable as a path segment (`system:discovery`). */
+function pathSegmentErrors(name: string): StatusCause[] {
+  const why = name === "." || name === ".."
+    ? `may not be '${name}'`
+    : name.includes("/")
+    ? "may not contain '/'"
+    : name.includes("%")
+    ? "may not contain '%'"
+    : undefined;
+  if (!why) return [];
+  return [{
+    reason: "FieldValueInvalid",
+    field: "metadata.name",
+    message: `Invalid value: "${name}": ${why}`,
   }];
 }
 

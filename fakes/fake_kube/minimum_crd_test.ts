@@ -345,10 +345,21 @@ Deno.test("12.1.17 HTTPS requires a bearer token, HTTP is anonymous, and kubecon
 });
 
 Deno.test("12.1.17 bootstrap tokens backed by a valid Secret authenticate as system:bootstrap:<id>", async () => {
-  await withKube({
-    tls: true,
-    authorize: (r) => r.user !== "system:bootstrap:07401b" || r.verb === "get",
-  }, async (k) => {
+  await withKube({ tls: true }, async (k) => {
+    // Bootstrap tokens may read namespaces one by one (a binding to their group), nothing more.
+    k.store.create("clusterroles.rbac.authorization.k8s.io", {
+      metadata: { name: "get-namespaces" },
+      rules: [{ apiGroups: [""], resources: ["namespaces"], verbs: ["get"] }],
+    } as never);
+    k.store.create("clusterrolebindings.rbac.authorization.k8s.io", {
+      metadata: { name: "bootstrappers-get-namespaces" },
+      roleRef: {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "ClusterRole",
+        name: "get-namespaces",
+      },
+      subjects: [{ kind: "Group", name: "system:bootstrappers" }],
+    } as never);
     k.store.create("secrets", {
       metadata: { name: "bootstrap-token-07401b", namespace: "kube-system" },
       type: "bootstrap.kubernetes.io/token",
@@ -431,10 +442,17 @@ Deno.test("12.1.14 namespaced custom resources, the scale subresource, and CRD d
 
 Deno.test("12.1.17 client certificates signed by the fake's CA authenticate as CN with O as groups", async () => {
   const seen: string[] = [];
-  await withKube({
-    tls: true,
-    authorize: (r) => (seen.push(`${r.user}:${r.groups.join("+")}`), true),
-  }, async (k) => {
+  await withKube({ tls: true }, async (k) => {
+    // The group "dev" may list nodes; the admin certificate is in system:masters.
+    k.store.create("clusterroles.rbac.authorization.k8s.io", {
+      metadata: { name: "node-reader" },
+      rules: [{ apiGroups: [""], resources: ["nodes"], verbs: ["list"] }],
+    } as never);
+    k.store.create("clusterrolebindings.rbac.authorization.k8s.io", {
+      metadata: { name: "dev-node-reader" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "node-reader" },
+      subjects: [{ kind: "Group", name: "dev" }],
+    } as never);
     const cfg = parse(k.kubeconfig());
     const certUser = cfg.users.find((u: { name: string }) =>
       u.name === "proxscale-admin-cert"
@@ -452,6 +470,17 @@ Deno.test("12.1.17 client certificates signed by the fake's CA authenticate as C
         const r = await fetch(`${k.url}/api/v1/nodes`, { client });
         await r.body?.cancel();
         assert.equal(r.status, 200);
+        const who = await fetch(`${k.url}/apis/authentication.k8s.io/v1/selfsubjectreviews`, {
+          client,
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            apiVersion: "authentication.k8s.io/v1",
+            kind: "SelfSubjectReview",
+          }),
+        });
+        const u = (await who.json()).status.userInfo;
+        seen.push(`${u.username}:${u.groups.join("+")}`);
       } finally {
         client.close();
       }

@@ -12,12 +12,10 @@
  *     port?: number;               // default 0 (ephemeral); always binds 127.0.0.1
  *     tls?: boolean;               // default true (HTTPS, §11.3); false = plain HTTP
  *     token?: string;              // admin bearer token; default random (seeded)
- *     users?: Record<string, string>;  // extra bearer tokens → user names
+ *     users?: Record<string, string>;  // static bearer tokens → user names (no groups; RBAC applies)
  *     seed?: number;               // uids, generated names and faults are repeatable
  *     faults?: Partial<KubeFaults>;
  *     historyLimit?: number;       // watch events kept per resource (default 10000)
- *     authorize?: (req: AuthzRequest) => boolean;  // RBAC hook; false → 403 (also answers
- *                                  // POST …/selfsubjectaccessreviews, as `kubectl auth can-i`)
  *     aggregatedDiscovery?: boolean;   // default true
  *     bookmarkIntervalMs?: number;     // default 60000 (when allowWatchBookmarks=true)
  *     watchTimeoutMs?: number;         // default 600000 when timeoutSeconds is absent
@@ -34,6 +32,8 @@
  *     url: string;                 // "https://127.0.0.1:<port>" or "http://…"
  *     port: number;
  *     token: string;               // admin bearer token
+ *     tokenFor(ns, name, secs?): Result<{ token, expirationTimestamp }, Status>  // SA token
+ *     denials: Denial[];           // requests RBAC refused (user, verb, group, resource, …)
  *     caPem?: string;              // CA to trust (HTTPS only)
  *     store: KubeStore;            // in-process create/get/list/update/patch/delete/watch/evict
  *     faults: FaultControl;        // mutable KubeFaults + dropWatches()
@@ -58,15 +58,23 @@
  *   store.resourceVersion(), store.compactHistory(ref?), store.sync(),
  *   store.pausePdbController(bool), store.peek(ref, ns, name), store.finishDeletion(...)
  *
+ * RBAC is always on (auth_gate.ts): requests are authorized from the Roles, ClusterRoles and
+ * bindings stored in the fake; the admin token and certificate are in `system:masters`;
+ * ServiceAccount tokens come from `tokenFor` or `POST …/serviceaccounts/<name>/token`;
+ * impersonation headers, SubjectAccessReview, SelfSubjectAccessReview, SelfSubjectRulesReview,
+ * SelfSubjectReview and TokenReview are served; Role and binding writes pass RBAC's
+ * escalation check (only what the writer holds, unless it may `escalate` or `bind`).
+ *
  * Known deviations from a v1.32 apiserver: continued list pages show current objects, not a
  * snapshot at the first page's version (paging.ts); fieldValidation=Strict checks unknown fields of custom resources
  * only; PDB `expectedPods` is the number of matching pods (no controller scale lookup);
  * propagationPolicy Orphan/Foreground only add their finalizer (the garbage collector of
  * fakes/cluster/controllers/ finishes them); custom-resource defaults apply on write, not on
  * read; CEL rules run from their source text without cost limits; no node heartbeat Leases;
- * no protobuf (protobuf bodies are 415, protobuf-only Accept is 406 for built-ins and JSON for
+ * no protobuf except the review and TokenRequest bodies kubectl sends (other protobuf bodies are 415, protobuf-only Accept is 406 for built-ins and JSON for
  * custom resources, negotiation.ts); HTTP/1.1 only (no h2, which crashes undici under Deno on
- * shutdown).
+ * shutdown); an impersonation request without a user is a JSON 500 Status (the apiserver
+ * answers plain text).
  */
 import {
   aggregated,
@@ -80,7 +88,10 @@ import {
 } from "./discovery.ts";
 import { type FaultControl, type KubeFaults, noFaults } from "./faults.ts";
 import { kubeconfigYaml } from "./kubeconfig.ts";
-import { CLIENT_CERT_HEADER, listen } from "./listener.ts";
+import { type AuthGate, createAuthGate, type Denial } from "./auth_gate.ts";
+import type { IssuedServiceAccountToken } from "./authn.ts";
+import { listen } from "./listener.ts";
+import type { Result } from "../result.ts";
 import { seededRandom } from "./objects.ts";
 import { openApiIndex } from "./openapi.ts";
 import {
@@ -90,9 +101,8 @@ import {
   parseTarget,
   statusResponse,
   type Target,
-  verbOf,
 } from "./routes.ts";
-import { forbidden, internalError, notFoundPath, type Status, unauthorized } from "./status.ts";
+import { internalError, notFoundPath, type Status, unauthorized } from "./status.ts";
 import { KubeStore, type WatchEvent } from "./store.ts";
 import { tlsMaterial } from "./tls.ts";
 import { initialEventsEnd } from "./watch_list.ts";
@@ -111,18 +121,9 @@ export type { KObj } from "./objects.ts";
 export type { FaultControl, KubeFaults } from "./faults.ts";
 export type { PatchType } from "./patch_request.ts";
 export type { Status } from "./status.ts";
-
-/** What the RBAC hook is asked, per resource request. */
-export type AuthzRequest = {
-  user: string;
-  groups: string[];
-  verb: string;
-  group: string;
-  resource: string;
-  subresource?: string;
-  namespace?: string;
-  name?: string;
-};
+export type { Denial } from "./auth_gate.ts";
+export type { IssuedServiceAccountToken } from "./authn.ts";
+export type { UserInfo } from "./rbac.ts";
 
 /** Options of `startFakeKube` (documented field by field at the top of this file). */
 export type FakeKubeOptions = {
@@ -133,7 +134,6 @@ export type FakeKubeOptions = {
   seed?: number;
   faults?: Partial<KubeFaults>;
   historyLimit?: number;
-  authorize?: (req: AuthzRequest) => boolean;
   aggregatedDiscovery?: boolean;
   bookmarkIntervalMs?: number;
   watchTimeoutMs?: number;
@@ -160,6 +160,14 @@ export type FakeKube = {
   url: string;
   port: number;
   token: string;
+  /** Mints a token for an existing ServiceAccount (404 Status when it does not exist). */
+  tokenFor(
+    namespace: string,
+    name: string,
+    expirationSeconds?: number,
+  ): Result<IssuedServiceAccountToken, Status>;
+  /** Requests RBAC refused, oldest first (the last 1000). */
+  denials: Denial[];
   caPem?: string;
   store: KubeStore;
   faults: FaultControl;
@@ -169,8 +177,6 @@ export type FakeKube = {
 };
 
 type OpenWatch = { end: (mode: "close" | "reset") => void };
-
-const BOOTSTRAP_TOKEN = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
 
 /** Starts a fake API server on 127.0.0.1. */
 export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKube> {
@@ -193,11 +199,15 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
   });
   const token = opts.token ??
     Array.from({ length: 32 }, () => Math.floor(random() * 16).toString(16)).join("");
-  const tokens = new Map<string, string>([
-    [token, "proxscale-admin"],
-    ...Object.entries(opts.users ?? {}),
-  ]);
   const tls = opts.tls ?? true;
+  const gate: AuthGate = createAuthGate({
+    store,
+    tls,
+    adminToken: token,
+    users: opts.users ?? {},
+    now,
+    random,
+  });
   const material = tls ? await tlsMaterial() : undefined;
   const watches = new Set<OpenWatch>();
   const pending = new Set<ReturnType<typeof setTimeout>>();
@@ -225,37 +235,6 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
       }, ms);
       pending.add(t);
     });
-
-  function authenticate(req: Request): { user: string; groups: string[] } | undefined {
-    const cert = req.headers.get(CLIENT_CERT_HEADER);
-    if (cert) {
-      const [user, groups] = cert.split("|") as [string, string];
-      return { user, groups: [...groups.split(",").filter((g) => g), "system:authenticated"] };
-    }
-    const h = req.headers.get("authorization");
-    const bearer = h?.match(/^Bearer\s+(\S+)$/i)?.[1];
-    if (!bearer) return tls ? undefined : { user: "system:anonymous", groups: ["system:masters"] };
-    const user = tokens.get(bearer);
-    if (user) return { user, groups: ["system:masters", "system:authenticated"] };
-    const m = bearer.match(BOOTSTRAP_TOKEN);
-    if (m) {
-      const s = store.peek("secrets", "kube-system", `bootstrap-token-${m[1]}`);
-      const data = s?.data ?? {};
-      const dec = (k: string) => (data[k] ? atob(data[k]) : undefined);
-      const exp = dec("expiration");
-      if (
-        s && s.type === "bootstrap.kubernetes.io/token" && dec("token-secret") === m[2] &&
-        dec("usage-bootstrap-authentication") === "true" && !(exp && Date.parse(exp) < now())
-      ) {
-        const extra = (dec("auth-extra-groups") ?? "").split(",").filter((g) => g);
-        return {
-          user: `system:bootstrap:${m[1]}`,
-          groups: ["system:bootstrappers", ...extra, "system:authenticated"],
-        };
-      }
-    }
-    return undefined;
-  }
 
   function watchResponse(t: Target, url: URL, encode: (e: WatchEvent) => string): Response {
     const q = url.searchParams;
@@ -371,14 +350,14 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
     const filtered = !faults.pathFilter || faults.pathFilter.test(path);
     const { min, max } = faults.latencyMs;
     if (filtered && max > 0) await sleep(min + faultRandom() * Math.max(0, max - min));
-    const who = authenticate(req);
+    const who = gate.authenticate(req);
     requests.push({
       method: req.method,
       path,
       query: url.search,
       contentType: req.headers.get("content-type") ?? "",
       accept: req.headers.get("accept") ?? "",
-      user: who?.user ?? "",
+      user: who?.username ?? "",
     });
     if (requests.length > 11_000) requests.splice(0, requests.length - 10_000);
     if (!who) return statusResponse(unauthorized());
@@ -387,6 +366,10 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
         return statusResponse(internalError("injected fault"));
       }
     }
+    const user = gate.admit(req, url, who);
+    if (user instanceof Response) return user;
+    const reviewed = await gate.serve(req, path, user);
+    if (reviewed) return reviewed;
     const segs = path.split("/").filter((s) => s).map(decodeURIComponent);
     const defs = store.resources();
     const aggregatedAsk = aggregatedOn && wantsAggregated(req.headers.get("accept"));
@@ -427,66 +410,15 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
         return g ? jsonResponse(200, g) : statusResponse(notFoundPath());
       }
     }
-    if (
-      req.method === "POST" && path === "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
-    ) {
-      return selfSubjectAccessReview(await req.json().catch(() => ({})), who);
-    }
     if (segs[0] !== "api" && segs[0] !== "apis") return statusResponse(notFoundPath());
     const t = parseTarget(store, segs);
     if (!t) return statusResponse(notFoundPath());
-    if (opts.authorize) {
-      const verb = verbOf(req.method, t, isWatch);
-      const ask: AuthzRequest = {
-        user: who.user,
-        groups: who.groups,
-        verb,
-        group: t.def.group,
-        resource: t.def.plural,
-      };
-      if (t.sub) ask.subresource = t.sub;
-      if (t.namespace !== undefined) ask.namespace = t.namespace;
-      if (t.name !== undefined) ask.name = t.name;
-      if (!opts.authorize(ask)) {
-        const res = { ...t.def, plural: t.sub ? `${t.def.plural}/${t.sub}` : t.def.plural };
-        return statusResponse(forbidden(res, t.name, who.user, verb, t.namespace));
-      }
-    }
     return await handleResource(
       { store, now, watch: watchResponse, mangle: () => faults.mangle },
       req,
       url,
       t,
     );
-  }
-
-  /**
-   * `kubectl auth can-i` / `proxscale diagnose`: answers from the same `authorize` hook that
-   * guards requests (every authenticated user may ask about itself, as system:basic-user).
-   */
-  function selfSubjectAccessReview(body: unknown, who: { user: string; groups: string[] }) {
-    const spec = (body as { spec?: { resourceAttributes?: Record<string, string> } })?.spec ?? {};
-    const a = spec.resourceAttributes ?? {};
-    const ask: AuthzRequest = {
-      user: who.user,
-      groups: who.groups,
-      verb: a.verb ?? "",
-      group: a.group ?? "",
-      resource: a.resource ?? "",
-    };
-    if (a.subresource) ask.subresource = a.subresource;
-    if (a.namespace) ask.namespace = a.namespace;
-    if (a.name) ask.name = a.name;
-    const allowed = opts.authorize ? opts.authorize(ask) : true;
-    return jsonResponse(201, {
-      kind: "SelfSubjectAccessReview",
-      apiVersion: "authorization.k8s.io/v1",
-      metadata: { creationTimestamp: null },
-      spec,
-      status: allowed ? { allowed: true, reason: "allowed by the fake's authorizer" } : {
-        allowed: false,
-      },
-    });
   }
 
   const server = await listen({
@@ -509,6 +441,8 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
     url,
     port,
     token,
+    tokenFor: (namespace, name, secs) => gate.tokenFor(namespace, name, secs),
+    denials: gate.denials,
     store,
     faults,
     requests,

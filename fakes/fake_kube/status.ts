@@ -163,28 +163,6 @@ export function unauthorized(): Status {
   return failure(401, "Unauthorized", "Unauthorized");
 }
 
-/** RBAC denial in the apiserver's wording (§2.3). */
-export function forbidden(
-  r: ResourceName,
-  name: string | undefined,
-  user: string,
-  verb: string,
-  namespace: string | undefined,
-): Status {
-  const subject = name ? `${qualifiedResource(r)} "${name}"` : qualifiedResource(r);
-  const scope = namespace ? `in the namespace "${namespace}"` : "at the cluster scope";
-  const d: NonNullable<Status["details"]> = {};
-  if (name) d.name = name;
-  if (r.group) d.group = r.group;
-  d.kind = r.plural;
-  return failure(
-    403,
-    "Forbidden",
-    `${subject} is forbidden: User "${user}" cannot ${verb} resource "${r.plural}" in API group "${r.group}" ${scope}`,
-    d,
-  );
-}
-
 /** 500 InternalError (injected faults and server bugs). */
 export function internalError(message: string): Status {
   return failure(500, "InternalError", `Internal error occurred: ${message}`, {
