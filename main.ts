@@ -33,6 +33,11 @@ export const COMMANDS: Record<string, Entry> = {
     summary: "run a fake Kubernetes API server (v1.32 subset) and write a kubeconfig for it",
     load: async () => (await import("./cli/fake_kube.ts")).fakeKubeCommand,
   },
+  "fake-cluster": {
+    summary:
+      "run a fake Kubernetes-on-Proxmox cluster (API server, PVE, scheduler, controllers, kubelets)",
+    load: async () => (await import("./cli/fake_cluster.ts")).fakeClusterCommand,
+  },
   sim: {
     summary: "replay a workload trace through proxscale and baseline autoscalers; plan capacity",
     load: async () => (await import("./cli/sim.ts")).simCommand,

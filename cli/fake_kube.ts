@@ -5,20 +5,8 @@
  */
 import { parseArgs } from "node:util";
 import type { Command, Io } from "./command.ts";
+import { untilSignal } from "./signals.ts";
 import { startFakeKube } from "../fakes/fake_kube/server.ts";
-
-/** Resolves on the first SIGINT or SIGTERM. */
-function untilSignal(): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const stop = () => {
-      Deno.removeSignalListener("SIGINT", stop);
-      Deno.removeSignalListener("SIGTERM", stop);
-      resolve();
-    };
-    Deno.addSignalListener("SIGINT", stop);
-    Deno.addSignalListener("SIGTERM", stop);
-  });
-}
 
 export const fakeKubeCommand: Command = {
   name: "fake-kube",

@@ -5,20 +5,8 @@
  */
 import { parseArgs } from "node:util";
 import type { Command } from "./command.ts";
+import { untilSignal } from "./signals.ts";
 import { startFakePve } from "../fakes/fake_pve/server.ts";
-
-/** Resolves on the first SIGINT or SIGTERM. */
-function untilSignal(): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const stop = () => {
-      Deno.removeSignalListener("SIGINT", stop);
-      Deno.removeSignalListener("SIGTERM", stop);
-      resolve();
-    };
-    Deno.addSignalListener("SIGINT", stop);
-    Deno.addSignalListener("SIGTERM", stop);
-  });
-}
 
 /** The command with an injectable stop condition (tests cannot send signals safely). */
 export function fakePveCommandWith(untilStopped: () => Promise<void>): Command {

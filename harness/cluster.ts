@@ -5,7 +5,7 @@
  * over real sockets. A crash test starts a daemon, kills it at a named step, and starts a fresh
  * one against the same fakes (and, with Redis, the same queue).
  *
- * May import: core/, adapters/, daemon/, sim/.
+ * May import: core/, adapters/, daemon/, sim/, fakes/.
  */
 import type { Config } from "../core/model.ts";
 import { KubeClient } from "../adapters/kubernetes/client.ts";
@@ -18,8 +18,9 @@ import { type Daemon, startDaemon } from "../daemon/daemon.ts";
 import type { Tracing } from "../adapters/telemetry/tracing.ts";
 import { tracePveClient } from "../adapters/telemetry/traced_clients.ts";
 import type { CrashStep, DecisionReport, JobData } from "../daemon/context.ts";
-import { type FakeKube, type FakeKubeOptions, startFakeKube } from "../fakes/fake_kube/server.ts";
-import { type FakePve, type FakePveOptions, startFakePve } from "../fakes/fake_pve/server.ts";
+import type { FakeKube, FakeKubeOptions } from "../fakes/fake_kube/server.ts";
+import type { FakePve, FakePveOptions } from "../fakes/fake_pve/server.ts";
+import { startFakeCluster } from "../fakes/cluster/start.ts";
 import type { Log } from "../adapters/kubernetes/log.ts";
 import { DEMO_PVE_TIMING, demoConfig } from "./demo_config.ts";
 import { haltable } from "./haltable.ts";
@@ -45,6 +46,8 @@ export type ClusterOptions = {
   tune?: (c: Config) => Config;
   /** Fake API server options, e.g. static bearer tokens of other users. */
   kube?: Pick<FakeKubeOptions, "users">;
+  /** Boot only VMs whose seed carries an accepted join token (default true). */
+  requireSeed?: boolean;
   /** Fake PVE options, e.g. a known token secret (secret-leak test). */
   pve?: Pick<FakePveOptions, "tokenSecret" | "tokens">;
 };
@@ -91,19 +94,21 @@ export type DemoCluster = {
 /** Starts both fakes, applies the CRDs and starts the world (no daemon yet). */
 export async function startDemoCluster(o: ClusterOptions = {}): Promise<DemoCluster> {
   const seed = o.seed ?? 42;
-  const pve = await startFakePve({
+  const requireSeed = o.requireSeed ?? true;
+  // Evicted pods finish terminating in a fiftieth of their grace period (0.6 s of 30 s); kubelets
+  // renew every 500 ms and a silent one is NotReady after 2 s, so scenarios run in seconds.
+  const cluster = await startFakeCluster({
     hosts: 3,
     seed,
-    model: { timing: DEMO_PVE_TIMING },
-    ...o.pve,
+    provider: "demo",
+    bootDelayMs: o.bootDelayMs ?? 400,
+    requireSeed,
+    renewIntervalMs: 500,
+    nodeMonitorGracePeriodMs: 2_000,
+    pve: { model: { timing: DEMO_PVE_TIMING }, ...o.pve },
+    kube: { podGcOnNodeDelete: true, gracefulDeletion: { scale: 0.02 }, ...o.kube },
   });
-  // Evicted pods finish terminating in a fiftieth of their grace period (0.6 s of 30 s).
-  const kube = await startFakeKube({
-    seed,
-    podGcOnNodeDelete: true,
-    gracefulDeletion: { scale: 0.02 },
-    ...o.kube,
-  });
+  const { pve, kube } = cluster;
   for (const k of KINDS) {
     const r = kube.store.create("customresourcedefinitions.apiextensions.k8s.io", crdObject(k));
     if (!r.ok) throw new Error(`CRD ${k.kind} could not be applied: ${r.error.message}`);
@@ -119,11 +124,9 @@ export async function startDemoCluster(o: ClusterOptions = {}): Promise<DemoClus
   const world = new DemoWorld({
     pve,
     kube,
-    provider: config.providers[0]!.name,
-    managedTag: config.providers[0]!.managedTag,
-    bootDelayMs: o.bootDelayMs ?? 400,
+    vmidRange: config.providers[0]!.vmidRange,
     tickMs: o.worldTickMs ?? 100,
-    requireSeed: config.machineTemplates.some((t) => t.bootstrap.mode === "nocloudIso"),
+    kubelets: cluster.kubelets,
   });
   world.start();
   const handles: DaemonHandle[] = [];
@@ -228,8 +231,7 @@ export async function startDemoCluster(o: ClusterOptions = {}): Promise<DemoClus
       world.stop();
       for (const h of handles) await h.stop();
       for (const c of pveClients) c.close();
-      await kube.close();
-      await pve.close();
+      await cluster.close();
     },
   };
 }

@@ -62,6 +62,8 @@ export class Kubelet {
   phase: KubeletPhase = "bootstrapping";
   /** Why it refused to start, when it did. */
   refusal: string | undefined;
+  /** Bootstrap attempts whose join token no live bootstrap-token Secret accepted. */
+  joinRefusals = 0;
   /** The Node name it registers (or registered) as. */
   readonly name: string;
   readonly #b: KubeletBoot;
@@ -100,7 +102,10 @@ export class Kubelet {
   step(now: number, fault: NodeFault, pods: () => KObj[]): void {
     if (fault === "unreachable" || this.phase === "refused" || this.phase === "lost") return;
     if (this.phase === "bootstrapping") {
-      if (this.#b.requireSeed && !acceptedToken(this.#b.store, this.#b.seed!.tokens, now)) return;
+      if (this.#b.requireSeed && !acceptedToken(this.#b.store, this.#b.seed!.tokens, now)) {
+        this.joinRefusals++;
+        return;
+      }
       if (!this.#register(now, fault)) return;
       this.phase = "registered";
     }

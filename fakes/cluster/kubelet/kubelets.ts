@@ -51,6 +51,8 @@ export type Kubelets = {
   setNodeFault(node: string, fault: "notready" | "unreachable" | undefined): void;
   /** The Node name the VM's kubelet registered (kept after the VM is gone), if any. */
   nodeOfVm(vmid: number): string | undefined;
+  /** How often the VM's kubelet was refused its join token (kept after the VM is gone). */
+  joinsRefused(vmid: number): number;
 };
 
 type Boot = { startedAt: number; kubelet?: Kubelet };
@@ -63,6 +65,7 @@ export function startKubelets(opts: KubeletOptions): Kubelets {
     stop: () => clearInterval(timer),
     setNodeFault: (node, fault) => loop.setFault(node, fault),
     nodeOfVm: (vmid) => loop.nodeOfVm(vmid),
+    joinsRefused: (vmid) => loop.joinsRefused(vmid),
   };
 }
 
@@ -70,6 +73,7 @@ export function startKubelets(opts: KubeletOptions): Kubelets {
 export class KubeletLoop {
   readonly #o: KubeletOptions;
   readonly #boots = new Map<number, Boot>();
+  readonly #refused = new Map<number, number>();
   readonly #faults = new Map<string, NodeFault>();
   readonly #registered = new Map<number, string>();
 
@@ -86,6 +90,11 @@ export class KubeletLoop {
   /** The Node name a VM's kubelet registered, if it ever did. */
   nodeOfVm(vmid: number): string | undefined {
     return this.#registered.get(vmid);
+  }
+
+  /** Join attempts of the VM's kubelet that no bootstrap-token Secret accepted. */
+  joinsRefused(vmid: number): number {
+    return this.#refused.get(vmid) ?? 0;
   }
 
   /** The kubelet of a VM's current boot, for tests and diagnostics. */
@@ -132,6 +141,7 @@ export class KubeletLoop {
       const k = boot.kubelet;
       k.step(now, this.#faults.get(k.name), () => podsOf(k.name));
       if (k.phase === "registered") this.#registered.set(vm.vmid, k.name);
+      if (k.joinRefusals > 0) this.#refused.set(vm.vmid, k.joinRefusals);
     }
     for (const vmid of [...this.#boots.keys()]) if (!seen.has(vmid)) this.#boots.delete(vmid);
   }

@@ -1,0 +1,241 @@
+/**
+ * `proxscale fake-cluster`: a fake Kubernetes-on-Proxmox cluster to point kubectl and
+ * `proxscale run` at. Starts the fake PVE, the fake API server and the glue that makes them a
+ * cluster (scheduler, controllers, kubelets bound to the fake PVE's VMs), writes an admin
+ * kubeconfig, and with --write-config a proxscale configuration wired to that PVE. Serves until
+ * SIGINT or SIGTERM.
+ */
+import { parseArgs } from "node:util";
+import { stringify } from "yaml";
+import type { Command, Io } from "./command.ts";
+import { type FakeCluster, startFakeCluster } from "../fakes/cluster/start.ts";
+import { type FaultPlan, parseFaultPlan } from "../fakes/cluster/fault_plan.ts";
+import { untilSignal } from "./signals.ts";
+
+const usage = "proxscale fake-cluster --kubeconfig FILE [--hosts N] [--port P] [--pve-port Q] " +
+  "[--write-config FILE] [--faults PLAN] [--seed N] [--boot-delay SECONDS]";
+const summary =
+  "run a fake Kubernetes-on-Proxmox cluster (API server, PVE, scheduler, controllers, kubelets)";
+
+const HELP = `usage: ${usage}
+
+${summary}.
+
+The fake API server (HTTPS, RBAC enforced, server-side apply, CRD CEL rules) and the fake
+Proxmox VE (HTTPS, pinned fingerprint, one template VM 9000+i per host) behave like a real
+cluster whether or not proxscale is right: the fake scheduler binds a pod only where
+kube-scheduler would and marks the others Unschedulable; Deployments, ReplicaSets, DaemonSets,
+StatefulSets and Jobs are run by their controllers; a VM that boots a NoCloud seed with a join
+token the cluster accepts registers its own Node from its real cores, memory and devices.
+
+  --kubeconfig FILE     write the admin kubeconfig here (required)
+  --hosts N             Proxmox hosts, 1-64 (default 3)
+  --port P              API server port (default 6443; 0 picks a free one)
+  --pve-port Q          PVE API port (default 8006; 0 picks a free one)
+  --write-config FILE   also write a proxscale configuration for this PVE (the token goes
+                        to FILE.pve-token, mode 0600, referenced from the config), so that
+                        'proxscale run --config FILE --kubeconfig KUBECONFIG' scales it
+  --faults PLAN         a YAML/JSON fault plan: PVE faults, API server faults and a timeline
+                        (hostOffline/hostOnline, node + kubelet notready|unreachable|healthy,
+                        dropWatches); see fakes/cluster/fault_plan.ts
+  --seed N              makes names, tokens and faults repeatable (default 1)
+  --boot-delay SECONDS  VM start to Node registration (default 3)
+
+Example:
+  proxscale fake-cluster --kubeconfig /tmp/kc --write-config /tmp/proxscale.yaml &
+  KUBECONFIG=/tmp/kc kubectl get nodes
+  proxscale run --config /tmp/proxscale.yaml --kubeconfig /tmp/kc`;
+
+export const fakeClusterCommand: Command = {
+  name: "fake-cluster",
+  summary,
+  usage,
+  run(args, io) {
+    return runFakeCluster(args, io, untilSignal);
+  },
+};
+
+/** The command with an injectable stop condition (tests cannot send signals safely). */
+export function fakeClusterCommandWith(untilStopped: () => Promise<void>): Command {
+  return { ...fakeClusterCommand, run: (args, io) => runFakeCluster(args, io, untilStopped) };
+}
+
+function bad(io: Io, message: string): number {
+  io.err(`proxscale fake-cluster: ${message}\nusage: ${usage}`);
+  return 2;
+}
+
+function port(text: string | undefined, fallback: number): number | undefined {
+  const n = Number(text ?? fallback);
+  return Number.isInteger(n) && n >= 0 && n <= 65535 ? n : undefined;
+}
+
+async function runFakeCluster(
+  args: string[],
+  io: Io,
+  untilStopped: () => Promise<void>,
+): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        help: { type: "boolean", short: "h" },
+        hosts: { type: "string", default: "3" },
+        port: { type: "string" },
+        "pve-port": { type: "string" },
+        kubeconfig: { type: "string" },
+        "write-config": { type: "string" },
+        faults: { type: "string" },
+        seed: { type: "string", default: "1" },
+        "boot-delay": { type: "string", default: "3" },
+      },
+    }));
+  } catch (e) {
+    return bad(io, e instanceof Error ? e.message : String(e));
+  }
+  if (values.help) {
+    io.out(HELP);
+    return 0;
+  }
+  if (!values.kubeconfig) return bad(io, "--kubeconfig FILE is required");
+  const hosts = Number(values.hosts);
+  if (!Number.isInteger(hosts) || hosts < 1 || hosts > 64) {
+    return bad(io, "--hosts must be an integer from 1 to 64");
+  }
+  const kubePort = port(values.port, 6443);
+  const pvePort = port(values["pve-port"], 8006);
+  if (kubePort === undefined) return bad(io, "--port must be 0-65535");
+  if (pvePort === undefined) return bad(io, "--pve-port must be 0-65535");
+  const seed = Number(values.seed);
+  if (!Number.isInteger(seed)) return bad(io, "--seed must be an integer");
+  const bootDelay = Number(values["boot-delay"]);
+  if (!(bootDelay >= 0)) return bad(io, "--boot-delay must be a number of seconds >= 0");
+  let faults: FaultPlan | undefined;
+  if (values.faults) {
+    let text;
+    try {
+      text = await Deno.readTextFile(values.faults);
+    } catch (e) {
+      return bad(io, `--faults ${values.faults}: ${e instanceof Error ? e.message : e}`);
+    }
+    const plan = parseFaultPlan(text);
+    if (!plan.ok) return bad(io, `--faults ${values.faults}: ${plan.error}`);
+    faults = plan.value;
+  }
+  let cluster: FakeCluster;
+  try {
+    cluster = await startFakeCluster({
+      hosts,
+      kubePort,
+      pvePort,
+      seed,
+      bootDelayMs: bootDelay * 1000,
+      ...(faults ? { faults } : {}),
+    });
+  } catch (e) {
+    io.err(`proxscale fake-cluster: cannot start: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+  try {
+    await Deno.writeTextFile(values.kubeconfig, cluster.kube.kubeconfig(), { mode: 0o600 });
+    const configFile = values["write-config"];
+    if (configFile) {
+      const tokenFile = `${configFile}.pve-token`;
+      await Deno.writeTextFile(tokenFile, cluster.pve.tokenSecret, { mode: 0o600 });
+      await Deno.writeTextFile(configFile, proxscaleConfigFor(cluster, tokenFile));
+    }
+    const pve = cluster.pve;
+    io.out(
+      [
+        `fake cluster: ${hosts} Proxmox host${hosts === 1 ? "" : "s"} (${
+          [...pve.model.st.hosts.keys()].join(", ")
+        })`,
+        `kubernetes:   ${cluster.kube.url} (admin kubeconfig: ${values.kubeconfig})`,
+        `proxmox:      ${pve.url}`,
+        `fingerprint:  ${pve.fingerprint}`,
+        `pve token:    ${pve.tokenId}=${pve.tokenSecret}`,
+        `templates:    ${
+          [...pve.model.st.vms.values()].map((v) => `${v.vmid} on ${v.node}`).join(", ")
+        }`,
+        ...(configFile ? [`config:       ${configFile} (token in ${configFile}.pve-token)`] : []),
+        `try:          KUBECONFIG=${values.kubeconfig} kubectl get nodes,pods -A`,
+      ].join("\n"),
+    );
+    await untilStopped();
+    io.out("fake-cluster stopped");
+    return 0;
+  } catch (e) {
+    io.err(`proxscale fake-cluster: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  } finally {
+    await cluster.close();
+  }
+}
+
+/**
+ * A proxscale configuration for this cluster: one Provider on the fake PVE (pinned
+ * fingerprint, token read from `tokenFile`), a MachineTemplate that clones each host's own
+ * template and boots through a NoCloud seed with a join token, and one NodePool.
+ */
+export function proxscaleConfigFor(cluster: FakeCluster, tokenFile: string): string {
+  const hosts = [...cluster.pve.model.st.hosts.keys()].sort();
+  const templates = new Map(
+    [...cluster.pve.model.st.vms.values()].map((v) => [String(v.node), v.vmid]),
+  );
+  const doc = {
+    apiVersion: "proxscale.io/v1alpha1",
+    providers: [{
+      name: cluster.provider,
+      spec: {
+        endpoint: cluster.pve.url,
+        tokenId: cluster.pve.tokenId,
+        tokenSecret: { file: tokenFile },
+        tls: { fingerprint: cluster.pve.fingerprint, insecureSkipVerify: false },
+        hosts: hosts.map((name) => ({
+          name,
+          zone: name,
+          cpuOvercommit: 1,
+          reserved: { cpu: "1", memory: "2Gi" },
+        })),
+        vmidRange: { lower: 1000, upper: 1999 },
+        managedTag: "proxscale",
+        placement: "leastAllocated",
+      },
+    }],
+    machineTemplates: [{
+      name: "worker",
+      spec: {
+        provider: cluster.provider,
+        shapes: [{ cpu: 2, memory: "4Gi" }, { cpu: 4, memory: "8Gi" }, { cpu: 8, memory: "16Gi" }],
+        vmMemOverheadMiB: 256,
+        reserved: { cpu: "100m", memory: "256Mi" },
+        source: {
+          clone: {
+            perHost: Object.fromEntries(hosts.map((h) => [h, templates.get(h)])),
+            full: false,
+          },
+        },
+        bootstrap: {
+          mode: "nocloudIso",
+          template: "kubeadm",
+          isoStorage: "local",
+          clusterServer: new URL(cluster.kube.url).host,
+        },
+        tags: ["k8s"],
+      },
+    }],
+    nodePools: [{
+      name: "general",
+      spec: {
+        machineTemplate: "worker",
+        limits: { nodes: 20 },
+        scaleUp: { batchSize: 20, stabilizationWindow: "0s", maxConcurrent: 10 },
+        scaleDown: { maxConcurrent: 5, drainTimeout: "1m", stabilizationWindow: "30s" },
+        disruption: { consolidationPolicy: "WhenEmptyOrUnderutilized", consolidateAfter: "30s" },
+      },
+    }],
+    settings: { batchIdle: "1s", batchMax: "10s" },
+  };
+  return `# Written by proxscale fake-cluster for ${cluster.pve.url}.\n${stringify(doc)}`;
+}
