@@ -33,7 +33,8 @@ token the cluster accepts registers its own Node from its real cores, memory and
   --port P              API server port (default 6443; 0 picks a free one)
   --pve-port Q          PVE API port (default 8006; 0 picks a free one)
   --write-config FILE   also write a proxscale configuration for this PVE (the token goes
-                        to FILE.pve-token, mode 0600, referenced from the config), so that
+                        to FILE.pve-token, mode 0600, the API server's CA to FILE.ca.crt,
+                        both referenced from the config), so that
                         'proxscale run --config FILE --kubeconfig KUBECONFIG' scales it
   --faults PLAN         a YAML/JSON fault plan: PVE faults, API server faults and a timeline
                         (hostOffline/hostOnline, node + kubelet notready|unreachable|healthy,
@@ -142,8 +143,10 @@ async function runFakeCluster(
     const configFile = values["write-config"];
     if (configFile) {
       const tokenFile = `${configFile}.pve-token`;
+      const caFile = `${configFile}.ca.crt`;
       await Deno.writeTextFile(tokenFile, cluster.pve.tokenSecret, { mode: 0o600 });
-      await Deno.writeTextFile(configFile, proxscaleConfigFor(cluster, tokenFile));
+      await Deno.writeTextFile(caFile, cluster.kube.caPem ?? "");
+      await Deno.writeTextFile(configFile, proxscaleConfigFor(cluster, { tokenFile, caFile }));
     }
     const pve = cluster.pve;
     io.out(
@@ -158,7 +161,11 @@ async function runFakeCluster(
         `templates:    ${
           [...pve.model.st.vms.values()].map((v) => `${v.vmid} on ${v.node}`).join(", ")
         }`,
-        ...(configFile ? [`config:       ${configFile} (token in ${configFile}.pve-token)`] : []),
+        ...(configFile
+          ? [
+            `config:       ${configFile} (token in ${configFile}.pve-token, CA ${configFile}.ca.crt)`,
+          ]
+          : []),
         `try:          KUBECONFIG=${values.kubeconfig} kubectl get nodes,pods -A`,
       ].join("\n"),
     );
@@ -176,9 +183,14 @@ async function runFakeCluster(
 /**
  * A proxscale configuration for this cluster: one Provider on the fake PVE (pinned
  * fingerprint, token read from `tokenFile`), a MachineTemplate that clones each host's own
- * template and boots through a NoCloud seed with a join token, and one NodePool.
+ * template and boots through a NoCloud seed with a join token (the kubeadm CA hash from
+ * `caFile`, the API server's CA), and one NodePool.
  */
-export function proxscaleConfigFor(cluster: FakeCluster, tokenFile: string): string {
+export function proxscaleConfigFor(
+  cluster: FakeCluster,
+  files: { tokenFile: string; caFile: string },
+): string {
+  const { tokenFile, caFile } = files;
   const hosts = [...cluster.pve.model.st.hosts.keys()].sort();
   const templates = new Map(
     [...cluster.pve.model.st.vms.values()].map((v) => [String(v.node), v.vmid]),
@@ -221,6 +233,7 @@ export function proxscaleConfigFor(cluster: FakeCluster, tokenFile: string): str
           template: "kubeadm",
           isoStorage: "local",
           clusterServer: new URL(cluster.kube.url).host,
+          caCertHashFrom: caFile,
         },
         tags: ["k8s"],
       },
