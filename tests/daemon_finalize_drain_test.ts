@@ -258,37 +258,35 @@ Deno.test("registration timeout with a running pod: the pod is evicted before th
       return n !== undefined;
     });
     claim = reports.find((d) => d.what === "VmCreated")!.nodeclaim!;
-    // A pod that tolerates the startup taint (an agent, say) runs on the node.
-    const made = cluster.kube.store.create("pods", {
-      apiVersion: "v1",
-      kind: "Pod",
-      metadata: {
-        name: "agent",
-        namespace: "default",
-        labels: { app: "agent" },
-        ownerReferences: [{
-          apiVersion: "apps/v1",
-          kind: "ReplicaSet",
-          name: "agent-rs",
-          uid: "rs-agent",
-          controller: true,
-        }],
-      },
+    // A Deployment's pod that tolerates the startup taint (an agent, say) runs on the node;
+    // the fake cluster's controllers make it and its scheduler binds it there.
+    const made = cluster.kube.store.create("deployments.apps", {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "agent", namespace: "default" },
       spec: {
-        terminationGracePeriodSeconds: 1,
-        containers: [{ name: "agent", image: "registry.local/agent:1" }],
+        replicas: 1,
+        selector: { matchLabels: { app: "agent" } },
+        template: {
+          metadata: { labels: { app: "agent" } },
+          spec: {
+            terminationGracePeriodSeconds: 1,
+            nodeSelector: { "kubernetes.io/hostname": node },
+            tolerations: [{ key: "example.com/agent-not-ready", operator: "Exists" }],
+            containers: [{ name: "agent", image: "registry.local/agent:1" }],
+          },
+        },
       },
     }, { namespace: "default" });
     assert.ok(made.ok);
-    assert.ok(
-      cluster.kube.store.bind("default", "agent", {
-        metadata: { name: "agent" },
-        target: { kind: "Node", name: node },
-      }).ok,
+    await until(
+      "the agent pod running on the node",
+      () =>
+        appPods(cluster).some((p) =>
+          p.spec?.nodeName === node &&
+          (p as { status?: { phase?: string } }).status?.phase === "Running"
+        ),
     );
-    cluster.kube.store.patch("pods", "default", "agent", "merge", {
-      status: { phase: "Running" },
-    }, { subresource: "status" });
     await until(
       "registration timeout decided",
       () =>
