@@ -341,6 +341,11 @@ export type Settings = {
   launchTimeout: number;
   registrationTimeout: number;
   nodeRepairAfter: number;
+  /**
+   * Above this fraction (0-1) of a pool's nodes NotReady at once, none of them is repaired;
+   * absent = 0.2, as Karpenter.
+   */
+  nodeRepairMaxUnhealthy?: number;
   orphanGracePeriod: number;
   /** Which pods keep a node from voluntary disruption; absent = DEFAULT_SCALE_DOWN_RULES. */
   scaleDownRules?: ScaleDownRules;

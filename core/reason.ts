@@ -29,6 +29,7 @@ export type ReasonCode =
   | "LaunchTimeout"
   | "RegistrationTimeout"
   | "NodeNotReady"
+  | "RepairPaused"
   | "LaunchFailed"
   | "Finalizing"
   // disruption
