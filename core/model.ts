@@ -391,6 +391,11 @@ export type Snapshot = {
   pdbs: PodDisruptionBudget[];
   /** DaemonSet pod templates, for per-node overhead. */
   daemonSets?: Pod[];
+  /**
+   * Providers whose VMs could not be listed this pass (PVE down): their VMs are unknown, not
+   * absent, so nothing is decided from a VM's absence there.
+   */
+  unavailableProviders?: string[];
 };
 
 /** A decision about one pod that no new VM is planned for, and why. */

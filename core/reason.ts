@@ -53,6 +53,8 @@ export type ReasonCode =
   // everything else an adapter or controller may report
   | "VmidRangeExhausted"
   | "ProviderError"
+  | "HostUnavailable"
+  | "HostAvailable"
   | "KubernetesError"
   | "ConfigInvalid"
   | "Paused"

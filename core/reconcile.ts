@@ -217,6 +217,15 @@ export function reconcile(
     gone.add(claim);
   };
 
+  // Where VMs cannot be seen this pass: a provider that could not be listed, a host offline or
+  // unreachable. A claim there has an unknown VM, not a vanished one.
+  const unavailable = new Set(snapshot.unavailableProviders ?? []);
+  const hostsDown = new Set(
+    snapshot.hosts.filter((h) => !h.online).map((h) => `${h.provider}/${h.name}`),
+  );
+  const vmUnknown = (c: NodeClaim) =>
+    unavailable.has(c.provider) ||
+    (c.host !== undefined && hostsDown.has(`${c.provider}/${c.host}`));
   const claims = [...snapshot.nodeClaims].sort((a, b) => (a.name < b.name ? -1 : 1));
   const lifecycle = claims.map((c) => {
     const vm = vmOfClaim(c, owned);
@@ -231,7 +240,7 @@ export function reconcile(
       settings: s,
       now,
       notReadySince: state.notReadySince[c.name],
-      vmInventoryKnown: true,
+      vmInventoryKnown: vm !== undefined || !vmUnknown(c),
       launchError: jobs.launchErrors?.[c.name],
     });
     return { c, vm, nodes, decision };
@@ -324,7 +333,8 @@ export function reconcile(
     pools: config.nodePools,
     templates: config.machineTemplates,
     providers: config.providers,
-    inventoryFresh: config.providers.map((p) => p.name),
+    inventoryFresh: config.providers.map((p) => p.name).filter((p) => !unavailable.has(p)),
+    claimsWithUnknownVm: snapshot.nodeClaims.filter(vmUnknown).map((c) => c.name),
     orphanGracePeriod: s.orphanGracePeriod,
     now,
     state: state.drift,
