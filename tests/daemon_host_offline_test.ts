@@ -75,11 +75,11 @@ Deno.test("an offline host stops nothing but itself: launches go on elsewhere, i
     assert.deepEqual(handle.daemon.loop.hostHealth.down().map((h) => h.host), [host]);
 
     cluster.pve.model.setHostOnline(host, true);
-
+    // Its breaker lets a probe through after its cool-down; then the host is read again.
     await until(
       "the host reported back",
       () => reports.some((d) => d.what === "HostAvailable"),
-      10_000,
+      30_000,
     );
   } finally {
     await cluster.close();
