@@ -5,7 +5,7 @@
  * move over. Without --out the manifests go to stdout; notes for the operator go to stderr.
  */
 import { parseArgs } from "node:util";
-import { parseAllDocuments } from "yaml";
+import { readYaml } from "../adapters/config/yaml_source.ts";
 import type { Command } from "./command.ts";
 import { formatProblem, parseConfigText } from "../adapters/config/load.ts";
 import {
@@ -62,13 +62,11 @@ export function migrateText(
   file: string,
   namespace = DEFAULT_NAMESPACE,
 ): { ok: true; value: Migration } | { ok: false; error: string[] } {
-  const docs = parseAllDocuments(text);
-  const syntax = (Array.isArray(docs) ? docs : []).flatMap((d) => d.errors);
-  if (!Array.isArray(docs) || syntax.length > 0) {
-    const why = syntax[0]?.message.split("\n")[0] ?? "empty file";
-    return { ok: false, error: [`${file}: YAML syntax: ${why}`] };
+  const read = readYaml(text, "many");
+  if (!read.ok) {
+    return { ok: false, error: read.error.map((p) => `${file}:${p.line}:${p.col}: ${p.message}`) };
   }
-  const values = docs.map((d) => d.toJS()).filter((v) => v !== null && v !== undefined);
+  const values = read.value.map((d) => d.value).filter((v) => v !== null && v !== undefined);
   let doc: unknown = values[0];
   let source = "KubeNodeSmith v0";
   const notes: string[] = [];

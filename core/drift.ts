@@ -103,13 +103,14 @@ export function hashVersion(hash: string): string | undefined {
 }
 
 /**
- * Is this VM proven ours? It carries the Provider's managed tag and a NodeClaim identity, sits
- * inside the Provider's VMID range and is not a template. Anything else is never deleted.
+ * Is this VM proven ours? It carries a NodeClaim identity, sits inside the Provider's VMID range
+ * and is not a template. Anything else is never deleted.
  */
 export function isOwnedVm(vm: VM, provider: Provider | undefined): boolean {
   if (!provider || provider.name !== vm.provider) return false;
   if (vm.template || vm.claim === undefined || vm.claim === "") return false;
-  if (!vm.tags.includes(provider.managedTag)) return false;
+  // The claim identity in the description is the proof; the managed tag may be missing on a
+  // clone whose launch died before its config step, so the VMID range is what bounds us.
   return vm.vmid >= provider.vmidRange.lower && vm.vmid <= provider.vmidRange.upper;
 }
 
@@ -161,6 +162,8 @@ export type DriftInput = {
   providers: readonly Provider[];
   /** Providers whose VM inventory was read in full this pass; about others nothing is concluded. */
   inventoryFresh: readonly string[];
+  /** Claims whose VM's host cannot be read this pass: their VM is unknown, not vanished. */
+  claimsWithUnknownVm?: readonly string[];
   /** ms a finding must persist before anything is deleted (Settings.orphanGracePeriod). */
   orphanGracePeriod: number;
   now: number;
@@ -197,6 +200,7 @@ const isTrueCond = (c: NodeClaim, type: string) =>
 export function reconcileDrift(input: DriftInput): DriftReport {
   const { now, orphanGracePeriod: grace } = input;
   const fresh = new Set(input.inventoryFresh);
+  const unknownVm = new Set(input.claimsWithUnknownVm ?? []);
   const providers = new Map(input.providers.map((p) => [p.name, p]));
   const owned = ownedVmsByClaim(input.vms, input.providers);
   const claims = [...input.claims].sort((a, b) => (a.name < b.name ? -1 : 1));
@@ -251,6 +255,7 @@ export function reconcileDrift(input: DriftInput): DriftReport {
     if (c.nodeName) accounted.add(`name:${c.nodeName}`);
     accounted.add(`claim:${c.name}`);
     if (c.deleting || !isTrueCond(c, "Launched") || !fresh.has(c.provider)) continue;
+    if (unknownVm.has(c.name)) continue;
     if (vmOfClaim(c, owned)) continue;
     const subject = `NodeClaim ${c.name}`;
     const f = due("vanishedSince", c.name, "VMVanished", subject);

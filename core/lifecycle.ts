@@ -59,7 +59,10 @@ export type LifecycleInput = {
   notReadySince?: number | undefined;
   /** The message of the claim's launch job when it failed for good (the PVE message). */
   launchError?: string | undefined;
-  /** False when the Proxmox inventory could not be read: nothing is decided from a VM's absence. */
+  /**
+   * False when the VM's provider or host could not be read this pass: nothing is decided from
+   * a VM's absence, and a launched claim stays launched.
+   */
   vmInventoryKnown?: boolean;
 };
 
@@ -139,15 +142,20 @@ export function decideLifecycle(input: LifecycleInput): LifecycleDecision {
   const put = (type: string, w: ConditionWish) =>
     wanted.set(type, nextCondition(findCond(claim, type), type, w, now));
 
-  // Launched: the VM carrying the claim's identity is running.
-  const running = vm !== undefined && vm.status === "running";
+  // Launched: the VM carrying the claim's identity is running. A launched claim whose VM cannot
+  // be seen because its host or provider cannot be read stays Launched: unknown is not gone.
+  const unseen = vm === undefined && input.vmInventoryKnown === false &&
+    findCond(claim, "Launched")?.status === "True";
+  const running = (vm !== undefined && vm.status === "running") || unseen;
   if (vm) {
     status.vmid = vm.vmid;
     status.host = vm.host;
     status.providerID = providerIdFor(vm.provider, vm.vmid);
   }
-  if (running) {
-    put("Launched", wish("True", "Launched", `VM ${vm.vmid} on ${vm.host} is running`));
+  if (unseen) {
+    put("Launched", wish("True", "Launched", findCond(claim, "Launched")!.message));
+  } else if (running) {
+    put("Launched", wish("True", "Launched", `VM ${vm!.vmid} on ${vm!.host} is running`));
   } else if (input.launchError !== undefined) {
     put("Launched", wish("False", "LaunchFailed", input.launchError));
   } else {

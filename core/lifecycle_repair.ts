@@ -42,7 +42,7 @@ export function guardNodeRepair(
       blocked.push({
         nodePool: pool,
         reason: reason(
-          "NodeNotReady",
+          "RepairPaused",
           `node repair paused in NodePool ${pool}: ${n} of ${total} nodes NotReady (more than ${
             Math.round(maxUnhealthy * 100)
           }%)`,

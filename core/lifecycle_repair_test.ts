@@ -24,7 +24,7 @@ Deno.test("node repair pauses in a pool where more than 20% of nodes are NotRead
   const held = guardNodeRepair(claims, three);
   assert.equal(held.decisions.flatMap((d) => d.actions).length, 0);
   assert.equal(held.blocked.length, 1);
-  assert.equal(held.blocked[0]!.reason.code, "NodeNotReady");
+  assert.equal(held.blocked[0]!.reason.code, "RepairPaused");
   assert.match(held.blocked[0]!.reason.message, /3 of 10 nodes NotReady \(more than 20%\)/);
 });
 

@@ -341,6 +341,11 @@ export type Settings = {
   launchTimeout: number;
   registrationTimeout: number;
   nodeRepairAfter: number;
+  /**
+   * Above this fraction (0-1) of a pool's nodes NotReady at once, none of them is repaired;
+   * absent = 0.2, as Karpenter.
+   */
+  nodeRepairMaxUnhealthy?: number;
   orphanGracePeriod: number;
   /** Which pods keep a node from voluntary disruption; absent = DEFAULT_SCALE_DOWN_RULES. */
   scaleDownRules?: ScaleDownRules;
@@ -386,6 +391,11 @@ export type Snapshot = {
   pdbs: PodDisruptionBudget[];
   /** DaemonSet pod templates, for per-node overhead. */
   daemonSets?: Pod[];
+  /**
+   * Providers whose VMs could not be listed this pass (PVE down): their VMs are unknown, not
+   * absent, so nothing is decided from a VM's absence there.
+   */
+  unavailableProviders?: string[];
 };
 
 /** A decision about one pod that no new VM is planned for, and why. */

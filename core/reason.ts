@@ -29,6 +29,7 @@ export type ReasonCode =
   | "LaunchTimeout"
   | "RegistrationTimeout"
   | "NodeNotReady"
+  | "RepairPaused"
   | "LaunchFailed"
   | "Finalizing"
   // disruption
@@ -52,6 +53,8 @@ export type ReasonCode =
   // everything else an adapter or controller may report
   | "VmidRangeExhausted"
   | "ProviderError"
+  | "HostUnavailable"
+  | "HostAvailable"
   | "KubernetesError"
   | "ConfigInvalid"
   | "Paused"

@@ -21,6 +21,7 @@ import {
 import { type Reason, reason } from "./reason.ts";
 import { NODEPOOL_LABEL_KEY, UNREGISTERED_TAINT_KEY } from "./labels.ts";
 import { decideLifecycle } from "./lifecycle.ts";
+import { guardNodeRepair, MAX_UNHEALTHY_FRACTION } from "./lifecycle_repair.ts";
 import { NodeIndex, providerIdFor } from "./lifecycle_nodes.ts";
 import {
   type DriftState,
@@ -104,7 +105,9 @@ export type Action =
   /** Drifted=True (template hash differs; disruption replaces it) or back to False. */
   | { kind: "MarkDrifted"; claim: string; condition: Condition; reason: Reason }
   /** Carry out a disruption command (replacements first, then drain and delete). */
-  | { kind: "Disrupt"; command: DisruptionCommand; reason: Reason };
+  | { kind: "Disrupt"; command: DisruptionCommand; reason: Reason }
+  /** Node repair is held back in this pool (too many NotReady nodes at once): report why. */
+  | { kind: "RepairPaused"; nodePool: string; reason: Reason };
 
 /** What one pass remembers for the next. */
 export type ReconcileState = {
@@ -214,11 +217,21 @@ export function reconcile(
     gone.add(claim);
   };
 
-  for (const c of [...snapshot.nodeClaims].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+  // Where VMs cannot be seen this pass: a provider that could not be listed, a host offline or
+  // unreachable. A claim there has an unknown VM, not a vanished one.
+  const unavailable = new Set(snapshot.unavailableProviders ?? []);
+  const hostsDown = new Set(
+    snapshot.hosts.filter((h) => !h.online).map((h) => `${h.provider}/${h.name}`),
+  );
+  const vmUnknown = (c: NodeClaim) =>
+    unavailable.has(c.provider) ||
+    (c.host !== undefined && hostsDown.has(`${c.provider}/${c.host}`));
+  const claims = [...snapshot.nodeClaims].sort((a, b) => (a.name < b.name ? -1 : 1));
+  const lifecycle = claims.map((c) => {
     const vm = vmOfClaim(c, owned);
     const nodes = nodeIndex.forClaim(c, vm);
     const pool = pools.get(c.nodePool);
-    const d = decideLifecycle({
+    const decision = decideLifecycle({
       claim: c,
       nodes,
       vm,
@@ -227,9 +240,23 @@ export function reconcile(
       settings: s,
       now,
       notReadySince: state.notReadySince[c.name],
-      vmInventoryKnown: true,
+      vmInventoryKnown: vm !== undefined || !vmUnknown(c),
       launchError: jobs.launchErrors?.[c.name],
     });
+    return { c, vm, nodes, decision };
+  });
+  // Repair is judged per pool, not per node: when many nodes of a pool are NotReady at once,
+  // the cause is an outage, and replacing them all would only add churn.
+  const guarded = guardNodeRepair(
+    claims,
+    lifecycle.map((l) => l.decision),
+    s.nodeRepairMaxUnhealthy ?? MAX_UNHEALTHY_FRACTION,
+  );
+  for (const b of guarded.blocked) {
+    actions.push({ kind: "RepairPaused", nodePool: b.nodePool, reason: b.reason });
+  }
+  for (const [i, { c, vm, nodes }] of lifecycle.entries()) {
+    const d = guarded.decisions[i]!;
     if (d.notReadySince !== undefined) next.notReadySince[c.name] = d.notReadySince;
     const st = d.status;
     const fieldsChanged = (st.vmid !== undefined && st.vmid !== c.vmid) ||
@@ -306,7 +333,8 @@ export function reconcile(
     pools: config.nodePools,
     templates: config.machineTemplates,
     providers: config.providers,
-    inventoryFresh: config.providers.map((p) => p.name),
+    inventoryFresh: config.providers.map((p) => p.name).filter((p) => !unavailable.has(p)),
+    claimsWithUnknownVm: snapshot.nodeClaims.filter(vmUnknown).map((c) => c.name),
     orphanGracePeriod: s.orphanGracePeriod,
     now,
     state: state.drift,

@@ -139,3 +139,77 @@ Deno.test("same snapshot, config and state: same plan", () => {
   assert.deepEqual(a.actions, b.actions);
   assert.deepEqual(a.state, b.state);
 });
+
+/** `n` Ready claims of pool general with their VMs and Nodes; `down` of the nodes NotReady. */
+function pool(n: number, down: number) {
+  const cond = (type: string) => ({
+    type,
+    status: "True" as const,
+    reason: type,
+    message: "",
+    lastTransitionTime: T0 - 3_600_000,
+  });
+  const claims: NodeClaim[] = [];
+  const vms: VM[] = [];
+  const nodes = [];
+  for (let i = 0; i < n; i++) {
+    const name = `general-${i}`;
+    claims.push(claim({
+      name,
+      vmid: 1000 + i,
+      providerID: `proxmox://pve/${1000 + i}`,
+      nodeName: name,
+      labels: { "proxscale.io/nodeclaim": name, "proxscale.io/nodepool": "general" },
+      conditions: ["Launched", "Registered", "Initialized", "Ready"].map(cond),
+    }));
+    vms.push(vm({ vmid: 1000 + i, name, claim: name }));
+    nodes.push({
+      name,
+      providerID: `proxmox://pve/${1000 + i}`,
+      labels: {
+        "proxscale.io/nodeclaim": name,
+        "proxscale.io/nodepool": "general",
+        "proxscale.io/initialized": "true",
+      },
+      taints: [],
+      allocatable: { cpu: 3900, memory: 7 * GiB },
+      ready: i >= down,
+      createdAt: T0 - 3_600_000,
+    });
+  }
+  const state = initialReconcileState();
+  // NotReady for longer than nodeRepairAfter (10 min in the test config).
+  for (let i = 0; i < down; i++) state.notReadySince[`general-${i}`] = T0 - 700_000;
+  return { snapshot: snapshotOf({ nodeClaims: claims, vms, nodes }), state };
+}
+
+const repairs = (actions: Action[]) =>
+  actions.filter((a) => a.kind === "DeleteClaim" && a.reason.code === "NodeNotReady").length;
+
+Deno.test("node repair replaces a lone NotReady node of a pool", () => {
+  const { snapshot, state } = pool(5, 1);
+  const plan = reconcile(snapshot, config, state);
+  assert.equal(repairs(plan.actions), 1);
+  assert.equal(plan.actions.some((a) => a.kind === "RepairPaused"), false);
+});
+
+Deno.test("node repair pauses when more than 20% of a pool is NotReady, and says why", () => {
+  // An outage (CNI, network) makes every node NotReady: replacing them all would empty the pool.
+  for (const down of [2, 5]) {
+    const { snapshot, state } = pool(5, down);
+    const plan = reconcile(snapshot, config, state);
+    assert.equal(repairs(plan.actions), 0, `${down} of 5 NotReady: nothing deleted`);
+    const paused = plan.actions.filter((a) => a.kind === "RepairPaused");
+    assert.equal(paused.length, 1);
+    assert.ok(paused[0]!.kind === "RepairPaused");
+    assert.equal(paused[0]!.nodePool, "general");
+    assert.equal(paused[0]!.reason.code, "RepairPaused");
+    assert.match(paused[0]!.reason.message, new RegExp(`${down} of 5 nodes NotReady`));
+  }
+});
+
+Deno.test("node repair's pause fraction is a setting", () => {
+  const { snapshot, state } = pool(5, 2);
+  const lenient = { ...config, settings: { ...config.settings, nodeRepairMaxUnhealthy: 0.5 } };
+  assert.equal(repairs(reconcile(snapshot, lenient, state).actions), 2);
+});

@@ -258,7 +258,15 @@ export function watchConfigFile(
     lastError = undefined;
     if (text === lastText) return;
     lastText = text;
-    const parsed = parseConfigText(text, path);
+    let parsed: ReturnType<typeof parseConfigText>;
+    try {
+      parsed = parseConfigText(text, path);
+    } catch (e) {
+      // A bug in reading must not stop the daemon: the last valid configuration stays.
+      const why = e instanceof Error ? e.message : String(e);
+      await reloader.reject([{ text: `${path}: could not be read as a configuration (${why})` }]);
+      return;
+    }
     if (parsed.ok) reloader.accept(parsed.value);
     else await reloader.reject(parsed.error.map((p) => ({ text: formatProblem(p) })));
   };

@@ -36,6 +36,8 @@ export type DecisionReport = {
   time: number;
   /** The action kind or the step carried out (LaunchClaim, VmCreated, NodeDeleted ...). */
   what: string;
+  /** The NodePool a pool-wide decision is about (e.g. RepairPaused). */
+  nodepool?: string;
   nodeclaim?: string;
   node?: string;
   vmid?: number;

@@ -40,9 +40,16 @@ function subject(a: Action): Omit<DecisionReport, "time" | "what" | "reason"> {
         nodeclaim: a.command.candidates.map((c) => c.nodeClaim).join(","),
         node: a.command.candidates.map((c) => c.node).join(","),
       };
+    case "RepairPaused":
+      return { nodepool: a.nodePool };
     default:
       return { nodeclaim: a.claim };
   }
+}
+
+/** What makes two reports the same decision (reported once until it changes). */
+function reportKey(kind: string, s: ReturnType<typeof subject>): string {
+  return `${kind}/${s.nodepool ?? ""}/${s.nodeclaim ?? ""}/${s.node ?? ""}/${s.vmid ?? ""}`;
 }
 
 /** Applies plans; remembers which decisions it already reported. */
@@ -61,7 +68,7 @@ export class Executor {
     const seen = new Map<string, string>();
     for (const a of actions) {
       const s = subject(a);
-      const key = `${a.kind}/${s.nodeclaim ?? ""}/${s.node ?? ""}/${s.vmid ?? ""}`;
+      const key = reportKey(a.kind, s);
       const sig = `${a.reason.code}/${act}`;
       seen.set(key, sig);
       // Status updates are the outcome of work, not news; report the rest the first time.
@@ -133,7 +140,7 @@ export class Executor {
     const tracing = this.#ctx.tracing;
     if (!tracing) return this.#run(a);
     const claim = a.kind === "LaunchClaim" ? a.claim : undefined;
-    const pool = claim?.nodePool ??
+    const pool = claim?.nodePool ?? s.nodepool ??
       this.#ctx.informers.nodeClaims.list().find((c) => c.name === s.nodeclaim)?.nodePool;
     return tracing.action(a.kind, {
       nodeclaim: s.nodeclaim,
@@ -246,6 +253,16 @@ export class Executor {
           },
           true,
         );
+      case "RepairPaused":
+        // Once per change (apply reports only news): a Warning on the NodePool says why its
+        // NotReady nodes stay.
+        if (this.#reported.has(reportKey(a.kind, subject(a)))) return undefined;
+        await this.#ctx.events?.record(
+          { apiVersion: "proxscale.io/v1alpha1", kind: "NodePool", name: a.nodePool },
+          a.reason,
+          "Warning",
+        );
+        return undefined;
       case "Disrupt": {
         const names = a.command.candidates.map((c) => c.nodeClaim).sort().join("-");
         return await this.#enqueue(

@@ -19,6 +19,7 @@ import {
 import type { DaemonContext } from "./context.ts";
 import type { Executor } from "./executor.ts";
 import { buildSnapshot } from "./snapshot.ts";
+import { HostHealth } from "./host_health.ts";
 import { sweepExpiredBootstrapTokens } from "./bootstrap.ts";
 
 /** How the loop is paced and gated. */
@@ -48,6 +49,8 @@ export class ReconcileLoop {
   #running: Promise<void> | undefined;
   #again = false;
   #stopped = false;
+  /** Proxmox hosts that could not be read, reported when they go and come back. */
+  readonly hostHealth: HostHealth;
   /** Passes completed, for health checks. */
   passes = 0;
   lastPassAt = 0;
@@ -56,6 +59,16 @@ export class ReconcileLoop {
     this.#ctx = ctx;
     this.#executor = executor;
     this.#o = o;
+    this.hostHealth = new HostHealth({
+      report: (d) => ctx.report(d),
+      event: async (provider, why, type) => {
+        await ctx.events?.record(
+          { apiVersion: "proxscale.io/v1alpha1", kind: "Provider", name: provider },
+          why,
+          type,
+        );
+      },
+    });
   }
 
   /** Subscribes to the informers and starts the tick; the first pass runs at once. */
@@ -109,22 +122,33 @@ export class ReconcileLoop {
     const ctx = this.#ctx;
     if (!ctx.informers.hasSynced()) return;
     try {
-      const snap = await buildSnapshot(ctx.informers, ctx.providers, ctx.clock.now());
+      const { snapshot, problems } = await buildSnapshot(
+        ctx.informers,
+        ctx.providers,
+        ctx.clock.now(),
+      );
       if (this.#stopped) return;
-      if (!snap.ok) {
-        this.#o.onError?.(`${snap.error.provider}: ${snap.error.message}`);
-        ctx.tracing?.current()?.fail(snap.error);
-        return;
-      }
+      const config = ctx.config();
+      await this.hostHealth.observe(
+        snapshot.hosts,
+        new Map(problems.map((p) => [p.provider, p.message])),
+        config.providers.flatMap((p) => p.hosts.map((h) => ({ provider: p.name, host: h.name }))),
+        snapshot.now,
+      );
       const act = this.#o.isLeader() && !this.#o.paused();
-      if (act) await this.#executor.releaseAbandonedDisruptions(snap.value.nodes);
+      if (act) await this.#executor.releaseAbandonedDisruptions(snapshot.nodes);
       if (act) await sweepExpiredBootstrapTokens(ctx);
-      const plan = reconcile(snap.value, ctx.config(), this.#state, await this.#jobFacts());
+      const plan = reconcile(snapshot, config, this.#state, await this.#jobFacts());
       this.#state = plan.state;
       await this.#executor.apply(plan.actions, act);
       this.passes++;
       this.lastPassAt = ctx.clock.now();
       this.#o.onPass?.(plan, act);
+      // After onPass: a provider that could not be read keeps PVE marked unreachable.
+      for (const p of problems) {
+        this.#o.onError?.(`${p.provider}: ${p.message}`);
+        ctx.tracing?.current()?.fail(p);
+      }
       ctx.tracing?.current()?.setAttributes({ actions: plan.actions.length, acted: act });
     } catch (e) {
       this.#o.onError?.(e instanceof Error ? e.message : String(e));

@@ -1,27 +1,32 @@
 /**
  * Builds the core's Snapshot from what the daemon observes: the informers' caches (pods, nodes,
  * PDBs, NodeClaims) and each Provider's owned VMs and host inventory, read fresh every pass
- * (PVE has no watch). A provider that cannot be read makes the pass fail rather than decide on
- * a partial view: deciding without its VMs would count them as vanished.
+ * (PVE has no watch). A provider or host that cannot be read is marked so, never read as
+ * empty: deciding without its VMs would count them as vanished.
  *
  * May import: core/, adapters/.
  */
 import type { Host, Snapshot, VM } from "../core/model.ts";
-import { err, ok, type Result } from "../core/result.ts";
 import type { ClusterInformers } from "../adapters/kubernetes/cluster_informers.ts";
 import type { MachineProvider } from "../adapters/proxmox/port.ts";
 
 /** One provider could not be listed; the message keeps PVE's words. */
 export type SnapshotError = { kind: "ProviderUnavailable"; provider: string; message: string };
 
-/** Reads everything a pass decides on. */
+/**
+ * Reads everything a pass decides on. A provider that cannot be read does not stop the pass:
+ * it is named in `unavailableProviders` (the core then decides nothing from its VMs' absence)
+ * and in `problems`, so registration, initialisation and disruption, which only need
+ * Kubernetes, keep going while PVE is down.
+ */
 export async function buildSnapshot(
   informers: ClusterInformers,
   providers: ReadonlyMap<string, MachineProvider>,
   now: number,
-): Promise<Result<Snapshot, SnapshotError>> {
+): Promise<{ snapshot: Snapshot; problems: SnapshotError[] }> {
   const vms: VM[] = [];
   const hosts: Host[] = [];
+  const problems: SnapshotError[] = [];
   const reads = await Promise.all(
     [...providers].map(async ([name, p]) => ({
       name,
@@ -30,27 +35,30 @@ export async function buildSnapshot(
     })),
   );
   for (const r of reads) {
-    if (!r.list.ok) {
-      return err({ kind: "ProviderUnavailable", provider: r.name, message: r.list.error.message });
-    }
-    if (!r.inventory.ok) {
-      return err({
+    const failed = !r.list.ok ? r.list.error : !r.inventory.ok ? r.inventory.error : undefined;
+    if (failed || !r.list.ok || !r.inventory.ok) {
+      problems.push({
         kind: "ProviderUnavailable",
         provider: r.name,
-        message: r.inventory.error.message,
+        message: failed?.message ?? "unreadable",
       });
+      continue;
     }
     vms.push(...r.list.value);
     hosts.push(...r.inventory.value);
   }
   const k = informers.snapshot();
-  return ok({
-    now,
-    pods: k.pods,
-    nodes: k.nodes,
-    nodeClaims: k.nodeClaims,
-    pdbs: k.pdbs,
-    hosts,
-    vms,
-  });
+  return {
+    snapshot: {
+      now,
+      pods: k.pods,
+      nodes: k.nodes,
+      nodeClaims: k.nodeClaims,
+      pdbs: k.pdbs,
+      hosts,
+      vms,
+      ...(problems.length ? { unavailableProviders: problems.map((p) => p.provider) } : {}),
+    },
+    problems,
+  };
 }

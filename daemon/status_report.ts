@@ -19,6 +19,7 @@ import {
 } from "../adapters/queue/port.ts";
 import type { DecisionReport } from "./context.ts";
 import type { MaintenanceState } from "./maintenance.ts";
+import type { HostDown } from "./host_health.ts";
 
 /** One pool's usage vs its limits. cpu in millicores, memory in bytes (host memory). */
 export type PoolStatus = {
@@ -66,6 +67,8 @@ export type StatusReport = {
   leader: boolean;
   maintenance: MaintenanceState;
   loop?: { passes: number; lastPassAt: number };
+  /** Proxmox hosts that could not be read on the last pass, with why and since when. */
+  hostsDown?: HostDown[];
   config?: ReloadState;
   pools: PoolStatus[];
   claims: ClaimStatus[];
@@ -101,6 +104,7 @@ export type StatusSource = {
   isLeader: () => boolean;
   maintenance: () => MaintenanceState;
   loop?: () => { passes: number; lastPassAt: number };
+  hostsDown?: () => HostDown[];
   reload?: () => ReloadState | undefined;
   now?: () => number;
 };
@@ -165,6 +169,7 @@ export async function buildStatus(src: StatusSource): Promise<StatusReport> {
     leader: src.isLeader(),
     maintenance: src.maintenance(),
     ...(src.loop ? { loop: src.loop() } : {}),
+    ...(src.hostsDown ? { hostsDown: src.hostsDown() } : {}),
     ...(reload ? { config: reload } : {}),
     pools: poolStatuses(src.config(), claims),
     claims: claims.map(claimStatus),
@@ -199,7 +204,7 @@ export function reasonLine(r: Reason): string {
 export type StatusDaemon = {
   ctx: { config: () => Config; queue: Pick<JobQueue<unknown>, "counts" | "list"> };
   informers: { nodeClaims: { list(): NodeClaim[] } };
-  loop: { passes: number; lastPassAt: number };
+  loop: { passes: number; lastPassAt: number; hostHealth: { down(): HostDown[] } };
   isLeader(): boolean;
 };
 
@@ -221,6 +226,7 @@ export function daemonStatusSource(
     isLeader: () => daemon.isLeader(),
     maintenance: () => parts.maintenance.state(),
     loop: () => ({ passes: daemon.loop.passes, lastPassAt: daemon.loop.lastPassAt }),
+    hostsDown: () => daemon.loop.hostHealth.down(),
     ...(parts.reload ? { reload: parts.reload } : {}),
     ...(parts.now ? { now: parts.now } : {}),
   };

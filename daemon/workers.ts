@@ -15,6 +15,7 @@
  */
 import type { NodeClaim } from "../core/model.ts";
 import { reason } from "../core/reason.ts";
+import { err, ok } from "../core/result.ts";
 import { providerIdOf } from "../core/reconcile.ts";
 import { describeKubeError } from "../adapters/kubernetes/client.ts";
 import { nodeClaimFromKube } from "../adapters/kubernetes/translate.ts";
@@ -71,7 +72,13 @@ async function launch(ctx: DaemonContext, name: string): Promise<JobOutcome> {
     });
     return fail(boot.error.message, !boot.error.permanent);
   }
-  const made = await provider.create(claim, template, providerCfg, boot.value);
+  const made = await provider.create(claim, template, providerCfg, {
+    ...boot.value,
+    recordVmid: async (vmid, host) => {
+      const w = await setNodeClaimStatus(ctx.kube, name, { vmid, host }, ctx.clock.now);
+      return w.ok ? ok(undefined) : err(describeKubeError(w.error));
+    },
+  });
   const now = ctx.clock.now();
   if (!made.ok) {
     // The queue retries; once it gives up, the loop hands the message to the lifecycle, which

@@ -31,6 +31,13 @@ const CASES: [file: string, where: string, says: string][] = [
     ":64:24: machineTemplates[0].spec.bootstrap.userData:",
     'unknown variable "node.nmae", did you mean node.name?',
   ],
+  // YAML's own traps: each is a located problem, never "internal error".
+  ["undefined_alias.yaml", ":3:12:", "alias *homelab refers to no anchor &homelab"],
+  ["alias_bomb.yaml", ":5:38:", "aliases expand to more than 10000 values (an alias bomb)"],
+  ["two_documents.yaml", ":103:1:", "a second YAML document starts here (the file holds 2)"],
+  ["custom_tag.yaml", ":7:12:", "unknown YAML tag !!python/object:x"],
+  // A byte order mark is allowed and shifts no position: the same line:col as wrong_type.yaml.
+  ["bom_wrong_type.yaml", ":74:15: nodePools[0].spec.weight:", 'must be number, got "fifty"'],
 ];
 
 for (const [file, where, says] of CASES) {

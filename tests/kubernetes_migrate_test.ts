@@ -315,3 +315,17 @@ Deno.test("several documents that are not KubeNodeSmith objects are refused", ()
   assert.ok(!m.ok);
   assert.match(m.error[0]!, /2 YAML documents/);
 });
+
+Deno.test("migrate reports YAML traps with file:line:col instead of an internal error", async () => {
+  const bomb = await Deno.readTextFile("tests/fixtures/bad_configs/alias_bomb.yaml");
+  const cases: [string, RegExp][] = [
+    ["providers: *nope\n", /^in\.yaml:1:12: alias \*nope refers to no anchor/],
+    [bomb, /^in\.yaml:5:38: aliases expand to more than 10000 values/],
+    ["a: !custom 5\n", /^in\.yaml:1:4: unknown YAML tag !custom/],
+  ];
+  for (const [text, says] of cases) {
+    const r = migrateText(text, "in.yaml");
+    assert.equal(r.ok, false);
+    if (!r.ok) assert.match(r.error[0]!, says);
+  }
+});

@@ -129,6 +129,27 @@ Deno.test("file reload: a valid change applies, an invalid one is rejected with 
       assert.equal(applied.length, 1);
       assert.match(reloader.state().rejected!.problems[0]!, /config\.yaml:\d+:\d+/);
 
+      // YAML's traps: an alias without anchor, an alias bomb, a second document. Each is a
+      // located rejection; before, the first two threw out of the watcher and killed the
+      // daemon with an unhandled rejection.
+      const traps: [string, RegExp][] = [
+        ["providers: *nope\n", /config\.yaml:1:12: alias \*nope refers to no anchor/],
+        [
+          await Deno.readTextFile("tests/fixtures/bad_configs/alias_bomb.yaml"),
+          /config\.yaml:5:38: aliases expand to more than 10000 values/,
+        ],
+        [
+          yaml(4) + "---\nproviders: []\n",
+          /config\.yaml:\d+:1: a second YAML document starts here/,
+        ],
+      ];
+      for (const [text, says] of traps) {
+        await Deno.writeTextFile(file, text);
+        await watch.check();
+        assert.equal(applied.length, 1, "a broken file is never applied");
+        assert.match(reloader.state().rejected!.problems[0]!, says);
+      }
+
       // Fixed: applied, rejection cleared.
       await Deno.writeTextFile(file, yaml(3));
       await watch.check();

@@ -3,7 +3,7 @@
  * check cross-references, normalise into core/model.ts types. Every problem is reported as
  * `file:line:column: field.path: message` so an operator can jump straight to it.
  */
-import { type Document, isMap, isNode, isSeq, LineCounter, parseDocument } from "yaml";
+import { type Document, isMap, isNode, isSeq, type LineCounter } from "yaml";
 import type { z } from "zod";
 import type { Config } from "../../core/model.ts";
 import { err, ok, type Result } from "../../core/result.ts";
@@ -12,6 +12,7 @@ import { bootstrapProblems } from "../bootstrap/config_check.ts";
 import { positionInScalar } from "./scalar_position.ts";
 import { type ConfigFile, configFile } from "./schema.ts";
 import { normalize } from "./normalize.ts";
+import { readYaml } from "./yaml_source.ts";
 
 /** One validation problem, located in the source. */
 export type ConfigProblem = {
@@ -148,20 +149,19 @@ export function parseYaml<S extends z.ZodType>(
   file: string,
   schema: S,
 ): Result<{ parsed: z.output<S>; doc: Document; lc: LineCounter }, ConfigProblem[]> {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    return err(doc.errors.map((e) => {
-      const pos = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
-      return {
-        file,
-        line: pos.line,
-        col: pos.col,
-        path: "",
-        message: `YAML syntax: ${e.message.split("\n")[0]}`,
-      };
-    }));
+  const read = readYaml(text, "one");
+  if (!read.ok) return err(read.error.map((p) => ({ file, ...p, path: "" })));
+  const first = read.value[0];
+  if (!first) {
+    return err([{
+      file,
+      line: 1,
+      col: 1,
+      path: "",
+      message: "the file is empty or not a YAML map",
+    }]);
   }
+  const { doc, lc } = first;
   if (!isMap(doc.contents) && !isSeq(doc.contents)) {
     return err([{
       file,
@@ -171,7 +171,7 @@ export function parseYaml<S extends z.ZodType>(
       message: "the file is empty or not a YAML map",
     }]);
   }
-  const result = schema.safeParse(doc.toJS(), { reportInput: true });
+  const result = schema.safeParse(first.value, { reportInput: true });
   if (!result.success) {
     const problems: ConfigProblem[] = [];
     for (const issue of result.error.issues) {

@@ -172,6 +172,7 @@ export function normalizeSettings(s: ConfigFile["settings"]): Settings {
     launchTimeout: ms(s.launchTimeout),
     registrationTimeout: ms(s.registrationTimeout),
     nodeRepairAfter: ms(s.nodeRepairAfter),
+    nodeRepairMaxUnhealthy: s.nodeRepairMaxUnhealthy,
     orphanGracePeriod: ms(s.orphanGracePeriod),
     scaleDownRules: s.scaleDownRules,
   };

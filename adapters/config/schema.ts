@@ -331,6 +331,10 @@ export const settingsSpec = z.strictObject({
   launchTimeout: duration.default("10m"),
   registrationTimeout: duration.default("15m"),
   nodeRepairAfter: duration.default("10m"),
+  nodeRepairMaxUnhealthy: z.number().min(0).max(1).default(0.2).describe(
+    "above this fraction of a NodePool's nodes NotReady at once, node repair pauses in that " +
+      "pool (an outage, not bad nodes) and a Warning Event on the NodePool says so",
+  ),
   orphanGracePeriod: duration.default("5m"),
   scaleDownRules: scaleDownRulesSpec,
 }).default({
@@ -340,6 +344,7 @@ export const settingsSpec = z.strictObject({
   launchTimeout: "10m",
   registrationTimeout: "15m",
   nodeRepairAfter: "10m",
+  nodeRepairMaxUnhealthy: 0.2,
   orphanGracePeriod: "5m",
   scaleDownRules: SCALE_DOWN_RULES_DEFAULT,
 });

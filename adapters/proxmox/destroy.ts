@@ -1,6 +1,6 @@
 /**
  * Destroying a VM safely: only when the description names the claim (and, for `delete`, the
- * managed tag is present), never while a create/clone lock is held; stop and wait for the stop
+ * managed tag is present or the VMID is in the managed range), never while a create/clone lock is held; stop and wait for the stop
  * task, then DELETE with purge and destroy-unreferenced-disks and wait. A VM already gone is
  * success; the freed VMID is quarantined.
  */
@@ -64,10 +64,12 @@ export async function destroy(
         message: `VM ${vmid} is still being created (lock ${c.lock}); not destroying it`,
       });
     }
-    if (
-      claimFromDescription(c.description) !== claimName ||
-      (requireTag && !hasTag(c.tags, ctx.provider.managedTag))
-    ) {
+    // Ours: the description names this claim, and the VM carries the managed tag or sits in
+    // the managed VMID range (a clone killed before its tags were set has only the first).
+    const range = ctx.provider.vmidRange;
+    const managed = hasTag(c.tags, ctx.provider.managedTag) ||
+      (vmid >= range.lower && vmid <= range.upper);
+    if (claimFromDescription(c.description) !== claimName || (requireTag && !managed)) {
       return err({
         kind: "NotOwned",
         vmid,

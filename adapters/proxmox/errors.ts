@@ -63,6 +63,17 @@ export const HEALTH_FAILURE_KINDS: ReadonlySet<PveErrorKind> = new Set<PveErrorK
   "malformed",
 ]);
 
+/**
+ * Kinds that say "this host cannot answer now" (offline, proxy error 595, its breaker open, no
+ * answer): its VMs are unknown for this pass, which must not fail the whole listing.
+ */
+export const HOST_DOWN_KINDS: ReadonlySet<PveErrorKind> = new Set<PveErrorKind>([
+  "nodeUnreachable",
+  "circuitOpen",
+  "timeout",
+  "connection",
+]);
+
 /** Kinds worth another try of an idempotent call after a pause. */
 export const RETRYABLE_KINDS: ReadonlySet<PveErrorKind> = new Set<PveErrorKind>([
   "transient",

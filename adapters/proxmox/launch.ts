@@ -83,6 +83,20 @@ export async function launchWithRetries(
       }
       return err(pveFail(`check VMID ${vmid}`, free.error));
     }
+    if (opts.recordVmid) {
+      // Written down before the clone is sent: a crash from here on leaves a claim that knows
+      // where its VM may appear.
+      const recorded = await opts.recordVmid(vmid, host);
+      if (!recorded.ok) {
+        ctx.ledger.release(vmid);
+        return err({
+          kind: "VmidNotRecorded",
+          vmid,
+          message: `VMID ${vmid} could not be recorded on NodeClaim ${claim.name}, ` +
+            `so nothing was cloned: ${recorded.error}`,
+        });
+      }
+    }
     const out = await launch(ctx, host, vmid, claim, template, desired, res.value, opts, false);
     if (out.kind === "ok") return ok({ node: out.node, vmid });
     if (out.kind === "fail") return err(out.error);

@@ -41,6 +41,13 @@ export type CreateOptions = BootstrapAttach & {
   taskDeadlineMs?: number;
   /** bootstrap.mode nocloudIso: the seed ISO to upload and attach before start. */
   seedIso?: SeedIsoRequest;
+  /**
+   * Records the VMID (and host) a launch is about to use, before the create or clone is sent,
+   * so that a restarted daemon resumes that VMID (waiting for a clone still in flight, whose
+   * placeholder carries no identity yet) instead of making a second VM. A failure stops the
+   * attempt with nothing sent.
+   */
+  recordVmid?: (vmid: number, host: string) => Promise<Result<void, string>>;
 };
 
 /** Where a claim's seed ISO lives, to detach and delete it. */
@@ -60,7 +67,9 @@ export type ProviderError =
   /** Collisions or failed tasks used up the attempts. */
   | { kind: "AttemptsExhausted"; attempts: number; last: string; message: string }
   /** The bootstrap seed could not be built (render, join token); the VM was removed again. */
-  | { kind: "BootstrapFailed"; message: string };
+  | { kind: "BootstrapFailed"; message: string }
+  /** The VMID could not be recorded before the launch; nothing was sent to PVE. */
+  | { kind: "VmidNotRecorded"; vmid: number; message: string };
 
 /** The Reason a NodeClaim condition or event carries for a provider failure. */
 export function providerErrorReason(e: ProviderError): Reason {

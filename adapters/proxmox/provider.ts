@@ -23,7 +23,7 @@ import type { PveClient } from "./client.ts";
 import { destroy, sweepClaim } from "./destroy.ts";
 import { finish } from "./finish.ts";
 import { launchWithRetries, resolve } from "./launch.ts";
-import { localError } from "./errors.ts";
+import { HOST_DOWN_KINDS, localError } from "./errors.ts";
 import type { CreateOptions, Machine, MachineProvider, ProviderError, SeedIsoRef } from "./port.ts";
 import {
   type Ctx,
@@ -32,7 +32,14 @@ import {
   pveFail,
   type Timings,
 } from "./provider_context.ts";
-import { findClaimVm, hosts, machine, missingVolumes, view } from "./provider_view.ts";
+import {
+  findClaimVm,
+  hosts,
+  inManagedRange,
+  machine,
+  missingVolumes,
+  view,
+} from "./provider_view.ts";
 import { isoStorageProblem, releaseSeedIso, uploadSeedIso } from "./seed_iso.ts";
 import { Semaphore } from "./semaphore.ts";
 import { VmidLedger } from "./vmid_ledger.ts";
@@ -103,14 +110,22 @@ export class ProxmoxProvider implements MachineProvider {
     const ctx = this.#ctx;
     const res = await ctx.client.resourcesVm();
     if (!res.ok) return err(pveFail("list VMs", res.error));
-    const tagged = res.value.filter((v) =>
-      v.type === "qemu" && !v.template && hasTag(v.tags, ctx.provider.managedTag)
+    // Tagged VMs, and untagged ones in the managed range: a clone whose launch died before the
+    // config step has its identity in the description but no tag yet.
+    const candidates = res.value.filter((v) =>
+      v.type === "qemu" && !v.template &&
+      (hasTag(v.tags, ctx.provider.managedTag) || inManagedRange(ctx, v.vmid))
     );
     const out: Machine[] = [];
-    for (const v of tagged) {
+    for (const v of candidates) {
+      // A host that is offline or unreachable cannot show its VMs: they are unknown, and the
+      // core keeps their claims as they are (its inventory marks the host offline).
+      // (The listing's status says "unknown" for fresh VMs too, so the host's answer decides.)
+      if (ctx.client.hostTripped(v.node)) continue;
       const cfg = await ctx.client.vmConfig(v.node, v.vmid);
       if (!cfg.ok) {
         if (cfg.error.kind === "notFound") continue; // deleted or migrated since the listing
+        if (HOST_DOWN_KINDS.has(cfg.error.kind)) continue;
         return err(pveFail(`read config of VM ${v.vmid}`, cfg.error));
       }
       const m = machine(ctx, v.node, v.vmid, cfg.value, v.status);

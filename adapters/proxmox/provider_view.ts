@@ -11,6 +11,12 @@ import { type Ctx, persist, pveFail } from "./provider_context.ts";
 import type { NodeEntry, QemuListEntry, VmConfig } from "./schemas.ts";
 import { claimFromDescription, hasTag, parseTags, vmName as vmNameOf } from "./vm_config.ts";
 
+/** Whether `vmid` is in the Provider's managed VMID range. */
+export function inManagedRange(ctx: Ctx, vmid: number): boolean {
+  const r = ctx.provider.vmidRange;
+  return vmid >= r.lower && vmid <= r.upper;
+}
+
 /** A VM found by claim identity. */
 export type Located = { node: string; vmid: number; config: VmConfig };
 
@@ -126,7 +132,10 @@ export function hosts(
   });
 }
 
-/** A config as a Machine, if it carries both the managed tag and a claim identity. */
+/**
+ * A config as a Machine, if it carries a claim identity and is managed: the managed tag, or a
+ * VMID in the managed range (a clone whose launch died before its tags were set).
+ */
 export function machine(
   ctx: Ctx,
   node: string,
@@ -135,7 +144,9 @@ export function machine(
   status: string | undefined,
 ): Machine | undefined {
   const claim = claimFromDescription(c.description);
-  if (!claim || !hasTag(c.tags, ctx.provider.managedTag)) return undefined;
+  if (!claim || !(hasTag(c.tags, ctx.provider.managedTag) || inManagedRange(ctx, vmid))) {
+    return undefined;
+  }
   const s = status === "running" || status === "stopped" || status === "paused"
     ? status
     : "unknown";
