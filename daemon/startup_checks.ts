@@ -146,15 +146,18 @@ export async function pveReachable(
 /**
  * Every MachineTemplate that seeds a join (bootstrap mode other than none) can read the cluster
  * CA it pins: its `caCertHashFrom` file, else the CA of the cluster connection, else the
- * service account CA.
+ * service account CA. `connection` false (no cluster connection known, e.g. diagnose without a
+ * kubeconfig) checks only the `caCertHashFrom` files.
  */
 export async function bootstrapCaReadable(
   config: Config,
   clusterCa: string | undefined,
+  connection = true,
 ): Promise<Result<void, StartupProblem>> {
   for (const t of config.machineTemplates) {
     if (t.bootstrap.mode === "none") continue;
-    const file = t.bootstrap.caCertHashFrom ?? (clusterCa ? undefined : SERVICE_ACCOUNT_CA);
+    const fallback = clusterCa || !connection ? undefined : SERVICE_ACCOUNT_CA;
+    const file = t.bootstrap.caCertHashFrom ?? fallback;
     if (file === undefined) continue;
     try {
       await Deno.readTextFile(file);
