@@ -189,7 +189,15 @@ export const runCommand: Command = {
     } else queue = new MemoryJobQueue<JobData>();
     const identity = Deno.env.get("POD_NAME") ?? `proxscale-${crypto.randomUUID().slice(0, 8)}`;
     let isLeader = () => false;
-    const obs = observers({ logger, metrics, health, queue, isLeader: () => isLeader() });
+    let liveConfig = () => config;
+    const obs = observers({
+      logger,
+      metrics,
+      health,
+      queue,
+      isLeader: () => isLeader(),
+      config: () => liveConfig(),
+    });
     // Maintenance mode: --pause, the ConfigMap annotation (proxscale pause), or POST /pause.
     const maintenance = new MaintenanceMode({ paused: s.pause, kube, namespace });
     // The HTTP port opens before the Lease is taken: if it cannot, nothing is held to release.
@@ -228,6 +236,7 @@ export const runCommand: Command = {
       log: logger.asLog,
     });
     isLeader = daemon.isLeader;
+    liveConfig = () => daemon.ctx.config();
     attachMaintenance(daemon, maintenance);
     await maintenance.start(5_000);
     // Hot reload: file edits or CRD changes apply without restart; invalid ones are rejected.

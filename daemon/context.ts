@@ -37,9 +37,15 @@ export type DecisionReport = {
   /** The action kind or the step carried out (LaunchClaim, VmCreated, NodeDeleted ...). */
   what: string;
   nodeclaim?: string;
+  /** The NodePool of the claim, node or VM (filled in by the daemon when the step omits it). */
+  nodepool?: string;
   node?: string;
   vmid?: number;
   host?: string;
+  /** A pod acted on (namespace/name), e.g. an eviction. */
+  pod?: string;
+  /** How a step that changed something ended; absent for decisions. */
+  outcome?: "succeeded" | "failed";
   reason: Reason;
   /** Pods a launch is for (namespace/name). */
   pods?: string[];
