@@ -10,7 +10,12 @@
  */
 import assert from "node:assert/strict";
 import { parse, parseAllDocuments } from "yaml";
-import { type DemoCluster, startDemoCluster } from "../harness/cluster.ts";
+import {
+  type RunProcess,
+  startPlainCluster,
+  startRunProcess,
+  until,
+} from "./run_process_testing.ts";
 import { auditVms } from "../harness/demo.ts";
 import { MiB } from "../core/quantity.ts";
 import { defaultChartValues, renderChartObjects } from "../adapters/deploy/helm_render.ts";
@@ -77,58 +82,6 @@ function scrapeValues(text: string): Map<string, number> {
   return out;
 }
 
-const yamlConfig = (c: DemoCluster, hosts: string[]) => `
-providers:
-  - name: ${c.config.providers[0]!.name}
-    spec:
-      endpoint: ${c.pve.url}
-      tokenId: "${c.pve.tokenId}"
-      tokenSecret: { env: PROXSCALE_PVE_TOKEN }
-      tls: { fingerprint: "${c.pve.fingerprint}" }
-      hosts:
-${
-  hosts.map((h) => `        - { name: ${h}, zone: ${h}, reserved: { cpu: "1", memory: 2Gi } }`)
-    .join("\n")
-}
-      vmidRange: { lower: 1000, upper: 1999 }
-      managedTag: ${c.config.providers[0]!.managedTag}
-machineTemplates:
-  - name: worker
-    spec:
-      provider: ${c.config.providers[0]!.name}
-      shapes: [{ cpu: 2, memory: 4Gi }, { cpu: 4, memory: 8Gi }]
-      vmMemOverheadMiB: 256
-      reserved: { cpu: 100m, memory: 256Mi }
-      source:
-        clone:
-          full: false
-          perHost: { ${hosts.map((h, i) => `${h}: ${9000 + i}`).join(", ")} }
-      bootstrap: { mode: none }
-nodePools:
-  - name: general
-    spec:
-      machineTemplate: worker
-      limits: { nodes: 20 }
-      scaleUp: { batchSize: 20, stabilizationWindow: 0s, maxConcurrent: 20 }
-      scaleDown: { maxConcurrent: 5, drainTimeout: 20s, stabilizationWindow: 1s }
-      disruption:
-        consolidationPolicy: WhenEmptyOrUnderutilized
-        consolidateAfter: 2s
-        budgets: [{ nodes: "100%" }]
-settings:
-  batchIdle: 300ms
-  batchMax: 2s
-  orphanGracePeriod: 1s
-`;
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 Deno.test("every metric the dashboard, the alert rules and the docs name is emitted by a running daemon", async () => {
   const dashboard = await dashboardNames();
   const rules = await alertRules();
@@ -149,30 +102,12 @@ Deno.test("every metric the dashboard, the alert rules and the docs name is emit
   assert.ok(dashboard.size >= 15 && docs.size >= 15, "names were extracted");
   const named = new Set([...dashboard, ...ruleNames, ...docs].map(familyOf));
 
-  const cluster = await startDemoCluster({
-    seed: 14,
-    // The daemon below runs without node bootstrap: the world boots VMs without a seed ISO.
-    tune: (c) => ({
-      ...c,
-      machineTemplates: c.machineTemplates.map((t) => ({
-        ...t,
-        bootstrap: { ...t.bootstrap, mode: "none" as const },
-      })),
-    }),
-  });
+  const cluster = await startPlainCluster(14);
   const dir = await Deno.makeTempDir({ prefix: "proxscale-metrics-" });
   const seen = new Map<string, number[]>();
-  let child: Deno.ChildProcess | undefined;
-  let stdout = "";
+  let daemon: RunProcess | undefined;
   try {
     const hosts = cluster.pve.model.nodes().map((n) => String(n.node)).sort();
-    await Deno.writeTextFile(`${dir}/config.yaml`, yamlConfig(cluster, hosts));
-    await Deno.writeTextFile(`${dir}/kubeconfig`, cluster.kube.kubeconfig());
-    cluster.kube.store.create("namespaces", {
-      apiVersion: "v1",
-      kind: "Namespace",
-      metadata: { name: "proxscale-system" },
-    });
     // A VM tagged as proxscale's whose NodeClaim does not exist: an orphan to find and remove.
     cluster.pve.model.addVm({
       vmid: 1999,
@@ -188,36 +123,14 @@ Deno.test("every metric the dashboard, the alert rules and the docs name is emit
         {
           endpoint: "POST /nodes/{node}/qemu/{vmid}/clone",
           times: 1,
-          status: 500,
+          status: 403,
           message: "injected clone failure",
         },
         { endpoint: "GET /cluster/resources", times: 8, status: 500, message: "injected outage" },
       ],
     });
-    child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        new URL("main.ts", root).pathname,
-        "run",
-        `--config=${dir}/config.yaml`,
-        `--kubeconfig=${dir}/kubeconfig`,
-        "--http-port=0",
-      ],
-      env: { PROXSCALE_PVE_TOKEN: cluster.pve.tokenSecret },
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    void (async () => {
-      for (;;) {
-        const r = await reader.read();
-        if (r.done) break;
-        stdout += r.value;
-      }
-    })();
-    await until(() => /"http_port":\d+/.test(stdout), 30_000, "the daemon to listen");
-    const port = Number(/"http_port":(\d+)/.exec(stdout)![1]);
+    daemon = await startRunProcess(cluster, dir);
+    const port = daemon.port;
     let last = new Map<string, number>();
     const scrape = async () => {
       const res = await fetch(`http://127.0.0.1:${port}/metrics`);
@@ -283,12 +196,7 @@ Deno.test("every metric the dashboard, the alert rules and the docs name is emit
     assert.deepEqual(missing, [], `never on /metrics: ${missing.join(", ")}`);
     assert.deepEqual(still, [], `never moved from 0: ${still.join(", ")}`);
   } finally {
-    if (child) {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* already gone */ }
-      await child.status;
-    }
+    await daemon?.stop();
     await cluster.close();
     await Deno.remove(dir, { recursive: true });
   }
