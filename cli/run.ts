@@ -237,34 +237,55 @@ export const runCommand: Command = {
     });
     isLeader = daemon.isLeader;
     liveConfig = () => daemon.ctx.config();
-    attachMaintenance(daemon, maintenance);
-    await maintenance.start(5_000);
-    // Hot reload: file edits or CRD changes apply without restart; invalid ones are rejected.
-    const podName = Deno.env.get("POD_NAME");
-    const configPath = s.source.kind === "file" ? s.source.path : undefined;
-    const reloader = new ConfigReloader(config, configPath ?? "crds", {
-      apply: (c) => daemon.setConfig(c),
-      reconnect: (p) => connections.update(p),
-      log: logger,
-      events,
-      ...(podName ? { subject: { apiVersion: "v1", kind: "Pod", name: podName, namespace } } : {}),
-    });
-    const fileWatch = configPath ? watchConfigFile(configPath, reloader) : undefined;
-    const crdWatch = configPath ? undefined : watchConfigCrds(kube, reloader, { namespace });
-    Object.assign(routes, {
-      ...statusRoutes(
-        daemonStatusSource(daemon, { decisions, maintenance, reload: () => reloader.state() }),
-      ),
-      // In a pod the port is reachable by Prometheus and others: only the ConfigMap pauses.
-      ...maintenance.routes({ writable: !Deno.env.get("KUBERNETES_SERVICE_HOST") }),
-    });
-    logger.info("proxscale running", {
-      identity,
-      paused: daemon.paused(),
-      queue: redis ? "redis" : "memory",
-      lease: s.lease ? `${s.lease.namespace}/${s.lease.name}` : "none",
-      http_port: http.port,
-    });
+    // Anything that fails from here on must not leave the Lease held by a half-started process.
+    let fileWatch: ReturnType<typeof watchConfigFile> | undefined;
+    let crdWatch: ReturnType<typeof watchConfigCrds> | undefined;
+    try {
+      attachMaintenance(daemon, maintenance);
+      await maintenance.start(5_000);
+      // Hot reload: file edits or CRD changes apply without restart; invalid ones are rejected.
+      const podName = Deno.env.get("POD_NAME");
+      const configPath = s.source.kind === "file" ? s.source.path : undefined;
+      const reloader = new ConfigReloader(config, configPath ?? "crds", {
+        apply: (c) => daemon.setConfig(c),
+        reconnect: (p) => connections.update(p),
+        log: logger,
+        events,
+        ...(podName
+          ? { subject: { apiVersion: "v1", kind: "Pod", name: podName, namespace } }
+          : {}),
+      });
+      fileWatch = configPath ? watchConfigFile(configPath, reloader) : undefined;
+      crdWatch = configPath ? undefined : watchConfigCrds(kube, reloader, { namespace });
+      Object.assign(routes, {
+        ...statusRoutes(
+          daemonStatusSource(daemon, { decisions, maintenance, reload: () => reloader.state() }),
+        ),
+        // In a pod the port is reachable by Prometheus and others: only the ConfigMap pauses.
+        ...maintenance.routes({ writable: !Deno.env.get("KUBERNETES_SERVICE_HOST") }),
+      });
+      logger.info("proxscale running", {
+        identity,
+        paused: daemon.paused(),
+        queue: redis ? "redis" : "memory",
+        lease: s.lease ? `${s.lease.namespace}/${s.lease.name}` : "none",
+        http_port: http.port,
+      });
+    } catch (e) {
+      io.err(
+        `proxscale run: cannot start: ${e instanceof Error ? e.message : String(e)}; ` +
+          "fix: unexpected; the Lease was released, rerun with PROXSCALE_DEBUG=1 and report it",
+      );
+      if (Deno.env.get("PROXSCALE_DEBUG") && e instanceof Error) io.err(e.stack ?? "");
+      await fileWatch?.stop();
+      await crdWatch?.stop();
+      await maintenance.stop();
+      await daemon.stop();
+      await http.shutdown();
+      await queue.close();
+      await connections.close();
+      return 1;
+    }
     const stopped = Promise.withResolvers<void>();
     const stop = () => stopped.resolve();
     Deno.addSignalListener("SIGINT", stop);
