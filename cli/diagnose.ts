@@ -11,6 +11,12 @@ import { formatProblem, loadConfigFile } from "../adapters/config/load.ts";
 import { formatCrdProblem } from "../adapters/config/crd_source.ts";
 import { DEFAULT_NAMESPACE } from "../adapters/config/crd_manifests.ts";
 import { KubeClient } from "../adapters/kubernetes/client.ts";
+import {
+  bootstrapCaReadable,
+  clusterCredentials,
+  httpPortFree,
+  type StartupProblem,
+} from "../daemon/startup_checks.ts";
 import { loadConfigFromCluster } from "../adapters/kubernetes/config_loader.ts";
 import { connectPveClient } from "../adapters/proxmox/client.ts";
 import type { SecretDeps } from "../adapters/proxmox/secret.ts";
@@ -18,8 +24,8 @@ import { kubeSecretReader } from "../adapters/kubernetes/secret_reader.ts";
 import { type Check, pveChecks } from "./diagnose_pve.ts";
 import { kubeChecks } from "./diagnose_kube.ts";
 
-const USAGE =
-  "proxscale diagnose (--config FILE | --crds) [--kubeconfig FILE] [--namespace NS] [--json]";
+const USAGE = "proxscale diagnose (--config FILE | --crds) [--kubeconfig FILE] [--namespace NS] " +
+  "[--http-port PORT] [--json]";
 
 const HELP = `usage: ${USAGE}
 
@@ -29,15 +35,28 @@ Checks what proxscale needs and prints one line per check (ok or FAIL, with the 
     and for nocloudIso bootstrap Datastore.AllocateTemplate/Allocate on the iso storage,
     Sys.Audit, ...); configured hosts online; templates and storages present on each host;
     free VMIDs in vmidRange
-  - Kubernetes (with --kubeconfig, or in-cluster): API reachable, each RBAC rule proxscale uses
-    (SelfSubjectAccessReview, nothing is written), CRDs installed
+  - Kubernetes (with --kubeconfig, in-cluster, or $KUBECONFIG): the cluster CA and credentials
+    readable, API reachable, each RBAC rule proxscale uses (SelfSubjectAccessReview, nothing is
+    written), CRDs installed
+  - node bootstrap: the cluster CA each MachineTemplate pins (bootstrap.caCertHashFrom, else the
+    cluster connection's CA, else the service account's) can be read
+  - with --http-port: the daemon's HTTP port is free
+These are the checks \`proxscale run\` makes before it starts, so diagnose fails where it would.
 Exits 1 when any check fails.
 
   --config FILE      the YAML configuration
   --crds             read the configuration from the cluster's custom resources instead
   --kubeconfig FILE  cluster to check (default: in-cluster when run in a pod, else skipped)
   --namespace NS     proxscale's namespace (default ${DEFAULT_NAMESPACE})
+  --http-port PORT   check that this port is free for the daemon's HTTP endpoints
   --json             print the checks as JSON`;
+
+/** A start-up check's failure as a diagnose line. */
+function asCheck(name: string, r: { ok: true } | { ok: false; error: StartupProblem }): Check {
+  return r.ok
+    ? { name, ok: true, detail: "ok" }
+    : { name, ok: false, detail: r.error.cause, fix: r.error.fix };
+}
 
 /** Runs every check; `kube` undefined skips the Kubernetes ones. */
 export async function diagnose(
@@ -47,6 +66,12 @@ export async function diagnose(
   deps: SecretDeps = {},
 ): Promise<Check[]> {
   const checks: Check[] = [];
+  checks.push(
+    asCheck(
+      "bootstrap ca",
+      await bootstrapCaReadable(config, kube?.kc.caCerts[0], kube !== undefined),
+    ),
+  );
   const secretDeps: SecretDeps = {
     ...deps,
     // The same reader as proxscale run, so a 403 or a missing key reads the same here.
@@ -113,6 +138,7 @@ async function runDiagnose(args: string[], io: Io): Promise<number> {
         kubeconfig: { type: "string" },
         namespace: { type: "string", short: "n" },
         json: { type: "boolean" },
+        "http-port": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -129,10 +155,27 @@ async function runDiagnose(args: string[], io: Io): Promise<number> {
     return 2;
   }
   const namespace = values.namespace ?? DEFAULT_NAMESPACE;
+  const early: Check[] = [];
+  if (values["http-port"] !== undefined) {
+    const port = Number(values["http-port"]);
+    if (!/^\d+$/.test(values["http-port"]) || port > 65535) {
+      io.err(`--http-port must be a port number\nusage: ${USAGE}`);
+      return 2;
+    }
+    early.push(asCheck("http port", httpPortFree(port)));
+  }
+  // The same cluster connection as proxscale run: --kubeconfig, the pod, or $KUBECONFIG.
   let kube: KubeClient | undefined;
-  if (values.kubeconfig !== undefined) {
-    kube = KubeClient.fromKubeconfig(await Deno.readTextFile(values.kubeconfig));
-  } else if (Deno.env.get("KUBERNETES_SERVICE_HOST")) kube = KubeClient.fromDefault();
+  const inCluster = Deno.env.get("KUBERNETES_SERVICE_HOST") || Deno.env.get("KUBECONFIG");
+  if (values.kubeconfig !== undefined || inCluster) {
+    const creds = await clusterCredentials(values.kubeconfig);
+    early.push(asCheck("kubernetes credentials", creds));
+    if (creds.ok) kube = new KubeClient(creds.value);
+  }
+  if (early.some((c) => !c.ok) && !kube && values.crds) {
+    io.out(values.json ? JSON.stringify(early, null, 2) : formatChecks(early));
+    return 1;
+  }
   let config: Config;
   if (values.config) {
     const r = await loadConfigFile(values.config);
@@ -153,7 +196,7 @@ async function runDiagnose(args: string[], io: Io): Promise<number> {
     }
     config = r.value;
   }
-  const checks = await diagnose(config, kube, namespace);
+  const checks = [...early, ...await diagnose(config, kube, namespace)];
   io.out(values.json ? JSON.stringify(checks, null, 2) : formatChecks(checks));
   return checks.every((c) => c.ok) ? 0 : 1;
 }

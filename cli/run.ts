@@ -1,16 +1,38 @@
 /**
- * `proxscale run`: the long-running daemon. Configuration from a YAML file (`--config`) or
- * from the proxscale CRDs in the cluster (`--crds`); Kubernetes from `--kubeconfig`, else the
- * in-cluster service account or $KUBECONFIG. Jobs go to the in-memory queue, or to Redis
- * (BullMQ) when the file sets `queue.redis`. Only the Lease holder acts; `--pause` starts in
- * maintenance mode (decide and report, do not act). /metrics, /healthz and /readyz are served on
- * `--http-port` (default 8080). Stops cleanly on SIGINT/SIGTERM.
+ * `proxscale run`: the long-running daemon. Its options are defined once, in
+ * adapters/deploy/run_options.ts, which the generated Deployment, Helm chart and systemd unit
+ * are rendered from. Configuration from a YAML file (`--config`) or from the proxscale CRDs in
+ * the cluster (`--crds`); Kubernetes from `--kubeconfig`, else the in-cluster service account or
+ * $KUBECONFIG. Jobs go to the in-memory queue, or to Redis (BullMQ) with `--redis-url` or
+ * `queue.redis` (file or settings ConfigMap). Only the holder of the Lease acts; `--pause` starts
+ * in maintenance mode. /metrics, /healthz and /readyz are served on `--http-port`.
+ *
+ * A start that cannot work (port taken, credentials or CRDs missing, PVE unreachable, bootstrap
+ * CA unreadable) logs one line with the cause and the fix and exits 1 before taking the Lease.
+ * Stops cleanly on SIGINT/SIGTERM, releasing the Lease.
  */
-import { parseArgs } from "node:util";
 import type { Command, Io } from "./command.ts";
-import type { Config, SecretSource } from "../core/model.ts";
-import { formatProblem, loadConfigFile, parseYaml } from "../adapters/config/load.ts";
-import { configFile } from "../adapters/config/schema.ts";
+import type { Config } from "../core/model.ts";
+import { formatProblem, loadConfigFile } from "../adapters/config/load.ts";
+import {
+  parseRunArgs,
+  runOptionsHelp,
+  type RunSettings,
+  runUsage,
+} from "../adapters/deploy/run_options.ts";
+import {
+  bootstrapCaReadable,
+  clusterCredentials,
+  crdsInstalled,
+  httpPortCause,
+  httpPortFix,
+  httpPortFree,
+  pveReachable,
+  startupLine,
+  type StartupProblem,
+} from "../daemon/startup_checks.ts";
+import { resolveRedis } from "./run_queue.ts";
+import { kubeRequestObserver } from "../adapters/telemetry/request_metrics.ts";
 import { formatCrdProblem } from "../adapters/config/crd_source.ts";
 import { KubeClient } from "../adapters/kubernetes/client.ts";
 import { loadConfigFromCluster } from "../adapters/kubernetes/config_loader.ts";
@@ -37,72 +59,68 @@ import { attachMaintenance, MaintenanceMode, pausedReporter } from "../daemon/ma
 import { daemonStatusSource, DecisionLog, statusRoutes } from "../daemon/status_report.ts";
 import { ConfigReloader, watchConfigCrds, watchConfigFile } from "../daemon/config_reload.ts";
 
-type RedisSettings = { url: string; password?: SecretSource | undefined };
+type Loaded = { config: Config } | { exit: number };
 
-async function loadFileConfig(
-  path: string,
-  io: Io,
-): Promise<{ config: Config; redis?: RedisSettings } | undefined> {
-  const r = await loadConfigFile(path);
-  if (!r.ok) {
-    for (const p of r.error) io.err(formatProblem(p));
-    return undefined;
+async function loadConfig(s: RunSettings, kube: KubeClient, io: Io): Promise<Loaded> {
+  if (s.source.kind === "file") {
+    const r = await loadConfigFile(s.source.path);
+    if (!r.ok) {
+      for (const p of r.error) io.err(formatProblem(p));
+      return { exit: 2 };
+    }
+    return { config: r.value };
   }
-  // The queue section is daemon-only: read it from the same validated file.
-  const raw = parseYaml(await Deno.readTextFile(path), path, configFile);
-  const redis = raw.ok ? raw.value.parsed.queue?.redis : undefined;
-  return { config: r.value, ...(redis ? { redis } : {}) };
+  const loaded = await loadConfigFromCluster(kube, s.namespace);
+  if (!loaded.ok) {
+    for (const p of loaded.error) io.err(formatCrdProblem(p));
+    return { exit: 2 };
+  }
+  return { config: loaded.value };
 }
 
 /** The run command. */
 export const runCommand: Command = {
   name: "run",
   summary: "run the autoscaler daemon (observe, decide, act)",
-  usage:
-    "proxscale run (--config FILE | --crds) [--kubeconfig FILE] [--pause] [--http-port N] [--namespace NS]",
+  usage: runUsage(),
   async run(args, io) {
-    const { values } = parseArgs({
-      args,
-      options: {
-        config: { type: "string" },
-        crds: { type: "boolean" },
-        kubeconfig: { type: "string" },
-        pause: { type: "boolean" },
-        "http-port": { type: "string" },
-        namespace: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-    if (values.help) {
-      io.out(`usage: ${this.usage}\n\n${this.summary}.`);
-      return 0;
-    }
-    if (!values.config === !values.crds) {
-      io.err(`usage: ${this.usage}\n(exactly one of --config and --crds)`);
+    const parsed = parseRunArgs(args, (n) => Deno.env.get(n));
+    if (!parsed.ok) {
+      io.err(`proxscale run: ${parsed.error}\nusage: ${this.usage}\n\n${runOptionsHelp()}`);
       return 2;
     }
-    const kube = values.kubeconfig
-      ? KubeClient.fromKubeconfig(await Deno.readTextFile(values.kubeconfig))
-      : KubeClient.fromDefault();
-    const namespace = values.namespace ?? Deno.env.get("POD_NAMESPACE") ?? "kube-system";
-    let config: Config;
-    let redis: RedisSettings | undefined;
-    if (values.config) {
-      const loaded = await loadFileConfig(values.config, io);
-      if (!loaded) return 2;
-      config = loaded.config;
-      redis = loaded.redis;
-    } else {
-      const loaded = await loadConfigFromCluster(kube, namespace);
-      if (!loaded.ok) {
-        for (const p of loaded.error) io.err(formatCrdProblem(p));
-        return 2;
-      }
-      config = loaded.value;
+    if (parsed.value === "help") {
+      io.out(`usage: ${this.usage}\n\n${this.summary}.\n\n${runOptionsHelp()}`);
+      return 0;
     }
+    const s = parsed.value;
     const logger = createLogger();
     const metrics = createMetrics();
+    // A start that cannot work stops here with one line naming the cause and the fix, before
+    // the Lease is taken, instead of running half-alive.
+    const fail = (p: StartupProblem) => {
+      io.err(`proxscale run: ${startupLine(p)}`);
+      return 1;
+    };
+    const portFree = httpPortFree(s.httpPort);
+    if (!portFree.ok) return fail(portFree.error);
+    const creds = await clusterCredentials(s.kubeconfig);
+    if (!creds.ok) return fail(creds.error);
+    const kube = new KubeClient(creds.value);
+    kube.onRequest = kubeRequestObserver(metrics);
+    const crds = await crdsInstalled(kube);
+    if (!crds.ok) return fail(crds.error);
+    const loaded = await loadConfig(s, kube, io);
+    if ("exit" in loaded) return loaded.exit;
+    const config = loaded.config;
+    const namespace = s.namespace;
     const health = createHealthState({ now: Date.now, maxTickAgeMs: 60_000 });
+    const queueSettings = await resolveRedis(s, kube);
+    if (!queueSettings.ok) {
+      io.err(queueSettings.error);
+      return 2;
+    }
+    const redis = queueSettings.value;
     // `secret:` references are read through the API server (RBAC: get secrets, own namespace).
     const secretDeps: SecretDeps = { readKubeSecret: kubeSecretReader(kube, namespace) };
     // The redaction guard of every log line, metric, span and error learns the secrets first;
@@ -114,11 +132,20 @@ export const runCommand: Command = {
     for (const { what, src } of sources) {
       const secret = await readSecret(src, secretDeps);
       if (!secret.ok) {
-        io.err(`${what}: ${secret.error.message}`);
-        return 1;
+        return fail({
+          check: "secrets",
+          cause: `${what}: ${secret.error.message}`,
+          fix: "make the secret readable where the configuration says it is",
+        });
       }
       registerSecret(secret.value);
     }
+    // Node bootstrap pins the cluster CA: the template's caCertHashFrom, else the connection's.
+    const clusterCa = creds.value.caCerts[0];
+    const ca = await bootstrapCaReadable(config, clusterCa);
+    if (!ca.ok) return fail(ca.error);
+    const pve = await pveReachable(config, secretDeps);
+    if (!pve.ok) return fail(pve.error);
     // Spans go to Deno's OTLP exporter with OTEL_DENO=true, else nowhere (no-op tracer).
     const tracing = createTracing();
     // PVE connections; a reload changing a Provider's endpoint, token or TLS rebuilds them.
@@ -138,8 +165,7 @@ export const runCommand: Command = {
     });
     const connected = await connections.start(config.providers);
     if (!connected.ok) {
-      io.err(connected.error);
-      return 1;
+      return fail({ check: "pve", cause: connected.error, fix: "fix the Provider's settings" });
     }
     const providers = connections.providers;
     let queue: JobQueue<JobData>;
@@ -152,16 +178,38 @@ export const runCommand: Command = {
         secretDeps,
       });
       if (!q.ok) {
-        io.err(q.error.message);
-        return 1;
+        await connections.close();
+        return fail({
+          check: "queue",
+          cause: `Redis ${q.error.message}`,
+          fix: "check --redis-url / queue.redis and the Redis password",
+        });
       }
       queue = q.value;
     } else queue = new MemoryJobQueue<JobData>();
     const identity = Deno.env.get("POD_NAME") ?? `proxscale-${crypto.randomUUID().slice(0, 8)}`;
     let isLeader = () => false;
-    const obs = observers({ logger, metrics, health, queue, isLeader: () => isLeader() });
+    let liveConfig = () => config;
+    const obs = observers({
+      logger,
+      metrics,
+      health,
+      queue,
+      isLeader: () => isLeader(),
+      config: () => liveConfig(),
+    });
     // Maintenance mode: --pause, the ConfigMap annotation (proxscale pause), or POST /pause.
-    const maintenance = new MaintenanceMode({ paused: values.pause ?? false, kube, namespace });
+    const maintenance = new MaintenanceMode({ paused: s.pause, kube, namespace });
+    // The HTTP port opens before the Lease is taken: if it cannot, nothing is held to release.
+    const routes: Record<string, (req: Request) => Response | Promise<Response>> = {};
+    let http;
+    try {
+      http = await startHttpServer({ port: s.httpPort, metrics, health, routes });
+    } catch (e) {
+      await queue.close();
+      await connections.close();
+      return fail({ check: "http port", cause: httpPortCause(s.httpPort, e), fix: httpPortFix });
+    }
     await maintenance.refresh();
     const decisions = new DecisionLog(200);
     const events = new EventRecorder(kube);
@@ -171,7 +219,10 @@ export const runCommand: Command = {
       providers,
       queue,
       tracing,
-      leaderElection: { namespace, name: "proxscale", identity },
+      leaderElection: s.lease
+        ? { namespace: s.lease.namespace, name: s.lease.name, identity }
+        : false,
+      ...(clusterCa ? { bootstrap: { caPem: clusterCa } } : {}),
       paused: maintenance.paused(),
       ...obs,
       report: pausedReporter(
@@ -185,38 +236,56 @@ export const runCommand: Command = {
       log: logger.asLog,
     });
     isLeader = daemon.isLeader;
-    attachMaintenance(daemon, maintenance);
-    await maintenance.start(5_000);
-    // Hot reload: file edits or CRD changes apply without restart; invalid ones are rejected.
-    const podName = Deno.env.get("POD_NAME");
-    const reloader = new ConfigReloader(config, values.config ?? "crds", {
-      apply: (c) => daemon.setConfig(c),
-      reconnect: (p) => connections.update(p),
-      log: logger,
-      events,
-      ...(podName ? { subject: { apiVersion: "v1", kind: "Pod", name: podName, namespace } } : {}),
-    });
-    const fileWatch = values.config ? watchConfigFile(values.config, reloader) : undefined;
-    const crdWatch = values.crds ? watchConfigCrds(kube, reloader, { namespace }) : undefined;
-    const port = Number(values["http-port"] ?? 8080);
-    const http = await startHttpServer({
-      port,
-      metrics,
-      health,
-      routes: {
+    liveConfig = () => daemon.ctx.config();
+    // Anything that fails from here on must not leave the Lease held by a half-started process.
+    let fileWatch: ReturnType<typeof watchConfigFile> | undefined;
+    let crdWatch: ReturnType<typeof watchConfigCrds> | undefined;
+    try {
+      attachMaintenance(daemon, maintenance);
+      await maintenance.start(5_000);
+      // Hot reload: file edits or CRD changes apply without restart; invalid ones are rejected.
+      const podName = Deno.env.get("POD_NAME");
+      const configPath = s.source.kind === "file" ? s.source.path : undefined;
+      const reloader = new ConfigReloader(config, configPath ?? "crds", {
+        apply: (c) => daemon.setConfig(c),
+        reconnect: (p) => connections.update(p),
+        log: logger,
+        events,
+        ...(podName
+          ? { subject: { apiVersion: "v1", kind: "Pod", name: podName, namespace } }
+          : {}),
+      });
+      fileWatch = configPath ? watchConfigFile(configPath, reloader) : undefined;
+      crdWatch = configPath ? undefined : watchConfigCrds(kube, reloader, { namespace });
+      Object.assign(routes, {
         ...statusRoutes(
           daemonStatusSource(daemon, { decisions, maintenance, reload: () => reloader.state() }),
         ),
         // In a pod the port is reachable by Prometheus and others: only the ConfigMap pauses.
         ...maintenance.routes({ writable: !Deno.env.get("KUBERNETES_SERVICE_HOST") }),
-      },
-    });
-    logger.info("proxscale running", {
-      identity,
-      paused: daemon.paused(),
-      queue: redis ? "redis" : "memory",
-      http_port: http.port,
-    });
+      });
+      logger.info("proxscale running", {
+        identity,
+        paused: daemon.paused(),
+        queue: redis ? "redis" : "memory",
+        lease: s.lease ? `${s.lease.namespace}/${s.lease.name}` : "none",
+        http_port: http.port,
+      });
+    } catch (e) {
+      io.err(
+        `proxscale run: cannot start: ${e instanceof Error ? e.message : String(e)}; ` +
+          "fix: unexpected; the Lease was released, rerun with PROXSCALE_DEBUG=1 and report it",
+      );
+      if (Deno.env.get("PROXSCALE_DEBUG") && e instanceof Error) io.err(e.stack ?? "");
+      await fileWatch?.stop();
+      await crdWatch?.stop();
+      await maintenance.stop();
+      await daemon.stop();
+      await http.shutdown();
+      await queue.close();
+      await connections.close();
+      return 1;
+    }
     const stopped = Promise.withResolvers<void>();
     const stop = () => stopped.resolve();
     Deno.addSignalListener("SIGINT", stop);

@@ -36,12 +36,19 @@ export type DecisionReport = {
   time: number;
   /** The action kind or the step carried out (LaunchClaim, VmCreated, NodeDeleted ...). */
   what: string;
-  /** The NodePool a pool-wide decision is about (e.g. RepairPaused). */
-  nodepool?: string;
   nodeclaim?: string;
+  /**
+   * The NodePool of the claim, node or VM (filled in by the daemon when the step omits it), or
+   * the pool a pool-wide decision is about (RepairPaused).
+   */
+  nodepool?: string;
   node?: string;
   vmid?: number;
   host?: string;
+  /** A pod acted on (namespace/name), e.g. an eviction. */
+  pod?: string;
+  /** How a step that changed something ended; absent for decisions. */
+  outcome?: "succeeded" | "failed";
   reason: Reason;
   /** Pods a launch is for (namespace/name). */
   pods?: string[];

@@ -21,9 +21,9 @@ import type { MachineProvider } from "../adapters/proxmox/port.ts";
 import type { JobEvent, JobQueue, JobWorker } from "../adapters/queue/port.ts";
 import type { CrashStep, DaemonContext, DecisionReport, JobData } from "./context.ts";
 import { Executor } from "./executor.ts";
-import { ReconcileLoop } from "./loop.ts";
+import { type PassObserver, ReconcileLoop } from "./loop.ts";
 import { jobHandler } from "./workers.ts";
-import type { ReconcilePlan } from "../core/reconcile.ts";
+import { reportWithSubject } from "./report_subject.ts";
 import { createTracing, type Tracing } from "../adapters/telemetry/tracing.ts";
 import { traceKubeClient } from "../adapters/telemetry/traced_clients.ts";
 
@@ -56,9 +56,11 @@ export type DaemonOptions = {
    */
   tracing?: Tracing;
   report?: (d: DecisionReport) => void;
-  onPass?: (plan: ReconcilePlan, acted: boolean) => void;
+  onPass?: PassObserver;
+  /** How long each phase of a pass took (observe, decide, act, total). */
+  onPhase?: (phase: string, ms: number) => void;
   onJobEvent?: (e: JobEvent) => void;
-  onError?: (message: string) => void;
+  onError?: (message: string, source?: "provider" | "internal") => void;
   hook?: (step: CrashStep, detail: string) => Promise<void>;
   log?: Log;
   now?: () => number;
@@ -110,7 +112,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
           sleeps.add(t);
         }),
     },
-    report: o.report ?? (() => {}),
+    report: reportWithSubject(informers, o.report ?? (() => {})),
     hook: o.hook ?? (() => Promise.resolve()),
     events: new EventRecorder(kube, { now }),
     pollInterval: o.pollInterval ?? 1000,
@@ -134,6 +136,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     isLeader,
     paused: () => paused,
     ...(o.onPass ? { onPass: o.onPass } : {}),
+    ...(o.onPhase ? { onPhase: o.onPhase } : {}),
     ...(o.onError ? { onError: o.onError } : {}),
   });
   informers.start();

@@ -20,12 +20,28 @@ import type { DaemonContext, DecisionReport, JobData, JobOrigin } from "./contex
 import { registerNode, requestClaimDeletion } from "./kube_actions.ts";
 import { startLaunch } from "./launching.ts";
 
+/** Reasons whose Events are Warnings: a launch or a node went wrong, or an orphan was found. */
+export const WARNING_REASONS: ReadonlySet<string> = new Set([
+  "LaunchFailed",
+  "LaunchTimeout",
+  "RegistrationTimeout",
+  "NodeNotReady",
+  "BootstrapFailed",
+  "ProviderError",
+  "KubernetesError",
+  "VMVanished",
+  "OrphanVM",
+  "OrphanNode",
+  "DrainTimeout",
+]);
+
 /** What an action is about, for reports and de-duplication. */
 function subject(a: Action): Omit<DecisionReport, "time" | "what" | "reason"> {
   switch (a.kind) {
     case "LaunchClaim":
       return {
         nodeclaim: a.claim.name,
+        nodepool: a.claim.nodePool,
         ...(a.claim.host ? { host: a.claim.host } : {}),
         ...(a.isNew ? { pods: a.pods, passAt: a.claim.createdAt } : {}),
       };
@@ -298,8 +314,15 @@ export class Executor {
     );
   }
 
-  /** An Event with the decision's reason (failures to record it never block the action). */
+  /**
+   * An Event with the decision's reason (failures to record it never block the action); a
+   * reason that means something went wrong is a Warning.
+   */
   async #eventOn(subject: EventSubject, why: Reason): Promise<void> {
-    await this.#ctx.events?.record(subject, why, "Normal");
+    await this.#ctx.events?.record(
+      subject,
+      why,
+      WARNING_REASONS.has(why.code) ? "Warning" : "Normal",
+    );
   }
 }

@@ -55,7 +55,7 @@ export async function drainBeforeVmDelete(
         node.ready ? "" : " (NotReady)"
       } before its VM goes`,
     );
-    const base = terminationPorts(ctx);
+    const base = terminationPorts(ctx, why);
     const ports: TerminationPorts = {
       ...base,
       // The claim is ending: the node stays tainted while a later attempt tries again.

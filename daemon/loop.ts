@@ -16,11 +16,15 @@ import {
   type ReconcilePlan,
   type ReconcileState,
 } from "../core/reconcile.ts";
+import type { Snapshot } from "../core/model.ts";
 import type { DaemonContext } from "./context.ts";
 import type { Executor } from "./executor.ts";
 import { buildSnapshot } from "./snapshot.ts";
 import { HostHealth } from "./host_health.ts";
 import { sweepExpiredBootstrapTokens } from "./bootstrap.ts";
+
+/** Told after each pass: its plan, whether it acted, and the Snapshot it decided on. */
+export type PassObserver = (plan: ReconcilePlan, acted: boolean, snapshot: Snapshot) => void;
 
 /** How the loop is paced and gated. */
 export type LoopOptions = {
@@ -31,9 +35,11 @@ export type LoopOptions = {
   /** Maintenance mode: decide and report, do not act. */
   paused: () => boolean;
   /** Called after each pass with its plan (status, metrics, tests). */
-  onPass?: (plan: ReconcilePlan, acted: boolean) => void;
-  /** A pass that could not run (a provider unreachable ...). */
-  onError?: (message: string) => void;
+  onPass?: PassObserver;
+  /** How long each phase of a pass took (ms): observe, decide, act, total. */
+  onPhase?: (phase: string, ms: number) => void;
+  /** A pass that could not run: a provider unreachable, or an unexpected error. */
+  onError?: (message: string, source?: "provider" | "internal") => void;
 };
 
 /** The running loop. */
@@ -121,12 +127,16 @@ export class ReconcileLoop {
   async #pass(): Promise<void> {
     const ctx = this.#ctx;
     if (!ctx.informers.hasSynced()) return;
+    const phase = this.#o.onPhase ?? (() => {});
+    const t0 = performance.now();
     try {
       const { snapshot, problems } = await buildSnapshot(
         ctx.informers,
         ctx.providers,
         ctx.clock.now(),
       );
+      const t1 = performance.now();
+      phase("observe", t1 - t0);
       if (this.#stopped) return;
       const config = ctx.config();
       await this.hostHealth.observe(
@@ -138,20 +148,26 @@ export class ReconcileLoop {
       const act = this.#o.isLeader() && !this.#o.paused();
       if (act) await this.#executor.releaseAbandonedDisruptions(snapshot.nodes);
       if (act) await sweepExpiredBootstrapTokens(ctx);
+      const t2 = performance.now();
       const plan = reconcile(snapshot, config, this.#state, await this.#jobFacts());
+      const t3 = performance.now();
+      phase("decide", t3 - t2);
       this.#state = plan.state;
       await this.#executor.apply(plan.actions, act);
+      const t4 = performance.now();
+      phase("act", t4 - t3);
+      phase("total", t4 - t0);
       this.passes++;
       this.lastPassAt = ctx.clock.now();
-      this.#o.onPass?.(plan, act);
+      this.#o.onPass?.(plan, act, snapshot);
       // After onPass: a provider that could not be read keeps PVE marked unreachable.
       for (const p of problems) {
-        this.#o.onError?.(`${p.provider}: ${p.message}`);
+        this.#o.onError?.(`${p.provider}: ${p.message}`, "provider");
         ctx.tracing?.current()?.fail(p);
       }
       ctx.tracing?.current()?.setAttributes({ actions: plan.actions.length, acted: act });
     } catch (e) {
-      this.#o.onError?.(e instanceof Error ? e.message : String(e));
+      this.#o.onError?.(e instanceof Error ? e.message : String(e), "internal");
     }
   }
 

@@ -18,7 +18,8 @@ import {
 } from "../adapters/kubernetes/node_writer.ts";
 import type { TerminationPorts } from "./termination.ts";
 import { releaseClaimBootstrap } from "./bootstrap.ts";
-import type { DaemonContext } from "./context.ts";
+import type { DaemonContext, DecisionReport } from "./context.ts";
+import type { Reason } from "../core/reason.ts";
 import {
   deletePodWithGrace,
   evictOnce,
@@ -33,21 +34,52 @@ const portError = (message: string) => ({
   error: { kind: "PortError" as const, message },
 });
 
-/** The ports for one daemon. */
-export function terminationPorts(ctx: DaemonContext): TerminationPorts {
+/**
+ * The ports for one daemon. `why` is the reason of the disruption or drain they carry out; each
+ * taint, eviction and VM deletion is reported with it (and its outcome) for the audit stream.
+ */
+export function terminationPorts(ctx: DaemonContext, why?: Reason): TerminationPorts {
   let evictions = 0;
+  const step = (
+    what: string,
+    outcome: "succeeded" | "failed",
+    fields: Partial<DecisionReport>,
+    detail?: string,
+  ) => {
+    const base = why ?? reason("Draining", what);
+    ctx.report({
+      time: ctx.clock.now(),
+      what,
+      ...fields,
+      outcome,
+      reason: detail === undefined
+        ? base
+        : { code: base.code, message: `${base.message}: ${detail}` },
+    });
+  };
   return {
     async taintNode(node, taint) {
       const r = await updateNodeTaints(ctx.kube, node, { add: [taint] }, ctx.clock.now);
+      step(
+        "NodeTainted",
+        r.ok ? "succeeded" : "failed",
+        { node },
+        r.ok ? undefined : describeKubeError(r.error),
+      );
       return r.ok ? ok(undefined) : portError(describeKubeError(r.error));
     },
     async untaintNode(node, key) {
       const r = await updateNodeTaints(ctx.kube, node, {
         remove: [{ key, effect: "NoSchedule" }],
       }, ctx.clock.now);
-      if (!r.ok) return portError(describeKubeError(r.error));
-      const u = await setNodeUnschedulable(ctx.kube, node, false);
-      return u.ok ? ok(undefined) : portError(describeKubeError(u.error));
+      const u = r.ok ? await setNodeUnschedulable(ctx.kube, node, false) : undefined;
+      const failure = !r.ok
+        ? describeKubeError(r.error)
+        : u && !u.ok
+        ? describeKubeError(u.error)
+        : undefined;
+      step("NodeUntainted", failure ? "failed" : "succeeded", { node }, failure);
+      return failure ? portError(failure) : ok(undefined);
     },
     async launchReplacement(planned) {
       const claim = claimFromPlan(planned, ctx.config(), ctx.clock.now());
@@ -67,11 +99,28 @@ export function terminationPorts(ctx: DaemonContext): TerminationPorts {
     },
     async evict(pod) {
       const r = await evictOnce(ctx.kube, pod);
+      const fields = {
+        pod: `${pod.namespace}/${pod.name}`,
+        ...(pod.nodeName ? { node: pod.nodeName } : {}),
+      };
+      if (!r.ok) {
+        step(
+          r.error.kind === "PdbBlocked" ? "EvictBlocked" : "EvictFailed",
+          "failed",
+          fields,
+          r.error.message,
+        );
+      } else if (r.value === "evicted") step("Evicted", "succeeded", fields);
+      else step("EvictGone", "succeeded", fields, "the pod was already gone");
       if (r.ok && r.value === "evicted" && evictions++ === 0) await ctx.hook("mid-drain", pod.name);
       return r;
     },
     async deletePod(pod, graceMs) {
       const r = await deletePodWithGrace(ctx.kube, pod, graceMs);
+      step(r.ok ? "PodDeleted" : "PodDeleteFailed", r.ok ? "succeeded" : "failed", {
+        pod: `${pod.namespace}/${pod.name}`,
+        ...(pod.nodeName ? { node: pod.nodeName } : {}),
+      }, r.ok ? "drain timed out: deleted without eviction" : describeKubeError(r.error));
       return r.ok ? r : portError(describeKubeError(r.error));
     },
     async deleteVm(target) {
@@ -87,12 +136,29 @@ export function terminationPorts(ctx: DaemonContext): TerminationPorts {
         if (!list.ok) return portError(list.error.message);
         for (const m of list.value.filter((v) => v.claim === target.nodeClaim)) {
           const d = await p.delete(m);
-          if (!d.ok) return portError(d.error.message);
+          if (!d.ok) {
+            ctx.report({
+              time: ctx.clock.now(),
+              what: "VmDeleteFailed",
+              nodeclaim: target.nodeClaim,
+              nodepool: target.nodePool,
+              vmid: m.vmid,
+              host: m.host,
+              outcome: "failed",
+              reason: {
+                code: target.reason.code,
+                message: `${target.reason.message}: ${d.error.message}`,
+              },
+            });
+            return portError(d.error.message);
+          }
           deleted = true;
           ctx.report({
             time: ctx.clock.now(),
             what: "VmDeleted",
             nodeclaim: target.nodeClaim,
+            nodepool: target.nodePool,
+            outcome: "succeeded",
             vmid: m.vmid,
             host: m.host,
             reason: target.reason,
@@ -104,6 +170,12 @@ export function terminationPorts(ctx: DaemonContext): TerminationPorts {
     },
     async deleteNode(node) {
       const r = await deleteNode(ctx.kube, node);
+      step(
+        r.ok ? "NodeDeleted" : "NodeDeleteFailed",
+        r.ok ? "succeeded" : "failed",
+        { node },
+        r.ok ? undefined : describeKubeError(r.error),
+      );
       return r.ok ? ok(undefined) : portError(describeKubeError(r.error));
     },
     async releaseFinalizer(name) {

@@ -14,7 +14,7 @@
  * May import: core/, adapters/, daemon/.
  */
 import type { NodeClaim } from "../core/model.ts";
-import { reason } from "../core/reason.ts";
+import { type Reason, reason } from "../core/reason.ts";
 import { err, ok } from "../core/result.ts";
 import { providerIdOf } from "../core/reconcile.ts";
 import { describeKubeError } from "../adapters/kubernetes/client.ts";
@@ -62,14 +62,25 @@ async function launch(ctx: DaemonContext, name: string): Promise<JobOutcome> {
   if (!template || !providerCfg || !provider) {
     return fail(`NodeClaim ${name} names an unknown MachineTemplate or Provider`, false);
   }
-  const boot = await bootstrapCreateOptions(ctx, claim, template);
-  if (!boot.ok) {
+  const failed = async (why: Reason) => {
     ctx.report({
       time: ctx.clock.now(),
       what: "LaunchFailed",
       nodeclaim: name,
-      reason: reason("BootstrapFailed", boot.error.message),
+      nodepool: claim.nodePool,
+      outcome: "failed",
+      reason: why,
     });
+    // A failed launch is something to look at: a Warning Event on the NodeClaim.
+    await ctx.events?.record(
+      { apiVersion: "proxscale.io/v1alpha1", kind: "NodeClaim", name },
+      reason("LaunchFailed", `${why.code}: ${why.message}`),
+      "Warning",
+    );
+  };
+  const boot = await bootstrapCreateOptions(ctx, claim, template);
+  if (!boot.ok) {
+    await failed(reason("BootstrapFailed", boot.error.message));
     return fail(boot.error.message, !boot.error.permanent);
   }
   const made = await provider.create(claim, template, providerCfg, {
@@ -83,8 +94,7 @@ async function launch(ctx: DaemonContext, name: string): Promise<JobOutcome> {
   if (!made.ok) {
     // The queue retries; once it gives up, the loop hands the message to the lifecycle, which
     // writes Launched=False with it and deletes the claim (provisioning plans a new one).
-    const why = providerErrorReason(made.error);
-    ctx.report({ time: now, what: "LaunchFailed", nodeclaim: name, reason: why });
+    await failed(providerErrorReason(made.error));
     // This attempt's token and seed must not outlive it; a retry mints fresh ones.
     await releaseBootstrap(ctx, name, claim.provider, template, "launch failed");
     const permanent = made.error.kind === "InvalidTemplate";
@@ -109,6 +119,8 @@ async function launch(ctx: DaemonContext, name: string): Promise<JobOutcome> {
     time: now,
     what: "VmCreated",
     nodeclaim: name,
+    nodepool: claim.nodePool,
+    outcome: "succeeded",
     vmid: vm.vmid,
     host: vm.host,
     reason: why,
@@ -138,11 +150,25 @@ async function finalize(ctx: DaemonContext, name: string): Promise<JobOutcome> {
     for (const m of list.value.filter((v) => v.claim === name)) {
       providerID ??= providerIdOf(m.provider, m.vmid);
       const d = await provider.delete(m);
-      if (!d.ok) return fail(d.error.message);
+      if (!d.ok) {
+        ctx.report({
+          time: ctx.clock.now(),
+          what: "VmDeleteFailed",
+          nodeclaim: name,
+          nodepool: claim.nodePool,
+          vmid: m.vmid,
+          host: m.host,
+          outcome: "failed",
+          reason: reason("ProviderError", d.error.message),
+        });
+        return fail(d.error.message);
+      }
       ctx.report({
         time: ctx.clock.now(),
         what: "VmDeleted",
         nodeclaim: name,
+        nodepool: claim.nodePool,
+        outcome: "succeeded",
         vmid: m.vmid,
         host: m.host,
         reason: reason("Drained", `VM ${m.vmid} of NodeClaim ${name} destroyed`),
@@ -155,6 +181,15 @@ async function finalize(ctx: DaemonContext, name: string): Promise<JobOutcome> {
   );
   for (const n of nodes) {
     const d = await deleteNode(ctx.kube, n.name);
+    ctx.report({
+      time: ctx.clock.now(),
+      what: d.ok ? "NodeDeleted" : "NodeDeleteFailed",
+      nodeclaim: name,
+      nodepool: claim.nodePool,
+      node: n.name,
+      outcome: d.ok ? "succeeded" : "failed",
+      reason: reason("Finalizing", d.ok ? `NodeClaim ${name} ended` : describeKubeError(d.error)),
+    });
     if (!d.ok) return fail(describeKubeError(d.error));
   }
   const template = ctx.config().machineTemplates.find((t) => t.name === claim.machineTemplate);
@@ -228,10 +263,31 @@ function runJob(ctx: DaemonContext): JobHandler<JobData> {
         const p = ctx.providers.get(data.vm.provider);
         if (!p) return fail(`unknown provider ${data.vm.provider}`, false);
         const d = await p.delete(data.vm);
+        const why = data.origin?.reason ??
+          reason("OrphanVM", `VM ${data.vm.vmid} has no NodeClaim`);
+        ctx.report({
+          time: ctx.clock.now(),
+          what: d.ok ? "VmDeleted" : "VmDeleteFailed",
+          nodeclaim: data.vm.claim,
+          vmid: data.vm.vmid,
+          host: data.vm.host,
+          outcome: d.ok ? "succeeded" : "failed",
+          reason: d.ok ? why : { code: why.code, message: `${why.message}: ${d.error.message}` },
+        });
         return d.ok ? { ok: true } : fail(d.error.message);
       }
       case "remove-node": {
         const d = await deleteNode(ctx.kube, data.node);
+        const why = data.origin?.reason ?? reason("OrphanNode", `node ${data.node} has no VM`);
+        ctx.report({
+          time: ctx.clock.now(),
+          what: d.ok ? "NodeDeleted" : "NodeDeleteFailed",
+          node: data.node,
+          outcome: d.ok ? "succeeded" : "failed",
+          reason: d.ok
+            ? why
+            : { code: why.code, message: `${why.message}: ${describeKubeError(d.error)}` },
+        });
         return d.ok ? { ok: true } : fail(describeKubeError(d.error));
       }
       case "release-bootstrap": {
@@ -248,7 +304,7 @@ function runJob(ctx: DaemonContext): JobHandler<JobData> {
         const outcomes = await terminateCommand(
           data.command,
           ctx.config().nodePools,
-          terminationPorts(ctx),
+          terminationPorts(ctx, data.command.reason),
           ctx.clock,
           {
             pollInterval: ctx.pollInterval,

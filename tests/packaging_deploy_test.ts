@@ -105,7 +105,7 @@ Deno.test("manifests options set namespace, replicas, image, ports and NetworkPo
   const d = byKind(objects, "Deployment");
   assert.equal(d.spec.replicas, 3);
   assert.equal(d.spec.template.spec.containers[0].image, "registry.lan/proxscale:1.2.3");
-  assert.ok(d.spec.template.spec.containers[0].args.includes("--metrics-port=9090"));
+  assert.ok(d.spec.template.spec.containers[0].args.includes("--http-port=9090"));
   assert.equal(byKind(objects, "ClusterRoleBinding").subjects[0].namespace, "autoscaler");
   const np = byKind(objects, "NetworkPolicy");
   assert.deepEqual(np.spec.ingress, [{ ports: [{ protocol: "TCP", port: 9090 }] }]);

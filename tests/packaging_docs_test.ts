@@ -121,6 +121,12 @@ const TROUBLESHOOTING: [fragment: string, file: string][] = [
   ["the largest VM of pool", "core/provisioning.ts"],
   ["stopped leading: ", "adapters/kubernetes/leader_elector.ts"],
   ["transport: ", "adapters/kubernetes/client.ts"],
+  ["cannot start: ", "daemon/startup_checks.ts"],
+  ["is not installed", "daemon/startup_checks.ts"],
+  ["is already in use", "daemon/startup_checks.ts"],
+  ["the cluster CA or credentials cannot be read: ", "daemon/startup_checks.ts"],
+  ["the PVE API at ", "daemon/startup_checks.ts"],
+  ["is unreachable", "daemon/startup_checks.ts"],
 ];
 
 Deno.test("operations.md quotes troubleshooting messages the code really prints", async () => {
@@ -130,4 +136,30 @@ Deno.test("operations.md quotes troubleshooting messages the code really prints"
     assert.ok(source.includes(fragment), `${file} no longer says "${fragment}"`);
     assert.ok(ops.includes(fragment), `docs/operations.md does not quote "${fragment}"`);
   }
+});
+
+/** The sh block under the heading "Install in a cluster", line by line (continuations joined). */
+function installSequence(doc: string): string[] {
+  const m = /^#+ Install in a cluster\n[\s\S]*?```sh\n([\s\S]*?)```/m.exec(doc);
+  assert.ok(m, 'a ```sh block under a heading "Install in a cluster"');
+  return m[1]!.replace(/\\\n\s*/g, " ").split("\n").map((l) => l.trim()).filter((l) => l !== "");
+}
+
+Deno.test("operations.md has a copy-paste install sequence whose proxscale options exist", async () => {
+  const ops = await Deno.readTextFile(new URL("docs/operations.md", root));
+  const lines = installSequence(ops);
+  const image = /^IMAGE=(\S+)$/.exec(lines[0] ?? "")?.[1];
+  assert.ok(image, "the sequence starts by setting IMAGE");
+  assert.match(image, /^registry\.example\.com\//, "with the registry placeholder to replace");
+  assert.ok(lines.includes("kubectl apply -f deploy/crds/"), "CRDs first");
+  const manifests = lines.find((l) => l.startsWith("proxscale manifests "));
+  assert.ok(manifests, "the workload from proxscale manifests");
+  const args = manifests.split("|")[0]!.trim().split(/\s+/).slice(2)
+    .map((a) => a.replace('"$IMAGE"', image));
+  const { parseManifestArgs } = await import("../cli/manifests.ts");
+  const parsed = parseManifestArgs(args);
+  assert.ok("options" in parsed, JSON.stringify(parsed));
+  assert.equal(parsed.options.image, image);
+  assert.ok(lines.some((l) => l.includes("create secret generic proxscale-pve-token")));
+  assert.ok(lines.some((l) => l.includes("get lease proxscale-leader")), "ends on the Lease");
 });

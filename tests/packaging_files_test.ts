@@ -75,7 +75,8 @@ function unitKeys(text: string): Map<string, string[]> {
 Deno.test("the systemd unit runs proxscale hardened, with secrets as credentials", async () => {
   const k = unitKeys(await read("deploy/systemd/proxscale.service"));
   assert.deepEqual(k.get("ExecStart"), [
-    "/usr/local/bin/proxscale run --config /etc/proxscale/config.yaml",
+    "/usr/local/bin/proxscale run --config=/etc/proxscale/config.yaml " +
+    "--namespace=proxscale-system --leader-elect --lease-name=proxscale-leader --http-port=8080",
   ]);
   assert.deepEqual(k.get("EnvironmentFile"), ["/etc/proxscale/proxscale.env"]);
   for (const yes of ["DynamicUser", "NoNewPrivileges", "PrivateTmp", "ProtectHome"]) {

@@ -4,66 +4,24 @@
  * (helm_chart.ts TEMPLATE_FORMS); any other template text fails the test.
  */
 import assert from "node:assert/strict";
-import { parse, parseAllDocuments, stringify } from "yaml";
+import { parse } from "yaml";
 import { CHART_DIR, renderChart } from "../adapters/deploy/helm_chart.ts";
+import {
+  type ChartValues,
+  defaultChartValues,
+  renderChartObjects,
+} from "../adapters/deploy/helm_render.ts";
 import { type KubeObject, renderObjects } from "../adapters/deploy/manifests.ts";
 import { DEFAULT_OPTIONS, type DeployOptions } from "../adapters/deploy/options.ts";
 import { renderCrds } from "../adapters/kubernetes/crds.ts";
 
-type Values = Record<string, unknown>;
-
-function lookup(values: Values, path: string): unknown {
-  return path.split(".").reduce<unknown>(
-    (v, k) => (v && typeof v === "object" ? (v as Values)[k] : undefined),
-    values,
-  );
-}
-
-/** Renders one template with the subset of Helm's language the generated chart uses. */
-function renderTemplate(text: string, values: Values, namespace: string): string {
-  let out = text.replace(
-    /\{\{- if \.Values\.([\w.]+) \}\}\n([\s\S]*?)\{\{- end \}\}\n/g,
-    (_m, path: string, body: string) => (lookup(values, path) ? body : ""),
-  );
-  out = out.replace(
-    /\s*\{\{- toYaml \.Values\.([\w.]+) \| nindent (\d+) \}\}/g,
-    (_m, path: string, n: string) => {
-      const pad = " ".repeat(Number(n));
-      return "\n" + stringify(lookup(values, path)).trimEnd().split("\n").map((l) => pad + l)
-        .join("\n");
-    },
-  );
-  out = out.replaceAll("{{ .Release.Namespace }}", namespace);
-  out = out.replace(
-    /\{\{ \.Values\.([\w.]+) \| quote \}\}/g,
-    (_m, p: string) => JSON.stringify(String(lookup(values, p))),
-  );
-  out = out.replace(/\{\{ \.Values\.([\w.]+) \}\}/g, (_m, p: string) => String(lookup(values, p)));
-  assert.ok(!out.includes("{{"), `unsupported template text left:\n${out}`);
-  return out;
-}
-
-function renderChartLite(values: Values, namespace: string): KubeObject[] {
-  const objects: KubeObject[] = [];
-  for (const [path, text] of Object.entries(renderChart())) {
-    if (!path.startsWith(`${CHART_DIR}/templates/`)) continue;
-    const rendered = renderTemplate(text, values, namespace);
-    for (const d of parseAllDocuments(rendered)) {
-      assert.equal(d.errors.length, 0, `${path}: ${d.errors.join("; ")}`);
-      const o = d.toJS();
-      if (o) objects.push(o);
-    }
-  }
-  return objects;
-}
+type Values = ChartValues;
+const renderChartLite = renderChartObjects;
+const defaultValues = defaultChartValues;
 
 const key = (o: KubeObject) => `${o.kind} ${o.metadata.namespace ?? ""}/${o.metadata.name}`;
 const sorted = (objs: KubeObject[]) =>
   [...objs].sort((a, b) => key(a).localeCompare(key(b))).filter((o) => o.kind !== "Namespace");
-
-function defaultValues(): Values {
-  return parse(renderChart()[`${CHART_DIR}/values.yaml`]!);
-}
 
 Deno.test("the Helm chart with its default values renders what proxscale manifests prints", () => {
   const chart = renderChartLite(defaultValues(), DEFAULT_OPTIONS.namespace);

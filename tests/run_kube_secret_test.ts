@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { captureIo } from "../cli/command.ts";
 import { runCommand } from "../cli/run.ts";
+import { crdObject, KINDS } from "../adapters/kubernetes/crds.ts";
 import { KubeClient } from "../adapters/kubernetes/client.ts";
 import { kubeSecretReader } from "../adapters/kubernetes/secret_reader.ts";
 import { connectPveClient } from "../adapters/proxmox/client.ts";
@@ -57,6 +58,10 @@ async function withFakes(
           namespace: ns,
         }).ok,
       );
+    }
+    // The daemon refuses to start without its CRDs.
+    for (const k of KINDS) {
+      kube.store.create("customresourcedefinitions.apiextensions.k8s.io", crdObject(k));
     }
     const saToken = await applyShippedRbac(kube, NS);
     const sa = KubeClient.fromKubeconfig(kube.kubeconfig().replace(kube.token, saToken));

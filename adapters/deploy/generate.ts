@@ -1,18 +1,26 @@
 /**
  * Every generated file under deploy/ (except deploy/crds/, which adapters/kubernetes/crds.ts
- * owns): path -> exact text. `deno task deploy` writes them; tests/packaging_deploy_test.ts
+ * owns, and the systemd environment example): path -> exact text. `deno task deploy` writes them; tests/packaging_deploy_test.ts
  * checks the committed copies are current.
  */
 import { dashboardJson } from "./grafana.ts";
 import { renderChart } from "./helm_chart.ts";
 import { GENERATED_HEADER, renderObjects, toYaml } from "./manifests.ts";
 import { DEFAULT_OPTIONS } from "./options.ts";
+import { systemdUnit } from "./systemd_unit.ts";
+import { prometheusRule } from "./alerts.ts";
 
 /** Relative path from the repository root -> file text. */
 export function generatedDeployFiles(): Record<string, string> {
   return {
     "deploy/proxscale.yaml": toYaml(renderObjects(DEFAULT_OPTIONS), GENERATED_HEADER),
     "deploy/grafana-dashboard.json": dashboardJson(),
+    // Apart from proxscale.yaml: it needs the prometheus-operator CRDs.
+    "deploy/prometheus-rules.yaml": toYaml(
+      [prometheusRule(DEFAULT_OPTIONS.namespace)],
+      GENERATED_HEADER,
+    ),
+    "deploy/systemd/proxscale.service": systemdUnit(),
     ...renderChart(),
   };
 }

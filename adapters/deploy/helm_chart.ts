@@ -8,6 +8,7 @@ import { stringify } from "yaml";
 import { renderCrds } from "../kubernetes/crds.ts";
 import { DEFAULT_OPTIONS } from "./options.ts";
 import { DEFAULT_RESOURCES, egressRules, type KubeObject, workloadObjects } from "./manifests.ts";
+import { prometheusRule } from "./alerts.ts";
 
 export const CHART_DIR = "deploy/helm/proxscale";
 export const CHART_VERSION = "0.1.0";
@@ -77,6 +78,9 @@ export function valuesYaml(): string {
     "  # NetworkPolicy matches IPs, not names. Narrow these with the output of",
     "  # `proxscale manifests --pve-endpoint https://<PVE IP>:8006 --api-server <control-plane IP>`.",
     egress,
+    "# Alerting rules as a PrometheusRule (needs the prometheus-operator CRDs).",
+    "prometheusRule:",
+    "  enabled: false",
     "",
   ].join("\n");
 }
@@ -109,11 +113,16 @@ export function renderChart(): Record<string, string> {
     [`${CHART_DIR}/values.yaml`]: header + valuesYaml(),
   };
   const byFile = new Map<string, KubeObject[]>();
-  for (const o of objects) byFile.set(fileName(o), [...(byFile.get(fileName(o)) ?? []), o]);
+  for (const o of [...objects, prometheusRule(NS)]) {
+    byFile.set(fileName(o), [...(byFile.get(fileName(o)) ?? []), o]);
+  }
   for (const [name, objs] of byFile) {
     let body = templated(objs.map((o) => stringify(o, { lineWidth: 0 })).join("---\n"));
     if (name === "networkpolicy.yaml") {
       body = `{{- if .Values.networkPolicy.enabled }}\n${body}{{- end }}\n`;
+    }
+    if (name === "prometheusrule.yaml") {
+      body = `{{- if .Values.prometheusRule.enabled }}\n${body}{{- end }}\n`;
     }
     files[`${CHART_DIR}/templates/${name}`] = header + body;
   }

@@ -6,6 +6,7 @@
  */
 import { stringify } from "yaml";
 import { type DeployOptions, PVE_TOKEN_DIR } from "./options.ts";
+import { podRunArgs } from "./run_options.ts";
 import {
   BOOTSTRAP_NAMESPACE,
   BOOTSTRAP_RULES,
@@ -34,24 +35,8 @@ export const LABELS = {
   "app.kubernetes.io/part-of": NAME,
 };
 const SELECTOR = { "app.kubernetes.io/name": NAME };
-export const LEASE_NAME = "proxscale-leader";
 export const METRICS_SERVICE = "proxscale-metrics";
 export const BOOTSTRAP_ROLE = "proxscale-bootstrap-tokens";
-
-/**
- * The daemon's arguments. They must match `proxscale run --help` (daemon/, issue 6): config from
- * the CRDs, the Lease in the pod's namespace, and the HTTP endpoints on the metrics port.
- */
-export function daemonArgs(metricsPort: number | string): string[] {
-  return [
-    "run",
-    "--crds",
-    "--namespace=$(POD_NAMESPACE)",
-    "--leader-elect",
-    `--lease-name=${LEASE_NAME}`,
-    `--metrics-port=${metricsPort}`,
-  ];
-}
 
 /** Default container resources: the daemon stays under 150 MB with 1,000 nodes (issue 6). */
 export const DEFAULT_RESOURCES = {
@@ -177,7 +162,7 @@ export function deployment(o: DeployOptions, t: Templated): KubeObject {
             name: NAME,
             image: t.image,
             imagePullPolicy: "IfNotPresent",
-            args: daemonArgs(t.metricsPort),
+            args: podRunArgs(t.metricsPort),
             env: [
               fieldEnv("POD_NAME", "metadata.name"),
               fieldEnv("POD_NAMESPACE", "metadata.namespace"),

@@ -34,7 +34,8 @@ export const PVE_TOKEN_FILE = `${PVE_TOKEN_DIR}/token`;
 export const DEFAULT_OPTIONS: DeployOptions = {
   namespace: DEFAULT_NAMESPACE,
   replicas: 2,
-  image: "proxscale:0.1.0",
+  // A placeholder: build and push the image to your registry and set this (docs/operations.md).
+  image: "registry.example.com/proxscale:0.1.0",
   metricsPort: 8080,
   pveEndpoints: [],
   apiServer: [],

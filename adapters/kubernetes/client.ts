@@ -116,11 +116,25 @@ export type RequestOptions = {
   signal?: AbortSignal;
 };
 
+/** One request as the client saw it: for request metrics (adapters/telemetry/). */
+export type KubeRequestEvent = {
+  method: string;
+  path: string;
+  /** True for a watch (a streamed GET with `watch=true`). */
+  watch: boolean;
+  /** HTTP status, absent when no answer came (transport error). */
+  status?: number;
+  /** Milliseconds until the answer's headers (a watch's stream is not counted). */
+  durationMs: number;
+};
+
 /** A connection to one API server. */
 export class KubeClient {
   /** Where and how to connect; pass it to another KubeClient for a second connection. */
   readonly kc: RestConfig;
   readonly #rest: RestTransport;
+  /** Told of every request once its answer (or failure) is known; set by the daemon. */
+  onRequest: ((e: KubeRequestEvent) => void) | undefined;
 
   constructor(kc: RestConfig) {
     this.kc = kc;
@@ -150,8 +164,11 @@ export class KubeClient {
     path: string,
     opts: RequestOptions = {},
   ): Promise<Result<{ status: number; body: unknown }, KubeError>> {
+    const started = performance.now();
+    let status: number | undefined;
     try {
       const resp = await this.#rest.fetch(method, path, opts);
+      status = resp.status;
       const text = await resp.text();
       let body: unknown = text;
       try {
@@ -163,7 +180,16 @@ export class KubeClient {
       return err(statusError(resp.status, body));
     } catch (e) {
       return err(kubeErrorFrom(e));
+    } finally {
+      this.#observe(method, path, false, status, started);
     }
+  }
+
+  #observe(method: string, path: string, watch: boolean, status: number | undefined, t0: number) {
+    if (!this.onRequest) return;
+    const e: KubeRequestEvent = { method, path, watch, durationMs: performance.now() - t0 };
+    if (status !== undefined) e.status = status;
+    this.onRequest(e);
   }
 
   /**
@@ -174,13 +200,18 @@ export class KubeClient {
     path: string,
     opts: RequestOptions & { accept?: string } = {},
   ): Promise<Result<Response, KubeError>> {
+    const started = performance.now();
+    let status: number | undefined;
     try {
       const resp = await this.#rest.fetch("GET", path, opts);
+      status = resp.status;
       if (resp.status >= 200 && resp.status < 300 && resp.body) return ok(resp);
       const text = await resp.text();
       return err(statusError(resp.status, text || undefined));
     } catch (e) {
       return err(kubeErrorFrom(e));
+    } finally {
+      this.#observe("GET", path, opts.query?.watch === "true", status, started);
     }
   }
 }

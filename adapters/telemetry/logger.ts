@@ -36,7 +36,19 @@ export type LogFields = {
 };
 
 /** The actions that change the cluster or the hypervisor, each audited. */
-export type AuditAction = "VmCreate" | "VmDelete" | "Cordon" | "Uncordon" | "Evict";
+export type AuditAction =
+  | "VmCreate"
+  | "VmStart"
+  | "VmStop"
+  | "VmDelete"
+  | "Cordon"
+  | "Uncordon"
+  | "Taint"
+  | "Untaint"
+  | "Drain"
+  | "Evict"
+  | "PodDelete"
+  | "NodeDelete";
 
 /** One audit record: what was done (action + msg), why (reason) and for which pool. */
 export type AuditRecord = {
@@ -208,10 +220,17 @@ function auditMessage(r: AuditRecord): string {
   const claim = r.nodeclaim !== undefined ? ` for NodeClaim ${r.nodeclaim}` : "";
   const what = {
     VmCreate: `create VM${vm}${on}${claim}`,
+    VmStart: `start VM${vm}${on}${claim}`,
+    VmStop: `stop VM${vm}${on}${claim}`,
     VmDelete: `delete VM${vm}${on}${claim}`,
     Cordon: `cordon node ${r.node ?? "?"}${claim}`,
     Uncordon: `uncordon node ${r.node ?? "?"}${claim}`,
+    Taint: `taint node ${r.node ?? "?"}${claim}`,
+    Untaint: `untaint node ${r.node ?? "?"}${claim}`,
+    Drain: `drain node ${r.node ?? "?"}${claim}`,
     Evict: `evict pod ${r.pod ?? "?"} from node ${r.node ?? "?"}`,
+    PodDelete: `delete pod ${r.pod ?? "?"} from node ${r.node ?? "?"}`,
+    NodeDelete: `delete node ${r.node ?? "?"}${claim}`,
   }[r.action];
   const outcome = r.outcome === undefined || r.outcome === "requested" ? "" : ` ${r.outcome}`;
   return `${what} in pool ${r.nodepool}${outcome}: ${r.reason.message}`;

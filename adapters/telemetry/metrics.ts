@@ -56,7 +56,10 @@ export interface Metrics {
     limits?: PoolFigures,
     overhead?: PoolFigures,
   ): void;
-  /** One provider (PVE) request: `proxscale_provider_requests_total` + duration histogram. */
+  /**
+   * One provider (PVE) request: `proxscale_provider_requests_total{verb,endpoint,code}` and the
+   * duration histogram.
+   */
   observeProviderRequest(endpoint: string, code: string | number, ms: number): void;
   /** The PVE client's `observe` hook, mapped onto `observeProviderRequest`. */
   observePveCall(call: ProviderCall): void;
@@ -199,7 +202,9 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   };
 
   const observeProviderRequest = (endpoint: string, code: string | number, ms: number) => {
-    const l = labels({ endpoint: endpointTemplate(endpoint), code });
+    // The endpoint reads `POST /nodes/{node}/qemu/{vmid}/clone`: its method is the verb.
+    const verb = /^[A-Z]+(?= )/.exec(endpoint)?.[0];
+    const l = labels({ verb, endpoint: endpointTemplate(endpoint), code });
     providerRequests.add(1, l);
     providerDuration.record(ms / 1000, l);
   };

@@ -61,7 +61,7 @@ Deno.test("the PVE observe hook counts the request and writes a debug request lo
   t.observePveCall({ endpoint: "GET /cluster/nextid", durationMs: 12, status: 200, attempt: 1 });
   assert.match(
     await t.metrics.collect(),
-    /proxscale_provider_requests_total\{endpoint="GET \/cluster\/nextid",code="200"\} 1/,
+    /proxscale_provider_requests_total\{verb="GET",endpoint="GET \/cluster\/nextid",code="200"\} 1/,
   );
   const rec = logSink.records()[0]!;
   assert.deepEqual([rec.level, rec.msg, rec.endpoint, rec.status], [

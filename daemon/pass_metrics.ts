@@ -1,0 +1,129 @@
+/**
+ * The gauges and counters a reconcile pass feeds: nodes by NodePool and state, pods waiting for
+ * capacity now and how long each waited once bound, each pool's usage and limits, drift
+ * findings, launches and disruption decisions carried out, leader and sync flags, queue depth.
+ * Kept apart from observe.ts (reports, audit, errors) so each stays one concept.
+ *
+ * May import: core/, adapters/, daemon/.
+ */
+import type { Config, NodeClaim, Snapshot } from "../core/model.ts";
+import { podKey } from "../core/model.ts";
+import type { ReconcilePlan } from "../core/reconcile.ts";
+import { isClaimReady } from "../core/claim_state.ts";
+import { poolUsage } from "../core/limits.ts";
+import { NODEPOOL_LABEL_KEY } from "../core/labels.ts";
+import type { Metrics } from "../adapters/telemetry/metrics.ts";
+
+/** The state a NodeClaim counts under in `proxscale_nodes`. */
+export function claimState(c: NodeClaim): "deleting" | "ready" | "registered" | "launching" {
+  if (c.deleting) return "deleting";
+  if (isClaimReady(c)) return "ready";
+  return c.nodeName !== undefined ? "registered" : "launching";
+}
+
+/** True for a pod that waits for a node: Pending, unbound, marked Unschedulable. */
+export function isWaiting(p: Snapshot["pods"][number]): boolean {
+  return p.phase === "Pending" && p.nodeName === undefined && p.unschedulable === true;
+}
+
+/** Feeds `metrics` from each pass; remembers waiting pods to time their wait. */
+export class PassMetrics {
+  readonly #metrics: Metrics;
+  readonly #config: () => Config | undefined;
+  /** Waiting pods: key -> since (epoch ms). */
+  #waiting = new Map<string, number>();
+
+  constructor(metrics: Metrics, config: () => Config | undefined) {
+    this.#metrics = metrics;
+    this.#config = config;
+  }
+
+  /** Records one pass; `acted` says whether its actions were carried out. */
+  pass(plan: ReconcilePlan, acted: boolean, snap: Snapshot | undefined): void {
+    const m = this.#metrics;
+    if (snap) {
+      this.#pods(snap);
+      this.#nodes(snap);
+      this.#pools(snap);
+    } else {
+      m.setPendingPods(plan.provisioning.claims.reduce((a, c) => a + c.pods.length, 0));
+    }
+    const findings = new Map<string, { nodepool: string; reason: string; count: number }>();
+    for (const a of plan.actions) {
+      if (a.kind === "GarbageCollectVM" || a.kind === "RemoveNode" || a.kind === "MarkDrifted") {
+        const pool = a.kind === "MarkDrifted"
+          ? snap?.nodeClaims.find((c) => c.name === a.claim)?.nodePool ?? ""
+          : "";
+        const key = `${pool}/${a.reason.code}`;
+        const f = findings.get(key) ?? { nodepool: pool, reason: a.reason.code, count: 0 };
+        f.count++;
+        findings.set(key, f);
+      }
+    }
+    m.setDriftFindings([...findings.values()]);
+    if (!acted) return;
+    for (const a of plan.actions) {
+      if (a.kind === "LaunchClaim" && a.isNew) m.claimLaunched(a.claim.nodePool, a.reason.code);
+      if (a.kind === "Disrupt") {
+        m.disruptionDecision(a.command.method, a.reason.code);
+        for (const c of a.command.candidates) m.claimDisrupted(c.nodePool, a.reason.code);
+      }
+    }
+  }
+
+  #pods(snap: Snapshot): void {
+    const poolOfNode = new Map(snap.nodes.map((n) => [n.name, n.labels[NODEPOOL_LABEL_KEY]]));
+    const now = snap.now;
+    const waiting = new Map<string, number>();
+    for (const p of snap.pods) {
+      const key = podKey(p);
+      if (isWaiting(p)) {
+        waiting.set(key, this.#waiting.get(key) ?? p.pendingSince ?? now);
+      } else if (p.nodeName !== undefined && this.#waiting.has(key)) {
+        // It waited and is bound now: how long it waited, by the pool of the node it got.
+        this.#metrics.observePodPending(
+          Math.max(0, now - this.#waiting.get(key)!),
+          poolOfNode.get(p.nodeName),
+        );
+      }
+    }
+    this.#waiting = waiting;
+    this.#metrics.setPendingPods(waiting.size);
+  }
+
+  #nodes(snap: Snapshot): void {
+    const rows = new Map<string, { nodepool: string; state: string; count: number }>();
+    // Every pool and state appears, at 0 when empty, so a dashboard shows the drop.
+    for (const p of this.#config()?.nodePools ?? []) {
+      for (const state of ["launching", "registered", "ready", "deleting"]) {
+        rows.set(`${p.name}/${state}`, { nodepool: p.name, state, count: 0 });
+      }
+    }
+    for (const c of snap.nodeClaims) {
+      const state = claimState(c);
+      const key = `${c.nodePool}/${state}`;
+      const r = rows.get(key) ?? { nodepool: c.nodePool, state, count: 0 };
+      r.count++;
+      rows.set(key, r);
+    }
+    this.#metrics.setNodes([...rows.values()]);
+  }
+
+  #pools(snap: Snapshot): void {
+    const config = this.#config();
+    if (!config) return;
+    const templates = new Map(config.machineTemplates.map((t) => [t.name, t]));
+    for (const pool of config.nodePools) {
+      const u = poolUsage(pool, snap.nodeClaims, templates);
+      const overhead = snap.nodeClaims
+        .filter((c) => c.nodePool === pool.name)
+        .reduce((a, c) => a + (templates.get(c.machineTemplate)?.vmMemOverhead ?? 0), 0);
+      this.#metrics.setPoolUsage(
+        pool.name,
+        { cpu: u.cpu, memory: u.memory, nodes: u.nodes },
+        pool.limits,
+        { memory: overhead },
+      );
+    }
+  }
+}

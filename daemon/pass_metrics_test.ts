@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import type { NodeClaim, Pod, Snapshot } from "../core/model.ts";
+import type { ReconcilePlan } from "../core/reconcile.ts";
+import { createMetrics } from "../adapters/telemetry/metrics.ts";
+import { PassMetrics } from "./pass_metrics.ts";
+
+const plan = { actions: [], provisioning: { claims: [] } } as unknown as ReconcilePlan;
+
+function pod(name: string, nodeName?: string): Pod {
+  return {
+    uid: name,
+    name,
+    namespace: "default",
+    phase: nodeName ? "Running" : "Pending",
+    ...(nodeName ? { nodeName } : { unschedulable: true, pendingSince: 1_000 }),
+    createdAt: 1_000,
+    containers: [],
+  } as Pod;
+}
+
+function snap(now: number, pods: Pod[], claims: NodeClaim[] = []): Snapshot {
+  return {
+    now,
+    pods,
+    nodes: [{ name: "n1", labels: { "proxscale.io/nodepool": "general" } }] as never,
+    nodeClaims: claims,
+    hosts: [],
+    vms: [],
+    pdbs: [],
+  };
+}
+
+const value = (text: string, series: RegExp) => Number(series.exec(text)?.[1] ?? NaN);
+
+Deno.test("pending pods count unschedulable pods now and drop to 0 once they are bound", async () => {
+  const m = createMetrics();
+  try {
+    const p = new PassMetrics(m, () => undefined);
+    p.pass(plan, true, snap(2_000, [pod("a"), pod("b"), pod("c", "n1")]));
+    assert.equal(value(await m.collect(), /^proxscale_pending_pods (\d+)/m), 2);
+    p.pass(plan, true, snap(31_000, [pod("a", "n1"), pod("b", "n1"), pod("c", "n1")]));
+    const text = await m.collect();
+    assert.equal(value(text, /^proxscale_pending_pods (\d+)/m), 0);
+    // Each waited from its pendingSince (1 s) to the pass that saw it bound (31 s): 30 s.
+    assert.equal(
+      value(text, /^proxscale_pod_pending_duration_seconds_count\{nodepool="general"\} (\d+)/m),
+      2,
+    );
+    assert.equal(
+      value(text, /^proxscale_pod_pending_duration_seconds_sum\{nodepool="general"\} (\d+)/m),
+      60,
+    );
+  } finally {
+    await m.shutdown();
+  }
+});
