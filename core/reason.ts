@@ -21,6 +21,9 @@ export type ReasonCode =
   | "PodNotUnschedulable"
   | "PodUnschedulableAnywhere"
   | "MinNodes"
+  | "ResourceNotOffered"
+  | "HostPortConflict"
+  | "PlannedHostUnavailable"
   // lifecycle
   | "Launched"
   | "Registered"
@@ -45,6 +48,9 @@ export type ReasonCode =
   | "DisruptionInProgress"
   | "Draining"
   | "Drained"
+  | "NodePoolRemoved"
+  | "InsufficientSavings"
+  | "VolumePinned"
   // drift and orphans
   | "OrphanVM"
   | "OrphanNode"

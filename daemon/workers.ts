@@ -80,7 +80,9 @@ async function launch(ctx: DaemonContext, name: string): Promise<JobOutcome> {
     ctx.report({ time: now, what: "LaunchFailed", nodeclaim: name, reason: why });
     // This attempt's token and seed must not outlive it; a retry mints fresh ones.
     await releaseBootstrap(ctx, name, claim.provider, template, "launch failed");
-    const permanent = made.error.kind === "InvalidTemplate";
+    // A planned host that cannot take the VM is not retried: the next pass plans again.
+    const permanent = made.error.kind === "InvalidTemplate" ||
+      (made.error.kind === "NoHost" && made.error.reason.code === "PlannedHostUnavailable");
     return fail(made.error.message, !permanent);
   }
   const vm = made.value;
