@@ -34,3 +34,55 @@ export function podRequests(pod: Pod): Resources {
   memory = Math.max(memory + sidecarMem, initMem) + (pod.overhead?.memory ?? 0);
   return { cpu, memory };
 }
+
+/** The extended requests of a pod that has none (one shared object, compared by identity). */
+export const NO_EXTENDED: Readonly<Record<string, number>> = Object.freeze({});
+
+/**
+ * Effective requests of every resource other than cpu and memory (extended resources,
+ * hugepages, ephemeral-storage), by the same rule as `podRequests`: containers summed, init
+ * containers at their maximum with sidecars alongside, plus overhead. Empty when none.
+ */
+export function podExtendedRequests(pod: Pod): Readonly<Record<string, number>> {
+  const keys = new Set<string>();
+  for (const c of pod.containers) for (const k in c.extended ?? {}) keys.add(k);
+  for (const c of pod.initContainers ?? []) for (const k in c.extended ?? {}) keys.add(k);
+  for (const k in pod.overhead?.extended ?? {}) keys.add(k);
+  if (keys.size === 0) return NO_EXTENDED;
+  const out: Record<string, number> = {};
+  for (const k of keys) {
+    let main = 0;
+    for (const c of pod.containers) main += c.extended?.[k] ?? 0;
+    let sidecar = 0;
+    let init = 0;
+    for (const ic of pod.initContainers ?? []) {
+      const v = ic.extended?.[k] ?? 0;
+      if (ic.sidecar) {
+        sidecar += v;
+        init = Math.max(init, sidecar);
+      } else init = Math.max(init, sidecar + v);
+    }
+    const total = Math.max(main + sidecar, init) + (pod.overhead?.extended?.[k] ?? 0);
+    if (total > 0) out[k] = total;
+  }
+  return out;
+}
+
+/** Adds `b` into `a` (per resource name), returning `a`. */
+export function addExtended(
+  a: Record<string, number>,
+  b: Readonly<Record<string, number>>,
+  sign = 1,
+): Record<string, number> {
+  for (const k in b) a[k] = (a[k] ?? 0) + sign * b[k]!;
+  return a;
+}
+
+/** The first resource of `need` that `have` lacks room for, or undefined when all fit. */
+export function missingExtended(
+  have: Readonly<Record<string, number>> | undefined,
+  need: Readonly<Record<string, number>>,
+): string | undefined {
+  for (const k in need) if ((have?.[k] ?? 0) < need[k]!) return k;
+  return undefined;
+}

@@ -18,8 +18,17 @@ import type {
   Taint,
 } from "./model.ts";
 import { podKey } from "./model.ts";
-import { podRequests } from "./pod_requests.ts";
-import { matchesNodeConstraints, matchesTerm } from "./requirements.ts";
+import {
+  addExtended,
+  missingExtended,
+  NO_EXTENDED,
+  podExtendedRequests,
+  podRequests,
+} from "./pod_requests.ts";
+import { isClaimReady } from "./claim_state.ts";
+import { cheapestShapeWithin, requirementsOn } from "./requirement_sets.ts";
+import type { HostPort, Requirement } from "./model.ts";
+import { matchesAll, matchesNodeConstraints, matchesTerm } from "./requirements.ts";
 import { untoleratedTaint } from "./taints.ts";
 import {
   HOSTNAME_KEY,
@@ -28,14 +37,20 @@ import {
   TopologyIndex,
   ZONE_KEY,
 } from "./topology.ts";
-import { cheapestShape } from "./shapes.ts";
 import { exceedsLimits, footprint } from "./limits.ts";
 import { chooseHost } from "./placement.ts";
 import { type Reason, reason } from "./reason.ts";
 import { humanBytes, humanCpu } from "./quantity.ts";
 import { shortHash } from "./hash.ts";
 import { eligibility } from "./pod_eligibility.ts";
-import { buildPoolContexts, type PoolCtx, type PoolFit, poolFits } from "./provisioning_pools.ts";
+import {
+  buildPoolContexts,
+  INSTANCE_TYPE_KEY,
+  labelsFor,
+  type PoolCtx,
+  type PoolFit,
+  poolFits,
+} from "./provisioning_pools.ts";
 import {
   onlyKey,
   type Pref,
@@ -77,7 +92,17 @@ export type ProvisionPlan = {
 /** Well-known labels every proxscale node carries. */
 export const NODEPOOL_LABEL = NODEPOOL_LABEL_KEY;
 export const HOST_LABEL = HOST_LABEL_KEY;
-export const INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type";
+export const INSTANCE_TYPE_LABEL = INSTANCE_TYPE_KEY;
+
+/** `PROTOCOL/port` keys of host ports: two pods with the same key never share a node. */
+function portKeys(ports: readonly HostPort[] | undefined): string[] {
+  return (ports ?? []).map((p) => `${p.protocol}/${p.port}`);
+}
+
+const hasAny = (o: Readonly<Record<string, number>>) => {
+  for (const _ in o) return true;
+  return false;
+};
 
 type Bin = {
   kind: "node" | "claim" | "new";
@@ -86,7 +111,15 @@ type Bin = {
   taints: readonly Taint[];
   free: Resources;
   freePods: number;
+  /** Free extended resources (nvidia.com/gpu, hugepages-*, ...); absent = none offered. */
+  ext?: Record<string, number>;
+  /** Host ports already taken on the node. */
+  ports?: Set<string>;
   // For bins opened in this decision:
+  /** Instance-type requirements of the pool and of every pod on the bin: its shape stays inside. */
+  types?: Requirement[];
+  /** Pods on the bin whose node constraints name an instance type (checked when it grows). */
+  typePods?: Pod[];
   ctx?: PoolCtx;
   host?: Host;
   used?: Resources;
@@ -95,7 +128,24 @@ type Bin = {
   claim?: PlannedClaim;
 };
 
-type PodInfo = { pod: Pod; key: string; req: Resources; cls: PodClass };
+type Used = {
+  cpu: number;
+  memory: number;
+  pods: number;
+  ext?: Record<string, number>;
+  ports?: string[];
+};
+const UNREACHABLE_TAINT = "node.kubernetes.io/unreachable";
+const NONE = NO_EXTENDED;
+
+type PodInfo = {
+  pod: Pod;
+  key: string;
+  req: Resources;
+  ext: Readonly<Record<string, number>>;
+  ports: string[];
+  cls: PodClass;
+};
 
 type PodClass = {
   rep: Pod;
@@ -106,6 +156,10 @@ type PodClass = {
   minMem: number;
   pools?: PoolFit[];
   zoneUniverse?: Set<string>;
+  /** The class's node constraints name an instance type. */
+  typed: boolean;
+  /** Instance-type requirements every node of the class must meet (selector or single term). */
+  typeReqs: Requirement[];
 };
 
 /** Decides which NodeClaims to open for the snapshot's pending pods. Pure and deterministic. */
@@ -135,7 +189,7 @@ class Provisioner {
     for (const c of snap.nodeClaims) this.usedNames.add(c.name);
 
     // Capacity already used on each node by pods bound to it.
-    const usedOn = new Map<string, { cpu: number; memory: number; pods: number }>();
+    const usedOn = new Map<string, Used>();
     const placed: PlacedPod[] = [];
     const pending: PodInfo[] = [];
     for (const pod of snap.pods) {
@@ -146,6 +200,11 @@ class Provisioner {
         u.cpu += r.cpu;
         u.memory += r.memory;
         u.pods += 1;
+        const e = podExtendedRequests(pod);
+        if (hasAny(e)) addExtended(u.ext ??= {}, e);
+        if (pod.hostPorts?.length) {
+          for (const k of portKeys(pod.hostPorts)) (u.ports ??= []).push(k);
+        }
         usedOn.set(pod.nodeName, u);
         const node = nodesByName.get(pod.nodeName);
         if (node && !pod.deleting) {
@@ -167,6 +226,8 @@ class Provisioner {
         pod,
         key: podKey(pod),
         req: podRequests(pod),
+        ext: podExtendedRequests(pod),
+        ports: portKeys(pod.hostPorts),
         cls: undefined as unknown as PodClass,
       });
     }
@@ -210,20 +271,36 @@ class Provisioner {
   #buildExistingBins(
     nodesByName: Map<string, Node>,
     nodeByProviderId: Map<string, Node>,
-    usedOn: Map<string, { cpu: number; memory: number; pods: number }>,
+    usedOn: Map<string, Used>,
   ) {
+    // A node of a claim still starting up is NotReady on its way in: its room is capacity. Any
+    // other NotReady or unreachable node's room is not: pods would wait there forever.
+    const starting = new Set<string>();
+    for (const c of this.snap.nodeClaims) {
+      if (c.deleting || isClaimReady(c)) continue;
+      if (c.nodeName) starting.add(c.nodeName);
+      const byId = c.providerID ? nodeByProviderId.get(c.providerID) : undefined;
+      if (byId) starting.add(byId.name);
+    }
     const nodes = [...this.snap.nodes].sort((a, b) => (a.name < b.name ? -1 : 1));
     for (const n of nodes) {
       if (n.deleting || n.unschedulable) continue;
+      if (!n.ready && !starting.has(n.name)) continue;
+      if ((n.taints ?? []).some((t) => t.key === UNREACHABLE_TAINT)) continue;
       const u = usedOn.get(n.name) ?? { cpu: 0, memory: 0, pods: 0 };
-      this.bins.push({
+      const bin: Bin = {
         kind: "node",
         name: n.name,
         labels: n.labels,
         taints: n.taints ?? [],
         free: { cpu: n.allocatable.cpu - u.cpu, memory: n.allocatable.memory - u.memory },
         freePods: (n.allocatable.pods ?? 110) - u.pods,
-      });
+      };
+      if (n.allocatable.extended || u.ext) {
+        bin.ext = addExtended({ ...n.allocatable.extended }, u.ext ?? {}, -1);
+      }
+      if (u.ports) bin.ports = new Set(u.ports);
+      this.bins.push(bin);
     }
     const templates = new Map(this.config.machineTemplates.map((t) => [t.name, t]));
     const claims = [...this.snap.nodeClaims].sort((a, b) => (a.name < b.name ? -1 : 1));
@@ -238,7 +315,7 @@ class Provisioner {
       labels[HOSTNAME_KEY] ??= c.nodeName ?? c.name;
       const ctx = this.pools.find((p) => p.pool.name === c.nodePool);
       const ds = ctx?.dsOverhead ?? { cpu: 0, memory: 0 };
-      this.bins.push({
+      const bin: Bin = {
         kind: "claim",
         name: c.name,
         labels,
@@ -248,7 +325,12 @@ class Provisioner {
           memory: c.shape.memory - reserved.memory - ds.memory,
         },
         freePods: (t?.maxPods ?? 110) - (ctx?.dsPods ?? 0),
-      });
+      };
+      if (t?.extendedResources) {
+        bin.ext = addExtended({ ...t.extendedResources }, ctx?.dsExtended ?? {}, -1);
+      }
+      if (ctx?.dsPorts.length) bin.ports = new Set(portKeys(ctx.dsPorts));
+      this.bins.push(bin);
       if (labels[ZONE_KEY]) this.#countZone(c.nodePool, labels[ZONE_KEY]);
     }
     for (const b of this.bins) {
@@ -275,10 +357,33 @@ class Provisioner {
       pod.requiredPodAntiAffinity ?? [],
       pod.topologySpreadConstraints ?? [],
       pod.pendingSince ?? pod.createdAt,
+      // Extended requests and host ports only ever shrink a bin's room: a class shares them.
+      p.ext,
+      p.ports,
+      pod.requiredPodAffinity ?? [],
     ]);
     let c = this.classes.get(key);
     if (!c) {
-      c = { rep: pod, cands: [], head: 0, scanned: 0, minCpu: p.req.cpu, minMem: p.req.memory };
+      const typed = requirementsOn(INSTANCE_TYPE_KEY, pod.nodeSelector, undefined).length > 0 ||
+        (pod.requiredNodeAffinity ?? []).some((t) =>
+          (t.matchExpressions ?? []).some((e) => e.key === INSTANCE_TYPE_KEY)
+        );
+      const terms = pod.requiredNodeAffinity ?? [];
+      const typeReqs = requirementsOn(
+        INSTANCE_TYPE_KEY,
+        pod.nodeSelector,
+        terms.length === 1 ? terms[0] : undefined,
+      );
+      c = {
+        rep: pod,
+        cands: [],
+        head: 0,
+        scanned: 0,
+        minCpu: p.req.cpu,
+        minMem: p.req.memory,
+        typed,
+        typeReqs,
+      };
       this.classes.set(key, c);
     }
     c.minCpu = Math.min(c.minCpu, p.req.cpu);
@@ -358,18 +463,28 @@ class Provisioner {
       if (b.free.cpu < cls.minCpu || b.free.memory < cls.minMem || b.freePods < 1) return "dead";
       if (b.free.cpu < req.cpu || b.free.memory < req.memory) return "no";
     }
+    // Host ports and extended resources are the same for the whole class and a bin's only shrink.
+    if (p.ports.length && b.ports && p.ports.some((k) => b.ports!.has(k))) return "dead";
+    if (p.ext !== NONE && missingExtended(b.ext, p.ext) !== undefined) return "dead";
     if (pref && !matchesTerm(b.labels, pref, b.name)) return "no";
     const topo = this.#topologyOk(p, b.labels);
     if (!topo.ok) return topo.permanent ? "dead" : "no";
     if (b.kind === "new") {
-      const grown = this.#grow(b, req);
+      const grown = this.#grow(b, p);
       if (!grown) return "no";
     }
     return "yes";
   }
 
-  #topologyOk(p: PodInfo, labels: Record<string, string>) {
+  #topologyOk(
+    p: PodInfo,
+    labels: Record<string, string>,
+  ): { ok: true } | { ok: false; permanent: boolean; why: string } {
     const pod = p.pod;
+    if (pod.requiredPodAffinity?.length) {
+      const why = this.topo.affinityBlocks(pod, labels);
+      if (why) return { ok: false, permanent: false, why };
+    }
     if (
       !pod.requiredPodAntiAffinity?.length && !pod.topologySpreadConstraints?.length &&
       !this.topo.hasAntiAffinity
@@ -396,11 +511,29 @@ class Provisioner {
   }
 
   /** The shape and footprint a new bin would have with `req` added, if limits and host allow it. */
-  #grow(b: Bin, req: Resources): { shape: Shape; delta: Resources } | undefined {
+  #grow(b: Bin, p: PodInfo): { shape: Shape; delta: Resources } | undefined {
     const ctx = b.ctx!;
+    const req = p.req;
     const need = { cpu: b.used!.cpu + req.cpu, memory: b.used!.memory + req.memory };
-    const shape = cheapestShape(ctx.template, need, this.config.settings.cost);
+    const types = p.cls.typeReqs.length ? [...b.types!, ...p.cls.typeReqs] : b.types!;
+    const shape = cheapestShapeWithin(
+      ctx.template,
+      need,
+      this.config.settings.cost,
+      types,
+      INSTANCE_TYPE_KEY,
+    );
     if (!shape) return undefined;
+    if (shape.name !== b.shape!.name) {
+      // A claim never grows past the instance type one of its pods (or the new one) asked for.
+      const labels = { ...b.labels, [INSTANCE_TYPE_KEY]: shape.name };
+      const pods = p.cls.typed ? [...b.typePods!, p.pod] : b.typePods!;
+      for (const q of pods) {
+        if (!matchesNodeConstraints(labels, q.nodeSelector, q.requiredNodeAffinity, b.name)) {
+          return undefined;
+        }
+      }
+    }
     const now = footprint(b.shape!, ctx.template);
     const next = footprint(shape, ctx.template);
     const delta = { cpu: next.cpu - now.cpu, memory: next.memory - now.memory };
@@ -421,12 +554,16 @@ class Provisioner {
   }
 
   #commit(p: PodInfo, b: Bin) {
+    if (p.ext !== NONE) addExtended(b.ext ??= {}, p.ext, -1);
+    if (p.ports.length) { for (const k of p.ports) (b.ports ??= new Set()).add(k); }
     if (b.kind === "new") {
-      const g = this.#grow(b, p.req)!;
+      const g = this.#grow(b, p)!;
       this.#applyGrowth(b, g.shape, g.delta);
       b.used = { cpu: b.used!.cpu + p.req.cpu, memory: b.used!.memory + p.req.memory };
       b.podCount! += 1;
       b.claim!.pods.push(p.key);
+      if (p.cls.typeReqs.length) b.types = [...b.types!, ...p.cls.typeReqs];
+      if (p.cls.typed) b.typePods!.push(p.pod);
     } else {
       b.free = { cpu: b.free.cpu - p.req.cpu, memory: b.free.memory - p.req.memory };
       b.freePods -= 1;
@@ -508,7 +645,13 @@ class Provisioner {
         cpu: ctx.dsOverhead.cpu + p.req.cpu,
         memory: ctx.dsOverhead.memory + p.req.memory,
       };
-      const shape = cheapestShape(ctx.template, need, this.config.settings.cost);
+      const shape = cheapestShapeWithin(
+        ctx.template,
+        need,
+        this.config.settings.cost,
+        fit.types,
+        INSTANCE_TYPE_KEY,
+      );
       if (!shape || ctx.dsPods + 1 > ctx.template.maxPods) {
         fail(
           reason(
@@ -546,7 +689,7 @@ class Provisioner {
         continue;
       }
       const host = chooseHost({
-        hosts: ctx.hosts,
+        hosts: fit.hosts,
         footprint: fp,
         strategy: ctx.provider.placement,
         planned: this.planned,
@@ -573,7 +716,11 @@ class Provisioner {
         shape,
         podCount: ctx.dsPods,
         claim,
+        ext: addExtended({ ...ctx.template.extendedResources }, ctx.dsExtended, -1),
+        types: [...fit.types],
+        typePods: [],
       };
+      if (ctx.dsPorts.length) bin.ports = new Set(portKeys(ctx.dsPorts));
       this.bins.push(bin);
       this.#refresh(p.cls);
       this.#commit(p, bin);
@@ -611,12 +758,21 @@ class Provisioner {
           ctx.opened >= pool.scaleUp.batchSize ||
           ctx.inFlight + ctx.opened >= pool.scaleUp.maxConcurrent
         ) break;
-        const shape = cheapestShape(ctx.template, ctx.dsOverhead, this.config.settings.cost);
-        if (!shape) break;
+        const shape = cheapestShapeWithin(
+          ctx.template,
+          ctx.dsOverhead,
+          this.config.settings.cost,
+          ctx.typeReqs,
+          INSTANCE_TYPE_KEY,
+        );
+        const labels = labelsFor(ctx, undefined, undefined);
+        if (!shape || typeof labels === "string") break;
         const fp = footprint(shape, ctx.template);
         if (exceedsLimits(pool, ctx.usage, fp, 1, ctx.template.vmMemOverhead)) break;
         const host = chooseHost({
-          hosts: ctx.hosts,
+          hosts: ctx.hosts.filter((h) =>
+            matchesAll({ [ZONE_KEY]: h.zone, [HOST_LABEL]: h.name }, ctx.placeReqs)
+          ),
           footprint: fp,
           strategy: ctx.provider.placement,
           planned: this.planned,
@@ -629,7 +785,7 @@ class Provisioner {
           host.value,
           name,
           shape,
-          ctx.baseLabels,
+          labels,
           reason(
             "MinNodes",
             `pool '${pool.name}' keeps at least ${pool.minNodes} nodes (has ${i})`,

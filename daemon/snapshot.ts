@@ -1,6 +1,6 @@
 /**
  * Builds the core's Snapshot from what the daemon observes: the informers' caches (pods, nodes,
- * PDBs, NodeClaims) and each Provider's owned VMs and host inventory, read fresh every pass
+ * PDBs, NodeClaims, DaemonSets, and volumes whose node affinity constrains the pods using them) and each Provider's owned VMs and host inventory, read fresh every pass
  * (PVE has no watch). A provider that cannot be read makes the pass fail rather than decide on
  * a partial view: deciding without its VMs would count them as vanished.
  *
@@ -8,6 +8,7 @@
  */
 import type { Host, Snapshot, VM } from "../core/model.ts";
 import { err, ok, type Result } from "../core/result.ts";
+import { applyVolumeAffinity } from "../core/volumes.ts";
 import type { ClusterInformers } from "../adapters/kubernetes/cluster_informers.ts";
 import type { MachineProvider } from "../adapters/proxmox/port.ts";
 
@@ -46,7 +47,9 @@ export async function buildSnapshot(
   const k = informers.snapshot();
   return ok({
     now,
-    pods: k.pods,
+    // A bound local or zonal volume is a node constraint of every pod that mounts it.
+    pods: applyVolumeAffinity(k.pods, k.volumeClaims, k.volumes),
+    daemonSets: k.daemonSets,
     nodes: k.nodes,
     nodeClaims: k.nodeClaims,
     pdbs: k.pdbs,
