@@ -78,6 +78,8 @@ export type Pod = {
   phase: "Pending" | "Running" | "Succeeded" | "Failed" | "Unknown";
   /** PodScheduled=False with reason Unschedulable. */
   unschedulable?: boolean;
+  /** When the pod was bound to its node (PodScheduled=True), epoch ms. */
+  boundAt?: number;
   /** When the pod became unschedulable (or was created), epoch ms. */
   pendingSince?: number;
   createdAt: number;

@@ -3,7 +3,7 @@
  * summed, init containers taken at their maximum (with restartable "sidecar" init containers
  * running alongside everything started after them), plus the RuntimeClass overhead.
  */
-import type { Pod, Resources } from "./model.ts";
+import type { HostPort, Pod, Resources } from "./model.ts";
 
 /** Effective requests of `pod` in millicores and bytes. */
 export function podRequests(pod: Pod): Resources {
@@ -85,4 +85,9 @@ export function missingExtended(
 ): string | undefined {
   for (const k in need) if ((have?.[k] ?? 0) < need[k]!) return k;
   return undefined;
+}
+
+/** `PROTOCOL/port` keys of host ports: two pods with the same key never share a node. */
+export function hostPortKeys(ports: readonly HostPort[] | undefined): string[] {
+  return (ports ?? []).map((p) => `${p.protocol}/${p.port}`);
 }

@@ -20,6 +20,7 @@ import type {
 import { podKey } from "./model.ts";
 import {
   addExtended,
+  hostPortKeys,
   missingExtended,
   NO_EXTENDED,
   podExtendedRequests,
@@ -94,10 +95,7 @@ export const NODEPOOL_LABEL = NODEPOOL_LABEL_KEY;
 export const HOST_LABEL = HOST_LABEL_KEY;
 export const INSTANCE_TYPE_LABEL = INSTANCE_TYPE_KEY;
 
-/** `PROTOCOL/port` keys of host ports: two pods with the same key never share a node. */
-function portKeys(ports: readonly HostPort[] | undefined): string[] {
-  return (ports ?? []).map((p) => `${p.protocol}/${p.port}`);
-}
+const portKeys = hostPortKeys;
 
 const hasAny = (o: Readonly<Record<string, number>>) => {
   for (const _ in o) return true;

@@ -19,6 +19,7 @@ import {
   testTemplate,
 } from "./testing/arbitraries.ts";
 import { applyVolumeAffinity } from "./volumes.ts";
+import { withLeavingPodsPending } from "./provisioning_leaving.ts";
 import { HOST_LABEL_KEY } from "./labels.ts";
 
 const ZONE = "topology.kubernetes.io/zone";
@@ -47,6 +48,8 @@ type Case = {
   name: string;
   snapshot: Partial<Snapshot>;
   config?: (c: Config) => void;
+  /** Plan as reconcile does: pods of nodes on their way out count as pending. */
+  leaving?: boolean;
   want: Want;
 };
 
@@ -326,13 +329,41 @@ const CASES: Case[] = [
     },
     want: { claims: [{ host: "pve2", pods: ["db-0"] }] },
   },
+  {
+    name: "the pods of a node being deleted get a VM before they are evicted",
+    snapshot: {
+      pods: [testPod("web-1", "n1"), testPod("web-2", "n1")],
+      nodes: [{ ...readyNode.node, deleting: true }],
+      nodeClaims: [{ ...readyNode.claim, deleting: true }],
+    },
+    leaving: true,
+    want: { claims: [{ pods: ["web-1", "web-2"] }] },
+  },
+  {
+    name: "the pods of a disrupted node wait on its launching replacement rather than a new VM",
+    snapshot: (() => {
+      const repl = managedNode("n2", "general");
+      const { nodeName: _n, providerID: _p, ...launching } = { ...repl.claim, conditions: [] };
+      return {
+        pods: [testPod("web-1", "n1")],
+        nodes: [{
+          ...readyNode.node,
+          taints: [{ key: "proxscale.io/disrupted", effect: "NoSchedule" as const }],
+        }],
+        nodeClaims: [readyNode.claim, launching],
+      };
+    })(),
+    leaving: true,
+    want: { claims: [], placed: { "web-1": "n2-claim" } },
+  },
 ];
 
 for (const c of CASES) {
   Deno.test(c.name, () => {
     const config = testConfig();
     c.config?.(config);
-    const plan = provision(snapshotOf(c.snapshot), config);
+    const snap = snapshotOf(c.snapshot);
+    const plan = provision(c.leaving ? withLeavingPodsPending(snap) : snap, config);
     const name = (key: string) => key.split("/")[1]!;
     if (c.want.claims) {
       assert.equal(plan.claims.length, c.want.claims.length, JSON.stringify(plan, null, 1));

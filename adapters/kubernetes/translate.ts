@@ -314,6 +314,9 @@ export function podFromKube(obj: unknown): Result<Pod, Malformed> {
       nodeName: p.spec.nodeName || undefined,
       phase: p.status?.phase ?? "Pending",
       unschedulable: unschedulable || undefined,
+      boundAt: scheduled?.status === "True" && p.spec.nodeName
+        ? ms(scheduled.lastTransitionTime, "status.conditions.PodScheduled")
+        : undefined,
       pendingSince: unschedulable
         ? ms(scheduled!.lastTransitionTime, "status.conditions.PodScheduled") ?? created
         : undefined,
