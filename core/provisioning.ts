@@ -28,7 +28,7 @@ import {
 } from "./pod_requests.ts";
 import { isClaimReady } from "./claim_state.ts";
 import { cheapestShapeWithin, requirementsOn } from "./requirement_sets.ts";
-import type { HostPort, Requirement } from "./model.ts";
+import type { Requirement } from "./model.ts";
 import { matchesAll, matchesNodeConstraints, matchesTerm } from "./requirements.ts";
 import { untoleratedTaint } from "./taints.ts";
 import {
