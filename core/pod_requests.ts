@@ -44,6 +44,12 @@ export const NO_EXTENDED: Readonly<Record<string, number>> = Object.freeze({});
  * containers at their maximum with sidecars alongside, plus overhead. Empty when none.
  */
 export function podExtendedRequests(pod: Pod): Readonly<Record<string, number>> {
+  // Most pods ask for cpu and memory only: answer them without allocating.
+  let any = pod.overhead?.extended !== undefined;
+  for (let i = 0; !any && i < pod.containers.length; i++) any = !!pod.containers[i]!.extended;
+  const inits = pod.initContainers;
+  for (let i = 0; !any && inits && i < inits.length; i++) any = !!inits[i]!.extended;
+  if (!any) return NO_EXTENDED;
   const keys = new Set<string>();
   for (const c of pod.containers) for (const k in c.extended ?? {}) keys.add(k);
   for (const c of pod.initContainers ?? []) for (const k in c.extended ?? {}) keys.add(k);
@@ -88,6 +94,8 @@ export function missingExtended(
 }
 
 /** `PROTOCOL/port` keys of host ports: two pods with the same key never share a node. */
-export function hostPortKeys(ports: readonly HostPort[] | undefined): string[] {
-  return (ports ?? []).map((p) => `${p.protocol}/${p.port}`);
+export function hostPortKeys(ports: readonly HostPort[] | undefined): readonly string[] {
+  if (!ports || ports.length === 0) return NO_PORTS;
+  return ports.map((p) => `${p.protocol}/${p.port}`);
 }
+const NO_PORTS: readonly string[] = Object.freeze([]);

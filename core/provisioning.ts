@@ -141,7 +141,7 @@ type PodInfo = {
   key: string;
   req: Resources;
   ext: Readonly<Record<string, number>>;
-  ports: string[];
+  ports: readonly string[];
   cls: PodClass;
 };
 
@@ -522,10 +522,10 @@ class Provisioner {
       INSTANCE_TYPE_KEY,
     );
     if (!shape) return undefined;
-    if (shape.name !== b.shape!.name) {
+    const pods = p.cls.typed ? [...b.typePods!, p.pod] : b.typePods!;
+    if (shape.name !== b.shape!.name && pods.length > 0) {
       // A claim never grows past the instance type one of its pods (or the new one) asked for.
       const labels = { ...b.labels, [INSTANCE_TYPE_KEY]: shape.name };
-      const pods = p.cls.typed ? [...b.typePods!, p.pod] : b.typePods!;
       for (const q of pods) {
         if (!matchesNodeConstraints(labels, q.nodeSelector, q.requiredNodeAffinity, b.name)) {
           return undefined;

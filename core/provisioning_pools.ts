@@ -302,21 +302,28 @@ export function poolFits(pools: readonly PoolCtx[], pod: Pod): PoolFit[] {
         continue;
       }
       const sel = withoutKey(pod.nodeSelector, term ? [term] : undefined, INSTANCE_TYPE_KEY);
+      // Unless a requirement names hosts, every host of a zone gives the same answer.
+      const byHost = ctx.placeReqs.some((r) => r.key === HOST_LABEL) ||
+        sel.nodeSelector?.[HOST_LABEL] !== undefined ||
+        (sel.terms ?? []).some((t) => (t.matchExpressions ?? []).some((e) => e.key === HOST_LABEL));
+      const zoneOk = new Map<string, boolean>();
       const zones: string[] = [];
       const hosts: Host[] = [];
       for (const h of ctx.hosts) {
-        const hl = { ...labels, [ZONE_KEY]: h.zone, [HOST_LABEL]: h.name };
-        if (ctx.placeReqs.length && !matchesAll(hl, ctx.placeReqs)) continue;
-        // A new node's hostname is not known yet and cannot match a pod's hostname requirement.
-        if (
-          !matchesNodeConstraints(
-            { ...hl, [HOSTNAME_KEY]: "\u0000new" },
-            sel.nodeSelector,
-            sel.terms,
-          )
-        ) {
-          continue;
+        let ok = byHost ? undefined : zoneOk.get(h.zone);
+        if (ok === undefined) {
+          // A new node's hostname is not known yet and cannot match a pod's hostname requirement.
+          const hl = {
+            ...labels,
+            [ZONE_KEY]: h.zone,
+            [HOST_LABEL]: h.name,
+            [HOSTNAME_KEY]: "\u0000new",
+          };
+          ok = (ctx.placeReqs.length === 0 || matchesAll(hl, ctx.placeReqs)) &&
+            matchesNodeConstraints(hl, sel.nodeSelector, sel.terms);
+          if (!byHost) zoneOk.set(h.zone, ok);
         }
+        if (!ok) continue;
         hosts.push(h);
         if (!zones.includes(h.zone)) zones.push(h.zone);
       }
