@@ -49,6 +49,8 @@ type Case = {
   disrupted: Record<string, string>;
   /** Nodes kept, with the reason code of their verdict. */
   kept?: Record<string, string>;
+  /** Pod name -> the node its eviction sends it to. */
+  movedTo?: Record<string, string>;
 };
 
 const a = () => managedNode("a", "general");
@@ -229,6 +231,24 @@ const CASES: Case[] = [
     disrupted: {},
     kept: { a: "Unconsolidatable" },
   },
+  {
+    name: "a pod with required pod affinity moves only next to a pod it selects",
+    nodes: [a(), roomy(), managedNode("c", "general", { shape: BIG })],
+    pods: [
+      testPod("web-1", "a", {
+        requiredPodAffinity: [{
+          topologyKey: "kubernetes.io/hostname",
+          labelSelector: { matchLabels: { app: "cache" } },
+        }],
+      }),
+      testPod("cache-1", "c", {
+        labels: { app: "cache" },
+        containers: [{ cpu: 5000, memory: GiB }],
+      }),
+    ],
+    disrupted: { a: "Underutilized" },
+    movedTo: { "web-1": "c" },
+  },
 ];
 
 for (const c of CASES) {
@@ -247,6 +267,10 @@ for (const c of CASES) {
     const got: Record<string, string> = {};
     for (const cmd of plan.commands) for (const n of cmd.candidates) got[n.node] = cmd.reason.code;
     assert.deepEqual(got, c.disrupted, JSON.stringify(plan.verdicts.filter((v) => !v.disrupt)));
+    for (const [pod, node] of Object.entries(c.movedTo ?? {})) {
+      const e = plan.commands.flatMap((x) => x.evictions).find((x) => x.pod === `default/${pod}`);
+      assert.equal(e?.to, node, `${pod} moves to ${node}`);
+    }
     for (const [node, code] of Object.entries(c.kept ?? {})) {
       const v = plan.verdicts.find((x) => x.node === node);
       assert.ok(v && !v.disrupt, `${node} is kept`);

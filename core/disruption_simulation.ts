@@ -19,7 +19,7 @@ import {
   podRequests,
 } from "./pod_requests.ts";
 import { untoleratedTaint } from "./taints.ts";
-import { matchesNodeConstraints } from "./requirements.ts";
+import { matchesNodeConstraints, matchesSelector } from "./requirements.ts";
 import { type PlacedPod, topologyAllows, TopologyIndex } from "./topology.ts";
 import { footprint } from "./limits.ts";
 import { shapeCost } from "./cost.ts";
@@ -118,6 +118,34 @@ export class Simulator {
     }
     if (missingExtended(ext, podExtendedRequests(pod)) !== undefined) return false;
     return !hostPortKeys(pod.hostPorts).some((k) => ports.has(k));
+  }
+
+  /**
+   * Required pod affinity of a pod moved onto slot `i`: each term needs a pod it selects that
+   * stays in the slot's domain. Pods moving in the same simulation do not count (a conservative
+   * answer: such pods go to the provisioning core together, or the node stays).
+   */
+  #affinityOk(i: number, pod: Pod, gone: ReadonlySet<number>): boolean {
+    const slots = this.#world.slots;
+    for (const term of pod.requiredPodAffinity ?? []) {
+      const d = slots[i]!.node.labels[term.topologyKey];
+      if (d === undefined) return false;
+      const ns = term.namespaces?.length ? term.namespaces : [pod.namespace];
+      let found = false;
+      for (let j = 0; j < slots.length && !found; j++) {
+        if (gone.has(j) || this.#removed.has(j)) continue;
+        if (slots[j]!.node.labels[term.topologyKey] !== d) continue;
+        for (const q of this.#world.podsOn[j]!) {
+          if (q === pod || q.phase === "Succeeded" || q.phase === "Failed" || q.deleting) continue;
+          if (ns.includes(q.namespace) && matchesSelector(q.labels, term.labelSelector)) {
+            found = true;
+            break;
+          }
+        }
+      }
+      if (!found) return false;
+    }
+    return true;
   }
 
   /** Did pods move onto this node in the pass? Such a node is not disrupted in the same pass. */
@@ -232,6 +260,7 @@ export class Simulator {
         if (compat[i] === 0 || dest[i] === 0) continue;
         if (freeCpu[i]! < cpu || freeMem[i]! < memory || freePods[i]! < 1) continue;
         if (extras && !this.#extrasFit(i, m.pod, trial.get(i))) continue;
+        if (m.pod.requiredPodAffinity?.length && !this.#affinityOk(i, m.pod, gone)) continue;
         if (topo) {
           const labels = slots[i]!.node.labels;
           if (!topologyAllows(topo, m.pod, labels, this.#scope.zoneUniverse(topo, m.pod)).ok) {
