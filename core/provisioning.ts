@@ -28,7 +28,7 @@ import {
 } from "./pod_requests.ts";
 import { isClaimReady } from "./claim_state.ts";
 import { cheapestShapeWithin, requirementsOn } from "./requirement_sets.ts";
-import type { Requirement } from "./model.ts";
+import type { PodAffinityTerm, Requirement } from "./model.ts";
 import { matchesAll, matchesNodeConstraints, matchesTerm } from "./requirements.ts";
 import { untoleratedTaint } from "./taints.ts";
 import {
@@ -56,6 +56,7 @@ import {
   onlyKey,
   type Pref,
   preferEmptiestZones,
+  topPodPreference,
   topPreference,
   zoneTerms,
 } from "./provisioning_prefs.ts";
@@ -406,16 +407,20 @@ class Provisioner {
     const c = p.cls;
     this.#refresh(c);
     const pref = topPreference(p.pod);
-    // Existing and launching capacity first (with the preference, then without), so that a soft
-    // preference never launches a VM the scheduler would not use.
-    for (const usePref of pref ? [true, false] : [false]) {
-      const hit = this.#scan(p, usePref ? pref : undefined, false);
+    const podPref = topPodPreference(p.pod);
+    const soft = pref !== undefined || podPref !== undefined;
+    // Existing and launching capacity first (with the preferences, then without), so that a
+    // soft preference never launches a VM the scheduler would not use.
+    for (const usePref of soft ? [true, false] : [false]) {
+      const hit = this.#scan(p, usePref ? pref : undefined, false, usePref ? podPref : undefined);
       if (hit !== undefined) return undefined;
     }
     let firstFail: Reason | undefined;
-    for (const usePref of pref ? [true, false] : [false]) {
-      const hit = this.#scan(p, usePref ? pref : undefined, true);
+    for (const usePref of soft ? [true, false] : [false]) {
+      const hit = this.#scan(p, usePref ? pref : undefined, true, usePref ? podPref : undefined);
       if (hit !== undefined) return undefined;
+      // A new node has no pods yet: only the node preference can shape it.
+      if (usePref && pref === undefined) continue;
       const opened = this.#open(p, usePref ? pref : undefined);
       if (opened.ok) return undefined;
       firstFail ??= opened.reason;
@@ -424,14 +429,19 @@ class Provisioner {
   }
 
   /** Scans the class's candidate bins of one kind; places the pod into the first that fits. */
-  #scan(p: PodInfo, pref: Pref | undefined, newBins: boolean): number | undefined {
+  #scan(
+    p: PodInfo,
+    pref: Pref | undefined,
+    newBins: boolean,
+    podPref?: PodAffinityTerm,
+  ): number | undefined {
     const c = p.cls;
     for (let i = c.head; i < c.cands.length; i++) {
       const idx = c.cands[i]!;
       if (idx < 0) continue;
       const b = this.bins[idx]!;
       if ((b.kind === "new") !== newBins) continue;
-      const fit = this.#fits(p, b, pref);
+      const fit = this.#fits(p, b, pref, podPref);
       if (fit === "dead") {
         c.cands[i] = -1;
         if (i === c.head) c.head++;
@@ -445,7 +455,12 @@ class Provisioner {
   }
 
   /** "yes", "no" (not now), or "dead" (never again for this pod class). */
-  #fits(p: PodInfo, b: Bin, pref: Pref | undefined): "yes" | "no" | "dead" {
+  #fits(
+    p: PodInfo,
+    b: Bin,
+    pref: Pref | undefined,
+    podPref?: PodAffinityTerm,
+  ): "yes" | "no" | "dead" {
     const { req, cls } = p;
     if (b.kind === "new") {
       const ctx = b.ctx!;
@@ -465,6 +480,7 @@ class Provisioner {
     if (p.ports.length && b.ports && p.ports.some((k) => b.ports!.has(k))) return "dead";
     if (p.ext !== NONE && missingExtended(b.ext, p.ext) !== undefined) return "dead";
     if (pref && !matchesTerm(b.labels, pref, b.name)) return "no";
+    if (podPref && this.topo.affinityBlocks(p.pod, b.labels, [podPref])) return "no";
     const topo = this.#topologyOk(p, b.labels);
     if (!topo.ok) return topo.permanent ? "dead" : "no";
     if (b.kind === "new") {

@@ -296,6 +296,44 @@ const CASES: Case[] = [
     want: { claims: [], placed: { "web-1": "n1" } },
   },
   {
+    name: "preferred pod affinity steers a pod to the node running the pod it prefers",
+    snapshot: {
+      pods: [
+        testPod("cache-1", "n1", { labels: { app: "cache" } }),
+        pending("web-1", {
+          labels: { app: "web" },
+          preferredPodAffinity: [{
+            weight: 100,
+            term: {
+              topologyKey: "kubernetes.io/hostname",
+              labelSelector: { matchLabels: { app: "cache" } },
+            },
+          }],
+        }),
+      ],
+      nodes: [managedNode("n0", "general").node, readyNode.node],
+      nodeClaims: [readyNode.claim],
+    },
+    want: { claims: [], placed: { "web-1": "n1" } },
+  },
+  {
+    name: "preferred pod affinity nobody can meet does not keep a pod off free capacity",
+    snapshot: {
+      pods: [pending("web-1", {
+        preferredPodAffinity: [{
+          weight: 100,
+          term: {
+            topologyKey: "kubernetes.io/hostname",
+            labelSelector: { matchLabels: { app: "nope" } },
+          },
+        }],
+      })],
+      nodes: [readyNode.node],
+      nodeClaims: [readyNode.claim],
+    },
+    want: { claims: [], placed: { "web-1": "n1" } },
+  },
+  {
     name: "a pod pinned by a local volume to a node that is gone gets no VM and says why",
     snapshot: {
       pods: applyVolumeAffinity(

@@ -156,8 +156,12 @@ export class TopologyIndex {
    * needs a matching pod in the node's domain, except that the first pod of a group whose term
    * matches itself may go anywhere (as kube-scheduler allows).
    */
-  affinityBlocks(pod: Pod, labels: Readonly<Record<string, string>>): string | undefined {
-    for (const term of pod.requiredPodAffinity ?? []) {
+  affinityBlocks(
+    pod: Pod,
+    labels: Readonly<Record<string, string>>,
+    terms: readonly PodAffinityTerm[] = pod.requiredPodAffinity ?? [],
+  ): string | undefined {
+    for (const term of terms) {
       const ns = term.namespaces?.length ? term.namespaces : [pod.namespace];
       const g = this.#group(ns, term.labelSelector, term.topologyKey);
       const d = labels[term.topologyKey];
