@@ -102,6 +102,8 @@ export type Pod = {
    * nodes that volume can reach; `requiredNodeAffinity` then carries that constraint too.
    */
   volumePinned?: boolean;
+  /** A claim the pod mounts that is not bound yet and binds on its own (Immediate): it waits. */
+  waitsForVolume?: string;
   tolerations?: Toleration[];
   topologySpreadConstraints?: TopologySpreadConstraint[];
   ownerKind?: string;
@@ -135,6 +137,15 @@ export type VolumeClaim = {
   /** spec.volumeName once bound. */
   volumeName?: string;
   storageClassName?: string;
+};
+/**
+ * A StorageClass as scheduling sees it: WaitForFirstConsumer binds a new volume where the pod
+ * lands (within `allowedTopologies`); Immediate binds it before the pod can be scheduled.
+ */
+export type StorageClass = {
+  name: string;
+  volumeBindingMode: "Immediate" | "WaitForFirstConsumer";
+  allowedTopologies?: NodeSelectorTerm[];
 };
 /** A PersistentVolume's node affinity (local volumes and zonal disks have one). */
 export type PersistentVolume = { name: string; nodeAffinity?: NodeSelectorTerm[] };

@@ -368,6 +368,37 @@ const CASES: Case[] = [
     want: { claims: [{ host: "pve2", pods: ["db-0"] }] },
   },
   {
+    name: "a pod whose unbound claim binds immediately waits for its volume, not for a VM",
+    snapshot: {
+      pods: applyVolumeAffinity(
+        [pending("db-0", { volumeClaims: ["data"] })],
+        [{ namespace: "default", name: "data", storageClassName: "fast" }],
+        [],
+        [{ name: "fast", volumeBindingMode: "Immediate" }],
+      ),
+    },
+    want: { claims: [], unhelped: { "db-0": "VolumeNotBound" } },
+  },
+  {
+    name:
+      "a claim of a WaitForFirstConsumer class binds where the VM goes, inside its allowed zones",
+    snapshot: {
+      pods: applyVolumeAffinity(
+        [pending("db-0", { volumeClaims: ["data"] })],
+        [{ namespace: "default", name: "data", storageClassName: "zonal" }],
+        [],
+        [{
+          name: "zonal",
+          volumeBindingMode: "WaitForFirstConsumer",
+          allowedTopologies: [{
+            matchExpressions: [{ key: ZONE, operator: "In", values: ["zone-b"] }],
+          }],
+        }],
+      ),
+    },
+    want: { claims: [{ host: "pve2", pods: ["db-0"] }] },
+  },
+  {
     name: "the pods of a node being deleted get a VM before they are evicted",
     snapshot: {
       pods: [testPod("web-1", "n1"), testPod("web-2", "n1")],

@@ -22,6 +22,7 @@ export type ReasonCode =
   | "PodUnschedulableAnywhere"
   | "MinNodes"
   | "ResourceNotOffered"
+  | "VolumeNotBound"
   | "HostPortConflict"
   | "PlannedHostUnavailable"
   // lifecycle

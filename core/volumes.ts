@@ -4,12 +4,19 @@
  * reachable: the volume's node selector terms are ANDed into the pod's required node affinity.
  * A volume whose affinity names a single node (kubernetes.io/hostname) pins the pod: provisioning
  * cannot make a new node for it, and consolidation must not move it unless the pool's storage is
- * replicated. A claim not yet bound (WaitForFirstConsumer) adds nothing: it binds where the pod
- * lands.
+ * replicated. A claim not yet bound whose StorageClass waits for the first consumer binds where
+ * the pod lands, within the class's allowed topologies (added as a constraint); one whose class
+ * binds immediately makes the pod wait for the volume, not for a node.
  *
  * May import: nothing outside core/.
  */
-import type { NodeSelectorTerm, PersistentVolume, Pod, VolumeClaim } from "./model.ts";
+import type {
+  NodeSelectorTerm,
+  PersistentVolume,
+  Pod,
+  StorageClass,
+  VolumeClaim,
+} from "./model.ts";
 
 const HOSTNAME = "kubernetes.io/hostname";
 
@@ -48,23 +55,36 @@ export function applyVolumeAffinity(
   pods: readonly Pod[],
   claims: readonly VolumeClaim[],
   volumes: readonly PersistentVolume[],
+  classes: readonly StorageClass[] = [],
 ): Pod[] {
   if (claims.length === 0) return [...pods];
   const claimByKey = new Map(claims.map((c) => [`${c.namespace}/${c.name}`, c]));
   const pvByName = new Map(volumes.map((v) => [v.name, v]));
+  const classByName = new Map(classes.map((c) => [c.name, c]));
   return pods.map((pod) => {
     if (!pod.volumeClaims?.length) return pod;
     let terms: NodeSelectorTerm[] = pod.requiredNodeAffinity ?? [];
     let pinned = false;
     let changed = false;
+    let waits: string | undefined;
     for (const name of pod.volumeClaims) {
       const c = claimByKey.get(`${pod.namespace}/${name}`);
+      if (c && !c.volumeName) {
+        const sc = c.storageClassName ? classByName.get(c.storageClassName) : undefined;
+        if (sc?.volumeBindingMode === "Immediate") waits ??= name;
+        else if (sc?.allowedTopologies?.length) {
+          terms = intersectTerms(terms, sc.allowedTopologies);
+          changed = true;
+        }
+        continue;
+      }
       const pv = c?.volumeName ? pvByName.get(c.volumeName) : undefined;
       if (!pv?.nodeAffinity?.length) continue;
       terms = intersectTerms(terms, pv.nodeAffinity);
       pinned ||= isNodeLocal(pv);
       changed = true;
     }
+    if (waits !== undefined && !pod.nodeName) return { ...pod, waitsForVolume: waits };
     if (!changed) return pod;
 
     return { ...pod, requiredNodeAffinity: terms, ...(pinned ? { volumePinned: true } : {}) };

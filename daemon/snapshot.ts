@@ -48,7 +48,7 @@ export async function buildSnapshot(
   return ok({
     now,
     // A bound local or zonal volume is a node constraint of every pod that mounts it.
-    pods: applyVolumeAffinity(k.pods, k.volumeClaims, k.volumes),
+    pods: applyVolumeAffinity(k.pods, k.volumeClaims, k.volumes, k.storageClasses),
     daemonSets: k.daemonSets,
     nodes: k.nodes,
     nodeClaims: k.nodeClaims,

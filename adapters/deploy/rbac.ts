@@ -49,6 +49,7 @@ export const CLUSTER_RULES: PolicyRule[] = [
   { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: ["list", "watch"] },
   // cluster_informers.ts: DaemonSets add per-node overhead; bound volumes constrain pods.
   { apiGroups: ["apps"], resources: ["daemonsets"], verbs: ["list", "watch"] },
+  { apiGroups: ["storage.k8s.io"], resources: ["storageclasses"], verbs: ["list", "watch"] },
   {
     apiGroups: [""],
     resources: ["persistentvolumeclaims", "persistentvolumes"],

@@ -1,6 +1,7 @@
 /**
  * The informer factory: one self-healing informer per kind the core reads (Pods, Nodes,
- * PodDisruptionBudgets, NodeClaims, DaemonSets, PersistentVolumeClaims, PersistentVolumes), each translating to core/model.ts types at the boundary,
+ * PodDisruptionBudgets, NodeClaims, DaemonSets, PersistentVolumeClaims, PersistentVolumes,
+ * StorageClasses), each translating to core/model.ts types at the boundary,
  * and a `snapshot()` that hands the core plain arrays.
  */
 import type {
@@ -9,6 +10,7 @@ import type {
   PersistentVolume,
   Pod,
   PodDisruptionBudget,
+  StorageClass,
   VolumeClaim,
 } from "../../core/model.ts";
 import type { Backoff } from "./backoff.ts";
@@ -19,6 +21,7 @@ import { nodeClaimFromKube, nodeFromKube, pdbFromKube, podFromKube } from "./tra
 import {
   daemonSetFromKube,
   persistentVolumeFromKube,
+  storageClassFromKube,
   volumeClaimFromKube,
 } from "./translate_workloads.ts";
 
@@ -40,6 +43,7 @@ export type ClusterInformers = {
   daemonSets: Informer<Pod>;
   persistentVolumeClaims: Informer<VolumeClaim>;
   persistentVolumes: Informer<PersistentVolume>;
+  storageClasses: Informer<StorageClass>;
   /** Starts all of them; returns at once. */
   start(): void;
   /** Resolves when every informer has completed its first list. */
@@ -56,6 +60,7 @@ export type ClusterInformers = {
     daemonSets: Pod[];
     volumeClaims: VolumeClaim[];
     volumes: PersistentVolume[];
+    storageClasses: StorageClass[];
   };
 };
 
@@ -118,6 +123,13 @@ export function createClusterInformers(
     translate: persistentVolumeFromKube,
     optional: true,
   });
+  const storageClasses = new Informer<StorageClass>({
+    ...common,
+    path: "/apis/storage.k8s.io/v1/storageclasses",
+    resource: "storageclasses",
+    translate: storageClassFromKube,
+    optional: true,
+  });
   const all = [
     pods,
     nodes,
@@ -126,6 +138,7 @@ export function createClusterInformers(
     daemonSets,
     persistentVolumeClaims,
     persistentVolumes,
+    storageClasses,
   ] as Informer<unknown>[];
   return {
     pods,
@@ -135,6 +148,7 @@ export function createClusterInformers(
     daemonSets,
     persistentVolumeClaims,
     persistentVolumes,
+    storageClasses,
     start: () => all.forEach((i) => i.start()),
     synced: async () => {
       await Promise.all(all.map((i) => i.synced()));
@@ -151,6 +165,7 @@ export function createClusterInformers(
       daemonSets: daemonSets.list(),
       volumeClaims: persistentVolumeClaims.list(),
       volumes: persistentVolumes.list(),
+      storageClasses: storageClasses.list(),
     }),
   };
 }

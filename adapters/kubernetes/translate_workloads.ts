@@ -1,13 +1,14 @@
 /**
  * Kubernetes JSON -> core/model.ts for the kinds that shape where pods can run without being
  * pods or nodes themselves: DaemonSets (their pod template becomes per-node overhead),
- * PersistentVolumeClaims and PersistentVolumes (node affinity of local and zonal volumes).
+ * PersistentVolumeClaims, PersistentVolumes (node affinity of local and zonal volumes) and
+ * StorageClasses (binding mode, allowed topologies).
  * Malformed objects come back as reasons, as in translate.ts.
  *
  * May import: core/, adapters/kubernetes/.
  */
 import { z } from "zod";
-import type { PersistentVolume, Pod, VolumeClaim } from "../../core/model.ts";
+import type { PersistentVolume, Pod, StorageClass, VolumeClaim } from "../../core/model.ts";
 import { err, ok, type Result } from "../../core/result.ts";
 import { type Malformed, podFromKube } from "./translate.ts";
 
@@ -103,6 +104,38 @@ export function persistentVolumeFromKube(obj: unknown): Result<PersistentVolume,
         key: r.key,
         operator: r.operator,
         ...(r.values ? { values: r.values } : {}),
+      })),
+    }));
+  }
+  return ok(out);
+}
+
+const kubeStorageClass = z.looseObject({
+  metadata: meta,
+  volumeBindingMode: z.enum(["Immediate", "WaitForFirstConsumer"]).nullish(),
+  allowedTopologies: z.array(z.looseObject({
+    matchLabelExpressions: z.array(z.looseObject({
+      key: z.string(),
+      values: z.array(z.string()),
+    })).nullish(),
+  })).nullish(),
+});
+
+/** A StorageClass: binding mode (Immediate when absent, as the API defaults) and allowed topologies. */
+export function storageClassFromKube(obj: unknown): Result<StorageClass, Malformed> {
+  const c = kubeStorageClass.safeParse(obj);
+  if (!c.success) return err(issue(c.error));
+  const out: StorageClass = {
+    name: c.data.metadata.name,
+    volumeBindingMode: c.data.volumeBindingMode ?? "Immediate",
+  };
+  const topo = c.data.allowedTopologies ?? [];
+  if (topo.length) {
+    out.allowedTopologies = topo.map((t) => ({
+      matchExpressions: (t.matchLabelExpressions ?? []).map((e) => ({
+        key: e.key,
+        operator: "In" as const,
+        values: e.values,
       })),
     }));
   }

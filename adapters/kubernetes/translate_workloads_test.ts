@@ -3,6 +3,7 @@ import { nodeFromKube, podFromKube } from "./translate.ts";
 import {
   daemonSetFromKube,
   persistentVolumeFromKube,
+  storageClassFromKube,
   volumeClaimFromKube,
 } from "./translate_workloads.ts";
 import { podExtendedRequests } from "../../core/pod_requests.ts";
@@ -152,4 +153,21 @@ Deno.test("a bound local PersistentVolume pins the pods that mount its claim to 
   assert.ok(unbound.ok);
   const [free] = applyVolumeAffinity([pod.value], [unbound.value], [pv.value]);
   assert.equal(free!.volumePinned, undefined, "a claim not yet bound adds no constraint");
+});
+
+Deno.test("a StorageClass's binding mode defaults to Immediate and its allowed topologies become node terms", () => {
+  const plain = storageClassFromKube({ metadata: { name: "std" }, provisioner: "x" });
+  assert.ok(plain.ok);
+  assert.deepEqual(plain.value, { name: "std", volumeBindingMode: "Immediate" });
+  const zonal = storageClassFromKube({
+    metadata: { name: "zonal" },
+    volumeBindingMode: "WaitForFirstConsumer",
+    allowedTopologies: [{
+      matchLabelExpressions: [{ key: "topology.kubernetes.io/zone", values: ["a", "b"] }],
+    }],
+  });
+  assert.ok(zonal.ok);
+  assert.deepEqual(zonal.value.allowedTopologies, [{
+    matchExpressions: [{ key: "topology.kubernetes.io/zone", operator: "In", values: ["a", "b"] }],
+  }]);
 });
