@@ -6,17 +6,7 @@
  * Proxmox host chosen by core/placement.ts, within pool limits (VM overhead counted), batchSize
  * and maxConcurrent. Every claim and every pod left without one carries a Reason.
  */
-import type {
-  Config,
-  Host,
-  Node,
-  NodeClaim,
-  Pod,
-  Resources,
-  Shape,
-  Snapshot,
-  Taint,
-} from "./model.ts";
+import type { Config, Host, NodeClaim, Pod, Resources, Shape, Snapshot, Taint } from "./model.ts";
 import { podKey } from "./model.ts";
 import {
   addExtended,
@@ -26,7 +16,6 @@ import {
   podExtendedRequests,
   podRequests,
 } from "./pod_requests.ts";
-import { isClaimReady } from "./claim_state.ts";
 import { cheapestShapeWithin, requirementsOn } from "./requirement_sets.ts";
 import type { PodAffinityTerm, Requirement } from "./model.ts";
 import { matchesAll, matchesNodeConstraints, matchesTerm } from "./requirements.ts";
@@ -43,6 +32,7 @@ import { chooseHost } from "./placement.ts";
 import { type Reason, reason } from "./reason.ts";
 import { humanBytes, humanCpu } from "./quantity.ts";
 import { shortHash } from "./hash.ts";
+import { type Bin, existingBins, type Used } from "./provisioning_bins.ts";
 import { eligibility } from "./pod_eligibility.ts";
 import {
   buildPoolContexts,
@@ -103,38 +93,6 @@ const hasAny = (o: Readonly<Record<string, number>>) => {
   return false;
 };
 
-type Bin = {
-  kind: "node" | "claim" | "new";
-  name: string;
-  labels: Record<string, string>;
-  taints: readonly Taint[];
-  free: Resources;
-  freePods: number;
-  /** Free extended resources (nvidia.com/gpu, hugepages-*, ...); absent = none offered. */
-  ext?: Record<string, number>;
-  /** Host ports already taken on the node. */
-  ports?: Set<string>;
-  // For bins opened in this decision:
-  /** Instance-type requirements of the pool and of every pod on the bin: its shape stays inside. */
-  types?: Requirement[];
-  /** Pods on the bin whose node constraints name an instance type (checked when it grows). */
-  typePods?: Pod[];
-  ctx?: PoolCtx;
-  host?: Host;
-  used?: Resources;
-  shape?: Shape;
-  podCount?: number;
-  claim?: PlannedClaim;
-};
-
-type Used = {
-  cpu: number;
-  memory: number;
-  pods: number;
-  ext?: Record<string, number>;
-  ports?: string[];
-};
-const UNREACHABLE_TAINT = "node.kubernetes.io/unreachable";
 const NONE = NO_EXTENDED;
 
 type PodInfo = {
@@ -181,9 +139,6 @@ class Provisioner {
   run(): ProvisionPlan {
     const { snap } = this;
     const nodesByName = new Map(snap.nodes.map((n) => [n.name, n]));
-    const nodeByProviderId = new Map(
-      snap.nodes.filter((n) => n.providerID).map((n) => [n.providerID!, n]),
-    );
     for (const n of snap.nodes) this.usedNames.add(n.name);
     for (const c of snap.nodeClaims) this.usedNames.add(c.name);
 
@@ -236,7 +191,12 @@ class Provisioner {
     ) => [ZONE_KEY, h.zone]);
     this.topo = new TopologyIndex(placed, hostZones);
     this.pools.push(...buildPoolContexts(snap, this.config));
-    this.#buildExistingBins(nodesByName, nodeByProviderId, usedOn);
+    const existing = existingBins(this.snap, this.config, this.pools, usedOn);
+    this.bins.push(...existing.bins);
+    for (const [pool, zone] of existing.claimZones) this.#countZone(pool, zone);
+    for (const b of this.bins) {
+      if (b.labels[ZONE_KEY]) this.topo.addDomain(ZONE_KEY, b.labels[ZONE_KEY]);
+    }
 
     // First-fit decreasing: CPU, then memory, then age, then uid, so the order never depends on input order.
     pending.sort((a, b) =>
@@ -265,76 +225,6 @@ class Provisioner {
     this.#minNodes();
     for (const c of this.plan.claims) c.reason = this.#claimReason(c);
     return this.plan;
-  }
-
-  #buildExistingBins(
-    nodesByName: Map<string, Node>,
-    nodeByProviderId: Map<string, Node>,
-    usedOn: Map<string, Used>,
-  ) {
-    // A node of a claim still starting up is NotReady on its way in: its room is capacity. Any
-    // other NotReady or unreachable node's room is not: pods would wait there forever.
-    const starting = new Set<string>();
-    for (const c of this.snap.nodeClaims) {
-      if (c.deleting || isClaimReady(c)) continue;
-      if (c.nodeName) starting.add(c.nodeName);
-      const byId = c.providerID ? nodeByProviderId.get(c.providerID) : undefined;
-      if (byId) starting.add(byId.name);
-    }
-    const nodes = [...this.snap.nodes].sort((a, b) => (a.name < b.name ? -1 : 1));
-    for (const n of nodes) {
-      if (n.deleting || n.unschedulable) continue;
-      if (!n.ready && !starting.has(n.name)) continue;
-      if ((n.taints ?? []).some((t) => t.key === UNREACHABLE_TAINT)) continue;
-      const u = usedOn.get(n.name) ?? { cpu: 0, memory: 0, pods: 0 };
-      const bin: Bin = {
-        kind: "node",
-        name: n.name,
-        labels: n.labels,
-        taints: n.taints ?? [],
-        free: { cpu: n.allocatable.cpu - u.cpu, memory: n.allocatable.memory - u.memory },
-        freePods: (n.allocatable.pods ?? 110) - u.pods,
-      };
-      if (n.allocatable.extended || u.ext) {
-        bin.ext = addExtended({ ...n.allocatable.extended }, u.ext ?? {}, -1);
-      }
-      if (u.ports) bin.ports = new Set(u.ports);
-      this.bins.push(bin);
-    }
-    const templates = new Map(this.config.machineTemplates.map((t) => [t.name, t]));
-    const claims = [...this.snap.nodeClaims].sort((a, b) => (a.name < b.name ? -1 : 1));
-    for (const c of claims) {
-      if (c.deleting) continue;
-      const hasNode = (c.nodeName && nodesByName.has(c.nodeName)) ||
-        (c.providerID && nodeByProviderId.has(c.providerID));
-      if (hasNode) continue;
-      const t = templates.get(c.machineTemplate);
-      const reserved = t?.reserved ?? { cpu: 0, memory: 0 };
-      const labels = { ...c.labels };
-      labels[HOSTNAME_KEY] ??= c.nodeName ?? c.name;
-      const ctx = this.pools.find((p) => p.pool.name === c.nodePool);
-      const ds = ctx?.dsOverhead ?? { cpu: 0, memory: 0 };
-      const bin: Bin = {
-        kind: "claim",
-        name: c.name,
-        labels,
-        taints: c.taints,
-        free: {
-          cpu: c.shape.cpu - reserved.cpu - ds.cpu,
-          memory: c.shape.memory - reserved.memory - ds.memory,
-        },
-        freePods: (t?.maxPods ?? 110) - (ctx?.dsPods ?? 0),
-      };
-      if (t?.extendedResources) {
-        bin.ext = addExtended({ ...t.extendedResources }, ctx?.dsExtended ?? {}, -1);
-      }
-      if (ctx?.dsPorts.length) bin.ports = new Set(portKeys(ctx.dsPorts));
-      this.bins.push(bin);
-      if (labels[ZONE_KEY]) this.#countZone(c.nodePool, labels[ZONE_KEY]);
-    }
-    for (const b of this.bins) {
-      if (b.labels[ZONE_KEY]) this.topo.addDomain(ZONE_KEY, b.labels[ZONE_KEY]);
-    }
   }
 
   #countZone(pool: string, zone: string) {
