@@ -277,9 +277,12 @@ export class Simulator {
       freeCpu[to] = freeCpu[to]! - cpu;
       freeMem[to] = freeMem[to]! - memory;
       freePods[to] = freePods[to]! - 1;
-      const t = trial.get(to);
-      if (t) t.push(m.pod);
-      else trial.set(to, [m.pod]);
+      if (extras) {
+        // Only pods with extended requests or host ports change what `#extrasFit` sees.
+        const t = trial.get(to);
+        if (t) t.push(m.pod);
+        else trial.set(to, [m.pod]);
+      }
       undo.push(to);
       topo?.place(m.pod, slots[to]!.node.labels);
       moves.push({ pod: m.pod, to: slots[to]!.node.name, kind: "node" });

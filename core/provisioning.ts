@@ -32,7 +32,7 @@ import { chooseHost } from "./placement.ts";
 import { type Reason, reason } from "./reason.ts";
 import { humanBytes, humanCpu } from "./quantity.ts";
 import { shortHash } from "./hash.ts";
-import { type Bin, existingBins, type Used } from "./provisioning_bins.ts";
+import { type Bin, existingBins, makeBin, type Used } from "./provisioning_bins.ts";
 import { eligibility } from "./pod_eligibility.ts";
 import {
   buildPoolContexts,
@@ -607,23 +607,16 @@ class Provisioner {
       const h = host.value;
       const claim = this.#recordClaim(ctx, h, name, shape, fit.labels, reason("PodsPending", ""));
       claim.requested = { cpu: 0, memory: 0 };
-      const bin: Bin = {
-        kind: "new",
-        name,
-        labels: claim.labels,
-        taints: ctx.taints,
-        free: { cpu: 0, memory: 0 },
-        freePods: 0,
-        ctx,
-        host: h,
-        used: { ...ctx.dsOverhead },
-        shape,
-        podCount: ctx.dsPods,
-        claim,
-        ext: addExtended({ ...ctx.template.extendedResources }, ctx.dsExtended, -1),
-        types: [...fit.types],
-        typePods: [],
-      };
+      const bin = makeBin("new", name, claim.labels, ctx.taints, { cpu: 0, memory: 0 }, 0);
+      bin.ctx = ctx;
+      bin.host = h;
+      bin.used = { ...ctx.dsOverhead };
+      bin.shape = shape;
+      bin.podCount = ctx.dsPods;
+      bin.claim = claim;
+      bin.ext = addExtended({ ...ctx.template.extendedResources }, ctx.dsExtended, -1);
+      bin.types = [...fit.types];
+      bin.typePods = [];
       if (ctx.dsPorts.length) bin.ports = new Set(portKeys(ctx.dsPorts));
       this.bins.push(bin);
       this.#refresh(p.cls);

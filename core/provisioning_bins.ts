@@ -15,7 +15,10 @@ import { HOSTNAME_KEY, ZONE_KEY } from "./topology.ts";
 
 const UNREACHABLE_TAINT = "node.kubernetes.io/unreachable";
 
-/** A place pods can go in one decision: a node, a launching claim, or a claim opened now. */
+/**
+ * A place pods can go in one decision: a node, a launching claim, or a claim opened now. Every
+ * bin has every field (made by `makeBin`), so the hot loops see one object shape.
+ */
 export type Bin = {
   kind: "node" | "claim" | "new";
   name: string;
@@ -23,22 +26,51 @@ export type Bin = {
   taints: readonly Taint[];
   free: Resources;
   freePods: number;
-  /** Free extended resources (nvidia.com/gpu, hugepages-*, ...); absent = none offered. */
-  ext?: Record<string, number>;
+  /** Free extended resources (nvidia.com/gpu, hugepages-*, ...); undefined = none offered. */
+  ext: Record<string, number> | undefined;
   /** Host ports already taken on the node. */
-  ports?: Set<string>;
+  ports: Set<string> | undefined;
   // For bins opened in this decision:
   /** Instance-type requirements of the pool and of every pod on the bin: its shape stays inside. */
-  types?: Requirement[];
+  types: Requirement[] | undefined;
   /** Pods on the bin whose node constraints name an instance type (checked when it grows). */
-  typePods?: Pod[];
-  ctx?: PoolCtx;
-  host?: Host;
-  used?: Resources;
-  shape?: Shape;
-  podCount?: number;
-  claim?: PlannedClaim;
+  typePods: Pod[] | undefined;
+  ctx: PoolCtx | undefined;
+  host: Host | undefined;
+  used: Resources | undefined;
+  shape: Shape | undefined;
+  podCount: number | undefined;
+  claim: PlannedClaim | undefined;
 };
+
+/** A bin with the room given and nothing else yet. */
+export function makeBin(
+  kind: Bin["kind"],
+  name: string,
+  labels: Record<string, string>,
+  taints: readonly Taint[],
+  free: Resources,
+  freePods: number,
+): Bin {
+  return {
+    kind,
+    name,
+    labels,
+    taints,
+    free,
+    freePods,
+    ext: undefined,
+    ports: undefined,
+    types: undefined,
+    typePods: undefined,
+    ctx: undefined,
+    host: undefined,
+    used: undefined,
+    shape: undefined,
+    podCount: undefined,
+    claim: undefined,
+  };
+}
 
 /** What the pods bound to one node take from it. */
 export type Used = {
@@ -77,14 +109,14 @@ export function existingBins(
     if (!n.ready && !starting.has(n.name)) continue;
     if ((n.taints ?? []).some((t) => t.key === UNREACHABLE_TAINT)) continue;
     const u = usedOn.get(n.name) ?? { cpu: 0, memory: 0, pods: 0 };
-    const bin: Bin = {
-      kind: "node",
-      name: n.name,
-      labels: n.labels,
-      taints: n.taints ?? [],
-      free: { cpu: n.allocatable.cpu - u.cpu, memory: n.allocatable.memory - u.memory },
-      freePods: (n.allocatable.pods ?? 110) - u.pods,
-    };
+    const bin = makeBin(
+      "node",
+      n.name,
+      n.labels,
+      n.taints ?? [],
+      { cpu: n.allocatable.cpu - u.cpu, memory: n.allocatable.memory - u.memory },
+      (n.allocatable.pods ?? 110) - u.pods,
+    );
     if (n.allocatable.extended || u.ext) {
       bin.ext = addExtended({ ...n.allocatable.extended }, u.ext ?? {}, -1);
     }
@@ -104,17 +136,10 @@ export function existingBins(
     labels[HOSTNAME_KEY] ??= c.nodeName ?? c.name;
     const ctx = pools.find((p) => p.pool.name === c.nodePool);
     const ds = ctx?.dsOverhead ?? { cpu: 0, memory: 0 };
-    const bin: Bin = {
-      kind: "claim",
-      name: c.name,
-      labels,
-      taints: c.taints,
-      free: {
-        cpu: c.shape.cpu - reserved.cpu - ds.cpu,
-        memory: c.shape.memory - reserved.memory - ds.memory,
-      },
-      freePods: (t?.maxPods ?? 110) - (ctx?.dsPods ?? 0),
-    };
+    const bin = makeBin("claim", c.name, labels, c.taints, {
+      cpu: c.shape.cpu - reserved.cpu - ds.cpu,
+      memory: c.shape.memory - reserved.memory - ds.memory,
+    }, (t?.maxPods ?? 110) - (ctx?.dsPods ?? 0));
     if (t?.extendedResources) {
       bin.ext = addExtended({ ...t.extendedResources }, ctx?.dsExtended ?? {}, -1);
     }
