@@ -39,6 +39,7 @@ import {
 import { PdbLedger } from "./disruption_pdb.ts";
 import { type SimOutcome, Simulator } from "./disruption_simulation.ts";
 import { formatDuration } from "./duration.ts";
+import { fnv1a } from "./hash.ts";
 
 export type {
   BudgetStatus,
@@ -98,9 +99,32 @@ class Pass {
     const held = new Map<string, string[]>();
     for (const f of this.inFlight) for (const n of f.nodeClaims) held.set(n, f.replacements);
     this.world = buildWorld(snap, config, this.ledger, held);
+    this.#podEvents();
     this.guards = new DisruptionGuards(this.world, this.now);
     this.#reserveFirst();
     this.sim = new Simulator(this.world, snap, config);
+  }
+
+  /** Per claim: the digest of its node's pods and when it last changed (passed to the next pass). */
+  readonly podEvents: Record<string, { pods: string; at: number }> = {};
+
+  /**
+   * consolidateAfter counts from the last pod event on the node: a bind (seen in the pod's
+   * bind time), or a pod leaving or finishing (seen as a change of the node's pod set since
+   * the previous pass).
+   */
+  #podEvents() {
+    const prev = this.state.podEvents ?? {};
+    for (const c of this.world.candidates) {
+      // Order-free digest of the pod set: count and the sum of the pods' uid hashes.
+      let sum = 0;
+      for (const p of c.movers) sum = (sum + fnv1a(p.uid)) >>> 0;
+      const pods = `${c.movers.length}:${sum.toString(36)}`;
+      const had = prev[c.claim.name];
+      const at = !had ? c.lastActivity : had.pods === pods ? had.at : this.now;
+      c.lastActivity = Math.max(c.lastActivity, at);
+      this.podEvents[c.claim.name] = { pods, at: c.lastActivity };
+    }
   }
 
   /** Commands of earlier passes still waiting on their replacements. */
@@ -199,6 +223,7 @@ class Pass {
 
   /** Graceful candidacy shared by emptiness and consolidation, before budgets. */
   #gracefulBlock(c: Candidate): Reason | undefined {
+    if (c.pinned) return c.pinned;
     if (c.blocked) return c.blocked;
     const nominated = this.#nominatedBlock(c);
     if (nominated) return nominated;
@@ -215,7 +240,7 @@ class Pass {
     if (quiet < after) {
       return reason(
         "StabilizationWindow",
-        `last pod arrived ${formatDuration(quiet)} ago; consolidateAfter is ${
+        `last pod event on the node ${formatDuration(quiet)} ago; consolidateAfter is ${
           formatDuration(after)
         }`,
       );
@@ -245,7 +270,7 @@ class Pass {
         }
         const r = this.sim.simulate([c], 1);
         this.simulations += 1;
-        const cheaper = this.#cheaper(r, c.cost);
+        const cheaper = this.#cheaper(r, c.cost, [c]);
         if (cheaper) {
           this.note(c, cheaper, Weight.Base);
           continue;
@@ -257,15 +282,32 @@ class Pass {
     }
   }
 
-  /** Undefined when the outcome places every pod and replaces strictly more cheaply than `cost`. */
-  #cheaper(r: SimOutcome, cost: number): Reason | undefined {
+  /**
+   * Undefined when the outcome places every pod and, if it launches a replacement, saves at
+   * least the pools' minSavingsFraction of `cost` (strictly less cost when the fraction is 0).
+   */
+  #cheaper(r: SimOutcome, cost: number, cands: readonly Candidate[]): Reason | undefined {
     if (!r.ok) return r.reason;
-    if (r.replacements.length > 0 && !(r.replacementCost < cost)) {
+    if (r.replacements.length === 0) return undefined;
+    if (!(r.replacementCost < cost)) {
       return reason(
         "Unconsolidatable",
         `a replacement (${r.replacements.map((x) => x.shape.name).join(", ")}) would cost ${
           r.replacementCost.toFixed(4)
         }/h, not less than the ${cost.toFixed(4)}/h it replaces`,
+      );
+    }
+    let min = 0;
+    for (const c of cands) min = Math.max(min, c.pool.disruption.minSavingsFraction ?? 0);
+    const saved = cost - r.replacementCost;
+    if (min > 0 && saved < min * cost) {
+      return reason(
+        "InsufficientSavings",
+        `a replacement (${r.replacements.map((x) => x.shape.name).join(", ")}) saves ${
+          saved.toFixed(4)
+        }/h, ${Math.round(saved / cost * 100)}% of ${cost.toFixed(4)}/h; the pool asks at least ${
+          Math.round(min * 100)
+        }% (minSavingsFraction) before a replacement is worth its churn`,
       );
     }
     return undefined;
@@ -362,19 +404,29 @@ class Pass {
   /** Drift and expiration: replace first (any number of new VMs), within their own budgets. */
   #forced(method: "Drift" | "Expiration") {
     const drift = method === "Drift";
+    // A claim whose NodePool was removed is replaced like a drifted one, within budgets.
     const list = this.world.candidates.filter((c) =>
       !this.chosen.has(c) &&
-      (drift ? c.driftedAt !== undefined : c.expiresAt !== undefined && c.expiresAt <= this.now)
+      (drift
+        ? c.driftedAt !== undefined || c.poolRemoved
+        : c.expiresAt !== undefined && c.expiresAt <= this.now)
     );
     list.sort((a, b) =>
       (a.movers.length === 0 ? 0 : 1) - (b.movers.length === 0 ? 0 : 1) ||
-      (drift ? a.driftedAt! - b.driftedAt! : a.expiresAt! - b.expiresAt!) ||
+      (drift ? (a.driftedAt ?? 0) - (b.driftedAt ?? 0) : a.expiresAt! - b.expiresAt!) ||
       cmp(a.claim.name, b.claim.name)
     );
-    const code = drift ? "Drifted" : "Expired";
+    const budgetCode = drift ? "Drifted" : "Expired";
     for (const c of list) {
-      const block = c.blocked ?? this.#nominatedBlock(c) ?? this.ledger.check(c.movers) ??
-        this.#received(c) ?? this.guards.budget([c], code);
+      const code = c.poolRemoved && drift ? "NodePoolRemoved" : budgetCode;
+      // Past terminationGracePeriod since it expired or drifted, the method is forceful:
+      // do-not-disrupt and PodDisruptionBudgets no longer hold it (a local volume still does).
+      const since = drift ? c.driftedAt : c.expiresAt;
+      const grace = c.pool.disruption.terminationGracePeriod;
+      const forceful = since !== undefined && grace !== null && this.now >= since + grace;
+      const block = c.pinned ?? (forceful ? undefined : c.blocked) ?? this.#nominatedBlock(c) ??
+        (forceful ? undefined : this.ledger.check(c.movers)) ?? this.#received(c) ??
+        this.guards.budget([c], budgetCode);
       if (block) {
         this.note(c, block, Weight.Forced);
         continue;
@@ -386,9 +438,13 @@ class Pass {
         this.note(c, after!, Weight.Forced);
         continue;
       }
-      const what = drift
-        ? `NodeClaim ${c.claim.name} drifted`
-        : `NodeClaim ${c.claim.name} passed expireAfter ${
+      const what = code === "NodePoolRemoved"
+        ? `NodePool '${c.pool.name}' of NodeClaim ${c.claim.name} was removed`
+        : drift
+        ? `NodeClaim ${c.claim.name} drifted${
+          forceful ? " past terminationGracePeriod (forceful)" : ""
+        }`
+        : `NodeClaim ${c.claim.name}${forceful ? " (forceful)" : ""} passed expireAfter ${
           formatDuration(c.pool.disruption.expireAfter)
         } (created ${formatDuration(this.now - c.claim.createdAt)} ago)`;
       this.#commit(
@@ -439,12 +495,12 @@ class Pass {
       const k = (lo + hi) >> 1;
       const set = prefix.slice(0, k);
       const cost = set.reduce((s, c) => s + c.cost, 0);
-      let ok = this.ledger.check(set.flatMap((c) => c.movers)) === undefined;
+      let ok = this.ledger.checkEach(set.map((c) => c.movers)) === undefined;
       let r: SimOutcome | undefined;
       if (ok) {
         r = this.sim.simulate(set, 1);
         this.simulations += 1;
-        ok = this.#cheaper(r, cost) === undefined && r.ok &&
+        ok = this.#cheaper(r, cost, set) === undefined && r.ok &&
           this.guards.minNodes(set, r.replacements) === undefined;
       }
       if (ok && r?.ok) {
@@ -484,7 +540,7 @@ class Pass {
         r = this.sim.simulate([c], 1);
         this.simulations += 1;
       }
-      const bad = this.#cheaper(r, c.cost) ??
+      const bad = this.#cheaper(r, c.cost, [c]) ??
         (r.ok ? this.guards.minNodes([c], r.replacements) : undefined);
       if (bad || !r.ok) {
         this.note(c, bad!, Weight.Consolidation);
@@ -572,7 +628,11 @@ class Pass {
       commands: this.commands,
       verdicts,
       budgets,
-      state: inFlight.length > 0 ? { unneededSince, inFlight } : { unneededSince },
+      state: {
+        unneededSince,
+        ...(inFlight.length > 0 ? { inFlight } : {}),
+        podEvents: this.podEvents,
+      },
       simulations: this.simulations,
     };
   }

@@ -54,7 +54,14 @@ export type Candidate = {
   movers: Pod[];
   /** Node annotation or pod protection that rules out every voluntary method. */
   blocked: Reason | undefined;
-  /** Last pod arrival or initialization, for consolidateAfter (epoch ms). */
+  /**
+   * A pod tied to this node by a local volume on storage that is not replicated: moving it would
+   * leave it unschedulable with its data gone, so no method (forceful ones included) takes the node.
+   */
+  pinned: Reason | undefined;
+  /** The claim's NodePool is no longer configured (`pool` is a stand-in with default budgets). */
+  poolRemoved: boolean;
+  /** Last pod event (bind) or initialization, for consolidateAfter (epoch ms). */
   lastActivity: number;
   /** When Drifted became True, if it is. */
   driftedAt: number | undefined;
@@ -109,6 +116,35 @@ export function evictionCost(pod: Pod): number {
 export function isDisrupting(claim: NodeClaim, node: Node | undefined): boolean {
   return claim.deleting === true || node?.deleting === true ||
     (node?.taints ?? []).some((t) => t.key === DISRUPTED_TAINT_KEY);
+}
+
+/**
+ * The pool a claim whose NodePool was removed is disrupted under: no minimum, only empty nodes
+ * consolidated, and Karpenter's default budget (10% of its nodes at a time).
+ */
+function removedPool(claim: NodeClaim): NodePool {
+  return {
+    name: claim.nodePool,
+    machineTemplate: claim.machineTemplate,
+    weight: 0,
+    requirements: [],
+    labels: {},
+    annotations: {},
+    taints: [],
+    startupTaints: [],
+    limits: {},
+    minNodes: 0,
+    scaleUp: { batchSize: 0, stabilizationWindow: 0, maxConcurrent: 0 },
+    scaleDown: { maxConcurrent: Infinity, drainTimeout: 600_000, stabilizationWindow: 0 },
+    disruption: {
+      consolidationPolicy: "WhenEmpty",
+      consolidateAfter: 0,
+      expireAfter: null,
+      terminationGracePeriod: null,
+      budgets: [{ nodes: "10%" }],
+      drainTimeoutAction: "uncordon",
+    },
+  };
 }
 
 function initTime(claim: NodeClaim, node: Node): number {
@@ -245,26 +281,26 @@ export function buildWorld(
       });
       continue;
     }
-    const pool = pools.get(claim.nodePool);
-    if (!pool) {
-      excluded.push({
-        claim,
-        node,
-        reason: reason("ConfigInvalid", `NodePool '${claim.nodePool}' is not configured`),
-      });
-      continue;
-    }
+    const pool = pools.get(claim.nodePool) ?? removedPool(claim);
+    const poolRemoved = !pools.has(claim.nodePool);
     const template = templates.get(claim.machineTemplate);
     const cost = shapeCost(claim.shape, template?.vmMemOverhead ?? 0, config.settings.cost);
     const movers: Pod[] = [];
     let blocked = nodeDoNotDisrupt(node);
     let lastActivity = initTime(claim, node);
     let evict = 0;
+    let pinned: Reason | undefined;
     for (const pod of podsOn[slot]!) {
       if (!isActive(pod)) continue;
       if (!needsNewHome(pod)) continue;
       movers.push(pod);
-      lastActivity = Math.max(lastActivity, pod.createdAt);
+      lastActivity = Math.max(lastActivity, pod.boundAt ?? pod.createdAt);
+      if (pod.volumePinned && !pool.storageReplicated) {
+        pinned ??= reason(
+          "VolumePinned",
+          `pod ${pod.namespace}/${pod.name} is tied to node ${node.name} by a local volume; pool '${pool.name}' does not declare its storage replicated`,
+        );
+      }
       evict += Math.max(0, evictionCost(pod));
       blocked ??= podDoNotDisrupt(pod, now) ??
         podEvictionRule(pod, rules, ledger.covering(pod).length > 0);
@@ -280,6 +316,8 @@ export function buildWorld(
       cost,
       movers,
       blocked,
+      pinned,
+      poolRemoved,
       lastActivity,
       driftedAt: drifted?.status === "True" ? drifted.lastTransitionTime : undefined,
       expiresAt: expireAfter === null ? undefined : claim.createdAt + expireAfter,

@@ -1,7 +1,8 @@
 /**
- * PodDisruptionBudgets within one disruption pass. The observed `disruptionsAllowed` is spent as
- * the pass plans evictions, so two nodes chosen in the same pass cannot together evict more pods
- * of a budget than it allows. A pod covered by more than one budget cannot be evicted at all: the
+ * PodDisruptionBudgets within one disruption pass. A budget blocks a node only when it allows
+ * zero evictions right now; the observed `disruptionsAllowed` is spent as the pass plans
+ * evictions, so once a pass has used it up no further node under it is chosen, and the drain
+ * itself is paced by the eviction API. A pod covered by more than one budget cannot be evicted at all: the
  * eviction API refuses it (HTTP 500, "more than one PodDisruptionBudget").
  */
 import type { Pod, PodDisruptionBudget } from "./model.ts";
@@ -62,9 +63,13 @@ export class PdbLedger {
     return c;
   }
 
-  /** Why evicting all of `pods` in this pass would break a budget, or undefined if it would not. */
+  /**
+   * Why a node whose pods are `pods` cannot be disrupted now, or undefined. As in Karpenter, a
+   * budget blocks only when it allows zero evictions right now (after what this pass already
+   * spent); a budget with some evictions left lets the node go, and its drain is paced by the
+   * eviction API, which refuses each eviction the budget does not allow at that moment.
+   */
   check(pods: readonly Pod[]): Reason | undefined {
-    let want: Map<PodDisruptionBudget, number> | undefined;
     for (const p of pods) {
       const c = this.covering(p);
       if (c.length === 0) continue;
@@ -77,20 +82,32 @@ export class PdbLedger {
         );
       }
       const b = c[0]!;
-      want ??= new Map();
-      const n = (want.get(b) ?? 0) + 1;
-      want.set(b, n);
       const left = this.#left.get(b) ?? 0;
-      if (n > left) {
+      if (left <= 0) {
         return reason(
           "PdbBlocked",
-          `PodDisruptionBudget ${b.namespace}/${b.name} allows ${left} more disruption${
-            left === 1 ? "" : "s"
-          } in this pass (observed ${b.disruptionsAllowed}); evicting pod ${p.namespace}/${p.name} would exceed it`,
+          `PodDisruptionBudget ${b.namespace}/${b.name} allows no disruption now (observed ${b.disruptionsAllowed}${
+            left < b.disruptionsAllowed ? ", the rest spent by this pass" : ""
+          }); pod ${p.namespace}/${p.name} cannot be evicted`,
         );
       }
     }
     return undefined;
+  }
+
+  /** `check` for several nodes taken together: each spends its budgets before the next is checked. */
+  checkEach(groups: readonly (readonly Pod[])[]): Reason | undefined {
+    const saved = new Map(this.#left);
+    try {
+      for (const g of groups) {
+        const r = this.check(g);
+        if (r) return r;
+        this.commit(g);
+      }
+      return undefined;
+    } finally {
+      for (const [b, n] of saved) this.#left.set(b, n);
+    }
   }
 
   /** Spends the budgets for `pods`, which the pass has decided to evict. */

@@ -72,6 +72,11 @@ export type InFlightCommand = {
 export type DisruptionState = {
   unneededSince: Record<string, number>;
   inFlight?: InFlightCommand[];
+  /**
+   * Per NodeClaim: a digest of the pods that need a home on its node and when that set last
+   * changed (a bind, a delete, a pod finishing). consolidateAfter counts from that moment.
+   */
+  podEvents?: Record<string, { pods: string; at: number }>;
 };
 
 /** Allowed disruptions per pool and reason at the start of the pass (for metrics and status). */

@@ -10,9 +10,16 @@ import type { Config, Host, Node, NodeClaim, Pod, Resources, Snapshot } from "./
 import { podKey } from "./model.ts";
 import type { Candidate, World } from "./disruption_candidates.ts";
 import { type PlannedClaim, provision } from "./provisioning.ts";
-import { podRequests } from "./pod_requests.ts";
+import {
+  addExtended,
+  hostPortKeys,
+  missingExtended,
+  NO_EXTENDED,
+  podExtendedRequests,
+  podRequests,
+} from "./pod_requests.ts";
 import { untoleratedTaint } from "./taints.ts";
-import { matchesNodeConstraints } from "./requirements.ts";
+import { matchesNodeConstraints, matchesSelector } from "./requirements.ts";
 import { type PlacedPod, topologyAllows, TopologyIndex } from "./topology.ts";
 import { footprint } from "./limits.ts";
 import { shapeCost } from "./cost.ts";
@@ -27,6 +34,9 @@ export type SimOutcome =
   | { ok: false; reason: Reason };
 
 type Mover = { pod: Pod; req: Resources };
+
+/** What a node has left beyond cpu and memory: extended resources and free host ports. */
+type Extras = { ext: Record<string, number>; ports: Set<string> };
 
 /** Simulates removing nodes within one pass; `commit` makes a simulated removal stick. */
 export class Simulator {
@@ -48,6 +58,8 @@ export class Simulator {
   readonly #replacements: PlannedClaim[] = [];
   #hosts: Host[];
   readonly #scope: TopologyScope;
+  /** Per slot, built the first time a pod with extended requests or host ports looks at it. */
+  readonly #extras = new Map<number, Extras>();
   readonly #simConfig: Config;
   #claimsAsDeleting: NodeClaim[] | undefined;
 
@@ -79,6 +91,61 @@ export class Simulator {
         scaleUp: { batchSize: Infinity, maxConcurrent: Infinity, stabilizationWindow: 0 },
       })),
     };
+  }
+
+  #extrasOf(i: number): Extras {
+    let e = this.#extras.get(i);
+    if (e) return e;
+    const node = this.#world.slots[i]!.node;
+    e = { ext: { ...node.allocatable.extended }, ports: new Set() };
+    for (const p of this.#world.podsOn[i]!) {
+      if (p.phase === "Succeeded" || p.phase === "Failed") continue;
+      addExtended(e.ext, podExtendedRequests(p), -1);
+      for (const k of hostPortKeys(p.hostPorts)) e.ports.add(k);
+    }
+    this.#extras.set(i, e);
+    return e;
+  }
+
+  /** Extended resources and host ports of `pod` fit slot `i` with `trial` pods already there. */
+  #extrasFit(i: number, pod: Pod, trial: readonly Pod[] | undefined): boolean {
+    const e = this.#extrasOf(i);
+    const ext = { ...e.ext };
+    const ports = new Set(e.ports);
+    for (const p of trial ?? []) {
+      addExtended(ext, podExtendedRequests(p), -1);
+      for (const k of hostPortKeys(p.hostPorts)) ports.add(k);
+    }
+    if (missingExtended(ext, podExtendedRequests(pod)) !== undefined) return false;
+    return !hostPortKeys(pod.hostPorts).some((k) => ports.has(k));
+  }
+
+  /**
+   * Required pod affinity of a pod moved onto slot `i`: each term needs a pod it selects that
+   * stays in the slot's domain. Pods moving in the same simulation do not count (a conservative
+   * answer: such pods go to the provisioning core together, or the node stays).
+   */
+  #affinityOk(i: number, pod: Pod, gone: ReadonlySet<number>): boolean {
+    const slots = this.#world.slots;
+    for (const term of pod.requiredPodAffinity ?? []) {
+      const d = slots[i]!.node.labels[term.topologyKey];
+      if (d === undefined) return false;
+      const ns = term.namespaces?.length ? term.namespaces : [pod.namespace];
+      let found = false;
+      for (let j = 0; j < slots.length && !found; j++) {
+        if (gone.has(j) || this.#removed.has(j)) continue;
+        if (slots[j]!.node.labels[term.topologyKey] !== d) continue;
+        for (const q of this.#world.podsOn[j]!) {
+          if (q === pod || q.phase === "Succeeded" || q.phase === "Failed" || q.deleting) continue;
+          if (ns.includes(q.namespace) && matchesSelector(q.labels, term.labelSelector)) {
+            found = true;
+            break;
+          }
+        }
+      }
+      if (!found) return false;
+    }
+    return true;
   }
 
   /** Did pods move onto this node in the pass? Such a node is not disrupted in the same pass. */
@@ -183,13 +250,17 @@ export class Simulator {
     const moves: Move[] = [];
     const undo: number[] = [];
     const left: Mover[] = [];
+    const trial = new Map<number, Pod[]>();
     for (const m of movers) {
       const compat = this.#compatible(m.pod);
       const { cpu, memory } = m.req;
+      const extras = m.pod.hostPorts?.length || podExtendedRequests(m.pod) !== NO_EXTENDED;
       let to = -1;
       for (let i = 0; i < n; i++) {
         if (compat[i] === 0 || dest[i] === 0) continue;
         if (freeCpu[i]! < cpu || freeMem[i]! < memory || freePods[i]! < 1) continue;
+        if (extras && !this.#extrasFit(i, m.pod, trial.get(i))) continue;
+        if (m.pod.requiredPodAffinity?.length && !this.#affinityOk(i, m.pod, gone)) continue;
         if (topo) {
           const labels = slots[i]!.node.labels;
           if (!topologyAllows(topo, m.pod, labels, this.#scope.zoneUniverse(topo, m.pod)).ok) {
@@ -206,6 +277,12 @@ export class Simulator {
       freeCpu[to] = freeCpu[to]! - cpu;
       freeMem[to] = freeMem[to]! - memory;
       freePods[to] = freePods[to]! - 1;
+      if (extras) {
+        // Only pods with extended requests or host ports change what `#extrasFit` sees.
+        const t = trial.get(to);
+        if (t) t.push(m.pod);
+        else trial.set(to, [m.pod]);
+      }
       undo.push(to);
       topo?.place(m.pod, slots[to]!.node.labels);
       moves.push({ pod: m.pod, to: slots[to]!.node.name, kind: "node" });
@@ -340,6 +417,11 @@ export class Simulator {
       this.#freePods[i] = this.#freePods[i]! - 1;
       this.#received[i] = 1;
       this.#movedTo.set(m.pod, i);
+      if (m.pod.hostPorts?.length || podExtendedRequests(m.pod) !== NO_EXTENDED) {
+        const e = this.#extrasOf(i);
+        addExtended(e.ext, podExtendedRequests(m.pod), -1);
+        for (const k of hostPortKeys(m.pod.hostPorts)) e.ports.add(k);
+      }
     }
     for (const c of cands) {
       for (const pod of c.movers) if (!this.#movedTo.has(pod)) this.#movedTo.set(pod, -1);

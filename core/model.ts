@@ -52,7 +52,18 @@ export type TopologySpreadConstraint = {
   minDomains?: number;
 };
 
-export type ContainerRequests = { cpu?: number; memory?: number };
+/**
+ * Requests of one container. `extended` holds every other resource by its Kubernetes name
+ * (nvidia.com/gpu, hugepages-2Mi, ephemeral-storage...): counts for devices, bytes for sizes.
+ */
+export type ContainerRequests = {
+  cpu?: number;
+  memory?: number;
+  extended?: Record<string, number>;
+};
+
+/** A port the pod binds on its node; two pods with the same port and protocol never share a node. */
+export type HostPort = { port: number; protocol: "TCP" | "UDP" | "SCTP"; hostIP?: string };
 export type InitContainer = ContainerRequests & { sidecar?: boolean };
 
 /** A pod as the scheduler sees it. `requests` is derived by core/pod_requests.ts, not stored. */
@@ -67,6 +78,8 @@ export type Pod = {
   phase: "Pending" | "Running" | "Succeeded" | "Failed" | "Unknown";
   /** PodScheduled=False with reason Unschedulable. */
   unschedulable?: boolean;
+  /** When the pod was bound to its node (PodScheduled=True), epoch ms. */
+  boundAt?: number;
   /** When the pod became unschedulable (or was created), epoch ms. */
   pendingSince?: number;
   createdAt: number;
@@ -77,6 +90,20 @@ export type Pod = {
   requiredNodeAffinity?: NodeSelectorTerm[];
   preferredNodeAffinity?: { weight: number; preference: NodeSelectorTerm }[];
   requiredPodAntiAffinity?: PodAffinityTerm[];
+  /** Required pod affinity: the pod runs in a domain where a matching pod runs. */
+  requiredPodAffinity?: PodAffinityTerm[];
+  /** Preferred pod affinity (soft; kept for scoring). */
+  preferredPodAffinity?: { weight: number; term: PodAffinityTerm }[];
+  hostPorts?: HostPort[];
+  /** Names of the PersistentVolumeClaims the pod mounts (same namespace). */
+  volumeClaims?: string[];
+  /**
+   * Set when a bound volume with node affinity (a local PersistentVolume) ties the pod to the
+   * nodes that volume can reach; `requiredNodeAffinity` then carries that constraint too.
+   */
+  volumePinned?: boolean;
+  /** A claim the pod mounts that is not bound yet and binds on its own (Immediate): it waits. */
+  waitsForVolume?: string;
   tolerations?: Toleration[];
   topologySpreadConstraints?: TopologySpreadConstraint[];
   ownerKind?: string;
@@ -95,7 +122,7 @@ export type Node = {
   labels: Record<string, string>;
   annotations?: Record<string, string>;
   taints?: Taint[];
-  allocatable: Resources & { pods?: number };
+  allocatable: Resources & { pods?: number; extended?: Record<string, number> };
   ready: boolean;
   /** spec.unschedulable (cordoned). */
   unschedulable?: boolean;
@@ -103,6 +130,25 @@ export type Node = {
   deleting?: boolean;
 };
 
+/** A PersistentVolumeClaim as scheduling sees it. */
+export type VolumeClaim = {
+  namespace: string;
+  name: string;
+  /** spec.volumeName once bound. */
+  volumeName?: string;
+  storageClassName?: string;
+};
+/**
+ * A StorageClass as scheduling sees it: WaitForFirstConsumer binds a new volume where the pod
+ * lands (within `allowedTopologies`); Immediate binds it before the pod can be scheduled.
+ */
+export type StorageClass = {
+  name: string;
+  volumeBindingMode: "Immediate" | "WaitForFirstConsumer";
+  allowedTopologies?: NodeSelectorTerm[];
+};
+/** A PersistentVolume's node affinity (local volumes and zonal disks have one). */
+export type PersistentVolume = { name: string; nodeAffinity?: NodeSelectorTerm[] };
 /** A Proxmox VE cluster member ("host", to avoid clashing with Kubernetes nodes). */
 export type Host = {
   name: string;
@@ -188,6 +234,11 @@ export type NodePool = {
   startupTaints: Taint[];
   limits: { cpu?: number; memory?: number; nodes?: number };
   minNodes: number;
+  /**
+   * The pool's nodes use replicated storage, so a pod pinned by a local volume may still be
+   * moved by consolidation (its data follows it). Default false: such pods keep their node.
+   */
+  storageReplicated?: boolean;
   scaleUp: { batchSize: number; stabilizationWindow: number; maxConcurrent: number };
   scaleDown: { maxConcurrent: number; drainTimeout: number; stabilizationWindow: number };
   disruption: Disruption;
@@ -211,6 +262,11 @@ export type Disruption = {
   /** ms, null = wait forever */
   terminationGracePeriod: number | null;
   budgets: Budget[];
+  /**
+   * Least fraction of the current cost a replacement must save before consolidation replaces a
+   * node (0..1; 0 = any saving). Deletions without replacement are not affected.
+   */
+  minSavingsFraction?: number;
   /** What happens when a drain reaches drainTimeout. */
   drainTimeoutAction: "uncordon" | "force";
 };
@@ -291,6 +347,11 @@ export type MachineTemplate = {
   /** kubelet reservations subtracted from the shape to get allocatable. */
   reserved: Resources;
   maxPods: number;
+  /**
+   * Extended resources every VM of the template offers to pods (nvidia.com/gpu: 1 with a
+   * passed-through device, hugepages-2Mi, ephemeral-storage...). None unless listed.
+   */
+  extendedResources?: Record<string, number>;
   source: VmSource;
   disks: DiskSpec[];
   network: NetworkSpec[];

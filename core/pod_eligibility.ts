@@ -15,6 +15,12 @@ export function eligibility(pod: Pod): Reason | undefined {
   if (pod.phase !== "Pending") {
     return reason("PodNotManaged", `pod phase is ${pod.phase}, not Pending`);
   }
+  if (pod.waitsForVolume !== undefined) {
+    return reason(
+      "VolumeNotBound",
+      `PersistentVolumeClaim ${pod.waitsForVolume} is not bound yet and its StorageClass binds immediately; the pod waits for the volume, not for a node`,
+    );
+  }
   if (!pod.unschedulable) {
     return reason("PodNotUnschedulable", "the scheduler has not marked the pod Unschedulable yet");
   }

@@ -3,7 +3,7 @@
  * summed, init containers taken at their maximum (with restartable "sidecar" init containers
  * running alongside everything started after them), plus the RuntimeClass overhead.
  */
-import type { Pod, Resources } from "./model.ts";
+import type { HostPort, Pod, Resources } from "./model.ts";
 
 /** Effective requests of `pod` in millicores and bytes. */
 export function podRequests(pod: Pod): Resources {
@@ -34,3 +34,68 @@ export function podRequests(pod: Pod): Resources {
   memory = Math.max(memory + sidecarMem, initMem) + (pod.overhead?.memory ?? 0);
   return { cpu, memory };
 }
+
+/** The extended requests of a pod that has none (one shared object, compared by identity). */
+export const NO_EXTENDED: Readonly<Record<string, number>> = Object.freeze({});
+
+/**
+ * Effective requests of every resource other than cpu and memory (extended resources,
+ * hugepages, ephemeral-storage), by the same rule as `podRequests`: containers summed, init
+ * containers at their maximum with sidecars alongside, plus overhead. Empty when none.
+ */
+export function podExtendedRequests(pod: Pod): Readonly<Record<string, number>> {
+  // Most pods ask for cpu and memory only: answer them without allocating.
+  let any = pod.overhead?.extended !== undefined;
+  for (let i = 0; !any && i < pod.containers.length; i++) any = !!pod.containers[i]!.extended;
+  const inits = pod.initContainers;
+  for (let i = 0; !any && inits && i < inits.length; i++) any = !!inits[i]!.extended;
+  if (!any) return NO_EXTENDED;
+  const keys = new Set<string>();
+  for (const c of pod.containers) for (const k in c.extended ?? {}) keys.add(k);
+  for (const c of pod.initContainers ?? []) for (const k in c.extended ?? {}) keys.add(k);
+  for (const k in pod.overhead?.extended ?? {}) keys.add(k);
+  if (keys.size === 0) return NO_EXTENDED;
+  const out: Record<string, number> = {};
+  for (const k of keys) {
+    let main = 0;
+    for (const c of pod.containers) main += c.extended?.[k] ?? 0;
+    let sidecar = 0;
+    let init = 0;
+    for (const ic of pod.initContainers ?? []) {
+      const v = ic.extended?.[k] ?? 0;
+      if (ic.sidecar) {
+        sidecar += v;
+        init = Math.max(init, sidecar);
+      } else init = Math.max(init, sidecar + v);
+    }
+    const total = Math.max(main + sidecar, init) + (pod.overhead?.extended?.[k] ?? 0);
+    if (total > 0) out[k] = total;
+  }
+  return out;
+}
+
+/** Adds `b` into `a` (per resource name), returning `a`. */
+export function addExtended(
+  a: Record<string, number>,
+  b: Readonly<Record<string, number>>,
+  sign = 1,
+): Record<string, number> {
+  for (const k in b) a[k] = (a[k] ?? 0) + sign * b[k]!;
+  return a;
+}
+
+/** The first resource of `need` that `have` lacks room for, or undefined when all fit. */
+export function missingExtended(
+  have: Readonly<Record<string, number>> | undefined,
+  need: Readonly<Record<string, number>>,
+): string | undefined {
+  for (const k in need) if ((have?.[k] ?? 0) < need[k]!) return k;
+  return undefined;
+}
+
+/** `PROTOCOL/port` keys of host ports: two pods with the same key never share a node. */
+export function hostPortKeys(ports: readonly HostPort[] | undefined): readonly string[] {
+  if (!ports || ports.length === 0) return NO_PORTS;
+  return ports.map((p) => `${p.protocol}/${p.port}`);
+}
+const NO_PORTS: readonly string[] = Object.freeze([]);

@@ -6,20 +6,19 @@
  * Proxmox host chosen by core/placement.ts, within pool limits (VM overhead counted), batchSize
  * and maxConcurrent. Every claim and every pod left without one carries a Reason.
  */
-import type {
-  Config,
-  Host,
-  Node,
-  NodeClaim,
-  Pod,
-  Resources,
-  Shape,
-  Snapshot,
-  Taint,
-} from "./model.ts";
+import type { Config, Host, NodeClaim, Pod, Resources, Shape, Snapshot, Taint } from "./model.ts";
 import { podKey } from "./model.ts";
-import { podRequests } from "./pod_requests.ts";
-import { matchesNodeConstraints, matchesTerm } from "./requirements.ts";
+import {
+  addExtended,
+  hostPortKeys,
+  missingExtended,
+  NO_EXTENDED,
+  podExtendedRequests,
+  podRequests,
+} from "./pod_requests.ts";
+import { cheapestShapeWithin, requirementsOn } from "./requirement_sets.ts";
+import type { PodAffinityTerm, Requirement } from "./model.ts";
+import { matchesAll, matchesNodeConstraints, matchesTerm } from "./requirements.ts";
 import { untoleratedTaint } from "./taints.ts";
 import {
   HOSTNAME_KEY,
@@ -28,18 +27,26 @@ import {
   TopologyIndex,
   ZONE_KEY,
 } from "./topology.ts";
-import { cheapestShape } from "./shapes.ts";
 import { exceedsLimits, footprint } from "./limits.ts";
 import { chooseHost } from "./placement.ts";
 import { type Reason, reason } from "./reason.ts";
 import { humanBytes, humanCpu } from "./quantity.ts";
 import { shortHash } from "./hash.ts";
+import { type Bin, existingBins, makeBin, type Used } from "./provisioning_bins.ts";
 import { eligibility } from "./pod_eligibility.ts";
-import { buildPoolContexts, type PoolCtx, type PoolFit, poolFits } from "./provisioning_pools.ts";
+import {
+  buildPoolContexts,
+  INSTANCE_TYPE_KEY,
+  labelsFor,
+  type PoolCtx,
+  type PoolFit,
+  poolFits,
+} from "./provisioning_pools.ts";
 import {
   onlyKey,
   type Pref,
   preferEmptiestZones,
+  topPodPreference,
   topPreference,
   zoneTerms,
 } from "./provisioning_prefs.ts";
@@ -77,25 +84,25 @@ export type ProvisionPlan = {
 /** Well-known labels every proxscale node carries. */
 export const NODEPOOL_LABEL = NODEPOOL_LABEL_KEY;
 export const HOST_LABEL = HOST_LABEL_KEY;
-export const INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type";
+export const INSTANCE_TYPE_LABEL = INSTANCE_TYPE_KEY;
 
-type Bin = {
-  kind: "node" | "claim" | "new";
-  name: string;
-  labels: Record<string, string>;
-  taints: readonly Taint[];
-  free: Resources;
-  freePods: number;
-  // For bins opened in this decision:
-  ctx?: PoolCtx;
-  host?: Host;
-  used?: Resources;
-  shape?: Shape;
-  podCount?: number;
-  claim?: PlannedClaim;
+const portKeys = hostPortKeys;
+
+const hasAny = (o: Readonly<Record<string, number>>) => {
+  for (const _ in o) return true;
+  return false;
 };
 
-type PodInfo = { pod: Pod; key: string; req: Resources; cls: PodClass };
+const NONE = NO_EXTENDED;
+
+type PodInfo = {
+  pod: Pod;
+  key: string;
+  req: Resources;
+  ext: Readonly<Record<string, number>>;
+  ports: readonly string[];
+  cls: PodClass;
+};
 
 type PodClass = {
   rep: Pod;
@@ -106,6 +113,10 @@ type PodClass = {
   minMem: number;
   pools?: PoolFit[];
   zoneUniverse?: Set<string>;
+  /** The class's node constraints name an instance type. */
+  typed: boolean;
+  /** Instance-type requirements every node of the class must meet (selector or single term). */
+  typeReqs: Requirement[];
 };
 
 /** Decides which NodeClaims to open for the snapshot's pending pods. Pure and deterministic. */
@@ -128,14 +139,11 @@ class Provisioner {
   run(): ProvisionPlan {
     const { snap } = this;
     const nodesByName = new Map(snap.nodes.map((n) => [n.name, n]));
-    const nodeByProviderId = new Map(
-      snap.nodes.filter((n) => n.providerID).map((n) => [n.providerID!, n]),
-    );
     for (const n of snap.nodes) this.usedNames.add(n.name);
     for (const c of snap.nodeClaims) this.usedNames.add(c.name);
 
     // Capacity already used on each node by pods bound to it.
-    const usedOn = new Map<string, { cpu: number; memory: number; pods: number }>();
+    const usedOn = new Map<string, Used>();
     const placed: PlacedPod[] = [];
     const pending: PodInfo[] = [];
     for (const pod of snap.pods) {
@@ -146,6 +154,11 @@ class Provisioner {
         u.cpu += r.cpu;
         u.memory += r.memory;
         u.pods += 1;
+        const e = podExtendedRequests(pod);
+        if (hasAny(e)) addExtended(u.ext ??= {}, e);
+        if (pod.hostPorts?.length) {
+          for (const k of portKeys(pod.hostPorts)) (u.ports ??= []).push(k);
+        }
         usedOn.set(pod.nodeName, u);
         const node = nodesByName.get(pod.nodeName);
         if (node && !pod.deleting) {
@@ -167,6 +180,8 @@ class Provisioner {
         pod,
         key: podKey(pod),
         req: podRequests(pod),
+        ext: podExtendedRequests(pod),
+        ports: portKeys(pod.hostPorts),
         cls: undefined as unknown as PodClass,
       });
     }
@@ -176,7 +191,12 @@ class Provisioner {
     ) => [ZONE_KEY, h.zone]);
     this.topo = new TopologyIndex(placed, hostZones);
     this.pools.push(...buildPoolContexts(snap, this.config));
-    this.#buildExistingBins(nodesByName, nodeByProviderId, usedOn);
+    const existing = existingBins(this.snap, this.config, this.pools, usedOn);
+    this.bins.push(...existing.bins);
+    for (const [pool, zone] of existing.claimZones) this.#countZone(pool, zone);
+    for (const b of this.bins) {
+      if (b.labels[ZONE_KEY]) this.topo.addDomain(ZONE_KEY, b.labels[ZONE_KEY]);
+    }
 
     // First-fit decreasing: CPU, then memory, then age, then uid, so the order never depends on input order.
     pending.sort((a, b) =>
@@ -207,55 +227,6 @@ class Provisioner {
     return this.plan;
   }
 
-  #buildExistingBins(
-    nodesByName: Map<string, Node>,
-    nodeByProviderId: Map<string, Node>,
-    usedOn: Map<string, { cpu: number; memory: number; pods: number }>,
-  ) {
-    const nodes = [...this.snap.nodes].sort((a, b) => (a.name < b.name ? -1 : 1));
-    for (const n of nodes) {
-      if (n.deleting || n.unschedulable) continue;
-      const u = usedOn.get(n.name) ?? { cpu: 0, memory: 0, pods: 0 };
-      this.bins.push({
-        kind: "node",
-        name: n.name,
-        labels: n.labels,
-        taints: n.taints ?? [],
-        free: { cpu: n.allocatable.cpu - u.cpu, memory: n.allocatable.memory - u.memory },
-        freePods: (n.allocatable.pods ?? 110) - u.pods,
-      });
-    }
-    const templates = new Map(this.config.machineTemplates.map((t) => [t.name, t]));
-    const claims = [...this.snap.nodeClaims].sort((a, b) => (a.name < b.name ? -1 : 1));
-    for (const c of claims) {
-      if (c.deleting) continue;
-      const hasNode = (c.nodeName && nodesByName.has(c.nodeName)) ||
-        (c.providerID && nodeByProviderId.has(c.providerID));
-      if (hasNode) continue;
-      const t = templates.get(c.machineTemplate);
-      const reserved = t?.reserved ?? { cpu: 0, memory: 0 };
-      const labels = { ...c.labels };
-      labels[HOSTNAME_KEY] ??= c.nodeName ?? c.name;
-      const ctx = this.pools.find((p) => p.pool.name === c.nodePool);
-      const ds = ctx?.dsOverhead ?? { cpu: 0, memory: 0 };
-      this.bins.push({
-        kind: "claim",
-        name: c.name,
-        labels,
-        taints: c.taints,
-        free: {
-          cpu: c.shape.cpu - reserved.cpu - ds.cpu,
-          memory: c.shape.memory - reserved.memory - ds.memory,
-        },
-        freePods: (t?.maxPods ?? 110) - (ctx?.dsPods ?? 0),
-      });
-      if (labels[ZONE_KEY]) this.#countZone(c.nodePool, labels[ZONE_KEY]);
-    }
-    for (const b of this.bins) {
-      if (b.labels[ZONE_KEY]) this.topo.addDomain(ZONE_KEY, b.labels[ZONE_KEY]);
-    }
-  }
-
   #countZone(pool: string, zone: string) {
     let m = this.zoneCounts.get(pool);
     if (!m) this.zoneCounts.set(pool, m = new Map());
@@ -275,10 +246,33 @@ class Provisioner {
       pod.requiredPodAntiAffinity ?? [],
       pod.topologySpreadConstraints ?? [],
       pod.pendingSince ?? pod.createdAt,
+      // Extended requests and host ports only ever shrink a bin's room: a class shares them.
+      p.ext,
+      p.ports,
+      pod.requiredPodAffinity ?? [],
     ]);
     let c = this.classes.get(key);
     if (!c) {
-      c = { rep: pod, cands: [], head: 0, scanned: 0, minCpu: p.req.cpu, minMem: p.req.memory };
+      const typed = requirementsOn(INSTANCE_TYPE_KEY, pod.nodeSelector, undefined).length > 0 ||
+        (pod.requiredNodeAffinity ?? []).some((t) =>
+          (t.matchExpressions ?? []).some((e) => e.key === INSTANCE_TYPE_KEY)
+        );
+      const terms = pod.requiredNodeAffinity ?? [];
+      const typeReqs = requirementsOn(
+        INSTANCE_TYPE_KEY,
+        pod.nodeSelector,
+        terms.length === 1 ? terms[0] : undefined,
+      );
+      c = {
+        rep: pod,
+        cands: [],
+        head: 0,
+        scanned: 0,
+        minCpu: p.req.cpu,
+        minMem: p.req.memory,
+        typed,
+        typeReqs,
+      };
       this.classes.set(key, c);
     }
     c.minCpu = Math.min(c.minCpu, p.req.cpu);
@@ -303,16 +297,20 @@ class Provisioner {
     const c = p.cls;
     this.#refresh(c);
     const pref = topPreference(p.pod);
-    // Existing and launching capacity first (with the preference, then without), so that a soft
-    // preference never launches a VM the scheduler would not use.
-    for (const usePref of pref ? [true, false] : [false]) {
-      const hit = this.#scan(p, usePref ? pref : undefined, false);
+    const podPref = topPodPreference(p.pod);
+    const soft = pref !== undefined || podPref !== undefined;
+    // Existing and launching capacity first (with the preferences, then without), so that a
+    // soft preference never launches a VM the scheduler would not use.
+    for (const usePref of soft ? [true, false] : [false]) {
+      const hit = this.#scan(p, usePref ? pref : undefined, false, usePref ? podPref : undefined);
       if (hit !== undefined) return undefined;
     }
     let firstFail: Reason | undefined;
-    for (const usePref of pref ? [true, false] : [false]) {
-      const hit = this.#scan(p, usePref ? pref : undefined, true);
+    for (const usePref of soft ? [true, false] : [false]) {
+      const hit = this.#scan(p, usePref ? pref : undefined, true, usePref ? podPref : undefined);
       if (hit !== undefined) return undefined;
+      // A new node has no pods yet: only the node preference can shape it.
+      if (usePref && pref === undefined) continue;
       const opened = this.#open(p, usePref ? pref : undefined);
       if (opened.ok) return undefined;
       firstFail ??= opened.reason;
@@ -321,14 +319,19 @@ class Provisioner {
   }
 
   /** Scans the class's candidate bins of one kind; places the pod into the first that fits. */
-  #scan(p: PodInfo, pref: Pref | undefined, newBins: boolean): number | undefined {
+  #scan(
+    p: PodInfo,
+    pref: Pref | undefined,
+    newBins: boolean,
+    podPref?: PodAffinityTerm,
+  ): number | undefined {
     const c = p.cls;
     for (let i = c.head; i < c.cands.length; i++) {
       const idx = c.cands[i]!;
       if (idx < 0) continue;
       const b = this.bins[idx]!;
       if ((b.kind === "new") !== newBins) continue;
-      const fit = this.#fits(p, b, pref);
+      const fit = this.#fits(p, b, pref, podPref);
       if (fit === "dead") {
         c.cands[i] = -1;
         if (i === c.head) c.head++;
@@ -342,7 +345,12 @@ class Provisioner {
   }
 
   /** "yes", "no" (not now), or "dead" (never again for this pod class). */
-  #fits(p: PodInfo, b: Bin, pref: Pref | undefined): "yes" | "no" | "dead" {
+  #fits(
+    p: PodInfo,
+    b: Bin,
+    pref: Pref | undefined,
+    podPref?: PodAffinityTerm,
+  ): "yes" | "no" | "dead" {
     const { req, cls } = p;
     if (b.kind === "new") {
       const ctx = b.ctx!;
@@ -358,18 +366,29 @@ class Provisioner {
       if (b.free.cpu < cls.minCpu || b.free.memory < cls.minMem || b.freePods < 1) return "dead";
       if (b.free.cpu < req.cpu || b.free.memory < req.memory) return "no";
     }
+    // Host ports and extended resources are the same for the whole class and a bin's only shrink.
+    if (p.ports.length && b.ports && p.ports.some((k) => b.ports!.has(k))) return "dead";
+    if (p.ext !== NONE && missingExtended(b.ext, p.ext) !== undefined) return "dead";
     if (pref && !matchesTerm(b.labels, pref, b.name)) return "no";
+    if (podPref && this.topo.affinityBlocks(p.pod, b.labels, [podPref])) return "no";
     const topo = this.#topologyOk(p, b.labels);
     if (!topo.ok) return topo.permanent ? "dead" : "no";
     if (b.kind === "new") {
-      const grown = this.#grow(b, req);
+      const grown = this.#grow(b, p);
       if (!grown) return "no";
     }
     return "yes";
   }
 
-  #topologyOk(p: PodInfo, labels: Record<string, string>) {
+  #topologyOk(
+    p: PodInfo,
+    labels: Record<string, string>,
+  ): { ok: true } | { ok: false; permanent: boolean; why: string } {
     const pod = p.pod;
+    if (pod.requiredPodAffinity?.length) {
+      const why = this.topo.affinityBlocks(pod, labels);
+      if (why) return { ok: false, permanent: false, why };
+    }
     if (
       !pod.requiredPodAntiAffinity?.length && !pod.topologySpreadConstraints?.length &&
       !this.topo.hasAntiAffinity
@@ -396,11 +415,29 @@ class Provisioner {
   }
 
   /** The shape and footprint a new bin would have with `req` added, if limits and host allow it. */
-  #grow(b: Bin, req: Resources): { shape: Shape; delta: Resources } | undefined {
+  #grow(b: Bin, p: PodInfo): { shape: Shape; delta: Resources } | undefined {
     const ctx = b.ctx!;
+    const req = p.req;
     const need = { cpu: b.used!.cpu + req.cpu, memory: b.used!.memory + req.memory };
-    const shape = cheapestShape(ctx.template, need, this.config.settings.cost);
+    const types = p.cls.typeReqs.length ? [...b.types!, ...p.cls.typeReqs] : b.types!;
+    const shape = cheapestShapeWithin(
+      ctx.template,
+      need,
+      this.config.settings.cost,
+      types,
+      INSTANCE_TYPE_KEY,
+    );
     if (!shape) return undefined;
+    const pods = p.cls.typed ? [...b.typePods!, p.pod] : b.typePods!;
+    if (shape.name !== b.shape!.name && pods.length > 0) {
+      // A claim never grows past the instance type one of its pods (or the new one) asked for.
+      const labels = { ...b.labels, [INSTANCE_TYPE_KEY]: shape.name };
+      for (const q of pods) {
+        if (!matchesNodeConstraints(labels, q.nodeSelector, q.requiredNodeAffinity, b.name)) {
+          return undefined;
+        }
+      }
+    }
     const now = footprint(b.shape!, ctx.template);
     const next = footprint(shape, ctx.template);
     const delta = { cpu: next.cpu - now.cpu, memory: next.memory - now.memory };
@@ -421,12 +458,16 @@ class Provisioner {
   }
 
   #commit(p: PodInfo, b: Bin) {
+    if (p.ext !== NONE) addExtended(b.ext ??= {}, p.ext, -1);
+    if (p.ports.length) { for (const k of p.ports) (b.ports ??= new Set()).add(k); }
     if (b.kind === "new") {
-      const g = this.#grow(b, p.req)!;
+      const g = this.#grow(b, p)!;
       this.#applyGrowth(b, g.shape, g.delta);
       b.used = { cpu: b.used!.cpu + p.req.cpu, memory: b.used!.memory + p.req.memory };
       b.podCount! += 1;
       b.claim!.pods.push(p.key);
+      if (p.cls.typeReqs.length) b.types = [...b.types!, ...p.cls.typeReqs];
+      if (p.cls.typed) b.typePods!.push(p.pod);
     } else {
       b.free = { cpu: b.free.cpu - p.req.cpu, memory: b.free.memory - p.req.memory };
       b.freePods -= 1;
@@ -508,7 +549,13 @@ class Provisioner {
         cpu: ctx.dsOverhead.cpu + p.req.cpu,
         memory: ctx.dsOverhead.memory + p.req.memory,
       };
-      const shape = cheapestShape(ctx.template, need, this.config.settings.cost);
+      const shape = cheapestShapeWithin(
+        ctx.template,
+        need,
+        this.config.settings.cost,
+        fit.types,
+        INSTANCE_TYPE_KEY,
+      );
       if (!shape || ctx.dsPods + 1 > ctx.template.maxPods) {
         fail(
           reason(
@@ -546,7 +593,7 @@ class Provisioner {
         continue;
       }
       const host = chooseHost({
-        hosts: ctx.hosts,
+        hosts: fit.hosts,
         footprint: fp,
         strategy: ctx.provider.placement,
         planned: this.planned,
@@ -560,20 +607,17 @@ class Provisioner {
       const h = host.value;
       const claim = this.#recordClaim(ctx, h, name, shape, fit.labels, reason("PodsPending", ""));
       claim.requested = { cpu: 0, memory: 0 };
-      const bin: Bin = {
-        kind: "new",
-        name,
-        labels: claim.labels,
-        taints: ctx.taints,
-        free: { cpu: 0, memory: 0 },
-        freePods: 0,
-        ctx,
-        host: h,
-        used: { ...ctx.dsOverhead },
-        shape,
-        podCount: ctx.dsPods,
-        claim,
-      };
+      const bin = makeBin("new", name, claim.labels, ctx.taints, { cpu: 0, memory: 0 }, 0);
+      bin.ctx = ctx;
+      bin.host = h;
+      bin.used = { ...ctx.dsOverhead };
+      bin.shape = shape;
+      bin.podCount = ctx.dsPods;
+      bin.claim = claim;
+      bin.ext = addExtended({ ...ctx.template.extendedResources }, ctx.dsExtended, -1);
+      bin.types = [...fit.types];
+      bin.typePods = [];
+      if (ctx.dsPorts.length) bin.ports = new Set(portKeys(ctx.dsPorts));
       this.bins.push(bin);
       this.#refresh(p.cls);
       this.#commit(p, bin);
@@ -611,12 +655,21 @@ class Provisioner {
           ctx.opened >= pool.scaleUp.batchSize ||
           ctx.inFlight + ctx.opened >= pool.scaleUp.maxConcurrent
         ) break;
-        const shape = cheapestShape(ctx.template, ctx.dsOverhead, this.config.settings.cost);
-        if (!shape) break;
+        const shape = cheapestShapeWithin(
+          ctx.template,
+          ctx.dsOverhead,
+          this.config.settings.cost,
+          ctx.typeReqs,
+          INSTANCE_TYPE_KEY,
+        );
+        const labels = labelsFor(ctx, undefined, undefined);
+        if (!shape || typeof labels === "string") break;
         const fp = footprint(shape, ctx.template);
         if (exceedsLimits(pool, ctx.usage, fp, 1, ctx.template.vmMemOverhead)) break;
         const host = chooseHost({
-          hosts: ctx.hosts,
+          hosts: ctx.hosts.filter((h) =>
+            matchesAll({ [ZONE_KEY]: h.zone, [HOST_LABEL]: h.name }, ctx.placeReqs)
+          ),
           footprint: fp,
           strategy: ctx.provider.placement,
           planned: this.planned,
@@ -629,7 +682,7 @@ class Provisioner {
           host.value,
           name,
           shape,
-          ctx.baseLabels,
+          labels,
           reason(
             "MinNodes",
             `pool '${pool.name}' keeps at least ${pool.minNodes} nodes (has ${i})`,

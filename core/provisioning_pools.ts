@@ -1,21 +1,35 @@
 /**
  * NodePools as provisioning sees them: what a new node of each pool would look like (labels,
  * taints, DaemonSet overhead, the largest room it can offer), how much of its limits is used, and
- * whether a given pod could ever land on one of its nodes.
+ * whether a given pod could ever land on one of its nodes. Pool requirements, template labels
+ * and a pod's node selector and required affinity are intersected per key
+ * (core/requirement_sets.ts): the new node gets one value inside the intersection, its host and
+ * zone come from the hosts those requirements allow, and its instance type from the shapes they
+ * allow.
  */
 import type {
   Config,
   Host,
+  HostPort,
   MachineTemplate,
   NodePool,
+  NodeSelectorTerm,
   Pod,
   Provider,
+  Requirement,
   Resources,
   Snapshot,
   Taint,
 } from "./model.ts";
-import { podRequests } from "./pod_requests.ts";
-import { matchesNodeConstraints } from "./requirements.ts";
+import { addExtended, missingExtended, podExtendedRequests, podRequests } from "./pod_requests.ts";
+import { matchesAll, matchesNodeConstraints } from "./requirements.ts";
+import {
+  cheapestShapeWithin,
+  pickValue,
+  requirementsOn,
+  type TypeConstraint,
+  withoutKey,
+} from "./requirement_sets.ts";
 import { untoleratedTaint } from "./taints.ts";
 import { HOSTNAME_KEY, ZONE_KEY } from "./topology.ts";
 import { largestAllocatable } from "./shapes.ts";
@@ -23,6 +37,11 @@ import { type PoolUsage, poolUsage } from "./limits.ts";
 import { type Reason, reason } from "./reason.ts";
 import { isClaimReady } from "./claim_state.ts";
 import { HOST_LABEL_KEY as HOST_LABEL, NODEPOOL_LABEL_KEY as NODEPOOL_LABEL } from "./labels.ts";
+
+/** The well-known label naming a node's size (a shape name). */
+export const INSTANCE_TYPE_KEY = "node.kubernetes.io/instance-type";
+/** Keys decided by where the VM goes (host, zone) or what it is named, not by label sets. */
+const PLACEMENT_KEYS = new Set([ZONE_KEY, HOSTNAME_KEY, HOST_LABEL]);
 
 /** A pool during one provisioning decision; `usage`, `opened` change as claims open. */
 export type PoolCtx = {
@@ -34,20 +53,111 @@ export type PoolCtx = {
   inFlight: number;
   opened: number;
   dsOverhead: Resources;
+  /** Extended resources the pool's DaemonSets take on every new node. */
+  dsExtended: Record<string, number>;
+  dsPorts: HostPort[];
   dsPods: number;
   maxAlloc: Resources;
   /** Labels every node of the pool gets, before zone and hostname. */
   baseLabels: Record<string, string>;
+  /** Pool requirements on keys no template or pool label fixes: narrowed per pod. */
+  openReqs: Map<string, Requirement[]>;
+  /** Pool requirements on zone and host: they choose the hosts. */
+  placeReqs: Requirement[];
+  /** Pool requirements on the instance type: they choose the shapes. */
+  typeReqs: Requirement[];
   /** Why the pool can make no node at all (contradictory requirements), if so. */
   broken?: Reason;
   taints: Taint[];
 };
 
-/** Whether pods like one could ever get a node from a pool, and with which labels and zones. */
-export type PoolFit = { ctx: PoolCtx; labels: Record<string, string>; zones: string[] } | {
+/**
+ * Whether pods like one could ever get a node from a pool: the labels a node for them would
+ * carry, the zones and hosts it may go to, and the instance-type requirements its shape meets.
+ */
+export type PoolFit = {
+  ctx: PoolCtx;
+  labels: Record<string, string>;
+  zones: string[];
+  hosts: Host[];
+  types: TypeConstraint;
+} | {
   ctx: PoolCtx;
   reason: Reason;
 };
+
+/**
+ * Why a pool's own requirements (with its template's labels) can never be met, or undefined.
+ * `validate` reports it at configuration time; provisioning skips such a pool.
+ */
+export function poolRequirementProblem(
+  pool: NodePool,
+  template: MachineTemplate,
+  hosts: readonly { name: string; zone: string }[],
+): string | undefined {
+  const labels: Record<string, string> = {
+    "kubernetes.io/arch": "amd64",
+    "kubernetes.io/os": "linux",
+    ...template.labels,
+    ...pool.labels,
+    [NODEPOOL_LABEL]: pool.name,
+  };
+  const byKey = new Map<string, Requirement[]>();
+  for (const r of pool.requirements) {
+    const list = byKey.get(r.key);
+    if (list) list.push(r);
+    else byKey.set(r.key, [r]);
+  }
+  for (const [key, reqs] of byKey) {
+    if (key === HOSTNAME_KEY) continue;
+    if (key === ZONE_KEY || key === HOST_LABEL) {
+      if (hosts.length === 0) continue;
+      const any = hosts.some((h) => matchesAll({ [ZONE_KEY]: h.zone, [HOST_LABEL]: h.name }, reqs));
+      if (!any) return `no configured host satisfies the requirements on ${key}`;
+      continue;
+    }
+    if (key === INSTANCE_TYPE_KEY) {
+      const shape = cheapestShapeWithin(
+        template,
+        { cpu: 0, memory: 0 },
+        { perVcpuHour: 1, perGiBHour: 1 },
+        reqs,
+        key,
+      );
+      if (!shape) return `no shape of MachineTemplate '${template.name}' satisfies ${key}`;
+      continue;
+    }
+    if (labels[key] !== undefined) {
+      if (!matchesAll(labels, reqs)) {
+        return `requirement on ${key} contradicts the label ${key}=${labels[key]}`;
+      }
+      continue;
+    }
+    if (pickValue(key, reqs, pool.name) === null) {
+      return `the requirements on ${key} allow no value`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The labels a new node of the pool gets for pods with this node selector and one required
+ * affinity term, or why none can: every open key gets a value inside the pool's and the pod's
+ * requirements on it.
+ */
+export function labelsFor(
+  ctx: PoolCtx,
+  nodeSelector: Readonly<Record<string, string>> | undefined,
+  term: NodeSelectorTerm | undefined,
+): Record<string, string> | string {
+  const labels = { ...ctx.baseLabels };
+  for (const [key, reqs] of ctx.openReqs) {
+    const v = pickValue(key, [...reqs, ...requirementsOn(key, nodeSelector, term)], ctx.pool.name);
+    if (v === null) return `the pool's requirements on ${key} and the pod's allow no common value`;
+    if (v !== "absent") labels[key] = v;
+  }
+  return labels;
+}
 
 /** Pools in the order provisioning tries them: weight, then name. */
 export function buildPoolContexts(snap: Snapshot, config: Config): PoolCtx[] {
@@ -81,32 +191,36 @@ export function buildPoolContexts(snap: Snapshot, config: Config): PoolCtx[] {
       inFlight,
       opened: 0,
       dsOverhead: { cpu: 0, memory: 0 },
+      dsExtended: {},
+      dsPorts: [],
       dsPods: 0,
       maxAlloc: largestAllocatable(template),
       baseLabels,
+      openReqs: new Map(),
+      placeReqs: [],
+      typeReqs: [],
       taints: [...template.taints, ...pool.taints],
     };
-    // Requirements with one possible value become labels; contradictions make the pool unusable.
     for (const r of pool.requirements) {
-      if (r.key === ZONE_KEY || r.key === HOSTNAME_KEY || r.key === HOST_LABEL) continue;
-      const have = baseLabels[r.key];
-      if (have !== undefined) {
-        if (!matchesNodeConstraints(baseLabels, undefined, [{ matchExpressions: [r] }])) {
-          ctx.broken = reason(
-            "NoCompatiblePool",
-            `pool '${pool.name}' requirement ${r.key} ${r.operator} contradicts its labels`,
-          );
-        }
-      } else if (r.operator === "In" && r.values && r.values.length > 0) {
-        baseLabels[r.key] = r.values[0]!;
+      if (r.key === HOSTNAME_KEY) continue;
+      if (PLACEMENT_KEYS.has(r.key)) ctx.placeReqs.push(r);
+      else if (r.key === INSTANCE_TYPE_KEY) ctx.typeReqs.push(r);
+      else if (baseLabels[r.key] === undefined) {
+        const list = ctx.openReqs.get(r.key);
+        if (list) list.push(r);
+        else ctx.openReqs.set(r.key, [r]);
       }
     }
+    const problem = poolRequirementProblem(pool, template, []);
+    if (problem) ctx.broken = reason("NoCompatiblePool", `pool '${pool.name}': ${problem}`);
     for (const ds of snap.daemonSets ?? []) {
       if (untoleratedTaint(ctx.taints, ds.tolerations)) continue;
-      if (!matchesNodeConstraints(baseLabels, ds.nodeSelector, ds.requiredNodeAffinity)) continue;
+      if (!daemonSetRunsOn(ctx, ds)) continue;
       const r = podRequests(ds);
       ctx.dsOverhead.cpu += r.cpu;
       ctx.dsOverhead.memory += r.memory;
+      addExtended(ctx.dsExtended, podExtendedRequests(ds));
+      ctx.dsPorts.push(...(ds.hostPorts ?? []));
       ctx.dsPods += 1;
     }
     out.push(ctx);
@@ -114,8 +228,24 @@ export function buildPoolContexts(snap: Snapshot, config: Config): PoolCtx[] {
   return out;
 }
 
+/** Would a DaemonSet's pod run on a new node of the pool (selector and required affinity)? */
+function daemonSetRunsOn(ctx: PoolCtx, ds: Pod): boolean {
+  const terms: (NodeSelectorTerm | undefined)[] = ds.requiredNodeAffinity?.length
+    ? ds.requiredNodeAffinity
+    : [undefined];
+  for (const t of terms) {
+    const labels = labelsFor(ctx, ds.nodeSelector, t);
+    if (typeof labels === "string") continue;
+    let sel = withoutKey(ds.nodeSelector, t ? [t] : undefined, INSTANCE_TYPE_KEY);
+    for (const k of PLACEMENT_KEYS) sel = withoutKey(sel.nodeSelector, sel.terms, k);
+    if (matchesNodeConstraints(labels, sel.nodeSelector, sel.terms)) return true;
+  }
+  return false;
+}
+
 /** For each pool, whether a new node of it could take `pod`, and if not, why. */
 export function poolFits(pools: readonly PoolCtx[], pod: Pod): PoolFit[] {
+  const ext = podExtendedRequests(pod);
   return pools.map((ctx): PoolFit => {
     if (ctx.broken) return { ctx, reason: ctx.broken };
     const t = untoleratedTaint(ctx.taints, pod.tolerations);
@@ -130,47 +260,75 @@ export function poolFits(pools: readonly PoolCtx[], pod: Pod): PoolFit[] {
         ),
       };
     }
-    const poolZone = ctx.pool.requirements.filter((r) => r.key === ZONE_KEY);
-    const zones: string[] = [];
-    const seen = new Set<string>();
-    for (const h of ctx.hosts) {
-      if (seen.has(h.zone)) continue;
-      seen.add(h.zone);
-      const labels = { ...ctx.baseLabels, [ZONE_KEY]: h.zone, [HOST_LABEL]: h.name };
-      if (
-        poolZone.length &&
-        !matchesNodeConstraints(labels, undefined, [{ matchExpressions: poolZone }])
-      ) continue;
-      // A new node's hostname is not known yet and cannot match a pod's hostname requirement.
-      if (
-        matchesNodeConstraints(
-          { ...labels, [HOSTNAME_KEY]: "\u0000new" },
-          pod.nodeSelector,
-          pod.requiredNodeAffinity,
-        )
-      ) {
-        zones.push(h.zone);
-      }
-    }
-    if (zones.length === 0) {
+    const offered = addExtended({ ...ctx.template.extendedResources }, ctx.dsExtended, -1);
+    const missing = missingExtended(offered, ext);
+    if (missing !== undefined) {
       return {
         ctx,
         reason: reason(
-          "NoCompatiblePool",
-          `pool '${ctx.pool.name}' makes no node matching the pod's node selector or affinity`,
+          "ResourceNotOffered",
+          `pool '${ctx.pool.name}': MachineTemplate '${ctx.template.name}' offers ${
+            offered[missing] ?? 0
+          } ${missing} to pods; the pod asks ${ext[missing]}`,
         ),
       };
     }
-    const poolReqsOk = ctx.pool.requirements.every((r) =>
-      r.key === ZONE_KEY ||
-      matchesNodeConstraints(ctx.baseLabels, undefined, [{ matchExpressions: [r] }])
-    );
-    if (!poolReqsOk) {
-      return {
-        ctx,
-        reason: reason("NoCompatiblePool", `pool '${ctx.pool.name}' requirements cannot be met`),
-      };
+    const terms: (NodeSelectorTerm | undefined)[] = pod.requiredNodeAffinity?.length
+      ? pod.requiredNodeAffinity
+      : [undefined];
+    let why = `pool '${ctx.pool.name}' makes no node matching the pod's node selector or affinity`;
+    for (const term of terms) {
+      const labels = labelsFor(ctx, pod.nodeSelector, term);
+      if (typeof labels === "string") {
+        why = `pool '${ctx.pool.name}': ${labels}`;
+        continue;
+      }
+      const types = [...ctx.typeReqs, ...requirementsOn(INSTANCE_TYPE_KEY, pod.nodeSelector, term)];
+      if (
+        types.length > ctx.typeReqs.length &&
+        !cheapestShapeWithin(
+          ctx.template,
+          { cpu: 0, memory: 0 },
+          {
+            perVcpuHour: 1,
+            perGiBHour: 1,
+          },
+          types,
+          INSTANCE_TYPE_KEY,
+        )
+      ) {
+        why = `pool '${ctx.pool.name}': no shape of MachineTemplate '${ctx.template.name}' ` +
+          `has the instance type the pod asks for`;
+        continue;
+      }
+      const sel = withoutKey(pod.nodeSelector, term ? [term] : undefined, INSTANCE_TYPE_KEY);
+      // Unless a requirement names hosts, every host of a zone gives the same answer.
+      const byHost = ctx.placeReqs.some((r) => r.key === HOST_LABEL) ||
+        sel.nodeSelector?.[HOST_LABEL] !== undefined ||
+        (sel.terms ?? []).some((t) => (t.matchExpressions ?? []).some((e) => e.key === HOST_LABEL));
+      const zoneOk = new Map<string, boolean>();
+      const zones: string[] = [];
+      const hosts: Host[] = [];
+      for (const h of ctx.hosts) {
+        let ok = byHost ? undefined : zoneOk.get(h.zone);
+        if (ok === undefined) {
+          // A new node's hostname is not known yet and cannot match a pod's hostname requirement.
+          const hl = {
+            ...labels,
+            [ZONE_KEY]: h.zone,
+            [HOST_LABEL]: h.name,
+            [HOSTNAME_KEY]: "\u0000new",
+          };
+          ok = (ctx.placeReqs.length === 0 || matchesAll(hl, ctx.placeReqs)) &&
+            matchesNodeConstraints(hl, sel.nodeSelector, sel.terms);
+          if (!byHost) zoneOk.set(h.zone, ok);
+        }
+        if (!ok) continue;
+        hosts.push(h);
+        if (!zones.includes(h.zone)) zones.push(h.zone);
+      }
+      if (hosts.length > 0) return { ctx, labels, zones, hosts, types };
     }
-    return { ctx, labels: ctx.baseLabels, zones };
+    return { ctx, reason: reason("NoCompatiblePool", why) };
   });
 }

@@ -2,7 +2,7 @@
  * Small pure helpers of provisioning: soft preferences, a pod's zone constraints, and the zone
  * choice for topology spread.
  */
-import type { NodeSelectorTerm, Pod } from "./model.ts";
+import type { NodeSelectorTerm, Pod, PodAffinityTerm } from "./model.ts";
 import { type TopologyIndex, ZONE_KEY } from "./topology.ts";
 
 export type Pref = NodeSelectorTerm;
@@ -14,6 +14,15 @@ export function topPreference(pod: Pod): Pref | undefined {
   let best = prefs[0]!;
   for (const p of prefs) if (p.weight > best.weight) best = p;
   return best.preference;
+}
+
+/** The heaviest preferred pod affinity term: tried on existing capacity before being relaxed. */
+export function topPodPreference(pod: Pod): PodAffinityTerm | undefined {
+  const prefs = pod.preferredPodAffinity;
+  if (!prefs || prefs.length === 0) return undefined;
+  let best = prefs[0]!;
+  for (const p of prefs) if (p.weight > best.weight) best = p;
+  return best.term;
 }
 
 export function onlyKey(

@@ -21,6 +21,10 @@ export type ReasonCode =
   | "PodNotUnschedulable"
   | "PodUnschedulableAnywhere"
   | "MinNodes"
+  | "ResourceNotOffered"
+  | "VolumeNotBound"
+  | "HostPortConflict"
+  | "PlannedHostUnavailable"
   // lifecycle
   | "Launched"
   | "Registered"
@@ -46,6 +50,9 @@ export type ReasonCode =
   | "DisruptionInProgress"
   | "Draining"
   | "Drained"
+  | "NodePoolRemoved"
+  | "InsufficientSavings"
+  | "VolumePinned"
   // drift and orphans
   | "OrphanVM"
   | "OrphanNode"

@@ -9,6 +9,7 @@
  *
  * May import: core/ only.
  */
+import { withLeavingPodsPending } from "./provisioning_leaving.ts";
 import type { Condition, Config, NodeClaim, Snapshot, Taint, VM } from "./model.ts";
 import { type PlannedClaim, provision, type ProvisionPlan } from "./provisioning.ts";
 import {
@@ -180,7 +181,8 @@ export function planCapacity(
   state: DisruptionState,
   core: CapacityDeciders = CAPACITY_DECIDERS,
 ): CapacityPlan {
-  const provisioning = core.provision(snapshot, config);
+  // Pods of nodes already on their way out get room before their eviction.
+  const provisioning = core.provision(withLeavingPodsPending(snapshot), config);
   const disruption = core.disrupt(snapshot, config, state);
   const nominated = new Set(
     provisioning.placements.filter((p) => p.kind === "node").map((p) => p.target),

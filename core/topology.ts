@@ -151,6 +151,32 @@ export class TopologyIndex {
     return g.counts.get(domain) ?? 0;
   }
 
+  /**
+   * Why required pod affinity keeps `pod` off a node with `labels`, or undefined: each term
+   * needs a matching pod in the node's domain, except that the first pod of a group whose term
+   * matches itself may go anywhere (as kube-scheduler allows).
+   */
+  affinityBlocks(
+    pod: Pod,
+    labels: Readonly<Record<string, string>>,
+    terms: readonly PodAffinityTerm[] = pod.requiredPodAffinity ?? [],
+  ): string | undefined {
+    for (const term of terms) {
+      const ns = term.namespaces?.length ? term.namespaces : [pod.namespace];
+      const g = this.#group(ns, term.labelSelector, term.topologyKey);
+      const d = labels[term.topologyKey];
+      if (d !== undefined && (g.counts.get(d) ?? 0) > 0) continue;
+      let total = 0;
+      for (const n of g.counts.values()) total += n;
+      const self = ns.includes(pod.namespace) && matchesSelector(pod.labels, term.labelSelector);
+      if (total === 0 && self) continue;
+      return d === undefined
+        ? `node has no ${term.topologyKey} label for pod affinity`
+        : `pod affinity needs a matching pod in ${term.topologyKey}=${d}`;
+    }
+    return undefined;
+  }
+
   /** Matching pods per domain for a spread constraint of `pod`. */
   spreadCounts(pod: Pod, c: TopologySpreadConstraint): ReadonlyMap<string, number> {
     return this.#group([pod.namespace], c.labelSelector, c.topologyKey).counts;
@@ -193,6 +219,8 @@ export function topologyAllows(
       min = Infinity;
       for (const dom of universe) min = Math.min(min, counts.get(dom) ?? 0);
       if (min === Infinity) min = 0;
+      // Fewer eligible domains than minDomains: the global minimum counts as zero.
+      if (c.minDomains !== undefined && universe.size < c.minDomains) min = 0;
     }
     if ((counts.get(d) ?? 0) + self - min > c.maxSkew) {
       return {

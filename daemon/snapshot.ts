@@ -1,12 +1,14 @@
 /**
  * Builds the core's Snapshot from what the daemon observes: the informers' caches (pods, nodes,
- * PDBs, NodeClaims) and each Provider's owned VMs and host inventory, read fresh every pass
- * (PVE has no watch). A provider or host that cannot be read is marked so, never read as
- * empty: deciding without its VMs would count them as vanished.
+ * PDBs, NodeClaims, DaemonSets, and volumes whose node affinity constrains the pods using
+ * them) and each Provider's owned VMs and host inventory, read fresh every pass (PVE has no
+ * watch). A provider or host that cannot be read is marked so, never read as empty: deciding
+ * without its VMs would count them as vanished.
  *
  * May import: core/, adapters/.
  */
 import type { Host, Snapshot, VM } from "../core/model.ts";
+import { applyVolumeAffinity } from "../core/volumes.ts";
 import type { ClusterInformers } from "../adapters/kubernetes/cluster_informers.ts";
 import type { MachineProvider } from "../adapters/proxmox/port.ts";
 
@@ -51,7 +53,9 @@ export async function buildSnapshot(
   return {
     snapshot: {
       now,
-      pods: k.pods,
+      // A bound local or zonal volume is a node constraint of every pod that mounts it.
+      pods: applyVolumeAffinity(k.pods, k.volumeClaims, k.volumes, k.storageClasses),
+      daemonSets: k.daemonSets,
       nodes: k.nodes,
       nodeClaims: k.nodeClaims,
       pdbs: k.pdbs,

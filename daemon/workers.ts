@@ -97,7 +97,9 @@ async function launch(ctx: DaemonContext, name: string): Promise<JobOutcome> {
     await failed(providerErrorReason(made.error));
     // This attempt's token and seed must not outlive it; a retry mints fresh ones.
     await releaseBootstrap(ctx, name, claim.provider, template, "launch failed");
-    const permanent = made.error.kind === "InvalidTemplate";
+    // A planned host that cannot take the VM is not retried: the next pass plans again.
+    const permanent = made.error.kind === "InvalidTemplate" ||
+      (made.error.kind === "NoHost" && made.error.reason.code === "PlannedHostUnavailable");
     return fail(made.error.message, !permanent);
   }
   const vm = made.value;

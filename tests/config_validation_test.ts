@@ -23,6 +23,11 @@ const CASES: [file: string, where: string, says: string][] = [
     ":73:24: nodePools[0].spec.machineTemplate:",
     'no MachineTemplate named "wrker"',
   ],
+  [
+    "impossible_requirements.yaml",
+    ":76:9: nodePools[0].spec.requirements:",
+    "the pool can never make a node: requirement on kubernetes.io/arch contradicts",
+  ],
   ["inverted_range.yaml", ":33:18: providers[0].spec.vmidRange:", "lower must not exceed upper"],
   ["fractional_cores.yaml", ":44:18: machineTemplates[0].spec.shapes[0].cpu:", "whole cores"],
   ["empty_lists.yaml", ":1:12: providers:", "needs at least 1 entry"],

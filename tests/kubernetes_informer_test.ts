@@ -330,3 +330,30 @@ Deno.test("client-node's own informer loses the whole list to one item without m
     }
   });
 });
+
+Deno.test("an optional kind the API server does not serve counts as synced and empty; a required one never syncs", async () => {
+  await withFake(async (_fake, client) => {
+    const make = (optional: boolean) =>
+      new Informer<Pod>({
+        client,
+        path: "/apis/example.com/v1/gadgets",
+        resource: "gadgets",
+        translate: podFromKube,
+        backoff: fast,
+        optional,
+      });
+    const optional = make(true);
+    const required = make(false);
+    optional.start();
+    required.start();
+    try {
+      await eventually("the optional informer to sync", () => optional.hasSynced);
+      assert.deepEqual(optional.list(), []);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(required.hasSynced, false, "a kind decisions need is never assumed empty");
+    } finally {
+      await optional.stop();
+      await required.stop();
+    }
+  });
+});

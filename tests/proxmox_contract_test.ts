@@ -377,3 +377,31 @@ Deno.test("bootstrap snippets are checked per host before create (PVE checks onl
     );
   });
 });
+
+Deno.test("a claim with a planned host is launched on that host, never on another one", async () => {
+  await withFake({}, async ({ fake, cfg, make }) => {
+    const p = make();
+    for (const host of ["pve2", "pve1", "pve2"]) {
+      const name = `planned-${host}-${fake.requests.length}`;
+      const r = await p.create({ ...claimNamed(name), host }, scratchTemplate, cfg);
+      assert.ok(r.ok, JSON.stringify(r));
+      assert.equal(r.value.host, host, `${name} runs on the host the decision chose`);
+    }
+  });
+});
+
+Deno.test("a planned host that is offline or unknown fails the launch back with PlannedHostUnavailable", async () => {
+  await withFake({}, async ({ fake, cfg, make }) => {
+    fake.faults.update({ offlineNodes: ["pve2"] });
+    const p = make();
+    for (const host of ["pve2", "pve9"]) {
+      const r = await p.create({ ...claimNamed(`gone-${host}`), host }, scratchTemplate, cfg);
+      assert.ok(!r.ok, `${host}: the launch must not pick another host`);
+      assert.equal(r.error.kind, "NoHost");
+      assert.ok(r.error.kind === "NoHost" && r.error.reason.code === "PlannedHostUnavailable");
+      assert.match(r.error.message, new RegExp(host));
+    }
+    const creates = fake.requests.filter((q) => q.method === "POST" && /\/qemu$/.test(q.path));
+    assert.equal(creates.length, 0, "no VM was made anywhere");
+  });
+});

@@ -11,7 +11,8 @@ import { parseQuantity } from "../../core/quantity.ts";
 import { bootstrapProblems } from "../bootstrap/config_check.ts";
 import { positionInScalar } from "./scalar_position.ts";
 import { type ConfigFile, configFile } from "./schema.ts";
-import { normalize } from "./normalize.ts";
+import { normalize, normalizeMachineTemplate, normalizeNodePool } from "./normalize.ts";
+import { poolRequirementProblem } from "../../core/provisioning_pools.ts";
 import { readYaml } from "./yaml_source.ts";
 
 /** One validation problem, located in the source. */
@@ -282,6 +283,23 @@ export function crossCheck(c: ConfigFile): CrossProblem[] {
           [...templates].join(", ")
         })`,
       });
+    }
+    // A pool whose own requirements (with its template's labels and its provider's hosts) can
+    // never be met would never make a node: say so at the requirements.
+    const t = c.machineTemplates.find((x) => x.name === p.spec.machineTemplate);
+    const prov = t ? providers.get(t.spec.provider) : undefined;
+    if (t && p.spec.requirements.length > 0) {
+      const problem = poolRequirementProblem(
+        normalizeNodePool(p.name, p.spec),
+        normalizeMachineTemplate(t.name, t.spec, c.settings.cost),
+        prov?.spec.hosts.map((h) => ({ name: h.name, zone: h.zone ?? h.name })) ?? [],
+      );
+      if (problem) {
+        out.push({
+          path: ["nodePools", i, "spec", "requirements"],
+          message: `the pool can never make a node: ${problem}`,
+        });
+      }
     }
     if (p.spec.limits.nodes !== undefined && p.spec.minNodes > p.spec.limits.nodes) {
       out.push({

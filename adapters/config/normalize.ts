@@ -92,6 +92,13 @@ export function normalizeMachineTemplate(
     vmMemOverhead,
     reserved: { cpu: cpuMillis(t.reserved?.cpu ?? 0), memory: bytes(t.reserved?.memory ?? 0) },
     maxPods: t.maxPods,
+    ...(t.extendedResources !== undefined
+      ? {
+        extendedResources: Object.fromEntries(
+          Object.entries(t.extendedResources).map(([k, v]) => [k, bytes(v)]),
+        ),
+      }
+      : {}),
     source,
     disks: t.disks.map((d) => ({ ...stripUndefined(d), size: bytes(d.size) })),
     network: t.network.map((n) => stripUndefined(n)),
@@ -136,6 +143,7 @@ export function normalizeNodePool(name: string, p: NodePoolSpec): NodePool {
       ...(p.limits.nodes !== undefined ? { nodes: p.limits.nodes } : {}),
     },
     minNodes: p.minNodes,
+    ...(p.storageReplicated !== undefined ? { storageReplicated: p.storageReplicated } : {}),
     scaleUp: {
       batchSize: p.scaleUp.batchSize,
       stabilizationWindow: ms(p.scaleUp.stabilizationWindow),
@@ -160,6 +168,9 @@ export function normalizeNodePool(name: string, p: NodePoolSpec): NodePool {
         ...(b.duration !== undefined ? { duration: ms(b.duration) } : {}),
       })),
       drainTimeoutAction: p.disruption.drainTimeoutAction,
+      ...(p.disruption.minSavingsFraction !== undefined
+        ? { minSavingsFraction: p.disruption.minSavingsFraction }
+        : {}),
     },
   };
 }

@@ -219,6 +219,11 @@ export const machineTemplateSpec = z.strictObject({
     "kubelet + system reservations subtracted from the shape",
   ),
   maxPods: z.int().min(1).max(1000).default(110),
+  extendedResources: z.record(z.string().min(1), quantity).optional().describe(
+    "resources besides cpu and memory each VM offers to pods, by Kubernetes name " +
+      "(nvidia.com/gpu: 1 with a passed-through device, hugepages-2Mi, ephemeral-storage); " +
+      "a pod asking for one no template offers gets no VM",
+  ),
   source: sourceSpec,
   disks: z.array(diskSpec).default([]),
   network: z.array(networkSpec).default([]),
@@ -264,6 +269,10 @@ export const nodePoolSpec = z.strictObject({
   })
     .default({}),
   minNodes: z.int().min(0).default(0),
+  storageReplicated: z.boolean().optional().describe(
+    "the pool's nodes use replicated storage, so consolidation may move a pod bound to a " +
+      "local volume (default false: such a pod keeps its node)",
+  ),
   scaleUp: z.strictObject({
     batchSize: z.int().min(1).default(10).describe(
       "most NodeClaims one decision opens for this pool",
@@ -289,6 +298,10 @@ export const nodePoolSpec = z.strictObject({
     consolidateAfter: durationOrNever.default("0s"),
     expireAfter: durationOrNever.default("720h"),
     terminationGracePeriod: duration.optional(),
+    minSavingsFraction: z.number().min(0).max(1).optional().describe(
+      "least fraction of a node's cost a replacement must save before consolidation " +
+        "replaces it (0 to 1; default 0: any saving); removals without replacement are not affected",
+    ),
     budgets: z.array(budgetSpec).max(50).default([{ nodes: "10%" }]),
     drainTimeoutAction: z.enum(["uncordon", "force"]).default("uncordon"),
   }).default({

@@ -47,6 +47,14 @@ export const CLUSTER_RULES: PolicyRule[] = [
   { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
   // cluster_informers.ts: PodDisruptionBudgets feed the disruption decisions.
   { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: ["list", "watch"] },
+  // cluster_informers.ts: DaemonSets add per-node overhead; bound volumes constrain pods.
+  { apiGroups: ["apps"], resources: ["daemonsets"], verbs: ["list", "watch"] },
+  { apiGroups: ["storage.k8s.io"], resources: ["storageclasses"], verbs: ["list", "watch"] },
+  {
+    apiGroups: [""],
+    resources: ["persistentvolumeclaims", "persistentvolumes"],
+    verbs: ["list", "watch"],
+  },
   // config_loader.ts / config_watcher.ts list and watch the configuration kinds;
   // config_status_writer.ts reads one (GET) and patches its status.
   {

@@ -1,14 +1,29 @@
 /**
  * The informer factory: one self-healing informer per kind the core reads (Pods, Nodes,
- * PodDisruptionBudgets, NodeClaims), each translating to core/model.ts types at the boundary,
+ * PodDisruptionBudgets, NodeClaims, DaemonSets, PersistentVolumeClaims, PersistentVolumes,
+ * StorageClasses), each translating to core/model.ts types at the boundary,
  * and a `snapshot()` that hands the core plain arrays.
  */
-import type { Node, NodeClaim, Pod, PodDisruptionBudget } from "../../core/model.ts";
+import type {
+  Node,
+  NodeClaim,
+  PersistentVolume,
+  Pod,
+  PodDisruptionBudget,
+  StorageClass,
+  VolumeClaim,
+} from "../../core/model.ts";
 import type { Backoff } from "./backoff.ts";
 import type { KubeClient } from "./client.ts";
 import { Informer } from "./informer.ts";
 import type { Log } from "./log.ts";
 import { nodeClaimFromKube, nodeFromKube, pdbFromKube, podFromKube } from "./translate.ts";
+import {
+  daemonSetFromKube,
+  persistentVolumeFromKube,
+  storageClassFromKube,
+  volumeClaimFromKube,
+} from "./translate_workloads.ts";
 
 export type ClusterInformerOptions = {
   log?: Log;
@@ -24,7 +39,12 @@ export type ClusterInformers = {
   nodes: Informer<Node>;
   pdbs: Informer<PodDisruptionBudget>;
   nodeClaims: Informer<NodeClaim>;
-  /** Starts all four; returns at once. */
+  /** DaemonSets as the pod each matching node runs (per-node overhead of a new VM). */
+  daemonSets: Informer<Pod>;
+  persistentVolumeClaims: Informer<VolumeClaim>;
+  persistentVolumes: Informer<PersistentVolume>;
+  storageClasses: Informer<StorageClass>;
+  /** Starts all of them; returns at once. */
   start(): void;
   /** Resolves when every informer has completed its first list. */
   synced(): Promise<void>;
@@ -32,7 +52,16 @@ export type ClusterInformers = {
   hasSynced(): boolean;
   stop(): Promise<void>;
   /** Current contents as plain arrays for core.reconcile's Snapshot. */
-  snapshot(): { pods: Pod[]; nodes: Node[]; pdbs: PodDisruptionBudget[]; nodeClaims: NodeClaim[] };
+  snapshot(): {
+    pods: Pod[];
+    nodes: Node[];
+    pdbs: PodDisruptionBudget[];
+    nodeClaims: NodeClaim[];
+    daemonSets: Pod[];
+    volumeClaims: VolumeClaim[];
+    volumes: PersistentVolume[];
+    storageClasses: StorageClass[];
+  };
 };
 
 /** Builds (does not start) the informers for one cluster. */
@@ -72,12 +101,54 @@ export function createClusterInformers(
     resource: "nodeclaims",
     translate: nodeClaimFromKube,
   });
-  const all = [pods, nodes, pdbs, nodeClaims] as Informer<unknown>[];
+  // Kinds a minimal API server may not serve: a 404 list counts as an empty, synced cache.
+  const daemonSets = new Informer<Pod>({
+    ...common,
+    path: "/apis/apps/v1/daemonsets",
+    resource: "daemonsets",
+    translate: daemonSetFromKube,
+    optional: true,
+  });
+  const persistentVolumeClaims = new Informer<VolumeClaim>({
+    ...common,
+    path: "/api/v1/persistentvolumeclaims",
+    resource: "persistentvolumeclaims",
+    translate: volumeClaimFromKube,
+    optional: true,
+  });
+  const persistentVolumes = new Informer<PersistentVolume>({
+    ...common,
+    path: "/api/v1/persistentvolumes",
+    resource: "persistentvolumes",
+    translate: persistentVolumeFromKube,
+    optional: true,
+  });
+  const storageClasses = new Informer<StorageClass>({
+    ...common,
+    path: "/apis/storage.k8s.io/v1/storageclasses",
+    resource: "storageclasses",
+    translate: storageClassFromKube,
+    optional: true,
+  });
+  const all = [
+    pods,
+    nodes,
+    pdbs,
+    nodeClaims,
+    daemonSets,
+    persistentVolumeClaims,
+    persistentVolumes,
+    storageClasses,
+  ] as Informer<unknown>[];
   return {
     pods,
     nodes,
     pdbs,
     nodeClaims,
+    daemonSets,
+    persistentVolumeClaims,
+    persistentVolumes,
+    storageClasses,
     start: () => all.forEach((i) => i.start()),
     synced: async () => {
       await Promise.all(all.map((i) => i.synced()));
@@ -91,6 +162,10 @@ export function createClusterInformers(
       nodes: nodes.list(),
       pdbs: pdbs.list(),
       nodeClaims: nodeClaims.list(),
+      daemonSets: daemonSets.list(),
+      volumeClaims: persistentVolumeClaims.list(),
+      volumes: persistentVolumes.list(),
+      storageClasses: storageClasses.list(),
     }),
   };
 }

@@ -44,6 +44,11 @@ export type InformerOptions<T> = {
   log?: Log;
   random?: () => number;
   now?: () => number;
+  /**
+   * A kind the API server may not serve (404 on list): the informer counts as synced with an
+   * empty cache and keeps trying, so a missing kind never blocks decisions.
+   */
+  optional?: boolean;
 };
 
 /** Counters for health endpoints and tests. */
@@ -222,7 +227,14 @@ export class Informer<T> {
         const listed = await this.#list();
         if (this.#stopped) return;
         if (!listed.ok) {
-          await fail("list", listed.error);
+          const e = listed.error;
+          if (this.#o.optional && e.kind === "Status" && e.code === 404) {
+            if (!this.#hasSynced) {
+              this.#hasSynced = true;
+              this.#markSynced();
+            }
+          }
+          await fail("list", e);
           continue;
         }
         failures = 0;

@@ -13,6 +13,7 @@ import type {
   NodeClaim,
   NodeSelectorTerm,
   Pod,
+  PodAffinityTerm,
   PodDisruptionBudget,
   Requirement,
   Taint,
@@ -52,6 +53,12 @@ const container = z.looseObject({
   name: str.optional(),
   resources,
   restartPolicy: str.nullish(),
+  ports: z.array(z.looseObject({
+    containerPort: z.number().int().nullish(),
+    hostPort: z.number().int().nullish(),
+    protocol: z.enum(["TCP", "UDP", "SCTP"]).nullish(),
+    hostIP: str.nullish(),
+  })).nullish(),
 });
 const taint = z.looseObject({
   key: str,
@@ -74,6 +81,11 @@ const labelSelector = z.looseObject({
     operator: z.enum(["In", "NotIn", "Exists", "DoesNotExist"]),
     values: z.array(str).nullish(),
   })).nullish(),
+});
+const podAffinityTerm = z.looseObject({
+  labelSelector: labelSelector.nullish(),
+  topologyKey: str,
+  namespaces: z.array(str).nullish(),
 });
 const condition = z.looseObject({
   type: str,
@@ -110,10 +122,13 @@ const kubePod = z.looseObject({
         })).nullish(),
       }).nullish(),
       podAntiAffinity: z.looseObject({
-        requiredDuringSchedulingIgnoredDuringExecution: z.array(z.looseObject({
-          labelSelector: labelSelector.nullish(),
-          topologyKey: str,
-          namespaces: z.array(str).nullish(),
+        requiredDuringSchedulingIgnoredDuringExecution: z.array(podAffinityTerm).nullish(),
+      }).nullish(),
+      podAffinity: z.looseObject({
+        requiredDuringSchedulingIgnoredDuringExecution: z.array(podAffinityTerm).nullish(),
+        preferredDuringSchedulingIgnoredDuringExecution: z.array(z.looseObject({
+          weight: z.number().int(),
+          podAffinityTerm,
         })).nullish(),
       }).nullish(),
     }).nullish(),
@@ -124,7 +139,10 @@ const kubePod = z.looseObject({
       labelSelector: labelSelector.nullish(),
       minDomains: z.number().int().nullish(),
     })).nullish(),
-    volumes: z.array(z.looseObject({ name: str })).nullish(),
+    volumes: z.array(z.looseObject({
+      name: str,
+      persistentVolumeClaim: z.looseObject({ claimName: str }).nullish(),
+    })).nullish(),
   }),
   status: z.looseObject({
     phase: z.enum(["Pending", "Running", "Succeeded", "Failed", "Unknown"]).nullish(),
@@ -202,8 +220,14 @@ function requests(
   // The API server defaults requests to limits; older objects may only carry limits.
   const req = { ...(r?.limits ?? {}), ...(r?.requests ?? {}) };
   const out: ContainerRequests = {};
-  if (req.cpu !== undefined) out.cpu = qty(req.cpu, 1000, `${field}.cpu`);
-  if (req.memory !== undefined) out.memory = qty(req.memory, 1, `${field}.memory`);
+  for (const [name, v] of Object.entries(req)) {
+    if (name === "cpu") out.cpu = qty(v, 1000, `${field}.cpu`);
+    else if (name === "memory") out.memory = qty(v, 1, `${field}.memory`);
+    else {
+      const n = qty(v, 1, `${field}.${name}`);
+      if (n > 0) (out.extended ??= {})[name] = n;
+    }
+  }
   return out;
 }
 function defined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined | null> } {
@@ -226,6 +250,12 @@ const selector = (s: z.infer<typeof labelSelector>) =>
     matchExpressions: s.matchExpressions?.map((e) =>
       defined({ key: e.key, operator: e.operator, values: e.values ?? undefined })
     ),
+  });
+const affinityTerm = (t: z.infer<typeof podAffinityTerm>): PodAffinityTerm =>
+  defined({
+    topologyKey: t.topologyKey,
+    labelSelector: t.labelSelector ? selector(t.labelSelector) : undefined,
+    namespaces: t.namespaces ?? undefined,
   });
 const conditions = (list: z.infer<typeof condition>[] | null | undefined): Condition[] =>
   (list ?? []).map((c, i) => ({
@@ -259,6 +289,22 @@ export function podFromKube(obj: unknown): Result<Pod, Malformed> {
     const na = p.spec.affinity?.nodeAffinity;
     const anti = p.spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
     const local = (p.spec.volumes ?? []).some((v) => "emptyDir" in v || "hostPath" in v);
+    const pa = p.spec.affinity?.podAffinity;
+    const claims = (p.spec.volumes ?? []).flatMap((v) =>
+      v.persistentVolumeClaim ? [v.persistentVolumeClaim.claimName] : []
+    );
+    // Every container's hostPorts (init containers' too: they hold the port while running).
+    const ports = [...p.spec.containers, ...(p.spec.initContainers ?? [])].flatMap((c) =>
+      (c.ports ?? []).flatMap((q) =>
+        q.hostPort
+          ? [defined({
+            port: q.hostPort,
+            protocol: q.protocol ?? "TCP" as const,
+            hostIP: q.hostIP || undefined,
+          })]
+          : []
+      )
+    );
     const pod: Pod = defined({
       uid: m.uid ?? `${m.namespace ?? "default"}/${m.name}`,
       name: m.name,
@@ -268,6 +314,9 @@ export function podFromKube(obj: unknown): Result<Pod, Malformed> {
       nodeName: p.spec.nodeName || undefined,
       phase: p.status?.phase ?? "Pending",
       unschedulable: unschedulable || undefined,
+      boundAt: scheduled?.status === "True" && p.spec.nodeName
+        ? ms(scheduled.lastTransitionTime, "status.conditions.PodScheduled")
+        : undefined,
       pendingSince: unschedulable
         ? ms(scheduled!.lastTransitionTime, "status.conditions.PodScheduled") ?? created
         : undefined,
@@ -289,13 +338,14 @@ export function podFromKube(obj: unknown): Result<Pod, Malformed> {
         weight: w.weight,
         preference: term(w.preference),
       })),
-      requiredPodAntiAffinity: anti?.map((t) =>
-        defined({
-          topologyKey: t.topologyKey,
-          labelSelector: t.labelSelector ? selector(t.labelSelector) : undefined,
-          namespaces: t.namespaces ?? undefined,
-        })
-      ),
+      requiredPodAntiAffinity: anti?.map(affinityTerm),
+      requiredPodAffinity: pa?.requiredDuringSchedulingIgnoredDuringExecution?.map(affinityTerm),
+      preferredPodAffinity: pa?.preferredDuringSchedulingIgnoredDuringExecution?.map((w) => ({
+        weight: w.weight,
+        term: affinityTerm(w.podAffinityTerm),
+      })),
+      hostPorts: ports.length ? ports : undefined,
+      volumeClaims: claims.length ? claims : undefined,
       tolerations: p.spec.tolerations?.map((t): Toleration =>
         defined({
           key: t.key || undefined,
@@ -330,6 +380,11 @@ export function nodeFromKube(obj: unknown): Result<Node, Malformed> {
     const n = kubeNode.parse(obj);
     const alloc = n.status?.allocatable ?? {};
     const ready = n.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
+    const extended: Record<string, number> = {};
+    for (const [name, v] of Object.entries(alloc)) {
+      if (name === "cpu" || name === "memory" || name === "pods") continue;
+      extended[name] = qty(v, 1, `status.allocatable.${name}`);
+    }
     return defined({
       name: n.metadata.name,
       providerID: n.spec?.providerID || undefined,
@@ -340,6 +395,7 @@ export function nodeFromKube(obj: unknown): Result<Node, Malformed> {
         cpu: alloc.cpu === undefined ? 0 : qty(alloc.cpu, 1000, "status.allocatable.cpu"),
         memory: alloc.memory === undefined ? 0 : qty(alloc.memory, 1, "status.allocatable.memory"),
         pods: alloc.pods === undefined ? undefined : qty(alloc.pods, 1, "status.allocatable.pods"),
+        extended: Object.keys(extended).length ? extended : undefined,
       }),
       ready,
       unschedulable: n.spec?.unschedulable || undefined,

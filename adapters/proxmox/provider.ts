@@ -18,6 +18,7 @@
 import type { Host, MachineTemplate, NodeClaim, Provider } from "../../core/model.ts";
 import { chooseHost } from "../../core/placement.ts";
 import { err, ok, type Result } from "../../core/result.ts";
+import { reason } from "../../core/reason.ts";
 import { type Rng, seededRng } from "./breaker.ts";
 import type { PveClient } from "./client.ts";
 import { destroy, sweepClaim } from "./destroy.ts";
@@ -258,7 +259,24 @@ export class ProxmoxProvider implements MachineProvider {
     }
     const footprint = vmFootprint(template, claim.shape);
     // Committed resources are taken after the last await, so concurrent launches see each other.
-    const candidates = hosts(ctx, v.value).filter((h) => allowed.includes(h.name));
+    let candidates = hosts(ctx, v.value).filter((h) => allowed.includes(h.name));
+    // The decision chose the host (and so the zone and host labels of the Node): the launch goes
+    // there or fails back with a reason, so the next pass plans again; it never picks another.
+    const planned = claim.host;
+    if (planned !== undefined) {
+      const known = hosts(ctx, v.value).find((h) => h.name === planned);
+      candidates = candidates.filter((h) => h.name === planned);
+      if (candidates.length === 0) {
+        const why = reason(
+          "PlannedHostUnavailable",
+          known === undefined
+            ? `planned host ${planned} is not a configured host of Provider ${ctx.provider.name}`
+            : `planned host ${planned} cannot take MachineTemplate ${template.name} ` +
+              `(it lacks the template or the bootstrap volumes)`,
+        );
+        return err({ kind: "NoHost", reason: why, message: why.message });
+      }
+    }
     const chosen = chooseHost({
       hosts: candidates,
       footprint,
@@ -266,6 +284,13 @@ export class ProxmoxProvider implements MachineProvider {
       zoneCounts: v.value.zoneCounts,
     });
     if (!chosen.ok) {
+      if (planned !== undefined) {
+        const why = reason(
+          "PlannedHostUnavailable",
+          `planned host ${planned} can no longer take the VM: ${chosen.error.message}`,
+        );
+        return err({ kind: "NoHost", reason: why, message: why.message });
+      }
       return err({ kind: "NoHost", reason: chosen.error, message: chosen.error.message });
     }
     const host = chosen.value.name;

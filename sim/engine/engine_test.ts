@@ -57,8 +57,10 @@ Deno.test("pending pods get one VM; they bind when it is Ready and it goes once 
   assert.deepEqual(s.nodesRemovedByReason, { Empty: 1 });
   assert.equal(s.podsNeverScheduled, 0);
   // Paid from the clone request (1 s) to destruction: departure at 1 h, seen after the 1 s
-  // batch window, removed after the 5 min stabilization window, destroyed 5 s later.
-  const expected = (H + 1 * S + 300 * S + 5 * S - 1 * S) / H;
+  // batch window; the departure is a pod event, so the node is unneeded once consolidateAfter
+  // (1 min) has passed since, then removed after the 5 min stabilization window, destroyed 5 s
+  // later.
+  const expected = (H + 1 * S + 60 * S + 300 * S + 5 * S - 1 * S) / H;
   assert.ok(Math.abs(s.nodeHours - expected) < 1e-9, `${s.nodeHours} vs ${expected}`);
   assert.ok(Math.abs(s.nodeHoursProvisioning - 40 / 3600) < 1e-9);
 });

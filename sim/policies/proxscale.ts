@@ -107,7 +107,9 @@ function nextTimer(snap: Snapshot, config: Config, d: DisruptionPlan): number | 
       }
       const init = c.conditions.find((x) => x.type === "Initialized")?.lastTransitionTime ??
         c.createdAt;
-      const quietAt = Math.max(init, lastPod.get(v.node ?? "") ?? 0) + after;
+      // The core counts consolidateAfter from the last pod event it saw on the node.
+      const event = d.state.podEvents?.[v.nodeClaim]?.at;
+      const quietAt = (event ?? Math.max(init, lastPod.get(v.node ?? "") ?? 0)) + after;
       if (quietAt > snap.now) at = Math.min(at, quietAt);
     }
   }

@@ -1,0 +1,151 @@
+/**
+ * The capacity provisioning starts from: existing nodes (their allocatable minus what their
+ * pods request, every resource name and host port counted) and NodeClaims still launching
+ * (their shape minus kubelet reservations and the pool's DaemonSet overhead). A node that is
+ * not Ready, or unreachable, offers nothing, unless it is the node of a claim still starting up.
+ *
+ * May import: nothing outside core/.
+ */
+import type { Config, Host, Pod, Requirement, Resources, Shape, Snapshot, Taint } from "./model.ts";
+import type { PlannedClaim } from "./provisioning.ts";
+import type { PoolCtx } from "./provisioning_pools.ts";
+import { addExtended, hostPortKeys } from "./pod_requests.ts";
+import { isClaimReady } from "./claim_state.ts";
+import { HOSTNAME_KEY, ZONE_KEY } from "./topology.ts";
+
+const UNREACHABLE_TAINT = "node.kubernetes.io/unreachable";
+
+/**
+ * A place pods can go in one decision: a node, a launching claim, or a claim opened now. Every
+ * bin has every field (made by `makeBin`), so the hot loops see one object shape.
+ */
+export type Bin = {
+  kind: "node" | "claim" | "new";
+  name: string;
+  labels: Record<string, string>;
+  taints: readonly Taint[];
+  free: Resources;
+  freePods: number;
+  /** Free extended resources (nvidia.com/gpu, hugepages-*, ...); undefined = none offered. */
+  ext: Record<string, number> | undefined;
+  /** Host ports already taken on the node. */
+  ports: Set<string> | undefined;
+  // For bins opened in this decision:
+  /** Instance-type requirements of the pool and of every pod on the bin: its shape stays inside. */
+  types: Requirement[] | undefined;
+  /** Pods on the bin whose node constraints name an instance type (checked when it grows). */
+  typePods: Pod[] | undefined;
+  ctx: PoolCtx | undefined;
+  host: Host | undefined;
+  used: Resources | undefined;
+  shape: Shape | undefined;
+  podCount: number | undefined;
+  claim: PlannedClaim | undefined;
+};
+
+/** A bin with the room given and nothing else yet. */
+export function makeBin(
+  kind: Bin["kind"],
+  name: string,
+  labels: Record<string, string>,
+  taints: readonly Taint[],
+  free: Resources,
+  freePods: number,
+): Bin {
+  return {
+    kind,
+    name,
+    labels,
+    taints,
+    free,
+    freePods,
+    ext: undefined,
+    ports: undefined,
+    types: undefined,
+    typePods: undefined,
+    ctx: undefined,
+    host: undefined,
+    used: undefined,
+    shape: undefined,
+    podCount: undefined,
+    claim: undefined,
+  };
+}
+
+/** What the pods bound to one node take from it. */
+export type Used = {
+  cpu: number;
+  memory: number;
+  pods: number;
+  ext?: Record<string, number>;
+  ports?: string[];
+};
+
+/** Bins for the snapshot's nodes and launching claims, in name order, and the claims' zones. */
+export function existingBins(
+  snap: Snapshot,
+  config: Config,
+  pools: readonly PoolCtx[],
+  usedOn: ReadonlyMap<string, Used>,
+): { bins: Bin[]; claimZones: [pool: string, zone: string][] } {
+  const bins: Bin[] = [];
+  const claimZones: [string, string][] = [];
+  const nodesByName = new Map(snap.nodes.map((n) => [n.name, n]));
+  const nodeByProviderId = new Map(
+    snap.nodes.filter((n) => n.providerID).map((n) => [n.providerID!, n]),
+  );
+  // A node of a claim still starting up is NotReady on its way in: its room is capacity. Any
+  // other NotReady or unreachable node's room is not: pods would wait there forever.
+  const starting = new Set<string>();
+  for (const c of snap.nodeClaims) {
+    if (c.deleting || isClaimReady(c)) continue;
+    if (c.nodeName) starting.add(c.nodeName);
+    const byId = c.providerID ? nodeByProviderId.get(c.providerID) : undefined;
+    if (byId) starting.add(byId.name);
+  }
+  const nodes = [...snap.nodes].sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const n of nodes) {
+    if (n.deleting || n.unschedulable) continue;
+    if (!n.ready && !starting.has(n.name)) continue;
+    if ((n.taints ?? []).some((t) => t.key === UNREACHABLE_TAINT)) continue;
+    const u = usedOn.get(n.name) ?? { cpu: 0, memory: 0, pods: 0 };
+    const bin = makeBin(
+      "node",
+      n.name,
+      n.labels,
+      n.taints ?? [],
+      { cpu: n.allocatable.cpu - u.cpu, memory: n.allocatable.memory - u.memory },
+      (n.allocatable.pods ?? 110) - u.pods,
+    );
+    if (n.allocatable.extended || u.ext) {
+      bin.ext = addExtended({ ...n.allocatable.extended }, u.ext ?? {}, -1);
+    }
+    if (u.ports) bin.ports = new Set(u.ports);
+    bins.push(bin);
+  }
+  const templates = new Map(config.machineTemplates.map((t) => [t.name, t]));
+  const claims = [...snap.nodeClaims].sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const c of claims) {
+    if (c.deleting) continue;
+    const hasNode = (c.nodeName && nodesByName.has(c.nodeName)) ||
+      (c.providerID && nodeByProviderId.has(c.providerID));
+    if (hasNode) continue;
+    const t = templates.get(c.machineTemplate);
+    const reserved = t?.reserved ?? { cpu: 0, memory: 0 };
+    const labels = { ...c.labels };
+    labels[HOSTNAME_KEY] ??= c.nodeName ?? c.name;
+    const ctx = pools.find((p) => p.pool.name === c.nodePool);
+    const ds = ctx?.dsOverhead ?? { cpu: 0, memory: 0 };
+    const bin = makeBin("claim", c.name, labels, c.taints, {
+      cpu: c.shape.cpu - reserved.cpu - ds.cpu,
+      memory: c.shape.memory - reserved.memory - ds.memory,
+    }, (t?.maxPods ?? 110) - (ctx?.dsPods ?? 0));
+    if (t?.extendedResources) {
+      bin.ext = addExtended({ ...t.extendedResources }, ctx?.dsExtended ?? {}, -1);
+    }
+    if (ctx?.dsPorts.length) bin.ports = new Set(hostPortKeys(ctx.dsPorts));
+    bins.push(bin);
+    if (labels[ZONE_KEY]) claimZones.push([c.nodePool, labels[ZONE_KEY]]);
+  }
+  return { bins, claimZones };
+}
