@@ -10,7 +10,10 @@ import type { NodeClaim } from "./model.ts";
 import { type Reason, reason } from "./reason.ts";
 import type { LifecycleDecision } from "./lifecycle.ts";
 
-/** Above this fraction of NotReady nodes in a pool, no node of it is repaired. */
+/**
+ * Above this fraction of NotReady nodes in a pool (rounded up: at least one node may always be
+ * repaired), no node of it is repaired.
+ */
 export const MAX_UNHEALTHY_FRACTION = 0.2;
 
 /** A pool whose repairs were held back, and why. */
@@ -37,7 +40,8 @@ export function guardNodeRepair(
   const paused = new Set<string>();
   for (const [pool, n] of [...down].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const total = size.get(pool) ?? 0;
-    if (total > 0 && n / total > maxUnhealthy) {
+    // The allowance rounds up, so one NotReady node never halts repair in a small pool.
+    if (total > 0 && n > Math.ceil(total * maxUnhealthy)) {
       paused.add(pool);
       blocked.push({
         nodePool: pool,
