@@ -39,7 +39,18 @@ type KubeconfigDoc = {
   contexts?: Named<{ context?: { cluster?: string; user?: string; namespace?: string } }>[];
 };
 
+/** Where the kubelet mounts the pod's service account token, CA and namespace. */
 const SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/**
+ * The service account folder: `PROXSCALE_SERVICE_ACCOUNT_DIR` when set, else the kubelet's mount
+ * point. The override exists so the daemon can be started exactly as in a pod (in-cluster
+ * config, KUBERNETES_SERVICE_HOST/PORT) from a test or a host without writing to /var/run; it
+ * only moves where the same three files are read from.
+ */
+export function serviceAccountDir(): string {
+  return Deno.env.get("PROXSCALE_SERVICE_ACCOUNT_DIR") || SA_DIR;
+}
 
 function str(v: unknown): string | undefined {
   return typeof v === "string" && v !== "" ? v : undefined;
@@ -118,18 +129,19 @@ export function inClusterConfig(): Result<RestConfig, string> {
   const host = Deno.env.get("KUBERNETES_SERVICE_HOST");
   const port = Deno.env.get("KUBERNETES_SERVICE_PORT") ?? "443";
   if (!host) return err("KUBERNETES_SERVICE_HOST is not set: not running in a pod");
+  const dir = serviceAccountDir();
   try {
-    const ca = Deno.readTextFileSync(`${SA_DIR}/ca.crt`);
+    const ca = Deno.readTextFileSync(`${dir}/ca.crt`);
     let namespace = "default";
     try {
-      namespace = Deno.readTextFileSync(`${SA_DIR}/namespace`).trim() || namespace;
+      namespace = Deno.readTextFileSync(`${dir}/namespace`).trim() || namespace;
     } catch {
       // Older clusters do not mount it; "default" is what client-go assumes as well.
     }
     return ok({
       server: `https://${host.includes(":") ? `[${host}]` : host}:${port}`,
       caCerts: [ca],
-      tokenFile: `${SA_DIR}/token`,
+      tokenFile: `${dir}/token`,
       insecureSkipTlsVerify: false,
       namespace,
     });

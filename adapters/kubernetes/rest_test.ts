@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { stringify } from "yaml";
 import { startFakeKube } from "../../fakes/fake_kube/server.ts";
 import { KubeClient } from "./client.ts";
-import { lines, parseKubeconfig, RestTransport } from "./rest.ts";
+import { inClusterConfig, lines, parseKubeconfig, RestTransport } from "./rest.ts";
 
 function kubeconfig(cluster: Record<string, unknown>, user: Record<string, unknown>): string {
   return stringify({
@@ -122,4 +122,40 @@ Deno.test("watch lines are split across chunks and a last line without newline i
   const got: string[] = [];
   for await (const l of lines(body)) got.push(l);
   assert.deepEqual(got, ['{"a":1}', '{"b":2}', '{"c":"✓"}']);
+});
+
+Deno.test("in-cluster config reads the service account folder PROXSCALE_SERVICE_ACCOUNT_DIR names", async () => {
+  const dir = await Deno.makeTempDir();
+  const saved = [
+    "KUBERNETES_SERVICE_HOST",
+    "KUBERNETES_SERVICE_PORT",
+    "PROXSCALE_SERVICE_ACCOUNT_DIR",
+  ]
+    .map((k) => [k, Deno.env.get(k)] as const);
+  try {
+    await Deno.writeTextFile(`${dir}/ca.crt`, "SA CA");
+    await Deno.writeTextFile(`${dir}/namespace`, "ops\n");
+    await Deno.writeTextFile(`${dir}/token`, "tok");
+    Deno.env.set("KUBERNETES_SERVICE_HOST", "10.96.0.1");
+    Deno.env.set("KUBERNETES_SERVICE_PORT", "6443");
+    Deno.env.set("PROXSCALE_SERVICE_ACCOUNT_DIR", dir);
+    const c = inClusterConfig();
+    assert.ok(c.ok, c.ok ? "" : c.error);
+    assert.equal(c.value.server, "https://10.96.0.1:6443");
+    assert.deepEqual(c.value.caCerts, ["SA CA"]);
+    assert.equal(c.value.namespace, "ops");
+    assert.equal(c.value.tokenFile, `${dir}/token`);
+    // Without the override the kubelet's mount point is read, and here it does not exist.
+    Deno.env.delete("PROXSCALE_SERVICE_ACCOUNT_DIR");
+    const plain = inClusterConfig();
+    if (plain.ok) {
+      assert.equal(plain.value.tokenFile, "/var/run/secrets/kubernetes.io/serviceaccount/token");
+    } else {assert.match(
+        plain.error,
+        /\/var\/run\/secrets\/kubernetes\.io\/serviceaccount\/ca\.crt/,
+      );}
+  } finally {
+    for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+    await Deno.remove(dir, { recursive: true });
+  }
 });
