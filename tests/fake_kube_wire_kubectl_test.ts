@@ -156,3 +156,36 @@ Deno.test("kubectl apply then kubectl apply --server-side migrates ownership to 
     assert.match(got.stdout, /^3 web kubectl( kubectl-last-applied)?$/);
   });
 });
+
+Deno.test("kubectl create secret generic, configmap and namespace (protobuf bodies) create what they say", async () => {
+  await withKubectl(async (_k, kubectl) => {
+    const ns = await kubectl(["create", "namespace", "ops"]);
+    assert.equal(ns.code, 0, ns.stderr);
+    assert.match(ns.stdout, /namespace\/ops created/);
+    const secret = await kubectl([
+      "-n",
+      "ops",
+      "create",
+      "secret",
+      "generic",
+      "pve",
+      "--from-literal=token=s3cret\u00e9",
+      "--type=Opaque",
+    ]);
+    assert.equal(secret.code, 0, secret.stderr);
+    const cm = await kubectl(["-n", "ops", "create", "configmap", "cfg", "--from-literal=a=b"]);
+    assert.equal(cm.code, 0, cm.stderr);
+    const got = await kubectl(["-n", "ops", "get", "secret", "pve", "-o", "json"]);
+    const s = JSON.parse(got.stdout);
+    assert.equal(s.type, "Opaque");
+    assert.equal(s.metadata.namespace, "ops");
+    const bytes = Uint8Array.from(atob(s.data.token), (c) => c.charCodeAt(0));
+    assert.equal(new TextDecoder().decode(bytes), "s3cret\u00e9");
+    const c = JSON.parse((await kubectl(["-n", "ops", "get", "cm", "cfg", "-o", "json"])).stdout);
+    assert.deepEqual(c.data, { a: "b" });
+    // A kind the fake cannot decode from protobuf is still refused with 415, not misread.
+    const sa = await kubectl(["-n", "ops", "create", "serviceaccount", "x"]);
+    assert.notEqual(sa.code, 0);
+    assert.match(sa.stderr, /unknown format/);
+  });
+});

@@ -9,8 +9,10 @@
  * May import: nothing of the project.
  */
 
-type Field = number | Uint8Array;
-type Message = Map<number, Field[]>;
+/** One decoded field value: a varint, or the bytes of a length-delimited field. */
+export type Field = number | Uint8Array;
+/** A decoded message: field number -> values in wire order (fixed-width fields skipped). */
+export type Message = Map<number, Field[]>;
 
 /** The 4-byte prefix of every Kubernetes protobuf body. */
 const MAGIC = [0x6b, 0x38, 0x73, 0x00];
@@ -20,7 +22,8 @@ export function isKubeProtobuf(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && MAGIC.every((b, i) => bytes[i] === b);
 }
 
-function decode(bytes: Uint8Array): Message | undefined {
+/** Decodes one protobuf message (varint and length-delimited fields); undefined if malformed. */
+export function decode(bytes: Uint8Array): Message | undefined {
   const out: Message = new Map();
   let i = 0;
   const varint = (): number | undefined => {

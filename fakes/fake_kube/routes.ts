@@ -21,7 +21,8 @@ import {
 import type { Entry, KubeStore, WatchEvent } from "./store.ts";
 import { printerFor, tableRow, toTable } from "./table.ts";
 import { formatLabelSelector } from "./selectors.ts";
-import { notAcceptable, unsupportedBody } from "./negotiation.ts";
+import { notAcceptable, PROTOBUF, unsupportedBody } from "./negotiation.ts";
+import { objectFromProtobuf } from "./object_protobuf.ts";
 import { pageList } from "./paging.ts";
 import { listOptionsInvalid } from "./watch_list.ts";
 
@@ -315,10 +316,17 @@ export async function handleResource(
     }
     case "POST": {
       const mt = mediaType(req);
-      if (mt && mt !== "application/json" && mt !== "application/yaml" && mt !== "*/*") {
+      // kubectl's typed creates (secret, configmap, namespace) send protobuf.
+      const fromProtobuf = mt === PROTOBUF
+        ? objectFromProtobuf(new Uint8Array(await req.arrayBuffer()))
+        : undefined;
+      if (
+        !fromProtobuf && mt && mt !== "application/json" && mt !== "application/yaml" &&
+        mt !== "*/*"
+      ) {
         return statusResponse(unsupportedMediaType(["application/json", "application/yaml"]));
       }
-      const body = await readBody(req, mt === "application/yaml");
+      const body = fromProtobuf ?? await readBody(req, mt === "application/yaml");
       if (isStatus(body)) return statusResponse(body);
       if (t.sub === "eviction" && t.name) {
         const r = store.evict(t.namespace ?? "default", t.name, body ?? {}, { dryRun });
