@@ -315,15 +315,31 @@ export function reconcile(
       gone.add(c.name);
       continue;
     }
-    if (
-      !vm && !gone.has(c.name) && d.conditions.find((x) => x.type === "Launched")?.status !== "True"
-    ) {
+    const launched = d.conditions.find((x) => x.type === "Launched")?.status === "True";
+    if (!vm && !gone.has(c.name) && !launched) {
       actions.push({
         kind: "LaunchClaim",
         claim: c,
         pods: [],
         isNew: false,
         reason: reason("PodsPending", `NodeClaim ${c.name} has no VM yet: (re)start its launch`),
+      });
+    } else if (
+      vm && !gone.has(c.name) && !launched && c.nodeName === undefined &&
+      c.conditions.find((x) => x.type === "Registered")?.status !== "True"
+    ) {
+      // A VM made for the claim but never started: the launch that made it may have died with
+      // its process (a leader killed mid-launch, an in-memory queue). Its job id dedupes a
+      // launch still under way; a new one adopts the VM and finishes it (configure, start).
+      actions.push({
+        kind: "LaunchClaim",
+        claim: c,
+        pods: [],
+        isNew: false,
+        reason: reason(
+          "PodsPending",
+          `NodeClaim ${c.name}: VM ${vm.vmid} is not running yet: carry on with its launch`,
+        ),
       });
     }
   }

@@ -61,6 +61,40 @@ Deno.test("a claim without a VM yet is resumed, not launched twice", () => {
   assert.equal(launches[0]!.kind === "LaunchClaim" && launches[0]!.claim.name, c.name);
 });
 
+Deno.test("a claim whose VM exists but never started carries on with its launch; a registered one does not", () => {
+  // The leader that cloned the VM died before starting it: a new leader resumes the launch job
+  // (its id dedupes a launch still under way), instead of waiting for launchTimeout.
+  const c = claim({ vmid: 1234 });
+  const plan = reconcile(snapshotOf({ nodeClaims: [c], vms: [vm({ status: "stopped" })] }), config);
+  const launches = plan.actions.filter((a) => a.kind === "LaunchClaim");
+  assert.equal(launches.length, 1);
+  assert.ok(launches[0]!.kind === "LaunchClaim" && !launches[0]!.isNew && !launches[0]!.relaunch);
+  assert.match(launches[0]!.reason.message, /VM 1234 is not running yet/);
+  // A claim whose node registered keeps its stopped VM as it is: no launch is resumed.
+  const registered = claim({
+    vmid: 1234,
+    nodeName: "general-abcde",
+    conditions: [{
+      type: "Registered",
+      status: "True",
+      reason: "Registered",
+      message: "",
+      lastTransitionTime: T0 - 500,
+    }],
+  });
+  const after = reconcile(
+    snapshotOf({ nodeClaims: [registered], vms: [vm({ status: "stopped" })] }),
+    config,
+  );
+  assert.equal(after.actions.filter((a) => a.kind === "LaunchClaim").length, 0);
+  // A running VM is launched: nothing to resume.
+  const running = reconcile(
+    snapshotOf({ nodeClaims: [claim({ vmid: 1234 })], vms: [vm()] }),
+    config,
+  );
+  assert.equal(running.actions.filter((a) => a.kind === "LaunchClaim").length, 0);
+});
+
 Deno.test("launch timeout deletes the claim and plans a new one for its pods", () => {
   const c = claim({ createdAt: T0 - config.settings.launchTimeout - 1 });
   const plan = reconcile(snapshotOf({ pods: [pending("web-1")], nodeClaims: [c] }), config);

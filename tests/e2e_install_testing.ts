@@ -291,46 +291,6 @@ export function duplicateClaims(inv: PveInventory): string[] {
   return [...count].filter(([, n]) => n > 1).map(([c]) => c);
 }
 
-type EnvVar = {
-  name: string;
-  value?: string;
-  valueFrom?: { fieldRef?: { fieldPath: string } };
-};
-/** The part of a Deployment's container the test starts. */
-export type Container = { args: string[]; env?: EnvVar[] };
-
-/**
- * The container's environment as the kubelet builds it for `pod`: literal values (with
- * `$(VAR)` of earlier variables expanded) and downward-API fieldRefs read from the pod object.
- */
-export function containerEnv(c: Container, pod: Record<string, unknown>): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const e of c.env ?? []) {
-    if (e.value !== undefined) env[e.name] = expand(e.value, env);
-    else if (e.valueFrom?.fieldRef) {
-      const v = e.valueFrom.fieldRef.fieldPath.split(".").reduce<unknown>(
-        (o, k) => (o && typeof o === "object" ? (o as Record<string, unknown>)[k] : undefined),
-        pod,
-      );
-      assert.equal(typeof v, "string", `fieldRef ${e.valueFrom.fieldRef.fieldPath}`);
-      env[e.name] = v as string;
-    } else assert.fail(`env ${e.name}: unsupported source ${JSON.stringify(e.valueFrom)}`);
-  }
-  return env;
-}
-
-/** `$(VAR)` as the kubelet expands it in args; an unknown one stays as written. */
-export function expand(s: string, env: Record<string, string>): string {
-  return s.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, v: string) => env[v] ?? m);
-}
-
-/** Replaces the value of `--name=...` (which must be there) in `argv`. */
-export function withOption(argv: string[], name: string, value: string): string[] {
-  const i = argv.findIndex((a) => a.startsWith(`--${name}=`));
-  assert.ok(i >= 0, `--${name}= in ${argv.join(" ")}`);
-  return argv.map((a, j) => (j === i ? `--${name}=${value}` : a));
-}
-
 /** A daemon replica: its process and HTTP port. */
 export type Replica = { proc: Proc; port: number; identity: string };
 
@@ -356,4 +316,11 @@ export async function leaseHolder(fc: FakeClusterProc): Promise<string> {
     "jsonpath={.spec.holderIdentity}",
   ]);
   return r.code === 0 ? r.out.trim() : "";
+}
+
+/** Replaces the value of `--name=...` (which must be there) in `argv`. */
+export function withOption(argv: string[], name: string, value: string): string[] {
+  const i = argv.findIndex((a) => a.startsWith(`--${name}=`));
+  assert.ok(i >= 0, `--${name}= in ${argv.join(" ")}`);
+  return argv.map((a, j) => (j === i ? `--${name}=${value}` : a));
 }
