@@ -62,6 +62,15 @@ export function spawnProxscale(
   return { child, output: () => text, name, exited: () => done };
 }
 
+/** Runs `proxscale ARGS` to the end; its exit code, stdout and stderr apart. */
+export async function proxscaleOutput(
+  args: string[],
+): Promise<{ code: number; out: string; err: string }> {
+  return await command(Deno.execPath(), ["run", "-A", "--frozen", `${ROOT}main.ts`, ...args], {
+    ...runtimeEnv(),
+  }, ROOT);
+}
+
 /** Sends `signal` (if still running) and waits for the exit. */
 export async function stopProc(
   p: Proc,
