@@ -12,6 +12,7 @@ import { parseAllDocuments } from "yaml";
 import {
   eventually,
   kubectl,
+  leaderGauge,
   leaseHolder,
   readyz,
   type Replica,
@@ -104,6 +105,15 @@ Deno.test({
       const leader = replicas.find((rep) => rep.identity === after);
       assert.ok(leader, `the Lease holder "${after}" is one of the replicas`);
       const standby = replicas.find((rep) => rep !== leader)!;
+      // One leader: the holder says so on /metrics, the standby does not.
+      await eventually(
+        "the leader gauges to agree with the Lease",
+        20_000,
+        async () =>
+          (await leaderGauge(leader)) === 1 && (await leaderGauge(standby)) === 0
+            ? true
+            : undefined,
+      );
 
       let killedAt = 0;
       let takeoverMs = 0;

@@ -21,7 +21,9 @@ export const PODS = 30;
 
 /**
  * 30 pods of 500m CPU / 512Mi: a few of the template's larger shapes hold them, so the run
- * boots a handful of VMs instead of one per pod and stays CI-sized.
+ * boots a handful of VMs instead of one per pod and stays CI-sized. A 1 s termination grace
+ * period (the default is 30 s, which the fake kubelet waits out as a real one would for a
+ * container that ignores SIGTERM) lets the scale-down measure proxscale, not the grace period.
  */
 const WORKLOAD = `apiVersion: apps/v1
 kind: Deployment
@@ -32,6 +34,7 @@ spec:
   template:
     metadata: {labels: {app: web}}
     spec:
+      terminationGracePeriodSeconds: 1
       containers:
         - {name: c, image: registry.invalid/pause:3, resources: {requests: {cpu: 500m, memory: 512Mi}}}
 `;

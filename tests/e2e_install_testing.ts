@@ -333,3 +333,11 @@ export function withOption(argv: string[], name: string, value: string): string[
   assert.ok(i >= 0, `--${name}= in ${argv.join(" ")}`);
   return argv.map((a, j) => (j === i ? `--${name}=${value}` : a));
 }
+
+/** The replica's `proxscale_leader` gauge from its /metrics (1 while it holds the Lease). */
+export async function leaderGauge(r: Replica): Promise<number | undefined> {
+  const res = await fetch(`http://127.0.0.1:${r.port}/metrics`);
+  const text = await res.text();
+  const m = /^proxscale_leader(?:\{[^}]*\})? ([0-9.]+)$/m.exec(text);
+  return m ? Number(m[1]) : undefined;
+}
