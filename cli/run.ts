@@ -27,6 +27,7 @@ import {
   httpPortCause,
   httpPortFix,
   httpPortFree,
+  leaseNamespaceExists,
   pveReachable,
   startupLine,
   type StartupProblem,
@@ -110,6 +111,10 @@ export const runCommand: Command = {
     kube.onRequest = kubeRequestObserver(metrics);
     const crds = await crdsInstalled(kube);
     if (!crds.ok) return fail(crds.error);
+    if (s.lease) {
+      const lease = await leaseNamespaceExists(kube, s.lease);
+      if (!lease.ok) return fail(lease.error);
+    }
     const loaded = await loadConfig(s, kube, io);
     if ("exit" in loaded) return loaded.exit;
     const config = loaded.config;
