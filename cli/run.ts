@@ -242,6 +242,9 @@ export const runCommand: Command = {
     });
     isLeader = daemon.isLeader;
     liveConfig = () => daemon.ctx.config();
+    daemon.informers.pods.on((e) => {
+      if (e.type !== "delete") obs.podEvent(e.value);
+    });
     // Anything that fails from here on must not leave the Lease held by a half-started process.
     let fileWatch: ReturnType<typeof watchConfigFile> | undefined;
     let crdWatch: ReturnType<typeof watchConfigCrds> | undefined;
