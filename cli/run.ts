@@ -218,6 +218,16 @@ export const runCommand: Command = {
     await maintenance.refresh();
     const decisions = new DecisionLog(200);
     const events = new EventRecorder(kube);
+    // Listening before the Lease can be taken: a SIGTERM during startup still ends with the
+    // Lease released (the default action would kill the process holding it).
+    const stopped = Promise.withResolvers<void>();
+    const stop = () => stopped.resolve();
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+    const unlisten = () => {
+      Deno.removeSignalListener("SIGINT", stop);
+      Deno.removeSignalListener("SIGTERM", stop);
+    };
     const daemon = await startDaemon({
       config,
       kube,
@@ -292,15 +302,11 @@ export const runCommand: Command = {
       await http.shutdown();
       await queue.close();
       await connections.close();
+      unlisten();
       return 1;
     }
-    const stopped = Promise.withResolvers<void>();
-    const stop = () => stopped.resolve();
-    Deno.addSignalListener("SIGINT", stop);
-    Deno.addSignalListener("SIGTERM", stop);
     await stopped.promise;
-    Deno.removeSignalListener("SIGINT", stop);
-    Deno.removeSignalListener("SIGTERM", stop);
+    unlisten();
     logger.info("proxscale stopping", { identity });
     await fileWatch?.stop();
     await crdWatch?.stop();
