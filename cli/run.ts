@@ -27,6 +27,7 @@ import {
   httpPortCause,
   httpPortFix,
   httpPortFree,
+  leaseNamespaceExists,
   pveReachable,
   startupLine,
   type StartupProblem,
@@ -110,6 +111,10 @@ export const runCommand: Command = {
     kube.onRequest = kubeRequestObserver(metrics);
     const crds = await crdsInstalled(kube);
     if (!crds.ok) return fail(crds.error);
+    if (s.lease) {
+      const lease = await leaseNamespaceExists(kube, s.lease);
+      if (!lease.ok) return fail(lease.error);
+    }
     const loaded = await loadConfig(s, kube, io);
     if ("exit" in loaded) return loaded.exit;
     const config = loaded.config;
@@ -213,6 +218,16 @@ export const runCommand: Command = {
     await maintenance.refresh();
     const decisions = new DecisionLog(200);
     const events = new EventRecorder(kube);
+    // Listening before the Lease can be taken: a SIGTERM during startup still ends with the
+    // Lease released (the default action would kill the process holding it).
+    const stopped = Promise.withResolvers<void>();
+    const stop = () => stopped.resolve();
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+    const unlisten = () => {
+      Deno.removeSignalListener("SIGINT", stop);
+      Deno.removeSignalListener("SIGTERM", stop);
+    };
     const daemon = await startDaemon({
       config,
       kube,
@@ -237,6 +252,9 @@ export const runCommand: Command = {
     });
     isLeader = daemon.isLeader;
     liveConfig = () => daemon.ctx.config();
+    daemon.informers.pods.on((e) => {
+      if (e.type !== "delete") obs.podEvent(e.value);
+    });
     // Anything that fails from here on must not leave the Lease held by a half-started process.
     let fileWatch: ReturnType<typeof watchConfigFile> | undefined;
     let crdWatch: ReturnType<typeof watchConfigCrds> | undefined;
@@ -284,15 +302,11 @@ export const runCommand: Command = {
       await http.shutdown();
       await queue.close();
       await connections.close();
+      unlisten();
       return 1;
     }
-    const stopped = Promise.withResolvers<void>();
-    const stop = () => stopped.resolve();
-    Deno.addSignalListener("SIGINT", stop);
-    Deno.addSignalListener("SIGTERM", stop);
     await stopped.promise;
-    Deno.removeSignalListener("SIGINT", stop);
-    Deno.removeSignalListener("SIGTERM", stop);
+    unlisten();
     logger.info("proxscale stopping", { identity });
     await fileWatch?.stop();
     await crdWatch?.stop();

@@ -22,6 +22,8 @@ import { PassMetrics } from "./pass_metrics.ts";
 export type Observers = {
   report: (d: DecisionReport) => void;
   onPass: (plan: ReconcilePlan, acted: boolean, snapshot?: Snapshot) => void;
+  /** A pod the informer saw change (times a wait the moment the pod is bound). */
+  podEvent: (pod: Snapshot["pods"][number]) => void;
   onPhase: (phase: string, ms: number) => void;
   onError: (message: string, source?: "provider" | "internal") => void;
 };
@@ -140,6 +142,7 @@ export function observers(o: {
           break;
       }
     },
+    podEvent: (p) => pass.podEvent(p),
     onPass(plan, acted, snapshot) {
       health.tick();
       health.setCachesSynced(true);

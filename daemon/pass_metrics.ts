@@ -32,15 +32,39 @@ export class PassMetrics {
   readonly #config: () => Config | undefined;
   /** Waiting pods: key -> since (epoch ms). */
   #waiting = new Map<string, number>();
+  /** Node name -> its NodePool, as of the last pass. */
+  #poolOfNode = new Map<string, string | undefined>();
+  /** The pool names the zero series were declared for. */
+  #declared: string | undefined;
 
   constructor(metrics: Metrics, config: () => Config | undefined) {
     this.#metrics = metrics;
     this.#config = config;
   }
 
+  /**
+   * A pod seen by the informer: one that was waiting and is bound now is timed at once (the
+   * next pass may be a batch window later, after a scrape that should already show it).
+   */
+  podEvent(p: Snapshot["pods"][number]): void {
+    const key = podKey(p);
+    const since = this.#waiting.get(key);
+    if (since === undefined || p.nodeName === undefined) return;
+    this.#waiting.delete(key);
+    this.#metrics.observePodPending(
+      Math.max(0, Date.now() - since),
+      this.#poolOfNode.get(p.nodeName),
+    );
+  }
+
   /** Records one pass; `acted` says whether its actions were carried out. */
   pass(plan: ReconcilePlan, acted: boolean, snap: Snapshot | undefined): void {
     const m = this.#metrics;
+    const pools = (this.#config()?.nodePools ?? []).map((p) => p.name).join(",");
+    if (pools !== this.#declared) {
+      m.declareSeries(pools === "" ? [] : pools.split(","));
+      this.#declared = pools;
+    }
     if (snap) {
       this.#pods(snap);
       this.#nodes(snap);
@@ -49,6 +73,11 @@ export class PassMetrics {
       m.setPendingPods(plan.provisioning.claims.reduce((a, c) => a + c.pods.length, 0));
     }
     const findings = new Map<string, { nodepool: string; reason: string; count: number }>();
+    // Every finding kind appears, at 0 when there is none, so a dashboard shows the drop.
+    const zero = (nodepool: string, reason: string) =>
+      findings.set(`${nodepool}/${reason}`, { nodepool, reason, count: 0 });
+    for (const p of this.#config()?.nodePools ?? []) zero(p.name, "Drifted");
+    for (const reason of ["OrphanVM", "OrphanNode"]) zero("", reason);
     for (const a of plan.actions) {
       if (a.kind === "GarbageCollectVM" || a.kind === "RemoveNode" || a.kind === "MarkDrifted") {
         const pool = a.kind === "MarkDrifted"
@@ -73,6 +102,7 @@ export class PassMetrics {
 
   #pods(snap: Snapshot): void {
     const poolOfNode = new Map(snap.nodes.map((n) => [n.name, n.labels[NODEPOOL_LABEL_KEY]]));
+    this.#poolOfNode = poolOfNode;
     const now = snap.now;
     const waiting = new Map<string, number>();
     for (const p of snap.pods) {

@@ -54,3 +54,51 @@ Deno.test("pending pods count unschedulable pods now and drop to 0 once they are
     await m.shutdown();
   }
 });
+
+Deno.test("a waiting pod is timed the moment the informer sees it bound, not a pass later", async () => {
+  const m = createMetrics();
+  try {
+    const p = new PassMetrics(m, () => undefined);
+    p.pass(plan, true, snap(2_000, [pod("a")]));
+    p.podEvent(pod("a", "n1"));
+    const text = await m.collect();
+    assert.equal(
+      value(text, /^proxscale_pod_pending_duration_seconds_count\{nodepool="general"\} (\d+)/m),
+      1,
+    );
+    // The next pass does not count it again.
+    p.pass(plan, true, snap(3_000, [pod("a", "n1")]));
+    assert.equal(
+      value(await m.collect(), /^proxscale_pod_pending_duration_seconds_count\{[^}]*\} (\d+)/m),
+      1,
+    );
+  } finally {
+    await m.shutdown();
+  }
+});
+
+Deno.test("counters dashboards read start at 0 for every pool and closed label value", async () => {
+  const m = createMetrics();
+  try {
+    const config = {
+      nodePools: [{ name: "general" }, { name: "batch" }],
+      machineTemplates: [],
+      providers: [],
+    } as never;
+    new PassMetrics(m, () => config).pass(plan, true, snap(2_000, []));
+    const text = await m.collect();
+    for (
+      const series of [
+        /^proxscale_nodeclaims_disrupted_total\{nodepool="batch"\} 0$/m,
+        /^proxscale_nodeclaims_terminated_total\{nodepool="general"\} 0$/m,
+        /^proxscale_evictions_total\{result="pdb_blocked"\} 0$/m,
+        /^proxscale_provider_errors_total\{operation="create"\} 0$/m,
+        /^proxscale_reconcile_errors_total\{reason="ProviderError"\} 0$/m,
+        /^proxscale_disruption_decisions_total\{decision="emptiness"\} 0$/m,
+        /^proxscale_drift_findings\{nodepool="general",reason="Drifted"\} 0$/m,
+      ]
+    ) assert.match(text, series);
+  } finally {
+    await m.shutdown();
+  }
+});

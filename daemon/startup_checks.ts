@@ -108,6 +108,50 @@ export async function crdsInstalled(kube: KubeClient): Promise<Result<void, Star
   return ok(undefined);
 }
 
+/**
+ * The leader Lease's namespace exists. A Lease cannot be created in a missing namespace, and a
+ * daemon that can never lead would run half-alive (ready, never acting). Asked with a dry-run
+ * create, which the ServiceAccount may do and which is the only call the API server answers
+ * with "namespace not found" (a GET answers "lease not found" either way).
+ */
+export async function leaseNamespaceExists(
+  kube: KubeClient,
+  lease: { namespace: string; name: string },
+): Promise<Result<void, StartupProblem>> {
+  const r = await kube.requestJson(
+    "POST",
+    `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(lease.namespace)}/leases`,
+    {
+      query: { dryRun: "All" },
+      body: {
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        metadata: { name: lease.name, namespace: lease.namespace },
+        spec: {},
+      },
+    },
+  );
+  if (r.ok) return ok(undefined);
+  const e = r.error;
+  if (e.kind === "Status" && e.code === 409) return ok(undefined); // the Lease exists already
+  if (e.kind === "Status" && e.code === 404) {
+    return problem(
+      "lease",
+      `namespace ${lease.namespace}, where the leader Lease ${lease.name} lives, does not exist`,
+      `kubectl create namespace ${lease.namespace} (or apply deploy/proxscale.yaml), ` +
+        "or pass --lease-namespace",
+    );
+  }
+  if (e.kind === "Status" && (e.code === 401 || e.code === 403)) {
+    return problem(
+      "lease",
+      `creating the Lease ${lease.namespace}/${lease.name} was refused: ${describeKubeError(e)}`,
+      "apply the RBAC of deploy/proxscale.yaml (its Role grants leases in that namespace)",
+    );
+  }
+  return ok(undefined); // other answers are the lease loop's to retry and report
+}
+
 /** Each Provider's PVE API answers `GET /version` with its token. */
 export async function pveReachable(
   config: Config,

@@ -119,6 +119,21 @@ Deno.test("a missing CRD stops proxscale run with one line naming it and how to 
   });
 });
 
+Deno.test("a missing Lease namespace stops proxscale run instead of running without ever leading", async () => {
+  await withFakes({ crds: true }, async (e) => {
+    const { code, lines } = await failedStart(e, ["--lease-namespace=nowhere"]);
+    assert.equal(code, 1);
+    assertOneClearLine(
+      lines,
+      /namespace nowhere, where the leader Lease proxscale-leader lives, does not exist/,
+      /kubectl create namespace nowhere/,
+    );
+    assert.equal(e.kube.store.list("leases.coordination.k8s.io").ok, true);
+    const leases = e.kube.store.list("leases.coordination.k8s.io");
+    assert.deepEqual(leases.ok ? leases.value.items : [], [], "the dry run created nothing");
+  });
+});
+
 Deno.test("an HTTP port already in use stops proxscale run before it takes the Lease", async () => {
   await withFakes({ crds: true }, async (e) => {
     const taken = Deno.listen({ hostname: "0.0.0.0", port: 0 });

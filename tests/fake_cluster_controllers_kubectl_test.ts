@@ -5,6 +5,7 @@
  * takes the ReplicaSets and pods with the Deployment.
  */
 import assert from "node:assert/strict";
+import { kubectl as run, kubectlEnv } from "./kubectl_testing.ts";
 import { startFakeKube } from "../fakes/fake_kube/server.ts";
 import { startControllers } from "../fakes/cluster/controllers/controllers.ts";
 
@@ -40,24 +41,11 @@ Deno.test("kubectl apply of a Deployment makes pods appear, kubectl scale change
   const dir = await Deno.makeTempDir();
   const kubeconfig = `${dir}/kubeconfig`;
   await Deno.writeTextFile(kubeconfig, kube.kubeconfig());
+  const env = kubectlEnv(kubeconfig, dir);
   const kubectl = async (args: string[], stdin?: string) => {
-    const child = new Deno.Command("kubectl", {
-      args: ["--kubeconfig", kubeconfig, ...args],
-      env: { KUBECACHEDIR: `${dir}/cache`, HOME: dir },
-      stdin: stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    if (stdin !== undefined) {
-      const w = child.stdin.getWriter();
-      await w.write(new TextEncoder().encode(stdin));
-      await w.close();
-    }
-    const out = await child.output();
-    const text = new TextDecoder().decode(out.stdout);
-    const err = new TextDecoder().decode(out.stderr);
-    assert.equal(out.code, 0, `kubectl ${args.join(" ")}: ${err}`);
-    return text;
+    const out = await run(env, args, stdin);
+    assert.equal(out.code, 0, `kubectl ${args.join(" ")}: ${out.stderr}`);
+    return out.stdout;
   };
   const podNames = async () => {
     const list = JSON.parse(await kubectl(["get", "pods", "-l", "app=web", "-o", "json"]));

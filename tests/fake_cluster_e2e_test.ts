@@ -5,6 +5,7 @@
  * pods run where, what the API server refuses and why.
  */
 import assert from "node:assert/strict";
+import { kubectl, kubectlEnv } from "./kubectl_testing.ts";
 import { BOOTSTRAP_RULES, CLUSTER_RULES } from "../adapters/deploy/rbac.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -35,29 +36,6 @@ async function stop(p: Proc): Promise<Deno.CommandStatus> {
     p.child.kill("SIGTERM");
   } catch { /* already gone */ }
   return await p.child.status;
-}
-
-async function kubectl(
-  env: Record<string, string>,
-  args: string[],
-  stdin?: string,
-): Promise<{ code: number; out: string; err: string }> {
-  const child = new Deno.Command("kubectl", {
-    args,
-    env,
-    cwd: ROOT,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const o = await child.output();
-  const dec = new TextDecoder();
-  return { code: o.code, out: dec.decode(o.stdout), err: dec.decode(o.stderr) };
 }
 
 async function eventually<T>(
@@ -137,7 +115,7 @@ Deno.test({
     const dir = await Deno.makeTempDir();
     const kc = `${dir}/kubeconfig`;
     const cfg = `${dir}/proxscale.yaml`;
-    const env = { KUBECONFIG: kc, KUBECACHEDIR: `${dir}/kubecache`, HOME: dir, NO_COLOR: "1" };
+    const env = kubectlEnv(kc, dir);
     const cluster = proxscale([
       "fake-cluster",
       "--hosts=3",
@@ -166,10 +144,10 @@ Deno.test({
       // The install as a user applies it; then RBAC answers as the shipped manifests say.
       for (const f of ["deploy/crds/", "deploy/proxscale.yaml"]) {
         const r = await kubectl(env, ["apply", "-f", f]);
-        assert.equal(r.code, 0, `kubectl apply -f ${f}: ${r.err}`);
+        assert.equal(r.code, 0, `kubectl apply -f ${f}: ${r.stderr}`);
       }
       const canI = async (...args: string[]) =>
-        (await kubectl(env, ["auth", "can-i", ...args, `--as=${SA}`])).out.trim();
+        (await kubectl(env, ["auth", "can-i", ...args, `--as=${SA}`])).stdout.trim();
       assert.equal(await canI("create", "nodes"), shippedGrants("create", "nodes") ? "yes" : "no");
       assert.equal(await canI("list", "pods"), shippedGrants("list", "pods") ? "yes" : "no");
       assert.equal(await canI("delete", "namespaces"), "no");
@@ -180,7 +158,7 @@ Deno.test({
 
       // Five pods that fit nowhere: all Pending with Unschedulable and the scheduler's message.
       let r = await kubectl(env, ["apply", "-f", "-"], deployment("huge", 5, "500"));
-      assert.equal(r.code, 0, r.err);
+      assert.equal(r.code, 0, r.stderr);
       const reasons = await eventually("5 Unschedulable pods", 30_000, async () => {
         const g = await kubectl(env, [
           "get",
@@ -191,7 +169,7 @@ Deno.test({
           'jsonpath={range .items[*]}{.status.conditions[?(@.type=="PodScheduled")].reason}|' +
           '{.status.conditions[?(@.type=="PodScheduled")].message}{"\\n"}{end}',
         ]);
-        const lines = g.out.trim().split("\n").filter((l) => l.startsWith("Unschedulable|"));
+        const lines = g.stdout.trim().split("\n").filter((l) => l.startsWith("Unschedulable|"));
         return lines.length === 5 ? lines : undefined;
       });
       // kube-scheduler's words: with no Node at all, and with Nodes that do not fit.
@@ -200,10 +178,10 @@ Deno.test({
       }
 
       r = await kubectl(env, ["scale", "deploy", "huge", "--replicas=2"]);
-      assert.equal(r.code, 0, r.err);
+      assert.equal(r.code, 0, r.stderr);
       await eventually("huge scaled to 2 pods", 30_000, async () => {
         const g = await kubectl(env, ["get", "pods", "-l", "app=huge", "-o", "name"]);
-        return g.out.trim().split("\n").filter(Boolean).length === 2 ? true : undefined;
+        return g.stdout.trim().split("\n").filter(Boolean).length === 2 ? true : undefined;
       });
 
       // Server-side apply by another manager that changes replicas someone else set: 409.
@@ -213,18 +191,18 @@ Deno.test({
         deployment("huge", 3, "500"),
       );
       assert.notEqual(r.code, 0, "a conflicting server-side apply must fail");
-      assert.match(r.err, /conflict/i);
-      assert.match(r.err, /\.spec\.replicas/);
+      assert.match(r.stderr, /conflict/i);
+      assert.match(r.stderr, /\.spec\.replicas/);
 
       // An invalid NodePool is refused with its CEL rule's own message.
       r = await kubectl(env, ["apply", "-f", "-"], BAD_NODEPOOL);
       assert.notEqual(r.code, 0);
-      assert.match(r.err, /minNodes must not exceed limits\.nodes/);
+      assert.match(r.stderr, /minNodes must not exceed limits\.nodes/);
 
       // proxscale scales the cluster: its VMs boot, kubelets register Nodes, the pods run.
       run = proxscale(["run", `--config=${cfg}`, `--kubeconfig=${kc}`]);
       r = await kubectl(env, ["apply", "-f", "-"], deployment("web", 4, "500m"));
-      assert.equal(r.code, 0, r.err);
+      assert.equal(r.code, 0, r.stderr);
       await eventually("4 web pods Running", 90_000, async () => {
         const g = await kubectl(env, [
           "get",
@@ -234,14 +212,14 @@ Deno.test({
           "-o",
           'jsonpath={range .items[*]}{.status.phase}{"\\n"}{end}',
         ]);
-        return g.out.trim().split("\n").filter((p) => p === "Running").length === 4
+        return g.stdout.trim().split("\n").filter((p) => p === "Running").length === 4
           ? true
           : undefined;
       });
 
       // A DaemonSet gets one pod on every Node.
       r = await kubectl(env, ["apply", "-f", "-"], DAEMONSET);
-      assert.equal(r.code, 0, r.err);
+      assert.equal(r.code, 0, r.stderr);
       const { nodes, placed } = await eventually(
         "a DaemonSet pod on every Node",
         30_000,
@@ -260,8 +238,8 @@ Deno.test({
             "-o",
             "jsonpath={.items[*].spec.nodeName}",
           ]);
-          const nodes = n.out.trim().split(/\s+/).filter(Boolean).sort();
-          const placed = p.out.trim().split(/\s+/).filter(Boolean).sort();
+          const nodes = n.stdout.trim().split(/\s+/).filter(Boolean).sort();
+          const placed = p.stdout.trim().split(/\s+/).filter(Boolean).sort();
           return nodes.length > 0 && JSON.stringify(nodes) === JSON.stringify(placed)
             ? { nodes, placed }
             : undefined;

@@ -4,27 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { startFakeKube } from "../fakes/fake_kube/server.ts";
+import { kubectl } from "./kubectl_testing.ts";
 
 const root = new URL("../", import.meta.url);
-
-async function kubectl(env: Record<string, string>, args: string[], stdin?: string) {
-  const cmd = new Deno.Command("kubectl", {
-    args,
-    env,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  });
-  const child = cmd.spawn();
-  if (stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const out = await child.output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
 
 const INVALID_POOL = `apiVersion: proxscale.io/v1alpha1
 kind: NodePool

@@ -4,8 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { type FakeKube, startFakeKube } from "../fakes/fake_kube/server.ts";
-
-type Run = { code: number; stdout: string; stderr: string };
+import { kubectl as run, kubectlEnv, type KubectlRun as Run } from "./kubectl_testing.ts";
 
 async function withKubectl(
   fn: (k: FakeKube, kubectl: (args: string[], stdin?: string) => Promise<Run>) => Promise<void>,
@@ -14,26 +13,8 @@ async function withKubectl(
   const dir = await Deno.makeTempDir({ prefix: "fake-kube-wire-" });
   const kubeconfig = `${dir}/kubeconfig`;
   await Deno.writeTextFile(kubeconfig, k.kubeconfig());
-  const kubectl = async (args: string[], stdin?: string): Promise<Run> => {
-    const child = new Deno.Command("kubectl", {
-      args,
-      env: { KUBECONFIG: kubeconfig, KUBECACHEDIR: `${dir}/cache`, HOME: dir },
-      stdin: stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    if (stdin !== undefined) {
-      const w = child.stdin.getWriter();
-      await w.write(new TextEncoder().encode(stdin));
-      await w.close();
-    }
-    const out = await child.output();
-    return {
-      code: out.code,
-      stdout: new TextDecoder().decode(out.stdout),
-      stderr: new TextDecoder().decode(out.stderr),
-    };
-  };
+  const env = kubectlEnv(kubeconfig, dir);
+  const kubectl = (args: string[], stdin?: string): Promise<Run> => run(env, args, stdin);
   try {
     await fn(k, kubectl);
   } finally {

@@ -83,6 +83,13 @@ export interface Metrics {
   eviction(result: "evicted" | "pdb_blocked" | "not_found" | "error"): void;
   /** A disruption decision: `proxscale_disruption_decisions_total{decision,reason}`. */
   disruptionDecision(decision: string, reason: ReasonCode): void;
+  /**
+   * Starts every counter a dashboard or alert reads at 0 for the configured pools and the
+   * closed label values (eviction results, provider operations, disruption methods), so a
+   * `rate()` has a series from the first scrape and an alert never sees "absent" for "none yet".
+   * Repeatable: adding 0 changes nothing.
+   */
+  declareSeries(nodepools: readonly string[]): void;
   /** The Prometheus text exposition of everything above. */
   collect(): Promise<string>;
   shutdown(): Promise<void>;
@@ -258,6 +265,25 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       ),
     eviction: (result) => evictions.add(1, labels({ result })),
     disruptionDecision: (decision, reason) => decisions.add(1, labels({ decision, reason })),
+    declareSeries(nodepools) {
+      for (const nodepool of nodepools) {
+        for (const c of [created, registered, disrupted, terminated]) {
+          c.add(0, labels({ nodepool }));
+        }
+      }
+      for (const result of ["evicted", "pdb_blocked", "not_found", "error"]) {
+        evictions.add(0, labels({ result }));
+      }
+      for (const operation of ["create", "delete", "inventory"]) {
+        providerErrors.add(0, labels({ operation }));
+      }
+      for (const reason of ["ProviderError", "KubernetesError"]) {
+        reconcileErrors.add(0, labels({ reason }));
+      }
+      for (const decision of ["emptiness", "drift", "expiration", "consolidation"]) {
+        decisions.add(0, labels({ decision }));
+      }
+    },
     async collect() {
       const { resourceMetrics } = await exporter.collect();
       return redactor.scrub(serializer.serialize(resourceMetrics));

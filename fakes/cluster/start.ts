@@ -70,6 +70,9 @@ export async function startFakeCluster(o: FakeClusterOptions = {}): Promise<Fake
     throw e;
   }
   if (o.faults?.kube) Object.assign(kube.faults, o.faults.kube);
+  // The cluster comes with proxscale's namespace, as the first install step makes it, so a
+  // daemon started outside the cluster finds where its leader Lease lives.
+  kube.store.create("namespaces", { metadata: { name: "proxscale-system" } });
   const scheduler = startScheduler(kube.store);
   const controllers = startControllers(kube.store, {
     seed,
