@@ -16,6 +16,7 @@ import {
   proxscaleOutput,
   readyz,
   type Replica,
+  ROOT,
   startFakeClusterProcess,
   stopProc,
 } from "./e2e_install_testing.ts";
@@ -37,16 +38,22 @@ Deno.test({
         `${fc.dir}/chart.yaml`,
         objects.map((o) => stringify(o)).join("---\n"),
       );
-      // helm install --create-namespace: the namespace, the chart's crds/, then its templates.
+      // helm install --create-namespace: the namespace (kept if it exists, as helm does), the
+      // chart's crds/, then its templates.
+      const ns = await kubectl(
+        fc.env,
+        ["apply", "-f", "-"],
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: proxscale-system}\n",
+      );
+      assert.equal(ns.code, 0, ns.stderr);
       for (
         const args of [
-          ["create", "namespace", "proxscale-system"],
-          ["apply", "-f", "deploy/helm/proxscale/crds/"],
+          ["apply", "-f", `${ROOT}deploy/helm/proxscale/crds/`],
           ["apply", "-f", `${fc.dir}/chart.yaml`],
         ]
       ) {
         const r = await kubectl(fc.env, args);
-        assert.equal(r.code, 0, `kubectl ${args.join(" ")}: ${r.err}`);
+        assert.equal(r.code, 0, `kubectl ${args.join(" ")}: ${r.stderr}`);
       }
       // The Secret the chart's pveTokenSecret names, and the configuration as custom resources.
       await writeInstallInputs(fc, fc.dir);
@@ -59,11 +66,11 @@ Deno.test({
         String(values.pveTokenSecret),
         `--from-file=token=${fc.dir}/pve-token`,
       ]);
-      assert.equal(secret.code, 0, secret.err);
+      assert.equal(secret.code, 0, secret.stderr);
       const migrate = await proxscaleOutput(["migrate", `${fc.dir}/config.yaml`]);
-      assert.equal(migrate.code, 0, migrate.err);
-      const applied = await kubectl(fc.env, ["apply", "-f", "-"], migrate.out);
-      assert.equal(applied.code, 0, applied.err);
+      assert.equal(migrate.code, 0, migrate.stderr);
+      const applied = await kubectl(fc.env, ["apply", "-f", "-"], migrate.stdout);
+      assert.equal(applied.code, 0, applied.stderr);
 
       const { deployment, pods } = await deploymentAndPods(
         fc,

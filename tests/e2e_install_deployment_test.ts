@@ -52,11 +52,11 @@ Deno.test({
       const r = await kubectl(fc.env, [
         "apply",
         "-f",
-        "deploy/crds/",
+        `${ROOT}deploy/crds/`,
         "-f",
-        "deploy/proxscale.yaml",
+        `${ROOT}deploy/proxscale.yaml`,
       ]);
-      assert.equal(r.code, 0, r.err);
+      assert.equal(r.code, 0, r.stderr);
 
       // The doc's sequence, pasted into sh in a folder holding ./pve-token and config.yaml.
       const lines = await docSequence();
@@ -76,9 +76,13 @@ Deno.test({
       );
       const shEnv = { ...fc.env, PATH: `${work}/bin:${Deno.env.get("PATH")}` };
       const before = await sh(shEnv, lines.slice(0, rollout).join("\n"), work);
-      assert.equal(before.code, 0, `the doc's sequence failed:\n${before.out}\n${before.err}`);
+      assert.equal(
+        before.code,
+        0,
+        `the doc's sequence failed:\n${before.stdout}\n${before.stderr}`,
+      );
       for (const applied of ["deployment.apps/proxscale", "nodepool.proxscale.io/general"]) {
-        assert.match(before.out, new RegExp(applied.replaceAll(".", "\\.")), before.out);
+        assert.match(before.stdout, new RegExp(applied.replaceAll(".", "\\.")), before.stdout);
       }
 
       // The Deployment as the API server holds it: the sequence's args are the shipped file's.
@@ -99,7 +103,7 @@ Deno.test({
         20_000,
         async () => {
           const out = await sh(shEnv, lines.slice(rollout + 1).join("\n"), work);
-          return out.code === 0 && out.out.trim() !== "" ? out.out.trim() : undefined;
+          return out.code === 0 && out.stdout.trim() !== "" ? out.stdout.trim() : undefined;
         },
       );
       const leader = replicas.find((rep) => rep.identity === after);
@@ -144,7 +148,7 @@ Deno.test({
         console.log(`--- ${rep.identity}:\n${rep.proc.output().slice(-6000)}`);
       }
       const state = await kubectl(fc.env, ["get", "nodeclaims,nodes,pods", "-A", "-o", "wide"]);
-      console.log(state.out, state.err);
+      console.log(state.stdout, state.stderr);
       throw e;
     } finally {
       for (const rep of replicas) await stopProc(rep.proc);

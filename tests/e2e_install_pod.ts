@@ -66,8 +66,8 @@ type Deployment = Obj & {
 
 async function getJson<T>(fc: FakeClusterProc, args: string[]): Promise<T> {
   const r = await kubectl(fc.env, [...args, "-o", "json"]);
-  assert.equal(r.code, 0, `kubectl ${args.join(" ")}: ${r.err}`);
-  return JSON.parse(r.out) as T;
+  assert.equal(r.code, 0, `kubectl ${args.join(" ")}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
 }
 
 /** The Deployment as the API server holds it, and its pods (made by the cluster's controllers). */
@@ -126,10 +126,10 @@ export async function startPodReplica(
     "--bound-object-kind=Pod",
     `--bound-object-name=${pod.metadata.name}`,
   ]);
-  assert.equal(token.code, 0, token.err);
+  assert.equal(token.code, 0, token.stderr);
   const saDir = `${fc.dir}/pods/${pod.metadata.name}/serviceaccount`;
   await Deno.mkdir(saDir, { recursive: true });
-  await Deno.writeTextFile(`${saDir}/token`, token.out.trim());
+  await Deno.writeTextFile(`${saDir}/token`, token.stdout.trim());
   await Deno.writeTextFile(`${saDir}/ca.crt`, fc.caPem);
   await Deno.writeTextFile(`${saDir}/namespace`, namespace);
   const port = freePort();

@@ -53,8 +53,8 @@ export type Figures = {
 
 async function lines(fc: FakeClusterProc, args: string[]): Promise<string[]> {
   const r = await kubectl(fc.env, args);
-  assert.equal(r.code, 0, `kubectl ${args.join(" ")}: ${r.err}`);
-  return r.out.split(/\s+/).filter(Boolean);
+  assert.equal(r.code, 0, `kubectl ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout.split(/\s+/).filter(Boolean);
 }
 
 const bootstrapSecrets = (fc: FakeClusterProc) =>
@@ -97,7 +97,7 @@ export async function scaleZeroToThirtyToZero(
 
     const t0 = Date.now();
     const applied = await kubectl(fc.env, ["apply", "-f", "-"], WORKLOAD);
-    assert.equal(applied.code, 0, applied.err);
+    assert.equal(applied.code, 0, applied.stderr);
     if (midScaleUp) {
       await Promise.race([
         firstVm.promise,
@@ -119,7 +119,7 @@ export async function scaleZeroToThirtyToZero(
 
     const t1 = Date.now();
     const scaled = await kubectl(fc.env, ["scale", "deployment", "web", "--replicas=0"]);
-    assert.equal(scaled.code, 0, scaled.err);
+    assert.equal(scaled.code, 0, scaled.stderr);
     const end = await eventually("every VM gone from the PVE", 120_000, async () => {
       const inv = await pveInventory(fc.pve);
       return inv.vms.length === 0 ? inv : undefined;

@@ -44,12 +44,12 @@ Deno.test({
       // The host install's cluster side: CRDs and RBAC, no Deployment, a ServiceAccount token.
       for (
         const args of [
-          ["apply", "-f", "deploy/crds/", "-f", "deploy/proxscale.yaml"],
+          ["apply", "-f", `${ROOT}deploy/crds/`, "-f", `${ROOT}deploy/proxscale.yaml`],
           ["-n", "proxscale-system", "delete", "deployment", "proxscale"],
         ]
       ) {
         const r = await kubectl(fc.env, args);
-        assert.equal(r.code, 0, `kubectl ${args.join(" ")}: ${r.err}`);
+        assert.equal(r.code, 0, `kubectl ${args.join(" ")}: ${r.stderr}`);
       }
       const token = await kubectl(fc.env, [
         "-n",
@@ -60,7 +60,7 @@ Deno.test({
         "--duration",
         "8760h",
       ]);
-      assert.equal(token.code, 0, token.err);
+      assert.equal(token.code, 0, token.stderr);
 
       // The files the unit reads.
       await Deno.mkdir(`${host}/etc/proxscale`, { recursive: true });
@@ -75,7 +75,7 @@ Deno.test({
             "certificate-authority-data": btoa(fc.caPem),
           },
         }],
-        users: [{ name: "proxscale", user: { token: token.out.trim() } }],
+        users: [{ name: "proxscale", user: { token: token.stdout.trim() } }],
         contexts: [{ name: "c", context: { cluster: "c", user: "proxscale" } }],
         "current-context": "c",
       });

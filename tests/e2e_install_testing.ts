@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { parse, stringify } from "yaml";
 import { PveClient } from "../adapters/proxmox/client.ts";
+import { kubectl, kubectlEnv, type KubectlRun } from "./kubectl_testing.ts";
 
 /** The repository root (a path ending in "/"). */
 export const ROOT = new URL("..", import.meta.url).pathname;
@@ -65,7 +66,7 @@ export function spawnProxscale(
 /** Runs `proxscale ARGS` to the end; its exit code, stdout and stderr apart. */
 export async function proxscaleOutput(
   args: string[],
-): Promise<{ code: number; out: string; err: string }> {
+): Promise<KubectlRun> {
   return await command(Deno.execPath(), ["run", "-A", "--frozen", `${ROOT}main.ts`, ...args], {
     ...runtimeEnv(),
   }, ROOT);
@@ -82,21 +83,14 @@ export async function stopProc(
   return await p.child.status;
 }
 
-/** Runs kubectl with `env` (KUBECONFIG, KUBECACHEDIR); stdin optional. */
-export async function kubectl(
-  env: Record<string, string>,
-  args: string[],
-  stdin?: string,
-): Promise<{ code: number; out: string; err: string }> {
-  return await command("kubectl", args, env, ROOT, stdin);
-}
+export { kubectl, kubectlEnv } from "./kubectl_testing.ts";
 
 /** Runs `sh -ec SCRIPT` in `cwd` with `env` (a pasted doc sequence). */
 export async function sh(
   env: Record<string, string>,
   script: string,
   cwd: string,
-): Promise<{ code: number; out: string; err: string }> {
+): Promise<KubectlRun> {
   return await command("sh", ["-ec", script], env, cwd);
 }
 
@@ -106,7 +100,7 @@ async function command(
   env: Record<string, string>,
   cwd: string,
   stdin?: string,
-): Promise<{ code: number; out: string; err: string }> {
+): Promise<KubectlRun> {
   const child = new Deno.Command(cmd, {
     args,
     env,
@@ -122,7 +116,7 @@ async function command(
   }
   const o = await child.output();
   const dec = new TextDecoder();
-  return { code: o.code, out: dec.decode(o.stdout), err: dec.decode(o.stderr) };
+  return { code: o.code, stdout: dec.decode(o.stdout), stderr: dec.decode(o.stderr) };
 }
 
 /** Thrown from a probe of `eventually` to stop waiting at once (a process died). */
@@ -178,12 +172,7 @@ export async function startFakeClusterProcess(seed: number): Promise<FakeCluster
   const dir = await Deno.makeTempDir({ prefix: "proxscale-install-" });
   const kubeconfig = `${dir}/kubeconfig`;
   const configFile = `${dir}/fake-config.yaml`;
-  const env = {
-    KUBECONFIG: kubeconfig,
-    KUBECACHEDIR: `${dir}/kubecache`,
-    HOME: dir,
-    NO_COLOR: "1",
-  };
+  const env = kubectlEnv(kubeconfig, dir);
   const proc = spawnProxscale("fake-cluster", [
     "fake-cluster",
     "--hosts=3",
@@ -324,7 +313,7 @@ export async function leaseHolder(fc: FakeClusterProc): Promise<string> {
     "-o",
     "jsonpath={.spec.holderIdentity}",
   ]);
-  return r.code === 0 ? r.out.trim() : "";
+  return r.code === 0 ? r.stdout.trim() : "";
 }
 
 /** Replaces the value of `--name=...` (which must be there) in `argv`. */
