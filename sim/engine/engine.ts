@@ -42,6 +42,8 @@ export type RunInput<S> = {
   onProgress?: (fraction: number) => void;
   /** Check the world's invariants after every event (tests); a violation throws. */
   checkInvariants?: boolean;
+  /** Called after every event with the time and the autoscaled nodes (tests observe the world). */
+  observe?: (now: number, nodes: Iterable<SimNode>) => void;
 };
 
 /** One policy's outcome. */
@@ -170,6 +172,7 @@ class Engine<S> {
       this.rec.events++;
       this.#handle(e.payload);
       if (this.input.checkInvariants) this.#checkInvariants();
+      this.input.observe?.(this.now, this.claims.values());
       if (progress && ++count % 4096 === 0) progress(this.now / Math.max(1, this.horizon));
     }
     this.now = this.horizon;
@@ -531,6 +534,8 @@ class Engine<S> {
     const delay = sample(d.boot, this.delayRng) + sample(d.join, this.delayRng);
     this.q.push(this.now + delay, EventClass.World, n.name, { k: "ready", n });
     this.#dirty();
+    // A VM that exists is no longer a launch in flight: budgets and guards may now allow more.
+    this.#changed();
   }
 
   #ready(n: SimNode) {
@@ -588,6 +593,9 @@ class Engine<S> {
   #destroyed(n: SimNode) {
     if (n.phase !== "draining") return;
     this.#gone(n);
+    // A finished deletion frees scaleDown.maxConcurrent and budget room and host capacity: the
+    // nodes kept only because those were in use must not wait for the next pod event.
+    this.#changed();
   }
 
   #gone(n: SimNode) {
