@@ -19,6 +19,7 @@ import { defaultSimConfig } from "../sim/policies/default_config.ts";
 import { buildPolicy, POLICY_NAMES, type PolicyName } from "../sim/policies/registry.ts";
 import { bootDelay, compare } from "../sim/report/compare.ts";
 import { canonicalJson } from "../sim/report/json.ts";
+import { fluidBound } from "../sim/report/fluid_bound.ts";
 import { renderReportTable } from "../sim/report/table.ts";
 import { renderReportHtml } from "../sim/report/html.ts";
 import { terminalProgress } from "../sim/report/progress.ts";
@@ -159,6 +160,16 @@ async function runSim(args: string[], io: Io): Promise<number> {
   if (!(target >= 0)) {
     io.err(`--target-p95 must be seconds >= 0, got "${values["target-p95"]}"`);
     return 2;
+  }
+  const fits = fluidBound(trace, config, world.departure, trace.duration);
+  if (!values.sweep && trace.pods.length > 0 && fits.podsCounted === 0 && fits.podsTooLarge > 0) {
+    io.err(
+      `no pod of the trace fits any shape: all ${fits.podsTooLarge} pods request more than the ` +
+        `largest allocatable (${fits.perNode.cpu}m CPU, ${
+          Math.floor(fits.perNode.memory / 2 ** 20)
+        } MiB); give MachineTemplates larger shapes or scale the trace (--scale)`,
+    );
+    return 1;
   }
   const started = performance.now();
   if (values.sweep) {

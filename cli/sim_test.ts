@@ -95,3 +95,20 @@ Deno.test("proxscale sim rejects bad options with exit code 2 and says why", asy
   assert.equal(help.code, 0);
   assert.match(help.out, /--sweep/);
 });
+
+Deno.test("proxscale sim exits 1 with one clear line when no pod of the trace fits any shape", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "proxscale-sim-" });
+  try {
+    const csv = `${dir}/huge.csv`;
+    await Deno.writeTextFile(
+      csv,
+      "name,cpu,memory,start,end\nhuge-1,64,1Ti,0,3600\nhuge-2,32,512Gi,10,7200\n",
+    );
+    const r = await run(["--trace", csv, "--format", "csv", "--json"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.out, "");
+    assert.match(r.err, /^no pod of the trace fits any shape: all 2 pods request more than/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -123,14 +123,18 @@ export function renderReportHtml(r: SimReport): string {
     }%</td><td>${s.vmCreates}</td><td>${s.vmDeletes}</td><td>${s.evictions}</td></tr>`;
   }).join("\n");
   const t = r.targets.proxscale;
-  const targets = t
+  const targets = t && !t.podsRan
+    ? `<p class="targets">proxscale: no pod ran, so no target is met.</p>`
+    : t
     ? `<p class="targets">proxscale: <b>${
       num(t.nodeHoursToFluidBound, 3)
     }×</b> the fluid bound (target ≤ ${num(r.targets.fluidRatioTarget, 2)}: ${
-      t.withinFluidTarget ? "met" : "missed"
-    }); p95 pending <b>${num(t.pendingP95Seconds)} s</b> (target ≤ ${
-      num(r.targets.pendingP95TargetSeconds)
-    } s: ${t.meetsPendingTarget ? "met" : "missed"})${
+      t.withinFluidTarget ? "met" : "not met"
+    }), <b>${num(t.nodeHoursToBinBound, 3)}×</b> the bin-packing bound; p95 pending <b>${
+      num(t.pendingP95Seconds)
+    } s</b> (target ≤ ${num(r.targets.pendingP95TargetSeconds)} s: ${
+      t.meetsPendingTarget ? "met" : "not met"
+    })${
       t.belowClusterAutoscaler === undefined
         ? ""
         : `; ${
