@@ -22,7 +22,7 @@ import { canonicalJson } from "../sim/report/json.ts";
 import { fluidBound } from "../sim/report/fluid_bound.ts";
 import { renderReportTable } from "../sim/report/table.ts";
 import { renderReportHtml } from "../sim/report/html.ts";
-import { terminalProgress } from "../sim/report/progress.ts";
+import { terminalProgress, terminalRunProgress } from "../sim/report/progress.ts";
 import { sweep } from "../sim/report/sweep.ts";
 
 const USAGE =
@@ -237,7 +237,9 @@ async function runSim(args: string[], io: Io): Promise<number> {
       return 2;
     }
   }
-  const progress = terminalProgress("sim");
+  const progress = terminalRunProgress("sim");
+  const times: { policy: string; seconds: number }[] = [];
+  let lap = performance.now();
   const report = compare({
     trace,
     config,
@@ -245,6 +247,11 @@ async function runSim(args: string[], io: Io): Promise<number> {
     seed,
     policies: names.map((n) => buildPolicy(n as PolicyName, config)),
     ...(progress ? { onProgress: progress } : {}),
+    onPolicyDone: (policy) => {
+      const now = performance.now();
+      times.push({ policy, seconds: (now - lap) / 1000 });
+      lap = now;
+    },
   });
   if (values.html) await Deno.writeTextFile(values.html, renderReportHtml(report));
   if (values.json) {
@@ -253,14 +260,28 @@ async function runSim(args: string[], io: Io): Promise<number> {
   }
   const wall = (performance.now() - started) / 1000;
   io.out(renderReportTable(report));
-  const simulated = trace.duration / 1000 * names.length;
   io.out(
-    `\nsimulated ${(trace.duration / 3_600_000).toFixed(0)} h x ${names.length} policies in ${
-      wall.toFixed(1)
-    } s (${Math.round(simulated / Math.max(wall, 1e-3)).toLocaleString("en-US")}x real time)` +
-      (values.html ? `; HTML report: ${values.html}` : ""),
+    `\n${speedLines(trace.duration / 1000, times, wall)}` +
+      (values.html ? `\nHTML report: ${values.html}` : ""),
   );
   return 0;
+}
+
+/**
+ * Wall time per policy and the speed each replays at (simulated seconds ÷ its own wall time),
+ * then the whole run: the trace's span once, not once per policy, over the total wall time.
+ */
+export function speedLines(
+  simulatedSeconds: number,
+  times: readonly { policy: string; seconds: number }[],
+  wallSeconds: number,
+): string {
+  const x = (s: number) => Math.round(simulatedSeconds / Math.max(s, 1e-3)).toLocaleString("en-US");
+  const per = times.map((t) => `${t.policy} ${t.seconds.toFixed(2)} s (${x(t.seconds)}x)`);
+  return `time per policy: ${per.join(", ")}\n` +
+    `replayed ${(simulatedSeconds / 3600).toFixed(0)} h with ${times.length} ${
+      times.length === 1 ? "policy" : "policies"
+    } in ${wallSeconds.toFixed(1)} s: ${x(wallSeconds)}x real time for the whole comparison`;
 }
 
 function padRows(rows: string[][]): string {

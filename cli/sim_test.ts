@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { captureIo } from "./command.ts";
-import { simCommand } from "./sim.ts";
+import { simCommand, speedLines } from "./sim.ts";
 
 async function run(args: string[]) {
   const io = captureIo();
@@ -111,4 +111,16 @@ Deno.test("proxscale sim exits 1 with one clear line when no pod of the trace fi
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("the speed line times each policy and does not multiply the span by the policy count", () => {
+  const text = speedLines(3600, [{ policy: "proxscale", seconds: 0.5 }, {
+    policy: "karpenter",
+    seconds: 0.1,
+  }], 0.6);
+  assert.match(
+    text,
+    /time per policy: proxscale 0\.50 s \(7,200x\), karpenter 0\.10 s \(36,000x\)/,
+  );
+  assert.match(text, /replayed 1 h with 2 policies in 0\.6 s: 6,000x real time for the whole/);
 });

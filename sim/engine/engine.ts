@@ -173,7 +173,7 @@ class Engine<S> {
       this.#handle(e.payload);
       if (this.input.checkInvariants) this.#checkInvariants();
       this.input.observe?.(this.now, this.claims.values());
-      if (progress && ++count % 4096 === 0) progress(this.now / Math.max(1, this.horizon));
+      if (progress && ++count % 256 === 0) progress(this.now / Math.max(1, this.horizon));
     }
     this.now = this.horizon;
     for (const p of this.live) {

@@ -112,8 +112,13 @@ export type CompareInput = {
   world: WorldSpec;
   seed: number;
   policies: Policy<unknown>[];
-  /** Fraction of all runs done, for a progress bar. */
-  onProgress?: (fraction: number) => void;
+  /**
+   * Progress of the policy being replayed (fraction of its run), with its name and position, for
+   * a progress bar that advances with the work of each run rather than a fixed share per policy.
+   */
+  onProgress?: (fraction: number, policy: string, index: number, count: number) => void;
+  /** Called after each policy's run (the CLI times runs here; the report has no wall clock). */
+  onPolicyDone?: (policy: string, index: number) => void;
 };
 
 /** Runs every policy and builds the report. */
@@ -127,17 +132,21 @@ export function compare(input: CompareInput): SimReport {
     world.sampleEvery,
   );
   const binBound = binPackingBound(trace, config, world.departure, trace.duration);
-  const results = policies.map((policy, i) =>
-    runSimulation({
+  const results = policies.map((policy, i) => {
+    const r = runSimulation({
       trace,
       policy,
       world,
       seed,
       ...(input.onProgress
-        ? { onProgress: (f: number) => input.onProgress!((i + f) / policies.length) }
+        ? {
+          onProgress: (f: number) => input.onProgress!(f, policy.name, i, policies.length),
+        }
         : {}),
-    })
-  );
+    });
+    input.onPolicyDone?.(policy.name, i);
+    return r;
+  });
   const reports: PolicyReport[] = results.map((r, i) => ({
     name: r.policy,
     description: policies[i]!.description,
