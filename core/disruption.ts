@@ -268,7 +268,8 @@ class Pass {
           );
           continue;
         }
-        const r = this.sim.simulate([c], 1);
+        // A replacement must cost less than the node: the cap skips simulating one that cannot.
+        const r = this.sim.simulate([c], 1, c.cost);
         this.simulations += 1;
         const cheaper = this.#cheaper(r, c.cost, [c]);
         if (cheaper) {
@@ -498,7 +499,7 @@ class Pass {
       let ok = this.ledger.checkEach(set.map((c) => c.movers)) === undefined;
       let r: SimOutcome | undefined;
       if (ok) {
-        r = this.sim.simulate(set, 1);
+        r = this.sim.simulate(set, 1, cost);
         this.simulations += 1;
         ok = this.#cheaper(r, cost, set) === undefined && r.ok &&
           this.guards.minNodes(set, r.replacements) === undefined;
@@ -537,7 +538,7 @@ class Pass {
       // The first simulation still holds if nothing has been committed since.
       let r = this.version === 0 ? this.firstSim.get(c) : undefined;
       if (!r) {
-        r = this.sim.simulate([c], 1);
+        r = this.sim.simulate([c], 1, c.cost);
         this.simulations += 1;
       }
       const bad = this.#cheaper(r, c.cost, [c]) ??
