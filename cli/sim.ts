@@ -24,10 +24,13 @@ import { renderReportTable } from "../sim/report/table.ts";
 import { renderReportHtml } from "../sim/report/html.ts";
 import { terminalProgress, terminalRunProgress } from "../sim/report/progress.ts";
 import { sweep } from "../sim/report/sweep.ts";
+import { distributedSweep, SIM_QUEUE, startSweepWorker } from "./sim_queue.ts";
 
 const USAGE =
   "proxscale sim [--config FILE] [--trace FILE] [--format proxscale|alibaba|csv] [--seed N] [--json] [--html OUT] [--sweep]\n" +
-  "              [--world FILE] [--policies a,b] [--gpu drop|cpu-only] [--scale F] [--target-p95 S] [--host-cost X] [--write-trace OUT]";
+  "              [--world FILE] [--policies a,b] [--gpu drop|cpu-only] [--scale F] [--target-p95 S] [--host-cost X] [--write-trace OUT]\n" +
+  "              [--queue redis://HOST:PORT [--queue-name NAME]]\n" +
+  "       proxscale sim worker --queue redis://HOST:PORT [--queue-name NAME]";
 
 const HELP = `usage: ${USAGE}
 
@@ -48,7 +51,12 @@ a built-in config (4 hosts, 4 vCPU / 8 GiB VMs), all policies.
   --policies LIST   comma-separated subset of: ${POLICY_NAMES.join(", ")}
   --gpu MODE        openb GPU pods: drop (default) or cpu-only
   --scale F         openb: multiply CPU and memory requests by F
-  --write-trace OUT write the trace being replayed as proxscale JSON Lines, then run`;
+  --write-trace OUT write the trace being replayed as proxscale JSON Lines, then run
+  --queue URL       with --sweep: enqueue each cell as a BullMQ job on this Redis and gather the
+                    rows 'proxscale sim worker' processes return (same result as a local sweep)
+  --queue-name N    BullMQ queue name (default ${SIM_QUEUE})
+
+'proxscale sim worker --queue URL' replays sweep cells from the queue until SIGINT or SIGTERM.`;
 
 /** The `sim` command. */
 export const simCommand: Command = {
@@ -59,6 +67,7 @@ export const simCommand: Command = {
 };
 
 async function runSim(args: string[], io: Io): Promise<number> {
+  if (args[0] === "worker") return await runWorker(args.slice(1), io);
   let values;
   try {
     ({ values } = parseArgs({
@@ -78,6 +87,8 @@ async function runSim(args: string[], io: Io): Promise<number> {
         "target-p95": { type: "string" },
         "host-cost": { type: "string" },
         "write-trace": { type: "string" },
+        queue: { type: "string" },
+        "queue-name": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -179,7 +190,7 @@ async function runSim(args: string[], io: Io): Promise<number> {
       return 2;
     }
     const progress = terminalProgress("sweep");
-    const result = sweep({
+    const input = {
       trace,
       config,
       world,
@@ -187,7 +198,24 @@ async function runSim(args: string[], io: Io): Promise<number> {
       targetP95Seconds: target,
       hostCostPerHour: hostCost,
       ...(progress ? { onProgress: progress } : {}),
-    });
+    };
+    let result;
+    if (values.queue) {
+      const q = queueUrl(values.queue);
+      if (!q) {
+        io.err(`--queue must be a redis:// or rediss:// URL, got "${values.queue}"`);
+        return 2;
+      }
+      try {
+        result = await distributedSweep(input, {
+          url: q,
+          ...(values["queue-name"] ? { name: values["queue-name"] } : {}),
+        });
+      } catch (e) {
+        io.err(`distributed sweep failed: ${(e as Error).message}`);
+        return 1;
+      }
+    } else result = sweep(input);
     if (values.json) {
       io.out(canonicalJson(result).trimEnd());
       return 0;
@@ -264,6 +292,40 @@ async function runSim(args: string[], io: Io): Promise<number> {
     `\n${speedLines(trace.duration / 1000, times, wall)}` +
       (values.html ? `\nHTML report: ${values.html}` : ""),
   );
+  return 0;
+}
+
+/** The URL when it is a Redis URL. */
+function queueUrl(v: string): string | undefined {
+  return /^rediss?:\/\/[^\s]+$/.test(v) ? v : undefined;
+}
+
+/** `proxscale sim worker`: replays sweep cells from the queue until SIGINT or SIGTERM. */
+async function runWorker(args: string[], io: Io): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: { queue: { type: "string" }, "queue-name": { type: "string" } },
+    }));
+  } catch (e) {
+    io.err(`${(e as Error).message}\nusage: ${USAGE}`);
+    return 2;
+  }
+  const url = values.queue ? queueUrl(values.queue) : undefined;
+  if (!url) {
+    io.err(`sim worker needs --queue redis://HOST:PORT`);
+    return 2;
+  }
+  const name = values["queue-name"] ?? SIM_QUEUE;
+  const worker = startSweepWorker({ url, name }, (line) => io.err(line));
+  io.err(`sim worker: waiting for sweep jobs on queue ${name}`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+  });
+  await worker.close();
   return 0;
 }
 
