@@ -16,7 +16,7 @@
 import type { Config, Node, Pod, Snapshot } from "./model.ts";
 import { podKey } from "./model.ts";
 import { type Reason, reason } from "./reason.ts";
-import { provision } from "./provisioning.ts";
+import { provision, type ProvisionPlan } from "./provisioning.ts";
 import { podRequests } from "./pod_requests.ts";
 import { allowance, BUDGET_REASONS } from "./disruption_budgets.ts";
 import type {
@@ -63,9 +63,19 @@ export function disrupt(
   snapshot: Snapshot,
   config: Config,
   state: DisruptionState = initialDisruptionState(),
+  provisioned?: Provisioned,
 ): DisruptionPlan {
-  return new Pass(snapshot, config, state).run();
+  return new Pass(snapshot, config, state, provisioned).run();
 }
+
+/**
+ * The provisioning plan the same pass already made, and the snapshot it was made on. When no
+ * node is leaving, the pass would ask provisioning the very same question (where the pending
+ * pods go) on the very same snapshot; the answer is reused instead of computed twice. It is
+ * used only when `snapshot` and `config` are the objects disrupt was given, so a stale plan
+ * cannot leak in.
+ */
+export type Provisioned = { snapshot: Snapshot; config: Config; plan: ProvisionPlan };
 
 const MULTI_NODE_CAP = 100;
 
@@ -92,6 +102,7 @@ class Pass {
     readonly snap: Snapshot,
     readonly config: Config,
     readonly state: DisruptionState,
+    readonly provisioned?: Provisioned,
   ) {
     this.now = snap.now;
     this.ledger = new PdbLedger(snap.pdbs);
@@ -163,7 +174,10 @@ class Pass {
         }),
       };
     }
-    const plan = provision(input, this.config);
+    const given = this.provisioned;
+    const plan = leaving.size === 0 && given?.snapshot === this.snap && given.config === this.config
+      ? given.plan
+      : provision(input, this.config);
     const byKey = new Map(this.snap.pods.map((p) => [podKey(p), p]));
     const { podsOn, slotByName, slots } = this.world;
     for (const pl of plan.placements) {
