@@ -318,7 +318,13 @@ async function runWorker(args: string[], io: Io): Promise<number> {
     return 2;
   }
   const name = values["queue-name"] ?? SIM_QUEUE;
-  const worker = startSweepWorker({ url, name }, (line) => io.err(line));
+  let worker;
+  try {
+    worker = await startSweepWorker({ url, name }, (line) => io.err(line));
+  } catch (e) {
+    io.err(`sim worker: cannot reach the queue: ${(e as Error).message}`);
+    return 1;
+  }
   io.err(`sim worker: waiting for sweep jobs on queue ${name}`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

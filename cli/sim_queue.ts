@@ -114,11 +114,11 @@ export async function distributedSweep(
 /** A running sweep worker; `close` finishes the job in hand and disconnects. */
 export type SweepWorker = { close(): Promise<void> };
 
-/** Starts a worker that replays sweep cells from the queue. */
-export function startSweepWorker(
+/** Starts a worker that replays sweep cells from the queue; resolves once it is connected. */
+export async function startSweepWorker(
   target: QueueTarget,
   log: (line: string) => void = () => {},
-): SweepWorker {
+): Promise<SweepWorker> {
   const conn = connection(target.url);
   const worker = new Worker(
     target.name ?? SIM_QUEUE,
@@ -140,6 +140,7 @@ export function startSweepWorker(
     { connection: conn, concurrency: 1, lockDuration: 600_000 },
   );
   worker.on("error", (e) => log(`queue error: ${e.message}`));
+  await worker.waitUntilReady();
   return {
     async close() {
       await worker.close();

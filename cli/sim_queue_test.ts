@@ -61,7 +61,7 @@ Deno.test("a sweep run by two worker processes through Redis equals the local sw
   const workers = [startWorker(queueName), startWorker(queueName)];
   try {
     const lines = ["name,cpu,memory,start,end"];
-    for (let i = 0; i < 120; i++) {
+    for (let i = 0; i < 300; i++) {
       const start = (i * 173) % 14_000;
       lines.push(
         `p${i},${[250, 500, 1000, 1500][i % 4]}m,${[512, 1024, 3072][i % 3]}Mi,${start},${
