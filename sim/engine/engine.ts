@@ -242,6 +242,9 @@ class Engine<S> {
       fail(`${this.live.size} live pods but ${bound} bound and ${this.pending.length} pending`);
     }
     if (this.rec.pendingPods !== this.pending.length) fail("pending count drifted");
+    let empty = 0;
+    for (const n of this.claims.values()) if (n.phase === "ready" && n.pods.size === 0) empty++;
+    if (this.rec.emptyReady !== empty) fail(`empty Ready count ${this.rec.emptyReady} vs ${empty}`);
   }
 
   // ---- pods ----
@@ -319,6 +322,7 @@ class Engine<S> {
 
   #bind(p: SimPod, n: SimNode) {
     this.#removePending(p);
+    if (n.claim && n.phase === "ready" && n.pods.size === 0) this.rec.emptyReady--;
     p.node = n;
     n.pods.add(p);
     n.used.cpu += p.req.cpu;
@@ -344,6 +348,7 @@ class Engine<S> {
     n.pods.delete(p);
     n.used.cpu -= p.req.cpu;
     n.used.memory -= p.req.memory;
+    if (n.claim && n.phase === "ready" && n.pods.size === 0) this.rec.emptyReady++;
     if (n.phase === "ready") {
       this.rec.boundCpu -= p.req.cpu;
       this.rec.boundMem -= p.req.memory;
@@ -451,6 +456,7 @@ class Engine<S> {
   }
 
   #leaveReady(n: SimNode) {
+    if (n.claim && n.pods.size === 0) this.rec.emptyReady--;
     const i = this.ready.indexOf(n);
     if (i >= 0) this.ready.splice(i, 1);
     this.rec.allocCpu -= n.alloc.cpu;
@@ -559,6 +565,7 @@ class Engine<S> {
     };
     this.ready.push(n);
     this.rec.claimReady(n.record, this.now);
+    this.rec.emptyReady++; // a new node has no pod yet
     this.rec.allocCpu += n.alloc.cpu;
     this.rec.allocMem += n.alloc.memory;
     this.#dirty();

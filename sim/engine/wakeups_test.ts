@@ -187,3 +187,38 @@ Deno.test("no unblocked node stays empty longer than consolidateAfter + stabiliz
     { numRuns: 1000 },
   );
 });
+
+Deno.test("the summary's empty node-hours are the time Ready nodes ran no pod", () => {
+  const config = defaultSimConfig();
+  const trace: Trace = {
+    name: "one",
+    source: "test",
+    duration: 3 * H,
+    pods: [{ namespace: "t", name: "a", arrival: 0, departure: H, cpu: 1000, memory: GiB }],
+    nodes: [],
+    pdbs: [],
+    notes: [],
+  };
+  const w = emptyWatcher();
+  let emptyMs = 0;
+  let last = 0;
+  let count = 0;
+  const r = runSimulation({
+    trace,
+    policy: proxscalePolicy(config),
+    world: fixedWorld(),
+    seed: 1,
+    checkInvariants: true,
+    observe: (now, nodes) => {
+      emptyMs += count * (now - last);
+      last = now;
+      count = [...nodes].filter((n) => n.phase === "ready" && n.pods.size === 0).length;
+      w.observe(now, nodes);
+    },
+  });
+  emptyMs += count * (3 * H - last);
+  // Empty from the departure at 1 h until its deletion: consolidateAfter 1 min after the pass
+  // that saw the departure, then the 5 min window.
+  assert.ok(Math.abs(r.summary.nodeHoursEmpty - emptyMs / H) < 1e-9);
+  assert.ok(r.summary.nodeHoursEmpty > 6 / 60 && r.summary.nodeHoursEmpty < 7 / 60);
+});

@@ -42,6 +42,7 @@ export function renderReportTable(r: SimReport): string {
   const rows = [[
     "POLICY",
     "NODE-H",
+    "EMPTY-H",
     "xFLUID",
     "xBIN",
     "COST",
@@ -62,6 +63,7 @@ export function renderReportTable(r: SimReport): string {
     rows.push([
       p.name,
       f1(s.nodeHours),
+      f1(s.nodeHoursEmpty),
       f2(p.nodeHoursToFluidBound),
       f2(p.nodeHoursToBinBound),
       f2(s.cost),
