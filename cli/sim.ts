@@ -19,14 +19,18 @@ import { defaultSimConfig } from "../sim/policies/default_config.ts";
 import { buildPolicy, POLICY_NAMES, type PolicyName } from "../sim/policies/registry.ts";
 import { bootDelay, compare } from "../sim/report/compare.ts";
 import { canonicalJson } from "../sim/report/json.ts";
+import { fluidBound } from "../sim/report/fluid_bound.ts";
 import { renderReportTable } from "../sim/report/table.ts";
 import { renderReportHtml } from "../sim/report/html.ts";
-import { terminalProgress } from "../sim/report/progress.ts";
+import { terminalProgress, terminalRunProgress } from "../sim/report/progress.ts";
 import { sweep } from "../sim/report/sweep.ts";
+import { distributedSweep, SIM_QUEUE, startSweepWorker } from "./sim_queue.ts";
 
 const USAGE =
   "proxscale sim [--config FILE] [--trace FILE] [--format proxscale|alibaba|csv] [--seed N] [--json] [--html OUT] [--sweep]\n" +
-  "              [--world FILE] [--policies a,b] [--gpu drop|cpu-only] [--scale F] [--target-p95 S] [--host-cost X] [--write-trace OUT]";
+  "              [--world FILE] [--policies a,b] [--gpu drop|cpu-only] [--scale F] [--target-p95 S] [--host-cost X] [--write-trace OUT]\n" +
+  "              [--queue redis://HOST:PORT [--queue-name NAME]]\n" +
+  "       proxscale sim worker --queue redis://HOST:PORT [--queue-name NAME]";
 
 const HELP = `usage: ${USAGE}
 
@@ -47,7 +51,12 @@ a built-in config (4 hosts, 4 vCPU / 8 GiB VMs), all policies.
   --policies LIST   comma-separated subset of: ${POLICY_NAMES.join(", ")}
   --gpu MODE        openb GPU pods: drop (default) or cpu-only
   --scale F         openb: multiply CPU and memory requests by F
-  --write-trace OUT write the trace being replayed as proxscale JSON Lines, then run`;
+  --write-trace OUT write the trace being replayed as proxscale JSON Lines, then run
+  --queue URL       with --sweep: enqueue each cell as a BullMQ job on this Redis and gather the
+                    rows 'proxscale sim worker' processes return (same result as a local sweep)
+  --queue-name N    BullMQ queue name (default ${SIM_QUEUE})
+
+'proxscale sim worker --queue URL' replays sweep cells from the queue until SIGINT or SIGTERM.`;
 
 /** The `sim` command. */
 export const simCommand: Command = {
@@ -58,6 +67,7 @@ export const simCommand: Command = {
 };
 
 async function runSim(args: string[], io: Io): Promise<number> {
+  if (args[0] === "worker") return await runWorker(args.slice(1), io);
   let values;
   try {
     ({ values } = parseArgs({
@@ -77,6 +87,8 @@ async function runSim(args: string[], io: Io): Promise<number> {
         "target-p95": { type: "string" },
         "host-cost": { type: "string" },
         "write-trace": { type: "string" },
+        queue: { type: "string" },
+        "queue-name": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -160,6 +172,16 @@ async function runSim(args: string[], io: Io): Promise<number> {
     io.err(`--target-p95 must be seconds >= 0, got "${values["target-p95"]}"`);
     return 2;
   }
+  const fits = fluidBound(trace, config, world.departure, trace.duration);
+  if (!values.sweep && trace.pods.length > 0 && fits.podsCounted === 0 && fits.podsTooLarge > 0) {
+    io.err(
+      `no pod of the trace fits any shape: all ${fits.podsTooLarge} pods request more than the ` +
+        `largest allocatable (${fits.perNode.cpu}m CPU, ${
+          Math.floor(fits.perNode.memory / 2 ** 20)
+        } MiB); give MachineTemplates larger shapes or scale the trace (--scale)`,
+    );
+    return 1;
+  }
   const started = performance.now();
   if (values.sweep) {
     const hostCost = values["host-cost"] === undefined ? 0 : Number(values["host-cost"]);
@@ -168,7 +190,7 @@ async function runSim(args: string[], io: Io): Promise<number> {
       return 2;
     }
     const progress = terminalProgress("sweep");
-    const result = sweep({
+    const input = {
       trace,
       config,
       world,
@@ -176,7 +198,24 @@ async function runSim(args: string[], io: Io): Promise<number> {
       targetP95Seconds: target,
       hostCostPerHour: hostCost,
       ...(progress ? { onProgress: progress } : {}),
-    });
+    };
+    let result;
+    if (values.queue) {
+      const q = queueUrl(values.queue);
+      if (!q) {
+        io.err(`--queue must be a redis:// or rediss:// URL, got "${values.queue}"`);
+        return 2;
+      }
+      try {
+        result = await distributedSweep(input, {
+          url: q,
+          ...(values["queue-name"] ? { name: values["queue-name"] } : {}),
+        });
+      } catch (e) {
+        io.err(`distributed sweep failed: ${(e as Error).message}`);
+        return 1;
+      }
+    } else result = sweep(input);
     if (values.json) {
       io.out(canonicalJson(result).trimEnd());
       return 0;
@@ -226,7 +265,9 @@ async function runSim(args: string[], io: Io): Promise<number> {
       return 2;
     }
   }
-  const progress = terminalProgress("sim");
+  const progress = terminalRunProgress("sim");
+  const times: { policy: string; seconds: number }[] = [];
+  let lap = performance.now();
   const report = compare({
     trace,
     config,
@@ -234,6 +275,11 @@ async function runSim(args: string[], io: Io): Promise<number> {
     seed,
     policies: names.map((n) => buildPolicy(n as PolicyName, config)),
     ...(progress ? { onProgress: progress } : {}),
+    onPolicyDone: (policy) => {
+      const now = performance.now();
+      times.push({ policy, seconds: (now - lap) / 1000 });
+      lap = now;
+    },
   });
   if (values.html) await Deno.writeTextFile(values.html, renderReportHtml(report));
   if (values.json) {
@@ -242,14 +288,68 @@ async function runSim(args: string[], io: Io): Promise<number> {
   }
   const wall = (performance.now() - started) / 1000;
   io.out(renderReportTable(report));
-  const simulated = trace.duration / 1000 * names.length;
   io.out(
-    `\nsimulated ${(trace.duration / 3_600_000).toFixed(0)} h x ${names.length} policies in ${
-      wall.toFixed(1)
-    } s (${Math.round(simulated / Math.max(wall, 1e-3)).toLocaleString("en-US")}x real time)` +
-      (values.html ? `; HTML report: ${values.html}` : ""),
+    `\n${speedLines(trace.duration / 1000, times, wall)}` +
+      (values.html ? `\nHTML report: ${values.html}` : ""),
   );
   return 0;
+}
+
+/** The URL when it is a Redis URL. */
+function queueUrl(v: string): string | undefined {
+  return /^rediss?:\/\/[^\s]+$/.test(v) ? v : undefined;
+}
+
+/** `proxscale sim worker`: replays sweep cells from the queue until SIGINT or SIGTERM. */
+async function runWorker(args: string[], io: Io): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: { queue: { type: "string" }, "queue-name": { type: "string" } },
+    }));
+  } catch (e) {
+    io.err(`${(e as Error).message}\nusage: ${USAGE}`);
+    return 2;
+  }
+  const url = values.queue ? queueUrl(values.queue) : undefined;
+  if (!url) {
+    io.err(`sim worker needs --queue redis://HOST:PORT`);
+    return 2;
+  }
+  const name = values["queue-name"] ?? SIM_QUEUE;
+  let worker;
+  try {
+    worker = await startSweepWorker({ url, name }, (line) => io.err(line));
+  } catch (e) {
+    io.err(`sim worker: cannot reach the queue: ${(e as Error).message}`);
+    return 1;
+  }
+  io.err(`sim worker: waiting for sweep jobs on queue ${name}`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+  });
+  await worker.close();
+  return 0;
+}
+
+/**
+ * Wall time per policy and the speed each replays at (simulated seconds ÷ its own wall time),
+ * then the whole run: the trace's span once, not once per policy, over the total wall time.
+ */
+export function speedLines(
+  simulatedSeconds: number,
+  times: readonly { policy: string; seconds: number }[],
+  wallSeconds: number,
+): string {
+  const x = (s: number) => Math.round(simulatedSeconds / Math.max(s, 1e-3)).toLocaleString("en-US");
+  const per = times.map((t) => `${t.policy} ${t.seconds.toFixed(2)} s (${x(t.seconds)}x)`);
+  return `time per policy: ${per.join(", ")}\n` +
+    `replayed ${(simulatedSeconds / 3600).toFixed(0)} h with ${times.length} ${
+      times.length === 1 ? "policy" : "policies"
+    } in ${wallSeconds.toFixed(1)} s: ${x(wallSeconds)}x real time for the whole comparison`;
 }
 
 function padRows(rows: string[][]): string {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { captureIo } from "./command.ts";
-import { simCommand } from "./sim.ts";
+import { simCommand, speedLines } from "./sim.ts";
 
 async function run(args: string[]) {
   const io = captureIo();
@@ -94,4 +94,54 @@ Deno.test("proxscale sim rejects bad options with exit code 2 and says why", asy
   const help = await run(["--help"]);
   assert.equal(help.code, 0);
   assert.match(help.out, /--sweep/);
+});
+
+Deno.test("proxscale sim exits 1 with one clear line when no pod of the trace fits any shape", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "proxscale-sim-" });
+  try {
+    const csv = `${dir}/huge.csv`;
+    await Deno.writeTextFile(
+      csv,
+      "name,cpu,memory,start,end\nhuge-1,64,1Ti,0,3600\nhuge-2,32,512Gi,10,7200\n",
+    );
+    const r = await run(["--trace", csv, "--format", "csv", "--json"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.out, "");
+    assert.match(r.err, /^no pod of the trace fits any shape: all 2 pods request more than/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the speed line times each policy and does not multiply the span by the policy count", () => {
+  const text = speedLines(3600, [{ policy: "proxscale", seconds: 0.5 }, {
+    policy: "karpenter",
+    seconds: 0.1,
+  }], 0.6);
+  assert.match(
+    text,
+    /time per policy: proxscale 0\.50 s \(7,200x\), karpenter 0\.10 s \(36,000x\)/,
+  );
+  assert.match(text, /replayed 1 h with 2 policies in 0\.6 s: 6,000x real time for the whole/);
+});
+
+Deno.test("sim --json on the default: proxscale churns less than the Karpenter-like baseline and beats the others on node-hours", async () => {
+  const r = await run(["--json"]);
+  assert.equal(r.code, 0, r.err);
+  type P = {
+    name: string;
+    summary: { nodeHours: number; vmCreates: number; evictions: number };
+  };
+  const report = JSON.parse(r.out) as { policies: P[] };
+  const by = new Map(report.policies.map((p) => [p.name, p.summary]));
+  const px = by.get("proxscale")!;
+  const karpenter = by.get("karpenter")!;
+  assert.ok(px.vmCreates < karpenter.vmCreates, `${px.vmCreates} vs ${karpenter.vmCreates}`);
+  assert.ok(px.evictions < karpenter.evictions, `${px.evictions} vs ${karpenter.evictions}`);
+  for (const other of ["cluster-autoscaler", "kubenodesmith-v0"]) {
+    assert.ok(px.nodeHours < by.get(other)!.nodeHours, `${other}: ${by.get(other)!.nodeHours}`);
+  }
+  // Not yet: the Karpenter-like baseline still uses about 2 % fewer node-hours (the built-in
+  // pool's consolidateAfter and stabilization window; docs/simulation.md says where they go).
+  assert.ok(px.nodeHours < karpenter.nodeHours * 1.03, `${px.nodeHours} vs ${karpenter.nodeHours}`);
 });

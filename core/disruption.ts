@@ -16,7 +16,7 @@
 import type { Config, Node, Pod, Snapshot } from "./model.ts";
 import { podKey } from "./model.ts";
 import { type Reason, reason } from "./reason.ts";
-import { provision } from "./provisioning.ts";
+import { provision, type ProvisionPlan } from "./provisioning.ts";
 import { podRequests } from "./pod_requests.ts";
 import { allowance, BUDGET_REASONS } from "./disruption_budgets.ts";
 import type {
@@ -63,9 +63,19 @@ export function disrupt(
   snapshot: Snapshot,
   config: Config,
   state: DisruptionState = initialDisruptionState(),
+  provisioned?: Provisioned,
 ): DisruptionPlan {
-  return new Pass(snapshot, config, state).run();
+  return new Pass(snapshot, config, state, provisioned).run();
 }
+
+/**
+ * The provisioning plan the same pass already made, and the snapshot it was made on. When no
+ * node is leaving, the pass would ask provisioning the very same question (where the pending
+ * pods go) on the very same snapshot; the answer is reused instead of computed twice. It is
+ * used only when `snapshot` and `config` are the objects disrupt was given, so a stale plan
+ * cannot leak in.
+ */
+export type Provisioned = { snapshot: Snapshot; config: Config; plan: ProvisionPlan };
 
 const MULTI_NODE_CAP = 100;
 
@@ -92,6 +102,7 @@ class Pass {
     readonly snap: Snapshot,
     readonly config: Config,
     readonly state: DisruptionState,
+    readonly provisioned?: Provisioned,
   ) {
     this.now = snap.now;
     this.ledger = new PdbLedger(snap.pdbs);
@@ -163,7 +174,10 @@ class Pass {
         }),
       };
     }
-    const plan = provision(input, this.config);
+    const given = this.provisioned;
+    const plan = leaving.size === 0 && given?.snapshot === this.snap && given.config === this.config
+      ? given.plan
+      : provision(input, this.config);
     const byKey = new Map(this.snap.pods.map((p) => [podKey(p), p]));
     const { podsOn, slotByName, slots } = this.world;
     for (const pl of plan.placements) {
@@ -268,7 +282,8 @@ class Pass {
           );
           continue;
         }
-        const r = this.sim.simulate([c], 1);
+        // A replacement must cost less than the node: the cap skips simulating one that cannot.
+        const r = this.sim.simulate([c], 1, c.cost);
         this.simulations += 1;
         const cheaper = this.#cheaper(r, c.cost, [c]);
         if (cheaper) {
@@ -498,7 +513,7 @@ class Pass {
       let ok = this.ledger.checkEach(set.map((c) => c.movers)) === undefined;
       let r: SimOutcome | undefined;
       if (ok) {
-        r = this.sim.simulate(set, 1);
+        r = this.sim.simulate(set, 1, cost);
         this.simulations += 1;
         ok = this.#cheaper(r, cost, set) === undefined && r.ok &&
           this.guards.minNodes(set, r.replacements) === undefined;
@@ -537,7 +552,7 @@ class Pass {
       // The first simulation still holds if nothing has been committed since.
       let r = this.version === 0 ? this.firstSim.get(c) : undefined;
       if (!r) {
-        r = this.sim.simulate([c], 1);
+        r = this.sim.simulate([c], 1, c.cost);
         this.simulations += 1;
       }
       const bad = this.#cheaper(r, c.cost, [c]) ??

@@ -218,11 +218,36 @@ export class Simulator {
     return new TopologyIndex(placed, this.#scope.zones());
   }
 
+  #cheapest: number | undefined;
+
+  /**
+   * The price of the cheapest VM any NodePool's template can launch (a fixed shape, or a
+   * flexible template's minimum): no replacement costs less.
+   */
+  #cheapestLaunch(): number {
+    if (this.#cheapest !== undefined) return this.#cheapest;
+    const cost = this.#config.settings.cost;
+    let min = Infinity;
+    for (const pool of this.#config.nodePools) {
+      const t = this.#world.templates.get(pool.machineTemplate);
+      if (!t) continue;
+      for (const shape of t.shapes) min = Math.min(min, shapeCost(shape, t.vmMemOverhead, cost));
+      if (t.flexible) {
+        const least = { cpu: t.flexible.cpu.min, memory: t.flexible.memory.min };
+        min = Math.min(min, shapeCost(least, t.vmMemOverhead, cost));
+      }
+    }
+    return this.#cheapest = min;
+  }
+
   /**
    * Where would the movers of `cands` go if those nodes were removed now? At most
-   * `maxReplacements` new VMs may be planned. Leaves the pass's state unchanged.
+   * `maxReplacements` new VMs may be planned. Leaves the pass's state unchanged. With
+   * `costCap` (the price of the nodes removed), a replacement that could not cost less than
+   * the cap is not simulated at all: when even the cheapest launchable VM costs as much, the
+   * outcome is refused at once, as the caller would refuse the replacement's price.
    */
-  simulate(cands: readonly Candidate[], maxReplacements: number): SimOutcome {
+  simulate(cands: readonly Candidate[], maxReplacements: number, costCap = Infinity): SimOutcome {
     const gone = new Set(cands.map((c) => c.slot));
     const movers: Mover[] = [];
     for (const c of cands) {
@@ -304,6 +329,20 @@ export class Simulator {
         reason: reason(
           "Unconsolidatable",
           `pod ${podKey(p)} fits on no remaining node and no new VM is allowed`,
+        ),
+      };
+    }
+    const cheapest = this.#cheapestLaunch();
+    if (cheapest >= costCap) {
+      return {
+        ok: false,
+        reason: reason(
+          "Unconsolidatable",
+          `its pods fit on no remaining node, and a replacement would cost at least ${
+            cheapest.toFixed(4)
+          }/h (the cheapest VM a pool launches), not less than the ${
+            costCap.toFixed(4)
+          }/h it replaces`,
         ),
       };
     }

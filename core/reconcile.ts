@@ -182,8 +182,14 @@ export function planCapacity(
   core: CapacityDeciders = CAPACITY_DECIDERS,
 ): CapacityPlan {
   // Pods of nodes already on their way out get room before their eviction.
-  const provisioning = core.provision(withLeavingPodsPending(snapshot), config);
-  const disruption = core.disrupt(snapshot, config, state);
+  const input = withLeavingPodsPending(snapshot);
+  const provisioning = core.provision(input, config);
+  // With no node leaving, `input` is `snapshot` itself and disrupt reuses this plan.
+  const disruption = core.disrupt(snapshot, config, state, {
+    snapshot: input,
+    config,
+    plan: provisioning,
+  });
   const nominated = new Set(
     provisioning.placements.filter((p) => p.kind === "node").map((p) => p.target),
   );

@@ -42,6 +42,8 @@ export type RunInput<S> = {
   onProgress?: (fraction: number) => void;
   /** Check the world's invariants after every event (tests); a violation throws. */
   checkInvariants?: boolean;
+  /** Called after every event with the time and the autoscaled nodes (tests observe the world). */
+  observe?: (now: number, nodes: Iterable<SimNode>) => void;
 };
 
 /** One policy's outcome. */
@@ -170,7 +172,8 @@ class Engine<S> {
       this.rec.events++;
       this.#handle(e.payload);
       if (this.input.checkInvariants) this.#checkInvariants();
-      if (progress && ++count % 4096 === 0) progress(this.now / Math.max(1, this.horizon));
+      this.input.observe?.(this.now, this.claims.values());
+      if (progress && ++count % 256 === 0) progress(this.now / Math.max(1, this.horizon));
     }
     this.now = this.horizon;
     for (const p of this.live) {
@@ -239,6 +242,9 @@ class Engine<S> {
       fail(`${this.live.size} live pods but ${bound} bound and ${this.pending.length} pending`);
     }
     if (this.rec.pendingPods !== this.pending.length) fail("pending count drifted");
+    let empty = 0;
+    for (const n of this.claims.values()) if (n.phase === "ready" && n.pods.size === 0) empty++;
+    if (this.rec.emptyReady !== empty) fail(`empty Ready count ${this.rec.emptyReady} vs ${empty}`);
   }
 
   // ---- pods ----
@@ -316,6 +322,7 @@ class Engine<S> {
 
   #bind(p: SimPod, n: SimNode) {
     this.#removePending(p);
+    if (n.claim && n.phase === "ready" && n.pods.size === 0) this.rec.emptyReady--;
     p.node = n;
     n.pods.add(p);
     n.used.cpu += p.req.cpu;
@@ -341,6 +348,7 @@ class Engine<S> {
     n.pods.delete(p);
     n.used.cpu -= p.req.cpu;
     n.used.memory -= p.req.memory;
+    if (n.claim && n.phase === "ready" && n.pods.size === 0) this.rec.emptyReady++;
     if (n.phase === "ready") {
       this.rec.boundCpu -= p.req.cpu;
       this.rec.boundMem -= p.req.memory;
@@ -448,6 +456,7 @@ class Engine<S> {
   }
 
   #leaveReady(n: SimNode) {
+    if (n.claim && n.pods.size === 0) this.rec.emptyReady--;
     const i = this.ready.indexOf(n);
     if (i >= 0) this.ready.splice(i, 1);
     this.rec.allocCpu -= n.alloc.cpu;
@@ -531,6 +540,8 @@ class Engine<S> {
     const delay = sample(d.boot, this.delayRng) + sample(d.join, this.delayRng);
     this.q.push(this.now + delay, EventClass.World, n.name, { k: "ready", n });
     this.#dirty();
+    // A VM that exists is no longer a launch in flight: budgets and guards may now allow more.
+    this.#changed();
   }
 
   #ready(n: SimNode) {
@@ -554,6 +565,7 @@ class Engine<S> {
     };
     this.ready.push(n);
     this.rec.claimReady(n.record, this.now);
+    this.rec.emptyReady++; // a new node has no pod yet
     this.rec.allocCpu += n.alloc.cpu;
     this.rec.allocMem += n.alloc.memory;
     this.#dirty();
@@ -588,6 +600,9 @@ class Engine<S> {
   #destroyed(n: SimNode) {
     if (n.phase !== "draining") return;
     this.#gone(n);
+    // A finished deletion frees scaleDown.maxConcurrent and budget room and host capacity: the
+    // nodes kept only because those were in use must not wait for the next pod event.
+    this.#changed();
   }
 
   #gone(n: SimNode) {

@@ -6,6 +6,7 @@
  * May import: sim/report/.
  */
 import type { SimReport } from "./compare.ts";
+import { timeTicks } from "./chart_axis.ts";
 
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
 
@@ -28,7 +29,24 @@ function niceMax(x: number): number {
   return 10 * p;
 }
 
-type Line = { name: string; color: string; values: number[]; dashed?: boolean };
+/**
+ * One series. `dash` is an SVG dash pattern (the fluid bound "4 3"; baselines each their own, so
+ * a line hidden under another still shows); `front` lines are drawn last and thicker.
+ */
+type Line = {
+  name: string;
+  color: string;
+  values: number[];
+  dashed?: boolean;
+  dash?: string;
+  front?: boolean;
+};
+
+/** Dash patterns for the baselines, in policy order (proxscale is solid and drawn on top). */
+const DASHES = ["7 3", "2 2", "9 3 2 3", "5 5"];
+
+/** At most this many hover bands per chart, each naming every line's value at its time. */
+const HOVER_BANDS = 120;
 
 /** One line chart as an <svg> element. */
 export function lineChart(
@@ -66,24 +84,44 @@ export function lineChart(
       }</text>`,
     );
   }
-  const xStep = xMax > 96 ? 24 : xMax > 24 ? 12 : xMax > 6 ? 3 : 1;
-  for (let x = 0; x <= xMax + 1e-9; x += xStep) {
+  for (const tick of timeTicks(xMax)) {
     parts.push(
-      `<text x="${num(px(x))}" y="${H - B + 16}" text-anchor="middle" class="ax">${x}h</text>`,
+      `<text x="${num(px(tick.hours))}" y="${H - B + 16}" text-anchor="middle" class="ax">${
+        esc(tick.label)
+      }</text>`,
     );
   }
   parts.push(
     `<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" class="axis"/>`,
     `<line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" class="axis"/>`,
   );
-  for (const l of lines) {
+  // Back lines first, front lines (proxscale) last, so no baseline hides it.
+  const order = [...lines.filter((l) => !l.front), ...lines.filter((l) => l.front)];
+  for (const l of order) {
     if (l.values.length === 0) continue;
     const pts = l.values.map((v, i) => `${num(px(xs[i] ?? 0))},${num(py(v))}`).join(" ");
+    const dash = l.dash ?? (l.dashed ? "4 3" : undefined);
     parts.push(
-      `<polyline fill="none" stroke="${l.color}" stroke-width="1.5"${
-        l.dashed ? ' stroke-dasharray="4 3"' : ""
+      `<polyline fill="none" stroke="${l.color}" stroke-width="${l.front ? 2.2 : 1.4}"${
+        dash ? ` stroke-dasharray="${dash}"` : ""
       } points="${pts}"><title>${esc(l.name)}</title></polyline>`,
     );
+  }
+  // Hover values without script: transparent bands whose tooltip lists every line's value.
+  const n = xs.length;
+  if (n > 0) {
+    const per = Math.max(1, Math.ceil(n / HOVER_BANDS));
+    for (let i = 0; i < n; i += per) {
+      const x0 = px(xs[i]!);
+      const x1 = px(xs[Math.min(n - 1, i + per)]!);
+      const at = xs[i]!;
+      const vals = lines.map((l) => `${l.name}: ${fmtValue(l.values[i] ?? 0, unit)}`);
+      parts.push(
+        `<rect class="hv" x="${num(x0)}" y="${T}" width="${num(Math.max(1, x1 - x0))}" height="${
+          H - T - B
+        }"><title>${esc(`${fmtHour(at)}\n${vals.join("\n")}`)}</title></rect>`,
+      );
+    }
   }
   let lx = L + 8;
   for (const l of lines) {
@@ -95,6 +133,20 @@ export function lineChart(
   }
   parts.push("</svg>");
   return parts.join("");
+}
+
+/** A sample time for a tooltip: "t = 2d 5.5h". */
+function fmtHour(h: number): string {
+  const d = Math.floor(h / 24);
+  const rest = h - d * 24;
+  return `t = ${d > 0 ? `${d}d ` : ""}${num(rest, rest % 1 === 0 ? 0 : 2)}h`;
+}
+
+/** A value for a tooltip, in the chart's unit. */
+function fmtValue(v: number, unit: string): string {
+  if (unit === "%") return `${(v * 100).toFixed(1)}%`;
+  if (unit === "$") return v.toFixed(2);
+  return Number.isInteger(v) ? String(v) : v.toFixed(2);
 }
 
 function fmtTick(v: number, unit: string): string {
@@ -109,28 +161,47 @@ export function renderReportHtml(r: SimReport): string {
   const color = (i: number) => COLORS[i % COLORS.length]!;
   const xs = r.series.hours;
   const lines = (pick: (s: SimReport["series"]["byPolicy"][string]) => number[]) =>
-    names.map((n, i) => ({ name: n, color: color(i), values: pick(r.series.byPolicy[n]!) }));
+    names.map((n, i) => {
+      const front = n === "proxscale";
+      const dash = front ? undefined : DASHES[
+        names.filter((m) => m !== "proxscale").indexOf(n) %
+        DASHES.length
+      ];
+      return {
+        name: n,
+        color: color(i),
+        values: pick(r.series.byPolicy[n]!),
+        front,
+        ...(dash ? { dash } : {}),
+      };
+    });
   const rows = r.policies.map((p) => {
     const s = p.summary;
     return `<tr><td>${esc(p.name)}</td><td>${num(s.nodeHours)}</td><td>${
       num(p.nodeHoursToFluidBound, 2)
-    }</td><td>${num(s.cost, 2)}</td><td>${num(p.costToCostBound, 2)}</td><td>${
-      num(s.pendingSeconds.p50)
-    }</td><td>${num(s.pendingSeconds.p95)}</td><td>${num(s.pendingSeconds.p99)}</td><td>${
-      num(s.pendingSeconds.max)
-    }</td><td>${s.podsNeverScheduled}</td><td>${num(s.utilization.cpu * 100, 0)}%</td><td>${
+    }</td><td>${num(p.nodeHoursToBinBound, 2)}</td><td>${num(s.cost, 2)}</td><td>${
+      num(p.costToCostBound, 2)
+    }</td><td>${num(s.pendingSeconds.p50)}</td><td>${num(s.pendingSeconds.p95)}</td><td>${
+      num(s.pendingSeconds.p99)
+    }</td><td>${num(s.pendingSeconds.max)}</td><td>${s.podsNeverScheduled}</td><td>${
+      num(s.utilization.cpu * 100, 0)
+    }%</td><td>${
       num(s.utilization.memory * 100, 0)
     }%</td><td>${s.vmCreates}</td><td>${s.vmDeletes}</td><td>${s.evictions}</td></tr>`;
   }).join("\n");
   const t = r.targets.proxscale;
-  const targets = t
+  const targets = t && !t.podsRan
+    ? `<p class="targets">proxscale: no pod ran, so no target is met.</p>`
+    : t
     ? `<p class="targets">proxscale: <b>${
       num(t.nodeHoursToFluidBound, 3)
     }×</b> the fluid bound (target ≤ ${num(r.targets.fluidRatioTarget, 2)}: ${
-      t.withinFluidTarget ? "met" : "missed"
-    }); p95 pending <b>${num(t.pendingP95Seconds)} s</b> (target ≤ ${
-      num(r.targets.pendingP95TargetSeconds)
-    } s: ${t.meetsPendingTarget ? "met" : "missed"})${
+      t.withinFluidTarget ? "met" : "not met"
+    }), <b>${num(t.nodeHoursToBinBound, 3)}×</b> the bin-packing bound; p95 pending <b>${
+      num(t.pendingP95Seconds)
+    } s</b> (target ≤ ${num(r.targets.pendingP95TargetSeconds)} s: ${
+      t.meetsPendingTarget ? "met" : "not met"
+    })${
       t.belowClusterAutoscaler === undefined
         ? ""
         : `; ${
@@ -150,7 +221,7 @@ body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1000px}
 table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}
 td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}
 .chart{display:block;margin:18px 0;max-width:100%;height:auto}.ct{font-size:14px;font-weight:600}
-.ax{font-size:11px;fill:#555}.grid{stroke:#eee}.axis{stroke:#888}.targets{background:#f6f8fa;padding:8px}
+.ax{font-size:11px;fill:#555}.hv{fill:transparent}.hv:hover{fill:rgba(0,0,0,.06)}.grid{stroke:#eee}.axis{stroke:#888}.targets{background:#f6f8fa;padding:8px}
 small{color:#666}
 </style></head><body>
 <h1>proxscale simulation report</h1>
@@ -165,9 +236,11 @@ Boot delay (median clone + boot + join) ${num(r.world.bootDelaySeconds)} s; depa
   }; scheduler ${esc(r.world.scoring)}.</p>
 <p>Fluid lower bound <b>${num(r.bound.nodeHours)}</b> node-hours (integer ${
     num(r.bound.nodeHoursInteger)
-  }, peak ${r.bound.peakNodes} nodes); cost bound ${num(r.bound.cost, 2)}.</p>
+  }, peak ${r.bound.peakNodes} nodes); cost bound ${num(r.bound.cost, 2)}; bin-packing bound <b>${
+    num(r.binBound.nodeHours)
+  }</b> node-hours (Martello-Toth L2 at every instant, peak ${r.binBound.peakNodes} nodes).</p>
 ${targets}
-<table><thead><tr><th>policy</th><th>node-hours</th><th>× fluid</th><th>cost</th><th>× cost bound</th><th>pending p50 s</th><th>p95</th><th>p99</th><th>max</th><th>never scheduled</th><th>CPU util</th><th>mem util</th><th>VMs created</th><th>deleted</th><th>evictions</th></tr></thead>
+<table><thead><tr><th>policy</th><th>node-hours</th><th>× fluid</th><th>× bin-packing</th><th>cost</th><th>× cost bound</th><th>pending p50 s</th><th>p95</th><th>p99</th><th>max</th><th>never scheduled</th><th>CPU util</th><th>mem util</th><th>VMs created</th><th>deleted</th><th>evictions</th></tr></thead>
 <tbody>
 ${rows}
 </tbody></table>

@@ -72,3 +72,24 @@ Deno.test("headless Chromium renders the HTML report offline with charts and no 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("every policy's line stays visible: proxscale drawn last and solid, baselines dashed apart", () => {
+  const html = smallReportHtml();
+  const chart = html.split("<svg ")[1]!;
+  const lines = [...chart.matchAll(/<polyline [^>]*><title>([^<]+)<\/title>/g)];
+  const names = lines.map((m) => m[1]);
+  assert.equal(names[names.length - 1], "proxscale", "proxscale is on top of every baseline");
+  const dashes = lines.filter((m) => m[1] !== "proxscale").map((m) =>
+    m[0].match(/stroke-dasharray="([^"]+)"/)?.[1]
+  );
+  assert.equal(new Set(dashes).size, dashes.length, `each baseline its own dash: ${dashes}`);
+  assert.doesNotMatch(lines.find((m) => m[1] === "proxscale")![0], /stroke-dasharray/);
+});
+
+Deno.test("hovering a chart names every policy's value at that time", () => {
+  const html = smallReportHtml();
+  const band = html.match(/<rect class="hv"[^>]*><title>([^<]+)<\/title>/);
+  assert.ok(band, "hover bands exist");
+  for (const n of POLICY_NAMES) assert.match(band[1]!, new RegExp(`${n}: `));
+  assert.match(band[1]!, /^t = /);
+});

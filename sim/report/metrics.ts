@@ -40,6 +40,8 @@ export type RunSummary = {
   nodeHoursProvisioning: number;
   nodeHoursReady: number;
   nodeHoursDraining: number;
+  /** Idle: node-hours of Ready autoscaled nodes running no pod (waiting to be removed or used). */
+  nodeHoursEmpty: number;
   cost: number;
   peakNodes: number;
   pendingSeconds: { p50: number; p90: number; p95: number; p99: number; max: number };
@@ -80,9 +82,12 @@ export class Recorder {
   allocMem = 0;
   aliveNodes = 0;
   readyNodes = 0;
+  /** Ready autoscaled nodes with no pod bound. */
+  emptyReady = 0;
   costRate = 0;
   // Integrals.
   #pendingPodMs = 0;
+  #emptyMs = 0;
   #boundCpuMs = 0;
   #boundMemMs = 0;
   #allocCpuMs = 0;
@@ -126,6 +131,7 @@ export class Recorder {
     const dt = t - this.#last;
     if (dt <= 0) return;
     this.#pendingPodMs += this.pendingPods * dt;
+    this.#emptyMs += this.emptyReady * dt;
     this.#boundCpuMs += this.boundCpu * dt;
     this.#boundMemMs += this.boundMem * dt;
     this.#allocCpuMs += this.allocCpu * dt;
@@ -196,6 +202,7 @@ export class Recorder {
       nodeHoursProvisioning: prov / HOUR,
       nodeHoursReady: ready / HOUR,
       nodeHoursDraining: drain / HOUR,
+      nodeHoursEmpty: this.#emptyMs / HOUR,
       cost: this.#cost,
       peakNodes: this.#peakNodes,
       pendingSeconds: {

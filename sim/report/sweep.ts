@@ -74,59 +74,94 @@ export type SweepInput = {
   onProgress?: (fraction: number) => void;
 };
 
-/** Runs the grid and picks the cheapest row that meets the target. */
-export function sweep(input: SweepInput): SweepResult {
+/** One cell of the grid: a shape and a host count. */
+export type SweepScenario = { shape: Shape; hosts: number };
+
+/** Every cell of the grid, shape by shape, host counts ascending: the order rows are reported in. */
+export function sweepScenarios(input: Pick<SweepInput, "shapes" | "hosts">): SweepScenario[] {
   const shapes = input.shapes ?? DEFAULT_SWEEP.shapes;
-  const hostsList = input.hosts ?? DEFAULT_SWEEP.hosts;
-  const rows: SweepRow[] = [];
-  const total = shapes.length * hostsList.length;
-  let done = 0;
+  const hosts = [...(input.hosts ?? DEFAULT_SWEEP.hosts)].sort((a, b) => a - b);
+  return shapes.flatMap((shape) => hosts.map((h) => ({ shape, hosts: h })));
+}
+
+/** Replays one cell of the grid: the row it contributes, whatever else runs. */
+export function runSweepScenario(
+  input: SweepInput,
+  sc: SweepScenario,
+  onProgress?: (fraction: number) => void,
+): SweepRow {
   const hours = input.trace.duration / 3_600_000;
-  const sortedHosts = [...hostsList].sort((a, b) => a - b);
-  for (const shape of shapes) {
-    let met = false;
-    for (const hosts of sortedHosts) {
-      // More hosts than the fewest that meet the target only add host cost: not run.
-      if (met) {
-        done++;
-        continue;
-      }
-      const config = withShapeAndHosts(input.config, shape, hosts);
-      const r = runSimulation({
-        trace: input.trace,
-        policy: proxscalePolicy(config),
-        world: input.world,
-        seed: input.seed,
-        ...(input.onProgress
-          ? { onProgress: (f: number) => input.onProgress!((done + f) / total) }
-          : {}),
-      });
-      done++;
-      const b = fluidBound(input.trace, config, input.world.departure, input.trace.duration);
-      const s = r.summary;
-      const hostCost = input.hostCostPerHour * hosts * hours;
-      rows.push({
-        shape: shape.name,
-        hosts,
-        nodeHours: s.nodeHours,
-        nodeHoursToFluidBound: b.nodeHours > 0 ? s.nodeHours / b.nodeHours : 0,
-        vmCost: s.cost,
-        hostCost,
-        totalCost: s.cost + hostCost,
-        pendingP95Seconds: s.pendingSeconds.p95,
-        podsNeverScheduled: s.podsNeverScheduled,
-        peakNodes: s.peakNodes,
-        meetsTarget: s.pendingSeconds.p95 <= input.targetP95Seconds && s.podsNeverScheduled === 0,
-      });
-      met = rows[rows.length - 1]!.meetsTarget;
-    }
-  }
+  const config = withShapeAndHosts(input.config, sc.shape, sc.hosts);
+  const r = runSimulation({
+    trace: input.trace,
+    policy: proxscalePolicy(config),
+    world: input.world,
+    seed: input.seed,
+    ...(onProgress ? { onProgress } : {}),
+  });
+  const b = fluidBound(input.trace, config, input.world.departure, input.trace.duration);
+  const s = r.summary;
+  const hostCost = input.hostCostPerHour * sc.hosts * hours;
+  return {
+    shape: sc.shape.name,
+    hosts: sc.hosts,
+    nodeHours: s.nodeHours,
+    nodeHoursToFluidBound: b.nodeHours > 0 ? s.nodeHours / b.nodeHours : 0,
+    vmCost: s.cost,
+    hostCost,
+    totalCost: s.cost + hostCost,
+    pendingP95Seconds: s.pendingSeconds.p95,
+    podsNeverScheduled: s.podsNeverScheduled,
+    peakNodes: s.peakNodes,
+    meetsTarget: s.pendingSeconds.p95 <= input.targetP95Seconds && s.podsNeverScheduled === 0,
+  };
+}
+
+/**
+ * The result from rows in scenario order (undefined for a cell not run): per shape, rows up to
+ * and including the first that meets the target (more hosts only add host cost), then the
+ * cheapest meeting row. A local sweep stops early; a distributed one runs every cell and drops
+ * the same rows here, so both give the same result.
+ */
+export function assembleSweep(
+  targetP95Seconds: number,
+  scenarios: readonly SweepScenario[],
+  results: readonly (SweepRow | undefined)[],
+): SweepResult {
+  const rows: SweepRow[] = [];
+  const met = new Set<string>();
+  scenarios.forEach((sc, i) => {
+    if (met.has(sc.shape.name)) return;
+    const row = results[i];
+    if (!row) return;
+    rows.push(row);
+    if (row.meetsTarget) met.add(sc.shape.name);
+  });
   const ok = rows.filter((r) => r.meetsTarget).sort((a, b) =>
     a.totalCost - b.totalCost || a.hosts - b.hosts || (a.shape < b.shape ? -1 : 1)
   );
-  return {
-    targetP95Seconds: input.targetP95Seconds,
-    rows,
-    ...(ok[0] ? { recommended: ok[0] } : {}),
-  };
+  return { targetP95Seconds, rows, ...(ok[0] ? { recommended: ok[0] } : {}) };
+}
+
+/** Runs the grid and picks the cheapest row that meets the target. */
+export function sweep(input: SweepInput): SweepResult {
+  const scenarios = sweepScenarios(input);
+  const results: (SweepRow | undefined)[] = [];
+  const met = new Set<string>();
+  scenarios.forEach((sc, i) => {
+    // More hosts than the fewest that meet the target only add host cost: not run.
+    if (met.has(sc.shape.name)) {
+      results.push(undefined);
+      return;
+    }
+    const progress = input.onProgress;
+    const row = runSweepScenario(
+      input,
+      sc,
+      progress ? (f) => progress((i + f) / scenarios.length) : undefined,
+    );
+    results.push(row);
+    if (row.meetsTarget) met.add(sc.shape.name);
+  });
+  return assembleSweep(input.targetP95Seconds, scenarios, results);
 }

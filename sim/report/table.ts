@@ -33,12 +33,18 @@ export function renderReportTable(r: SimReport): string {
       f1(r.bound.nodeHoursInteger)
     }, peak ${r.bound.peakNodes} nodes), cost bound ${f2(r.bound.cost)}` +
     (r.bound.podsTooLarge ? `; ${r.bound.podsTooLarge} pods fit no shape` : ""),
+    `bin-packing bound ${
+      f1(r.binBound.nodeHours)
+    } node-hours (Martello-Toth L2 at every instant, ` +
+    `peak ${r.binBound.peakNodes} nodes)`,
     "",
   ];
   const rows = [[
     "POLICY",
     "NODE-H",
+    "EMPTY-H",
     "xFLUID",
+    "xBIN",
     "COST",
     "xCOST",
     "PEND p50",
@@ -57,7 +63,9 @@ export function renderReportTable(r: SimReport): string {
     rows.push([
       p.name,
       f1(s.nodeHours),
+      f1(s.nodeHoursEmpty),
       f2(p.nodeHoursToFluidBound),
+      f2(p.nodeHoursToBinBound),
       f2(s.cost),
       f2(p.costToCostBound),
       `${f1(s.pendingSeconds.p50)}s`,
@@ -74,15 +82,22 @@ export function renderReportTable(r: SimReport): string {
   }
   const out = [...head, pad(rows)];
   const t = r.targets.proxscale;
-  if (t) {
+  if (t && !t.podsRan) {
+    out.push(
+      "",
+      "proxscale: no pod ran, so no target is met (fluid bound: not met; p95 pending: not met)",
+    );
+  } else if (t) {
     out.push(
       "",
       `proxscale: ${f2(t.nodeHoursToFluidBound)}x the fluid bound (target <= ${
         f2(r.targets.fluidRatioTarget)
-      }: ${t.withinFluidTarget ? "met" : "missed"}); ` +
+      }: ${t.withinFluidTarget ? "met" : "not met"}), ${
+        f2(t.nodeHoursToBinBound)
+      }x the bin-packing bound; ` +
         `p95 pending ${f1(t.pendingP95Seconds)} s (target <= ${
           f1(r.targets.pendingP95TargetSeconds)
-        } s: ${t.meetsPendingTarget ? "met" : "missed"})` +
+        } s: ${t.meetsPendingTarget ? "met" : "not met"})` +
         (t.belowClusterAutoscaler === undefined
           ? ""
           : `; ${

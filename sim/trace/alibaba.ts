@@ -5,8 +5,11 @@
  * empty scheduled_time for pods never scheduled. Arrival is creation_time, departure
  * deletion_time; scheduled_time is kept only as the recorded reference (the simulator decides
  * binding), and gives the run time under the fixed-duration model. GPU pods are dropped, or
- * replayed with CPU and memory only; the trace's notes say which and how many. Requests can be
- * scaled by a documented factor (§5.2).
+ * replayed with CPU and memory only (their num_gpu, gpu_milli and gpu_spec kept on the pod for
+ * GPU-aware replays). Two rows of one pod name whose lifetimes overlap are an error naming both
+ * lines. Rows that cannot be replayed (GPU pods under --gpu drop, a deletion_time before the
+ * creation_time, a zero lifetime) are dropped and the trace's notes say how many and why.
+ * Requests can be scaled by a documented factor (§5.2).
  *
  * May import: sim/trace/.
  */
@@ -56,6 +59,10 @@ export function importOpenb(
     }
   }
   const pods: TracePod[] = [];
+  // Lifetimes seen per name, to reject a name reused while its earlier pod still lives.
+  const lives = new Map<string, { from: number; to: number; line: number }[]>();
+  let deletedBeforeCreated = 0;
+  let zeroLifetime = 0;
   let gpuPods = 0;
   let neverScheduled = 0;
   let duration = 0;
@@ -84,6 +91,7 @@ export function importOpenb(
         "cpu_milli",
         "memory_mib",
         "num_gpu",
+        "gpu_milli",
         "creation_time",
         "deletion_time",
         "scheduled_time",
@@ -96,11 +104,36 @@ export function importOpenb(
     if (vals.creation_time === undefined) {
       return err({ kind: "TraceInvalid", line: r.line, message: "creation_time is empty" });
     }
-    if ((vals.num_gpu ?? 0) > 0) {
+    const arrival = Math.round(vals.creation_time * 1000);
+    const deletion = vals.deletion_time === undefined
+      ? undefined
+      : Math.round(vals.deletion_time * 1000);
+    const until = deletion ?? Infinity;
+    for (const l of lives.get(name) ?? []) {
+      if (arrival < l.to && l.from < until) {
+        return err({
+          kind: "TraceInvalid",
+          line: r.line,
+          message: `pod name "${name}" is used again while the pod of line ${l.line} still ` +
+            `lives (their lifetimes overlap); one name is one pod at a time`,
+        });
+      }
+    }
+    if (!lives.has(name)) lives.set(name, []);
+    lives.get(name)!.push({ from: arrival, to: until, line: r.line });
+    const gpuAsked = (vals.num_gpu ?? 0) > 0 || (vals.gpu_milli ?? 0) > 0;
+    if (gpuAsked) {
       gpuPods++;
       if (o.gpu === "drop") continue;
     }
-    const arrival = Math.round(vals.creation_time * 1000);
+    if (deletion !== undefined && deletion < arrival) {
+      deletedBeforeCreated++;
+      continue;
+    }
+    if (deletion === arrival) {
+      zeroLifetime++;
+      continue;
+    }
     const pod: TracePod = {
       namespace: "openb",
       name,
@@ -110,8 +143,14 @@ export function importOpenb(
       owner: `Job/${name}`,
       labels: { qos: r.get("qos") ?? "" },
     };
-    if (vals.deletion_time !== undefined) {
-      pod.departure = Math.max(arrival, Math.round(vals.deletion_time * 1000));
+    if (deletion !== undefined) pod.departure = deletion;
+    if (gpuAsked) {
+      const spec = r.get("gpu_spec") ?? "";
+      pod.gpu = {
+        count: vals.num_gpu ?? 0,
+        milli: vals.gpu_milli ?? 0,
+        models: spec === "" || spec.toLowerCase() === "nan" ? [] : spec.split("|"),
+      };
     }
     if (vals.scheduled_time !== undefined) {
       pod.recordedBind = Math.round(vals.scheduled_time * 1000);
@@ -120,8 +159,17 @@ export function importOpenb(
     pods.push(pod);
   }
   sortPods(pods);
+  const dropped = records.length - pods.length;
+  const why = [
+    o.gpu === "drop" && gpuPods > 0 ? `${gpuPods} GPU pods (--gpu drop)` : "",
+    deletedBeforeCreated > 0
+      ? `${deletedBeforeCreated} with deletion_time before creation_time`
+      : "",
+    zeroLifetime > 0 ? `${zeroLifetime} with a zero lifetime (deleted when created)` : "",
+  ].filter(Boolean);
   const notes = [
     `openb pod list: ${records.length} rows, ${pods.length} pods replayed`,
+    `${dropped} rows dropped${why.length > 0 ? `: ${why.join(", ")}` : ""}`,
     o.gpu === "drop"
       ? `${gpuPods} GPU pods dropped`
       : `${gpuPods} GPU pods replayed with CPU and memory only`,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { importOpenb } from "./alibaba.ts";
 import { MiB } from "../../core/quantity.ts";
+import { parseTrace, writeTrace } from "./format.ts";
 
 // A small pod list in the openb schema (cluster-trace-gpu-v2023), written for this test:
 // a CPU pod, a GPU-sharing pod, a never-scheduled pod (empty scheduled_time), a multi-GPU pod,
@@ -59,4 +60,58 @@ Deno.test("openb 'nan' fields read as empty, as pandas writes them", () => {
   const r = importOpenb(CSV.replace("Pending,120,900,", "Pending,120,900,nan"));
   assert.ok(r.ok);
   assert.equal(r.value.pods.find((p) => p.name === "openb-pod-0002")!.recordedBind, undefined);
+});
+
+Deno.test("openb GPU pods replayed with CPU and memory keep their GPU columns", () => {
+  const r = importOpenb(CSV, { gpu: "cpu-only" });
+  assert.ok(r.ok);
+  const byName = new Map(r.value.pods.map((p) => [p.name, p]));
+  assert.deepEqual(byName.get("openb-pod-0001")!.gpu, { count: 1, milli: 500, models: [] });
+  assert.deepEqual(byName.get("openb-pod-0003")!.gpu, { count: 8, milli: 1000, models: ["G2"] });
+  assert.deepEqual(byName.get("openb-pod-0004")!.gpu, {
+    count: 1,
+    milli: 1000,
+    models: ["G1", "G3"],
+  });
+  assert.equal(byName.get("openb-pod-0000")!.gpu, undefined, "a CPU pod has no GPU record");
+});
+
+Deno.test("openb GPU columns survive writing and reading the proxscale trace format", () => {
+  const r = importOpenb(CSV, { gpu: "cpu-only" });
+  assert.ok(r.ok);
+  const back = parseTrace(writeTrace(r.value));
+  assert.ok(back.ok, back.ok ? "" : back.error.message);
+  assert.deepEqual(
+    back.value.pods.find((p) => p.name === "openb-pod-0004")!.gpu,
+    { count: 1, milli: 1000, models: ["G1", "G3"] },
+  );
+});
+
+Deno.test("openb rejects a pod name reused while the first pod still lives, naming both lines", () => {
+  const dup = CSV + "openb-pod-0000,1000,1024,0,0,,LS,Running,1800,5400,1800\n";
+  const r = importOpenb(dup);
+  assert.ok(!r.ok);
+  assert.equal(r.error.line, 7);
+  assert.match(r.error.message, /"openb-pod-0000" is used again while the pod of line 2/);
+  // The same name after the first pod left is a new pod, as in the proxscale format.
+  const reuse = CSV + "openb-pod-0000,1000,1024,0,0,,LS,Running,3600,5400,3601\n";
+  const ok = importOpenb(reuse);
+  assert.ok(ok.ok);
+  assert.equal(ok.value.pods.filter((p) => p.name === "openb-pod-0000").length, 2);
+});
+
+Deno.test("openb says how many rows it dropped and why", () => {
+  const extra = CSV +
+    "openb-pod-0005,1000,1024,0,0,,LS,Running,500,400,500\n" +
+    "openb-pod-0006,1000,1024,0,0,,LS,Running,600,600,600\n";
+  const r = importOpenb(extra);
+  assert.ok(r.ok);
+  assert.equal(r.value.pods.length, 2);
+  assert.ok(
+    r.value.notes.includes(
+      "5 rows dropped: 3 GPU pods (--gpu drop), 1 with deletion_time before creation_time, " +
+        "1 with a zero lifetime (deleted when created)",
+    ),
+    r.value.notes.join("; "),
+  );
 });

@@ -27,6 +27,16 @@ export const TRACE_FORMAT = "proxscale-trace";
 export const TRACE_VERSION = 1;
 
 /** One pod of a trace, with its whole life resolved: arrival, departure or run length. */
+/** GPUs a pod asked for in its recording (kept for GPU-aware replays; not scheduled on yet). */
+export type TraceGpu = {
+  /** Whole GPUs requested (0 for a GPU-sharing pod's share). */
+  count: number;
+  /** Thousandths of one GPU, for GPU-sharing pods. */
+  milli: number;
+  /** Allowed GPU models; empty means any. */
+  models: string[];
+};
+
 export type TracePod = {
   namespace: string;
   name: string;
@@ -46,6 +56,7 @@ export type TracePod = {
   nodeSelector?: Record<string, string>;
   tolerations?: Toleration[];
   requiredNodeAffinity?: NodeSelectorTerm[];
+  gpu?: TraceGpu;
 };
 
 /** A node the trace says exists regardless of any autoscaler (not paid for by a policy). */
@@ -96,6 +107,7 @@ type PodCreated = {
   requiredNodeAffinity?: NodeSelectorTerm[];
   runForMs?: number;
   recordedBindMs?: number;
+  gpu?: TraceGpu;
 };
 
 function isInt(v: unknown): v is number {
@@ -182,6 +194,13 @@ export function parseTrace(text: string): Result<Trace, TraceError> {
         if (p.nodeSelector) pod.nodeSelector = p.nodeSelector;
         if (p.tolerations) pod.tolerations = p.tolerations;
         if (p.requiredNodeAffinity) pod.requiredNodeAffinity = p.requiredNodeAffinity;
+        if (p.gpu !== undefined) {
+          const g = p.gpu;
+          if (!isInt(g.count) || !isInt(g.milli) || !Array.isArray(g.models)) {
+            return bad(i + 1, "gpu needs integer count and milli and a models list");
+          }
+          pod.gpu = { count: g.count, milli: g.milli, models: g.models.map(String) };
+        }
         open.set(key, pod);
         pods.push(pod);
         break;
@@ -299,6 +318,7 @@ export function writeTrace(trace: Trace): string {
     if (p.requiredNodeAffinity) o.requiredNodeAffinity = p.requiredNodeAffinity;
     if (p.runFor !== undefined) o.runForMs = p.runFor;
     if (p.recordedBind !== undefined) o.recordedBindMs = p.recordedBind;
+    if (p.gpu) o.gpu = p.gpu;
     evs.push({ t: p.arrival, order: 2, key, line: JSON.stringify(o) });
     if (p.departure !== undefined) {
       evs.push({
