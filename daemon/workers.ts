@@ -17,6 +17,7 @@ import type { NodeClaim } from "../core/model.ts";
 import { type Reason, reason } from "../core/reason.ts";
 import { err, ok } from "../core/result.ts";
 import { providerIdOf } from "../core/reconcile.ts";
+import { templateHash } from "../core/drift.ts";
 import { describeKubeError } from "../adapters/kubernetes/client.ts";
 import { nodeClaimFromKube } from "../adapters/kubernetes/translate.ts";
 import { setNodeClaimStatus } from "../adapters/kubernetes/nodeclaim_writer.ts";
@@ -27,7 +28,7 @@ import { terminateCommand } from "./termination.ts";
 import { bootstrapCreateOptions, releaseBootstrap } from "./bootstrap.ts";
 import type { DaemonContext, JobData } from "./context.ts";
 import type { SpanAttrs } from "../adapters/telemetry/tracing.ts";
-import { releaseClaimFinalizer } from "./kube_actions.ts";
+import { recordClaimTemplateHash, releaseClaimFinalizer } from "./kube_actions.ts";
 import { terminationPorts } from "./termination_ports.ts";
 import { drainBeforeVmDelete } from "./finalize_drain.ts";
 
@@ -78,6 +79,16 @@ async function launch(ctx: DaemonContext, name: string): Promise<JobOutcome> {
       "Warning",
     );
   };
+  // The VM is built from today's template: its hash, not the one of the configuration the
+  // claim was created under, is what drift must compare (recorded before the VM exists).
+  const pool = config.nodePools.find((p) => p.name === claim.nodePool);
+  const builtFrom = pool
+    ? templateHash({ ...pool, machineTemplate: template.name }, template)
+    : undefined;
+  if (builtFrom !== undefined && builtFrom !== claim.templateHash) {
+    const h = await recordClaimTemplateHash(ctx.kube, name, builtFrom);
+    if (!h.ok) return fail(describeKubeError(h.error));
+  }
   const boot = await bootstrapCreateOptions(ctx, claim, template);
   if (!boot.ok) {
     await failed(reason("BootstrapFailed", boot.error.message));
