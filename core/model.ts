@@ -457,6 +457,12 @@ export type Snapshot = {
    * absent, so nothing is decided from a VM's absence there.
    */
   unavailableProviders?: string[];
+  /**
+   * MachineTemplate name -> the hosts its Provider says can clone it (template locality: a
+   * template on local storage serves only its own host). A template absent here is limited
+   * only by its configuration (core/template_locality.ts).
+   */
+  templateHosts?: Record<string, string[]>;
 };
 
 /** A decision about one pod that no new VM is planned for, and why. */

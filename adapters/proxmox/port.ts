@@ -96,6 +96,11 @@ export interface MachineProvider {
     provider: Provider,
     opts?: CreateOptions,
   ): Promise<Result<Machine, ProviderError>>;
+  /**
+   * The configured hosts that can clone `template` (template locality: per-host copies, or the
+   * template's own host unless its disks are on shared storage). Absent: every host.
+   */
+  templateHosts?(template: MachineTemplate): Promise<Result<string[], ProviderError>>;
   /** Stops and destroys an owned VM; a VM already gone is success; a foreign VM is refused. */
   delete(machine: Machine): Promise<Result<void, ProviderError>>;
   /**
