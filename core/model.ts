@@ -408,6 +408,11 @@ export type Settings = {
    */
   nodeRepairMaxUnhealthy?: number;
   orphanGracePeriod: number;
+  /**
+   * Backoff of launches that retrying cannot heal, and the bound on NodeClaims per pool per
+   * hour (core/launch_backoff.ts); absent = DEFAULT_LAUNCH_BACKOFF.
+   */
+  launchBackoff?: { base: number; max: number; maxClaimsPerHour: number };
   /** Which pods keep a node from voluntary disruption; absent = DEFAULT_SCALE_DOWN_RULES. */
   scaleDownRules?: ScaleDownRules;
 };

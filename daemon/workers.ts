@@ -22,7 +22,7 @@ import { describeKubeError } from "../adapters/kubernetes/client.ts";
 import { nodeClaimFromKube } from "../adapters/kubernetes/translate.ts";
 import { setNodeClaimStatus } from "../adapters/kubernetes/nodeclaim_writer.ts";
 import { deleteNode } from "../adapters/kubernetes/node_writer.ts";
-import { providerErrorReason } from "../adapters/proxmox/port.ts";
+import { launchFailureCause, providerErrorReason } from "../adapters/proxmox/port.ts";
 import { type JobHandler, type JobOutcome, launchJobId } from "../adapters/queue/port.ts";
 import { terminateCommand } from "./termination.ts";
 import { bootstrapCreateOptions, releaseBootstrap } from "./bootstrap.ts";
@@ -92,6 +92,9 @@ async function launch(ctx: DaemonContext, name: string): Promise<JobOutcome> {
   const boot = await bootstrapCreateOptions(ctx, claim, template);
   if (!boot.ok) {
     await failed(reason("BootstrapFailed", boot.error.message));
+    if (boot.error.permanent) {
+      await ctx.launchGuard?.failed(claim.nodePool, "BootstrapFailed", boot.error.message);
+    }
     return fail(boot.error.message, !boot.error.permanent);
   }
   const made = await provider.create(claim, template, providerCfg, {
@@ -108,8 +111,11 @@ async function launch(ctx: DaemonContext, name: string): Promise<JobOutcome> {
     await failed(providerErrorReason(made.error));
     // This attempt's token and seed must not outlive it; a retry mints fresh ones.
     await releaseBootstrap(ctx, name, claim.provider, template, "launch failed");
+    // A failure retrying cannot heal backs the pool off (Event, condition, no new claims).
+    const cls = launchFailureCause(made.error);
+    if (cls.permanent) await ctx.launchGuard?.failed(claim.nodePool, cls.cause, made.error.message);
     // A planned host that cannot take the VM is not retried: the next pass plans again.
-    const permanent = made.error.kind === "InvalidTemplate" ||
+    const permanent = cls.permanent ||
       (made.error.kind === "NoHost" && made.error.reason.code === "PlannedHostUnavailable");
     return fail(made.error.message, !permanent);
   }
@@ -128,6 +134,7 @@ async function launch(ctx: DaemonContext, name: string): Promise<JobOutcome> {
     }],
   }, ctx.clock.now);
   if (!w.ok) return fail(describeKubeError(w.error));
+  await ctx.launchGuard?.succeeded(claim.nodePool);
   ctx.report({
     time: now,
     what: "VmCreated",
