@@ -162,9 +162,12 @@ export class ProxmoxProvider implements MachineProvider {
         if (l.error.kind !== "missing") {
           return err(pveFail(`read template VM ${s.templateVmid}`, l.error));
         }
+        // Not remembered: a template created now is used on the next pass.
         known = [];
-      } else known = l.value.hosts;
-      this.#locality.set(key, { hosts: known, until: ctx.now() + 60_000 });
+      } else {
+        known = l.value.hosts;
+        this.#locality.set(key, { hosts: known, until: ctx.now() + 60_000 });
+      }
     }
     return ok(templateHostsAmong(template, names, known));
   }
