@@ -17,7 +17,7 @@ import type { NodeClaim } from "../core/model.ts";
 import { type Reason, reason } from "../core/reason.ts";
 import { err, ok } from "../core/result.ts";
 import { providerIdOf } from "../core/reconcile.ts";
-import { templateHash } from "../core/drift.ts";
+import { claimCarriesTemplate, templateHash } from "../core/drift.ts";
 import { describeKubeError } from "../adapters/kubernetes/client.ts";
 import { nodeClaimFromKube } from "../adapters/kubernetes/translate.ts";
 import { setNodeClaimStatus } from "../adapters/kubernetes/nodeclaim_writer.ts";
@@ -81,7 +81,11 @@ async function launch(ctx: DaemonContext, name: string): Promise<JobOutcome> {
   };
   // The VM is built from today's template: its hash, not the one of the configuration the
   // claim was created under, is what drift must compare (recorded before the VM exists).
-  const pool = config.nodePools.find((p) => p.name === claim.nodePool);
+  // (Only when the claim carries today's labels and taints: otherwise its node would not match
+  // the new hash, and the old one keeps it drifted.)
+  const pool = config.nodePools.find((p) =>
+    p.name === claim.nodePool && claimCarriesTemplate(claim, p, template)
+  );
   const builtFrom = pool
     ? templateHash({ ...pool, machineTemplate: template.name }, template)
     : undefined;
