@@ -213,6 +213,12 @@ export const runCommand: Command = {
     await maintenance.refresh();
     const decisions = new DecisionLog(200);
     const events = new EventRecorder(kube);
+    // Listening before the Lease can be taken: a SIGTERM during start-up stops cleanly (and
+    // releases the Lease) instead of killing a process that holds it.
+    const stopped = Promise.withResolvers<void>();
+    const stop = () => stopped.resolve();
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
     const daemon = await startDaemon({
       config,
       kube,
@@ -277,6 +283,8 @@ export const runCommand: Command = {
           "fix: unexpected; the Lease was released, rerun with PROXSCALE_DEBUG=1 and report it",
       );
       if (Deno.env.get("PROXSCALE_DEBUG") && e instanceof Error) io.err(e.stack ?? "");
+      Deno.removeSignalListener("SIGINT", stop);
+      Deno.removeSignalListener("SIGTERM", stop);
       await fileWatch?.stop();
       await crdWatch?.stop();
       await maintenance.stop();
@@ -286,10 +294,6 @@ export const runCommand: Command = {
       await connections.close();
       return 1;
     }
-    const stopped = Promise.withResolvers<void>();
-    const stop = () => stopped.resolve();
-    Deno.addSignalListener("SIGINT", stop);
-    Deno.addSignalListener("SIGTERM", stop);
     await stopped.promise;
     Deno.removeSignalListener("SIGINT", stop);
     Deno.removeSignalListener("SIGTERM", stop);
