@@ -9,6 +9,7 @@ import { z } from "zod";
 import type { MachineTemplate, Provider } from "../core/model.ts";
 import type { PveClient } from "../adapters/proxmox/client.ts";
 import type { PveError } from "../adapters/proxmox/errors.ts";
+import { templateLocality } from "../adapters/proxmox/template_hosts.ts";
 
 /** One line of the diagnosis. */
 export type Check = { name: string; ok: boolean; detail: string; fix?: string };
@@ -248,6 +249,8 @@ export async function pveChecks(
 
   for (const h of provider.hosts.filter((x) => online.get(x.name) === "online")) {
     for (const t of templates) {
+      // A shared template lives on one host: the template locality check below looks at it.
+      if (t.source.kind === "clone" && t.source.perHost?.[h.name] === undefined) continue;
       const id = templateVmid(t, h.name);
       if (id === undefined) continue;
       const cfg = await client.vmConfig(h.name, id);
@@ -312,6 +315,18 @@ export async function pveChecks(
     }
   }
 
+  // Template locality: a single template serving several hosts must sit on shared storage,
+  // or PVE refuses the clone on every other host.
+  for (const t of templates) {
+    const src = t.source;
+    if (src.kind !== "clone" || src.templateVmid === undefined) continue;
+    const uncovered = provider.hosts.map((h) => h.name).filter((h) =>
+      src.perHost?.[h] === undefined
+    );
+    if (uncovered.length === 0) continue;
+    checks.push(await localityCheck(client, provider, t, src, src.templateVmid, uncovered));
+  }
+
   const vms = await client.resourcesVm();
   const { lower, upper } = provider.vmidRange;
   const size = upper - lower + 1;
@@ -334,4 +349,45 @@ export async function pveChecks(
     });
   }
   return checks;
+}
+
+/** The name of the template locality check (`validate` points at it). */
+export const TEMPLATE_LOCALITY_CHECK = "template locality";
+
+/** Can every host that has no per-host copy clone the shared template? */
+async function localityCheck(
+  client: PveClient,
+  provider: Provider,
+  t: MachineTemplate,
+  src: Extract<MachineTemplate["source"], { kind: "clone" }>,
+  vmid: number,
+  hosts: string[],
+): Promise<Check> {
+  const label = `pve ${provider.name}: ${TEMPLATE_LOCALITY_CHECK} of ${t.name} (template ${vmid})`;
+  const l = await templateLocality(client, src, vmid, hosts);
+  if (!l.ok) {
+    return {
+      name: label,
+      ok: false,
+      detail: l.error.message,
+      fix: l.error.kind === "missing"
+        ? `create template ${vmid} (qm template) or set source.clone.perHost`
+        : pveFix(l.error, provider),
+    };
+  }
+  const refused = hosts.filter((h) => !l.value.hosts.includes(h));
+  if (refused.length === 0) {
+    return {
+      name: label,
+      ok: true,
+      detail: `its disks are on shared storage: ${hosts.join(", ")} can clone it`,
+    };
+  }
+  return {
+    name: label,
+    ok: false,
+    detail: `${l.value.why ?? "its disks are local"}; ${refused.join(", ")} cannot clone it`,
+    fix: `move the template's disks to shared storage, or give each host its own template ` +
+      `with source.clone.perHost (${refused.map((h) => `${h}: <vmid>`).join(", ")})`,
+  };
 }

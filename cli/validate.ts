@@ -2,6 +2,32 @@
 import { parseArgs } from "node:util";
 import type { Command } from "./command.ts";
 import { formatProblem, loadConfigFile } from "../adapters/config/load.ts";
+import type { Config } from "../core/model.ts";
+import { needsSharedTemplateStorage } from "../core/template_locality.ts";
+
+/**
+ * A template cloned from one `templateVmid` for several hosts works only if its disks are on
+ * shared storage, which the file cannot tell: a warning naming the diagnose check that can.
+ */
+export function localityWarnings(c: Config): string[] {
+  const out: string[] = [];
+  for (const t of c.machineTemplates) {
+    const p = c.providers.find((x) => x.name === t.provider);
+    const hosts = p?.hosts.map((h) => h.name) ?? [];
+    if (t.source.kind !== "clone" || !needsSharedTemplateStorage(t, hosts)) continue;
+    const uncovered = hosts.filter((h) =>
+      t.source.kind === "clone" && t.source.perHost?.[h] === undefined
+    );
+    out.push(
+      `MachineTemplate ${t.name}: template VM ${t.source.templateVmid} is cloned for ` +
+        `${uncovered.length} hosts (${uncovered.join(", ")}); PVE clones it to a host other ` +
+        `than its own only when its disks are on shared storage. Check it with ` +
+        `'proxscale diagnose' ("template locality"), or give each host its own template ` +
+        `with source.clone.perHost`,
+    );
+  }
+  return out;
+}
 
 export const validateCommand: Command = {
   name: "validate",
@@ -36,6 +62,7 @@ export const validateCommand: Command = {
     io.out(
       `${file}: valid (${c.providers.length} provider, ${c.machineTemplates.length} machine templates, ${c.nodePools.length} node pools)`,
     );
+    for (const w of localityWarnings(c)) io.out(`${file}: warning: ${w}`);
     return 0;
   },
 };

@@ -41,7 +41,7 @@ Deno.test("every generated token matches [a-z0-9]{6}.[a-z0-9]{16} for any seed",
       assert.ok(back.ok);
       assert.deepEqual(back.value, t);
     }),
-    { numRuns: 300 },
+    { numRuns: 1000 },
   );
 });
 
@@ -65,7 +65,7 @@ Deno.test("bytes of 252 and above are discarded so that the modulo is unbiased",
       const t = generateBootstrapToken(source);
       assert.equal(t.id + t.secret, expected);
     }),
-    { numRuns: 200 },
+    { numRuns: 1000 },
   );
 });
 
@@ -125,7 +125,7 @@ Deno.test("expiry is now plus the TTL to the second, for any instant", () => {
         assert.ok(parsed <= now + ttl && now + ttl - parsed < 1000);
       },
     ),
-    { numRuns: 200 },
+    { numRuns: 1000 },
   );
 });
 

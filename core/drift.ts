@@ -22,6 +22,7 @@ import type {
   NodeClaim,
   NodePool,
   Provider,
+  Taint,
   VM,
 } from "./model.ts";
 import { type Reason, reason } from "./reason.ts";
@@ -94,6 +95,28 @@ export function templateHash(pool: NodePool, template: MachineTemplate): string 
   };
   const hex = fnv1a(stableJson(withoutZeroes(parts) ?? {})).toString(16).padStart(8, "0");
   return `${TEMPLATE_HASH_VERSION}-${hex}`;
+}
+
+/**
+ * Does the claim carry the node-facing parts (labels, taints, start-up taints) that `pool` and
+ * `template` give a node now? The VM is built from today's template, but the node registers
+ * with the claim's labels and taints: only when both agree is today's hash the node's own.
+ */
+export function claimCarriesTemplate(
+  c: NodeClaim,
+  pool: NodePool,
+  template: MachineTemplate,
+): boolean {
+  for (const [k, v] of Object.entries({ ...template.labels, ...pool.labels })) {
+    if (c.labels[k] !== v) return false;
+  }
+  const same = (a: readonly Taint[], b: readonly Taint[]) => {
+    const x = new Set(a.map(taintText));
+    const y = new Set(b.map(taintText));
+    return x.size === y.size && [...x].every((t) => y.has(t));
+  };
+  return same(c.taints, [...template.taints, ...pool.taints]) &&
+    same(c.startupTaints, [...template.startupTaints, ...pool.startupTaints]);
 }
 
 /** The version part of a template hash (`v1` of `v1-0a1b2c3d`). */

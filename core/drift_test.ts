@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
+  claimCarriesTemplate,
   type DriftInput,
   type DriftReport,
   initialDriftState,
@@ -316,4 +317,24 @@ Deno.test("a claim whose template hash differs is marked Drifted; reverting clea
   );
   const unlaunched = claim("general-u", { templateHash: "v1-00000000", conditions: [] });
   assert.deepEqual(run({ claims: [unlaunched] }).actions, [], "only launched claims drift");
+});
+
+Deno.test("a claim carries today's template only when its labels and taints are today's", () => {
+  const p = testPool("general", {
+    labels: { team: "a" },
+    taints: [{ key: "gpu", effect: "NoSchedule" }],
+  });
+  const t = testTemplate({ labels: { tier: "x" } });
+  const claim = {
+    labels: { team: "a", tier: "x", [NODEPOOL_LABEL_KEY]: "general" },
+    taints: [{ key: "gpu", effect: "NoSchedule" }],
+    startupTaints: [],
+  } as unknown as NodeClaim;
+  assert.equal(claimCarriesTemplate(claim, p, t), true);
+  assert.equal(
+    claimCarriesTemplate(claim, { ...p, labels: { team: "b" } }, t),
+    false,
+    "the pool's labels changed after the claim was made",
+  );
+  assert.equal(claimCarriesTemplate(claim, { ...p, taints: [] }, t), false, "a taint removed");
 });

@@ -287,9 +287,9 @@ Deno.test("the simulation exercises elections: leaders are elected and replaced"
     fc.property(scenarioArb(clockDriftBound(C) * 0.99), (sc) => {
       simulate(sc, C, stats);
     }),
-    { numRuns: 50, seed: 7 },
+    { numRuns: 1000, seed: 7 },
   );
   // ~90 s per run with 2 s retries: thousands of events, and partitions force takeovers.
-  assert.ok(stats.events > 50 * 150, `only ${stats.events} events`);
-  assert.ok(stats.leaderChanges > 50, `only ${stats.leaderChanges} leader changes`);
+  assert.ok(stats.events > 1000 * 150, `only ${stats.events} events`);
+  assert.ok(stats.leaderChanges > 1000, `only ${stats.leaderChanges} leader changes`);
 });

@@ -12,7 +12,7 @@ import type { Condition, Node, NodeClaim, Taint, VM } from "./model.ts";
 import { GiB } from "./quantity.ts";
 import { T0, testPool, testTemplate } from "./testing/arbitraries.ts";
 
-const RUNS = { numRuns: 600 };
+const RUNS = { numRuns: 1000 };
 const STARTUP: Taint = { key: "node.cilium.io/agent-not-ready", effect: "NoSchedule" };
 const UNREG: Taint = { key: "proxscale.io/unregistered", effect: "NoExecute" };
 const pool = testPool("general", { labels: { tier: "a" }, startupTaints: [STARTUP] });

@@ -408,6 +408,11 @@ export type Settings = {
    */
   nodeRepairMaxUnhealthy?: number;
   orphanGracePeriod: number;
+  /**
+   * Backoff of launches that retrying cannot heal, and the bound on NodeClaims per pool per
+   * hour (core/launch_backoff.ts); absent = DEFAULT_LAUNCH_BACKOFF.
+   */
+  launchBackoff?: { base: number; max: number; maxClaimsPerHour: number };
   /** Which pods keep a node from voluntary disruption; absent = DEFAULT_SCALE_DOWN_RULES. */
   scaleDownRules?: ScaleDownRules;
 };
@@ -457,6 +462,12 @@ export type Snapshot = {
    * absent, so nothing is decided from a VM's absence there.
    */
   unavailableProviders?: string[];
+  /**
+   * MachineTemplate name -> the hosts its Provider says can clone it (template locality: a
+   * template on local storage serves only its own host). A template absent here is limited
+   * only by its configuration (core/template_locality.ts).
+   */
+  templateHosts?: Record<string, string[]>;
 };
 
 /** A decision about one pod that no new VM is planned for, and why. */

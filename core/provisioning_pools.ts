@@ -7,6 +7,7 @@
  * zone come from the hosts those requirements allow, and its instance type from the shapes they
  * allow.
  */
+import { templateHostsAmong } from "./template_locality.ts";
 import type {
   Config,
   Host,
@@ -171,7 +172,15 @@ export function buildPoolContexts(snap: Snapshot, config: Config): PoolCtx[] {
     const template = templates.get(pool.machineTemplate);
     const provider = template && providers.get(template.provider);
     if (!template || !provider) continue;
-    const hosts = snap.hosts.filter((h) => h.provider === provider.name);
+    // Only hosts that can clone the template (a template on local storage serves its own host).
+    const servable = new Set(
+      templateHostsAmong(
+        template,
+        snap.hosts.filter((h) => h.provider === provider.name).map((h) => h.name),
+        snap.templateHosts?.[template.name],
+      ),
+    );
+    const hosts = snap.hosts.filter((h) => h.provider === provider.name && servable.has(h.name));
     const inFlight = snap.nodeClaims.filter((c) =>
       c.nodePool === pool.name && !c.deleting && !isClaimReady(c)
     ).length;

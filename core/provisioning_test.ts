@@ -121,3 +121,23 @@ Deno.test("pods waiting less than the stabilization window do not scale up yet",
   snapshot.pods = [{ ...pending(1, 500, GiB), pendingSince: snapshot.now - 40_000 }];
   assert.equal(provision(snapshot, config).claims.length, 1);
 });
+
+Deno.test("placement only picks hosts that can clone the pool's template", () => {
+  const { snapshot, config } = small();
+  const hosts = snapshot.hosts.map((h) => h.name);
+  assert.ok(hosts.length >= 2, "several hosts");
+  for (const t of config.machineTemplates) {
+    t.source = { kind: "clone", templateVmid: 9000, full: false };
+  }
+  snapshot.pods = [1, 2, 3, 4, 5, 6].map((i) => pending(i, 1500, 512 * MiB));
+  const only = hosts[hosts.length - 1]!;
+  snapshot.templateHosts = Object.fromEntries(
+    config.machineTemplates.map((t) => [t.name, [only]]),
+  );
+  const plan = provision(snapshot, config);
+  assert.ok(plan.claims.length > 0);
+  assert.deepEqual([...new Set(plan.claims.map((c) => c.host))], [only]);
+  // Nobody can clone it: nothing is planned, rather than a launch PVE would refuse.
+  snapshot.templateHosts = Object.fromEntries(config.machineTemplates.map((t) => [t.name, []]));
+  assert.equal(provision(snapshot, config).claims.length, 0);
+});

@@ -35,6 +35,9 @@ export type ReasonCode =
   | "NodeNotReady"
   | "RepairPaused"
   | "LaunchFailed"
+  | "LaunchFailing"
+  | "LaunchBackoff"
+  | "ClaimRateLimited"
   | "Finalizing"
   // disruption
   | "Empty"

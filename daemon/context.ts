@@ -17,6 +17,7 @@ import type { MachineProvider } from "../adapters/proxmox/port.ts";
 import type { JobQueue } from "../adapters/queue/port.ts";
 import type { Clock } from "./termination.ts";
 import type { RandomBytes } from "../core/bootstrap_token.ts";
+import type { LaunchGuard } from "./launch_guard.ts";
 
 /** The jobs the executor enqueues; the worker dispatches on `kind`. */
 export type JobData = JobKind & { origin?: JobOrigin };
@@ -91,6 +92,8 @@ export type DaemonContext = {
   /** Awaited at each CrashStep; a crash test makes it never return. */
   hook: (step: CrashStep, detail: string) => Promise<void>;
   events?: EventRecorder;
+  /** Per-pool backoff of launches that retrying cannot heal, and the claim rate bound. */
+  launchGuard?: LaunchGuard;
   /** Poll period of drains and replacement waits (ms). */
   pollInterval: number;
   /**

@@ -26,6 +26,7 @@ import { jobHandler } from "./workers.ts";
 import { reportWithSubject } from "./report_subject.ts";
 import { createTracing, type Tracing } from "../adapters/telemetry/tracing.ts";
 import { traceKubeClient } from "../adapters/telemetry/traced_clients.ts";
+import { LaunchGuard } from "./launch_guard.ts";
 
 export type DaemonOptions = {
   config: Config;
@@ -118,6 +119,12 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     pollInterval: o.pollInterval ?? 1000,
     ...(o.bootstrap ? { bootstrap: o.bootstrap } : {}),
   };
+  ctx.launchGuard = new LaunchGuard({
+    config: () => config,
+    now,
+    kube,
+    ...(ctx.events ? { events: ctx.events } : {}),
+  });
   const executor = new Executor(ctx);
   const elector = o.leaderElection
     ? new LeaderElector({

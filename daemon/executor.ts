@@ -83,6 +83,25 @@ export class Executor {
   async apply(actions: readonly Action[], act: boolean): Promise<void> {
     const seen = new Map<string, string>();
     for (const a of actions) {
+      // A pool backing off from launches that keep failing, or past its hourly claim bound,
+      // creates no NodeClaim now (reported once per change of reason).
+      if (a.kind === "LaunchClaim" && a.isNew && act && this.#ctx.launchGuard) {
+        const g = this.#ctx.launchGuard.gate(a.claim.nodePool);
+        if (!g.ok) {
+          const key = `LaunchBackoff/${a.claim.nodePool}`;
+          const sig = g.reason.code;
+          seen.set(key, sig);
+          if (this.#reported.get(key) !== sig) {
+            this.#ctx.report({
+              time: this.#ctx.clock.now(),
+              what: "LaunchBackoff",
+              nodepool: a.claim.nodePool,
+              reason: g.reason,
+            });
+          }
+          continue;
+        }
+      }
       const s = subject(a);
       const key = reportKey(a.kind, s);
       const sig = `${a.reason.code}/${act}`;
@@ -189,6 +208,7 @@ export class Executor {
     switch (a.kind) {
       case "LaunchClaim": {
         const r = await startLaunch(ctx, a.claim, a.isNew, a.relaunch ?? false, this.#origin);
+        if (r.ok && a.isNew) ctx.launchGuard?.created(a.claim.nodePool);
         return r.ok ? undefined : r.error;
       }
       case "RegisterNode": {

@@ -17,7 +17,7 @@ import {
   type KubeError,
   PatchType,
 } from "../adapters/kubernetes/client.ts";
-import { nodeClaimToKube } from "../adapters/kubernetes/translate.ts";
+import { nodeClaimToKube, TEMPLATE_HASH_ANNOTATION } from "../adapters/kubernetes/translate.ts";
 import { setNodeLabels, updateNodeTaints } from "../adapters/kubernetes/node_writer.ts";
 import type { EvictError } from "./termination.ts";
 
@@ -50,6 +50,23 @@ export async function requestClaimDeletion(
 ): Promise<Result<void, KubeError>> {
   const r = await client.requestJson("DELETE", claimPath(name));
   return r.ok || isNotFound(r.error) ? ok(undefined) : err(r.error);
+}
+
+/**
+ * Records on the NodeClaim the template hash its VM is being built from (the launch-time
+ * configuration, not the one the claim was created under), so drift compares the VM's own
+ * record with the pool.
+ */
+export async function recordClaimTemplateHash(
+  client: KubeClient,
+  name: string,
+  hash: string,
+): Promise<Result<void, KubeError>> {
+  const r = await client.requestJson("PATCH", claimPath(name), {
+    body: { metadata: { annotations: { [TEMPLATE_HASH_ANNOTATION]: hash } } },
+    contentType: PatchType.MergePatch,
+  });
+  return r.ok ? ok(undefined) : err(r.error);
 }
 
 /** Drops proxscale's finalizer; a claim already gone is fine. */

@@ -134,6 +134,7 @@ export class ReconcileLoop {
         ctx.informers,
         ctx.providers,
         ctx.clock.now(),
+        ctx.config().machineTemplates,
       );
       const t1 = performance.now();
       phase("observe", t1 - t0);

@@ -1,7 +1,8 @@
 /**
  * The gauges and counters a reconcile pass feeds: nodes by NodePool and state, pods waiting for
  * capacity now and how long each waited once bound, each pool's usage and limits, drift
- * findings, launches and disruption decisions carried out, leader and sync flags, queue depth.
+ * findings, launches and disruption decisions carried out, leader and sync flags, queue depth,
+ * each Proxmox host up or down, and the NodePools whose node repair is paused.
  * Kept apart from observe.ts (reports, audit, errors) so each stays one concept.
  *
  * May import: core/, adapters/, daemon/.
@@ -90,6 +91,16 @@ export class PassMetrics {
       }
     }
     m.setDriftFindings([...findings.values()]);
+    const config = this.#config();
+    if (config) {
+      const paused = new Set(
+        plan.actions.flatMap((a) => a.kind === "RepairPaused" ? [a.nodePool] : []),
+      );
+      m.setRepairPaused(
+        config.nodePools.map((p) => ({ nodepool: p.name, paused: paused.has(p.name) })),
+      );
+      if (snap) this.#hosts(snap, config);
+    }
     if (!acted) return;
     for (const a of plan.actions) {
       if (a.kind === "LaunchClaim" && a.isNew) m.claimLaunched(a.claim.nodePool, a.reason.code);
@@ -119,6 +130,23 @@ export class PassMetrics {
     }
     this.#waiting = waiting;
     this.#metrics.setPendingPods(waiting.size);
+  }
+
+  /** Every configured host: up when its provider was read and it answered this pass. */
+  #hosts(snap: Snapshot, config: Config): void {
+    const online = new Set(
+      snap.hosts.filter((h) => h.online).map((h) => `${h.provider}/${h.name}`),
+    );
+    const unreadable = new Set(snap.unavailableProviders ?? []);
+    this.#metrics.setHostsUp(
+      config.providers.flatMap((p) =>
+        p.hosts.map((h) => ({
+          provider: p.name,
+          host: h.name,
+          up: !unreadable.has(p.name) && online.has(`${p.name}/${h.name}`),
+        }))
+      ),
+    );
   }
 
   #nodes(snap: Snapshot): void {

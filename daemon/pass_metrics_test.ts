@@ -102,3 +102,37 @@ Deno.test("counters dashboards read start at 0 for every pool and closed label v
     await m.shutdown();
   }
 });
+
+Deno.test("each configured host is up or down, and pools with repair paused show 1", async () => {
+  const m = createMetrics();
+  try {
+    const config = {
+      providers: [{ name: "lab", hosts: [{ name: "pve1" }, { name: "pve2" }] }],
+      nodePools: [{ name: "general" }, { name: "batch" }],
+      machineTemplates: [],
+    } as never;
+    const p = new PassMetrics(m, () => config);
+    const s = snap(1_000, []);
+    s.hosts = [
+      { name: "pve1", provider: "lab", online: true },
+      { name: "pve2", provider: "lab", online: false },
+    ] as never;
+    const paused = {
+      ...plan,
+      actions: [{ kind: "RepairPaused", nodePool: "general", reason: { code: "RepairPaused" } }],
+    } as unknown as ReconcilePlan;
+    p.pass(paused, true, s);
+    let text = await m.collect();
+    assert.equal(value(text, /^proxscale_host_up\{provider="lab",host="pve1"\} (\d+)/m), 1);
+    assert.equal(value(text, /^proxscale_host_up\{provider="lab",host="pve2"\} (\d+)/m), 0);
+    assert.equal(value(text, /^proxscale_nodepool_repair_paused\{nodepool="general"\} (\d+)/m), 1);
+    assert.equal(value(text, /^proxscale_nodepool_repair_paused\{nodepool="batch"\} (\d+)/m), 0);
+    // The provider cannot be read at all: every host of it is down; repair resumes.
+    p.pass(plan, true, { ...s, unavailableProviders: ["lab"] });
+    text = await m.collect();
+    assert.equal(value(text, /^proxscale_host_up\{provider="lab",host="pve1"\} (\d+)/m), 0);
+    assert.equal(value(text, /^proxscale_nodepool_repair_paused\{nodepool="general"\} (\d+)/m), 0);
+  } finally {
+    await m.shutdown();
+  }
+});

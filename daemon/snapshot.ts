@@ -7,7 +7,7 @@
  *
  * May import: core/, adapters/.
  */
-import type { Host, Snapshot, VM } from "../core/model.ts";
+import type { Host, MachineTemplate, Snapshot, VM } from "../core/model.ts";
 import { applyVolumeAffinity } from "../core/volumes.ts";
 import type { ClusterInformers } from "../adapters/kubernetes/cluster_informers.ts";
 import type { MachineProvider } from "../adapters/proxmox/port.ts";
@@ -25,6 +25,7 @@ export async function buildSnapshot(
   informers: ClusterInformers,
   providers: ReadonlyMap<string, MachineProvider>,
   now: number,
+  templates: readonly MachineTemplate[] = [],
 ): Promise<{ snapshot: Snapshot; problems: SnapshotError[] }> {
   const vms: VM[] = [];
   const hosts: Host[] = [];
@@ -49,6 +50,15 @@ export async function buildSnapshot(
     vms.push(...r.list.value);
     hosts.push(...r.inventory.value);
   }
+  // Template locality: which hosts each template can be cloned to (PVE's storage facts).
+  // A provider that cannot answer leaves the template to its configuration's limits.
+  const templateHosts: Record<string, string[]> = {};
+  for (const t of templates) {
+    const p = providers.get(t.provider);
+    if (!p?.templateHosts || problems.some((x) => x.provider === t.provider)) continue;
+    const r = await p.templateHosts(t);
+    if (r.ok) templateHosts[t.name] = r.value;
+  }
   const k = informers.snapshot();
   return {
     snapshot: {
@@ -61,6 +71,7 @@ export async function buildSnapshot(
       pdbs: k.pdbs,
       hosts,
       vms,
+      ...(Object.keys(templateHosts).length ? { templateHosts } : {}),
       ...(problems.length ? { unavailableProviders: problems.map((p) => p.provider) } : {}),
     },
     problems,

@@ -17,17 +17,18 @@ import type { NodeClaim } from "../core/model.ts";
 import { type Reason, reason } from "../core/reason.ts";
 import { err, ok } from "../core/result.ts";
 import { providerIdOf } from "../core/reconcile.ts";
+import { claimCarriesTemplate, templateHash } from "../core/drift.ts";
 import { describeKubeError } from "../adapters/kubernetes/client.ts";
 import { nodeClaimFromKube } from "../adapters/kubernetes/translate.ts";
 import { setNodeClaimStatus } from "../adapters/kubernetes/nodeclaim_writer.ts";
 import { deleteNode } from "../adapters/kubernetes/node_writer.ts";
-import { providerErrorReason } from "../adapters/proxmox/port.ts";
+import { launchFailureCause, providerErrorReason } from "../adapters/proxmox/port.ts";
 import { type JobHandler, type JobOutcome, launchJobId } from "../adapters/queue/port.ts";
 import { terminateCommand } from "./termination.ts";
 import { bootstrapCreateOptions, releaseBootstrap } from "./bootstrap.ts";
 import type { DaemonContext, JobData } from "./context.ts";
 import type { SpanAttrs } from "../adapters/telemetry/tracing.ts";
-import { releaseClaimFinalizer } from "./kube_actions.ts";
+import { recordClaimTemplateHash, releaseClaimFinalizer } from "./kube_actions.ts";
 import { terminationPorts } from "./termination_ports.ts";
 import { drainBeforeVmDelete } from "./finalize_drain.ts";
 
@@ -78,9 +79,26 @@ async function launch(ctx: DaemonContext, name: string): Promise<JobOutcome> {
       "Warning",
     );
   };
+  // The VM is built from today's template: its hash, not the one of the configuration the
+  // claim was created under, is what drift must compare (recorded before the VM exists).
+  // (Only when the claim carries today's labels and taints: otherwise its node would not match
+  // the new hash, and the old one keeps it drifted.)
+  const pool = config.nodePools.find((p) =>
+    p.name === claim.nodePool && claimCarriesTemplate(claim, p, template)
+  );
+  const builtFrom = pool
+    ? templateHash({ ...pool, machineTemplate: template.name }, template)
+    : undefined;
+  if (builtFrom !== undefined && builtFrom !== claim.templateHash) {
+    const h = await recordClaimTemplateHash(ctx.kube, name, builtFrom);
+    if (!h.ok) return fail(describeKubeError(h.error));
+  }
   const boot = await bootstrapCreateOptions(ctx, claim, template);
   if (!boot.ok) {
     await failed(reason("BootstrapFailed", boot.error.message));
+    if (boot.error.permanent) {
+      await ctx.launchGuard?.failed(claim.nodePool, "BootstrapFailed", boot.error.message);
+    }
     return fail(boot.error.message, !boot.error.permanent);
   }
   const made = await provider.create(claim, template, providerCfg, {
@@ -97,8 +115,11 @@ async function launch(ctx: DaemonContext, name: string): Promise<JobOutcome> {
     await failed(providerErrorReason(made.error));
     // This attempt's token and seed must not outlive it; a retry mints fresh ones.
     await releaseBootstrap(ctx, name, claim.provider, template, "launch failed");
+    // A failure retrying cannot heal backs the pool off (Event, condition, no new claims).
+    const cls = launchFailureCause(made.error);
+    if (cls.permanent) await ctx.launchGuard?.failed(claim.nodePool, cls.cause, made.error.message);
     // A planned host that cannot take the VM is not retried: the next pass plans again.
-    const permanent = made.error.kind === "InvalidTemplate" ||
+    const permanent = cls.permanent ||
       (made.error.kind === "NoHost" && made.error.reason.code === "PlannedHostUnavailable");
     return fail(made.error.message, !permanent);
   }
@@ -117,6 +138,7 @@ async function launch(ctx: DaemonContext, name: string): Promise<JobOutcome> {
     }],
   }, ctx.clock.now);
   if (!w.ok) return fail(describeKubeError(w.error));
+  await ctx.launchGuard?.succeeded(claim.nodePool);
   ctx.report({
     time: now,
     what: "VmCreated",

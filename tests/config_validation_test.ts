@@ -64,6 +64,34 @@ Deno.test("validate accepts the commented example configuration", async () => {
   assert.match(io.stdout.join("\n"), /valid \(1 provider/);
 });
 
+Deno.test("the example configuration is valid for its three hosts without a template-locality warning", async () => {
+  const io = captureIo();
+  assert.equal(await validateCommand.run(["config.example.yaml"], io), 0);
+  assert.ok(!io.stdout.some((l) => /warning/.test(l)), io.stdout.join("\n"));
+});
+
+Deno.test("validate warns when one templateVmid serves several hosts and names the diagnose check", async () => {
+  const example = await Deno.readTextFile("config.example.yaml");
+  const shared = example.replace(
+    /perHost: \{ pve1: 8000, pve2: 8001, pve3: 8002 \}/,
+    "templateVmid: 8000",
+  );
+  assert.notEqual(shared, example);
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/c.yaml`, shared);
+    const io = captureIo();
+    assert.equal(await validateCommand.run([`${dir}/c.yaml`], io), 0, "a warning, not an error");
+    const warning = io.stdout.find((l) => /warning/.test(l));
+    assert.ok(warning, io.stdout.join("\n"));
+    assert.match(warning, /template VM 8000 is cloned for 3 hosts \(pve1, pve2, pve3\)/);
+    assert.match(warning, /template locality/);
+    assert.match(warning, /perHost/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a missing file is a clear error with exit 2", async () => {
   const io = captureIo();
   assert.equal(await validateCommand.run(["does/not/exist.yaml"], io), 2);

@@ -184,6 +184,38 @@ Deno.test("diagnose: missing template and storage, full VMID range, bad secret",
   }
 });
 
+Deno.test("diagnose: a shared template on local storage FAILs for the hosts that cannot clone it", async () => {
+  const pve = await startFakePve({ hosts: 3, seed: 9 });
+  try {
+    Deno.env.set("PROXSCALE_DIAG_TOKEN", pve.tokenSecret);
+    const c = configFor(pve);
+    const t = c.machineTemplates[0]!;
+    // The fake's template 9000 sits on pve1's local-lvm.
+    t.source = { kind: "clone", templateVmid: 9000, full: false };
+    const text = formatChecks(await diagnose(c, undefined, NS));
+    assert.match(
+      text,
+      /FAIL {2}pve demo: template locality of worker \(template 9000\): .*local-lvm.*; pve2, pve3 cannot clone it\n {6}fix: .*perHost \(pve2: <vmid>, pve3: <vmid>\)/,
+    );
+    assert.ok(
+      !/template 9000 \(worker\) on pve2/.test(text),
+      "no per-host lookup of a shared template",
+    );
+
+    // The same template on shared storage (Ceph) serves every host.
+    pve.model.addTemplate(9100, "pve1", "ceph");
+    t.source = { kind: "clone", templateVmid: 9100, full: false };
+    const shared = formatChecks(await diagnose(c, undefined, NS));
+    assert.match(
+      shared,
+      /ok {4}pve demo: template locality of worker \(template 9100\): its disks are on shared storage/,
+    );
+  } finally {
+    Deno.env.delete("PROXSCALE_DIAG_TOKEN");
+    await pve.close();
+  }
+});
+
 Deno.test("diagnose: a missing RBAC rule and a missing CRD are FAIL lines", async () => {
   const pve = await startFakePve({ hosts: 1, seed: 6 });
   const kube = await startFakeKube({ seed: 6 });

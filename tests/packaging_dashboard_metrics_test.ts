@@ -60,6 +60,13 @@ async function alertRules(): Promise<{ plain: Rule[]; chart: Rule[] }> {
   return { plain, chart };
 }
 
+/**
+ * Metrics that are on /metrics in this scenario but stay 0 in it, and why: no NodePool here
+ * ever has more than its allowed fraction of nodes NotReady (daemon/pass_metrics_test.ts shows
+ * the repair-paused gauge at 1 for such a pool).
+ */
+const ZERO_IN_SCENARIO = new Set(["proxscale_nodepool_repair_paused"]);
+
 /** Metric names in docs/operations.md's metrics table. */
 async function docNames(): Promise<Set<string>> {
   const names = new Set<string>();
@@ -191,7 +198,7 @@ Deno.test("every metric the dashboard, the alert rules and the docs name is emit
     for (const name of [...named].sort()) {
       const values = seen.get(name) ?? seen.get(`${name}_total`) ?? seen.get(`${name}_count`);
       if (!values) missing.push(name);
-      else if (!values.some((v) => v !== 0)) still.push(name);
+      else if (!values.some((v) => v !== 0) && !ZERO_IN_SCENARIO.has(name)) still.push(name);
     }
     assert.deepEqual(missing, [], `never on /metrics: ${missing.join(", ")}`);
     assert.deepEqual(still, [], `never moved from 0: ${still.join(", ")}`);

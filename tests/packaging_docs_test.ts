@@ -127,6 +127,8 @@ const TROUBLESHOOTING: [fragment: string, file: string][] = [
   ["the cluster CA or credentials cannot be read: ", "daemon/startup_checks.ts"],
   ["the PVE API at ", "daemon/startup_checks.ts"],
   ["is unreachable", "daemon/startup_checks.ts"],
+  ["fail and retrying will not help", "daemon/launch_guard.ts"],
+  ["template locality", "cli/diagnose_pve.ts"],
 ];
 
 Deno.test("operations.md quotes troubleshooting messages the code really prints", async () => {

@@ -185,6 +185,11 @@ export function normalizeSettings(s: ConfigFile["settings"]): Settings {
     nodeRepairAfter: ms(s.nodeRepairAfter),
     nodeRepairMaxUnhealthy: s.nodeRepairMaxUnhealthy,
     orphanGracePeriod: ms(s.orphanGracePeriod),
+    launchBackoff: {
+      base: ms(s.launchBackoff.base),
+      max: ms(s.launchBackoff.max),
+      maxClaimsPerHour: s.launchBackoff.maxClaimsPerPoolPerHour,
+    },
     scaleDownRules: s.scaleDownRules,
   };
 }

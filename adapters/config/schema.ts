@@ -349,6 +349,20 @@ export const settingsSpec = z.strictObject({
       "pool (an outage, not bad nodes) and a Warning Event on the NodePool says so",
   ),
   orphanGracePeriod: duration.default("5m"),
+  launchBackoff: z.strictObject({
+    base: duration.default("5s").describe(
+      "pause after a launch failure that retrying cannot heal (bad template, unreadable CA, " +
+        "4xx or privilege error from PVE); it doubles with each failure of the same cause",
+    ),
+    max: duration.default("10m").describe("longest pause between such launches"),
+    maxClaimsPerPoolPerHour: z.int().min(1).default(100).describe(
+      "NodeClaims a NodePool may create in any hour, whatever happens to them",
+    ),
+  }).default({ base: "5s", max: "10m", maxClaimsPerPoolPerHour: 100 }).describe(
+    "a NodePool whose launches fail for a reason retrying cannot heal gets no new NodeClaim " +
+      "until its backoff ends (reset on success or when the configuration changes); a " +
+      "LaunchFailing condition and a Warning Event on the NodePool say why",
+  ),
   scaleDownRules: scaleDownRulesSpec,
 }).default({
   cost: { perVcpuHour: 0.02, perGiBHour: 0.0025 },
@@ -359,6 +373,7 @@ export const settingsSpec = z.strictObject({
   nodeRepairAfter: "10m",
   nodeRepairMaxUnhealthy: 0.2,
   orphanGracePeriod: "5m",
+  launchBackoff: { base: "5s", max: "10m", maxClaimsPerPoolPerHour: 100 },
   scaleDownRules: SCALE_DOWN_RULES_DEFAULT,
 });
 

@@ -250,6 +250,22 @@ export class PveClient {
     return ok(out);
   }
 
+  /** Every storage of every node with its `shared` flag (from /cluster/resources). */
+  async resourcesStorage(): Promise<
+    Result<{ node: string; storage: string; shared: boolean }[], PveError>
+  > {
+    const r = await this.call(S.resources, "GET", "/cluster/resources", { type: "storage" });
+    if (!r.ok) return r;
+    const out: { node: string; storage: string; shared: boolean }[] = [];
+    for (const e of r.value as Record<string, unknown>[]) {
+      if (e.type !== "storage" || typeof e.node !== "string" || typeof e.storage !== "string") {
+        continue;
+      }
+      out.push({ node: e.node, storage: e.storage, shared: Number(e.shared ?? 0) === 1 });
+    }
+    return ok(out);
+  }
+
   nodes() {
     return this.call(S.nodes, "GET", "/nodes");
   }

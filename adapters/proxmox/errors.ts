@@ -90,6 +90,13 @@ export function classifyText(text: string): { kind: PveErrorKind; lock?: string 
     return { kind: "notFound" };
   }
   if (/already exists/.test(text)) return { kind: "alreadyExists" };
+  // A clone PVE refuses because the template's disks are local to another node: nothing was
+  // made, and the same request will be refused again (a question of storage, not of load).
+  if (
+    /can't clone (VM )?to (node '[^']*' \(VM uses local storage\)|non-shared storage)/.test(text)
+  ) {
+    return { kind: "validation" };
+  }
   const locked = /VM is locked \(([^)]*)\)/.exec(text);
   if (locked) return { kind: "locked", lock: locked[1] ?? "" };
   if (/got timeout|got lock request timeout/.test(text)) return { kind: "lockTimeout" };

@@ -83,6 +83,33 @@ export function providerErrorReason(e: ProviderError): Reason {
   }
 }
 
+/** PVE error kinds that say the request itself is wrong: the same request fails again. */
+const PERMANENT_PVE_KINDS = new Set(["validation", "auth", "permission", "notFound", "tls"]);
+
+/**
+ * Whether a launch failure can heal by retrying, and its cause (for per-cause backoff): a bad
+ * or missing template, a 4xx or privilege error, a clone PVE refuses for local storage and an
+ * exhausted VMID range are permanent; 5xx, locks, timeouts, unreachable hosts, a launch still
+ * running and collisions are transient.
+ */
+export function launchFailureCause(e: ProviderError): { permanent: boolean; cause: string } {
+  switch (e.kind) {
+    case "InvalidTemplate":
+    case "BootstrapFailed":
+    case "VmidRangeExhausted":
+      return { permanent: true, cause: e.kind };
+    case "Pve": {
+      const status = e.error.status;
+      const permanent = PERMANENT_PVE_KINDS.has(e.error.kind) ||
+        (status !== undefined && status >= 400 && status < 500 && e.error.kind !== "conflict" &&
+          e.error.kind !== "alreadyExists" && e.error.kind !== "locked");
+      return { permanent, cause: `Pve/${e.error.kind}` };
+    }
+    default:
+      return { permanent: false, cause: e.kind };
+  }
+}
+
 /** Makes and removes machines on one Provider. */
 export interface MachineProvider {
   /** VMs proxscale owns on this Provider (exact managed tag + claim identity). */
@@ -96,6 +123,11 @@ export interface MachineProvider {
     provider: Provider,
     opts?: CreateOptions,
   ): Promise<Result<Machine, ProviderError>>;
+  /**
+   * The configured hosts that can clone `template` (template locality: per-host copies, or the
+   * template's own host unless its disks are on shared storage). Absent: every host.
+   */
+  templateHosts?(template: MachineTemplate): Promise<Result<string[], ProviderError>>;
   /** Stops and destroys an owned VM; a VM already gone is success; a foreign VM is refused. */
   delete(machine: Machine): Promise<Result<void, ProviderError>>;
   /**

@@ -17,6 +17,8 @@
  */
 import type { Host, MachineTemplate, NodeClaim, Provider } from "../../core/model.ts";
 import { chooseHost } from "../../core/placement.ts";
+import { templateHostsAmong } from "../../core/template_locality.ts";
+import { templateLocality } from "./template_hosts.ts";
 import { err, ok, type Result } from "../../core/result.ts";
 import { reason } from "../../core/reason.ts";
 import { type Rng, seededRng } from "./breaker.ts";
@@ -77,6 +79,8 @@ export type ProxmoxProviderOptions = {
 export class ProxmoxProvider implements MachineProvider {
   readonly #ctx: Ctx;
   readonly #creating = new Map<string, Promise<Result<Machine, ProviderError>>>();
+  /** PVE's answer on which hosts can clone a template VMID, with its expiry. */
+  readonly #locality = new Map<string, { hosts: string[]; until: number }>();
 
   constructor(opts: ProxmoxProviderOptions) {
     const rng = opts.rng ?? seededRng(opts.seed ?? 1);
@@ -133,6 +137,39 @@ export class ProxmoxProvider implements MachineProvider {
       if (m) out.push(m);
     }
     return ok(out);
+  }
+
+  /**
+   * The configured hosts that can clone `template` (every host for a scratch build): per-host
+   * copies, and the shared template's host, or every host when its disks are on shared
+   * storage. PVE's answer about a template VMID is kept for a minute.
+   */
+  async templateHosts(template: MachineTemplate): Promise<Result<string[], ProviderError>> {
+    const ctx = this.#ctx;
+    const names = ctx.provider.hosts.map((h) => h.name);
+    const s = template.source;
+    if (s.kind !== "clone" || s.templateVmid === undefined) {
+      return ok(templateHostsAmong(template, names));
+    }
+    const key = `${s.templateVmid}/${s.full}/${s.storage ?? ""}`;
+    const cached = this.#locality.get(key);
+    let known: string[];
+    if (cached && cached.until > ctx.now()) known = cached.hosts;
+    else {
+      const l = await templateLocality(ctx.client, s, s.templateVmid, names);
+      if (!l.ok) {
+        // A missing template serves no host (per-host copies may still serve theirs).
+        if (l.error.kind !== "missing") {
+          return err(pveFail(`read template VM ${s.templateVmid}`, l.error));
+        }
+        // Not remembered: a template created now is used on the next pass.
+        known = [];
+      } else {
+        known = l.value.hosts;
+        this.#locality.set(key, { hosts: known, until: ctx.now() + 60_000 });
+      }
+    }
+    return ok(templateHostsAmong(template, names, known));
   }
 
   async inventory(): Promise<Result<Host[], ProviderError>> {
@@ -225,10 +262,20 @@ export class ProxmoxProvider implements MachineProvider {
     const v = await view(ctx);
     if (!v.ok) return v;
     const source = template.source;
-    let allowed = hosts(ctx, v.value).map((h) => h.name);
-    if (source.kind === "clone" && source.perHost && source.templateVmid === undefined) {
-      // Only hosts holding a copy of the template can take a clone (local storage).
-      allowed = allowed.filter((h) => source.perHost?.[h] !== undefined);
+    // Only hosts that can clone the template: a per-host copy, or the shared template's host
+    // (all hosts when its disks are on shared storage).
+    const cloneable = await this.templateHosts(template);
+    if (!cloneable.ok) return cloneable;
+    let allowed = cloneable.value;
+    if (allowed.length === 0) {
+      return err({
+        kind: "InvalidTemplate",
+        message: `no configured host of Provider ${ctx.provider.name} can clone ` +
+          `MachineTemplate ${template.name}` +
+          (source.kind === "clone" && source.templateVmid !== undefined
+            ? ` (template VM ${source.templateVmid} does not exist or is unreadable)`
+            : ""),
+      });
     }
     // PVE checks snippets and ISOs only at start: keep to hosts that can read them (P9).
     const volumes = bootstrapVolumes(desired);

@@ -79,6 +79,16 @@ export interface Metrics {
   setStateSynced(synced: boolean): void;
   /** Drift and orphan findings of the last pass: `proxscale_drift_findings{nodepool,reason}`. */
   setDriftFindings(rows: readonly LabelledCount<"nodepool" | "reason">[]): void;
+  /**
+   * Each configured Proxmox host, 1 when its last pass answered and 0 when it is offline or
+   * unreadable: `proxscale_host_up{provider,host}`.
+   */
+  setHostsUp(rows: readonly { provider: string; host: string; up: boolean }[]): void;
+  /**
+   * Each NodePool, 1 while node repair is paused there (too many NotReady nodes at once):
+   * `proxscale_nodepool_repair_paused{nodepool}`.
+   */
+  setRepairPaused(rows: readonly { nodepool: string; paused: boolean }[]): void;
   /** One eviction request's outcome: `proxscale_evictions_total{result}`. */
   eviction(result: "evicted" | "pdb_blocked" | "not_found" | "error"): void;
   /** A disruption decision: `proxscale_disruption_decisions_total{decision,reason}`. */
@@ -195,6 +205,10 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const leader = gauge("proxscale_leader", "1 while this replica holds the leader lease");
   const synced = gauge("proxscale_state_synced", "1 once caches and PVE inventory are synced");
   const drift = family(gauge("proxscale_drift_findings", "Drift and orphan findings, last pass"));
+  const hostUp = family(gauge("proxscale_host_up", "1 while a Proxmox host answers, else 0"));
+  const repairPaused = family(
+    gauge("proxscale_nodepool_repair_paused", "1 while node repair is paused in a NodePool"),
+  );
   const evictions = counter("proxscale_evictions", "Eviction requests by result");
   const decisions = counter("proxscale_disruption_decisions", "Disruption decisions");
 
@@ -262,6 +276,17 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
           attrs: labels({ nodepool: r.nodepool, reason: r.reason }),
           value: r.count,
         })),
+      ),
+    setHostsUp: (rows) =>
+      hostUp(
+        rows.map((r) => ({
+          attrs: labels({ provider: r.provider, host: r.host }),
+          value: r.up ? 1 : 0,
+        })),
+      ),
+    setRepairPaused: (rows) =>
+      repairPaused(
+        rows.map((r) => ({ attrs: labels({ nodepool: r.nodepool }), value: r.paused ? 1 : 0 })),
       ),
     eviction: (result) => evictions.add(1, labels({ result })),
     disruptionDecision: (decision, reason) => decisions.add(1, labels({ decision, reason })),

@@ -39,6 +39,6 @@ Deno.test("the heap pops events in (time, class, key, seq) order for any inserti
         assert.deepEqual(popped, expected);
       },
     ),
-    { numRuns: 200 },
+    { numRuns: 1000 },
   );
 });

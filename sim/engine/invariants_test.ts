@@ -62,6 +62,6 @@ Deno.test("for any trace, no policy overfills a node or a host, and every pod is
         }
       },
     ),
-    { numRuns: 30 },
+    { numRuns: 1000 },
   );
 });
