@@ -89,15 +89,23 @@ export type RunProcess = {
   stop(): Promise<number>;
 };
 
-/** Writes the configuration and kubeconfig into `dir` and starts the daemon on a free port. */
-export async function startRunProcess(c: DemoCluster, dir: string): Promise<RunProcess> {
+/**
+ * Writes the configuration and kubeconfig into `dir` and starts the daemon on a free port;
+ * `extraArgs` are appended to `proxscale run`'s arguments.
+ */
+export async function startRunProcess(
+  c: DemoCluster,
+  dir: string,
+  extraArgs: string[] = [],
+): Promise<RunProcess> {
   await Deno.writeTextFile(`${dir}/config.yaml`, yamlConfig(c));
   await Deno.writeTextFile(`${dir}/kubeconfig`, c.kube.kubeconfig());
-  c.kube.store.create("namespaces", {
-    apiVersion: "v1",
-    kind: "Namespace",
-    metadata: { name: "proxscale-system" },
-  });
+  c.kube.store.peek("namespaces", undefined, "proxscale-system") ??
+    c.kube.store.create("namespaces", {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: "proxscale-system" },
+    });
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -107,6 +115,7 @@ export async function startRunProcess(c: DemoCluster, dir: string): Promise<RunP
       `--config=${dir}/config.yaml`,
       `--kubeconfig=${dir}/kubeconfig`,
       "--http-port=0",
+      ...extraArgs,
     ],
     env: { PROXSCALE_PVE_TOKEN: c.pve.tokenSecret },
     stdout: "piped",
