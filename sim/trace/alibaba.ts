@@ -13,7 +13,7 @@
 import { MiB } from "../../core/quantity.ts";
 import { err, ok, type Result } from "../../core/result.ts";
 import { csvRecords } from "./csv.ts";
-import { sortPods, type Trace, type TraceError, type TracePod } from "./format.ts";
+import { overlappingPod, sortPods, type Trace, type TraceError, type TracePod } from "./format.ts";
 
 export const OPENB_COLUMNS = [
   "name",
@@ -60,6 +60,7 @@ export function importOpenb(
     }
   }
   const pods: TracePod[] = [];
+  const rows: { pod: TracePod; at: { line: number; col: number } }[] = [];
   let gpuPods = 0;
   let neverScheduled = 0;
   let duration = 0;
@@ -129,6 +130,16 @@ export function importOpenb(
     } else neverScheduled++;
     duration = Math.max(duration, pod.departure ?? arrival);
     pods.push(pod);
+    rows.push({ pod, at: r.at("name") });
+  }
+  const twice = overlappingPod(rows);
+  if (twice) {
+    return err({
+      kind: "TraceInvalid",
+      ...twice.at,
+      message: `pod ${twice.pod.name} appears again while it is still running ` +
+        "(a name is reused only after the earlier row's deletion_time)",
+    });
   }
   sortPods(pods);
   const notes = [

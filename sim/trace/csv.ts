@@ -12,7 +12,7 @@
  */
 import { parseQuantity } from "../../core/quantity.ts";
 import { err, ok, type Result } from "../../core/result.ts";
-import { sortPods, type Trace, type TraceError, type TracePod } from "./format.ts";
+import { overlappingPod, sortPods, type Trace, type TraceError, type TracePod } from "./format.ts";
 
 /** Where a field starts: 1-based line and column. */
 export type CsvPosition = { line: number; col: number };
@@ -207,6 +207,14 @@ export function importGenericCsv(text: string, name = "csv"): Result<Trace, Trac
     if (r.end !== undefined) r.pod.departure = Math.max(r.pod.arrival, r.end - origin);
     duration = Math.max(duration, r.pod.departure ?? r.pod.arrival + (r.pod.runFor ?? 0));
     pods.push(r.pod);
+  }
+  const twice = overlappingPod(rows);
+  if (twice) {
+    return bad(
+      twice.at,
+      `pod ${twice.pod.namespace}/${twice.pod.name} starts again while it is still running ` +
+        "(a name is reused only after the earlier row's end)",
+    );
   }
   sortPods(pods);
   return ok({ name, source: "generic CSV", duration, pods, nodes: [], pdbs: [], notes: [] });

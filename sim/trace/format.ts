@@ -142,6 +142,38 @@ function isInt(v: unknown): v is number {
   return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= MAX_INT;
 }
 
+/**
+ * The first row whose pod (namespace/name) is still running when it appears again: a name may
+ * be reused only after the earlier pod's recorded departure, as in the JSON Lines form (a
+ * podCreated twice without a podDeleted is refused there too). Undefined when none overlap.
+ */
+export function overlappingPod<R extends { pod: TracePod }>(rows: readonly R[]): R | undefined {
+  const byKey = new Map<string, R[]>();
+  for (const r of rows) {
+    const key = `${r.pod.namespace}/${r.pod.name}`;
+    const list = byKey.get(key);
+    if (list) list.push(r);
+    else byKey.set(key, [r]);
+  }
+  for (const list of byKey.values()) {
+    if (list.length < 2) continue;
+    const sorted = [...list].sort((a, b) => a.pod.arrival - b.pod.arrival);
+    for (let i = 1; i < sorted.length; i++) {
+      const prev = sorted[i - 1]!.pod;
+      const next = sorted[i]!.pod;
+      // A pod that leaves the instant it arrives cannot share that instant with its successor:
+      // the written trace orders both creations before both deletions.
+      if (
+        prev.departure === undefined || prev.departure > next.arrival ||
+        (prev.departure === next.arrival && prev.arrival === prev.departure)
+      ) {
+        return sorted[i]!;
+      }
+    }
+  }
+  return undefined;
+}
+
 /** Sorts pods the one way every consumer expects. */
 export function sortPods(pods: TracePod[]): void {
   pods.sort((a, b) =>
@@ -408,7 +440,9 @@ export function writeTrace(trace: Trace): string {
     if (p.departure !== undefined) {
       evs.push({
         t: p.departure,
-        order: 0,
+        // A pod that leaves the instant it arrives is deleted after its own creation; any other
+        // departure goes before creations at the same time, so a reused name stays valid.
+        order: p.departure === p.arrival ? 3 : 0,
         key,
         line: JSON.stringify({
           t: p.departure,
