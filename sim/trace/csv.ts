@@ -142,7 +142,14 @@ export function importGenericCsv(text: string, name = "csv"): Result<Trace, Trac
   for (const col of ["name", "start"]) {
     if (!header.includes(col)) return bad(HEAD, `the header needs a "${col}" column`);
   }
-  type Row = { at: CsvPosition; pod: TracePod; start: number; end?: number; abs: boolean };
+  type Row = {
+    at: CsvPosition;
+    nameAt: CsvPosition;
+    pod: TracePod;
+    start: number;
+    end?: number;
+    abs: boolean;
+  };
   const rows: Row[] = [];
   for (const r of records) {
     const podName = r.get("name");
@@ -182,7 +189,13 @@ export function importGenericCsv(text: string, name = "csv"): Result<Trace, Trac
     }
     const owner = r.get("owner");
     if (owner !== undefined) pod.owner = owner;
-    const row: Row = { at: r.at("start"), pod, start: start.ms, abs: start.absolute };
+    const row: Row = {
+      at: r.at("start"),
+      nameAt: r.at("name"),
+      pod,
+      start: start.ms,
+      abs: start.absolute,
+    };
     const endText = r.get("end");
     if (endText !== undefined) {
       const end = timeMs(endText);
@@ -211,7 +224,7 @@ export function importGenericCsv(text: string, name = "csv"): Result<Trace, Trac
   const twice = overlappingPod(rows);
   if (twice) {
     return bad(
-      twice.at,
+      twice.nameAt,
       `pod ${twice.pod.namespace}/${twice.pod.name} starts again while it is still running ` +
         "(a name is reused only after the earlier row's end)",
     );
