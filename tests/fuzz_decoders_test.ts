@@ -2,7 +2,7 @@
  * Fuzzing the decoders of Proxmox and Kubernetes answers: valid sample responses with fields
  * of the wrong type, missing fields, huge arrays and deep nesting, then (for Proxmox) wrapped in
  * broken envelopes, odd HTTP statuses and non-JSON bodies, go through the real parsing code
- * (adapters/proxmox/transport.ts `interpret` and the schemas the client validates with;
+ * (adapters/proxmox/transport.ts `interpret`, then the client's `decodeData` with its schemas;
  * adapters/kubernetes/translate*.ts) and come back as typed values or typed errors whose
  * messages stay short: never an exception, never more than 2 s, never an error that copies a
  * huge input.
@@ -12,6 +12,7 @@ import fc from "fast-check";
 import type { z } from "zod";
 import * as S from "../adapters/proxmox/schemas.ts";
 import { interpret } from "../adapters/proxmox/transport.ts";
+import { decodeData } from "../adapters/proxmox/client.ts";
 import {
   nodeClaimFromKube,
   nodeFromKube,
@@ -202,12 +203,9 @@ for (const [endpoint, schema, sample] of PVE) {
         const outcome = withinBudget(endpoint, () => {
           const r = interpret(endpoint, status, "Reason", text);
           if (!r.ok) return { ok: false as const, message: r.error.message, kind: r.error.kind };
-          const p = schema.safeParse(r.value);
-          if (p.success) return { ok: true as const };
-          const message = p.error.issues.slice(0, 3).map((i) =>
-            `data.${i.path.join(".")}: ${i.message}`
-          ).join("; ");
-          return { ok: false as const, message, kind: "malformed" };
+          const d = decodeData(schema, r.value, endpoint);
+          if (d.ok) return { ok: true as const };
+          return { ok: false as const, message: d.error.message, kind: d.error.kind };
         });
         if (outcome.ok) seen.ok++;
         else {

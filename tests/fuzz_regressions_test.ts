@@ -9,6 +9,11 @@ import { importOpenb } from "../sim/trace/alibaba.ts";
 import { importGenericCsv } from "../sim/trace/csv.ts";
 import { parseTrace, type Trace, writeTrace } from "../sim/trace/format.ts";
 import { withinBudget } from "./fuzz_testing.ts";
+import * as S from "../adapters/proxmox/schemas.ts";
+import { decodeData } from "../adapters/proxmox/client.ts";
+import { interpret } from "../adapters/proxmox/transport.ts";
+import { podFromKube } from "../adapters/kubernetes/translate.ts";
+import { persistentVolumeFromKube } from "../adapters/kubernetes/translate_workloads.ts";
 
 const EXAMPLE = await Deno.readTextFile(new URL("../config.example.yaml", import.meta.url));
 const HEADER = '{"format":"proxscale-trace","version":1,"name":"t"}';
@@ -140,4 +145,47 @@ Deno.test("traces: 150,000 CSV rows with absolute times import (no spread into M
 Deno.test("traces: a CSV byte order mark is not part of the first column's name", () => {
   const r = importGenericCsv("\uFEFFname,start\nweb,0\n");
   assert.ok(r.ok, JSON.stringify(!r.ok && r.error));
+});
+
+Deno.test("traces: a run_for too large for exact milliseconds is refused at its column", () => {
+  const r = importGenericCsv("name,start,run_for\nweb,0,1e300\n");
+  assert.ok(!r.ok);
+  assert.deepEqual([r.error.line, r.error.col], [2, 7]);
+});
+
+Deno.test("decoders: 200,000 bad array entries are a Malformed, not a stack overflow in zod", () => {
+  const terms = Array(200_000).fill({ matchExpressions: "x" });
+  const pv = withinBudget("decode", () =>
+    persistentVolumeFromKube({
+      metadata: { name: "pv" },
+      spec: { nodeAffinity: { required: { nodeSelectorTerms: terms } } },
+    }));
+  assert.ok(!pv.ok);
+  assert.ok(pv.error.length <= 600, pv.error.slice(0, 200));
+  const nodes = withinBudget(
+    "decode",
+    () => decodeData(S.nodes, Array(200_000).fill({ node: 1 }), "GET /nodes"),
+  );
+  assert.ok(!nodes.ok && nodes.error.kind === "malformed");
+});
+
+Deno.test("decoders: a megabyte in a value or an error body is quoted, not copied", () => {
+  const big = "y".repeat(1 << 20);
+  const pod = podFromKube({
+    metadata: { name: "p", namespace: "d" },
+    spec: { containers: [{ name: "c", resources: { requests: { cpu: big } } }] },
+  });
+  assert.ok(!pod.ok && pod.error.length <= 600, !pod.ok ? pod.error.slice(0, 100) : "");
+  const answer = interpret("GET /nodes", 500, "x", JSON.stringify({ data: null, message: big }));
+  assert.ok(!answer.ok && answer.error.message.length <= 2_000);
+  const errors = interpret(
+    "POST /x",
+    400,
+    "Parameter verification failed.",
+    JSON.stringify({
+      data: null,
+      errors: Object.fromEntries([...Array(5000)].map((_, i) => [`k${i}`, big.slice(0, 5000)])),
+    }),
+  );
+  assert.ok(!errors.ok && JSON.stringify(errors.error).length <= 50_000);
 });

@@ -85,6 +85,8 @@ export type RunProcess = {
   port: number;
   /** Everything it wrote to stdout so far (JSON log and audit lines). */
   stdout(): string;
+  /** Everything it wrote to stderr so far. */
+  stderr(): string;
   /** SIGTERM and wait; returns the exit code. */
   stop(): Promise<number>;
 };
@@ -97,8 +99,9 @@ export async function startRunProcess(
   c: DemoCluster,
   dir: string,
   extraArgs: string[] = [],
+  configText: string = yamlConfig(c),
 ): Promise<RunProcess> {
-  await Deno.writeTextFile(`${dir}/config.yaml`, yamlConfig(c));
+  await Deno.writeTextFile(`${dir}/config.yaml`, configText);
   await Deno.writeTextFile(`${dir}/kubeconfig`, c.kube.kubeconfig());
   c.kube.store.peek("namespaces", undefined, "proxscale-system") ??
     c.kube.store.create("namespaces", {
@@ -119,17 +122,28 @@ export async function startRunProcess(
     ],
     env: { PROXSCALE_PVE_TOKEN: c.pve.tokenSecret },
     stdout: "piped",
-    stderr: "inherit",
+    stderr: "piped",
   }).spawn();
   let out = "";
+  let errText = "";
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const drained = (async () => {
-    for (;;) {
-      const r = await reader.read();
-      if (r.done) break;
-      out += r.value;
-    }
-  })();
+  const errReader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  const drained = Promise.all([
+    (async () => {
+      for (;;) {
+        const r = await reader.read();
+        if (r.done) break;
+        out += r.value;
+      }
+    })(),
+    (async () => {
+      for (;;) {
+        const r = await errReader.read();
+        if (r.done) break;
+        errText += r.value;
+      }
+    })(),
+  ]);
   let stopped: Promise<number> | undefined;
   const stop = () =>
     stopped ??= (async () => {
@@ -144,7 +158,12 @@ export async function startRunProcess(
     await until(() => /"http_port":\d+/.test(out), 30_000, "the daemon to listen");
   } catch (e) {
     await stop();
-    throw e;
+    throw new Error(`${(e as Error).message}; stderr: ${errText.slice(-2000)}`);
   }
-  return { port: Number(/"http_port":(\d+)/.exec(out)![1]), stdout: () => out, stop };
+  return {
+    port: Number(/"http_port":(\d+)/.exec(out)![1]),
+    stdout: () => out,
+    stderr: () => errText,
+    stop,
+  };
 }

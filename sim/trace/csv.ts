@@ -175,7 +175,7 @@ export function importGenericCsv(text: string, name = "csv"): Result<Trace, Trac
     const runFor = r.get("run_for");
     if (runFor !== undefined) {
       const s = Number(runFor);
-      if (!(s >= 0) || !Number.isFinite(s)) {
+      if (!(s >= 0) || !Number.isSafeInteger(Math.round(s * 1000))) {
         return bad(r.at("run_for"), `run_for "${runFor}" must be seconds >= 0`);
       }
       pod.runFor = Math.round(s * 1000);
