@@ -150,7 +150,14 @@ export async function startRunProcess(
       try {
         child.kill("SIGTERM");
       } catch { /* already gone */ }
+      // A daemon that does not finish its shutdown in 20 s is killed, so a test never hangs.
+      const timer = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* already gone */ }
+      }, 20_000);
       const s = await child.status;
+      clearTimeout(timer);
       await drained;
       return s.code;
     })();
