@@ -79,7 +79,7 @@ Deno.test("traces: labels, priority and tolerations of the wrong type name their
       ['"priority":"high"}', "priority"],
       ['"tolerations":"none"}', "tolerations"],
       ['"requiredNodeAffinity":[1]}', "requiredNodeAffinity"],
-    ]
+    ] as const
   ) {
     const line = base + extra;
     const r = parseTrace(`${HEADER}\n${line}\n`);
