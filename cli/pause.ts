@@ -10,9 +10,10 @@ import type { Command, Io } from "./command.ts";
 import { isNotFound, KubeClient } from "../adapters/kubernetes/client.ts";
 import { DEFAULT_NAMESPACE } from "../adapters/config/crd_manifests.ts";
 import { MAINTENANCE_CONFIGMAP, pausePatch } from "../daemon/maintenance.ts";
+import { tokenHeaders } from "./http_token.ts";
 
 const usage = (verb: string) =>
-  `proxscale ${verb} [--kubeconfig FILE] [--namespace NS] | --url http://HOST:PORT`;
+  `proxscale ${verb} [--kubeconfig FILE] [--namespace NS] | --url http://HOST:PORT [--token-file FILE]`;
 
 const help = (verb: string, paused: boolean) =>
   `usage: ${usage(verb)}
@@ -28,7 +29,9 @@ ${
   --namespace NS     proxscale's namespace (default ${DEFAULT_NAMESPACE})
   --url URL          a standalone daemon's HTTP port instead (POST /${
     paused ? "pause" : "resume"
-  }; not persistent)`;
+  }; not persistent)
+  --token-file FILE  with --url: the bearer token the daemon requires when it listens beyond
+                     loopback (its --http-token-file)`;
 
 /** Writes the cluster switch: creates the ConfigMap if missing, then merge-patches it. */
 export async function setClusterPaused(
@@ -76,6 +79,7 @@ function switchCommand(paused: boolean): Command {
             kubeconfig: { type: "string" },
             namespace: { type: "string", short: "n" },
             url: { type: "string" },
+            "token-file": { type: "string" },
             help: { type: "boolean", short: "h" },
           },
         }));
@@ -88,9 +92,15 @@ function switchCommand(paused: boolean): Command {
         return 0;
       }
       if (values.url !== undefined) {
+        const headers = await tokenHeaders(values["token-file"]);
+        if (!headers.ok) {
+          io.err(`proxscale ${verb}: ${headers.error}`);
+          return 2;
+        }
         try {
           const res = await fetch(new URL(`/${verb}`, values.url), {
             method: "POST",
+            headers: headers.value,
             signal: AbortSignal.timeout(5_000),
           });
           const body = await res.text();

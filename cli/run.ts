@@ -46,7 +46,7 @@ import type { JobQueue } from "../adapters/queue/port.ts";
 import { createLogger } from "../adapters/telemetry/logger.ts";
 import { createMetrics } from "../adapters/telemetry/metrics.ts";
 import { createHealthState } from "../adapters/telemetry/health.ts";
-import { startHttpServer } from "../daemon/http.ts";
+import { isLoopbackHost, startHttpServer } from "../daemon/http.ts";
 import { startDaemon } from "../daemon/daemon.ts";
 import { createTracing } from "../adapters/telemetry/tracing.ts";
 import { tracePveClient } from "../adapters/telemetry/traced_clients.ts";
@@ -103,8 +103,10 @@ export const runCommand: Command = {
       io.err(`proxscale run: ${startupLine(p)}`);
       return 1;
     };
-    const portFree = httpPortFree(s.httpPort);
+    const portFree = httpPortFree(s.httpPort, s.httpAddress);
     if (!portFree.ok) return fail(portFree.error);
+    const routeToken = await readRouteToken(s.httpTokenFile);
+    if (!routeToken.ok) return fail(routeToken.error);
     const creds = await clusterCredentials(s.kubeconfig);
     if (!creds.ok) return fail(creds.error);
     const kube = new KubeClient(creds.value);
@@ -209,7 +211,14 @@ export const runCommand: Command = {
     const routes: Record<string, (req: Request) => Response | Promise<Response>> = {};
     let http;
     try {
-      http = await startHttpServer({ port: s.httpPort, metrics, health, routes });
+      http = await startHttpServer({
+        hostname: s.httpAddress,
+        port: s.httpPort,
+        metrics,
+        health,
+        routes,
+        ...(routeToken.value !== undefined ? { routeToken: routeToken.value } : {}),
+      });
     } catch (e) {
       await queue.close();
       await connections.close();
@@ -237,7 +246,7 @@ export const runCommand: Command = {
       leaderElection: s.lease
         ? { namespace: s.lease.namespace, name: s.lease.name, identity }
         : false,
-      ...(clusterCa ? { bootstrap: { caPem: clusterCa } } : {}),
+      bootstrap: { namespace, ...(clusterCa ? { caPem: clusterCa } : {}) },
       paused: maintenance.paused(),
       ...obs,
       report: pausedReporter(
@@ -288,6 +297,10 @@ export const runCommand: Command = {
         queue: redis ? "redis" : "memory",
         lease: s.lease ? `${s.lease.namespace}/${s.lease.name}` : "none",
         http_port: http.port,
+        http_address: s.httpAddress,
+        status_routes: isLoopbackHost(s.httpAddress)
+          ? (routeToken.value ? "loopback, token required" : "loopback")
+          : (routeToken.value ? "token required" : "closed (no --http-token-file)"),
       });
     } catch (e) {
       io.err(
@@ -319,3 +332,41 @@ export const runCommand: Command = {
     return 0;
   },
 };
+
+/**
+ * The bearer token of the status and switch routes, from `--http-token-file` (trimmed; the
+ * file may be a mounted Secret). None without the option; an unreadable or empty file stops
+ * the start.
+ */
+async function readRouteToken(
+  file: string | undefined,
+): Promise<{ ok: true; value: string | undefined } | { ok: false; error: StartupProblem }> {
+  if (file === undefined) return { ok: true, value: undefined };
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (e) {
+    return {
+      ok: false,
+      error: {
+        check: "http token",
+        cause: `--http-token-file ${file} cannot be read (${
+          e instanceof Error ? e.name : "Error"
+        })`,
+        fix: "give a readable file holding the bearer token",
+      },
+    };
+  }
+  const token = text.trim();
+  if (token === "" || /\s/.test(token)) {
+    return {
+      ok: false,
+      error: {
+        check: "http token",
+        cause: `--http-token-file ${file} ${token === "" ? "is empty" : "holds whitespace"}`,
+        fix: "put one token (no spaces) in the file",
+      },
+    };
+  }
+  return { ok: true, value: token };
+}

@@ -158,7 +158,7 @@ async function runSim(args: string[], io: Io): Promise<number> {
       scale,
     });
     if (!t.ok) {
-      io.err(`${values.trace}:${t.error.line}: ${t.error.message}`);
+      io.err(`${values.trace}:${t.error.line}:${t.error.col}: ${t.error.message}`);
       return 2;
     }
     trace = t.value;

@@ -27,9 +27,10 @@ import {
 } from "../daemon/status_report.ts";
 import { emptyCounts } from "../adapters/queue/port.ts";
 import { MAINTENANCE_CONFIGMAP, pausedAnnotation } from "../daemon/maintenance.ts";
+import { tokenHeaders } from "./http_token.ts";
 
 const USAGE =
-  "proxscale status [--url http://HOST:PORT] [--kubeconfig FILE] [--namespace NS] [--json] [--decisions N]";
+  "proxscale status [--url http://HOST:PORT] [--token-file FILE] [--kubeconfig FILE] [--namespace NS] [--json] [--decisions N]";
 
 const HELP = `usage: ${USAGE}
 
@@ -37,6 +38,8 @@ Shows pools (usage vs limits, VM memory overhead included), NodeClaims with thei
 the job queue and the last decisions with their reasons.
 
   --url URL          the daemon's HTTP port (default http://127.0.0.1:8080; GET /status)
+  --token-file FILE  the bearer token the daemon requires when it listens beyond loopback
+                     (its --http-token-file)
   --kubeconfig FILE  read NodePools and NodeClaims from the cluster when the daemon is not
                      reachable (no jobs or decisions then)
   --namespace NS     proxscale's namespace for the cluster fallback (default ${DEFAULT_NAMESPACE})
@@ -46,9 +49,13 @@ the job queue and the last decisions with their reasons.
 /** Fetches the daemon's status document; a message when it cannot. */
 export async function fetchStatus(
   url: string,
+  headers: Record<string, string> = {},
 ): Promise<{ ok: true; value: StatusReport } | { ok: false; error: string }> {
   try {
-    const res = await fetch(new URL("/status", url), { signal: AbortSignal.timeout(5_000) });
+    const res = await fetch(new URL("/status", url), {
+      headers,
+      signal: AbortSignal.timeout(5_000),
+    });
     const text = await res.text();
     if (!res.ok) return { ok: false, error: `${url}/status answered ${res.status}: ${text}` };
     return { ok: true, value: JSON.parse(text) as StatusReport };
@@ -218,6 +225,7 @@ async function runStatus(args: string[], io: Io): Promise<number> {
       args,
       options: {
         url: { type: "string" },
+        "token-file": { type: "string" },
         kubeconfig: { type: "string" },
         namespace: { type: "string", short: "n" },
         json: { type: "boolean" },
@@ -239,7 +247,12 @@ async function runStatus(args: string[], io: Io): Promise<number> {
     return 2;
   }
   const url = values.url ?? "http://127.0.0.1:8080";
-  let status = await fetchStatus(url);
+  const headers = await tokenHeaders(values["token-file"]);
+  if (!headers.ok) {
+    io.err(`proxscale status: ${headers.error}`);
+    return 2;
+  }
+  let status = await fetchStatus(url, headers.value);
   if (!status.ok && values.kubeconfig !== undefined) {
     io.err(`daemon not reachable (${status.error}); showing what the cluster holds`);
     const kube = KubeClient.fromKubeconfig(await Deno.readTextFile(values.kubeconfig));

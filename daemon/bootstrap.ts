@@ -3,8 +3,12 @@
  * the claim's join token, record its id on the NodeClaim, create its bootstrap-token Secret in
  * kube-system, and hand the provider a seed ISO to upload to the VM's host and attach before
  * the first start. Once the node registered, or the launch or the claim failed, the ISO is
- * detached and deleted and the Secret deleted by name (proxscale needs only create/delete on
- * Secrets); expired Secrets proxscale created are swept as a backstop for crashes.
+ * detached and deleted and the Secret deleted by name (proxscale needs only create, get and
+ * delete on Secrets, never list). Every minted id is also kept in a ledger ConfigMap in
+ * proxscale's namespace until its Secret is gone, so the sweep of expired Secrets (a backstop for
+ * crashes and for claims removed without their finalizer) finds them by name: the ids recorded
+ * on NodeClaims plus the ledger's, each checked against the Secret's own expiration. kubeadm
+ * clusters also run the token cleaner, which deletes expired token Secrets by itself.
  *
  * The token never leaves this file except inside the Secret and the ISO bytes: reports carry
  * only the token id, which is public (it names the Secret).
@@ -30,6 +34,12 @@ import {
   PatchType,
 } from "../adapters/kubernetes/client.ts";
 import { nodeClaimFromKube } from "../adapters/kubernetes/translate.ts";
+import {
+  forgetMintedTokens,
+  readMintedTokens,
+  recordMintedToken,
+} from "../adapters/kubernetes/bootstrap_token_ledger.ts";
+import { DEFAULT_NAMESPACE } from "../adapters/config/crd_manifests.ts";
 import type { CreateOptions, SeedIsoRef, SeedTarget } from "../adapters/proxmox/port.ts";
 import type { DaemonContext } from "./context.ts";
 
@@ -39,6 +49,9 @@ export const TOKEN_ID_ANNOTATION = "proxscale.io/bootstrap-token-id";
 const SERVICE_ACCOUNT_CA = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
 /** The iso storage used when the MachineTemplate names none (PVE's default `local`). */
 const DEFAULT_ISO_STORAGE = "local";
+
+/** Namespace of the token ledger: proxscale's own. */
+const ledgerNamespace = (ctx: DaemonContext) => ctx.bootstrap?.namespace ?? DEFAULT_NAMESPACE;
 
 const claimPath = (name: string) =>
   `/apis/proxscale.io/v1alpha1/nodeclaims/${encodeURIComponent(name)}`;
@@ -103,11 +116,19 @@ export async function bootstrapCreateOptions(
     if (!prepared.ok) return err(seedErrorText(prepared.error));
     const { token, secret } = prepared.value;
     // Record the id first: whatever happens next, the Secret can be found and deleted by name.
+    const ledger = await recordMintedToken(
+      ctx.kube,
+      ledgerNamespace(ctx),
+      token.id,
+      secret.stringData.expiration,
+    );
+    if (!ledger.ok) return err(`recording the join token id: ${describeKubeError(ledger.error)}`);
     const previous = await readTokenId(ctx, claim.name);
     if (!previous.ok) return previous;
     if (previous.value !== undefined && previous.value !== token.id) {
       const d = await deleteBootstrapTokenSecret(ctx.kube, previous.value);
       if (!d.ok) return err(`old join token Secret: ${describeKubeError(d.error)}`);
+      await forgetMintedTokens(ctx.kube, ledgerNamespace(ctx), [previous.value]);
     }
     const a = await ctx.kube.requestJson("PATCH", claimPath(claim.name), {
       body: { metadata: { annotations: { [TOKEN_ID_ANNOTATION]: token.id } } },
@@ -176,6 +197,7 @@ export async function releaseBootstrap(
   if (id.value !== undefined) {
     const d = await deleteBootstrapTokenSecret(ctx.kube, id.value);
     if (!d.ok) return err(`deleting the join token Secret: ${describeKubeError(d.error)}`);
+    await forgetMintedTokens(ctx.kube, ledgerNamespace(ctx), [id.value]);
     if (d.value.existed) {
       tokenNote = `join token Secret ${bootstrapTokenSecretName(id.value)} deleted`;
     }
@@ -231,8 +253,11 @@ export async function releaseClaimBootstrap(
 const lastSweep = new WeakMap<DaemonContext, number>();
 
 /**
- * Deletes proxscale's expired join token Secrets, at most once per `everyMs` (a backstop for
- * a crash between minting and recording, and for clusters without the token cleaner).
+ * Deletes proxscale's expired join token Secrets, at most once per `everyMs`: the ids recorded on
+ * NodeClaims and in the ledger, each read by name and deleted once its own expiration passed
+ * (a backstop for a crash between minting and releasing, for claims removed without their
+ * finalizer, and for clusters without the token cleaner). Ids whose Secret is gone leave the
+ * ledger.
  */
 export async function sweepExpiredBootstrapTokens(
   ctx: DaemonContext,
@@ -242,16 +267,41 @@ export async function sweepExpiredBootstrapTokens(
   const last = lastSweep.get(ctx);
   if (last !== undefined && now - last < everyMs) return;
   lastSweep.set(ctx, now);
-  const r = await deleteExpiredBootstrapTokenSecrets(ctx.kube, now);
-  if (!r.ok || r.value.length === 0) return;
+  const ns = ledgerNamespace(ctx);
+  const ledger = await readMintedTokens(ctx.kube, ns);
+  if (!ledger.ok) return;
+  const claimed = await claimTokenIds(ctx);
+  if (!claimed.ok) return;
+  const r = await deleteExpiredBootstrapTokenSecrets(ctx.kube, now, [
+    ...ledger.value,
+    ...claimed.value,
+  ]);
+  if (!r.ok) return;
+  const inLedger = new Set(ledger.value);
+  await forgetMintedTokens(ctx.kube, ns, r.value.gone.filter((id) => inLedger.has(id)));
+  if (r.value.deleted.length === 0) return;
   ctx.report({
     time: now,
     what: "BootstrapTokenExpired",
     reason: reason(
       "BootstrapTokenExpired",
-      `expired join token Secrets deleted: ${r.value.join(", ")}`,
+      `expired join token Secrets deleted: ${r.value.deleted.join(", ")}`,
     ),
   });
+}
+
+/** The token ids recorded on NodeClaims (the claims are listed; Secrets never are). */
+async function claimTokenIds(ctx: DaemonContext): Promise<Result<string[], string>> {
+  const r = await ctx.kube.requestJson("GET", "/apis/proxscale.io/v1alpha1/nodeclaims");
+  if (!r.ok) return isNotFound(r.error) ? ok([]) : err(describeKubeError(r.error));
+  const items = (r.value.body as { items?: unknown } | null)?.items;
+  if (!Array.isArray(items)) return ok([]);
+  const ids: string[] = [];
+  for (const c of items as { metadata?: { annotations?: Record<string, unknown> } }[]) {
+    const id = c?.metadata?.annotations?.[TOKEN_ID_ANNOTATION];
+    if (typeof id === "string") ids.push(id);
+  }
+  return ok(ids);
 }
 
 /** An Event on the NodeClaim; failing to record it never blocks bootstrap. */

@@ -98,7 +98,8 @@ export type DaemonContext = {
   pollInterval: number;
   /**
    * Node bootstrap inputs: the join-token random source (default crypto.getRandomValues; tests
-   * inject a known one) and the cluster CA when bootstrap.caCertHashFrom is unset.
+   * inject a known one), the cluster CA when bootstrap.caCertHashFrom is unset, and proxscale's
+   * namespace, where the ledger of minted token ids lives (default proxscale-system).
    */
-  bootstrap?: { random?: RandomBytes; caPem?: string };
+  bootstrap?: { random?: RandomBytes; caPem?: string; namespace?: string };
 };

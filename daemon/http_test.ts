@@ -3,7 +3,7 @@ import { createHealthState } from "../adapters/telemetry/health.ts";
 import { createMetrics } from "../adapters/telemetry/metrics.ts";
 import { createRedactor } from "../adapters/telemetry/redact.ts";
 import { parsePrometheus, sampleValue } from "../adapters/telemetry/testing/prometheus_text.ts";
-import { type HttpServerOptions, startHttpServer } from "./http.ts";
+import { httpHandler, type HttpServerOptions, isLoopbackHost, startHttpServer } from "./http.ts";
 
 async function serve(opts: HttpServerOptions, fn: (base: string) => Promise<void>) {
   const server = await startHttpServer({ hostname: "127.0.0.1", port: 0, ...opts });
@@ -126,4 +126,86 @@ Deno.test("unknown paths are 404, writes are 405, a failing collect is a scrubbe
     assert.ok(!r.body.includes("hunter2"), r.body);
   });
   assert.deepEqual(errors, ["metrics collection failed"]);
+});
+
+Deno.test("status and switch routes: open on loopback, token-only beyond it, closed without a token; probes and metrics always open", async () => {
+  const health = {
+    liveness: () => ({ name: "loop", ok: true, detail: "" }),
+    readiness: () => [{ name: "caches", ok: true, detail: "" }],
+  };
+  const routes = {
+    "/status": () => new Response("{}"),
+    "/pause": (req: Request) =>
+      new Response(req.method === "POST" ? "paused" : "state", { status: 200 }),
+  };
+  const metrics = { collect: () => Promise.resolve("# none\n") };
+  const cases: {
+    hostname: string;
+    token?: string;
+    auth?: string;
+    want: number;
+  }[] = [
+    { hostname: "127.0.0.1", want: 200 },
+    { hostname: "127.0.0.1", token: "s3cret", want: 401 },
+    { hostname: "127.0.0.1", token: "s3cret", auth: "Bearer s3cret", want: 200 },
+    { hostname: "::1", want: 200 },
+    { hostname: "0.0.0.0", want: 401 },
+    { hostname: "0.0.0.0", auth: "Bearer anything", want: 401 },
+    { hostname: "0.0.0.0", token: "s3cret", want: 401 },
+    { hostname: "0.0.0.0", token: "s3cret", auth: "Bearer wrong!", want: 401 },
+    { hostname: "0.0.0.0", token: "s3cret", auth: "Bearer s3cre", want: 401 },
+    { hostname: "0.0.0.0", token: "s3cret", auth: "Basic s3cret", want: 401 },
+    { hostname: "0.0.0.0", token: "s3cret", auth: "Bearer s3cret", want: 200 },
+    { hostname: "::", token: "s3cret", want: 401 },
+  ];
+  for (const c of cases) {
+    const handler = httpHandler({
+      hostname: c.hostname,
+      ...(c.token ? { routeToken: c.token } : {}),
+      metrics,
+      health,
+      routes,
+    });
+    const headers: Record<string, string> = c.auth ? { authorization: c.auth } : {};
+    const asked: [string, string][] = [["POST", "/pause"], ["GET", "/pause"], ["GET", "/status"]];
+    for (const [method, path] of asked) {
+      const res = await handler(new Request(`http://x${path}`, { method, headers }));
+      const body = await res.text();
+      assert.equal(res.status, c.want, `${method} ${path} ${JSON.stringify(c)}: ${body}`);
+      if (c.want === 401) {
+        assert.equal(res.headers.get("www-authenticate"), 'Bearer realm="proxscale"');
+        assert.ok(!body.includes("s3cret"), body);
+      }
+    }
+    for (const path of ["/metrics", "/healthz", "/readyz"]) {
+      const res = await handler(new Request(`http://x${path}`));
+      await res.body?.cancel();
+      assert.equal(res.status, 200, `${path} ${JSON.stringify(c)}`);
+    }
+  }
+});
+
+Deno.test("loopback is 127.0.0.0/8 and ::1; the any-address is not", () => {
+  for (const h of ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"]) {
+    assert.ok(isLoopbackHost(h), h);
+  }
+  for (const h of ["0.0.0.0", "::", "10.0.0.1", "192.168.1.5", "::ffff:10.0.0.1", "128.0.0.1"]) {
+    assert.ok(!isLoopbackHost(h), h);
+  }
+});
+
+Deno.test("the server binds loopback unless told otherwise", async () => {
+  const server = await startHttpServer({
+    port: 0,
+    metrics: { collect: () => Promise.resolve("") },
+    health: {
+      liveness: () => ({ name: "loop", ok: true, detail: "" }),
+      readiness: () => [],
+    },
+  });
+  try {
+    assert.equal(server.hostname, "127.0.0.1");
+  } finally {
+    await server.shutdown();
+  }
 });

@@ -202,6 +202,7 @@ export async function startDemoCluster(o: ClusterOptions = {}): Promise<DemoClus
       ...(s.onError ? { onError: s.onError } : {}),
       hook: (step) => crash(step),
       bootstrap: {
+        namespace: "default",
         ...(s.random ? { random: s.random } : {}),
         ...(kube.caPem ? { caPem: kube.caPem } : {}),
       },

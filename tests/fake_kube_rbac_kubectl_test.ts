@@ -50,8 +50,13 @@ Deno.test("kubectl auth can-i as proxscale's ServiceAccount answers exactly what
       [["create", "nodeclaims.proxscale.io"], "yes"],
       [["delete", "nodepools.proxscale.io"], "no"],
       [["patch", "nodepools.proxscale.io", "--subresource=status"], "yes"],
-      [["list", "secrets", "-n", "kube-system"], "yes"],
-      [["get", "secrets", "-n", "kube-system"], "no"],
+      [["list", "secrets", "-n", "kube-system"], "no"],
+      [["watch", "secrets", "-n", "kube-system"], "no"],
+      [["list", "secrets", "--all-namespaces"], "no"],
+      [["get", "secrets", "-n", "kube-system"], "yes"],
+      [["delete", "secrets", "-n", "kube-system"], "yes"],
+      [["patch", "configmaps/proxscale-bootstrap-tokens", "-n", "proxscale-system"], "yes"],
+      [["patch", "configmaps/proxscale-settings", "-n", "proxscale-system"], "no"],
       [["get", "secrets", "-n", "proxscale-system"], "yes"],
       [["list", "secrets", "-n", "default"], "no"],
       [["update", "leases.coordination.k8s.io", "-n", "proxscale-system"], "yes"],
@@ -99,7 +104,7 @@ Deno.test("kubectl auth whoami and can-i --list show the ServiceAccount and its 
     assert.deepEqual(row("customresourcedefinitions.apiextensions.k8s.io").length, 4);
     assert.deepEqual(row("namespaces"), []);
     const system = await kubectl("auth", "can-i", "--list", `--as=${SA}`, "-n", "kube-system");
-    assert.match(system.stdout, /^secrets\s+\[\]\s+\[\]\s+\[create delete list\]$/m);
+    assert.match(system.stdout, /^secrets\s+\[\]\s+\[\]\s+\[create get delete\]$/m);
   });
 });
 

@@ -438,10 +438,15 @@ Deno.test("bootstrap-token Secrets: short-lived, usable for bootstrap auth, clea
     } as RequestInit);
     assert.equal(res.status, 201);
     assert.equal((await res.json()).status.userInfo.username, "system:bootstrap:abc123");
-    const none = await deleteExpiredBootstrapTokenSecrets(client, now);
-    assert.deepEqual(none, { ok: true, value: [] });
-    const expired = await deleteExpiredBootstrapTokenSecrets(client, now + 31 * 60_000);
-    assert.deepEqual(expired, { ok: true, value: ["bootstrap-token-abc123"] });
+    const none = await deleteExpiredBootstrapTokenSecrets(client, now, ["abc123"]);
+    assert.deepEqual(none, { ok: true, value: { deleted: [], gone: [] } });
+    const expired = await deleteExpiredBootstrapTokenSecrets(client, now + 31 * 60_000, [
+      "abc123",
+    ]);
+    assert.deepEqual(expired, {
+      ok: true,
+      value: { deleted: ["bootstrap-token-abc123"], gone: ["abc123"] },
+    });
     assert.deepEqual(await deleteBootstrapTokenSecret(client, "abc123"), {
       ok: true,
       value: { existed: false },
@@ -476,7 +481,10 @@ Deno.test("KubeWriter drives every write through one client, as the daemon will"
       ok: true,
       value: { existed: true },
     });
-    assert.deepEqual(await w.deleteExpiredBootstrapTokens(), { ok: true, value: [] });
+    assert.deepEqual(await w.deleteExpiredBootstrapTokens(["zzz999"]), {
+      ok: true,
+      value: { deleted: [], gone: ["zzz999"] },
+    });
     assert.deepEqual(await w.deleteNode("n3"), { ok: true, value: { existed: true } });
     assert.deepEqual(await w.deleteNodeClaim(claim.name), { ok: true, value: { existed: true } });
   });

@@ -161,7 +161,10 @@ Deno.test("RBAC: leases and settings only in proxscale's namespace, token Secret
   assert.ok(!req("delete", "coordination.k8s.io", "leases", "proxscale-system"));
   assert.ok(req("create", "", "secrets", "kube-system"));
   assert.ok(!req("create", "", "secrets", "default"));
-  assert.ok(!req("get", "", "secrets", "kube-system"));
+  assert.ok(req("get", "", "secrets", "kube-system"));
+  assert.ok(!req("list", "", "secrets", "kube-system"));
+  assert.ok(!req("watch", "", "secrets", "kube-system"));
+  assert.ok(!req("list", "", "secrets", "proxscale-system"));
   assert.ok(req("create", "", "pods", "default", "eviction"));
   assert.ok(!req("create", "", "pods", "default"));
   assert.ok(req("patch", "", "nodes"));

@@ -32,6 +32,11 @@ import {
   deleteBootstrapTokenSecret,
   deleteExpiredBootstrapTokenSecrets,
 } from "../adapters/kubernetes/bootstrap_secrets.ts";
+import {
+  forgetMintedTokens,
+  readMintedTokens,
+  recordMintedToken,
+} from "../adapters/kubernetes/bootstrap_token_ledger.ts";
 import { migrateText } from "../cli/migrate.ts";
 import { reason } from "../core/reason.ts";
 import type { NodeClaim } from "../core/model.ts";
@@ -159,7 +164,13 @@ Deno.test("every adapter call works under proxscale's RBAC, and nothing more is 
       await createBootstrapTokenSecret(sa, token, now, 60_000, { nodeClaim: claim.name }),
       "token",
     );
-    must(await deleteExpiredBootstrapTokenSecrets(sa, now + 120_000), "expired tokens");
+    must(await recordMintedToken(sa, NS, token.id, "2030-01-01T00:00:00Z"), "ledger record");
+    assert.deepEqual(must(await readMintedTokens(sa, NS), "ledger read"), [token.id]);
+    assert.deepEqual(
+      must(await deleteExpiredBootstrapTokenSecrets(sa, now + 120_000, [token.id]), "expired"),
+      { deleted: ["bootstrap-token-rbac01"], gone: ["rbac01"] },
+    );
+    must(await forgetMintedTokens(sa, NS, [token.id]), "ledger forget");
     must(await deleteBootstrapTokenSecret(sa, "abc123"), "delete token");
 
     assert.deepEqual(denied(), [], "the rules miss calls the adapters make");
@@ -173,7 +184,12 @@ Deno.test("every adapter call works under proxscale's RBAC, and nothing more is 
         "DELETE",
         `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/proxscale-leader`,
       ),
-      await sa.requestJson("GET", "/api/v1/namespaces/kube-system/secrets/anything"),
+      await sa.requestJson("GET", "/api/v1/namespaces/kube-system/secrets"),
+      await sa.requestJson("GET", "/api/v1/secrets"),
+      await sa.requestJson("PATCH", `/api/v1/namespaces/${NS}/configmaps/proxscale-settings`, {
+        body: { data: { x: "1" } },
+        contentType: "application/merge-patch+json",
+      }),
       await sa.requestJson("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"),
       await sa.requestJson("DELETE", "/apis/proxscale.io/v1alpha1/nodepools/general"),
     ];

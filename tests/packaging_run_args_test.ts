@@ -6,7 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
-import { parseRunArgs, type RunSettings } from "../adapters/deploy/run_options.ts";
+import {
+  hostRunArgs,
+  parseRunArgs,
+  podRunArgs,
+  type RunSettings,
+} from "../adapters/deploy/run_options.ts";
 import { defaultChartValues, renderChartObjects } from "../adapters/deploy/helm_render.ts";
 import type { KubeObject } from "../adapters/deploy/manifests.ts";
 
@@ -112,10 +117,28 @@ Deno.test("bad values of run's options are usage errors, not crashes", () => {
       [["--crds", "--leader-elect", "--no-leader-elect"], /contradict/],
       [["--crds", "stray"], /unexpected argument "stray"/],
       [["--crds", "--pause=yes"], /"--pause" takes no value/],
+      [["--crds", "--http-address=pve1.lan"], /--http-address "pve1.lan" must be an IPv4/],
+      [["--crds", "--http-address=300.1.1.1"], /--http-address "300.1.1.1"/],
+      [["--crds", "--http-token-file="], /--http-token-file needs a file name/],
     ] as const
   ) {
     const r = parseRunArgs([...argv]);
     assert.ok(!r.ok, argv.join(" "));
     assert.match(r.error, message);
   }
+});
+
+Deno.test("the HTTP server binds loopback unless --http-address says; the Deployment binds every address", () => {
+  const plain = parseRunArgs(["--crds"]);
+  assert.ok(plain.ok && plain.value !== "help");
+  assert.equal(plain.value.httpAddress, "127.0.0.1");
+  assert.equal(plain.value.httpTokenFile, undefined);
+  const wide = parseRunArgs(["--crds", "--http-address=0.0.0.0", "--http-token-file=/t"]);
+  assert.ok(wide.ok && wide.value !== "help");
+  assert.equal(wide.value.httpAddress, "0.0.0.0");
+  assert.equal(wide.value.httpTokenFile, "/t");
+  const v6 = parseRunArgs(["--crds", "--http-address=::1"]);
+  assert.ok(v6.ok && v6.value !== "help" && v6.value.httpAddress === "::1");
+  assert.ok(podRunArgs(8080).includes("--http-address=0.0.0.0"));
+  assert.ok(!hostRunArgs().some((a) => a.startsWith("--http-address")), "systemd: loopback");
 });

@@ -85,19 +85,30 @@ export type RunProcess = {
   port: number;
   /** Everything it wrote to stdout so far (JSON log and audit lines). */
   stdout(): string;
+  /** Everything it wrote to stderr so far. */
+  stderr(): string;
   /** SIGTERM and wait; returns the exit code. */
   stop(): Promise<number>;
 };
 
-/** Writes the configuration and kubeconfig into `dir` and starts the daemon on a free port. */
-export async function startRunProcess(c: DemoCluster, dir: string): Promise<RunProcess> {
-  await Deno.writeTextFile(`${dir}/config.yaml`, yamlConfig(c));
+/**
+ * Writes the configuration and kubeconfig into `dir` and starts the daemon on a free port;
+ * `extraArgs` are appended to `proxscale run`'s arguments.
+ */
+export async function startRunProcess(
+  c: DemoCluster,
+  dir: string,
+  extraArgs: string[] = [],
+  configText: string = yamlConfig(c),
+): Promise<RunProcess> {
+  await Deno.writeTextFile(`${dir}/config.yaml`, configText);
   await Deno.writeTextFile(`${dir}/kubeconfig`, c.kube.kubeconfig());
-  c.kube.store.create("namespaces", {
-    apiVersion: "v1",
-    kind: "Namespace",
-    metadata: { name: "proxscale-system" },
-  });
+  c.kube.store.peek("namespaces", undefined, "proxscale-system") ??
+    c.kube.store.create("namespaces", {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: "proxscale-system" },
+    });
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -107,27 +118,46 @@ export async function startRunProcess(c: DemoCluster, dir: string): Promise<RunP
       `--config=${dir}/config.yaml`,
       `--kubeconfig=${dir}/kubeconfig`,
       "--http-port=0",
+      ...extraArgs,
     ],
     env: { PROXSCALE_PVE_TOKEN: c.pve.tokenSecret },
     stdout: "piped",
-    stderr: "inherit",
+    stderr: "piped",
   }).spawn();
   let out = "";
+  let errText = "";
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const drained = (async () => {
-    for (;;) {
-      const r = await reader.read();
-      if (r.done) break;
-      out += r.value;
-    }
-  })();
+  const errReader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  const drained = Promise.all([
+    (async () => {
+      for (;;) {
+        const r = await reader.read();
+        if (r.done) break;
+        out += r.value;
+      }
+    })(),
+    (async () => {
+      for (;;) {
+        const r = await errReader.read();
+        if (r.done) break;
+        errText += r.value;
+      }
+    })(),
+  ]);
   let stopped: Promise<number> | undefined;
   const stop = () =>
     stopped ??= (async () => {
       try {
         child.kill("SIGTERM");
       } catch { /* already gone */ }
+      // A daemon that does not finish its shutdown in 20 s is killed, so a test never hangs.
+      const timer = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* already gone */ }
+      }, 20_000);
       const s = await child.status;
+      clearTimeout(timer);
       await drained;
       return s.code;
     })();
@@ -135,7 +165,12 @@ export async function startRunProcess(c: DemoCluster, dir: string): Promise<RunP
     await until(() => /"http_port":\d+/.test(out), 30_000, "the daemon to listen");
   } catch (e) {
     await stop();
-    throw e;
+    throw new Error(`${(e as Error).message}; stderr: ${errText.slice(-2000)}`);
   }
-  return { port: Number(/"http_port":(\d+)/.exec(out)![1]), stdout: () => out, stop };
+  return {
+    port: Number(/"http_port":(\d+)/.exec(out)![1]),
+    stdout: () => out,
+    stderr: () => errText,
+    stop,
+  };
 }

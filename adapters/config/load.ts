@@ -13,7 +13,7 @@ import { positionInScalar } from "./scalar_position.ts";
 import { type ConfigFile, configFile } from "./schema.ts";
 import { normalize, normalizeMachineTemplate, normalizeNodePool } from "./normalize.ts";
 import { poolRequirementProblem } from "../../core/provisioning_pools.ts";
-import { readYaml } from "./yaml_source.ts";
+import { CONFIG_LIMITS, readYaml, type YamlLimits } from "./yaml_source.ts";
 
 /** One validation problem, located in the source. */
 export type ConfigProblem = {
@@ -149,8 +149,9 @@ export function parseYaml<S extends z.ZodType>(
   text: string,
   file: string,
   schema: S,
+  limits: YamlLimits = CONFIG_LIMITS,
 ): Result<{ parsed: z.output<S>; doc: Document; lc: LineCounter }, ConfigProblem[]> {
-  const read = readYaml(text, "one");
+  const read = readYaml(text, "one", limits);
   if (!read.ok) return err(read.error.map((p) => ({ file, ...p, path: "" })));
   const first = read.value[0];
   if (!first) {

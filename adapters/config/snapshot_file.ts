@@ -8,6 +8,7 @@ import type { Config, Host, Node, NodeClaim, Pod, Snapshot } from "../../core/mo
 import { bytes, cpuMillis } from "../../core/quantity.ts";
 import { err, ok, type Result } from "../../core/result.ts";
 import { type ConfigProblem, parseYaml } from "./load.ts";
+import type { YamlLimits } from "./yaml_source.ts";
 import { quantity, requirement, taint } from "./schema.ts";
 import { sizeName } from "../../core/shapes.ts";
 
@@ -96,6 +97,9 @@ const claimSpec = z.strictObject({
   ready: z.boolean().default(false),
   labels: z.record(z.string(), z.string()).default({}),
 });
+
+/** Bounds of a snapshot file (about 2000 pods): the YAML parser needs about a second for 256 KiB. */
+export const SNAPSHOT_LIMITS: YamlLimits = { maxBytes: 256 * 1024, maxLines: 10_000 };
 
 export const snapshotFile = z.strictObject({
   now: z.int().optional(),
@@ -256,7 +260,7 @@ export async function loadSnapshotFile(
       message: e instanceof Deno.errors.NotFound ? "file not found" : String(e),
     }]);
   }
-  const r = parseYaml(text, path, snapshotFile);
+  const r = parseYaml(text, path, snapshotFile, SNAPSHOT_LIMITS);
   if (!r.ok) return r;
   return ok(toSnapshot(r.value.parsed, config, defaultNow));
 }

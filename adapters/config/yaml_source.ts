@@ -33,6 +33,70 @@ export type YamlRead = { doc: Document; lc: LineCounter; value: unknown };
  */
 export const MAX_ALIAS_EXPANSION = 10_000;
 
+/** How many aliases one document may hold (each is resolved by a walk of the document). */
+export const MAX_ALIASES = 1_000;
+
+/**
+ * Size bounds checked before parsing, so a huge file is a located refusal in milliseconds
+ * instead of seconds of parsing. A configuration is a few hundred lines.
+ */
+export type YamlLimits = { maxBytes: number; maxLines: number };
+
+/** The bounds of a configuration file (and of `migrate`'s input). */
+export const CONFIG_LIMITS: YamlLimits = { maxBytes: 128 * 1024, maxLines: 5_000 };
+
+/** Deepest nesting of flow collections (`[`, `{`) a file may have; real files use a few. */
+export const MAX_FLOW_DEPTH = 64;
+
+/** Where the text first crosses the limits (size, lines, flow nesting), if it does. */
+function overLimits(text: string, limits: YamlLimits): YamlProblem | undefined {
+  let line = 1;
+  let lineStart = 0;
+  let depth = 0;
+  let quote = "";
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quote !== "") {
+      if (ch === quote) quote = "";
+      else if (ch === "\\" && quote === '"') i++;
+    } else if (ch === "#" && (i === lineStart || /\s/.test(text[i - 1]!))) {
+      const nl = text.indexOf("\n", i);
+      i = (nl < 0 ? text.length : nl) - 1;
+      continue;
+    } else if ((ch === '"' || ch === "'") && depth > 0) quote = ch;
+    else if (ch === "[" || ch === "{") {
+      if (++depth > MAX_FLOW_DEPTH) {
+        return {
+          line,
+          col: i - lineStart + 1,
+          message: `collections nested deeper than ${MAX_FLOW_DEPTH} levels`,
+        };
+      }
+    } else if ((ch === "]" || ch === "}") && depth > 0) depth--;
+    if (i >= limits.maxBytes) {
+      return {
+        line,
+        col: i - lineStart + 1,
+        message: `the file is larger than ${limits.maxBytes} bytes (${text.length}); ` +
+          "this is more than any real one holds",
+      };
+    }
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+      if (line > limits.maxLines) {
+        return {
+          line,
+          col: 1,
+          message: `the file has more than ${limits.maxLines} lines; ` +
+            "this is more than any real one holds",
+        };
+      }
+    }
+  }
+  return undefined;
+}
+
 /** Tags whose values are plain YAML data (the core schema and the common long forms). */
 const PLAIN_TAGS = new Set([
   "tag:yaml.org,2002:map",
@@ -52,10 +116,13 @@ function firstLine(message: string): string {
 export function readYaml(
   text: string,
   expect: "one" | "many",
+  limits: YamlLimits = CONFIG_LIMITS,
 ): Result<YamlRead[], YamlProblem[]> {
   // The BOM is not content; drop it so positions count from the first real character, as an
   // editor shows them.
   const source = text.startsWith("\uFEFF") ? text.slice(1) : text;
+  const over = overLimits(source, limits);
+  if (over) return err([over]);
   const lc = new LineCounter();
   const docs = parseAllDocuments(source, {
     lineCounter: lc,
@@ -110,20 +177,47 @@ function checkNodes(
   tagAt: (offset: number) => { line: number; col: number; tag?: string },
 ): YamlProblem[] {
   const problems: YamlProblem[] = [];
+  // Count first: resolving an alias walks the document, so thousands of them take seconds.
+  let aliases = 0;
+  let tooMany: YamlProblem | undefined;
+  visit(doc, {
+    Alias: (_k, alias) => {
+      if (++aliases > MAX_ALIASES) {
+        const pos = alias.range ? at(alias.range[0]) : { line: 1, col: 1 };
+        tooMany = {
+          ...pos,
+          message: `more than ${MAX_ALIASES} aliases in one document; ` +
+            "write the repeated blocks out",
+        };
+        return visit.BREAK;
+      }
+    },
+  });
+  if (tooMany) return [tooMany];
   const sizes = new Map<Node, number>();
+  const inProgress = new Set<Node>();
+  // Each resolve walks the document: once per alias.
+  const targets = new Map<Node, Node | undefined>();
+  const resolve = (a: Node & { resolve(d: Document): Node | undefined }) => {
+    if (!targets.has(a)) targets.set(a, a.resolve(doc));
+    return targets.get(a);
+  };
   const sizeOf = (node: unknown, depth: number): number => {
     if (depth > 64) return MAX_ALIAS_EXPANSION + 1; // deeper nesting than any real file
     if (!isNode(node)) return 1;
     const known = sizes.get(node);
     if (known !== undefined) return known;
+    // An alias inside its own anchor's value expands without end.
+    if (inProgress.has(node)) return MAX_ALIAS_EXPANSION + 1;
+    inProgress.add(node);
     let n = 1;
     if (isAlias(node)) {
-      const target = node.resolve(doc);
+      const target = resolve(node);
       n = target ? sizeOf(target, depth + 1) : 1;
     } else {
       visit(node, {
         Alias: (_k, a) => {
-          const target = a.resolve(doc);
+          const target = resolve(a);
           n += target ? sizeOf(target, depth + 1) : 1;
           return visit.SKIP;
         },
@@ -132,6 +226,7 @@ function checkNodes(
         },
       });
     }
+    inProgress.delete(node);
     sizes.set(node, n);
     return n;
   };
@@ -150,7 +245,7 @@ function checkNodes(
     },
     Alias: (_k, alias) => {
       const pos = alias.range ? at(alias.range[0]) : { line: 1, col: 1 };
-      const target = alias.resolve(doc);
+      const target = resolve(alias);
       if (!target) {
         problems.push({
           ...pos,

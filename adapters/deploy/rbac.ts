@@ -10,6 +10,7 @@
  * the fake API server with the same rules enforced.
  */
 import { GROUP } from "../kubernetes/crds.ts";
+import { TOKEN_LEDGER_CONFIGMAP } from "../kubernetes/bootstrap_token_ledger.ts";
 
 /** One rbac.authorization.k8s.io/v1 PolicyRule. */
 export type PolicyRule = {
@@ -27,77 +28,163 @@ export const CRD_NAMES = ["nodepools", "machinetemplates", "providers", "nodecla
   `${p}.${GROUP}`
 );
 
+/** A rule with the reason each of its verbs exists (rendered into docs/operations.md). */
+export type DocumentedRule = { rule: PolicyRule; why: string };
+
 /**
- * Cluster-wide rules. Each line names the adapter call that needs it, so removing a call makes
- * the rule visibly dead and adding one without a rule fails the RBAC-enforcing test.
+ * Cluster-wide rules. Each names the adapter call that needs it, so removing a call makes the
+ * rule visibly dead and adding one without a rule fails the RBAC-enforcing test.
  */
-export const CLUSTER_RULES: PolicyRule[] = [
-  // cluster_informers.ts (pods informer); eviction.ts and daemon/kube_actions.ts delete a pod only
-  // when drainTimeoutAction is "force".
-  { apiGroups: [""], resources: ["pods"], verbs: ["list", "watch", "delete"] },
-  // eviction.ts, daemon/kube_actions.ts: POST pods/<p>/eviction (honours PodDisruptionBudgets).
-  { apiGroups: [""], resources: ["pods/eviction"], verbs: ["create"] },
-  // cluster_informers.ts; node_writer.ts reads, labels/taints/cordons (PATCH) and removes nodes.
+export const CLUSTER_RULE_DOCS: DocumentedRule[] = [
   {
-    apiGroups: [""],
-    resources: ["nodes"],
-    verbs: ["get", "list", "watch", "patch", "delete"],
-  },
-  // events.ts: core/v1 Events for NodePools, NodeClaims, nodes and pods, repeats counted by PATCH.
-  { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
-  // cluster_informers.ts: PodDisruptionBudgets feed the disruption decisions.
-  { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: ["list", "watch"] },
-  // cluster_informers.ts: DaemonSets add per-node overhead; bound volumes constrain pods.
-  { apiGroups: ["apps"], resources: ["daemonsets"], verbs: ["list", "watch"] },
-  { apiGroups: ["storage.k8s.io"], resources: ["storageclasses"], verbs: ["list", "watch"] },
-  {
-    apiGroups: [""],
-    resources: ["persistentvolumeclaims", "persistentvolumes"],
-    verbs: ["list", "watch"],
-  },
-  // config_loader.ts / config_watcher.ts list and watch the configuration kinds;
-  // config_status_writer.ts reads one (GET) and patches its status.
-  {
-    apiGroups: [GROUP],
-    resources: ["nodepools", "machinetemplates", "providers"],
-    verbs: ["get", "list", "watch"],
+    rule: { apiGroups: [""], resources: ["pods"], verbs: ["list", "watch", "delete"] },
+    why: "list/watch: the pods informer (cluster_informers.ts) sees pending and running pods; " +
+      "delete: eviction.ts and daemon/kube_actions.ts delete a pod only when " +
+      "drainTimeoutAction is force",
   },
   {
-    apiGroups: [GROUP],
-    resources: ["nodepools/status", "machinetemplates/status", "providers/status"],
-    verbs: ["patch"],
+    rule: { apiGroups: [""], resources: ["pods/eviction"], verbs: ["create"] },
+    why: "create: drains evict through POST pods/NAME/eviction, which honours " +
+      "PodDisruptionBudgets",
   },
-  // nodeclaim_writer.ts and daemon/kube_actions.ts create, read and delete claims, and PATCH the
-  // claim to release its finalizer; cluster_informers.ts watches them.
   {
-    apiGroups: [GROUP],
-    resources: ["nodeclaims"],
-    verbs: ["create", "get", "list", "watch", "patch", "delete"],
+    rule: {
+      apiGroups: [""],
+      resources: ["nodes"],
+      verbs: ["get", "list", "watch", "patch", "delete"],
+    },
+    why: "list/watch: the nodes informer; get: node_writer.ts reads a node before patching its " +
+      "taints; patch: labels, taints and cordon; delete: removes the Node of a deleted VM",
   },
-  { apiGroups: [GROUP], resources: ["nodeclaims/status"], verbs: ["patch"] },
-  // `proxscale diagnose` (issue 9): are the CRDs installed? Only proxscale's own, by name.
   {
-    apiGroups: ["apiextensions.k8s.io"],
-    resources: ["customresourcedefinitions"],
-    verbs: ["get"],
-    resourceNames: CRD_NAMES,
+    rule: { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+    why: "create: Events on NodePools, NodeClaims, nodes and pods (events.ts); patch: counts " +
+      "a repeated Event instead of creating another",
+  },
+  {
+    rule: { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: ["list", "watch"] },
+    why: "list/watch: PodDisruptionBudgets feed the disruption decisions",
+  },
+  {
+    rule: { apiGroups: ["apps"], resources: ["daemonsets"], verbs: ["list", "watch"] },
+    why: "list/watch: DaemonSets add per-node overhead to a new node's capacity",
+  },
+  {
+    rule: {
+      apiGroups: ["storage.k8s.io"],
+      resources: ["storageclasses"],
+      verbs: ["list", "watch"],
+    },
+    why: "list/watch: a StorageClass's topology constrains where a pod's volume can bind",
+  },
+  {
+    rule: {
+      apiGroups: [""],
+      resources: ["persistentvolumeclaims", "persistentvolumes"],
+      verbs: ["list", "watch"],
+    },
+    why: "list/watch: bound volumes pin pods to zones and hosts",
+  },
+  {
+    rule: {
+      apiGroups: [GROUP],
+      resources: ["nodepools", "machinetemplates", "providers"],
+      verbs: ["get", "list", "watch"],
+    },
+    why: "list/watch: config_loader.ts and config_watcher.ts load and hot-reload the " +
+      "configuration kinds; get: config_status_writer.ts reads one before patching its status",
+  },
+  {
+    rule: {
+      apiGroups: [GROUP],
+      resources: ["nodepools/status", "machinetemplates/status", "providers/status"],
+      verbs: ["patch"],
+    },
+    why: "patch: reports each configuration object's validity and usage in its status",
+  },
+  {
+    rule: {
+      apiGroups: [GROUP],
+      resources: ["nodeclaims"],
+      verbs: ["create", "get", "list", "watch", "patch", "delete"],
+    },
+    why: "create/get/delete: nodeclaim_writer.ts and daemon/kube_actions.ts; patch: the join " +
+      "token id annotation and the finalizer's release; list/watch: the NodeClaim informer " +
+      "and the token sweep's recorded ids",
+  },
+  {
+    rule: { apiGroups: [GROUP], resources: ["nodeclaims/status"], verbs: ["patch"] },
+    why: "patch: the claim's VMID, host, node and conditions",
+  },
+  {
+    rule: {
+      apiGroups: ["apiextensions.k8s.io"],
+      resources: ["customresourcedefinitions"],
+      verbs: ["get"],
+      resourceNames: CRD_NAMES,
+    },
+    why: "get: `proxscale diagnose` checks proxscale's own four CRDs are installed, by name only",
   },
 ];
 
 /** Rules in proxscale's own namespace (a Role, not cluster-wide). */
-export const NAMESPACE_RULES: PolicyRule[] = [
-  // leader_elector.ts: GET, POST on 404, PUT with the read resourceVersion.
-  { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
-  // config_loader.ts / config_watcher.ts: the proxscale-settings ConfigMap.
-  { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] },
-  // Provider tokenSecret / Redis password `secret:` references, read from this namespace only.
-  { apiGroups: [""], resources: ["secrets"], verbs: ["get"] },
+export const NAMESPACE_RULE_DOCS: DocumentedRule[] = [
+  {
+    rule: {
+      apiGroups: ["coordination.k8s.io"],
+      resources: ["leases"],
+      verbs: ["get", "create", "update"],
+    },
+    why: "get/create/update: leader_elector.ts reads the Lease, creates it on 404 and renews " +
+      "it with the resourceVersion it read",
+  },
+  {
+    rule: { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] },
+    why: "get: the settings and maintenance ConfigMaps and the token ledger; list/watch: " +
+      "config_watcher.ts hot-reloads the settings ConfigMap",
+  },
+  {
+    rule: { apiGroups: [""], resources: ["configmaps"], verbs: ["create"] },
+    why: "create: the first join token minted creates the token ledger ConfigMap (create " +
+      "cannot be limited to a name)",
+  },
+  {
+    rule: {
+      apiGroups: [""],
+      resources: ["configmaps"],
+      verbs: ["patch"],
+      resourceNames: [TOKEN_LEDGER_CONFIGMAP],
+    },
+    why:
+      `patch: records and forgets minted join token ids in ConfigMap ${TOKEN_LEDGER_CONFIGMAP}, ` +
+      "and only that one",
+  },
+  {
+    rule: { apiGroups: [""], resources: ["secrets"], verbs: ["get"] },
+    why: "get: Provider tokenSecret and Redis password `secret:` references, read by name " +
+      "from this namespace only",
+  },
 ];
 
-/** Rules in kube-system: per-node bootstrap-token Secrets (bootstrap_secrets.ts). */
-export const BOOTSTRAP_RULES: PolicyRule[] = [
-  { apiGroups: [""], resources: ["secrets"], verbs: ["create", "delete", "list"] },
+/**
+ * Rules in kube-system: per-node bootstrap-token Secrets (bootstrap_secrets.ts), each named
+ * by its token id. No list or watch: a list returns every Secret's data in kube-system.
+ */
+export const BOOTSTRAP_RULE_DOCS: DocumentedRule[] = [
+  {
+    rule: { apiGroups: [""], resources: ["secrets"], verbs: ["create", "get", "delete"] },
+    why: "create: one join token Secret per NodeClaim; get: the expiry sweep reads a recorded " +
+      "token's own expiration by name; delete: after registration, a failed launch, the " +
+      "claim's end or expiry. Never list or watch",
+  },
 ];
+
+/** Cluster-wide rules (the ClusterRole). */
+export const CLUSTER_RULES: PolicyRule[] = CLUSTER_RULE_DOCS.map((d) => d.rule);
+/** Rules in proxscale's own namespace (the Role). */
+export const NAMESPACE_RULES: PolicyRule[] = NAMESPACE_RULE_DOCS.map((d) => d.rule);
+/** Rules in kube-system (the bootstrap Role). */
+export const BOOTSTRAP_RULES: PolicyRule[] = BOOTSTRAP_RULE_DOCS.map((d) => d.rule);
 
 /** What an authorizer is asked (the shape of fakes/fake_kube's AuthzRequest). */
 export type AccessRequest = {

@@ -19,6 +19,14 @@ import { err, ok, type Result } from "../../core/result.ts";
 export const LEASE_NAME = "proxscale-leader";
 /** Port of /metrics, /healthz, /readyz and the status routes. */
 export const DEFAULT_HTTP_PORT = 8080;
+/**
+ * Address the HTTP server binds unless `--http-address` says: loopback, so a daemon started by
+ * hand or by systemd exposes nothing to the network. The Deployment passes 0.0.0.0 (the kubelet
+ * probes and Prometheus scrapes the pod IP).
+ */
+export const DEFAULT_HTTP_ADDRESS = "127.0.0.1";
+/** The address a pod binds (any address: probes and scrapes come to the pod IP). */
+export const POD_HTTP_ADDRESS = "0.0.0.0";
 
 type Spec = { type: "string" | "boolean"; arg?: string; help: string };
 
@@ -53,6 +61,18 @@ export const RUN_OPTIONS: Record<string, Spec> = {
     arg: "PORT",
     help: `port of /metrics, /healthz and /readyz; 0 picks one (default ${DEFAULT_HTTP_PORT})`,
   },
+  "http-address": {
+    type: "string",
+    arg: "ADDR",
+    help: `IP address the HTTP server binds (default ${DEFAULT_HTTP_ADDRESS}); off loopback, ` +
+      "/status, /pause and /resume need the bearer token of --http-token-file",
+  },
+  "http-token-file": {
+    type: "string",
+    arg: "FILE",
+    help: "file (e.g. a mounted Secret) holding the bearer token /status, /pause and /resume " +
+      "require when --http-address is not loopback",
+  },
   "redis-url": {
     type: "string",
     arg: "URL",
@@ -75,6 +95,10 @@ export type RunSettings = {
   /** The Lease to hold before acting; absent with --no-leader-elect. */
   lease?: { name: string; namespace: string };
   httpPort: number;
+  /** The HTTP server's bind address (an IP literal). */
+  httpAddress: string;
+  /** Where the bearer token of the status and switch routes is read from. */
+  httpTokenFile?: string;
   redis?: { url: string; passwordFile?: string };
   pause: boolean;
 };
@@ -158,6 +182,12 @@ export function parseRunArgs(
   if (!/^\d+$/.test(portText) || httpPort > 65535) {
     return err(`--http-port "${portText}" must be a port number from 0 to 65535`);
   }
+  const httpAddress = str("http-address") ?? DEFAULT_HTTP_ADDRESS;
+  if (!isIpLiteral(httpAddress)) {
+    return err(`--http-address "${httpAddress}" must be an IPv4 or IPv6 address`);
+  }
+  const httpTokenFile = str("http-token-file");
+  if (httpTokenFile === "") return err(`--http-token-file needs a file name`);
   const redisUrl = str("redis-url");
   if (redisUrl !== undefined && !/^rediss?:\/\/./.test(redisUrl)) {
     return err(`--redis-url must be a redis:// or rediss:// URL`);
@@ -173,6 +203,8 @@ export function parseRunArgs(
     namespace,
     ...(values["no-leader-elect"] ? {} : { lease: { name: leaseName, namespace: leaseNamespace } }),
     httpPort,
+    httpAddress,
+    ...(httpTokenFile !== undefined ? { httpTokenFile } : {}),
     ...(redisUrl !== undefined
       ? { redis: { url: redisUrl, ...(passwordFile ? { passwordFile } : {}) } }
       : {}),
@@ -192,7 +224,20 @@ export function podRunArgs(port: number | string): string[] {
     "--leader-elect",
     `--lease-name=${LEASE_NAME}`,
     `--http-port=${port}`,
+    `--http-address=${POD_HTTP_ADDRESS}`,
   ];
+}
+
+/** Is `s` an IPv4 dotted quad or an IPv6 literal (no host names: a bind needs an address)? */
+export function isIpLiteral(s: string): boolean {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (v4) return v4.slice(1).every((o) => Number(o) <= 255 && String(Number(o)) === o);
+  if (!/^[0-9a-fA-F:.]+$/.test(s) || !s.includes(":")) return false;
+  try {
+    return new URL(`http://[${s}]/`).hostname !== "";
+  } catch {
+    return false;
+  }
 }
 
 /** Where the systemd unit keeps the configuration file. */

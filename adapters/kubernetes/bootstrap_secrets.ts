@@ -1,8 +1,9 @@
 /**
  * kubeadm bootstrap-token Secrets in kube-system (kubernetes-api.md §10.5): one short-lived
  * token per NodeClaim, created before the VM boots and deleted once the node has joined (or
- * when it expired, in case the cluster's token cleaner is off). The Secret's shape comes from
- * core/bootstrap_token.ts; this file only talks to the API.
+ * when it expired, in case the cluster's token cleaner is off). Every call names its Secret:
+ * proxscale may create, get and delete Secrets in kube-system, never list or watch them. The
+ * Secret's shape comes from core/bootstrap_token.ts; this file only talks to the API.
  */
 import {
   type AuthExtraGroup,
@@ -41,37 +42,65 @@ export async function deleteBootstrapTokenSecret(
   return err(r.error);
 }
 
-/** Deletes proxscale's token Secrets whose expiration has passed; returns their names. */
+/** What reading one token Secret by name found. */
+export type TokenSecretState =
+  | { exists: false }
+  | { exists: true; managed: boolean; expiresAt: number | undefined };
+
+/** Reads a token's Secret by name (GET, never LIST): whether it exists, is ours, and expires. */
+export async function readBootstrapTokenSecret(
+  client: KubeClient,
+  tokenId: string,
+): Promise<Result<TokenSecretState, KubeError>> {
+  const r = await client.requestJson("GET", `${SECRETS}/${bootstrapTokenSecretName(tokenId)}`);
+  if (!r.ok) return isNotFound(r.error) ? ok({ exists: false }) : err(r.error);
+  const s = r.value.body as {
+    metadata?: { labels?: Record<string, string> };
+    data?: Record<string, string>;
+  } | null;
+  const managed = s?.metadata?.labels?.["app.kubernetes.io/managed-by"] === "proxscale";
+  let expiresAt: number | undefined;
+  const exp = s?.data?.expiration;
+  if (typeof exp === "string") {
+    try {
+      const t = Date.parse(atob(exp));
+      if (Number.isFinite(t)) expiresAt = t;
+    } catch {
+      expiresAt = undefined;
+    }
+  }
+  return ok({ exists: true, managed, expiresAt });
+}
+
+/**
+ * Deletes, among the token ids proxscale recorded (on NodeClaims and in its ledger), the Secrets
+ * that are proxscale's and whose own `expiration` has passed. Works by name only: GET then
+ * DELETE each, so the ServiceAccount needs no `list` on Secrets (a list returns every Secret's
+ * data in kube-system). Returns the deleted Secrets' names and the ids whose Secret is gone
+ * (deleted now or before), which the caller may drop from its ledger. A Secret proxscale did
+ * not label is never touched. kubeadm clusters run the token cleaner controller, which deletes
+ * expired token Secrets on its own; this is the backstop for clusters without it.
+ */
 export async function deleteExpiredBootstrapTokenSecrets(
   client: KubeClient,
   now: number,
-): Promise<Result<string[], KubeError>> {
-  const list = await client.requestJson("GET", SECRETS, {
-    query: {
-      labelSelector: "app.kubernetes.io/managed-by=proxscale",
-      fieldSelector: "type=bootstrap.kubernetes.io/token",
-    },
-  });
-  if (!list.ok) return list;
-  const items = ((list.value.body as { items?: unknown[] })?.items ?? []) as {
-    metadata?: { name?: string };
-    data?: Record<string, string>;
-  }[];
+  tokenIds: readonly string[],
+): Promise<Result<{ deleted: string[]; gone: string[] }, KubeError>> {
   const deleted: string[] = [];
-  for (const s of items) {
-    const name = s.metadata?.name;
-    const exp = s.data?.expiration;
-    if (!name || !exp) continue;
-    let expiresAt: number;
-    try {
-      expiresAt = Date.parse(atob(exp));
-    } catch {
+  const gone: string[] = [];
+  for (const id of new Set(tokenIds)) {
+    if (!/^[a-z0-9]{6}$/.test(id)) continue;
+    const s = await readBootstrapTokenSecret(client, id);
+    if (!s.ok) return s;
+    if (!s.value.exists) {
+      gone.push(id);
       continue;
     }
-    if (!(expiresAt <= now)) continue;
-    const r = await client.requestJson("DELETE", `${SECRETS}/${name}`);
-    if (!r.ok && !isNotFound(r.error)) return r;
-    deleted.push(name);
+    if (!s.value.managed || s.value.expiresAt === undefined || s.value.expiresAt > now) continue;
+    const d = await deleteBootstrapTokenSecret(client, id);
+    if (!d.ok) return d;
+    if (d.value.existed) deleted.push(bootstrapTokenSecretName(id));
+    gone.push(id);
   }
-  return ok(deleted);
+  return ok({ deleted, gone });
 }

@@ -9,6 +9,7 @@ import type { Reason } from "../../core/reason.ts";
 import { ok, type Result } from "../../core/result.ts";
 import { isNotFound, type KubeClient, type KubeError, PatchType } from "./client.ts";
 import { kubeTime } from "./translate.ts";
+import { defaultRedactor, type Redactor } from "../telemetry/redact.ts";
 
 /** The object an Event is about. Cluster-scoped objects get their Events in `default`. */
 export type EventSubject = {
@@ -29,13 +30,17 @@ export class EventRecorder {
   #component: string;
   #instance: string;
   #now: () => number;
+  #redactor: Redactor;
   #seen = new Map<string, Seen>();
   #seq = 0;
 
   constructor(
     client: KubeClient,
-    opts: { component?: string; instance?: string; now?: () => number } = {},
+    opts: { component?: string; instance?: string; now?: () => number; redactor?: Redactor } = {},
   ) {
+    // An Event is readable by anyone who may list Events: its message passes the same
+    // redaction guard as logs, since a reason may quote an upstream error that echoed a secret.
+    this.#redactor = opts.redactor ?? defaultRedactor;
     this.#client = client;
     this.#component = opts.component ?? "proxscale";
     this.#instance = opts.instance ?? "proxscale";
@@ -49,9 +54,8 @@ export class EventRecorder {
     type: EventType = "Normal",
   ): Promise<Result<{ name: string; count: number }, KubeError>> {
     const namespace = subject.namespace ?? "default";
-    const message = reason.message.length > 1024
-      ? reason.message.slice(0, 1021) + "..."
-      : reason.message;
+    const scrubbed = this.#redactor.scrub(reason.message);
+    const message = scrubbed.length > 1024 ? scrubbed.slice(0, 1021) + "..." : scrubbed;
     const key = JSON.stringify([subject.kind, namespace, subject.name, reason.code, message, type]);
     const now = kubeTime(this.#now());
     const seen = this.#seen.get(key);

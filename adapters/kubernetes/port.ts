@@ -79,7 +79,9 @@ export interface KubernetesWriter {
     opts?: { group?: AuthExtraGroup; nodeClaim?: string },
   ): Promise<Result<{ name: string; expiresAt: number }, KubeError>>;
   deleteBootstrapToken(tokenId: string): Promise<Result<{ existed: boolean }, KubeError>>;
-  deleteExpiredBootstrapTokens(): Promise<Result<string[], KubeError>>;
+  deleteExpiredBootstrapTokens(
+    tokenIds: readonly string[],
+  ): Promise<Result<{ deleted: string[]; gone: string[] }, KubeError>>;
 }
 
 /** The real writer: one KubeClient, one clock, one Evictor (shared rate limit), one recorder. */
@@ -146,7 +148,7 @@ export class KubeWriter implements KubernetesWriter {
   deleteBootstrapToken(tokenId: string) {
     return deleteBootstrapTokenSecret(this.#client, tokenId);
   }
-  deleteExpiredBootstrapTokens() {
-    return deleteExpiredBootstrapTokenSecrets(this.#client, this.#now());
+  deleteExpiredBootstrapTokens(tokenIds: readonly string[]) {
+    return deleteExpiredBootstrapTokenSecrets(this.#client, this.#now(), tokenIds);
   }
 }

@@ -267,14 +267,39 @@ const conditions = (list: z.infer<typeof condition>[] | null | undefined): Condi
       0,
   }));
 
-function guard<T>(parse: () => T): Result<T, Malformed> {
+/** Longest reason kept: a reason quotes a bad value, it never copies a huge one. */
+const MAX_REASON = 500;
+
+/** `m`, cut to MAX_REASON characters with the cut said. */
+export function boundedMalformed(m: string): Malformed {
+  return m.length <= MAX_REASON ? m : `${m.slice(0, MAX_REASON)}… (${m.length} characters)`;
+}
+
+/**
+ * Runs a decoder so that whatever the object holds comes back as a value: its reason bounded,
+ * and an object too large or too deeply nested for the schema library's recursion (a
+ * RangeError from the stack) a Malformed instead of a crash.
+ */
+export function boundedDecode<T>(decode: () => Result<T, Malformed>): Result<T, Malformed> {
   try {
-    return ok(parse());
+    const r = decode();
+    return r.ok ? r : err(boundedMalformed(r.error));
   } catch (e) {
-    if (e instanceof Bad) return err(e.message);
-    if (e instanceof z.ZodError) return err(zodReason(e));
+    if (e instanceof RangeError) return err("object: too large or too deeply nested to read");
     throw e;
   }
+}
+
+function guard<T>(parse: () => T): Result<T, Malformed> {
+  return boundedDecode(() => {
+    try {
+      return ok(parse());
+    } catch (e) {
+      if (e instanceof Bad) return err(e.message);
+      if (e instanceof z.ZodError) return err(zodReason(e));
+      throw e;
+    }
+  });
 }
 
 /** A Kubernetes Pod as the core's scheduler model sees it. */

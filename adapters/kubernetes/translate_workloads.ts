@@ -10,7 +10,7 @@
 import { z } from "zod";
 import type { PersistentVolume, Pod, StorageClass, VolumeClaim } from "../../core/model.ts";
 import { err, ok, type Result } from "../../core/result.ts";
-import { type Malformed, podFromKube } from "./translate.ts";
+import { boundedDecode, type Malformed, podFromKube } from "./translate.ts";
 
 const meta = z.looseObject({
   name: z.string().min(1),
@@ -36,6 +36,10 @@ function issue(e: z.ZodError): Malformed {
 
 /** A DaemonSet as the pod each node of a matching pool will run (requests, selector, tolerations). */
 export function daemonSetFromKube(obj: unknown): Result<Pod, Malformed> {
+  return boundedDecode(() => daemonSetFromKubeUnbounded(obj));
+}
+
+function daemonSetFromKubeUnbounded(obj: unknown): Result<Pod, Malformed> {
   const d = kubeDaemonSet.safeParse(obj);
   if (!d.success) return err(issue(d.error));
   const m = d.data.metadata;
@@ -63,6 +67,10 @@ const kubePvc = z.looseObject({
 
 /** A PersistentVolumeClaim: which volume it is bound to and its StorageClass. */
 export function volumeClaimFromKube(obj: unknown): Result<VolumeClaim, Malformed> {
+  return boundedDecode(() => volumeClaimFromKubeUnbounded(obj));
+}
+
+function volumeClaimFromKubeUnbounded(obj: unknown): Result<VolumeClaim, Malformed> {
   const c = kubePvc.safeParse(obj);
   if (!c.success) return err(issue(c.error));
   const out: VolumeClaim = {
@@ -94,6 +102,10 @@ const kubePv = z.looseObject({
 
 /** A PersistentVolume with the node affinity that ties it to some nodes (if any). */
 export function persistentVolumeFromKube(obj: unknown): Result<PersistentVolume, Malformed> {
+  return boundedDecode(() => persistentVolumeFromKubeUnbounded(obj));
+}
+
+function persistentVolumeFromKubeUnbounded(obj: unknown): Result<PersistentVolume, Malformed> {
   const v = kubePv.safeParse(obj);
   if (!v.success) return err(issue(v.error));
   const terms = v.data.spec?.nodeAffinity?.required?.nodeSelectorTerms;
@@ -123,6 +135,10 @@ const kubeStorageClass = z.looseObject({
 
 /** A StorageClass: binding mode (Immediate when absent, as the API defaults) and allowed topologies. */
 export function storageClassFromKube(obj: unknown): Result<StorageClass, Malformed> {
+  return boundedDecode(() => storageClassFromKubeUnbounded(obj));
+}
+
+function storageClassFromKubeUnbounded(obj: unknown): Result<StorageClass, Malformed> {
   const c = kubeStorageClass.safeParse(obj);
   if (!c.success) return err(issue(c.error));
   const out: StorageClass = {

@@ -183,17 +183,9 @@ export class PveClient {
         undefined,
         opts.raw,
       );
-      let outcome: Result<z.output<T>, PveError>;
-      if (r.ok) {
-        const parsed = schema.safeParse(r.value);
-        outcome = parsed.success ? ok(parsed.data) : err(
-          localError(
-            "malformed",
-            endpoint,
-            `unexpected response: ${describeIssues(parsed.error)}`,
-          ),
-        );
-      } else outcome = r;
+      const outcome: Result<z.output<T>, PveError> = r.ok
+        ? decodeData(schema, r.value, endpoint)
+        : r;
       this.#observe?.({
         endpoint,
         attempt,
@@ -237,12 +229,12 @@ export class PveClient {
     const out: S.ResourceVm[] = [];
     for (const [i, e] of r.value.entries()) {
       if (e.type !== "qemu" && e.type !== "lxc") continue;
-      const p = S.resourceVm.safeParse(e);
+      const p = safeParseBounded(S.resourceVm, e);
       if (!p.success) {
         return err(localError(
           "malformed",
           "GET /cluster/resources",
-          `unexpected response: data[${i}]: ${describeIssues(p.error)}`,
+          `unexpected response: data[${i}]: ${p.message}`,
         ));
       }
       out.push(p.data);
@@ -478,6 +470,39 @@ function seg(s: string): string {
 function breakerKey(path: string): string {
   const m = /^\/nodes\/([^/]+)/.exec(path);
   return m ? decodeURIComponent(m[1]!) : "api";
+}
+
+/**
+ * Checks a response's `data` against its schema: the data, or a typed `malformed` error naming
+ * the first fields that are wrong. A body too large or too deeply nested for the schema
+ * library's recursion is such an error too, never an exception.
+ */
+export function decodeData<T extends z.ZodType>(
+  schema: T,
+  data: unknown,
+  endpoint: string,
+): Result<z.output<T>, PveError> {
+  const p = safeParseBounded(schema, data);
+  return p.success
+    ? ok(p.data)
+    : err(localError("malformed", endpoint, `unexpected response: ${p.message}`));
+}
+
+function safeParseBounded<T extends z.ZodType>(
+  schema: T,
+  data: unknown,
+): { success: true; data: z.output<T> } | { success: false; message: string } {
+  try {
+    const p = schema.safeParse(data);
+    return p.success
+      ? { success: true, data: p.data }
+      : { success: false, message: describeIssues(p.error) };
+  } catch (e) {
+    if (e instanceof RangeError) {
+      return { success: false, message: "data: too large or too deeply nested to check" };
+    }
+    throw e;
+  }
 }
 
 function describeIssues(e: z.ZodError): string {

@@ -210,13 +210,13 @@ export function interpret(
   if (status >= 400) {
     const body = json !== null && typeof json === "object" ? json as Record<string, unknown> : {};
     const message = typeof body.message === "string"
-      ? body.message
+      ? bounded(body.message)
       // A plain-text body is the HTTP layer's own error text (pve-http-server 5.2+).
       : parseFailed && text.length < 1024
       ? text
       : undefined;
-    const errors = isStringMap(body.errors) ? body.errors : undefined;
-    return err(httpError(endpoint, status, reasonPhrase, {
+    const errors = isStringMap(body.errors) ? boundedErrors(body.errors) : undefined;
+    return err(httpError(endpoint, status, bounded(reasonPhrase), {
       ...(message !== undefined ? { message } : {}),
       ...(errors ? { errors } : {}),
     }));
@@ -242,6 +242,22 @@ export function interpret(
     ));
   }
   return ok((json as { data: unknown }).data);
+}
+
+/** Longest text kept from an error answer: it is quoted, never copied whole. */
+const MAX_ERROR_TEXT = 1_000;
+
+function bounded(text: string): string {
+  return text.length <= MAX_ERROR_TEXT
+    ? text
+    : `${text.slice(0, MAX_ERROR_TEXT)}… (${text.length} characters)`;
+}
+
+/** The first 20 per-parameter errors, each bounded. */
+function boundedErrors(errors: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(errors).slice(0, 20).map(([k, v]) => [bounded(k), bounded(v)]),
+  );
 }
 
 function isStringMap(v: unknown): v is Record<string, string> {

@@ -32,6 +32,9 @@ export const OPENB_COLUMNS = [
   "scheduled_time",
 ] as const;
 
+/** Largest number a column may hold (times in seconds, sizes in MiB or millicores). */
+const MAX_VALUE = 1e9;
+
 export type OpenbOptions = {
   /** What to do with pods that ask for GPUs. */
   gpu: "drop" | "cpu-only";
@@ -54,6 +57,7 @@ export function importOpenb(
       return err({
         kind: "TraceInvalid",
         line: 1,
+        col: 1,
         message: `not an openb pod list: no "${c}" column (expected ${OPENB_COLUMNS.join(",")})`,
       });
     }
@@ -67,24 +71,27 @@ export function importOpenb(
   let neverScheduled = 0;
   let duration = 0;
   const int = (
-    line: number,
+    at: { line: number; col: number },
     col: string,
     v: string | undefined,
   ): Result<number | undefined, TraceError> => {
     if (v === undefined || v.toLowerCase() === "nan") return ok(undefined);
     const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) {
+    // Bounded so that seconds * 1000 and MiB * 2^20 stay exact integers.
+    if (!Number.isFinite(n) || n < 0 || n > MAX_VALUE) {
       return err({
         kind: "TraceInvalid",
-        line,
-        message: `${col} "${v}" must be a non-negative number`,
+        ...at,
+        message: `${col} "${v}" must be a non-negative number up to ${MAX_VALUE}`,
       });
     }
     return ok(n);
   };
   for (const r of records) {
     const name = r.get("name");
-    if (!name) return err({ kind: "TraceInvalid", line: r.line, message: "name is empty" });
+    if (!name) {
+      return err({ kind: "TraceInvalid", ...r.at("name"), message: "name is empty" });
+    }
     const vals: Record<string, number | undefined> = {};
     for (
       const c of [
@@ -97,12 +104,16 @@ export function importOpenb(
         "scheduled_time",
       ]
     ) {
-      const v = int(r.line, c, r.get(c));
+      const v = int(r.at(c), c, r.get(c));
       if (!v.ok) return v;
       vals[c] = v.value;
     }
     if (vals.creation_time === undefined) {
-      return err({ kind: "TraceInvalid", line: r.line, message: "creation_time is empty" });
+      return err({
+        kind: "TraceInvalid",
+        ...r.at("creation_time"),
+        message: "creation_time is empty",
+      });
     }
     const arrival = Math.round(vals.creation_time * 1000);
     const deletion = vals.deletion_time === undefined
@@ -113,7 +124,7 @@ export function importOpenb(
       if (arrival < l.to && l.from < until) {
         return err({
           kind: "TraceInvalid",
-          line: r.line,
+          ...r.at("name"),
           message: `pod name "${name}" is used again while the pod of line ${l.line} still ` +
             `lives (their lifetimes overlap); one name is one pod at a time`,
         });

@@ -12,18 +12,31 @@
  */
 import { parseQuantity } from "../../core/quantity.ts";
 import { err, ok, type Result } from "../../core/result.ts";
-import { sortPods, type Trace, type TraceError, type TracePod } from "./format.ts";
+import { overlappingPod, sortPods, type Trace, type TraceError, type TracePod } from "./format.ts";
 
-/** Parses CSV text into rows of fields; the line number of each row is kept for errors. */
-export function parseCsv(text: string): { line: number; fields: string[] }[] {
-  const rows: { line: number; fields: string[] }[] = [];
+/** Where a field starts: 1-based line and column. */
+export type CsvPosition = { line: number; col: number };
+
+/** One CSV row: the line it starts on, its fields and where each field starts. */
+export type CsvRow = { line: number; fields: string[]; at: CsvPosition[] };
+
+/**
+ * Parses CSV text into rows of fields; the line of each row and the line and column of each
+ * field are kept for errors. A BOM at the start is not content.
+ */
+export function parseCsv(text: string): CsvRow[] {
+  const rows: CsvRow[] = [];
   let field = "";
   let fields: string[] = [];
+  let at: CsvPosition[] = [];
   let quoted = false;
   let line = 1;
   let rowLine = 1;
   let any = false;
-  for (let i = 0; i < text.length; i++) {
+  const start = text.startsWith("\uFEFF") ? 1 : 0;
+  let lineStart = start;
+  let fieldAt: CsvPosition = { line: 1, col: 1 };
+  for (let i = start; i < text.length; i++) {
     const ch = text[i]!;
     if (quoted) {
       if (ch === '"') {
@@ -32,7 +45,10 @@ export function parseCsv(text: string): { line: number; fields: string[] }[] {
           i++;
         } else quoted = false;
       } else {
-        if (ch === "\n") line++;
+        if (ch === "\n") {
+          line++;
+          lineStart = i + 1;
+        }
         field += ch;
       }
       continue;
@@ -42,19 +58,25 @@ export function parseCsv(text: string): { line: number; fields: string[] }[] {
       any = true;
     } else if (ch === ",") {
       fields.push(field);
+      at.push(fieldAt);
       field = "";
       any = true;
+      fieldAt = { line, col: i + 1 - lineStart + 1 };
     } else if (ch === "\n" || ch === "\r") {
       if (ch === "\r" && text[i + 1] === "\n") i++;
       if (any || field !== "") {
         fields.push(field);
-        rows.push({ line: rowLine, fields });
+        at.push(fieldAt);
+        rows.push({ line: rowLine, fields, at });
       }
       fields = [];
+      at = [];
       field = "";
       any = false;
       line++;
       rowLine = line;
+      lineStart = i + 1;
+      fieldAt = { line, col: 1 };
     } else {
       field += ch;
       any = true;
@@ -62,7 +84,8 @@ export function parseCsv(text: string): { line: number; fields: string[] }[] {
   }
   if (any || field !== "") {
     fields.push(field);
-    rows.push({ line: rowLine, fields });
+    at.push(fieldAt);
+    rows.push({ line: rowLine, fields, at });
   }
   return rows;
 }
@@ -70,7 +93,14 @@ export function parseCsv(text: string): { line: number; fields: string[] }[] {
 /** Rows as objects keyed by the header's column names. */
 export function csvRecords(
   text: string,
-): { header: string[]; records: { line: number; get: (col: string) => string | undefined }[] } {
+): {
+  header: string[];
+  records: {
+    line: number;
+    get: (col: string) => string | undefined;
+    at: (col?: string) => CsvPosition;
+  }[];
+} {
   const rows = parseCsv(text);
   const header = (rows[0]?.fields ?? []).map((h) => h.trim());
   const index = new Map(header.map((h, i) => [h, i]));
@@ -82,17 +112,26 @@ export function csvRecords(
       const v = r.fields[i]?.trim();
       return v === "" || v === undefined ? undefined : v;
     },
+    at: (col?: string) => {
+      const i = col === undefined ? undefined : index.get(col);
+      return (i === undefined ? undefined : r.at[i]) ?? r.at[0] ?? { line: r.line, col: 1 };
+    },
   }));
   return { header, records };
 }
 
-function bad(line: number, message: string): Result<never, TraceError> {
-  return err({ kind: "TraceInvalid", line, message });
+function bad(at: CsvPosition, message: string): Result<never, TraceError> {
+  return err({ kind: "TraceInvalid", line: at.line, col: at.col, message });
 }
+
+const HEAD = { line: 1, col: 1 };
 
 /** Seconds (number) or RFC 3339 text to epoch-ish milliseconds; NaN when neither. */
 function timeMs(text: string): { ms: number; absolute: boolean } {
-  if (/^-?\d+(\.\d+)?$/.test(text)) return { ms: Math.round(Number(text) * 1000), absolute: false };
+  if (/^-?\d+(\.\d+)?$/.test(text)) {
+    const ms = Math.round(Number(text) * 1000);
+    return { ms: Number.isSafeInteger(ms) ? ms : NaN, absolute: false };
+  }
   const t = Date.parse(text);
   return { ms: t, absolute: true };
 }
@@ -101,22 +140,31 @@ function timeMs(text: string): { ms: number; absolute: boolean } {
 export function importGenericCsv(text: string, name = "csv"): Result<Trace, TraceError> {
   const { header, records } = csvRecords(text);
   for (const col of ["name", "start"]) {
-    if (!header.includes(col)) return bad(1, `the header needs a "${col}" column`);
+    if (!header.includes(col)) return bad(HEAD, `the header needs a "${col}" column`);
   }
-  type Row = { line: number; pod: TracePod; start: number; end?: number; abs: boolean };
+  type Row = {
+    at: CsvPosition;
+    nameAt: CsvPosition;
+    pod: TracePod;
+    start: number;
+    end?: number;
+    abs: boolean;
+  };
   const rows: Row[] = [];
   for (const r of records) {
     const podName = r.get("name");
     const startText = r.get("start");
-    if (!podName || !startText) return bad(r.line, "name and start are required");
+    if (!podName || !startText) {
+      return bad(r.at(podName ? "start" : "name"), "name and start are required");
+    }
     const start = timeMs(startText);
     if (Number.isNaN(start.ms)) {
-      return bad(r.line, `start "${startText}" is neither seconds nor an RFC 3339 time`);
+      return bad(r.at("start"), `start "${startText}" is neither seconds nor an RFC 3339 time`);
     }
     const cpu = parseQuantity(r.get("cpu") ?? "0", 1000);
-    if (!cpu.ok) return bad(r.line, `cpu: ${cpu.error}`);
+    if (!cpu.ok) return bad(r.at("cpu"), `cpu: ${cpu.error}`);
     const memory = parseQuantity(r.get("memory") ?? "0", 1);
-    if (!memory.ok) return bad(r.line, `memory: ${memory.error}`);
+    if (!memory.ok) return bad(r.at("memory"), `memory: ${memory.error}`);
     const pod: TracePod = {
       namespace: r.get("namespace") ?? "default",
       name: podName,
@@ -127,36 +175,59 @@ export function importGenericCsv(text: string, name = "csv"): Result<Trace, Trac
     const runFor = r.get("run_for");
     if (runFor !== undefined) {
       const s = Number(runFor);
-      if (!(s >= 0)) return bad(r.line, `run_for "${runFor}" must be seconds >= 0`);
+      if (!(s >= 0) || !Number.isSafeInteger(Math.round(s * 1000))) {
+        return bad(r.at("run_for"), `run_for "${runFor}" must be seconds >= 0`);
+      }
       pod.runFor = Math.round(s * 1000);
     }
     const pr = r.get("priority");
     if (pr !== undefined) {
-      if (!/^-?\d+$/.test(pr)) return bad(r.line, `priority "${pr}" must be an integer`);
+      if (!/^-?\d{1,10}$/.test(pr)) {
+        return bad(r.at("priority"), `priority "${pr}" must be an integer`);
+      }
       pod.priority = Number(pr);
     }
     const owner = r.get("owner");
     if (owner !== undefined) pod.owner = owner;
-    const row: Row = { line: r.line, pod, start: start.ms, abs: start.absolute };
+    const row: Row = {
+      at: r.at("start"),
+      nameAt: r.at("name"),
+      pod,
+      start: start.ms,
+      abs: start.absolute,
+    };
     const endText = r.get("end");
     if (endText !== undefined) {
       const end = timeMs(endText);
       if (Number.isNaN(end.ms) || end.absolute !== start.absolute) {
-        return bad(r.line, `end "${endText}" must use the same time form as start`);
+        return bad(r.at("end"), `end "${endText}" must use the same time form as start`);
       }
       row.end = end.ms;
     }
     rows.push(row);
   }
-  const origin = rows.length && rows[0]!.abs ? Math.min(...rows.map((r) => r.start)) : 0;
+  // A loop, not Math.min(...): a spread of a huge trace's rows overflows the call stack.
+  let origin = 0;
+  if (rows.length && rows[0]!.abs) {
+    origin = Infinity;
+    for (const r of rows) origin = Math.min(origin, r.start);
+  }
   let duration = 0;
   const pods: TracePod[] = [];
   for (const r of rows) {
     r.pod.arrival = r.start - origin;
-    if (r.pod.arrival < 0) return bad(r.line, "start must not be negative");
+    if (r.pod.arrival < 0) return bad(r.at, "start must not be negative");
     if (r.end !== undefined) r.pod.departure = Math.max(r.pod.arrival, r.end - origin);
     duration = Math.max(duration, r.pod.departure ?? r.pod.arrival + (r.pod.runFor ?? 0));
     pods.push(r.pod);
+  }
+  const twice = overlappingPod(rows);
+  if (twice) {
+    return bad(
+      twice.nameAt,
+      `pod ${twice.pod.namespace}/${twice.pod.name} starts again while it is still running ` +
+        "(a name is reused only after the earlier row's end)",
+    );
   }
   sortPods(pods);
   return ok({ name, source: "generic CSV", duration, pods, nodes: [], pdbs: [], notes: [] });

@@ -89,8 +89,48 @@ export type Trace = {
   notes: string[];
 };
 
-/** A parse problem, with the 1-based line it is on. */
-export type TraceError = { kind: "TraceInvalid"; line: number; message: string };
+/** A parse problem, with the 1-based line and column it is at. */
+export type TraceError = { kind: "TraceInvalid"; line: number; col: number; message: string };
+
+/** Column (1-based) of `"key":` in a JSON line, else of its first non-blank character. */
+function keyColumn(line: string, key?: string): number {
+  if (key !== undefined) {
+    const i = line.indexOf(`${JSON.stringify(key)}`);
+    if (i >= 0) return i + 1;
+  }
+  const m = /\S/.exec(line);
+  return m ? m.index + 1 : 1;
+}
+
+/** Column of a JSON.parse error in `line` (V8 names the position), else the line's start. */
+function jsonErrorColumn(line: string, message: string): number {
+  const col = /column (\d+)/.exec(message);
+  if (col) return Number(col[1]) + (line.length - line.trimStart().length);
+  const pos = /position (\d+)/.exec(message);
+  if (pos) return Number(pos[1]) + 1 + (line.length - line.trimStart().length);
+  return keyColumn(line);
+}
+
+/** A map of strings (labels, node selectors), or undefined when it is not one. */
+function stringMap(v: unknown): Record<string, string> | undefined {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
+  for (const x of Object.values(v)) if (typeof x !== "string") return undefined;
+  return v as Record<string, string>;
+}
+
+/** A value for a message: strings as they are, anything else as (short) JSON. */
+function show(v: unknown): string {
+  const text = typeof v === "string" ? v : JSON.stringify(v) ?? "undefined";
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}
+
+/** A name for lookups: strings as they are, anything else as its JSON (never throws). */
+function nameOf(v: unknown): string {
+  return typeof v === "string" ? v : JSON.stringify(v) ?? "";
+}
+
+/** Bounded: every time and size a trace holds stays an exact integer. */
+const MAX_INT = Number.MAX_SAFE_INTEGER;
 
 type PodCreated = {
   t: number;
@@ -111,7 +151,39 @@ type PodCreated = {
 };
 
 function isInt(v: unknown): v is number {
-  return typeof v === "number" && Number.isInteger(v) && v >= 0;
+  return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= MAX_INT;
+}
+
+/**
+ * The first row whose pod (namespace/name) is still running when it appears again: a name may
+ * be reused only after the earlier pod's recorded departure, as in the JSON Lines form (a
+ * podCreated twice without a podDeleted is refused there too). Undefined when none overlap.
+ */
+export function overlappingPod<R extends { pod: TracePod }>(rows: readonly R[]): R | undefined {
+  const byKey = new Map<string, R[]>();
+  for (const r of rows) {
+    const key = `${r.pod.namespace}/${r.pod.name}`;
+    const list = byKey.get(key);
+    if (list) list.push(r);
+    else byKey.set(key, [r]);
+  }
+  for (const list of byKey.values()) {
+    if (list.length < 2) continue;
+    const sorted = [...list].sort((a, b) => a.pod.arrival - b.pod.arrival);
+    for (let i = 1; i < sorted.length; i++) {
+      const prev = sorted[i - 1]!.pod;
+      const next = sorted[i]!.pod;
+      // A pod that leaves the instant it arrives cannot share that instant with its successor:
+      // the written trace orders both creations before both deletions.
+      if (
+        prev.departure === undefined || prev.departure > next.arrival ||
+        (prev.departure === next.arrival && prev.arrival === prev.departure)
+      ) {
+        return sorted[i]!;
+      }
+    }
+  }
+  return undefined;
 }
 
 /** Sorts pods the one way every consumer expects. */
@@ -132,48 +204,72 @@ export function parseTrace(text: string): Result<Trace, TraceError> {
   const nodes = new Map<string, TraceNode>();
   const pdbs: TracePdb[] = [];
   let maxT = 0;
-  const bad = (line: number, message: string) =>
-    err<TraceError>({ kind: "TraceInvalid", line, message });
+  const bad = (line: number, message: string, key?: string) =>
+    err<TraceError>({
+      kind: "TraceInvalid",
+      line,
+      col: keyColumn(lines[line - 1] ?? "", key),
+      message,
+    });
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i]!.trim();
-    if (raw === "") continue;
+    if (raw === "" || (i === 0 && raw === "\uFEFF")) continue;
     let o: Record<string, unknown>;
     try {
-      o = JSON.parse(raw);
+      o = JSON.parse(i === 0 && raw.startsWith("\uFEFF") ? raw.slice(1) : raw);
     } catch (e) {
-      return bad(i + 1, `not JSON: ${(e as Error).message}`);
+      const message = (e as Error).message;
+      return err({
+        kind: "TraceInvalid",
+        line: i + 1,
+        col: jsonErrorColumn(lines[i]!, message),
+        message: `not JSON: ${message}`,
+      });
     }
     if (typeof o !== "object" || o === null || Array.isArray(o)) {
       return bad(i + 1, "each line must be a JSON object");
     }
     if (!header) {
       if (o.format !== TRACE_FORMAT) {
-        return bad(i + 1, `first line must be the header {"format":"${TRACE_FORMAT}",...}`);
+        return bad(
+          i + 1,
+          `first line must be the header {"format":"${TRACE_FORMAT}",...}`,
+          "format",
+        );
       }
       if (o.version !== TRACE_VERSION) {
         return bad(
           i + 1,
-          `trace version ${String(o.version)} is not supported (this build reads ${TRACE_VERSION})`,
+          `trace version ${show(o.version)} is not supported (this build reads ${TRACE_VERSION})`,
+          "version",
         );
       }
       header = o;
       continue;
     }
     const t = o.t;
-    if (!isInt(t)) return bad(i + 1, "t must be a non-negative integer (ms from trace start)");
+    if (!isInt(t)) {
+      return bad(i + 1, "t must be a non-negative integer (ms from trace start)", "t");
+    }
     maxT = Math.max(maxT, t);
     const ns = typeof o.namespace === "string" ? o.namespace : "default";
     switch (o.type) {
       case "podCreated": {
         const p = o as unknown as PodCreated;
         if (typeof p.name !== "string" || p.name === "") {
-          return bad(i + 1, "podCreated needs a name");
+          return bad(i + 1, "podCreated needs a name", "name");
         }
         if (!isInt(p.cpu) || !isInt(p.memory)) {
-          return bad(i + 1, "podCreated needs integer cpu (millicores) and memory (bytes)");
+          return bad(
+            i + 1,
+            "podCreated needs integer cpu (millicores) and memory (bytes)",
+            isInt(p.cpu) ? "memory" : "cpu",
+          );
         }
         const key = `${ns}/${p.name}`;
-        if (open.has(key)) return bad(i + 1, `pod ${key} created twice without a podDeleted`);
+        if (open.has(key)) {
+          return bad(i + 1, `pod ${key} created twice without a podDeleted`, "name");
+        }
         const pod: TracePod = {
           namespace: ns,
           name: p.name,
@@ -182,16 +278,37 @@ export function parseTrace(text: string): Result<Trace, TraceError> {
           memory: p.memory,
         };
         if (p.runForMs !== undefined) {
-          if (!isInt(p.runForMs)) return bad(i + 1, "runForMs must be a non-negative integer");
+          if (!isInt(p.runForMs)) {
+            return bad(i + 1, "runForMs must be a non-negative integer", "runForMs");
+          }
           pod.runFor = p.runForMs;
         }
         if (p.recordedBindMs !== undefined && isInt(p.recordedBindMs)) {
           pod.recordedBind = p.recordedBindMs;
         }
-        if (p.priority !== undefined) pod.priority = Number(p.priority);
+        if (p.priority !== undefined) {
+          if (!Number.isSafeInteger(p.priority)) {
+            return bad(i + 1, "priority must be an integer", "priority");
+          }
+          pod.priority = p.priority;
+        }
         if (typeof p.owner === "string") pod.owner = p.owner;
-        if (p.labels) pod.labels = p.labels;
-        if (p.nodeSelector) pod.nodeSelector = p.nodeSelector;
+        for (const k of ["labels", "nodeSelector"] as const) {
+          if (p[k] === undefined) continue;
+          const m = stringMap(p[k]);
+          if (!m) return bad(i + 1, `${k} must be a map of strings`, k);
+          pod[k] = m;
+        }
+        for (const k of ["tolerations", "requiredNodeAffinity"] as const) {
+          if (p[k] === undefined) continue;
+          const list = p[k] as unknown;
+          if (
+            !Array.isArray(list) ||
+            !list.every((x) => typeof x === "object" && x !== null && !Array.isArray(x))
+          ) {
+            return bad(i + 1, `${k} must be a list of objects`, k);
+          }
+        }
         if (p.tolerations) pod.tolerations = p.tolerations;
         if (p.requiredNodeAffinity) pod.requiredNodeAffinity = p.requiredNodeAffinity;
         if (p.gpu !== undefined) {
@@ -206,31 +323,49 @@ export function parseTrace(text: string): Result<Trace, TraceError> {
         break;
       }
       case "podDeleted": {
-        const key = `${ns}/${String(o.name)}`;
+        const key = `${ns}/${nameOf(o.name)}`;
         const pod = open.get(key);
-        if (!pod) return bad(i + 1, `podDeleted for ${key}, which is not running`);
+        if (!pod) return bad(i + 1, `podDeleted for ${key}, which is not running`, "name");
         pod.departure = Math.max(t, pod.arrival);
         open.delete(key);
         break;
       }
       case "nodeAdded": {
         if (typeof o.name !== "string" || !isInt(o.cpu) || !isInt(o.memory)) {
-          return bad(i + 1, "nodeAdded needs name, cpu and memory");
+          return bad(
+            i + 1,
+            "nodeAdded needs name, cpu and memory",
+            typeof o.name !== "string" ? "name" : !isInt(o.cpu) ? "cpu" : "memory",
+          );
         }
         const n: TraceNode = { name: o.name, added: t, cpu: o.cpu, memory: o.memory };
-        if (o.labels && typeof o.labels === "object") n.labels = o.labels as Record<string, string>;
+        if (o.labels !== undefined) {
+          const m = stringMap(o.labels);
+          if (!m) return bad(i + 1, "labels must be a map of strings", "labels");
+          n.labels = m;
+        }
         nodes.set(o.name, n);
         break;
       }
       case "nodeRemoved": {
-        const n = nodes.get(String(o.name));
-        if (!n) return bad(i + 1, `nodeRemoved for unknown node ${String(o.name)}`);
+        const n = nodes.get(nameOf(o.name));
+        if (!n) return bad(i + 1, `nodeRemoved for unknown node ${show(o.name)}`, "name");
         n.removed = t;
         break;
       }
       case "pdb": {
         if (typeof o.name !== "string" || !isInt(o.maxUnavailable)) {
-          return bad(i + 1, "pdb needs name and maxUnavailable");
+          return bad(
+            i + 1,
+            "pdb needs name and maxUnavailable",
+            typeof o.name !== "string" ? "name" : "maxUnavailable",
+          );
+        }
+        if (
+          o.selector !== undefined &&
+          (typeof o.selector !== "object" || o.selector === null || Array.isArray(o.selector))
+        ) {
+          return bad(i + 1, "pdb selector must be a map", "selector");
         }
         pdbs.push({
           namespace: ns,
@@ -241,7 +376,7 @@ export function parseTrace(text: string): Result<Trace, TraceError> {
         break;
       }
       default:
-        return bad(i + 1, `unknown event type ${JSON.stringify(o.type)}`);
+        return bad(i + 1, `unknown event type ${JSON.stringify(o.type)}`, "type");
     }
   }
   if (!header) return bad(1, "empty trace: the header line is missing");
@@ -254,7 +389,9 @@ export function parseTrace(text: string): Result<Trace, TraceError> {
     pods,
     nodes: [...nodes.values()],
     pdbs,
-    notes: Array.isArray(header.notes) ? header.notes.map(String) : [],
+    notes: Array.isArray(header.notes)
+      ? header.notes.map((x) => typeof x === "string" ? x : show(x))
+      : [],
   });
 }
 
@@ -323,7 +460,9 @@ export function writeTrace(trace: Trace): string {
     if (p.departure !== undefined) {
       evs.push({
         t: p.departure,
-        order: 0,
+        // A pod that leaves the instant it arrives is deleted after its own creation; any other
+        // departure goes before creations at the same time, so a reused name stays valid.
+        order: p.departure === p.arrival ? 3 : 0,
         key,
         line: JSON.stringify({
           t: p.departure,
