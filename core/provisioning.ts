@@ -28,7 +28,8 @@ import {
   ZONE_KEY,
 } from "./topology.ts";
 import { exceedsLimits, footprint } from "./limits.ts";
-import { chooseHost } from "./placement.ts";
+import { chooseHost, noHostReason } from "./placement.ts";
+import { atLeast, type HostsFull, shapesOnlyGrow } from "./provisioning_monotone.ts";
 import { type Reason, reason } from "./reason.ts";
 import { humanBytes, humanCpu } from "./quantity.ts";
 import { shortHash } from "./hash.ts";
@@ -108,6 +109,8 @@ type PodClass = {
   rep: Pod;
   cands: number[];
   head: number;
+  /** Entries of `cands` marked -1 (dropped for good) and not yet compacted away. */
+  dropped: number;
   scanned: number;
   minCpu: number;
   minMem: number;
@@ -132,12 +135,17 @@ class Provisioner {
   readonly planned = new Map<string, Resources>();
   readonly zoneCounts = new Map<string, Map<string, number>>();
   readonly usedNames = new Set<string>();
+  /** Footprints no host of a pool fit can take (per class and pool), while shapes only grow. */
+  readonly hostsFull = new Map<PoolFit, HostsFull>();
+  /** Shapes only grow, so "no room" is final (core/provisioning_monotone.ts). */
+  monotone = false;
   topo!: TopologyIndex;
 
   constructor(readonly snap: Snapshot, readonly config: Config) {}
 
   run(): ProvisionPlan {
     const { snap } = this;
+    this.monotone = shapesOnlyGrow(this.config);
     const nodesByName = new Map(snap.nodes.map((n) => [n.name, n]));
     for (const n of snap.nodes) this.usedNames.add(n.name);
     for (const c of snap.nodeClaims) this.usedNames.add(c.name);
@@ -267,6 +275,7 @@ class Provisioner {
         rep: pod,
         cands: [],
         head: 0,
+        dropped: 0,
         scanned: 0,
         minCpu: p.req.cpu,
         minMem: p.req.memory,
@@ -326,6 +335,12 @@ class Provisioner {
     podPref?: PodAffinityTerm,
   ): number | undefined {
     const c = p.cls;
+    // Dropped candidates are compacted away (order kept), so a scan costs the live ones only.
+    if (c.dropped > 16 && c.dropped * 2 > c.cands.length - c.head) {
+      c.cands = c.cands.slice(c.head).filter((i) => i >= 0);
+      c.head = 0;
+      c.dropped = 0;
+    }
     for (let i = c.head; i < c.cands.length; i++) {
       const idx = c.cands[i]!;
       if (idx < 0) continue;
@@ -335,6 +350,7 @@ class Provisioner {
       if (fit === "dead") {
         c.cands[i] = -1;
         if (i === c.head) c.head++;
+        else c.dropped++;
         continue;
       }
       if (fit === "no") continue;
@@ -375,7 +391,7 @@ class Provisioner {
     if (!topo.ok) return topo.permanent ? "dead" : "no";
     if (b.kind === "new") {
       const grown = this.#grow(b, p);
-      if (!grown) return "no";
+      if (!grown) return this.monotone && this.#cannotGrowForClass(b, cls) ? "dead" : "no";
     }
     return "yes";
   }
@@ -416,10 +432,30 @@ class Provisioner {
 
   /** The shape and footprint a new bin would have with `req` added, if limits and host allow it. */
   #grow(b: Bin, p: PodInfo): { shape: Shape; delta: Resources } | undefined {
+    const g = this.#growth(b, p.req, p.cls, p.pod);
+    return typeof g === "string" ? undefined : g;
+  }
+
+  /**
+   * Whether a new bin can never again take a pod of this class: it cannot grow for the class's
+   * smallest requests (no shape, pool limit or host room). Only asked while shapes only grow,
+   * when none of these ever comes back (core/provisioning_monotone.ts).
+   */
+  #cannotGrowForClass(b: Bin, c: PodClass): boolean {
+    const g = this.#growth(b, { cpu: c.minCpu, memory: c.minMem }, c, undefined);
+    return g === "noShape" || g === "limit" || g === "host";
+  }
+
+  /** The growth of a new bin for `req`, or which check refused it. */
+  #growth(
+    b: Bin,
+    req: Resources,
+    cls: PodClass,
+    pod: Pod | undefined,
+  ): { shape: Shape; delta: Resources } | "noShape" | "types" | "limit" | "host" {
     const ctx = b.ctx!;
-    const req = p.req;
     const need = { cpu: b.used!.cpu + req.cpu, memory: b.used!.memory + req.memory };
-    const types = p.cls.typeReqs.length ? [...b.types!, ...p.cls.typeReqs] : b.types!;
+    const types = cls.typeReqs.length ? [...b.types!, ...cls.typeReqs] : b.types!;
     const shape = cheapestShapeWithin(
       ctx.template,
       need,
@@ -427,14 +463,15 @@ class Provisioner {
       types,
       INSTANCE_TYPE_KEY,
     );
-    if (!shape) return undefined;
-    const pods = p.cls.typed ? [...b.typePods!, p.pod] : b.typePods!;
+    if (!shape) return "noShape";
+    const pods = cls.typed ? (pod ? [...b.typePods!, pod] : undefined) : b.typePods!;
+    if (pods === undefined) return "types";
     if (shape.name !== b.shape!.name && pods.length > 0) {
       // A claim never grows past the instance type one of its pods (or the new one) asked for.
       const labels = { ...b.labels, [INSTANCE_TYPE_KEY]: shape.name };
       for (const q of pods) {
         if (!matchesNodeConstraints(labels, q.nodeSelector, q.requiredNodeAffinity, b.name)) {
-          return undefined;
+          return "types";
         }
       }
     }
@@ -443,7 +480,7 @@ class Provisioner {
     const delta = { cpu: next.cpu - now.cpu, memory: next.memory - now.memory };
     if (delta.cpu > 0 || delta.memory > 0) {
       if (exceedsLimits(ctx.pool, ctx.usage, delta, 0, ctx.template.vmMemOverhead)) {
-        return undefined;
+        return "limit";
       }
       const planned = this.planned.get(b.host!.name) ?? { cpu: 0, memory: 0 };
       const hostOk = chooseHost({
@@ -452,7 +489,7 @@ class Provisioner {
         strategy: "leastAllocated",
         planned: new Map([[b.host!.name, planned]]),
       });
-      if (!hostOk.ok) return undefined;
+      if (!hostOk.ok) return "host";
     }
     return { shape, delta };
   }
@@ -592,6 +629,14 @@ class Provisioner {
         );
         continue;
       }
+      // No host took a footprint this small for these zones: hosts only fill up, so a bigger one
+      // fails the same way, counted without asking every host again.
+      const zoneKey = zones.join("\u0000");
+      const known = this.monotone ? this.hostsFull.get(fit) : undefined;
+      if (known && known.zones === zoneKey && atLeast(fp, known)) {
+        fail(noHostReason(fp, known.full, known.offline, known.wrongZone));
+        continue;
+      }
       const host = chooseHost({
         hosts: fit.hosts,
         footprint: fp,
@@ -601,6 +646,9 @@ class Provisioner {
         zoneCounts: this.zoneCounts.get(pool.name) ?? new Map(),
       });
       if (!host.ok) {
+        if (this.monotone && (!known || known.zones !== zoneKey || atLeast(known, fp))) {
+          this.hostsFull.set(fit, this.#hostsFullFor(fit.hosts, zones, zoneKey, fp));
+        }
         fail(host.error);
         continue;
       }
@@ -634,6 +682,18 @@ class Provisioner {
         ? first
         : reason(first.code, fails.map((f) => f.message).join("; ")),
     };
+  }
+
+  /** The counts chooseHost reports when no host of `hosts` in `zones` has room for `fp`. */
+  #hostsFullFor(hosts: readonly Host[], zones: string[], key: string, fp: Resources): HostsFull {
+    let offline = 0;
+    let wrongZone = 0;
+    for (const h of hosts) {
+      if (!h.online) offline++;
+      else if (!zones.includes(h.zone)) wrongZone++;
+    }
+    const full = hosts.length - offline - wrongZone;
+    return { zones: key, cpu: fp.cpu, memory: fp.memory, full, offline, wrongZone };
   }
 
   /** A deterministic, unused claim name derived from the pod that opened it. */

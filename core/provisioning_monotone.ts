@@ -1,0 +1,42 @@
+/**
+ * When provisioning may treat "no room" as final. With fixed shapes listed so that each one is
+ * at least as large as the one before it (in vCPU and memory) and a cost model that charges
+ * nothing negative, the shape chosen for a bigger need is never smaller, so a claim only ever
+ * grows, a host's planned load only rises and a pool's usage only rises during one decision.
+ * Then a claim or host that cannot take the smallest pod of a class now never can, and a
+ * footprint no host can take stays untakable: provisioning counts such pods instead of
+ * scanning again. Flexible templates (sizes computed from the need) get no such shortcut.
+ *
+ * May import: nothing outside core/.
+ */
+import type { Config, Resources } from "./model.ts";
+
+/** Do shapes only grow in this configuration (every template's fixed shapes form a chain)? */
+export function shapesOnlyGrow(config: Config): boolean {
+  const cost = config.settings.cost;
+  if (!(cost.perVcpuHour >= 0 && cost.perGiBHour >= 0)) return false;
+  for (const t of config.machineTemplates) {
+    if (t.flexible) return false;
+    for (let i = 1; i < t.shapes.length; i++) {
+      const a = t.shapes[i - 1]!;
+      const b = t.shapes[i]!;
+      if (!(a.cpu <= b.cpu && a.memory <= b.memory)) return false;
+    }
+  }
+  return true;
+}
+
+/** A footprint no host of a pool could take, for one set of allowed zones, and the counts why. */
+export type HostsFull = {
+  zones: string;
+  cpu: number;
+  memory: number;
+  full: number;
+  offline: number;
+  wrongZone: number;
+};
+
+/** Does `fp` need at least as much as the footprint already known not to fit? */
+export function atLeast(fp: Resources, known: { cpu: number; memory: number }): boolean {
+  return fp.cpu >= known.cpu && fp.memory >= known.memory;
+}
