@@ -29,6 +29,7 @@ import {
 } from "./topology.ts";
 import { exceedsLimits, footprint } from "./limits.ts";
 import { chooseHost, noHostReason } from "./placement.ts";
+import { RoomIndex } from "./provisioning_room_index.ts";
 import { atLeast, type HostsFull, shapesOnlyGrow } from "./provisioning_monotone.ts";
 import { type Reason, reason } from "./reason.ts";
 import { humanBytes, humanCpu } from "./quantity.ts";
@@ -107,10 +108,10 @@ type PodInfo = {
 
 type PodClass = {
   rep: Pod;
-  cands: number[];
-  head: number;
-  /** Entries of `cands` marked -1 (dropped for good) and not yet compacted away. */
-  dropped: number;
+  /** Candidate nodes and launching claims, in first-fit order, indexed by room. */
+  old: RoomIndex;
+  /** Candidate claims opened in this decision, in first-fit order, indexed by room. */
+  fresh: RoomIndex;
   scanned: number;
   minCpu: number;
   minMem: number;
@@ -121,6 +122,13 @@ type PodClass = {
   /** Instance-type requirements every node of the class must meet (selector or single term). */
   typeReqs: Requirement[];
 };
+
+/** The room a bin has for pods: free capacity, or what a new claim's largest shape leaves. */
+function roomOf(b: Bin): Resources {
+  if (b.kind !== "new") return b.free;
+  const max = b.ctx!.maxAlloc;
+  return { cpu: max.cpu - b.used!.cpu, memory: max.memory - b.used!.memory };
+}
 
 /** Decides which NodeClaims to open for the snapshot's pending pods. Pure and deterministic. */
 export function provision(snapshot: Snapshot, config: Config): ProvisionPlan {
@@ -273,9 +281,8 @@ class Provisioner {
       );
       c = {
         rep: pod,
-        cands: [],
-        head: 0,
-        dropped: 0,
+        old: new RoomIndex(),
+        fresh: new RoomIndex(),
         scanned: 0,
         minCpu: p.req.cpu,
         minMem: p.req.memory,
@@ -297,7 +304,8 @@ class Provisioner {
       if (!matchesNodeConstraints(b.labels, pod.nodeSelector, pod.requiredNodeAffinity, b.name)) {
         continue;
       }
-      c.cands.push(c.scanned);
+      const room = roomOf(b);
+      (b.kind === "new" ? c.fresh : c.old).push(c.scanned, room.cpu, room.memory);
     }
   }
 
@@ -335,22 +343,18 @@ class Provisioner {
     podPref?: PodAffinityTerm,
   ): number | undefined {
     const c = p.cls;
-    // Dropped candidates are compacted away (order kept), so a scan costs the live ones only.
-    if (c.dropped > 16 && c.dropped * 2 > c.cands.length - c.head) {
-      c.cands = c.cands.slice(c.head).filter((i) => i >= 0);
-      c.head = 0;
-      c.dropped = 0;
-    }
-    for (let i = c.head; i < c.cands.length; i++) {
-      const idx = c.cands[i]!;
-      if (idx < 0) continue;
+    const ix = newBins ? c.fresh : c.old;
+    const { cpu, memory } = p.req;
+    // Candidates whose room is known to be too small are never looked at: they could only say no.
+    for (let pos = ix.first(0, cpu, memory); pos >= 0; pos = ix.first(pos + 1, cpu, memory)) {
+      const idx = ix.bins[pos]!;
       const b = this.bins[idx]!;
-      if ((b.kind === "new") !== newBins) continue;
+      const room = roomOf(b);
+      ix.shrink(pos, room.cpu, room.memory);
+      if (room.cpu < cpu || room.memory < memory) continue;
       const fit = this.#fits(p, b, pref, podPref);
       if (fit === "dead") {
-        c.cands[i] = -1;
-        if (i === c.head) c.head++;
-        else c.dropped++;
+        ix.drop(pos);
         continue;
       }
       if (fit === "no") continue;
