@@ -28,7 +28,8 @@ import {
   ZONE_KEY,
 } from "./topology.ts";
 import { exceedsLimits, footprint } from "./limits.ts";
-import { chooseHost, noHostReason } from "./placement.ts";
+import { chooseHost, hostLimit, noHostReason } from "./placement.ts";
+import { allocatable } from "./shapes.ts";
 import { RoomIndex } from "./provisioning_room_index.ts";
 import { atLeast, type HostsFull, shapesOnlyGrow } from "./provisioning_monotone.ts";
 import { type Reason, reason } from "./reason.ts";
@@ -122,13 +123,6 @@ type PodClass = {
   /** Instance-type requirements every node of the class must meet (selector or single term). */
   typeReqs: Requirement[];
 };
-
-/** The room a bin has for pods: free capacity, or what a new claim's largest shape leaves. */
-function roomOf(b: Bin): Resources {
-  if (b.kind !== "new") return b.free;
-  const max = b.ctx!.maxAlloc;
-  return { cpu: max.cpu - b.used!.cpu, memory: max.memory - b.used!.memory };
-}
 
 /** Decides which NodeClaims to open for the snapshot's pending pods. Pure and deterministic. */
 export function provision(snapshot: Snapshot, config: Config): ProvisionPlan {
@@ -304,7 +298,7 @@ class Provisioner {
       if (!matchesNodeConstraints(b.labels, pod.nodeSelector, pod.requiredNodeAffinity, b.name)) {
         continue;
       }
-      const room = roomOf(b);
+      const room = this.#roomOf(b);
       (b.kind === "new" ? c.fresh : c.old).push(c.scanned, room.cpu, room.memory);
     }
   }
@@ -349,7 +343,7 @@ class Provisioner {
     for (let pos = ix.first(0, cpu, memory); pos >= 0; pos = ix.first(pos + 1, cpu, memory)) {
       const idx = ix.bins[pos]!;
       const b = this.bins[idx]!;
-      const room = roomOf(b);
+      const room = this.#roomOf(b);
       ix.shrink(pos, room.cpu, room.memory);
       if (room.cpu < cpu || room.memory < memory) continue;
       const fit = this.#fits(p, b, pref, podPref);
@@ -362,6 +356,36 @@ class Provisioner {
       return idx;
     }
     return undefined;
+  }
+
+  /**
+   * An upper bound of the room a bin has for pods, which only shrinks: its free capacity, or
+   * for a claim opened now what its largest shape leaves; while shapes only grow, the largest
+   * shape its host still has room to grow it to (its current shape at least).
+   */
+  #roomOf(b: Bin): Resources {
+    if (b.kind !== "new") return b.free;
+    const ctx = b.ctx!;
+    const used = b.used!;
+    let top = ctx.maxAlloc;
+    if (this.monotone) {
+      const t = ctx.template;
+      const h = b.host!;
+      const limit = hostLimit(h);
+      const planned = this.planned.get(h.name) ?? { cpu: 0, memory: 0 };
+      const cur = footprint(b.shape!, t);
+      const cpu = limit.cpu - h.committed.cpu - planned.cpu + cur.cpu;
+      const memory = limit.memory - h.committed.memory - planned.memory + cur.memory;
+      let best = b.shape!;
+      for (const s of t.shapes) {
+        if (
+          s.cpu <= cpu && s.memory + t.vmMemOverhead <= memory && s.cpu >= best.cpu &&
+          s.memory >= best.memory
+        ) best = s;
+      }
+      top = allocatable(t, best);
+    }
+    return { cpu: top.cpu - used.cpu, memory: top.memory - used.memory };
   }
 
   /** "yes", "no" (not now), or "dead" (never again for this pod class). */
