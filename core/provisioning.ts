@@ -105,6 +105,8 @@ type PodInfo = {
   ext: Readonly<Record<string, number>>;
   ports: readonly string[];
   cls: PodClass;
+  /** Claim names this pod would open, per pool index (reused while still unused). */
+  names?: (string | undefined)[];
 };
 
 type PodClass = {
@@ -122,6 +124,8 @@ type PodClass = {
   typed: boolean;
   /** Instance-type requirements every node of the class must meet (selector or single term). */
   typeReqs: Requirement[];
+  /** Zones a new node of each pool fit may go to, as of `placed` pods placed in this decision. */
+  zones?: Map<PoolFit, { placed: number; zones: string[] }>;
 };
 
 /** Decides which NodeClaims to open for the snapshot's pending pods. Pure and deterministic. */
@@ -141,6 +145,10 @@ class Provisioner {
   readonly hostsFull = new Map<PoolFit, HostsFull>();
   /** Shapes only grow, so "no room" is final (core/provisioning_monotone.ts). */
   monotone = false;
+  /** Pods placed in this decision so far: topology answers change only when it does. */
+  placedCount = 0;
+  /** Hostname label values of the snapshot's nodes and launching claims. */
+  readonly hostnames = new Set<string>();
   topo!: TopologyIndex;
 
   constructor(readonly snap: Snapshot, readonly config: Config) {}
@@ -206,6 +214,14 @@ class Provisioner {
     for (const [pool, zone] of existing.claimZones) this.#countZone(pool, zone);
     for (const b of this.bins) {
       if (b.labels[ZONE_KEY]) this.topo.addDomain(ZONE_KEY, b.labels[ZONE_KEY]);
+    }
+    for (const n of snap.nodes) {
+      const h = n.labels[HOSTNAME_KEY];
+      if (h !== undefined) this.hostnames.add(h);
+    }
+    for (const b of this.bins) {
+      const h = b.labels[HOSTNAME_KEY];
+      if (h !== undefined) this.hostnames.add(h);
     }
 
     // First-fit decreasing: CPU, then memory, then age, then uid, so the order never depends on input order.
@@ -546,6 +562,7 @@ class Provisioner {
       });
     }
     this.topo.place(p.pod, b.labels);
+    this.placedCount++;
   }
 
   #applyGrowth(b: Bin, shape: Shape, delta: Resources) {
@@ -641,13 +658,31 @@ class Provisioner {
         continue;
       }
       // Zones where a new node would keep the pod's anti-affinity and spread; spread prefers the emptiest.
-      const name = this.#newName(pool.name, pod.uid);
-      let zones = fit.zones.filter((z) => {
-        const labels = { ...fit.labels, [ZONE_KEY]: z, [HOSTNAME_KEY]: name };
-        if (pref && !matchesTerm(labels, pref)) return false;
-        return this.#topologyOk(p, labels).ok;
-      });
-      zones = preferEmptiestZones(this.topo, pod, zones);
+      const names = p.names ??= [];
+      const at = this.pools.indexOf(ctx);
+      // Names are only ever added to the used set: a name still unused is still the first free one.
+      let name = names[at];
+      if (name === undefined || this.usedNames.has(name)) {
+        name = names[at] = this.#newName(pool.name, pod.uid);
+      }
+      // The zones only change when a pod is placed somewhere. Without a node preference, and
+      // unless some node's hostname label happens to be this name, the fresh name changes
+      // nothing (no pod is on it): pods of the class share the answer until the next placement.
+      const cache = pref === undefined && !this.hostnames.has(name)
+        ? p.cls.zones ??= new Map()
+        : undefined;
+      const cached = cache?.get(fit);
+      let zones: string[];
+      if (cached && cached.placed === this.placedCount) zones = cached.zones;
+      else {
+        zones = fit.zones.filter((z) => {
+          const labels = { ...fit.labels, [ZONE_KEY]: z, [HOSTNAME_KEY]: name };
+          if (pref && !matchesTerm(labels, pref)) return false;
+          return this.#topologyOk(p, labels).ok;
+        });
+        zones = preferEmptiestZones(this.topo, pod, zones);
+        cache?.set(fit, { placed: this.placedCount, zones });
+      }
       if (zones.length === 0) {
         fail(
           reason(
@@ -662,7 +697,13 @@ class Provisioner {
       const zoneKey = zones.join("\u0000");
       const known = this.monotone ? this.hostsFull.get(fit) : undefined;
       if (known && known.zones === zoneKey && atLeast(fp, known)) {
-        fail(noHostReason(fp, known.full, known.offline, known.wrongZone));
+        const key = `${zoneKey}|${fp.cpu}|${fp.memory}`;
+        let said = known.reasons.get(key);
+        if (!said) {
+          said = noHostReason(fp, known.full, known.offline, known.wrongZone);
+          known.reasons.set(key, said);
+        }
+        fail(said);
         continue;
       }
       const host = chooseHost({
@@ -721,7 +762,8 @@ class Provisioner {
       else if (!zones.includes(h.zone)) wrongZone++;
     }
     const full = hosts.length - offline - wrongZone;
-    return { zones: key, cpu: fp.cpu, memory: fp.memory, full, offline, wrongZone };
+    const reasons = new Map<string, Reason>();
+    return { zones: key, cpu: fp.cpu, memory: fp.memory, full, offline, wrongZone, reasons };
   }
 
   /** A deterministic, unused claim name derived from the pod that opened it. */

@@ -103,7 +103,13 @@ for (const c of PROVISION) {
   });
 }
 
-const DISRUPTION = [
+const DISRUPTION: {
+  name: string;
+  nodes?: number;
+  busy: boolean;
+  commands: number;
+  digest: string;
+}[] = [
   {
     name: "the 1000-node disruption benchmark cluster",
     busy: false,
@@ -116,13 +122,21 @@ const DISRUPTION = [
     commands: 20,
     digest: "671e49c58d3df96d89a691e5b0ffe85d40e977bdea6eb25d21a858e5799237e4",
   },
+  {
+    name: "the 10000-node disruption benchmark cluster",
+    nodes: 10000,
+    busy: false,
+    commands: 50,
+    digest: "abc15816ab4221fffd376327fdbe35bbaff182210d7432e64b7da77145f38377",
+  },
 ];
 
 for (const c of DISRUPTION) {
   Deno.test(`a disruption pass over ${c.name} decides exactly the pinned plan`, async () => {
-    const base = disruptionBenchCluster(1000);
+    const nodes = c.nodes ?? 1000;
+    const base = disruptionBenchCluster(nodes);
     const plan = disrupt(c.busy ? disruptionBusyCluster(base) : base, disruptionBenchConfig());
-    equal(plan.verdicts.length, 1000);
+    equal(plan.verdicts.length, nodes);
     equal(plan.commands.length, c.commands);
     equal(await disruptionDigest(plan), c.digest);
   });

@@ -10,6 +10,7 @@
  * May import: nothing outside core/.
  */
 import type { Config, Resources } from "./model.ts";
+import type { Reason } from "./reason.ts";
 
 /** Do shapes only grow in this configuration (every template's fixed shapes form a chain)? */
 export function shapesOnlyGrow(config: Config): boolean {
@@ -34,6 +35,8 @@ export type HostsFull = {
   full: number;
   offline: number;
   wrongZone: number;
+  /** The reason already written per zones and footprint (the same words every time). */
+  reasons: Map<string, Reason>;
 };
 
 /** Does `fp` need at least as much as the footprint already known not to fit? */

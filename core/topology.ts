@@ -27,6 +27,8 @@ export type PlacedPod = {
 
 export class TopologyIndex {
   readonly #groups = new Map<string, Group>();
+  /** The same groups by selector object, namespace list and key: no selector text per check. */
+  readonly #bySelector = new WeakMap<object, Map<string, Group>>();
   readonly #placed: PlacedPod[];
   /** Known domains per topology key (zones from hosts and nodes; hostnames are unbounded). */
   readonly #domains = new Map<string, Set<string>>();
@@ -56,13 +58,26 @@ export class TopologyIndex {
   }
 
   #group(namespaces: readonly string[], selector: LabelSelector | undefined, key: string): Group {
+    const short = selector ? `${namespaces.join(",")}|${key}` : undefined;
+    const known = short === undefined ? undefined : this.#bySelector.get(selector!)?.get(short);
+    if (known) return known;
     const id = `${[...namespaces].sort().join(",")}|${selectorKey(selector)}|${key}`;
     let g = this.#groups.get(id);
-    if (g) return g;
+    if (g) {
+      if (short !== undefined) this.#remember(selector!, short, g);
+      return g;
+    }
     g = { namespaces: new Set(namespaces), selector, key, counts: new Map() };
     for (const p of this.#placed) this.#count(g, p.namespace, p.labels, p.nodeLabels);
     this.#groups.set(id, g);
+    if (short !== undefined) this.#remember(selector!, short, g);
     return g;
+  }
+
+  #remember(selector: object, short: string, g: Group) {
+    let m = this.#bySelector.get(selector);
+    if (!m) this.#bySelector.set(selector, m = new Map());
+    m.set(short, g);
   }
 
   #count(
