@@ -660,21 +660,27 @@ class Provisioner {
       // Zones where a new node would keep the pod's anti-affinity and spread; spread prefers the emptiest.
       const names = p.names ??= [];
       const at = this.pools.indexOf(ctx);
-      // Names are only ever added to the used set: a name still unused is still the first free one.
-      let name = names[at];
-      if (name === undefined || this.usedNames.has(name)) {
-        name = names[at] = this.#newName(pool.name, pod.uid);
-      }
+      // Names are only ever added to the used set: a name still unused is still the first free
+      // one. The name is only made when it is needed.
+      const nameOf = () => {
+        let name = names[at];
+        if (name === undefined || this.usedNames.has(name)) {
+          name = names[at] = this.#newName(pool.name, pod.uid);
+        }
+        return name;
+      };
       // The zones only change when a pod is placed somewhere. Without a node preference, and
       // unless some node's hostname label happens to be this name, the fresh name changes
       // nothing (no pod is on it): pods of the class share the answer until the next placement.
-      const cache = pref === undefined && !this.hostnames.has(name)
+      const cache = pref === undefined &&
+          (!this.#hostnameLike(pool.name) || !this.hostnames.has(nameOf()))
         ? p.cls.zones ??= new Map()
         : undefined;
       const cached = cache?.get(fit);
       let zones: string[];
       if (cached && cached.placed === this.placedCount) zones = cached.zones;
       else {
+        const name = nameOf();
         zones = fit.zones.filter((z) => {
           const labels = { ...fit.labels, [ZONE_KEY]: z, [HOSTNAME_KEY]: name };
           if (pref && !matchesTerm(labels, pref)) return false;
@@ -722,6 +728,7 @@ class Provisioner {
         continue;
       }
       const h = host.value;
+      const name = nameOf();
       const claim = this.#recordClaim(ctx, h, name, shape, fit.labels, reason("PodsPending", ""));
       claim.requested = { cpu: 0, memory: 0 };
       const bin = makeBin("new", name, claim.labels, ctx.taints, { cpu: 0, memory: 0 }, 0);
@@ -752,6 +759,18 @@ class Provisioner {
         : reason(first.code, fails.map((f) => f.message).join("; ")),
     };
   }
+
+  /** Does some known hostname look like a claim name of this pool (`<pool>-...`)? */
+  #hostnameLike(pool: string): boolean {
+    let like = this.#likeByPool.get(pool);
+    if (like === undefined) {
+      like = false;
+      for (const h of this.hostnames) if (h.startsWith(`${pool}-`)) like = true;
+      this.#likeByPool.set(pool, like);
+    }
+    return like;
+  }
+  readonly #likeByPool = new Map<string, boolean>();
 
   /** The counts chooseHost reports when no host of `hosts` in `zones` has room for `fp`. */
   #hostsFullFor(hosts: readonly Host[], zones: string[], key: string, fp: Resources): HostsFull {
