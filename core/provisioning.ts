@@ -84,6 +84,9 @@ export type ProvisionPlan = {
   unhelped: { pod: string; reason: Reason }[];
 };
 
+/** A hostname no node or claim has: stands for a new claim's name where the name cannot matter. */
+const FRESH_NAME = "\u0000new";
+
 /** Well-known labels every proxscale node carries. */
 export const NODEPOOL_LABEL = NODEPOOL_LABEL_KEY;
 export const HOST_LABEL = HOST_LABEL_KEY;
@@ -588,7 +591,7 @@ class Provisioner {
     const fail = (r: Reason) => {
       fails.push(r);
     };
-    for (const fit of (p.cls.pools ??= poolFits(this.pools, p.cls.rep))) {
+    for (const fit of (p.cls.pools ??= this.#poolFits(p.cls.rep))) {
       if ("reason" in fit) {
         fail(fit.reason);
         continue;
@@ -672,7 +675,7 @@ class Provisioner {
       // The zones only change when a pod is placed somewhere. Without a node preference, and
       // unless some node's hostname label happens to be this name, the fresh name changes
       // nothing (no pod is on it): pods of the class share the answer until the next placement.
-      const cache = pref === undefined &&
+      const cache = pref === undefined && !this.hostnames.has(FRESH_NAME) &&
           (!this.#hostnameLike(pool.name) || !this.hostnames.has(nameOf()))
         ? p.cls.zones ??= new Map()
         : undefined;
@@ -680,7 +683,8 @@ class Provisioner {
       let zones: string[];
       if (cached && cached.placed === this.placedCount) zones = cached.zones;
       else {
-        const name = nameOf();
+        // Where the name cannot matter, any name no pod is on answers the same.
+        const name = cache ? FRESH_NAME : nameOf();
         zones = fit.zones.filter((z) => {
           const labels = { ...fit.labels, [ZONE_KEY]: z, [HOSTNAME_KEY]: name };
           if (pref && !matchesTerm(labels, pref)) return false;
@@ -708,6 +712,7 @@ class Provisioner {
         if (!said) {
           said = noHostReason(fp, known.full, known.offline, known.wrongZone);
           known.reasons.set(key, said);
+          this.#keep(said);
         }
         fail(said);
         continue;
@@ -752,13 +757,37 @@ class Provisioner {
     }
     // The first pool's verdict names the code; the message says why each pool declined.
     const first = fails[0]!;
-    return {
-      ok: false,
-      reason: fails.length === 1
-        ? first
-        : reason(first.code, fails.map((f) => f.message).join("; ")),
-    };
+    if (fails.length === 1) return { ok: false, reason: first };
+    // Verdicts kept between pods (pool fits, no-host reasons) join into the same words each time.
+    let key: string | undefined = "";
+    for (const f of fails) {
+      const id = this.#keptIds.get(f);
+      if (id === undefined) {
+        key = undefined;
+        break;
+      }
+      key += `${id},`;
+    }
+    const known = key === undefined ? undefined : this.#joined.get(key);
+    if (known) return { ok: false, reason: known };
+    const joined = reason(first.code, fails.map((f) => f.message).join("; "));
+    if (key !== undefined) this.#joined.set(key, joined);
+    return { ok: false, reason: joined };
   }
+
+  /** A class's pool verdicts; the refusals are kept (the same object for every pod). */
+  #poolFits(pod: Pod): PoolFit[] {
+    const fits = poolFits(this.pools, pod);
+    for (const f of fits) if ("reason" in f) this.#keep(f.reason);
+    return fits;
+  }
+
+  /** Marks a reason object as reused between pods, so joined reasons of it can be reused too. */
+  #keep(r: Reason) {
+    if (!this.#keptIds.has(r)) this.#keptIds.set(r, this.#keptIds.size);
+  }
+  readonly #keptIds = new Map<Reason, number>();
+  readonly #joined = new Map<string, Reason>();
 
   /** Does some known hostname look like a claim name of this pool (`<pool>-...`)? */
   #hostnameLike(pool: string): boolean {

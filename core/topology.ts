@@ -126,7 +126,7 @@ export class TopologyIndex {
     if (labels && this.#byPair.size > 0) {
       for (const k in labels) {
         const list = this.#byPair.get(`${k}=${labels[k]}`);
-        if (list) for (const g of list) this.#count(g, p.namespace, labels, nodeLabels);
+        if (list) { for (const g of list) this.#count(g, p.namespace, labels, nodeLabels); }
       }
     }
     this.#own(p);
