@@ -108,6 +108,8 @@ type PodInfo = {
   ext: Readonly<Record<string, number>>;
   ports: readonly string[];
   cls: PodClass;
+  /** Why its last attempt failed. */
+  failed?: Reason | undefined;
   /** Claim names this pod would open, per pool index (reused while still unused). */
   names?: (string | undefined)[];
 };
@@ -128,8 +130,11 @@ type PodClass = {
   /** Instance-type requirements every node of the class must meet (selector or single term). */
   typeReqs: Requirement[];
   /** Zones a new node of each pool fit may go to, as of `placed` pods placed in this decision. */
-  zones?: Map<PoolFit, { placed: number; zones: string[] }>;
+  zones?: Map<PoolFit, { placed: number; zones: string[]; key: string }>;
 };
+
+/** A trie of kept verdicts: the joined reason of each sequence met so far. */
+type Joined = { next: Map<Reason, Joined>; reason?: Reason };
 
 /** Decides which NodeClaims to open for the snapshot's pending pods. Pure and deterministic. */
 export function provision(snapshot: Snapshot, config: Config): ProvisionPlan {
@@ -235,21 +240,21 @@ class Provisioner {
     for (const p of pending) p.cls = this.#classOf(p);
 
     let queue = pending;
-    const failures = new Map<string, Reason>();
+
     // A pod that fails may fit once others have moved spread minimums: retry while progress is made.
     for (let pass = 0; pass < 3 && queue.length > 0; pass++) {
       const next: PodInfo[] = [];
       for (const p of queue) {
         const r = this.#place(p);
         if (r) {
-          failures.set(p.key, r);
+          p.failed = r;
           next.push(p);
-        } else failures.delete(p.key);
+        } else p.failed = undefined;
       }
       if (next.length === queue.length) break;
       queue = next;
     }
-    for (const p of queue) this.plan.unhelped.push({ pod: p.key, reason: failures.get(p.key)! });
+    for (const p of queue) this.plan.unhelped.push({ pod: p.key, reason: p.failed! });
 
     this.#minNodes();
     for (const c of this.plan.claims) c.reason = this.#claimReason(c);
@@ -681,8 +686,11 @@ class Provisioner {
         : undefined;
       const cached = cache?.get(fit);
       let zones: string[];
-      if (cached && cached.placed === this.placedCount) zones = cached.zones;
-      else {
+      let zoneKey: string;
+      if (cached && cached.placed === this.placedCount) {
+        zones = cached.zones;
+        zoneKey = cached.key;
+      } else {
         // Where the name cannot matter, any name no pod is on answers the same.
         const name = cache ? FRESH_NAME : nameOf();
         zones = fit.zones.filter((z) => {
@@ -691,7 +699,8 @@ class Provisioner {
           return this.#topologyOk(p, labels).ok;
         });
         zones = preferEmptiestZones(this.topo, pod, zones);
-        cache?.set(fit, { placed: this.placedCount, zones });
+        zoneKey = zones.join("\u0000");
+        cache?.set(fit, { placed: this.placedCount, zones, key: zoneKey });
       }
       if (zones.length === 0) {
         fail(
@@ -704,14 +713,14 @@ class Provisioner {
       }
       // No host took a footprint this small for these zones: hosts only fill up, so a bigger one
       // fails the same way, counted without asking every host again.
-      const zoneKey = zones.join("\u0000");
       const known = this.monotone ? this.hostsFull.get(fit) : undefined;
       if (known && known.zones === zoneKey && atLeast(fp, known)) {
-        const key = `${zoneKey}|${fp.cpu}|${fp.memory}`;
-        let said = known.reasons.get(key);
+        let byMemory = known.reasons.get(fp.cpu);
+        if (!byMemory) known.reasons.set(fp.cpu, byMemory = new Map());
+        let said = byMemory.get(fp.memory);
         if (!said) {
           said = noHostReason(fp, known.full, known.offline, known.wrongZone);
-          known.reasons.set(key, said);
+          byMemory.set(fp.memory, said);
           this.#keep(said);
         }
         fail(said);
@@ -759,19 +768,19 @@ class Provisioner {
     const first = fails[0]!;
     if (fails.length === 1) return { ok: false, reason: first };
     // Verdicts kept between pods (pool fits, no-host reasons) join into the same words each time.
-    let key: string | undefined = "";
+    let node: Joined | undefined = this.#joined;
     for (const f of fails) {
-      const id = this.#keptIds.get(f);
-      if (id === undefined) {
-        key = undefined;
+      if (!this.#kept.has(f)) {
+        node = undefined;
         break;
       }
-      key += `${id},`;
+      let next: Joined | undefined = node.next.get(f);
+      if (!next) node.next.set(f, next = { next: new Map() });
+      node = next;
     }
-    const known = key === undefined ? undefined : this.#joined.get(key);
-    if (known) return { ok: false, reason: known };
+    if (node?.reason) return { ok: false, reason: node.reason };
     const joined = reason(first.code, fails.map((f) => f.message).join("; "));
-    if (key !== undefined) this.#joined.set(key, joined);
+    if (node) node.reason = joined;
     return { ok: false, reason: joined };
   }
 
@@ -784,10 +793,11 @@ class Provisioner {
 
   /** Marks a reason object as reused between pods, so joined reasons of it can be reused too. */
   #keep(r: Reason) {
-    if (!this.#keptIds.has(r)) this.#keptIds.set(r, this.#keptIds.size);
+    this.#kept.add(r);
   }
-  readonly #keptIds = new Map<Reason, number>();
-  readonly #joined = new Map<string, Reason>();
+  readonly #kept = new Set<Reason>();
+  /** Joined refusals by the sequence of kept verdicts they join. */
+  readonly #joined: Joined = { next: new Map() };
 
   /** Does some known hostname look like a claim name of this pool (`<pool>-...`)? */
   #hostnameLike(pool: string): boolean {
@@ -810,7 +820,7 @@ class Provisioner {
       else if (!zones.includes(h.zone)) wrongZone++;
     }
     const full = hosts.length - offline - wrongZone;
-    const reasons = new Map<string, Reason>();
+    const reasons = new Map<number, Map<number, Reason>>();
     return { zones: key, cpu: fp.cpu, memory: fp.memory, full, offline, wrongZone, reasons };
   }
 

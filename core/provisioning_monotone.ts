@@ -35,8 +35,8 @@ export type HostsFull = {
   full: number;
   offline: number;
   wrongZone: number;
-  /** The reason already written per zones and footprint (the same words every time). */
-  reasons: Map<string, Reason>;
+  /** The reason already written per footprint cpu and memory (the same words every time). */
+  reasons: Map<number, Map<number, Reason>>;
 };
 
 /** Does `fp` need at least as much as the footprint already known not to fit? */
