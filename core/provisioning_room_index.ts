@@ -42,16 +42,22 @@ export class RoomIndex {
   /** The first position >= from whose recorded room holds (cpu, memory), or -1. */
   first(from: number, cpu: number, memory: number): number {
     if (from >= this.bins.length) return -1;
-    return this.#find(1, 0, this.#size, from, cpu, memory);
-  }
-
-  #find(node: number, lo: number, hi: number, from: number, cpu: number, mem: number): number {
-    if (hi <= from || this.#cpu[node]! < cpu || this.#mem[node]! < mem) return -1;
-    if (hi - lo === 1) return lo < this.bins.length ? lo : -1;
-    const mid = (lo + hi) >> 1;
-    const left = this.#find(2 * node, lo, mid, from, cpu, mem);
-    if (left >= 0) return left;
-    return this.#find(2 * node + 1, mid, hi, from, cpu, mem);
+    const size = this.#size;
+    const cpus = this.#cpu;
+    const mems = this.#mem;
+    // From the leaf rightwards: a subtree whose maxima hold the request is entered (left child
+    // first); one that does not is passed for the next subtree to its right.
+    let i = from + size;
+    for (;;) {
+      if (cpus[i]! >= cpu && mems[i]! >= memory) {
+        if (i >= size) return i - size < this.bins.length ? i - size : -1;
+        i = 2 * i;
+        continue;
+      }
+      while (i & 1) i >>= 1;
+      if (i === 0) return -1;
+      i++;
+    }
   }
 
   #set(pos: number, cpu: number, memory: number) {
