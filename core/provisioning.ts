@@ -237,7 +237,10 @@ class Provisioner {
       b.req.cpu - a.req.cpu || b.req.memory - a.req.memory || a.pod.createdAt - b.pod.createdAt ||
       (a.pod.uid < b.pod.uid ? -1 : a.pod.uid > b.pod.uid ? 1 : 0)
     );
-    for (const p of pending) p.cls = this.#classOf(p);
+    for (const p of pending) {
+      p.cls = this.#classOf(p);
+      this.#pendingReqs.set(p.pod, p.req);
+    }
 
     let queue = pending;
 
@@ -929,13 +932,13 @@ class Provisioner {
   #claimReason(c: PlannedClaim): Reason {
     if (c.pods.length === 0) return c.reason;
     const ctx = this.pools.find((p) => p.pool.name === c.nodePool)!;
-    const podsByKey = this.#podReqs ??= new Map(
-      this.snap.pods.map((p) => [podKey(p), podRequests(p)]),
-    );
+    const podsByKey = this.#podsByKey ??= new Map(this.snap.pods.map((p) => [podKey(p), p]));
     let cpu = ctx.dsOverhead.cpu;
     let memory = ctx.dsOverhead.memory;
     for (const k of c.pods) {
-      const r = podsByKey.get(k)!;
+      const pod = podsByKey.get(k)!;
+      // A pending pod's requests were worked out once already.
+      const r = this.#pendingReqs.get(pod) ?? podRequests(pod);
       cpu += r.cpu;
       memory += r.memory;
     }
@@ -950,7 +953,8 @@ class Provisioner {
       }, on host ${c.host} (${ctx.provider.placement})`,
     );
   }
-  #podReqs: Map<string, Resources> | undefined;
+  #podsByKey: Map<string, Pod> | undefined;
+  readonly #pendingReqs = new Map<Pod, Resources>();
 }
 
 export type { NodeClaim };
