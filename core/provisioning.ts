@@ -131,6 +131,8 @@ type PodClass = {
   typeReqs: Requirement[];
   /** Zones a new node of each pool fit may go to, as of `placed` pods placed in this decision. */
   zones?: Map<PoolFit, { placed: number; zones: string[]; key: string }>;
+  /** Refusals to open a claim, by the shapes asked, as of a state version. */
+  refusals?: Map<string, { version: number; reason: Reason }>;
 };
 
 /** A trie of kept verdicts: the joined reason of each sequence met so far. */
@@ -593,6 +595,54 @@ class Provisioner {
   /** Which pools could ever take this class, with the labels and zones a node for it would have. */
   /** Opens a new claim for the pod from the first pool that can take it. */
   #open(p: PodInfo, pref: Pref | undefined): { ok: true } | { ok: false; reason: Reason } {
+    // A refusal depends on the pod only through the shape each pool would give it (when every
+    // pool has one: "no shape" names the pod's requests) and its claim names (which cannot matter
+    // without a preference unless a hostname looks like one): pods of a class asking the same
+    // shapes get the same refusal until something is placed or opened.
+    const key = pref === undefined && this.#namesNeverMatter() ? this.#shapesKey(p) : undefined;
+    const version = this.placedCount + this.plan.claims.length;
+    const memo = key === undefined ? undefined : (p.cls.refusals ??= new Map());
+    const known = memo?.get(key!);
+    if (known && known.version === version) return { ok: false, reason: known.reason };
+    const out = this.#openFresh(p, pref);
+    if (memo && !out.ok) memo.set(key!, { version, reason: out.reason });
+    return out;
+  }
+
+  /** No claim name can matter to a zone check: no hostname looks like one. */
+  #namesNeverMatter(): boolean {
+    return this.#namesFree ??= !this.hostnames.has(FRESH_NAME) &&
+      !this.pools.some((ctx) => this.#hostnameLike(ctx.pool.name));
+  }
+  #namesFree: boolean | undefined;
+
+  /** The shape each pool would give the pod, as a key; undefined if some pool has none. */
+  #shapesKey(p: PodInfo): string | undefined {
+    let key = "";
+    for (const fit of (p.cls.pools ??= this.#poolFits(p.cls.rep))) {
+      if ("reason" in fit) {
+        key += "-|";
+        continue;
+      }
+      const ctx = fit.ctx;
+      const need = {
+        cpu: ctx.dsOverhead.cpu + p.req.cpu,
+        memory: ctx.dsOverhead.memory + p.req.memory,
+      };
+      const shape = cheapestShapeWithin(
+        ctx.template,
+        need,
+        this.config.settings.cost,
+        fit.types,
+        INSTANCE_TYPE_KEY,
+      );
+      if (!shape || ctx.dsPods + 1 > ctx.template.maxPods) return undefined;
+      key += `${shape.name}|`;
+    }
+    return key;
+  }
+
+  #openFresh(p: PodInfo, pref: Pref | undefined): { ok: true } | { ok: false; reason: Reason } {
     const pod = p.pod;
     const now = this.snap.now;
     const fails: Reason[] = [];
