@@ -129,8 +129,13 @@ type PodClass = {
   typed: boolean;
   /** Instance-type requirements every node of the class must meet (selector or single term). */
   typeReqs: Requirement[];
-  /** Zones a new node of each pool fit may go to, as of `placed` pods placed in this decision. */
+  /**
+   * Zones a new node of each pool fit may go to, as of `placed` (the class's topology count,
+   * see #topologySeen).
+   */
   zones?: Map<PoolFit, { placed: number; zones: string[]; key: string }>;
+  /** First label pair of each of the class's pod selectors; null if one is not plain. */
+  selectorPairs?: string[] | null;
   /** Refusals to open a claim, by the shapes asked, as of a state version. */
   refusals?: Map<string, { version: number; reason: Reason }>;
 };
@@ -157,6 +162,12 @@ class Provisioner {
   monotone = false;
   /** Pods placed in this decision so far: topology answers change only when it does. */
   placedCount = 0;
+  /** Claims opened in this decision that grew to a larger shape (counted per growth). */
+  growths = 0;
+  /** Pods with anti-affinity placed so far (they can forbid domains to anyone). */
+  antiPlaced = 0;
+  /** Pods placed so far per label pair `key=value` they carry. */
+  readonly placedByPair = new Map<string, number>();
   /** Hostname label values of the snapshot's nodes and launching claims. */
   readonly hostnames = new Set<string>();
   topo!: TopologyIndex;
@@ -576,10 +587,19 @@ class Provisioner {
     }
     this.topo.place(p.pod, b.labels);
     this.placedCount++;
+    if (p.pod.requiredPodAntiAffinity?.length) this.antiPlaced++;
+    const labels = p.pod.labels;
+    if (labels) {
+      for (const k in labels) {
+        const pair = `${k}=${labels[k]}`;
+        this.placedByPair.set(pair, (this.placedByPair.get(pair) ?? 0) + 1);
+      }
+    }
   }
 
   #applyGrowth(b: Bin, shape: Shape, delta: Resources) {
     const ctx = b.ctx!;
+    this.growths++;
     ctx.usage.cpu += delta.cpu;
     ctx.usage.memory += delta.memory;
     const planned = this.planned.get(b.host!.name) ?? { cpu: 0, memory: 0 };
@@ -600,13 +620,52 @@ class Provisioner {
     // without a preference unless a hostname looks like one): pods of a class asking the same
     // shapes get the same refusal until something is placed or opened.
     const key = pref === undefined && this.#namesNeverMatter() ? this.#shapesKey(p) : undefined;
-    const version = this.placedCount + this.plan.claims.length;
+    // Claims opened or grown change pools and hosts; the class's topology count, its zones.
+    const version = this.#topologySeen(p.cls) + this.plan.claims.length + this.growths;
     const memo = key === undefined ? undefined : (p.cls.refusals ??= new Map());
     const known = memo?.get(key!);
     if (known && known.version === version) return { ok: false, reason: known.reason };
     const out = this.#openFresh(p, pref);
     if (memo && !out.ok) memo.set(key!, { version, reason: out.reason });
     return out;
+  }
+
+  /**
+   * A count that changes whenever a placement may change the class's topology answers: pods
+   * with anti-affinity placed, and pods placed that carry the first label pair of one of the
+   * class's own selectors (all placements when a selector is not plain matchLabels). Every
+   * term only grows, so an equal sum means nothing relevant was placed.
+   */
+  #topologySeen(c: PodClass): number {
+    let pairs = c.selectorPairs;
+    if (pairs === undefined) {
+      const rep = c.rep;
+      const selectors = [
+        ...(rep.requiredPodAntiAffinity ?? []).map((t) => t.labelSelector),
+        ...(rep.requiredPodAffinity ?? []).map((t) => t.labelSelector),
+        ...(rep.topologySpreadConstraints ?? []).map((t) => t.labelSelector),
+      ];
+      pairs = [];
+      for (const sel of selectors) {
+        let first: string | undefined;
+        if (sel?.matchLabels && !sel.matchExpressions?.length) {
+          for (const k in sel.matchLabels) {
+            first = `${k}=${sel.matchLabels[k]}`;
+            break;
+          }
+        }
+        if (first === undefined) {
+          pairs = null;
+          break;
+        }
+        pairs.push(first);
+      }
+      c.selectorPairs = pairs;
+    }
+    if (pairs === null) return this.placedCount;
+    let n = this.antiPlaced;
+    for (const pair of pairs) n += this.placedByPair.get(pair) ?? 0;
+    return n;
   }
 
   /** No claim name can matter to a zone check: no hostname looks like one. */
@@ -740,7 +799,8 @@ class Provisioner {
       const cached = cache?.get(fit);
       let zones: string[];
       let zoneKey: string;
-      if (cached && cached.placed === this.placedCount) {
+      const seen = this.#topologySeen(p.cls);
+      if (cached && cached.placed === seen) {
         zones = cached.zones;
         zoneKey = cached.key;
       } else {
@@ -753,7 +813,7 @@ class Provisioner {
         });
         zones = preferEmptiestZones(this.topo, pod, zones);
         zoneKey = zones.join("\u0000");
-        cache?.set(fit, { placed: this.placedCount, zones, key: zoneKey });
+        cache?.set(fit, { placed: seen, zones, key: zoneKey });
       }
       if (zones.length === 0) {
         fail(
