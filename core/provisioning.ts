@@ -286,21 +286,20 @@ class Provisioner {
   /** Pods with identical constraints and labels share candidate lists and pool verdicts. */
   #classOf(p: PodInfo): PodClass {
     const pod = p.pod;
-    const key = JSON.stringify([
-      pod.namespace,
-      pod.labels ?? {},
-      pod.nodeSelector ?? {},
-      pod.requiredNodeAffinity ?? [],
-      pod.preferredNodeAffinity ?? [],
-      pod.tolerations ?? [],
-      pod.requiredPodAntiAffinity ?? [],
-      pod.topologySpreadConstraints ?? [],
-      pod.pendingSince ?? pod.createdAt,
-      // Extended requests and host ports only ever shrink a bin's room: a class shares them.
-      p.ext,
-      p.ports,
-      pod.requiredPodAffinity ?? [],
-    ]);
+    // The JSON text of [namespace, labels, node selector, required and preferred node affinity,
+    // tolerations, anti-affinity, spread, pending since, extended requests, host ports, pod
+    // affinity], absent parts written as empty; extended requests and host ports only ever
+    // shrink a bin's room, so a class shares them. Empty parts are written without JSON.stringify.
+    const j = (v: unknown, empty: string) => v == null ? empty : JSON.stringify(v);
+    const key = `[${JSON.stringify(pod.namespace)},${j(pod.labels, "{}")},${
+      j(pod.nodeSelector, "{}")
+    },${j(pod.requiredNodeAffinity, "[]")},${j(pod.preferredNodeAffinity, "[]")},${
+      j(pod.tolerations, "[]")
+    },${j(pod.requiredPodAntiAffinity, "[]")},${j(pod.topologySpreadConstraints, "[]")},${
+      JSON.stringify(pod.pendingSince ?? pod.createdAt)
+    },${p.ext === NONE ? "{}" : JSON.stringify(p.ext)},${
+      p.ports.length === 0 ? "[]" : JSON.stringify(p.ports)
+    },${j(pod.requiredPodAffinity, "[]")}]`;
     let c = this.classes.get(key);
     if (!c) {
       const typed = requirementsOn(INSTANCE_TYPE_KEY, pod.nodeSelector, undefined).length > 0 ||
