@@ -31,7 +31,8 @@ import { exceedsLimits, footprint } from "./limits.ts";
 import { chooseHost, hostLimit, noHostReason } from "./placement.ts";
 import { allocatable } from "./shapes.ts";
 import { RoomIndex } from "./provisioning_room_index.ts";
-import { atLeast, type HostsFull, shapesOnlyGrow } from "./provisioning_monotone.ts";
+import { atLeast, type HostsFull, hostsFullFor, shapesOnlyGrow } from "./provisioning_monotone.ts";
+import { JoinedReasons, selectorPairs } from "./provisioning_reuse.ts";
 import { type Reason, reason } from "./reason.ts";
 import { humanBytes, humanCpu } from "./quantity.ts";
 import { shortHash } from "./hash.ts";
@@ -139,9 +140,6 @@ type PodClass = {
   /** Refusals to open a claim, by the shapes asked, as of a state version. */
   refusals?: Map<string, { version: number; reason: Reason }>;
 };
-
-/** A trie of kept verdicts: the joined reason of each sequence met so far. */
-type Joined = { next: Map<Reason, Joined>; reason?: Reason };
 
 /** Decides which NodeClaims to open for the snapshot's pending pods. Pure and deterministic. */
 export function provision(snapshot: Snapshot, config: Config): ProvisionPlan {
@@ -637,30 +635,7 @@ class Provisioner {
    */
   #topologySeen(c: PodClass): number {
     let pairs = c.selectorPairs;
-    if (pairs === undefined) {
-      const rep = c.rep;
-      const selectors = [
-        ...(rep.requiredPodAntiAffinity ?? []).map((t) => t.labelSelector),
-        ...(rep.requiredPodAffinity ?? []).map((t) => t.labelSelector),
-        ...(rep.topologySpreadConstraints ?? []).map((t) => t.labelSelector),
-      ];
-      pairs = [];
-      for (const sel of selectors) {
-        let first: string | undefined;
-        if (sel?.matchLabels && !sel.matchExpressions?.length) {
-          for (const k in sel.matchLabels) {
-            first = `${k}=${sel.matchLabels[k]}`;
-            break;
-          }
-        }
-        if (first === undefined) {
-          pairs = null;
-          break;
-        }
-        pairs.push(first);
-      }
-      c.selectorPairs = pairs;
-    }
+    if (pairs === undefined) pairs = c.selectorPairs = selectorPairs(c.rep);
     if (pairs === null) return this.placedCount;
     let n = this.antiPlaced;
     for (const pair of pairs) n += this.placedByPair.get(pair) ?? 0;
@@ -833,7 +808,7 @@ class Provisioner {
         if (!said) {
           said = noHostReason(fp, known.full, known.offline, known.wrongZone);
           byMemory.set(fp.memory, said);
-          this.#keep(said);
+          this.joined.keep(said);
         }
         fail(said);
         continue;
@@ -848,7 +823,7 @@ class Provisioner {
       });
       if (!host.ok) {
         if (this.monotone && (!known || known.zones !== zoneKey || atLeast(known, fp))) {
-          this.hostsFull.set(fit, this.#hostsFullFor(fit.hosts, zones, zoneKey, fp));
+          this.hostsFull.set(fit, hostsFullFor(fit.hosts, zones, zoneKey, fp));
         }
         fail(host.error);
         continue;
@@ -880,36 +855,17 @@ class Provisioner {
     const first = fails[0]!;
     if (fails.length === 1) return { ok: false, reason: first };
     // Verdicts kept between pods (pool fits, no-host reasons) join into the same words each time.
-    let node: Joined | undefined = this.#joined;
-    for (const f of fails) {
-      if (!this.#kept.has(f)) {
-        node = undefined;
-        break;
-      }
-      let next: Joined | undefined = node.next.get(f);
-      if (!next) node.next.set(f, next = { next: new Map() });
-      node = next;
-    }
-    if (node?.reason) return { ok: false, reason: node.reason };
-    const joined = reason(first.code, fails.map((f) => f.message).join("; "));
-    if (node) node.reason = joined;
-    return { ok: false, reason: joined };
+    return { ok: false, reason: this.joined.join(fails) };
   }
 
   /** A class's pool verdicts; the refusals are kept (the same object for every pod). */
   #poolFits(pod: Pod): PoolFit[] {
     const fits = poolFits(this.pools, pod);
-    for (const f of fits) if ("reason" in f) this.#keep(f.reason);
+    for (const f of fits) if ("reason" in f) this.joined.keep(f.reason);
     return fits;
   }
 
-  /** Marks a reason object as reused between pods, so joined reasons of it can be reused too. */
-  #keep(r: Reason) {
-    this.#kept.add(r);
-  }
-  readonly #kept = new Set<Reason>();
-  /** Joined refusals by the sequence of kept verdicts they join. */
-  readonly #joined: Joined = { next: new Map() };
+  readonly joined = new JoinedReasons();
 
   /** Does some known hostname look like a claim name of this pool (`<pool>-...`)? */
   #hostnameLike(pool: string): boolean {
@@ -922,19 +878,6 @@ class Provisioner {
     return like;
   }
   readonly #likeByPool = new Map<string, boolean>();
-
-  /** The counts chooseHost reports when no host of `hosts` in `zones` has room for `fp`. */
-  #hostsFullFor(hosts: readonly Host[], zones: string[], key: string, fp: Resources): HostsFull {
-    let offline = 0;
-    let wrongZone = 0;
-    for (const h of hosts) {
-      if (!h.online) offline++;
-      else if (!zones.includes(h.zone)) wrongZone++;
-    }
-    const full = hosts.length - offline - wrongZone;
-    const reasons = new Map<number, Map<number, Reason>>();
-    return { zones: key, cpu: fp.cpu, memory: fp.memory, full, offline, wrongZone, reasons };
-  }
 
   /** A deterministic, unused claim name derived from the pod that opened it. */
   #newName(pool: string, seed: string): string {

@@ -9,7 +9,7 @@
  *
  * May import: nothing outside core/.
  */
-import type { Config, Resources } from "./model.ts";
+import type { Config, Host, Resources } from "./model.ts";
 import type { Reason } from "./reason.ts";
 
 /** Do shapes only grow in this configuration (every template's fixed shapes form a chain)? */
@@ -42,4 +42,22 @@ export type HostsFull = {
 /** Does `fp` need at least as much as the footprint already known not to fit? */
 export function atLeast(fp: Resources, known: { cpu: number; memory: number }): boolean {
   return fp.cpu >= known.cpu && fp.memory >= known.memory;
+}
+
+/** The counts chooseHost reports when no host of `hosts` in `zones` has room for `fp`. */
+export function hostsFullFor(
+  hosts: readonly Host[],
+  zones: readonly string[],
+  key: string,
+  fp: Resources,
+): HostsFull {
+  let offline = 0;
+  let wrongZone = 0;
+  for (const h of hosts) {
+    if (!h.online) offline++;
+    else if (!zones.includes(h.zone)) wrongZone++;
+  }
+  const full = hosts.length - offline - wrongZone;
+  const reasons = new Map<number, Map<number, Reason>>();
+  return { zones: key, cpu: fp.cpu, memory: fp.memory, full, offline, wrongZone, reasons };
 }
