@@ -250,7 +250,7 @@ class Provisioner {
     );
     for (const p of pending) {
       p.cls = this.#classOf(p);
-      this.#pendingReqs.set(p.pod, p.req);
+      this.#pending.set(p.pod, p);
     }
 
     let queue = pending;
@@ -984,13 +984,16 @@ class Provisioner {
   #claimReason(c: PlannedClaim): Reason {
     if (c.pods.length === 0) return c.reason;
     const ctx = this.pools.find((p) => p.pool.name === c.nodePool)!;
-    const podsByKey = this.#podsByKey ??= new Map(this.snap.pods.map((p) => [podKey(p), p]));
+    // Pending pods' keys are the strings already made (and hashed) for them.
+    const podsByKey = this.#podsByKey ??= new Map(
+      this.snap.pods.map((p) => [this.#pending.get(p)?.key ?? podKey(p), p]),
+    );
     let cpu = ctx.dsOverhead.cpu;
     let memory = ctx.dsOverhead.memory;
     for (const k of c.pods) {
       const pod = podsByKey.get(k)!;
       // A pending pod's requests were worked out once already.
-      const r = this.#pendingReqs.get(pod) ?? podRequests(pod);
+      const r = this.#pending.get(pod)?.req ?? podRequests(pod);
       cpu += r.cpu;
       memory += r.memory;
     }
@@ -1006,7 +1009,7 @@ class Provisioner {
     );
   }
   #podsByKey: Map<string, Pod> | undefined;
-  readonly #pendingReqs = new Map<Pod, Resources>();
+  readonly #pending = new Map<Pod, PodInfo>();
 }
 
 export type { NodeClaim };
