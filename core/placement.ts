@@ -79,6 +79,19 @@ export function chooseHost(input: PlacementInput): Result<Host, Reason> {
     }
   }
   if (best) return ok(best);
+  return err(noHostReason(footprint, full, offline, wrongZone));
+}
+
+/**
+ * Why no host can take a VM of this footprint: how many hosts lacked room, were offline, or
+ * were outside the allowed zones.
+ */
+export function noHostReason(
+  footprint: Footprint,
+  full: number,
+  offline: number,
+  wrongZone: number,
+): Reason {
   const parts = [];
   if (full) {
     parts.push(
@@ -87,8 +100,8 @@ export function chooseHost(input: PlacementInput): Result<Host, Reason> {
   }
   if (offline) parts.push(`${offline} offline`);
   if (wrongZone) parts.push(`${wrongZone} outside the allowed zones`);
-  return err(reason(
+  return reason(
     "HostCapacityExhausted",
     `no Proxmox host can take the VM: ${parts.length ? parts.join(", ") : "no hosts configured"}`,
-  ));
+  );
 }

@@ -28,7 +28,11 @@ import {
   ZONE_KEY,
 } from "./topology.ts";
 import { exceedsLimits, footprint } from "./limits.ts";
-import { chooseHost } from "./placement.ts";
+import { chooseHost, hostLimit, noHostReason } from "./placement.ts";
+import { allocatable } from "./shapes.ts";
+import { RoomIndex } from "./provisioning_room_index.ts";
+import { atLeast, type HostsFull, hostsFullFor, shapesOnlyGrow } from "./provisioning_monotone.ts";
+import { JoinedReasons, selectorPairs } from "./provisioning_reuse.ts";
 import { type Reason, reason } from "./reason.ts";
 import { humanBytes, humanCpu } from "./quantity.ts";
 import { shortHash } from "./hash.ts";
@@ -81,6 +85,9 @@ export type ProvisionPlan = {
   unhelped: { pod: string; reason: Reason }[];
 };
 
+/** A hostname no node or claim has: stands for a new claim's name where the name cannot matter. */
+const FRESH_NAME = "\u0000new";
+
 /** Well-known labels every proxscale node carries. */
 export const NODEPOOL_LABEL = NODEPOOL_LABEL_KEY;
 export const HOST_LABEL = HOST_LABEL_KEY;
@@ -102,12 +109,18 @@ type PodInfo = {
   ext: Readonly<Record<string, number>>;
   ports: readonly string[];
   cls: PodClass;
+  /** Why its last attempt failed. */
+  failed?: Reason | undefined;
+  /** Claim names this pod would open, per pool index (reused while still unused). */
+  names?: (string | undefined)[];
 };
 
 type PodClass = {
   rep: Pod;
-  cands: number[];
-  head: number;
+  /** Candidate nodes and launching claims, in first-fit order, indexed by room. */
+  old: RoomIndex;
+  /** Candidate claims opened in this decision, in first-fit order, indexed by room. */
+  fresh: RoomIndex;
   scanned: number;
   minCpu: number;
   minMem: number;
@@ -117,6 +130,15 @@ type PodClass = {
   typed: boolean;
   /** Instance-type requirements every node of the class must meet (selector or single term). */
   typeReqs: Requirement[];
+  /**
+   * Zones a new node of each pool fit may go to, as of `placed` (the class's topology count,
+   * see #topologySeen).
+   */
+  zones?: Map<PoolFit, { placed: number; zones: string[]; key: string }>;
+  /** First label pair of each of the class's pod selectors; null if one is not plain. */
+  selectorPairs?: string[] | null;
+  /** Refusals to open a claim, by the shapes asked, as of a state version. */
+  refusals?: Map<string, { version: number; reason: Reason }>;
 };
 
 /** Decides which NodeClaims to open for the snapshot's pending pods. Pure and deterministic. */
@@ -132,12 +154,27 @@ class Provisioner {
   readonly planned = new Map<string, Resources>();
   readonly zoneCounts = new Map<string, Map<string, number>>();
   readonly usedNames = new Set<string>();
+  /** Footprints no host of a pool fit can take (per class and pool), while shapes only grow. */
+  readonly hostsFull = new Map<PoolFit, HostsFull>();
+  /** Shapes only grow, so "no room" is final (core/provisioning_monotone.ts). */
+  monotone = false;
+  /** Pods placed in this decision so far: topology answers change only when it does. */
+  placedCount = 0;
+  /** Claims opened in this decision that grew to a larger shape (counted per growth). */
+  growths = 0;
+  /** Pods with anti-affinity placed so far (they can forbid domains to anyone). */
+  antiPlaced = 0;
+  /** Pods placed so far per label pair `key=value` they carry. */
+  readonly placedByPair = new Map<string, number>();
+  /** Hostname label values of the snapshot's nodes and launching claims. */
+  readonly hostnames = new Set<string>();
   topo!: TopologyIndex;
 
   constructor(readonly snap: Snapshot, readonly config: Config) {}
 
   run(): ProvisionPlan {
     const { snap } = this;
+    this.monotone = shapesOnlyGrow(this.config);
     const nodesByName = new Map(snap.nodes.map((n) => [n.name, n]));
     for (const n of snap.nodes) this.usedNames.add(n.name);
     for (const c of snap.nodeClaims) this.usedNames.add(c.name);
@@ -197,30 +234,41 @@ class Provisioner {
     for (const b of this.bins) {
       if (b.labels[ZONE_KEY]) this.topo.addDomain(ZONE_KEY, b.labels[ZONE_KEY]);
     }
+    for (const n of snap.nodes) {
+      const h = n.labels[HOSTNAME_KEY];
+      if (h !== undefined) this.hostnames.add(h);
+    }
+    for (const b of this.bins) {
+      const h = b.labels[HOSTNAME_KEY];
+      if (h !== undefined) this.hostnames.add(h);
+    }
 
     // First-fit decreasing: CPU, then memory, then age, then uid, so the order never depends on input order.
     pending.sort((a, b) =>
       b.req.cpu - a.req.cpu || b.req.memory - a.req.memory || a.pod.createdAt - b.pod.createdAt ||
       (a.pod.uid < b.pod.uid ? -1 : a.pod.uid > b.pod.uid ? 1 : 0)
     );
-    for (const p of pending) p.cls = this.#classOf(p);
+    for (const p of pending) {
+      p.cls = this.#classOf(p);
+      this.#pending.set(p.pod, p);
+    }
 
     let queue = pending;
-    const failures = new Map<string, Reason>();
+
     // A pod that fails may fit once others have moved spread minimums: retry while progress is made.
     for (let pass = 0; pass < 3 && queue.length > 0; pass++) {
       const next: PodInfo[] = [];
       for (const p of queue) {
         const r = this.#place(p);
         if (r) {
-          failures.set(p.key, r);
+          p.failed = r;
           next.push(p);
-        } else failures.delete(p.key);
+        } else p.failed = undefined;
       }
       if (next.length === queue.length) break;
       queue = next;
     }
-    for (const p of queue) this.plan.unhelped.push({ pod: p.key, reason: failures.get(p.key)! });
+    for (const p of queue) this.plan.unhelped.push({ pod: p.key, reason: p.failed! });
 
     this.#minNodes();
     for (const c of this.plan.claims) c.reason = this.#claimReason(c);
@@ -236,21 +284,20 @@ class Provisioner {
   /** Pods with identical constraints and labels share candidate lists and pool verdicts. */
   #classOf(p: PodInfo): PodClass {
     const pod = p.pod;
-    const key = JSON.stringify([
-      pod.namespace,
-      pod.labels ?? {},
-      pod.nodeSelector ?? {},
-      pod.requiredNodeAffinity ?? [],
-      pod.preferredNodeAffinity ?? [],
-      pod.tolerations ?? [],
-      pod.requiredPodAntiAffinity ?? [],
-      pod.topologySpreadConstraints ?? [],
-      pod.pendingSince ?? pod.createdAt,
-      // Extended requests and host ports only ever shrink a bin's room: a class shares them.
-      p.ext,
-      p.ports,
-      pod.requiredPodAffinity ?? [],
-    ]);
+    // The JSON text of [namespace, labels, node selector, required and preferred node affinity,
+    // tolerations, anti-affinity, spread, pending since, extended requests, host ports, pod
+    // affinity], absent parts written as empty; extended requests and host ports only ever
+    // shrink a bin's room, so a class shares them. Empty parts are written without JSON.stringify.
+    const j = (v: unknown, empty: string) => v == null ? empty : JSON.stringify(v);
+    const key = `[${JSON.stringify(pod.namespace)},${j(pod.labels, "{}")},${
+      j(pod.nodeSelector, "{}")
+    },${j(pod.requiredNodeAffinity, "[]")},${j(pod.preferredNodeAffinity, "[]")},${
+      j(pod.tolerations, "[]")
+    },${j(pod.requiredPodAntiAffinity, "[]")},${j(pod.topologySpreadConstraints, "[]")},${
+      JSON.stringify(pod.pendingSince ?? pod.createdAt)
+    },${p.ext === NONE ? "{}" : JSON.stringify(p.ext)},${
+      p.ports.length === 0 ? "[]" : JSON.stringify(p.ports)
+    },${j(pod.requiredPodAffinity, "[]")}]`;
     let c = this.classes.get(key);
     if (!c) {
       const typed = requirementsOn(INSTANCE_TYPE_KEY, pod.nodeSelector, undefined).length > 0 ||
@@ -265,8 +312,8 @@ class Provisioner {
       );
       c = {
         rep: pod,
-        cands: [],
-        head: 0,
+        old: new RoomIndex(),
+        fresh: new RoomIndex(),
         scanned: 0,
         minCpu: p.req.cpu,
         minMem: p.req.memory,
@@ -288,7 +335,8 @@ class Provisioner {
       if (!matchesNodeConstraints(b.labels, pod.nodeSelector, pod.requiredNodeAffinity, b.name)) {
         continue;
       }
-      c.cands.push(c.scanned);
+      const room = this.#roomOf(b);
+      (b.kind === "new" ? c.fresh : c.old).push(c.scanned, room.cpu, room.memory);
     }
   }
 
@@ -326,15 +374,18 @@ class Provisioner {
     podPref?: PodAffinityTerm,
   ): number | undefined {
     const c = p.cls;
-    for (let i = c.head; i < c.cands.length; i++) {
-      const idx = c.cands[i]!;
-      if (idx < 0) continue;
+    const ix = newBins ? c.fresh : c.old;
+    const { cpu, memory } = p.req;
+    // Candidates whose room is known to be too small are never looked at: they could only say no.
+    for (let pos = ix.first(0, cpu, memory); pos >= 0; pos = ix.first(pos + 1, cpu, memory)) {
+      const idx = ix.bins[pos]!;
       const b = this.bins[idx]!;
-      if ((b.kind === "new") !== newBins) continue;
+      const room = this.#roomOf(b);
+      ix.shrink(pos, room.cpu, room.memory);
+      if (room.cpu < cpu || room.memory < memory) continue;
       const fit = this.#fits(p, b, pref, podPref);
       if (fit === "dead") {
-        c.cands[i] = -1;
-        if (i === c.head) c.head++;
+        ix.drop(pos);
         continue;
       }
       if (fit === "no") continue;
@@ -342,6 +393,36 @@ class Provisioner {
       return idx;
     }
     return undefined;
+  }
+
+  /**
+   * An upper bound of the room a bin has for pods, which only shrinks: its free capacity, or
+   * for a claim opened now what its largest shape leaves; while shapes only grow, the largest
+   * shape its host still has room to grow it to (its current shape at least).
+   */
+  #roomOf(b: Bin): Resources {
+    if (b.kind !== "new") return b.free;
+    const ctx = b.ctx!;
+    const used = b.used!;
+    let top = ctx.maxAlloc;
+    if (this.monotone) {
+      const t = ctx.template;
+      const h = b.host!;
+      const limit = hostLimit(h);
+      const planned = this.planned.get(h.name) ?? { cpu: 0, memory: 0 };
+      const cur = footprint(b.shape!, t);
+      const cpu = limit.cpu - h.committed.cpu - planned.cpu + cur.cpu;
+      const memory = limit.memory - h.committed.memory - planned.memory + cur.memory;
+      let best = b.shape!;
+      for (const s of t.shapes) {
+        if (
+          s.cpu <= cpu && s.memory + t.vmMemOverhead <= memory && s.cpu >= best.cpu &&
+          s.memory >= best.memory
+        ) best = s;
+      }
+      top = allocatable(t, best);
+    }
+    return { cpu: top.cpu - used.cpu, memory: top.memory - used.memory };
   }
 
   /** "yes", "no" (not now), or "dead" (never again for this pod class). */
@@ -375,7 +456,7 @@ class Provisioner {
     if (!topo.ok) return topo.permanent ? "dead" : "no";
     if (b.kind === "new") {
       const grown = this.#grow(b, p);
-      if (!grown) return "no";
+      if (!grown) return this.monotone && this.#cannotGrowForClass(b, cls) ? "dead" : "no";
     }
     return "yes";
   }
@@ -416,10 +497,30 @@ class Provisioner {
 
   /** The shape and footprint a new bin would have with `req` added, if limits and host allow it. */
   #grow(b: Bin, p: PodInfo): { shape: Shape; delta: Resources } | undefined {
+    const g = this.#growth(b, p.req, p.cls, p.pod);
+    return typeof g === "string" ? undefined : g;
+  }
+
+  /**
+   * Whether a new bin can never again take a pod of this class: it cannot grow for the class's
+   * smallest requests (no shape, pool limit or host room). Only asked while shapes only grow,
+   * when none of these ever comes back (core/provisioning_monotone.ts).
+   */
+  #cannotGrowForClass(b: Bin, c: PodClass): boolean {
+    const g = this.#growth(b, { cpu: c.minCpu, memory: c.minMem }, c, undefined);
+    return g === "noShape" || g === "limit" || g === "host";
+  }
+
+  /** The growth of a new bin for `req`, or which check refused it. */
+  #growth(
+    b: Bin,
+    req: Resources,
+    cls: PodClass,
+    pod: Pod | undefined,
+  ): { shape: Shape; delta: Resources } | "noShape" | "types" | "limit" | "host" {
     const ctx = b.ctx!;
-    const req = p.req;
     const need = { cpu: b.used!.cpu + req.cpu, memory: b.used!.memory + req.memory };
-    const types = p.cls.typeReqs.length ? [...b.types!, ...p.cls.typeReqs] : b.types!;
+    const types = cls.typeReqs.length ? [...b.types!, ...cls.typeReqs] : b.types!;
     const shape = cheapestShapeWithin(
       ctx.template,
       need,
@@ -427,14 +528,15 @@ class Provisioner {
       types,
       INSTANCE_TYPE_KEY,
     );
-    if (!shape) return undefined;
-    const pods = p.cls.typed ? [...b.typePods!, p.pod] : b.typePods!;
+    if (!shape) return "noShape";
+    const pods = cls.typed ? (pod ? [...b.typePods!, pod] : undefined) : b.typePods!;
+    if (pods === undefined) return "types";
     if (shape.name !== b.shape!.name && pods.length > 0) {
       // A claim never grows past the instance type one of its pods (or the new one) asked for.
       const labels = { ...b.labels, [INSTANCE_TYPE_KEY]: shape.name };
       for (const q of pods) {
         if (!matchesNodeConstraints(labels, q.nodeSelector, q.requiredNodeAffinity, b.name)) {
-          return undefined;
+          return "types";
         }
       }
     }
@@ -443,7 +545,7 @@ class Provisioner {
     const delta = { cpu: next.cpu - now.cpu, memory: next.memory - now.memory };
     if (delta.cpu > 0 || delta.memory > 0) {
       if (exceedsLimits(ctx.pool, ctx.usage, delta, 0, ctx.template.vmMemOverhead)) {
-        return undefined;
+        return "limit";
       }
       const planned = this.planned.get(b.host!.name) ?? { cpu: 0, memory: 0 };
       const hostOk = chooseHost({
@@ -452,7 +554,7 @@ class Provisioner {
         strategy: "leastAllocated",
         planned: new Map([[b.host!.name, planned]]),
       });
-      if (!hostOk.ok) return undefined;
+      if (!hostOk.ok) return "host";
     }
     return { shape, delta };
   }
@@ -481,10 +583,20 @@ class Provisioner {
       });
     }
     this.topo.place(p.pod, b.labels);
+    this.placedCount++;
+    if (p.pod.requiredPodAntiAffinity?.length) this.antiPlaced++;
+    const labels = p.pod.labels;
+    if (labels) {
+      for (const k in labels) {
+        const pair = `${k}=${labels[k]}`;
+        this.placedByPair.set(pair, (this.placedByPair.get(pair) ?? 0) + 1);
+      }
+    }
   }
 
   #applyGrowth(b: Bin, shape: Shape, delta: Resources) {
     const ctx = b.ctx!;
+    this.growths++;
     ctx.usage.cpu += delta.cpu;
     ctx.usage.memory += delta.memory;
     const planned = this.planned.get(b.host!.name) ?? { cpu: 0, memory: 0 };
@@ -500,13 +612,77 @@ class Provisioner {
   /** Which pools could ever take this class, with the labels and zones a node for it would have. */
   /** Opens a new claim for the pod from the first pool that can take it. */
   #open(p: PodInfo, pref: Pref | undefined): { ok: true } | { ok: false; reason: Reason } {
+    // A refusal depends on the pod only through the shape each pool would give it (when every
+    // pool has one: "no shape" names the pod's requests) and its claim names (which cannot matter
+    // without a preference unless a hostname looks like one): pods of a class asking the same
+    // shapes get the same refusal until something is placed or opened.
+    const key = pref === undefined && this.#namesNeverMatter() ? this.#shapesKey(p) : undefined;
+    // Claims opened or grown change pools and hosts; the class's topology count, its zones.
+    const version = this.#topologySeen(p.cls) + this.plan.claims.length + this.growths;
+    const memo = key === undefined ? undefined : (p.cls.refusals ??= new Map());
+    const known = memo?.get(key!);
+    if (known && known.version === version) return { ok: false, reason: known.reason };
+    const out = this.#openFresh(p, pref);
+    if (memo && !out.ok) memo.set(key!, { version, reason: out.reason });
+    return out;
+  }
+
+  /**
+   * A count that changes whenever a placement may change the class's topology answers: pods
+   * with anti-affinity placed, and pods placed that carry the first label pair of one of the
+   * class's own selectors (all placements when a selector is not plain matchLabels). Every
+   * term only grows, so an equal sum means nothing relevant was placed.
+   */
+  #topologySeen(c: PodClass): number {
+    let pairs = c.selectorPairs;
+    if (pairs === undefined) pairs = c.selectorPairs = selectorPairs(c.rep);
+    if (pairs === null) return this.placedCount;
+    let n = this.antiPlaced;
+    for (const pair of pairs) n += this.placedByPair.get(pair) ?? 0;
+    return n;
+  }
+
+  /** No claim name can matter to a zone check: no hostname looks like one. */
+  #namesNeverMatter(): boolean {
+    return this.#namesFree ??= !this.hostnames.has(FRESH_NAME) &&
+      !this.pools.some((ctx) => this.#hostnameLike(ctx.pool.name));
+  }
+  #namesFree: boolean | undefined;
+
+  /** The shape each pool would give the pod, as a key; undefined if some pool has none. */
+  #shapesKey(p: PodInfo): string | undefined {
+    let key = "";
+    for (const fit of (p.cls.pools ??= this.#poolFits(p.cls.rep))) {
+      if ("reason" in fit) {
+        key += "-|";
+        continue;
+      }
+      const ctx = fit.ctx;
+      const need = {
+        cpu: ctx.dsOverhead.cpu + p.req.cpu,
+        memory: ctx.dsOverhead.memory + p.req.memory,
+      };
+      const shape = cheapestShapeWithin(
+        ctx.template,
+        need,
+        this.config.settings.cost,
+        fit.types,
+        INSTANCE_TYPE_KEY,
+      );
+      if (!shape || ctx.dsPods + 1 > ctx.template.maxPods) return undefined;
+      key += `${shape.name}|`;
+    }
+    return key;
+  }
+
+  #openFresh(p: PodInfo, pref: Pref | undefined): { ok: true } | { ok: false; reason: Reason } {
     const pod = p.pod;
     const now = this.snap.now;
     const fails: Reason[] = [];
     const fail = (r: Reason) => {
       fails.push(r);
     };
-    for (const fit of (p.cls.pools ??= poolFits(this.pools, p.cls.rep))) {
+    for (const fit of (p.cls.pools ??= this.#poolFits(p.cls.rep))) {
       if ("reason" in fit) {
         fail(fit.reason);
         continue;
@@ -576,13 +752,43 @@ class Provisioner {
         continue;
       }
       // Zones where a new node would keep the pod's anti-affinity and spread; spread prefers the emptiest.
-      const name = this.#newName(pool.name, pod.uid);
-      let zones = fit.zones.filter((z) => {
-        const labels = { ...fit.labels, [ZONE_KEY]: z, [HOSTNAME_KEY]: name };
-        if (pref && !matchesTerm(labels, pref)) return false;
-        return this.#topologyOk(p, labels).ok;
-      });
-      zones = preferEmptiestZones(this.topo, pod, zones);
+      const names = p.names ??= [];
+      const at = this.pools.indexOf(ctx);
+      // Names are only ever added to the used set: a name still unused is still the first free
+      // one. The name is only made when it is needed.
+      const nameOf = () => {
+        let name = names[at];
+        if (name === undefined || this.usedNames.has(name)) {
+          name = names[at] = this.#newName(pool.name, pod.uid);
+        }
+        return name;
+      };
+      // The zones only change when a pod is placed somewhere. Without a node preference, and
+      // unless some node's hostname label happens to be this name, the fresh name changes
+      // nothing (no pod is on it): pods of the class share the answer until the next placement.
+      const cache = pref === undefined && !this.hostnames.has(FRESH_NAME) &&
+          (!this.#hostnameLike(pool.name) || !this.hostnames.has(nameOf()))
+        ? p.cls.zones ??= new Map()
+        : undefined;
+      const cached = cache?.get(fit);
+      let zones: string[];
+      let zoneKey: string;
+      const seen = this.#topologySeen(p.cls);
+      if (cached && cached.placed === seen) {
+        zones = cached.zones;
+        zoneKey = cached.key;
+      } else {
+        // Where the name cannot matter, any name no pod is on answers the same.
+        const name = cache ? FRESH_NAME : nameOf();
+        zones = fit.zones.filter((z) => {
+          const labels = { ...fit.labels, [ZONE_KEY]: z, [HOSTNAME_KEY]: name };
+          if (pref && !matchesTerm(labels, pref)) return false;
+          return this.#topologyOk(p, labels).ok;
+        });
+        zones = preferEmptiestZones(this.topo, pod, zones);
+        zoneKey = zones.join("\u0000");
+        cache?.set(fit, { placed: seen, zones, key: zoneKey });
+      }
       if (zones.length === 0) {
         fail(
           reason(
@@ -590,6 +796,21 @@ class Provisioner {
             `pool '${pool.name}': no zone keeps the pod's anti-affinity or topology spread`,
           ),
         );
+        continue;
+      }
+      // No host took a footprint this small for these zones: hosts only fill up, so a bigger one
+      // fails the same way, counted without asking every host again.
+      const known = this.monotone ? this.hostsFull.get(fit) : undefined;
+      if (known && known.zones === zoneKey && atLeast(fp, known)) {
+        let byMemory = known.reasons.get(fp.cpu);
+        if (!byMemory) known.reasons.set(fp.cpu, byMemory = new Map());
+        let said = byMemory.get(fp.memory);
+        if (!said) {
+          said = noHostReason(fp, known.full, known.offline, known.wrongZone);
+          byMemory.set(fp.memory, said);
+          this.joined.keep(said);
+        }
+        fail(said);
         continue;
       }
       const host = chooseHost({
@@ -601,10 +822,14 @@ class Provisioner {
         zoneCounts: this.zoneCounts.get(pool.name) ?? new Map(),
       });
       if (!host.ok) {
+        if (this.monotone && (!known || known.zones !== zoneKey || atLeast(known, fp))) {
+          this.hostsFull.set(fit, hostsFullFor(fit.hosts, zones, zoneKey, fp));
+        }
         fail(host.error);
         continue;
       }
       const h = host.value;
+      const name = nameOf();
       const claim = this.#recordClaim(ctx, h, name, shape, fit.labels, reason("PodsPending", ""));
       claim.requested = { cpu: 0, memory: 0 };
       const bin = makeBin("new", name, claim.labels, ctx.taints, { cpu: 0, memory: 0 }, 0);
@@ -628,13 +853,31 @@ class Provisioner {
     }
     // The first pool's verdict names the code; the message says why each pool declined.
     const first = fails[0]!;
-    return {
-      ok: false,
-      reason: fails.length === 1
-        ? first
-        : reason(first.code, fails.map((f) => f.message).join("; ")),
-    };
+    if (fails.length === 1) return { ok: false, reason: first };
+    // Verdicts kept between pods (pool fits, no-host reasons) join into the same words each time.
+    return { ok: false, reason: this.joined.join(fails) };
   }
+
+  /** A class's pool verdicts; the refusals are kept (the same object for every pod). */
+  #poolFits(pod: Pod): PoolFit[] {
+    const fits = poolFits(this.pools, pod);
+    for (const f of fits) if ("reason" in f) this.joined.keep(f.reason);
+    return fits;
+  }
+
+  readonly joined = new JoinedReasons();
+
+  /** Does some known hostname look like a claim name of this pool (`<pool>-...`)? */
+  #hostnameLike(pool: string): boolean {
+    let like = this.#likeByPool.get(pool);
+    if (like === undefined) {
+      like = false;
+      for (const h of this.hostnames) if (h.startsWith(`${pool}-`)) like = true;
+      this.#likeByPool.set(pool, like);
+    }
+    return like;
+  }
+  readonly #likeByPool = new Map<string, boolean>();
 
   /** A deterministic, unused claim name derived from the pod that opened it. */
   #newName(pool: string, seed: string): string {
@@ -741,13 +984,16 @@ class Provisioner {
   #claimReason(c: PlannedClaim): Reason {
     if (c.pods.length === 0) return c.reason;
     const ctx = this.pools.find((p) => p.pool.name === c.nodePool)!;
-    const podsByKey = this.#podReqs ??= new Map(
-      this.snap.pods.map((p) => [podKey(p), podRequests(p)]),
+    // Pending pods' keys are the strings already made (and hashed) for them.
+    const podsByKey = this.#podsByKey ??= new Map(
+      this.snap.pods.map((p) => [this.#pending.get(p)?.key ?? podKey(p), p]),
     );
     let cpu = ctx.dsOverhead.cpu;
     let memory = ctx.dsOverhead.memory;
     for (const k of c.pods) {
-      const r = podsByKey.get(k)!;
+      const pod = podsByKey.get(k)!;
+      // A pending pod's requests were worked out once already.
+      const r = this.#pending.get(pod)?.req ?? podRequests(pod);
       cpu += r.cpu;
       memory += r.memory;
     }
@@ -762,7 +1008,8 @@ class Provisioner {
       }, on host ${c.host} (${ctx.provider.placement})`,
     );
   }
-  #podReqs: Map<string, Resources> | undefined;
+  #podsByKey: Map<string, Pod> | undefined;
+  readonly #pending = new Map<Pod, PodInfo>();
 }
 
 export type { NodeClaim };

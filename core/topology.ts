@@ -27,6 +27,14 @@ export type PlacedPod = {
 
 export class TopologyIndex {
   readonly #groups = new Map<string, Group>();
+  /**
+   * Groups whose selector is matchLabels only, by their first label pair: a placed pod can only
+   * count in the ones whose pair it carries. The others are checked for every pod.
+   */
+  readonly #byPair = new Map<string, Group[]>();
+  readonly #unpaired: Group[] = [];
+  /** The same groups by selector object, namespace list and key: no selector text per check. */
+  readonly #bySelector = new WeakMap<object, Map<string, Group>>();
   readonly #placed: PlacedPod[];
   /** Known domains per topology key (zones from hosts and nodes; hostnames are unbounded). */
   readonly #domains = new Map<string, Set<string>>();
@@ -56,13 +64,40 @@ export class TopologyIndex {
   }
 
   #group(namespaces: readonly string[], selector: LabelSelector | undefined, key: string): Group {
+    const short = selector ? `${namespaces.join(",")}|${key}` : undefined;
+    const known = short === undefined ? undefined : this.#bySelector.get(selector!)?.get(short);
+    if (known) return known;
     const id = `${[...namespaces].sort().join(",")}|${selectorKey(selector)}|${key}`;
     let g = this.#groups.get(id);
-    if (g) return g;
+    if (g) {
+      if (short !== undefined) this.#remember(selector!, short, g);
+      return g;
+    }
     g = { namespaces: new Set(namespaces), selector, key, counts: new Map() };
     for (const p of this.#placed) this.#count(g, p.namespace, p.labels, p.nodeLabels);
     this.#groups.set(id, g);
+    const pairs = selector?.matchLabels;
+    let first: string | undefined;
+    if (pairs && !selector!.matchExpressions?.length) {
+      for (const k in pairs) {
+        first = `${k}=${pairs[k]}`;
+        break;
+      }
+    }
+    if (first === undefined) this.#unpaired.push(g);
+    else {
+      const list = this.#byPair.get(first);
+      if (list) list.push(g);
+      else this.#byPair.set(first, [g]);
+    }
+    if (short !== undefined) this.#remember(selector!, short, g);
     return g;
+  }
+
+  #remember(selector: object, short: string, g: Group) {
+    let m = this.#bySelector.get(selector);
+    if (!m) this.#bySelector.set(selector, m = new Map());
+    m.set(short, g);
   }
 
   #count(
@@ -86,7 +121,14 @@ export class TopologyIndex {
       antiAffinity: pod.requiredPodAntiAffinity,
     };
     this.#placed.push(p);
-    for (const g of this.#groups.values()) this.#count(g, p.namespace, p.labels, nodeLabels);
+    for (const g of this.#unpaired) this.#count(g, p.namespace, p.labels, nodeLabels);
+    const labels = p.labels;
+    if (labels && this.#byPair.size > 0) {
+      for (const k in labels) {
+        const list = this.#byPair.get(`${k}=${labels[k]}`);
+        if (list) { for (const g of list) this.#count(g, p.namespace, labels, nodeLabels); }
+      }
+    }
     this.#own(p);
   }
 

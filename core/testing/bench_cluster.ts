@@ -60,11 +60,14 @@ export function benchConfig(): Config {
   };
 }
 
-/** A snapshot with `pods` pending pods in the six-way mix and 500 existing nodes. */
-export function benchSnapshot(pods: number, seed = 1): Snapshot {
+/**
+ * A snapshot with `pods` pending pods in the six-way mix and 500 existing nodes, on `hosts`
+ * Proxmox hosts (60 by default: about 50,000 pods fill them; 600 leave room for 100,000).
+ */
+export function benchSnapshot(pods: number, seed = 1, hostCount = 60): Snapshot {
   const rng = seededRng(seed);
   const now = 1_700_000_000_000;
-  const hosts: Host[] = Array.from({ length: 60 }, (_, i) => ({
+  const hosts: Host[] = Array.from({ length: hostCount }, (_, i) => ({
     name: `pve${i}`,
     provider: "bench",
     zone: ZONES[i % ZONES.length]!,

@@ -1,0 +1,765 @@
+/**
+ * A frozen copy of the provisioning core as it was before the exhaustion speed work (linear
+ * cost when hosts or pools run out), kept only as a test oracle: the fast core must decide
+ * exactly what this one decides (core/provisioning_differential_test.ts). Never used by
+ * production code; do not optimise it.
+ *
+ * May import: core/.
+ */
+import type { Config, Host, Pod, Resources, Shape, Snapshot, Taint } from "../model.ts";
+import { podKey } from "../model.ts";
+import {
+  addExtended,
+  hostPortKeys,
+  missingExtended,
+  NO_EXTENDED,
+  podExtendedRequests,
+  podRequests,
+} from "../pod_requests.ts";
+import { cheapestShapeWithin, requirementsOn } from "../requirement_sets.ts";
+import type { PodAffinityTerm, Requirement } from "../model.ts";
+import { matchesAll, matchesNodeConstraints, matchesTerm } from "../requirements.ts";
+import { untoleratedTaint } from "../taints.ts";
+import {
+  HOSTNAME_KEY,
+  type PlacedPod,
+  topologyAllows,
+  TopologyIndex,
+  ZONE_KEY,
+} from "../topology.ts";
+import { exceedsLimits, footprint } from "../limits.ts";
+import { chooseHost } from "../placement.ts";
+import { type Reason, reason } from "../reason.ts";
+import { humanBytes, humanCpu } from "../quantity.ts";
+import { shortHash } from "../hash.ts";
+import { type Bin, existingBins, makeBin, type Used } from "../provisioning_bins.ts";
+import { eligibility } from "../pod_eligibility.ts";
+import {
+  buildPoolContexts,
+  INSTANCE_TYPE_KEY,
+  labelsFor,
+  type PoolCtx,
+  type PoolFit,
+  poolFits,
+} from "../provisioning_pools.ts";
+import {
+  onlyKey,
+  type Pref,
+  preferEmptiestZones,
+  topPodPreference,
+  topPreference,
+  zoneTerms,
+} from "../provisioning_prefs.ts";
+import { HOST_LABEL_KEY } from "../labels.ts";
+
+/** A VM to launch and the pods it is for. */
+type PlannedClaim = {
+  name: string;
+  nodePool: string;
+  machineTemplate: string;
+  provider: string;
+  shape: Shape;
+  host: string;
+  zone: string;
+  /** namespace/name of the pods this claim is opened for, in placement order. */
+  pods: string[];
+  /** Requests of those pods plus DaemonSet overhead. */
+  requested: Resources;
+  labels: Record<string, string>;
+  taints: Taint[];
+  startupTaints: Taint[];
+  reason: Reason;
+};
+
+/** A pending pod that needs no new VM: it fits an existing node or a launching claim. */
+type Placement = { pod: string; target: string; kind: "node" | "claim"; reason: Reason };
+
+type ProvisionPlan = {
+  claims: PlannedClaim[];
+  placements: Placement[];
+  /** Pods considered and left without capacity, or ignored, each with why. */
+  unhelped: { pod: string; reason: Reason }[];
+};
+
+/** Well-known labels every proxscale node carries. */
+const HOST_LABEL = HOST_LABEL_KEY;
+const INSTANCE_TYPE_LABEL = INSTANCE_TYPE_KEY;
+
+const portKeys = hostPortKeys;
+
+const hasAny = (o: Readonly<Record<string, number>>) => {
+  for (const _ in o) return true;
+  return false;
+};
+
+const NONE = NO_EXTENDED;
+
+type PodInfo = {
+  pod: Pod;
+  key: string;
+  req: Resources;
+  ext: Readonly<Record<string, number>>;
+  ports: readonly string[];
+  cls: PodClass;
+};
+
+type PodClass = {
+  rep: Pod;
+  cands: number[];
+  head: number;
+  scanned: number;
+  minCpu: number;
+  minMem: number;
+  pools?: PoolFit[];
+  zoneUniverse?: Set<string>;
+  /** The class's node constraints name an instance type. */
+  typed: boolean;
+  /** Instance-type requirements every node of the class must meet (selector or single term). */
+  typeReqs: Requirement[];
+};
+
+/** Decides which NodeClaims to open for the snapshot's pending pods. Pure and deterministic. */
+export function referenceProvision(snapshot: Snapshot, config: Config): ProvisionPlan {
+  return new Provisioner(snapshot, config).run();
+}
+
+class Provisioner {
+  readonly plan: ProvisionPlan = { claims: [], placements: [], unhelped: [] };
+  readonly bins: Bin[] = [];
+  readonly pools: PoolCtx[] = [];
+  readonly classes = new Map<string, PodClass>();
+  readonly planned = new Map<string, Resources>();
+  readonly zoneCounts = new Map<string, Map<string, number>>();
+  readonly usedNames = new Set<string>();
+  topo!: TopologyIndex;
+
+  constructor(readonly snap: Snapshot, readonly config: Config) {}
+
+  run(): ProvisionPlan {
+    const { snap } = this;
+    const nodesByName = new Map(snap.nodes.map((n) => [n.name, n]));
+    for (const n of snap.nodes) this.usedNames.add(n.name);
+    for (const c of snap.nodeClaims) this.usedNames.add(c.name);
+
+    // Capacity already used on each node by pods bound to it.
+    const usedOn = new Map<string, Used>();
+    const placed: PlacedPod[] = [];
+    const pending: PodInfo[] = [];
+    for (const pod of snap.pods) {
+      if (pod.phase === "Succeeded" || pod.phase === "Failed") continue;
+      if (pod.nodeName) {
+        const u = usedOn.get(pod.nodeName) ?? { cpu: 0, memory: 0, pods: 0 };
+        const r = podRequests(pod);
+        u.cpu += r.cpu;
+        u.memory += r.memory;
+        u.pods += 1;
+        const e = podExtendedRequests(pod);
+        if (hasAny(e)) addExtended(u.ext ??= {}, e);
+        if (pod.hostPorts?.length) {
+          for (const k of portKeys(pod.hostPorts)) (u.ports ??= []).push(k);
+        }
+        usedOn.set(pod.nodeName, u);
+        const node = nodesByName.get(pod.nodeName);
+        if (node && !pod.deleting) {
+          placed.push({
+            namespace: pod.namespace,
+            labels: pod.labels,
+            nodeLabels: node.labels,
+            antiAffinity: pod.requiredPodAntiAffinity,
+          });
+        }
+        continue;
+      }
+      const why = eligibility(pod);
+      if (why) {
+        this.plan.unhelped.push({ pod: podKey(pod), reason: why });
+        continue;
+      }
+      pending.push({
+        pod,
+        key: podKey(pod),
+        req: podRequests(pod),
+        ext: podExtendedRequests(pod),
+        ports: portKeys(pod.hostPorts),
+        cls: undefined as unknown as PodClass,
+      });
+    }
+
+    const hostZones: [string, string][] = snap.hosts.filter((h) => h.online).map((
+      h,
+    ) => [ZONE_KEY, h.zone]);
+    this.topo = new TopologyIndex(placed, hostZones);
+    this.pools.push(...buildPoolContexts(snap, this.config));
+    const existing = existingBins(this.snap, this.config, this.pools, usedOn);
+    this.bins.push(...existing.bins);
+    for (const [pool, zone] of existing.claimZones) this.#countZone(pool, zone);
+    for (const b of this.bins) {
+      if (b.labels[ZONE_KEY]) this.topo.addDomain(ZONE_KEY, b.labels[ZONE_KEY]);
+    }
+
+    // First-fit decreasing: CPU, then memory, then age, then uid, so the order never depends on input order.
+    pending.sort((a, b) =>
+      b.req.cpu - a.req.cpu || b.req.memory - a.req.memory || a.pod.createdAt - b.pod.createdAt ||
+      (a.pod.uid < b.pod.uid ? -1 : a.pod.uid > b.pod.uid ? 1 : 0)
+    );
+    for (const p of pending) p.cls = this.#classOf(p);
+
+    let queue = pending;
+    const failures = new Map<string, Reason>();
+    // A pod that fails may fit once others have moved spread minimums: retry while progress is made.
+    for (let pass = 0; pass < 3 && queue.length > 0; pass++) {
+      const next: PodInfo[] = [];
+      for (const p of queue) {
+        const r = this.#place(p);
+        if (r) {
+          failures.set(p.key, r);
+          next.push(p);
+        } else failures.delete(p.key);
+      }
+      if (next.length === queue.length) break;
+      queue = next;
+    }
+    for (const p of queue) this.plan.unhelped.push({ pod: p.key, reason: failures.get(p.key)! });
+
+    this.#minNodes();
+    for (const c of this.plan.claims) c.reason = this.#claimReason(c);
+    return this.plan;
+  }
+
+  #countZone(pool: string, zone: string) {
+    let m = this.zoneCounts.get(pool);
+    if (!m) this.zoneCounts.set(pool, m = new Map());
+    m.set(zone, (m.get(zone) ?? 0) + 1);
+  }
+
+  /** Pods with identical constraints and labels share candidate lists and pool verdicts. */
+  #classOf(p: PodInfo): PodClass {
+    const pod = p.pod;
+    const key = JSON.stringify([
+      pod.namespace,
+      pod.labels ?? {},
+      pod.nodeSelector ?? {},
+      pod.requiredNodeAffinity ?? [],
+      pod.preferredNodeAffinity ?? [],
+      pod.tolerations ?? [],
+      pod.requiredPodAntiAffinity ?? [],
+      pod.topologySpreadConstraints ?? [],
+      pod.pendingSince ?? pod.createdAt,
+      // Extended requests and host ports only ever shrink a bin's room: a class shares them.
+      p.ext,
+      p.ports,
+      pod.requiredPodAffinity ?? [],
+    ]);
+    let c = this.classes.get(key);
+    if (!c) {
+      const typed = requirementsOn(INSTANCE_TYPE_KEY, pod.nodeSelector, undefined).length > 0 ||
+        (pod.requiredNodeAffinity ?? []).some((t) =>
+          (t.matchExpressions ?? []).some((e) => e.key === INSTANCE_TYPE_KEY)
+        );
+      const terms = pod.requiredNodeAffinity ?? [];
+      const typeReqs = requirementsOn(
+        INSTANCE_TYPE_KEY,
+        pod.nodeSelector,
+        terms.length === 1 ? terms[0] : undefined,
+      );
+      c = {
+        rep: pod,
+        cands: [],
+        head: 0,
+        scanned: 0,
+        minCpu: p.req.cpu,
+        minMem: p.req.memory,
+        typed,
+        typeReqs,
+      };
+      this.classes.set(key, c);
+    }
+    c.minCpu = Math.min(c.minCpu, p.req.cpu);
+    c.minMem = Math.min(c.minMem, p.req.memory);
+    return c;
+  }
+
+  #refresh(c: PodClass) {
+    const pod = c.rep;
+    for (; c.scanned < this.bins.length; c.scanned++) {
+      const b = this.bins[c.scanned]!;
+      if (untoleratedTaint(b.taints, pod.tolerations)) continue;
+      if (!matchesNodeConstraints(b.labels, pod.nodeSelector, pod.requiredNodeAffinity, b.name)) {
+        continue;
+      }
+      c.cands.push(c.scanned);
+    }
+  }
+
+  /** Places one pod; returns undefined on success or the reason it could not be placed. */
+  #place(p: PodInfo): Reason | undefined {
+    const c = p.cls;
+    this.#refresh(c);
+    const pref = topPreference(p.pod);
+    const podPref = topPodPreference(p.pod);
+    const soft = pref !== undefined || podPref !== undefined;
+    // Existing and launching capacity first (with the preferences, then without), so that a
+    // soft preference never launches a VM the scheduler would not use.
+    for (const usePref of soft ? [true, false] : [false]) {
+      const hit = this.#scan(p, usePref ? pref : undefined, false, usePref ? podPref : undefined);
+      if (hit !== undefined) return undefined;
+    }
+    let firstFail: Reason | undefined;
+    for (const usePref of soft ? [true, false] : [false]) {
+      const hit = this.#scan(p, usePref ? pref : undefined, true, usePref ? podPref : undefined);
+      if (hit !== undefined) return undefined;
+      // A new node has no pods yet: only the node preference can shape it.
+      if (usePref && pref === undefined) continue;
+      const opened = this.#open(p, usePref ? pref : undefined);
+      if (opened.ok) return undefined;
+      firstFail ??= opened.reason;
+    }
+    return firstFail;
+  }
+
+  /** Scans the class's candidate bins of one kind; places the pod into the first that fits. */
+  #scan(
+    p: PodInfo,
+    pref: Pref | undefined,
+    newBins: boolean,
+    podPref?: PodAffinityTerm,
+  ): number | undefined {
+    const c = p.cls;
+    for (let i = c.head; i < c.cands.length; i++) {
+      const idx = c.cands[i]!;
+      if (idx < 0) continue;
+      const b = this.bins[idx]!;
+      if ((b.kind === "new") !== newBins) continue;
+      const fit = this.#fits(p, b, pref, podPref);
+      if (fit === "dead") {
+        c.cands[i] = -1;
+        if (i === c.head) c.head++;
+        continue;
+      }
+      if (fit === "no") continue;
+      this.#commit(p, b);
+      return idx;
+    }
+    return undefined;
+  }
+
+  /** "yes", "no" (not now), or "dead" (never again for this pod class). */
+  #fits(
+    p: PodInfo,
+    b: Bin,
+    pref: Pref | undefined,
+    podPref?: PodAffinityTerm,
+  ): "yes" | "no" | "dead" {
+    const { req, cls } = p;
+    if (b.kind === "new") {
+      const ctx = b.ctx!;
+      const room = {
+        cpu: ctx.maxAlloc.cpu - b.used!.cpu,
+        memory: ctx.maxAlloc.memory - b.used!.memory,
+      };
+      if (
+        room.cpu < cls.minCpu || room.memory < cls.minMem || b.podCount! >= ctx.template.maxPods
+      ) return "dead";
+      if (room.cpu < req.cpu || room.memory < req.memory) return "no";
+    } else {
+      if (b.free.cpu < cls.minCpu || b.free.memory < cls.minMem || b.freePods < 1) return "dead";
+      if (b.free.cpu < req.cpu || b.free.memory < req.memory) return "no";
+    }
+    // Host ports and extended resources are the same for the whole class and a bin's only shrink.
+    if (p.ports.length && b.ports && p.ports.some((k) => b.ports!.has(k))) return "dead";
+    if (p.ext !== NONE && missingExtended(b.ext, p.ext) !== undefined) return "dead";
+    if (pref && !matchesTerm(b.labels, pref, b.name)) return "no";
+    if (podPref && this.topo.affinityBlocks(p.pod, b.labels, [podPref])) return "no";
+    const topo = this.#topologyOk(p, b.labels);
+    if (!topo.ok) return topo.permanent ? "dead" : "no";
+    if (b.kind === "new") {
+      const grown = this.#grow(b, p);
+      if (!grown) return "no";
+    }
+    return "yes";
+  }
+
+  #topologyOk(
+    p: PodInfo,
+    labels: Record<string, string>,
+  ): { ok: true } | { ok: false; permanent: boolean; why: string } {
+    const pod = p.pod;
+    if (pod.requiredPodAffinity?.length) {
+      const why = this.topo.affinityBlocks(pod, labels);
+      if (why) return { ok: false, permanent: false, why };
+    }
+    if (
+      !pod.requiredPodAntiAffinity?.length && !pod.topologySpreadConstraints?.length &&
+      !this.topo.hasAntiAffinity
+    ) {
+      return { ok: true as const };
+    }
+    return topologyAllows(this.topo, pod, labels, this.#zoneUniverse(p.cls));
+  }
+
+  /** Zones this pod class could have a node in: known zones its node constraints allow. */
+  #zoneUniverse(c: PodClass): Set<string> {
+    if (c.zoneUniverse) return c.zoneUniverse;
+    const out = new Set<string>();
+    for (const z of this.topo.domains(ZONE_KEY)) {
+      if (
+        matchesNodeConstraints(
+          { [ZONE_KEY]: z },
+          onlyKey(c.rep.nodeSelector, ZONE_KEY),
+          zoneTerms(c.rep),
+        )
+      ) out.add(z);
+    }
+    return c.zoneUniverse = out;
+  }
+
+  /** The shape and footprint a new bin would have with `req` added, if limits and host allow it. */
+  #grow(b: Bin, p: PodInfo): { shape: Shape; delta: Resources } | undefined {
+    const ctx = b.ctx!;
+    const req = p.req;
+    const need = { cpu: b.used!.cpu + req.cpu, memory: b.used!.memory + req.memory };
+    const types = p.cls.typeReqs.length ? [...b.types!, ...p.cls.typeReqs] : b.types!;
+    const shape = cheapestShapeWithin(
+      ctx.template,
+      need,
+      this.config.settings.cost,
+      types,
+      INSTANCE_TYPE_KEY,
+    );
+    if (!shape) return undefined;
+    const pods = p.cls.typed ? [...b.typePods!, p.pod] : b.typePods!;
+    if (shape.name !== b.shape!.name && pods.length > 0) {
+      // A claim never grows past the instance type one of its pods (or the new one) asked for.
+      const labels = { ...b.labels, [INSTANCE_TYPE_KEY]: shape.name };
+      for (const q of pods) {
+        if (!matchesNodeConstraints(labels, q.nodeSelector, q.requiredNodeAffinity, b.name)) {
+          return undefined;
+        }
+      }
+    }
+    const now = footprint(b.shape!, ctx.template);
+    const next = footprint(shape, ctx.template);
+    const delta = { cpu: next.cpu - now.cpu, memory: next.memory - now.memory };
+    if (delta.cpu > 0 || delta.memory > 0) {
+      if (exceedsLimits(ctx.pool, ctx.usage, delta, 0, ctx.template.vmMemOverhead)) {
+        return undefined;
+      }
+      const planned = this.planned.get(b.host!.name) ?? { cpu: 0, memory: 0 };
+      const hostOk = chooseHost({
+        hosts: [b.host!],
+        footprint: { cpu: Math.max(0, delta.cpu), memory: Math.max(0, delta.memory) },
+        strategy: "leastAllocated",
+        planned: new Map([[b.host!.name, planned]]),
+      });
+      if (!hostOk.ok) return undefined;
+    }
+    return { shape, delta };
+  }
+
+  #commit(p: PodInfo, b: Bin) {
+    if (p.ext !== NONE) addExtended(b.ext ??= {}, p.ext, -1);
+    if (p.ports.length) { for (const k of p.ports) (b.ports ??= new Set()).add(k); }
+    if (b.kind === "new") {
+      const g = this.#grow(b, p)!;
+      this.#applyGrowth(b, g.shape, g.delta);
+      b.used = { cpu: b.used!.cpu + p.req.cpu, memory: b.used!.memory + p.req.memory };
+      b.podCount! += 1;
+      b.claim!.pods.push(p.key);
+      if (p.cls.typeReqs.length) b.types = [...b.types!, ...p.cls.typeReqs];
+      if (p.cls.typed) b.typePods!.push(p.pod);
+    } else {
+      b.free = { cpu: b.free.cpu - p.req.cpu, memory: b.free.memory - p.req.memory };
+      b.freePods -= 1;
+      this.plan.placements.push({
+        pod: p.key,
+        target: b.name,
+        kind: b.kind === "node" ? "node" : "claim",
+        reason: b.kind === "node"
+          ? reason("FitsExistingCapacity", `fits on node ${b.name}, which has free capacity`)
+          : reason("FitsInFlightClaim", `fits on NodeClaim ${b.name}, which is still launching`),
+      });
+    }
+    this.topo.place(p.pod, b.labels);
+  }
+
+  #applyGrowth(b: Bin, shape: Shape, delta: Resources) {
+    const ctx = b.ctx!;
+    ctx.usage.cpu += delta.cpu;
+    ctx.usage.memory += delta.memory;
+    const planned = this.planned.get(b.host!.name) ?? { cpu: 0, memory: 0 };
+    this.planned.set(b.host!.name, {
+      cpu: planned.cpu + delta.cpu,
+      memory: planned.memory + delta.memory,
+    });
+    b.shape = shape;
+    b.claim!.shape = shape;
+    b.claim!.labels[INSTANCE_TYPE_LABEL] = shape.name;
+  }
+
+  /** Which pools could ever take this class, with the labels and zones a node for it would have. */
+  /** Opens a new claim for the pod from the first pool that can take it. */
+  #open(p: PodInfo, pref: Pref | undefined): { ok: true } | { ok: false; reason: Reason } {
+    const pod = p.pod;
+    const now = this.snap.now;
+    const fails: Reason[] = [];
+    const fail = (r: Reason) => {
+      fails.push(r);
+    };
+    for (const fit of (p.cls.pools ??= poolFits(this.pools, p.cls.rep))) {
+      if ("reason" in fit) {
+        fail(fit.reason);
+        continue;
+      }
+      const { ctx } = fit;
+      const pool = ctx.pool;
+      const since = pod.pendingSince ?? pod.createdAt;
+      if (now - since < pool.scaleUp.stabilizationWindow) {
+        fail(
+          reason(
+            "StabilizationWindow",
+            `pod pending for ${Math.round((now - since) / 1000)}s; pool '${pool.name}' waits ${
+              pool.scaleUp.stabilizationWindow / 1000
+            }s before scaling up`,
+          ),
+        );
+        continue;
+      }
+      if (ctx.opened >= pool.scaleUp.batchSize) {
+        fail(
+          reason(
+            "BatchSizeReached",
+            `pool '${pool.name}' already opens ${ctx.opened} NodeClaims in this decision (batchSize ${pool.scaleUp.batchSize}); the pod waits for the next one`,
+          ),
+        );
+        continue;
+      }
+      if (ctx.inFlight + ctx.opened >= pool.scaleUp.maxConcurrent) {
+        fail(
+          reason(
+            "MaxConcurrentReached",
+            `pool '${pool.name}' has ${
+              ctx.inFlight + ctx.opened
+            } launches in flight (maxConcurrent ${pool.scaleUp.maxConcurrent})`,
+          ),
+        );
+        continue;
+      }
+      const need = {
+        cpu: ctx.dsOverhead.cpu + p.req.cpu,
+        memory: ctx.dsOverhead.memory + p.req.memory,
+      };
+      const shape = cheapestShapeWithin(
+        ctx.template,
+        need,
+        this.config.settings.cost,
+        fit.types,
+        INSTANCE_TYPE_KEY,
+      );
+      if (!shape || ctx.dsPods + 1 > ctx.template.maxPods) {
+        fail(
+          reason(
+            "NoShapeFits",
+            `pod needs ${humanCpu(p.req.cpu)} and ${
+              humanBytes(p.req.memory)
+            }; the largest VM of pool '${pool.name}' offers ${
+              humanCpu(Math.max(0, ctx.maxAlloc.cpu - ctx.dsOverhead.cpu))
+            } and ${humanBytes(Math.max(0, ctx.maxAlloc.memory - ctx.dsOverhead.memory))} to pods`,
+          ),
+        );
+        continue;
+      }
+      const fp = footprint(shape, ctx.template);
+      const limit = exceedsLimits(pool, ctx.usage, fp, 1, ctx.template.vmMemOverhead);
+      if (limit) {
+        fail(limit);
+        continue;
+      }
+      // Zones where a new node would keep the pod's anti-affinity and spread; spread prefers the emptiest.
+      const name = this.#newName(pool.name, pod.uid);
+      let zones = fit.zones.filter((z) => {
+        const labels = { ...fit.labels, [ZONE_KEY]: z, [HOSTNAME_KEY]: name };
+        if (pref && !matchesTerm(labels, pref)) return false;
+        return this.#topologyOk(p, labels).ok;
+      });
+      zones = preferEmptiestZones(this.topo, pod, zones);
+      if (zones.length === 0) {
+        fail(
+          reason(
+            "PodUnschedulableAnywhere",
+            `pool '${pool.name}': no zone keeps the pod's anti-affinity or topology spread`,
+          ),
+        );
+        continue;
+      }
+      const host = chooseHost({
+        hosts: fit.hosts,
+        footprint: fp,
+        strategy: ctx.provider.placement,
+        planned: this.planned,
+        zones: new Set(zones),
+        zoneCounts: this.zoneCounts.get(pool.name) ?? new Map(),
+      });
+      if (!host.ok) {
+        fail(host.error);
+        continue;
+      }
+      const h = host.value;
+      const claim = this.#recordClaim(ctx, h, name, shape, fit.labels, reason("PodsPending", ""));
+      claim.requested = { cpu: 0, memory: 0 };
+      const bin = makeBin("new", name, claim.labels, ctx.taints, { cpu: 0, memory: 0 }, 0);
+      bin.ctx = ctx;
+      bin.host = h;
+      bin.used = { ...ctx.dsOverhead };
+      bin.shape = shape;
+      bin.podCount = ctx.dsPods;
+      bin.claim = claim;
+      bin.ext = addExtended({ ...ctx.template.extendedResources }, ctx.dsExtended, -1);
+      bin.types = [...fit.types];
+      bin.typePods = [];
+      if (ctx.dsPorts.length) bin.ports = new Set(portKeys(ctx.dsPorts));
+      this.bins.push(bin);
+      this.#refresh(p.cls);
+      this.#commit(p, bin);
+      return { ok: true };
+    }
+    if (fails.length === 0) {
+      return { ok: false, reason: reason("NoCompatiblePool", "no NodePool is configured") };
+    }
+    // The first pool's verdict names the code; the message says why each pool declined.
+    const first = fails[0]!;
+    return {
+      ok: false,
+      reason: fails.length === 1
+        ? first
+        : reason(first.code, fails.map((f) => f.message).join("; ")),
+    };
+  }
+
+  /** A deterministic, unused claim name derived from the pod that opened it. */
+  #newName(pool: string, seed: string): string {
+    let name = `${pool}-${shortHash(seed)}`;
+    for (let i = 2; this.usedNames.has(name); i++) name = `${pool}-${shortHash(seed + "/" + i)}`;
+    return name;
+  }
+
+  /** Keeps every pool at minNodes, with the cheapest shape and no pods. */
+  #minNodes() {
+    for (const ctx of this.pools) {
+      const pool = ctx.pool;
+      const live = this.snap.nodeClaims.filter((c) =>
+        c.nodePool === pool.name && !c.deleting
+      ).length + ctx.opened;
+      for (let i = live; i < pool.minNodes; i++) {
+        if (
+          ctx.opened >= pool.scaleUp.batchSize ||
+          ctx.inFlight + ctx.opened >= pool.scaleUp.maxConcurrent
+        ) break;
+        const shape = cheapestShapeWithin(
+          ctx.template,
+          ctx.dsOverhead,
+          this.config.settings.cost,
+          ctx.typeReqs,
+          INSTANCE_TYPE_KEY,
+        );
+        const labels = labelsFor(ctx, undefined, undefined);
+        if (!shape || typeof labels === "string") break;
+        const fp = footprint(shape, ctx.template);
+        if (exceedsLimits(pool, ctx.usage, fp, 1, ctx.template.vmMemOverhead)) break;
+        const host = chooseHost({
+          hosts: ctx.hosts.filter((h) =>
+            matchesAll({ [ZONE_KEY]: h.zone, [HOST_LABEL]: h.name }, ctx.placeReqs)
+          ),
+          footprint: fp,
+          strategy: ctx.provider.placement,
+          planned: this.planned,
+          zoneCounts: this.zoneCounts.get(pool.name) ?? new Map(),
+        });
+        if (!host.ok) break;
+        const name = this.#newName(pool.name, `minNodes/${i}`);
+        this.#recordClaim(
+          ctx,
+          host.value,
+          name,
+          shape,
+          labels,
+          reason(
+            "MinNodes",
+            `pool '${pool.name}' keeps at least ${pool.minNodes} nodes (has ${i})`,
+          ),
+        );
+      }
+    }
+  }
+
+  /**
+   * Books a new claim: its name, the pool's usage and the host's planned room (full footprint,
+   * VM overhead included), the pool's zone count, and the plan's list.
+   */
+  #recordClaim(
+    ctx: PoolCtx,
+    h: Host,
+    name: string,
+    shape: Shape,
+    baseLabels: Record<string, string>,
+    why: Reason,
+  ): PlannedClaim {
+    const fp = footprint(shape, ctx.template);
+    this.usedNames.add(name);
+    ctx.opened += 1;
+    ctx.usage.nodes += 1;
+    ctx.usage.cpu += fp.cpu;
+    ctx.usage.memory += fp.memory;
+    const planned = this.planned.get(h.name) ?? { cpu: 0, memory: 0 };
+    this.planned.set(h.name, { cpu: planned.cpu + fp.cpu, memory: planned.memory + fp.memory });
+    this.#countZone(ctx.pool.name, h.zone);
+    const claim: PlannedClaim = {
+      name,
+      nodePool: ctx.pool.name,
+      machineTemplate: ctx.template.name,
+      provider: ctx.provider.name,
+      shape,
+      host: h.name,
+      zone: h.zone,
+      pods: [],
+      requested: { ...ctx.dsOverhead },
+      labels: {
+        ...baseLabels,
+        [ZONE_KEY]: h.zone,
+        [HOST_LABEL]: h.name,
+        [HOSTNAME_KEY]: name,
+        [INSTANCE_TYPE_LABEL]: shape.name,
+      },
+      taints: ctx.taints,
+      startupTaints: [...ctx.template.startupTaints, ...ctx.pool.startupTaints],
+      reason: why,
+    };
+    this.plan.claims.push(claim);
+    return claim;
+  }
+
+  #claimReason(c: PlannedClaim): Reason {
+    if (c.pods.length === 0) return c.reason;
+    const ctx = this.pools.find((p) => p.pool.name === c.nodePool)!;
+    const podsByKey = this.#podReqs ??= new Map(
+      this.snap.pods.map((p) => [podKey(p), podRequests(p)]),
+    );
+    let cpu = ctx.dsOverhead.cpu;
+    let memory = ctx.dsOverhead.memory;
+    for (const k of c.pods) {
+      const r = podsByKey.get(k)!;
+      cpu += r.cpu;
+      memory += r.memory;
+    }
+    c.requested = { cpu, memory };
+    const n = c.pods.length;
+    return reason(
+      "PodsPending",
+      `${n} pending pod${n === 1 ? "" : "s"} need${n === 1 ? "s" : ""} ${humanCpu(cpu)} and ${
+        humanBytes(memory)
+      }; ${c.shape.name} is the cheapest shape of '${c.machineTemplate}' that holds ${
+        n === 1 ? "it" : "them"
+      }, on host ${c.host} (${ctx.provider.placement})`,
+    );
+  }
+  #podReqs: Map<string, Resources> | undefined;
+}
