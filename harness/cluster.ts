@@ -48,6 +48,8 @@ export type ClusterOptions = {
   kube?: Pick<FakeKubeOptions, "users">;
   /** Boot only VMs whose seed carries an accepted join token (default true). */
   requireSeed?: boolean;
+  /** The daemons' PVE circuit breaker (default the client's: 5 failures, 15 s open). */
+  pveBreaker?: { failureThreshold: number; cooldownMs: number };
   /** Fake PVE options, e.g. a known token secret (secret-leak test). */
   pve?: Pick<FakePveOptions, "tokenSecret" | "tokens">;
 };
@@ -140,6 +142,7 @@ export async function startDemoCluster(o: ClusterOptions = {}): Promise<DemoClus
     const crash = (point: CrashPoint): Promise<void> => {
       if (dead || s.crashAt !== point) return Promise.resolve();
       dead = true;
+      console.error("DEBUG crash point", point, s.identity);
       // The kill runs beside the halted call; the caller never continues.
       queueMicrotask(async () => {
         await ref.daemon?.kill();
@@ -155,6 +158,7 @@ export async function startDemoCluster(o: ClusterOptions = {}): Promise<DemoClus
       timeoutMs: 5_000,
       retry: { attempts: 4, baseMs: 20, maxMs: 200 },
       task: { pollMinMs: 20, pollMaxMs: 60, deadlineMs: 20_000 },
+      ...(o.pveBreaker ? { breaker: o.pveBreaker } : {}),
     });
     pveClients.push(rawPve);
     const halting = haltable(rawPve, () => dead, async (method, args) => {
