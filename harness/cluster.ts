@@ -142,7 +142,6 @@ export async function startDemoCluster(o: ClusterOptions = {}): Promise<DemoClus
     const crash = (point: CrashPoint): Promise<void> => {
       if (dead || s.crashAt !== point) return Promise.resolve();
       dead = true;
-      console.error("DEBUG crash point", point, s.identity);
       // The kill runs beside the halted call; the caller never continues.
       queueMicrotask(async () => {
         await ref.daemon?.kill();
