@@ -32,7 +32,7 @@ import { type CrashPoint, type DaemonHandle, startDemoCluster } from "./cluster.
 import { redisQueues } from "./crash_queues.ts";
 import { type ChaosEvent, chaosPlan } from "./chaos_plan.ts";
 import { watchChaos } from "./chaos_watch.ts";
-import { killQueueClients } from "./chaos_redis.ts";
+import { killQueueClients, redisBaseline } from "./chaos_redis.ts";
 
 /** The verdict of one run. */
 export type ChaosOutcome = {
@@ -91,6 +91,7 @@ export async function runChaos(seed: number, o: ChaosRunOptions = {}): Promise<C
   });
   const prefix = `chaos-${seed}-${crypto.randomUUID().slice(0, 8)}`;
   const openRedis = o.redisUrl ? redisQueues(o.redisUrl, prefix) : undefined;
+  const baseline = o.redisUrl ? await redisBaseline(o.redisUrl) : new Set<string>();
   const queues: JobQueue<JobData>[] = [];
   const replicas: DaemonHandle[] = [];
   const dead = new Set<DaemonHandle>();
@@ -194,7 +195,9 @@ export async function runChaos(seed: number, o: ChaosRunOptions = {}): Promise<C
         note("pool labels changed: every claim drifts");
         return;
       case "redisOutage":
-        if (o.redisUrl) note(`redis: killed ${await killQueueClients(o.redisUrl, prefix)} clients`);
+        if (o.redisUrl) {
+          note(`redis: killed ${await killQueueClients(o.redisUrl, prefix, baseline)} clients`);
+        }
         return;
     }
   };
