@@ -27,6 +27,32 @@ export function clean(r: ChaosOutcome): boolean {
     r.pdbViolations === 0 && r.converged;
 }
 
+/** A run that does not finish in 2 minutes is a failure of its own (something hangs). */
+async function withinLimit(seed: number, run: Promise<ChaosOutcome>): Promise<ChaosOutcome> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<ChaosOutcome>((r) => {
+    timer = setTimeout(() =>
+      r({
+        seed,
+        leaked: 0,
+        duplicates: 0,
+        limitViolations: 0,
+        pdbViolations: 0,
+        converged: false,
+        ms: 120_000,
+        evictions: 0,
+        maxVms: 0,
+        kills: 0,
+        log: ["the run did not finish within 120 s"],
+      }), 120_000);
+  });
+  try {
+    return await Promise.race([run, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
     // `deno task chaos -- --runs N` passes the "--" through.
@@ -49,7 +75,7 @@ async function main(args: string[]): Promise<number> {
   const started = Date.now();
   const results: ChaosOutcome[] = [];
   for (let i = 0; i < runs; i++) {
-    const r = await runChaos(first + i, redisUrl ? { redisUrl } : {});
+    const r = await withinLimit(first + i, runChaos(first + i, redisUrl ? { redisUrl } : {}));
     results.push(r);
     if (!values.quiet) {
       console.error(

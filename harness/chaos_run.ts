@@ -181,9 +181,9 @@ export async function runChaos(seed: number, o: ChaosRunOptions = {}): Promise<C
         if (!leader) return;
         note(`kill leader ${replicas.indexOf(leader)}`);
         dead.add(leader);
-        await leader.stop();
+        await bounded("killing the leader", leader.stop(), 10_000);
         await sleep(200);
-        await spawn();
+        await bounded("starting a replica", spawn(), 15_000);
         return;
       }
       case "drift":
@@ -203,6 +203,23 @@ export async function runChaos(seed: number, o: ChaosRunOptions = {}): Promise<C
   };
 
   let converged = false;
+  let hung = false;
+  /** Awaits `p` at most `ms`; a step that never ends is noted and fails the run. */
+  const bounded = async <T>(label: string, p: Promise<T>, ms: number): Promise<T | undefined> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<undefined>((r) => {
+      timer = setTimeout(() => {
+        hung = true;
+        note(`HUNG: ${label} did not end within ${ms} ms`);
+        r(undefined);
+      }, ms);
+    });
+    try {
+      return await Promise.race([p, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   let outcome: ChaosOutcome | undefined;
   let stopLeaderTimer = () => {};
   let final = { leaked: 0, duplicates: 0 };
@@ -233,8 +250,8 @@ export async function runChaos(seed: number, o: ChaosRunOptions = {}): Promise<C
         memory: 256 * MiB,
       });
     }
-    await spawn();
-    await spawn();
+    await bounded("starting a replica", spawn(), 15_000);
+    await bounded("starting a replica", spawn(), 15_000);
     const begin = Date.now();
     let leaders = "";
     const leaderTimer = setInterval(() => {
@@ -256,7 +273,9 @@ export async function runChaos(seed: number, o: ChaosRunOptions = {}): Promise<C
     for (const h of hosts) pve.model.setHostOnline(h, true);
     kube.faults.errorRate = 0;
     kube.faults.watchErrorRate = 0;
-    while (replicas.length - dead.size < 2) await spawn();
+    for (let i = 0; replicas.length - dead.size < 2 && i < 3; i++) {
+      await bounded("starting a replica", spawn(), 15_000);
+    }
     note("chaos over");
     converged = await convergence(cluster, o.convergeMs ?? 20_000);
     note(converged ? "converged" : "did NOT converge");
@@ -288,15 +307,15 @@ export async function runChaos(seed: number, o: ChaosRunOptions = {}): Promise<C
     }
     log.push(...counts.notes);
     webMin = plan.minAvailable;
-    await cluster.close();
-    for (const q of queues) await q.close();
+    await bounded("closing the cluster", cluster.close(), 15_000);
+    for (const q of queues) await bounded("closing a queue", q.close(), 5_000);
     outcome = {
       seed,
       leaked: final.leaked,
       duplicates: final.duplicates,
       limitViolations: counts.limitViolations,
       pdbViolations: counts.pdbViolations,
-      converged,
+      converged: converged && !hung,
       ms: Date.now() - started,
       evictions: counts.evictions,
       maxVms: counts.maxVms,
