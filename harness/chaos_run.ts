@@ -98,7 +98,7 @@ export async function runChaos(seed: number, o: ChaosRunOptions = {}): Promise<C
   let generation = 0;
   let chaosOver = false;
   let closing = false;
-  let webMin = plan.minAvailable;
+  const webMin = plan.minAvailable;
   let config = cluster.config;
   const watch = watchChaos({
     pve: cluster.pve,
@@ -306,7 +306,6 @@ export async function runChaos(seed: number, o: ChaosRunOptions = {}): Promise<C
       note(`pending pods ${cluster.world.pendingPods()}`);
     }
     log.push(...counts.notes);
-    webMin = plan.minAvailable;
     await bounded("closing the cluster", cluster.close(), 15_000);
     for (const q of queues) await bounded("closing a queue", q.close(), 5_000);
     outcome = {
