@@ -105,4 +105,5 @@ async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+// The exit code is set, not forced: the process ends when its last timer does.
+if (import.meta.main) Deno.exitCode = await main(Deno.args);
