@@ -48,6 +48,8 @@ export type ClusterOptions = {
   kube?: Pick<FakeKubeOptions, "users">;
   /** Boot only VMs whose seed carries an accepted join token (default true). */
   requireSeed?: boolean;
+  /** The daemons' PVE circuit breaker (default the client's: 5 failures, 15 s open). */
+  pveBreaker?: { failureThreshold: number; cooldownMs: number };
   /** Fake PVE options, e.g. a known token secret (secret-leak test). */
   pve?: Pick<FakePveOptions, "tokenSecret" | "tokens">;
 };
@@ -155,6 +157,7 @@ export async function startDemoCluster(o: ClusterOptions = {}): Promise<DemoClus
       timeoutMs: 5_000,
       retry: { attempts: 4, baseMs: 20, maxMs: 200 },
       task: { pollMinMs: 20, pollMaxMs: 60, deadlineMs: 20_000 },
+      ...(o.pveBreaker ? { breaker: o.pveBreaker } : {}),
     });
     pveClients.push(rawPve);
     const halting = haltable(rawPve, () => dead, async (method, args) => {

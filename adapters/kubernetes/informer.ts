@@ -360,7 +360,7 @@ export class Informer<T> {
         if (r.error.kind === "Status" && r.error.code === 410) return { kind: "gone" };
         return ended() ?? { kind: "error", error: r.error };
       }
-      for await (const line of lines(r.value.body!)) {
+      for await (const line of lines(r.value.body!, local.signal)) {
         let ev: { type?: unknown; object?: unknown };
         try {
           ev = JSON.parse(line);

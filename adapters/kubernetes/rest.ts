@@ -264,18 +264,37 @@ export class RestTransport {
 
 /**
  * Splits a byte stream into lines (watch responses are one JSON object per line). The last line
- * is yielded even without a trailing newline.
+ * is yielded even without a trailing newline. `signal` ends the reading at once when it aborts:
+ * aborting the fetch alone does not always end a pending read of its body (seen with Deno 2.9.6
+ * after the server dropped other watches), which left a stopped informer waiting for ever.
  */
-export async function* lines(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let buf = "";
-  for await (const chunk of body.pipeThrough(new TextDecoderStream())) {
-    buf += chunk;
-    let nl: number;
-    while ((nl = buf.indexOf("\n")) >= 0) {
-      const line = buf.slice(0, nl).trim();
-      buf = buf.slice(nl + 1);
-      if (line) yield line;
+export async function* lines(
+  body: ReadableStream<Uint8Array>,
+  signal?: AbortSignal,
+): AsyncGenerator<string> {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  const cancel = () => void reader.cancel().catch(() => {});
+  signal?.addEventListener("abort", cancel, { once: true });
+  try {
+    if (signal?.aborted) {
+      cancel();
+      return;
     }
+    let buf = "";
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done || signal?.aborted) break;
+      buf += value;
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (line) yield line;
+      }
+    }
+    if (buf.trim() && !signal?.aborted) yield buf.trim();
+  } finally {
+    signal?.removeEventListener("abort", cancel);
+    if (!signal?.aborted) cancel();
   }
-  if (buf.trim()) yield buf.trim();
 }

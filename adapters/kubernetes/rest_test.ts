@@ -159,3 +159,27 @@ Deno.test("in-cluster config reads the service account folder PROXSCALE_SERVICE_
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("watch lines end as soon as their signal aborts, even while the body stays silent", async () => {
+  const enc = new TextEncoder();
+  // A body that delivered one line and then neither ends nor errors (a half-dead watch).
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(enc.encode('{"type":"ADDED"}\n'));
+    },
+  });
+  const stop = new AbortController();
+  const got: string[] = [];
+  const reading = (async () => {
+    for await (const l of lines(body, stop.signal)) got.push(l);
+    return "ended";
+  })();
+  await new Promise((r) => setTimeout(r, 20));
+  stop.abort();
+  const first = await Promise.race([
+    reading,
+    new Promise((r) => setTimeout(() => r("still reading"), 1_000)),
+  ]);
+  assert.equal(first, "ended");
+  assert.deepEqual(got, ['{"type":"ADDED"}']);
+});
