@@ -575,13 +575,21 @@ class Provisioner {
         fail(limit);
         continue;
       }
-      // Zones where a new node would keep the pod's anti-affinity and spread; spread prefers the emptiest.
+      // Hosts where a new node would keep the pod's anti-affinity and spread, judged on every
+      // label the node will carry (its host too: a spread or anti-affinity may key on it); spread
+      // prefers the emptiest zones.
       const name = this.#newName(pool.name, pod.uid);
-      let zones = fit.zones.filter((z) => {
-        const labels = { ...fit.labels, [ZONE_KEY]: z, [HOSTNAME_KEY]: name };
+      const hosts = fit.hosts.filter((h) => {
+        const labels = {
+          ...fit.labels,
+          [ZONE_KEY]: h.zone,
+          [HOST_LABEL]: h.name,
+          [HOSTNAME_KEY]: name,
+        };
         if (pref && !matchesTerm(labels, pref)) return false;
         return this.#topologyOk(p, labels).ok;
       });
+      let zones = fit.zones.filter((z) => hosts.some((h) => h.zone === z));
       zones = preferEmptiestZones(this.topo, pod, zones);
       if (zones.length === 0) {
         fail(
@@ -593,7 +601,7 @@ class Provisioner {
         continue;
       }
       const host = chooseHost({
-        hosts: fit.hosts,
+        hosts,
         footprint: fp,
         strategy: ctx.provider.placement,
         planned: this.planned,
