@@ -194,9 +194,7 @@ class Provisioner {
     const existing = existingBins(this.snap, this.config, this.pools, usedOn);
     this.bins.push(...existing.bins);
     for (const [pool, zone] of existing.claimZones) this.#countZone(pool, zone);
-    for (const b of this.bins) {
-      if (b.labels[ZONE_KEY]) this.topo.addDomain(ZONE_KEY, b.labels[ZONE_KEY]);
-    }
+    for (const b of this.bins) this.topo.addNodeDomains(b.labels);
 
     // First-fit decreasing: CPU, then memory, then age, then uid, so the order never depends on input order.
     pending.sort((a, b) =>

@@ -2,7 +2,8 @@
  * A new VM's proxscale.io/host label is known when it is planned (the planned host is the
  * launch's host), so spread and anti-affinity keyed on that label are judged with it: a pod
  * spreading over Proxmox hosts, or repelling its siblings per host, gets a VM on a host that
- * keeps the rule, never "no zone keeps the pod's topology".
+ * keeps the rule, never "no zone keeps the pod's topology". The domains of such a spread are the
+ * hosts nodes are on, as kube-scheduler takes a spread's domains from the nodes' labels.
  */
 import assert from "node:assert/strict";
 import { provision } from "./provisioning.ts";
@@ -34,9 +35,11 @@ const anti = {
 };
 
 for (
-  const [what, over] of [
-    ["a topology spread over proxscale.io/host", spread],
-    ["a required anti-affinity on proxscale.io/host", anti],
+  const [what, over, hosts] of [
+    // Only pve1 has a node, so it is the spread's only domain (as kube-scheduler counts them):
+    // a second node there keeps the skew at 1, and so does one on pve2.
+    ["a topology spread over proxscale.io/host", spread, ["pve1", "pve2"]],
+    ["a required anti-affinity on proxscale.io/host", anti, ["pve2"]],
   ] as const
 ) {
   Deno.test(`a pod with ${what} gets a VM on a host that keeps it`, () => {
@@ -52,7 +55,28 @@ for (
     );
     assert.deepEqual(plan.unhelped, [], JSON.stringify(plan.unhelped));
     assert.equal(plan.claims.length, 1);
-    assert.equal(plan.claims[0]!.host, "pve2", "pve1 already has a sibling");
-    assert.equal(plan.claims[0]!.labels[HOST_LABEL_KEY], "pve2");
+    const host = plan.claims[0]!.host;
+    assert.ok((hosts as readonly string[]).includes(host), `${host} keeps the rule`);
+    assert.equal(plan.claims[0]!.labels[HOST_LABEL_KEY], host);
   });
 }
+
+Deno.test("a spread over proxscale.io/host counts the hosts nodes are on as its domains, so a third replica gets a VM when each host runs one", () => {
+  const n1 = managedNode("n1", "general");
+  const n2 = managedNode("n2", "general", { zone: "zone-b" });
+  n2.node.labels = { ...n2.node.labels, [HOST_LABEL_KEY]: "pve2" };
+  const plan = provision(
+    snapshotOf({
+      pods: [
+        web("web-0", "n1", spread),
+        web("web-1", "n2", spread),
+        web("web-2", undefined, spread),
+      ],
+      nodes: [n1.node, n2.node],
+      nodeClaims: [n1.claim, { ...n2.claim, host: "pve2" }],
+    }),
+    testConfig(),
+  );
+  assert.deepEqual(plan.unhelped, [], JSON.stringify(plan.unhelped));
+  assert.equal(plan.claims.length, 1);
+});
