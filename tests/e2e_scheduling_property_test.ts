@@ -37,6 +37,8 @@ const BOOT_MS = 200;
 const TICK_MS = 300;
 /** The Pending deadline the issue sets: boot + 30 s. */
 const PENDING_LIMIT_MS = BOOT_MS + 30_000;
+/** How long the daemon's kill may take before the run records it as hung. */
+const STOP_LIMIT_MS = 5_000;
 
 /** What one run found, per invariant. */
 export type RunFindings = {
@@ -64,8 +66,15 @@ export type RunFindings = {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs one workload to the end and checks the four invariants. */
-async function runWorkload(w: Workload, seed: number): Promise<RunFindings> {
+async function runWorkload(w: Workload, seed: number, run: number): Promise<RunFindings> {
   const started = Date.now();
+  // A run that hangs says where (the deadlines below bound every wait of the scenario itself).
+  let phase = "starting the cluster";
+  const watchdog = setInterval(() => {
+    console.log(
+      `run ${run} (cluster seed ${seed}) still ${phase} after ${Date.now() - started} ms`,
+    );
+  }, 60_000);
   const cluster = await startDemoCluster({ seed, bootDelayMs: BOOT_MS });
   const { store } = cluster.kube;
   const queue = new MemoryJobQueue<JobData>({
@@ -116,6 +125,7 @@ async function runWorkload(w: Workload, seed: number): Promise<RunFindings> {
   ];
   // Why the daemon's last pass left each pod without capacity (printed with a counterexample).
   let unhelped = new Map<string, string>();
+  phase = "spawning the daemon";
   const handle = await cluster.spawn({
     queue,
     report: (d) => reports.push(d),
@@ -131,6 +141,7 @@ async function runWorkload(w: Workload, seed: number): Promise<RunFindings> {
   const stuck: string[] = [];
   try {
     for (const [resource, body] of workloadObjects(w)) {
+      phase = `creating ${resource}`;
       const r = store.create(resource, body, { namespace: "default" });
       if (!r.ok) throw new Error(`${resource} ${body.metadata.name}: ${r.error.message}`);
     }
@@ -163,6 +174,7 @@ async function runWorkload(w: Workload, seed: number): Promise<RunFindings> {
         await sleep(250);
       }
     };
+    phase = "settling";
     await sleep(1_000);
     await settle("workload");
     if (w.scaleFirstTo !== undefined) {
@@ -176,7 +188,31 @@ async function runWorkload(w: Workload, seed: number): Promise<RunFindings> {
       await settle("scale-down");
     }
   } finally {
-    await handle.stop();
+    phase = "stopping the daemon";
+    // Its parts first, each with a deadline, so a shutdown that never returns says which part
+    // waits; then the kill itself (the rest: worker, lease). The run goes on either way.
+    const waiting: string[] = [];
+    const parts: [string, () => Promise<void>][] = [
+      ["loop", () => handle.daemon.loop.stop(true)],
+      ...(["pods", "nodes", "pdbs", "nodeClaims", "daemonSets", "persistentVolumeClaims"] as const)
+        .map((k): [string, () => Promise<void>] => [k, () => handle.daemon.informers[k].stop()]),
+      ["kill", () => handle.stop()],
+    ];
+    for (const [name, stop] of parts) {
+      const done = await Promise.race([
+        stop().then(() => true),
+        sleep(STOP_LIMIT_MS).then(() => false),
+      ]);
+      if (!done) {
+        const inf = name in handle.daemon.informers
+          ? (handle.daemon.informers as unknown as Record<string, { stats: object }>)[name]
+          : undefined;
+        waiting.push(inf ? `${name} ${JSON.stringify(inf.stats)}` : name);
+      }
+    }
+    if (waiting.length > 0) {
+      timeline.push(`daemon kill still pending after ${STOP_LIMIT_MS} ms (waiting: ${waiting})`);
+    }
     for (const wt of watches) if (wt.ok) wt.value.stop();
   }
   const pods = store.list("pods");
@@ -188,7 +224,9 @@ async function runWorkload(w: Workload, seed: number): Promise<RunFindings> {
         .join(" ")
     }]`
   ).join(", ");
+  phase = "closing the cluster";
   await cluster.close();
+  clearInterval(watchdog);
 
   const launches = reports.filter((d) => d.what === "LaunchClaim" && d.pods && !d.dryRun);
   const nodesOfClaim = new Map<string, string[]>();
@@ -251,7 +289,10 @@ async function runWorkload(w: Workload, seed: number): Promise<RunFindings> {
 }
 
 const RUNS = Number(Deno.env.get("PROXSCALE_PROPERTY_RUNS") ?? "4");
-const SEED = Deno.env.get("PROXSCALE_PROPERTY_SEED");
+/** The fast-check seed: given to replay, else a fresh one printed before the first run. */
+const SEED = Number(
+  Deno.env.get("PROXSCALE_PROPERTY_SEED") ?? Math.floor(Math.random() * 2 ** 31),
+);
 /** A printed counterexample, `[workload, clusterSeed]`, to run alone. */
 const REPLAY = Deno.env.get("PROXSCALE_PROPERTY_REPLAY");
 const inputs: fc.Arbitrary<[Workload, number]> = REPLAY
@@ -276,13 +317,15 @@ Deno.test({
       nodesChecked: 0,
       hostMismatches: 0,
       unplaceable: 0,
+      daemonKillHung: 0,
     };
     const started = Date.now();
     let run = 0;
+    console.log(`fast-check seed ${SEED} (replay: PROXSCALE_PROPERTY_SEED=${SEED})`);
     await fc.assert(
       fc.asyncProperty(inputs, async ([w, seed]) => {
         run++;
-        const f = await runWorkload(w, seed);
+        const f = await runWorkload(w, seed, run);
         console.log(
           `run ${run}/${RUNS} cluster seed ${seed}: ${f.wallMs} ms, ${f.launches} launches (${f.launchesSwapped.length} swapped, ${f.launchesRaced.length} raced), ${f.evictions} evictions; ${
             f.timeline.join(", ")
@@ -299,6 +342,9 @@ Deno.test({
         totals.nodesChecked += f.nodesChecked;
         totals.hostMismatches += f.hostMismatches.length;
         totals.unplaceable += f.unplaceable;
+        if (f.timeline.some((t) => t.startsWith("daemon kill still pending"))) {
+          totals.daemonKillHung++;
+        }
         const bad = {
           launchesUnused: f.launchesUnused,
           pendingPlaceable: f.pendingPlaceable,
@@ -320,7 +366,7 @@ Deno.test({
       {
         numRuns: REPLAY ? 1 : RUNS,
         endOnFailure: true,
-        ...(SEED !== undefined ? { seed: Number(SEED) } : {}),
+        seed: SEED,
         reporter: (out) => {
           console.log(`fast-check seed ${out.seed}`);
           if (out.failed) {
