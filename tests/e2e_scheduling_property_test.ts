@@ -225,7 +225,12 @@ async function runWorkload(w: Workload, seed: number, run: number): Promise<RunF
     }]`
   ).join(", ");
   phase = "closing the cluster";
-  await cluster.close();
+  // The close stops the daemon again: after a hung kill it would hang too, so it is bounded.
+  const closed = await Promise.race([
+    cluster.close().then(() => true),
+    sleep(3 * STOP_LIMIT_MS).then(() => false),
+  ]);
+  if (!closed) timeline.push(`cluster close still pending after ${3 * STOP_LIMIT_MS} ms`);
   clearInterval(watchdog);
 
   const launches = reports.filter((d) => d.what === "LaunchClaim" && d.pods && !d.dryRun);
