@@ -52,6 +52,8 @@ export type RunFindings = {
   pendingPlaceable: string[];
   evictions: number;
   evictedUnplaceable: string[];
+  /** DaemonSet pods left Pending on a node the scheduler filled before they came. */
+  daemonPodsStranded: number;
   nodesChecked: number;
   hostMismatches: string[];
   /** Pods left Pending that the oracle can place nowhere (the GPU pod, a too-big pod...). */
@@ -60,6 +62,8 @@ export type RunFindings = {
   layout: string;
   /** When each phase settled (or did not). */
   timeline: string[];
+  /** Each launch: claim, ms into the run, shape's node, pods (printed with a counterexample). */
+  launchLog: string[];
   wallMs: number;
 };
 
@@ -83,6 +87,7 @@ async function runWorkload(w: Workload, seed: number, run: number): Promise<RunF
   const reports: DecisionReport[] = [];
   const boundTo = new Map<string, Set<string>>(); // pod key -> nodes it was ever bound to
   const ownerOf = new Map<string, string>(); // pod key -> owner uid
+  const daemonPods = new Set<string>(); // pods of DaemonSets
   const claimOfNode = new Map<string, string>();
   const deletedAt = new Map<string, number>(); // pod key -> ms into the run
   const timeline: string[] = [];
@@ -111,8 +116,10 @@ async function runWorkload(w: Workload, seed: number, run: number): Promise<RunF
       if (e.type === "DELETED") deletedAt.set(keyOf(e.object as KObj), Date.now() - started);
       if (e.type !== "ADDED" && e.type !== "MODIFIED") return;
       const p = e.object as KObj;
-      const owner = (p.metadata.ownerReferences as { uid: string }[] | undefined)?.[0]?.uid;
-      if (owner) ownerOf.set(keyOf(p), owner);
+      const owner = (p.metadata.ownerReferences as { uid: string; kind: string }[] | undefined)
+        ?.[0];
+      if (owner) ownerOf.set(keyOf(p), owner.uid);
+      if (owner?.kind === "DaemonSet") daemonPods.add(keyOf(p));
       if (p.spec?.nodeName) {
         const s = boundTo.get(keyOf(p)) ?? new Set<string>();
         s.add(p.spec.nodeName);
@@ -272,10 +279,16 @@ async function runWorkload(w: Workload, seed: number, run: number): Promise<RunF
   const evicted = reports.filter((d) => (d.what === "Evicted" || d.what === "PodDeleted") && d.pod);
   const evictedOwners = new Set(evicted.map((d) => ownerOf.get(d.pod!) ?? d.pod!));
   const nowhere = new Set(verdicts.filter((v) => v.verdict === "nowhere").map((v) => keyOf(v.pod)));
-  const evictedUnplaceable = podsNow.filter((p) =>
+  // A workload's pending pods after one of its pods was evicted. A DaemonSet's pods are one per
+  // node, not replacements of each other: one Pending because the scheduler filled its node
+  // before it came is counted apart (daemonPodsStranded), never as an eviction's victim.
+  const stranded = podsNow.filter((p) =>
     isPending(p) && nowhere.has(keyOf(p)) &&
     (evictedOwners.has(keyOf(p)) || evictedOwners.has(ownerOf.get(keyOf(p)) ?? ""))
   ).map(keyOf);
+  const evictedUnplaceable = stranded.filter((k) => !daemonPods.has(k));
+  const daemonPodsStranded =
+    podsNow.filter((p) => isPending(p) && nowhere.has(keyOf(p)) && daemonPods.has(keyOf(p))).length;
   return {
     launches: launches.length,
     launchesUnused,
@@ -284,11 +297,15 @@ async function runWorkload(w: Workload, seed: number, run: number): Promise<RunF
     pendingPlaceable,
     evictions: evicted.length,
     evictedUnplaceable,
+    daemonPodsStranded,
     nodesChecked: nodesSeen.size,
     hostMismatches: [...hostMismatches],
     unplaceable: nowhere.size,
     layout,
     timeline,
+    launchLog: launches.map((d) =>
+      `${d.nodeclaim}@${d.time - started}ms:${d.pods!.map((p) => p.split("/")[1]).join(",")}`
+    ),
     wallMs: Date.now() - started,
   };
 }
@@ -319,6 +336,7 @@ Deno.test({
       pendingPlaceable: 0,
       evictions: 0,
       evictedUnplaceable: 0,
+      daemonPodsStranded: 0,
       nodesChecked: 0,
       hostMismatches: 0,
       unplaceable: 0,
@@ -344,6 +362,7 @@ Deno.test({
         totals.pendingPlaceable += f.pendingPlaceable.length;
         totals.evictions += f.evictions;
         totals.evictedUnplaceable += f.evictedUnplaceable.length;
+        totals.daemonPodsStranded += f.daemonPodsStranded;
         totals.nodesChecked += f.nodesChecked;
         totals.hostMismatches += f.hostMismatches.length;
         totals.unplaceable += f.unplaceable;
@@ -360,6 +379,7 @@ Deno.test({
           console.log(`counterexample (cluster seed ${seed}): ${JSON.stringify(w)}`);
           console.log(`violations: ${JSON.stringify(bad)}`);
           console.log(`nodes at the end: ${f.layout}`);
+          console.log(`launches: ${f.launchLog.join(" ")}`);
         }
         assert.deepEqual(bad, {
           launchesUnused: [],
