@@ -134,7 +134,7 @@ type PodClass = {
    * Zones a new node of each pool fit may go to, as of `placed` (the class's topology count,
    * see #topologySeen).
    */
-  zones?: Map<PoolFit, { placed: number; zones: string[]; key: string }>;
+  zones?: Map<PoolFit, { placed: number; zones: string[]; key: string; hosts: Host[] }>;
   /** First label pair of each of the class's pod selectors; null if one is not plain. */
   selectorPairs?: string[] | null;
   /** Refusals to open a claim, by the shapes asked, as of a state version. */
@@ -231,9 +231,7 @@ class Provisioner {
     const existing = existingBins(this.snap, this.config, this.pools, usedOn);
     this.bins.push(...existing.bins);
     for (const [pool, zone] of existing.claimZones) this.#countZone(pool, zone);
-    for (const b of this.bins) {
-      if (b.labels[ZONE_KEY]) this.topo.addDomain(ZONE_KEY, b.labels[ZONE_KEY]);
-    }
+    for (const b of this.bins) this.topo.addNodeDomains(b.labels);
     for (const n of snap.nodes) {
       const h = n.labels[HOSTNAME_KEY];
       if (h !== undefined) this.hostnames.add(h);
@@ -751,7 +749,6 @@ class Provisioner {
         fail(limit);
         continue;
       }
-      // Zones where a new node would keep the pod's anti-affinity and spread; spread prefers the emptiest.
       const names = p.names ??= [];
       const at = this.pools.indexOf(ctx);
       // Names are only ever added to the used set: a name still unused is still the first free
@@ -763,7 +760,7 @@ class Provisioner {
         }
         return name;
       };
-      // The zones only change when a pod is placed somewhere. Without a node preference, and
+      // The hosts only change when a pod is placed somewhere. Without a node preference, and
       // unless some node's hostname label happens to be this name, the fresh name changes
       // nothing (no pod is on it): pods of the class share the answer until the next placement.
       const cache = pref === undefined && !this.hostnames.has(FRESH_NAME) &&
@@ -773,21 +770,38 @@ class Provisioner {
       const cached = cache?.get(fit);
       let zones: string[];
       let zoneKey: string;
+      let hosts: typeof fit.hosts;
       const seen = this.#topologySeen(p.cls);
       if (cached && cached.placed === seen) {
         zones = cached.zones;
         zoneKey = cached.key;
+        hosts = cached.hosts;
       } else {
         // Where the name cannot matter, any name no pod is on answers the same.
         const name = cache ? FRESH_NAME : nameOf();
-        zones = fit.zones.filter((z) => {
-          const labels = { ...fit.labels, [ZONE_KEY]: z, [HOSTNAME_KEY]: name };
+        // Hosts where a new node would keep the pod's affinity, anti-affinity and spread, judged
+        // on every label the node will carry (its host too: a spread or anti-affinity may key on
+        // it); spread prefers the emptiest zones.
+        const constrained = pref !== undefined || pod.requiredPodAffinity?.length ||
+          pod.requiredPodAntiAffinity?.length || pod.topologySpreadConstraints?.length ||
+          this.topo.hasAntiAffinity;
+        hosts = !constrained ? fit.hosts : fit.hosts.filter((h) => {
+          const labels = {
+            ...fit.labels,
+            [ZONE_KEY]: h.zone,
+            [HOST_LABEL]: h.name,
+            [HOSTNAME_KEY]: name,
+          };
           if (pref && !matchesTerm(labels, pref)) return false;
           return this.#topologyOk(p, labels).ok;
         });
+        zones = fit.zones.filter((z) => hosts.some((h) => h.zone === z));
         zones = preferEmptiestZones(this.topo, pod, zones);
-        zoneKey = zones.join("\u0000");
-        cache?.set(fit, { placed: seen, zones, key: zoneKey });
+        // The key names the hosts too when some were left out, so the no-host verdicts below are
+        // only reused for the same candidates.
+        zoneKey = zones.join("\u0000") +
+          (hosts.length === fit.hosts.length ? "" : `\u0001${hosts.map((h) => h.name).join(",")}`);
+        cache?.set(fit, { placed: seen, zones, key: zoneKey, hosts });
       }
       if (zones.length === 0) {
         fail(
@@ -814,7 +828,7 @@ class Provisioner {
         continue;
       }
       const host = chooseHost({
-        hosts: fit.hosts,
+        hosts,
         footprint: fp,
         strategy: ctx.provider.placement,
         planned: this.planned,
@@ -823,7 +837,7 @@ class Provisioner {
       });
       if (!host.ok) {
         if (this.monotone && (!known || known.zones !== zoneKey || atLeast(known, fp))) {
-          this.hostsFull.set(fit, hostsFullFor(fit.hosts, zones, zoneKey, fp));
+          this.hostsFull.set(fit, hostsFullFor(hosts, zones, zoneKey, fp));
         }
         fail(host.error);
         continue;

@@ -9,7 +9,8 @@
 import type { Config, Host, Pod, Requirement, Resources, Shape, Snapshot, Taint } from "./model.ts";
 import type { PlannedClaim } from "./provisioning.ts";
 import type { PoolCtx } from "./provisioning_pools.ts";
-import { addExtended, hostPortKeys } from "./pod_requests.ts";
+import { addExtended, hostPortKeys, podRequests } from "./pod_requests.ts";
+import { NODEPOOL_LABEL_KEY } from "./labels.ts";
 import { isClaimReady } from "./claim_state.ts";
 import { HOSTNAME_KEY, ZONE_KEY } from "./topology.ts";
 
@@ -104,18 +105,39 @@ export function existingBins(
     if (byId) starting.add(byId.name);
   }
   const nodes = [...snap.nodes].sort((a, b) => (a.name < b.name ? -1 : 1));
+  // DaemonSet pods each node runs ("namespace/daemonset"): one its pool's DaemonSets should run
+  // there but does not yet (a node just up) still takes its room, as Karpenter counts it.
+  const daemonsOn = new Map<string, Set<string>>();
+  for (const p of snap.pods) {
+    if (p.ownerKind !== "DaemonSet" || !p.nodeName || !p.ownerName) continue;
+    let set = daemonsOn.get(p.nodeName);
+    if (!set) daemonsOn.set(p.nodeName, set = new Set());
+    set.add(`${p.namespace}/${p.ownerName}`);
+  }
   for (const n of nodes) {
     if (n.deleting || n.unschedulable) continue;
     if (!n.ready && !starting.has(n.name)) continue;
     if ((n.taints ?? []).some((t) => t.key === UNREACHABLE_TAINT)) continue;
     const u = usedOn.get(n.name) ?? { cpu: 0, memory: 0, pods: 0 };
+    const missing = { cpu: 0, memory: 0, pods: 0 };
+    const pool = pools.find((p) => p.pool.name === n.labels[NODEPOOL_LABEL_KEY]);
+    for (const ds of pool?.daemonSets ?? []) {
+      if (daemonsOn.get(n.name)?.has(`${ds.namespace}/${ds.ownerName}`)) continue;
+      const r = podRequests(ds);
+      missing.cpu += r.cpu;
+      missing.memory += r.memory;
+      missing.pods += 1;
+    }
     const bin = makeBin(
       "node",
       n.name,
       n.labels,
       n.taints ?? [],
-      { cpu: n.allocatable.cpu - u.cpu, memory: n.allocatable.memory - u.memory },
-      (n.allocatable.pods ?? 110) - u.pods,
+      {
+        cpu: n.allocatable.cpu - u.cpu - missing.cpu,
+        memory: n.allocatable.memory - u.memory - missing.memory,
+      },
+      (n.allocatable.pods ?? 110) - u.pods - missing.pods,
     );
     if (n.allocatable.extended || u.ext) {
       bin.ext = addExtended({ ...n.allocatable.extended }, u.ext ?? {}, -1);

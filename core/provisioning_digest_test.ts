@@ -4,6 +4,11 @@
  * still opens the same claims (names, shapes, hosts, pods), makes the same placements and leaves
  * the same pods unhelped with the same reasons; the disruption pass, which simulates with the
  * provisioning core, decides the same too.
+ *
+ * Re-pinned once, on purpose: the scheduling fixes that judge a new node on its host label too
+ * and take spread domains from every node label changed the two exhausted 60-host plans (same
+ * counts, other claims for the pods with anti-affinity). Both the fast core and the frozen
+ * reference (core/testing/provisioning_reference.ts, carrying those fixes) give the new digests.
  */
 import { equal } from "node:assert/strict";
 import { provision } from "./provisioning.ts";
@@ -64,7 +69,7 @@ const PROVISION: Case[] = [
     claims: 1095,
     placements: 963,
     unhelped: 21134,
-    digest: "70ad7516aae96f7b58047c7fbebb03ac93e458ca78bdd50f7d27d106b78d1d3b",
+    digest: "14532ffe93c91f043f104bb1c5812dee259ca93b035306b6ac6dc05ffb5db4c2",
   },
   {
     pods: 50000,
@@ -80,7 +85,7 @@ const PROVISION: Case[] = [
     claims: 1123,
     placements: 966,
     unhelped: 75686,
-    digest: "25e80590b192a070fa5cbfd983028b82319f7f76e6fb544e48568d372dc62241",
+    digest: "aa3f14d04d81e8cde1a4a8dcd7a783582fc67bf8d0e14755eaf33680c2a73630",
   },
   {
     pods: 100000,

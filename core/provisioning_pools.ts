@@ -58,6 +58,8 @@ export type PoolCtx = {
   dsExtended: Record<string, number>;
   dsPorts: HostPort[];
   dsPods: number;
+  /** The DaemonSets (as the pod each runs) that run on every node of the pool. */
+  daemonSets: Pod[];
   maxAlloc: Resources;
   /** Labels every node of the pool gets, before zone and hostname. */
   baseLabels: Record<string, string>;
@@ -203,6 +205,7 @@ export function buildPoolContexts(snap: Snapshot, config: Config): PoolCtx[] {
       dsExtended: {},
       dsPorts: [],
       dsPods: 0,
+      daemonSets: [],
       maxAlloc: largestAllocatable(template),
       baseLabels,
       openReqs: new Map(),
@@ -231,6 +234,7 @@ export function buildPoolContexts(snap: Snapshot, config: Config): PoolCtx[] {
       addExtended(ctx.dsExtended, podExtendedRequests(ds));
       ctx.dsPorts.push(...(ds.hostPorts ?? []));
       ctx.dsPods += 1;
+      ctx.daemonSets.push(ds);
     }
     out.push(ctx);
   }

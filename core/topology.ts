@@ -48,9 +48,16 @@ export class TopologyIndex {
     this.#placed = placed;
     for (const [k, v] of domains) this.addDomain(k, v);
     for (const p of placed) this.#own(p);
-    for (const p of placed) {
-      for (const k in p.nodeLabels) if (k === ZONE_KEY) this.addDomain(k, p.nodeLabels[k]!);
-    }
+    for (const p of placed) this.addNodeDomains(p.nodeLabels);
+  }
+
+  /**
+   * Counts every label of a node as a known domain of its key, as kube-scheduler takes a spread
+   * constraint's domains from the nodes' labels (a spread over proxscale.io/host or any custom
+   * key needs them; without them the global minimum would be taken as zero).
+   */
+  addNodeDomains(nodeLabels: Readonly<Record<string, string>>): void {
+    for (const k in nodeLabels) this.addDomain(k, nodeLabels[k]!);
   }
 
   addDomain(key: string, value: string): void {
@@ -121,6 +128,7 @@ export class TopologyIndex {
       antiAffinity: pod.requiredPodAntiAffinity,
     };
     this.#placed.push(p);
+    this.addNodeDomains(nodeLabels);
     for (const g of this.#unpaired) this.#count(g, p.namespace, p.labels, nodeLabels);
     const labels = p.labels;
     if (labels && this.#byPair.size > 0) {

@@ -16,6 +16,7 @@ import type { MachineProvider } from "../adapters/proxmox/port.ts";
 import type { JobQueue } from "../adapters/queue/port.ts";
 import { type Daemon, startDaemon } from "../daemon/daemon.ts";
 import type { Tracing } from "../adapters/telemetry/tracing.ts";
+import type { PassObserver } from "../daemon/loop.ts";
 import { tracePveClient } from "../adapters/telemetry/traced_clients.ts";
 import type { CrashStep, DecisionReport, JobData } from "../daemon/context.ts";
 import type { FakeKube, FakeKubeOptions } from "../fakes/fake_kube/server.ts";
@@ -69,6 +70,8 @@ export type DaemonSpawnOptions = {
   /** Kill the daemon the first time it reaches this point. */
   crashAt?: CrashPoint;
   report?: (d: DecisionReport) => void;
+  /** Called after each pass with its plan (a test reads why pods were left without a VM). */
+  onPass?: PassObserver;
   identity?: string;
   tickMs?: number;
   /** Configuration for this instance (default: the cluster's). */
@@ -201,6 +204,7 @@ export async function startDemoCluster(o: ClusterOptions = {}): Promise<DemoClus
       tickMs: s.tickMs ?? 1_000,
       pollInterval: 200,
       ...(s.report ? { report: s.report } : {}),
+      ...(s.onPass ? { onPass: s.onPass } : {}),
       ...(s.log ? { log: s.log } : {}),
       ...(s.onError ? { onError: s.onError } : {}),
       hook: (step) => crash(step),

@@ -193,9 +193,7 @@ class Provisioner {
     const existing = existingBins(this.snap, this.config, this.pools, usedOn);
     this.bins.push(...existing.bins);
     for (const [pool, zone] of existing.claimZones) this.#countZone(pool, zone);
-    for (const b of this.bins) {
-      if (b.labels[ZONE_KEY]) this.topo.addDomain(ZONE_KEY, b.labels[ZONE_KEY]);
-    }
+    for (const b of this.bins) this.topo.addNodeDomains(b.labels);
 
     // First-fit decreasing: CPU, then memory, then age, then uid, so the order never depends on input order.
     pending.sort((a, b) =>
@@ -574,13 +572,21 @@ class Provisioner {
         fail(limit);
         continue;
       }
-      // Zones where a new node would keep the pod's anti-affinity and spread; spread prefers the emptiest.
+      // Hosts where a new node would keep the pod's anti-affinity and spread, judged on every
+      // label the node will carry (its host too); spread prefers the emptiest zones. (The
+      // reference carries the semantic fixes made after it was frozen; only speed differs.)
       const name = this.#newName(pool.name, pod.uid);
-      let zones = fit.zones.filter((z) => {
-        const labels = { ...fit.labels, [ZONE_KEY]: z, [HOSTNAME_KEY]: name };
+      const hosts = fit.hosts.filter((h) => {
+        const labels = {
+          ...fit.labels,
+          [ZONE_KEY]: h.zone,
+          [HOST_LABEL_KEY]: h.name,
+          [HOSTNAME_KEY]: name,
+        };
         if (pref && !matchesTerm(labels, pref)) return false;
         return this.#topologyOk(p, labels).ok;
       });
+      let zones = fit.zones.filter((z) => hosts.some((h) => h.zone === z));
       zones = preferEmptiestZones(this.topo, pod, zones);
       if (zones.length === 0) {
         fail(
@@ -592,7 +598,7 @@ class Provisioner {
         continue;
       }
       const host = chooseHost({
-        hosts: fit.hosts,
+        hosts,
         footprint: fp,
         strategy: ctx.provider.placement,
         planned: this.planned,
