@@ -246,7 +246,10 @@ export function watchConfigFile(
     try {
       const st = await Deno.stat(path);
       const mtime = st.mtime?.getTime() ?? 0;
-      if (mtime === lastMtime && lastText !== undefined) return;
+      // An unchanged mtime proves nothing for a file written in the last moments: two writes in
+      // one timestamp tick (coarse on some filesystems) share it. Those are read and compared.
+      const settled = Date.now() - mtime > 2_000;
+      if (mtime === lastMtime && lastText !== undefined && settled) return;
       text = await Deno.readTextFile(path);
       lastMtime = mtime;
     } catch (e) {

@@ -360,3 +360,36 @@ Deno.test("daemon: a Provider's rotated token applies to the next launch without
     await conns.close();
   }
 });
+
+Deno.test("file reload: a second write within the same mtime tick is still seen", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "proxscale-reload-tick-" });
+  const file = `${dir}/config.yaml`;
+  try {
+    await Deno.writeTextFile(file, yaml(5));
+    const first = parseConfigText(yaml(5), file);
+    assert.ok(first.ok);
+    const applied: Config[] = [];
+    const reloader = new ConfigReloader(first.value, file, {
+      apply: (c) => applied.push(c),
+      log: createLogger({ sink: memorySink() }),
+    });
+    const watch = watchConfigFile(file, reloader, { intervalMs: 60_000 });
+    try {
+      await watch.check();
+      const tick = new Date();
+      await Deno.writeTextFile(file, yaml(7));
+      await Deno.utime(file, tick, tick);
+      await watch.check();
+      assert.equal(applied.at(-1)?.nodePools[0]!.limits.nodes, 7);
+      // Another edit that keeps the very same mtime (a coarse filesystem clock).
+      await Deno.writeTextFile(file, yaml(9));
+      await Deno.utime(file, tick, tick);
+      await watch.check();
+      assert.equal(applied.at(-1)?.nodePools[0]!.limits.nodes, 9, "the second write applied");
+    } finally {
+      await watch.stop();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
