@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { parse, stringify } from "yaml";
 import { PveClient } from "../adapters/proxmox/client.ts";
-import { kubectl, kubectlEnv, type KubectlRun } from "./kubectl_testing.ts";
+import { kubectl, kubectlEnv, type KubectlRun, runCommand } from "./kubectl_testing.ts";
 
 /** The repository root (a path ending in "/"). */
 export const ROOT = new URL("..", import.meta.url).pathname;
@@ -67,9 +67,13 @@ export function spawnProxscale(
 export async function proxscaleOutput(
   args: string[],
 ): Promise<KubectlRun> {
-  return await command(Deno.execPath(), ["run", "-A", "--frozen", `${ROOT}main.ts`, ...args], {
-    ...runtimeEnv(),
-  }, ROOT);
+  return await runCommand(
+    Deno.execPath(),
+    ["run", "-A", "--frozen", `${ROOT}main.ts`, ...args],
+    runtimeEnv(),
+    undefined,
+    ROOT,
+  );
 }
 
 /** Sends `signal` (if still running) and waits for the exit. */
@@ -91,32 +95,7 @@ export async function sh(
   script: string,
   cwd: string,
 ): Promise<KubectlRun> {
-  return await command("sh", ["-ec", script], env, cwd);
-}
-
-async function command(
-  cmd: string,
-  args: string[],
-  env: Record<string, string>,
-  cwd: string,
-  stdin?: string,
-): Promise<KubectlRun> {
-  const child = new Deno.Command(cmd, {
-    args,
-    env,
-    cwd,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const o = await child.output();
-  const dec = new TextDecoder();
-  return { code: o.code, stdout: dec.decode(o.stdout), stderr: dec.decode(o.stderr) };
+  return await runCommand("sh", ["-ec", script], env, undefined, cwd);
 }
 
 /** Thrown from a probe of `eventually` to stop waiting at once (a process died). */

@@ -6,56 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { kubectl, kubectlEnv } from "./kubectl_testing.ts";
+import { eventually, type Proc, spawnProxscale, stopProc } from "./e2e_install_testing.ts";
 import { BOOTSTRAP_RULES, CLUSTER_RULES } from "../adapters/deploy/rbac.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
 const SA = "system:serviceaccount:proxscale-system:proxscale";
-
-type Proc = { child: Deno.ChildProcess; output: () => string };
-
-/** Starts `deno run -A main.ts ARGS` with its output collected. */
-function proxscale(args: string[]): Proc {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--frozen", `${ROOT}main.ts`, ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  let text = "";
-  const pump = async (s: ReadableStream<Uint8Array>) => {
-    for await (const chunk of s.pipeThrough(new TextDecoderStream())) text += chunk;
-  };
-  void pump(child.stdout);
-  void pump(child.stderr);
-  return { child, output: () => text };
-}
-
-async function stop(p: Proc): Promise<Deno.CommandStatus> {
-  try {
-    p.child.kill("SIGTERM");
-  } catch { /* already gone */ }
-  return await p.child.status;
-}
-
-async function eventually<T>(
-  what: string,
-  limitMs: number,
-  probe: () => Promise<T | undefined>,
-): Promise<T> {
-  const end = Date.now() + limitMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`timed out after ${limitMs} ms waiting for ${what}${last ? `: ${last}` : ""}`);
-}
 
 /** Whether the shipped RBAC grants `verb` on `resource` (core group) where kubectl asks. */
 function shippedGrants(verb: string, resource: string, namespace?: string): boolean {
@@ -116,7 +70,7 @@ Deno.test({
     const kc = `${dir}/kubeconfig`;
     const cfg = `${dir}/proxscale.yaml`;
     const env = kubectlEnv(kc, dir);
-    const cluster = proxscale([
+    const cluster = spawnProxscale("fake-cluster", [
       "fake-cluster",
       "--hosts=3",
       "--port=0",
@@ -200,7 +154,7 @@ Deno.test({
       assert.match(r.stderr, /minNodes must not exceed limits\.nodes/);
 
       // proxscale scales the cluster: its VMs boot, kubelets register Nodes, the pods run.
-      run = proxscale(["run", `--config=${cfg}`, `--kubeconfig=${kc}`]);
+      run = spawnProxscale("run", ["run", `--config=${cfg}`, `--kubeconfig=${kc}`]);
       r = await kubectl(env, ["apply", "-f", "-"], deployment("web", 4, "500m"));
       assert.equal(r.code, 0, r.stderr);
       await eventually("4 web pods Running", 90_000, async () => {
@@ -247,8 +201,8 @@ Deno.test({
       );
       assert.deepEqual(placed, nodes);
     } finally {
-      if (run) await stop(run);
-      const status = await stop(cluster);
+      if (run) await stopProc(run);
+      const status = await stopProc(cluster);
       await Deno.remove(dir, { recursive: true }).catch(() => {});
       assert.ok(status.code === 0 || status.signal === "SIGTERM", cluster.output());
     }

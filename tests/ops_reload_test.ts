@@ -380,12 +380,12 @@ Deno.test("file reload: a second write within the same mtime tick is still seen"
       await Deno.writeTextFile(file, yaml(7));
       await Deno.utime(file, tick, tick);
       await watch.check();
-      assert.equal(applied.at(-1)?.nodePools[0]!.limits.nodes, 7);
+      assert.equal(applied.at(-1)!.nodePools[0]!.limits.nodes, 7);
       // Another edit that keeps the very same mtime (a coarse filesystem clock).
       await Deno.writeTextFile(file, yaml(9));
       await Deno.utime(file, tick, tick);
       await watch.check();
-      assert.equal(applied.at(-1)?.nodePools[0]!.limits.nodes, 9, "the second write applied");
+      assert.equal(applied.at(-1)!.nodePools[0]!.limits.nodes, 9, "the second write applied");
     } finally {
       await watch.stop();
     }
