@@ -307,7 +307,10 @@ export class Executor {
             name: "disrupt",
             data: { kind: "disrupt", command: a.command },
           },
-          false,
+          // A finished job of the same candidates must not swallow the new decision: a command
+          // whose replacement failed untaints its nodes and completes, and the next pass decides
+          // the same disruption again (workers.ts skips one whose claims are already gone).
+          true,
         );
       }
     }

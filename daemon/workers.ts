@@ -325,6 +325,13 @@ function runJob(ctx: DaemonContext): JobHandler<JobData> {
         return r.ok ? { ok: true } : fail(r.error);
       }
       case "disrupt": {
+        // The decision may come from a cache that has not yet seen an earlier run of the same
+        // command finish: a candidate whose claim is gone or deleting is not disrupted again.
+        for (const c of data.command.candidates) {
+          const read = await readClaim(ctx, c.nodeClaim);
+          if (!read.ok) return fail(read.message);
+          if (!read.claim || read.claim.deleting) return { ok: true };
+        }
         const outcomes = await terminateCommand(
           data.command,
           ctx.config().nodePools,
