@@ -28,6 +28,7 @@ import {
 } from "./kube_actions.ts";
 import { startLaunch } from "./launching.ts";
 import { readClaim } from "./workers.ts";
+import { destroyClaimVms } from "./claim_vms.ts";
 
 const portError = (message: string) => ({
   ok: false as const,
@@ -126,47 +127,8 @@ export function terminationPorts(ctx: DaemonContext, why?: Reason): TerminationP
     async deleteVm(target) {
       const read = await readClaim(ctx, target.nodeClaim);
       if (!read.ok) return portError(read.message);
-      const providerName = read.claim?.provider;
-      const providers = providerName
-        ? [ctx.providers.get(providerName)].filter((p) => p !== undefined)
-        : [...ctx.providers.values()];
-      let deleted = false;
-      for (const p of providers) {
-        const list = await p.list();
-        if (!list.ok) return portError(list.error.message);
-        for (const m of list.value.filter((v) => v.claim === target.nodeClaim)) {
-          const d = await p.delete(m);
-          if (!d.ok) {
-            ctx.report({
-              time: ctx.clock.now(),
-              what: "VmDeleteFailed",
-              nodeclaim: target.nodeClaim,
-              nodepool: target.nodePool,
-              vmid: m.vmid,
-              host: m.host,
-              outcome: "failed",
-              reason: {
-                code: target.reason.code,
-                message: `${target.reason.message}: ${d.error.message}`,
-              },
-            });
-            return portError(d.error.message);
-          }
-          deleted = true;
-          ctx.report({
-            time: ctx.clock.now(),
-            what: "VmDeleted",
-            nodeclaim: target.nodeClaim,
-            nodepool: target.nodePool,
-            outcome: "succeeded",
-            vmid: m.vmid,
-            host: m.host,
-            reason: target.reason,
-          });
-          await ctx.hook("after-vm-deleted", target.nodeClaim);
-        }
-      }
-      return ok(deleted ? "deleted" as const : "gone" as const);
+      const d = await destroyClaimVms(ctx, target.nodeClaim, read.claim, target.reason);
+      return d.ok ? ok(d.value.outcome) : portError(d.error);
     },
     async deleteNode(node) {
       const r = await deleteNode(ctx.kube, node);

@@ -31,6 +31,7 @@ import type { SpanAttrs } from "../adapters/telemetry/tracing.ts";
 import { recordClaimTemplateHash, releaseClaimFinalizer } from "./kube_actions.ts";
 import { terminationPorts } from "./termination_ports.ts";
 import { drainBeforeVmDelete } from "./finalize_drain.ts";
+import { destroyClaimVms } from "./claim_vms.ts";
 
 const fail = (message: string, retry = true): JobOutcome => ({ ok: false, message, retry });
 
@@ -166,39 +167,12 @@ async function finalize(ctx: DaemonContext, name: string): Promise<JobOutcome> {
   // Pods still on the claim's node leave first, by evictions that honour their PDBs.
   const drained = await drainBeforeVmDelete(ctx, claim);
   if (drained) return drained;
-  const provider = ctx.providers.get(claim.provider);
   let providerID = claim.providerID;
-  if (provider) {
-    const list = await provider.list();
-    if (!list.ok) return fail(list.error.message);
-    for (const m of list.value.filter((v) => v.claim === name)) {
-      providerID ??= providerIdOf(m.provider, m.vmid);
-      const d = await provider.delete(m);
-      if (!d.ok) {
-        ctx.report({
-          time: ctx.clock.now(),
-          what: "VmDeleteFailed",
-          nodeclaim: name,
-          nodepool: claim.nodePool,
-          vmid: m.vmid,
-          host: m.host,
-          outcome: "failed",
-          reason: reason("ProviderError", d.error.message),
-        });
-        return fail(d.error.message);
-      }
-      ctx.report({
-        time: ctx.clock.now(),
-        what: "VmDeleted",
-        nodeclaim: name,
-        nodepool: claim.nodePool,
-        outcome: "succeeded",
-        vmid: m.vmid,
-        host: m.host,
-        reason: reason("Drained", `VM ${m.vmid} of NodeClaim ${name} destroyed`),
-      });
-      await ctx.hook("after-vm-deleted", name);
-    }
+  if (ctx.providers.has(claim.provider)) {
+    const d = await destroyClaimVms(ctx, name, claim, reason("Drained", `NodeClaim ${name} ended`));
+    if (!d.ok) return fail(d.error);
+    const first = d.value.machines[0];
+    if (first) providerID ??= providerIdOf(first.provider, first.vmid);
   }
   const nodes = ctx.informers.nodes.list().filter((n) =>
     (providerID !== undefined && n.providerID === providerID) || n.name === claim.nodeName

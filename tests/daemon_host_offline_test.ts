@@ -86,3 +86,63 @@ Deno.test("an offline host stops nothing but itself: launches go on elsewhere, i
     await queue.close();
   }
 });
+
+Deno.test("a claim whose host goes offline while it is finalized keeps its finalizer until its VM is destroyed", async () => {
+  const cluster = await startDemoCluster({ seed: 12, bootDelayMs: 200 });
+  const queue = new MemoryJobQueue<JobData>({
+    retry: { attempts: 60, baseDelayMs: 100, maxDelayMs: 300 },
+  });
+  const reports: DecisionReport[] = [];
+  const trail = () =>
+    reports.map((r) => `${r.what} ${r.nodeclaim ?? r.host ?? ""} ${r.reason.message}`).join("\n");
+  try {
+    await cluster.spawn({ queue, report: (d) => reports.push(d), tickMs: 300 });
+    cluster.world.deploy({ name: "a", replicas: 1, cpu: 1500, memory: 1 * GiB });
+    const claims = () => {
+      const r = cluster.kube.store.list("nodeclaims.proxscale.io");
+      return r.ok ? r.value.items : [];
+    };
+    const vmsOf = (claim: string) => cluster.world.liveVms().filter((v) => v.claim === claim);
+    const bound = () => [...cluster.world.pods.values()].filter((p) => p.boundAt).length;
+    await until("the pod runs", () => claims().length === 1 && bound() === 1, 30_000);
+    const claim = claims()[0]!;
+    const name = claim.metadata.name!;
+    const host = (claim.status as { host: string }).host;
+
+    // A PDB holds the finalize job in its drain, so the host can go offline under it.
+    const pdb = cluster.kube.store.create("poddisruptionbudgets.policy", {
+      apiVersion: "policy/v1",
+      kind: "PodDisruptionBudget",
+      metadata: { name: "a", namespace: "default" },
+      spec: { minAvailable: 1, selector: { matchLabels: { app: "a" } } },
+    }, { namespace: "default" });
+    assert.ok(pdb.ok);
+    cluster.kube.store.delete("nodeclaims.proxscale.io", undefined, name);
+    await until(
+      "the drain is blocked",
+      () => reports.some((r) => r.what === "Finalize:draining"),
+      20_000,
+    ).catch((e) => {
+      throw new Error(`${e}\n${trail()}`);
+    });
+    cluster.pve.model.setHostOnline(host, false);
+    await new Promise((r) => setTimeout(r, 500));
+    cluster.kube.store.delete("poddisruptionbudgets.policy", "default", "a");
+    await until("the pod evicted", () => reports.some((r) => r.what === "Evicted"), 20_000);
+
+    // Finalize attempts go by: the claim must stay while its VM is unknown.
+    await new Promise((r) => setTimeout(r, 3_000));
+    assert.ok(claims().some((c) => c.metadata.name === name), `the claim is kept\n${trail()}`);
+    assert.equal(vmsOf(name).length, 1, "its VM is still there, counted by its claim");
+
+    cluster.pve.model.setHostOnline(host, true);
+    await until("the claim released", () => !claims().some((c) => c.metadata.name === name), 30_000)
+      .catch((e) => {
+        throw new Error(`${e}\n${trail()}`);
+      });
+    assert.equal(vmsOf(name).length, 0, "the VM was destroyed before the claim went");
+  } finally {
+    await cluster.close();
+    await queue.close();
+  }
+});

@@ -110,10 +110,18 @@ export function launchFailureCause(e: ProviderError): { permanent: boolean; caus
   }
 }
 
+/**
+ * The owned VMs PVE could show, and the hosts whose VMs it could not (offline or unreachable):
+ * a VM there is unknown, neither present nor absent.
+ */
+export type Listing = { machines: Machine[]; unknownHosts: string[] };
+
 /** Makes and removes machines on one Provider. */
 export interface MachineProvider {
   /** VMs proxscale owns on this Provider (exact managed tag + claim identity). */
   list(): Promise<Result<Machine[], ProviderError>>;
+  /** `list()`, saying also which hosts' VMs are unknown. */
+  listing(): Promise<Result<Listing, ProviderError>>;
   /** The Provider's configured hosts with capacity, committed resources (in-flight included), health. */
   inventory(): Promise<Result<Host[], ProviderError>>;
   /** Creates (or adopts, after a crash) the one VM of `claim`, started. Idempotent per claim. */

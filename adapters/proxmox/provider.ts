@@ -27,7 +27,14 @@ import { destroy, sweepClaim } from "./destroy.ts";
 import { finish } from "./finish.ts";
 import { launchWithRetries, resolve } from "./launch.ts";
 import { HOST_DOWN_KINDS, localError } from "./errors.ts";
-import type { CreateOptions, Machine, MachineProvider, ProviderError, SeedIsoRef } from "./port.ts";
+import type {
+  CreateOptions,
+  Listing,
+  Machine,
+  MachineProvider,
+  ProviderError,
+  SeedIsoRef,
+} from "./port.ts";
 import {
   type Ctx,
   DEFAULT_TIMINGS,
@@ -112,6 +119,11 @@ export class ProxmoxProvider implements MachineProvider {
   }
 
   async list(): Promise<Result<Machine[], ProviderError>> {
+    const l = await this.listing();
+    return l.ok ? ok(l.value.machines) : l;
+  }
+
+  async listing(): Promise<Result<Listing, ProviderError>> {
     const ctx = this.#ctx;
     const res = await ctx.client.resourcesVm();
     if (!res.ok) return err(pveFail("list VMs", res.error));
@@ -122,21 +134,28 @@ export class ProxmoxProvider implements MachineProvider {
       (hasTag(v.tags, ctx.provider.managedTag) || inManagedRange(ctx, v.vmid))
     );
     const out: Machine[] = [];
+    const unknown = new Set<string>();
     for (const v of candidates) {
       // A host that is offline or unreachable cannot show its VMs: they are unknown, and the
       // core keeps their claims as they are (its inventory marks the host offline).
       // (The listing's status says "unknown" for fresh VMs too, so the host's answer decides.)
-      if (ctx.client.hostTripped(v.node)) continue;
+      if (ctx.client.hostTripped(v.node)) {
+        unknown.add(v.node);
+        continue;
+      }
       const cfg = await ctx.client.vmConfig(v.node, v.vmid);
       if (!cfg.ok) {
         if (cfg.error.kind === "notFound") continue; // deleted or migrated since the listing
-        if (HOST_DOWN_KINDS.has(cfg.error.kind)) continue;
+        if (HOST_DOWN_KINDS.has(cfg.error.kind)) {
+          unknown.add(v.node);
+          continue;
+        }
         return err(pveFail(`read config of VM ${v.vmid}`, cfg.error));
       }
       const m = machine(ctx, v.node, v.vmid, cfg.value, v.status);
       if (m) out.push(m);
     }
-    return ok(out);
+    return ok({ machines: out, unknownHosts: [...unknown].sort() });
   }
 
   /**
