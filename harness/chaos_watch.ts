@@ -83,6 +83,14 @@ export function watchChaos(o: WatchOptions): { counts: WatchCounts; stop(): Watc
     counts.evictions = disruptedPods.size;
   };
 
+  /** The NodeClaims at this moment, a deleting one marked `(deleting)`: what a limit counts. */
+  const claimsNow = () => {
+    const l = o.kube.store.list("nodeclaims.proxscale.io");
+    return (l.ok ? l.value.items : []).map((c) =>
+      `${c.metadata.name}${c.metadata.deletionTimestamp ? "(deleting)" : ""}`
+    ).join(" ");
+  };
+
   const sampleLimits = () => {
     const vms = auditVms(o.pve, { vmidRange: o.vmidRange }).vms;
     let cpu = 0;
@@ -97,7 +105,7 @@ export function watchChaos(o: WatchOptions): { counts: WatchCounts; stop(): Watc
       counts.limitViolations++;
       counts.notes.push(
         `limit: ${vms.length} VMs (${cpu}m CPU) over ${JSON.stringify(o.limits)}: ` +
-          vms.map((v) => `${v.vmid}:${v.claim ?? "?"}`).join(" "),
+          vms.map((v) => `${v.vmid}:${v.claim ?? "?"}`).join(" ") + `; claims: ${claimsNow()}`,
       );
     }
     overLimit = over;
