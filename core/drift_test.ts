@@ -9,7 +9,7 @@ import {
   reconcileDrift,
   templateHash,
 } from "./drift.ts";
-import type { Condition, Node, NodeClaim, Provider, VM } from "./model.ts";
+import type { Condition, ConditionType, Node, NodeClaim, Provider, VM } from "./model.ts";
 import { NODECLAIM_LABEL_KEY, NODEPOOL_LABEL_KEY } from "./labels.ts";
 import { providerIdFor } from "./lifecycle_nodes.ts";
 import { GiB } from "./quantity.ts";
@@ -21,7 +21,7 @@ const pool = testPool("general");
 const template = testTemplate();
 const HASH = templateHash(pool, template);
 
-const cond = (type: string, status: Condition["status"] = "True"): Condition => ({
+const cond = (type: ConditionType, status: Condition["status"] = "True"): Condition => ({
   type,
   status,
   reason: type,

@@ -12,6 +12,7 @@
  */
 import type {
   Condition,
+  ConditionType,
   MachineTemplate,
   Node,
   NodeClaim,
@@ -124,7 +125,7 @@ export type LifecycleDecision = {
   notReadySince: number | undefined;
 };
 
-const findCond = (c: NodeClaim, type: string) => c.conditions.find((x) => x.type === type);
+const findCond = (c: NodeClaim, type: ConditionType) => c.conditions.find((x) => x.type === type);
 const wish = (status: ConditionWish["status"], r: string, message: string): ConditionWish => ({
   status,
   reason: r,
@@ -138,8 +139,8 @@ export function decideLifecycle(input: LifecycleInput): LifecycleDecision {
   const { claim, vm, now, settings } = input;
   const actions: LifecycleAction[] = [];
   const status: ClaimStatusFields = {};
-  const wanted = new Map<string, Condition>();
-  const put = (type: string, w: ConditionWish) =>
+  const wanted = new Map<ConditionType, Condition>();
+  const put = (type: ConditionType, w: ConditionWish) =>
     wanted.set(type, nextCondition(findCond(claim, type), type, w, now));
 
   // Launched: the VM carrying the claim's identity is running. A launched claim whose VM cannot

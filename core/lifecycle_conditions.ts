@@ -5,7 +5,7 @@
  *
  * May import: core/ only.
  */
-import type { Condition, ConditionStatus } from "./model.ts";
+import type { Condition, ConditionStatus, ConditionType } from "./model.ts";
 
 /** The lifecycle's own conditions, in the order they are written. */
 export const LIFECYCLE_CONDITIONS = ["Launched", "Registered", "Initialized", "Ready"] as const;
@@ -20,7 +20,7 @@ export type ConditionWish = { status: ConditionStatus; reason: string; message: 
  */
 export function nextCondition(
   prev: Condition | undefined,
-  type: string,
+  type: ConditionType,
   wish: ConditionWish,
   now: number,
 ): Condition {
@@ -37,7 +37,7 @@ export function nextCondition(
  */
 export function setCondition(
   list: readonly Condition[],
-  type: string,
+  type: ConditionType,
   wish: ConditionWish,
   now: number,
 ): Condition[] {

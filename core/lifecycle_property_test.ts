@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { decideLifecycle, type LifecycleInput } from "./lifecycle.ts";
 import { providerIdFor, registrationSync } from "./lifecycle_nodes.ts";
 import { LIFECYCLE_CONDITIONS } from "./lifecycle_conditions.ts";
-import type { Condition, Node, NodeClaim, Taint, VM } from "./model.ts";
+import type { Condition, ConditionType, Node, NodeClaim, Taint, VM } from "./model.ts";
 import { GiB } from "./quantity.ts";
 import { T0, testPool, testTemplate } from "./testing/arbitraries.ts";
 
@@ -102,7 +102,7 @@ Deno.test("property: lifecycle conditions only move forward and keep transition 
           if (b && b.status !== a.status) assert.equal(a.lastTransitionTime, now);
         }
         if (after.get("Ready")!.status === "True") {
-          for (const t of ["Launched", "Registered", "Initialized"]) {
+          for (const t of ["Launched", "Registered", "Initialized"] as const) {
             assert.equal(after.get(t)!.status, "True", `Ready implies ${t}`);
           }
         }
@@ -120,7 +120,7 @@ Deno.test("property: lifecycle conditions only move forward and keep transition 
 const has = (input: LifecycleInput, code: string) =>
   decideLifecycle(input).actions.some((a) => a.kind === "DeleteClaim" && a.reason.code === code);
 
-const trueCond = (type: string, at: number): Condition => ({
+const trueCond = (type: ConditionType, at: number): Condition => ({
   type,
   status: "True",
   reason: type,

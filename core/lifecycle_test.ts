@@ -142,7 +142,7 @@ Deno.test("a claim walks Launched -> Registered -> Initialized -> Ready", () => 
 
 Deno.test("a registered node whose startup taint a DaemonSet removed is not re-tainted", () => {
   const c = claim({
-    conditions: ["Launched", "Registered"].map((type) => ({
+    conditions: (["Launched", "Registered"] as const).map((type) => ({
       type,
       status: "True" as const,
       reason: type,
@@ -230,7 +230,7 @@ Deno.test("a Ready node NotReady longer than nodeRepairAfter is replaced", () =>
 });
 
 Deno.test("finalization deletes the VM first and releases the finalizer only once it is gone", () => {
-  const ready = ["Launched", "Registered", "Initialized", "Ready"].map((type) => ({
+  const ready = (["Launched", "Registered", "Initialized", "Ready"] as const).map((type) => ({
     type,
     status: "True" as const,
     reason: type,

@@ -185,8 +185,30 @@ export type VM = {
 export type Shape = { name: string; cpu: number; memory: number };
 
 export type ConditionStatus = "True" | "False" | "Unknown";
+
+/**
+ * The condition types proxscale writes and reads: on a NodeClaim the lifecycle's four
+ * (Launched, Registered, Initialized, Ready, in that order), Drifted and InstanceTerminating; on
+ * a NodePool LaunchFailing. A closed set: a condition of another type read from the API server
+ * (written by someone else, or by a newer proxscale) is left out of the model when it is read,
+ * and stays on the object untouched, since status writes merge into the stored list by type.
+ */
+export const CONDITION_TYPES = [
+  "Launched",
+  "Registered",
+  "Initialized",
+  "Ready",
+  "Drifted",
+  "InstanceTerminating",
+  "LaunchFailing",
+] as const;
+
+/** A condition type of the closed set CONDITION_TYPES. */
+export type ConditionType = (typeof CONDITION_TYPES)[number];
+
+/** A status condition the metav1 way, of one of proxscale's own types. */
 export type Condition = {
-  type: string;
+  type: ConditionType;
   status: ConditionStatus;
   reason: string;
   message: string;

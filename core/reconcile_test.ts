@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { NodeClaim, VM } from "./model.ts";
+import type { ConditionType, NodeClaim, VM } from "./model.ts";
 import { GiB } from "./quantity.ts";
 import { type Action, initialReconcileState, reconcile, templateHashOf } from "./reconcile.ts";
 import { snapshotOf, T0, testConfig, testPod } from "./testing/arbitraries.ts";
@@ -176,7 +176,7 @@ Deno.test("same snapshot, config and state: same plan", () => {
 
 /** `n` Ready claims of pool general with their VMs and Nodes; `down` of the nodes NotReady. */
 function pool(n: number, down: number) {
-  const cond = (type: string) => ({
+  const cond = (type: ConditionType) => ({
     type,
     status: "True" as const,
     reason: type,
@@ -194,7 +194,7 @@ function pool(n: number, down: number) {
       providerID: `proxmox://pve/${1000 + i}`,
       nodeName: name,
       labels: { "proxscale.io/nodeclaim": name, "proxscale.io/nodepool": "general" },
-      conditions: ["Launched", "Registered", "Initialized", "Ready"].map(cond),
+      conditions: (["Launched", "Registered", "Initialized", "Ready"] as const).map(cond),
     }));
     vms.push(vm({ vmid: 1000 + i, name, claim: name }));
     nodes.push({

@@ -31,7 +31,7 @@ import { nodeClaimFromKube } from "../adapters/kubernetes/translate.ts";
 import { memoryLog } from "../adapters/kubernetes/log.ts";
 import { reason } from "../core/reason.ts";
 import { type KubernetesWriter, KubeWriter } from "../adapters/kubernetes/port.ts";
-import type { NodeClaim } from "../core/model.ts";
+import type { Condition, NodeClaim } from "../core/model.ts";
 import { podBody, withFake } from "./kubernetes_testing.ts";
 
 type Obj = {
@@ -307,9 +307,9 @@ Deno.test("NodeClaims: idempotent create, condition transitions, conflict-safe s
     assert.ok(c2.ok && !c2.value.created, "a repeated decision does not create a second claim");
     let t = 1_800_000_000_000;
     const now = () => t;
-    const launched = {
+    const launched: Condition = {
       type: "Launched",
-      status: "True" as const,
+      status: "True",
       reason: "Launched",
       message: "VM 9001 created on pve2",
       lastTransitionTime: 0,

@@ -6,18 +6,20 @@
  * Accepts both raw JSON (strings for times) and client-node's typed objects (Date instances).
  */
 import { z } from "zod";
-import type {
-  Condition,
-  ContainerRequests,
-  Node,
-  NodeClaim,
-  NodeSelectorTerm,
-  Pod,
-  PodAffinityTerm,
-  PodDisruptionBudget,
-  Requirement,
-  Taint,
-  Toleration,
+import {
+  type Condition,
+  CONDITION_TYPES,
+  type ConditionType,
+  type ContainerRequests,
+  type Node,
+  type NodeClaim,
+  type NodeSelectorTerm,
+  type Pod,
+  type PodAffinityTerm,
+  type PodDisruptionBudget,
+  type Requirement,
+  type Taint,
+  type Toleration,
 } from "../../core/model.ts";
 import { err, ok, type Result } from "../../core/result.ts";
 import { parseQuantity } from "../../core/quantity.ts";
@@ -257,15 +259,26 @@ const affinityTerm = (t: z.infer<typeof podAffinityTerm>): PodAffinityTerm =>
     labelSelector: t.labelSelector ? selector(t.labelSelector) : undefined,
     namespaces: t.namespaces ?? undefined,
   });
+const ownConditionTypes: ReadonlySet<string> = new Set(CONDITION_TYPES);
+
+/**
+ * A NodeClaim's conditions of proxscale's own types (core/model.ts CONDITION_TYPES). One of
+ * another type (another controller's, a newer proxscale's) is no error: it is left out of the
+ * model and stays on the object, since status writes merge into the stored list by type.
+ */
 const conditions = (list: z.infer<typeof condition>[] | null | undefined): Condition[] =>
-  (list ?? []).map((c, i) => ({
-    type: c.type,
-    status: c.status,
-    reason: c.reason ?? "",
-    message: c.message ?? "",
-    lastTransitionTime: ms(c.lastTransitionTime, `status.conditions[${i}].lastTransitionTime`) ??
-      0,
-  }));
+  (list ?? []).flatMap((c, i) =>
+    ownConditionTypes.has(c.type)
+      ? [{
+        type: c.type as ConditionType,
+        status: c.status,
+        reason: c.reason ?? "",
+        message: c.message ?? "",
+        lastTransitionTime:
+          ms(c.lastTransitionTime, `status.conditions[${i}].lastTransitionTime`) ?? 0,
+      }]
+      : []
+  );
 
 /** Longest reason kept: a reason quotes a bad value, it never copies a huge one. */
 const MAX_REASON = 500;

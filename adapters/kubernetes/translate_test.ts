@@ -233,3 +233,26 @@ Deno.test("a NodeClaim survives the trip to Kubernetes and back", () => {
   assert.ok(back.ok, !back.ok ? back.error : "");
   assert.deepEqual(back.value, claim);
 });
+
+Deno.test("a NodeClaim condition of a type proxscale does not know is left out, and the claim still decodes", () => {
+  const at = "2026-11-26T03:05:00Z";
+  const obj = {
+    metadata: { name: "general-abc12", creationTimestamp: "2026-11-26T03:00:00Z" },
+    spec: {
+      nodePool: "general",
+      machineTemplate: "worker",
+      provider: "homelab",
+      shape: { name: "4c-8Gi", cpu: "4", memory: "8Gi" },
+    },
+    status: {
+      conditions: [
+        { type: "Launched", status: "True", reason: "Launched", lastTransitionTime: at },
+        { type: "ExampleVendorHealthy", status: "False", reason: "Other", lastTransitionTime: at },
+        { type: "Registered", status: "True", reason: "Registered", lastTransitionTime: at },
+      ],
+    },
+  };
+  const back = nodeClaimFromKube(obj);
+  assert.ok(back.ok, !back.ok ? back.error : "");
+  assert.deepEqual(back.value.conditions.map((c) => c.type), ["Launched", "Registered"]);
+});

@@ -9,6 +9,8 @@
 import fc from "fast-check";
 import type {
   Budget,
+  Condition,
+  ConditionType,
   Config,
   Host,
   MachineTemplate,
@@ -144,7 +146,7 @@ export function managedNode(
     [ZONE_KEY]: zone,
     [HOST_LABEL_KEY]: "pve1",
   };
-  const ready = (type: string) => ({
+  const ready = (type: ConditionType): Condition => ({
     type,
     status: "True" as const,
     reason: type,

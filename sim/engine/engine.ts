@@ -9,6 +9,7 @@
  * May import: core/, sim/engine/, sim/trace/format.ts, sim/report/metrics.ts.
  */
 import type {
+  ConditionType,
   Config,
   Host,
   MachineTemplate,
@@ -87,7 +88,7 @@ export function demandInterval(tp: TracePod, model: DepartureModel, end: number)
 
 const LAUNCHED = "Launched";
 
-function cond(type: string, reason: string, t: number) {
+function cond(type: ConditionType, reason: string, t: number) {
   return { type, status: "True" as const, reason, message: "", lastTransitionTime: t };
 }
 
