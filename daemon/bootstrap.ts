@@ -34,6 +34,7 @@ import {
   PatchType,
 } from "../adapters/kubernetes/client.ts";
 import { nodeClaimFromKube } from "../adapters/kubernetes/translate.ts";
+import { nodeClaimSubject } from "../adapters/kubernetes/events.ts";
 import {
   forgetMintedTokens,
   readMintedTokens,
@@ -204,7 +205,7 @@ export async function releaseBootstrap(
   }
   if (isoError !== undefined) {
     const failed = reason("BootstrapFailed", `${why}: ${isoError}`);
-    await claimEvent(ctx, claimName, failed, "Warning");
+    await claimEvent(ctx, claimName, failed);
     ctx.report({
       time: ctx.clock.now(),
       what: "BootstrapReleaseFailed",
@@ -305,17 +306,8 @@ async function claimTokenIds(ctx: DaemonContext): Promise<Result<string[], strin
 }
 
 /** An Event on the NodeClaim; failing to record it never blocks bootstrap. */
-async function claimEvent(
-  ctx: DaemonContext,
-  claim: string,
-  why: Reason,
-  type: "Normal" | "Warning" = "Normal",
-): Promise<void> {
-  await ctx.events?.record(
-    { apiVersion: "proxscale.io/v1alpha1", kind: "NodeClaim", name: claim },
-    why,
-    type,
-  );
+async function claimEvent(ctx: DaemonContext, claim: string, why: Reason): Promise<void> {
+  await ctx.events?.record(nodeClaimSubject(claim), why);
 }
 
 async function readTokenId(

@@ -20,7 +20,7 @@ import { formatProblem, parseConfigText } from "../adapters/config/load.ts";
 import { type CrdProblem, formatCrdProblem } from "../adapters/config/crd_source.ts";
 import type { KubeClient } from "../adapters/kubernetes/client.ts";
 import { ConfigWatcher, type ConfigWatcherOptions } from "../adapters/kubernetes/config_watcher.ts";
-import type { EventSubject, EventType } from "../adapters/kubernetes/events.ts";
+import type { EventSubject } from "../adapters/kubernetes/events.ts";
 import type { ReloadState } from "./status_report.ts";
 import type { ReconnectOutcome } from "./provider_connections.ts";
 
@@ -37,11 +37,7 @@ export type ReloaderOptions = {
   log?: ReloadLog;
   /** Events on rejection (an EventRecorder). */
   events?: {
-    record(
-      subject: EventSubject,
-      r: ReturnType<typeof reason>,
-      type?: EventType,
-    ): Promise<{ ok: boolean }>;
+    record(subject: EventSubject, r: ReturnType<typeof reason>): Promise<{ ok: boolean }>;
   };
   /** Subject of Events for a file source (e.g. the daemon's Pod); none: log only. */
   subject?: EventSubject;
@@ -178,7 +174,6 @@ export class ConfigReloader {
           "ConfigInvalid",
           `configuration change rejected, the last valid one stays in use: ${t.join("; ")}`,
         ),
-        "Warning",
       );
       if (!r.ok) {
         this.#log.warn("could not record the ConfigInvalid Event", {

@@ -9,7 +9,12 @@
  */
 import type { Action } from "../core/reconcile.ts";
 import { type Reason, reason } from "../core/reason.ts";
-import type { EventSubject } from "../adapters/kubernetes/events.ts";
+import {
+  type EventSubject,
+  nodeClaimSubject,
+  nodePoolSubject,
+  nodeSubject,
+} from "../adapters/kubernetes/events.ts";
 import type { Node } from "../core/model.ts";
 import { DISRUPTED_TAINT_KEY } from "../core/labels.ts";
 import { setNodeLabels, updateNodeTaints } from "../adapters/kubernetes/node_writer.ts";
@@ -19,21 +24,6 @@ import { deleteVmJobId, type JobSpec } from "../adapters/queue/port.ts";
 import type { DaemonContext, DecisionReport, JobData, JobOrigin } from "./context.ts";
 import { registerNode, requestClaimDeletion } from "./kube_actions.ts";
 import { startLaunch } from "./launching.ts";
-
-/** Reasons whose Events are Warnings: a launch or a node went wrong, or an orphan was found. */
-export const WARNING_REASONS: ReadonlySet<string> = new Set([
-  "LaunchFailed",
-  "LaunchTimeout",
-  "RegistrationTimeout",
-  "NodeNotReady",
-  "BootstrapFailed",
-  "ProviderError",
-  "KubernetesError",
-  "VMVanished",
-  "OrphanVM",
-  "OrphanNode",
-  "DrainTimeout",
-]);
 
 /** What an action is about, for reports and de-duplication. */
 function subject(a: Action): Omit<DecisionReport, "time" | "what" | "reason"> {
@@ -280,7 +270,7 @@ export class Executor {
         }, true);
       }
       case "RemoveNode":
-        await this.#eventOn({ apiVersion: "v1", kind: "Node", name: a.node }, a.reason);
+        await this.#eventOn(nodeSubject(a.node), a.reason);
         return await this.#enqueue(
           {
             id: `remove-node-${a.node}`,
@@ -293,11 +283,7 @@ export class Executor {
         // Once per change (apply reports only news): a Warning on the NodePool says why its
         // NotReady nodes stay.
         if (this.#reported.has(reportKey(a.kind, subject(a)))) return undefined;
-        await this.#ctx.events?.record(
-          { apiVersion: "proxscale.io/v1alpha1", kind: "NodePool", name: a.nodePool },
-          a.reason,
-          "Warning",
-        );
+        await this.#ctx.events?.record(nodePoolSubject(a.nodePool), a.reason);
         return undefined;
       case "Disrupt": {
         const names = a.command.candidates.map((c) => c.nodeClaim).sort().join("-");
@@ -331,21 +317,14 @@ export class Executor {
   }
 
   #event(claim: string, why: Reason): Promise<void> {
-    return this.#eventOn(
-      { apiVersion: "proxscale.io/v1alpha1", kind: "NodeClaim", name: claim },
-      why,
-    );
+    return this.#eventOn(nodeClaimSubject(claim), why);
   }
 
   /**
-   * An Event with the decision's reason (failures to record it never block the action); a
-   * reason that means something went wrong is a Warning.
+   * An Event with the decision's reason (failures to record it never block the action); its
+   * code decides whether it is a Warning.
    */
   async #eventOn(subject: EventSubject, why: Reason): Promise<void> {
-    await this.#ctx.events?.record(
-      subject,
-      why,
-      WARNING_REASONS.has(why.code) ? "Warning" : "Normal",
-    );
+    await this.#ctx.events?.record(subject, why);
   }
 }

@@ -14,7 +14,7 @@ import type { DecisionReport } from "./context.ts";
 /** Where a change of host health is told. */
 export type HostHealthSinks = {
   report: (d: DecisionReport) => void;
-  event: (provider: string, why: Reason, type: "Normal" | "Warning") => Promise<void>;
+  event: (provider: string, why: Reason) => Promise<void>;
 };
 
 /** One host that cannot be read now, and why. */
@@ -60,7 +60,7 @@ export class HostHealth {
     for (const [key, d] of next) {
       if (this.#down.has(key)) continue;
       this.#sinks.report({ time: now, what: "HostUnavailable", host: d.host, reason: d.reason });
-      await this.#sinks.event(d.provider, d.reason, "Warning");
+      await this.#sinks.event(d.provider, d.reason);
     }
     for (const [key, d] of this.#down) {
       if (next.has(key)) continue;
@@ -71,7 +71,7 @@ export class HostHealth {
         } s`,
       );
       this.#sinks.report({ time: now, what: "HostAvailable", host: d.host, reason: back });
-      await this.#sinks.event(d.provider, back, "Normal");
+      await this.#sinks.event(d.provider, back);
     }
     this.#down = next;
   }

@@ -23,7 +23,7 @@ import {
 } from "../core/launch_backoff.ts";
 import { setConfigStatus } from "../adapters/kubernetes/config_status_writer.ts";
 import type { KubeClient } from "../adapters/kubernetes/client.ts";
-import type { EventRecorder } from "../adapters/kubernetes/events.ts";
+import { type EventRecorder, nodePoolSubject } from "../adapters/kubernetes/events.ts";
 
 /** What a pool's launches are made from: a change to any of it lifts the backoff. */
 export function poolDigest(config: Config, pool: string): string {
@@ -81,11 +81,7 @@ export class LaunchGuard {
         `${b.failures} in a row, next try at ${new Date(b.until).toISOString()} or when the ` +
         `configuration changes`,
     );
-    await this.o.events?.record(
-      { apiVersion: "proxscale.io/v1alpha1", kind: "NodePool", name: pool },
-      why,
-      "Warning",
-    );
+    await this.o.events?.record(nodePoolSubject(pool), why);
     await this.#condition(pool, "True", cause.replace(/[^A-Za-z0-9]/g, ""), why.message);
   }
 

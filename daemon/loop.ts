@@ -17,6 +17,7 @@ import {
   type ReconcileState,
 } from "../core/reconcile.ts";
 import type { Snapshot } from "../core/model.ts";
+import { providerSubject } from "../adapters/kubernetes/events.ts";
 import type { DaemonContext } from "./context.ts";
 import type { Executor } from "./executor.ts";
 import { buildSnapshot } from "./snapshot.ts";
@@ -67,12 +68,8 @@ export class ReconcileLoop {
     this.#o = o;
     this.hostHealth = new HostHealth({
       report: (d) => ctx.report(d),
-      event: async (provider, why, type) => {
-        await ctx.events?.record(
-          { apiVersion: "proxscale.io/v1alpha1", kind: "Provider", name: provider },
-          why,
-          type,
-        );
+      event: async (provider, why) => {
+        await ctx.events?.record(providerSubject(provider), why);
       },
     });
   }

@@ -20,7 +20,7 @@
 import type { KubeClient } from "../adapters/kubernetes/client.ts";
 import { isNotFound } from "../adapters/kubernetes/client.ts";
 import { type Reason, reason } from "../core/reason.ts";
-import type { EventSubject, EventType } from "../adapters/kubernetes/events.ts";
+import { type EventSubject, nodeClaimSubject, nodeSubject } from "../adapters/kubernetes/events.ts";
 import type { DecisionReport } from "./context.ts";
 
 /** Annotation that pauses every replica. */
@@ -203,7 +203,7 @@ export function pausePatch(
 
 /** Where `pausedReporter` writes its Events (an EventRecorder). */
 export type PausedEvents = {
-  record(subject: EventSubject, r: Reason, type?: EventType): Promise<unknown>;
+  record(subject: EventSubject, r: Reason): Promise<unknown>;
 };
 
 /**
@@ -226,12 +226,12 @@ export function pausedReporter(
     );
     inner({ ...d, reason: why });
     const subject: EventSubject | undefined = d.nodeclaim
-      ? { apiVersion: "proxscale.io/v1alpha1", kind: "NodeClaim", name: d.nodeclaim }
+      ? nodeClaimSubject(d.nodeclaim)
       : d.node
-      ? { apiVersion: "v1", kind: "Node", name: d.node }
+      ? nodeSubject(d.node)
       : undefined;
     // An Event is news, never a gate: a failed write must not stop the report.
-    if (events && subject) void events.record(subject, why, "Normal").catch(() => {});
+    if (events && subject) void events.record(subject, why).catch(() => {});
   };
 }
 

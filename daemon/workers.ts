@@ -77,7 +77,6 @@ async function launch(ctx: DaemonContext, name: string): Promise<JobOutcome> {
     await ctx.events?.record(
       { apiVersion: "proxscale.io/v1alpha1", kind: "NodeClaim", name },
       reason("LaunchFailed", `${why.code}: ${why.message}`),
-      "Warning",
     );
   };
   // The VM is built from today's template: its hash, not the one of the configuration the

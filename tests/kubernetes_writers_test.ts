@@ -393,15 +393,15 @@ Deno.test("Events carry the decision's reason code and message; repeats bump the
       "PoolLimitReached",
       "pool 'general' memory limit 256Gi reached (in use 250Gi, new VM needs 9Gi incl. 1Gi overhead)",
     );
-    const e1 = await rec.record(subject, why, "Warning");
+    const e1 = await rec.record(subject, why);
     assert.ok(e1.ok, JSON.stringify(e1));
     t += 5000;
-    const e2 = await rec.record(subject, why, "Warning");
+    const e2 = await rec.record(subject, why);
     assert.ok(e2.ok && e2.value.count === 2 && e2.value.name === e1.value.name);
     const ev = get(fake, "events", "default", e1.value.name);
     assert.equal(ev.reason, "PoolLimitReached");
     assert.equal(ev.message, why.message);
-    assert.equal(ev.type, "Warning");
+    assert.equal(ev.type, "Normal", "a pool at its limit is news, not a fault");
     assert.equal(ev.count, 2);
     assert.deepEqual(ev.involvedObject, subject);
     assert.equal(ev.lastTimestamp, "2027-01-15T08:00:05Z");

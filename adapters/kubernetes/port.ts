@@ -19,7 +19,7 @@ import {
   type ConfigStatusUpdate,
   setConfigStatus,
 } from "./config_status_writer.ts";
-import { EventRecorder, type EventSubject, type EventType } from "./events.ts";
+import { EventRecorder, type EventSubject } from "./events.ts";
 import {
   type EvictError,
   type EvictOptions,
@@ -71,7 +71,6 @@ export interface KubernetesWriter {
   recordEvent(
     subject: EventSubject,
     reason: Reason,
-    type?: EventType,
   ): Promise<Result<{ name: string; count: number }, KubeError>>;
   createBootstrapToken(
     token: BootstrapToken,
@@ -135,8 +134,8 @@ export class KubeWriter implements KubernetesWriter {
   evict(pod: EvictTarget, opts: EvictOptions = {}) {
     return this.#evictor.evict(pod, opts);
   }
-  recordEvent(subject: EventSubject, reason: Reason, type: EventType = "Normal") {
-    return this.#events.record(subject, reason, type);
+  recordEvent(subject: EventSubject, reason: Reason) {
+    return this.#events.record(subject, reason);
   }
   createBootstrapToken(
     token: BootstrapToken,
