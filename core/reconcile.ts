@@ -21,7 +21,7 @@ import {
 } from "./disruption.ts";
 import { type Reason, reason } from "./reason.ts";
 import { NODEPOOL_LABEL_KEY, UNREGISTERED_TAINT_KEY } from "./labels.ts";
-import { decideLifecycle } from "./lifecycle.ts";
+import { type ClaimStatusFields, decideLifecycle } from "./lifecycle.ts";
 import { guardNodeRepair, MAX_UNHEALTHY_FRACTION } from "./lifecycle_repair.ts";
 import { NodeIndex, providerIdFor } from "./lifecycle_nodes.ts";
 import {
@@ -272,15 +272,12 @@ export function reconcile(
       (st.providerID !== undefined && st.providerID !== c.providerID) ||
       (st.nodeName !== undefined && st.nodeName !== c.nodeName);
     if (d.changed || fieldsChanged) {
-      const launched = d.conditions.find((x) => x.type === "Launched");
       actions.push({
         kind: "UpdateClaimStatus",
         claim: c.name,
         conditions: d.conditions,
         ...st,
-        reason: launched
-          ? reason("Launched", launched.message)
-          : reason("Launched", `NodeClaim ${c.name} status`),
+        reason: statusUpdated(c.name, d.conditions, st),
       });
     }
     let finalizing = false;
@@ -423,4 +420,20 @@ export function reconcile(
     actions.push({ kind: "Disrupt", command: cmd, reason: cmd.reason });
   }
   return { actions, provisioning: plan, disruption: d, state: next };
+}
+
+/** A status write's reason: the conditions it writes and the fields it records, in words. */
+function statusUpdated(
+  claim: string,
+  conditions: readonly Condition[],
+  fields: ClaimStatusFields,
+): Reason {
+  const said = [
+    conditions.map((x) => `${x.type}=${x.status}`).join(", "),
+    fields.vmid !== undefined ? `vmid ${fields.vmid}` : "",
+    fields.host !== undefined ? `host ${fields.host}` : "",
+    fields.providerID !== undefined ? `providerID ${fields.providerID}` : "",
+    fields.nodeName !== undefined ? `node ${fields.nodeName}` : "",
+  ].filter((x) => x !== "");
+  return reason("StatusUpdated", `NodeClaim ${claim} status: ${said.join("; ") || "unchanged"}`);
 }

@@ -247,3 +247,13 @@ Deno.test("node repair's pause fraction is a setting", () => {
   const lenient = { ...config, settings: { ...config.settings, nodeRepairMaxUnhealthy: 0.5 } };
   assert.equal(repairs(reconcile(snapshot, lenient, state).actions), 2);
 });
+
+Deno.test("a status write is reported as StatusUpdated with what it writes, not as Launched", () => {
+  // The claim's VM runs now: Launched goes True and the vmid is recorded.
+  const plan = reconcile(snapshotOf({ vms: [vm()], nodeClaims: [claim()] }), config);
+  const update = plan.actions.find((a) => a.kind === "UpdateClaimStatus");
+  assert.ok(update && update.kind === "UpdateClaimStatus", JSON.stringify(kinds(plan.actions)));
+  assert.equal(update.reason.code, "StatusUpdated");
+  assert.match(update.reason.message, /^NodeClaim general-abcde status: .*Launched=True/);
+  assert.match(update.reason.message, /vmid 1234/);
+});
