@@ -3,7 +3,9 @@
  * claim's deletion request) happen in the pass; multi-step operations become queue jobs keyed
  * by stable ids (`launch-<nodeclaim>`, `finalize-<nodeclaim>`, `delete-vm-<provider>-<vmid>`,
  * `remove-node-<node>`, `disrupt-<nodeclaims>`), so a decision repeated on every pass, or by a
- * restarted daemon, never runs twice. Each new decision is reported once with its reason.
+ * restarted daemon, never runs twice. Each new decision is reported once with its reason; an
+ * action that failed is reported with the failure's own code (KubernetesError, QueueError, or
+ * the launch's), never one that blames another system.
  *
  * May import: core/, adapters/, daemon/.
  */
@@ -18,7 +20,7 @@ import {
 import type { Node } from "../core/model.ts";
 import { DISRUPTED_TAINT_KEY } from "../core/labels.ts";
 import { setNodeLabels, updateNodeTaints } from "../adapters/kubernetes/node_writer.ts";
-import { describeKubeError } from "../adapters/kubernetes/client.ts";
+import { describeKubeError, type KubeError } from "../adapters/kubernetes/client.ts";
 import { setNodeClaimStatus } from "../adapters/kubernetes/nodeclaim_writer.ts";
 import { deleteVmJobId, type JobSpec } from "../adapters/queue/port.ts";
 import type { DaemonContext, DecisionReport, JobData, JobOrigin } from "./context.ts";
@@ -109,12 +111,7 @@ export class Executor {
       if (!act) continue;
       const r = await this.#act(a, s);
       if (r !== undefined) {
-        this.#ctx.report({
-          time: this.#ctx.clock.now(),
-          what: `${a.kind}Failed`,
-          ...s,
-          reason: reason("KubernetesError", r),
-        });
+        this.#ctx.report({ time: this.#ctx.clock.now(), what: `${a.kind}Failed`, ...s, reason: r });
       }
     }
     this.#reported = seen;
@@ -161,7 +158,7 @@ export class Executor {
   }
 
   /** `#run` inside an `action <kind>` span that names the claim, its pool and the reason. */
-  #act(a: Action, s: ReturnType<typeof subject>): Promise<string | undefined> {
+  #act(a: Action, s: ReturnType<typeof subject>): Promise<Reason | undefined> {
     const tracing = this.#ctx.tracing;
     if (!tracing) return this.#run(a);
     const claim = a.kind === "LaunchClaim" ? a.claim : undefined;
@@ -183,7 +180,7 @@ export class Executor {
       };
       try {
         const r = await this.#run(a);
-        if (r !== undefined) span.fail(r);
+        if (r !== undefined) span.fail({ kind: r.code, message: r.message });
         return r;
       } finally {
         this.#origin = undefined;
@@ -191,8 +188,8 @@ export class Executor {
     });
   }
 
-  /** Carries out one action; a message when it failed (the next pass tries again). */
-  async #run(a: Action): Promise<string | undefined> {
+  /** Carries out one action; why it failed, if it did (the next pass tries again). */
+  async #run(a: Action): Promise<Reason | undefined> {
     const ctx = this.#ctx;
     const now = ctx.clock.now;
     switch (a.kind) {
@@ -203,7 +200,7 @@ export class Executor {
       }
       case "RegisterNode": {
         const r = await registerNode(ctx.kube, a.node, a.labels, a.taints, a.removeTaintKeys);
-        if (!r.ok) return describeKubeError(r.error);
+        if (!r.ok) return kubeFailure(r.error);
         // The kubelet now holds its own certificate: its join token and seed ISO go (queued
         // before the status write, so a failed write re-decides and the job id dedupes).
         const q = await this.#enqueue({
@@ -222,7 +219,7 @@ export class Executor {
             lastTransitionTime: now(),
           }],
         }, now);
-        if (!w.ok) return describeKubeError(w.error);
+        if (!w.ok) return kubeFailure(w.error);
         await ctx.hook("after-registration", a.claim);
         return undefined;
       }
@@ -234,21 +231,21 @@ export class Executor {
           ...(a.providerID !== undefined ? { providerID: a.providerID } : {}),
           ...(a.nodeName !== undefined ? { nodeName: a.nodeName } : {}),
         }, now);
-        return w.ok ? undefined : describeKubeError(w.error);
+        return w.ok ? undefined : kubeFailure(w.error);
       }
       case "MarkDrifted": {
         const w = await setNodeClaimStatus(ctx.kube, a.claim, { conditions: [a.condition] }, now);
         await this.#event(a.claim, a.reason);
-        return w.ok ? undefined : describeKubeError(w.error);
+        return w.ok ? undefined : kubeFailure(w.error);
       }
       case "MarkInitialized": {
         const r = await setNodeLabels(ctx.kube, a.node, a.labels);
-        return r.ok ? undefined : describeKubeError(r.error);
+        return r.ok ? undefined : kubeFailure(r.error);
       }
       case "DeleteClaim": {
         const r = await requestClaimDeletion(ctx.kube, a.claim);
         await this.#event(a.claim, a.reason);
-        return r.ok ? undefined : describeKubeError(r.error);
+        return r.ok ? undefined : kubeFailure(r.error);
       }
       case "FinalizeClaim":
         return await this.#enqueue(
@@ -303,7 +300,7 @@ export class Executor {
   }
 
   /** Enqueues; `renew` lets a finished job of the same id run again (the need came back). */
-  async #enqueue(job: JobSpec<JobData>, renew: boolean): Promise<string | undefined> {
+  async #enqueue(job: JobSpec<JobData>, renew: boolean): Promise<Reason | undefined> {
     const q = this.#ctx.queue;
     if (renew) {
       const prev = await q.get(job.id);
@@ -313,7 +310,7 @@ export class Executor {
     }
     const origin = this.#origin;
     const r = await q.enqueue(origin ? { ...job, data: { ...job.data, origin } } : job);
-    return r.ok ? undefined : r.error.message;
+    return r.ok ? undefined : reason("QueueError", `queueing ${job.id}: ${r.error.message}`);
   }
 
   #event(claim: string, why: Reason): Promise<void> {
@@ -327,4 +324,9 @@ export class Executor {
   async #eventOn(subject: EventSubject, why: Reason): Promise<void> {
     await this.#ctx.events?.record(subject, why);
   }
+}
+
+/** A Kubernetes API failure as the reason an action failed. */
+function kubeFailure(e: KubeError): Reason {
+  return reason("KubernetesError", describeKubeError(e));
 }

@@ -7,6 +7,7 @@
  * May import: core/, adapters/, daemon/.
  */
 import type { NodeClaim } from "../core/model.ts";
+import { type Reason, reason } from "../core/reason.ts";
 import { err, ok, type Result } from "../core/result.ts";
 import { describeKubeError } from "../adapters/kubernetes/client.ts";
 import { launchJobId } from "../adapters/queue/port.ts";
@@ -24,7 +25,7 @@ export async function startLaunch(
   isNew: boolean,
   relaunch = false,
   origin?: JobOrigin,
-): Promise<Result<{ queued: boolean }, string>> {
+): Promise<Result<{ queued: boolean }, Reason>> {
   const id = launchJobId(claim.name);
   if (relaunch) {
     const prev = await ctx.queue.get(id);
@@ -34,7 +35,7 @@ export async function startLaunch(
   }
   if (isNew) {
     const c = await createClaimWithFinalizer(ctx.kube, claim);
-    if (!c.ok) return err(describeKubeError(c.error));
+    if (!c.ok) return err(reason("KubernetesError", describeKubeError(c.error)));
     if (c.value.created) {
       // A finished job of an earlier claim with the same name must not block this one.
       const prev = await ctx.queue.get(id);
@@ -49,6 +50,6 @@ export async function startLaunch(
     name: "launch",
     data: { kind: "launch", claim: claim.name, ...(origin ? { origin } : {}) },
   });
-  if (!q.ok) return err(q.error.message);
+  if (!q.ok) return err(reason("QueueError", `queueing ${id}: ${q.error.message}`));
   return ok({ queued: q.value.added });
 }

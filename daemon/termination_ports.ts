@@ -85,7 +85,7 @@ export function terminationPorts(ctx: DaemonContext, why?: Reason): TerminationP
     async launchReplacement(planned) {
       const claim = claimFromPlan(planned, ctx.config(), ctx.clock.now());
       const r = await startLaunch(ctx, claim, true);
-      return r.ok ? ok(undefined) : portError(r.error);
+      return r.ok ? ok(undefined) : portError(r.error.message);
     },
     replacementStatus(name) {
       const c = ctx.informers.nodeClaims.get(name);
