@@ -168,7 +168,7 @@ async function finalize(ctx: DaemonContext, name: string): Promise<JobOutcome> {
   if (drained) return drained;
   let providerID = claim.providerID;
   if (ctx.providers.has(claim.provider)) {
-    const d = await destroyClaimVms(ctx, name, claim, reason("Drained", `NodeClaim ${name} ended`));
+    const d = await destroyClaimVms(ctx, name, claim, reason("Finalizing", `${name} was deleted`));
     if (!d.ok) return fail(d.error);
     const first = d.value.machines[0];
     if (first) providerID ??= providerIdOf(first.provider, first.vmid);

@@ -169,6 +169,8 @@ Deno.test("node repair with running pods: evicted within their PDB before the VM
     const drainedAt = mine.findIndex((d) => d.what === "Finalize:drained");
     const deletedAt = mine.findIndex((d) => d.what === "VmDeleted");
     assert.ok(drainedAt >= 0 && drainedAt < deletedAt, "drained before the VM was deleted");
+    // The VM goes because its claim was deleted: the finalizer's code, not the drain's.
+    assert.equal(mine[deletedAt]!.reason.code, "Finalizing");
     assert.deepEqual(r.podsUnderDeletedVm, []);
     assert.ok(r.minHealthy() >= 1, `the PDB kept one pod available, saw ${r.minHealthy()}`);
     await until("pods back on the new node", () => r.cluster.world.pendingPods() === 0);
