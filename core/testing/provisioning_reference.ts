@@ -610,7 +610,12 @@ class Provisioner {
         continue;
       }
       const h = host.value;
-      const claim = this.#recordClaim(ctx, h, name, shape, fit.labels, reason("PodsPending", ""));
+      // Opened for this pod; once every pod is placed, the reason counts all the claim holds.
+      const opened = reason(
+        "PodsPending",
+        `pending pod ${p.key} fits no existing node: ${shape.name} on host ${h.name}`,
+      );
+      const claim = this.#recordClaim(ctx, h, name, shape, fit.labels, opened);
       claim.requested = { cpu: 0, memory: 0 };
       const bin = makeBin("new", name, claim.labels, ctx.taints, { cpu: 0, memory: 0 }, 0);
       bin.ctx = ctx;
