@@ -8,7 +8,7 @@
  * May import: core/, adapters/, daemon/.
  */
 import type { NodeClaim } from "../core/model.ts";
-import type { Reason } from "../core/reason.ts";
+import { type Reason, reason } from "../core/reason.ts";
 import { err, ok, type Result } from "../core/result.ts";
 import type { Machine } from "../adapters/proxmox/port.ts";
 import type { DaemonContext } from "./context.ts";
@@ -58,7 +58,7 @@ export async function destroyClaimVms(
           ...base,
           what: "VmDeleteFailed",
           outcome: "failed",
-          reason: { code: why.code, message: `${why.message}: ${d.error.message}` },
+          reason: reason("ProviderError", `${why.message}: ${d.error.message}`),
         });
         return err(d.error.message);
       }
