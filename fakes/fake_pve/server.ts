@@ -134,10 +134,14 @@ export async function startFakePve(opts: FakePveOptions = {}): Promise<FakePve> 
       }
     });
   });
-  server.on("secureConnection", (s: Socket) => {
+  // Raw TCP sockets too: one whose TLS handshake never finished (its client was killed) fires
+  // no "secureConnection", yet server.close() waits for it until the handshake times out.
+  const track = (s: Socket) => {
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
-  });
+  };
+  server.on("connection", track);
+  server.on("secureConnection", track);
 
   function headers(
     extra: Record<string, string | number> = {},

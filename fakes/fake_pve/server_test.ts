@@ -676,3 +676,21 @@ Deno.test("on the real clock tasks complete once their duration has elapsed; 401
     await pve.close();
   }
 });
+
+Deno.test("close ends a connection whose TLS handshake never finished (a killed client's)", async () => {
+  const pve = await startFakePve({ seed: 11 });
+  const port = Number(new URL(pve.url).port);
+  const raw = await Deno.connect({ hostname: "127.0.0.1", port });
+  // Let the server accept it; no ClientHello is ever sent.
+  await new Promise((r) => setTimeout(r, 100));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    pve.close().then(() => "closed"),
+    new Promise<string>((r) => timer = setTimeout(() => r("still waiting after 10 s"), 10_000)),
+  ]);
+  clearTimeout(timer);
+  try {
+    raw.close();
+  } catch { /* already closed by the server */ }
+  assert.equal(outcome, "closed");
+});
