@@ -181,6 +181,11 @@ Deno.test("a May import line is read over continued comment lines, up to its fir
   deepEqual(leaf("nothing but Deno.")?.unreadable, []);
   deepEqual(leaf("../adapters/kubernetes (types).")?.unreadable, ["../adapters/kubernetes"]);
   equal(readHeader("core/x.ts", "const s = 'May import: core/.';", PINNED), undefined);
+  equal(
+    readHeader("core/x.ts", '/** Where the "May import:" lines are read. */', PINNED),
+    undefined,
+  );
+  equal(readHeader("core/x.ts", "/** The model. May import: core/. */", PINNED)?.line, 1);
 });
 
 Deno.test("imports are read from code only, not from comments, strings, templates or regexes", () => {

@@ -7,8 +7,9 @@
  *   docs/architecture.md. A file with no "May import:" line is held to its folder's rule.
  * - A file's own "May import:" line narrows that: the file may import only what the line lists.
  *
- * How a "May import:" line is read (the first sentence after the colon, continued over the
- * comment's next lines until a period ends it; later sentences are commentary):
+ * How a "May import:" line is read (it starts a comment line or a sentence of a one-line
+ * comment; its first sentence after the colon, continued over the comment's next lines until a
+ * period ends it, lists entries; later sentences are commentary):
  *
  * - entries are separated by commas or "and"; a parenthesised note after an entry is commentary,
  *   except "(types)" / "(types only)", which means that entry may be imported for types only;
@@ -179,9 +180,11 @@ export function readHeader(
   packageNames: ReadonlySet<string>,
 ): Header | undefined {
   const lines = text.split("\n");
-  const at = lines.findIndex((l) => /^\s*(\/\/|\/\*\*?|\*)\s?.*May import:/.test(l));
+  // The line starts a comment line, or a sentence of a one-line comment.
+  const start = /^\s*(?:\/\/|\/\*\*?|\*)\s*(?:.*\.\s+)?May import:/;
+  const at = lines.findIndex((l) => start.test(l));
   if (at < 0) return undefined;
-  let sentence = lines[at]!.slice(lines[at]!.indexOf("May import:") + "May import:".length);
+  let sentence = lines[at]!.replace(start, "");
   for (let k = at + 1; !/\.(\s|$)|\*\/|^\s*$/.test(sentence) && k < lines.length; k++) {
     const next = lines[k]!.replace(/^\s*(\/\/|\*)\s?/, "");
     if (/^\s*\*\/|^\s*$/.test(next) || !/^\s*(\/\/|\*)/.test(lines[k]!)) break;
