@@ -10,6 +10,7 @@ import { edgesOf, type ImportEdge, parseImports, repositorySources, ROOT } from 
 import {
   type Allowance,
   checkGraph,
+  FOLDER_RULES,
   folderRule,
   type Header,
   type Problem,
@@ -233,4 +234,31 @@ Deno.test("the most specific folder rule applies: a fake command, not the cli/ r
   equal(folderRule("cli/plan.ts").path, "cli/");
   equal(folderRule("adapters/proxmox/client.ts").path, "adapters/");
   equal(folderRule("main.ts").path, "main.ts");
+});
+
+Deno.test("docs/architecture.md's import table names everything each folder rule allows", async () => {
+  const doc = await Deno.readTextFile(join(ROOT, "docs/architecture.md"));
+  const block = /## Import rules[\s\S]*?```\n([\s\S]*?)```/.exec(doc)?.[1] ?? "";
+  const rows = new Map<string, string>();
+  let last = "";
+  for (const line of block.split("\n")) {
+    if (/^\S/.test(line)) {
+      last = line.split(/\s+/)[0]!;
+      rows.set(last, line.slice(last.length));
+    } else rows.set(last, `${rows.get(last) ?? ""} ${line.trim()}`);
+  }
+  for (const rule of FOLDER_RULES) {
+    const top = rule.path.includes("/")
+      ? rule.path.slice(0, rule.path.indexOf("/") + 1)
+      : rule.path;
+    const row = rows.get(top);
+    ok(row !== undefined, `no row for ${top}`);
+    if (rule.path !== top) ok(row.includes(rule.path.slice(top.length)), `${rule.path} not named`);
+    for (const may of rule.may) {
+      ok(row.includes(may) || (top === "tests/" && row.includes("everything")), `${top}: ${may}`);
+    }
+    for (const pkg of [...(rule.packages ?? []), ...(rule.testPackages ?? [])]) {
+      ok(row.includes(pkg), `${top}: package ${pkg}`);
+    }
+  }
 });
