@@ -10,7 +10,11 @@
  */
 import { dirname, join, normalize } from "node:path";
 
-/** One import as written in a file: its specifier, line, and whether it brings only types. */
+/**
+ * One import as written in a file: its specifier, line, and whether it brings only types
+ * (`import type`, `export type`, `typeof import("x")`, `import("x").Name`), as Deno's module
+ * graph tells a type dependency from a code one.
+ */
 export type RawImport = { specifier: string; line: number; typeOnly: boolean };
 
 /**
@@ -172,20 +176,6 @@ function tokenize(text: string): Token[] {
   return tokens;
 }
 
-/** True when a braced list of names (`{ type A, type B }`) names only types. */
-function allTypes(names: Token[]): boolean {
-  const inner = names.slice(1, -1);
-  if (inner.length === 0) return false;
-  let expectType = true;
-  for (const t of inner) {
-    if (expectType) {
-      if (t.text !== "type") return false;
-      expectType = false;
-    } else if (t.text === ",") expectType = true;
-  }
-  return true;
-}
-
 /** The imports and re-exports a TypeScript text makes, in source order. */
 export function parseImports(text: string): RawImport[] {
   const tokens = tokenize(text);
@@ -201,7 +191,14 @@ export function parseImports(text: string): RawImport[] {
       const arg = tokens[k + 2];
       const close = tokens[k + 3];
       if (arg?.kind === "str" && (close?.text === ")" || close?.text === ",")) {
-        out.push({ specifier: arg.text, line: arg.line, typeOnly: false });
+        // `typeof import("x")` and `import("x").Name` name a type; `import("x").then` is a value.
+        const member = close.text === ")" && tokens[k + 4]?.text === "." &&
+          !["then", "catch", "finally"].includes(tokens[k + 5]?.text ?? "");
+        out.push({
+          specifier: arg.text,
+          line: arg.line,
+          typeOnly: prev?.text === "typeof" || member,
+        });
       }
       continue;
     }
@@ -234,8 +231,8 @@ export function parseImports(text: string): RawImport[] {
     }
     const spec = tokens[j + 1];
     if (tokens[j]?.text !== "from" || spec?.kind !== "str") continue;
-    const typeOnly = (clause[0]?.text === "type" && clause.length > 1) ||
-      (clause[0]?.text === "{" && allTypes(clause));
+    // As Deno's module graph has it: `import { type A }` still loads the module.
+    const typeOnly = clause[0]?.text === "type" && clause.length > 1;
     out.push({ specifier: spec.text, line: spec.line, typeOnly });
   }
   return out;

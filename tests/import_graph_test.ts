@@ -175,6 +175,10 @@ Deno.test("a May import line is read over continued comment lines, up to its fir
     packages: ["yaml", "fast-check"],
     unreadable: [],
   });
+  const below = "/**\n * May import:\n * core/model.ts.\n */";
+  deepEqual(readHeader("core/x.ts", below, PINNED)?.entries, [
+    { path: "core/model.ts", typesOnly: false },
+  ]);
   const leaf = (line: string) => readHeader("core/x.ts", `/** May import: ${line} */`, PINNED);
   deepEqual(leaf("nothing outside core/.")?.entries, [{ path: "core/", typesOnly: false }]);
   deepEqual(leaf("core/ only.")?.entries, [{ path: "core/", typesOnly: false }]);
@@ -199,7 +203,7 @@ Deno.test("imports are read from code only, not from comments, strings, template
     "import {",
     "  type A,",
     "  type B,",
-    "} from './types.ts';",
+    "} from './loaded_for_types.ts';",
     "import type C from './type_default.ts';",
     "import D, { e } from './values.ts';",
     "import './side_effect.ts';",
@@ -209,11 +213,14 @@ Deno.test("imports are read from code only, not from comments, strings, template
     'export const h = await import("./dynamic.ts");',
     "const later = import(name);",
     "const url = import.meta.url;",
+    "let snap: import('./type_expression.ts').Snapshot;",
+    "type M = typeof import('./typeof.ts');",
+    "import('./then.ts').then((m) => m);",
     "obj.import('./not_an_import.ts');",
   ].join("\n");
   deepEqual(parseImports(text).map((i) => `${i.line} ${i.specifier}${i.typeOnly ? " type" : ""}`), [
     "5 ./in_template.ts",
-    "9 ./types.ts type",
+    "9 ./loaded_for_types.ts",
     "10 ./type_default.ts type",
     "11 ./values.ts",
     "12 ./side_effect.ts",
@@ -221,6 +228,9 @@ Deno.test("imports are read from code only, not from comments, strings, template
     "14 ./export_types.ts type",
     "15 ./export_values.ts",
     "16 ./dynamic.ts",
+    "19 ./type_expression.ts type",
+    "20 ./typeof.ts type",
+    "21 ./then.ts",
   ]);
   deepEqual(
     edgesOf("sim/trace/load.ts", 'import x from "../../core/result.ts";\nimport "npm:yaml@2/x";')
@@ -260,5 +270,48 @@ Deno.test("docs/architecture.md's import table names everything each folder rule
     for (const pkg of [...(rule.packages ?? []), ...(rule.testPackages ?? [])]) {
       ok(row.includes(pkg), `${top}: package ${pkg}`);
     }
+  }
+});
+
+Deno.test("the graph read from source equals Deno's own module graph (deno info), type edges too", async () => {
+  const { sources, edges } = await repository();
+  const dir = await Deno.makeTempDir();
+  try {
+    const root = join(dir, "all.ts");
+    const lines = [...sources.keys()].map((f) => `import "${join(ROOT, f)}";`);
+    await Deno.writeTextFile(root, lines.join("\n"));
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["info", "--json", "--no-npm", "--no-remote", root],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    ok(out.success, "deno info failed");
+    type Dep = { code?: { specifier?: string }; type?: { specifier?: string } };
+    const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+      modules: { specifier: string; dependencies?: Dep[] }[];
+    };
+    const prefix = `file://${ROOT}/`;
+    const theirs = new Set<string>();
+    for (const m of info.modules) {
+      if (!m.specifier.startsWith(prefix) || m.specifier.startsWith(`file://${dir}`)) continue;
+      for (const d of m.dependencies ?? []) {
+        const to = d.code?.specifier ?? d.type?.specifier;
+        if (!to?.startsWith(prefix)) continue;
+        const from = m.specifier.slice(prefix.length);
+        theirs.add(`${from} -> ${to.slice(prefix.length)}${d.code ? "" : " (type)"}`);
+      }
+    }
+    // A module imported both for types and for values is one code dependency to Deno.
+    const kinds = new Map<string, boolean>();
+    for (const e of edges.filter((e) => !e.external)) {
+      const key = `${e.from} -> ${e.to}`;
+      kinds.set(key, (kinds.get(key) ?? true) && e.typeOnly);
+    }
+    const ours = [...kinds].map(([key, typeOnly]) => `${key}${typeOnly ? " (type)" : ""}`);
+    ok(theirs.size > 2000, `deno info listed only ${theirs.size} edges`);
+    deepEqual(ours.sort(), [...theirs].sort());
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -185,7 +185,7 @@ export function readHeader(
   const at = lines.findIndex((l) => start.test(l));
   if (at < 0) return undefined;
   let sentence = lines[at]!.replace(start, "");
-  for (let k = at + 1; !/\.(\s|$)|\*\/|^\s*$/.test(sentence) && k < lines.length; k++) {
+  for (let k = at + 1; !/\.(\s|$)|\*\//.test(sentence) && k < lines.length; k++) {
     const next = lines[k]!.replace(/^\s*(\/\/|\*)\s?/, "");
     if (/^\s*\*\/|^\s*$/.test(next) || !/^\s*(\/\/|\*)/.test(lines[k]!)) break;
     sentence += ` ${next}`;
