@@ -6,7 +6,8 @@
  * holds whatever mix of shapes a policy launches. Pods no shape can hold are left out, and
  * counted.
  *
- * May import: core/, sim/trace/format.ts, sim/engine/engine.ts (demand intervals).
+ * May import: core/, sim/trace/format.ts, sim/engine/engine.ts (demand intervals),
+ * sim/engine/world_spec.ts (types).
  */
 import type { Config, Resources } from "../../core/model.ts";
 import { allocatable } from "../../core/shapes.ts";

@@ -11,7 +11,7 @@
  * creation_time, a zero lifetime) are dropped and the trace's notes say how many and why.
  * Requests can be scaled by a documented factor (§5.2).
  *
- * May import: sim/trace/.
+ * May import: core/quantity.ts, core/result.ts.
  */
 import { MiB } from "../../core/quantity.ts";
 import { err, ok, type Result } from "../../core/result.ts";
