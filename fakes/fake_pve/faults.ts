@@ -1,5 +1,5 @@
 /**
- * Fault injection for the fake PVE (proxmox-api.md §15), settable at start and at runtime,
+ * Fault injection for the fake PVE, settable at start and at runtime,
  * deterministic for a seed: HTTP errors and latency per endpoint, slow clones and tasks, task
  * failures and kills, held VM file locks, stale lock properties, full storage, offline hosts,
  * lost quorum, auth delay, statistics lag and the older-PVE version switches.

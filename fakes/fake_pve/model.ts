@@ -64,7 +64,7 @@ export type PveModelOptions = {
   now?: () => number;
   seed?: number;
   clusterName?: string;
-  /** §12 statistics lag in ms (0: live) */
+  /** How far /cluster/resources statistics lag behind, in ms (0: live) */
   statsLagMs?: number;
   timing?: Partial<Omit<Timing, "durations">> & { durations?: Record<string, number> };
   /** storages; default local (dir: iso, snippets, …), local-lvm (lvmthin), ceph (shared rbd) */

@@ -19,7 +19,7 @@
  * `/api2/json`). Defaults: 3 hosts, port 0 (ephemeral), hostname 127.0.0.1, token
  * `root@pam!proxscale` with a secret derived from the seed, user root@pam with password
  * `proxscale`. The control interface is in-process (`model`, `faults`, `auth`); nothing
- * outside /api2/json is served (proxmox-api.md §16.3).
+ * outside /api2/json is served, so no client can reach the controls through the API.
  */
 import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -55,7 +55,7 @@ export type FakePveOptions = {
   users?: UserSpec[];
 };
 
-/** One request as the fake saw it (§15: tests assert call sequences). */
+/** One request as the fake saw it (tests assert call sequences). */
 export type RecordedRequest = {
   method: string;
   path: string;

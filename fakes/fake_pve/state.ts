@@ -33,7 +33,7 @@ export type HostState = {
   rootfs: number;
 };
 
-/** Storage plugin types the fake knows (volume naming differs per type, §8.4). */
+/** Storage plugin types the fake knows (volume naming differs per type). */
 export type StorageType = "dir" | "nfs" | "lvmthin" | "lvm" | "zfspool" | "rbd";
 
 /** A storage definition; `nodes` undefined means every host. Sizes in bytes. */
@@ -98,7 +98,7 @@ export type PoolState = {
   storage: Set<string>;
 };
 
-/** Task durations and lock waits in ms (PVE's real lock waits by default, §11.2). */
+/** Task durations and lock waits in ms (PVE's real lock waits by default). */
 export type Timing = {
   durations: Record<string, number>;
   /** full-clone copy rate; duration adds disk bytes / rate */
