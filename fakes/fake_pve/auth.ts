@@ -56,7 +56,7 @@ export class AuthRegistry {
     this.tokens.set(t.id, t);
   }
 
-  /** Revokes a token: later calls get `401 Authentication failed!` (F13). */
+  /** Revokes a token: later calls get `401 Authentication failed!`. */
   revokeToken(id: string): void {
     this.tokens.delete(id);
   }

@@ -23,7 +23,7 @@ export class TaskFailure extends Error {
   override name = "TaskFailure";
 }
 
-/** The worker died without writing a status (F7): no rollback, exitstatus `unexpected status`. */
+/** The worker died without writing a status: no rollback, exitstatus `unexpected status`. */
 export class TaskKilled extends TaskFailure {
   override name = "TaskKilled";
   constructor() {

@@ -78,7 +78,7 @@ export type FakePve = {
   faults: FaultController;
   auth: AuthRegistry;
   requests: RecordedRequest[];
-  /** F18: serve a freshly generated certificate from now on; returns its fingerprint. */
+  /** Serves a new certificate from now on (a TLS identity change); returns its fingerprint. */
   rotateCertificate(): Promise<string>;
   close(): Promise<void>;
 };
@@ -204,7 +204,7 @@ export async function startFakePve(opts: FakePveOptions = {}): Promise<FakePve> 
     res.end(data);
   }
 
-  /** F12: an HTTP error, or a broken transport or body for clients to survive. */
+  /** An HTTP error, or a broken transport or body for clients to survive. */
   function sendFault(
     req: IncomingMessage,
     res: ServerResponse,

@@ -86,7 +86,7 @@ export type TaskState = {
   endtime?: number;
   log: string[];
   runId: number;
-  /** An injected failure the worker applies at its commit point (F6/F7). */
+  /** An injected failure the worker applies at its commit point. */
   injected?: { message: string; killed?: boolean };
 };
 
@@ -300,7 +300,7 @@ export class ModelState {
   }
 }
 
-/** Throws the task's injected failure, if any, at a worker's commit point (F6/F7). */
+/** Throws the task's injected failure, if any, at a worker's commit point. */
 export function throwInjected(t: TaskState): void {
   if (t.injected?.killed) throw new TaskKilled();
   if (t.injected) throw new TaskFailure(t.injected.message);

@@ -1,6 +1,6 @@
 /**
  * Volumes on the fake's storages: PVE's naming per storage type, space
- * accounting with out-of-space failures (F8), linked clones of base volumes, and the storage
+ * accounting with out-of-space failures, linked clones of base volumes, and the storage
  * endpoints (list, status, content, ISO upload and delete).
  */
 import { type ModelState, type Outcome, type StorageState, type Volume } from "./state.ts";
