@@ -25,7 +25,9 @@ import { deepEqual, ok } from "node:assert/strict";
 export type SourceFile = { path: string; text: string };
 
 const SECTION = "\u00a7";
-const SHARED_PATH = new RegExp(["\\.\\.", "shared"].join("/") + "|shared/(?:design|docs)\\b");
+const SHARED_PATH = new RegExp(
+  [["\\.\\.", "shared"].join("/"), ["shared", "(?:design|docs)\\b"].join("/")].join("|"),
+);
 const SECTION_NUMBER = new RegExp(`${SECTION}\\s*(\\d+(?:\\.\\d+)*)`, "g");
 const WEB_LINK = /\bhttps?:\/\/\S+/g;
 const MARKDOWN_NAME = /[\w./-]+\.md\b/g;
