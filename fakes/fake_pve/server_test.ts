@@ -587,7 +587,7 @@ Deno.test("ISO upload by multipart, snippets refused, cdrom attach, volume survi
   });
 });
 
-Deno.test("F18: a rotated certificate changes the fingerprint clients see", async () => {
+Deno.test("a rotated certificate changes the fingerprint clients see", async () => {
   await withFake({}, async ({ pve }) => {
     const peer = () =>
       new Promise<string>((resolve, reject) => {
@@ -609,7 +609,7 @@ Deno.test("F18: a rotated certificate changes the fingerprint clients see", asyn
   });
 });
 
-Deno.test("F12 wire faults: reset, non-JSON, truncated, missing data, wrong type; reset after work performs it", async () => {
+Deno.test("wire faults: reset, non-JSON, truncated, missing data, wrong type; reset after work performs it", async () => {
   await withFake({}, async ({ pve, call }) => {
     const ep = "GET /cluster/nextid";
     pve.faults.update({ errors: [{ endpoint: ep, kind: "reset", times: 1 }] });

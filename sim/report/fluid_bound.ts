@@ -1,5 +1,5 @@
 /**
- * Lower bounds on what any policy needs for a trace (simulation-and-traces.md §6.3): the fluid
+ * Lower bounds on what any policy needs for a trace (docs/simulation.md, 'Metrics'): the fluid
  * node-hour bound ∫ max_r D_r(t)/A_r dt (nodes divisible, no boot or drain time), the integer
  * bound with ⌈·⌉, and the cost bound ∫ c_cpu·D_cpu + c_mem·D_mem dt of freely shaped VMs.
  * A_r is the largest allocatable any shape of any template offers per resource, so the bound
