@@ -3,9 +3,9 @@
 #   docker build -t proxscale:0.1.0 .
 #   docker run --rm proxscale:0.1.0 --help
 #
-# The build stage needs network access (npm registry and dl.deno.land for the denort runtime
-# that `deno compile` embeds, deno-notes.md §12); the runtime stage has no shell and no package
-# manager, only the binary, glibc and CA certificates.
+# The build stage needs network access (npm registry and dl.deno.land for the denort runtime that
+# `deno compile` embeds, docs/toolchain.md, 'The single binary'); the runtime stage has no shell and
+# no package manager, only the binary, glibc and CA certificates.
 
 # ---- build ----
 FROM denoland/deno:2.9.6 AS build

@@ -49,8 +49,8 @@ export function storagesOf(t: MachineTemplate): { storage: string; content: stri
 }
 
 /**
- * Everything the daemon's Proxmox calls need (proxmox-api.md §4.6), for `provider` and the
- * MachineTemplates that use it.
+ * Every privilege the daemon's Proxmox calls need, on the path each is checked on, for `provider`
+ * and the MachineTemplates that use it.
  */
 export function privilegeNeeds(provider: Provider, templates: MachineTemplate[]): PrivilegeNeed[] {
   const needs: PrivilegeNeed[] = [];

@@ -2,7 +2,8 @@
  * Per-NodeClaim kubeadm bootstrap tokens: the token itself (`<id>.<secret>`, drawn from a
  * random source passed in) and the `bootstrap.kubernetes.io/token` Secret that makes the API
  * server accept it. One short-lived token per NodeClaim means a leaked seed ISO is worth
- * minutes, not a cluster-wide credential (node-bootstrap.md §2.1, §2.2, §8.2).
+ * minutes, not a cluster-wide credential: it expires after the registration timeout plus a margin,
+ * is never reused, and is deleted once the node has joined or the claim is gone.
  *
  * Pure: no clock (pass `now`), no randomness of its own (pass the bytes).
  */
@@ -103,7 +104,7 @@ export type BootstrapTokenSecret = {
 /**
  * The token Secret for one NodeClaim. Both usages are on: authentication for the kubelet's
  * TLS bootstrap, signing so that `kubeadm join` token discovery finds its JWS in cluster-info
- * (peers that drop signing cannot join with kubeadm, node-bootstrap.md §8.3). Expires at
+ * (peers that drop signing cannot join with kubeadm). Expires at
  * `now + ttlMs` (epoch ms), written as RFC 3339 UTC to the second.
  */
 export function bootstrapSecretManifest(

@@ -1,6 +1,6 @@
 /**
  * Disruption: which nodes to take away now, how, and why the others stay. Methods run in
- * Karpenter's order (semantics §10): emptiness, drift, expiration, multi-node consolidation,
+ * Karpenter's order: emptiness, drift, expiration, multi-node consolidation,
  * single-node consolidation. Every managed node is evaluated in every pass (no sampling, no time
  * cap) and gets a verdict with a Reason. Guards, re-checked for each deletion: do-not-disrupt in
  * every spelling, Cluster Autoscaler's pod rules, PodDisruptionBudgets (spent as the pass plans

@@ -1,6 +1,6 @@
 /**
  * Disruption budgets: how many more nodes of a NodePool may be disrupted now, for one reason.
- * Karpenter's counting rules (semantics §11): the minimum over the active budgets that cover the
+ * Karpenter's counting rules: the minimum over the active budgets that cover the
  * reason, percentages rounded up against the pool's managed, initialized, not-terminating nodes,
  * minus the nodes already NotReady or being disrupted for any reason. proxscale adds the
  * `Expired` reason so that expiration can be budgeted too.

@@ -1,6 +1,6 @@
 /**
  * Which pods and nodes voluntary disruption must leave alone, in every spelling users already
- * write (semantics §5.3): proxscale's and Karpenter's do-not-disrupt, Cluster Autoscaler's
+ * write: proxscale's and Karpenter's do-not-disrupt, Cluster Autoscaler's
  * safe-to-evict and scale-down-disabled, and CA's default blockers (kube-system pods without a
  * PodDisruptionBudget, pods with local storage, pods without a controller), which are
  * configurable through Settings.scaleDownRules. Every verdict names the key that caused it.

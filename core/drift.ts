@@ -1,5 +1,5 @@
 /**
- * Drift and orphans (semantics §6): the template hash a NodeClaim is made from, and the
+ * Drift and orphans: the template hash a NodeClaim is made from, and the
  * three-way comparison of owned VMs, Nodes and NodeClaims run every pass:
  *
  * - an owned VM no NodeClaim claims is deleted once it has been seen so for the grace period;

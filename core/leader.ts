@@ -1,6 +1,6 @@
 /**
  * Lease-based leader election as a pure decision, following client-go's
- * `tools/leaderelection` algorithm (deno-notes.md §8.5). The adapter
+ * `tools/leaderelection` algorithm (client-node has no leader elector). The adapter
  * (adapters/kubernetes/leader_elector.ts) does the GET/POST/PUT and feeds the results back here;
  * the simulator and the property tests drive the same functions with a simulated clock.
  *

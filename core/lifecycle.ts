@@ -1,5 +1,5 @@
 /**
- * The NodeClaim state machine (semantics §4 and §7), one claim at a time: from the claim, its
+ * The NodeClaim state machine (Karpenter's lifecycle), one claim at a time: from the claim, its
  * Node(s), its VM, its NodePool/MachineTemplate, the timeouts and `now`, decide the
  * conditions to write (Launched -> Registered -> Initialized -> Ready, forward only) and what
  * the daemon must do: sync a registered node, mark it initialized, delete a claim that timed

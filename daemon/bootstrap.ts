@@ -1,14 +1,14 @@
 /**
- * Node bootstrap in the daemon (node-bootstrap.md §8.2, §9.1): for a `nocloudIso` launch, mint
- * the claim's join token, record its id on the NodeClaim, create its bootstrap-token Secret in
- * kube-system, and hand the provider a seed ISO to upload to the VM's host and attach before
- * the first start. Once the node registered, or the launch or the claim failed, the ISO is
- * detached and deleted and the Secret deleted by name (proxscale needs only create, get and
- * delete on Secrets, never list). Every minted id is also kept in a ledger ConfigMap in
- * proxscale's namespace until its Secret is gone, so the sweep of expired Secrets (a backstop for
- * crashes and for claims removed without their finalizer) finds them by name: the ids recorded
- * on NodeClaims plus the ledger's, each checked against the Secret's own expiration. kubeadm
- * clusters also run the token cleaner, which deletes expired token Secrets by itself.
+ * Node bootstrap in the daemon (one short-lived join token per NodeClaim, on a seed ISO): for a
+ * `nocloudIso` launch, mint the claim's join token, record its id on the NodeClaim, create its
+ * bootstrap-token Secret in kube-system, and hand the provider a seed ISO to upload to the VM's
+ * host and attach before the first start. Once the node registered, or the launch or the claim
+ * failed, the ISO is detached and deleted and the Secret deleted by name (proxscale needs only
+ * create, get and delete on Secrets, never list). Every minted id is also kept in a ledger
+ * ConfigMap in proxscale's namespace until its Secret is gone, so the sweep of expired Secrets (a
+ * backstop for crashes and for claims removed without their finalizer) finds them by name: the ids
+ * recorded on NodeClaims plus the ledger's, each checked against the Secret's own expiration.
+ * kubeadm clusters also run the token cleaner, which deletes expired token Secrets by itself.
  *
  * The token never leaves this file except inside the Secret and the ISO bytes: reports carry
  * only the token id, which is public (it names the Secret).

@@ -10,7 +10,7 @@
  * Everything outside is reached through small ports (Kubernetes writer, provider, clock), so the
  * same runner works against the real adapters, the fakes and the simulator's virtual clock.
  *
- * May import: core/, and ports it declares itself.
+ * May import: core/. The ports it needs it declares itself.
  */
 import type { NodePool, Pod, PodDisruptionBudget, Taint } from "../core/model.ts";
 import { podKey } from "../core/model.ts";

@@ -6,7 +6,7 @@
  * pending time p50/p95, launch latency after the batch window, leaked VMs, and join tokens
  * and seed ISOs left (none once every node registered).
  *
- * May import: core/, adapters/, daemon/, sim/.
+ * May import: core/, adapters/, daemon/, fakes/cluster/world.ts (types).
  */
 import { MemoryJobQueue } from "../adapters/queue/memory.ts";
 import type { DecisionReport, JobData } from "../daemon/context.ts";

@@ -9,7 +9,8 @@
  *
  *   npx -y deno@2.9.6 run -A harness/memory_probe.ts [--nodes 1000] [--pods 30000]
  *
- * May import: core/, adapters/, daemon/, sim/ (the probe is a tool, not the daemon).
+ * May import: adapters/, daemon/, cli/run.ts (loaded as `proxscale run` loads it),
+ * fakes/fake_kube/ (the parent only, lazily). The probe is a tool, not the daemon.
  */
 import { KubeClient } from "../adapters/kubernetes/client.ts";
 import { createClusterInformers } from "../adapters/kubernetes/cluster_informers.ts";

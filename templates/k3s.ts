@@ -1,9 +1,9 @@
 /**
- * Shipped user-data for k3s agents: cloud-init writes /etc/rancher/k3s/config.yaml
- * (node-bootstrap.md §3.3) with a secure `K10<ca hash>::<id>.<secret>` token when the CA is
- * known, then installs and starts the agent. For images with k3s preinstalled, copy this
- * template into `bootstrap.userData` and replace the runcmd.
- * Kept as a TS string so `deno bundle` and `deno compile` carry it.
+ * Shipped user-data for k3s agents: cloud-init writes /etc/rancher/k3s/config.yaml (server, token,
+ * node name, labels, taints, kubelet provider-id) with a secure `K10<ca hash>::<id>.<secret>` token
+ * when the CA is known, then installs and starts the agent. For images with k3s preinstalled, copy
+ * this template into `bootstrap.userData` and replace the runcmd. Kept as a TS string so
+ * `deno bundle` and `deno compile` carry it.
  */
 export const K3S_TEMPLATE = `#cloud-config
 # proxscale: k3s agent join for NodeClaim {{ nodeClaim }} of NodePool {{ nodePool }}.

@@ -1,8 +1,8 @@
 /**
- * Shipped user-data for kubeadm nodes: cloud-init writes a kubeadm.k8s.io/v1beta4
- * JoinConfiguration (node-bootstrap.md §2.5) and runs `kubeadm join --config`, then removes
- * the file. The image must carry kubeadm, a kubelet and a container runtime.
- * Kept as a TS string so `deno bundle` and `deno compile` carry it.
+ * Shipped user-data for kubeadm nodes: cloud-init writes a kubeadm.k8s.io/v1beta4 JoinConfiguration
+ * (discovery by token and CA hash, the node's name, labels and taints) and runs
+ * `kubeadm join --config`, then removes the file. The image must carry kubeadm, a kubelet and a
+ * container runtime. Kept as a TS string so `deno bundle` and `deno compile` carry it.
  */
 export const KUBEADM_TEMPLATE = `#cloud-config
 # proxscale: kubeadm join for NodeClaim {{ nodeClaim }} of NodePool {{ nodePool }}.

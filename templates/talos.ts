@@ -1,5 +1,5 @@
 /**
- * Shipped user-data for Talos workers: the machine config itself (node-bootstrap.md §4),
+ * Shipped user-data for Talos workers: the machine config itself,
  * read by Talos's nocloud platform from the cidata volume. Talos has no join command: the
  * config carries the per-node bootstrap token next to cluster-wide secrets, which come from the
  * operator Secret (`bootstrap.secretRef`) under these keys:

@@ -1,5 +1,6 @@
 /**
- * Secure node bootstrap end to end (issue 5, node-bootstrap.md §8.2, §9.1): the real daemon
+ * Secure node bootstrap end to end (issue 5: one short-lived join token per NodeClaim, delivered
+ * on a seed ISO and revoked once the node joined): the real daemon
  * over the fake PVE and fake API server, MachineTemplate mode `nocloudIso`. The world glue
  * boots only a VM whose attached cidata ISO carries a join token a live bootstrap-token Secret
  * accepts, so a node without a valid token never joins.

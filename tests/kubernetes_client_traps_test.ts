@@ -1,8 +1,8 @@
 /**
- * The client-node traps of kubernetes-api.md §12.2 that the adapter is built around, shown
- * against the fake: generated patch methods default to JSON Patch (18), MicroTime needs six
- * digits (22), client-node's own informer stays stopped after an error while ours recovers
- * (28), and its list objects are typed while watch objects are raw (29).
+ * The client-node traps the adapter is built around, shown against the fake: generated patch
+ * methods default to JSON Patch, MicroTime needs six fractional digits, client-node's own
+ * informer stays stopped after an error while ours recovers, and its list objects are typed
+ * while watch objects are raw.
  */
 import assert from "node:assert/strict";
 import { makeInformer, PatchStrategy, setHeaderOptions, type V1Pod } from "@kubernetes/client-node";
@@ -13,7 +13,7 @@ import { podFromKube } from "../adapters/kubernetes/translate.ts";
 import type { Pod } from "../core/model.ts";
 import { clientNodeFor, eventually, podBody, withFake } from "./kubernetes_testing.ts";
 
-Deno.test("trap 18: a generated patch without Content-Type is JSON Patch and fails; with it, it works", async () => {
+Deno.test("a client-node generated patch without Content-Type is JSON Patch and fails; with it, it works", async () => {
   await withFake(async (fake, client) => {
     fake.store.create(
       "nodes",
@@ -39,7 +39,7 @@ Deno.test("trap 18: a generated patch without Content-Type is JSON Patch and fai
   });
 });
 
-Deno.test("trap 22: a Lease renewTime with three fractional digits is refused; six are accepted", async () => {
+Deno.test("a Lease renewTime with three fractional digits is refused; six are accepted", async () => {
   await withFake(async (_fake, client) => {
     const lease = (renewTime: string, name: string) => ({
       apiVersion: "coordination.k8s.io/v1",
@@ -58,7 +58,7 @@ Deno.test("trap 22: a Lease renewTime with three fractional digits is refused; s
   });
 });
 
-Deno.test("traps 28 and 29: client-node's informer stops for good on a watch error; ours recovers", async () => {
+Deno.test("client-node's informer stops for good on a watch error; ours recovers", async () => {
   await withFake(async (fake, client) => {
     fake.store.create("pods", podBody("first") as never, {});
     const { kc, core } = clientNodeFor(client);
@@ -80,7 +80,7 @@ Deno.test("traps 28 and 29: client-node's informer stops for good on a watch err
     try {
       await ours.synced();
       await eventually("client-node listed", () => seen.length === 1);
-      // Trap 29: objects from client-node's list are typed (Date), not raw JSON.
+      // Objects from client-node's list are typed (Date), not raw JSON.
       assert.ok(seen[0]!.metadata!.creationTimestamp instanceof Date);
 
       // Every watch now fails with 500; the current streams are closed.

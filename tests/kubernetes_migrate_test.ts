@@ -1,6 +1,6 @@
 /**
  * `proxscale migrate` round-trips (YAML -> CRD manifests -> config loaded from CRDs equals the
- * YAML's own config) and imports KubeNodeSmith v0 files (prior-art.md §4).
+ * YAML's own config) and imports KubeNodeSmith v0 files.
  */
 import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";

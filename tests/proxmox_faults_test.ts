@@ -171,7 +171,7 @@ const FAULTS: FaultConfig = {
 
 Deno.test("faults: N concurrent clones end with exactly N owned VMs or clean typed failures", async () => {
   await withFake(FAULTS, async ({ fake, make, cfg }) => {
-    // F3: the source template's file lock held by "someone" for a while: clones time out on it.
+    // The source template's file lock held by "someone" for a while: clones time out on it.
     fake.faults.update({ lockHolds: [{ vmid: 9000, ms: 600 }] });
     const p = make(3);
     const cs = claims("clone", 8);

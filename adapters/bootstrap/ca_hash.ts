@@ -1,7 +1,8 @@
 /**
- * Pins of the cluster CA that a joining node checks before trusting the API server:
- * kubeadm's `sha256:<hex>` of the CA's DER SubjectPublicKeyInfo (node-bootstrap.md §2.4) and
- * k3s's token CA hash (§3.1). Without a pin, first contact is open to a man in the middle.
+ * Pins of the cluster CA that a joining node checks before trusting the API server: kubeadm's
+ * `sha256:<hex>` of the CA's DER SubjectPublicKeyInfo and k3s's token CA hash (the `K10<sha256 hex
+ * of the CA bundle>::` prefix of a secure token). Without a pin, first contact is open to a man in
+ * the middle.
  */
 import { createHash } from "node:crypto";
 import { err, ok, type Result } from "../../core/result.ts";

@@ -3,10 +3,10 @@
  * name of its seed ISO on Proxmox storage. Chosen up front so the Proxmox side (create, upload,
  * attach) and the bootstrap data agree without reading anything back. None of them may carry
  * a secret: VM config, volume names and task logs are readable by every PVE auditor
- * (node-bootstrap.md §8.1).
+ * (and every config parameter is echoed into the cluster log).
  */
 
-/** The cdrom slot the seed ISO goes on unless the MachineTemplate says otherwise (§9.1). */
+/** The cdrom slot the seed ISO goes on unless the MachineTemplate says otherwise. */
 export const DEFAULT_CDROM_SLOT = "ide3";
 
 /** `proxmox://<provider>/<vmid>`, the form the Proxmox CCM uses (region = Provider name). */
@@ -38,7 +38,7 @@ export const EMPTY_CDROM = "none,media=cdrom";
 /**
  * A MAC known before the VM exists (for network-config matching and DHCP reservations):
  * locally administered unicast `02`, the VMID as 32-bit big-endian, then the NIC index.
- * Unique across proxscale's VMs because VMIDs are (node-bootstrap.md §7).
+ * Unique across proxscale's VMs because VMIDs are unique in a PVE cluster.
  */
 export function locallyAdministeredMac(vmid: number, nicIndex: number): string {
   if (!Number.isInteger(vmid) || vmid < 0 || vmid > 0xffffffff) {

@@ -1,6 +1,8 @@
 /**
  * Which labels a kubelet may put on its own Node (NodeRestriction and the kubelet's
- * `--node-labels` check, node-bootstrap.md §5.3). Bootstrap data carries only these: one
+ * `--node-labels` check: keys outside the kubernetes.io and k8s.io domains, a few well-known
+ * labels such as hostname, os, arch, zone and instance type, and keys under
+ * kubelet.kubernetes.io or node.kubernetes.io). Bootstrap data carries only these: one
  * forbidden key makes the kubelet refuse to start. proxscale sets the rest itself after
  * registration with its own credentials.
  */

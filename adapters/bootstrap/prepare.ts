@@ -62,7 +62,10 @@ export type PreparedBootstrap = {
   secrets: SecretText[];
 };
 
-/** The auth-extra-group whose RBAC the template's join path relies on (§9.1). */
+/**
+ * The auth-extra-group whose RBAC the template's join path relies on
+ * (`system:bootstrappers:kubeadm:default-node-token`, or k3s's own default-node-token group).
+ */
 export function authExtraGroupFor(t: MachineTemplate): AuthExtraGroup {
   return t.bootstrap.template === "k3s" ? K3S_NODE_GROUP : KUBEADM_NODE_GROUP;
 }

@@ -1,10 +1,10 @@
 /**
  * The other half of bootstrap, after the kubelet registered: what proxscale itself writes on
- * the Node (node-bootstrap.md §5.4). The kubelet could set only self-settable labels and
+ * the Node. The kubelet could set only self-settable labels and
  * register-time taints; proxscale adds the restricted labels (node-role.kubernetes.io/...),
  * makes sure the template's and pool's taints are there, sets providerID if the image left it
  * empty, and lifts `proxscale.io/unregistered` last. A Node whose name or providerID does not
- * match its NodeClaim keeps the taint: that means a stolen or misrouted token (§8.2).
+ * match its NodeClaim keeps the taint: that means a stolen or misrouted token.
  */
 import type { MachineTemplate, Node, NodePool, Taint } from "../../core/model.ts";
 import { err, ok, type Result } from "../../core/result.ts";

@@ -31,7 +31,8 @@ import {
 /** cloud-init parses with PyYAML (YAML 1.1): a MAC like 10:20:30:40:50:00 must be quoted. */
 const YAML_11 = { version: "1.1" } as const;
 
-/** The startup taint every proxscale node registers with; only proxscale removes it (§5.2). */
+/** The startup taint every proxscale node registers with; only proxscale removes it, once it has
+ * checked and labelled the Node. */
 export const UNREGISTERED_TAINT: Taint = { key: UNREGISTERED_TAINT_KEY, effect: "NoExecute" };
 
 /** Who the new node is, fixed before its VM exists. */
@@ -126,7 +127,8 @@ export function registrationTaints(t: MachineTemplate, pool: NodePool): Taint[] 
   return out;
 }
 
-/** All labels the node should end up with; the kubelet sets the self-settable part (§5.3). */
+/** All labels the node should end up with; the kubelet sets the self-settable part
+ * (kubelet_labels.ts), proxscale the rest. */
 export function nodeLabels(
   t: MachineTemplate,
   pool: NodePool,
@@ -153,7 +155,7 @@ export function clusterEndpoints(server: string): { server: string; apiServerEnd
 
 const taintText = (t: Taint) => `${t.key}${t.value ? "=" + t.value : ""}:${t.effect}`;
 
-/** The template variables of node-bootstrap.md §9.1 for one claim. */
+/** The template variables (template.ts, BOOTSTRAP_VARIABLES) for one claim. */
 export function bootstrapVariables(input: SeedInput): TemplateVars {
   const { template, pool, claim, cluster, join } = input;
   const shape = claim.shape ?? template.shapes[0];
@@ -244,7 +246,8 @@ export function renderNoCloudSeed(input: SeedInput): Result<NoCloudSeed, SeedErr
 
 /**
  * NoCloud meta-data: instance-id (the VMID; a new VM is a new instance) and local-hostname,
- * plus provider-id, region and zone for user-data that reads `ds.meta_data` (§6.4).
+ * plus provider-id, region and zone for user-data that reads `ds.meta_data`
+ * (cloud-init exposes unknown meta-data keys there).
  */
 export function renderMetaData(claim: ClaimIdentity): string {
   return stringify({

@@ -131,7 +131,7 @@ export type VariableShape = "s" | "m" | "any" | ["list", VariableShape] | {
   [key: string]: VariableShape;
 };
 
-/** The variables of node-bootstrap.md §9.1 (plus list forms k3s's config file needs). */
+/** The variables user-data templates may use (plus list forms k3s's config file needs). */
 export const BOOTSTRAP_VARIABLES: VariableShape = {
   node: {
     name: "s",

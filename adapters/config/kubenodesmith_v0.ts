@@ -1,6 +1,6 @@
 /**
- * Reads KubeNodeSmith v0's configuration file (prior-art.md §4) and translates it into
- * proxscale's written configuration, following the importer rules of §4.8: one Provider per
+ * Reads KubeNodeSmith v0's configuration file and translates it into proxscale's written
+ * configuration: one Provider per
  * proxmox provider, one MachineTemplate and NodePool per pool, pool label, ownership tag and
  * VMID range kept so existing VMs and nodes are adopted, the scratch disk lifted out of
  * vmOptions with its serial, 0 limits meaning "unlimited". Everything that cannot be carried
@@ -297,7 +297,9 @@ const KNS_KINDS = new Set([
   "NodeSmithClaim",
 ]);
 
-/** True when the documents are KubeNodeSmith's later CRD objects (prior-art.md §4.7). */
+/**
+ * True when the documents are KubeNodeSmith's later CRD objects (folded into the v0 shape first).
+ */
 export function isKubeNodeSmithCrds(docs: unknown[]): boolean {
   return docs.some((d) => isMap(d) && typeof d.kind === "string" && KNS_KINDS.has(d.kind));
 }

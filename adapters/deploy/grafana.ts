@@ -1,7 +1,7 @@
 /**
  * deploy/grafana-dashboard.json, generated so that the metric names it queries are one list
  * (`DASHBOARD_METRICS`) that a telemetry test can hold against what /metrics really exposes.
- * Names follow autoscaling-semantics.md §15 (prefix proxscale_).
+ * Names follow docs/semantics.md, 'Metric names' (prefix proxscale_).
  */
 
 /** Every metric the dashboard reads, with the labels it groups by. */
@@ -174,7 +174,7 @@ export function dashboard(): Record<string, unknown> {
   return {
     title: "proxscale",
     uid: "proxscale",
-    description: "proxscale: Proxmox VE node autoscaler (metrics per autoscaling-semantics §15)",
+    description: "proxscale: Proxmox VE node autoscaler (metrics named after Karpenter's)",
     tags: ["proxscale", "kubernetes", "proxmox"],
     timezone: "browser",
     schemaVersion: 39,

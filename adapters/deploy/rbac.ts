@@ -20,7 +20,7 @@ export type PolicyRule = {
   resourceNames?: string[];
 };
 
-/** Namespace of the kubeadm bootstrap-token Secrets (kubernetes-api.md §10.5). */
+/** Namespace of the kubeadm bootstrap-token Secrets. */
 export const BOOTSTRAP_NAMESPACE = "kube-system";
 
 /** The CRDs proxscale checks are installed (`proxscale diagnose`); nothing else is readable. */

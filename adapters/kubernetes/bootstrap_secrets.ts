@@ -1,5 +1,5 @@
 /**
- * kubeadm bootstrap-token Secrets in kube-system (kubernetes-api.md §10.5): one short-lived
+ * kubeadm bootstrap-token Secrets (`bootstrap-token-<id>` in kube-system): one short-lived
  * token per NodeClaim, created before the VM boots and deleted once the node has joined (or
  * when it expired, in case the cluster's token cleaner is off). Every call names its Secret:
  * proxscale may create, get and delete Secrets in kube-system, never list or watch them. The

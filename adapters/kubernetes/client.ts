@@ -10,7 +10,7 @@
 import { err, ok, type Result } from "../../core/result.ts";
 import { defaultConfig, parseKubeconfig, type RestConfig, RestTransport } from "./rest.ts";
 
-/** A failed Kubernetes call, translated at the boundary (kubernetes-api.md §2.3). */
+/** A failed Kubernetes call, translated at the boundary from the API server's Status object. */
 export type KubeError =
   | {
     kind: "Status";
@@ -76,7 +76,7 @@ export function statusError(code: number, body: unknown): KubeError {
 
 /**
  * Translates anything a call throws: client-node's ApiException (recognised by shape, so this
- * module never loads client-node; its body is a JSON string, §8.4) or a transport error.
+ * module never loads client-node; its `body` is the Status as a JSON string) or a transport error.
  */
 export function kubeErrorFrom(e: unknown): KubeError {
   if (e && typeof e === "object" && "code" in e && "body" in e && typeof e.code === "number") {

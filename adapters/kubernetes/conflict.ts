@@ -1,5 +1,5 @@
 /**
- * Optimistic-concurrency retries (kubernetes-api.md §3.2): a write guarded by the
+ * Optimistic-concurrency retries: a write guarded by the
  * resourceVersion it read fails with 409 Conflict when someone else wrote in between; the only
  * correct reaction is to read again, recompute the change from the fresh object, and write
  * again. Re-sending the same body would overwrite the other writer's change.

@@ -2,7 +2,7 @@
  * Kubernetes Events carrying a decision's Reason (core/reason.ts): `reason` is the Reason code,
  * `message` its plain-words message, so `kubectl describe nodepool general` says why proxscale
  * did (or did not) act. core/v1 Events with firstTimestamp/lastTimestamp/count, as kubectl and
- * describe read them (kubernetes-api.md §10.2); repeats of the same reason and message on the
+ * describe read them; repeats of the same reason and message on the
  * same object increment `count` with a merge patch instead of piling up new objects.
  *
  * The one place Events are built: an Event's type (Normal or Warning) comes from its reason

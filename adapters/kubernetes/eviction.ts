@@ -1,5 +1,5 @@
 /**
- * PDB-aware eviction (autoscaling-semantics.md §8, deno-notes.md §8.4). Each pod is evicted
+ * PDB-aware eviction, as Karpenter's termination controller does it. Each pod is evicted
  * through the policy/v1 Eviction subresource with a UID precondition:
  *
  * - 201: evicted.  404: the pod is already gone.  409: a different pod now has the name.

@@ -1,5 +1,5 @@
 /**
- * A list+watch cache of one resource that never stays down (kubernetes-api.md §4.8, trap 28):
+ * A list+watch cache of one resource that never stays down:
  * client-node's own informer stops for good on any error other than 410 or its timeout, and
  * crashes on an item without metadata. This one lists through KubeClient.requestJson in pages,
  * reads the watch as a stream of JSON lines (KubeClient.requestStream; no client-node, rest.ts

@@ -1,12 +1,13 @@
 /**
- * Lease-based leader election on coordination.k8s.io/v1 (deno-notes.md §8.5). The decisions
+ * Lease-based leader election on coordination.k8s.io/v1 (client-go's algorithm). The decisions
  * (create, acquire, renew, release, yield, follow) come from the pure core/leader.ts; this
  * adapter only does GET/POST/PUT, keeps time on the local clock, and tells the daemon when
  * leadership starts and stops. Callers gate every action on `isLeader()`, which turns false
  * by itself once renewDeadline passes without a successful renew, even if the API server is
  * unreachable and no request ever returns.
  *
- * Lease times are written as MicroTime with exactly six fractional digits (trap 22).
+ * Lease times are written as MicroTime with exactly six fractional digits (a real API
+ * server refuses a JavaScript Date's three).
  */
 import {
   afterWrite,

@@ -1,7 +1,7 @@
 /**
- * The structured-log port the Kubernetes adapters write to (CONVENTIONS.md field names:
- * level, msg, reason, node, pod, nodeclaim ...). The daemon passes its telemetry logger; tests
- * pass a collector. Nothing here formats or ships logs.
+ * The structured-log port the Kubernetes adapters write to (one set of field names for every log
+ * line: level, msg, reason, node, pod, nodeclaim ...). The daemon passes its telemetry logger;
+ * tests pass a collector. Nothing here formats or ships logs.
  */
 
 /** One log line as fields. `reason` is a Reason code or a short machine word. */

@@ -1,6 +1,6 @@
 /**
  * Writes to Nodes: labels, taints, cordon and delete. Every patch names its Content-Type
- * (client-node's generated patch methods default to JSON Patch, deno-notes.md §8.3). Taints are
+ * (client-node's generated patch methods default to JSON Patch). Taints are
  * a list that every patch type replaces wholesale, so taint edits are read-modify-write guarded
  * by resourceVersion and retried on 409 with a fresh read.
  */

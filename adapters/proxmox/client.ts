@@ -78,7 +78,7 @@ export type TaskOutcome = { upid: string; exitstatus: string };
 /** The pieces of a UPID proxscale needs: where to poll it, and what it is about. */
 export type UpidInfo = { node: string; type: string; id: string };
 
-/** Parses a UPID (§8.3); undefined if it does not match the grammar. */
+/** Parses a UPID (PVE's task id); undefined if it does not match the grammar. */
 export function parseUpid(upid: string): UpidInfo | undefined {
   const m = S.UPID_RE.exec(upid);
   if (!m) return undefined;
@@ -87,7 +87,7 @@ export function parseUpid(upid: string): UpidInfo | undefined {
 
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Typed access to the PVE endpoints of proxmox-api.md §9. */
+/** Typed access to the PVE endpoints proxscale calls. */
 export class PveClient {
   readonly endpoint: string;
   readonly tokenId: string;
@@ -222,7 +222,8 @@ export class PveClient {
     return this.call(S.vmidString, "GET", "/cluster/nextid", { vmid });
   }
 
-  /** Every guest in the cluster (qemu and lxc); existence, tags and lock are immediate (§12). */
+  /** Every guest in the cluster (qemu and lxc); existence, tags and lock are immediate;
+   * CPU and memory statistics lag by up to ~10 s. */
   async resourcesVm(): Promise<Result<S.ResourceVm[], PveError>> {
     const r = await this.call(S.resources, "GET", "/cluster/resources", { type: "vm" });
     if (!r.ok) return r;
@@ -331,9 +332,9 @@ export class PveClient {
   }
 
   /**
-   * Uploads an ISO image to `storage` on `node` (multipart `content=iso` plus the file part,
-   * proxmox-api.md / node-bootstrap.md §6.3) and awaits the copy task. Sent once; an upload
-   * under the same name replaces the file, so the caller may simply upload again. The file
+   * Uploads an ISO image to `storage` on `node` (multipart `content=iso` plus the file part, to the
+   * `upload` endpoint of a storage with `iso` content) and awaits the copy task. Sent once; an
+   * upload under the same name replaces the file, so the caller may simply upload again. The file
    * name is the only part of the upload PVE logs, so it must not carry a secret.
    */
   async uploadIso(

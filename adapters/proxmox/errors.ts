@@ -2,7 +2,7 @@
  * Every way a Proxmox VE call can fail, as one typed value. PVE puts its error text in the HTTP
  * reason phrase (and, from pve-http-server 5.2, in a `message` field), parameter errors in an
  * `errors` map, and task failures in the task's `exitstatus`; all of them are classified here by
- * the same text rules (proxmox-api.md §6.6) so callers decide on `kind`, never on raw strings.
+ * the same text rules so callers decide on `kind`, never on raw strings.
  * Messages never contain credentials: nothing here sees a header.
  */
 
@@ -107,7 +107,7 @@ export function classifyText(text: string): { kind: PveErrorKind; lock?: string 
   return undefined;
 }
 
-/** Builds the error for an HTTP status >= 400, following proxmox-api.md §6.6. */
+/** Builds the error for an HTTP status >= 400, classified by its status and PVE's error text. */
 export function httpError(
   endpoint: string,
   status: number,

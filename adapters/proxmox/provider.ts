@@ -296,7 +296,7 @@ export class ProxmoxProvider implements MachineProvider {
             : ""),
       });
     }
-    // PVE checks snippets and ISOs only at start: keep to hosts that can read them (P9).
+    // PVE checks snippets and ISOs only at start: keep to hosts that can read them.
     const volumes = bootstrapVolumes(desired);
     const seedStorage = opts.seedIso?.storage;
     if (volumes.length || seedStorage !== undefined) {

@@ -1,7 +1,8 @@
 /**
  * What the provider reads from PVE: the hosts with their VMs (for inventory and placement), the
  * VM of a claim (for adoption after a crash), and a VM config as a Machine. Committed resources
- * count every VM's configured size, never live usage (§10.5), plus this process's launches in
+ * count every VM's configured size, never live usage (a host's `mem`
+ * does not show stopped or ballooned VMs), plus this process's launches in
  * flight, which PVE may not show yet.
  */
 import type { Host } from "../../core/model.ts";

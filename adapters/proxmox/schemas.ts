@@ -1,5 +1,5 @@
 /**
- * zod schemas of the PVE responses proxscale reads (proxmox-api.md §7, §9). They accept what
+ * zod schemas of the PVE responses proxscale reads. They accept what
  * PVE 8.0–8.4 really sends (nextid and memory as strings, booleans as 0/1, absent keys) and
  * reject wrong value types, so a response that does not look like PVE becomes a typed
  * `malformed` error at the boundary instead of a NaN deep inside placement.
@@ -20,7 +20,9 @@ const flag = z.union([z.literal(0), z.literal(1), z.boolean()]).transform((v) =>
   v === 1 || v === true
 );
 
-/** The UPID grammar of §8.3 (upper-case hex, trailing colon). */
+/**
+ * The UPID grammar: `UPID:node:pid:pstart:starttime:type:id:user:` (hex fields, trailing colon).
+ */
 export const UPID_RE =
   /^UPID:([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?):([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8,9}):([0-9A-Fa-f]{8}):([^:\s/]+):([^:\s/]*):([^:\s/]+):$/;
 export const upid = z.string().regex(UPID_RE, { error: "not a UPID" });

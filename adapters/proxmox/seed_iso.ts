@@ -1,6 +1,6 @@
 /**
- * The NoCloud seed ISO on the Proxmox side (node-bootstrap.md §6.3): uploaded to the `iso`
- * storage of the host the VM was made on (uploads relayed to another host fail, P9), attached
+ * The NoCloud seed ISO on the Proxmox side: uploaded to the `iso`
+ * storage of the host the VM was made on (uploads relayed to another host fail), attached
  * as a cdrom before the first start, and after registration or a failed claim detached
  * (`none,media=cdrom`) and deleted, since no VM destroy removes an ISO volume. The seed names
  * the VM (VMID, MACs, providerID), so it is built after the VM exists and before it starts.

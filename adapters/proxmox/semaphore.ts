@@ -1,6 +1,7 @@
 /**
  * A counting semaphore: limits parallel clones per target storage, because PVE serialises
- * allocations per storage and clones waiting on its lock more than 10 s fail (proxmox-api.md §11.3).
+ * allocations per storage and clones waiting on its lock more than 10 s fail
+ * with PVE's "got timeout".
  */
 export class Semaphore {
   #free: number;

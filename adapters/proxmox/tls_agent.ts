@@ -1,7 +1,7 @@
 /**
  * A keep-alive `https.Agent` that decides whether to trust a PVE endpoint *before* the HTTP
  * request (and so the API token) is written to the socket. PVE's default certificates chain to a
- * per-cluster CA that no system store trusts, so three modes exist (proxmox-api.md §3.2):
+ * per-cluster CA that no system store trusts, so three modes exist:
  * a pinned SHA-256 fingerprint of the leaf (hostname and chain not checked, as PVE's own client
  * does), normal verification against a CA bundle, and insecure (only when asked by name).
  *

@@ -29,7 +29,7 @@ export type TransportOptions = {
   maxBodyBytes?: number;
 };
 
-/** Encodes parameters with a real serializer (PVE splits on `&`, `;` and `=`, §5.3). */
+/** Encodes parameters with a real serializer (PVE splits on `&`, `;` and `=`). */
 export function encodeParams(params: Params | undefined): string {
   const sp = new URLSearchParams();
   for (const [k, v] of Object.entries(params ?? {})) {

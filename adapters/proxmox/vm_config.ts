@@ -130,7 +130,7 @@ export function netValue(n: NetworkSpec, mac?: string): string {
 
 /**
  * `sshkeys` must itself be percent-encoded (spaces as %20, never +) before form encoding,
- * so on the wire it is encoded twice; PVE stores and returns it still encoded (§10.7).
+ * so on the wire it is encoded twice; PVE stores and returns it still encoded.
  */
 export function encodeSshKeys(keys: readonly string[]): string {
   return encodeURIComponent(keys.map((k) => k.trim()).filter((k) => k !== "").join("\n") + "\n");

@@ -3,7 +3,7 @@
  * jobs survive a daemon restart and a job whose worker died is picked up again once its lock
  * lapses (`lockDurationMs`, checked every `stalledIntervalMs`).
  *
- * BullMQ traps this module is built around (docs/deno-notes.md §9):
+ * BullMQ traps this module is built around:
  * - a custom job id that exists in any state makes `add` a silent no-op, and the returned Job
  *   carries the NEW data in memory only: each add stores a random token in the data and reads
  *   the job back to learn whether this call added it;

@@ -1,5 +1,5 @@
 /**
- * Structured logs as JSON lines, and the audit stream. A log line carries the CONVENTIONS.md
+ * Structured logs as JSON lines, and the audit stream. A log line carries the project's log
  * fields (level, time, msg, reason, nodepool, nodeclaim, vmid, host, node, pod, trace_id) so a
  * NodeClaim's story can be followed by its name or by the trace id of the active span. The
  * audit stream records every VM create/delete, cordon and eviction with what was done, why

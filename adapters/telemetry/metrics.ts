@@ -1,10 +1,11 @@
 /**
- * Prometheus metrics for operators' dashboards and alerts, named as in
- * autoscaling-semantics.md §15 (`proxscale_` + Karpenter's meaning). Instruments come from an
+ * Prometheus metrics for operators' dashboards and alerts, named as docs/semantics.md, 'Metric
+ * names' says (`proxscale_` + Karpenter's name and meaning). Instruments come from an
  * explicit MeterProvider whose only reader is a Prometheus exporter that never opens a port of
  * its own: the daemon serves `collect()` on /metrics (daemon/http.ts). The global
  * `metrics.getMeter()` is deliberately not used: with OTEL_DENO=true Deno owns the global
- * provider and those instruments would never reach /metrics (deno-notes.md §10.2).
+ * provider and those instruments would never reach /metrics (docs/toolchain.md, 'OpenTelemetry's
+ * global provider').
  *
  * Units at this boundary: durations come in as milliseconds and are exported in seconds; CPU
  * comes in as millicores and is exported in cores; memory in bytes. Every label value passes

@@ -13,7 +13,10 @@ import { badRequest, invalid, qualifiedKind, type Status, type StatusCause } fro
 import type { Json } from "./patch.ts";
 import { defaultWorkload } from "./workload_defaults.ts";
 
-/** How unknown fields are treated (§1.6.1); the default when absent is Warn. */
+/**
+ * How unknown fields are treated (the `fieldValidation` query parameter); the default when absent
+ * is Warn.
+ */
 export type FieldValidation = "Strict" | "Warn" | "Ignore";
 
 /** What admission needs besides the objects. */

@@ -1,6 +1,6 @@
 /**
- * The `pods/binding` subresource (kubernetes-api.md §1.2, §10.4): how kube-scheduler assigns
- * a pod to a node. One write sets `spec.nodeName` and the `PodScheduled=True` condition.
+ * The `pods/binding` subresource (a POST of a v1 Binding naming the node): how kube-scheduler
+ * assigns a pod to a node. One write sets `spec.nodeName` and the `PodScheduled=True` condition.
  */
 import { err, ok, type Result } from "../result.ts";
 import { invalidFor } from "./admission.ts";

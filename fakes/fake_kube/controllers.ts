@@ -1,9 +1,9 @@
 /**
  * The few controllers a real cluster runs that clients can observe through the API, imitated
- * inside the fake: CRD naming/establishing (custom resources become servable, §9.2), CRD
- * deletion removing its custom resources, namespace deletion removing contents (§10.6), and
- * the node-lifecycle taints for cordoned, not-ready and unreachable nodes (§10.3), the
- * bootstrap-token cleaner (§10.5) and, optionally, pod GC for deleted nodes.
+ * inside the fake: CRD naming/establishing (a CRD's resource is served only once it is
+ * Established), CRD deletion removing its custom resources, namespace deletion removing its
+ * contents before the namespace goes, and the node-lifecycle taints for cordoned, not-ready
+ * and unreachable nodes, the bootstrap-token cleaner and, optionally, pod GC for deleted nodes.
  */
 import { formatTime, type KObj } from "./objects.ts";
 import type { Json } from "./patch.ts";
@@ -137,8 +137,9 @@ function collectPods(store: KubeStore, node: string): void {
 }
 
 /**
- * The token cleaner (§10.5): deletes kube-system bootstrap-token Secrets whose `expiration`
- * has passed. Run lazily whenever Secrets are read, so no timer outlives the store.
+ * The token cleaner (kube-controller-manager's tokencleaner): deletes kube-system bootstrap-token
+ * Secrets whose `expiration` has passed. Run lazily whenever Secrets are read, so no timer outlives
+ * the store.
  */
 export function cleanExpiredTokens(store: KubeStore): void {
   const secrets = store.resolve("secrets")!;
@@ -175,7 +176,7 @@ function finishNamespace(store: KubeStore, ns: KObj): void {
 }
 
 /**
- * The node-lifecycle controller's taints (§10.3): `unschedulable:NoSchedule` while cordoned,
+ * The node-lifecycle controller's taints: `unschedulable:NoSchedule` while cordoned,
  * `not-ready` (Ready=False) or `unreachable` (Ready=Unknown) as NoSchedule and NoExecute.
  * Nodes without a Ready condition are left alone.
  */

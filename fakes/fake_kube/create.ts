@@ -1,8 +1,8 @@
 /**
- * What the apiserver does to a POST body before admission (kubernetes-api.md §2.1, §3.3,
- * §3.4, §10.6): kind/apiVersion and namespace checks, the resourceVersion-on-create 500,
- * generateName, name validation, missing or terminating namespaces, and the server-set
- * metadata (uid, creationTimestamp, generation). Pure apart from the `random` it is given.
+ * What the apiserver does to a POST body before admission: kind/apiVersion and namespace checks,
+ * the resourceVersion-on-create 500, generateName, name validation, missing or terminating
+ * namespaces, and the server-set metadata (uid, creationTimestamp, generation). Pure apart from the
+ * `random` it is given.
  */
 import { err, ok, type Result } from "../result.ts";
 import { invalidFor, nameErrors } from "./admission.ts";
@@ -110,7 +110,7 @@ export function prepareCreate(
   delete meta.deletionGracePeriodSeconds;
   if (def.generation) meta.generation = 1;
   else delete meta.generation;
-  // Status is ignored on create when a status subresource exists; Nodes register with it (§3.4).
+  // Status is ignored on create when a status subresource exists; Nodes register with it.
   if (def.status && def.kind !== "Node") delete obj.status;
   return ok(obj);
 }

@@ -1,5 +1,5 @@
 /**
- * Discovery documents (kubernetes-api.md §1.1-§1.3): `/version`, legacy `/api`, `/apis`,
+ * Discovery documents as a v1.32 API server serves them: `/version`, legacy `/api`, `/apis`,
  * `/api/v1`, `/apis/<g>[/<v>]`, and aggregated discovery (apidiscovery.k8s.io/v2) for
  * clients that ask for it. Built from the resource catalogue on every request, so CRDs
  * appear as soon as they are Established.
@@ -20,7 +20,10 @@ export const VERSION_INFO = {
   platform: "linux/amd64",
 };
 
-/** The aggregated-discovery media type whose Content-Type kubectl checks (trap 12.2.1). */
+/**
+ * The aggregated-discovery media type whose Content-Type kubectl checks: served as plain
+ * application/json, kubectl reads it as a legacy list and finds no resource types.
+ */
 export const AGGREGATED_CONTENT_TYPE =
   "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 
@@ -176,7 +179,7 @@ export function aggregated(defs: ResourceDef[], core: boolean): Json {
   };
 }
 
-/** Did the client ask for aggregated discovery (§0.2 Accept list)? */
+/** Did the client ask for aggregated discovery (kubectl lists its media type first in Accept)? */
 export function wantsAggregated(accept: string | null): boolean {
   return !!accept && accept.includes("as=APIGroupDiscoveryList") &&
     accept.includes("g=apidiscovery.k8s.io") &&

@@ -1,5 +1,5 @@
 /**
- * One stored Event, two served shapes (kubernetes-api.md §10.2): the store keeps core/v1
+ * One stored Event, two served shapes (core/v1 and events.k8s.io/v1): the store keeps core/v1
  * Events and converts to and from events.k8s.io/v1 at the edge, so an Event written through
  * either API is visible through both (as `kubectl get events` and EventsV1Api expect).
  */

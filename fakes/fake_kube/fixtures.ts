@@ -1,10 +1,10 @@
 /**
  * Shared test objects for the fake API server's tests: a NodePool CRD shaped like the one
- * kubernetes-api.md §9.1 shows (status subresource, printer columns, defaults, enums,
+ * proxscale ships (status subresource, printer columns, defaults, enums,
  * list-map conditions).
  */
 
-/** The NodePool CRD of §9.1 (abbreviated schema). */
+/** A NodePool CRD shaped like proxscale's (abbreviated schema). */
 export function nodePoolCrd(opts: { scope?: "Cluster" | "Namespaced"; scale?: boolean } = {}) {
   return {
     apiVersion: "apiextensions.k8s.io/v1",

@@ -1,7 +1,7 @@
 /**
- * Kubeconfig text for the fake API server (kubernetes-api.md §11.3): HTTPS with the CA and
- * a bearer token, or HTTP with `insecure-skip-tls-verify: true` and no CA (traps 12.2.5-6:
- * client-node refuses http:// without the flag, kubectl refuses the flag with a CA).
+ * Kubeconfig text for the fake API server: HTTPS with the CA and a bearer token, or HTTP with
+ * `insecure-skip-tls-verify: true` and no CA (client-node refuses http:// without the flag,
+ * kubectl refuses the flag together with a CA, and kubectl sends no credentials over HTTP).
  */
 import { stringify } from "yaml";
 

@@ -1,6 +1,6 @@
 /**
- * The fake kubelet's one duty the API server relies on (kubernetes-api.md §3.6, trap
- * 12.2.31): once a pod's (scaled) grace period has passed, finish its graceful deletion.
+ * The fake kubelet's one duty the API server relies on (graceful pod deletion never finishes
+ * by itself): once a pod's (scaled) grace period has passed, finish its graceful deletion.
  * "hold" keeps pods Terminating for ever, to test stuck deletions.
  */
 import type { KObj } from "./objects.ts";

@@ -44,7 +44,10 @@ export function listen(
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
   };
-  server.on(opts.tls ? "secureConnection" : "connection", track);
+  // Raw TCP sockets too: one whose TLS handshake never finished (its client was killed) fires
+  // no "secureConnection", yet server.close() waits for it until the handshake times out.
+  server.on("connection", track);
+  if (opts.tls) server.on("secureConnection", track);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port, "127.0.0.1", () => {

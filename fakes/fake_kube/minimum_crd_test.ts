@@ -1,7 +1,7 @@
 /**
- * kubernetes-api.md §12.1 items 14-17: CRDs becoming servable, custom-resource schema
- * handling, Table printing, MicroTime validation, and HTTPS/HTTP authentication with the
- * kubeconfig writer, against the fake over a real socket.
+ * What kubectl 1.32 and client-node 2.0.1 need of a fake API server, part 3: CRDs becoming
+ * servable, custom-resource schema handling, Table printing, MicroTime validation, and HTTPS/HTTP
+ * authentication with the kubeconfig writer, against the fake over a real socket.
  */
 import assert from "node:assert/strict";
 import { parse } from "yaml";
@@ -14,7 +14,7 @@ const NP = "/apis/proxscale.io/v1alpha1/nodepools";
 const TABLE =
   "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
 
-Deno.test("12.1.14 a CRD becomes Established and its resource appears in discovery and /openapi/v3", async () => {
+Deno.test("a CRD becomes Established and its resource appears in discovery and /openapi/v3", async () => {
   await withKube({}, async (k) => {
     assert.equal((await call(k, "GET", NP)).status, 404);
     const created = await call(k, "POST", CRDS, { body: nodePoolCrd() });
@@ -60,7 +60,7 @@ Deno.test("12.1.14 a CRD becomes Established and its resource appears in discove
   });
 });
 
-Deno.test("12.1.14 a CRD with an establish delay serves nothing until Established", async () => {
+Deno.test("a CRD with an establish delay serves nothing until Established", async () => {
   await withKube({ crdEstablishDelayMs: 30 }, async (k) => {
     await call(k, "POST", CRDS, { body: nodePoolCrd() });
     assert.equal((await call(k, "GET", NP)).status, 404);
@@ -168,7 +168,7 @@ Deno.test("custom resources are pruned, defaulted and validated, CEL rules inclu
   });
 });
 
-Deno.test("12.1.14 CRD validation rejects a wrong name, two storage versions and non-structural schemas", async () => {
+Deno.test("CRD validation rejects a wrong name, two storage versions and non-structural schemas", async () => {
   await withKube({}, async (k) => {
     const crd = nodePoolCrd();
     crd.metadata.name = "x.proxscale.io";
@@ -194,7 +194,7 @@ Deno.test("12.1.14 CRD validation rejects a wrong name, two storage versions and
   });
 });
 
-Deno.test("12.1.15 Table responses carry columns, PartialObjectMetadata rows and the list resourceVersion", async () => {
+Deno.test("Table responses carry columns, PartialObjectMetadata rows and the list resourceVersion", async () => {
   await withKube({}, async (k) => {
     await call(k, "POST", CRDS, { body: nodePoolCrd() });
     await call(k, "POST", NP, {
@@ -267,7 +267,7 @@ Deno.test("12.1.15 Table responses carry columns, PartialObjectMetadata rows and
   });
 });
 
-Deno.test("12.1.16 MicroTime fields of Leases and Events need exactly six fractional digits", async () => {
+Deno.test("MicroTime fields of Leases and Events need exactly six fractional digits", async () => {
   await withKube({}, async (k) => {
     const leases = "/apis/coordination.k8s.io/v1/namespaces/default/leases";
     const lease = (t: string) => ({
@@ -297,7 +297,7 @@ Deno.test("12.1.16 MicroTime fields of Leases and Events need exactly six fracti
   });
 });
 
-Deno.test("12.1.17 HTTPS requires a bearer token, HTTP is anonymous, and kubeconfig() describes each mode", async () => {
+Deno.test("HTTPS requires a bearer token, HTTP is anonymous, and kubeconfig() describes each mode", async () => {
   await withKube({ tls: true }, async (k) => {
     assert.match(k.url, /^https:\/\/127\.0\.0\.1:\d+$/);
     const client = Deno.createHttpClient({ caCerts: [k.caPem!] });
@@ -344,7 +344,7 @@ Deno.test("12.1.17 HTTPS requires a bearer token, HTTP is anonymous, and kubecon
   });
 });
 
-Deno.test("12.1.17 bootstrap tokens backed by a valid Secret authenticate as system:bootstrap:<id>", async () => {
+Deno.test("bootstrap tokens backed by a valid Secret authenticate as system:bootstrap:<id>", async () => {
   await withKube({ tls: true }, async (k) => {
     // Bootstrap tokens may read namespaces one by one (a binding to their group), nothing more.
     k.store.create("clusterroles.rbac.authorization.k8s.io", {
@@ -395,7 +395,7 @@ Deno.test("12.1.17 bootstrap tokens backed by a valid Secret authenticate as sys
   });
 });
 
-Deno.test("12.1.14 namespaced custom resources, the scale subresource, and CRD deletion removing instances with DELETED events", async () => {
+Deno.test("namespaced custom resources, the scale subresource, and CRD deletion removing instances with DELETED events", async () => {
   await withKube({}, async (k) => {
     await call(k, "POST", CRDS, { body: nodePoolCrd({ scope: "Namespaced", scale: true }) });
     const base = "/apis/proxscale.io/v1alpha1/namespaces/default/nodepools";
@@ -440,7 +440,7 @@ Deno.test("12.1.14 namespaced custom resources, the scale subresource, and CRD d
   });
 });
 
-Deno.test("12.1.17 client certificates signed by the fake's CA authenticate as CN with O as groups", async () => {
+Deno.test("client certificates signed by the fake's CA authenticate as CN with O as groups", async () => {
   const seen: string[] = [];
   await withKube({ tls: true }, async (k) => {
     // The group "dev" may list nodes; the admin certificate is in system:masters.

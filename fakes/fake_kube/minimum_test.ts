@@ -1,6 +1,7 @@
 /**
- * kubernetes-api.md §12.1 (the minimum for kubectl 1.32 and client-node 2.0.1), one test per
- * item, against the fake over a real socket with raw HTTP so the wire shapes are visible.
+ * The minimum a fake API server must serve for kubectl 1.32 and client-node 2.0.1 (content types,
+ * version, discovery, OpenAPI, CRUD, resourceVersion, Status objects, watch), one test per
+ * requirement, against the fake over a real socket with raw HTTP so the wire shapes are visible.
  */
 import assert from "node:assert/strict";
 import { call, openWatch, withKube } from "./testing.ts";
@@ -21,7 +22,7 @@ const pod = (name: string, extra: Record<string, unknown> = {}) => ({
   spec: { containers: [{ name: "c", image: "nginx" }], ...extra },
 });
 
-Deno.test("12.1.1 every JSON response carries Content-Type application/json, errors included", async () => {
+Deno.test("every JSON response carries Content-Type application/json, errors included", async () => {
   await withKube({}, async (k) => {
     const responses = [
       await call(k, "GET", "/version"),
@@ -44,7 +45,7 @@ Deno.test("12.1.1 every JSON response carries Content-Type application/json, err
   });
 });
 
-Deno.test("12.1.2 GET /version reports v1.32.5", async () => {
+Deno.test("GET /version reports v1.32.5", async () => {
   await withKube({}, async (k) => {
     const r = await call(k, "GET", "/version?timeout=5s");
     assert.equal(r.json.gitVersion, "v1.32.5");
@@ -53,7 +54,7 @@ Deno.test("12.1.2 GET /version reports v1.32.5", async () => {
   });
 });
 
-Deno.test("12.1.3 legacy discovery lists main resources before subresources and pods/eviction as policy/v1 Eviction", async () => {
+Deno.test("legacy discovery lists main resources before subresources and pods/eviction as policy/v1 Eviction", async () => {
   await withKube({}, async (k) => {
     const api = await call(k, "GET", "/api");
     assert.equal(api.json.kind, "APIVersions");
@@ -91,7 +92,7 @@ Deno.test("12.1.3 legacy discovery lists main resources before subresources and 
   });
 });
 
-Deno.test("12.1.4 aggregated discovery answers with the apidiscovery v2 Content-Type", async () => {
+Deno.test("aggregated discovery answers with the apidiscovery v2 Content-Type", async () => {
   await withKube({}, async (k) => {
     const apis = await call(k, "GET", "/apis", { accept: AGG_ACCEPT });
     assert.equal(
@@ -120,7 +121,7 @@ Deno.test("12.1.4 aggregated discovery answers with the apidiscovery v2 Content-
   });
 });
 
-Deno.test("12.1.5 /openapi/v3 index and group-version documents carry GVKs and fieldValidation; /openapi/v2 is 404", async () => {
+Deno.test("/openapi/v3 index and group-version documents carry GVKs and fieldValidation; /openapi/v2 is 404", async () => {
   await withKube({}, async (k) => {
     const index = await call(k, "GET", "/openapi/v3");
     const entry = index.json.paths["api/v1"];
@@ -148,7 +149,7 @@ Deno.test("12.1.5 /openapi/v3 index and group-version documents carry GVKs and f
   });
 });
 
-Deno.test("12.1.6 every served resource supports create, get, list, update, patch and delete; empty lists have items []", async () => {
+Deno.test("every served resource supports create, get, list, update, patch and delete; empty lists have items []", async () => {
   await withKube({}, async (k) => {
     const bodies: Record<string, Record<string, unknown>> = {
       Namespace: {},
@@ -232,7 +233,7 @@ Deno.test("12.1.6 every served resource supports create, get, list, update, patc
   });
 });
 
-Deno.test("12.1.7 one global resourceVersion counter; list RV is the current counter; stale PUT is 409; no-op writes change nothing", async () => {
+Deno.test("one global resourceVersion counter; list RV is the current counter; stale PUT is 409; no-op writes change nothing", async () => {
   await withKube({}, async (k) => {
     const a = await call(k, "POST", "/api/v1/namespaces/default/configmaps", {
       body: { metadata: { name: "a" }, data: { x: "1" } },
@@ -268,7 +269,7 @@ Deno.test("12.1.7 one global resourceVersion counter; list RV is the current cou
   });
 });
 
-Deno.test("12.1.8 Status objects carry the codes, reasons and details of §2.3", async () => {
+Deno.test("Status objects carry the code, reason and details a v1.32 API server sends for each failure", async () => {
   await withKube({}, async (k) => {
     const nf = await call(k, "GET", "/api/v1/namespaces/default/pods/p1");
     assert.deepEqual(nf.json, {
@@ -325,7 +326,7 @@ Deno.test("12.1.8 Status objects carry the codes, reasons and details of §2.3",
   });
 });
 
-Deno.test("12.1.9 watch streams NDJSON with RV semantics, DELETED at a new RV, selector transitions, bookmarks, timeoutSeconds and ERROR 410 then close", async () => {
+Deno.test("watch streams NDJSON with RV semantics, DELETED at a new RV, selector transitions, bookmarks, timeoutSeconds and ERROR 410 then close", async () => {
   await withKube({ historyLimit: 2, bookmarkIntervalMs: 50 }, async (k) => {
     const base = "/api/v1/namespaces/default/pods";
     const p1 = await call(k, "POST", base, { body: pod("p1", { nodeName: "n1" }) });

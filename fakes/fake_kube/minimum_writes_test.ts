@@ -1,6 +1,7 @@
 /**
- * kubernetes-api.md §12.1 items 10-13 (patch types, status subresources, eviction with the
- * PDB controller, finalizers and graceful deletion) against the fake over a real socket.
+ * What kubectl 1.32 and client-node 2.0.1 need of a fake API server's writes (patch types, status
+ * subresources, eviction with the PDB controller, finalizers and graceful deletion) against the
+ * fake over a real socket.
  */
 import assert from "node:assert/strict";
 import { call, openWatch, withKube } from "./testing.ts";
@@ -24,7 +25,7 @@ async function makeRunning(k: Parameters<typeof call>[0], name: string, labels =
   });
 }
 
-Deno.test("12.1.10 merge, JSON and strategic merge patch (list rules, directives stripped), apply upserts with 201 and needs fieldManager", async () => {
+Deno.test("merge, JSON and strategic merge patch (list rules, directives stripped), apply upserts with 201 and needs fieldManager", async () => {
   await withKube({}, async (k) => {
     await call(k, "POST", "/api/v1/nodes", {
       body: {
@@ -163,7 +164,7 @@ Deno.test("12.1.10 merge, JSON and strategic merge patch (list rules, directives
   });
 });
 
-Deno.test("12.1.11 status subresources: main writes keep status, status writes change only status", async () => {
+Deno.test("status subresources: main writes keep status, status writes change only status", async () => {
   await withKube({}, async (k) => {
     await call(k, "POST", "/api/v1/nodes", {
       body: {
@@ -205,7 +206,7 @@ Deno.test("12.1.11 status subresources: main writes keep status, status writes c
   });
 });
 
-Deno.test("12.1.12 eviction: PDB controller status, 429 with the budget message, 201 on success, 404 gone, 409 UID precondition, 500 for two PDBs", async () => {
+Deno.test("eviction: PDB controller status, 429 with the budget message, 201 on success, 404 gone, 409 UID precondition, 500 for two PDBs", async () => {
   await withKube({ gracefulDeletion: { scale: 0 } }, async (k) => {
     await makeRunning(k, "web-1");
     await makeRunning(k, "web-2");
@@ -302,7 +303,7 @@ Deno.test("12.1.12 eviction: PDB controller status, 429 with the budget message,
   });
 });
 
-Deno.test("12.1.12 eviction of a PDB whose status lags its generation is 429 still being processed with Retry-After 10", async () => {
+Deno.test("eviction of a PDB whose status lags its generation is 429 still being processed with Retry-After 10", async () => {
   await withKube({}, async (k) => {
     await makeRunning(k, "web-1");
     await makeRunning(k, "web-2");
@@ -332,7 +333,7 @@ Deno.test("12.1.12 eviction of a PDB whose status lags its generation is 429 sti
   });
 });
 
-Deno.test("12.1.13 finalizers mark instead of remove; removing the last one deletes; graceful pod deletion is finished by the fake kubelet", async () => {
+Deno.test("finalizers mark instead of remove; removing the last one deletes; graceful pod deletion is finished by the fake kubelet", async () => {
   await withKube({ gracefulDeletion: { scale: 0.002 } }, async (k) => {
     const cm = "/api/v1/namespaces/default/configmaps";
     await call(k, "POST", cm, {
@@ -399,7 +400,7 @@ Deno.test("12.1.13 finalizers mark instead of remove; removing the last one dele
   });
 });
 
-Deno.test("10.4 pods/binding sets nodeName and PodScheduled in one write; a second binding is 409", async () => {
+Deno.test("pods/binding sets nodeName and PodScheduled in one write; a second binding is 409", async () => {
   await withKube({}, async (k) => {
     const rs = (await call(k, "GET", "/api/v1")).json.resources.map((r: { name: string }) =>
       r.name
@@ -435,7 +436,7 @@ Deno.test("10.4 pods/binding sets nodeName and PodScheduled in one write; a seco
   });
 });
 
-Deno.test("10.5 expired bootstrap-token Secrets are removed by the token cleaner; 10.3 pod GC follows deleted nodes when enabled", async () => {
+Deno.test("expired bootstrap-token Secrets are removed by the token cleaner; pod GC follows deleted nodes when enabled", async () => {
   let now = Date.parse("2026-11-26T04:00:00Z");
   await withKube({ now: () => now, podGcOnNodeDelete: true }, async (k) => {
     const secrets = "/api/v1/namespaces/kube-system/secrets";
@@ -472,7 +473,7 @@ Deno.test("10.5 expired bootstrap-token Secrets are removed by the token cleaner
   });
 });
 
-Deno.test("10.3 node-lifecycle taints follow cordon and the Ready condition; unset booleans select as false", async () => {
+Deno.test("node-lifecycle taints follow cordon and the Ready condition; unset booleans select as false", async () => {
   await withKube({}, async (k) => {
     await call(k, "POST", "/api/v1/nodes", {
       body: {
@@ -527,7 +528,7 @@ Deno.test("10.3 node-lifecycle taints follow cordon and the Ready condition; uns
   });
 });
 
-Deno.test("10.2 one Event store serves core/v1 and events.k8s.io/v1 shapes, in lists, gets, patches and watches", async () => {
+Deno.test("one Event store serves core/v1 and events.k8s.io/v1 shapes, in lists, gets, patches and watches", async () => {
   await withKube({}, async (k) => {
     const core = "/api/v1/namespaces/default/events";
     const v1 = "/apis/events.k8s.io/v1/namespaces/default/events";

@@ -39,7 +39,7 @@ export function formatMicroTime(ms: number): string {
   return iso.slice(0, 23) + "000Z";
 }
 
-/** The only MicroTime form a v1.32 server accepts (§10.1). */
+/** The only MicroTime form a v1.32 server accepts: RFC 3339 with exactly six fractional digits. */
 export const MICRO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}(Z|[+-]\d{2}:\d{2})$/;
 
 /** mulberry32: small, fast and deterministic for a given seed. */
@@ -65,7 +65,7 @@ export function uuid(random: () => number): string {
 
 const NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789";
 
-/** The five-character suffix `generateName` gets (§2.1). */
+/** The five-character random suffix the server appends to `generateName`. */
 export function nameSuffix(random: () => number): string {
   let s = "";
   for (let i = 0; i < 5; i++) s += NAME_CHARS[Math.floor(random() * NAME_CHARS.length)];
@@ -83,7 +83,7 @@ function dig(obj: Json, path: string): Json {
 
 const BOOLEAN_FIELDS = new Set(["Node:spec.unschedulable", "Pod:spec.hostNetwork"]);
 
-/** A field's string form for field selectors; absent fields compare as "" (§5.2). */
+/** A field's string form for field selectors; absent fields compare as "". */
 export function fieldValue(def: ResourceDef, obj: KObj, field: string): string {
   let path = field;
   if (def.kind === "Pod" && field === "spec.host") path = "spec.nodeName";

@@ -1,8 +1,9 @@
 /**
- * OpenAPI v3 for kubectl (kubernetes-api.md §1.6, traps 12.2.2-12.2.4): an index with
+ * OpenAPI v3 for kubectl (without it `kubectl apply -f` fails by default): an index with
  * content-hashed URLs and one document per group-version whose PATCH operations carry the
  * GVK as an object plus a `fieldValidation` parameter, and whose component schemas carry
- * the GVK as an array. Strategic merge patch is not advertised (§1.6.2). No /openapi/v2.
+ * the GVK as an array. Strategic merge patch is not advertised (kubectl apply then
+ * sends a merge patch built from its last-applied annotation). No /openapi/v2.
  */
 import { createHash } from "node:crypto";
 import type { Json } from "./patch.ts";

@@ -1,7 +1,8 @@
 /**
- * The patch types of kubernetes-api.md §6: RFC 6902 JSON patch, RFC 7386 merge patch and
+ * The patch types a v1.32 API server accepts: RFC 6902 JSON patch, RFC 7386 merge patch and
  * strategic merge patch (list-merge rules by patch key, directives interpreted or stripped).
- * Server-side apply reuses the strategic merge without directives (§6.4 items 1-3).
+ * Server-side apply reuses the strategic merge without directives (create
+ * when missing, fieldManager required, lists merged by their keys).
  */
 import { err, ok, type Result } from "../result.ts";
 
@@ -291,7 +292,7 @@ const COMMON: Record<string, ListRule> = {
   "metadata.ownerReferences": { key: "uid" },
 };
 
-/** The §6.3 table: list-merge rules of the built-in kinds proxscale patches. */
+/** The list-merge rules (patch keys and strategies) of the built-in kinds proxscale patches. */
 export const BUILTIN_LIST_RULES: Record<string, Record<string, ListRule>> = {
   Node: {
     "spec.taints": "replace",

@@ -1,5 +1,5 @@
 /**
- * PATCH handling for the fake API server (kubernetes-api.md §6): picks the patch type from
+ * PATCH handling for the fake API server: picks the patch type from
  * the Content-Type, enforces the PatchOptions rules (fieldManager for apply, no force
  * elsewhere, 415 for strategic merge on custom resources), applies the patch to the live
  * object and hands the result to the store's update path (preconditions, status rules,

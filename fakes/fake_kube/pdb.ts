@@ -1,10 +1,11 @@
 /**
  * PodDisruptionBudgets in the fake API server: the disruption controller that keeps
- * `status` current after every pod or PDB change (kubernetes-api.md §8.3), and the
- * `pods/eviction` subresource with the apiserver's algorithm (§8.2).
+ * `status` current after every pod or PDB change, and the
+ * `pods/eviction` subresource with the apiserver's algorithm.
  *
- * Deviation (documented, §8.3 allows it): `expectedPods` is the number of matching pods,
- * also for percentages and `maxUnavailable`; the fake reads no controller scale.
+ * Deviation from the real controller, which sums the replicas of the pods' controllers:
+ * `expectedPods` is the number of matching pods, also for percentages and `maxUnavailable`; the
+ * fake reads no controller scale.
  */
 import { err, ok, type Result } from "../result.ts";
 import { formatTime, isDeleting, type KObj } from "./objects.ts";
@@ -196,7 +197,10 @@ function tooManyRequests(cause: string, retryAfter?: number): Status {
   );
 }
 
-/** The eviction algorithm of §8.2; success is a 201 Status. */
+/**
+ * The apiserver's eviction algorithm: 404 for a missing pod, 500 under two PDBs, 429 when a PDB is
+ * not yet observed or allows no disruption, otherwise the pod is deleted; success is a 201 Status.
+ */
 export function evict(
   store: KubeStore,
   namespace: string,

@@ -1,7 +1,7 @@
 /**
- * The resource catalogue of the fake API server: the built-in kinds of kubernetes-api.md
- * §1.2 with their discovery facts and storage rules, plus entries derived from Established
- * CRDs (§9). Everything else in the fake (store, discovery, OpenAPI, Table) reads this.
+ * The resource catalogue of the fake API server: the built-in kinds proxscale and kubectl use, with
+ * their discovery facts and storage rules, plus entries derived from Established CRDs. Everything
+ * else in the fake (store, discovery, OpenAPI, Table) reads this.
  */
 import { coreToEventsV1, eventsV1ToCore } from "./event_conversion.ts";
 import type { KObj } from "./objects.ts";
@@ -38,7 +38,7 @@ export type ResourceDef = {
   scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string };
   /** Pods only: the `pods/eviction` subresource. */
   eviction: boolean;
-  /** Keeps `metadata.generation` (§3.3). */
+  /** Keeps `metadata.generation` (bumped on spec changes, not on status or metadata). */
   generation: boolean;
   /** PUT without resourceVersion overwrites (Pod, Node, …) instead of 422 (Lease, PDB, CRD, CRs). */
   unconditionalUpdate: boolean;
@@ -121,7 +121,10 @@ const REPLICAS_SCALE = {
   statusReplicasPath: ".status.replicas",
 };
 
-/** The built-in kinds the fake serves (§1.2 table, plus services and serviceaccounts). */
+/**
+ * The built-in kinds the fake serves (those of legacy discovery, plus services and
+ * serviceaccounts).
+ */
 export function builtinResources(): ResourceDef[] {
   return [
     builtin("", "v1", "namespaces", "Namespace", false, {

@@ -1,8 +1,8 @@
 /**
  * REST handling of resource paths for the fake API server: URL → (resource, namespace,
  * name, subresource), verbs, body decoding by Content-Type, JSON/Table encoding of objects
- * and lists (list items of built-ins without kind/apiVersion, trap 12.2.26), and the
- * watch stream (NDJSON, one event per line, flushed at once, traps 12.2.9-12.2.15).
+ * and lists (list items of built-ins without kind/apiVersion; `items` never null), and
+ * the watch stream (NDJSON as application/json, one event per line, flushed at once).
  */
 import { parse as parseYaml } from "yaml";
 import type { FieldValidation } from "./admission.ts";
@@ -88,7 +88,7 @@ export function verbOf(method: string, t: Target, watch: boolean): string {
 
 const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-cache, private" };
 
-/** A JSON response; every response carries a Content-Type (trap 12.2.8). */
+/** A JSON response; every response carries a Content-Type (client-node throws without one). */
 export function jsonResponse(
   status: number,
   body: Json | string,
@@ -161,7 +161,7 @@ const isStatus = (v: Json): v is Status =>
   v && typeof v === "object" && v.kind === "Status" && typeof v.code === "number" &&
   v.status === "Failure";
 
-/** JSON of a list item: built-ins carry no kind/apiVersion on the wire (§2.2). */
+/** JSON of a list item: built-ins carry no kind/apiVersion on the wire. */
 function itemJson(def: ResourceDef, e: Entry): string {
   if (def.fromStorage) {
     const { apiVersion: _a, kind: _k, ...rest } = def.fromStorage(e.obj);

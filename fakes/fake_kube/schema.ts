@@ -1,5 +1,5 @@
 /**
- * A small structural-schema engine for custom resources (kubernetes-api.md §9.4): prune
+ * A small structural-schema engine for custom resources: prune
  * undeclared fields, apply defaults, validate types, required fields, enums, patterns and
  * bounds, with the apiserver's field-error wording; then the CEL rules, compiled from their
  * source text (cel.ts).

@@ -1,5 +1,5 @@
 /**
- * Label and field selectors (kubernetes-api.md §5): the query-string grammars of
+ * Label and field selectors: the query-string grammars of
  * `labelSelector`/`fieldSelector` and the structured `LabelSelector` inside PDBs.
  */
 import { err, ok, type Result } from "../result.ts";

@@ -1,8 +1,8 @@
 /**
  * fakes/fake_kube: a stateful fake Kubernetes API server (a v1.32 subset) over HTTP or HTTPS,
- * faithful enough for kubectl 1.32 and @kubernetes/client-node 2.0.1
- * (../shared/docs/kubernetes-api.md). Tests and the simulator import it; production code
- * (adapters/, daemon/) never does.
+ * faithful enough for kubectl 1.32 and @kubernetes/client-node 2.0.1, written from the Kubernetes
+ * API reference and those clients' observed behaviour. Tests and the simulator import it;
+ * production code (adapters/, daemon/) never does.
  *
  * Exported API (what adapters/kubernetes tests call):
  *
@@ -10,7 +10,7 @@
  *
  *   type FakeKubeOptions = {
  *     port?: number;               // default 0 (ephemeral); always binds 127.0.0.1
- *     tls?: boolean;               // default true (HTTPS, §11.3); false = plain HTTP
+ *     tls?: boolean;               // default true (HTTPS + auth); false = plain HTTP
  *     token?: string;              // admin bearer token; default random (seeded)
  *     users?: Record<string, string>;  // static bearer tokens → user names (no groups; RBAC applies)
  *     seed?: number;               // uids, generated names and faults are repeatable

@@ -1,6 +1,6 @@
 /**
- * Kubernetes `Status` objects with the exact codes, reasons and messages of
- * kubernetes-api.md §2.3, so that clients see what a v1.32 API server would send.
+ * Kubernetes `Status` objects with the exact codes, reasons and messages, so that clients see
+ * what a v1.32 API server would send.
  */
 
 /** A field error inside an `Invalid` Status (`details.causes`). */
@@ -97,7 +97,10 @@ export function conflict(r: ResourceName, name: string): Status {
   );
 }
 
-/** DELETE (or eviction) precondition mismatch; note the Kind in this message (§3.2). */
+/**
+ * DELETE (or eviction) precondition mismatch; this message names the Kind (e.g. `Pod`), not the
+ * resource.
+ */
 export function preconditionConflict(
   kind: string,
   r: ResourceName,
@@ -175,7 +178,10 @@ export function expired(requested: string, oldest: number): Status {
   return failure(410, "Expired", `too old resource version: ${requested} (${oldest})`);
 }
 
-/** Success Status returned by deletes of most kinds (§3.5). */
+/**
+ * Success Status returned by deletes of most kinds, custom resources included (a Pod delete returns
+ * the Pod).
+ */
 export function success(details?: Status["details"], code?: number): Status {
   const s: Status = {
     kind: "Status",

@@ -3,7 +3,7 @@
  * thousands of objects through it) and served over HTTP by server.ts. One global
  * resourceVersion counter, per-resource bounded watch history (410 when a watch starts
  * before it), optimistic concurrency, generation, finalizers and graceful pod deletion,
- * all as in kubernetes-api.md §3-§4. Failures are `Status` values, never exceptions.
+ * all as a v1.32 API server does them. Failures are `Status` values, never exceptions.
  */
 import { err, ok } from "../result.ts";
 import { admit, invalidFor } from "./admission.ts";
@@ -123,7 +123,8 @@ export class KubeStore {
 
   /**
    * Pauses the PDB controller: status stops following pods and spec changes, which makes
-   * evictions 429 "still being processed" after a PDB edit (a realistic fault, §8.3).
+   * evictions 429 "still being processed" after a PDB edit (a realistic fault: the
+   * disruption controller has not observed the new generation yet).
    */
   pausePdbController(paused: boolean): void {
     this.#pdb.paused.value = paused;
@@ -162,7 +163,7 @@ export class KubeStore {
     return structuredClone(this.#commit(def, "MODIFIED", next, prev));
   }
 
-  /** `POST pods/<name>/eviction`: 201 Status, or 429/404/409/500 as §8.2 says. */
+  /** `POST pods/<name>/eviction`: 201 Status, or 429/404/409/500 as the apiserver answers. */
   evict(
     namespace: string,
     name: string,
@@ -599,7 +600,8 @@ export class KubeStore {
   }
 
   #rvRequired(def: ResourceDef, name: string): StoreResult<never> {
-    // This one message uses the resource-style qualifier (§3.2).
+    // This one message names the resource (`leases.coordination.k8s.io`), not the Kind, as a
+    // real server's does.
     const s = invalidFor(def, name, [{
       reason: "FieldValueInvalid",
       field: "metadata.resourceVersion",
@@ -701,7 +703,10 @@ export class KubeStore {
     });
   }
 
-  /** Deletes (or marks for deletion) one object, with DeleteOptions semantics of §3.5-§3.6. */
+  /**
+   * Deletes (or marks for deletion) one object, with DeleteOptions, finalizers and graceful pod
+   * deletion as the real server applies them.
+   */
   delete(
     ref: string | ResourceDef,
     namespace: string | undefined,

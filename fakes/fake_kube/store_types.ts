@@ -37,13 +37,13 @@ export type ListOptions = { namespace?: string; labelSelector?: string; fieldSel
 /** List options plus the resourceVersion to start from ("" or "0": current state first). */
 export type WatchOptions = ListOptions & { resourceVersion?: string };
 
-/** The five watch event types of §4.3. */
+/** The five watch event types: ADDED, MODIFIED, DELETED, BOOKMARK and ERROR. */
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
 /** One watch event; `object` is a stored object (or a Status for ERROR). */
 export type WatchEvent = { type: WatchEventType; object: KObj | Status };
 
 /**
- * DeleteOptions the fake honours (§3.5). Orphan and Foreground add the `orphan` or
+ * DeleteOptions the fake honours. Orphan and Foreground add the `orphan` or
  * `foregroundDeletion` finalizer, which a garbage collector (fakes/cluster/controllers/)
  * must finish; without one running, such objects stay marked.
  */

@@ -1,5 +1,5 @@
 /**
- * Server-side printing (kubernetes-api.md §7): `meta.k8s.io/v1` Tables for `kubectl get`,
+ * Server-side printing: `meta.k8s.io/v1` Tables for `kubectl get`,
  * with the built-in printers' headers, CRD `additionalPrinterColumns` evaluated by a small
  * JSONPath subset, human ages, and PartialObjectMetadata row objects.
  */

@@ -1,7 +1,7 @@
 /**
- * Test TLS material for the fake API server: a CA and an X.509 v3 server certificate with
- * SAN `IP:127.0.0.1, DNS:localhost` (deno-notes.md §13), made with the system `openssl`
- * once per process (EC P-256, so it takes milliseconds) and shared by every server.
+ * Test TLS material for the fake API server: a CA and an X.509 v3 server certificate with SAN
+ * `IP:127.0.0.1, DNS:localhost` (docs/toolchain.md, 'Test certificates'), made with the system
+ * `openssl` once per process (EC P-256, so it takes milliseconds) and shared by every server.
  */
 import { issueCa, issueLeaf, serverSans, type TestCa, userSubject } from "../tls/pki.ts";
 

@@ -1,6 +1,8 @@
 /**
- * kubernetes-api.md §12.2 traps 19-35, one test each, against the fake over a real socket.
- * The client-node side of traps 22, 28 and 29 is in client_node_test.ts.
+ * More traps of the Kubernetes API that break real clients (patch and apply rules, MicroTime,
+ * create and update preconditions, list shapes, eviction, Tables, watch closes), one test
+ * each, against the fake over a real socket. The client-node side (MicroTime, informers
+ * stopping on errors) is in tests/kubernetes_client_traps_test.ts.
  */
 import assert from "node:assert/strict";
 import { nodePoolCrd } from "./fixtures.ts";
@@ -24,7 +26,7 @@ const podBody = (name: string, labels: Record<string, string> = {}) => ({
   spec: { nodeName: "n1", containers: [{ name: "c", image: "x" }] },
 });
 
-Deno.test("12.2.19 strategic merge patch on a custom resource is 415 with the accepted types", async () => {
+Deno.test("strategic merge patch on a custom resource is 415 with the accepted types", async () => {
   await withKube({}, async (k) => {
     await call(k, "POST", CRDS, { body: nodePoolCrd() });
     await call(k, "POST", NP, { body: np("default") });
@@ -46,7 +48,7 @@ Deno.test("12.2.19 strategic merge patch on a custom resource is 415 with the ac
   });
 });
 
-Deno.test("12.2.20 SMP list semantics: finalizers merge, taints replace, conditions merge by type, directives never stored", async () => {
+Deno.test("SMP list semantics: finalizers merge, taints replace, conditions merge by type, directives never stored", async () => {
   await withKube({}, async (k) => {
     await call(k, "POST", "/api/v1/nodes", {
       body: {
@@ -91,7 +93,7 @@ Deno.test("12.2.20 SMP list semantics: finalizers merge, taints replace, conditi
   });
 });
 
-Deno.test("12.2.21 server-side apply creates missing objects with 201 and requires fieldManager; force elsewhere is 422", async () => {
+Deno.test("server-side apply creates missing objects with 201 and requires fieldManager; force elsewhere is 422", async () => {
   await withKube({}, async (k) => {
     await call(k, "POST", CRDS, { body: nodePoolCrd() });
     const apply = "application/apply-patch+yaml";
@@ -139,7 +141,7 @@ Deno.test("12.2.21 server-side apply creates missing objects with 201 and requir
   });
 });
 
-Deno.test("12.2.22 MicroTime with JavaScript's three digits is a 400, six digits are accepted and emitted", async () => {
+Deno.test("MicroTime with JavaScript's three digits is a 400, six digits are accepted and emitted", async () => {
   await withKube({}, async (k) => {
     const leases = "/apis/coordination.k8s.io/v1/namespaces/default/leases";
     const js = new Date(Date.UTC(2026, 10, 26, 3, 40, 32, 182)).toISOString();
@@ -167,7 +169,7 @@ Deno.test("12.2.22 MicroTime with JavaScript's three digits is a 400, six digits
   });
 });
 
-Deno.test("12.2.23 POST with metadata.resourceVersion is a 500", async () => {
+Deno.test("POST with metadata.resourceVersion is a 500", async () => {
   await withKube({}, async (k) => {
     const r = await call(k, "POST", "/api/v1/namespaces/default/configmaps", {
       body: { metadata: { name: "a", resourceVersion: "41" } },
@@ -177,7 +179,7 @@ Deno.test("12.2.23 POST with metadata.resourceVersion is a 500", async () => {
   });
 });
 
-Deno.test("12.2.24 PUT without resourceVersion is 422 for CRs, Leases, PDBs and CRDs, allowed for Pods and Nodes; PUT creates a missing Lease", async () => {
+Deno.test("PUT without resourceVersion is 422 for CRs, Leases, PDBs and CRDs, allowed for Pods and Nodes; PUT creates a missing Lease", async () => {
   await withKube({}, async (k) => {
     await call(k, "POST", CRDS, { body: nodePoolCrd() });
     const cases: [string, Record<string, unknown>, string][] = [
@@ -227,7 +229,7 @@ Deno.test("12.2.24 PUT without resourceVersion is 422 for CRs, Leases, PDBs and 
   });
 });
 
-Deno.test("12.2.25 status is ignored on the main resource and reset to Pending on Pod create", async () => {
+Deno.test("status is ignored on the main resource and reset to Pending on Pod create", async () => {
   await withKube({}, async (k) => {
     const p = await call(k, "POST", PODS, {
       body: { ...podBody("p"), status: { phase: "Running" } },
@@ -245,7 +247,7 @@ Deno.test("12.2.25 status is ignored on the main resource and reset to Pending o
   });
 });
 
-Deno.test("12.2.26 built-in list items have no kind/apiVersion, custom resource items do, items is never null", async () => {
+Deno.test("built-in list items have no kind/apiVersion, custom resource items do, items is never null", async () => {
   await withKube({}, async (k) => {
     await call(k, "POST", PODS, { body: podBody("p") });
     const pods = await call(k, "GET", PODS);
@@ -263,7 +265,7 @@ Deno.test("12.2.26 built-in list items have no kind/apiVersion, custom resource 
   });
 });
 
-Deno.test("12.2.27 every APIResourceList puts main resources before subresources; pods/eviction names policy/v1 Eviction", async () => {
+Deno.test("every APIResourceList puts main resources before subresources; pods/eviction names policy/v1 Eviction", async () => {
   await withKube({}, async (k) => {
     await call(k, "POST", CRDS, { body: nodePoolCrd({ scale: true }) });
     const groups = (await call(k, "GET", "/apis")).json.groups as {
@@ -288,7 +290,7 @@ Deno.test("12.2.27 every APIResourceList puts main resources before subresources
   });
 });
 
-Deno.test("12.2.28 faults a client must survive: watch 500s, watch resets mid-stream, failed lists", async () => {
+Deno.test("faults a client must survive: watch 500s, watch resets mid-stream, failed lists", async () => {
   await withKube({ seed: 3 }, async (k) => {
     k.faults.watchErrorRate = 1;
     assert.equal((await call(k, "GET", `${PODS}?watch=true`)).status, 500);
@@ -308,7 +310,7 @@ Deno.test("12.2.28 faults a client must survive: watch 500s, watch resets mid-st
   });
 });
 
-Deno.test("12.2.29 list objects and watch objects have the same JSON shape on the wire (timestamps as strings)", async () => {
+Deno.test("list objects and watch objects have the same JSON shape on the wire (timestamps as strings)", async () => {
   await withKube({}, async (k) => {
     await call(k, "POST", PODS, { body: podBody("p") });
     const listed = (await call(k, "GET", PODS)).json.items[0];
@@ -324,7 +326,7 @@ Deno.test("12.2.29 list objects and watch objects have the same JSON shape on th
   });
 });
 
-Deno.test("12.2.30 eviction success is 201; an empty PDB selector selects every pod of the namespace", async () => {
+Deno.test("eviction success is 201; an empty PDB selector selects every pod of the namespace", async () => {
   await withKube({ gracefulDeletion: { scale: 0 } }, async (k) => {
     for (const n of ["a", "b"]) {
       await call(k, "POST", PODS, { body: podBody(n, { app: n }) });
@@ -355,7 +357,7 @@ Deno.test("12.2.30 eviction success is 201; an empty PDB selector selects every 
   });
 });
 
-Deno.test("12.2.31 graceful pod deletion finishes by itself (fake kubelet) and kubectl-style delete waits see DELETED", async () => {
+Deno.test("graceful pod deletion finishes by itself (fake kubelet) and kubectl-style delete waits see DELETED", async () => {
   await withKube({ gracefulDeletion: { scale: 0.001 } }, async (k) => {
     await call(k, "POST", PODS, { body: podBody("p") });
     const list = await call(
@@ -374,7 +376,7 @@ Deno.test("12.2.31 graceful pod deletion finishes by itself (fake kubelet) and k
   });
 });
 
-Deno.test("12.2.32 Table rows carry PartialObjectMetadata and the Table carries metadata.resourceVersion, for get, list and watch", async () => {
+Deno.test("Table rows carry PartialObjectMetadata and the Table carries metadata.resourceVersion, for get, list and watch", async () => {
   await withKube({}, async (k) => {
     const p = await call(k, "POST", PODS, { body: podBody("p", { app: "web" }) });
     const one = await call(k, "GET", `${PODS}/p`, { accept: TABLE });
@@ -406,7 +408,7 @@ Deno.test("12.2.32 Table rows carry PartialObjectMetadata and the Table carries 
   });
 });
 
-Deno.test("12.2.33 discovery and OpenAPI follow CRDs at once (no server-side staleness), and the OpenAPI hash changes", async () => {
+Deno.test("discovery and OpenAPI follow CRDs at once (no server-side staleness), and the OpenAPI hash changes", async () => {
   await withKube({}, async (k) => {
     const before = (await call(k, "GET", "/openapi/v3")).json.paths;
     assert.equal(before["apis/proxscale.io/v1alpha1"], undefined);
@@ -435,7 +437,7 @@ Deno.test("12.2.33 discovery and OpenAPI follow CRDs at once (no server-side sta
   });
 });
 
-Deno.test("12.2.34 a watch ends cleanly at timeoutSeconds and an ERROR event is a Status object", async () => {
+Deno.test("a watch ends cleanly at timeoutSeconds and an ERROR event is a Status object", async () => {
   await withKube({ historyLimit: 0 }, async (k) => {
     const a = await call(k, "POST", "/api/v1/namespaces/default/configmaps", {
       body: { metadata: { name: "a" } },
@@ -462,7 +464,7 @@ Deno.test("12.2.34 a watch ends cleanly at timeoutSeconds and an ERROR event is 
   });
 });
 
-Deno.test("12.2.35 watches stay open by default and close early only as a deliberate fault", async () => {
+Deno.test("watches stay open by default and close early only as a deliberate fault", async () => {
   await withKube({}, async (k) => {
     const w = await openWatch(k, `${PODS}?watch=true`);
     await new Promise((r) => setTimeout(r, 100));
@@ -478,7 +480,7 @@ Deno.test("12.2.35 watches stay open by default and close early only as a delibe
   });
 });
 
-Deno.test("12.2.28 fault hooks for client robustness: malformed list/watch objects and silent watches", async () => {
+Deno.test("fault hooks for client robustness: malformed list/watch objects and silent watches", async () => {
   await withKube({}, async (k) => {
     await call(k, "POST", PODS, { body: podBody("good") });
     await call(k, "POST", PODS, { body: podBody("bad") });
@@ -625,7 +627,7 @@ Deno.test("server-side apply: list-map conditions are owned per entry and per su
   });
 });
 
-Deno.test("12.2.28 injected 500s repeat exactly for a seed, and injected latency delays answers", async () => {
+Deno.test("injected 500s repeat exactly for a seed, and injected latency delays answers", async () => {
   const pattern = async (seed: number) => {
     let out = "";
     await withKube({ seed, faults: { errorRate: 0.5 } }, async (k) => {

@@ -1,7 +1,9 @@
 /**
- * kubernetes-api.md §12.2 traps 1-18, one test each, against the fake over a real socket.
- * (Traps 19-35 are in traps_more_test.ts; the client-node side of 22, 28 and 29 in
- * client_node_test.ts.)
+ * Traps of the Kubernetes API that look optional but break real clients (discovery and
+ * OpenAPI shapes, content types, watch framing and resourceVersion rules, patch bodies), one
+ * test each, against the fake over a real socket. More are in traps_more_test.ts; the
+ * client-node side (MicroTime, informers stopping on errors) is in
+ * tests/kubernetes_client_traps_test.ts.
  */
 import assert from "node:assert/strict";
 import { parse } from "yaml";
@@ -21,7 +23,7 @@ async function allGroupVersionDocs(k: Parameters<typeof call>[0]) {
   return docs;
 }
 
-Deno.test("12.2.1 aggregated discovery is labelled with its own Content-Type, legacy with application/json", async () => {
+Deno.test("aggregated discovery is labelled with its own Content-Type, legacy with application/json", async () => {
   await withKube({}, async (k) => {
     for (const p of ["/api", "/apis"]) {
       const agg = await call(k, "GET", p, { accept: AGG });
@@ -37,7 +39,7 @@ Deno.test("12.2.1 aggregated discovery is labelled with its own Content-Type, le
   });
 });
 
-Deno.test("12.2.2 /openapi/v3 is served and /openapi/v2 (protobuf only) is 404", async () => {
+Deno.test("/openapi/v3 is served and /openapi/v2 (protobuf only) is 404", async () => {
   await withKube({}, async (k) => {
     assert.equal(
       (await call(k, "GET", "/openapi/v3", { accept: "application/json, */*" })).status,
@@ -50,7 +52,7 @@ Deno.test("12.2.2 /openapi/v3 is served and /openapi/v2 (protobuf only) is 404",
   });
 });
 
-Deno.test("12.2.3 every kind's PATCH operation declares the fieldValidation query parameter", async () => {
+Deno.test("every kind's PATCH operation declares the fieldValidation query parameter", async () => {
   await withKube({}, async (k) => {
     let ops = 0;
     for (const doc of await allGroupVersionDocs(k)) {
@@ -69,7 +71,7 @@ Deno.test("12.2.3 every kind's PATCH operation declares the fieldValidation quer
   });
 });
 
-Deno.test("12.2.4 x-kubernetes-group-version-kind is an object on operations and an array on schemas", async () => {
+Deno.test("x-kubernetes-group-version-kind is an object on operations and an array on schemas", async () => {
   await withKube({}, async (k) => {
     for (const doc of await allGroupVersionDocs(k)) {
       for (
@@ -97,7 +99,7 @@ Deno.test("12.2.4 x-kubernetes-group-version-kind is an object on operations and
   });
 });
 
-Deno.test("12.2.5 plain HTTP serves anonymous requests (kubectl sends no credentials there); HTTPS demands them", async () => {
+Deno.test("plain HTTP serves anonymous requests (kubectl sends no credentials there); HTTPS demands them", async () => {
   await withKube({ tls: false }, async (k) => {
     const r = await call(k, "GET", "/api/v1/namespaces", { token: null });
     assert.equal(r.status, 200);
@@ -114,7 +116,7 @@ Deno.test("12.2.5 plain HTTP serves anonymous requests (kubectl sends no credent
   });
 });
 
-Deno.test("12.2.6 the HTTP kubeconfig has insecure-skip-tls-verify and no CA; the HTTPS one has a CA and no flag", async () => {
+Deno.test("the HTTP kubeconfig has insecure-skip-tls-verify and no CA; the HTTPS one has a CA and no flag", async () => {
   await withKube({ tls: false }, (k) => {
     const c = parse(k.kubeconfig()).clusters[0].cluster;
     assert.deepEqual(c, { server: k.url, "insecure-skip-tls-verify": true });
@@ -125,7 +127,7 @@ Deno.test("12.2.6 the HTTP kubeconfig has insecure-skip-tls-verify and no CA; th
   });
 });
 
-Deno.test("12.2.7 protobuf request bodies get 415 listing the JSON and YAML media types", async () => {
+Deno.test("protobuf request bodies get 415 listing the JSON and YAML media types", async () => {
   await withKube({}, async (k) => {
     const r = await call(
       k,
@@ -150,7 +152,7 @@ Deno.test("12.2.7 protobuf request bodies get 415 listing the JSON and YAML medi
   });
 });
 
-Deno.test("12.2.8 every response has a Content-Type, including 401, 403, 405, 410 and 500", async () => {
+Deno.test("every response has a Content-Type, including 401, 403, 405, 410 and 500", async () => {
   await withKube(
     { tls: false, users: { t2: "bob" } },
     async (k) => {
@@ -173,7 +175,7 @@ Deno.test("12.2.8 every response has a Content-Type, including 401, 403, 405, 41
   );
 });
 
-Deno.test("12.2.9 watch responses are application/json, also for Table watches", async () => {
+Deno.test("watch responses are application/json, also for Table watches", async () => {
   await withKube({}, async (k) => {
     for (
       const accept of [undefined, "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"]
@@ -185,7 +187,7 @@ Deno.test("12.2.9 watch responses are application/json, also for Table watches",
   });
 });
 
-Deno.test("12.2.10 one JSON object per line in watch streams (no pretty printing), Table events included", async () => {
+Deno.test("one JSON object per line in watch streams (no pretty printing), Table events included", async () => {
   await withKube({}, async (k) => {
     await call(k, "POST", PODS, {
       body: { metadata: { name: "a" }, spec: { containers: [{ name: "c", image: "x" }] } },
@@ -202,7 +204,7 @@ Deno.test("12.2.10 one JSON object per line in watch streams (no pretty printing
   });
 });
 
-Deno.test("12.2.11 after an ERROR 410 event the stream is closed", async () => {
+Deno.test("after an ERROR 410 event the stream is closed", async () => {
   await withKube({ historyLimit: 1 }, async (k) => {
     const first = await call(k, "POST", CMS, { body: { metadata: { name: "a" } } });
     for (const n of ["b", "c", "d"]) {
@@ -218,7 +220,7 @@ Deno.test("12.2.11 after an ERROR 410 event the stream is closed", async () => {
   });
 });
 
-Deno.test("12.2.12 DELETED events carry the deletion's new resourceVersion", async () => {
+Deno.test("DELETED events carry the deletion's new resourceVersion", async () => {
   await withKube({}, async (k) => {
     const a = await call(k, "POST", CMS, { body: { metadata: { name: "a" } } });
     const w = await openWatch(
@@ -235,7 +237,7 @@ Deno.test("12.2.12 DELETED events carry the deletion's new resourceVersion", asy
   });
 });
 
-Deno.test("12.2.13 'too old' is decided per resource type: other resources' writes do not expire a quiet watch", async () => {
+Deno.test("'too old' is decided per resource type: other resources' writes do not expire a quiet watch", async () => {
   await withKube({ historyLimit: 3 }, async (k) => {
     const p = await call(k, "POST", PODS, {
       body: { metadata: { name: "quiet" }, spec: { containers: [{ name: "c", image: "x" }] } },
@@ -260,7 +262,7 @@ Deno.test("12.2.13 'too old' is decided per resource type: other resources' writ
   });
 });
 
-Deno.test('12.2.14 resourceVersion "" and "0" start with synthetic ADDED events; "n" does not', async () => {
+Deno.test('resourceVersion "" and "0" start with synthetic ADDED events; "n" does not', async () => {
   await withKube({}, async (k) => {
     const a = await call(k, "POST", CMS, { body: { metadata: { name: "a" } } });
     for (const rv of ["", "&resourceVersion=", "&resourceVersion=0"]) {
@@ -280,7 +282,7 @@ Deno.test('12.2.14 resourceVersion "" and "0" start with synthetic ADDED events;
   });
 });
 
-Deno.test("12.2.15 selector watches emit ADDED and DELETED when objects enter and leave the selector", async () => {
+Deno.test("selector watches emit ADDED and DELETED when objects enter and leave the selector", async () => {
   await withKube({}, async (k) => {
     const a = await call(k, "POST", CMS, { body: { metadata: { name: "a" } } });
     const w = await openWatch(
@@ -306,7 +308,7 @@ Deno.test("12.2.15 selector watches emit ADDED and DELETED when objects enter an
   });
 });
 
-Deno.test("12.2.16 the resourceVersion counter never goes backwards across restarts", async () => {
+Deno.test("the resourceVersion counter never goes backwards across restarts", async () => {
   const first = await startFakeKube({ tls: false });
   const rv1 = Number(
     first.store.create("configmaps", { metadata: { name: "a" } }).ok &&
@@ -321,7 +323,7 @@ Deno.test("12.2.16 the resourceVersion counter never goes backwards across resta
   }
 });
 
-Deno.test("12.2.17 no-op writes bump no resourceVersion and emit no event", async () => {
+Deno.test("no-op writes bump no resourceVersion and emit no event", async () => {
   await withKube({}, async (k) => {
     const created = await call(k, "POST", CMS, {
       body: { metadata: { name: "a", labels: { x: "1" } }, data: { k: "v" } },
@@ -369,7 +371,7 @@ Deno.test("12.2.17 no-op writes bump no resourceVersion and emit no event", asyn
   });
 });
 
-Deno.test("12.2.18 JSON patch is implemented and an object body sent as JSON patch is 400", async () => {
+Deno.test("JSON patch is implemented and an object body sent as JSON patch is 400", async () => {
   await withKube({}, async (k) => {
     await call(k, "POST", "/api/v1/nodes", { body: { metadata: { name: "n1" } } });
     const r = await call(k, "PATCH", "/api/v1/nodes/n1", {
@@ -386,7 +388,7 @@ Deno.test("12.2.18 JSON patch is implemented and an object body sent as JSON pat
   });
 });
 
-Deno.test("12.2.28 a watch with an unsupported field selector is a plain 400, not a stream", async () => {
+Deno.test("a watch with an unsupported field selector is a plain 400, not a stream", async () => {
   await withKube({}, async (k) => {
     const r = await call(k, "GET", `${PODS}?watch=true&fieldSelector=spec.foo%3Dx`);
     assert.equal(r.status, 400);

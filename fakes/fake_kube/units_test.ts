@@ -1,6 +1,6 @@
 /**
- * Unit tests of the fake's pure parts: selector grammars (§5), patch semantics (§6.2-6.3),
- * Table helpers (§7), and the RBAC hook's 403 wording (§2.3).
+ * Unit tests of the fake's pure parts: selector grammars, patch semantics (JSON, merge and
+ * strategic merge), Table helpers, and the RBAC hook's 403 wording.
  */
 import assert from "node:assert/strict";
 import { jsonPatch, mergePatch, strategicMergePatch } from "./patch.ts";
@@ -21,7 +21,7 @@ const labels = (sel: string, l: Record<string, string>) => {
   return matchLabels(r.value, l);
 };
 
-Deno.test("5.1 label selectors: equality, inequality, sets, existence and numeric comparison", () => {
+Deno.test("label selectors: equality, inequality, sets, existence and numeric comparison", () => {
   const l = { app: "web", tier: "fe", n: "7" };
   assert.ok(labels("app=web,tier==fe", l));
   assert.ok(labels("app!=db,missing!=x", l));
@@ -36,7 +36,7 @@ Deno.test("5.1 label selectors: equality, inequality, sets, existence and numeri
   assert.equal(parseLabelSelector("n>x").ok, false);
 });
 
-Deno.test("5.1 structured selectors: {} matches all, expressions as In/NotIn/Exists/DoesNotExist", () => {
+Deno.test("structured selectors: {} matches all, expressions as In/NotIn/Exists/DoesNotExist", () => {
   assert.ok(matchLabelSelector({}, { a: "1" }));
   assert.ok(
     matchLabelSelector({
@@ -51,7 +51,7 @@ Deno.test("5.1 structured selectors: {} matches all, expressions as In/NotIn/Exi
   );
 });
 
-Deno.test("5.2 field selectors: =, ==, !=, escapes and the empty value", () => {
+Deno.test("field selectors: =, ==, !=, escapes and the empty value", () => {
   const r = parseFieldSelector("spec.nodeName=,status.phase!=Failed,metadata.name==a\\,b");
   assert.ok(r.ok);
   const values: Record<string, string> = {
@@ -63,7 +63,7 @@ Deno.test("5.2 field selectors: =, ==, !=, escapes and the empty value", () => {
   assert.equal(parseFieldSelector("nonsense").ok, false);
 });
 
-Deno.test("6.2 JSON patch ops incl. move, copy, ~1 escapes and '-' append; merge patch null deletes and arrays replace", () => {
+Deno.test("JSON patch ops incl. move, copy, ~1 escapes and '-' append; merge patch null deletes and arrays replace", () => {
   const doc = { metadata: { labels: { "a/b": "1" } }, list: [1, 2] };
   const r = jsonPatch(doc, [
     { op: "add", path: "/list/-", value: 3 },
@@ -86,7 +86,7 @@ Deno.test("6.2 JSON patch ops incl. move, copy, ~1 escapes and '-' append; merge
   });
 });
 
-Deno.test("6.3 strategic merge: $patch delete/replace, $retainKeys, env merged by name inside containers", () => {
+Deno.test("strategic merge: $patch delete/replace, $retainKeys, env merged by name inside containers", () => {
   const rules = builtinListRules("Pod");
   const pod = {
     spec: {
@@ -117,7 +117,7 @@ Deno.test("6.3 strategic merge: $patch delete/replace, $retainKeys, env merged b
   assert.deepEqual(retained.spec, { b: 3 });
 });
 
-Deno.test("7.1 ages print like Go's HumanDuration; 7.3 printer-column JSONPath picks filtered and indexed values", () => {
+Deno.test("ages print like Go's HumanDuration; printer-column JSONPath picks filtered and indexed values", () => {
   assert.deepEqual(
     [5e3, 312e3, 600e3, 3 * 3600e3 + 60e3, 50 * 3600e3, 3 * 86400e3 + 3600e3].map(humanDuration),
     ["5s", "5m12s", "10m", "3h1m", "2d2h", "3d1h"],

@@ -1,8 +1,8 @@
 /**
- * Watch fan-out for the store (kubernetes-api.md §4.3-§4.6): which event a watcher sees for
+ * Watch fan-out for the store: which event a watcher sees for
  * a committed write, judged on both the old and the new object so that objects entering or
- * leaving a selector produce ADDED or DELETED (trap 12.2.15), and DELETED always carries the
- * deletion's new resourceVersion (trap 12.2.12).
+ * leaving a selector produce ADDED or DELETED, and DELETED always carries the deletion's new
+ * resourceVersion (with the old one, clients replay the deletion).
  */
 import type { KObj } from "./objects.ts";
 import { fieldValue } from "./objects.ts";

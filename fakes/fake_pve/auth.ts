@@ -1,5 +1,5 @@
 /**
- * Authentication and permissions of the fake PVE (proxmox-api.md §4): API tokens
+ * Authentication and permissions of the fake PVE: API tokens
  * (`PVEAPIToken=user@realm!id=secret`, no CSRF), tickets with CSRFPreventionToken for writes,
  * PVE's exact 401 texts, and a small ACL model (privileges on paths, propagating to children)
  * that is enough to answer `403 Permission check failed (<path>, <priv>)` and to filter lists.
@@ -56,7 +56,7 @@ export class AuthRegistry {
     this.tokens.set(t.id, t);
   }
 
-  /** Revokes a token: later calls get `401 Authentication failed!` (F13). */
+  /** Revokes a token: later calls get `401 Authentication failed!`. */
   revokeToken(id: string): void {
     this.tokens.delete(id);
   }

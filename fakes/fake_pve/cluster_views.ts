@@ -1,6 +1,6 @@
 /**
  * The cluster-wide listings as PVE shapes them: cluster status, nextid, /cluster/resources
- * (statistics from the lagging snapshot, identity, tags, lock and pool immediate; §9.5, §12),
+ * (statistics from the lagging snapshot, identity, tags, lock and pool immediate, as on PVE),
  * /nodes with the certificate fingerprint, and node status. PveModel delegates here.
  */
 import { hostStats, resourceVm, type StatsSnapshot } from "./inventory.ts";

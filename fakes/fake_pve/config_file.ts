@@ -1,7 +1,8 @@
 /**
  * A VM's config file as PVE keeps it: `#` description lines then `key: value` lines sorted by
  * key. The text is the source of truth: `digest` is its SHA-1, and GET config coerces its
- * strings to JSON the way qemu-server does (proxmox-api.md §7 item 2).
+ * strings to JSON the way qemu-server does (integers and 0/1
+ * booleans as numbers, everything else as strings, unset keys absent).
  */
 import { createHash } from "node:crypto";
 
@@ -16,7 +17,7 @@ export type ConfigFile = {
   pendingDelete?: string[];
 };
 
-/** Options that change how GET config renders values (version switches, §1.2). */
+/** Options that change how GET config renders values (since PVE 8.1 `memory` is a string). */
 export type RenderOptions = { memoryAsString: boolean };
 
 const INTEGER_KEYS = new Set([

@@ -1,5 +1,5 @@
 /**
- * Fault injection for the fake PVE (proxmox-api.md §15), settable at start and at runtime,
+ * Fault injection for the fake PVE, settable at start and at runtime,
  * deterministic for a seed: HTTP errors and latency per endpoint, slow clones and tasks, task
  * failures and kills, held VM file locks, stale lock properties, full storage, offline hosts,
  * lost quorum, auth delay, statistics lag and the older-PVE version switches.
@@ -31,7 +31,7 @@ export type WireFaultKind =
 
 /**
  * An HTTP or transport failure answered instead of the call, or with `after` once the call
- * has been performed, so clients learn not to retry writes blindly (F12).
+ * has been performed, so clients learn not to retry writes blindly.
  */
 export type ErrorFault = EndpointMatch & Trigger & {
   kind?: WireFaultKind;
@@ -43,7 +43,7 @@ export type ErrorFault = EndpointMatch & Trigger & {
 /** Extra latency before the answer. */
 export type LatencyFault = EndpointMatch & { ms: number; jitterMs?: number };
 
-/** A task that ends with `message` (F6), or dies leaving its lock behind with `killed` (F7). */
+/** A task that ends with `message`, or dies leaving its lock behind with `killed`. */
 export type TaskFault = Trigger & {
   type?: string;
   vmid?: number;
@@ -56,26 +56,29 @@ export type TaskFault = Trigger & {
 export type FaultConfig = {
   errors?: ErrorFault[];
   latency?: LatencyFault[];
-  /** F11: full-clone copy rate in bytes/s (optionally for one target storage) */
+  /** Full-clone copy rate in bytes/s (optionally for one target storage) */
   slowClone?: { bytesPerSecond: number; storage?: string };
-  /** F11: task durations in ms by task type (qmclone, qmcreate, qmstart, …) */
+  /** Task durations in ms by task type (qmclone, qmcreate, qmstart, …) */
   taskDurations?: Record<string, number>;
   taskFailures?: TaskFault[];
-  /** F1-F3: hold these VMs' file locks for `ms` (applied when set) */
+  /** Hold these VMs' file locks for `ms`: writes, tasks and clones time out (applied when set) */
   lockHolds?: Array<{ vmid: number; ms: number }>;
-  /** F5: stale `lock` properties (applied when set) */
+  /** Stale `lock` properties, answered `VM is locked (<value>)` (applied when set) */
   staleLocks?: Array<{ vmid: number; lock: string }>;
-  /** F8: leave only `availBytes` (default 0) free on a storage */
+  /** Full storage: leave only `availBytes` (default 0) free on a storage */
   fullStorage?: Array<{ storage: string; availBytes?: number; node?: string }>;
-  /** F9 */
+  /** Offline hosts: listed as offline, and every call routed to one answers 595 */
   offlineNodes?: string[];
-  /** F10 */
+  /** Lost quorum: reads work, every write fails with `cluster not ready - no quorum?` */
   noQuorum?: boolean;
-  /** F13: delay before every 401, ms (PVE: ~3000) */
+  /** Delay before every 401, ms (PVE: ~3000) */
   authDelayMs?: number;
-  /** F15 */
+  /** How far /cluster/resources statistics lag behind, in ms */
   statsLagMs?: number;
-  /** F17 version switches: `message` in error bodies (default on), memory as string (on), body limit */
+  /**
+   * Older PVE behaviour, switched: `message` in error bodies (default on), memory as string (on),
+   * body limit.
+   */
   errorMessageField?: boolean;
   memoryAsString?: boolean;
   maxBodyBytes?: number;

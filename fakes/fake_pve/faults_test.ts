@@ -26,7 +26,7 @@ function ok<T>(r: { ok: true; value: T } | { ok: false; error: { message: string
   return r.value;
 }
 
-Deno.test("F11 slow clone: copy time follows the configured rate per storage", () => {
+Deno.test("slow clone: copy time follows the configured rate per storage", () => {
   const { model, faults, run, now } = setup();
   faults.update({ slowClone: { bytesPerSecond: 1 * GiB } }); // 32 s for the 32G template disk
   const start = now();
@@ -39,7 +39,7 @@ Deno.test("F11 slow clone: copy time follows the configured rate per storage", (
   assert.equal(now() - t0, 60_000);
 });
 
-Deno.test("F1/F2 injected lock holder: config refuses synchronously, start fails in its task", () => {
+Deno.test("injected lock holder: config refuses synchronously, start fails in its task", () => {
   const { model, faults, run } = setup();
   faults.update({ lockHolds: [{ vmid: 9001, ms: 30_000 }] });
   const sync = model.updateConfig("pve2", 9001, { cores: "4" }, ROOT, "sync");
@@ -54,7 +54,7 @@ Deno.test("F1/F2 injected lock holder: config refuses synchronously, start fails
   );
 });
 
-Deno.test("F5 stale lock, F6 task failure with rollback, F7 killed clone keeps its lock", () => {
+Deno.test("stale lock, task failure with rollback, killed clone keeps its lock", () => {
   const { model, faults, run } = setup();
   faults.update({ staleLocks: [{ vmid: 9002, lock: "migrate" }] });
   const c = model.cloneVm("pve3", 9002, { newid: "210" }, ROOT);
@@ -81,7 +81,7 @@ Deno.test("F5 stale lock, F6 task failure with rollback, F7 killed clone keeps i
   assert.equal(ok(model.getConfig("pve1", 212)).lock, "clone");
 });
 
-Deno.test("F8 full storage, F9 offline host, F10 quorum and F15 lag are switched at runtime", () => {
+Deno.test("full storage, offline host, quorum and statistics lag are switched at runtime", () => {
   const { model, faults, run, tick } = setup();
   faults.update({ fullStorage: [{ storage: "local-lvm", node: "pve1" }] });
   const exit = run("pve1", ok(model.createVm("pve1", { vmid: "220", scsi0: "local-lvm:8" }, ROOT)));

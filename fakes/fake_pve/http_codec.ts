@@ -1,5 +1,5 @@
 /**
- * Request decoding exactly as pve-http-server does it (proxmox-api.md §5.3): pairs split on
+ * Request decoding exactly as pve-http-server does it: pairs split on
  * `&` and `;`, only the first `=` counts (a literal `=` truncates the value), `+` is a space,
  * then `%XX`. Repeated keys become arrays. Also the multipart parser for uploads.
  */

@@ -1,6 +1,6 @@
 /**
  * Read-only views of the fake cluster as PVE's listing endpoints shape them: cluster status,
- * /cluster/resources (with the statistics lag of proxmox-api.md §12), /nodes, node status,
+ * /cluster/resources (whose CPU and memory statistics lag behind, as on PVE), /nodes, node status,
  * the qemu list and status/current.
  */
 import { diskKeys } from "./config_file.ts";

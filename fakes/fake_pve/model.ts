@@ -64,7 +64,7 @@ export type PveModelOptions = {
   now?: () => number;
   seed?: number;
   clusterName?: string;
-  /** §12 statistics lag in ms (0: live) */
+  /** How far /cluster/resources statistics lag behind, in ms (0: live) */
   statsLagMs?: number;
   timing?: Partial<Omit<Timing, "durations">> & { durations?: Record<string, number> };
   /** storages; default local (dir: iso, snippets, …), local-lvm (lvmthin), ceph (shared rbd) */
@@ -161,14 +161,14 @@ export class PveModel {
     return `${storage}:${name}`;
   }
 
-  /** Marks a host online or offline (F9). */
+  /** Marks a host online or offline. */
   setHostOnline(node: string, online: boolean): void {
     const h = this.st.hosts.get(node);
     if (!h) throw new Error(`No host ${node}`);
     h.online = online;
   }
 
-  /** Sets a storage's capacity in bytes; `availBytes` makes it exactly that full (F8). */
+  /** Sets a storage's capacity in bytes; `availBytes` makes it exactly that full. */
   setStorageAvail(storage: string, availBytes: number, node?: string): void {
     const s = this.st.storages.get(storage);
     if (!s) throw new Error(`No storage ${storage}`);
@@ -176,7 +176,7 @@ export class PveModel {
     s.total = this.st.usedBytes(n, s) + availBytes;
   }
 
-  /** Sets or clears a VM's `lock` property with no task behind it: a stale lock (F5). */
+  /** Sets or clears a VM's `lock` property with no task behind it: a stale lock. */
   setLockProperty(vmid: number, value: string | undefined): void {
     const vm = this.st.vms.get(vmid);
     if (!vm) throw new Error(`No VM ${vmid}`);
@@ -184,7 +184,7 @@ export class PveModel {
     else vm.conf.values.set("lock", value);
   }
 
-  /** Holds a VM's file lock for `ms` as a hidden task would (F1-F3). */
+  /** Holds a VM's file lock for `ms` as a hidden task would. */
   holdVmLock(vmid: number, ms: number): void {
     const st = this.st;
     st.sched.spawn(
@@ -196,7 +196,7 @@ export class PveModel {
     );
   }
 
-  /** Quorum on or off (F10). */
+  /** Quorum on or off (without it every write fails). */
   setQuorate(quorate: boolean): void {
     this.st.quorate = quorate;
   }

@@ -1,5 +1,5 @@
 /**
- * Resource pools (proxmox-api.md §9.20): a VM belongs to at most one pool; create and clone
+ * Resource pools: a VM belongs to at most one pool; create and clone
  * add to a pool, destroy removes from it; updates are wrapped in `update pools failed: …`.
  */
 import type { ModelState, Outcome, VmState } from "./state.ts";

@@ -1,7 +1,8 @@
 /**
  * PVE property strings (`local-lvm:vm-101-disk-0,discard=on,size=32G`) and sizes. PVE re-prints
  * them canonically when it stores them, and clients must parse rather than compare text, so the
- * fake stores them exactly as PVE would (proxmox-api.md §7 items 4-5, §10.2-10.3).
+ * fake stores them exactly as PVE would (default key first, then keys alphabetically, sizes in
+ * whole K/M/G/T when exact).
  */
 
 /** One `key=value` list, in the order written. */

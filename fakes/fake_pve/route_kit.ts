@@ -21,7 +21,7 @@ export type Ctx = {
 /** A handler's answer: data (plus `total` for task logs) or a PVE error. */
 export type Answer = { ok: true; data: unknown; total?: number } | { ok: false; error: PveError };
 
-/** One endpoint. `lockWait`: the server retries while the VM file lock is busy (§11.2). */
+/** One endpoint. `lockWait`: the server retries while the VM file lock is busy. */
 export type Route = {
   method: "GET" | "POST" | "PUT" | "DELETE";
   path: string;

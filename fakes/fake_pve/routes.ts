@@ -1,7 +1,7 @@
 /**
- * The endpoints of proxmox-api.md §9 as a table: path template, privileges to check (403 like
- * PVE), and a handler over PveModel. Listings filter silently by privilege (§4.5). The server
- * (server.ts) owns transport, authentication, faults and the envelope.
+ * The PVE endpoints proxscale uses, as a table: path template, privileges to check (403 like PVE),
+ * and a handler over PveModel. Listings drop what the caller may not audit and still answer 200.
+ * The server (server.ts) owns transport, authentication, faults and the envelope.
  */
 import { missingPriv } from "./auth.ts";
 import type { PveError } from "./model.ts";

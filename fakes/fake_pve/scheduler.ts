@@ -3,7 +3,7 @@
  * the scheduler resumes it when its time comes or its lock frees, in time order, against an
  * injected clock. That single mechanism gives the simulator virtual time (advance the clock,
  * tasks complete) and the HTTP server real time (tasks complete once their duration elapsed),
- * and it reproduces PVE's file-lock waits and "got timeout" failures (proxmox-api.md §11).
+ * and it reproduces PVE's file-lock waits and "got timeout" failures.
  */
 
 /** Shared locks coexist (clone sources); exclusive locks exclude everything. */
@@ -23,7 +23,7 @@ export class TaskFailure extends Error {
   override name = "TaskFailure";
 }
 
-/** The worker died without writing a status (F7): no rollback, exitstatus `unexpected status`. */
+/** The worker died without writing a status: no rollback, exitstatus `unexpected status`. */
 export class TaskKilled extends TaskFailure {
   override name = "TaskKilled";
   constructor() {

@@ -19,7 +19,7 @@
  * `/api2/json`). Defaults: 3 hosts, port 0 (ephemeral), hostname 127.0.0.1, token
  * `root@pam!proxscale` with a secret derived from the seed, user root@pam with password
  * `proxscale`. The control interface is in-process (`model`, `faults`, `auth`); nothing
- * outside /api2/json is served (proxmox-api.md §16.3).
+ * outside /api2/json is served, so no client can reach the controls through the API.
  */
 import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -55,7 +55,7 @@ export type FakePveOptions = {
   users?: UserSpec[];
 };
 
-/** One request as the fake saw it (§15: tests assert call sequences). */
+/** One request as the fake saw it (tests assert call sequences). */
 export type RecordedRequest = {
   method: string;
   path: string;
@@ -78,7 +78,7 @@ export type FakePve = {
   faults: FaultController;
   auth: AuthRegistry;
   requests: RecordedRequest[];
-  /** F18: serve a freshly generated certificate from now on; returns its fingerprint. */
+  /** Serves a new certificate from now on (a TLS identity change); returns its fingerprint. */
   rotateCertificate(): Promise<string>;
   close(): Promise<void>;
 };
@@ -134,10 +134,14 @@ export async function startFakePve(opts: FakePveOptions = {}): Promise<FakePve> 
       }
     });
   });
-  server.on("secureConnection", (s: Socket) => {
+  // Raw TCP sockets too: one whose TLS handshake never finished (its client was killed) fires
+  // no "secureConnection", yet server.close() waits for it until the handshake times out.
+  const track = (s: Socket) => {
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
-  });
+  };
+  server.on("connection", track);
+  server.on("secureConnection", track);
 
   function headers(
     extra: Record<string, string | number> = {},
@@ -204,7 +208,7 @@ export async function startFakePve(opts: FakePveOptions = {}): Promise<FakePve> 
     res.end(data);
   }
 
-  /** F12: an HTTP error, or a broken transport or body for clients to survive. */
+  /** An HTTP error, or a broken transport or body for clients to survive. */
   function sendFault(
     req: IncomingMessage,
     res: ServerResponse,

@@ -587,7 +587,7 @@ Deno.test("ISO upload by multipart, snippets refused, cdrom attach, volume survi
   });
 });
 
-Deno.test("F18: a rotated certificate changes the fingerprint clients see", async () => {
+Deno.test("a rotated certificate changes the fingerprint clients see", async () => {
   await withFake({}, async ({ pve }) => {
     const peer = () =>
       new Promise<string>((resolve, reject) => {
@@ -609,7 +609,7 @@ Deno.test("F18: a rotated certificate changes the fingerprint clients see", asyn
   });
 });
 
-Deno.test("F12 wire faults: reset, non-JSON, truncated, missing data, wrong type; reset after work performs it", async () => {
+Deno.test("wire faults: reset, non-JSON, truncated, missing data, wrong type; reset after work performs it", async () => {
   await withFake({}, async ({ pve, call }) => {
     const ep = "GET /cluster/nextid";
     pve.faults.update({ errors: [{ endpoint: ep, kind: "reset", times: 1 }] });
@@ -675,4 +675,22 @@ Deno.test("on the real clock tasks complete once their duration has elapsed; 401
   } finally {
     await pve.close();
   }
+});
+
+Deno.test("close ends a connection whose TLS handshake never finished (a killed client's)", async () => {
+  const pve = await startFakePve({ seed: 11 });
+  const port = Number(new URL(pve.url).port);
+  const raw = await Deno.connect({ hostname: "127.0.0.1", port });
+  // Let the server accept it; no ClientHello is ever sent.
+  await new Promise((r) => setTimeout(r, 100));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    pve.close().then(() => "closed"),
+    new Promise<string>((r) => timer = setTimeout(() => r("still waiting after 10 s"), 10_000)),
+  ]);
+  clearTimeout(timer);
+  try {
+    raw.close();
+  } catch { /* already closed by the server */ }
+  assert.equal(outcome, "closed");
 });

@@ -33,7 +33,7 @@ export type HostState = {
   rootfs: number;
 };
 
-/** Storage plugin types the fake knows (volume naming differs per type, §8.4). */
+/** Storage plugin types the fake knows (volume naming differs per type). */
 export type StorageType = "dir" | "nfs" | "lvmthin" | "lvm" | "zfspool" | "rbd";
 
 /** A storage definition; `nodes` undefined means every host. Sizes in bytes. */
@@ -86,7 +86,7 @@ export type TaskState = {
   endtime?: number;
   log: string[];
   runId: number;
-  /** An injected failure the worker applies at its commit point (F6/F7). */
+  /** An injected failure the worker applies at its commit point. */
   injected?: { message: string; killed?: boolean };
 };
 
@@ -98,7 +98,7 @@ export type PoolState = {
   storage: Set<string>;
 };
 
-/** Task durations and lock waits in ms (PVE's real lock waits by default, §11.2). */
+/** Task durations and lock waits in ms (PVE's real lock waits by default). */
 export type Timing = {
   durations: Record<string, number>;
   /** full-clone copy rate; duration adds disk bytes / rate */
@@ -300,7 +300,7 @@ export class ModelState {
   }
 }
 
-/** Throws the task's injected failure, if any, at a worker's commit point (F6/F7). */
+/** Throws the task's injected failure, if any, at a worker's commit point. */
 export function throwInjected(t: TaskState): void {
   if (t.injected?.killed) throw new TaskKilled();
   if (t.injected) throw new TaskFailure(t.injected.message);

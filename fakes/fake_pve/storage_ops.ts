@@ -1,7 +1,7 @@
 /**
- * Volumes on the fake's storages: PVE's naming per storage type (proxmox-api.md §8.4), space
- * accounting with out-of-space failures (F8), linked clones of base volumes, and the storage
- * endpoints (list, status, content, ISO upload and delete; node-bootstrap.md §6.3).
+ * Volumes on the fake's storages: PVE's naming per storage type, space
+ * accounting with out-of-space failures, linked clones of base volumes, and the storage
+ * endpoints (list, status, content, ISO upload and delete).
  */
 import { type ModelState, type Outcome, type StorageState, type Volume } from "./state.ts";
 import { TaskFailure } from "./scheduler.ts";
@@ -95,7 +95,7 @@ export function allocCloudinit(
   return place(st, node, s, { storage: s.id, name, size: 4 * 1024 ** 2, content: "images", vmid });
 }
 
-/** A linked clone of base volume `base` (named as §8.4 shows per storage type). */
+/** A linked clone of base volume `base` (named as PVE names it on that storage type). */
 export function allocLinked(
   st: ModelState,
   node: string,

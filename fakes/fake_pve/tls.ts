@@ -1,8 +1,9 @@
 /**
  * A throw-away PKI for the fake PVE: a self-signed CA and an X.509 v3 leaf (SAN localhost and
  * 127.0.0.1) made with openssl, like pve-root-ca.pem and pve-ssl.pem on a real node. rustls
- * rejects v1 certificates and CA certificates used as leaves (deno-notes.md §13), hence the
- * extensions file. The leaf's SHA-256 fingerprint is what clients pin (proxmox-api.md §3.3).
+ * rejects v1 certificates and CA certificates used as leaves (docs/toolchain.md, 'Test
+ * certificates'), hence the extensions file. Clients pin the leaf's SHA-256 fingerprint (over its
+ * DER, upper-case hex pairs joined by colons), as PVE publishes it.
  */
 import { fingerprintOf, issueCa, issueLeaf, serverSans } from "../tls/pki.ts";
 

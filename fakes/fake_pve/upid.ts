@@ -1,6 +1,6 @@
 /**
  * UPIDs: PVE's task identifiers. The client polls a task by UPID on the node the UPID names,
- * so the fake must produce and parse exactly PVE's format (proxmox-api.md §8.3).
+ * so the fake must produce and parse exactly PVE's format.
  */
 
 /** The decoded fields of a UPID. */

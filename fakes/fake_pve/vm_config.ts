@@ -1,5 +1,5 @@
 /**
- * VM config parameters: validation with PVE's 400 texts (proxmox-api.md §5.4-5.5, §10), and
+ * VM config parameters: validation with PVE's 400 texts, and
  * applying a change the way qemu-server stores it: canonical disk and NIC strings, generated
  * MACs, new volumes allocated, replaced or deleted disks turned into `unusedN`, tags normalised
  * on update only. Shared by create, clone and config update.

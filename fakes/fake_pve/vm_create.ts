@@ -1,7 +1,7 @@
 /**
  * Creating VMs: `POST /nodes/{node}/qemu` (qmcreate) and `POST …/{vmid}/clone` (qmclone), with
  * PVE's synchronous checks, the VMID reservation (`lock: create`, the clone placeholder), disk
- * allocation and copying under storage locks, and rollback on failure (proxmox-api.md §9.10-9.11).
+ * allocation and copying under storage locks, and rollback on failure.
  */
 import { type ConfigFile, diskKeys } from "./config_file.ts";
 import {
@@ -58,7 +58,7 @@ function poolError(st: ModelState, pool: string | undefined): PveError | undefin
   return st.fail(403, `Permission check failed (pool '${pool}' does not exist)`);
 }
 
-/** `storage lock` key and the timeout text PVE prints for it (§11.3). */
+/** `storage lock` key and the timeout text PVE prints for it. */
 export function storageLock(node: string, s: StorageState): { key: string; message: string } {
   return s.shared
     ? {

@@ -1,7 +1,7 @@
 /**
  * Changing and removing VMs: config update (POST async / PUT sync, digest, lock property and
  * file lock), resize, power actions, destroy with purge, template conversion. Errors surface
- * synchronously or in the task exactly where PVE raises them (proxmox-api.md §9.13-9.17, §11.4).
+ * synchronously or in the task exactly where PVE raises them.
  */
 import {
   configDigest,

@@ -1,7 +1,8 @@
 /**
  * Throw-away PKI for the fakes and their tests: a CA and X.509 v3 leaves made with the system
  * openssl (EC P-256, so milliseconds). rustls refuses v1 certificates and CA certificates used as
- * leaves (deno-notes.md §13), so every leaf gets an extensions file with its SANs and usage.
+ * leaves (docs/toolchain.md, 'Test certificates'), so every leaf gets an extensions file with its
+ * SANs and usage.
  *
  * May import: nothing of the project. Used by fakes/fake_pve, fakes/fake_kube and test fixtures.
  */

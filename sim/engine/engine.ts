@@ -79,7 +79,10 @@ export function fixedDepartureOf(tp: TracePod, model: DepartureModel): number | 
   return undefined;
 }
 
-/** The interval a pod demands capacity, for the fluid bound (§6.3), or [arrival, end). */
+/**
+ * The interval a pod demands capacity, for the fluid bound (docs/simulation.md, 'Metrics'), or
+ * [arrival, end).
+ */
 export function demandInterval(tp: TracePod, model: DepartureModel, end: number): [number, number] {
   const run = runTimeOf(tp, model);
   const d = run !== undefined ? tp.arrival + run : fixedDepartureOf(tp, model) ?? end;

@@ -1,6 +1,6 @@
 /**
  * The event queue: a binary min-heap ordered by (time, class, key, insertion sequence), so
- * equal timestamps resolve by the fixed rule of simulation-and-traces.md §5.4 — departures,
+ * equal timestamps resolve by a fixed rule (docs/simulation.md, 'The world') — departures,
  * then world transitions, then arrivals, then controller wake-ups — never by heap accident.
  *
  * May import: nothing.

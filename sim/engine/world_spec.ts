@@ -26,7 +26,7 @@ export type Delays = {
 };
 
 /**
- * How a pod's departure is decided (simulation-and-traces.md §5.1): at its recorded time
+ * How a pod's departure is decided (docs/simulation.md, 'Departure models'): at its recorded time
  * (services), a fixed run time after its simulated bind (batch), or per pod: `auto` uses the run
  * time when the trace gives one and the recorded departure otherwise.
  */

@@ -1,5 +1,5 @@
 /**
- * A Cluster-Autoscaler-like baseline with CA's defaults (autoscaling-semantics.md §12): a 10 s
+ * A Cluster-Autoscaler-like baseline with CA's default flags: a 10 s
  * scan; scale-up packs unschedulable pods first-fit decreasing onto in-flight nodes and then
  * onto copies of one fixed shape per node group (the pool's largest shape), choosing the group
  * by the least-waste expander; scale-down marks a node unneeded when its CPU and memory requests
@@ -170,7 +170,7 @@ export function caDecide(
   const all = nodeUsage(snap);
   const blockedUntil = lastScaleUp + CA_DEFAULTS.delayAfterAdd;
   // The unneeded clock starts after the cooldown, which gives the anchor "an empty node added
-  // by a scale-up survives at least 20 min" (autoscaling-semantics.md §12).
+  // by a scale-up survives at least 20 min" (10 min delay after add, then 10 min unneeded).
   const cooling = snap.now < blockedUntil;
   for (const u of cooling ? [] : uses) {
     const a = u.node.allocatable;

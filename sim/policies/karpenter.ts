@@ -1,9 +1,9 @@
 /**
- * A Karpenter-like baseline (autoscaling-semantics.md §9-§11): pending pods are batched (1 s
- * idle, 10 s max) and packed first-fit decreasing onto existing, in-flight and new claims of the
- * cheapest fitting fixed instance type — the algorithm the proxscale core implements, so the
- * scale-up reuses core/provisioning with Karpenter's fixed settings (fixed shapes only, no
- * stabilization window, no concurrency cap). Disruption runs Karpenter's order with
+ * A Karpenter-like baseline (its provisioning batcher, disruption methods and budgets): pending
+ * pods are batched (1 s idle, 10 s max) and packed first-fit decreasing onto existing, in-flight
+ * and new claims of the cheapest fitting fixed instance type — the algorithm the proxscale core
+ * implements, so the scale-up reuses core/provisioning with Karpenter's fixed settings (fixed
+ * shapes only, no stabilization window, no concurrency cap). Disruption runs Karpenter's order with
  * consolidateAfter 0 s and a 10 % budget: emptiness first, then multi-node consolidation (the
  * longest prefix of candidates, cheapest to disrupt first, whose pods fit on the rest, capped at
  * 100), then single-node; a command executes only after it stayed valid for 15 s.

@@ -1,7 +1,7 @@
 /**
  * The policies `proxscale sim` compares, by name, built for one config.
  *
- * May import: sim/policies/.
+ * May import: core/ (types), sim/engine/policy.ts (types).
  */
 import type { Config } from "../../core/model.ts";
 import type { Policy } from "../engine/policy.ts";

@@ -13,7 +13,8 @@
  * and L2 = max L(α). Items of J1 ∪ J2 need a bin each (no two fit together); items of J3 can
  * only use the room J2's bins leave (J1's leave less than α) or new bins.
  *
- * May import: core/, sim/trace/format.ts, sim/engine/engine.ts, sim/report/fluid_bound.ts.
+ * May import: core/, sim/trace/format.ts, sim/engine/engine.ts, sim/engine/world_spec.ts (types),
+ * sim/report/fluid_bound.ts.
  */
 import type { Config } from "../../core/model.ts";
 import type { Trace } from "../trace/format.ts";

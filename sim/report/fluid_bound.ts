@@ -1,12 +1,13 @@
 /**
- * Lower bounds on what any policy needs for a trace (simulation-and-traces.md §6.3): the fluid
+ * Lower bounds on what any policy needs for a trace (docs/simulation.md, 'Metrics'): the fluid
  * node-hour bound ∫ max_r D_r(t)/A_r dt (nodes divisible, no boot or drain time), the integer
  * bound with ⌈·⌉, and the cost bound ∫ c_cpu·D_cpu + c_mem·D_mem dt of freely shaped VMs.
  * A_r is the largest allocatable any shape of any template offers per resource, so the bound
  * holds whatever mix of shapes a policy launches. Pods no shape can hold are left out, and
  * counted.
  *
- * May import: core/, sim/trace/format.ts, sim/engine/engine.ts (demand intervals).
+ * May import: core/, sim/trace/format.ts, sim/engine/engine.ts (demand intervals),
+ * sim/engine/world_spec.ts (types).
  */
 import type { Config, Resources } from "../../core/model.ts";
 import { allocatable } from "../../core/shapes.ts";

@@ -1,5 +1,5 @@
 /**
- * What a run measured, as simulation-and-traces.md §6 defines it: node-hours split by phase and
+ * What a run measured, as docs/simulation.md, 'Metrics' defines it: node-hours split by phase and
  * their cost (a VM is paid from the clone request until it is destroyed), pending time by
  * nearest rank, pods never scheduled, time-weighted reserved utilisation, VM creates and
  * deletes, evictions and removals by reason, and a fixed-step time series for the charts.

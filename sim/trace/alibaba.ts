@@ -1,17 +1,19 @@
 /**
  * Importer for the Alibaba cluster-trace-gpu-v2023 ("openb") pod list
- * (simulation-and-traces.md §4.2): `name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,
- * pod_phase,creation_time,deletion_time,scheduled_time`, times in seconds from trace start,
- * empty scheduled_time for pods never scheduled. Arrival is creation_time, departure
- * deletion_time; scheduled_time is kept only as the recorded reference (the simulator decides
- * binding), and gives the run time under the fixed-duration model. GPU pods are dropped, or
- * replayed with CPU and memory only (their num_gpu, gpu_milli and gpu_spec kept on the pod for
- * GPU-aware replays). Two rows of one pod name whose lifetimes overlap are an error naming both
- * lines. Rows that cannot be replayed (GPU pods under --gpu drop, a deletion_time before the
- * creation_time, a zero lifetime) are dropped and the trace's notes say how many and why.
- * Requests can be scaled by a documented factor (§5.2).
+ * (`openb_pod_list_default.csv`, docs/simulation.md, 'Alibaba cluster-trace-gpu-v2023 (openb)'):
+ * `name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,
+ * pod_phase,creation_time,deletion_time,scheduled_time`, times in seconds from trace start, empty
+ * scheduled_time for pods never scheduled. Arrival is creation_time, departure deletion_time;
+ * scheduled_time is kept only as the recorded reference (the simulator decides binding), and gives
+ * the run time under the fixed-duration model. GPU pods are dropped, or replayed with CPU and
+ * memory only (their num_gpu, gpu_milli and gpu_spec kept on the pod for GPU-aware replays). Two
+ * rows of one pod name whose lifetimes overlap are an error naming both lines. Rows that cannot be
+ * replayed (GPU pods under --gpu drop, a deletion_time before the creation_time, a zero lifetime)
+ * are dropped and the trace's notes say how many and why. Requests can be scaled by a factor
+ * (`--scale`) the report header states, since the trace's pods come from servers larger than most
+ * Proxmox VMs.
  *
- * May import: sim/trace/.
+ * May import: core/quantity.ts, core/result.ts.
  */
 import { MiB } from "../../core/quantity.ts";
 import { err, ok, type Result } from "../../core/result.ts";

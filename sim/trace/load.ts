@@ -3,7 +3,7 @@
  * the generic CSV. With no explicit format, a file whose first line is the proxscale header is
  * a proxscale trace, a CSV with a cpu_milli column is openb, any other CSV is generic.
  *
- * May import: sim/trace/.
+ * May import: core/result.ts (types).
  */
 import type { Result } from "../../core/result.ts";
 import type { Trace, TraceError } from "./format.ts";

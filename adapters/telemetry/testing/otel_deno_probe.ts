@@ -1,7 +1,7 @@
 /**
  * Run by otel_deno_test.ts in a child Deno with OTEL_DENO=true: one traced launch decision and
  * one counter, so the test can check the spans reach Deno's exporter while /metrics text still
- * comes from our own provider (the global-provider gotcha, deno-notes.md §10.2).
+ * comes from our own provider (docs/toolchain.md, 'OpenTelemetry's global provider').
  */
 import { reason } from "../../../core/reason.ts";
 import { memorySink } from "../logger.ts";

@@ -34,7 +34,7 @@
  * once), inter-pod matchLabelKeys, the NodeAffinity pre-filter's node-name shortcut, image
  * locality, and the existing pods' preferred terms in the inter-pod affinity score.
  *
- * May import: fakes/fake_kube (the store and object types), fakes/cluster/quantity.ts. Never
+ * May import: fakes/fake_kube/ (the store and object types), fakes/cluster/quantity.ts. Never
  * core/: the oracle must not share the code it judges.
  */
 import type { KObj } from "../../fake_kube/objects.ts";
