@@ -399,10 +399,16 @@ export function reconcile(
     }
   }
 
-  // Decisions about capacity see only the claims that stay.
-  const live: Snapshot = gone.size === 0
-    ? snapshot
-    : { ...snapshot, nodeClaims: snapshot.nodeClaims.filter((c) => !gone.has(c.name)) };
+  // Decisions about capacity see the claims this pass deletes as deleting, not as absent: their
+  // VMs exist until finalized, so they still count against the pool's limits and disruption
+  // budgets (as in Karpenter), and their nodes are leaving, so they offer no room. Dropping them
+  // let a launch go over the node limit while a deleted claim's VM was still being destroyed.
+  const live: Snapshot = gone.size === 0 ? snapshot : {
+    ...snapshot,
+    nodeClaims: snapshot.nodeClaims.map((c) =>
+      gone.has(c.name) && !c.deleting ? { ...c, deleting: true } : c
+    ),
+  };
   const cap = planCapacity(live, config, state.disruption);
   const plan = cap.provisioning;
   const d = cap.disruption;

@@ -257,3 +257,30 @@ Deno.test("a status write is reported as StatusUpdated with what it writes, not 
   assert.match(update.reason.message, /^NodeClaim general-abcde status: .*Launched=True/);
   assert.match(update.reason.message, /vmid 1234/);
 });
+
+Deno.test("a claim being deleted counts against its pool's node limit until it is gone", () => {
+  const limited = {
+    ...config,
+    nodePools: config.nodePools.map((p) => ({ ...p, limits: { nodes: 1 } })),
+  };
+  // Deleting before this pass (its VM still there), or deleted by this pass (a launch past its
+  // timeout, whose clone may still be under way): either may have a VM until it is finalized.
+  for (
+    const [c, vms] of [
+      [claim({ deleting: true, vmid: 1234 }), [vm()]],
+      [claim({ createdAt: T0 - config.settings.launchTimeout - 1, vmid: 1234 }), []],
+    ] as const
+  ) {
+    const plan = reconcile(
+      snapshotOf({ pods: [pending("web-1")], nodeClaims: [c], vms: [...vms] }),
+      limited,
+    );
+    assert.equal(
+      plan.actions.filter((a) => a.kind === "LaunchClaim" && a.isNew).length,
+      0,
+      "no new claim while the pool is at its limit",
+    );
+    const unhelped = plan.provisioning.unhelped.find((u) => u.pod === "default/web-1");
+    assert.equal(unhelped?.reason.code, "PoolLimitReached");
+  }
+});
