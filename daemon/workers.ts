@@ -22,7 +22,7 @@ import { describeKubeError } from "../adapters/kubernetes/client.ts";
 import { nodeClaimFromKube } from "../adapters/kubernetes/translate.ts";
 import { setNodeClaimStatus } from "../adapters/kubernetes/nodeclaim_writer.ts";
 import { deleteNode } from "../adapters/kubernetes/node_writer.ts";
-import { launchFailureCause, providerErrorReason } from "../adapters/proxmox/port.ts";
+import { launchFailureCause, providerErrorReason } from "./ports/provider.ts";
 import { type JobHandler, type JobOutcome, launchJobId } from "../adapters/queue/port.ts";
 import { terminateCommand } from "./termination.ts";
 import { bootstrapCreateOptions, releaseBootstrap } from "./bootstrap.ts";
