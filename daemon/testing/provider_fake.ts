@@ -42,6 +42,23 @@ export type FakeProviderOptions = {
 
 const GiB = 2 ** 30;
 
+/** A NodeClaim of pool `general` on Provider `fake` (2 cores, 4 GiB), for tests to adjust. */
+export function fakeClaim(name: string, over: Partial<NodeClaim> = {}): NodeClaim {
+  return {
+    name,
+    nodePool: "general",
+    machineTemplate: "tpl",
+    provider: "fake",
+    shape: { name: "m", cpu: 2000, memory: 4 * GiB },
+    createdAt: 0,
+    labels: {},
+    taints: [],
+    startupTaints: [],
+    conditions: [],
+    ...over,
+  };
+}
+
 /** An in-memory MachineProvider that records its calls and fails on request. */
 export class FakeProvider implements MachineProvider {
   readonly name: string;

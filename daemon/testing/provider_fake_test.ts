@@ -1,28 +1,11 @@
 import assert from "node:assert/strict";
-import type { NodeClaim } from "../../core/model.ts";
 import { err, ok } from "../../core/result.ts";
-import { T0, testConfig, testTemplate } from "../../core/testing/arbitraries.ts";
-import { FakeProvider } from "./provider_fake.ts";
+import { testConfig, testTemplate } from "../../core/testing/arbitraries.ts";
+import { fakeClaim as claim, FakeProvider } from "./provider_fake.ts";
 
 const template = testTemplate();
 const provider = testConfig().providers[0]!;
 const GiB = 2 ** 30;
-
-function claim(name: string, over: Partial<NodeClaim> = {}): NodeClaim {
-  return {
-    name,
-    nodePool: "general",
-    machineTemplate: template.name,
-    provider: "fake",
-    shape: { name: "m", cpu: 2000, memory: 4 * GiB },
-    createdAt: T0,
-    labels: {},
-    taints: [],
-    startupTaints: [],
-    conditions: [],
-    ...over,
-  };
-}
 
 Deno.test("creating a claim's VM twice gives the same VM, and both calls are recorded", async () => {
   const p = new FakeProvider();
