@@ -14,7 +14,7 @@ import type { KubeClient } from "../adapters/kubernetes/client.ts";
 import type { ClusterInformers } from "../adapters/kubernetes/cluster_informers.ts";
 import type { EventRecorder } from "../adapters/kubernetes/events.ts";
 import type { MachineProvider } from "./ports/provider.ts";
-import type { JobQueue } from "../adapters/queue/port.ts";
+import type { JobQueue } from "./ports/queue.ts";
 import type { Clock } from "./ports/clock.ts";
 import type { RandomBytes } from "../core/bootstrap_token.ts";
 import type { LaunchGuard } from "./launch_guard.ts";

@@ -18,7 +18,7 @@ import { LeaderElector } from "../adapters/kubernetes/leader_elector.ts";
 import type { Log } from "../adapters/kubernetes/log.ts";
 import type { LeaderConfig } from "../core/leader.ts";
 import type { MachineProvider } from "./ports/provider.ts";
-import type { JobEvent, JobQueue, JobWorker } from "../adapters/queue/port.ts";
+import type { JobEvent, JobQueue, JobWorker } from "./ports/queue.ts";
 import type { CrashStep, DaemonContext, DecisionReport, JobData } from "./context.ts";
 import { Executor } from "./executor.ts";
 import { type PassObserver, ReconcileLoop } from "./loop.ts";

@@ -23,7 +23,7 @@ import { nodeClaimFromKube } from "../adapters/kubernetes/translate.ts";
 import { setNodeClaimStatus } from "../adapters/kubernetes/nodeclaim_writer.ts";
 import { deleteNode } from "../adapters/kubernetes/node_writer.ts";
 import { launchFailureCause, providerErrorReason } from "./ports/provider.ts";
-import { type JobHandler, type JobOutcome, launchJobId } from "../adapters/queue/port.ts";
+import { type JobHandler, type JobOutcome, launchJobId } from "./ports/queue.ts";
 import { terminateCommand } from "./termination.ts";
 import { bootstrapCreateOptions, releaseBootstrap } from "./bootstrap.ts";
 import type { DaemonContext, JobData } from "./context.ts";

@@ -13,7 +13,7 @@ import { crdObject, KINDS } from "../adapters/kubernetes/crds.ts";
 import { PveClient } from "../adapters/proxmox/client.ts";
 import { ProxmoxProvider } from "../adapters/proxmox/provider.ts";
 import type { MachineProvider } from "../daemon/ports/provider.ts";
-import type { JobQueue } from "../adapters/queue/port.ts";
+import type { JobQueue } from "../daemon/ports/queue.ts";
 import { type Daemon, startDaemon } from "../daemon/daemon.ts";
 import type { Tracing } from "../adapters/telemetry/tracing.ts";
 import type { PassObserver } from "../daemon/loop.ts";
