@@ -42,7 +42,7 @@ import { ProxmoxProvider } from "../adapters/proxmox/provider.ts";
 import { ProviderConnections } from "../daemon/provider_connections.ts";
 import { err, ok } from "../core/result.ts";
 import { MemoryJobQueue } from "../adapters/queue/memory.ts";
-import type { JobQueue } from "../adapters/queue/port.ts";
+import type { JobQueue } from "../daemon/ports/queue.ts";
 import { createLogger } from "../adapters/telemetry/logger.ts";
 import { createMetrics } from "../adapters/telemetry/metrics.ts";
 import { createHealthState } from "../adapters/telemetry/health.ts";

@@ -11,7 +11,7 @@ import type { Command, Io } from "./command.ts";
 import { renderTable } from "./table.ts";
 import { humanBytes, humanCpu } from "../core/quantity.ts";
 import { formatJobStatus } from "../adapters/queue/status.ts";
-import type { JobInfo } from "../adapters/queue/port.ts";
+import type { JobInfo } from "../daemon/ports/queue.ts";
 import { KubeClient } from "../adapters/kubernetes/client.ts";
 import { loadConfigFromCluster } from "../adapters/kubernetes/config_loader.ts";
 import { nodeClaimFromKube } from "../adapters/kubernetes/translate.ts";
@@ -25,7 +25,7 @@ import {
   poolStatuses,
   type StatusReport,
 } from "../daemon/status_report.ts";
-import { emptyCounts } from "../adapters/queue/port.ts";
+import { emptyCounts } from "../daemon/ports/queue.ts";
 import { MAINTENANCE_CONFIGMAP, pausedAnnotation } from "../daemon/maintenance.ts";
 import { tokenHeaders } from "./http_token.ts";
 

@@ -41,7 +41,7 @@ import {
   recordMintedToken,
 } from "../adapters/kubernetes/bootstrap_token_ledger.ts";
 import { DEFAULT_NAMESPACE } from "../adapters/config/crd_manifests.ts";
-import type { CreateOptions, SeedIsoRef, SeedTarget } from "../adapters/proxmox/port.ts";
+import type { CreateOptions, SeedIsoRef, SeedTarget } from "./ports/provider.ts";
 import type { DaemonContext } from "./context.ts";
 
 /** NodeClaim annotation holding the id (public half) of the claim's current join token. */

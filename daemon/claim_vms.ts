@@ -10,7 +10,7 @@
 import type { NodeClaim } from "../core/model.ts";
 import { type Reason, reason } from "../core/reason.ts";
 import { err, ok, type Result } from "../core/result.ts";
-import type { Machine } from "../adapters/proxmox/port.ts";
+import type { Machine } from "./ports/provider.ts";
 import type { DaemonContext } from "./context.ts";
 
 /** Whether a VM was destroyed ("gone": there was none), and which. */

@@ -4,7 +4,7 @@
  * where decisions are reported. Tests build one against the fakes; `startDaemon` builds the
  * production one.
  *
- * May import: core/, adapters/.
+ * May import: core/, adapters/, daemon/ports/.
  */
 import type { Config, VM } from "../core/model.ts";
 import type { Reason } from "../core/reason.ts";
@@ -13,9 +13,9 @@ import type { DisruptionCommand } from "../core/disruption.ts";
 import type { KubeClient } from "../adapters/kubernetes/client.ts";
 import type { ClusterInformers } from "../adapters/kubernetes/cluster_informers.ts";
 import type { EventRecorder } from "../adapters/kubernetes/events.ts";
-import type { MachineProvider } from "../adapters/proxmox/port.ts";
-import type { JobQueue } from "../adapters/queue/port.ts";
-import type { Clock } from "./termination.ts";
+import type { MachineProvider } from "./ports/provider.ts";
+import type { JobQueue } from "./ports/queue.ts";
+import type { Clock } from "./ports/clock.ts";
 import type { RandomBytes } from "../core/bootstrap_token.ts";
 import type { LaunchGuard } from "./launch_guard.ts";
 

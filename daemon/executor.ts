@@ -22,7 +22,7 @@ import { DISRUPTED_TAINT_KEY } from "../core/labels.ts";
 import { setNodeLabels, updateNodeTaints } from "../adapters/kubernetes/node_writer.ts";
 import { describeKubeError, type KubeError } from "../adapters/kubernetes/client.ts";
 import { setNodeClaimStatus } from "../adapters/kubernetes/nodeclaim_writer.ts";
-import { deleteVmJobId, type JobSpec } from "../adapters/queue/port.ts";
+import { deleteVmJobId, type JobSpec } from "./ports/queue.ts";
 import type { DaemonContext, DecisionReport, JobData, JobOrigin } from "./context.ts";
 import { registerNode, requestClaimDeletion } from "./kube_actions.ts";
 import { startLaunch } from "./launching.ts";

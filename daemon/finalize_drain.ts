@@ -26,7 +26,7 @@ import type { NodeClaim } from "../core/model.ts";
 import { ok } from "../core/result.ts";
 import { reason } from "../core/reason.ts";
 import { drainable } from "../core/drain.ts";
-import type { JobOutcome } from "../adapters/queue/port.ts";
+import type { JobOutcome } from "./ports/queue.ts";
 import type { DaemonContext } from "./context.ts";
 import { DISRUPTED_TAINT, drainTarget, targetOf, type TerminationPorts } from "./termination.ts";
 import { terminationPorts } from "./termination_ports.ts";

@@ -10,7 +10,7 @@ import type { NodeClaim } from "../core/model.ts";
 import { type Reason, reason } from "../core/reason.ts";
 import { err, ok, type Result } from "../core/result.ts";
 import { describeKubeError } from "../adapters/kubernetes/client.ts";
-import { launchJobId } from "../adapters/queue/port.ts";
+import { launchJobId } from "./ports/queue.ts";
 import type { DaemonContext, JobOrigin } from "./context.ts";
 import { createClaimWithFinalizer } from "./kube_actions.ts";
 

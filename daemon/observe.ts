@@ -14,7 +14,7 @@ import type { ReconcilePlan } from "../core/reconcile.ts";
 import type { AuditAction, AuditRecord, Logger } from "../adapters/telemetry/logger.ts";
 import type { Metrics } from "../adapters/telemetry/metrics.ts";
 import type { HealthState } from "../adapters/telemetry/health.ts";
-import type { JobQueue } from "../adapters/queue/port.ts";
+import type { JobQueue } from "./ports/queue.ts";
 import type { DecisionReport, JobData } from "./context.ts";
 import { PassMetrics } from "./pass_metrics.ts";
 

@@ -13,7 +13,7 @@
  */
 import type { Provider } from "../core/model.ts";
 import type { Result } from "../core/result.ts";
-import type { MachineProvider } from "../adapters/proxmox/port.ts";
+import type { MachineProvider } from "./ports/provider.ts";
 
 /** A connected Provider: what jobs call, and how to close its client. */
 export type ProviderConnection = { provider: MachineProvider; close(): void };

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import type { Provider } from "../core/model.ts";
 import { err, ok } from "../core/result.ts";
-import type { MachineProvider } from "../adapters/proxmox/port.ts";
+import type { MachineProvider } from "./ports/provider.ts";
 import { ProviderConnections } from "./provider_connections.ts";
 
 const base = {

@@ -5,12 +5,12 @@
  * watch). A provider or host that cannot be read is marked so, never read as empty: deciding
  * without its VMs would count them as vanished.
  *
- * May import: core/, adapters/.
+ * May import: core/, adapters/, daemon/ports/.
  */
 import type { Host, MachineTemplate, Snapshot, VM } from "../core/model.ts";
 import { applyVolumeAffinity } from "../core/volumes.ts";
 import type { ClusterInformers } from "../adapters/kubernetes/cluster_informers.ts";
-import type { MachineProvider } from "../adapters/proxmox/port.ts";
+import type { MachineProvider } from "./ports/provider.ts";
 
 /** One provider could not be listed; the message keeps PVE's words. */
 export type SnapshotError = { kind: "ProviderUnavailable"; provider: string; message: string };

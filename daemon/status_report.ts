@@ -11,12 +11,7 @@
 import type { Config, NodeClaim } from "../core/model.ts";
 import { poolUsage } from "../core/limits.ts";
 import type { Reason } from "../core/reason.ts";
-import {
-  emptyCounts,
-  type JobCounts,
-  type JobInfo,
-  type JobQueue,
-} from "../adapters/queue/port.ts";
+import { emptyCounts, type JobCounts, type JobInfo, type JobQueue } from "./ports/queue.ts";
 import type { DecisionReport } from "./context.ts";
 import type { MaintenanceState } from "./maintenance.ts";
 import type { HostDown } from "./host_health.ts";

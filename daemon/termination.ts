@@ -10,7 +10,8 @@
  * Everything outside is reached through small ports (Kubernetes writer, provider, clock), so the
  * same runner works against the real adapters, the fakes and the simulator's virtual clock.
  *
- * May import: core/. The ports it needs it declares itself.
+ * May import: core/, daemon/ports/ (types). The ports it needs besides the clock it declares
+ * itself.
  */
 import type { NodePool, Pod, PodDisruptionBudget, Taint } from "../core/model.ts";
 import { podKey } from "../core/model.ts";
@@ -20,6 +21,7 @@ import type { PlannedClaim } from "../core/provisioning.ts";
 import type { DisruptionCommand } from "../core/disruption.ts";
 import { decideDrain, type EvictionBackoff, nextBackoff } from "../core/drain.ts";
 import { DISRUPTED_TAINT_KEY } from "../core/labels.ts";
+import type { Clock } from "./ports/clock.ts";
 
 /** The taint that keeps new pods off a node being disrupted. */
 export const DISRUPTED_TAINT: Taint = { key: DISRUPTED_TAINT_KEY, effect: "NoSchedule" };
@@ -50,12 +52,6 @@ export interface TerminationPorts {
   deleteVm(target: TerminationTarget): Promise<Result<"deleted" | "gone", PortError>>;
   deleteNode(node: string): Promise<Result<void, PortError>>;
   releaseFinalizer(nodeClaim: string): Promise<Result<void, PortError>>;
-}
-
-/** Time, injected: the daemon passes the wall clock, tests and the simulator a virtual one. */
-export interface Clock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
 }
 
 /** One node to take away. */

@@ -24,7 +24,7 @@
  */
 import type { Config } from "../core/model.ts";
 import { MiB } from "../core/quantity.ts";
-import type { JobQueue } from "../adapters/queue/port.ts";
+import type { JobQueue } from "../daemon/ports/queue.ts";
 import { MemoryJobQueue } from "../adapters/queue/memory.ts";
 import type { JobData } from "../daemon/context.ts";
 import { auditVms } from "../fakes/cluster/audit.ts";

@@ -11,7 +11,7 @@
  *
  * May import: core/, adapters/, daemon/, sim/.
  */
-import type { JobQueue } from "../adapters/queue/port.ts";
+import type { JobQueue } from "../daemon/ports/queue.ts";
 import type { JobData } from "../daemon/context.ts";
 import type { Config } from "../core/model.ts";
 import { MiB } from "../core/quantity.ts";

@@ -92,6 +92,12 @@ Deno.test("planted violations of each rule are reported, and allowed imports are
     "fakes/cluster/scheduler/fit.ts": 'import { fits } from "../../../core/provisioning.ts";',
     "daemon/loop.ts": 'const m = await import("../fakes/fake_pve/server.ts");',
     "adapters/proxmox/provider.ts": 'export { x } from "../../harness/demo.ts";',
+    // An adapter reaches of the daemon only the ports it implements; a port names no adapter.
+    "adapters/proxmox/launch.ts": [
+      'import type { Machine } from "../../daemon/ports/provider.ts";',
+      'import { launchJobs } from "../../daemon/workers.ts";',
+    ].join("\n"),
+    "daemon/ports/provider.ts": 'import type { PveError } from "../../adapters/proxmox/errors.ts";',
     // A file's line narrows its folder rule; "(types)" admits types only.
     "daemon/executor.ts": [
       "/**",
@@ -133,8 +139,10 @@ Deno.test("planted violations of each rule are reported, and allowed imports are
   deepEqual(problems.sort(), [
     "adapters/config/load.ts:1 -> npm:zod@3.0.0: npm:zod@3.0.0 is not a package deno.json pins " +
     "(import it by its deno.json name)",
+    "adapters/proxmox/launch.ts:2 -> daemon/workers.ts: adapters/ may import only core/, " +
+    "adapters/, templates/, daemon/ports/",
     "adapters/proxmox/provider.ts:1 -> harness/demo.ts: adapters/ may import only core/, " +
-    "adapters/, templates/",
+    "adapters/, templates/, daemon/ports/",
     'cli/sim_queue.ts:1: unreadable May import entry "whatever it needs"',
     "core/drain.ts:1 -> adapters/proxmox/client.ts: core/ may import only core/",
     "core/drain.ts:2 -> node:fs: core/ may not import package node:fs",
@@ -143,6 +151,7 @@ Deno.test("planted violations of each rule are reported, and allowed imports are
     "daemon/executor.ts:9 -> adapters/kubernetes/client.ts: its May import line (line 4) lists " +
     "only core/, adapters/queue/, daemon/",
     "daemon/loop.ts:1 -> fakes/fake_pve/server.ts: daemon/ may import only core/, adapters/, daemon/",
+    "daemon/ports/provider.ts:1 -> adapters/proxmox/errors.ts: daemon/ports/ may import only core/",
     "fakes/cluster/scheduler/fit.ts:1 -> core/provisioning.ts: fakes/ may import only fakes/, " +
     "adapters/bootstrap/iso9660_reader.ts",
     "sim/trace/load.ts:2 -> core/result.ts: its May import line (line 1) allows core/result.ts " +
@@ -243,6 +252,7 @@ Deno.test("the most specific folder rule applies: a fake command, not the cli/ r
   equal(folderRule("cli/fake_pve.ts").path, "cli/fake_pve.ts");
   equal(folderRule("cli/plan.ts").path, "cli/");
   equal(folderRule("adapters/proxmox/client.ts").path, "adapters/");
+  equal(folderRule("daemon/ports/provider.ts").path, "daemon/ports/");
   equal(folderRule("main.ts").path, "main.ts");
 });
 

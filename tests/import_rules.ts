@@ -60,8 +60,22 @@ export const FOLDER_RULES: FolderRule[] = [
     packages: [],
     testPackages: ["node:assert/strict", "fast-check"],
   },
-  { path: "adapters/", may: ["core/", "adapters/", "templates/"], testsMay: TEST_EXTRAS },
+  // An adapter implements the port its consumer declares (daemon/ports/), and imports no more
+  // of the daemon than that.
+  {
+    path: "adapters/",
+    may: ["core/", "adapters/", "templates/", "daemon/ports/"],
+    testsMay: TEST_EXTRAS,
+  },
   { path: "daemon/", may: ["core/", "adapters/", "daemon/"], testsMay: [...TEST_EXTRAS, "tests/"] },
+  // The ports the daemon consumes: types and pure helpers over core/, so every adapter can
+  // implement them without reaching the daemon's shell.
+  {
+    path: "daemon/ports/",
+    may: ["core/"],
+    packages: [],
+    testPackages: ["node:assert/strict"],
+  },
   { path: "sim/", may: ["core/", "sim/"] },
   // The fakes are an independent oracle: never core/; adapters/ only where a wire format would
   // otherwise be written twice (the NoCloud seed image a fake VM reads). Their tests may render

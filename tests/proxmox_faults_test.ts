@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import type { MachineTemplate, NodeClaim, Provider } from "../core/model.ts";
 import { GiB } from "../core/quantity.ts";
 import { PveClient } from "../adapters/proxmox/client.ts";
-import type { Machine, ProviderError } from "../adapters/proxmox/port.ts";
+import type { Machine, ProviderError } from "../daemon/ports/provider.ts";
 import { ProxmoxProvider } from "../adapters/proxmox/provider.ts";
 import { claimFromDescription } from "../adapters/proxmox/vm_config.ts";
 import {
@@ -95,7 +95,7 @@ function vmsByClaim(fake: FakePve): Map<string, { vmid: number; lock?: string }[
 const TYPED_KINDS = new Set<ProviderError["kind"]>([
   "VmidRangeExhausted",
   "NoHost",
-  "Pve",
+  "Api",
   "InProgress",
   "AttemptsExhausted",
 ]);

@@ -1,12 +1,12 @@
 /**
  * One contract, two queues: every case below runs against the in-memory queue and against
  * BullMQ on a real redis-server (CI's, or one started for the test). The cases are the
- * semantics adapters/queue/port.ts promises: dedup by id, retries with capped backoff, the
+ * semantics daemon/ports/queue.ts promises: dedup by id, retries with capped backoff, the
  * attempts cap, the failure message, stalled recovery, retention, state listing, concurrency.
  */
 import assert from "node:assert/strict";
-import type { JobEvent, JobInfo, JobQueue, QueueSettings } from "../adapters/queue/port.ts";
-import { deleteVmJobId, launchJobId } from "../adapters/queue/port.ts";
+import type { JobEvent, JobInfo, JobQueue, QueueSettings } from "../daemon/ports/queue.ts";
+import { deleteVmJobId, launchJobId } from "../daemon/ports/queue.ts";
 import { MemoryJobQueue } from "../adapters/queue/memory.ts";
 import { openBullmqQueue } from "../adapters/queue/bullmq.ts";
 import { uniquePrefix, waitFor, withRedis } from "../adapters/queue/testing_redis.ts";

@@ -5,8 +5,7 @@
  * exponential with jitter drawn from an injected generator, so tests are repeatable.
  */
 
-/** A random fraction in [0, 1); injected so runs can be seeded. */
-export type Rng = () => number;
+import type { Rng } from "../../daemon/ports/clock.ts";
 
 /** A small seeded generator (mulberry32) for jitter when the caller gives none. */
 export function seededRng(seed: number): Rng {

@@ -11,13 +11,8 @@
 import type { z } from "zod";
 import { err, ok, type Result } from "../../core/result.ts";
 import type { Provider } from "../../core/model.ts";
-import {
-  backoffDelay,
-  type BackoffPolicy,
-  CircuitBreakers,
-  type Rng,
-  seededRng,
-} from "./breaker.ts";
+import type { Rng } from "../../daemon/ports/clock.ts";
+import { backoffDelay, type BackoffPolicy, CircuitBreakers, seededRng } from "./breaker.ts";
 import {
   HEALTH_FAILURE_KINDS,
   localError,

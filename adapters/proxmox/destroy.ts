@@ -6,7 +6,7 @@
  */
 import { err, ok, type Result } from "../../core/result.ts";
 import type { PveError } from "./errors.ts";
-import type { ProviderError } from "./port.ts";
+import type { ProviderError } from "../../daemon/ports/provider.ts";
 import { type Ctx, persist, pveFail, STEP_RETRY_KINDS } from "./provider_context.ts";
 import { findClaimVm } from "./provider_view.ts";
 import { claimFromDescription, hasTag } from "./vm_config.ts";

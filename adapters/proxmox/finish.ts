@@ -6,7 +6,7 @@
 import type { NodeClaim } from "../../core/model.ts";
 import { err, ok, type Result } from "../../core/result.ts";
 import { destroy } from "./destroy.ts";
-import type { Machine, ProviderError } from "./port.ts";
+import type { Machine, ProviderError } from "../../daemon/ports/provider.ts";
 import { type Ctx, persist, pveFail, STEP_RETRY_KINDS } from "./provider_context.ts";
 import { machine } from "./provider_view.ts";
 import type { VmConfig } from "./schemas.ts";

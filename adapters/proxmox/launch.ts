@@ -9,7 +9,7 @@ import type { MachineTemplate, NodeClaim } from "../../core/model.ts";
 import { err, ok, type Result } from "../../core/result.ts";
 import { chooseVmid, vmidExhaustedReason, vmidStart } from "../../core/vmid.ts";
 import type { PveError } from "./errors.ts";
-import type { CreateOptions, ProviderError } from "./port.ts";
+import type { CreateOptions, ProviderError } from "../../daemon/ports/provider.ts";
 import { type Ctx, type InFlight, persist, pveFail } from "./provider_context.ts";
 import type { ResourceVm } from "./schemas.ts";
 import { claimFromDescription, createParams, type DesiredConfig } from "./vm_config.ts";

@@ -13,7 +13,7 @@
  * Ownership = exact managed tag + `proxscale.io/nodeclaim=<name>` line in the description.
  *
  * adapters/proxmox/ holds the PVE client (client.ts and its transport, TLS, errors, schemas)
- * and this provider. It imports core/ only; daemon/ and main.ts wiring import it, never core/.
+ * and this provider. It imports core/ and the provider port it implements (daemon/ports/).
  */
 import type { Host, MachineTemplate, NodeClaim, Provider } from "../../core/model.ts";
 import { chooseHost } from "../../core/placement.ts";
@@ -21,7 +21,8 @@ import { templateHostsAmong } from "../../core/template_locality.ts";
 import { templateLocality } from "./template_hosts.ts";
 import { err, ok, type Result } from "../../core/result.ts";
 import { reason } from "../../core/reason.ts";
-import { type Rng, seededRng } from "./breaker.ts";
+import type { Rng } from "../../daemon/ports/clock.ts";
+import { seededRng } from "./breaker.ts";
 import type { PveClient } from "./client.ts";
 import { destroy, sweepClaim } from "./destroy.ts";
 import { finish } from "./finish.ts";
@@ -34,7 +35,7 @@ import type {
   MachineProvider,
   ProviderError,
   SeedIsoRef,
-} from "./port.ts";
+} from "../../daemon/ports/provider.ts";
 import {
   type Ctx,
   DEFAULT_TIMINGS,
@@ -367,7 +368,7 @@ export class ProxmoxProvider implements MachineProvider {
       // A launch still running keeps counting on its host until its TTL.
       if (launched.error.kind === "InProgress") return launched;
       ctx.inFlight.delete(claim.name);
-      if (launched.error.kind !== "Pve" && launched.error.kind !== "AttemptsExhausted") {
+      if (launched.error.kind !== "Api" && launched.error.kind !== "AttemptsExhausted") {
         return launched;
       }
       // Something was sent: make sure no VM of this claim outlives the failure.

@@ -6,10 +6,11 @@
  */
 import type { Provider, Resources } from "../../core/model.ts";
 import type { Result } from "../../core/result.ts";
-import type { Rng } from "./breaker.ts";
+import type { Rng } from "../../daemon/ports/clock.ts";
 import type { PveClient } from "./client.ts";
 import type { PveError } from "./errors.ts";
-import type { ProviderError } from "./port.ts";
+import type { ProviderError } from "../../daemon/ports/provider.ts";
+import { pveFailure } from "./pve_failure.ts";
 import type { Semaphore } from "./semaphore.ts";
 import type { VmidLedger } from "./vmid_ledger.ts";
 
@@ -67,7 +68,7 @@ export type Ctx = {
 
 /** A PVE failure at a named step, as a provider error. */
 export function pveFail(step: string, error: PveError): ProviderError {
-  return { kind: "Pve", step, error, message: `${step}: ${error.message}` };
+  return { kind: "Api", step, error: pveFailure(error), message: `${step}: ${error.message}` };
 }
 
 /** PVE error kinds after which re-reading state and trying the step again is sensible. */

@@ -7,7 +7,7 @@
  */
 import type { Host } from "../../core/model.ts";
 import { err, ok, type Result } from "../../core/result.ts";
-import type { Machine, ProviderError } from "./port.ts";
+import type { Machine, ProviderError } from "../../daemon/ports/provider.ts";
 import { type Ctx, persist, pveFail } from "./provider_context.ts";
 import type { NodeEntry, QemuListEntry, VmConfig } from "./schemas.ts";
 import { claimFromDescription, hasTag, parseTags, vmName as vmNameOf } from "./vm_config.ts";

@@ -6,7 +6,7 @@
  * the VM (VMID, MACs, providerID), so it is built after the VM exists and before it starts.
  */
 import { err, ok, type Result } from "../../core/result.ts";
-import type { ProviderError, SeedIsoRef, SeedIsoRequest } from "./port.ts";
+import type { ProviderError, SeedIsoRef, SeedIsoRequest } from "../../daemon/ports/provider.ts";
 import { type Ctx, persist, pveFail } from "./provider_context.ts";
 import { findClaimVm } from "./provider_view.ts";
 import { unlocked } from "./finish.ts";

@@ -4,7 +4,7 @@ import { GiB } from "../../core/quantity.ts";
 import { ok } from "../../core/result.ts";
 import { type FakePve, startFakePve } from "../../fakes/fake_pve/server.ts";
 import { PveClient } from "./client.ts";
-import type { SeedIsoRequest, SeedTarget } from "./port.ts";
+import type { SeedIsoRequest, SeedTarget } from "../../daemon/ports/provider.ts";
 import { ProxmoxProvider } from "./provider.ts";
 import { EMPTY_CDROM, macsOf } from "./seed_iso.ts";
 import { claim, provider as baseProvider, template as baseTemplate } from "./testing/fixtures.ts";

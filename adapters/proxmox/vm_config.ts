@@ -18,6 +18,7 @@ import type {
 } from "../../core/model.ts";
 import { GiB, MiB } from "../../core/quantity.ts";
 import type { Params } from "./transport.ts";
+import type { BootstrapAttach } from "../../daemon/ports/provider.ts";
 
 /** Description line that carries the claim identity (with the managed tag, proof of ownership). */
 export const CLAIM_KEY = "proxscale.io/nodeclaim";
@@ -157,16 +158,6 @@ export function parseSize(text: string | undefined): number | undefined {
     { "": 1, K: 1024, M: MiB, G: GiB, T: GiB * 1024 }[m[2] as "" | "K" | "M" | "G" | "T"];
   return Math.round(Number(m[1]) * unit);
 }
-
-/** Extra, caller-supplied parts of bootstrap that the Proxmox side attaches. */
-export type BootstrapAttach = {
-  /** ISO volume id (e.g. `local:iso/claim-a.iso`) built by the bootstrap adapter. */
-  isoVolume?: string;
-  /** Drive slot for the ISO or the PVE cloud-init drive. Default `ide2`. */
-  cdromSlot?: string;
-  /** Storage of PVE's own cloud-init drive when bootstrap.mode is pveCloudInit. */
-  cloudInitStorage?: string;
-};
 
 /** Everything proxscale sets on a VM besides how it was made. */
 export type DesiredConfig = {

@@ -39,7 +39,7 @@ import {
   type RetryPolicy,
   validateJobId,
   type WorkerOptions,
-} from "./port.ts";
+} from "../../daemon/ports/queue.ts";
 import { errorText } from "./memory.ts";
 
 /** Where and how to reach Redis, plus the queue semantics (port.ts QueueSettings). */

@@ -25,7 +25,7 @@ import {
   type RetryPolicy,
   validateJobId,
   type WorkerOptions,
-} from "./port.ts";
+} from "../../daemon/ports/queue.ts";
 
 /** Time for the memory queue: the wall clock in the daemon, a virtual one in sim/ and tests. */
 export interface QueueTimers {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { MemoryJobQueue, STALLED_MESSAGE } from "./memory.ts";
 import { VirtualTimers } from "./testing.ts";
-import type { JobQueue } from "./port.ts";
+import type { JobQueue } from "../../daemon/ports/queue.ts";
 
 async function stateOf(q: JobQueue<unknown>, id: string) {
   const r = await q.get(id);

@@ -3,7 +3,12 @@
  * (state, attempts, age, last error), jobs that need attention first.
  */
 import { formatDuration } from "../../core/duration.ts";
-import { JOB_STATES, type JobCounts, type JobInfo, type JobState } from "./port.ts";
+import {
+  JOB_STATES,
+  type JobCounts,
+  type JobInfo,
+  type JobState,
+} from "../../daemon/ports/queue.ts";
 
 const ORDER: Record<JobState, number> = {
   failed: 0,

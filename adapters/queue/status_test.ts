@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { formatJobStatus } from "./status.ts";
-import type { JobInfo } from "./port.ts";
+import type { JobInfo } from "../../daemon/ports/queue.ts";
 
 const job = (id: string, state: JobInfo["state"], over: Partial<JobInfo> = {}): JobInfo => ({
   id,

@@ -5,13 +5,8 @@
  *
  * Test-only.
  */
-import type {
-  Clock,
-  EvictError,
-  PortError,
-  TerminationPorts,
-  TerminationTarget,
-} from "../termination.ts";
+import type { Clock } from "../ports/clock.ts";
+import type { EvictError, PortError, TerminationPorts, TerminationTarget } from "../termination.ts";
 import type { Pod, PodDisruptionBudget, Taint } from "../../core/model.ts";
 import { err, ok, type Result } from "../../core/result.ts";
 import type { PlannedClaim } from "../../core/provisioning.ts";

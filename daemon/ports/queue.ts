@@ -1,6 +1,7 @@
 /**
- * The job queue port: how the daemon's executor hands multi-step operations (launch a VM,
- * delete a VM, ...) to workers, and how `proxscale status` sees them. Two implementations:
+ * The job queue port, declared where it is consumed: how the daemon's executor hands multi-step
+ * operations (launch a VM, delete a VM, ...) to workers, and how `proxscale status` sees them.
+ * Two implementations:
  * adapters/queue/memory.ts (default, injectable timers, used by sim/ and unit tests) and
  * adapters/queue/bullmq.ts (Redis through BullMQ, survives a daemon restart).
  *
@@ -20,7 +21,7 @@
  * - A job whose worker dies mid-run ("stalled") goes back to waiting and is started again;
  *   a stall does not use up an attempt, but more than `maxStalledCount` stalls fail the job.
  *
- * May import: core/. Imported by daemon/ and sim/.
+ * May import: core/. Implemented by adapters/queue/; imported by daemon/, cli/ and harness/.
  */
 import { err, ok, type Result } from "../../core/result.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { backoffDelay, deleteVmJobId, launchJobId, validateJobId } from "./port.ts";
+import { backoffDelay, deleteVmJobId, launchJobId, validateJobId } from "./queue.ts";
 
 Deno.test("backoff doubles from the base and stops at the cap", () => {
   const p = { attempts: 10, baseDelayMs: 500, maxDelayMs: 5_000 };

@@ -1,13 +1,15 @@
 /**
- * The machine provider port: what the daemon and the simulator need from "the thing that makes
- * VMs". The Proxmox provider (provider.ts) implements it against the PVE API; an in-memory
- * implementation can implement it for unit tests of the executor. Failures are values.
+ * The machine provider port: what the daemon needs from "the thing that makes VMs", declared
+ * here where it is consumed. A provider adapter (adapters/proxmox/ against the PVE API)
+ * implements it; daemon/testing/provider_fake.ts is the in-memory one the daemon's unit tests
+ * use. Nothing here names one provider's API: an adapter classifies its own API failures into
+ * the neutral `ApiFailure`. Failures are values.
+ *
+ * May import: core/.
  */
 import type { Host, MachineTemplate, NodeClaim, Provider, VM } from "../../core/model.ts";
 import { type Reason, reason } from "../../core/reason.ts";
 import type { Result } from "../../core/result.ts";
-import type { PveError } from "./errors.ts";
-import type { BootstrapAttach } from "./vm_config.ts";
 
 /** A VM proxscale owns: managed tag and claim identity both present. */
 export type Machine = VM & { claim: string };
@@ -16,7 +18,7 @@ export type Machine = VM & { claim: string };
 export type SeedTarget = {
   host: string;
   vmid: number;
-  /** MAC per network slot as PVE holds it (e.g. `{ net0: "BC:24:11:..." }`). */
+  /** MAC per network slot as the provider holds it (e.g. `{ net0: "BC:24:11:..." }`). */
   macs: Record<string, string>;
 };
 
@@ -30,9 +32,19 @@ export type SeedIsoRequest = {
   storage: string;
   /** cdrom slot, e.g. `ide3`. */
   slot: string;
-  /** File name on the storage; never holds a secret (PVE logs and lists it). */
+  /** File name on the storage; never holds a secret (the provider logs and lists it). */
   name: string;
   build: (target: SeedTarget) => Promise<Result<Uint8Array, string>>;
+};
+
+/** What the bootstrap side built for a VM's first boot, to attach when it is made. */
+export type BootstrapAttach = {
+  /** ISO volume id (e.g. `local:iso/claim-a.iso`) built by the bootstrap adapter. */
+  isoVolume?: string;
+  /** Drive slot for the ISO or the provider's own cloud-init drive. Default `ide2`. */
+  cdromSlot?: string;
+  /** Storage of the provider's own cloud-init drive when bootstrap.mode is pveCloudInit. */
+  cloudInitStorage?: string;
 };
 
 /** Per-call extras for create: what the bootstrap side built, and deadlines. */
@@ -53,13 +65,30 @@ export type CreateOptions = BootstrapAttach & {
 /** Where a claim's seed ISO lives, to detach and delete it. */
 export type SeedIsoRef = { storage: string; slot: string; name: string };
 
+/**
+ * One failed call to a provider's API, as its adapter classified it. The adapter may keep more
+ * of its own detail on the object (an endpoint, the API's own words) for logs.
+ */
+export type ApiFailure = {
+  /** The API's name, e.g. `Pve`: the first part of a launch failure's cause. */
+  api: string;
+  /** The adapter's failure class, e.g. `permission` or `timeout`. */
+  kind: string;
+  /** True when the same request fails again (a bad request, a missing privilege). */
+  permanent: boolean;
+  /** One line for people. */
+  message: string;
+  /** HTTP status, when a response arrived. */
+  status?: number;
+};
+
 /** Why a provider call failed; every variant has a message in plain words. */
 export type ProviderError =
   | { kind: "VmidRangeExhausted"; lower: number; upper: number; blocked: number; message: string }
   | { kind: "NoHost"; reason: Reason; message: string }
   | { kind: "InvalidTemplate"; message: string }
-  /** A PVE call failed at `step`; `error` keeps PVE's words and the endpoint. */
-  | { kind: "Pve"; step: string; error: PveError; message: string }
+  /** An API call failed at `step`; `error` says how, as the adapter classified it. */
+  | { kind: "Api"; step: string; error: ApiFailure; message: string }
   /** The VM at that VMID is not ours (tag, claim or vmid differ): it is never touched. */
   | { kind: "NotOwned"; vmid: number; host: string; message: string }
   /** A task is still running (deadline passed, or a lock is held): do not start a competing one. */
@@ -68,7 +97,7 @@ export type ProviderError =
   | { kind: "AttemptsExhausted"; attempts: number; last: string; message: string }
   /** The bootstrap seed could not be built (render, join token); the VM was removed again. */
   | { kind: "BootstrapFailed"; message: string }
-  /** The VMID could not be recorded before the launch; nothing was sent to PVE. */
+  /** The VMID could not be recorded before the launch; nothing was sent to the provider. */
   | { kind: "VmidNotRecorded"; vmid: number; message: string };
 
 /** The Reason a NodeClaim condition or event carries for a provider failure. */
@@ -83,14 +112,11 @@ export function providerErrorReason(e: ProviderError): Reason {
   }
 }
 
-/** PVE error kinds that say the request itself is wrong: the same request fails again. */
-const PERMANENT_PVE_KINDS = new Set(["validation", "auth", "permission", "notFound", "tls"]);
-
 /**
  * Whether a launch failure can heal by retrying, and its cause (for per-cause backoff): a bad
- * or missing template, a 4xx or privilege error, a clone PVE refuses for local storage and an
- * exhausted VMID range are permanent; 5xx, locks, timeouts, unreachable hosts, a launch still
- * running and collisions are transient.
+ * or missing template, a failed bootstrap seed, an exhausted VMID range and an API failure its
+ * adapter calls permanent are permanent; anything else (a launch still running, collisions, a
+ * host without room) is transient.
  */
 export function launchFailureCause(e: ProviderError): { permanent: boolean; cause: string } {
   switch (e.kind) {
@@ -98,21 +124,16 @@ export function launchFailureCause(e: ProviderError): { permanent: boolean; caus
     case "BootstrapFailed":
     case "VmidRangeExhausted":
       return { permanent: true, cause: e.kind };
-    case "Pve": {
-      const status = e.error.status;
-      const permanent = PERMANENT_PVE_KINDS.has(e.error.kind) ||
-        (status !== undefined && status >= 400 && status < 500 && e.error.kind !== "conflict" &&
-          e.error.kind !== "alreadyExists" && e.error.kind !== "locked");
-      return { permanent, cause: `Pve/${e.error.kind}` };
-    }
+    case "Api":
+      return { permanent: e.error.permanent, cause: `${e.error.api}/${e.error.kind}` };
     default:
       return { permanent: false, cause: e.kind };
   }
 }
 
 /**
- * The owned VMs PVE could show, and the hosts whose VMs it could not (offline or unreachable):
- * a VM there is unknown, neither present nor absent.
+ * The owned VMs the provider could show, and the hosts whose VMs it could not (offline or
+ * unreachable): a VM there is unknown, neither present nor absent.
  */
 export type Listing = { machines: Machine[]; unknownHosts: string[] };
 

@@ -1,0 +1,70 @@
+import assert from "node:assert/strict";
+import { reason } from "../core/reason.ts";
+import { jobHandler } from "./workers.ts";
+import type { JobData } from "./context.ts";
+import { unitContext } from "./testing/context_fake.ts";
+import { FakeProvider } from "./testing/provider_fake.ts";
+
+const job = (data: JobData) => ({
+  id: "j1",
+  name: data.kind,
+  data,
+  attempt: 1,
+  signal: new AbortController().signal,
+});
+
+Deno.test("an orphan VM's job destroys it and reports the deletion with the orphan reason", async () => {
+  const p = new FakeProvider();
+  const vm = p.seed("gone-claim", "host1");
+  const { ctx, reports } = unitContext({ fake: p });
+  const outcome = await jobHandler(ctx)(job({ kind: "gc-vm", vm }));
+  assert.deepEqual(outcome, { ok: true });
+  assert.equal(p.machines.size, 0);
+  assert.deepEqual(reports.map((r) => [r.what, r.outcome, r.reason.code, r.vmid]), [
+    ["VmDeleted", "succeeded", "OrphanVM", vm.vmid],
+  ]);
+});
+
+Deno.test("an orphan VM's job carries the reason of the decision that queued it", async () => {
+  const p = new FakeProvider();
+  const vm = p.seed("c1", "host1");
+  const { ctx, reports } = unitContext({ fake: p });
+  const origin = { reason: reason("Drifted", "template changed") };
+  assert.deepEqual(await jobHandler(ctx)(job({ kind: "gc-vm", vm, origin })), { ok: true });
+  assert.deepEqual(reports[0]?.reason, origin.reason);
+});
+
+Deno.test("an orphan VM already gone ends its job as done", async () => {
+  const p = new FakeProvider();
+  const vm = p.seed("c1", "host1");
+  p.machines.clear();
+  const { ctx } = unitContext({ fake: p });
+  assert.deepEqual(await jobHandler(ctx)(job({ kind: "gc-vm", vm })), { ok: true });
+});
+
+Deno.test("a failed orphan destroy fails the job for a retry and reports the provider's words", async () => {
+  const p = new FakeProvider();
+  const vm = p.seed("c1", "host1");
+  p.failNext("delete", { kind: "InProgress", vmid: vm.vmid, host: "host1", message: "locked" });
+  const { ctx, reports } = unitContext({ fake: p });
+  const outcome = await jobHandler(ctx)(job({ kind: "gc-vm", vm }));
+  assert.deepEqual(outcome, { ok: false, message: "locked", retry: true });
+  assert.ok(p.machines.has(vm.vmid));
+  assert.equal(reports[0]?.what, "VmDeleteFailed");
+  assert.equal(reports[0]?.reason.code, "OrphanVM");
+  assert.match(reports[0]?.reason.message ?? "", /: locked$/);
+  // The retry finds the fake working again.
+  assert.deepEqual(await jobHandler(ctx)(job({ kind: "gc-vm", vm })), { ok: true });
+});
+
+Deno.test("an orphan VM of a provider the daemon does not know fails without retry", async () => {
+  const p = new FakeProvider();
+  const vm = { ...p.seed("c1", "host1"), provider: "elsewhere" };
+  const { ctx } = unitContext({ fake: p });
+  assert.deepEqual(await jobHandler(ctx)(job({ kind: "gc-vm", vm })), {
+    ok: false,
+    message: "unknown provider elsewhere",
+    retry: false,
+  });
+  assert.deepEqual(p.calls, []);
+});
