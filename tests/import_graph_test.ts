@@ -6,7 +6,13 @@
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { join } from "node:path";
-import { edgesOf, type ImportEdge, parseImports, repositorySources, ROOT } from "./import_graph.ts";
+import {
+  edgesOf,
+  type ImportEdge,
+  parseImports,
+  repositorySources,
+  ROOT,
+} from "./testing/import_graph.ts";
 import {
   type Allowance,
   checkGraph,
@@ -15,7 +21,7 @@ import {
   type Header,
   type Problem,
   readHeader,
-} from "./import_rules.ts";
+} from "./testing/import_rules.ts";
 
 /**
  * Imports the rules refuse but the tree still has until a code move removes them; each names why
@@ -120,7 +126,7 @@ Deno.test("planted violations of each rule are reported, and allowed imports are
     "cli/fake_cluster.ts": 'import { start } from "../fakes/cluster/start.ts";',
     "adapters/proxmox/client_test.ts": [
       'import { startFakePve } from "../../fakes/fake_pve/server.ts";',
-      'import { pki } from "../../tests/proxmox_testing.ts";',
+      'import { pki } from "../../tests/testing/proxmox.ts";',
       'import assert from "node:assert/strict";',
     ].join("\n"),
     "fakes/cluster/kubelet/seed.ts": [

@@ -22,7 +22,7 @@ import {
 } from "@kubernetes/client-node";
 import { nodePoolCrd } from "./fixtures.ts";
 import type { FakeKube } from "./server.ts";
-import { withKube } from "./testing.ts";
+import { withKube } from "./testing/client.ts";
 
 function config(k: FakeKube): KubeConfig {
   const kc = new KubeConfig();

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { nodePoolCrd } from "./fixtures.ts";
-import { call, openWatch, withKube } from "./testing.ts";
+import { call, openWatch, withKube } from "./testing/client.ts";
 
 const PODS = "/api/v1/namespaces/default/pods";
 const CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
