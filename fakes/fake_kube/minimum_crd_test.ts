@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { parse } from "yaml";
-import { nodePoolCrd } from "./fixtures.ts";
+import { nodePoolCrd } from "./testing/crds.ts";
 import { issueClientCert } from "./tls.ts";
 import { call, openWatch, withKube } from "./testing/client.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { nodePoolCrd } from "./fixtures.ts";
+import { nodePoolCrd } from "./testing/crds.ts";
 import { call, withKube } from "./testing/client.ts";
 
 const PROTOBUF = "application/vnd.kubernetes.protobuf";
