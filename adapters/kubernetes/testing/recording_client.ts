@@ -26,6 +26,8 @@ export type Answer = {
   body?: unknown;
   reason?: string;
   message?: string;
+  /** Status details.causes messages (a PDB's refusal, say). */
+  causes?: string[];
   transport?: string;
 };
 
@@ -57,7 +59,7 @@ export function recordingClient(answer: (r: Recorded, i: number) => Answer): Rec
       code: a.status,
       reason: a.reason ?? "",
       message: a.message ?? "",
-      causes: [],
+      causes: a.causes ?? [],
     }));
   };
   return { client: { requestJson } as unknown as KubeClient, requests };
