@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { captureIo } from "./command.ts";
 import { informerPodWatch, recordCommandWith } from "./record.ts";
 import { KubeClient } from "../adapters/kubernetes/client.ts";
-import { call, withKube } from "../fakes/fake_kube/testing.ts";
+import { call, withKube } from "../fakes/fake_kube/testing/client.ts";
 import { parseTrace } from "../sim/trace/format.ts";
 import type { PodChange, PodWatch } from "../sim/trace/recorder.ts";
 

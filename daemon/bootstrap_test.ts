@@ -8,8 +8,8 @@ import {
   recordMintedToken,
 } from "../adapters/kubernetes/bootstrap_token_ledger.ts";
 import { crdObject, KINDS } from "../adapters/kubernetes/crds.ts";
-import { applyShippedRbac } from "../tests/shipped_rbac_testing.ts";
-import { eventually } from "../tests/kubernetes_testing.ts";
+import { applyShippedRbac } from "../tests/testing/shipped_rbac.ts";
+import { eventually } from "../tests/testing/kubernetes.ts";
 import { template } from "../adapters/proxmox/testing/fixtures.ts";
 
 const HOUR = 3_600_000;

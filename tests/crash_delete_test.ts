@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { DELETE_POINTS, runCrashScenario } from "../harness/crash.ts";
 import { memoryQueues, redisQueues } from "../harness/crash_queues.ts";
-import { uniquePrefix, withRedis } from "../adapters/queue/testing_redis.ts";
+import { uniquePrefix, withRedis } from "../adapters/queue/testing/redis.ts";
 
 const check = (r: Awaited<ReturnType<typeof runCrashScenario>>) => {
   const log = r.log.join("\n");

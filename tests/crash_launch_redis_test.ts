@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { LAUNCH_POINTS, runCrashScenario } from "../harness/crash.ts";
 import { redisQueues } from "../harness/crash_queues.ts";
-import { uniquePrefix, withRedis } from "../adapters/queue/testing_redis.ts";
+import { uniquePrefix, withRedis } from "../adapters/queue/testing/redis.ts";
 
 Deno.test("redis queue: killed at each launch step, a restarted daemon converges without leaks", async (t) => {
   await withRedis(async (url) => {

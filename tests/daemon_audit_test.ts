@@ -11,7 +11,7 @@ import {
   startPlainCluster,
   startRunProcess,
   until,
-} from "./run_process_testing.ts";
+} from "./testing/run_process.ts";
 
 type Line = Record<string, unknown>;
 

@@ -19,9 +19,13 @@ import {
   ROOT,
   startFakeClusterProcess,
   stopProc,
-} from "./e2e_install_testing.ts";
-import { deploymentAndPods, startPodReplica, writeInstallInputs } from "./e2e_install_pod.ts";
-import { scaleZeroToThirtyToZero } from "./e2e_install_scenario.ts";
+} from "./testing/e2e_install.ts";
+import {
+  deploymentAndPods,
+  startPodReplica,
+  writeInstallInputs,
+} from "./testing/e2e_install_pod.ts";
+import { scaleZeroToThirtyToZero } from "./testing/e2e_install_scenario.ts";
 
 Deno.test({
   name: "the chart rendered with its default values runs a replica that is ready, leads and " +

@@ -3,7 +3,7 @@
  * deploy/crds and deploy/proxscale.yaml applied with kubectl, then the copy-paste sequence of
  * docs/operations.md "Install in a cluster" extracted from the doc and run by `sh` (with
  * `proxscale` on PATH), so the doc cannot rot. The two replicas of the applied Deployment are
- * then started as the kubelet would start its container (see e2e_install_pod.ts): both reach
+ * then started as the kubelet would start its container (see testing/e2e_install_pod.ts): both reach
  * /readyz, one takes the Lease, and a Deployment scales 0 -> 30 -> 0; the leader is killed with
  * SIGKILL mid-scale-up and the standby takes over with no VM leaked or duplicated.
  */
@@ -20,9 +20,13 @@ import {
   sh,
   startFakeClusterProcess,
   stopProc,
-} from "./e2e_install_testing.ts";
-import { deploymentAndPods, startPodReplica, writeInstallInputs } from "./e2e_install_pod.ts";
-import { scaleZeroToThirtyToZero } from "./e2e_install_scenario.ts";
+} from "./testing/e2e_install.ts";
+import {
+  deploymentAndPods,
+  startPodReplica,
+  writeInstallInputs,
+} from "./testing/e2e_install_pod.ts";
+import { scaleZeroToThirtyToZero } from "./testing/e2e_install_scenario.ts";
 
 /** The sh block under "Install in a cluster", one command a line (continuations joined). */
 async function docSequence(): Promise<string[]> {

@@ -19,8 +19,8 @@ import {
   stopProc,
   tunedConfig,
   withOption,
-} from "./e2e_install_testing.ts";
-import { scaleZeroToThirtyToZero } from "./e2e_install_scenario.ts";
+} from "./testing/e2e_install.ts";
+import { scaleZeroToThirtyToZero } from "./testing/e2e_install_scenario.ts";
 
 /** The unit's directives this test honours, in file order. */
 function directives(unit: string, key: string): string[] {

@@ -30,8 +30,8 @@ import {
   keyOf,
   pendingVerdicts,
   type Placeability,
-} from "./scheduling_oracle_testing.ts";
-import { type Workload, workloadArb, workloadObjects } from "./scheduling_workload_testing.ts";
+} from "./testing/scheduling_oracle.ts";
+import { type Workload, workloadArb, workloadObjects } from "./testing/scheduling_workload.ts";
 
 const BOOT_MS = 200;
 const TICK_MS = 300;

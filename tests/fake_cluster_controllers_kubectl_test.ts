@@ -5,7 +5,7 @@
  * takes the ReplicaSets and pods with the Deployment.
  */
 import assert from "node:assert/strict";
-import { kubectl as run, kubectlEnv } from "./kubectl_testing.ts";
+import { kubectl as run, kubectlEnv } from "./testing/kubectl.ts";
 import { startFakeKube } from "../fakes/fake_kube/server.ts";
 import { startControllers } from "../fakes/cluster/controllers/controllers.ts";
 

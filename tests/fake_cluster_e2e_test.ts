@@ -5,8 +5,8 @@
  * pods run where, what the API server refuses and why.
  */
 import assert from "node:assert/strict";
-import { kubectl, kubectlEnv } from "./kubectl_testing.ts";
-import { eventually, type Proc, spawnProxscale, stopProc } from "./e2e_install_testing.ts";
+import { kubectl, kubectlEnv } from "./testing/kubectl.ts";
+import { eventually, type Proc, spawnProxscale, stopProc } from "./testing/e2e_install.ts";
 import { BOOTSTRAP_RULES, CLUSTER_RULES } from "../adapters/deploy/rbac.ts";
 
 const SA = "system:serviceaccount:proxscale-system:proxscale";

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { startFakeKube } from "../fakes/fake_kube/server.ts";
-import { kubectl } from "./kubectl_testing.ts";
+import { kubectl } from "./testing/kubectl.ts";
 
 const root = new URL("../", import.meta.url);
 

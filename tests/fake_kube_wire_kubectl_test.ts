@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { type FakeKube, startFakeKube } from "../fakes/fake_kube/server.ts";
-import { kubectl as run, kubectlEnv, type KubectlRun as Run } from "./kubectl_testing.ts";
+import { kubectl as run, kubectlEnv, type KubectlRun as Run } from "./testing/kubectl.ts";
 
 async function withKubectl(
   fn: (k: FakeKube, kubectl: (args: string[], stdin?: string) => Promise<Run>) => Promise<void>,

@@ -17,7 +17,7 @@ import {
   fuzzParams,
   mutatedYaml,
   withinBudget,
-} from "./fuzz_testing.ts";
+} from "./testing/fuzz.ts";
 
 const FILE = "fuzz.yaml";
 const EXAMPLE = await Deno.readTextFile(new URL("../config.example.yaml", import.meta.url));

@@ -25,7 +25,7 @@ import {
   storageClassFromKube,
   volumeClaimFromKube,
 } from "../adapters/kubernetes/translate_workloads.ts";
-import { FUZZ_RUNS, fuzzParams, rarely, withinBudget } from "./fuzz_testing.ts";
+import { FUZZ_RUNS, fuzzParams, rarely, withinBudget } from "./testing/fuzz.ts";
 
 /** Longest error message allowed: a message quotes, it never copies a huge input. */
 const MAX_MESSAGE = 4_096;

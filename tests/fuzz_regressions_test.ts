@@ -8,7 +8,7 @@ import { parseConfigText } from "../adapters/config/load.ts";
 import { importOpenb } from "../sim/trace/alibaba.ts";
 import { importGenericCsv } from "../sim/trace/csv.ts";
 import { parseTrace, type Trace, writeTrace } from "../sim/trace/format.ts";
-import { withinBudget } from "./fuzz_testing.ts";
+import { withinBudget } from "./testing/fuzz.ts";
 import * as S from "../adapters/proxmox/schemas.ts";
 import { decodeData } from "../adapters/proxmox/client.ts";
 import { interpret } from "../adapters/proxmox/transport.ts";

@@ -18,7 +18,7 @@ import {
   fuzzParams,
   mutatedYaml,
   withinBudget,
-} from "./fuzz_testing.ts";
+} from "./testing/fuzz.ts";
 
 const FILE = "snap.yaml";
 const root = new URL("../", import.meta.url);

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { loadTrace, type TraceFormat } from "../sim/trace/load.ts";
 import { parseTrace, writeTrace } from "../sim/trace/format.ts";
-import { assertPlainMessage, FUZZ_RUNS, fuzzParams, rarely, withinBudget } from "./fuzz_testing.ts";
+import { assertPlainMessage, FUZZ_RUNS, fuzzParams, rarely, withinBudget } from "./testing/fuzz.ts";
 
 const JSONL = [
   '{"format":"proxscale-trace","version":1,"name":"fuzz","durationMs":7200000,"source":"test"}',

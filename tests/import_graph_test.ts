@@ -6,16 +6,25 @@
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { join } from "node:path";
-import { edgesOf, type ImportEdge, parseImports, repositorySources, ROOT } from "./import_graph.ts";
+import {
+  edgesOf,
+  type ImportEdge,
+  parseImports,
+  repositorySources,
+  ROOT,
+  trackedTsFiles,
+} from "./testing/import_graph.ts";
 import {
   type Allowance,
   checkGraph,
   FOLDER_RULES,
   folderRule,
   type Header,
+  isTestFile,
+  misspelledHelpers,
   type Problem,
   readHeader,
-} from "./import_rules.ts";
+} from "./testing/import_rules.ts";
 
 /**
  * Imports the rules refuse but the tree still has until a code move removes them; each names why
@@ -64,6 +73,55 @@ Deno.test("the check reads every folder it judges and the tree's May import line
   for (const a of KNOWN_VIOLATIONS) {
     ok(edges.some((e) => e.from === a.from && e.to === a.to), `stale allowance ${a.from}`);
   }
+});
+
+Deno.test("every testing helper in the repository is spelled one way: a file in a testing/ folder", async () => {
+  const files = await trackedTsFiles();
+  deepEqual(show(misspelledHelpers(files)), []);
+  // The check sees the helpers it spares: several testing/ folders, tests/testing/ among them.
+  const helpers = files.filter((f) => isTestFile(f) && !/_(test|bench)\.ts$/.test(f));
+  ok(helpers.length > 20, `only ${helpers.length} testing helpers found`);
+  ok(helpers.some((f) => f.startsWith("tests/testing/")), "no helper read under tests/testing/");
+});
+
+Deno.test("a helper planted under any other spelling is reported, and only it", () => {
+  deepEqual(
+    show(misspelledHelpers([
+      "tests/kubernetes_testing.ts",
+      "adapters/queue/testing.ts",
+      "fakes/fake_pve/testing_client.ts",
+      "tests/bad_inputs.ts",
+      // Spelled right: a suite, a helper in a testing/ folder (and its own test), fixtures.
+      "tests/queue_contract_test.ts",
+      "tests/testing/kubernetes.ts",
+      "core/testing/rng.ts",
+      "core/testing/rng_test.ts",
+      "tests/fixtures/bad_configs/x.ts",
+      "adapters/queue/memory.ts",
+    ])).sort(),
+    [
+      "adapters/queue/testing.ts:1: a testing helper lives in a testing/ folder, named without " +
+      "the word testing",
+      "fakes/fake_pve/testing_client.ts:1: a testing helper lives in a testing/ folder, named " +
+      "without the word testing",
+      "tests/bad_inputs.ts:1: tests/ holds suites only; a helper of the suites lives in " +
+      "tests/testing/",
+      "tests/kubernetes_testing.ts:1: a testing helper lives in a testing/ folder, named without " +
+      "the word testing",
+    ],
+  );
+});
+
+Deno.test("a file named with the word testing outside a testing/ folder is held to production rules", () => {
+  // Only a testing/ folder marks a helper, so a misspelled one gains no test allowances.
+  const { edges, headers } = graphOf({
+    "adapters/queue/redis_testing.ts": 'import { f } from "../../fakes/fake_kube/server.ts";',
+    "adapters/queue/testing/redis.ts": 'import { f } from "../../../fakes/fake_kube/server.ts";',
+  });
+  deepEqual(show(checkGraph(edges, headers, { pinned: PINNED })), [
+    "adapters/queue/redis_testing.ts:1 -> fakes/fake_kube/server.ts: adapters/ may import only " +
+    "core/, adapters/, templates/, daemon/ports/",
+  ]);
 });
 
 Deno.test("a violating import planted in the real tree is reported with its file and import", async () => {
@@ -126,7 +184,7 @@ Deno.test("planted violations of each rule are reported, and allowed imports are
     "cli/fake_cluster.ts": 'import { start } from "../fakes/cluster/start.ts";',
     "adapters/proxmox/client_test.ts": [
       'import { startFakePve } from "../../fakes/fake_pve/server.ts";',
-      'import { pki } from "../../tests/proxmox_testing.ts";',
+      'import { pki } from "../../tests/testing/proxmox.ts";',
       'import assert from "node:assert/strict";',
     ].join("\n"),
     "fakes/cluster/kubelet/seed.ts": [

@@ -11,7 +11,7 @@ import { microTime } from "../adapters/kubernetes/leader_elector.ts";
 import { Informer } from "../adapters/kubernetes/informer.ts";
 import { podFromKube } from "../adapters/kubernetes/translate.ts";
 import type { Pod } from "../core/model.ts";
-import { clientNodeFor, eventually, podBody, withFake } from "./kubernetes_testing.ts";
+import { clientNodeFor, eventually, podBody, withFake } from "./testing/kubernetes.ts";
 
 Deno.test("a client-node generated patch without Content-Type is JSON Patch and fails; with it, it works", async () => {
   await withFake(async (fake, client) => {

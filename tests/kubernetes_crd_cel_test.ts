@@ -7,12 +7,12 @@
  */
 import assert from "node:assert/strict";
 import { parse } from "yaml";
-import { call, withKube } from "../fakes/fake_kube/testing.ts";
+import { call, withKube } from "../fakes/fake_kube/testing/client.ts";
 import type { FakeKube } from "../fakes/fake_kube/server.ts";
 import { compileRule } from "../fakes/fake_kube/cel.ts";
 import { compileCel } from "../adapters/kubernetes/cel.ts";
 import { type Manifest, manifestsFromConfig } from "../adapters/config/crd_manifests.ts";
-import { BAD_INPUTS } from "./kubernetes_bad_inputs.ts";
+import { BAD_INPUTS } from "./testing/kubernetes_bad_inputs.ts";
 
 const root = new URL("../", import.meta.url);
 const example = await Deno.readTextFile(new URL("config.example.yaml", root));

@@ -12,13 +12,13 @@ import type { KubeClient } from "../adapters/kubernetes/client.ts";
 import { parseConfigText } from "../adapters/config/load.ts";
 import { type Manifest, manifestsFromConfig } from "../adapters/config/crd_manifests.ts";
 import { migrateText } from "../cli/migrate.ts";
-import { BAD_INPUTS } from "./kubernetes_bad_inputs.ts";
+import { BAD_INPUTS } from "./testing/kubernetes_bad_inputs.ts";
 import { ConfigWatcher } from "../adapters/kubernetes/config_watcher.ts";
 import { setConfigStatus } from "../adapters/kubernetes/config_status_writer.ts";
 import type { CrdProblem } from "../adapters/config/crd_source.ts";
 import type { Config } from "../core/model.ts";
 import type { Result } from "../core/result.ts";
-import { eventually, withFake } from "./kubernetes_testing.ts";
+import { eventually, withFake } from "./testing/kubernetes.ts";
 
 const root = new URL("../", import.meta.url);
 const example = await Deno.readTextFile(new URL("config.example.yaml", root));

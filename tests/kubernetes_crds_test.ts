@@ -11,7 +11,7 @@ import { admit } from "../adapters/kubernetes/structural_validate.ts";
 import { parseConfigText } from "../adapters/config/load.ts";
 import { configFromObjects } from "../adapters/config/crd_source.ts";
 import { type Manifest, manifestsFromConfig } from "../adapters/config/crd_manifests.ts";
-import { type Bad, BAD_INPUTS, type Kind } from "./kubernetes_bad_inputs.ts";
+import { type Bad, BAD_INPUTS, type Kind } from "./testing/kubernetes_bad_inputs.ts";
 
 const root = new URL("../", import.meta.url);
 const exampleText = await Deno.readTextFile(new URL("config.example.yaml", root));

@@ -11,7 +11,7 @@ import { podFromKube } from "../adapters/kubernetes/translate.ts";
 import { memoryLog } from "../adapters/kubernetes/log.ts";
 import { KubeClient } from "../adapters/kubernetes/client.ts";
 import type { Pod } from "../core/model.ts";
-import { clientNodeFor, eventually, podBody, withFake } from "./kubernetes_testing.ts";
+import { clientNodeFor, eventually, podBody, withFake } from "./testing/kubernetes.ts";
 import type { FakeKube } from "../fakes/fake_kube/server.ts";
 import { createClusterInformers } from "../adapters/kubernetes/cluster_informers.ts";
 import { createNodeClaim } from "../adapters/kubernetes/nodeclaim_writer.ts";

@@ -8,7 +8,7 @@ import { KubeClient, type KubeError } from "../adapters/kubernetes/client.ts";
 import { LeaderElector, microTime } from "../adapters/kubernetes/leader_elector.ts";
 import type { LeaderConfig } from "../core/leader.ts";
 import { err, type Result } from "../core/result.ts";
-import { eventually, withFake } from "./kubernetes_testing.ts";
+import { eventually, withFake } from "./testing/kubernetes.ts";
 
 /** Short timings with the same ratios as the 15 s / 10 s / 2 s defaults. */
 const cfg: LeaderConfig = {

@@ -32,7 +32,7 @@ import { memoryLog } from "../adapters/kubernetes/log.ts";
 import { reason } from "../core/reason.ts";
 import { type KubernetesWriter, KubeWriter } from "../adapters/kubernetes/port.ts";
 import type { Condition, NodeClaim } from "../core/model.ts";
-import { podBody, withFake } from "./kubernetes_testing.ts";
+import { podBody, withFake } from "./testing/kubernetes.ts";
 
 type Obj = {
   metadata: {

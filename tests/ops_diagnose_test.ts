@@ -17,7 +17,7 @@ import { startFakePve } from "../fakes/fake_pve/server.ts";
 import type { FakePve } from "../fakes/fake_pve/server.ts";
 import { startFakeKube } from "../fakes/fake_kube/server.ts";
 import { demoConfig } from "../harness/demo_config.ts";
-import { applyShippedRbac } from "./shipped_rbac_testing.ts";
+import { applyShippedRbac } from "./testing/shipped_rbac.ts";
 
 const NS = "proxscale-system";
 const LIMITED = "proxscale@pve!limited";

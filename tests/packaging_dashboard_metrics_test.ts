@@ -15,7 +15,7 @@ import {
   startPlainCluster,
   startRunProcess,
   until,
-} from "./run_process_testing.ts";
+} from "./testing/run_process.ts";
 import { auditVms } from "../harness/demo.ts";
 import { MiB } from "../core/quantity.ts";
 import { defaultChartValues, renderChartObjects } from "../adapters/deploy/helm_render.ts";

@@ -7,7 +7,6 @@ import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import { generatedDeployFiles } from "../adapters/deploy/generate.ts";
 import type { KubeObject } from "../adapters/deploy/manifests.ts";
-import { parseEgressTarget } from "../adapters/deploy/options.ts";
 import { rbacAuthorizer } from "../adapters/deploy/rbac.ts";
 import { dashboard, DASHBOARD_METRICS } from "../adapters/deploy/grafana.ts";
 import { manifestsCommand } from "../cli/manifests.ts";
@@ -128,22 +127,6 @@ Deno.test("manifests refuses a PVE host name: a NetworkPolicy needs addresses", 
   assert.equal((await manifests(["--replicas", "0"])).code, 2);
   assert.equal((await manifests(["--egress", "10.0.0.1"])).code, 2);
   assert.equal((await manifests(["--namespace", "Bad_NS"])).code, 2);
-});
-
-Deno.test("egress targets parse URLs, addresses and CIDRs, IPv6 included", () => {
-  const p = (s: string) => {
-    const r = parseEgressTarget(s, 8006);
-    return r.ok ? `${r.value.cidr} ${r.value.port}` : "error";
-  };
-  assert.equal(p("https://10.0.0.11:8443"), "10.0.0.11/32 8443");
-  assert.equal(p("https://10.0.0.11"), "10.0.0.11/32 8006");
-  assert.equal(p("10.0.0.0/16"), "10.0.0.0/16 8006");
-  assert.equal(p("10.0.0.0/16:9000"), "10.0.0.0/16 9000");
-  assert.equal(p("https://[fd00::11]:8006"), "fd00::11/128 8006");
-  assert.equal(p("[fd00::]/64"), "error");
-  assert.equal(p("300.0.0.1"), "error");
-  assert.equal(p("10.0.0.0/33"), "error");
-  assert.equal(p("pve1"), "error");
 });
 
 Deno.test("RBAC: leases and settings only in proxscale's namespace, token Secrets only in kube-system", () => {

@@ -40,8 +40,8 @@ import {
 import { migrateText } from "../cli/migrate.ts";
 import { reason } from "../core/reason.ts";
 import type { NodeClaim } from "../core/model.ts";
-import { eventually, podBody } from "./kubernetes_testing.ts";
-import { applyShippedRbac } from "./shipped_rbac_testing.ts";
+import { eventually, podBody } from "./testing/kubernetes.ts";
+import { applyShippedRbac } from "./testing/shipped_rbac.ts";
 
 const NS = DEFAULT_NAMESPACE;
 const SA = `system:serviceaccount:${NS}:proxscale`;

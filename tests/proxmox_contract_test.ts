@@ -19,7 +19,7 @@ import {
   fakePveClient,
   FAST_PROVIDER_TIMINGS,
   fastPveTiming,
-} from "./proxmox_testing.ts";
+} from "./testing/proxmox.ts";
 
 type Env = {
   fake: FakePve;

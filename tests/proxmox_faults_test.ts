@@ -22,7 +22,7 @@ import {
   fakePveClient,
   FAST_PROVIDER_TIMINGS,
   fastPveTiming,
-} from "./proxmox_testing.ts";
+} from "./testing/proxmox.ts";
 import type { Result } from "../core/result.ts";
 
 const cloneTemplate: MachineTemplate = {

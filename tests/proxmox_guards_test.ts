@@ -17,7 +17,7 @@ import {
   fakePveClient,
   FAST_PROVIDER_TIMINGS,
   fastPveTiming,
-} from "./proxmox_testing.ts";
+} from "./testing/proxmox.ts";
 
 async function withProvider(
   body: (p: ProxmoxProvider, env: {

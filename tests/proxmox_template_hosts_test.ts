@@ -14,7 +14,7 @@ import {
   fakePveClient,
   FAST_PROVIDER_TIMINGS,
   fastPveTiming,
-} from "./proxmox_testing.ts";
+} from "./testing/proxmox.ts";
 
 const clone = (source: Partial<Extract<MachineTemplate["source"], { kind: "clone" }>>) =>
   ({ ...base, source: { kind: "clone", full: false, ...source } }) as MachineTemplate;

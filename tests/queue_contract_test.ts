@@ -9,7 +9,7 @@ import type { JobEvent, JobInfo, JobQueue, QueueSettings } from "../daemon/ports
 import { deleteVmJobId, launchJobId } from "../daemon/ports/queue.ts";
 import { MemoryJobQueue } from "../adapters/queue/memory.ts";
 import { openBullmqQueue } from "../adapters/queue/bullmq.ts";
-import { uniquePrefix, waitFor, withRedis } from "../adapters/queue/testing_redis.ts";
+import { uniquePrefix, waitFor, withRedis } from "../adapters/queue/testing/redis.ts";
 
 type P = { n: number };
 

@@ -5,9 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { openBullmqQueue } from "../adapters/queue/bullmq.ts";
-import { uniquePrefix, waitFor, withRedis } from "../adapters/queue/testing_redis.ts";
+import { uniquePrefix, waitFor, withRedis } from "../adapters/queue/testing/redis.ts";
 
-const CHILD = new URL("../adapters/queue/testing_child_worker.ts", import.meta.url).pathname;
+const CHILD = new URL("../adapters/queue/testing/child_worker.ts", import.meta.url).pathname;
 const ROOT = new URL("..", import.meta.url).pathname;
 
 Deno.test("a job of a worker process killed with SIGKILL is picked up by a new worker", async () => {

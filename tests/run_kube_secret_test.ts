@@ -16,7 +16,7 @@ import { readSecret } from "../adapters/proxmox/secret.ts";
 import { startFakeKube } from "../fakes/fake_kube/server.ts";
 import { startFakePve } from "../fakes/fake_pve/server.ts";
 import { demoConfig } from "../harness/demo_config.ts";
-import { applyShippedRbac } from "./shipped_rbac_testing.ts";
+import { applyShippedRbac } from "./testing/shipped_rbac.ts";
 
 const NS = "proxscale-system";
 

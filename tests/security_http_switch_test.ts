@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { captureIo } from "../cli/command.ts";
 import { pauseCommand, resumeCommand } from "../cli/pause.ts";
 import { statusCommand } from "../cli/status.ts";
-import { startPlainCluster, startRunProcess } from "./run_process_testing.ts";
+import { startPlainCluster, startRunProcess } from "./testing/run_process.ts";
 
 async function call(url: string, init: RequestInit = {}) {
   const res = await fetch(url, { ...init, signal: AbortSignal.timeout(5_000) });

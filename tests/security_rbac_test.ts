@@ -17,7 +17,7 @@ import { KubeClient } from "../adapters/kubernetes/client.ts";
 import { MaintenanceMode } from "../daemon/maintenance.ts";
 import { ConfigReloader, watchConfigCrds } from "../daemon/config_reload.ts";
 import { kubeChecks } from "../cli/diagnose_kube.ts";
-import { applyShippedRbac } from "./shipped_rbac_testing.ts";
+import { applyShippedRbac } from "./testing/shipped_rbac.ts";
 
 /** Namespace of the daemon's Lease in the demo cluster (its "own" namespace). */
 const NS = "default";

@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { GiB } from "../core/quantity.ts";
 import { startDemoCluster } from "../harness/cluster.ts";
-import { type RunProcess, startRunProcess, until, yamlConfig } from "./run_process_testing.ts";
+import { type RunProcess, startRunProcess, until, yamlConfig } from "./testing/run_process.ts";
 
 const OLD_SECRET = "a81c6e02-old-pve-secret-LEAKFAULT-5b7d93f1";
 const NEW_SECRET = "0d4f7b9e-new-pve-secret-LEAKFAULT-c2a61e88";

@@ -23,7 +23,7 @@ import {
 } from "@opentelemetry/sdk-trace";
 import { GiB } from "../core/quantity.ts";
 import { openBullmqQueue } from "../adapters/queue/bullmq.ts";
-import { uniquePrefix, withRedis } from "../adapters/queue/testing_redis.ts";
+import { uniquePrefix, withRedis } from "../adapters/queue/testing/redis.ts";
 import { createTelemetry } from "../adapters/telemetry/telemetry.ts";
 import { memorySink } from "../adapters/telemetry/logger.ts";
 import { createRedactor } from "../adapters/telemetry/redact.ts";

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { runCommand } from "../cli/run.ts";
 import { defaultRedactor, describeError, REDACTED } from "../adapters/telemetry/redact.ts";
-import { startPlainCluster, yamlConfig } from "./run_process_testing.ts";
+import { startPlainCluster, yamlConfig } from "./testing/run_process.ts";
 
 const SECRET = "c0ffee-STARTUP-REDACTION-token-91a7";
 const ENV = "PROXSCALE_STARTUP_REDACTION_TOKEN";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { openBullmqQueue, safeRedisUrl } from "./bullmq.ts";
-import { freePort, uniquePrefix, withRedis } from "./testing_redis.ts";
+import { freePort, uniquePrefix, withRedis } from "./testing/redis.ts";
 
 const PASSWORD = "s3cret-redis-pw-9f2";
 

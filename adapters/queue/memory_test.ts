@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { MemoryJobQueue, STALLED_MESSAGE } from "./memory.ts";
-import { VirtualTimers } from "./testing.ts";
+import { VirtualTimers } from "./testing/virtual_timers.ts";
 import type { JobQueue } from "../../daemon/ports/queue.ts";
 
 async function stateOf(q: JobQueue<unknown>, id: string) {

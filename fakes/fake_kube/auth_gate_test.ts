@@ -5,7 +5,7 @@
  * honoured only for callers allowed to impersonate.
  */
 import assert from "node:assert/strict";
-import { call, withKube } from "./testing.ts";
+import { call, withKube } from "./testing/client.ts";
 import type { FakeKube } from "./server.ts";
 
 const ROBOT = "system:serviceaccount:apps:robot";

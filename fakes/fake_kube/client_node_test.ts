@@ -20,9 +20,9 @@ import {
   V1MicroTime,
   type V1Pod,
 } from "@kubernetes/client-node";
-import { nodePoolCrd } from "./fixtures.ts";
+import { nodePoolCrd } from "./testing/crds.ts";
 import type { FakeKube } from "./server.ts";
-import { withKube } from "./testing.ts";
+import { withKube } from "./testing/client.ts";
 
 function config(k: FakeKube): KubeConfig {
   const kc = new KubeConfig();

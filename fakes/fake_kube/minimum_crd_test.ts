@@ -5,9 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { parse } from "yaml";
-import { nodePoolCrd } from "./fixtures.ts";
+import { nodePoolCrd } from "./testing/crds.ts";
 import { issueClientCert } from "./tls.ts";
-import { call, openWatch, withKube } from "./testing.ts";
+import { call, openWatch, withKube } from "./testing/client.ts";
 
 const CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
 const NP = "/apis/proxscale.io/v1alpha1/nodepools";

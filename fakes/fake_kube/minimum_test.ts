@@ -4,7 +4,7 @@
  * requirement, against the fake over a real socket with raw HTTP so the wire shapes are visible.
  */
 import assert from "node:assert/strict";
-import { call, openWatch, withKube } from "./testing.ts";
+import { call, openWatch, withKube } from "./testing/client.ts";
 
 const AGG_ACCEPT =
   "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";

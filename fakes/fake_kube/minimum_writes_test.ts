@@ -4,7 +4,7 @@
  * fake over a real socket.
  */
 import assert from "node:assert/strict";
-import { call, openWatch, withKube } from "./testing.ts";
+import { call, openWatch, withKube } from "./testing/client.ts";
 
 const PODS = "/api/v1/namespaces/default/pods";
 const MERGE = "application/merge-patch+json";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { nodePoolCrd } from "./fixtures.ts";
-import { call, withKube } from "./testing.ts";
+import { nodePoolCrd } from "./testing/crds.ts";
+import { call, withKube } from "./testing/client.ts";
 
 const PROTOBUF = "application/vnd.kubernetes.protobuf";
 const CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { call, withKube } from "./testing.ts";
+import { call, withKube } from "./testing/client.ts";
 
 const APPLY = "application/apply-patch+yaml";
 const DEPLOY = "/apis/apps/v1/namespaces/default/deployments";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { decodeContinue, encodeContinue } from "./paging.ts";
-import { call, withKube } from "./testing.ts";
+import { call, withKube } from "./testing/client.ts";
 
 const CMS = "/api/v1/namespaces/default/configmaps";
 

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { compactString, ruleCovers, uncovered } from "./rbac_escalation.ts";
 import type { PolicyRule } from "./rbac.ts";
-import { call, withKube } from "./testing.ts";
+import { call, withKube } from "./testing/client.ts";
 
 Deno.test("a held rule covers a broken-down rule only when verb, group, resource, name and path are covered", () => {
   const cases: [string, PolicyRule, PolicyRule, boolean][] = [

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { isKubeProtobuf, reviewFromProtobuf } from "./review_protobuf.ts";
-import { withKube } from "./testing.ts";
+import { withKube } from "./testing/client.ts";
 
 const enc = new TextEncoder();
 

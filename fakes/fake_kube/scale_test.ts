@@ -4,7 +4,7 @@
  * checks that the answers stay right at that size.
  */
 import assert from "node:assert/strict";
-import { call, openWatch, withKube } from "./testing.ts";
+import { call, openWatch, withKube } from "./testing/client.ts";
 
 Deno.test("the store holds 1,000 nodes and 30,000 pods and serves full lists, selector lists and watches from the list RV", async () => {
   await withKube({ historyLimit: 100 }, async (k) => {

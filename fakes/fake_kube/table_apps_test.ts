@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { call, withKube } from "./testing.ts";
+import { call, withKube } from "./testing/client.ts";
 
 const TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
 const T0 = Date.parse("2026-11-26T03:33:24Z");

@@ -5,8 +5,8 @@
  * stopping on errors) is in tests/kubernetes_client_traps_test.ts.
  */
 import assert from "node:assert/strict";
-import { nodePoolCrd } from "./fixtures.ts";
-import { call, openWatch, withKube } from "./testing.ts";
+import { nodePoolCrd } from "./testing/crds.ts";
+import { call, openWatch, withKube } from "./testing/client.ts";
 
 const PODS = "/api/v1/namespaces/default/pods";
 const CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";

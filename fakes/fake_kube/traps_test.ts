@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { startFakeKube } from "./server.ts";
-import { call, openWatch, withKube } from "./testing.ts";
+import { call, openWatch, withKube } from "./testing/client.ts";
 
 const AGG = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json";
 const PODS = "/api/v1/namespaces/default/pods";

@@ -13,7 +13,7 @@ import {
   parseLabelSelector,
 } from "./selectors.ts";
 import { humanDuration, jsonPath } from "./table.ts";
-import { call, withKube } from "./testing.ts";
+import { call, withKube } from "./testing/client.ts";
 
 const labels = (sel: string, l: Record<string, string>) => {
   const r = parseLabelSelector(sel);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { call, openWatch, withKube } from "./testing.ts";
+import { call, openWatch, withKube } from "./testing/client.ts";
 
 const CMS = "/api/v1/namespaces/default/configmaps";
 

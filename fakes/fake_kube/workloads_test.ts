@@ -5,7 +5,7 @@
  * deletes leave their finalizer for a garbage collector.
  */
 import assert from "node:assert/strict";
-import { call, withKube } from "./testing.ts";
+import { call, withKube } from "./testing/client.ts";
 
 const DEPLOY = "/apis/apps/v1/namespaces/default/deployments";
 

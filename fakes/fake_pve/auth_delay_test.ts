@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { startFakePve } from "./server.ts";
-import { request } from "./testing_client.ts";
+import { request } from "./testing/client.ts";
 
 async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
   const t0 = performance.now();

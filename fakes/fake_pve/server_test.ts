@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import tls from "node:tls";
 import { gunzipSync } from "node:zlib";
 import { type FakePve, type FakePveOptions, startFakePve } from "./server.ts";
-import { type RawResponse, request } from "./testing_client.ts";
+import { type RawResponse, request } from "./testing/client.ts";
 import { parseUpid } from "./upid.ts";
 
 /** A fake on a virtual clock, plus a token client that form-encodes like a careful client. */

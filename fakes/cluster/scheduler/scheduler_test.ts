@@ -8,7 +8,7 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import type { KObj } from "../../fake_kube/objects.ts";
 import type { ResourceDef } from "../../fake_kube/resources.ts";
 import type { KubeStore } from "../../fake_kube/store.ts";
-import { withKube } from "../../fake_kube/testing.ts";
+import { withKube } from "../../fake_kube/testing/client.ts";
 import { startScheduler } from "./scheduler.ts";
 import { node, pod } from "./testing/objects.ts";
 

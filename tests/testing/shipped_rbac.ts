@@ -6,7 +6,7 @@
  * can drop one verb from the rules.
  */
 import { parseAllDocuments } from "yaml";
-import type { FakeKube } from "../fakes/fake_kube/server.ts";
+import type { FakeKube } from "../../fakes/fake_kube/server.ts";
 
 const SHIPPED_NS = "proxscale-system";
 const RBAC_KINDS = new Set([
@@ -34,7 +34,7 @@ type Obj = {
 
 /** The ServiceAccount and RBAC objects of deploy/proxscale.yaml, moved to `namespace`. */
 export async function shippedRbacObjects(namespace = SHIPPED_NS): Promise<Obj[]> {
-  const text = await Deno.readTextFile(new URL("../deploy/proxscale.yaml", import.meta.url));
+  const text = await Deno.readTextFile(new URL("../../deploy/proxscale.yaml", import.meta.url));
   const objs = parseAllDocuments(text).map((d) => d.toJS() as Obj).filter((o) =>
     o && RBAC_KINDS.has(o.kind)
   );

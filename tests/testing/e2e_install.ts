@@ -8,11 +8,11 @@
  */
 import assert from "node:assert/strict";
 import { parse, stringify } from "yaml";
-import { PveClient } from "../adapters/proxmox/client.ts";
-import { kubectl, kubectlEnv, type KubectlRun, runCommand } from "./kubectl_testing.ts";
+import { PveClient } from "../../adapters/proxmox/client.ts";
+import { kubectl, kubectlEnv, type KubectlRun, runCommand } from "./kubectl.ts";
 
 /** The repository root (a path ending in "/"). */
-export const ROOT = new URL("..", import.meta.url).pathname;
+export const ROOT = new URL("../..", import.meta.url).pathname;
 
 /** A process with its stdout and stderr collected. */
 export type Proc = {
@@ -87,7 +87,7 @@ export async function stopProc(
   return await p.child.status;
 }
 
-export { kubectl, kubectlEnv } from "./kubectl_testing.ts";
+export { kubectl, kubectlEnv } from "./kubectl.ts";
 
 /** Runs `sh -ec SCRIPT` in `cwd` with `env` (a pasted doc sequence). */
 export async function sh(

@@ -19,7 +19,7 @@ import {
   spawnProxscale,
   tunedConfig,
   withOption,
-} from "./e2e_install_testing.ts";
+} from "./e2e_install.ts";
 
 type EnvVar = {
   name: string;

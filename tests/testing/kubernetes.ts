@@ -2,10 +2,14 @@
  * Helpers for the Kubernetes adapter tests: a fake API server on 127.0.0.1 with a KubeClient
  * pointed at it over a real socket, and a poll-until helper (waits, never asserts on time).
  */
-import { type FakeKube, type FakeKubeOptions, startFakeKube } from "../fakes/fake_kube/server.ts";
+import {
+  type FakeKube,
+  type FakeKubeOptions,
+  startFakeKube,
+} from "../../fakes/fake_kube/server.ts";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
-import { KubeClient } from "../adapters/kubernetes/client.ts";
-import { sleep } from "../adapters/kubernetes/backoff.ts";
+import { KubeClient } from "../../adapters/kubernetes/client.ts";
+import { sleep } from "../../adapters/kubernetes/backoff.ts";
 
 /** Runs `fn` with a fresh fake API server and a client for it; always closes the server. */
 export async function withFake(

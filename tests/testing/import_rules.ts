@@ -20,10 +20,11 @@
  * - "nothing", "nothing of the project", "nothing but Deno" mean no other folder;
  *   "nothing outside core/" means `core/`; "core/ only" means `core/`; "this folder" adds nothing;
  * - imports from the file's own folder are always allowed;
- * - a test (`_test.ts`, `_bench.ts`) or a testing helper (a `testing/` folder or a file named
- *   with the word testing) may import its module, any testing helper, its folder rule's
- *   `testsMay`, and what its own line lists together with what its module's line lists; a test
- *   with no line of its own is held to its folder rule (which holds its module's line);
+ * - a test (`_test.ts`, `_bench.ts`) or a testing helper (a file in a `testing/` folder, the
+ *   helpers' one spelling, see misspelledHelpers) may import its module, any testing helper,
+ *   its folder rule's `testsMay`, and what its own line lists together with what its module's
+ *   line lists; a test with no line of its own is held to its folder rule (which holds its
+ *   module's line);
  * - anything else in the first sentence is reported as unreadable, so a line cannot drift into
  *   prose the check no longer understands.
  *
@@ -135,10 +136,40 @@ export function isTestFile(file: string): boolean {
   return /_(test|bench)\.ts$/.test(file) || isTestingHelper(file);
 }
 
-/** True for a file in a `testing/` folder or named with the word testing. */
+/** True for a file in a `testing/` folder, the one place testing helpers live. */
 export function isTestingHelper(file: string): boolean {
-  const base = file.slice(file.lastIndexOf("/") + 1);
-  return file.includes("/testing/") || /(^|_)testing(_[a-z0-9_]+)?\.ts$/.test(base);
+  return file.split("/").slice(0, -1).includes("testing");
+}
+
+/**
+ * Files that break the one spelling of testing helpers: a helper lives in a `testing/` folder
+ * beside what it serves and is named for what it holds, so no other file name carries the word
+ * testing (`x_testing.ts`, `testing.ts`, `testing_x.ts`); and tests/ holds only suites
+ * (`_test.ts`, `_bench.ts`), with its helpers in tests/testing/ and its data in tests/fixtures/.
+ */
+export function misspelledHelpers(files: readonly string[]): Problem[] {
+  const problems: Problem[] = [];
+  for (const file of files) {
+    if (!file.endsWith(".ts") || isTestingHelper(file)) continue;
+    const base = file.slice(file.lastIndexOf("/") + 1);
+    if (/testing/.test(base)) {
+      problems.push({
+        file,
+        line: 1,
+        rule: "a testing helper lives in a testing/ folder, named without the word testing",
+      });
+    } else if (
+      file.startsWith("tests/") && !/_(test|bench)\.ts$/.test(base) &&
+      !file.startsWith("tests/fixtures/")
+    ) {
+      problems.push({
+        file,
+        line: 1,
+        rule: "tests/ holds suites only; a helper of the suites lives in tests/testing/",
+      });
+    }
+  }
+  return problems;
 }
 
 /** The folder rule of one file: the longest rule path that is the file or a folder above it. */

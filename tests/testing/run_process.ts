@@ -3,7 +3,7 @@
  * (harness/cluster.ts startDemoCluster): the demo cluster without node bootstrap, a YAML
  * configuration for it, the process with its stdout collected and its HTTP port, and a poll.
  */
-import { type DemoCluster, startDemoCluster } from "../harness/cluster.ts";
+import { type DemoCluster, startDemoCluster } from "../../harness/cluster.ts";
 
 /** The demo cluster, its templates without node bootstrap (the world boots VMs as they are). */
 export function startPlainCluster(seed: number): Promise<DemoCluster> {
@@ -113,7 +113,7 @@ export async function startRunProcess(
     args: [
       "run",
       "-A",
-      new URL("../main.ts", import.meta.url).pathname,
+      new URL("../../main.ts", import.meta.url).pathname,
       "run",
       `--config=${dir}/config.yaml`,
       `--kubeconfig=${dir}/kubeconfig`,

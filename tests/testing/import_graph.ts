@@ -262,7 +262,7 @@ export function edgesOf(file: string, text: string): ImportEdge[] {
 }
 
 /** The repository root, one folder above this file. */
-export const ROOT: string = normalize(join(dirname(new URL(import.meta.url).pathname), ".."));
+export const ROOT: string = normalize(join(dirname(new URL(import.meta.url).pathname), "..", ".."));
 
 /** Every git-tracked .ts file, as paths from the repository root. */
 export async function trackedTsFiles(root: string = ROOT): Promise<string[]> {

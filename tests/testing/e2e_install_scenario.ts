@@ -14,7 +14,7 @@ import {
   type FakeClusterProc,
   kubectl,
   pveInventory,
-} from "./e2e_install_testing.ts";
+} from "./e2e_install.ts";
 
 /** Pods of the workload. */
 export const PODS = 30;

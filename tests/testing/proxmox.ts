@@ -3,11 +3,11 @@
  * a Provider pointing at it, PVE clients pinned to its certificate, and provider timings short
  * enough for tests. Each suite keeps only what differs (seed, faults, retries, breaker).
  */
-import type { Provider } from "../core/model.ts";
-import { GiB } from "../core/quantity.ts";
-import { PveClient, type PveClientOptions } from "../adapters/proxmox/client.ts";
-import { provider as baseProvider } from "../adapters/proxmox/testing/fixtures.ts";
-import type { FakePve } from "../fakes/fake_pve/server.ts";
+import type { Provider } from "../../core/model.ts";
+import { GiB } from "../../core/quantity.ts";
+import { PveClient, type PveClientOptions } from "../../adapters/proxmox/client.ts";
+import { provider as baseProvider } from "../../adapters/proxmox/testing/fixtures.ts";
+import type { FakePve } from "../../fakes/fake_pve/server.ts";
 
 /** Task durations (ms) and lock waits that keep a suite to seconds; `lockWaitMs` varies per suite. */
 export function fastPveTiming(lockWaitMs: number) {

@@ -3,10 +3,10 @@
  * one job, prints "started <id> <attempt>" and then hangs until it is killed with SIGKILL, as a
  * daemon would die mid-launch. Args: <redis url> <prefix>. Test-only.
  */
-import { openBullmqQueue } from "./bullmq.ts";
+import { openBullmqQueue } from "../bullmq.ts";
 
 const [url, prefix] = Deno.args;
-if (!url || !prefix) throw new Error("Usage: testing_child_worker.ts <redis url> <prefix>");
+if (!url || !prefix) throw new Error("Usage: child_worker.ts <redis url> <prefix>");
 const opened = await openBullmqQueue({
   url,
   prefix,

@@ -2,7 +2,7 @@
  * Test helpers for the fake API server's own tests and for adapter tests: start a server
  * for one test, make raw HTTP requests against it, and read watch streams line by line.
  */
-import { type FakeKube, type FakeKubeOptions, startFakeKube } from "./server.ts";
+import { type FakeKube, type FakeKubeOptions, startFakeKube } from "../server.ts";
 
 /** Runs `fn` against a fresh fake (plain HTTP unless `tls: true`), always closing it. */
 export async function withKube<T>(

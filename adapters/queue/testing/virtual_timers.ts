@@ -2,7 +2,7 @@
  * Test helpers for the queue: virtual timers for the memory queue, so backoff and retention
  * can be checked to the millisecond without waiting. Test-only.
  */
-import type { QueueTimers } from "./memory.ts";
+import type { QueueTimers } from "../memory.ts";
 
 type Pending = { at: number; seq: number; fn: () => void };
 

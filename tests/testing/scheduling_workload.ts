@@ -9,7 +9,7 @@
  * May import: fakes/ (types), npm:fast-check.
  */
 import fc from "fast-check";
-import type { KObj } from "../fakes/fake_kube/objects.ts";
+import type { KObj } from "../../fakes/fake_kube/objects.ts";
 
 /** Topology keys a generated spread constraint may use. */
 export const SPREAD_KEYS = [

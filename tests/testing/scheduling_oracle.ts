@@ -8,17 +8,17 @@
  *
  * May import: core/ (types), fakes/.
  */
-import type { Config } from "../core/model.ts";
-import type { KObj } from "../fakes/fake_kube/objects.ts";
-import type { KubeStore } from "../fakes/fake_kube/store.ts";
-import { clusterState } from "../fakes/cluster/scheduler/cluster_state.ts";
-import { nodeVerdicts } from "../fakes/cluster/scheduler/schedule_one.ts";
+import type { Config } from "../../core/model.ts";
+import type { KObj } from "../../fakes/fake_kube/objects.ts";
+import type { KubeStore } from "../../fakes/fake_kube/store.ts";
+import { clusterState } from "../../fakes/cluster/scheduler/cluster_state.ts";
+import { nodeVerdicts } from "../../fakes/cluster/scheduler/schedule_one.ts";
 import {
   allocatableOf,
   allocatableQuantities,
   DEFAULT_RESERVATION,
   vmCapacity,
-} from "../fakes/cluster/kubelet/node_status.ts";
+} from "../../fakes/cluster/kubelet/node_status.ts";
 
 /** Where the oracle could put a pod: on a node that exists, on a new VM, or nowhere. */
 export type Placeability = "existing" | "new-node" | "nowhere";
