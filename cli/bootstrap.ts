@@ -24,8 +24,8 @@ import {
   DEFAULT_CDROM_SLOT,
   isoVolid,
   locallyAdministeredMac,
-  providerIdFor,
 } from "../adapters/bootstrap/identity.ts";
+import { providerIdFor } from "../core/lifecycle_nodes.ts";
 import {
   buildSeedIso,
   type ClaimIdentity,
