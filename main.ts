@@ -1,86 +1,87 @@
 /**
- * proxscale CLI entry: picks a subcommand, runs it, and owns the process exit code.
+ * proxscale CLI entry: picks a subcommand, runs it, and owns the process: its exit code and,
+ * for the commands that run until stopped, SIGINT and SIGTERM (the first one asks the command
+ * to stop gracefully; a second one, with the listeners gone, ends the process the default way).
  * Commands load lazily so that `proxscale validate` does not pay for the Kubernetes client.
  * This is the only file that may exit the process.
  */
 import { type Command, processIo } from "./cli/command.ts";
+import { COMMAND_SUMMARIES, type CommandName } from "./cli/summaries.ts";
 
-type Entry = { summary: string; load: () => Promise<Command> };
+type Entry = {
+  load: () => Promise<Command>;
+  /**
+   * Runs until stopped (with these arguments): main.ts turns the first SIGINT or SIGTERM into
+   * its stop. Other commands keep the default action of a signal.
+   */
+  untilStopped?: (args: string[]) => boolean;
+};
 
-/** Every subcommand, in the order `--help` lists them. */
-export const COMMANDS: Record<string, Entry> = {
+const always = () => true;
+
+/** Every subcommand, in the order `--help` lists them; summaries are in cli/summaries.ts. */
+export const COMMANDS: Record<CommandName, Entry> = {
   validate: {
-    summary: "check a configuration file; errors name file:line:column",
     load: async () => (await import("./cli/validate.ts")).validateCommand,
   },
   plan: {
-    summary: "show which VMs proxscale would launch for a cluster snapshot",
     load: async () => (await import("./cli/plan.ts")).planCommand,
   },
   migrate: {
-    summary: "write CRD manifests from a YAML config (proxscale or KubeNodeSmith v0)",
     load: async () => (await import("./cli/migrate.ts")).migrateCommand,
   },
   bootstrap: {
-    summary: "preview the bootstrap data (user-data, meta-data, network-config, ISO) of a pool",
     load: async () => (await import("./cli/bootstrap.ts")).bootstrapCommand,
   },
   "fake-pve": {
-    summary: "run a fake Proxmox VE 8 API server (HTTPS) for tests and demos",
+    untilStopped: always,
     load: async () => (await import("./cli/fake_pve.ts")).fakePveCommand,
   },
   "fake-kube": {
-    summary: "run a fake Kubernetes API server (v1.32 subset) and write a kubeconfig for it",
+    untilStopped: always,
     load: async () => (await import("./cli/fake_kube.ts")).fakeKubeCommand,
   },
   "fake-cluster": {
-    summary:
-      "run a fake Kubernetes-on-Proxmox cluster (API server, PVE, scheduler, controllers, kubelets)",
+    untilStopped: always,
     load: async () => (await import("./cli/fake_cluster.ts")).fakeClusterCommand,
   },
   sim: {
-    summary: "replay a workload trace through proxscale and baseline autoscalers; plan capacity",
+    untilStopped: (args) => args[0] === "worker",
     load: async () => (await import("./cli/sim.ts")).simCommand,
   },
   record: {
-    summary: "record a live cluster's pods as a proxscale trace for 'proxscale sim'",
+    untilStopped: always,
     load: async () => (await import("./cli/record.ts")).recordCommand,
   },
   manifests: {
-    summary: "print the Kubernetes manifests (RBAC, Deployment, PDB, Service, NetworkPolicy)",
     load: async () => (await import("./cli/manifests.ts")).manifestsCommand,
   },
   run: {
-    summary: "run the autoscaler daemon (observe, decide, act); --pause to only decide",
+    untilStopped: always,
     load: async () => (await import("./cli/run.ts")).runCommand,
   },
   demo: {
-    summary: "watch proxscale scale a simulated Proxmox cluster (no cluster or Proxmox needed)",
     load: async () => (await import("./cli/demo.ts")).demoCommand,
   },
   status: {
-    summary: "show pools, NodeClaims, jobs and the last decisions of a running proxscale",
     load: async () => (await import("./cli/status.ts")).statusCommand,
   },
   diagnose: {
-    summary: "check PVE reachability, token rights, templates, storages, VMIDs and Kubernetes RBAC",
     load: async () => (await import("./cli/diagnose.ts")).diagnoseCommand,
   },
   pause: {
-    summary: "maintenance mode: proxscale decides and reports but does not act",
     load: async () => (await import("./cli/pause.ts")).pauseCommand,
   },
   resume: {
-    summary: "leave maintenance mode",
     load: async () => (await import("./cli/pause.ts")).resumeCommand,
   },
 };
 
+/** `proxscale --help`: every command with its summary. */
 export function helpText(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
-  const lines = Object.entries(COMMANDS).map(([name, e]) =>
-    `  ${name.padEnd(width)}  ${e.summary}`
-  );
+  const names = Object.keys(COMMANDS) as CommandName[];
+  const width = Math.max(...names.map((k) => k.length));
+  const lines = names.map((name) => `  ${name.padEnd(width)}  ${COMMAND_SUMMARIES[name]}`);
   return [
     "proxscale: a Kubernetes node autoscaler for Proxmox VE virtual machines",
     "",
@@ -93,19 +94,47 @@ export function helpText(): string {
   ].join("\n");
 }
 
+/**
+ * Listens for SIGINT and SIGTERM until disposed; the first one aborts the signal and removes
+ * the listeners, so that a second one ends the process the default way.
+ */
+export function stopOnSignals(): { signal: AbortSignal; dispose: () => void } {
+  const stop = new AbortController();
+  const dispose = () => {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  };
+  const onSignal = () => {
+    dispose();
+    stop.abort();
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  return { signal: stop.signal, dispose };
+}
+
+/** Runs the command `args` name; returns the process exit code. */
 export async function main(args: string[]): Promise<number> {
   const [name, ...rest] = args;
   if (!name || name === "--help" || name === "-h" || name === "help") {
     processIo.out(helpText());
     return name ? 0 : 2;
   }
-  const entry = COMMANDS[name];
+  const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name as CommandName] : undefined;
   if (!entry) {
     processIo.err(`proxscale: unknown command "${name}"\n\n${helpText()}`);
     return 2;
   }
   const command = await entry.load();
-  return await command.run(rest, processIo);
+  if (!entry.untilStopped?.(rest)) return await command.run(rest, processIo);
+  // Listening before the command starts: a signal during a start (the Lease may already be
+  // taken) still ends in a graceful stop rather than the default kill.
+  const signals = stopOnSignals();
+  try {
+    return await command.run(rest, processIo, signals.signal);
+  } finally {
+    signals.dispose();
+  }
 }
 
 if (import.meta.main) {

@@ -5,6 +5,7 @@
  * before any VM exists. Nothing is contacted: the cluster CA and operator values come from
  * files when given, otherwise from clearly marked placeholders.
  */
+import { COMMAND_SUMMARIES } from "./summaries.ts";
 import { parseArgs } from "node:util";
 import { LineCounter, parseDocument, stringify } from "yaml";
 import { positionInScalar } from "../adapters/config/scalar_position.ts";
@@ -24,8 +25,8 @@ import {
   DEFAULT_CDROM_SLOT,
   isoVolid,
   locallyAdministeredMac,
-  providerIdFor,
 } from "../adapters/bootstrap/identity.ts";
+import { providerIdFor } from "../core/lifecycle_nodes.ts";
 import {
   buildSeedIso,
   type ClaimIdentity,
@@ -77,7 +78,7 @@ const defaultDeps: BootstrapDeps = {
 export function makeBootstrapCommand(deps: BootstrapDeps = defaultDeps): Command {
   return {
     name: "bootstrap",
-    summary: "preview the bootstrap data (user-data, meta-data, network-config, ISO) of a pool",
+    summary: COMMAND_SUMMARIES.bootstrap,
     usage: USAGE,
     run: (args, io) => run(args, io, deps),
   };

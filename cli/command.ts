@@ -9,11 +9,24 @@ export type Io = {
 
 export type Command = {
   name: string;
+  /** Its line of cli/summaries.ts, the one `proxscale --help` lists. */
   summary: string;
   usage: string;
-  /** Returns the process exit code: 0 ok, 1 failure, 2 bad input. */
-  run: (args: string[], io: Io) => Promise<number>;
+  /**
+   * Returns the process exit code: 0 ok, 1 failure, 2 bad input. A command that runs until
+   * stopped ends when `stop` aborts: main.ts aborts it on the first SIGINT or SIGTERM (absent:
+   * never, as in tests that stop it otherwise).
+   */
+  run: (args: string[], io: Io, stop?: AbortSignal) => Promise<number>;
 };
+
+/** Resolves once `stop` aborts (never without one). */
+export function stopped(stop: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (stop?.aborted) resolve();
+    else stop?.addEventListener("abort", () => resolve(), { once: true });
+  });
+}
 
 /** Writes to the real stdout/stderr. */
 export const processIo: Io = {

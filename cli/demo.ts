@@ -2,13 +2,14 @@
  * `proxscale demo`: watch proxscale scale a simulated Proxmox cluster (harness/demo.ts). Needs no
  * cluster, no Proxmox and no Redis; finishes in under a minute.
  */
+import { COMMAND_SUMMARIES } from "./summaries.ts";
 import type { Command } from "./command.ts";
 import { runDemo } from "../harness/demo.ts";
 
 /** The demo command. */
 export const demoCommand: Command = {
   name: "demo",
-  summary: "watch proxscale scale a simulated Proxmox cluster (fake PVE + fake Kubernetes)",
+  summary: COMMAND_SUMMARIES.demo,
   usage: "proxscale demo [--seed N]",
   async run(args, io) {
     if (args.includes("--help") || args.includes("-h")) {

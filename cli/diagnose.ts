@@ -4,6 +4,7 @@
  * (cli/diagnose_pve.ts), and the Kubernetes API, CRDs and RBAC of the identity in use
  * (cli/diagnose_kube.ts). One line per check with ok/FAIL and the fix; exit 1 if any failed.
  */
+import { COMMAND_SUMMARIES } from "./summaries.ts";
 import { parseArgs } from "node:util";
 import type { Command, Io } from "./command.ts";
 import type { Config } from "../core/model.ts";
@@ -204,8 +205,7 @@ async function runDiagnose(args: string[], io: Io): Promise<number> {
 /** The `diagnose` command. */
 export const diagnoseCommand: Command = {
   name: "diagnose",
-  summary:
-    "check PVE reachability and token rights, templates, storages, VMIDs and Kubernetes RBAC",
+  summary: COMMAND_SUMMARIES.diagnose,
   usage: USAGE,
   run: runDiagnose,
 };

@@ -5,17 +5,16 @@
  * kubeconfig, and with --write-config a proxscale configuration wired to that PVE. Serves until
  * SIGINT or SIGTERM.
  */
+import { COMMAND_SUMMARIES } from "./summaries.ts";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
-import type { Command, Io } from "./command.ts";
+import { type Command, type Io, stopped } from "./command.ts";
 import { type FakeCluster, startFakeCluster } from "../fakes/cluster/start.ts";
 import { type FaultPlan, parseFaultPlan } from "../fakes/cluster/fault_plan.ts";
-import { untilSignal } from "./signals.ts";
 
 const usage = "proxscale fake-cluster --kubeconfig FILE [--hosts N] [--port P] [--pve-port Q] " +
   "[--write-config FILE] [--faults PLAN] [--seed N] [--boot-delay SECONDS]";
-const summary =
-  "run a fake Kubernetes-on-Proxmox cluster (API server, PVE, scheduler, controllers, kubelets)";
+const summary = COMMAND_SUMMARIES["fake-cluster"];
 
 const HELP = `usage: ${usage}
 
@@ -51,8 +50,8 @@ export const fakeClusterCommand: Command = {
   name: "fake-cluster",
   summary,
   usage,
-  run(args, io) {
-    return runFakeCluster(args, io, untilSignal);
+  run(args, io, stop) {
+    return runFakeCluster(args, io, () => stopped(stop));
   },
 };
 

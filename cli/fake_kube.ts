@@ -3,18 +3,18 @@
  * a kubeconfig for it, so kubectl, client-node or the daemon can be pointed at it. Serves
  * until SIGINT or SIGTERM.
  */
+import { COMMAND_SUMMARIES } from "./summaries.ts";
 import { parseArgs } from "node:util";
-import type { Command, Io } from "./command.ts";
-import { untilSignal } from "./signals.ts";
+import { type Command, type Io, stopped } from "./command.ts";
 import { startFakeKube } from "../fakes/fake_kube/server.ts";
 
 export const fakeKubeCommand: Command = {
   name: "fake-kube",
-  summary: "run a fake Kubernetes API server (v1.32 subset) and write a kubeconfig for it",
+  summary: COMMAND_SUMMARIES["fake-kube"],
   usage:
     "proxscale fake-kube [--port P] [--kubeconfig FILE] [--http] [--token T] [--seed N] [--history N]",
-  run(args, io) {
-    return runFakeKube(args, io, untilSignal);
+  run(args, io, stop) {
+    return runFakeKube(args, io, () => stopped(stop));
   },
 };
 

@@ -3,9 +3,9 @@
  * client or curl at it. Prints the URL, the leaf certificate's SHA-256 fingerprint and an API
  * token it accepts, then serves until SIGINT or SIGTERM.
  */
+import { COMMAND_SUMMARIES } from "./summaries.ts";
 import { parseArgs } from "node:util";
-import type { Command } from "./command.ts";
-import { untilSignal } from "./signals.ts";
+import { type Command, stopped } from "./command.ts";
 import { startFakePve } from "../fakes/fake_pve/server.ts";
 
 /** The command with an injectable stop condition (tests cannot send signals safely). */
@@ -20,11 +20,11 @@ export function fakePveCommandWith(untilStopped: () => Promise<void>): Command {
 
 export const fakePveCommand: Command = {
   name: "fake-pve",
-  summary: "run a fake Proxmox VE 8 API server (HTTPS) for tests and demos",
+  summary: COMMAND_SUMMARIES["fake-pve"],
   usage:
     "proxscale fake-pve [--hosts N] [--port P] [--hostname H] [--token-id USER@REALM!ID] [--token-secret S] [--seed N] [--stats-lag SECONDS]",
-  run(args, io) {
-    return runFakePve(args, io, untilSignal);
+  run(args, io, stop) {
+    return runFakePve(args, io, () => stopped(stop));
   },
 };
 

@@ -4,6 +4,7 @@
  * `kubectl apply -f -` or checked in tests without Helm. deploy/proxscale.yaml is its output
  * with the defaults.
  */
+import { COMMAND_SUMMARIES } from "./summaries.ts";
 import { parseArgs } from "node:util";
 import type { Command } from "./command.ts";
 import {
@@ -110,7 +111,7 @@ export function parseManifestArgs(args: string[]): { options: DeployOptions; crd
 
 export const manifestsCommand: Command = {
   name: "manifests",
-  summary: "print the Kubernetes manifests (RBAC, Deployment, PDB, Service, NetworkPolicy)",
+  summary: COMMAND_SUMMARIES.manifests,
   usage: USAGE,
   run(args, io) {
     const parsed = parseManifestArgs(args);

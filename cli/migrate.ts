@@ -4,6 +4,7 @@
  * FILE is a proxscale YAML config, or a KubeNodeSmith v0 config (detected), so its users can
  * move over. Without --out the manifests go to stdout; notes for the operator go to stderr.
  */
+import { COMMAND_SUMMARIES } from "./summaries.ts";
 import { parseArgs } from "node:util";
 import { readYaml } from "../adapters/config/yaml_source.ts";
 import type { Command } from "./command.ts";
@@ -112,7 +113,7 @@ export function migrateText(
 
 export const migrateCommand: Command = {
   name: "migrate",
-  summary: "write CRD manifests from a YAML config (proxscale or KubeNodeSmith v0)",
+  summary: COMMAND_SUMMARIES.migrate,
   usage: "proxscale migrate FILE [--out DIR] [--namespace NS]",
   async run(args, io) {
     const { positionals, values } = parseArgs({

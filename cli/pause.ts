@@ -5,6 +5,7 @@
  * `proxscale-maintenance` in proxscale's namespace, which every replica reads each pass.
  * For a standalone daemon (systemd), `--url` flips the switch over its HTTP port instead.
  */
+import { COMMAND_SUMMARIES } from "./summaries.ts";
 import { parseArgs } from "node:util";
 import type { Command, Io } from "./command.ts";
 import { isNotFound, KubeClient } from "../adapters/kubernetes/client.ts";
@@ -66,9 +67,7 @@ function switchCommand(paused: boolean): Command {
   const verb = paused ? "pause" : "resume";
   return {
     name: verb,
-    summary: paused
-      ? "maintenance mode: proxscale decides and reports but does not act"
-      : "leave maintenance mode",
+    summary: COMMAND_SUMMARIES[verb],
     usage: usage(verb),
     run: async (args: string[], io: Io) => {
       let values;

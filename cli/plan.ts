@@ -3,6 +3,7 @@
  * cluster snapshot and shows the decision: which VMs would launch, where, for which pods, and
  * why each pod that gets no VM gets none. Nothing is contacted; the decision is the daemon's.
  */
+import { COMMAND_SUMMARIES } from "./summaries.ts";
 import { parseArgs } from "node:util";
 import type { Command } from "./command.ts";
 import { formatProblem, loadConfigFile } from "../adapters/config/load.ts";
@@ -14,7 +15,7 @@ const USAGE = "proxscale plan --config FILE --snapshot FILE [--json] [--now EPOC
 
 export const planCommand: Command = {
   name: "plan",
-  summary: "show which VMs proxscale would launch for a cluster snapshot",
+  summary: COMMAND_SUMMARIES.plan,
   usage: USAGE,
   async run(args, io) {
     let values;

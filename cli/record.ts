@@ -3,8 +3,9 @@
  * informer and writes what it saw as a proxscale trace (JSON Lines, version 1) when the
  * duration is over or on SIGINT/SIGTERM, ready for `proxscale sim --trace`.
  */
+import { COMMAND_SUMMARIES } from "./summaries.ts";
 import { parseArgs } from "node:util";
-import type { Command, Io } from "./command.ts";
+import { type Command, type Io, stopped } from "./command.ts";
 import { parseDuration } from "../core/duration.ts";
 import { KubeClient } from "../adapters/kubernetes/client.ts";
 import { Informer } from "../adapters/kubernetes/informer.ts";
@@ -34,20 +35,10 @@ export function informerPodWatch(client: KubeClient, namespace?: string): PodWat
   };
 }
 
-/** Resolves on the first SIGINT or SIGTERM, or after `ms`. */
-function untilSignalOr(ms: number | undefined): Promise<void> {
-  return new Promise<void>((resolve) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const stop = () => {
-      Deno.removeSignalListener("SIGINT", stop);
-      Deno.removeSignalListener("SIGTERM", stop);
-      if (timer !== undefined) clearTimeout(timer);
-      resolve();
-    };
-    Deno.addSignalListener("SIGINT", stop);
-    Deno.addSignalListener("SIGTERM", stop);
-    if (ms !== undefined) timer = setTimeout(stop, ms);
-  });
+/** Resolves once `stop` aborts (main.ts: SIGINT or SIGTERM), or after `ms`. */
+function stoppedOr(stop: AbortSignal | undefined, ms: number | undefined): Promise<void> {
+  const timeout = ms === undefined ? [] : [AbortSignal.timeout(ms)];
+  return stopped(AbortSignal.any([...(stop ? [stop] : []), ...timeout]));
 }
 
 export type RecordDeps = {
@@ -58,29 +49,35 @@ export type RecordDeps = {
   now: () => number;
 };
 
-const realDeps: RecordDeps = {
-  watch: async (kubeconfig, namespace) => {
-    const client = kubeconfig
-      ? KubeClient.fromKubeconfig(await Deno.readTextFile(kubeconfig))
-      : KubeClient.fromDefault();
-    return informerPodWatch(client, namespace);
-  },
-  until: untilSignalOr,
-  now: () => Date.now(),
-};
+/** The real cluster and clock; recording ends when `stop` aborts or after --duration. */
+function realDeps(stop: AbortSignal | undefined): RecordDeps {
+  return {
+    watch: async (kubeconfig, namespace) => {
+      const client = kubeconfig
+        ? KubeClient.fromKubeconfig(await Deno.readTextFile(kubeconfig))
+        : KubeClient.fromDefault();
+      return informerPodWatch(client, namespace);
+    },
+    until: (ms) => stoppedOr(stop, ms),
+    now: () => Date.now(),
+  };
+}
 
 /** The `record` command with injectable dependencies (tests use a fake API server and no signals). */
 export function recordCommandWith(deps: RecordDeps): Command {
   return {
     name: "record",
-    summary: "record a live cluster's pods as a proxscale trace for 'proxscale sim'",
+    summary: COMMAND_SUMMARIES.record,
     usage: USAGE,
     run: (args, io) => runRecord(args, io, deps),
   };
 }
 
-/** The `record` command. */
-export const recordCommand: Command = recordCommandWith(realDeps);
+/** The `record` command: it stops when main.ts says (SIGINT or SIGTERM) or after --duration. */
+export const recordCommand: Command = {
+  ...recordCommandWith(realDeps(undefined)),
+  run: (args, io, stop) => runRecord(args, io, realDeps(stop)),
+};
 
 async function runRecord(args: string[], io: Io, deps: RecordDeps): Promise<number> {
   let values;

@@ -6,8 +6,9 @@
  * (--html). `--sweep` tries a grid of VM shapes and host counts and recommends the cheapest that
  * meets a pending-time target.
  */
+import { COMMAND_SUMMARIES } from "./summaries.ts";
 import { parseArgs } from "node:util";
-import type { Command, Io } from "./command.ts";
+import { type Command, type Io, stopped } from "./command.ts";
 import type { Config } from "../core/model.ts";
 import { formatProblem, loadConfigFile } from "../adapters/config/load.ts";
 import { defaultTrace } from "../sim/trace/default_trace.ts";
@@ -61,13 +62,13 @@ a built-in config (4 hosts, 4 vCPU / 8 GiB VMs), all policies.
 /** The `sim` command. */
 export const simCommand: Command = {
   name: "sim",
-  summary: "replay a workload trace through proxscale and baseline autoscalers; plan capacity",
+  summary: COMMAND_SUMMARIES.sim,
   usage: USAGE,
   run: runSim,
 };
 
-async function runSim(args: string[], io: Io): Promise<number> {
-  if (args[0] === "worker") return await runWorker(args.slice(1), io);
+async function runSim(args: string[], io: Io, stop?: AbortSignal): Promise<number> {
+  if (args[0] === "worker") return await runWorker(args.slice(1), io, stop);
   let values;
   try {
     ({ values } = parseArgs({
@@ -300,8 +301,8 @@ function queueUrl(v: string): string | undefined {
   return /^rediss?:\/\/[^\s]+$/.test(v) ? v : undefined;
 }
 
-/** `proxscale sim worker`: replays sweep cells from the queue until SIGINT or SIGTERM. */
-async function runWorker(args: string[], io: Io): Promise<number> {
+/** `proxscale sim worker`: replays sweep cells from the queue until `stop` (SIGINT or SIGTERM). */
+async function runWorker(args: string[], io: Io, stop?: AbortSignal): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
@@ -326,11 +327,7 @@ async function runWorker(args: string[], io: Io): Promise<number> {
     return 1;
   }
   io.err(`sim worker: waiting for sweep jobs on queue ${name}`);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    Deno.addSignalListener("SIGINT", stop);
-    Deno.addSignalListener("SIGTERM", stop);
-  });
+  await stopped(stop);
   await worker.close();
   return 0;
 }

@@ -6,6 +6,7 @@
  * reachable it falls back to what the cluster holds (NodePools and NodeClaims). `--json`
  * prints the document as is.
  */
+import { COMMAND_SUMMARIES } from "./summaries.ts";
 import { parseArgs } from "node:util";
 import type { Command, Io } from "./command.ts";
 import { renderTable } from "./table.ts";
@@ -269,7 +270,7 @@ async function runStatus(args: string[], io: Io): Promise<number> {
 /** The `status` command. */
 export const statusCommand: Command = {
   name: "status",
-  summary: "show pools, NodeClaims, jobs and the last decisions of a running proxscale",
+  summary: COMMAND_SUMMARIES.status,
   usage: USAGE,
   run: runStatus,
 };

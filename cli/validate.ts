@@ -1,4 +1,5 @@
 /** `proxscale validate FILE`: check a configuration file and say exactly where it is wrong. */
+import { COMMAND_SUMMARIES } from "./summaries.ts";
 import { parseArgs } from "node:util";
 import type { Command } from "./command.ts";
 import { formatProblem, loadConfigFile } from "../adapters/config/load.ts";
@@ -31,7 +32,7 @@ export function localityWarnings(c: Config): string[] {
 
 export const validateCommand: Command = {
   name: "validate",
-  summary: "check a configuration file; errors name file:line:column",
+  summary: COMMAND_SUMMARIES.validate,
   usage: "proxscale validate FILE",
   async run(args, io) {
     const { positionals, values } = parseArgs({

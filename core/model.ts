@@ -460,12 +460,17 @@ export const DEFAULT_SCALE_DOWN_RULES: ScaleDownRules = {
   skipNodesWithUnmanagedPods: true,
 };
 
+/** The Redis connection of the job queue (absent: the in-memory queue of one process). */
+export type RedisSettings = { url: string; password?: SecretSource | undefined };
+
 /** The whole configuration after validation and normalisation. */
 export type Config = {
   providers: Provider[];
   machineTemplates: MachineTemplate[];
   nodePools: NodePool[];
   settings: Settings;
+  /** The job queue's Redis, when the configuration names one (read once, at start). */
+  queue?: { redis?: RedisSettings };
 };
 
 /** Everything a decision may look at, as plain data. */

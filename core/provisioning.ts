@@ -54,7 +54,7 @@ import {
   topPreference,
   zoneTerms,
 } from "./provisioning_prefs.ts";
-import { HOST_LABEL_KEY, NODEPOOL_LABEL_KEY } from "./labels.ts";
+import { HOST_LABEL_KEY } from "./labels.ts";
 
 /** A VM to launch and the pods it is for. */
 export type PlannedClaim = {
@@ -87,11 +87,6 @@ export type ProvisionPlan = {
 
 /** A hostname no node or claim has: stands for a new claim's name where the name cannot matter. */
 const FRESH_NAME = "\u0000new";
-
-/** Well-known labels every proxscale node carries. */
-export const NODEPOOL_LABEL = NODEPOOL_LABEL_KEY;
-export const HOST_LABEL = HOST_LABEL_KEY;
-export const INSTANCE_TYPE_LABEL = INSTANCE_TYPE_KEY;
 
 const portKeys = hostPortKeys;
 
@@ -604,7 +599,7 @@ class Provisioner {
     });
     b.shape = shape;
     b.claim!.shape = shape;
-    b.claim!.labels[INSTANCE_TYPE_LABEL] = shape.name;
+    b.claim!.labels[INSTANCE_TYPE_KEY] = shape.name;
   }
 
   /** Which pools could ever take this class, with the labels and zones a node for it would have. */
@@ -789,7 +784,7 @@ class Provisioner {
           const labels = {
             ...fit.labels,
             [ZONE_KEY]: h.zone,
-            [HOST_LABEL]: h.name,
+            [HOST_LABEL_KEY]: h.name,
             [HOSTNAME_KEY]: name,
           };
           if (pref && !matchesTerm(labels, pref)) return false;
@@ -930,7 +925,7 @@ class Provisioner {
         if (exceedsLimits(pool, ctx.usage, fp, 1, ctx.template.vmMemOverhead)) break;
         const host = chooseHost({
           hosts: ctx.hosts.filter((h) =>
-            matchesAll({ [ZONE_KEY]: h.zone, [HOST_LABEL]: h.name }, ctx.placeReqs)
+            matchesAll({ [ZONE_KEY]: h.zone, [HOST_LABEL_KEY]: h.name }, ctx.placeReqs)
           ),
           footprint: fp,
           strategy: ctx.provider.placement,
@@ -988,9 +983,9 @@ class Provisioner {
       labels: {
         ...baseLabels,
         [ZONE_KEY]: h.zone,
-        [HOST_LABEL]: h.name,
+        [HOST_LABEL_KEY]: h.name,
         [HOSTNAME_KEY]: name,
-        [INSTANCE_TYPE_LABEL]: shape.name,
+        [INSTANCE_TYPE_KEY]: shape.name,
       },
       taints: ctx.taints,
       startupTaints: [...ctx.template.startupTaints, ...ctx.pool.startupTaints],

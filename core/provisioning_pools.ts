@@ -37,12 +37,12 @@ import { largestAllocatable } from "./shapes.ts";
 import { type PoolUsage, poolUsage } from "./limits.ts";
 import { type Reason, reason } from "./reason.ts";
 import { isClaimReady } from "./claim_state.ts";
-import { HOST_LABEL_KEY as HOST_LABEL, NODEPOOL_LABEL_KEY as NODEPOOL_LABEL } from "./labels.ts";
+import { HOST_LABEL_KEY, NODEPOOL_LABEL_KEY } from "./labels.ts";
 
 /** The well-known label naming a node's size (a shape name). */
 export const INSTANCE_TYPE_KEY = "node.kubernetes.io/instance-type";
 /** Keys decided by where the VM goes (host, zone) or what it is named, not by label sets. */
-const PLACEMENT_KEYS = new Set([ZONE_KEY, HOSTNAME_KEY, HOST_LABEL]);
+const PLACEMENT_KEYS = new Set([ZONE_KEY, HOSTNAME_KEY, HOST_LABEL_KEY]);
 
 /** A pool during one provisioning decision; `usage`, `opened` change as claims open. */
 export type PoolCtx = {
@@ -103,7 +103,7 @@ export function poolRequirementProblem(
     "kubernetes.io/os": "linux",
     ...template.labels,
     ...pool.labels,
-    [NODEPOOL_LABEL]: pool.name,
+    [NODEPOOL_LABEL_KEY]: pool.name,
   };
   const byKey = new Map<string, Requirement[]>();
   for (const r of pool.requirements) {
@@ -113,9 +113,11 @@ export function poolRequirementProblem(
   }
   for (const [key, reqs] of byKey) {
     if (key === HOSTNAME_KEY) continue;
-    if (key === ZONE_KEY || key === HOST_LABEL) {
+    if (key === ZONE_KEY || key === HOST_LABEL_KEY) {
       if (hosts.length === 0) continue;
-      const any = hosts.some((h) => matchesAll({ [ZONE_KEY]: h.zone, [HOST_LABEL]: h.name }, reqs));
+      const any = hosts.some((h) =>
+        matchesAll({ [ZONE_KEY]: h.zone, [HOST_LABEL_KEY]: h.name }, reqs)
+      );
       if (!any) return `no configured host satisfies the requirements on ${key}`;
       continue;
     }
@@ -191,7 +193,7 @@ export function buildPoolContexts(snap: Snapshot, config: Config): PoolCtx[] {
       "kubernetes.io/os": "linux",
       ...template.labels,
       ...pool.labels,
-      [NODEPOOL_LABEL]: pool.name,
+      [NODEPOOL_LABEL_KEY]: pool.name,
     };
     const ctx: PoolCtx = {
       pool,
@@ -316,9 +318,11 @@ export function poolFits(pools: readonly PoolCtx[], pod: Pod): PoolFit[] {
       }
       const sel = withoutKey(pod.nodeSelector, term ? [term] : undefined, INSTANCE_TYPE_KEY);
       // Unless a requirement names hosts, every host of a zone gives the same answer.
-      const byHost = ctx.placeReqs.some((r) => r.key === HOST_LABEL) ||
-        sel.nodeSelector?.[HOST_LABEL] !== undefined ||
-        (sel.terms ?? []).some((t) => (t.matchExpressions ?? []).some((e) => e.key === HOST_LABEL));
+      const byHost = ctx.placeReqs.some((r) => r.key === HOST_LABEL_KEY) ||
+        sel.nodeSelector?.[HOST_LABEL_KEY] !== undefined ||
+        (sel.terms ?? []).some((t) =>
+          (t.matchExpressions ?? []).some((e) => e.key === HOST_LABEL_KEY)
+        );
       const zoneOk = new Map<string, boolean>();
       const zones: string[] = [];
       const hosts: Host[] = [];
@@ -329,7 +333,7 @@ export function poolFits(pools: readonly PoolCtx[], pod: Pod): PoolFit[] {
           const hl = {
             ...labels,
             [ZONE_KEY]: h.zone,
-            [HOST_LABEL]: h.name,
+            [HOST_LABEL_KEY]: h.name,
             [HOSTNAME_KEY]: "\u0000new",
           };
           ok = (ctx.placeReqs.length === 0 || matchesAll(hl, ctx.placeReqs)) &&

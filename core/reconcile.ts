@@ -23,7 +23,7 @@ import { type Reason, reason } from "./reason.ts";
 import { NODEPOOL_LABEL_KEY, UNREGISTERED_TAINT_KEY } from "./labels.ts";
 import { type ClaimStatusFields, decideLifecycle } from "./lifecycle.ts";
 import { guardNodeRepair, MAX_UNHEALTHY_FRACTION } from "./lifecycle_repair.ts";
-import { NodeIndex, providerIdFor } from "./lifecycle_nodes.ts";
+import { NodeIndex } from "./lifecycle_nodes.ts";
 import {
   type DriftState,
   initialDriftState,
@@ -35,9 +35,6 @@ import {
 
 /** The taint a node registers with; proxscale removes it once labels and taints are synced. */
 export const UNREGISTERED_TAINT: Taint = { key: UNREGISTERED_TAINT_KEY, effect: "NoExecute" };
-
-/** `proxmox://<provider>/<vmid>`: how a Node names the VM it runs on. */
-export const providerIdOf = providerIdFor;
 
 /** The current template hash of a pool (core/drift.ts), undefined for an unknown pool. */
 export function templateHashOf(config: Config, nodePool: string): string | undefined {

@@ -2,8 +2,9 @@
  * What must hold before the daemon starts, each as a check that answers with the cause and the
  * fix in words: the cluster credentials are readable (CA, client key, token file), the proxscale
  * CRDs are installed, every Provider's PVE API answers, the bootstrap CA (for the kubeadm CA
- * hash) can be read, and the HTTP port is free. `proxscale run` stops on the first failure with
- * one log line; `proxscale diagnose` runs the same checks so it fails where the daemon would.
+ * hash) can be read, the HTTP port is free, and the route token file is readable.
+ * `proxscale run` stops on the first failure with one log line; `proxscale diagnose` runs the
+ * same checks so it fails where the daemon would.
  *
  * May import: core/, adapters/.
  */
@@ -238,3 +239,33 @@ export function httpPortCause(port: number, e: unknown): string {
 /** What to do about it. */
 export const httpPortFix =
   "stop the other process on that port, or pass --http-port with a free port";
+
+/**
+ * The bearer token of the status and switch routes, from `--http-token-file` (trimmed; the
+ * file may be a mounted Secret). None without the option; an unreadable or empty file, or one
+ * holding more than one word, stops the start.
+ */
+export async function readRouteToken(
+  file: string | undefined,
+): Promise<Result<string | undefined, StartupProblem>> {
+  if (file === undefined) return ok(undefined);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (e) {
+    return problem(
+      "http token",
+      `--http-token-file ${file} cannot be read (${e instanceof Error ? e.name : "Error"})`,
+      "give a readable file holding the bearer token",
+    );
+  }
+  const token = text.trim();
+  if (token === "" || /\s/.test(token)) {
+    return problem(
+      "http token",
+      `--http-token-file ${file} ${token === "" ? "is empty" : "holds whitespace"}`,
+      "put one token (no spaces) in the file",
+    );
+  }
+  return ok(token);
+}

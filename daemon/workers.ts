@@ -16,7 +16,7 @@
 import type { NodeClaim } from "../core/model.ts";
 import { type Reason, reason } from "../core/reason.ts";
 import { err, ok } from "../core/result.ts";
-import { providerIdOf } from "../core/reconcile.ts";
+import { providerIdFor } from "../core/lifecycle_nodes.ts";
 import { claimCarriesTemplate, templateHash } from "../core/drift.ts";
 import { describeKubeError } from "../adapters/kubernetes/client.ts";
 import { nodeClaimFromKube } from "../adapters/kubernetes/translate.ts";
@@ -128,7 +128,7 @@ async function launch(ctx: DaemonContext, name: string): Promise<JobOutcome> {
   const w = await setNodeClaimStatus(ctx.kube, name, {
     vmid: vm.vmid,
     host: vm.host,
-    providerID: providerIdOf(vm.provider, vm.vmid),
+    providerID: providerIdFor(vm.provider, vm.vmid),
     conditions: [{
       type: "Launched",
       status: "True",
@@ -171,7 +171,7 @@ async function finalize(ctx: DaemonContext, name: string): Promise<JobOutcome> {
     const d = await destroyClaimVms(ctx, name, claim, reason("Finalizing", `${name} was deleted`));
     if (!d.ok) return fail(d.error);
     const first = d.value.machines[0];
-    if (first) providerID ??= providerIdOf(first.provider, first.vmid);
+    if (first) providerID ??= providerIdFor(first.provider, first.vmid);
   }
   const nodes = ctx.informers.nodes.list().filter((n) =>
     (providerID !== undefined && n.providerID === providerID) || n.name === claim.nodeName

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { COMMANDS, helpText } from "../main.ts";
 import { captureIo } from "../cli/command.ts";
+import { COMMAND_SUMMARIES, type CommandName } from "../cli/summaries.ts";
 
 for (const [name, entry] of Object.entries(COMMANDS)) {
   Deno.test(`proxscale ${name} --help prints usage and exits 0`, async () => {
@@ -25,5 +26,17 @@ Deno.test("top-level help lists every command, and the operations commands exist
   for (const name of Object.keys(COMMANDS)) assert.match(text, new RegExp(`^  ${name} `, "m"));
   for (const name of ["status", "diagnose", "pause", "resume"]) {
     assert.ok(name in COMMANDS, `${name} is a command`);
+  }
+});
+
+Deno.test("each command's own summary is the line top-level help lists for it", async () => {
+  const text = helpText();
+  assert.deepEqual(Object.keys(COMMANDS).sort(), Object.keys(COMMAND_SUMMARIES).sort());
+  for (const [name, entry] of Object.entries(COMMANDS)) {
+    const command = await entry.load();
+    assert.equal(command.name, name);
+    assert.equal(command.summary, COMMAND_SUMMARIES[name as CommandName], name);
+    const listed = text.split("\n").find((l) => l.startsWith(`  ${name} `))?.trim();
+    assert.equal(listed?.slice(name.length).trim(), command.summary, `${name} in help`);
   }
 });

@@ -9,9 +9,6 @@
 /** The cdrom slot the seed ISO goes on unless the MachineTemplate says otherwise. */
 export const DEFAULT_CDROM_SLOT = "ide3";
 
-/** `proxmox://<provider>/<vmid>`, the form the Proxmox CCM uses (region = Provider name). */
-export { providerIdFor } from "../../core/lifecycle_nodes.ts";
-
 /**
  * The seed ISO's file name on an `iso` storage: derived from the NodeClaim name only, so it
  * can never contain the join token. Characters PVE would rewrite are replaced the same way

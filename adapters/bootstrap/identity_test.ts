@@ -5,8 +5,8 @@ import {
   isoVolid,
   isoVolumeName,
   locallyAdministeredMac,
-  providerIdFor,
 } from "./identity.ts";
+import { providerIdFor } from "../../core/lifecycle_nodes.ts";
 import { isKubeletSettableLabel, splitNodeLabels } from "./kubelet_labels.ts";
 
 Deno.test("the ISO volume name comes from the claim name only and survives PVE's renaming", () => {

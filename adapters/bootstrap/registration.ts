@@ -8,7 +8,7 @@
  */
 import type { MachineTemplate, Node, NodePool, Taint } from "../../core/model.ts";
 import { err, ok, type Result } from "../../core/result.ts";
-import { providerIdFor } from "./identity.ts";
+import { providerIdFor } from "../../core/lifecycle_nodes.ts";
 import { type ClaimIdentity, nodeLabels, UNREGISTERED_TAINT } from "./render.ts";
 
 /** The writes to one Node; `undefined` fields need no change. */

@@ -18,7 +18,7 @@ import {
 } from "../../core/labels.ts";
 import { SHIPPED_TEMPLATES } from "../../templates/shipped.ts";
 import { buildNoCloudIso, type IsoFile } from "./iso9660.ts";
-import { providerIdFor } from "./identity.ts";
+import { providerIdFor } from "../../core/lifecycle_nodes.ts";
 import { splitNodeLabels } from "./kubelet_labels.ts";
 import {
   checkTemplateVariables,

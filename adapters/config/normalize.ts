@@ -204,6 +204,7 @@ export function normalize(c: ConfigFile): Config {
     ),
     nodePools: c.nodePools.map((p) => normalizeNodePool(p.name, p.spec)),
     settings,
+    ...(c.queue?.redis ? { queue: { redis: c.queue.redis } } : {}),
   };
 }
 

@@ -9,9 +9,6 @@ import type { Ctx, Route } from "./route_kit.ts";
 import { CLUSTER_ROUTES } from "./routes_cluster.ts";
 import { VM_ROUTES } from "./routes_vm.ts";
 
-export type { Answer, Ctx, Route } from "./route_kit.ts";
-export { configPriv } from "./route_kit.ts";
-
 /** Every endpoint the fake serves. */
 export const ROUTES: Route[] = [...CLUSTER_ROUTES, ...VM_ROUTES];
 

@@ -29,7 +29,8 @@ import { AuthRegistry, type Identity, type TokenSpec, type UserSpec } from "./au
 import { type FaultConfig, FaultController, type HttpFault } from "./faults.ts";
 import { decodeUrlencoded, parseMultipart, type Part } from "./http_codec.ts";
 import { type Params, type PveError, PveModel, type PveModelOptions } from "./model.ts";
-import { type Answer, checkRoute, type Ctx, matchRoute } from "./routes.ts";
+import { checkRoute, matchRoute } from "./routes.ts";
+import type { Answer, Ctx } from "./route_kit.ts";
 import { SeededRng } from "./rng.ts";
 import { generatePki } from "./tls.ts";
 import { checkVmidParam } from "./vm_create.ts";

@@ -5,7 +5,7 @@
  * composition the daemon's reconcile uses: launches are the provisioning plan's claims plus any
  * disruption replacements; a disruption command's nodes are deleted at once, or, when it
  * launches replacements, once those are Ready; a command touching a node provisioning just
- * placed a pending pod on waits for the next pass. The functions are held in CORE_DECIDERS so a
+ * placed a pending pod on waits for the next pass. The functions are held in core/reconcile.ts CAPACITY_DECIDERS so a
  * test can check they are the very objects the daemon imports: there is no second decider.
  *
  * Besides the decision it computes when to ask again (the earliest consolidateAfter or
@@ -15,23 +15,15 @@
  * May import: core/, sim/engine/policy.ts.
  */
 import type { Config, Snapshot } from "../../core/model.ts";
-import { provision } from "../../core/provisioning.ts";
 import {
-  disrupt,
   type DisruptionPlan,
   type DisruptionState,
   initialDisruptionState,
 } from "../../core/disruption.ts";
 import { isClaimReady } from "../../core/claim_state.ts";
-import { planCapacity } from "../../core/reconcile.ts";
+import { CAPACITY_DECIDERS, type CapacityDeciders, planCapacity } from "../../core/reconcile.ts";
 import type { Reason } from "../../core/reason.ts";
 import type { Decide, Decision, Deletion, Launch, Policy } from "../engine/policy.ts";
-
-/** The decision functions the proxscale policy calls, exactly as the daemon imports them. */
-export type CoreDeciders = { provision: typeof provision; disrupt: typeof disrupt };
-
-/** The production core: what `proxscale plan` and the daemon call. */
-export const CORE_DECIDERS: CoreDeciders = { provision, disrupt };
 
 /** A disruption command waiting for its replacements to become Ready. */
 export type WaitingCommand = { candidates: string[]; replacements: string[]; reason: Reason };
@@ -42,7 +34,9 @@ export type ProxscaleState = { disruption: DisruptionState; waiting: WaitingComm
 const LOOP = 10_000;
 
 /** decide = provision + disrupt; launches and deletions come only from their plans. */
-export function proxscaleDecide(core: CoreDeciders = CORE_DECIDERS): Decide<ProxscaleState> {
+export function proxscaleDecide(
+  core: CapacityDeciders = CAPACITY_DECIDERS,
+): Decide<ProxscaleState> {
   return (snap, config, state): Decision<ProxscaleState> => {
     const cap = planCapacity(snap, config, state.disruption, core);
     const plan = cap.provisioning;
@@ -119,7 +113,7 @@ function nextTimer(snap: Snapshot, config: Config, d: DisruptionPlan): number | 
 /** The proxscale policy for `config`, batching like the daemon (settings.batchIdle/batchMax). */
 export function proxscalePolicy(
   config: Config,
-  core: CoreDeciders = CORE_DECIDERS,
+  core: CapacityDeciders = CAPACITY_DECIDERS,
 ): Policy<ProxscaleState> {
   return {
     name: "proxscale",

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { provision as coreProvision } from "../../core/provisioning.ts";
 import { disrupt as coreDisrupt } from "../../core/disruption.ts";
-import { CORE_DECIDERS, type CoreDeciders, proxscaleDecide, proxscalePolicy } from "./proxscale.ts";
+import { proxscaleDecide, proxscalePolicy } from "./proxscale.ts";
+import { CAPACITY_DECIDERS, type CapacityDeciders } from "../../core/reconcile.ts";
 import { defaultSimConfig } from "./default_config.ts";
 import { runSimulation } from "../engine/engine.ts";
 import { defaultWorld } from "../engine/world_spec.ts";
@@ -11,9 +12,9 @@ import { defaultSyntheticParams, synthesize } from "../trace/synthetic.ts";
 
 Deno.test("the sim's proxscale policy decides with the very functions the daemon imports", () => {
   // Same module, same function objects: there is no copy of the core inside sim/.
-  assert.equal(CORE_DECIDERS.provision, coreProvision);
-  assert.equal(CORE_DECIDERS.disrupt, coreDisrupt);
-  assert.deepEqual(Object.keys(CORE_DECIDERS).sort(), ["disrupt", "provision"]);
+  assert.equal(CAPACITY_DECIDERS.provision, coreProvision);
+  assert.equal(CAPACITY_DECIDERS.disrupt, coreDisrupt);
+  assert.deepEqual(Object.keys(CAPACITY_DECIDERS).sort(), ["disrupt", "provision"]);
 });
 
 Deno.test("every proxscale decision is exactly the core's plans: no second decider", () => {
@@ -22,16 +23,16 @@ Deno.test("every proxscale decision is exactly the core's plans: no second decid
   const calls = { provision: 0, disrupt: 0 };
   type Seen = { claims: string[]; replacements: string[]; disrupted: string[] };
   let seen: Seen = { claims: [], replacements: [], disrupted: [] };
-  const spy: CoreDeciders = {
+  const spy: CapacityDeciders = {
     provision: (s, c) => {
       calls.provision++;
-      const plan = CORE_DECIDERS.provision(s, c);
+      const plan = CAPACITY_DECIDERS.provision(s, c);
       seen.claims = plan.claims.map((x) => x.name);
       return plan;
     },
     disrupt: (s, c, st) => {
       calls.disrupt++;
-      const plan = CORE_DECIDERS.disrupt(s, c, st);
+      const plan = CAPACITY_DECIDERS.disrupt(s, c, st);
       seen.replacements = plan.commands.flatMap((x) => x.replacements.map((r) => r.name));
       seen.disrupted = plan.commands.flatMap((x) => x.candidates.map((n) => n.nodeClaim));
       return plan;
