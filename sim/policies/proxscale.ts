@@ -49,13 +49,16 @@ export function proxscaleDecide(core: CoreDeciders = CORE_DECIDERS): Decide<Prox
     const d = cap.disruption;
     const launches: Launch[] = [...plan.claims];
     const deletions: Deletion[] = [];
-    const live = new Set(snap.nodeClaims.filter((c) => !c.deleting).map((c) => c.name));
-    const ready = new Set(snap.nodeClaims.filter(isClaimReady).map((c) => c.name));
     const waiting: WaitingCommand[] = [];
+    // Built only when a command waits (most passes have none).
+    let live: Set<string> | undefined;
+    let ready: Set<string> | undefined;
     for (const w of state.waiting) {
+      live ??= new Set(snap.nodeClaims.filter((c) => !c.deleting).map((c) => c.name));
+      ready ??= new Set(snap.nodeClaims.filter(isClaimReady).map((c) => c.name));
       // A replacement lost to a launch failure aborts the command, as Karpenter does.
-      if (w.replacements.some((r) => !live.has(r))) continue;
-      if (w.replacements.every((r) => ready.has(r))) {
+      if (w.replacements.some((r) => !live!.has(r))) continue;
+      if (w.replacements.every((r) => ready!.has(r))) {
         for (const c of w.candidates) deletions.push({ claim: c, reason: w.reason });
       } else waiting.push(w);
     }
@@ -84,12 +87,14 @@ export function proxscaleDecide(core: CoreDeciders = CORE_DECIDERS): Decide<Prox
 
 /** The earliest time a node kept by a timer (consolidateAfter, stabilizationWindow) is due. */
 function nextTimer(snap: Snapshot, config: Config, d: DisruptionPlan): number | undefined {
-  const pools = new Map(config.nodePools.map((p) => [p.name, p]));
-  const claims = new Map(snap.nodeClaims.map((c) => [c.name, c]));
+  let pools: Map<string, Config["nodePools"][number]> | undefined;
+  let claims: Map<string, Snapshot["nodeClaims"][number]> | undefined;
   let lastPod: Map<string, number> | undefined;
   let at = Infinity;
   for (const v of d.verdicts) {
     if (v.disrupt || v.reason.code !== "StabilizationWindow") continue;
+    pools ??= new Map(config.nodePools.map((p) => [p.name, p]));
+    claims ??= new Map(snap.nodeClaims.map((c) => [c.name, c]));
     const pool = pools.get(v.nodePool);
     const c = claims.get(v.nodeClaim);
     if (!pool || !c) continue;
