@@ -60,7 +60,7 @@ export class Simulator {
   readonly #scope: TopologyScope;
   /** Per slot, built the first time a pod with extended requests or host ports looks at it. */
   readonly #extras = new Map<number, Extras>();
-  readonly #simConfig: Config;
+  #simConfig: Config | undefined;
   #claimsAsDeleting: NodeClaim[] | undefined;
 
   constructor(world: World, snapshot: Snapshot, config: Config) {
@@ -81,11 +81,17 @@ export class Simulator {
     });
     this.#hosts = snapshot.hosts;
     this.#scope = new TopologyScope(world, snapshot);
-    // Replacements are sized by the provisioning core without its scale-up pacing: the
-    // disruption guards pace replacements, and minNodes is checked by the caller.
-    this.#simConfig = {
-      ...config,
-      nodePools: config.nodePools.map((p) => ({
+  }
+
+  /**
+   * Replacements are sized by the provisioning core without its scale-up pacing: the
+   * disruption guards pace replacements, and minNodes is checked by the caller. Built on the
+   * first replacement sized (most passes size none).
+   */
+  #sizingConfig(): Config {
+    return this.#simConfig ??= {
+      ...this.#config,
+      nodePools: this.#config.nodePools.map((p) => ({
         ...p,
         minNodes: 0,
         scaleUp: { batchSize: Infinity, maxConcurrent: Infinity, stabilizationWindow: 0 },
@@ -161,11 +167,13 @@ export class Simulator {
 
   /** Which slots the pod's tolerations and node constraints allow, cached per constraint set. */
   #compatible(pod: Pod): Uint8Array {
-    let c = this.#compatOf.get(pod);
+    // A pod without tolerations or node constraints shares one answer: no per-pod lookup.
+    const plain = !pod.nodeSelector && !pod.requiredNodeAffinity && !pod.tolerations;
+    let c = plain ? this.#compat.get("") : this.#compatOf.get(pod);
     if (c) return c;
-    const key = pod.nodeSelector || pod.requiredNodeAffinity || pod.tolerations
-      ? JSON.stringify([pod.nodeSelector, pod.requiredNodeAffinity, pod.tolerations])
-      : "";
+    const key = plain
+      ? ""
+      : JSON.stringify([pod.nodeSelector, pod.requiredNodeAffinity, pod.tolerations]);
     c = this.#compat.get(key);
     if (!c) {
       const slots = this.#world.slots;
@@ -185,7 +193,7 @@ export class Simulator {
       }
       this.#compat.set(key, c);
     }
-    this.#compatOf.set(pod, c);
+    if (!plain) this.#compatOf.set(pod, c);
     return c;
   }
 
@@ -248,10 +256,30 @@ export class Simulator {
    * outcome is refused at once, as the caller would refuse the replacement's price.
    */
   simulate(cands: readonly Candidate[], maxReplacements: number, costCap = Infinity): SimOutcome {
-    const gone = new Set(cands.map((c) => c.slot));
+    const gone = new Set<number>();
+    for (const c of cands) gone.add(c.slot);
     const movers: Mover[] = [];
+    let needCpu = 0;
+    let needMem = 0;
     for (const c of cands) {
-      for (const pod of c.movers) movers.push({ pod, req: this.#req(pod) });
+      for (const pod of c.movers) {
+        const req = this.#req(pod);
+        movers.push({ pod, req });
+        needCpu += req.cpu;
+        needMem += req.memory;
+      }
+    }
+    // When no replacement may be planned, or none could cost less than `costCap`, the outcome
+    // is settled by the first pod that fits nowhere: the rest need not be tried. And when the
+    // pods ask more than all remaining destinations have free, one of them fits nowhere.
+    const settled = maxReplacements === 0 || this.#cheapestLaunch() >= costCap;
+    if (settled && maxReplacements > 0 && movers.length > 0) {
+      if (this.#exceedsRoom(gone, needCpu, needMem, movers.length)) {
+        return {
+          ok: false,
+          reason: reason("Unconsolidatable", tooDearMessage(this.#cheapestLaunch(), costCap)),
+        };
+      }
     }
     movers.sort((a, b) =>
       b.req.cpu - a.req.cpu || b.req.memory - a.req.memory ||
@@ -297,6 +325,7 @@ export class Simulator {
       }
       if (to < 0) {
         left.push(m);
+        if (settled) break;
         continue;
       }
       freeCpu[to] = freeCpu[to]! - cpu;
@@ -334,22 +363,26 @@ export class Simulator {
     }
     const cheapest = this.#cheapestLaunch();
     if (cheapest >= costCap) {
-      return {
-        ok: false,
-        reason: reason(
-          "Unconsolidatable",
-          `its pods fit on no remaining node, and a replacement would cost at least ${
-            cheapest.toFixed(4)
-          }/h (the cheapest VM a pool launches), not less than the ${
-            costCap.toFixed(4)
-          }/h it replaces`,
-        ),
-      };
+      return { ok: false, reason: reason("Unconsolidatable", tooDearMessage(cheapest, costCap)) };
     }
     return this.#replace(left, moves, gone, maxReplacements);
   }
 
   readonly #removed = new Set<number>();
+
+  /** Do pods asking this much exceed the free room of every remaining destination together? */
+  #exceedsRoom(gone: ReadonlySet<number>, cpu: number, memory: number, pods: number): boolean {
+    let roomCpu = 0;
+    let roomMem = 0;
+    let roomPods = 0;
+    for (let i = 0; i < this.#dest.length; i++) {
+      if (this.#dest[i] === 0 || gone.has(i)) continue;
+      roomCpu += Math.max(0, this.#freeCpu[i]!);
+      roomMem += Math.max(0, this.#freeMem[i]!);
+      roomPods += Math.max(0, this.#freePods[i]!);
+    }
+    return cpu > roomCpu || memory > roomMem || pods > roomPods;
+  }
 
   /** Leftover pods go to the provisioning core, as if they were pending now. */
   #replace(left: Mover[], moves: Move[], gone: ReadonlySet<number>, max: number): SimOutcome {
@@ -406,7 +439,7 @@ export class Simulator {
         pdbs: [],
         ...(snap.daemonSets ? { daemonSets: snap.daemonSets } : {}),
       },
-      this.#simConfig,
+      this.#sizingConfig(),
     );
     const leftKeys = new Set(left.map((m) => podKey(m.pod)));
     const stuck = plan.unhelped.find((u) => leftKeys.has(u.pod));
@@ -502,4 +535,28 @@ function asDeletingClaim(r: PlannedClaim, now: number): NodeClaim {
     conditions: [],
     deleting: true,
   };
+}
+
+const tooDear = new Map<number, Map<number, string>>();
+
+/**
+ * Why no replacement is simulated: even the cheapest VM costs at least what it would replace.
+ * The text depends on the two prices only, so it is kept per pair (a node's price repeats on
+ * every pass).
+ */
+function tooDearMessage(cheapest: number, cap: number): string {
+  let byCap = tooDear.get(cheapest);
+  if (!byCap) {
+    if (tooDear.size >= 256) tooDear.clear();
+    tooDear.set(cheapest, byCap = new Map());
+  }
+  let m = byCap.get(cap);
+  if (m === undefined) {
+    if (byCap.size >= 256) byCap.clear();
+    m = `its pods fit on no remaining node, and a replacement would cost at least ${
+      cheapest.toFixed(4)
+    }/h (the cheapest VM a pool launches), not less than the ${cap.toFixed(4)}/h it replaces`;
+    byCap.set(cap, m);
+  }
+  return m;
 }

@@ -13,6 +13,21 @@ export function fnv1a(text: string): number {
   return h >>> 0;
 }
 
+const memo = new Map<string, number>();
+
+/**
+ * `fnv1a` of a string seen before answered from a bounded memo (a pure function's cache: same
+ * text, same value). For ids hashed again on every pass, such as pod uids.
+ */
+export function fnv1aMemo(text: string): number {
+  let h = memo.get(text);
+  if (h === undefined) {
+    if (memo.size >= 100_000) memo.clear();
+    memo.set(text, h = fnv1a(text));
+  }
+  return h;
+}
+
 /** Five lowercase base-36 characters, padded: usable inside DNS labels. */
 export function shortHash(text: string): string {
   return fnv1a(text).toString(36).padStart(7, "0").slice(-5);

@@ -102,19 +102,23 @@ function nextTimer(snap: Snapshot, config: Config, d: DisruptionPlan): number | 
     if (since !== undefined) at = Math.min(at, since + pool.scaleDown.stabilizationWindow);
     const after = pool.disruption.consolidateAfter;
     if (after !== null) {
-      if (!lastPod) {
-        lastPod = new Map();
-        for (const p of snap.pods) {
-          if (p.nodeName) {
-            lastPod.set(p.nodeName, Math.max(lastPod.get(p.nodeName) ?? 0, p.createdAt));
-          }
-        }
-      }
-      const init = c.conditions.find((x) => x.type === "Initialized")?.lastTransitionTime ??
-        c.createdAt;
       // The core counts consolidateAfter from the last pod event it saw on the node.
       const event = d.state.podEvents?.[v.nodeClaim]?.at;
-      const quietAt = (event ?? Math.max(init, lastPod.get(v.node ?? "") ?? 0)) + after;
+      let quietAt: number;
+      if (event !== undefined) quietAt = event + after;
+      else {
+        if (!lastPod) {
+          lastPod = new Map();
+          for (const p of snap.pods) {
+            if (p.nodeName) {
+              lastPod.set(p.nodeName, Math.max(lastPod.get(p.nodeName) ?? 0, p.createdAt));
+            }
+          }
+        }
+        const init = c.conditions.find((x) => x.type === "Initialized")?.lastTransitionTime ??
+          c.createdAt;
+        quietAt = Math.max(init, lastPod.get(v.node ?? "") ?? 0) + after;
+      }
       if (quietAt > snap.now) at = Math.min(at, quietAt);
     }
   }
