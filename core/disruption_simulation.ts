@@ -16,7 +16,7 @@ import {
   missingExtended,
   NO_EXTENDED,
   podExtendedRequests,
-  podRequests,
+  podRequestsOf,
 } from "./pod_requests.ts";
 import { untoleratedTaint } from "./taints.ts";
 import { matchesNodeConstraints, matchesSelector } from "./requirements.ts";
@@ -33,7 +33,7 @@ export type SimOutcome =
   | { ok: true; moves: Move[]; replacements: PlannedClaim[]; replacementCost: number }
   | { ok: false; reason: Reason };
 
-type Mover = { pod: Pod; req: Resources };
+type Mover = { pod: Pod; req: Readonly<Resources> };
 
 /** What a node has left beyond cpu and memory: extended resources and free host ports. */
 type Extras = { ext: Record<string, number>; ports: Set<string> };
@@ -43,14 +43,14 @@ export class Simulator {
   readonly #world: World;
   readonly #snap: Snapshot;
   readonly #config: Config;
-  readonly #freeCpu: Float64Array;
-  readonly #freeMem: Float64Array;
-  readonly #freePods: Float64Array;
+  readonly #freeCpu: number[];
+  readonly #freeMem: number[];
+  readonly #freePods: number[];
   /** 1 = may receive pods now. */
-  readonly #dest: Uint8Array;
-  readonly #received: Uint8Array;
-  readonly #compat = new Map<string, Uint8Array>();
-  readonly #compatOf = new WeakMap<Pod, Uint8Array>();
+  readonly #dest: number[];
+  readonly #received: number[];
+  readonly #compat = new Map<string, number[]>();
+  readonly #compatOf = new WeakMap<Pod, number[]>();
   /** Pods moved in this pass: where they now are. */
   readonly #movedTo = new Map<Pod, number>();
   /** Pods placed on replacements committed in this pass, with the replacement's labels. */
@@ -68,17 +68,18 @@ export class Simulator {
     this.#snap = snapshot;
     this.#config = config;
     const n = world.slots.length;
-    this.#freeCpu = new Float64Array(n);
-    this.#freeMem = new Float64Array(n);
-    this.#freePods = new Float64Array(n);
-    this.#dest = new Uint8Array(n);
-    this.#received = new Uint8Array(n);
-    world.slots.forEach((s, i) => {
+    this.#freeCpu = zeros(n);
+    this.#freeMem = zeros(n);
+    this.#freePods = zeros(n);
+    this.#dest = zeros(n);
+    this.#received = zeros(n);
+    for (let i = 0; i < n; i++) {
+      const s = world.slots[i]!;
       this.#freeCpu[i] = s.freeCpu;
       this.#freeMem[i] = s.freeMemory;
       this.#freePods[i] = s.freePods;
       this.#dest[i] = s.destination ? 1 : 0;
-    });
+    }
     this.#hosts = snapshot.hosts;
     this.#scope = new TopologyScope(world, snapshot);
   }
@@ -159,14 +160,12 @@ export class Simulator {
     return this.#received[slot] === 1;
   }
 
-  #req(pod: Pod): Resources {
-    let r = this.#world.requests.get(pod);
-    if (!r) this.#world.requests.set(pod, r = podRequests(pod));
-    return r;
+  #req(pod: Pod): Readonly<Resources> {
+    return podRequestsOf(pod);
   }
 
   /** Which slots the pod's tolerations and node constraints allow, cached per constraint set. */
-  #compatible(pod: Pod): Uint8Array {
+  #compatible(pod: Pod): number[] {
     // A pod without tolerations or node constraints shares one answer: no per-pod lookup.
     const plain = !pod.nodeSelector && !pod.requiredNodeAffinity && !pod.tolerations;
     let c = plain ? this.#compat.get("") : this.#compatOf.get(pod);
@@ -177,7 +176,7 @@ export class Simulator {
     c = this.#compat.get(key);
     if (!c) {
       const slots = this.#world.slots;
-      c = new Uint8Array(slots.length);
+      c = zeros(slots.length);
       for (let i = 0; i < slots.length; i++) {
         const node = slots[i]!.node;
         if (untoleratedTaint(node.taints, pod.tolerations)) continue;
@@ -559,4 +558,11 @@ function tooDearMessage(cheapest: number, cap: number): string {
     byCap.set(cap, m);
   }
   return m;
+}
+
+/** `n` zeros in a plain (packed) array: cheaper to make per pass than a typed array. */
+function zeros(n: number): number[] {
+  const a: number[] = [];
+  for (let i = 0; i < n; i++) a.push(0);
+  return a;
 }
