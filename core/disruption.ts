@@ -39,7 +39,7 @@ import {
 import { PdbLedger } from "./disruption_pdb.ts";
 import { type SimOutcome, Simulator } from "./disruption_simulation.ts";
 import { formatDuration } from "./duration.ts";
-import { fnv1aMemo } from "./hash.ts";
+import { base36, fnv1aMemo } from "./hash.ts";
 
 export type {
   BudgetStatus,
@@ -130,7 +130,7 @@ class Pass {
       // Order-free digest of the pod set: count and the sum of the pods' uid hashes.
       let sum = 0;
       for (const p of c.movers) sum = (sum + fnv1aMemo(p.uid)) >>> 0;
-      const pods = `${c.movers.length}:${sum.toString(36)}`;
+      const pods = `${c.movers.length}:${base36(sum)}`;
       const had = prev[c.claim.name];
       const at = !had ? c.lastActivity : had.pods === pods ? had.at : this.now;
       c.lastActivity = Math.max(c.lastActivity, at);

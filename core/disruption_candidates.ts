@@ -194,11 +194,7 @@ export function buildWorld(
 
   // Input order must not change a verdict: the first blocking pod named is the first by name.
   for (const list of podsOn) {
-    if (list.length > 1) {
-      list.sort((a, b) =>
-        cmpText(a.namespace, b.namespace) || cmpText(a.name, b.name) || cmpText(a.uid, b.uid)
-      );
-    }
+    if (list.length > 1) list.sort(byPodName);
   }
   const counts = new Map<string, PoolCounts>();
   const countsOf = (pool: string) => {
@@ -330,6 +326,13 @@ export function buildWorld(
 
 function cmpText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Namespace, then name, then uid (equal parts compared once). */
+function byPodName(a: Pod, b: Pod): number {
+  if (a.namespace !== b.namespace) return a.namespace < b.namespace ? -1 : 1;
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  return cmpText(a.uid, b.uid);
 }
 
 /** Counts of `pool`, zero when it has no claims. */

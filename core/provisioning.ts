@@ -15,6 +15,7 @@ import {
   NO_EXTENDED,
   podExtendedRequests,
   podRequests,
+  podRequestsOf,
 } from "./pod_requests.ts";
 import { cheapestShapeWithin, requirementsOn } from "./requirement_sets.ts";
 import type { PodAffinityTerm, Requirement } from "./model.ts";
@@ -189,7 +190,7 @@ class Provisioner {
       if (pod.phase === "Succeeded" || pod.phase === "Failed") continue;
       if (pod.nodeName) {
         const u = usedOn.get(pod.nodeName) ?? { cpu: 0, memory: 0, pods: 0 };
-        const r = podRequests(pod);
+        const r = podRequestsOf(pod);
         u.cpu += r.cpu;
         u.memory += r.memory;
         u.pods += 1;
