@@ -257,28 +257,20 @@ export class Simulator {
   simulate(cands: readonly Candidate[], maxReplacements: number, costCap = Infinity): SimOutcome {
     const gone = new Set<number>();
     for (const c of cands) gone.add(c.slot);
-    const movers: Mover[] = [];
-    let needCpu = 0;
-    let needMem = 0;
-    for (const c of cands) {
-      for (const pod of c.movers) {
-        const req = this.#req(pod);
-        movers.push({ pod, req });
-        needCpu += req.cpu;
-        needMem += req.memory;
-      }
-    }
     // When no replacement may be planned, or none could cost less than `costCap`, the outcome
     // is settled by the first pod that fits nowhere: the rest need not be tried. And when the
-    // pods ask more than all remaining destinations have free, one of them fits nowhere.
+    // pods ask more than all remaining destinations have free together, or one pod more than
+    // any single destination has free, one of them fits nowhere.
     const settled = maxReplacements === 0 || this.#cheapestLaunch() >= costCap;
-    if (settled && maxReplacements > 0 && movers.length > 0) {
-      if (this.#exceedsRoom(gone, needCpu, needMem, movers.length)) {
-        return {
-          ok: false,
-          reason: reason("Unconsolidatable", tooDearMessage(this.#cheapestLaunch(), costCap)),
-        };
-      }
+    if (settled && maxReplacements > 0 && this.#cannotAllFit(cands, gone)) {
+      return {
+        ok: false,
+        reason: reason("Unconsolidatable", tooDearMessage(this.#cheapestLaunch(), costCap)),
+      };
+    }
+    const movers: Mover[] = [];
+    for (const c of cands) {
+      for (const pod of c.movers) movers.push({ pod, req: this.#req(pod) });
     }
     movers.sort((a, b) =>
       b.req.cpu - a.req.cpu || b.req.memory - a.req.memory ||
@@ -369,18 +361,45 @@ export class Simulator {
 
   readonly #removed = new Set<number>();
 
-  /** Do pods asking this much exceed the free room of every remaining destination together? */
-  #exceedsRoom(gone: ReadonlySet<number>, cpu: number, memory: number, pods: number): boolean {
+  /**
+   * Do the movers of `cands` certainly not all fit on the remaining destinations? True when
+   * they ask more cpu, memory or pod slots than those have free together, or one of them asks
+   * more than any single one has free (compatibility aside: a necessary condition only).
+   */
+  #cannotAllFit(cands: readonly Candidate[], gone: ReadonlySet<number>): boolean {
+    let cpu = 0;
+    let memory = 0;
+    let pods = 0;
+    let bigCpu = 0;
+    let bigMem = 0;
+    for (const c of cands) {
+      for (const pod of c.movers) {
+        const r = this.#req(pod);
+        cpu += r.cpu;
+        memory += r.memory;
+        pods += 1;
+        if (r.cpu > bigCpu) bigCpu = r.cpu;
+        if (r.memory > bigMem) bigMem = r.memory;
+      }
+    }
+    if (pods === 0) return false;
     let roomCpu = 0;
     let roomMem = 0;
     let roomPods = 0;
+    let topCpu = 0;
+    let topMem = 0;
     for (let i = 0; i < this.#dest.length; i++) {
       if (this.#dest[i] === 0 || gone.has(i)) continue;
-      roomCpu += Math.max(0, this.#freeCpu[i]!);
-      roomMem += Math.max(0, this.#freeMem[i]!);
+      const fc = Math.max(0, this.#freeCpu[i]!);
+      const fm = Math.max(0, this.#freeMem[i]!);
+      roomCpu += fc;
+      roomMem += fm;
       roomPods += Math.max(0, this.#freePods[i]!);
+      if (fc > topCpu) topCpu = fc;
+      if (fm > topMem) topMem = fm;
     }
-    return cpu > roomCpu || memory > roomMem || pods > roomPods;
+    return cpu > roomCpu || memory > roomMem || pods > roomPods || bigCpu > topCpu ||
+      bigMem > topMem;
   }
 
   /** Leftover pods go to the provisioning core, as if they were pending now. */
