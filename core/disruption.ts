@@ -178,11 +178,12 @@ class Pass {
     const plan = leaving.size === 0 && given?.snapshot === this.snap && given.config === this.config
       ? given.plan
       : provision(input, this.config);
-    const byKey = new Map(this.snap.pods.map((p) => [podKey(p), p]));
+    let byKey: Map<string, Pod> | undefined; // built for the first placement on a node
     const { podsOn, slotByName, slots } = this.world;
     for (const pl of plan.placements) {
       if (pl.kind !== "node") continue;
       const slot = slotByName.get(pl.target);
+      byKey ??= new Map(this.snap.pods.map((p) => [podKey(p), p]));
       const pod = byKey.get(pl.pod);
       if (slot === undefined || !pod) continue;
       const r = podRequests(pod);
