@@ -39,7 +39,7 @@ import {
 import { PdbLedger } from "./disruption_pdb.ts";
 import { type SimOutcome, Simulator } from "./disruption_simulation.ts";
 import { formatDuration } from "./duration.ts";
-import { fnv1a } from "./hash.ts";
+import { base36, fnv1aMemo } from "./hash.ts";
 
 export type {
   BudgetStatus,
@@ -129,8 +129,8 @@ class Pass {
     for (const c of this.world.candidates) {
       // Order-free digest of the pod set: count and the sum of the pods' uid hashes.
       let sum = 0;
-      for (const p of c.movers) sum = (sum + fnv1a(p.uid)) >>> 0;
-      const pods = `${c.movers.length}:${sum.toString(36)}`;
+      for (const p of c.movers) sum = (sum + fnv1aMemo(p.uid)) >>> 0;
+      const pods = `${c.movers.length}:${base36(sum)}`;
       const had = prev[c.claim.name];
       const at = !had ? c.lastActivity : had.pods === pods ? had.at : this.now;
       c.lastActivity = Math.max(c.lastActivity, at);
@@ -178,11 +178,12 @@ class Pass {
     const plan = leaving.size === 0 && given?.snapshot === this.snap && given.config === this.config
       ? given.plan
       : provision(input, this.config);
-    const byKey = new Map(this.snap.pods.map((p) => [podKey(p), p]));
+    let byKey: Map<string, Pod> | undefined; // built for the first placement on a node
     const { podsOn, slotByName, slots } = this.world;
     for (const pl of plan.placements) {
       if (pl.kind !== "node") continue;
       const slot = slotByName.get(pl.target);
+      byKey ??= new Map(this.snap.pods.map((p) => [podKey(p), p]));
       const pod = byKey.get(pl.pod);
       if (slot === undefined || !pod) continue;
       const r = podRequests(pod);

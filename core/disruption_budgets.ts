@@ -33,14 +33,36 @@ export function budgetLimit(b: Budget, total: number, now: number): BudgetLimit 
       return { nodes: undefined, why: `schedule '${b.schedule}' inactive` };
     }
   }
-  const m = /^(\d+)%$/.exec(b.nodes);
-  if (m) {
-    const pct = Number(m[1]);
-    const n = Math.ceil((total * pct) / 100);
-    return { nodes: n, why: `${b.nodes} of ${total} nodes = ${n}` };
+  return countLimit(b.nodes, total);
+}
+
+const countMemo = new Map<string, Map<number, BudgetLimit>>();
+
+/**
+ * What a budget's `nodes` ("20%" or "3") allows of `total` nodes. A pure function of the two,
+ * asked on every pass for the same few pairs: kept in a bounded memo (frozen answers).
+ */
+function countLimit(nodes: string, total: number): BudgetLimit {
+  let byTotal = countMemo.get(nodes);
+  if (!byTotal) {
+    if (countMemo.size >= 1024) countMemo.clear();
+    countMemo.set(nodes, byTotal = new Map());
   }
-  const n = /^\d+$/.test(b.nodes) ? Number(b.nodes) : 0;
-  return { nodes: n, why: `${n} nodes` };
+  let l = byTotal.get(total);
+  if (l === undefined) {
+    if (byTotal.size >= 4096) byTotal.clear();
+    const m = /^(\d+)%$/.exec(nodes);
+    if (m) {
+      const pct = Number(m[1]);
+      const n = Math.ceil((total * pct) / 100);
+      l = { nodes: n, why: `${nodes} of ${total} nodes = ${n}` };
+    } else {
+      const n = /^\d+$/.test(nodes) ? Number(nodes) : 0;
+      l = { nodes: n, why: `${n} nodes` };
+    }
+    byTotal.set(total, l = Object.freeze(l));
+  }
+  return l;
 }
 
 /** Allowed disruptions for one reason, and the budget that sets it (for the Reason message). */

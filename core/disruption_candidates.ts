@@ -4,20 +4,11 @@
  * (annotations, pod protections, drift, expiry, quiet period). Nothing is decided here except
  * whether a claim can be a candidate at all; core/disruption.ts applies the guards in order.
  */
-import type {
-  Config,
-  MachineTemplate,
-  Node,
-  NodeClaim,
-  NodePool,
-  Pod,
-  Resources,
-  Snapshot,
-} from "./model.ts";
+import type { Config, MachineTemplate, Node, NodeClaim, NodePool, Pod, Snapshot } from "./model.ts";
 import { DEFAULT_SCALE_DOWN_RULES } from "./model.ts";
 import { condition, isClaimReady, isTrue } from "./claim_state.ts";
 import { shapeCost } from "./cost.ts";
-import { podRequests } from "./pod_requests.ts";
+import { podRequestsOf } from "./pod_requests.ts";
 import { type Reason, reason } from "./reason.ts";
 import { DISRUPTED_TAINT_KEY } from "./labels.ts";
 import {
@@ -97,8 +88,6 @@ export type World = {
   pools: Map<string, NodePool>;
   templates: Map<string, MachineTemplate>;
   counts: Map<string, PoolCounts>;
-  /** Effective requests of every bound, unfinished pod (core/pod_requests.ts). */
-  requests: Map<Pod, Resources>;
   /** Pods that need a new home because their node is already being disrupted. */
   leavingPods: Pod[];
 };
@@ -189,7 +178,6 @@ export function buildWorld(
     };
   });
   const podsOn: Pod[][] = slots.map(() => []);
-  const requests = new Map<Pod, Resources>();
   for (const pod of snapshot.pods) {
     if (pod.nodeName === undefined) continue;
     const i = slotByName.get(pod.nodeName);
@@ -197,8 +185,7 @@ export function buildWorld(
     podsOn[i]!.push(pod);
     // Capacity as kube-scheduler counts it: every bound pod that has not finished.
     if (pod.phase === "Succeeded" || pod.phase === "Failed") continue;
-    const r = podRequests(pod);
-    requests.set(pod, r);
+    const r = podRequestsOf(pod);
     const s = slots[i]!;
     s.freeCpu -= r.cpu;
     s.freeMemory -= r.memory;
@@ -207,11 +194,7 @@ export function buildWorld(
 
   // Input order must not change a verdict: the first blocking pod named is the first by name.
   for (const list of podsOn) {
-    if (list.length > 1) {
-      list.sort((a, b) =>
-        cmpText(a.namespace, b.namespace) || cmpText(a.name, b.name) || cmpText(a.uid, b.uid)
-      );
-    }
+    if (list.length > 1) list.sort(byPodName);
   }
   const counts = new Map<string, PoolCounts>();
   const countsOf = (pool: string) => {
@@ -337,13 +320,19 @@ export function buildWorld(
     pools,
     templates,
     counts,
-    requests,
     leavingPods,
   };
 }
 
 function cmpText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Namespace, then name, then uid (equal parts compared once). */
+function byPodName(a: Pod, b: Pod): number {
+  if (a.namespace !== b.namespace) return a.namespace < b.namespace ? -1 : 1;
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  return cmpText(a.uid, b.uid);
 }
 
 /** Counts of `pool`, zero when it has no claims. */

@@ -80,23 +80,22 @@ export function podEvictionRule(
   hasPdb: boolean,
 ): Reason | undefined {
   if (pod.annotations?.[SAFE_TO_EVICT_ANNOTATION] === "true") return undefined;
-  const who = `pod ${pod.namespace}/${pod.name}`;
   if (rules.skipNodesWithUnmanagedPods && !pod.ownerKind) {
     return reason(
       "PodNotEvictable",
-      `${who} has no controller to recreate it (scaleDownRules.skipNodesWithUnmanagedPods; set ${SAFE_TO_EVICT_ANNOTATION}: "true" to allow)`,
+      `pod ${pod.namespace}/${pod.name} has no controller to recreate it (scaleDownRules.skipNodesWithUnmanagedPods; set ${SAFE_TO_EVICT_ANNOTATION}: "true" to allow)`,
     );
   }
   if (rules.skipNodesWithLocalStorage && pod.localStorage) {
     return reason(
       "PodNotEvictable",
-      `${who} has local storage that dies with the node (scaleDownRules.skipNodesWithLocalStorage; set ${SAFE_TO_EVICT_ANNOTATION}: "true" to allow)`,
+      `pod ${pod.namespace}/${pod.name} has local storage that dies with the node (scaleDownRules.skipNodesWithLocalStorage; set ${SAFE_TO_EVICT_ANNOTATION}: "true" to allow)`,
     );
   }
   if (rules.skipNodesWithSystemPods && pod.namespace === "kube-system" && !hasPdb) {
     return reason(
       "PodNotEvictable",
-      `${who} is a kube-system pod without a PodDisruptionBudget (scaleDownRules.skipNodesWithSystemPods)`,
+      `pod ${pod.namespace}/${pod.name} is a kube-system pod without a PodDisruptionBudget (scaleDownRules.skipNodesWithSystemPods)`,
     );
   }
   return undefined;

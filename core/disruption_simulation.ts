@@ -16,7 +16,7 @@ import {
   missingExtended,
   NO_EXTENDED,
   podExtendedRequests,
-  podRequests,
+  podRequestsOf,
 } from "./pod_requests.ts";
 import { untoleratedTaint } from "./taints.ts";
 import { matchesNodeConstraints, matchesSelector } from "./requirements.ts";
@@ -33,7 +33,7 @@ export type SimOutcome =
   | { ok: true; moves: Move[]; replacements: PlannedClaim[]; replacementCost: number }
   | { ok: false; reason: Reason };
 
-type Mover = { pod: Pod; req: Resources };
+type Mover = { pod: Pod; req: Readonly<Resources> };
 
 /** What a node has left beyond cpu and memory: extended resources and free host ports. */
 type Extras = { ext: Record<string, number>; ports: Set<string> };
@@ -43,14 +43,14 @@ export class Simulator {
   readonly #world: World;
   readonly #snap: Snapshot;
   readonly #config: Config;
-  readonly #freeCpu: Float64Array;
-  readonly #freeMem: Float64Array;
-  readonly #freePods: Float64Array;
+  readonly #freeCpu: number[];
+  readonly #freeMem: number[];
+  readonly #freePods: number[];
   /** 1 = may receive pods now. */
-  readonly #dest: Uint8Array;
-  readonly #received: Uint8Array;
-  readonly #compat = new Map<string, Uint8Array>();
-  readonly #compatOf = new WeakMap<Pod, Uint8Array>();
+  readonly #dest: number[];
+  readonly #received: number[];
+  readonly #compat = new Map<string, number[]>();
+  readonly #compatOf = new WeakMap<Pod, number[]>();
   /** Pods moved in this pass: where they now are. */
   readonly #movedTo = new Map<Pod, number>();
   /** Pods placed on replacements committed in this pass, with the replacement's labels. */
@@ -60,7 +60,7 @@ export class Simulator {
   readonly #scope: TopologyScope;
   /** Per slot, built the first time a pod with extended requests or host ports looks at it. */
   readonly #extras = new Map<number, Extras>();
-  readonly #simConfig: Config;
+  #simConfig: Config | undefined;
   #claimsAsDeleting: NodeClaim[] | undefined;
 
   constructor(world: World, snapshot: Snapshot, config: Config) {
@@ -68,24 +68,31 @@ export class Simulator {
     this.#snap = snapshot;
     this.#config = config;
     const n = world.slots.length;
-    this.#freeCpu = new Float64Array(n);
-    this.#freeMem = new Float64Array(n);
-    this.#freePods = new Float64Array(n);
-    this.#dest = new Uint8Array(n);
-    this.#received = new Uint8Array(n);
-    world.slots.forEach((s, i) => {
+    this.#freeCpu = zeros(n);
+    this.#freeMem = zeros(n);
+    this.#freePods = zeros(n);
+    this.#dest = zeros(n);
+    this.#received = zeros(n);
+    for (let i = 0; i < n; i++) {
+      const s = world.slots[i]!;
       this.#freeCpu[i] = s.freeCpu;
       this.#freeMem[i] = s.freeMemory;
       this.#freePods[i] = s.freePods;
       this.#dest[i] = s.destination ? 1 : 0;
-    });
+    }
     this.#hosts = snapshot.hosts;
     this.#scope = new TopologyScope(world, snapshot);
-    // Replacements are sized by the provisioning core without its scale-up pacing: the
-    // disruption guards pace replacements, and minNodes is checked by the caller.
-    this.#simConfig = {
-      ...config,
-      nodePools: config.nodePools.map((p) => ({
+  }
+
+  /**
+   * Replacements are sized by the provisioning core without its scale-up pacing: the
+   * disruption guards pace replacements, and minNodes is checked by the caller. Built on the
+   * first replacement sized (most passes size none).
+   */
+  #sizingConfig(): Config {
+    return this.#simConfig ??= {
+      ...this.#config,
+      nodePools: this.#config.nodePools.map((p) => ({
         ...p,
         minNodes: 0,
         scaleUp: { batchSize: Infinity, maxConcurrent: Infinity, stabilizationWindow: 0 },
@@ -153,23 +160,23 @@ export class Simulator {
     return this.#received[slot] === 1;
   }
 
-  #req(pod: Pod): Resources {
-    let r = this.#world.requests.get(pod);
-    if (!r) this.#world.requests.set(pod, r = podRequests(pod));
-    return r;
+  #req(pod: Pod): Readonly<Resources> {
+    return podRequestsOf(pod);
   }
 
   /** Which slots the pod's tolerations and node constraints allow, cached per constraint set. */
-  #compatible(pod: Pod): Uint8Array {
-    let c = this.#compatOf.get(pod);
+  #compatible(pod: Pod): number[] {
+    // A pod without tolerations or node constraints shares one answer: no per-pod lookup.
+    const plain = !pod.nodeSelector && !pod.requiredNodeAffinity && !pod.tolerations;
+    let c = plain ? this.#compat.get("") : this.#compatOf.get(pod);
     if (c) return c;
-    const key = pod.nodeSelector || pod.requiredNodeAffinity || pod.tolerations
-      ? JSON.stringify([pod.nodeSelector, pod.requiredNodeAffinity, pod.tolerations])
-      : "";
+    const key = plain
+      ? ""
+      : JSON.stringify([pod.nodeSelector, pod.requiredNodeAffinity, pod.tolerations]);
     c = this.#compat.get(key);
     if (!c) {
       const slots = this.#world.slots;
-      c = new Uint8Array(slots.length);
+      c = zeros(slots.length);
       for (let i = 0; i < slots.length; i++) {
         const node = slots[i]!.node;
         if (untoleratedTaint(node.taints, pod.tolerations)) continue;
@@ -185,7 +192,7 @@ export class Simulator {
       }
       this.#compat.set(key, c);
     }
-    this.#compatOf.set(pod, c);
+    if (!plain) this.#compatOf.set(pod, c);
     return c;
   }
 
@@ -248,7 +255,19 @@ export class Simulator {
    * outcome is refused at once, as the caller would refuse the replacement's price.
    */
   simulate(cands: readonly Candidate[], maxReplacements: number, costCap = Infinity): SimOutcome {
-    const gone = new Set(cands.map((c) => c.slot));
+    const gone = new Set<number>();
+    for (const c of cands) gone.add(c.slot);
+    // When no replacement may be planned, or none could cost less than `costCap`, the outcome
+    // is settled by the first pod that fits nowhere: the rest need not be tried. And when the
+    // pods ask more than all remaining destinations have free together, or one pod more than
+    // any single destination has free, one of them fits nowhere.
+    const settled = maxReplacements === 0 || this.#cheapestLaunch() >= costCap;
+    if (settled && maxReplacements > 0 && this.#cannotAllFit(cands, gone)) {
+      return {
+        ok: false,
+        reason: reason("Unconsolidatable", tooDearMessage(this.#cheapestLaunch(), costCap)),
+      };
+    }
     const movers: Mover[] = [];
     for (const c of cands) {
       for (const pod of c.movers) movers.push({ pod, req: this.#req(pod) });
@@ -297,6 +316,7 @@ export class Simulator {
       }
       if (to < 0) {
         left.push(m);
+        if (settled) break;
         continue;
       }
       freeCpu[to] = freeCpu[to]! - cpu;
@@ -334,22 +354,53 @@ export class Simulator {
     }
     const cheapest = this.#cheapestLaunch();
     if (cheapest >= costCap) {
-      return {
-        ok: false,
-        reason: reason(
-          "Unconsolidatable",
-          `its pods fit on no remaining node, and a replacement would cost at least ${
-            cheapest.toFixed(4)
-          }/h (the cheapest VM a pool launches), not less than the ${
-            costCap.toFixed(4)
-          }/h it replaces`,
-        ),
-      };
+      return { ok: false, reason: reason("Unconsolidatable", tooDearMessage(cheapest, costCap)) };
     }
     return this.#replace(left, moves, gone, maxReplacements);
   }
 
   readonly #removed = new Set<number>();
+
+  /**
+   * Do the movers of `cands` certainly not all fit on the remaining destinations? True when
+   * they ask more cpu, memory or pod slots than those have free together, or one of them asks
+   * more than any single one has free (compatibility aside: a necessary condition only).
+   */
+  #cannotAllFit(cands: readonly Candidate[], gone: ReadonlySet<number>): boolean {
+    let cpu = 0;
+    let memory = 0;
+    let pods = 0;
+    let bigCpu = 0;
+    let bigMem = 0;
+    for (const c of cands) {
+      for (const pod of c.movers) {
+        const r = this.#req(pod);
+        cpu += r.cpu;
+        memory += r.memory;
+        pods += 1;
+        if (r.cpu > bigCpu) bigCpu = r.cpu;
+        if (r.memory > bigMem) bigMem = r.memory;
+      }
+    }
+    if (pods === 0) return false;
+    let roomCpu = 0;
+    let roomMem = 0;
+    let roomPods = 0;
+    let topCpu = 0;
+    let topMem = 0;
+    for (let i = 0; i < this.#dest.length; i++) {
+      if (this.#dest[i] === 0 || gone.has(i)) continue;
+      const fc = Math.max(0, this.#freeCpu[i]!);
+      const fm = Math.max(0, this.#freeMem[i]!);
+      roomCpu += fc;
+      roomMem += fm;
+      roomPods += Math.max(0, this.#freePods[i]!);
+      if (fc > topCpu) topCpu = fc;
+      if (fm > topMem) topMem = fm;
+    }
+    return cpu > roomCpu || memory > roomMem || pods > roomPods || bigCpu > topCpu ||
+      bigMem > topMem;
+  }
 
   /** Leftover pods go to the provisioning core, as if they were pending now. */
   #replace(left: Mover[], moves: Move[], gone: ReadonlySet<number>, max: number): SimOutcome {
@@ -406,7 +457,7 @@ export class Simulator {
         pdbs: [],
         ...(snap.daemonSets ? { daemonSets: snap.daemonSets } : {}),
       },
-      this.#simConfig,
+      this.#sizingConfig(),
     );
     const leftKeys = new Set(left.map((m) => podKey(m.pod)));
     const stuck = plan.unhelped.find((u) => leftKeys.has(u.pod));
@@ -502,4 +553,35 @@ function asDeletingClaim(r: PlannedClaim, now: number): NodeClaim {
     conditions: [],
     deleting: true,
   };
+}
+
+const tooDear = new Map<number, Map<number, string>>();
+
+/**
+ * Why no replacement is simulated: even the cheapest VM costs at least what it would replace.
+ * The text depends on the two prices only, so it is kept per pair (a node's price repeats on
+ * every pass).
+ */
+function tooDearMessage(cheapest: number, cap: number): string {
+  let byCap = tooDear.get(cheapest);
+  if (!byCap) {
+    if (tooDear.size >= 256) tooDear.clear();
+    tooDear.set(cheapest, byCap = new Map());
+  }
+  let m = byCap.get(cap);
+  if (m === undefined) {
+    if (byCap.size >= 256) byCap.clear();
+    m = `its pods fit on no remaining node, and a replacement would cost at least ${
+      cheapest.toFixed(4)
+    }/h (the cheapest VM a pool launches), not less than the ${cap.toFixed(4)}/h it replaces`;
+    byCap.set(cap, m);
+  }
+  return m;
+}
+
+/** `n` zeros in a plain (packed) array: cheaper to make per pass than a typed array. */
+function zeros(n: number): number[] {
+  const a: number[] = [];
+  for (let i = 0; i < n; i++) a.push(0);
+  return a;
 }

@@ -15,15 +15,16 @@ export type PodAt = { pod: Pod; slot: number };
 
 /** Does the pod carry topology rules of its own (required anti-affinity, DoNotSchedule spread)? */
 export function constrained(p: Pod): boolean {
-  return (p.requiredPodAntiAffinity?.length ?? 0) > 0 ||
-    (p.topologySpreadConstraints ?? []).some((c) => c.whenUnsatisfiable === "DoNotSchedule");
+  if ((p.requiredPodAntiAffinity?.length ?? 0) > 0) return true;
+  const spread = p.topologySpreadConstraints;
+  return spread !== undefined && spread.some((c) => c.whenUnsatisfiable === "DoNotSchedule");
 }
 
 /** The topology-relevant view of one pass's cluster, built lazily and reused by every simulation. */
 export class TopologyScope {
   readonly #world: World;
   readonly #snap: Snapshot;
-  readonly #anyAntiAffinity: boolean;
+  #anyAntiAffinity: boolean | undefined;
   #index:
     | { byLabel: Map<string, PodAt[]>; byNamespace: Map<string, PodAt[]>; owners: PodAt[] }
     | undefined;
@@ -33,8 +34,14 @@ export class TopologyScope {
   constructor(world: World, snapshot: Snapshot) {
     this.#world = world;
     this.#snap = snapshot;
-    // From the pass's view of where pods run (pending pods placed, leaving pods moved).
-    this.#anyAntiAffinity = world.podsOn.some((pods) =>
+  }
+
+  /**
+   * Does any pod carry required anti-affinity, in the pass's view of where pods run (pending
+   * pods placed, leaving pods moved)? Asked once the pass has placed them, on first need.
+   */
+  #antiAffinityAnywhere(): boolean {
+    return this.#anyAntiAffinity ??= this.#world.podsOn.some((pods) =>
       pods.some((p) => (p.requiredPodAntiAffinity?.length ?? 0) > 0)
     );
   }
@@ -110,7 +117,7 @@ export class TopologyScope {
    */
   needsTopology(pod: Pod): boolean {
     if (constrained(pod)) return true;
-    if (!this.#anyAntiAffinity) return false;
+    if (!this.#antiAffinityAnywhere()) return false;
     if (!this.#repelling) {
       const terms = new Map<string, { namespaces: Set<string>; selector: LabelSelector }>();
       for (const o of this.#podIndex().owners) {

@@ -13,6 +13,33 @@ export function fnv1a(text: string): number {
   return h >>> 0;
 }
 
+const memo = new Map<string, number>();
+
+/**
+ * `fnv1a` of a string seen before answered from a bounded memo (a pure function's cache: same
+ * text, same value). For ids hashed again on every pass, such as pod uids.
+ */
+export function fnv1aMemo(text: string): number {
+  let h = memo.get(text);
+  if (h === undefined) {
+    if (memo.size >= 100_000) memo.clear();
+    memo.set(text, h = fnv1a(text));
+  }
+  return h;
+}
+
+const base36Memo = new Map<number, string>();
+
+/** `n.toString(36)`, from a bounded memo: the conversion is slow and digests repeat pass after pass. */
+export function base36(n: number): string {
+  let t = base36Memo.get(n);
+  if (t === undefined) {
+    if (base36Memo.size >= 100_000) base36Memo.clear();
+    base36Memo.set(n, t = n.toString(36));
+  }
+  return t;
+}
+
 /** Five lowercase base-36 characters, padded: usable inside DNS labels. */
 export function shortHash(text: string): string {
   return fnv1a(text).toString(36).padStart(7, "0").slice(-5);

@@ -35,6 +35,36 @@ export function podRequests(pod: Pod): Resources {
   return { cpu, memory };
 }
 
+type Memo = {
+  containers: Pod["containers"];
+  init: Pod["initContainers"];
+  overhead: Pod["overhead"];
+  r: Readonly<Resources>;
+};
+const memo = new WeakMap<Pod, Memo>();
+
+/**
+ * `podRequests`, kept per pod object across calls while its containers, init containers and
+ * overhead are the same objects (a pod whose requests change gets new ones; they are never
+ * edited in place). For passes that look at the same pods again and again. The result is
+ * frozen: callers read it, never change it.
+ */
+export function podRequestsOf(pod: Pod): Readonly<Resources> {
+  const m = memo.get(pod);
+  if (
+    m !== undefined && m.containers === pod.containers && m.init === pod.initContainers &&
+    m.overhead === pod.overhead
+  ) return m.r;
+  const r = Object.freeze(podRequests(pod));
+  memo.set(pod, {
+    containers: pod.containers,
+    init: pod.initContainers,
+    overhead: pod.overhead,
+    r,
+  });
+  return r;
+}
+
 /** The extended requests of a pod that has none (one shared object, compared by identity). */
 export const NO_EXTENDED: Readonly<Record<string, number>> = Object.freeze({});
 

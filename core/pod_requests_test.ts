@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { podRequests } from "./pod_requests.ts";
+import { podRequests, podRequestsOf } from "./pod_requests.ts";
 import type { Pod } from "./model.ts";
 
 const base: Pod = {
@@ -37,4 +37,18 @@ Deno.test("sidecar init containers run beside the containers and later init cont
   });
   // max(100 + 50, 50 + 400) = 450
   assert.equal(r.cpu, 450);
+});
+
+Deno.test("requests kept for a pod follow a replaced container list or overhead and cannot be edited", () => {
+  const pod: Pod = { ...base, containers: [{ cpu: 100, memory: 10 }] };
+  const first = podRequestsOf(pod);
+  assert.deepEqual(first, { cpu: 100, memory: 10 });
+  assert.equal(podRequestsOf(pod), first);
+  pod.containers = [{ cpu: 300, memory: 30 }];
+  assert.deepEqual(podRequestsOf(pod), { cpu: 300, memory: 30 });
+  pod.overhead = { cpu: 1, memory: 2 };
+  assert.deepEqual(podRequestsOf(pod), { cpu: 301, memory: 32 });
+  pod.initContainers = [{ cpu: 1000, memory: 1 }];
+  assert.deepEqual(podRequestsOf(pod), podRequests(pod));
+  assert.ok(Object.isFrozen(podRequestsOf(pod)));
 });

@@ -15,6 +15,7 @@ import {
   NO_EXTENDED,
   podExtendedRequests,
   podRequests,
+  podRequestsOf,
 } from "./pod_requests.ts";
 import { cheapestShapeWithin, requirementsOn } from "./requirement_sets.ts";
 import type { PodAffinityTerm, Requirement } from "./model.ts";
@@ -169,6 +170,8 @@ class Provisioner {
 
   run(): ProvisionPlan {
     const { snap } = this;
+    // Nothing to place and every pool at its minimum: the plan is empty whatever the nodes.
+    if (nothingToProvision(snap, this.config)) return this.plan;
     this.monotone = shapesOnlyGrow(this.config);
     const nodesByName = new Map(snap.nodes.map((n) => [n.name, n]));
     for (const n of snap.nodes) this.usedNames.add(n.name);
@@ -182,7 +185,7 @@ class Provisioner {
       if (pod.phase === "Succeeded" || pod.phase === "Failed") continue;
       if (pod.nodeName) {
         const u = usedOn.get(pod.nodeName) ?? { cpu: 0, memory: 0, pods: 0 };
-        const r = podRequests(pod);
+        const r = podRequestsOf(pod);
         u.cpu += r.cpu;
         u.memory += r.memory;
         u.pods += 1;
@@ -1027,3 +1030,23 @@ class Provisioner {
 }
 
 export type { NodeClaim };
+
+/**
+ * No pod waits for a node (every unfinished pod is bound) and no pool has fewer live NodeClaims
+ * than its minNodes: the plan has no claim, no placement and no unhelped pod, so building the
+ * bins and pool contexts can be skipped (most passes of a steady cluster).
+ */
+function nothingToProvision(snap: Snapshot, config: Config): boolean {
+  for (const pod of snap.pods) {
+    if (!pod.nodeName && pod.phase !== "Succeeded" && pod.phase !== "Failed") {
+      return false;
+    }
+  }
+  for (const pool of config.nodePools) {
+    if (pool.minNodes <= 0) continue;
+    let live = 0;
+    for (const c of snap.nodeClaims) if (c.nodePool === pool.name && !c.deleting) live++;
+    if (live < pool.minNodes) return false;
+  }
+  return true;
+}

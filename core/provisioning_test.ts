@@ -141,3 +141,15 @@ Deno.test("placement only picks hosts that can clone the pool's template", () =>
   snapshot.templateHosts = Object.fromEntries(config.machineTemplates.map((t) => [t.name, []]));
   assert.equal(provision(snapshot, config).claims.length, 0);
 });
+
+Deno.test("with no pod waiting the plan is empty, unless a pool is below its minNodes", () => {
+  const { snapshot, config } = small();
+  // A finished pod that was never bound does not wait for capacity.
+  snapshot.pods = [{ ...pending(1, 500, 1 * GiB), phase: "Succeeded" as const }];
+  snapshot.nodeClaims = [];
+  assert.deepEqual(provision(snapshot, config), { claims: [], placements: [], unhelped: [] });
+  config.nodePools[0]!.minNodes = 1;
+  const plan = provision(snapshot, config);
+  assert.equal(plan.claims.length, 1);
+  assert.equal(plan.claims[0]!.nodePool, config.nodePools[0]!.name);
+});

@@ -95,6 +95,14 @@ function cond(type: ConditionType, reason: string, t: number) {
   return { type, status: "True" as const, reason, message: "", lastTransitionTime: t };
 }
 
+/**
+ * A pod's fields as the engine clears them: set to undefined (which every reader treats as
+ * absent) rather than deleted, so all pods keep one object layout.
+ */
+function unset(pod: Pod): { [K in keyof Pod]?: Pod[K] | undefined } {
+  return pod;
+}
+
 /** Runs one policy over one trace. */
 export function runSimulation<S>(input: RunInput<S>): RunResult {
   return new Engine(input).run();
@@ -259,7 +267,9 @@ class Engine<S> {
     const tp = trace.pods[i]!;
     const key = `${tp.namespace}/${tp.name}`;
     const [ownerKind, ownerName] = tp.owner?.split("/", 2) ?? [];
-    const pod: Pod = {
+    // Every pod has the same fields, absent ones undefined (the same to every reader), and
+    // none is ever deleted: one object layout keeps the core's property reads fast.
+    const fields: { [K in keyof Pod]: Pod[K] | undefined } = {
       uid: key,
       name: tp.name,
       namespace: tp.namespace,
@@ -267,19 +277,24 @@ class Engine<S> {
       createdAt: this.now,
       pendingSince: this.now,
       containers: [{ cpu: tp.cpu, memory: tp.memory }],
+      labels: tp.labels || undefined,
+      priority: tp.priority,
+      ownerKind: ownerKind || undefined,
+      ownerName: ownerName || undefined,
+      nodeSelector: tp.nodeSelector || undefined,
+      tolerations: tp.tolerations || undefined,
+      requiredNodeAffinity: tp.requiredNodeAffinity || undefined,
+      nodeName: undefined,
+      unschedulable: undefined,
     };
-    if (tp.labels) pod.labels = tp.labels;
-    if (tp.priority !== undefined) pod.priority = tp.priority;
-    if (ownerKind) pod.ownerKind = ownerKind;
-    if (ownerName) pod.ownerName = ownerName;
-    if (tp.nodeSelector) pod.nodeSelector = tp.nodeSelector;
-    if (tp.tolerations) pod.tolerations = tp.tolerations;
-    if (tp.requiredNodeAffinity) pod.requiredNodeAffinity = tp.requiredNodeAffinity;
+    const pod = fields as Pod;
     const p: SimPod = {
       tp,
       key,
       pod,
       req: { cpu: tp.cpu, memory: tp.memory },
+      node: undefined,
+      firstBind: undefined,
       everUnschedulable: false,
       gen: 0,
       done: false,
@@ -335,7 +350,7 @@ class Engine<S> {
     this.rec.boundMem += p.req.memory;
     p.pod.nodeName = n.name;
     p.pod.phase = "Running";
-    delete p.pod.unschedulable;
+    unset(p.pod).unschedulable = undefined;
     if (p.firstBind === undefined) {
       p.firstBind = this.now;
       this.rec.podBound(this.now - p.tp.arrival, p.everUnschedulable);
@@ -357,8 +372,8 @@ class Engine<S> {
       this.rec.boundCpu -= p.req.cpu;
       this.rec.boundMem -= p.req.memory;
     }
-    delete p.node;
-    delete p.pod.nodeName;
+    p.node = undefined;
+    unset(p.pod).nodeName = undefined;
   }
 
   /** Drain: the pod is evicted and its controller recreates it, pending again. */
@@ -369,7 +384,7 @@ class Engine<S> {
     // The controller's replacement pod is a new pod: created now.
     p.pod.createdAt = this.now;
     p.pod.pendingSince = this.now;
-    delete p.pod.unschedulable;
+    unset(p.pod).unschedulable = undefined;
     this.#addPending(p);
     this.rec.evictions++;
   }

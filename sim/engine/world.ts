@@ -13,8 +13,8 @@ export type SimPod = {
   key: string;
   pod: Pod;
   req: Resources;
-  node?: SimNode;
-  firstBind?: number;
+  node?: SimNode | undefined;
+  firstBind?: number | undefined;
   everUnschedulable: boolean;
   gen: number;
   done: boolean;

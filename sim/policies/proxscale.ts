@@ -43,13 +43,16 @@ export function proxscaleDecide(
     const d = cap.disruption;
     const launches: Launch[] = [...plan.claims];
     const deletions: Deletion[] = [];
-    const live = new Set(snap.nodeClaims.filter((c) => !c.deleting).map((c) => c.name));
-    const ready = new Set(snap.nodeClaims.filter(isClaimReady).map((c) => c.name));
     const waiting: WaitingCommand[] = [];
+    // Built only when a command waits (most passes have none).
+    let live: Set<string> | undefined;
+    let ready: Set<string> | undefined;
     for (const w of state.waiting) {
+      live ??= new Set(snap.nodeClaims.filter((c) => !c.deleting).map((c) => c.name));
+      ready ??= new Set(snap.nodeClaims.filter(isClaimReady).map((c) => c.name));
       // A replacement lost to a launch failure aborts the command, as Karpenter does.
-      if (w.replacements.some((r) => !live.has(r))) continue;
-      if (w.replacements.every((r) => ready.has(r))) {
+      if (w.replacements.some((r) => !live!.has(r))) continue;
+      if (w.replacements.every((r) => ready!.has(r))) {
         for (const c of w.candidates) deletions.push({ claim: c, reason: w.reason });
       } else waiting.push(w);
     }
@@ -78,12 +81,14 @@ export function proxscaleDecide(
 
 /** The earliest time a node kept by a timer (consolidateAfter, stabilizationWindow) is due. */
 function nextTimer(snap: Snapshot, config: Config, d: DisruptionPlan): number | undefined {
-  const pools = new Map(config.nodePools.map((p) => [p.name, p]));
-  const claims = new Map(snap.nodeClaims.map((c) => [c.name, c]));
+  let pools: Map<string, Config["nodePools"][number]> | undefined;
+  let claims: Map<string, Snapshot["nodeClaims"][number]> | undefined;
   let lastPod: Map<string, number> | undefined;
   let at = Infinity;
   for (const v of d.verdicts) {
     if (v.disrupt || v.reason.code !== "StabilizationWindow") continue;
+    pools ??= new Map(config.nodePools.map((p) => [p.name, p]));
+    claims ??= new Map(snap.nodeClaims.map((c) => [c.name, c]));
     const pool = pools.get(v.nodePool);
     const c = claims.get(v.nodeClaim);
     if (!pool || !c) continue;
@@ -91,19 +96,23 @@ function nextTimer(snap: Snapshot, config: Config, d: DisruptionPlan): number | 
     if (since !== undefined) at = Math.min(at, since + pool.scaleDown.stabilizationWindow);
     const after = pool.disruption.consolidateAfter;
     if (after !== null) {
-      if (!lastPod) {
-        lastPod = new Map();
-        for (const p of snap.pods) {
-          if (p.nodeName) {
-            lastPod.set(p.nodeName, Math.max(lastPod.get(p.nodeName) ?? 0, p.createdAt));
-          }
-        }
-      }
-      const init = c.conditions.find((x) => x.type === "Initialized")?.lastTransitionTime ??
-        c.createdAt;
       // The core counts consolidateAfter from the last pod event it saw on the node.
       const event = d.state.podEvents?.[v.nodeClaim]?.at;
-      const quietAt = (event ?? Math.max(init, lastPod.get(v.node ?? "") ?? 0)) + after;
+      let quietAt: number;
+      if (event !== undefined) quietAt = event + after;
+      else {
+        if (!lastPod) {
+          lastPod = new Map();
+          for (const p of snap.pods) {
+            if (p.nodeName) {
+              lastPod.set(p.nodeName, Math.max(lastPod.get(p.nodeName) ?? 0, p.createdAt));
+            }
+          }
+        }
+        const init = c.conditions.find((x) => x.type === "Initialized")?.lastTransitionTime ??
+          c.createdAt;
+        quietAt = Math.max(init, lastPod.get(v.node ?? "") ?? 0) + after;
+      }
       if (quietAt > snap.now) at = Math.min(at, quietAt);
     }
   }
