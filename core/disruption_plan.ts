@@ -7,7 +7,11 @@ import type { Reason } from "./reason.ts";
 import type { PlannedClaim } from "./provisioning.ts";
 import type { BudgetReason } from "./disruption_budgets.ts";
 
-export type DisruptionMethod =
+/**
+ * The name of the method that made a command (core/disruption_methods.ts lists them in the
+ * order a pass runs them).
+ */
+export type DisruptionMethodName =
   | "Emptiness"
   | "Drift"
   | "Expiration"
@@ -31,7 +35,7 @@ export type PlannedEviction = {
  * taint, drain and delete the `candidates` (daemon/termination.ts).
  */
 export type DisruptionCommand = {
-  method: DisruptionMethod;
+  method: DisruptionMethodName;
   /** Empty, Underutilized, Drifted or Expired, with the numbers. */
   reason: Reason;
   candidates: DisruptedNode[];

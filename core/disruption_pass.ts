@@ -1,0 +1,405 @@
+/**
+ * One disruption pass's shared context: the facts (core/disruption_candidates.ts), the guards,
+ * the PDB ledger and the rescheduling simulation that every method reads and commits into, the
+ * commands planned so far, and the verdict kept for each node. The methods themselves live in
+ * core/disruption_method_*.ts; core/disruption.ts runs them in order and returns `plan()`.
+ *
+ * Built, a pass has already placed pending pods and the pods of leaving nodes first
+ * (core/disruption_reserve.ts) and found which candidates are unneeded now (empty, or their pods
+ * fit elsewhere more cheaply) and since when.
+ *
+ * May import: core/ only.
+ */
+import type { Config, Pod, Snapshot } from "./model.ts";
+import { podKey } from "./model.ts";
+import { type Reason, reason } from "./reason.ts";
+import { allowance, BUDGET_REASONS } from "./disruption_budgets.ts";
+import type {
+  BudgetStatus,
+  CandidateVerdict,
+  DisruptionCommand,
+  DisruptionMethodName,
+  DisruptionPlan,
+  DisruptionState,
+  InFlightCommand,
+} from "./disruption_plan.ts";
+import { DisruptionGuards } from "./disruption_guards.ts";
+import { buildWorld, type Candidate, poolCounts, type World } from "./disruption_candidates.ts";
+import { PdbLedger } from "./disruption_pdb.ts";
+import { type SimOutcome, Simulator } from "./disruption_simulation.ts";
+import { type Nominations, type Provisioned, reserveFirst } from "./disruption_reserve.ts";
+import { stillInFlight } from "./disruption_in_flight.ts";
+import { formatDuration } from "./duration.ts";
+import { base36, fnv1aMemo } from "./hash.ts";
+
+/**
+ * How strongly a verdict explains a kept node: a later method's reason does not hide an earlier,
+ * weightier one (drift or expiry is not hidden by consolidation's).
+ */
+export const VerdictWeight = { Base: 0, Consolidation: 1, Forced: 2 } as const;
+/** One of VerdictWeight's values. */
+export type VerdictWeight = (typeof VerdictWeight)[keyof typeof VerdictWeight];
+
+/** A simulation that placed every pod. */
+export type PlacedOutcome = SimOutcome & { ok: true };
+
+/** The state methods share within one pass, and the checks more than one method applies. */
+export class DisruptionPass {
+  /** The snapshot's time (epoch ms). */
+  readonly now: number;
+  /** PodDisruptionBudgets, spent as the pass plans evictions. */
+  readonly ledger: PdbLedger;
+  /** Facts per NodeClaim and the room on every node. */
+  readonly world: World;
+  /** Where pods go if their nodes are taken away. */
+  readonly sim: Simulator;
+  /** Budgets, maxConcurrent and minNodes, counting what the pass has planned. */
+  readonly guards: DisruptionGuards;
+  /** Commands planned so far, in the order they were committed. */
+  readonly commands: DisruptionCommand[] = [];
+  /** Candidates a committed command takes away. */
+  readonly chosen = new Set<Candidate>();
+  /** Candidates unneeded now, with since when (epoch ms). */
+  readonly unneeded = new Map<Candidate, number>();
+  /** Commands of earlier passes still waiting on their replacements. */
+  readonly inFlight: InFlightCommand[];
+  /** Per claim: the digest of its node's pods and when it last changed (passed to the next pass). */
+  readonly podEvents: Record<string, { pods: string; at: number }> = {};
+  readonly #why = new Map<Candidate, { r: Reason; w: VerdictWeight }>();
+  readonly #firstSim = new Map<Candidate, SimOutcome>();
+  readonly #nominated: Nominations;
+  #simulations = 0;
+  /** Bumped by every commit: a simulation from an older version is stale. */
+  #version = 0;
+
+  /** Prepares a pass: facts, room for pending and leaving pods, and which nodes are unneeded. */
+  constructor(
+    readonly snap: Snapshot,
+    readonly config: Config,
+    readonly state: DisruptionState,
+    provisioned?: Provisioned,
+  ) {
+    this.now = snap.now;
+    this.ledger = new PdbLedger(snap.pdbs);
+    this.inFlight = stillInFlight(snap, config, state.inFlight ?? []);
+    const held = new Map<string, string[]>();
+    for (const f of this.inFlight) for (const n of f.nodeClaims) held.set(n, f.replacements);
+    this.world = buildWorld(snap, config, this.ledger, held);
+    this.#podEvents();
+    this.guards = new DisruptionGuards(this.world, this.now);
+    this.#nominated = reserveFirst(this.world, snap, config, provisioned);
+    this.sim = new Simulator(this.world, snap, config);
+    this.#findUnneeded();
+  }
+
+  /** Rescheduling simulations run so far. */
+  get simulations(): number {
+    return this.#simulations;
+  }
+
+  /** Simulates taking `cands` away (counted in `simulations`). */
+  simulate(cands: readonly Candidate[], maxReplacements: number, costCap = Infinity): SimOutcome {
+    this.#simulations += 1;
+    return this.sim.simulate(cands, maxReplacements, costCap);
+  }
+
+  /**
+   * The simulation made while finding unneeded nodes, if it still holds: nothing has been
+   * committed since.
+   */
+  firstSimulation(c: Candidate): SimOutcome | undefined {
+    return this.#version === 0 ? this.#firstSim.get(c) : undefined;
+  }
+
+  /**
+   * consolidateAfter counts from the last pod event on the node: a bind (seen in the pod's
+   * bind time), or a pod leaving or finishing (seen as a change of the node's pod set since
+   * the previous pass).
+   */
+  #podEvents() {
+    const prev = this.state.podEvents ?? {};
+    for (const c of this.world.candidates) {
+      // Order-free digest of the pod set: count and the sum of the pods' uid hashes.
+      let sum = 0;
+      for (const p of c.movers) sum = (sum + fnv1aMemo(p.uid)) >>> 0;
+      const pods = `${c.movers.length}:${base36(sum)}`;
+      const had = prev[c.claim.name];
+      const at = !had ? c.lastActivity : had.pods === pods ? had.at : this.now;
+      c.lastActivity = Math.max(c.lastActivity, at);
+      this.podEvents[c.claim.name] = { pods, at: c.lastActivity };
+    }
+  }
+
+  /** Keeps the node this pass when provisioning is about to bind pods to it. */
+  nominatedBlock(c: Candidate): Reason | undefined {
+    const n = this.#nominated.get(c.slot);
+    if (!n) return undefined;
+    const parts: string[] = [];
+    if (n.pending > 0) parts.push(`${n.pending} pending pod${n.pending === 1 ? "" : "s"}`);
+    if (n.leaving > 0) {
+      parts.push(
+        `${n.leaving} pod${n.leaving === 1 ? "" : "s"} of nodes already being disrupted`,
+      );
+    }
+    return reason(
+      "Unconsolidatable",
+      `node ${c.node.name} is about to receive ${parts.join(" and ")}`,
+    );
+  }
+
+  /** Records why `c` stays, unless a weightier reason is already recorded. */
+  note(c: Candidate, r: Reason, w: VerdictWeight): void {
+    const had = this.#why.get(c);
+    if (!had || had.w <= w) this.#why.set(c, { r, w });
+  }
+
+  /** Graceful candidacy shared by emptiness and consolidation, before budgets. */
+  #gracefulBlock(c: Candidate): Reason | undefined {
+    if (c.pinned) return c.pinned;
+    if (c.blocked) return c.blocked;
+    const nominated = this.nominatedBlock(c);
+    if (nominated) return nominated;
+    const pdb = this.ledger.check(c.movers);
+    if (pdb) return pdb;
+    const after = c.pool.disruption.consolidateAfter;
+    if (after === null) {
+      return reason(
+        "Unconsolidatable",
+        `pool '${c.pool.name}' has consolidateAfter: Never`,
+      );
+    }
+    const quiet = this.now - c.lastActivity;
+    if (quiet < after) {
+      return reason(
+        "StabilizationWindow",
+        `last pod event on the node ${formatDuration(quiet)} ago; consolidateAfter is ${
+          formatDuration(after)
+        }`,
+      );
+    }
+    return undefined;
+  }
+
+  /** Every candidate: is it unneeded now (empty, or its pods fit elsewhere more cheaply)? */
+  #findUnneeded() {
+    for (const c of this.world.candidates) {
+      const block = this.#gracefulBlock(c);
+      if (block) {
+        this.note(c, block, VerdictWeight.Base);
+        continue;
+      }
+      if (c.movers.length > 0) {
+        if (c.pool.disruption.consolidationPolicy === "WhenEmpty") {
+          this.note(
+            c,
+            reason(
+              "Unconsolidatable",
+              `pool '${c.pool.name}' consolidates only empty nodes (WhenEmpty); ${c.movers.length} pods run here`,
+            ),
+            VerdictWeight.Base,
+          );
+          continue;
+        }
+        // A replacement must cost less than the node: the cap skips simulating one that cannot.
+        const r = this.simulate([c], 1, c.cost);
+        const cheaper = this.cheaper(r, c.cost, [c]);
+        if (cheaper) {
+          this.note(c, cheaper, VerdictWeight.Base);
+          continue;
+        }
+        this.#firstSim.set(c, r);
+      }
+      const since = this.state.unneededSince[c.claim.name] ?? this.now;
+      this.unneeded.set(c, Math.min(since, this.now));
+    }
+  }
+
+  /**
+   * Undefined when the outcome places every pod and, if it launches a replacement, saves at
+   * least the pools' minSavingsFraction of `cost` (strictly less cost when the fraction is 0).
+   */
+  cheaper(r: SimOutcome, cost: number, cands: readonly Candidate[]): Reason | undefined {
+    if (!r.ok) return r.reason;
+    if (r.replacements.length === 0) return undefined;
+    if (!(r.replacementCost < cost)) {
+      return reason(
+        "Unconsolidatable",
+        `a replacement (${r.replacements.map((x) => x.shape.name).join(", ")}) would cost ${
+          r.replacementCost.toFixed(4)
+        }/h, not less than the ${cost.toFixed(4)}/h it replaces`,
+      );
+    }
+    let min = 0;
+    for (const c of cands) min = Math.max(min, c.pool.disruption.minSavingsFraction ?? 0);
+    const saved = cost - r.replacementCost;
+    if (min > 0 && saved < min * cost) {
+      return reason(
+        "InsufficientSavings",
+        `a replacement (${r.replacements.map((x) => x.shape.name).join(", ")}) saves ${
+          saved.toFixed(4)
+        }/h, ${Math.round(saved / cost * 100)}% of ${cost.toFixed(4)}/h; the pool asks at least ${
+          Math.round(min * 100)
+        }% (minSavingsFraction) before a replacement is worth its churn`,
+      );
+    }
+    return undefined;
+  }
+
+  /** Has the candidate been unneeded for the pool's whole stabilization window? */
+  windowBlock(c: Candidate): Reason | undefined {
+    const since = this.unneeded.get(c);
+    if (since === undefined) return undefined;
+    const window = c.pool.scaleDown.stabilizationWindow;
+    const long = this.now - since;
+    if (long >= window) return undefined;
+    return reason(
+      "StabilizationWindow",
+      `node unneeded for ${formatDuration(long)}; pool '${c.pool.name}' waits ${
+        formatDuration(window)
+      } (scaleDown.stabilizationWindow)`,
+    );
+  }
+
+  /** Keeps a node that receives pods of a node disrupted earlier in this pass. */
+  received(c: Candidate): Reason | undefined {
+    if (!this.sim.received(c.slot)) return undefined;
+    return reason(
+      "Unconsolidatable",
+      `node ${c.node.name} receives pods of a node disrupted in this pass`,
+    );
+  }
+
+  /** Candidates for consolidation (unneeded, with pods, not yet chosen), best savings first. */
+  consolidatable(): Candidate[] {
+    const list = this.world.candidates.filter((c) =>
+      this.unneeded.has(c) && c.movers.length > 0 && !this.chosen.has(c)
+    );
+    list.sort((a, b) => b.savingsRatio - a.savingsRatio || cmp(a.claim.name, b.claim.name));
+    return list;
+  }
+
+  /**
+   * Plans a command: spends its PDBs, budgets and room in the simulation, and appends it to
+   * `commands` (returned).
+   */
+  commit(
+    method: DisruptionMethodName,
+    r: Reason,
+    cands: readonly Candidate[],
+    outcome: PlacedOutcome,
+    cost: number,
+  ): DisruptionCommand {
+    this.sim.commit(cands, outcome);
+    const movers = cands.flatMap((c) => c.movers);
+    this.ledger.commit(movers);
+    const from = new Map<Pod, string>();
+    for (const c of cands) {
+      this.chosen.add(c);
+      for (const p of c.movers) from.set(p, c.node.name);
+    }
+    this.guards.record(cands, outcome.replacements);
+    this.#version += 1;
+    const evictions = outcome.moves.map((m) => ({
+      pod: podKey(m.pod),
+      uid: m.pod.uid,
+      from: from.get(m.pod) ?? "",
+      to: m.to,
+      kind: m.kind,
+    }));
+    const nodes = cands.map((c) => ({
+      nodeClaim: c.claim.name,
+      node: c.node.name,
+      nodePool: c.pool.name,
+    }));
+    const command: DisruptionCommand = {
+      method,
+      reason: r,
+      candidates: nodes,
+      replacements: outcome.replacements,
+      evictions,
+      savings: cost - outcome.replacementCost,
+    };
+    this.commands.push(command);
+    return command;
+  }
+
+  /** The pass's result: its commands, a verdict per NodeClaim, budgets and the next state. */
+  plan(): DisruptionPlan {
+    const verdicts: CandidateVerdict[] = [];
+    const byClaim = new Map<string, CandidateVerdict>();
+    for (const cmd of this.commands) {
+      for (const n of cmd.candidates) {
+        byClaim.set(n.nodeClaim, {
+          nodeClaim: n.nodeClaim,
+          node: n.node,
+          nodePool: n.nodePool,
+          disrupt: true,
+          reason: cmd.reason,
+        });
+      }
+    }
+    for (const c of this.world.candidates) {
+      if (byClaim.has(c.claim.name)) continue;
+      byClaim.set(c.claim.name, {
+        nodeClaim: c.claim.name,
+        node: c.node.name,
+        nodePool: c.pool.name,
+        disrupt: false,
+        reason: this.#why.get(c)?.r ??
+          reason("Unconsolidatable", `node ${c.node.name} is needed: nothing to gain`),
+      });
+    }
+    for (const e of this.world.excluded) {
+      byClaim.set(e.claim.name, {
+        nodeClaim: e.claim.name,
+        ...(e.node ? { node: e.node.name } : {}),
+        nodePool: e.claim.nodePool,
+        disrupt: false,
+        reason: e.reason,
+      });
+    }
+    for (const k of [...byClaim.keys()].sort(cmp)) verdicts.push(byClaim.get(k)!);
+
+    const unneededSince: Record<string, number> = {};
+    for (const [c, since] of this.unneeded) unneededSince[c.claim.name] = since;
+    const inFlight = [...this.inFlight];
+    for (const cmd of this.commands) {
+      if (cmd.replacements.length === 0) continue;
+      inFlight.push({
+        nodeClaims: cmd.candidates.map((n) => n.nodeClaim),
+        replacements: cmd.replacements.map((r) => r.name),
+        since: this.now,
+      });
+    }
+
+    const budgets: BudgetStatus[] = [];
+    for (const pool of this.config.nodePools) {
+      const counts = poolCounts(this.world, pool.name);
+      for (const why of BUDGET_REASONS) {
+        const a = allowance(pool, why, counts.total, counts.inFlight, this.now);
+        budgets.push({
+          nodePool: pool.name,
+          reason: why,
+          allowed: Number.isFinite(a.allowed) ? a.allowed : counts.total,
+          why: a.why,
+        });
+      }
+    }
+    return {
+      commands: this.commands,
+      verdicts,
+      budgets,
+      state: {
+        unneededSince,
+        ...(inFlight.length > 0 ? { inFlight } : {}),
+        podEvents: this.podEvents,
+      },
+      simulations: this.#simulations,
+    };
+  }
+}
+
+/** Orders names by UTF-16 code units, the same on every machine. */
+export function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
