@@ -7,6 +7,7 @@
  */
 import { type Command, processIo } from "./cli/command.ts";
 import { COMMAND_SUMMARIES, type CommandName } from "./cli/summaries.ts";
+import { FRONT_DOOR_WORKER_NAME } from "./daemon/front_door_protocol.ts";
 
 type Entry = {
   load: () => Promise<Command>;
@@ -137,7 +138,16 @@ export async function main(args: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) {
+/** Is this the daemon's front-door thread (daemon/front_door.ts starts main.ts as one)? */
+function isFrontDoorWorker(): boolean {
+  return "WorkerGlobalScope" in globalThis &&
+    (globalThis as { name?: string }).name === FRONT_DOOR_WORKER_NAME;
+}
+
+if (import.meta.main && isFrontDoorWorker()) {
+  // The binary and the bundle are one module graph: the worker is this entry, by its name.
+  (await import("./daemon/front_door_worker.ts")).serveFrontDoor();
+} else if (import.meta.main) {
   try {
     Deno.exitCode = await main(Deno.args);
   } catch (e) {

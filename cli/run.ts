@@ -38,6 +38,16 @@ async function loadConfig(s: RunSettings, kube: KubeClient): Promise<Result<Conf
   return r.ok ? ok(r.value) : err(r.error.map(formatCrdProblem));
 }
 
+/**
+ * Whether this code runs from `deno bundle`'s single file, where daemon/front_door_worker.ts
+ * has no file of its own: the front door is then started from the bundle's entry (main.ts
+ * serves it when run as a worker of that name). From source and in the compiled binary
+ * (`deno task compile` includes the worker module) the module keeps its own URL.
+ */
+function bundled(): boolean {
+  return !import.meta.url.endsWith("/cli/run.ts");
+}
+
 /** The run command. */
 export const runCommand: Command = {
   name: "run",
@@ -76,6 +86,7 @@ export const runCommand: Command = {
         podName: Deno.env.get("POD_NAME"),
         inPod: Deno.env.get("KUBERNETES_SERVICE_HOST") !== undefined,
       },
+      ...(bundled() ? { frontDoorWorker: new URL(Deno.mainModule) } : {}),
     });
     if (!started.ok) return fail(started.error);
     await stopped(stop);

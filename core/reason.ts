@@ -80,6 +80,7 @@ export const REASON_SEVERITY = {
   HostAvailable: "Normal",
   KubernetesError: "Warning",
   QueueError: "Warning",
+  SlowPass: "Warning",
   ConfigInvalid: "Warning",
   Paused: "Normal",
   // node bootstrap (join token Secret, seed ISO)

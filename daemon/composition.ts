@@ -30,7 +30,6 @@ import type { JobQueue } from "./ports/queue.ts";
 import { kubeRequestObserver } from "../adapters/telemetry/request_metrics.ts";
 import { createLogger, type Logger } from "../adapters/telemetry/logger.ts";
 import { createMetrics, type Metrics } from "../adapters/telemetry/metrics.ts";
-import { createHealthState } from "../adapters/telemetry/health.ts";
 import { createTracing } from "../adapters/telemetry/tracing.ts";
 import { tracePveClient } from "../adapters/telemetry/traced_clients.ts";
 import { registerSecret } from "../adapters/telemetry/redact.ts";
@@ -49,7 +48,8 @@ import {
 import { ProviderConnections } from "./provider_connections.ts";
 import type { JobData } from "./context.ts";
 import { observers } from "./observe.ts";
-import { isLoopbackHost, startHttpServer } from "./http.ts";
+import { httpHandler, isLoopbackHost } from "./http.ts";
+import { startFrontDoor } from "./front_door.ts";
 import { type Daemon, startDaemon } from "./daemon.ts";
 import { attachMaintenance, MaintenanceMode, pausedReporter } from "./maintenance.ts";
 import { daemonStatusSource, DecisionLog, statusRoutes } from "./status_report.ts";
@@ -134,6 +134,11 @@ export type StartInput = {
   env: RunEnvironment;
   /** Default: JSON lines on stdout. */
   logger?: Logger;
+  /**
+   * The front door worker's module (main.ts in the binary and the bundle, which have one
+   * module graph); default daemon/front_door_worker.ts.
+   */
+  frontDoorWorker?: URL;
 };
 
 /** Builds and starts a daemon from a loaded configuration; see the file's comment. */
@@ -144,7 +149,6 @@ export async function startProxscale(
   const { kube, metrics, clusterCa, routeToken } = cluster;
   const logger = input.logger ?? createLogger();
   const namespace = s.namespace;
-  const health = createHealthState({ now: Date.now, maxTickAgeMs: 60_000 });
   const redis = queueRedis(s, config);
   // `secret:` references are read through the API server (RBAC: get secrets, own namespace).
   const secretDeps: SecretDeps = { readKubeSecret: kubeSecretReader(kube, namespace) };
@@ -211,6 +215,45 @@ export async function startProxscale(
     queue = q.value;
   } else queue = new MemoryJobQueue<JobData>();
   const identity = env.podName ?? `proxscale-${crypto.randomUUID().slice(0, 8)}`;
+  // The HTTP port and the Lease live on the front door's own thread (daemon/front_door.ts), so
+  // a long decision delays neither the probes nor the renewals. The port opens before the
+  // Lease is taken: if it cannot, nothing is held to release.
+  const routes: Record<string, (req: Request) => Response | Promise<Response>> = {};
+  let serve: (req: Request) => Promise<Response> = () =>
+    Promise.resolve(new Response("starting\n", { status: 503 }));
+  const door = await startFrontDoor({
+    http: { hostname: s.httpAddress, port: s.httpPort },
+    handler: (req) => serve(req),
+    ...(s.lease
+      ? {
+        lease: { kc: kube.kc, namespace: s.lease.namespace, name: s.lease.name, identity },
+      }
+      : {}),
+    ...(input.frontDoorWorker ? { workerUrl: input.frontDoorWorker } : {}),
+    log: logger.asLog,
+  });
+  if (!door.ok) {
+    await queue.close();
+    await connections.close();
+    if (door.error.name === "WorkerError") {
+      return err({
+        check: "front door",
+        cause: door.error.message,
+        fix: "unexpected; rerun with PROXSCALE_DEBUG=1 and report it",
+      });
+    }
+    const e = Object.assign(new Error(door.error.message), { name: door.error.name });
+    return err({ check: "http port", cause: httpPortCause(s.httpPort, e), fix: httpPortFix });
+  }
+  const http = door.value;
+  const health = http.health;
+  serve = httpHandler({
+    hostname: s.httpAddress,
+    metrics,
+    health,
+    routes,
+    ...(routeToken !== undefined ? { routeToken } : {}),
+  });
   let isLeader = () => false;
   let liveConfig = () => config;
   const obs = observers({
@@ -223,23 +266,6 @@ export async function startProxscale(
   });
   // Maintenance mode: --pause, the ConfigMap annotation (proxscale pause), or POST /pause.
   const maintenance = new MaintenanceMode({ paused: s.pause, kube, namespace });
-  // The HTTP port opens before the Lease is taken: if it cannot, nothing is held to release.
-  const routes: Record<string, (req: Request) => Response | Promise<Response>> = {};
-  let http;
-  try {
-    http = await startHttpServer({
-      hostname: s.httpAddress,
-      port: s.httpPort,
-      metrics,
-      health,
-      routes,
-      ...(routeToken !== undefined ? { routeToken } : {}),
-    });
-  } catch (e) {
-    await queue.close();
-    await connections.close();
-    return err({ check: "http port", cause: httpPortCause(s.httpPort, e), fix: httpPortFix });
-  }
   await maintenance.refresh();
   const decisions = new DecisionLog(200);
   const events = new EventRecorder(kube);
@@ -249,9 +275,7 @@ export async function startProxscale(
     providers: connections.providers,
     queue,
     tracing,
-    leaderElection: s.lease
-      ? { namespace: s.lease.namespace, name: s.lease.name, identity }
-      : false,
+    elector: http.elector,
     bootstrap: { namespace, ...(clusterCa ? { caPem: clusterCa } : {}) },
     paused: maintenance.paused(),
     ...obs,
@@ -277,7 +301,7 @@ export async function startProxscale(
     await crdWatch?.stop();
     await maintenance.stop();
     await daemon.stop();
-    await http.shutdown();
+    await http.close();
     await queue.close();
     await connections.close();
   };

@@ -21,7 +21,8 @@ import type { MachineProvider } from "./ports/provider.ts";
 import type { JobEvent, JobQueue, JobWorker } from "./ports/queue.ts";
 import type { CrashStep, DaemonContext, DecisionReport, JobData } from "./context.ts";
 import { Executor } from "./executor.ts";
-import { type PassObserver, ReconcileLoop } from "./loop.ts";
+import type { Elector } from "./front_door.ts";
+import { type PassObserver, ReconcileLoop, type SlowPass } from "./loop.ts";
 import { jobHandler } from "./workers.ts";
 import { reportWithSubject } from "./report_subject.ts";
 import { createTracing, type Tracing } from "../adapters/telemetry/tracing.ts";
@@ -37,6 +38,11 @@ export type DaemonOptions = {
   providers: ReadonlyMap<string, MachineProvider>;
   queue: JobQueue<JobData>;
   /** Lease to hold before acting; false acts at once (single replica, tests). */
+  /**
+   * An elector made elsewhere (the front door's, which renews the Lease on its own thread);
+   * when given, `leaderElection` is not used.
+   */
+  elector?: Elector;
   leaderElection?: false | {
     namespace: string;
     name: string;
@@ -60,6 +66,8 @@ export type DaemonOptions = {
   onPass?: PassObserver;
   /** How long each phase of a pass took (observe, decide, act, total). */
   onPhase?: (phase: string, ms: number) => void;
+  /** A pass longer than its budget (daemon/loop.ts). */
+  onSlowPass?: (p: SlowPass) => void;
   onJobEvent?: (e: JobEvent) => void;
   onError?: (message: string, source?: "provider" | "internal") => void;
   hook?: (step: CrashStep, detail: string) => Promise<void>;
@@ -126,7 +134,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     ...(ctx.events ? { events: ctx.events } : {}),
   });
   const executor = new Executor(ctx);
-  const elector = o.leaderElection
+  const elector: Elector | undefined = o.elector ?? (o.leaderElection
     ? new LeaderElector({
       client: watchKube,
       namespace: o.leaderElection.namespace,
@@ -136,7 +144,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       now,
       ...(o.log ? { log: o.log } : {}),
     })
-    : undefined;
+    : undefined);
   const isLeader = () => elector?.isLeader() ?? true;
   const loop = new ReconcileLoop(ctx, executor, {
     tickMs: o.tickMs ?? 5000,
@@ -144,6 +152,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     paused: () => paused,
     ...(o.onPass ? { onPass: o.onPass } : {}),
     ...(o.onPhase ? { onPhase: o.onPhase } : {}),
+    ...(o.onSlowPass ? { onSlowPass: o.onSlowPass } : {}),
     ...(o.onError ? { onError: o.onError } : {}),
   });
   informers.start();

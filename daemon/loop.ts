@@ -39,8 +39,29 @@ export type LoopOptions = {
   onPass?: PassObserver;
   /** How long each phase of a pass took (ms): observe, decide, act, total. */
   onPhase?: (phase: string, ms: number) => void;
+  /**
+   * A pass longer than `passBudgetMs` (default 1 s): its phases and the sizes it decided on.
+   * The decision keeps running on this thread; the front door (front_door.ts) keeps the Lease
+   * and /healthz meanwhile, so a slow pass is worth knowing about, not a failure.
+   */
+  onSlowPass?: (p: SlowPass) => void;
+  passBudgetMs?: number;
   /** A pass that could not run: a provider unreachable, or an unexpected error. */
   onError?: (message: string, source?: "provider" | "internal") => void;
+};
+
+/** A pass over its budget, with what it decided on. */
+export type SlowPass = {
+  totalMs: number;
+  observeMs: number;
+  decideMs: number;
+  actMs: number;
+  budgetMs: number;
+  pods: number;
+  pendingPods: number;
+  nodes: number;
+  nodeClaims: number;
+  actions: number;
 };
 
 /** The running loop. */
@@ -155,6 +176,21 @@ export class ReconcileLoop {
       const t4 = performance.now();
       phase("act", t4 - t3);
       phase("total", t4 - t0);
+      const budgetMs = this.#o.passBudgetMs ?? 1_000;
+      if (t4 - t0 > budgetMs) {
+        this.#o.onSlowPass?.({
+          totalMs: t4 - t0,
+          observeMs: t1 - t0,
+          decideMs: t3 - t2,
+          actMs: t4 - t3,
+          budgetMs,
+          pods: snapshot.pods.length,
+          pendingPods: snapshot.pods.filter((p) => !p.nodeName).length,
+          nodes: snapshot.nodes.length,
+          nodeClaims: snapshot.nodeClaims.length,
+          actions: plan.actions.length,
+        });
+      }
       this.passes++;
       this.lastPassAt = ctx.clock.now();
       this.#o.onPass?.(plan, act, snapshot);

@@ -17,6 +17,7 @@ import type { HealthState } from "../adapters/telemetry/health.ts";
 import type { JobQueue } from "./ports/queue.ts";
 import type { DecisionReport, JobData } from "./context.ts";
 import { PassMetrics } from "./pass_metrics.ts";
+import type { SlowPass } from "./loop.ts";
 
 /** Where a daemon's reports and passes go. */
 export type Observers = {
@@ -25,6 +26,7 @@ export type Observers = {
   /** A pod the informer saw change (times a wait the moment the pod is bound). */
   podEvent: (pod: Snapshot["pods"][number]) => void;
   onPhase: (phase: string, ms: number) => void;
+  onSlowPass: (p: SlowPass) => void;
   onError: (message: string, source?: "provider" | "internal") => void;
 };
 
@@ -156,6 +158,22 @@ export function observers(o: {
     },
     onPhase(phase, ms) {
       metrics.observeReconcile(phase, ms);
+    },
+    onSlowPass(p) {
+      metrics.slowPass();
+      logger.warn("reconcile pass over its time budget", {
+        reason: "SlowPass",
+        total_ms: Math.round(p.totalMs),
+        budget_ms: p.budgetMs,
+        observe_ms: Math.round(p.observeMs),
+        decide_ms: Math.round(p.decideMs),
+        act_ms: Math.round(p.actMs),
+        pods: p.pods,
+        pending_pods: p.pendingPods,
+        nodes: p.nodes,
+        nodeclaims: p.nodeClaims,
+        actions: p.actions,
+      });
     },
     onError(message, source = "provider") {
       metrics.setLeader(o.isLeader());

@@ -47,6 +47,8 @@ export type LeaderElectorOptions = {
   log?: Log;
   onStartedLeading?: () => void;
   onStoppedLeading?: (why: string) => void;
+  /** Told after every change of this replica's standing, with `leaderUntil()`. */
+  onStanding?: (leaderUntil: number) => void;
 };
 
 type KubeLease = {
@@ -115,6 +117,15 @@ export class LeaderElector {
   /** Whether this replica may act as leader right now. */
   isLeader(): boolean {
     return mayAct(this.#state, this.#now(), this.#cfg);
+  }
+
+  /**
+   * Until when (epoch ms, local clock) this replica may act without another successful renew;
+   * 0 when it does not lead. `isLeader()` is `now < leaderUntil()`: another thread can share it.
+   */
+  leaderUntil(): number {
+    const s = this.#state;
+    return s.leading && s.renewedAt !== null ? s.renewedAt + this.#cfg.renewDeadline : 0;
   }
 
   /** Starts the loop; returns at once. */
@@ -213,6 +224,7 @@ export class LeaderElector {
       this.#log({ level: "warn", msg: `stopped leading: ${why}`, reason: "LeaderLost" });
       this.#o.onStoppedLeading?.(why);
     }
+    this.#o.onStanding?.(this.leaderUntil());
     clearTimeout(this.#deadline);
     if (leading && this.#state.renewedAt !== null) {
       const left = this.#state.renewedAt + this.#cfg.renewDeadline - this.#now();

@@ -29,7 +29,27 @@ export type HealthStateOptions = {
   now: () => number;
   /** The loop is dead when its last tick is older than this (ms); e.g. 3 loop intervals. */
   maxTickAgeMs: number;
+  /** Told after every write, with everything the probes are computed from (a mirror's feed). */
+  onChange?: (facts: HealthFacts) => void;
 };
+
+/** What the probes are computed from: the last loop tick and the readiness checks. */
+export type HealthFacts = { lastTick: number; ticked: boolean; checks: Check[] };
+
+/** The liveness probe's answer from the last tick, at `now`. */
+export function livenessCheck(
+  facts: Pick<HealthFacts, "lastTick" | "ticked">,
+  now: number,
+  maxTickAgeMs: number,
+): Check {
+  const age = now - facts.lastTick;
+  const since = facts.ticked ? "last loop tick" : "started, no loop tick yet,";
+  return {
+    name: "loop",
+    ok: age <= maxTickAgeMs,
+    detail: `${since} ${Math.round(age / 1000)}s ago (limit ${Math.round(maxTickAgeMs / 1000)}s)`,
+  };
+}
 
 /**
  * Health state with an injected clock. Before the first tick the start time counts as one,
@@ -42,27 +62,22 @@ export function createHealthState(opts: HealthStateOptions): HealthState {
     ["caches", { name: "caches", ok: false, detail: "informer caches not synced yet" }],
     ["pve", { name: "pve", ok: false, detail: "PVE API not reached yet" }],
   ]);
-  const set = (name: string, ok: boolean, detail: string) => checks.set(name, { name, ok, detail });
+  const changed = () => opts.onChange?.({ lastTick, ticked, checks: [...checks.values()] });
+  const set = (name: string, ok: boolean, detail: string) => {
+    checks.set(name, { name, ok, detail });
+    changed();
+  };
   return {
     tick() {
       lastTick = opts.now();
       ticked = true;
+      changed();
     },
     setCachesSynced: (s) => set("caches", s, s ? "synced" : "informer caches not synced"),
     setPveReachable: (r, detail) =>
       set("pve", r, detail ?? (r ? "reachable" : "PVE API unreachable")),
     setCheck: (name, ok, detail) => set(name, ok, detail ?? (ok ? "ok" : "failing")),
-    liveness() {
-      const age = opts.now() - lastTick;
-      const since = ticked ? "last loop tick" : "started, no loop tick yet,";
-      return {
-        name: "loop",
-        ok: age <= opts.maxTickAgeMs,
-        detail: `${since} ${Math.round(age / 1000)}s ago (limit ${
-          Math.round(opts.maxTickAgeMs / 1000)
-        }s)`,
-      };
-    },
+    liveness: () => livenessCheck({ lastTick, ticked }, opts.now(), opts.maxTickAgeMs),
     readiness: () => [...checks.values()],
   };
 }

@@ -72,6 +72,8 @@ export interface Metrics {
   observeReconcile(phase: string, ms: number): void;
   /** A loop pass failed: `proxscale_reconcile_errors_total{reason}`. */
   reconcileError(reason: ReasonCode): void;
+  /** A pass took longer than its time budget: `proxscale_reconcile_slow_passes_total`. */
+  slowPass(): void;
   /** Queue jobs by state (replaces the previous sample): `proxscale_queue_jobs{queue,state}`. */
   setQueueJobs(counts: Partial<Record<JobState, number>>, queue?: string): void;
   /** 1 while this replica holds the lease: `proxscale_leader`. */
@@ -202,6 +204,10 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     SECONDS_RECONCILE,
   );
   const reconcileErrors = counter("proxscale_reconcile_errors", "Reconcile passes that failed");
+  const slowPasses = counter(
+    "proxscale_reconcile_slow_passes",
+    "Reconcile passes that took longer than their time budget",
+  );
   const queueJobs = family(gauge("proxscale_queue_jobs", "Queue jobs by state"));
   const leader = gauge("proxscale_leader", "1 while this replica holds the leader lease");
   const synced = gauge("proxscale_state_synced", "1 once caches and PVE inventory are synced");
@@ -262,6 +268,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     },
     observeReconcile: (phase, ms) => reconcileDuration.record(ms / 1000, labels({ phase })),
     reconcileError: (reason) => reconcileErrors.add(1, labels({ reason })),
+    slowPass: () => slowPasses.add(1, labels({})),
     setQueueJobs: (counts, queue = "proxscale") =>
       queueJobs(
         Object.entries(counts).map(([state, n]) => ({
@@ -306,6 +313,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       for (const reason of ["ProviderError", "KubernetesError"]) {
         reconcileErrors.add(0, labels({ reason }));
       }
+      slowPasses.add(0, labels({}));
       for (const decision of ["emptiness", "drift", "expiration", "consolidation"]) {
         decisions.add(0, labels({ decision }));
       }
