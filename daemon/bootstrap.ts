@@ -57,8 +57,17 @@ const ledgerNamespace = (ctx: DaemonContext) => ctx.bootstrap?.namespace ?? DEFA
 const claimPath = (name: string) =>
   `/apis/proxscale.io/v1alpha1/nodeclaims/${encodeURIComponent(name)}`;
 
-/** Why bootstrap could not be prepared; `permanent` when a retry cannot help (config). */
-export type BootstrapProblem = { message: string; permanent: boolean };
+/**
+ * Why bootstrap could not be prepared: its Reason (BootstrapFailed for the configuration,
+ * KubernetesError for an API read) and `permanent` when a retry cannot help (configuration).
+ */
+export type BootstrapProblem = { reason: Reason; permanent: boolean };
+
+/** A problem of the configuration: no retry heals it. */
+const misconfigured = (message: string): BootstrapProblem => ({
+  reason: reason("BootstrapFailed", message),
+  permanent: true,
+});
 
 /** Where a template's seed ISO lives (for release), or undefined for modes without one. */
 export function seedIsoRef(template: MachineTemplate, claim: string): SeedIsoRef | undefined {
@@ -87,7 +96,7 @@ export async function bootstrapCreateOptions(
   const pool = config.nodePools.find((p) => p.name === claim.nodePool);
   const provider = config.providers.find((p) => p.name === claim.provider);
   if (!pool || !provider) {
-    return err({ message: `NodeClaim ${claim.name} names an unknown NodePool`, permanent: true });
+    return err(misconfigured(`NodeClaim ${claim.name} names an unknown NodePool`));
   }
   const cluster = await clusterInfo(ctx, template);
   if (!cluster.ok) return cluster;
@@ -178,7 +187,7 @@ export async function releaseBootstrap(
   template: MachineTemplate | undefined,
   why: string,
   isoRequired = true,
-): Promise<Result<void, string>> {
+): Promise<Result<void, Reason>> {
   const iso = template ? seedIsoRef(template, claimName) : undefined;
   let isoNote = "";
   let isoError: string | undefined;
@@ -193,11 +202,15 @@ export async function releaseBootstrap(
     }
   }
   const id = await readTokenId(ctx, claimName);
-  if (!id.ok) return id;
+  if (!id.ok) return err(reason("KubernetesError", id.error));
   let tokenNote = "";
   if (id.value !== undefined) {
     const d = await deleteBootstrapTokenSecret(ctx.kube, id.value);
-    if (!d.ok) return err(`deleting the join token Secret: ${describeKubeError(d.error)}`);
+    if (!d.ok) {
+      return err(
+        reason("KubernetesError", `deleting the join token Secret: ${describeKubeError(d.error)}`),
+      );
+    }
     await forgetMintedTokens(ctx.kube, ledgerNamespace(ctx), [id.value]);
     if (d.value.existed) {
       tokenNote = `join token Secret ${bootstrapTokenSecretName(id.value)} deleted`;
@@ -212,7 +225,7 @@ export async function releaseBootstrap(
       nodeclaim: claimName,
       reason: failed,
     });
-    if (isoRequired) return err(isoError);
+    if (isoRequired) return err(reason("ProviderError", isoError));
   }
   if (isoNote || tokenNote) {
     const released = reason(
@@ -240,11 +253,19 @@ export async function releaseClaimBootstrap(
   claimName: string,
   why: string,
   isoRequired: boolean,
-): Promise<Result<void, string>> {
+): Promise<Result<void, Reason>> {
   const r = await ctx.kube.requestJson("GET", claimPath(claimName));
-  if (!r.ok) return isNotFound(r.error) ? ok(undefined) : err(describeKubeError(r.error));
+  if (!r.ok) {
+    return isNotFound(r.error)
+      ? ok(undefined)
+      : err(reason("KubernetesError", describeKubeError(r.error)));
+  }
   const claim = nodeClaimFromKube(r.value.body);
-  if (!claim.ok) return err(String(claim.error));
+  if (!claim.ok) {
+    return err(
+      reason("KubernetesError", `NodeClaim ${claimName} cannot be read: ${String(claim.error)}`),
+    );
+  }
   const template = ctx.config().machineTemplates.find((t) =>
     t.name === claim.value.machineTemplate
   );
@@ -269,15 +290,23 @@ export async function sweepExpiredBootstrapTokens(
   if (last !== undefined && now - last < everyMs) return;
   lastSweep.set(ctx, now);
   const ns = ledgerNamespace(ctx);
+  // A sweep that cannot read or delete is told (the next one, `everyMs` later, tries again).
+  const failed = (step: string, message: string) =>
+    ctx.report({
+      time: now,
+      what: "BootstrapSweepFailed",
+      outcome: "failed",
+      reason: reason("KubernetesError", `sweeping expired join tokens: ${step}: ${message}`),
+    });
   const ledger = await readMintedTokens(ctx.kube, ns);
-  if (!ledger.ok) return;
+  if (!ledger.ok) return failed("reading the ledger", describeKubeError(ledger.error));
   const claimed = await claimTokenIds(ctx);
-  if (!claimed.ok) return;
+  if (!claimed.ok) return failed("listing NodeClaims", claimed.error);
   const r = await deleteExpiredBootstrapTokenSecrets(ctx.kube, now, [
     ...ledger.value,
     ...claimed.value,
   ]);
-  if (!r.ok) return;
+  if (!r.ok) return failed("deleting Secrets", describeKubeError(r.error));
   const inLedger = new Set(ledger.value);
   await forgetMintedTokens(ctx.kube, ns, r.value.gone.filter((id) => inLedger.has(id)));
   if (r.value.deleted.length === 0) return;
@@ -328,10 +357,9 @@ async function clusterInfo(
 ): Promise<Result<ClusterInfo, BootstrapProblem>> {
   const b = template.bootstrap;
   if (b.clusterServer === undefined) {
-    return err({
-      message: `MachineTemplate ${template.name}: bootstrap.clusterServer is not set`,
-      permanent: true,
-    });
+    return err(
+      misconfigured(`MachineTemplate ${template.name}: bootstrap.clusterServer is not set`),
+    );
   }
   let pem = b.caCertHashFrom === undefined ? ctx.bootstrap?.caPem : undefined;
   if (pem === undefined) {
@@ -339,16 +367,15 @@ async function clusterInfo(
     try {
       pem = await Deno.readTextFile(file);
     } catch (e) {
-      return err({
-        message: `MachineTemplate ${template.name}: cluster CA ${file} cannot be read (${
+      return err(misconfigured(
+        `MachineTemplate ${template.name}: cluster CA ${file} cannot be read (${
           (e as Error).name
         }); set bootstrap.caCertHashFrom`,
-        permanent: true,
-      });
+      ));
     }
   }
   const hash = caCertHash(pem);
-  if (!hash.ok) return err({ message: hash.error.message, permanent: true });
+  if (!hash.ok) return err(misconfigured(hash.error.message));
   const k3s = k3sCaHash(new TextEncoder().encode(pem));
   return ok({
     server: b.clusterServer,
@@ -373,7 +400,10 @@ async function operatorValues(
   );
   if (!r.ok) {
     return err({
-      message: `operator Secret ${ref.namespace}/${ref.name}: ${describeKubeError(r.error)}`,
+      reason: reason(
+        "KubernetesError",
+        `operator Secret ${ref.namespace}/${ref.name}: ${describeKubeError(r.error)}`,
+      ),
       permanent: false,
     });
   }

@@ -126,8 +126,8 @@ export function terminationPorts(ctx: DaemonContext, why?: Reason): TerminationP
     },
     async deleteVm(target) {
       const read = await readClaim(ctx, target.nodeClaim);
-      if (!read.ok) return portError(read.message);
-      const d = await destroyClaimVms(ctx, target.nodeClaim, read.claim, target.reason);
+      if (!read.ok) return portError(read.error.message);
+      const d = await destroyClaimVms(ctx, target.nodeClaim, read.value, target.reason);
       return d.ok ? ok(d.value.outcome) : portError(d.error);
     },
     async deleteNode(node) {
@@ -143,7 +143,7 @@ export function terminationPorts(ctx: DaemonContext, why?: Reason): TerminationP
     async releaseFinalizer(name) {
       // The claim ends here, not in the finalize job: its join token and seed ISO go first.
       const b = await releaseClaimBootstrap(ctx, name, "NodeClaim ended", false);
-      if (!b.ok) return portError(b.error);
+      if (!b.ok) return portError(b.error.message);
       const d = await requestClaimDeletion(ctx.kube, name);
       if (!d.ok) return portError(describeKubeError(d.error));
       const f = await releaseClaimFinalizer(ctx.kube, name);
