@@ -201,16 +201,30 @@ export async function releaseBootstrap(
       }`;
     }
   }
+  // Each failure is reported here, where it happens, so a caller that goes on (a failed
+  // launch releasing its attempt) need not report it again.
+  const failedRelease = (failure: Reason) => {
+    ctx.report({
+      time: ctx.clock.now(),
+      what: "BootstrapReleaseFailed",
+      nodeclaim: claimName,
+      outcome: "failed",
+      reason: failure,
+    });
+    return err(failure);
+  };
   const id = await readTokenId(ctx, claimName);
-  if (!id.ok) return err(reason("KubernetesError", id.error));
+  if (!id.ok) return failedRelease(reason("KubernetesError", `${why}: ${id.error}`));
   let tokenNote = "";
   if (id.value !== undefined) {
     const d = await deleteBootstrapTokenSecret(ctx.kube, id.value);
     if (!d.ok) {
-      return err(
-        reason("KubernetesError", `deleting the join token Secret: ${describeKubeError(d.error)}`),
-      );
+      return failedRelease(reason(
+        "KubernetesError",
+        `${why}: deleting the join token Secret: ${describeKubeError(d.error)}`,
+      ));
     }
+    // A ledger entry left behind is harmless: the expiry sweep drops ids whose Secret is gone.
     await forgetMintedTokens(ctx.kube, ledgerNamespace(ctx), [id.value]);
     if (d.value.existed) {
       tokenNote = `join token Secret ${bootstrapTokenSecretName(id.value)} deleted`;
@@ -219,13 +233,8 @@ export async function releaseBootstrap(
   if (isoError !== undefined) {
     const failed = reason("BootstrapFailed", `${why}: ${isoError}`);
     await claimEvent(ctx, claimName, failed);
-    ctx.report({
-      time: ctx.clock.now(),
-      what: "BootstrapReleaseFailed",
-      nodeclaim: claimName,
-      reason: failed,
-    });
-    if (isoRequired) return err(reason("ProviderError", isoError));
+    const reported = failedRelease(failed);
+    if (isoRequired) return reported;
   }
   if (isoNote || tokenNote) {
     const released = reason(

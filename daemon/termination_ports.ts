@@ -19,7 +19,7 @@ import {
 import type { TerminationPorts } from "./termination.ts";
 import { releaseClaimBootstrap } from "./bootstrap.ts";
 import type { DaemonContext, DecisionReport } from "./context.ts";
-import type { Reason } from "../core/reason.ts";
+import type { Reason, ReasonCode } from "../core/reason.ts";
 import {
   deletePodWithGrace,
   evictOnce,
@@ -30,9 +30,9 @@ import { startLaunch } from "./launching.ts";
 import { readClaim } from "./workers.ts";
 import { destroyClaimVms } from "./claim_vms.ts";
 
-const portError = (message: string) => ({
+const portError = (message: string, code?: ReasonCode) => ({
   ok: false as const,
-  error: { kind: "PortError" as const, message },
+  error: { kind: "PortError" as const, message, ...(code ? { code } : {}) },
 });
 
 /**
@@ -85,7 +85,7 @@ export function terminationPorts(ctx: DaemonContext, why?: Reason): TerminationP
     async launchReplacement(planned) {
       const claim = claimFromPlan(planned, ctx.config(), ctx.clock.now());
       const r = await startLaunch(ctx, claim, true);
-      return r.ok ? ok(undefined) : portError(r.error.message);
+      return r.ok ? ok(undefined) : portError(r.error.message, r.error.code);
     },
     replacementStatus(name) {
       const c = ctx.informers.nodeClaims.get(name);

@@ -133,7 +133,8 @@ async function launch(ctx: DaemonContext, name: string): Promise<JobOutcome> {
     // writes Launched=False with it and deletes the claim (provisioning plans a new one).
     const why = providerErrorReason(made.error);
     await failed(why);
-    // This attempt's token and seed must not outlive it; a retry mints fresh ones.
+    // This attempt's token and seed must not outlive it; a retry mints fresh ones. (Its
+    // failures are reported where they happen; the expiry sweep deletes a token left behind.)
     await releaseBootstrap(ctx, name, claim.provider, template, "launch failed");
     // A failure retrying cannot heal backs the pool off (Event, condition, no new claims).
     const cls = launchFailureCause(made.error);
