@@ -7,8 +7,9 @@
  * create, get and delete on Secrets, never list). Every minted id is also kept in a ledger
  * ConfigMap in proxscale's namespace until its Secret is gone, so the sweep of expired Secrets (a
  * backstop for crashes and for claims removed without their finalizer) finds them by name: the ids
- * recorded on NodeClaims plus the ledger's, each checked against the Secret's own expiration.
- * kubeadm clusters also run the token cleaner, which deletes expired token Secrets by itself.
+ * recorded on NodeClaims plus the ledger's, each checked against the Secret's own expiration
+ * (daemon/bootstrap_sweep.ts). kubeadm clusters also run the token cleaner, which deletes
+ * expired token Secrets by itself.
  *
  * The token never leaves this file except inside the Secret and the ISO bytes: reports carry
  * only the token id, which is public (it names the Secret).
@@ -23,10 +24,7 @@ import { caCertHash, k3sCaHash } from "../adapters/bootstrap/ca_hash.ts";
 import { DEFAULT_CDROM_SLOT, isoVolumeName } from "../adapters/bootstrap/identity.ts";
 import { authExtraGroupFor, prepareNodeBootstrap } from "../adapters/bootstrap/prepare.ts";
 import type { ClusterInfo } from "../adapters/bootstrap/render.ts";
-import {
-  deleteBootstrapTokenSecret,
-  deleteExpiredBootstrapTokenSecrets,
-} from "../adapters/kubernetes/bootstrap_secrets.ts";
+import { deleteBootstrapTokenSecret } from "../adapters/kubernetes/bootstrap_secrets.ts";
 import {
   describeKubeError,
   isAlreadyExists,
@@ -37,7 +35,6 @@ import { nodeClaimFromKube } from "../adapters/kubernetes/translate.ts";
 import { nodeClaimSubject } from "../adapters/kubernetes/events.ts";
 import {
   forgetMintedTokens,
-  readMintedTokens,
   recordMintedToken,
 } from "../adapters/kubernetes/bootstrap_token_ledger.ts";
 import { DEFAULT_NAMESPACE } from "../adapters/config/crd_manifests.ts";
@@ -52,7 +49,8 @@ const SERVICE_ACCOUNT_CA = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt
 const DEFAULT_ISO_STORAGE = "local";
 
 /** Namespace of the token ledger: proxscale's own. */
-const ledgerNamespace = (ctx: DaemonContext) => ctx.bootstrap?.namespace ?? DEFAULT_NAMESPACE;
+export const ledgerNamespace = (ctx: DaemonContext): string =>
+  ctx.bootstrap?.namespace ?? DEFAULT_NAMESPACE;
 
 const claimPath = (name: string) =>
   `/apis/proxscale.io/v1alpha1/nodeclaims/${encodeURIComponent(name)}`;
@@ -279,68 +277,6 @@ export async function releaseClaimBootstrap(
     t.name === claim.value.machineTemplate
   );
   return await releaseBootstrap(ctx, claimName, claim.value.provider, template, why, isoRequired);
-}
-
-const lastSweep = new WeakMap<DaemonContext, number>();
-
-/**
- * Deletes proxscale's expired join token Secrets, at most once per `everyMs`: the ids recorded on
- * NodeClaims and in the ledger, each read by name and deleted once its own expiration passed
- * (a backstop for a crash between minting and releasing, for claims removed without their
- * finalizer, and for clusters without the token cleaner). Ids whose Secret is gone leave the
- * ledger.
- */
-export async function sweepExpiredBootstrapTokens(
-  ctx: DaemonContext,
-  everyMs = 60_000,
-): Promise<void> {
-  const now = ctx.clock.now();
-  const last = lastSweep.get(ctx);
-  if (last !== undefined && now - last < everyMs) return;
-  lastSweep.set(ctx, now);
-  const ns = ledgerNamespace(ctx);
-  // A sweep that cannot read or delete is told (the next one, `everyMs` later, tries again).
-  const failed = (step: string, message: string) =>
-    ctx.report({
-      time: now,
-      what: "BootstrapSweepFailed",
-      outcome: "failed",
-      reason: reason("KubernetesError", `sweeping expired join tokens: ${step}: ${message}`),
-    });
-  const ledger = await readMintedTokens(ctx.kube, ns);
-  if (!ledger.ok) return failed("reading the ledger", describeKubeError(ledger.error));
-  const claimed = await claimTokenIds(ctx);
-  if (!claimed.ok) return failed("listing NodeClaims", claimed.error);
-  const r = await deleteExpiredBootstrapTokenSecrets(ctx.kube, now, [
-    ...ledger.value,
-    ...claimed.value,
-  ]);
-  if (!r.ok) return failed("deleting Secrets", describeKubeError(r.error));
-  const inLedger = new Set(ledger.value);
-  await forgetMintedTokens(ctx.kube, ns, r.value.gone.filter((id) => inLedger.has(id)));
-  if (r.value.deleted.length === 0) return;
-  ctx.report({
-    time: now,
-    what: "BootstrapTokenExpired",
-    reason: reason(
-      "BootstrapTokenExpired",
-      `expired join token Secrets deleted: ${r.value.deleted.join(", ")}`,
-    ),
-  });
-}
-
-/** The token ids recorded on NodeClaims (the claims are listed; Secrets never are). */
-async function claimTokenIds(ctx: DaemonContext): Promise<Result<string[], string>> {
-  const r = await ctx.kube.requestJson("GET", "/apis/proxscale.io/v1alpha1/nodeclaims");
-  if (!r.ok) return isNotFound(r.error) ? ok([]) : err(describeKubeError(r.error));
-  const items = (r.value.body as { items?: unknown } | null)?.items;
-  if (!Array.isArray(items)) return ok([]);
-  const ids: string[] = [];
-  for (const c of items as { metadata?: { annotations?: Record<string, unknown> } }[]) {
-    const id = c?.metadata?.annotations?.[TOKEN_ID_ANNOTATION];
-    if (typeof id === "string") ids.push(id);
-  }
-  return ok(ids);
 }
 
 /** An Event on the NodeClaim; failing to record it never blocks bootstrap. */

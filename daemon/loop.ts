@@ -23,7 +23,7 @@ import type { DaemonContext } from "./context.ts";
 import type { Executor } from "./executor.ts";
 import { buildSnapshot } from "./snapshot.ts";
 import { HostHealth } from "./host_health.ts";
-import { sweepExpiredBootstrapTokens } from "./bootstrap.ts";
+import { sweepExpiredBootstrapTokens } from "./bootstrap_sweep.ts";
 
 /** Told after each pass: its plan, whether it acted, and the Snapshot it decided on. */
 export type PassObserver = (plan: ReconcilePlan, acted: boolean, snapshot: Snapshot) => void;
