@@ -7,8 +7,9 @@
  * create, get and delete on Secrets, never list). Every minted id is also kept in a ledger
  * ConfigMap in proxscale's namespace until its Secret is gone, so the sweep of expired Secrets (a
  * backstop for crashes and for claims removed without their finalizer) finds them by name: the ids
- * recorded on NodeClaims plus the ledger's, each checked against the Secret's own expiration.
- * kubeadm clusters also run the token cleaner, which deletes expired token Secrets by itself.
+ * recorded on NodeClaims plus the ledger's, each checked against the Secret's own expiration
+ * (daemon/bootstrap_sweep.ts). kubeadm clusters also run the token cleaner, which deletes
+ * expired token Secrets by itself.
  *
  * The token never leaves this file except inside the Secret and the ISO bytes: reports carry
  * only the token id, which is public (it names the Secret).
@@ -23,10 +24,7 @@ import { caCertHash, k3sCaHash } from "../adapters/bootstrap/ca_hash.ts";
 import { DEFAULT_CDROM_SLOT, isoVolumeName } from "../adapters/bootstrap/identity.ts";
 import { authExtraGroupFor, prepareNodeBootstrap } from "../adapters/bootstrap/prepare.ts";
 import type { ClusterInfo } from "../adapters/bootstrap/render.ts";
-import {
-  deleteBootstrapTokenSecret,
-  deleteExpiredBootstrapTokenSecrets,
-} from "../adapters/kubernetes/bootstrap_secrets.ts";
+import { deleteBootstrapTokenSecret } from "../adapters/kubernetes/bootstrap_secrets.ts";
 import {
   describeKubeError,
   isAlreadyExists,
@@ -37,7 +35,6 @@ import { nodeClaimFromKube } from "../adapters/kubernetes/translate.ts";
 import { nodeClaimSubject } from "../adapters/kubernetes/events.ts";
 import {
   forgetMintedTokens,
-  readMintedTokens,
   recordMintedToken,
 } from "../adapters/kubernetes/bootstrap_token_ledger.ts";
 import { DEFAULT_NAMESPACE } from "../adapters/config/crd_manifests.ts";
@@ -52,13 +49,23 @@ const SERVICE_ACCOUNT_CA = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt
 const DEFAULT_ISO_STORAGE = "local";
 
 /** Namespace of the token ledger: proxscale's own. */
-const ledgerNamespace = (ctx: DaemonContext) => ctx.bootstrap?.namespace ?? DEFAULT_NAMESPACE;
+export const ledgerNamespace = (ctx: DaemonContext): string =>
+  ctx.bootstrap?.namespace ?? DEFAULT_NAMESPACE;
 
 const claimPath = (name: string) =>
   `/apis/proxscale.io/v1alpha1/nodeclaims/${encodeURIComponent(name)}`;
 
-/** Why bootstrap could not be prepared; `permanent` when a retry cannot help (config). */
-export type BootstrapProblem = { message: string; permanent: boolean };
+/**
+ * Why bootstrap could not be prepared: its Reason (BootstrapFailed for the configuration,
+ * KubernetesError for an API read) and `permanent` when a retry cannot help (configuration).
+ */
+export type BootstrapProblem = { reason: Reason; permanent: boolean };
+
+/** A problem of the configuration: no retry heals it. */
+const misconfigured = (message: string): BootstrapProblem => ({
+  reason: reason("BootstrapFailed", message),
+  permanent: true,
+});
 
 /** Where a template's seed ISO lives (for release), or undefined for modes without one. */
 export function seedIsoRef(template: MachineTemplate, claim: string): SeedIsoRef | undefined {
@@ -87,7 +94,7 @@ export async function bootstrapCreateOptions(
   const pool = config.nodePools.find((p) => p.name === claim.nodePool);
   const provider = config.providers.find((p) => p.name === claim.provider);
   if (!pool || !provider) {
-    return err({ message: `NodeClaim ${claim.name} names an unknown NodePool`, permanent: true });
+    return err(misconfigured(`NodeClaim ${claim.name} names an unknown NodePool`));
   }
   const cluster = await clusterInfo(ctx, template);
   if (!cluster.ok) return cluster;
@@ -178,7 +185,7 @@ export async function releaseBootstrap(
   template: MachineTemplate | undefined,
   why: string,
   isoRequired = true,
-): Promise<Result<void, string>> {
+): Promise<Result<void, Reason>> {
   const iso = template ? seedIsoRef(template, claimName) : undefined;
   let isoNote = "";
   let isoError: string | undefined;
@@ -192,12 +199,30 @@ export async function releaseBootstrap(
       }`;
     }
   }
+  // Each failure is reported here, where it happens, so a caller that goes on (a failed
+  // launch releasing its attempt) need not report it again.
+  const failedRelease = (failure: Reason) => {
+    ctx.report({
+      time: ctx.clock.now(),
+      what: "BootstrapReleaseFailed",
+      nodeclaim: claimName,
+      outcome: "failed",
+      reason: failure,
+    });
+    return err(failure);
+  };
   const id = await readTokenId(ctx, claimName);
-  if (!id.ok) return id;
+  if (!id.ok) return failedRelease(reason("KubernetesError", `${why}: ${id.error}`));
   let tokenNote = "";
   if (id.value !== undefined) {
     const d = await deleteBootstrapTokenSecret(ctx.kube, id.value);
-    if (!d.ok) return err(`deleting the join token Secret: ${describeKubeError(d.error)}`);
+    if (!d.ok) {
+      return failedRelease(reason(
+        "KubernetesError",
+        `${why}: deleting the join token Secret: ${describeKubeError(d.error)}`,
+      ));
+    }
+    // A ledger entry left behind is harmless: the expiry sweep drops ids whose Secret is gone.
     await forgetMintedTokens(ctx.kube, ledgerNamespace(ctx), [id.value]);
     if (d.value.existed) {
       tokenNote = `join token Secret ${bootstrapTokenSecretName(id.value)} deleted`;
@@ -206,13 +231,8 @@ export async function releaseBootstrap(
   if (isoError !== undefined) {
     const failed = reason("BootstrapFailed", `${why}: ${isoError}`);
     await claimEvent(ctx, claimName, failed);
-    ctx.report({
-      time: ctx.clock.now(),
-      what: "BootstrapReleaseFailed",
-      nodeclaim: claimName,
-      reason: failed,
-    });
-    if (isoRequired) return err(isoError);
+    const reported = failedRelease(failed);
+    if (isoRequired) return reported;
   }
   if (isoNote || tokenNote) {
     const released = reason(
@@ -240,69 +260,23 @@ export async function releaseClaimBootstrap(
   claimName: string,
   why: string,
   isoRequired: boolean,
-): Promise<Result<void, string>> {
+): Promise<Result<void, Reason>> {
   const r = await ctx.kube.requestJson("GET", claimPath(claimName));
-  if (!r.ok) return isNotFound(r.error) ? ok(undefined) : err(describeKubeError(r.error));
+  if (!r.ok) {
+    return isNotFound(r.error)
+      ? ok(undefined)
+      : err(reason("KubernetesError", describeKubeError(r.error)));
+  }
   const claim = nodeClaimFromKube(r.value.body);
-  if (!claim.ok) return err(String(claim.error));
+  if (!claim.ok) {
+    return err(
+      reason("KubernetesError", `NodeClaim ${claimName} cannot be read: ${String(claim.error)}`),
+    );
+  }
   const template = ctx.config().machineTemplates.find((t) =>
     t.name === claim.value.machineTemplate
   );
   return await releaseBootstrap(ctx, claimName, claim.value.provider, template, why, isoRequired);
-}
-
-const lastSweep = new WeakMap<DaemonContext, number>();
-
-/**
- * Deletes proxscale's expired join token Secrets, at most once per `everyMs`: the ids recorded on
- * NodeClaims and in the ledger, each read by name and deleted once its own expiration passed
- * (a backstop for a crash between minting and releasing, for claims removed without their
- * finalizer, and for clusters without the token cleaner). Ids whose Secret is gone leave the
- * ledger.
- */
-export async function sweepExpiredBootstrapTokens(
-  ctx: DaemonContext,
-  everyMs = 60_000,
-): Promise<void> {
-  const now = ctx.clock.now();
-  const last = lastSweep.get(ctx);
-  if (last !== undefined && now - last < everyMs) return;
-  lastSweep.set(ctx, now);
-  const ns = ledgerNamespace(ctx);
-  const ledger = await readMintedTokens(ctx.kube, ns);
-  if (!ledger.ok) return;
-  const claimed = await claimTokenIds(ctx);
-  if (!claimed.ok) return;
-  const r = await deleteExpiredBootstrapTokenSecrets(ctx.kube, now, [
-    ...ledger.value,
-    ...claimed.value,
-  ]);
-  if (!r.ok) return;
-  const inLedger = new Set(ledger.value);
-  await forgetMintedTokens(ctx.kube, ns, r.value.gone.filter((id) => inLedger.has(id)));
-  if (r.value.deleted.length === 0) return;
-  ctx.report({
-    time: now,
-    what: "BootstrapTokenExpired",
-    reason: reason(
-      "BootstrapTokenExpired",
-      `expired join token Secrets deleted: ${r.value.deleted.join(", ")}`,
-    ),
-  });
-}
-
-/** The token ids recorded on NodeClaims (the claims are listed; Secrets never are). */
-async function claimTokenIds(ctx: DaemonContext): Promise<Result<string[], string>> {
-  const r = await ctx.kube.requestJson("GET", "/apis/proxscale.io/v1alpha1/nodeclaims");
-  if (!r.ok) return isNotFound(r.error) ? ok([]) : err(describeKubeError(r.error));
-  const items = (r.value.body as { items?: unknown } | null)?.items;
-  if (!Array.isArray(items)) return ok([]);
-  const ids: string[] = [];
-  for (const c of items as { metadata?: { annotations?: Record<string, unknown> } }[]) {
-    const id = c?.metadata?.annotations?.[TOKEN_ID_ANNOTATION];
-    if (typeof id === "string") ids.push(id);
-  }
-  return ok(ids);
 }
 
 /** An Event on the NodeClaim; failing to record it never blocks bootstrap. */
@@ -328,10 +302,9 @@ async function clusterInfo(
 ): Promise<Result<ClusterInfo, BootstrapProblem>> {
   const b = template.bootstrap;
   if (b.clusterServer === undefined) {
-    return err({
-      message: `MachineTemplate ${template.name}: bootstrap.clusterServer is not set`,
-      permanent: true,
-    });
+    return err(
+      misconfigured(`MachineTemplate ${template.name}: bootstrap.clusterServer is not set`),
+    );
   }
   let pem = b.caCertHashFrom === undefined ? ctx.bootstrap?.caPem : undefined;
   if (pem === undefined) {
@@ -339,16 +312,15 @@ async function clusterInfo(
     try {
       pem = await Deno.readTextFile(file);
     } catch (e) {
-      return err({
-        message: `MachineTemplate ${template.name}: cluster CA ${file} cannot be read (${
+      return err(misconfigured(
+        `MachineTemplate ${template.name}: cluster CA ${file} cannot be read (${
           (e as Error).name
         }); set bootstrap.caCertHashFrom`,
-        permanent: true,
-      });
+      ));
     }
   }
   const hash = caCertHash(pem);
-  if (!hash.ok) return err({ message: hash.error.message, permanent: true });
+  if (!hash.ok) return err(misconfigured(hash.error.message));
   const k3s = k3sCaHash(new TextEncoder().encode(pem));
   return ok({
     server: b.clusterServer,
@@ -373,7 +345,10 @@ async function operatorValues(
   );
   if (!r.ok) {
     return err({
-      message: `operator Secret ${ref.namespace}/${ref.name}: ${describeKubeError(r.error)}`,
+      reason: reason(
+        "KubernetesError",
+        `operator Secret ${ref.namespace}/${ref.name}: ${describeKubeError(r.error)}`,
+      ),
       permanent: false,
     });
   }

@@ -18,7 +18,8 @@ import { LeaderElector } from "../adapters/kubernetes/leader_elector.ts";
 import type { Log } from "../adapters/kubernetes/log.ts";
 import type { LeaderConfig } from "../core/leader.ts";
 import type { MachineProvider } from "./ports/provider.ts";
-import type { JobEvent, JobQueue, JobWorker } from "./ports/queue.ts";
+import { type JobEvent, jobFailed, type JobQueue, type JobWorker } from "./ports/queue.ts";
+import { reason } from "../core/reason.ts";
 import type { CrashStep, DaemonContext, DecisionReport, JobData } from "./context.ts";
 import { Executor } from "./executor.ts";
 import type { Elector } from "./front_door.ts";
@@ -162,7 +163,9 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const gate = jobHandler(ctx);
   // Only the lease holder runs jobs: a follower's worker would act without the lease.
   worker = o.queue.startWorker(async (job) => {
-    if (!isLeader()) return { ok: false, message: "not the leader" };
+    if (!isLeader()) {
+      return jobFailed(reason("Paused", "this replica is not the leader: it runs no jobs"));
+    }
     return await gate(job);
   }, {
     concurrency: o.concurrency ?? 8,

@@ -11,6 +11,7 @@
  */
 import type { Action } from "../core/reconcile.ts";
 import { type Reason, reason } from "../core/reason.ts";
+import { err, ok, type Result } from "../core/result.ts";
 import {
   type EventSubject,
   nodeClaimSubject,
@@ -25,7 +26,7 @@ import { setNodeClaimStatus } from "../adapters/kubernetes/nodeclaim_writer.ts";
 import { deleteVmJobId, type JobSpec } from "./ports/queue.ts";
 import type { DaemonContext, DecisionReport, JobData, JobOrigin } from "./context.ts";
 import { registerNode, requestClaimDeletion } from "./kube_actions.ts";
-import { startLaunch } from "./launching.ts";
+import { clearFinishedJob, startLaunch } from "./launching.ts";
 
 /** What an action is about, for reports and de-duplication. */
 function subject(a: Action): Omit<DecisionReport, "time" | "what" | "reason"> {
@@ -53,6 +54,31 @@ function subject(a: Action): Omit<DecisionReport, "time" | "what" | "reason"> {
     default:
       return { nodeclaim: a.claim };
   }
+}
+
+/** Every action kind, once (the type makes the list complete). */
+const ACTION_KINDS: Record<Action["kind"], true> = {
+  LaunchClaim: true,
+  RegisterNode: true,
+  UpdateClaimStatus: true,
+  MarkDrifted: true,
+  MarkInitialized: true,
+  DeleteClaim: true,
+  FinalizeClaim: true,
+  GarbageCollectVM: true,
+  RemoveNode: true,
+  RepairPaused: true,
+  Disrupt: true,
+};
+
+/** The report of an action that failed: `<kind>Failed` (e.g. FinalizeClaimFailed). */
+export function actionFailedWhat(kind: Action["kind"]): string {
+  return `${kind}Failed`;
+}
+
+/** Whether a report's `what` is an action's failure (its reason code is the failure's). */
+export function isActionFailure(what: string): boolean {
+  return what.endsWith("Failed") && Object.hasOwn(ACTION_KINDS, what.slice(0, -"Failed".length));
 }
 
 /** What makes two reports the same decision (reported once until it changes). */
@@ -110,8 +136,14 @@ export class Executor {
       }
       if (!act) continue;
       const r = await this.#act(a, s);
-      if (r !== undefined) {
-        this.#ctx.report({ time: this.#ctx.clock.now(), what: `${a.kind}Failed`, ...s, reason: r });
+      if (!r.ok) {
+        this.#ctx.report({
+          time: this.#ctx.clock.now(),
+          what: actionFailedWhat(a.kind),
+          ...s,
+          outcome: "failed",
+          reason: r.error,
+        });
       }
     }
     this.#reported = seen;
@@ -128,7 +160,17 @@ export class Executor {
     );
     if (tainted.length === 0) return;
     const jobs = await this.#ctx.queue.list();
-    if (!jobs.ok) return;
+    if (!jobs.ok) {
+      // Untainting without knowing which disruptions jobs carry on could stop a live one
+      // halfway: nothing is released this pass, and the queue's failure is told.
+      this.#ctx.report({
+        time: this.#ctx.clock.now(),
+        what: "UntaintSkipped",
+        outcome: "failed",
+        reason: reason("QueueError", `listing jobs: ${jobs.error.message}`),
+      });
+      return;
+    }
     const carried = new Set<string>();
     for (const j of jobs.value) {
       if (j.state === "completed" || j.state === "failed" || j.data.kind !== "disrupt") continue;
@@ -143,28 +185,29 @@ export class Executor {
       const r = await updateNodeTaints(this.#ctx.kube, n.name, {
         remove: [{ key: DISRUPTED_TAINT_KEY, effect: "NoSchedule" }],
       }, this.#ctx.clock.now);
-      if (r.ok) {
-        this.#ctx.report({
-          time: this.#ctx.clock.now(),
-          what: "Untaint",
-          node: n.name,
-          reason: reason(
+      this.#ctx.report({
+        time: this.#ctx.clock.now(),
+        what: r.ok ? "Untaint" : "UntaintFailed",
+        node: n.name,
+        ...(r.ok ? {} : { outcome: "failed" as const }),
+        reason: r.ok
+          ? reason(
             "DisruptionInProgress",
             `no job carries on the disruption of ${n.name}: back in service`,
-          ),
-        });
-      }
+          )
+          : kubeFailure(r.error),
+      });
     }
   }
 
   /** `#run` inside an `action <kind>` span that names the claim, its pool and the reason. */
-  #act(a: Action, s: ReturnType<typeof subject>): Promise<Reason | undefined> {
+  async #act(a: Action, s: ReturnType<typeof subject>): Promise<Result<void, Reason>> {
     const tracing = this.#ctx.tracing;
-    if (!tracing) return this.#run(a);
+    if (!tracing) return await this.#run(a);
     const claim = a.kind === "LaunchClaim" ? a.claim : undefined;
     const pool = claim?.nodePool ?? s.nodepool ??
       this.#ctx.informers.nodeClaims.list().find((c) => c.name === s.nodeclaim)?.nodePool;
-    return tracing.action(a.kind, {
+    const done = await tracing.action(a.kind, {
       nodeclaim: s.nodeclaim,
       nodepool: pool,
       reason: a.reason,
@@ -180,27 +223,30 @@ export class Executor {
       };
       try {
         const r = await this.#run(a);
-        if (r !== undefined) span.fail({ kind: r.code, message: r.message });
-        return r;
+        // The span fails with the failure's own code (as the error's kind) and message.
+        if (!r.ok) span.fail({ kind: r.error.code, message: r.error.message });
+        // Wrapped, so the span helper does not fail the span again with the bare Result.
+        return { r };
       } finally {
         this.#origin = undefined;
       }
     });
+    return done.r;
   }
 
   /** Carries out one action; why it failed, if it did (the next pass tries again). */
-  async #run(a: Action): Promise<Reason | undefined> {
+  async #run(a: Action): Promise<Result<void, Reason>> {
     const ctx = this.#ctx;
     const now = ctx.clock.now;
     switch (a.kind) {
       case "LaunchClaim": {
         const r = await startLaunch(ctx, a.claim, a.isNew, a.relaunch ?? false, this.#origin);
         if (r.ok && a.isNew) ctx.launchGuard?.created(a.claim.nodePool);
-        return r.ok ? undefined : r.error;
+        return r.ok ? ok(undefined) : r;
       }
       case "RegisterNode": {
         const r = await registerNode(ctx.kube, a.node, a.labels, a.taints, a.removeTaintKeys);
-        if (!r.ok) return kubeFailure(r.error);
+        if (!r.ok) return err(kubeFailure(r.error));
         // The kubelet now holds its own certificate: its join token and seed ISO go (queued
         // before the status write, so a failed write re-decides and the job id dedupes).
         const q = await this.#enqueue({
@@ -208,7 +254,7 @@ export class Executor {
           name: "release-bootstrap",
           data: { kind: "release-bootstrap", claim: a.claim, why: `Node ${a.node} registered` },
         }, false);
-        if (q !== undefined) return q;
+        if (!q.ok) return q;
         const w = await setNodeClaimStatus(ctx.kube, a.claim, {
           nodeName: a.node,
           conditions: [{
@@ -219,9 +265,9 @@ export class Executor {
             lastTransitionTime: now(),
           }],
         }, now);
-        if (!w.ok) return kubeFailure(w.error);
+        if (!w.ok) return err(kubeFailure(w.error));
         await ctx.hook("after-registration", a.claim);
-        return undefined;
+        return ok(undefined);
       }
       case "UpdateClaimStatus": {
         const w = await setNodeClaimStatus(ctx.kube, a.claim, {
@@ -231,21 +277,21 @@ export class Executor {
           ...(a.providerID !== undefined ? { providerID: a.providerID } : {}),
           ...(a.nodeName !== undefined ? { nodeName: a.nodeName } : {}),
         }, now);
-        return w.ok ? undefined : kubeFailure(w.error);
+        return kubeResult(w);
       }
       case "MarkDrifted": {
         const w = await setNodeClaimStatus(ctx.kube, a.claim, { conditions: [a.condition] }, now);
         await this.#event(a.claim, a.reason);
-        return w.ok ? undefined : kubeFailure(w.error);
+        return kubeResult(w);
       }
       case "MarkInitialized": {
         const r = await setNodeLabels(ctx.kube, a.node, a.labels);
-        return r.ok ? undefined : kubeFailure(r.error);
+        return kubeResult(r);
       }
       case "DeleteClaim": {
         const r = await requestClaimDeletion(ctx.kube, a.claim);
         await this.#event(a.claim, a.reason);
-        return r.ok ? undefined : kubeFailure(r.error);
+        return kubeResult(r);
       }
       case "FinalizeClaim":
         return await this.#enqueue(
@@ -259,7 +305,7 @@ export class Executor {
       case "GarbageCollectVM": {
         const vm = a.vm;
         await this.#event(vm.claim ?? `vm-${vm.vmid}`, a.reason);
-        if (!vm.claim) return undefined;
+        if (!vm.claim) return ok(undefined);
         return await this.#enqueue({
           id: deleteVmJobId(vm.provider, vm.vmid),
           name: "gc-vm",
@@ -279,9 +325,9 @@ export class Executor {
       case "RepairPaused":
         // Once per change (apply reports only news): a Warning on the NodePool says why its
         // NotReady nodes stay.
-        if (this.#reported.has(reportKey(a.kind, subject(a)))) return undefined;
+        if (this.#reported.has(reportKey(a.kind, subject(a)))) return ok(undefined);
         await this.#ctx.events?.record(nodePoolSubject(a.nodePool), a.reason);
-        return undefined;
+        return ok(undefined);
       case "Disrupt": {
         const names = a.command.candidates.map((c) => c.nodeClaim).sort().join("-");
         return await this.#enqueue(
@@ -300,17 +346,17 @@ export class Executor {
   }
 
   /** Enqueues; `renew` lets a finished job of the same id run again (the need came back). */
-  async #enqueue(job: JobSpec<JobData>, renew: boolean): Promise<Reason | undefined> {
+  async #enqueue(job: JobSpec<JobData>, renew: boolean): Promise<Result<void, Reason>> {
     const q = this.#ctx.queue;
     if (renew) {
-      const prev = await q.get(job.id);
-      if (prev.ok && (prev.value?.state === "completed" || prev.value?.state === "failed")) {
-        await q.remove(job.id);
-      }
+      const cleared = await clearFinishedJob(q, job.id);
+      if (!cleared.ok) return cleared;
     }
     const origin = this.#origin;
     const r = await q.enqueue(origin ? { ...job, data: { ...job.data, origin } } : job);
-    return r.ok ? undefined : reason("QueueError", `queueing ${job.id}: ${r.error.message}`);
+    return r.ok
+      ? ok(undefined)
+      : err(reason("QueueError", `queueing ${job.id}: ${r.error.message}`));
   }
 
   #event(claim: string, why: Reason): Promise<void> {
@@ -329,4 +375,9 @@ export class Executor {
 /** A Kubernetes API failure as the reason an action failed. */
 function kubeFailure(e: KubeError): Reason {
   return reason("KubernetesError", describeKubeError(e));
+}
+
+/** A Kubernetes write's result as an action's: its failure is a KubernetesError. */
+function kubeResult(r: Result<unknown, KubeError>): Result<void, Reason> {
+  return r.ok ? ok(undefined) : err(kubeFailure(r.error));
 }

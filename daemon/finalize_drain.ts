@@ -26,7 +26,7 @@ import type { NodeClaim } from "../core/model.ts";
 import { ok } from "../core/result.ts";
 import { reason } from "../core/reason.ts";
 import { drainable } from "../core/drain.ts";
-import type { JobOutcome } from "./ports/queue.ts";
+import { jobFailed, type JobOutcome } from "./ports/queue.ts";
 import type { DaemonContext } from "./context.ts";
 import { DISRUPTED_TAINT, drainTarget, targetOf, type TerminationPorts } from "./termination.ts";
 import { terminationPorts } from "./termination_ports.ts";
@@ -67,7 +67,7 @@ export async function drainBeforeVmDelete(
       },
     };
     const t = await base.taintNode(node.name, DISRUPTED_TAINT);
-    if (!t.ok) return { ok: false, message: t.error.message, retry: true };
+    if (!t.ok) return jobFailed(reason("KubernetesError", t.error.message));
     const target = targetOf(
       { nodeClaim: claim.name, node: node.name, nodePool: claim.nodePool },
       pool,
@@ -88,7 +88,7 @@ export async function drainBeforeVmDelete(
       onStep: report,
     });
     if (d.kind !== "Drained") {
-      return { ok: false, message: d.outcome.reason.message, retry: true };
+      return jobFailed(d.outcome.reason);
     }
   }
   return undefined;

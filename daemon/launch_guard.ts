@@ -103,7 +103,9 @@ export class LaunchGuard {
 
   async #condition(pool: string, status: "True" | "False", why: string, message: string) {
     if (!this.o.kube) return;
-    // A pool that lives only in the configuration file has no object to carry it (404).
+    // A pool that lives only in the configuration file has no object to carry it (404). A
+    // failed write is not retried here: the Warning Event already told, and the condition is
+    // written again at the pool's next failure or success.
     await setConfigStatus(this.o.kube, "nodepools", pool, {
       conditions: [{
         type: "LaunchFailing",

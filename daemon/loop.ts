@@ -17,12 +17,13 @@ import {
   type ReconcileState,
 } from "../core/reconcile.ts";
 import type { Snapshot } from "../core/model.ts";
+import { reason } from "../core/reason.ts";
 import { providerSubject } from "../adapters/kubernetes/events.ts";
 import type { DaemonContext } from "./context.ts";
 import type { Executor } from "./executor.ts";
 import { buildSnapshot } from "./snapshot.ts";
 import { HostHealth } from "./host_health.ts";
-import { sweepExpiredBootstrapTokens } from "./bootstrap.ts";
+import { sweepExpiredBootstrapTokens } from "./bootstrap_sweep.ts";
 
 /** Told after each pass: its plan, whether it acted, and the Snapshot it decided on. */
 export type PassObserver = (plan: ReconcilePlan, acted: boolean, snapshot: Snapshot) => void;
@@ -205,10 +206,20 @@ export class ReconcileLoop {
     }
   }
 
-  /** Launch jobs that failed for good, by claim: their message becomes Launched=False. */
+  /**
+   * Launch jobs that failed for good, by claim: their message becomes Launched=False. A queue
+   * that cannot list its jobs is reported (QueueError, on the pass's span too); the pass then
+   * decides without those facts, and the next pass reads them again.
+   */
   async #jobFacts(): Promise<JobFacts> {
-    const jobs = await this.#ctx.queue.list();
-    if (!jobs.ok) return {};
+    const ctx = this.#ctx;
+    const jobs = await ctx.queue.list();
+    if (!jobs.ok) {
+      const why = reason("QueueError", `listing jobs: ${jobs.error.message}`);
+      ctx.report({ time: ctx.clock.now(), what: "JobListFailed", outcome: "failed", reason: why });
+      ctx.tracing?.current()?.fail({ kind: why.code, message: why.message });
+      return {};
+    }
     const launchErrors: Record<string, string> = {};
     for (const j of jobs.value) {
       if (j.state === "failed" && j.data.kind === "launch") {

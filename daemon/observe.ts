@@ -18,6 +18,18 @@ import type { JobQueue } from "./ports/queue.ts";
 import type { DecisionReport, JobData } from "./context.ts";
 import { PassMetrics } from "./pass_metrics.ts";
 import type { SlowPass } from "./loop.ts";
+import { isActionFailure } from "./executor.ts";
+
+/**
+ * Steps of a pass that failed without stopping it (the pass decides on what it could read):
+ * each counts as a reconcile error under the failure's own code, as an action's failure does.
+ */
+const PASS_STEP_FAILURES: ReadonlySet<string> = new Set([
+  "JobListFailed",
+  "UntaintSkipped",
+  "UntaintFailed",
+  "BootstrapSweepFailed",
+]);
 
 /** Where a daemon's reports and passes go. */
 export type Observers = {
@@ -142,6 +154,10 @@ export function observers(o: {
         case "EvictFailed":
           metrics.eviction(EVICTION_RESULT[d.what]);
           break;
+      }
+      // A failed action or pass step counts under its own code (QueueError, KubernetesError...).
+      if (isActionFailure(d.what) || PASS_STEP_FAILURES.has(d.what)) {
+        metrics.reconcileError(d.reason.code);
       }
     },
     podEvent: (p) => pass.podEvent(p),

@@ -16,7 +16,7 @@
 import type { NodePool, Pod, PodDisruptionBudget, Taint } from "../core/model.ts";
 import { podKey } from "../core/model.ts";
 import type { Result } from "../core/result.ts";
-import { type Reason, reason } from "../core/reason.ts";
+import { type Reason, reason, type ReasonCode } from "../core/reason.ts";
 import type { PlannedClaim } from "../core/provisioning.ts";
 import type { DisruptionCommand } from "../core/disruption.ts";
 import { decideDrain, type EvictionBackoff, nextBackoff } from "../core/drain.ts";
@@ -27,7 +27,12 @@ import type { Clock } from "./ports/clock.ts";
 export const DISRUPTED_TAINT: Taint = { key: DISRUPTED_TAINT_KEY, effect: "NoSchedule" };
 
 /** A port call that failed in a way the runner may retry. */
-export type PortError = { kind: "PortError"; message: string };
+/**
+ * Why a port call failed; `code` says whose failure it was when the port knows (e.g. a
+ * replacement launch that could not be queued is a QueueError). Unset, a VM deletion is the
+ * provider's failure and every other port call the Kubernetes API's.
+ */
+export type PortError = { kind: "PortError"; message: string; code?: ReasonCode };
 
 /** Why an eviction did not happen: a PDB refused it (HTTP 429 or the multi-PDB 500), or else. */
 export type EvictError =
@@ -125,8 +130,29 @@ async function call<T>(
   return r;
 }
 
-function failed(step: string, e: PortError): TerminationOutcome {
-  return { kind: "Failed", step, reason: reason("ProviderError", `${step} failed: ${e.message}`) };
+/** A step that kept failing, with the failure's own code (`whose` when the port gave none). */
+function failed(
+  step: string,
+  e: PortError,
+  whose: ReasonCode = "KubernetesError",
+): TerminationOutcome {
+  return { kind: "Failed", step, reason: reason(e.code ?? whose, `${step} failed: ${e.message}`) };
+}
+
+/**
+ * Puts a node back in service after its replacement failed. A failure is told as a step; the
+ * outcome stays the replacement's, and the daemon's pass untaints a node no job carries on.
+ */
+async function untaintAfterFailedReplacement(
+  node: string,
+  ports: TerminationPorts,
+  clock: Clock,
+  o: Opts,
+): Promise<void> {
+  const u = await call(clock, o, () => ports.untaintNode(node, DISRUPTED_TAINT_KEY));
+  if (u.ok) return;
+  const f = failed(`untaint node ${node}`, u.error);
+  if (f.kind === "Failed") o.onStep("untaint-failed", f.reason);
 }
 
 /**
@@ -191,7 +217,7 @@ export async function terminate(
 
   const launched = await launchReplacements(opts.replacements ?? [], ports, clock, opts);
   if (launched) {
-    await call(clock, o, () => ports.untaintNode(target.node, DISRUPTED_TAINT_KEY));
+    await untaintAfterFailedReplacement(target.node, ports, clock, o);
     return launched;
   }
 
@@ -199,7 +225,7 @@ export async function terminate(
   if (drained.kind !== "Drained") return drained.outcome;
 
   const vm = await call(clock, o, () => ports.deleteVm(target));
-  if (!vm.ok) return failed(`delete VM of ${target.nodeClaim}`, vm.error);
+  if (!vm.ok) return failed(`delete VM of ${target.nodeClaim}`, vm.error, "ProviderError");
   o.onStep("vm-deleted", target.reason);
   const n = await call(clock, o, () => ports.deleteNode(target.node));
   if (!n.ok) return failed(`delete node ${target.node}`, n.error);
@@ -347,9 +373,7 @@ export async function terminateCommand(
   }
   const launched = await launchReplacements(cmd.replacements, ports, clock, opts);
   if (launched) {
-    for (const t of targets) {
-      await call(clock, o, () => ports.untaintNode(t.node, DISRUPTED_TAINT_KEY));
-    }
+    for (const t of targets) await untaintAfterFailedReplacement(t.node, ports, clock, o);
     return [launched];
   }
   const out: TerminationOutcome[] = [];

@@ -19,7 +19,7 @@ import {
 import type { TerminationPorts } from "./termination.ts";
 import { releaseClaimBootstrap } from "./bootstrap.ts";
 import type { DaemonContext, DecisionReport } from "./context.ts";
-import type { Reason } from "../core/reason.ts";
+import type { Reason, ReasonCode } from "../core/reason.ts";
 import {
   deletePodWithGrace,
   evictOnce,
@@ -30,9 +30,9 @@ import { startLaunch } from "./launching.ts";
 import { readClaim } from "./workers.ts";
 import { destroyClaimVms } from "./claim_vms.ts";
 
-const portError = (message: string) => ({
+const portError = (message: string, code?: ReasonCode) => ({
   ok: false as const,
-  error: { kind: "PortError" as const, message },
+  error: { kind: "PortError" as const, message, ...(code ? { code } : {}) },
 });
 
 /**
@@ -85,7 +85,7 @@ export function terminationPorts(ctx: DaemonContext, why?: Reason): TerminationP
     async launchReplacement(planned) {
       const claim = claimFromPlan(planned, ctx.config(), ctx.clock.now());
       const r = await startLaunch(ctx, claim, true);
-      return r.ok ? ok(undefined) : portError(r.error.message);
+      return r.ok ? ok(undefined) : portError(r.error.message, r.error.code);
     },
     replacementStatus(name) {
       const c = ctx.informers.nodeClaims.get(name);
@@ -126,8 +126,8 @@ export function terminationPorts(ctx: DaemonContext, why?: Reason): TerminationP
     },
     async deleteVm(target) {
       const read = await readClaim(ctx, target.nodeClaim);
-      if (!read.ok) return portError(read.message);
-      const d = await destroyClaimVms(ctx, target.nodeClaim, read.claim, target.reason);
+      if (!read.ok) return portError(read.error.message);
+      const d = await destroyClaimVms(ctx, target.nodeClaim, read.value, target.reason);
       return d.ok ? ok(d.value.outcome) : portError(d.error);
     },
     async deleteNode(node) {
@@ -143,7 +143,7 @@ export function terminationPorts(ctx: DaemonContext, why?: Reason): TerminationP
     async releaseFinalizer(name) {
       // The claim ends here, not in the finalize job: its join token and seed ISO go first.
       const b = await releaseClaimBootstrap(ctx, name, "NodeClaim ended", false);
-      if (!b.ok) return portError(b.error);
+      if (!b.ok) return portError(b.error.message);
       const d = await requestClaimDeletion(ctx.kube, name);
       if (!d.ok) return portError(describeKubeError(d.error));
       const f = await releaseClaimFinalizer(ctx.kube, name);

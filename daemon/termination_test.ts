@@ -151,6 +151,21 @@ Deno.test("port errors are retried, and a lasting one stops before the next step
   assert.ok(broken.nodes.has("n1") && broken.finalizers.has("n1-claim"));
 });
 
+Deno.test("a step that keeps failing ends the termination with its own system's code", async () => {
+  // A taint is a Kubernetes write: it fails as KubernetesError, never as the provider's.
+  const tainting = new FakeCluster(new FakeClock(), []);
+  tainting.failures.set("taint", 100);
+  const t = await terminate(target(), tainting, tainting.clock, { attempts: 2 });
+  assert.ok(t.kind === "Failed", t.kind);
+  assert.equal(t.reason.code, "KubernetesError");
+  // Deleting the VM is the provider's.
+  const deleting = new FakeCluster(new FakeClock(), []);
+  deleting.failures.set("deleteVm", 100);
+  const d = await terminate(target(), deleting, deleting.clock, { attempts: 2 });
+  assert.ok(d.kind === "Failed", d.kind);
+  assert.equal(d.reason.code, "ProviderError");
+});
+
 Deno.test("a refused eviction is retried after its backoff and then succeeds", async () => {
   const clock = new FakeClock();
   const fake = new FakeCluster(clock, [testPod("web-1", "n1")]);

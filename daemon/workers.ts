@@ -15,15 +15,21 @@
  */
 import type { NodeClaim } from "../core/model.ts";
 import { type Reason, reason } from "../core/reason.ts";
-import { err, ok } from "../core/result.ts";
+import { err, ok, type Result } from "../core/result.ts";
 import { providerIdFor } from "../core/lifecycle_nodes.ts";
 import { claimCarriesTemplate, templateHash } from "../core/drift.ts";
-import { describeKubeError } from "../adapters/kubernetes/client.ts";
+import { describeKubeError, type KubeError } from "../adapters/kubernetes/client.ts";
 import { nodeClaimFromKube } from "../adapters/kubernetes/translate.ts";
 import { setNodeClaimStatus } from "../adapters/kubernetes/nodeclaim_writer.ts";
 import { deleteNode } from "../adapters/kubernetes/node_writer.ts";
 import { launchFailureCause, providerErrorReason } from "./ports/provider.ts";
-import { type JobHandler, type JobOutcome, launchJobId } from "./ports/queue.ts";
+import {
+  jobDone,
+  jobFailed,
+  type JobHandler,
+  type JobOutcome,
+  launchJobId,
+} from "./ports/queue.ts";
 import { terminateCommand } from "./termination.ts";
 import { bootstrapCreateOptions, releaseBootstrap } from "./bootstrap.ts";
 import type { DaemonContext, JobData } from "./context.ts";
@@ -33,36 +39,49 @@ import { terminationPorts } from "./termination_ports.ts";
 import { drainBeforeVmDelete } from "./finalize_drain.ts";
 import { destroyClaimVms } from "./claim_vms.ts";
 
-const fail = (message: string, retry = true): JobOutcome => ({ ok: false, message, retry });
+/** A Kubernetes API failure as the reason a job failed (retried). */
+const kubeFailed = (e: KubeError): JobOutcome =>
+  jobFailed(reason("KubernetesError", describeKubeError(e)));
 
-/** Reads a NodeClaim from the API server (not the cache: a job must see the latest). */
+/** A provider call that failed outside a launch (delete, list), as the reason a job failed. */
+const providerFailed = (message: string): JobOutcome => jobFailed(reason("ProviderError", message));
+
+/**
+ * Reads a NodeClaim from the API server (not the cache: a job must see the latest): undefined
+ * when it is gone; a KubernetesError when it cannot be read.
+ */
 export async function readClaim(
   ctx: DaemonContext,
   name: string,
-): Promise<{ ok: true; claim?: NodeClaim } | { ok: false; message: string }> {
+): Promise<Result<NodeClaim | undefined, Reason>> {
   const r = await ctx.kube.requestJson(
     "GET",
     `/apis/proxscale.io/v1alpha1/nodeclaims/${encodeURIComponent(name)}`,
   );
   if (!r.ok) {
-    if (r.error.kind === "Status" && r.error.code === 404) return { ok: true };
-    return { ok: false, message: describeKubeError(r.error) };
+    if (r.error.kind === "Status" && r.error.code === 404) return ok(undefined);
+    return err(reason("KubernetesError", describeKubeError(r.error)));
   }
   const c = nodeClaimFromKube(r.value.body);
-  return c.ok ? { ok: true, claim: c.value } : { ok: false, message: String(c.error) };
+  return c.ok
+    ? ok(c.value)
+    : err(reason("KubernetesError", `NodeClaim ${name} cannot be read: ${String(c.error)}`));
 }
 
 async function launch(ctx: DaemonContext, name: string): Promise<JobOutcome> {
   const read = await readClaim(ctx, name);
-  if (!read.ok) return fail(read.message);
-  const claim = read.claim;
-  if (!claim || claim.deleting) return { ok: true }; // deleted meanwhile: nothing to launch
+  if (!read.ok) return jobFailed(read.error);
+  const claim = read.value;
+  if (!claim || claim.deleting) return jobDone(); // deleted meanwhile: nothing to launch
   const config = ctx.config();
   const template = config.machineTemplates.find((t) => t.name === claim.machineTemplate);
   const providerCfg = config.providers.find((p) => p.name === claim.provider);
   const provider = ctx.providers.get(claim.provider);
   if (!template || !providerCfg || !provider) {
-    return fail(`NodeClaim ${name} names an unknown MachineTemplate or Provider`, false);
+    return jobFailed(
+      reason("ConfigInvalid", `NodeClaim ${name} names an unknown MachineTemplate or Provider`),
+      false,
+    );
   }
   const failed = async (why: Reason) => {
     ctx.report({
@@ -91,15 +110,15 @@ async function launch(ctx: DaemonContext, name: string): Promise<JobOutcome> {
     : undefined;
   if (builtFrom !== undefined && builtFrom !== claim.templateHash) {
     const h = await recordClaimTemplateHash(ctx.kube, name, builtFrom);
-    if (!h.ok) return fail(describeKubeError(h.error));
+    if (!h.ok) return kubeFailed(h.error);
   }
   const boot = await bootstrapCreateOptions(ctx, claim, template);
   if (!boot.ok) {
-    await failed(reason("BootstrapFailed", boot.error.message));
+    await failed(boot.error.reason);
     if (boot.error.permanent) {
-      await ctx.launchGuard?.failed(claim.nodePool, "BootstrapFailed", boot.error.message);
+      await ctx.launchGuard?.failed(claim.nodePool, "BootstrapFailed", boot.error.reason.message);
     }
-    return fail(boot.error.message, !boot.error.permanent);
+    return jobFailed(boot.error.reason, !boot.error.permanent);
   }
   const made = await provider.create(claim, template, providerCfg, {
     ...boot.value,
@@ -112,8 +131,10 @@ async function launch(ctx: DaemonContext, name: string): Promise<JobOutcome> {
   if (!made.ok) {
     // The queue retries; once it gives up, the loop hands the message to the lifecycle, which
     // writes Launched=False with it and deletes the claim (provisioning plans a new one).
-    await failed(providerErrorReason(made.error));
-    // This attempt's token and seed must not outlive it; a retry mints fresh ones.
+    const why = providerErrorReason(made.error);
+    await failed(why);
+    // This attempt's token and seed must not outlive it; a retry mints fresh ones. (Its
+    // failures are reported where they happen; the expiry sweep deletes a token left behind.)
     await releaseBootstrap(ctx, name, claim.provider, template, "launch failed");
     // A failure retrying cannot heal backs the pool off (Event, condition, no new claims).
     const cls = launchFailureCause(made.error);
@@ -121,7 +142,7 @@ async function launch(ctx: DaemonContext, name: string): Promise<JobOutcome> {
     // A planned host that cannot take the VM is not retried: the next pass plans again.
     const permanent = cls.permanent ||
       (made.error.kind === "NoHost" && made.error.reason.code === "PlannedHostUnavailable");
-    return fail(made.error.message, !permanent);
+    return jobFailed(why, !permanent);
   }
   const vm = made.value;
   const why = reason("Launched", `VM ${vm.vmid} started on ${vm.host}`);
@@ -137,7 +158,7 @@ async function launch(ctx: DaemonContext, name: string): Promise<JobOutcome> {
       lastTransitionTime: now,
     }],
   }, ctx.clock.now);
-  if (!w.ok) return fail(describeKubeError(w.error));
+  if (!w.ok) return kubeFailed(w.error);
   await ctx.launchGuard?.succeeded(claim.nodePool);
   ctx.report({
     time: now,
@@ -150,18 +171,22 @@ async function launch(ctx: DaemonContext, name: string): Promise<JobOutcome> {
     reason: why,
   });
   await ctx.hook("after-launch", name);
-  return { ok: true };
+  return jobDone();
 }
 
 async function finalize(ctx: DaemonContext, name: string): Promise<JobOutcome> {
   const read = await readClaim(ctx, name);
-  if (!read.ok) return fail(read.message);
-  const claim = read.claim;
-  if (!claim) return { ok: true };
-  // A launch still running could create the VM after we looked: wait for it to settle.
+  if (!read.ok) return jobFailed(read.error);
+  const claim = read.value;
+  if (!claim) return jobDone();
+  // A launch still running could create the VM after we looked: wait for it to settle. (A
+  // queue that cannot say whether one runs does not stop the finalizer: destroying by claim
+  // identity finds a VM that launch made, and the retry of a failed delete gets it later.)
   const running = await ctx.queue.get(launchJobId(name));
   if (running.ok && running.value?.state === "active") {
-    return fail(`launch of ${name} still running; finalize waits for it`);
+    return jobFailed(
+      reason("Finalizing", `launch of ${name} still running; finalize waits for it`),
+    );
   }
   // Pods still on the claim's node leave first, by evictions that honour their PDBs.
   const drained = await drainBeforeVmDelete(ctx, claim);
@@ -169,7 +194,7 @@ async function finalize(ctx: DaemonContext, name: string): Promise<JobOutcome> {
   let providerID = claim.providerID;
   if (ctx.providers.has(claim.provider)) {
     const d = await destroyClaimVms(ctx, name, claim, reason("Finalizing", `${name} was deleted`));
-    if (!d.ok) return fail(d.error);
+    if (!d.ok) return providerFailed(d.error);
     const first = d.value.machines[0];
     if (first) providerID ??= providerIdFor(first.provider, first.vmid);
   }
@@ -185,9 +210,11 @@ async function finalize(ctx: DaemonContext, name: string): Promise<JobOutcome> {
       nodepool: claim.nodePool,
       node: n.name,
       outcome: d.ok ? "succeeded" : "failed",
-      reason: reason("Finalizing", d.ok ? `NodeClaim ${name} ended` : describeKubeError(d.error)),
+      reason: d.ok
+        ? reason("Finalizing", `NodeClaim ${name} ended`)
+        : reason("KubernetesError", describeKubeError(d.error)),
     });
-    if (!d.ok) return fail(describeKubeError(d.error));
+    if (!d.ok) return kubeFailed(d.error);
   }
   const template = ctx.config().machineTemplates.find((t) => t.name === claim.machineTemplate);
   const released = await releaseBootstrap(
@@ -198,10 +225,10 @@ async function finalize(ctx: DaemonContext, name: string): Promise<JobOutcome> {
     "NodeClaim ended",
     false,
   );
-  if (!released.ok) return fail(released.error);
+  if (!released.ok) return jobFailed(released.error);
   const f = await releaseClaimFinalizer(ctx.kube, name);
-  if (!f.ok) return fail(describeKubeError(f.error));
-  return { ok: true };
+  if (!f.ok) return kubeFailed(f.error);
+  return jobDone();
 }
 
 /** What a job is about, as span attributes. */
@@ -241,11 +268,16 @@ export function jobHandler(ctx: DaemonContext): JobHandler<JobData> {
       },
       async (span) => {
         const outcome = await run(job);
-        if (!outcome.ok) span.fail(outcome.message);
-        return outcome;
+        // The span fails with the failure's own code (as the error's kind) and message.
+        if (!outcome.ok) {
+          const why = outcome.error.reason;
+          span.fail({ kind: why.code, message: why.message });
+        }
+        // Wrapped, so the span helper does not fail the span again with the bare outcome.
+        return { outcome };
       },
       job.data.origin?.span,
-    );
+    ).then((r) => r.outcome);
 }
 
 function runJob(ctx: DaemonContext): JobHandler<JobData> {
@@ -258,7 +290,9 @@ function runJob(ctx: DaemonContext): JobHandler<JobData> {
         return await finalize(ctx, data.claim);
       case "gc-vm": {
         const p = ctx.providers.get(data.vm.provider);
-        if (!p) return fail(`unknown provider ${data.vm.provider}`, false);
+        if (!p) {
+          return jobFailed(reason("ConfigInvalid", `unknown provider ${data.vm.provider}`), false);
+        }
         const d = await p.delete(data.vm);
         const why = data.origin?.reason ??
           reason("OrphanVM", `VM ${data.vm.vmid} has no NodeClaim`);
@@ -269,9 +303,10 @@ function runJob(ctx: DaemonContext): JobHandler<JobData> {
           vmid: data.vm.vmid,
           host: data.vm.host,
           outcome: d.ok ? "succeeded" : "failed",
-          reason: d.ok ? why : { code: why.code, message: `${why.message}: ${d.error.message}` },
+          // A failure is the provider's, with the decision it was carrying out in its words.
+          reason: d.ok ? why : reason("ProviderError", `${why.message}: ${d.error.message}`),
         });
-        return d.ok ? { ok: true } : fail(d.error.message);
+        return d.ok ? jobDone() : providerFailed(d.error.message);
       }
       case "remove-node": {
         const d = await deleteNode(ctx.kube, data.node);
@@ -283,27 +318,28 @@ function runJob(ctx: DaemonContext): JobHandler<JobData> {
           outcome: d.ok ? "succeeded" : "failed",
           reason: d.ok
             ? why
-            : { code: why.code, message: `${why.message}: ${describeKubeError(d.error)}` },
+            : reason("KubernetesError", `${why.message}: ${describeKubeError(d.error)}`),
         });
-        return d.ok ? { ok: true } : fail(describeKubeError(d.error));
+        return d.ok ? jobDone() : kubeFailed(d.error);
       }
       case "release-bootstrap": {
         const read = await readClaim(ctx, data.claim);
-        if (!read.ok) return fail(read.message);
-        if (!read.claim) return { ok: true }; // finalize released it with the claim
+        if (!read.ok) return jobFailed(read.error);
+        const claim = read.value;
+        if (!claim) return jobDone(); // finalize released it with the claim
         const template = ctx.config().machineTemplates.find((t) =>
-          t.name === read.claim!.machineTemplate
+          t.name === claim.machineTemplate
         );
-        const r = await releaseBootstrap(ctx, data.claim, read.claim.provider, template, data.why);
-        return r.ok ? { ok: true } : fail(r.error);
+        const r = await releaseBootstrap(ctx, data.claim, claim.provider, template, data.why);
+        return r.ok ? jobDone() : jobFailed(r.error);
       }
       case "disrupt": {
         // The decision may come from a cache that has not yet seen an earlier run of the same
         // command finish: a candidate whose claim is gone or deleting is not disrupted again.
         for (const c of data.command.candidates) {
           const read = await readClaim(ctx, c.nodeClaim);
-          if (!read.ok) return fail(read.message);
-          if (!read.claim || read.claim.deleting) return { ok: true };
+          if (!read.ok) return jobFailed(read.error);
+          if (!read.value || read.value.deleting) return jobDone();
         }
         const outcomes = await terminateCommand(
           data.command,
@@ -323,7 +359,7 @@ function runJob(ctx: DaemonContext): JobHandler<JobData> {
           },
         );
         const failed = outcomes.find((o) => o.kind === "Failed");
-        return failed ? fail(failed.reason.message) : { ok: true };
+        return failed ? jobFailed(failed.reason) : jobDone();
       }
     }
   };

@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import type { JobEvent, JobInfo, JobQueue, QueueSettings } from "../daemon/ports/queue.ts";
-import { deleteVmJobId, launchJobId } from "../daemon/ports/queue.ts";
+import { deleteVmJobId, jobDone, jobFailed, launchJobId } from "../daemon/ports/queue.ts";
+import { reason } from "../core/reason.ts";
 import { MemoryJobQueue } from "../adapters/queue/memory.ts";
 import { openBullmqQueue } from "../adapters/queue/bullmq.ts";
 import { uniquePrefix, waitFor, withRedis } from "../adapters/queue/testing/redis.ts";
@@ -92,7 +93,7 @@ const CASES: Case[] = [
       const w = q.startWorker((ctx) => {
         runs += 1;
         seen.push(ctx.data.n);
-        return Promise.resolve({ ok: true });
+        return Promise.resolve(jobDone());
       });
       await waitFor("completion", async () => (await stateOf(q, id)) === "completed");
       const afterDone = must(await q.enqueue({ id, name: "launch", data: { n: 3 } }));
@@ -127,7 +128,7 @@ const CASES: Case[] = [
       const w = q.startWorker((ctx) => {
         starts.push(Date.now());
         return Promise.resolve(
-          ctx.attempt < 4 ? { ok: false, message: `try ${ctx.attempt}` } : { ok: true },
+          ctx.attempt < 4 ? jobFailed(reason("ProviderError", `try ${ctx.attempt}`)) : jobDone(),
         );
       }, { onEvent: (e) => e.kind === "retrying" && delays.push(e.delayMs) });
       must(await q.enqueue({ id: "retry-job", name: "x", data: { n: 0 } }));
@@ -142,20 +143,20 @@ const CASES: Case[] = [
       const done = await info(q, "retry-job");
       assert.equal(done?.attemptsFailed, 3);
       assert.equal(done?.lastError, "try 3");
+      assert.equal(done?.lastErrorCode, "ProviderError");
     },
   },
   {
-    name: "after `attempts` failures the job fails and keeps the last message",
+    name: "after `attempts` failures the job fails and keeps the last failure's code and message",
     settings: { retry: FAST },
     async run(q) {
       const events: JobEvent[] = [];
       let calls = 0;
       const w = q.startWorker((ctx) => {
         calls += 1;
-        return Promise.resolve({
-          ok: false,
-          message: `VM 101 is locked (clone) - attempt ${ctx.attempt}`,
-        });
+        return Promise.resolve(
+          jobFailed(reason("ProviderError", `VM 101 is locked (clone) - attempt ${ctx.attempt}`)),
+        );
       }, { onEvent: (e) => events.push(e) });
       must(await q.enqueue({ id: "cap-job", name: "launch", data: { n: 0 } }));
       await waitFor("failure", async () => (await stateOf(q, "cap-job")) === "failed");
@@ -165,6 +166,9 @@ const CASES: Case[] = [
       assert.equal(failed?.attemptsFailed, 3);
       assert.equal(failed?.attemptsStarted, 3);
       assert.equal(failed?.lastError, "VM 101 is locked (clone) - attempt 3");
+      assert.equal(failed?.lastErrorCode, "ProviderError", "the handler's code is kept");
+      const last = events.find((e) => e.kind === "failed");
+      assert.ok(last?.kind === "failed" && last.code === "ProviderError");
       assert.deepEqual(events.filter((e) => e.kind === "failed").length, 1);
       assert.deepEqual(events.filter((e) => e.kind === "retrying").length, 2);
     },
@@ -176,15 +180,14 @@ const CASES: Case[] = [
       let thrown = 0;
       const w = q.startWorker((ctx) => {
         if (ctx.name === "perm") {
-          return Promise.resolve({
-            ok: false,
-            retry: false,
-            message: "403 Permission check failed (/vms/101, VM.Allocate)",
-          });
+          return Promise.resolve(jobFailed(
+            reason("ProviderError", "403 Permission check failed (/vms/101, VM.Allocate)"),
+            false,
+          ));
         }
         thrown += 1;
         if (thrown < 2) throw new Error("socket hang up");
-        return Promise.resolve({ ok: true });
+        return Promise.resolve(jobDone());
       });
       must(await q.enqueue({ id: "perm-job", name: "perm", data: { n: 0 } }));
       must(await q.enqueue({ id: "throw-job", name: "throw", data: { n: 0 } }));
@@ -198,6 +201,11 @@ const CASES: Case[] = [
       const th = await info(q, "throw-job");
       assert.equal(th?.attemptsFailed, 1);
       assert.equal(th?.lastError, "socket hang up");
+      assert.equal(
+        th?.lastErrorCode,
+        "QueueError",
+        "a throw is a failure the handler did not describe",
+      );
     },
   },
   {
@@ -207,7 +215,9 @@ const CASES: Case[] = [
       let calls = 0;
       const w = q.startWorker(() => {
         calls += 1;
-        return Promise.resolve(calls === 1 ? { ok: false, message: "boom" } : { ok: true });
+        return Promise.resolve(
+          calls === 1 ? jobFailed(reason("KubernetesError", "boom")) : jobDone(),
+        );
       });
       const id = launchJobId("c1");
       must(await q.enqueue({ id, name: "launch", data: { n: 0 } }));
@@ -229,7 +239,7 @@ const CASES: Case[] = [
     name: "finished jobs are forgotten after their retention, which frees the id",
     settings: { retention: { completedMs: 300, failedMs: 300 } },
     async run(q) {
-      const w = q.startWorker(() => Promise.resolve({ ok: true }));
+      const w = q.startWorker(() => Promise.resolve(jobDone()));
       must(await q.enqueue({ id: "kept-job", name: "x", data: { n: 0 } }));
       await waitFor("completion", async () => (await stateOf(q, "kept-job")) === "completed");
       assert.equal(
@@ -255,7 +265,7 @@ const CASES: Case[] = [
         return new Promise((resolve) => {
           ctx.signal.addEventListener("abort", () => {
             aborted = true;
-            resolve({ ok: false, message: "aborted by a dying worker" });
+            resolve(jobFailed(reason("ProviderError", "aborted by a dying worker")));
           });
         });
       });
@@ -267,7 +277,7 @@ const CASES: Case[] = [
       const stalls: string[] = [];
       const b = q.startWorker((ctx) => {
         attempts.push(ctx.attempt);
-        return Promise.resolve({ ok: true });
+        return Promise.resolve(jobDone());
       }, { onEvent: (e) => e.kind === "stalled" && stalls.push(e.id) });
       await waitFor("recovery", async () => (await stateOf(q, "stall-job")) === "completed");
       await b.close();
@@ -284,12 +294,12 @@ const CASES: Case[] = [
       let release = () => {};
       const blocked = new Promise<void>((r) => (release = r));
       const w = q.startWorker(async (ctx) => {
-        if (ctx.name === "ok") return { ok: true };
+        if (ctx.name === "ok") return jobDone();
         if (ctx.name === "block") {
           await blocked;
-          return { ok: true };
+          return jobDone();
         }
-        return { ok: false, retry: ctx.name !== "fail", message: `${ctx.name} failed` };
+        return jobFailed(reason("ProviderError", `${ctx.name} failed`), ctx.name !== "fail");
       });
       must(await q.enqueue({ id: "j-ok", name: "ok", data: { n: 1 } }));
       must(await q.enqueue({ id: "j-fail", name: "fail", data: { n: 2 } }));
@@ -339,7 +349,7 @@ const CASES: Case[] = [
         peak = Math.max(peak, running);
         await new Promise((r) => setTimeout(r, 60));
         running -= 1;
-        return { ok: true };
+        return jobDone();
       }, { concurrency: 3 });
       for (let i = 0; i < 7; i++) {
         must(await q.enqueue({ id: `conc-${i}`, name: "x", data: { n: i } }));

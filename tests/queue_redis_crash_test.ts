@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { openBullmqQueue } from "../adapters/queue/bullmq.ts";
 import { uniquePrefix, waitFor, withRedis } from "../adapters/queue/testing/redis.ts";
+import { jobDone } from "../daemon/ports/queue.ts";
 
 const CHILD = new URL("../adapters/queue/testing/child_worker.ts", import.meta.url).pathname;
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -54,7 +55,7 @@ Deno.test("a job of a worker process killed with SIGKILL is picked up by a new w
       const seen: { attempt: number; vmid: number }[] = [];
       const w = q.startWorker((ctx) => {
         seen.push({ attempt: ctx.attempt, vmid: ctx.data.vmid });
-        return Promise.resolve({ ok: true });
+        return Promise.resolve(jobDone());
       });
       await waitFor("recovery", async () => {
         const r = await q.get("launch-crash-1");

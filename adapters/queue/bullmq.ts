@@ -24,6 +24,7 @@ import {
   backoffDelay,
   emptyCounts,
   type EnqueueResult,
+  failureLine,
   JOB_STATES,
   type JobCounts,
   type JobHandler,
@@ -33,10 +34,12 @@ import {
   type JobSpec,
   type JobState,
   type JobWorker,
+  parseFailureLine,
   type QueueError,
   type QueueSettings,
   queueSettings,
   type RetryPolicy,
+  thrownFailure,
   validateJobId,
   type WorkerOptions,
 } from "../../daemon/ports/queue.ts";
@@ -354,7 +357,7 @@ class BullmqWorker<D> implements JobWorker {
         signal: abort.signal,
       });
     } catch (e) {
-      outcome = { ok: false, message: errorText(e) };
+      outcome = err(thrownFailure(errorText(e)));
     } finally {
       this.#running.delete(abort);
     }
@@ -362,15 +365,19 @@ class BullmqWorker<D> implements JobWorker {
       emit?.({ kind: "completed", id, name: job.name, attempt });
       return;
     }
+    // BullMQ keeps only the thrown message: the code rides in front of it (failureLine) and
+    // toInfo reads it back.
+    const why = outcome.error.reason;
+    const told = { id, name: job.name, attempt, code: why.code, message: why.message };
     const failures = job.attemptsMade + 1;
-    const retry = outcome.retry !== false && failures < env.retry.attempts;
+    const retry = outcome.error.retry !== false && failures < env.retry.attempts;
     if (retry) {
       const delayMs = backoffDelay(env.retry, failures);
-      emit?.({ kind: "retrying", id, name: job.name, attempt, message: outcome.message, delayMs });
-      throw new Error(outcome.message);
+      emit?.({ kind: "retrying", ...told, delayMs });
+      throw new Error(failureLine(why));
     }
-    emit?.({ kind: "failed", id, name: job.name, attempt, message: outcome.message });
-    throw new UnrecoverableError(outcome.message);
+    emit?.({ kind: "failed", ...told });
+    throw new UnrecoverableError(failureLine(why));
   }
 
   close(force = false): Promise<void> {
@@ -415,7 +422,7 @@ function toState(s: string): JobState | undefined {
 }
 
 function toInfo<D>(job: Job<Envelope<D>>, state: JobState): JobInfo<D> {
-  const lastError = job.failedReason || undefined;
+  const failure = job.failedReason ? parseFailureLine(job.failedReason) : undefined;
   return {
     id: job.id ?? "",
     name: job.name,
@@ -424,7 +431,7 @@ function toInfo<D>(job: Job<Envelope<D>>, state: JobState): JobInfo<D> {
     attemptsStarted: job.attemptsStarted ?? 0,
     // BullMQ counts the successful attempt in attemptsMade too.
     attemptsFailed: Math.max(0, (job.attemptsMade ?? 0) - (state === "completed" ? 1 : 0)),
-    ...(lastError !== undefined ? { lastError } : {}),
+    ...(failure !== undefined ? { lastError: failure.message, lastErrorCode: failure.code } : {}),
     enqueuedAt: job.timestamp,
     ...(job.finishedOn !== undefined && (state === "completed" || state === "failed")
       ? { finishedAt: job.finishedOn }

@@ -6,6 +6,7 @@
  * "Stalled" here means a worker closed by force mid-job: its jobs go back to waiting at once.
  */
 import { err, ok, type Result } from "../../core/result.ts";
+import { type Reason, reason, type ReasonCode } from "../../core/reason.ts";
 import {
   backoffDelay,
   emptyCounts,
@@ -23,6 +24,7 @@ import {
   type QueueSettings,
   queueSettings,
   type RetryPolicy,
+  thrownFailure,
   validateJobId,
   type WorkerOptions,
 } from "../../daemon/ports/queue.ts";
@@ -56,6 +58,7 @@ type Entry<D> = {
   attemptsFailed: number;
   stalls: number;
   lastError?: string;
+  lastErrorCode?: ReasonCode;
   enqueuedAt: number;
   finishedAt?: number;
   timer?: unknown;
@@ -167,7 +170,7 @@ export class MemoryJobQueue<D = unknown> implements JobQueue<D> {
       e.stalls += 1;
       onEvent?.({ kind: "stalled", id: e.id });
       if (e.stalls > this.settings.maxStalledCount) {
-        this.#finish(e, "failed", STALLED_MESSAGE);
+        this.#finish(e, "failed", reason("QueueError", STALLED_MESSAGE));
       } else {
         this.#makeWaiting(e);
       }
@@ -208,7 +211,7 @@ export class MemoryJobQueue<D = unknown> implements JobQueue<D> {
       .then(() => w.handler(ctx))
       .then(
         (outcome) => this.#settle(e, run, outcome),
-        (thrown) => this.#settle(e, run, { ok: false, message: errorText(thrown) }),
+        (thrown) => this.#settle(e, run, err(thrownFailure(errorText(thrown)))),
       );
   }
 
@@ -223,16 +226,19 @@ export class MemoryJobQueue<D = unknown> implements JobQueue<D> {
       this.#finish(e, "completed");
       w.onEvent?.({ kind: "completed", id: e.id, name: e.name, attempt });
     } else {
+      const { reason: why, retry } = outcome.error;
       e.attemptsFailed += 1;
-      e.lastError = outcome.message;
-      if (outcome.retry !== false && e.attemptsFailed < e.retry.attempts) {
+      e.lastError = why.message;
+      e.lastErrorCode = why.code;
+      if (retry !== false && e.attemptsFailed < e.retry.attempts) {
         const delayMs = backoffDelay(e.retry, e.attemptsFailed);
         w.onEvent?.({
           kind: "retrying",
           id: e.id,
           name: e.name,
           attempt,
-          message: outcome.message,
+          code: why.code,
+          message: why.message,
           delayMs,
         });
         if (delayMs > 0 && !this.#closed) {
@@ -244,18 +250,28 @@ export class MemoryJobQueue<D = unknown> implements JobQueue<D> {
           this.#makeWaiting(e);
         }
       } else {
-        this.#finish(e, "failed", outcome.message);
-        w.onEvent?.({ kind: "failed", id: e.id, name: e.name, attempt, message: outcome.message });
+        this.#finish(e, "failed", why);
+        w.onEvent?.({
+          kind: "failed",
+          id: e.id,
+          name: e.name,
+          attempt,
+          code: why.code,
+          message: why.message,
+        });
       }
     }
     w.settled();
     if (!this.#closed) this.pump();
   }
 
-  #finish(e: Entry<D>, state: "completed" | "failed", message?: string): void {
+  #finish(e: Entry<D>, state: "completed" | "failed", why?: Reason): void {
     e.state = state;
     e.finishedAt = this.#timers.now();
-    if (message !== undefined) e.lastError = message;
+    if (why !== undefined) {
+      e.lastError = why.message;
+      e.lastErrorCode = why.code;
+    }
     this.#finished[state].push(e);
   }
 
@@ -345,6 +361,7 @@ function info<D>(e: Entry<D>): JobInfo<D> {
     attemptsStarted: e.attemptsStarted,
     attemptsFailed: e.attemptsFailed,
     ...(e.lastError !== undefined ? { lastError: e.lastError } : {}),
+    ...(e.lastErrorCode !== undefined ? { lastErrorCode: e.lastErrorCode } : {}),
     enqueuedAt: e.enqueuedAt,
     ...(e.finishedAt !== undefined ? { finishedAt: e.finishedAt } : {}),
   };

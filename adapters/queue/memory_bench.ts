@@ -1,5 +1,6 @@
 /** The memory queue under simulator-sized load: 10,000 jobs enqueued, run and listed. */
 import { MemoryJobQueue } from "./memory.ts";
+import { jobDone } from "../../daemon/ports/queue.ts";
 
 Deno.bench("memory queue: 10,000 launch jobs through one worker (concurrency 16)", async () => {
   const q = new MemoryJobQueue<number>({ retention: { completedMs: 0, failedMs: 0 } });
@@ -8,7 +9,7 @@ Deno.bench("memory queue: 10,000 launch jobs through one worker (concurrency 16)
   const finished = new Promise<void>((r) => (done = r));
   q.startWorker(() => {
     if (--left === 0) done();
-    return Promise.resolve({ ok: true });
+    return Promise.resolve(jobDone());
   }, { concurrency: 16 });
   for (let i = 0; i < 10_000; i++) await q.enqueue({ id: `launch-c${i}`, name: "launch", data: i });
   await finished;

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { MemoryJobQueue, STALLED_MESSAGE } from "./memory.ts";
 import { VirtualTimers } from "./testing/virtual_timers.ts";
-import type { JobQueue } from "../../daemon/ports/queue.ts";
+import { jobDone, jobFailed, type JobQueue } from "../../daemon/ports/queue.ts";
+import { reason } from "../../core/reason.ts";
 
 async function stateOf(q: JobQueue<unknown>, id: string) {
   const r = await q.get(id);
@@ -17,7 +18,7 @@ Deno.test("backoff waits exactly the capped delays on virtual time", async () =>
   const starts: number[] = [];
   q.startWorker(() => {
     starts.push(timers.now());
-    return Promise.resolve({ ok: false, message: "clone failed" });
+    return Promise.resolve(jobFailed(reason("ProviderError", "clone failed")));
   });
   await q.enqueue({ id: "launch-a", name: "launch", data: {} });
   await timers.advance(0);
@@ -51,6 +52,7 @@ Deno.test("a job that stalls more than maxStalledCount times fails as stalled", 
   assert.ok(r.ok);
   assert.equal(r.value?.state, "failed");
   assert.equal(r.value?.lastError, STALLED_MESSAGE);
+  assert.equal(r.value?.lastErrorCode, "QueueError", "the queue failed it, not the handler");
   assert.equal(r.value?.attemptsStarted, 2);
   await q.close();
 });
@@ -58,7 +60,7 @@ Deno.test("a job that stalls more than maxStalledCount times fails as stalled", 
 Deno.test("a finished job's id is free exactly when its retention ends", async () => {
   const timers = new VirtualTimers();
   const q = new MemoryJobQueue({ timers, retention: { completedMs: 5_000, failedMs: 60_000 } });
-  q.startWorker(() => Promise.resolve({ ok: true }));
+  q.startWorker(() => Promise.resolve(jobDone()));
   await q.enqueue({ id: "launch-b", name: "launch", data: {} });
   await timers.advance(0);
   assert.equal(await stateOf(q, "launch-b"), "completed");
@@ -78,7 +80,7 @@ Deno.test("graceful close waits for running jobs; a closed queue refuses work", 
   q.startWorker(async () => {
     await new Promise<void>((r) => (release = r));
     finished = true;
-    return { ok: true };
+    return jobDone();
   });
   await q.enqueue({ id: "slow-job", name: "x", data: {} });
   await new Promise((r) => setTimeout(r, 0));
@@ -100,7 +102,7 @@ Deno.test("removing a job cancels its retry timer", async () => {
   let calls = 0;
   q.startWorker(() => {
     calls += 1;
-    return Promise.resolve({ ok: false, message: "no" });
+    return Promise.resolve(jobFailed(reason("ProviderError", "no")));
   });
   await q.enqueue({ id: "gone-job", name: "x", data: {} });
   await timers.advance(0);

@@ -1,6 +1,7 @@
 /**
  * The job queue as `proxscale status` prints it: counts per state, then one line per job
- * (state, attempts, age, last error), jobs that need attention first.
+ * (state, attempts, age, last error with its code: whose failure it was), jobs that need
+ * attention first.
  */
 import { formatDuration } from "../../core/duration.ts";
 import {
@@ -36,7 +37,10 @@ export function formatJobStatus(
     j.state,
     String(j.attemptsStarted),
     formatDuration(Math.max(0, Math.floor((now - j.enqueuedAt) / 1000) * 1000)),
-    (j.lastError ?? "").replace(/\s+/g, " ").slice(0, 120),
+    (j.lastError === undefined
+      ? ""
+      : `${j.lastErrorCode ? `${j.lastErrorCode}: ` : ""}${j.lastError}`)
+      .replace(/\s+/g, " ").slice(0, 120),
   ]);
   const table = [["ID", "NAME", "STATE", "ATTEMPTS", "AGE", "LAST ERROR"], ...rows];
   const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));

@@ -13,13 +13,17 @@ const job = (id: string, state: JobInfo["state"], over: Partial<JobInfo> = {}): 
   ...over,
 });
 
-Deno.test("status lists failed jobs first with their attempts and PVE message", () => {
+Deno.test("status lists failed jobs first with their attempts, the failure's code and PVE message", () => {
   const text = formatJobStatus(
     { waiting: 0, active: 1, delayed: 0, failed: 1, completed: 1 },
     [
       job("launch-a", "completed"),
       job("launch-b", "active", { enqueuedAt: 60_000 }),
-      job("launch-c", "failed", { attemptsStarted: 5, lastError: "VM 130 is locked\n(clone)" }),
+      job("launch-c", "failed", {
+        attemptsStarted: 5,
+        lastError: "VM 130 is locked\n(clone)",
+        lastErrorCode: "LaunchFailed",
+      }),
     ],
     120_000,
   );
@@ -28,7 +32,7 @@ Deno.test("status lists failed jobs first with their attempts and PVE message", 
     [
       "jobs: waiting 0, active 1, delayed 0, failed 1, completed 1",
       "ID        NAME    STATE      ATTEMPTS  AGE  LAST ERROR",
-      "launch-c  launch  failed     5         2m   VM 130 is locked (clone)",
+      "launch-c  launch  failed     5         2m   LaunchFailed: VM 130 is locked (clone)",
       "launch-b  launch  active     1         1m",
       "launch-a  launch  completed  1         2m",
     ].join("\n"),

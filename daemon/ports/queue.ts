@@ -16,14 +16,18 @@
  * - A failing handler is retried with capped exponential backoff: the wait before attempt n+1
  *   is `min(maxDelayMs, baseDelayMs * 2^(n-1))`, up to `attempts` attempts in all. A handler
  *   may say `retry: false` for a failure no retry can fix.
- * - A failed job keeps the message of its last failure (the PVE or Kubernetes message) so
- *   the daemon can copy it into a NodeClaim condition.
+ * - A handler's failure is a Reason: its code (ProviderError, KubernetesError, ...) and its
+ *   message. A failed job keeps both from its last failure (`lastErrorCode`, `lastError`), so
+ *   the daemon can copy the message into a NodeClaim condition and status shows whose fault it
+ *   was. A failure the handler did not describe (it threw, or the job stalled too often) is the
+ *   queue's own: QueueError.
  * - A job whose worker dies mid-run ("stalled") goes back to waiting and is started again;
  *   a stall does not use up an attempt, but more than `maxStalledCount` stalls fail the job.
  *
  * May import: core/. Implemented by adapters/queue/; imported by daemon/, cli/ and harness/.
  */
 import { err, ok, type Result } from "../../core/result.ts";
+import { type Reason, reason, REASON_SEVERITY, type ReasonCode } from "../../core/reason.ts";
 
 /** Where a job is in its life; BullMQ's "prioritized" counts as waiting. */
 export type JobState = "waiting" | "active" | "delayed" | "completed" | "failed";
@@ -97,6 +101,8 @@ export type JobInfo<D = unknown> = {
   attemptsFailed: number;
   /** The last failure's message (PVE/Kubernetes text), if any attempt failed. */
   lastError?: string;
+  /** The last failure's reason code (whose failure it was), with `lastError`. */
+  lastErrorCode?: ReasonCode;
   enqueuedAt: number;
   finishedAt?: number;
 };
@@ -115,10 +121,47 @@ export type JobContext<D> = {
 };
 
 /**
- * A handler's verdict. A failure with `retry: false` fails the job at once (e.g. a PVE
- * permission error); other failures, and thrown errors, are retried with backoff.
+ * Why a job failed: the failure's own Reason (its code travels to the job's recorded error, the
+ * report, the span) and whether a retry can help; `retry: false` fails the job at once (e.g. a
+ * PVE permission error).
  */
-export type JobOutcome = { ok: true } | { ok: false; message: string; retry?: boolean };
+export type JobFailure = { reason: Reason; retry?: boolean };
+
+/** A handler's verdict. Failures, and thrown errors, are retried with backoff unless told not. */
+export type JobOutcome = Result<void, JobFailure>;
+
+/** A successful run. */
+export function jobDone(): JobOutcome {
+  return ok(undefined);
+}
+
+/** A failed run for `why`; `retry` false when no retry can heal it. */
+export function jobFailed(why: Reason, retry = true): JobOutcome {
+  return err({ reason: why, retry });
+}
+
+/** The failure the queue records for a handler that threw: the queue's own (QueueError). */
+export function thrownFailure(message: string): JobFailure {
+  return { reason: reason("QueueError", message) };
+}
+
+/** A recorded failure as one line, `<code>: <message>` (what BullMQ stores as its reason). */
+export function failureLine(why: Reason): string {
+  return `${why.code}: ${why.message}`;
+}
+
+/**
+ * Reads a line written by `failureLine` back into its Reason. A line without a known code in
+ * front (a failure the queue library wrote itself, e.g. a stall) is the queue's: QueueError.
+ */
+export function parseFailureLine(line: string): Reason {
+  const m = /^([A-Za-z]+): /.exec(line);
+  const code = m?.[1];
+  if (code !== undefined && Object.hasOwn(REASON_SEVERITY, code)) {
+    return reason(code as ReasonCode, line.slice(m![0].length));
+  }
+  return reason("QueueError", line);
+}
 
 /** Runs jobs; dispatches on `ctx.name`. */
 export type JobHandler<D> = (ctx: JobContext<D>) => Promise<JobOutcome>;
@@ -132,10 +175,18 @@ export type JobEvent =
     id: string;
     name: string;
     attempt: number;
+    code: ReasonCode;
     message: string;
     delayMs: number;
   }
-  | { kind: "failed"; id: string; name: string; attempt: number; message: string }
+  | {
+    kind: "failed";
+    id: string;
+    name: string;
+    attempt: number;
+    code: ReasonCode;
+    message: string;
+  }
   | { kind: "stalled"; id: string };
 
 export type WorkerOptions = {

@@ -117,7 +117,7 @@ export class FakeQueue<D = unknown> implements JobQueue<D> {
 
   /**
    * Runs the oldest waiting job once through the worker's handler: it ends completed, or
-   * failed with the handler's message. Undefined when no job waits or no worker was started.
+   * failed with the handler's reason (its code and message). Undefined when no job waits or no worker was started.
    */
   async runNext(): Promise<JobInfo<D> | undefined> {
     const job = [...this.jobs.values()].find((j) => j.state === "waiting");
@@ -136,7 +136,8 @@ export class FakeQueue<D = unknown> implements JobQueue<D> {
     else {
       job.state = "failed";
       job.attemptsFailed += 1;
-      job.lastError = outcome.message;
+      job.lastError = outcome.error.reason.message;
+      job.lastErrorCode = outcome.error.reason.code;
     }
     return job;
   }

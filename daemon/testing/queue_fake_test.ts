@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { err, ok } from "../../core/result.ts";
+import { reason } from "../../core/reason.ts";
+import { jobDone, jobFailed } from "../ports/queue.ts";
 import { FakeQueue } from "./queue_fake.ts";
 
 const spec = (id: string) => ({ id, name: "launch", data: { claim: id } });
@@ -45,7 +47,7 @@ Deno.test("a job runs when the test says, through the worker's handler, and ends
   q.startWorker((job) => {
     seen.push(job.data.claim);
     return Promise.resolve(
-      job.data.claim === "bad" ? { ok: false, message: "no room", retry: true } : { ok: true },
+      job.data.claim === "bad" ? jobFailed(reason("ProviderError", "no room")) : jobDone(),
     );
   });
   await q.enqueue(spec("good"));
@@ -54,6 +56,7 @@ Deno.test("a job runs when the test says, through the worker's handler, and ends
   const failed = await q.runNext();
   assert.equal(failed?.state, "failed");
   assert.equal(failed?.lastError, "no room");
+  assert.equal(failed?.lastErrorCode, "ProviderError");
   assert.equal(await q.runNext(), undefined);
   assert.deepEqual(seen, ["good", "bad"]);
   assert.deepEqual(
