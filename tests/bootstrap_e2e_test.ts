@@ -362,6 +362,9 @@ Deno.test("a VM whose token the cluster refuses never joins; at the registration
     assert.ok((rec?.refused ?? 0) > 0, "the VM booted and its join was refused");
     assert.ok(secrets.some((s) => field(s, "description").endsWith(claim)));
     assert.equal(liveNodes(cluster), 0, "no node joined without an accepted token");
+    // A claim launched for the pod meanwhile (before the scale-down) is finalized the same way:
+    // its ISO goes right after its VM.
+    await until(() => seedVolumes(cluster).length === 0, 10_000);
     assert.deepEqual(seedVolumes(cluster), [], "its seed ISO deleted");
     assert.ok(
       reports.some((d) =>
