@@ -11,9 +11,10 @@ import { stringify } from "yaml";
 import { type Command, type Io, stopped } from "./command.ts";
 import { type FakeCluster, startFakeCluster } from "../fakes/cluster/start.ts";
 import { type FaultPlan, parseFaultPlan } from "../fakes/cluster/fault_plan.ts";
+import { seedPendingPods } from "../fakes/cluster/backlog.ts";
 
 const usage = "proxscale fake-cluster --kubeconfig FILE [--hosts N] [--port P] [--pve-port Q] " +
-  "[--write-config FILE] [--faults PLAN] [--seed N] [--boot-delay SECONDS]";
+  "[--write-config FILE] [--faults PLAN] [--seed N] [--boot-delay SECONDS] [--pending-pods N]";
 const summary = COMMAND_SUMMARIES["fake-cluster"];
 
 const HELP = `usage: ${usage}
@@ -40,6 +41,9 @@ token the cluster accepts registers its own Node from its real cores, memory and
                         dropWatches); see fakes/cluster/fault_plan.ts
   --seed N              makes names, tokens and faults repeatable (default 1)
   --boot-delay SECONDS  VM start to Node registration (default 3)
+  --pending-pods N      start with a backlog of N pending pods (default/backlog-*, 250m and
+                        256Mi each) that another scheduler found no node for (written to the
+                        store directly, so 100,000 take seconds, not an API round trip each)
 
 Example:
   proxscale fake-cluster --kubeconfig /tmp/kc --write-config /tmp/proxscale.yaml &
@@ -89,6 +93,7 @@ async function runFakeCluster(
         faults: { type: "string" },
         seed: { type: "string", default: "1" },
         "boot-delay": { type: "string", default: "3" },
+        "pending-pods": { type: "string", default: "0" },
       },
     }));
   } catch (e) {
@@ -111,6 +116,10 @@ async function runFakeCluster(
   if (!Number.isInteger(seed)) return bad(io, "--seed must be an integer");
   const bootDelay = Number(values["boot-delay"]);
   if (!(bootDelay >= 0)) return bad(io, "--boot-delay must be a number of seconds >= 0");
+  const pendingPods = Number(values["pending-pods"]);
+  if (!Number.isInteger(pendingPods) || pendingPods < 0) {
+    return bad(io, "--pending-pods must be an integer >= 0");
+  }
   let faults: FaultPlan | undefined;
   if (values.faults) {
     let text;
@@ -138,6 +147,8 @@ async function runFakeCluster(
     return 1;
   }
   try {
+    // Before the kubeconfig appears: whoever waits for it finds the backlog complete.
+    if (pendingPods > 0) seedPendingPods(cluster.kube.store, pendingPods);
     await Deno.writeTextFile(values.kubeconfig, cluster.kube.kubeconfig(), { mode: 0o600 });
     const configFile = values["write-config"];
     if (configFile) {
@@ -164,6 +175,9 @@ async function runFakeCluster(
           ? [
             `config:       ${configFile} (token in ${configFile}.pve-token, CA ${configFile}.ca.crt)`,
           ]
+          : []),
+        ...(pendingPods > 0
+          ? [`backlog:      ${pendingPods} pending pods (default/backlog-*, unschedulable)`]
           : []),
         `try:          KUBECONFIG=${values.kubeconfig} kubectl get nodes,pods -A`,
       ].join("\n"),

@@ -48,6 +48,12 @@ function bundled(): boolean {
   return !import.meta.url.endsWith("/cli/run.ts");
 }
 
+/** PROXSCALE_PASS_BUDGET_MS as a positive number of ms; anything else keeps the default. */
+function passBudget(v: string | undefined): number | undefined {
+  const n = Number(v);
+  return v !== undefined && Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
 /** The run command. */
 export const runCommand: Command = {
   name: "run",
@@ -85,6 +91,7 @@ export const runCommand: Command = {
       env: {
         podName: Deno.env.get("POD_NAME"),
         inPod: Deno.env.get("KUBERNETES_SERVICE_HOST") !== undefined,
+        passBudgetMs: passBudget(Deno.env.get("PROXSCALE_PASS_BUDGET_MS")),
       },
       ...(bundled() ? { frontDoorWorker: new URL(Deno.mainModule) } : {}),
     });

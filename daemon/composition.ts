@@ -61,6 +61,11 @@ export type RunEnvironment = {
   podName?: string | undefined;
   /** Running in a pod (KUBERNETES_SERVICE_HOST): only the ConfigMap pauses, not POST /pause. */
   inPod: boolean;
+  /**
+   * A pass longer than this (ms) is logged and counted as slow (PROXSCALE_PASS_BUDGET_MS;
+   * default 1000): a tuning and test knob, not a limit, since the pass runs on regardless.
+   */
+  passBudgetMs?: number | undefined;
 };
 
 /** What `preflight` checked and built: the cluster client the configuration is loaded with. */
@@ -276,6 +281,7 @@ export async function startProxscale(
     queue,
     tracing,
     elector: http.elector,
+    ...(env.passBudgetMs !== undefined ? { passBudgetMs: env.passBudgetMs } : {}),
     bootstrap: { namespace, ...(clusterCa ? { caPem: clusterCa } : {}) },
     paused: maintenance.paused(),
     ...obs,

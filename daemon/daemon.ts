@@ -69,6 +69,8 @@ export type DaemonOptions = {
   onPhase?: (phase: string, ms: number) => void;
   /** A pass longer than its budget (daemon/loop.ts). */
   onSlowPass?: (p: SlowPass) => void;
+  /** The pass's time budget (ms, default 1000). */
+  passBudgetMs?: number;
   onJobEvent?: (e: JobEvent) => void;
   onError?: (message: string, source?: "provider" | "internal") => void;
   hook?: (step: CrashStep, detail: string) => Promise<void>;
@@ -154,6 +156,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     ...(o.onPass ? { onPass: o.onPass } : {}),
     ...(o.onPhase ? { onPhase: o.onPhase } : {}),
     ...(o.onSlowPass ? { onSlowPass: o.onSlowPass } : {}),
+    ...(o.passBudgetMs !== undefined ? { passBudgetMs: o.passBudgetMs } : {}),
     ...(o.onError ? { onError: o.onError } : {}),
   });
   informers.start();

@@ -207,8 +207,11 @@ Deno.test("CRD reload: a NodePool edit applies; an invalid one is rejected with 
       });
 
     assert.ok((await patch({ limits: { nodes: (limit0 ?? 10) + 5 } })).ok);
-    await eventually("the edit is applied", () => applied.length >= 1);
-    const general = applied.at(-1)!.nodePools.find((p) => p.name === "general")!;
+    // The watch's first list may be applied before the edit arrives (it changes nothing).
+    const edited = (c: Config) =>
+      c.nodePools.find((p) => p.name === "general")?.limits.nodes === (limit0 ?? 10) + 5;
+    await eventually("the edit is applied", () => applied.some(edited));
+    const general = applied.find(edited)!.nodePools.find((p) => p.name === "general")!;
     assert.equal(general.limits.nodes, (limit0 ?? 10) + 5);
 
     // Points at a MachineTemplate that does not exist: the API server admits it, proxscale
