@@ -48,6 +48,8 @@ export type ProbeResult = {
   seen: { pods: number; nodes: number; nodeClaims: number; vms: number; hosts: number };
   /** Claims whose VM the provider listed and whose Node the informer holds. */
   matched: number;
+  /** Median time of each pass phase (observe: PVE and caches; decide: the core), in ms. */
+  phaseMs: Record<string, number>;
 };
 
 /** The `--v8-flags=` of deno.json's compile task: what the shipped daemon runs with. */
@@ -81,9 +83,8 @@ async function child(kubeconfigPath: string, configPath: string): Promise<void> 
   const kube = KubeClient.fromKubeconfig(await Deno.readTextFile(kubeconfigPath));
   const queue = new MemoryJobQueue<JobData>();
   let passes = 0;
-  let last:
-    | Omit<ProbeResult, "rssBytes" | "syncedRssBytes" | "heapUsed" | "heapTotal" | "passes">
-    | undefined;
+  let last: Pick<ProbeResult, "seen" | "matched"> | undefined;
+  const phases = new Map<string, number[]>();
   const done = Promise.withResolvers<void>();
   const daemon = await startDaemon({
     config,
@@ -93,8 +94,9 @@ async function child(kubeconfigPath: string, configPath: string): Promise<void> 
     tracing,
     leaderElection: false,
     paused: true,
-    tickMs: 200,
+    tickMs: Number(Deno.env.get("PROBE_TICK_MS") ?? 200),
     onError: (m) => console.error(m),
+    onPhase: (name, ms) => phases.set(name, [...phases.get(name) ?? [], ms]),
     onPass: (_plan, _acted, snap) => {
       const vms = new Set(snap.vms.map((v) => v.claim));
       const nodes = new Set(snap.nodes.map((n) => n.providerID));
@@ -126,10 +128,18 @@ async function child(kubeconfigPath: string, configPath: string): Promise<void> 
     heapTotal: Deno.memoryUsage().heapTotal,
     passes,
     ...last!,
+    phaseMs: Object.fromEntries(
+      [...phases].map((
+        [k, v],
+      ) => [k, Math.round(v.sort((a: number, b: number) => a - b)[v.length >> 1]!)]),
+    ),
   };
   if (Deno.env.get("PROBE_DEBUG")) {
     const st = await Deno.readTextFile("/proc/self/status");
     console.error(st.split("\n").filter((l) => /^(Rss|VmRSS|Threads)/.test(l)).join(" | "));
+    if (Deno.env.get("PROBE_DEBUG") === "smaps") {
+      await Deno.copyFile("/proc/self/smaps", "/tmp/probe_smaps.txt");
+    }
     console.error(JSON.stringify(Deno.memoryUsage()));
   }
   console.log(JSON.stringify(out));
@@ -217,7 +227,8 @@ async function main(args: string[]): Promise<void> {
       `${r.seen.vms} VMs on ${r.seen.hosts} hosts, ${r.seen.nodes} nodes) and watching ` +
       `${r.seen.pods} pods, ${r.passes} passes: RSS ${mb(r.rssBytes)} MB (limit 120 MB at ` +
       `1,000/30,000) ${over ? "OVER" : "OK"}; after the first list ${mb(r.syncedRssBytes)} MB, ` +
-      `JS heap in use ${mb(r.heapUsed)} MB of ${mb(r.heapTotal)} MB committed`,
+      `JS heap in use ${mb(r.heapUsed)} MB of ${mb(r.heapTotal)} MB committed; median pass ` +
+      `${r.phaseMs.total} ms (observe ${r.phaseMs.observe} ms, decide ${r.phaseMs.decide} ms)`,
   );
 }
 
