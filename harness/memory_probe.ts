@@ -13,7 +13,8 @@
  *   npx -y deno@2.9.6 run -A harness/memory_probe.ts [--nodes 1000] [--pods 30000] [--json]
  *
  * PROBE_V8=,--flag adds V8 flags to the child's (to measure a candidate flag); PROBE_PASSES sets
- * the passes (default 5); PROBE_DEBUG=1 prints the child's memory after each pass.
+ * the passes (default 5); PROBE_TICK_MS the timer period between passes (default 200; the daemon's
+ * own default is 5000); PROBE_DEBUG=1 prints the child's memory after each pass.
  *
  * May import: core/, adapters/, daemon/, cli/run.ts (loaded as `proxscale run` loads it),
  * harness/, fakes/fake_kube/ and fakes/fake_pve/ (the parent only, lazily). The probe is a tool,
