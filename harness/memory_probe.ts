@@ -1,27 +1,57 @@
 /**
- * Memory probe: the daemon's resident set while it watches a fake API server holding 1,000
- * nodes and 30,000 pods. The parent process starts the fake (in its own heap) and fills it;
- * a child process runs only what the daemon runs: the informers, the loop (snapshot, reconcile,
- * executor in paused mode so nothing is written) for a few passes, then prints its RSS. The
- * child runs with the V8 flags `deno task compile` bakes into the shipped binary (deno.json),
- * loads every module `proxscale run` loads at start, and no fake-server code (the parent
- * imports that lazily).
+ * Memory probe: the daemon's resident set while it manages N NodeClaims with their VMs and
+ * Nodes and watches M pods (default 1,000 and 30,000). The parent process starts a fake API
+ * server and a fake PVE (in its own heap) and fills them with the managed inventory
+ * (harness/memory_probe_inventory.ts); a child process runs the daemon as `proxscale run` does
+ * (every module `run` loads at start, `startDaemon` with its informers, worker and loop, a real
+ * ProxmoxProvider connected with `connectPveClient`, in maintenance mode so nothing is written)
+ * for a few passes, each listing the VMs and reading the hosts' inventory from PVE, then prints
+ * its RSS and what the last pass saw. The child runs with the V8 flags `deno task compile`
+ * bakes into the shipped binary (deno.json), and no fake-server code (the parent imports that
+ * lazily).
  *
- *   npx -y deno@2.9.6 run -A harness/memory_probe.ts [--nodes 1000] [--pods 30000]
+ *   npx -y deno@2.9.6 run -A harness/memory_probe.ts [--nodes 1000] [--pods 30000] [--json]
  *
- * May import: adapters/, daemon/, cli/run.ts (loaded as `proxscale run` loads it),
- * fakes/fake_kube/ (the parent only, lazily). The probe is a tool, not the daemon.
+ * PROBE_V8=,--flag adds V8 flags to the child's (to measure a candidate flag); PROBE_PASSES sets
+ * the passes (default 5); PROBE_TICK_MS the timer period between passes (default 200; the daemon's
+ * own default is 5000); PROBE_DEBUG=1 prints the child's memory after each pass.
+ *
+ * May import: core/, adapters/, daemon/, cli/run.ts (loaded as `proxscale run` loads it),
+ * harness/, fakes/fake_kube/ and fakes/fake_pve/ (the parent only, lazily). The probe is a tool,
+ * not the daemon.
  */
 import { KubeClient } from "../adapters/kubernetes/client.ts";
-import { createClusterInformers } from "../adapters/kubernetes/cluster_informers.ts";
 import { crdObject, KINDS } from "../adapters/kubernetes/crds.ts";
+import { connectPveClient } from "../adapters/proxmox/client.ts";
+import { ProxmoxProvider } from "../adapters/proxmox/provider.ts";
+import type { MachineProvider } from "../adapters/proxmox/port.ts";
 import { MemoryJobQueue } from "../adapters/queue/memory.ts";
-import { demoConfig } from "./demo_config.ts";
-import type { DaemonContext, JobData } from "../daemon/context.ts";
-import { Executor } from "../daemon/executor.ts";
-import { ReconcileLoop } from "../daemon/loop.ts";
+import { createTracing } from "../adapters/telemetry/tracing.ts";
+import { tracePveClient } from "../adapters/telemetry/traced_clients.ts";
+import { createMetrics } from "../adapters/telemetry/metrics.ts";
+import type { JobData } from "../daemon/context.ts";
+import { startDaemon } from "../daemon/daemon.ts";
+import type { Config } from "../core/model.ts";
 
 const V8_EXTRA = Deno.env.get("PROBE_V8") ?? "";
+/** Reconcile passes the child runs before it reads its RSS (PROBE_PASSES overrides). */
+const PASSES = Number(Deno.env.get("PROBE_PASSES") ?? 5);
+
+/** What the child prints: its memory and what its last pass saw. */
+export type ProbeResult = {
+  rssBytes: number;
+  syncedRssBytes: number;
+  heapUsed: number;
+  /** V8 heap committed after the passes (the rest of the RSS is code, native and malloc). */
+  heapTotal: number;
+  passes: number;
+  /** Counts in the last pass's snapshot (what the core decided on). */
+  seen: { pods: number; nodes: number; nodeClaims: number; vms: number; hosts: number };
+  /** Claims whose VM the provider listed and whose Node the informer holds. */
+  matched: number;
+  /** Median time of each pass phase (observe: PVE and caches; decide: the core), in ms. */
+  phaseMs: Record<string, number>;
+};
 
 /** The `--v8-flags=` of deno.json's compile task: what the shipped daemon runs with. */
 async function shippedV8Flags(): Promise<string> {
@@ -29,153 +59,182 @@ async function shippedV8Flags(): Promise<string> {
   const m = /--v8-flags=([^'" ]+)/.exec(String(deno.tasks?.compile ?? ""));
   return m ? `,${m[1]}` : "";
 }
-const arg = (name: string, d: number) => {
-  const i = Deno.args.indexOf(name);
-  return i >= 0 ? Number(Deno.args[i + 1]) : d;
+const arg = (args: string[], name: string, d: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : d;
 };
 
-async function child(kubeconfigPath: string): Promise<void> {
+async function child(kubeconfigPath: string, configPath: string): Promise<void> {
   // Everything `proxscale run` loads at start (config schema, metrics, HTTP, PVE client), so the
   // figure is the daemon's, not only the informers'.
   await import("../cli/run.ts");
-  const client = KubeClient.fromKubeconfig(await Deno.readTextFile(kubeconfigPath));
-  const informers = createClusterInformers(client);
-  informers.start();
-  await informers.synced();
-  (globalThis as { gc?: () => void }).gc?.();
-  const syncedRss = Deno.memoryUsage().rss;
+  // The configuration as plain data (what `run` gets from its file or CRDs after validation).
+  const config = JSON.parse(await Deno.readTextFile(configPath)) as Config;
+  const metrics = createMetrics();
+  const tracing = createTracing();
+  const providers = new Map<string, MachineProvider>();
+  for (const p of config.providers) {
+    const c = await connectPveClient(p, { observe: (e) => metrics.observePveCall(e) });
+    if (!c.ok) throw new Error(c.error.message);
+    providers.set(
+      p.name,
+      new ProxmoxProvider({ client: tracePveClient(c.value, tracing), provider: p }),
+    );
+  }
+  const kube = KubeClient.fromKubeconfig(await Deno.readTextFile(kubeconfigPath));
   const queue = new MemoryJobQueue<JobData>();
-  const config = demoConfig({
-    url: "https://127.0.0.1:1",
-    tokenId: "x@pve!y",
-    fingerprint: "",
-    hosts: ["pve1"],
-  });
-  const ctx: DaemonContext = {
-    kube: client,
-    informers,
-    providers: new Map(),
-    config: () => config,
-    queue,
-    clock: { now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
-    report: () => {},
-    hook: () => Promise.resolve(),
-    pollInterval: 1000,
-  };
   let passes = 0;
+  let last: Pick<ProbeResult, "seen" | "matched"> | undefined;
+  const phases = new Map<string, number[]>();
   const done = Promise.withResolvers<void>();
-  const loop = new ReconcileLoop(ctx, new Executor(ctx), {
-    tickMs: 200,
-    isLeader: () => true,
-    paused: () => true,
-    onPass: () => {
-      if (++passes === 5) done.resolve();
-    },
+  const daemon = await startDaemon({
+    config,
+    kube,
+    providers,
+    queue,
+    tracing,
+    leaderElection: false,
+    paused: true,
+    tickMs: Number(Deno.env.get("PROBE_TICK_MS") ?? 200),
     onError: (m) => console.error(m),
+    onPhase: (name, ms) => phases.set(name, [...phases.get(name) ?? [], ms]),
+    onPass: (_plan, _acted, snap) => {
+      const vms = new Set(snap.vms.map((v) => v.claim));
+      const nodes = new Set(snap.nodes.map((n) => n.providerID));
+      last = {
+        seen: {
+          pods: snap.pods.length,
+          nodes: snap.nodes.length,
+          nodeClaims: snap.nodeClaims.length,
+          vms: snap.vms.length,
+          hosts: snap.hosts.length,
+        },
+        matched: snap.nodeClaims.filter((c) => vms.has(c.name) && nodes.has(c.providerID)).length,
+      };
+      if (Deno.env.get("PROBE_DEBUG")) console.error(JSON.stringify(Deno.memoryUsage()));
+      if (++passes === PASSES) done.resolve();
+    },
   });
-  loop.start();
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const syncedRss = Deno.memoryUsage().rss;
+  if (Deno.env.get("PROBE_DEBUG")) console.error("synced", JSON.stringify(Deno.memoryUsage()));
   await done.promise;
-  await loop.stop();
-  (globalThis as { gc?: () => void }).gc?.();
+  gc?.();
   const rss = Deno.memoryUsage().rss;
-  console.log(JSON.stringify({
+  const out: ProbeResult = {
     rssBytes: rss,
     syncedRssBytes: syncedRss,
     heapUsed: Deno.memoryUsage().heapUsed,
-    pods: informers.pods.list().length,
-    nodes: informers.nodes.list().length,
+    heapTotal: Deno.memoryUsage().heapTotal,
     passes,
-  }));
-  await informers.stop();
+    ...last!,
+    phaseMs: Object.fromEntries(
+      [...phases].map((
+        [k, v],
+      ) => [k, Math.round(v.sort((a: number, b: number) => a - b)[v.length >> 1]!)]),
+    ),
+  };
+  if (Deno.env.get("PROBE_DEBUG")) {
+    const st = await Deno.readTextFile("/proc/self/status");
+    console.error(st.split("\n").filter((l) => /^(Rss|VmRSS|Threads)/.test(l)).join(" | "));
+    if (Deno.env.get("PROBE_DEBUG") === "smaps") {
+      await Deno.copyFile("/proc/self/smaps", "/tmp/probe_smaps.txt");
+    }
+    console.error(JSON.stringify(Deno.memoryUsage()));
+  }
+  console.log(JSON.stringify(out));
+  await daemon.stop();
   await queue.close();
 }
 
-async function parent(): Promise<void> {
-  const nodes = arg("--nodes", 1000);
-  const pods = arg("--pods", 30_000);
+/**
+ * Fills the fakes with `nodes` managed nodes and `pods` pods, runs the child with the shipped
+ * V8 flags (plus `extraV8`) and returns what it printed.
+ */
+export async function runMemoryProbe(
+  nodes: number,
+  pods: number,
+  extraV8 = V8_EXTRA,
+): Promise<ProbeResult> {
   const { startFakeKube } = await import("../fakes/fake_kube/server.ts");
+  const { startFakePve } = await import("../fakes/fake_pve/server.ts");
+  const inv = await import("./memory_probe_inventory.ts");
   const kube = await startFakeKube({ seed: 1, tls: false, historyLimit: 100 });
+  const pve = await startFakePve({
+    seed: 1,
+    model: {
+      hosts: inv.hostNames(nodes).map((name) => ({ name, cpus: 256, memory: 512 * 2 ** 30 })),
+    },
+  });
+  const file = await Deno.makeTempFile({ suffix: ".kubeconfig" });
+  const configFile = await Deno.makeTempFile({ suffix: ".json" });
   try {
     for (const k of KINDS) {
       kube.store.create("customresourcedefinitions.apiextensions.k8s.io", crdObject(k));
     }
-    for (let i = 0; i < nodes; i++) {
-      const name = `node-${i}`;
-      kube.store.create("nodes", {
-        apiVersion: "v1",
-        kind: "Node",
-        metadata: {
-          name,
-          labels: { "kubernetes.io/hostname": name, "proxscale.io/nodepool": "general" },
-        },
-        spec: { providerID: `proxmox://demo/${1000 + i}` },
-        status: { allocatable: { cpu: "8", memory: "32Gi", pods: "110" } },
-      });
-    }
-    for (let i = 0; i < pods; i++) {
-      kube.store.create("pods", {
-        apiVersion: "v1",
-        kind: "Pod",
-        metadata: {
-          name: `app-${i}`,
-          namespace: "default",
-          labels: { app: `app-${i % 50}` },
-          ownerReferences: [{
-            apiVersion: "apps/v1",
-            kind: "ReplicaSet",
-            name: `rs-${i % 50}`,
-            uid: `u${i % 50}`,
-            controller: true,
-          }],
-        },
-        spec: {
-          nodeName: `node-${i % nodes}`,
-          containers: [{
-            name: "c",
-            image: "app:1",
-            resources: { requests: { cpu: "100m", memory: "128Mi" } },
-          }],
-        },
-      }, { namespace: "default" });
-    }
-    const file = await Deno.makeTempFile({ suffix: ".kubeconfig" });
+    const config = inv.probeConfig({
+      url: pve.url,
+      tokenId: pve.tokenId,
+      fingerprint: pve.fingerprint,
+      nodes,
+    });
+    inv.fillInventory(
+      kube.store as unknown as Parameters<typeof inv.fillInventory>[0],
+      pve.model,
+      config,
+      nodes,
+      pods,
+    );
     await Deno.writeTextFile(file, kube.kubeconfig());
+    await Deno.writeTextFile(configFile, JSON.stringify(config));
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         "-A",
-        `--v8-flags=--expose-gc${await shippedV8Flags()}${V8_EXTRA}`,
+        `--v8-flags=--expose-gc${await shippedV8Flags()}${extraV8}`,
         new URL(import.meta.url).pathname,
         "--child",
         file,
+        configFile,
       ],
+      env: { PROXSCALE_DEMO_TOKEN: pve.tokenSecret },
       stdout: "piped",
       stderr: "inherit",
     }).output();
-    await Deno.remove(file);
     const line = new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "{}";
-    const r = JSON.parse(line) as {
-      rssBytes: number;
-      syncedRssBytes: number;
-      heapUsed: number;
-      pods: number;
-      nodes: number;
-      passes: number;
-    };
-    const mb = r.rssBytes / 2 ** 20;
-    console.log(
-      `daemon watching ${r.nodes} nodes and ${r.pods} pods, ${r.passes} passes: ` +
-        `RSS ${mb.toFixed(0)} MB (limit 150 MB) ${mb < 150 ? "OK" : "OVER"}; ` +
-        `after the first list ${(r.syncedRssBytes / 2 ** 20).toFixed(0)} MB, ` +
-        `JS heap in use ${(r.heapUsed / 2 ** 20).toFixed(0)} MB`,
-    );
+    if (!out.success) throw new Error(`the probe's child failed: ${line}`);
+    return JSON.parse(line) as ProbeResult;
   } finally {
+    await Deno.remove(file).catch(() => {});
+    await Deno.remove(configFile).catch(() => {});
+    await pve.close();
     await kube.close();
   }
 }
 
+async function main(args: string[]): Promise<void> {
+  const nodes = arg(args, "--nodes", 1000);
+  const pods = arg(args, "--pods", 30_000);
+  const r = await runMemoryProbe(nodes, pods);
+  if (args.includes("--json")) {
+    console.log(JSON.stringify(r));
+    return;
+  }
+  const mb = (b: number) => (b / 2 ** 20).toFixed(0);
+  const over = r.rssBytes > 120 * 2 ** 20;
+  console.log(
+    `daemon managing ${r.seen.nodeClaims} NodeClaims (${r.matched} with their VM and Node; ` +
+      `${r.seen.vms} VMs on ${r.seen.hosts} hosts, ${r.seen.nodes} nodes) and watching ` +
+      `${r.seen.pods} pods, ${r.passes} passes: RSS ${mb(r.rssBytes)} MB (limit 120 MB at ` +
+      `1,000/30,000) ${over ? "OVER" : "OK"}; after the first list ${mb(r.syncedRssBytes)} MB, ` +
+      `JS heap in use ${mb(r.heapUsed)} MB of ${mb(r.heapTotal)} MB committed; median pass ` +
+      `${r.phaseMs.total} ms (observe ${r.phaseMs.observe} ms, decide ${r.phaseMs.decide} ms)`,
+  );
+}
+
 if (import.meta.main) {
   const i = Deno.args.indexOf("--child");
-  if (i >= 0) await child(Deno.args[i + 1]!);
-  else await parent();
+  if (i >= 0) await child(Deno.args[i + 1]!, Deno.args[i + 2]!);
+  else await main(Deno.args);
 }

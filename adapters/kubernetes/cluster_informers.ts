@@ -16,6 +16,7 @@ import type {
 import type { Backoff } from "./backoff.ts";
 import type { KubeClient } from "./client.ts";
 import { Informer } from "./informer.ts";
+import { Interner, internPod } from "./intern.ts";
 import type { Log } from "./log.ts";
 import { nodeClaimFromKube, nodeFromKube, pdbFromKube, podFromKube } from "./translate.ts";
 import {
@@ -77,11 +78,16 @@ export function createClusterInformers(
     ...(opts.random ? { random: opts.random } : {}),
     ...(opts.now ? { now: opts.now } : {}),
   };
+  // Replicas repeat their namespace, labels, requests and tolerations: the cache shares them.
+  const interner = new Interner();
   const pods = new Informer<Pod>({
     ...common,
     path: "/api/v1/pods",
     resource: "pods",
-    translate: podFromKube,
+    translate: (obj) => {
+      const r = podFromKube(obj);
+      return r.ok ? { ok: true, value: internPod(r.value, interner) } : r;
+    },
   });
   const nodes = new Informer<Node>({
     ...common,
