@@ -19,7 +19,7 @@ import { KubeClient } from "../adapters/kubernetes/client.ts";
 import { LeaderElector } from "../adapters/kubernetes/leader_elector.ts";
 import type { Check, HealthSource } from "../adapters/telemetry/health.ts";
 import { livenessCheck } from "../adapters/telemetry/health.ts";
-import { httpHandler } from "./http.ts";
+import { probeResponse } from "./probe_response.ts";
 import {
   type FromWorker,
   LEADER_UNTIL,
@@ -62,11 +62,13 @@ export function serveFrontDoor(scope: Scope = self as unknown as Scope): void {
     },
     readiness: () => facts.checks,
   };
-  // Probes are answered here; the metrics registry lives on the main thread.
-  const probes = httpHandler({
-    health,
-    metrics: { collect: () => Promise.reject(new Error("not served by the front door")) },
-  });
+  // Probes are answered here, in the body format of daemon/http.ts (its module, with the
+  // metrics registry it imports, stays on the main thread: this thread loads little).
+  const probes = (req: Request): Promise<Response> => {
+    const path = new URL(req.url).pathname;
+    const checks = path === "/readyz" ? health.readiness() : [health.liveness()];
+    return Promise.resolve(probeResponse(checks));
+  };
   const forward = async (req: Request): Promise<Response> => {
     const id = nextId++;
     const body = req.method === "GET" || req.method === "HEAD"

@@ -14,6 +14,7 @@
 import type { Check, HealthSource } from "../adapters/telemetry/health.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "../adapters/telemetry/metrics.ts";
 import { defaultRedactor, describeError, type Redactor } from "../adapters/telemetry/redact.ts";
+import { probeResponse } from "./probe_response.ts";
 
 export type HttpServerOptions = {
   /** Default 127.0.0.1; a pod passes 0.0.0.0 (the kubelet probes the pod IP). */
@@ -85,11 +86,8 @@ export function httpHandler(opts: HttpServerOptions): (req: Request) => Promise<
   const redactor = opts.redactor ?? defaultRedactor;
   const text = (status: number, body: string, type = TEXT) =>
     new Response(redactor.scrub(body), { status, headers: { "content-type": type } });
-  const probe = (checks: Check[]) => {
-    const ok = checks.every((c) => c.ok);
-    const lines = checks.map((c) => `[${c.ok ? "+" : "-"}]${c.name} ${c.detail}`);
-    return text(ok ? 200 : 503, `${lines.join("\n")}\n${ok ? "ok" : "not ok"}\n`);
-  };
+  const probe = (checks: Check[]) =>
+    probeResponse(checks.map((c) => ({ ...c, detail: redactor.scrub(c.detail) })));
 
   return async (req) => {
     const path = new URL(req.url).pathname;

@@ -24,13 +24,14 @@ import { KubeClient } from "../adapters/kubernetes/client.ts";
 import { crdObject, KINDS } from "../adapters/kubernetes/crds.ts";
 import { connectPveClient } from "../adapters/proxmox/client.ts";
 import { ProxmoxProvider } from "../adapters/proxmox/provider.ts";
-import type { MachineProvider } from "../adapters/proxmox/port.ts";
+import type { MachineProvider } from "../daemon/ports/provider.ts";
 import { MemoryJobQueue } from "../adapters/queue/memory.ts";
 import { createTracing } from "../adapters/telemetry/tracing.ts";
 import { tracePveClient } from "../adapters/telemetry/traced_clients.ts";
 import { createMetrics } from "../adapters/telemetry/metrics.ts";
 import type { JobData } from "../daemon/context.ts";
 import { startDaemon } from "../daemon/daemon.ts";
+import { startFrontDoor } from "../daemon/front_door.ts";
 import type { Config } from "../core/model.ts";
 
 const V8_EXTRA = Deno.env.get("PROBE_V8") ?? "";
@@ -87,13 +88,21 @@ async function child(kubeconfigPath: string, configPath: string): Promise<void> 
   let last: Pick<ProbeResult, "seen" | "matched"> | undefined;
   const phases = new Map<string, number[]>();
   const done = Promise.withResolvers<void>();
+  // The front door as `proxscale run` has it: the HTTP port and the Lease on their own thread
+  // (a second V8 isolate, part of the daemon's resident set).
+  const door = await startFrontDoor({
+    http: { hostname: "127.0.0.1", port: 0 },
+    handler: () => Promise.resolve(new Response("")),
+    lease: { kc: kube.kc, namespace: "default", name: "memory-probe", identity: "probe" },
+  });
+  if (!door.ok) throw new Error(door.error.message);
   const daemon = await startDaemon({
     config,
     kube,
     providers,
     queue,
     tracing,
-    leaderElection: false,
+    elector: door.value.elector,
     paused: true,
     tickMs: Number(Deno.env.get("PROBE_TICK_MS") ?? 200),
     onError: (m) => console.error(m),
@@ -145,6 +154,7 @@ async function child(kubeconfigPath: string, configPath: string): Promise<void> 
   }
   console.log(JSON.stringify(out));
   await daemon.stop();
+  await door.value.close();
   await queue.close();
 }
 

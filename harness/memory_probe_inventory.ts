@@ -10,7 +10,7 @@
  *
  * May import: core/, adapters/, daemon/, sim/, harness/ (the fakes are passed in, never imported).
  */
-import type { Config, NodeClaim } from "../core/model.ts";
+import type { ConditionType, Config, NodeClaim } from "../core/model.ts";
 import { GiB } from "../core/quantity.ts";
 import { templateHash } from "../core/drift.ts";
 import { providerIdFor, REGISTERED_LABEL_KEY } from "../core/lifecycle_nodes.ts";
@@ -205,7 +205,7 @@ function nodeName(i: number): string {
 
 const hex = (n: number) => (n & 255).toString(16).padStart(2, "0").toUpperCase();
 
-function cond(type: string, message: string, t: number) {
+function cond(type: ConditionType, message: string, t: number) {
   return { type, status: "True" as const, reason: type, message, lastTransitionTime: t };
 }
 
