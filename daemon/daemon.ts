@@ -163,20 +163,41 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   elector?.start();
   await informers.synced();
   let worker: JobWorker | undefined;
+  let closing: Promise<void> | undefined;
+  let halted = false;
   const gate = jobHandler(ctx);
-  // Only the lease holder runs jobs: a follower's worker would act without the lease.
-  worker = o.queue.startWorker(async (job) => {
-    if (!isLeader()) {
-      return jobFailed(reason("Paused", "this replica is not the leader: it runs no jobs"));
+  // Only the lease holder runs jobs. A follower takes none at all: with a shared queue (Redis)
+  // its worker would take jobs it cannot run and fail them, spending their retries' backoff
+  // while the leader waits. The worker starts when leadership does and closes when it ends
+  // (its running jobs finish); the check in the handler covers the moment in between.
+  const startWorker = () =>
+    o.queue.startWorker(async (job) => {
+      if (!isLeader()) {
+        return jobFailed(reason("Paused", "this replica is not the leader: it runs no jobs"));
+      }
+      return await gate(job);
+    }, {
+      concurrency: o.concurrency ?? 8,
+      ...(o.onJobEvent ? { onEvent: o.onJobEvent } : {}),
+    });
+  const followLease = () => {
+    if (halted || closing) return;
+    const leading = isLeader();
+    if (leading && !worker) worker = startWorker();
+    else if (!leading && worker) {
+      const w = worker;
+      worker = undefined;
+      closing = w.close(false).finally(() => (closing = undefined));
     }
-    return await gate(job);
-  }, {
-    concurrency: o.concurrency ?? 8,
-    ...(o.onJobEvent ? { onEvent: o.onJobEvent } : {}),
-  });
+  };
+  followLease();
+  const leaseWatch = setInterval(followLease, 100);
   loop.start();
   const halt = async (force: boolean) => {
+    halted = true;
+    clearInterval(leaseWatch);
     await loop.stop(force);
+    if (!force) await closing;
     if (worker) await worker.close(force);
     worker = undefined;
     await elector?.stop();

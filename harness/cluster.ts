@@ -13,7 +13,7 @@ import { crdObject, KINDS } from "../adapters/kubernetes/crds.ts";
 import { PveClient } from "../adapters/proxmox/client.ts";
 import { ProxmoxProvider } from "../adapters/proxmox/provider.ts";
 import type { MachineProvider } from "../daemon/ports/provider.ts";
-import type { JobQueue } from "../daemon/ports/queue.ts";
+import type { JobEvent, JobQueue } from "../daemon/ports/queue.ts";
 import { type Daemon, startDaemon } from "../daemon/daemon.ts";
 import type { Tracing } from "../adapters/telemetry/tracing.ts";
 import type { PassObserver } from "../daemon/loop.ts";
@@ -72,6 +72,8 @@ export type DaemonSpawnOptions = {
   report?: (d: DecisionReport) => void;
   /** Called after each pass with its plan (a test reads why pods were left without a VM). */
   onPass?: PassObserver;
+  /** What this daemon's queue worker does with each job. */
+  onJobEvent?: (e: JobEvent) => void;
   identity?: string;
   tickMs?: number;
   /** Configuration for this instance (default: the cluster's). */
@@ -205,6 +207,7 @@ export async function startDemoCluster(o: ClusterOptions = {}): Promise<DemoClus
       pollInterval: 200,
       ...(s.report ? { report: s.report } : {}),
       ...(s.onPass ? { onPass: s.onPass } : {}),
+      ...(s.onJobEvent ? { onJobEvent: s.onJobEvent } : {}),
       ...(s.log ? { log: s.log } : {}),
       ...(s.onError ? { onError: s.onError } : {}),
       hook: (step) => crash(step),
