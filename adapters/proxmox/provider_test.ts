@@ -3,7 +3,7 @@
  * machines, a host whose VM configs answer a host-down error (or whose breaker is open) is
  * reported as unknown instead of failing the listing, and list() is the listing's machines.
  *
- * May import: this folder, core/, daemon/ports/ (types).
+ * May import: this folder, core/.
  */
 import assert from "node:assert/strict";
 import { err, ok, type Result } from "../../core/result.ts";
