@@ -1,0 +1,132 @@
+/**
+ * Tests of crd_source.ts: Provider, MachineTemplate and NodePool objects plus the settings
+ * ConfigMap become the same Config a file would, and every problem names its object.
+ *
+ * May import: this folder, core/.
+ */
+import assert from "node:assert/strict";
+import {
+  CONFIG_API_VERSION,
+  configFromObjects,
+  type CrdProblem,
+  formatCrdProblem,
+  SETTINGS_CONFIGMAP,
+  SETTINGS_KEY,
+} from "./crd_source.ts";
+
+const provider = {
+  apiVersion: CONFIG_API_VERSION,
+  kind: "Provider",
+  metadata: { name: "home" },
+  spec: {
+    endpoint: "https://pve.example:8006",
+    tokenId: "root@pam!proxscale",
+    tokenSecret: { env: "PVE_TOKEN" },
+    hosts: [{ name: "pve1" }],
+    vmidRange: { lower: 9000, upper: 9099 },
+  },
+};
+const template = {
+  apiVersion: CONFIG_API_VERSION,
+  kind: "MachineTemplate",
+  metadata: { name: "worker" },
+  spec: {
+    provider: "home",
+    source: { clone: { templateVmid: 8000 } },
+    shapes: [{ cpu: 2, memory: "4Gi" }],
+  },
+};
+const pool = {
+  apiVersion: CONFIG_API_VERSION,
+  kind: "NodePool",
+  metadata: { name: "general" },
+  spec: { machineTemplate: "worker" },
+};
+const settings = (text: string) => ({
+  apiVersion: "v1",
+  kind: "ConfigMap",
+  metadata: { name: SETTINGS_CONFIGMAP, namespace: "proxscale-system" },
+  data: { [SETTINGS_KEY]: text },
+});
+
+/** The problems of objects that must be refused, formatted. */
+function problems(objects: unknown[]): string[] {
+  const r = configFromObjects(objects);
+  assert.ok(!r.ok, "the objects should be refused");
+  return r.error.map((p: CrdProblem) => formatCrdProblem(p));
+}
+
+Deno.test("the three kinds and the settings ConfigMap become a Config; other objects are ignored", () => {
+  const r = configFromObjects([
+    { apiVersion: "v1", kind: "Secret", metadata: { name: "x" } },
+    pool,
+    template,
+    provider,
+    settings("settings:\n  launchTimeout: 2m\n"),
+    "not an object",
+    null,
+  ]);
+  assert.ok(r.ok, r.ok ? "" : r.error.map(formatCrdProblem).join("\n"));
+  assert.deepEqual(r.value.providers.map((p) => p.name), ["home"]);
+  assert.deepEqual(r.value.machineTemplates.map((t) => t.name), ["worker"]);
+  assert.deepEqual(r.value.nodePools.map((p) => p.name), ["general"]);
+  assert.equal(r.value.settings.launchTimeout, 120_000);
+});
+
+Deno.test("without a settings ConfigMap the defaults apply", () => {
+  const r = configFromObjects([provider, template, pool]);
+  assert.ok(r.ok);
+  assert.equal(r.value.settings.launchTimeout, 600_000);
+  assert.ok(!("queue" in r.value));
+});
+
+Deno.test("a schema problem names the object and the field inside its spec", () => {
+  const bad = { ...pool, spec: { machineTemplate: "worker", weight: "fifty" } };
+  const got = problems([provider, template, bad]);
+  assert.equal(got.length, 1, got.join("\n"));
+  assert.match(got[0]!, /^NodePool\/general: spec\.weight: /);
+});
+
+Deno.test("an unknown spec field is named by object and path", () => {
+  const bad = { ...pool, spec: { machineTemplate: "worker", maxNodez: 3 } };
+  assert.deepEqual(problems([provider, template, bad]), [
+    "NodePool/general: spec.maxNodez: unknown field",
+  ]);
+});
+
+Deno.test("a missing kind says no such objects were found", () => {
+  assert.deepEqual(problems([provider, template]), ["NodePool: no NodePool objects found"]);
+});
+
+Deno.test("a cross-reference problem names the object that refers", () => {
+  const bad = { ...pool, spec: { machineTemplate: "wrker" } };
+  assert.deepEqual(problems([provider, template, bad]), [
+    'NodePool/general: spec.machineTemplate: no MachineTemplate named "wrker" (known: worker)',
+  ]);
+});
+
+Deno.test("an object of the wrong API version is refused by name", () => {
+  const old = { ...provider, apiVersion: "proxscale.io/v0" };
+  assert.deepEqual(problems([old, template, pool]), [
+    'Provider/home: apiVersion: must be proxscale.io/v1alpha1, got "proxscale.io/v0"',
+  ]);
+});
+
+Deno.test("the settings ConfigMap allows only settings and queue, and must be YAML", () => {
+  assert.deepEqual(problems([provider, template, pool, settings("nodePools: []\n")]), [
+    `ConfigMap/${SETTINGS_CONFIGMAP}: data.config.yaml.nodePools: unknown field`,
+  ]);
+  const [broken] = problems([provider, template, pool, settings("settings: [\n")]);
+  assert.match(broken!, /^ConfigMap\/proxscale-settings: data\.config\.yaml: not valid YAML: /);
+});
+
+Deno.test("a settings problem is named at the ConfigMap with its path", () => {
+  const got = problems([provider, template, pool, settings("settings:\n  launchTimeout: soon\n")]);
+  assert.equal(got.length, 1, got.join("\n"));
+  assert.match(got[0]!, /^ConfigMap\/proxscale-settings: settings\.launchTimeout: /);
+});
+
+Deno.test("formatCrdProblem leaves out an empty path", () => {
+  assert.equal(formatCrdProblem({ object: "NodePool", path: "", message: "m" }), "NodePool: m");
+  assert.equal(formatCrdProblem({ object: "A/b", path: "spec.x", message: "m" }), "A/b: spec.x: m");
+});

@@ -1,0 +1,136 @@
+/**
+ * Tests of provider.ts's listing over an in-memory PVE client stub: which VMs are proxscale's
+ * machines, a host whose VM configs answer a host-down error (or whose breaker is open) is
+ * reported as unknown instead of failing the listing, and list() is the listing's machines.
+ *
+ * May import: this folder, core/.
+ */
+import assert from "node:assert/strict";
+import { err, ok, type Result } from "../../core/result.ts";
+import type { PveClient } from "./client.ts";
+import { localError, type PveError, type PveErrorKind } from "./errors.ts";
+import { ProxmoxProvider } from "./provider.ts";
+import type { ResourceVm, VmConfig } from "./schemas.ts";
+import { claim, provider } from "./testing/fixtures.ts";
+import { claimDescription } from "./vm_config.ts";
+
+const fail = (kind: PveErrorKind): PveError => localError(kind, "GET /x", kind);
+const ours = (name = claim.name): VmConfig => ({
+  digest: "d",
+  name,
+  cores: 2,
+  memory: 4096,
+  description: claimDescription({ ...claim, name }),
+  tags: "proxscale",
+});
+
+/** The stub: the cluster's VM list, configs by "host/vmid" and hosts whose breaker is open. */
+function providerOver(
+  vms: ResourceVm[],
+  configs: Record<string, Result<VmConfig, PveError>>,
+  tripped: string[] = [],
+) {
+  const asked: string[] = [];
+  const client = {
+    resourcesVm: () => Promise.resolve(ok(vms)),
+    hostTripped: (h: string) => tripped.includes(h),
+    vmConfig: (h: string, id: number) => {
+      asked.push(`${h}/${id}`);
+      return Promise.resolve(configs[`${h}/${id}`] ?? err(fail("notFound")));
+    },
+  };
+  const p = new ProxmoxProvider({
+    client: client as unknown as PveClient,
+    provider,
+    sleep: () => Promise.resolve(),
+  });
+  return { p, asked };
+}
+
+const vm = (node: string, vmid: number, extra: Partial<ResourceVm> = {}): ResourceVm => ({
+  type: "qemu",
+  vmid,
+  node,
+  status: "running",
+  tags: "proxscale",
+  ...extra,
+});
+
+Deno.test("a host whose VM config answers a host-down error is unknown; the other hosts list", async () => {
+  for (const kind of ["nodeUnreachable", "timeout", "connection", "circuitOpen"] as const) {
+    const { p } = providerOver([vm("pve1", 1001), vm("pve2", 1002)], {
+      "pve1/1001": ok(ours("general-a")),
+      "pve2/1002": err(fail(kind)),
+    });
+    const l = await p.listing();
+    assert.ok(l.ok, `${kind}: ${l.ok ? "" : l.error.message}`);
+    assert.deepEqual(l.value.unknownHosts, ["pve2"], kind);
+    assert.deepEqual(l.value.machines.map((m) => [m.host, m.vmid, m.claim]), [
+      ["pve1", 1001, "general-a"],
+    ]);
+  }
+});
+
+Deno.test("a host whose breaker is open is unknown without asking it", async () => {
+  const { p, asked } = providerOver(
+    [vm("pve2", 1003), vm("pve1", 1001), vm("pve2", 1002)],
+    { "pve1/1001": ok(ours()) },
+    ["pve2"],
+  );
+  const l = await p.listing();
+  assert.ok(l.ok);
+  assert.deepEqual(l.value.unknownHosts, ["pve2"], "listed once");
+  assert.deepEqual(asked, ["pve1/1001"]);
+});
+
+Deno.test("any other config error fails the listing, naming the VM", async () => {
+  const { p } = providerOver([vm("pve1", 1001)], { "pve1/1001": err(fail("auth")) });
+  const l = await p.listing();
+  assert.ok(!l.ok);
+  assert.equal(l.error.kind, "Api");
+  assert.match(l.error.message, /read config of VM 1001/);
+});
+
+Deno.test("templates, containers, VMs gone since the listing and foreign VMs are not machines", async () => {
+  const { p, asked } = providerOver([
+    vm("pve1", 1001),
+    vm("pve1", 1002, { template: true }),
+    vm("pve1", 1003, { type: "lxc" }),
+    vm("pve1", 1004),
+    vm("pve1", 500, { tags: "other" }),
+    { type: "qemu", vmid: 1005, node: "pve1", status: "stopped" },
+    vm("pve1", 1006),
+  ], {
+    "pve1/1001": ok(ours("general-a")),
+    "pve1/1005": ok(ours("general-b")),
+    "pve1/1006": ok({ digest: "d", name: "someone-else", tags: "proxscale" }),
+  });
+  const l = await p.listing();
+  assert.ok(l.ok);
+  assert.deepEqual(asked, ["pve1/1001", "pve1/1004", "pve1/1005", "pve1/1006"]);
+  assert.deepEqual(
+    l.value.machines.map((m) => [m.vmid, m.claim, m.status]),
+    [[1001, "general-a", "running"], [1005, "general-b", "stopped"]],
+    "an untagged VM in the managed range with our description is ours",
+  );
+  assert.deepEqual(l.value.unknownHosts, []);
+});
+
+Deno.test("list() answers the listing's machines and fails when the cluster list fails", async () => {
+  const { p } = providerOver([vm("pve1", 1001), vm("pve2", 1002)], {
+    "pve1/1001": ok(ours("general-a")),
+    "pve2/1002": err(fail("nodeUnreachable")),
+  });
+  const [list, listing] = [await p.list(), await p.listing()];
+  assert.ok(list.ok && listing.ok);
+  assert.deepEqual(list.value, listing.value.machines);
+  assert.equal(list.value[0]!.size.cpu, 2000);
+
+  const down = new ProxmoxProvider({
+    client: { resourcesVm: () => Promise.resolve(err(fail("auth"))) } as unknown as PveClient,
+    provider,
+  });
+  const r = await down.list();
+  assert.ok(!r.ok);
+  assert.match(r.error.message, /^list VMs: /);
+});
