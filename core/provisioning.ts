@@ -18,7 +18,7 @@ import {
   podRequestsOf,
 } from "./pod_requests.ts";
 import { cheapestShapeWithin, requirementsOn } from "./requirement_sets.ts";
-import type { PodAffinityTerm, Requirement } from "./model.ts";
+import type { NodeSelectorTerm, PodAffinityTerm, Requirement } from "./model.ts";
 import { matchesAll, matchesNodeConstraints, matchesTerm } from "./requirements.ts";
 import { untoleratedTaint } from "./taints.ts";
 import {
@@ -457,6 +457,20 @@ class Provisioner {
     return "yes";
   }
 
+  /**
+   * Could a new node's host label change whether `pod` may go there? Only if its node
+   * preference, one of its own affinity, anti-affinity or spread terms, or a placed pod's
+   * anti-affinity names that key.
+   */
+  #hostKeyMatters(pod: Pod, pref: NodeSelectorTerm | undefined): boolean {
+    const key = HOST_LABEL_KEY;
+    if (pref?.matchExpressions?.some((e) => e.key === key)) return true;
+    if (pod.requiredPodAffinity?.some((t) => t.topologyKey === key)) return true;
+    if (pod.requiredPodAntiAffinity?.some((t) => t.topologyKey === key)) return true;
+    if (pod.topologySpreadConstraints?.some((t) => t.topologyKey === key)) return true;
+    return this.topo.antiAffinityKeys().has(key);
+  }
+
   #topologyOk(
     p: PodInfo,
     labels: Record<string, string>,
@@ -783,15 +797,24 @@ class Provisioner {
         const constrained = pref !== undefined || pod.requiredPodAffinity?.length ||
           pod.requiredPodAntiAffinity?.length || pod.topologySpreadConstraints?.length ||
           this.topo.hasAntiAffinity;
+        // When nothing keys on the host label, hosts of one zone get the same answer: it is
+        // asked once per zone (the labels differ only by the host).
+        const byHost = constrained && this.#hostKeyMatters(pod, pref);
+        const perZone = new Map<string, boolean>();
         hosts = !constrained ? fit.hosts : fit.hosts.filter((h) => {
+          if (!byHost) {
+            const known = perZone.get(h.zone);
+            if (known !== undefined) return known;
+          }
           const labels = {
             ...fit.labels,
             [ZONE_KEY]: h.zone,
             [HOST_LABEL_KEY]: h.name,
             [HOSTNAME_KEY]: name,
           };
-          if (pref && !matchesTerm(labels, pref)) return false;
-          return this.#topologyOk(p, labels).ok;
+          const ok = (!pref || matchesTerm(labels, pref)) && this.#topologyOk(p, labels).ok;
+          if (!byHost) perZone.set(h.zone, ok);
+          return ok;
         });
         zones = fit.zones.filter((z) => hosts.some((h) => h.zone === z));
         zones = preferEmptiestZones(this.topo, pod, zones);

@@ -186,6 +186,11 @@ export class TopologyIndex {
     return undefined;
   }
 
+  /** The topology keys placed pods' anti-affinity terms use (the keys a check looks at). */
+  antiAffinityKeys(): ReadonlySet<string> {
+    return new Set(this.#ownersAt.keys());
+  }
+
   /** Whether any placed pod has anti-affinity (a fast path for the common case of none). */
   get hasAntiAffinity(): boolean {
     return this.#owners.size > 0;
