@@ -668,21 +668,27 @@ class Provisioner {
         continue;
       }
       const ctx = fit.ctx;
-      const need = {
-        cpu: ctx.dsOverhead.cpu + p.req.cpu,
-        memory: ctx.dsOverhead.memory + p.req.memory,
-      };
-      const shape = cheapestShapeWithin(
-        ctx.template,
-        need,
-        this.config.settings.cost,
-        fit.types,
-        INSTANCE_TYPE_KEY,
-      );
+      const shape = this.#freshShape(p, fit);
       if (!shape || ctx.dsPods + 1 > ctx.template.maxPods) return undefined;
       key += `${shape.name}|`;
     }
     return key;
+  }
+
+  /** The cheapest shape of `fit`'s pool that holds `p` beside the pool's DaemonSets. */
+  #freshShape(p: PodInfo, fit: Exclude<PoolFit, { reason: Reason }>): Shape | undefined {
+    const ctx = fit.ctx;
+    const need = {
+      cpu: ctx.dsOverhead.cpu + p.req.cpu,
+      memory: ctx.dsOverhead.memory + p.req.memory,
+    };
+    return cheapestShapeWithin(
+      ctx.template,
+      need,
+      this.config.settings.cost,
+      fit.types,
+      INSTANCE_TYPE_KEY,
+    );
   }
 
   #openFresh(p: PodInfo, pref: Pref | undefined): { ok: true } | { ok: false; reason: Reason } {
@@ -731,17 +737,7 @@ class Provisioner {
         );
         continue;
       }
-      const need = {
-        cpu: ctx.dsOverhead.cpu + p.req.cpu,
-        memory: ctx.dsOverhead.memory + p.req.memory,
-      };
-      const shape = cheapestShapeWithin(
-        ctx.template,
-        need,
-        this.config.settings.cost,
-        fit.types,
-        INSTANCE_TYPE_KEY,
-      );
+      const shape = this.#freshShape(p, fit);
       if (!shape || ctx.dsPods + 1 > ctx.template.maxPods) {
         fail(
           reason(
