@@ -4,6 +4,7 @@ import { gunzipSync } from "node:zlib";
 import { type FakePve, type FakePveOptions, startFakePve } from "./server.ts";
 import { type RawResponse, request } from "./testing/client.ts";
 import { parseUpid } from "./upid.ts";
+import { closeWithHalfOpenConnection } from "../tls/testing/half_open.ts";
 
 /** A fake on a virtual clock, plus a token client that form-encodes like a careful client. */
 async function withFake(opts: FakePveOptions, body: (f: Harness) => Promise<void>): Promise<void> {
@@ -680,17 +681,5 @@ Deno.test("on the real clock tasks complete once their duration has elapsed; 401
 Deno.test("close ends a connection whose TLS handshake never finished (a killed client's)", async () => {
   const pve = await startFakePve({ seed: 11 });
   const port = Number(new URL(pve.url).port);
-  const raw = await Deno.connect({ hostname: "127.0.0.1", port });
-  // Let the server accept it; no ClientHello is ever sent.
-  await new Promise((r) => setTimeout(r, 100));
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const outcome = await Promise.race([
-    pve.close().then(() => "closed"),
-    new Promise<string>((r) => timer = setTimeout(() => r("still waiting after 10 s"), 10_000)),
-  ]);
-  clearTimeout(timer);
-  try {
-    raw.close();
-  } catch { /* already closed by the server */ }
-  assert.equal(outcome, "closed");
+  assert.equal(await closeWithHalfOpenConnection(port, () => pve.close()), "closed");
 });
