@@ -58,7 +58,10 @@ export type Candidate = {
   driftedAt: number | undefined;
   /** When expireAfter passes, if the pool sets it. */
   expiresAt: number | undefined;
-  /** price / (1 + eviction cost of the movers): Karpenter's ranking for consolidation. */
+  /**
+   * price / (1 + eviction cost of the movers, plus the Job work they would lose): Karpenter's
+   * ranking for consolidation, with lostWorkCost added.
+   */
   savingsRatio: number;
 };
 
@@ -99,6 +102,21 @@ export function evictionCost(pod: Pod): number {
   const dc = Number(pod.annotations?.[DELETION_COST] ?? 0);
   const c = 1 + (Number.isFinite(dc) ? dc : 0) / 2 ** 27 + (pod.priority ?? 0) / 2 ** 25;
   return Math.min(10, Math.max(-10, c));
+}
+
+/** How long a Job's pod must have run to weigh one more eviction (ms). */
+export const JOB_WORK_PER_EVICTION = 5 * 60_000;
+
+/**
+ * The work an eviction throws away, in evictions: a Job's pod starts over from the beginning
+ * when it is evicted (its controller makes a new pod), so every JOB_WORK_PER_EVICTION it has
+ * run counts as one more pod evicted. A Deployment's or StatefulSet's pod resumes serving at
+ * once elsewhere and loses nothing. Not in Karpenter, which weighs a Job's pod that is about to
+ * finish like a web server's; it only orders candidates and never blocks one.
+ */
+export function lostWorkCost(pod: Pod, now: number): number {
+  if (pod.ownerKind !== "Job") return 0;
+  return Math.max(0, now - (pod.boundAt ?? pod.createdAt)) / JOB_WORK_PER_EVICTION;
 }
 
 /** The node is already on its way out: never pick it again. */
@@ -284,7 +302,7 @@ export function buildWorld(
           `pod ${pod.namespace}/${pod.name} is tied to node ${node.name} by a local volume; pool '${pool.name}' does not declare its storage replicated`,
         );
       }
-      evict += Math.max(0, evictionCost(pod));
+      evict += Math.max(0, evictionCost(pod)) + lostWorkCost(pod, now);
       blocked ??= podDoNotDisrupt(pod, now) ??
         podEvictionRule(pod, rules, ledger.covering(pod).length > 0);
     }

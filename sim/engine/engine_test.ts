@@ -45,7 +45,10 @@ function trace(pods: TracePod[], duration = 2 * H): Trace {
 Deno.test("pending pods get one VM; they bind when it is Ready and it goes once empty", () => {
   const r = runSimulation({
     trace: trace([pod("a", 0), pod("b", 0), pod("c", 0)]),
-    policy: proxscalePolicy(defaultSimConfig()),
+    // Windows set here (not the built-in ones) so that each term of the sum below shows.
+    policy: proxscalePolicy(
+      defaultSimConfig({ consolidateAfterMs: 60_000, stabilizationWindowMs: 300_000 }),
+    ),
     world: fixedWorld(),
     seed: 1,
   });

@@ -75,7 +75,12 @@ Deno.test("empty 16-vCPU nodes on a sparse trace go within minutes, not at the n
   // Four 15-vCPU pods take one 16-vCPU node each and all leave at 1 h; nothing arrives until
   // 19 h. The pool disrupts one node at a time (scaleDown.maxConcurrent 1), so every node after
   // the first becomes removable only when the previous VM is destroyed.
-  const config = defaultSimConfig({ shapes: [shapeOf(16, 64)] });
+  // The windows of the issue's report (consolidateAfter 1 min, stabilization 5 min).
+  const config = defaultSimConfig({
+    shapes: [shapeOf(16, 64)],
+    consolidateAfterMs: 60_000,
+    stabilizationWindowMs: 300_000,
+  });
   const pods: TracePod[] = Array.from({ length: 4 }, (_, i) => ({
     namespace: "t",
     name: `big-${i}`,
@@ -189,7 +194,7 @@ Deno.test("no unblocked node stays empty longer than consolidateAfter + stabiliz
 });
 
 Deno.test("the summary's empty node-hours are the time Ready nodes ran no pod", () => {
-  const config = defaultSimConfig();
+  const config = defaultSimConfig({ consolidateAfterMs: 60_000, stabilizationWindowMs: 300_000 });
   const trace: Trace = {
     name: "one",
     source: "test",
