@@ -2,7 +2,7 @@
  * The built-in configuration `proxscale sim` uses without --config: one Proxmox cluster of four
  * hosts, one MachineTemplate with a single 4 vCPU / 8 GiB shape (so node-hours compare directly
  * with the fluid bound), and one NodePool with Karpenter's consolidateAfter 0 s, one disruption at
- * a time and a 30 s scale-down stabilization window (docs/simulation.md says why these values). It is a normalised core Config, the same type the YAML loader produces.
+ * a time and a 20 s scale-down stabilization window (docs/simulation.md says why these values). It is a normalised core Config, the same type the YAML loader produces.
  *
  * May import: core/.
  */
@@ -79,13 +79,13 @@ export function defaultSimConfig(opts: SimConfigOptions = {}): Config {
     limits: {},
     minNodes: 0,
     scaleUp: { batchSize: 20, stabilizationWindow: 0, maxConcurrent: 20 },
-    // One disruption at a time and 30 s unneeded before removal: fewer VMs and evictions than
+    // One disruption at a time and 20 s unneeded before removal: fewer VMs and evictions than
     // Karpenter's 15 s validation with no concurrency cap, for no more node-hours
     // (docs/simulation.md, "proxscale against the baselines", has the measured trade-off).
     scaleDown: {
       maxConcurrent: opts.maxConcurrentDisruptions ?? 1,
       drainTimeout: 600_000,
-      stabilizationWindow: opts.stabilizationWindowMs ?? 30_000,
+      stabilizationWindow: opts.stabilizationWindowMs ?? 20_000,
     },
     disruption: {
       consolidationPolicy: "WhenEmptyOrUnderutilized",
