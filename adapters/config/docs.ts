@@ -9,12 +9,14 @@
 import type { z } from "zod";
 import {
   configFile,
+  diskSpec,
   machineTemplateSpec,
   nodePoolSpec,
   providerSpec,
   requirement,
   settingsSpec,
 } from "./schema.ts";
+import { vmOptionsSpec } from "./vm_options_spec.ts";
 
 // deno-lint-ignore no-explicit-any
 type Def = Record<string, any>;
@@ -30,6 +32,17 @@ const EXTRA_RULES = new Map<Schema, string[]>([
     "operators `Gt`, `Lt`, `Gte`, `Lte` need exactly one non-negative integer value",
     "operators `Exists` and `DoesNotExist` take no values",
     "`minValues` needs at least that many values",
+  ]],
+  [vmOptionsSpec, ["`efiDisk` needs `bios: ovmf`"]],
+  [diskSpec, [
+    "`ssd` is not available on virtio disks",
+    "`iothread` is only available on scsi and virtio disks",
+  ]],
+  [machineTemplateSpec, [
+    "needs at least one entry in shapes or a flexible range",
+    "every shape's vCPUs (and a flexible range's min and step) must be a multiple of " +
+    "`vm.sockets`",
+    "`vm.balloonMiB` must not exceed any shape's memory (or a flexible range's min)",
   ]],
 ]);
 
