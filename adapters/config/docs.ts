@@ -247,7 +247,13 @@ const SECTIONS: Section[] = [
   {
     title: "MachineTemplate",
     intro:
-      "What a VM is made of: `machineTemplates[].spec` in the file, `.spec` of a `MachineTemplate`.",
+      "What a VM is made of: `machineTemplates[].spec` in the file, `.spec` of a `MachineTemplate`. " +
+      "The `vm` block (CPU type and flags, sockets, NUMA, balloon, machine, BIOS and EFI disk, guest " +
+      "agent, startup order, description) and the per-NIC and per-disk options are written into " +
+      "every VM, whether it is made from scratch or cloned: after a clone, one config update sets " +
+      "them, replacing the template VM's values (an EFI disk the template VM already has is kept). " +
+      "Each value is checked against what Proxmox VE accepts for the key, so a value PVE would refuse " +
+      "is reported at its position by `proxscale validate` rather than failing a launch.",
     schema: machineTemplateSpec,
     prefix: "spec",
   },

@@ -219,7 +219,12 @@ export const sourceSpec = z.union([
   }),
   z.strictObject({
     scratch: z.strictObject({
-      options: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+      options: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({})
+        .describe(
+          "raw PVE create parameters for VMs made from scratch (ostype, scsihw, boot...), sent " +
+            "as written; prefer the checked `vm` block, which also applies to clones and wins " +
+            "on a key both set",
+        ),
     }),
   }),
 ]);
