@@ -3,7 +3,7 @@
  * texts, and a config write over HTTP answers 400 "Parameter verification failed." with one
  * entry per bad key while good values are stored as sent.
  *
- * May import: this folder, fakes/tls.
+ * May import: this folder (the fake PVE and its test client).
  */
 import assert from "node:assert/strict";
 import {
