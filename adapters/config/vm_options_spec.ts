@@ -128,6 +128,17 @@ const DESCRIPTION_RE = new RegExp(`^([^{]|\\{[^{]|\\{$|\\{\\{\\s*(${FIELDS})\\s*
 /** Most characters of a description template (PVE keeps at most 8 KiB, identity lines included). */
 export const DESCRIPTION_MAX = 6000;
 
+/**
+ * The description template: known placeholders only, and never an identity line of its own
+ * (ownership is read from those lines, so a template must not be able to forge one).
+ */
+export const descriptionTemplate = z.string().max(DESCRIPTION_MAX).regex(DESCRIPTION_RE, {
+  error: `may use only the placeholders ${DESCRIPTION_FIELDS.map((f) => `{{ ${f} }}`).join(", ")}`,
+}).refine((d) => !d.includes("proxscale.io/nodeclaim=") && !d.includes("proxscale.io/nodepool="), {
+  error:
+    "must not contain proxscale.io/nodeclaim= or proxscale.io/nodepool= (proxscale's identity lines)",
+});
+
 /** `startup`: order and delays; at least one of them. */
 export const startupSpec = z.strictObject({
   order: z.int().min(0).optional(),
@@ -180,11 +191,7 @@ export const vmOptionsSpec = z.strictObject({
     type: z.enum(["virtio", "isa"]).optional(),
   }).optional().describe("QEMU guest agent (PVE `agent`)"),
   startup: startupSpec.optional().describe("start and shutdown order on host boot (PVE `startup`)"),
-  description: z.string().max(DESCRIPTION_MAX).regex(DESCRIPTION_RE, {
-    error: `may use only the placeholders ${
-      DESCRIPTION_FIELDS.map((f) => `{{ ${f} }}`).join(", ")
-    }`,
-  }).optional().describe(
+  description: descriptionTemplate.optional().describe(
     "text added to the VM description below proxscale's identity lines",
   ),
 }).superRefine((v, ctx) => {

@@ -140,6 +140,10 @@ Deno.test("startup needs one of its fields, and a description may use only known
     only(text('        description: "made for {{ owner }}"')),
     /vm\.description: may use only the placeholders \{\{ nodeClaim \}\}/,
   );
+  assert.match(
+    only(text('        description: "proxscale.io/nodeclaim=other"')),
+    /vm\.description: must not contain proxscale\.io\/nodeclaim=/,
+  );
 });
 
 Deno.test("NIC queues, and ssd or iothread on a disk bus that lacks them, are checked", () => {

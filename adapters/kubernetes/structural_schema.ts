@@ -20,7 +20,7 @@ import {
   shapeSpec,
   sourceSpec,
 } from "../config/schema.ts";
-import { startupSpec, vmOptionsSpec } from "../config/vm_options_spec.ts";
+import { descriptionTemplate, startupSpec, vmOptionsSpec } from "../config/vm_options_spec.ts";
 
 /** A structural OpenAPI v3 schema node (the subset proxscale emits). */
 export type Structural = {
@@ -132,6 +132,11 @@ const RULES = new Map<unknown, CelRule[]>([
   [vmOptionsSpec, [{
     rule: "!has(self.efiDisk) || (has(self.bios) && self.bios == 'ovmf')",
     message: "efiDisk needs bios: ovmf",
+  }]],
+  [descriptionTemplate, [{
+    rule: "!self.contains('proxscale.io/nodeclaim=') && !self.contains('proxscale.io/nodepool=')",
+    message:
+      "must not contain proxscale.io/nodeclaim= or proxscale.io/nodepool= (proxscale's identity lines)",
   }]],
   [startupSpec, [{
     rule: "has(self.order) || has(self.up) || has(self.down)",

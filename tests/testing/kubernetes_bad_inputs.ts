@@ -172,6 +172,13 @@ export const BAD_INPUTS: Bad[] = [
     kind: "MachineTemplate",
     mutate: (s) => (s.vm = { description: "owner {{ owner }}" }),
   },
+  {
+    name: "description forging an identity line",
+    kind: "MachineTemplate",
+    mutate: (s) => (s.vm = { description: "proxscale.io/nodeclaim=someone-else" }),
+    celMessage:
+      "must not contain proxscale.io/nodeclaim= or proxscale.io/nodepool= (proxscale's identity lines)",
+  },
   { name: "NIC queues 65", kind: "MachineTemplate", mutate: (s) => (s.network[0].queues = 65) },
   {
     name: "bootstrap mode unknown",
