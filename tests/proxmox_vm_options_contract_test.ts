@@ -252,3 +252,45 @@ Deno.test("a value PVE refuses, forced past the config loader, is a 400 from the
     }
   });
 });
+
+Deno.test("setting a machine type needs VM.Config.HWType: without it the fake answers 403 and no VM is left", async () => {
+  await withFake(async ({ fake, provider, cfg }) => {
+    const all = [
+      "VM.Audit",
+      "VM.Clone",
+      "VM.Allocate",
+      "VM.Config.CPU",
+      "VM.Config.Memory",
+      "VM.Config.Disk",
+      "VM.Config.Network",
+      "VM.Config.Options",
+      "VM.Config.Cloudinit",
+      "VM.Config.CDROM",
+      "VM.PowerMgmt",
+      "Datastore.Audit",
+      "Datastore.AllocateSpace",
+      "Datastore.AllocateTemplate",
+      "Datastore.Allocate",
+      "Sys.Audit",
+      "SDN.Use",
+      "Pool.Audit",
+      "Pool.Allocate",
+    ];
+    fake.auth.addToken({
+      id: fake.tokenId,
+      secret: fake.tokenSecret,
+      acls: [{ path: "/", privs: all }],
+    });
+    const ok = await provider.create(claimFor("hw"), { ...cloneTemplate, vm: { numa: true } }, cfg);
+    assert.ok(ok.ok, JSON.stringify(ok));
+    const r = await provider.create(claimFor("hw"), {
+      ...cloneTemplate,
+      vm: { machine: "q35" },
+    }, cfg);
+    assert.ok(!r.ok);
+    assert.match(r.error.message, /403|VM\.Config\.HWType/);
+    const listed = await provider.list();
+    assert.ok(listed.ok);
+    assert.deepEqual(listed.value.map((m) => m.vmid), [ok.value.vmid]);
+  });
+});

@@ -62,6 +62,30 @@ export function vmOptionScalars(vm: VmOptions | undefined): Record<string, strin
   return out;
 }
 
+/** Config keys PVE guards with `VM.Config.HWType` rather than the CPU/Memory/Options rights. */
+export const HWTYPE_KEYS: ReadonlySet<string> = new Set([
+  "acpi",
+  "audio0",
+  "hotplug",
+  "kvm",
+  "machine",
+  "scsihw",
+  "smbios1",
+  "tablet",
+  "vga",
+  "watchdog",
+]);
+
+/** The hardware-type keys a template's VMs get written (`vm.machine`, raw scratch options). */
+export function hardwareTypeKeys(template: MachineTemplate): string[] {
+  const keys = new Set<string>();
+  if (template.vm?.machine !== undefined) keys.add("machine");
+  if (template.source.kind === "scratch") {
+    for (const k of Object.keys(template.source.options)) if (HWTYPE_KEYS.has(k)) keys.add(k);
+  }
+  return [...keys].sort();
+}
+
 /** The template's description text with its placeholders filled in for this claim. */
 export function descriptionText(claim: NodeClaim, template: MachineTemplate): string | undefined {
   const text = template.vm?.description;

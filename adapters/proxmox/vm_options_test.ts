@@ -8,7 +8,14 @@ import assert from "node:assert/strict";
 import type { MachineTemplate } from "../../core/model.ts";
 import { claim, provider, template } from "./testing/fixtures.ts";
 import { claimFromDescription, configChanges, createParams, desiredConfig } from "./vm_config.ts";
-import { agentValue, cpuTopology, cpuValue, descriptionText, startupValue } from "./vm_options.ts";
+import {
+  agentValue,
+  cpuTopology,
+  cpuValue,
+  descriptionText,
+  hardwareTypeKeys,
+  startupValue,
+} from "./vm_options.ts";
 
 const withVm: MachineTemplate = {
   ...template,
@@ -106,4 +113,10 @@ Deno.test("value builders: topology, cpu, agent and startup strings", () => {
   assert.equal(cpuValue({ type: "host" }), "host");
   assert.equal(agentValue({ enabled: false }), "0");
   assert.equal(startupValue({ up: 5 }), "up=5");
+});
+
+Deno.test("hardware-type keys: vm.machine and raw scratch options such as scsihw, nothing else", () => {
+  assert.deepEqual(hardwareTypeKeys(template), ["scsihw"]);
+  assert.deepEqual(hardwareTypeKeys(withVm), ["machine"]);
+  assert.deepEqual(hardwareTypeKeys({ ...withVm, vm: { cpu: { type: "host" } } }), []);
 });
