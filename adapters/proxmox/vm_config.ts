@@ -28,7 +28,7 @@ const TAG_RE = /^[a-z0-9_][a-z0-9_\-+.]*$/;
 
 /**
  * The VM's description: identity lines PVE keeps verbatim (as `#` comment lines), then the
- * template's own text (`extra`), if any.
+ * template's own text (`extra`), if any, cut to PVE's limit.
  */
 export function claimDescription(claim: NodeClaim, extra?: string): string {
   const lines = [
@@ -36,9 +36,15 @@ export function claimDescription(claim: NodeClaim, extra?: string): string {
     `${POOL_KEY}=${claim.nodePool}`,
     "Created by proxscale; the lines above identify the owner, do not edit them.",
   ];
-  if (extra !== undefined && extra.trim() !== "") lines.push(extra.trimEnd());
-  return lines.join("\n");
+  const head = lines.join("\n");
+  if (extra === undefined || extra.trim() === "") return head;
+  // PVE refuses a description over 8 KiB; long names in the filled-in template are cut, the
+  // identity lines never are.
+  return `${head}\n${extra.trimEnd()}`.slice(0, DESCRIPTION_LIMIT).trimEnd();
 }
+
+/** Longest description PVE stores (characters). */
+export const DESCRIPTION_LIMIT = 8192;
 
 /** The claim named in a description, if any (exact line match, not a substring). */
 export function claimFromDescription(description: string | undefined): string | undefined {

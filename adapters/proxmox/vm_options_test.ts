@@ -7,7 +7,13 @@
 import assert from "node:assert/strict";
 import type { MachineTemplate } from "../../core/model.ts";
 import { claim, provider, template } from "./testing/fixtures.ts";
-import { claimFromDescription, configChanges, createParams, desiredConfig } from "./vm_config.ts";
+import {
+  claimFromDescription,
+  configChanges,
+  createParams,
+  DESCRIPTION_LIMIT,
+  desiredConfig,
+} from "./vm_config.ts";
 import {
   agentValue,
   cpuTopology,
@@ -119,4 +125,17 @@ Deno.test("hardware-type keys: vm.machine and raw scratch options such as scsihw
   assert.deepEqual(hardwareTypeKeys(template), ["scsihw"]);
   assert.deepEqual(hardwareTypeKeys(withVm), ["machine"]);
   assert.deepEqual(hardwareTypeKeys({ ...withVm, vm: { cpu: { type: "host" } } }), []);
+});
+
+Deno.test("a description template filled in past PVE's 8 KiB is cut; the identity lines stay", () => {
+  const long: MachineTemplate = {
+    ...withVm,
+    vm: { description: "{{ nodeClaim }} ".repeat(400) },
+  };
+  const text = String(
+    desiredConfig({ ...claim, name: "c".repeat(60) }, long, provider).scalars
+      .description,
+  );
+  assert.ok(text.length <= DESCRIPTION_LIMIT, String(text.length));
+  assert.equal(claimFromDescription(text), "c".repeat(60));
 });
