@@ -10,6 +10,7 @@ import type { MachineTemplate, Provider } from "../core/model.ts";
 import type { PveClient } from "../adapters/proxmox/client.ts";
 import type { PveError } from "../adapters/proxmox/errors.ts";
 import { templateLocality } from "../adapters/proxmox/template_hosts.ts";
+import { hardwareTypeKeys } from "../adapters/proxmox/vm_options.ts";
 
 /** One line of the diagnosis. */
 export type Check = { name: string; ok: boolean; detail: string; fix?: string };
@@ -81,6 +82,15 @@ export function privilegeNeeds(provider: Provider, templates: MachineTemplate[])
     }
     if (t.bootstrap.mode === "nocloudIso") {
       needs.push({ priv: "VM.Config.CDROM", path: vms, why: `attach ${t.name}'s NoCloud ISO` });
+    }
+    const hw = hardwareTypeKeys(t);
+    if (hw.length) {
+      needs.push({ priv: "VM.Config.HWType", path: vms, why: `set ${hw.join(", ")} (${t.name})` });
+    }
+    const cpu = t.vm?.cpu?.type;
+    if (cpu?.startsWith("custom-")) {
+      // PVE checks custom CPU models on /nodes itself, not on a host's path.
+      needs.push({ priv: "Sys.Audit", path: "/nodes", why: `use CPU model ${cpu} (${t.name})` });
     }
     for (const h of provider.hosts) {
       const id = templateVmid(t, h.name);

@@ -60,8 +60,8 @@ const asSet = <T>(list: readonly T[], key: (t: T) => string) =>
 /**
  * The hash of what a NodeClaim is made from: the NodePool's node-facing template (labels,
  * annotations, taints, startup taints, expireAfter, terminationGracePeriod, the template it
- * names) and the MachineTemplate's VM (source, disks, network, bootstrap, labels, taints,
- * tags, kubelet reservations and max pods). Left out as in Karpenter: requirements, limits,
+ * names) and the MachineTemplate's VM (source, VM options, disks, network, bootstrap, labels,
+ * taints, tags, kubelet reservations and max pods). Left out as in Karpenter: requirements, limits,
  * weight, scaling and disruption settings, and the VM shapes (a shape is chosen per claim, like
  * an instance type). Slices count as sets and zero values are ignored. Format `v1-<hex>`.
  */
@@ -79,6 +79,7 @@ export function templateHash(pool: NodePool, template: MachineTemplate): string 
     template: {
       provider: template.provider,
       source: template.source,
+      vm: template.vm,
       disks: asSet(template.disks, (d) => d.slot),
       network: asSet(template.network, (n) => n.slot),
       bootstrap: template.bootstrap,

@@ -121,8 +121,12 @@ Deno.test("template hash: requirements, limits, weight and shapes are left out; 
     templateHash(pool, testTemplate({ source: { kind: "clone", templateVmid: 9001, full: true } })),
     templateHash(pool, testTemplate({ tags: ["gpu"] })),
     templateHash(pool, testTemplate({ bootstrap: { mode: "nocloudIso", template: "kubeadm" } })),
+    templateHash(pool, testTemplate({ vm: { cpu: { type: "host" } } })),
+    templateHash(pool, testTemplate({ vm: { startup: { order: 2 } } })),
   ];
   for (const h of differ) assert.notEqual(h, HASH);
+  // An empty vm block is no change, so templates without one keep their hash.
+  assert.equal(templateHash(pool, testTemplate({ vm: {} })), HASH);
 });
 
 Deno.test("an owned VM without a claim is deleted exactly after the grace period", () => {

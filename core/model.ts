@@ -314,6 +314,8 @@ export type NetworkSpec = {
   vlan?: number;
   firewall?: boolean;
   mtu?: number;
+  /** Packet queues of the NIC (multiqueue virtio), 0..64. */
+  queues?: number;
   macaddr?: string;
   /** ipconfigN value for cloud-init, e.g. "ip=dhcp". */
   ipconfig?: string;
@@ -354,6 +356,34 @@ export type VmSource =
     options: Record<string, string | number | boolean>;
   };
 
+/**
+ * VM settings written into every VM's PVE config, whether it is created from scratch or cloned
+ * (on a clone they replace what the template VM had). Unset fields leave PVE's or the template
+ * VM's value alone.
+ */
+export type VmOptions = {
+  /** PVE CPU model (`host`, `x86-64-v2-AES`, `custom-NAME`) and VM-specific flags (`+aes`). */
+  cpu?: { type: string; flags?: string[] };
+  /** Sockets the VM's vCPUs are spread over (cores = vCPUs / sockets). */
+  sockets?: number;
+  numa?: boolean;
+  /** Balloon target in MiB; 0 turns the balloon device off. */
+  balloonMiB?: number;
+  /** QEMU machine type: `q35`, `pc`, `pc-q35-8.1` ... */
+  machine?: string;
+  bios?: "seabios" | "ovmf";
+  /** EFI vars disk added when the VM has none (bios ovmf). */
+  efiDisk?: { storage: string; efiType: "2m" | "4m"; preEnrolledKeys: boolean };
+  agent?: { enabled: boolean; fstrimClonedDisks?: boolean; type?: "virtio" | "isa" };
+  /** Start/shutdown order and delays (s) when the host boots or shuts down. */
+  startup?: { order?: number; up?: number; down?: number };
+  /**
+   * Text appended to the VM description below the identity lines; `{{ nodeClaim }}`,
+   * `{{ nodePool }}`, `{{ machineTemplate }}` and `{{ shape }}` are replaced.
+   */
+  description?: string;
+};
+
 /** Normalised MachineTemplate: the VM shapes and everything a VM gets. */
 export type MachineTemplate = {
   name: string;
@@ -375,6 +405,8 @@ export type MachineTemplate = {
    */
   extendedResources?: Record<string, number>;
   source: VmSource;
+  /** VM settings applied to scratch-built and cloned VMs alike. */
+  vm?: VmOptions;
   disks: DiskSpec[];
   network: NetworkSpec[];
   bootstrap: Bootstrap;

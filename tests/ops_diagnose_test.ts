@@ -324,3 +324,23 @@ Deno.test("token rights: ACLs propagate to sub-paths unless propagate is off", (
     ]
   ) assert.ok(needs.includes(n), n);
 });
+
+Deno.test("token rights: a machine type needs VM.Config.HWType, a custom CPU model Sys.Audit on /nodes", () => {
+  const pve = { url: "https://x", tokenId: "t@pve!x", fingerprint: "", hosts: ["a"] };
+  const c = demoConfig(pve);
+  const keys = (cfg: typeof c) =>
+    privilegeNeeds(cfg.providers[0]!, cfg.machineTemplates).map((n) => `${n.priv}@${n.path}`);
+  assert.ok(!keys(c).includes("VM.Config.HWType@/vms"), "not needed without such options");
+  assert.ok(!keys(c).includes("Sys.Audit@/nodes"));
+  c.machineTemplates[0]!.vm = { machine: "q35", cpu: { type: "custom-lite" } };
+  assert.ok(keys(c).includes("VM.Config.HWType@/vms"));
+  assert.ok(keys(c).includes("Sys.Audit@/nodes"));
+  const scratch = demoConfig(pve);
+  scratch.machineTemplates[0]!.source = {
+    kind: "scratch",
+    options: { scsihw: "virtio-scsi-single" },
+  };
+  const need = privilegeNeeds(scratch.providers[0]!, scratch.machineTemplates)
+    .find((n) => n.priv === "VM.Config.HWType");
+  assert.match(String(need?.why), /set scsihw \(worker\)/);
+});

@@ -9,12 +9,14 @@
 import type { z } from "zod";
 import {
   configFile,
+  diskSpec,
   machineTemplateSpec,
   nodePoolSpec,
   providerSpec,
   requirement,
   settingsSpec,
 } from "./schema.ts";
+import { vmOptionsSpec } from "./vm_options_spec.ts";
 
 // deno-lint-ignore no-explicit-any
 type Def = Record<string, any>;
@@ -30,6 +32,17 @@ const EXTRA_RULES = new Map<Schema, string[]>([
     "operators `Gt`, `Lt`, `Gte`, `Lte` need exactly one non-negative integer value",
     "operators `Exists` and `DoesNotExist` take no values",
     "`minValues` needs at least that many values",
+  ]],
+  [vmOptionsSpec, ["`efiDisk` needs `bios: ovmf`"]],
+  [diskSpec, [
+    "`ssd` is not available on virtio disks",
+    "`iothread` is only available on scsi and virtio disks",
+  ]],
+  [machineTemplateSpec, [
+    "needs at least one entry in shapes or a flexible range",
+    "every shape's vCPUs (and a flexible range's min and step) must be a multiple of " +
+    "`vm.sockets`",
+    "`vm.balloonMiB` must not exceed any shape's memory (or a flexible range's min)",
   ]],
 ]);
 
@@ -234,7 +247,13 @@ const SECTIONS: Section[] = [
   {
     title: "MachineTemplate",
     intro:
-      "What a VM is made of: `machineTemplates[].spec` in the file, `.spec` of a `MachineTemplate`.",
+      "What a VM is made of: `machineTemplates[].spec` in the file, `.spec` of a `MachineTemplate`. " +
+      "The `vm` block (CPU type and flags, sockets, NUMA, balloon, machine, BIOS and EFI disk, guest " +
+      "agent, startup order, description) and the per-NIC and per-disk options are written into " +
+      "every VM, whether it is made from scratch or cloned: after a clone, one config update sets " +
+      "them, replacing the template VM's values (an EFI disk the template VM already has is kept). " +
+      "Each value is checked against what Proxmox VE accepts for the key, so a value PVE would refuse " +
+      "is reported at its position by `proxscale validate` rather than failing a launch.",
     schema: machineTemplateSpec,
     prefix: "spec",
   },

@@ -13,9 +13,11 @@ import type {
   Provider,
   Settings,
   Shape,
+  VmOptions,
   VmSource,
 } from "../../core/model.ts";
 import type { ConfigFile, MachineTemplateSpec, NodePoolSpec, ProviderSpec } from "./schema.ts";
+import type { VmOptionsSpec } from "./vm_options_spec.ts";
 import { shapeCost } from "../../core/cost.ts";
 
 function ms(text: string): number {
@@ -100,6 +102,7 @@ export function normalizeMachineTemplate(
       }
       : {}),
     source,
+    ...(t.vm !== undefined ? { vm: normalizeVmOptions(t.vm) } : {}),
     disks: t.disks.map((d) => ({ ...stripUndefined(d), size: bytes(d.size) })),
     network: t.network.map((n) => stripUndefined(n)),
     bootstrap: stripUndefined(t.bootstrap),
@@ -124,6 +127,22 @@ export function normalizeMachineTemplate(
       },
     };
   }
+  return out;
+}
+
+/** The `vm` block as core/model.ts VmOptions (only the fields that were written). */
+export function normalizeVmOptions(v: VmOptionsSpec): VmOptions {
+  const out: VmOptions = {};
+  if (v.cpu) out.cpu = stripUndefined(v.cpu);
+  if (v.sockets !== undefined) out.sockets = v.sockets;
+  if (v.numa !== undefined) out.numa = v.numa;
+  if (v.balloonMiB !== undefined) out.balloonMiB = v.balloonMiB;
+  if (v.machine !== undefined) out.machine = v.machine;
+  if (v.bios !== undefined) out.bios = v.bios;
+  if (v.efiDisk) out.efiDisk = v.efiDisk;
+  if (v.agent) out.agent = stripUndefined(v.agent);
+  if (v.startup) out.startup = stripUndefined(v.startup);
+  if (v.description !== undefined) out.description = v.description;
   return out;
 }
 

@@ -7,7 +7,8 @@
  * turns a parsed value into core/model.ts types with integers and milliseconds.
  */
 import { z } from "zod";
-import { QUANTITY_PATTERN } from "../../core/quantity.ts";
+import { MiB, parseQuantity, QUANTITY_PATTERN } from "../../core/quantity.ts";
+import { vmOptionsSpec } from "./vm_options_spec.ts";
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DURATION = /^(\d+(ms|s|m|h|d))+$/;
@@ -155,6 +156,22 @@ export const diskSpec = z.strictObject({
   serial: z.string().regex(/^[A-Za-z0-9_-]{1,20}$/).optional(),
   cache: z.enum(["none", "writeback", "writethrough", "directsync", "unsafe"]).optional(),
   format: z.enum(["raw", "qcow2", "vmdk"]).optional(),
+}).superRefine((d, ctx) => {
+  // PVE's virtio drive format has no `ssd`; only scsi and virtio drives take `iothread`.
+  if (d.ssd !== undefined && d.slot.startsWith("virtio")) {
+    ctx.addIssue({
+      code: "custom",
+      message: "ssd is not available on virtio disks",
+      path: ["ssd"],
+    });
+  }
+  if (d.iothread !== undefined && /^(sata|ide)/.test(d.slot)) {
+    ctx.addIssue({
+      code: "custom",
+      message: "iothread is only available on scsi and virtio disks",
+      path: ["iothread"],
+    });
+  }
 });
 
 export const networkSpec = z.strictObject({
@@ -166,6 +183,7 @@ export const networkSpec = z.strictObject({
   vlan: z.int().min(1).max(4094).optional(),
   firewall: z.boolean().optional(),
   mtu: z.int().min(576).max(65520).optional(),
+  queues: z.int().min(0).max(64).optional().describe("packet queues (multiqueue), 0 to 64"),
   ipconfig: z.string().optional().describe("cloud-init ipconfig, e.g. ip=dhcp"),
 });
 
@@ -201,7 +219,12 @@ export const sourceSpec = z.union([
   }),
   z.strictObject({
     scratch: z.strictObject({
-      options: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+      options: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({})
+        .describe(
+          "raw PVE create parameters for VMs made from scratch (ostype, scsihw, boot...), sent " +
+            "as written; prefer the checked `vm` block, which also applies to clones and wins " +
+            "on a key both set",
+        ),
     }),
   }),
 ]);
@@ -225,6 +248,10 @@ export const machineTemplateSpec = z.strictObject({
       "a pod asking for one no template offers gets no VM",
   ),
   source: sourceSpec,
+  vm: vmOptionsSpec.optional().describe(
+    "VM settings written into every VM, made from scratch or cloned (on a clone they replace " +
+      "the template VM's values)",
+  ),
   disks: z.array(diskSpec).default([]),
   network: z.array(networkSpec).default([]),
   bootstrap: bootstrapSpec,
@@ -234,8 +261,43 @@ export const machineTemplateSpec = z.strictObject({
   startupTaints: z.array(taint).default([]),
   tags: z.array(z.string()).default([]),
   resourcePool: z.string().optional(),
-}).refine((t) => (t.shapes?.length ?? 0) > 0 || t.flexible !== undefined, {
-  error: "needs at least one entry in shapes or a flexible range",
+}).superRefine((t, ctx) => {
+  // One refinement for the whole object: the CRD generator keys CEL rules by schema identity.
+  if ((t.shapes?.length ?? 0) === 0 && t.flexible === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      message: "needs at least one entry in shapes or a flexible range",
+    });
+  }
+  // Rules across fields: PVE sets cores per socket, and refuses a balloon above the memory.
+  // Quantities another rule already refused count as absent here.
+  const q = (v: string | number | undefined, scale: 1 | 1000) => {
+    const r = v === undefined ? undefined : parseQuantity(v, scale);
+    return r?.ok ? [r.value] : [];
+  };
+  const cpus = (t.shapes ?? []).flatMap((s) => q(s.cpu, 1000));
+  const mems = (t.shapes ?? []).flatMap((s) => q(s.memory, 1));
+  if (t.flexible) {
+    cpus.push(...q(t.flexible.cpu.min, 1000), ...q(t.flexible.cpu.step ?? 1, 1000));
+    mems.push(...q(t.flexible.memory.min, 1));
+  }
+  const sockets = t.vm?.sockets ?? 1;
+  if (cpus.some((c) => Math.max(1, Math.ceil(c / 1000)) % sockets !== 0)) {
+    ctx.addIssue({
+      code: "custom",
+      message:
+        `every shape's vCPUs (and a flexible min and step) must be a multiple of sockets (${sockets})`,
+      path: ["vm", "sockets"],
+    });
+  }
+  const balloon = t.vm?.balloonMiB;
+  if (balloon !== undefined && mems.some((m) => balloon * MiB > m)) {
+    ctx.addIssue({
+      code: "custom",
+      message: "balloon value too large (must be smaller than assigned memory)",
+      path: ["vm", "balloonMiB"],
+    });
+  }
 });
 
 export const budgetSpec = z.strictObject({

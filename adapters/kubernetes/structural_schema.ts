@@ -11,6 +11,7 @@
 import { z } from "zod";
 import {
   budgetSpec,
+  diskSpec,
   machineTemplateSpec,
   nodePoolSpec,
   providerSpec,
@@ -19,6 +20,7 @@ import {
   shapeSpec,
   sourceSpec,
 } from "../config/schema.ts";
+import { descriptionTemplate, startupSpec, vmOptionsSpec } from "../config/vm_options_spec.ts";
 
 /** A structural OpenAPI v3 schema node (the subset proxscale emits). */
 export type Structural = {
@@ -56,6 +58,30 @@ export type CelRule = { rule: string; message: string };
 type Any = any;
 
 const cloneSchema = (sourceSpec.options[0] as unknown as z.ZodObject<Any>).shape.clone;
+
+/** Whole vCPUs of a cpu quantity field (0, which every count divides, when not a whole number). */
+const vcpus = (f: string) =>
+  `(type(${f}) == int ? ${f} : (type(${f}) == string && isQuantity(${f}) && quantity(${f}).isInteger() ? quantity(${f}).asInteger() : 0))`;
+const SOCKETS_DIVIDE_VCPUS: CelRule = {
+  rule: "!has(self.vm) || !has(self.vm.sockets) || (" +
+    `(!has(self.shapes) || self.shapes.all(s, ${vcpus("s.cpu")} % self.vm.sockets == 0)) && ` +
+    `(!has(self.flexible) || (${vcpus("self.flexible.cpu.min")} % self.vm.sockets == 0 && ` +
+    `(has(self.flexible.cpu.step) ? ${
+      vcpus("self.flexible.cpu.step")
+    } : 1) % self.vm.sockets == 0)))`,
+  message: "every shape's vCPUs (and a flexible min and step) must be a multiple of sockets",
+};
+/** True when the memory quantity field `f` is below the balloon target. */
+const belowBalloon = (f: string) => {
+  const text = `(type(${f}) == string ? ${f} : string(${f}))`;
+  return `(isQuantity(${text}) && quantity(${text}).isLessThan(quantity(string(self.vm.balloonMiB) + 'Mi')))`;
+};
+const BALLOON_FITS: CelRule = {
+  rule: "!has(self.vm) || !has(self.vm.balloonMiB) || (" +
+    `(!has(self.shapes) || self.shapes.all(s, !${belowBalloon("s.memory")})) && ` +
+    `(!has(self.flexible) || !${belowBalloon("self.flexible.memory.min")}))`,
+  message: "balloon value too large (must be smaller than assigned memory)",
+};
 
 /** zod schema (by identity) -> the CEL rules that stand in for its refinements. */
 const RULES = new Map<unknown, CelRule[]>([
@@ -95,9 +121,33 @@ const RULES = new Map<unknown, CelRule[]>([
     rule: "has(self.templateVmid) || has(self.perHost)",
     message: "clone needs templateVmid or perHost",
   }]],
-  [machineTemplateSpec, [{
-    rule: "(has(self.shapes) && size(self.shapes) > 0) || has(self.flexible)",
-    message: "needs at least one entry in shapes or a flexible range",
+  [machineTemplateSpec, [
+    {
+      rule: "(has(self.shapes) && size(self.shapes) > 0) || has(self.flexible)",
+      message: "needs at least one entry in shapes or a flexible range",
+    },
+    SOCKETS_DIVIDE_VCPUS,
+    BALLOON_FITS,
+  ]],
+  [vmOptionsSpec, [{
+    rule: "!has(self.efiDisk) || (has(self.bios) && self.bios == 'ovmf')",
+    message: "efiDisk needs bios: ovmf",
+  }]],
+  [descriptionTemplate, [{
+    rule: "!self.contains('proxscale.io/nodeclaim=') && !self.contains('proxscale.io/nodepool=')",
+    message:
+      "must not contain proxscale.io/nodeclaim= or proxscale.io/nodepool= (proxscale's identity lines)",
+  }]],
+  [startupSpec, [{
+    rule: "has(self.order) || has(self.up) || has(self.down)",
+    message: "startup needs order, up or down",
+  }]],
+  [diskSpec, [{
+    rule: "!has(self.ssd) || !self.slot.startsWith('virtio')",
+    message: "ssd is not available on virtio disks",
+  }, {
+    rule: "!has(self.iothread) || !(self.slot.startsWith('sata') || self.slot.startsWith('ide'))",
+    message: "iothread is only available on scsi and virtio disks",
   }]],
   [shapeSpec, [{
     rule:

@@ -19,20 +19,32 @@ import type {
 import { GiB, MiB } from "../../core/quantity.ts";
 import type { Params } from "./transport.ts";
 import type { BootstrapAttach } from "../../daemon/ports/provider.ts";
+import { cpuTopology, descriptionText, efiDiskValue, vmOptionScalars } from "./vm_options.ts";
 
 /** Description line that carries the claim identity (with the managed tag, proof of ownership). */
 export const CLAIM_KEY = "proxscale.io/nodeclaim";
 const POOL_KEY = "proxscale.io/nodepool";
 const TAG_RE = /^[a-z0-9_][a-z0-9_\-+.]*$/;
 
-/** The VM's description: identity lines PVE keeps verbatim (as `#` comment lines). */
-export function claimDescription(claim: NodeClaim): string {
-  return [
+/**
+ * The VM's description: identity lines PVE keeps verbatim (as `#` comment lines), then the
+ * template's own text (`extra`), if any, cut to PVE's limit.
+ */
+export function claimDescription(claim: NodeClaim, extra?: string): string {
+  const lines = [
     `${CLAIM_KEY}=${claim.name}`,
     `${POOL_KEY}=${claim.nodePool}`,
     "Created by proxscale; the lines above identify the owner, do not edit them.",
-  ].join("\n");
+  ];
+  const head = lines.join("\n");
+  if (extra === undefined || extra.trim() === "") return head;
+  // PVE refuses a description over 8 KiB; long names in the filled-in template are cut, the
+  // identity lines never are.
+  return `${head}\n${extra.trimEnd()}`.slice(0, DESCRIPTION_LIMIT).trimEnd();
 }
+
+/** Longest description PVE stores (characters). */
+export const DESCRIPTION_LIMIT = 8192;
 
 /** The claim named in a description, if any (exact line match, not a substring). */
 export function claimFromDescription(description: string | undefined): string | undefined {
@@ -126,6 +138,7 @@ export function netValue(n: NetworkSpec, mac?: string): string {
   if (n.firewall !== undefined) parts.push(`firewall=${n.firewall ? 1 : 0}`);
   if (n.mtu !== undefined) parts.push(`mtu=${n.mtu}`);
   if (n.vlan !== undefined) parts.push(`tag=${n.vlan}`);
+  if (n.queues !== undefined) parts.push(`queues=${n.queues}`);
   return parts.join(",");
 }
 
@@ -165,6 +178,8 @@ export type DesiredConfig = {
   disks: DiskSpec[];
   nets: NetworkSpec[];
   cdrom?: { slot: string; value: string; match: (current: string) => boolean };
+  /** `efidisk0` value allocating an EFI vars disk, set only when the VM has none. */
+  efiDisk?: string;
 };
 
 /** Cloud-init keys from the template's bootstrap and NICs. */
@@ -191,11 +206,11 @@ export function desiredConfig(
 ): DesiredConfig {
   const scalars: Record<string, string | number> = {
     name: vmName(claim.name),
-    description: claimDescription(claim),
+    description: claimDescription(claim, descriptionText(claim, template)),
     tags: vmTags(provider.managedTag, template.tags),
-    cores: vmCores(claim.shape.cpu),
-    sockets: 1,
+    ...cpuTopology(vmCores(claim.shape.cpu), template.vm),
     memory: guestMemoryMiB(claim.shape.memory),
+    ...vmOptionScalars(template.vm),
     ...cloudInit(template.bootstrap, template.network),
   };
   const slot = attach.cdromSlot ?? "ide2";
@@ -209,7 +224,14 @@ export function desiredConfig(
       cdrom = { slot, value: `${storage}:cloudinit`, match: (c) => /cloudinit/.test(c) };
     }
   }
-  return { scalars, disks: template.disks, nets: template.network, ...(cdrom ? { cdrom } : {}) };
+  const efi = template.vm?.efiDisk;
+  return {
+    scalars,
+    disks: template.disks,
+    nets: template.network,
+    ...(cdrom ? { cdrom } : {}),
+    ...(efi ? { efiDisk: efiDiskValue(efi) } : {}),
+  };
 }
 
 /** Parameters for `POST /nodes/{n}/qemu` (create from scratch): raw options, then ours. */
@@ -223,6 +245,7 @@ export function createParams(
   for (const d of desired.disks) params[d.slot] = newDiskValue(d);
   for (const n of desired.nets) params[n.slot] = netValue(n);
   if (desired.cdrom) params[desired.cdrom.slot] = desired.cdrom.value;
+  if (desired.efiDisk) params.efidisk0 = desired.efiDisk;
   if (pool) params.pool = pool;
   return params;
 }
@@ -280,6 +303,8 @@ export function configChanges(
       [...want].some(([k, v]) => k !== n.model && normBool(props.get(k)) !== normBool(v));
     if (differs) set[n.slot] = netValue(n, mac && /:/.test(mac) ? mac : undefined);
   }
+  // An EFI vars disk already there (from the template VM) keeps its variables.
+  if (desired.efiDisk && typeof current.efidisk0 !== "string") set.efidisk0 = desired.efiDisk;
   if (desired.cdrom) {
     const cur = current[desired.cdrom.slot];
     if (typeof cur !== "string" || !desired.cdrom.match(cur)) {

@@ -58,6 +58,18 @@ const CPU_KEYS = new Set([
   "numa",
 ]);
 const MEM_KEYS = new Set(["memory", "balloon", "shares"]);
+const HWTYPE_KEYS = new Set([
+  "acpi",
+  "audio0",
+  "hotplug",
+  "kvm",
+  "machine",
+  "scsihw",
+  "smbios1",
+  "tablet",
+  "vga",
+  "watchdog",
+]);
 const CI_KEYS = new Set([
   "ciuser",
   "cipassword",
@@ -73,6 +85,7 @@ const CI_KEYS = new Set([
 export function configPriv(key: string, value?: string): string {
   if (CPU_KEYS.has(key)) return "VM.Config.CPU";
   if (MEM_KEYS.has(key)) return "VM.Config.Memory";
+  if (HWTYPE_KEYS.has(key)) return "VM.Config.HWType";
   if (CI_KEYS.has(key) || /^ipconfig\d+$/.test(key)) return "VM.Config.Cloudinit";
   if (/^net\d+$/.test(key)) return "VM.Config.Network";
   if (isDiskKey(key)) {

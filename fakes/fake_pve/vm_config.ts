@@ -17,6 +17,14 @@ import {
   propSet,
 } from "./property_string.ts";
 import { allocCloudinit, allocDisk, findVolume, freeVolume } from "./storage_ops.ts";
+import {
+  checkAgent,
+  checkCpu,
+  checkDriveOptions,
+  checkMachine,
+  checkNicOptions,
+  checkStartup,
+} from "./option_formats.ts";
 import type { ModelState, Outcome, PveError } from "./state.ts";
 import { createHash } from "node:crypto";
 
@@ -175,9 +183,21 @@ export function checkValue(k: string, v: string): string | undefined {
   } else if (k === "description") {
     if (v.length > 8192) return "value may only be 8192 characters long";
   } else if (/^net\d+$/.test(k)) {
-    if (!parseNic(v)) {
+    const nic = parseNic(v);
+    if (!nic) {
       return "invalid format - format error\nnet.model: property is missing and it is not optional\n";
     }
+    return checkNicOptions(nic.props);
+  } else if (isDiskKey(k)) {
+    return checkDriveOptions(k, parseDrive(v).props);
+  } else if (k === "cpu") {
+    return checkCpu(v);
+  } else if (k === "machine") {
+    return checkMachine(v);
+  } else if (k === "agent") {
+    return checkAgent(v);
+  } else if (k === "startup") {
+    return checkStartup(v);
   } else if (/^ipconfig\d+$/.test(k)) {
     if (!/^((ip|gw|ip6|gw6)=[^,]+)(,(ip|gw|ip6|gw6)=[^,]+)*$/.test(v)) {
       return `invalid format - value without key, but schema does not define a default key\n`;
@@ -287,7 +307,10 @@ function planDisk(
       return fail400(st, { storage: `storage '${storage}' does not support vm images` });
     }
     if (ci) return { ok: true, value: { key, kind: "cloudinit", storage, props } };
-    const bytes = Math.round(parseFloat(m![3]!) * 1024 ** 3);
+    // An EFI vars disk is the size of the OVMF vars template, whatever size was asked for.
+    const bytes = key === "efidisk0"
+      ? (propGet(props, "efitype") === "4m" ? 540_672 : 131_072)
+      : Math.round(parseFloat(m![3]!) * 1024 ** 3);
     return { ok: true, value: { key, kind: "new", storage, bytes, props } };
   }
   const vol = findVolume(st, node, volume);

@@ -115,6 +115,72 @@ export const BAD_INPUTS: Bad[] = [
   { name: "bad disk slot", kind: "MachineTemplate", mutate: (s) => (s.disks[0].slot = "hda") },
   { name: "vlan 5000", kind: "MachineTemplate", mutate: (s) => (s.network[0].vlan = 5000) },
   {
+    name: "sockets that do not divide a shape's vCPUs",
+    kind: "MachineTemplate",
+    mutate: (s) => (s.vm = { sockets: 3 }),
+    celMessage: "every shape's vCPUs (and a flexible min and step) must be a multiple of sockets",
+  },
+  {
+    name: "balloon above a shape's memory",
+    kind: "MachineTemplate",
+    mutate: (s) => (s.vm = { balloonMiB: 1_000_000 }),
+    celMessage: "balloon value too large (must be smaller than assigned memory)",
+  },
+  {
+    name: "EFI disk without OVMF",
+    kind: "MachineTemplate",
+    mutate: (s) => (s.vm = { bios: "seabios", efiDisk: { storage: "local-lvm" } }),
+    celMessage: "efiDisk needs bios: ovmf",
+  },
+  {
+    name: "startup without order or delays",
+    kind: "MachineTemplate",
+    mutate: (s) => (s.vm = { startup: {} }),
+    celMessage: "startup needs order, up or down",
+  },
+  {
+    name: "ssd on a virtio disk",
+    kind: "MachineTemplate",
+    mutate: (s) => (s.disks[0] = { slot: "virtio1", storage: "local-lvm", size: "8Gi", ssd: true }),
+    celMessage: "ssd is not available on virtio disks",
+  },
+  {
+    name: "iothread on a sata disk",
+    kind: "MachineTemplate",
+    mutate: (
+      s,
+    ) => (s.disks[0] = { slot: "sata1", storage: "local-lvm", size: "8Gi", iothread: true }),
+    celMessage: "iothread is only available on scsi and virtio disks",
+  },
+  {
+    name: "unknown CPU type",
+    kind: "MachineTemplate",
+    mutate: (s) => (s.vm = { cpu: { type: "pentium9" } }),
+  },
+  {
+    name: "CPU flag PVE refuses per VM",
+    kind: "MachineTemplate",
+    mutate: (s) => (s.vm = { cpu: { type: "host", flags: ["+avx512f"] } }),
+  },
+  {
+    name: "unknown machine type",
+    kind: "MachineTemplate",
+    mutate: (s) => (s.vm = { machine: "q36" }),
+  },
+  {
+    name: "description with an unknown placeholder",
+    kind: "MachineTemplate",
+    mutate: (s) => (s.vm = { description: "owner {{ owner }}" }),
+  },
+  {
+    name: "description forging an identity line",
+    kind: "MachineTemplate",
+    mutate: (s) => (s.vm = { description: "proxscale.io/nodeclaim=someone-else" }),
+    celMessage:
+      "must not contain proxscale.io/nodeclaim= or proxscale.io/nodepool= (proxscale's identity lines)",
+  },
+  { name: "NIC queues 65", kind: "MachineTemplate", mutate: (s) => (s.network[0].queues = 65) },
+  {
     name: "bootstrap mode unknown",
     kind: "MachineTemplate",
     mutate: (s) => (s.bootstrap.mode = "ignition"),
