@@ -38,10 +38,11 @@ import {
   nodesView,
   resourcesView,
 } from "./cluster_views.ts";
+import { type PciSeed, seedPci } from "./pci.ts";
 import { addTemplateFixture, addVmFixture, defaultStorages, type VmFixture } from "./fixtures.ts";
 
 export { defaultStorages };
-export type { VmFixture };
+export type { PciSeed, VmFixture };
 export type {
   HostState,
   ModelHooks,
@@ -71,6 +72,8 @@ export type PveModelOptions = {
   storages?: StorageState[];
   /** add one template per host, VMID 9000+i, on local-lvm (default true) */
   templates?: boolean;
+  /** PCI devices per host and PCI mappings (see pci.ts; `gpuSeed` builds a typical one) */
+  pci?: PciSeed;
 };
 
 const GiB = 1024 ** 3;
@@ -112,6 +115,7 @@ export class PveModel {
     if (opts.templates ?? true) {
       specs.forEach((h, i) => this.addTemplate(9000 + i, h.name));
     }
+    if (opts.pci) seedPci(this.st, opts.pci);
   }
 
   /** Model time (epoch ms). */

@@ -19,6 +19,7 @@ import {
 import { allocCloudinit, allocDisk, findVolume, freeVolume } from "./storage_ops.ts";
 import type { ModelState, Outcome, PveError } from "./state.ts";
 import { createHash } from "node:crypto";
+import { checkHostpci } from "./pci.ts";
 
 /** Request parameters after transport decoding: every value a string (booleans `1`/`0`). */
 export type Params = Record<string, string>;
@@ -117,7 +118,7 @@ const PATTERN_KEYS = [
   /^unused\d+$/,
   /^serial[0-3]$/,
   /^usb\d+$/,
-  /^hostpci\d+$/,
+  /^hostpci(1[0-5]|\d)$/,
 ];
 
 /** True for every key a VM config may hold (the rest is "not defined in schema"). */
@@ -178,6 +179,8 @@ export function checkValue(k: string, v: string): string | undefined {
     if (!parseNic(v)) {
       return "invalid format - format error\nnet.model: property is missing and it is not optional\n";
     }
+  } else if (/^hostpci\d+$/.test(k)) {
+    return checkHostpci(k, v);
   } else if (/^ipconfig\d+$/.test(k)) {
     if (!/^((ip|gw|ip6|gw6)=[^,]+)(,(ip|gw|ip6|gw6)=[^,]+)*$/.test(v)) {
       return `invalid format - value without key, but schema does not define a default key\n`;
