@@ -38,7 +38,7 @@ import {
   nodesView,
   resourcesView,
 } from "./cluster_views.ts";
-import { type PciSeed, seedPci } from "./pci.ts";
+import { type PciSeed, seedPci } from "./pci_inventory.ts";
 import { addTemplateFixture, addVmFixture, defaultStorages, type VmFixture } from "./fixtures.ts";
 
 export { defaultStorages };

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { PveModel } from "./model.ts";
-import { checkHostpci, gpuSeed, mdevTypesNow } from "./pci.ts";
+import { checkHostpci } from "./hostpci_format.ts";
+import { mdevTypesNow } from "./pci.ts";
+import { gpuSeed } from "./pci_inventory.ts";
 
 const ROOT = "root@pam!proxscale";
 

@@ -7,7 +7,7 @@ import type { Part } from "./http_codec.ts";
 import type { Outcome, Params, PveError, PveModel } from "./model.ts";
 import { isDiskKey } from "./config_file.ts";
 import { parseDrive, propGet } from "./property_string.ts";
-import { mappingUseNeeds } from "./pci.ts";
+import { mappingUseNeeds } from "./hostpci_format.ts";
 
 /** What a handler sees. */
 export type Ctx = {

@@ -7,17 +7,17 @@
  * May import: fakes/fake_pve/.
  */
 import { hasPriv } from "./auth.ts";
+import { isConfigId } from "./hostpci_format.ts";
+import { mdevTypesNow } from "./pci.ts";
 import {
   hostDevices,
-  isConfigId,
   mappingDigest,
-  mdevTypesNow,
   nodeEntries,
   normalizePciId,
   parseMapEntry,
   type PciMapping,
   pciState,
-} from "./pci.ts";
+} from "./pci_inventory.ts";
 import type { Answer, Ctx, Route } from "./route_kit.ts";
 
 const SEE_MAPPING = ["Mapping.Modify", "Mapping.Use", "Mapping.Audit"];

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type FakePve, startFakePve } from "./server.ts";
-import { gpuSeed } from "./pci.ts";
+import { gpuSeed } from "./pci_inventory.ts";
 import { type RawResponse, request } from "./testing/client.ts";
 import type { Acl } from "./auth.ts";
 

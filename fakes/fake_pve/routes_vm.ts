@@ -1,6 +1,6 @@
 /** QEMU VM and task endpoints of the fake PVE. */
 import { hasPriv } from "./auth.ts";
-import { hostpciRootOnly } from "./pci.ts";
+import { hostpciRootOnly } from "./hostpci_format.ts";
 import {
   type Answer,
   configNeeds,

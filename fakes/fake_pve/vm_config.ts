@@ -19,7 +19,7 @@ import {
 import { allocCloudinit, allocDisk, findVolume, freeVolume } from "./storage_ops.ts";
 import type { ModelState, Outcome, PveError } from "./state.ts";
 import { createHash } from "node:crypto";
-import { checkHostpci } from "./pci.ts";
+import { checkHostpci } from "./hostpci_format.ts";
 
 /** Request parameters after transport decoding: every value a string (booleans `1`/`0`). */
 export type Params = Record<string, string>;
