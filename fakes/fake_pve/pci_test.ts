@@ -201,3 +201,30 @@ Deno.test("create with start=1 starts a GPU VM when its device is free, and leav
     ),
   );
 });
+
+Deno.test("a running VM added as a fixture holds its GPU, so a VM started later finds it taken", () => {
+  const c = cluster({ pci: gpuSeed({ pve1: 1 }) });
+  c.model.addVm({
+    vmid: 380,
+    node: "pve1",
+    name: "foreign",
+    config: { hostpci0: "0000:41:00.0" },
+    running: true,
+  });
+  c.vm(381, "pve1", { hostpci0: "mapping=gpu" });
+  assert.equal(
+    c.run("pve1", 381, "start"),
+    "PCI device '0000:41:00.0' already in use by VMID '380'",
+  );
+  assert.throws(
+    () =>
+      c.model.addVm({
+        vmid: 382,
+        node: "pve1",
+        config: { hostpci0: "mapping=gpu" },
+        running: true,
+      }),
+    /Fixture VM 382 cannot run: PCI device '0000:41:00.0' already in use by VMID '380'/,
+  );
+  assert.equal(c.model.st.vms.has(382), false);
+});

@@ -22,7 +22,7 @@ import {
   waitFor,
 } from "./testing/seeded_vm.ts";
 
-Deno.test("a VM with 4 cores, 8 GiB and one hostpci registers its Node from its hardware and exactly the seed's --node-labels", async () => {
+Deno.test("a VM with 4 cores, 8 GiB and one hostpci registers its Node from its hardware, exactly the seed's --node-labels and its GPU's feature labels", async () => {
   await withWorld({}, async ({ pve, kube, kubelets }) => {
     addGpuVm(pve);
     attachSeed(pve, 150, { userData: KUBEADM_SEED });
@@ -37,6 +37,10 @@ Deno.test("a VM with 4 cores, 8 GiB and one hostpci registers its Node from its 
       "kubernetes.io/hostname": "gpu-abc12",
       "kubernetes.io/os": "linux",
       "node.kubernetes.io/instance-type": "g1",
+      "nvidia.com/gpu.count": "1",
+      "nvidia.com/gpu.product": "A100-PCIe-40GB",
+      "nvidia.com/gpu.replicas": "1",
+      "nvidia.com/gpu.sharing-strategy": "none",
       "proxscale.io/nodepool": "gpu",
     });
     const full = await waitFor("node status", () => {
@@ -94,7 +98,7 @@ Deno.test("an expired bootstrap token is refused", async () => {
   });
 });
 
-Deno.test("a VM without a seed registers under its VM name with only the kubelet's own labels when no seed is required", async () => {
+Deno.test("a VM without a seed registers under its VM name with only the kubelet's own labels and its GPU's when no seed is required", async () => {
   await withWorld({ requireSeed: false }, async ({ pve, kube, kubelets }) => {
     addGpuVm(pve, 160);
     const n = await waitFor("the node", () => node(kube, "vm-160"));
@@ -106,6 +110,10 @@ Deno.test("a VM without a seed registers under its VM name with only the kubelet
       "kubernetes.io/arch",
       "kubernetes.io/hostname",
       "kubernetes.io/os",
+      "nvidia.com/gpu.count",
+      "nvidia.com/gpu.product",
+      "nvidia.com/gpu.replicas",
+      "nvidia.com/gpu.sharing-strategy",
     ]);
     equal(kubelets.nodeOfVm(160), "vm-160");
   });
