@@ -67,6 +67,8 @@ Deno.test("a VM with two mapped GPUs becomes a Node with nvidia.com/gpu 2 and it
       return r.ok ? r.value : undefined;
     };
     assert.equal(await until("one bound", () => pod("one")?.spec?.nodeName), "gpu-worker");
+    // the kubelet admits it: the GPU is in its allocatable too
+    await until("one running", () => pod("one")?.status?.phase === "Running" || undefined);
     const cond = await until(
       "three Unschedulable",
       () =>

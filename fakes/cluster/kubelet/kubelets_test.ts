@@ -259,3 +259,33 @@ Deno.test("a VM configured through PVE's cloud-init drive reads its kubelet flag
     equal(n.metadata.labels?.["kubernetes.io/hostname"], "ci-node");
   });
 });
+
+Deno.test("a seed that writes an NVIDIA device plugin time-slicing config makes the Node advertise each GPU replicas times", async () => {
+  await withWorld({}, async ({ pve, kube }) => {
+    addGpuVm(pve);
+    const plugin = [
+      "  - path: /etc/nvidia-device-plugin/config.yaml",
+      "    content: |",
+      "      version: v1",
+      "      sharing:",
+      "        timeSlicing:",
+      "          resources:",
+      "            - name: nvidia.com/gpu",
+      "              replicas: 4",
+      "",
+    ].join("\n");
+    attachSeed(pve, 150, {
+      userData: KUBEADM_SEED.replace("write_files:\n", `write_files:\n${plugin}`),
+    });
+    addBootstrapToken(kube.store, TOKEN);
+    const n = await waitFor("node status", () => {
+      const x = node(kube, "gpu-abc12");
+      return x?.status?.allocatable ? x : undefined;
+    });
+    equal(n.status!.capacity["nvidia.com/gpu"], "4");
+    equal(n.status!.allocatable["nvidia.com/gpu"], "4");
+    equal(n.metadata.labels!["nvidia.com/gpu.product"], "A100-PCIe-40GB-SHARED");
+    equal(n.metadata.labels!["nvidia.com/gpu.replicas"], "4");
+    equal(n.metadata.labels!["nvidia.com/gpu.count"], "1");
+  });
+});
