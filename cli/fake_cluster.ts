@@ -12,9 +12,11 @@ import { type Command, type Io, stopped } from "./command.ts";
 import { type FakeCluster, startFakeCluster } from "../fakes/cluster/start.ts";
 import { type FaultPlan, parseFaultPlan } from "../fakes/cluster/fault_plan.ts";
 import { seedPendingPods } from "../fakes/cluster/backlog.ts";
+import { gpuSeed } from "../fakes/fake_pve/pci_inventory.ts";
 
 const usage = "proxscale fake-cluster --kubeconfig FILE [--hosts N] [--port P] [--pve-port Q] " +
-  "[--write-config FILE] [--faults PLAN] [--seed N] [--boot-delay SECONDS] [--pending-pods N]";
+  "[--write-config FILE] [--faults PLAN] [--seed N] [--boot-delay SECONDS] [--pending-pods N] " +
+  "[--gpus HOST=N,...] [--gpu-model a100|t4]";
 const summary = COMMAND_SUMMARIES["fake-cluster"];
 
 const HELP = `usage: ${usage}
@@ -44,6 +46,10 @@ token the cluster accepts registers its own Node from its real cores, memory and
   --pending-pods N      start with a backlog of N pending pods (default/backlog-*, 250m and
                         256Mi each) that another scheduler found no node for (written to the
                         store directly, so 100,000 take seconds, not an API round trip each)
+  --gpus HOST=N,...     give hosts N passthrough GPUs each (PCI devices at 0000:41:00.0 and
+                        up, listed by /nodes/HOST/hardware/pci) and one PCI mapping 'gpu'
+                        covering them all; a VM with hostpciN: mapping=gpu gets one at start
+  --gpu-model MODEL     a100 (whole GPUs, default) or t4 (also vGPU types nvidia-222/223/230)
 
 Example:
   proxscale fake-cluster --kubeconfig /tmp/kc --write-config /tmp/proxscale.yaml &
@@ -62,6 +68,21 @@ export const fakeClusterCommand: Command = {
 /** The command with an injectable stop condition (tests cannot send signals safely). */
 export function fakeClusterCommandWith(untilStopped: () => Promise<void>): Command {
   return { ...fakeClusterCommand, run: (args, io) => runFakeCluster(args, io, untilStopped) };
+}
+
+/** `pve1=2,pve3=1` as GPUs per host (hosts are pve1..pve<hosts>), or why it is not. */
+export function parseGpus(text: string, hosts: number): Record<string, number> | string {
+  const out: Record<string, number> = {};
+  for (const part of text.split(",").filter((p) => p.trim() !== "")) {
+    const m = /^\s*(pve(\d+))=(\d+)\s*$/.exec(part);
+    if (!m) return `'${part}' is not HOST=N`;
+    const index = Number(m[2]);
+    if (index < 1 || index > hosts) return `no host ${m[1]} (hosts are pve1..pve${hosts})`;
+    const n = Number(m[3]);
+    if (n > 16) return `${m[1]}: at most 16 GPUs per host`;
+    out[m[1]!] = n;
+  }
+  return out;
 }
 
 function bad(io: Io, message: string): number {
@@ -94,6 +115,8 @@ async function runFakeCluster(
         seed: { type: "string", default: "1" },
         "boot-delay": { type: "string", default: "3" },
         "pending-pods": { type: "string", default: "0" },
+        gpus: { type: "string" },
+        "gpu-model": { type: "string", default: "a100" },
       },
     }));
   } catch (e) {
@@ -120,6 +143,10 @@ async function runFakeCluster(
   if (!Number.isInteger(pendingPods) || pendingPods < 0) {
     return bad(io, "--pending-pods must be an integer >= 0");
   }
+  const gpus = values.gpus !== undefined ? parseGpus(values.gpus, hosts) : {};
+  if (typeof gpus === "string") return bad(io, `--gpus: ${gpus}`);
+  const gpuModel = values["gpu-model"];
+  if (gpuModel !== "a100" && gpuModel !== "t4") return bad(io, "--gpu-model must be a100 or t4");
   let faults: FaultPlan | undefined;
   if (values.faults) {
     let text;
@@ -141,6 +168,9 @@ async function runFakeCluster(
       seed,
       bootDelayMs: bootDelay * 1000,
       ...(faults ? { faults } : {}),
+      ...(Object.keys(gpus).length
+        ? { pve: { model: { pci: gpuSeed(gpus, { model: gpuModel }) } } }
+        : {}),
     });
   } catch (e) {
     io.err(`proxscale fake-cluster: cannot start: ${e instanceof Error ? e.message : String(e)}`);
@@ -174,6 +204,13 @@ async function runFakeCluster(
         ...(configFile
           ? [
             `config:       ${configFile} (token in ${configFile}.pve-token, CA ${configFile}.ca.crt)`,
+          ]
+          : []),
+        ...(Object.keys(gpus).length
+          ? [
+            `gpus:         ${
+              Object.entries(gpus).map(([h, n]) => `${n} × ${gpuModel} on ${h}`).join(", ")
+            } (PCI mapping 'gpu')`,
           ]
           : []),
         ...(pendingPods > 0

@@ -38,10 +38,12 @@ import {
   nodesView,
   resourcesView,
 } from "./cluster_views.ts";
+import { type PciSeed, seedPci } from "./pci_inventory.ts";
+import { claimPci } from "./pci.ts";
 import { addTemplateFixture, addVmFixture, defaultStorages, type VmFixture } from "./fixtures.ts";
 
 export { defaultStorages };
-export type { VmFixture };
+export type { PciSeed, VmFixture };
 export type {
   HostState,
   ModelHooks,
@@ -71,6 +73,8 @@ export type PveModelOptions = {
   storages?: StorageState[];
   /** add one template per host, VMID 9000+i, on local-lvm (default true) */
   templates?: boolean;
+  /** PCI devices per host and PCI mappings (see pci.ts; `gpuSeed` builds a typical one) */
+  pci?: PciSeed;
 };
 
 const GiB = 1024 ** 3;
@@ -112,6 +116,7 @@ export class PveModel {
     if (opts.templates ?? true) {
       specs.forEach((h, i) => this.addTemplate(9000 + i, h.name));
     }
+    if (opts.pci) seedPci(this.st, opts.pci);
   }
 
   /** Model time (epoch ms). */
@@ -136,9 +141,18 @@ export class PveModel {
 
   // ---- fixtures and fault state -------------------------------------------------------------
 
-  /** Adds a VM with real volumes; returns its VMID. */
+  /**
+   * Adds a VM with real volumes; returns its VMID. A running one holds its `hostpciN` devices
+   * as if started (a foreign VM using a GPU, say); a fixture that could not start throws.
+   */
   addVm(f: VmFixture): number {
-    return addVmFixture(this.st, f);
+    const vmid = addVmFixture(this.st, f);
+    const pciError = f.running ? claimPci(this.st, this.st.vms.get(vmid)!) : undefined;
+    if (pciError) {
+      this.st.vms.delete(vmid);
+      throw new Error(`Fixture VM ${vmid} cannot run: ${pciError}`);
+    }
+    return vmid;
   }
 
   /** A cloud-image template like operators build: 2 cores, 2 GiB, 32G scsi0, cloud-init drive. */

@@ -7,12 +7,15 @@ import type { Part } from "./http_codec.ts";
 import type { Outcome, Params, PveError, PveModel } from "./model.ts";
 import { isDiskKey } from "./config_file.ts";
 import { parseDrive, propGet } from "./property_string.ts";
+import { mappingUseNeeds } from "./hostpci_format.ts";
 
 /** What a handler sees. */
 export type Ctx = {
   model: PveModel;
   id: Identity;
   params: Params;
+  /** the decoded parameters before flattening (repeated keys and JSON arrays as arrays) */
+  raw?: Record<string, unknown>;
   path: Record<string, string>;
   files: Part[];
   login?: (username: string, password: string) => Record<string, unknown> | undefined;
@@ -95,6 +98,7 @@ export function configPriv(key: string, value?: string): string {
       : "VM.Config.Disk";
   }
   if (/^unused\d+$/.test(key)) return "VM.Config.Disk";
+  if (/^hostpci\d+$/.test(key)) return "VM.Config.HWType";
   return "VM.Config.Options";
 }
 
@@ -121,7 +125,10 @@ export function configNeeds(c: Ctx, paths: string[]) {
   for (const k of (c.params.delete ?? "").split(/[,;\s]+/).filter((x) => x)) {
     privs.add(configPriv(k));
   }
-  return [...privs].sort().map((p) => ({ paths, privs: [p] }));
+  return [
+    ...[...privs].sort().map((p) => ({ paths, privs: [p] })),
+    ...mappingUseNeeds(c.params),
+  ];
 }
 
 /** Storages a create allocates on (Datastore.AllocateSpace). */

@@ -1,7 +1,10 @@
 /** QEMU VM and task endpoints of the fake PVE. */
 import { hasPriv } from "./auth.ts";
+import { hostpciRootOnly } from "./hostpci_format.ts";
 import {
+  type Answer,
   configNeeds,
+  type Ctx,
   from,
   newDiskStorages,
   ownTask,
@@ -10,6 +13,12 @@ import {
   vmid,
   vmPaths,
 } from "./route_kit.ts";
+
+/** Raw host PCI devices are root@pam's alone (pci.ts). */
+function rootOnly(c: Ctx): Answer | undefined {
+  const e = hostpciRootOnly(c.id.full, c.params);
+  return e ? { ok: false, error: e } : undefined;
+}
 
 /** QEMU VM and task endpoints of the fake PVE. */
 export const VM_ROUTES: Route[] = [
@@ -41,7 +50,7 @@ export const VM_ROUTES: Route[] = [
         ...configNeeds(c, alloc),
       ];
     },
-    run: (c) => from(c.model.createVm(c.path.node!, c.params, c.id.full)),
+    run: (c) => rootOnly(c) ?? from(c.model.createVm(c.path.node!, c.params, c.id.full)),
   },
   {
     method: "GET",
@@ -88,14 +97,18 @@ export const VM_ROUTES: Route[] = [
     path: "/nodes/{node}/qemu/{vmid}/config",
     lockWait: true,
     needs: (c) => configNeeds(c, vmPaths(c.model, vmid(c))),
-    run: (c) => from(c.model.updateConfig(c.path.node!, vmid(c), c.params, c.id.full, "async")),
+    run: (c) =>
+      rootOnly(c) ??
+        from(c.model.updateConfig(c.path.node!, vmid(c), c.params, c.id.full, "async")),
   },
   {
     method: "PUT",
     path: "/nodes/{node}/qemu/{vmid}/config",
     lockWait: true,
     needs: (c) => configNeeds(c, vmPaths(c.model, vmid(c))),
-    run: (c) => from(c.model.updateConfig(c.path.node!, vmid(c), c.params, c.id.full, "sync")),
+    run: (c) =>
+      rootOnly(c) ??
+        from(c.model.updateConfig(c.path.node!, vmid(c), c.params, c.id.full, "sync")),
   },
   {
     method: "PUT",

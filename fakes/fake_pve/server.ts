@@ -360,7 +360,8 @@ export async function startFakePve(opts: FakePveOptions = {}): Promise<FakePve> 
         );
       }
     }
-    const params = toParams({ ...bodyParams, ...decodeUrlencoded(query) });
+    const raw = { ...bodyParams, ...decodeUrlencoded(query) };
+    const params = toParams(raw);
     record.params = params;
 
     if (!("route" in match)) {
@@ -412,6 +413,7 @@ export async function startFakePve(opts: FakePveOptions = {}): Promise<FakePve> 
       model,
       id: id ?? { userid: "", full: "", via: "ticket", acls: [] },
       params,
+      raw,
       path: pathOnly,
       files,
       login: (u, p) => {

@@ -27,6 +27,7 @@ import {
 } from "./option_formats.ts";
 import type { ModelState, Outcome, PveError } from "./state.ts";
 import { createHash } from "node:crypto";
+import { checkHostpci } from "./hostpci_format.ts";
 
 /** Request parameters after transport decoding: every value a string (booleans `1`/`0`). */
 export type Params = Record<string, string>;
@@ -125,7 +126,7 @@ const PATTERN_KEYS = [
   /^unused\d+$/,
   /^serial[0-3]$/,
   /^usb\d+$/,
-  /^hostpci\d+$/,
+  /^hostpci(1[0-5]|\d)$/,
 ];
 
 /** True for every key a VM config may hold (the rest is "not defined in schema"). */
@@ -198,6 +199,8 @@ export function checkValue(k: string, v: string): string | undefined {
     return checkAgent(v);
   } else if (k === "startup") {
     return checkStartup(v);
+  } else if (/^hostpci\d+$/.test(k)) {
+    return checkHostpci(k, v);
   } else if (/^ipconfig\d+$/.test(k)) {
     if (!/^((ip|gw|ip6|gw6)=[^,]+)(,(ip|gw|ip6|gw6)=[^,]+)*$/.test(v)) {
       return `invalid format - value without key, but schema does not define a default key\n`;

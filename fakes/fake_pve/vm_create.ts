@@ -32,6 +32,7 @@ import {
   supportsLinkedClone,
 } from "./storage_ops.ts";
 import { applyPlan, checkValue, type Params, planConfig } from "./vm_config.ts";
+import { claimPci } from "./pci.ts";
 
 const VMID_RE = /^[1-9][0-9]{2,8}$/;
 
@@ -155,7 +156,10 @@ export function createVm(
         st.pools.get(params.pool)?.vms.add(vmid);
         vm.pool = params.pool;
       }
-      if (params.start === "1") {
+      // autostart after create: a failed start is a warning, the VM stays stopped
+      const pciError = params.start === "1" ? claimPci(st, vm) : undefined;
+      if (pciError) t.log.push(`Execute autostart`, pciError);
+      else if (params.start === "1") {
         vm.status = "running";
         vm.startedAt = st.time();
       }

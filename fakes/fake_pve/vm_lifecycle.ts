@@ -30,6 +30,7 @@ import {
   toBaseVolume,
 } from "./storage_ops.ts";
 import { quorumError } from "./vm_create.ts";
+import { claimPci } from "./pci.ts";
 import { applyPending, applyPlan, checkBootOrder, type Params, planConfig } from "./vm_config.ts";
 
 function err(e: PveError): { ok: false; error: PveError } {
@@ -313,6 +314,8 @@ export function powerVm(
     throwInjected(t);
     if (action === "start" || action === "reboot") {
       applyPending(st, node, vm.conf);
+      const pciError = action === "start" ? claimPci(st, vm) : undefined;
+      if (pciError) throw new TaskFailure(pciError);
       vm.status = "running";
       vm.startedAt = st.time();
     } else {

@@ -29,6 +29,7 @@ import {
   vmCapacity,
 } from "./node_status.ts";
 import type { SeedConfig } from "./seed.ts";
+import type { GpuAdvert } from "./gpu_advert.ts";
 import { PodRunner } from "./pod_runner.ts";
 
 /** Where a kubelet is in its boot. */
@@ -52,6 +53,8 @@ export type KubeletBoot = {
   reservation: Reservation;
   renewIntervalMs: number;
   bootedAt: number;
+  /** The GPUs its device plugin registers and the labels they bring (gpu_advert.ts). */
+  gpu?: GpuAdvert;
 };
 
 const LEASE_NS = "kube-node-lease";
@@ -95,7 +98,8 @@ export class Kubelet {
 
   /** The VM's hardware as the kubelet advertises it. */
   capacity(): NodeResources {
-    return vmCapacity(this.#b.vm.conf.values);
+    const c = vmCapacity(this.#b.vm.conf.values);
+    return this.#b.gpu ? { ...c, gpus: 0, extended: this.#b.gpu.resources } : c;
   }
 
   /** One step: bootstrap and register, heartbeat when due, run pods. `pods` are bound to it. */
@@ -121,7 +125,7 @@ export class Kubelet {
 
   #register(now: number, fault: NodeFault): boolean {
     const { store, vm, seed, provider } = this.#b;
-    const labels = nodeLabels(this.name, seed?.nodeLabels ?? {});
+    const labels = nodeLabels(this.name, { ...seed?.nodeLabels, ...this.#b.gpu?.labels });
     const taints = [...(seed?.taints ?? [])];
     if (seed?.externalCloudProvider) taints.push(UNINITIALIZED_TAINT);
     const providerID = seed?.providerID ?? `proxmox://${provider}/${vm.vmid}`;

@@ -24,6 +24,7 @@ import type { FakePve } from "../../fake_pve/server.ts";
 import { Kubelet, type NodeFault } from "./kubelet.ts";
 import { DEFAULT_RESERVATION } from "./node_status.ts";
 import { parseSeed } from "./seed.ts";
+import { gpuAdvert, guestDevices } from "./gpu_advert.ts";
 import { readSeedMedia } from "./seed_media.ts";
 
 /** How the kubelets behave; times in ms. */
@@ -127,10 +128,12 @@ export class KubeletLoop {
       if (now < startedAt + this.#o.bootDelayMs) continue;
       if (!boot.kubelet) {
         const files = readSeedMedia(model, vm.node, vm.conf.values);
+        const seed = files ? parseSeed(files) : undefined;
         boot.kubelet = new Kubelet({
           store,
           vm,
-          seed: files ? parseSeed(files) : undefined,
+          seed,
+          gpu: gpuAdvert(guestDevices(model.st, vm), seed?.timeSlicing),
           requireSeed: this.#o.requireSeed ?? false,
           provider: this.#o.provider,
           reservation: this.#o.reservation ?? DEFAULT_RESERVATION,

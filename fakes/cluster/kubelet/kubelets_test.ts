@@ -22,7 +22,7 @@ import {
   waitFor,
 } from "./testing/seeded_vm.ts";
 
-Deno.test("a VM with 4 cores, 8 GiB and one hostpci registers its Node from its hardware and exactly the seed's --node-labels", async () => {
+Deno.test("a VM with 4 cores, 8 GiB and one hostpci registers its Node from its hardware, exactly the seed's --node-labels and its GPU's feature labels", async () => {
   await withWorld({}, async ({ pve, kube, kubelets }) => {
     addGpuVm(pve);
     attachSeed(pve, 150, { userData: KUBEADM_SEED });
@@ -37,6 +37,10 @@ Deno.test("a VM with 4 cores, 8 GiB and one hostpci registers its Node from its 
       "kubernetes.io/hostname": "gpu-abc12",
       "kubernetes.io/os": "linux",
       "node.kubernetes.io/instance-type": "g1",
+      "nvidia.com/gpu.count": "1",
+      "nvidia.com/gpu.product": "A100-PCIe-40GB",
+      "nvidia.com/gpu.replicas": "1",
+      "nvidia.com/gpu.sharing-strategy": "none",
       "proxscale.io/nodepool": "gpu",
     });
     const full = await waitFor("node status", () => {
@@ -94,7 +98,7 @@ Deno.test("an expired bootstrap token is refused", async () => {
   });
 });
 
-Deno.test("a VM without a seed registers under its VM name with only the kubelet's own labels when no seed is required", async () => {
+Deno.test("a VM without a seed registers under its VM name with only the kubelet's own labels and its GPU's when no seed is required", async () => {
   await withWorld({ requireSeed: false }, async ({ pve, kube, kubelets }) => {
     addGpuVm(pve, 160);
     const n = await waitFor("the node", () => node(kube, "vm-160"));
@@ -106,6 +110,10 @@ Deno.test("a VM without a seed registers under its VM name with only the kubelet
       "kubernetes.io/arch",
       "kubernetes.io/hostname",
       "kubernetes.io/os",
+      "nvidia.com/gpu.count",
+      "nvidia.com/gpu.product",
+      "nvidia.com/gpu.replicas",
+      "nvidia.com/gpu.sharing-strategy",
     ]);
     equal(kubelets.nodeOfVm(160), "vm-160");
   });
@@ -249,5 +257,35 @@ Deno.test("a VM configured through PVE's cloud-init drive reads its kubelet flag
     const n = await waitFor("the node", () => node(kube, "ci-node"));
     equal(n.metadata.labels?.["proxscale.io/nodepool"], "gpu");
     equal(n.metadata.labels?.["kubernetes.io/hostname"], "ci-node");
+  });
+});
+
+Deno.test("a seed that writes an NVIDIA device plugin time-slicing config makes the Node advertise each GPU replicas times", async () => {
+  await withWorld({}, async ({ pve, kube }) => {
+    addGpuVm(pve);
+    const plugin = [
+      "  - path: /etc/nvidia-device-plugin/config.yaml",
+      "    content: |",
+      "      version: v1",
+      "      sharing:",
+      "        timeSlicing:",
+      "          resources:",
+      "            - name: nvidia.com/gpu",
+      "              replicas: 4",
+      "",
+    ].join("\n");
+    attachSeed(pve, 150, {
+      userData: KUBEADM_SEED.replace("write_files:\n", `write_files:\n${plugin}`),
+    });
+    addBootstrapToken(kube.store, TOKEN);
+    const n = await waitFor("node status", () => {
+      const x = node(kube, "gpu-abc12");
+      return x?.status?.allocatable ? x : undefined;
+    });
+    equal(n.status!.capacity["nvidia.com/gpu"], "4");
+    equal(n.status!.allocatable["nvidia.com/gpu"], "4");
+    equal(n.metadata.labels!["nvidia.com/gpu.product"], "A100-PCIe-40GB-SHARED");
+    equal(n.metadata.labels!["nvidia.com/gpu.replicas"], "4");
+    equal(n.metadata.labels!["nvidia.com/gpu.count"], "1");
   });
 });

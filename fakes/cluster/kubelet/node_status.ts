@@ -6,8 +6,8 @@
  * Capacity: cpu = `vcpus` if set, else `cores` × `sockets` (both default 1); memory = `memory`
  * MiB (default 512, PVE's default); pods 110; ephemeral-storage = the boot disk's size (the
  * `boot: order=` disk, else the first non-cdrom disk slot); nvidia.com/gpu = the number of
- * `hostpciN` entries. Every passed-through PCI device counts as one GPU: the VM config names a
- * host PCI address or a mapping, not a device class, so nothing tells a NIC from a GPU.
+ * `hostpciN` entries, unless the kubelet knows what the devices are (`extended`, set from the
+ * fake PVE's PCI devices and the seed's device plugin config by gpu_advert.ts).
  *
  * Allocatable = capacity minus the kubelet reservation (kube-reserved + system-reserved; by
  * default 100m cpu and 256Mi memory) minus the hard eviction thresholds (memory.available
@@ -42,6 +42,8 @@ export type NodeResources = {
   pods: number;
   ephemeralBytes: number;
   gpus: number;
+  /** Extended resources a device plugin registered (replaces `gpus` when set; gpu_advert.ts). */
+  extended?: Record<string, number>;
 };
 
 const SIZE_UNIT: Record<string, number> = { "": 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
@@ -89,6 +91,7 @@ export function allocatableOf(cap: NodeResources, r: Reservation): NodeResources
     pods: cap.pods,
     ephemeralBytes: Math.floor(cap.ephemeralBytes * (1 - EVICTION_NODEFS_FRACTION)),
     gpus: cap.gpus,
+    ...(cap.extended ? { extended: cap.extended } : {}),
   };
 }
 
@@ -106,6 +109,7 @@ export function capacityQuantities(c: NodeResources): Record<string, string> {
     pods: String(c.pods),
   };
   if (c.gpus > 0) out[GPU_RESOURCE] = String(c.gpus);
+  for (const [name, n] of Object.entries(c.extended ?? {})) if (n > 0) out[name] = String(n);
   return out;
 }
 

@@ -37,6 +37,7 @@ export function admissionAmounts(a: NodeResources): Amounts {
     pods: a.pods,
     "ephemeral-storage": a.ephemeralBytes,
     [GPU_RESOURCE]: a.gpus,
+    ...a.extended,
   };
 }
 

@@ -17,6 +17,7 @@
  * May import: npm yaml, fakes/.
  */
 import { parseAllDocuments } from "yaml";
+import { readTimeSlicing, type TimeSlicing } from "./gpu_advert.ts";
 
 /** A taint as kubelet registers it. */
 export type SeedTaint = { key: string; value?: string; effect: string };
@@ -36,6 +37,8 @@ export type SeedConfig = {
   tokens: string[];
   /** `--cloud-provider=external`: kubelet adds the cloud provider's uninitialized taint. */
   externalCloudProvider: boolean;
+  /** An NVIDIA device plugin config file's time-slicing settings (gpu_advert.ts). */
+  timeSlicing?: TimeSlicing;
 };
 
 type Obj = Record<string, unknown>;
@@ -80,6 +83,7 @@ class Flags {
   nodeName?: string;
   providerID?: string;
   externalCloudProvider = false;
+  timeSlicing?: TimeSlicing;
 
   set(name: string, value: string): void {
     const v = unquote(value);
@@ -148,6 +152,8 @@ function listOf(v: unknown): string[] {
 /** Reads one YAML document as whatever kubelet configuration it is. */
 function readDoc(doc: unknown, f: Flags): void {
   if (!isObj(doc)) return;
+  const sharing = readTimeSlicing(doc);
+  if (sharing) f.timeSlicing = sharing;
   const kind = str(doc.kind);
   if (kind === "JoinConfiguration" || kind === "InitConfiguration") {
     const reg = isObj(doc.nodeRegistration) ? doc.nodeRegistration : {};
@@ -269,5 +275,6 @@ export function parseSeed(files: { userData: string; metaData?: string }): SeedC
   if (f.nodeName) out.nodeName = f.nodeName;
   if (hostname) out.hostname = hostname;
   if (f.providerID) out.providerID = f.providerID;
+  if (f.timeSlicing) out.timeSlicing = f.timeSlicing;
   return out;
 }

@@ -8,6 +8,7 @@
 import type { KObj } from "../../../fake_kube/objects.ts";
 import { type FakeKube, startFakeKube } from "../../../fake_kube/server.ts";
 import { type FakePve, startFakePve } from "../../../fake_pve/server.ts";
+import { GPU_MODELS } from "../../../fake_pve/pci_inventory.ts";
 import { type Kubelets, startKubelets } from "../kubelets.ts";
 import { addBootstrapToken, attachSeed, waitFor } from "./seeded_vm.ts";
 
@@ -50,7 +51,12 @@ export async function withWorld(
   opts: { requireSeed?: boolean; hold?: boolean },
   fn: (w: World) => Promise<void>,
 ): Promise<void> {
-  const pve = await startFakePve({ hosts: 2, model: { templates: false } });
+  // each host has one GPU at 0000:01:00.0, the device addGpuVm passes through
+  const gpu = [{ id: "0000:01:00.0", ...GPU_MODELS.a100, iommugroup: 12 }];
+  const pve = await startFakePve({
+    hosts: 2,
+    model: { templates: false, pci: { devices: { pve1: gpu, pve2: gpu } } },
+  });
   const kube = await startFakeKube({
     tls: false,
     seed: 7,
@@ -74,7 +80,7 @@ export async function withWorld(
   }
 }
 
-/** A running VM with 4 cores, 8 GiB, a 32 GiB boot disk and one passed-through PCI device. */
+/** A running q35 VM with 4 cores, 8 GiB, a 32 GiB boot disk and the host's GPU passed through. */
 export function addGpuVm(pve: FakePve, vmid = 150, host = "pve1"): void {
   pve.model.addVm({
     vmid,
@@ -84,6 +90,7 @@ export function addGpuVm(pve: FakePve, vmid = 150, host = "pve1"): void {
       cores: "4",
       memory: "8192",
       hostpci0: "0000:01:00,pcie=1",
+      machine: "q35",
       ipconfig0: "ip=10.1.2.3/24,gw=10.1.2.1",
       boot: "order=scsi0",
     },
