@@ -12,7 +12,8 @@ export function footprint(shape: Resources, template: MachineTemplate): Resource
   return { cpu: shape.cpu, memory: shape.memory + template.vmMemOverhead };
 }
 
-export type PoolUsage = Resources & { nodes: number };
+/** A pool's usage: vCPUs, host memory, VMs and passthrough GPUs (absent: none counted yet). */
+export type PoolUsage = Resources & { nodes: number; gpus?: number };
 
 /** Usage of `pool` by its NodeClaims (in flight and deleting ones included: their VMs exist). */
 export function poolUsage(
@@ -20,7 +21,7 @@ export function poolUsage(
   claims: readonly NodeClaim[],
   templates: ReadonlyMap<string, MachineTemplate>,
 ): PoolUsage {
-  const u = { cpu: 0, memory: 0, nodes: 0 };
+  const u: PoolUsage = { cpu: 0, memory: 0, nodes: 0 };
   for (const c of claims) {
     if (c.nodePool !== pool.name) continue;
     const t = templates.get(c.machineTemplate);
@@ -28,6 +29,7 @@ export function poolUsage(
     u.cpu += f.cpu;
     u.memory += f.memory;
     u.nodes += 1;
+    if (c.shape.gpus) u.gpus = (u.gpus ?? 0) + c.shape.gpus.count;
   }
   return u;
 }
@@ -42,6 +44,7 @@ export function exceedsLimits(
   extra: Resources,
   extraNodes: number,
   overhead: number,
+  extraGpus = 0,
 ): Reason | undefined {
   const l = pool.limits;
   if (l.cpu !== undefined && usage.cpu + extra.cpu > l.cpu) {
@@ -58,6 +61,14 @@ export function exceedsLimits(
       `pool '${pool.name}' memory limit ${humanBytes(l.memory)} reached (in use ${
         humanBytes(usage.memory)
       }, new VM needs ${humanBytes(extra.memory)} incl. ${humanBytes(overhead)} overhead)`,
+    );
+  }
+  if (l.gpus !== undefined && extraGpus > 0 && (usage.gpus ?? 0) + extraGpus > l.gpus) {
+    return reason(
+      "PoolLimitReached",
+      `pool '${pool.name}' GPU limit ${l.gpus} reached (in use ${
+        usage.gpus ?? 0
+      }, new VM needs ${extraGpus})`,
     );
   }
   if (l.nodes !== undefined && usage.nodes + extraNodes > l.nodes) {

@@ -164,7 +164,31 @@ export type Host = {
   reserved: Resources;
   /** Committed to VMs already on the host, including in-flight ones: cores*1000 and memory incl. overhead. */
   committed: Resources;
+  /**
+   * PCI devices the host can pass through to VMs, by PVE resource mapping (absent: none). The
+   * provider reads them from the cluster's PCI mappings and subtracts the devices every VM on
+   * the host already holds, proxscale's in-flight ones and foreign ones alike.
+   */
+  devices?: HostDevices[];
 };
+
+/** The passthrough devices of one PCI resource mapping on one host. */
+export type HostDevices = {
+  /** The PVE resource mapping's id (`/cluster/mapping/pci/{id}`). */
+  mapping: string;
+  /** Device model as the host reports it (e.g. "GA100 [A100 PCIe 40GB]"), when known. */
+  model?: string;
+  /** Whole devices not held by any VM. */
+  free: number;
+  /** Mediated device types (vGPU profiles) and how many more VMs each can still take. */
+  mdev?: Record<string, number>;
+};
+
+/**
+ * The GPUs a VM of a shape gets: `count` devices of the mapping named, or of any mapping whose
+ * devices are of `model`, each whole or as one mediated device of type `mdev`.
+ */
+export type ShapeGpus = { count: number; mapping?: string; model?: string; mdev?: string };
 
 export type VmStatus = "running" | "stopped" | "paused" | "unknown";
 export type VM = {
@@ -182,7 +206,7 @@ export type VM = {
 };
 
 /** A VM size a MachineTemplate allows: what the VM gets, before kubelet reservations. */
-export type Shape = { name: string; cpu: number; memory: number };
+export type Shape = { name: string; cpu: number; memory: number; gpus?: ShapeGpus };
 
 export type ConditionStatus = "True" | "False" | "Unknown";
 
@@ -254,7 +278,7 @@ export type NodePool = {
   annotations: Record<string, string>;
   taints: Taint[];
   startupTaints: Taint[];
-  limits: { cpu?: number; memory?: number; nodes?: number };
+  limits: { cpu?: number; memory?: number; nodes?: number; gpus?: number };
   minNodes: number;
   /**
    * The pool's nodes use replicated storage, so a pod pinned by a local volume may still be
@@ -404,6 +428,12 @@ export type MachineTemplate = {
    * passed-through device, hugepages-2Mi, ephemeral-storage...). None unless listed.
    */
   extendedResources?: Record<string, number>;
+  /**
+   * How the GPUs of this template's GPU shapes reach pods: the extended resource the device
+   * plugin advertises (default nvidia.com/gpu) and how many pods share one device by
+   * time-slicing (replicas, default 1).
+   */
+  gpu?: { resourceName: string; replicas: number };
   source: VmSource;
   /** VM settings applied to scratch-built and cloned VMs alike. */
   vm?: VmOptions;
@@ -446,7 +476,12 @@ export type Provider = {
   resourcePool?: string;
 };
 
-export type CostModel = { perVcpuHour: number; perGiBHour: number };
+export type CostModel = {
+  perVcpuHour: number;
+  perGiBHour: number;
+  /** What one passed-through GPU (or mediated device) is worth per hour; 0 when absent. */
+  perGpuHour?: number;
+};
 
 /** Settings that are not per pool. */
 export type Settings = {

@@ -3,7 +3,8 @@
  * added, counting every VM already committed to the host (in-flight ones included, by the
  * caller) and the VM's memory overhead, and never beyond the host's configured overcommit.
  */
-import type { Host, PlacementStrategy, Resources } from "./model.ts";
+import type { Host, PlacementStrategy, Resources, ShapeGpus } from "./model.ts";
+import { describeAsk, takeDevices } from "./gpus.ts";
 import { type Reason, reason } from "./reason.ts";
 import { err, ok, type Result } from "./result.ts";
 import { humanBytes, humanCpu } from "./quantity.ts";
@@ -38,6 +39,10 @@ export type PlacementInput = {
   zones?: ReadonlySet<string>;
   /** VMs of the pool per zone, for the spread strategy. */
   zoneCounts?: ReadonlyMap<string, number>;
+  /** Passthrough devices the VM needs (a GPU shape): only hosts with them free qualify. */
+  gpus?: ShapeGpus | undefined;
+  /** Devices already planned onto each host in this decision (host name, then device key). */
+  plannedDevices?: ReadonlyMap<string, ReadonlyMap<string, number>>;
 };
 
 /**
@@ -50,6 +55,7 @@ export function chooseHost(input: PlacementInput): Result<Host, Reason> {
   let offline = 0;
   let wrongZone = 0;
   let full = 0;
+  let noDevices = 0;
   for (const h of input.hosts) {
     if (!h.online) {
       offline++;
@@ -63,6 +69,10 @@ export function chooseHost(input: PlacementInput): Result<Host, Reason> {
     // Written as "not enough room" so that a NaN from a broken inventory counts as full.
     if (!(free.cpu >= footprint.cpu && free.memory >= footprint.memory)) {
       full++;
+      continue;
+    }
+    if (input.gpus && !takeDevices(h.devices, input.gpus, input.plannedDevices?.get(h.name))) {
+      noDevices++;
       continue;
     }
     const limit = hostLimit(h);
@@ -79,7 +89,7 @@ export function chooseHost(input: PlacementInput): Result<Host, Reason> {
     }
   }
   if (best) return ok(best);
-  return err(noHostReason(footprint, full, offline, wrongZone));
+  return err(noHostReason(footprint, full, offline, wrongZone, noDevices, input.gpus));
 }
 
 /**
@@ -91,6 +101,8 @@ export function noHostReason(
   full: number,
   offline: number,
   wrongZone: number,
+  noDevices = 0,
+  gpus?: ShapeGpus,
 ): Reason {
   const parts = [];
   if (full) {
@@ -100,6 +112,7 @@ export function noHostReason(
   }
   if (offline) parts.push(`${offline} offline`);
   if (wrongZone) parts.push(`${wrongZone} outside the allowed zones`);
+  if (noDevices && gpus) parts.push(`${noDevices} without ${describeAsk(gpus)} free`);
   return reason(
     "HostCapacityExhausted",
     `no Proxmox host can take the VM: ${parts.length ? parts.join(", ") : "no hosts configured"}`,

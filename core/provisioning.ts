@@ -6,7 +6,18 @@
  * Proxmox host chosen by core/placement.ts, within pool limits (VM overhead counted), batchSize
  * and maxConcurrent. Every claim and every pod left without one carries a Reason.
  */
-import type { Config, Host, NodeClaim, Pod, Resources, Shape, Snapshot, Taint } from "./model.ts";
+import type {
+  Config,
+  Host,
+  NodeClaim,
+  Pod,
+  Resources,
+  Shape,
+  ShapeGpus,
+  Snapshot,
+  Taint,
+} from "./model.ts";
+import { deviceKey, gpuUnitsFromShape, offeredExtended, takeDevices } from "./gpus.ts";
 import { podKey } from "./model.ts";
 import {
   addExtended,
@@ -148,6 +159,8 @@ class Provisioner {
   readonly pools: PoolCtx[] = [];
   readonly classes = new Map<string, PodClass>();
   readonly planned = new Map<string, Resources>();
+  /** Passthrough devices planned onto each host in this decision (host, then device key). */
+  readonly plannedDevices = new Map<string, Map<string, number>>();
   readonly zoneCounts = new Map<string, Map<string, number>>();
   readonly usedNames = new Set<string>();
   /** Footprints no host of a pool fit can take (per class and pool), while shapes only grow. */
@@ -537,6 +550,8 @@ class Provisioner {
       this.config.settings.cost,
       types,
       INSTANCE_TYPE_KEY,
+      // A claim keeps the GPUs it opened with: its devices and advertised count stay as planned.
+      { same: b.shape!.gpus },
     );
     if (!shape) return "noShape";
     const pods = cls.typed ? (pod ? [...b.typePods!, pod] : undefined) : b.typePods!;
@@ -688,6 +703,7 @@ class Provisioner {
       this.config.settings.cost,
       fit.types,
       INSTANCE_TYPE_KEY,
+      p.ext === NONE ? 0 : gpuUnitsFromShape(ctx.template, p.ext),
     );
   }
 
@@ -752,7 +768,14 @@ class Provisioner {
         continue;
       }
       const fp = footprint(shape, ctx.template);
-      const limit = exceedsLimits(pool, ctx.usage, fp, 1, ctx.template.vmMemOverhead);
+      const limit = exceedsLimits(
+        pool,
+        ctx.usage,
+        fp,
+        1,
+        ctx.template.vmMemOverhead,
+        shape.gpus?.count ?? 0,
+      );
       if (limit) {
         fail(limit);
         continue;
@@ -851,6 +874,8 @@ class Provisioner {
         planned: this.planned,
         zones: new Set(zones),
         zoneCounts: this.zoneCounts.get(pool.name) ?? new Map(),
+        gpus: shape.gpus,
+        plannedDevices: this.plannedDevices,
       });
       if (!host.ok) {
         if (this.monotone && (!known || known.zones !== zoneKey || atLeast(known, fp))) {
@@ -875,7 +900,7 @@ class Provisioner {
       bin.shape = shape;
       bin.podCount = ctx.dsPods;
       bin.claim = claim;
-      bin.ext = addExtended({ ...ctx.template.extendedResources }, ctx.dsExtended, -1);
+      bin.ext = addExtended({ ...offeredExtended(ctx.template, shape) }, ctx.dsExtended, -1);
       bin.types = [...fit.types];
       bin.typePods = [];
       if (ctx.dsPorts.length) bin.ports = new Set(portKeys(ctx.dsPorts));
@@ -934,17 +959,20 @@ class Provisioner {
           ctx.opened >= pool.scaleUp.batchSize ||
           ctx.inFlight + ctx.opened >= pool.scaleUp.maxConcurrent
         ) break;
+        // The pool's cheapest shape, GPUs or not: a GPU pool's minimum is GPU nodes.
         const shape = cheapestShapeWithin(
           ctx.template,
           ctx.dsOverhead,
           this.config.settings.cost,
           ctx.typeReqs,
           INSTANCE_TYPE_KEY,
+          "any",
         );
         const labels = labelsFor(ctx, undefined, undefined);
         if (!shape || typeof labels === "string") break;
         const fp = footprint(shape, ctx.template);
-        if (exceedsLimits(pool, ctx.usage, fp, 1, ctx.template.vmMemOverhead)) break;
+        const gpus = shape.gpus?.count ?? 0;
+        if (exceedsLimits(pool, ctx.usage, fp, 1, ctx.template.vmMemOverhead, gpus)) break;
         const host = chooseHost({
           hosts: ctx.hosts.filter((h) =>
             matchesAll({ [ZONE_KEY]: h.zone, [HOST_LABEL_KEY]: h.name }, ctx.placeReqs)
@@ -953,6 +981,8 @@ class Provisioner {
           strategy: ctx.provider.placement,
           planned: this.planned,
           zoneCounts: this.zoneCounts.get(pool.name) ?? new Map(),
+          gpus: shape.gpus,
+          plannedDevices: this.plannedDevices,
         });
         if (!host.ok) break;
         const name = this.#newName(pool.name, `minNodes/${i}`);
@@ -969,6 +999,16 @@ class Provisioner {
         );
       }
     }
+  }
+
+  /** Books a GPU claim's devices on its host and its GPUs against the pool's limit. */
+  #planDevices(ctx: PoolCtx, h: Host, ask: ShapeGpus) {
+    ctx.usage.gpus = (ctx.usage.gpus ?? 0) + ask.count;
+    let byKey = this.plannedDevices.get(h.name);
+    if (!byKey) this.plannedDevices.set(h.name, byKey = new Map());
+    const d = takeDevices(h.devices, ask, byKey);
+    // chooseHost only returns a host where takeDevices finds the devices.
+    if (d) byKey.set(deviceKey(d, ask), (byKey.get(deviceKey(d, ask)) ?? 0) + ask.count);
   }
 
   /**
@@ -991,6 +1031,7 @@ class Provisioner {
     ctx.usage.memory += fp.memory;
     const planned = this.planned.get(h.name) ?? { cpu: 0, memory: 0 };
     this.planned.set(h.name, { cpu: planned.cpu + fp.cpu, memory: planned.memory + fp.memory });
+    if (shape.gpus) this.#planDevices(ctx, h, shape.gpus);
     this.#countZone(ctx.pool.name, h.zone);
     const claim: PlannedClaim = {
       name,

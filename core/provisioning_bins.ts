@@ -6,6 +6,7 @@
  *
  * May import: nothing outside core/.
  */
+import { offeredExtended } from "./gpus.ts";
 import type { Config, Host, Pod, Requirement, Resources, Shape, Snapshot, Taint } from "./model.ts";
 import type { PlannedClaim } from "./provisioning.ts";
 import type { PoolCtx } from "./provisioning_pools.ts";
@@ -162,9 +163,8 @@ export function existingBins(
       cpu: c.shape.cpu - reserved.cpu - ds.cpu,
       memory: c.shape.memory - reserved.memory - ds.memory,
     }, (t?.maxPods ?? 110) - (ctx?.dsPods ?? 0));
-    if (t?.extendedResources) {
-      bin.ext = addExtended({ ...t.extendedResources }, ctx?.dsExtended ?? {}, -1);
-    }
+    const offered = t ? offeredExtended(t, c.shape) : undefined;
+    if (offered) bin.ext = addExtended({ ...offered }, ctx?.dsExtended ?? {}, -1);
     if (ctx?.dsPorts.length) bin.ports = new Set(hostPortKeys(ctx.dsPorts));
     bins.push(bin);
     if (labels[ZONE_KEY]) claimZones.push([c.nodePool, labels[ZONE_KEY]]);

@@ -9,6 +9,7 @@
  *
  * May import: nothing outside core/.
  */
+import { hasGpuShapes } from "./shapes.ts";
 import type { Config, Host, Resources } from "./model.ts";
 import type { Reason } from "./reason.ts";
 
@@ -17,7 +18,8 @@ export function shapesOnlyGrow(config: Config): boolean {
   const cost = config.settings.cost;
   if (!(cost.perVcpuHour >= 0 && cost.perGiBHour >= 0)) return false;
   for (const t of config.machineTemplates) {
-    if (t.flexible) return false;
+    // GPU shapes also need free devices on a host: "no room" there is not only cpu and memory.
+    if (t.flexible || hasGpuShapes(t)) return false;
     for (let i = 1; i < t.shapes.length; i++) {
       const a = t.shapes[i - 1]!;
       const b = t.shapes[i]!;

@@ -7,6 +7,7 @@
  * zone come from the hosts those requirements allow, and its instance type from the shapes they
  * allow.
  */
+import { mostOffered } from "./gpus.ts";
 import { templateHostsAmong } from "./template_locality.ts";
 import type {
   Config,
@@ -128,6 +129,7 @@ export function poolRequirementProblem(
         { perVcpuHour: 1, perGiBHour: 1 },
         reqs,
         key,
+        "any",
       );
       if (!shape) return `no shape of MachineTemplate '${template.name}' satisfies ${key}`;
       continue;
@@ -275,7 +277,7 @@ export function poolFits(pools: readonly PoolCtx[], pod: Pod): PoolFit[] {
         ),
       };
     }
-    const offered = addExtended({ ...ctx.template.extendedResources }, ctx.dsExtended, -1);
+    const offered = addExtended({ ...mostOffered(ctx.template) }, ctx.dsExtended, -1);
     const missing = missingExtended(offered, ext);
     if (missing !== undefined) {
       return {
@@ -310,6 +312,7 @@ export function poolFits(pools: readonly PoolCtx[], pod: Pod): PoolFit[] {
           },
           types,
           INSTANCE_TYPE_KEY,
+          "any",
         )
       ) {
         why = `pool '${ctx.pool.name}': no shape of MachineTemplate '${ctx.template.name}' ` +

@@ -11,7 +11,7 @@
  */
 import type { CostModel, MachineTemplate, NodeSelectorTerm, Requirement, Shape } from "./model.ts";
 import { matchesRequirement } from "./requirements.ts";
-import { cheapestShape, sizeName } from "./shapes.ts";
+import { cheapestShape, type GpuFit, gpuFits, hasGpuShapes, sizeName } from "./shapes.ts";
 import { shapeCost } from "./cost.ts";
 import { parseQuantity } from "./quantity.ts";
 
@@ -126,11 +126,15 @@ export function cheapestShapeWithin(
   cost: CostModel,
   c: TypeConstraint,
   key: string,
+  gpus: GpuFit = 0,
 ): Shape | undefined {
-  if (c.length === 0) return cheapestShape(template, need, cost);
+  if (c.length === 0) return cheapestShape(template, need, cost, gpus);
   const wantCpu = need.cpu + template.reserved.cpu;
   const wantMem = need.memory + template.reserved.memory;
-  const fits = (s: Shape) => s.cpu >= wantCpu && s.memory >= wantMem && typeAllows(c, s.name, key);
+  const checkGpus = hasGpuShapes(template) || (gpus !== 0 && gpus !== "any");
+  const fits = (s: Shape) =>
+    s.cpu >= wantCpu && s.memory >= wantMem && typeAllows(c, s.name, key) &&
+    (!checkGpus || gpuFits(template, s, gpus));
   let best: Shape | undefined;
   const consider = (s: Shape | undefined) => {
     if (!s || !fits(s)) return;
@@ -141,7 +145,7 @@ export function cheapestShapeWithin(
   };
   for (const s of template.shapes) consider(s);
   if (template.flexible) {
-    consider(cheapestShape({ ...template, shapes: [] }, need, cost));
+    consider(cheapestShape({ ...template, shapes: [] }, need, cost, gpus));
     // Named flexible sizes the requirements list (In values) are offered as they are.
     for (const r of c) {
       if (r.operator === "In") {

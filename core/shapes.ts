@@ -4,8 +4,9 @@
  * holds what is asked. Flexible sizing is what Proxmox allows and clouds do not: a VM can be
  * made exactly as large as its pods need, rounded up to the template's steps.
  */
-import type { CostModel, MachineTemplate, Resources, Shape } from "./model.ts";
+import type { CostModel, MachineTemplate, Resources, Shape, ShapeGpus } from "./model.ts";
 import { shapeCost } from "./cost.ts";
+import { gpuOffer } from "./gpus.ts";
 import { formatMemory } from "./quantity.ts";
 
 /** Display name of a size: "4c-8Gi". */
@@ -27,26 +28,65 @@ function roundUp(value: number, min: number, step: number): number {
 }
 
 /**
- * The cheapest shape whose allocatable holds `need` (pod requests incl. DaemonSet overhead),
- * or undefined when none does.
+ * Which shapes may be chosen as far as GPUs go: a number is the GPU units the pods need (0: a
+ * shape without GPUs, so that no passthrough device is spent on pods that do not use it);
+ * `same` keeps a claim's GPUs as they are while it grows; "any" ignores GPUs (a question about
+ * the template's shapes, not a choice for pods).
+ */
+export type GpuFit = number | { same: ShapeGpus | undefined } | "any";
+
+/** The same GPU ask: count, mapping, model and mdev type. */
+export function sameGpus(a: ShapeGpus | undefined, b: ShapeGpus | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.count === b.count && a.mapping === b.mapping && a.model === b.model &&
+    a.mdev === b.mdev;
+}
+
+/** May `s` be chosen under `fit`? */
+export function gpuFits(template: MachineTemplate, s: Shape, fit: GpuFit): boolean {
+  if (fit === "any") return true;
+  if (typeof fit === "number") {
+    return fit === 0 ? s.gpus === undefined : gpuOffer(template, s) >= fit;
+  }
+  return sameGpus(s.gpus, fit.same);
+}
+
+const gpuShaped = new WeakMap<MachineTemplate, boolean>();
+
+/** Does some fixed shape of the template have GPUs? (Remembered per template object.) */
+export function hasGpuShapes(template: MachineTemplate): boolean {
+  let has = gpuShaped.get(template);
+  if (has === undefined) {
+    has = template.shapes.some((s) => s.gpus !== undefined);
+    gpuShaped.set(template, has);
+  }
+  return has;
+}
+
+/**
+ * The cheapest shape whose allocatable holds `need` (pod requests incl. DaemonSet overhead)
+ * and whose GPUs meet `gpus` (by default: no GPUs), or undefined when none does.
  */
 export function cheapestShape(
   template: MachineTemplate,
   need: Resources,
   cost: CostModel,
+  gpus: GpuFit = 0,
 ): Shape | undefined {
   const wantCpu = need.cpu + template.reserved.cpu;
   const wantMem = need.memory + template.reserved.memory;
+  const checkGpus = hasGpuShapes(template) || (gpus !== 0 && gpus !== "any");
   let best: Shape | undefined;
   // Fixed shapes are sorted by cost, so the first that fits is the cheapest of them.
   for (const s of template.shapes) {
-    if (s.cpu >= wantCpu && s.memory >= wantMem) {
+    if (s.cpu >= wantCpu && s.memory >= wantMem && (!checkGpus || gpuFits(template, s, gpus))) {
       best = s;
       break;
     }
   }
   const f = template.flexible;
-  if (f) {
+  // Flexible sizes have no GPUs.
+  if (f && (!checkGpus || gpuFits(template, { name: "", cpu: 0, memory: 0 }, gpus))) {
     // VMs get whole cores: the cpu step is at least one core.
     const cpuStep = Math.max(1000, Math.ceil(f.cpu.step / 1000) * 1000);
     const cpu = roundUp(Math.ceil(wantCpu / 1000) * 1000, f.cpu.min, cpuStep);
