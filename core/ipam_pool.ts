@@ -32,11 +32,11 @@ export type IpPool = {
 export type IpPoolInput = {
   name: string;
   cidr: string;
-  ranges?: string[];
-  reserved?: string[];
-  gateway?: string;
-  dns?: string[];
-  searchDomains?: string[];
+  ranges?: string[] | undefined;
+  reserved?: string[] | undefined;
+  gateway?: string | undefined;
+  dns?: string[] | undefined;
+  searchDomains?: string[] | undefined;
 };
 
 /** One problem of a pool's written form: the field it concerns and what is wrong. */
