@@ -17,6 +17,7 @@
  * May import: npm yaml, fakes/.
  */
 import { parseAllDocuments } from "yaml";
+import { networkConfigAddresses } from "./seed_network.ts";
 
 /** A taint as kubelet registers it. */
 export type SeedTaint = { key: string; value?: string; effect: string };
@@ -36,6 +37,8 @@ export type SeedConfig = {
   tokens: string[];
   /** `--cloud-provider=external`: kubelet adds the cloud provider's uninitialized taint. */
   externalCloudProvider: boolean;
+  /** Static IPv4 addresses from network-config, the default-route interface's first. */
+  addresses?: string[];
 };
 
 type Obj = Record<string, unknown>;
@@ -226,7 +229,9 @@ function hostnameOf(docs: unknown[]): string | undefined {
 }
 
 /** Reads a seed's user-data and meta-data as the guest's cloud-init and kubelet would. */
-export function parseSeed(files: { userData: string; metaData?: string }): SeedConfig {
+export function parseSeed(
+  files: { userData: string; metaData?: string; networkConfig?: string },
+): SeedConfig {
   const f = new Flags();
   const texts = [files.userData];
   const userDocs = yamlDocs(files.userData);
@@ -269,5 +274,7 @@ export function parseSeed(files: { userData: string; metaData?: string }): SeedC
   if (f.nodeName) out.nodeName = f.nodeName;
   if (hostname) out.hostname = hostname;
   if (f.providerID) out.providerID = f.providerID;
+  const addresses = files.networkConfig ? networkConfigAddresses(files.networkConfig) : [];
+  if (addresses.length > 0) out.addresses = addresses;
   return out;
 }
