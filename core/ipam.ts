@@ -9,7 +9,7 @@
  *
  * May import: nothing outside core/.
  */
-import type { ClaimAddress, MachineTemplate } from "./model.ts";
+import type { ClaimAddress, Config, MachineTemplate, NodeClaim } from "./model.ts";
 import { type Reason, reason } from "./reason.ts";
 import { err, ok, type Result } from "./result.ts";
 import { assignable, formatIpv4, type IpPool, parseIpv4, poolSize } from "./ipam_pool.ts";
@@ -155,12 +155,37 @@ export function poolUsage(
   };
 }
 
+/** One IP pool's usage, for `status` and `proxscale_ip_pool_addresses`. */
+export type IpPoolStatus = { provider: string; pool: string } & PoolUsage;
+
+/**
+ * Every configured IP pool's usage: held = on live NodeClaims of its Provider, foreign = used
+ * by other VMs per `vmAddresses(provider)` (what PVE last showed), free = the rest.
+ */
+export function ipPoolStatuses(
+  config: Config,
+  claims: readonly NodeClaim[],
+  vmAddresses: (provider: string) => readonly string[] = () => [],
+): IpPoolStatus[] {
+  return config.providers.flatMap((p) => {
+    if (!p.ipPools?.length) return [];
+    const held = claims.filter((c) => c.provider === p.name && c.addresses?.length)
+      .map((c) => ({ claim: c.name, addresses: c.addresses! }));
+    const foreign = vmAddresses(p.name);
+    return p.ipPools.map((pool) => ({
+      provider: p.name,
+      pool: pool.name,
+      ...poolUsage(pool, held, foreign),
+    }));
+  });
+}
+
 /** The Reason a launch, an Event and the claim carry when a pool has nothing free. */
 export function ipPoolExhaustedReason(e: IpPoolExhausted, provider: string): Reason {
   return reason(
     "IpPoolExhausted",
     `IP pool '${e.pool}' of Provider '${provider}' has no free address: ${e.size} addresses, ` +
-      `${e.held} held by NodeClaims, ${e.foreign} used by VMs proxscale does not own`,
+      `${e.held} held by NodeClaims, ${e.foreign} used by other VMs`,
   );
 }
 

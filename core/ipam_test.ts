@@ -74,7 +74,7 @@ Deno.test("a full pool is IpPoolExhausted with the counts in the reason", () => 
   assert.equal(
     why.message,
     "IP pool 'nodes' of Provider 'pve' has no free address: 3 addresses, 1 held by NodeClaims, " +
-      "2 used by VMs proxscale does not own",
+      "2 used by other VMs",
   );
   assert.deepEqual(poolUsage(p, held, ["10.0.20.11"]), { size: 3, held: 1, foreign: 1, free: 1 });
 });

@@ -4,7 +4,8 @@
  * ipconfig0 says so), so exactly one is free. The first NodeClaim records that address before
  * its VM exists; the seed ISO's network-config carries it with the pool's gateway and DNS, the
  * fake kubelet configures it and the Node reports it as its InternalIP. A second claim finds
- * the pool exhausted: an IpPoolExhausted Event, no second VM. Once the first claim ends (its VM
+ * the pool exhausted: an IpPoolExhausted Event on it and a LaunchBackoff Event naming the full
+ * pool on the waiting pod, no second VM. Once the first claim ends (its VM
  * destroyed), the address is free again and the next claim gets it.
  */
 import assert from "node:assert/strict";
@@ -90,7 +91,7 @@ function seedNetworkConfig(cluster: DemoCluster, vmid: number): string | undefin
   return undefined;
 }
 
-Deno.test("a static address from the pool is on the claim, in the seed's network-config and the Node's InternalIP; exhaustion is an Event; the address is reused after the claim ends", async () => {
+Deno.test("a static address from the pool is on the claim, in the seed's network-config and the Node's InternalIP; exhaustion is an Event on the claim and the pod; the address is reused after the claim ends", async () => {
   const cluster = await startDemoCluster({ seed: 18, tune: withPool });
   // A VM proxscale does not own, configured by hand with the pool's second address.
   cluster.pve.model.addVm({
@@ -137,11 +138,26 @@ Deno.test("a static address from the pool is on the claim, in the seed's network
       return events.ok && events.value.items.some((e) => {
         const ev = e as { reason?: string; type?: string; message?: string };
         return ev.reason === "IpPoolExhausted" && ev.type === "Warning" &&
-          /IP pool 'nodes' of Provider 'demo' has no free address: 2 addresses, 1 held by NodeClaims, 1 used by VMs proxscale does not own/
+          /IP pool 'nodes' of Provider 'demo' has no free address: 2 addresses, 1 held by NodeClaims, 1 used by other VMs/
             .test(ev.message ?? "");
       });
     }, 20_000);
     assert.ok(exhausted, "an IpPoolExhausted Warning Event with the counts");
+    const podTold = await until(() => {
+      const events = cluster.kube.store.list("events");
+      return events.ok && events.value.items.some((e) => {
+        const ev = e as {
+          reason?: string;
+          message?: string;
+          involvedObject?: { kind?: string; name?: string };
+        };
+        return ev.involvedObject?.kind === "Pod" &&
+          ev.involvedObject.name?.startsWith("big-") === true &&
+          ev.reason === "LaunchBackoff" &&
+          /IpPoolExhausted: IP pool 'nodes'/.test(ev.message ?? "");
+      });
+    }, 10_000);
+    assert.ok(podTold, "the waiting pod has an Event saying its pool's IP pool is full");
     const held = claims(cluster).flatMap((c) => c.status?.addresses ?? []);
     assert.deepEqual(held.map((a) => a.address), ["10.0.20.12"], "no claim shares or invents one");
     assert.equal(cluster.world.liveVms().length, 1, "no VM without an address");

@@ -128,6 +128,11 @@ export class ProxmoxProvider implements MachineProvider {
     return r.ok ? r : err(pveFail(r.error.step, r.error.error));
   }
 
+  /** What vmAddresses() last found, without a PVE call. */
+  knownVmAddresses(): readonly string[] {
+    return this.#addresses.known();
+  }
+
   async list(): Promise<Result<Machine[], ProviderError>> {
     const l = await this.listing();
     return l.ok ? ok(l.value.machines) : l;

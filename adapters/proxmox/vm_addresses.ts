@@ -37,6 +37,11 @@ export class VmAddressReader {
     private readonly ttlMs = 60_000,
   ) {}
 
+  /** The addresses of the last read (cached VMs), without asking PVE. */
+  known(): string[] {
+    return [...new Set([...this.#cache.values()].flatMap((e) => e.addresses))].sort();
+  }
+
   /**
    * Every static address in the cluster's VM configs, sorted and de-duplicated. A VM on a host
    * that cannot be read keeps its cached addresses (or none when never read); any other failed

@@ -162,6 +162,8 @@ export interface MachineProvider {
    * what IP pools must not hand out. Absent: none known.
    */
   vmAddresses?(): Promise<Result<string[], ProviderError>>;
+  /** What `vmAddresses` last found, without asking the provider (status and metrics). */
+  knownVmAddresses?(): readonly string[];
   /** Stops and destroys an owned VM; a VM already gone is success; a foreign VM is refused. */
   delete(machine: Machine): Promise<Result<void, ProviderError>>;
   /**
