@@ -11,88 +11,13 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { MiB } from "../core/quantity.ts";
-import type { Config } from "../core/model.ts";
-import { checkIpPool } from "../core/ipam_pool.ts";
-import { readIso } from "../adapters/bootstrap/iso9660_reader.ts";
 import { MemoryJobQueue } from "../adapters/queue/memory.ts";
 import type { JobData } from "../daemon/context.ts";
-import { type DemoCluster, startDemoCluster } from "../harness/cluster.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, limitMs: number): Promise<boolean> {
-  const end = Date.now() + limitMs;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await sleep(50);
-  }
-  return cond();
-}
-
-const pool = checkIpPool({
-  name: "nodes",
-  cidr: "10.0.20.0/24",
-  ranges: ["10.0.20.10-10.0.20.12"],
-  reserved: ["10.0.20.10"],
-  gateway: "10.0.20.1",
-  dns: ["10.0.0.53"],
-});
-
-const withPool = (c: Config): Config => {
-  if (!pool.ok) throw new Error("the test pool is valid");
-  return {
-    ...c,
-    settings: { ...c.settings, launchBackoff: { base: 500, max: 1_000, maxClaimsPerHour: 100 } },
-    providers: c.providers.map((p) => ({ ...p, ipPools: [pool.value] })),
-    machineTemplates: c.machineTemplates.map((t) => ({
-      ...t,
-      network: [{ slot: "net0", model: "virtio", bridge: "vmbr0", ipPool: "nodes" }],
-    })),
-  };
-};
-
-type ClaimObj = {
-  metadata: { name: string };
-  status?: { vmid?: number; addresses?: { slot: string; pool: string; address: string }[] };
-};
-type NodeObj = {
-  metadata: { name: string };
-  status?: { addresses?: { type: string; address: string }[] };
-};
-
-function claims(cluster: DemoCluster): ClaimObj[] {
-  const l = cluster.kube.store.list("nodeclaims.proxscale.io");
-  return l.ok ? l.value.items as unknown as ClaimObj[] : [];
-}
-
-function internalIps(cluster: DemoCluster): string[] {
-  const l = cluster.kube.store.list("nodes");
-  if (!l.ok) return [];
-  return (l.value.items as unknown as NodeObj[]).flatMap((n) =>
-    (n.status?.addresses ?? []).filter((a) => a.type === "InternalIP").map((a) => a.address)
-  );
-}
-
-/** The network-config of the seed ISO attached to a VM, read off the fake PVE's storage. */
-function seedNetworkConfig(cluster: DemoCluster, vmid: number): string | undefined {
-  const res = cluster.pve.model.resources("vm");
-  if (!res.ok) return undefined;
-  const entry = res.value.find((v) => Number(v.vmid) === vmid);
-  if (!entry) return undefined;
-  const cfg = cluster.pve.model.getConfig(String(entry.node), vmid);
-  if (!cfg.ok) return undefined;
-  for (const value of Object.values(cfg.value)) {
-    if (typeof value !== "string" || !/:iso\//.test(value)) continue;
-    const data = cluster.pve.model.volumeData(String(entry.node), value.split(",")[0]!);
-    const iso = data ? readIso(data) : undefined;
-    const f = iso?.ok ? iso.value.rockRidge.find((x) => x.name === "network-config") : undefined;
-    if (f) return new TextDecoder().decode(f.data);
-  }
-  return undefined;
-}
+import { startDemoCluster } from "../harness/cluster.ts";
+import { claims, internalIps, seedNetworkConfig, until, withPool } from "./testing/ipam_cluster.ts";
 
 Deno.test("a static address from the pool is on the claim, in the seed's network-config and the Node's InternalIP; exhaustion is an Event on the claim and the pod; the address is reused after the claim ends", async () => {
-  const cluster = await startDemoCluster({ seed: 18, tune: withPool });
+  const cluster = await startDemoCluster({ seed: 18, tune: withPool() });
   // A VM proxscale does not own, configured by hand with the pool's second address.
   cluster.pve.model.addVm({
     vmid: 500,
