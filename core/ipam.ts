@@ -191,19 +191,26 @@ export function ipPoolExhaustedReason(e: IpPoolExhausted, provider: string): Rea
 
 /**
  * The template's NICs that take a static address, with their pools; a NIC naming a pool the
- * Provider lacks is a configuration bug the loader should have caught, so it throws.
+ * Provider lacks (the loader refuses such a configuration) is a ConfigInvalid reason.
  */
-export function pooledNics(template: MachineTemplate, pools: readonly IpPool[]): PooledNic[] {
+export function pooledNics(
+  template: MachineTemplate,
+  pools: readonly IpPool[],
+): Result<PooledNic[], Reason> {
   const out: PooledNic[] = [];
   for (const n of template.network) {
     if (n.ipPool === undefined) continue;
     const pool = pools.find((p) => p.name === n.ipPool);
     if (!pool) {
-      throw new Error(`MachineTemplate ${template.name} names unknown IP pool ${n.ipPool}`);
+      return err(reason(
+        "ConfigInvalid",
+        `MachineTemplate ${template.name} ${n.slot} names IP pool ${n.ipPool}, which its ` +
+          `Provider does not have`,
+      ));
     }
     out.push({ slot: n.slot, pool });
   }
-  return out;
+  return ok(out);
 }
 
 /**

@@ -4,6 +4,7 @@ import type { MachineTemplate } from "./model.ts";
 import {
   allocateAddresses,
   ipPoolExhaustedReason,
+  pooledNics,
   poolUsage,
   templateWithAddresses,
 } from "./ipam.ts";
@@ -99,4 +100,21 @@ Deno.test("the VM's template gets the static address, prefix, gateway and the po
   assert.equal(out.bootstrap.nameserver, "10.0.0.53");
   assert.equal(out.bootstrap.searchdomain, "lan");
   assert.equal(templateWithAddresses(t, [p], []), t);
+});
+
+Deno.test("the pooled NICs of a template, and a pool the Provider lacks as ConfigInvalid", () => {
+  const p = pool();
+  const t = {
+    name: "t",
+    network: [
+      { slot: "net0", model: "virtio", bridge: "vmbr0" },
+      { slot: "net1", model: "virtio", bridge: "vmbr1", ipPool: "nodes" },
+    ],
+  } as unknown as MachineTemplate;
+  const r = pooledNics(t, [p]);
+  assert.ok(r.ok);
+  assert.deepEqual(r.value.map((n) => n.slot), ["net1"]);
+  const missing = pooledNics(t, []);
+  assert.ok(!missing.ok);
+  assert.equal(missing.error.code, "ConfigInvalid");
 });

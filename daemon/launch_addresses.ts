@@ -70,12 +70,8 @@ export async function addressedTemplate(
 ): Promise<Result<MachineTemplate, AddressFailure>> {
   if (!template.network.some((n) => n.ipPool !== undefined)) return ok(template);
   const pools = ctx.config().providers.find((p) => p.name === claim.provider)?.ipPools ?? [];
-  let nics;
-  try {
-    nics = pooledNics(template, pools);
-  } catch (e) {
-    return err({ kind: "Failed", reason: reason("ConfigInvalid", (e as Error).message) });
-  }
-  const got = await allocatorFor(ctx).ensure(claim, nics, addressPorts(ctx, claim.provider));
+  const nics = pooledNics(template, pools);
+  if (!nics.ok) return err({ kind: "Failed", reason: nics.error });
+  const got = await allocatorFor(ctx).ensure(claim, nics.value, addressPorts(ctx, claim.provider));
   return got.ok ? ok(templateWithAddresses(template, pools, got.value)) : got;
 }
