@@ -81,11 +81,6 @@ export function parseRange(text: string): AddressRange | undefined {
   return { from, to };
 }
 
-/** Whether `a` lies inside the CIDR. */
-export function inCidr(pool: { network: number; prefix: number }, a: number): boolean {
-  return ((a & maskOf(pool.prefix)) >>> 0) === pool.network;
-}
-
 /** The CIDR's host addresses (network and broadcast left out). */
 function hostRange(network: number, prefix: number): AddressRange {
   const last = (network | (~maskOf(prefix) >>> 0)) >>> 0;

@@ -9,6 +9,7 @@ import { checkIpPool } from "../../core/ipam_pool.ts";
 import { readIso } from "../../adapters/bootstrap/iso9660_reader.ts";
 import type { DemoCluster } from "../../harness/cluster.ts";
 
+/** Resolves after `ms` milliseconds. */
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `cond` every 50 ms for up to `limitMs`; its last answer. */
