@@ -20,6 +20,7 @@ import { DEFAULT_NAMESPACE } from "../adapters/config/crd_manifests.ts";
 import { formatCrdProblem } from "../adapters/config/crd_source.ts";
 import { formatDuration } from "../core/duration.ts";
 import type { NodeClaim } from "../core/model.ts";
+import { ipPoolStatuses } from "../core/ipam.ts";
 import {
   type ClaimStatus,
   DecisionLog,
@@ -100,6 +101,9 @@ export async function clusterStatus(
       leader: false,
       maintenance: { paused, local: false, cluster: paused },
       pools: poolStatuses(config.value, claims),
+      ...(ipPoolStatuses(config.value, claims).length > 0
+        ? { ipPools: ipPoolStatuses(config.value, claims) }
+        : {}),
       claims: claims.map((c) => ({
         name: c.name,
         nodePool: c.nodePool,
@@ -185,6 +189,20 @@ export function formatStatus(s: StatusReport, decisions = 15): string {
       humanBytes(p.vmMemOverhead),
     ]),
   ));
+  if (s.ipPools?.length) {
+    out.push("", "ip pools (held by NodeClaims, used by other VMs as PVE last showed, free):");
+    out.push(renderTable(
+      ["PROVIDER", "POOL", "SIZE", "HELD", "FOREIGN", "FREE"],
+      s.ipPools.map((p) => [
+        p.provider,
+        p.pool,
+        String(p.size),
+        String(p.held),
+        String(p.foreign),
+        String(p.free),
+      ]),
+    ));
+  }
   out.push("", `nodeclaims (${s.claims.length}):`);
   if (s.claims.length > 0) {
     out.push(renderTable(

@@ -7,6 +7,7 @@
  * May import: nothing outside core/.
  */
 import type { Reason } from "./reason.ts";
+import type { IpPool } from "./ipam_pool.ts";
 
 /** CPU (millicores) and memory (bytes). */
 export type Resources = { cpu: number; memory: number };
@@ -258,7 +259,15 @@ export type NodeClaim = {
   templateHash?: string;
   conditions: Condition[];
   deleting?: boolean;
+  /**
+   * Static addresses from IP pools, one per pooled NIC, recorded before the VM is made and
+   * held until the claim is gone (core/ipam.ts).
+   */
+  addresses?: ClaimAddress[];
 };
+
+/** A static address a NodeClaim holds for one NIC: the slot, its pool and the dotted quad. */
+export type ClaimAddress = { slot: string; pool: string; address: string };
 
 export type PodDisruptionBudget = {
   name: string;
@@ -343,6 +352,8 @@ export type NetworkSpec = {
   macaddr?: string;
   /** ipconfigN value for cloud-init, e.g. "ip=dhcp". */
   ipconfig?: string;
+  /** IP pool of the template's Provider this NIC takes a static address from (overrides ipconfig). */
+  ipPool?: string;
 };
 
 export type BootstrapMode = "nocloudIso" | "pveCloudInit" | "none";
@@ -474,6 +485,8 @@ export type Provider = {
   managedTag: string;
   placement: PlacementStrategy;
   resourcePool?: string;
+  /** Static address pools MachineTemplate NICs may name (core/ipam_pool.ts). */
+  ipPools?: IpPool[];
 };
 
 export type CostModel = {

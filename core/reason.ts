@@ -75,6 +75,7 @@ export const REASON_SEVERITY = {
   VMVanished: "Warning",
   // failures of the systems proxscale talks to, and its own state
   VmidRangeExhausted: "Warning",
+  IpPoolExhausted: "Warning",
   ProviderError: "Warning",
   HostUnavailable: "Warning",
   HostAvailable: "Normal",

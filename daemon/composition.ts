@@ -268,6 +268,7 @@ export async function startProxscale(
     queue,
     isLeader: () => isLeader(),
     config: () => liveConfig(),
+    vmAddresses: (p) => connections.providers.get(p)?.knownVmAddresses?.() ?? [],
   });
   // Maintenance mode: --pause, the ConfigMap annotation (proxscale pause), or POST /pause.
   const maintenance = new MaintenanceMode({ paused: s.pause, kube, namespace });

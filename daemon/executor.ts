@@ -116,6 +116,11 @@ export class Executor {
               nodepool: a.claim.nodePool,
               reason: g.reason,
             });
+            // The pods it was for say why they wait (a full IP pool, a bad template...).
+            for (const pod of a.pods) {
+              const [namespace, name] = pod.split("/", 2) as [string, string];
+              await this.#eventOn({ apiVersion: "v1", kind: "Pod", namespace, name }, g.reason);
+            }
           }
           continue;
         }

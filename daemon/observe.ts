@@ -102,9 +102,11 @@ export function observers(o: {
   isLeader: () => boolean;
   /** The configuration in force, for per-pool figures (pools with no node show 0). */
   config?: () => Config | undefined;
+  /** Static addresses a Provider's VMs use, as last read (IP pool usage). */
+  vmAddresses?: (provider: string) => readonly string[];
 }): Observers {
   const { logger, metrics, health } = o;
-  const pass = new PassMetrics(metrics, o.config ?? (() => undefined));
+  const pass = new PassMetrics(metrics, o.config ?? (() => undefined), o.vmAddresses);
   return {
     report(d) {
       const fields = {

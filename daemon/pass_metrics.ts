@@ -14,6 +14,7 @@ import { isClaimReady } from "../core/claim_state.ts";
 import { poolUsage } from "../core/limits.ts";
 import { NODEPOOL_LABEL_KEY } from "../core/labels.ts";
 import type { Metrics } from "../adapters/telemetry/metrics.ts";
+import { ipPoolStatuses } from "../core/ipam.ts";
 
 /** The state a NodeClaim counts under in `proxscale_nodes`. */
 export function claimState(c: NodeClaim): "deleting" | "ready" | "registered" | "launching" {
@@ -38,9 +39,16 @@ export class PassMetrics {
   /** The pool names the zero series were declared for. */
   #declared: string | undefined;
 
-  constructor(metrics: Metrics, config: () => Config | undefined) {
+  readonly #vmAddresses: (provider: string) => readonly string[];
+
+  constructor(
+    metrics: Metrics,
+    config: () => Config | undefined,
+    vmAddresses: (provider: string) => readonly string[] = () => [],
+  ) {
     this.#metrics = metrics;
     this.#config = config;
+    this.#vmAddresses = vmAddresses;
   }
 
   /**
@@ -99,7 +107,19 @@ export class PassMetrics {
       m.setRepairPaused(
         config.nodePools.map((p) => ({ nodepool: p.name, paused: paused.has(p.name) })),
       );
-      if (snap) this.#hosts(snap, config);
+      if (snap) {
+        this.#hosts(snap, config);
+        this.#metrics.setIpPoolAddresses(
+          ipPoolStatuses(config, snap.nodeClaims, this.#vmAddresses).flatMap((u) =>
+            (["held", "foreign", "free"] as const).map((state) => ({
+              provider: u.provider,
+              pool: u.pool,
+              state,
+              count: u[state],
+            }))
+          ),
+        );
+      }
     }
     if (!acted) return;
     for (const a of plan.actions) {

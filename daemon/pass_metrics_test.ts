@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import type { NodeClaim, Pod, Snapshot } from "../core/model.ts";
+import type { Config, NodeClaim, Pod, Snapshot } from "../core/model.ts";
+import { checkIpPool } from "../core/ipam_pool.ts";
 import type { ReconcilePlan } from "../core/reconcile.ts";
 import { createMetrics } from "../adapters/telemetry/metrics.ts";
 import { PassMetrics } from "./pass_metrics.ts";
@@ -132,6 +133,40 @@ Deno.test("each configured host is up or down, and pools with repair paused show
     text = await m.collect();
     assert.equal(value(text, /^proxscale_host_up\{provider="lab",host="pve1"\} (\d+)/m), 0);
     assert.equal(value(text, /^proxscale_nodepool_repair_paused\{nodepool="general"\} (\d+)/m), 0);
+  } finally {
+    await m.shutdown();
+  }
+});
+
+Deno.test("IP pool addresses are exported by provider, pool and state: held, foreign, free", async () => {
+  const m = createMetrics();
+  try {
+    const pool = checkIpPool({ name: "nodes", cidr: "10.0.20.0/29" }); // .1-.6
+    assert.ok(pool.ok);
+    const config = {
+      providers: [{ name: "pve", ipPools: [pool.value], hosts: [] }],
+      nodePools: [],
+      machineTemplates: [],
+    } as unknown as Config;
+    const held = {
+      name: "c1",
+      provider: "pve",
+      nodePool: "general",
+      addresses: [{ slot: "net0", pool: "nodes", address: "10.0.20.1" }],
+      conditions: [],
+    } as unknown as NodeClaim;
+    const p = new PassMetrics(m, () => config, () => ["10.0.20.1", "10.0.20.4", "10.0.30.1"]);
+    p.pass(plan, true, snap(1_000, [], [held]));
+    const text = await m.collect();
+    const state = (s: string) =>
+      value(
+        text,
+        new RegExp(
+          `^proxscale_ip_pool_addresses\\{provider="pve",pool="nodes",state="${s}"\\} (\\d+)`,
+          "m",
+        ),
+      );
+    assert.deepEqual([state("held"), state("foreign"), state("free")], [1, 1, 4]);
   } finally {
     await m.shutdown();
   }

@@ -10,6 +10,7 @@
  */
 import type { Config, NodeClaim } from "../core/model.ts";
 import { poolUsage } from "../core/limits.ts";
+import { type IpPoolStatus, ipPoolStatuses } from "../core/ipam.ts";
 import type { Reason } from "../core/reason.ts";
 import { emptyCounts, type JobCounts, type JobInfo, type JobQueue } from "./ports/queue.ts";
 import type { DecisionReport } from "./context.ts";
@@ -66,6 +67,8 @@ export type StatusReport = {
   hostsDown?: HostDown[];
   config?: ReloadState;
   pools: PoolStatus[];
+  /** Static address pools: addresses held by claims, used by other VMs, free (when any pool). */
+  ipPools?: IpPoolStatus[];
   claims: ClaimStatus[];
   jobs: { counts: JobCounts; list: JobLine[]; error?: string };
   decisions: DecisionReport[];
@@ -102,6 +105,8 @@ export type StatusSource = {
   hostsDown?: () => HostDown[];
   reload?: () => ReloadState | undefined;
   now?: () => number;
+  /** Static addresses a Provider's VMs use, as last read (IP pool usage). */
+  vmAddresses?: (provider: string) => readonly string[];
 };
 
 /** Pools with their usage, from the configuration and the NodeClaims seen. */
@@ -158,6 +163,7 @@ export async function buildStatus(src: StatusSource): Promise<StatusReport> {
       : {}),
   };
   const reload = src.reload?.();
+  const ipPools = ipPoolStatuses(src.config(), claims, src.vmAddresses);
   return {
     view: "daemon",
     time: now,
@@ -167,6 +173,7 @@ export async function buildStatus(src: StatusSource): Promise<StatusReport> {
     ...(src.hostsDown ? { hostsDown: src.hostsDown() } : {}),
     ...(reload ? { config: reload } : {}),
     pools: poolStatuses(src.config(), claims),
+    ...(ipPools.length > 0 ? { ipPools } : {}),
     claims: claims.map(claimStatus),
     jobs,
     decisions: src.decisions.list(),
@@ -197,7 +204,11 @@ export function reasonLine(r: Reason): string {
 
 /** The parts of a running daemon (daemon/daemon.ts `Daemon`) the report reads. */
 export type StatusDaemon = {
-  ctx: { config: () => Config; queue: Pick<JobQueue<unknown>, "counts" | "list"> };
+  ctx: {
+    config: () => Config;
+    queue: Pick<JobQueue<unknown>, "counts" | "list">;
+    providers?: ReadonlyMap<string, { knownVmAddresses?(): readonly string[] }>;
+  };
   informers: { nodeClaims: { list(): NodeClaim[] } };
   loop: { passes: number; lastPassAt: number; hostHealth: { down(): HostDown[] } };
   isLeader(): boolean;
@@ -222,6 +233,7 @@ export function daemonStatusSource(
     maintenance: () => parts.maintenance.state(),
     loop: () => ({ passes: daemon.loop.passes, lastPassAt: daemon.loop.lastPassAt }),
     hostsDown: () => daemon.loop.hostHealth.down(),
+    vmAddresses: (p) => daemon.ctx.providers?.get(p)?.knownVmAddresses?.() ?? [],
     ...(parts.reload ? { reload: parts.reload } : {}),
     ...(parts.now ? { now: parts.now } : {}),
   };

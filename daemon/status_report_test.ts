@@ -98,3 +98,61 @@ Deno.test("the status document: claims sorted with conditions, jobs without payl
     await queue.close();
   }
 });
+
+Deno.test("the status document shows each IP pool's held, foreign and free addresses", async () => {
+  const pooled = parseConfigText(
+    `
+providers:
+  - name: demo
+    spec:
+      endpoint: https://pve.example:8006
+      tokenId: t@pve!a
+      tokenSecret: { env: X }
+      hosts: [{ name: a, zone: a }]
+      vmidRange: { lower: 1000, upper: 1999 }
+      ipPools: [{ name: nodes, cidr: 10.0.20.0/24, ranges: [10.0.20.10-10.0.20.19] }]
+machineTemplates:
+  - name: worker
+    spec:
+      provider: demo
+      shapes: [{ cpu: 2, memory: 4Gi }]
+      source: { clone: { templateVmid: 9000 } }
+      network: [{ bridge: vmbr0, ipPool: nodes }]
+nodePools:
+  - name: general
+    spec: { machineTemplate: worker }
+`,
+    "test.yaml",
+  );
+  assert.ok(pooled.ok, JSON.stringify(!pooled.ok && pooled.error));
+  const queue = new MemoryJobQueue<unknown>();
+  try {
+    const holder = {
+      ...claim("a", 2000, 4 * GiB),
+      addresses: [{ slot: "net0", pool: "nodes", address: "10.0.20.10" }],
+    };
+    const s = await buildStatus({
+      config: () => pooled.value,
+      claims: () => [holder],
+      queue,
+      decisions: new DecisionLog(),
+      isLeader: () => true,
+      maintenance: () => ({ paused: false, local: false }),
+      vmAddresses: () => ["10.0.20.11", "10.0.20.12"],
+    });
+    assert.deepEqual(s.ipPools, [
+      { provider: "demo", pool: "nodes", size: 10, held: 1, foreign: 2, free: 7 },
+    ]);
+    const plain = await buildStatus({
+      config: () => config,
+      claims: () => [],
+      queue,
+      decisions: new DecisionLog(),
+      isLeader: () => true,
+      maintenance: () => ({ paused: false, local: false }),
+    });
+    assert.equal(plain.ipPools, undefined, "no pools, no section");
+  } finally {
+    await queue.close();
+  }
+});

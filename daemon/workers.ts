@@ -38,6 +38,7 @@ import { recordClaimTemplateHash, releaseClaimFinalizer } from "./kube_actions.t
 import { terminationPorts } from "./termination_ports.ts";
 import { drainBeforeVmDelete } from "./finalize_drain.ts";
 import { destroyClaimVms } from "./claim_vms.ts";
+import { addressedTemplate } from "./launch_addresses.ts";
 
 /** A Kubernetes API failure as the reason a job failed (retried). */
 const kubeFailed = (e: KubeError): JobOutcome =>
@@ -112,7 +113,26 @@ async function launch(ctx: DaemonContext, name: string): Promise<JobOutcome> {
     const h = await recordClaimTemplateHash(ctx.kube, name, builtFrom);
     if (!h.ok) return kubeFailed(h.error);
   }
-  const boot = await bootstrapCreateOptions(ctx, claim, template);
+  // Static addresses are recorded on the claim before anything is made: a crash from here on
+  // resumes with the same ones, and they stay held until the claim (so its VM) is gone.
+  const addressed = await addressedTemplate(ctx, claim, template);
+  if (!addressed.ok) {
+    const e = addressed.error;
+    if (e.kind === "Gone") return jobDone();
+    await failed(e.reason);
+    if (e.kind === "Exhausted") {
+      await ctx.events?.record(
+        { apiVersion: "proxscale.io/v1alpha1", kind: "NodeClaim", name },
+        e.reason,
+      );
+      // More claims of the pool would find the pool as full: the pool backs off (Event and
+      // LaunchFailing condition on the NodePool) until a launch succeeds or the config changes.
+      await ctx.launchGuard?.failed(claim.nodePool, "IpPoolExhausted", e.reason.message);
+    }
+    return jobFailed(e.reason, e.kind !== "Exhausted");
+  }
+  const vmTemplate = addressed.value;
+  const boot = await bootstrapCreateOptions(ctx, claim, vmTemplate);
   if (!boot.ok) {
     await failed(boot.error.reason);
     if (boot.error.permanent) {
@@ -120,7 +140,7 @@ async function launch(ctx: DaemonContext, name: string): Promise<JobOutcome> {
     }
     return jobFailed(boot.error.reason, !boot.error.permanent);
   }
-  const made = await provider.create(claim, template, providerCfg, {
+  const made = await provider.create(claim, vmTemplate, providerCfg, {
     ...boot.value,
     recordVmid: async (vmid, host) => {
       const w = await setNodeClaimStatus(ctx.kube, name, { vmid, host }, ctx.clock.now);

@@ -10,6 +10,7 @@ import type { z } from "zod";
 import {
   configFile,
   diskSpec,
+  ipPoolSpec,
   machineTemplateSpec,
   nodePoolSpec,
   providerSpec,
@@ -181,8 +182,13 @@ export function fields(
     for (const [k, v] of Object.entries(shape)) {
       const u = unwrap(v);
       const path = at ? `${at}.${k}` : k;
-      const see = stop.get(v) ?? stop.get(u.inner);
-      const description = see ? `see [${see}](#${see.toLowerCase()})` : u.description;
+      const inner = def(u.inner);
+      const element = inner.type === "array" ? inner.element as Schema : undefined;
+      const see = stop.get(v) ?? stop.get(u.inner) ??
+        (element ? stop.get(element) ?? stop.get(unwrap(element).inner) : undefined);
+      const description = see
+        ? `see [${see}](#${see.toLowerCase().replace(/\s+/g, "-")})`
+        : u.description;
       out.push({
         path,
         type: typeText(v),
@@ -245,6 +251,28 @@ const SECTIONS: Section[] = [
     prefix: "spec",
   },
   {
+    title: "IP pools",
+    intro: [
+      "Static node addresses without DHCP: `providers[].spec.ipPools[]`, named by a MachineTemplate",
+      "NIC's `network[].ipPool` (one pool per NIC, so per bridge/VLAN). Before a NodeClaim's VM is",
+      "made, the launch records on the claim (`status.addresses`) the lowest free address of each",
+      "pooled NIC's pool; a restarted launch reuses the recorded ones, so a crash never hands one out",
+      "twice. The address reaches the VM as the NIC's `ipconfigN` (`ip=A/NN,gw=G`; with",
+      "`bootstrap.mode: pveCloudInit` PVE's own cloud-init uses it) and in the NoCloud network-config",
+      "v2 of `nocloudIso` seeds (addresses, default route, the pool's DNS when `bootstrap.nameserver`",
+      "is unset). An address is free when it is in a range, not reserved, not the gateway, not held by",
+      "a live NodeClaim of the Provider and not in any VM's `ipconfigN` on the Provider (VMs proxscale",
+      "does not own included; each VM config is re-read at most once a minute, a new VMID at once).",
+      "It is freed only when its NodeClaim is gone, which happens after the VM is destroyed.",
+      "Allocations run one at a time in the leader. A full pool fails the launch with reason",
+      "`IpPoolExhausted` (Warning Event on the NodeClaim, the NodePool backs off with",
+      "`LaunchFailing`); `proxscale_ip_pool_addresses{provider,pool,state}` (held, foreign, free) and",
+      "`proxscale status` show each pool's usage. IPv4 only.",
+    ].join(" "),
+    schema: ipPoolSpec,
+    prefix: "spec.ipPools[]",
+  },
+  {
     title: "MachineTemplate",
     intro:
       "What a VM is made of: `machineTemplates[].spec` in the file, `.spec` of a `MachineTemplate`. " +
@@ -276,6 +304,7 @@ const SECTIONS: Section[] = [
 /** Schemas with a section of their own: other sections link to it instead of repeating it. */
 const SEE = new Map<Schema, string>([
   [providerSpec, "Provider"],
+  [ipPoolSpec, "IP pools"],
   [machineTemplateSpec, "MachineTemplate"],
   [nodePoolSpec, "NodePool"],
   [settingsSpec, "settings"],

@@ -246,6 +246,16 @@ export function crossCheck(c: ConfigFile): CrossProblem[] {
         });
       }
     }
+    t.spec.network.forEach((n, j) => {
+      if (n.ipPool !== undefined && !p.spec.ipPools?.some((x) => x.name === n.ipPool)) {
+        out.push({
+          path: ["machineTemplates", i, "spec", "network", j, "ipPool"],
+          message: `no IP pool "${n.ipPool}" in Provider "${p.name}" (known: ${
+            [...new Set(p.spec.ipPools?.map((x) => x.name))].join(", ") || "none"
+          })`,
+        });
+      }
+    });
     for (const b of bootstrapProblems({ userData: t.spec.bootstrap.userData })) {
       out.push({
         path: ["machineTemplates", i, "spec", "bootstrap", ...b.path],
@@ -265,6 +275,16 @@ export function crossCheck(c: ConfigFile): CrossProblem[] {
     });
   });
   c.providers.forEach((p, i) => {
+    const pools = new Set<string>();
+    p.spec.ipPools?.forEach((pool, j) => {
+      if (pools.has(pool.name)) {
+        out.push({
+          path: ["providers", i, "spec", "ipPools", j, "name"],
+          message: `IP pool "${pool.name}" is defined twice`,
+        });
+      }
+      pools.add(pool.name);
+    });
     const seen = new Set<string>();
     p.spec.hosts.forEach((h, j) => {
       if (seen.has(h.name)) {

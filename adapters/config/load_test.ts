@@ -167,3 +167,52 @@ Deno.test("a missing file is a located problem, not an exception", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+const WITH_POOLS = GOOD.replace(
+  "      vmidRange: { lower: 9000, upper: 9099 }\n",
+  `      vmidRange: { lower: 9000, upper: 9099 }
+      ipPools:
+        - name: nodes
+          cidr: 10.0.20.0/24
+          ranges: [10.0.20.100-10.0.20.199]
+          reserved: [10.0.20.150]
+          gateway: 10.0.20.1
+          dns: [10.0.0.53]
+`,
+).replace(
+  "      source: { clone: { templateVmid: 8000 } }\n",
+  "      source: { clone: { templateVmid: 8000 } }\n" +
+    "      network:\n        - { slot: net0, bridge: vmbr0, ipPool: nodes }\n",
+);
+
+Deno.test("IP pools normalise to intervals and a template NIC names one", () => {
+  const r = parseConfigText(WITH_POOLS, "c.yaml");
+  assert.ok(r.ok, r.ok ? "" : r.error.map(formatProblem).join("\n"));
+  const pool = r.value.providers[0]!.ipPools![0]!;
+  assert.equal(pool.prefix, 24);
+  assert.equal(pool.ranges.length, 1);
+  assert.equal(r.value.machineTemplates[0]!.network[0]!.ipPool, "nodes");
+});
+
+Deno.test("a gateway outside the CIDR and overlapping ranges are located at their field", () => {
+  const bad = WITH_POOLS.replace("gateway: 10.0.20.1", "gateway: 10.0.21.1").replace(
+    "ranges: [10.0.20.100-10.0.20.199]",
+    "ranges: [10.0.20.100-10.0.20.199, 10.0.20.150-10.0.20.160]",
+  );
+  assert.deepEqual(problems(bad).map(where), [
+    "13:45 providers[0].spec.ipPools[0].ranges[1]: 10.0.20.150-10.0.20.160 overlaps 10.0.20.100-10.0.20.199",
+    "15:20 providers[0].spec.ipPools[0].gateway: gateway 10.0.21.1 is outside 10.0.20.0/24's host addresses",
+  ]);
+});
+
+Deno.test("a NIC naming an IP pool its Provider lacks, and a pool defined twice, are refused", () => {
+  const bad = WITH_POOLS.replace("ipPool: nodes }", "ipPool: storage }").replace(
+    "          dns: [10.0.0.53]\n",
+    "          dns: [10.0.0.53]\n        - { name: nodes, cidr: 10.0.30.0/24 }\n",
+  );
+  const found = problems(bad).map((p) => `${p.path}: ${p.message}`);
+  assert.deepEqual(found.sort(), [
+    'machineTemplates[0].spec.network[0].ipPool: no IP pool "storage" in Provider "home" (known: nodes)',
+    'providers[0].spec.ipPools[1].name: IP pool "nodes" is defined twice',
+  ]);
+});

@@ -19,6 +19,7 @@ import type {
 import type { ConfigFile, MachineTemplateSpec, NodePoolSpec, ProviderSpec } from "./schema.ts";
 import type { VmOptionsSpec } from "./vm_options_spec.ts";
 import { shapeCost } from "../../core/cost.ts";
+import { checkIpPool } from "../../core/ipam_pool.ts";
 
 function ms(text: string): number {
   const r = parseDuration(text);
@@ -58,6 +59,15 @@ export function normalizeProvider(name: string, p: ProviderSpec): Provider {
     managedTag: p.managedTag,
     placement: p.placement,
     ...(p.resourcePool !== undefined ? { resourcePool: p.resourcePool } : {}),
+    ...(p.ipPools !== undefined
+      ? {
+        ipPools: p.ipPools.map((spec) => {
+          const pool = checkIpPool(spec);
+          if (!pool.ok) throw new Error(`unvalidated IP pool ${spec.name}`);
+          return pool.value;
+        }),
+      }
+      : {}),
   };
 }
 

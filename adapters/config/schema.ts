@@ -9,6 +9,7 @@
 import { z } from "zod";
 import { MiB, parseQuantity, QUANTITY_PATTERN } from "../../core/quantity.ts";
 import { vmOptionsSpec } from "./vm_options_spec.ts";
+import { checkIpPool } from "../../core/ipam_pool.ts";
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DURATION = /^(\d+(ms|s|m|h|d))+$/;
@@ -109,6 +110,37 @@ export const hostSpec = z.strictObject({
   reserved: resources.optional().describe("capacity kept free for the host itself"),
 });
 
+/**
+ * A static address pool (IPv4, no DHCP): MachineTemplate NICs name it with `ipPool`, and each
+ * NodeClaim gets one address of it per such NIC, held until the claim's VM is destroyed.
+ */
+export const ipPoolSpec = z.strictObject({
+  name: name.describe("what MachineTemplate NICs call the pool (`network[].ipPool`)"),
+  cidr: z.string().max(18).describe("the network, e.g. 10.0.20.0/24 (IPv4, prefix /8 to /30)"),
+  ranges: z.array(z.string().max(31)).min(1).max(64).optional().describe(
+    "addresses handed out, each a single address or FIRST-LAST such as " +
+      "10.0.20.100-10.0.20.199; ranges must not overlap (default: every host address of cidr)",
+  ),
+  reserved: z.array(z.string().max(31)).max(64).optional().describe(
+    "addresses never handed out (other machines, VIPs), single or FIRST-LAST",
+  ),
+  gateway: z.string().max(15).optional().describe(
+    "default gateway written into the VM's network configuration; inside cidr, never handed out",
+  ),
+  dns: z.array(z.string().max(15)).max(8).optional().describe(
+    "DNS servers for the NIC (used when bootstrap.nameserver is not set)",
+  ),
+  searchDomains: z.array(z.string().min(1).max(253)).max(8).optional().describe(
+    "DNS search domains (used when bootstrap.searchdomain is not set)",
+  ),
+}).superRefine((p, ctx) => {
+  const checked = checkIpPool(p);
+  if (checked.ok) return;
+  for (const problem of checked.error) {
+    ctx.addIssue({ code: "custom", message: problem.message, path: problem.path });
+  }
+});
+
 export const providerSpec = z.strictObject({
   endpoint: z.url({
     protocol: /^https$/,
@@ -135,6 +167,10 @@ export const providerSpec = z.strictObject({
   }).default("proxscale"),
   placement: z.enum(["leastAllocated", "mostAllocated", "spread"]).default("leastAllocated"),
   resourcePool: z.string().optional(),
+  ipPools: z.array(ipPoolSpec).max(64).optional().describe(
+    "static address pools MachineTemplate NICs of this Provider take addresses from " +
+      "(`network[].ipPool`); addresses foreign VMs use (their ipconfig) are never handed out",
+  ),
 });
 
 export const shapeSpec = z.strictObject({
@@ -185,6 +221,9 @@ export const networkSpec = z.strictObject({
   mtu: z.int().min(576).max(65520).optional(),
   queues: z.int().min(0).max(64).optional().describe("packet queues (multiqueue), 0 to 64"),
   ipconfig: z.string().optional().describe("cloud-init ipconfig, e.g. ip=dhcp"),
+  ipPool: name.optional().describe(
+    "IP pool of the template's Provider this NIC takes a static address from (replaces ipconfig)",
+  ),
 });
 
 export const bootstrapSpec = z.strictObject({
@@ -521,6 +560,14 @@ export const nodeClaimStatus = z.strictObject({
   allocatable: z.record(z.string(), quantity).optional(),
   lastPodEventTime: z.string().optional(),
   conditions: z.array(condition).optional(),
+  addresses: z.array(z.strictObject({
+    slot: z.string().min(1),
+    pool: z.string().min(1),
+    address: z.string().min(1),
+  })).optional().describe(
+    "static addresses from IP pools, one per pooled NIC; recorded before the VM is made and " +
+      "held until the claim is gone",
+  ),
 });
 
 export type NodeClaimSpec = z.infer<typeof nodeClaimSpec>;

@@ -8,7 +8,7 @@
  * conditions; a 409 re-reads and re-applies. `applyNodeClaimStatus` is the server-side-apply
  * alternative for a single owner (fieldManager proxscale, force).
  */
-import type { Condition, NodeClaim } from "../../core/model.ts";
+import type { ClaimAddress, Condition, NodeClaim } from "../../core/model.ts";
 import { err, ok, type Result } from "../../core/result.ts";
 import {
   isAlreadyExists,
@@ -50,6 +50,8 @@ export type NodeClaimStatusUpdate = {
   host?: string;
   providerID?: string;
   nodeName?: string;
+  /** Static addresses from IP pools (replaces the recorded list). */
+  addresses?: ClaimAddress[];
 };
 
 type KubeCondition = {
@@ -106,7 +108,7 @@ export function setNodeClaimStatus(
       status?: Record<string, unknown> & { conditions?: KubeCondition[] };
     };
     const status: Record<string, unknown> = { ...(obj.status ?? {}) };
-    for (const k of ["vmid", "host", "providerID", "nodeName"] as const) {
+    for (const k of ["vmid", "host", "providerID", "nodeName", "addresses"] as const) {
       if (update[k] !== undefined) status[k] = update[k];
     }
     if (update.conditions) {

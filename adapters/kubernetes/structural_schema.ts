@@ -12,6 +12,7 @@ import { z } from "zod";
 import {
   budgetSpec,
   diskSpec,
+  ipPoolSpec,
   machineTemplateSpec,
   nodePoolSpec,
   providerSpec,
@@ -82,6 +83,8 @@ const BALLOON_FITS: CelRule = {
     `(!has(self.flexible) || !${belowBalloon("self.flexible.memory.min")}))`,
   message: "balloon value too large (must be smaller than assigned memory)",
 };
+/** A dotted quad's form in a CEL regex (its values are checked at load). */
+const QUAD = "[0-9]{1,3}([.][0-9]{1,3}){3}";
 
 /** zod schema (by identity) -> the CEL rules that stand in for its refinements. */
 const RULES = new Map<unknown, CelRule[]>([
@@ -157,6 +160,15 @@ const RULES = new Map<unknown, CelRule[]>([
   [budgetSpec, [{
     rule: "has(self.schedule) == has(self.duration)",
     message: "schedule and duration go together",
+  }]],
+  [ipPoolSpec, [{
+    // The arithmetic (ranges inside the CIDR, no overlap, gateway inside) is checked when the
+    // configuration is loaded; admission checks the forms.
+    rule: `self.cidr.matches('^${QUAD}/[0-9]{1,2}$') && ` +
+      `(!has(self.gateway) || self.gateway.matches('^${QUAD}$')) && ` +
+      `(!has(self.ranges) || self.ranges.all(r, r.matches('^${QUAD}(-${QUAD})?$'))) && ` +
+      `(!has(self.reserved) || self.reserved.all(r, r.matches('^${QUAD}(-${QUAD})?$')))`,
+    message: "cidr, gateway, ranges and reserved must be IPv4 addresses, ranges and a CIDR",
   }]],
   [nodePoolSpec, [{
     rule:

@@ -188,6 +188,7 @@ const kubeNodeClaim = z.looseObject({
     providerID: str.nullish(),
     nodeName: str.nullish(),
     conditions: z.array(condition).nullish(),
+    addresses: z.array(z.looseObject({ slot: str, pool: str, address: str })).nullish(),
   }).nullish(),
 });
 
@@ -487,6 +488,9 @@ export function nodeClaimFromKube(obj: unknown): Result<NodeClaim, Malformed> {
       templateHash: m.annotations?.[TEMPLATE_HASH_ANNOTATION],
       conditions: conditions(c.status?.conditions),
       deleting: m.deletionTimestamp ? true : undefined,
+      addresses: c.status?.addresses?.length
+        ? c.status.addresses.map((a) => ({ slot: a.slot, pool: a.pool, address: a.address }))
+        : undefined,
     });
   });
 }

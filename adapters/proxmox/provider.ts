@@ -54,6 +54,7 @@ import {
 import { isoStorageProblem, releaseSeedIso, uploadSeedIso } from "./seed_iso.ts";
 import { Semaphore } from "./semaphore.ts";
 import { VmidLedger } from "./vmid_ledger.ts";
+import { VmAddressReader } from "./vm_addresses.ts";
 import {
   bootstrapVolumes,
   type DesiredConfig,
@@ -89,6 +90,7 @@ export class ProxmoxProvider implements MachineProvider {
   readonly #creating = new Map<string, Promise<Result<Machine, ProviderError>>>();
   /** PVE's answer on which hosts can clone a template VMID, with its expiry. */
   readonly #locality = new Map<string, { hosts: string[]; until: number }>();
+  readonly #addresses: VmAddressReader;
 
   constructor(opts: ProxmoxProviderOptions) {
     const rng = opts.rng ?? seededRng(opts.seed ?? 1);
@@ -96,6 +98,7 @@ export class ProxmoxProvider implements MachineProvider {
     const t: Timings = { ...DEFAULT_TIMINGS, ...opts.timings };
     const gates = new Map<string, Semaphore>();
     const perStorage = opts.clonesPerStorage ?? 2;
+    this.#addresses = new VmAddressReader(opts.client, now);
     this.#ctx = {
       client: opts.client,
       provider: opts.provider,
@@ -117,6 +120,17 @@ export class ProxmoxProvider implements MachineProvider {
         return g;
       },
     };
+  }
+
+  /** Static addresses in the cluster's VM configs (ipconfigN), for the IP pools. */
+  async vmAddresses(): Promise<Result<string[], ProviderError>> {
+    const r = await this.#addresses.addresses();
+    return r.ok ? r : err(pveFail(r.error.step, r.error.error));
+  }
+
+  /** What vmAddresses() last found, without a PVE call. */
+  knownVmAddresses(): readonly string[] {
+    return this.#addresses.known();
   }
 
   async list(): Promise<Result<Machine[], ProviderError>> {

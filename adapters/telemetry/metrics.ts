@@ -92,6 +92,13 @@ export interface Metrics {
    * `proxscale_nodepool_repair_paused{nodepool}`.
    */
   setRepairPaused(rows: readonly { nodepool: string; paused: boolean }[]): void;
+  /**
+   * Each IP pool's addresses by state (held by NodeClaims, used by other VMs, free), replacing
+   * the previous sample: `proxscale_ip_pool_addresses{provider,pool,state}`.
+   */
+  setIpPoolAddresses(
+    rows: readonly LabelledCount<"provider" | "pool" | "state">[],
+  ): void;
   /** One eviction request's outcome: `proxscale_evictions_total{result}`. */
   eviction(result: "evicted" | "pdb_blocked" | "not_found" | "error"): void;
   /** A disruption decision: `proxscale_disruption_decisions_total{decision,reason}`. */
@@ -213,6 +220,9 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const synced = gauge("proxscale_state_synced", "1 once caches and PVE inventory are synced");
   const drift = family(gauge("proxscale_drift_findings", "Drift and orphan findings, last pass"));
   const hostUp = family(gauge("proxscale_host_up", "1 while a Proxmox host answers, else 0"));
+  const ipPoolAddresses = family(
+    gauge("proxscale_ip_pool_addresses", "IP pool addresses by state: held, foreign, free"),
+  );
   const repairPaused = family(
     gauge("proxscale_nodepool_repair_paused", "1 while node repair is paused in a NodePool"),
   );
@@ -295,6 +305,13 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     setRepairPaused: (rows) =>
       repairPaused(
         rows.map((r) => ({ attrs: labels({ nodepool: r.nodepool }), value: r.paused ? 1 : 0 })),
+      ),
+    setIpPoolAddresses: (rows) =>
+      ipPoolAddresses(
+        rows.map((r) => ({
+          attrs: labels({ provider: r.provider, pool: r.pool, state: r.state }),
+          value: r.count,
+        })),
       ),
     eviction: (result) => evictions.add(1, labels({ result })),
     disruptionDecision: (decision, reason) => decisions.add(1, labels({ decision, reason })),

@@ -157,6 +157,13 @@ export interface MachineProvider {
    * template's own host unless its disks are on shared storage). Absent: every host.
    */
   templateHosts?(template: MachineTemplate): Promise<Result<string[], ProviderError>>;
+  /**
+   * Static addresses the Provider's VMs (any owner) use per their cloud-init configuration:
+   * what IP pools must not hand out. Absent: none known.
+   */
+  vmAddresses?(): Promise<Result<string[], ProviderError>>;
+  /** What `vmAddresses` last found, without asking the provider (status and metrics). */
+  knownVmAddresses?(): readonly string[];
   /** Stops and destroys an owned VM; a VM already gone is success; a foreign VM is refused. */
   delete(machine: Machine): Promise<Result<void, ProviderError>>;
   /**

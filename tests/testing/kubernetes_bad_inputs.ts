@@ -40,6 +40,19 @@ export const BAD_INPUTS: Bad[] = [
     celMessage: "lower must not exceed upper",
   },
   { name: "vmid below 100", kind: "Provider", mutate: (s) => (s.vmidRange.lower = 99) },
+  {
+    name: "IP pool whose cidr is not a CIDR",
+    kind: "Provider",
+    mutate: (s) => (s.ipPools = [{ name: "nodes", cidr: "10.0.20.0" }]),
+    celMessage: "cidr, gateway, ranges and reserved must be IPv4 addresses, ranges and a CIDR",
+  },
+  {
+    // The CRD checks the forms; that the gateway lies inside the CIDR only the loader judges.
+    name: "IP pool gateway outside its CIDR",
+    kind: "Provider",
+    mutate: (s) => (s.ipPools = [{ name: "nodes", cidr: "10.0.20.0/24", gateway: "10.0.21.1" }]),
+    crossObject: true,
+  },
   { name: "no hosts", kind: "Provider", mutate: (s) => (s.hosts = []) },
   {
     name: "host listed twice",

@@ -151,9 +151,18 @@ export class Kubelet {
       });
       if (!r.ok) return false;
     }
-    const ip = internalIp(vm.conf.values, vm.vmid);
+    const ip = this.#internalIp();
     this.#pods = new PodRunner(store, this.name, ip, vm.vmid);
     return this.#postStatus(now, fault === "notready" ? "False" : "True", true);
+  }
+
+  /**
+   * The node's InternalIP: the static address the guest configured from its seed's
+   * network-config, else ipconfig0's, else one made up from the VMID.
+   */
+  #internalIp(): string {
+    const { vm, seed } = this.#b;
+    return seed?.addresses?.[0] ?? internalIp(vm.conf.values, vm.vmid);
   }
 
   /** Renews the Lease and posts Node status; false when the Node is gone. */
@@ -233,7 +242,7 @@ export class Kubelet {
     };
     if (full) {
       status.addresses = [
-        { type: "InternalIP", address: internalIp(vm.conf.values, vm.vmid) },
+        { type: "InternalIP", address: this.#internalIp() },
         { type: "Hostname", address: this.name },
       ];
       status.daemonEndpoints = { kubeletEndpoint: { Port: 10250 } };

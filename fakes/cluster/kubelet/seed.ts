@@ -18,6 +18,7 @@
  */
 import { parseAllDocuments } from "yaml";
 import { readTimeSlicing, type TimeSlicing } from "./gpu_advert.ts";
+import { networkConfigAddresses } from "./seed_network.ts";
 
 /** A taint as kubelet registers it. */
 export type SeedTaint = { key: string; value?: string; effect: string };
@@ -39,6 +40,8 @@ export type SeedConfig = {
   externalCloudProvider: boolean;
   /** An NVIDIA device plugin config file's time-slicing settings (gpu_advert.ts). */
   timeSlicing?: TimeSlicing;
+  /** Static IPv4 addresses from network-config, the default-route interface's first. */
+  addresses?: string[];
 };
 
 type Obj = Record<string, unknown>;
@@ -232,7 +235,9 @@ function hostnameOf(docs: unknown[]): string | undefined {
 }
 
 /** Reads a seed's user-data and meta-data as the guest's cloud-init and kubelet would. */
-export function parseSeed(files: { userData: string; metaData?: string }): SeedConfig {
+export function parseSeed(
+  files: { userData: string; metaData?: string; networkConfig?: string },
+): SeedConfig {
   const f = new Flags();
   const texts = [files.userData];
   const userDocs = yamlDocs(files.userData);
@@ -276,5 +281,7 @@ export function parseSeed(files: { userData: string; metaData?: string }): SeedC
   if (hostname) out.hostname = hostname;
   if (f.providerID) out.providerID = f.providerID;
   if (f.timeSlicing) out.timeSlicing = f.timeSlicing;
+  const addresses = files.networkConfig ? networkConfigAddresses(files.networkConfig) : [];
+  if (addresses.length > 0) out.addresses = addresses;
   return out;
 }

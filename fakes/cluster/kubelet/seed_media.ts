@@ -1,7 +1,7 @@
 /**
  * The guest's view of its cdrom drives: the first attached ISO labelled `cidata` (the NoCloud
  * datasource's volume label, matched case-insensitively as cloud-init does) and its
- * user-data and meta-data files. The ISO is read with the project's ISO 9660 reader, a wire
+ * user-data, meta-data and network-config files. The ISO is read with the project's ISO 9660 reader, a wire
  * parser that trusts nothing the writer recorded. Without such an ISO, PVE's own cloud-init
  * drive counts when `cicustom` names user-data (and meta-data) snippets whose bytes the fake
  * holds: PVE copies those files onto the drive it generates.
@@ -11,8 +11,8 @@
 import { readIso } from "../../../adapters/bootstrap/iso9660_reader.ts";
 import type { PveModel } from "../../fake_pve/model.ts";
 
-/** The NoCloud files the guest found; meta-data may be missing. */
-export type SeedFiles = { userData: string; metaData?: string };
+/** The NoCloud files the guest found; meta-data and network-config may be missing. */
+export type SeedFiles = { userData: string; metaData?: string; networkConfig?: string };
 
 const CDROM_SLOT = /^(ide|sata|scsi)\d+$/;
 
@@ -40,7 +40,12 @@ export function readSeedMedia(
     const userData = file("user-data");
     if (userData === undefined) continue;
     const metaData = file("meta-data");
-    return metaData === undefined ? { userData } : { userData, metaData };
+    const networkConfig = file("network-config");
+    return {
+      userData,
+      ...(metaData !== undefined ? { metaData } : {}),
+      ...(networkConfig !== undefined ? { networkConfig } : {}),
+    };
   }
   return fromCicustom(model, host, values);
 }
@@ -65,5 +70,10 @@ function fromCicustom(
   const userData = part("user");
   if (userData === undefined) return undefined;
   const metaData = part("meta");
-  return metaData === undefined ? { userData } : { userData, metaData };
+  const networkConfig = part("network");
+  return {
+    userData,
+    ...(metaData !== undefined ? { metaData } : {}),
+    ...(networkConfig !== undefined ? { networkConfig } : {}),
+  };
 }
