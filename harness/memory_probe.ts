@@ -20,7 +20,7 @@
  * harness/, fakes/fake_kube/ and fakes/fake_pve/ (the parent only, lazily). The probe is a tool,
  * not the daemon.
  */
-import { KubeClient } from "../adapters/kubernetes/client.ts";
+import { kubeClientFromKubeconfig } from "../adapters/kubernetes/kubeconfig.ts";
 import { crdObject, KINDS } from "../adapters/kubernetes/crds.ts";
 import { connectPveClient } from "../adapters/proxmox/client.ts";
 import { ProxmoxProvider } from "../adapters/proxmox/provider.ts";
@@ -82,7 +82,7 @@ async function child(kubeconfigPath: string, configPath: string): Promise<void> 
       new ProxmoxProvider({ client: tracePveClient(c.value, tracing), provider: p }),
     );
   }
-  const kube = KubeClient.fromKubeconfig(await Deno.readTextFile(kubeconfigPath));
+  const kube = kubeClientFromKubeconfig(await Deno.readTextFile(kubeconfigPath));
   const queue = new MemoryJobQueue<JobData>();
   let passes = 0;
   let last: Pick<ProbeResult, "seen" | "matched"> | undefined;
@@ -90,19 +90,19 @@ async function child(kubeconfigPath: string, configPath: string): Promise<void> 
   const done = Promise.withResolvers<void>();
   // The front door as `proxscale run` has it: the HTTP port and the Lease on their own thread
   // (a second V8 isolate, part of the daemon's resident set).
-  const door = await startFrontDoor({
+  const door = Deno.env.get("PROBE_FRONT_DOOR") === "off" ? undefined : await startFrontDoor({
     http: { hostname: "127.0.0.1", port: 0 },
     handler: () => Promise.resolve(new Response("")),
     lease: { kc: kube.kc, namespace: "default", name: "memory-probe", identity: "probe" },
   });
-  if (!door.ok) throw new Error(door.error.message);
+  if (door && !door.ok) throw new Error(door.error.message);
   const daemon = await startDaemon({
     config,
     kube,
     providers,
     queue,
     tracing,
-    elector: door.value.elector,
+    ...(door?.ok ? { elector: door.value.elector } : {}),
     paused: true,
     tickMs: Number(Deno.env.get("PROBE_TICK_MS") ?? 200),
     onError: (m) => console.error(m),
@@ -128,6 +128,10 @@ async function child(kubeconfigPath: string, configPath: string): Promise<void> 
   gc?.();
   const syncedRss = Deno.memoryUsage().rss;
   if (Deno.env.get("PROBE_DEBUG")) console.error("synced", JSON.stringify(Deno.memoryUsage()));
+  if (Deno.env.get("PROBE_DEBUG") === "heap") {
+    const v8 = await import("node:v8");
+    console.error("heap snapshot", v8.writeHeapSnapshot("/tmp/probe_synced.heapsnapshot"));
+  }
   await done.promise;
   gc?.();
   const rss = Deno.memoryUsage().rss;
@@ -147,6 +151,23 @@ async function child(kubeconfigPath: string, configPath: string): Promise<void> 
   if (Deno.env.get("PROBE_DEBUG")) {
     const st = await Deno.readTextFile("/proc/self/status");
     console.error(st.split("\n").filter((l) => /^(Rss|VmRSS|Threads)/.test(l)).join(" | "));
+    if (Deno.env.get("PROBE_DEBUG") === "malloc") {
+      const libc = Deno.dlopen("libc.so.6", {
+        malloc_stats: { parameters: [], result: "void" },
+        malloc_trim: { parameters: ["usize"], result: "i32" },
+      });
+      libc.symbols.malloc_stats();
+      libc.symbols.malloc_trim(0n);
+      const st2 = await Deno.readTextFile("/proc/self/status");
+      console.error(
+        "after malloc_trim",
+        st2.split("\n").filter((l) => /^(VmRSS|RssAnon)/.test(l)).join(" | "),
+      );
+    }
+    if (Deno.env.get("PROBE_DEBUG") === "heap") {
+      const v8 = await import("node:v8");
+      console.error("heap snapshot", v8.writeHeapSnapshot("/tmp/probe.heapsnapshot"));
+    }
     if (Deno.env.get("PROBE_DEBUG") === "smaps") {
       await Deno.copyFile("/proc/self/smaps", "/tmp/probe_smaps.txt");
     }
@@ -154,7 +175,7 @@ async function child(kubeconfigPath: string, configPath: string): Promise<void> 
   }
   console.log(JSON.stringify(out));
   await daemon.stop();
-  await door.value.close();
+  if (door?.ok) await door.value.close();
   await queue.close();
 }
 
