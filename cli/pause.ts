@@ -9,6 +9,10 @@ import { COMMAND_SUMMARIES } from "./summaries.ts";
 import { parseArgs } from "node:util";
 import type { Command, Io } from "./command.ts";
 import { isNotFound, KubeClient } from "../adapters/kubernetes/client.ts";
+import {
+  kubeClientFromDefault,
+  kubeClientFromKubeconfig,
+} from "../adapters/kubernetes/kubeconfig.ts";
 import { DEFAULT_NAMESPACE } from "../adapters/config/crd_manifests.ts";
 import { MAINTENANCE_CONFIGMAP, pausePatch } from "../daemon/maintenance.ts";
 import { tokenHeaders } from "./http_token.ts";
@@ -122,8 +126,8 @@ function switchCommand(paused: boolean): Command {
         }
       }
       const kube = values.kubeconfig !== undefined
-        ? KubeClient.fromKubeconfig(await Deno.readTextFile(values.kubeconfig))
-        : KubeClient.fromDefault();
+        ? kubeClientFromKubeconfig(await Deno.readTextFile(values.kubeconfig))
+        : kubeClientFromDefault();
       const ns = values.namespace ?? DEFAULT_NAMESPACE;
       const by = Deno.env.get("USER") ?? "proxscale-cli";
       const r = await setClusterPaused(kube, ns, paused, by, Date.now());

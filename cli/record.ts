@@ -8,6 +8,10 @@ import { parseArgs } from "node:util";
 import { type Command, type Io, stopped } from "./command.ts";
 import { parseDuration } from "../core/duration.ts";
 import { KubeClient } from "../adapters/kubernetes/client.ts";
+import {
+  kubeClientFromDefault,
+  kubeClientFromKubeconfig,
+} from "../adapters/kubernetes/kubeconfig.ts";
 import { Informer } from "../adapters/kubernetes/informer.ts";
 import { podFromKube } from "../adapters/kubernetes/translate.ts";
 import type { Pod } from "../core/model.ts";
@@ -54,8 +58,8 @@ function realDeps(stop: AbortSignal | undefined): RecordDeps {
   return {
     watch: async (kubeconfig, namespace) => {
       const client = kubeconfig
-        ? KubeClient.fromKubeconfig(await Deno.readTextFile(kubeconfig))
-        : KubeClient.fromDefault();
+        ? kubeClientFromKubeconfig(await Deno.readTextFile(kubeconfig))
+        : kubeClientFromDefault();
       return informerPodWatch(client, namespace);
     },
     until: (ms) => stoppedOr(stop, ms),

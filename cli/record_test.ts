@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { captureIo } from "./command.ts";
 import { informerPodWatch, recordCommandWith } from "./record.ts";
-import { KubeClient } from "../adapters/kubernetes/client.ts";
+import { kubeClientFromKubeconfig } from "../adapters/kubernetes/kubeconfig.ts";
 import { call, withKube } from "../fakes/fake_kube/testing/client.ts";
 import { parseTrace } from "../sim/trace/format.ts";
 import type { PodChange, PodWatch } from "../sim/trace/recorder.ts";
@@ -46,7 +46,7 @@ Deno.test("proxscale record writes a trace of what the pod informer saw on a (fa
           if (seen.some(test)) resolve();
           else waiters.push({ test, resolve });
         });
-      const client = KubeClient.fromKubeconfig(k.kubeconfig());
+      const client = kubeClientFromKubeconfig(k.kubeconfig());
       let clock = Date.UTC(2026, 0, 1);
       const cmd = recordCommandWith({
         watch: (_kc, ns) => {

@@ -14,6 +14,7 @@ import { humanBytes, humanCpu } from "../core/quantity.ts";
 import { formatJobStatus } from "../adapters/queue/status.ts";
 import type { JobInfo } from "../daemon/ports/queue.ts";
 import { KubeClient } from "../adapters/kubernetes/client.ts";
+import { kubeClientFromKubeconfig } from "../adapters/kubernetes/kubeconfig.ts";
 import { loadConfigFromCluster } from "../adapters/kubernetes/config_loader.ts";
 import { nodeClaimFromKube } from "../adapters/kubernetes/translate.ts";
 import { DEFAULT_NAMESPACE } from "../adapters/config/crd_manifests.ts";
@@ -274,7 +275,7 @@ async function runStatus(args: string[], io: Io): Promise<number> {
   let status = await fetchStatus(url, headers.value);
   if (!status.ok && values.kubeconfig !== undefined) {
     io.err(`daemon not reachable (${status.error}); showing what the cluster holds`);
-    const kube = KubeClient.fromKubeconfig(await Deno.readTextFile(values.kubeconfig));
+    const kube = kubeClientFromKubeconfig(await Deno.readTextFile(values.kubeconfig));
     status = await clusterStatus(kube, values.namespace ?? DEFAULT_NAMESPACE, Date.now());
   }
   if (!status.ok) {

@@ -42,14 +42,28 @@ type Memo = {
   r: Readonly<Resources>;
 };
 const memo = new WeakMap<Pod, Memo>();
+/**
+ * Requests of pods that have only regular containers, by their containers list. Replicas whose
+ * lists are one shared object (the daemon's pod cache shares them) share one entry, instead of
+ * one memo per pod (at 30,000 pods of 50 ReplicaSets: 50 entries instead of 30,000).
+ */
+const byContainers = new WeakMap<Pod["containers"], Readonly<Resources>>();
 
 /**
- * `podRequests`, kept per pod object across calls while its containers, init containers and
- * overhead are the same objects (a pod whose requests change gets new ones; they are never
- * edited in place). For passes that look at the same pods again and again. The result is
- * frozen: callers read it, never change it.
+ * `podRequests`, kept across calls while the pod's containers, init containers and overhead
+ * are the same objects (a pod whose requests change gets new ones; they are never edited in
+ * place): per containers list for pods with regular containers only, else per pod object. For
+ * passes that look at the same pods again and again. The result is frozen: callers read it,
+ * never change it.
  */
 export function podRequestsOf(pod: Pod): Readonly<Resources> {
+  if (pod.initContainers === undefined && pod.overhead === undefined) {
+    const had = byContainers.get(pod.containers);
+    if (had !== undefined) return had;
+    const r = Object.freeze(podRequests(pod));
+    byContainers.set(pod.containers, r);
+    return r;
+  }
   const m = memo.get(pod);
   if (
     m !== undefined && m.containers === pod.containers && m.init === pod.initContainers &&

@@ -52,3 +52,13 @@ Deno.test("requests kept for a pod follow a replaced container list or overhead 
   assert.deepEqual(podRequestsOf(pod), podRequests(pod));
   assert.ok(Object.isFrozen(podRequestsOf(pod)));
 });
+
+Deno.test("replicas that share one container list share one kept result, and an overhead still counts", () => {
+  const containers = [{ cpu: 200, memory: 20 }];
+  const a: Pod = { ...base, uid: "a", containers };
+  const b: Pod = { ...base, uid: "b", containers };
+  assert.equal(podRequestsOf(a), podRequestsOf(b));
+  const c: Pod = { ...base, uid: "c", containers, overhead: { cpu: 5, memory: 5 } };
+  assert.deepEqual(podRequestsOf(c), { cpu: 205, memory: 25 });
+  assert.deepEqual(podRequestsOf(a), { cpu: 200, memory: 20 });
+});

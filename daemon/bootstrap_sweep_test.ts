@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { KubeClient } from "../adapters/kubernetes/client.ts";
+import { kubeClientFromKubeconfig } from "../adapters/kubernetes/kubeconfig.ts";
 import { startFakeKube } from "../fakes/fake_kube/server.ts";
 import type { DaemonContext, DecisionReport } from "./context.ts";
 import { TOKEN_ID_ANNOTATION } from "./bootstrap.ts";
@@ -38,9 +38,9 @@ Deno.test("the sweep deletes proxscale's expired join token Secrets by recorded 
   // hours ahead, so only proxscale's sweep can see these tokens as expired. The daemon calls
   // as its ServiceAccount with the shipped RBAC stored, which grants no list on Secrets.
   const kube = await startFakeKube({ seed: 1 });
-  const admin = KubeClient.fromKubeconfig(kube.kubeconfig());
+  const admin = kubeClientFromKubeconfig(kube.kubeconfig());
   const saToken = await applyShippedRbac(kube, NS);
-  const client = KubeClient.fromKubeconfig(kube.kubeconfig().replace(kube.token, saToken));
+  const client = kubeClientFromKubeconfig(kube.kubeconfig().replace(kube.token, saToken));
   try {
     for (const k of KINDS) {
       assert.ok(

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { KubeClient } from "../adapters/kubernetes/client.ts";
+import { kubeClientFromKubeconfig } from "../adapters/kubernetes/kubeconfig.ts";
 import { LeaderElector } from "../adapters/kubernetes/leader_elector.ts";
 import type { LeaderConfig } from "../core/leader.ts";
 import { type FrontDoor, startFrontDoor } from "./front_door.ts";
@@ -102,7 +102,7 @@ Deno.test("the front door answers /healthz while the main thread is busy, and ha
 
 Deno.test("a busy main thread keeps the Lease held by the front door; an in-process elector loses it", async () => {
   const kube = await startFakeKubeThread();
-  const client = KubeClient.fromKubeconfig(kube.kubeconfig);
+  const client = kubeClientFromKubeconfig(kube.kubeconfig);
   let door: FrontDoor | undefined;
   const inProcess = new LeaderElector({
     client,
@@ -140,7 +140,7 @@ Deno.test("a busy main thread keeps the Lease held by the front door; an in-proc
 
 Deno.test("a main thread hung past the stall limit gives the Lease up and fails /healthz", async () => {
   const kube = await startFakeKubeThread();
-  const client = KubeClient.fromKubeconfig(kube.kubeconfig);
+  const client = kubeClientFromKubeconfig(kube.kubeconfig);
   const started = await startFrontDoor({
     http: { hostname: "127.0.0.1", port: 0 },
     handler: () => Promise.resolve(new Response("")),

@@ -10,7 +10,8 @@
  */
 import type { Config } from "../core/model.ts";
 import { err, ok, type Result } from "../core/result.ts";
-import { defaultConfig, parseKubeconfig, type RestConfig } from "../adapters/kubernetes/rest.ts";
+import type { RestConfig } from "../adapters/kubernetes/rest.ts";
+import { defaultConfig, parseKubeconfig } from "../adapters/kubernetes/kubeconfig.ts";
 import { describeKubeError, type KubeClient } from "../adapters/kubernetes/client.ts";
 import { GROUP, KINDS, VERSION } from "../adapters/kubernetes/crds.ts";
 import { connectPveClient } from "../adapters/proxmox/client.ts";

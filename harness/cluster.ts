@@ -8,7 +8,7 @@
  * May import: core/, adapters/, daemon/, sim/, fakes/.
  */
 import type { Config } from "../core/model.ts";
-import { KubeClient } from "../adapters/kubernetes/client.ts";
+import { kubeClientFromKubeconfig } from "../adapters/kubernetes/kubeconfig.ts";
 import { crdObject, KINDS } from "../adapters/kubernetes/crds.ts";
 import { PveClient } from "../adapters/proxmox/client.ts";
 import { ProxmoxProvider } from "../adapters/proxmox/provider.ts";
@@ -185,7 +185,7 @@ export async function startDemoCluster(o: ClusterOptions = {}): Promise<DemoClus
     const kubeconfig = s.kubeToken
       ? kube.kubeconfig().replace(kube.token, s.kubeToken)
       : kube.kubeconfig();
-    const writeKube = haltable(KubeClient.fromKubeconfig(kubeconfig), () => dead, undefined, [
+    const writeKube = haltable(kubeClientFromKubeconfig(kubeconfig), () => dead, undefined, [
       "core",
       "custom",
       "coordination",
@@ -193,7 +193,7 @@ export async function startDemoCluster(o: ClusterOptions = {}): Promise<DemoClus
     const daemon = ref.daemon = await startDaemon({
       config: s.config ?? config,
       kube: writeKube,
-      watchKube: KubeClient.fromKubeconfig(kubeconfig),
+      watchKube: kubeClientFromKubeconfig(kubeconfig),
       providers: s.providers ?? providers,
       queue: s.queue,
       ...(s.tracing ? { tracing: s.tracing } : {}),

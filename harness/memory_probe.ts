@@ -7,20 +7,24 @@
  * ProxmoxProvider connected with `connectPveClient`, in maintenance mode so nothing is written)
  * for a few passes, each listing the VMs and reading the hosts' inventory from PVE, then prints
  * its RSS and what the last pass saw. The child runs with the V8 flags `deno task compile`
- * bakes into the shipped binary (deno.json), and no fake-server code (the parent imports that
- * lazily).
+ * bakes into the shipped binary (deno.json), with the front door as `proxscale run` starts it
+ * (its worker thread serves the HTTP port and holds the Lease: a second V8 isolate in the same
+ * resident set), and without fake-server code (the parent imports that lazily).
  *
  *   npx -y deno@2.9.6 run -A harness/memory_probe.ts [--nodes 1000] [--pods 30000] [--json]
  *
  * PROBE_V8=,--flag adds V8 flags to the child's (to measure a candidate flag); PROBE_PASSES sets
  * the passes (default 5); PROBE_TICK_MS the timer period between passes (default 200; the daemon's
- * own default is 5000); PROBE_DEBUG=1 prints the child's memory after each pass.
+ * own default is 5000); PROBE_DEBUG=1 prints the child's memory after each pass (=smaps copies
+ * its /proc smaps to /tmp/probe_smaps.txt, =heap writes heap snapshots of the main isolate to
+ * /tmp, =malloc prints glibc's arena statistics). PROBE_FRONT_DOOR=off runs without the front
+ * door: not the shipped daemon, only to split the resident set per isolate.
  *
  * May import: core/, adapters/, daemon/, cli/run.ts (loaded as `proxscale run` loads it),
  * harness/, fakes/fake_kube/ and fakes/fake_pve/ (the parent only, lazily). The probe is a tool,
  * not the daemon.
  */
-import { KubeClient } from "../adapters/kubernetes/client.ts";
+import { kubeClientFromKubeconfig } from "../adapters/kubernetes/kubeconfig.ts";
 import { crdObject, KINDS } from "../adapters/kubernetes/crds.ts";
 import { connectPveClient } from "../adapters/proxmox/client.ts";
 import { ProxmoxProvider } from "../adapters/proxmox/provider.ts";
@@ -52,6 +56,13 @@ export type ProbeResult = {
   matched: number;
   /** Median time of each pass phase (observe: PVE and caches; decide: the core), in ms. */
   phaseMs: Record<string, number>;
+  /**
+   * The front door as `proxscale run` has it (HTTP port and Lease on a worker thread): whether
+   * it ran, and whether its worker held the Lease for the daemon when the RSS was read.
+   */
+  frontDoor: { running: boolean; leader: boolean };
+  /** The `--v8-flags` the child ran with (the shipped ones, plus PROBE_V8 and --expose-gc). */
+  v8Flags: string;
 };
 
 /** The `--v8-flags=` of deno.json's compile task: what the shipped daemon runs with. */
@@ -82,7 +93,7 @@ async function child(kubeconfigPath: string, configPath: string): Promise<void> 
       new ProxmoxProvider({ client: tracePveClient(c.value, tracing), provider: p }),
     );
   }
-  const kube = KubeClient.fromKubeconfig(await Deno.readTextFile(kubeconfigPath));
+  const kube = kubeClientFromKubeconfig(await Deno.readTextFile(kubeconfigPath));
   const queue = new MemoryJobQueue<JobData>();
   let passes = 0;
   let last: Pick<ProbeResult, "seen" | "matched"> | undefined;
@@ -90,19 +101,19 @@ async function child(kubeconfigPath: string, configPath: string): Promise<void> 
   const done = Promise.withResolvers<void>();
   // The front door as `proxscale run` has it: the HTTP port and the Lease on their own thread
   // (a second V8 isolate, part of the daemon's resident set).
-  const door = await startFrontDoor({
+  const door = Deno.env.get("PROBE_FRONT_DOOR") === "off" ? undefined : await startFrontDoor({
     http: { hostname: "127.0.0.1", port: 0 },
     handler: () => Promise.resolve(new Response("")),
     lease: { kc: kube.kc, namespace: "default", name: "memory-probe", identity: "probe" },
   });
-  if (!door.ok) throw new Error(door.error.message);
+  if (door && !door.ok) throw new Error(door.error.message);
   const daemon = await startDaemon({
     config,
     kube,
     providers,
     queue,
     tracing,
-    elector: door.value.elector,
+    ...(door?.ok ? { elector: door.value.elector } : {}),
     paused: true,
     tickMs: Number(Deno.env.get("PROBE_TICK_MS") ?? 200),
     onError: (m) => console.error(m),
@@ -128,6 +139,10 @@ async function child(kubeconfigPath: string, configPath: string): Promise<void> 
   gc?.();
   const syncedRss = Deno.memoryUsage().rss;
   if (Deno.env.get("PROBE_DEBUG")) console.error("synced", JSON.stringify(Deno.memoryUsage()));
+  if (Deno.env.get("PROBE_DEBUG") === "heap") {
+    const v8 = await import("node:v8");
+    console.error("heap snapshot", v8.writeHeapSnapshot("/tmp/probe_synced.heapsnapshot"));
+  }
   await done.promise;
   gc?.();
   const rss = Deno.memoryUsage().rss;
@@ -138,6 +153,11 @@ async function child(kubeconfigPath: string, configPath: string): Promise<void> 
     heapTotal: Deno.memoryUsage().heapTotal,
     passes,
     ...last!,
+    frontDoor: {
+      running: door !== undefined,
+      leader: door?.ok === true && door.value.elector.isLeader(),
+    },
+    v8Flags: "",
     phaseMs: Object.fromEntries(
       [...phases].map((
         [k, v],
@@ -147,6 +167,23 @@ async function child(kubeconfigPath: string, configPath: string): Promise<void> 
   if (Deno.env.get("PROBE_DEBUG")) {
     const st = await Deno.readTextFile("/proc/self/status");
     console.error(st.split("\n").filter((l) => /^(Rss|VmRSS|Threads)/.test(l)).join(" | "));
+    if (Deno.env.get("PROBE_DEBUG") === "malloc") {
+      const libc = Deno.dlopen("libc.so.6", {
+        malloc_stats: { parameters: [], result: "void" },
+        malloc_trim: { parameters: ["usize"], result: "i32" },
+      });
+      libc.symbols.malloc_stats();
+      libc.symbols.malloc_trim(0n);
+      const st2 = await Deno.readTextFile("/proc/self/status");
+      console.error(
+        "after malloc_trim",
+        st2.split("\n").filter((l) => /^(VmRSS|RssAnon)/.test(l)).join(" | "),
+      );
+    }
+    if (Deno.env.get("PROBE_DEBUG") === "heap") {
+      const v8 = await import("node:v8");
+      console.error("heap snapshot", v8.writeHeapSnapshot("/tmp/probe.heapsnapshot"));
+    }
     if (Deno.env.get("PROBE_DEBUG") === "smaps") {
       await Deno.copyFile("/proc/self/smaps", "/tmp/probe_smaps.txt");
     }
@@ -154,7 +191,7 @@ async function child(kubeconfigPath: string, configPath: string): Promise<void> 
   }
   console.log(JSON.stringify(out));
   await daemon.stop();
-  await door.value.close();
+  if (door?.ok) await door.value.close();
   await queue.close();
 }
 
@@ -198,11 +235,12 @@ export async function runMemoryProbe(
     );
     await Deno.writeTextFile(file, kube.kubeconfig());
     await Deno.writeTextFile(configFile, JSON.stringify(config));
+    const v8Flags = `--expose-gc${await shippedV8Flags()}${extraV8}`;
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         "-A",
-        `--v8-flags=--expose-gc${await shippedV8Flags()}${extraV8}`,
+        `--v8-flags=${v8Flags}`,
         new URL(import.meta.url).pathname,
         "--child",
         file,
@@ -214,7 +252,7 @@ export async function runMemoryProbe(
     }).output();
     const line = new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "{}";
     if (!out.success) throw new Error(`the probe's child failed: ${line}`);
-    return JSON.parse(line) as ProbeResult;
+    return { ...JSON.parse(line) as ProbeResult, v8Flags };
   } finally {
     await Deno.remove(file).catch(() => {});
     await Deno.remove(configFile).catch(() => {});
@@ -227,6 +265,7 @@ async function main(args: string[]): Promise<void> {
   const nodes = arg(args, "--nodes", 1000);
   const pods = arg(args, "--pods", 30_000);
   const r = await runMemoryProbe(nodes, pods);
+  if (!r.frontDoor.running) console.error("PROBE_FRONT_DOOR=off: not the shipped daemon");
   if (args.includes("--json")) {
     console.log(JSON.stringify(r));
     return;

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { parseConfigText } from "../adapters/config/load.ts";
 import { configFromObjects } from "../adapters/config/crd_source.ts";
 import { parseRunArgs, type RunSettings } from "../adapters/deploy/run_options.ts";
-import { KubeClient } from "../adapters/kubernetes/client.ts";
+import { kubeClientFromKubeconfig } from "../adapters/kubernetes/kubeconfig.ts";
 import { LeaderElector } from "../adapters/kubernetes/leader_elector.ts";
 import { createLogger, memorySink } from "../adapters/telemetry/logger.ts";
 import { preflight, queueRedis, startProxscale } from "../daemon/composition.ts";
@@ -26,7 +26,7 @@ Deno.test("the composition root starts a leading daemon from a loaded configurat
   const dir = await Deno.makeTempDir();
   Deno.env.set("PROXSCALE_PVE_TOKEN", cluster.pve.tokenSecret);
   const other = new LeaderElector({
-    client: KubeClient.fromKubeconfig(cluster.kube.kubeconfig()),
+    client: kubeClientFromKubeconfig(cluster.kube.kubeconfig()),
     namespace: "proxscale-system",
     name: "proxscale-leader",
     identity: "the-other-replica",

@@ -1,8 +1,10 @@
 /**
- * The memory guard behind issue 6's 150 MB target: `proxscale run` must not load
+ * The daemon's memory guards on what it loads: `proxscale run` must not load
  * @kubernetes/client-node at start (its import alone costs ~80 MB resident, docs/performance.md).
  * Only dynamic imports (rest.ts's exec-plugin path) may reach it. Use PatchType from
- * adapters/kubernetes/client.ts instead of client-node's PatchStrategy.
+ * adapters/kubernetes/client.ts instead of client-node's PatchStrategy. The front-door worker,
+ * a second V8 isolate, loads no npm package at all: it is handed its RestConfig as plain data
+ * and never parses a kubeconfig (adapters/kubernetes/kubeconfig.ts holds the YAML parser).
  */
 import assert from "node:assert/strict";
 
@@ -53,4 +55,15 @@ Deno.test("proxscale run loads no @kubernetes/client-node at start", async () =>
     "a static import of client-node puts ~80 MB back into the daemon",
   );
   assert.ok(reached.size > 20, "the graph was walked");
+});
+
+Deno.test("the front-door worker loads no npm package (no YAML parser, no client-node) at start", async () => {
+  const { reached, via } = await staticGraph("daemon/front_door_worker.ts");
+  const npm = [...reached].filter((s) => s.startsWith("npm:"));
+  assert.deepEqual(
+    npm.map((s) => `${s} imported by ${via.get(s)}`),
+    [],
+    "the worker is a second V8 isolate: each npm package it loads is paid twice (yaml ~4-9 MB)",
+  );
+  assert.ok(reached.has(new URL("../adapters/kubernetes/leader_elector.ts", import.meta.url).href));
 });

@@ -10,6 +10,7 @@ import { Informer } from "../adapters/kubernetes/informer.ts";
 import { podFromKube } from "../adapters/kubernetes/translate.ts";
 import { memoryLog } from "../adapters/kubernetes/log.ts";
 import { KubeClient } from "../adapters/kubernetes/client.ts";
+import { kubeClientFromKubeconfig } from "../adapters/kubernetes/kubeconfig.ts";
 import type { Pod } from "../core/model.ts";
 import { clientNodeFor, eventually, podBody, withFake } from "./testing/kubernetes.ts";
 import type { FakeKube } from "../fakes/fake_kube/server.ts";
@@ -169,7 +170,7 @@ async function withRawServer(
     "current-context": "raw",
   });
   try {
-    await fn(KubeClient.fromKubeconfig(kubeconfig));
+    await fn(kubeClientFromKubeconfig(kubeconfig));
   } finally {
     for (const c of streams) {
       try {

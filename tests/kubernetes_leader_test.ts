@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { KubeClient, type KubeError } from "../adapters/kubernetes/client.ts";
+import { kubeClientFromKubeconfig } from "../adapters/kubernetes/kubeconfig.ts";
 import { LeaderElector, microTime } from "../adapters/kubernetes/leader_elector.ts";
 import type { LeaderConfig } from "../core/leader.ts";
 import { err, type Result } from "../core/result.ts";
@@ -38,7 +39,7 @@ Deno.test("MicroTime has exactly six fractional digits", () => {
 Deno.test("three electors elect one leader; release hands over; a cut-off leader stops before the lease can be taken", async () => {
   await withFake(async (fake) => {
     const clients = [0, 1, 2].map(() => {
-      const c = new PartitionableClient(KubeClient.fromKubeconfig(fake.kubeconfig()).kc);
+      const c = new PartitionableClient(kubeClientFromKubeconfig(fake.kubeconfig()).kc);
       return c;
     });
     const events: string[] = [];

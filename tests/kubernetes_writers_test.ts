@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import type { FakeKube } from "../fakes/fake_kube/server.ts";
 import { KubeClient } from "../adapters/kubernetes/client.ts";
+import { kubeClientFromKubeconfig } from "../adapters/kubernetes/kubeconfig.ts";
 import {
   deleteNode,
   setNodeLabels,
@@ -73,7 +74,7 @@ function nodeBody(name: string) {
 class RacingClient extends KubeClient {
   raced = 0;
   constructor(kubeconfig: string, private path: string, private meanwhile: () => void) {
-    super(KubeClient.fromKubeconfig(kubeconfig).kc);
+    super(kubeClientFromKubeconfig(kubeconfig).kc);
   }
   override async requestJson(
     ...args: Parameters<KubeClient["requestJson"]>

@@ -11,7 +11,7 @@ import { captureIo } from "../cli/command.ts";
 import { diagnose, diagnoseCommand, formatChecks } from "../cli/diagnose.ts";
 import { holds, privilegeNeeds } from "../cli/diagnose_pve.ts";
 import type { Check } from "../cli/diagnose_pve.ts";
-import { KubeClient } from "../adapters/kubernetes/client.ts";
+import { kubeClientFromKubeconfig } from "../adapters/kubernetes/kubeconfig.ts";
 import { crdObject, KINDS } from "../adapters/kubernetes/crds.ts";
 import { startFakePve } from "../fakes/fake_pve/server.ts";
 import type { FakePve } from "../fakes/fake_pve/server.ts";
@@ -45,7 +45,7 @@ Deno.test("diagnose: a full token and proxscale's RBAC pass every check", async 
     }
     Deno.env.set("PROXSCALE_DIAG_TOKEN", pve.tokenSecret);
     const saToken = await applyShippedRbac(kube, NS);
-    const sa = KubeClient.fromKubeconfig(kube.kubeconfig().replace(kube.token, saToken));
+    const sa = kubeClientFromKubeconfig(kube.kubeconfig().replace(kube.token, saToken));
     const checks = await diagnose(configFor(pve), sa, NS);
     const text = formatChecks(checks);
     assert.deepEqual(failed(checks), [], text);
@@ -228,7 +228,7 @@ Deno.test("diagnose: a missing RBAC rule and a missing CRD are FAIL lines", asyn
     Deno.env.set("PROXSCALE_DIAG_TOKEN", pve.tokenSecret);
     // The shipped RBAC without the eviction rule.
     const saToken = await applyShippedRbac(kube, NS, { resource: "pods/eviction", verb: "create" });
-    const sa = KubeClient.fromKubeconfig(kube.kubeconfig().replace(kube.token, saToken));
+    const sa = kubeClientFromKubeconfig(kube.kubeconfig().replace(kube.token, saToken));
     const checks = await diagnose(configFor(pve), sa, NS);
     const text = formatChecks(checks);
     assert.deepEqual(failed(checks).map((c) => c.name), [

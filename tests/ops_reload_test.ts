@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import type { Config } from "../core/model.ts";
 import { GiB } from "../core/quantity.ts";
-import { KubeClient } from "../adapters/kubernetes/client.ts";
+import { kubeClientFromKubeconfig } from "../adapters/kubernetes/kubeconfig.ts";
 import { crdObject, KINDS } from "../adapters/kubernetes/crds.ts";
 import { EventRecorder } from "../adapters/kubernetes/events.ts";
 import { loadConfigFromCluster } from "../adapters/kubernetes/config_loader.ts";
@@ -87,7 +87,7 @@ Deno.test("file reload: a valid change applies, an invalid one is rejected with 
     const reloader = new ConfigReloader(first.value, file, {
       apply: (c) => applied.push(c),
       log: logger,
-      events: new EventRecorder(KubeClient.fromKubeconfig(kube.kubeconfig())),
+      events: new EventRecorder(kubeClientFromKubeconfig(kube.kubeconfig())),
       subject,
     });
     const watch = watchConfigFile(file, reloader, { intervalMs: 60_000 });
@@ -167,7 +167,7 @@ Deno.test("file reload: a valid change applies, an invalid one is rejected with 
 
 Deno.test("CRD reload: a NodePool edit applies; an invalid one is rejected with an Event on it", async () => {
   const kube = await startFakeKube({ seed: 2 });
-  const admin = KubeClient.fromKubeconfig(kube.kubeconfig());
+  const admin = kubeClientFromKubeconfig(kube.kubeconfig());
   const sink = memorySink();
   let watcher: Awaited<ReturnType<typeof watchConfigCrds>> | undefined;
   try {

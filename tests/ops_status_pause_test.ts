@@ -26,7 +26,7 @@ import {
   type StatusReport,
   statusRoutes,
 } from "../daemon/status_report.ts";
-import { KubeClient } from "../adapters/kubernetes/client.ts";
+import { kubeClientFromKubeconfig } from "../adapters/kubernetes/kubeconfig.ts";
 import { EventRecorder } from "../adapters/kubernetes/events.ts";
 import { startDemoCluster } from "../harness/cluster.ts";
 import { startFakeKube } from "../fakes/fake_kube/server.ts";
@@ -60,7 +60,7 @@ Deno.test("pause stops all action, decisions say Paused, status shows it, resume
   const dir = await Deno.makeTempDir({ prefix: "proxscale-ops-" });
   const kubeconfig = `${dir}/kubeconfig`;
   await Deno.writeTextFile(kubeconfig, cluster.kube.kubeconfig());
-  const admin = KubeClient.fromKubeconfig(cluster.kube.kubeconfig());
+  const admin = kubeClientFromKubeconfig(cluster.kube.kubeconfig());
   const maintenance = new MaintenanceMode({ kube: admin, namespace: "default" });
   const decisions = new DecisionLog(200);
   const all: DecisionReport[] = [];
@@ -201,7 +201,7 @@ Deno.test("status --kubeconfig: without the daemon, pools and NodeClaims come fr
       );
     }
     assert.ok(kube.store.create("namespaces", { metadata: { name: NS } } as never, {}).ok);
-    const admin = KubeClient.fromKubeconfig(kube.kubeconfig());
+    const admin = kubeClientFromKubeconfig(kube.kubeconfig());
     const example = await Deno.readTextFile(new URL("../config.example.yaml", import.meta.url));
     const m = migrateText(example, "config.example.yaml");
     assert.ok(m.ok);

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { startFakeKube } from "../fakes/fake_kube/server.ts";
-import { KubeClient } from "../adapters/kubernetes/client.ts";
+import { kubeClientFromKubeconfig } from "../adapters/kubernetes/kubeconfig.ts";
 import { DEFAULT_NAMESPACE } from "../adapters/config/crd_manifests.ts";
 import { crdObject, KINDS } from "../adapters/kubernetes/crds.ts";
 import { createClusterInformers } from "../adapters/kubernetes/cluster_informers.ts";
@@ -85,7 +85,7 @@ Deno.test("every adapter call works under proxscale's RBAC, and nothing more is 
       );
     }
     made(store.create("namespaces", { metadata: { name: NS } } as never, {}));
-    const admin = KubeClient.fromKubeconfig(fake.kubeconfig());
+    const admin = kubeClientFromKubeconfig(fake.kubeconfig());
     await eventually(
       "custom resources served",
       async () => (await admin.requestJson("GET", "/apis/proxscale.io/v1alpha1/nodeclaims")).ok,
@@ -115,7 +115,7 @@ Deno.test("every adapter call works under proxscale's RBAC, and nothing more is 
 
     // proxscale's part, as its ServiceAccount, with the shipped RBAC stored in the cluster.
     const saToken = await applyShippedRbac(fake, NS);
-    const sa = KubeClient.fromKubeconfig(fake.kubeconfig().replace(fake.token, saToken));
+    const sa = kubeClientFromKubeconfig(fake.kubeconfig().replace(fake.token, saToken));
     const informers = createClusterInformers(sa);
     informers.start();
     await informers.synced();

@@ -10,6 +10,7 @@ import { captureIo } from "../cli/command.ts";
 import { runCommand } from "../cli/run.ts";
 import { crdObject, KINDS } from "../adapters/kubernetes/crds.ts";
 import { KubeClient } from "../adapters/kubernetes/client.ts";
+import { kubeClientFromKubeconfig } from "../adapters/kubernetes/kubeconfig.ts";
 import { kubeSecretReader } from "../adapters/kubernetes/secret_reader.ts";
 import { connectPveClient } from "../adapters/proxmox/client.ts";
 import { readSecret } from "../adapters/proxmox/secret.ts";
@@ -64,7 +65,7 @@ async function withFakes(
       kube.store.create("customresourcedefinitions.apiextensions.k8s.io", crdObject(k));
     }
     const saToken = await applyShippedRbac(kube, NS);
-    const sa = KubeClient.fromKubeconfig(kube.kubeconfig().replace(kube.token, saToken));
+    const sa = kubeClientFromKubeconfig(kube.kubeconfig().replace(kube.token, saToken));
     await body({ kube, sa, saToken, token });
   } finally {
     await kube.close();

@@ -13,7 +13,7 @@ import type { Denial } from "../fakes/fake_kube/server.ts";
 import { auditVms } from "../harness/demo.ts";
 import { startDemoCluster } from "../harness/cluster.ts";
 import { GiB } from "../core/quantity.ts";
-import { KubeClient } from "../adapters/kubernetes/client.ts";
+import { kubeClientFromKubeconfig } from "../adapters/kubernetes/kubeconfig.ts";
 import { MaintenanceMode } from "../daemon/maintenance.ts";
 import { ConfigReloader, watchConfigCrds } from "../daemon/config_reload.ts";
 import { kubeChecks } from "../cli/diagnose_kube.ts";
@@ -101,7 +101,7 @@ Deno.test("RBAC enforced: the daemon as its ServiceAccount scales out and in, 0 
 
     // The operations pieces run as the same ServiceAccount: the maintenance switch, the CRD
     // reload watcher, and diagnose's permission checks.
-    const sa = KubeClient.fromKubeconfig(
+    const sa = kubeClientFromKubeconfig(
       cluster.kube.kubeconfig().replace(cluster.kube.token, t.saToken),
     );
     const maintenance = new MaintenanceMode({ kube: sa, namespace: NS });

@@ -8,7 +8,7 @@
  * so list responses are parsed with zod at the boundary and malformed items skipped one by one.
  */
 import { err, ok, type Result } from "../../core/result.ts";
-import { defaultConfig, parseKubeconfig, type RestConfig, RestTransport } from "./rest.ts";
+import { type RestConfig, RestTransport } from "./rest.ts";
 
 /** A failed Kubernetes call, translated at the boundary from the API server's Status object. */
 export type KubeError =
@@ -139,20 +139,6 @@ export class KubeClient {
   constructor(kc: RestConfig) {
     this.kc = kc;
     this.#rest = new RestTransport(kc);
-  }
-
-  /** From kubeconfig YAML text (tests, `--kubeconfig`); throws on a kubeconfig it cannot use. */
-  static fromKubeconfig(text: string): KubeClient {
-    const r = parseKubeconfig(text);
-    if (!r.ok) throw new Error(r.error);
-    return new KubeClient(r.value);
-  }
-
-  /** In-cluster service account, else $KUBECONFIG / ~/.kube/config; throws when neither works. */
-  static fromDefault(): KubeClient {
-    const r = defaultConfig();
-    if (!r.ok) throw new Error(r.error);
-    return new KubeClient(r.value);
   }
 
   /**

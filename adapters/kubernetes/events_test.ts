@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { startFakeKube } from "../../fakes/fake_kube/server.ts";
 import { createRedactor } from "../telemetry/redact.ts";
 import { reason } from "../../core/reason.ts";
-import { KubeClient } from "./client.ts";
+import { kubeClientFromKubeconfig } from "./kubeconfig.ts";
 import {
   eventFor,
   EventRecorder,
@@ -17,7 +17,7 @@ Deno.test("an Event's message passes the redaction guard: an echoed secret is st
   try {
     const redactor = createRedactor();
     redactor.registerSecret("s3cr3t-token-value-123456");
-    const rec = new EventRecorder(KubeClient.fromKubeconfig(fake.kubeconfig()), { redactor });
+    const rec = new EventRecorder(kubeClientFromKubeconfig(fake.kubeconfig()), { redactor });
     const r = await rec.record(
       { apiVersion: "proxscale.io/v1alpha1", kind: "NodePool", name: "general" },
       reason(

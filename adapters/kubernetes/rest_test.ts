@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { stringify } from "yaml";
 import { startFakeKube } from "../../fakes/fake_kube/server.ts";
 import { KubeClient } from "./client.ts";
-import { inClusterConfig, lines, parseKubeconfig, RestTransport } from "./rest.ts";
+import { lines, RestTransport } from "./rest.ts";
+import { inClusterConfig, kubeClientFromKubeconfig, parseKubeconfig } from "./kubeconfig.ts";
 
 function kubeconfig(cluster: Record<string, unknown>, user: Record<string, unknown>): string {
   return stringify({
@@ -65,7 +66,7 @@ Deno.test("kubeconfig: inline data, files relative to the kubeconfig, token, bas
 Deno.test("over TLS with the cluster CA: bearer token and client certificate authenticate, nothing else does", async () => {
   const fake = await startFakeKube({ seed: 3 });
   try {
-    const token = KubeClient.fromKubeconfig(fake.kubeconfig());
+    const token = kubeClientFromKubeconfig(fake.kubeconfig());
     const r = await token.requestJson("GET", "/api/v1/namespaces/default");
     assert.ok(r.ok, JSON.stringify(r));
 

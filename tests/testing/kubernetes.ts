@@ -9,6 +9,7 @@ import {
 } from "../../fakes/fake_kube/server.ts";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { KubeClient } from "../../adapters/kubernetes/client.ts";
+import { kubeClientFromKubeconfig } from "../../adapters/kubernetes/kubeconfig.ts";
 import { sleep } from "../../adapters/kubernetes/backoff.ts";
 
 /** Runs `fn` with a fresh fake API server and a client for it; always closes the server. */
@@ -18,7 +19,7 @@ export async function withFake(
 ): Promise<void> {
   const fake = await startFakeKube({ seed: 7, ...opts });
   try {
-    await fn(fake, KubeClient.fromKubeconfig(fake.kubeconfig()));
+    await fn(fake, kubeClientFromKubeconfig(fake.kubeconfig()));
   } finally {
     await fake.close();
   }
