@@ -182,14 +182,34 @@ Deno.test("an mdev type depletes: its one instance goes to the first VM, the nex
   });
 });
 
+Deno.test("a foreign VM passing the device by its raw PCI id holds it too", async () => {
+  await withFake(gpuSeed({ pve1: 1, pve2: 1 }), async ({ fake, provider, cfg }) => {
+    fake.model.addVm({
+      vmid: 502,
+      node: "pve1",
+      name: "raw-passthrough",
+      config: { hostpci0: "0000:41:00.0,pcie=1", machine: "q35" },
+      running: true,
+    });
+    const t = gpuTemplate(A100);
+    const d = await devices(provider, t);
+    assert.equal(d.pve1![0]!.free, 0);
+    const r = await provider.create(claimFor(A100), t, cfg);
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.equal(r.value.host, "pve2");
+  });
+});
+
 Deno.test("a device taken behind proxscale's back fails the start with a clear reason and leaves no VM", async () => {
-  await withFake(gpuSeed({ pve1: 1 }), async ({ fake, provider, cfg }) => {
-    // A foreign VM holding the device by its raw PCI id, which is not a mapping line.
+  const seed = gpuSeed({ pve1: 1 });
+  // A second mapping over the same physical device: what one holds, the other cannot start.
+  seed.mappings!.push({ ...seed.mappings![0]!, id: "gpu-b" });
+  await withFake(seed, async ({ fake, provider, cfg }) => {
     fake.model.addVm({
       vmid: 501,
       node: "pve1",
-      name: "raw-passthrough",
-      config: { hostpci0: "0000:41:00.0" },
+      name: "other-mapping",
+      config: { hostpci0: "mapping=gpu-b" },
       running: true,
     });
     const t = gpuTemplate(A100);
@@ -198,6 +218,7 @@ Deno.test("a device taken behind proxscale's back fails the start with a clear r
     assert.equal(r.error.kind, "Api");
     assert.match(r.error.message, /PCI passthrough device not free on pve1/);
     assert.match(r.error.message, /already in use by VMID '501'/);
+    assert.match(r.error.message, /the VM was removed/);
     const left = [...fake.model.st.vms.keys()].filter((id) => inRange(cfg, id));
     assert.equal(left.length, 0);
   });

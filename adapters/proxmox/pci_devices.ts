@@ -41,22 +41,33 @@ const mdevTypes = z.array(z.looseObject({ type: z.string(), available: intLike }
 /** A `hostpciN` line's device use: the mapping it names and its mdev type, if any. */
 export type DeviceUse = { mapping: string; mdev?: string };
 
-/** The mapping and mdev type of a `hostpciN` value (undefined for raw `host=` ids). */
-export function parseHostpciUse(value: string): DeviceUse | undefined {
+/**
+ * The mapping and mdev type of a `hostpciN` value. A raw `host=` id (root can write those)
+ * counts as the mapping `byHostId` says has that device, else as none.
+ */
+export function parseHostpciUse(
+  value: string,
+  byHostId: (id: string) => string | undefined = () => undefined,
+): DeviceUse | undefined {
   const p = parseProps(value, "host");
-  const mapping = p.get("mapping");
+  const raw = p.get("host");
+  const mapping = p.get("mapping") ??
+    (raw !== undefined ? byHostId(raw.split(";")[0]!) : undefined);
   if (mapping === undefined) return undefined;
   const mdev = p.get("mdev");
   return mdev !== undefined ? { mapping, mdev } : { mapping };
 }
 
 /** Every device use of a config's `hostpci0..15` lines. */
-export function configDeviceUses(config: Record<string, unknown>): DeviceUse[] {
+export function configDeviceUses(
+  config: Record<string, unknown>,
+  byHostId?: (id: string) => string | undefined,
+): DeviceUse[] {
   const out: DeviceUse[] = [];
   for (let i = 0; i < 16; i++) {
     const v = config[`hostpci${i}`];
     if (typeof v !== "string") continue;
-    const u = parseHostpciUse(v);
+    const u = parseHostpciUse(v, byHostId);
     if (u) out.push(u);
   }
   return out;
@@ -125,7 +136,7 @@ export async function readPciFacts(
       mdev: m.mdev === true,
       paths: (typeof m.map === "string" ? [m.map] : m.map ?? []).flatMap((e) => {
         const p = parseProps(e, "node");
-        return p.get("node") === host ? [(p.get("path") ?? "").split(";")[0]!] : [];
+        return p.get("node") === host ? [normId((p.get("path") ?? "").split(";")[0]!)] : [];
       }),
     })).filter((e) => e.paths.length > 0);
     if (entries.length === 0) continue;
@@ -138,7 +149,7 @@ export async function readPciFacts(
     const names = new Map(hw.value.map((d) => [d.id.toLowerCase(), d.device_name]));
     const mappings: HostPciFacts["mappings"] = [];
     for (const e of entries) {
-      const model = e.paths.map((p) => names.get(normId(p))).find((n) => n !== undefined);
+      const model = e.paths.map((p) => names.get(p)).find((n) => n !== undefined);
       const row: HostPciFacts["mappings"][number] = {
         mapping: e.mapping,
         devices: e.paths.length,
@@ -159,6 +170,11 @@ export async function readPciFacts(
       }
       mappings.push(row);
     }
+    const byHostId = (id: string) => {
+      const want = normId(id);
+      return entries.find((e) => e.paths.some((p) => p === want || p.startsWith(`${want}.`)))
+        ?.mapping;
+    };
     const vms: HostPciFacts["vms"] = [];
     for (const v of list) {
       if (v.template) continue;
@@ -166,12 +182,17 @@ export async function readPciFacts(
         (v.vmid >= ctx.provider.vmidRange.lower && v.vmid <= ctx.provider.vmidRange.upper);
       const running = v.status === "running";
       if (!ours && !running) continue; // a stopped foreign VM holds nothing
-      const key = `${host}/${v.vmid}/${v.name ?? ""}`;
+      // The state is part of the key: a clone read before its lines were written is read
+      // again once it runs (lines changed while it runs wait in pending until a restart).
+      const key = `${host}/${v.vmid}/${v.name ?? ""}/${v.status}`;
       let uses = cache.get(key);
       if (!uses || uses.until <= now) {
         const cfg = await ctx.client.vmConfig(host, v.vmid);
         if (!cfg.ok) continue; // gone since the listing, or unreadable: nothing known held
-        cache.set(key, uses = { uses: configDeviceUses(cfg.value), until: now + CONFIG_TTL });
+        cache.set(
+          key,
+          uses = { uses: configDeviceUses(cfg.value, byHostId), until: now + CONFIG_TTL },
+        );
       }
       if (uses.uses.length) vms.push({ vmid: v.vmid, running, uses: uses.uses });
     }

@@ -21,6 +21,11 @@ Deno.test("hostpci lines name a mapping and an mdev type; raw host ids name none
     mdev: "nvidia-222",
   });
   assert.equal(parseHostpciUse("0000:41:00.0,pcie=1"), undefined);
+  // A raw id counts as the mapping that has the device.
+  const byId = (id: string) => (id === "0000:41:00.0" ? "gpu" : undefined);
+  assert.deepEqual(parseHostpciUse("host=0000:41:00.0;0000:41:00.1", byId), { mapping: "gpu" });
+  assert.deepEqual(parseHostpciUse("0000:41:00.0,pcie=1", byId), { mapping: "gpu" });
+  assert.equal(parseHostpciUse("0000:42:00.0", byId), undefined);
   assert.deepEqual(
     configDeviceUses({ hostpci0: "mapping=a", hostpci3: "mapping=b", hostpci16: "mapping=c" }),
     [{ mapping: "a" }, { mapping: "b" }],
