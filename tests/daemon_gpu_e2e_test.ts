@@ -18,7 +18,7 @@ import type { Config, MachineTemplate, NodePool } from "../core/model.ts";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The demo config plus a GPU template (CPU shape and GPU shape) and a pool using it. */
-function withGpuPool(c: Config): Config {
+function withGpuPool(c: Config, replicas = 1): Config {
   const worker = c.machineTemplates[0]!;
   const gpu: MachineTemplate = {
     ...worker,
@@ -27,7 +27,7 @@ function withGpuPool(c: Config): Config {
       { name: "2c-4Gi", cpu: 2000, memory: 4 * GiB },
       { name: "2c-4Gi-1xgpu", cpu: 2000, memory: 4 * GiB, gpus: { count: 1, mapping: "gpu" } },
     ],
-    gpu: { resourceName: "nvidia.com/gpu", replicas: 1, pcie: true },
+    gpu: { resourceName: "nvidia.com/gpu", replicas, pcie: true },
   };
   const general = c.nodePools[0]!;
   const gpus: NodePool = { ...general, name: "gpus", machineTemplate: "gpu", limits: { gpus: 2 } };
@@ -45,17 +45,17 @@ type Obj = {
   status?: { phase?: string; allocatable?: Record<string, string> };
 };
 
-function gpuDeployment(replicas: number) {
+function gpuDeployment(replicas: number, name = "trainer") {
   const gpu = { cpu: "500m", memory: String(256 * MiB), "nvidia.com/gpu": "1" };
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
-    metadata: { name: "trainer", namespace: "default", labels: { app: "trainer" } },
+    metadata: { name, namespace: "default", labels: { app: name } },
     spec: {
       replicas,
-      selector: { matchLabels: { app: "trainer" } },
+      selector: { matchLabels: { app: name } },
       template: {
-        metadata: { labels: { app: "trainer" } },
+        metadata: { labels: { app: name } },
         spec: {
           containers: [{
             name: "train",
@@ -136,6 +136,48 @@ Deno.test("a Deployment of GPU pods scales a GPU pool up to GPU VMs and back dow
     assert.equal(everyVm().length, 0, log());
     assert.equal(list("nodeclaims.proxscale.io").length, 0);
     assert.ok(!/CPU-only|ProviderUnavailable/.test(log()), log());
+  } finally {
+    await cluster.close();
+    await queue.close();
+  }
+});
+
+Deno.test("a template sharing each GPU between two pods runs two GPU pods on one VM", async () => {
+  const cluster = await startDemoCluster({
+    seed: 32,
+    tune: (c) => withGpuPool(c, 2),
+    pve: { pci: gpuSeed({ pve2: 1 }) },
+  });
+  const queue = new MemoryJobQueue<JobData>();
+  const reports: DecisionReport[] = [];
+  const { kube, pve } = cluster;
+  const range = cluster.config.providers[0]!.vmidRange;
+  const log = () =>
+    reports.map((r) => `${r.what} ${r.reason.code}: ${r.reason.message}`).join("\n");
+  try {
+    await cluster.spawn({ queue, tickMs: 300, report: (d) => reports.push(d) });
+    const made = kube.store.create("deployments.apps", gpuDeployment(2, "shared"), {
+      namespace: "default",
+    });
+    assert.ok(made.ok);
+    const pods = () => {
+      const r = kube.store.list("pods", { namespace: "default" });
+      return (r.ok ? (r.value.items as Obj[]) : []).filter((p) =>
+        p.metadata.labels?.app === "shared" && p.spec?.nodeName && p.status?.phase === "Running"
+      );
+    };
+    const end = Date.now() + 40_000;
+    while (Date.now() < end && pods().length < 2) await sleep(100);
+    assert.equal(pods().length, 2, log());
+    const vms = auditVms(pve, { vmidRange: range }).vms;
+    assert.equal(vms.length, 1, log());
+    assert.equal(vms[0]!.host, "pve2");
+    assert.equal(new Set(pods().map((p) => p.spec!.nodeName)).size, 1);
+    const node = kube.store.get("nodes", undefined, pods()[0]!.spec!.nodeName!);
+    assert.ok(node.ok);
+    const n = node.value as Obj;
+    assert.equal(n.status?.allocatable?.["nvidia.com/gpu"], "2");
+    assert.equal(n.metadata.labels?.["nvidia.com/gpu.replicas"], "2");
   } finally {
     await cluster.close();
     await queue.close();
