@@ -183,3 +183,58 @@ Deno.test("a template sharing each GPU between two pods runs two GPU pods on one
     await queue.close();
   }
 });
+
+Deno.test("a GPU VM whose device was taken behind proxscale's back fails its launch with the reason, and a replacement runs once the device is free", async () => {
+  const pci = gpuSeed({ pve1: 1 });
+  // A second mapping over the same device, held by a foreign VM: proxscale sees `gpu` free.
+  pci.mappings!.push({ ...pci.mappings![0]!, id: "gpu-b" });
+  const cluster = await startDemoCluster({ seed: 33, tune: withGpuPool, pve: { pci } });
+  const queue = new MemoryJobQueue<JobData>();
+  const reports: DecisionReport[] = [];
+  const { kube, pve } = cluster;
+  const range = cluster.config.providers[0]!.vmidRange;
+  const log = () =>
+    reports.map((r) => `${r.what} ${r.reason.code}: ${r.reason.message}`).join("\n");
+  pve.model.addVm({
+    vmid: 500,
+    node: "pve1",
+    name: "foreign-gpu",
+    config: { hostpci0: "mapping=gpu-b" },
+    running: true,
+  });
+  try {
+    await cluster.spawn({ queue, tickMs: 300, report: (d) => reports.push(d) });
+    const made = kube.store.create("deployments.apps", gpuDeployment(1, "solo"), {
+      namespace: "default",
+    });
+    assert.ok(made.ok);
+    const conflict = () =>
+      reports.find((r) =>
+        r.what === "LaunchFailed" &&
+        /PCI passthrough device not free on pve1/.test(r.reason.message)
+      );
+    let end = Date.now() + 30_000;
+    while (Date.now() < end && !conflict()) await sleep(100);
+    assert.ok(conflict(), log());
+    assert.match(conflict()!.reason.message, /already in use by VMID '500'/);
+    // The foreign VM stops: the next claim's VM gets the device and the pod runs.
+    pve.model.st.vms.get(500)!.status = "stopped";
+    const running = () => {
+      const r = kube.store.list("pods", { namespace: "default" });
+      return (r.ok ? (r.value.items as Obj[]) : []).filter((p) =>
+        p.metadata.labels?.app === "solo" && p.status?.phase === "Running"
+      ).length;
+    };
+    end = Date.now() + 40_000;
+    while (Date.now() < end && running() < 1) await sleep(100);
+    assert.equal(running(), 1, log());
+    const vms = auditVms(pve, { vmidRange: range }).vms;
+    assert.equal(vms.length, 1, `${JSON.stringify(vms)}\n${log()}`);
+    const claims = kube.store.list("nodeclaims.proxscale.io", {});
+    assert.ok(claims.ok);
+    assert.equal(claims.value.items.length, 1, log());
+  } finally {
+    await cluster.close();
+    await queue.close();
+  }
+});
