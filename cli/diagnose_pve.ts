@@ -11,6 +11,7 @@ import type { PveClient } from "../adapters/proxmox/client.ts";
 import type { PveError } from "../adapters/proxmox/errors.ts";
 import { templateLocality } from "../adapters/proxmox/template_hosts.ts";
 import { hardwareTypeKeys } from "../adapters/proxmox/vm_options.ts";
+import { gpuPrivilegeNeeds } from "./diagnose_gpu.ts";
 
 /** One line of the diagnosis. */
 export type Check = { name: string; ok: boolean; detail: string; fix?: string };
@@ -87,6 +88,7 @@ export function privilegeNeeds(provider: Provider, templates: MachineTemplate[])
     if (hw.length) {
       needs.push({ priv: "VM.Config.HWType", path: vms, why: `set ${hw.join(", ")} (${t.name})` });
     }
+    needs.push(...gpuPrivilegeNeeds(t, vms));
     const cpu = t.vm?.cpu?.type;
     if (cpu?.startsWith("custom-")) {
       // PVE checks custom CPU models on /nodes itself, not on a host's path.

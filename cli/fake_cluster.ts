@@ -12,7 +12,7 @@ import { type Command, type Io, stopped } from "./command.ts";
 import { type FakeCluster, startFakeCluster } from "../fakes/cluster/start.ts";
 import { type FaultPlan, parseFaultPlan } from "../fakes/cluster/fault_plan.ts";
 import { seedPendingPods } from "../fakes/cluster/backlog.ts";
-import { gpuSeed } from "../fakes/fake_pve/pci_inventory.ts";
+import { gpuSeed, pciState } from "../fakes/fake_pve/pci_inventory.ts";
 
 const usage = "proxscale fake-cluster --kubeconfig FILE [--hosts N] [--port P] [--pve-port Q] " +
   "[--write-config FILE] [--faults PLAN] [--seed N] [--boot-delay SECONDS] [--pending-pods N] " +
@@ -234,7 +234,7 @@ async function runFakeCluster(
  * A proxscale configuration for this cluster: one Provider on the fake PVE (pinned
  * fingerprint, token read from `tokenFile`), a MachineTemplate that clones each host's own
  * template and boots through a NoCloud seed with a join token (the kubeadm CA hash from
- * `caFile`, the API server's CA), and one NodePool.
+ * `caFile`, the API server's CA), with a GPU shape when the fake has GPUs, and one NodePool.
  */
 export function proxscaleConfigFor(
   cluster: FakeCluster,
@@ -269,7 +269,15 @@ export function proxscaleConfigFor(
       name: "worker",
       spec: {
         provider: cluster.provider,
-        shapes: [{ cpu: 2, memory: "4Gi" }, { cpu: 4, memory: "8Gi" }, { cpu: 8, memory: "16Gi" }],
+        shapes: [
+          { cpu: 2, memory: "4Gi" },
+          { cpu: 4, memory: "8Gi" },
+          { cpu: 8, memory: "16Gi" },
+          // With --gpus: a GPU shape taking one device of the seeded mapping.
+          ...(pciState(cluster.pve.model.st).mappings.has("gpu")
+            ? [{ cpu: 4, memory: "8Gi", gpus: { count: 1, mapping: "gpu" } }]
+            : []),
+        ],
         vmMemOverheadMiB: 256,
         reserved: { cpu: "100m", memory: "256Mi" },
         source: {

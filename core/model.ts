@@ -442,9 +442,10 @@ export type MachineTemplate = {
   /**
    * How the GPUs of this template's GPU shapes reach pods: the extended resource the device
    * plugin advertises (default nvidia.com/gpu) and how many pods share one device by
-   * time-slicing (replicas, default 1).
+   * time-slicing (replicas, default 1); `pcie: false` passes devices without `pcie=1` (and
+   * without the q35 machine it needs). Absent pcie means true.
    */
-  gpu?: { resourceName: string; replicas: number };
+  gpu?: { resourceName: string; replicas: number; pcie?: boolean };
   source: VmSource;
   /** VM settings applied to scratch-built and cloned VMs alike. */
   vm?: VmOptions;

@@ -34,7 +34,7 @@ export async function buildSnapshot(
     [...providers].map(async ([name, p]) => ({
       name,
       list: await p.list(),
-      inventory: await p.inventory(),
+      inventory: await p.inventory(templates.filter((t) => t.provider === name)),
     })),
   );
   for (const r of reads) {

@@ -21,6 +21,7 @@ import { tracePveClient } from "../adapters/telemetry/traced_clients.ts";
 import type { CrashStep, DecisionReport, JobData } from "../daemon/context.ts";
 import type { FakeKube, FakeKubeOptions } from "../fakes/fake_kube/server.ts";
 import type { FakePve, FakePveOptions } from "../fakes/fake_pve/server.ts";
+import type { PciSeed } from "../fakes/fake_pve/pci_inventory.ts";
 import { startFakeCluster } from "../fakes/cluster/start.ts";
 import type { Log } from "../adapters/kubernetes/log.ts";
 import { DEMO_PVE_TIMING, demoConfig } from "./demo_config.ts";
@@ -52,7 +53,10 @@ export type ClusterOptions = {
   /** The daemons' PVE circuit breaker (default the client's: 5 failures, 15 s open). */
   pveBreaker?: { failureThreshold: number; cooldownMs: number };
   /** Fake PVE options, e.g. a known token secret (secret-leak test). */
-  pve?: Pick<FakePveOptions, "tokenSecret" | "tokens">;
+  pve?: Pick<FakePveOptions, "tokenSecret" | "tokens"> & {
+    /** PCI devices and mappings of the fake PVE's hosts (GPUs; see `gpuSeed`). */
+    pci?: PciSeed;
+  };
 };
 
 export type DaemonHandle = {
@@ -112,7 +116,11 @@ export async function startDemoCluster(o: ClusterOptions = {}): Promise<DemoClus
     requireSeed,
     renewIntervalMs: 500,
     nodeMonitorGracePeriodMs: 2_000,
-    pve: { model: { timing: DEMO_PVE_TIMING }, ...o.pve },
+    pve: {
+      ...(o.pve?.tokenSecret !== undefined ? { tokenSecret: o.pve.tokenSecret } : {}),
+      ...(o.pve?.tokens !== undefined ? { tokens: o.pve.tokens } : {}),
+      model: { timing: DEMO_PVE_TIMING, ...(o.pve?.pci ? { pci: o.pve.pci } : {}) },
+    },
     kube: { podGcOnNodeDelete: true, gracefulDeletion: { scale: 0.02 }, ...o.kube },
   });
   const { pve, kube } = cluster;

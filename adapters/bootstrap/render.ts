@@ -20,6 +20,7 @@ import { SHIPPED_TEMPLATES } from "../../templates/shipped.ts";
 import { buildNoCloudIso, type IsoFile } from "./iso9660.ts";
 import { providerIdFor } from "../../core/lifecycle_nodes.ts";
 import { splitNodeLabels } from "./kubelet_labels.ts";
+import { withTimeSlicing } from "./gpu_sharing.ts";
 import {
   checkTemplateVariables,
   parseTemplate,
@@ -238,7 +239,7 @@ export function renderNoCloudSeed(input: SeedInput): Result<NoCloudSeed, SeedErr
   const networkConfig = renderNetworkConfig(input);
   if (!networkConfig.ok) return networkConfig;
   return ok({
-    userData: userData.value,
+    userData: withTimeSlicing(userData.value, input.template),
     metaData: renderMetaData(input.claim),
     networkConfig: networkConfig.value,
   });

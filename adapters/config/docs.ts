@@ -10,6 +10,7 @@ import type { z } from "zod";
 import {
   configFile,
   diskSpec,
+  gpuSpec,
   ipPoolSpec,
   machineTemplateSpec,
   nodePoolSpec,
@@ -35,6 +36,7 @@ const EXTRA_RULES = new Map<Schema, string[]>([
     "`minValues` needs at least that many values",
   ]],
   [vmOptionsSpec, ["`efiDisk` needs `bios: ovmf`"]],
+  [gpuSpec, ["needs `mapping` or `model`"]],
   [diskSpec, [
     "`ssd` is not available on virtio disks",
     "`iothread` is only available on scsi and virtio disks",
@@ -281,7 +283,17 @@ const SECTIONS: Section[] = [
       "every VM, whether it is made from scratch or cloned: after a clone, one config update sets " +
       "them, replacing the template VM's values (an EFI disk the template VM already has is kept). " +
       "Each value is checked against what Proxmox VE accepts for the key, so a value PVE would refuse " +
-      "is reported at its position by `proxscale validate` rather than failing a launch.",
+      "is reported at its position by `proxscale validate` rather than failing a launch. " +
+      "GPU shapes: a shape with `gpus` passes PCI devices through by PVE resource mapping; its " +
+      "VMs get one `hostpciN: mapping=NAME[,pcie=1][,mdev=TYPE]` line per device (with " +
+      "`machine: q35` when `gpu.pcie` is true), on clones too. proxscale writes mappings, never " +
+      "raw `host=` PCI ids (PVE refuses those to API tokens), so the token needs Mapping.Use on " +
+      "`/mapping/pci/NAME` and VM.Config.HWType (`proxscale diagnose` checks both). A GPU pod " +
+      "(one asking `gpu.resourceName`, default nvidia.com/gpu) gets the cheapest shape holding " +
+      "its GPUs on a host where the mapping has devices no VM holds (proxscale counts the " +
+      "hostpci lines of every VM on the host, foreign running ones included); a CPU pod never " +
+      "gets a GPU VM. `gpu.replicas` above 1 makes the node seed write the NVIDIA device " +
+      "plugin's time-slicing config, so the node advertises count x replicas.",
     schema: machineTemplateSpec,
     prefix: "spec",
   },

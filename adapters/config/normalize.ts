@@ -13,6 +13,7 @@ import type {
   Provider,
   Settings,
   Shape,
+  ShapeGpus,
   VmOptions,
   VmSource,
 } from "../../core/model.ts";
@@ -32,9 +33,33 @@ function msOrNever(text: string): number | null {
   return r.value;
 }
 
-/** A shape's display name: "4c-8Gi". */
-export function shapeName(cpu: number, memory: number): string {
-  return `${cpu / 1000}c-${formatMemory(memory)}`;
+/**
+ * A shape's display name (its instance-type label value): "4c-8Gi", with GPUs
+ * "8c-32Gi-1xa100" or "4c-16Gi-2xt4-nvidia-222" (mapping or model, then the mdev type).
+ */
+export function shapeName(cpu: number, memory: number, gpus?: ShapeGpus): string {
+  const base = `${cpu / 1000}c-${formatMemory(memory)}`;
+  if (!gpus) return base;
+  const of = (gpus.mapping ?? gpus.model ?? "gpu").replace(/[^A-Za-z0-9_.-]+/g, "-");
+  const text = `${base}-${gpus.count}x${of}${gpus.mdev !== undefined ? `-${gpus.mdev}` : ""}`;
+  return text.slice(0, 63).replace(/[^A-Za-z0-9]+$/, "");
+}
+
+/** A written `gpus` block as core ShapeGpus (only the fields written). */
+export function normalizeGpus(
+  g: {
+    count: number;
+    mapping?: string | undefined;
+    model?: string | undefined;
+    mdev?: string | undefined;
+  },
+): ShapeGpus {
+  return {
+    count: g.count,
+    ...(g.mapping !== undefined ? { mapping: g.mapping } : {}),
+    ...(g.model !== undefined ? { model: g.model } : {}),
+    ...(g.mdev !== undefined ? { mdev: g.mdev } : {}),
+  };
 }
 
 export function normalizeProvider(name: string, p: ProviderSpec): Provider {
@@ -74,13 +99,16 @@ export function normalizeProvider(name: string, p: ProviderSpec): Provider {
 export function normalizeMachineTemplate(
   name: string,
   t: MachineTemplateSpec,
-  cost: CostModel,
+  written: ConfigFile["settings"]["cost"] | CostModel,
 ): MachineTemplate {
+  const cost = normalizeCost(written);
   const vmMemOverhead = t.vmMemOverheadMiB * MiB;
   const shapes: Shape[] = (t.shapes ?? []).map((s) => {
     const cpu = cpuMillis(s.cpu);
     const memory = bytes(s.memory);
-    return { name: shapeName(cpu, memory), cpu, memory };
+    if (!s.gpus) return { name: shapeName(cpu, memory), cpu, memory };
+    const gpus = normalizeGpus(s.gpus);
+    return { name: shapeName(cpu, memory, gpus), cpu, memory, gpus };
   });
   shapes.sort((a, b) =>
     shapeCost(a, vmMemOverhead, cost) - shapeCost(b, vmMemOverhead, cost) || a.cpu - b.cpu ||
@@ -111,6 +139,7 @@ export function normalizeMachineTemplate(
         ),
       }
       : {}),
+    ...(t.gpu !== undefined ? { gpu: t.gpu } : {}),
     source,
     ...(t.vm !== undefined ? { vm: normalizeVmOptions(t.vm) } : {}),
     disks: t.disks.map((d) => ({ ...stripUndefined(d), size: bytes(d.size) })),
@@ -170,6 +199,7 @@ export function normalizeNodePool(name: string, p: NodePoolSpec): NodePool {
       ...(p.limits.cpu !== undefined ? { cpu: cpuMillis(p.limits.cpu) } : {}),
       ...(p.limits.memory !== undefined ? { memory: bytes(p.limits.memory) } : {}),
       ...(p.limits.nodes !== undefined ? { nodes: p.limits.nodes } : {}),
+      ...(p.limits.gpus !== undefined ? { gpus: p.limits.gpus } : {}),
     },
     minNodes: p.minNodes,
     ...(p.storageReplicated !== undefined ? { storageReplicated: p.storageReplicated } : {}),
@@ -206,7 +236,7 @@ export function normalizeNodePool(name: string, p: NodePoolSpec): NodePool {
 
 export function normalizeSettings(s: ConfigFile["settings"]): Settings {
   return {
-    cost: s.cost,
+    cost: normalizeCost(s.cost),
     batchIdle: ms(s.batchIdle),
     batchMax: ms(s.batchMax),
     launchTimeout: ms(s.launchTimeout),
@@ -220,6 +250,15 @@ export function normalizeSettings(s: ConfigFile["settings"]): Settings {
       maxClaimsPerHour: s.launchBackoff.maxClaimsPerPoolPerHour,
     },
     scaleDownRules: s.scaleDownRules,
+  };
+}
+
+/** The cost block as core's CostModel (perGpuHour only when written). */
+export function normalizeCost(c: ConfigFile["settings"]["cost"] | CostModel): CostModel {
+  return {
+    perVcpuHour: c.perVcpuHour,
+    perGiBHour: c.perGiBHour,
+    ...(c.perGpuHour !== undefined ? { perGpuHour: c.perGpuHour } : {}),
   };
 }
 

@@ -173,9 +173,55 @@ export const providerSpec = z.strictObject({
   ),
 });
 
+/** A PVE configuration id (a resource mapping's name, an mdev type). */
+const PVE_ID = /^[a-zA-Z][a-zA-Z0-9_-]*$/;
+
+/**
+ * The GPUs (PCI passthrough devices) a VM of a shape gets: `count` devices of the PVE PCI
+ * resource mapping named, or of any mapping whose devices' model name contains `model`, each
+ * whole or as one mediated device (vGPU) of type `mdev`. Each becomes one
+ * `hostpciN: mapping=NAME[,pcie=1][,mdev=TYPE]` line of the VM's config.
+ */
+export const gpuSpec = z.strictObject({
+  count: z.int().min(1, { error: "count must be at least 1" }).max(16).describe(
+    "devices per VM (each one hostpciN line; PVE allows hostpci0 to hostpci15)",
+  ),
+  mapping: z.string().regex(PVE_ID, {
+    error: "must be a PVE resource mapping id such as gpu or a100",
+  }).optional().describe("PVE PCI resource mapping (Datacenter > Resource Mappings) to take from"),
+  model: z.string().min(1).optional().describe(
+    "device model the host reports (lspci name, matched case-insensitively as a substring, " +
+      "e.g. A100 or T4): any mapping with such devices serves",
+  ),
+  mdev: z.string().regex(PVE_ID, { error: "must be an mdev type such as nvidia-222" })
+    .optional().describe("mediated device (vGPU) type; absent: whole devices"),
+}).refine((g) => g.mapping !== undefined || g.model !== undefined, {
+  error: "gpus needs a mapping or a model",
+});
+
 export const shapeSpec = z.strictObject({
   cpu: quantity.describe("vCPUs of the VM (cores), e.g. 2"),
   memory: quantity.describe("guest memory, e.g. 4Gi"),
+  gpus: gpuSpec.optional().describe(
+    "GPUs passed through to every VM of this shape (written as hostpciN: mapping=NAME lines)",
+  ),
+});
+
+/** How a template's GPU shapes reach pods (device plugin resource, time-slicing, PCIe). */
+export const templateGpuSpec = z.strictObject({
+  resourceName: z.string().regex(
+    /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/,
+    {
+      error: "must be an extended resource name such as nvidia.com/gpu",
+    },
+  ).default("nvidia.com/gpu").describe("extended resource the device plugin advertises"),
+  replicas: z.int().min(1).max(64).default(1).describe(
+    "pods sharing one GPU by time-slicing: the node advertises count x replicas (above 1 the " +
+      "seed writes the NVIDIA device plugin's time-slicing config)",
+  ),
+  pcie: z.boolean().default(true).describe(
+    "pass devices as PCIe (hostpciN ...,pcie=1), which needs and sets machine: q35",
+  ),
 });
 
 const rangeSpec = z.strictObject({ min: quantity, max: quantity, step: quantity.optional() });
@@ -286,6 +332,9 @@ export const machineTemplateSpec = z.strictObject({
       "(nvidia.com/gpu: 1 with a passed-through device, hugepages-2Mi, ephemeral-storage); " +
       "a pod asking for one no template offers gets no VM",
   ),
+  gpu: templateGpuSpec.optional().describe(
+    "how the GPUs of GPU shapes reach pods (default: nvidia.com/gpu, one pod per GPU, PCIe)",
+  ),
   source: sourceSpec,
   vm: vmOptionsSpec.optional().describe(
     "VM settings written into every VM, made from scratch or cloned (on a clone they replace " +
@@ -367,6 +416,7 @@ export const nodePoolSpec = z.strictObject({
     cpu: quantity.optional(),
     memory: quantity.optional(),
     nodes: z.int().min(0).optional(),
+    gpus: z.int().min(0).optional().describe("most GPUs (passthrough devices) of the pool's VMs"),
   })
     .default({}),
   minNodes: z.int().min(0).default(0),
@@ -439,6 +489,9 @@ export const settingsSpec = z.strictObject({
   cost: z.strictObject({
     perVcpuHour: z.number().nonnegative().default(0.02),
     perGiBHour: z.number().nonnegative().default(0.0025),
+    perGpuHour: z.number().nonnegative().optional().describe(
+      "what one passed-through GPU (or mediated device) costs per hour (default 0)",
+    ),
   }).default({ perVcpuHour: 0.02, perGiBHour: 0.0025 }),
   batchIdle: duration.default("1s"),
   batchMax: duration.default("10s"),
@@ -540,6 +593,7 @@ export const nodeClaimSpec = z.strictObject({
     name: z.string().min(1),
     cpu: quantity,
     memory: quantity,
+    gpus: gpuSpec.optional(),
   }).describe("the VM size chosen at decision time"),
   host: z.string().min(1).optional().describe("Proxmox host chosen by placement"),
   requirements: z.array(requirement).max(100).default([]),

@@ -12,6 +12,7 @@ import { z } from "zod";
 import {
   budgetSpec,
   diskSpec,
+  gpuSpec,
   ipPoolSpec,
   machineTemplateSpec,
   nodePoolSpec,
@@ -156,6 +157,10 @@ const RULES = new Map<unknown, CelRule[]>([
     rule:
       "type(self.cpu) == int ? self.cpu > 0 : (isQuantity(self.cpu) && quantity(self.cpu).isInteger() && quantity(self.cpu).asInteger() > 0)",
     message: "VMs get whole cores; cpu must be a positive whole number of vCPUs",
+  }]],
+  [gpuSpec, [{
+    rule: "has(self.mapping) || has(self.model)",
+    message: "gpus needs a mapping or a model",
   }]],
   [budgetSpec, [{
     rule: "has(self.schedule) == has(self.duration)",

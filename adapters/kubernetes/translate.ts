@@ -18,6 +18,7 @@ import {
   type PodAffinityTerm,
   type PodDisruptionBudget,
   type Requirement,
+  type ShapeGpus,
   type Taint,
   type Toleration,
 } from "../../core/model.ts";
@@ -177,7 +178,17 @@ const kubeNodeClaim = z.looseObject({
     nodePool: str,
     machineTemplate: str,
     provider: str,
-    shape: z.looseObject({ name: str, cpu: quantity, memory: quantity }),
+    shape: z.looseObject({
+      name: str,
+      cpu: quantity,
+      memory: quantity,
+      gpus: z.looseObject({
+        count: z.number().int().min(1),
+        mapping: str.nullish(),
+        model: str.nullish(),
+        mdev: str.nullish(),
+      }).nullish(),
+    }),
     host: str.nullish(),
     taints: z.array(taint).nullish(),
     startupTaints: z.array(taint).nullish(),
@@ -461,6 +472,23 @@ export function pdbFromKube(obj: unknown): Result<PodDisruptionBudget, Malformed
   });
 }
 
+/** A NodeClaim's written GPUs as core's ShapeGpus (absent fields left out). */
+function shapeGpus(
+  g: {
+    count: number;
+    mapping?: string | null | undefined;
+    model?: string | null | undefined;
+    mdev?: string | null | undefined;
+  },
+): ShapeGpus {
+  return {
+    count: g.count,
+    ...(g.mapping ? { mapping: g.mapping } : {}),
+    ...(g.model ? { model: g.model } : {}),
+    ...(g.mdev ? { mdev: g.mdev } : {}),
+  };
+}
+
 /** A NodeClaim custom resource. */
 export function nodeClaimFromKube(obj: unknown): Result<NodeClaim, Malformed> {
   return guard(() => {
@@ -476,6 +504,7 @@ export function nodeClaimFromKube(obj: unknown): Result<NodeClaim, Malformed> {
         name: s.shape.name,
         cpu: qty(s.shape.cpu, 1000, "spec.shape.cpu"),
         memory: qty(s.shape.memory, 1, "spec.shape.memory"),
+        ...(s.shape.gpus ? { gpus: shapeGpus(s.shape.gpus) } : {}),
       },
       host: c.status?.host || s.host || undefined,
       vmid: c.status?.vmid ?? undefined,
@@ -506,7 +535,12 @@ export function nodeClaimToKube(c: NodeClaim): Record<string, unknown> {
     nodePool: c.nodePool,
     machineTemplate: c.machineTemplate,
     provider: c.provider,
-    shape: { name: c.shape.name, cpu: `${c.shape.cpu}m`, memory: String(c.shape.memory) },
+    shape: {
+      name: c.shape.name,
+      cpu: `${c.shape.cpu}m`,
+      memory: String(c.shape.memory),
+      ...(c.shape.gpus ? { gpus: c.shape.gpus } : {}),
+    },
     taints: c.taints,
     startupTaints: c.startupTaints,
   };

@@ -8,6 +8,7 @@ import { err, ok, type Result } from "../../core/result.ts";
 import { destroy } from "./destroy.ts";
 import type { Machine, ProviderError } from "../../daemon/ports/provider.ts";
 import { type Ctx, persist, pveFail, STEP_RETRY_KINDS } from "./provider_context.ts";
+import { deviceConflict } from "./pci_devices.ts";
 import { machine } from "./provider_view.ts";
 import type { VmConfig } from "./schemas.ts";
 import { configChanges, type DesiredConfig } from "./vm_config.ts";
@@ -124,6 +125,11 @@ export async function start(
       ctx.t.powerDeadline,
     );
     if (r.ok || r.error.kind === "vmRunning") return ok(undefined);
+    // A passthrough device another VM took since placement: starting again cannot help.
+    if (r.error.kind === "taskFailed" && deviceConflict(r.error.pveMessage)) {
+      const why = `PCI passthrough device not free on ${node}: ${r.error.pveMessage}`;
+      return err(pveFail(`start VM ${vmid}`, { ...r.error, message: why }));
+    }
     if (r.error.kind === "taskDeadline") {
       return err({ kind: "InProgress", vmid, host: node, message: r.error.message });
     }

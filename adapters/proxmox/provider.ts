@@ -51,6 +51,7 @@ import {
   missingVolumes,
   view,
 } from "./provider_view.ts";
+import { withDevices } from "./pci_devices.ts";
 import { isoStorageProblem, releaseSeedIso, uploadSeedIso } from "./seed_iso.ts";
 import { Semaphore } from "./semaphore.ts";
 import { VmidLedger } from "./vmid_ledger.ts";
@@ -206,8 +207,12 @@ export class ProxmoxProvider implements MachineProvider {
     return ok(templateHostsAmong(template, names, known));
   }
 
-  async inventory(): Promise<Result<Host[], ProviderError>> {
-    const v = await view(this.#ctx);
+  async inventory(
+    templates: readonly MachineTemplate[] = [],
+  ): Promise<Result<Host[], ProviderError>> {
+    // Devices are read (a few more calls per pass) only when some template can use them.
+    const devices = templates.some((t) => t.shapes.some((s) => s.gpus !== undefined));
+    const v = await view(this.#ctx, { devices });
     if (!v.ok) return v;
     return ok(hosts(this.#ctx, v.value));
   }
@@ -293,7 +298,8 @@ export class ProxmoxProvider implements MachineProvider {
       if (earlier.kind === "fail") return err(earlier.error);
       ctx.inFlight.delete(claim.name);
     }
-    const v = await view(ctx);
+    const ask = claim.shape.gpus;
+    const v = await view(ctx, { devices: ask !== undefined });
     if (!v.ok) return v;
     const source = template.source;
     // Only hosts that can clone the template: a per-host copy, or the shared template's host
@@ -363,6 +369,7 @@ export class ProxmoxProvider implements MachineProvider {
       footprint,
       strategy: provider.placement,
       zoneCounts: v.value.zoneCounts,
+      gpus: ask,
     });
     if (!chosen.ok) {
       if (planned !== undefined) {
@@ -376,6 +383,8 @@ export class ProxmoxProvider implements MachineProvider {
     }
     const host = chosen.value.name;
     const flight: InFlight = { host, footprint, expires: ctx.now() + ctx.t.inFlight };
+    const gpuLines = withDevices(desired, template, chosen.value, ask);
+    if (gpuLines) flight.gpus = gpuLines;
     ctx.inFlight.set(claim.name, flight);
     const launched = await launchWithRetries(ctx, host, claim, template, desired, flight, opts);
     if (!launched.ok) {

@@ -46,7 +46,14 @@ export const DEFAULT_TIMINGS: Timings = {
 };
 
 /** A launch this process started and PVE may not show yet (statistics lag, clone placeholder). */
-export type InFlight = { host: string; footprint: Resources; vmid?: number; expires: number };
+export type InFlight = {
+  host: string;
+  footprint: Resources;
+  vmid?: number;
+  expires: number;
+  /** The passthrough devices the launch takes on its host (a GPU shape), by mapping. */
+  gpus?: { mapping: string; count: number; mdev?: string };
+};
 
 export type Ctx = {
   client: PveClient;

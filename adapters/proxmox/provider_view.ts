@@ -10,6 +10,7 @@ import { err, ok, type Result } from "../../core/result.ts";
 import type { Machine, ProviderError } from "../../daemon/ports/provider.ts";
 import { type Ctx, persist, pveFail } from "./provider_context.ts";
 import type { NodeEntry, QemuListEntry, VmConfig } from "./schemas.ts";
+import { hostDevices, type HostPciFacts, readPciFacts } from "./pci_devices.ts";
 import { claimFromDescription, hasTag, parseTags, vmName as vmNameOf } from "./vm_config.ts";
 
 /** Whether `vmid` is in the Provider's managed VMID range. */
@@ -27,6 +28,8 @@ export type View = {
   lists: Map<string, QemuListEntry[]>;
   quorate: boolean;
   zoneCounts: Map<string, number>;
+  /** PCI passthrough facts per host, read only when asked for (some template has GPUs). */
+  pci?: Map<string, HostPciFacts>;
 };
 
 /** The claim's VM if one exists anywhere (by name, confirmed by the description identity). */
@@ -64,6 +67,7 @@ export async function findClaimVm(
 /** Reads hosts, quorum and per-host VM lists; unreachable hosts are simply absent. */
 export async function view(
   ctx: Ctx,
+  opts: { devices?: boolean } = {},
 ): Promise<Result<View, ProviderError>> {
   const [nodes, status] = await Promise.all([ctx.client.nodes(), ctx.client.clusterStatus()]);
   if (!nodes.ok) return err(pveFail("list hosts", nodes.error));
@@ -93,7 +97,11 @@ export async function view(
     const owned = l.value.filter((v) => hasTag(v.tags, ctx.provider.managedTag)).length;
     zoneCounts.set(h.zone, (zoneCounts.get(h.zone) ?? 0) + owned);
   }
-  return ok({ byName, lists, quorate, zoneCounts });
+  if (!opts.devices) return ok({ byName, lists, quorate, zoneCounts });
+  // Unreadable mappings leave every host without devices this pass (GPU pods wait, CPU ones
+  // are unaffected) rather than failing the whole inventory.
+  const pci = await readPciFacts(ctx, lists);
+  return ok({ byName, lists, quorate, zoneCounts, pci: pci.ok ? pci.value : new Map() });
 }
 
 /** Hosts with committed resources: every VM's size (+overhead) plus this process's in-flight launches. */
@@ -119,7 +127,9 @@ export function hosts(
       committed.cpu += f.footprint.cpu;
       committed.memory += f.footprint.memory;
     }
+    const devices = view.pci ? hostDevices(view.pci.get(h.name), h.name, flights) : undefined;
     return {
+      ...(devices ? { devices } : {}),
       name: h.name,
       provider: ctx.provider.name,
       zone: h.zone,

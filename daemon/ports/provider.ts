@@ -143,8 +143,11 @@ export interface MachineProvider {
   list(): Promise<Result<Machine[], ProviderError>>;
   /** `list()`, saying also which hosts' VMs are unknown. */
   listing(): Promise<Result<Listing, ProviderError>>;
-  /** The Provider's configured hosts with capacity, committed resources (in-flight included), health. */
-  inventory(): Promise<Result<Host[], ProviderError>>;
+  /**
+   * The Provider's configured hosts with capacity, committed resources (in-flight included),
+   * health, and, when one of `templates` has GPU shapes, their free passthrough devices.
+   */
+  inventory(templates?: readonly MachineTemplate[]): Promise<Result<Host[], ProviderError>>;
   /** Creates (or adopts, after a crash) the one VM of `claim`, started. Idempotent per claim. */
   create(
     claim: NodeClaim,

@@ -134,6 +134,12 @@ export const BAD_INPUTS: Bad[] = [
     celMessage: "every shape's vCPUs (and a flexible min and step) must be a multiple of sockets",
   },
   {
+    name: "a shape's GPUs without a mapping or a model",
+    kind: "MachineTemplate",
+    mutate: (s) => (s.shapes[0].gpus = { count: 1 }),
+    celMessage: "gpus needs a mapping or a model",
+  },
+  {
     name: "balloon above a shape's memory",
     kind: "MachineTemplate",
     mutate: (s) => (s.vm = { balloonMiB: 1_000_000 }),
