@@ -7,6 +7,7 @@
  */
 import type { SimReport } from "./compare.ts";
 import { timeTicks } from "./chart_axis.ts";
+import { gpuBoundWords } from "./table.ts";
 
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
 
@@ -175,8 +176,10 @@ export function renderReportHtml(r: SimReport): string {
         ...(dash ? { dash } : {}),
       };
     });
+  const gpu = r.policies.some((p) => p.summary.utilization.gpu !== undefined);
   const rows = r.policies.map((p) => {
     const s = p.summary;
+    const gpuCell = gpu ? `<td>${num((s.utilization.gpu ?? 0) * 100, 0)}%</td>` : "";
     return `<tr><td>${esc(p.name)}</td><td>${num(s.nodeHours)}</td><td>${
       num(p.nodeHoursToFluidBound, 2)
     }</td><td>${num(p.nodeHoursToBinBound, 2)}</td><td>${num(s.cost, 2)}</td><td>${
@@ -187,7 +190,7 @@ export function renderReportHtml(r: SimReport): string {
       num(s.utilization.cpu * 100, 0)
     }%</td><td>${
       num(s.utilization.memory * 100, 0)
-    }%</td><td>${s.vmCreates}</td><td>${s.vmDeletes}</td><td>${s.evictions}</td></tr>`;
+    }%</td>${gpuCell}<td>${s.vmCreates}</td><td>${s.vmDeletes}</td><td>${s.evictions}</td></tr>`;
   }).join("\n");
   const t = r.targets.proxscale;
   const targets = t && !t.podsRan
@@ -238,9 +241,13 @@ Boot delay (median clone + boot + join) ${num(r.world.bootDelaySeconds)} s; depa
     num(r.bound.nodeHoursInteger)
   }, peak ${r.bound.peakNodes} nodes); cost bound ${num(r.bound.cost, 2)}; bin-packing bound <b>${
     num(r.binBound.nodeHours)
-  }</b> node-hours (Martello-Toth L2 at every instant, peak ${r.binBound.peakNodes} nodes).</p>
+  }</b> node-hours (Martello-Toth L2 at every instant, peak ${r.binBound.peakNodes} nodes)${
+    esc(gpuBoundWords(r))
+  }.</p>
 ${targets}
-<table><thead><tr><th>policy</th><th>node-hours</th><th>× fluid</th><th>× bin-packing</th><th>cost</th><th>× cost bound</th><th>pending p50 s</th><th>p95</th><th>p99</th><th>max</th><th>never scheduled</th><th>CPU util</th><th>mem util</th><th>VMs created</th><th>deleted</th><th>evictions</th></tr></thead>
+<table><thead><tr><th>policy</th><th>node-hours</th><th>× fluid</th><th>× bin-packing</th><th>cost</th><th>× cost bound</th><th>pending p50 s</th><th>p95</th><th>p99</th><th>max</th><th>never scheduled</th><th>CPU util</th><th>mem util</th>${
+    gpu ? "<th>GPU util</th>" : ""
+  }<th>VMs created</th><th>deleted</th><th>evictions</th></tr></thead>
 <tbody>
 ${rows}
 </tbody></table>
