@@ -196,7 +196,9 @@ async function runSim(args: string[], io: Io, stop?: AbortSignal): Promise<numbe
       `no pod of the trace fits any shape: all ${fits.podsTooLarge} pods request more than the ` +
         `largest allocatable (${fits.perNode.cpu}m CPU, ${
           Math.floor(fits.perNode.memory / 2 ** 20)
-        } MiB); give MachineTemplates larger shapes or scale the trace (--scale)`,
+        } MiB${
+          gpuWords(fits.extended?.perNode)
+        }); give MachineTemplates larger shapes or scale the trace (--scale)`,
     );
     return 1;
   }
@@ -311,6 +313,11 @@ async function runSim(args: string[], io: Io, stop?: AbortSignal): Promise<numbe
       (values.html ? `\nHTML report: ${values.html}` : ""),
   );
   return 0;
+}
+
+/** ", at most N nvidia.com/gpu" for each extended resource one node offers at most. */
+function gpuWords(perNode: Record<string, number> | undefined): string {
+  return Object.entries(perNode ?? {}).map(([k, v]) => `, at most ${v} ${k}`).join("");
 }
 
 /** The URL when it is a Redis URL. */

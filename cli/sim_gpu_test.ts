@@ -36,7 +36,16 @@ Deno.test("proxscale sim --format alibaba --gpu shared runs the GPU pods and rep
   try {
     const csv = `${dir}/gpu.csv`;
     await Deno.writeTextFile(csv, openbCsv());
-    const r = await run(["--trace", csv, "--format", "alibaba", "--gpu", "shared"]);
+    const r = await run([
+      "--trace",
+      csv,
+      "--format",
+      "alibaba",
+      "--gpu",
+      "shared",
+      "--html",
+      `${dir}/r.html`,
+    ]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /shapes 4c-8Gi, 8c-32Gi-1gpu, 16c-48Gi-2gpu on 4 hosts/);
     assert.match(
@@ -52,6 +61,10 @@ Deno.test("proxscale sim --format alibaba --gpu shared runs the GPU pods and rep
       const gpu = Number(row[14]!.replace("%", ""));
       assert.ok(gpu > 0 && gpu <= 100, `${name}: GPU utilisation ${row[14]}`);
     }
+
+    const html = await Deno.readTextFile(`${dir}/r.html`);
+    assert.match(html, /<th>mem util<\/th><th>GPU util<\/th>/);
+    assert.match(html, /both bounds count GPUs \(nvidia\.com\/gpu: /);
 
     const json = await run([
       "--trace",
@@ -95,6 +108,38 @@ Deno.test("proxscale sim documents the GPU modes and refuses an unknown one", as
   const bad = await run(["--gpu", "half"]);
   assert.equal(bad.code, 2);
   assert.match(bad.err, /--gpu must be one of drop, cpu-only, whole, shared, got "half"/);
+});
+
+Deno.test("a GPU trace whose config has no GPU shape is refused with the GPUs named", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "proxscale-sim-gpu-" });
+  try {
+    const csv = `${dir}/gpu.csv`;
+    // GPU pods only: every one asks GPUs.
+    const rows = openbCsv().split("\n").filter((l, i) => i === 0 || !/,0,0,,/.test(l));
+    await Deno.writeTextFile(csv, rows.join("\n"));
+    const config = `${dir}/c.yaml`;
+    await Deno.writeTextFile(
+      config,
+      await Deno.readTextFile(new URL("../config.example.yaml", import.meta.url)),
+    );
+    const r = await run([
+      "--trace",
+      csv,
+      "--format",
+      "alibaba",
+      "--gpu",
+      "whole",
+      "--config",
+      config,
+    ]);
+    assert.equal(r.code, 1, r.out);
+    assert.match(
+      r.err,
+      /no pod of the trace fits any shape: all \d+ pods request more than the largest allocatable \(.*, at most 0 nvidia\.com\/gpu\)/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("without GPU pods the report has no GPU column and no GPU words", async () => {
