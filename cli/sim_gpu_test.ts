@@ -64,6 +64,7 @@ Deno.test("proxscale sim --format alibaba --gpu shared runs the GPU pods and rep
 
     const html = await Deno.readTextFile(`${dir}/r.html`);
     assert.match(html, /<th>mem util<\/th><th>GPU util<\/th>/);
+    assert.match(html, /GPU units requested \/ allocatable/);
     assert.match(html, /both bounds count GPUs \(nvidia\.com\/gpu: /);
 
     const json = await run([
@@ -81,6 +82,7 @@ Deno.test("proxscale sim --format alibaba --gpu shared runs the GPU pods and rep
     const report = JSON.parse(json.out);
     assert.deepEqual(report.bound.extended.perNode, { "nvidia.com/gpu": 20 });
     assert.ok(report.bound.extended.demandHours["nvidia.com/gpu"] > 0);
+    assert.ok(report.series.byPolicy.proxscale.gpuUtil.some((u: number) => u > 0));
     assert.deepEqual(report.binBound.extendedPerNode, { "nvidia.com/gpu": 20 });
     assert.equal(report.bound.podsTooLarge, 0);
     for (const p of report.policies) {
@@ -154,6 +156,7 @@ Deno.test("without GPU pods the report has no GPU column and no GPU words", asyn
     assert.equal(report.bound.extended, undefined);
     assert.equal(report.binBound.extendedPerNode, undefined);
     assert.equal(report.policies[0].summary.utilization.gpu, undefined);
+    assert.equal(report.series.byPolicy.proxscale.gpuUtil, undefined);
     assert.deepEqual(report.config.shapes, ["4c-8Gi"]);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -17,6 +17,8 @@ export type Sample = {
   cpuUtil: number;
   memUtil: number;
   cost: number;
+  /** GPU units requested / allocatable, only when the run has GPUs. */
+  gpuUtil?: number;
 };
 
 /** Nearest-rank percentile (the ceil(q*n)-th smallest), 0 for an empty list. */
@@ -132,6 +134,9 @@ export class Recorder {
         cpuUtil: this.allocCpu > 0 ? this.boundCpu / this.allocCpu : 0,
         memUtil: this.allocMem > 0 ? this.boundMem / this.allocMem : 0,
         cost: this.#cost,
+        ...(this.trackGpu
+          ? { gpuUtil: this.allocGpu > 0 ? this.boundGpu / this.allocGpu : 0 }
+          : {}),
       });
       if (this.allocCpu > 0) this.#utilSamples.push(this.boundCpu / this.allocCpu);
       this.#nextSample += this.sampleEvery;
