@@ -58,8 +58,8 @@ a built-in config (4 hosts, 4 vCPU / 8 GiB VMs), all policies.
                     pod asks ceil(gpu_milli x ${SHARED_GPU_REPLICAS} / 1000) replicas per GPU it uses). With GPU pods
                     and no --config, the built-in template gains GPU shapes (1 GPU: 8 vCPU /
                     32 GiB, up to ${DEFAULT_HOST_GPUS} GPUs) and, unless --world gives hosts GPUs, every host
-                    passes through ${DEFAULT_HOST_GPUS} GPUs; the report adds GPU utilisation and the bounds
-                    count GPUs
+                    passes through ${DEFAULT_HOST_GPUS} GPUs (default-sized hosts become 64 cores, 512 GiB);
+                    the report adds GPU utilisation and the bounds count GPUs
   --scale F         openb: multiply CPU and memory requests by F
   --write-trace OUT write the trace being replayed as proxscale JSON Lines, then run
   --queue URL       with --sweep: enqueue each cell as a BullMQ job on this Redis and gather the
