@@ -17,6 +17,8 @@ import type { Trace } from "../sim/trace/format.ts";
 import { writeTrace } from "../sim/trace/format.ts";
 import { defaultWorld, worldFrom, type WorldSpec } from "../sim/engine/world_spec.ts";
 import { defaultSimConfig } from "../sim/policies/default_config.ts";
+import { DEFAULT_HOST_GPUS, simGpuOptions, withDefaultGpus } from "../sim/policies/gpu_defaults.ts";
+import { GPU_MODES, type GpuMode, SHARED_GPU_REPLICAS } from "../sim/trace/alibaba.ts";
 import { buildPolicy, POLICY_NAMES, type PolicyName } from "../sim/policies/registry.ts";
 import { bootDelay, compare } from "../sim/report/compare.ts";
 import { canonicalJson } from "../sim/report/json.ts";
@@ -29,7 +31,7 @@ import { distributedSweep, SIM_QUEUE, startSweepWorker } from "./sim_queue.ts";
 
 const USAGE =
   "proxscale sim [--config FILE] [--trace FILE] [--format proxscale|alibaba|csv] [--seed N] [--json] [--html OUT] [--sweep]\n" +
-  "              [--world FILE] [--policies a,b] [--gpu drop|cpu-only] [--scale F] [--target-p95 S] [--host-cost X] [--write-trace OUT]\n" +
+  "              [--world FILE] [--policies a,b] [--gpu drop|cpu-only|whole|shared] [--scale F] [--target-p95 S] [--host-cost X] [--write-trace OUT]\n" +
   "              [--queue redis://HOST:PORT [--queue-name NAME]]\n" +
   "       proxscale sim worker --queue redis://HOST:PORT [--queue-name NAME]";
 
@@ -50,7 +52,14 @@ a built-in config (4 hosts, 4 vCPU / 8 GiB VMs), all policies.
   --host-cost X     price of one Proxmox host per hour, added to VM cost in --sweep (default 0)
   --world FILE      JSON overriding host sizes, delay distributions, failures, scheduler scoring
   --policies LIST   comma-separated subset of: ${POLICY_NAMES.join(", ")}
-  --gpu MODE        openb GPU pods: drop (default) or cpu-only
+  --gpu MODE        openb GPU pods: drop (default), cpu-only (CPU and memory only), whole
+                    (whole passthrough GPUs: num_gpu, or gpu_milli/1000 rounded up, asked as
+                    nvidia.com/gpu) or shared (each GPU time-sliced into ${SHARED_GPU_REPLICAS} replicas; a
+                    pod asks ceil(gpu_milli x ${SHARED_GPU_REPLICAS} / 1000) replicas per GPU it uses). With GPU pods
+                    and no --config, the built-in template gains GPU shapes (1 GPU: 8 vCPU /
+                    32 GiB, up to ${DEFAULT_HOST_GPUS} GPUs) and, unless --world gives hosts GPUs, every host
+                    passes through ${DEFAULT_HOST_GPUS} GPUs (default-sized hosts become 64 cores, 512 GiB);
+                    the report adds GPU utilisation and the bounds count GPUs
   --scale F         openb: multiply CPU and memory requests by F
   --write-trace OUT write the trace being replayed as proxscale JSON Lines, then run
   --queue URL       with --sweep: enqueue each cell as a BullMQ job on this Redis and gather the
@@ -110,8 +119,8 @@ async function runSim(args: string[], io: Io, stop?: AbortSignal): Promise<numbe
     io.err(`--format must be one of ${TRACE_FORMATS.join(", ")}, got "${values.format}"`);
     return 2;
   }
-  if (values.gpu !== undefined && values.gpu !== "drop" && values.gpu !== "cpu-only") {
-    io.err(`--gpu must be drop or cpu-only, got "${values.gpu}"`);
+  if (values.gpu !== undefined && !(GPU_MODES as readonly string[]).includes(values.gpu)) {
+    io.err(`--gpu must be one of ${GPU_MODES.join(", ")}, got "${values.gpu}"`);
     return 2;
   }
   const scale = values.scale === undefined ? 1 : Number(values.scale);
@@ -155,7 +164,7 @@ async function runSim(args: string[], io: Io, stop?: AbortSignal): Promise<numbe
     }
     const name = values.trace.replace(/^.*\//, "").replace(/\.[^.]*$/, "");
     const t = loadTrace(text, values.format as TraceFormat | undefined, name, {
-      gpu: (values.gpu ?? "drop") as "drop" | "cpu-only",
+      gpu: (values.gpu ?? "drop") as GpuMode,
       scale,
     });
     if (!t.ok) {
@@ -163,6 +172,14 @@ async function runSim(args: string[], io: Io, stop?: AbortSignal): Promise<numbe
       return 2;
     }
     trace = t.value;
+  }
+  // GPU pods and the built-in config: GPU shapes, and GPUs on the hosts unless the world has some.
+  const gpuOpts = values.config
+    ? undefined
+    : simGpuOptions(trace, values.gpu === "shared" ? SHARED_GPU_REPLICAS : 1);
+  if (gpuOpts) {
+    config = defaultSimConfig({ gpu: gpuOpts });
+    world = withDefaultGpus(world);
   }
   if (values["write-trace"]) await Deno.writeTextFile(values["write-trace"], writeTrace(trace));
 
@@ -179,7 +196,9 @@ async function runSim(args: string[], io: Io, stop?: AbortSignal): Promise<numbe
       `no pod of the trace fits any shape: all ${fits.podsTooLarge} pods request more than the ` +
         `largest allocatable (${fits.perNode.cpu}m CPU, ${
           Math.floor(fits.perNode.memory / 2 ** 20)
-        } MiB); give MachineTemplates larger shapes or scale the trace (--scale)`,
+        } MiB${
+          gpuWords(fits.extended?.perNode)
+        }); give MachineTemplates larger shapes or scale the trace (--scale)`,
     );
     return 1;
   }
@@ -294,6 +313,11 @@ async function runSim(args: string[], io: Io, stop?: AbortSignal): Promise<numbe
       (values.html ? `\nHTML report: ${values.html}` : ""),
   );
   return 0;
+}
+
+/** ", at most N nvidia.com/gpu" for each extended resource one node offers at most. */
+function gpuWords(perNode: Record<string, number> | undefined): string {
+  return Object.entries(perNode ?? {}).map(([k, v]) => `, at most ${v} ${k}`).join("");
 }
 
 /** The URL when it is a Redis URL. */

@@ -6,6 +6,9 @@
  * world applies the decision with delays drawn from the WorldSpec's distributions. One seed, one
  * trace and one config give one result, byte for byte.
  *
+ * GPU VMs hold their host's passthrough devices and GPU nodes advertise extended resources
+ * (sim/engine/gpu_world.ts).
+ *
  * May import: core/, sim/engine/, sim/trace/format.ts, sim/report/metrics.ts.
  */
 import type {
@@ -30,6 +33,15 @@ import type { Decision, Deletion, Launch, Policy } from "./policy.ts";
 import type { DepartureModel, WorldSpec } from "./world_spec.ts";
 import type { SimNode, SimPod } from "./world.ts";
 import { pickNode, schedulingOrder } from "./scheduler.ts";
+import { gpuResource, offeredExtended } from "../../core/gpus.ts";
+import { hasGpuShapes } from "../../core/shapes.ts";
+import {
+  addInto,
+  commitDevices,
+  hostDevicesOf,
+  overcommittedDevices,
+  releaseDevices,
+} from "./gpu_world.ts";
 
 /** Everything one run needs. */
 export type RunInput<S> = {
@@ -141,6 +153,8 @@ class Engine<S> {
     this.failRng = Rng.derive(input.seed, "failures");
     this.horizon = input.horizon ?? input.trace.duration;
     this.state = input.policy.initialState();
+    this.rec.trackGpu = input.trace.pods.some((p) => p.extended !== undefined) ||
+      this.config.machineTemplates.some(hasGpuShapes);
     const caps = new Map(input.world.hosts.map((h) => [h.name, h]));
     for (const p of this.config.providers) {
       for (const hc of p.hosts) {
@@ -156,6 +170,8 @@ class Engine<S> {
           reserved: hc.reserved,
           committed: { cpu: 0, memory: 0 },
         };
+        const devices = hostDevicesOf(cap.gpus);
+        if (devices) h.devices = devices;
         this.hosts.push(h);
         this.hostByName.set(h.name, h);
       }
@@ -249,6 +265,13 @@ class Engine<S> {
     for (const h of this.hosts) {
       const free = hostFree(h);
       if (free.cpu < 0 || free.memory < 0) fail(`host ${h.name} committed beyond its limit`);
+      const dev = overcommittedDevices(h);
+      if (dev) fail(`host ${h.name} gave out more devices of ${dev} than it has`);
+    }
+    for (const n of nodes) {
+      for (const k in n.usedExt ?? {}) {
+        if (n.usedExt![k]! > (n.ext?.[k] ?? 0)) fail(`node ${n.name} holds more ${k} than it has`);
+      }
     }
     if (bound + this.pending.length !== this.live.size) {
       fail(`${this.live.size} live pods but ${bound} bound and ${this.pending.length} pending`);
@@ -276,7 +299,11 @@ class Engine<S> {
       phase: "Pending",
       createdAt: this.now,
       pendingSince: this.now,
-      containers: [{ cpu: tp.cpu, memory: tp.memory }],
+      containers: [
+        tp.extended
+          ? { cpu: tp.cpu, memory: tp.memory, extended: tp.extended }
+          : { cpu: tp.cpu, memory: tp.memory },
+      ],
       labels: tp.labels || undefined,
       priority: tp.priority,
       ownerKind: ownerKind || undefined,
@@ -299,6 +326,7 @@ class Engine<S> {
       gen: 0,
       done: false,
       pendingIdx: -1,
+      ext: tp.extended,
     };
     this.live.add(p);
     this.#addPending(p);
@@ -348,6 +376,10 @@ class Engine<S> {
     n.used.memory += p.req.memory;
     this.rec.boundCpu += p.req.cpu;
     this.rec.boundMem += p.req.memory;
+    if (p.ext) {
+      n.usedExt = addInto(n.usedExt ?? {}, p.ext, 1);
+      if (n.gpuName) this.rec.boundGpu += p.ext[n.gpuName] ?? 0;
+    }
     p.pod.nodeName = n.name;
     p.pod.phase = "Running";
     unset(p.pod).unschedulable = undefined;
@@ -367,10 +399,12 @@ class Engine<S> {
     n.pods.delete(p);
     n.used.cpu -= p.req.cpu;
     n.used.memory -= p.req.memory;
+    if (p.ext) addInto(n.usedExt!, p.ext, -1);
     if (n.claim && n.phase === "ready" && n.pods.size === 0) this.rec.emptyReady++;
     if (n.phase === "ready") {
       this.rec.boundCpu -= p.req.cpu;
       this.rec.boundMem -= p.req.memory;
+      if (p.ext && n.gpuName) this.rec.boundGpu -= p.ext[n.gpuName] ?? 0;
     }
     p.node = undefined;
     unset(p.pod).nodeName = undefined;
@@ -482,6 +516,10 @@ class Engine<S> {
     this.rec.allocMem -= n.alloc.memory;
     this.rec.boundCpu -= n.used.cpu;
     this.rec.boundMem -= n.used.memory;
+    if (n.gpuName) {
+      this.rec.allocGpu -= n.ext?.[n.gpuName] ?? 0;
+      this.rec.boundGpu -= n.usedExt?.[n.gpuName] ?? 0;
+    }
   }
 
   #launch(l: Launch) {
@@ -495,6 +533,12 @@ class Engine<S> {
     const fp = footprint(l.shape, template);
     const free = hostFree(host);
     if (!(free.cpu >= fp.cpu && free.memory >= fp.memory)) {
+      this.rec.launchFailures++;
+      return;
+    }
+    // A GPU VM needs its devices free on the host, as Proxmox refuses to start it otherwise.
+    const held = l.shape.gpus ? commitDevices(host, l.shape.gpus) : undefined;
+    if (l.shape.gpus && !held) {
       this.rec.launchFailures++;
       return;
     }
@@ -534,6 +578,12 @@ class Engine<S> {
       record: this.rec.claimCreated(this.now, price),
       phase: "launching",
     };
+    const ext = offeredExtended(template, l.shape);
+    if (ext) n.ext = ext;
+    if (held) {
+      n.held = held;
+      n.gpuName = gpuResource(template);
+    }
     this.claims.set(l.name, n);
     const d = this.input.world.delays;
     this.q.push(this.now + sample(d.clone, this.delayRng), EventClass.World, n.name, {
@@ -578,11 +628,14 @@ class Engine<S> {
       providerID: c.providerID!,
       labels: c.labels,
       taints: c.taints,
-      allocatable: { cpu: n.alloc.cpu, memory: n.alloc.memory, pods: n.maxPods },
+      allocatable: n.ext
+        ? { cpu: n.alloc.cpu, memory: n.alloc.memory, pods: n.maxPods, extended: { ...n.ext } }
+        : { cpu: n.alloc.cpu, memory: n.alloc.memory, pods: n.maxPods },
       ready: true,
       createdAt: this.now,
     };
     this.ready.push(n);
+    if (n.gpuName) this.rec.allocGpu += n.ext?.[n.gpuName] ?? 0;
     this.rec.claimReady(n.record, this.now);
     this.rec.emptyReady++; // a new node has no pod yet
     this.rec.allocCpu += n.alloc.cpu;
@@ -631,6 +684,7 @@ class Engine<S> {
       cpu: h.committed.cpu - n.footprint.cpu,
       memory: h.committed.memory - n.footprint.memory,
     };
+    if (n.held) releaseDevices(h, n.held);
     this.claims.delete(n.name);
     this.rec.claimDestroyed(n.record, this.now);
     this.#dirty();

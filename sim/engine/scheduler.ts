@@ -1,7 +1,7 @@
 /**
  * A kube-scheduler model: binds pending pods to Ready, schedulable nodes they fit (requests,
- * pod count, taints and tolerations, node selector and required node affinity), scored by
- * NodeResourcesFit (MostAllocated packs, LeastAllocated spreads); a pod that fits nowhere is
+ * extended resources such as GPUs, pod count, taints and tolerations, node selector and
+ * required node affinity), scored by NodeResourcesFit (MostAllocated packs, LeastAllocated spreads); a pod that fits nowhere is
  * marked Unschedulable, which is what autoscalers react to. Higher priority, then older, first.
  *
  * May import: core/requirements.ts, core/taints.ts, sim/engine/world.ts.
@@ -20,7 +20,7 @@ export function pickNode(
   let bestScore = -Infinity;
   const pod = p.pod;
   for (const n of nodes) {
-    if (!fitsRoom(n, p.req)) continue;
+    if (!fitsRoom(n, p.req, p.ext)) continue;
     const node = n.node!;
     if (node.taints && node.taints.length && untoleratedTaint(node.taints, pod.tolerations)) {
       continue;

@@ -8,8 +8,14 @@
 import { GiB } from "../../core/quantity.ts";
 import type { Distribution } from "./distribution.ts";
 
-/** Physical capacity of a Proxmox host, matched by name to the provider's host list. */
-export type HostCapacity = { name: string; cpu: number; memory: number };
+/** Passthrough GPUs of one PCI resource mapping on a host: how many, and of which model. */
+export type HostGpus = { mapping: string; count: number; model?: string };
+
+/**
+ * Physical capacity of a Proxmox host, matched by name to the provider's host list, with the
+ * GPUs it can pass through to VMs (absent: none).
+ */
+export type HostCapacity = { name: string; cpu: number; memory: number; gpus?: HostGpus[] };
 
 /** Delay distributions of a VM's life, ms. */
 export type Delays = {
@@ -35,7 +41,7 @@ export type DepartureModel = "fixed-departure" | "fixed-duration" | "auto";
 export type WorldSpec = {
   /** Capacity of each host; hosts not listed get `defaultHost`. */
   hosts: HostCapacity[];
-  defaultHost: { cpu: number; memory: number };
+  defaultHost: { cpu: number; memory: number; gpus?: HostGpus[] };
   delays: Delays;
   /** Probability that a VM clone fails (the claim vanishes after the clone delay). */
   cloneFailure: number;
@@ -67,6 +73,26 @@ export function defaultWorld(): WorldSpec {
   };
 }
 
+/** What is wrong with a host's gpus list, in words, or undefined when it is well formed. */
+function gpusProblem(v: unknown, where: string): string | undefined {
+  if (v === undefined) return undefined;
+  const ok = Array.isArray(v) &&
+    v.every((g) =>
+      typeof g === "object" && g !== null && typeof g.mapping === "string" && g.mapping !== "" &&
+      Number.isInteger(g.count) && g.count >= 0 &&
+      (g.model === undefined || typeof g.model === "string")
+    );
+  return ok
+    ? undefined
+    : `${where}: gpus must be a list of {mapping (PCI resource mapping name), count (whole GPUs), model?}`;
+}
+
+/** Does the world give any host a GPU? */
+export function worldHasGpus(w: WorldSpec): boolean {
+  const any = (g?: HostGpus[]) => (g ?? []).some((x) => x.count > 0);
+  return any(w.defaultHost.gpus) || w.hosts.some((h) => any(h.gpus));
+}
+
 function isDistribution(v: unknown): v is Distribution {
   if (typeof v !== "object" || v === null) return false;
   const d = v as Record<string, unknown>;
@@ -78,8 +104,8 @@ function isDistribution(v: unknown): v is Distribution {
 }
 
 /**
- * Overrides the defaults with a JSON object (the --world file): any of hosts, defaultHost,
- * delays.{clone,boot,join,drainPerPod,destroy}, cloneFailure, scoring, departure, sampleEvery.
+ * Overrides the defaults with a JSON object (the --world file): any of hosts (each may list
+ * its gpus: [{mapping, count, model?}]), defaultHost (likewise), delays.{clone,boot,join,drainPerPod,destroy}, cloneFailure, scoring, departure, sampleEvery.
  * Returns the problem in words when a field has the wrong form.
  */
 export function worldFrom(
@@ -104,6 +130,8 @@ export function worldFrom(
       if (typeof h?.name !== "string" || !(h.cpu > 0) || !(h.memory > 0)) {
         return { ok: false, error: "each host needs name, cpu (millicores) and memory (bytes)" };
       }
+      const bad = gpusProblem(h.gpus, `host ${h.name}`);
+      if (bad) return { ok: false, error: bad };
     }
     w.hosts = o.hosts as HostCapacity[];
   }
@@ -112,7 +140,13 @@ export function worldFrom(
     if (!(d.cpu! > 0) || !(d.memory! > 0)) {
       return { ok: false, error: "defaultHost needs cpu and memory" };
     }
-    w.defaultHost = { cpu: d.cpu!, memory: d.memory! };
+    const bad = gpusProblem(
+      o.defaultHost && (o.defaultHost as Record<string, unknown>).gpus,
+      "defaultHost",
+    );
+    if (bad) return { ok: false, error: bad };
+    const gpus = (o.defaultHost as { gpus?: HostGpus[] }).gpus;
+    w.defaultHost = { cpu: d.cpu!, memory: d.memory!, ...(gpus ? { gpus } : {}) };
   }
   if (o.delays !== undefined) {
     const d = o.delays as Record<string, unknown>;

@@ -2,7 +2,11 @@
  * What the baseline policies share: reading a Snapshot the way an autoscaler does (pending
  * pods, per-node usage), whether a pool could ever host a pod, host choice for a new VM
  * (Proxmox placement is not what the baselines differ in, so they use the core's placement),
- * and the "do these pods fit on the rest of the cluster" simulation scale-down needs.
+ * and the "do these pods fit on the rest of the cluster" simulation scale-down needs. Extended
+ * resources (GPUs) count everywhere, as the kube-scheduler's NodeResourcesFit counts them and as
+ * Cluster Autoscaler and Karpenter do for nodes and node templates / instance types: a pod
+ * asking nvidia.com/gpu fits only where that much is free, and only a GPU shape is opened for
+ * it; a pod asking none is given a shape without GPUs.
  *
  * May import: core/, sim/engine/policy.ts.
  */
@@ -15,9 +19,12 @@ import type {
   Pod,
   Resources,
   Shape,
+  ShapeGpus,
   Snapshot,
 } from "../../core/model.ts";
-import { podRequests } from "../../core/pod_requests.ts";
+import { podExtendedRequests, podRequests } from "../../core/pod_requests.ts";
+import { deviceKey, gpuUnitsFromShape, offeredExtended, takeDevices } from "../../core/gpus.ts";
+import { gpuFits } from "../../core/shapes.ts";
 import { matchesNodeConstraints } from "../../core/requirements.ts";
 import { untoleratedTaint } from "../../core/taints.ts";
 import { chooseHost } from "../../core/placement.ts";
@@ -37,6 +44,8 @@ export type NodeUse = {
   freePods: number;
   used: Resources;
   pods: Pod[];
+  /** Extended resources (GPUs) still free, when the node advertises any. */
+  freeExt?: Record<string, number>;
 };
 
 /** Unbound pods the scheduler marked Unschedulable, in a stable order. */
@@ -61,6 +70,7 @@ export function nodeUsage(snap: Snapshot): NodeUse[] {
       freePods: n.allocatable.pods ?? 110,
       used: { cpu: 0, memory: 0 },
       pods: [],
+      ...(n.allocatable.extended ? { freeExt: { ...n.allocatable.extended } } : {}),
     });
   }
   for (const p of snap.pods) {
@@ -74,6 +84,8 @@ export function nodeUsage(snap: Snapshot): NodeUse[] {
     u.used.cpu += r.cpu;
     u.used.memory += r.memory;
     u.pods.push(p);
+    const e = podExtendedRequests(p);
+    for (const k in e) (u.freeExt ??= {})[k] = (u.freeExt[k] ?? 0) - e[k]!;
   }
   return [...out.values()];
 }
@@ -99,9 +111,42 @@ export function poolAccepts(pool: NodePool, template: MachineTemplate, pod: Pod)
   );
 }
 
-/** Can `pod` go on node `u` (room, taints, selector)? */
+/** Is `ext` (extended requests) within `free`? */
+export function extFits(
+  free: Readonly<Record<string, number>> | undefined,
+  ext: Readonly<Record<string, number>>,
+): boolean {
+  for (const k in ext) if ((free?.[k] ?? 0) < ext[k]!) return false;
+  return true;
+}
+
+/** Takes `ext` from `free` (a copy's room), creating it when the node had none. */
+function takeExt(u: { freeExt?: Record<string, number> }, ext: Readonly<Record<string, number>>) {
+  for (const k in ext) (u.freeExt ??= {})[k] = (u.freeExt[k] ?? 0) - ext[k]!;
+}
+
+/**
+ * May a VM of `shape` be opened for a pod with `req` and extended `ext` requests: its
+ * allocatable holds them, its extended resources (GPUs) cover `ext`, and a pod asking no GPU
+ * gets a shape without GPUs (no passthrough device spent on it).
+ */
+export function shapeServes(
+  template: MachineTemplate,
+  shape: Shape,
+  req: Resources,
+  ext: Readonly<Record<string, number>>,
+): boolean {
+  const room = shapeRoom(template, shape);
+  if (room.cpu < req.cpu || room.memory < req.memory) return false;
+  if (!gpuFits(template, shape, gpuUnitsFromShape(template, ext))) return false;
+  return extFits(offeredExtended(template, shape), ext);
+}
+
+/** Can `pod` go on node `u` (room, extended resources, taints, selector)? */
 export function nodeAccepts(u: NodeUse, pod: Pod, req: Resources): boolean {
   if (u.free.cpu < req.cpu || u.free.memory < req.memory || u.freePods < 1) return false;
+  const ext = podExtendedRequests(pod);
+  if (!extFits(u.freeExt, ext)) return false;
   if (untoleratedTaint(u.node.taints, pod.tolerations)) return false;
   return matchesNodeConstraints(
     u.node.labels,
@@ -125,13 +170,18 @@ export function fitAll(pods: readonly Pod[], targets: readonly NodeUse[]): boole
     t.free.cpu -= r.cpu;
     t.free.memory -= r.memory;
     t.freePods -= 1;
+    takeExt(t, podExtendedRequests(p));
   }
   return true;
 }
 
 /** A copy of node uses, so a failed simulation leaves the originals untouched. */
 export function cloneUses(us: readonly NodeUse[]): NodeUse[] {
-  return us.map((u) => ({ ...u, free: { ...u.free } }));
+  return us.map((u) =>
+    u.freeExt
+      ? { ...u, free: { ...u.free }, freeExt: { ...u.freeExt } }
+      : { ...u, free: { ...u.free } }
+  );
 }
 
 /** Launch claims in flight (not Ready, not deleting). */
@@ -149,6 +199,19 @@ export function shapeRoom(template: MachineTemplate, shape: Shape): Resources {
   return allocatable(template, shape);
 }
 
+/**
+ * Passthrough devices planned per host alongside a `planned` map of one decision (host name,
+ * then device key), so that launchOn's callers keep their signature.
+ */
+const plannedDevicesOf = new WeakMap<Map<string, Resources>, Map<string, Map<string, number>>>();
+
+function planDevices(devices: Map<string, Map<string, number>>, h: Host, ask: ShapeGpus) {
+  let byKey = devices.get(h.name);
+  if (!byKey) devices.set(h.name, byKey = new Map());
+  const d = takeDevices(h.devices, ask, byKey);
+  if (d) byKey.set(deviceKey(d, ask), (byKey.get(deviceKey(d, ask)) ?? 0) + ask.count);
+}
+
 /** Builds the Launch for a new VM, choosing the host with the core's placement; undefined if none fits. */
 export function launchOn(
   snap: Snapshot,
@@ -164,10 +227,19 @@ export function launchOn(
   if (!provider) return undefined;
   const hosts: Host[] = snap.hosts.filter((h) => h.provider === provider.name);
   const fp = footprint(shape, template);
-  const h = chooseHost({ hosts, footprint: fp, strategy: provider.placement, planned });
+  let devices = plannedDevicesOf.get(planned);
+  if (shape.gpus && !devices) plannedDevicesOf.set(planned, devices = new Map());
+  const h = chooseHost({
+    hosts,
+    footprint: fp,
+    strategy: provider.placement,
+    planned,
+    ...(shape.gpus ? { gpus: shape.gpus, plannedDevices: devices! } : {}),
+  });
   if (!h.ok) return undefined;
   const prev = planned.get(h.value.name) ?? { cpu: 0, memory: 0 };
   planned.set(h.value.name, { cpu: prev.cpu + fp.cpu, memory: prev.memory + fp.memory });
+  if (shape.gpus) planDevices(devices!, h.value, shape.gpus);
   return {
     name,
     nodePool: pool.name,

@@ -5,16 +5,22 @@
  * by the least-waste expander; scale-down marks a node unneeded when its CPU and memory requests
  * are both below 0.5 of allocatable and its pods fit elsewhere, removes it after 10 min unneeded,
  * never within 10 min of a scale-up, up to 10 empty nodes at once and one non-empty drain at a
- * time; nodes not Ready 15 min after their request are removed.
+ * time; nodes not Ready 15 min after their request are removed. GPUs: as CA's node group
+ * templates carry the extended resources their nodes will advertise, each GPU shape is a node
+ * group of its own (the pool's largest GPU-less shape stays the CPU group); a pod asking
+ * nvidia.com/gpu is estimated only onto groups offering it, a pod asking none only onto the CPU
+ * group, and a GPU node's utilisation for scale-down is its GPU utilisation, as CA computes it.
  *
  * May import: core/, sim/engine/policy.ts, sim/policies/baseline_support.ts.
  */
 import type { Config, MachineTemplate, NodePool, Resources, Shape } from "../../core/model.ts";
-import { podRequests } from "../../core/pod_requests.ts";
+import { podExtendedRequests, podRequests } from "../../core/pod_requests.ts";
+import { DEFAULT_GPU_RESOURCE, offeredExtended } from "../../core/gpus.ts";
 import { reason } from "../../core/reason.ts";
 import type { Decision, Deletion, Launch, Policy } from "../engine/policy.ts";
 import {
   cloneUses,
+  extFits,
   fitAll,
   inFlightClaims,
   launchOn,
@@ -22,6 +28,7 @@ import {
   poolAccepts,
   poolsByWeight,
   shapeRoom,
+  shapeServes,
   templateOf,
   unschedulablePods,
 } from "./baseline_support.ts";
@@ -43,20 +50,51 @@ export type CaState = {
   seq: number;
 };
 
-type Group = { pool: NodePool; template: MachineTemplate; shape: Shape; room: Resources };
+type Group = {
+  pool: NodePool;
+  template: MachineTemplate;
+  shape: Shape;
+  room: Resources;
+  /** Extended resources (GPUs) a node of the group advertises, when any. */
+  ext?: Record<string, number> | undefined;
+};
 
 function groups(config: Config): Group[] {
   const out: Group[] = [];
   for (const pool of poolsByWeight(config)) {
     const template = templateOf(config, pool);
     if (!template || template.shapes.length === 0) continue;
-    const shape = template.shapes.reduce((
-      a,
-      b,
-    ) => (b.cpu * 1e12 + b.memory > a.cpu * 1e12 + a.memory ? b : a));
-    out.push({ pool, template, shape, room: shapeRoom(template, shape) });
+    const plain = template.shapes.filter((s) => s.gpus === undefined);
+    if (plain.length > 0) {
+      const shape = plain.reduce((
+        a,
+        b,
+      ) => (b.cpu * 1e12 + b.memory > a.cpu * 1e12 + a.memory ? b : a));
+      out.push({ pool, template, shape, room: shapeRoom(template, shape) });
+    }
+    for (const shape of template.shapes) {
+      if (shape.gpus === undefined) continue;
+      const room = shapeRoom(template, shape);
+      out.push({ pool, template, shape, room, ext: offeredExtended(template, shape) });
+    }
   }
   return out;
+}
+
+/** Bins of a group's estimate: a template node's free room. */
+type Bin = { free: Resources; pods: number; ext?: Record<string, number> | undefined };
+
+/** Does the pod (requests `r`, extended `e`) fit bin `b`? */
+function binFits(b: Bin, r: Resources, e: Readonly<Record<string, number>>): boolean {
+  return b.free.cpu >= r.cpu && b.free.memory >= r.memory && b.pods > 0 && extFits(b.ext, e);
+}
+
+/** Puts the pod into bin `b`. */
+function binTake(b: Bin, r: Resources, e: Readonly<Record<string, number>>) {
+  b.free.cpu -= r.cpu;
+  b.free.memory -= r.memory;
+  b.pods--;
+  for (const k in e) (b.ext ??= {})[k] = (b.ext[k] ?? 0) - e[k]!;
 }
 
 /** The CA-like decide. */
@@ -89,34 +127,37 @@ export function caDecide(
       const g = gs.find((x) => x.pool.name === c.nodePool);
       const t = g?.template ?? config.machineTemplates.find((m) => m.name === c.machineTemplate);
       const room = t ? shapeRoom(t, c.shape) : { cpu: 0, memory: 0 };
-      return { pool: c.nodePool, free: { ...room }, pods: t?.maxPods ?? 110 };
+      const ext = t ? offeredExtended(t, c.shape) : undefined;
+      const bin: Bin & { pool: string } = {
+        pool: c.nodePool,
+        free: { ...room },
+        pods: t?.maxPods ?? 110,
+        ...(ext ? { ext: { ...ext } } : {}),
+      };
+      return bin;
     });
-    const sorted = pending.map((p) => ({ p, r: podRequests(p) })).sort((a, b) =>
-      b.r.cpu - a.r.cpu || b.r.memory - a.r.memory || (a.p.uid < b.p.uid ? -1 : 1)
-    );
+    const sorted = pending.map((p) => ({ p, r: podRequests(p), e: podExtendedRequests(p) })).sort((
+      a,
+      b,
+    ) => b.r.cpu - a.r.cpu || b.r.memory - a.r.memory || (a.p.uid < b.p.uid ? -1 : 1));
     const rest: typeof sorted = [];
     for (const x of sorted) {
       const u = upcoming.find((b) =>
-        b.free.cpu >= x.r.cpu && b.free.memory >= x.r.memory && b.pods > 0 &&
+        binFits(b, x.r, x.e) &&
         gs.some((g) => g.pool.name === b.pool && poolAccepts(g.pool, g.template, x.p))
       );
-      if (u) {
-        u.free.cpu -= x.r.cpu;
-        u.free.memory -= x.r.memory;
-        u.pods--;
-      } else rest.push(x);
+      if (u) binTake(u, x.r, x.e);
+      else rest.push(x);
     }
     // Estimate per group (first-fit decreasing onto template copies), then least-waste.
-    let best: { g: Group; bins: { free: Resources; pods: number }[]; waste: number } | undefined;
+    let best: { g: Group; bins: Bin[]; waste: number } | undefined;
     for (const g of gs) {
-      const bins: { free: Resources; pods: number }[] = [];
+      const bins: Bin[] = [];
       let helped = 0;
       for (const x of rest) {
         if (!poolAccepts(g.pool, g.template, x.p)) continue;
-        if (x.r.cpu > g.room.cpu || x.r.memory > g.room.memory) continue;
-        let b = bins.find((b) =>
-          b.free.cpu >= x.r.cpu && b.free.memory >= x.r.memory && b.pods > 0
-        );
+        if (!shapeServes(g.template, g.shape, x.r, x.e)) continue;
+        let b = bins.find((b) => binFits(b, x.r, x.e));
         if (!b) {
           const liveNodes = snap.nodeClaims.filter((c) =>
             c.nodePool === g.pool.name && !c.deleting
@@ -124,12 +165,14 @@ export function caDecide(
           if (
             g.pool.limits.nodes !== undefined && liveNodes + bins.length >= g.pool.limits.nodes
           ) continue;
-          b = { free: { ...g.room }, pods: g.template.maxPods };
+          b = {
+            free: { ...g.room },
+            pods: g.template.maxPods,
+            ...(g.ext ? { ext: { ...g.ext } } : {}),
+          };
           bins.push(b);
         }
-        b.free.cpu -= x.r.cpu;
-        b.free.memory -= x.r.memory;
-        b.pods--;
+        binTake(b, x.r, x.e);
         helped++;
       }
       if (bins.length === 0 || helped === 0) continue;
@@ -174,8 +217,12 @@ export function caDecide(
   const cooling = snap.now < blockedUntil;
   for (const u of cooling ? [] : uses) {
     const a = u.node.allocatable;
-    const low = u.used.cpu / a.cpu < CA_DEFAULTS.utilizationThreshold &&
-      u.used.memory / a.memory < CA_DEFAULTS.utilizationThreshold;
+    // A GPU node's utilisation is its GPUs' (CA ignores CPU and memory there).
+    const gpus = a.extended?.[DEFAULT_GPU_RESOURCE] ?? 0;
+    const low = gpus > 0
+      ? (gpus - (u.freeExt?.[DEFAULT_GPU_RESOURCE] ?? 0)) / gpus < CA_DEFAULTS.utilizationThreshold
+      : u.used.cpu / a.cpu < CA_DEFAULTS.utilizationThreshold &&
+        u.used.memory / a.memory < CA_DEFAULTS.utilizationThreshold;
     if (!low) continue;
     const others = cloneUses(all.filter((o) => o.node.name !== u.node.name));
     if (u.pods.length > 0 && !fitAll(u.pods, others)) continue;

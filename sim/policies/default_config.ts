@@ -2,7 +2,11 @@
  * The built-in configuration `proxscale sim` uses without --config: one Proxmox cluster of four
  * hosts, one MachineTemplate with a single 4 vCPU / 8 GiB shape (so node-hours compare directly
  * with the fluid bound), and one NodePool with Karpenter's consolidateAfter 0 s, one disruption at
- * a time and a 20 s scale-down stabilization window (docs/simulation.md says why these values). It is a normalised core Config, the same type the YAML loader produces.
+ * a time and a 20 s scale-down stabilization window (docs/simulation.md says why these values).
+ * It is a normalised core Config, the same type the YAML loader produces.
+ * For a trace with GPU pods (`gpu` given) the template also has GPU shapes of PCI mapping
+ * "gpu" (DEFAULT_GPU_SHAPES, up to the most GPUs one pod needs), time-sliced into the given
+ * replicas, and GPUs are priced per hour.
  *
  * May import: core/.
  */
@@ -16,8 +20,30 @@ export function shapeOf(vcpu: number, gib: number): Shape {
   return { name: sizeName(vcpu * 1000, gib * GiB), cpu: vcpu * 1000, memory: gib * GiB };
 }
 
+/** The PCI resource mapping the built-in GPU shapes ask for and the default GPU world offers. */
+export const SIM_GPU_MAPPING = "gpu";
+
+/** The price of one GPU per hour in the built-in config (next to 0.02 per vCPU-hour). */
+export const SIM_GPU_HOUR = 0.25;
+
+/**
+ * The built-in GPU shapes: GPUs, vCPUs, GiB. Hosts of the default GPU world (8 GPUs, 32 cores,
+ * 128 GiB) hold any of them; the 1-GPU shape suits most pods of the openb trace.
+ */
+export const DEFAULT_GPU_SHAPES: readonly [number, number, number][] = [
+  [1, 8, 32],
+  [2, 16, 48],
+  [4, 24, 80],
+  [8, 32, 112],
+];
+
+/** GPU shapes of the built-in config: `replicas` per GPU, shapes up to `maxGpus` GPUs. */
+export type SimGpuOptions = { replicas: number; maxGpus: number };
+
 /** Options the capacity sweep varies. */
 export type SimConfigOptions = {
+  /** Add GPU shapes (a trace with GPU pods). */
+  gpu?: SimGpuOptions;
   hosts?: number;
   shapes?: Shape[];
   consolidateAfterMs?: number | null;
@@ -28,7 +54,9 @@ export type SimConfigOptions = {
 /** The built-in simulation config. */
 export function defaultSimConfig(opts: SimConfigOptions = {}): Config {
   const hosts = opts.hosts ?? 4;
-  const cost = { perVcpuHour: 0.02, perGiBHour: 0.0025 };
+  const cost = opts.gpu
+    ? { perVcpuHour: 0.02, perGiBHour: 0.0025, perGpuHour: SIM_GPU_HOUR }
+    : { perVcpuHour: 0.02, perGiBHour: 0.0025 };
   const provider: Provider = {
     name: "sim",
     endpoint: "https://pve.sim:8006",
@@ -47,7 +75,20 @@ export function defaultSimConfig(opts: SimConfigOptions = {}): Config {
     placement: "leastAllocated",
   };
   const vmMemOverhead = 512 * MiB;
-  const shapes = [...(opts.shapes ?? [shapeOf(4, 8)])].sort((a, b) =>
+  const gpuShapes: Shape[] = [];
+  if (opts.gpu) {
+    for (const [gpus, vcpu, gib] of DEFAULT_GPU_SHAPES) {
+      const s = shapeOf(vcpu, gib);
+      gpuShapes.push({
+        name: `${s.name}-${gpus}gpu`,
+        cpu: s.cpu,
+        memory: s.memory,
+        gpus: { count: gpus, mapping: SIM_GPU_MAPPING },
+      });
+      if (gpus >= opts.gpu.maxGpus) break;
+    }
+  }
+  const shapes = [...(opts.shapes ?? [shapeOf(4, 8)]), ...gpuShapes].sort((a, b) =>
     shapeCost(a, vmMemOverhead, cost) - shapeCost(b, vmMemOverhead, cost) || a.cpu - b.cpu
   );
   const template: MachineTemplate = {
@@ -66,6 +107,7 @@ export function defaultSimConfig(opts: SimConfigOptions = {}): Config {
     taints: [],
     startupTaints: [],
     tags: ["k8s"],
+    ...(opts.gpu ? { gpu: { resourceName: "nvidia.com/gpu", replicas: opts.gpu.replicas } } : {}),
   };
   const pool: NodePool = {
     name: "general",

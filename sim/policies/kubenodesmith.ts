@@ -1,12 +1,13 @@
 /**
  * A KubeNodeSmith-v0-like baseline, the simple scaler operators write first: every 10 s, one
  * new VM for each unschedulable pod that has none on the way (the smallest shape of the first
- * pool that accepts it), and every idle node deleted at once, with no waiting and no budget.
+ * pool that accepts it and, for a GPU pod, has its GPUs), and every idle node deleted at once,
+ * with no waiting and no budget.
  *
  * May import: core/, sim/engine/policy.ts, sim/policies/baseline_support.ts.
  */
 import type { Config, Resources, Snapshot } from "../../core/model.ts";
-import { podRequests } from "../../core/pod_requests.ts";
+import { podExtendedRequests, podRequests } from "../../core/pod_requests.ts";
 import { reason } from "../../core/reason.ts";
 import type { Decision, Deletion, Launch, Policy } from "../engine/policy.ts";
 import {
@@ -15,7 +16,7 @@ import {
   nodeUsage,
   poolAccepts,
   poolsByWeight,
-  shapeRoom,
+  shapeServes,
   templateOf,
   unschedulablePods,
 } from "./baseline_support.ts";
@@ -40,13 +41,11 @@ export function knsDecide(snap: Snapshot, config: Config, state: KnsState): Deci
       continue;
     }
     const r = podRequests(p);
+    const ext = podExtendedRequests(p);
     for (const pool of poolsByWeight(config)) {
       const t = templateOf(config, pool);
       if (!t || !poolAccepts(pool, t, p)) continue;
-      const shape = t.shapes.find((s) => {
-        const room = shapeRoom(t, s);
-        return room.cpu >= r.cpu && room.memory >= r.memory;
-      });
+      const shape = t.shapes.find((s) => shapeServes(t, s, r, ext));
       if (!shape) continue;
       const name = `kns-${(seq++).toString(36)}`;
       const l = launchOn(

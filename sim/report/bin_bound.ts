@@ -1,8 +1,9 @@
 /**
  * The per-instant bin-packing lower bound on node-hours. Between two events the set of pods
  * present is fixed; no policy can hold them on fewer nodes than the Martello-Toth bound L2 of
- * that set, taken per resource (CPU, memory) with the largest allocatable any shape offers,
- * nor on fewer than ⌈pods / max pods per node⌉. The bound integrates the largest of these over
+ * that set, taken per resource (CPU, memory, and each extended resource the pods ask for, such
+ * as GPUs, whose per-node capacity is the most GPU units any shape offers) with the largest
+ * allocatable any shape offers, nor on fewer than ⌈pods / max pods per node⌉. The bound integrates the largest of these over
  * time. Unlike the fluid bound it knows pods are indivisible, so on traces of large pods it sits
  * much closer to what a policy can achieve; it ignores boot and drain time, so it still holds
  * for every policy.
@@ -20,7 +21,7 @@ import type { Config } from "../../core/model.ts";
 import type { Trace } from "../trace/format.ts";
 import { demandInterval } from "../engine/engine.ts";
 import type { DepartureModel } from "../engine/world_spec.ts";
-import { allAllocatables } from "./fluid_bound.ts";
+import { allOffers, extendedCapacities, offerHolds } from "./fluid_bound.ts";
 
 /** Index of the first element of ascending `a` greater than `x`. */
 function upper(a: readonly number[], x: number): number {
@@ -83,6 +84,11 @@ export type BinBound = {
   nodeHours: number;
   /** The largest per-instant bound. */
   peakNodes: number;
+  /**
+   * Only when the pods ask for extended resources (GPUs): the per-node capacity of each, the
+   * bins of the third (and further) L2.
+   */
+  extendedPerNode?: Record<string, number>;
 };
 
 /** Computes the per-instant bin-packing bound of `trace` up to `end` (ms). */
@@ -92,7 +98,8 @@ export function binPackingBound(
   model: DepartureModel,
   end: number,
 ): BinBound {
-  const allocs = allAllocatables(config);
+  const allocs = allOffers(config);
+  const extCaps = extendedCapacities(trace, allocs);
   const capCpu = Math.max(0, ...allocs.map((a) => a.cpu));
   const capMem = Math.max(0, ...allocs.map((a) => a.memory));
   const maxPods = Math.max(1, ...config.machineTemplates.map((t) => t.maxPods));
@@ -100,19 +107,23 @@ export function binPackingBound(
   const evs: Ev[] = [];
   const cpus: number[] = [];
   const mems: number[] = [];
+  // Per extended resource: each pod's request (0 when it asks none, and then never in the set).
+  const exts: number[][] = extCaps.map(() => []);
   for (const p of trace.pods) {
-    if (!allocs.some((a) => p.cpu <= a.cpu && p.memory <= a.memory)) continue;
+    if (!allocs.some((a) => offerHolds(a, p.cpu, p.memory, p.extended))) continue;
     const [a, d] = demandInterval(p, model, end);
     if (d <= a) continue;
     const i = cpus.length;
     cpus.push(p.cpu);
     mems.push(p.memory);
+    extCaps.forEach(([k], j) => exts[j]!.push(p.extended?.[k] ?? 0));
     evs.push({ t: a, i, add: true }, { t: d, i, add: false });
   }
   evs.sort((x, y) => x.t - y.t || Number(x.add) - Number(y.add));
   // Ascending multisets of the present pods' requests, kept sorted by binary insertion.
   const cpuSet: number[] = [];
   const memSet: number[] = [];
+  const extSets: number[][] = extCaps.map(() => []);
   const put = (set: number[], x: number) => set.splice(lower(set, x), 0, x);
   const take = (set: number[], x: number) => set.splice(lower(set, x), 1);
   let last = 0;
@@ -122,11 +133,14 @@ export function binPackingBound(
   while (k < evs.length) {
     const t = evs[k]!.t;
     if (t > last && cpuSet.length > 0) {
-      const nodes = Math.max(
+      let nodes = Math.max(
         martelloTothL2(cpuSet, capCpu, true),
         martelloTothL2(memSet, capMem, true),
         Math.ceil(cpuSet.length / maxPods),
       );
+      for (let j = 0; j < extCaps.length; j++) {
+        nodes = Math.max(nodes, martelloTothL2(extSets[j]!, extCaps[j]![1], true));
+      }
       area += nodes * (t - last);
       peak = Math.max(peak, nodes);
     }
@@ -140,7 +154,15 @@ export function binPackingBound(
         take(cpuSet, cpus[e.i]!);
         take(memSet, mems[e.i]!);
       }
+      for (let j = 0; j < extCaps.length; j++) {
+        const x = exts[j]![e.i]!;
+        if (x > 0) (e.add ? put : take)(extSets[j]!, x);
+      }
     }
   }
-  return { nodeHours: area / 3_600_000, peakNodes: peak };
+  return {
+    nodeHours: area / 3_600_000,
+    peakNodes: peak,
+    ...(extCaps.length ? { extendedPerNode: Object.fromEntries(extCaps) } : {}),
+  };
 }

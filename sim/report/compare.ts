@@ -40,6 +40,8 @@ export type Series = {
   cpuUtil: number[];
   memUtil: number[];
   cost: number[];
+  /** GPU units requested / allocatable, only when the run has GPUs. */
+  gpuUtil?: number[];
 };
 
 export type SimReport = {
@@ -168,6 +170,9 @@ export function compare(input: CompareInput): SimReport {
       cpuUtil: r.samples.map((s) => s.cpuUtil),
       memUtil: r.samples.map((s) => s.memUtil),
       cost: r.samples.map((s) => s.cost),
+      ...(r.samples.some((s) => s.gpuUtil !== undefined)
+        ? { gpuUtil: r.samples.map((s) => s.gpuUtil ?? 0) }
+        : {}),
     };
   }
   const boot = bootDelay(world);

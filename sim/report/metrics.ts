@@ -17,6 +17,8 @@ export type Sample = {
   cpuUtil: number;
   memUtil: number;
   cost: number;
+  /** GPU units requested / allocatable, only when the run has GPUs. */
+  gpuUtil?: number;
 };
 
 /** Nearest-rank percentile (the ceil(q*n)-th smallest), 0 for an empty list. */
@@ -51,7 +53,11 @@ export type RunSummary = {
   podsNeverScheduled: number;
   podsPendingAtEnd: number;
   pendingPodHours: number;
-  utilization: { cpu: number; memory: number; cpuP10: number };
+  /**
+   * Time-weighted requested ÷ allocatable on Ready nodes; `gpu` (GPU units, replicas included)
+   * only when the run has GPUs.
+   */
+  utilization: { cpu: number; memory: number; cpuP10: number; gpu?: number };
   vmCreates: number;
   vmDeletes: number;
   launchFailures: number;
@@ -80,6 +86,12 @@ export class Recorder {
   boundMem = 0;
   allocCpu = 0;
   allocMem = 0;
+  /** GPU units (the extended resource, time-sliced replicas included) Ready nodes offer. */
+  allocGpu = 0;
+  /** GPU units bound pods request on Ready nodes. */
+  boundGpu = 0;
+  /** Report GPU utilisation (the trace asks GPUs or the config has GPU shapes). */
+  trackGpu = false;
   aliveNodes = 0;
   readyNodes = 0;
   /** Ready autoscaled nodes with no pod bound. */
@@ -92,6 +104,8 @@ export class Recorder {
   #boundMemMs = 0;
   #allocCpuMs = 0;
   #allocMemMs = 0;
+  #boundGpuMs = 0;
+  #allocGpuMs = 0;
   #cost = 0;
   #peakNodes = 0;
   #utilSamples: number[] = [];
@@ -120,6 +134,9 @@ export class Recorder {
         cpuUtil: this.allocCpu > 0 ? this.boundCpu / this.allocCpu : 0,
         memUtil: this.allocMem > 0 ? this.boundMem / this.allocMem : 0,
         cost: this.#cost,
+        ...(this.trackGpu
+          ? { gpuUtil: this.allocGpu > 0 ? this.boundGpu / this.allocGpu : 0 }
+          : {}),
       });
       if (this.allocCpu > 0) this.#utilSamples.push(this.boundCpu / this.allocCpu);
       this.#nextSample += this.sampleEvery;
@@ -136,6 +153,8 @@ export class Recorder {
     this.#boundMemMs += this.boundMem * dt;
     this.#allocCpuMs += this.allocCpu * dt;
     this.#allocMemMs += this.allocMem * dt;
+    this.#boundGpuMs += this.boundGpu * dt;
+    this.#allocGpuMs += this.allocGpu * dt;
     this.#cost += (this.costRate * dt) / HOUR;
     this.#last = t;
   }
@@ -227,6 +246,9 @@ export class Recorder {
         cpu: this.#allocCpuMs > 0 ? this.#boundCpuMs / this.#allocCpuMs : 0,
         memory: this.#allocMemMs > 0 ? this.#boundMemMs / this.#allocMemMs : 0,
         cpuP10: nearestRank(u, 0.1),
+        ...(this.trackGpu
+          ? { gpu: this.#allocGpuMs > 0 ? this.#boundGpuMs / this.#allocGpuMs : 0 }
+          : {}),
       },
       vmCreates: this.vmCreates,
       vmDeletes: this.vmDeletes,

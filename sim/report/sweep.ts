@@ -9,6 +9,7 @@
  * May import: core/, sim/.
  */
 import type { Config, Shape } from "../../core/model.ts";
+import { shapeCost } from "../../core/cost.ts";
 import { runSimulation } from "../engine/engine.ts";
 import type { WorldSpec } from "../engine/world_spec.ts";
 import { proxscalePolicy } from "../policies/proxscale.ts";
@@ -42,7 +43,10 @@ export const DEFAULT_SWEEP = {
   hosts: [1, 2, 3, 4],
 };
 
-/** `config` with every template offering only `shape`, and the first provider cut or grown to `hosts` hosts. */
+/**
+ * `config` with every template offering only `shape` (and its GPU shapes, kept for GPU pods,
+ * cheapest first), and the first provider cut or grown to `hosts` hosts.
+ */
 export function withShapeAndHosts(config: Config, shape: Shape, hosts: number): Config {
   const [first, ...others] = config.providers;
   if (!first || first.hosts.length === 0) return config;
@@ -57,7 +61,10 @@ export function withShapeAndHosts(config: Config, shape: Shape, hosts: number): 
     providers: [{ ...first, hosts: list }, ...others],
     machineTemplates: config.machineTemplates.map((t) => {
       const { flexible: _f, ...rest } = t;
-      return { ...rest, shapes: [shape] };
+      const gpus = rest.shapes.filter((s) => s.gpus !== undefined);
+      if (gpus.length === 0) return { ...rest, shapes: [shape] };
+      const cost = (s: Shape) => shapeCost(s, rest.vmMemOverhead, config.settings.cost);
+      return { ...rest, shapes: [shape, ...gpus].sort((a, b) => cost(a) - cost(b)) };
     }),
   };
 }

@@ -7,6 +7,19 @@
  */
 import type { SimReport } from "./compare.ts";
 
+/**
+ * Words on the bounds' GPU dimension, when the trace's pods ask for extended resources: the
+ * units one node offers at most and the demand in unit-hours; empty otherwise.
+ */
+export function gpuBoundWords(r: SimReport): string {
+  const e = r.bound.extended;
+  if (!e) return "";
+  const parts = Object.keys(e.perNode).map((k) =>
+    `${k}: ${e.demandHours[k]!.toFixed(1)} unit-hours demanded, at most ${e.perNode[k]} per node`
+  );
+  return `; both bounds count GPUs (${parts.join("; ")})`;
+}
+
 function pad(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
   return rows.map((r) =>
@@ -36,9 +49,10 @@ export function renderReportTable(r: SimReport): string {
     `bin-packing bound ${
       f1(r.binBound.nodeHours)
     } node-hours (Martello-Toth L2 at every instant, ` +
-    `peak ${r.binBound.peakNodes} nodes)`,
+    `peak ${r.binBound.peakNodes} nodes)${gpuBoundWords(r)}`,
     "",
   ];
+  const gpu = r.policies.some((p) => p.summary.utilization.gpu !== undefined);
   const rows = [[
     "POLICY",
     "NODE-H",
@@ -54,6 +68,7 @@ export function renderReportTable(r: SimReport): string {
     "NEVER",
     "UTIL cpu",
     "mem",
+    ...(gpu ? ["gpu"] : []),
     "VMs +",
     "-",
     "EVICT",
@@ -75,6 +90,7 @@ export function renderReportTable(r: SimReport): string {
       String(s.podsNeverScheduled),
       pct(s.utilization.cpu),
       pct(s.utilization.memory),
+      ...(gpu ? [pct(s.utilization.gpu ?? 0)] : []),
       String(s.vmCreates),
       String(s.vmDeletes),
       String(s.evictions),

@@ -5,8 +5,12 @@
  * pod_phase,creation_time,deletion_time,scheduled_time`, times in seconds from trace start, empty
  * scheduled_time for pods never scheduled. Arrival is creation_time, departure deletion_time;
  * scheduled_time is kept only as the recorded reference (the simulator decides binding), and gives
- * the run time under the fixed-duration model. GPU pods are dropped, or replayed with CPU and
- * memory only (their num_gpu, gpu_milli and gpu_spec kept on the pod for GPU-aware replays). Two
+ * the run time under the fixed-duration model. GPU pods are dropped, replayed with CPU and memory
+ * only, or replayed asking GPUs as the extended resource nvidia.com/gpu: `whole` asks whole
+ * passthrough GPUs (num_gpu, or ⌈gpu_milli/1000⌉ for a GPU-sharing pod), `shared` asks
+ * time-sliced replicas of whole GPUs, SHARED_GPU_REPLICAS per GPU (a pod asks
+ * ⌈gpu_milli·R/1000⌉ replicas for each GPU it uses). num_gpu, gpu_milli and gpu_spec stay on the
+ * pod whatever the mode. Two
  * rows of one pod name whose lifetimes overlap are an error naming both lines. Rows that cannot be
  * replayed (GPU pods under --gpu drop, a deletion_time before the creation_time, a zero lifetime)
  * are dropped and the trace's notes say how many and why. Requests can be scaled by a factor
@@ -37,9 +41,37 @@ export const OPENB_COLUMNS = [
 /** Largest number a column may hold (times in seconds, sizes in MiB or millicores). */
 const MAX_VALUE = 1e9;
 
+/** What the importer does with pods that ask for GPUs (docs/simulation.md, 'GPUs'). */
+export type GpuMode = "drop" | "cpu-only" | "whole" | "shared";
+
+/** Every --gpu mode, in the order help texts list them. */
+export const GPU_MODES: readonly GpuMode[] = ["drop", "cpu-only", "whole", "shared"];
+
+/**
+ * Time-slicing replicas per GPU under --gpu shared: one replica is 100 gpu_milli, the finest
+ * share the device plugin's time-slicing hands out in this replay.
+ */
+export const SHARED_GPU_REPLICAS = 10;
+
+/** The extended resource GPU pods ask for (the NVIDIA device plugin's name). */
+export const GPU_RESOURCE = "nvidia.com/gpu";
+
+/**
+ * The GPU units a pod of `num_gpu` GPUs with `gpu_milli` thousandths of each asks for under a
+ * GPU-asking mode: whole GPUs (⌈gpu_milli/1000⌉ when num_gpu is 0), or time-sliced replicas,
+ * ⌈gpu_milli·R/1000⌉ for each GPU used (a gpu_milli of 0 with num_gpu > 0 means whole GPUs).
+ */
+export function gpuUnits(mode: "whole" | "shared", numGpu: number, gpuMilli: number): number {
+  const gpus = numGpu > 0 ? Math.ceil(numGpu) : Math.ceil(gpuMilli / 1000);
+  if (mode === "whole") return Math.max(1, gpus);
+  const milli = gpuMilli > 0 ? Math.min(gpuMilli, 1000) : 1000;
+  const per = Math.max(1, Math.ceil((milli * SHARED_GPU_REPLICAS) / 1000));
+  return Math.max(1, numGpu > 0 ? Math.ceil(numGpu) : 1) * per;
+}
+
 export type OpenbOptions = {
   /** What to do with pods that ask for GPUs. */
-  gpu: "drop" | "cpu-only";
+  gpu: GpuMode;
   /** Multiplies CPU and memory requests (trace pods are sized for large GPU servers). */
   scale: number;
   name: string;
@@ -164,6 +196,11 @@ export function importOpenb(
         milli: vals.gpu_milli ?? 0,
         models: spec === "" || spec.toLowerCase() === "nan" ? [] : spec.split("|"),
       };
+      if (o.gpu === "whole" || o.gpu === "shared") {
+        pod.extended = {
+          [GPU_RESOURCE]: gpuUnits(o.gpu, vals.num_gpu ?? 0, vals.gpu_milli ?? 0),
+        };
+      }
     }
     if (vals.scheduled_time !== undefined) {
       pod.recordedBind = Math.round(vals.scheduled_time * 1000);
@@ -185,7 +222,12 @@ export function importOpenb(
     `${dropped} rows dropped${why.length > 0 ? `: ${why.join(", ")}` : ""}`,
     o.gpu === "drop"
       ? `${gpuPods} GPU pods dropped`
-      : `${gpuPods} GPU pods replayed with CPU and memory only`,
+      : o.gpu === "cpu-only"
+      ? `${gpuPods} GPU pods replayed with CPU and memory only`
+      : o.gpu === "whole"
+      ? `${gpuPods} GPU pods replayed asking whole GPUs (${GPU_RESOURCE})`
+      : `${gpuPods} GPU pods replayed asking time-sliced GPU shares (${GPU_RESOURCE}, ` +
+        `${SHARED_GPU_REPLICAS} replicas per GPU)`,
     `${neverScheduled} pods were never scheduled in the recording`,
   ];
   if (o.scale !== 1) notes.push(`CPU and memory requests scaled by ${o.scale}`);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { importOpenb } from "./alibaba.ts";
+import { gpuUnits, importOpenb, SHARED_GPU_REPLICAS } from "./alibaba.ts";
 import { MiB } from "../../core/quantity.ts";
 import { parseTrace, writeTrace } from "./format.ts";
 
@@ -114,4 +114,35 @@ Deno.test("openb says how many rows it dropped and why", () => {
     ),
     r.value.notes.join("; "),
   );
+});
+
+Deno.test("openb --gpu whole asks whole GPUs: num_gpu, or a sharing pod's share rounded up", () => {
+  const r = importOpenb(CSV, { gpu: "whole" });
+  assert.ok(r.ok);
+  const ext = Object.fromEntries(r.value.pods.map((p) => [p.name, p.extended]));
+  assert.equal(ext["openb-pod-0000"], undefined, "a CPU pod asks no GPU");
+  assert.deepEqual(ext["openb-pod-0001"], { "nvidia.com/gpu": 1 }, "500 milli rounds up to 1");
+  assert.deepEqual(ext["openb-pod-0003"], { "nvidia.com/gpu": 8 });
+  assert.deepEqual(ext["openb-pod-0004"], { "nvidia.com/gpu": 1 });
+  assert.ok(r.value.notes.includes("3 GPU pods replayed asking whole GPUs (nvidia.com/gpu)"));
+});
+
+Deno.test("openb --gpu shared asks time-sliced replicas: ceil(gpu_milli x R / 1000) per GPU", () => {
+  assert.equal(SHARED_GPU_REPLICAS, 10);
+  const r = importOpenb(CSV, { gpu: "shared" });
+  assert.ok(r.ok);
+  const ext = Object.fromEntries(r.value.pods.map((p) => [p.name, p.extended]));
+  assert.deepEqual(ext["openb-pod-0001"], { "nvidia.com/gpu": 5 }, "half a GPU is 5 of 10");
+  assert.deepEqual(ext["openb-pod-0003"], { "nvidia.com/gpu": 80 }, "8 whole GPUs");
+  assert.deepEqual(ext["openb-pod-0004"], { "nvidia.com/gpu": 10 });
+  assert.equal(gpuUnits("shared", 1, 1), 1, "the smallest share is one replica");
+  assert.equal(gpuUnits("shared", 1, 101), 2);
+  assert.equal(gpuUnits("shared", 2, 0), 20, "num_gpu without gpu_milli: whole GPUs");
+  assert.equal(gpuUnits("whole", 0, 1500), 2);
+  // The recorded GPU fields stay, and the extended requests survive the JSON Lines round trip.
+  const pod1 = r.value.pods.find((p) => p.name === "openb-pod-0001")!;
+  assert.deepEqual(pod1.gpu, { count: 1, milli: 500, models: [] });
+  const back = parseTrace(writeTrace(r.value));
+  assert.ok(back.ok);
+  assert.deepEqual(back.value.pods, r.value.pods);
 });

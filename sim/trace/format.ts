@@ -7,14 +7,16 @@
  *   {"format":"proxscale-trace","version":1,"name":"default","durationMs":259200000,"source":"..."}
  *   {"t":0,"type":"podCreated","namespace":"web","name":"web-1","cpu":250,"memory":268435456,
  *    "owner":"Deployment/web","priority":0,"labels":{...},"nodeSelector":{...},
- *    "tolerations":[...],"runForMs":600000}
+ *    "tolerations":[...],"runForMs":600000,"extended":{"nvidia.com/gpu":1}}
  *   {"t":3600000,"type":"podDeleted","namespace":"web","name":"web-1"}
  *   {"t":0,"type":"nodeAdded","name":"static-1","cpu":8000,"memory":34359738368,"labels":{...}}
  *   {"t":0,"type":"nodeRemoved","name":"static-1"}
  *   {"t":0,"type":"pdb","namespace":"web","name":"web","selector":{...},"maxUnavailable":1}
  *
  * `runForMs` marks a batch pod: under the fixed-duration departure model it runs that long after
- * its simulated bind. Pods without a podDeleted line and without runForMs run to the end.
+ * its simulated bind. `extended` holds the pod's extended resource requests (GPUs as
+ * nvidia.com/gpu units) by Kubernetes resource name. Pods without a podDeleted line and
+ * without runForMs run to the end.
  * Unknown keys are ignored (forward compatible within a major version); an unknown `type` or a
  * newer `version` is an error naming the line.
  *
@@ -26,7 +28,6 @@ import { err, ok, type Result } from "../../core/result.ts";
 export const TRACE_FORMAT = "proxscale-trace";
 export const TRACE_VERSION = 1;
 
-/** One pod of a trace, with its whole life resolved: arrival, departure or run length. */
 /** GPUs a pod asked for in its recording (kept for GPU-aware replays; not scheduled on yet). */
 export type TraceGpu = {
   /** Whole GPUs requested (0 for a GPU-sharing pod's share). */
@@ -37,6 +38,7 @@ export type TraceGpu = {
   models: string[];
 };
 
+/** One pod of a trace, with its whole life resolved: arrival, departure or run length. */
 export type TracePod = {
   namespace: string;
   name: string;
@@ -57,6 +59,11 @@ export type TracePod = {
   tolerations?: Toleration[];
   requiredNodeAffinity?: NodeSelectorTerm[];
   gpu?: TraceGpu;
+  /**
+   * Extended resources the pod requests (nvidia.com/gpu and the like), counts by Kubernetes
+   * resource name: what the scheduler and the autoscalers see. Absent: none.
+   */
+  extended?: Record<string, number>;
 };
 
 /** A node the trace says exists regardless of any autoscaler (not paid for by a policy). */
@@ -148,6 +155,7 @@ type PodCreated = {
   runForMs?: number;
   recordedBindMs?: number;
   gpu?: TraceGpu;
+  extended?: Record<string, unknown>;
 };
 
 function isInt(v: unknown): v is number {
@@ -318,6 +326,20 @@ export function parseTrace(text: string): Result<Trace, TraceError> {
           }
           pod.gpu = { count: g.count, milli: g.milli, models: g.models.map(String) };
         }
+        if (p.extended !== undefined) {
+          const e = p.extended;
+          if (
+            typeof e !== "object" || e === null || Array.isArray(e) ||
+            !Object.values(e).every((v) => isInt(v) && v > 0)
+          ) {
+            return bad(
+              i + 1,
+              "extended must map resource names to positive integers",
+              "extended",
+            );
+          }
+          pod.extended = e as Record<string, number>;
+        }
         open.set(key, pod);
         pods.push(pod);
         break;
@@ -456,6 +478,7 @@ export function writeTrace(trace: Trace): string {
     if (p.runFor !== undefined) o.runForMs = p.runFor;
     if (p.recordedBind !== undefined) o.recordedBindMs = p.recordedBind;
     if (p.gpu) o.gpu = p.gpu;
+    if (p.extended) o.extended = p.extended;
     evs.push({ t: p.arrival, order: 2, key, line: JSON.stringify(o) });
     if (p.departure !== undefined) {
       evs.push({

@@ -86,3 +86,28 @@ Deno.test("trace errors name the line: header, version, type, fields", () => {
     assert.match(r.error.message, re);
   }
 });
+
+Deno.test("a pod's extended requests are written, read back, and must be positive integers", () => {
+  const t: Trace = {
+    ...TRACE,
+    pods: [{
+      namespace: "g",
+      name: "gpu",
+      arrival: 0,
+      cpu: 1,
+      memory: 1,
+      extended: { "nvidia.com/gpu": 2 },
+    }],
+    nodes: [],
+    pdbs: [],
+  };
+  const text = writeTrace(t);
+  assert.match(text, /"extended":\{"nvidia.com\/gpu":2\}/);
+  const back = parseTrace(text);
+  assert.ok(back.ok);
+  assert.deepEqual(back.value.pods[0]!.extended, { "nvidia.com/gpu": 2 });
+  const bad = parseTrace(text.replace('"nvidia.com/gpu":2', '"nvidia.com/gpu":-1'));
+  assert.ok(!bad.ok);
+  assert.equal(bad.error.line, 2);
+  assert.match(bad.error.message, /extended must map resource names to positive integers/);
+});
