@@ -171,7 +171,15 @@ export type Host = {
    * the host already holds, proxscale's in-flight ones and foreign ones alike.
    */
   devices?: HostDevices[];
+  /**
+   * Operator maintenance (absent: none). `cordon`: no new VM is placed on the host. `drain`:
+   * also, the nodes of proxscale's VMs on it are replaced through disruption (HostMaintenance).
+   */
+  maintenance?: HostMaintenance;
 };
+
+/** A host's maintenance state: cordoned (no new VMs) or draining (its nodes are replaced too). */
+export type HostMaintenance = "cordon" | "drain";
 
 /** The passthrough devices of one PCI resource mapping on one host. */
 export type HostDevices = {
@@ -471,6 +479,8 @@ export type HostConfig = {
   cpuOvercommit: number;
   memoryOvercommit: number;
   reserved: Resources;
+  /** Maintenance the operator set on the host (config field or Provider annotation). */
+  maintenance?: HostMaintenance;
 };
 
 /** Normalised Provider: one Proxmox VE cluster. */

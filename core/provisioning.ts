@@ -860,7 +860,15 @@ class Provisioner {
         if (!byMemory) known.reasons.set(fp.cpu, byMemory = new Map());
         let said = byMemory.get(fp.memory);
         if (!said) {
-          said = noHostReason(fp, known.full, known.offline, known.wrongZone);
+          said = noHostReason(
+            fp,
+            known.full,
+            known.offline,
+            known.wrongZone,
+            0,
+            undefined,
+            known.maintenance,
+          );
           byMemory.set(fp.memory, said);
           this.joined.keep(said);
         }

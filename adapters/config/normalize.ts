@@ -54,6 +54,7 @@ export function normalizeProvider(name: string, p: ProviderSpec): Provider {
       cpuOvercommit: h.cpuOvercommit,
       memoryOvercommit: h.memoryOvercommit,
       reserved: { cpu: cpuMillis(h.reserved?.cpu ?? 0), memory: bytes(h.reserved?.memory ?? 0) },
+      ...(h.maintenance !== undefined ? { maintenance: h.maintenance } : {}),
     })),
     vmidRange: p.vmidRange,
     managedTag: p.managedTag,

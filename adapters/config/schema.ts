@@ -108,6 +108,11 @@ export const hostSpec = z.strictObject({
     "guest memory allowed per byte of RAM",
   ),
   reserved: resources.optional().describe("capacity kept free for the host itself"),
+  maintenance: z.enum(["cordon", "drain"]).optional().describe(
+    "host maintenance: cordon places no new VM on the host; drain also replaces the nodes of " +
+      "proxscale's VMs on it (budgets, PDBs and do-not-disrupt respected). On a Provider " +
+      "object the annotation host-maintenance.proxscale.io/HOST overrides it",
+  ),
 });
 
 /**

@@ -5,7 +5,7 @@
  * does not show stopped or ballooned VMs), plus this process's launches in
  * flight, which PVE may not show yet.
  */
-import type { Host } from "../../core/model.ts";
+import type { Host, HostMaintenance } from "../../core/model.ts";
 import { err, ok, type Result } from "../../core/result.ts";
 import type { Machine, ProviderError } from "../../daemon/ports/provider.ts";
 import { type Ctx, persist, pveFail } from "./provider_context.ts";
@@ -27,6 +27,8 @@ export type View = {
   lists: Map<string, QemuListEntry[]>;
   quorate: boolean;
   zoneCounts: Map<string, number>;
+  /** Nodes the HA manager reports in maintenance (absent or empty: none, or unreadable). */
+  haMaintenance?: Set<string>;
 };
 
 /** The claim's VM if one exists anywhere (by name, confirmed by the description identity). */
@@ -65,7 +67,11 @@ export async function findClaimVm(
 export async function view(
   ctx: Ctx,
 ): Promise<Result<View, ProviderError>> {
-  const [nodes, status] = await Promise.all([ctx.client.nodes(), ctx.client.clusterStatus()]);
+  const [nodes, status, ha] = await Promise.all([
+    ctx.client.nodes(),
+    ctx.client.clusterStatus(),
+    ctx.client.haManagerStatus(),
+  ]);
   if (!nodes.ok) return err(pveFail("list hosts", nodes.error));
   if (nodes.value.length === 0) {
     return err(pveFail("list hosts", {
@@ -93,7 +99,14 @@ export async function view(
     const owned = l.value.filter((v) => hasTag(v.tags, ctx.provider.managedTag)).length;
     zoneCounts.set(h.zone, (zoneCounts.get(h.zone) ?? 0) + owned);
   }
-  return ok({ byName, lists, quorate, zoneCounts });
+  // HA status that cannot be read (no HA stack, no Sys.Audit) says nothing about maintenance.
+  const haMaintenance = new Set(
+    ha.ok
+      ? Object.entries(ha.value.manager_status?.node_status ?? {})
+        .filter(([, state]) => state === "maintenance").map(([node]) => node)
+      : [],
+  );
+  return ok({ byName, lists, quorate, zoneCounts, haMaintenance });
 }
 
 /** Hosts with committed resources: every VM's size (+overhead) plus this process's in-flight launches. */
@@ -129,8 +142,21 @@ export function hosts(
       memoryOvercommit: h.memoryOvercommit,
       reserved: h.reserved,
       committed,
+      ...maintenanceOf(h.maintenance, view.haMaintenance?.has(h.name) ?? false),
     };
   });
+}
+
+/**
+ * A host's maintenance: what the operator set, and drain when PVE's HA manager has the node in
+ * maintenance (it is about to be emptied for an upgrade or reboot, so its nodes are replaced).
+ */
+export function maintenanceOf(
+  configured: HostMaintenance | undefined,
+  haMaintenance: boolean,
+): { maintenance?: HostMaintenance } {
+  if (haMaintenance) return { maintenance: "drain" };
+  return configured !== undefined ? { maintenance: configured } : {};
 }
 
 /**
