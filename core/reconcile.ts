@@ -9,6 +9,7 @@
  *
  * May import: core/ only.
  */
+import { withHostMaintenance } from "./host_maintenance.ts";
 import { withLeavingPodsPending } from "./provisioning_leaving.ts";
 import type { Condition, Config, NodeClaim, Snapshot, Taint, VM } from "./model.ts";
 import { type PlannedClaim, provision, type ProvisionPlan } from "./provisioning.ts";
@@ -198,11 +199,13 @@ export function planCapacity(
 
 /** Decides one pass. Same snapshot, config and state: same plan. */
 export function reconcile(
-  snapshot: Snapshot,
+  observed: Snapshot,
   config: Config,
   state: ReconcileState = initialReconcileState(),
   jobs: JobFacts = {},
 ): ReconcilePlan {
+  // Hosts the operator cordoned or drains by configuration join what the provider saw.
+  const snapshot = withHostMaintenance(observed, config.providers);
   const now = snapshot.now;
   const s = config.settings;
   const actions: Action[] = [];

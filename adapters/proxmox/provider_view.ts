@@ -5,7 +5,7 @@
  * does not show stopped or ballooned VMs), plus this process's launches in
  * flight, which PVE may not show yet.
  */
-import type { Host, HostMaintenance } from "../../core/model.ts";
+import type { Host } from "../../core/model.ts";
 import { err, ok, type Result } from "../../core/result.ts";
 import type { Machine, ProviderError } from "../../daemon/ports/provider.ts";
 import { type Ctx, persist, pveFail } from "./provider_context.ts";
@@ -142,21 +142,11 @@ export function hosts(
       memoryOvercommit: h.memoryOvercommit,
       reserved: h.reserved,
       committed,
-      ...maintenanceOf(h.maintenance, view.haMaintenance?.has(h.name) ?? false),
+      // PVE's HA maintenance: the node is about to be emptied (upgrade, reboot), so its nodes
+      // are replaced. Maintenance set by the operator is joined by core/host_maintenance.ts.
+      ...(view.haMaintenance?.has(h.name) ? { maintenance: "drain" as const } : {}),
     };
   });
-}
-
-/**
- * A host's maintenance: what the operator set, and drain when PVE's HA manager has the node in
- * maintenance (it is about to be emptied for an upgrade or reboot, so its nodes are replaced).
- */
-export function maintenanceOf(
-  configured: HostMaintenance | undefined,
-  haMaintenance: boolean,
-): { maintenance?: HostMaintenance } {
-  if (haMaintenance) return { maintenance: "drain" };
-  return configured !== undefined ? { maintenance: configured } : {};
 }
 
 /**

@@ -248,7 +248,7 @@ Deno.test("missing volumes are listed once per storage; a storage absent on the 
   assert.equal(!e.ok && e.error.kind === "Api" && e.error.step, "list storage nfs on pve1");
 });
 
-Deno.test("a host the HA manager has in maintenance is drained; the configured maintenance of the others is kept", async () => {
+Deno.test("a host the HA manager has in maintenance is drained; configured maintenance is left to the core", async () => {
   const { ctx } = ctxFor({
     nodes: ok([online("pve1"), online("pve2"), online("pve3"), online("pve4")]),
     lists: { pve1: ok([]), pve2: ok([]), pve3: ok([]), pve4: ok([]) },
@@ -262,7 +262,7 @@ Deno.test("a host the HA manager has in maintenance is drained; the configured m
   assert.ok(v.ok);
   assert.deepEqual(
     hosts(ctx, v.value).map((h) => [h.name, h.maintenance]),
-    [["pve1", undefined], ["pve2", "drain"], ["pve3", "cordon"], ["pve4", undefined]],
+    [["pve1", undefined], ["pve2", "drain"], ["pve3", undefined], ["pve4", undefined]],
   );
   // An unreadable HA status says nothing about maintenance.
   const quiet = ctxFor({ nodes: ok([online("pve1")]), lists: { pve1: ok([]) } });
