@@ -297,6 +297,8 @@ export type NodePool = {
   startupTaints: Taint[];
   limits: { cpu?: number; memory?: number; nodes?: number; gpus?: number };
   minNodes: number;
+  /** Paused: no new node for the pool (minNodes included) and no disruption of its nodes. */
+  paused?: boolean;
   /**
    * The pool's nodes use replicated storage, so a pod pinned by a local volume may still be
    * moved by consolidation (its data follows it). Default false: such pods keep their node.

@@ -959,6 +959,7 @@ class Provisioner {
   #minNodes() {
     for (const ctx of this.pools) {
       const pool = ctx.pool;
+      if (pool.paused) continue;
       const live = this.snap.nodeClaims.filter((c) =>
         c.nodePool === pool.name && !c.deleting
       ).length + ctx.opened;

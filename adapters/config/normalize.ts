@@ -173,6 +173,7 @@ export function normalizeNodePool(name: string, p: NodePoolSpec): NodePool {
       ...(p.limits.nodes !== undefined ? { nodes: p.limits.nodes } : {}),
     },
     minNodes: p.minNodes,
+    ...(p.paused ? { paused: true } : {}),
     ...(p.storageReplicated !== undefined ? { storageReplicated: p.storageReplicated } : {}),
     scaleUp: {
       batchSize: p.scaleUp.batchSize,

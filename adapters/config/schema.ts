@@ -375,6 +375,10 @@ export const nodePoolSpec = z.strictObject({
   })
     .default({}),
   minNodes: z.int().min(0).default(0),
+  paused: z.boolean().optional().describe(
+    "a paused pool gets no new node (minNodes included) and none of its nodes is disrupted; " +
+      "launches already under way finish (proxscale pool pause|resume)",
+  ),
   storageReplicated: z.boolean().optional().describe(
     "the pool's nodes use replicated storage, so consolidation may move a pod bound to a " +
       "local volume (default false: such a pod keeps its node)",
