@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { strongerMaintenance, withHostMaintenance } from "./host_maintenance.ts";
 import { reconcile } from "./reconcile.ts";
-import { snapshotOf, testConfig, testHost, testPod } from "./testing/arbitraries.ts";
+import {
+  managedNode,
+  snapshotOf,
+  T0,
+  testConfig,
+  testHost,
+  testPod,
+} from "./testing/arbitraries.ts";
 import type { Config, HostConfig } from "./model.ts";
 
 const hostConfig = (name: string, over: Partial<HostConfig> = {}): HostConfig => ({
@@ -63,4 +70,36 @@ Deno.test("a pass launches no VM on a host cordoned by configuration", () => {
     ),
   );
   assert.deepEqual(hostsOf(all), []);
+});
+
+Deno.test("a claim on a draining host gets HostMaintenance=True once, and False when the drain ends", () => {
+  const { node, claim } = managedNode("a", "general");
+  const drain = withHosts(hostConfig("pve1", { maintenance: "drain" }), hostConfig("pve2"));
+  const snap = snapshotOf({ nodes: [node], nodeClaims: [claim] });
+  const writes = (p: ReturnType<typeof reconcile>) =>
+    p.actions.flatMap((a) =>
+      a.kind === "UpdateClaimStatus"
+        ? a.conditions.filter((c) => c.type === "HostMaintenance").map((c) => [a.claim, c.status])
+        : []
+    );
+  const first = reconcile(snap, drain);
+  assert.deepEqual(writes(first), [["a-claim", "True"]]);
+  const marked = {
+    ...claim,
+    conditions: [
+      ...claim.conditions,
+      {
+        type: "HostMaintenance" as const,
+        status: "True" as const,
+        reason: "HostMaintenance",
+        message: "",
+        lastTransitionTime: T0,
+      },
+    ],
+  };
+  const again = snapshotOf({ nodes: [node], nodeClaims: [marked] });
+  assert.deepEqual(writes(reconcile(again, drain)), [], "written once");
+  const over = reconcile(again, withHosts(hostConfig("pve1"), hostConfig("pve2")));
+  assert.deepEqual(writes(over), [["a-claim", "False"]]);
+  assert.deepEqual(writes(reconcile(snap, withHosts(hostConfig("pve1"), hostConfig("pve2")))), []);
 });

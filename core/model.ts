@@ -221,7 +221,8 @@ export type ConditionStatus = "True" | "False" | "Unknown";
 
 /**
  * The condition types proxscale writes and reads: on a NodeClaim the lifecycle's four
- * (Launched, Registered, Initialized, Ready, in that order), Drifted and InstanceTerminating; on
+ * (Launched, Registered, Initialized, Ready, in that order), Drifted, InstanceTerminating and
+ * HostMaintenance; on
  * a NodePool LaunchFailing. A closed set: a condition of another type read from the API server
  * (written by someone else, or by a newer proxscale) is left out of the model when it is read,
  * and stays on the object untouched, since status writes merge into the stored list by type.
@@ -234,6 +235,7 @@ export const CONDITION_TYPES = [
   "Drifted",
   "InstanceTerminating",
   "LaunchFailing",
+  "HostMaintenance",
 ] as const;
 
 /** A condition type of the closed set CONDITION_TYPES. */

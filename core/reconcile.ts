@@ -10,6 +10,7 @@
  * May import: core/ only.
  */
 import { withHostMaintenance } from "./host_maintenance.ts";
+import { hostMaintenanceConditions } from "./host_maintenance_conditions.ts";
 import { withLeavingPodsPending } from "./provisioning_leaving.ts";
 import type { Condition, Config, NodeClaim, Snapshot, Taint, VM } from "./model.ts";
 import { type PlannedClaim, provision, type ProvisionPlan } from "./provisioning.ts";
@@ -422,6 +423,15 @@ export function reconcile(
     });
   }
   next.disruption = d.state;
+  for (const w of hostMaintenanceConditions(snapshot)) {
+    if (gone.has(w.claim)) continue;
+    actions.push({
+      kind: "UpdateClaimStatus",
+      claim: w.claim,
+      conditions: [w.condition],
+      reason: w.reason,
+    });
+  }
   for (const cmd of cap.commands) {
     actions.push({ kind: "Disrupt", command: cmd, reason: cmd.reason });
   }
