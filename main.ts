@@ -76,6 +76,12 @@ export const COMMANDS: Record<CommandName, Entry> = {
   resume: {
     load: async () => (await import("./cli/pause.ts")).resumeCommand,
   },
+  host: {
+    load: async () => (await import("./cli/host.ts")).hostCommand,
+  },
+  pool: {
+    load: async () => (await import("./cli/pool.ts")).poolCommand,
+  },
 };
 
 /** `proxscale --help`: every command with its summary. */

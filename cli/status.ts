@@ -31,6 +31,7 @@ import {
 import { emptyCounts } from "../daemon/ports/queue.ts";
 import { MAINTENANCE_CONFIGMAP, pausedAnnotation } from "../daemon/maintenance.ts";
 import { tokenHeaders } from "./http_token.ts";
+import { hostStatuses } from "../daemon/host_status.ts";
 
 const USAGE =
   "proxscale status [--url http://HOST:PORT] [--token-file FILE] [--kubeconfig FILE] [--namespace NS] [--json] [--decisions N]";
@@ -102,6 +103,7 @@ export async function clusterStatus(
       leader: false,
       maintenance: { paused, local: false, cluster: paused },
       pools: poolStatuses(config.value, claims),
+      hosts: hostStatuses(config.value, claims, [], []),
       ...(ipPoolStatuses(config.value, claims).length > 0
         ? { ipPools: ipPoolStatuses(config.value, claims) }
         : {}),

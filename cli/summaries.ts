@@ -25,6 +25,8 @@ export const COMMAND_SUMMARIES = {
     "check PVE reachability and token rights, templates, storages, VMIDs and Kubernetes RBAC",
   pause: "maintenance mode: proxscale decides and reports but does not act",
   resume: "leave maintenance mode",
+  host: "Proxmox host maintenance: list, cordon, uncordon, drain (--wait) a host",
+  pool: "NodePool commands: list, scale-min, pause, resume a pool",
 } as const;
 
 /** The name of a subcommand. */

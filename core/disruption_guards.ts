@@ -27,6 +27,7 @@ export class DisruptionGuards {
     const per = new Map<NodePool, number>();
     for (const c of cands) per.set(c.pool, (per.get(c.pool) ?? 0) + 1);
     for (const [pool, k] of per) {
+      if (pool.paused) return reason("Paused", `NodePool '${pool.name}' is paused`);
       const counts = poolCounts(this.#world, pool.name);
       const planned = this.deleted.get(pool.name) ?? 0;
       const max = pool.scaleDown.maxConcurrent;

@@ -6,9 +6,10 @@ import { GiB } from "./quantity.ts";
 import { managedNode, snapshotOf, T0, testConfig, testPod } from "./testing/arbitraries.ts";
 import { generalPool } from "./testing/disruption_fixture.ts";
 
-Deno.test("the methods run in Karpenter's order: emptiness, drift, expiration, multi-node, single-node", () => {
+Deno.test("the methods run in Karpenter's order with host maintenance first among the forced ones: emptiness, host maintenance, drift, expiration, multi-node, single-node", () => {
   assert.deepEqual(DISRUPTION_METHODS.map((m) => m.name), [
     "Emptiness",
+    "HostMaintenance",
     "Drift",
     "Expiration",
     "MultiNodeConsolidation",
@@ -19,6 +20,7 @@ Deno.test("the methods run in Karpenter's order: emptiness, drift, expiration, m
 Deno.test("each method spends its own budget reason; drift and expiration are the eventual ones", () => {
   assert.deepEqual(DISRUPTION_METHODS.map((m) => [m.name, m.reason, m.class]), [
     ["Emptiness", "Empty", "Graceful"],
+    ["HostMaintenance", "Drifted", "Graceful"],
     ["Drift", "Drifted", "Eventual"],
     ["Expiration", "Expired", "Eventual"],
     ["MultiNodeConsolidation", "Underutilized", "Graceful"],

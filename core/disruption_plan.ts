@@ -14,6 +14,7 @@ import type { BudgetReason } from "./disruption_budgets.ts";
 export type DisruptionMethodName =
   | "Emptiness"
   | "Drift"
+  | "HostMaintenance"
   | "Expiration"
   | "MultiNodeConsolidation"
   | "SingleNodeConsolidation";

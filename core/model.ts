@@ -171,7 +171,15 @@ export type Host = {
    * the host already holds, proxscale's in-flight ones and foreign ones alike.
    */
   devices?: HostDevices[];
+  /**
+   * Operator maintenance (absent: none). `cordon`: no new VM is placed on the host. `drain`:
+   * also, the nodes of proxscale's VMs on it are replaced through disruption (HostMaintenance).
+   */
+  maintenance?: HostMaintenance;
 };
+
+/** A host's maintenance state: cordoned (no new VMs) or draining (its nodes are replaced too). */
+export type HostMaintenance = "cordon" | "drain";
 
 /** The passthrough devices of one PCI resource mapping on one host. */
 export type HostDevices = {
@@ -213,7 +221,8 @@ export type ConditionStatus = "True" | "False" | "Unknown";
 
 /**
  * The condition types proxscale writes and reads: on a NodeClaim the lifecycle's four
- * (Launched, Registered, Initialized, Ready, in that order), Drifted and InstanceTerminating; on
+ * (Launched, Registered, Initialized, Ready, in that order), Drifted, InstanceTerminating and
+ * HostMaintenance; on
  * a NodePool LaunchFailing. A closed set: a condition of another type read from the API server
  * (written by someone else, or by a newer proxscale) is left out of the model when it is read,
  * and stays on the object untouched, since status writes merge into the stored list by type.
@@ -226,6 +235,7 @@ export const CONDITION_TYPES = [
   "Drifted",
   "InstanceTerminating",
   "LaunchFailing",
+  "HostMaintenance",
 ] as const;
 
 /** A condition type of the closed set CONDITION_TYPES. */
@@ -289,6 +299,8 @@ export type NodePool = {
   startupTaints: Taint[];
   limits: { cpu?: number; memory?: number; nodes?: number; gpus?: number };
   minNodes: number;
+  /** Paused: no new node for the pool (minNodes included) and no disruption of its nodes. */
+  paused?: boolean;
   /**
    * The pool's nodes use replicated storage, so a pod pinned by a local volume may still be
    * moved by consolidation (its data follows it). Default false: such pods keep their node.
@@ -472,6 +484,8 @@ export type HostConfig = {
   cpuOvercommit: number;
   memoryOvercommit: number;
   reserved: Resources;
+  /** Maintenance the operator set on the host (config field or Provider annotation). */
+  maintenance?: HostMaintenance;
 };
 
 /** Normalised Provider: one Proxmox VE cluster. */

@@ -56,9 +56,14 @@ export function chooseHost(input: PlacementInput): Result<Host, Reason> {
   let wrongZone = 0;
   let full = 0;
   let noDevices = 0;
+  let maintenance = 0;
   for (const h of input.hosts) {
     if (!h.online) {
       offline++;
+      continue;
+    }
+    if (h.maintenance !== undefined) {
+      maintenance++;
       continue;
     }
     if (input.zones && !input.zones.has(h.zone)) {
@@ -89,12 +94,14 @@ export function chooseHost(input: PlacementInput): Result<Host, Reason> {
     }
   }
   if (best) return ok(best);
-  return err(noHostReason(footprint, full, offline, wrongZone, noDevices, input.gpus));
+  return err(
+    noHostReason(footprint, full, offline, wrongZone, noDevices, input.gpus, maintenance),
+  );
 }
 
 /**
- * Why no host can take a VM of this footprint: how many hosts lacked room, were offline, or
- * were outside the allowed zones.
+ * Why no host can take a VM of this footprint: how many hosts lacked room, were offline, were
+ * cordoned or draining for maintenance, or were outside the allowed zones.
  */
 export function noHostReason(
   footprint: Footprint,
@@ -103,6 +110,7 @@ export function noHostReason(
   wrongZone: number,
   noDevices = 0,
   gpus?: ShapeGpus,
+  maintenance = 0,
 ): Reason {
   const parts = [];
   if (full) {
@@ -111,6 +119,7 @@ export function noHostReason(
     );
   }
   if (offline) parts.push(`${offline} offline`);
+  if (maintenance) parts.push(`${maintenance} cordoned for maintenance`);
   if (wrongZone) parts.push(`${wrongZone} outside the allowed zones`);
   if (noDevices && gpus) parts.push(`${noDevices} without ${describeAsk(gpus)} free`);
   return reason(

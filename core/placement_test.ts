@@ -3,6 +3,7 @@ import fc from "fast-check";
 import type { Host, PlacementStrategy, Resources } from "./model.ts";
 import { chooseHost, hostFree, hostLimit, type PlacementInput } from "./placement.ts";
 import { GiB } from "./quantity.ts";
+import { testHost } from "./testing/arbitraries.ts";
 
 const RUNS = 1000;
 
@@ -223,4 +224,20 @@ Deno.test("a host whose inventory figures are not numbers counts as full", () =>
     strategy: "leastAllocated",
   });
   assert.equal(r.ok, false);
+});
+
+Deno.test("placement skips cordoned and draining hosts and counts them in the no-host reason", () => {
+  const hosts = [
+    testHost("pve1", "zone-a", { maintenance: "cordon" }),
+    testHost("pve2", "zone-a", { maintenance: "drain" }),
+    testHost("pve3", "zone-a"),
+  ];
+  const fp = { cpu: 2000, memory: 4 * GiB };
+  const picked = chooseHost({ hosts, footprint: fp, strategy: "leastAllocated" });
+  assert.ok(picked.ok);
+  assert.equal(picked.value.name, "pve3");
+  const none = chooseHost({ hosts: hosts.slice(0, 2), footprint: fp, strategy: "leastAllocated" });
+  assert.ok(!none.ok);
+  assert.equal(none.error.code, "HostCapacityExhausted");
+  assert.match(none.error.message, /2 cordoned for maintenance/);
 });

@@ -860,7 +860,15 @@ class Provisioner {
         if (!byMemory) known.reasons.set(fp.cpu, byMemory = new Map());
         let said = byMemory.get(fp.memory);
         if (!said) {
-          said = noHostReason(fp, known.full, known.offline, known.wrongZone);
+          said = noHostReason(
+            fp,
+            known.full,
+            known.offline,
+            known.wrongZone,
+            0,
+            undefined,
+            known.maintenance,
+          );
           byMemory.set(fp.memory, said);
           this.joined.keep(said);
         }
@@ -951,6 +959,7 @@ class Provisioner {
   #minNodes() {
     for (const ctx of this.pools) {
       const pool = ctx.pool;
+      if (pool.paused) continue;
       const live = this.snap.nodeClaims.filter((c) =>
         c.nodePool === pool.name && !c.deleting
       ).length + ctx.opened;

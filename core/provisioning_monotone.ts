@@ -37,6 +37,8 @@ export type HostsFull = {
   full: number;
   offline: number;
   wrongZone: number;
+  /** Online hosts cordoned or draining for maintenance (absent: none). */
+  maintenance?: number;
   /** The reason already written per footprint cpu and memory (the same words every time). */
   reasons: Map<number, Map<number, Reason>>;
 };
@@ -55,11 +57,22 @@ export function hostsFullFor(
 ): HostsFull {
   let offline = 0;
   let wrongZone = 0;
+  let maintenance = 0;
   for (const h of hosts) {
     if (!h.online) offline++;
+    else if (h.maintenance !== undefined) maintenance++;
     else if (!zones.includes(h.zone)) wrongZone++;
   }
-  const full = hosts.length - offline - wrongZone;
+  const full = hosts.length - offline - wrongZone - maintenance;
   const reasons = new Map<number, Map<number, Reason>>();
-  return { zones: key, cpu: fp.cpu, memory: fp.memory, full, offline, wrongZone, reasons };
+  return {
+    zones: key,
+    cpu: fp.cpu,
+    memory: fp.memory,
+    full,
+    offline,
+    wrongZone,
+    reasons,
+    ...(maintenance ? { maintenance } : {}),
+  };
 }

@@ -229,6 +229,7 @@ export function buildPoolContexts(snap: Snapshot, config: Config): PoolCtx[] {
     }
     const problem = poolRequirementProblem(pool, template, []);
     if (problem) ctx.broken = reason("NoCompatiblePool", `pool '${pool.name}': ${problem}`);
+    if (pool.paused) ctx.broken ??= reason("Paused", `NodePool '${pool.name}' is paused`);
     for (const ds of snap.daemonSets ?? []) {
       if (untoleratedTaint(ctx.taints, ds.tolerations)) continue;
       if (!daemonSetRunsOn(ctx, ds)) continue;

@@ -69,6 +69,7 @@ export const REASON_SEVERITY = {
   NodePoolRemoved: "Normal",
   InsufficientSavings: "Normal",
   VolumePinned: "Normal",
+  HostMaintenance: "Normal",
   // drift and orphans
   OrphanVM: "Warning",
   OrphanNode: "Warning",

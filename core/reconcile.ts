@@ -9,6 +9,8 @@
  *
  * May import: core/ only.
  */
+import { withHostMaintenance } from "./host_maintenance.ts";
+import { hostMaintenanceConditions } from "./host_maintenance_conditions.ts";
 import { withLeavingPodsPending } from "./provisioning_leaving.ts";
 import type { Condition, Config, NodeClaim, Snapshot, Taint, VM } from "./model.ts";
 import { type PlannedClaim, provision, type ProvisionPlan } from "./provisioning.ts";
@@ -198,11 +200,13 @@ export function planCapacity(
 
 /** Decides one pass. Same snapshot, config and state: same plan. */
 export function reconcile(
-  snapshot: Snapshot,
+  observed: Snapshot,
   config: Config,
   state: ReconcileState = initialReconcileState(),
   jobs: JobFacts = {},
 ): ReconcilePlan {
+  // Hosts the operator cordoned or drains by configuration join what the provider saw.
+  const snapshot = withHostMaintenance(observed, config.providers);
   const now = snapshot.now;
   const s = config.settings;
   const actions: Action[] = [];
@@ -419,6 +423,15 @@ export function reconcile(
     });
   }
   next.disruption = d.state;
+  for (const w of hostMaintenanceConditions(snapshot)) {
+    if (gone.has(w.claim)) continue;
+    actions.push({
+      kind: "UpdateClaimStatus",
+      claim: w.claim,
+      conditions: [w.condition],
+      reason: w.reason,
+    });
+  }
   for (const cmd of cap.commands) {
     actions.push({ kind: "Disrupt", command: cmd, reason: cmd.reason });
   }

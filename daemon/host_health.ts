@@ -7,7 +7,7 @@
  *
  * May import: core/, adapters/, daemon/.
  */
-import type { Host } from "../core/model.ts";
+import type { Host, HostMaintenance } from "../core/model.ts";
 import { type Reason, reason } from "../core/reason.ts";
 import type { DecisionReport } from "./context.ts";
 
@@ -20,9 +20,13 @@ export type HostHealthSinks = {
 /** One host that cannot be read now, and why. */
 export type HostDown = { provider: string; host: string; since: number; reason: Reason };
 
+/** A host the provider itself reports in maintenance (PVE's HA node maintenance). */
+export type HostInMaintenance = { provider: string; host: string; maintenance: HostMaintenance };
+
 /** Remembers which hosts were down last pass; reports the changes. */
 export class HostHealth {
   #down = new Map<string, HostDown>();
+  #maintenance: HostInMaintenance[] = [];
   readonly #sinks: HostHealthSinks;
 
   constructor(sinks: HostHealthSinks) {
@@ -39,6 +43,9 @@ export class HostHealth {
     configured: readonly { provider: string; host: string }[],
     now: number,
   ): Promise<void> {
+    this.#maintenance = hosts.flatMap((h) =>
+      h.maintenance ? [{ provider: h.provider, host: h.name, maintenance: h.maintenance }] : []
+    );
     const next = new Map<string, HostDown>();
     const seen = new Map(hosts.map((h) => [`${h.provider}/${h.name}`, h]));
     for (const { provider, host } of configured) {
@@ -74,6 +81,11 @@ export class HostHealth {
       await this.#sinks.event(d.provider, back);
     }
     this.#down = next;
+  }
+
+  /** Hosts the provider reported in maintenance on the last pass (not the configured ones). */
+  maintenance(): HostInMaintenance[] {
+    return [...this.#maintenance];
   }
 
   /** Hosts down as of the last pass. */

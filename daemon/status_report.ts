@@ -15,7 +15,8 @@ import type { Reason } from "../core/reason.ts";
 import { emptyCounts, type JobCounts, type JobInfo, type JobQueue } from "./ports/queue.ts";
 import type { DecisionReport } from "./context.ts";
 import type { MaintenanceState } from "./maintenance.ts";
-import type { HostDown } from "./host_health.ts";
+import type { HostDown, HostInMaintenance } from "./host_health.ts";
+import { type HostStatus, hostStatuses } from "./host_status.ts";
 
 /** One pool's usage vs its limits. cpu in millicores, memory in bytes (host memory). */
 export type PoolStatus = {
@@ -26,6 +27,8 @@ export type PoolStatus = {
   usage: { cpu: number; memory: number; nodes: number };
   limits: { cpu?: number; memory?: number; nodes?: number };
   minNodes: number;
+  /** The pool is paused (spec.paused): no new node, no disruption. */
+  paused?: boolean;
 };
 
 /** A NodeClaim as status shows it. */
@@ -65,6 +68,8 @@ export type StatusReport = {
   loop?: { passes: number; lastPassAt: number };
   /** Proxmox hosts that could not be read on the last pass, with why and since when. */
   hostsDown?: HostDown[];
+  /** Every configured Proxmox host: maintenance, reachability, NodeClaims on it. */
+  hosts?: HostStatus[];
   config?: ReloadState;
   pools: PoolStatus[];
   /** Static address pools: addresses held by claims, used by other VMs, free (when any pool). */
@@ -103,6 +108,8 @@ export type StatusSource = {
   maintenance: () => MaintenanceState;
   loop?: () => { passes: number; lastPassAt: number };
   hostsDown?: () => HostDown[];
+  /** Hosts the provider reported in maintenance on the last pass (PVE HA maintenance). */
+  hostsInMaintenance?: () => HostInMaintenance[];
   reload?: () => ReloadState | undefined;
   now?: () => number;
   /** Static addresses a Provider's VMs use, as last read (IP pool usage). */
@@ -119,6 +126,7 @@ export function poolStatuses(config: Config, claims: readonly NodeClaim[]): Pool
     usage: poolUsage(p, claims, templates),
     limits: { ...p.limits },
     minNodes: p.minNodes,
+    ...(p.paused ? { paused: true } : {}),
   }));
 }
 
@@ -171,6 +179,12 @@ export async function buildStatus(src: StatusSource): Promise<StatusReport> {
     maintenance: src.maintenance(),
     ...(src.loop ? { loop: src.loop() } : {}),
     ...(src.hostsDown ? { hostsDown: src.hostsDown() } : {}),
+    hosts: hostStatuses(
+      src.config(),
+      claims,
+      src.hostsInMaintenance?.() ?? [],
+      src.hostsDown?.() ?? [],
+    ),
     ...(reload ? { config: reload } : {}),
     pools: poolStatuses(src.config(), claims),
     ...(ipPools.length > 0 ? { ipPools } : {}),
@@ -210,7 +224,11 @@ export type StatusDaemon = {
     providers?: ReadonlyMap<string, { knownVmAddresses?(): readonly string[] }>;
   };
   informers: { nodeClaims: { list(): NodeClaim[] } };
-  loop: { passes: number; lastPassAt: number; hostHealth: { down(): HostDown[] } };
+  loop: {
+    passes: number;
+    lastPassAt: number;
+    hostHealth: { down(): HostDown[]; maintenance?(): HostInMaintenance[] };
+  };
   isLeader(): boolean;
 };
 
@@ -233,6 +251,7 @@ export function daemonStatusSource(
     maintenance: () => parts.maintenance.state(),
     loop: () => ({ passes: daemon.loop.passes, lastPassAt: daemon.loop.lastPassAt }),
     hostsDown: () => daemon.loop.hostHealth.down(),
+    hostsInMaintenance: () => daemon.loop.hostHealth.maintenance?.() ?? [],
     vmAddresses: (p) => daemon.ctx.providers?.get(p)?.knownVmAddresses?.() ?? [],
     ...(parts.reload ? { reload: parts.reload } : {}),
     ...(parts.now ? { now: parts.now } : {}),

@@ -13,6 +13,7 @@ import { err, ok, type Result } from "../../core/result.ts";
 import { configFile, type ConfigFileInput } from "./schema.ts";
 import { crossCheck, pathText } from "./load.ts";
 import { normalize } from "./normalize.ts";
+import { applyHostMaintenance } from "./host_maintenance_annotation.ts";
 
 /** The API version every proxscale configuration object carries. */
 export const CONFIG_API_VERSION = "proxscale.io/v1alpha1";
@@ -42,7 +43,7 @@ const KIND_OF: Record<string, string> = {
 type Obj = {
   apiVersion?: unknown;
   kind?: unknown;
-  metadata?: { name?: unknown; namespace?: unknown };
+  metadata?: { name?: unknown; namespace?: unknown; annotations?: Record<string, unknown> };
   spec?: unknown;
   data?: Record<string, unknown>;
 };
@@ -102,6 +103,14 @@ export function configFromObjects(objects: unknown[]): Result<Config, CrdProblem
       continue;
     }
     labels[list]!.push(label);
+    if (o.kind === "Provider") {
+      const applied = applyHostMaintenance(o.spec, o.metadata?.annotations);
+      for (const p of applied.problems) {
+        problems.push({ object: label, path: `metadata.annotations.${p.key}`, message: p.message });
+      }
+      file[list].push({ name, spec: applied.spec });
+      continue;
+    }
     file[list].push({ name, spec: o.spec });
   }
   if (problems.length) return err(problems);

@@ -79,6 +79,7 @@ export function normalizeProvider(name: string, p: ProviderSpec): Provider {
       cpuOvercommit: h.cpuOvercommit,
       memoryOvercommit: h.memoryOvercommit,
       reserved: { cpu: cpuMillis(h.reserved?.cpu ?? 0), memory: bytes(h.reserved?.memory ?? 0) },
+      ...(h.maintenance !== undefined ? { maintenance: h.maintenance } : {}),
     })),
     vmidRange: p.vmidRange,
     managedTag: p.managedTag,
@@ -202,6 +203,7 @@ export function normalizeNodePool(name: string, p: NodePoolSpec): NodePool {
       ...(p.limits.gpus !== undefined ? { gpus: p.limits.gpus } : {}),
     },
     minNodes: p.minNodes,
+    ...(p.paused ? { paused: true } : {}),
     ...(p.storageReplicated !== undefined ? { storageReplicated: p.storageReplicated } : {}),
     scaleUp: {
       batchSize: p.scaleUp.batchSize,

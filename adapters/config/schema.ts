@@ -108,6 +108,11 @@ export const hostSpec = z.strictObject({
     "guest memory allowed per byte of RAM",
   ),
   reserved: resources.optional().describe("capacity kept free for the host itself"),
+  maintenance: z.enum(["cordon", "drain"]).optional().describe(
+    "host maintenance: cordon places no new VM on the host; drain also replaces the nodes of " +
+      "proxscale's VMs on it (budgets, PDBs and do-not-disrupt respected). On a Provider " +
+      "object the annotation host-maintenance.proxscale.io/HOST overrides it",
+  ),
 });
 
 /**
@@ -420,6 +425,10 @@ export const nodePoolSpec = z.strictObject({
   })
     .default({}),
   minNodes: z.int().min(0).default(0),
+  paused: z.boolean().optional().describe(
+    "a paused pool gets no new node (minNodes included) and none of its nodes is disrupted; " +
+      "launches already under way finish (proxscale pool pause|resume)",
+  ),
   storageReplicated: z.boolean().optional().describe(
     "the pool's nodes use replicated storage, so consolidation may move a pod bound to a " +
       "local volume (default false: such a pod keeps its node)",

@@ -212,6 +212,11 @@ export class PveClient {
     return this.call(S.clusterStatus, "GET", "/cluster/status");
   }
 
+  /** The HA manager's status: which nodes are in HA maintenance (Sys.Audit on /). */
+  haManagerStatus() {
+    return this.call(S.haManagerStatus, "GET", "/cluster/ha/status/manager_status");
+  }
+
   /** Lowest free VMID, or (with `vmid`) whether that id is free: 400 alreadyExists if taken. */
   nextid(vmid?: number) {
     return this.call(S.vmidString, "GET", "/cluster/nextid", { vmid });

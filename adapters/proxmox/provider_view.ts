@@ -30,6 +30,8 @@ export type View = {
   zoneCounts: Map<string, number>;
   /** PCI passthrough facts per host, read only when asked for (some template has GPUs). */
   pci?: Map<string, HostPciFacts>;
+  /** Nodes the HA manager reports in maintenance (absent or empty: none, or unreadable). */
+  haMaintenance?: Set<string>;
 };
 
 /** The claim's VM if one exists anywhere (by name, confirmed by the description identity). */
@@ -69,7 +71,11 @@ export async function view(
   ctx: Ctx,
   opts: { devices?: boolean } = {},
 ): Promise<Result<View, ProviderError>> {
-  const [nodes, status] = await Promise.all([ctx.client.nodes(), ctx.client.clusterStatus()]);
+  const [nodes, status, ha] = await Promise.all([
+    ctx.client.nodes(),
+    ctx.client.clusterStatus(),
+    ctx.client.haManagerStatus(),
+  ]);
   if (!nodes.ok) return err(pveFail("list hosts", nodes.error));
   if (nodes.value.length === 0) {
     return err(pveFail("list hosts", {
@@ -97,11 +103,25 @@ export async function view(
     const owned = l.value.filter((v) => hasTag(v.tags, ctx.provider.managedTag)).length;
     zoneCounts.set(h.zone, (zoneCounts.get(h.zone) ?? 0) + owned);
   }
-  if (!opts.devices) return ok({ byName, lists, quorate, zoneCounts });
+  // HA status that cannot be read (no HA stack, no Sys.Audit) says nothing about maintenance.
+  const haMaintenance = new Set(
+    ha.ok
+      ? Object.entries(ha.value.manager_status?.node_status ?? {})
+        .filter(([, state]) => state === "maintenance").map(([node]) => node)
+      : [],
+  );
+  if (!opts.devices) return ok({ byName, lists, quorate, zoneCounts, haMaintenance });
   // Unreadable mappings leave every host without devices this pass (GPU pods wait, CPU ones
   // are unaffected) rather than failing the whole inventory.
   const pci = await readPciFacts(ctx, lists);
-  return ok({ byName, lists, quorate, zoneCounts, pci: pci.ok ? pci.value : new Map() });
+  return ok({
+    byName,
+    lists,
+    quorate,
+    zoneCounts,
+    haMaintenance,
+    pci: pci.ok ? pci.value : new Map(),
+  });
 }
 
 /** Hosts with committed resources: every VM's size (+overhead) plus this process's in-flight launches. */
@@ -139,6 +159,9 @@ export function hosts(
       memoryOvercommit: h.memoryOvercommit,
       reserved: h.reserved,
       committed,
+      // PVE's HA maintenance: the node is about to be emptied (upgrade, reboot), so its nodes
+      // are replaced. Maintenance set by the operator is joined by core/host_maintenance.ts.
+      ...(view.haMaintenance?.has(h.name) ? { maintenance: "drain" as const } : {}),
     };
   });
 }

@@ -42,6 +42,8 @@ type World = {
   tripped?: string[];
   configs?: Record<number, Result<VmConfig, PveError>>;
   storage?: Record<string, Result<{ volid: string }[], PveError>>;
+  /** HA manager node status (absent: the endpoint fails, as without Sys.Audit). */
+  ha?: Record<string, string>;
 };
 
 function ctxFor(w: World, now = 1_000): { ctx: Ctx; calls: string[] } {
@@ -50,6 +52,12 @@ function ctxFor(w: World, now = 1_000): { ctx: Ctx; calls: string[] } {
     nodes: () => (calls.push("nodes"), Promise.resolve(w.nodes)),
     clusterStatus: () =>
       Promise.resolve(ok(w.quorate === undefined ? [] : [{ type: "cluster", quorate: w.quorate }])),
+    haManagerStatus: () =>
+      Promise.resolve(
+        w.ha === undefined
+          ? err(fail("permission"))
+          : ok({ manager_status: { node_status: w.ha } }),
+      ),
     qemuList: (
       n: string,
     ) => (calls.push(`list ${n}`), Promise.resolve(w.lists[n] ?? err(fail("nodeUnreachable")))),
@@ -238,4 +246,27 @@ Deno.test("missing volumes are listed once per storage; a storage absent on the 
   assert.deepEqual(calls, ["storage pve1 local", "storage pve1 gone"]);
   const e = await missingVolumes(ctx, "pve1", ["nfs:iso/c.iso"]);
   assert.equal(!e.ok && e.error.kind === "Api" && e.error.step, "list storage nfs on pve1");
+});
+
+Deno.test("a host the HA manager has in maintenance is drained; configured maintenance is left to the core", async () => {
+  const { ctx } = ctxFor({
+    nodes: ok([online("pve1"), online("pve2"), online("pve3"), online("pve4")]),
+    lists: { pve1: ok([]), pve2: ok([]), pve3: ok([]), pve4: ok([]) },
+    ha: { pve1: "online", pve2: "maintenance", pve3: "online", pve4: "online" },
+  });
+  ctx.provider = {
+    ...provider,
+    hosts: provider.hosts.map((h) => h.name === "pve3" ? { ...h, maintenance: "cordon" } : h),
+  };
+  const v = await view(ctx);
+  assert.ok(v.ok);
+  assert.deepEqual(
+    hosts(ctx, v.value).map((h) => [h.name, h.maintenance]),
+    [["pve1", undefined], ["pve2", "drain"], ["pve3", undefined], ["pve4", undefined]],
+  );
+  // An unreadable HA status says nothing about maintenance.
+  const quiet = ctxFor({ nodes: ok([online("pve1")]), lists: { pve1: ok([]) } });
+  const q = await view(quiet.ctx);
+  assert.ok(q.ok);
+  assert.equal(hosts(quiet.ctx, q.value)[0]!.maintenance, undefined);
 });

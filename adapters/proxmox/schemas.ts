@@ -39,6 +39,18 @@ export const clusterStatusEntry = z.looseObject({
 });
 export const clusterStatus = z.array(clusterStatusEntry);
 
+/**
+ * GET /cluster/ha/status/manager_status: the HA manager's own state. `node_status` maps each
+ * node to online, maintenance (ha-manager crm-command node-maintenance enable), unknown, fence
+ * or gone; a cluster that never used HA answers without `manager_status` or with it empty.
+ */
+export const haManagerStatus = z.looseObject({
+  manager_status: z.looseObject({
+    node_status: z.record(z.string(), z.string()).optional(),
+  }).optional(),
+});
+export type HaManagerStatus = z.infer<typeof haManagerStatus>;
+
 export const resourceVm = z.looseObject({
   type: z.enum(["qemu", "lxc"]),
   vmid: intLike,

@@ -31,6 +31,33 @@ export function clusterStatusView(st: ModelState): Record<string, unknown>[] {
   ];
 }
 
+/**
+ * `GET /cluster/ha/status/manager_status`: the CRM's view. Every node is `online` (or
+ * `unknown` while unreachable) unless it was put into maintenance, which shows as
+ * `maintenance`; the quorum entry names the node that answered.
+ */
+export function haManagerStatusView(st: ModelState, now: number): Record<string, unknown> {
+  const hosts = [...st.hosts.values()];
+  const nodeStatus: Record<string, string> = {};
+  for (const h of hosts) {
+    nodeStatus[h.name] = st.haMaintenance.has(h.name)
+      ? "maintenance"
+      : h.online
+      ? "online"
+      : "unknown";
+  }
+  const master = hosts.find((h) => h.online)?.name ?? hosts[0]?.name ?? "";
+  return {
+    manager_status: {
+      master_node: master,
+      node_status: nodeStatus,
+      service_status: {},
+      timestamp: Math.floor(now / 1000),
+    },
+    quorum: { node: master, quorate: st.quorate ? "1" : "0" },
+  };
+}
+
 /** `GET /cluster/nextid[?vmid=N]`: the lowest free VMID as a string; nothing is reserved. */
 export function nextidView(st: ModelState, vmid?: string): Outcome<string> {
   if (vmid !== undefined) {

@@ -33,6 +33,7 @@ import { qemuListItem, resourceVm, StatsCache, vmCurrent } from "./inventory.ts"
 import { createPool, deletePool, listPools, updatePool } from "./pools.ts";
 import {
   clusterStatusView,
+  haManagerStatusView,
   nextidView,
   nodeStatusView,
   nodesView,
@@ -215,6 +216,15 @@ export class PveModel {
     this.st.quorate = quorate;
   }
 
+  /**
+   * `ha-manager crm-command node-maintenance enable|disable NODE`: the HA manager reports the
+   * node in maintenance (or online again).
+   */
+  setHaMaintenance(node: string, on: boolean): void {
+    if (on) this.st.haMaintenance.add(node);
+    else this.st.haMaintenance.delete(node);
+  }
+
   /** The datacenter `next-id` range ([lower, upper), upper exclusive as PVE's). */
   setNextIdRange(lower: number, upper: number): void {
     this.st.nextIdRange = { lower, upper };
@@ -258,6 +268,12 @@ export class PveModel {
   clusterStatus(): Record<string, unknown>[] {
     this.advance();
     return clusterStatusView(this.st);
+  }
+
+  /** `GET /cluster/ha/status/manager_status` */
+  haManagerStatus(): Record<string, unknown> {
+    this.advance();
+    return haManagerStatusView(this.st, this.now());
   }
 
   /** `GET /cluster/nextid[?vmid=N]`: the lowest free VMID as a string; nothing is reserved. */

@@ -100,6 +100,12 @@ export const CLUSTER_ROUTES: Route[] = [
     needs: () => [{ paths: ["/"], privs: ["Sys.Audit"] }],
     run: (c) => ({ ok: true, data: c.model.clusterStatus() }),
   },
+  {
+    method: "GET",
+    path: "/cluster/ha/status/manager_status",
+    needs: () => [{ paths: ["/"], privs: ["Sys.Audit"] }],
+    run: (c) => ({ ok: true, data: c.model.haManagerStatus() }),
+  },
   { method: "GET", path: "/cluster/nextid", run: (c) => from(c.model.nextid(c.params.vmid)) },
   {
     method: "GET",

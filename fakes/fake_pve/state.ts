@@ -160,6 +160,11 @@ export class ModelState {
   timing: Timing;
   hooks: ModelHooks = {};
   quorate = true;
+  /**
+   * Nodes in HA maintenance (`ha-manager crm-command node-maintenance enable NODE`); the HA
+   * manager reports them as `maintenance` in its node status.
+   */
+  readonly haMaintenance = new Set<string>();
   clusterName: string;
   nextIdRange = { lower: 100, upper: 1_000_000 };
   macPrefix = "BC:24:11";
