@@ -86,11 +86,32 @@ export type BuildArgs = {
   tag: string;
   /** Task deadline (downloads of large images take minutes). */
   deadlineMs?: number;
+  /** VMIDs other builds of this process are creating now (filled in as ids are chosen). */
+  avoid?: Set<number>;
 };
 
 /** Runs the build steps that are still missing; see the file comment. */
 export async function buildImageTemplate(
   a: BuildArgs,
+): Promise<Result<TemplateBuildResult, TemplateBuildError>> {
+  // The VMIDs this build reserved in `avoid` are released when it ends: by then PVE lists them.
+  const mine: number[] = [];
+  const reserve = (id: number) => {
+    if (a.avoid && !a.avoid.has(id)) {
+      a.avoid.add(id);
+      mine.push(id);
+    }
+  };
+  try {
+    return await build(a, reserve);
+  } finally {
+    for (const id of mine) a.avoid?.delete(id);
+  }
+}
+
+async function build(
+  a: BuildArgs,
+  reserve: (id: number) => void,
 ): Promise<Result<TemplateBuildResult, TemplateBuildError>> {
   const src = imageSource(a.template);
   if (!src) throw new Error(`MachineTemplate ${a.template.name} is not built from an image`);
@@ -168,36 +189,49 @@ export async function buildImageTemplate(
       }
       steps.push("download");
     }
-    const taken = new Set(vms.value.map((v) => v.vmid));
-    for (let id = a.range.lower; id <= a.range.upper && vmid === undefined; id++) {
-      if (!taken.has(id)) vmid = id;
+    // Concurrent builds on other hosts pick from the same range: a VMID taken meanwhile
+    // ("already exists") moves on to the next free one.
+    const taken = new Set([...vms.value.map((v) => v.vmid), ...(a.avoid ?? [])]);
+    for (let attempt = 0;; attempt++) {
+      let id: number | undefined;
+      for (let i = a.range.lower; i <= a.range.upper && id === undefined; i++) {
+        if (!taken.has(i)) id = i;
+      }
+      if (id === undefined) {
+        return err({
+          kind: "RangeExhausted",
+          step: "choose template VMID",
+          message: `no free VMID in the template range ${a.range.lower}-${a.range.upper}`,
+          retry: false,
+        });
+      }
+      reserve(id);
+      const params: Record<string, string | number> = {
+        vmid: id,
+        name,
+        description: imageTemplateDescription(a.template, digest),
+        tags: `${a.tag};proxscale-template`,
+        scsihw: "virtio-scsi-single",
+        scsi0: `${src.storage}:0,import-from=${volid}`,
+        ide2: `${src.storage}:cloudinit`,
+        boot: "order=scsi0",
+        serial0: "socket",
+        ...vmOptionScalars(a.template.vm),
+      };
+      const c = await client.runTask(
+        client.createVm(host, params),
+        `create template VM ${id}`,
+        a.deadlineMs,
+      );
+      if (c.ok) {
+        vmid = id;
+        break;
+      }
+      if (c.error.kind !== "alreadyExists" || attempt >= 8) {
+        return err(pve(`create template VM ${id} on ${host}`, c.error));
+      }
+      taken.add(id);
     }
-    if (vmid === undefined) {
-      return err({
-        kind: "RangeExhausted",
-        step: "choose template VMID",
-        message: `no free VMID in the template range ${a.range.lower}-${a.range.upper}`,
-        retry: false,
-      });
-    }
-    const params: Record<string, string | number> = {
-      vmid,
-      name,
-      description: imageTemplateDescription(a.template, digest),
-      tags: `${a.tag};proxscale-template`,
-      scsihw: "virtio-scsi-single",
-      scsi0: `${src.storage}:0,import-from=${volid}`,
-      ide2: `${src.storage}:cloudinit`,
-      boot: "order=scsi0",
-      serial0: "socket",
-      ...vmOptionScalars(a.template.vm),
-    };
-    const c = await client.runTask(
-      client.createVm(host, params),
-      `create template VM ${vmid}`,
-      a.deadlineMs,
-    );
-    if (!c.ok) return err(pve(`create template VM ${vmid} on ${host}`, c.error));
     steps.push("create");
   }
   const t = await client.runTask(
