@@ -4,7 +4,9 @@
  * VM per host from the MachineTemplate's `source.image`, nodes are cloned from them, and a
  * changed image builds new templates beside the old ones, drifts the pool's claims so
  * disruption replaces the nodes one at a time (budget `nodes: 1`), and removes the old templates
- * once no claim uses them.
+ * once no claim uses them. A daemon killed right after asking PVE for a download resumes without
+ * a second download; a wrong checksum is refused with PVE's message, reported and recorded as
+ * an Event on the MachineTemplate, and not retried.
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -22,7 +24,7 @@ const IMAGES: Record<string, Uint8Array<ArrayBuffer>> = {
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 /** The demo configuration with its template built from `url` and a disruption budget of one node. */
-function fromImage(c: Config, base: string, path: string): Config {
+function fromImage(c: Config, base: string, path: string, checksum?: string): Config {
   return {
     ...c,
     providers: c.providers.map((p) => ({ ...p, templateVmidRange: { lower: 8000, upper: 8099 } })),
@@ -31,7 +33,7 @@ function fromImage(c: Config, base: string, path: string): Config {
       source: {
         kind: "image",
         url: `${base}${path}`,
-        checksum: { algorithm: "sha256", value: sha256(IMAGES[path]!) },
+        checksum: { algorithm: "sha256", value: checksum ?? sha256(IMAGES[path]!) },
         storage: "local-lvm",
         importStorage: "local",
         full: false,
@@ -49,11 +51,8 @@ function fromImage(c: Config, base: string, path: string): Config {
   };
 }
 
-type Obj = {
-  metadata: { name: string; deletionTimestamp?: string; annotations?: Record<string, string> };
-};
-
-Deno.test("an image template is built on each host, and a new image rolls the nodes within budget and removes the old templates", async () => {
+/** An image server on 127.0.0.1 counting requests per path. */
+function serveImages() {
   const hits: Record<string, number> = {};
   const ac = new AbortController();
   const served = Deno.serve(
@@ -65,7 +64,24 @@ Deno.test("an image template is built on each host, and a new image rolls the no
       return body ? new Response(body) : new Response("no", { status: 404 });
     },
   );
-  const base = `http://127.0.0.1:${served.addr.port}`;
+  return {
+    hits,
+    base: `http://127.0.0.1:${served.addr.port}`,
+    close: async () => {
+      ac.abort();
+      await served.finished;
+    },
+  };
+}
+
+type Obj = {
+  metadata: { name: string; deletionTimestamp?: string; annotations?: Record<string, string> };
+};
+
+Deno.test("an image template is built on each host, and a new image rolls the nodes within budget and removes the old templates", async () => {
+  const images = serveImages();
+  const hits = images.hits;
+  const base = images.base;
   const cluster = await startDemoCluster({ seed: 31, tune: (c) => fromImage(c, base, "/v1.img") });
   cluster.pve.model.st.storages.get("local")!.content.push("import");
   const queue = new MemoryJobQueue<JobData>();
@@ -163,7 +179,102 @@ Deno.test("an image template is built on each host, and a new image rolls the no
   } finally {
     await cluster.close();
     await queue.close();
-    ac.abort();
-    await served.finished;
+    await images.close();
+  }
+});
+
+Deno.test("a daemon killed right after asking for a download resumes without downloading again", async () => {
+  const images = serveImages();
+  const cluster = await startDemoCluster({
+    seed: 32,
+    tune: (c) => fromImage(c, images.base, "/v1.img"),
+  });
+  cluster.pve.model.st.storages.get("local")!.content.push("import");
+  // Slow downloads: the successor starts while the first daemon's downloads still run.
+  cluster.pve.model.st.timing.durations.download = 2_000;
+  const queues = [new MemoryJobQueue<JobData>(), new MemoryJobQueue<JobData>()];
+  try {
+    const first = await cluster.spawn({
+      queue: queues[0]!,
+      tickMs: 300,
+      crashAt: "after-download",
+    });
+    assert.equal(await first.crashed, "after-download");
+    const started = images.hits["/v1.img"] ?? 0;
+    await cluster.spawn({ queue: queues[1]!, tickMs: 300, identity: "proxscale-2" });
+    const done = () =>
+      [...cluster.pve.model.st.vms.values()].filter((v) =>
+        v.conf.values.get("template") === "1" &&
+        (v.conf.values.get("name") ?? "").startsWith("pxs-tpl-worker-")
+      ).length;
+    const end = Date.now() + 30_000;
+    while (Date.now() < end && done() < 3) await sleep(100);
+    assert.equal(done(), 3, "a template on each host");
+    assert.ok(started >= 1, "the first daemon had started a download");
+    assert.equal(images.hits["/v1.img"], 3, "one download per host, none repeated");
+    const asked = cluster.pve.requests.filter((q) => q.path.endsWith("/download-url"));
+    assert.equal(asked.length, 3, "no download was asked for twice");
+  } finally {
+    await cluster.close();
+    for (const q of queues) await q.close();
+    await images.close();
+  }
+});
+
+Deno.test("a wrong checksum is refused with PVE's message, reported on the MachineTemplate and not retried", async () => {
+  const images = serveImages();
+  const wrong = "0".repeat(64);
+  const cluster = await startDemoCluster({
+    seed: 33,
+    tune: (c) => fromImage(c, images.base, "/v1.img", wrong),
+  });
+  cluster.pve.model.st.storages.get("local")!.content.push("import");
+  const queue = new MemoryJobQueue<JobData>();
+  const reports: DecisionReport[] = [];
+  try {
+    await cluster.spawn({ queue, tickMs: 300, report: (d) => reports.push(d) });
+    cluster.world.deploy({ name: "app", replicas: 1, cpu: 500, memory: 256 * MiB });
+    const pveText = `checksum mismatch: got '${sha256(IMAGES["/v1.img"]!)}' != expect '${wrong}'`;
+    const failures = () => reports.filter((r) => r.what === "TemplateBuildFailed");
+    const end = Date.now() + 20_000;
+    while (Date.now() < end && failures().length < 3) await sleep(100);
+    assert.equal(failures().length, 3, "one failure per host");
+    for (const f of failures()) {
+      assert.equal(f.reason.code, "TemplateBuildFailed");
+      assert.ok(f.reason.message.includes(pveText), f.reason.message);
+    }
+    const events = cluster.kube.store.list("events");
+    const onTemplate = (events.ok ? events.value.items : []).filter((e) =>
+      (e as { involvedObject?: { kind?: string } }).involvedObject?.kind === "MachineTemplate"
+    ) as { reason?: string; type?: string; message?: string }[];
+    assert.ok(
+      onTemplate.some((e) =>
+        e.reason === "TemplateBuildFailed" && e.type === "Warning" &&
+        (e.message ?? "").includes("checksum mismatch")
+      ),
+      JSON.stringify(onTemplate),
+    );
+    await sleep(1_500);
+    const jobs = await queue.list();
+    assert.ok(jobs.ok);
+    const builds = jobs.value.filter((j) => j.name === "build-template");
+    assert.equal(builds.length, 3);
+    for (const j of builds) {
+      assert.equal(j.state, "failed");
+      assert.equal(j.attemptsStarted, 1, "a checksum mismatch is not retried");
+      assert.ok(j.lastError?.includes("checksum mismatch"));
+    }
+    assert.equal(
+      [...cluster.pve.model.st.vms.values()].filter((v) =>
+        (v.conf.values.get("name") ?? "").startsWith("pxs-tpl-")
+      ).length,
+      0,
+      "no template VM is made from a refused image",
+    );
+    assert.equal(cluster.world.liveVms().filter((v) => v.claim).length, 0, "no node launched");
+  } finally {
+    await cluster.close();
+    await queue.close();
+    await images.close();
   }
 });

@@ -25,6 +25,7 @@ import {
   imageTemplatePrefix,
 } from "../../core/image_template.ts";
 import type { MachineTemplate } from "../../core/model.ts";
+import { z } from "zod";
 import { err, ok, type Result } from "../../core/result.ts";
 import type { PveClient } from "./client.ts";
 import type { PveError } from "./errors.ts";
@@ -71,6 +72,9 @@ export function builtTemplates(
     .map((v) => ({ vmid: v.vmid, host: v.node, name: v.name!, template: v.template === true }))
     .sort((a, b) => a.vmid - b.vmid);
 }
+
+/** `GET /nodes/{node}/tasks` entries (only the fields used here). */
+const activeTasks = z.array(z.looseObject({ upid: z.string(), id: z.string().optional() }));
 
 function pve(step: string, e: PveError, retry = true): TemplateBuildError {
   return { kind: "Pve", step, message: `${step}: ${e.message}`, retry };
@@ -151,6 +155,19 @@ async function build(
   if (vmid === undefined) {
     const file = imageFileName(src);
     const volid = `${src.importStorage}:import/${file}`;
+    // A download started before a crash may still run: wait for it instead of fetching again.
+    const running = await client.call(
+      activeTasks,
+      "GET",
+      `/nodes/${encodeURIComponent(host)}/tasks`,
+      { typefilter: "download", source: "active" },
+    );
+    if (!running.ok) return err(pve(`list running downloads on ${host}`, running.error));
+    for (const task of running.value.filter((x) => x.id === file)) {
+      const w = await client.waitTask(task.upid, deadline);
+      // Its failure (a checksum mismatch) is seen again by the download below.
+      if (!w.ok && w.error.kind === "taskDeadline") return err(pve("wait for download", w.error));
+    }
     const content = await client.storageContent(host, src.importStorage, "import");
     if (!content.ok) return err(pve(`list ${src.importStorage} on ${host}`, content.error));
     if (!content.value.some((v) => v.volid === volid)) {

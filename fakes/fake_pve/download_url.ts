@@ -133,7 +133,13 @@ export function downloadUrl(
   }).catch((e) => {
     got.error = `unable to connect: ${e instanceof Error ? e.message : String(e)}`;
   });
-  const task = st.startTask(node, "download", "", user, function* (t) {
+  // The worker id is the file name with characters outside [-_.A-Za-z0-9] as \xNN (PVE's
+  // encode_text), so a client can find the download of a file among the host's tasks.
+  const workerId = filename.replace(
+    /[^-_.A-Za-z0-9]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+  const task = st.startTask(node, "download", workerId, user, function* (t) {
     const tmp = `${dest}.tmp_dwnl.${t.pid}`;
     t.log.push(`downloading ${url} to ${tmp}`);
     while (got.bytes === undefined && got.error === undefined) yield sleep(POLL_MS);

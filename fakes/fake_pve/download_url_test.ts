@@ -100,7 +100,7 @@ Deno.test("download-url fetches the image from the URL, verifies its sha256 and 
     });
     assert.equal(r.status, 200);
     const upid = r.data as string;
-    assert.match(upid, /:download:/);
+    assert.match(upid, /:download:noble\.qcow2:/, "the task's id is the file name");
     const st = await finish("pve1", upid);
     assert.equal(st.exitstatus, "OK");
     assert.equal(hits(), 1);
