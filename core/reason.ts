@@ -91,6 +91,7 @@ export const REASON_SEVERITY = {
   BootstrapTokenExpired: "Normal",
   // templates built from cloud images
   TemplateBuilt: "Normal",
+  TemplateNotReady: "Normal",
   TemplateBuildFailed: "Warning",
   TemplateRemoved: "Normal",
 } as const satisfies Record<string, ReasonSeverity>;

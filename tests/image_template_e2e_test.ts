@@ -232,7 +232,17 @@ Deno.test("a wrong checksum is refused with PVE's message, reported on the Machi
   const queue = new MemoryJobQueue<JobData>();
   const reports: DecisionReport[] = [];
   try {
-    await cluster.spawn({ queue, tickMs: 300, report: (d) => reports.push(d) });
+    const waiting: string[] = [];
+    await cluster.spawn({
+      queue,
+      tickMs: 300,
+      report: (d) => reports.push(d),
+      onPass: (plan) => {
+        for (const u of plan.provisioning.unhelped) {
+          waiting.push(`${u.reason.code}: ${u.reason.message}`);
+        }
+      },
+    });
     cluster.world.deploy({ name: "app", replicas: 1, cpu: 500, memory: 256 * MiB });
     const pveText = `checksum mismatch: got '${sha256(IMAGES["/v1.img"]!)}' != expect '${wrong}'`;
     const failures = () => reports.filter((r) => r.what === "TemplateBuildFailed");
@@ -272,6 +282,10 @@ Deno.test("a wrong checksum is refused with PVE's message, reported on the Machi
       "no template VM is made from a refused image",
     );
     assert.equal(cluster.world.liveVms().filter((v) => v.claim).length, 0, "no node launched");
+    assert.ok(
+      waiting.some((w) => /^TemplateNotReady: .*no finished template VM/.test(w)),
+      `the pending pod waits for the template: ${waiting.slice(-3).join("\n")}`,
+    );
   } finally {
     await cluster.close();
     await queue.close();

@@ -12,6 +12,7 @@ import { z } from "zod";
 import {
   budgetSpec,
   diskSpec,
+  imageSourceSpec,
   ipPoolSpec,
   machineTemplateSpec,
   nodePoolSpec,
@@ -59,8 +60,7 @@ export type CelRule = { rule: string; message: string };
 type Any = any;
 
 const cloneSchema = (sourceSpec.options[0] as unknown as z.ZodObject<Any>).shape.clone;
-const imageChecksumSchema = (sourceSpec.options[1] as unknown as z.ZodObject<Any>).shape.image.shape
-  .checksum;
+const imageChecksumSchema = imageSourceSpec.shape.checksum;
 
 /** Whole vCPUs of a cpu quantity field (0, which every count divides, when not a whole number). */
 const vcpus = (f: string) =>
