@@ -86,7 +86,8 @@ export type BuildArgs = {
   template: MachineTemplate;
   host: string;
   range: { lower: number; upper: number };
-  /** Tag put on the template VM besides `proxscale-template`. */
+  /** The managed tag: the template VM is tagged `<tag>-template`, never with the tag itself
+   * (it is no node VM, so nothing that looks for node VMs by their tag may find it). */
   tag: string;
   /** Task deadline (downloads of large images take minutes). */
   deadlineMs?: number;
@@ -227,7 +228,7 @@ async function build(
         vmid: id,
         name,
         description: imageTemplateDescription(a.template, digest),
-        tags: `${a.tag};proxscale-template`,
+        tags: `${a.tag}-template`,
         scsihw: "virtio-scsi-single",
         scsi0: `${src.storage}:0,import-from=${volid}`,
         ide2: `${src.storage}:cloudinit`,
