@@ -16,8 +16,16 @@ import { gpuPrivilegeNeeds } from "./diagnose_gpu.ts";
 /** One line of the diagnosis. */
 export type Check = { name: string; ok: boolean; detail: string; fix?: string };
 
-/** A privilege proxscale needs, where, and for what. */
-export type PrivilegeNeed = { priv: string; path: string; why: string };
+/**
+ * A privilege proxscale needs, where, and for what; `or`: another grant PVE accepts instead
+ * (download-url takes Sys.AccessNetwork on the host in place of Sys.Audit + Sys.Modify on `/`).
+ */
+export type PrivilegeNeed = {
+  priv: string;
+  path: string;
+  why: string;
+  or?: { priv: string; path: string };
+};
 
 /** `GET /access/permissions`: ACL path -> privilege -> 1 when it propagates to sub-paths. */
 export type Permissions = Record<string, Record<string, number>>;
@@ -43,6 +51,10 @@ export function storagesOf(t: MachineTemplate): { storage: string; content: stri
   const out = t.disks.map((d) => ({ storage: d.storage, content: "images" }));
   if (t.source.kind === "clone" && t.source.storage) {
     out.push({ storage: t.source.storage, content: "images" });
+  }
+  if (t.source.kind === "image") {
+    out.push({ storage: t.source.storage, content: "images" });
+    out.push({ storage: t.source.importStorage, content: "import" });
   }
   if (t.bootstrap.mode === "nocloudIso") {
     out.push({ storage: isoStorageOf(t), content: "iso" });
@@ -107,10 +119,12 @@ export function privilegeNeeds(provider: Provider, templates: MachineTemplate[])
     for (const s of storagesOf(t)) {
       needs.push({ priv: "Datastore.Audit", path: `/storage/${s.storage}`, why: "see storage" });
       needs.push({
-        priv: s.content === "iso" ? "Datastore.AllocateTemplate" : "Datastore.AllocateSpace",
+        priv: s.content === "images" ? "Datastore.AllocateSpace" : "Datastore.AllocateTemplate",
         path: `/storage/${s.storage}`,
         why: s.content === "iso"
           ? `upload ${t.name}'s bootstrap ISO`
+          : s.content === "import"
+          ? `download ${t.name}'s cloud image (download-url)`
           : `allocate ${t.name}'s disks`,
       });
       // Seed ISOs outlive their VM; deleting one at registration or the claim's end is a
@@ -123,6 +137,7 @@ export function privilegeNeeds(provider: Provider, templates: MachineTemplate[])
         });
       }
     }
+    needs.push(...imageTemplateNeeds(provider, t));
     for (const n of t.network) {
       needs.push({
         priv: "SDN.Use",
@@ -132,6 +147,45 @@ export function privilegeNeeds(provider: Provider, templates: MachineTemplate[])
     }
   }
   return uniq(needs, (n) => `${n.priv}@${n.path}`);
+}
+
+/**
+ * What building `t`'s template VMs from its cloud image needs: PVE fetching the URL
+ * (Sys.Audit and Sys.Modify on `/`, or Sys.AccessNetwork on each host), and creating,
+ * configuring, converting, cloning and deleting VMs in the template VMID range (checked on its
+ * first VMID, which a grant on `/vms` or on each template VMID covers).
+ */
+function imageTemplateNeeds(provider: Provider, t: MachineTemplate): PrivilegeNeed[] {
+  if (t.source.kind !== "image") return [];
+  const needs: PrivilegeNeed[] = [];
+  for (const h of provider.hosts) {
+    if (t.source.perHost && !t.source.perHost.includes(h.name)) continue;
+    for (const priv of ["Sys.Audit", "Sys.Modify"]) {
+      needs.push({
+        priv,
+        path: "/",
+        why: `let PVE on ${h.name} fetch ${t.name}'s image URL (download-url)`,
+        or: { priv: "Sys.AccessNetwork", path: `/nodes/${h.name}` },
+      });
+    }
+  }
+  const range = provider.templateVmidRange;
+  if (range) {
+    const path = `/vms/${range.lower}`;
+    const why = `build and clone ${t.name}'s template VMs in ${range.lower}-${range.upper}`;
+    for (
+      const priv of [
+        "VM.Allocate",
+        "VM.Clone",
+        "VM.Config.Disk",
+        "VM.Config.HWType",
+        "VM.Config.Options",
+      ]
+    ) {
+      needs.push({ priv, path, why });
+    }
+  }
+  return needs;
 }
 
 /** Whether `perms` grant `priv` on `path` (directly, or propagated from a parent path). */
@@ -204,7 +258,7 @@ export async function pveChecks(
     });
   } else {
     const missing = privilegeNeeds(provider, templates).filter((n) =>
-      !holds(perms.value, n.path, n.priv)
+      !holds(perms.value, n.path, n.priv) && !(n.or && holds(perms.value, n.or.path, n.or.priv))
     );
     if (missing.length === 0) {
       checks.push({

@@ -456,6 +456,9 @@ export class Simulator {
         vms: [],
         pdbs: [],
         ...(snap.daemonSets ? { daemonSets: snap.daemonSets } : {}),
+        // Replacements go only where the template can be cloned (an image template: hosts
+        // with a finished template VM).
+        ...(snap.templateHosts ? { templateHosts: snap.templateHosts } : {}),
       },
       this.#sizingConfig(),
     );

@@ -398,6 +398,19 @@ export type VmSource =
     storage?: string;
   }
   | {
+    kind: "image";
+    /** Cloud image URL PVE downloads (content `import`) and the checksum it verifies. */
+    url: string;
+    checksum: { algorithm: "sha256" | "sha512"; value: string };
+    /** Storage of the template VM's disk. */
+    storage: string;
+    /** File-based storage the image is downloaded to. */
+    importStorage: string;
+    /** Hosts to build a template on (default: every Provider host). */
+    perHost?: string[];
+    full: boolean;
+  }
+  | {
     kind: "scratch";
     /** Raw PVE create options (ostype, scsihw, boot, bios, net boot...). */
     options: Record<string, string | number | boolean>;
@@ -497,6 +510,8 @@ export type Provider = {
   tls: { caFile?: string; fingerprint?: string; insecureSkipVerify: boolean };
   hosts: HostConfig[];
   vmidRange: { lower: number; upper: number };
+  /** VMIDs reserved for template VMs built from cloud images (outside vmidRange). */
+  templateVmidRange?: { lower: number; upper: number };
   managedTag: string;
   placement: PlacementStrategy;
   resourcePool?: string;

@@ -291,6 +291,16 @@ export function poolFits(pools: readonly PoolCtx[], pod: Pod): PoolFit[] {
         ),
       };
     }
+    if (ctx.hosts.length === 0 && ctx.template.source.kind === "image") {
+      return {
+        ctx,
+        reason: reason(
+          "TemplateNotReady",
+          `pool '${ctx.pool.name}': MachineTemplate '${ctx.template.name}' has no finished ` +
+            `template VM built from its image on any host yet`,
+        ),
+      };
+    }
     const terms: (NodeSelectorTerm | undefined)[] = pod.requiredNodeAffinity?.length
       ? pod.requiredNodeAffinity
       : [undefined];

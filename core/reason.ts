@@ -90,6 +90,11 @@ export const REASON_SEVERITY = {
   BootstrapReleased: "Normal",
   BootstrapFailed: "Warning",
   BootstrapTokenExpired: "Normal",
+  // templates built from cloud images
+  TemplateBuilt: "Normal",
+  TemplateNotReady: "Normal",
+  TemplateBuildFailed: "Warning",
+  TemplateRemoved: "Normal",
 } as const satisfies Record<string, ReasonSeverity>;
 
 /** A reason code: one of the closed set in REASON_SEVERITY. */

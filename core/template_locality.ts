@@ -13,7 +13,8 @@ import type { MachineTemplate } from "./model.ts";
 /**
  * Hosts among `hosts` that can clone `template`. `known`: the Provider's answer for this
  * template (hosts that can clone its `templateVmid`), when it was read this pass; without it
- * only the configuration's own limits apply. A scratch-built template serves every host.
+ * only the configuration's own limits apply. A scratch-built template serves every host; one
+ * built from an image only the hosts `known` lists (none until a template VM is finished).
  */
 export function templateHostsAmong(
   template: MachineTemplate,
@@ -21,6 +22,8 @@ export function templateHostsAmong(
   known?: readonly string[],
 ): string[] {
   const s = template.source;
+  // An image template serves the hosts the Provider found a finished template VM for.
+  if (s.kind === "image") return hosts.filter((h) => known?.includes(h) ?? false);
   if (s.kind !== "clone") return [...hosts];
   const perHost = s.perHost ?? {};
   return hosts.filter((h) => {

@@ -27,3 +27,16 @@ Deno.test("a scratch-built template serves every host", () => {
   const t = withSource({ kind: "scratch", options: {} });
   assert.deepEqual(templateHostsAmong(t, HOSTS, []), HOSTS);
 });
+
+Deno.test("an image template serves only hosts with a finished template VM, none before", () => {
+  const t = withSource({
+    kind: "image",
+    url: "http://127.0.0.1/x.img",
+    checksum: { algorithm: "sha256", value: "a".repeat(64) },
+    storage: "local-lvm",
+    importStorage: "local",
+    full: true,
+  });
+  assert.deepEqual(templateHostsAmong(t, HOSTS), []);
+  assert.deepEqual(templateHostsAmong(t, HOSTS, ["pve3", "pve1"]), ["pve1", "pve3"]);
+});

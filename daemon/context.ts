@@ -18,6 +18,7 @@ import type { JobQueue } from "./ports/queue.ts";
 import type { Clock } from "./ports/clock.ts";
 import type { RandomBytes } from "../core/bootstrap_token.ts";
 import type { LaunchGuard } from "./launch_guard.ts";
+import type { TemplateJob } from "./template_jobs.ts";
 
 /** The jobs the executor enqueues; the worker dispatches on `kind`. */
 export type JobData = JobKind & { origin?: JobOrigin };
@@ -30,7 +31,9 @@ type JobKind =
   | { kind: "remove-node"; node: string }
   | { kind: "disrupt"; command: DisruptionCommand }
   /** Detach and delete the claim's seed ISO, delete its join token Secret (daemon/bootstrap.ts). */
-  | { kind: "release-bootstrap"; claim: string; why: string };
+  | { kind: "release-bootstrap"; claim: string; why: string }
+  /** Build or remove a template VM made from a cloud image (daemon/template_jobs.ts). */
+  | TemplateJob;
 
 /** One line of what the daemon decided or did, for the live output and logs. */
 export type DecisionReport = {

@@ -24,6 +24,7 @@ import type { Executor } from "./executor.ts";
 import { buildSnapshot } from "./snapshot.ts";
 import { HostHealth } from "./host_health.ts";
 import { sweepExpiredBootstrapTokens } from "./bootstrap_sweep.ts";
+import { queueTemplateJobs } from "./template_jobs.ts";
 
 /** Told after each pass: its plan, whether it acted, and the Snapshot it decided on. */
 export type PassObserver = (plan: ReconcilePlan, acted: boolean, snapshot: Snapshot) => void;
@@ -168,6 +169,7 @@ export class ReconcileLoop {
       const act = this.#o.isLeader() && !this.#o.paused();
       if (act) await this.#executor.releaseAbandonedDisruptions(snapshot.nodes);
       if (act) await sweepExpiredBootstrapTokens(ctx);
+      if (act) await queueTemplateJobs(ctx, snapshot.nodeClaims);
       const t2 = performance.now();
       const plan = reconcile(snapshot, config, this.#state, await this.#jobFacts());
       const t3 = performance.now();

@@ -150,6 +150,9 @@ export function observers(o: {
         case "VmDeleteFailed":
           metrics.providerError("delete", d.reason.code);
           break;
+        case "TemplateBuildFailed":
+          metrics.providerError("template-build", d.reason.code);
+          break;
         case "Evicted":
         case "EvictGone":
         case "EvictBlocked":

@@ -13,6 +13,7 @@
  *
  * May import: core/, adapters/, daemon/.
  */
+import { runTemplateJob } from "./template_jobs.ts";
 import type { NodeClaim } from "../core/model.ts";
 import { type Reason, reason } from "../core/reason.ts";
 import { err, ok, type Result } from "../core/result.ts";
@@ -353,6 +354,9 @@ function runJob(ctx: DaemonContext): JobHandler<JobData> {
         const r = await releaseBootstrap(ctx, data.claim, claim.provider, template, data.why);
         return r.ok ? jobDone() : jobFailed(r.error);
       }
+      case "build-template":
+      case "remove-template":
+        return await runTemplateJob(ctx, data);
       case "disrupt": {
         // The decision may come from a cache that has not yet seen an earlier run of the same
         // command finish: a candidate whose claim is gone or deleting is not disrupted again.

@@ -30,7 +30,12 @@ import { DemoWorld } from "../fakes/cluster/world.ts";
 import type { RandomBytes } from "../core/bootstrap_token.ts";
 
 /** Every point at which a crash test can kill a daemon. */
-export type CrashPoint = CrashStep | "after-vmid-reserve" | "after-clone" | "after-start";
+export type CrashPoint =
+  | CrashStep
+  | "after-vmid-reserve"
+  | "after-clone"
+  | "after-start"
+  | "after-download";
 
 /** PVE client calls after which the PVE crash points sit. */
 const PVE_STEPS: Record<string, (args: unknown[]) => CrashPoint | undefined> = {
@@ -38,6 +43,8 @@ const PVE_STEPS: Record<string, (args: unknown[]) => CrashPoint | undefined> = {
   cloneVm: () => "after-clone",
   createVm: () => "after-clone",
   power: (args) => (args[2] === "start" ? "after-start" : undefined),
+  // An image template's download-url (the task runs on in PVE while the daemon is dead).
+  call: (args) => (/\/download-url$/.test(String(args[2])) ? "after-download" : undefined),
 };
 
 export type ClusterOptions = {

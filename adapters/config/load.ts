@@ -221,6 +221,17 @@ export function crossCheck(c: ConfigFile): CrossProblem[] {
     });
   };
   unique(c.providers, "Provider", "providers");
+  c.providers.forEach((p, i) => {
+    const t = p.spec.templateVmidRange;
+    const v = p.spec.vmidRange;
+    if (t && t.lower <= v.upper && v.lower <= t.upper) {
+      out.push({
+        path: ["providers", i, "spec", "templateVmidRange"],
+        message:
+          `overlaps vmidRange ${v.lower}-${v.upper}: template VMs need VMIDs no node VM takes`,
+      });
+    }
+  });
   unique(c.machineTemplates, "MachineTemplate", "machineTemplates");
   unique(c.nodePools, "NodePool", "nodePools");
   const providers = new Map(c.providers.map((p) => [p.name, p]));
@@ -243,6 +254,23 @@ export function crossCheck(c: ConfigFile): CrossProblem[] {
         out.push({
           path: ["machineTemplates", i, "spec", "source", "clone", "perHost", h],
           message: `host "${h}" is not among Provider "${p.name}" hosts`,
+        });
+      }
+    }
+    if ("image" in t.spec.source) {
+      t.spec.source.image.perHost?.forEach((h, j) => {
+        if (!hostNames.has(h)) {
+          out.push({
+            path: ["machineTemplates", i, "spec", "source", "image", "perHost", j],
+            message: `host "${h}" is not among Provider "${p.name}" hosts`,
+          });
+        }
+      });
+      if (p.spec.templateVmidRange === undefined) {
+        out.push({
+          path: ["machineTemplates", i, "spec", "source", "image"],
+          message: `Provider "${p.name}" has no templateVmidRange for the template VMs ` +
+            `built from images`,
         });
       }
     }

@@ -82,6 +82,7 @@ export function normalizeProvider(name: string, p: ProviderSpec): Provider {
       ...(h.maintenance !== undefined ? { maintenance: h.maintenance } : {}),
     })),
     vmidRange: p.vmidRange,
+    ...(p.templateVmidRange !== undefined ? { templateVmidRange: p.templateVmidRange } : {}),
     managedTag: p.managedTag,
     placement: p.placement,
     ...(p.resourcePool !== undefined ? { resourcePool: p.resourcePool } : {}),
@@ -124,6 +125,19 @@ export function normalizeMachineTemplate(
         : {}),
       ...(t.source.clone.perHost !== undefined ? { perHost: t.source.clone.perHost } : {}),
       ...(t.source.clone.storage !== undefined ? { storage: t.source.clone.storage } : {}),
+    }
+    : "image" in t.source
+    ? {
+      kind: "image",
+      url: t.source.image.url,
+      checksum: {
+        algorithm: t.source.image.checksum.algorithm,
+        value: t.source.image.checksum.value.toLowerCase(),
+      },
+      storage: t.source.image.storage,
+      importStorage: t.source.image.importStorage,
+      ...(t.source.image.perHost !== undefined ? { perHost: t.source.image.perHost } : {}),
+      full: t.source.image.full,
     }
     : { kind: "scratch", options: t.source.scratch.options };
   const out: MachineTemplate = {

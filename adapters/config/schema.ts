@@ -172,6 +172,14 @@ export const providerSpec = z.strictObject({
   }).default("proxscale"),
   placement: z.enum(["leastAllocated", "mostAllocated", "spread"]).default("leastAllocated"),
   resourcePool: z.string().optional(),
+  templateVmidRange: z.strictObject({
+    lower: z.int().min(100).max(999_999_999),
+    upper: z.int().min(100).max(999_999_999),
+  }).refine((r) => r.lower <= r.upper, { error: "lower must not exceed upper" }).optional()
+    .describe(
+      "VMIDs reserved for the template VMs proxscale builds from cloud images " +
+        "(`source.image`); must not overlap vmidRange, so a template is never taken for a node VM",
+    ),
   ipPools: z.array(ipPoolSpec).max(64).optional().describe(
     "static address pools MachineTemplate NICs of this Provider take addresses from " +
       "(`network[].ipPool`); addresses foreign VMs use (their ipconfig) are never handed out",
@@ -296,6 +304,38 @@ export const bootstrapSpec = z.strictObject({
   secretRef: z.strictObject({ namespace: z.string(), name: z.string() }).optional(),
 }).default({ mode: "nocloudIso" });
 
+/** A template built from a cloud image (see the "Templates from cloud images" section). */
+export const imageSourceSpec = z.strictObject({
+  url: z.url({
+    protocol: /^(https?|ftp)$/,
+    error: "must be an http(s):// or ftp:// URL of a cloud image (qcow2, raw, img, vmdk)",
+  }).describe("cloud image PVE downloads (download-url, content import)"),
+  checksum: z.strictObject({
+    algorithm: z.enum(["sha256", "sha512"]).describe(
+      "checksum PVE verifies after the download",
+    ),
+    value: z.string().regex(/^[0-9a-fA-F]+$/, { error: "must be a hex digest" }),
+  }).superRefine((c, ctx) => {
+    const want = c.algorithm === "sha256" ? 64 : 128;
+    if (c.value.length !== want) {
+      ctx.addIssue({
+        code: "custom",
+        message: `a ${c.algorithm} digest has ${want} hex digits, got ${c.value.length}`,
+        path: ["value"],
+      });
+    }
+  }),
+  storage: z.string().min(1).describe("storage of the template VM's disk (content images)"),
+  importStorage: z.string().min(1).default("local").describe(
+    "file-based storage with content type import the image is downloaded to",
+  ),
+  perHost: z.array(z.string().min(1)).min(1).optional().describe(
+    "hosts to build a template on (default: every Provider host, or once when `storage` " +
+      "is shared); VMs of this template are placed on these hosts only",
+  ),
+  full: z.boolean().default(true).describe("full clones of the template (else linked)"),
+});
+
 export const sourceSpec = z.union([
   z.strictObject({
     clone: z.strictObject({
@@ -307,6 +347,7 @@ export const sourceSpec = z.union([
       error: "clone needs templateVmid or perHost",
     }),
   }),
+  z.strictObject({ image: imageSourceSpec }),
   z.strictObject({
     scratch: z.strictObject({
       options: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({})

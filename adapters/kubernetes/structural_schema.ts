@@ -13,6 +13,7 @@ import {
   budgetSpec,
   diskSpec,
   gpuSpec,
+  imageSourceSpec,
   ipPoolSpec,
   machineTemplateSpec,
   nodePoolSpec,
@@ -60,6 +61,7 @@ export type CelRule = { rule: string; message: string };
 type Any = any;
 
 const cloneSchema = (sourceSpec.options[0] as unknown as z.ZodObject<Any>).shape.clone;
+const imageChecksumSchema = imageSourceSpec.shape.checksum;
 
 /** Whole vCPUs of a cpu quantity field (0, which every count divides, when not a whole number). */
 const vcpus = (f: string) =>
@@ -120,6 +122,14 @@ const RULES = new Map<unknown, CelRule[]>([
   [providerSpec.shape.hosts, [{
     rule: "self.all(h, self.exists_one(o, o.name == h.name))",
     message: "a host is listed twice",
+  }]],
+  [(providerSpec.shape.templateVmidRange as Any).unwrap(), [{
+    rule: "self.lower <= self.upper",
+    message: "lower must not exceed upper",
+  }]],
+  [imageChecksumSchema, [{
+    rule: "size(self.value) == (self.algorithm == 'sha256' ? 64 : 128)",
+    message: "a sha256 digest has 64 hex digits, a sha512 digest 128",
   }]],
   [cloneSchema, [{
     rule: "has(self.templateVmid) || has(self.perHost)",

@@ -12,6 +12,7 @@ import type { PveError } from "./errors.ts";
 import type { CreateOptions, ProviderError } from "../../daemon/ports/provider.ts";
 import { type Ctx, type InFlight, persist, pveFail } from "./provider_context.ts";
 import type { ResourceVm } from "./schemas.ts";
+import { imageTemplateVm } from "./template_build.ts";
 import { claimFromDescription, createParams, type DesiredConfig } from "./vm_config.ts";
 
 /** How one launch at one VMID ended. */
@@ -156,8 +157,14 @@ export async function launch(
     const params = createParams(vmid, desired, source.options, pool);
     start = () => ctx.client.createVm(host, params);
   } else {
-    const templateVmid = source.perHost?.[host] ?? source.templateVmid;
-    const srcNode = source.perHost?.[host] !== undefined
+    // An image template: the finished template VM of today's digest, on this host if any.
+    const built = source.kind === "image" ? imageTemplateVm(template, host, vms) : undefined;
+    const templateVmid = source.kind === "image"
+      ? built?.vmid
+      : source.perHost?.[host] ?? source.templateVmid;
+    const srcNode = source.kind === "image"
+      ? built?.node
+      : source.perHost?.[host] !== undefined
       ? host
       : vms.find((v) => v.vmid === templateVmid)?.node;
     if (templateVmid === undefined || srcNode === undefined) {

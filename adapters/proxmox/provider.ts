@@ -15,6 +15,7 @@
  * adapters/proxmox/ holds the PVE client (client.ts and its transport, TLS, errors, schemas)
  * and this provider. It imports core/ and the provider port it implements (daemon/ports/).
  */
+import { ProxmoxImageTemplates } from "./image_templates.ts";
 import type { Host, MachineTemplate, NodeClaim, Provider } from "../../core/model.ts";
 import { chooseHost } from "../../core/placement.ts";
 import { templateHostsAmong } from "../../core/template_locality.ts";
@@ -92,6 +93,8 @@ export class ProxmoxProvider implements MachineProvider {
   /** PVE's answer on which hosts can clone a template VMID, with its expiry. */
   readonly #locality = new Map<string, { hosts: string[]; until: number }>();
   readonly #addresses: VmAddressReader;
+  /** Template VMs built from cloud images (MachineTemplate `source.image`). */
+  readonly imageTemplates: ProxmoxImageTemplates;
 
   constructor(opts: ProxmoxProviderOptions) {
     const rng = opts.rng ?? seededRng(opts.seed ?? 1);
@@ -100,6 +103,7 @@ export class ProxmoxProvider implements MachineProvider {
     const gates = new Map<string, Semaphore>();
     const perStorage = opts.clonesPerStorage ?? 2;
     this.#addresses = new VmAddressReader(opts.client, now);
+    this.imageTemplates = new ProxmoxImageTemplates(opts.client, opts.provider);
     this.#ctx = {
       client: opts.client,
       provider: opts.provider,
@@ -183,6 +187,10 @@ export class ProxmoxProvider implements MachineProvider {
     const ctx = this.#ctx;
     const names = ctx.provider.hosts.map((h) => h.name);
     const s = template.source;
+    if (s.kind === "image") {
+      const r = await this.imageTemplates.templateHosts(template);
+      return r.ok ? r : err({ kind: "InvalidTemplate", message: r.error.message });
+    }
     if (s.kind !== "clone" || s.templateVmid === undefined) {
       return ok(templateHostsAmong(template, names));
     }

@@ -7,6 +7,7 @@
  *
  * May import: core/.
  */
+import type { ImageTemplatePort } from "./image_templates.ts";
 import type { Host, MachineTemplate, NodeClaim, Provider, VM } from "../../core/model.ts";
 import { type Reason, reason } from "../../core/reason.ts";
 import type { Result } from "../../core/result.ts";
@@ -160,6 +161,8 @@ export interface MachineProvider {
    * template's own host unless its disks are on shared storage). Absent: every host.
    */
   templateHosts?(template: MachineTemplate): Promise<Result<string[], ProviderError>>;
+  /** Template VMs built from cloud images (`source.image`). Absent: not supported. */
+  readonly imageTemplates?: ImageTemplatePort;
   /**
    * Static addresses the Provider's VMs (any owner) use per their cloud-init configuration:
    * what IP pools must not hand out. Absent: none known.

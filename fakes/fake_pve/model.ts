@@ -27,6 +27,7 @@ import {
   uploadIso,
 } from "./storage_ops.ts";
 import { cloneVm, createVm, quorumError } from "./vm_create.ts";
+import { downloadUrl } from "./download_url.ts";
 import { destroyVm, powerVm, resizeVm, templateVm, updateConfig } from "./vm_lifecycle.ts";
 import { type Params, pendingList } from "./vm_config.ts";
 import { qemuListItem, resourceVm, StatsCache, vmCurrent } from "./inventory.ts";
@@ -543,6 +544,11 @@ export class PveModel {
     user: string,
   ): Outcome<string> {
     return this.#onNode(node, () => uploadIso(this.st, node, storage, p, user));
+  }
+
+  /** `POST /nodes/{node}/storage/{storage}/download-url` → download UPID (fetches for real). */
+  downloadUrl(node: string, storage: string, params: Params, user: string): Outcome<string> {
+    return this.#onNode(node, () => downloadUrl(this.st, node, storage, params, user));
   }
 
   /** The bytes of an uploaded volume (`<storage>:iso/<name>`) on `node`, if it exists. */

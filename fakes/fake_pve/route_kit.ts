@@ -161,3 +161,15 @@ export function taskAccess(c: Ctx): Answer | undefined {
 
 /** Either privilege lets a caller read a storage. */
 export const DS_READ = ["Datastore.Audit", "Datastore.AllocateSpace"];
+
+/** Storages whose images a change imports (`import-from=<storage>:<volume>`): read access. */
+export function importSourceNeeds(params: Params): Array<{ paths: string[]; privs: string[] }> {
+  const out = new Set<string>();
+  for (const [k, v] of Object.entries(params)) {
+    if (!isDiskKey(k)) continue;
+    const from = propGet(parseDrive(v).props, "import-from");
+    const i = from?.indexOf(":") ?? -1;
+    if (from && i > 0) out.add(from.slice(0, i));
+  }
+  return [...out].map((s) => ({ paths: [`/storage/${s}`], privs: DS_READ }));
+}

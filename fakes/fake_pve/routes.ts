@@ -7,11 +7,12 @@ import { missingPriv } from "./auth.ts";
 import type { PveError } from "./model.ts";
 import type { Ctx, Route } from "./route_kit.ts";
 import { CLUSTER_ROUTES } from "./routes_cluster.ts";
+import { IMAGE_ROUTES } from "./routes_images.ts";
 import { PCI_ROUTES } from "./routes_pci.ts";
 import { VM_ROUTES } from "./routes_vm.ts";
 
 /** Every endpoint the fake serves. */
-export const ROUTES: Route[] = [...CLUSTER_ROUTES, ...PCI_ROUTES, ...VM_ROUTES];
+export const ROUTES: Route[] = [...CLUSTER_ROUTES, ...PCI_ROUTES, ...VM_ROUTES, ...IMAGE_ROUTES];
 
 /** Checks a route's privileges: the 403 error, or undefined. */
 export function checkRoute(route: Route, c: Ctx): PveError | undefined {

@@ -20,6 +20,7 @@ const ALL_PRIVILEGES = [
   "SDN.Allocate",
   "SDN.Audit",
   "SDN.Use",
+  "Sys.AccessNetwork",
   "Sys.Audit",
   "Sys.Console",
   "Sys.Incoming",

@@ -6,6 +6,7 @@ import {
   configNeeds,
   type Ctx,
   from,
+  importSourceNeeds,
   newDiskStorages,
   ownTask,
   type Route,
@@ -47,6 +48,7 @@ export const VM_ROUTES: Route[] = [
           paths: [`/storage/${s}`],
           privs: ["Datastore.AllocateSpace"],
         })),
+        ...importSourceNeeds(c.params),
         ...configNeeds(c, alloc),
       ];
     },

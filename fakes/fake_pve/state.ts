@@ -157,6 +157,8 @@ export class ModelState {
   readonly vms = new Map<number, VmState>();
   readonly pools = new Map<string, PoolState>();
   readonly tasks = new Map<string, TaskState>();
+  /** how many times download-url fetched each URL */
+  readonly downloads = new Map<string, number>();
   timing: Timing;
   hooks: ModelHooks = {};
   quorate = true;

@@ -239,7 +239,13 @@ export function storageContent(
     const e: Record<string, unknown> = {
       volid: `${s.id}:${v.name}`,
       content: v.content,
-      format: v.content === "iso" ? "iso" : FILE_BASED.has(s.type) ? "qcow2" : "raw",
+      format: v.content === "iso"
+        ? "iso"
+        : v.content === "import"
+        ? (/\.(qcow2|raw|vmdk|ova)$/.exec(v.name)?.[1] ?? "raw")
+        : FILE_BASED.has(s.type)
+        ? "qcow2"
+        : "raw",
       size: v.size,
       ctime: 0,
     };

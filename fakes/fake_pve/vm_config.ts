@@ -34,7 +34,7 @@ export type Params = Record<string, string>;
 
 /** A disk that the change allocates when it is applied (in the task for POST, inline for PUT). */
 export type NewDisk =
-  | { key: string; kind: "new"; storage: string; bytes: number; props: Props }
+  | { key: string; kind: "new"; storage: string; bytes: number; props: Props; from?: string }
   | { key: string; kind: "cloudinit"; storage: string; props: Props };
 
 /** A validated change, ready to apply. */
@@ -310,6 +310,8 @@ function planDisk(
       return fail400(st, { storage: `storage '${storage}' does not support vm images` });
     }
     if (ci) return { ok: true, value: { key, kind: "cloudinit", storage, props } };
+    const from = propGet(props, "import-from");
+    if (from !== undefined) return planImport(st, node, key, storage, m![3]!, from, props);
     // An EFI vars disk is the size of the OVMF vars template, whatever size was asked for.
     const bytes = key === "efidisk0"
       ? (propGet(props, "efitype") === "4m" ? 540_672 : 131_072)
@@ -322,6 +324,33 @@ function planDisk(
     ? props
     : propSet(props, "size", formatSize(vol.size));
   return { ok: true, value: { value: printDrive(volume, withSize) } };
+}
+
+/**
+ * `<storage>:0,import-from=<volid>`: a new disk holding a copy of an existing image (content
+ * `import` or a VM image). The size must be 0; the new disk takes the source's size.
+ */
+function planImport(
+  st: ModelState,
+  node: string,
+  key: string,
+  storage: string,
+  size: string,
+  from: string,
+  props: Props,
+): Outcome<NewDisk> {
+  if (parseFloat(size) !== 0) {
+    return fail400(st, {
+      [key]: "'import-from' requires special syntax - use <storage ID>:0,import-from=<source>",
+    });
+  }
+  const src = findVolume(st, node, from);
+  if (!src) return { ok: false, error: st.fail(500, `volume '${from}' does not exist`) };
+  if (src.content !== "import" && src.content !== "images") {
+    return fail400(st, { [key]: `${from} has wrong type '${src.content}' - not an image` });
+  }
+  const rest = props.filter(([k]) => k !== "import-from");
+  return { ok: true, value: { key, kind: "new", storage, bytes: src.size, props: rest, from } };
 }
 
 /** The next free `unusedN` key. */
@@ -430,6 +459,10 @@ export function applyPlan(
       return r;
     }
     allocated.push(r.value);
+    if (d.kind === "new" && d.from) {
+      log.push(`importing disk '${d.from}' to VM ${vmid} ...`);
+      log.push(`transferred ${formatSize(d.bytes)} of ${formatSize(d.bytes)} (100.00%)`);
+    }
     const text = d.kind === "new"
       ? printDrive(r.value, propSet(d.props, "size", formatSize(d.bytes)))
       : printDrive(r.value, propSet(d.props, "media", "cdrom"));

@@ -117,7 +117,19 @@ export const BAD_INPUTS: Bad[] = [
     name: "clone and scratch at once",
     kind: "MachineTemplate",
     mutate: (s) => (s.source = { clone: { templateVmid: 9000 }, scratch: {} }),
-    celMessage: "exactly one of clone, scratch must be set",
+    celMessage: "exactly one of clone, image, scratch must be set",
+  },
+  {
+    name: "an image checksum with the wrong number of digits for its algorithm",
+    kind: "MachineTemplate",
+    mutate: (s) => (s.source = {
+      image: {
+        url: "http://127.0.0.1:8080/noble.img",
+        checksum: { algorithm: "sha256", value: "abc123" },
+        storage: "local-lvm",
+      },
+    }),
+    celMessage: "a sha256 digest has 64 hex digits, a sha512 digest 128",
   },
   {
     name: "scratch option that is a list",
