@@ -97,6 +97,8 @@ const hasAny = (o: Readonly<Record<string, number>>) => {
 };
 
 const NONE = NO_EXTENDED;
+const EMPTY_OBJECT: Readonly<Record<string, never>> = Object.freeze({});
+const EMPTY_ARRAY: readonly never[] = Object.freeze([]);
 
 type PodInfo = {
   pod: Pod;
@@ -135,6 +137,10 @@ type PodClass = {
   selectorPairs?: string[] | null;
   /** Refusals to open a claim, by the shapes asked, as of a state version. */
   refusals?: Map<string, { version: number; reason: Reason }>;
+  /** The heaviest preferred node affinity term; null until worked out. */
+  pref: Pref | undefined | null;
+  /** The class's labels as `key=value` pairs, in label order. */
+  labelPairs?: string[];
 };
 
 /** Decides which NodeClaims to open for the snapshot's pending pods. Pure and deterministic. */
@@ -240,16 +246,8 @@ class Provisioner {
     }
 
     // First-fit decreasing: CPU, then memory, then age, then uid, so the order never depends on input order.
-    pending.sort((a, b) =>
-      b.req.cpu - a.req.cpu || b.req.memory - a.req.memory || a.pod.createdAt - b.pod.createdAt ||
-      (a.pod.uid < b.pod.uid ? -1 : a.pod.uid > b.pod.uid ? 1 : 0)
-    );
-    for (const p of pending) {
-      p.cls = this.#classOf(p);
-      this.#pending.set(p.pod, p);
-    }
-
-    let queue = pending;
+    let queue = firstFitOrder(pending);
+    for (const p of queue) p.cls = this.#classOf(p);
 
     // A pod that fails may fit once others have moved spread minimums: retry while progress is made.
     for (let pass = 0; pass < 3 && queue.length > 0; pass++) {
@@ -283,17 +281,22 @@ class Provisioner {
     // The JSON text of [namespace, labels, node selector, required and preferred node affinity,
     // tolerations, anti-affinity, spread, pending since, extended requests, host ports, pod
     // affinity], absent parts written as empty; extended requests and host ports only ever
-    // shrink a bin's room, so a class shares them. Empty parts are written without JSON.stringify.
-    const j = (v: unknown, empty: string) => v == null ? empty : JSON.stringify(v);
-    const key = `[${JSON.stringify(pod.namespace)},${j(pod.labels, "{}")},${
-      j(pod.nodeSelector, "{}")
-    },${j(pod.requiredNodeAffinity, "[]")},${j(pod.preferredNodeAffinity, "[]")},${
-      j(pod.tolerations, "[]")
-    },${j(pod.requiredPodAntiAffinity, "[]")},${j(pod.topologySpreadConstraints, "[]")},${
-      JSON.stringify(pod.pendingSince ?? pod.createdAt)
-    },${p.ext === NONE ? "{}" : JSON.stringify(p.ext)},${
-      p.ports.length === 0 ? "[]" : JSON.stringify(p.ports)
-    },${j(pod.requiredPodAffinity, "[]")}]`;
+    // shrink a bin's room, so a class shares them. One JSON.stringify of the whole array makes
+    // one flat string (cheaper to build and to hash than a concatenation of its parts).
+    const key = JSON.stringify([
+      pod.namespace,
+      pod.labels ?? EMPTY_OBJECT,
+      pod.nodeSelector ?? EMPTY_OBJECT,
+      pod.requiredNodeAffinity ?? EMPTY_ARRAY,
+      pod.preferredNodeAffinity ?? EMPTY_ARRAY,
+      pod.tolerations ?? EMPTY_ARRAY,
+      pod.requiredPodAntiAffinity ?? EMPTY_ARRAY,
+      pod.topologySpreadConstraints ?? EMPTY_ARRAY,
+      pod.pendingSince ?? pod.createdAt,
+      p.ext,
+      p.ports,
+      pod.requiredPodAffinity ?? EMPTY_ARRAY,
+    ]);
     let c = this.classes.get(key);
     if (!c) {
       const typed = requirementsOn(INSTANCE_TYPE_KEY, pod.nodeSelector, undefined).length > 0 ||
@@ -315,6 +318,7 @@ class Provisioner {
         minMem: p.req.memory,
         typed,
         typeReqs,
+        pref: null,
       };
       this.classes.set(key, c);
     }
@@ -340,7 +344,8 @@ class Provisioner {
   #place(p: PodInfo): Reason | undefined {
     const c = p.cls;
     this.#refresh(c);
-    const pref = topPreference(p.pod);
+    // The node preference is the class's (preferred node affinity is part of the class key).
+    const pref = c.pref === null ? c.pref = topPreference(c.rep) : c.pref;
     const podPref = topPodPreference(p.pod);
     const soft = pref !== undefined || podPref !== undefined;
     // Existing and launching capacity first (with the preferences, then without), so that a
@@ -447,7 +452,7 @@ class Provisioner {
     if (p.ports.length && b.ports && p.ports.some((k) => b.ports!.has(k))) return "dead";
     if (p.ext !== NONE && missingExtended(b.ext, p.ext) !== undefined) return "dead";
     if (pref && !matchesTerm(b.labels, pref, b.name)) return "no";
-    if (podPref && this.topo.affinityBlocks(p.pod, b.labels, [podPref])) return "no";
+    if (podPref && this.topo.affinityBlocks(cls.rep, b.labels, [podPref])) return "no";
     const topo = this.#topologyOk(p, b.labels);
     if (!topo.ok) return topo.permanent ? "dead" : "no";
     if (b.kind === "new") {
@@ -475,7 +480,9 @@ class Provisioner {
     p: PodInfo,
     labels: Record<string, string>,
   ): { ok: true } | { ok: false; permanent: boolean; why: string } {
-    const pod = p.pod;
+    // The class's representative: its namespace, labels, affinity, anti-affinity and spread are
+    // every pod's of the class, and the topology index keeps its answers per term object.
+    const pod = p.cls.rep;
     if (pod.requiredPodAffinity?.length) {
       const why = this.topo.affinityBlocks(pod, labels);
       if (why) return { ok: false, permanent: false, why };
@@ -578,6 +585,7 @@ class Provisioner {
       b.used = { cpu: b.used!.cpu + p.req.cpu, memory: b.used!.memory + p.req.memory };
       b.podCount! += 1;
       b.claim!.pods.push(p.key);
+      this.#claimPods.get(b.claim!)!.push(p);
       if (p.cls.typeReqs.length) b.types = [...b.types!, ...p.cls.typeReqs];
       if (p.cls.typed) b.typePods!.push(p.pod);
     } else {
@@ -592,16 +600,12 @@ class Provisioner {
           : reason("FitsInFlightClaim", `fits on NodeClaim ${b.name}, which is still launching`),
       });
     }
-    this.topo.place(p.pod, b.labels);
+    const rep = p.cls.rep;
+    const pairs = p.cls.labelPairs ??= labelPairs(rep);
+    this.topo.place(rep, b.labels, pairs);
     this.placedCount++;
-    if (p.pod.requiredPodAntiAffinity?.length) this.antiPlaced++;
-    const labels = p.pod.labels;
-    if (labels) {
-      for (const k in labels) {
-        const pair = `${k}=${labels[k]}`;
-        this.placedByPair.set(pair, (this.placedByPair.get(pair) ?? 0) + 1);
-      }
-    }
+    if (rep.requiredPodAntiAffinity?.length) this.antiPlaced++;
+    for (const pair of pairs) this.placedByPair.set(pair, (this.placedByPair.get(pair) ?? 0) + 1);
   }
 
   #applyGrowth(b: Bin, shape: Shape, delta: Resources) {
@@ -795,7 +799,7 @@ class Provisioner {
           this.topo.hasAntiAffinity;
         // When nothing keys on the host label, hosts of one zone get the same answer: it is
         // asked once per zone (the labels differ only by the host).
-        const byHost = constrained && this.#hostKeyMatters(pod, pref);
+        const byHost = constrained && this.#hostKeyMatters(p.cls.rep, pref);
         const perZone = new Map<string, boolean>();
         hosts = !constrained ? fit.hosts : fit.hosts.filter((h) => {
           if (!byHost) {
@@ -813,7 +817,7 @@ class Provisioner {
           return ok;
         });
         zones = fit.zones.filter((z) => hosts.some((h) => h.zone === z));
-        zones = preferEmptiestZones(this.topo, pod, zones);
+        zones = preferEmptiestZones(this.topo, p.cls.rep, zones);
         // The key names the hosts too when some were left out, so the no-host verdicts below are
         // only reused for the same candidates.
         zoneKey = zones.join("\u0000") +
@@ -1014,24 +1018,19 @@ class Provisioner {
       reason: why,
     };
     this.plan.claims.push(claim);
+    this.#claimPods.set(claim, []);
     return claim;
   }
 
   #claimReason(c: PlannedClaim): Reason {
     if (c.pods.length === 0) return c.reason;
     const ctx = this.pools.find((p) => p.pool.name === c.nodePool)!;
-    // Pending pods' keys are the strings already made (and hashed) for them.
-    const podsByKey = this.#podsByKey ??= new Map(
-      this.snap.pods.map((p) => [this.#pending.get(p)?.key ?? podKey(p), p]),
-    );
     let cpu = ctx.dsOverhead.cpu;
     let memory = ctx.dsOverhead.memory;
-    for (const k of c.pods) {
-      const pod = podsByKey.get(k)!;
-      // A pending pod's requests were worked out once already.
-      const r = this.#pending.get(pod)?.req ?? podRequests(pod);
-      cpu += r.cpu;
-      memory += r.memory;
+    // The pods committed to the claim, in its order: their requests were worked out once already.
+    for (const p of this.#claimPods.get(c)!) {
+      cpu += p.req.cpu;
+      memory += p.req.memory;
     }
     c.requested = { cpu, memory };
     const n = c.pods.length;
@@ -1044,11 +1043,49 @@ class Provisioner {
       }, on host ${c.host} (${ctx.provider.placement})`,
     );
   }
-  #podsByKey: Map<string, Pod> | undefined;
-  readonly #pending = new Map<Pod, PodInfo>();
+  /** The pods committed to each claim opened in this decision, as `claim.pods` lists their keys. */
+  readonly #claimPods = new Map<PlannedClaim, PodInfo[]>();
 }
 
 export type { NodeClaim };
+
+/** A pod's labels as `key=value` pairs, in label order. */
+function labelPairs(pod: Pod): string[] {
+  const out: string[] = [];
+  const labels = pod.labels;
+  if (labels) { for (const k in labels) out.push(`${k}=${labels[k]}`); }
+  return out;
+}
+
+/**
+ * Pending pods in first-fit-decreasing order: CPU, then memory (both largest first), then age,
+ * then uid. The keys are read once into typed arrays and positions are sorted, so the comparator
+ * touches no pod object (the same order as comparing the pods themselves; a stable sort).
+ */
+function firstFitOrder(pending: PodInfo[]): PodInfo[] {
+  const n = pending.length;
+  const cpu = new Float64Array(n);
+  const memory = new Float64Array(n);
+  const created = new Float64Array(n);
+  const order = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const p = pending[i]!;
+    cpu[i] = p.req.cpu;
+    memory[i] = p.req.memory;
+    created[i] = p.pod.createdAt;
+    order[i] = i;
+  }
+  order.sort((a, b) => {
+    const d = cpu[b]! - cpu[a]! || memory[b]! - memory[a]! || created[a]! - created[b]!;
+    if (d) return d;
+    const ua = pending[a]!.pod.uid;
+    const ub = pending[b]!.pod.uid;
+    return ua < ub ? -1 : ua > ub ? 1 : 0;
+  });
+  const out = new Array<PodInfo>(n);
+  for (let i = 0; i < n; i++) out[i] = pending[order[i]!]!;
+  return out;
+}
 
 /**
  * No pod waits for a node (every unfinished pod is bound) and no pool has fewer live NodeClaims

@@ -101,6 +101,30 @@ export class TopologyIndex {
     return g;
   }
 
+  /**
+   * The group of one term (anti-affinity, affinity or spread) of a pod in namespace `ns`: kept
+   * per term object, so the pods of a class (which share their terms) find it without any text.
+   */
+  #termGroup(
+    term: {
+      namespaces?: readonly string[] | undefined;
+      labelSelector?: LabelSelector;
+      topologyKey: string;
+    },
+    ns: string,
+  ): Group {
+    const hit = this.#byTerm.get(term);
+    if (hit !== undefined && hit.ns === ns) return hit.g;
+    const g = this.#group(
+      term.namespaces?.length ? term.namespaces : [ns],
+      term.labelSelector,
+      term.topologyKey,
+    );
+    this.#byTerm.set(term, { ns, g });
+    return g;
+  }
+  readonly #byTerm = new WeakMap<object, { ns: string; g: Group }>();
+
   #remember(selector: object, short: string, g: Group) {
     let m = this.#bySelector.get(selector);
     if (!m) this.#bySelector.set(selector, m = new Map());
@@ -119,8 +143,15 @@ export class TopologyIndex {
     g.counts.set(domain, (g.counts.get(domain) ?? 0) + 1);
   }
 
-  /** Records a pod placed on a node or claim with `nodeLabels`. */
-  place(pod: Pod, nodeLabels: Readonly<Record<string, string>>): void {
+  /**
+   * Records a pod placed on a node or claim with `nodeLabels`; `pairs` may give the pod's labels
+   * as `key=value` texts, already made.
+   */
+  place(
+    pod: Pod,
+    nodeLabels: Readonly<Record<string, string>>,
+    pairs?: readonly string[],
+  ): void {
     const p = {
       namespace: pod.namespace,
       labels: pod.labels,
@@ -132,9 +163,16 @@ export class TopologyIndex {
     for (const g of this.#unpaired) this.#count(g, p.namespace, p.labels, nodeLabels);
     const labels = p.labels;
     if (labels && this.#byPair.size > 0) {
-      for (const k in labels) {
-        const list = this.#byPair.get(`${k}=${labels[k]}`);
-        if (list) { for (const g of list) this.#count(g, p.namespace, labels, nodeLabels); }
+      if (pairs) {
+        for (const pair of pairs) {
+          const list = this.#byPair.get(pair);
+          if (list) { for (const g of list) this.#count(g, p.namespace, labels, nodeLabels); }
+        }
+      } else {
+        for (const k in labels) {
+          const list = this.#byPair.get(`${k}=${labels[k]}`);
+          if (list) { for (const g of list) this.#count(g, p.namespace, labels, nodeLabels); }
+        }
       }
     }
     this.#own(p);
@@ -198,12 +236,7 @@ export class TopologyIndex {
 
   /** Matching pods in `domain` for an anti-affinity term of `pod`. */
   antiAffinityCount(pod: Pod, term: PodAffinityTerm, domain: string): number {
-    const g = this.#group(
-      term.namespaces?.length ? term.namespaces : [pod.namespace],
-      term.labelSelector,
-      term.topologyKey,
-    );
-    return g.counts.get(domain) ?? 0;
+    return this.#termGroup(term, pod.namespace).counts.get(domain) ?? 0;
   }
 
   /**
@@ -217,12 +250,12 @@ export class TopologyIndex {
     terms: readonly PodAffinityTerm[] = pod.requiredPodAffinity ?? [],
   ): string | undefined {
     for (const term of terms) {
-      const ns = term.namespaces?.length ? term.namespaces : [pod.namespace];
-      const g = this.#group(ns, term.labelSelector, term.topologyKey);
+      const g = this.#termGroup(term, pod.namespace);
       const d = labels[term.topologyKey];
       if (d !== undefined && (g.counts.get(d) ?? 0) > 0) continue;
       let total = 0;
       for (const n of g.counts.values()) total += n;
+      const ns = term.namespaces?.length ? term.namespaces : [pod.namespace];
       const self = ns.includes(pod.namespace) && matchesSelector(pod.labels, term.labelSelector);
       if (total === 0 && self) continue;
       return d === undefined
@@ -234,7 +267,7 @@ export class TopologyIndex {
 
   /** Matching pods per domain for a spread constraint of `pod`. */
   spreadCounts(pod: Pod, c: TopologySpreadConstraint): ReadonlyMap<string, number> {
-    return this.#group([pod.namespace], c.labelSelector, c.topologyKey).counts;
+    return this.#termGroup(c, pod.namespace).counts;
   }
 }
 
