@@ -19,7 +19,12 @@ import {
 } from "./pod_requests.ts";
 import { cheapestShapeWithin, requirementsOn } from "./requirement_sets.ts";
 import type { NodeSelectorTerm, PodAffinityTerm, Requirement } from "./model.ts";
-import { matchesAll, matchesNodeConstraints, matchesTerm } from "./requirements.ts";
+import {
+  matchesAll,
+  matchesNodeConstraints,
+  matchesSelector,
+  matchesTerm,
+} from "./requirements.ts";
 import { untoleratedTaint } from "./taints.ts";
 import {
   HOSTNAME_KEY,
@@ -109,9 +114,14 @@ type PodInfo = {
   cls: PodClass;
   /** Why its last attempt failed. */
   failed?: Reason | undefined;
+  /** `Provisioner.changes` when it last failed. */
+  failedAt?: number;
   /** Claim names this pod would open, per pool index (reused while still unused). */
   names?: (string | undefined)[];
 };
+
+/** What a refusal owes to pool limits: a limit refused (or shapes may shrink), or these passed. */
+type LimitTrack = { withLimits: boolean; passed: { ctx: PoolCtx; fp: Resources }[] };
 
 type PodClass = {
   rep: Pod;
@@ -135,12 +145,28 @@ type PodClass = {
   zones?: Map<PoolFit, { placed: number; zones: string[]; key: string; hosts: Host[] }>;
   /** First label pair of each of the class's pod selectors; null if one is not plain. */
   selectorPairs?: string[] | null;
-  /** Refusals to open a claim, by the shapes asked, as of a state version. */
-  refusals?: Map<string, { version: number; reason: Reason }>;
+  /** Refusals to open a claim, by the shapes asked, as of a state version (see #open). */
+  refusals?: Map<
+    string,
+    {
+      version: number;
+      reason: Reason;
+      withLimits: boolean;
+      growths: number;
+      passed: LimitTrack["passed"];
+    }
+  >;
   /** The heaviest preferred node affinity term; null until worked out. */
   pref: Pref | undefined | null;
   /** The class's labels as `key=value` pairs, in label order. */
   labelPairs?: string[];
+  /** Pods of this class placed so far, if it has anti-affinity (see #antiSeen). */
+  antiPlaced?: number;
+  /** Classes with anti-affinity whose terms select this class's pods, of the first `antiScanned`. */
+  antiRelevant?: PodClass[];
+  antiScanned?: number;
+  /** A DoNotSchedule spread over a key other than hostname and zone. */
+  spreadsOverDomains?: boolean;
 };
 
 /** Decides which NodeClaims to open for the snapshot's pending pods. Pure and deterministic. */
@@ -160,12 +186,14 @@ class Provisioner {
   readonly hostsFull = new Map<PoolFit, HostsFull>();
   /** Shapes only grow, so "no room" is final (core/provisioning_monotone.ts). */
   monotone = false;
+  /** Pods placed and claims opened so far: a pod's answer can change only when this does. */
+  changes = 0;
   /** Pods placed in this decision so far: topology answers change only when it does. */
   placedCount = 0;
   /** Claims opened in this decision that grew to a larger shape (counted per growth). */
   growths = 0;
-  /** Pods with anti-affinity placed so far (they can forbid domains to anyone). */
-  antiPlaced = 0;
+  /** Classes with anti-affinity that had a pod placed (they can forbid domains to others). */
+  readonly antiClasses: PodClass[] = [];
   /** Pods placed so far per label pair `key=value` they carry. */
   readonly placedByPair = new Map<string, number>();
   /** Hostname label values of the snapshot's nodes and launching claims. */
@@ -253,9 +281,16 @@ class Provisioner {
     for (let pass = 0; pass < 3 && queue.length > 0; pass++) {
       const next: PodInfo[] = [];
       for (const p of queue) {
+        // Nothing was placed or opened since this pod last failed: the same state gives the
+        // same answer, so it fails again with the same reason without being tried.
+        if (p.failed !== undefined && p.failedAt === this.changes) {
+          next.push(p);
+          continue;
+        }
         const r = this.#place(p);
         if (r) {
           p.failed = r;
+          p.failedAt = this.changes;
           next.push(p);
         } else p.failed = undefined;
       }
@@ -577,6 +612,7 @@ class Provisioner {
   }
 
   #commit(p: PodInfo, b: Bin) {
+    this.changes++;
     if (p.ext !== NONE) addExtended(b.ext ??= {}, p.ext, -1);
     if (p.ports.length) { for (const k of p.ports) (b.ports ??= new Set()).add(k); }
     if (b.kind === "new") {
@@ -604,7 +640,13 @@ class Provisioner {
     const pairs = p.cls.labelPairs ??= labelPairs(rep);
     this.topo.place(rep, b.labels, pairs);
     this.placedCount++;
-    if (rep.requiredPodAntiAffinity?.length) this.antiPlaced++;
+    if (rep.requiredPodAntiAffinity?.length) {
+      if (p.cls.antiPlaced === undefined) {
+        p.cls.antiPlaced = 0;
+        this.antiClasses.push(p.cls);
+      }
+      p.cls.antiPlaced++;
+    }
     for (const pair of pairs) this.placedByPair.set(pair, (this.placedByPair.get(pair) ?? 0) + 1);
   }
 
@@ -631,13 +673,30 @@ class Provisioner {
     // without a preference unless a hostname looks like one): pods of a class asking the same
     // shapes get the same refusal until something is placed or opened.
     const key = pref === undefined && this.#namesNeverMatter() ? this.#shapesKey(p) : undefined;
-    // Claims opened or grown change pools and hosts; the class's topology count, its zones.
-    const version = this.#topologySeen(p.cls) + this.plan.claims.length + this.growths;
+    // Claims opened change pools and hosts; the class's topology count, its zones. A claim that
+    // grows takes pool usage and host room: while shapes only grow, a host without room stays so,
+    // and only a pool limit can newly refuse (checked again) or word its refusal anew (then the
+    // refusal is kept only until the next growth).
+    const base = this.#topologySeen(p.cls) + this.plan.claims.length;
     const memo = key === undefined ? undefined : (p.cls.refusals ??= new Map());
     const known = memo?.get(key!);
-    if (known && known.version === version) return { ok: false, reason: known.reason };
-    const out = this.#openFresh(p, pref);
-    if (memo && !out.ok) memo.set(key!, { version, reason: out.reason });
+    if (
+      known && known.version === base + (known.withLimits ? this.growths : 0) &&
+      (known.growths === this.growths || this.#underLimits(known.passed))
+    ) return { ok: false, reason: known.reason };
+    const track: LimitTrack | undefined = memo
+      ? { withLimits: !this.monotone, passed: [] }
+      : undefined;
+    const out = this.#openFresh(p, pref, track);
+    if (memo && !out.ok) {
+      memo.set(key!, {
+        version: base + (track!.withLimits ? this.growths : 0),
+        reason: out.reason,
+        withLimits: track!.withLimits,
+        growths: this.growths,
+        passed: track!.passed,
+      });
+    }
     return out;
   }
 
@@ -651,8 +710,28 @@ class Provisioner {
     let pairs = c.selectorPairs;
     if (pairs === undefined) pairs = c.selectorPairs = selectorPairs(c.rep);
     if (pairs === null) return this.placedCount;
-    let n = this.antiPlaced;
+    let n = this.#antiSeen(c);
     for (const pair of pairs) n += this.placedByPair.get(pair) ?? 0;
+    // A spread over a key other than hostname and zone takes its minimum over every known value
+    // of the key, which grows as pods land on new claims.
+    if (c.spreadsOverDomains ??= spreadsOverKnownDomains(c.rep)) n += this.topo.domainCount;
+    return n;
+  }
+
+  /**
+   * Placements of pods with anti-affinity that can forbid a domain to this class: those of a
+   * class one of whose anti-affinity terms selects this class's pods (namespace and labels).
+   * Others can never refuse it a node, so their placements leave its answers as they were.
+   */
+  #antiSeen(c: PodClass): number {
+    const all = this.antiClasses;
+    const rel = c.antiRelevant ??= [];
+    for (; (c.antiScanned ??= 0) < all.length; c.antiScanned++) {
+      const a = all[c.antiScanned]!;
+      if (antiAffinitySelects(a.rep, c.rep)) rel.push(a);
+    }
+    let n = 0;
+    for (const a of rel) n += a.antiPlaced!;
     return n;
   }
 
@@ -695,7 +774,19 @@ class Provisioner {
     );
   }
 
-  #openFresh(p: PodInfo, pref: Pref | undefined): { ok: true } | { ok: false; reason: Reason } {
+  /** Do the footprints that passed their pools' limits still pass them? */
+  #underLimits(passed: LimitTrack["passed"]): boolean {
+    for (const { ctx, fp } of passed) {
+      if (exceedsLimits(ctx.pool, ctx.usage, fp, 1, ctx.template.vmMemOverhead)) return false;
+    }
+    return true;
+  }
+
+  #openFresh(
+    p: PodInfo,
+    pref: Pref | undefined,
+    track?: LimitTrack,
+  ): { ok: true } | { ok: false; reason: Reason } {
     const pod = p.pod;
     const now = this.snap.now;
     const fails: Reason[] = [];
@@ -758,9 +849,11 @@ class Provisioner {
       const fp = footprint(shape, ctx.template);
       const limit = exceedsLimits(pool, ctx.usage, fp, 1, ctx.template.vmMemOverhead);
       if (limit) {
+        if (track) track.withLimits = true;
         fail(limit);
         continue;
       }
+      track?.passed.push({ ctx, fp });
       const names = p.names ??= [];
       const at = this.pools.indexOf(ctx);
       // Names are only ever added to the used set: a name still unused is still the first free
@@ -988,6 +1081,7 @@ class Provisioner {
     why: Reason,
   ): PlannedClaim {
     const fp = footprint(shape, ctx.template);
+    this.changes++;
     this.usedNames.add(name);
     ctx.opened += 1;
     ctx.usage.nodes += 1;
@@ -1048,6 +1142,27 @@ class Provisioner {
 }
 
 export type { NodeClaim };
+
+/**
+ * Does one of `a`'s required anti-affinity terms select `b` (its namespaces, or `a`'s own when
+ * it names none, hold `b`'s, and its selector matches `b`'s labels)? Only then can a placed pod
+ * like `a` keep `b` out of a domain.
+ */
+function antiAffinitySelects(a: Pod, b: Pod): boolean {
+  for (const t of a.requiredPodAntiAffinity ?? []) {
+    const ns = t.namespaces?.length ? t.namespaces : [a.namespace];
+    if (ns.includes(b.namespace) && matchesSelector(b.labels, t.labelSelector)) return true;
+  }
+  return false;
+}
+
+/** Has the pod a DoNotSchedule spread over a key other than hostname and zone? */
+function spreadsOverKnownDomains(pod: Pod): boolean {
+  return (pod.topologySpreadConstraints ?? []).some((c) =>
+    c.whenUnsatisfiable === "DoNotSchedule" && c.topologyKey !== HOSTNAME_KEY &&
+    c.topologyKey !== ZONE_KEY
+  );
+}
 
 /** A pod's labels as `key=value` pairs, in label order. */
 function labelPairs(pod: Pod): string[] {

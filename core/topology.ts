@@ -63,7 +63,15 @@ export class TopologyIndex {
   addDomain(key: string, value: string): void {
     let s = this.#domains.get(key);
     if (!s) this.#domains.set(key, s = new Set());
+    if (s.has(value)) return;
     s.add(value);
+    this.#domainCount++;
+  }
+  #domainCount = 0;
+
+  /** How many (key, value) domains are known: it changes whenever `domains()` of a key grows. */
+  get domainCount(): number {
+    return this.#domainCount;
   }
 
   domains(key: string): ReadonlySet<string> {
