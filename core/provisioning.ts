@@ -102,8 +102,9 @@ const hasAny = (o: Readonly<Record<string, number>>) => {
 };
 
 const NONE = NO_EXTENDED;
-const EMPTY_OBJECT: Readonly<Record<string, never>> = Object.freeze({});
-const EMPTY_ARRAY: readonly never[] = Object.freeze([]);
+// Empty parts of a class key. Not frozen: JSON.stringify takes a slower path on frozen objects.
+const EMPTY_OBJECT: Readonly<Record<string, never>> = {};
+const EMPTY_ARRAY: readonly never[] = [];
 
 type PodInfo = {
   pod: Pod;
@@ -117,7 +118,7 @@ type PodInfo = {
   /** `Provisioner.changes` when it last failed. */
   failedAt?: number;
   /** Claim names this pod would open, per pool index (reused while still unused). */
-  names?: (string | undefined)[];
+  names?: (string | undefined)[] | undefined;
 };
 
 /** What a refusal owes to pool limits: a limit refused (or shapes may shrink), or these passed. */
@@ -274,8 +275,11 @@ class Provisioner {
     }
 
     // First-fit decreasing: CPU, then memory, then age, then uid, so the order never depends on input order.
+    // Classes are found in snapshot order, which reads the pods in the order they sit in memory
+    // (the first-fit order jumps around); which pod stands for a class does not matter, as every
+    // field the class key covers is the same for all of its pods.
+    for (const p of pending) p.cls = this.#classOf(p);
     let queue = firstFitOrder(pending);
-    for (const p of queue) p.cls = this.#classOf(p);
 
     // A pod that fails may fit once others have moved spread minimums: retry while progress is made.
     for (let pass = 0; pass < 3 && queue.length > 0; pass++) {
@@ -328,8 +332,8 @@ class Provisioner {
       pod.requiredPodAntiAffinity ?? EMPTY_ARRAY,
       pod.topologySpreadConstraints ?? EMPTY_ARRAY,
       pod.pendingSince ?? pod.createdAt,
-      p.ext,
-      p.ports,
+      p.ext === NONE ? EMPTY_OBJECT : p.ext,
+      p.ports.length === 0 ? EMPTY_ARRAY : p.ports,
       pod.requiredPodAffinity ?? EMPTY_ARRAY,
     ]);
     let c = this.classes.get(key);
@@ -1197,8 +1201,23 @@ function firstFitOrder(pending: PodInfo[]): PodInfo[] {
     const ub = pending[b]!.pod.uid;
     return ua < ub ? -1 : ua > ub ? 1 : 0;
   });
+  // Made anew in this order, so that the placing loop reads them (and their requests) in the
+  // order they sit in memory.
   const out = new Array<PodInfo>(n);
-  for (let i = 0; i < n; i++) out[i] = pending[order[i]!]!;
+  for (let i = 0; i < n; i++) {
+    const p = pending[order[i]!]!;
+    out[i] = {
+      pod: p.pod,
+      key: p.key,
+      req: { cpu: p.req.cpu, memory: p.req.memory },
+      ext: p.ext,
+      ports: p.ports,
+      cls: p.cls,
+      failed: undefined,
+      failedAt: -1,
+      names: undefined,
+    };
+  }
   return out;
 }
 
