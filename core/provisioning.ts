@@ -34,8 +34,7 @@ import {
   ZONE_KEY,
 } from "./topology.ts";
 import { exceedsLimits, footprint } from "./limits.ts";
-import { chooseHost, hostLimit, noHostReason } from "./placement.ts";
-import { allocatable } from "./shapes.ts";
+import { chooseHost, noHostReason } from "./placement.ts";
 import { RoomIndex } from "./provisioning_room_index.ts";
 import { atLeast, type HostsFull, hostsFullFor, shapesOnlyGrow } from "./provisioning_monotone.ts";
 import { JoinedReasons, selectorPairs } from "./provisioning_reuse.ts";
@@ -440,30 +439,41 @@ class Provisioner {
    * for a claim opened now what its largest shape leaves; while shapes only grow, the largest
    * shape its host still has room to grow it to (its current shape at least).
    */
-  #roomOf(b: Bin): Resources {
+  #roomOf(b: Bin): Readonly<Resources> {
     if (b.kind !== "new") return b.free;
     const ctx = b.ctx!;
     const used = b.used!;
-    let top = ctx.maxAlloc;
-    if (this.monotone) {
-      const t = ctx.template;
-      const h = b.host!;
-      const limit = hostLimit(h);
-      const planned = this.planned.get(h.name) ?? { cpu: 0, memory: 0 };
-      const cur = footprint(b.shape!, t);
-      const cpu = limit.cpu - h.committed.cpu - planned.cpu + cur.cpu;
-      const memory = limit.memory - h.committed.memory - planned.memory + cur.memory;
-      let best = b.shape!;
-      for (const s of t.shapes) {
-        if (
-          s.cpu <= cpu && s.memory + t.vmMemOverhead <= memory && s.cpu >= best.cpu &&
-          s.memory >= best.memory
-        ) best = s;
-      }
-      top = allocatable(t, best);
+    const room = this.#room;
+    if (!this.monotone) {
+      room.cpu = ctx.maxAlloc.cpu - used.cpu;
+      room.memory = ctx.maxAlloc.memory - used.memory;
+      return room;
     }
-    return { cpu: top.cpu - used.cpu, memory: top.memory - used.memory };
+    // The same arithmetic as hostLimit, footprint and allocatable, without their objects.
+    const t = ctx.template;
+    const h = b.host!;
+    const limitCpu = Math.floor(Math.max(0, h.capacity.cpu - h.reserved.cpu) * h.cpuOvercommit);
+    const limitMemory = Math.floor(
+      Math.max(0, h.capacity.memory - h.reserved.memory) * h.memoryOvercommit,
+    );
+    const planned = this.planned.get(h.name);
+    const shape = b.shape!;
+    const cpu = limitCpu - h.committed.cpu - (planned === undefined ? 0 : planned.cpu) + shape.cpu;
+    const memory = limitMemory - h.committed.memory - (planned === undefined ? 0 : planned.memory) +
+      (shape.memory + t.vmMemOverhead);
+    let best = shape;
+    for (const s of t.shapes) {
+      if (
+        s.cpu <= cpu && s.memory + t.vmMemOverhead <= memory && s.cpu >= best.cpu &&
+        s.memory >= best.memory
+      ) best = s;
+    }
+    room.cpu = best.cpu - t.reserved.cpu - used.cpu;
+    room.memory = best.memory - t.reserved.memory - used.memory;
+    return room;
   }
+  /** The room #roomOf gives for a claim opened now: read before asking again. */
+  readonly #room: Resources = { cpu: 0, memory: 0 };
 
   /** "yes", "no" (not now), or "dead" (never again for this pod class). */
   #fits(
@@ -718,7 +728,8 @@ class Provisioner {
     for (const pair of pairs) n += this.placedByPair.get(pair) ?? 0;
     // A spread over a key other than hostname and zone takes its minimum over every known value
     // of the key, which grows as pods land on new claims.
-    if (c.spreadsOverDomains ??= spreadsOverKnownDomains(c.rep)) n += this.topo.domainCount;
+    c.spreadsOverDomains ??= spreadsOverKnownDomains(c.rep);
+    if (c.spreadsOverDomains) n += this.topo.domainCount;
     return n;
   }
 

@@ -61,12 +61,18 @@ export class RoomIndex {
   }
 
   #set(pos: number, cpu: number, memory: number) {
+    const cpus = this.#cpu;
+    const mems = this.#mem;
     let i = pos + this.#size;
-    this.#cpu[i] = cpu;
-    this.#mem[i] = memory;
+    cpus[i] = cpu;
+    mems[i] = memory;
+    // A node whose maxima come out unchanged leaves every ancestor unchanged too.
     for (i >>= 1; i >= 1; i >>= 1) {
-      this.#cpu[i] = Math.max(this.#cpu[2 * i]!, this.#cpu[2 * i + 1]!);
-      this.#mem[i] = Math.max(this.#mem[2 * i]!, this.#mem[2 * i + 1]!);
+      const c = Math.max(cpus[2 * i]!, cpus[2 * i + 1]!);
+      const m = Math.max(mems[2 * i]!, mems[2 * i + 1]!);
+      if (cpus[i] === c && mems[i] === m) break;
+      cpus[i] = c;
+      mems[i] = m;
     }
   }
 
