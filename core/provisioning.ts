@@ -156,6 +156,8 @@ type PodClass = {
       passed: LimitTrack["passed"];
     }
   >;
+  /** Verdicts per bin shared with like classes (see #eligibleFor); null: its own. */
+  eligible?: boolean[] | null;
   /** The heaviest preferred node affinity term; null until worked out. */
   pref: Pref | undefined | null;
   /** The class's labels as `key=value` pairs, in label order. */
@@ -367,16 +369,43 @@ class Provisioner {
 
   #refresh(c: PodClass) {
     const pod = c.rep;
-    for (; c.scanned < this.bins.length; c.scanned++) {
-      const b = this.bins[c.scanned]!;
-      if (untoleratedTaint(b.taints, pod.tolerations)) continue;
-      if (!matchesNodeConstraints(b.labels, pod.nodeSelector, pod.requiredNodeAffinity, b.name)) {
-        continue;
-      }
-      const room = this.#roomOf(b);
-      (b.kind === "new" ? c.fresh : c.old).push(c.scanned, room.cpu, room.memory);
+    const bins = this.bins;
+    if (c.scanned >= bins.length) return;
+    // Classes with the same taint tolerations and node constraints share the verdicts.
+    const shared = c.eligible === undefined ? c.eligible = this.#eligibleFor(c) : c.eligible;
+    if (shared) {
+      for (let i = shared.length; i < bins.length; i++) shared.push(binTakes(bins[i]!, pod));
+    }
+    for (; c.scanned < bins.length; c.scanned++) {
+      const b = bins[c.scanned]!;
+      if (shared ? !shared[c.scanned] : !binTakes(b, pod)) continue;
+      // An upper bound of the room is enough (the scan works out the room of what it finds): for
+      // a claim opened now, what its largest shape leaves.
+      if (b.kind === "new") {
+        const max = b.ctx!.maxAlloc;
+        c.fresh.push(c.scanned, max.cpu - b.used!.cpu, max.memory - b.used!.memory);
+      } else c.old.push(c.scanned, b.free.cpu, b.free.memory);
     }
   }
+
+  /**
+   * The bin verdicts a class shares with every class of the same tolerations and node
+   * constraints, or null when they name the instance type (a claim's instance type label changes
+   * as it grows, so the verdict depends on when it is asked).
+   */
+  #eligibleFor(c: PodClass): boolean[] | null {
+    if (c.typed) return null;
+    const pod = c.rep;
+    const key = JSON.stringify([
+      pod.tolerations ?? EMPTY_ARRAY,
+      pod.nodeSelector ?? EMPTY_OBJECT,
+      pod.requiredNodeAffinity ?? EMPTY_ARRAY,
+    ]);
+    let list = this.#eligible.get(key);
+    if (!list) this.#eligible.set(key, list = []);
+    return list;
+  }
+  readonly #eligible = new Map<string, boolean[]>();
 
   /** Places one pod; returns undefined on success or the reason it could not be placed. */
   #place(p: PodInfo): Reason | undefined {
@@ -1177,6 +1206,12 @@ function spreadsOverKnownDomains(pod: Pod): boolean {
     c.whenUnsatisfiable === "DoNotSchedule" && c.topologyKey !== HOSTNAME_KEY &&
     c.topologyKey !== ZONE_KEY
   );
+}
+
+/** Can a pod with `pod`'s tolerations and node constraints go onto bin `b` at all? */
+function binTakes(b: Bin, pod: Pod): boolean {
+  if (untoleratedTaint(b.taints, pod.tolerations)) return false;
+  return matchesNodeConstraints(b.labels, pod.nodeSelector, pod.requiredNodeAffinity, b.name);
 }
 
 /** A pod's labels as `key=value` pairs, in label order. */

@@ -45,6 +45,8 @@ export class RoomIndex {
     const size = this.#size;
     const cpus = this.#cpu;
     const mems = this.#mem;
+    // Nothing anywhere holds it (the root has the maxima of all).
+    if (!(cpus[1]! >= cpu && mems[1]! >= memory)) return -1;
     // From the leaf rightwards: a subtree whose maxima hold the request is entered (left child
     // first); one that does not is passed for the next subtree to its right.
     let i = from + size;
