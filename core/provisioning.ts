@@ -514,14 +514,12 @@ class Provisioner {
     const { req, cls } = p;
     if (b.kind === "new") {
       const ctx = b.ctx!;
-      const room = {
-        cpu: ctx.maxAlloc.cpu - b.used!.cpu,
-        memory: ctx.maxAlloc.memory - b.used!.memory,
-      };
+      const roomCpu = ctx.maxAlloc.cpu - b.used!.cpu;
+      const roomMemory = ctx.maxAlloc.memory - b.used!.memory;
       if (
-        room.cpu < cls.minCpu || room.memory < cls.minMem || b.podCount! >= ctx.template.maxPods
+        roomCpu < cls.minCpu || roomMemory < cls.minMem || b.podCount! >= ctx.template.maxPods
       ) return "dead";
-      if (room.cpu < req.cpu || room.memory < req.memory) return "no";
+      if (roomCpu < req.cpu || roomMemory < req.memory) return "no";
     } else {
       if (b.free.cpu < cls.minCpu || b.free.memory < cls.minMem || b.freePods < 1) return "dead";
       if (b.free.cpu < req.cpu || b.free.memory < req.memory) return "no";
@@ -536,6 +534,8 @@ class Provisioner {
     if (b.kind === "new") {
       const grown = this.#grow(b, p);
       if (!grown) return this.monotone && this.#cannotGrowForClass(b, cls) ? "dead" : "no";
+      // The scan commits the pod right away, with nothing changed in between.
+      this.#grown = { bin: b, pod: p, growth: grown };
     }
     return "yes";
   }
@@ -591,6 +591,9 @@ class Provisioner {
   }
 
   /** The shape and footprint a new bin would have with `req` added, if limits and host allow it. */
+  /** The growth #fits just found for a pod on a claim opened now, for #commit to apply. */
+  #grown: { bin: Bin; pod: PodInfo; growth: { shape: Shape; delta: Resources } } | undefined;
+
   #grow(b: Bin, p: PodInfo): { shape: Shape; delta: Resources } | undefined {
     const g = this.#growth(b, p.req, p.cls, p.pod);
     return typeof g === "string" ? undefined : g;
@@ -635,21 +638,30 @@ class Provisioner {
         }
       }
     }
-    const now = footprint(b.shape!, ctx.template);
-    const next = footprint(shape, ctx.template);
-    const delta = { cpu: next.cpu - now.cpu, memory: next.memory - now.memory };
+    // The footprints' difference (footprint() of each shape, subtracted).
+    const overhead = ctx.template.vmMemOverhead;
+    const cur = b.shape!;
+    const delta = {
+      cpu: shape.cpu - cur.cpu,
+      memory: (shape.memory + overhead) - (cur.memory + overhead),
+    };
     if (delta.cpu > 0 || delta.memory > 0) {
-      if (exceedsLimits(ctx.pool, ctx.usage, delta, 0, ctx.template.vmMemOverhead)) {
-        return "limit";
-      }
-      const planned = this.planned.get(b.host!.name) ?? { cpu: 0, memory: 0 };
-      const hostOk = chooseHost({
-        hosts: [b.host!],
-        footprint: { cpu: Math.max(0, delta.cpu), memory: Math.max(0, delta.memory) },
-        strategy: "leastAllocated",
-        planned: new Map([[b.host!.name, planned]]),
-      });
-      if (!hostOk.ok) return "host";
+      if (exceedsLimits(ctx.pool, ctx.usage, delta, 0, overhead)) return "limit";
+      // What chooseHost would say of this one host for the growth: online, and room for it
+      // beside what is committed and planned (NaN counts as no room).
+      const h = b.host!;
+      const planned = this.planned.get(h.name);
+      const limitCpu = Math.floor(Math.max(0, h.capacity.cpu - h.reserved.cpu) * h.cpuOvercommit);
+      const limitMemory = Math.floor(
+        Math.max(0, h.capacity.memory - h.reserved.memory) * h.memoryOvercommit,
+      );
+      const freeCpu = limitCpu - h.committed.cpu - (planned === undefined ? 0 : planned.cpu);
+      const freeMemory = limitMemory - h.committed.memory -
+        (planned === undefined ? 0 : planned.memory);
+      if (
+        !h.online ||
+        !(freeCpu >= Math.max(0, delta.cpu) && freeMemory >= Math.max(0, delta.memory))
+      ) return "host";
     }
     return { shape, delta };
   }
@@ -659,7 +671,9 @@ class Provisioner {
     if (p.ext !== NONE) addExtended(b.ext ??= {}, p.ext, -1);
     if (p.ports.length) { for (const k of p.ports) (b.ports ??= new Set()).add(k); }
     if (b.kind === "new") {
-      const g = this.#grow(b, p)!;
+      const kept = this.#grown;
+      this.#grown = undefined;
+      const g = kept && kept.bin === b && kept.pod === p ? kept.growth : this.#grow(b, p)!;
       this.#applyGrowth(b, g.shape, g.delta);
       b.used = { cpu: b.used!.cpu + p.req.cpu, memory: b.used!.memory + p.req.memory };
       b.podCount! += 1;
