@@ -101,6 +101,10 @@ const hasAny = (o: Readonly<Record<string, number>>) => {
 };
 
 const NONE = NO_EXTENDED;
+/** Preference passes of #place: with the soft preferences then without, or only without. */
+const WITH_THEN_WITHOUT: readonly boolean[] = [true, false];
+const WITHOUT: readonly boolean[] = [false];
+const TOPOLOGY_OK = { ok: true } as const;
 // Empty parts of a class key. Not frozen: JSON.stringify takes a slower path on frozen objects.
 const EMPTY_OBJECT: Readonly<Record<string, never>> = {};
 const EMPTY_ARRAY: readonly never[] = [];
@@ -417,12 +421,12 @@ class Provisioner {
     const soft = pref !== undefined || podPref !== undefined;
     // Existing and launching capacity first (with the preferences, then without), so that a
     // soft preference never launches a VM the scheduler would not use.
-    for (const usePref of soft ? [true, false] : [false]) {
+    for (const usePref of soft ? WITH_THEN_WITHOUT : WITHOUT) {
       const hit = this.#scan(p, usePref ? pref : undefined, false, usePref ? podPref : undefined);
       if (hit !== undefined) return undefined;
     }
     let firstFail: Reason | undefined;
-    for (const usePref of soft ? [true, false] : [false]) {
+    for (const usePref of soft ? WITH_THEN_WITHOUT : WITHOUT) {
       const hit = this.#scan(p, usePref ? pref : undefined, true, usePref ? podPref : undefined);
       if (hit !== undefined) return undefined;
       // A new node has no pods yet: only the node preference can shape it.
@@ -569,7 +573,7 @@ class Provisioner {
       !pod.requiredPodAntiAffinity?.length && !pod.topologySpreadConstraints?.length &&
       !this.topo.hasAntiAffinity
     ) {
-      return { ok: true as const };
+      return TOPOLOGY_OK;
     }
     return topologyAllows(this.topo, pod, labels, this.#zoneUniverse(p.cls));
   }
