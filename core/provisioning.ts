@@ -220,7 +220,8 @@ class Provisioner {
     // Capacity already used on each node by pods bound to it.
     const usedOn = new Map<string, Used>();
     const placed: PlacedPod[] = [];
-    const pending: PodInfo[] = [];
+    // Pending pods, column by column (their records are made once, in first-fit order).
+    const pending = newPending(snap.pods.length);
     for (const pod of snap.pods) {
       if (pod.phase === "Succeeded" || pod.phase === "Failed") continue;
       if (pod.nodeName) {
@@ -251,14 +252,20 @@ class Provisioner {
         this.plan.unhelped.push({ pod: podKey(pod), reason: why });
         continue;
       }
-      pending.push({
-        pod,
-        key: podKey(pod),
-        req: podRequests(pod),
-        ext: podExtendedRequests(pod),
-        ports: portKeys(pod.hostPorts),
-        cls: undefined as unknown as PodClass,
-      });
+      // Classes are found in snapshot order, which reads the pods in the order they sit in
+      // memory (the first-fit order jumps around); which pod stands for a class does not matter,
+      // as every field the class key covers is the same for all of its pods.
+      const req = podRequests(pod);
+      const ext = podExtendedRequests(pod);
+      const ports = portKeys(pod.hostPorts);
+      const i = pending.pods.length;
+      pending.pods.push(pod);
+      pending.keys.push(podKey(pod));
+      pending.cpu[i] = req.cpu;
+      pending.memory[i] = req.memory;
+      pending.ext.push(ext);
+      pending.ports.push(ports);
+      pending.cls.push(this.#classOf(pod, ext, ports, req));
     }
 
     const hostZones: [string, string][] = snap.hosts.filter((h) => h.online).map((
@@ -280,10 +287,6 @@ class Provisioner {
     }
 
     // First-fit decreasing: CPU, then memory, then age, then uid, so the order never depends on input order.
-    // Classes are found in snapshot order, which reads the pods in the order they sit in memory
-    // (the first-fit order jumps around); which pod stands for a class does not matter, as every
-    // field the class key covers is the same for all of its pods.
-    for (const p of pending) p.cls = this.#classOf(p);
     let queue = firstFitOrder(pending);
 
     // A pod that fails may fit once others have moved spread minimums: retry while progress is made.
@@ -320,8 +323,12 @@ class Provisioner {
   }
 
   /** Pods with identical constraints and labels share candidate lists and pool verdicts. */
-  #classOf(p: PodInfo): PodClass {
-    const pod = p.pod;
+  #classOf(
+    pod: Pod,
+    ext: Readonly<Record<string, number>>,
+    ports: readonly string[],
+    req: Resources,
+  ): PodClass {
     // The JSON text of [namespace, labels, node selector, required and preferred node affinity,
     // tolerations, anti-affinity, spread, pending since, extended requests, host ports, pod
     // affinity], absent parts written as empty; extended requests and host ports only ever
@@ -337,8 +344,8 @@ class Provisioner {
       pod.requiredPodAntiAffinity ?? EMPTY_ARRAY,
       pod.topologySpreadConstraints ?? EMPTY_ARRAY,
       pod.pendingSince ?? pod.createdAt,
-      p.ext === NONE ? EMPTY_OBJECT : p.ext,
-      p.ports.length === 0 ? EMPTY_ARRAY : p.ports,
+      ext === NONE ? EMPTY_OBJECT : ext,
+      ports.length === 0 ? EMPTY_ARRAY : ports,
       pod.requiredPodAffinity ?? EMPTY_ARRAY,
     ]);
     let c = this.classes.get(key);
@@ -358,16 +365,16 @@ class Provisioner {
         old: new RoomIndex(),
         fresh: new RoomIndex(),
         scanned: 0,
-        minCpu: p.req.cpu,
-        minMem: p.req.memory,
+        minCpu: req.cpu,
+        minMem: req.memory,
         typed,
         typeReqs,
         pref: null,
       };
       this.classes.set(key, c);
     }
-    c.minCpu = Math.min(c.minCpu, p.req.cpu);
-    c.minMem = Math.min(c.minMem, p.req.memory);
+    c.minCpu = Math.min(c.minCpu, req.cpu);
+    c.minMem = Math.min(c.minMem, req.memory);
     return c;
   }
 
@@ -1240,43 +1247,62 @@ function labelPairs(pod: Pod): string[] {
   return out;
 }
 
+/** Pending pods as columns, in snapshot order. */
+type Pending = {
+  pods: Pod[];
+  keys: string[];
+  cpu: Float64Array;
+  memory: Float64Array;
+  ext: Readonly<Record<string, number>>[];
+  ports: (readonly string[])[];
+  cls: PodClass[];
+};
+
+function newPending(max: number): Pending {
+  return {
+    pods: [],
+    keys: [],
+    cpu: new Float64Array(max),
+    memory: new Float64Array(max),
+    ext: [],
+    ports: [],
+    cls: [],
+  };
+}
+
 /**
  * Pending pods in first-fit-decreasing order: CPU, then memory (both largest first), then age,
- * then uid. The keys are read once into typed arrays and positions are sorted, so the comparator
- * touches no pod object (the same order as comparing the pods themselves; a stable sort).
+ * then uid. Positions are sorted over keys in typed arrays, so the comparator touches no pod
+ * object (the same order as comparing the pods themselves; a stable sort). The records are made
+ * here, in that order, so that the placing loop reads them in the order they sit in memory.
  */
-function firstFitOrder(pending: PodInfo[]): PodInfo[] {
-  const n = pending.length;
-  const cpu = new Float64Array(n);
-  const memory = new Float64Array(n);
+function firstFitOrder(pending: Pending): PodInfo[] {
+  const { pods, cpu, memory } = pending;
+  const n = pods.length;
   const created = new Float64Array(n);
   const order = new Array<number>(n);
   for (let i = 0; i < n; i++) {
-    const p = pending[i]!;
-    cpu[i] = p.req.cpu;
-    memory[i] = p.req.memory;
-    created[i] = p.pod.createdAt;
+    created[i] = pods[i]!.createdAt;
     order[i] = i;
   }
   order.sort((a, b) => {
     const d = cpu[b]! - cpu[a]! || memory[b]! - memory[a]! || created[a]! - created[b]!;
     if (d) return d;
-    const ua = pending[a]!.pod.uid;
-    const ub = pending[b]!.pod.uid;
+    const ua = pods[a]!.uid;
+    const ub = pods[b]!.uid;
     return ua < ub ? -1 : ua > ub ? 1 : 0;
   });
-  // Made anew in this order, so that the placing loop reads them (and their requests) in the
-  // order they sit in memory.
   const out = new Array<PodInfo>(n);
-  for (let i = 0; i < n; i++) {
-    const p = pending[order[i]!]!;
-    out[i] = {
-      pod: p.pod,
-      key: p.key,
-      req: { cpu: p.req.cpu, memory: p.req.memory },
-      ext: p.ext,
-      ports: p.ports,
-      cls: p.cls,
+  for (let k = 0; k < n; k++) {
+    const i = order[k]!;
+    const pod = pods[i]!;
+    out[k] = {
+      pod,
+      key: pending.keys[i]!,
+      req: { cpu: cpu[i]!, memory: memory[i]! },
+      ext: pending.ext[i]!,
+      ports: pending.ports[i]!,
+      cls: pending.cls[i]!,
       failed: undefined,
       failedAt: -1,
       names: undefined,

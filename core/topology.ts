@@ -47,7 +47,7 @@ export class TopologyIndex {
   constructor(placed: PlacedPod[], domains: Iterable<[string, string]>) {
     this.#placed = placed;
     for (const [k, v] of domains) this.addDomain(k, v);
-    for (const p of placed) this.#own(p);
+    for (const p of placed) this.#own(p.namespace, p.antiAffinity, p.nodeLabels);
     for (const p of placed) this.addNodeDomains(p.nodeLabels);
   }
 
@@ -90,6 +90,10 @@ export class TopologyIndex {
     }
     g = { namespaces: new Set(namespaces), selector, key, counts: new Map() };
     for (const p of this.#placed) this.#count(g, p.namespace, p.labels, p.nodeLabels);
+    const pods = this.#placedPods;
+    for (let i = 0; i < pods.length; i++) {
+      this.#count(g, pods[i]!.namespace, pods[i]!.labels, this.#placedNodes[i]!);
+    }
     this.#groups.set(id, g);
     const pairs = selector?.matchLabels;
     let first: string | undefined;
@@ -160,50 +164,62 @@ export class TopologyIndex {
     nodeLabels: Readonly<Record<string, string>>,
     pairs?: readonly string[],
   ): void {
-    const p = {
-      namespace: pod.namespace,
-      labels: pod.labels,
-      nodeLabels,
-      antiAffinity: pod.requiredPodAntiAffinity,
-    };
-    this.#placed.push(p);
+    // Kept as the pod and its node's labels (no record per placement).
+    this.#placedPods.push(pod);
+    this.#placedNodes.push(nodeLabels);
     this.addNodeDomains(nodeLabels);
-    for (const g of this.#unpaired) this.#count(g, p.namespace, p.labels, nodeLabels);
-    const labels = p.labels;
+    const ns = pod.namespace;
+    const labels = pod.labels;
+    for (const g of this.#unpaired) this.#count(g, ns, labels, nodeLabels);
     if (labels && this.#byPair.size > 0) {
       if (pairs) {
         for (const pair of pairs) {
           const list = this.#byPair.get(pair);
-          if (list) { for (const g of list) this.#count(g, p.namespace, labels, nodeLabels); }
+          if (list) { for (const g of list) this.#count(g, ns, labels, nodeLabels); }
         }
       } else {
         for (const k in labels) {
           const list = this.#byPair.get(`${k}=${labels[k]}`);
-          if (list) { for (const g of list) this.#count(g, p.namespace, labels, nodeLabels); }
+          if (list) { for (const g of list) this.#count(g, ns, labels, nodeLabels); }
         }
       }
     }
-    this.#own(p);
+    if (pod.requiredPodAntiAffinity?.length) this.#own(ns, pod.requiredPodAntiAffinity, nodeLabels);
   }
+  /** Pods placed through `place`, and their nodes' labels (the constructor's are in #placed). */
+  readonly #placedPods: Pod[] = [];
+  readonly #placedNodes: Readonly<Record<string, string>>[] = [];
 
-  #own(p: PlacedPod) {
-    for (const term of p.antiAffinity ?? []) {
-      const d = p.nodeLabels[term.topologyKey];
+  /** The group of placed pods' anti-affinity terms like `term` of a pod in `namespace`. */
+  #ownerGroup(term: PodAffinityTerm, namespace: string): Group {
+    const hit = this.#ownerByTerm.get(term);
+    if (hit !== undefined && hit.ns === namespace) return hit.g;
+    const ns = term.namespaces?.length ? term.namespaces : [namespace];
+    const id = `${[...ns].sort().join(",")}|${selectorKey(term.labelSelector)}|${term.topologyKey}`;
+    let g = this.#owners.get(id);
+    if (!g) {
+      g = {
+        namespaces: new Set(ns),
+        selector: term.labelSelector,
+        key: term.topologyKey,
+        counts: new Map(),
+      };
+      this.#owners.set(id, g);
+    }
+    this.#ownerByTerm.set(term, { ns: namespace, g });
+    return g;
+  }
+  readonly #ownerByTerm = new WeakMap<object, { ns: string; g: Group }>();
+
+  #own(
+    namespace: string,
+    antiAffinity: readonly PodAffinityTerm[] | undefined,
+    nodeLabels: Readonly<Record<string, string>>,
+  ) {
+    for (const term of antiAffinity ?? []) {
+      const d = nodeLabels[term.topologyKey];
       if (d === undefined) continue;
-      const ns = term.namespaces?.length ? term.namespaces : [p.namespace];
-      const id = `${[...ns].sort().join(",")}|${
-        selectorKey(term.labelSelector)
-      }|${term.topologyKey}`;
-      let g = this.#owners.get(id);
-      if (!g) {
-        g = {
-          namespaces: new Set(ns),
-          selector: term.labelSelector,
-          key: term.topologyKey,
-          counts: new Map(),
-        };
-        this.#owners.set(id, g);
-      }
+      const g = this.#ownerGroup(term, namespace);
       const n = (g.counts.get(d) ?? 0) + 1;
       g.counts.set(d, n);
       if (n === 1) {
