@@ -686,7 +686,10 @@ class Provisioner {
       this.#grown = undefined;
       const g = kept && kept.bin === b && kept.pod === p ? kept.growth : this.#grow(b, p)!;
       this.#applyGrowth(b, g.shape, g.delta);
-      b.used = { cpu: b.used!.cpu + p.req.cpu, memory: b.used!.memory + p.req.memory };
+      // The bin's own object, only read where it is looked up: updated in place.
+      const used = b.used!;
+      used.cpu = used.cpu + p.req.cpu;
+      used.memory = used.memory + p.req.memory;
       b.podCount! += 1;
       b.claim!.pods.push(p.key);
       this.#claimPods.get(b.claim!)!.push(p);
@@ -723,11 +726,14 @@ class Provisioner {
     this.growths++;
     ctx.usage.cpu += delta.cpu;
     ctx.usage.memory += delta.memory;
-    const planned = this.planned.get(b.host!.name) ?? { cpu: 0, memory: 0 };
-    this.planned.set(b.host!.name, {
-      cpu: planned.cpu + delta.cpu,
-      memory: planned.memory + delta.memory,
-    });
+    // Planned loads are only read where they are looked up: updated in place.
+    const planned = this.planned.get(b.host!.name);
+    if (planned === undefined) {
+      this.planned.set(b.host!.name, { cpu: 0 + delta.cpu, memory: 0 + delta.memory });
+    } else {
+      planned.cpu = planned.cpu + delta.cpu;
+      planned.memory = planned.memory + delta.memory;
+    }
     b.shape = shape;
     b.claim!.shape = shape;
     b.claim!.labels[INSTANCE_TYPE_KEY] = shape.name;

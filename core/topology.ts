@@ -240,7 +240,9 @@ export class TopologyIndex {
     for (const [key, byDomain] of this.#ownersAt) {
       const d = labels[key];
       if (d === undefined) continue;
-      for (const g of byDomain.get(d) ?? []) {
+      const groups = byDomain.get(d);
+      if (groups === undefined) continue;
+      for (const g of groups) {
         if (g.namespaces && !g.namespaces.has(pod.namespace)) continue;
         if (matchesSelector(pod.labels, g.selector)) return `${key}=${d}`;
       }
