@@ -19,13 +19,7 @@ import {
 } from "./pod_requests.ts";
 import { cheapestShapeWithin, requirementsOn } from "./requirement_sets.ts";
 import type { NodeSelectorTerm, PodAffinityTerm, Requirement } from "./model.ts";
-import {
-  matchesAll,
-  matchesNodeConstraints,
-  matchesSelector,
-  matchesTerm,
-} from "./requirements.ts";
-import { untoleratedTaint } from "./taints.ts";
+import { matchesAll, matchesNodeConstraints, matchesTerm } from "./requirements.ts";
 import {
   HOSTNAME_KEY,
   type PlacedPod,
@@ -37,11 +31,17 @@ import { exceedsLimits, footprint } from "./limits.ts";
 import { chooseHost, noHostReason } from "./placement.ts";
 import { RoomIndex } from "./provisioning_room_index.ts";
 import { atLeast, type HostsFull, hostsFullFor, shapesOnlyGrow } from "./provisioning_monotone.ts";
-import { JoinedReasons, selectorPairs } from "./provisioning_reuse.ts";
+import {
+  antiAffinitySelects,
+  JoinedReasons,
+  labelPairs,
+  selectorPairs,
+  spreadsOverKnownDomains,
+} from "./provisioning_reuse.ts";
 import { type Reason, reason } from "./reason.ts";
 import { humanBytes, humanCpu } from "./quantity.ts";
 import { shortHash } from "./hash.ts";
-import { type Bin, existingBins, makeBin, type Used } from "./provisioning_bins.ts";
+import { type Bin, binTakes, existingBins, makeBin, type Used } from "./provisioning_bins.ts";
 import { eligibility } from "./pod_eligibility.ts";
 import {
   buildPoolContexts,
@@ -1217,41 +1217,6 @@ class Provisioner {
 }
 
 export type { NodeClaim };
-
-/**
- * Does one of `a`'s required anti-affinity terms select `b` (its namespaces, or `a`'s own when
- * it names none, hold `b`'s, and its selector matches `b`'s labels)? Only then can a placed pod
- * like `a` keep `b` out of a domain.
- */
-function antiAffinitySelects(a: Pod, b: Pod): boolean {
-  for (const t of a.requiredPodAntiAffinity ?? []) {
-    const ns = t.namespaces?.length ? t.namespaces : [a.namespace];
-    if (ns.includes(b.namespace) && matchesSelector(b.labels, t.labelSelector)) return true;
-  }
-  return false;
-}
-
-/** Has the pod a DoNotSchedule spread over a key other than hostname and zone? */
-function spreadsOverKnownDomains(pod: Pod): boolean {
-  return (pod.topologySpreadConstraints ?? []).some((c) =>
-    c.whenUnsatisfiable === "DoNotSchedule" && c.topologyKey !== HOSTNAME_KEY &&
-    c.topologyKey !== ZONE_KEY
-  );
-}
-
-/** Can a pod with `pod`'s tolerations and node constraints go onto bin `b` at all? */
-function binTakes(b: Bin, pod: Pod): boolean {
-  if (untoleratedTaint(b.taints, pod.tolerations)) return false;
-  return matchesNodeConstraints(b.labels, pod.nodeSelector, pod.requiredNodeAffinity, b.name);
-}
-
-/** A pod's labels as `key=value` pairs, in label order. */
-function labelPairs(pod: Pod): string[] {
-  const out: string[] = [];
-  const labels = pod.labels;
-  if (labels) { for (const k in labels) out.push(`${k}=${labels[k]}`); }
-  return out;
-}
 
 /** Pending pods as columns, in snapshot order. */
 type Pending = {

@@ -13,6 +13,8 @@ import { addExtended, hostPortKeys, podRequests } from "./pod_requests.ts";
 import { NODEPOOL_LABEL_KEY } from "./labels.ts";
 import { isClaimReady } from "./claim_state.ts";
 import { HOSTNAME_KEY, ZONE_KEY } from "./topology.ts";
+import { matchesNodeConstraints } from "./requirements.ts";
+import { untoleratedTaint } from "./taints.ts";
 
 const UNREACHABLE_TAINT = "node.kubernetes.io/unreachable";
 
@@ -170,4 +172,10 @@ export function existingBins(
     if (labels[ZONE_KEY]) claimZones.push([c.nodePool, labels[ZONE_KEY]]);
   }
   return { bins, claimZones };
+}
+
+/** Can a pod with `pod`'s tolerations and node constraints go onto bin `b` at all? */
+export function binTakes(b: Bin, pod: Pod): boolean {
+  if (untoleratedTaint(b.taints, pod.tolerations)) return false;
+  return matchesNodeConstraints(b.labels, pod.nodeSelector, pod.requiredNodeAffinity, b.name);
 }
