@@ -6,7 +6,17 @@
  * Proxmox host chosen by core/placement.ts, within pool limits (VM overhead counted), batchSize
  * and maxConcurrent. Every claim and every pod left without one carries a Reason.
  */
-import type { Config, Host, NodeClaim, Pod, Resources, Shape, Snapshot, Taint } from "./model.ts";
+import type {
+  Config,
+  Host,
+  MachineTemplate,
+  NodeClaim,
+  Pod,
+  Resources,
+  Shape,
+  Snapshot,
+  Taint,
+} from "./model.ts";
 import { podKey } from "./model.ts";
 import {
   addExtended,
@@ -151,7 +161,7 @@ type PodClass = {
   selectorPairs?: string[] | null;
   /** Refusals to open a claim, by the shapes asked, as of a state version (see #open). */
   refusals?: Map<
-    string,
+    string | number,
     {
       version: number;
       reason: Reason;
@@ -602,6 +612,8 @@ class Provisioner {
   }
 
   /** The shape and footprint a new bin would have with `req` added, if limits and host allow it. */
+  readonly #need: Resources = { cpu: 0, memory: 0 };
+
   /** The growth #fits just found for a pod on a claim opened now, for #commit to apply. */
   #grown: { bin: Bin; pod: PodInfo; growth: { shape: Shape; delta: Resources } } | undefined;
 
@@ -818,7 +830,52 @@ class Provisioner {
   #namesFree: boolean | undefined;
 
   /** The shape each pool would give the pod, as a key; undefined if some pool has none. */
-  #shapesKey(p: PodInfo): string | undefined {
+  #shapesKey(p: PodInfo): string | number | undefined {
+    // As a number when every shape is a fixed one of its template (by its position among the
+    // template's names) and the pools are few enough for the number to be exact: no text per pod.
+    const fits = p.cls.pools ??= this.#poolFits(p.cls.rep);
+    const base = this.#shapeBase ??=
+      Math.max(0, ...this.config.machineTemplates.map((t) => t.shapes.length)) + 2;
+    if (base ** fits.length <= Number.MAX_SAFE_INTEGER) {
+      let n = 0;
+      let numeric = true;
+      for (const fit of fits) {
+        let v = 0;
+        if (!("reason" in fit)) {
+          const ctx = fit.ctx;
+          const shape = this.#freshShape(p, fit);
+          if (!shape || ctx.dsPods + 1 > ctx.template.maxPods) return undefined;
+          const id = this.#shapeIds(ctx.template).get(shape.name);
+          if (id === undefined) {
+            numeric = false;
+            break;
+          }
+          v = id + 1;
+        }
+        n = n * base + v;
+      }
+      if (numeric) return n;
+    }
+    return this.#shapesText(p);
+  }
+  #shapeBase: number | undefined;
+
+  /** Positions of a template's fixed shapes by name (the first of a repeated name). */
+  #shapeIds(t: MachineTemplate): Map<string, number> {
+    let ids = this.#shapeIdsOf.get(t);
+    if (!ids) {
+      ids = new Map();
+      for (let i = 0; i < t.shapes.length; i++) {
+        if (!ids.has(t.shapes[i]!.name)) ids.set(t.shapes[i]!.name, i);
+      }
+      this.#shapeIdsOf.set(t, ids);
+    }
+    return ids;
+  }
+  readonly #shapeIdsOf = new Map<MachineTemplate, Map<string, number>>();
+
+  /** The shapes key as text: each pool's shape name, or `-` for a pool that refuses the class. */
+  #shapesText(p: PodInfo): string | undefined {
     let key = "";
     for (const fit of (p.cls.pools ??= this.#poolFits(p.cls.rep))) {
       if ("reason" in fit) {
@@ -836,10 +893,10 @@ class Provisioner {
   /** The cheapest shape of `fit`'s pool that holds `p` beside the pool's DaemonSets. */
   #freshShape(p: PodInfo, fit: Exclude<PoolFit, { reason: Reason }>): Shape | undefined {
     const ctx = fit.ctx;
-    const need = {
-      cpu: ctx.dsOverhead.cpu + p.req.cpu,
-      memory: ctx.dsOverhead.memory + p.req.memory,
-    };
+    // Read at once by cheapestShapeWithin, never kept: one object for every call.
+    const need = this.#need;
+    need.cpu = ctx.dsOverhead.cpu + p.req.cpu;
+    need.memory = ctx.dsOverhead.memory + p.req.memory;
     return cheapestShapeWithin(
       ctx.template,
       need,
