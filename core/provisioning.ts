@@ -232,7 +232,11 @@ class Provisioner {
     const placed: PlacedPod[] = [];
     // Pending pods, column by column (their records are made once, in first-fit order).
     const pending = newPending(snap.pods.length);
-    for (const pod of snap.pods) {
+    // Indexed loops over the pods: an iterator may cost an object per step before the code is
+    // optimised, and these run once per call over every pod.
+    const allPods = snap.pods;
+    for (let at = 0; at < allPods.length; at++) {
+      const pod = allPods[at]!;
       if (pod.phase === "Succeeded" || pod.phase === "Failed") continue;
       if (pod.nodeName) {
         const u = usedOn.get(pod.nodeName) ?? { cpu: 0, memory: 0, pods: 0 };
@@ -302,7 +306,8 @@ class Provisioner {
     // A pod that fails may fit once others have moved spread minimums: retry while progress is made.
     for (let pass = 0; pass < 3 && queue.length > 0; pass++) {
       const next: PodInfo[] = [];
-      for (const p of queue) {
+      for (let at = 0; at < queue.length; at++) {
+        const p = queue[at]!;
         // Nothing was placed or opened since this pod last failed: the same state gives the
         // same answer, so it fails again with the same reason without being tried.
         if (p.failed !== undefined && p.failedAt === this.changes) {
@@ -319,7 +324,10 @@ class Provisioner {
       if (next.length === queue.length) break;
       queue = next;
     }
-    for (const p of queue) this.plan.unhelped.push({ pod: p.key, reason: p.failed! });
+    for (let at = 0; at < queue.length; at++) {
+      const p = queue[at]!;
+      this.plan.unhelped.push({ pod: p.key, reason: p.failed! });
+    }
 
     this.#minNodes();
     for (const c of this.plan.claims) c.reason = this.#claimReason(c);

@@ -110,7 +110,8 @@ export function existingBins(
   // DaemonSet pods each node runs ("namespace/daemonset"): one its pool's DaemonSets should run
   // there but does not yet (a node just up) still takes its room, as Karpenter counts it.
   const daemonsOn = new Map<string, Set<string>>();
-  for (const p of snap.pods) {
+  for (let i = 0; i < snap.pods.length; i++) {
+    const p = snap.pods[i]!;
     if (p.ownerKind !== "DaemonSet" || !p.nodeName || !p.ownerName) continue;
     let set = daemonsOn.get(p.nodeName);
     if (!set) daemonsOn.set(p.nodeName, set = new Set());
