@@ -275,6 +275,7 @@ class Provisioner {
       const i = pending.pods.length;
       pending.pods.push(pod);
       pending.keys.push(podKey(pod));
+      pending.reqs.push(req);
       pending.cpu[i] = req.cpu;
       pending.memory[i] = req.memory;
       pending.ext.push(ext);
@@ -1286,6 +1287,8 @@ export type { NodeClaim };
 /** Pending pods as columns, in snapshot order. */
 type Pending = {
   pods: Pod[];
+  /** Requests as podRequests made them (the typed arrays below are for sorting only). */
+  reqs: Resources[];
   keys: string[];
   cpu: Float64Array;
   memory: Float64Array;
@@ -1297,6 +1300,7 @@ type Pending = {
 function newPending(max: number): Pending {
   return {
     pods: [],
+    reqs: [],
     keys: [],
     cpu: new Float64Array(max),
     memory: new Float64Array(max),
@@ -1335,7 +1339,9 @@ function firstFitOrder(pending: Pending): PodInfo[] {
     out[k] = {
       pod,
       key: pending.keys[i]!,
-      req: { cpu: cpu[i]!, memory: memory[i]! },
+      // Copied from podRequests' object, not from the typed arrays: read back from a
+      // Float64Array, whole numbers would come as doubles and give the records another shape.
+      req: { cpu: pending.reqs[i]!.cpu, memory: pending.reqs[i]!.memory },
       ext: pending.ext[i]!,
       ports: pending.ports[i]!,
       cls: pending.cls[i]!,
