@@ -70,9 +70,17 @@ export function chooseHost(input: PlacementInput): Result<Host, Reason> {
       wrongZone++;
       continue;
     }
-    const free = hostFree(h, input.planned?.get(h.name));
+    // hostLimit and hostFree, worked out without an object per host (this runs for every host
+    // each time a VM is placed).
+    const limitCpu = Math.floor(Math.max(0, h.capacity.cpu - h.reserved.cpu) * h.cpuOvercommit);
+    const limitMemory = Math.floor(
+      Math.max(0, h.capacity.memory - h.reserved.memory) * h.memoryOvercommit,
+    );
+    const extra = input.planned?.get(h.name);
+    const freeCpu = limitCpu - h.committed.cpu - (extra === undefined ? 0 : extra.cpu);
+    const freeMemory = limitMemory - h.committed.memory - (extra === undefined ? 0 : extra.memory);
     // Written as "not enough room" so that a NaN from a broken inventory counts as full.
-    if (!(free.cpu >= footprint.cpu && free.memory >= footprint.memory)) {
+    if (!(freeCpu >= footprint.cpu && freeMemory >= footprint.memory)) {
       full++;
       continue;
     }
@@ -80,9 +88,8 @@ export function chooseHost(input: PlacementInput): Result<Host, Reason> {
       noDevices++;
       continue;
     }
-    const limit = hostLimit(h);
-    const cpuFree = limit.cpu === 0 ? 0 : (free.cpu - footprint.cpu) / limit.cpu;
-    const memFree = limit.memory === 0 ? 0 : (free.memory - footprint.memory) / limit.memory;
+    const cpuFree = limitCpu === 0 ? 0 : (freeCpu - footprint.cpu) / limitCpu;
+    const memFree = limitMemory === 0 ? 0 : (freeMemory - footprint.memory) / limitMemory;
     const freeScore = (cpuFree + memFree) / 2;
     let score: number;
     if (strategy === "mostAllocated") score = -freeScore;

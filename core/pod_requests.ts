@@ -9,7 +9,10 @@ import type { HostPort, Pod, Resources } from "./model.ts";
 export function podRequests(pod: Pod): Resources {
   let cpu = 0;
   let memory = 0;
-  for (const c of pod.containers) {
+  // Indexed loops (no iterator or empty list per call: this runs for every pod of a decision).
+  const containers = pod.containers;
+  for (let i = 0; i < containers.length; i++) {
+    const c = containers[i]!;
     cpu += c.cpu ?? 0;
     memory += c.memory ?? 0;
   }
@@ -17,7 +20,9 @@ export function podRequests(pod: Pod): Resources {
   let sidecarMem = 0;
   let initCpu = 0;
   let initMem = 0;
-  for (const ic of pod.initContainers ?? []) {
+  const inits = pod.initContainers;
+  for (let i = 0; inits !== undefined && i < inits.length; i++) {
+    const ic = inits[i]!;
     const icCpu = ic.cpu ?? 0;
     const icMem = ic.memory ?? 0;
     if (ic.sidecar) {

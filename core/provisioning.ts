@@ -9,6 +9,7 @@
 import type {
   Config,
   Host,
+  MachineTemplate,
   NodeClaim,
   Pod,
   Resources,
@@ -31,7 +32,6 @@ import {
 import { cheapestShapeWithin, requirementsOn } from "./requirement_sets.ts";
 import type { NodeSelectorTerm, PodAffinityTerm, Requirement } from "./model.ts";
 import { matchesAll, matchesNodeConstraints, matchesTerm } from "./requirements.ts";
-import { untoleratedTaint } from "./taints.ts";
 import {
   HOSTNAME_KEY,
   type PlacedPod,
@@ -40,15 +40,20 @@ import {
   ZONE_KEY,
 } from "./topology.ts";
 import { exceedsLimits, footprint } from "./limits.ts";
-import { chooseHost, hostLimit, noHostReason } from "./placement.ts";
-import { allocatable } from "./shapes.ts";
+import { chooseHost, noHostReason } from "./placement.ts";
 import { RoomIndex } from "./provisioning_room_index.ts";
 import { atLeast, type HostsFull, hostsFullFor, shapesOnlyGrow } from "./provisioning_monotone.ts";
-import { JoinedReasons, selectorPairs } from "./provisioning_reuse.ts";
+import {
+  antiAffinitySelects,
+  JoinedReasons,
+  labelPairs,
+  selectorPairs,
+  spreadsOverKnownDomains,
+} from "./provisioning_reuse.ts";
 import { type Reason, reason } from "./reason.ts";
 import { humanBytes, humanCpu } from "./quantity.ts";
 import { shortHash } from "./hash.ts";
-import { type Bin, existingBins, makeBin, type Used } from "./provisioning_bins.ts";
+import { type Bin, binTakes, existingBins, makeBin, type Used } from "./provisioning_bins.ts";
 import { eligibility } from "./pod_eligibility.ts";
 import {
   buildPoolContexts,
@@ -108,6 +113,13 @@ const hasAny = (o: Readonly<Record<string, number>>) => {
 };
 
 const NONE = NO_EXTENDED;
+/** Preference passes of #place: with the soft preferences then without, or only without. */
+const WITH_THEN_WITHOUT: readonly boolean[] = [true, false];
+const WITHOUT: readonly boolean[] = [false];
+const TOPOLOGY_OK = { ok: true } as const;
+// Empty parts of a class key. Not frozen: JSON.stringify takes a slower path on frozen objects.
+const EMPTY_OBJECT: Readonly<Record<string, never>> = {};
+const EMPTY_ARRAY: readonly never[] = [];
 
 type PodInfo = {
   pod: Pod;
@@ -118,9 +130,14 @@ type PodInfo = {
   cls: PodClass;
   /** Why its last attempt failed. */
   failed?: Reason | undefined;
+  /** `Provisioner.changes` when it last failed. */
+  failedAt?: number;
   /** Claim names this pod would open, per pool index (reused while still unused). */
-  names?: (string | undefined)[];
+  names?: (string | undefined)[] | undefined;
 };
+
+/** What a refusal owes to pool limits: a limit refused (or shapes may shrink), or these passed. */
+type LimitTrack = { withLimits: boolean; passed: { ctx: PoolCtx; fp: Resources }[] };
 
 type PodClass = {
   rep: Pod;
@@ -144,8 +161,30 @@ type PodClass = {
   zones?: Map<PoolFit, { placed: number; zones: string[]; key: string; hosts: Host[] }>;
   /** First label pair of each of the class's pod selectors; null if one is not plain. */
   selectorPairs?: string[] | null;
-  /** Refusals to open a claim, by the shapes asked, as of a state version. */
-  refusals?: Map<string, { version: number; reason: Reason }>;
+  /** Refusals to open a claim, by the shapes asked, as of a state version (see #open). */
+  refusals?: Map<
+    string | number,
+    {
+      version: number;
+      reason: Reason;
+      withLimits: boolean;
+      growths: number;
+      passed: LimitTrack["passed"];
+    }
+  >;
+  /** Verdicts per bin shared with like classes (see #eligibleFor); null: its own. */
+  eligible?: boolean[] | null;
+  /** The heaviest preferred node affinity term; null until worked out. */
+  pref: Pref | undefined | null;
+  /** The class's labels as `key=value` pairs, in label order. */
+  labelPairs?: string[];
+  /** Pods of this class placed so far, if it has anti-affinity (see #antiSeen). */
+  antiPlaced?: number;
+  /** Classes with anti-affinity whose terms select this class's pods, of the first `antiScanned`. */
+  antiRelevant?: PodClass[];
+  antiScanned?: number;
+  /** A DoNotSchedule spread over a key other than hostname and zone. */
+  spreadsOverDomains?: boolean;
 };
 
 /** Decides which NodeClaims to open for the snapshot's pending pods. Pure and deterministic. */
@@ -167,12 +206,14 @@ class Provisioner {
   readonly hostsFull = new Map<PoolFit, HostsFull>();
   /** Shapes only grow, so "no room" is final (core/provisioning_monotone.ts). */
   monotone = false;
+  /** Pods placed and claims opened so far: a pod's answer can change only when this does. */
+  changes = 0;
   /** Pods placed in this decision so far: topology answers change only when it does. */
   placedCount = 0;
   /** Claims opened in this decision that grew to a larger shape (counted per growth). */
   growths = 0;
-  /** Pods with anti-affinity placed so far (they can forbid domains to anyone). */
-  antiPlaced = 0;
+  /** Classes with anti-affinity that had a pod placed (they can forbid domains to others). */
+  readonly antiClasses: PodClass[] = [];
   /** Pods placed so far per label pair `key=value` they carry. */
   readonly placedByPair = new Map<string, number>();
   /** Hostname label values of the snapshot's nodes and launching claims. */
@@ -193,8 +234,13 @@ class Provisioner {
     // Capacity already used on each node by pods bound to it.
     const usedOn = new Map<string, Used>();
     const placed: PlacedPod[] = [];
-    const pending: PodInfo[] = [];
-    for (const pod of snap.pods) {
+    // Pending pods, column by column (their records are made once, in first-fit order).
+    const pending = newPending(snap.pods.length);
+    // Indexed loops over the pods: an iterator may cost an object per step before the code is
+    // optimised, and these run once per call over every pod.
+    const allPods = snap.pods;
+    for (let at = 0; at < allPods.length; at++) {
+      const pod = allPods[at]!;
       if (pod.phase === "Succeeded" || pod.phase === "Failed") continue;
       if (pod.nodeName) {
         const u = usedOn.get(pod.nodeName) ?? { cpu: 0, memory: 0, pods: 0 };
@@ -224,14 +270,21 @@ class Provisioner {
         this.plan.unhelped.push({ pod: podKey(pod), reason: why });
         continue;
       }
-      pending.push({
-        pod,
-        key: podKey(pod),
-        req: podRequests(pod),
-        ext: podExtendedRequests(pod),
-        ports: portKeys(pod.hostPorts),
-        cls: undefined as unknown as PodClass,
-      });
+      // Classes are found in snapshot order, which reads the pods in the order they sit in
+      // memory (the first-fit order jumps around); which pod stands for a class does not matter,
+      // as every field the class key covers is the same for all of its pods.
+      const req = podRequests(pod);
+      const ext = podExtendedRequests(pod);
+      const ports = portKeys(pod.hostPorts);
+      const i = pending.pods.length;
+      pending.pods.push(pod);
+      pending.keys.push(podKey(pod));
+      pending.reqs.push(req);
+      pending.cpu[i] = req.cpu;
+      pending.memory[i] = req.memory;
+      pending.ext.push(ext);
+      pending.ports.push(ports);
+      pending.cls.push(this.#classOf(pod, ext, ports, req));
     }
 
     const hostZones: [string, string][] = snap.hosts.filter((h) => h.online).map((
@@ -253,31 +306,33 @@ class Provisioner {
     }
 
     // First-fit decreasing: CPU, then memory, then age, then uid, so the order never depends on input order.
-    pending.sort((a, b) =>
-      b.req.cpu - a.req.cpu || b.req.memory - a.req.memory || a.pod.createdAt - b.pod.createdAt ||
-      (a.pod.uid < b.pod.uid ? -1 : a.pod.uid > b.pod.uid ? 1 : 0)
-    );
-    for (const p of pending) {
-      p.cls = this.#classOf(p);
-      this.#pending.set(p.pod, p);
-    }
-
-    let queue = pending;
+    let queue = firstFitOrder(pending);
 
     // A pod that fails may fit once others have moved spread minimums: retry while progress is made.
     for (let pass = 0; pass < 3 && queue.length > 0; pass++) {
       const next: PodInfo[] = [];
-      for (const p of queue) {
+      for (let at = 0; at < queue.length; at++) {
+        const p = queue[at]!;
+        // Nothing was placed or opened since this pod last failed: the same state gives the
+        // same answer, so it fails again with the same reason without being tried.
+        if (p.failed !== undefined && p.failedAt === this.changes) {
+          next.push(p);
+          continue;
+        }
         const r = this.#place(p);
         if (r) {
           p.failed = r;
+          p.failedAt = this.changes;
           next.push(p);
         } else p.failed = undefined;
       }
       if (next.length === queue.length) break;
       queue = next;
     }
-    for (const p of queue) this.plan.unhelped.push({ pod: p.key, reason: p.failed! });
+    for (let at = 0; at < queue.length; at++) {
+      const p = queue[at]!;
+      this.plan.unhelped.push({ pod: p.key, reason: p.failed! });
+    }
 
     this.#minNodes();
     for (const c of this.plan.claims) c.reason = this.#claimReason(c);
@@ -291,22 +346,31 @@ class Provisioner {
   }
 
   /** Pods with identical constraints and labels share candidate lists and pool verdicts. */
-  #classOf(p: PodInfo): PodClass {
-    const pod = p.pod;
+  #classOf(
+    pod: Pod,
+    ext: Readonly<Record<string, number>>,
+    ports: readonly string[],
+    req: Resources,
+  ): PodClass {
     // The JSON text of [namespace, labels, node selector, required and preferred node affinity,
     // tolerations, anti-affinity, spread, pending since, extended requests, host ports, pod
     // affinity], absent parts written as empty; extended requests and host ports only ever
-    // shrink a bin's room, so a class shares them. Empty parts are written without JSON.stringify.
-    const j = (v: unknown, empty: string) => v == null ? empty : JSON.stringify(v);
-    const key = `[${JSON.stringify(pod.namespace)},${j(pod.labels, "{}")},${
-      j(pod.nodeSelector, "{}")
-    },${j(pod.requiredNodeAffinity, "[]")},${j(pod.preferredNodeAffinity, "[]")},${
-      j(pod.tolerations, "[]")
-    },${j(pod.requiredPodAntiAffinity, "[]")},${j(pod.topologySpreadConstraints, "[]")},${
-      JSON.stringify(pod.pendingSince ?? pod.createdAt)
-    },${p.ext === NONE ? "{}" : JSON.stringify(p.ext)},${
-      p.ports.length === 0 ? "[]" : JSON.stringify(p.ports)
-    },${j(pod.requiredPodAffinity, "[]")}]`;
+    // shrink a bin's room, so a class shares them. One JSON.stringify of the whole array makes
+    // one flat string (cheaper to build and to hash than a concatenation of its parts).
+    const key = JSON.stringify([
+      pod.namespace,
+      pod.labels ?? EMPTY_OBJECT,
+      pod.nodeSelector ?? EMPTY_OBJECT,
+      pod.requiredNodeAffinity ?? EMPTY_ARRAY,
+      pod.preferredNodeAffinity ?? EMPTY_ARRAY,
+      pod.tolerations ?? EMPTY_ARRAY,
+      pod.requiredPodAntiAffinity ?? EMPTY_ARRAY,
+      pod.topologySpreadConstraints ?? EMPTY_ARRAY,
+      pod.pendingSince ?? pod.createdAt,
+      ext === NONE ? EMPTY_OBJECT : ext,
+      ports.length === 0 ? EMPTY_ARRAY : ports,
+      pod.requiredPodAffinity ?? EMPTY_ARRAY,
+    ]);
     let c = this.classes.get(key);
     if (!c) {
       const typed = requirementsOn(INSTANCE_TYPE_KEY, pod.nodeSelector, undefined).length > 0 ||
@@ -324,46 +388,75 @@ class Provisioner {
         old: new RoomIndex(),
         fresh: new RoomIndex(),
         scanned: 0,
-        minCpu: p.req.cpu,
-        minMem: p.req.memory,
+        minCpu: req.cpu,
+        minMem: req.memory,
         typed,
         typeReqs,
+        pref: null,
       };
       this.classes.set(key, c);
     }
-    c.minCpu = Math.min(c.minCpu, p.req.cpu);
-    c.minMem = Math.min(c.minMem, p.req.memory);
+    c.minCpu = Math.min(c.minCpu, req.cpu);
+    c.minMem = Math.min(c.minMem, req.memory);
     return c;
   }
 
   #refresh(c: PodClass) {
     const pod = c.rep;
-    for (; c.scanned < this.bins.length; c.scanned++) {
-      const b = this.bins[c.scanned]!;
-      if (untoleratedTaint(b.taints, pod.tolerations)) continue;
-      if (!matchesNodeConstraints(b.labels, pod.nodeSelector, pod.requiredNodeAffinity, b.name)) {
-        continue;
-      }
-      const room = this.#roomOf(b);
-      (b.kind === "new" ? c.fresh : c.old).push(c.scanned, room.cpu, room.memory);
+    const bins = this.bins;
+    if (c.scanned >= bins.length) return;
+    // Classes with the same taint tolerations and node constraints share the verdicts.
+    const shared = c.eligible === undefined ? c.eligible = this.#eligibleFor(c) : c.eligible;
+    if (shared) {
+      for (let i = shared.length; i < bins.length; i++) shared.push(binTakes(bins[i]!, pod));
+    }
+    for (; c.scanned < bins.length; c.scanned++) {
+      const b = bins[c.scanned]!;
+      if (shared ? !shared[c.scanned] : !binTakes(b, pod)) continue;
+      // An upper bound of the room is enough (the scan works out the room of what it finds): for
+      // a claim opened now, what its largest shape leaves.
+      if (b.kind === "new") {
+        const max = b.ctx!.maxAlloc;
+        c.fresh.push(c.scanned, max.cpu - b.used!.cpu, max.memory - b.used!.memory);
+      } else c.old.push(c.scanned, b.free.cpu, b.free.memory);
     }
   }
+
+  /**
+   * The bin verdicts a class shares with every class of the same tolerations and node
+   * constraints, or null when they name the instance type (a claim's instance type label changes
+   * as it grows, so the verdict depends on when it is asked).
+   */
+  #eligibleFor(c: PodClass): boolean[] | null {
+    if (c.typed) return null;
+    const pod = c.rep;
+    const key = JSON.stringify([
+      pod.tolerations ?? EMPTY_ARRAY,
+      pod.nodeSelector ?? EMPTY_OBJECT,
+      pod.requiredNodeAffinity ?? EMPTY_ARRAY,
+    ]);
+    let list = this.#eligible.get(key);
+    if (!list) this.#eligible.set(key, list = []);
+    return list;
+  }
+  readonly #eligible = new Map<string, boolean[]>();
 
   /** Places one pod; returns undefined on success or the reason it could not be placed. */
   #place(p: PodInfo): Reason | undefined {
     const c = p.cls;
     this.#refresh(c);
-    const pref = topPreference(p.pod);
+    // The node preference is the class's (preferred node affinity is part of the class key).
+    const pref = c.pref === null ? c.pref = topPreference(c.rep) : c.pref;
     const podPref = topPodPreference(p.pod);
     const soft = pref !== undefined || podPref !== undefined;
     // Existing and launching capacity first (with the preferences, then without), so that a
     // soft preference never launches a VM the scheduler would not use.
-    for (const usePref of soft ? [true, false] : [false]) {
+    for (const usePref of soft ? WITH_THEN_WITHOUT : WITHOUT) {
       const hit = this.#scan(p, usePref ? pref : undefined, false, usePref ? podPref : undefined);
       if (hit !== undefined) return undefined;
     }
     let firstFail: Reason | undefined;
-    for (const usePref of soft ? [true, false] : [false]) {
+    for (const usePref of soft ? WITH_THEN_WITHOUT : WITHOUT) {
       const hit = this.#scan(p, usePref ? pref : undefined, true, usePref ? podPref : undefined);
       if (hit !== undefined) return undefined;
       // A new node has no pods yet: only the node preference can shape it.
@@ -409,30 +502,41 @@ class Provisioner {
    * for a claim opened now what its largest shape leaves; while shapes only grow, the largest
    * shape its host still has room to grow it to (its current shape at least).
    */
-  #roomOf(b: Bin): Resources {
+  #roomOf(b: Bin): Readonly<Resources> {
     if (b.kind !== "new") return b.free;
     const ctx = b.ctx!;
     const used = b.used!;
-    let top = ctx.maxAlloc;
-    if (this.monotone) {
-      const t = ctx.template;
-      const h = b.host!;
-      const limit = hostLimit(h);
-      const planned = this.planned.get(h.name) ?? { cpu: 0, memory: 0 };
-      const cur = footprint(b.shape!, t);
-      const cpu = limit.cpu - h.committed.cpu - planned.cpu + cur.cpu;
-      const memory = limit.memory - h.committed.memory - planned.memory + cur.memory;
-      let best = b.shape!;
-      for (const s of t.shapes) {
-        if (
-          s.cpu <= cpu && s.memory + t.vmMemOverhead <= memory && s.cpu >= best.cpu &&
-          s.memory >= best.memory
-        ) best = s;
-      }
-      top = allocatable(t, best);
+    const room = this.#room;
+    if (!this.monotone) {
+      room.cpu = ctx.maxAlloc.cpu - used.cpu;
+      room.memory = ctx.maxAlloc.memory - used.memory;
+      return room;
     }
-    return { cpu: top.cpu - used.cpu, memory: top.memory - used.memory };
+    // The same arithmetic as hostLimit, footprint and allocatable, without their objects.
+    const t = ctx.template;
+    const h = b.host!;
+    const limitCpu = Math.floor(Math.max(0, h.capacity.cpu - h.reserved.cpu) * h.cpuOvercommit);
+    const limitMemory = Math.floor(
+      Math.max(0, h.capacity.memory - h.reserved.memory) * h.memoryOvercommit,
+    );
+    const planned = this.planned.get(h.name);
+    const shape = b.shape!;
+    const cpu = limitCpu - h.committed.cpu - (planned === undefined ? 0 : planned.cpu) + shape.cpu;
+    const memory = limitMemory - h.committed.memory - (planned === undefined ? 0 : planned.memory) +
+      (shape.memory + t.vmMemOverhead);
+    let best = shape;
+    for (const s of t.shapes) {
+      if (
+        s.cpu <= cpu && s.memory + t.vmMemOverhead <= memory && s.cpu >= best.cpu &&
+        s.memory >= best.memory
+      ) best = s;
+    }
+    room.cpu = best.cpu - t.reserved.cpu - used.cpu;
+    room.memory = best.memory - t.reserved.memory - used.memory;
+    return room;
   }
+  /** The room #roomOf gives for a claim opened now: read before asking again. */
+  readonly #room: Resources = { cpu: 0, memory: 0 };
 
   /** "yes", "no" (not now), or "dead" (never again for this pod class). */
   #fits(
@@ -444,14 +548,12 @@ class Provisioner {
     const { req, cls } = p;
     if (b.kind === "new") {
       const ctx = b.ctx!;
-      const room = {
-        cpu: ctx.maxAlloc.cpu - b.used!.cpu,
-        memory: ctx.maxAlloc.memory - b.used!.memory,
-      };
+      const roomCpu = ctx.maxAlloc.cpu - b.used!.cpu;
+      const roomMemory = ctx.maxAlloc.memory - b.used!.memory;
       if (
-        room.cpu < cls.minCpu || room.memory < cls.minMem || b.podCount! >= ctx.template.maxPods
+        roomCpu < cls.minCpu || roomMemory < cls.minMem || b.podCount! >= ctx.template.maxPods
       ) return "dead";
-      if (room.cpu < req.cpu || room.memory < req.memory) return "no";
+      if (roomCpu < req.cpu || roomMemory < req.memory) return "no";
     } else {
       if (b.free.cpu < cls.minCpu || b.free.memory < cls.minMem || b.freePods < 1) return "dead";
       if (b.free.cpu < req.cpu || b.free.memory < req.memory) return "no";
@@ -460,12 +562,14 @@ class Provisioner {
     if (p.ports.length && b.ports && p.ports.some((k) => b.ports!.has(k))) return "dead";
     if (p.ext !== NONE && missingExtended(b.ext, p.ext) !== undefined) return "dead";
     if (pref && !matchesTerm(b.labels, pref, b.name)) return "no";
-    if (podPref && this.topo.affinityBlocks(p.pod, b.labels, [podPref])) return "no";
+    if (podPref && this.topo.affinityBlocks(cls.rep, b.labels, [podPref])) return "no";
     const topo = this.#topologyOk(p, b.labels);
     if (!topo.ok) return topo.permanent ? "dead" : "no";
     if (b.kind === "new") {
       const grown = this.#grow(b, p);
       if (!grown) return this.monotone && this.#cannotGrowForClass(b, cls) ? "dead" : "no";
+      // The scan commits the pod right away, with nothing changed in between.
+      this.#grown = { bin: b, pod: p, growth: grown };
     }
     return "yes";
   }
@@ -488,7 +592,9 @@ class Provisioner {
     p: PodInfo,
     labels: Record<string, string>,
   ): { ok: true } | { ok: false; permanent: boolean; why: string } {
-    const pod = p.pod;
+    // The class's representative: its namespace, labels, affinity, anti-affinity and spread are
+    // every pod's of the class, and the topology index keeps its answers per term object.
+    const pod = p.cls.rep;
     if (pod.requiredPodAffinity?.length) {
       const why = this.topo.affinityBlocks(pod, labels);
       if (why) return { ok: false, permanent: false, why };
@@ -497,7 +603,7 @@ class Provisioner {
       !pod.requiredPodAntiAffinity?.length && !pod.topologySpreadConstraints?.length &&
       !this.topo.hasAntiAffinity
     ) {
-      return { ok: true as const };
+      return TOPOLOGY_OK;
     }
     return topologyAllows(this.topo, pod, labels, this.#zoneUniverse(p.cls));
   }
@@ -519,6 +625,11 @@ class Provisioner {
   }
 
   /** The shape and footprint a new bin would have with `req` added, if limits and host allow it. */
+  readonly #need: Resources = { cpu: 0, memory: 0 };
+
+  /** The growth #fits just found for a pod on a claim opened now, for #commit to apply. */
+  #grown: { bin: Bin; pod: PodInfo; growth: { shape: Shape; delta: Resources } } | undefined;
+
   #grow(b: Bin, p: PodInfo): { shape: Shape; delta: Resources } | undefined {
     const g = this.#growth(b, p.req, p.cls, p.pod);
     return typeof g === "string" ? undefined : g;
@@ -565,34 +676,50 @@ class Provisioner {
         }
       }
     }
-    const now = footprint(b.shape!, ctx.template);
-    const next = footprint(shape, ctx.template);
-    const delta = { cpu: next.cpu - now.cpu, memory: next.memory - now.memory };
+    // The footprints' difference (footprint() of each shape, subtracted).
+    const overhead = ctx.template.vmMemOverhead;
+    const cur = b.shape!;
+    const delta = {
+      cpu: shape.cpu - cur.cpu,
+      memory: (shape.memory + overhead) - (cur.memory + overhead),
+    };
     if (delta.cpu > 0 || delta.memory > 0) {
-      if (exceedsLimits(ctx.pool, ctx.usage, delta, 0, ctx.template.vmMemOverhead)) {
-        return "limit";
-      }
-      const planned = this.planned.get(b.host!.name) ?? { cpu: 0, memory: 0 };
-      const hostOk = chooseHost({
-        hosts: [b.host!],
-        footprint: { cpu: Math.max(0, delta.cpu), memory: Math.max(0, delta.memory) },
-        strategy: "leastAllocated",
-        planned: new Map([[b.host!.name, planned]]),
-      });
-      if (!hostOk.ok) return "host";
+      if (exceedsLimits(ctx.pool, ctx.usage, delta, 0, overhead)) return "limit";
+      // What chooseHost would say of this one host for the growth: online, and room for it
+      // beside what is committed and planned (NaN counts as no room).
+      const h = b.host!;
+      const planned = this.planned.get(h.name);
+      const limitCpu = Math.floor(Math.max(0, h.capacity.cpu - h.reserved.cpu) * h.cpuOvercommit);
+      const limitMemory = Math.floor(
+        Math.max(0, h.capacity.memory - h.reserved.memory) * h.memoryOvercommit,
+      );
+      const freeCpu = limitCpu - h.committed.cpu - (planned === undefined ? 0 : planned.cpu);
+      const freeMemory = limitMemory - h.committed.memory -
+        (planned === undefined ? 0 : planned.memory);
+      if (
+        !h.online ||
+        !(freeCpu >= Math.max(0, delta.cpu) && freeMemory >= Math.max(0, delta.memory))
+      ) return "host";
     }
     return { shape, delta };
   }
 
   #commit(p: PodInfo, b: Bin) {
+    this.changes++;
     if (p.ext !== NONE) addExtended(b.ext ??= {}, p.ext, -1);
     if (p.ports.length) { for (const k of p.ports) (b.ports ??= new Set()).add(k); }
     if (b.kind === "new") {
-      const g = this.#grow(b, p)!;
+      const kept = this.#grown;
+      this.#grown = undefined;
+      const g = kept && kept.bin === b && kept.pod === p ? kept.growth : this.#grow(b, p)!;
       this.#applyGrowth(b, g.shape, g.delta);
-      b.used = { cpu: b.used!.cpu + p.req.cpu, memory: b.used!.memory + p.req.memory };
+      // The bin's own object, only read where it is looked up: updated in place.
+      const used = b.used!;
+      used.cpu = used.cpu + p.req.cpu;
+      used.memory = used.memory + p.req.memory;
       b.podCount! += 1;
       b.claim!.pods.push(p.key);
+      this.#claimPods.get(b.claim!)!.push(p);
       if (p.cls.typeReqs.length) b.types = [...b.types!, ...p.cls.typeReqs];
       if (p.cls.typed) b.typePods!.push(p.pod);
     } else {
@@ -607,16 +734,18 @@ class Provisioner {
           : reason("FitsInFlightClaim", `fits on NodeClaim ${b.name}, which is still launching`),
       });
     }
-    this.topo.place(p.pod, b.labels);
+    const rep = p.cls.rep;
+    const pairs = p.cls.labelPairs ??= labelPairs(rep);
+    this.topo.place(rep, b.labels, pairs);
     this.placedCount++;
-    if (p.pod.requiredPodAntiAffinity?.length) this.antiPlaced++;
-    const labels = p.pod.labels;
-    if (labels) {
-      for (const k in labels) {
-        const pair = `${k}=${labels[k]}`;
-        this.placedByPair.set(pair, (this.placedByPair.get(pair) ?? 0) + 1);
+    if (rep.requiredPodAntiAffinity?.length) {
+      if (p.cls.antiPlaced === undefined) {
+        p.cls.antiPlaced = 0;
+        this.antiClasses.push(p.cls);
       }
+      p.cls.antiPlaced++;
     }
+    for (const pair of pairs) this.placedByPair.set(pair, (this.placedByPair.get(pair) ?? 0) + 1);
   }
 
   #applyGrowth(b: Bin, shape: Shape, delta: Resources) {
@@ -624,11 +753,14 @@ class Provisioner {
     this.growths++;
     ctx.usage.cpu += delta.cpu;
     ctx.usage.memory += delta.memory;
-    const planned = this.planned.get(b.host!.name) ?? { cpu: 0, memory: 0 };
-    this.planned.set(b.host!.name, {
-      cpu: planned.cpu + delta.cpu,
-      memory: planned.memory + delta.memory,
-    });
+    // Planned loads are only read where they are looked up: updated in place.
+    const planned = this.planned.get(b.host!.name);
+    if (planned === undefined) {
+      this.planned.set(b.host!.name, { cpu: 0 + delta.cpu, memory: 0 + delta.memory });
+    } else {
+      planned.cpu = planned.cpu + delta.cpu;
+      planned.memory = planned.memory + delta.memory;
+    }
     b.shape = shape;
     b.claim!.shape = shape;
     b.claim!.labels[INSTANCE_TYPE_KEY] = shape.name;
@@ -642,13 +774,30 @@ class Provisioner {
     // without a preference unless a hostname looks like one): pods of a class asking the same
     // shapes get the same refusal until something is placed or opened.
     const key = pref === undefined && this.#namesNeverMatter() ? this.#shapesKey(p) : undefined;
-    // Claims opened or grown change pools and hosts; the class's topology count, its zones.
-    const version = this.#topologySeen(p.cls) + this.plan.claims.length + this.growths;
+    // Claims opened change pools and hosts; the class's topology count, its zones. A claim that
+    // grows takes pool usage and host room: while shapes only grow, a host without room stays so,
+    // and only a pool limit can newly refuse (checked again) or word its refusal anew (then the
+    // refusal is kept only until the next growth).
+    const base = this.#topologySeen(p.cls) + this.plan.claims.length;
     const memo = key === undefined ? undefined : (p.cls.refusals ??= new Map());
     const known = memo?.get(key!);
-    if (known && known.version === version) return { ok: false, reason: known.reason };
-    const out = this.#openFresh(p, pref);
-    if (memo && !out.ok) memo.set(key!, { version, reason: out.reason });
+    if (
+      known && known.version === base + (known.withLimits ? this.growths : 0) &&
+      (known.growths === this.growths || this.#underLimits(known.passed))
+    ) return { ok: false, reason: known.reason };
+    const track: LimitTrack | undefined = memo
+      ? { withLimits: !this.monotone, passed: [] }
+      : undefined;
+    const out = this.#openFresh(p, pref, track);
+    if (memo && !out.ok) {
+      memo.set(key!, {
+        version: base + (track!.withLimits ? this.growths : 0),
+        reason: out.reason,
+        withLimits: track!.withLimits,
+        growths: this.growths,
+        passed: track!.passed,
+      });
+    }
     return out;
   }
 
@@ -662,8 +811,29 @@ class Provisioner {
     let pairs = c.selectorPairs;
     if (pairs === undefined) pairs = c.selectorPairs = selectorPairs(c.rep);
     if (pairs === null) return this.placedCount;
-    let n = this.antiPlaced;
+    let n = this.#antiSeen(c);
     for (const pair of pairs) n += this.placedByPair.get(pair) ?? 0;
+    // A spread over a key other than hostname and zone takes its minimum over every known value
+    // of the key, which grows as pods land on new claims.
+    c.spreadsOverDomains ??= spreadsOverKnownDomains(c.rep);
+    if (c.spreadsOverDomains) n += this.topo.domainCount;
+    return n;
+  }
+
+  /**
+   * Placements of pods with anti-affinity that can forbid a domain to this class: those of a
+   * class one of whose anti-affinity terms selects this class's pods (namespace and labels).
+   * Others can never refuse it a node, so their placements leave its answers as they were.
+   */
+  #antiSeen(c: PodClass): number {
+    const all = this.antiClasses;
+    const rel = c.antiRelevant ??= [];
+    for (; (c.antiScanned ??= 0) < all.length; c.antiScanned++) {
+      const a = all[c.antiScanned]!;
+      if (antiAffinitySelects(a.rep, c.rep)) rel.push(a);
+    }
+    let n = 0;
+    for (const a of rel) n += a.antiPlaced!;
     return n;
   }
 
@@ -675,7 +845,52 @@ class Provisioner {
   #namesFree: boolean | undefined;
 
   /** The shape each pool would give the pod, as a key; undefined if some pool has none. */
-  #shapesKey(p: PodInfo): string | undefined {
+  #shapesKey(p: PodInfo): string | number | undefined {
+    // As a number when every shape is a fixed one of its template (by its position among the
+    // template's names) and the pools are few enough for the number to be exact: no text per pod.
+    const fits = p.cls.pools ??= this.#poolFits(p.cls.rep);
+    const base = this.#shapeBase ??=
+      Math.max(0, ...this.config.machineTemplates.map((t) => t.shapes.length)) + 2;
+    if (base ** fits.length <= Number.MAX_SAFE_INTEGER) {
+      let n = 0;
+      let numeric = true;
+      for (const fit of fits) {
+        let v = 0;
+        if (!("reason" in fit)) {
+          const ctx = fit.ctx;
+          const shape = this.#freshShape(p, fit);
+          if (!shape || ctx.dsPods + 1 > ctx.template.maxPods) return undefined;
+          const id = this.#shapeIds(ctx.template).get(shape.name);
+          if (id === undefined) {
+            numeric = false;
+            break;
+          }
+          v = id + 1;
+        }
+        n = n * base + v;
+      }
+      if (numeric) return n;
+    }
+    return this.#shapesText(p);
+  }
+  #shapeBase: number | undefined;
+
+  /** Positions of a template's fixed shapes by name (the first of a repeated name). */
+  #shapeIds(t: MachineTemplate): Map<string, number> {
+    let ids = this.#shapeIdsOf.get(t);
+    if (!ids) {
+      ids = new Map();
+      for (let i = 0; i < t.shapes.length; i++) {
+        if (!ids.has(t.shapes[i]!.name)) ids.set(t.shapes[i]!.name, i);
+      }
+      this.#shapeIdsOf.set(t, ids);
+    }
+    return ids;
+  }
+  readonly #shapeIdsOf = new Map<MachineTemplate, Map<string, number>>();
+
+  /** The shapes key as text: each pool's shape name, or `-` for a pool that refuses the class. */
+  #shapesText(p: PodInfo): string | undefined {
     let key = "";
     for (const fit of (p.cls.pools ??= this.#poolFits(p.cls.rep))) {
       if ("reason" in fit) {
@@ -693,10 +908,10 @@ class Provisioner {
   /** The cheapest shape of `fit`'s pool that holds `p` beside the pool's DaemonSets. */
   #freshShape(p: PodInfo, fit: Exclude<PoolFit, { reason: Reason }>): Shape | undefined {
     const ctx = fit.ctx;
-    const need = {
-      cpu: ctx.dsOverhead.cpu + p.req.cpu,
-      memory: ctx.dsOverhead.memory + p.req.memory,
-    };
+    // Read at once by cheapestShapeWithin, never kept: one object for every call.
+    const need = this.#need;
+    need.cpu = ctx.dsOverhead.cpu + p.req.cpu;
+    need.memory = ctx.dsOverhead.memory + p.req.memory;
     return cheapestShapeWithin(
       ctx.template,
       need,
@@ -707,7 +922,19 @@ class Provisioner {
     );
   }
 
-  #openFresh(p: PodInfo, pref: Pref | undefined): { ok: true } | { ok: false; reason: Reason } {
+  /** Do the footprints that passed their pools' limits still pass them? */
+  #underLimits(passed: LimitTrack["passed"]): boolean {
+    for (const { ctx, fp } of passed) {
+      if (exceedsLimits(ctx.pool, ctx.usage, fp, 1, ctx.template.vmMemOverhead)) return false;
+    }
+    return true;
+  }
+
+  #openFresh(
+    p: PodInfo,
+    pref: Pref | undefined,
+    track?: LimitTrack,
+  ): { ok: true } | { ok: false; reason: Reason } {
     const pod = p.pod;
     const now = this.snap.now;
     const fails: Reason[] = [];
@@ -777,9 +1004,11 @@ class Provisioner {
         shape.gpus?.count ?? 0,
       );
       if (limit) {
+        if (track) track.withLimits = true;
         fail(limit);
         continue;
       }
+      track?.passed.push({ ctx, fp });
       const names = p.names ??= [];
       const at = this.pools.indexOf(ctx);
       // Names are only ever added to the used set: a name still unused is still the first free
@@ -818,7 +1047,7 @@ class Provisioner {
           this.topo.hasAntiAffinity;
         // When nothing keys on the host label, hosts of one zone get the same answer: it is
         // asked once per zone (the labels differ only by the host).
-        const byHost = constrained && this.#hostKeyMatters(pod, pref);
+        const byHost = constrained && this.#hostKeyMatters(p.cls.rep, pref);
         const perZone = new Map<string, boolean>();
         hosts = !constrained ? fit.hosts : fit.hosts.filter((h) => {
           if (!byHost) {
@@ -836,7 +1065,7 @@ class Provisioner {
           return ok;
         });
         zones = fit.zones.filter((z) => hosts.some((h) => h.zone === z));
-        zones = preferEmptiestZones(this.topo, pod, zones);
+        zones = preferEmptiestZones(this.topo, p.cls.rep, zones);
         // The key names the hosts too when some were left out, so the no-host verdicts below are
         // only reused for the same candidates.
         zoneKey = zones.join("\u0000") +
@@ -1033,6 +1262,7 @@ class Provisioner {
     why: Reason,
   ): PlannedClaim {
     const fp = footprint(shape, ctx.template);
+    this.changes++;
     this.usedNames.add(name);
     ctx.opened += 1;
     ctx.usage.nodes += 1;
@@ -1064,24 +1294,19 @@ class Provisioner {
       reason: why,
     };
     this.plan.claims.push(claim);
+    this.#claimPods.set(claim, []);
     return claim;
   }
 
   #claimReason(c: PlannedClaim): Reason {
     if (c.pods.length === 0) return c.reason;
     const ctx = this.pools.find((p) => p.pool.name === c.nodePool)!;
-    // Pending pods' keys are the strings already made (and hashed) for them.
-    const podsByKey = this.#podsByKey ??= new Map(
-      this.snap.pods.map((p) => [this.#pending.get(p)?.key ?? podKey(p), p]),
-    );
     let cpu = ctx.dsOverhead.cpu;
     let memory = ctx.dsOverhead.memory;
-    for (const k of c.pods) {
-      const pod = podsByKey.get(k)!;
-      // A pending pod's requests were worked out once already.
-      const r = this.#pending.get(pod)?.req ?? podRequests(pod);
-      cpu += r.cpu;
-      memory += r.memory;
+    // The pods committed to the claim, in its order: their requests were worked out once already.
+    for (const p of this.#claimPods.get(c)!) {
+      cpu += p.req.cpu;
+      memory += p.req.memory;
     }
     c.requested = { cpu, memory };
     const n = c.pods.length;
@@ -1094,11 +1319,80 @@ class Provisioner {
       }, on host ${c.host} (${ctx.provider.placement})`,
     );
   }
-  #podsByKey: Map<string, Pod> | undefined;
-  readonly #pending = new Map<Pod, PodInfo>();
+  /** The pods committed to each claim opened in this decision, as `claim.pods` lists their keys. */
+  readonly #claimPods = new Map<PlannedClaim, PodInfo[]>();
 }
 
 export type { NodeClaim };
+
+/** Pending pods as columns, in snapshot order. */
+type Pending = {
+  pods: Pod[];
+  /** Requests as podRequests made them (the typed arrays below are for sorting only). */
+  reqs: Resources[];
+  keys: string[];
+  cpu: Float64Array;
+  memory: Float64Array;
+  ext: Readonly<Record<string, number>>[];
+  ports: (readonly string[])[];
+  cls: PodClass[];
+};
+
+function newPending(max: number): Pending {
+  return {
+    pods: [],
+    reqs: [],
+    keys: [],
+    cpu: new Float64Array(max),
+    memory: new Float64Array(max),
+    ext: [],
+    ports: [],
+    cls: [],
+  };
+}
+
+/**
+ * Pending pods in first-fit-decreasing order: CPU, then memory (both largest first), then age,
+ * then uid. Positions are sorted over keys in typed arrays, so the comparator touches no pod
+ * object (the same order as comparing the pods themselves; a stable sort). The records are made
+ * here, in that order, so that the placing loop reads them in the order they sit in memory.
+ */
+function firstFitOrder(pending: Pending): PodInfo[] {
+  const { pods, cpu, memory } = pending;
+  const n = pods.length;
+  const created = new Float64Array(n);
+  const order = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    created[i] = pods[i]!.createdAt;
+    order[i] = i;
+  }
+  order.sort((a, b) => {
+    const d = cpu[b]! - cpu[a]! || memory[b]! - memory[a]! || created[a]! - created[b]!;
+    if (d) return d;
+    const ua = pods[a]!.uid;
+    const ub = pods[b]!.uid;
+    return ua < ub ? -1 : ua > ub ? 1 : 0;
+  });
+  const out = new Array<PodInfo>(n);
+  for (let k = 0; k < n; k++) {
+    const i = order[k]!;
+    const pod = pods[i]!;
+    out[k] = {
+      pod,
+      key: pending.keys[i]!,
+      // Copied from podRequests' object, not from the typed arrays: read back from a
+      // Float64Array, whole numbers would come as doubles and give the records another shape.
+      req: { cpu: pending.reqs[i]!.cpu, memory: pending.reqs[i]!.memory },
+      ext: pending.ext[i]!,
+      ports: pending.ports[i]!,
+      cls: pending.cls[i]!,
+      failed: undefined,
+      failedAt: -1,
+      names: undefined,
+    };
+  }
+  return out;
+}
 
 /**
  * No pod waits for a node (every unfinished pod is bound) and no pool has fewer live NodeClaims

@@ -14,6 +14,8 @@ import { addExtended, hostPortKeys, podRequests } from "./pod_requests.ts";
 import { NODEPOOL_LABEL_KEY } from "./labels.ts";
 import { isClaimReady } from "./claim_state.ts";
 import { HOSTNAME_KEY, ZONE_KEY } from "./topology.ts";
+import { matchesNodeConstraints } from "./requirements.ts";
+import { untoleratedTaint } from "./taints.ts";
 
 const UNREACHABLE_TAINT = "node.kubernetes.io/unreachable";
 
@@ -109,7 +111,8 @@ export function existingBins(
   // DaemonSet pods each node runs ("namespace/daemonset"): one its pool's DaemonSets should run
   // there but does not yet (a node just up) still takes its room, as Karpenter counts it.
   const daemonsOn = new Map<string, Set<string>>();
-  for (const p of snap.pods) {
+  for (let i = 0; i < snap.pods.length; i++) {
+    const p = snap.pods[i]!;
     if (p.ownerKind !== "DaemonSet" || !p.nodeName || !p.ownerName) continue;
     let set = daemonsOn.get(p.nodeName);
     if (!set) daemonsOn.set(p.nodeName, set = new Set());
@@ -170,4 +173,10 @@ export function existingBins(
     if (labels[ZONE_KEY]) claimZones.push([c.nodePool, labels[ZONE_KEY]]);
   }
   return { bins, claimZones };
+}
+
+/** Can a pod with `pod`'s tolerations and node constraints go onto bin `b` at all? */
+export function binTakes(b: Bin, pod: Pod): boolean {
+  if (untoleratedTaint(b.taints, pod.tolerations)) return false;
+  return matchesNodeConstraints(b.labels, pod.nodeSelector, pod.requiredNodeAffinity, b.name);
 }

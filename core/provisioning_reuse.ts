@@ -1,11 +1,14 @@
 /**
  * What provisioning reuses between pods of a class without changing an answer: refusals joined
- * from verdicts that are the same object for every pod, and the label pairs that say whether a
- * placement can matter to a class's topology answers.
+ * from verdicts that are the same object for every pod, and what says whether a placement can
+ * matter to a class's topology answers (the label pairs of its selectors and of placed pods,
+ * anti-affinity that selects it, a spread over every known value of a key).
  *
  * May import: nothing outside core/.
  */
 import type { Pod } from "./model.ts";
+import { matchesSelector } from "./requirements.ts";
+import { HOSTNAME_KEY, ZONE_KEY } from "./topology.ts";
 import { type Reason, reason } from "./reason.ts";
 
 type Node = { next: Map<Reason, Node>; reason?: Reason };
@@ -63,4 +66,33 @@ export function selectorPairs(pod: Pod): string[] | null {
     pairs.push(first);
   }
   return pairs;
+}
+
+/**
+ * Does one of `a`'s required anti-affinity terms select `b` (its namespaces, or `a`'s own when
+ * it names none, hold `b`'s, and its selector matches `b`'s labels)? Only then can a placed pod
+ * like `a` keep `b` out of a domain.
+ */
+export function antiAffinitySelects(a: Pod, b: Pod): boolean {
+  for (const t of a.requiredPodAntiAffinity ?? []) {
+    const ns = t.namespaces?.length ? t.namespaces : [a.namespace];
+    if (ns.includes(b.namespace) && matchesSelector(b.labels, t.labelSelector)) return true;
+  }
+  return false;
+}
+
+/** Has the pod a DoNotSchedule spread over a key other than hostname and zone? */
+export function spreadsOverKnownDomains(pod: Pod): boolean {
+  return (pod.topologySpreadConstraints ?? []).some((c) =>
+    c.whenUnsatisfiable === "DoNotSchedule" && c.topologyKey !== HOSTNAME_KEY &&
+    c.topologyKey !== ZONE_KEY
+  );
+}
+
+/** A pod's labels as `key=value` pairs, in label order. */
+export function labelPairs(pod: Pod): string[] {
+  const out: string[] = [];
+  const labels = pod.labels;
+  if (labels) { for (const k in labels) out.push(`${k}=${labels[k]}`); }
+  return out;
 }

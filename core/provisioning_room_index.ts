@@ -45,6 +45,8 @@ export class RoomIndex {
     const size = this.#size;
     const cpus = this.#cpu;
     const mems = this.#mem;
+    // Nothing anywhere holds it (the root has the maxima of all).
+    if (!(cpus[1]! >= cpu && mems[1]! >= memory)) return -1;
     // From the leaf rightwards: a subtree whose maxima hold the request is entered (left child
     // first); one that does not is passed for the next subtree to its right.
     let i = from + size;
@@ -61,12 +63,18 @@ export class RoomIndex {
   }
 
   #set(pos: number, cpu: number, memory: number) {
+    const cpus = this.#cpu;
+    const mems = this.#mem;
     let i = pos + this.#size;
-    this.#cpu[i] = cpu;
-    this.#mem[i] = memory;
+    cpus[i] = cpu;
+    mems[i] = memory;
+    // A node whose maxima come out unchanged leaves every ancestor unchanged too.
     for (i >>= 1; i >= 1; i >>= 1) {
-      this.#cpu[i] = Math.max(this.#cpu[2 * i]!, this.#cpu[2 * i + 1]!);
-      this.#mem[i] = Math.max(this.#mem[2 * i]!, this.#mem[2 * i + 1]!);
+      const c = Math.max(cpus[2 * i]!, cpus[2 * i + 1]!);
+      const m = Math.max(mems[2 * i]!, mems[2 * i + 1]!);
+      if (cpus[i] === c && mems[i] === m) break;
+      cpus[i] = c;
+      mems[i] = m;
     }
   }
 

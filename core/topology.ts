@@ -47,7 +47,7 @@ export class TopologyIndex {
   constructor(placed: PlacedPod[], domains: Iterable<[string, string]>) {
     this.#placed = placed;
     for (const [k, v] of domains) this.addDomain(k, v);
-    for (const p of placed) this.#own(p);
+    for (const p of placed) this.#own(p.namespace, p.antiAffinity, p.nodeLabels);
     for (const p of placed) this.addNodeDomains(p.nodeLabels);
   }
 
@@ -63,7 +63,15 @@ export class TopologyIndex {
   addDomain(key: string, value: string): void {
     let s = this.#domains.get(key);
     if (!s) this.#domains.set(key, s = new Set());
+    if (s.has(value)) return;
     s.add(value);
+    this.#domainCount++;
+  }
+  #domainCount = 0;
+
+  /** How many (key, value) domains are known: it changes whenever `domains()` of a key grows. */
+  get domainCount(): number {
+    return this.#domainCount;
   }
 
   domains(key: string): ReadonlySet<string> {
@@ -82,6 +90,10 @@ export class TopologyIndex {
     }
     g = { namespaces: new Set(namespaces), selector, key, counts: new Map() };
     for (const p of this.#placed) this.#count(g, p.namespace, p.labels, p.nodeLabels);
+    const pods = this.#placedPods;
+    for (let i = 0; i < pods.length; i++) {
+      this.#count(g, pods[i]!.namespace, pods[i]!.labels, this.#placedNodes[i]!);
+    }
     this.#groups.set(id, g);
     const pairs = selector?.matchLabels;
     let first: string | undefined;
@@ -101,6 +113,30 @@ export class TopologyIndex {
     return g;
   }
 
+  /**
+   * The group of one term (anti-affinity, affinity or spread) of a pod in namespace `ns`: kept
+   * per term object, so the pods of a class (which share their terms) find it without any text.
+   */
+  #termGroup(
+    term: {
+      namespaces?: readonly string[] | undefined;
+      labelSelector?: LabelSelector;
+      topologyKey: string;
+    },
+    ns: string,
+  ): Group {
+    const hit = this.#byTerm.get(term);
+    if (hit !== undefined && hit.ns === ns) return hit.g;
+    const g = this.#group(
+      term.namespaces?.length ? term.namespaces : [ns],
+      term.labelSelector,
+      term.topologyKey,
+    );
+    this.#byTerm.set(term, { ns, g });
+    return g;
+  }
+  readonly #byTerm = new WeakMap<object, { ns: string; g: Group }>();
+
   #remember(selector: object, short: string, g: Group) {
     let m = this.#bySelector.get(selector);
     if (!m) this.#bySelector.set(selector, m = new Map());
@@ -119,45 +155,71 @@ export class TopologyIndex {
     g.counts.set(domain, (g.counts.get(domain) ?? 0) + 1);
   }
 
-  /** Records a pod placed on a node or claim with `nodeLabels`. */
-  place(pod: Pod, nodeLabels: Readonly<Record<string, string>>): void {
-    const p = {
-      namespace: pod.namespace,
-      labels: pod.labels,
-      nodeLabels,
-      antiAffinity: pod.requiredPodAntiAffinity,
-    };
-    this.#placed.push(p);
+  /**
+   * Records a pod placed on a node or claim with `nodeLabels`; `pairs` may give the pod's labels
+   * as `key=value` texts, already made.
+   */
+  place(
+    pod: Pod,
+    nodeLabels: Readonly<Record<string, string>>,
+    pairs?: readonly string[],
+  ): void {
+    // Kept as the pod and its node's labels (no record per placement).
+    this.#placedPods.push(pod);
+    this.#placedNodes.push(nodeLabels);
     this.addNodeDomains(nodeLabels);
-    for (const g of this.#unpaired) this.#count(g, p.namespace, p.labels, nodeLabels);
-    const labels = p.labels;
+    const ns = pod.namespace;
+    const labels = pod.labels;
+    for (const g of this.#unpaired) this.#count(g, ns, labels, nodeLabels);
     if (labels && this.#byPair.size > 0) {
-      for (const k in labels) {
-        const list = this.#byPair.get(`${k}=${labels[k]}`);
-        if (list) { for (const g of list) this.#count(g, p.namespace, labels, nodeLabels); }
+      if (pairs) {
+        for (const pair of pairs) {
+          const list = this.#byPair.get(pair);
+          if (list) { for (const g of list) this.#count(g, ns, labels, nodeLabels); }
+        }
+      } else {
+        for (const k in labels) {
+          const list = this.#byPair.get(`${k}=${labels[k]}`);
+          if (list) { for (const g of list) this.#count(g, ns, labels, nodeLabels); }
+        }
       }
     }
-    this.#own(p);
+    if (pod.requiredPodAntiAffinity?.length) this.#own(ns, pod.requiredPodAntiAffinity, nodeLabels);
   }
+  /** Pods placed through `place`, and their nodes' labels (the constructor's are in #placed). */
+  readonly #placedPods: Pod[] = [];
+  readonly #placedNodes: Readonly<Record<string, string>>[] = [];
 
-  #own(p: PlacedPod) {
-    for (const term of p.antiAffinity ?? []) {
-      const d = p.nodeLabels[term.topologyKey];
+  /** The group of placed pods' anti-affinity terms like `term` of a pod in `namespace`. */
+  #ownerGroup(term: PodAffinityTerm, namespace: string): Group {
+    const hit = this.#ownerByTerm.get(term);
+    if (hit !== undefined && hit.ns === namespace) return hit.g;
+    const ns = term.namespaces?.length ? term.namespaces : [namespace];
+    const id = `${[...ns].sort().join(",")}|${selectorKey(term.labelSelector)}|${term.topologyKey}`;
+    let g = this.#owners.get(id);
+    if (!g) {
+      g = {
+        namespaces: new Set(ns),
+        selector: term.labelSelector,
+        key: term.topologyKey,
+        counts: new Map(),
+      };
+      this.#owners.set(id, g);
+    }
+    this.#ownerByTerm.set(term, { ns: namespace, g });
+    return g;
+  }
+  readonly #ownerByTerm = new WeakMap<object, { ns: string; g: Group }>();
+
+  #own(
+    namespace: string,
+    antiAffinity: readonly PodAffinityTerm[] | undefined,
+    nodeLabels: Readonly<Record<string, string>>,
+  ) {
+    for (const term of antiAffinity ?? []) {
+      const d = nodeLabels[term.topologyKey];
       if (d === undefined) continue;
-      const ns = term.namespaces?.length ? term.namespaces : [p.namespace];
-      const id = `${[...ns].sort().join(",")}|${
-        selectorKey(term.labelSelector)
-      }|${term.topologyKey}`;
-      let g = this.#owners.get(id);
-      if (!g) {
-        g = {
-          namespaces: new Set(ns),
-          selector: term.labelSelector,
-          key: term.topologyKey,
-          counts: new Map(),
-        };
-        this.#owners.set(id, g);
-      }
+      const g = this.#ownerGroup(term, namespace);
       const n = (g.counts.get(d) ?? 0) + 1;
       g.counts.set(d, n);
       if (n === 1) {
@@ -178,7 +240,9 @@ export class TopologyIndex {
     for (const [key, byDomain] of this.#ownersAt) {
       const d = labels[key];
       if (d === undefined) continue;
-      for (const g of byDomain.get(d) ?? []) {
+      const groups = byDomain.get(d);
+      if (groups === undefined) continue;
+      for (const g of groups) {
         if (g.namespaces && !g.namespaces.has(pod.namespace)) continue;
         if (matchesSelector(pod.labels, g.selector)) return `${key}=${d}`;
       }
@@ -198,12 +262,7 @@ export class TopologyIndex {
 
   /** Matching pods in `domain` for an anti-affinity term of `pod`. */
   antiAffinityCount(pod: Pod, term: PodAffinityTerm, domain: string): number {
-    const g = this.#group(
-      term.namespaces?.length ? term.namespaces : [pod.namespace],
-      term.labelSelector,
-      term.topologyKey,
-    );
-    return g.counts.get(domain) ?? 0;
+    return this.#termGroup(term, pod.namespace).counts.get(domain) ?? 0;
   }
 
   /**
@@ -217,12 +276,12 @@ export class TopologyIndex {
     terms: readonly PodAffinityTerm[] = pod.requiredPodAffinity ?? [],
   ): string | undefined {
     for (const term of terms) {
-      const ns = term.namespaces?.length ? term.namespaces : [pod.namespace];
-      const g = this.#group(ns, term.labelSelector, term.topologyKey);
+      const g = this.#termGroup(term, pod.namespace);
       const d = labels[term.topologyKey];
       if (d !== undefined && (g.counts.get(d) ?? 0) > 0) continue;
       let total = 0;
       for (const n of g.counts.values()) total += n;
+      const ns = term.namespaces?.length ? term.namespaces : [pod.namespace];
       const self = ns.includes(pod.namespace) && matchesSelector(pod.labels, term.labelSelector);
       if (total === 0 && self) continue;
       return d === undefined
@@ -234,7 +293,7 @@ export class TopologyIndex {
 
   /** Matching pods per domain for a spread constraint of `pod`. */
   spreadCounts(pod: Pod, c: TopologySpreadConstraint): ReadonlyMap<string, number> {
-    return this.#group([pod.namespace], c.labelSelector, c.topologyKey).counts;
+    return this.#termGroup(c, pod.namespace).counts;
   }
 }
 
@@ -285,5 +344,7 @@ export function topologyAllows(
       };
     }
   }
-  return { ok: true };
+  return ALLOWED;
 }
+/** The answer when nothing refuses (one object: callers only read it). */
+const ALLOWED = { ok: true } as const;
