@@ -27,6 +27,7 @@ import {
   podEvictionRule,
 } from "./disruption_pods.ts";
 import type { PdbLedger } from "./disruption_pdb.ts";
+import { sortSmall } from "./small_sort.ts";
 
 /** A node as a place pods can go: its index in the name-sorted slot list and what is free. */
 export type NodeSlot = {
@@ -190,7 +191,7 @@ type ConfigMaps = {
   pools: ReadonlyMap<string, NodePool>;
   templates: ReadonlyMap<string, MachineTemplate>;
 };
-const byName = new WeakMap<Config, ConfigMaps>();
+const mapsByConfig = new WeakMap<Config, ConfigMaps>();
 
 function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
   if (a.length !== b.length) return false;
@@ -203,7 +204,7 @@ function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
  * same objects (checked on every call, so a config edited in place is seen). Read only.
  */
 function configMaps(config: Config): ConfigMaps {
-  const m = byName.get(config);
+  const m = mapsByConfig.get(config);
   if (
     m && m.nodePools === config.nodePools && m.machineTemplates === config.machineTemplates &&
     sameItems(m.poolList, config.nodePools) && sameItems(m.templateList, config.machineTemplates)
@@ -216,7 +217,7 @@ function configMaps(config: Config): ConfigMaps {
     pools: new Map(config.nodePools.map((p) => [p.name, p])),
     templates: new Map(config.machineTemplates.map((t) => [t.name, t])),
   };
-  byName.set(config, made);
+  mapsByConfig.set(config, made);
   return made;
 }
 
@@ -234,10 +235,7 @@ export function buildWorld(
   const now = snapshot.now;
   const rules = config.settings.scaleDownRules ?? DEFAULT_SCALE_DOWN_RULES;
   const { pools, templates } = configMaps(config);
-  const nodes = [...snapshot.nodes].sort((
-    a,
-    b,
-  ) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const nodes = sortSmall([...snapshot.nodes], byName);
   const slotByName = new Map<string, number>();
   // Only a claim without a node name looks its node up by providerID: built on first need.
   let byProviderId: Map<string, number> | undefined;
@@ -274,7 +272,7 @@ export function buildWorld(
 
   // Input order must not change a verdict: the first blocking pod named is the first by name.
   for (const list of podsOn) {
-    if (list.length > 1) list.sort(byPodName);
+    if (list.length > 1) sortSmall(list, byPodName);
   }
   const counts = new Map<string, PoolCounts>();
   const countsOf = (pool: string) => {
@@ -284,9 +282,7 @@ export function buildWorld(
   };
   const candidates: Candidate[] = [];
   const excluded: World["excluded"] = [];
-  const claims = [...snapshot.nodeClaims].sort((a, b) =>
-    a.name < b.name ? -1 : a.name > b.name ? 1 : 0
-  );
+  const claims = sortSmall([...snapshot.nodeClaims], byName);
   for (const claim of claims) {
     const slot = claim.nodeName !== undefined
       ? slotByName.get(claim.nodeName)
@@ -404,6 +400,11 @@ export function buildWorld(
     counts,
     leavingPods,
   };
+}
+
+/** By name, UTF-16 code units. */
+function byName(a: { name: string }, b: { name: string }): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
 function cmpText(a: string, b: string): number {

@@ -31,6 +31,7 @@ import { type Nominations, type Provisioned, reserveFirst } from "./disruption_r
 import { stillInFlight } from "./disruption_in_flight.ts";
 import { formatDuration } from "./duration.ts";
 import { base36, fnv1aMemo } from "./hash.ts";
+import { sortSmall } from "./small_sort.ts";
 
 /**
  * How strongly a verdict explains a kept node: a later method's reason does not hide an earlier,
@@ -358,7 +359,7 @@ export class DisruptionPass {
         reason: e.reason,
       });
     }
-    for (const k of [...byClaim.keys()].sort(cmp)) verdicts.push(byClaim.get(k)!);
+    for (const k of sortSmall([...byClaim.keys()], cmp)) verdicts.push(byClaim.get(k)!);
 
     const unneededSince: Record<string, number> = {};
     for (const [c, since] of this.unneeded) unneededSince[c.claim.name] = since;

@@ -25,6 +25,7 @@ import { footprint } from "./limits.ts";
 import { shapeCost } from "./cost.ts";
 import { type Reason, reason } from "./reason.ts";
 import { TopologyScope } from "./disruption_topology.ts";
+import { sortSmall } from "./small_sort.ts";
 
 /** Where one pod of a disrupted node goes: an existing node, or a replacement NodeClaim. */
 export type Move = { pod: Pod; to: string; kind: "node" | "replacement" };
@@ -34,6 +35,13 @@ export type SimOutcome =
   | { ok: false; reason: Reason };
 
 type Mover = { pod: Pod; req: Readonly<Resources> };
+
+/** First-fit decreasing order: cpu, then memory, descending; then older, then by uid. */
+function largestFirst(a: Mover, b: Mover): number {
+  return b.req.cpu - a.req.cpu || b.req.memory - a.req.memory ||
+    a.pod.createdAt - b.pod.createdAt ||
+    (a.pod.uid < b.pod.uid ? -1 : a.pod.uid > b.pod.uid ? 1 : 0);
+}
 
 /** What a node has left beyond cpu and memory: extended resources and free host ports. */
 type Extras = { ext: Record<string, number>; ports: Set<string> };
@@ -272,11 +280,7 @@ export class Simulator {
     for (const c of cands) {
       for (const pod of c.movers) movers.push({ pod, req: this.#req(pod) });
     }
-    movers.sort((a, b) =>
-      b.req.cpu - a.req.cpu || b.req.memory - a.req.memory ||
-      a.pod.createdAt - b.pod.createdAt ||
-      (a.pod.uid < b.pod.uid ? -1 : a.pod.uid > b.pod.uid ? 1 : 0)
-    );
+    sortSmall(movers, largestFirst);
     const needTopo = movers.some((m) => this.#scope.needsTopology(m.pod));
     const topo = needTopo
       ? this.#topology(

@@ -21,6 +21,7 @@ import type {
 import { footprint } from "../../core/limits.ts";
 import { hostFree } from "../../core/placement.ts";
 import { shapeCost } from "../../core/cost.ts";
+import { sortSmall } from "../../core/small_sort.ts";
 import type { Trace, TracePod } from "../trace/format.ts";
 import { Recorder, type RunSummary, type Sample } from "../report/metrics.ts";
 import { EventClass, EventQueue } from "./event_queue.ts";
@@ -399,7 +400,7 @@ class Engine<S> {
 
   #schedule() {
     if (this.pending.length === 0) return;
-    const order = [...this.pending].sort(schedulingOrder);
+    const order = sortSmall([...this.pending], schedulingOrder);
     let maxCpu = 0;
     let maxMem = 0;
     for (const n of this.ready) {
