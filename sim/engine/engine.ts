@@ -133,6 +133,9 @@ class Engine<S> {
   scheduledWake = Infinity;
   lastDecide = -1;
   snap: Snapshot | undefined;
+  /** Copies of the hosts as the last snapshot showed them; undefined once a host changed. */
+  hostsView: Host[] | undefined;
+  pdbsView: Snapshot["pdbs"] | undefined;
 
   constructor(readonly input: RunInput<S>) {
     this.config = input.policy.config;
@@ -503,6 +506,7 @@ class Engine<S> {
       cpu: host.committed.cpu + fp.cpu,
       memory: host.committed.memory + fp.memory,
     };
+    this.hostsView = undefined;
     const claim: NodeClaim = {
       name: l.name,
       nodePool: l.nodePool,
@@ -632,6 +636,7 @@ class Engine<S> {
       cpu: h.committed.cpu - n.footprint.cpu,
       memory: h.committed.memory - n.footprint.memory,
     };
+    this.hostsView = undefined;
     this.claims.delete(n.name);
     this.rec.claimDestroyed(n.record, this.now);
     this.#dirty();
@@ -699,6 +704,14 @@ class Engine<S> {
     if (this.snap) return { ...this.snap, now: this.now };
     const pods: Pod[] = [];
     for (const p of this.live) pods.push(p.pod);
+    // Hosts change only when a VM is committed or freed; the trace's PDBs never change.
+    if (!this.hostsView) this.hostsView = this.hosts.map((h) => ({ ...h }));
+    this.pdbsView ??= this.input.trace.pdbs.map((b) => ({
+      name: b.name,
+      namespace: b.namespace,
+      selector: b.selector,
+      disruptionsAllowed: b.maxUnavailable,
+    }));
     const nodes: Node[] = [];
     const nodeClaims: NodeClaim[] = [];
     for (const n of this.statics) nodes.push(n.node!);
@@ -711,14 +724,9 @@ class Engine<S> {
       pods,
       nodes,
       nodeClaims,
-      hosts: this.hosts.map((h) => ({ ...h })),
+      hosts: this.hostsView,
       vms: [],
-      pdbs: this.input.trace.pdbs.map((b) => ({
-        name: b.name,
-        namespace: b.namespace,
-        selector: b.selector,
-        disruptionsAllowed: b.maxUnavailable,
-      })),
+      pdbs: this.pdbsView,
     };
     return this.snap;
   }
