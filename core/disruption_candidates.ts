@@ -4,9 +4,17 @@
  * (annotations, pod protections, drift, expiry, quiet period). Nothing is decided here except
  * whether a claim can be a candidate at all; core/disruption.ts applies the guards in order.
  */
-import type { Config, MachineTemplate, Node, NodeClaim, NodePool, Pod, Snapshot } from "./model.ts";
+import type {
+  Condition,
+  Config,
+  MachineTemplate,
+  Node,
+  NodeClaim,
+  NodePool,
+  Pod,
+  Snapshot,
+} from "./model.ts";
 import { DEFAULT_SCALE_DOWN_RULES } from "./model.ts";
-import { condition, isClaimReady, isTrue } from "./claim_state.ts";
 import { shapeCost } from "./cost.ts";
 import { podRequestsOf } from "./pod_requests.ts";
 import { type Reason, reason } from "./reason.ts";
@@ -19,6 +27,7 @@ import {
   podEvictionRule,
 } from "./disruption_pods.ts";
 import type { PdbLedger } from "./disruption_pdb.ts";
+import { sortSmall } from "./small_sort.ts";
 
 /** A node as a place pods can go: its index in the name-sorted slot list and what is free. */
 export type NodeSlot = {
@@ -88,8 +97,8 @@ export type World = {
   candidates: Candidate[];
   /** Claims that are not candidates, and why. */
   excluded: { claim: NodeClaim; node: Node | undefined; reason: Reason }[];
-  pools: Map<string, NodePool>;
-  templates: Map<string, MachineTemplate>;
+  pools: ReadonlyMap<string, NodePool>;
+  templates: ReadonlyMap<string, MachineTemplate>;
   counts: Map<string, PoolCounts>;
   /** Pods that need a new home because their node is already being disrupted. */
   leavingPods: Pod[];
@@ -99,6 +108,7 @@ const DELETION_COST = "controller.kubernetes.io/pod-deletion-cost";
 
 /** Karpenter's EvictionCost: 1 + deletion cost / 2^27 + priority / 2^25, clamped to [-10, 10]. */
 export function evictionCost(pod: Pod): number {
+  if (pod.annotations === undefined && pod.priority === undefined) return 1;
   const dc = Number(pod.annotations?.[DELETION_COST] ?? 0);
   const c = 1 + (Number.isFinite(dc) ? dc : 0) / 2 ** 27 + (pod.priority ?? 0) / 2 ** 25;
   return Math.min(10, Math.max(-10, c));
@@ -117,6 +127,23 @@ export const JOB_WORK_PER_EVICTION = 5 * 60_000;
 export function lostWorkCost(pod: Pod, now: number): number {
   if (pod.ownerKind !== "Job") return 0;
   return Math.max(0, now - (pod.boundAt ?? pod.createdAt)) / JOB_WORK_PER_EVICTION;
+}
+
+/** Slot index by providerID (of nodes sharing one, the last in name order wins, as before). */
+function providerIdSlots(nodes: readonly Node[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (let i = 0; i < nodes.length; i++) {
+    const id = nodes[i]!.providerID;
+    if (id) m.set(id, i);
+  }
+  return m;
+}
+
+function hasDisruptedTaint(node: Node): boolean {
+  const taints = node.taints;
+  if (taints === undefined) return false;
+  for (const t of taints) if (t.key === DISRUPTED_TAINT_KEY) return true;
+  return false;
 }
 
 /** The node is already on its way out: never pick it again. */
@@ -154,9 +181,62 @@ function removedPool(claim: NodeClaim): NodePool {
   };
 }
 
-function initTime(claim: NodeClaim, node: Node): number {
-  return condition(claim, "Initialized")?.lastTransitionTime ??
-    condition(claim, "Ready")?.lastTransitionTime ?? node.createdAt;
+/** The claim's conditions a pass reads, found in one walk over them. */
+type ClaimConditions = {
+  initialized: Condition | undefined;
+  ready: Condition | undefined;
+  drifted: Condition | undefined;
+};
+
+function claimConditions(claim: NodeClaim): ClaimConditions {
+  let initialized: Condition | undefined;
+  let ready: Condition | undefined;
+  let drifted: Condition | undefined;
+  // The first condition of each type, as `find` would return it.
+  for (const x of claim.conditions) {
+    if (x.type === "Initialized") initialized ??= x;
+    else if (x.type === "Ready") ready ??= x;
+    else if (x.type === "Drifted") drifted ??= x;
+  }
+  return { initialized, ready, drifted };
+}
+
+type ConfigMaps = {
+  nodePools: readonly NodePool[];
+  poolList: NodePool[];
+  machineTemplates: readonly MachineTemplate[];
+  templateList: MachineTemplate[];
+  pools: ReadonlyMap<string, NodePool>;
+  templates: ReadonlyMap<string, MachineTemplate>;
+};
+const mapsByConfig = new WeakMap<Config, ConfigMaps>();
+
+function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * The pools and templates of `config` by name, kept per Config object while its lists hold the
+ * same objects (checked on every call, so a config edited in place is seen). Read only.
+ */
+function configMaps(config: Config): ConfigMaps {
+  const m = mapsByConfig.get(config);
+  if (
+    m && m.nodePools === config.nodePools && m.machineTemplates === config.machineTemplates &&
+    sameItems(m.poolList, config.nodePools) && sameItems(m.templateList, config.machineTemplates)
+  ) return m;
+  const made: ConfigMaps = {
+    nodePools: config.nodePools,
+    poolList: [...config.nodePools],
+    machineTemplates: config.machineTemplates,
+    templateList: [...config.machineTemplates],
+    pools: new Map(config.nodePools.map((p) => [p.name, p])),
+    templates: new Map(config.machineTemplates.map((t) => [t.name, t])),
+  };
+  mapsByConfig.set(config, made);
+  return made;
 }
 
 /**
@@ -172,30 +252,28 @@ export function buildWorld(
 ): World {
   const now = snapshot.now;
   const rules = config.settings.scaleDownRules ?? DEFAULT_SCALE_DOWN_RULES;
-  const pools = new Map(config.nodePools.map((p) => [p.name, p]));
-  const templates = new Map(config.machineTemplates.map((t) => [t.name, t]));
-  const nodes = [...snapshot.nodes].sort((
-    a,
-    b,
-  ) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const { pools, templates } = configMaps(config);
+  const nodes = sortSmall([...snapshot.nodes], byName);
   const slotByName = new Map<string, number>();
-  const byProviderId = new Map<string, number>();
-  const slots: NodeSlot[] = nodes.map((node, i) => {
+  // Only a claim without a node name looks its node up by providerID: built on first need.
+  let byProviderId: Map<string, number> | undefined;
+  const slots: NodeSlot[] = [];
+  const podsOn: Pod[][] = [];
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i]!;
     slotByName.set(node.name, i);
-    if (node.providerID) byProviderId.set(node.providerID, i);
-    const leaving = node.deleting === true ||
-      (node.taints ?? []).some((t) => t.key === DISRUPTED_TAINT_KEY);
+    const leaving = node.deleting === true || hasDisruptedTaint(node);
     const schedulable = node.ready && !node.unschedulable && !leaving;
-    return {
+    slots.push({
       node,
       destination: schedulable,
       leaving,
       freeCpu: node.allocatable.cpu,
       freeMemory: node.allocatable.memory,
       freePods: node.allocatable.pods ?? 110,
-    };
-  });
-  const podsOn: Pod[][] = slots.map(() => []);
+    });
+    podsOn.push([]);
+  }
   for (const pod of snapshot.pods) {
     if (pod.nodeName === undefined) continue;
     const i = slotByName.get(pod.nodeName);
@@ -212,7 +290,7 @@ export function buildWorld(
 
   // Input order must not change a verdict: the first blocking pod named is the first by name.
   for (const list of podsOn) {
-    if (list.length > 1) list.sort(byPodName);
+    if (list.length > 1) sortSmall(list, byPodName);
   }
   const counts = new Map<string, PoolCounts>();
   const countsOf = (pool: string) => {
@@ -222,14 +300,12 @@ export function buildWorld(
   };
   const candidates: Candidate[] = [];
   const excluded: World["excluded"] = [];
-  const claims = [...snapshot.nodeClaims].sort((a, b) =>
-    a.name < b.name ? -1 : a.name > b.name ? 1 : 0
-  );
+  const claims = sortSmall([...snapshot.nodeClaims], byName);
   for (const claim of claims) {
     const slot = claim.nodeName !== undefined
       ? slotByName.get(claim.nodeName)
       : claim.providerID !== undefined
-      ? byProviderId.get(claim.providerID)
+      ? (byProviderId ??= providerIdSlots(nodes)).get(claim.providerID)
       : undefined;
     const node = slot === undefined ? undefined : slots[slot]!.node;
     const c = countsOf(claim.nodePool);
@@ -259,7 +335,8 @@ export function buildWorld(
       continue;
     }
     c.live += 1;
-    const initialized = isTrue(claim, "Initialized") || isClaimReady(claim);
+    const conds = claimConditions(claim);
+    const initialized = conds.initialized?.status === "True" || conds.ready?.status === "True";
     if (!node || slot === undefined || !initialized) {
       excluded.push({
         claim,
@@ -288,7 +365,8 @@ export function buildWorld(
     const cost = shapeCost(claim.shape, template?.vmMemOverhead ?? 0, config.settings.cost);
     const movers: Pod[] = [];
     let blocked = nodeDoNotDisrupt(node);
-    let lastActivity = initTime(claim, node);
+    let lastActivity = conds.initialized?.lastTransitionTime ??
+      conds.ready?.lastTransitionTime ?? node.createdAt;
     let evict = 0;
     let pinned: Reason | undefined;
     for (const pod of podsOn[slot]!) {
@@ -306,7 +384,7 @@ export function buildWorld(
       blocked ??= podDoNotDisrupt(pod, now) ??
         podEvictionRule(pod, rules, ledger.covering(pod).length > 0);
     }
-    const drifted = condition(claim, "Drifted");
+    const drifted = conds.drifted;
     const expireAfter = pool.disruption.expireAfter;
     candidates.push({
       claim,
@@ -340,6 +418,11 @@ export function buildWorld(
     counts,
     leavingPods,
   };
+}
+
+/** By name, UTF-16 code units. */
+function byName(a: { name: string }, b: { name: string }): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
 function cmpText(a: string, b: string): number {

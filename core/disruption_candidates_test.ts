@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { JOB_WORK_PER_EVICTION, lostWorkCost } from "./disruption_candidates.ts";
+import { buildWorld, JOB_WORK_PER_EVICTION, lostWorkCost } from "./disruption_candidates.ts";
 import { SINGLE_NODE_CONSOLIDATION } from "./disruption_method_single_node.ts";
 import { GiB } from "./quantity.ts";
-import { managedNode, T0, testPod } from "./testing/arbitraries.ts";
+import { managedNode, snapshotOf, T0, testConfig, testPod } from "./testing/arbitraries.ts";
 import { generalPool, passOver, summary } from "./testing/disruption_fixture.ts";
+import { PdbLedger } from "./disruption_pdb.ts";
 
 const MINUTE = 60_000;
 
@@ -44,4 +45,30 @@ Deno.test("consolidation takes the node whose pods lose no work before a node wi
   assert.deepEqual(summary(made), [["SingleNodeConsolidation", "Underutilized", ["b"]]]);
   const a = pass.plan().verdicts.find((v) => v.node === "a");
   assert.equal(a?.disrupt, false);
+});
+
+Deno.test("a pool replaced in place in the same config object is the pool the next world uses", () => {
+  const n = managedNode("node-a", "general");
+  const snap = snapshotOf({ nodes: [n.node], nodeClaims: [n.claim] });
+  const before = generalPool({}, { consolidateAfter: 60_000 });
+  const config = testConfig({ nodePools: [before] });
+  const first = buildWorld(snap, config, new PdbLedger([]));
+  assert.equal(first.candidates[0]!.pool, before);
+  const after = generalPool({}, { consolidateAfter: 0 });
+  config.nodePools[0] = after;
+  const second = buildWorld(snap, config, new PdbLedger([]));
+  assert.equal(second.candidates[0]!.pool, after);
+  assert.equal(second.pools.get("general"), after);
+  // And a pool list replaced by another one is seen too.
+  config.nodePools = [before];
+  assert.equal(buildWorld(snap, config, new PdbLedger([])).candidates[0]!.pool, before);
+});
+
+Deno.test("a claim whose pool is gone from the config is a candidate under the removed-pool rules", () => {
+  const n = managedNode("node-a", "general");
+  const snap = snapshotOf({ nodes: [n.node], nodeClaims: [n.claim] });
+  const config = testConfig({ nodePools: [generalPool()] });
+  assert.equal(buildWorld(snap, config, new PdbLedger([])).candidates[0]!.poolRemoved, false);
+  config.nodePools = [];
+  assert.equal(buildWorld(snap, config, new PdbLedger([])).candidates[0]!.poolRemoved, true);
 });

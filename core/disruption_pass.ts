@@ -30,7 +30,8 @@ import { type SimOutcome, Simulator } from "./disruption_simulation.ts";
 import { type Nominations, type Provisioned, reserveFirst } from "./disruption_reserve.ts";
 import { stillInFlight } from "./disruption_in_flight.ts";
 import { formatDuration } from "./duration.ts";
-import { base36, fnv1aMemo } from "./hash.ts";
+import { podSetDigest } from "./pod_set_digest.ts";
+import { sortSmall } from "./small_sort.ts";
 
 /**
  * How strongly a verdict explains a kept node: a later method's reason does not hide an earlier,
@@ -120,9 +121,7 @@ export class DisruptionPass {
     const prev = this.state.podEvents ?? {};
     for (const c of this.world.candidates) {
       // Order-free digest of the pod set: count and the sum of the pods' uid hashes.
-      let sum = 0;
-      for (const p of c.movers) sum = (sum + fnv1aMemo(p.uid)) >>> 0;
-      const pods = `${c.movers.length}:${base36(sum)}`;
+      const pods = podSetDigest(c.claim.name, c.movers);
       const had = prev[c.claim.name];
       const at = !had ? c.lastActivity : had.pods === pods ? had.at : this.now;
       c.lastActivity = Math.max(c.lastActivity, at);
@@ -358,7 +357,7 @@ export class DisruptionPass {
         reason: e.reason,
       });
     }
-    for (const k of [...byClaim.keys()].sort(cmp)) verdicts.push(byClaim.get(k)!);
+    for (const k of sortSmall([...byClaim.keys()], cmp)) verdicts.push(byClaim.get(k)!);
 
     const unneededSince: Record<string, number> = {};
     for (const [c, since] of this.unneeded) unneededSince[c.claim.name] = since;

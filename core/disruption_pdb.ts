@@ -44,6 +44,8 @@ export class PdbLedger {
 
   /** Budgets whose selector matches the pod, in its namespace. */
   covering(pod: Pod): readonly PodDisruptionBudget[] {
+    // No budget at all (most clusters a pass sees): no lookup per pod.
+    if (this.#byNamespace.size === 0) return NONE;
     const ns = this.#byNamespace.get(pod.namespace);
     if (!ns) return NONE;
     let c = this.#cover.get(pod);

@@ -25,6 +25,7 @@ import { footprint } from "./limits.ts";
 import { shapeCost } from "./cost.ts";
 import { type Reason, reason } from "./reason.ts";
 import { TopologyScope } from "./disruption_topology.ts";
+import { sortSmall } from "./small_sort.ts";
 
 /** Where one pod of a disrupted node goes: an existing node, or a replacement NodeClaim. */
 export type Move = { pod: Pod; to: string; kind: "node" | "replacement" };
@@ -34,6 +35,13 @@ export type SimOutcome =
   | { ok: false; reason: Reason };
 
 type Mover = { pod: Pod; req: Readonly<Resources> };
+
+/** First-fit decreasing order: cpu, then memory, descending; then older, then by uid. */
+function largestFirst(a: Mover, b: Mover): number {
+  return b.req.cpu - a.req.cpu || b.req.memory - a.req.memory ||
+    a.pod.createdAt - b.pod.createdAt ||
+    (a.pod.uid < b.pod.uid ? -1 : a.pod.uid > b.pod.uid ? 1 : 0);
+}
 
 /** What a node has left beyond cpu and memory: extended resources and free host ports. */
 type Extras = { ext: Record<string, number>; ports: Set<string> };
@@ -255,28 +263,25 @@ export class Simulator {
    * outcome is refused at once, as the caller would refuse the replacement's price.
    */
   simulate(cands: readonly Candidate[], maxReplacements: number, costCap = Infinity): SimOutcome {
-    const gone = new Set<number>();
-    for (const c of cands) gone.add(c.slot);
     // When no replacement may be planned, or none could cost less than `costCap`, the outcome
     // is settled by the first pod that fits nowhere: the rest need not be tried. And when the
     // pods ask more than all remaining destinations have free together, or one pod more than
     // any single destination has free, one of them fits nowhere.
     const settled = maxReplacements === 0 || this.#cheapestLaunch() >= costCap;
-    if (settled && maxReplacements > 0 && this.#cannotAllFit(cands, gone)) {
+    if (settled && maxReplacements > 0 && this.#cannotAllFit(cands)) {
       return {
         ok: false,
         reason: reason("Unconsolidatable", tooDearMessage(this.#cheapestLaunch(), costCap)),
       };
     }
+    // Made only past the quick refusal above, which most simulations end at.
+    const gone = new Set<number>();
+    for (const c of cands) gone.add(c.slot);
     const movers: Mover[] = [];
     for (const c of cands) {
       for (const pod of c.movers) movers.push({ pod, req: this.#req(pod) });
     }
-    movers.sort((a, b) =>
-      b.req.cpu - a.req.cpu || b.req.memory - a.req.memory ||
-      a.pod.createdAt - b.pod.createdAt ||
-      (a.pod.uid < b.pod.uid ? -1 : a.pod.uid > b.pod.uid ? 1 : 0)
-    );
+    sortSmall(movers, largestFirst);
     const needTopo = movers.some((m) => this.#scope.needsTopology(m.pod));
     const topo = needTopo
       ? this.#topology(
@@ -294,7 +299,8 @@ export class Simulator {
     const moves: Move[] = [];
     const undo: number[] = [];
     const left: Mover[] = [];
-    const trial = new Map<number, Pod[]>();
+    // Pods placed so far per slot, kept only for pods with extended requests or host ports.
+    let trial: Map<number, Pod[]> | undefined;
     for (const m of movers) {
       const compat = this.#compatible(m.pod);
       const { cpu, memory } = m.req;
@@ -303,7 +309,7 @@ export class Simulator {
       for (let i = 0; i < n; i++) {
         if (compat[i] === 0 || dest[i] === 0) continue;
         if (freeCpu[i]! < cpu || freeMem[i]! < memory || freePods[i]! < 1) continue;
-        if (extras && !this.#extrasFit(i, m.pod, trial.get(i))) continue;
+        if (extras && !this.#extrasFit(i, m.pod, trial?.get(i))) continue;
         if (m.pod.requiredPodAffinity?.length && !this.#affinityOk(i, m.pod, gone)) continue;
         if (topo) {
           const labels = slots[i]!.node.labels;
@@ -324,6 +330,7 @@ export class Simulator {
       freePods[to] = freePods[to]! - 1;
       if (extras) {
         // Only pods with extended requests or host ports change what `#extrasFit` sees.
+        trial ??= new Map();
         const t = trial.get(to);
         if (t) t.push(m.pod);
         else trial.set(to, [m.pod]);
@@ -366,7 +373,9 @@ export class Simulator {
    * they ask more cpu, memory or pod slots than those have free together, or one of them asks
    * more than any single one has free (compatibility aside: a necessary condition only).
    */
-  #cannotAllFit(cands: readonly Candidate[], gone: ReadonlySet<number>): boolean {
+  #cannotAllFit(cands: readonly Candidate[]): boolean {
+    // A scan finds one or a few candidates' slots; many (multi-node consolidation) get a set.
+    const many = cands.length > 4 ? new Set(cands.map((c) => c.slot)) : undefined;
     let cpu = 0;
     let memory = 0;
     let pods = 0;
@@ -389,7 +398,7 @@ export class Simulator {
     let topCpu = 0;
     let topMem = 0;
     for (let i = 0; i < this.#dest.length; i++) {
-      if (this.#dest[i] === 0 || gone.has(i)) continue;
+      if (this.#dest[i] === 0 || (many ? many.has(i) : slotOfAny(cands, i))) continue;
       const fc = Math.max(0, this.#freeCpu[i]!);
       const fm = Math.max(0, this.#freeMem[i]!);
       roomCpu += fc;
@@ -580,6 +589,12 @@ function tooDearMessage(cheapest: number, cap: number): string {
     byCap.set(cap, m);
   }
   return m;
+}
+
+/** Is slot `i` one of the candidates' nodes (the few nodes a simulation takes away)? */
+function slotOfAny(cands: readonly Candidate[], i: number): boolean {
+  for (let k = 0; k < cands.length; k++) if (cands[k]!.slot === i) return true;
+  return false;
 }
 
 /** `n` zeros in a plain (packed) array: cheaper to make per pass than a typed array. */

@@ -33,11 +33,16 @@ export function formatDuration(ms: number | null): string {
   if (ms === 0) return "0s";
   let rest = ms;
   let out = "";
-  for (const [unit, size] of [["h", 3_600_000], ["m", 60_000], ["s", 1000], ["ms", 1]] as const) {
+  for (let i = 0; i < FORMAT_UNITS.length; i++) {
+    const size = FORMAT_SIZES[i]!;
     if (rest >= size) {
-      out += `${Math.floor(rest / size)}${unit}`;
+      out += `${Math.floor(rest / size)}${FORMAT_UNITS[i]}`;
       rest %= size;
     }
   }
   return out;
 }
+
+/** formatDuration's units, largest first (one table, not rebuilt per call: reasons format often). */
+const FORMAT_UNITS = ["h", "m", "s", "ms"] as const;
+const FORMAT_SIZES = [3_600_000, 60_000, 1000, 1] as const;

@@ -189,12 +189,16 @@ export function planCapacity(
     config,
     plan: provisioning,
   });
-  const nominated = new Set(
-    provisioning.placements.filter((p) => p.kind === "node").map((p) => p.target),
-  );
-  const commands = disruption.commands.filter((cmd) =>
-    !cmd.candidates.some((c) => nominated.has(c.node))
-  );
+  // Most passes plan no command: the nominated set is built only for a pass that does.
+  let commands: DisruptionCommand[] = [];
+  if (disruption.commands.length > 0) {
+    const nominated = new Set(
+      provisioning.placements.filter((p) => p.kind === "node").map((p) => p.target),
+    );
+    commands = disruption.commands.filter((cmd) =>
+      !cmd.candidates.some((c) => nominated.has(c.node))
+    );
+  }
   return { provisioning, disruption, commands };
 }
 

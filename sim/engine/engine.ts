@@ -24,6 +24,7 @@ import type {
 import { footprint } from "../../core/limits.ts";
 import { hostFree } from "../../core/placement.ts";
 import { shapeCost } from "../../core/cost.ts";
+import { sortSmall } from "../../core/small_sort.ts";
 import type { Trace, TracePod } from "../trace/format.ts";
 import { Recorder, type RunSummary, type Sample } from "../report/metrics.ts";
 import { EventClass, EventQueue } from "./event_queue.ts";
@@ -144,6 +145,9 @@ class Engine<S> {
   scheduledWake = Infinity;
   lastDecide = -1;
   snap: Snapshot | undefined;
+  /** Copies of the hosts as the last snapshot showed them; undefined once a host changed. */
+  hostsView: Host[] | undefined;
+  pdbsView: Snapshot["pdbs"] | undefined;
 
   constructor(readonly input: RunInput<S>) {
     this.config = input.policy.config;
@@ -433,7 +437,7 @@ class Engine<S> {
 
   #schedule() {
     if (this.pending.length === 0) return;
-    const order = [...this.pending].sort(schedulingOrder);
+    const order = sortSmall([...this.pending], schedulingOrder);
     let maxCpu = 0;
     let maxMem = 0;
     for (const n of this.ready) {
@@ -546,6 +550,7 @@ class Engine<S> {
       cpu: host.committed.cpu + fp.cpu,
       memory: host.committed.memory + fp.memory,
     };
+    this.hostsView = undefined;
     const claim: NodeClaim = {
       name: l.name,
       nodePool: l.nodePool,
@@ -685,6 +690,7 @@ class Engine<S> {
       memory: h.committed.memory - n.footprint.memory,
     };
     if (n.held) releaseDevices(h, n.held);
+    this.hostsView = undefined;
     this.claims.delete(n.name);
     this.rec.claimDestroyed(n.record, this.now);
     this.#dirty();
@@ -752,6 +758,14 @@ class Engine<S> {
     if (this.snap) return { ...this.snap, now: this.now };
     const pods: Pod[] = [];
     for (const p of this.live) pods.push(p.pod);
+    // Hosts change only when a VM is committed or freed; the trace's PDBs never change.
+    if (!this.hostsView) this.hostsView = this.hosts.map((h) => ({ ...h }));
+    this.pdbsView ??= this.input.trace.pdbs.map((b) => ({
+      name: b.name,
+      namespace: b.namespace,
+      selector: b.selector,
+      disruptionsAllowed: b.maxUnavailable,
+    }));
     const nodes: Node[] = [];
     const nodeClaims: NodeClaim[] = [];
     for (const n of this.statics) nodes.push(n.node!);
@@ -764,14 +778,9 @@ class Engine<S> {
       pods,
       nodes,
       nodeClaims,
-      hosts: this.hosts.map((h) => ({ ...h })),
+      hosts: this.hostsView,
       vms: [],
-      pdbs: this.input.trace.pdbs.map((b) => ({
-        name: b.name,
-        namespace: b.namespace,
-        selector: b.selector,
-        disruptionsAllowed: b.maxUnavailable,
-      })),
+      pdbs: this.pdbsView,
     };
     return this.snap;
   }

@@ -81,16 +81,13 @@ export function proxscaleDecide(
 
 /** The earliest time a node kept by a timer (consolidateAfter, stabilizationWindow) is due. */
 function nextTimer(snap: Snapshot, config: Config, d: DisruptionPlan): number | undefined {
-  let pools: Map<string, Config["nodePools"][number]> | undefined;
-  let claims: Map<string, Snapshot["nodeClaims"][number]> | undefined;
   let lastPod: Map<string, number> | undefined;
   let at = Infinity;
   for (const v of d.verdicts) {
     if (v.disrupt || v.reason.code !== "StabilizationWindow") continue;
-    pools ??= new Map(config.nodePools.map((p) => [p.name, p]));
-    claims ??= new Map(snap.nodeClaims.map((c) => [c.name, c]));
-    const pool = pools.get(v.nodePool);
-    const c = claims.get(v.nodeClaim);
+    // Few pools and claims, looked up for the few verdicts a timer keeps: a scan, no index.
+    const pool = lastNamed(config.nodePools, v.nodePool);
+    const c = lastNamed(snap.nodeClaims, v.nodeClaim);
     if (!pool || !c) continue;
     const since = d.state.unneededSince[v.nodeClaim];
     if (since !== undefined) at = Math.min(at, since + pool.scaleDown.stabilizationWindow);
@@ -117,6 +114,12 @@ function nextTimer(snap: Snapshot, config: Config, d: DisruptionPlan): number | 
     }
   }
   return at > snap.now && at < Infinity ? at : undefined;
+}
+
+/** The last item named `name`: the one a Map built from the list would hold. */
+function lastNamed<T extends { name: string }>(list: readonly T[], name: string): T | undefined {
+  for (let i = list.length - 1; i >= 0; i--) if (list[i]!.name === name) return list[i];
+  return undefined;
 }
 
 /** The proxscale policy for `config`, batching like the daemon (settings.batchIdle/batchMax). */
