@@ -339,6 +339,11 @@ export type Disruption = {
    * node (0..1; 0 = any saving). Deletions without replacement are not affected.
    */
   minSavingsFraction?: number;
+  /**
+   * Consolidation looks at the pool's nodes on preemptible hosts first, so that their pods move
+   * to hosts that are not reclaimed (absent: false).
+   */
+  preferOffPreemptible?: boolean;
   /** What happens when a drain reaches drainTimeout. */
   drainTimeoutAction: "uncordon" | "force";
 };

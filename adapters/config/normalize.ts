@@ -247,6 +247,7 @@ export function normalizeNodePool(name: string, p: NodePoolSpec): NodePool {
         ...(b.duration !== undefined ? { duration: ms(b.duration) } : {}),
       })),
       drainTimeoutAction: p.disruption.drainTimeoutAction,
+      ...(p.disruption.preferOffPreemptible === true ? { preferOffPreemptible: true } : {}),
       ...(p.disruption.minSavingsFraction !== undefined
         ? { minSavingsFraction: p.disruption.minSavingsFraction }
         : {}),

@@ -541,6 +541,10 @@ export const nodePoolSpec = z.strictObject({
       "least fraction of a node's cost a replacement must save before consolidation " +
         "replaces it (0 to 1; default 0: any saving); removals without replacement are not affected",
     ),
+    preferOffPreemptible: z.boolean().optional().describe(
+      "consolidation looks at this pool's nodes on preemptible hosts (capacity type " +
+        "preemptible) first, so their pods move to hosts that are not reclaimed (default false)",
+    ),
     budgets: z.array(budgetSpec).max(50).default([{ nodes: "10%" }]),
     drainTimeoutAction: z.enum(["uncordon", "force"]).default("uncordon"),
   }).default({
