@@ -126,3 +126,28 @@ Deno.test("a claim costs its capacity type's price, and a claim without one the 
     config.settings.cost,
   );
 });
+
+Deno.test("a pod selecting a capacity type gets a VM on a host of that class", () => {
+  const pod = pending(1).map((p) => ({
+    ...p,
+    nodeSelector: { [CAPACITY_TYPE_LABEL_KEY]: "reserved" },
+  }));
+  const plan = provision(
+    snapshotOf({ pods: pod, hosts: hosts(256_000) }),
+    classConfig(["reserved", "preemptible"]),
+  );
+  assert.equal(plan.claims.length, 1, JSON.stringify(plan.unhelped));
+  assert.equal(plan.claims[0]!.host, "res1");
+});
+
+Deno.test("a pod selecting a class its pool does not allow gets no VM", () => {
+  const pod = pending(1).map((p) => ({
+    ...p,
+    nodeSelector: { [CAPACITY_TYPE_LABEL_KEY]: "standard" },
+  }));
+  const plan = provision(
+    snapshotOf({ pods: pod, hosts: hosts(256_000) }),
+    classConfig(["reserved", "preemptible"]),
+  );
+  assert.equal(plan.claims.length, 0);
+});
