@@ -16,6 +16,7 @@ import { loadTrace, TRACE_FORMATS, type TraceFormat } from "../sim/trace/load.ts
 import type { Trace } from "../sim/trace/format.ts";
 import { writeTrace } from "../sim/trace/format.ts";
 import { defaultWorld, worldFrom, type WorldSpec } from "../sim/engine/world_spec.ts";
+import { withWorldClasses } from "../sim/engine/world_classes.ts";
 import { defaultSimConfig } from "../sim/policies/default_config.ts";
 import { DEFAULT_HOST_GPUS, simGpuOptions, withDefaultGpus } from "../sim/policies/gpu_defaults.ts";
 import { GPU_MODES, type GpuMode, SHARED_GPU_REPLICAS } from "../sim/trace/alibaba.ts";
@@ -181,6 +182,8 @@ async function runSim(args: string[], io: Io, stop?: AbortSignal): Promise<numbe
     config = defaultSimConfig({ gpu: gpuOpts });
     world = withDefaultGpus(world);
   }
+  // The world's host classes and their prices reach every policy's configuration.
+  config = withWorldClasses(config, world);
   if (values["write-trace"]) await Deno.writeTextFile(values["write-trace"], writeTrace(trace));
 
   const target = values["target-p95"] === undefined

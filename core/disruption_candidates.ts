@@ -15,7 +15,7 @@ import type {
   Snapshot,
 } from "./model.ts";
 import { DEFAULT_SCALE_DOWN_RULES } from "./model.ts";
-import { shapeCost } from "./cost.ts";
+import { claimCostModel, shapeCost } from "./cost.ts";
 import { podRequestsOf } from "./pod_requests.ts";
 import { type Reason, reason } from "./reason.ts";
 import { DISRUPTED_TAINT_KEY } from "./labels.ts";
@@ -362,7 +362,11 @@ export function buildWorld(
     const pool = pools.get(claim.nodePool) ?? removedPool(claim);
     const poolRemoved = !pools.has(claim.nodePool);
     const template = templates.get(claim.machineTemplate);
-    const cost = shapeCost(claim.shape, template?.vmMemOverhead ?? 0, config.settings.cost);
+    const cost = shapeCost(
+      claim.shape,
+      template?.vmMemOverhead ?? 0,
+      claimCostModel(config, claim),
+    );
     const movers: Pod[] = [];
     let blocked = nodeDoNotDisrupt(node);
     let lastActivity = conds.initialized?.lastTransitionTime ??

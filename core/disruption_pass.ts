@@ -32,6 +32,7 @@ import { stillInFlight } from "./disruption_in_flight.ts";
 import { formatDuration } from "./duration.ts";
 import { podSetDigest } from "./pod_set_digest.ts";
 import { sortSmall } from "./small_sort.ts";
+import { CAPACITY_TYPE_LABEL_KEY } from "./labels.ts";
 
 /**
  * How strongly a verdict explains a kept node: a later method's reason does not hide an earlier,
@@ -268,12 +269,18 @@ export class DisruptionPass {
     );
   }
 
-  /** Candidates for consolidation (unneeded, with pods, not yet chosen), best savings first. */
+  /**
+   * Candidates for consolidation (unneeded, with pods, not yet chosen): those on preemptible
+   * hosts first when their pool prefers it, then best savings first.
+   */
   consolidatable(): Candidate[] {
     const list = this.world.candidates.filter((c) =>
       this.unneeded.has(c) && c.movers.length > 0 && !this.chosen.has(c)
     );
-    list.sort((a, b) => b.savingsRatio - a.savingsRatio || cmp(a.claim.name, b.claim.name));
+    list.sort((a, b) =>
+      offPreemptible(b) - offPreemptible(a) || b.savingsRatio - a.savingsRatio ||
+      cmp(a.claim.name, b.claim.name)
+    );
     return list;
   }
 
@@ -401,4 +408,12 @@ export class DisruptionPass {
 /** Orders names by UTF-16 code units, the same on every machine. */
 export function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** 1 for a node on a preemptible host of a pool that prefers moving pods off them, else 0. */
+function offPreemptible(c: Candidate): number {
+  return c.pool.disruption.preferOffPreemptible === true &&
+      c.claim.labels[CAPACITY_TYPE_LABEL_KEY] === "preemptible"
+    ? 1
+    : 0;
 }

@@ -22,7 +22,7 @@ import { untoleratedTaint } from "./taints.ts";
 import { matchesNodeConstraints, matchesSelector } from "./requirements.ts";
 import { type PlacedPod, topologyAllows, TopologyIndex } from "./topology.ts";
 import { footprint } from "./limits.ts";
-import { shapeCost } from "./cost.ts";
+import { claimCostModel, shapeCost } from "./cost.ts";
 import { type Reason, reason } from "./reason.ts";
 import { TopologyScope } from "./disruption_topology.ts";
 import { sortSmall } from "./small_sort.ts";
@@ -495,7 +495,11 @@ export class Simulator {
     let replacementCost = 0;
     for (const c of plan.claims) {
       const t = this.#world.templates.get(c.machineTemplate);
-      replacementCost += shapeCost(c.shape, t?.vmMemOverhead ?? 0, this.#config.settings.cost);
+      replacementCost += shapeCost(
+        c.shape,
+        t?.vmMemOverhead ?? 0,
+        claimCostModel(this.#config, c),
+      );
       for (const k of c.pods) {
         const pod = byKey.get(k);
         if (pod) moves.push({ pod, to: c.name, kind: "replacement" });

@@ -176,6 +176,11 @@ export type Host = {
    * also, the nodes of proxscale's VMs on it are replaced through disruption (HostMaintenance).
    */
   maintenance?: HostMaintenance;
+  /**
+   * The host's capacity type (class): `reserved`, `standard`, `preemptible` or one the operator
+   * names; absent when the provider configures no classes (then it counts as `standard`).
+   */
+  capacityType?: string;
 };
 
 /** A host's maintenance state: cordoned (no new VMs) or draining (its nodes are replaced too). */
@@ -334,6 +339,11 @@ export type Disruption = {
    * node (0..1; 0 = any saving). Deletions without replacement are not affected.
    */
   minSavingsFraction?: number;
+  /**
+   * Consolidation looks at the pool's nodes on preemptible hosts first, so that their pods move
+   * to hosts that are not reclaimed (absent: false).
+   */
+  preferOffPreemptible?: boolean;
   /** What happens when a drain reaches drainTimeout. */
   drainTimeoutAction: "uncordon" | "force";
 };
@@ -499,6 +509,8 @@ export type HostConfig = {
   reserved: Resources;
   /** Maintenance the operator set on the host (config field or Provider annotation). */
   maintenance?: HostMaintenance;
+  /** The host's capacity type; set on every host when the provider has classes. */
+  capacityType?: string;
 };
 
 /** Normalised Provider: one Proxmox VE cluster. */
@@ -517,6 +529,11 @@ export type Provider = {
   resourcePool?: string;
   /** Static address pools MachineTemplate NICs may name (core/ipam_pool.ts). */
   ipPools?: IpPool[];
+  /**
+   * Price per vCPU-hour and GiB-hour of each capacity type its hosts use (absent: no classes;
+   * a class missing here costs settings.cost).
+   */
+  capacityTypes?: Record<string, CostModel>;
 };
 
 export type CostModel = {

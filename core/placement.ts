@@ -3,11 +3,11 @@
  * added, counting every VM already committed to the host (in-flight ones included, by the
  * caller) and the VM's memory overhead, and never beyond the host's configured overcommit.
  */
-import type { Host, PlacementStrategy, Resources, ShapeGpus } from "./model.ts";
+import type { CostModel, Host, PlacementStrategy, Resources, ShapeGpus } from "./model.ts";
 import { describeAsk, takeDevices } from "./gpus.ts";
 import { type Reason, reason } from "./reason.ts";
 import { err, ok, type Result } from "./result.ts";
-import { humanBytes, humanCpu } from "./quantity.ts";
+import { GiB, humanBytes, humanCpu } from "./quantity.ts";
 
 /** What a VM costs its host: cores*1000 and guest memory + overhead. */
 export type Footprint = Resources;
@@ -43,15 +43,22 @@ export type PlacementInput = {
   gpus?: ShapeGpus | undefined;
   /** Devices already planned onto each host in this decision (host name, then device key). */
   plannedDevices?: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  /**
+   * The price list of a host's capacity type, when the provider has classes: then the cheapest
+   * class with room wins and the strategy only ranks hosts of one price.
+   */
+  hostCost?: ((h: Host) => CostModel) | undefined;
 };
 
 /**
  * Picks a host, or says why none fits. Deterministic: ties go to the host name that sorts first.
+ * With `hostCost`, a cheaper host (by its class's price of the footprint) always wins first.
  */
 export function chooseHost(input: PlacementInput): Result<Host, Reason> {
   const { footprint, strategy } = input;
   let best: Host | undefined;
   let bestScore = -Infinity;
+  let bestPrice = Infinity;
   let offline = 0;
   let wrongZone = 0;
   let full = 0;
@@ -95,6 +102,18 @@ export function chooseHost(input: PlacementInput): Result<Host, Reason> {
     if (strategy === "mostAllocated") score = -freeScore;
     else if (strategy === "spread") score = -(input.zoneCounts?.get(h.zone) ?? 0) * 10 + freeScore;
     else score = freeScore;
+    if (input.hostCost) {
+      const c = input.hostCost(h);
+      const price = (footprint.cpu / 1000) * c.perVcpuHour +
+        (footprint.memory / GiB) * c.perGiBHour;
+      if (price > bestPrice) continue;
+      if (price < bestPrice) {
+        best = h;
+        bestScore = score;
+        bestPrice = price;
+        continue;
+      }
+    }
     if (score > bestScore || (score === bestScore && best !== undefined && h.name < best.name)) {
       best = h;
       bestScore = score;

@@ -8,6 +8,7 @@
  */
 import type {
   Config,
+  CostModel,
   Host,
   MachineTemplate,
   NodeClaim,
@@ -57,6 +58,8 @@ import { type Bin, binTakes, existingBins, makeBin, type Used } from "./provisio
 import { eligibility } from "./pod_eligibility.ts";
 import {
   buildPoolContexts,
+  hostGroup,
+  hostLabels,
   INSTANCE_TYPE_KEY,
   labelsFor,
   type PoolCtx,
@@ -72,6 +75,7 @@ import {
   zoneTerms,
 } from "./provisioning_prefs.ts";
 import { HOST_LABEL_KEY } from "./labels.ts";
+import { classCost } from "./cost.ts";
 
 /** A VM to launch and the pods it is for. */
 export type PlannedClaim = {
@@ -1051,17 +1055,12 @@ class Provisioner {
         const perZone = new Map<string, boolean>();
         hosts = !constrained ? fit.hosts : fit.hosts.filter((h) => {
           if (!byHost) {
-            const known = perZone.get(h.zone);
+            const known = perZone.get(hostGroup(h));
             if (known !== undefined) return known;
           }
-          const labels = {
-            ...fit.labels,
-            [ZONE_KEY]: h.zone,
-            [HOST_LABEL_KEY]: h.name,
-            [HOSTNAME_KEY]: name,
-          };
+          const labels = { ...fit.labels, ...hostLabels(h), [HOSTNAME_KEY]: name };
           const ok = (!pref || matchesTerm(labels, pref)) && this.#topologyOk(p, labels).ok;
-          if (!byHost) perZone.set(h.zone, ok);
+          if (!byHost) perZone.set(hostGroup(h), ok);
           return ok;
         });
         zones = fit.zones.filter((z) => hosts.some((h) => h.zone === z));
@@ -1113,6 +1112,7 @@ class Provisioner {
         zoneCounts: this.zoneCounts.get(pool.name) ?? new Map(),
         gpus: shape.gpus,
         plannedDevices: this.plannedDevices,
+        hostCost: this.#hostCost(ctx),
       });
       if (!host.ok) {
         if (this.monotone && (!known || known.zones !== zoneKey || atLeast(known, fp))) {
@@ -1212,15 +1212,14 @@ class Provisioner {
         const gpus = shape.gpus?.count ?? 0;
         if (exceedsLimits(pool, ctx.usage, fp, 1, ctx.template.vmMemOverhead, gpus)) break;
         const host = chooseHost({
-          hosts: ctx.hosts.filter((h) =>
-            matchesAll({ [ZONE_KEY]: h.zone, [HOST_LABEL_KEY]: h.name }, ctx.placeReqs)
-          ),
+          hosts: ctx.hosts.filter((h) => matchesAll(hostLabels(h), ctx.placeReqs)),
           footprint: fp,
           strategy: ctx.provider.placement,
           planned: this.planned,
           zoneCounts: this.zoneCounts.get(pool.name) ?? new Map(),
           gpus: shape.gpus,
           plannedDevices: this.plannedDevices,
+          hostCost: this.#hostCost(ctx),
         });
         if (!host.ok) break;
         const name = this.#newName(pool.name, `minNodes/${i}`);
@@ -1237,6 +1236,14 @@ class Provisioner {
         );
       }
     }
+  }
+
+  /** The price of each host's capacity type, when the pool's provider has classes. */
+  #hostCost(ctx: PoolCtx): ((h: Host) => CostModel) | undefined {
+    const provider = ctx.provider;
+    if (!provider.capacityTypes) return undefined;
+    const base = this.config.settings.cost;
+    return (h) => classCost(provider, h.capacityType, base);
   }
 
   /** Books a GPU claim's devices on its host and its GPUs against the pool's limit. */
@@ -1284,8 +1291,7 @@ class Provisioner {
       requested: { ...ctx.dsOverhead },
       labels: {
         ...baseLabels,
-        [ZONE_KEY]: h.zone,
-        [HOST_LABEL_KEY]: h.name,
+        ...hostLabels(h),
         [HOSTNAME_KEY]: name,
         [INSTANCE_TYPE_KEY]: shape.name,
       },

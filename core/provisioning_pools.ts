@@ -38,12 +38,25 @@ import { largestAllocatable } from "./shapes.ts";
 import { type PoolUsage, poolUsage } from "./limits.ts";
 import { type Reason, reason } from "./reason.ts";
 import { isClaimReady } from "./claim_state.ts";
-import { HOST_LABEL_KEY, NODEPOOL_LABEL_KEY } from "./labels.ts";
+import { CAPACITY_TYPE_LABEL_KEY, HOST_LABEL_KEY, NODEPOOL_LABEL_KEY } from "./labels.ts";
+import { DEFAULT_CAPACITY_TYPE } from "./cost.ts";
 
 /** The well-known label naming a node's size (a shape name). */
 export const INSTANCE_TYPE_KEY = "node.kubernetes.io/instance-type";
 /** Keys decided by where the VM goes (host, zone) or what it is named, not by label sets. */
-const PLACEMENT_KEYS = new Set([ZONE_KEY, HOSTNAME_KEY, HOST_LABEL_KEY]);
+const PLACEMENT_KEYS = new Set([ZONE_KEY, HOSTNAME_KEY, HOST_LABEL_KEY, CAPACITY_TYPE_LABEL_KEY]);
+
+/** The labels a host gives a node on it: zone, host, and capacity type when it has one. */
+export function hostLabels(h: { name: string; zone: string; capacityType?: string }) {
+  const l: Record<string, string> = { [ZONE_KEY]: h.zone, [HOST_LABEL_KEY]: h.name };
+  if (h.capacityType !== undefined) l[CAPACITY_TYPE_LABEL_KEY] = h.capacityType;
+  return l;
+}
+
+/** Hosts of one zone and capacity type answer a label question alike (when no key names hosts). */
+export function hostGroup(h: { zone: string; capacityType?: string }): string {
+  return h.capacityType === undefined ? h.zone : `${h.zone}\u0000${h.capacityType}`;
+}
 
 /** A pool during one provisioning decision; `usage`, `opened` change as claims open. */
 export type PoolCtx = {
@@ -97,7 +110,7 @@ export type PoolFit = {
 export function poolRequirementProblem(
   pool: NodePool,
   template: MachineTemplate,
-  hosts: readonly { name: string; zone: string }[],
+  hosts: readonly { name: string; zone: string; capacityType?: string }[],
 ): string | undefined {
   const labels: Record<string, string> = {
     "kubernetes.io/arch": "amd64",
@@ -114,10 +127,13 @@ export function poolRequirementProblem(
   }
   for (const [key, reqs] of byKey) {
     if (key === HOSTNAME_KEY) continue;
-    if (key === ZONE_KEY || key === HOST_LABEL_KEY) {
+    if (key === ZONE_KEY || key === HOST_LABEL_KEY || key === CAPACITY_TYPE_LABEL_KEY) {
       if (hosts.length === 0) continue;
       const any = hosts.some((h) =>
-        matchesAll({ [ZONE_KEY]: h.zone, [HOST_LABEL_KEY]: h.name }, reqs)
+        matchesAll(
+          { ...hostLabels(h), [CAPACITY_TYPE_LABEL_KEY]: h.capacityType ?? DEFAULT_CAPACITY_TYPE },
+          reqs,
+        )
       );
       if (!any) return `no configured host satisfies the requirements on ${key}`;
       continue;
@@ -186,7 +202,16 @@ export function buildPoolContexts(snap: Snapshot, config: Config): PoolCtx[] {
         snap.templateHosts?.[template.name],
       ),
     );
-    const hosts = snap.hosts.filter((h) => h.provider === provider.name && servable.has(h.name));
+    // A requirement on the capacity type keeps to hosts of the classes it allows.
+    const classReqs = pool.requirements.filter((r) => r.key === CAPACITY_TYPE_LABEL_KEY);
+    const hosts = snap.hosts.filter((h) =>
+      h.provider === provider.name && servable.has(h.name) &&
+      (classReqs.length === 0 ||
+        matchesAll(
+          { [CAPACITY_TYPE_LABEL_KEY]: h.capacityType ?? DEFAULT_CAPACITY_TYPE },
+          classReqs,
+        ))
+    );
     const inFlight = snap.nodeClaims.filter((c) =>
       c.nodePool === pool.name && !c.deleting && !isClaimReady(c)
     ).length;
@@ -341,18 +366,13 @@ export function poolFits(pools: readonly PoolCtx[], pod: Pod): PoolFit[] {
       const zones: string[] = [];
       const hosts: Host[] = [];
       for (const h of ctx.hosts) {
-        let ok = byHost ? undefined : zoneOk.get(h.zone);
+        let ok = byHost ? undefined : zoneOk.get(hostGroup(h));
         if (ok === undefined) {
           // A new node's hostname is not known yet and cannot match a pod's hostname requirement.
-          const hl = {
-            ...labels,
-            [ZONE_KEY]: h.zone,
-            [HOST_LABEL_KEY]: h.name,
-            [HOSTNAME_KEY]: "\u0000new",
-          };
+          const hl = { ...labels, ...hostLabels(h), [HOSTNAME_KEY]: "\u0000new" };
           ok = (ctx.placeReqs.length === 0 || matchesAll(hl, ctx.placeReqs)) &&
             matchesNodeConstraints(hl, sel.nodeSelector, sel.terms);
-          if (!byHost) zoneOk.set(h.zone, ok);
+          if (!byHost) zoneOk.set(hostGroup(h), ok);
         }
         if (!ok) continue;
         hosts.push(h);

@@ -341,7 +341,11 @@ export function crossCheck(c: ConfigFile): CrossProblem[] {
       const problem = poolRequirementProblem(
         normalizeNodePool(p.name, p.spec),
         normalizeMachineTemplate(t.name, t.spec, c.settings.cost),
-        prov?.spec.hosts.map((h) => ({ name: h.name, zone: h.zone ?? h.name })) ?? [],
+        prov?.spec.hosts.map((h) => ({
+          name: h.name,
+          zone: h.zone ?? h.name,
+          ...(h.capacityType !== undefined ? { capacityType: h.capacityType } : {}),
+        })) ?? [],
       );
       if (problem) {
         out.push({

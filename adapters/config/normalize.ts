@@ -19,7 +19,7 @@ import type {
 } from "../../core/model.ts";
 import type { ConfigFile, MachineTemplateSpec, NodePoolSpec, ProviderSpec } from "./schema.ts";
 import type { VmOptionsSpec } from "./vm_options_spec.ts";
-import { shapeCost } from "../../core/cost.ts";
+import { DEFAULT_CAPACITY_TYPE, shapeCost } from "../../core/cost.ts";
 import { checkIpPool } from "../../core/ipam_pool.ts";
 
 function ms(text: string): number {
@@ -63,6 +63,7 @@ export function normalizeGpus(
 }
 
 export function normalizeProvider(name: string, p: ProviderSpec): Provider {
+  const classes = p.capacityTypes !== undefined || p.hosts.some((h) => h.capacityType);
   return {
     name,
     endpoint: p.endpoint.replace(/\/+$/, ""),
@@ -80,12 +81,15 @@ export function normalizeProvider(name: string, p: ProviderSpec): Provider {
       memoryOvercommit: h.memoryOvercommit,
       reserved: { cpu: cpuMillis(h.reserved?.cpu ?? 0), memory: bytes(h.reserved?.memory ?? 0) },
       ...(h.maintenance !== undefined ? { maintenance: h.maintenance } : {}),
+      // With classes, every host has one, so that each node carries its capacity-type label.
+      ...(classes ? { capacityType: h.capacityType ?? DEFAULT_CAPACITY_TYPE } : {}),
     })),
     vmidRange: p.vmidRange,
     ...(p.templateVmidRange !== undefined ? { templateVmidRange: p.templateVmidRange } : {}),
     managedTag: p.managedTag,
     placement: p.placement,
     ...(p.resourcePool !== undefined ? { resourcePool: p.resourcePool } : {}),
+    ...(classes ? { capacityTypes: capacityTypes(p.capacityTypes ?? {}) } : {}),
     ...(p.ipPools !== undefined
       ? {
         ipPools: p.ipPools.map((spec) => {
@@ -243,6 +247,7 @@ export function normalizeNodePool(name: string, p: NodePoolSpec): NodePool {
         ...(b.duration !== undefined ? { duration: ms(b.duration) } : {}),
       })),
       drainTimeoutAction: p.disruption.drainTimeoutAction,
+      ...(p.disruption.preferOffPreemptible === true ? { preferOffPreemptible: true } : {}),
       ...(p.disruption.minSavingsFraction !== undefined
         ? { minSavingsFraction: p.disruption.minSavingsFraction }
         : {}),
@@ -297,4 +302,22 @@ function stripUndefined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K],
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
   return out as { [K in keyof T]: Exclude<T[K], undefined> };
+}
+
+/** A Provider's class price table as the core reads it. */
+function capacityTypes(
+  spec: Record<
+    string,
+    { perVcpuHour: number; perGiBHour: number; perGpuHour?: number | undefined }
+  >,
+): Record<string, CostModel> {
+  const out: Record<string, CostModel> = {};
+  for (const [k, c] of Object.entries(spec)) {
+    out[k] = {
+      perVcpuHour: c.perVcpuHour,
+      perGiBHour: c.perGiBHour,
+      ...(c.perGpuHour !== undefined ? { perGpuHour: c.perGpuHour } : {}),
+    };
+  }
+  return out;
 }

@@ -98,6 +98,9 @@ export const secretSource = z.union([
 
 const resources = z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() });
 
+/** A capacity type's name: a Kubernetes label value. */
+const CAPACITY_TYPE_NAME = /^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/;
+
 export const hostSpec = z.strictObject({
   name: z.string().min(1).describe("Proxmox node name as PVE reports it"),
   zone: z.string().min(1).optional().describe(
@@ -113,7 +116,16 @@ export const hostSpec = z.strictObject({
       "proxscale's VMs on it (budgets, PDBs and do-not-disrupt respected). On a Provider " +
       "object the annotation host-maintenance.proxscale.io/HOST overrides it",
   ),
+  capacityType: z.string().regex(CAPACITY_TYPE_NAME, {
+    error: "must be a label value (letters, digits, - _ .)",
+  }).optional().describe(
+    "the host's capacity type (proxscale.io/capacity-type of its nodes): reserved, standard, " +
+      "preemptible or one named in the Provider's capacityTypes (default standard)",
+  ),
 });
+
+/** The capacity types every Provider knows without naming them in `capacityTypes`. */
+export const BUILTIN_CAPACITY_TYPES = ["reserved", "standard", "preemptible"] as const;
 
 /**
  * A static address pool (IPv4, no DHCP): MachineTemplate NICs name it with `ipPool`, and each
@@ -184,6 +196,32 @@ export const providerSpec = z.strictObject({
     "static address pools MachineTemplate NICs of this Provider take addresses from " +
       "(`network[].ipPool`); addresses foreign VMs use (their ipconfig) are never handed out",
   ),
+  capacityTypes: z.record(
+    z.string().regex(CAPACITY_TYPE_NAME, {
+      error: "must be a label value (letters, digits, - _ .)",
+    }),
+    z.strictObject({
+      perVcpuHour: z.number().nonnegative(),
+      perGiBHour: z.number().nonnegative(),
+      perGpuHour: z.number().nonnegative().optional(),
+    }),
+  ).optional().describe(
+    "price per vCPU-hour and GiB-hour of each capacity type of the hosts (a type not listed " +
+      "costs settings.cost); when several types are allowed, placement takes the cheapest with room",
+  ),
+}).superRefine((p, ctx) => {
+  p.hosts.forEach((h, i) => {
+    const t = h.capacityType;
+    if (t === undefined) return;
+    if ((BUILTIN_CAPACITY_TYPES as readonly string[]).includes(t)) return;
+    if (p.capacityTypes?.[t] !== undefined) return;
+    ctx.addIssue({
+      code: "custom",
+      message: `unknown capacity type '${t}': not reserved, standard or preemptible, and not ` +
+        `in capacityTypes`,
+      path: ["hosts", i, "capacityType"],
+    });
+  });
 });
 
 /** A PVE configuration id (a resource mapping's name, an mdev type). */
@@ -502,6 +540,10 @@ export const nodePoolSpec = z.strictObject({
     minSavingsFraction: z.number().min(0).max(1).optional().describe(
       "least fraction of a node's cost a replacement must save before consolidation " +
         "replaces it (0 to 1; default 0: any saving); removals without replacement are not affected",
+    ),
+    preferOffPreemptible: z.boolean().optional().describe(
+      "consolidation looks at this pool's nodes on preemptible hosts (capacity type " +
+        "preemptible) first, so their pods move to hosts that are not reclaimed (default false)",
     ),
     budgets: z.array(budgetSpec).max(50).default([{ nodes: "10%" }]),
     drainTimeoutAction: z.enum(["uncordon", "force"]).default("uncordon"),

@@ -185,6 +185,7 @@ export function toSnapshot(f: SnapshotFile, config: Config, defaultNow: number):
       memoryOvercommit: c?.h.memoryOvercommit ?? 1,
       reserved: c?.h.reserved ?? { cpu: 0, memory: 0 },
       committed: { cpu: cpuMillis(h.committed.cpu), memory: bytes(h.committed.memory) },
+      ...(c?.h.capacityType !== undefined ? { capacityType: c.h.capacityType } : {}),
     };
   });
   const nodes: Node[] = f.nodes.map((n) => ({

@@ -123,6 +123,13 @@ const RULES = new Map<unknown, CelRule[]>([
     rule: "self.all(h, self.exists_one(o, o.name == h.name))",
     message: "a host is listed twice",
   }]],
+  [providerSpec, [{
+    rule: "self.hosts.all(h, !has(h.capacityType) || " +
+      "h.capacityType in ['reserved', 'standard', 'preemptible'] || " +
+      "(has(self.capacityTypes) && h.capacityType in self.capacityTypes))",
+    message: "a host's capacityType must be reserved, standard, preemptible or named in " +
+      "capacityTypes",
+  }]],
   [(providerSpec.shape.templateVmidRange as Any).unwrap(), [{
     rule: "self.lower <= self.upper",
     message: "lower must not exceed upper",

@@ -162,6 +162,7 @@ export function hosts(
       // PVE's HA maintenance: the node is about to be emptied (upgrade, reboot), so its nodes
       // are replaced. Maintenance set by the operator is joined by core/host_maintenance.ts.
       ...(view.haMaintenance?.has(h.name) ? { maintenance: "drain" as const } : {}),
+      ...(h.capacityType !== undefined ? { capacityType: h.capacityType } : {}),
     };
   });
 }

@@ -23,7 +23,7 @@ import type {
 } from "../../core/model.ts";
 import { footprint } from "../../core/limits.ts";
 import { hostFree } from "../../core/placement.ts";
-import { shapeCost } from "../../core/cost.ts";
+import { classCost, shapeCost } from "../../core/cost.ts";
 import { sortSmall } from "../../core/small_sort.ts";
 import type { Trace, TracePod } from "../trace/format.ts";
 import { Recorder, type RunSummary, type Sample } from "../report/metrics.ts";
@@ -33,6 +33,7 @@ import { Rng } from "./rng.ts";
 import type { Decision, Deletion, Launch, Policy } from "./policy.ts";
 import type { DepartureModel, WorldSpec } from "./world_spec.ts";
 import type { SimNode, SimPod } from "./world.ts";
+import { reclaimTimes, worldHasClasses } from "./world_classes.ts";
 import { pickNode, schedulingOrder } from "./scheduler.ts";
 import { gpuResource, offeredExtended } from "../../core/gpus.ts";
 import { hasGpuShapes } from "../../core/shapes.ts";
@@ -72,7 +73,9 @@ type Ev =
   | { k: "staticAdd"; i: number }
   | { k: "staticRemove"; i: number }
   | { k: "sched" }
-  | { k: "wake" };
+  | { k: "wake" }
+  | { k: "reclaim"; host: string }
+  | { k: "hostBack"; host: string };
 
 /** The run time after bind, when the departure model says the pod leaves relative to its bind. */
 export function runTimeOf(tp: TracePod, model: DepartureModel): number | undefined {
@@ -176,6 +179,8 @@ class Engine<S> {
         };
         const devices = hostDevicesOf(cap.gpus);
         if (devices) h.devices = devices;
+        const cls = hc.capacityType ?? caps.get(hc.name)?.capacityType;
+        if (cls !== undefined) h.capacityType = cls;
         this.hosts.push(h);
         this.hostByName.set(h.name, h);
       }
@@ -184,6 +189,18 @@ class Engine<S> {
 
   run(): RunResult {
     const { trace } = this.input;
+    if (worldHasClasses(this.input.world) || this.hosts.some((h) => h.capacityType)) {
+      this.rec.trackClasses = true;
+      const reclaims = reclaimTimes(
+        this.input.world.reclaims,
+        this.hosts,
+        this.input.seed,
+        this.horizon,
+      );
+      for (const r of reclaims) {
+        this.q.push(r.at, EventClass.World, r.host, { k: "reclaim", host: r.host });
+      }
+    }
     if (trace.pods.length > 0) this.#pushArrival(0);
     trace.nodes.forEach((n, i) => {
       this.q.push(n.added, EventClass.World, n.name, { k: "staticAdd", i });
@@ -248,6 +265,10 @@ class Engine<S> {
         return this.#schedule();
       case "wake":
         return this.#wake();
+      case "reclaim":
+        return this.#reclaim(ev.host);
+      case "hostBack":
+        return this.#hostBack(ev.host);
     }
   }
 
@@ -416,6 +437,8 @@ class Engine<S> {
 
   /** Drain: the pod is evicted and its controller recreates it, pending again. */
   #evict(p: SimPod) {
+    const cls = p.node?.host?.capacityType;
+    if (cls !== undefined) this.rec.classEvicted(cls);
     this.#unbind(p);
     p.gen++;
     p.pod.phase = "Pending";
@@ -530,7 +553,7 @@ class Engine<S> {
     if (this.claims.has(l.name)) return; // the executor's idempotency: one VM per claim name
     const template = this.templates.get(l.machineTemplate);
     const host = this.hostByName.get(l.host);
-    if (!template || !host) {
+    if (!template || !host || !host.online) {
       this.rec.launchFailures++;
       return;
     }
@@ -566,7 +589,12 @@ class Engine<S> {
       startupTaints: l.startupTaints,
       conditions: [],
     };
-    const price = shapeCost(l.shape, template.vmMemOverhead, this.config.settings.cost);
+    const provider = this.config.providers.find((p) => p.name === host.provider);
+    const price = shapeCost(
+      l.shape,
+      template.vmMemOverhead,
+      classCost(provider, host.capacityType, this.config.settings.cost),
+    );
     const n: SimNode = {
       name: l.name,
       claim,
@@ -580,7 +608,7 @@ class Engine<S> {
       maxPods: template.maxPods,
       used: { cpu: 0, memory: 0 },
       pods: new Set(),
-      record: this.rec.claimCreated(this.now, price),
+      record: this.rec.claimCreated(this.now, price, host.capacityType),
       phase: "launching",
     };
     const ext = offeredExtended(template, l.shape);
@@ -694,6 +722,46 @@ class Engine<S> {
     this.claims.delete(n.name);
     this.rec.claimDestroyed(n.record, this.now);
     this.#dirty();
+  }
+
+  /**
+   * The host is reclaimed: every VM on it is destroyed at once (the pods of a Ready node are
+   * evicted, pending again) and the host is offline for the world's `reclaims.downFor`.
+   */
+  #reclaim(name: string) {
+    const h = this.hostByName.get(name);
+    if (!h || !h.online) return;
+    h.online = false;
+    this.hostsView = undefined;
+    const evictedBefore = this.rec.evictions;
+    const on = [...this.claims.values()].filter((n) => n.host === h && n.phase !== "gone");
+    for (const n of on.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (n.phase !== "draining") {
+        const wasReady = n.phase === "ready";
+        n.claim!.deleting = true;
+        this.rec.claimDraining(n.record, this.now, wasReady, "Reclaimed");
+        n.phase = "draining";
+        if (wasReady) {
+          this.#leaveReady(n);
+          for (const p of [...n.pods].sort((a, b) => (a.key < b.key ? -1 : 1))) this.#evict(p);
+        }
+      }
+      this.#gone(n);
+    }
+    this.rec.classReclaimed(h.capacityType ?? "standard", this.rec.evictions - evictedBefore);
+    const back = this.now + (this.input.world.reclaims?.downFor ?? 0);
+    this.q.push(back, EventClass.World, name, { k: "hostBack", host: name });
+    this.#changed();
+    this.#armSched();
+  }
+
+  #hostBack(name: string) {
+    const h = this.hostByName.get(name);
+    if (!h || h.online) return;
+    h.online = true;
+    this.hostsView = undefined;
+    this.#dirty();
+    this.#changed();
   }
 
   // ---- controller ----

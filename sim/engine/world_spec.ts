@@ -3,10 +3,11 @@
  * each Proxmox host, the delay distributions of every step of a VM's life, failure rates, the
  * kube-scheduler's scoring, the departure model and the sampling step of the report's charts.
  *
- * May import: sim/engine/distribution.ts, core/quantity.ts.
+ * May import: sim/engine/distribution.ts, sim/engine/world_classes.ts, core/quantity.ts.
  */
 import { GiB } from "../../core/quantity.ts";
 import type { Distribution } from "./distribution.ts";
+import { classesFrom, type WorldClasses } from "./world_classes.ts";
 
 /** Passthrough GPUs of one PCI resource mapping on a host: how many, and of which model. */
 export type HostGpus = { mapping: string; count: number; model?: string };
@@ -15,7 +16,14 @@ export type HostGpus = { mapping: string; count: number; model?: string };
  * Physical capacity of a Proxmox host, matched by name to the provider's host list, with the
  * GPUs it can pass through to VMs (absent: none).
  */
-export type HostCapacity = { name: string; cpu: number; memory: number; gpus?: HostGpus[] };
+export type HostCapacity = {
+  name: string;
+  cpu: number;
+  memory: number;
+  gpus?: HostGpus[];
+  /** The host's capacity type (sim/engine/world_classes.ts); absent: standard. */
+  capacityType?: string;
+};
 
 /** Delay distributions of a VM's life, ms. */
 export type Delays = {
@@ -38,7 +46,7 @@ export type Delays = {
  */
 export type DepartureModel = "fixed-departure" | "fixed-duration" | "auto";
 
-export type WorldSpec = {
+export type WorldSpec = WorldClasses & {
   /** Capacity of each host; hosts not listed get `defaultHost`. */
   hosts: HostCapacity[];
   defaultHost: { cpu: number; memory: number; gpus?: HostGpus[] };
@@ -105,7 +113,7 @@ function isDistribution(v: unknown): v is Distribution {
 
 /**
  * Overrides the defaults with a JSON object (the --world file): any of hosts (each may list
- * its gpus: [{mapping, count, model?}]), defaultHost (likewise), delays.{clone,boot,join,drainPerPod,destroy}, cloneFailure, scoring, departure, sampleEvery.
+ * its gpus: [{mapping, count, model?}] and capacityType), defaultHost (likewise), delays.{clone,boot,join,drainPerPod,destroy}, cloneFailure, scoring, departure, sampleEvery, capacityTypes, reclaims.
  * Returns the problem in words when a field has the wrong form.
  */
 export function worldFrom(
@@ -118,8 +126,17 @@ export function worldFrom(
   const o = input as Record<string, unknown>;
   for (const k of Object.keys(o)) {
     if (
-      !["hosts", "defaultHost", "delays", "cloneFailure", "scoring", "departure", "sampleEvery"]
-        .includes(k)
+      ![
+        "hosts",
+        "defaultHost",
+        "delays",
+        "cloneFailure",
+        "scoring",
+        "departure",
+        "sampleEvery",
+        "capacityTypes",
+        "reclaims",
+      ].includes(k)
     ) {
       return { ok: false, error: `unknown field "${k}"` };
     }
@@ -132,6 +149,9 @@ export function worldFrom(
       }
       const bad = gpusProblem(h.gpus, `host ${h.name}`);
       if (bad) return { ok: false, error: bad };
+      if (h.capacityType !== undefined && (typeof h.capacityType !== "string" || !h.capacityType)) {
+        return { ok: false, error: `host ${h.name}: capacityType must be a class name` };
+      }
     }
     w.hosts = o.hosts as HostCapacity[];
   }
@@ -187,5 +207,7 @@ export function worldFrom(
     }
     w.sampleEvery = o.sampleEvery;
   }
+  const classes = classesFrom(o, w);
+  if (classes) return { ok: false, error: classes };
   return { ok: true, value: w };
 }

@@ -15,6 +15,7 @@ import type { Config, Resources } from "../../core/model.ts";
 import { allocatable } from "../../core/shapes.ts";
 import { gpuOffer, gpuResource, offeredExtended } from "../../core/gpus.ts";
 import { GiB } from "../../core/quantity.ts";
+import { classCost } from "../../core/cost.ts";
 import type { Trace } from "../trace/format.ts";
 import { demandInterval } from "../engine/engine.ts";
 import type { DepartureModel } from "../engine/world_spec.ts";
@@ -173,7 +174,7 @@ export function fluidBound(
     if (!step) return;
     while (series.length * step <= Math.min(t, end)) series.push(nodesNow());
   };
-  const { perVcpuHour, perGiBHour } = config.settings.cost;
+  const { perVcpuHour, perGiBHour } = cheapestRates(config);
   for (const d of deltas) {
     sampleUpTo(d.t);
     const dt = d.t - last;
@@ -215,4 +216,23 @@ export function fluidBound(
     peakNodes: peak,
     ...(step ? { series } : {}),
   };
+}
+
+/**
+ * The lowest price per vCPU-hour and per GiB-hour any host offers: settings.cost, or with host
+ * classes the cheapest class's (each resource on its own), so the cost bound stays a bound.
+ */
+function cheapestRates(config: Config): { perVcpuHour: number; perGiBHour: number } {
+  const base = config.settings.cost;
+  if (!config.providers.some((p) => p.capacityTypes)) return base;
+  let cpu = Infinity;
+  let mem = Infinity;
+  for (const p of config.providers) {
+    for (const h of p.hosts) {
+      const c = classCost(p, h.capacityType, base);
+      cpu = Math.min(cpu, c.perVcpuHour);
+      mem = Math.min(mem, c.perGiBHour);
+    }
+  }
+  return cpu === Infinity ? base : { perVcpuHour: cpu, perGiBHour: mem };
 }

@@ -34,6 +34,20 @@ type ClaimRecord = {
   drain?: number;
   destroyed?: number;
   pricePerHour: number;
+  /** The capacity type of the claim's host, when the world has classes. */
+  capacityType?: string;
+};
+
+/**
+ * Cost, node-hours, evictions (all of them, and those of host reclaims) and host reclaims of
+ * one capacity type.
+ */
+export type ClassSummary = {
+  cost: number;
+  nodeHours: number;
+  evictions: number;
+  reclaimEvictions: number;
+  reclaims: number;
 };
 
 /** Numbers that describe one policy's run. Times in seconds, money in the config's unit. */
@@ -68,6 +82,8 @@ export type RunSummary = {
   shortLivedNodes: number;
   decisions: number;
   events: number;
+  /** Per capacity type, when the world has host classes. */
+  byCapacityType?: Record<string, ClassSummary>;
 };
 
 const HOUR = 3_600_000;
@@ -119,6 +135,9 @@ export class Recorder {
   decisions = 0;
   events = 0;
   readonly removed: Record<string, number> = {};
+  /** Report cost and disruption per capacity type (the world has host classes). */
+  trackClasses = false;
+  #classes = new Map<string, ClassSummary>();
 
   constructor(readonly sampleEvery: number) {}
 
@@ -160,12 +179,37 @@ export class Recorder {
   }
 
   /** A claim was created; returns its record index. */
-  claimCreated(t: number, pricePerHour: number): number {
+  claimCreated(t: number, pricePerHour: number, capacityType?: string): number {
     this.vmCreates++;
     this.aliveNodes++;
     this.costRate += pricePerHour;
     this.#peakNodes = Math.max(this.#peakNodes, this.aliveNodes);
-    return this.claims.push({ created: t, pricePerHour }) - 1;
+    const rec: ClaimRecord = { created: t, pricePerHour };
+    if (capacityType !== undefined) rec.capacityType = capacityType;
+    return this.claims.push(rec) - 1;
+  }
+
+  /** A pod was evicted from a node on a host of `capacityType`. */
+  classEvicted(capacityType: string): void {
+    this.#classOf(capacityType).evictions++;
+  }
+
+  /** A host of `capacityType` was reclaimed, evicting `evicted` pods. */
+  classReclaimed(capacityType: string, evicted: number): void {
+    const c = this.#classOf(capacityType);
+    c.reclaims++;
+    c.reclaimEvictions += evicted;
+  }
+
+  #classOf(capacityType: string): ClassSummary {
+    let c = this.#classes.get(capacityType);
+    if (!c) {
+      this.#classes.set(
+        capacityType,
+        c = { cost: 0, nodeHours: 0, evictions: 0, reclaimEvictions: 0, reclaims: 0 },
+      );
+    }
+    return c;
   }
 
   claimReady(i: number, t: number): void {
@@ -202,10 +246,25 @@ export class Recorder {
     let ready = 0;
     let drain = 0;
     let shortLived = 0;
+    // Evictions and reclaims as counted; cost and node-hours from the claims, up to `end`.
+    const classes = new Map<string, ClassSummary>(
+      [...this.#classes].map(([k, v]) => [k, { ...v, cost: 0, nodeHours: 0 }]),
+    );
     for (const c of this.claims) {
       if (c.destroyed !== undefined && c.destroyed - c.created < 600_000) shortLived++;
       const z = Math.min(c.destroyed ?? end, end);
       nh += z - c.created;
+      if (this.trackClasses && c.capacityType !== undefined) {
+        let k = classes.get(c.capacityType);
+        if (!k) {
+          classes.set(
+            c.capacityType,
+            k = { cost: 0, nodeHours: 0, evictions: 0, reclaimEvictions: 0, reclaims: 0 },
+          );
+        }
+        k.nodeHours += (z - c.created) / HOUR;
+        k.cost += (c.pricePerHour * (z - c.created)) / HOUR;
+      }
       const a = Math.min(c.ready ?? c.drain ?? z, z);
       prov += a - c.created;
       const d = Math.min(c.drain ?? z, z);
@@ -261,6 +320,13 @@ export class Recorder {
       shortLivedNodes: shortLived,
       decisions: this.decisions,
       events: this.events,
+      ...(this.trackClasses
+        ? {
+          byCapacityType: Object.fromEntries(
+            [...classes].sort(([a], [b]) => (a < b ? -1 : 1)),
+          ),
+        }
+        : {}),
     };
   }
 }

@@ -97,6 +97,30 @@ export function renderReportTable(r: SimReport): string {
     ]);
   }
   const out = [...head, pad(rows)];
+  // Per capacity type, only when the world has host classes.
+  const classRows = [[
+    "POLICY",
+    "CLASS",
+    "COST",
+    "NODE-H",
+    "EVICT",
+    "RECLAIMS",
+    "EVICT BY RECLAIM",
+  ]];
+  for (const p of r.policies) {
+    for (const [cls, c] of Object.entries(p.summary.byCapacityType ?? {})) {
+      classRows.push([
+        p.name,
+        cls,
+        f2(c.cost),
+        f1(c.nodeHours),
+        String(c.evictions),
+        String(c.reclaims),
+        String(c.reclaimEvictions),
+      ]);
+    }
+  }
+  if (classRows.length > 1) out.push("", pad(classRows));
   const t = r.targets.proxscale;
   if (t && !t.podsRan) {
     out.push(

@@ -61,6 +61,13 @@ export const BAD_INPUTS: Bad[] = [
     celMessage: "a host is listed twice",
   },
   {
+    name: "host with a capacity type neither built in nor priced",
+    kind: "Provider",
+    mutate: (s) => (s.hosts[0].capacityType = "spot"),
+    celMessage: "a host's capacityType must be reserved, standard, preemptible or named in " +
+      "capacityTypes",
+  },
+  {
     name: "token secret from two sources",
     kind: "Provider",
     mutate: (s) => (s.tokenSecret = { env: "A", file: "/b" }),
