@@ -7,12 +7,13 @@
  *
  * May import: core/, adapters/, daemon/.
  */
-import type { Config, NodeClaim, Snapshot } from "../core/model.ts";
+import type { Config, MachineTemplate, NodeClaim, Snapshot } from "../core/model.ts";
 import { podKey } from "../core/model.ts";
 import type { ReconcilePlan } from "../core/reconcile.ts";
 import { isClaimReady } from "../core/claim_state.ts";
 import { poolUsage } from "../core/limits.ts";
-import { NODEPOOL_LABEL_KEY } from "../core/labels.ts";
+import { CAPACITY_TYPE_LABEL_KEY, NODEPOOL_LABEL_KEY } from "../core/labels.ts";
+import { claimCostModel, DEFAULT_CAPACITY_TYPE, shapeCost } from "../core/cost.ts";
 import type { Metrics } from "../adapters/telemetry/metrics.ts";
 import { ipPoolStatuses } from "../core/ipam.ts";
 
@@ -203,5 +204,35 @@ export class PassMetrics {
         { memory: overhead },
       );
     }
+    this.#metrics.setPoolCost(poolCosts(snap, config, templates));
   }
+}
+
+/**
+ * Per pool and capacity type, what the pool's VMs cost per hour: every claim whose VM exists
+ * (deleting ones too, as pool usage counts them), priced at its host class's rates.
+ */
+export function poolCosts(
+  snap: Snapshot,
+  config: Config,
+  templates: ReadonlyMap<string, MachineTemplate>,
+): { nodepool: string; capacity_type: string; perHour: number }[] {
+  const rows = new Map<string, { nodepool: string; capacity_type: string; perHour: number }>();
+  // Every pool shows a row, 0 when it has no VM, so a dashboard's line starts at 0.
+  for (const pool of config.nodePools) {
+    const key = `${pool.name}\u0000${DEFAULT_CAPACITY_TYPE}`;
+    rows.set(key, { nodepool: pool.name, capacity_type: DEFAULT_CAPACITY_TYPE, perHour: 0 });
+  }
+  // Configured pools only, as for usage: a removed pool's claims are on their way out.
+  const configured = new Set(config.nodePools.map((p) => p.name));
+  for (const c of snap.nodeClaims) {
+    if (!configured.has(c.nodePool)) continue;
+    const type = c.labels[CAPACITY_TYPE_LABEL_KEY] ?? DEFAULT_CAPACITY_TYPE;
+    const key = `${c.nodePool}\u0000${type}`;
+    let r = rows.get(key);
+    if (!r) rows.set(key, r = { nodepool: c.nodePool, capacity_type: type, perHour: 0 });
+    const overhead = templates.get(c.machineTemplate)?.vmMemOverhead ?? 0;
+    r.perHour += shapeCost(c.shape, overhead, claimCostModel(config, c));
+  }
+  return [...rows.values()];
 }

@@ -171,3 +171,51 @@ Deno.test("IP pool addresses are exported by provider, pool and state: held, for
     await m.shutdown();
   }
 });
+
+Deno.test("a pool's cost per hour is exported by capacity type, each VM at its host class's prices", async () => {
+  const m = createMetrics();
+  try {
+    const GiB = 1024 ** 3;
+    const config = {
+      providers: [{
+        name: "pve",
+        hosts: [],
+        capacityTypes: { preemptible: { perVcpuHour: 0.005, perGiBHour: 0.001 } },
+      }],
+      nodePools: [{ name: "general", limits: {} }, { name: "idle", limits: {} }],
+      machineTemplates: [{ name: "tpl", vmMemOverhead: 0 }],
+      settings: { cost: { perVcpuHour: 0.02, perGiBHour: 0.0025 } },
+    } as unknown as Config;
+    const claim = (name: string, type?: string) =>
+      ({
+        name,
+        provider: "pve",
+        nodePool: "general",
+        machineTemplate: "tpl",
+        shape: { name: "4c-8Gi", cpu: 4000, memory: 8 * GiB },
+        labels: type ? { "proxscale.io/capacity-type": type } : {},
+        conditions: [],
+      }) as unknown as NodeClaim;
+    const p = new PassMetrics(m, () => config);
+    p.pass(
+      plan,
+      true,
+      snap(1_000, [], [claim("a"), claim("b", "preemptible"), claim("c", "preemptible")]),
+    );
+    const text = await m.collect();
+    const cost = (pool: string, type: string) =>
+      value(
+        text,
+        new RegExp(
+          `^proxscale_nodepool_cost_per_hour\\{nodepool="${pool}",capacity_type="${type}"\\} ([\\d.e-]+)`,
+          "m",
+        ),
+      );
+    // 4 vCPU and 8 GiB: 0.08 + 0.02 at settings.cost; 0.02 + 0.008 per preemptible VM.
+    assert.ok(Math.abs(cost("general", "standard") - 0.1) < 1e-9, text);
+    assert.ok(Math.abs(cost("general", "preemptible") - 0.056) < 1e-9, text);
+    assert.equal(cost("idle", "standard"), 0);
+  } finally {
+    await m.shutdown();
+  }
+});

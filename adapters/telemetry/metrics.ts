@@ -58,6 +58,12 @@ export interface Metrics {
     overhead?: PoolFigures,
   ): void;
   /**
+   * What a pool's VMs cost per hour now, by the capacity type of their hosts (each VM priced at
+   * its class's rates): `proxscale_nodepool_cost_per_hour{nodepool,capacity_type}` (replaces the
+   * previous pass).
+   */
+  setPoolCost(rows: readonly { nodepool: string; capacity_type: string; perHour: number }[]): void;
+  /**
    * One provider (PVE) request: `proxscale_provider_requests_total{verb,endpoint,code}` and the
    * duration histogram.
    */
@@ -192,6 +198,12 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     "proxscale_nodepool_overhead",
     "Part of NodePool usage that is per-VM overhead rather than guest resources",
   );
+  const poolCost = family(
+    gauge(
+      "proxscale_nodepool_cost_per_hour",
+      "What a NodePool's VMs cost per hour now (settings.cost, or their host class's prices)",
+    ),
+  );
   const providerRequests = counter("proxscale_provider_requests", "Provider (PVE) API requests");
   const providerDuration = histogram(
     "proxscale_provider_request_duration_seconds",
@@ -267,6 +279,13 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       poolRows(poolLimit, nodepool, limits);
       poolRows(poolOverhead, nodepool, overhead);
     },
+    setPoolCost: (rows) =>
+      poolCost(
+        rows.map((r) => ({
+          attrs: labels({ nodepool: r.nodepool, capacity_type: r.capacity_type }),
+          value: r.perHour,
+        })),
+      ),
     observeProviderRequest,
     observePveCall: (c) =>
       observeProviderRequest(c.endpoint, c.status ?? c.kind ?? "unknown", c.durationMs),
