@@ -11,7 +11,7 @@
  */
 import type { CostModel, MachineTemplate, NodeSelectorTerm, Requirement, Shape } from "./model.ts";
 import { matchesRequirement } from "./requirements.ts";
-import { cheapestShape, type GpuFit, gpuFits, hasGpuShapes, sizeName } from "./shapes.ts";
+import { cheapestShape, gpuFilter, type GpuFit, sizeName } from "./shapes.ts";
 import { shapeCost } from "./cost.ts";
 import { parseQuantity } from "./quantity.ts";
 
@@ -131,10 +131,10 @@ export function cheapestShapeWithin(
   if (c.length === 0) return cheapestShape(template, need, cost, gpus);
   const wantCpu = need.cpu + template.reserved.cpu;
   const wantMem = need.memory + template.reserved.memory;
-  const checkGpus = hasGpuShapes(template) || (gpus !== 0 && gpus !== "any");
+  const allowed = gpuFilter(template, gpus);
   const fits = (s: Shape) =>
     s.cpu >= wantCpu && s.memory >= wantMem && typeAllows(c, s.name, key) &&
-    (!checkGpus || gpuFits(template, s, gpus));
+    (!allowed || allowed(s));
   let best: Shape | undefined;
   const consider = (s: Shape | undefined) => {
     if (!s || !fits(s)) return;

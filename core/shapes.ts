@@ -64,6 +64,23 @@ export function hasGpuShapes(template: MachineTemplate): boolean {
 }
 
 /**
+ * The GPU filter `cheapestShape` and its requirement-aware variant apply: undefined when no
+ * shape of the template can be refused for its GPUs (then the hot path skips the check).
+ */
+export function gpuFilter(
+  template: MachineTemplate,
+  gpus: GpuFit,
+): ((s: Shape) => boolean) | undefined {
+  if (!hasGpuShapes(template) && (gpus === 0 || gpus === "any")) return undefined;
+  return (s) => gpuFits(template, s, gpus);
+}
+
+/** A flexible size, which never has GPUs: may one be chosen under `gpus`? */
+function flexibleAllowed(gpus: GpuFit): boolean {
+  return gpus === 0 || gpus === "any" || (typeof gpus === "object" && gpus.same === undefined);
+}
+
+/**
  * The cheapest shape whose allocatable holds `need` (pod requests incl. DaemonSet overhead)
  * and whose GPUs meet `gpus` (by default: no GPUs), or undefined when none does.
  */
@@ -75,18 +92,18 @@ export function cheapestShape(
 ): Shape | undefined {
   const wantCpu = need.cpu + template.reserved.cpu;
   const wantMem = need.memory + template.reserved.memory;
-  const checkGpus = hasGpuShapes(template) || (gpus !== 0 && gpus !== "any");
+  const allowed = gpuFilter(template, gpus);
   let best: Shape | undefined;
   // Fixed shapes are sorted by cost, so the first that fits is the cheapest of them.
   for (const s of template.shapes) {
-    if (s.cpu >= wantCpu && s.memory >= wantMem && (!checkGpus || gpuFits(template, s, gpus))) {
+    if (s.cpu >= wantCpu && s.memory >= wantMem && (!allowed || allowed(s))) {
       best = s;
       break;
     }
   }
   const f = template.flexible;
   // Flexible sizes have no GPUs.
-  if (f && (!checkGpus || gpuFits(template, { name: "", cpu: 0, memory: 0 }, gpus))) {
+  if (f && flexibleAllowed(gpus)) {
     // VMs get whole cores: the cpu step is at least one core.
     const cpuStep = Math.max(1000, Math.ceil(f.cpu.step / 1000) * 1000);
     const cpu = roundUp(Math.ceil(wantCpu / 1000) * 1000, f.cpu.min, cpuStep);
