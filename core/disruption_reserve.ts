@@ -18,7 +18,18 @@ import type { World } from "./disruption_candidates.ts";
  * used only when `snapshot` and `config` are the objects disrupt was given, so a stale plan
  * cannot leak in.
  */
-export type Provisioned = { snapshot: Snapshot; config: Config; plan: ProvisionPlan };
+export type Provisioned = {
+  snapshot: Snapshot;
+  config: Config;
+  plan: ProvisionPlan;
+  /**
+   * The snapshot disrupt was given, when `snapshot` is it with the pods of its leaving nodes
+   * made pending (core/provisioning_leaving.ts): the plan then already says where those pods go.
+   */
+  leavingPendingOf?: Snapshot;
+  /** The nodes `snapshot` treats as leaving, by name. */
+  leavingNodes?: ReadonlySet<string>;
+};
 
 /** Per slot index: how many pending pods, and how many pods of leaving nodes, it will receive. */
 export type Nominations = Map<number, { pending: number; leaving: number }>;
@@ -57,9 +68,7 @@ export function reserveFirst(
       }),
     };
   }
-  const plan = leaving.size === 0 && provisioned?.snapshot === snap && provisioned.config === config
-    ? provisioned.plan
-    : provision(input, config);
+  const plan = reusable(world, snap, config, leaving.size, provisioned) ?? provision(input, config);
   let byKey: Map<string, Pod> | undefined; // built for the first placement on a node
   const { podsOn, slotByName, slots } = world;
   for (const pl of plan.placements) {
@@ -86,6 +95,30 @@ export function reserveFirst(
     if (slots[i]!.leaving) podsOn[i] = podsOn[i]!.filter((p) => !leaving.has(p));
   }
   return nominated;
+}
+
+/**
+ * The plan provisioning already made for this pass, when it answers the question reserveFirst
+ * would ask: with no node leaving, made on this very snapshot; with nodes leaving, made on this
+ * snapshot with exactly the same nodes leaving and their pods pending.
+ */
+function reusable(
+  world: World,
+  snap: Snapshot,
+  config: Config,
+  leaving: number,
+  provisioned: Provisioned | undefined,
+): ProvisionPlan | undefined {
+  if (!provisioned || provisioned.config !== config) return undefined;
+  if (leaving === 0) return provisioned.snapshot === snap ? provisioned.plan : undefined;
+  if (provisioned.leavingPendingOf !== snap || !provisioned.leavingNodes) return undefined;
+  let n = 0;
+  for (const s of world.slots) {
+    if (!s.leaving) continue;
+    if (!provisioned.leavingNodes.has(s.node.name)) return undefined;
+    n++;
+  }
+  return n === provisioned.leavingNodes.size ? provisioned.plan : undefined;
 }
 
 /** A pod its drain will evict, as provisioning sees it once its controller has recreated it. */

@@ -11,7 +11,7 @@
  */
 import { withHostMaintenance } from "./host_maintenance.ts";
 import { hostMaintenanceConditions } from "./host_maintenance_conditions.ts";
-import { withLeavingPodsPending } from "./provisioning_leaving.ts";
+import { leavingNodeNames, withLeavingPodsPending } from "./provisioning_leaving.ts";
 import type { Condition, Config, NodeClaim, Snapshot, Taint, VM } from "./model.ts";
 import { type PlannedClaim, provision, type ProvisionPlan } from "./provisioning.ts";
 import {
@@ -188,6 +188,10 @@ export function planCapacity(
     snapshot: input,
     config,
     plan: provisioning,
+    // With nodes leaving, the plan already places their pods: the pass reuses it.
+    ...(input !== snapshot
+      ? { leavingPendingOf: snapshot, leavingNodes: leavingNodeNames(snapshot) }
+      : {}),
   });
   // Most passes plan no command: the nominated set is built only for a pass that does.
   let commands: DisruptionCommand[] = [];
