@@ -193,6 +193,9 @@ type PodClass = {
 
 /** Decides which NodeClaims to open for the snapshot's pending pods. Pure and deterministic. */
 export function provision(snapshot: Snapshot, config: Config): ProvisionPlan {
+  // Nothing to place and every pool at its minimum: the plan is empty whatever the nodes (most
+  // passes of a steady cluster), and no provisioner's indexes need building.
+  if (nothingToProvision(snapshot, config)) return { claims: [], placements: [], unhelped: [] };
   return new Provisioner(snapshot, config).run();
 }
 
@@ -228,8 +231,6 @@ class Provisioner {
 
   run(): ProvisionPlan {
     const { snap } = this;
-    // Nothing to place and every pool at its minimum: the plan is empty whatever the nodes.
-    if (nothingToProvision(snap, this.config)) return this.plan;
     this.monotone = shapesOnlyGrow(this.config);
     const nodesByName = new Map(snap.nodes.map((n) => [n.name, n]));
     for (const n of snap.nodes) this.usedNames.add(n.name);

@@ -48,7 +48,20 @@ export class TopologyIndex {
     this.#placed = placed;
     for (const [k, v] of domains) this.addDomain(k, v);
     for (const p of placed) this.#own(p.namespace, p.antiAffinity, p.nodeLabels);
-    for (const p of placed) this.addNodeDomains(p.nodeLabels);
+    // Pods of one node share its labels object: each node's labels are counted once.
+    let seen: Readonly<Record<string, string>> | undefined;
+    let seenSet: Set<Readonly<Record<string, string>>> | undefined;
+    for (const p of placed) {
+      const l = p.nodeLabels;
+      if (l === seen) continue;
+      if (seen !== undefined) {
+        seenSet ??= new Set([seen]);
+        if (seenSet.has(l)) continue;
+        seenSet.add(l);
+      }
+      seen = l;
+      this.addNodeDomains(l);
+    }
   }
 
   /**
