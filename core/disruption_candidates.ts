@@ -72,6 +72,11 @@ export type Candidate = {
    * ranking for consolidation, with lostWorkCost added.
    */
   savingsRatio: number;
+  /**
+   * 1 (the node itself) + the eviction cost of its movers and the Job work they would lose: the
+   * disruption a Balanced pool weighs a move's savings against.
+   */
+  disruptionCost: number;
 };
 
 /** Per pool counts the budgets and guards start from. */
@@ -405,6 +410,7 @@ export function buildWorld(
       driftedAt: drifted?.status === "True" ? drifted.lastTransitionTime : undefined,
       expiresAt: expireAfter === null ? undefined : claim.createdAt + expireAfter,
       savingsRatio: cost / (1 + evict),
+      disruptionCost: 1 + evict,
     });
   }
   const leavingPods: Pod[] = [];

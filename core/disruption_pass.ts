@@ -200,6 +200,13 @@ export class DisruptionPass {
           );
           continue;
         }
+        // A Balanced pool refuses a move whose best case (deleting the node outright, saving its
+        // whole price) does not save enough for its pods: no simulation can do better.
+        const hopeless = this.#unbalanced(c.cost, [c]);
+        if (hopeless) {
+          this.note(c, hopeless, VerdictWeight.Base);
+          continue;
+        }
         // A replacement must cost less than the node: the cap skips simulating one that cannot.
         const r = this.simulate([c], 1, c.cost);
         const cheaper = this.cheaper(r, c.cost, [c]);
@@ -220,6 +227,8 @@ export class DisruptionPass {
    */
   cheaper(r: SimOutcome, cost: number, cands: readonly Candidate[]): Reason | undefined {
     if (!r.ok) return r.reason;
+    const unbalanced = this.#unbalanced(cost - r.replacementCost, cands);
+    if (unbalanced) return unbalanced;
     if (r.replacements.length === 0) return undefined;
     if (!(r.replacementCost < cost)) {
       return reason(
@@ -243,6 +252,59 @@ export class DisruptionPass {
       );
     }
     return undefined;
+  }
+
+  /** Per Balanced pool: the cost and the disruption cost of its candidates (made on first need). */
+  #poolTotals: Map<string, { cost: number; disruption: number }> | undefined;
+
+  /**
+   * Balanced consolidation (Karpenter's `consolidationPolicy: Balanced`): a move that saves
+   * `saved` per hour by disrupting `cands` passes when its share of the pools' cost saved,
+   * divided by its share of their disruption cost, is at least 1/k (k = consolidationThreshold,
+   * 2 by default; the strictest k of the Balanced pools involved). Totals are over the pools of
+   * the Balanced candidates. Undefined when it passes or no candidate's pool is Balanced.
+   */
+  #unbalanced(saved: number, cands: readonly Candidate[]): Reason | undefined {
+    let k = Infinity;
+    for (const c of cands) {
+      if (c.pool.disruption.consolidationPolicy === "Balanced") {
+        k = Math.min(k, c.pool.disruption.consolidationThreshold ?? 2);
+      }
+    }
+    if (k === Infinity) return undefined;
+    if (!this.#poolTotals) {
+      this.#poolTotals = new Map();
+      for (const c of this.world.candidates) {
+        const t = this.#poolTotals.get(c.pool.name) ?? { cost: 0, disruption: 0 };
+        t.cost += c.cost;
+        t.disruption += c.disruptionCost;
+        this.#poolTotals.set(c.pool.name, t);
+      }
+    }
+    let poolCost = 0;
+    let poolDisruption = 0;
+    let disruption = 0;
+    const seen = new Set<string>();
+    for (const c of cands) {
+      disruption += c.disruptionCost;
+      if (c.pool.disruption.consolidationPolicy !== "Balanced" || seen.has(c.pool.name)) continue;
+      seen.add(c.pool.name);
+      const t = this.#poolTotals.get(c.pool.name)!;
+      poolCost += t.cost;
+      poolDisruption += t.disruption;
+    }
+    const score = saved > 0 && poolCost > 0
+      ? (saved / poolCost) / (disruption / poolDisruption)
+      : 0;
+    if (score >= 1 / k) return undefined;
+    return reason(
+      "InsufficientSavings",
+      `the move saves ${saved.toFixed(4)}/h, ${pct(saved / poolCost)} of the pool's cost, for ${
+        pct(disruption / poolDisruption)
+      } of its disruption cost (score ${score.toFixed(2)}); a Balanced pool asks at least ${
+        (1 / k).toFixed(2)
+      } (consolidationThreshold ${k})`,
+    );
   }
 
   /** Has the candidate been unneeded for the pool's whole stabilization window? */
@@ -418,6 +480,12 @@ function dictionary<V>(): Record<string, V> {
 /** Orders names by UTF-16 code units, the same on every machine. */
 export function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A fraction as a whole percentage ("<1%" for a small positive one). */
+function pct(f: number): string {
+  const p = Math.round(f * 100);
+  return p === 0 && f > 0 ? "<1%" : `${p}%`;
 }
 
 /** 1 for a node on a preemptible host of a pool that prefers moving pods off them, else 0. */

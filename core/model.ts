@@ -326,7 +326,16 @@ export type Budget = {
 };
 
 export type Disruption = {
-  consolidationPolicy: "WhenEmpty" | "WhenEmptyOrUnderutilized";
+  /**
+   * WhenEmpty: only empty nodes. WhenEmptyOrUnderutilized: any move that saves. Balanced (as in
+   * Karpenter): a move must also save enough for the pods it disrupts (consolidationThreshold).
+   */
+  consolidationPolicy: "WhenEmpty" | "WhenEmptyOrUnderutilized" | "Balanced";
+  /**
+   * Balanced only: k, a move passes when (savings ÷ pool cost) ÷ (its disruption ÷ the pool's
+   * disruption) is at least 1/k (absent: 2). Higher values let more moves through.
+   */
+  consolidationThreshold?: number;
   /** ms, null = Never */
   consolidateAfter: number | null;
   /** ms, null = Never */

@@ -216,3 +216,23 @@ Deno.test("a NIC naming an IP pool its Provider lacks, and a pool defined twice,
     'providers[0].spec.ipPools[1].name: IP pool "nodes" is defined twice',
   ]);
 });
+
+Deno.test("a Balanced pool's threshold reaches the Config, and a threshold without Balanced is refused at the pool's disruption", () => {
+  const balanced = GOOD.replace(
+    "machineTemplate: worker",
+    "machineTemplate: worker\n      disruption: { consolidationPolicy: Balanced, consolidationThreshold: 3 }",
+  );
+  const r = parseConfigText(balanced, "c.yaml");
+  assert.ok(r.ok, r.ok ? "" : r.error.map(formatProblem).join("\n"));
+  assert.equal(r.value.nodePools[0]!.disruption.consolidationPolicy, "Balanced");
+  assert.equal(r.value.nodePools[0]!.disruption.consolidationThreshold, 3);
+
+  const lone = GOOD.replace(
+    "machineTemplate: worker",
+    "machineTemplate: worker\n      disruption: { consolidationThreshold: 3 }",
+  );
+  const got = problems(lone);
+  assert.deepEqual(got.map(where), [
+    "22:19 nodePools[0].spec.disruption: consolidationThreshold needs consolidationPolicy: Balanced",
+  ]);
+});

@@ -251,6 +251,9 @@ export function normalizeNodePool(name: string, p: NodePoolSpec): NodePool {
       ...(p.disruption.minSavingsFraction !== undefined
         ? { minSavingsFraction: p.disruption.minSavingsFraction }
         : {}),
+      ...(p.disruption.consolidationThreshold !== undefined
+        ? { consolidationThreshold: p.disruption.consolidationThreshold }
+        : {}),
     },
   };
 }

@@ -488,6 +488,37 @@ export const budgetSpec = z.strictObject({
   error: "schedule and duration go together",
 });
 
+/** A NodePool's disruption settings (consolidation policy, timers, budgets). */
+export const disruptionSpec = z.strictObject({
+  consolidationPolicy: z.enum(["WhenEmpty", "WhenEmptyOrUnderutilized", "Balanced"]).default(
+    "WhenEmptyOrUnderutilized",
+  ).describe(
+    "WhenEmpty: only empty nodes; WhenEmptyOrUnderutilized: any move that saves; Balanced: " +
+      "a move must save enough for the pods it disrupts (see consolidationThreshold)",
+  ),
+  consolidationThreshold: z.number().positive().optional().describe(
+    "Balanced only: a move passes when its share of the pool's cost saved, divided by its " +
+      "share of the pool's disruption cost, is at least 1/consolidationThreshold (default 2)",
+  ),
+  consolidateAfter: durationOrNever.default("0s"),
+  expireAfter: durationOrNever.default("720h"),
+  terminationGracePeriod: duration.optional(),
+  minSavingsFraction: z.number().min(0).max(1).optional().describe(
+    "least fraction of a node's cost a replacement must save before consolidation " +
+      "replaces it (0 to 1; default 0: any saving); removals without replacement are not affected; " +
+      "0.5 is recommended for GPU pools (docs/simulation.md)",
+  ),
+  preferOffPreemptible: z.boolean().optional().describe(
+    "consolidation looks at this pool's nodes on preemptible hosts (capacity type " +
+      "preemptible) first, so their pods move to hosts that are not reclaimed (default false)",
+  ),
+  budgets: z.array(budgetSpec).max(50).default([{ nodes: "10%" }]),
+  drainTimeoutAction: z.enum(["uncordon", "force"]).default("uncordon"),
+}).refine(
+  (d) => d.consolidationThreshold === undefined || d.consolidationPolicy === "Balanced",
+  { error: "consolidationThreshold needs consolidationPolicy: Balanced" },
+);
+
 export const nodePoolSpec = z.strictObject({
   machineTemplate: name.describe("MachineTemplate the pool's VMs are made from"),
   weight: z.int().min(1).max(100).default(10),
@@ -530,24 +561,7 @@ export const nodePoolSpec = z.strictObject({
       "how long a node must stay unneeded before removal",
     ),
   }).default({ maxConcurrent: 1, drainTimeout: "10m", stabilizationWindow: "10m" }),
-  disruption: z.strictObject({
-    consolidationPolicy: z.enum(["WhenEmpty", "WhenEmptyOrUnderutilized"]).default(
-      "WhenEmptyOrUnderutilized",
-    ),
-    consolidateAfter: durationOrNever.default("0s"),
-    expireAfter: durationOrNever.default("720h"),
-    terminationGracePeriod: duration.optional(),
-    minSavingsFraction: z.number().min(0).max(1).optional().describe(
-      "least fraction of a node's cost a replacement must save before consolidation " +
-        "replaces it (0 to 1; default 0: any saving); removals without replacement are not affected",
-    ),
-    preferOffPreemptible: z.boolean().optional().describe(
-      "consolidation looks at this pool's nodes on preemptible hosts (capacity type " +
-        "preemptible) first, so their pods move to hosts that are not reclaimed (default false)",
-    ),
-    budgets: z.array(budgetSpec).max(50).default([{ nodes: "10%" }]),
-    drainTimeoutAction: z.enum(["uncordon", "force"]).default("uncordon"),
-  }).default({
+  disruption: disruptionSpec.default({
     consolidationPolicy: "WhenEmptyOrUnderutilized",
     consolidateAfter: "0s",
     expireAfter: "720h",

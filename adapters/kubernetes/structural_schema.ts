@@ -12,6 +12,7 @@ import { z } from "zod";
 import {
   budgetSpec,
   diskSpec,
+  disruptionSpec,
   gpuSpec,
   imageSourceSpec,
   ipPoolSpec,
@@ -178,6 +179,11 @@ const RULES = new Map<unknown, CelRule[]>([
   [gpuSpec, [{
     rule: "has(self.mapping) || has(self.model)",
     message: "gpus needs a mapping or a model",
+  }]],
+  [disruptionSpec, [{
+    rule: "!has(self.consolidationThreshold) || " +
+      "(has(self.consolidationPolicy) && self.consolidationPolicy == 'Balanced')",
+    message: "consolidationThreshold needs consolidationPolicy: Balanced",
   }]],
   [budgetSpec, [{
     rule: "has(self.schedule) == has(self.duration)",

@@ -269,6 +269,20 @@ export const BAD_INPUTS: Bad[] = [
   { name: "weight 0", kind: "NodePool", mutate: (s) => (s.weight = 0) },
   { name: "weight 101", kind: "NodePool", mutate: (s) => (s.weight = 101) },
   {
+    name: "consolidationThreshold without Balanced",
+    kind: "NodePool",
+    mutate: (s) => (s.disruption.consolidationThreshold = 3),
+    celMessage: "consolidationThreshold needs consolidationPolicy: Balanced",
+  },
+  {
+    name: "consolidationThreshold of 0",
+    kind: "NodePool",
+    mutate: (s) => {
+      s.disruption.consolidationPolicy = "Balanced";
+      s.disruption.consolidationThreshold = 0;
+    },
+  },
+  {
     name: "budget schedule without duration",
     kind: "NodePool",
     mutate: (s) => (s.disruption.budgets = [{ nodes: "1", schedule: "@daily" }]),
