@@ -80,11 +80,18 @@ export function validateStructural(
     }
   }
   if (typeof value === "number") {
-    if (s.minimum !== undefined && value < s.minimum) {
-      invalid(`${at} in body should be greater than or equal to ${s.minimum}`);
+    // An exclusive bound (a positive number, say) refuses the bound itself, as the API server does.
+    if (s.minimum !== undefined && (s.exclusiveMinimum ? value <= s.minimum : value < s.minimum)) {
+      invalid(
+        `${at} in body should be greater than ${
+          s.exclusiveMinimum ? "" : "or equal to "
+        }${s.minimum}`,
+      );
     }
-    if (s.maximum !== undefined && value > s.maximum) {
-      invalid(`${at} in body should be less than or equal to ${s.maximum}`);
+    if (s.maximum !== undefined && (s.exclusiveMaximum ? value >= s.maximum : value > s.maximum)) {
+      invalid(
+        `${at} in body should be less than ${s.exclusiveMaximum ? "" : "or equal to "}${s.maximum}`,
+      );
     }
   }
   if (s.enum && !s.enum.includes(value)) {
