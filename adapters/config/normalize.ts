@@ -17,7 +17,13 @@ import type {
   VmOptions,
   VmSource,
 } from "../../core/model.ts";
-import type { ConfigFile, MachineTemplateSpec, NodePoolSpec, ProviderSpec } from "./schema.ts";
+import type {
+  ConfigFile,
+  MachineTemplateSpec,
+  NodePoolSpec,
+  ProviderSpec,
+  RedfishProviderSpec,
+} from "./schema.ts";
 import type { VmOptionsSpec } from "./vm_options_spec.ts";
 import { DEFAULT_CAPACITY_TYPE, shapeCost } from "../../core/cost.ts";
 import { checkIpPool } from "../../core/ipam_pool.ts";
@@ -62,7 +68,9 @@ export function normalizeGpus(
   };
 }
 
-export function normalizeProvider(name: string, p: ProviderSpec): Provider {
+export function normalizeProvider(name: string, spec: ProviderSpec): Provider {
+  if (spec.kind === "redfish") return normalizeRedfishProvider(name, spec);
+  const p = spec;
   const classes = p.capacityTypes !== undefined || p.hosts.some((h) => h.capacityType);
   return {
     name,
@@ -99,6 +107,46 @@ export function normalizeProvider(name: string, p: ProviderSpec): Provider {
         }),
       }
       : {}),
+  };
+}
+
+/** A Redfish Provider: its machines become its hosts, one node each, exactly their size. */
+function normalizeRedfishProvider(name: string, p: RedfishProviderSpec): Provider {
+  return {
+    name,
+    kind: "redfish",
+    redfish: {
+      machines: p.machines.map((m) => ({
+        name: m.name,
+        zone: m.zone ?? m.name,
+        endpoint: m.endpoint.replace(/\/+$/, ""),
+        systemId: m.systemId,
+        username: m.username,
+        password: m.password,
+        tls: {
+          ...(m.tls.caFile !== undefined ? { caFile: m.tls.caFile } : {}),
+          ...(m.tls.fingerprint !== undefined
+            ? { fingerprint: m.tls.fingerprint.toUpperCase() }
+            : {}),
+          insecureSkipVerify: m.tls.insecureSkipVerify,
+        },
+      })),
+      seedServer: { ...p.seedServer, url: p.seedServer.url.replace(/\/+$/, "") },
+    },
+    endpoint: "",
+    tokenId: "",
+    tokenSecret: { env: "" },
+    tls: { insecureSkipVerify: false },
+    hosts: p.machines.map((m) => ({
+      name: m.name,
+      zone: m.zone ?? m.name,
+      cpuOvercommit: 1,
+      memoryOvercommit: 1,
+      reserved: { cpu: 0, memory: 0 },
+    })),
+    vmidRange: { lower: 1, upper: p.machines.length },
+    managedTag: "proxscale",
+    placement: "mostAllocated",
   };
 }
 
