@@ -236,7 +236,12 @@ export class RedfishProvider implements MachineProvider {
             `MachineTemplate ${template.name}: bare metal boots from a seed ISO; set bootstrap.mode nocloudIso`,
         });
       }
-      const built = await opts.seedIso.build({ host: t.m.name, vmid: t.index + 1, macs: {} });
+      const built = await opts.seedIso.build({
+        host: t.m.name,
+        vmid: t.index + 1,
+        macs: {},
+        providerID: redfishProviderId(this.#o.provider, t.system.uuid),
+      });
       if (!built.ok) return err({ kind: "BootstrapFailed", message: built.error });
       const url = this.#o.seeds.offer(
         this.#o.provider,
