@@ -334,11 +334,16 @@ export function normalizeCost(c: ConfigFile["settings"]["cost"] | CostModel): Co
 /** The whole file. */
 export function normalize(c: ConfigFile): Config {
   const settings = normalizeSettings(c.settings);
+  const bareMetal = new Set(
+    c.providers.filter((p) => p.spec.kind === "redfish").map((p) => p.name),
+  );
   return {
     providers: c.providers.map((p) => normalizeProvider(p.name, p.spec)),
-    machineTemplates: c.machineTemplates.map((t) =>
-      normalizeMachineTemplate(t.name, t.spec, settings.cost)
-    ),
+    machineTemplates: c.machineTemplates.map((t) => {
+      const m = normalizeMachineTemplate(t.name, t.spec, settings.cost);
+      // A bare-metal machine is the node itself: no hypervisor keeps memory beside it.
+      return bareMetal.has(m.provider) ? { ...m, vmMemOverhead: 0 } : m;
+    }),
     nodePools: c.nodePools.map((p) => normalizeNodePool(p.name, p.spec)),
     settings,
     ...(c.queue?.redis ? { queue: { redis: c.queue.redis } } : {}),

@@ -67,6 +67,7 @@ Deno.test("a Provider without kind is Proxmox; a redfish Provider's machines bec
     secret: { namespace: "proxscale", name: "bmc", key: "password" },
   });
   assert.equal(m[0]!.tls.fingerprint?.startsWith("AB:CD"), true);
+  assert.equal(r.value.machineTemplates[0]!.vmMemOverhead, 0, "a machine is exactly its shape");
   assert.deepEqual(rack!.redfish!.seedServer, {
     listen: "0.0.0.0:8450",
     url: "https://proxscale.lan:8450",
