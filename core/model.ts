@@ -540,7 +540,7 @@ export type RedfishSettings = {
 
 /**
  * Normalised Provider: one Proxmox VE cluster, or (kind `redfish`) a set of bare-metal machines.
- * A Redfish Provider's machines are its `hosts` (one node each, vmid = position + 1) and its PVE
+ * A Redfish Provider's machines are its `hosts` (one node each, vmid = 100 + position) and its PVE
  * fields are empty.
  */
 export type Provider = {

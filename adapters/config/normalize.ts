@@ -144,7 +144,8 @@ function normalizeRedfishProvider(name: string, p: RedfishProviderSpec): Provide
       memoryOvercommit: 1,
       reserved: { cpu: 0, memory: 0 },
     })),
-    vmidRange: { lower: 1, upper: p.machines.length },
+    // Machines are numbered 100 + position (adapters/redfish/provider.ts VMID_BASE).
+    vmidRange: { lower: 100, upper: 99 + p.machines.length },
     managedTag: "proxscale",
     placement: "mostAllocated",
   };

@@ -60,7 +60,7 @@ Deno.test("a Provider without kind is Proxmox; a redfish Provider's machines bec
     "r1-08",
     "r1-08",
   ]]);
-  assert.deepEqual(rack!.vmidRange, { lower: 1, upper: 2 });
+  assert.deepEqual(rack!.vmidRange, { lower: 100, upper: 101 });
   const m = rack!.redfish!.machines;
   assert.equal(m[1]!.endpoint, "https://bmc-r1-08.lan");
   assert.deepEqual(m[0]!.password, {

@@ -48,7 +48,7 @@ async function providerConfig(
       memoryOvercommit: 1,
       reserved: { cpu: 0, memory: 0 },
     }],
-    vmidRange: { lower: 1, upper: 1 },
+    vmidRange: { lower: 100, upper: 100 },
     managedTag: "proxscale",
     placement: "mostAllocated",
   };
