@@ -20,6 +20,11 @@ export function providerIdFor(provider: string, vmid: number): string {
   return `proxmox://${provider}/${vmid}`;
 }
 
+/** The provider a proxscale providerID names: proxmox://<provider>/<vmid> or redfish://<provider>/<uuid>. */
+export function providerOfId(id: string | undefined): string | undefined {
+  return /^(?:proxmox|redfish):\/\/([^/]+)\/[^/]+$/.exec(id ?? "")?.[1];
+}
+
 /** The provider and vmid of a proxmox:// providerID, if it is one. */
 export function parseProviderId(
   id: string | undefined,
@@ -30,7 +35,7 @@ export function parseProviderId(
 
 /** The providerID a claim's Node must carry, when the VM is known. */
 export function expectedProviderId(claim: NodeClaim, vm: VM | undefined): string | undefined {
-  if (vm) return providerIdFor(vm.provider, vm.vmid);
+  if (vm) return vm.providerID ?? providerIdFor(vm.provider, vm.vmid);
   if (claim.providerID) return claim.providerID;
   return claim.vmid !== undefined ? providerIdFor(claim.provider, claim.vmid) : undefined;
 }
