@@ -76,6 +76,7 @@ import {
 } from "./provisioning_prefs.ts";
 import { HOST_LABEL_KEY } from "./labels.ts";
 import { classCost } from "./cost.ts";
+import { enforceTenantQuotas } from "./tenant_quota.ts";
 
 /** A VM to launch and the pods it is for. */
 export type PlannedClaim = {
@@ -193,7 +194,8 @@ type PodClass = {
 
 /** Decides which NodeClaims to open for the snapshot's pending pods. Pure and deterministic. */
 export function provision(snapshot: Snapshot, config: Config): ProvisionPlan {
-  return new Provisioner(snapshot, config).run();
+  const plan = new Provisioner(snapshot, config).run();
+  return config.tenants?.length ? enforceTenantQuotas(plan, config, snapshot.nodeClaims) : plan;
 }
 
 class Provisioner {

@@ -14,10 +14,18 @@ import type {
   Settings,
   Shape,
   ShapeGpus,
+  Tenant,
   VmOptions,
   VmSource,
 } from "../../core/model.ts";
-import type { ConfigFile, MachineTemplateSpec, NodePoolSpec, ProviderSpec } from "./schema.ts";
+import type {
+  ConfigFile,
+  MachineTemplateSpec,
+  NodePoolSpec,
+  ProviderSpec,
+  TenantSpec,
+} from "./schema.ts";
+import { tenancyLabels, tenancyTaint } from "../../core/tenancy.ts";
 import type { VmOptionsSpec } from "./vm_options_spec.ts";
 import { DEFAULT_CAPACITY_TYPE, shapeCost } from "../../core/cost.ts";
 import { checkIpPool } from "../../core/ipam_pool.ts";
@@ -205,14 +213,18 @@ export function normalizeVmOptions(v: VmOptionsSpec): VmOptions {
 }
 
 export function normalizeNodePool(name: string, p: NodePoolSpec): NodePool {
+  const tenancy = p.tenancy ? { tenant: p.tenancy.tenant, shared: p.tenancy.shared } : undefined;
   return {
     name,
     machineTemplate: p.machineTemplate,
     weight: p.weight,
     requirements: p.requirements.map(stripUndefined),
-    labels: p.labels,
+    // A tenant pool's nodes carry the tenant's label and NoSchedule taint.
+    labels: tenancy ? { ...p.labels, ...tenancyLabels(tenancy) } : p.labels,
     annotations: p.annotations,
-    taints: p.taints.map(stripUndefined),
+    taints: tenancy
+      ? [...p.taints.map(stripUndefined), tenancyTaint(tenancy)]
+      : p.taints.map(stripUndefined),
     startupTaints: p.startupTaints.map(stripUndefined),
     limits: {
       ...(p.limits.cpu !== undefined ? { cpu: cpuMillis(p.limits.cpu) } : {}),
@@ -222,6 +234,7 @@ export function normalizeNodePool(name: string, p: NodePoolSpec): NodePool {
     },
     minNodes: p.minNodes,
     ...(p.paused ? { paused: true } : {}),
+    ...(tenancy ? { tenancy } : {}),
     ...(p.storageReplicated !== undefined ? { storageReplicated: p.storageReplicated } : {}),
     scaleUp: {
       batchSize: p.scaleUp.batchSize,
@@ -292,8 +305,28 @@ export function normalize(c: ConfigFile): Config {
       normalizeMachineTemplate(t.name, t.spec, settings.cost)
     ),
     nodePools: c.nodePools.map((p) => normalizeNodePool(p.name, p.spec)),
+    ...(c.tenants?.length
+      ? { tenants: c.tenants.map((t) => normalizeTenant(t.name, t.spec)) }
+      : {}),
     settings,
     ...(c.queue?.redis ? { queue: { redis: c.queue.redis } } : {}),
+  };
+}
+
+/** One Tenant: quantities as millicores and bytes. */
+export function normalizeTenant(name: string, t: TenantSpec): Tenant {
+  const q = t.quota;
+  return {
+    name,
+    namespaces: t.namespaces,
+    quota: {
+      ...(q.cpu !== undefined ? { cpu: cpuMillis(q.cpu) } : {}),
+      ...(q.memory !== undefined ? { memory: bytes(q.memory) } : {}),
+      ...(q.gpus !== undefined ? { gpus: q.gpus } : {}),
+      ...(q.nodes !== undefined ? { nodes: q.nodes } : {}),
+      ...(q.costPerHour !== undefined ? { costPerHour: q.costPerHour } : {}),
+    },
+    sharing: t.sharing.tenants,
   };
 }
 

@@ -46,7 +46,7 @@ export class ConfigWatcher {
     };
     const ns = opts.namespace ?? DEFAULT_NAMESPACE;
     this.#informers = [
-      ...["providers", "machinetemplates", "nodepools"].map((plural) =>
+      ...["providers", "machinetemplates", "nodepools", "tenants"].map((plural) =>
         new Informer<unknown>({
           ...common,
           path: `/apis/proxscale.io/v1alpha1/${plural}`,

@@ -22,6 +22,7 @@ import {
   requirement,
   shapeSpec,
   sourceSpec,
+  tenantSpec,
 } from "../config/schema.ts";
 import { descriptionTemplate, startupSpec, vmOptionsSpec } from "../config/vm_options_spec.ts";
 
@@ -111,6 +112,10 @@ const RULES = new Map<unknown, CelRule[]>([
       message: "minValues needs at least that many values",
     },
   ]],
+  [(tenantSpec.shape.namespaces as Any).unwrap(), [{
+    rule: "self.all(n, self.exists_one(o, o == n))",
+    message: "a namespace is listed twice",
+  }]],
   [providerSpec.shape.vmidRange, [{
     rule: "self.lower <= self.upper",
     message: "lower must not exceed upper",

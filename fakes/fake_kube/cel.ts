@@ -113,7 +113,7 @@ function undeclared(e: Expr | undefined, bound: Set<string>, at: Position, out: 
 }
 
 /** Compiles one expression; the error text follows cel-go's `ERROR: <input>:line:col: ...`. */
-function compileExpression(
+export function compileExpression(
   source: string,
   vars: string[],
 ): { ok: true; run: (b: Record<string, unknown>) => CelValue | Error } | {

@@ -7,6 +7,7 @@
  */
 import { err, ok } from "../result.ts";
 import { admit, invalidFor } from "./admission.ts";
+import { ADMISSION_GROUP, checkAdmissionPolicies, type PolicyView } from "./admission_policy.ts";
 import { fieldValue, formatTime, isDeleting, type KObj } from "./objects.ts";
 import { canonicalJson, type Json } from "./patch.ts";
 import { patchObject, type PatchOptions, type PatchType } from "./patch_request.ts";
@@ -484,6 +485,8 @@ export class KubeStore {
       defaultTolerationSeconds: this.defaultTolerationSeconds,
     });
     if (!a.ok) return a;
+    const denied = this.#policies(def, "CREATE", a.value.obj, undefined, opts, a.value.warnings);
+    if (denied) return err(denied);
     if (opts.dryRun) {
       return ok({
         object: { ...a.value.obj, metadata: { ...a.value.obj.metadata } },
@@ -498,6 +501,37 @@ export class KubeStore {
       created: true,
       warnings: a.value.warnings,
     });
+  }
+
+  /** ValidatingAdmissionPolicies on a write: the denial, if any (warnings are appended). */
+  #policies(
+    def: ResourceDef,
+    operation: "CREATE" | "UPDATE",
+    object: KObj,
+    oldObject: KObj | undefined,
+    opts: WriteOptions,
+    warnings: string[],
+  ): Status | undefined {
+    const bindings = this.resolve(`validatingadmissionpolicybindings.${ADMISSION_GROUP}`);
+    if (!bindings || [...this.entries(bindings)].length === 0) return undefined;
+    const view: PolicyView = {
+      all: (ref) => {
+        const d = this.resolve(ref);
+        return d ? [...this.entries(d)].map((e) => e.obj) : [];
+      },
+      get: (ref, ns, name) => this.peek(ref, ns, name),
+      resources: () => this.resources(),
+    };
+    const v = checkAdmissionPolicies(view, {
+      def,
+      operation,
+      object,
+      oldObject,
+      user: opts.user,
+      subresource: opts.subresource,
+    });
+    warnings.push(...v.warnings);
+    return v.denied;
   }
 
   /** Does the store track field ownership (managedFields, apply conflicts)? */
@@ -678,6 +712,8 @@ export class KubeStore {
       defaultTolerationSeconds: this.defaultTolerationSeconds,
     });
     if (!a.ok) return a;
+    const denied = this.#policies(def, "UPDATE", a.value.obj, current, opts, a.value.warnings);
+    if (denied) return err(denied);
     next = a.value.obj;
     if (def.generation && opts.subresource !== "status" && specChanged(def, current, next)) {
       next.metadata.generation = (cm.generation ?? 0) + 1;
