@@ -440,6 +440,8 @@ class Provisioner {
       pod.tolerations ?? EMPTY_ARRAY,
       pod.nodeSelector ?? EMPTY_OBJECT,
       pod.requiredNodeAffinity ?? EMPTY_ARRAY,
+      // With tenants, a bin's verdict also depends on the pod's namespace (its tenant).
+      ...(this.config.tenants?.length ? [pod.namespace] : EMPTY_ARRAY),
     ]);
     let list = this.#eligible.get(key);
     if (!list) this.#eligible.set(key, list = []);
