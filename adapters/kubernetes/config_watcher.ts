@@ -51,6 +51,8 @@ export class ConfigWatcher {
           ...common,
           path: `/apis/proxscale.io/v1alpha1/${plural}`,
           resource: plural,
+          // A cluster without the Tenant CRD has no tenants; the other kinds are required.
+          ...(plural === "tenants" ? { optional: true } : {}),
         })
       ),
       new Informer<unknown>({
