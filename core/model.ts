@@ -334,6 +334,8 @@ export type TenantQuota = {
 export type Tenant = {
   name: string;
   namespaces: string[];
+  /** Namespaces carrying all these labels belong to the tenant too (after every list). */
+  namespaceSelector?: Record<string, string>;
   quota: TenantQuota;
   /** Tenants whose pods may use this tenant's shared pools. */
   sharing: string[];
@@ -647,6 +649,8 @@ export type Snapshot = {
    * only by its configuration (core/template_locality.ts).
    */
   templateHosts?: Record<string, string[]>;
+  /** Namespace -> its labels, for Tenants that select namespaces by label. */
+  namespaceLabels?: Record<string, Record<string, string>>;
 };
 
 /** A decision about one pod that no new VM is planned for, and why. */

@@ -7,17 +7,7 @@
  * May import: nothing outside core/.
  */
 import { offeredExtended } from "./gpus.ts";
-import type {
-  Config,
-  Host,
-  Pod,
-  Requirement,
-  Resources,
-  Shape,
-  Snapshot,
-  Taint,
-  Tenant,
-} from "./model.ts";
+import type { Config, Host, Pod, Requirement, Resources, Shape, Snapshot, Taint } from "./model.ts";
 import type { PlannedClaim } from "./provisioning.ts";
 import type { PoolCtx } from "./provisioning_pools.ts";
 import { addExtended, hostPortKeys, podRequests } from "./pod_requests.ts";
@@ -26,7 +16,7 @@ import { isClaimReady } from "./claim_state.ts";
 import { HOSTNAME_KEY, ZONE_KEY } from "./topology.ts";
 import { matchesNodeConstraints } from "./requirements.ts";
 import { untoleratedTaint } from "./taints.ts";
-import { nodeRefusesNamespace } from "./tenancy.ts";
+import { nodeRefusesNamespace, type TenancyView } from "./tenancy.ts";
 import { TENANT_LABEL_KEY, TENANT_SHARED_LABEL_KEY } from "./labels.ts";
 
 const UNREACHABLE_TAINT = "node.kubernetes.io/unreachable";
@@ -58,7 +48,7 @@ export type Bin = {
   podCount: number | undefined;
   claim: PlannedClaim | undefined;
   /** The configuration's tenants, when the bin's labels name a tenant (its pods only). */
-  tenants: readonly Tenant[] | undefined;
+  tenants: TenancyView | undefined;
 };
 
 /** A bin with the room given and nothing else yet. */
@@ -162,7 +152,7 @@ export function existingBins(
       bin.ext = addExtended({ ...n.allocatable.extended }, u.ext ?? {}, -1);
     }
     if (u.ports) bin.ports = new Set(u.ports);
-    bin.tenants = tenantsFor(config, n.labels);
+    bin.tenants = tenantsFor(config, snap, n.labels);
     bins.push(bin);
   }
   const templates = new Map(config.machineTemplates.map((t) => [t.name, t]));
@@ -185,7 +175,7 @@ export function existingBins(
     const offered = t ? offeredExtended(t, c.shape) : undefined;
     if (offered) bin.ext = addExtended({ ...offered }, ctx?.dsExtended ?? {}, -1);
     if (ctx?.dsPorts.length) bin.ports = new Set(hostPortKeys(ctx.dsPorts));
-    bin.tenants = tenantsFor(config, labels);
+    bin.tenants = tenantsFor(config, snap, labels);
     bins.push(bin);
     if (labels[ZONE_KEY]) claimZones.push([c.nodePool, labels[ZONE_KEY]]);
   }
@@ -193,10 +183,14 @@ export function existingBins(
 }
 
 /** The tenants a bin must check, when there are some and its labels name a tenant. */
-function tenantsFor(config: Config, labels: Record<string, string>): readonly Tenant[] | undefined {
+function tenantsFor(
+  config: Config,
+  snap: Snapshot,
+  labels: Record<string, string>,
+): TenancyView | undefined {
   if (!config.tenants?.length) return undefined;
   return labels[TENANT_LABEL_KEY] !== undefined || labels[TENANT_SHARED_LABEL_KEY] !== undefined
-    ? config.tenants
+    ? { tenants: config.tenants, namespaceLabels: snap.namespaceLabels }
     : undefined;
 }
 

@@ -22,7 +22,6 @@ import type {
   Resources,
   Snapshot,
   Taint,
-  Tenant,
 } from "./model.ts";
 import { addExtended, missingExtended, podExtendedRequests, podRequests } from "./pod_requests.ts";
 import { matchesAll, matchesNodeConstraints } from "./requirements.ts";
@@ -34,7 +33,7 @@ import {
   withoutKey,
 } from "./requirement_sets.ts";
 import { untoleratedTaint } from "./taints.ts";
-import { poolRefusesNamespace } from "./tenancy.ts";
+import { poolRefusesNamespace, type TenancyView } from "./tenancy.ts";
 import { HOSTNAME_KEY, ZONE_KEY } from "./topology.ts";
 import { largestAllocatable } from "./shapes.ts";
 import { type PoolUsage, poolUsage } from "./limits.ts";
@@ -89,7 +88,7 @@ export type PoolCtx = {
   broken?: Reason;
   taints: Taint[];
   /** The configuration's tenants, for a pool with tenancy: which pods it may take. */
-  tenants?: readonly Tenant[];
+  tenants?: TenancyView;
 };
 
 /**
@@ -246,7 +245,9 @@ export function buildPoolContexts(snap: Snapshot, config: Config): PoolCtx[] {
       typeReqs: [],
       taints: [...template.taints, ...pool.taints],
     };
-    if (pool.tenancy) ctx.tenants = config.tenants ?? [];
+    if (pool.tenancy) {
+      ctx.tenants = { tenants: config.tenants ?? [], namespaceLabels: snap.namespaceLabels };
+    }
     for (const r of pool.requirements) {
       if (r.key === HOSTNAME_KEY) continue;
       if (PLACEMENT_KEYS.has(r.key)) ctx.placeReqs.push(r);

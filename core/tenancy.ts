@@ -10,12 +10,28 @@ import type { NodePool, PoolTenancy, Taint, Tenant } from "./model.ts";
 import { TENANT_LABEL_KEY, TENANT_SHARED_LABEL_KEY } from "./labels.ts";
 import { type Reason, reason } from "./reason.ts";
 
-/** The tenant whose namespaces include `namespace`, if any. */
+/** The tenants, and the namespaces' labels for tenants that select namespaces by label. */
+export type TenancyView = {
+  tenants: readonly Tenant[];
+  namespaceLabels?: Readonly<Record<string, Readonly<Record<string, string>>>> | undefined;
+};
+
+/**
+ * The tenant `namespace` belongs to, if any: the tenant listing it, else the first tenant (in
+ * configuration order) whose namespaceSelector its labels match.
+ */
 export function tenantOfNamespace(
-  tenants: readonly Tenant[] | undefined,
+  view: TenancyView | undefined,
   namespace: string,
 ): Tenant | undefined {
-  for (const t of tenants ?? []) if (t.namespaces.includes(namespace)) return t;
+  const tenants = view?.tenants ?? [];
+  for (const t of tenants) if (t.namespaces.includes(namespace)) return t;
+  const labels = view?.namespaceLabels?.[namespace];
+  if (!labels) return undefined;
+  for (const t of tenants) {
+    const sel = t.namespaceSelector;
+    if (sel && Object.entries(sel).every(([k, v]) => labels[k] === v)) return t;
+  }
   return undefined;
 }
 
@@ -41,14 +57,14 @@ export function tenancyTaint(t: PoolTenancy): Taint {
  */
 export function poolRefusesNamespace(
   pool: NodePool,
-  tenants: readonly Tenant[] | undefined,
+  view: TenancyView | undefined,
   namespace: string,
 ): Reason | undefined {
   const t = pool.tenancy;
   if (!t) return undefined;
-  const mine = tenantOfNamespace(tenants, namespace);
+  const mine = tenantOfNamespace(view, namespace);
   if (mine?.name === t.tenant) return undefined;
-  const owner = tenants?.find((x) => x.name === t.tenant);
+  const owner = view?.tenants.find((x) => x.name === t.tenant);
   if (t.shared && mine && owner?.sharing.includes(mine.name)) return undefined;
   const whose = mine ? `tenant '${mine.name}'` : "no tenant";
   return reason(
@@ -67,17 +83,17 @@ export function poolRefusesNamespace(
  */
 export function nodeRefusesNamespace(
   labels: Readonly<Record<string, string>>,
-  tenants: readonly Tenant[] | undefined,
+  view: TenancyView | undefined,
   namespace: string,
 ): boolean {
-  if (!tenants?.length) return false;
+  if (!view?.tenants.length) return false;
   const own = labels[TENANT_LABEL_KEY];
   const shared = labels[TENANT_SHARED_LABEL_KEY];
   if (own === undefined && shared === undefined) return false;
-  const mine = tenantOfNamespace(tenants, namespace)?.name;
+  const mine = tenantOfNamespace(view, namespace)?.name;
   if (own !== undefined && own !== mine) return true;
   if (shared !== undefined && shared !== mine) {
-    const owner = tenants.find((x) => x.name === shared);
+    const owner = view.tenants.find((x) => x.name === shared);
     if (!mine || !owner?.sharing.includes(mine)) return true;
   }
   return false;

@@ -133,6 +133,22 @@ Deno.test("a pod of another tenant is never placed on a tenant's existing node w
   assert.deepEqual(plan.claims.map((c) => c.nodePool), ["pool-b"]);
 });
 
+Deno.test("a namespace whose labels match a tenant's namespaceSelector belongs to that tenant", () => {
+  const teams = [tenant("team-a", [], { namespaceSelector: { team: "a" } }), TEAMS[1]!];
+  const pod = pendingPod("web-1", "a-dev", [["proxscale.io/tenant", "team-a"]]);
+  const labelled = provision(
+    snapshotOf({ pods: [pod], namespaceLabels: { "a-dev": { team: "a" } } }),
+    testConfig({ nodePools: POOLS, tenants: teams }),
+  );
+  assert.deepEqual(labelled.claims.map((c) => c.nodePool), ["pool-a"]);
+  const unlabelled = provision(
+    snapshotOf({ pods: [pod], namespaceLabels: { "a-dev": { team: "x" } } }),
+    testConfig({ nodePools: POOLS, tenants: teams }),
+  );
+  assert.deepEqual(unlabelled.claims, []);
+  assert.match(unlabelled.unhelped[0]!.reason.message, /namespace 'a-dev' belongs to no tenant/);
+});
+
 // ---- property: no plan breaks tenancy or a quota --------------------------------------------
 
 const NAMES = ["team-a", "team-b", "team-c"];
@@ -177,9 +193,17 @@ const arbWorld = fc.record({
 Deno.test("property: no plan launches a VM in a pool for a pod of a tenant not allowed there, nor past a tenant's quota", () => {
   fc.assert(
     fc.property(arbWorld, (w) => {
+      // team-c holds its namespace by label, the others by name.
       const tenants = NAMES.map((n, i) =>
-        tenant(n, [NS[i]!], { quota: w.quotas[i]!, sharing: w.sharing[i]! })
+        i === 2
+          ? tenant(n, [], {
+            namespaceSelector: { team: "c" },
+            quota: w.quotas[i]!,
+            sharing: w.sharing[i]!,
+          })
+          : tenant(n, [NS[i]!], { quota: w.quotas[i]!, sharing: w.sharing[i]! })
       );
+      const namespaceLabels = { c: { team: "c" }, free: { team: "none" } };
       const pools = w.pools.map((p, i) =>
         p.owner ? tenantPool(`p${i}`, p.owner, p.shared) : testPool(`p${i}`)
       );
@@ -193,12 +217,15 @@ Deno.test("property: no plan launches a VM in a pool for a pod of a tenant not a
         return pod;
       });
       const config = testConfig({ nodePools: pools, tenants });
-      const plan = provision(snapshotOf({ pods, nodeClaims: claims }), config);
+      const plan = provision(snapshotOf({ pods, nodeClaims: claims, namespaceLabels }), config);
       const byPool = new Map(pools.map((p) => [p.name, p]));
       for (const c of plan.claims) {
         for (const key of c.pods) {
           const ns = key.slice(0, key.indexOf("/"));
-          assert.equal(poolRefusesNamespace(byPool.get(c.nodePool)!, tenants, ns), undefined);
+          assert.equal(
+            poolRefusesNamespace(byPool.get(c.nodePool)!, { tenants, namespaceLabels }, ns),
+            undefined,
+          );
         }
       }
       const before = tenantUsages(config, claims);

@@ -159,6 +159,7 @@ export class ReconcileLoop {
         ctx.providers,
         ctx.clock.now(),
         ctx.config().machineTemplates,
+        ctx.config().tenants?.some((t) => t.namespaceSelector) ?? false,
       );
       const t1 = performance.now();
       phase("observe", t1 - t0);

@@ -107,7 +107,9 @@ export class PassMetrics {
         plan.actions.flatMap((a) => a.kind === "RepairPaused" ? [a.nodePool] : []),
       );
       if (config.tenants?.length) {
-        m.setTenantQuotaBlocked(quotaBlockedByTenant(config, plan.provisioning));
+        m.setTenantQuotaBlocked(
+          quotaBlockedByTenant(config, plan.provisioning, snap?.namespaceLabels),
+        );
       }
       m.setRepairPaused(
         config.nodePools.map((p) => ({ nodepool: p.name, paused: paused.has(p.name) })),

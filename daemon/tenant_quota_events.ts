@@ -15,12 +15,15 @@ import type { EventRecorder } from "../adapters/kubernetes/events.ts";
 export function quotaBlockedByTenant(
   config: Config,
   plan: ProvisionPlan,
+  namespaceLabels?: Snapshot["namespaceLabels"],
 ): { tenant: string; pods: number }[] {
   const counts = new Map((config.tenants ?? []).map((t) => [t.name, 0]));
   for (const u of plan.unhelped) {
     if (u.reason.code !== "TenantQuotaReached") continue;
     const ns = u.pod.slice(0, u.pod.indexOf("/"));
-    const tenant = tenantOfNamespace(config.tenants, ns)?.name ?? "";
+    const tenant =
+      tenantOfNamespace({ tenants: config.tenants ?? [], namespaceLabels }, ns)?.name ??
+        "";
     counts.set(tenant, (counts.get(tenant) ?? 0) + 1);
   }
   return [...counts].map(([tenant, pods]) => ({ tenant, pods }));

@@ -102,7 +102,7 @@ Deno.test("kubectl auth whoami and can-i --list show the ServiceAccount and its 
       "leases.coordination.k8s.io [] [] [get create update]",
     ]);
     assert.deepEqual(row("customresourcedefinitions.apiextensions.k8s.io").length, 5);
-    assert.deepEqual(row("namespaces"), []);
+    assert.deepEqual(row("namespaces"), ["namespaces [] [] [list watch]"]);
     const system = await kubectl("auth", "can-i", "--list", `--as=${SA}`, "-n", "kube-system");
     assert.match(system.stdout, /^secrets\s+\[\]\s+\[\]\s+\[create get delete\]$/m);
   });

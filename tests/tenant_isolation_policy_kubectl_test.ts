@@ -23,6 +23,16 @@ metadata: {name: team-b}
 spec:
   namespaces: [b]
 ---
+apiVersion: proxscale.io/v1alpha1
+kind: Tenant
+metadata: {name: team-c}
+spec:
+  namespaceSelector: {matchLabels: {team: c}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: c2, labels: {team: c}}
+---
 apiVersion: v1
 kind: Namespace
 metadata: {name: a, labels: {proxscale.io/tenant: team-a}}
@@ -138,6 +148,11 @@ Deno.test("kubectl: the tenant isolation policy refuses pods that tolerate or se
     ]);
     assert.equal(r.code, 0, r.stderr);
     await refused("guest-2", "b", shared);
+    // A tenant may hold its namespaces by label: c2 carries team=c, c does not.
+    const tolerateC =
+      "tolerations: [{key: proxscale.io/tenant, value: team-c, effect: NoSchedule}]";
+    await admitted("by-label", "c2", tolerateC);
+    await refused("no-label", "c", tolerateC, "team-c");
     // kube-system's node agents are out of the binding's scope.
     await admitted("agent", "kube-system", "tolerations: [{operator: Exists}]");
     // An update that adds another tenant's toleration is refused too.

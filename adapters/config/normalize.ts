@@ -319,6 +319,7 @@ export function normalizeTenant(name: string, t: TenantSpec): Tenant {
   return {
     name,
     namespaces: t.namespaces,
+    ...(t.namespaceSelector ? { namespaceSelector: t.namespaceSelector.matchLabels } : {}),
     quota: {
       ...(q.cpu !== undefined ? { cpu: cpuMillis(q.cpu) } : {}),
       ...(q.memory !== undefined ? { memory: bytes(q.memory) } : {}),

@@ -507,6 +507,13 @@ export const tenantSpec = z.strictObject({
   ).default([]).describe(
     "the namespaces whose pods belong to the tenant (a namespace belongs to at most one tenant)",
   ),
+  namespaceSelector: z.strictObject({
+    matchLabels: labels.describe("labels a namespace must all carry"),
+  }).refine((s) => Object.keys(s.matchLabels).length > 0, {
+    error: "matchLabels must name at least one label",
+  }).optional().describe(
+    "namespaces whose labels match also belong to the tenant (after every tenant's list)",
+  ),
   quota: z.strictObject({
     cpu: quantity.optional().describe("most vCPUs of all the tenant's pools' VMs"),
     memory: quantity.optional().describe(

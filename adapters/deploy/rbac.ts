@@ -63,6 +63,11 @@ export const CLUSTER_RULE_DOCS: DocumentedRule[] = [
       "a repeated Event instead of creating another",
   },
   {
+    rule: { apiGroups: [""], resources: ["namespaces"], verbs: ["list", "watch"] },
+    why: "list/watch: the namespaces informer (cluster_informers.ts) reads namespace labels for " +
+      "Tenants that select their namespaces by label",
+  },
+  {
     rule: { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: ["list", "watch"] },
     why: "list/watch: PodDisruptionBudgets feed the disruption decisions",
   },

@@ -50,7 +50,13 @@ export function tenantIsolationObjects(): Record<string, unknown>[] {
       variables: [
         {
           name: "member",
-          expression: "has(params.spec.namespaces) && request.namespace in params.spec.namespaces",
+          expression:
+            "(has(params.spec.namespaces) && request.namespace in params.spec.namespaces) || " +
+            "(has(params.spec.namespaceSelector) && namespaceObject != null && " +
+            "has(namespaceObject.metadata.labels) && " +
+            "params.spec.namespaceSelector.matchLabels.all(k, " +
+            "k in namespaceObject.metadata.labels && " +
+            "namespaceObject.metadata.labels[k] == params.spec.namespaceSelector.matchLabels[k]))",
         },
         {
           name: "guest",

@@ -112,6 +112,10 @@ const RULES = new Map<unknown, CelRule[]>([
       message: "minValues needs at least that many values",
     },
   ]],
+  [(tenantSpec.shape.namespaceSelector as Any).unwrap(), [{
+    rule: "size(self.matchLabels) > 0",
+    message: "matchLabels must name at least one label",
+  }]],
   [(tenantSpec.shape.namespaces as Any).unwrap(), [{
     rule: "self.all(n, self.exists_one(o, o == n))",
     message: "a namespace is listed twice",

@@ -340,6 +340,12 @@ export const BAD_INPUTS: Bad[] = [
     celMessage: "a namespace is listed twice",
   },
   {
+    name: "a namespace selector without labels",
+    kind: "Tenant",
+    mutate: (s) => (s.namespaceSelector = { matchLabels: {} }),
+    celMessage: "matchLabels must name at least one label",
+  },
+  {
     name: "a pool names a missing tenant",
     kind: "NodePool",
     mutate: (s) => (s.tenancy = { tenant: "nobody" }),
