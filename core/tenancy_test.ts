@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { provision } from "./provisioning.ts";
+import { disrupt } from "./disruption.ts";
 import type { NodePool, Pod, Tenant } from "./model.ts";
 import { GiB } from "./quantity.ts";
 import { managedNode, snapshotOf, testConfig, testPod, testPool } from "./testing/arbitraries.ts";
@@ -248,4 +249,46 @@ Deno.test("property: no plan launches a VM in a pool for a pod of a tenant not a
     }),
     { numRuns: 1000, seed: 21 },
   );
+});
+
+Deno.test("consolidation never moves a pod onto another tenant's node, even one tolerating it", () => {
+  const taintA = { key: "proxscale.io/tenant", value: "team-a", effect: "NoSchedule" as const };
+  const taintB = { ...taintA, value: "team-b" };
+  const nodeOf = (name: string, pool: string, tenantName: string, taint: typeof taintA) => {
+    const n = managedNode(name, pool);
+    n.node.labels = { ...n.node.labels, "proxscale.io/tenant": tenantName };
+    n.node.taints = [taint];
+    n.claim.labels = n.node.labels;
+    n.claim.taints = [taint];
+    return n;
+  };
+  const a = nodeOf("a-1", "pool-a", "team-a", taintA);
+  const b = nodeOf("b-1", "pool-b", "team-b", taintB);
+  // A's node runs a small pod and has room; B's node runs one small pod tolerating both taints.
+  const podA = testPod("a-web-1", "a-1", { namespace: "a", tolerations: [{ ...taintA }] });
+  const podB = testPod("b-web-1", "b-1", {
+    namespace: "b",
+    tolerations: [{ ...taintA }, { ...taintB }],
+  });
+  const snap = snapshotOf({
+    nodes: [a.node, b.node],
+    nodeClaims: [a.claim, b.claim],
+    pods: [podA, podB],
+  });
+  const consolidating = { consolidateAfter: 0 };
+  const pools = POOLS.map((p) => ({ ...p, disruption: { ...p.disruption, ...consolidating } }));
+  const commands = (tenants: Tenant[] | undefined) =>
+    disrupt(snap, testConfig({ nodePools: pools, ...(tenants ? { tenants } : {}) })).commands;
+  // Without tenants the toleration lets B's pod move onto A's node: B's node simply goes.
+  assert.ok(
+    commands(undefined).some((c) =>
+      c.replacements.length === 0 && c.candidates.some((x) => x.node === "b-1")
+    ),
+  );
+  // With tenants B's pod stays on B's nodes: B's node goes only for a replacement in B's pool.
+  const withTenants = commands(TEAMS).filter((c) => c.candidates.some((x) => x.node === "b-1"));
+  for (const c of withTenants) {
+    assert.ok(c.replacements.length > 0, "B's node is not emptied onto A's node");
+    assert.ok(c.replacements.every((r) => r.nodePool === "pool-b"), JSON.stringify(c.replacements));
+  }
 });
