@@ -193,11 +193,30 @@ Deno.test({
           : undefined;
       });
       assert.match(metrics, /proxscale_tenant_quota_blocked_pods\{tenant="team-a"\} 0/);
-      // Several passes later still one VM for B and none for A.
+      // A Deployment of B copying A's toleration and selector: its ReplicaSet's pods are refused
+      // by the policy, so nothing of it ever waits for A's pool.
+      r = await kubectl(
+        env,
+        ["apply", "-f", "-"],
+        deployment("sneaky", "b", 2, "proxscale.io/tenant", "team-a"),
+      );
+      assert.equal(r.code, 0, r.stderr);
+      // Several passes later still one VM for B and none for A, and no pod of the copy exists.
       await new Promise((res) => setTimeout(res, 5_000));
       assert.equal(vmsOf("pool-b"), 1);
       assert.equal(vmsOf("pool-a"), 0);
       assert.equal((await runningOn("web", "b")).length, 2);
+      const sneaky = await kubectl(env, [
+        "get",
+        "pods",
+        "-n",
+        "b",
+        "-l",
+        "app=sneaky",
+        "-o",
+        "name",
+      ]);
+      assert.equal(sneaky.stdout.trim(), "", "the policy refuses every pod of the copy");
 
       // B bursts into team-a's shared pool: the policy lets the guest in, proxscale scales it.
       r = await kubectl(
