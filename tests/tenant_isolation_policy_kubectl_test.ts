@@ -173,3 +173,70 @@ Deno.test("kubectl: the tenant isolation policy refuses pods that tolerate or se
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("kubectl: the optional mutating policy gives a tenant's new pods its toleration and selector, and nobody else's", async () => {
+  const dir = await Deno.makeTempDir();
+  const fake = await startFakeKube({ seed: 7 });
+  try {
+    const kubeconfig = `${dir}/kubeconfig`;
+    await Deno.writeTextFile(kubeconfig, fake.kubeconfig());
+    const env = { KUBECONFIG: kubeconfig, KUBECACHEDIR: `${dir}/cache`, HOME: dir };
+    let r = await kubectl(env, ["apply", "-f", new URL("deploy/crds/", root).pathname]);
+    assert.equal(r.code, 0, r.stderr);
+    r = await kubectl(env, [
+      "wait",
+      "--for=condition=Established",
+      "--timeout=20s",
+      "crd/tenants.proxscale.io",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    for (const f of ["tenant-isolation-policy.yaml", "tenant-defaults-mutating-policy.yaml"]) {
+      r = await kubectl(env, ["apply", "-f", new URL(`deploy/tenancy/${f}`, root).pathname]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    assert.match(
+      r.stdout,
+      /mutatingadmissionpolicy.admissionregistration.k8s.io\/proxscale-tenant-defaults created/,
+    );
+    r = await kubectl(env, ["apply", "-f", "-"], TENANTS);
+    assert.equal(r.code, 0, r.stderr);
+    const placement = async (name: string, ns: string) =>
+      (await kubectl(env, [
+        "get",
+        "pod",
+        name,
+        "-n",
+        ns,
+        "-o",
+        "jsonpath={.spec.nodeSelector}|{range .spec.tolerations[*]}{.key}={.value};{end}",
+      ])).stdout;
+    r = await kubectl(env, ["apply", "-f", "-"], pod("plain", "a", "restartPolicy: Always"));
+    assert.equal(r.code, 0, r.stderr);
+    const a = await placement("plain", "a");
+    assert.match(a, /^\{"proxscale\.io\/tenant":"team-a"\}\|/);
+    assert.match(a, /proxscale\.io\/tenant=team-a;/);
+    // A namespace of no tenant is left alone (beyond the API server's own defaults).
+    r = await kubectl(env, ["apply", "-f", "-"], pod("plain", "c", "restartPolicy: Always"));
+    assert.equal(r.code, 0, r.stderr);
+    const c = await placement("plain", "c");
+    assert.ok(!c.includes("proxscale.io/tenant"), c);
+    // A guest bursting into a shared pool keeps its own selector; it only gains its toleration.
+    r = await kubectl(
+      env,
+      ["apply", "-f", "-"],
+      pod(
+        "burst",
+        "b",
+        "tolerations: [{key: proxscale.io/tenant-shared, value: team-a, effect: NoSchedule}]\n" +
+          "nodeSelector: {proxscale.io/tenant-shared: team-a}",
+      ),
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const b = await placement("burst", "b");
+    assert.match(b, /^\{"proxscale\.io\/tenant-shared":"team-a"\}\|/);
+    assert.match(b, /proxscale\.io\/tenant=team-b;/);
+  } finally {
+    await fake.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -30,6 +30,97 @@ const selects = (key: string) =>
   `has(term.matchExpressions) && term.matchExpressions.exists(e, e.key == '${key}' && ` +
   `(e.operator == 'Exists' || (e.operator == 'In' && has(e.values) && params.metadata.name in e.values)))))`;
 
+/** Is the request's namespace one of the param Tenant's (listed, or selected by its labels)? */
+const MEMBER = "(has(params.spec.namespaces) && request.namespace in params.spec.namespaces) || " +
+  "(has(params.spec.namespaceSelector) && namespaceObject != null && " +
+  "has(namespaceObject.metadata.labels) && " +
+  "params.spec.namespaceSelector.matchLabels.all(k, " +
+  "k in namespaceObject.metadata.labels && " +
+  "namespaceObject.metadata.labels[k] == params.spec.namespaceSelector.matchLabels[k]))";
+
+/** Outside the bindings: kube-system runs node agents (CNI, kube-proxy) that tolerate every node. */
+const NOT_KUBE_SYSTEM = {
+  namespaceSelector: {
+    matchExpressions: [{
+      key: "kubernetes.io/metadata.name",
+      operator: "NotIn",
+      values: ["kube-system"],
+    }],
+  },
+};
+
+/** Name of the optional mutating policy and of its binding. */
+export const TENANT_DEFAULTS_POLICY_NAME = "proxscale-tenant-defaults";
+
+/**
+ * The optional MutatingAdmissionPolicy (admissionregistration.k8s.io/v1alpha1, Kubernetes 1.32+
+ * where the alpha API is enabled) and its binding: a new pod of a tenant's namespace gets the
+ * tenant's toleration and, unless it already selects a tenant label, the tenant's nodeSelector,
+ * so it lands on the tenant's own nodes without writing either.
+ */
+export function tenantDefaultsObjects(): Record<string, unknown>[] {
+  const toleration = "Object.spec.tolerations{key: 'proxscale.io/tenant', operator: 'Equal', " +
+    "value: params.metadata.name, effect: 'NoSchedule'}";
+  const policy = {
+    apiVersion: "admissionregistration.k8s.io/v1alpha1",
+    kind: "MutatingAdmissionPolicy",
+    metadata: { name: TENANT_DEFAULTS_POLICY_NAME },
+    spec: {
+      failurePolicy: "Fail",
+      reinvocationPolicy: "Never",
+      paramKind: { apiVersion: `${GROUP}/${VERSION}`, kind: "Tenant" },
+      matchConstraints: {
+        resourceRules: [{
+          apiGroups: [""],
+          apiVersions: ["v1"],
+          operations: ["CREATE"],
+          resources: ["pods"],
+        }],
+      },
+      variables: [
+        { name: "member", expression: MEMBER },
+        {
+          name: "tolerated",
+          expression: "has(object.spec.tolerations) && object.spec.tolerations.exists(t, " +
+            "has(t.key) && t.key == 'proxscale.io/tenant' && has(t.value) && " +
+            "t.value == params.metadata.name)",
+        },
+        {
+          name: "selects",
+          expression: "has(object.spec.nodeSelector) && " +
+            "('proxscale.io/tenant' in object.spec.nodeSelector || " +
+            "'proxscale.io/tenant-shared' in object.spec.nodeSelector)",
+        },
+      ],
+      mutations: [{
+        patchType: "JSONPatch",
+        jsonPatch: {
+          expression: "!variables.member ? [] : " +
+            "(variables.tolerated ? [] : has(object.spec.tolerations) ? " +
+            `[JSONPatch{op: 'add', path: '/spec/tolerations/-', value: ${toleration}}] : ` +
+            `[JSONPatch{op: 'add', path: '/spec/tolerations', value: [${toleration}]}]) + ` +
+            "(variables.selects ? [] : has(object.spec.nodeSelector) ? " +
+            "[JSONPatch{op: 'add', path: '/spec/nodeSelector/proxscale.io~1tenant', " +
+            "value: params.metadata.name}] : " +
+            "[JSONPatch{op: 'add', path: '/spec/nodeSelector', " +
+            "value: {'proxscale.io/tenant': params.metadata.name}}])",
+        },
+      }],
+    },
+  };
+  const binding = {
+    apiVersion: "admissionregistration.k8s.io/v1alpha1",
+    kind: "MutatingAdmissionPolicyBinding",
+    metadata: { name: TENANT_DEFAULTS_POLICY_NAME },
+    spec: {
+      policyName: TENANT_DEFAULTS_POLICY_NAME,
+      paramRef: { selector: {}, parameterNotFoundAction: "Allow" },
+      matchResources: NOT_KUBE_SYSTEM,
+    },
+  };
+  return [policy, binding];
+}
+
 /** The ValidatingAdmissionPolicy and its binding, in apply order. */
 export function tenantIsolationObjects(): Record<string, unknown>[] {
   const policy = {
@@ -48,16 +139,7 @@ export function tenantIsolationObjects(): Record<string, unknown>[] {
         }],
       },
       variables: [
-        {
-          name: "member",
-          expression:
-            "(has(params.spec.namespaces) && request.namespace in params.spec.namespaces) || " +
-            "(has(params.spec.namespaceSelector) && namespaceObject != null && " +
-            "has(namespaceObject.metadata.labels) && " +
-            "params.spec.namespaceSelector.matchLabels.all(k, " +
-            "k in namespaceObject.metadata.labels && " +
-            "namespaceObject.metadata.labels[k] == params.spec.namespaceSelector.matchLabels[k]))",
-        },
+        { name: "member", expression: MEMBER },
         {
           name: "guest",
           expression: "has(params.spec.sharing) && has(params.spec.sharing.tenants) && " +
@@ -104,16 +186,7 @@ export function tenantIsolationObjects(): Record<string, unknown>[] {
       validationActions: ["Deny"],
       // Every Tenant is a param; with no Tenant the policy has nothing to check.
       paramRef: { selector: {}, parameterNotFoundAction: "Allow" },
-      // kube-system runs node agents (CNI, kube-proxy) that must tolerate every node.
-      matchResources: {
-        namespaceSelector: {
-          matchExpressions: [{
-            key: "kubernetes.io/metadata.name",
-            operator: "NotIn",
-            values: ["kube-system"],
-          }],
-        },
-      },
+      matchResources: NOT_KUBE_SYSTEM,
     },
   };
   return [policy, binding];

@@ -61,14 +61,18 @@ const ARG_NAMES = [
 type Compiled = ReturnType<typeof compileExpression>;
 const programs = new Map<string, Compiled>();
 
-function program(source: string): Compiled {
+/** An expression of a policy compiled once (with object construction read as map literals). */
+export function program(source: string): Compiled {
   let p = programs.get(source);
-  if (!p) programs.set(source, p = compileExpression(source, ARG_NAMES));
+  if (!p) {
+    programs.set(source, p = compileExpression(source, ARG_NAMES, { objectLiterals: true }));
+  }
   return p;
 }
 
 /** A CEL value of an untyped JSON object (integers as int, maps as maps). */
-const cel = (v: unknown) => v === undefined || v === null ? null : celValue(v as never, undefined);
+export const cel = (v: unknown) =>
+  v === undefined || v === null ? null : celValue(v as never, undefined);
 
 function anyOf(list: unknown, want: string): boolean {
   return Array.isArray(list) && (list.includes("*") || list.includes(want));
@@ -94,7 +98,8 @@ function namespaceMatches(sel: LabelSelector | undefined, ns: KObj | undefined):
   return matchLabelSelector(sel, ns.metadata.labels ?? {});
 }
 
-function resourcesMatch(m: Any, req: PolicyRequest, ns: KObj | undefined): boolean {
+/** Do a policy's matchConstraints or a binding's matchResources take this request? */
+export function resourcesMatch(m: Any, req: PolicyRequest, ns: KObj | undefined): boolean {
   if (!m) return true;
   if (Array.isArray(m.resourceRules) && !m.resourceRules.some((r: Any) => ruleMatches(r, req))) {
     return false;
@@ -110,7 +115,7 @@ function resourcesMatch(m: Any, req: PolicyRequest, ns: KObj | undefined): boole
 }
 
 /** `pods "p" is forbidden: ...` with the code the reason maps to, as the plugin answers. */
-function denial(req: PolicyRequest, reason: string, text: string): Status {
+export function denial(req: PolicyRequest, reason: string, text: string): Status {
   const code = reason === "Forbidden"
     ? 403
     : reason === "Unauthorized"
@@ -184,7 +189,7 @@ function paramDef(view: PolicyView, paramKind: Any): ResourceDef | undefined {
 }
 
 /** The params a binding selects, or undefined when none can be found. */
-function paramsOf(
+export function paramsOf(
   view: PolicyView,
   policy: Any,
   binding: Any,
@@ -206,11 +211,11 @@ function paramsOf(
   return found.length ? found : undefined;
 }
 
-/** Runs every bound policy that matches the request; the first Deny decides. */
-export function checkAdmissionPolicies(view: PolicyView, req: PolicyRequest): PolicyVerdict {
-  const warnings: string[] = [];
-  const bindings = view.all(`validatingadmissionpolicybindings.${ADMISSION_GROUP}`);
-  if (!bindings.length) return { warnings };
+/** The request's namespace object and the `request` variable policies see. */
+export function requestOf(
+  view: PolicyView,
+  req: PolicyRequest,
+): { ns: KObj | undefined; request: Record<string, unknown> } {
   const nsName = req.def.namespaced ? req.object.metadata?.namespace : undefined;
   const ns = nsName ? view.get("namespaces", undefined, nsName) : undefined;
   const request = {
@@ -222,6 +227,15 @@ export function checkAdmissionPolicies(view: PolicyView, req: PolicyRequest): Po
     userInfo: { username: req.user?.username ?? "", groups: req.user?.groups ?? [] },
     ...(req.subresource ? { subResource: req.subresource } : {}),
   };
+  return { ns, request };
+}
+
+/** Runs every bound policy that matches the request; the first Deny decides. */
+export function checkAdmissionPolicies(view: PolicyView, req: PolicyRequest): PolicyVerdict {
+  const warnings: string[] = [];
+  const bindings = view.all(`validatingadmissionpolicybindings.${ADMISSION_GROUP}`);
+  if (!bindings.length) return { warnings };
+  const { ns, request } = requestOf(view, req);
   const base = {
     object: cel(req.object),
     oldObject: cel(req.oldObject),
