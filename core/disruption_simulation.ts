@@ -19,6 +19,7 @@ import {
   podRequestsOf,
 } from "./pod_requests.ts";
 import { untoleratedTaint } from "./taints.ts";
+import { nodeRefusesNamespace, type TenancyView } from "./tenancy.ts";
 import { matchesNodeConstraints, matchesSelector } from "./requirements.ts";
 import { type PlacedPod, topologyAllows, TopologyIndex } from "./topology.ts";
 import { footprint } from "./limits.ts";
@@ -178,9 +179,16 @@ export class Simulator {
     const plain = !pod.nodeSelector && !pod.requiredNodeAffinity && !pod.tolerations;
     let c = plain ? this.#compat.get("") : this.#compatOf.get(pod);
     if (c) return c;
-    const key = plain
-      ? ""
-      : JSON.stringify([pod.nodeSelector, pod.requiredNodeAffinity, pod.tolerations]);
+    // With tenants, a tolerating pod's answer also depends on its namespace (its tenant).
+    const tenancy: TenancyView | undefined = this.#config.tenants?.length
+      ? { tenants: this.#config.tenants, namespaceLabels: this.#snap.namespaceLabels }
+      : undefined;
+    const key = plain ? "" : JSON.stringify([
+      pod.nodeSelector,
+      pod.requiredNodeAffinity,
+      pod.tolerations,
+      ...(tenancy ? [pod.namespace] : []),
+    ]);
     c = this.#compat.get(key);
     if (!c) {
       const slots = this.#world.slots;
@@ -188,6 +196,7 @@ export class Simulator {
       for (let i = 0; i < slots.length; i++) {
         const node = slots[i]!.node;
         if (untoleratedTaint(node.taints, pod.tolerations)) continue;
+        if (tenancy && nodeRefusesNamespace(node.labels, tenancy, pod.namespace)) continue;
         if (
           !matchesNodeConstraints(
             node.labels,

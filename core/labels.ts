@@ -6,6 +6,10 @@ export const CAPACITY_TYPE_LABEL_KEY = "proxscale.io/capacity-type";
 export const NODECLAIM_LABEL_KEY = "proxscale.io/nodeclaim";
 export const UNREGISTERED_TAINT_KEY = "proxscale.io/unregistered";
 export const DISRUPTED_TAINT_KEY = "proxscale.io/disrupted";
+/** Label and NoSchedule taint (value: the owning tenant) of a tenant's private pools' nodes. */
+export const TENANT_LABEL_KEY = "proxscale.io/tenant";
+/** Label and NoSchedule taint (value: the owning tenant) of a tenant's shared pools' nodes. */
+export const TENANT_SHARED_LABEL_KEY = "proxscale.io/tenant-shared";
 export const DO_NOT_DISRUPT_ANNOTATIONS = [
   "proxscale.io/do-not-disrupt",
   "karpenter.sh/do-not-disrupt",

@@ -316,6 +316,31 @@ export type NodePool = {
   scaleUp: { batchSize: number; stabilizationWindow: number; maxConcurrent: number };
   scaleDown: { maxConcurrent: number; drainTimeout: number; stabilizationWindow: number };
   disruption: Disruption;
+  /** The owning tenant, and whether it shares the pool (absent: open to every pod). */
+  tenancy?: PoolTenancy;
+};
+
+/** Owner of a NodePool; a shared pool also takes pods of the owner's sharing.tenants. */
+export type PoolTenancy = { tenant: string; shared: boolean };
+
+/** A tenant's quotas across all its pools (absent: no bound). cpu millicores, memory bytes. */
+export type TenantQuota = {
+  cpu?: number;
+  memory?: number;
+  gpus?: number;
+  nodes?: number;
+  costPerHour?: number;
+};
+
+/** A tenant: its namespaces, its quota and the tenants allowed into its shared pools. */
+export type Tenant = {
+  name: string;
+  namespaces: string[];
+  /** Namespaces carrying all these labels belong to the tenant too (after every list). */
+  namespaceSelector?: Record<string, string>;
+  quota: TenantQuota;
+  /** Tenants whose pods may use this tenant's shared pools. */
+  sharing: string[];
 };
 
 export type Budget = {
@@ -637,6 +662,8 @@ export type Config = {
   providers: Provider[];
   machineTemplates: MachineTemplate[];
   nodePools: NodePool[];
+  /** Tenants (absent or empty: no tenancy, every pool open). */
+  tenants?: Tenant[];
   settings: Settings;
   /** The job queue's Redis, when the configuration names one (read once, at start). */
   queue?: { redis?: RedisSettings };
@@ -664,6 +691,8 @@ export type Snapshot = {
    * only by its configuration (core/template_locality.ts).
    */
   templateHosts?: Record<string, string[]>;
+  /** Namespace -> its labels, for Tenants that select namespaces by label. */
+  namespaceLabels?: Record<string, Record<string, string>>;
 };
 
 /** A decision about one pod that no new VM is planned for, and why. */

@@ -76,6 +76,7 @@ import {
 } from "./provisioning_prefs.ts";
 import { HOST_LABEL_KEY } from "./labels.ts";
 import { classCost } from "./cost.ts";
+import { enforceTenantQuotas } from "./tenant_quota.ts";
 
 /** A VM to launch and the pods it is for. */
 export type PlannedClaim = {
@@ -196,7 +197,8 @@ export function provision(snapshot: Snapshot, config: Config): ProvisionPlan {
   // Nothing to place and every pool at its minimum: the plan is empty whatever the nodes (most
   // passes of a steady cluster), and no provisioner's indexes need building.
   if (nothingToProvision(snapshot, config)) return { claims: [], placements: [], unhelped: [] };
-  return new Provisioner(snapshot, config).run();
+  const plan = new Provisioner(snapshot, config).run();
+  return config.tenants?.length ? enforceTenantQuotas(plan, config, snapshot.nodeClaims) : plan;
 }
 
 class Provisioner {
@@ -439,6 +441,8 @@ class Provisioner {
       pod.tolerations ?? EMPTY_ARRAY,
       pod.nodeSelector ?? EMPTY_OBJECT,
       pod.requiredNodeAffinity ?? EMPTY_ARRAY,
+      // With tenants, a bin's verdict also depends on the pod's namespace (its tenant).
+      ...(this.config.tenants?.length ? [pod.namespace] : EMPTY_ARRAY),
     ]);
     let list = this.#eligible.get(key);
     if (!list) this.#eligible.set(key, list = []);

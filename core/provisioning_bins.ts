@@ -16,6 +16,8 @@ import { isClaimReady } from "./claim_state.ts";
 import { HOSTNAME_KEY, ZONE_KEY } from "./topology.ts";
 import { matchesNodeConstraints } from "./requirements.ts";
 import { untoleratedTaint } from "./taints.ts";
+import { nodeRefusesNamespace, type TenancyView } from "./tenancy.ts";
+import { TENANT_LABEL_KEY, TENANT_SHARED_LABEL_KEY } from "./labels.ts";
 
 const UNREACHABLE_TAINT = "node.kubernetes.io/unreachable";
 
@@ -45,6 +47,8 @@ export type Bin = {
   shape: Shape | undefined;
   podCount: number | undefined;
   claim: PlannedClaim | undefined;
+  /** The configuration's tenants, when the bin's labels name a tenant (its pods only). */
+  tenants: TenancyView | undefined;
 };
 
 /** A bin with the room given and nothing else yet. */
@@ -73,6 +77,7 @@ export function makeBin(
     shape: undefined,
     podCount: undefined,
     claim: undefined,
+    tenants: undefined,
   };
 }
 
@@ -147,6 +152,7 @@ export function existingBins(
       bin.ext = addExtended({ ...n.allocatable.extended }, u.ext ?? {}, -1);
     }
     if (u.ports) bin.ports = new Set(u.ports);
+    bin.tenants = tenantsFor(config, snap, n.labels);
     bins.push(bin);
   }
   const templates = new Map(config.machineTemplates.map((t) => [t.name, t]));
@@ -169,14 +175,29 @@ export function existingBins(
     const offered = t ? offeredExtended(t, c.shape) : undefined;
     if (offered) bin.ext = addExtended({ ...offered }, ctx?.dsExtended ?? {}, -1);
     if (ctx?.dsPorts.length) bin.ports = new Set(hostPortKeys(ctx.dsPorts));
+    bin.tenants = tenantsFor(config, snap, labels);
     bins.push(bin);
     if (labels[ZONE_KEY]) claimZones.push([c.nodePool, labels[ZONE_KEY]]);
   }
   return { bins, claimZones };
 }
 
+/** The tenants a bin must check, when there are some and its labels name a tenant. */
+function tenantsFor(
+  config: Config,
+  snap: Snapshot,
+  labels: Record<string, string>,
+): TenancyView | undefined {
+  if (!config.tenants?.length) return undefined;
+  return labels[TENANT_LABEL_KEY] !== undefined || labels[TENANT_SHARED_LABEL_KEY] !== undefined
+    ? { tenants: config.tenants, namespaceLabels: snap.namespaceLabels }
+    : undefined;
+}
+
 /** Can a pod with `pod`'s tolerations and node constraints go onto bin `b` at all? */
 export function binTakes(b: Bin, pod: Pod): boolean {
   if (untoleratedTaint(b.taints, pod.tolerations)) return false;
+  const tenants = b.tenants ?? b.ctx?.tenants;
+  if (tenants && nodeRefusesNamespace(b.labels, tenants, pod.namespace)) return false;
   return matchesNodeConstraints(b.labels, pod.nodeSelector, pod.requiredNodeAffinity, b.name);
 }

@@ -33,6 +33,7 @@ import {
   withoutKey,
 } from "./requirement_sets.ts";
 import { untoleratedTaint } from "./taints.ts";
+import { poolRefusesNamespace, type TenancyView } from "./tenancy.ts";
 import { HOSTNAME_KEY, ZONE_KEY } from "./topology.ts";
 import { largestAllocatable } from "./shapes.ts";
 import { type PoolUsage, poolUsage } from "./limits.ts";
@@ -86,6 +87,8 @@ export type PoolCtx = {
   /** Why the pool can make no node at all (contradictory requirements), if so. */
   broken?: Reason;
   taints: Taint[];
+  /** The configuration's tenants, for a pool with tenancy: which pods it may take. */
+  tenants?: TenancyView;
 };
 
 /**
@@ -242,6 +245,9 @@ export function buildPoolContexts(snap: Snapshot, config: Config): PoolCtx[] {
       typeReqs: [],
       taints: [...template.taints, ...pool.taints],
     };
+    if (pool.tenancy) {
+      ctx.tenants = { tenants: config.tenants ?? [], namespaceLabels: snap.namespaceLabels };
+    }
     for (const r of pool.requirements) {
       if (r.key === HOSTNAME_KEY) continue;
       if (PLACEMENT_KEYS.has(r.key)) ctx.placeReqs.push(r);
@@ -291,6 +297,10 @@ export function poolFits(pools: readonly PoolCtx[], pod: Pod): PoolFit[] {
   const ext = podExtendedRequests(pod);
   return pools.map((ctx): PoolFit => {
     if (ctx.broken) return { ctx, reason: ctx.broken };
+    if (ctx.tenants) {
+      const refused = poolRefusesNamespace(ctx.pool, ctx.tenants, pod.namespace);
+      if (refused) return { ctx, reason: refused };
+    }
     const t = untoleratedTaint(ctx.taints, pod.tolerations);
     if (t) {
       return {

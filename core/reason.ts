@@ -37,6 +37,8 @@ export const REASON_SEVERITY = {
   ResourceNotOffered: "Normal",
   VolumeNotBound: "Normal",
   PlannedHostUnavailable: "Normal",
+  TenantNotAllowed: "Normal",
+  TenantQuotaReached: "Warning",
   // lifecycle
   Launched: "Normal",
   Registered: "Normal",

@@ -25,6 +25,7 @@ import { buildSnapshot } from "./snapshot.ts";
 import { HostHealth } from "./host_health.ts";
 import { sweepExpiredBootstrapTokens } from "./bootstrap_sweep.ts";
 import { queueTemplateJobs } from "./template_jobs.ts";
+import { TenantQuotaEvents } from "./tenant_quota_events.ts";
 
 /** Told after each pass: its plan, whether it acted, and the Snapshot it decided on. */
 export type PassObserver = (plan: ReconcilePlan, acted: boolean, snapshot: Snapshot) => void;
@@ -81,6 +82,8 @@ export class ReconcileLoop {
   #stopped = false;
   /** Proxmox hosts that could not be read, reported when they go and come back. */
   readonly hostHealth: HostHealth;
+  /** Events for pods a tenant quota keeps from a VM. */
+  readonly #quotaEvents: TenantQuotaEvents;
   /** Passes completed, for health checks. */
   passes = 0;
   lastPassAt = 0;
@@ -89,6 +92,7 @@ export class ReconcileLoop {
     this.#ctx = ctx;
     this.#executor = executor;
     this.#o = o;
+    this.#quotaEvents = new TenantQuotaEvents(ctx.events);
     this.hostHealth = new HostHealth({
       report: (d) => ctx.report(d),
       event: async (provider, why) => {
@@ -155,6 +159,7 @@ export class ReconcileLoop {
         ctx.providers,
         ctx.clock.now(),
         ctx.config().machineTemplates,
+        ctx.config().tenants?.some((t) => t.namespaceSelector) ?? false,
       );
       const t1 = performance.now();
       phase("observe", t1 - t0);
@@ -176,6 +181,9 @@ export class ReconcileLoop {
       phase("decide", t3 - t2);
       this.#state = plan.state;
       await this.#executor.apply(plan.actions, act);
+      if (act && config.tenants?.length) {
+        await this.#quotaEvents.observe(plan.provisioning, snapshot);
+      }
       const t4 = performance.now();
       phase("act", t4 - t3);
       phase("total", t4 - t0);

@@ -7,6 +7,7 @@
  *
  * May import: core/, adapters/, daemon/.
  */
+import { quotaBlockedByTenant } from "./tenant_quota_events.ts";
 import type { Config, MachineTemplate, NodeClaim, Snapshot } from "../core/model.ts";
 import { podKey } from "../core/model.ts";
 import type { ReconcilePlan } from "../core/reconcile.ts";
@@ -105,6 +106,11 @@ export class PassMetrics {
       const paused = new Set(
         plan.actions.flatMap((a) => a.kind === "RepairPaused" ? [a.nodePool] : []),
       );
+      if (config.tenants?.length) {
+        m.setTenantQuotaBlocked(
+          quotaBlockedByTenant(config, plan.provisioning, snap?.namespaceLabels),
+        );
+      }
       m.setRepairPaused(
         config.nodePools.map((p) => ({ nodepool: p.name, paused: paused.has(p.name) })),
       );

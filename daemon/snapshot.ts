@@ -26,6 +26,7 @@ export async function buildSnapshot(
   providers: ReadonlyMap<string, MachineProvider>,
   now: number,
   templates: readonly MachineTemplate[] = [],
+  tenantSelectors = false,
 ): Promise<{ snapshot: Snapshot; problems: SnapshotError[] }> {
   const vms: VM[] = [];
   const hosts: Host[] = [];
@@ -60,6 +61,9 @@ export async function buildSnapshot(
     if (r.ok) templateHosts[t.name] = r.value;
   }
   const k = informers.snapshot();
+  // Namespace labels matter only to Tenants that select namespaces by label.
+  const namespaceLabels: Record<string, Record<string, string>> = {};
+  if (tenantSelectors) { for (const n of k.namespaces) namespaceLabels[n.name] = n.labels; }
   return {
     snapshot: {
       now,
@@ -72,6 +76,7 @@ export async function buildSnapshot(
       hosts,
       vms,
       ...(Object.keys(templateHosts).length ? { templateHosts } : {}),
+      ...(tenantSelectors ? { namespaceLabels } : {}),
       ...(problems.length ? { unavailableProviders: problems.map((p) => p.provider) } : {}),
     },
     problems,

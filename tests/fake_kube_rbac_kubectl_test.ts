@@ -101,8 +101,8 @@ Deno.test("kubectl auth whoami and can-i --list show the ServiceAccount and its 
     assert.deepEqual(row("leases.coordination.k8s.io"), [
       "leases.coordination.k8s.io [] [] [get create update]",
     ]);
-    assert.deepEqual(row("customresourcedefinitions.apiextensions.k8s.io").length, 4);
-    assert.deepEqual(row("namespaces"), []);
+    assert.deepEqual(row("customresourcedefinitions.apiextensions.k8s.io").length, 5);
+    assert.deepEqual(row("namespaces"), ["namespaces [] [] [list watch]"]);
     const system = await kubectl("auth", "can-i", "--list", `--as=${SA}`, "-n", "kube-system");
     assert.match(system.stdout, /^secrets\s+\[\]\s+\[\]\s+\[create get delete\]$/m);
   });

@@ -12,11 +12,11 @@ import type { FakeKube } from "../fakes/fake_kube/server.ts";
 import { compileRule } from "../fakes/fake_kube/cel.ts";
 import { compileCel } from "../adapters/kubernetes/cel.ts";
 import { type Manifest, manifestsFromConfig } from "../adapters/config/crd_manifests.ts";
-import { BAD_INPUTS } from "./testing/kubernetes_bad_inputs.ts";
+import { BAD_INPUTS, specToMutate } from "./testing/kubernetes_bad_inputs.ts";
 
 const root = new URL("../", import.meta.url);
 const example = await Deno.readTextFile(new URL("config.example.yaml", root));
-const CRD_FILES = ["providers", "machinetemplates", "nodepools", "nodeclaims"];
+const CRD_FILES = ["providers", "machinetemplates", "nodepools", "nodeclaims", "tenants"];
 const CRDS = await Promise.all(
   CRD_FILES.map(async (f) =>
     parse(await Deno.readTextFile(new URL(`deploy/crds/${f}.yaml`, root))) as Crd
@@ -59,9 +59,8 @@ const PLURAL = {
   Provider: "providers",
   MachineTemplate: "machinetemplates",
   NodePool: "nodepools",
+  Tenant: "tenants",
 };
-const LIST = { Provider: "providers", MachineTemplate: "machineTemplates", NodePool: "nodePools" };
-
 function post(k: FakeKube, m: Manifest) {
   const plural = PLURAL[m.kind as keyof typeof PLURAL];
   return call(k, "POST", `/apis/proxscale.io/v1alpha1/${plural}`, { body: m });
@@ -96,7 +95,7 @@ Deno.test("each CEL rule of the shipped CRDs refuses a bad input through the fak
     await applyShippedCrds(k);
     for (const bad of cases) {
       const doc = parse(example);
-      bad.mutate(doc[LIST[bad.kind]][0].spec);
+      bad.mutate(specToMutate(doc, bad.kind));
       const obj = manifestsFromConfig(doc).find((o) => o.kind === bad.kind)!;
       obj.metadata.name = `bad-${BAD_INPUTS.indexOf(bad)}`;
       const r = await post(k, obj);

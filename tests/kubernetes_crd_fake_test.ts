@@ -12,7 +12,7 @@ import type { KubeClient } from "../adapters/kubernetes/client.ts";
 import { parseConfigText } from "../adapters/config/load.ts";
 import { type Manifest, manifestsFromConfig } from "../adapters/config/crd_manifests.ts";
 import { migrateText } from "../cli/migrate.ts";
-import { BAD_INPUTS } from "./testing/kubernetes_bad_inputs.ts";
+import { BAD_INPUTS, specToMutate } from "./testing/kubernetes_bad_inputs.ts";
 import { ConfigWatcher } from "../adapters/kubernetes/config_watcher.ts";
 import { setConfigStatus } from "../adapters/kubernetes/config_status_writer.ts";
 import type { CrdProblem } from "../adapters/config/crd_source.ts";
@@ -42,6 +42,7 @@ const PLURAL: Record<string, string> = {
   Provider: "providers",
   MachineTemplate: "machinetemplates",
   NodePool: "nodepools",
+  Tenant: "tenants",
 };
 
 function post(client: KubeClient, m: Manifest) {
@@ -78,11 +79,7 @@ Deno.test("the fake API server rejects the shared bad inputs once the CRDs are a
     const accepted: string[] = [];
     for (const bad of BAD_INPUTS.filter((b) => !b.crossObject)) {
       const doc = parse(example);
-      const list =
-        { Provider: "providers", MachineTemplate: "machineTemplates", NodePool: "nodePools" }[
-          bad.kind
-        ];
-      bad.mutate(doc[list][0].spec);
+      bad.mutate(specToMutate(doc, bad.kind));
       const obj = manifestsFromConfig(doc).find((o) => o.kind === bad.kind)!;
       obj.metadata.name = `bad-${BAD_INPUTS.indexOf(bad)}`;
       const r = await post(client, obj);

@@ -11,7 +11,7 @@ import { admit } from "../adapters/kubernetes/structural_validate.ts";
 import { parseConfigText } from "../adapters/config/load.ts";
 import { configFromObjects } from "../adapters/config/crd_source.ts";
 import { type Manifest, manifestsFromConfig } from "../adapters/config/crd_manifests.ts";
-import { type Bad, BAD_INPUTS, type Kind } from "./testing/kubernetes_bad_inputs.ts";
+import { type Bad, BAD_INPUTS, specToMutate } from "./testing/kubernetes_bad_inputs.ts";
 
 const root = new URL("../", import.meta.url);
 const exampleText = await Deno.readTextFile(new URL("config.example.yaml", root));
@@ -23,6 +23,7 @@ Deno.test("committed deploy/crds equal what crds.ts generates", async () => {
     "nodeclaims.yaml",
     "nodepools.yaml",
     "providers.yaml",
+    "tenants.yaml",
   ]);
   for (const [file, text] of Object.entries(generated)) {
     const committed = await Deno.readTextFile(new URL(`deploy/crds/${file}`, root));
@@ -106,15 +107,9 @@ Deno.test("CRD schemas are structural, cluster-scoped, with status subresource a
 
 // ---- one table of bad inputs, three judges ---------------------------------------------------
 
-const LIST: Record<Kind, string> = {
-  Provider: "providers",
-  MachineTemplate: "machineTemplates",
-  NodePool: "nodePools",
-};
-
 function mutated(bad: Bad | null) {
   const doc = parse(exampleText);
-  if (bad) bad.mutate(doc[LIST[bad.kind]][0].spec);
+  if (bad) bad.mutate(specToMutate(doc, bad.kind));
   return doc;
 }
 

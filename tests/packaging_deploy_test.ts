@@ -41,14 +41,16 @@ Deno.test("deploy/proxscale.yaml is exactly `proxscale manifests` with its defau
   assert.equal(io.stdout.join("\n") + "\n", committed);
 });
 
-Deno.test("manifests --with-crds prints the four CRDs first, then the install", async () => {
+Deno.test("manifests --with-crds prints the five CRDs first, then the install", async () => {
   const { code, objects } = await manifests(["--with-crds"]);
   assert.equal(code, 0);
   assert.deepEqual(
-    objects.slice(0, 4).map((o) => o.metadata.name),
-    ["nodepools", "machinetemplates", "providers", "nodeclaims"].map((p) => `${p}.proxscale.io`),
+    objects.slice(0, 5).map((o) => o.metadata.name),
+    ["nodepools", "machinetemplates", "providers", "nodeclaims", "tenants"].map((p) =>
+      `${p}.proxscale.io`
+    ),
   );
-  assert.equal(objects[4]!.kind, "Namespace");
+  assert.equal(objects[5]!.kind, "Namespace");
   const help = captureIo();
   assert.equal(await manifestsCommand.run(["--help"], help), 0);
   assert.match(help.stdout.join("\n"), /--pve-endpoint/);

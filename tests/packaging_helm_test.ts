@@ -14,14 +14,39 @@ import {
 import { type KubeObject, renderObjects } from "../adapters/deploy/manifests.ts";
 import { DEFAULT_OPTIONS, type DeployOptions } from "../adapters/deploy/options.ts";
 import { renderCrds } from "../adapters/kubernetes/crds.ts";
+import {
+  tenantDefaultsObjects,
+  tenantIsolationObjects,
+} from "../adapters/deploy/tenancy_policy.ts";
 
 type Values = ChartValues;
 const renderChartLite = renderChartObjects;
 const defaultValues = defaultChartValues;
 
 const key = (o: KubeObject) => `${o.kind} ${o.metadata.namespace ?? ""}/${o.metadata.name}`;
+// The tenant isolation policy ships separately (deploy/tenancy/), checked on its own below.
+const isPolicy = (o: KubeObject) => o.kind.startsWith("ValidatingAdmissionPolicy");
+const isAnyPolicy = (o: KubeObject) => isPolicy(o) || o.kind.startsWith("MutatingAdmissionPolicy");
 const sorted = (objs: KubeObject[]) =>
-  [...objs].sort((a, b) => key(a).localeCompare(key(b))).filter((o) => o.kind !== "Namespace");
+  [...objs].sort((a, b) => key(a).localeCompare(key(b))).filter((o) =>
+    o.kind !== "Namespace" && !isAnyPolicy(o)
+  );
+
+Deno.test("the Helm chart renders the tenant isolation policy of deploy/tenancy unless disabled", () => {
+  const values = defaultValues();
+  const policy = renderChartLite(values, DEFAULT_OPTIONS.namespace).filter(isPolicy);
+  assert.deepEqual(policy, tenantIsolationObjects());
+  Object.assign(values, { tenantIsolationPolicy: { enabled: false } });
+  assert.equal(renderChartLite(values, DEFAULT_OPTIONS.namespace).filter(isPolicy).length, 0);
+  // The mutating policy is opt-in (an alpha API in Kubernetes 1.32).
+  const mutating = (o: KubeObject) => o.kind.startsWith("MutatingAdmissionPolicy");
+  assert.equal(renderChartLite(values, DEFAULT_OPTIONS.namespace).filter(mutating).length, 0);
+  Object.assign(values, { tenantDefaultsPolicy: { enabled: true } });
+  assert.deepEqual(
+    renderChartLite(values, DEFAULT_OPTIONS.namespace).filter(mutating),
+    tenantDefaultsObjects(),
+  );
+});
 
 Deno.test("the Helm chart with its default values renders what proxscale manifests prints", () => {
   const chart = renderChartLite(defaultValues(), DEFAULT_OPTIONS.namespace);
@@ -52,7 +77,7 @@ Deno.test("Helm values change the same fields as the manifests options", () => {
   });
   assert.deepEqual(sorted(renderChartLite(values, "autoscaler")), sorted(plain));
   values.networkPolicy = { enabled: false, egress: [] };
-  const without = renderChartLite(values, "autoscaler");
+  const without = renderChartLite(values, "autoscaler").filter((o) => !isAnyPolicy(o));
   assert.ok(!without.some((o) => o.kind === "NetworkPolicy"));
   assert.equal(without.length, sorted(plain).length - 1);
 });

@@ -16,6 +16,7 @@ export type WrittenConfig = {
   providers?: Named[];
   machineTemplates?: Named[];
   nodePools?: Named[];
+  tenants?: Named[];
   settings?: unknown;
   queue?: unknown;
 };
@@ -49,6 +50,7 @@ export function manifestsFromConfig(
   };
   add("Provider", c.providers);
   add("MachineTemplate", c.machineTemplates);
+  add("Tenant", c.tenants);
   add("NodePool", c.nodePools);
   const rest: Record<string, unknown> = {};
   if (c.settings !== undefined) rest.settings = c.settings;

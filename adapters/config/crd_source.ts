@@ -29,15 +29,17 @@ export function formatCrdProblem(p: CrdProblem): string {
   return `${p.object}: ${p.path ? p.path + ": " : ""}${p.message}`;
 }
 
-const LIST_OF: Record<string, "providers" | "machineTemplates" | "nodePools"> = {
+const LIST_OF: Record<string, "providers" | "machineTemplates" | "nodePools" | "tenants"> = {
   Provider: "providers",
   MachineTemplate: "machineTemplates",
   NodePool: "nodePools",
+  Tenant: "tenants",
 };
 const KIND_OF: Record<string, string> = {
   providers: "Provider",
   machineTemplates: "MachineTemplate",
   nodePools: "NodePool",
+  tenants: "Tenant",
 };
 
 type Obj = {
@@ -59,9 +61,15 @@ export function configFromObjects(objects: unknown[]): Result<Config, CrdProblem
     providers: unknown[];
     machineTemplates: unknown[];
     nodePools: unknown[];
+    tenants?: unknown[];
   } = { apiVersion: CONFIG_API_VERSION, providers: [], machineTemplates: [], nodePools: [] };
   /** list name + index -> object label, to translate schema paths back. */
-  const labels: Record<string, string[]> = { providers: [], machineTemplates: [], nodePools: [] };
+  const labels: Record<string, string[]> = {
+    providers: [],
+    machineTemplates: [],
+    nodePools: [],
+    tenants: [],
+  };
   for (const raw of objects) {
     if (typeof raw !== "object" || raw === null) continue;
     const o = raw as Obj;
@@ -108,10 +116,10 @@ export function configFromObjects(objects: unknown[]): Result<Config, CrdProblem
       for (const p of applied.problems) {
         problems.push({ object: label, path: `metadata.annotations.${p.key}`, message: p.message });
       }
-      file[list].push({ name, spec: applied.spec });
+      (file[list] ??= []).push({ name, spec: applied.spec });
       continue;
     }
-    file[list].push({ name, spec: o.spec });
+    (file[list] ??= []).push({ name, spec: o.spec });
   }
   if (problems.length) return err(problems);
   const locate = (path: readonly PropertyKey[]): { object: string; path: string } => {

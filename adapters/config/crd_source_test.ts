@@ -130,3 +130,40 @@ Deno.test("formatCrdProblem leaves out an empty path", () => {
   assert.equal(formatCrdProblem({ object: "NodePool", path: "", message: "m" }), "NodePool: m");
   assert.equal(formatCrdProblem({ object: "A/b", path: "spec.x", message: "m" }), "A/b: spec.x: m");
 });
+
+Deno.test("Tenant objects become the Config's tenants; a pool's tenancy adds its label and taint", () => {
+  const tenant = {
+    apiVersion: CONFIG_API_VERSION,
+    kind: "Tenant",
+    metadata: { name: "team-a" },
+    spec: { namespaces: ["a"], quota: { cpu: "8", nodes: 2 }, sharing: { tenants: [] } },
+  };
+  const owned = { ...pool, spec: { ...pool.spec, tenancy: { tenant: "team-a" } } };
+  const r = configFromObjects([provider, template, owned, tenant]);
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.error));
+  assert.deepEqual(r.value.tenants, [{
+    name: "team-a",
+    namespaces: ["a"],
+    quota: { cpu: 8000, nodes: 2 },
+    sharing: [],
+  }]);
+  const p = r.value.nodePools[0]!;
+  assert.deepEqual(p.tenancy, { tenant: "team-a", shared: false });
+  assert.equal(p.labels["proxscale.io/tenant"], "team-a");
+  assert.deepEqual(p.taints.at(-1), {
+    key: "proxscale.io/tenant",
+    value: "team-a",
+    effect: "NoSchedule",
+  });
+  // A pool naming a Tenant that does not exist is a problem of that pool.
+  const orphan = configFromObjects([provider, template, owned]);
+  assert.ok(!orphan.ok);
+  assert.match(
+    formatCrdProblem(orphan.error[0]!),
+    /^NodePool\/.*: spec\.tenancy\.tenant: no Tenant named "team-a"/,
+  );
+  // Without Tenants the Config has no tenants key at all (decisions unchanged).
+  const plain = configFromObjects([provider, template, pool]);
+  assert.ok(plain.ok);
+  assert.equal("tenants" in plain.value, false);
+});

@@ -235,6 +235,7 @@ export function crossCheck(c: ConfigFile): CrossProblem[] {
   });
   unique(c.machineTemplates, "MachineTemplate", "machineTemplates");
   unique(c.nodePools, "NodePool", "nodePools");
+  out.push(...tenancyProblems(c));
   const providers = new Map(c.providers.map((p) => [p.name, p]));
   const templates = new Set(c.machineTemplates.map((t) => t.name));
   c.machineTemplates.forEach((t, i) => {
@@ -391,4 +392,48 @@ function hostsOf(
       ...(m.zone !== undefined ? { zone: m.zone } : {}),
     }))
     : spec.hosts;
+}
+
+/** Tenancy cross-checks: pools and sharing name existing Tenants; a namespace has one tenant. */
+function tenancyProblems(c: ConfigFile): CrossProblem[] {
+  const out: CrossProblem[] = [];
+  const tenants = c.tenants ?? [];
+  const names = new Set<string>();
+  const owner = new Map<string, string>();
+  tenants.forEach((t, i) => {
+    if (names.has(t.name)) {
+      out.push({ path: ["tenants", i, "name"], message: `Tenant "${t.name}" is defined twice` });
+    }
+    names.add(t.name);
+    t.spec.namespaces.forEach((ns, j) => {
+      const other = owner.get(ns);
+      if (other !== undefined && other !== t.name) {
+        out.push({
+          path: ["tenants", i, "spec", "namespaces", j],
+          message: `namespace "${ns}" already belongs to Tenant "${other}"`,
+        });
+      }
+      owner.set(ns, t.name);
+    });
+  });
+  tenants.forEach((t, i) => {
+    t.spec.sharing.tenants.forEach((s, j) => {
+      if (!names.has(s)) {
+        out.push({
+          path: ["tenants", i, "spec", "sharing", "tenants", j],
+          message: `no Tenant named "${s}"`,
+        });
+      }
+    });
+  });
+  c.nodePools.forEach((p, i) => {
+    const t = p.spec.tenancy?.tenant;
+    if (t !== undefined && !names.has(t)) {
+      out.push({
+        path: ["nodePools", i, "spec", "tenancy", "tenant"],
+        message: `no Tenant named "${t}" (known: ${[...names].join(", ") || "none"})`,
+      });
+    }
+  });
+  return out;
 }

@@ -14,6 +14,7 @@ import type {
   Settings,
   Shape,
   ShapeGpus,
+  Tenant,
   VmOptions,
   VmSource,
 } from "../../core/model.ts";
@@ -23,7 +24,9 @@ import type {
   NodePoolSpec,
   ProviderSpec,
   RedfishProviderSpec,
+  TenantSpec,
 } from "./schema.ts";
+import { tenancyLabels, tenancyTaint } from "../../core/tenancy.ts";
 import type { VmOptionsSpec } from "./vm_options_spec.ts";
 import { DEFAULT_CAPACITY_TYPE, shapeCost } from "../../core/cost.ts";
 import { checkIpPool } from "../../core/ipam_pool.ts";
@@ -254,14 +257,18 @@ export function normalizeVmOptions(v: VmOptionsSpec): VmOptions {
 }
 
 export function normalizeNodePool(name: string, p: NodePoolSpec): NodePool {
+  const tenancy = p.tenancy ? { tenant: p.tenancy.tenant, shared: p.tenancy.shared } : undefined;
   return {
     name,
     machineTemplate: p.machineTemplate,
     weight: p.weight,
     requirements: p.requirements.map(stripUndefined),
-    labels: p.labels,
+    // A tenant pool's nodes carry the tenant's label and NoSchedule taint.
+    labels: tenancy ? { ...p.labels, ...tenancyLabels(tenancy) } : p.labels,
     annotations: p.annotations,
-    taints: p.taints.map(stripUndefined),
+    taints: tenancy
+      ? [...p.taints.map(stripUndefined), tenancyTaint(tenancy)]
+      : p.taints.map(stripUndefined),
     startupTaints: p.startupTaints.map(stripUndefined),
     limits: {
       ...(p.limits.cpu !== undefined ? { cpu: cpuMillis(p.limits.cpu) } : {}),
@@ -271,6 +278,7 @@ export function normalizeNodePool(name: string, p: NodePoolSpec): NodePool {
     },
     minNodes: p.minNodes,
     ...(p.paused ? { paused: true } : {}),
+    ...(tenancy ? { tenancy } : {}),
     ...(p.storageReplicated !== undefined ? { storageReplicated: p.storageReplicated } : {}),
     scaleUp: {
       batchSize: p.scaleUp.batchSize,
@@ -349,8 +357,29 @@ export function normalize(c: ConfigFile): Config {
       return bareMetal.has(m.provider) ? { ...m, vmMemOverhead: 0 } : m;
     }),
     nodePools: c.nodePools.map((p) => normalizeNodePool(p.name, p.spec)),
+    ...(c.tenants?.length
+      ? { tenants: c.tenants.map((t) => normalizeTenant(t.name, t.spec)) }
+      : {}),
     settings,
     ...(c.queue?.redis ? { queue: { redis: c.queue.redis } } : {}),
+  };
+}
+
+/** One Tenant: quantities as millicores and bytes. */
+export function normalizeTenant(name: string, t: TenantSpec): Tenant {
+  const q = t.quota;
+  return {
+    name,
+    namespaces: t.namespaces,
+    ...(t.namespaceSelector ? { namespaceSelector: t.namespaceSelector.matchLabels } : {}),
+    quota: {
+      ...(q.cpu !== undefined ? { cpu: cpuMillis(q.cpu) } : {}),
+      ...(q.memory !== undefined ? { memory: bytes(q.memory) } : {}),
+      ...(q.gpus !== undefined ? { gpus: q.gpus } : {}),
+      ...(q.nodes !== undefined ? { nodes: q.nodes } : {}),
+      ...(q.costPerHour !== undefined ? { costPerHour: q.costPerHour } : {}),
+    },
+    sharing: t.sharing.tenants,
   };
 }
 

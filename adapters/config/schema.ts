@@ -590,6 +590,49 @@ export const disruptionSpec = z.strictObject({
   (d) => d.consolidationThreshold === undefined || d.consolidationPolicy === "Balanced",
   { error: "consolidationThreshold needs consolidationPolicy: Balanced" },
 );
+/** Which tenant owns a NodePool and whether other tenants may use it (absent: an open pool). */
+export const poolTenancySpec = z.strictObject({
+  tenant: name.describe(
+    "the Tenant that owns the pool; its nodes carry that tenant's label and taint",
+  ),
+  shared: z.boolean().default(false).describe(
+    "the owner shares the pool with the tenants its Tenant lists under sharing.tenants; the " +
+      "nodes then carry proxscale.io/tenant-shared instead of proxscale.io/tenant",
+  ),
+});
+
+/** A tenant: namespaces, quotas across all its pools, and whom it shares its shared pools with. */
+export const tenantSpec = z.strictObject({
+  namespaces: z.array(name).max(1000).refine(
+    (ns) => new Set(ns).size === ns.length,
+    { error: "a namespace is listed twice" },
+  ).default([]).describe(
+    "the namespaces whose pods belong to the tenant (a namespace belongs to at most one tenant)",
+  ),
+  namespaceSelector: z.strictObject({
+    matchLabels: labels.describe("labels a namespace must all carry"),
+  }).refine((s) => Object.keys(s.matchLabels).length > 0, {
+    error: "matchLabels must name at least one label",
+  }).optional().describe(
+    "namespaces whose labels match also belong to the tenant (after every tenant's list)",
+  ),
+  quota: z.strictObject({
+    cpu: quantity.optional().describe("most vCPUs of all the tenant's pools' VMs"),
+    memory: quantity.optional().describe(
+      "most host memory of all the tenant's pools' VMs (VM overhead counted)",
+    ),
+    gpus: z.int().min(0).optional().describe("most passthrough GPUs of the tenant's VMs"),
+    nodes: z.int().min(0).optional().describe("most VMs of all the tenant's pools"),
+    costPerHour: z.number().nonnegative().optional().describe(
+      "most cost per hour of the tenant's VMs, priced as settings.cost and capacity types say",
+    ),
+  }).default({}),
+  sharing: z.strictObject({
+    tenants: z.array(name).max(100).default([]).describe(
+      "tenants whose pods may use this tenant's shared pools (tenancy.shared: true)",
+    ),
+  }).default({ tenants: [] }),
+});
 
 export const nodePoolSpec = z.strictObject({
   machineTemplate: name.describe("MachineTemplate the pool's VMs are made from"),
@@ -610,6 +653,9 @@ export const nodePoolSpec = z.strictObject({
   paused: z.boolean().optional().describe(
     "a paused pool gets no new node (minNodes included) and none of its nodes is disrupted; " +
       "launches already under way finish (proxscale pool pause|resume)",
+  ),
+  tenancy: poolTenancySpec.optional().describe(
+    "owner and sharing of the pool (absent: open to every namespace's pods)",
   ),
   storageReplicated: z.boolean().optional().describe(
     "the pool's nodes use replicated storage, so consolidation may move a pod bound to a " +
@@ -717,6 +763,7 @@ export const configFile = z.strictObject({
   providers: z.array(named(providerSpec)).min(1),
   machineTemplates: z.array(named(machineTemplateSpec)).min(1),
   nodePools: z.array(named(nodePoolSpec)).min(1),
+  tenants: z.array(named(tenantSpec)).optional(),
   settings: settingsSpec,
   queue: z.strictObject({
     redis: z.strictObject({
@@ -733,6 +780,7 @@ export type ProxmoxProviderSpec = z.infer<typeof proxmoxProviderSpec>;
 export type RedfishProviderSpec = z.infer<typeof redfishProviderSpec>;
 export type MachineTemplateSpec = z.infer<typeof machineTemplateSpec>;
 export type NodePoolSpec = z.infer<typeof nodePoolSpec>;
+export type TenantSpec = z.infer<typeof tenantSpec>;
 
 // ---- Kubernetes-only objects: status blocks and NodeClaim (added for adapters/kubernetes). ----
 

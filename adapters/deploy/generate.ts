@@ -9,6 +9,7 @@ import { GENERATED_HEADER, renderObjects, toYaml } from "./manifests.ts";
 import { DEFAULT_OPTIONS } from "./options.ts";
 import { systemdUnit } from "./systemd_unit.ts";
 import { prometheusRule } from "./alerts.ts";
+import { tenantDefaultsObjects, tenantIsolationObjects } from "./tenancy_policy.ts";
 
 /** Relative path from the repository root -> file text. */
 export function generatedDeployFiles(): Record<string, string> {
@@ -21,6 +22,14 @@ export function generatedDeployFiles(): Record<string, string> {
       GENERATED_HEADER,
     ),
     "deploy/systemd/proxscale.service": systemdUnit(),
+    "deploy/tenancy/tenant-isolation-policy.yaml": toYaml(
+      tenantIsolationObjects() as never,
+      GENERATED_HEADER,
+    ),
+    "deploy/tenancy/tenant-defaults-mutating-policy.yaml": toYaml(
+      tenantDefaultsObjects() as never,
+      GENERATED_HEADER,
+    ),
     ...renderChart(),
   };
 }

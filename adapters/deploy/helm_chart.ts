@@ -9,6 +9,7 @@ import { renderCrds } from "../kubernetes/crds.ts";
 import { DEFAULT_OPTIONS } from "./options.ts";
 import { DEFAULT_RESOURCES, egressRules, type KubeObject, workloadObjects } from "./manifests.ts";
 import { prometheusRule } from "./alerts.ts";
+import { tenantDefaultsObjects, tenantIsolationObjects } from "./tenancy_policy.ts";
 
 export const CHART_DIR = "deploy/helm/proxscale";
 export const CHART_VERSION = "0.1.0";
@@ -81,6 +82,14 @@ export function valuesYaml(): string {
     "# Alerting rules as a PrometheusRule (needs the prometheus-operator CRDs).",
     "prometheusRule:",
     "  enabled: false",
+    "# The ValidatingAdmissionPolicy that keeps each Tenant's pods off other tenants' nodes",
+    "# (Kubernetes 1.30+; it checks nothing while no Tenant exists).",
+    "tenantIsolationPolicy:",
+    "  enabled: true",
+    "# Optional MutatingAdmissionPolicy adding each Tenant's toleration and nodeSelector to its",
+    "# pods (Kubernetes 1.32+ with the v1alpha1 MutatingAdmissionPolicy API enabled).",
+    "tenantDefaultsPolicy:",
+    "  enabled: false",
     "",
   ].join("\n");
 }
@@ -126,6 +135,14 @@ export function renderChart(): Record<string, string> {
     }
     files[`${CHART_DIR}/templates/${name}`] = header + body;
   }
+  const tenancy = tenantIsolationObjects().map((o) => stringify(o, { lineWidth: 0 })).join("---\n");
+  files[`${CHART_DIR}/templates/tenant-isolation-policy.yaml`] = header +
+    `{{- if .Values.tenantIsolationPolicy.enabled }}\n${tenancy}{{- end }}\n`;
+  const defaults = tenantDefaultsObjects().map((o) => stringify(o, { lineWidth: 0 })).join(
+    "---\n",
+  );
+  files[`${CHART_DIR}/templates/tenant-defaults-policy.yaml`] = header +
+    `{{- if .Values.tenantDefaultsPolicy.enabled }}\n${defaults}{{- end }}\n`;
   // Helm installs crds/ before templates and never deletes them on uninstall.
   for (const [file, text] of Object.entries(renderCrds())) {
     files[`${CHART_DIR}/crds/${file}`] = text;

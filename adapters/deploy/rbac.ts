@@ -24,9 +24,10 @@ export type PolicyRule = {
 export const BOOTSTRAP_NAMESPACE = "kube-system";
 
 /** The CRDs proxscale checks are installed (`proxscale diagnose`); nothing else is readable. */
-export const CRD_NAMES = ["nodepools", "machinetemplates", "providers", "nodeclaims"].map((p) =>
-  `${p}.${GROUP}`
-);
+export const CRD_NAMES = ["nodepools", "machinetemplates", "providers", "nodeclaims", "tenants"]
+  .map((
+    p,
+  ) => `${p}.${GROUP}`);
 
 /** A rule with the reason each of its verbs exists (rendered into docs/operations.md). */
 export type DocumentedRule = { rule: PolicyRule; why: string };
@@ -62,6 +63,11 @@ export const CLUSTER_RULE_DOCS: DocumentedRule[] = [
       "a repeated Event instead of creating another",
   },
   {
+    rule: { apiGroups: [""], resources: ["namespaces"], verbs: ["list", "watch"] },
+    why: "list/watch: the namespaces informer (cluster_informers.ts) reads namespace labels for " +
+      "Tenants that select their namespaces by label",
+  },
+  {
     rule: { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: ["list", "watch"] },
     why: "list/watch: PodDisruptionBudgets feed the disruption decisions",
   },
@@ -88,11 +94,11 @@ export const CLUSTER_RULE_DOCS: DocumentedRule[] = [
   {
     rule: {
       apiGroups: [GROUP],
-      resources: ["nodepools", "machinetemplates", "providers"],
+      resources: ["nodepools", "machinetemplates", "providers", "tenants"],
       verbs: ["get", "list", "watch"],
     },
     why: "list/watch: config_loader.ts and config_watcher.ts load and hot-reload the " +
-      "configuration kinds; get: config_status_writer.ts reads one before patching its status",
+      "configuration kinds (Tenants included); get: config_status_writer.ts reads one before patching its status",
   },
   {
     rule: {

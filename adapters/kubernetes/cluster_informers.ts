@@ -13,6 +13,7 @@ import type {
   StorageClass,
   VolumeClaim,
 } from "../../core/model.ts";
+import { err, ok, type Result } from "../../core/result.ts";
 import type { Backoff } from "./backoff.ts";
 import type { KubeClient } from "./client.ts";
 import { Informer } from "./informer.ts";
@@ -45,6 +46,8 @@ export type ClusterInformers = {
   persistentVolumeClaims: Informer<VolumeClaim>;
   persistentVolumes: Informer<PersistentVolume>;
   storageClasses: Informer<StorageClass>;
+  /** Namespaces as name and labels, for Tenants that select namespaces by label. */
+  namespaces: Informer<NamespaceLabels>;
   /** Starts all of them; returns at once. */
   start(): void;
   /** Resolves when every informer has completed its first list. */
@@ -62,8 +65,22 @@ export type ClusterInformers = {
     volumeClaims: VolumeClaim[];
     volumes: PersistentVolume[];
     storageClasses: StorageClass[];
+    namespaces: NamespaceLabels[];
   };
 };
+
+/** A Namespace as the core reads it: its name and labels. */
+export type NamespaceLabels = { name: string; labels: Record<string, string> };
+
+function namespaceFromKube(obj: unknown): Result<NamespaceLabels, string> {
+  const m = (obj as { metadata?: { name?: unknown; labels?: unknown } })?.metadata;
+  if (typeof m?.name !== "string") return err("namespace without a name");
+  const labels: Record<string, string> = {};
+  if (m.labels && typeof m.labels === "object") {
+    for (const [k, v] of Object.entries(m.labels)) if (typeof v === "string") labels[k] = v;
+  }
+  return ok({ name: m.name, labels });
+}
 
 /** Builds (does not start) the informers for one cluster. */
 export function createClusterInformers(
@@ -136,6 +153,15 @@ export function createClusterInformers(
     translate: storageClassFromKube,
     optional: true,
   });
+  // Read only for Tenants' namespace selectors; a cluster whose RBAC does not allow it has none.
+  const namespaces = new Informer<NamespaceLabels>({
+    ...common,
+    path: "/api/v1/namespaces",
+    resource: "namespaces",
+    translate: namespaceFromKube,
+    optional: true,
+    forbiddenAsEmpty: true,
+  });
   const all = [
     pods,
     nodes,
@@ -145,6 +171,7 @@ export function createClusterInformers(
     persistentVolumeClaims,
     persistentVolumes,
     storageClasses,
+    namespaces,
   ] as Informer<unknown>[];
   return {
     pods,
@@ -155,6 +182,7 @@ export function createClusterInformers(
     persistentVolumeClaims,
     persistentVolumes,
     storageClasses,
+    namespaces,
     start: () => all.forEach((i) => i.start()),
     synced: async () => {
       await Promise.all(all.map((i) => i.synced()));
@@ -172,6 +200,7 @@ export function createClusterInformers(
       volumeClaims: persistentVolumeClaims.list(),
       volumes: persistentVolumes.list(),
       storageClasses: storageClasses.list(),
+      namespaces: namespaces.list(),
     }),
   };
 }

@@ -22,6 +22,7 @@ const OPTIONAL = [
   "/api/v1/persistentvolumeclaims",
   "/api/v1/persistentvolumes",
   "/apis/storage.k8s.io/v1/storageclasses",
+  "/api/v1/namespaces",
 ];
 
 const pod = (name: string) => ({
@@ -94,6 +95,7 @@ Deno.test("the snapshot holds translated pods, and replicas share their repeated
     Object.keys(snap).sort(),
     [
       "daemonSets",
+      "namespaces",
       "nodeClaims",
       "nodes",
       "pdbs",
@@ -106,5 +108,16 @@ Deno.test("the snapshot holds translated pods, and replicas share their repeated
   for (const [k, v] of Object.entries(snap)) if (k !== "pods") assert.deepEqual(v, [], k);
   srv.emit("/api/v1/pods", "DELETED", pod("web-1"));
   await waitFor("the delete", () => inf.snapshot().pods.length === 1);
+  await inf.stop();
+});
+
+Deno.test("namespaces the RBAC does not allow to list (403) count as none, and never block a decision", async () => {
+  const srv = watchServer();
+  srv.failNext("/api/v1/namespaces", 403, "Forbidden");
+  const inf = createClusterInformers(srv.client, { backoff: NO_WAIT });
+  inf.start();
+  await inf.synced();
+  assert.equal(inf.hasSynced(), true);
+  assert.deepEqual(inf.snapshot().namespaces, []);
   await inf.stop();
 });

@@ -9,7 +9,7 @@ import { configFromObjects, type CrdProblem, SETTINGS_CONFIGMAP } from "../confi
 import { DEFAULT_NAMESPACE } from "../config/crd_manifests.ts";
 import { describeKubeError, isNotFound, type KubeClient } from "./client.ts";
 
-const PLURALS = ["providers", "machinetemplates", "nodepools"] as const;
+const PLURALS = ["providers", "machinetemplates", "nodepools", "tenants"] as const;
 
 /** Lists the configuration objects and returns the core Config, or every problem found. */
 export async function loadConfigFromCluster(
@@ -19,6 +19,8 @@ export async function loadConfigFromCluster(
   const objects: unknown[] = [];
   for (const plural of PLURALS) {
     const r = await client.requestJson("GET", `/apis/proxscale.io/v1alpha1/${plural}`);
+    // The Tenant CRD is optional: a cluster without it has no tenants.
+    if (!r.ok && plural === "tenants" && isNotFound(r.error)) continue;
     if (!r.ok) {
       return err([{
         object: `${plural}.proxscale.io`,

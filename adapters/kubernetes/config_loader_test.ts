@@ -48,6 +48,8 @@ Deno.test("the objects of the three kinds and the settings ConfigMap become one 
   );
   assert.deepEqual(requests.map((q) => `${q.method} ${q.path}`), [
     ...Object.keys(LISTS).map((p) => `GET ${p}`),
+    // No Tenant CRD here (404): the cluster simply has no tenants.
+    "GET /apis/proxscale.io/v1alpha1/tenants",
     `GET ${SETTINGS}`,
   ]);
 });

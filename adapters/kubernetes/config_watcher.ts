@@ -46,11 +46,13 @@ export class ConfigWatcher {
     };
     const ns = opts.namespace ?? DEFAULT_NAMESPACE;
     this.#informers = [
-      ...["providers", "machinetemplates", "nodepools"].map((plural) =>
+      ...["providers", "machinetemplates", "nodepools", "tenants"].map((plural) =>
         new Informer<unknown>({
           ...common,
           path: `/apis/proxscale.io/v1alpha1/${plural}`,
           resource: plural,
+          // A cluster without the Tenant CRD has no tenants; the other kinds are required.
+          ...(plural === "tenants" ? { optional: true } : {}),
         })
       ),
       new Informer<unknown>({

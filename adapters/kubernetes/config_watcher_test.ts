@@ -27,6 +27,7 @@ const PATHS = {
   Provider: "/apis/proxscale.io/v1alpha1/providers",
   MachineTemplate: "/apis/proxscale.io/v1alpha1/machinetemplates",
   NodePool: "/apis/proxscale.io/v1alpha1/nodepools",
+  Tenant: "/apis/proxscale.io/v1alpha1/tenants",
   ConfigMap: "/api/v1/namespaces/ops/configmaps",
 } as const;
 const NO_WAIT = { initialMs: 0, maxMs: 0, factor: 2, jitter: 0 };
@@ -68,11 +69,11 @@ const generalWith = (spec: Record<string, unknown>, rv: string) => {
   return np;
 };
 
-Deno.test("it lists the three kinds and only the settings ConfigMap of its namespace", async () => {
+Deno.test("it lists the four kinds and only the settings ConfigMap of its namespace", async () => {
   const srv = cluster();
   const { w } = watcher(srv);
   w.start();
-  await waitFor("four watches", () => allWatching(srv));
+  await waitFor("five watches", () => allWatching(srv));
   const lists: { path: string; query: Record<string, string> }[] = srv.calls.filter((c) =>
     c.query.watch !== "true"
   );

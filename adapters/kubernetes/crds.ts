@@ -1,5 +1,5 @@
 /**
- * The four CustomResourceDefinitions (NodePool, MachineTemplate, Provider, NodeClaim in
+ * The five CustomResourceDefinitions (NodePool, MachineTemplate, Provider, NodeClaim, Tenant in
  * proxscale.io/v1alpha1), generated from the one zod schema. `renderCrds()` is the single
  * source of deploy/crds/*.yaml; a test keeps the committed files equal to it.
  *
@@ -15,6 +15,7 @@ import {
   nodePoolSpec,
   nodePoolStatus,
   providerSpec,
+  tenantSpec,
 } from "../config/schema.ts";
 import { type Structural, structuralSchema } from "./structural_schema.ts";
 
@@ -34,7 +35,7 @@ export type PrinterColumn = {
 
 /** Everything that differs between the four kinds. */
 export type KindInfo = {
-  kind: "NodePool" | "MachineTemplate" | "Provider" | "NodeClaim";
+  kind: "NodePool" | "MachineTemplate" | "Provider" | "NodeClaim" | "Tenant";
   plural: string;
   singular: string;
   shortNames: string[];
@@ -137,6 +138,25 @@ export const KINDS: KindInfo[] = [
       { name: "ID", type: "string", jsonPath: ".status.providerID", priority: 1 },
       { name: "Template", type: "string", jsonPath: ".spec.machineTemplate", priority: 1 },
       { ...ready("Drifted"), priority: 1 },
+      readyReason,
+    ],
+  },
+  {
+    kind: "Tenant",
+    plural: "tenants",
+    singular: "tenant",
+    shortNames: ["tn"],
+    description:
+      "Tenant is a set of namespaces with quotas across the NodePools it owns and the tenants it shares its shared pools with.",
+    spec: tenantSpec,
+    status: configStatus,
+    columns: [
+      { name: "Namespaces", type: "string", jsonPath: ".spec.namespaces" },
+      { name: "Max-Nodes", type: "integer", jsonPath: ".spec.quota.nodes" },
+      ready(),
+      age,
+      { name: "CPU", type: "string", jsonPath: ".spec.quota.cpu", priority: 1 },
+      { name: "Memory", type: "string", jsonPath: ".spec.quota.memory", priority: 1 },
       readyReason,
     ],
   },

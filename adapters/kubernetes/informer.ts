@@ -49,6 +49,8 @@ export type InformerOptions<T> = {
    * empty cache and keeps trying, so a missing kind never blocks decisions.
    */
   optional?: boolean;
+  /** Like `optional`, for a list the caller's RBAC may not allow (403 too). */
+  forbiddenAsEmpty?: boolean;
 };
 
 /** Counters for health endpoints and tests. */
@@ -228,7 +230,11 @@ export class Informer<T> {
         if (this.#stopped) return;
         if (!listed.ok) {
           const e = listed.error;
-          if (this.#o.optional && e.kind === "Status" && e.code === 404) {
+          if (
+            e.kind === "Status" &&
+            ((this.#o.optional && e.code === 404) ||
+              (this.#o.forbiddenAsEmpty && (e.code === 404 || e.code === 403)))
+          ) {
             if (!this.#hasSynced) {
               this.#hasSynced = true;
               this.#markSynced();

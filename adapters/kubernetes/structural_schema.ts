@@ -26,6 +26,7 @@ import {
   requirement,
   shapeSpec,
   sourceSpec,
+  tenantSpec,
 } from "../config/schema.ts";
 import { descriptionTemplate, startupSpec, vmOptionsSpec } from "../config/vm_options_spec.ts";
 
@@ -115,6 +116,14 @@ const RULES = new Map<unknown, CelRule[]>([
       message: "minValues needs at least that many values",
     },
   ]],
+  [(tenantSpec.shape.namespaceSelector as Any).unwrap(), [{
+    rule: "size(self.matchLabels) > 0",
+    message: "matchLabels must name at least one label",
+  }]],
+  [(tenantSpec.shape.namespaces as Any).unwrap(), [{
+    rule: "self.all(n, self.exists_one(o, o == n))",
+    message: "a namespace is listed twice",
+  }]],
   [proxmoxProviderSpec.shape.vmidRange, [{
     rule: "self.lower <= self.upper",
     message: "lower must not exceed upper",

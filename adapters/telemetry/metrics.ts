@@ -99,6 +99,11 @@ export interface Metrics {
    */
   setRepairPaused(rows: readonly { nodepool: string; paused: boolean }[]): void;
   /**
+   * Each Tenant, the pending pods of its namespaces a tenant quota keeps from a VM this pass:
+   * `proxscale_tenant_quota_blocked_pods{tenant}`.
+   */
+  setTenantQuotaBlocked(rows: readonly { tenant: string; pods: number }[]): void;
+  /**
    * Each IP pool's addresses by state (held by NodeClaims, used by other VMs, free), replacing
    * the previous sample: `proxscale_ip_pool_addresses{provider,pool,state}`.
    */
@@ -238,6 +243,12 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const repairPaused = family(
     gauge("proxscale_nodepool_repair_paused", "1 while node repair is paused in a NodePool"),
   );
+  const quotaBlocked = family(
+    gauge(
+      "proxscale_tenant_quota_blocked_pods",
+      "Pending pods a tenant quota keeps from a VM, by tenant",
+    ),
+  );
   const evictions = counter("proxscale_evictions", "Eviction requests by result");
   const decisions = counter("proxscale_disruption_decisions", "Disruption decisions");
 
@@ -325,6 +336,8 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       repairPaused(
         rows.map((r) => ({ attrs: labels({ nodepool: r.nodepool }), value: r.paused ? 1 : 0 })),
       ),
+    setTenantQuotaBlocked: (rows) =>
+      quotaBlocked(rows.map((r) => ({ attrs: labels({ tenant: r.tenant }), value: r.pods }))),
     setIpPoolAddresses: (rows) =>
       ipPoolAddresses(
         rows.map((r) => ({

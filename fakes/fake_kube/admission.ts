@@ -244,6 +244,8 @@ export function admit(
       break;
     }
     case "Namespace":
+      // The apiserver labels every namespace with its own name.
+      obj.metadata.labels = { ...(obj.metadata.labels ?? {}), "kubernetes.io/metadata.name": name };
       if (ctx.op === "create") obj.status = { phase: "Active", ...(obj.status ?? {}) };
       obj.spec = { finalizers: ["kubernetes"], ...(obj.spec ?? {}) };
       break;

@@ -112,10 +112,69 @@ function undeclared(e: Expr | undefined, bound: Set<string>, at: Position, out: 
   }
 }
 
+// deno-lint-ignore no-explicit-any
+type AnyExpr = any;
+let literalIds = 1n << 40n;
+
+/**
+ * Object construction as admission policies write it (`Object{spec: Object.spec{...}}`,
+ * `JSONPatch{op: ..., path: ..., value: ...}`) evaluated as map literals with the field names as
+ * keys: the apiserver types these from the resource's schema; the fake reads them as plain data.
+ */
+function objectLiterals(e: AnyExpr): void {
+  if (!e) return;
+  const k = e.exprKind;
+  switch (k.case) {
+    case "selectExpr":
+      return objectLiterals(k.value.operand);
+    case "callExpr":
+      objectLiterals(k.value.target);
+      for (const a of k.value.args) objectLiterals(a);
+      return;
+    case "listExpr":
+      for (const x of k.value.elements) objectLiterals(x);
+      return;
+    case "structExpr":
+      if (k.value.messageName) {
+        k.value.messageName = "";
+        for (const en of k.value.entries) {
+          if (en.keyKind.case !== "fieldKey") continue;
+          en.keyKind = {
+            case: "mapKey",
+            value: {
+              $typeName: "cel.expr.Expr",
+              id: literalIds++,
+              exprKind: {
+                case: "constExpr",
+                value: {
+                  $typeName: "cel.expr.Constant",
+                  constantKind: { case: "stringValue", value: en.keyKind.value },
+                },
+              },
+            },
+          };
+        }
+      }
+      for (const en of k.value.entries) {
+        if (en.keyKind.case === "mapKey") objectLiterals(en.keyKind.value);
+        objectLiterals(en.value);
+      }
+      return;
+    case "comprehensionExpr": {
+      const c = k.value;
+      for (const x of [c.iterRange, c.accuInit, c.loopCondition, c.loopStep, c.result]) {
+        objectLiterals(x);
+      }
+      return;
+    }
+  }
+}
+
 /** Compiles one expression; the error text follows cel-go's `ERROR: <input>:line:col: ...`. */
-function compileExpression(
+export function compileExpression(
   source: string,
   vars: string[],
+  opts: { objectLiterals?: boolean } = {},
 ): { ok: true; run: (b: Record<string, unknown>) => CelValue | Error } | {
   ok: false;
   error: string;
@@ -138,6 +197,7 @@ function compileExpression(
   const problems: string[] = [];
   undeclared(parsed.expr, new Set(vars), at, problems);
   if (problems.length) return { ok: false, error: problems.join("\n") };
+  if (opts.objectLiterals) objectLiterals(parsed.expr);
   const program = plan(ENV, parsed);
   return {
     ok: true,

@@ -187,6 +187,44 @@ export function builtinResources(): ResourceDef[] {
       generation: true,
       unconditionalUpdate: false,
     }),
+    // Admission policies, evaluated from their CEL source (admission_policy.ts).
+    builtin(
+      "admissionregistration.k8s.io",
+      "v1",
+      "validatingadmissionpolicies",
+      "ValidatingAdmissionPolicy",
+      false,
+      {
+        status: true,
+        generation: true,
+        unconditionalUpdate: false,
+      },
+    ),
+    builtin(
+      "admissionregistration.k8s.io",
+      "v1",
+      "validatingadmissionpolicybindings",
+      "ValidatingAdmissionPolicyBinding",
+      false,
+      { generation: true, unconditionalUpdate: false },
+    ),
+    // Mutating admission policies: alpha in Kubernetes 1.32 (served where enabled).
+    builtin(
+      "admissionregistration.k8s.io",
+      "v1alpha1",
+      "mutatingadmissionpolicies",
+      "MutatingAdmissionPolicy",
+      false,
+      { generation: true, unconditionalUpdate: false },
+    ),
+    builtin(
+      "admissionregistration.k8s.io",
+      "v1alpha1",
+      "mutatingadmissionpolicybindings",
+      "MutatingAdmissionPolicyBinding",
+      false,
+      { generation: true, unconditionalUpdate: false },
+    ),
     // What proxscale's own install applies (deploy/): so its manifests can be applied and read back.
     builtin("apps", "v1", "deployments", "Deployment", true, {
       shortNames: ["deploy"],

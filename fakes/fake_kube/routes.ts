@@ -132,6 +132,8 @@ export type RouteContext = {
   mangle: () => ((obj: Record<string, unknown>) => unknown) | undefined;
   /** Starts a watch stream response (server.ts owns stream bookkeeping). */
   watch: (t: Target, url: URL, encode: (e: WatchEvent) => string) => Response;
+  /** Who sends the request (admission policies read it as `request.userInfo`). */
+  user?: { username: string; groups: string[] };
 };
 
 function fieldValidation(url: URL): FieldValidation | Status | undefined {
@@ -214,6 +216,7 @@ export async function handleResource(
     (req.headers.get("user-agent") ?? "").split("/")[0]!.trim() || "unknown";
   const writeOpts = {
     fieldManager: manager,
+    ...(ctx.user ? { user: ctx.user } : {}),
     ...(dryRun ? { dryRun } : {}),
     ...(fv ? { fieldValidation: fv } : {}),
     ...(t.sub === "status" ? { subresource: "status" as const } : {}),

@@ -415,7 +415,13 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
     const t = parseTarget(store, segs);
     if (!t) return statusResponse(notFoundPath());
     return await handleResource(
-      { store, now, watch: watchResponse, mangle: () => faults.mangle },
+      {
+        store,
+        now,
+        watch: watchResponse,
+        mangle: () => faults.mangle,
+        user: { username: user.username, groups: [...(user.groups ?? [])] },
+      },
       req,
       url,
       t,

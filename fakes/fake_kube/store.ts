@@ -7,6 +7,8 @@
  */
 import { err, ok } from "../result.ts";
 import { admit, invalidFor } from "./admission.ts";
+import { ADMISSION_GROUP, checkAdmissionPolicies, type PolicyView } from "./admission_policy.ts";
+import { applyMutatingPolicies } from "./mutating_policy.ts";
 import { fieldValue, formatTime, isDeleting, type KObj } from "./objects.ts";
 import { canonicalJson, type Json } from "./patch.ts";
 import { patchObject, type PatchOptions, type PatchType } from "./patch_request.ts";
@@ -474,7 +476,10 @@ export class KubeStore {
       namespace: (name) => this.peek("namespaces", undefined, name),
     });
     if (!prepared.ok) return prepared;
-    const obj = prepared.value;
+    let obj = prepared.value;
+    const mutated = this.#mutations(def, "CREATE", obj, undefined, opts);
+    if (mutated.denied) return err(mutated.denied);
+    obj = mutated.object;
     const meta = obj.metadata;
     const name = meta.name!;
     if (this.#entry(def, meta.namespace, name)) return err(alreadyExists(def, name));
@@ -484,6 +489,8 @@ export class KubeStore {
       defaultTolerationSeconds: this.defaultTolerationSeconds,
     });
     if (!a.ok) return a;
+    const denied = this.#policies(def, "CREATE", a.value.obj, undefined, opts, a.value.warnings);
+    if (denied) return err(denied);
     if (opts.dryRun) {
       return ok({
         object: { ...a.value.obj, metadata: { ...a.value.obj.metadata } },
@@ -498,6 +505,60 @@ export class KubeStore {
       created: true,
       warnings: a.value.warnings,
     });
+  }
+
+  /** MutatingAdmissionPolicies on a write (before validation): the object they leave. */
+  #mutations(
+    def: ResourceDef,
+    operation: "CREATE" | "UPDATE",
+    object: KObj,
+    oldObject: KObj | undefined,
+    opts: WriteOptions,
+  ): { object: KObj; denied?: Status } {
+    const bindings = this.resolve(`mutatingadmissionpolicybindings.${ADMISSION_GROUP}`);
+    if (!bindings || [...this.entries(bindings)].length === 0) return { object };
+    return applyMutatingPolicies(this.#policyView(), {
+      def,
+      operation,
+      object,
+      oldObject,
+      user: opts.user,
+      subresource: opts.subresource,
+    });
+  }
+
+  #policyView(): PolicyView {
+    return {
+      all: (ref) => {
+        const d = this.resolve(ref);
+        return d ? [...this.entries(d)].map((e) => e.obj) : [];
+      },
+      get: (ref, ns, name) => this.peek(ref, ns, name),
+      resources: () => this.resources(),
+    };
+  }
+
+  /** ValidatingAdmissionPolicies on a write: the denial, if any (warnings are appended). */
+  #policies(
+    def: ResourceDef,
+    operation: "CREATE" | "UPDATE",
+    object: KObj,
+    oldObject: KObj | undefined,
+    opts: WriteOptions,
+    warnings: string[],
+  ): Status | undefined {
+    const bindings = this.resolve(`validatingadmissionpolicybindings.${ADMISSION_GROUP}`);
+    if (!bindings || [...this.entries(bindings)].length === 0) return undefined;
+    const v = checkAdmissionPolicies(this.#policyView(), {
+      def,
+      operation,
+      object,
+      oldObject,
+      user: opts.user,
+      subresource: opts.subresource,
+    });
+    warnings.push(...v.warnings);
+    return v.denied;
   }
 
   /** Does the store track field ownership (managedFields, apply conflicts)? */
@@ -672,12 +733,17 @@ export class KubeStore {
         }]));
       }
     }
+    const mutated = this.#mutations(def, "UPDATE", next, current, opts);
+    if (mutated.denied) return err(mutated.denied);
+    next = mutated.object;
     const a = admit(def, next, current, {
       op: "update",
       fieldValidation: opts.fieldValidation ?? "Warn",
       defaultTolerationSeconds: this.defaultTolerationSeconds,
     });
     if (!a.ok) return a;
+    const denied = this.#policies(def, "UPDATE", a.value.obj, current, opts, a.value.warnings);
+    if (denied) return err(denied);
     next = a.value.obj;
     if (def.generation && opts.subresource !== "status" && specChanged(def, current, next)) {
       next.metadata.generation = (cm.generation ?? 0) + 1;

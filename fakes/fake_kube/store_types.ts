@@ -26,6 +26,8 @@ export type WriteOptions = {
    * absent: an `Update` entry for what `fieldManager` changed.
    */
   owners?: ManagerEntry[];
+  /** Who writes, for admission policies (`request.userInfo`); empty when absent. */
+  user?: { username: string; groups: string[] };
 };
 
 /** A successful write: the stored object, whether it was created, and `Warning` texts. */

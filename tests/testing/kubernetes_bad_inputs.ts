@@ -5,7 +5,27 @@
  * CRDs are applied, with the CEL rule's own message where a rule is what refuses them.
  * `crossObject` entries reference other objects, which only the loader can judge.
  */
-export type Kind = "Provider" | "MachineTemplate" | "NodePool";
+export type Kind = "Provider" | "MachineTemplate" | "NodePool" | "Tenant";
+
+/** The config file's list of each kind. */
+export const LIST_OF: Record<Kind, string> = {
+  Provider: "providers",
+  MachineTemplate: "machineTemplates",
+  NodePool: "nodePools",
+  Tenant: "tenants",
+};
+
+/**
+ * The spec a bad input of `kind` mutates in a parsed example configuration: its first object of
+ * that kind (the example has no Tenant, so one is added for Tenant inputs).
+ */
+export function specToMutate(doc: Record<string, Spec[]>, kind: Kind): Spec {
+  const list = LIST_OF[kind];
+  if (kind === "Tenant" && !doc[list]?.length) {
+    doc[list] = [{ name: "team-a", spec: { namespaces: ["a"] } }];
+  }
+  return doc[list]![0].spec;
+}
 // deno-lint-ignore no-explicit-any
 type Spec = any;
 /** `celMessage`: the message of the CRD's CEL rule that refuses the input (none when an
@@ -370,6 +390,24 @@ export const BAD_INPUTS: Bad[] = [
     name: "per-host template on an unknown host",
     kind: "MachineTemplate",
     mutate: (s) => (s.source = { clone: { perHost: { pve9: 9000 } } }),
+    crossObject: true,
+  },
+  {
+    name: "a namespace listed twice",
+    kind: "Tenant",
+    mutate: (s) => (s.namespaces = ["a", "a"]),
+    celMessage: "a namespace is listed twice",
+  },
+  {
+    name: "a namespace selector without labels",
+    kind: "Tenant",
+    mutate: (s) => (s.namespaceSelector = { matchLabels: {} }),
+    celMessage: "matchLabels must name at least one label",
+  },
+  {
+    name: "a pool names a missing tenant",
+    kind: "NodePool",
+    mutate: (s) => (s.tenancy = { tenant: "nobody" }),
     crossObject: true,
   },
 ];

@@ -95,15 +95,16 @@ export type RunProcess = {
 
 /**
  * Writes the configuration and kubeconfig into `dir` and starts the daemon on a free port;
- * `extraArgs` are appended to `proxscale run`'s arguments.
+ * `extraArgs` are appended to `proxscale run`'s arguments. With `configText` null the daemon
+ * reads its configuration from the proxscale objects in the cluster (`--crds`).
  */
 export async function startRunProcess(
   c: DemoCluster,
   dir: string,
   extraArgs: string[] = [],
-  configText: string = yamlConfig(c),
+  configText: string | null = yamlConfig(c),
 ): Promise<RunProcess> {
-  await Deno.writeTextFile(`${dir}/config.yaml`, configText);
+  if (configText !== null) await Deno.writeTextFile(`${dir}/config.yaml`, configText);
   await Deno.writeTextFile(`${dir}/kubeconfig`, c.kube.kubeconfig());
   c.kube.store.peek("namespaces", undefined, "proxscale-system") ??
     c.kube.store.create("namespaces", {
@@ -117,7 +118,7 @@ export async function startRunProcess(
       "-A",
       new URL("../../main.ts", import.meta.url).pathname,
       "run",
-      `--config=${dir}/config.yaml`,
+      configText === null ? "--crds" : `--config=${dir}/config.yaml`,
       `--kubeconfig=${dir}/kubeconfig`,
       "--http-port=0",
       ...extraArgs,
