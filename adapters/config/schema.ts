@@ -499,6 +499,35 @@ export const poolTenancySpec = z.strictObject({
   ),
 });
 
+/** A NodePool's weight: higher weights are tried first (1 to 100). */
+export const poolWeight = z.int().min(1).max(100);
+/** When consolidation may look at a pool's nodes. */
+export const consolidationPolicy = z.enum(["WhenEmpty", "WhenEmptyOrUnderutilized"]);
+/** A pool's disruption budgets (at most 50). */
+export const disruptionBudgets = z.array(budgetSpec).max(50);
+
+/**
+ * What a tenant's pools take when they do not set it themselves (the pool's own value wins;
+ * then the global defaults apply). Merged into the pools by tenant_defaults.ts.
+ */
+export const tenantDefaultsSpec = z.strictObject({
+  machineTemplate: name.optional().describe(
+    "MachineTemplate of the tenant's pools that name none",
+  ),
+  weight: poolWeight.optional().describe("weight of the tenant's pools that set none"),
+  disruption: z.strictObject({
+    budgets: disruptionBudgets.optional().describe(
+      "disruption budgets of the tenant's pools that set none",
+    ),
+    consolidationPolicy: consolidationPolicy.optional().describe(
+      "consolidation policy of the tenant's pools that set none",
+    ),
+    consolidateAfter: durationOrNever.optional().describe(
+      "consolidateAfter of the tenant's pools that set none",
+    ),
+  }).optional(),
+});
+
 /** A tenant: namespaces, quotas across all its pools, and whom it shares its shared pools with. */
 export const tenantSpec = z.strictObject({
   namespaces: z.array(name).max(1000).refine(
@@ -530,11 +559,16 @@ export const tenantSpec = z.strictObject({
       "tenants whose pods may use this tenant's shared pools (tenancy.shared: true)",
     ),
   }).default({ tenants: [] }),
+  defaults: tenantDefaultsSpec.optional().describe(
+    "template, weight and disruption settings of the tenant's pools that do not set them",
+  ),
 });
 
 export const nodePoolSpec = z.strictObject({
-  machineTemplate: name.describe("MachineTemplate the pool's VMs are made from"),
-  weight: z.int().min(1).max(100).default(10),
+  machineTemplate: name.optional().describe(
+    "MachineTemplate the pool's VMs are made from (absent: its Tenant's defaults.machineTemplate)",
+  ),
+  weight: poolWeight.default(10),
   requirements: z.array(requirement).max(100).default([]),
   labels: labels.default({}),
   annotations: labels.default({}),
@@ -578,9 +612,7 @@ export const nodePoolSpec = z.strictObject({
     ),
   }).default({ maxConcurrent: 1, drainTimeout: "10m", stabilizationWindow: "10m" }),
   disruption: z.strictObject({
-    consolidationPolicy: z.enum(["WhenEmpty", "WhenEmptyOrUnderutilized"]).default(
-      "WhenEmptyOrUnderutilized",
-    ),
+    consolidationPolicy: consolidationPolicy.default("WhenEmptyOrUnderutilized"),
     consolidateAfter: durationOrNever.default("0s"),
     expireAfter: durationOrNever.default("720h"),
     terminationGracePeriod: duration.optional(),
@@ -592,7 +624,7 @@ export const nodePoolSpec = z.strictObject({
       "consolidation looks at this pool's nodes on preemptible hosts (capacity type " +
         "preemptible) first, so their pods move to hosts that are not reclaimed (default false)",
     ),
-    budgets: z.array(budgetSpec).max(50).default([{ nodes: "10%" }]),
+    budgets: disruptionBudgets.default([{ nodes: "10%" }]),
     drainTimeoutAction: z.enum(["uncordon", "force"]).default("uncordon"),
   }).default({
     consolidationPolicy: "WhenEmptyOrUnderutilized",
