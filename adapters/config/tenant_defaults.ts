@@ -9,7 +9,7 @@
  * (load.ts) and the cluster's objects (crd_source.ts) go through. A tenant default that is not
  * valid itself is not copied: the tenant's own validation reports it, once, at the tenant.
  *
- * May import: ./schema.ts.
+ * May import: this folder, npm:zod.
  */
 import type { z } from "zod";
 import {
