@@ -13,6 +13,7 @@ import { err, ok, type Result } from "../../core/result.ts";
 import { configFile, type ConfigFileInput } from "./schema.ts";
 import { crossCheck, pathText } from "./load.ts";
 import { normalize } from "./normalize.ts";
+import { applyTenantDefaults } from "./tenant_defaults.ts";
 import { applyHostMaintenance } from "./host_maintenance_annotation.ts";
 
 /** The API version every proxscale configuration object carries. */
@@ -135,7 +136,9 @@ export function configFromObjects(objects: unknown[]): Result<Config, CrdProblem
     }
     return { object: `ConfigMap/${SETTINGS_CONFIGMAP}`, path: pathText(path) };
   };
-  const parsed = configFile.safeParse(file as ConfigFileInput);
+  // Tenant defaults fill what a tenant's pools leave unset, before the global defaults.
+  const merged = applyTenantDefaults(file);
+  const parsed = configFile.safeParse(merged.value as ConfigFileInput);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const where = locate(issue.path);
@@ -155,7 +158,7 @@ export function configFromObjects(objects: unknown[]): Result<Config, CrdProblem
     }
     return err(problems);
   }
-  const cross = crossCheck(parsed.data);
+  const cross = crossCheck(parsed.data, merged.inherited);
   if (cross.length) {
     return err(cross.map((c) => ({ ...locate(c.path), message: c.message })));
   }

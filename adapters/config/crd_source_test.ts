@@ -2,9 +2,11 @@
  * Tests of crd_source.ts: Provider, MachineTemplate and NodePool objects plus the settings
  * ConfigMap become the same Config a file would, and every problem names its object.
  *
- * May import: this folder, core/.
+ * May import: this folder, core/, adapters/kubernetes/ (the CRDs' schemas and their defaulting).
  */
 import assert from "node:assert/strict";
+import { KINDS, objectSchema } from "../kubernetes/crds.ts";
+import { admit } from "../kubernetes/structural_validate.ts";
 import {
   CONFIG_API_VERSION,
   configFromObjects,
@@ -166,4 +168,65 @@ Deno.test("Tenant objects become the Config's tenants; a pool's tenancy adds its
   const plain = configFromObjects([provider, template, pool]);
   assert.ok(plain.ok);
   assert.equal("tenants" in plain.value, false);
+});
+
+/** An object as the API server stores it: defaulted and validated by its kind's CRD schema. */
+function stored(obj: { kind: string; [k: string]: unknown }): unknown {
+  const r = admit(structuredClone(obj), objectSchema(KINDS.find((k) => k.kind === obj.kind)!));
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
+  return r.value;
+}
+
+Deno.test("a NodePool applied without template, weight or budgets takes its Tenant's defaults; the CRD fills none of them", () => {
+  const tenant = {
+    apiVersion: CONFIG_API_VERSION,
+    kind: "Tenant",
+    metadata: { name: "team-a" },
+    spec: {
+      namespaces: ["a"],
+      defaults: {
+        machineTemplate: "worker",
+        weight: 60,
+        disruption: { budgets: [{ nodes: "2" }] },
+      },
+    },
+  };
+  const bare = {
+    apiVersion: CONFIG_API_VERSION,
+    kind: "NodePool",
+    metadata: { name: "pool-a" },
+    spec: { tenancy: { tenant: "team-a" }, disruption: { consolidateAfter: "1m" } },
+  };
+  const pool = stored(bare) as { spec: Record<string, unknown> };
+  // The API server leaves the fields a tenant may default unset, so the loader can see it.
+  assert.equal("weight" in pool.spec, false);
+  assert.equal("machineTemplate" in pool.spec, false);
+  assert.deepEqual(pool.spec.disruption, {
+    consolidateAfter: "1m",
+    expireAfter: "720h",
+    drainTimeoutAction: "uncordon",
+  });
+  const r = configFromObjects([stored(provider), stored(template), stored(tenant), pool]);
+  assert.ok(r.ok, r.ok ? "" : r.error.map(formatCrdProblem).join("\n"));
+  const p = r.value.nodePools[0]!;
+  assert.equal(p.machineTemplate, "worker");
+  assert.equal(p.weight, 60);
+  assert.deepEqual(p.disruption.budgets, [{ nodes: "2" }]);
+  assert.equal(p.disruption.consolidateAfter, 60_000, "the pool's own value wins");
+  assert.equal(p.disruption.consolidationPolicy, "WhenEmptyOrUnderutilized", "global default");
+  // A stored pool of no tenant gets the same global defaults the CRD used to fill.
+  const open = configFromObjects([
+    provider,
+    template,
+    stored({ ...bare, metadata: { name: "open" }, spec: { machineTemplate: "worker" } }),
+  ]);
+  assert.ok(open.ok);
+  assert.equal(open.value.nodePools[0]!.weight, 10);
+  assert.deepEqual(open.value.nodePools[0]!.disruption.budgets, [{ nodes: "10%" }]);
+  // Without a tenant default template the pool is refused, by name.
+  const noTemplate = { ...tenant, spec: { namespaces: ["a"], defaults: { weight: 60 } } };
+  assert.deepEqual(problems([provider, template, stored(noTemplate), pool]), [
+    'NodePool/pool-a: spec: NodePool "pool-a" has no machineTemplate and its Tenant "team-a" ' +
+    "has no defaults.machineTemplate: name one in either",
+  ]);
 });

@@ -4,7 +4,7 @@
  * `file:line:column: field.path: message` so an operator can jump straight to it.
  */
 import { type Document, isMap, isNode, isSeq, type LineCounter } from "yaml";
-import type { z } from "zod";
+import { z } from "zod";
 import type { Config } from "../../core/model.ts";
 import { err, ok, type Result } from "../../core/result.ts";
 import { parseQuantity } from "../../core/quantity.ts";
@@ -14,6 +14,7 @@ import { type ConfigFile, configFile, type ProviderSpec } from "./schema.ts";
 import { normalize, normalizeMachineTemplate, normalizeNodePool } from "./normalize.ts";
 import { poolRequirementProblem } from "../../core/provisioning_pools.ts";
 import { CONFIG_LIMITS, readYaml, type YamlLimits } from "./yaml_source.ts";
+import { applyTenantDefaults, type Inherited } from "./tenant_defaults.ts";
 
 /** One validation problem, located in the source. */
 export type ConfigProblem = {
@@ -115,7 +116,7 @@ function describe(v: unknown): string {
 export function parseConfigText(text: string, file: string): Result<Config, ConfigProblem[]> {
   const raw = parseConfigFile(text, file);
   if (!raw.ok) return raw;
-  const cross = crossCheck(raw.value.parsed).map((c) => {
+  const cross = crossCheck(raw.value.parsed, raw.value.inherited).map((c) => {
     // A problem inside a string value (a template) points at its own line and column.
     const at = c.inner && positionInScalar(raw.value.doc, raw.value.lc, text, c.path, c.inner);
     return at ? { ...c, message: c.inner!.message, at } : c;
@@ -133,12 +134,25 @@ export function parseConfigText(text: string, file: string): Result<Config, Conf
   return ok(normalize(raw.value.parsed));
 }
 
-/** Schema validation only; returns the written form with defaults applied. */
+/**
+ * Schema validation only; returns the written form with tenant defaults merged into their pools
+ * (tenant_defaults.ts) and then the global defaults applied, and which fields pools inherited.
+ */
 export function parseConfigFile(
   text: string,
   file: string,
-): Result<{ parsed: ConfigFile; doc: Document; lc: LineCounter }, ConfigProblem[]> {
-  return parseYaml(text, file, configFile);
+): Result<
+  { parsed: ConfigFile; doc: Document; lc: LineCounter; inherited: Inherited[] },
+  ConfigProblem[]
+> {
+  let inherited: Inherited[] = [];
+  const merged = z.preprocess((v) => {
+    const m = applyTenantDefaults(v);
+    inherited = m.inherited;
+    return m.value;
+  }, configFile);
+  const r = parseYaml(text, file, merged);
+  return r.ok ? ok({ ...r.value, inherited }) : r;
 }
 
 /**
@@ -209,7 +223,11 @@ export type CrossProblem = {
   inner?: { line: number; col: number; message: string };
 };
 
-export function crossCheck(c: ConfigFile): CrossProblem[] {
+/**
+ * `inherited` says which pool fields came from their tenant's defaults (applyTenantDefaults),
+ * so a problem with such a value names the tenant it came from.
+ */
+export function crossCheck(c: ConfigFile, inherited: Inherited[] = []): CrossProblem[] {
   const out: CrossProblem[] = [];
   const unique = (list: { name: string }[], kind: string, key: string) => {
     const seen = new Set<string>();
@@ -329,12 +347,23 @@ export function crossCheck(c: ConfigFile): CrossProblem[] {
     });
   });
   c.nodePools.forEach((p, i) => {
-    if (!templates.has(p.spec.machineTemplate)) {
+    const tenant = p.spec.tenancy?.tenant;
+    if (p.spec.machineTemplate === undefined) {
+      out.push({
+        path: ["nodePools", i, "spec"],
+        message: tenant === undefined
+          ? `NodePool "${p.name}" has no machineTemplate: name one, or own the pool by a ` +
+            `Tenant whose defaults.machineTemplate names one`
+          : `NodePool "${p.name}" has no machineTemplate and its Tenant "${tenant}" has no ` +
+            `defaults.machineTemplate: name one in either`,
+      });
+    } else if (!templates.has(p.spec.machineTemplate)) {
+      const from = inherited.find((h) => h.pool === i && h.field === "machineTemplate");
       out.push({
         path: ["nodePools", i, "spec", "machineTemplate"],
-        message: `no MachineTemplate named "${p.spec.machineTemplate}" (known: ${
-          [...templates].join(", ")
-        })`,
+        message: `no MachineTemplate named "${p.spec.machineTemplate}"${
+          from ? ` (the default of Tenant "${from.tenant}")` : ""
+        } (known: ${[...templates].join(", ")})`,
       });
     }
     // A pool whose own requirements (with its template's labels and its provider's hosts) can
@@ -425,6 +454,17 @@ function tenancyProblems(c: ConfigFile): CrossProblem[] {
         });
       }
     });
+  });
+  c.tenants?.forEach((t, i) => {
+    const template = t.spec.defaults?.machineTemplate;
+    if (template !== undefined && !c.machineTemplates.some((m) => m.name === template)) {
+      out.push({
+        path: ["tenants", i, "spec", "defaults", "machineTemplate"],
+        message: `no MachineTemplate named "${template}" (known: ${
+          c.machineTemplates.map((m) => m.name).join(", ")
+        })`,
+      });
+    }
   });
   c.nodePools.forEach((p, i) => {
     const t = p.spec.tenancy?.tenant;

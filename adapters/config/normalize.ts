@@ -256,7 +256,14 @@ export function normalizeVmOptions(v: VmOptionsSpec): VmOptions {
   return out;
 }
 
+/**
+ * One NodePool, tenant defaults already merged (tenant_defaults.ts). The loaders' cross-checks
+ * refuse a pool left without a template, so one reaching here is a bug.
+ */
 export function normalizeNodePool(name: string, p: NodePoolSpec): NodePool {
+  if (p.machineTemplate === undefined) {
+    throw new Error(`NodePool "${name}" has no machineTemplate (the cross-checks refuse it)`);
+  }
   const tenancy = p.tenancy ? { tenant: p.tenancy.tenant, shared: p.tenancy.shared } : undefined;
   return {
     name,

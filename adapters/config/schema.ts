@@ -560,11 +560,14 @@ export const budgetSpec = z.strictObject({
   error: "schedule and duration go together",
 });
 
+/** How a pool consolidates: only empty nodes, any saving move, or moves that save enough. */
+export const consolidationPolicy = z.enum(["WhenEmpty", "WhenEmptyOrUnderutilized", "Balanced"]);
+/** A pool's disruption budgets (at most 50). */
+export const disruptionBudgets = z.array(budgetSpec).max(50);
+
 /** A NodePool's disruption settings (consolidation policy, timers, budgets). */
 export const disruptionSpec = z.strictObject({
-  consolidationPolicy: z.enum(["WhenEmpty", "WhenEmptyOrUnderutilized", "Balanced"]).default(
-    "WhenEmptyOrUnderutilized",
-  ).describe(
+  consolidationPolicy: consolidationPolicy.default("WhenEmptyOrUnderutilized").describe(
     "WhenEmpty: only empty nodes; WhenEmptyOrUnderutilized: any move that saves; Balanced: " +
       "a move must save enough for the pods it disrupts (see consolidationThreshold)",
   ),
@@ -584,7 +587,7 @@ export const disruptionSpec = z.strictObject({
     "consolidation looks at this pool's nodes on preemptible hosts (capacity type " +
       "preemptible) first, so their pods move to hosts that are not reclaimed (default false)",
   ),
-  budgets: z.array(budgetSpec).max(50).default([{ nodes: "10%" }]),
+  budgets: disruptionBudgets.default([{ nodes: "10%" }]),
   drainTimeoutAction: z.enum(["uncordon", "force"]).default("uncordon"),
 }).refine(
   (d) => d.consolidationThreshold === undefined || d.consolidationPolicy === "Balanced",
@@ -599,6 +602,31 @@ export const poolTenancySpec = z.strictObject({
     "the owner shares the pool with the tenants its Tenant lists under sharing.tenants; the " +
       "nodes then carry proxscale.io/tenant-shared instead of proxscale.io/tenant",
   ),
+});
+
+/** A NodePool's weight: higher weights are tried first (1 to 100). */
+export const poolWeight = z.int().min(1).max(100);
+
+/**
+ * What a tenant's pools take when they do not set it themselves (the pool's own value wins;
+ * then the global defaults apply). Merged into the pools by tenant_defaults.ts.
+ */
+export const tenantDefaultsSpec = z.strictObject({
+  machineTemplate: name.optional().describe(
+    "MachineTemplate of the tenant's pools that name none",
+  ),
+  weight: poolWeight.optional().describe("weight of the tenant's pools that set none"),
+  disruption: z.strictObject({
+    budgets: disruptionBudgets.optional().describe(
+      "disruption budgets of the tenant's pools that set none",
+    ),
+    consolidationPolicy: consolidationPolicy.optional().describe(
+      "consolidation policy of the tenant's pools that set none",
+    ),
+    consolidateAfter: durationOrNever.optional().describe(
+      "consolidateAfter of the tenant's pools that set none",
+    ),
+  }).optional(),
 });
 
 /** A tenant: namespaces, quotas across all its pools, and whom it shares its shared pools with. */
@@ -632,11 +660,16 @@ export const tenantSpec = z.strictObject({
       "tenants whose pods may use this tenant's shared pools (tenancy.shared: true)",
     ),
   }).default({ tenants: [] }),
+  defaults: tenantDefaultsSpec.optional().describe(
+    "template, weight and disruption settings of the tenant's pools that do not set them",
+  ),
 });
 
 export const nodePoolSpec = z.strictObject({
-  machineTemplate: name.describe("MachineTemplate the pool's VMs are made from"),
-  weight: z.int().min(1).max(100).default(10),
+  machineTemplate: name.optional().describe(
+    "MachineTemplate the pool's VMs are made from (absent: its Tenant's defaults.machineTemplate)",
+  ),
+  weight: poolWeight.default(10),
   requirements: z.array(requirement).max(100).default([]),
   labels: labels.default({}),
   annotations: labels.default({}),

@@ -420,6 +420,7 @@ export function structuralSchema(schema: z.ZodType, missing: string[] = []): Str
     },
   });
   const out = convert(js);
+  if (schema === nodePoolSpec) withoutTenantDefaultable(out);
   if (schema === providerSpec) {
     // Hosts are keyed by name (list-map: the API server rejects duplicates itself); the CEL
     // rule says the same for servers that do not, and maxItems bounds its quadratic cost
@@ -437,4 +438,18 @@ export function structuralSchema(schema: z.ZodType, missing: string[] = []): Str
     out.properties!.endpoint!.maxLength = 2048;
   }
   return out;
+}
+
+/**
+ * The NodePool fields a Tenant's defaults may fill (adapters/config/tenant_defaults.ts) carry no
+ * OpenAPI default: the API server would otherwise fill them on every pool, and "the pool did not
+ * set it" could not be seen. The loader applies the same global defaults after the tenant's.
+ */
+function withoutTenantDefaultable(pool: Structural): void {
+  delete pool.properties!.weight!.default;
+  const disruption = pool.properties!.disruption!;
+  const fields = ["budgets", "consolidationPolicy", "consolidateAfter"];
+  for (const f of fields) delete disruption.properties![f]!.default;
+  const whole = disruption.default as Record<string, unknown> | undefined;
+  if (whole) { for (const f of fields) delete whole[f]; }
 }

@@ -405,6 +405,39 @@ export const BAD_INPUTS: Bad[] = [
     celMessage: "matchLabels must name at least one label",
   },
   {
+    name: "a tenant default weight of 0",
+    kind: "Tenant",
+    mutate: (s) => (s.defaults = { weight: 0 }),
+  },
+  {
+    name: "a tenant default template not a DNS label",
+    kind: "Tenant",
+    mutate: (s) => (s.defaults = { machineTemplate: "Bad_Name" }),
+  },
+  {
+    name: "a tenant default budget schedule without duration",
+    kind: "Tenant",
+    mutate: (s) => (s.defaults = { disruption: { budgets: [{ nodes: "1", schedule: "@daily" }] } }),
+    celMessage: "schedule and duration go together",
+  },
+  {
+    name: "a tenant default consolidation policy unknown",
+    kind: "Tenant",
+    mutate: (s) => (s.defaults = { disruption: { consolidationPolicy: "Always" } }),
+  },
+  {
+    name: "a tenant default names a missing template",
+    kind: "Tenant",
+    mutate: (s) => (s.defaults = { machineTemplate: "nope" }),
+    crossObject: true,
+  },
+  {
+    name: "a pool without a template and no tenant to default it",
+    kind: "NodePool",
+    mutate: (s) => delete s.machineTemplate,
+    crossObject: true,
+  },
+  {
     name: "a pool names a missing tenant",
     kind: "NodePool",
     mutate: (s) => (s.tenancy = { tenant: "nobody" }),
