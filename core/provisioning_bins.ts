@@ -7,7 +7,17 @@
  * May import: nothing outside core/.
  */
 import { offeredExtended } from "./gpus.ts";
-import type { Config, Host, Pod, Requirement, Resources, Shape, Snapshot, Taint } from "./model.ts";
+import type {
+  Config,
+  Host,
+  NodeClaim,
+  Pod,
+  Requirement,
+  Resources,
+  Shape,
+  Snapshot,
+  Taint,
+} from "./model.ts";
 import type { PlannedClaim } from "./provisioning.ts";
 import type { PoolCtx } from "./provisioning_pools.ts";
 import { addExtended, hostPortKeys, podRequests } from "./pod_requests.ts";
@@ -106,11 +116,21 @@ export function existingBins(
   // A node of a claim still starting up is NotReady on its way in: its room is capacity. Any
   // other NotReady or unreachable node's room is not: pods would wait there forever.
   const starting = new Set<string>();
+  // Such a node may not carry its claim's labels and taints yet (registration syncs them on a
+  // later pass): until it does, it is offered as its claim describes it, or pods that select
+  // those labels (a tenant's, a pool's) would see no room there and open a second claim.
+  const claimOf = new Map<string, NodeClaim>();
   for (const c of snap.nodeClaims) {
     if (c.deleting || isClaimReady(c)) continue;
-    if (c.nodeName) starting.add(c.nodeName);
+    if (c.nodeName) {
+      starting.add(c.nodeName);
+      claimOf.set(c.nodeName, c);
+    }
     const byId = c.providerID ? nodeByProviderId.get(c.providerID) : undefined;
-    if (byId) starting.add(byId.name);
+    if (byId) {
+      starting.add(byId.name);
+      claimOf.set(byId.name, c);
+    }
   }
   const nodes = [...snap.nodes].sort((a, b) => (a.name < b.name ? -1 : 1));
   // DaemonSet pods each node runs ("namespace/daemonset"): one its pool's DaemonSets should run
@@ -137,11 +157,14 @@ export function existingBins(
       missing.memory += r.memory;
       missing.pods += 1;
     }
+    const claim = claimOf.get(n.name);
+    const labels = claim ? { ...claim.labels, ...n.labels } : n.labels;
+    const taints = claim ? withClaimTaints(n.taints ?? [], claim.taints) : n.taints ?? [];
     const bin = makeBin(
       "node",
       n.name,
-      n.labels,
-      n.taints ?? [],
+      labels,
+      taints,
       {
         cpu: n.allocatable.cpu - u.cpu - missing.cpu,
         memory: n.allocatable.memory - u.memory - missing.memory,
@@ -152,7 +175,7 @@ export function existingBins(
       bin.ext = addExtended({ ...n.allocatable.extended }, u.ext ?? {}, -1);
     }
     if (u.ports) bin.ports = new Set(u.ports);
-    bin.tenants = tenantsFor(config, snap, n.labels);
+    bin.tenants = tenantsFor(config, snap, labels);
     bins.push(bin);
   }
   const templates = new Map(config.machineTemplates.map((t) => [t.name, t]));
@@ -180,6 +203,15 @@ export function existingBins(
     if (labels[ZONE_KEY]) claimZones.push([c.nodePool, labels[ZONE_KEY]]);
   }
   return { bins, claimZones };
+}
+
+/** The node's taints plus those of its claim it does not carry yet (same key and effect). */
+function withClaimTaints(node: readonly Taint[], claim: readonly Taint[]): Taint[] {
+  const out = [...node];
+  for (const t of claim) {
+    if (!out.some((o) => o.key === t.key && o.effect === t.effect)) out.push(t);
+  }
+  return out;
 }
 
 /** The tenants a bin must check, when there are some and its labels name a tenant. */

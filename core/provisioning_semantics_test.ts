@@ -175,6 +175,42 @@ const CASES: Case[] = [
   },
   {
     name:
+      "a Ready node whose claim's labels and taints are not synced yet still takes the pods that select them",
+    snapshot: (() => {
+      // Registration syncs the claim's labels and taints onto the Node on a later pass; until
+      // then the node is its claim's (no second claim for pods selecting the pool's label).
+      const m = managedNode("n3", "general");
+      m.claim.conditions = m.claim.conditions.filter((c) => c.type === "Launched");
+      m.claim.labels = { ...m.claim.labels, "example.com/team": "a" };
+      m.claim.taints = [{ key: "example.com/team", value: "a", effect: "NoSchedule" }];
+      return {
+        pods: [pending("team-1", {
+          nodeSelector: { "example.com/team": "a" },
+          tolerations: [{ key: "example.com/team", operator: "Equal", value: "a" }],
+        })],
+        nodes: [{ ...m.node, labels: { ...m.node.labels }, taints: [] }],
+        nodeClaims: [m.claim],
+      };
+    })(),
+    want: { claims: [], placed: { "team-1": "n3" } },
+  },
+  {
+    name:
+      "a registering node is offered with its claim's taints: a pod not tolerating them opens a claim",
+    snapshot: (() => {
+      const m = managedNode("n4", "general");
+      m.claim.conditions = m.claim.conditions.filter((c) => c.type === "Launched");
+      m.claim.taints = [{ key: "example.com/team", value: "a", effect: "NoSchedule" }];
+      return {
+        pods: [pending("web-1")],
+        nodes: [{ ...m.node, taints: [] }],
+        nodeClaims: [m.claim],
+      };
+    })(),
+    want: { claims: [{ pods: ["web-1"] }] },
+  },
+  {
+    name:
       "a pool requirement In [1,2,3] is not pinned to its first value: a pod asking Gt 1 gets 2",
     snapshot: {
       pods: [pending("gen-1", {
