@@ -558,6 +558,11 @@ export type Settings = {
   nodeRepairMaxUnhealthy?: number;
   orphanGracePeriod: number;
   /**
+   * An owned VM with a Node but no NodeClaim that cannot be adopted (core/adoption.ts) is kept
+   * and reported unless this is true; then the orphan sweep collects it. Absent = false.
+   */
+  deleteUnadoptableVms?: boolean;
+  /**
    * Backoff of launches that retrying cannot heal, and the bound on NodeClaims per pool per
    * hour (core/launch_backoff.ts); absent = DEFAULT_LAUNCH_BACKOFF.
    */
