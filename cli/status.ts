@@ -169,6 +169,12 @@ export function formatStatus(s: StatusReport, decisions = 15): string {
         new Date(s.config.loadedAt).toISOString()
       }`,
     );
+    if (s.config.live) {
+      out.push(
+        `  live configuration generation ${s.config.live.generation} ` +
+          `(digest ${s.config.live.digest}; proxscale config history)`,
+      );
+    }
     if (s.config.rejected) {
       out.push(`  last change REJECTED at ${new Date(s.config.rejected.at).toISOString()}:`);
       for (const p of s.config.rejected.problems) out.push(`    ${p}`);

@@ -54,6 +54,7 @@ import { type Daemon, startDaemon } from "./daemon.ts";
 import { attachMaintenance, MaintenanceMode, pausedReporter } from "./maintenance.ts";
 import { daemonStatusSource, DecisionLog, statusRoutes } from "./status_report.ts";
 import { ConfigReloader, watchConfigCrds, watchConfigFile } from "./config_reload.ts";
+import { historyRecorder } from "./config_history_recorder.ts";
 
 /** What the start reads from the process environment (cli/run.ts reads it, tests set it). */
 export type RunEnvironment = {
@@ -328,7 +329,11 @@ export async function startProxscale(
         : {}),
     });
     fileWatch = configPath ? watchConfigFile(configPath, reloader) : undefined;
-    crdWatch = configPath ? undefined : watchConfigCrds(kube, reloader, { namespace });
+    // Every valid configuration applied from the CRDs becomes a generation of the history.
+    const history = configPath ? undefined : historyRecorder(kube, namespace, reloader, logger);
+    crdWatch = configPath
+      ? undefined
+      : watchConfigCrds(kube, reloader, { namespace }, (objects) => history?.(objects));
     Object.assign(routes, {
       ...statusRoutes(
         daemonStatusSource(daemon, { decisions, maintenance, reload: () => reloader.state() }),
