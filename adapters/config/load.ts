@@ -3,7 +3,11 @@
  * check cross-references, normalise into core/model.ts types. Every problem is reported as
  * `file:line:column: field.path: message` so an operator can jump straight to it.
  */
-import { CURRENT_CONFIG_VERSION, isRetiredVersion } from "./retired_versions.ts";
+import {
+  CURRENT_CONFIG_VERSION,
+  isRetiredVersion,
+  RETIRED_CONFIG_VERSIONS,
+} from "./retired_versions.ts";
 import { type Document, isMap, isNode, isSeq, type LineCounter } from "yaml";
 import type { z } from "zod";
 import type { Config } from "../../core/model.ts";
@@ -140,7 +144,7 @@ export function parseConfigFile(
   file: string,
 ): Result<{ parsed: ConfigFile; doc: Document; lc: LineCounter }, ConfigProblem[]> {
   const r = parseYaml(text, file, configFile);
-  if (r.ok) return r;
+  if (r.ok || !RETIRED_CONFIG_VERSIONS.some((v) => text.includes(v))) return r;
   // A retired schema version is one problem with its remedy, not a list of renamed fields.
   const read = readYaml(text, "one");
   const first = read.ok ? read.value[0] : undefined;
