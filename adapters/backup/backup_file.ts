@@ -221,6 +221,25 @@ export function diffValues(a: unknown, b: unknown, path = ""): string[] {
   return [`${path || "(whole)"}: ${show(a)} -> ${show(b)}`];
 }
 
+/**
+ * The leaves a server-side apply of `applied` changes on `live`: only fields the applied object
+ * sets count (a field it leaves out, such as one the API server defaulted, stays as it is).
+ */
+export function diffApplied(live: unknown, applied: unknown, path = ""): string[] {
+  if (isMap(live) && isMap(applied)) {
+    return Object.keys(applied).sort().flatMap((k) =>
+      diffApplied(live[k], applied[k], path ? `${path}.${k}` : k)
+    );
+  }
+  if (applied === undefined) return [];
+  // Lists of the same length compare item by item (the server defaults fields inside items).
+  if (Array.isArray(live) && Array.isArray(applied) && live.length === applied.length) {
+    const d = applied.flatMap((a, i) => diffApplied(live[i], a, `${path}[${i}]`));
+    return d.length ? diffValues(live, applied, path) : [];
+  }
+  return diffValues(live, applied, path);
+}
+
 /** What restoring `b` over the `live` objects does, object by object (live keyed by objectKey). */
 export function restorePlan(
   b: Backup,
@@ -235,7 +254,7 @@ export function restorePlan(
       spec: o.spec,
       data: o.data,
     });
-    const diff = diffValues(body(now), body(object));
+    const diff = diffApplied(body(now), body(object));
     return { op: diff.length ? "update" as const : "unchanged" as const, object, diff };
   });
 }
