@@ -311,6 +311,8 @@ Deno.test({
       assert.equal(live!.digest, digest1, "the rolled-back configuration is generation 1's");
       const st = await proxscale(["status", `--url=http://127.0.0.1:${daemon.port}`]);
       assert.match(st.stdout, /live configuration generation 3/);
+      const fromCluster = await proxscale(["status", `--kubeconfig=${kc}`]);
+      assert.match(fromCluster.stdout, /live configuration generation 3 \(digest /);
       // The same process applies it: the pods get VMs.
       await until(
         () => c.world.pendingPods() === 0 && pveVmids(c).length > 0,
