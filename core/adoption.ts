@@ -5,7 +5,8 @@
  *
  * - a running VM whose Node (found by providerID `proxmox://<provider>/<vmid>`, else by the
  *   nodeclaim label) is Ready, of a NodePool and MachineTemplate still configured, is adopted:
- *   its NodeClaim is rebuilt from the VM's description (claim name), the VM (vmid, host, size)
+ *   its NodeClaim is rebuilt from the VM's description (claim name, template hash), the VM
+ *   (vmid, host, size)
  *   and the Node (pool, labels, providerID), already Launched, Registered, Initialized, Ready;
  * - a VM with a Node that cannot be adopted (NotReady, pool or template gone, VM stopped) is
  *   kept and reported until the operator decides (`settings.deleteUnadoptableVms`);
@@ -147,7 +148,8 @@ export function planAdoptions(
         labels,
         taints: [...template.taints, ...pool.taints],
         startupTaints: [...template.startupTaints, ...pool.startupTaints],
-        // The hash it was made from is not on the VM: unknown, so it never counts as drifted.
+        // The hash the launch wrote on the VM; a VM without one never counts as drifted.
+        ...(vm.templateHash ? { templateHash: vm.templateHash } : {}),
         conditions,
       },
       reason: reason(

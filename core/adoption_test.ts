@@ -64,6 +64,31 @@ Deno.test("a running VM with a Ready Node and no NodeClaim is adopted with its c
   assert.equal(p.adopt[0]!.reason.code, "ClaimAdopted");
 });
 
+Deno.test("an adopted claim carries the template hash its launch wrote on the VM, so drift still works", () => {
+  const p = planAdoptions(
+    [vm(1001, "general-a", { templateHash: "v1-0badc0de" })],
+    [node("general-a", 1001)],
+    [],
+    config,
+    T0,
+  );
+  assert.equal(p.adopt[0]!.claim.templateHash, "v1-0badc0de");
+  const plan = reconcile(
+    {
+      now: T0,
+      pods: [],
+      daemonSets: [],
+      nodes: [node("general-a", 1001)],
+      nodeClaims: [p.adopt[0]!.claim],
+      pdbs: [],
+      hosts: [],
+      vms: [vm(1001, "general-a", { templateHash: "v1-0badc0de" })],
+    },
+    config,
+  );
+  assert.ok(plan.actions.some((a) => a.kind === "MarkDrifted" && a.claim === "general-a"));
+});
+
 Deno.test("a VM whose Node is NotReady or whose pool is gone is kept and reported, not adopted", () => {
   const notReady = planAdoptions(
     [vm(1001, "general-a")],

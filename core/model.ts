@@ -216,6 +216,8 @@ export type VM = {
   size: Resources;
   /** NodeClaim name recorded in the VM description, when proxscale created it. */
   claim?: string;
+  /** Template hash recorded in the VM description at launch (disaster recovery reads it). */
+  templateHash?: string;
   template?: boolean;
 };
 

@@ -128,7 +128,7 @@ function prepare(c: DemoCluster): void {
 
 type PodObj = { metadata: { name: string; uid: string }; spec?: { nodeName?: string } };
 type ClaimObj = {
-  metadata: { name: string };
+  metadata: { name: string; annotations?: Record<string, string> };
   status?: { vmid?: number; conditions?: { type: string; status: string }[] };
 };
 
@@ -237,6 +237,12 @@ Deno.test({
         claims(c).map((x) => x.status?.vmid).sort((a, b) => a! - b!),
         vmsBefore,
       );
+      // Each rebuilt claim has the template hash its VM's launch recorded: drift still works.
+      const hashOf = (o: { metadata: { annotations?: Record<string, string> } }) =>
+        o.metadata.annotations?.["proxscale.io/template-hash"];
+      const wantHashes = backedClaims.map(hashOf).sort();
+      assert.ok(wantHashes.every((h: string | undefined) => h !== undefined));
+      assert.deepEqual(claims(c).map((x) => hashOf(x as never)).sort(), wantHashes);
       assert.match(daemon.stdout(), /"msg":"AdoptClaim"/);
       assert.doesNotMatch(daemon.stdout(), /"msg":"GarbageCollectVM"/);
       // Step 5: it scales as usual.

@@ -11,7 +11,12 @@ import type { KubeClient } from "../kubernetes/client.ts";
 import { kubeSecretReader } from "../kubernetes/secret_reader.ts";
 import { connectPveClient, type PveClient } from "../proxmox/client.ts";
 import { TEMPLATE_HASH_ANNOTATION } from "../kubernetes/translate.ts";
-import { claimFromDescription, hasTag, parseTags } from "../proxmox/vm_config.ts";
+import {
+  claimFromDescription,
+  hasTag,
+  parseTags,
+  templateHashFromDescription,
+} from "../proxmox/vm_config.ts";
 import type { BackupObject, InventoryVm } from "./backup_file.ts";
 
 /** The managed VMs of one Provider through `client`; hosts that cannot be read are problems. */
@@ -39,7 +44,7 @@ export async function providerInventory(
       }
       const claim = claimFromDescription(cfg.value.description);
       if (!claim || !(inRange || hasTag(cfg.value.tags, p.managedTag))) continue;
-      const hash = hashes.get(claim);
+      const hash = templateHashFromDescription(cfg.value.description) ?? hashes.get(claim);
       vms.push({
         provider: p.name,
         vmid: v.vmid,
