@@ -304,7 +304,9 @@ export async function startProxscale(
   });
   let fileWatch: ReturnType<typeof watchConfigFile> | undefined;
   let crdWatch: ReturnType<typeof watchConfigCrds> | undefined;
+  let historyTimer: ReturnType<typeof setInterval> | undefined;
   const halt = async () => {
+    clearInterval(historyTimer);
     await fileWatch?.stop();
     await crdWatch?.stop();
     await maintenance.stop();
@@ -330,10 +332,19 @@ export async function startProxscale(
     });
     fileWatch = configPath ? watchConfigFile(configPath, reloader) : undefined;
     // Every valid configuration applied from the CRDs becomes a generation of the history.
-    const history = configPath ? undefined : historyRecorder(kube, namespace, reloader, logger);
+    const history = configPath
+      ? undefined
+      : historyRecorder(kube, namespace, reloader, logger, () => isLeader());
     crdWatch = configPath
       ? undefined
       : watchConfigCrds(kube, reloader, { namespace }, (objects) => history?.(objects));
+    // A replica that becomes leader later records the configuration it runs: the history is
+    // checked every 30 s too (one read; a write only for a new digest).
+    historyTimer = history
+      ? setInterval(() => {
+        if (crdWatch?.current().ok) void history(crdWatch.objects());
+      }, 30_000)
+      : undefined;
     Object.assign(routes, {
       ...statusRoutes(
         daemonStatusSource(daemon, { decisions, maintenance, reload: () => reloader.state() }),
