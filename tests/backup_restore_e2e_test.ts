@@ -200,6 +200,7 @@ Deno.test({
       );
       assert.ok(doc.inventory.vms.every((v: { templateHash?: string }) => v.templateHash));
       assert.deepEqual(doc.secretRefs.map((s: { name: string }) => s.name), ["pve-token"]);
+      assert.ok(doc.configHistory.length >= 1, "the configuration history is in the backup");
       assert.ok(!JSON.stringify(doc).includes(c.pve.tokenSecret), "no Secret value in the file");
 
       // Step 2 (the disaster): every proxscale CRD deleted, and with them every object.
@@ -210,6 +211,7 @@ Deno.test({
       assert.equal(del.code, 0, del.stderr);
       assert.equal(claims(c).length, 0);
       // Step 3: the CRDs again (as shipped), then restore: a diff first, then the apply.
+      const crdsBack = Date.now();
       const crds = await kubectl(env, ["apply", "-f", CRDS_DIR]);
       assert.equal(crds.code, 0, crds.stderr);
       const dry = await proxscale(["restore", file, `--kubeconfig=${kc}`, "--dry-run"]);
@@ -224,6 +226,11 @@ Deno.test({
         () => claims(c).length === vmsBefore.length && claims(c).every(ready),
         60_000,
         "every VM adopted by a Ready NodeClaim",
+      );
+      console.log(
+        `adopted ${vmsBefore.length} VMs ${
+          Date.now() - crdsBack
+        } ms after the CRDs were re-applied`,
       );
       // A few orphan grace periods (1 s) later nothing was collected or evicted.
       await new Promise((res) => setTimeout(res, 4_000));
