@@ -16,6 +16,7 @@ import { DEFAULT_NAMESPACE } from "../adapters/config/crd_manifests.ts";
 import { configFromObjects, formatCrdProblem } from "../adapters/config/crd_source.ts";
 import { describeKubeError, isNotFound, type KubeClient } from "../adapters/kubernetes/client.ts";
 import {
+  CONFIG_KINDS,
   configObjects,
   type HistoryEntry,
   readHistory,
@@ -166,7 +167,10 @@ async function rollback(
     } else continue;
     writes.push(o);
   }
-  const deletes = [...live.values()].filter((o) => !want.has(objectKey(o)));
+  // Only kinds the generation speaks for are deleted: the three configuration kinds, and any
+  // other kind the generation holds objects of (one the daemon did not watch is left alone).
+  const managed = new Set([...CONFIG_KINDS, ...target.map((o) => o.kind)]);
+  const deletes = [...live.values()].filter((o) => managed.has(o.kind) && !want.has(objectKey(o)));
   for (const o of deletes) io.out(`- ${o.kind}/${o.metadata.name} (delete)`);
   if (dryRun) {
     io.out(`dry run: ${writes.length + deletes.length} changes, nothing was changed`);

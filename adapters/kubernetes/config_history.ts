@@ -31,7 +31,12 @@ export type HistoryEntry = {
   objects: BackupObject[];
 };
 
-const CONFIG_KINDS = new Set(["Provider", "MachineTemplate", "NodePool"]);
+/** The configuration kinds; any other proxscale.io kind but NodeClaim counts too when watched. */
+export const CONFIG_KINDS: ReadonlySet<string> = new Set([
+  "Provider",
+  "MachineTemplate",
+  "NodePool",
+]);
 const KEY = /^generation-(\d+)$/;
 
 /** The configuration objects among `raw` (as listed), cleaned and in a stable order. */
@@ -40,7 +45,8 @@ export function configObjects(raw: readonly unknown[]): BackupObject[] {
     const o = cleanObject(r, false);
     if (!o) return [];
     const isSettings = o.kind === "ConfigMap" && o.metadata.name === SETTINGS_CONFIGMAP;
-    if (!isSettings && !CONFIG_KINDS.has(o.kind)) return [];
+    const proxscaleKind = o.apiVersion.startsWith("proxscale.io/") && o.kind !== "NodeClaim";
+    if (!isSettings && !CONFIG_KINDS.has(o.kind) && !proxscaleKind) return [];
     // The apiVersion of a listed ConfigMap is v1 even when an informer dropped it.
     return [isSettings ? { ...o, apiVersion: "v1" } : o];
   }).sort((a, b) => (objectKey(a) < objectKey(b) ? -1 : 1));
