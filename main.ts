@@ -86,6 +86,15 @@ export const COMMANDS: Record<CommandName, Entry> = {
   pool: {
     load: async () => (await import("./cli/pool.ts")).poolCommand,
   },
+  backup: {
+    load: async () => (await import("./cli/backup.ts")).backupCommand,
+  },
+  restore: {
+    load: async () => (await import("./cli/restore.ts")).restoreCommand,
+  },
+  config: {
+    load: async () => (await import("./cli/config.ts")).configCommand,
+  },
 };
 
 /** `proxscale --help`: every command with its summary. */

@@ -7,6 +7,8 @@
 import { COMMAND_SUMMARIES } from "./summaries.ts";
 import { parseArgs } from "node:util";
 import { readYaml } from "../adapters/config/yaml_source.ts";
+import { stringify } from "yaml";
+import { isRetiredVersion, upgradeConfig } from "../adapters/config/retired_versions.ts";
 import type { Command } from "./command.ts";
 import { formatProblem, parseConfigText } from "../adapters/config/load.ts";
 import {
@@ -71,6 +73,36 @@ export function migrateText(
   let doc: unknown = values[0];
   let source = "KubeNodeSmith v0";
   const notes: string[] = [];
+  // KubeNodeSmith shipped its file inside a ConfigMap: the one data key holding a config.
+  const wrapped = unwrapConfigMap(values.length === 1 ? doc : undefined, file);
+  if (wrapped) {
+    if (!wrapped.ok) return { ok: false, error: wrapped.error };
+    const inner = migrateText(wrapped.text, `${file} (${wrapped.where})`, namespace);
+    if (!inner.ok) return inner;
+    return {
+      ok: true,
+      value: { ...inner.value, source: `${inner.value.source}, in ${wrapped.where}` },
+    };
+  }
+  if (isRetiredVersion(doc)) {
+    const up = upgradeConfig(doc);
+    if (!up.ok) return { ok: false, error: up.error.map((e) => `${file}: ${e}`) };
+    const from = (doc as { apiVersion: string }).apiVersion;
+    const inner = migrateText(
+      stringify(up.value.doc),
+      `${file} (upgraded from ${from})`,
+      namespace,
+    );
+    if (!inner.ok) return inner;
+    return {
+      ok: true,
+      value: {
+        ...inner.value,
+        warnings: [...up.value.notes, ...inner.value.warnings],
+        source: `proxscale ${from}, upgraded`,
+      },
+    };
+  }
   if (isKubeNodeSmithCrds(values)) {
     const folded = kubeNodeSmithCrdsToV0(values);
     doc = folded.doc;
@@ -109,6 +141,40 @@ export function migrateText(
       source: "proxscale",
     },
   };
+}
+
+/**
+ * A ConfigMap whose data holds a configuration (KubeNodeSmith shipped v0 that way): the text of
+ * its one such key; undefined when `doc` is no ConfigMap.
+ */
+export function unwrapConfigMap(
+  doc: unknown,
+  file: string,
+): { ok: true; text: string; where: string } | { ok: false; error: string[] } | undefined {
+  const cm = doc as { kind?: unknown; metadata?: { name?: unknown }; data?: unknown };
+  if (typeof doc !== "object" || doc === null || cm.kind !== "ConfigMap") return undefined;
+  const data = typeof cm.data === "object" && cm.data !== null
+    ? Object.entries(cm.data as Record<string, unknown>)
+    : [];
+  const configs = data.filter(([, v]) => {
+    if (typeof v !== "string") return false;
+    const r = readYaml(v, "many");
+    const d = r.ok ? r.value[0]?.value : undefined;
+    return typeof d === "object" && d !== null &&
+      ("providers" in d || "schemaVersion" in d || "kind" in d);
+  });
+  const name = String(cm.metadata?.name ?? "(unnamed)");
+  if (configs.length !== 1) {
+    return {
+      ok: false,
+      error: [
+        `${file}: ConfigMap ${name} has ${configs.length} data keys holding a configuration ` +
+        `(keys: ${data.map(([k]) => k).join(", ") || "none"}); expected exactly one`,
+      ],
+    };
+  }
+  const [key, text] = configs[0]!;
+  return { ok: true, text: text as string, where: `ConfigMap ${name}, key ${key}` };
 }
 
 export const migrateCommand: Command = {

@@ -6,6 +6,7 @@
  * reachable it falls back to what the cluster holds (NodePools and NodeClaims). `--json`
  * prints the document as is.
  */
+import { readHistory } from "../adapters/kubernetes/config_history.ts";
 import { COMMAND_SUMMARIES } from "./summaries.ts";
 import { parseArgs } from "node:util";
 import type { Command, Io } from "./command.ts";
@@ -95,6 +96,9 @@ export async function clusterStatus(
     `/api/v1/namespaces/${namespace}/configmaps/${MAINTENANCE_CONFIGMAP}`,
   );
   const paused = cm.ok && pausedAnnotation(cm.value.body);
+  // The live configuration generation, from the history the daemon keeps in the cluster.
+  const history = await readHistory(kube, namespace);
+  const live = history.ok ? history.value.at(-1) : undefined;
   return {
     ok: true,
     value: {
@@ -102,6 +106,16 @@ export async function clusterStatus(
       time: now,
       leader: false,
       maintenance: { paused, local: false, cluster: paused },
+      ...(live
+        ? {
+          config: {
+            source: "crds",
+            loadedAt: Date.parse(live.appliedAt),
+            generation: live.generation,
+            live: { generation: live.generation, digest: live.digest },
+          },
+        }
+        : {}),
       pools: poolStatuses(config.value, claims),
       hosts: hostStatuses(config.value, claims, [], []),
       ...(ipPoolStatuses(config.value, claims).length > 0
@@ -169,6 +183,12 @@ export function formatStatus(s: StatusReport, decisions = 15): string {
         new Date(s.config.loadedAt).toISOString()
       }`,
     );
+    if (s.config.live) {
+      out.push(
+        `  live configuration generation ${s.config.live.generation} ` +
+          `(digest ${s.config.live.digest}; proxscale config history)`,
+      );
+    }
     if (s.config.rejected) {
       out.push(`  last change REJECTED at ${new Date(s.config.rejected.at).toISOString()}:`);
       for (const p of s.config.rejected.problems) out.push(`    ${p}`);

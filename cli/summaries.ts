@@ -29,6 +29,10 @@ export const COMMAND_SUMMARIES = {
   resume: "leave maintenance mode",
   host: "Proxmox host maintenance: list, cordon, uncordon, drain (--wait) a host",
   pool: "NodePool commands: list, scale-min, pause, resume a pool",
+  backup: "write one file with every proxscale object, the config history and the VM inventory",
+  restore:
+    "re-apply the configuration of a backup (diff first; NodeClaims are adopted, not copied)",
+  config: "configuration generations in the cluster: history, rollback [GENERATION]",
 } as const;
 
 /** The name of a subcommand. */

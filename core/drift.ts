@@ -190,6 +190,8 @@ export type DriftInput = {
   claimsWithUnknownVm?: readonly string[];
   /** ms a finding must persist before anything is deleted (Settings.orphanGracePeriod). */
   orphanGracePeriod: number;
+  /** `<provider>/<vmid>` of VMs being adopted or kept (core/adoption.ts): never collected. */
+  heldVms?: ReadonlySet<string>;
   now: number;
   state: DriftState;
 };
@@ -256,6 +258,7 @@ export function reconcileDrift(input: DriftInput): DriftReport {
       (claim.vmid === undefined || claim.vmid === vm.vmid);
     if (claimed) continue;
     const key = `${vm.provider}/${vm.vmid}`;
+    if (input.heldVms?.has(key)) continue;
     const subject = `VM ${vm.vmid} on ${vm.host}`;
     const f = due("orphanVmSince", key, "OrphanVM", subject);
     if (!f.due) continue;

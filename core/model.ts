@@ -216,6 +216,8 @@ export type VM = {
   size: Resources;
   /** NodeClaim name recorded in the VM description, when proxscale created it. */
   claim?: string;
+  /** Template hash recorded in the VM description at launch (disaster recovery reads it). */
+  templateHash?: string;
   template?: boolean;
   /** The providerID its Node carries when the provider names it (absent: proxmox://<provider>/<vmid>). */
   providerID?: string;
@@ -624,6 +626,11 @@ export type Settings = {
    */
   nodeRepairMaxUnhealthy?: number;
   orphanGracePeriod: number;
+  /**
+   * An owned VM with a Node but no NodeClaim that cannot be adopted (core/adoption.ts) is kept
+   * and reported unless this is true; then the orphan sweep collects it. Absent = false.
+   */
+  deleteUnadoptableVms?: boolean;
   /**
    * Backoff of launches that retrying cannot heal, and the bound on NodeClaims per pool per
    * hour (core/launch_backoff.ts); absent = DEFAULT_LAUNCH_BACKOFF.

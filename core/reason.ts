@@ -75,6 +75,8 @@ export const REASON_SEVERITY = {
   // drift and orphans
   OrphanVM: "Warning",
   OrphanNode: "Warning",
+  OrphanVMKept: "Warning",
+  ClaimAdopted: "Normal",
   VMVanished: "Warning",
   // failures of the systems proxscale talks to, and its own state
   VmidRangeExhausted: "Warning",

@@ -26,6 +26,7 @@ import { NODEPOOL_LABEL_KEY, UNREGISTERED_TAINT_KEY } from "./labels.ts";
 import { type ClaimStatusFields, decideLifecycle } from "./lifecycle.ts";
 import { guardNodeRepair, MAX_UNHEALTHY_FRACTION } from "./lifecycle_repair.ts";
 import { NodeIndex } from "./lifecycle_nodes.ts";
+import { planAdoptions } from "./adoption.ts";
 import {
   type DriftState,
   initialDriftState,
@@ -100,6 +101,10 @@ export type Action =
   }
   /** An owned VM no NodeClaim claims: delete it. */
   | { kind: "GarbageCollectVM"; vm: VM; reason: Reason }
+  /** Create again the lost NodeClaim of a running VM with a Ready Node (core/adoption.ts). */
+  | { kind: "AdoptClaim"; claim: NodeClaim; reason: Reason }
+  /** An owned VM with a Node whose claim cannot be rebuilt: kept, and reported once. */
+  | { kind: "KeepOrphanVM"; vm: VM; reason: Reason }
   /** A proxscale Node whose VM and NodeClaim are gone. */
   | { kind: "RemoveNode"; node: string; reason: Reason }
   /** Drifted=True (template hash differs; disruption replaces it) or back to False. */
@@ -356,6 +361,14 @@ export function reconcile(
     }
   }
 
+  // Disaster recovery: lost claims of running VMs with Ready Nodes come back before anything
+  // else may touch those VMs (core/adoption.ts).
+  const recovery = planAdoptions(snapshot.vms, snapshot.nodes, snapshot.nodeClaims, config, now);
+  for (const a of recovery.adopt) {
+    actions.push({ kind: "AdoptClaim", claim: a.claim, reason: a.reason });
+  }
+  for (const k of recovery.kept) actions.push({ kind: "KeepOrphanVM", vm: k.vm, reason: k.reason });
+
   const drift = reconcileDrift({
     vms: snapshot.vms,
     nodes: snapshot.nodes,
@@ -366,6 +379,7 @@ export function reconcile(
     inventoryFresh: config.providers.map((p) => p.name).filter((p) => !unavailable.has(p)),
     claimsWithUnknownVm: snapshot.nodeClaims.filter(vmUnknown).map((c) => c.name),
     orphanGracePeriod: s.orphanGracePeriod,
+    heldVms: recovery.held,
     now,
     state: state.drift,
   });
@@ -421,7 +435,10 @@ export function reconcile(
   const cap = planCapacity(live, config, state.disruption);
   const plan = cap.provisioning;
   const d = cap.disruption;
-  for (const p of plan.claims) {
+  // While claims are being rebuilt, limits and budgets would count too few: no new launch and
+  // no disruption until they are back.
+  const recovering = recovery.adopt.length > 0;
+  for (const p of recovering ? [] : plan.claims) {
     actions.push({
       kind: "LaunchClaim",
       claim: claimFromPlan(p, config, now),
@@ -440,7 +457,7 @@ export function reconcile(
       reason: w.reason,
     });
   }
-  for (const cmd of cap.commands) {
+  for (const cmd of recovering ? [] : cap.commands) {
     actions.push({ kind: "Disrupt", command: cmd, reason: cmd.reason });
   }
   return { actions, provisioning: plan, disruption: d, state: next };

@@ -55,6 +55,7 @@ import { type Daemon, startDaemon } from "./daemon.ts";
 import { attachMaintenance, MaintenanceMode, pausedReporter } from "./maintenance.ts";
 import { daemonStatusSource, DecisionLog, statusRoutes } from "./status_report.ts";
 import { ConfigReloader, watchConfigCrds, watchConfigFile } from "./config_reload.ts";
+import { historyRecorder } from "./config_history_recorder.ts";
 
 /** What the start reads from the process environment (cli/run.ts reads it, tests set it). */
 export type RunEnvironment = {
@@ -323,7 +324,9 @@ export async function startProxscale(
   });
   let fileWatch: ReturnType<typeof watchConfigFile> | undefined;
   let crdWatch: ReturnType<typeof watchConfigCrds> | undefined;
+  let historyTimer: ReturnType<typeof setInterval> | undefined;
   const halt = async () => {
+    clearInterval(historyTimer);
     await fileWatch?.stop();
     await crdWatch?.stop();
     await maintenance.stop();
@@ -348,7 +351,20 @@ export async function startProxscale(
         : {}),
     });
     fileWatch = configPath ? watchConfigFile(configPath, reloader) : undefined;
-    crdWatch = configPath ? undefined : watchConfigCrds(kube, reloader, { namespace });
+    // Every valid configuration applied from the CRDs becomes a generation of the history.
+    const history = configPath
+      ? undefined
+      : historyRecorder(kube, namespace, reloader, logger, () => isLeader());
+    crdWatch = configPath
+      ? undefined
+      : watchConfigCrds(kube, reloader, { namespace }, (objects) => history?.(objects));
+    // A replica that becomes leader later records the configuration it runs: the history is
+    // checked every 30 s too (one read; a write only for a new digest).
+    historyTimer = history
+      ? setInterval(() => {
+        if (crdWatch?.current().ok) void history(crdWatch.objects());
+      }, 30_000)
+      : undefined;
     Object.assign(routes, {
       ...statusRoutes(
         daemonStatusSource(daemon, { decisions, maintenance, reload: () => reloader.state() }),

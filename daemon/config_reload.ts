@@ -84,6 +84,11 @@ export class ConfigReloader {
     return structuredClone(this.#state);
   }
 
+  /** The generation of the cluster's configuration history now in use. */
+  setLive(live: { generation: number; digest: string }): void {
+    this.#state.live = live;
+  }
+
   /** A valid new configuration: applied unless identical. */
   accept(config: Config): "applied" | "unchanged" {
     const text = JSON.stringify(config);
@@ -119,6 +124,7 @@ export class ConfigReloader {
       source: this.#state.source,
       loadedAt: this.#now(),
       generation: this.#state.generation + 1,
+      ...(this.#state.live ? { live: this.#state.live } : {}),
     };
     this.#log.info("configuration reloaded", {
       source: this.#state.source,
@@ -193,16 +199,22 @@ export function crdProblemSubject(p: CrdProblem, namespace: string): EventSubjec
   return { apiVersion: "proxscale.io/v1alpha1", kind, name };
 }
 
-/** Feeds every ConfigWatcher result to the reloader; returns the started watcher. */
+/**
+ * Feeds every ConfigWatcher result to the reloader; returns the started watcher. A valid
+ * configuration is also handed to `onValid` with the objects it came from (the history).
+ */
 export function watchConfigCrds(
   kube: KubeClient,
   reloader: ConfigReloader,
   opts: ConfigWatcherOptions = {},
+  onValid?: (objects: unknown[]) => void,
 ): ConfigWatcher {
   const namespace = opts.namespace ?? "proxscale-system";
-  const watcher = new ConfigWatcher(kube, (r: Result<Config, CrdProblem[]>) => {
-    if (r.ok) reloader.accept(r.value);
-    else {
+  const watcher: ConfigWatcher = new ConfigWatcher(kube, (r: Result<Config, CrdProblem[]>) => {
+    if (r.ok) {
+      reloader.accept(r.value);
+      onValid?.(watcher.objects());
+    } else {
       const problems = r.error.map((p) => {
         const subject = crdProblemSubject(p, namespace);
         return { text: formatCrdProblem(p), ...(subject ? { subject } : {}) };

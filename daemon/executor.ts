@@ -25,7 +25,7 @@ import { describeKubeError, type KubeError } from "../adapters/kubernetes/client
 import { setNodeClaimStatus } from "../adapters/kubernetes/nodeclaim_writer.ts";
 import { deleteVmJobId, type JobSpec } from "./ports/queue.ts";
 import type { DaemonContext, DecisionReport, JobData, JobOrigin } from "./context.ts";
-import { registerNode, requestClaimDeletion } from "./kube_actions.ts";
+import { createClaimWithFinalizer, registerNode, requestClaimDeletion } from "./kube_actions.ts";
 import { clearFinishedJob, startLaunch } from "./launching.ts";
 
 /** What an action is about, for reports and de-duplication. */
@@ -51,6 +51,20 @@ function subject(a: Action): Omit<DecisionReport, "time" | "what" | "reason"> {
       };
     case "RepairPaused":
       return { nodepool: a.nodePool };
+    case "AdoptClaim":
+      return {
+        nodeclaim: a.claim.name,
+        nodepool: a.claim.nodePool,
+        ...(a.claim.vmid !== undefined ? { vmid: a.claim.vmid } : {}),
+        ...(a.claim.host ? { host: a.claim.host } : {}),
+        ...(a.claim.nodeName ? { node: a.claim.nodeName } : {}),
+      };
+    case "KeepOrphanVM":
+      return {
+        vmid: a.vm.vmid,
+        host: a.vm.host,
+        ...(a.vm.claim ? { nodeclaim: a.vm.claim } : {}),
+      };
     default:
       return { nodeclaim: a.claim };
   }
@@ -66,6 +80,8 @@ const ACTION_KINDS: Record<Action["kind"], true> = {
   DeleteClaim: true,
   FinalizeClaim: true,
   GarbageCollectVM: true,
+  AdoptClaim: true,
+  KeepOrphanVM: true,
   RemoveNode: true,
   RepairPaused: true,
   Disrupt: true,
@@ -317,6 +333,25 @@ export class Executor {
           data: { kind: "gc-vm", vm: { ...vm, claim: vm.claim } },
         }, true);
       }
+      case "AdoptClaim": {
+        // Created with its finalizer, then its status: the VM is Launched and its Node Ready.
+        const c = await createClaimWithFinalizer(ctx.kube, a.claim);
+        if (!c.ok) return err(kubeFailure(c.error));
+        const w = await setNodeClaimStatus(ctx.kube, a.claim.name, {
+          conditions: a.claim.conditions,
+          ...(a.claim.vmid !== undefined ? { vmid: a.claim.vmid } : {}),
+          ...(a.claim.host !== undefined ? { host: a.claim.host } : {}),
+          ...(a.claim.providerID !== undefined ? { providerID: a.claim.providerID } : {}),
+          ...(a.claim.nodeName !== undefined ? { nodeName: a.claim.nodeName } : {}),
+        }, now);
+        if (c.value.created) await this.#event(a.claim.name, a.reason);
+        return kubeResult(w);
+      }
+      case "KeepOrphanVM":
+        // Once per change: a Warning says the VM stays until an operator decides.
+        if (this.#reported.has(reportKey(a.kind, subject(a)))) return ok(undefined);
+        await this.#event(a.vm.claim ?? `vm-${a.vm.vmid}`, a.reason);
+        return ok(undefined);
       case "RemoveNode":
         await this.#eventOn(nodeSubject(a.node), a.reason);
         return await this.#enqueue(

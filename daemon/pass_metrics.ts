@@ -88,9 +88,14 @@ export class PassMetrics {
     const zero = (nodepool: string, reason: string) =>
       findings.set(`${nodepool}/${reason}`, { nodepool, reason, count: 0 });
     for (const p of this.#config()?.nodePools ?? []) zero(p.name, "Drifted");
-    for (const reason of ["OrphanVM", "OrphanNode"]) zero("", reason);
+    for (const reason of ["OrphanVM", "OrphanNode", "OrphanVMKept", "ClaimAdopted"]) {
+      zero("", reason);
+    }
     for (const a of plan.actions) {
-      if (a.kind === "GarbageCollectVM" || a.kind === "RemoveNode" || a.kind === "MarkDrifted") {
+      if (
+        a.kind === "GarbageCollectVM" || a.kind === "RemoveNode" || a.kind === "MarkDrifted" ||
+        a.kind === "KeepOrphanVM" || a.kind === "AdoptClaim"
+      ) {
         const pool = a.kind === "MarkDrifted"
           ? snap?.nodeClaims.find((c) => c.name === a.claim)?.nodePool ?? ""
           : "";

@@ -54,6 +54,8 @@ export type ReloadState = {
   loadedAt: number;
   /** Loaded configurations since start (the first included). */
   generation: number;
+  /** The live generation of the configuration history in the cluster (CRD source only). */
+  live?: { generation: number; digest: string };
   /** The validation errors of the last rejected change, while it is the latest one. */
   rejected?: { at: number; problems: string[] };
 };

@@ -3,6 +3,11 @@
  * check cross-references, normalise into core/model.ts types. Every problem is reported as
  * `file:line:column: field.path: message` so an operator can jump straight to it.
  */
+import {
+  CURRENT_CONFIG_VERSION,
+  isRetiredVersion,
+  RETIRED_CONFIG_VERSIONS,
+} from "./retired_versions.ts";
 import { type Document, isMap, isNode, isSeq, type LineCounter } from "yaml";
 import { z } from "zod";
 import type { Config } from "../../core/model.ts";
@@ -152,7 +157,22 @@ export function parseConfigFile(
     return m.value;
   }, configFile);
   const r = parseYaml(text, file, merged);
-  return r.ok ? ok({ ...r.value, inherited }) : r;
+  if (r.ok) return ok({ ...r.value, inherited });
+  if (!RETIRED_CONFIG_VERSIONS.some((v) => text.includes(v))) return r;
+  // A retired schema version is one problem with its remedy, not a list of renamed fields.
+  const read = readYaml(text, "one");
+  const first = read.ok ? read.value[0] : undefined;
+  if (first && isRetiredVersion(first.value)) {
+    const v = (first.value as { apiVersion: string }).apiVersion;
+    return err([{
+      file,
+      ...locate(first.doc, first.lc, ["apiVersion"]),
+      path: "apiVersion",
+      message: `schema version ${v} is retired (this proxscale reads ${CURRENT_CONFIG_VERSION}); ` +
+        `\`proxscale migrate ${file}\` upgrades the file`,
+    }]);
+  }
+  return r;
 }
 
 /**

@@ -332,6 +332,7 @@ export function normalizeSettings(s: ConfigFile["settings"]): Settings {
     nodeRepairAfter: ms(s.nodeRepairAfter),
     nodeRepairMaxUnhealthy: s.nodeRepairMaxUnhealthy,
     orphanGracePeriod: ms(s.orphanGracePeriod),
+    ...(s.deleteUnadoptableVms ? { deleteUnadoptableVms: true } : {}),
     launchBackoff: {
       base: ms(s.launchBackoff.base),
       max: ms(s.launchBackoff.max),

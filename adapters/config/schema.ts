@@ -760,6 +760,11 @@ export const settingsSpec = z.strictObject({
       "pool (an outage, not bad nodes) and a Warning Event on the NodePool says so",
   ),
   orphanGracePeriod: duration.default("5m"),
+  deleteUnadoptableVms: z.boolean().optional().describe(
+    "an owned VM that runs a Node but has no NodeClaim, and whose claim cannot be rebuilt " +
+      "(node NotReady, pool gone), is kept and reported (OrphanVMKept) unless this is true; " +
+      "then it is deleted after orphanGracePeriod (default false)",
+  ),
   launchBackoff: z.strictObject({
     base: duration.default("5s").describe(
       "pause after a launch failure that retrying cannot heal (bad template, unreadable CA, " +

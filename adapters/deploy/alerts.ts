@@ -79,6 +79,18 @@ export const ALERT_RULES: AlertRule[] = [
         "leak (deletion failing, or a tag on a VM proxscale does not own).",
     },
   },
+  {
+    alert: "ProxscaleUnadoptableVmKept",
+    expr: `sum(${M.driftFindings}{reason="OrphanVMKept"}) > 0`,
+    for: "15m",
+    labels: { severity: "warning" },
+    annotations: {
+      summary: "A VM with a Node has no NodeClaim and cannot be adopted",
+      description: "After lost NodeClaims (disaster recovery) a VM whose Node is NotReady or " +
+        "whose pool is gone is kept until an operator decides: delete it, fix the cause, or set " +
+        "settings.deleteUnadoptableVms (the OrphanVMKept Event names it).",
+    },
+  },
 ];
 
 /** The PrometheusRule object in `namespace`. */

@@ -11,6 +11,7 @@
  */
 import { GROUP } from "../kubernetes/crds.ts";
 import { TOKEN_LEDGER_CONFIGMAP } from "../kubernetes/bootstrap_token_ledger.ts";
+import { CONFIG_HISTORY_CONFIGMAP } from "../kubernetes/config_history.ts";
 
 /** One rbac.authorization.k8s.io/v1 PolicyRule. */
 export type PolicyRule = {
@@ -159,11 +160,11 @@ export const NAMESPACE_RULE_DOCS: DocumentedRule[] = [
       apiGroups: [""],
       resources: ["configmaps"],
       verbs: ["patch"],
-      resourceNames: [TOKEN_LEDGER_CONFIGMAP],
+      resourceNames: [TOKEN_LEDGER_CONFIGMAP, CONFIG_HISTORY_CONFIGMAP],
     },
     why:
       `patch: records and forgets minted join token ids in ConfigMap ${TOKEN_LEDGER_CONFIGMAP}, ` +
-      "and only that one",
+      `and records applied configuration generations in ${CONFIG_HISTORY_CONFIGMAP}; only those`,
   },
   {
     rule: { apiGroups: [""], resources: ["secrets"], verbs: ["get"] },

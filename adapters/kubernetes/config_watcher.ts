@@ -72,6 +72,11 @@ export class ConfigWatcher {
     Promise.all(this.#informers.map((i) => i.synced())).then(() => this.#schedule());
   }
 
+  /** The configuration objects as listed (for the history: adapters/kubernetes/config_history.ts). */
+  objects(): unknown[] {
+    return this.#informers.flatMap((i) => i.list());
+  }
+
   /** The current configuration, computed now from the caches. */
   current(): Result<Config, CrdProblem[]> {
     return configFromObjects(this.#informers.flatMap((i) => i.list()));

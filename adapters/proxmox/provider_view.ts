@@ -11,7 +11,13 @@ import type { Machine, ProviderError } from "../../daemon/ports/provider.ts";
 import { type Ctx, persist, pveFail } from "./provider_context.ts";
 import type { NodeEntry, QemuListEntry, VmConfig } from "./schemas.ts";
 import { hostDevices, type HostPciFacts, readPciFacts } from "./pci_devices.ts";
-import { claimFromDescription, hasTag, parseTags, vmName as vmNameOf } from "./vm_config.ts";
+import {
+  claimFromDescription,
+  hasTag,
+  parseTags,
+  templateHashFromDescription,
+  vmName as vmNameOf,
+} from "./vm_config.ts";
 
 /** Whether `vmid` is in the Provider's managed VMID range. */
 export function inManagedRange(ctx: Ctx, vmid: number): boolean {
@@ -182,6 +188,7 @@ export function machine(
   if (!claim || !(hasTag(c.tags, ctx.provider.managedTag) || inManagedRange(ctx, vmid))) {
     return undefined;
   }
+  const hash = templateHashFromDescription(c.description);
   const s = status === "running" || status === "stopped" || status === "paused"
     ? status
     : "unknown";
@@ -194,6 +201,7 @@ export function machine(
     status: s,
     size: { cpu: (c.cores ?? 1) * (c.sockets ?? 1) * 1000, memory: (c.memory ?? 512) * 2 ** 20 },
     claim,
+    ...(hash ? { templateHash: hash } : {}),
   };
 }
 

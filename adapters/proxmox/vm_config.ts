@@ -24,6 +24,8 @@ import { cpuTopology, descriptionText, efiDiskValue, vmOptionScalars } from "./v
 /** Description line that carries the claim identity (with the managed tag, proof of ownership). */
 export const CLAIM_KEY = "proxscale.io/nodeclaim";
 const POOL_KEY = "proxscale.io/nodepool";
+/** Description line with the template hash the VM was made from (disaster recovery reads it). */
+const HASH_KEY = "proxscale.io/template-hash";
 const TAG_RE = /^[a-z0-9_][a-z0-9_\-+.]*$/;
 
 /**
@@ -34,6 +36,7 @@ export function claimDescription(claim: NodeClaim, extra?: string): string {
   const lines = [
     `${CLAIM_KEY}=${claim.name}`,
     `${POOL_KEY}=${claim.nodePool}`,
+    ...(claim.templateHash ? [`${HASH_KEY}=${claim.templateHash}`] : []),
     "Created by proxscale; the lines above identify the owner, do not edit them.",
   ];
   const head = lines.join("\n");
@@ -51,6 +54,15 @@ export function claimFromDescription(description: string | undefined): string | 
   if (!description) return undefined;
   for (const line of description.split(/\r?\n/)) {
     const m = /^\s*proxscale\.io\/nodeclaim=(\S+)\s*$/.exec(line);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+/** The template hash recorded in a description at launch, if any. */
+export function templateHashFromDescription(description: string | undefined): string | undefined {
+  for (const line of (description ?? "").split(/\r?\n/)) {
+    const m = /^\s*proxscale\.io\/template-hash=(\S+)\s*$/.exec(line);
     if (m) return m[1];
   }
   return undefined;

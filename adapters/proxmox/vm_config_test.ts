@@ -11,6 +11,7 @@ import {
   encodeSshKeys,
   hasTag,
   newDiskValue,
+  templateHashFromDescription,
   vmFootprint,
   vmName,
   vmTags,
@@ -112,4 +113,16 @@ Deno.test("a converged config needs no change; a stored (canonical) config is re
 Deno.test("VM names are DNS names derived from the claim", () => {
   assert.equal(vmName("general-x7k2p"), "general-x7k2p");
   assert.equal(vmName("Pool_A--x"), "pool-a--x");
+});
+
+Deno.test("the description records the claim's template hash, read back exactly", () => {
+  const c = { ...claim, templateHash: "v1-12345678" };
+  const { templateHash: _h, ...withoutHash } = claim;
+  const d = claimDescription(c);
+  assert.equal(templateHashFromDescription(d), "v1-12345678");
+  assert.equal(claimFromDescription(d), claim.name);
+  assert.equal(
+    templateHashFromDescription(claimDescription(withoutHash)),
+    undefined,
+  );
 });
