@@ -37,6 +37,8 @@ export const REASON_SEVERITY = {
   ResourceNotOffered: "Normal",
   VolumeNotBound: "Normal",
   PlannedHostUnavailable: "Normal",
+  Forecast: "Normal",
+  ForecastOff: "Normal",
   // lifecycle
   Launched: "Normal",
   Registered: "Normal",
