@@ -5,7 +5,7 @@
  * The model ("seasonal profile plus level"): the profile S(b) of a bucket is the mean of the
  * same bucket one, two, ... K seasons back (a season is a day or a week), smoothed over the
  * neighbouring buckets; the level is the mean gap between the actual series and its profile
- * over the last hour. A bucket is predicted as S(b) + level. This is additive Holt-Winters with
+ * over the last 15 minutes. A bucket is predicted as S(b) + level. This is additive Holt-Winters with
  * the seasonal component averaged over whole past seasons instead of smoothed exponentially:
  * it needs no fitted constants, follows a shifted day through the level within the hour, and
  * both seasons are tried, the one with the lower recent error kept.
@@ -22,9 +22,9 @@ import { BUCKET_MS } from "./forecast_history.ts";
 /** Buckets per day and per week. */
 export const DAY_BUCKETS = (24 * 3_600_000) / BUCKET_MS;
 export const WEEK_BUCKETS = 7 * DAY_BUCKETS;
-/** Buckets the error is judged over (one day), and the level's span (one hour). */
+/** Buckets the error is judged over (one day), and the level's span (15 minutes). */
 export const ERROR_WINDOW = DAY_BUCKETS;
-export const LEVEL_WINDOW = 12;
+export const LEVEL_WINDOW = 3;
 /** Seasons averaged at most, and the profile's smoothing half-width in buckets. */
 const MAX_SEASONS = 4;
 const SMOOTH = 1;
@@ -126,6 +126,18 @@ export const RIVALS: Record<string, (y: readonly number[], b: number) => number>
   "last week, same time": (y, b) => y[b - WEEK_BUCKETS]!,
   /** The same bucket one day earlier. */
   "yesterday, same time": (y, b) => y[b - DAY_BUCKETS]!,
+  /** The last value moved by the daily profile's change (Holt-Winters with the level at the last value). */
+  "last value + profile change": (y, b) => {
+    const profile = (c: number) => {
+      let sum = 0;
+      let k = 0;
+      for (let j = 1; j <= MAX_SEASONS && c - j * DAY_BUCKETS >= 0; j++, k++) {
+        sum += y[c - j * DAY_BUCKETS]!;
+      }
+      return k === 0 ? 0 : sum / k;
+    };
+    return y[b - 1]! + profile(b) - profile(b - 1);
+  },
   /** The seasonal model of this file, refitted at every bucket. */
   "seasonal profile + level": (y, b) => forecastSeries(y.slice(0, b), 1)?.peak ?? y[b - 1]!,
 };
