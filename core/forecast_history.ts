@@ -72,7 +72,15 @@ function appendBucket(h: DemandHistory, bucket: number, d: Demand): DemandHistor
   if (cpu.length === 0) first = bucket;
   else {
     const last = first + cpu.length - 1;
-    if (bucket <= last) return h;
+    if (bucket < last) return h;
+    if (bucket === last) {
+      // A bucket completed before (restored from storage) seen again: keep the higher peak.
+      const i = cpu.length - 1;
+      cpu[i] = Math.max(cpu[i]!, d.cpu);
+      memory[i] = Math.max(memory[i]!, d.memory);
+      gpus[i] = Math.max(gpus[i]!, d.gpus);
+      return { first, cpu, memory, gpus };
+    }
     // A gap longer than the history restarts it; a shorter one holds the last value.
     if (bucket - last > HISTORY_BUCKETS) {
       return { first: bucket, cpu: [d.cpu], memory: [d.memory], gpus: [d.gpus] };
@@ -140,6 +148,52 @@ export function demandByPool(snapshot: Snapshot, config: Config): Record<string,
 /** The completed buckets of one resource as a plain series (for the model and the report). */
 export function seriesOf(h: DemandHistory, resource: keyof Demand): readonly number[] {
   return h[resource];
+}
+
+/**
+ * Both histories in one: each bucket the higher of the two (two replicas, or a replica and what
+ * was stored, saw the same demand at different instants), a bucket only one has taken from it.
+ */
+export function mergeHistory(a: DemandHistory, b: DemandHistory): DemandHistory {
+  const ca = a.open ? appendBucket(a, a.open.bucket, a.open) : a;
+  const cb = b.open ? appendBucket(b, b.open.bucket, b.open) : b;
+  if (ca.cpu.length === 0) return cb;
+  if (cb.cpu.length === 0) return ca;
+  const first = Math.max(
+    Math.min(ca.first, cb.first),
+    Math.max(ca.first + ca.cpu.length, cb.first + cb.cpu.length) - HISTORY_BUCKETS,
+  );
+  const last = Math.max(ca.first + ca.cpu.length, cb.first + cb.cpu.length) - 1;
+  const out: DemandHistory = { first, cpu: [], memory: [], gpus: [] };
+  const at = (h: DemandHistory, k: keyof Demand, bucket: number) => {
+    const i = bucket - h.first;
+    return i >= 0 && i < h.cpu.length ? h[k][i]! : undefined;
+  };
+  for (let bucket = first; bucket <= last; bucket++) {
+    for (const k of ["cpu", "memory", "gpus"] as const) {
+      const x = at(ca, k, bucket);
+      const y = at(cb, k, bucket);
+      out[k].push(
+        x === undefined && y === undefined
+          ? (out[k][out[k].length - 1] ?? 0)
+          : Math.max(x ?? -Infinity, y ?? -Infinity),
+      );
+    }
+  }
+  return out;
+}
+
+/** The last `buckets` buckets of a history (what fits a storage budget). */
+export function lastBuckets(h: DemandHistory, buckets: number): DemandHistory {
+  const drop = h.cpu.length - Math.max(0, Math.floor(buckets));
+  if (drop <= 0) return h;
+  return {
+    first: h.first + drop,
+    cpu: h.cpu.slice(drop),
+    memory: h.memory.slice(drop),
+    gpus: h.gpus.slice(drop),
+    ...(h.open ? { open: h.open } : {}),
+  };
 }
 
 /** Bytes the encoded history takes at most per pool (three 32-bit series, base64). */

@@ -7,6 +7,7 @@ import {
   ENCODED_BYTES_PER_POOL,
   encodeHistory,
   HISTORY_BUCKETS,
+  mergeHistory,
   recordDemand,
 } from "./forecast_history.ts";
 import { GiB } from "./quantity.ts";
@@ -64,4 +65,15 @@ Deno.test("the encoding round-trips (memory in MiB) and a full history fits the 
   assert.equal(back.gpus.at(-1), HISTORY_BUCKETS % 3);
   assert.equal(decodeHistory("v2:1:AAAA"), undefined);
   assert.equal(decodeHistory("v1:1:AAA"), undefined);
+});
+
+Deno.test("merging two histories keeps each bucket's higher peak and every bucket either has", () => {
+  let a = emptyHistory();
+  let b = emptyHistory();
+  for (let i = 0; i < 4; i++) a = recordDemand(a, i * BUCKET_MS, d(10 * i));
+  for (let i = 2; i < 6; i++) b = recordDemand(b, i * BUCKET_MS, d(i === 2 ? 100 : 1));
+  const m = mergeHistory(a, b);
+  assert.equal(m.first, 0);
+  assert.deepEqual(m.cpu, [0, 10, 100, 30, 1, 1]);
+  assert.deepEqual(mergeHistory(emptyHistory(), b).cpu.length, 4);
 });
