@@ -8,6 +8,8 @@
  */
 import { COMMAND_SUMMARIES } from "./summaries.ts";
 import { parseArgs } from "node:util";
+import { parse } from "yaml";
+import { applyConfigPatch } from "../sim/report/config_patch.ts";
 import { type Command, type Io, stopped } from "./command.ts";
 import type { Config } from "../core/model.ts";
 import { formatProblem, loadConfigFile } from "../adapters/config/load.ts";
@@ -42,7 +44,7 @@ import { distributedSweep, SIM_QUEUE, startSweepWorker } from "./sim_queue.ts";
 
 const USAGE =
   "proxscale sim [--config FILE] [--trace FILE] [--format proxscale|alibaba|csv] [--seed N] [--json] [--html OUT] [--sweep]\n" +
-  "              [--synthetic diurnal|weekly|flat [--days N]] [--world FILE] [--policies a,b] [--gpu drop|cpu-only|whole|shared] [--scale F] [--target-p95 S] [--host-cost X] [--write-trace OUT]\n" +
+  "              [--synthetic diurnal|weekly|flat [--days N]] [--patch FILE] [--world FILE] [--policies a,b] [--gpu drop|cpu-only|whole|shared] [--scale F] [--target-p95 S] [--host-cost X] [--write-trace OUT]\n" +
   "              [--queue redis://HOST:PORT [--queue-name NAME]]\n" +
   "       proxscale sim worker --queue redis://HOST:PORT [--queue-name NAME]";
 
@@ -76,6 +78,7 @@ a built-in config (4 hosts, 4 vCPU / 8 GiB VMs), all policies.
   --synthetic NAME  replay a generated trace instead: ${FORECAST_TRACES.join(", ")} (day/night
                     services; the same with quiet weekends; constant rate with random bursts),
                     --days N long (default 14), drawn from --seed
+  --patch FILE      apply a config patch (YAML, as 'proxscale advise' prints it) to the config
   --write-trace OUT write the trace being replayed as proxscale JSON Lines, then run
   --queue URL       with --sweep: enqueue each cell as a BullMQ job on this Redis and gather the
                     rows 'proxscale sim worker' processes return (same result as a local sweep)
@@ -113,6 +116,7 @@ async function runSim(args: string[], io: Io, stop?: AbortSignal): Promise<numbe
         "host-cost": { type: "string" },
         "write-trace": { type: "string" },
         synthetic: { type: "string" },
+        patch: { type: "string" },
         days: { type: "string" },
         queue: { type: "string" },
         "queue-name": { type: "string" },
@@ -208,6 +212,21 @@ async function runSim(args: string[], io: Io, stop?: AbortSignal): Promise<numbe
   if (gpuOpts) {
     config = defaultSimConfig({ gpu: gpuOpts });
     world = withDefaultGpus(world);
+  }
+  if (values.patch) {
+    let parsed: unknown;
+    try {
+      parsed = parse(await Deno.readTextFile(values.patch));
+    } catch (e) {
+      io.err(`${values.patch}: ${(e as Error).message}`);
+      return 2;
+    }
+    const patched = applyConfigPatch(config, parsed);
+    if (!patched.ok) {
+      io.err(`${values.patch}: ${patched.error}`);
+      return 2;
+    }
+    config = patched.value;
   }
   // The world's host classes and their prices reach every policy's configuration.
   config = withWorldClasses(config, world);
