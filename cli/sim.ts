@@ -10,6 +10,8 @@ import { COMMAND_SUMMARIES } from "./summaries.ts";
 import { parseArgs } from "node:util";
 import { parse } from "yaml";
 import { applyConfigPatch } from "../sim/report/config_patch.ts";
+import { readDemandHistoryFile } from "../sim/trace/demand_history_file.ts";
+import type { DemandHistory } from "../core/forecast_history.ts";
 import { type Command, type Io, stopped } from "./command.ts";
 import type { Config } from "../core/model.ts";
 import { formatProblem, loadConfigFile } from "../adapters/config/load.ts";
@@ -44,7 +46,7 @@ import { distributedSweep, SIM_QUEUE, startSweepWorker } from "./sim_queue.ts";
 
 const USAGE =
   "proxscale sim [--config FILE] [--trace FILE] [--format proxscale|alibaba|csv] [--seed N] [--json] [--html OUT] [--sweep]\n" +
-  "              [--synthetic diurnal|weekly|flat [--days N]] [--patch FILE] [--world FILE] [--policies a,b] [--gpu drop|cpu-only|whole|shared] [--scale F] [--target-p95 S] [--host-cost X] [--write-trace OUT]\n" +
+  "              [--synthetic diurnal|weekly|flat [--days N]] [--patch FILE] [--demand-history F] [--world FILE] [--policies a,b] [--gpu drop|cpu-only|whole|shared] [--scale F] [--target-p95 S] [--host-cost X] [--write-trace OUT]\n" +
   "              [--queue redis://HOST:PORT [--queue-name NAME]]\n" +
   "       proxscale sim worker --queue redis://HOST:PORT [--queue-name NAME]";
 
@@ -78,6 +80,8 @@ a built-in config (4 hosts, 4 vCPU / 8 GiB VMs), all policies.
   --synthetic NAME  replay a generated trace instead: ${FORECAST_TRACES.join(", ")} (day/night
                     services; the same with quiet weekends; constant rate with random bursts),
                     --days N long (default 14), drawn from --seed
+  --demand-history F  start proxscale-forecast from a history 'proxscale record --demand-history'
+                    wrote (moved to end where the trace begins)
   --patch FILE      apply a config patch (YAML, as 'proxscale advise' prints it) to the config
   --write-trace OUT write the trace being replayed as proxscale JSON Lines, then run
   --queue URL       with --sweep: enqueue each cell as a BullMQ job on this Redis and gather the
@@ -117,6 +121,7 @@ async function runSim(args: string[], io: Io, stop?: AbortSignal): Promise<numbe
         "write-trace": { type: "string" },
         synthetic: { type: "string" },
         patch: { type: "string" },
+        "demand-history": { type: "string" },
         days: { type: "string" },
         queue: { type: "string" },
         "queue-name": { type: "string" },
@@ -336,6 +341,22 @@ async function runSim(args: string[], io: Io, stop?: AbortSignal): Promise<numbe
       return 2;
     }
   }
+  let demandHistory: Record<string, DemandHistory> | undefined;
+  if (values["demand-history"]) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(values["demand-history"]);
+    } catch (e) {
+      io.err(`${values["demand-history"]}: ${(e as Error).message}`);
+      return 2;
+    }
+    const h = readDemandHistoryFile(text);
+    if (!h.ok) {
+      io.err(`${values["demand-history"]}: ${h.error}`);
+      return 2;
+    }
+    demandHistory = h.value;
+  }
   const progress = terminalRunProgress("sim");
   const times: { policy: string; seconds: number }[] = [];
   let lap = performance.now();
@@ -344,7 +365,7 @@ async function runSim(args: string[], io: Io, stop?: AbortSignal): Promise<numbe
     config,
     world,
     seed,
-    policies: names.map((n) => buildPolicy(n as PolicyName, config)),
+    policies: names.map((n) => buildPolicy(n as PolicyName, config, demandHistory)),
     ...(progress ? { onProgress: progress } : {}),
     onPolicyDone: (policy) => {
       const now = performance.now();

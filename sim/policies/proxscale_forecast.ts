@@ -42,8 +42,14 @@ export function withForecastOn(config: Config): Config {
   };
 }
 
-/** The proxscale policy with the forecast on, for `config`. */
-export function proxscaleForecastPolicy(base: Config): Policy<ForecastPolicyState> {
+/**
+ * The proxscale policy with the forecast on, for `config`; `history` (by pool, e.g. recorded
+ * from a cluster) is what it starts from instead of nothing.
+ */
+export function proxscaleForecastPolicy(
+  base: Config,
+  history: Record<string, DemandHistory> = {},
+): Policy<ForecastPolicyState> {
   const config = withForecastOn(base);
   const decide = proxscaleDecide();
   return {
@@ -54,7 +60,7 @@ export function proxscaleForecastPolicy(base: Config): Policy<ForecastPolicyStat
     trigger: { kind: "batch", idle: config.settings.batchIdle, max: config.settings.batchMax },
     initialState: () => ({
       inner: { disruption: initialDisruptionState(), waiting: [] },
-      history: {},
+      history: { ...history },
     }),
     decide: (snap, cfg, state) => {
       const demand = demandByPool(snap, cfg);

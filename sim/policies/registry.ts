@@ -4,6 +4,7 @@
  * May import: core/ (types), sim/engine/policy.ts (types).
  */
 import type { Config } from "../../core/model.ts";
+import type { DemandHistory } from "../../core/forecast_history.ts";
 import type { Policy } from "../engine/policy.ts";
 import { proxscalePolicy } from "./proxscale.ts";
 import { clusterAutoscalerPolicy } from "./cluster_autoscaler.ts";
@@ -22,8 +23,12 @@ export const POLICY_NAMES = [
 export const OPTIONAL_POLICY_NAMES = ["proxscale-forecast"] as const;
 export type PolicyName = typeof POLICY_NAMES[number] | typeof OPTIONAL_POLICY_NAMES[number];
 
-/** Builds the named policy. */
-export function buildPolicy(name: PolicyName, config: Config): Policy<unknown> {
+/** Builds the named policy; `demandHistory` seeds proxscale-forecast's history. */
+export function buildPolicy(
+  name: PolicyName,
+  config: Config,
+  demandHistory?: Record<string, DemandHistory>,
+): Policy<unknown> {
   switch (name) {
     case "proxscale":
       return proxscalePolicy(config) as Policy<unknown>;
@@ -34,6 +39,6 @@ export function buildPolicy(name: PolicyName, config: Config): Policy<unknown> {
     case "kubenodesmith-v0":
       return kubeNodeSmithPolicy(config) as Policy<unknown>;
     case "proxscale-forecast":
-      return proxscaleForecastPolicy(config) as Policy<unknown>;
+      return proxscaleForecastPolicy(config, demandHistory) as Policy<unknown>;
   }
 }
