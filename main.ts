@@ -58,6 +58,9 @@ export const COMMANDS: Record<CommandName, Entry> = {
     untilStopped: always,
     load: async () => (await import("./cli/record.ts")).recordCommand,
   },
+  advise: {
+    load: async () => (await import("./cli/advise.ts")).adviseCommand,
+  },
   manifests: {
     load: async () => (await import("./cli/manifests.ts")).manifestsCommand,
   },

@@ -1,13 +1,21 @@
 /**
  * `proxscale record`: watches the pods of a live cluster through the Kubernetes adapter's
  * informer and writes what it saw as a proxscale trace (JSON Lines, version 1) when the
- * duration is over or on SIGINT/SIGTERM, ready for `proxscale sim --trace`.
+ * duration is over or on SIGINT/SIGTERM, ready for `proxscale sim --trace`. With
+ * --demand-history it instead exports the NodePools' demand history the daemon stores (ConfigMap
+ * proxscale-demand-history), ready for `proxscale sim --demand-history`.
  */
 import { COMMAND_SUMMARIES } from "./summaries.ts";
 import { parseArgs } from "node:util";
 import { type Command, type Io, stopped } from "./command.ts";
 import { parseDuration } from "../core/duration.ts";
-import { KubeClient } from "../adapters/kubernetes/client.ts";
+import { describeKubeError, KubeClient } from "../adapters/kubernetes/client.ts";
+import {
+  DEMAND_HISTORY_CONFIGMAP,
+  readDemandHistories,
+} from "../adapters/kubernetes/demand_history_store.ts";
+import { DEFAULT_NAMESPACE } from "../adapters/config/crd_manifests.ts";
+import { writeDemandHistoryFile } from "../sim/trace/demand_history_file.ts";
 import {
   kubeClientFromDefault,
   kubeClientFromKubeconfig,
@@ -19,7 +27,8 @@ import { type PodWatch, TraceRecorder } from "../sim/trace/recorder.ts";
 import { writeTrace } from "../sim/trace/format.ts";
 
 const USAGE =
-  "proxscale record --out FILE [--kubeconfig FILE] [--namespace NS] [--duration 1h] [--name NAME]";
+  "proxscale record --out FILE [--kubeconfig FILE] [--namespace NS] [--duration 1h] [--name NAME]\n" +
+  "       proxscale record --demand-history --out FILE [--kubeconfig FILE] [--history-namespace NS]";
 
 /** The pod informer of the Kubernetes adapter, as a PodWatch. */
 export function informerPodWatch(client: KubeClient, namespace?: string): PodWatch {
@@ -51,6 +60,8 @@ export type RecordDeps = {
   /** Resolves when recording should stop. */
   until: (durationMs: number | undefined) => Promise<void>;
   now: () => number;
+  /** The client for one-off reads (--demand-history); default: from the kubeconfig. */
+  kube?: (kubeconfig: string | undefined) => Promise<KubeClient>;
 };
 
 /** The real cluster and clock; recording ends when `stop` aborts or after --duration. */
@@ -64,6 +75,10 @@ function realDeps(stop: AbortSignal | undefined): RecordDeps {
     },
     until: (ms) => stoppedOr(stop, ms),
     now: () => Date.now(),
+    kube: async (kubeconfig) =>
+      kubeconfig
+        ? kubeClientFromKubeconfig(await Deno.readTextFile(kubeconfig))
+        : kubeClientFromDefault(),
   };
 }
 
@@ -94,6 +109,8 @@ async function runRecord(args: string[], io: Io, deps: RecordDeps): Promise<numb
         namespace: { type: "string", short: "n" },
         duration: { type: "string" },
         name: { type: "string" },
+        "demand-history": { type: "boolean" },
+        "history-namespace": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -110,6 +127,26 @@ async function runRecord(args: string[], io: Io, deps: RecordDeps): Promise<numb
   if (!values.out) {
     io.err(`--out is required\nusage: ${USAGE}`);
     return 2;
+  }
+  if (values["demand-history"]) {
+    if (!deps.kube) {
+      io.err("--demand-history needs a Kubernetes client");
+      return 2;
+    }
+    const ns = values["history-namespace"] ?? DEFAULT_NAMESPACE;
+    const r = await readDemandHistories(await deps.kube(values.kubeconfig), ns);
+    if (!r.ok) {
+      io.err(`reading ConfigMap ${ns}/${DEMAND_HISTORY_CONFIGMAP}: ${describeKubeError(r.error)}`);
+      return 1;
+    }
+    await Deno.writeTextFile(values.out, writeDemandHistoryFile(r.value));
+    const pools = Object.entries(r.value);
+    io.out(
+      `wrote the demand history of ${pools.length} pool(s) (${
+        pools.map(([n, h]) => `${n}: ${h.cpu.length} buckets`).join(", ") || "none stored"
+      }) to ${values.out}; replay with proxscale sim --demand-history ${values.out}`,
+    );
+    return 0;
   }
   let durationMs: number | undefined;
   if (values.duration !== undefined) {

@@ -4,6 +4,8 @@ import { informerPodWatch, recordCommandWith } from "./record.ts";
 import { kubeClientFromKubeconfig } from "../adapters/kubernetes/kubeconfig.ts";
 import { call, withKube } from "../fakes/fake_kube/testing/client.ts";
 import { parseTrace } from "../sim/trace/format.ts";
+import { readDemandHistoryFile } from "../sim/trace/demand_history_file.ts";
+import { encodeHistory } from "../core/forecast_history.ts";
 import type { PodChange, PodWatch } from "../sim/trace/recorder.ts";
 
 function podBody(name: string) {
@@ -102,4 +104,46 @@ Deno.test("proxscale record needs --out and a valid --duration", async () => {
   const io2 = captureIo();
   assert.equal(await cmd.run(["--out", "x", "--duration", "soon"], io2), 2);
   assert.match(io2.stderr.join("\n"), /--duration must be a duration/);
+});
+
+Deno.test("proxscale record --demand-history exports the stored histories for sim --demand-history", async () => {
+  await withKube({}, async (k) => {
+    const history = { first: 10, cpu: [1000, 2000], memory: [2 ** 30, 2 ** 31], gpus: [0, 1] };
+    const made = await call(k, "POST", "/api/v1/namespaces/default/configmaps", {
+      body: {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "proxscale-demand-history", namespace: "default" },
+        data: { general: encodeHistory(history) },
+      },
+    });
+    assert.equal(made.status, 201);
+    const dir = await Deno.makeTempDir({ prefix: "proxscale-record-" });
+    try {
+      const out = `${dir}/history.json`;
+      const client = kubeClientFromKubeconfig(k.kubeconfig());
+      const io = captureIo();
+      const cmd = recordCommandWith({
+        watch: () => Promise.reject(new Error("no pod watch for --demand-history")),
+        until: () => Promise.resolve(),
+        now: () => 0,
+        kube: () => Promise.resolve(client),
+      });
+      assert.equal(
+        await cmd.run(["--demand-history", "--history-namespace", "default", "--out", out], io),
+        0,
+        io.stderr.join("\n"),
+      );
+      assert.match(io.stdout.join("\n"), /1 pool\(s\) \(general: 2 buckets\)/);
+      const read = readDemandHistoryFile(await Deno.readTextFile(out));
+      assert.ok(read.ok);
+      assert.deepEqual(
+        read.value.general,
+        { ...history, first: -2 },
+        "ends where the trace begins",
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
 });

@@ -8,19 +8,33 @@
  */
 import { COMMAND_SUMMARIES } from "./summaries.ts";
 import { parseArgs } from "node:util";
+import { parse } from "yaml";
+import { applyConfigPatch } from "../sim/report/config_patch.ts";
+import { readDemandHistoryFile } from "../sim/trace/demand_history_file.ts";
+import type { DemandHistory } from "../core/forecast_history.ts";
 import { type Command, type Io, stopped } from "./command.ts";
 import type { Config } from "../core/model.ts";
 import { formatProblem, loadConfigFile } from "../adapters/config/load.ts";
 import { defaultTrace } from "../sim/trace/default_trace.ts";
 import { loadTrace, TRACE_FORMATS, type TraceFormat } from "../sim/trace/load.ts";
 import type { Trace } from "../sim/trace/format.ts";
+import {
+  FORECAST_TRACES,
+  forecastTrace,
+  type ForecastTraceName,
+} from "../sim/trace/forecast_traces.ts";
 import { writeTrace } from "../sim/trace/format.ts";
 import { defaultWorld, worldFrom, type WorldSpec } from "../sim/engine/world_spec.ts";
 import { withWorldClasses } from "../sim/engine/world_classes.ts";
 import { defaultSimConfig } from "../sim/policies/default_config.ts";
 import { DEFAULT_HOST_GPUS, simGpuOptions, withDefaultGpus } from "../sim/policies/gpu_defaults.ts";
 import { GPU_MODES, type GpuMode, SHARED_GPU_REPLICAS } from "../sim/trace/alibaba.ts";
-import { buildPolicy, POLICY_NAMES, type PolicyName } from "../sim/policies/registry.ts";
+import {
+  buildPolicy,
+  OPTIONAL_POLICY_NAMES,
+  POLICY_NAMES,
+  type PolicyName,
+} from "../sim/policies/registry.ts";
 import { bootDelay, compare } from "../sim/report/compare.ts";
 import { canonicalJson } from "../sim/report/json.ts";
 import { fluidBound } from "../sim/report/fluid_bound.ts";
@@ -32,7 +46,7 @@ import { distributedSweep, SIM_QUEUE, startSweepWorker } from "./sim_queue.ts";
 
 const USAGE =
   "proxscale sim [--config FILE] [--trace FILE] [--format proxscale|alibaba|csv] [--seed N] [--json] [--html OUT] [--sweep]\n" +
-  "              [--world FILE] [--policies a,b] [--gpu drop|cpu-only|whole|shared] [--scale F] [--target-p95 S] [--host-cost X] [--write-trace OUT]\n" +
+  "              [--synthetic diurnal|weekly|flat [--days N]] [--patch FILE] [--demand-history F] [--world FILE] [--policies a,b] [--gpu drop|cpu-only|whole|shared] [--scale F] [--target-p95 S] [--host-cost X] [--write-trace OUT]\n" +
   "              [--queue redis://HOST:PORT [--queue-name NAME]]\n" +
   "       proxscale sim worker --queue redis://HOST:PORT [--queue-name NAME]";
 
@@ -53,6 +67,7 @@ a built-in config (4 hosts, 4 vCPU / 8 GiB VMs), all policies.
   --host-cost X     price of one Proxmox host per hour, added to VM cost in --sweep (default 0)
   --world FILE      JSON overriding host sizes, delay distributions, failures, scheduler scoring
   --policies LIST   comma-separated subset of: ${POLICY_NAMES.join(", ")}
+                    (also: ${OPTIONAL_POLICY_NAMES.join(", ")}, run only when named)
   --gpu MODE        openb GPU pods: drop (default), cpu-only (CPU and memory only), whole
                     (whole passthrough GPUs: num_gpu, or gpu_milli/1000 rounded up, asked as
                     nvidia.com/gpu) or shared (each GPU time-sliced into ${SHARED_GPU_REPLICAS} replicas; a
@@ -62,6 +77,12 @@ a built-in config (4 hosts, 4 vCPU / 8 GiB VMs), all policies.
                     passes through ${DEFAULT_HOST_GPUS} GPUs (default-sized hosts become 64 cores, 512 GiB);
                     the report adds GPU utilisation and the bounds count GPUs
   --scale F         openb: multiply CPU and memory requests by F
+  --synthetic NAME  replay a generated trace instead: ${FORECAST_TRACES.join(", ")} (day/night
+                    services; the same with quiet weekends; constant rate with random bursts),
+                    --days N long (default 14), drawn from --seed
+  --demand-history F  start proxscale-forecast from a history 'proxscale record --demand-history'
+                    wrote (moved to end where the trace begins)
+  --patch FILE      apply a config patch (YAML, as 'proxscale advise' prints it) to the config
   --write-trace OUT write the trace being replayed as proxscale JSON Lines, then run
   --queue URL       with --sweep: enqueue each cell as a BullMQ job on this Redis and gather the
                     rows 'proxscale sim worker' processes return (same result as a local sweep)
@@ -98,6 +119,10 @@ async function runSim(args: string[], io: Io, stop?: AbortSignal): Promise<numbe
         "target-p95": { type: "string" },
         "host-cost": { type: "string" },
         "write-trace": { type: "string" },
+        synthetic: { type: "string" },
+        patch: { type: "string" },
+        "demand-history": { type: "string" },
+        days: { type: "string" },
         queue: { type: "string" },
         "queue-name": { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -155,7 +180,18 @@ async function runSim(args: string[], io: Io, stop?: AbortSignal): Promise<numbe
     world = w.value;
   }
   let trace: Trace = defaultTrace();
-  if (values.trace) {
+  if (values.synthetic !== undefined) {
+    const days = values.days === undefined ? 14 : Number(values.days);
+    if (!FORECAST_TRACES.includes(values.synthetic as ForecastTraceName)) {
+      io.err(`--synthetic must be one of ${FORECAST_TRACES.join(", ")}, got "${values.synthetic}"`);
+      return 2;
+    }
+    if (!Number.isInteger(days) || days < 1) {
+      io.err(`--days must be a whole number of days >= 1, got "${values.days}"`);
+      return 2;
+    }
+    trace = forecastTrace(values.synthetic as ForecastTraceName, days, seed);
+  } else if (values.trace) {
     let text: string;
     try {
       text = await Deno.readTextFile(values.trace);
@@ -181,6 +217,21 @@ async function runSim(args: string[], io: Io, stop?: AbortSignal): Promise<numbe
   if (gpuOpts) {
     config = defaultSimConfig({ gpu: gpuOpts });
     world = withDefaultGpus(world);
+  }
+  if (values.patch) {
+    let parsed: unknown;
+    try {
+      parsed = parse(await Deno.readTextFile(values.patch));
+    } catch (e) {
+      io.err(`${values.patch}: ${(e as Error).message}`);
+      return 2;
+    }
+    const patched = applyConfigPatch(config, parsed);
+    if (!patched.ok) {
+      io.err(`${values.patch}: ${patched.error}`);
+      return 2;
+    }
+    config = patched.value;
   }
   // The world's host classes and their prices reach every policy's configuration.
   config = withWorldClasses(config, world);
@@ -283,10 +334,28 @@ async function runSim(args: string[], io: Io, stop?: AbortSignal): Promise<numbe
     ? values.policies.split(",").map((s) => s.trim()).filter(Boolean)
     : [...POLICY_NAMES];
   for (const n of names) {
-    if (!(POLICY_NAMES as readonly string[]).includes(n)) {
-      io.err(`unknown policy "${n}"; known: ${POLICY_NAMES.join(", ")}`);
+    if (!([...POLICY_NAMES, ...OPTIONAL_POLICY_NAMES] as readonly string[]).includes(n)) {
+      io.err(
+        `unknown policy "${n}"; known: ${[...POLICY_NAMES, ...OPTIONAL_POLICY_NAMES].join(", ")}`,
+      );
       return 2;
     }
+  }
+  let demandHistory: Record<string, DemandHistory> | undefined;
+  if (values["demand-history"]) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(values["demand-history"]);
+    } catch (e) {
+      io.err(`${values["demand-history"]}: ${(e as Error).message}`);
+      return 2;
+    }
+    const h = readDemandHistoryFile(text);
+    if (!h.ok) {
+      io.err(`${values["demand-history"]}: ${h.error}`);
+      return 2;
+    }
+    demandHistory = h.value;
   }
   const progress = terminalRunProgress("sim");
   const times: { policy: string; seconds: number }[] = [];
@@ -296,7 +365,7 @@ async function runSim(args: string[], io: Io, stop?: AbortSignal): Promise<numbe
     config,
     world,
     seed,
-    policies: names.map((n) => buildPolicy(n as PolicyName, config)),
+    policies: names.map((n) => buildPolicy(n as PolicyName, config, demandHistory)),
     ...(progress ? { onProgress: progress } : {}),
     onPolicyDone: (policy) => {
       const now = performance.now();

@@ -19,6 +19,7 @@ export const COMMAND_SUMMARIES = {
     "run a fake Kubernetes-on-Proxmox cluster (API server, PVE, scheduler, controllers, kubelets)",
   sim: "replay a workload trace through proxscale and baseline autoscalers; plan capacity",
   record: "record a live cluster's pods as a proxscale trace for 'proxscale sim'",
+  advise: "simulate changes to pools and batching on a trace; print those worth making as a patch",
   manifests: "print the Kubernetes manifests (RBAC, Deployment, PDB, Service, NetworkPolicy)",
   run: "run the autoscaler daemon (observe, decide, act); --pause to only decide",
   demo: "watch proxscale scale a simulated Proxmox cluster (fake PVE + fake Kubernetes)",

@@ -8,6 +8,7 @@
  */
 import type { Reason } from "./reason.ts";
 import type { IpPool } from "./ipam_pool.ts";
+import type { DemandHistory } from "./forecast_history.ts";
 
 /** CPU (millicores) and memory (bytes). */
 export type Resources = { cpu: number; memory: number };
@@ -315,7 +316,13 @@ export type NodePool = {
    * moved by consolidation (its data follows it). Default false: such pods keep their node.
    */
   storageReplicated?: boolean;
-  scaleUp: { batchSize: number; stabilizationWindow: number; maxConcurrent: number };
+  scaleUp: {
+    batchSize: number;
+    stabilizationWindow: number;
+    maxConcurrent: number;
+    /** Predictive scale-up (core/forecast.ts); absent = off, the reactive behaviour only. */
+    forecast?: ForecastSettings;
+  };
   scaleDown: { maxConcurrent: number; drainTimeout: number; stabilizationWindow: number };
   disruption: Disruption;
   /** The owning tenant, and whether it shares the pool (absent: open to every pod). */
@@ -343,6 +350,16 @@ export type Tenant = {
   quota: TenantQuota;
   /** Tenants whose pods may use this tenant's shared pools. */
   sharing: string[];
+};
+
+/** A pool's predictive scale-up, normalised (durations in ms). */
+export type ForecastSettings = {
+  /** Most forecast-only claims of the pool in their window at once (the pre-launch cap). */
+  maxNodes: number;
+  /** Highest recent model error (mean absolute error over mean demand) it still acts on. */
+  maxError: number;
+  /** How far ahead it predicts, ms; null = the measured boot delay plus settings.batchMax. */
+  horizon: number | null;
 };
 
 export type Budget = {
@@ -700,6 +717,11 @@ export type Snapshot = {
   templateHosts?: Record<string, string[]>;
   /** Namespace -> its labels, for Tenants that select namespaces by label. */
   namespaceLabels?: Record<string, Record<string, string>>;
+  /**
+   * NodePool name -> its recorded demand (core/forecast_history.ts), the input of predictive
+   * scale-up for pools with scaleUp.forecast; absent: no forecast.
+   */
+  demandHistory?: Record<string, DemandHistory>;
 };
 
 /** A decision about one pod that no new VM is planned for, and why. */

@@ -39,6 +39,8 @@ export const REASON_SEVERITY = {
   PlannedHostUnavailable: "Normal",
   TenantNotAllowed: "Normal",
   TenantQuotaReached: "Warning",
+  Forecast: "Normal",
+  ForecastOff: "Normal",
   // lifecycle
   Launched: "Normal",
   Registered: "Normal",

@@ -22,6 +22,12 @@ import {
   initialDisruptionState,
 } from "./disruption.ts";
 import { type Reason, reason } from "./reason.ts";
+import {
+  forecastConfigured,
+  type ForecastNote,
+  holdForecastCapacity,
+  withForecast,
+} from "./forecast.ts";
 import { NODEPOOL_LABEL_KEY, UNREGISTERED_TAINT_KEY } from "./labels.ts";
 import { type ClaimStatusFields, decideLifecycle } from "./lifecycle.ts";
 import { guardNodeRepair, MAX_UNHEALTHY_FRACTION } from "./lifecycle_repair.ts";
@@ -173,6 +179,8 @@ export type CapacityPlan = {
   disruption: DisruptionPlan;
   /** The disruption commands to carry out now. */
   commands: DisruptionCommand[];
+  /** Each forecasting pool's note (core/forecast.ts); present only when a pool opts in. */
+  forecast?: ForecastNote[];
 };
 
 /**
@@ -187,17 +195,30 @@ export function planCapacity(
 ): CapacityPlan {
   // Pods of nodes already on their way out get room before their eviction.
   const input = withLeavingPodsPending(snapshot);
-  const provisioning = core.provision(input, config);
-  // With no node leaving, `input` is `snapshot` itself and disrupt reuses this plan.
-  const disruption = core.disrupt(snapshot, config, state, {
-    snapshot: input,
+  const plain = core.provision(input, config);
+  // Pools with scaleUp.forecast add claims ahead of predicted demand and hold their nodes
+  // while a forecast window is open; with none, these return their inputs themselves.
+  const ahead = withForecast(input, config, plain, core.provision);
+  const provisioning = ahead.plan;
+  const held = holdForecastCapacity(snapshot, config, ahead.placeholders);
+  // Disrupt reuses this plan, with or without nodes leaving (not with placeholders: disruption
+  // then places them itself).
+  const disruption = core.disrupt(
+    held,
     config,
-    plan: provisioning,
-    // With nodes leaving, the plan already places their pods: the pass reuses it.
-    ...(input !== snapshot
-      ? { leavingPendingOf: snapshot, leavingNodes: leavingNodeNames(snapshot) }
-      : {}),
-  });
+    state,
+    held === snapshot
+      ? {
+        snapshot: input,
+        config,
+        plan: provisioning,
+        // With nodes leaving, the plan already places their pods: the pass reuses it.
+        ...(input !== snapshot
+          ? { leavingPendingOf: snapshot, leavingNodes: leavingNodeNames(snapshot) }
+          : {}),
+      }
+      : undefined,
+  );
   // Most passes plan no command: the nominated set is built only for a pass that does.
   let commands: DisruptionCommand[] = [];
   if (disruption.commands.length > 0) {
@@ -208,7 +229,12 @@ export function planCapacity(
       !cmd.candidates.some((c) => nominated.has(c.node))
     );
   }
-  return { provisioning, disruption, commands };
+  return {
+    provisioning,
+    disruption,
+    commands,
+    ...(forecastConfigured(config) ? { forecast: ahead.notes } : {}),
+  };
 }
 
 /** Decides one pass. Same snapshot, config and state: same plan. */

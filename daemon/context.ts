@@ -17,6 +17,7 @@ import type { MachineProvider } from "./ports/provider.ts";
 import type { JobQueue } from "./ports/queue.ts";
 import type { Clock } from "./ports/clock.ts";
 import type { RandomBytes } from "../core/bootstrap_token.ts";
+import type { DemandRecorder } from "./demand_history.ts";
 import type { LaunchGuard } from "./launch_guard.ts";
 import type { TemplateJob } from "./template_jobs.ts";
 
@@ -105,4 +106,6 @@ export type DaemonContext = {
    * namespace, where the ledger of minted token ids lives (default proxscale-system).
    */
   bootstrap?: { random?: RandomBytes; caPem?: string; namespace?: string };
+  /** Pools' demand history, recorded and kept in the cluster while a pool forecasts. */
+  demand?: DemandRecorder;
 };

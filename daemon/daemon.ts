@@ -7,6 +7,9 @@
  *
  * May import: core/, adapters/, daemon/.
  */
+import { DemandRecorder } from "./demand_history.ts";
+import { forecastConfigured } from "../core/forecast.ts";
+import { DEFAULT_NAMESPACE } from "../adapters/config/crd_manifests.ts";
 import type { Config } from "../core/model.ts";
 import type { KubeClient } from "../adapters/kubernetes/client.ts";
 import {
@@ -78,6 +81,8 @@ export type DaemonOptions = {
   now?: () => number;
   /** Join-token random source and cluster CA for node bootstrap (daemon/bootstrap.ts). */
   bootstrap?: DaemonContext["bootstrap"];
+  /** How often the leader stores the demand history and followers read it (ms, default 60 s). */
+  demandPersistMs?: number;
 };
 
 /** A running daemon. */
@@ -130,6 +135,10 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     pollInterval: o.pollInterval ?? 1000,
     ...(o.bootstrap ? { bootstrap: o.bootstrap } : {}),
   };
+  ctx.demand = new DemandRecorder(kube, o.bootstrap?.namespace ?? DEFAULT_NAMESPACE, {
+    ...(o.demandPersistMs !== undefined ? { persistEveryMs: o.demandPersistMs } : {}),
+    onError: (m) => o.onError?.(m, "internal"),
+  });
   ctx.launchGuard = new LaunchGuard({
     config: () => config,
     now,
@@ -197,6 +206,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     halted = true;
     clearInterval(leaseWatch);
     await loop.stop(force);
+    // A clean stop of the leader stores the demand history it recorded since the last write.
+    if (!force && isLeader() && forecastConfigured(config)) await ctx.demand?.flush();
     if (!force) await closing;
     if (worker) await worker.close(force);
     worker = undefined;

@@ -17,6 +17,7 @@ import {
   type ReconcileState,
 } from "../core/reconcile.ts";
 import type { Snapshot } from "../core/model.ts";
+import { forecastConfigured } from "../core/forecast.ts";
 import { reason } from "../core/reason.ts";
 import { providerSubject } from "../adapters/kubernetes/events.ts";
 import type { DaemonContext } from "./context.ts";
@@ -171,6 +172,11 @@ export class ReconcileLoop {
         config.providers.flatMap((p) => p.hosts.map((h) => ({ provider: p.name, host: h.name }))),
         snapshot.now,
       );
+      // Pools that forecast read their demand history from the snapshot (core/forecast.ts).
+      if (ctx.demand && forecastConfigured(config)) {
+        await ctx.demand.observe(snapshot, config, this.#o.isLeader());
+        snapshot.demandHistory = ctx.demand.histories();
+      }
       const act = this.#o.isLeader() && !this.#o.paused();
       if (act) await this.#executor.releaseAbandonedDisruptions(snapshot.nodes);
       if (act) await sweepExpiredBootstrapTokens(ctx);

@@ -97,6 +97,8 @@ export type DaemonSpawnOptions = {
   random?: RandomBytes;
   /** Providers to use instead of ones over the cluster's client (provider hot reload tests). */
   providers?: Map<string, MachineProvider>;
+  /** How often the demand history is stored / read back (ms; daemon default 60 s). */
+  demandPersistMs?: number;
 };
 
 /** The running cluster. */
@@ -220,6 +222,7 @@ export async function startDemoCluster(o: ClusterOptions = {}): Promise<DemoClus
       },
       tickMs: s.tickMs ?? 1_000,
       pollInterval: 200,
+      ...(s.demandPersistMs !== undefined ? { demandPersistMs: s.demandPersistMs } : {}),
       ...(s.report ? { report: s.report } : {}),
       ...(s.onPass ? { onPass: s.onPass } : {}),
       ...(s.onJobEvent ? { onJobEvent: s.onJobEvent } : {}),

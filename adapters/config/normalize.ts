@@ -291,6 +291,17 @@ export function normalizeNodePool(name: string, p: NodePoolSpec): NodePool {
       batchSize: p.scaleUp.batchSize,
       stabilizationWindow: ms(p.scaleUp.stabilizationWindow),
       maxConcurrent: p.scaleUp.maxConcurrent,
+      ...(p.scaleUp.forecast?.enabled
+        ? {
+          forecast: {
+            maxNodes: p.scaleUp.forecast.maxNodes,
+            maxError: p.scaleUp.forecast.maxError,
+            horizon: p.scaleUp.forecast.horizon === undefined
+              ? null
+              : ms(p.scaleUp.forecast.horizon),
+          },
+        }
+        : {}),
     },
     scaleDown: {
       maxConcurrent: p.scaleDown.maxConcurrent,

@@ -704,6 +704,21 @@ export const nodePoolSpec = z.strictObject({
     maxConcurrent: z.int().min(1).default(10).describe(
       "most launches of this pool in flight at once",
     ),
+    forecast: z.strictObject({
+      enabled: z.boolean().default(false).describe(
+        "launch nodes ahead of the demand the pool's seasonal model predicts from its history",
+      ),
+      maxNodes: z.int().min(1).default(3).describe(
+        "most forecast (pre-launched) NodeClaims of the pool inside their window at once",
+      ),
+      maxError: z.number().min(0).max(10).default(0.2).describe(
+        "the model's error over the last day (mean absolute error over the demand's own mean " +
+          "deviation) above which the forecast switches itself off",
+      ),
+      horizon: duration.optional().describe(
+        "how far ahead to predict (default: the pool's measured boot delay plus settings.batchMax)",
+      ),
+    }).optional().describe("predictive scale-up (opt-in; off by default)"),
   }).default({ batchSize: 10, stabilizationWindow: "0s", maxConcurrent: 10 }),
   scaleDown: z.strictObject({
     maxConcurrent: z.int().min(1).default(1),

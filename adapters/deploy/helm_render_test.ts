@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { defaultChartValues, renderChartObjects, renderTemplate } from "./helm_render.ts";
 import { DEFAULT_OPTIONS } from "./options.ts";
 import { renderObjects } from "./manifests.ts";
+import { tenantIsolationObjects } from "./tenancy_policy.ts";
 
 const values = {
   replicas: 2,
@@ -49,9 +50,13 @@ Deno.test("template text outside the supported forms is refused", () => {
   );
 });
 
-Deno.test("the chart with its default values renders the plain install's objects, Namespace aside", () => {
+Deno.test("the chart with its default values renders the plain install's objects and the tenant isolation policy, Namespace aside", () => {
   const chart = renderChartObjects(defaultChartValues(), "proxscale-system");
-  const plain = renderObjects(DEFAULT_OPTIONS).filter((o) => o.kind !== "Namespace");
+  // The plain install ships the isolation policy beside it (deploy/tenancy/); the chart has it on.
+  const plain = [
+    ...renderObjects(DEFAULT_OPTIONS).filter((o) => o.kind !== "Namespace"),
+    ...(tenantIsolationObjects() as unknown as ReturnType<typeof renderObjects>),
+  ];
   const key = (o: { kind: string; metadata: { name: string; namespace?: string } }) =>
     `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;
   assert.deepEqual(chart.map(key).sort(), plain.map(key).sort());

@@ -12,6 +12,7 @@
 import { GROUP } from "../kubernetes/crds.ts";
 import { TOKEN_LEDGER_CONFIGMAP } from "../kubernetes/bootstrap_token_ledger.ts";
 import { CONFIG_HISTORY_CONFIGMAP } from "../kubernetes/config_history.ts";
+import { DEMAND_HISTORY_CONFIGMAP } from "../kubernetes/demand_history_store.ts";
 
 /** One rbac.authorization.k8s.io/v1 PolicyRule. */
 export type PolicyRule = {
@@ -165,6 +166,16 @@ export const NAMESPACE_RULE_DOCS: DocumentedRule[] = [
     why:
       `patch: records and forgets minted join token ids in ConfigMap ${TOKEN_LEDGER_CONFIGMAP}, ` +
       `and records applied configuration generations in ${CONFIG_HISTORY_CONFIGMAP}; only those`,
+  },
+  {
+    rule: {
+      apiGroups: [""],
+      resources: ["configmaps"],
+      verbs: ["patch"],
+      resourceNames: [DEMAND_HISTORY_CONFIGMAP],
+    },
+    why: `patch: the leader stores the NodePools' demand history (scaleUp.forecast) in ConfigMap ` +
+      `${DEMAND_HISTORY_CONFIGMAP}, and only that one`,
   },
   {
     rule: { apiGroups: [""], resources: ["secrets"], verbs: ["get"] },

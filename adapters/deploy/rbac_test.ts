@@ -51,8 +51,8 @@ Deno.test("a subresource is matched as resource/subresource, not as its parent",
   assert.ok(!can({ ...claim, subresource: "scale" }));
 });
 
-Deno.test("the CRD read is limited to proxscale's own four CRDs", () => {
-  assert.equal(CRD_NAMES.length, 4);
+Deno.test("the CRD read is limited to proxscale's own five CRDs", () => {
+  assert.equal(CRD_NAMES.length, 5);
   for (const name of CRD_NAMES) {
     assert.match(name, /\.proxscale\.io$/);
     assert.ok(can({

@@ -4,11 +4,13 @@
  * May import: core/ (types), sim/engine/policy.ts (types).
  */
 import type { Config } from "../../core/model.ts";
+import type { DemandHistory } from "../../core/forecast_history.ts";
 import type { Policy } from "../engine/policy.ts";
 import { proxscalePolicy } from "./proxscale.ts";
 import { clusterAutoscalerPolicy } from "./cluster_autoscaler.ts";
 import { karpenterPolicy } from "./karpenter.ts";
 import { kubeNodeSmithPolicy } from "./kubenodesmith.ts";
+import { proxscaleForecastPolicy } from "./proxscale_forecast.ts";
 
 /** Policy names in report order. */
 export const POLICY_NAMES = [
@@ -17,10 +19,16 @@ export const POLICY_NAMES = [
   "karpenter",
   "kubenodesmith-v0",
 ] as const;
-export type PolicyName = typeof POLICY_NAMES[number];
+/** Policies run only when named with --policies (the default comparison stays as it was). */
+export const OPTIONAL_POLICY_NAMES = ["proxscale-forecast"] as const;
+export type PolicyName = typeof POLICY_NAMES[number] | typeof OPTIONAL_POLICY_NAMES[number];
 
-/** Builds the named policy. */
-export function buildPolicy(name: PolicyName, config: Config): Policy<unknown> {
+/** Builds the named policy; `demandHistory` seeds proxscale-forecast's history. */
+export function buildPolicy(
+  name: PolicyName,
+  config: Config,
+  demandHistory?: Record<string, DemandHistory>,
+): Policy<unknown> {
   switch (name) {
     case "proxscale":
       return proxscalePolicy(config) as Policy<unknown>;
@@ -30,5 +38,7 @@ export function buildPolicy(name: PolicyName, config: Config): Policy<unknown> {
       return karpenterPolicy(config) as Policy<unknown>;
     case "kubenodesmith-v0":
       return kubeNodeSmithPolicy(config) as Policy<unknown>;
+    case "proxscale-forecast":
+      return proxscaleForecastPolicy(config, demandHistory) as Policy<unknown>;
   }
 }

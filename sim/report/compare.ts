@@ -18,6 +18,8 @@ import { type Trace, traceDigest } from "../trace/format.ts";
 import { type FluidBound, fluidBound } from "./fluid_bound.ts";
 import { type BinBound, binPackingBound } from "./bin_bound.ts";
 import type { RunSummary } from "./metrics.ts";
+import { type ForecastSeries, forecastVsActual } from "./forecast_series.ts";
+import { SIM_FORECAST } from "../policies/proxscale_forecast.ts";
 
 export const REPORT_FORMAT = "proxscale-sim-report";
 export const REPORT_VERSION = 1;
@@ -82,6 +84,8 @@ export type SimReport = {
     fluidNodes: number[];
     byPolicy: Record<string, Series>;
   };
+  /** Forecast against actual demand: only when the proxscale-forecast policy ran. */
+  forecast?: ForecastSeries;
   targets: {
     pendingP95TargetSeconds: number;
     fluidRatioTarget: number;
@@ -175,6 +179,7 @@ export function compare(input: CompareInput): SimReport {
         : {}),
     };
   }
+  const forecastPolicy = policies.find((p) => p.name === "proxscale-forecast");
   const boot = bootDelay(world);
   const pendingTarget = boot / 1000 + 10;
   const px = reports.find((r) => r.name === "proxscale");
@@ -212,6 +217,15 @@ export function compare(input: CompareInput): SimReport {
     binBound,
     policies: reports,
     series: { stepSeconds: world.sampleEvery / 1000, hours, fluidNodes, byPolicy },
+    ...(forecastPolicy
+      ? {
+        forecast: forecastVsActual(
+          trace,
+          world.departure,
+          forecastPolicy.config.nodePools[0]?.scaleUp.forecast?.maxError ?? SIM_FORECAST.maxError,
+        ),
+      }
+      : {}),
     targets: {
       pendingP95TargetSeconds: pendingTarget,
       fluidRatioTarget: 1.1,

@@ -29,6 +29,8 @@ export type ServiceSpec = {
   /** Pod lifetime, uniform in [min, max] ms. */
   lifetime: [number, number];
   priority?: number;
+  /** Arrival rate on days 6 and 7 of each week as a fraction of a weekday's (0-1; default 1). */
+  weekendFactor?: number;
 };
 
 /** Sudden groups of pods (a rollout, a fan-out job) at random times. */
@@ -78,7 +80,8 @@ export function synthesize(params: SyntheticParams): Trace {
       t += rng.exponential(1 / maxRate);
       if (t >= duration) break;
       const phase = 2 * Math.PI * ((t % DAY) / DAY - s.peakHour / 24);
-      const rate = (s.ratePerHour * (1 + s.amplitude * Math.cos(phase))) / HOUR;
+      let rate = (s.ratePerHour * (1 + s.amplitude * Math.cos(phase))) / HOUR;
+      if (s.weekendFactor !== undefined && Math.floor(t / DAY) % 7 >= 5) rate *= s.weekendFactor;
       if (rng.next() * maxRate > rate) continue;
       const arrival = Math.floor(t / 1000) * 1000;
       pods.push({

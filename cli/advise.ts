@@ -1,0 +1,199 @@
+/**
+ * `proxscale advise`: runs the simulator over the knobs that matter (sim/report/advice.ts) on a
+ * trace (recorded with `proxscale record`, or the embedded default) and prints the changes worth
+ * making with their simulated effect on node-hours, cost and p95 pending, as a table and as a
+ * config patch that `proxscale sim --patch` applies (--patch-out writes it; --json prints all
+ * figures; --html writes the simulator's report of the configuration as it is against the
+ * advised one).
+ */
+import { COMMAND_SUMMARIES } from "./summaries.ts";
+import { parseArgs } from "node:util";
+import { stringify } from "yaml";
+import type { Command, Io } from "./command.ts";
+import type { Config } from "../core/model.ts";
+import { formatProblem, loadConfigFile } from "../adapters/config/load.ts";
+import { defaultTrace } from "../sim/trace/default_trace.ts";
+import { loadTrace, TRACE_FORMATS, type TraceFormat } from "../sim/trace/load.ts";
+import type { Trace } from "../sim/trace/format.ts";
+import { defaultWorld, worldFrom, type WorldSpec } from "../sim/engine/world_spec.ts";
+import { withWorldClasses } from "../sim/engine/world_classes.ts";
+import { defaultSimConfig } from "../sim/policies/default_config.ts";
+import { proxscalePolicy } from "../sim/policies/proxscale.ts";
+import { advise } from "../sim/report/advice.ts";
+import { applyConfigPatch } from "../sim/report/config_patch.ts";
+import { compare } from "../sim/report/compare.ts";
+import { canonicalJson } from "../sim/report/json.ts";
+import { renderReportHtml } from "../sim/report/html.ts";
+
+const USAGE =
+  "proxscale advise [--trace FILE [--format F]] [--config FILE] [--days N] [--world FILE] [--seed N]\n" +
+  "                 [--patch-out FILE] [--html OUT] [--json]";
+
+const HELP = `usage: ${USAGE}
+
+Replays the trace (default: the embedded one; record yours with 'proxscale record') through
+proxscale's decision core once as configured and once per candidate change: each pool's predictive
+scale-up on/off, its consolidateAfter (30s, 2m, 10m) and the batch window. Prints every change's
+simulated effect on node-hours, cost and p95 pending, marks those worth making (>= 1 % cheaper
+without p95 more than 10 % worse, or p95 >= 20 % lower for <= 5 % more cost) and the patch of the
+best one. Apply it with: proxscale sim --patch FILE (same trace, config and seed: same figures).
+
+  --days N          replay only the trace's first N days
+  --patch-out FILE  write the recommended patch (YAML) to FILE
+  --html OUT        the simulator's HTML report: as configured against the advised config
+  --json            every figure as canonical JSON`;
+
+/** The `advise` command. */
+export const adviseCommand: Command = {
+  name: "advise",
+  summary: COMMAND_SUMMARIES.advise,
+  usage: USAGE,
+  run: runAdvise,
+};
+
+async function runAdvise(args: string[], io: Io): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        trace: { type: "string", short: "t" },
+        format: { type: "string" },
+        config: { type: "string", short: "c" },
+        days: { type: "string" },
+        world: { type: "string" },
+        seed: { type: "string" },
+        "patch-out": { type: "string" },
+        html: { type: "string" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (e) {
+    io.err(`${(e as Error).message}\nusage: ${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    io.out(HELP);
+    return 0;
+  }
+  const seed = values.seed === undefined ? 1 : Number(values.seed);
+  if (!Number.isInteger(seed) || seed < 0) {
+    io.err(`--seed must be a non-negative integer, got "${values.seed}"`);
+    return 2;
+  }
+  if (values.format !== undefined && !TRACE_FORMATS.includes(values.format as TraceFormat)) {
+    io.err(`--format must be one of ${TRACE_FORMATS.join(", ")}, got "${values.format}"`);
+    return 2;
+  }
+  let config: Config = defaultSimConfig();
+  if (values.config) {
+    const loaded = await loadConfigFile(values.config);
+    if (!loaded.ok) {
+      for (const p of loaded.error) io.err(formatProblem(p));
+      return 2;
+    }
+    config = loaded.value;
+  }
+  let world: WorldSpec = defaultWorld();
+  if (values.world) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await Deno.readTextFile(values.world));
+    } catch (e) {
+      io.err(`${values.world}: ${(e as Error).message}`);
+      return 2;
+    }
+    const w = worldFrom(parsed);
+    if (!w.ok) {
+      io.err(`${values.world}: ${w.error}`);
+      return 2;
+    }
+    world = w.value;
+  }
+  let trace: Trace = defaultTrace();
+  if (values.trace) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(values.trace);
+    } catch (e) {
+      io.err(`${values.trace}: ${(e as Error).message}`);
+      return 2;
+    }
+    const name = values.trace.replace(/^.*\//, "").replace(/\.[^.]*$/, "");
+    const t = loadTrace(text, values.format as TraceFormat | undefined, name);
+    if (!t.ok) {
+      io.err(`${values.trace}:${t.error.line}:${t.error.col}: ${t.error.message}`);
+      return 2;
+    }
+    trace = t.value;
+  }
+  if (values.days !== undefined) {
+    const days = Number(values.days);
+    if (!(days > 0)) {
+      io.err(`--days must be a positive number, got "${values.days}"`);
+      return 2;
+    }
+    const end = Math.min(trace.duration, days * 86_400_000);
+    trace = { ...trace, duration: end, pods: trace.pods.filter((p) => p.arrival < end) };
+  }
+  const advice = advise({
+    trace,
+    config,
+    world,
+    seed,
+    onProgress: (done, total) => io.err(`advise: ${done}/${total} simulated runs`),
+  });
+  const rec = advice.recommended;
+  const patchText = rec ? stringify(rec.patch) : "";
+  if (values["patch-out"] && rec) await Deno.writeTextFile(values["patch-out"], patchText);
+  if (values.html) {
+    const advised = rec ? applyConfigPatch(config, rec.patch) : undefined;
+    const policies = [proxscalePolicy(withWorldClasses(config, world))];
+    if (advised?.ok) {
+      policies.push({
+        ...proxscalePolicy(withWorldClasses(advised.value, world)),
+        name: "proxscale-advised",
+        description: `proxscale with the advised change: ${rec!.change}`,
+      });
+    }
+    const report = compare({ trace, config, world, seed, policies: policies as never });
+    await Deno.writeTextFile(values.html, renderReportHtml(report));
+  }
+  if (values.json) {
+    io.out(canonicalJson(advice).trimEnd());
+    return 0;
+  }
+  const pct = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)}%`;
+  const b = advice.base;
+  const rows = [["CHANGE", "NODE-H", "COST", "p95 PENDING", "WORTH IT"], [
+    "(as configured)",
+    b.nodeHours.toFixed(1),
+    b.cost.toFixed(2),
+    `${b.pendingP95Seconds.toFixed(1)}s`,
+    "",
+  ]];
+  for (const c of advice.candidates) {
+    rows.push([
+      c.change,
+      `${c.outcome.nodeHours.toFixed(1)} (${pct(c.nodeHoursChange)})`,
+      `${c.outcome.cost.toFixed(2)} (${pct(c.costChange)})`,
+      `${c.outcome.pendingP95Seconds.toFixed(1)}s (${pct(c.p95Change)})`,
+      c.worth ? (c === rec ? "yes, best" : "yes") : "no",
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  io.out(rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n"));
+  if (!rec) {
+    io.out("\nNo change is worth making on this trace: the configuration stays as it is.");
+    return 0;
+  }
+  io.out(
+    `\nRecommended: ${rec.change}: cost ${pct(rec.costChange)}, node-hours ${
+      pct(rec.nodeHoursChange)
+    }, p95 pending ${pct(rec.p95Change)} (simulated, seed ${seed}).\nPatch${
+      values["patch-out"] ? ` (written to ${values["patch-out"]})` : ""
+    }; check it with proxscale sim --patch FILE:\n\n${patchText.trimEnd()}`,
+  );
+  return 0;
+}
