@@ -1,6 +1,7 @@
 /**
  * Property: restoring a backup of any generated configuration gives back the same
- * configuration. A generated configuration (Providers, MachineTemplates, NodePools, settings)
+ * configuration. A generated configuration (Providers, MachineTemplates, NodePools with their
+ * tenancy and consolidation policy, Tenants with quotas, sharing and defaults, settings)
  * is turned into the objects an API server would list (with server-set metadata, status,
  * managedFields and NodeClaims beside them), backed up the way `proxscale backup` does,
  * written and read back as the file, and restored into an empty cluster: the objects restore
@@ -80,11 +81,25 @@ const writtenConfig: fc.Arbitrary<WrittenConfig> = fc.record({
       taint: fc.option(fc.constantFrom("NoSchedule", "PreferNoSchedule", "NoExecute"), {
         nil: undefined,
       }),
-      policy: fc.constantFrom("WhenEmpty", "WhenEmptyOrUnderutilized"),
+      policy: fc.constantFrom("WhenEmpty", "WhenEmptyOrUnderutilized", "Balanced"),
+      threshold: fc.option(fc.constantFrom(0.5, 2, 3.5), { nil: undefined }),
+      tenant: fc.option(fc.record({ at: fc.nat(), shared: fc.boolean() }), { nil: undefined }),
       after: fc.constantFrom("0s", "30s", "5m", "Never"),
       paused: fc.option(fc.boolean(), { nil: undefined }),
     }),
     { minLength: 1, maxLength: 3, selector: (p) => p.name },
+  ),
+  tenants: fc.uniqueArray(
+    fc.record({
+      name: dns,
+      namespaces: fc.uniqueArray(dns, { maxLength: 3 }),
+      cpu: fc.option(fc.integer({ min: 1, max: 256 }), { nil: undefined }),
+      nodes: fc.option(fc.integer({ min: 0, max: 20 }), { nil: undefined }),
+      costPerHour: fc.option(fc.constantFrom(0.5, 12), { nil: undefined }),
+      weight: fc.option(fc.integer({ min: 1, max: 100 }), { nil: undefined }),
+      defaultTemplate: fc.option(fc.nat(), { nil: undefined }),
+    }),
+    { maxLength: 2, selector: (t) => t.name },
   ),
   settings: fc.option(
     fc.record({
@@ -97,6 +112,13 @@ const writtenConfig: fc.Arbitrary<WrittenConfig> = fc.record({
 }).map((g): WrittenConfig => {
   const provider = g.providerNames[0]!;
   const hosts = g.hostNames;
+  // A namespace belongs to one tenant: the second tenant drops the first one's.
+  const taken = new Set<string>();
+  const tenants = g.tenants.map((t) => {
+    const namespaces = t.namespaces.filter((n) => !taken.has(n));
+    for (const n of namespaces) taken.add(n);
+    return { ...t, namespaces };
+  });
   return {
     providers: g.providerNames.map((name) => ({
       name,
@@ -126,16 +148,57 @@ const writtenConfig: fc.Arbitrary<WrittenConfig> = fc.record({
         ...(t.tags.length ? { tags: t.tags } : {}),
       },
     })),
+    ...(tenants.length > 0
+      ? {
+        tenants: tenants.map((t, i) => ({
+          name: t.name,
+          spec: {
+            namespaces: t.namespaces,
+            quota: {
+              ...(t.cpu !== undefined ? { cpu: t.cpu } : {}),
+              ...(t.nodes !== undefined ? { nodes: t.nodes } : {}),
+              ...(t.costPerHour !== undefined ? { costPerHour: t.costPerHour } : {}),
+            },
+            // Each tenant shares its shared pools with the other one.
+            ...(tenants.length > 1 ? { sharing: { tenants: [tenants[1 - i]!.name] } } : {}),
+            ...(t.weight !== undefined || t.defaultTemplate !== undefined
+              ? {
+                defaults: {
+                  ...(t.weight !== undefined ? { weight: t.weight } : {}),
+                  ...(t.defaultTemplate !== undefined
+                    ? { machineTemplate: g.templates[t.defaultTemplate % g.templates.length]!.name }
+                    : {}),
+                },
+              }
+              : {}),
+          },
+        })),
+      }
+      : {}),
     nodePools: g.pools.map((p) => ({
       name: p.name,
       spec: {
         machineTemplate: g.templates[p.template % g.templates.length]!.name,
+        ...(p.tenant && tenants.length > 0
+          ? {
+            tenancy: {
+              tenant: tenants[p.tenant.at % tenants.length]!.name,
+              shared: p.tenant.shared,
+            },
+          }
+          : {}),
         ...(p.weight !== undefined ? { weight: p.weight } : {}),
         ...(p.nodes !== undefined ? { limits: { nodes: p.nodes } } : {}),
         minNodes: Math.min(p.minNodes, p.nodes ?? p.minNodes),
         ...(Object.keys(p.labels).length ? { labels: p.labels } : {}),
         ...(p.taint ? { taints: [{ key: "dedicated", value: p.name, effect: p.taint }] } : {}),
-        disruption: { consolidationPolicy: p.policy, consolidateAfter: p.after },
+        disruption: {
+          consolidationPolicy: p.policy,
+          consolidateAfter: p.after,
+          ...(p.policy === "Balanced" && p.threshold !== undefined
+            ? { consolidationThreshold: p.threshold }
+            : {}),
+        },
         ...(p.paused !== undefined ? { paused: p.paused } : {}),
       },
     })),
@@ -191,6 +254,7 @@ function backupOf(objects: unknown[]): Backup {
 
 Deno.test("property (1000 runs): restore of a backup of any generated configuration is the identity", () => {
   let valid = 0;
+  let tenanted = 0;
   fc.assert(
     fc.property(writtenConfig, fc.nat(1000), (written, seed) => {
       const manifests = manifestsFromConfig(written);
@@ -212,6 +276,12 @@ Deno.test("property (1000 runs): restore of a backup of any generated configurat
       const restored = configFromObjects(applied);
       assert.deepEqual(restored, original);
       if (original.ok) valid++;
+      if (
+        original.ok && original.value.tenants?.length &&
+        original.value.nodePools.some((p) => p.tenancy)
+      ) {
+        tenanted++;
+      }
       // Restoring again over what the first restore made changes nothing.
       const again = restorePlan(read.value, new Map(applied.map((o) => [objectKey(o), o])));
       assert.ok(again.every((c) => c.op === "unchanged"), JSON.stringify(again.map((c) => c.diff)));
@@ -221,6 +291,8 @@ Deno.test("property (1000 runs): restore of a backup of any generated configurat
   );
   // The generator makes configurations proxscale accepts, not just any objects.
   assert.ok(valid > 900, `only ${valid} of 1000 generated configurations were valid`);
+  // and a good share of them have Tenants owning or sharing pools.
+  assert.ok(tenanted > 200, `only ${tenanted} valid configurations had a tenant pool`);
 });
 
 Deno.test("a Secret named by the configuration is referenced in the backup, never copied", () => {
