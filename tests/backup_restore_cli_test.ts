@@ -14,14 +14,15 @@ import { restoreCommand } from "../cli/restore.ts";
 
 const NS = "proxscale-system";
 
-const TENANT_CRD = {
+/** A proxscale.io kind this proxscale does not know: backup must find it from its CRD alone. */
+const GADGET_CRD = {
   apiVersion: "apiextensions.k8s.io/v1",
   kind: "CustomResourceDefinition",
-  metadata: { name: "tenants.proxscale.io" },
+  metadata: { name: "gadgets.proxscale.io" },
   spec: {
     group: "proxscale.io",
     scope: "Cluster",
-    names: { kind: "Tenant", plural: "tenants", singular: "tenant", listKind: "TenantList" },
+    names: { kind: "Gadget", plural: "gadgets", singular: "gadget", listKind: "GadgetList" },
     versions: [{
       name: "v1alpha1",
       served: true,
@@ -93,10 +94,17 @@ async function withKube(
   }
 }
 
-Deno.test("backup finds every kind of the proxscale.io group from the CRDs, a Tenant included", async () => {
+Deno.test("backup finds every kind of the proxscale.io group from the CRDs, Tenants and one it does not know included", async () => {
   await withKube(true, async (dir, kc, fake) => {
-    const crd = fake.store.create("customresourcedefinitions.apiextensions.k8s.io", TENANT_CRD);
+    const crd = fake.store.create("customresourcedefinitions.apiextensions.k8s.io", GADGET_CRD);
     assert.ok(crd.ok);
+    const g = fake.store.create("gadgets.proxscale.io", {
+      apiVersion: "proxscale.io/v1alpha1",
+      kind: "Gadget",
+      metadata: { name: "g1" },
+      spec: { size: 3 },
+    });
+    assert.ok(g.ok, JSON.stringify(!g.ok && g.error));
     for (const o of CONFIG) {
       assert.ok(fake.store.create(`${o.kind.toLowerCase()}s.proxscale.io`, o).ok);
     }
@@ -113,9 +121,10 @@ Deno.test("backup finds every kind of the proxscale.io group from the CRDs, a Te
     const doc = parseYaml(await Deno.readTextFile(`${dir}/b.yaml`));
     assert.deepEqual(
       doc.kinds.map((k: { kind: string }) => k.kind),
-      ["MachineTemplate", "NodeClaim", "NodePool", "Provider", "Tenant"],
+      ["Gadget", "MachineTemplate", "NodeClaim", "NodePool", "Provider", "Tenant"],
     );
     assert.ok(doc.objects.some((o: { kind: string }) => o.kind === "Tenant"));
+    assert.ok(doc.objects.some((o: { kind: string }) => o.kind === "Gadget"));
     assert.deepEqual(doc.secretRefs, [{
       namespace: NS,
       name: "pve",
