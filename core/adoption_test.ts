@@ -214,3 +214,17 @@ Deno.test("a VM without a recorded creation time falls back to its own creation,
   assert.equal(none.claim.createdAt, T0);
   assert.match(none.reason.message, /counts from this adoption/);
 });
+
+Deno.test("a machine whose provider names its own providerID is found and adopted by it", () => {
+  const pid = "redfish://metal/4c4c4544-0042";
+  const p = planAdoptions(
+    [vm(1003, "metal-a", { providerID: pid, claimCreatedAt: T0 - HOUR })],
+    [node("metal-a", 1003, { providerID: pid })],
+    [],
+    config,
+    T0,
+  );
+  assert.equal(p.adopt.length, 1);
+  assert.equal(p.adopt[0]!.claim.providerID, pid);
+  assert.equal(p.adopt[0]!.claim.createdAt, T0 - HOUR);
+});
