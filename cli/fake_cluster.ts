@@ -408,7 +408,6 @@ function metalTemplate(caFile: string, kubeUrl: string) {
       provider: "metal",
       shapes: [{ cpu: 8, memory: "16Gi" }],
       reserved: { cpu: "100m", memory: "256Mi" },
-      source: { scratch: {} },
       bootstrap: {
         mode: "nocloudIso",
         template: "kubeadm",

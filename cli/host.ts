@@ -5,7 +5,8 @@
  * reason HostMaintenance). uncordon ends either. The state is written where the configuration
  * lives: the Provider annotation `host-maintenance.proxscale.io/HOST` in the cluster (so
  * `kubectl annotate` does the same), or the host's `maintenance` field with `--config FILE`.
- * A PVE node in HA maintenance is drained without any of this; `host list` shows it.
+ * A PVE node in HA maintenance is drained without any of this; `host list` shows it. A Redfish
+ * Provider is refused with a message saying so (a bare-metal machine is one node).
  *
  * May import: core/, adapters/, daemon/, cli/.
  */
@@ -48,7 +49,9 @@ ${SOURCE_HELP}
 In the cluster the state is the Provider annotation host-maintenance.proxscale.io/HOST
 (cordon|drain), e.g. kubectl annotate provider NAME host-maintenance.proxscale.io/pve2=drain;
 with --config it is the host's maintenance field in the file. A PVE node put into HA
-maintenance (ha-manager crm-command node-maintenance enable NODE) is drained automatically.`;
+maintenance (ha-manager crm-command node-maintenance enable NODE) is drained automatically.
+A Redfish (bare-metal) Provider's machines are refused: each is one node, cordoned or drained
+with kubectl.`;
 
 const STATE: Record<string, HostMaintenance | undefined> = {
   cordon: "cordon",

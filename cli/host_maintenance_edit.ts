@@ -39,6 +39,25 @@ function pick<T>(
   return ok(matching[0]!);
 }
 
+/**
+ * The refusal when `host` (or the Provider named) is bare metal: host maintenance cordons and
+ * drains a Proxmox node's VMs, while a Redfish machine is itself one Kubernetes node.
+ */
+function bareMetalRefusal(
+  redfish: { provider: string; machines: string[] }[],
+  host: string,
+  provider: string | undefined,
+): string | undefined {
+  const hit = redfish.find((r) =>
+    provider !== undefined ? r.provider === provider : r.machines.includes(host)
+  );
+  if (!hit) return undefined;
+  return `Provider ${hit.provider} is kind redfish (bare metal): host maintenance is for ` +
+    `Proxmox hosts; a machine${
+      hit.machines.includes(host) ? ` such as ${host}` : ""
+    } is one node, so cordon or drain its node with kubectl, or delete its NodeClaim to replace it`;
+}
+
 /** Sets (or with `undefined` clears) a host's `maintenance` field in a config file's text. */
 export function setHostInConfigText(
   text: string,
@@ -50,9 +69,20 @@ export function setHostInConfigText(
   if (doc.errors.length) return err(`not valid YAML: ${doc.errors[0]!.message}`);
   const providers = doc.get("providers");
   const found: Found<YAMLMap>[] = [];
+  const redfish: { provider: string; machines: string[] }[] = [];
   if (isSeq(providers)) {
     for (const p of providers.items) {
       if (!isMap(p)) continue;
+      if (p.getIn(["spec", "kind"]) === "redfish") {
+        const machines = p.getIn(["spec", "machines"]);
+        redfish.push({
+          provider: String(p.get("name")),
+          machines: isSeq(machines)
+            ? machines.items.flatMap((m) => isMap(m) ? [String(m.get("name"))] : [])
+            : [],
+        });
+        continue;
+      }
       const hosts = p.getIn(["spec", "hosts"]);
       if (!isSeq(hosts)) continue;
       for (const h of hosts.items) {
@@ -63,7 +93,7 @@ export function setHostInConfigText(
     }
   }
   const f = pick(found, host, provider);
-  if (!f.ok) return f;
+  if (!f.ok) return err(bareMetalRefusal(redfish, host, provider) ?? f.error);
   if (state === undefined) f.value.node.delete("maintenance");
   else f.value.node.set("maintenance", state);
   return ok({ text: doc.toString(), provider: f.value.provider });
@@ -93,7 +123,10 @@ export async function setHostInConfigFile(
   );
 }
 
-type ProviderObj = { metadata?: { name?: string }; spec?: { hosts?: { name?: string }[] } };
+type ProviderObj = {
+  metadata?: { name?: string };
+  spec?: { kind?: string; hosts?: { name?: string }[]; machines?: { name?: string }[] };
+};
 
 /** Sets (or clears) the Provider annotation for `host`; says what it changed. */
 export async function setHostOnProvider(
@@ -106,13 +139,19 @@ export async function setHostOnProvider(
   if (!list.ok) return err(`list Providers: ${list.error.message}`);
   const items = (list.value.body as { items?: ProviderObj[] }).items ?? [];
   const found: Found<ProviderObj>[] = [];
+  const redfish: { provider: string; machines: string[] }[] = [];
   for (const p of items) {
-    if ((p.spec?.hosts ?? []).some((h) => h.name === host)) {
+    if (p.spec?.kind === "redfish") {
+      redfish.push({
+        provider: p.metadata?.name ?? "",
+        machines: (p.spec.machines ?? []).flatMap((m) => m.name === undefined ? [] : [m.name]),
+      });
+    } else if ((p.spec?.hosts ?? []).some((h) => h.name === host)) {
       found.push({ provider: p.metadata?.name ?? "", node: p });
     }
   }
   const f = pick(found, host, provider);
-  if (!f.ok) return f;
+  if (!f.ok) return err(bareMetalRefusal(redfish, host, provider) ?? f.error);
   const key = hostMaintenanceKey(host);
   const r = await kube.requestJson("PATCH", `${PROVIDERS_PATH}/${f.value.provider}`, {
     body: { metadata: { annotations: { [key]: state ?? null } } },

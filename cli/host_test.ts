@@ -91,6 +91,36 @@ Deno.test("a host name in two Providers needs --provider", () => {
   );
 });
 
+Deno.test("host commands refuse a Redfish Provider's machine, saying bare metal is one node", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "proxscale-host-metal-" });
+  const path = `${dir}/proxscale.yaml`;
+  const text = `providers:
+  - name: homelab
+    spec: {hosts: [{name: pve1}]}
+  - name: rack
+    spec:
+      kind: redfish
+      machines:
+        - {name: r1-07, endpoint: "https://bmc.lan", systemId: S1, username: u, password: {file: /p}}
+`;
+  await Deno.writeTextFile(path, text);
+  const metal = await cli(hostCommand, ["drain", "r1-07", "--config", path]);
+  assert.equal(metal.code, 1);
+  assert.match(
+    metal.err,
+    /Provider rack is kind redfish \(bare metal\): host maintenance is for Proxmox hosts; a machine such as r1-07 is one node, so cordon or drain its node with kubectl, or delete its NodeClaim/,
+  );
+  const named = await cli(hostCommand, ["cordon", "pve1", "--provider", "rack", "--config", path]);
+  assert.equal(named.code, 1);
+  assert.match(named.err, /Provider rack is kind redfish/);
+  assert.equal(await Deno.readTextFile(path), text, "the file is untouched");
+  const pve = await cli(hostCommand, ["cordon", "pve1", "--config", path]);
+  assert.equal(pve.code, 0, pve.err);
+  const unknown = await cli(hostCommand, ["cordon", "nowhere", "--config", path]);
+  assert.match(unknown.err, /no host nowhere in any Provider/, "an unknown name is still unknown");
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("pool scale-min and pause/resume edit the NodePool spec in a config file", async () => {
   const path = await exampleCopy();
   const r = await cli(poolCommand, ["scale-min", "general", "2", "--config", path]);

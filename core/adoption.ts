@@ -8,6 +8,9 @@
  *   its NodeClaim is rebuilt from the VM's description (claim name, template hash), the VM
  *   (vmid, host, size)
  *   and the Node (pool, labels, providerID), already Launched, Registered, Initialized, Ready;
+ *   its creation time is the one the launch recorded on the VM, so expireAfter still counts from
+ *   the first launch (a VM made before that was recorded: the VM's own creation time, else its
+ *   last start, else the adoption time; the reason says which);
  * - a VM with a Node that cannot be adopted (NotReady, pool or template gone, VM stopped) is
  *   kept and reported until the operator decides (`settings.deleteUnadoptableVms`);
  * - a VM without any Node is a launch that never finished: the orphan sweep (core/drift.ts)
@@ -71,7 +74,7 @@ export function planAdoptions(
   const taken = new Set<string>();
   for (const vm of [...vms].sort((a, b) => a.vmid - b.vmid)) {
     if (!isOwnedVm(vm, providers.get(vm.provider)) || claimed.has(vm.claim!)) continue;
-    const pid = providerIdFor(vm.provider, vm.vmid);
+    const pid = vm.providerID ?? providerIdFor(vm.provider, vm.vmid);
     const labelled = byLabel.get(vm.claim!);
     const node = byId.get(pid) ??
       (labelled && labelled.providerID === undefined ? labelled : undefined);
@@ -118,6 +121,7 @@ export function planAdoptions(
       const v = node.labels[k];
       if (v !== undefined) labels[k] = v;
     }
+    const age = creationOf(vm, now);
     const message = `adopted after its NodeClaim was lost: VM ${vm.vmid} on ${vm.host}, ` +
       `node ${node.name} Ready`;
     const conditions: Condition[] = TYPES.map((type) => ({
@@ -144,7 +148,8 @@ export function planAdoptions(
         vmid: vm.vmid,
         providerID: pid,
         nodeName: node.name,
-        createdAt: node.createdAt,
+        createdAt: age.at,
+        adoptedAt: now,
         labels,
         taints: [...template.taints, ...pool.taints],
         startupTaints: [...template.startupTaints, ...pool.startupTaints],
@@ -155,9 +160,25 @@ export function planAdoptions(
       reason: reason(
         "ClaimAdopted",
         `NodeClaim ${vm.claim} rebuilt from ${subject}: node ${node.name} is Ready in ` +
-          `NodePool ${pool.name}`,
+          `NodePool ${pool.name}; ${age.says}`,
       ),
     });
   }
   return plan;
+}
+
+/** The creation time a rebuilt claim takes, and a phrase saying where it came from. */
+function creationOf(vm: VM, now: number): { at: number; says: string } {
+  const iso = (t: number) => new Date(t).toISOString();
+  if (vm.claimCreatedAt !== undefined) {
+    return { at: vm.claimCreatedAt, says: `created ${iso(vm.claimCreatedAt)} as the VM records` };
+  }
+  const none = "the VM records no claim creation time, so its age (expireAfter) counts from";
+  if (vm.vmCreatedAt !== undefined) {
+    return { at: vm.vmCreatedAt, says: `${none} the VM's creation ${iso(vm.vmCreatedAt)}` };
+  }
+  if (vm.startedAt !== undefined) {
+    return { at: vm.startedAt, says: `${none} the VM's last start ${iso(vm.startedAt)}` };
+  }
+  return { at: now, says: `${none} this adoption` };
 }

@@ -5,7 +5,16 @@ import type { Node, NodeClaim, VM } from "./model.ts";
 import { NODECLAIM_LABEL_KEY, NODEPOOL_LABEL_KEY } from "./labels.ts";
 import { providerIdFor } from "./lifecycle_nodes.ts";
 import { GiB } from "./quantity.ts";
-import { T0, testConfig, testPool, testTemplate } from "./testing/arbitraries.ts";
+import {
+  managedNode,
+  T0,
+  testConfig,
+  testPod,
+  testPool,
+  testTemplate,
+} from "./testing/arbitraries.ts";
+import { EXPIRATION } from "./disruption_method_expiration.ts";
+import { generalPool, passOver, summary } from "./testing/disruption_fixture.ts";
 
 const config = testConfig({
   nodePools: [testPool("general", { labels: { team: "a" } })],
@@ -158,4 +167,64 @@ Deno.test("reconcile adopts lost claims and neither collects their VMs nor disru
   assert.ok(!kinds.includes("GarbageCollectVM"), kinds.join(","));
   assert.ok(!kinds.includes("Disrupt"), kinds.join(","));
   assert.ok(!kinds.includes("RemoveNode"), kinds.join(","));
+});
+
+const HOUR = 3_600_000;
+
+/** The Expiration method's choice over an adopted claim in a pool with expireAfter 720h. */
+function expiredAfterAdoption(claim: NodeClaim, n: Node): string[] {
+  const pass = passOver(
+    [{ node: n, claim }, managedNode("b", "general")],
+    [testPod("web-1", n.name), testPod("web-2", "b")],
+    generalPool({}, { expireAfter: 720 * HOUR, consolidationPolicy: "WhenEmpty" }),
+  );
+  return summary(EXPIRATION.decide(pass)).flatMap(([, , nodes]) => nodes);
+}
+
+Deno.test("an adopted claim keeps the creation time its launch recorded, so it expires on time", () => {
+  const recorded = T0 - 800 * HOUR;
+  const n = node("general-a", 1001, { createdAt: T0 - 60_000 });
+  const p = planAdoptions(
+    [vm(1001, "general-a", { claimCreatedAt: recorded, startedAt: T0 - 60_000 })],
+    [n],
+    [],
+    config,
+    T0,
+  );
+  const c = p.adopt[0]!.claim;
+  assert.equal(c.createdAt, recorded, "the recorded time, not the adoption, the start or the Node");
+  assert.equal(c.adoptedAt, T0);
+  assert.match(p.adopt[0]!.reason.message, /created 2026-.*as the VM records/);
+  assert.deepEqual(expiredAfterAdoption(c, n), ["general-a"], "800h old in a 720h pool");
+});
+
+Deno.test("a VM without a recorded creation time falls back to its own creation, its start, then the adoption, and says so", () => {
+  const n = node("general-a", 1001);
+  const adopt = (over: Partial<VM>) =>
+    planAdoptions([vm(1001, "general-a", over)], [n], [], config, T0).adopt[0]!;
+  const made = adopt({ vmCreatedAt: T0 - 900 * HOUR, startedAt: T0 - HOUR });
+  assert.equal(made.claim.createdAt, T0 - 900 * HOUR);
+  assert.match(made.reason.message, /records no claim creation time.*the VM's creation/);
+  assert.deepEqual(expiredAfterAdoption(made.claim, n), ["general-a"]);
+  const started = adopt({ startedAt: T0 - HOUR });
+  assert.equal(started.claim.createdAt, T0 - HOUR);
+  assert.match(started.reason.message, /the VM's last start/);
+  assert.deepEqual(expiredAfterAdoption(started.claim, n), [], "1h old: not expired");
+  const none = adopt({});
+  assert.equal(none.claim.createdAt, T0);
+  assert.match(none.reason.message, /counts from this adoption/);
+});
+
+Deno.test("a machine whose provider names its own providerID is found and adopted by it", () => {
+  const pid = "redfish://metal/4c4c4544-0042";
+  const p = planAdoptions(
+    [vm(1003, "metal-a", { providerID: pid, claimCreatedAt: T0 - HOUR })],
+    [node("metal-a", 1003, { providerID: pid })],
+    [],
+    config,
+    T0,
+  );
+  assert.equal(p.adopt.length, 1);
+  assert.equal(p.adopt[0]!.claim.providerID, pid);
+  assert.equal(p.adopt[0]!.claim.createdAt, T0 - HOUR);
 });

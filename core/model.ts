@@ -219,6 +219,12 @@ export type VM = {
   claim?: string;
   /** Template hash recorded in the VM description at launch (disaster recovery reads it). */
   templateHash?: string;
+  /** When its NodeClaim was created, as recorded on the VM at launch (disaster recovery reads it). */
+  claimCreatedAt?: number;
+  /** When the provider made the VM itself (PVE's creation time), if it says. */
+  vmCreatedAt?: number;
+  /** When the VM was last started (now minus its uptime), if running and the provider says. */
+  startedAt?: number;
   template?: boolean;
   /** The providerID its Node carries when the provider names it (absent: proxmox://<provider>/<vmid>). */
   providerID?: string;
@@ -284,6 +290,11 @@ export type NodeClaim = {
    * held until the claim is gone (core/ipam.ts).
    */
   addresses?: ClaimAddress[];
+  /**
+   * When the claim was rebuilt from its VM after being lost (core/adoption.ts); `createdAt` then
+   * is its first creation, which the Kubernetes object keeps apart from its own creation time.
+   */
+  adoptedAt?: number;
 };
 
 /** A static address a NodeClaim holds for one NIC: the slot, its pool and the dotted quad. */

@@ -126,6 +126,48 @@ Deno.test({
       config = await loadConfigFromCluster(admin, NS);
       assert.ok(config.ok);
       assert.equal(config.value.nodePools.find((p) => p.name === "general")!.paused, undefined);
+
+      // A Redfish Provider's machine is one node: host maintenance refuses it, saying so.
+      const rack = {
+        apiVersion: "proxscale.io/v1alpha1",
+        kind: "Provider",
+        metadata: { name: "rack" },
+        spec: {
+          kind: "redfish",
+          machines: [{
+            name: "r1-07",
+            endpoint: "https://bmc-r1-07.lan",
+            systemId: "System.Embedded.1",
+            username: "proxscale",
+            password: { file: "/etc/proxscale/bmc" },
+          }],
+          seedServer: {
+            url: "https://proxscale.lan:8450",
+            certFile: "/etc/proxscale/seed.crt",
+            keyFile: "/etc/proxscale/seed.key",
+          },
+        },
+      };
+      const made = await admin.requestJson("POST", "/apis/proxscale.io/v1alpha1/providers", {
+        body: rack,
+      });
+      assert.ok(made.ok, made.ok ? "" : made.error.message);
+      const metal = await cli(hostCommand, ["cordon", "r1-07", ...at]);
+      assert.equal(metal.code, 1);
+      assert.match(
+        metal.err,
+        /Provider rack is kind redfish \(bare metal\): host maintenance is for Proxmox hosts; a machine such as r1-07 is one node, so cordon or drain its node with kubectl/,
+      );
+      const named = await cli(hostCommand, ["drain", "pve2", "--provider", "rack", ...at]);
+      assert.equal(named.code, 1);
+      assert.match(named.err, /Provider rack is kind redfish/);
+      const got = await admin.requestJson("GET", "/apis/proxscale.io/v1alpha1/providers/rack");
+      assert.ok(got.ok);
+      assert.equal(
+        (got.value.body as { metadata: { annotations?: object } }).metadata.annotations,
+        undefined,
+        "nothing written",
+      );
     } finally {
       await kube.close();
     }

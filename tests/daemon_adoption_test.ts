@@ -11,9 +11,14 @@ import type { DecisionReport, JobData } from "../daemon/context.ts";
 import { type DemoCluster, startDemoCluster } from "../harness/cluster.ts";
 import { MiB } from "../core/quantity.ts";
 import type { Config } from "../core/model.ts";
+import { nodeClaimFromKube } from "../adapters/kubernetes/translate.ts";
 
 type Claim = {
-  metadata: { name: string };
+  metadata: {
+    name: string;
+    creationTimestamp?: string;
+    annotations?: Record<string, string>;
+  };
   status?: { vmid?: number; conditions?: { type: string; status: string }[] };
 };
 
@@ -86,6 +91,9 @@ Deno.test("lost NodeClaims: Ready VMs are adopted, a NotReady one is kept until 
     });
     // The disaster: every NodeClaim gone without its finalizer running.
     const names = claims(cluster).map((x) => x.metadata.name);
+    const born = new Map(
+      claims(cluster).map((x) => [x.metadata.name, x.metadata.creationTimestamp!]),
+    );
     for (const name of names) {
       assert.ok(
         cluster.kube.store.patch("nodeclaims.proxscale.io", undefined, name, "merge", {
@@ -99,6 +107,30 @@ Deno.test("lost NodeClaims: Ready VMs are adopted, a NotReady one is kept until 
       () => claims(cluster).length === names.length - 1 && claims(cluster).every(ready),
     );
     assert.ok(!claims(cluster).some((x) => x.metadata.name === victim.metadata.name));
+    // Each rebuilt claim is as old as the lost one (its VM recorded when it was created), so
+    // its pool's expireAfter does not restart: the daemon reads that age back from the object.
+    for (const x of claims(cluster)) {
+      const first = Date.parse(born.get(x.metadata.name)!);
+      const kept = x.metadata.annotations?.["proxscale.io/claim-created"];
+      assert.ok(kept, `${x.metadata.name} carries its first creation time`);
+      assert.ok(
+        Math.abs(Date.parse(kept) - first) < 1_500,
+        `${x.metadata.name}: recorded ${kept}, first created ${born.get(x.metadata.name)}`,
+      );
+      const read = nodeClaimFromKube(x);
+      assert.ok(read.ok);
+      assert.equal(read.value.createdAt, Date.parse(kept), "its age counts from the first launch");
+      assert.ok(
+        Date.parse(x.metadata.creationTimestamp!) > read.value.createdAt,
+        "not the object's",
+      );
+    }
+    assert.ok(
+      reports.some((d) => d.what === "AdoptClaim" && /as the VM records/.test(d.reason.message)),
+    );
+    // The kept VM is reported by the same pass, possibly just after the claims are written.
+    await until("the NotReady one reported", () => reports.some((d) => d.what === "KeepOrphanVM"))
+      .catch(() => {});
     const kept = reports.find((d) => d.what === "KeepOrphanVM");
     assert.ok(kept, "the NotReady one is reported as kept");
     assert.equal(kept.reason.code, "OrphanVMKept");

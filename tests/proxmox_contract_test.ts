@@ -405,3 +405,31 @@ Deno.test("a planned host that is offline or unknown fails the launch back with 
     assert.equal(creates.length, 0, "no VM was made anywhere");
   });
 });
+
+Deno.test("a launched VM records its claim's creation time, and the listing reads it back for adoption", async () => {
+  await withFake({}, async ({ fake, cfg, make }) => {
+    const createdAt = Date.parse("2026-10-01T08:30:15.250Z");
+    const p = make();
+    const before = Date.now();
+    const r = await p.create({ ...baseClaim, createdAt }, scratchTemplate, cfg);
+    assert.ok(r.ok, JSON.stringify(r));
+    // A VM launched before creation times were recorded: its identity lines only.
+    fake.model.addVm({
+      vmid: 1090,
+      node: "pve2",
+      name: "older",
+      config: { tags: "proxscale" },
+      description: "proxscale.io/nodeclaim=older\nproxscale.io/nodepool=general",
+    });
+    const listed = await make({ seed: 5 }).list();
+    assert.ok(listed.ok, JSON.stringify(listed));
+    const mine = listed.value.find((m) => m.claim === baseClaim.name)!;
+    assert.equal(mine.claimCreatedAt, createdAt, "the exact time, to the millisecond");
+    assert.ok(
+      mine.vmCreatedAt !== undefined && mine.vmCreatedAt >= Math.floor(before / 1000) * 1000,
+      `PVE's own creation time of the VM is read too: ${mine.vmCreatedAt}`,
+    );
+    const older = listed.value.find((m) => m.claim === "older")!;
+    assert.equal(older.claimCreatedAt, undefined, "nothing recorded, nothing invented");
+  });
+});

@@ -72,7 +72,6 @@ machineTemplates:
       provider: rack
       shapes: [{ cpu: 4, memory: 8Gi }]
       reserved: { cpu: 100m, memory: 256Mi }
-      source: { scratch: {} }
       bootstrap: { mode: nocloudIso, template: kubeadm, isoStorage: local, clusterServer: "10.0.0.10:6443" }
 nodePools:
   - name: metal

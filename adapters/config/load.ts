@@ -17,6 +17,7 @@ import { bootstrapProblems } from "../bootstrap/config_check.ts";
 import { positionInScalar } from "./scalar_position.ts";
 import { type ConfigFile, configFile, type ProviderSpec } from "./schema.ts";
 import { normalize, normalizeMachineTemplate, normalizeNodePool } from "./normalize.ts";
+import { templateKindProblems } from "./template_kind_check.ts";
 import { poolRequirementProblem } from "../../core/provisioning_pools.ts";
 import { CONFIG_LIMITS, readYaml, type YamlLimits } from "./yaml_source.ts";
 import { applyTenantDefaults, type Inherited } from "./tenant_defaults.ts";
@@ -287,8 +288,12 @@ export function crossCheck(c: ConfigFile, inherited: Inherited[] = []): CrossPro
       });
       return;
     }
+    for (const k of templateKindProblems(t.spec, p.name, p.spec)) {
+      out.push({ path: ["machineTemplates", i, "spec", k.field], message: k.message });
+    }
     const hostNames = new Set(hostsOf(p.spec).map((h) => h.name));
-    const perHost = "clone" in t.spec.source ? t.spec.source.clone.perHost : undefined;
+    const source = t.spec.source;
+    const perHost = source && "clone" in source ? source.clone.perHost : undefined;
     for (const h of Object.keys(perHost ?? {})) {
       if (!hostNames.has(h)) {
         out.push({
@@ -297,8 +302,8 @@ export function crossCheck(c: ConfigFile, inherited: Inherited[] = []): CrossPro
         });
       }
     }
-    if ("image" in t.spec.source) {
-      t.spec.source.image.perHost?.forEach((h, j) => {
+    if (source && "image" in source) {
+      source.image.perHost?.forEach((h, j) => {
         if (!hostNames.has(h)) {
           out.push({
             path: ["machineTemplates", i, "spec", "source", "image", "perHost", j],

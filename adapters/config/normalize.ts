@@ -172,30 +172,31 @@ export function normalizeMachineTemplate(
     shapeCost(a, vmMemOverhead, cost) - shapeCost(b, vmMemOverhead, cost) || a.cpu - b.cpu ||
     a.memory - b.memory
   );
-  const source: VmSource = "clone" in t.source
+  // No source: a bare-metal template (the load-time cross check requires one on Proxmox); the
+  // Redfish provider never reads it.
+  const src = t.source ?? { scratch: { options: {} } };
+  const source: VmSource = "clone" in src
     ? {
       kind: "clone",
-      full: t.source.clone.full,
-      ...(t.source.clone.templateVmid !== undefined
-        ? { templateVmid: t.source.clone.templateVmid }
-        : {}),
-      ...(t.source.clone.perHost !== undefined ? { perHost: t.source.clone.perHost } : {}),
-      ...(t.source.clone.storage !== undefined ? { storage: t.source.clone.storage } : {}),
+      full: src.clone.full,
+      ...(src.clone.templateVmid !== undefined ? { templateVmid: src.clone.templateVmid } : {}),
+      ...(src.clone.perHost !== undefined ? { perHost: src.clone.perHost } : {}),
+      ...(src.clone.storage !== undefined ? { storage: src.clone.storage } : {}),
     }
-    : "image" in t.source
+    : "image" in src
     ? {
       kind: "image",
-      url: t.source.image.url,
+      url: src.image.url,
       checksum: {
-        algorithm: t.source.image.checksum.algorithm,
-        value: t.source.image.checksum.value.toLowerCase(),
+        algorithm: src.image.checksum.algorithm,
+        value: src.image.checksum.value.toLowerCase(),
       },
-      storage: t.source.image.storage,
-      importStorage: t.source.image.importStorage,
-      ...(t.source.image.perHost !== undefined ? { perHost: t.source.image.perHost } : {}),
-      full: t.source.image.full,
+      storage: src.image.storage,
+      importStorage: src.image.importStorage,
+      ...(src.image.perHost !== undefined ? { perHost: src.image.perHost } : {}),
+      full: src.image.full,
     }
-    : { kind: "scratch", options: t.source.scratch.options };
+    : { kind: "scratch", options: src.scratch.options };
   const out: MachineTemplate = {
     name,
     provider: t.provider,

@@ -40,7 +40,6 @@ machineTemplates:
   - name: metal
     spec:
       provider: rack
-      source: { scratch: {} }
       shapes:
         - { cpu: 32, memory: 128Gi }
 nodePools:

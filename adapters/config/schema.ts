@@ -491,7 +491,10 @@ export const machineTemplateSpec = z.strictObject({
   gpu: templateGpuSpec.optional().describe(
     "how the GPUs of GPU shapes reach pods (default: nvidia.com/gpu, one pod per GPU, PCIe)",
   ),
-  source: sourceSpec,
+  source: sourceSpec.optional().describe(
+    "how VMs are made (clone, image or scratch): required on a Proxmox Provider, refused on a " +
+      "Redfish one (bare metal is used as it is)",
+  ),
   vm: vmOptionsSpec.optional().describe(
     "VM settings written into every VM, made from scratch or cloned (on a clone they replace " +
       "the template VM's values)",

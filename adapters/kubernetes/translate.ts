@@ -28,6 +28,11 @@ import { NODEPOOL_LABEL_KEY } from "../../core/labels.ts";
 
 /** Annotation carrying the NodePool/MachineTemplate hash a NodeClaim was made from (drift). */
 export const TEMPLATE_HASH_ANNOTATION = "proxscale.io/template-hash";
+/**
+ * On a NodeClaim rebuilt after being lost: its first creation time (RFC 3339), which counts for
+ * its age instead of the object's own creationTimestamp.
+ */
+export const CLAIM_CREATED_ANNOTATION = "proxscale.io/claim-created";
 
 const str = z.string();
 const time = z.union([z.string(), z.date()]);
@@ -510,7 +515,8 @@ export function nodeClaimFromKube(obj: unknown): Result<NodeClaim, Malformed> {
       vmid: c.status?.vmid ?? undefined,
       providerID: c.status?.providerID || undefined,
       nodeName: c.status?.nodeName || undefined,
-      createdAt: ms(m.creationTimestamp, "metadata.creationTimestamp") ?? 0,
+      createdAt: claimCreated(m.annotations?.[CLAIM_CREATED_ANNOTATION]) ??
+        ms(m.creationTimestamp, "metadata.creationTimestamp") ?? 0,
       labels: m.labels ?? {},
       taints: taints(s.taints),
       startupTaints: taints(s.startupTaints),
@@ -522,6 +528,12 @@ export function nodeClaimFromKube(obj: unknown): Result<NodeClaim, Malformed> {
         : undefined,
     });
   });
+}
+
+/** A valid, positive claim-created annotation as epoch ms; anything else is ignored. */
+function claimCreated(text: string | undefined): number | undefined {
+  const t = text === undefined ? NaN : Date.parse(text);
+  return Number.isFinite(t) && t > 0 ? t : undefined;
 }
 
 /** RFC 3339 to the second, as metav1.Time is written. */
@@ -545,13 +557,19 @@ export function nodeClaimToKube(c: NodeClaim): Record<string, unknown> {
     startupTaints: c.startupTaints,
   };
   if (c.host) spec.host = c.host;
+  const annotations: Record<string, string> = {};
+  if (c.templateHash) annotations[TEMPLATE_HASH_ANNOTATION] = c.templateHash;
+  // A rebuilt claim keeps its first creation time (expireAfter counts from it).
+  if (c.adoptedAt !== undefined) {
+    annotations[CLAIM_CREATED_ANNOTATION] = new Date(c.createdAt).toISOString();
+  }
   return {
     apiVersion: "proxscale.io/v1alpha1",
     kind: "NodeClaim",
     metadata: {
       name: c.name,
       labels: { ...c.labels, [NODEPOOL_LABEL_KEY]: c.nodePool },
-      ...(c.templateHash ? { annotations: { [TEMPLATE_HASH_ANNOTATION]: c.templateHash } } : {}),
+      ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
     },
     spec,
   };

@@ -234,6 +234,45 @@ Deno.test("a NodeClaim survives the trip to Kubernetes and back", () => {
   assert.deepEqual(back.value, claim);
 });
 
+Deno.test("an adopted NodeClaim keeps its first creation time through Kubernetes, not the object's", () => {
+  const first = Date.parse("2026-10-01T08:30:15.250Z");
+  const claim: NodeClaim = {
+    name: "general-abc12",
+    nodePool: "general",
+    machineTemplate: "worker",
+    provider: "homelab",
+    shape: { name: "4c-8Gi", cpu: 4000, memory: 8 * 2 ** 30 },
+    createdAt: first,
+    adoptedAt: Date.parse("2026-12-07T13:00:00Z"),
+    labels: {},
+    taints: [],
+    startupTaints: [],
+    conditions: [],
+  };
+  const obj = nodeClaimToKube(claim) as { metadata: Record<string, unknown> };
+  assert.deepEqual(obj.metadata.annotations, {
+    "proxscale.io/claim-created": "2026-10-01T08:30:15.250Z",
+  });
+  obj.metadata.creationTimestamp = "2026-12-07T13:00:01Z"; // the API server's, at adoption
+  const back = nodeClaimFromKube(obj);
+  assert.ok(back.ok, !back.ok ? back.error : "");
+  assert.equal(back.value.createdAt, first);
+  const { adoptedAt: _a, ...fresh } = claim;
+  const plain = nodeClaimToKube(fresh) as { metadata: Record<string, unknown> };
+  assert.equal(plain.metadata.annotations, undefined, "a launched claim's age is its object's");
+  const bad = {
+    ...obj,
+    metadata: { ...obj.metadata, annotations: { "proxscale.io/claim-created": "soon" } },
+  };
+  const fallback = nodeClaimFromKube(bad);
+  assert.ok(fallback.ok);
+  assert.equal(
+    fallback.value.createdAt,
+    Date.parse("2026-12-07T13:00:01Z"),
+    "unreadable: the object's",
+  );
+});
+
 Deno.test("a NodeClaim condition of a type proxscale does not know is left out, and the claim still decodes", () => {
   const at = "2026-11-26T03:05:00Z";
   const obj = {

@@ -172,7 +172,7 @@ export class ProxmoxProvider implements MachineProvider {
         }
         return err(pveFail(`read config of VM ${v.vmid}`, cfg.error));
       }
-      const m = machine(ctx, v.node, v.vmid, cfg.value, v.status);
+      const m = machine(ctx, v.node, v.vmid, cfg.value, v.status, v.uptime);
       if (m) out.push(m);
     }
     return ok({ machines: out, unknownHosts: [...unknown].sort() });

@@ -12,10 +12,12 @@ import { type Ctx, persist, pveFail } from "./provider_context.ts";
 import type { NodeEntry, QemuListEntry, VmConfig } from "./schemas.ts";
 import { hostDevices, type HostPciFacts, readPciFacts } from "./pci_devices.ts";
 import {
+  claimCreatedFromDescription,
   claimFromDescription,
   hasTag,
   parseTags,
   templateHashFromDescription,
+  vmCreationFromMeta,
   vmName as vmNameOf,
 } from "./vm_config.ts";
 
@@ -183,12 +185,15 @@ export function machine(
   vmid: number,
   c: VmConfig,
   status: string | undefined,
+  uptimeSeconds?: number,
 ): Machine | undefined {
   const claim = claimFromDescription(c.description);
   if (!claim || !(hasTag(c.tags, ctx.provider.managedTag) || inManagedRange(ctx, vmid))) {
     return undefined;
   }
   const hash = templateHashFromDescription(c.description);
+  const created = claimCreatedFromDescription(c.description);
+  const made = vmCreationFromMeta(c.meta);
   const s = status === "running" || status === "stopped" || status === "paused"
     ? status
     : "unknown";
@@ -202,6 +207,12 @@ export function machine(
     size: { cpu: (c.cores ?? 1) * (c.sockets ?? 1) * 1000, memory: (c.memory ?? 512) * 2 ** 20 },
     claim,
     ...(hash ? { templateHash: hash } : {}),
+    ...(created !== undefined ? { claimCreatedAt: created } : {}),
+    ...(made !== undefined ? { vmCreatedAt: made } : {}),
+    // PVE's uptime counts whole seconds since the last start; 0 or absent says nothing.
+    ...(s === "running" && uptimeSeconds !== undefined && uptimeSeconds > 0
+      ? { startedAt: ctx.now() - uptimeSeconds * 1000 }
+      : {}),
   };
 }
 

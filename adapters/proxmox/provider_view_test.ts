@@ -204,6 +204,26 @@ Deno.test("a config is a Machine only with a claim identity and proxscale's tag 
   );
 });
 
+Deno.test("a Machine carries the recorded claim creation time, PVE's creation time and, running, its start", () => {
+  const { ctx } = ctxFor({ nodes: ok([]), lists: {} }, 5_000_000);
+  const cfg: VmConfig = {
+    digest: "d",
+    name: "general-x7k2p",
+    description: claimDescription({ ...claim, createdAt: 3_000_123 }),
+    tags: "proxscale",
+    meta: "creation-qemu=9.0.2,ctime=2000",
+  };
+  const m = machine(ctx, "pve1", 5, cfg, "running", 1000)!;
+  assert.equal(m.claimCreatedAt, 3_000_123);
+  assert.equal(m.vmCreatedAt, 2_000_000, "ctime is in seconds");
+  assert.equal(m.startedAt, 4_000_000, "now minus 1000 s of uptime");
+  const older: VmConfig = { ...cfg };
+  older.meta = "creation-qemu=9.0.2";
+  const stopped = machine(ctx, "pve1", 5, older, "stopped", 0)!;
+  assert.equal(stopped.vmCreatedAt, undefined);
+  assert.equal(stopped.startedAt, undefined, "a stopped VM has no start");
+});
+
 Deno.test("a claim's VM is found by name confirmed by its description; an unreadable config is an error", async () => {
   const desc = claimDescription(claim);
   const world: World = {

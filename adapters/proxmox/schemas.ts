@@ -60,6 +60,7 @@ export const resourceVm = z.looseObject({
   template: flag.optional(),
   maxcpu: numLike.optional(),
   maxmem: numLike.optional(),
+  uptime: numLike.optional(),
   tags: z.string().optional(),
   lock: z.string().optional(),
   pool: z.string().optional(),

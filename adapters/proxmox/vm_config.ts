@@ -26,6 +26,11 @@ export const CLAIM_KEY = "proxscale.io/nodeclaim";
 const POOL_KEY = "proxscale.io/nodepool";
 /** Description line with the template hash the VM was made from (disaster recovery reads it). */
 const HASH_KEY = "proxscale.io/template-hash";
+/**
+ * Description line with the claim's creation time (RFC 3339): a claim rebuilt after a disaster
+ * keeps its age, so its pool's expireAfter still counts from the first launch.
+ */
+const CREATED_KEY = "proxscale.io/claim-created";
 const TAG_RE = /^[a-z0-9_][a-z0-9_\-+.]*$/;
 
 /**
@@ -37,6 +42,7 @@ export function claimDescription(claim: NodeClaim, extra?: string): string {
     `${CLAIM_KEY}=${claim.name}`,
     `${POOL_KEY}=${claim.nodePool}`,
     ...(claim.templateHash ? [`${HASH_KEY}=${claim.templateHash}`] : []),
+    ...(claim.createdAt > 0 ? [`${CREATED_KEY}=${new Date(claim.createdAt).toISOString()}`] : []),
     "Created by proxscale; the lines above identify the owner, do not edit them.",
   ];
   const head = lines.join("\n");
@@ -66,6 +72,28 @@ export function templateHashFromDescription(description: string | undefined): st
     if (m) return m[1];
   }
   return undefined;
+}
+
+/** The claim creation time (epoch ms) recorded in a description at launch, if any and valid. */
+export function claimCreatedFromDescription(description: string | undefined): number | undefined {
+  for (const line of (description ?? "").split(/\r?\n/)) {
+    const m = /^\s*proxscale\.io\/claim-created=(\S+)\s*$/.exec(line);
+    if (!m) continue;
+    const t = Date.parse(m[1] ?? "");
+    return Number.isFinite(t) && t > 0 ? t : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * When PVE made the VM (epoch ms), from the `meta` option's `ctime` (seconds) that PVE writes at
+ * creation; undefined when the config has none (made by an older PVE, or the meta was removed).
+ */
+export function vmCreationFromMeta(meta: unknown): number | undefined {
+  if (typeof meta !== "string") return undefined;
+  const m = /(?:^|,)ctime=(\d+)(?:,|$)/.exec(meta);
+  const s = m ? Number(m[1]) : NaN;
+  return Number.isFinite(s) && s > 0 ? s * 1000 : undefined;
 }
 
 /** PVE tag list text to tags: split on ; , or space, lower-cased (PVE's normalisation). */

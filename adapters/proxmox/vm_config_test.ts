@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { GiB, MiB } from "../../core/quantity.ts";
 import { claim, provider, template } from "./testing/fixtures.ts";
 import {
+  claimCreatedFromDescription,
   claimDescription,
   claimFromDescription,
   configChanges,
@@ -124,5 +125,21 @@ Deno.test("the description records the claim's template hash, read back exactly"
   assert.equal(
     templateHashFromDescription(claimDescription(withoutHash)),
     undefined,
+  );
+});
+
+Deno.test("the description records the claim's creation time to the millisecond; a claim without one records none", () => {
+  const createdAt = Date.parse("2026-10-01T08:30:15.250Z");
+  const d = claimDescription({ ...claim, createdAt });
+  assert.match(d, /^proxscale\.io\/claim-created=2026-10-01T08:30:15\.250Z$/m);
+  assert.equal(claimCreatedFromDescription(d), createdAt);
+  assert.equal(
+    claimCreatedFromDescription(claimDescription({ ...claim, createdAt: 0 })),
+    undefined,
+  );
+  assert.equal(
+    claimCreatedFromDescription("proxscale.io/nodeclaim=a\nproxscale.io/claim-created=soon"),
+    undefined,
+    "an unreadable time is no time",
   );
 });

@@ -52,7 +52,14 @@ export type RedfishMachine = {
 
 /** Where seed ISOs are offered to BMCs (SeedServer in production). */
 export type SeedOffers = {
-  offer(provider: string, claim: string, bytes: Uint8Array, ttlMs: number): string;
+  /** `createdAt`: the claim's creation time, recorded in the URL for disaster recovery. */
+  offer(
+    provider: string,
+    claim: string,
+    bytes: Uint8Array,
+    ttlMs: number,
+    createdAt?: number,
+  ): string;
   withdraw(provider: string, claim: string): void;
 };
 
@@ -77,6 +84,8 @@ type Seen = {
   system: SystemInfo;
   media: MediaInfo;
   claim?: string;
+  /** The claim's creation time its seed URL records, if any. */
+  claimCreatedAt?: number;
 };
 
 /** The Redfish `redfish://<provider>/<uuid>` provider ID. */
@@ -257,6 +266,7 @@ export class RedfishProvider implements MachineProvider {
         claim.name,
         built.value,
         this.#o.seedTtlMs ?? 600_000,
+        claim.createdAt > 0 ? claim.createdAt : undefined,
       );
       const ins = await insertMedia(c, t.media, url);
       if (!ins.ok) {
@@ -302,6 +312,9 @@ export class RedfishProvider implements MachineProvider {
       size: { cpu: s.system.cpus * 1000, memory: s.system.memoryGiB * GiB },
       claim,
       providerID: redfishProviderId(this.#o.provider, s.system.uuid),
+      ...(s.claim === claim && s.claimCreatedAt !== undefined
+        ? { claimCreatedAt: s.claimCreatedAt }
+        : {}),
     };
   }
 
@@ -328,6 +341,9 @@ export class RedfishProvider implements MachineProvider {
       system: sys.value,
       media: media.value,
       ...(claim !== undefined ? { claim } : {}),
+      ...(claim !== undefined && mine?.createdAt !== undefined
+        ? { claimCreatedAt: mine.createdAt }
+        : {}),
     });
   }
 

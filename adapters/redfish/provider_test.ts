@@ -172,6 +172,27 @@ Deno.test("a launch inserts the seed on a one-time URL the BMC fetches once, boo
   });
 });
 
+Deno.test("a launch records its claim's creation time in the seed URL and the listing reads it back", async () => {
+  await world(async ({ p }) => {
+    const createdAt = Date.parse("2026-10-01T08:30:15.250Z");
+    const made = await p.create(
+      { ...claimOf("metal-a", 32, 128), createdAt },
+      template,
+      provider,
+      seedOpts(),
+    );
+    assert(made.ok, JSON.stringify(made));
+    const untimed = await p.create(claimOf("metal-b", 16, 64), template, provider, seedOpts());
+    assert(untimed.ok, JSON.stringify(untimed));
+    const listed = await p.list();
+    assert(listed.ok);
+    deepEqual(
+      listed.value.map((m) => [m.claim, m.claimCreatedAt]).sort(),
+      [["metal-a", createdAt], ["metal-b", undefined]],
+    );
+  });
+});
+
 Deno.test("a machine a launch is working on counts as full in inventory before its media shows", async () => {
   await world(async ({ p }) => {
     let release: () => void = () => {};

@@ -5,7 +5,9 @@
  * unknown path are refused (410 or 404), so the seed (which holds a join token) is not
  * readable without the URL and not twice with it. HEAD answers the size without burning it,
  * since BMCs often probe an image first. The path names the claim so that a BMC's inserted
- * image tells whose it is (parseSeedUrl).
+ * image tells whose it is (parseSeedUrl), and, when given, the claim's creation time
+ * (`.../<claim>/c<epoch ms>/<token>.iso`) so a claim rebuilt after a disaster keeps its age. It
+ * stays in the path, not a query: BMCs expect the URL to end in the image's name.
  *
  * May import: core/, adapters/.
  */
@@ -30,15 +32,24 @@ export type SeedServerOptions = {
 };
 
 /** The provider and claim a seed URL names, when it is one of ours. */
-export function parseSeedUrl(url: string): { provider: string; claim: string } | undefined {
+export function parseSeedUrl(
+  url: string,
+): { provider: string; claim: string; createdAt?: number } | undefined {
   let path: string;
   try {
     path = new URL(url).pathname;
   } catch {
     return undefined;
   }
-  const m = /^\/proxscale-seed\/([^/]+)\/([^/]+)\/[A-Za-z0-9_-]{20,}\.iso$/.exec(path);
-  return m ? { provider: decodeURIComponent(m[1]!), claim: decodeURIComponent(m[2]!) } : undefined;
+  const m = /^\/proxscale-seed\/([^/]+)\/([^/]+)\/(?:c(\d{1,15})\/)?[A-Za-z0-9_-]{20,}\.iso$/
+    .exec(path);
+  if (!m) return undefined;
+  const created = m[3] === undefined ? 0 : Number(m[3]);
+  return {
+    provider: decodeURIComponent(m[1]!),
+    claim: decodeURIComponent(m[2]!),
+    ...(created > 0 ? { createdAt: created } : {}),
+  };
 }
 
 /** A running seed server. */
@@ -85,13 +96,22 @@ export class SeedServer {
     return self;
   }
 
-  /** Offers `bytes` once, for `ttlMs`; returns the URL to give the BMC. */
-  offer(provider: string, claim: string, bytes: Uint8Array, ttlMs: number): string {
+  /**
+   * Offers `bytes` once, for `ttlMs`; returns the URL to give the BMC. `createdAt` (the claim's
+   * creation time, epoch ms) is written into the path when given.
+   */
+  offer(
+    provider: string,
+    claim: string,
+    bytes: Uint8Array,
+    ttlMs: number,
+    createdAt?: number,
+  ): string {
     const token = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))
       .replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
-    const path = `${SEED_PATH}${encodeURIComponent(provider)}/${
-      encodeURIComponent(claim)
-    }/${token}.iso`;
+    const path = `${SEED_PATH}${encodeURIComponent(provider)}/${encodeURIComponent(claim)}/${
+      createdAt !== undefined && createdAt > 0 ? `c${Math.round(createdAt)}/` : ""
+    }${token}.iso`;
     this.#sweep();
     this.#offers.set(path, { bytes, expiresAt: this.#now() + ttlMs, used: false });
     return `${this.url}${path}`;

@@ -1,4 +1,4 @@
-import { deepEqual, equal } from "node:assert/strict";
+import { deepEqual, equal, match } from "node:assert/strict";
 import { issueCa, issueLeaf, serverSans } from "../../fakes/tls/pki.ts";
 import { parseSeedUrl, SeedServer } from "./seed_server.ts";
 
@@ -45,6 +45,25 @@ Deno.test("a seed URL serves its ISO once over HTTPS, then is refused; expired a
     const w = s.offer("metal", "pool-y", new Uint8Array([1]), 60_000);
     s.withdraw("metal", "pool-y");
     equal((await get(w, ca.caPem)).status, 410, "a withdrawn offer is refused");
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("a seed URL can carry the claim's creation time and still ends in the image name", async () => {
+  const ca = await issueCa("seed CA");
+  const leaf = await issueLeaf(ca, {
+    subject: "/CN=localhost",
+    usage: "serverAuth",
+    sans: serverSans(),
+  });
+  const s = await SeedServer.start({ certPem: leaf.certPem, keyPem: leaf.keyPem });
+  try {
+    const created = Date.parse("2026-10-01T08:30:15.250Z");
+    const url = s.offer("metal", "pool-abc12", new Uint8Array([7]), 60_000, created);
+    match(url, /\/proxscale-seed\/metal\/pool-abc12\/c\d+\/[A-Za-z0-9_-]{20,}\.iso$/);
+    deepEqual(parseSeedUrl(url), { provider: "metal", claim: "pool-abc12", createdAt: created });
+    deepEqual(await get(url, ca.caPem), { status: 200, bytes: [7] });
   } finally {
     await s.close();
   }
