@@ -15,6 +15,7 @@ import type {
   HostPowerConfig,
   HostPowerPolicy,
   Provider,
+  Resources,
   Snapshot,
 } from "./model.ts";
 import { provision as provisionDefault, type ProvisionPlan } from "./provisioning.ts";
@@ -35,6 +36,11 @@ export type HostPowerFact = {
   power: BmcPower;
   /** HA resources placed on the node (ha-manager services and their current node). */
   haResources: number;
+  /**
+   * The host's physical capacity as the BMC reports it (or as last seen online): PVE shows none
+   * for an offline host, and a power-on decision needs it.
+   */
+  capacity?: Resources;
 };
 
 /** What host power remembers from one pass to the next (plain data). */
@@ -249,16 +255,25 @@ function powerOffs(
   return out;
 }
 
-/** The snapshot with these hosts online, empty and out of maintenance (as once booted). */
-function withHostsOn(snapshot: Snapshot, on: ReadonlySet<string>): Snapshot {
+/**
+ * The snapshot with these hosts online and empty (as once booted); a host PVE shows without
+ * capacity (offline) gets the capacity its fact reports.
+ */
+function withHostsOn(
+  snapshot: Snapshot,
+  on: ReadonlySet<string>,
+  factOf: ReadonlyMap<string, HostPowerFact>,
+): Snapshot {
   if (on.size === 0) return snapshot;
   return {
     ...snapshot,
-    hosts: snapshot.hosts.map((h) =>
-      on.has(key(h.provider, h.name)) && !h.online
-        ? { ...h, online: true, committed: { cpu: 0, memory: 0 } }
-        : h
-    ),
+    hosts: snapshot.hosts.map((h) => {
+      const k = key(h.provider, h.name);
+      if (!on.has(k) || h.online) return h;
+      const known = h.capacity.cpu > 0 && h.capacity.memory > 0;
+      const capacity = known ? h.capacity : factOf.get(k)?.capacity ?? h.capacity;
+      return { ...h, online: true, capacity, committed: { cpu: 0, memory: 0 } };
+    }),
   };
 }
 
@@ -309,7 +324,7 @@ function powerOns(
   const hostOf = new Map(snapshot.hosts.map((h) => [key(h.provider, h.name), h]));
   // Hosts already booting count as online: their pods wait for them.
   const booting = new Set(Object.keys(state.poweringOn));
-  const base = withHostsOn(snapshot, booting);
+  const base = withHostsOn(snapshot, booting, factOf);
   const basePlan = booting.size ? provision(base, config) : input.plan;
   const waiting = waitingForHosts(basePlan);
   if (waiting.length === 0) {
@@ -334,7 +349,7 @@ function powerOns(
       if (!f || !h || f.online || h.online || f.power !== "off") continue;
       if (booting.has(k) || state.poweringOff[k] !== undefined) continue;
       if (h.maintenance !== undefined) continue;
-      const trial = provision(withHostsOn(base, new Set([...booting, k])), config);
+      const trial = provision(withHostsOn(base, new Set([...booting, k]), factOf), config);
       let fits = 0;
       for (const c of trial.claims) {
         if (c.provider !== p.name || c.host !== name) continue;

@@ -111,6 +111,24 @@ Deno.test("pending pods that fit no online host but fit a powered-off one power 
   ok(plan.state.poweringOn["pve/pve4"] === T0);
 });
 
+Deno.test("a powered-off host PVE shows without capacity is judged by the capacity its BMC reports", () => {
+  const names = ["pve1", "pve2"];
+  const off = { ...small("pve2", false, false), capacity: { cpu: 0, memory: 0 } };
+  const snapshot = snapshotOf({
+    hosts: [small("pve1", true, true), off],
+    pods: [pending("web-1")],
+  });
+  const config = configWith(names, ["pve2"]);
+  const f = facts([{ name: "pve1", online: true }, { name: "pve2", online: false }]);
+  deepEqual(decideHostPower(input(snapshot, config, f)).decisions, []);
+  const known = f.map((x) =>
+    x.host === "pve2" ? { ...x, capacity: { cpu: 8000, memory: 16 * GiB } } : x
+  );
+  deepEqual(decideHostPower(input(snapshot, config, known)).decisions.map((d) => d.host), [
+    "pve2",
+  ]);
+});
+
 Deno.test("a host that is booting is waited for, not doubled by powering on another", () => {
   const names = ["pve1", "pve2", "pve3", "pve4"];
   const snapshot = snapshotOf({

@@ -25,6 +25,7 @@ import { buildSnapshot } from "./snapshot.ts";
 import { HostHealth } from "./host_health.ts";
 import { sweepExpiredBootstrapTokens } from "./bootstrap_sweep.ts";
 import { queueTemplateJobs } from "./template_jobs.ts";
+import { HostPowerManager } from "./host_power.ts";
 
 /** Told after each pass: its plan, whether it acted, and the Snapshot it decided on. */
 export type PassObserver = (plan: ReconcilePlan, acted: boolean, snapshot: Snapshot) => void;
@@ -81,6 +82,8 @@ export class ReconcileLoop {
   #stopped = false;
   /** Proxmox hosts that could not be read, reported when they go and come back. */
   readonly hostHealth: HostHealth;
+  /** Host power management, when a BMC port is given (daemon/host_power.ts). */
+  readonly #hostPower: HostPowerManager | undefined;
   /** Passes completed, for health checks. */
   passes = 0;
   lastPassAt = 0;
@@ -89,6 +92,7 @@ export class ReconcileLoop {
     this.#ctx = ctx;
     this.#executor = executor;
     this.#o = o;
+    this.#hostPower = ctx.hostPower ? new HostPowerManager(ctx, ctx.hostPower) : undefined;
     this.hostHealth = new HostHealth({
       report: (d) => ctx.report(d),
       event: async (provider, why) => {
@@ -176,6 +180,7 @@ export class ReconcileLoop {
       phase("decide", t3 - t2);
       this.#state = plan.state;
       await this.#executor.apply(plan.actions, act);
+      await this.#hostPower?.pass(snapshot, config, plan.provisioning, act);
       const t4 = performance.now();
       phase("act", t4 - t3);
       phase("total", t4 - t0);

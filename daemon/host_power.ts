@@ -1,0 +1,161 @@
+/**
+ * Host power in the running daemon: after each pass's reconcile, the facts host power needs
+ * are read (the PVE cluster's members from each Provider with `hostPower`, the BMC of each host
+ * that has one), core/host_power.ts decides, and the decisions are carried out through the
+ * HostPowerPort when this replica acts. Each decision, refusal and failure is reported with
+ * its reason (log line, Event on the Provider, and for requests sent
+ * `proxscale_host_power_actions_total`); a
+ * refusal is reported when it changes, not every pass.
+ *
+ * May import: core/, adapters/, daemon/.
+ */
+import {
+  decideHostPower,
+  type HostPowerFact,
+  type HostPowerPlan,
+  type HostPowerState,
+  initialHostPowerState,
+} from "../core/host_power.ts";
+import { withHostMaintenance } from "../core/host_maintenance.ts";
+import type { Config, Resources, Snapshot } from "../core/model.ts";
+import type { ProvisionPlan } from "../core/provisioning.ts";
+import { type Reason, reason } from "../core/reason.ts";
+import { providerSubject } from "../adapters/kubernetes/events.ts";
+import type { DaemonContext } from "./context.ts";
+import type { HostPowerPort } from "./ports/host_power.ts";
+
+/** Host power state across passes, and its one step per pass. */
+export class HostPowerManager {
+  #state: HostPowerState = initialHostPowerState();
+  /** Capacity of each host as last seen online (PVE shows none for an offline host). */
+  readonly #seen = new Map<string, Resources>();
+  /** The last refusal reported per host, so an unchanged one is not repeated. */
+  readonly #held = new Map<string, string>();
+  /** Hosts with a refusal or failure reported (or repeated) in the running pass. */
+  #current = new Set<string>();
+
+  constructor(readonly ctx: DaemonContext, readonly port: HostPowerPort) {}
+
+  /** The state kept for the next pass (status, tests). */
+  get state(): HostPowerState {
+    return this.#state;
+  }
+
+  /** Reads facts, decides and (when `act`) carries out; undefined when no Provider has hostPower. */
+  async pass(
+    observed: Snapshot,
+    config: Config,
+    plan: ProvisionPlan,
+    act: boolean,
+  ): Promise<HostPowerPlan | undefined> {
+    const providers = config.providers.filter((p) => p.hostPower !== undefined);
+    if (providers.length === 0) return undefined;
+    const snapshot = withHostMaintenance(observed, config.providers);
+    this.#current = new Set();
+    for (const h of snapshot.hosts) {
+      if (h.online && h.capacity.cpu > 0) this.#seen.set(`${h.provider}/${h.name}`, h.capacity);
+    }
+    const facts: HostPowerFact[] = [];
+    for (const p of providers) {
+      const members = await this.ctx.providers.get(p.name)?.clusterMembers?.();
+      if (!members?.ok) {
+        this.#report(
+          p.name,
+          "",
+          reason(
+            "HostPowerHeld",
+            `no host of ${p.name} is powered on or off this pass: its cluster members could not ` +
+              `be read (${members ? members.error.message : "the provider has no cluster"})`,
+          ),
+        );
+        continue;
+      }
+      const configured = new Map(p.hosts.map((h) => [h.name, h]));
+      for (const m of members.value) {
+        const power = configured.get(m.name)?.power;
+        const fact: HostPowerFact = {
+          provider: p.name,
+          host: m.name,
+          votes: m.votes,
+          online: m.online,
+          power: "unknown",
+          haResources: m.haResources,
+        };
+        if (power) {
+          const r = await this.port.read(m.name, power);
+          if (r.ok) {
+            fact.power = r.value.power;
+            const cap = r.value.capacity ?? this.#seen.get(`${p.name}/${m.name}`);
+            if (cap) fact.capacity = cap;
+          } else {
+            this.#report(
+              p.name,
+              m.name,
+              reason("HostPowerFailed", `reading the BMC of ${m.name}: ${r.error.message}`),
+            );
+          }
+        }
+        facts.push(fact);
+      }
+    }
+    const decided = decideHostPower({ snapshot, config, plan, facts, state: this.#state });
+    this.#state = decided.state;
+    for (const h of decided.holds) this.#report(h.provider, h.host, h.reason);
+    // A refusal no longer current is forgotten: it is reported again if it comes back.
+    for (const k of [...this.#held.keys()]) if (!this.#current.has(k)) this.#held.delete(k);
+    for (const d of decided.decisions) {
+      const cfg = config.providers.find((p) => p.name === d.provider)?.hosts.find((h) =>
+        h.name === d.host
+      )?.power;
+      const base = {
+        time: snapshot.now,
+        what: d.kind,
+        provider: d.provider,
+        host: d.host,
+        passAt: snapshot.now,
+      };
+      if (!act || !cfg) {
+        this.ctx.report({ ...base, reason: d.reason, dryRun: true });
+        this.#forget(d.provider, d.host);
+        continue;
+      }
+      const r = await this.port.set(d.host, cfg, d.kind === "PowerOn");
+      if (r.ok) {
+        this.ctx.report({ ...base, reason: d.reason, outcome: "succeeded" });
+        await this.ctx.events?.record(providerSubject(d.provider), d.reason);
+      } else {
+        const why = reason(
+          "HostPowerFailed",
+          `${d.kind === "PowerOn" ? "powering on" : "powering off"} ${d.host} failed: ` +
+            `${r.error.message} (decided because ${d.reason.message})`,
+        );
+        this.ctx.report({ ...base, reason: why, outcome: "failed" });
+        await this.ctx.events?.record(providerSubject(d.provider), why);
+        this.#forget(d.provider, d.host);
+      }
+    }
+    return decided;
+  }
+
+  /** A request not sent: the next pass decides again from scratch. */
+  #forget(provider: string, host: string): void {
+    const k = `${provider}/${host}`;
+    delete this.#state.poweringOn[k];
+    delete this.#state.poweringOff[k];
+  }
+
+  #report(provider: string, host: string, why: Reason): void {
+    const k = `${provider}/${host}/${why.code}`;
+    this.#current.add(k);
+    if (this.#held.get(k) === why.message) return;
+    this.#held.set(k, why.message);
+    this.ctx.report({
+      time: this.ctx.clock.now(),
+      what: why.code,
+      provider,
+      ...(host ? { host } : {}),
+      reason: why,
+    });
+    void this.ctx.events?.record(providerSubject(provider), why);
+  }
+}
