@@ -58,6 +58,8 @@ export type WorldSpec = WorldClasses & {
   departure: DepartureModel;
   /** Step of the report's time series, ms. */
   sampleEvery: number;
+  /** Hosts with a BMC that start powered off (host power management); absent: none. */
+  hostsPoweredOff?: string[];
 };
 
 const S = 1000;
