@@ -138,6 +138,7 @@ export function worldFrom(
         "sampleEvery",
         "capacityTypes",
         "reclaims",
+        "hostsPoweredOff",
       ].includes(k)
     ) {
       return { ok: false, error: `unknown field "${k}"` };
@@ -156,6 +157,13 @@ export function worldFrom(
       }
     }
     w.hosts = o.hosts as HostCapacity[];
+  }
+  if (o.hostsPoweredOff !== undefined) {
+    const off = o.hostsPoweredOff;
+    if (!Array.isArray(off) || !off.every((x) => typeof x === "string")) {
+      return { ok: false, error: "hostsPoweredOff must be a list of host names" };
+    }
+    w.hostsPoweredOff = off as string[];
   }
   if (o.defaultHost !== undefined) {
     const d = o.defaultHost as Record<string, number>;
