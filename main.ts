@@ -38,6 +38,10 @@ export const COMMANDS: Record<CommandName, Entry> = {
     untilStopped: always,
     load: async () => (await import("./cli/fake_pve.ts")).fakePveCommand,
   },
+  "fake-redfish": {
+    untilStopped: always,
+    load: async () => (await import("./cli/fake_redfish.ts")).fakeRedfishCommand,
+  },
   "fake-kube": {
     untilStopped: always,
     load: async () => (await import("./cli/fake_kube.ts")).fakeKubeCommand,

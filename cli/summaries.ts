@@ -12,6 +12,8 @@ export const COMMAND_SUMMARIES = {
   migrate: "write CRD manifests from a YAML config (proxscale or KubeNodeSmith v0)",
   bootstrap: "preview the bootstrap data (user-data, meta-data, network-config, ISO) of a pool",
   "fake-pve": "run a fake Proxmox VE 8 API server (HTTPS) for tests and demos",
+  "fake-redfish":
+    "run a fake Redfish BMC service (HTTPS) with bare-metal systems for tests and demos",
   "fake-kube": "run a fake Kubernetes API server (v1.32 subset) and write a kubeconfig for it",
   "fake-cluster":
     "run a fake Kubernetes-on-Proxmox cluster (API server, PVE, scheduler, controllers, kubelets)",

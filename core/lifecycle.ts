@@ -151,7 +151,7 @@ export function decideLifecycle(input: LifecycleInput): LifecycleDecision {
   if (vm) {
     status.vmid = vm.vmid;
     status.host = vm.host;
-    status.providerID = providerIdFor(vm.provider, vm.vmid);
+    status.providerID = vm.providerID ?? providerIdFor(vm.provider, vm.vmid);
   }
   if (unseen) {
     put("Launched", wish("True", "Launched", findCond(claim, "Launched")!.message));

@@ -30,7 +30,7 @@ export function parseProviderId(
 
 /** The providerID a claim's Node must carry, when the VM is known. */
 export function expectedProviderId(claim: NodeClaim, vm: VM | undefined): string | undefined {
-  if (vm) return providerIdFor(vm.provider, vm.vmid);
+  if (vm) return vm.providerID ?? providerIdFor(vm.provider, vm.vmid);
   if (claim.providerID) return claim.providerID;
   return claim.vmid !== undefined ? providerIdFor(claim.provider, claim.vmid) : undefined;
 }

@@ -217,6 +217,8 @@ export type VM = {
   /** NodeClaim name recorded in the VM description, when proxscale created it. */
   claim?: string;
   template?: boolean;
+  /** The providerID its Node carries when the provider names it (absent: proxmox://<provider>/<vmid>). */
+  providerID?: string;
 };
 
 /** A VM size a MachineTemplate allows: what the VM gets, before kubelet reservations. */

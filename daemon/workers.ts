@@ -170,7 +170,7 @@ async function launch(ctx: DaemonContext, name: string): Promise<JobOutcome> {
   const w = await setNodeClaimStatus(ctx.kube, name, {
     vmid: vm.vmid,
     host: vm.host,
-    providerID: providerIdFor(vm.provider, vm.vmid),
+    providerID: vm.providerID ?? providerIdFor(vm.provider, vm.vmid),
     conditions: [{
       type: "Launched",
       status: "True",
@@ -217,7 +217,7 @@ async function finalize(ctx: DaemonContext, name: string): Promise<JobOutcome> {
     const d = await destroyClaimVms(ctx, name, claim, reason("Finalizing", `${name} was deleted`));
     if (!d.ok) return providerFailed(d.error);
     const first = d.value.machines[0];
-    if (first) providerID ??= providerIdFor(first.provider, first.vmid);
+    if (first) providerID ??= first.providerID ?? providerIdFor(first.provider, first.vmid);
   }
   const nodes = ctx.informers.nodes.list().filter((n) =>
     (providerID !== undefined && n.providerID === providerID) || n.name === claim.nodeName
