@@ -37,6 +37,11 @@ export type HostPowerFact = {
   /** HA resources placed on the node (ha-manager services and their current node). */
   haResources: number;
   /**
+   * VMs and containers of any owner on the node, templates aside (PVE's cluster resources);
+   * absent: unknown, and a host whose guests are unknown is never powered off.
+   */
+  guests?: number;
+  /**
    * The host's physical capacity as the BMC reports it (or as last seen online): PVE shows none
    * for an offline host, and a power-on decision needs it.
    */
@@ -206,7 +211,8 @@ function powerOffs(
       const h: Host | undefined = hostOf.get(k);
       if (!f || !f.online || !h?.online || f.power === "off") continue;
       if (state.poweringOff[k] !== undefined) continue;
-      if (busy.has(k)) continue; // idle timer restarts
+      // Any guest, or guests unknown: in use (the idle timer restarts).
+      if (busy.has(k) || f.guests === undefined || f.guests > 0) continue;
       const since = input.state.idleSince[k] ?? now;
       state.idleSince[k] = since;
       if (now - since < policy.powerOffAfter) continue;

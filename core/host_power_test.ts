@@ -54,7 +54,9 @@ function small(name: string, online: boolean, full: boolean) {
   });
 }
 
-function facts(hosts: { name: string; online: boolean; ha?: number }[]): HostPowerFact[] {
+function facts(
+  hosts: { name: string; online: boolean; ha?: number; guests?: number }[],
+): HostPowerFact[] {
   return hosts.map((h) => ({
     provider: "pve",
     host: h.name,
@@ -62,6 +64,7 @@ function facts(hosts: { name: string; online: boolean; ha?: number }[]): HostPow
     online: h.online,
     power: h.online ? "on" : "off",
     haResources: h.ha ?? 0,
+    guests: h.guests ?? 0,
   }));
 }
 
@@ -238,6 +241,21 @@ Deno.test("a foreign VM, even stopped, keeps its host on and restarts the idle t
   equal(plan.state.idleSince["pve/pve3"], undefined);
 });
 
+Deno.test("a foreign guest PVE lists on a host, or guests that could not be listed, keep it on", () => {
+  const names = ["pve1", "pve2", "pve3", "pve4"];
+  const hosts = names.map((n) => small(n, true, false));
+  const config = configWith(names, names);
+  const idle = Object.fromEntries(names.map((n) => [`pve/${n}`, T0 - 3_600_000]));
+  const f = facts(names.map((n) => ({ name: n, online: true, guests: n === "pve1" ? 1 : 0 })));
+  f[1] = { ...f[1]!, guests: undefined } as unknown as HostPowerFact;
+  delete f[1]!.guests;
+  const plan = decideHostPower({
+    ...input(snapshotOf({ hosts }), config, f),
+    state: { ...initialHostPowerState(), idleSince: idle },
+  });
+  deepEqual(plan.decisions.map((d) => d.host), ["pve3"]);
+});
+
 Deno.test("a 3-host cluster with two empty hosts powers off only one: the PVE cluster keeps quorum", () => {
   const names = ["pve1", "pve2", "pve3"];
   const hosts = names.map((n) => small(n, true, false));
@@ -312,6 +330,7 @@ Deno.test("no decision ever drops below quorum or minOnlineHosts, or powers off 
     managed: fc.boolean(),
     idleFor: fc.integer({ min: 0, max: 7_200_000 }),
     claimed: fc.boolean(),
+    guests: fc.constantFrom(undefined, 0, 0, 1),
   });
   fc.assert(
     fc.property(
@@ -340,6 +359,7 @@ Deno.test("no decision ever drops below quorum or minOnlineHosts, or powers off 
           online: s.online,
           power: s.online ? "on" : "off",
           haResources: s.ha,
+          ...(s.guests !== undefined ? { guests: s.guests } : {}),
         }));
         const nodeClaims = spec.flatMap((s, i) =>
           s.claimed
@@ -393,6 +413,7 @@ Deno.test("no decision ever drops below quorum or minOnlineHosts, or powers off 
           equal(s.vms, 0);
           equal(s.ha, 0);
           equal(s.claimed, false);
+          equal(s.guests, 0, "guests known and none");
           equal(s.maintenance, undefined);
           ok(s.idleFor >= powerOffAfter);
         });

@@ -78,6 +78,8 @@ export type DaemonOptions = {
   now?: () => number;
   /** Join-token random source and cluster CA for node bootstrap (daemon/bootstrap.ts). */
   bootstrap?: DaemonContext["bootstrap"];
+  /** BMC power control for host power management (absent: hosts are never powered). */
+  hostPower?: DaemonContext["hostPower"];
 };
 
 /** A running daemon. */
@@ -129,6 +131,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     events: new EventRecorder(kube, { now }),
     pollInterval: o.pollInterval ?? 1000,
     ...(o.bootstrap ? { bootstrap: o.bootstrap } : {}),
+    ...(o.hostPower ? { hostPower: o.hostPower } : {}),
   };
   ctx.launchGuard = new LaunchGuard({
     config: () => config,

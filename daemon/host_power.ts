@@ -80,6 +80,7 @@ export class HostPowerManager {
           online: m.online,
           power: "unknown",
           haResources: m.haResources,
+          ...(m.guests !== undefined ? { guests: m.guests } : {}),
         };
         if (power) {
           const r = await this.port.read(m.name, power);

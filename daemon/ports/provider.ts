@@ -173,7 +173,10 @@ export interface MachineProvider {
    * management. Absent: the Provider has no cluster members to power.
    */
   clusterMembers?(): Promise<
-    Result<{ name: string; online: boolean; votes: number; haResources: number }[], ProviderError>
+    Result<
+      { name: string; online: boolean; votes: number; haResources: number; guests?: number }[],
+      ProviderError
+    >
   >;
   /** What `vmAddresses` last found, without asking the provider (status and metrics). */
   knownVmAddresses?(): readonly string[];

@@ -38,6 +38,8 @@ export function simHostPower(
       online: h.online,
       power: h.online || state.poweringOn[k] !== undefined ? "on" : "off",
       haResources: 0,
+      // The simulated cluster has no foreign VMs: its claims are all its guests (busy anyway).
+      guests: 0,
       capacity: h.capacity,
     };
   });
