@@ -173,18 +173,23 @@ Deno.test({
       );
       d = await startRunProcess(c, dir, [], text);
       // Eight pods of 3 cores: one per 4-vCPU VM, two VMs per host: three hosts hold six.
+      const t0 = Date.now();
+      const at: Record<string, number> = {};
       c.world.deploy({ name: "burst", replicas: 8, cpu: 3000, memory: 512 * MiB });
       await until(
         () => bmc.model.system("node1")!.powerState !== "Off",
         60_000,
         "the BMC to be asked to power pve4 on",
       );
+      at.powerOnAsked = Date.now() - t0;
       await until(() => onlineHosts(c).includes("pve4"), 30_000, "pve4 to join PVE");
+      at.pve4Online = Date.now() - t0;
       await until(
         () => c.world.pendingPods() === 0 && podsOnHost(c, "pve4") >= 2,
         90_000,
         "every burst pod running, two of them on pve4",
       );
+      at.allRunning = Date.now() - t0;
       assert.deepEqual(onlineHosts(c), ["pve1", "pve2", "pve3", "pve4"]);
       const on = logLines(d, "PowerOn");
       assert.equal(on.length, 1, d.stdout().slice(-3000));
@@ -192,9 +197,14 @@ Deno.test({
       assert.match(String(on[0]!.reason_message), /fit no online host; pve4 \(powered off\) fits/);
 
       // The burst ends: its VMs go, pve4 runs no VM, and after powerOffAfter it is shut down.
+      const t1 = Date.now();
       c.world.scale("burst", 0);
       await until(() => c.world.liveVms().length === 0, 90_000, "every burst VM deleted");
+      at.vmsGone = Date.now() - t1;
       await until(() => !onlineHosts(c).includes("pve4"), 60_000, "pve4 to be powered off");
+      at.pve4Off = Date.now() - t1;
+      // Figures for docs/host_power.md (ms since the burst, then since its end).
+      if (Deno.env.get("PROXSCALE_FIGURES")) console.log(JSON.stringify(at));
       assert.equal(bmc.model.system("node1")!.powerState, "Off");
       assert.deepEqual(onlineHosts(c), ["pve1", "pve2", "pve3"]);
       const off = logLines(d, "PowerOff");
