@@ -33,8 +33,20 @@ export class HostPowerManager {
   readonly #held = new Map<string, string>();
   /** Hosts with a refusal or failure reported (or repeated) in the running pass. */
   #current = new Set<string>();
+  /** Hosts whose BMC said off at the last reading. */
+  #off = new Set<string>();
 
   constructor(readonly ctx: DaemonContext, readonly port: HostPowerPort) {}
+
+  /**
+   * Whether the host is offline on purpose: its BMC reported it off, or proxscale asked it to
+   * power on (booting) or off. Host health does not report such a host as unavailable.
+   */
+  offlineByPower(provider: string, host: string): boolean {
+    const k = `${provider}/${host}`;
+    return this.#off.has(k) || this.#state.poweringOn[k] !== undefined ||
+      this.#state.poweringOff[k] !== undefined;
+  }
 
   /** The state kept for the next pass (status, tests). */
   get state(): HostPowerState {
@@ -86,6 +98,8 @@ export class HostPowerManager {
           const r = await this.port.read(m.name, power);
           if (r.ok) {
             fact.power = r.value.power;
+            if (r.value.power === "off") this.#off.add(`${p.name}/${m.name}`);
+            else this.#off.delete(`${p.name}/${m.name}`);
             const cap = r.value.capacity ?? this.#seen.get(`${p.name}/${m.name}`);
             if (cap) fact.capacity = cap;
           } else {

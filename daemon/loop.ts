@@ -167,7 +167,11 @@ export class ReconcileLoop {
       await this.hostHealth.observe(
         snapshot.hosts,
         new Map(problems.map((p) => [p.provider, p.message])),
-        config.providers.flatMap((p) => p.hosts.map((h) => ({ provider: p.name, host: h.name }))),
+        // A host powered off (or booting) by host power is offline on purpose, not unavailable.
+        config.providers.flatMap((p) =>
+          p.hosts.filter((h) => !this.#hostPower?.offlineByPower(p.name, h.name))
+            .map((h) => ({ provider: p.name, host: h.name }))
+        ),
         snapshot.now,
       );
       const act = this.#o.isLeader() && !this.#o.paused();

@@ -214,6 +214,11 @@ Deno.test({
         /pve4 ran no VM for \d+ s \(powerOffAfter 3 s\)/,
       );
       assert.equal(c.world.pendingPods(), 0);
+      // Offline on purpose: not reported as an unavailable host after the power-off.
+      await new Promise((r) => setTimeout(r, 2_000));
+      const all = d.stdout().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+      const offAt = all.findIndex((l) => l.msg === "PowerOff");
+      assert.deepEqual(all.slice(offAt).filter((l) => l.msg === "HostUnavailable"), []);
     } finally {
       await d?.stop();
       await bmc.close();
