@@ -45,6 +45,8 @@ async function wiredBmc(c: DemoCluster, wired: string[], off: string[]): Promise
       powerState: off.includes(h) ? "Off" : "On",
     })),
     model: { powerOnDelayMs: 200, powerOffDelayMs: 300 },
+    // A password unlike any word in the logs: the redaction guard masks it everywhere.
+    users: [{ username: "operator", password: "bmc-Xq7-pass", role: "Operator" }],
   });
   const hostOf = new Map(wired.map((h, i) => [`node${i + 1}`, h]));
   bmc.model.onPower((e) => {
@@ -214,6 +216,17 @@ Deno.test({
         /pve4 ran no VM for \d+ s \(powerOffAfter 3 s\)/,
       );
       assert.equal(c.world.pendingPods(), 0);
+      // Both requests are counted on /metrics.
+      const metrics = await (await fetch(`http://127.0.0.1:${d.port}/metrics`)).text();
+      for (const action of ["power_on", "power_off"]) {
+        assert.match(
+          metrics,
+          new RegExp(
+            `proxscale_host_power_actions_total\\{[^}]*action="${action}"[^}]*outcome="succeeded"[^}]*\\} 1\\b`,
+          ),
+          metrics.split("\n").filter((l) => l.includes("host_power")).join("\n"),
+        );
+      }
       // Offline on purpose: not reported as an unavailable host after the power-off.
       await new Promise((r) => setTimeout(r, 2_000));
       const all = d.stdout().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
