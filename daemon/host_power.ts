@@ -35,6 +35,8 @@ export class HostPowerManager {
   #current = new Set<string>();
   /** Hosts whose BMC said off at the last reading. */
   #off = new Set<string>();
+  /** This pass's BMC readings (readBmcs), by `provider/host`; failures as their message. */
+  #readings = new Map<string, Awaited<ReturnType<HostPowerPort["read"]>>>();
 
   constructor(readonly ctx: DaemonContext, readonly port: HostPowerPort) {}
 
@@ -51,6 +53,25 @@ export class HostPowerManager {
   /** The state kept for the next pass (status, tests). */
   get state(): HostPowerState {
     return this.#state;
+  }
+
+  /**
+   * Reads the BMC of every configured host with one (once per pass, before host health is
+   * judged, so that a host powered off is known as such from the first pass).
+   */
+  async readBmcs(config: Config): Promise<void> {
+    this.#readings = new Map();
+    for (const p of config.providers) {
+      if (!p.hostPower) continue;
+      for (const h of p.hosts) {
+        if (!h.power) continue;
+        const k = `${p.name}/${h.name}`;
+        const r = await this.port.read(h.name, h.power);
+        this.#readings.set(k, r);
+        if (r.ok && r.value.power === "off") this.#off.add(k);
+        else if (r.ok) this.#off.delete(k);
+      }
+    }
   }
 
   /** Reads facts, decides and (when `act`) carries out; undefined when no Provider has hostPower. */
@@ -95,11 +116,12 @@ export class HostPowerManager {
           ...(m.guests !== undefined ? { guests: m.guests } : {}),
         };
         if (power) {
-          const r = await this.port.read(m.name, power);
+          const k = `${p.name}/${m.name}`;
+          const r = this.#readings.get(k) ?? await this.port.read(m.name, power);
           if (r.ok) {
             fact.power = r.value.power;
-            if (r.value.power === "off") this.#off.add(`${p.name}/${m.name}`);
-            else this.#off.delete(`${p.name}/${m.name}`);
+            if (r.value.power === "off") this.#off.add(k);
+            else this.#off.delete(k);
             const cap = r.value.capacity ?? this.#seen.get(`${p.name}/${m.name}`);
             if (cap) fact.capacity = cap;
           } else {
@@ -118,6 +140,7 @@ export class HostPowerManager {
     for (const h of decided.holds) this.#report(h.provider, h.host, h.reason);
     // A refusal no longer current is forgotten: it is reported again if it comes back.
     for (const k of [...this.#held.keys()]) if (!this.#current.has(k)) this.#held.delete(k);
+    this.#readings = new Map();
     for (const d of decided.decisions) {
       const cfg = config.providers.find((p) => p.name === d.provider)?.hosts.find((h) =>
         h.name === d.host

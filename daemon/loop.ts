@@ -164,6 +164,7 @@ export class ReconcileLoop {
       phase("observe", t1 - t0);
       if (this.#stopped) return;
       const config = ctx.config();
+      await this.#hostPower?.readBmcs(config);
       await this.hostHealth.observe(
         snapshot.hosts,
         new Map(problems.map((p) => [p.provider, p.message])),
