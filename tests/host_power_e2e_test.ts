@@ -11,7 +11,8 @@
  */
 import assert from "node:assert/strict";
 import { type DemoCluster, startDemoCluster } from "../harness/cluster.ts";
-import { type FakeRedfish, startFakeRedfish } from "../fakes/fake_redfish/server.ts";
+import type { FakeRedfish } from "../fakes/fake_redfish/server.ts";
+import { startHostBmc } from "../fakes/cluster/host_bmc.ts";
 import { MiB } from "../core/quantity.ts";
 import { type RunProcess, startRunProcess, until } from "./testing/run_process.ts";
 
@@ -33,29 +34,17 @@ function plainCluster(seed: number, hosts: number): Promise<DemoCluster> {
   });
 }
 
-/**
- * One fake BMC whose System nodeN is the power button of host pveN for each host in `wired`;
- * each host's power follows its System's completed power changes.
- */
+/** The fake BMC of the `wired` hosts (fakes/cluster/host_bmc.ts); `off` start powered off. */
 async function wiredBmc(c: DemoCluster, wired: string[], off: string[]): Promise<FakeRedfish> {
-  const bmc = await startFakeRedfish({
-    systems: wired.map((h) => ({
-      cpus: 32,
-      memoryGiB: 128,
-      powerState: off.includes(h) ? "Off" : "On",
-    })),
-    model: { powerOnDelayMs: 200, powerOffDelayMs: 300 },
+  const h = await startHostBmc(c.pve, wired, {
+    off,
+    bootDelayMs: BOOT_MS,
+    powerOnDelayMs: 200,
+    powerOffDelayMs: 300,
     // A password unlike any word in the logs: the redaction guard masks it everywhere.
     users: [{ username: "operator", password: "bmc-Xq7-pass", role: "Operator" }],
   });
-  const hostOf = new Map(wired.map((h, i) => [`node${i + 1}`, h]));
-  bmc.model.onPower((e) => {
-    const host = hostOf.get(e.system);
-    if (host) c.pve.model.setHostPower(host, e.state === "On");
-  });
-  c.pve.model.setBootDelay(BOOT_MS);
-  for (const h of off) c.pve.model.setHostPower(h, false);
-  return bmc;
+  return h.bmc;
 }
 
 /**
