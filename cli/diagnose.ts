@@ -24,6 +24,7 @@ import type { SecretDeps } from "../adapters/proxmox/secret.ts";
 import { kubeSecretReader } from "../adapters/kubernetes/secret_reader.ts";
 import { type Check, pveChecks } from "./diagnose_pve.ts";
 import { kubeChecks } from "./diagnose_kube.ts";
+import { redfishChecks } from "./diagnose_redfish.ts";
 
 const USAGE = "proxscale diagnose (--config FILE | --crds) [--kubeconfig FILE] [--namespace NS] " +
   "[--http-port PORT] [--json]";
@@ -79,6 +80,10 @@ export async function diagnose(
     ...(kube && !deps.readKubeSecret ? { readKubeSecret: kubeSecretReader(kube, namespace) } : {}),
   };
   for (const p of config.providers) {
+    if (p.kind === "redfish") {
+      checks.push(...await redfishChecks(p, secretDeps));
+      continue;
+    }
     const client = await connectPveClient(p, {
       ...secretDeps,
       timeoutMs: 10_000,

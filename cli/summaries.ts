@@ -24,7 +24,7 @@ export const COMMAND_SUMMARIES = {
   demo: "watch proxscale scale a simulated Proxmox cluster (fake PVE + fake Kubernetes)",
   status: "show pools, NodeClaims, jobs and the last decisions of a running proxscale",
   diagnose:
-    "check PVE reachability and token rights, templates, storages, VMIDs and Kubernetes RBAC",
+    "check PVE reachability and token rights, templates, storages, VMIDs, Redfish BMCs and Kubernetes RBAC",
   pause: "maintenance mode: proxscale decides and reports but does not act",
   resume: "leave maintenance mode",
   host: "Proxmox host maintenance: list, cordon, uncordon, drain (--wait) a host",

@@ -540,9 +540,40 @@ export type HostPowerPolicy = {
   minOnlineHosts: number;
 };
 
-/** Normalised Provider: one Proxmox VE cluster. */
+/** One bare-metal server behind a Redfish BMC, as configured. */
+export type RedfishMachineConfig = {
+  name: string;
+  zone: string;
+  endpoint: string;
+  systemId: string;
+  username: string;
+  password: SecretSource;
+  tls: { caFile?: string; fingerprint?: string; insecureSkipVerify: boolean };
+};
+
+/** A Redfish Provider's machines and the HTTPS server that hands out seed ISOs. */
+export type RedfishSettings = {
+  machines: RedfishMachineConfig[];
+  seedServer: {
+    listen: string;
+    url: string;
+    certFile: string;
+    keyFile: string;
+    ttlSeconds: number;
+  };
+};
+
+/**
+ * Normalised Provider: one Proxmox VE cluster, or (kind `redfish`) a set of bare-metal machines.
+ * A Redfish Provider's machines are its `hosts` (one node each, vmid = 100 + position) and its PVE
+ * fields are empty.
+ */
 export type Provider = {
   name: string;
+  /** Absent: Proxmox VE. */
+  kind?: "redfish";
+  /** Present exactly when kind is redfish. */
+  redfish?: RedfishSettings;
   endpoint: string;
   tokenId: string;
   tokenSecret: SecretSource;

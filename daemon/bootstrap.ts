@@ -113,6 +113,7 @@ export async function bootstrapCreateOptions(
         host: target.host,
         zone,
         macs: target.macs,
+        ...(target.providerID !== undefined ? { providerID: target.providerID } : {}),
         shape: claim.shape,
       },
       cluster: cluster.value,

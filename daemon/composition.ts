@@ -25,6 +25,7 @@ import { kubeSecretReader } from "../adapters/kubernetes/secret_reader.ts";
 import { EventRecorder } from "../adapters/kubernetes/events.ts";
 import { connectPveClient } from "../adapters/proxmox/client.ts";
 import { ProxmoxProvider } from "../adapters/proxmox/provider.ts";
+import { connectRedfishProvider } from "../adapters/redfish/connect.ts";
 import { readSecret, type SecretDeps } from "../adapters/proxmox/secret.ts";
 import { MemoryJobQueue } from "../adapters/queue/memory.ts";
 import type { JobQueue } from "./ports/queue.ts";
@@ -161,7 +162,14 @@ export async function startProxscale(
   // The redaction guard of every log line, metric, span and error learns the secrets first;
   // one that cannot be read stops the start with a message naming where it was looked for.
   const sources = [
-    ...config.providers.map((p) => ({ what: `provider ${p.name}`, src: p.tokenSecret })),
+    ...config.providers.flatMap((p) =>
+      p.kind === "redfish"
+        ? (p.redfish?.machines ?? []).map((m) => ({
+          what: `provider ${p.name} machine ${m.name}`,
+          src: m.password,
+        }))
+        : [{ what: `provider ${p.name}`, src: p.tokenSecret }]
+    ),
     ...(redis?.password ? [{ what: "redis password", src: redis.password }] : []),
   ];
   for (const { what, src } of sources) {
@@ -184,6 +192,12 @@ export async function startProxscale(
   const tracing = createTracing();
   // PVE connections; a reload changing a Provider's endpoint, token or TLS rebuilds them.
   const connections = new ProviderConnections(async (p) => {
+    if (p.kind === "redfish") {
+      // Bare metal: BMC clients and the seed HTTPS server (adapters/redfish/connect.ts).
+      const rf = await connectRedfishProvider(p, { ...secretDeps, onSecret: registerSecret });
+      if (!rf.ok) return err(rf.error);
+      return ok({ provider: rf.value.provider, close: () => void rf.value.close() });
+    }
     // A rotated token joins the redaction guard before its client can log anything.
     const secret = await readSecret(p.tokenSecret, secretDeps);
     if (secret.ok) registerSecret(secret.value);

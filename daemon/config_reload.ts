@@ -52,7 +52,7 @@ export type ReloadProblem = { text: string; subject?: EventSubject };
 const quiet: ReloadLog = { info() {}, warn() {}, error() {} };
 
 function providerKey(p: Provider): string {
-  return JSON.stringify([p.name, p.endpoint, p.tokenId, p.tokenSecret, p.tls]);
+  return JSON.stringify([p.name, p.endpoint, p.tokenId, p.tokenSecret, p.tls, p.redfish]);
 }
 
 /** Decides whether an offered configuration replaces the one in use. */

@@ -29,7 +29,7 @@ export type ReconnectOutcome = {
 
 /** The fields whose change needs a new client; other Provider fields are read per call. */
 export function connectionKey(p: Provider): string {
-  return JSON.stringify([p.endpoint, p.tokenId, p.tokenSecret, p.tls]);
+  return JSON.stringify([p.endpoint, p.tokenId, p.tokenSecret, p.tls, p.redfish]);
 }
 
 /** Owns the providers map handed to the daemon and the clients behind it. */

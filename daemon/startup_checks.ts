@@ -160,6 +160,7 @@ export async function pveReachable(
   deps: SecretDeps,
 ): Promise<Result<void, StartupProblem>> {
   for (const p of config.providers) {
+    if (p.kind === "redfish") continue; // bare metal: no PVE API (its BMCs are read per call)
     const c = await connectPveClient(p, {
       ...deps,
       timeoutMs: 10_000,

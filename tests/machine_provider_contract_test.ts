@@ -128,7 +128,7 @@ async function redfishSubject(): Promise<Subject> {
     },
     claim: (name) => ({ ...pveClaim, name, provider: "rack", machineTemplate: "metal" }),
     running(m) {
-      const s = [...bmc.model.systems.values()][m.vmid - 1]!;
+      const s = [...bmc.model.systems.values()][m.vmid - 100]!;
       return Promise.resolve(s.powerState === "On" || s.powerState === "PoweringOn");
     },
     addForeign() {

@@ -31,7 +31,7 @@ export function registrationPatch(
   pool: NodePool,
   claim: Omit<ClaimIdentity, "macs">,
 ): Result<RegistrationPatch, RegistrationMismatch> {
-  const want = providerIdFor(claim.provider, claim.vmid);
+  const want = claim.providerID ?? providerIdFor(claim.provider, claim.vmid);
   if (node.name !== claim.name) {
     return err({
       kind: "RegistrationMismatch",

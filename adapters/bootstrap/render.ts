@@ -51,6 +51,8 @@ export type ClaimIdentity = {
   macs: Record<string, string>;
   /** SMBIOS UUID, when one is set at create. */
   uuid?: string;
+  /** The providerID the provider names the machine by (absent: proxmox://<provider>/<vmid>). */
+  providerID?: string;
   /** The VM's size; defaults to the template's cheapest shape. */
   shape?: Shape;
 };
@@ -168,7 +170,7 @@ export function bootstrapVariables(input: SeedInput): TemplateVars {
     name: claim.name,
     vmid: claim.vmid,
     instanceID: String(claim.vmid),
-    providerID: providerIdFor(claim.provider, claim.vmid),
+    providerID: claim.providerID ?? providerIdFor(claim.provider, claim.vmid),
     region: claim.provider,
     zone: claim.zone,
     host: claim.host,
@@ -254,7 +256,7 @@ export function renderMetaData(claim: ClaimIdentity): string {
   return stringify({
     "instance-id": String(claim.vmid),
     "local-hostname": claim.name,
-    "provider-id": providerIdFor(claim.provider, claim.vmid),
+    "provider-id": claim.providerID ?? providerIdFor(claim.provider, claim.vmid),
     region: claim.provider,
     zone: claim.zone,
   }, YAML_11);

@@ -16,6 +16,8 @@ import {
   machineTemplateSpec,
   nodePoolSpec,
   providerSpec,
+  proxmoxProviderSpec,
+  redfishProviderSpec,
   requirement,
   settingsSpec,
 } from "./schema.ts";
@@ -249,8 +251,15 @@ const SECTIONS: Section[] = [
   {
     title: "Provider",
     intro:
-      "A Proxmox VE cluster: `providers[].spec` in the file, `.spec` of a `Provider` (proxscale.io/v1alpha1).",
-    schema: providerSpec,
+      "A Proxmox VE cluster: `providers[].spec` in the file, `.spec` of a `Provider` (proxscale.io/v1alpha1). `kind` picks the variant: absent or `proxmox` is this one, `redfish` is [bare metal](#redfish-provider).",
+    schema: proxmoxProviderSpec,
+    prefix: "spec",
+  },
+  {
+    title: "Redfish Provider",
+    intro:
+      "Bare-metal servers behind Redfish BMCs (`kind: redfish`): each machine is one node of exactly its size, launched from the claim's NoCloud seed ISO served once on an expiring HTTPS URL. See docs/redfish.md.",
+    schema: redfishProviderSpec,
     prefix: "spec",
   },
   {
@@ -346,6 +355,8 @@ const SECTIONS: Section[] = [
 /** Schemas with a section of their own: other sections link to it instead of repeating it. */
 const SEE = new Map<Schema, string>([
   [providerSpec, "Provider"],
+  [proxmoxProviderSpec, "Provider"],
+  [redfishProviderSpec, "Redfish Provider"],
   [ipPoolSpec, "IP pools"],
   [imageSourceSpec, "Templates from cloud images"],
   [machineTemplateSpec, "MachineTemplate"],

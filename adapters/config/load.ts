@@ -10,7 +10,7 @@ import { err, ok, type Result } from "../../core/result.ts";
 import { parseQuantity } from "../../core/quantity.ts";
 import { bootstrapProblems } from "../bootstrap/config_check.ts";
 import { positionInScalar } from "./scalar_position.ts";
-import { type ConfigFile, configFile } from "./schema.ts";
+import { type ConfigFile, configFile, type ProviderSpec } from "./schema.ts";
 import { normalize, normalizeMachineTemplate, normalizeNodePool } from "./normalize.ts";
 import { poolRequirementProblem } from "../../core/provisioning_pools.ts";
 import { CONFIG_LIMITS, readYaml, type YamlLimits } from "./yaml_source.ts";
@@ -222,6 +222,7 @@ export function crossCheck(c: ConfigFile): CrossProblem[] {
   };
   unique(c.providers, "Provider", "providers");
   c.providers.forEach((p, i) => {
+    if (p.spec.kind === "redfish") return;
     const t = p.spec.templateVmidRange;
     const v = p.spec.vmidRange;
     if (t && t.lower <= v.upper && v.lower <= t.upper) {
@@ -247,7 +248,7 @@ export function crossCheck(c: ConfigFile): CrossProblem[] {
       });
       return;
     }
-    const hostNames = new Set(p.spec.hosts.map((h) => h.name));
+    const hostNames = new Set(hostsOf(p.spec).map((h) => h.name));
     const perHost = "clone" in t.spec.source ? t.spec.source.clone.perHost : undefined;
     for (const h of Object.keys(perHost ?? {})) {
       if (!hostNames.has(h)) {
@@ -266,7 +267,7 @@ export function crossCheck(c: ConfigFile): CrossProblem[] {
           });
         }
       });
-      if (p.spec.templateVmidRange === undefined) {
+      if (p.spec.kind === "redfish" || p.spec.templateVmidRange === undefined) {
         out.push({
           path: ["machineTemplates", i, "spec", "source", "image"],
           message: `Provider "${p.name}" has no templateVmidRange for the template VMs ` +
@@ -275,11 +276,12 @@ export function crossCheck(c: ConfigFile): CrossProblem[] {
       }
     }
     t.spec.network.forEach((n, j) => {
-      if (n.ipPool !== undefined && !p.spec.ipPools?.some((x) => x.name === n.ipPool)) {
+      const ipPools = p.spec.kind === "redfish" ? undefined : p.spec.ipPools;
+      if (n.ipPool !== undefined && !ipPools?.some((x) => x.name === n.ipPool)) {
         out.push({
           path: ["machineTemplates", i, "spec", "network", j, "ipPool"],
           message: `no IP pool "${n.ipPool}" in Provider "${p.name}" (known: ${
-            [...new Set(p.spec.ipPools?.map((x) => x.name))].join(", ") || "none"
+            [...new Set(ipPools?.map((x) => x.name))].join(", ") || "none"
           })`,
         });
       }
@@ -303,6 +305,7 @@ export function crossCheck(c: ConfigFile): CrossProblem[] {
     });
   });
   c.providers.forEach((p, i) => {
+    if (p.spec.kind === "redfish") return; // its own schema refuses a machine listed twice
     const pools = new Set<string>();
     p.spec.ipPools?.forEach((pool, j) => {
       if (pools.has(pool.name)) {
@@ -341,7 +344,7 @@ export function crossCheck(c: ConfigFile): CrossProblem[] {
       const problem = poolRequirementProblem(
         normalizeNodePool(p.name, p.spec),
         normalizeMachineTemplate(t.name, t.spec, c.settings.cost),
-        prov?.spec.hosts.map((h) => ({
+        (prov ? hostsOf(prov.spec) : []).map((h) => ({
           name: h.name,
           zone: h.zone ?? h.name,
           ...(h.capacityType !== undefined ? { capacityType: h.capacityType } : {}),
@@ -376,4 +379,16 @@ export async function loadConfigFile(path: string): Promise<Result<Config, Confi
     return err([{ file: path, line: 1, col: 1, path: "", message: why }]);
   }
   return parseConfigText(text, path);
+}
+
+/** A Provider's hosts as placement sees them: a Redfish Provider's machines are its hosts. */
+function hostsOf(
+  spec: ProviderSpec,
+): { name: string; zone?: string | undefined; capacityType?: string | undefined }[] {
+  return spec.kind === "redfish"
+    ? spec.machines.map((m) => ({
+      name: m.name,
+      ...(m.zone !== undefined ? { zone: m.zone } : {}),
+    }))
+    : spec.hosts;
 }

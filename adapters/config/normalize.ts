@@ -17,7 +17,13 @@ import type {
   VmOptions,
   VmSource,
 } from "../../core/model.ts";
-import type { ConfigFile, MachineTemplateSpec, NodePoolSpec, ProviderSpec } from "./schema.ts";
+import type {
+  ConfigFile,
+  MachineTemplateSpec,
+  NodePoolSpec,
+  ProviderSpec,
+  RedfishProviderSpec,
+} from "./schema.ts";
 import type { VmOptionsSpec } from "./vm_options_spec.ts";
 import { DEFAULT_CAPACITY_TYPE, shapeCost } from "../../core/cost.ts";
 import { checkIpPool } from "../../core/ipam_pool.ts";
@@ -62,7 +68,9 @@ export function normalizeGpus(
   };
 }
 
-export function normalizeProvider(name: string, p: ProviderSpec): Provider {
+export function normalizeProvider(name: string, spec: ProviderSpec): Provider {
+  if (spec.kind === "redfish") return normalizeRedfishProvider(name, spec);
+  const p = spec;
   const classes = p.capacityTypes !== undefined || p.hosts.some((h) => h.capacityType);
   return {
     name,
@@ -127,6 +135,47 @@ export function normalizeProvider(name: string, p: ProviderSpec): Provider {
         }),
       }
       : {}),
+  };
+}
+
+/** A Redfish Provider: its machines become its hosts, one node each, exactly their size. */
+function normalizeRedfishProvider(name: string, p: RedfishProviderSpec): Provider {
+  return {
+    name,
+    kind: "redfish",
+    redfish: {
+      machines: p.machines.map((m) => ({
+        name: m.name,
+        zone: m.zone ?? m.name,
+        endpoint: m.endpoint.replace(/\/+$/, ""),
+        systemId: m.systemId,
+        username: m.username,
+        password: m.password,
+        tls: {
+          ...(m.tls.caFile !== undefined ? { caFile: m.tls.caFile } : {}),
+          ...(m.tls.fingerprint !== undefined
+            ? { fingerprint: m.tls.fingerprint.toUpperCase() }
+            : {}),
+          insecureSkipVerify: m.tls.insecureSkipVerify,
+        },
+      })),
+      seedServer: { ...p.seedServer, url: p.seedServer.url.replace(/\/+$/, "") },
+    },
+    endpoint: "",
+    tokenId: "",
+    tokenSecret: { env: "" },
+    tls: { insecureSkipVerify: false },
+    hosts: p.machines.map((m) => ({
+      name: m.name,
+      zone: m.zone ?? m.name,
+      cpuOvercommit: 1,
+      memoryOvercommit: 1,
+      reserved: { cpu: 0, memory: 0 },
+    })),
+    // Machines are numbered 100 + position (adapters/redfish/provider.ts VMID_BASE).
+    vmidRange: { lower: 100, upper: 99 + p.machines.length },
+    managedTag: "proxscale",
+    placement: "mostAllocated",
   };
 }
 
@@ -314,11 +363,16 @@ export function normalizeCost(c: ConfigFile["settings"]["cost"] | CostModel): Co
 /** The whole file. */
 export function normalize(c: ConfigFile): Config {
   const settings = normalizeSettings(c.settings);
+  const bareMetal = new Set(
+    c.providers.filter((p) => p.spec.kind === "redfish").map((p) => p.name),
+  );
   return {
     providers: c.providers.map((p) => normalizeProvider(p.name, p.spec)),
-    machineTemplates: c.machineTemplates.map((t) =>
-      normalizeMachineTemplate(t.name, t.spec, settings.cost)
-    ),
+    machineTemplates: c.machineTemplates.map((t) => {
+      const m = normalizeMachineTemplate(t.name, t.spec, settings.cost);
+      // A bare-metal machine is the node itself: no hypervisor keeps memory beside it.
+      return bareMetal.has(m.provider) ? { ...m, vmMemOverhead: 0 } : m;
+    }),
     nodePools: c.nodePools.map((p) => normalizeNodePool(p.name, p.spec)),
     settings,
     ...(c.queue?.redis ? { queue: { redis: c.queue.redis } } : {}),

@@ -183,7 +183,11 @@ export const ipPoolSpec = z.strictObject({
   }
 });
 
-export const providerSpec = z.strictObject({
+/** A Proxmox VE cluster (the default kind). */
+export const proxmoxProviderSpec = z.strictObject({
+  kind: z.literal("proxmox").optional().describe(
+    "provider kind: proxmox (the default) or redfish (bare-metal machines behind BMCs)",
+  ),
   endpoint: z.url({
     protocol: /^https$/,
     error: "must be an https:// URL such as https://pve1.lan:8006",
@@ -259,6 +263,74 @@ export const providerSpec = z.strictObject({
     });
   });
 });
+
+/** TLS trust of an https endpoint: a CA bundle file, a pinned leaf fingerprint, or insecure. */
+const tlsTrust = z.strictObject({
+  caFile: z.string().optional(),
+  fingerprint: z.string().regex(/^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/, {
+    error: "must be a SHA-256 fingerprint as 32 hex pairs joined by ':'",
+  }).optional(),
+  insecureSkipVerify: z.boolean().default(false),
+}).default({ insecureSkipVerify: false });
+
+/** One bare-metal server behind a Redfish BMC. */
+export const redfishMachineSpec = z.strictObject({
+  name: name.describe("the machine's name in proxscale (the host its NodeClaim names)"),
+  zone: z.string().min(1).optional().describe("topology zone of the machine (default: its name)"),
+  endpoint: z.url({
+    protocol: /^https$/,
+    error: "must be an https:// URL such as https://bmc-r1-07.lan",
+  }).describe("the BMC's Redfish service (https://host[:port])"),
+  systemId: z.string().min(1).max(128).describe(
+    "Id or UUID of the ComputerSystem on that BMC (e.g. System.Embedded.1)",
+  ),
+  username: z.string().min(1).max(128).describe("BMC account (Operator privileges suffice)"),
+  password: secretSource,
+  tls: tlsTrust,
+});
+
+/** Bare-metal machines over Redfish. */
+export const redfishProviderSpec = z.strictObject({
+  kind: z.literal("redfish"),
+  machines: z.array(redfishMachineSpec).min(1).max(100).describe(
+    "the servers proxscale may power on as nodes; each one is one node of exactly its size",
+  ),
+  seedServer: z.strictObject({
+    listen: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, {
+      error: "must be host:port such as 0.0.0.0:8450",
+    }).default("0.0.0.0:8450").describe("address the seed HTTPS server listens on"),
+    url: z.url({ protocol: /^https$/, error: "must be an https:// URL the BMCs can reach" })
+      .describe("origin the BMCs fetch seed ISOs from, e.g. https://proxscale.lan:8450"),
+    certFile: z.string().min(1).describe("PEM certificate of the seed server"),
+    keyFile: z.string().min(1).describe("PEM private key of the seed server"),
+    ttlSeconds: z.int().min(30).max(86_400).default(600).describe(
+      "how long a one-time seed URL stays valid",
+    ),
+  }).describe(
+    "the HTTPS server that hands each launch's NoCloud seed ISO to the BMC on a one-time URL",
+  ),
+}).superRefine((p, ctx) => {
+  const seen = new Set<string>();
+  p.machines.forEach((m, i) => {
+    if (seen.has(m.name)) {
+      ctx.addIssue({
+        code: "custom",
+        message: "a machine is listed twice",
+        path: ["machines", i, "name"],
+      });
+    }
+    seen.add(m.name);
+  });
+});
+
+/**
+ * A Provider: `kind` picks the variant (absent: proxmox), and each variant validates its own
+ * fields, so a Redfish provider cannot carry a PVE token and a Proxmox one cannot list machines.
+ */
+export const providerSpec = z.discriminatedUnion("kind", [
+  proxmoxProviderSpec,
+  redfishProviderSpec,
+]);
 
 /** A PVE configuration id (a resource mapping's name, an mdev type). */
 const PVE_ID = /^[a-zA-Z][a-zA-Z0-9_-]*$/;
@@ -679,6 +751,8 @@ export const configFile = z.strictObject({
 export type ConfigFile = z.infer<typeof configFile>;
 export type ConfigFileInput = z.input<typeof configFile>;
 export type ProviderSpec = z.infer<typeof providerSpec>;
+export type ProxmoxProviderSpec = z.infer<typeof proxmoxProviderSpec>;
+export type RedfishProviderSpec = z.infer<typeof redfishProviderSpec>;
 export type MachineTemplateSpec = z.infer<typeof machineTemplateSpec>;
 export type NodePoolSpec = z.infer<typeof nodePoolSpec>;
 

@@ -18,7 +18,10 @@ import {
   machineTemplateSpec,
   nodePoolSpec,
   providerSpec,
+  proxmoxProviderSpec,
   quantity,
+  redfishMachineSpec,
+  redfishProviderSpec,
   requirement,
   shapeSpec,
   sourceSpec,
@@ -111,26 +114,38 @@ const RULES = new Map<unknown, CelRule[]>([
       message: "minValues needs at least that many values",
     },
   ]],
-  [providerSpec.shape.vmidRange, [{
+  [proxmoxProviderSpec.shape.vmidRange, [{
     rule: "self.lower <= self.upper",
     message: "lower must not exceed upper",
   }]],
-  [providerSpec.shape.endpoint, [{
+  [proxmoxProviderSpec.shape.endpoint, [{
     rule: "self.startsWith('https://') && isURL(self)",
     message: "must be an https:// URL such as https://pve1.lan:8006",
   }]],
-  [providerSpec.shape.hosts, [{
+  [proxmoxProviderSpec.shape.hosts, [{
     rule: "self.all(h, self.exists_one(o, o.name == h.name))",
     message: "a host is listed twice",
   }]],
-  [providerSpec, [{
+  [redfishMachineSpec.shape.endpoint, [{
+    rule: "self.startsWith('https://') && isURL(self)",
+    message: "must be an https:// URL such as https://bmc-r1-07.lan",
+  }]],
+  [redfishProviderSpec.shape.seedServer.shape.url, [{
+    rule: "self.startsWith('https://') && isURL(self)",
+    message: "must be an https:// URL the BMCs can reach",
+  }]],
+  [redfishProviderSpec, [{
+    rule: "self.machines.all(m, self.machines.exists_one(o, o.name == m.name))",
+    message: "a machine is listed twice",
+  }]],
+  [proxmoxProviderSpec, [{
     rule: "self.hosts.all(h, !has(h.capacityType) || " +
       "h.capacityType in ['reserved', 'standard', 'preemptible'] || " +
       "(has(self.capacityTypes) && h.capacityType in self.capacityTypes))",
     message: "a host's capacityType must be reserved, standard, preemptible or named in " +
       "capacityTypes",
   }]],
-  [(providerSpec.shape.templateVmidRange as Any).unwrap(), [{
+  [(proxmoxProviderSpec.shape.templateVmidRange as Any).unwrap(), [{
     rule: "self.lower <= self.upper",
     message: "lower must not exceed upper",
   }]],
@@ -227,6 +242,66 @@ function isQuantityUnion(branches: Any[]): boolean {
     branches.some((b) => b.type === "number");
 }
 
+/**
+ * The property that tells the branches of a union of objects apart (each branch has it with one
+ * value, as zod's discriminatedUnion writes it), if there is one.
+ */
+function discriminator(branches: Any[]): string | undefined {
+  if (!branches.every((b) => b.type === "object" && b.properties)) return undefined;
+  const keys = Object.keys(branches[0].properties).filter((k) =>
+    branches.every((b) => b.properties[k]?.enum?.length === 1)
+  );
+  return keys[0];
+}
+
+/**
+ * A discriminated union as one object: every branch's properties, the discriminator an enum of
+ * the branch values, and per branch a CEL rule (that branch's fields present, the others'
+ * absent) plus its own rules, each applying only when the discriminator names it. The branch
+ * whose discriminator is optional is the one an object without it belongs to.
+ */
+function mergeDiscriminated(branches: Any[], key: string): Structural {
+  const out: Structural = { type: "object", properties: {} };
+  const values = branches.map((b) => b.properties[key].enum[0] as string);
+  const fallback = branches.find((b) => !(b.required ?? []).includes(key));
+  const sel = fallback
+    ? `(has(self.${key}) ? self.${key} : '${fallback.properties[key].enum[0]}')`
+    : `self.${key}`;
+  const rules: CelRule[] = [];
+  for (const b of branches) {
+    for (const [k, v] of Object.entries(b.properties)) {
+      if (k !== key) out.properties![k] = convert(v);
+    }
+  }
+  // A default of one branch's field would land on the other branches' objects: zod fills it.
+  for (const [k, v] of Object.entries(out.properties!)) {
+    if (!branches.every((b) => k in b.properties)) delete v.default;
+  }
+  out.properties![key] = { type: "string", enum: values };
+  branches.forEach((b, i) => {
+    const v = values[i]!;
+    const own = Object.keys(b.properties);
+    const need = (b.required ?? []).filter((k: string) => k !== key);
+    const others = Object.keys(out.properties!).filter((k) => !own.includes(k));
+    const cond = [
+      ...need.map((k: string) => `has(self.${k})`),
+      ...others.map((k) => `!has(self.${k})`),
+    ];
+    if (cond.length) {
+      rules.push({
+        rule: `${sel} != '${v}' || (${cond.join(" && ")})`,
+        message: `a ${key} ${v} object needs ${need.join(", ") || "nothing more"}` +
+          (others.length ? ` and takes no ${others.join(", ")}` : ""),
+      });
+    }
+    for (const r of (b["x-kubernetes-validations"] ?? []) as CelRule[]) {
+      rules.push({ rule: `${sel} != '${v}' || (${r.rule})`, message: r.message });
+    }
+  });
+  out["x-kubernetes-validations"] = rules;
+  return out;
+}
+
 /** Converts one JSON Schema node (zod output, openapi-3.0 target) into a structural node. */
 function convert(js: Any): Structural {
   const out: Structural = {};
@@ -245,6 +320,10 @@ function convert(js: Any): Structural {
         maxLength: 64,
       });
       validations.push(copyRule(QUANTITY_NON_NEGATIVE));
+    } else if (discriminator(branches) !== undefined) {
+      Object.assign(out, mergeDiscriminated(branches, discriminator(branches)!));
+      validations.push(...(out["x-kubernetes-validations"] ?? []));
+      delete out["x-kubernetes-validations"];
     } else if (branches.every((b) => b.type === "object")) {
       out.type = "object";
       out.properties = {};
@@ -334,6 +413,11 @@ export function structuralSchema(schema: z.ZodType, missing: string[] = []): Str
     hosts["x-kubernetes-list-type"] = "map";
     hosts["x-kubernetes-list-map-keys"] = ["name"];
     hosts.maxItems = 100;
+    const machines = out.properties!.machines!;
+    machines["x-kubernetes-list-type"] = "map";
+    machines["x-kubernetes-list-map-keys"] = ["name"];
+    machines.items!.properties!.endpoint!.maxLength = 2048;
+    out.properties!.seedServer!.properties!.url!.maxLength = 2048;
     // Bounds the CEL cost estimate of the isURL rule.
     out.properties!.endpoint!.maxLength = 2048;
   }

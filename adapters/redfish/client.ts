@@ -5,7 +5,7 @@
  * monitors for actions that answer 202, retries of idempotent requests with backoff, and one
  * circuit breaker per BMC so a dead BMC answers at once. Every failure is a RedfishError value.
  *
- * May import: core/, adapters/.
+ * May import: core/, adapters/, daemon/ports/.
  */
 import { err, ok, type Result } from "../../core/result.ts";
 import type { Rng } from "../../daemon/ports/clock.ts";

@@ -30,6 +30,12 @@ import { ejectMedia, findCdMedia, insertMedia, type MediaInfo } from "./virtual_
 
 const GiB = 1024 ** 3;
 
+/**
+ * A machine's number in its Provider (the `vmid` of its Machine): 100 + its position in the
+ * list, so it lies where NodeClaim status numbers do.
+ */
+export const VMID_BASE = 100;
+
 /** One bare-metal machine of a Redfish Provider, credentials resolved. */
 export type RedfishMachine = {
   /** Its name in proxscale (the "host" of its claim). */
@@ -170,7 +176,7 @@ export class RedfishProvider implements MachineProvider {
     if (seen.claim !== machine.claim) {
       return err({
         kind: "NotOwned",
-        vmid: seen.index + 1,
+        vmid: seen.index + VMID_BASE,
         host: m.name,
         message: `machine ${m.name} holds claim ${seen.claim}, not ${machine.claim}`,
       });
@@ -236,7 +242,12 @@ export class RedfishProvider implements MachineProvider {
             `MachineTemplate ${template.name}: bare metal boots from a seed ISO; set bootstrap.mode nocloudIso`,
         });
       }
-      const built = await opts.seedIso.build({ host: t.m.name, vmid: t.index + 1, macs: {} });
+      const built = await opts.seedIso.build({
+        host: t.m.name,
+        vmid: t.index + VMID_BASE,
+        macs: {},
+        providerID: redfishProviderId(this.#o.provider, t.system.uuid),
+      });
       if (!built.ok) return err({ kind: "BootstrapFailed", message: built.error });
       const url = this.#o.seeds.offer(
         this.#o.provider,
@@ -279,7 +290,7 @@ export class RedfishProvider implements MachineProvider {
       ? "unknown"
       : "stopped";
     return {
-      vmid: s.index + 1,
+      vmid: s.index + VMID_BASE,
       host: s.m.name,
       provider: this.#o.provider,
       name: s.m.name,

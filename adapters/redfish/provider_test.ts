@@ -9,7 +9,7 @@ import type { PowerEvent } from "../../fakes/fake_redfish/model.ts";
 import { issueCa, issueLeaf, serverSans } from "../../fakes/tls/pki.ts";
 import type { MachineTemplate, NodeClaim, Provider } from "../../core/model.ts";
 import { ok } from "../../core/result.ts";
-import type { CreateOptions } from "../../daemon/ports/provider.ts";
+import type { CreateOptions, SeedTarget } from "../../daemon/ports/provider.ts";
 import { RedfishProvider } from "./provider.ts";
 import { SeedServer } from "./seed_server.ts";
 
@@ -34,9 +34,19 @@ function claimOf(name: string, cpus: number, gib: number, host?: string): NodeCl
 const template = { name: "metal" } as MachineTemplate;
 const provider = { name: "rack" } as Provider;
 
+const targets: SeedTarget[] = [];
+
 function seedOpts(bytes = new Uint8Array([0x43, 0x44, 0x30, 0x30, 0x31])): CreateOptions {
   return {
-    seedIso: { storage: "", slot: "cd", name: "seed.iso", build: () => Promise.resolve(ok(bytes)) },
+    seedIso: {
+      storage: "",
+      slot: "cd",
+      name: "seed.iso",
+      build: (t) => {
+        targets.push(t);
+        return Promise.resolve(ok(bytes));
+      },
+    },
   };
 }
 
@@ -134,6 +144,11 @@ Deno.test("a launch inserts the seed on a one-time URL the BMC fetches once, boo
     equal(made.value.host, "m3", "the machine whose size is exactly the shape");
     const uuid = bmc.model.system("node3")!.uuid;
     equal(made.value.providerID, `redfish://rack/${uuid}`);
+    equal(
+      targets.at(-1)?.providerID,
+      `redfish://rack/${uuid}`,
+      "the seed names the Node's providerID",
+    );
     await until("booted", () => events.some((e) => e.system === "node3" && e.state === "On"));
     const on = events.find((e) => e.system === "node3")!;
     equal(on.bootSource, "Cd");

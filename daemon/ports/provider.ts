@@ -21,6 +21,8 @@ export type SeedTarget = {
   vmid: number;
   /** MAC per network slot as the provider holds it (e.g. `{ net0: "BC:24:11:..." }`). */
   macs: Record<string, string>;
+  /** The providerID the Node must carry, when the provider names it (bare metal). */
+  providerID?: string;
 };
 
 /**

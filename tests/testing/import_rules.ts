@@ -95,6 +95,7 @@ export const FOLDER_RULES: FolderRule[] = [
   // The commands that run a fake or the demo are the only production files that reach them.
   { path: "cli/fake_pve.ts", may: ["core/", "adapters/", "cli/", "fakes/"] },
   { path: "cli/fake_kube.ts", may: ["core/", "adapters/", "cli/", "fakes/"] },
+  { path: "cli/fake_redfish.ts", may: ["core/", "adapters/", "cli/", "fakes/"] },
   { path: "cli/fake_cluster.ts", may: ["core/", "adapters/", "cli/", "fakes/"] },
   { path: "cli/demo.ts", may: ["core/", "adapters/", "daemon/", "cli/", "harness/"] },
   { path: "templates/", may: [], packages: [] },

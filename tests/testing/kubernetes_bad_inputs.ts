@@ -78,6 +78,51 @@ export const BAD_INPUTS: Bad[] = [
     kind: "Provider",
     mutate: (s) => (s.tokenSecret = { vault: "x" }),
   },
+  {
+    name: "Proxmox Provider listing bare-metal machines",
+    kind: "Provider",
+    mutate: (s) => (s.machines = [redfishMachine("m1")]),
+    celMessage: "a kind proxmox object needs endpoint, tokenId, tokenSecret, hosts, vmidRange " +
+      "and takes no machines, seedServer",
+  },
+  {
+    name: "Redfish Provider carrying a PVE endpoint",
+    kind: "Provider",
+    mutate: (s) => {
+      toRedfish(s);
+      s.endpoint = "https://pve1:8006";
+    },
+    celMessage: "a kind redfish object needs machines, seedServer and takes no endpoint, " +
+      "tokenId, tokenSecret, tls, hosts, vmidRange, managedTag, placement, resourcePool, " +
+      "templateVmidRange, ipPools, capacityTypes",
+  },
+  {
+    name: "Redfish machine listed twice",
+    kind: "Provider",
+    mutate: (s) => {
+      toRedfish(s);
+      s.machines.push(redfishMachine("m1"));
+    },
+    celMessage: "a machine is listed twice",
+  },
+  {
+    name: "Redfish machine BMC over http",
+    kind: "Provider",
+    mutate: (s) => {
+      toRedfish(s);
+      s.machines[0].endpoint = "http://bmc1";
+    },
+    celMessage: "must be an https:// URL such as https://bmc-r1-07.lan",
+  },
+  {
+    name: "Redfish seed server over http",
+    kind: "Provider",
+    mutate: (s) => {
+      toRedfish(s);
+      s.seedServer.url = "http://proxscale.lan:8450";
+    },
+    celMessage: "must be an https:// URL the BMCs can reach",
+  },
   { name: "unknown spec field", kind: "Provider", mutate: (s) => (s.nodeWhitelist = ["pve1"]) },
   { name: "placement not allowed", kind: "Provider", mutate: (s) => (s.placement = "random") },
   { name: "managedTag upper case", kind: "Provider", mutate: (s) => (s.managedTag = "Proxscale") },
@@ -314,3 +359,26 @@ export const BAD_INPUTS: Bad[] = [
     crossObject: true,
   },
 ];
+
+/** A valid Redfish machine entry named `name`. */
+function redfishMachine(name: string): Spec {
+  return {
+    name,
+    endpoint: "https://bmc1.lan",
+    systemId: "System.Embedded.1",
+    username: "proxscale",
+    password: { env: "BMC_PASSWORD" },
+  };
+}
+
+/** Turns a valid Proxmox Provider spec into a valid Redfish one, in place. */
+function toRedfish(s: Spec): void {
+  for (const k of Object.keys(s)) delete s[k];
+  s.kind = "redfish";
+  s.machines = [redfishMachine("m1")];
+  s.seedServer = {
+    url: "https://proxscale.lan:8450",
+    certFile: "/etc/proxscale/seed.crt",
+    keyFile: "/etc/proxscale/seed.key",
+  };
+}

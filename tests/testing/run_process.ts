@@ -89,6 +89,8 @@ export type RunProcess = {
   stderr(): string;
   /** SIGTERM and wait; returns the exit code. */
   stop(): Promise<number>;
+  /** SIGKILL (no shutdown at all) and wait until it is gone. */
+  kill(): Promise<void>;
 };
 
 /**
@@ -172,5 +174,12 @@ export async function startRunProcess(
     stdout: () => out,
     stderr: () => errText,
     stop,
+    kill: async () => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await child.status;
+      await drained;
+    },
   };
 }

@@ -30,24 +30,30 @@ export function readSeedMedia(
     if (volid === "none" || volid === "cdrom" || !volid.includes(":")) continue;
     const data = model.volumeData(host, volid);
     if (!data) continue;
-    const iso = readIso(data);
-    if (!iso.ok || iso.value.volumeId.toLowerCase() !== "cidata") continue;
-    const file = (name: string) => {
-      const f = iso.value.rockRidge.find((x) => x.name === name) ??
-        iso.value.joliet.find((x) => x.name === name);
-      return f ? new TextDecoder().decode(f.data) : undefined;
-    };
-    const userData = file("user-data");
-    if (userData === undefined) continue;
-    const metaData = file("meta-data");
-    const networkConfig = file("network-config");
-    return {
-      userData,
-      ...(metaData !== undefined ? { metaData } : {}),
-      ...(networkConfig !== undefined ? { networkConfig } : {}),
-    };
+    const files = seedFilesFromIso(data);
+    if (files) return files;
   }
   return fromCicustom(model, host, values);
+}
+
+/** The NoCloud files of an ISO image labelled `cidata` (a VM's cdrom, a BMC's virtual CD). */
+export function seedFilesFromIso(data: Uint8Array): SeedFiles | undefined {
+  const iso = readIso(data);
+  if (!iso.ok || iso.value.volumeId.toLowerCase() !== "cidata") return undefined;
+  const file = (name: string) => {
+    const f = iso.value.rockRidge.find((x) => x.name === name) ??
+      iso.value.joliet.find((x) => x.name === name);
+    return f ? new TextDecoder().decode(f.data) : undefined;
+  };
+  const userData = file("user-data");
+  if (userData === undefined) return undefined;
+  const metaData = file("meta-data");
+  const networkConfig = file("network-config");
+  return {
+    userData,
+    ...(metaData !== undefined ? { metaData } : {}),
+    ...(networkConfig !== undefined ? { networkConfig } : {}),
+  };
 }
 
 /** `cicustom: user=<volid>[,meta=<volid>]` with a PVE cloud-init drive attached. */
