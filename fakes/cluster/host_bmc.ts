@@ -18,6 +18,10 @@ export type HostBmcOptions = {
   /** How long the BMC's own power transitions take (ms). */
   powerOnDelayMs?: number;
   powerOffDelayMs?: number;
+  /**
+   * The BMC's accounts (default one Operator, `operator` with a password unlike any word a
+   * log line holds, since proxscale masks a secret's value wherever it appears).
+   */
   users?: FakeUser[];
   port?: number;
   /** CPUs and memory each System reports (default 32 and 128 GiB, the fake PVE's host size). */
@@ -50,7 +54,7 @@ export async function startHostBmc(
       ...(o.powerOnDelayMs !== undefined ? { powerOnDelayMs: o.powerOnDelayMs } : {}),
       ...(o.powerOffDelayMs !== undefined ? { powerOffDelayMs: o.powerOffDelayMs } : {}),
     },
-    ...(o.users ? { users: o.users } : {}),
+    users: o.users ?? [{ username: "operator", password: "bmc-Op3rator-pw", role: "Operator" }],
     ...(o.port !== undefined ? { port: o.port } : {}),
   });
   const systemOf = Object.fromEntries(hosts.map((h, i) => [h, `node${i + 1}`]));
