@@ -101,6 +101,8 @@ export type HostPowerInput = {
 };
 
 const key = (provider: string, host: string) => `${provider}/${host}`;
+/** At most this many powered-off hosts are tried one by one in a pass. */
+const MAX_TRIALS = 3;
 const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
 
 /** The hosts of a provider with a BMC configured, by name. */
@@ -347,6 +349,7 @@ function powerOns(
   type Candidate = { provider: string; host: string; boot: number; fits: number };
   const candidates: Candidate[] = [];
   const waitingSet = new Set(waiting);
+  const eligible: { provider: string; name: string; k: string; boot: number }[] = [];
   for (const p of providers) {
     for (const [name, power] of [...managedHosts(p)].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       const k = key(p.name, name);
@@ -355,14 +358,36 @@ function powerOns(
       if (!f || !h || f.online || h.online || f.power !== "off") continue;
       if (booting.has(k) || state.poweringOff[k] !== undefined) continue;
       if (h.maintenance !== undefined) continue;
-      const trial = provision(withHostsOn(base, new Set([...booting, k]), factOf), config);
-      let fits = 0;
-      for (const c of trial.claims) {
-        if (c.provider !== p.name || c.host !== name) continue;
-        for (const pod of c.pods) if (waitingSet.has(pod)) fits++;
-      }
-      if (fits > 0) candidates.push({ provider: p.name, host: name, boot: power.bootDelay, fits });
+      eligible.push({ provider: p.name, name, k, boot: power.bootDelay });
     }
+  }
+  if (eligible.length === 0) return [];
+  // Many powered-off hosts: one decision with all of them on says which can help at all, and
+  // only the (at most MAX_TRIALS) that took the most waiting pods are tried one by one, so a
+  // pass runs provisioning a bounded number of times however many hosts are off.
+  let trials = eligible;
+  if (eligible.length > MAX_TRIALS) {
+    const all = provision(
+      withHostsOn(base, new Set([...booting, ...eligible.map((e) => e.k)]), factOf),
+      config,
+    );
+    const took = new Map<string, number>();
+    for (const c of all.claims) {
+      const k = key(c.provider, c.host);
+      for (const pod of c.pods) if (waitingSet.has(pod)) took.set(k, (took.get(k) ?? 0) + 1);
+    }
+    trials = eligible.filter((e) => took.has(e.k))
+      .sort((a, b) => took.get(b.k)! - took.get(a.k)! || a.boot - b.boot || (a.k < b.k ? -1 : 1))
+      .slice(0, MAX_TRIALS);
+  }
+  for (const e of trials) {
+    const trial = provision(withHostsOn(base, new Set([...booting, e.k]), factOf), config);
+    let fits = 0;
+    for (const c of trial.claims) {
+      if (c.provider !== e.provider || c.host !== e.name) continue;
+      for (const pod of c.pods) if (waitingSet.has(pod)) fits++;
+    }
+    if (fits > 0) candidates.push({ provider: e.provider, host: e.name, boot: e.boot, fits });
   }
   if (candidates.length === 0) return [];
   // Most pods helped first, then the quickest boot, then the name.

@@ -132,6 +132,30 @@ Deno.test("a powered-off host PVE shows without capacity is judged by the capaci
   ]);
 });
 
+Deno.test("with many powered-off hosts provisioning runs a bounded number of times and the one that fits is powered on", () => {
+  const names = ["pve1", "pve2", "pve3", "pve4", "pve5", "pve6", "pve7"];
+  // pve2..pve7 are off; only pve6's BMC reports a capacity, so only pve6 can take the pod.
+  const hosts = [
+    small("pve1", true, true),
+    ...names.slice(1).map((n) => ({ ...small(n, false, false), capacity: { cpu: 0, memory: 0 } })),
+  ];
+  const snapshot = snapshotOf({ hosts, pods: [pending("web-1")] });
+  const config = configWith(names, names.slice(1));
+  const f = facts(names.map((n) => ({ name: n, online: n === "pve1" }))).map((x) =>
+    x.host === "pve6" ? { ...x, capacity: { cpu: 8000, memory: 16 * GiB } } : x
+  );
+  let calls = 0;
+  const plan = decideHostPower({
+    ...input(snapshot, config, f),
+    provision: (s, c) => {
+      calls++;
+      return provision(s, c);
+    },
+  });
+  deepEqual(plan.decisions.map((d) => d.host), ["pve6"]);
+  ok(calls <= 4, `${calls} provisioning runs`);
+});
+
 Deno.test("a host that is booting is waited for, not doubled by powering on another", () => {
   const names = ["pve1", "pve2", "pve3", "pve4"];
   const snapshot = snapshotOf({
