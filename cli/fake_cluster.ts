@@ -14,11 +14,13 @@ import { type FakeCluster, startFakeCluster } from "../fakes/cluster/start.ts";
 import { type FaultPlan, parseFaultPlan } from "../fakes/cluster/fault_plan.ts";
 import { seedPendingPods } from "../fakes/cluster/backlog.ts";
 import { gpuSeed, pciState } from "../fakes/fake_pve/pci_inventory.ts";
+import type { FakeRedfish } from "../fakes/fake_redfish/server.ts";
+import { issueCa, issueLeaf, serverSans } from "../fakes/tls/pki.ts";
 
 const usage = "proxscale fake-cluster --kubeconfig FILE [--hosts N] [--port P] [--pve-port Q] " +
   "[--write-config FILE] [--faults PLAN] [--seed N] [--boot-delay SECONDS] [--pending-pods N] " +
-  "[--gpus HOST=N,...] [--gpu-model a100|t4] [--bmc-hosts HOST,... [--hosts-off HOST,...] " +
-  "[--host-boot-delay SECONDS]]";
+  "[--gpus HOST=N,...] [--gpu-model a100|t4] [--bare-metal N] [--bmc-port P] " +
+  "[--bmc-hosts HOST,... [--hosts-off HOST,...] [--host-boot-delay SECONDS]]";
 const summary = COMMAND_SUMMARIES["fake-cluster"];
 
 const HELP = `usage: ${usage}
@@ -52,12 +54,17 @@ token the cluster accepts registers its own Node from its real cores, memory and
                         up, listed by /nodes/HOST/hardware/pci) and one PCI mapping 'gpu'
                         covering them all; a VM with hostpciN: mapping=gpu gets one at start
   --gpu-model MODEL     a100 (whole GPUs, default) or t4 (also vGPU types nvidia-222/223/230)
-  --bmc-hosts HOST,...  give these hosts a BMC: one fake Redfish service, System nodeN the
-                        power button of the Nth host listed; with --write-config the hosts get
+  --bmc-hosts HOST,...  give these hosts a BMC: one fake Redfish service, one System per
+                        host (its Id the host's name) that is its power button; with --write-config the hosts get
                         their bmc (credentials in FILE.bmc-user and FILE.bmc-pass) and the
                         Provider hostPower, so proxscale powers them on and off with demand
   --hosts-off HOST,...  of the --bmc-hosts, those that start powered off
   --host-boot-delay S   a host's power-on until it is online in PVE (default 20)
+  --bare-metal N        also N bare-metal machines (8 CPUs, 16 GiB) behind a fake Redfish
+                        BMC; one that powers on from a NoCloud seed on its virtual CD runs a
+                        kubelet; --write-config adds a Redfish Provider 'metal' for them (BMC
+                        password in FILE.bmc-password, seed server certificate FILE.seed.crt/key)
+  --bmc-port P          the fake BMC's port (default 0: a free one)
 
 Example:
   proxscale fake-cluster --kubeconfig /tmp/kc --write-config /tmp/proxscale.yaml &
@@ -128,6 +135,8 @@ async function runFakeCluster(
         "bmc-hosts": { type: "string" },
         "hosts-off": { type: "string" },
         "host-boot-delay": { type: "string", default: "20" },
+        "bare-metal": { type: "string", default: "0" },
+        "bmc-port": { type: "string" },
       },
     }));
   } catch (e) {
@@ -168,6 +177,12 @@ async function runFakeCluster(
   }
   const hostBoot = Number(values["host-boot-delay"]);
   if (!(hostBoot >= 0)) return bad(io, "--host-boot-delay must be a number of seconds >= 0");
+  const bareMetal = Number(values["bare-metal"]);
+  if (!Number.isInteger(bareMetal) || bareMetal < 0 || bareMetal > 64) {
+    return bad(io, "--bare-metal must be an integer from 0 to 64");
+  }
+  const bmcPort = port(values["bmc-port"], 0);
+  if (bmcPort === undefined) return bad(io, "--bmc-port must be 0-65535");
   let faults: FaultPlan | undefined;
   if (values.faults) {
     let text;
@@ -192,6 +207,15 @@ async function runFakeCluster(
       ...(Object.keys(gpus).length
         ? { pve: { model: { pci: gpuSeed(gpus, { model: gpuModel }) } } }
         : {}),
+      ...(bareMetal > 0
+        ? {
+          bareMetal: {
+            systems: Array.from({ length: bareMetal }, () => ({ cpus: 8, memoryGiB: 16 })),
+            port: bmcPort,
+            provider: "metal",
+          },
+        }
+        : {}),
     });
   } catch (e) {
     io.err(`proxscale fake-cluster: cannot start: ${e instanceof Error ? e.message : String(e)}`);
@@ -214,6 +238,7 @@ async function runFakeCluster(
       const caFile = `${configFile}.ca.crt`;
       await Deno.writeTextFile(tokenFile, cluster.pve.tokenSecret, { mode: 0o600 });
       await Deno.writeTextFile(caFile, cluster.kube.caPem ?? "");
+      const metal = cluster.bmc ? await bareMetalFiles(cluster, configFile) : undefined;
       let bmc: BmcFiles | undefined;
       if (hostBmc) {
         bmc = {
@@ -228,7 +253,12 @@ async function runFakeCluster(
       }
       await Deno.writeTextFile(
         configFile,
-        proxscaleConfigFor(cluster, { tokenFile, caFile, ...(bmc ? { bmc } : {}) }),
+        proxscaleConfigFor(cluster, {
+          tokenFile,
+          caFile,
+          ...(bmc ? { bmc } : {}),
+          ...(metal ? { metal } : {}),
+        }),
       );
     }
     const pve = cluster.pve;
@@ -258,9 +288,16 @@ async function runFakeCluster(
           : []),
         ...(hostBmc
           ? [
-            `bmc:          ${hostBmc.bmc.url} (${
-              Object.entries(hostBmc.systemOf).map(([h, s]) => `${h}=${s}`).join(", ")
+            `host bmc:     ${hostBmc.bmc.url} (Systems ${
+              Object.values(hostBmc.systemOf).join(", ")
             }; off: ${hostsOff.join(", ") || "none"}; user ${hostBmc.bmc.username})`,
+          ]
+          : []),
+        ...(cluster.bmc
+          ? [
+            `redfish bmc:  ${cluster.bmc.url} (${cluster.bmc.username} / ${cluster.bmc.password}, fingerprint ${cluster.bmc.fingerprint}), ${bareMetal} machine${
+              bareMetal === 1 ? "" : "s"
+            }`,
           ]
           : []),
         ...(pendingPods > 0
@@ -298,7 +335,7 @@ export type BmcFiles = {
  */
 export function proxscaleConfigFor(
   cluster: FakeCluster,
-  files: { tokenFile: string; caFile: string; bmc?: BmcFiles },
+  files: { tokenFile: string; caFile: string; bmc?: BmcFiles; metal?: BareMetalFiles },
 ): string {
   const { tokenFile, caFile, bmc } = files;
   const hosts = [...cluster.pve.model.st.hosts.keys()].sort();
@@ -337,8 +374,8 @@ export function proxscaleConfigFor(
         managedTag: "proxscale",
         placement: "leastAllocated",
       },
-    }],
-    machineTemplates: [{
+    }, ...(files.metal && cluster.bmc ? [metalProvider(cluster.bmc, files.metal)] : [])],
+    machineTemplates: [...(files.metal ? [metalTemplate(caFile, cluster.kube.url)] : []), {
       name: "worker",
       spec: {
         provider: cluster.provider,
@@ -369,7 +406,7 @@ export function proxscaleConfigFor(
         tags: ["k8s"],
       },
     }],
-    nodePools: [{
+    nodePools: [...(files.metal ? [metalPool] : []), {
       name: "general",
       spec: {
         machineTemplate: "worker",
@@ -383,3 +420,87 @@ export function proxscaleConfigFor(
   };
   return `# Written by proxscale fake-cluster for ${cluster.pve.url}.\n${stringify(doc)}`;
 }
+
+/** Files a bare-metal Provider's configuration reads, written beside the configuration. */
+export type BareMetalFiles = {
+  passwordFile: string;
+  certFile: string;
+  keyFile: string;
+  seedPort: number;
+};
+
+/** Writes the BMC password and a seed server certificate for 127.0.0.1 beside `configFile`. */
+async function bareMetalFiles(cluster: FakeCluster, configFile: string): Promise<BareMetalFiles> {
+  const files = {
+    passwordFile: `${configFile}.bmc-password`,
+    certFile: `${configFile}.seed.crt`,
+    keyFile: `${configFile}.seed.key`,
+  };
+  const ca = await issueCa("proxscale fake-cluster seed CA");
+  const leaf = await issueLeaf(ca, {
+    subject: "/CN=127.0.0.1",
+    usage: "serverAuth",
+    sans: serverSans("127.0.0.1"),
+  });
+  await Deno.writeTextFile(files.passwordFile, cluster.bmc!.password, { mode: 0o600 });
+  await Deno.writeTextFile(files.certFile, leaf.certPem);
+  await Deno.writeTextFile(files.keyFile, leaf.keyPem, { mode: 0o600 });
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const seedPort = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return { ...files, seedPort };
+}
+
+function metalProvider(bmc: FakeRedfish, f: BareMetalFiles) {
+  return {
+    name: "metal",
+    spec: {
+      kind: "redfish",
+      machines: [...bmc.model.systems.keys()].map((id, i) => ({
+        name: `metal-${i + 1}`,
+        zone: "rack-1",
+        endpoint: bmc.url,
+        systemId: id,
+        username: bmc.username,
+        password: { file: f.passwordFile },
+        tls: { fingerprint: bmc.fingerprint, insecureSkipVerify: false },
+      })),
+      seedServer: {
+        listen: `127.0.0.1:${f.seedPort}`,
+        url: `https://127.0.0.1:${f.seedPort}`,
+        certFile: f.certFile,
+        keyFile: f.keyFile,
+        ttlSeconds: 600,
+      },
+    },
+  };
+}
+
+function metalTemplate(caFile: string, kubeUrl: string) {
+  return {
+    name: "metal",
+    spec: {
+      provider: "metal",
+      shapes: [{ cpu: 8, memory: "16Gi" }],
+      reserved: { cpu: "100m", memory: "256Mi" },
+      source: { scratch: {} },
+      bootstrap: {
+        mode: "nocloudIso",
+        template: "kubeadm",
+        isoStorage: "local",
+        clusterServer: new URL(kubeUrl).host,
+        caCertHashFrom: caFile,
+      },
+    },
+  };
+}
+
+const metalPool = {
+  name: "metal",
+  spec: {
+    machineTemplate: "metal",
+    weight: 10,
+    limits: { nodes: 64 },
+    disruption: { consolidationPolicy: "WhenEmptyOrUnderutilized", consolidateAfter: "30s" },
+  },
+};

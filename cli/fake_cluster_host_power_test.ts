@@ -32,13 +32,13 @@ Deno.test({
     ], io);
     try {
       const end = Date.now() + 60_000;
-      while (!io.stdout.some((l) => l.includes("bmc:"))) {
+      while (!io.stdout.some((l) => l.includes("host bmc:"))) {
         if (Date.now() > end) throw new Error(io.stderr.join("\n"));
         await new Promise((r) => setTimeout(r, 50));
       }
       assert.match(
         io.stdout.join("\n"),
-        /bmc: +https:\/\/\S+ \(pve3=node1, pve4=node2; off: pve4;/,
+        /host bmc: +https:\/\/\S+ \(Systems pve3, pve4; off: pve4;/,
       );
       const r = parseConfigText(await Deno.readTextFile(`${dir}/proxscale.yaml`), "fc.yaml");
       assert.ok(r.ok, r.ok ? "" : r.error.map((p) => p.message).join("\n"));
@@ -47,8 +47,8 @@ Deno.test({
       assert.deepEqual(p.hosts.map((h) => h.power?.bmc.systemId ?? "-"), [
         "-",
         "-",
-        "node1",
-        "node2",
+        "pve3",
+        "pve4",
       ]);
       // The BMC answers with the written credentials and pin: pve4 off, pve3 on.
       const port = new RedfishHostPower();

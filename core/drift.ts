@@ -29,7 +29,7 @@ import { type Reason, reason } from "./reason.ts";
 import { fnv1a, stableJson } from "./hash.ts";
 import { formatDuration } from "./duration.ts";
 import { NODECLAIM_LABEL_KEY, NODEPOOL_LABEL_KEY } from "./labels.ts";
-import { parseProviderId } from "./lifecycle_nodes.ts";
+import { parseProviderId, providerIdFor, providerOfId } from "./lifecycle_nodes.ts";
 import { taintText } from "./taints.ts";
 
 /** Bumped when the hashed fields change, so an upgrade does not drift the whole fleet. */
@@ -299,12 +299,14 @@ export function reconcileDrift(input: DriftInput): DriftReport {
   }
 
   // 3. proxscale Nodes whose VM is gone and that no claim answers for.
-  const vmKeys = new Set(input.vms.map((v) => `${v.provider}/${v.vmid}`));
+  // A machine may name its own providerID (bare metal: redfish://<provider>/<uuid>).
+  const vmIds = new Set(input.vms.map((v) => v.providerID ?? providerIdFor(v.provider, v.vmid)));
   for (const n of [...input.nodes].sort((a, b) => (a.name < b.name ? -1 : 1))) {
     if (n.deleting || n.labels[NODEPOOL_LABEL_KEY] === undefined) continue;
+    const provider = providerOfId(n.providerID);
+    if (!provider || !providers.has(provider) || !fresh.has(provider)) continue;
+    if (vmIds.has(n.providerID!)) continue;
     const pid = parseProviderId(n.providerID);
-    if (!pid || !providers.has(pid.provider) || !fresh.has(pid.provider)) continue;
-    if (vmKeys.has(`${pid.provider}/${pid.vmid}`)) continue;
     const claimLabel = n.labels[NODECLAIM_LABEL_KEY];
     if (
       accounted.has(`id:${n.providerID}`) || accounted.has(`name:${n.name}`) ||
@@ -317,7 +319,9 @@ export function reconcileDrift(input: DriftInput): DriftReport {
       node: n.name,
       reason: reason(
         "OrphanNode",
-        `node ${n.name}: VM ${pid.vmid} of provider ${pid.provider} is gone and no NodeClaim owns the node, for ${
+        `node ${n.name}: ${
+          pid ? `VM ${pid.vmid}` : `machine ${n.providerID}`
+        } of provider ${provider} is gone and no NodeClaim owns the node, for ${
           age(now - f.since)
         }`,
       ),

@@ -233,6 +233,24 @@ Deno.test("property: a VM is only ever garbage-collected when it is proven ours 
   );
 });
 
+Deno.test("a bare-metal node whose machine is gone is removed after the grace period; one whose machine is listed stays", () => {
+  const n = { ...node("metal-old", 100, "metal-old"), providerID: "redfish://pve/6f1c0e52-0001" };
+  const first = run({ nodes: [n], now: T0 });
+  const due = run({ nodes: [n], now: T0 + GRACE, state: first.state });
+  assert.deepEqual(summary(due), ["RemoveNode:OrphanNode:metal-old"]);
+  assert.match(
+    due.actions[0]!.reason.message,
+    /machine redfish:\/\/pve\/6f1c0e52-0001 of provider pve/,
+  );
+  const listed = vm(100, "other", { providerID: "redfish://pve/6f1c0e52-0001" });
+  assert.deepEqual(
+    run({ nodes: [n], vms: [listed], now: T0 + GRACE, state: first.state }).actions.filter((a) =>
+      a.kind === "RemoveNode"
+    ),
+    [],
+  );
+});
+
 Deno.test("a node whose VM vanished and that no claim owns is removed after the grace period", () => {
   const n = node("general-old", 1400, "general-old");
   const first = run({ nodes: [n], now: T0 });

@@ -20,6 +20,11 @@ export function providerIdFor(provider: string, vmid: number): string {
   return `proxmox://${provider}/${vmid}`;
 }
 
+/** The provider a proxscale providerID names: proxmox://<provider>/<vmid> or redfish://<provider>/<uuid>. */
+export function providerOfId(id: string | undefined): string | undefined {
+  return /^(?:proxmox|redfish):\/\/([^/]+)\/[^/]+$/.exec(id ?? "")?.[1];
+}
+
 /** The provider and vmid of a proxmox:// providerID, if it is one. */
 export function parseProviderId(
   id: string | undefined,

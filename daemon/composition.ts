@@ -25,7 +25,7 @@ import { kubeSecretReader } from "../adapters/kubernetes/secret_reader.ts";
 import { EventRecorder } from "../adapters/kubernetes/events.ts";
 import { connectPveClient } from "../adapters/proxmox/client.ts";
 import { ProxmoxProvider } from "../adapters/proxmox/provider.ts";
-import { connectRedfishProvider } from "../adapters/redfish/connect.ts";
+import { connectRedfishProvider, SeedServers } from "../adapters/redfish/connect.ts";
 import { readSecret, type SecretDeps } from "../adapters/proxmox/secret.ts";
 import { MemoryJobQueue } from "../adapters/queue/memory.ts";
 import type { JobQueue } from "./ports/queue.ts";
@@ -191,10 +191,16 @@ export async function startProxscale(
   // Spans go to Deno's OTLP exporter with OTEL_DENO=true, else nowhere (no-op tracer).
   const tracing = createTracing();
   // PVE connections; a reload changing a Provider's endpoint, token or TLS rebuilds them.
+  // Seed servers outlive a reload that rebuilds their Provider's connection (same address).
+  const seedServers = new SeedServers();
   const connections = new ProviderConnections(async (p) => {
     if (p.kind === "redfish") {
       // Bare metal: BMC clients and the seed HTTPS server (adapters/redfish/connect.ts).
-      const rf = await connectRedfishProvider(p, { ...secretDeps, onSecret: registerSecret });
+      const rf = await connectRedfishProvider(p, {
+        ...secretDeps,
+        onSecret: registerSecret,
+        seedServers,
+      });
       if (!rf.ok) return err(rf.error);
       return ok({ provider: rf.value.provider, close: () => void rf.value.close() });
     }

@@ -1,6 +1,6 @@
 /**
  * Host power management with the real `proxscale run` process against the fake cluster and a
- * fake Redfish BMC whose power button is wired to the fake PVE host (powering a System on boots
+ * fake Redfish BMC whose System (Id: the host's name) is the fake PVE host's power button (powering a System on boots
  * the host, which joins PVE after its boot delay; shutting it down takes it offline). What is
  * counted is what a user sees: hosts online in PVE's /cluster/status, the BMC's PowerState,
  * Pending pods, pods running on nodes of the host, and the daemon's log lines.
@@ -63,12 +63,11 @@ async function config(
   const hostLines = hosts.map((h) => {
     const base =
       `        - name: ${h}\n          zone: ${h}\n          reserved: { cpu: "23", memory: 2Gi }`;
-    const i = wired.indexOf(h);
-    if (i < 0) return base;
+    if (!wired.includes(h)) return base;
     return base + `
           bmc:
             endpoint: ${bmc.url}
-            systemId: node${i + 1}
+            systemId: ${h}
             username: { file: ${dir}/bmc-user }
             password: { file: ${dir}/bmc-pass }
             tls: { fingerprint: "${bmc.fingerprint}" }
@@ -166,7 +165,7 @@ Deno.test({
       const at: Record<string, number> = {};
       c.world.deploy({ name: "burst", replicas: 8, cpu: 3000, memory: 512 * MiB });
       await until(
-        () => bmc.model.system("node1")!.powerState !== "Off",
+        () => bmc.model.system("pve4")!.powerState !== "Off",
         60_000,
         "the BMC to be asked to power pve4 on",
       );
@@ -194,7 +193,7 @@ Deno.test({
       at.pve4Off = Date.now() - t1;
       // Figures for docs/host_power.md (ms since the burst, then since its end).
       if (Deno.env.get("PROXSCALE_FIGURES")) console.log(JSON.stringify(at));
-      assert.equal(bmc.model.system("node1")!.powerState, "Off");
+      assert.equal(bmc.model.system("pve4")!.powerState, "Off");
       assert.deepEqual(onlineHosts(c), ["pve1", "pve2", "pve3"]);
       const off = logLines(d, "PowerOff");
       assert.equal(off.length, 1);

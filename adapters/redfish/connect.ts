@@ -20,8 +20,78 @@ export type RedfishConnection = {
   close(): Promise<void>;
 };
 
-/** Extras: where secrets come from, and who learns them (the log redaction guard). */
-export type ConnectRedfishDeps = SecretDeps & { onSecret?: (value: string) => void };
+/**
+ * Extras: where secrets come from, who learns them (the log redaction guard), and the seed
+ * servers shared by one daemon's connections (default: one of its own).
+ */
+export type ConnectRedfishDeps = SecretDeps & {
+  onSecret?: (value: string) => void;
+  seedServers?: SeedServers;
+};
+
+type SeedSettings = NonNullable<Provider["redfish"]>["seedServer"];
+
+/**
+ * The seed HTTPS servers of one daemon, shared by reference count: a hot reload that rebuilds a
+ * Redfish Provider's connection keeps the server on its address (a second bind would fail) until
+ * the last connection using it is closed.
+ */
+export class SeedServers {
+  readonly #servers = new Map<string, { server: SeedServer; refs: number }>();
+
+  /** The server for these settings, started on first use; `release` when done with it. */
+  async acquire(
+    s: SeedSettings,
+  ): Promise<Result<{ server: SeedServer; release: () => Promise<void> }, string>> {
+    const key = JSON.stringify([s.listen, s.url, s.certFile, s.keyFile]);
+    let entry = this.#servers.get(key);
+    if (!entry) {
+      const started = await startSeedServer(s);
+      if (!started.ok) return started;
+      entry = this.#servers.get(key) ?? { server: started.value, refs: 0 };
+      if (entry.server !== started.value) await started.value.close();
+      this.#servers.set(key, entry);
+    }
+    entry.refs++;
+    const e = entry;
+    let released = false;
+    return ok({
+      server: e.server,
+      release: async () => {
+        if (released) return;
+        released = true;
+        if (--e.refs > 0) return;
+        this.#servers.delete(key);
+        await e.server.close();
+      },
+    });
+  }
+}
+
+async function startSeedServer(s: SeedSettings): Promise<Result<SeedServer, string>> {
+  let certPem: string, keyPem: string;
+  try {
+    certPem = await Deno.readTextFile(s.certFile);
+    keyPem = await Deno.readTextFile(s.keyFile);
+  } catch (e) {
+    return err(`seed server certificate or key unreadable: ${e instanceof Error ? e.message : e}`);
+  }
+  const at = /^\[?(.*?)\]?:(\d+)$/.exec(s.listen);
+  if (!at) return err(`seedServer.listen ${s.listen} is not host:port`);
+  try {
+    return ok(
+      await SeedServer.start({
+        certPem,
+        keyPem,
+        hostname: at[1]!,
+        port: Number(at[2]),
+        publicUrl: s.url,
+      }),
+    );
+  } catch (e) {
+    return err(`seed server cannot listen on ${s.listen}: ${e instanceof Error ? e.message : e}`);
+  }
+}
 
 /** Connects a Provider of kind redfish; a message naming what could not be read otherwise. */
 export async function connectRedfishProvider(
@@ -48,41 +118,20 @@ export async function connectRedfishProvider(
       trust: trust.value,
     });
   }
-  let certPem: string, keyPem: string;
-  try {
-    certPem = await Deno.readTextFile(rf.seedServer.certFile);
-    keyPem = await Deno.readTextFile(rf.seedServer.keyFile);
-  } catch (e) {
-    return err(`seed server certificate or key unreadable: ${e instanceof Error ? e.message : e}`);
-  }
-  const at = /^\[?(.*?)\]?:(\d+)$/.exec(rf.seedServer.listen);
-  if (!at) return err(`seedServer.listen ${rf.seedServer.listen} is not host:port`);
-  let seeds: SeedServer;
-  try {
-    seeds = await SeedServer.start({
-      certPem,
-      keyPem,
-      hostname: at[1]!,
-      port: Number(at[2]),
-      publicUrl: rf.seedServer.url,
-    });
-  } catch (e) {
-    return err(
-      `seed server cannot listen on ${rf.seedServer.listen}: ${e instanceof Error ? e.message : e}`,
-    );
-  }
+  const seeds = await (deps.seedServers ?? new SeedServers()).acquire(rf.seedServer);
+  if (!seeds.ok) return seeds;
   const provider = new RedfishProvider({
     provider: p.name,
     machines,
-    seeds,
+    seeds: seeds.value.server,
     seedTtlMs: rf.seedServer.ttlSeconds * 1000,
   });
   return ok({
     provider,
-    seeds,
+    seeds: seeds.value.server,
     close: async () => {
       await provider.close();
-      await seeds.close();
+      await seeds.value.release();
     },
   });
 }

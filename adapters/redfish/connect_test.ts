@@ -2,7 +2,7 @@ import { deepEqual, equal, match, ok as assert } from "node:assert/strict";
 import { startFakeRedfish } from "../../fakes/fake_redfish/server.ts";
 import { issueCa, issueLeaf, serverSans } from "../../fakes/tls/pki.ts";
 import type { Provider } from "../../core/model.ts";
-import { connectRedfishProvider } from "./connect.ts";
+import { connectRedfishProvider, SeedServers } from "./connect.ts";
 
 async function providerConfig(
   bmc: { url: string; fingerprint: string },
@@ -89,6 +89,34 @@ Deno.test("an unreadable BMC password or seed certificate is a message, not a th
     assert(!noCert.ok);
     match(noCert.error, /seed server certificate or key unreadable/);
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a rebuilt connection shares the seed server on its address until the last one closes", async () => {
+  const bmc = await startFakeRedfish({ systems: 1 });
+  const dir = await Deno.makeTempDir();
+  try {
+    const cfg = await providerConfig(bmc, dir);
+    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (probe.addr as Deno.NetAddr).port;
+    probe.close();
+    cfg.redfish!.seedServer.listen = `127.0.0.1:${port}`;
+    const shared = new SeedServers();
+    const deps = { getEnv: () => bmc.password, seedServers: shared };
+    const a = await connectRedfishProvider(cfg, deps);
+    assert(a.ok, a.ok ? "" : a.error);
+    const b = await connectRedfishProvider(cfg, deps);
+    assert(b.ok, b.ok ? "" : b.error);
+    equal(a.value.seeds, b.value.seeds, "one server, not a second bind on the same port");
+    await a.value.close();
+    const still = await Deno.connect({ hostname: "127.0.0.1", port });
+    still.close();
+    await b.value.close();
+    const free = Deno.listen({ hostname: "127.0.0.1", port });
+    free.close();
+  } finally {
+    await bmc.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

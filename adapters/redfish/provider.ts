@@ -145,7 +145,10 @@ export class RedfishProvider implements MachineProvider {
         ...base,
         online: true,
         capacity: cap,
-        committed: this.#free(s.value) ? { cpu: 0, memory: 0 } : cap,
+        // A launch in flight here counts before its media shows on the BMC.
+        committed: this.#free(s.value) && ![...this.#picks.values()].includes(m.name)
+          ? { cpu: 0, memory: 0 }
+          : cap,
       };
     }));
   }

@@ -172,6 +172,31 @@ Deno.test("a launch inserts the seed on a one-time URL the BMC fetches once, boo
   });
 });
 
+Deno.test("a machine a launch is working on counts as full in inventory before its media shows", async () => {
+  await world(async ({ p }) => {
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    const opts: CreateOptions = {
+      seedIso: {
+        storage: "",
+        slot: "cd",
+        name: "seed.iso",
+        build: async () => {
+          await held; // the seed is still being built: nothing on the BMC yet
+          return ok(new Uint8Array([1]));
+        },
+      },
+    };
+    const launch = p.create(claimOf("metal-h", 32, 128), template, provider, opts);
+    await new Promise((r) => setTimeout(r, 300));
+    const inv = await p.inventory();
+    assert(inv.ok);
+    equal(inv.value.find((h) => h.name === "m3")!.committed.cpu, 32000);
+    release();
+    assert((await launch).ok);
+  });
+});
+
 Deno.test("deletion powers the machine off and ejects the media, returning it to the free set", async () => {
   await world(async ({ bmc, p }) => {
     const made = await p.create(claimOf("metal-b", 16, 64), template, provider, seedOpts());

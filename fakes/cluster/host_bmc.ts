@@ -1,6 +1,6 @@
 /**
- * Proxmox hosts with a BMC: one fake Redfish service whose System nodeN is the power button of
- * the Nth host given. A completed power-on boots that host (it joins PVE after the fake PVE's
+ * Proxmox hosts with a BMC: one fake Redfish service with one System per host given, its Id the
+ * host's name, which is that host's power button. A completed power-on boots that host (it joins PVE after the fake PVE's
  * boot delay), a completed shutdown or power-off takes it offline at once, as a real server's
  * BMC does to a PVE node. Hosts listed as off start powered off on both sides.
  *
@@ -46,6 +46,7 @@ export async function startHostBmc(
   const off = new Set(o.off ?? []);
   const bmc = await startFakeRedfish({
     systems: hosts.map((h) => ({
+      id: h,
       cpus: o.cpus ?? 32,
       memoryGiB: o.memoryGiB ?? 128,
       powerState: off.has(h) ? "Off" as const : "On" as const,
@@ -57,8 +58,8 @@ export async function startHostBmc(
     users: o.users ?? [{ username: "operator", password: "bmc-Op3rator-pw", role: "Operator" }],
     ...(o.port !== undefined ? { port: o.port } : {}),
   });
-  const systemOf = Object.fromEntries(hosts.map((h, i) => [h, `node${i + 1}`]));
-  const hostOf = new Map(hosts.map((h, i) => [`node${i + 1}`, h]));
+  const systemOf = Object.fromEntries(hosts.map((h) => [h, h]));
+  const hostOf = new Map(hosts.map((h) => [h, h]));
   const unsubscribe = bmc.model.onPower((e) => {
     const host = hostOf.get(e.system);
     if (host) pve.model.setHostPower(host, e.state === "On");

@@ -15,6 +15,8 @@ import { startControllers } from "./controllers/controllers.ts";
 import { type Kubelets, startKubelets } from "./kubelet/kubelets.ts";
 import { startScheduler } from "./scheduler/scheduler.ts";
 import { type FaultPlan, runFaultPlan } from "./fault_plan.ts";
+import { type FakeRedfish, startFakeRedfish, type SystemSpec } from "../fake_redfish/server.ts";
+import { type BareMetalKubelets, startBareMetalKubelets } from "./kubelet/bare_metal.ts";
 
 /** How to start a fake cluster. Durations in ms. */
 export type FakeClusterOptions = {
@@ -39,6 +41,11 @@ export type FakeClusterOptions = {
   faults?: FaultPlan;
   kube?: Omit<FakeKubeOptions, "port" | "seed">;
   pve?: Omit<FakePveOptions, "port" | "seed" | "hosts">;
+  /**
+   * Bare-metal machines behind a fake Redfish BMC: each that powers on from a NoCloud seed on
+   * its virtual CD runs a kubelet (providerID region `provider`, default "metal").
+   */
+  bareMetal?: { systems: SystemSpec[]; port?: number; provider?: string; powerOnDelayMs?: number };
 };
 
 /** A running fake cluster. */
@@ -47,6 +54,9 @@ export type FakeCluster = {
   kube: FakeKube;
   kubelets: Kubelets;
   provider: string;
+  /** The fake BMC and its machines' kubelets, with `bareMetal`. */
+  bmc?: FakeRedfish;
+  bareMetalKubelets?: BareMetalKubelets;
   /** Stops the glue, then both servers. */
   close(): Promise<void>;
 };
@@ -89,12 +99,33 @@ export async function startFakeCluster(o: FakeClusterOptions = {}): Promise<Fake
     ...(o.renewIntervalMs !== undefined ? { renewIntervalMs: o.renewIntervalMs } : {}),
   });
   const timeline = runFaultPlan(o.faults?.timeline ?? [], { pve, kube, kubelets });
+  let bmc: FakeRedfish | undefined;
+  let metal: BareMetalKubelets | undefined;
+  if (o.bareMetal) {
+    bmc = await startFakeRedfish({
+      systems: o.bareMetal.systems,
+      port: o.bareMetal.port ?? 0,
+      model: { powerOnDelayMs: o.bareMetal.powerOnDelayMs ?? 2_000 },
+    });
+    metal = startBareMetalKubelets({
+      store: kube.store,
+      bmc: bmc.model,
+      provider: o.bareMetal.provider ?? "metal",
+      bootDelayMs: o.bootDelayMs ?? 3_000,
+      requireSeed: o.requireSeed ?? true,
+      ...(o.renewIntervalMs !== undefined ? { renewIntervalMs: o.renewIntervalMs } : {}),
+    });
+  }
   return {
     pve,
     kube,
     kubelets,
     provider,
+    ...(bmc ? { bmc } : {}),
+    ...(metal ? { bareMetalKubelets: metal } : {}),
     close: async () => {
+      metal?.stop();
+      await bmc?.close();
       timeline.stop();
       kubelets.stop();
       controllers.stop();

@@ -15,6 +15,8 @@ export type FakePowerState = "On" | "Off" | "PoweringOn" | "PoweringOff";
 
 /** One system's size and identity as a test asks for it. */
 export type SystemSpec = {
+  /** The System's Id (default node<position>), e.g. a Proxmox host's name. */
+  id?: string;
   cpus?: number;
   memoryGiB?: number;
   uuid?: string;
@@ -88,7 +90,7 @@ export class BmcModel {
       ...(opts.imageCaPem ? { imageCaPem: opts.imageCaPem } : {}),
     };
     specs.forEach((s, i) => {
-      const id = `node${i + 1}`;
+      const id = s.id ?? `node${i + 1}`;
       this.systems.set(id, {
         id,
         uuid: s.uuid ?? `6f1c0e52-8d0a-4b7e-9c3a-${(i + 1).toString(16).padStart(12, "0")}`,

@@ -20,6 +20,13 @@ Deno.test("power listeners hear each completed change with the boot source, and 
   m.stop();
 });
 
+Deno.test("a System may be given its own Id, as a Proxmox host's BMC would name it", () => {
+  const m = new BmcModel([{ id: "pve4", powerState: "Off" }]);
+  equal(m.system("pve4")?.powerState, "Off");
+  equal(m.reset("pve4", "ForceOff")?.status, 409);
+  m.stop();
+});
+
 Deno.test("a reset type outside the allowed list and an On of a running system are refused", () => {
   const m = new BmcModel([{ powerState: "On" }]);
   equal(m.reset("node1", "Hibernate")?.status, 400);
