@@ -168,15 +168,22 @@ export function decideHostPower(input: HostPowerInput): HostPowerPlan {
   return { decisions, holds, state };
 }
 
-/** Online votes and hosts of one provider's PVE cluster, and its total votes. */
-function quorumOf(provider: string, facts: readonly HostPowerFact[]) {
+/**
+ * Online votes and hosts of one provider's PVE cluster, and its total votes. A host already
+ * asked to power off counts as gone, even while it still shows online during its shutdown.
+ */
+function quorumOf(
+  provider: string,
+  facts: readonly HostPowerFact[],
+  poweringOff: Readonly<Record<string, number>>,
+) {
   let total = 0;
   let online = 0;
   let hosts = 0;
   for (const f of facts) {
     if (f.provider !== provider) continue;
     total += f.votes;
-    if (f.online) {
+    if (f.online && poweringOff[key(f.provider, f.host)] === undefined) {
       online += f.votes;
       hosts++;
     }
@@ -205,7 +212,7 @@ function powerOffs(
 
   for (const p of providers) {
     const policy = p.hostPower as HostPowerPolicy;
-    const q = quorumOf(p.name, input.facts);
+    const q = quorumOf(p.name, input.facts, state.poweringOff);
     const names = [...managedHosts(p).keys()].sort();
     for (const name of names) {
       const k = key(p.name, name);

@@ -298,6 +298,25 @@ Deno.test("a 3-host cluster with two empty hosts powers off only one: the PVE cl
   match(plan.holds[0]!.reason.message, /pve3 stays on: .*1 of 3 quorum votes.*lose quorum/);
 });
 
+Deno.test("a host still shutting down counts as gone: a second empty host is not powered off past quorum", () => {
+  const names = ["pve1", "pve2", "pve3", "pve4"];
+  const hosts = names.map((n) => small(n, true, false));
+  const config = configWith(names, names);
+  const f = facts(
+    names.map((n) => ({ name: n, online: true, guests: n === "pve1" || n === "pve2" ? 1 : 0 })),
+  );
+  const idle = T0 - 3_600_000;
+  // pve4 was asked to power off a moment ago and still shows online; pve3 is empty too.
+  const state = {
+    ...initialHostPowerState(),
+    idleSince: { "pve/pve3": idle },
+    poweringOff: { "pve/pve4": T0 - 5_000 },
+  };
+  const plan = decideHostPower({ ...input(snapshotOf({ hosts }), config, f), state });
+  deepEqual(plan.decisions, []);
+  match(plan.holds[0]!.reason.message, /pve3 stays on: .*2 of 4 quorum votes/);
+});
+
 Deno.test("minOnlineHosts, HA resources and maintenance each keep an empty host on, with the reason", () => {
   const names = ["pve1", "pve2", "pve3", "pve4", "pve5"];
   const hosts = names.map((n) => small(n, true, false));
@@ -345,21 +364,30 @@ Deno.test("without a hostPower policy nothing is decided", () => {
 });
 
 Deno.test("no decision ever drops below quorum or minOnlineHosts, or powers off a host with a VM, HA resources or maintenance", () => {
+  let poweredOff = 0;
+  // Weighted towards hosts that could be powered off, so that the guards are exercised often.
   const hostArb = fc.record({
-    online: fc.boolean(),
-    votes: fc.integer({ min: 1, max: 3 }),
-    vms: fc.integer({ min: 0, max: 2 }),
-    ha: fc.integer({ min: 0, max: 1 }),
-    maintenance: fc.constantFrom(undefined, "cordon" as const, "drain" as const),
-    managed: fc.boolean(),
+    online: fc.constantFrom(true, true, true, true, true, true, true, false),
+    votes: fc.constantFrom(1, 1, 1, 2, 3),
+    vms: fc.constantFrom(0, 0, 0, 1, 2),
+    ha: fc.constantFrom(0, 0, 0, 1),
+    maintenance: fc.constantFrom(
+      undefined,
+      undefined,
+      undefined,
+      "cordon" as const,
+      "drain" as const,
+    ),
+    managed: fc.constantFrom(true, true, true, false),
     idleFor: fc.integer({ min: 0, max: 7_200_000 }),
-    claimed: fc.boolean(),
-    guests: fc.constantFrom(undefined, 0, 0, 1),
+    claimed: fc.constantFrom(false, false, false, true),
+    guests: fc.constantFrom(0, 0, 0, undefined, 1),
+    shuttingDown: fc.constantFrom(false, false, false, false, false, true),
   });
   fc.assert(
     fc.property(
-      fc.array(hostArb, { minLength: 1, maxLength: 7 }),
-      fc.integer({ min: 0, max: 5 }),
+      fc.array(hostArb, { minLength: 2, maxLength: 7 }),
+      fc.integer({ min: 0, max: 3 }),
       fc.integer({ min: 0, max: 3_600_000 }),
       (spec, minOnlineHosts, powerOffAfter) => {
         const names = spec.map((_, i) => `pve${i + 1}`);
@@ -406,6 +434,10 @@ Deno.test("no decision ever drops below quorum or minOnlineHosts, or powers off 
         const state = {
           ...initialHostPowerState(),
           idleSince: Object.fromEntries(spec.map((s, i) => [`pve/${names[i]}`, T0 - s.idleFor])),
+          // Hosts asked to power off earlier that still show online (mid-shutdown).
+          poweringOff: Object.fromEntries(
+            spec.flatMap((s, i) => s.online && s.shuttingDown ? [[`pve/${names[i]}`, T0 - 1]] : []),
+          ),
         };
         const plan = decideHostPower({
           snapshot,
@@ -422,7 +454,8 @@ Deno.test("no decision ever drops below quorum or minOnlineHosts, or powers off 
         spec.forEach((s, i) => {
           total += s.votes;
           if (s.online) onlineBefore++;
-          if (s.online && !off.has(names[i]!)) {
+          // A host shutting down is gone for quorum, whatever PVE shows for now.
+          if (s.online && !s.shuttingDown && !off.has(names[i]!)) {
             onlineVotes += s.votes;
             onlineHosts++;
           }
@@ -442,10 +475,12 @@ Deno.test("no decision ever drops below quorum or minOnlineHosts, or powers off 
           ok(s.idleFor >= powerOffAfter);
         });
         ok(onlineBefore >= onlineHosts);
+        if (off.size > 0) poweredOff++;
         // Every decision and every hold says why.
         for (const d of [...plan.decisions, ...plan.holds]) ok(d.reason.message.length > 0);
       },
     ),
     { numRuns: 1000 },
   );
+  ok(poweredOff > 100, `only ${poweredOff} of 1000 runs powered a host off`);
 });
