@@ -24,6 +24,13 @@ import { providerSubject } from "../adapters/kubernetes/events.ts";
 import type { DaemonContext } from "./context.ts";
 import type { HostPowerPort } from "./ports/host_power.ts";
 
+/** A host offline on purpose, as the status document shows it. */
+export type HostPowered = {
+  provider: string;
+  host: string;
+  power: "off" | "booting" | "shutting down";
+};
+
 /** Host power state across passes, and its one step per pass. */
 export class HostPowerManager {
   #state: HostPowerState = initialHostPowerState();
@@ -48,6 +55,18 @@ export class HostPowerManager {
     const k = `${provider}/${host}`;
     return this.#off.has(k) || this.#state.poweringOn[k] !== undefined ||
       this.#state.poweringOff[k] !== undefined;
+  }
+
+  /** Hosts offline on purpose and why: powered off, booting, or shutting down (status). */
+  powerStates(): HostPowered[] {
+    const out = new Map<string, HostPowered["power"]>();
+    for (const k of this.#off) out.set(k, "off");
+    for (const k of Object.keys(this.#state.poweringOn)) out.set(k, "booting");
+    for (const k of Object.keys(this.#state.poweringOff)) out.set(k, "shutting down");
+    return [...out].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, power]) => {
+      const i = k.indexOf("/");
+      return { provider: k.slice(0, i), host: k.slice(i + 1), power };
+    });
   }
 
   /** The state kept for the next pass (status, tests). */

@@ -79,6 +79,8 @@ Deno.test("the daemon powers on the host its BMC reports off when pending pods n
   equal(r.provider, "pve");
   match(r.reason.message, /pve4 \(powered off\) fits 1/);
   ok(manager.state.poweringOn["pve/pve4"] === T0);
+  // The status document shows it booting, not down.
+  deepEqual(manager.powerStates(), [{ provider: "pve", host: "pve4", power: "booting" }]);
 });
 
 Deno.test("a replica that does not act only reports the power-on as a dry run", async () => {

@@ -25,7 +25,7 @@ import { buildSnapshot } from "./snapshot.ts";
 import { HostHealth } from "./host_health.ts";
 import { sweepExpiredBootstrapTokens } from "./bootstrap_sweep.ts";
 import { queueTemplateJobs } from "./template_jobs.ts";
-import { HostPowerManager } from "./host_power.ts";
+import { type HostPowered, HostPowerManager } from "./host_power.ts";
 
 /** Told after each pass: its plan, whether it acted, and the Snapshot it decided on. */
 export type PassObserver = (plan: ReconcilePlan, acted: boolean, snapshot: Snapshot) => void;
@@ -84,6 +84,10 @@ export class ReconcileLoop {
   readonly hostHealth: HostHealth;
   /** Host power management, when a BMC port is given (daemon/host_power.ts). */
   readonly #hostPower: HostPowerManager | undefined;
+  /** Hosts offline on purpose (host power), for the status document. */
+  hostsPowered(): HostPowered[] {
+    return this.#hostPower?.powerStates() ?? [];
+  }
   /** Passes completed, for health checks. */
   passes = 0;
   lastPassAt = 0;

@@ -202,6 +202,12 @@ Deno.test({
         /pve4 ran no VM for \d+ s \(powerOffAfter 3 s\)/,
       );
       assert.equal(c.world.pendingPods(), 0);
+      // `proxscale host list` (GET /status) shows pve4 powered off, not down.
+      const status = await (await fetch(`http://127.0.0.1:${d.port}/status`)).json() as {
+        hosts: { host: string; power?: string; down?: boolean }[];
+      };
+      const pve4 = status.hosts.find((h) => h.host === "pve4")!;
+      assert.deepEqual([pve4.power, pve4.down], ["off", undefined], JSON.stringify(status.hosts));
       // Both requests are counted on /metrics.
       const metrics = await (await fetch(`http://127.0.0.1:${d.port}/metrics`)).text();
       for (const action of ["power_on", "power_off"]) {
