@@ -157,8 +157,6 @@ export class HostPowerManager {
     const decided = decideHostPower({ snapshot, config, plan, facts, state: this.#state });
     this.#state = decided.state;
     for (const h of decided.holds) this.#report(h.provider, h.host, h.reason);
-    // A refusal no longer current is forgotten: it is reported again if it comes back.
-    for (const k of [...this.#held.keys()]) if (!this.#current.has(k)) this.#held.delete(k);
     this.#readings = new Map();
     for (const d of decided.decisions) {
       const cfg = config.providers.find((p) => p.name === d.provider)?.hosts.find((h) =>
@@ -172,7 +170,11 @@ export class HostPowerManager {
         passAt: snapshot.now,
       };
       if (!act || !cfg) {
-        this.ctx.report({ ...base, reason: d.reason, dryRun: true });
+        // Decided again each pass while this replica does not act: reported once.
+        const k = `${d.provider}/${d.host}/dry-${d.kind}`;
+        this.#current.add(k);
+        if (!this.#held.has(k)) this.ctx.report({ ...base, reason: d.reason, dryRun: true });
+        this.#held.set(k, d.reason.message);
         this.#forget(d.provider, d.host);
         continue;
       }
@@ -191,6 +193,8 @@ export class HostPowerManager {
         this.#forget(d.provider, d.host);
       }
     }
+    // A refusal (or dry run) no longer current is forgotten: reported again if it comes back.
+    for (const k of [...this.#held.keys()]) if (!this.#current.has(k)) this.#held.delete(k);
     return decided;
   }
 

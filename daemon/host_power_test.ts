@@ -83,12 +83,14 @@ Deno.test("the daemon powers on the host its BMC reports off when pending pods n
   deepEqual(manager.powerStates(), [{ provider: "pve", host: "pve4", power: "booting" }]);
 });
 
-Deno.test("a replica that does not act only reports the power-on as a dry run", async () => {
+Deno.test("a replica that does not act only reports the power-on as a dry run, once while it repeats", async () => {
   const { manager, port, reports, config } = setup(ONLINE);
   const snap = burst(ONLINE);
   await manager.pass(snap, config, provision(snap, config), false);
+  await manager.pass(snap, config, provision(snap, config), false);
   deepEqual(port.calls, []);
   equal(reports.find((x) => x.what === "PowerOn")?.dryRun, true);
+  equal(reports.filter((x) => x.what === "PowerOn").length, 1, "reported once while repeated");
   deepEqual(manager.state.poweringOn, {});
 });
 
