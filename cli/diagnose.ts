@@ -25,6 +25,7 @@ import { kubeSecretReader } from "../adapters/kubernetes/secret_reader.ts";
 import { type Check, pveChecks } from "./diagnose_pve.ts";
 import { kubeChecks } from "./diagnose_kube.ts";
 import { redfishChecks } from "./diagnose_redfish.ts";
+import { hostPowerChecks } from "./diagnose_host_power.ts";
 
 const USAGE = "proxscale diagnose (--config FILE | --crds) [--kubeconfig FILE] [--namespace NS] " +
   "[--http-port PORT] [--json]";
@@ -104,6 +105,7 @@ export async function diagnose(
     } finally {
       client.value.close();
     }
+    checks.push(...await hostPowerChecks(p, secretDeps));
   }
   if (kube) checks.push(...await kubeChecks(kube, namespace));
   else {

@@ -130,8 +130,12 @@ async function machineChecks(
   return out;
 }
 
-/** Reads the account's role and its privileges; unknown when the BMC does not show them. */
-async function privilegeCheck(name: string, username: string, c: RedfishClient): Promise<Check> {
+/** Reads the account's role and its privileges; unknown when the BMC does not show them (also host power's BMCs). */
+export async function privilegeCheck(
+  name: string,
+  username: string,
+  c: RedfishClient,
+): Promise<Check> {
   const check = `${name}: privileges`;
   const root = await c.serviceRoot();
   const accountsOf = async (): Promise<string | undefined> => {

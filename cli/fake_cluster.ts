@@ -5,6 +5,7 @@
  * kubeconfig, and with --write-config a proxscale configuration wired to that PVE. Serves until
  * SIGINT or SIGTERM.
  */
+import { type HostBmc, startHostBmc } from "../fakes/cluster/host_bmc.ts";
 import { COMMAND_SUMMARIES } from "./summaries.ts";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
@@ -18,7 +19,8 @@ import { issueCa, issueLeaf, serverSans } from "../fakes/tls/pki.ts";
 
 const usage = "proxscale fake-cluster --kubeconfig FILE [--hosts N] [--port P] [--pve-port Q] " +
   "[--write-config FILE] [--faults PLAN] [--seed N] [--boot-delay SECONDS] [--pending-pods N] " +
-  "[--gpus HOST=N,...] [--gpu-model a100|t4] [--bare-metal N] [--bmc-port P]";
+  "[--gpus HOST=N,...] [--gpu-model a100|t4] [--bare-metal N] [--bmc-port P] " +
+  "[--bmc-hosts HOST,... [--hosts-off HOST,...] [--host-boot-delay SECONDS]]";
 const summary = COMMAND_SUMMARIES["fake-cluster"];
 
 const HELP = `usage: ${usage}
@@ -52,6 +54,12 @@ token the cluster accepts registers its own Node from its real cores, memory and
                         up, listed by /nodes/HOST/hardware/pci) and one PCI mapping 'gpu'
                         covering them all; a VM with hostpciN: mapping=gpu gets one at start
   --gpu-model MODEL     a100 (whole GPUs, default) or t4 (also vGPU types nvidia-222/223/230)
+  --bmc-hosts HOST,...  give these hosts a BMC: one fake Redfish service, one System per
+                        host (its Id the host's name) that is its power button; with --write-config the hosts get
+                        their bmc (credentials in FILE.bmc-user and FILE.bmc-pass) and the
+                        Provider hostPower, so proxscale powers them on and off with demand
+  --hosts-off HOST,...  of the --bmc-hosts, those that start powered off
+  --host-boot-delay S   a host's power-on until it is online in PVE (default 20)
   --bare-metal N        also N bare-metal machines (8 CPUs, 16 GiB) behind a fake Redfish
                         BMC; one that powers on from a NoCloud seed on its virtual CD runs a
                         kubelet; --write-config adds a Redfish Provider 'metal' for them (BMC
@@ -124,6 +132,9 @@ async function runFakeCluster(
         "pending-pods": { type: "string", default: "0" },
         gpus: { type: "string" },
         "gpu-model": { type: "string", default: "a100" },
+        "bmc-hosts": { type: "string" },
+        "hosts-off": { type: "string" },
+        "host-boot-delay": { type: "string", default: "20" },
         "bare-metal": { type: "string", default: "0" },
         "bmc-port": { type: "string" },
       },
@@ -156,6 +167,16 @@ async function runFakeCluster(
   if (typeof gpus === "string") return bad(io, `--gpus: ${gpus}`);
   const gpuModel = values["gpu-model"];
   if (gpuModel !== "a100" && gpuModel !== "t4") return bad(io, "--gpu-model must be a100 or t4");
+  const names = Array.from({ length: hosts }, (_, i) => `pve${i + 1}`);
+  const list = (v: string | undefined) => (v ?? "").split(",").map((x) => x.trim()).filter(Boolean);
+  const bmcHosts = list(values["bmc-hosts"]);
+  const hostsOff = list(values["hosts-off"]);
+  for (const h of bmcHosts) if (!names.includes(h)) return bad(io, `--bmc-hosts: no host ${h}`);
+  for (const h of hostsOff) {
+    if (!bmcHosts.includes(h)) return bad(io, `--hosts-off: ${h} is not one of --bmc-hosts`);
+  }
+  const hostBoot = Number(values["host-boot-delay"]);
+  if (!(hostBoot >= 0)) return bad(io, "--host-boot-delay must be a number of seconds >= 0");
   const bareMetal = Number(values["bare-metal"]);
   if (!Number.isInteger(bareMetal) || bareMetal < 0 || bareMetal > 64) {
     return bad(io, "--bare-metal must be an integer from 0 to 64");
@@ -200,7 +221,14 @@ async function runFakeCluster(
     io.err(`proxscale fake-cluster: cannot start: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }
+  let hostBmc: HostBmc | undefined;
   try {
+    if (bmcHosts.length) {
+      hostBmc = await startHostBmc(cluster.pve, bmcHosts, {
+        off: hostsOff,
+        bootDelayMs: hostBoot * 1000,
+      });
+    }
     // Before the kubeconfig appears: whoever waits for it finds the backlog complete.
     if (pendingPods > 0) seedPendingPods(cluster.kube.store, pendingPods);
     await Deno.writeTextFile(values.kubeconfig, cluster.kube.kubeconfig(), { mode: 0o600 });
@@ -211,9 +239,26 @@ async function runFakeCluster(
       await Deno.writeTextFile(tokenFile, cluster.pve.tokenSecret, { mode: 0o600 });
       await Deno.writeTextFile(caFile, cluster.kube.caPem ?? "");
       const metal = cluster.bmc ? await bareMetalFiles(cluster, configFile) : undefined;
+      let bmc: BmcFiles | undefined;
+      if (hostBmc) {
+        bmc = {
+          url: hostBmc.bmc.url,
+          fingerprint: hostBmc.bmc.fingerprint,
+          systemOf: hostBmc.systemOf,
+          userFile: `${configFile}.bmc-user`,
+          passFile: `${configFile}.bmc-pass`,
+        };
+        await Deno.writeTextFile(bmc.userFile, hostBmc.bmc.username, { mode: 0o600 });
+        await Deno.writeTextFile(bmc.passFile, hostBmc.bmc.password, { mode: 0o600 });
+      }
       await Deno.writeTextFile(
         configFile,
-        proxscaleConfigFor(cluster, { tokenFile, caFile, ...(metal ? { metal } : {}) }),
+        proxscaleConfigFor(cluster, {
+          tokenFile,
+          caFile,
+          ...(bmc ? { bmc } : {}),
+          ...(metal ? { metal } : {}),
+        }),
       );
     }
     const pve = cluster.pve;
@@ -241,6 +286,13 @@ async function runFakeCluster(
             } (PCI mapping 'gpu')`,
           ]
           : []),
+        ...(hostBmc
+          ? [
+            `host bmc:     ${hostBmc.bmc.url} (Systems ${
+              Object.values(hostBmc.systemOf).join(", ")
+            }; off: ${hostsOff.join(", ") || "none"}; user ${hostBmc.bmc.username})`,
+          ]
+          : []),
         ...(cluster.bmc
           ? [
             `redfish bmc:  ${cluster.bmc.url} (${cluster.bmc.username} / ${cluster.bmc.password}, fingerprint ${cluster.bmc.fingerprint}), ${bareMetal} machine${
@@ -261,9 +313,19 @@ async function runFakeCluster(
     io.err(`proxscale fake-cluster: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   } finally {
+    await hostBmc?.close();
     await cluster.close();
   }
 }
+
+/** The fake BMC as the written configuration names it (files hold the credentials). */
+export type BmcFiles = {
+  url: string;
+  fingerprint: string;
+  systemOf: Record<string, string>;
+  userFile: string;
+  passFile: string;
+};
 
 /**
  * A proxscale configuration for this cluster: one Provider on the fake PVE (pinned
@@ -273,9 +335,9 @@ async function runFakeCluster(
  */
 export function proxscaleConfigFor(
   cluster: FakeCluster,
-  files: { tokenFile: string; caFile: string; metal?: BareMetalFiles },
+  files: { tokenFile: string; caFile: string; bmc?: BmcFiles; metal?: BareMetalFiles },
 ): string {
-  const { tokenFile, caFile } = files;
+  const { tokenFile, caFile, bmc } = files;
   const hosts = [...cluster.pve.model.st.hosts.keys()].sort();
   const templates = new Map(
     [...cluster.pve.model.st.vms.values()].map((v) => [String(v.node), v.vmid]),
@@ -294,7 +356,20 @@ export function proxscaleConfigFor(
           zone: name,
           cpuOvercommit: 1,
           reserved: { cpu: "1", memory: "2Gi" },
+          ...(bmc?.systemOf[name]
+            ? {
+              bmc: {
+                endpoint: bmc.url,
+                systemId: bmc.systemOf[name],
+                username: { file: bmc.userFile },
+                password: { file: bmc.passFile },
+                tls: { fingerprint: bmc.fingerprint },
+                bootDelay: "1m",
+              },
+            }
+            : {}),
         })),
+        ...(bmc ? { hostPower: { powerOffAfter: "5m", minOnlineHosts: 2 } } : {}),
         vmidRange: { lower: 1000, upper: 1999 },
         managedTag: "proxscale",
         placement: "leastAllocated",

@@ -66,7 +66,7 @@ function hostRow(h: HostStatus): string[] {
     h.zone,
     h.maintenance ?? "-",
     h.maintenanceFrom?.join("+") ?? "-",
-    h.down ? "down" : "up",
+    h.power === "off" ? "powered off" : h.power ?? (h.down ? "down" : "up"),
     h.deleting ? `${h.claims} (${h.deleting} deleting)` : String(h.claims),
   ];
 }

@@ -206,3 +206,45 @@ Deno.test("host drain --wait prints progress from the daemon's /status until no 
     await server.shutdown();
   }
 });
+
+Deno.test("host list shows a host that host power turned off as powered off, one booting as booting", async () => {
+  const report = (): StatusReport => ({
+    time: Date.now(),
+    leader: true,
+    maintenance: { paused: false, local: false },
+    pools: [],
+    hosts: [
+      { provider: "homelab", host: "pve1", zone: "rack-a", claims: 2, deleting: 0 },
+      { provider: "homelab", host: "pve3", zone: "rack-c", claims: 0, deleting: 0, power: "off" },
+      {
+        provider: "homelab",
+        host: "pve4",
+        zone: "rack-d",
+        claims: 0,
+        deleting: 0,
+        power: "booting",
+      },
+    ],
+    claims: [],
+    jobs: { counts: emptyCounts(), list: [] },
+    decisions: [],
+  });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () =>
+      new Response(JSON.stringify(report()), { headers: { "content-type": "application/json" } }),
+  );
+  try {
+    const r = await cli(hostCommand, ["list", "--url", `http://127.0.0.1:${server.addr.port}`]);
+    assert.equal(r.code, 0, r.err);
+    const state = (host: string) =>
+      r.out.split("\n").find((l) => l.includes(` ${host} `))!.trim().split(/\s{2,}/)[5];
+    assert.deepEqual([state("pve1"), state("pve3"), state("pve4")], [
+      "up",
+      "powered off",
+      "booting",
+    ]);
+  } finally {
+    await server.shutdown();
+  }
+});

@@ -577,6 +577,31 @@ export type HostConfig = {
   maintenance?: HostMaintenance;
   /** The host's capacity type; set on every host when the provider has classes. */
   capacityType?: string;
+  /** Power management through the host's BMC (absent: proxscale never powers it on or off). */
+  power?: HostPowerConfig;
+};
+
+/** How proxscale reaches a host's BMC over Redfish and how long the host takes to boot. */
+export type HostPowerConfig = {
+  bmc: {
+    endpoint: string;
+    /** Username and password (a Secret with keys `username` and `password`, or files/env). */
+    username: SecretSource;
+    password: SecretSource;
+    /** The Redfish ComputerSystem id (the last segment of /redfish/v1/Systems/{id}). */
+    systemId: string;
+    tls: { caFile?: string; fingerprint?: string; insecureSkipVerify: boolean };
+  };
+  /** From power-on until the host is online in PVE, in ms (counted in power-on decisions). */
+  bootDelay: number;
+};
+
+/** A provider's host power policy (absent: no host is powered off or on). */
+export type HostPowerPolicy = {
+  /** A host that ran no VM at all for this long (ms) is powered off. */
+  powerOffAfter: number;
+  /** Never fewer PVE hosts online than this. */
+  minOnlineHosts: number;
 };
 
 /** One bare-metal server behind a Redfish BMC, as configured. */
@@ -631,6 +656,8 @@ export type Provider = {
    * a class missing here costs settings.cost).
    */
   capacityTypes?: Record<string, CostModel>;
+  /** Host power management (core/host_power.ts); absent: off. */
+  hostPower?: HostPowerPolicy;
 };
 
 export type CostModel = {

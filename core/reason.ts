@@ -101,6 +101,11 @@ export const REASON_SEVERITY = {
   TemplateNotReady: "Normal",
   TemplateBuildFailed: "Warning",
   TemplateRemoved: "Normal",
+  // host power (BMC)
+  HostPowerOn: "Normal",
+  HostPowerOff: "Normal",
+  HostPowerHeld: "Normal",
+  HostPowerFailed: "Warning",
 } as const satisfies Record<string, ReasonSeverity>;
 
 /** A reason code: one of the closed set in REASON_SEVERITY. */

@@ -16,6 +16,7 @@
  *
  * May import: core/, adapters/, daemon/.
  */
+import { RedfishHostPower } from "../adapters/host_power/redfish_host_power.ts";
 import type { Config, RedisSettings } from "../core/model.ts";
 import { err, ok, type Result } from "../core/result.ts";
 import type { RunSettings } from "../adapters/deploy/run_options.ts";
@@ -295,6 +296,8 @@ export async function startProxscale(
   const maintenance = new MaintenanceMode({ paused: s.pause, kube, namespace });
   await maintenance.refresh();
   const decisions = new DecisionLog(200);
+  // Host power: BMC clients are made on first use, for the hosts that have a `bmc`.
+  const hostPower = new RedfishHostPower({ ...secretDeps, onSecret: registerSecret });
   const events = new EventRecorder(kube);
   const daemon = await startDaemon({
     config,
@@ -305,6 +308,7 @@ export async function startProxscale(
     elector: http.elector,
     ...(env.passBudgetMs !== undefined ? { passBudgetMs: env.passBudgetMs } : {}),
     bootstrap: { namespace, ...(clusterCa ? { caPem: clusterCa } : {}) },
+    hostPower,
     paused: maintenance.paused(),
     ...obs,
     report: pausedReporter(
@@ -334,6 +338,7 @@ export async function startProxscale(
     await http.close();
     await queue.close();
     await connections.close();
+    await hostPower.close();
   };
   // Anything that fails from here on must not leave the Lease held by a half-started process.
   try {

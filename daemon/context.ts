@@ -16,6 +16,7 @@ import type { EventRecorder } from "../adapters/kubernetes/events.ts";
 import type { MachineProvider } from "./ports/provider.ts";
 import type { JobQueue } from "./ports/queue.ts";
 import type { Clock } from "./ports/clock.ts";
+import type { HostPowerPort } from "./ports/host_power.ts";
 import type { RandomBytes } from "../core/bootstrap_token.ts";
 import type { DemandRecorder } from "./demand_history.ts";
 import type { LaunchGuard } from "./launch_guard.ts";
@@ -49,6 +50,8 @@ export type DecisionReport = {
   nodepool?: string;
   node?: string;
   vmid?: number;
+  /** The Provider a host-level decision is about (host power). */
+  provider?: string;
   host?: string;
   /** A pod acted on (namespace/name), e.g. an eviction. */
   pod?: string;
@@ -96,6 +99,8 @@ export type DaemonContext = {
   /** Awaited at each CrashStep; a crash test makes it never return. */
   hook: (step: CrashStep, detail: string) => Promise<void>;
   events?: EventRecorder;
+  /** BMC power control of Proxmox hosts (host power management); absent: none. */
+  hostPower?: HostPowerPort;
   /** Per-pool backoff of launches that retrying cannot heal, and the claim rate bound. */
   launchGuard?: LaunchGuard;
   /** Poll period of drains and replacement waits (ms). */

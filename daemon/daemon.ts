@@ -83,6 +83,8 @@ export type DaemonOptions = {
   bootstrap?: DaemonContext["bootstrap"];
   /** How often the leader stores the demand history and followers read it (ms, default 60 s). */
   demandPersistMs?: number;
+  /** BMC power control for host power management (absent: hosts are never powered). */
+  hostPower?: DaemonContext["hostPower"];
 };
 
 /** A running daemon. */
@@ -134,6 +136,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     events: new EventRecorder(kube, { now }),
     pollInterval: o.pollInterval ?? 1000,
     ...(o.bootstrap ? { bootstrap: o.bootstrap } : {}),
+    ...(o.hostPower ? { hostPower: o.hostPower } : {}),
   };
   ctx.demand = new DemandRecorder(kube, o.bootstrap?.namespace ?? DEFAULT_NAMESPACE, {
     ...(o.demandPersistMs !== undefined ? { persistEveryMs: o.demandPersistMs } : {}),

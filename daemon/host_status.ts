@@ -2,7 +2,8 @@
  * The Proxmox hosts as `proxscale status` and `proxscale host list` show them: every configured
  * host with its maintenance state (the operator's, from the configuration or the Provider's
  * annotation, joined with the provider's own finding such as PVE's HA maintenance), whether it
- * could be read on the last pass, and how many NodeClaims have their VM there.
+ * could be read on the last pass, whether host power has it off (or booting, or shutting
+ * down), and how many NodeClaims have their VM there.
  *
  * May import: core/, adapters/, daemon/.
  */
@@ -21,6 +22,8 @@ export type HostStatus = {
   maintenanceFrom?: ("config" | "pve")[];
   /** The host could not be read on the last pass. */
   down?: boolean;
+  /** Offline on purpose through host power: powered off, booting or shutting down. */
+  power?: "off" | "booting" | "shutting down";
   /** NodeClaims whose VM is on the host, and how many of them are being deleted. */
   claims: number;
   deleting: number;
@@ -32,10 +35,12 @@ export function hostStatuses(
   claims: readonly NodeClaim[],
   observed: readonly HostInMaintenance[],
   down: readonly HostDown[],
+  powered: readonly { provider: string; host: string; power: HostStatus["power"] & string }[] = [],
 ): HostStatus[] {
   const key = (provider: string, host: string) => `${provider}\u0000${host}`;
   const fromPve = new Map(observed.map((m) => [key(m.provider, m.host), m.maintenance]));
   const isDown = new Set(down.map((d) => key(d.provider, d.host)));
+  const powerOf = new Map(powered.map((x) => [key(x.provider, x.host), x.power]));
   const out: HostStatus[] = [];
   for (const p of config.providers) {
     for (const h of p.hosts) {
@@ -53,6 +58,7 @@ export function hostStatuses(
         zone: h.zone,
         ...(maintenance ? { maintenance, maintenanceFrom: from } : {}),
         ...(isDown.has(k) ? { down: true } : {}),
+        ...(powerOf.has(k) ? { power: powerOf.get(k)! } : {}),
         claims: mine.length,
         deleting: mine.filter((c) => c.deleting).length,
       });

@@ -27,6 +27,7 @@ import { HostHealth } from "./host_health.ts";
 import { sweepExpiredBootstrapTokens } from "./bootstrap_sweep.ts";
 import { queueTemplateJobs } from "./template_jobs.ts";
 import { TenantQuotaEvents } from "./tenant_quota_events.ts";
+import { type HostPowered, HostPowerManager } from "./host_power.ts";
 
 /** Told after each pass: its plan, whether it acted, and the Snapshot it decided on. */
 export type PassObserver = (plan: ReconcilePlan, acted: boolean, snapshot: Snapshot) => void;
@@ -85,6 +86,12 @@ export class ReconcileLoop {
   readonly hostHealth: HostHealth;
   /** Events for pods a tenant quota keeps from a VM. */
   readonly #quotaEvents: TenantQuotaEvents;
+  /** Host power management, when a BMC port is given (daemon/host_power.ts). */
+  readonly #hostPower: HostPowerManager | undefined;
+  /** Hosts offline on purpose (host power), for the status document. */
+  hostsPowered(): HostPowered[] {
+    return this.#hostPower?.powerStates() ?? [];
+  }
   /** Passes completed, for health checks. */
   passes = 0;
   lastPassAt = 0;
@@ -94,6 +101,7 @@ export class ReconcileLoop {
     this.#executor = executor;
     this.#o = o;
     this.#quotaEvents = new TenantQuotaEvents(ctx.events);
+    this.#hostPower = ctx.hostPower ? new HostPowerManager(ctx, ctx.hostPower) : undefined;
     this.hostHealth = new HostHealth({
       report: (d) => ctx.report(d),
       event: async (provider, why) => {
@@ -166,10 +174,15 @@ export class ReconcileLoop {
       phase("observe", t1 - t0);
       if (this.#stopped) return;
       const config = ctx.config();
+      await this.#hostPower?.readBmcs(config);
       await this.hostHealth.observe(
         snapshot.hosts,
         new Map(problems.map((p) => [p.provider, p.message])),
-        config.providers.flatMap((p) => p.hosts.map((h) => ({ provider: p.name, host: h.name }))),
+        // A host powered off (or booting) by host power is offline on purpose, not unavailable.
+        config.providers.flatMap((p) =>
+          p.hosts.filter((h) => !this.#hostPower?.offlineByPower(p.name, h.name))
+            .map((h) => ({ provider: p.name, host: h.name }))
+        ),
         snapshot.now,
       );
       // Pools that forecast read their demand history from the snapshot (core/forecast.ts).
@@ -190,6 +203,7 @@ export class ReconcileLoop {
       if (act && config.tenants?.length) {
         await this.#quotaEvents.observe(plan.provisioning, snapshot);
       }
+      await this.#hostPower?.pass(snapshot, config, plan.provisioning, act);
       const t4 = performance.now();
       phase("act", t4 - t3);
       phase("total", t4 - t0);

@@ -153,6 +153,15 @@ export function observers(o: {
         case "TemplateBuildFailed":
           metrics.providerError("template-build", d.reason.code);
           break;
+        case "PowerOn":
+        case "PowerOff":
+          metrics.hostPowerAction(
+            d.provider ?? "",
+            d.host ?? "",
+            d.what === "PowerOn" ? "power_on" : "power_off",
+            d.outcome ?? "succeeded",
+          );
+          break;
         case "Evicted":
         case "EvictGone":
         case "EvictBlocked":

@@ -112,6 +112,12 @@ export type StatusSource = {
   hostsDown?: () => HostDown[];
   /** Hosts the provider reported in maintenance on the last pass (PVE HA maintenance). */
   hostsInMaintenance?: () => HostInMaintenance[];
+  /** Hosts offline on purpose through host power. */
+  hostsPowered?: () => {
+    provider: string;
+    host: string;
+    power: "off" | "booting" | "shutting down";
+  }[];
   reload?: () => ReloadState | undefined;
   now?: () => number;
   /** Static addresses a Provider's VMs use, as last read (IP pool usage). */
@@ -186,6 +192,7 @@ export async function buildStatus(src: StatusSource): Promise<StatusReport> {
       claims,
       src.hostsInMaintenance?.() ?? [],
       src.hostsDown?.() ?? [],
+      src.hostsPowered?.() ?? [],
     ),
     ...(reload ? { config: reload } : {}),
     pools: poolStatuses(src.config(), claims),
@@ -230,6 +237,11 @@ export type StatusDaemon = {
     passes: number;
     lastPassAt: number;
     hostHealth: { down(): HostDown[]; maintenance?(): HostInMaintenance[] };
+    hostsPowered?(): {
+      provider: string;
+      host: string;
+      power: "off" | "booting" | "shutting down";
+    }[];
   };
   isLeader(): boolean;
 };
@@ -254,6 +266,7 @@ export function daemonStatusSource(
     loop: () => ({ passes: daemon.loop.passes, lastPassAt: daemon.loop.lastPassAt }),
     hostsDown: () => daemon.loop.hostHealth.down(),
     hostsInMaintenance: () => daemon.loop.hostHealth.maintenance?.() ?? [],
+    hostsPowered: () => daemon.loop.hostsPowered?.() ?? [],
     vmAddresses: (p) => daemon.ctx.providers?.get(p)?.knownVmAddresses?.() ?? [],
     ...(parts.reload ? { reload: parts.reload } : {}),
     ...(parts.now ? { now: parts.now } : {}),

@@ -49,6 +49,8 @@ const PVE_STEPS: Record<string, (args: unknown[]) => CrashPoint | undefined> = {
 
 export type ClusterOptions = {
   seed?: number;
+  /** Proxmox hosts pve1..pveN (default 3). */
+  hosts?: number;
   bootDelayMs?: number;
   worldTickMs?: number;
   /** Changes to the demo configuration (shorter or longer windows). */
@@ -118,7 +120,7 @@ export async function startDemoCluster(o: ClusterOptions = {}): Promise<DemoClus
   // Evicted pods finish terminating in a fiftieth of their grace period (0.6 s of 30 s); kubelets
   // renew every 500 ms and a silent one is NotReady after 2 s, so scenarios run in seconds.
   const cluster = await startFakeCluster({
-    hosts: 3,
+    hosts: o.hosts ?? 3,
     seed,
     provider: "demo",
     bootDelayMs: o.bootDelayMs ?? 400,

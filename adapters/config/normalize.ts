@@ -94,6 +94,26 @@ export function normalizeProvider(name: string, spec: ProviderSpec): Provider {
       ...(h.maintenance !== undefined ? { maintenance: h.maintenance } : {}),
       // With classes, every host has one, so that each node carries its capacity-type label.
       ...(classes ? { capacityType: h.capacityType ?? DEFAULT_CAPACITY_TYPE } : {}),
+      ...(h.bmc !== undefined
+        ? {
+          power: {
+            bmc: {
+              endpoint: h.bmc.endpoint.replace(/\/+$/, ""),
+              username: h.bmc.username,
+              password: h.bmc.password,
+              systemId: h.bmc.systemId,
+              tls: {
+                ...(h.bmc.tls.caFile !== undefined ? { caFile: h.bmc.tls.caFile } : {}),
+                ...(h.bmc.tls.fingerprint !== undefined
+                  ? { fingerprint: h.bmc.tls.fingerprint.toUpperCase() }
+                  : {}),
+                insecureSkipVerify: h.bmc.tls.insecureSkipVerify,
+              },
+            },
+            bootDelay: ms(h.bmc.bootDelay),
+          },
+        }
+        : {}),
     })),
     vmidRange: p.vmidRange,
     ...(p.templateVmidRange !== undefined ? { templateVmidRange: p.templateVmidRange } : {}),
@@ -101,6 +121,14 @@ export function normalizeProvider(name: string, spec: ProviderSpec): Provider {
     placement: p.placement,
     ...(p.resourcePool !== undefined ? { resourcePool: p.resourcePool } : {}),
     ...(classes ? { capacityTypes: capacityTypes(p.capacityTypes ?? {}) } : {}),
+    ...(p.hostPower !== undefined
+      ? {
+        hostPower: {
+          powerOffAfter: ms(p.hostPower.powerOffAfter),
+          minOnlineHosts: p.hostPower.minOnlineHosts,
+        },
+      }
+      : {}),
     ...(p.ipPools !== undefined
       ? {
         ipPools: p.ipPools.map((spec) => {

@@ -122,6 +122,31 @@ export const hostSpec = z.strictObject({
     "the host's capacity type (proxscale.io/capacity-type of its nodes): reserved, standard, " +
       "preemptible or one named in the Provider's capacityTypes (default standard)",
   ),
+  bmc: z.strictObject({
+    endpoint: z.url({
+      protocol: /^https$/,
+      error: "must be an https:// URL of the BMC such as https://pve4-bmc.lan",
+    }),
+    systemId: z.string().min(1).max(128).regex(/^[^/\s]+$/, {
+      error: "must be a Redfish ComputerSystem Id (no '/' or spaces)",
+    }).describe("the host's ComputerSystem Id (/redfish/v1/Systems/{systemId})"),
+    username: secretSource.describe("the BMC user (needs the ComputerSystem.Reset privilege)"),
+    password: secretSource,
+    tls: z.strictObject({
+      caFile: z.string().optional(),
+      fingerprint: z.string().regex(/^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/, {
+        error: "must be a SHA-256 fingerprint as 32 hex pairs joined by ':'",
+      }).optional(),
+      insecureSkipVerify: z.boolean().default(false),
+    }).default({ insecureSkipVerify: false }),
+    bootDelay: duration.default("3m").describe(
+      "how long the host takes from power-on until PVE shows it online (weighed in power-on " +
+        "decisions)",
+    ),
+  }).optional().describe(
+    "the host's BMC (Redfish): with it and the Provider's hostPower, proxscale powers the host " +
+      "on when pending pods need it and off once it ran no VM for hostPower.powerOffAfter",
+  ),
 });
 
 /** The capacity types every Provider knows without naming them in `capacityTypes`. */
@@ -199,6 +224,17 @@ export const proxmoxProviderSpec = z.strictObject({
   ipPools: z.array(ipPoolSpec).max(64).optional().describe(
     "static address pools MachineTemplate NICs of this Provider take addresses from " +
       "(`network[].ipPool`); addresses foreign VMs use (their ipconfig) are never handed out",
+  ),
+  hostPower: z.strictObject({
+    powerOffAfter: duration.default("30m").describe(
+      "a host with a bmc that ran no VM at all (foreign ones included) for this long is " +
+        "powered off",
+    ),
+    minOnlineHosts: z.int().min(1).max(1000).default(2).describe(
+      "never fewer PVE hosts online than this (quorum is kept in any case)",
+    ),
+  }).optional().describe(
+    "power hosts with a `bmc` on and off with demand (absent: proxscale never powers a host)",
   ),
   capacityTypes: z.record(
     z.string().regex(CAPACITY_TYPE_NAME, {

@@ -15,6 +15,7 @@
  * adapters/proxmox/ holds the PVE client (client.ts and its transport, TLS, errors, schemas)
  * and this provider. It imports core/ and the provider port it implements (daemon/ports/).
  */
+import { type ClusterMember, readClusterMembers } from "./cluster_members.ts";
 import { ProxmoxImageTemplates } from "./image_templates.ts";
 import type { Host, MachineTemplate, NodeClaim, Provider } from "../../core/model.ts";
 import { chooseHost } from "../../core/placement.ts";
@@ -131,6 +132,12 @@ export class ProxmoxProvider implements MachineProvider {
   async vmAddresses(): Promise<Result<string[], ProviderError>> {
     const r = await this.#addresses.addresses();
     return r.ok ? r : err(pveFail(r.error.step, r.error.error));
+  }
+
+  /** The PVE cluster's members: online, quorum votes, HA resources (host power). */
+  async clusterMembers(): Promise<Result<ClusterMember[], ProviderError>> {
+    const r = await readClusterMembers(this.#ctx.client);
+    return r.ok ? r : err(pveFail("cluster status", r.error));
   }
 
   /** What vmAddresses() last found, without a PVE call. */

@@ -115,6 +115,12 @@ export interface Metrics {
   /** A disruption decision: `proxscale_disruption_decisions_total{decision,reason}`. */
   disruptionDecision(decision: string, reason: ReasonCode): void;
   /**
+   * A host power request to a BMC and how it ended:
+   * `proxscale_host_power_actions_total{provider,host,action,outcome}` (action power_on or
+   * power_off; outcome succeeded or failed).
+   */
+  hostPowerAction(provider: string, host: string, action: string, outcome: string): void;
+  /**
    * Starts every counter a dashboard or alert reads at 0 for the configured pools and the
    * closed label values (eviction results, provider operations, disruption methods), so a
    * `rate()` has a series from the first scrape and an alert never sees "absent" for "none yet".
@@ -251,6 +257,10 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   );
   const evictions = counter("proxscale_evictions", "Eviction requests by result");
   const decisions = counter("proxscale_disruption_decisions", "Disruption decisions");
+  const hostPower = counter(
+    "proxscale_host_power_actions",
+    "Host power requests to BMCs, by host, action and outcome",
+  );
 
   const poolRows = (g: Gauge, nodepool: string, f: PoolFigures | undefined) => {
     if (!f) return;
@@ -347,6 +357,8 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       ),
     eviction: (result) => evictions.add(1, labels({ result })),
     disruptionDecision: (decision, reason) => decisions.add(1, labels({ decision, reason })),
+    hostPowerAction: (provider, host, action, outcome) =>
+      hostPower.add(1, labels({ provider, host, action, outcome })),
     declareSeries(nodepools) {
       for (const nodepool of nodepools) {
         for (const c of [created, registered, disrupted, terminated]) {

@@ -170,6 +170,16 @@ export interface MachineProvider {
    * what IP pools must not hand out. Absent: none known.
    */
   vmAddresses?(): Promise<Result<string[], ProviderError>>;
+  /**
+   * The members of the Provider's cluster (online, quorum votes, HA resources), for host power
+   * management. Absent: the Provider has no cluster members to power.
+   */
+  clusterMembers?(): Promise<
+    Result<
+      { name: string; online: boolean; votes: number; haResources: number; guests?: number }[],
+      ProviderError
+    >
+  >;
   /** What `vmAddresses` last found, without asking the provider (status and metrics). */
   knownVmAddresses?(): readonly string[];
   /** Stops and destroys an owned VM; a VM already gone is success; a foreign VM is refused. */

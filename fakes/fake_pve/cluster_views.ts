@@ -3,6 +3,7 @@
  * (statistics from the lagging snapshot, identity, tags, lock and pool immediate, as on PVE),
  * /nodes with the certificate fingerprint, and node status. PveModel delegates here.
  */
+import { isQuorate } from "./host_power.ts";
 import { hostStats, resourceVm, type StatsSnapshot } from "./inventory.ts";
 import type { HostState, ModelState, Outcome } from "./state.ts";
 
@@ -15,7 +16,7 @@ export function clusterStatusView(st: ModelState): Record<string, unknown>[] {
       id: "cluster",
       name: st.clusterName,
       version: 4,
-      quorate: st.quorate ? 1 : 0,
+      quorate: isQuorate(st) ? 1 : 0,
       nodes: hosts.length,
     },
     ...hosts.map((h, i) => ({
@@ -54,7 +55,7 @@ export function haManagerStatusView(st: ModelState, now: number): Record<string,
       service_status: {},
       timestamp: Math.floor(now / 1000),
     },
-    quorum: { node: master, quorate: st.quorate ? "1" : "0" },
+    quorum: { node: master, quorate: isQuorate(st) ? "1" : "0" },
   };
 }
 

@@ -4,6 +4,14 @@
  * an injected `now()`: tasks complete when the clock passes their end, so the simulator advances
  * virtual time and the HTTP server runs in real time. Only sim/ and tests may import this folder.
  */
+import {
+  clusterConfigNodesView,
+  haStatusCurrentView,
+  haVmids,
+  hostPower,
+  powerTable,
+  setHostPower,
+} from "./host_power.ts";
 import { configText, renderConfig } from "./config_file.ts";
 import {
   DEFAULT_TIMING,
@@ -210,6 +218,51 @@ export class PveModel {
       })(),
       () => {},
     );
+  }
+
+  /**
+   * Powers a host off (offline at once, its running VMs stopped, its votes lost) or on (online
+   * after its boot delay), as its BMC would; false for an unknown host (fakes/fake_pve/host_power.ts).
+   */
+  setHostPower(node: string, on: boolean): boolean {
+    this.advance();
+    return setHostPower(this.st, node, on);
+  }
+
+  /** A host's power: "on" (booting included) or "off". */
+  hostPower(node: string): "on" | "off" {
+    this.advance();
+    return hostPower(this.st, node);
+  }
+
+  /** Time from power-on until the host joins, for one host or (no node) every host. */
+  setBootDelay(ms: number, node?: string): void {
+    const t = powerTable(this.st);
+    if (node === undefined) t.bootDelayMs = ms;
+    else t.bootDelays.set(node, ms);
+  }
+
+  /** A host's corosync quorum votes (default 1). */
+  setHostVotes(node: string, votes: number): void {
+    powerTable(this.st).votes.set(node, votes);
+  }
+
+  /** Puts a VM under HA management (`ha-manager add vm:VMID`), or takes it out. */
+  setHaResource(vmid: number, on: boolean): void {
+    if (on) haVmids(this.st).add(vmid);
+    else haVmids(this.st).delete(vmid);
+  }
+
+  /** `GET /cluster/config/nodes` */
+  clusterConfigNodes(): Record<string, unknown>[] {
+    this.advance();
+    return clusterConfigNodesView(this.st);
+  }
+
+  /** `GET /cluster/ha/status/current` */
+  haStatusCurrent(): Record<string, unknown>[] {
+    this.advance();
+    return haStatusCurrentView(this.st);
   }
 
   /** Quorum on or off (without it every write fails). */

@@ -103,6 +103,18 @@ export const CLUSTER_ROUTES: Route[] = [
   },
   {
     method: "GET",
+    path: "/cluster/config/nodes",
+    needs: () => [{ paths: ["/"], privs: ["Sys.Audit"] }],
+    run: (c) => ({ ok: true, data: c.model.clusterConfigNodes() }),
+  },
+  {
+    method: "GET",
+    path: "/cluster/ha/status/current",
+    needs: () => [{ paths: ["/"], privs: ["Sys.Audit"] }],
+    run: (c) => ({ ok: true, data: c.model.haStatusCurrent() }),
+  },
+  {
+    method: "GET",
     path: "/cluster/ha/status/manager_status",
     needs: () => [{ paths: ["/"], privs: ["Sys.Audit"] }],
     run: (c) => ({ ok: true, data: c.model.haManagerStatus() }),

@@ -3,6 +3,7 @@
  * PVE's synchronous checks, the VMID reservation (`lock: create`, the clone placeholder), disk
  * allocation and copying under storage locks, and rollback on failure.
  */
+import { isQuorate } from "./host_power.ts";
 import { type ConfigFile, diskKeys } from "./config_file.ts";
 import {
   formatSize,
@@ -50,7 +51,7 @@ function err(e: PveError): { ok: false; error: PveError } {
 
 /** `cluster not ready - no quorum?` for writes while the cluster is not quorate. */
 export function quorumError(st: ModelState): PveError | undefined {
-  return st.quorate ? undefined : st.fail(500, "cluster not ready - no quorum?");
+  return isQuorate(st) ? undefined : st.fail(500, "cluster not ready - no quorum?");
 }
 
 /** Missing pools are a 403 on create and clone. */

@@ -30,7 +30,8 @@ import { Recorder, type RunSummary, type Sample } from "../report/metrics.ts";
 import { EventClass, EventQueue } from "./event_queue.ts";
 import { sample } from "./distribution.ts";
 import { Rng } from "./rng.ts";
-import type { Decision, Deletion, Launch, Policy } from "./policy.ts";
+import type { Decision, Deletion, Launch, Policy, PowerRequest } from "./policy.ts";
+import { HostPowerWorld } from "./host_power_world.ts";
 import type { DepartureModel, WorldSpec } from "./world_spec.ts";
 import type { SimNode, SimPod } from "./world.ts";
 import { reclaimTimes, worldHasClasses } from "./world_classes.ts";
@@ -75,7 +76,8 @@ type Ev =
   | { k: "sched" }
   | { k: "wake" }
   | { k: "reclaim"; host: string }
-  | { k: "hostBack"; host: string };
+  | { k: "hostBack"; host: string }
+  | { k: "hostJoined"; host: string };
 
 /** The run time after bind, when the departure model says the pod leaves relative to its bind. */
 export function runTimeOf(tp: TracePod, model: DepartureModel): number | undefined {
@@ -151,6 +153,8 @@ class Engine<S> {
   /** Copies of the hosts as the last snapshot showed them; undefined once a host changed. */
   hostsView: Host[] | undefined;
   pdbsView: Snapshot["pdbs"] | undefined;
+  /** Host power, when the configuration manages it (sim/engine/host_power_world.ts). */
+  readonly power: HostPowerWorld | undefined;
 
   constructor(readonly input: RunInput<S>) {
     this.config = input.policy.config;
@@ -184,6 +188,16 @@ class Engine<S> {
         this.hosts.push(h);
         this.hostByName.set(h.name, h);
       }
+    }
+    this.power = HostPowerWorld.of(
+      this.config,
+      this.hosts,
+      input.policy.powersHosts ? input.world.hostsPoweredOff ?? [] : [],
+    );
+    if (this.power) {
+      this.rec.trackHostPower = true;
+      this.rec.hostCount = this.hosts.length;
+      this.rec.hostsOn = this.power.onCount();
     }
   }
 
@@ -269,6 +283,8 @@ class Engine<S> {
         return this.#reclaim(ev.host);
       case "hostBack":
         return this.#hostBack(ev.host);
+      case "hostJoined":
+        return this.#hostJoined(ev.host);
     }
   }
 
@@ -305,6 +321,7 @@ class Engine<S> {
     let empty = 0;
     for (const n of this.claims.values()) if (n.phase === "ready" && n.pods.size === 0) empty++;
     if (this.rec.emptyReady !== empty) fail(`empty Ready count ${this.rec.emptyReady} vs ${empty}`);
+    if (this.power?.refusedOffs) fail("a host with VMs was asked to power off");
   }
 
   // ---- pods ----
@@ -764,6 +781,38 @@ class Engine<S> {
     this.#changed();
   }
 
+  /** A host power request: a host powered on boots, one powered off is offline at once. */
+  #power(r: PowerRequest) {
+    const h = this.hostByName.get(r.host);
+    if (!h || !this.power) return;
+    let vms = 0;
+    for (const n of this.claims.values()) if (n.host === h && n.phase !== "gone") vms++;
+    const c = this.power.request(r, h, vms);
+    if (!c) return;
+    if (c.change === "booting") {
+      this.rec.powerOns++;
+      this.rec.hostsOn++;
+      this.q.push(this.now + c.joinAfter, EventClass.World, r.host, {
+        k: "hostJoined",
+        host: r.host,
+      });
+      return;
+    }
+    this.rec.powerOffs++;
+    this.rec.hostsOn--;
+    this.hostsView = undefined;
+    this.#dirty();
+    this.#changed();
+  }
+
+  #hostJoined(name: string) {
+    const h = this.hostByName.get(name);
+    if (!h || !this.power?.joined(h)) return;
+    this.hostsView = undefined;
+    this.#dirty();
+    this.#changed();
+  }
+
   // ---- controller ----
 
   #dirty() {
@@ -816,6 +865,7 @@ class Engine<S> {
     this.state = d.state;
     for (const del of d.deletions) this.#delete(del);
     for (const l of d.launches) this.#launch(l);
+    if (d.power && this.power) { for (const r of d.power) this.#power(r); }
     if (d.wakeAt !== undefined) {
       this.timerAt = this.#tick(Math.max(d.wakeAt, this.now + 1000));
     }

@@ -27,10 +27,15 @@ export type Launch = {
 /** A NodeClaim to remove: the world drains its node (evicting pods) and destroys the VM. */
 export type Deletion = { claim: string; reason: Reason };
 
+/** Power a Proxmox host on or off through its BMC (host power management). */
+export type PowerRequest = { host: string; on: boolean; reason: Reason };
+
 /** What one call decided, the policy's state to carry to the next call, and when to call again. */
 export type Decision<S> = {
   launches: Launch[];
   deletions: Deletion[];
+  /** Host power requests (absent: none). */
+  power?: PowerRequest[];
   state: S;
   /** Virtual time (ms) the policy wants to be asked again even if nothing changes. */
   wakeAt?: number;
@@ -56,4 +61,9 @@ export type Policy<S = unknown> = {
   trigger: Trigger;
   initialState: () => S;
   decide: Decide<S>;
+  /**
+   * The policy powers hosts on and off (its decisions carry `power`); for any other policy every
+   * host stays on for the whole run, whatever the world's hostsPoweredOff says.
+   */
+  powersHosts?: boolean;
 };

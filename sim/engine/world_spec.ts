@@ -58,6 +58,8 @@ export type WorldSpec = WorldClasses & {
   departure: DepartureModel;
   /** Step of the report's time series, ms. */
   sampleEvery: number;
+  /** Hosts with a BMC that start powered off (host power management); absent: none. */
+  hostsPoweredOff?: string[];
 };
 
 const S = 1000;
@@ -136,6 +138,7 @@ export function worldFrom(
         "sampleEvery",
         "capacityTypes",
         "reclaims",
+        "hostsPoweredOff",
       ].includes(k)
     ) {
       return { ok: false, error: `unknown field "${k}"` };
@@ -154,6 +157,13 @@ export function worldFrom(
       }
     }
     w.hosts = o.hosts as HostCapacity[];
+  }
+  if (o.hostsPoweredOff !== undefined) {
+    const off = o.hostsPoweredOff;
+    if (!Array.isArray(off) || !off.every((x) => typeof x === "string")) {
+      return { ok: false, error: "hostsPoweredOff must be a list of host names" };
+    }
+    w.hostsPoweredOff = off as string[];
   }
   if (o.defaultHost !== undefined) {
     const d = o.defaultHost as Record<string, number>;

@@ -24,11 +24,18 @@ import { isClaimReady } from "../../core/claim_state.ts";
 import { CAPACITY_DECIDERS, type CapacityDeciders, planCapacity } from "../../core/reconcile.ts";
 import type { Reason } from "../../core/reason.ts";
 import type { Decide, Decision, Deletion, Launch, Policy } from "../engine/policy.ts";
+import type { HostPowerState } from "../../core/host_power.ts";
+import { managesHostPower, simHostPower } from "./host_power_policy.ts";
 
 /** A disruption command waiting for its replacements to become Ready. */
 export type WaitingCommand = { candidates: string[]; replacements: string[]; reason: Reason };
 
-export type ProxscaleState = { disruption: DisruptionState; waiting: WaitingCommand[] };
+export type ProxscaleState = {
+  disruption: DisruptionState;
+  waiting: WaitingCommand[];
+  /** Host power's memory, when the configuration manages host power. */
+  hostPower?: HostPowerState;
+};
 
 /** How often to re-check a command waiting on replacements (the disruption loop's period). */
 const LOOP = 10_000;
@@ -70,6 +77,18 @@ export function proxscaleDecide(
     }
     let wakeAt = nextTimer(snap, config, d);
     if (waiting.length > 0) wakeAt = Math.min(wakeAt ?? Infinity, snap.now + LOOP);
+    // Host power, through the same core as the daemon, only when the configuration asks for it.
+    if (managesHostPower(config)) {
+      const hp = simHostPower(snap, config, plan, state.hostPower);
+      if (hp.wakeAt !== undefined) wakeAt = Math.min(wakeAt ?? Infinity, hp.wakeAt);
+      return {
+        launches,
+        deletions,
+        power: hp.requests,
+        state: { disruption: d.state, waiting, hostPower: hp.state },
+        ...(wakeAt !== undefined ? { wakeAt } : {}),
+      };
+    }
     return {
       launches,
       deletions,
@@ -135,5 +154,6 @@ export function proxscalePolicy(
     trigger: { kind: "batch", idle: config.settings.batchIdle, max: config.settings.batchMax },
     initialState: () => ({ disruption: initialDisruptionState(), waiting: [] }),
     decide: proxscaleDecide(core),
+    ...(managesHostPower(config) ? { powersHosts: true } : {}),
   };
 }

@@ -84,6 +84,20 @@ export type RunSummary = {
   events: number;
   /** Per capacity type, when the world has host classes. */
   byCapacityType?: Record<string, ClassSummary>;
+  /** Proxmox host power, when the configuration manages it (a Provider with hostPower). */
+  hostPower?: HostPowerSummary;
+};
+
+/**
+ * Host-hours: hosts powered on (booting included) integrated over the run; saved is what all
+ * hosts on for the whole run would have used minus that.
+ */
+export type HostPowerSummary = {
+  hosts: number;
+  hostHours: number;
+  hostHoursSaved: number;
+  powerOns: number;
+  powerOffs: number;
 };
 
 const HOUR = 3_600_000;
@@ -137,6 +151,13 @@ export class Recorder {
   readonly removed: Record<string, number> = {};
   /** Report cost and disruption per capacity type (the world has host classes). */
   trackClasses = false;
+  /** Report host-hours (host power is managed); the hosts, how many are on, the requests. */
+  trackHostPower = false;
+  hostCount = 0;
+  hostsOn = 0;
+  powerOns = 0;
+  powerOffs = 0;
+  #hostOnMs = 0;
   #classes = new Map<string, ClassSummary>();
 
   constructor(readonly sampleEvery: number) {}
@@ -175,6 +196,7 @@ export class Recorder {
     this.#boundGpuMs += this.boundGpu * dt;
     this.#allocGpuMs += this.allocGpu * dt;
     this.#cost += (this.costRate * dt) / HOUR;
+    this.#hostOnMs += this.hostsOn * dt;
     this.#last = t;
   }
 
@@ -325,6 +347,17 @@ export class Recorder {
           byCapacityType: Object.fromEntries(
             [...classes].sort(([a], [b]) => (a < b ? -1 : 1)),
           ),
+        }
+        : {}),
+      ...(this.trackHostPower
+        ? {
+          hostPower: {
+            hosts: this.hostCount,
+            hostHours: this.#hostOnMs / HOUR,
+            hostHoursSaved: (this.hostCount * end - this.#hostOnMs) / HOUR,
+            powerOns: this.powerOns,
+            powerOffs: this.powerOffs,
+          },
         }
         : {}),
     };

@@ -121,6 +121,21 @@ export function renderReportTable(r: SimReport): string {
     }
   }
   if (classRows.length > 1) out.push("", pad(classRows));
+  // Host power, only when the configuration manages it.
+  const powerRows = [["POLICY", "HOSTS", "HOST-H", "HOST-H SAVED", "POWER-ONS", "POWER-OFFS"]];
+  for (const p of r.policies) {
+    const h = p.summary.hostPower;
+    if (!h) continue;
+    powerRows.push([
+      p.name,
+      String(h.hosts),
+      f1(h.hostHours),
+      f1(h.hostHoursSaved),
+      String(h.powerOns),
+      String(h.powerOffs),
+    ]);
+  }
+  if (powerRows.length > 1) out.push("", pad(powerRows));
   const t = r.targets.proxscale;
   if (t && !t.podsRan) {
     out.push(

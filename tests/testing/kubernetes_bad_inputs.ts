@@ -114,7 +114,7 @@ export const BAD_INPUTS: Bad[] = [
     },
     celMessage: "a kind redfish object needs machines, seedServer and takes no endpoint, " +
       "tokenId, tokenSecret, tls, hosts, vmidRange, managedTag, placement, resourcePool, " +
-      "templateVmidRange, ipPools, capacityTypes",
+      "templateVmidRange, ipPools, hostPower, capacityTypes",
   },
   {
     name: "Redfish machine listed twice",
