@@ -38,6 +38,13 @@ Checks what proxscale needs and prints one line per check (ok or FAIL, with the 
     and for nocloudIso bootstrap Datastore.AllocateTemplate/Allocate on the iso storage,
     Sys.Audit, ...); configured hosts online; templates and storages present on each host;
     free VMIDs in vmidRange
+  - each Redfish (bare-metal) Provider, per machine: the BMC password readable, the BMC reachable
+    over trusted TLS, the credentials log in and find the System, the account holds
+    ConfigureComponents (power, boot and virtual media), a CD virtual media slot; the seed
+    server's certificate and key readable
+  - each Proxmox host with a bmc (host power): the BMC credentials readable, BMC reachable over
+    trusted TLS, the System found, the resets host power sends (On, GracefulShutdown) offered,
+    ConfigureComponents held
   - Kubernetes (with --kubeconfig, in-cluster, or $KUBECONFIG): the cluster CA and credentials
     readable, API reachable, each RBAC rule proxscale uses (SelfSubjectAccessReview, nothing is
     written), CRDs installed
