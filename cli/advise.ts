@@ -1,6 +1,7 @@
 /**
  * `proxscale advise`: runs the simulator over the knobs that matter (sim/report/advice.ts) on a
- * trace (recorded with `proxscale record`, or the embedded default) and prints the changes worth
+ * trace (recorded with `proxscale record`, the embedded default, or with --kubeconfig the demand
+ * history the daemon stores, against the live configuration: cli/advise_source.ts) and prints the changes worth
  * making with their simulated effect on node-hours, cost and p95 pending, as a table and as a
  * config patch that `proxscale sim --patch` applies (--patch-out writes it; --json prints all
  * figures; --html writes the simulator's report of the configuration as it is against the
@@ -18,15 +19,19 @@ import type { Trace } from "../sim/trace/format.ts";
 import { defaultWorld, worldFrom, type WorldSpec } from "../sim/engine/world_spec.ts";
 import { withWorldClasses } from "../sim/engine/world_classes.ts";
 import { defaultSimConfig } from "../sim/policies/default_config.ts";
-import { proxscalePolicy } from "../sim/policies/proxscale.ts";
+import { proxscaleAsConfigured } from "../sim/policies/proxscale_as_configured.ts";
 import { advise } from "../sim/report/advice.ts";
+import { adviseInputFromCluster } from "./advise_source.ts";
+import { kubeFrom } from "./status_source.ts";
+import { DEFAULT_NAMESPACE } from "../adapters/config/crd_manifests.ts";
 import { applyConfigPatch } from "../sim/report/config_patch.ts";
 import { compare } from "../sim/report/compare.ts";
 import { canonicalJson } from "../sim/report/json.ts";
 import { renderReportHtml } from "../sim/report/html.ts";
 
 const USAGE =
-  "proxscale advise [--trace FILE [--format F]] [--config FILE] [--days N] [--world FILE] [--seed N]\n" +
+  "proxscale advise [--trace FILE [--format F] | --kubeconfig FILE [--namespace NS]] [--config FILE] [--days N]\n" +
+  "                 [--world FILE] [--seed N]\n" +
   "                 [--patch-out FILE] [--html OUT] [--json]";
 
 const HELP = `usage: ${USAGE}
@@ -38,7 +43,14 @@ simulated effect on node-hours, cost and p95 pending, marks those worth making (
 without p95 more than 10 % worse, or p95 >= 20 % lower for <= 5 % more cost) and the patch of the
 best one. Apply it with: proxscale sim --patch FILE (same trace, config and seed: same figures).
 
-  --days N          replay only the trace's first N days
+With --kubeconfig it advises on the cluster itself: the live configuration (Providers,
+MachineTemplates, NodePools, settings) and a trace made from the demand history the daemon keeps
+for pools with scaleUp.forecast (ConfigMap proxscale-demand-history): each pool's 5-minute peaks
+replayed as pods pinned to the pool. No history: exit 1, saying what to enable.
+
+  --kubeconfig FILE the cluster to read the configuration and demand history from
+  --namespace NS    proxscale's namespace there (default ${DEFAULT_NAMESPACE})
+  --days N          replay only the trace's first N days (with --kubeconfig: the history's last N)
   --patch-out FILE  write the recommended patch (YAML) to FILE
   --html OUT        the simulator's HTML report: as configured against the advised config
   --json            every figure as canonical JSON`;
@@ -60,6 +72,8 @@ async function runAdvise(args: string[], io: Io): Promise<number> {
         trace: { type: "string", short: "t" },
         format: { type: "string" },
         config: { type: "string", short: "c" },
+        kubeconfig: { type: "string" },
+        namespace: { type: "string", short: "n" },
         days: { type: "string" },
         world: { type: "string" },
         seed: { type: "string" },
@@ -128,12 +142,37 @@ async function runAdvise(args: string[], io: Io): Promise<number> {
     }
     trace = t.value;
   }
-  if (values.days !== undefined) {
-    const days = Number(values.days);
-    if (!(days > 0)) {
-      io.err(`--days must be a positive number, got "${values.days}"`);
+  const days = values.days === undefined ? undefined : Number(values.days);
+  if (days !== undefined && !(days > 0)) {
+    io.err(`--days must be a positive number, got "${values.days}"`);
+    return 2;
+  }
+  if (values.kubeconfig !== undefined) {
+    if (values.trace || values.config) {
+      io.err(
+        "--kubeconfig reads the trace and the configuration from the cluster: no --trace or --config",
+      );
       return 2;
     }
+    let input;
+    try {
+      input = await adviseInputFromCluster(
+        await kubeFrom({ kubeconfig: values.kubeconfig }),
+        values.namespace ?? DEFAULT_NAMESPACE,
+        days,
+      );
+    } catch (e) {
+      io.err(`${values.kubeconfig}: ${(e as Error).message}`);
+      return 1;
+    }
+    if (!input.ok) {
+      io.err(input.error);
+      return 1;
+    }
+    config = input.value.config;
+    trace = input.value.trace;
+    io.err(`advise: ${trace.notes.join("; ")}`);
+  } else if (days !== undefined) {
     const end = Math.min(trace.duration, days * 86_400_000);
     trace = { ...trace, duration: end, pods: trace.pods.filter((p) => p.arrival < end) };
   }
@@ -149,10 +188,10 @@ async function runAdvise(args: string[], io: Io): Promise<number> {
   if (values["patch-out"] && rec) await Deno.writeTextFile(values["patch-out"], patchText);
   if (values.html) {
     const advised = rec ? applyConfigPatch(config, rec.patch) : undefined;
-    const policies = [proxscalePolicy(withWorldClasses(config, world))];
+    const policies = [proxscaleAsConfigured(withWorldClasses(config, world))];
     if (advised?.ok) {
       policies.push({
-        ...proxscalePolicy(withWorldClasses(advised.value, world)),
+        ...proxscaleAsConfigured(withWorldClasses(advised.value, world)),
         name: "proxscale-advised",
         description: `proxscale with the advised change: ${rec!.change}`,
       });

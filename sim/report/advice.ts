@@ -16,7 +16,7 @@ import { GiB } from "../../core/quantity.ts";
 import { runSimulation } from "../engine/engine.ts";
 import type { WorldSpec } from "../engine/world_spec.ts";
 import { withWorldClasses } from "../engine/world_classes.ts";
-import { proxscalePolicy } from "../policies/proxscale.ts";
+import { proxscaleAsConfigured } from "../policies/proxscale_as_configured.ts";
 import type { Trace } from "../trace/format.ts";
 import { applyConfigPatch, type ConfigPatch } from "./config_patch.ts";
 
@@ -92,7 +92,7 @@ export function candidateChanges(config: Config): { change: string; patch: Confi
 
 /** One run of the proxscale policy: the figures `sim` reports for it. */
 export function runOutcome(trace: Trace, config: Config, world: WorldSpec, seed: number): Outcome {
-  const r = runSimulation({ trace, policy: proxscalePolicy(config), world, seed });
+  const r = runSimulation({ trace, policy: proxscaleAsConfigured(config), world, seed });
   return {
     nodeHours: r.summary.nodeHours,
     cost: r.summary.cost,
