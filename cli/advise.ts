@@ -38,10 +38,13 @@ const HELP = `usage: ${USAGE}
 
 Replays the trace (default: the embedded one; record yours with 'proxscale record') through
 proxscale's decision core once as configured and once per candidate change: each pool's predictive
-scale-up on/off, its consolidateAfter (30s, 2m, 10m) and the batch window. Prints every change's
-simulated effect on node-hours, cost and p95 pending, marks those worth making (>= 1 % cheaper
-without p95 more than 10 % worse, or p95 >= 20 % lower for <= 5 % more cost) and the patch of the
-best one. Apply it with: proxscale sim --patch FILE (same trace, config and seed: same figures).
+scale-up on/off, its consolidateAfter (30s, 2m, 10m), its cpu/memory/node limits halved and
+doubled, each template's VM sizes, the batch window, and one Proxmox host fewer or more. Prints
+every change's simulated effect on node-hours, cost and p95 pending, marks those worth making
+(>= 1 % cheaper without p95 more than 10 % worse, or p95 >= 20 % lower for <= 5 % more cost) and
+the patch of the best one. Apply it with: proxscale sim --patch FILE (same trace, config and seed:
+same figures). A host-count change is hardware advice, not a config patch: printed apart (one host
+fewer is worth it when p95 is at most 10 % worse; the simulated cost counts VMs, not hosts).
 
 With --kubeconfig it advises on the cluster itself: the live configuration (Providers,
 MachineTemplates, NodePools, settings) and a trace made from the demand history the daemon keeps
@@ -184,10 +187,10 @@ async function runAdvise(args: string[], io: Io): Promise<number> {
     onProgress: (done, total) => io.err(`advise: ${done}/${total} simulated runs`),
   });
   const rec = advice.recommended;
-  const patchText = rec ? stringify(rec.patch) : "";
+  const patchText = rec?.patch ? stringify(rec.patch) : "";
   if (values["patch-out"] && rec) await Deno.writeTextFile(values["patch-out"], patchText);
   if (values.html) {
-    const advised = rec ? applyConfigPatch(config, rec.patch) : undefined;
+    const advised = rec?.patch ? applyConfigPatch(config, rec.patch) : undefined;
     const policies = [proxscaleAsConfigured(withWorldClasses(config, world))];
     if (advised?.ok) {
       policies.push({
@@ -218,13 +221,27 @@ async function runAdvise(args: string[], io: Io): Promise<number> {
       `${c.outcome.nodeHours.toFixed(1)} (${pct(c.nodeHoursChange)})`,
       `${c.outcome.cost.toFixed(2)} (${pct(c.costChange)})`,
       `${c.outcome.pendingP95Seconds.toFixed(1)}s (${pct(c.p95Change)})`,
-      c.worth ? (c === rec ? "yes, best" : "yes") : "no",
+      c.hosts !== undefined
+        ? (c.worth ? (c === advice.hardware ? "yes, hardware" : "yes") : "no")
+        : c.worth
+        ? (c === rec ? "yes, best" : "yes")
+        : "no",
     ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   io.out(rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n"));
+  const hw = advice.hardware;
+  if (hw) {
+    io.out(
+      `\nHardware advice: ${hw.change}: cost ${pct(hw.costChange)}, p95 pending ${
+        pct(hw.p95Change)
+      } (simulated; the cost counts VMs, not hosts). This is not a config patch: add or retire ` +
+        `the Proxmox host, then list it in the Provider's hosts; 'proxscale sim --sweep' tries ` +
+        `host counts with VM sizes.`,
+    );
+  }
   if (!rec) {
-    io.out("\nNo change is worth making on this trace: the configuration stays as it is.");
+    io.out("\nNo config change is worth making on this trace: the configuration stays as it is.");
     return 0;
   }
   io.out(

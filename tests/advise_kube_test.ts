@@ -107,6 +107,14 @@ Deno.test({
       const worth = r.out.split("\n").filter((l) => /\byes(, best)?$/.test(l));
       assert.ok(worth.length >= 1, r.out);
       assert.match(r.out, /^Recommended: .+\(simulated, seed 1\)/m);
+      // The live pools' limits and the Provider's host count are candidates too; a host-count
+      // change is printed as hardware advice, never as the patch.
+      assert.match(r.out, /^pool general: cpu limit 32 \(now 64\) .*\(\+0\.0%\)/m);
+      assert.match(r.out, /^pool batch: memory limit 256Gi \(now 128Gi\)/m);
+      assert.match(r.out, /^provider homelab: 2 host\(s\) \(now 3\)/m);
+      assert.match(r.out, /^Hardware advice: provider homelab: .+ not a config patch/m);
+      const patch = r.out.slice(r.out.indexOf("Patch;"));
+      assert.doesNotMatch(patch, /host/);
     } finally {
       await kube.close();
       await Deno.remove(dir, { recursive: true });
