@@ -21,6 +21,7 @@ import { withWorldClasses } from "../sim/engine/world_classes.ts";
 import { defaultSimConfig } from "../sim/policies/default_config.ts";
 import { proxscaleAsConfigured } from "../sim/policies/proxscale_as_configured.ts";
 import { advise } from "../sim/report/advice.ts";
+import { distributedAdvise, SIM_QUEUE } from "./sim_queue.ts";
 import { adviseInputFromCluster } from "./advise_source.ts";
 import { kubeFrom } from "./status_source.ts";
 import { DEFAULT_NAMESPACE } from "../adapters/config/crd_manifests.ts";
@@ -31,7 +32,7 @@ import { renderReportHtml } from "../sim/report/html.ts";
 
 const USAGE =
   "proxscale advise [--trace FILE [--format F] | --kubeconfig FILE [--namespace NS]] [--config FILE] [--days N]\n" +
-  "                 [--world FILE] [--seed N]\n" +
+  "                 [--world FILE] [--seed N] [--queue redis://HOST:PORT [--queue-name NAME]]\n" +
   "                 [--patch-out FILE] [--html OUT] [--json]";
 
 const HELP = `usage: ${USAGE}
@@ -56,7 +57,10 @@ replayed as pods pinned to the pool. No history: exit 1, saying what to enable.
   --days N          replay only the trace's first N days (with --kubeconfig: the history's last N)
   --patch-out FILE  write the recommended patch (YAML) to FILE
   --html OUT        the simulator's HTML report: as configured against the advised config
-  --json            every figure as canonical JSON`;
+  --json            every figure as canonical JSON
+  --queue URL       replay the runs on 'proxscale sim worker' processes through this Redis (BullMQ,
+                    the sweep queue): the same advice, byte for byte, as a local run
+  --queue-name N    BullMQ queue name (default ${SIM_QUEUE})`;
 
 /** The `advise` command. */
 export const adviseCommand: Command = {
@@ -83,6 +87,8 @@ async function runAdvise(args: string[], io: Io): Promise<number> {
         "patch-out": { type: "string" },
         html: { type: "string" },
         json: { type: "boolean" },
+        queue: { type: "string" },
+        "queue-name": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -179,13 +185,29 @@ async function runAdvise(args: string[], io: Io): Promise<number> {
     const end = Math.min(trace.duration, days * 86_400_000);
     trace = { ...trace, duration: end, pods: trace.pods.filter((p) => p.arrival < end) };
   }
-  const advice = advise({
+  const input = {
     trace,
     config,
     world,
     seed,
-    onProgress: (done, total) => io.err(`advise: ${done}/${total} simulated runs`),
-  });
+    onProgress: (done: number, total: number) => io.err(`advise: ${done}/${total} simulated runs`),
+  };
+  let advice;
+  if (values.queue !== undefined) {
+    if (!/^rediss?:\/\/\S+$/.test(values.queue)) {
+      io.err(`--queue must be a redis:// or rediss:// URL, got "${values.queue}"`);
+      return 2;
+    }
+    try {
+      advice = await distributedAdvise(input, {
+        url: values.queue,
+        ...(values["queue-name"] ? { name: values["queue-name"] } : {}),
+      });
+    } catch (e) {
+      io.err(`distributed advise failed: ${(e as Error).message}`);
+      return 1;
+    }
+  } else advice = advise(input);
   const rec = advice.recommended;
   const patchText = rec?.patch ? stringify(rec.patch) : "";
   if (values["patch-out"] && rec) await Deno.writeTextFile(values["patch-out"], patchText);

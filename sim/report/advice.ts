@@ -179,31 +179,34 @@ export function runOutcome(trace: Trace, config: Config, world: WorldSpec, seed:
   };
 }
 
-/** Runs the base and every candidate; `onProgress(done, total)` after each run. */
-export function advise(input: {
-  trace: Trace;
-  config: Config;
-  world: WorldSpec;
-  seed: number;
-  onProgress?: (done: number, total: number) => void;
-}): Advice {
-  const { trace, world, seed } = input;
-  const changes = candidateChanges(input.config);
-  const total = changes.length + 1;
-  const base = runOutcome(trace, withWorldClasses(input.config, world), world, seed);
-  input.onProgress?.(1, total);
+/** The runs of an advice: the configuration as it is first, then each change it can apply. */
+export type AdviceRuns = { changes: Change[]; configs: Config[] };
+
+/** The configurations to simulate (world classes applied): base first, then one per change. */
+export function adviceRuns(config: Config, world: WorldSpec): AdviceRuns {
+  const changes: Change[] = [];
+  const configs = [withWorldClasses(config, world)];
+  for (const c of candidateChanges(config)) {
+    const patched = c.patch
+      ? applyConfigPatch(config, c.patch)
+      : { ok: true as const, value: withHostCount(config, c.hosts!) };
+    if (!patched.ok) continue;
+    changes.push(c);
+    configs.push(withWorldClasses(patched.value, world));
+  }
+  return { changes, configs };
+}
+
+/** The advice from the runs' outcomes (`outcomes[i]` of `runs.configs[i]`). */
+export function assembleAdvice(config: Config, runs: AdviceRuns, outcomes: Outcome[]): Advice {
+  const base = outcomes[0]!;
   const rel = (a: number, b: number) => (b === 0 ? (a === 0 ? 0 : Infinity) : a / b - 1);
   const candidates: Candidate[] = [];
-  for (const [i, c] of changes.entries()) {
-    const patched = c.patch
-      ? applyConfigPatch(input.config, c.patch)
-      : { ok: true as const, value: withHostCount(input.config, c.hosts!) };
-    if (!patched.ok) continue;
-    const outcome = runOutcome(trace, withWorldClasses(patched.value, world), world, seed);
-    input.onProgress?.(i + 2, total);
+  for (const [i, c] of runs.changes.entries()) {
+    const outcome = outcomes[i + 1]!;
     const costChange = rel(outcome.cost, base.cost);
     const p95Change = rel(outcome.pendingP95Seconds, base.pendingP95Seconds);
-    const fewerHosts = c.hosts !== undefined && c.hosts < input.config.providers[0]!.hosts.length;
+    const fewerHosts = c.hosts !== undefined && c.hosts < config.providers[0]!.hosts.length;
     const cheaper = fewerHosts
       ? costChange <= 0.01 && p95Change <= 0.1
       : costChange <= -0.01 && p95Change <= 0.1;
@@ -218,11 +221,10 @@ export function advise(input: {
     });
   }
   // Best first: the largest cost saving, then the largest p95 cut.
-  const best = (list: Candidate[]) =>
-    list.filter((c) => c.worth).sort((a, b) =>
+  const recommended =
+    candidates.filter((c) => c.patch !== undefined && c.worth).sort((a, b) =>
       a.costChange - b.costChange || a.p95Change - b.p95Change
     )[0];
-  const recommended = best(candidates.filter((c) => c.patch !== undefined));
   // Fewer hosts first: a host saved is worth more than anything the VM cost shows.
   const hardware = candidates.filter((c) => c.hosts !== undefined && c.worth)
     .sort((a, b) => a.hosts! - b.hosts!)[0];
@@ -232,4 +234,22 @@ export function advise(input: {
     ...(recommended ? { recommended } : {}),
     ...(hardware ? { hardware } : {}),
   };
+}
+
+/** Runs the base and every candidate here; `onProgress(done, total)` after each run. */
+export function advise(input: {
+  trace: Trace;
+  config: Config;
+  world: WorldSpec;
+  seed: number;
+  onProgress?: (done: number, total: number) => void;
+}): Advice {
+  const { trace, world, seed } = input;
+  const runs = adviceRuns(input.config, world);
+  const outcomes = runs.configs.map((c, i) => {
+    const o = runOutcome(trace, c, world, seed);
+    input.onProgress?.(i + 1, runs.configs.length);
+    return o;
+  });
+  return assembleAdvice(input.config, runs, outcomes);
 }
