@@ -257,7 +257,7 @@ async function runAdvise(args: string[], io: Io): Promise<number> {
     io.out(
       `\nHardware advice: ${hw.change}: cost ${pct(hw.costChange)}, p95 pending ${
         pct(hw.p95Change)
-      } (simulated; the cost counts VMs, not hosts). This is not a config patch: add or retire ` +
+      } (simulated; the cost counts VMs, not hosts).\nThis is not a config patch: add or retire ` +
         `the Proxmox host, then list it in the Provider's hosts; 'proxscale sim --sweep' tries ` +
         `host counts with VM sizes.`,
     );

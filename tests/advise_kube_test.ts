@@ -112,7 +112,7 @@ Deno.test({
       assert.match(r.out, /^pool general: cpu limit 32 \(now 64\) .*\(\+0\.0%\)/m);
       assert.match(r.out, /^pool batch: memory limit 256Gi \(now 128Gi\)/m);
       assert.match(r.out, /^provider homelab: 2 host\(s\) \(now 3\)/m);
-      assert.match(r.out, /^Hardware advice: provider homelab: .+ not a config patch/m);
+      assert.match(r.out, /^Hardware advice: provider homelab: .+\nThis is not a config patch/m);
       const patch = r.out.slice(r.out.indexOf("Patch;"));
       assert.doesNotMatch(patch, /host/);
     } finally {
