@@ -88,7 +88,8 @@ a built-in config (4 hosts, 4 vCPU / 8 GiB VMs), all policies.
                     rows 'proxscale sim worker' processes return (same result as a local sweep)
   --queue-name N    BullMQ queue name (default ${SIM_QUEUE})
 
-'proxscale sim worker --queue URL' replays sweep cells from the queue until SIGINT or SIGTERM.`;
+'proxscale sim worker --queue URL' replays sweep cells (and 'proxscale advise --queue' runs) from
+the queue until SIGINT or SIGTERM.`;
 
 /** The `sim` command. */
 export const simCommand: Command = {

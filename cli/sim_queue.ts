@@ -4,7 +4,9 @@
  * `proxscale sim worker --queue redis://...` processes replay them, on as many machines as
  * reach the Redis server. Every job carries its whole input (trace, config, world, seed, shape,
  * host count), and a row depends on nothing else, so the gathered result is the one a local
- * sweep computes, byte for byte. Non-finite numbers survive the JSON of a job as tagged strings.
+ * sweep computes, byte for byte. `proxscale advise --queue` sends its runs the same way (job
+ * `advise-run`: trace, one candidate's whole configuration, world, seed), and the same workers
+ * replay them. Non-finite numbers survive the JSON of a job as tagged strings.
  *
  * May import: sim/, core/ (types), npm:bullmq, npm:ioredis.
  */
@@ -22,6 +24,13 @@ import {
   type SweepScenario,
   sweepScenarios,
 } from "../sim/report/sweep.ts";
+import {
+  type Advice,
+  adviceRuns,
+  assembleAdvice,
+  type Outcome,
+  runOutcome,
+} from "../sim/report/advice.ts";
 
 /** The default BullMQ queue name for sweep jobs. */
 export const SIM_QUEUE = "proxscale-sim";
@@ -36,6 +45,9 @@ type SweepJob = {
   hostCostPerHour: number;
   scenario: SweepScenario;
 };
+
+/** One advise run: a candidate's whole configuration, replayed on the trace. */
+type AdviseJob = { trace: Trace; config: Config; world: WorldSpec; seed: number };
 
 const TAG = "\u0000num:";
 
@@ -62,12 +74,17 @@ function connection(url: string): Redis {
 /** Where the queue is. */
 export type QueueTarget = { url: string; name?: string };
 
-/** Enqueues every cell of the sweep, waits for the workers' rows, and assembles the result. */
-export async function distributedSweep(
-  input: SweepInput,
+/**
+ * Enqueues one job per payload under `jobName`, waits for the workers' results and returns them
+ * decoded, in payload order; `onDone(done, total)` after each.
+ */
+async function runJobs<T>(
   target: QueueTarget,
-  timeoutMs = 3_600_000,
-): Promise<SweepResult> {
+  jobName: string,
+  payloads: unknown[],
+  timeoutMs: number,
+  onDone?: (done: number, total: number) => void,
+): Promise<T[]> {
   const name = target.name ?? SIM_QUEUE;
   const qConn = connection(target.url);
   const eConn = connection(target.url);
@@ -75,20 +92,11 @@ export async function distributedSweep(
   const events = new QueueEvents(name, { connection: eConn });
   try {
     await events.waitUntilReady();
-    const scenarios = sweepScenarios(input);
     const run = crypto.randomUUID();
-    const base = {
-      trace: input.trace,
-      config: input.config,
-      world: input.world,
-      seed: input.seed,
-      targetP95Seconds: input.targetP95Seconds,
-      hostCostPerHour: input.hostCostPerHour,
-    };
     const jobs = await Promise.all(
-      scenarios.map((scenario, i) =>
-        queue.add("sweep-cell", { job: encodeJob({ ...base, scenario } satisfies SweepJob) }, {
-          jobId: `sweep-${run}-${i}`,
+      payloads.map((p, i) =>
+        queue.add(jobName, { job: encodeJob(p) }, {
+          jobId: `${jobName}-${run}-${i}`,
           removeOnComplete: true,
           removeOnFail: true,
           attempts: 2,
@@ -96,19 +104,70 @@ export async function distributedSweep(
       ),
     );
     let done = 0;
-    const rows = await Promise.all(jobs.map(async (job) => {
+    return await Promise.all(jobs.map(async (job) => {
       const out = await job.waitUntilFinished(events, timeoutMs) as string;
-      done++;
-      input.onProgress?.(done / jobs.length);
-      return decodeJob<SweepRow>(out);
+      onDone?.(++done, jobs.length);
+      return decodeJob<T>(out);
     }));
-    return assembleSweep(input.targetP95Seconds, scenarios, rows);
   } finally {
     await events.close();
     await queue.close();
     qConn.disconnect();
     eConn.disconnect();
   }
+}
+
+/** Enqueues every cell of the sweep, waits for the workers' rows, and assembles the result. */
+export async function distributedSweep(
+  input: SweepInput,
+  target: QueueTarget,
+  timeoutMs = 3_600_000,
+): Promise<SweepResult> {
+  const scenarios = sweepScenarios(input);
+  const base = {
+    trace: input.trace,
+    config: input.config,
+    world: input.world,
+    seed: input.seed,
+    targetP95Seconds: input.targetP95Seconds,
+    hostCostPerHour: input.hostCostPerHour,
+  };
+  const rows = await runJobs<SweepRow>(
+    target,
+    "sweep-cell",
+    scenarios.map((scenario) => ({ ...base, scenario } satisfies SweepJob)),
+    timeoutMs,
+    (done, total) => input.onProgress?.(done / total),
+  );
+  return assembleSweep(input.targetP95Seconds, scenarios, rows);
+}
+
+/**
+ * `advise` with every run (the configuration as it is and each candidate) replayed by the
+ * queue's workers: the same advice, byte for byte, as the local one.
+ */
+export async function distributedAdvise(
+  input: {
+    trace: Trace;
+    config: Config;
+    world: WorldSpec;
+    seed: number;
+    onProgress?: (done: number, total: number) => void;
+  },
+  target: QueueTarget,
+  timeoutMs = 3_600_000,
+): Promise<Advice> {
+  const runs = adviceRuns(input.config, input.world);
+  const outcomes = await runJobs<Outcome>(
+    target,
+    "advise-run",
+    runs.configs.map((config) =>
+      ({ trace: input.trace, config, world: input.world, seed: input.seed }) satisfies AdviseJob
+    ),
+    timeoutMs,
+    input.onProgress,
+  );
+  return assembleAdvice(input.config, runs, outcomes);
 }
 
 /** A running sweep worker; `close` finishes the job in hand and disconnects. */
@@ -123,6 +182,12 @@ export async function startSweepWorker(
   const worker = new Worker(
     target.name ?? SIM_QUEUE,
     (job) => {
+      if (job.name === "advise-run") {
+        const a = decodeJob<AdviseJob>((job.data as { job: string }).job);
+        const outcome = runOutcome(a.trace, a.config, a.world, a.seed);
+        log(`replayed an advise run (job ${job.id})`);
+        return Promise.resolve(encodeJob(outcome));
+      }
       const j = decodeJob<SweepJob>((job.data as { job: string }).job);
       const input: SweepInput = {
         trace: j.trace,

@@ -6,11 +6,11 @@
 import type { Config } from "../../core/model.ts";
 import type { DemandHistory } from "../../core/forecast_history.ts";
 import type { Policy } from "../engine/policy.ts";
-import { proxscalePolicy } from "./proxscale.ts";
 import { clusterAutoscalerPolicy } from "./cluster_autoscaler.ts";
 import { karpenterPolicy } from "./karpenter.ts";
 import { kubeNodeSmithPolicy } from "./kubenodesmith.ts";
 import { proxscaleForecastPolicy } from "./proxscale_forecast.ts";
+import { proxscaleAsConfigured } from "./proxscale_as_configured.ts";
 
 /** Policy names in report order. */
 export const POLICY_NAMES = [
@@ -31,7 +31,8 @@ export function buildPolicy(
 ): Policy<unknown> {
   switch (name) {
     case "proxscale":
-      return proxscalePolicy(config) as Policy<unknown>;
+      // A pool with scaleUp.forecast forecasts from the history the policy records.
+      return proxscaleAsConfigured(config, demandHistory);
     case "cluster-autoscaler":
       return clusterAutoscalerPolicy(config) as Policy<unknown>;
     case "karpenter":

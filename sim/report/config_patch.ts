@@ -7,6 +7,7 @@
  *       scaleUp: { forecast: { enabled: true, maxNodes: 3, maxError: 0.2 } }
  *       scaleDown: { stabilizationWindow: 20s }
  *       disruption: { consolidateAfter: 2m }        # or Never
+ *       limits: { cpu: 32, memory: 128Gi, nodes: 16 } # each one given replaces the pool's
  *   machineTemplates:
  *     <template>: { shapes: [{ cpu: 8, memory: 16Gi }] }  # the VM sizes it offers
  *   settings: { batchIdle: 1s, batchMax: 10s }
@@ -24,6 +25,7 @@ export type PoolPatch = {
   scaleUp?: { forecast?: { enabled: boolean; maxNodes?: number; maxError?: number } };
   scaleDown?: { stabilizationWindow?: string };
   disruption?: { consolidateAfter?: string };
+  limits?: { cpu?: string; memory?: string; nodes?: number };
 };
 
 /** The patch: pools and templates by name, and settings. */
@@ -117,6 +119,21 @@ export function applyConfigPatch(config: Config, patch: unknown): Result<Config,
           const d = parseDuration(String(body.consolidateAfter), true);
           if (!d.ok) return err(`nodePools.${name}.disruption.consolidateAfter: ${d.error}`);
           pool = { ...pool, disruption: { ...pool.disruption, consolidateAfter: d.value } };
+        } else if (section === "limits") {
+          const limits = { ...pool.limits };
+          for (const [k, v] of Object.entries(body)) {
+            if (k === "cpu" || k === "memory") {
+              const q = parseQuantity(String(v), k === "cpu" ? 1000 : 1);
+              if (!q.ok) return err(`nodePools.${name}.limits.${k}: ${q.error}`);
+              limits[k] = q.value;
+            } else if (k === "nodes") {
+              if (!Number.isInteger(v) || (v as number) < 0) {
+                return err(`nodePools.${name}.limits.nodes must be a whole number >= 0`);
+              }
+              limits.nodes = v as number;
+            } else return err(`nodePools.${name}.limits: unknown field "${k}"`);
+          }
+          pool = { ...pool, limits };
         } else return err(`nodePools.${name}: unknown field "${section}"`);
       }
       pools[i] = pool;

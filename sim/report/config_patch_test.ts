@@ -46,3 +46,17 @@ Deno.test("a patch naming an unknown pool, field or duration is refused with the
     /consolidateAfter/,
   );
 });
+
+Deno.test("a patch sets a pool's cpu, memory and node limits and refuses a bad one", () => {
+  const config = defaultSimConfig();
+  const pool = config.nodePools[0]!.name;
+  const r = applyConfigPatch(config, {
+    nodePools: { [pool]: { limits: { cpu: "32", memory: "128Gi", nodes: 16 } } },
+  });
+  assert.ok(r.ok);
+  assert.deepEqual(r.value.nodePools[0]!.limits, { cpu: 32_000, memory: 128 * GiB, nodes: 16 });
+  const bad = applyConfigPatch(config, { nodePools: { [pool]: { limits: { nodes: -1 } } } });
+  assert.ok(!bad.ok && /limits\.nodes/.test(bad.error));
+  const unknown = applyConfigPatch(config, { nodePools: { [pool]: { limits: { disks: 1 } } } });
+  assert.ok(!unknown.ok && /unknown field "disks"/.test(unknown.error));
+});
