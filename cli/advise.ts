@@ -8,17 +8,16 @@
  * advised one).
  */
 import { COMMAND_SUMMARIES } from "./summaries.ts";
+import { readSimConfig, readSimTrace, readSimWorld } from "./sim_inputs.ts";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import type { Command, Io } from "./command.ts";
 import type { Config } from "../core/model.ts";
-import { formatProblem, loadConfigFile } from "../adapters/config/load.ts";
 import { defaultTrace } from "../sim/trace/default_trace.ts";
-import { loadTrace, TRACE_FORMATS, type TraceFormat } from "../sim/trace/load.ts";
+import { TRACE_FORMATS, type TraceFormat } from "../sim/trace/load.ts";
 import type { Trace } from "../sim/trace/format.ts";
-import { defaultWorld, worldFrom, type WorldSpec } from "../sim/engine/world_spec.ts";
+import type { WorldSpec } from "../sim/engine/world_spec.ts";
 import { withWorldClasses } from "../sim/engine/world_classes.ts";
-import { defaultSimConfig } from "../sim/policies/default_config.ts";
 import { proxscaleAsConfigured } from "../sim/policies/proxscale_as_configured.ts";
 import { advise } from "../sim/report/advice.ts";
 import { distributedAdvise, SIM_QUEUE } from "./sim_queue.ts";
@@ -109,47 +108,17 @@ async function runAdvise(args: string[], io: Io): Promise<number> {
     io.err(`--format must be one of ${TRACE_FORMATS.join(", ")}, got "${values.format}"`);
     return 2;
   }
-  let config: Config = defaultSimConfig();
-  if (values.config) {
-    const loaded = await loadConfigFile(values.config);
-    if (!loaded.ok) {
-      for (const p of loaded.error) io.err(formatProblem(p));
-      return 2;
-    }
-    config = loaded.value;
-  }
-  let world: WorldSpec = defaultWorld();
-  if (values.world) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(await Deno.readTextFile(values.world));
-    } catch (e) {
-      io.err(`${values.world}: ${(e as Error).message}`);
-      return 2;
-    }
-    const w = worldFrom(parsed);
-    if (!w.ok) {
-      io.err(`${values.world}: ${w.error}`);
-      return 2;
-    }
-    world = w.value;
-  }
+  const loadedConfig = await readSimConfig(values.config, io);
+  if (!loadedConfig) return 2;
+  let config: Config = loadedConfig;
+  const loadedWorld = await readSimWorld(values.world, io);
+  if (!loadedWorld) return 2;
+  const world: WorldSpec = loadedWorld;
   let trace: Trace = defaultTrace();
   if (values.trace) {
-    let text: string;
-    try {
-      text = await Deno.readTextFile(values.trace);
-    } catch (e) {
-      io.err(`${values.trace}: ${(e as Error).message}`);
-      return 2;
-    }
-    const name = values.trace.replace(/^.*\//, "").replace(/\.[^.]*$/, "");
-    const t = loadTrace(text, values.format as TraceFormat | undefined, name);
-    if (!t.ok) {
-      io.err(`${values.trace}:${t.error.line}:${t.error.col}: ${t.error.message}`);
-      return 2;
-    }
-    trace = t.value;
+    const t = await readSimTrace(values.trace, values.format as TraceFormat | undefined, io);
+    if (!t) return 2;
+    trace = t;
   }
   const days = values.days === undefined ? undefined : Number(values.days);
   if (days !== undefined && !(days > 0)) {

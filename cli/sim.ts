@@ -7,6 +7,7 @@
  * meets a pending-time target.
  */
 import { COMMAND_SUMMARIES } from "./summaries.ts";
+import { readSimConfig, readSimTrace, readSimWorld } from "./sim_inputs.ts";
 import { parseArgs } from "node:util";
 import { parse } from "yaml";
 import { applyConfigPatch } from "../sim/report/config_patch.ts";
@@ -14,9 +15,8 @@ import { readDemandHistoryFile } from "../sim/trace/demand_history_file.ts";
 import type { DemandHistory } from "../core/forecast_history.ts";
 import { type Command, type Io, stopped } from "./command.ts";
 import type { Config } from "../core/model.ts";
-import { formatProblem, loadConfigFile } from "../adapters/config/load.ts";
 import { defaultTrace } from "../sim/trace/default_trace.ts";
-import { loadTrace, TRACE_FORMATS, type TraceFormat } from "../sim/trace/load.ts";
+import { TRACE_FORMATS, type TraceFormat } from "../sim/trace/load.ts";
 import type { Trace } from "../sim/trace/format.ts";
 import {
   FORECAST_TRACES,
@@ -24,7 +24,7 @@ import {
   type ForecastTraceName,
 } from "../sim/trace/forecast_traces.ts";
 import { writeTrace } from "../sim/trace/format.ts";
-import { defaultWorld, worldFrom, type WorldSpec } from "../sim/engine/world_spec.ts";
+import type { WorldSpec } from "../sim/engine/world_spec.ts";
 import { withWorldClasses } from "../sim/engine/world_classes.ts";
 import { defaultSimConfig } from "../sim/policies/default_config.ts";
 import { DEFAULT_HOST_GPUS, simGpuOptions, withDefaultGpus } from "../sim/policies/gpu_defaults.ts";
@@ -155,31 +155,12 @@ async function runSim(args: string[], io: Io, stop?: AbortSignal): Promise<numbe
     io.err(`--scale must be a positive number, got "${values.scale}"`);
     return 2;
   }
-  let config: Config = defaultSimConfig();
-  if (values.config) {
-    const loaded = await loadConfigFile(values.config);
-    if (!loaded.ok) {
-      for (const p of loaded.error) io.err(formatProblem(p));
-      return 2;
-    }
-    config = loaded.value;
-  }
-  let world: WorldSpec = defaultWorld();
-  if (values.world) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(await Deno.readTextFile(values.world));
-    } catch (e) {
-      io.err(`${values.world}: ${(e as Error).message}`);
-      return 2;
-    }
-    const w = worldFrom(parsed);
-    if (!w.ok) {
-      io.err(`${values.world}: ${w.error}`);
-      return 2;
-    }
-    world = w.value;
-  }
+  const loadedConfig = await readSimConfig(values.config, io);
+  if (!loadedConfig) return 2;
+  let config: Config = loadedConfig;
+  const loadedWorld = await readSimWorld(values.world, io);
+  if (!loadedWorld) return 2;
+  let world: WorldSpec = loadedWorld;
   let trace: Trace = defaultTrace();
   if (values.synthetic !== undefined) {
     const days = values.days === undefined ? 14 : Number(values.days);
@@ -193,23 +174,12 @@ async function runSim(args: string[], io: Io, stop?: AbortSignal): Promise<numbe
     }
     trace = forecastTrace(values.synthetic as ForecastTraceName, days, seed);
   } else if (values.trace) {
-    let text: string;
-    try {
-      text = await Deno.readTextFile(values.trace);
-    } catch (e) {
-      io.err(`${values.trace}: ${(e as Error).message}`);
-      return 2;
-    }
-    const name = values.trace.replace(/^.*\//, "").replace(/\.[^.]*$/, "");
-    const t = loadTrace(text, values.format as TraceFormat | undefined, name, {
+    const t = await readSimTrace(values.trace, values.format as TraceFormat | undefined, io, {
       gpu: (values.gpu ?? "drop") as GpuMode,
       scale,
     });
-    if (!t.ok) {
-      io.err(`${values.trace}:${t.error.line}:${t.error.col}: ${t.error.message}`);
-      return 2;
-    }
-    trace = t.value;
+    if (!t) return 2;
+    trace = t;
   }
   // GPU pods and the built-in config: GPU shapes, and GPUs on the hosts unless the world has some.
   const gpuOpts = values.config
