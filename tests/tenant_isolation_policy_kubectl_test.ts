@@ -153,8 +153,20 @@ Deno.test("kubectl: the tenant isolation policy refuses pods that tolerate or se
       "tolerations: [{key: proxscale.io/tenant, value: team-c, effect: NoSchedule}]";
     await admitted("by-label", "c2", tolerateC);
     await refused("no-label", "c", tolerateC, "team-c");
-    // kube-system's node agents are out of the binding's scope.
+    // kube-system's node agents are out of the binding's scope, and so are those of a namespace
+    // the administrator labels exempt; the same pod in an unlabelled namespace is not.
     await admitted("agent", "kube-system", "tolerations: [{operator: Exists}]");
+    r = await kubectl(env, ["create", "namespace", "monitoring"]);
+    assert.equal(r.code, 0, r.stderr);
+    await refused("exporter", "monitoring", "tolerations: [{operator: Exists}]");
+    r = await kubectl(env, [
+      "label",
+      "namespace",
+      "monitoring",
+      "proxscale.io/tenancy-exempt=true",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    await admitted("exporter", "monitoring", "tolerations: [{operator: Exists}]");
     // An update that adds another tenant's toleration is refused too.
     r = await kubectl(env, [
       "patch",

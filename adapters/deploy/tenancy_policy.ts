@@ -38,13 +38,23 @@ const MEMBER = "(has(params.spec.namespaces) && request.namespace in params.spec
   "k in namespaceObject.metadata.labels && " +
   "namespaceObject.metadata.labels[k] == params.spec.namespaceSelector.matchLabels[k]))";
 
-/** Outside the bindings: kube-system runs node agents (CNI, kube-proxy) that tolerate every node. */
-const NOT_KUBE_SYSTEM = {
+/**
+ * The label that takes a namespace out of the tenant policies' scope: for the namespaces of node
+ * agents (CNI, monitoring, log shippers) whose DaemonSets tolerate every taint and so every
+ * tenant's nodes. Labelling a namespace is a cluster administrator's act, not a tenant's.
+ */
+export const TENANCY_EXEMPT_LABEL = "proxscale.io/tenancy-exempt";
+
+/** Outside the bindings: kube-system (kube-proxy, CNI) and namespaces labelled exempt. */
+const OUTSIDE_TENANCY = {
   namespaceSelector: {
     matchExpressions: [{
       key: "kubernetes.io/metadata.name",
       operator: "NotIn",
       values: ["kube-system"],
+    }, {
+      key: TENANCY_EXEMPT_LABEL,
+      operator: "DoesNotExist",
     }],
   },
 };
@@ -115,7 +125,7 @@ export function tenantDefaultsObjects(): Record<string, unknown>[] {
     spec: {
       policyName: TENANT_DEFAULTS_POLICY_NAME,
       paramRef: { selector: {}, parameterNotFoundAction: "Allow" },
-      matchResources: NOT_KUBE_SYSTEM,
+      matchResources: OUTSIDE_TENANCY,
     },
   };
   return [policy, binding];
@@ -186,7 +196,7 @@ export function tenantIsolationObjects(): Record<string, unknown>[] {
       validationActions: ["Deny"],
       // Every Tenant is a param; with no Tenant the policy has nothing to check.
       paramRef: { selector: {}, parameterNotFoundAction: "Allow" },
-      matchResources: NOT_KUBE_SYSTEM,
+      matchResources: OUTSIDE_TENANCY,
     },
   };
   return [policy, binding];
