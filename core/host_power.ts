@@ -149,6 +149,16 @@ export function decideHostPower(input: HostPowerInput): HostPowerPlan {
     }
     state.poweringOn[k] = at;
   }
+  // A host its BMC reports on that has not joined PVE, with no request of ours in flight (a
+  // daemon restarted while it booted, or someone else powered it on): booting since now, so its
+  // pods wait for it instead of a second host; the rule above drops it if it never joins.
+  for (const f of facts) {
+    const k = key(f.provider, f.host);
+    if (f.power !== "on" || f.online || !bootOf.has(k)) continue;
+    if (state.poweringOn[k] !== undefined || input.state.poweringOn[k] !== undefined) continue;
+    if (input.state.poweringOff[k] !== undefined) continue;
+    state.poweringOn[k] = now;
+  }
   for (const [k, at] of Object.entries(input.state.poweringOff)) {
     const f = factOf.get(k);
     if (f && (f.online || f.power === "on")) state.poweringOff[k] = at;

@@ -180,6 +180,27 @@ Deno.test("a host that is booting is waited for, not doubled by powering on anot
   match(second.holds[0]!.reason.message, /wait for pve3, which is booting/);
 });
 
+Deno.test("after a restart a host its BMC reports on but PVE does not show yet is waited for as booting", () => {
+  const names = ["pve1", "pve2", "pve3", "pve4"];
+  const snapshot = snapshotOf({
+    hosts: [
+      small("pve1", true, true),
+      small("pve2", true, true),
+      small("pve3", false, false),
+      small("pve4", false, false),
+    ],
+    pods: [pending("web-1")],
+  });
+  const config = configWith(names, ["pve3", "pve4"]);
+  // No state: the daemon that asked for pve3's power-on is gone; its BMC says on.
+  const f = facts(names.map((n) => ({ name: n, online: n === "pve1" || n === "pve2" })))
+    .map((x) => x.host === "pve3" ? { ...x, power: "on" as const } : x);
+  const r = decideHostPower(input(snapshot, config, f));
+  deepEqual(r.decisions, []);
+  match(r.holds[0]!.reason.message, /wait for pve3, which is booting/);
+  deepEqual(Object.keys(r.state.poweringOn), ["pve/pve3"]);
+});
+
 Deno.test("pods that fit an online host power nothing on", () => {
   const names = ["pve1", "pve2"];
   const snapshot = snapshotOf({
