@@ -10,6 +10,7 @@ import { podKey } from "./model.ts";
 import { provision, type ProvisionPlan } from "./provisioning.ts";
 import { podRequests } from "./pod_requests.ts";
 import type { World } from "./disruption_candidates.ts";
+import { isLeaving } from "./provisioning_leaving.ts";
 
 /**
  * The provisioning plan the same pass already made, and the snapshot it was made on. When no
@@ -27,8 +28,6 @@ export type Provisioned = {
    * made pending (core/provisioning_leaving.ts): the plan then already says where those pods go.
    */
   leavingPendingOf?: Snapshot;
-  /** The nodes `snapshot` treats as leaving, by name. */
-  leavingNodes?: ReadonlySet<string>;
 };
 
 /** Per slot index: how many pending pods, and how many pods of leaving nodes, it will receive. */
@@ -111,14 +110,10 @@ function reusable(
 ): ProvisionPlan | undefined {
   if (!provisioned || provisioned.config !== config) return undefined;
   if (leaving === 0) return provisioned.snapshot === snap ? provisioned.plan : undefined;
-  if (provisioned.leavingPendingOf !== snap || !provisioned.leavingNodes) return undefined;
-  let n = 0;
-  for (const s of world.slots) {
-    if (!s.leaving) continue;
-    if (!provisioned.leavingNodes.has(s.node.name)) return undefined;
-    n++;
-  }
-  return n === provisioned.leavingNodes.size ? provisioned.plan : undefined;
+  if (provisioned.leavingPendingOf !== snap) return undefined;
+  // The world has a slot per node: the same nodes leave when every slot agrees with isLeaving.
+  for (const s of world.slots) if (s.leaving !== isLeaving(s.node)) return undefined;
+  return provisioned.plan;
 }
 
 /** A pod its drain will evict, as provisioning sees it once its controller has recreated it. */

@@ -17,13 +17,6 @@ export function isLeaving(node: Node): boolean {
     (node.taints ?? []).some((t) => t.key === DISRUPTED_TAINT_KEY);
 }
 
-/** Names of the snapshot's leaving nodes (those `withLeavingPodsPending` cordons). */
-export function leavingNodeNames(snapshot: Snapshot): Set<string> {
-  const out = new Set<string>();
-  for (const n of snapshot.nodes) if (isLeaving(n)) out.add(n.name);
-  return out;
-}
-
 /** The snapshot as provisioning should see it: pods of leaving nodes pending, those nodes cordoned. */
 export function withLeavingPodsPending(snapshot: Snapshot): Snapshot {
   let leaving: Set<string> | undefined;

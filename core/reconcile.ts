@@ -11,7 +11,7 @@
  */
 import { withHostMaintenance } from "./host_maintenance.ts";
 import { hostMaintenanceConditions } from "./host_maintenance_conditions.ts";
-import { leavingNodeNames, withLeavingPodsPending } from "./provisioning_leaving.ts";
+import { withLeavingPodsPending } from "./provisioning_leaving.ts";
 import type { Condition, Config, NodeClaim, Snapshot, Taint, VM } from "./model.ts";
 import { type PlannedClaim, provision, type ProvisionPlan } from "./provisioning.ts";
 import {
@@ -213,9 +213,7 @@ export function planCapacity(
         config,
         plan: provisioning,
         // With nodes leaving, the plan already places their pods: the pass reuses it.
-        ...(input !== snapshot
-          ? { leavingPendingOf: snapshot, leavingNodes: leavingNodeNames(snapshot) }
-          : {}),
+        ...(input !== snapshot ? { leavingPendingOf: snapshot } : {}),
       }
       : undefined,
   );
