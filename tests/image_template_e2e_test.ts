@@ -167,8 +167,11 @@ Deno.test("an image template is built on each host, and a new image rolls the no
     assert.ok(reports.some((r) => r.reason.code === "Drifted"), log());
     assert.ok(maxDeleting <= 1, `at most one node disrupted at a time, saw ${maxDeleting}`);
     await until(
-      "the old templates removed",
-      () => templates().every((t) => t.name !== first[0]!.name),
+      "the old templates removed and reported",
+      // The removal job reports once PVE has deleted the template: wait for both.
+      () =>
+        templates().every((t) => t.name !== first[0]!.name) &&
+        reports.some((r) => r.what === "TemplateRemoved"),
       30_000,
     );
     const second = templates();
