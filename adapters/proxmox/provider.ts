@@ -58,6 +58,7 @@ import { isoStorageProblem, releaseSeedIso, uploadSeedIso } from "./seed_iso.ts"
 import { Semaphore } from "./semaphore.ts";
 import { VmidLedger } from "./vmid_ledger.ts";
 import { VmAddressReader } from "./vm_addresses.ts";
+import { ListingConfigs } from "./listing_configs.ts";
 import {
   bootstrapVolumes,
   type DesiredConfig,
@@ -94,6 +95,8 @@ export class ProxmoxProvider implements MachineProvider {
   /** PVE's answer on which hosts can clone a template VMID, with its expiry. */
   readonly #locality = new Map<string, { hosts: string[]; until: number }>();
   readonly #addresses: VmAddressReader;
+  /** Managed VMs' configs as the listing last read them (one read per changed VM, not per VM). */
+  readonly #configs: ListingConfigs;
   /** Template VMs built from cloud images (MachineTemplate `source.image`). */
   readonly imageTemplates: ProxmoxImageTemplates;
 
@@ -104,6 +107,7 @@ export class ProxmoxProvider implements MachineProvider {
     const gates = new Map<string, Semaphore>();
     const perStorage = opts.clonesPerStorage ?? 2;
     this.#addresses = new VmAddressReader(opts.client, now);
+    this.#configs = new ListingConfigs(now);
     this.imageTemplates = new ProxmoxImageTemplates(opts.client, opts.provider);
     this.#ctx = {
       client: opts.client,
@@ -162,6 +166,7 @@ export class ProxmoxProvider implements MachineProvider {
     );
     const out: Machine[] = [];
     const unknown = new Set<string>();
+    this.#configs.keepOnly(new Set(candidates.map((v) => v.vmid)));
     for (const v of candidates) {
       // A host that is offline or unreachable cannot show its VMs: they are unknown, and the
       // core keeps their claims as they are (its inventory marks the host offline).
@@ -170,16 +175,21 @@ export class ProxmoxProvider implements MachineProvider {
         unknown.add(v.node);
         continue;
       }
-      const cfg = await ctx.client.vmConfig(v.node, v.vmid);
-      if (!cfg.ok) {
-        if (cfg.error.kind === "notFound") continue; // deleted or migrated since the listing
-        if (HOST_DOWN_KINDS.has(cfg.error.kind)) {
-          unknown.add(v.node);
-          continue;
+      let config = this.#configs.get(v);
+      if (!config) {
+        const cfg = await ctx.client.vmConfig(v.node, v.vmid);
+        if (!cfg.ok) {
+          if (cfg.error.kind === "notFound") continue; // deleted or migrated since the listing
+          if (HOST_DOWN_KINDS.has(cfg.error.kind)) {
+            unknown.add(v.node);
+            continue;
+          }
+          return err(pveFail(`read config of VM ${v.vmid}`, cfg.error));
         }
-        return err(pveFail(`read config of VM ${v.vmid}`, cfg.error));
+        config = cfg.value;
+        this.#configs.set(v, config);
       }
-      const m = machine(ctx, v.node, v.vmid, cfg.value, v.status, v.uptime);
+      const m = machine(ctx, v.node, v.vmid, config, v.status, v.uptime);
       if (m) out.push(m);
     }
     return ok({ machines: out, unknownHosts: [...unknown].sort() });

@@ -1,6 +1,7 @@
 /**
  * Tests of provider.ts's listing over an in-memory PVE client stub: which VMs are proxscale's
- * machines, a host whose VM configs answer a host-down error (or whose breaker is open) is
+ * machines, a config read once and again only when the listing shows a change or a minute
+ * has passed, a host whose VM configs answer a host-down error (or whose breaker is open) is
  * reported as unknown instead of failing the listing, and list() is the listing's machines.
  *
  * May import: this folder, core/.
@@ -15,13 +16,13 @@ import { claim, provider } from "./testing/fixtures.ts";
 import { claimDescription } from "./vm_config.ts";
 
 const fail = (kind: PveErrorKind): PveError => localError(kind, "GET /x", kind);
-const ours = (name = claim.name): VmConfig => ({
+const ours = (name = claim.name, o: { cores?: number; tags?: string } = {}): VmConfig => ({
   digest: "d",
   name,
-  cores: 2,
+  cores: o.cores ?? 2,
   memory: 4096,
   description: claimDescription({ ...claim, name }),
-  tags: "proxscale",
+  tags: o.tags ?? "proxscale",
 });
 
 /** The stub: the cluster's VM list, configs by "host/vmid" and hosts whose breaker is open. */
@@ -29,6 +30,7 @@ function providerOver(
   vms: ResourceVm[],
   configs: Record<string, Result<VmConfig, PveError>>,
   tripped: string[] = [],
+  now: () => number = Date.now,
 ) {
   const asked: string[] = [];
   const client = {
@@ -43,6 +45,7 @@ function providerOver(
     client: client as unknown as PveClient,
     provider,
     sleep: () => Promise.resolve(),
+    now,
   });
   return { p, asked };
 }
@@ -133,4 +136,73 @@ Deno.test("list() answers the listing's machines and fails when the cluster list
   const r = await down.list();
   assert.ok(!r.ok);
   assert.match(r.error.message, /^list VMs: /);
+});
+
+Deno.test("a managed VM's config is read once, then again only when the listing shows it changed", async () => {
+  let now = 1_000_000;
+  const vms = [vm("pve1", 1001), vm("pve1", 1002)];
+  const configs: Record<string, Result<VmConfig, PveError>> = {
+    "pve1/1001": ok(ours("general-a")),
+    "pve1/1002": ok(ours("general-b")),
+  };
+  const { p, asked } = providerOver(vms, configs, [], () => now);
+  const claims = async () => {
+    const l = await p.list();
+    assert.ok(l.ok);
+    return l.value.map((m) => `${m.vmid}:${m.claim}:${m.size.cpu}`);
+  };
+  assert.deepEqual(await claims(), ["1001:general-a:2000", "1002:general-b:2000"]);
+  assert.deepEqual(await claims(), ["1001:general-a:2000", "1002:general-b:2000"]);
+  assert.deepEqual(asked, ["pve1/1001", "pve1/1002"], "the second listing asked PVE nothing");
+
+  // Tags show at once in the listing; sizes once the statistics catch up: either re-reads.
+  asked.length = 0;
+  vms[0] = vm("pve1", 1001, { tags: "proxscale;team-a" });
+  vms[1] = vm("pve1", 1002, { maxcpu: 4 });
+  configs["pve1/1002"] = ok(ours("general-b", { cores: 4 }));
+  assert.deepEqual(await claims(), ["1001:general-a:2000", "1002:general-b:4000"]);
+  assert.deepEqual(asked, ["pve1/1001", "pve1/1002"]);
+
+  // A locked VM (a config change, a migration under way) is read on every listing.
+  asked.length = 0;
+  vms[0] = vm("pve1", 1001, { tags: "proxscale;team-a", lock: "migrate" });
+  await claims();
+  await claims();
+  assert.deepEqual(asked, ["pve1/1001", "pve1/1001"]);
+
+  // What the listing cannot show (a description edited by hand) is seen within the minute.
+  asked.length = 0;
+  vms[0] = vm("pve1", 1001, { tags: "proxscale;team-a" });
+  await claims();
+  configs["pve1/1001"] = ok(ours("general-c", { tags: "proxscale;team-a" }));
+  now += 29_000;
+  assert.deepEqual(await claims(), ["1001:general-a:2000", "1002:general-b:4000"]);
+  now += 31_000;
+  assert.deepEqual(await claims(), ["1001:general-c:2000", "1002:general-b:4000"]);
+  assert.deepEqual(asked, ["pve1/1001", "pve1/1001", "pve1/1002"]);
+});
+
+Deno.test("a VM gone from the listing is forgotten: the VMID listed again is read again", async () => {
+  const vms = [vm("pve1", 1001)];
+  const { p, asked } = providerOver(vms, { "pve1/1001": ok(ours("general-a")) });
+  await p.list();
+  vms.length = 0;
+  await p.list();
+  vms.push(vm("pve1", 1001));
+  await p.list();
+  assert.deepEqual(asked, ["pve1/1001", "pve1/1001"]);
+});
+
+Deno.test("1,000 managed VMs cost one listing per pass once their configs are known", async () => {
+  const vms = Array.from({ length: 1000 }, (_, i) => vm(`pve${i % 20}`, 1000 + i));
+  const configs = Object.fromEntries(
+    vms.map((v) => [`${v.node}/${v.vmid}`, ok(ours(`general-${v.vmid}`))]),
+  );
+  const { p, asked } = providerOver(vms, configs);
+  for (let pass = 0; pass < 5; pass++) {
+    const l = await p.list();
+    assert.ok(l.ok);
+    assert.equal(l.value.length, 1000);
+  }
+  assert.equal(asked.length, 1000, "each config was read once over five passes");
 });
