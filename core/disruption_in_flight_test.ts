@@ -176,10 +176,12 @@ Deno.test("a node waiting on its replacement stays taken, and its pods' room sta
 });
 
 Deno.test("nodes whose replacement is launching are not picked again by the next pass", () => {
-  const a = managedNode("a", "general");
-  const b = managedNode("b", "general");
+  // Two 8c-16Gi nodes whose pods fit together on one new 4c VM, cheaper than either: multi-node
+  // consolidation replaces both with it (a new VM of their own shape would not be a command).
+  const big = { name: "8c-16Gi", cpu: 8000, memory: 16 * GiB };
+  const a = managedNode("a", "general", { shape: big });
+  const b = managedNode("b", "general", { shape: big });
   const c = managedNode("c", "general");
-  // a's and b's pods fit one new 4c VM together but no existing room: one replacement for two.
   const pods = [
     pod("web-1", "a", 1500),
     pod("api-1", "b", 1500),

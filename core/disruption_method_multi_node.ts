@@ -3,6 +3,12 @@
  * first, at most MULTI_NODE_CAP) whose pods all fit on the other nodes plus at most one cheaper
  * VM, found by binary search over the prefix length, in one command.
  *
+ * As in Karpenter, the one VM must be cheaper than every candidate of a shape its template
+ * offers: folding two 4c-8Gi nodes into one new 4c-8Gi node saves what deleting one of them
+ * saves, at the price of a boot and a second node's evictions (Karpenter drops those options
+ * from the replacement, "filterOutSameInstanceType"). Such a prefix is not a command; a shorter
+ * one, or single-node consolidation, deletes the node instead.
+ *
  * May import: core/ only.
  */
 import { reason } from "./reason.ts";
@@ -43,6 +49,7 @@ export const MULTI_NODE_CONSOLIDATION: DisruptionMethod = {
       if (ok) {
         r = pass.simulate(set, 1, cost);
         ok = pass.cheaper(r, cost, set) === undefined && r.ok &&
+          sameShapeCandidate(r, set, pass) === undefined &&
           pass.guards.minNodes(set, r.replacements) === undefined;
       }
       if (ok && r?.ok) {
@@ -68,3 +75,25 @@ export const MULTI_NODE_CONSOLIDATION: DisruptionMethod = {
     )];
   },
 };
+
+/**
+ * A candidate whose shape the replacement's template also offers and that costs no more than
+ * the replacement: keeping it and deleting the others is the same saving with less disruption.
+ */
+export function sameShapeCandidate(
+  r: SimOutcome,
+  set: readonly Candidate[],
+  pass: Pick<DisruptionPass, "world">,
+): Candidate | undefined {
+  if (!r.ok || r.replacements.length === 0) return undefined;
+  const offered = new Set<string>();
+  for (const x of r.replacements) {
+    offered.add(`${x.machineTemplate}/${x.shape.name}`);
+    for (const s of pass.world.templates.get(x.machineTemplate)?.shapes ?? []) {
+      offered.add(`${x.machineTemplate}/${s.name}`);
+    }
+  }
+  return set.find((c) =>
+    offered.has(`${c.claim.machineTemplate}/${c.claim.shape.name}`) && c.cost <= r.replacementCost
+  );
+}
