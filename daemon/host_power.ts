@@ -178,7 +178,7 @@ export class HostPowerManager {
         this.#forget(d.provider, d.host);
         continue;
       }
-      const r = await this.port.set(d.host, cfg, d.kind === "PowerOn");
+      const r = await this.#traced(d, () => this.port.set(d.host, cfg, d.kind === "PowerOn"));
       if (r.ok) {
         this.ctx.report({ ...base, reason: d.reason, outcome: "succeeded" });
         await this.ctx.events?.record(providerSubject(d.provider), d.reason);
@@ -203,6 +203,30 @@ export class HostPowerManager {
     const k = `${provider}/${host}`;
     delete this.#state.poweringOn[k];
     delete this.#state.poweringOff[k];
+  }
+
+  /**
+   * The BMC request inside an `action PowerOn|PowerOff` span that names the host and carries the
+   * decision's reason, as the executor's spans do for claim actions; a failed request fails the
+   * span with HostPowerFailed.
+   */
+  async #traced<T extends { ok: boolean; error?: { message: string } }>(
+    d: { kind: "PowerOn" | "PowerOff"; provider: string; host: string; reason: Reason },
+    set: () => Promise<T>,
+  ): Promise<T> {
+    const tracing = this.ctx.tracing;
+    if (!tracing) return await set();
+    const done = await tracing.action(
+      d.kind,
+      { provider: d.provider, host: d.host, reason: d.reason },
+      async (span) => {
+        const r = await set();
+        if (!r.ok) span.fail({ kind: "HostPowerFailed", message: r.error?.message ?? "" });
+        // Wrapped, so the span helper does not fail the span again with the bare Result.
+        return { r };
+      },
+    );
+    return done.r;
   }
 
   #report(provider: string, host: string, why: Reason): void {

@@ -1,8 +1,15 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { SpanStatusCode } from "@opentelemetry/api";
+import {
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  TracerProvider,
+} from "@opentelemetry/sdk-trace";
+import { createTracing } from "../adapters/telemetry/tracing.ts";
 import type { Config, HostConfig, Snapshot } from "../core/model.ts";
 import { GiB } from "../core/quantity.ts";
 import { provision } from "../core/provisioning.ts";
-import { ok as okResult } from "../core/result.ts";
+import { err as errResult, ok as okResult } from "../core/result.ts";
 import { snapshotOf, T0, testConfig, testHost, testPod } from "../core/testing/arbitraries.ts";
 import type { MachineProvider } from "./ports/provider.ts";
 import { HostPowerManager } from "./host_power.ts";
@@ -118,4 +125,36 @@ Deno.test("a BMC that refuses the power-on is reported as failed and the next pa
   equal(failingSet.calls.length, 2);
   const failed = reports.filter((x) => x.what === "PowerOn" && x.outcome === "failed");
   match(failed[0]!.reason.message, /powering on pve4 failed: 503 busy/);
+});
+
+Deno.test("a power request runs in its own action span carrying the decision's reason; a failed one fails it", async () => {
+  for (const failing of [false, true]) {
+    const exporter = new InMemorySpanExporter();
+    const provider = new TracerProvider({
+      spanProcessors: [new SimpleSpanProcessor({ exporter })],
+    });
+    const tracing = createTracing({ tracer: provider.getTracer("test") });
+    const u = setup(ONLINE);
+    // The BMC reads fine and refuses the request itself.
+    if (failing) u.port.set = () => Promise.resolve(errResult({ message: "BMC said no" }));
+    const manager = new HostPowerManager({ ...u.ctx, tracing }, u.port);
+    const snap = burst(ONLINE);
+    await manager.pass(snap, u.config, provision(snap, u.config), true);
+    const spans = exporter.getFinishedSpans().filter((s) => s.name === "action PowerOn");
+    equal(spans.length, 1, exporter.getFinishedSpans().map((s) => s.name).join(", "));
+    const span = spans[0]!;
+    const decided = u.reports.find((r) => r.what === "PowerOn")!;
+    equal(span.attributes["proxscale.host"], "pve4");
+    equal(span.attributes["proxscale.provider"], "pve");
+    equal(span.attributes["proxscale.reason"], "HostPowerOn");
+    if (!failing) {
+      // The same words as the log line and the Event.
+      equal(span.attributes["proxscale.reason_message"], decided.reason.message);
+      equal(span.status.code, SpanStatusCode.UNSET);
+    } else {
+      equal(decided.reason.code, "HostPowerFailed");
+      equal(span.status.code, SpanStatusCode.ERROR);
+      match(String(span.status.message), /BMC said no/);
+    }
+  }
 });

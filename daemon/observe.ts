@@ -159,6 +159,7 @@ export function observers(o: {
             d.provider ?? "",
             d.host ?? "",
             d.what === "PowerOn" ? "power_on" : "power_off",
+            d.reason.code,
             d.outcome ?? "succeeded",
           );
           break;

@@ -215,11 +215,12 @@ Deno.test({
       assert.deepEqual([pve4.power, pve4.down], ["off", undefined], JSON.stringify(status!.hosts));
       // Both requests are counted on /metrics.
       const metrics = await (await fetch(`http://127.0.0.1:${d.port}/metrics`)).text();
-      for (const action of ["power_on", "power_off"]) {
+      for (const [action, code] of [["power_on", "HostPowerOn"], ["power_off", "HostPowerOff"]]) {
+        // Labelled with the reason code the log line and the Event carry.
         assert.match(
           metrics,
           new RegExp(
-            `proxscale_host_power_actions_total\\{[^}]*action="${action}"[^}]*outcome="succeeded"[^}]*\\} 1\\b`,
+            `proxscale_host_power_actions_total\\{(?=[^}]*action="${action}")(?=[^}]*reason="${code}")(?=[^}]*outcome="succeeded")[^}]*\\} 1\\b`,
           ),
           metrics.split("\n").filter((l) => l.includes("host_power")).join("\n"),
         );

@@ -116,10 +116,17 @@ export interface Metrics {
   disruptionDecision(decision: string, reason: ReasonCode): void;
   /**
    * A host power request to a BMC and how it ended:
-   * `proxscale_host_power_actions_total{provider,host,action,outcome}` (action power_on or
-   * power_off; outcome succeeded or failed).
+   * `proxscale_host_power_actions_total{provider,host,action,reason,outcome}` (action power_on
+   * or power_off; reason the code reported with it, HostPowerOn, HostPowerOff or
+   * HostPowerFailed; outcome succeeded or failed).
    */
-  hostPowerAction(provider: string, host: string, action: string, outcome: string): void;
+  hostPowerAction(
+    provider: string,
+    host: string,
+    action: string,
+    reason: ReasonCode,
+    outcome: string,
+  ): void;
   /**
    * Starts every counter a dashboard or alert reads at 0 for the configured pools and the
    * closed label values (eviction results, provider operations, disruption methods), so a
@@ -259,7 +266,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const decisions = counter("proxscale_disruption_decisions", "Disruption decisions");
   const hostPower = counter(
     "proxscale_host_power_actions",
-    "Host power requests to BMCs, by host, action and outcome",
+    "Host power requests to BMCs, by host, action, reason and outcome",
   );
 
   const poolRows = (g: Gauge, nodepool: string, f: PoolFigures | undefined) => {
@@ -357,8 +364,8 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       ),
     eviction: (result) => evictions.add(1, labels({ result })),
     disruptionDecision: (decision, reason) => decisions.add(1, labels({ decision, reason })),
-    hostPowerAction: (provider, host, action, outcome) =>
-      hostPower.add(1, labels({ provider, host, action, outcome })),
+    hostPowerAction: (provider, host, action, reason, outcome) =>
+      hostPower.add(1, labels({ provider, host, action, reason, outcome })),
     declareSeries(nodepools) {
       for (const nodepool of nodepools) {
         for (const c of [created, registered, disrupted, terminated]) {
