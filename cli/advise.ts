@@ -8,13 +8,12 @@
  * advised one).
  */
 import { COMMAND_SUMMARIES } from "./summaries.ts";
-import { readSimConfig, readSimTrace, readSimWorld } from "./sim_inputs.ts";
+import { readSeedAndFormat, readSimConfig, readSimTrace, readSimWorld } from "./sim_inputs.ts";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import type { Command, Io } from "./command.ts";
 import type { Config } from "../core/model.ts";
 import { defaultTrace } from "../sim/trace/default_trace.ts";
-import { TRACE_FORMATS, type TraceFormat } from "../sim/trace/load.ts";
 import type { Trace } from "../sim/trace/format.ts";
 import type { WorldSpec } from "../sim/engine/world_spec.ts";
 import { withWorldClasses } from "../sim/engine/world_classes.ts";
@@ -99,15 +98,9 @@ async function runAdvise(args: string[], io: Io): Promise<number> {
     io.out(HELP);
     return 0;
   }
-  const seed = values.seed === undefined ? 1 : Number(values.seed);
-  if (!Number.isInteger(seed) || seed < 0) {
-    io.err(`--seed must be a non-negative integer, got "${values.seed}"`);
-    return 2;
-  }
-  if (values.format !== undefined && !TRACE_FORMATS.includes(values.format as TraceFormat)) {
-    io.err(`--format must be one of ${TRACE_FORMATS.join(", ")}, got "${values.format}"`);
-    return 2;
-  }
+  const options = readSeedAndFormat(values, io);
+  if (!options) return 2;
+  const { seed } = options;
   const loadedConfig = await readSimConfig(values.config, io);
   if (!loadedConfig) return 2;
   let config: Config = loadedConfig;
@@ -116,7 +109,7 @@ async function runAdvise(args: string[], io: Io): Promise<number> {
   const world: WorldSpec = loadedWorld;
   let trace: Trace = defaultTrace();
   if (values.trace) {
-    const t = await readSimTrace(values.trace, values.format as TraceFormat | undefined, io);
+    const t = await readSimTrace(values.trace, options.format, io);
     if (!t) return 2;
     trace = t;
   }

@@ -7,7 +7,7 @@
  * meets a pending-time target.
  */
 import { COMMAND_SUMMARIES } from "./summaries.ts";
-import { readSimConfig, readSimTrace, readSimWorld } from "./sim_inputs.ts";
+import { readSeedAndFormat, readSimConfig, readSimTrace, readSimWorld } from "./sim_inputs.ts";
 import { parseArgs } from "node:util";
 import { parse } from "yaml";
 import { applyConfigPatch } from "../sim/report/config_patch.ts";
@@ -16,7 +16,6 @@ import type { DemandHistory } from "../core/forecast_history.ts";
 import { type Command, type Io, stopped } from "./command.ts";
 import type { Config } from "../core/model.ts";
 import { defaultTrace } from "../sim/trace/default_trace.ts";
-import { TRACE_FORMATS, type TraceFormat } from "../sim/trace/load.ts";
 import type { Trace } from "../sim/trace/format.ts";
 import {
   FORECAST_TRACES,
@@ -137,15 +136,9 @@ async function runSim(args: string[], io: Io, stop?: AbortSignal): Promise<numbe
     io.out(HELP);
     return 0;
   }
-  const seed = values.seed === undefined ? 1 : Number(values.seed);
-  if (!Number.isInteger(seed) || seed < 0) {
-    io.err(`--seed must be a non-negative integer, got "${values.seed}"`);
-    return 2;
-  }
-  if (values.format !== undefined && !TRACE_FORMATS.includes(values.format as TraceFormat)) {
-    io.err(`--format must be one of ${TRACE_FORMATS.join(", ")}, got "${values.format}"`);
-    return 2;
-  }
+  const options = readSeedAndFormat(values, io);
+  if (!options) return 2;
+  const { seed } = options;
   if (values.gpu !== undefined && !(GPU_MODES as readonly string[]).includes(values.gpu)) {
     io.err(`--gpu must be one of ${GPU_MODES.join(", ")}, got "${values.gpu}"`);
     return 2;
@@ -174,7 +167,7 @@ async function runSim(args: string[], io: Io, stop?: AbortSignal): Promise<numbe
     }
     trace = forecastTrace(values.synthetic as ForecastTraceName, days, seed);
   } else if (values.trace) {
-    const t = await readSimTrace(values.trace, values.format as TraceFormat | undefined, io, {
+    const t = await readSimTrace(values.trace, options.format, io, {
       gpu: (values.gpu ?? "drop") as GpuMode,
       scale,
     });

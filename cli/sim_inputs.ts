@@ -1,8 +1,9 @@
 /**
  * The inputs `proxscale sim` and `proxscale advise` read from files the same way: a
  * configuration (the built-in one without a file), a world (JSON; the default without a file) and
- * a trace in any supported format. A file that cannot be read or parsed prints where and what on
- * stderr and gives undefined, and the command exits 2.
+ * a trace in any supported format, and the --seed and --format options both take. A file that
+ * cannot be read or parsed, or an option out of range, prints where and what on stderr and gives
+ * undefined, and the command exits 2.
  *
  * May import: core/, adapters/config/, sim/, cli/command.ts.
  */
@@ -11,8 +12,27 @@ import type { Config } from "../core/model.ts";
 import { formatProblem, loadConfigFile } from "../adapters/config/load.ts";
 import { defaultSimConfig } from "../sim/policies/default_config.ts";
 import { defaultWorld, worldFrom, type WorldSpec } from "../sim/engine/world_spec.ts";
-import { loadTrace, type TraceFormat } from "../sim/trace/load.ts";
+import { loadTrace, TRACE_FORMATS, type TraceFormat } from "../sim/trace/load.ts";
 import type { Trace } from "../sim/trace/format.ts";
+
+/**
+ * --seed (default 1) and --format (absent: detected from the file) as given on the command line.
+ */
+export function readSeedAndFormat(
+  values: { seed?: string | undefined; format?: string | undefined },
+  io: Io,
+): { seed: number; format: TraceFormat | undefined } | undefined {
+  const seed = values.seed === undefined ? 1 : Number(values.seed);
+  if (!Number.isInteger(seed) || seed < 0) {
+    io.err(`--seed must be a non-negative integer, got "${values.seed}"`);
+    return undefined;
+  }
+  if (values.format !== undefined && !TRACE_FORMATS.includes(values.format as TraceFormat)) {
+    io.err(`--format must be one of ${TRACE_FORMATS.join(", ")}, got "${values.format}"`);
+    return undefined;
+  }
+  return { seed, format: values.format as TraceFormat | undefined };
+}
 
 /** The configuration in `path`, or the simulator's built-in one when there is no path. */
 export async function readSimConfig(path: string | undefined, io: Io): Promise<Config | undefined> {
