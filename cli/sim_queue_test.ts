@@ -2,52 +2,12 @@ import assert from "node:assert/strict";
 import { captureIo } from "./command.ts";
 import { simCommand } from "./sim.ts";
 import { decodeJob, encodeJob } from "./sim_queue.ts";
-
-const REDIS = Deno.env.get("PROXSCALE_TEST_REDIS_URL") ?? "redis://127.0.0.1:6399";
+import { startWorker, TEST_REDIS as REDIS } from "./testing/sim_worker.ts";
 
 async function run(args: string[]) {
   const io = captureIo();
   const code = await simCommand.run(args, io);
   return { code, out: io.stdout.join("\n"), err: io.stderr.join("\n") };
-}
-
-/** A `proxscale sim worker` process; resolves `ready` once it listens, collects its stderr. */
-function startWorker(queueName: string) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--frozen",
-      new URL("../main.ts", import.meta.url).pathname,
-      "sim",
-      "worker",
-      "--queue",
-      REDIS,
-      "--queue-name",
-      queueName,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let log = "";
-  let markReady: () => void = () => {};
-  const ready = new Promise<void>((r) => (markReady = r));
-  const drained = (async () => {
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-      log += chunk;
-      if (log.includes("waiting for sweep jobs")) markReady();
-    }
-  })();
-  return {
-    ready,
-    log: () => log,
-    async stop() {
-      child.kill("SIGTERM");
-      const status = await child.status;
-      await drained;
-      return status.code;
-    },
-  };
 }
 
 Deno.test("sweep jobs keep infinite numbers through their JSON", () => {

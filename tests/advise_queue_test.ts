@@ -3,8 +3,7 @@
  * processes through Redis (the sweep queue) give the same JSON, byte for byte, as a local run.
  */
 import assert from "node:assert/strict";
-
-const REDIS = Deno.env.get("PROXSCALE_TEST_REDIS_URL") ?? "redis://127.0.0.1:6399";
+import { startWorker, TEST_REDIS as REDIS } from "../cli/testing/sim_worker.ts";
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 async function cli(...args: string[]) {
@@ -15,45 +14,6 @@ async function cli(...args: string[]) {
   }).output();
   const d = new TextDecoder();
   return { code: out.code, out: d.decode(out.stdout), err: d.decode(out.stderr) };
-}
-
-/** A `proxscale sim worker` process; `ready` once it listens; its stderr collected. */
-function startWorker(queueName: string) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--frozen",
-      MAIN,
-      "sim",
-      "worker",
-      "--queue",
-      REDIS,
-      "--queue-name",
-      queueName,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let log = "";
-  let markReady: () => void = () => {};
-  const ready = new Promise<void>((r) => (markReady = r));
-  const drained = (async () => {
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-      log += chunk;
-      if (log.includes("waiting for sweep jobs")) markReady();
-    }
-  })();
-  return {
-    ready,
-    log: () => log,
-    async stop() {
-      child.kill("SIGTERM");
-      const status = await child.status;
-      await drained;
-      return status.code;
-    },
-  };
 }
 
 Deno.test("advise run by two worker processes through Redis equals the local advice byte for byte", async () => {
