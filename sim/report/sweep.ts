@@ -16,6 +16,7 @@ import { proxscalePolicy } from "../policies/proxscale.ts";
 import { shapeOf } from "../policies/default_config.ts";
 import type { Trace } from "../trace/format.ts";
 import { fluidBound } from "./fluid_bound.ts";
+import { withHostCount } from "./advice.ts";
 
 export type SweepRow = {
   shape: string;
@@ -48,17 +49,9 @@ export const DEFAULT_SWEEP = {
  * cheapest first), and the first provider cut or grown to `hosts` hosts.
  */
 export function withShapeAndHosts(config: Config, shape: Shape, hosts: number): Config {
-  const [first, ...others] = config.providers;
-  if (!first || first.hosts.length === 0) return config;
-  const list = Array.from({ length: hosts }, (_, i) => {
-    const h = first.hosts[i];
-    if (h) return h;
-    const base = first.hosts[i % first.hosts.length]!;
-    return { ...base, name: `${base.name}-x${i}` };
-  });
+  if ((config.providers[0]?.hosts.length ?? 0) === 0) return config;
   return {
-    ...config,
-    providers: [{ ...first, hosts: list }, ...others],
+    ...withHostCount(config, hosts),
     machineTemplates: config.machineTemplates.map((t) => {
       const { flexible: _f, ...rest } = t;
       const gpus = rest.shapes.filter((s) => s.gpus !== undefined);

@@ -16,6 +16,7 @@ import type { KubeStore } from "../../fake_kube/store.ts";
 import type { VmState } from "../../fake_pve/state.ts";
 import type { BmcModel, PowerEvent } from "../../fake_redfish/model.ts";
 import { Kubelet } from "./kubelet.ts";
+import { groupPods } from "./kubelets.ts";
 import { DEFAULT_RESERVATION } from "./node_status.ts";
 import { parseSeed } from "./seed.ts";
 import { seedFilesFromIso } from "./seed_media.ts";
@@ -76,7 +77,7 @@ export function startBareMetalKubelets(o: BareMetalKubeletOptions): BareMetalKub
           bootedAt: b.startedAt + o.bootDelayMs,
         });
       }
-      pods ??= podsByNode(o.store);
+      pods ??= groupPods(o.store);
       const k = b.kubelet;
       k.step(now, undefined, () => pods!.get(k.name) ?? []);
       if (k.phase === "registered") registered.set(id, k.name);
@@ -115,18 +116,4 @@ function machineAsVm(
       ]),
     },
   };
-}
-
-function podsByNode(store: KubeStore): Map<string, KObj[]> {
-  const out = new Map<string, KObj[]>();
-  const r = store.listEntries("pods");
-  if (!r.ok) return out;
-  for (const { obj: p } of r.value.entries) {
-    const n = p.spec?.nodeName as string | undefined;
-    if (!n) continue;
-    const list = out.get(n);
-    if (list) list.push(p);
-    else out.set(n, [p]);
-  }
-  return out;
 }

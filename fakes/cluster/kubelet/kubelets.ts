@@ -151,7 +151,7 @@ export class KubeletLoop {
 }
 
 /** Pods bound to a node, by node name (the stored objects, read only: every write replaces them). */
-function groupPods(store: KubeStore): Map<string, KObj[]> {
+export function groupPods(store: KubeStore): Map<string, KObj[]> {
   const out = new Map<string, KObj[]>();
   const r = store.listEntries("pods");
   if (!r.ok) return out;
