@@ -98,6 +98,15 @@ export const secretSource = z.union([
 
 const resources = z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() });
 
+/** TLS trust of an https endpoint: a CA bundle file, a pinned leaf fingerprint, or insecure. */
+const tlsTrust = z.strictObject({
+  caFile: z.string().optional(),
+  fingerprint: z.string().regex(/^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/, {
+    error: "must be a SHA-256 fingerprint as 32 hex pairs joined by ':'",
+  }).optional(),
+  insecureSkipVerify: z.boolean().default(false),
+}).default({ insecureSkipVerify: false });
+
 /** A capacity type's name: a Kubernetes label value. */
 const CAPACITY_TYPE_NAME = /^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/;
 
@@ -132,13 +141,7 @@ export const hostSpec = z.strictObject({
     }).describe("the host's ComputerSystem Id (/redfish/v1/Systems/{systemId})"),
     username: secretSource.describe("the BMC user (needs the ComputerSystem.Reset privilege)"),
     password: secretSource,
-    tls: z.strictObject({
-      caFile: z.string().optional(),
-      fingerprint: z.string().regex(/^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/, {
-        error: "must be a SHA-256 fingerprint as 32 hex pairs joined by ':'",
-      }).optional(),
-      insecureSkipVerify: z.boolean().default(false),
-    }).default({ insecureSkipVerify: false }),
+    tls: tlsTrust,
     bootDelay: duration.default("3m").describe(
       "how long the host takes from power-on until PVE shows it online (weighed in power-on " +
         "decisions)",
@@ -196,13 +199,7 @@ export const proxmoxProviderSpec = z.strictObject({
     error: "must be a PVE API token id such as proxscale@pve!autoscaler",
   }),
   tokenSecret: secretSource,
-  tls: z.strictObject({
-    caFile: z.string().optional(),
-    fingerprint: z.string().regex(/^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/, {
-      error: "must be a SHA-256 fingerprint as 32 hex pairs joined by ':'",
-    }).optional(),
-    insecureSkipVerify: z.boolean().default(false),
-  }).default({ insecureSkipVerify: false }),
+  tls: tlsTrust,
   hosts: z.array(hostSpec).min(1).describe("Proxmox nodes proxscale may place VMs on"),
   vmidRange: z.strictObject({
     lower: z.int().min(100).max(999_999_999),
@@ -263,15 +260,6 @@ export const proxmoxProviderSpec = z.strictObject({
     });
   });
 });
-
-/** TLS trust of an https endpoint: a CA bundle file, a pinned leaf fingerprint, or insecure. */
-const tlsTrust = z.strictObject({
-  caFile: z.string().optional(),
-  fingerprint: z.string().regex(/^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/, {
-    error: "must be a SHA-256 fingerprint as 32 hex pairs joined by ':'",
-  }).optional(),
-  insecureSkipVerify: z.boolean().default(false),
-}).default({ insecureSkipVerify: false });
 
 /** One bare-metal server behind a Redfish BMC. */
 export const redfishMachineSpec = z.strictObject({
