@@ -27,7 +27,7 @@ import {
   podEvictionRule,
 } from "./disruption_pods.ts";
 import type { PdbLedger } from "./disruption_pdb.ts";
-import { sortSmall } from "./small_sort.ts";
+import { SortMemo } from "./small_sort.ts";
 
 /** A node as a place pods can go: its index in the name-sorted slot list and what is free. */
 export type NodeSlot = {
@@ -244,6 +244,13 @@ function configMaps(config: Config): ConfigMaps {
   return made;
 }
 
+// The orders a pass needs, kept from the last pass while the same objects come in the same order.
+const NODES = {};
+const CLAIMS = {};
+const NODE_ORDER = new SortMemo<object, Node>(byName);
+const CLAIM_ORDER = new SortMemo<object, NodeClaim>(byName);
+const POD_ORDER = new SortMemo<Node, Pod>(byPodName);
+
 /**
  * Builds the pass's world from a snapshot; `ledger` tells which pods a PDB covers. `held` maps
  * NodeClaims of commands still waiting on replacements (DisruptionState.inFlight) to those
@@ -258,7 +265,7 @@ export function buildWorld(
   const now = snapshot.now;
   const rules = config.settings.scaleDownRules ?? DEFAULT_SCALE_DOWN_RULES;
   const { pools, templates } = configMaps(config);
-  const nodes = sortSmall([...snapshot.nodes], byName);
+  const nodes = NODE_ORDER.sort(NODES, [...snapshot.nodes]);
   const slotByName = new Map<string, number>();
   // Only a claim without a node name looks its node up by providerID: built on first need.
   let byProviderId: Map<string, number> | undefined;
@@ -294,9 +301,7 @@ export function buildWorld(
   }
 
   // Input order must not change a verdict: the first blocking pod named is the first by name.
-  for (const list of podsOn) {
-    if (list.length > 1) sortSmall(list, byPodName);
-  }
+  for (let i = 0; i < podsOn.length; i++) POD_ORDER.sort(nodes[i]!, podsOn[i]!);
   const counts = new Map<string, PoolCounts>();
   const countsOf = (pool: string) => {
     let c = counts.get(pool);
@@ -305,7 +310,7 @@ export function buildWorld(
   };
   const candidates: Candidate[] = [];
   const excluded: World["excluded"] = [];
-  const claims = sortSmall([...snapshot.nodeClaims], byName);
+  const claims = CLAIM_ORDER.sort(CLAIMS, [...snapshot.nodeClaims]);
   for (const claim of claims) {
     const slot = claim.nodeName !== undefined
       ? slotByName.get(claim.nodeName)
