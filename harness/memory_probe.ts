@@ -12,6 +12,7 @@
  * resident set), and without fake-server code (the parent imports that lazily).
  *
  *   npx -y deno@2.9.6 run -A harness/memory_probe.ts [--nodes 1000] [--pods 30000] [--json]
+ *   npx -y deno@2.9.6 run -A harness/memory_probe.ts --process [...]   # the real `run` process
  *
  * PROBE_V8=,--flag adds V8 flags to the child's (to measure a candidate flag); PROBE_PASSES sets
  * the passes (default 5); PROBE_TICK_MS the timer period between passes (default 200; the daemon's
@@ -264,6 +265,22 @@ export async function runMemoryProbe(
 async function main(args: string[]): Promise<void> {
   const nodes = arg(args, "--nodes", 1000);
   const pods = arg(args, "--pods", 30_000);
+  if (args.includes("--process")) {
+    const { runProcessProbe } = await import("./memory_probe_process.ts");
+    const p = await runProcessProbe(nodes, pods, PASSES);
+    if (args.includes("--json")) {
+      console.log(JSON.stringify(p));
+      return;
+    }
+    const mib = (b: number) => (b / 2 ** 20).toFixed(0);
+    console.log(
+      `proxscale run process (${nodes} NodeClaims, ${pods} pods, ${p.passes} passes, ` +
+        `leader ${p.leader}, ${p.nodes} nodes counted): RSS ${mib(p.rssBytes)} MB ` +
+        `(anonymous ${mib(p.rssAnonBytes)}, file ${mib(p.rssFileBytes)}) (limit 120 MB at ` +
+        `1,000/30,000) ${p.rssBytes > 120 * 2 ** 20 ? "OVER" : "OK"}`,
+    );
+    return;
+  }
   const r = await runMemoryProbe(nodes, pods);
   if (!r.frontDoor.running) console.error("PROBE_FRONT_DOOR=off: not the shipped daemon");
   if (args.includes("--json")) {

@@ -24,7 +24,7 @@ import { demoConfig } from "./demo_config.ts";
 /** VMs per fake PVE host (each host is sized to hold them). */
 export const VMS_PER_HOST = 50;
 /** First VMID of the managed range. */
-const VMID_BASE = 10_000;
+export const VMID_BASE = 10_000;
 /** Namespaces the pods are spread over. */
 const NAMESPACES = 20;
 /** The shape every probe node has: 4 vCPU, 8 GiB (30 small pods fit). */

@@ -10,6 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { runMemoryProbe } from "./memory_probe.ts";
+import { runProcessProbe } from "./memory_probe_process.ts";
 
 /** The `--v8-flags=` list of deno.json's compile task, read here on its own. */
 async function compileFlags(): Promise<string[]> {
@@ -33,4 +34,20 @@ Deno.test("the memory probe runs the shipped daemon (compile flags, front door h
   // thread adds tens of MB; the small inventory itself is a few.
   assert.ok(r.rssBytes < 130 * 2 ** 20, `RSS ${Math.round(r.rssBytes / 2 ** 20)} MB at 50/500`);
   assert.ok(r.phaseMs.observe !== undefined && r.phaseMs.decide !== undefined);
+});
+
+Deno.test("the process probe measures the real `proxscale run` process from outside: the compile task's flags, its Lease, its passes and its nodes", async () => {
+  const r = await runProcessProbe(50, 500, 2);
+  const v8 = r.argv.find((a) => a.startsWith("--v8-flags="));
+  assert.ok(v8, "the daemon runs with the compile task's V8 flags");
+  for (const f of await compileFlags()) assert.ok(v8.includes(f), `daemon runs with ${f}`);
+  assert.ok(!r.argv.includes("-A"), "with the compile task's permissions, not -A");
+  assert.ok(r.argv.includes("--pause") && r.argv.includes("--leader-elect"));
+  assert.ok(r.passes >= 2, `passes counted on its /metrics: ${r.passes}`);
+  assert.equal(r.leader, true, "its front door holds the Lease");
+  assert.equal(r.nodes, 50, "the daemon counts the 50 managed nodes");
+  assert.ok(r.rssBytes > r.rssFileBytes && r.rssAnonBytes > 0);
+  // About 123 MB measured at 50/500; the burst of one Event write per claim that the paused
+  // reporter used to start at once cost ~50 MB at 1,000 claims (docs/performance.md).
+  assert.ok(r.rssBytes < 150 * 2 ** 20, `RSS ${Math.round(r.rssBytes / 2 ** 20)} MB at 50/500`);
 });
