@@ -21,7 +21,7 @@ import {
   setNodeClaimStatus,
 } from "../adapters/kubernetes/nodeclaim_writer.ts";
 import { Evictor } from "../adapters/kubernetes/eviction.ts";
-import { EventRecorder } from "../adapters/kubernetes/events.ts";
+import { EventRecorder, nodeClaimSubject } from "../adapters/kubernetes/events.ts";
 import {
   createBootstrapTokenSecret,
   deleteBootstrapTokenSecret,
@@ -385,7 +385,7 @@ Deno.test("NodeClaims: idempotent create, condition transitions, conflict-safe s
   });
 });
 
-Deno.test("Events carry the decision's reason code and message; repeats bump the count", async () => {
+Deno.test("Events carry the decision's reason code and message; repeats bump the count, written at most once a minute", async () => {
   await withFake(async (fake, client) => {
     let t = 1_800_000_000_000;
     const rec = new EventRecorder(client, { instance: "proxscale-0", now: () => t });
@@ -396,18 +396,66 @@ Deno.test("Events carry the decision's reason code and message; repeats bump the
     );
     const e1 = await rec.record(subject, why);
     assert.ok(e1.ok, JSON.stringify(e1));
+    // A repeat 5 s later (the next pass) is counted, not written: the object still says 1.
     t += 5000;
     const e2 = await rec.record(subject, why);
     assert.ok(e2.ok && e2.value.count === 2 && e2.value.name === e1.value.name);
+    assert.equal(get(fake, "events", "default", e1.value.name).count, 1);
+    // A minute after the write, the next repeat writes the count it kept.
+    t += 60_000;
+    const e3 = await rec.record(subject, why);
+    assert.ok(e3.ok && e3.value.count === 3 && e3.value.name === e1.value.name);
     const ev = get(fake, "events", "default", e1.value.name);
     assert.equal(ev.reason, "PoolLimitReached");
     assert.equal(ev.message, why.message);
     assert.equal(ev.type, "Normal", "a pool at its limit is news, not a fault");
-    assert.equal(ev.count, 2);
+    assert.equal(ev.count, 3);
     assert.deepEqual(ev.involvedObject, subject);
-    assert.equal(ev.lastTimestamp, "2027-01-15T08:00:05Z");
+    assert.equal(ev.lastTimestamp, "2027-01-15T08:01:05Z");
     const other = await rec.record(subject, reason("Empty", "node n1 has been empty for 5m"));
     assert.ok(other.ok && other.value.name !== e1.value.name);
+  });
+});
+
+Deno.test("a pass that records 1,000 Events keeps at most 4 writes in flight, writes each once, and the next pass writes none", async () => {
+  await withFake(async (fake, client) => {
+    let t = 1_800_000_000_000;
+    // Requests in flight, counted at the client the recorder writes through.
+    let inFlight = 0;
+    let most = 0;
+    const counting = Object.create(client) as KubeClient;
+    counting.requestJson = async (...args: Parameters<KubeClient["requestJson"]>) => {
+      most = Math.max(most, ++inFlight);
+      try {
+        return await client.requestJson(...args);
+      } finally {
+        inFlight--;
+      }
+    };
+    const rec = new EventRecorder(counting, { now: () => t });
+    const why = (i: number) =>
+      reason("Paused", `maintenance mode: MarkInitialized of claim-${i} not carried out`);
+    const claims = Array.from({ length: 1000 }, (_, i) => `claim-${i}`);
+    const eventWrites = () => fake.requests.filter((r) => r.path.includes("/events")).length;
+    // As the paused reporter does: fire and forget, one per decision.
+    const first = await Promise.all(claims.map((c, i) => rec.record(nodeClaimSubject(c), why(i))));
+    assert.ok(first.every((r) => r.ok));
+    assert.ok(most <= 4 && most >= 1, `at most 4 writes in flight, saw ${most}`);
+    const list = fake.store.list("events");
+    assert.ok(list.ok);
+    assert.equal(list.value.items.length, 1000, "every Event written");
+    const after = eventWrites();
+    // The next pass, 5 s later, repeats all of them: counted, nothing written.
+    t += 5000;
+    const second = await Promise.all(claims.map((c, i) => rec.record(nodeClaimSubject(c), why(i))));
+    assert.ok(second.every((r) => r.ok && r.value.count === 2));
+    assert.equal(eventWrites(), after);
+    // Two occurrences of a new Event before its write runs share one write.
+    const a = rec.record(nodeClaimSubject("fresh"), why(-1));
+    const b = rec.record(nodeClaimSubject("fresh"), why(-1));
+    const [ra, rb] = await Promise.all([a, b]);
+    assert.ok(ra.ok && rb.ok && ra.value.name === rb.value.name);
+    assert.equal(eventWrites(), after + 1);
   });
 });
 

@@ -96,9 +96,31 @@ export function eventFor(
   };
 }
 
-type Seen = { name: string; namespace: string; count: number };
+/** Writes in flight at once, unless the recorder is told otherwise. */
+export const EVENT_WRITES_IN_FLIGHT = 4;
+/** How often a repeated Event is written again at most (its count is kept in between). */
+export const EVENT_REPEAT_INTERVAL_MS = 60_000;
 
-/** Writes Events for one controller instance. */
+type Seen = {
+  /** The Event object once written (undefined until its first write succeeds). */
+  name: string | undefined;
+  namespace: string;
+  /** Occurrences recorded so far; the object's `count` catches up on its next write. */
+  count: number;
+  /** When the object was last written (epoch ms). */
+  writtenAt: number;
+  /** The write queued or running for this Event: repeats meanwhile share it. */
+  pending: Promise<Result<{ name: string; count: number }, KubeError>> | undefined;
+};
+
+/**
+ * Writes Events for one controller instance. Writes are queued and at most `inFlight` run at
+ * once: a pass that decides about 1,000 NodeClaims must not open 1,000 requests at the API
+ * server (that burst alone held ~50 MB of the daemon's memory, docs/performance.md). A repeat
+ * of an Event (same object, reason and message) while its write waits joins that write, and
+ * one within `repeatInterval` of the last write is only counted: the next write carries the
+ * count, as client-go's event correlator aggregates repeats instead of writing each.
+ */
 export class EventRecorder {
   #client: KubeClient;
   #component: string;
@@ -107,10 +129,24 @@ export class EventRecorder {
   #redactor: Redactor;
   #seen = new Map<string, Seen>();
   #seq = 0;
+  readonly #inFlight: number;
+  readonly #repeatInterval: number;
+  #running = 0;
+  #queue: (() => void)[] = [];
+  #mostInFlight = 0;
 
   constructor(
     client: KubeClient,
-    opts: { component?: string; instance?: string; now?: () => number; redactor?: Redactor } = {},
+    opts: {
+      component?: string;
+      instance?: string;
+      now?: () => number;
+      redactor?: Redactor;
+      /** Writes in flight at once (default EVENT_WRITES_IN_FLIGHT). */
+      inFlight?: number;
+      /** Least time between two writes of one repeated Event (default 60 s). */
+      repeatInterval?: number;
+    } = {},
   ) {
     // An Event is readable by anyone who may list Events: its message passes the same
     // redaction guard as logs, since a reason may quote an upstream error that echoed a secret.
@@ -119,13 +155,21 @@ export class EventRecorder {
     this.#component = opts.component ?? "proxscale";
     this.#instance = opts.instance ?? "proxscale";
     this.#now = opts.now ?? Date.now;
+    this.#inFlight = Math.max(1, opts.inFlight ?? EVENT_WRITES_IN_FLIGHT);
+    this.#repeatInterval = opts.repeatInterval ?? EVENT_REPEAT_INTERVAL_MS;
+  }
+
+  /** The most writes that were in flight at once so far. */
+  get mostInFlight(): number {
+    return this.#mostInFlight;
   }
 
   /**
    * Records `reason` on `subject` (a Warning or a Normal Event as its code says); repeats bump
-   * the count of the existing Event.
+   * the count of the existing Event. Resolves once the occurrence is written, or counted for a
+   * later write.
    */
-  async record(
+  record(
     subject: EventSubject,
     reason: Reason,
   ): Promise<Result<{ name: string; count: number }, KubeError>> {
@@ -133,39 +177,92 @@ export class EventRecorder {
     const scrubbed = this.#redactor.scrub(reason.message);
     const message = scrubbed.length > 1024 ? scrubbed.slice(0, 1021) + "..." : scrubbed;
     const key = JSON.stringify([subject.kind, namespace, subject.name, reason.code, message]);
-    const now = kubeTime(this.#now());
-    const seen = this.#seen.get(key);
+    let seen = this.#seen.get(key);
     if (seen) {
+      seen.count++;
+      if (seen.pending) return seen.pending;
+      if (seen.name !== undefined && this.#now() - seen.writtenAt < this.#repeatInterval) {
+        return Promise.resolve(ok({ name: seen.name, count: seen.count }));
+      }
+    } else {
+      seen = { name: undefined, namespace, count: 1, writtenAt: 0, pending: undefined };
+      this.#seen.set(key, seen);
+    }
+    const entry = seen;
+    const write = this.#queued(() => this.#write(key, entry, subject, reason, message));
+    entry.pending = write;
+    void write.finally(() => {
+      if (entry.pending === write) entry.pending = undefined;
+    });
+    return write;
+  }
+
+  /** Runs `fn` once fewer than `inFlight` writes are running, in the order asked. */
+  async #queued<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#running >= this.#inFlight) {
+      await new Promise<void>((resolve) => this.#queue.push(resolve));
+    }
+    this.#running++;
+    this.#mostInFlight = Math.max(this.#mostInFlight, this.#running);
+    try {
+      return await fn();
+    } finally {
+      this.#running--;
+      this.#queue.shift()?.();
+    }
+  }
+
+  /** Creates the Event, or patches its count and last time (a new one if it expired). */
+  async #write(
+    key: string,
+    seen: Seen,
+    subject: EventSubject,
+    reason: Reason,
+    message: string,
+  ): Promise<Result<{ name: string; count: number }, KubeError>> {
+    const now = kubeTime(this.#now());
+    const count = seen.count;
+    if (seen.name !== undefined) {
       const r = await this.#client.requestJson(
         "PATCH",
         `/api/v1/namespaces/${seen.namespace}/events/${seen.name}`,
-        {
-          body: { count: seen.count + 1, lastTimestamp: now },
-          contentType: PatchType.MergePatch,
-        },
+        { body: { count, lastTimestamp: now }, contentType: PatchType.MergePatch },
       );
       if (r.ok) {
-        seen.count++;
-        return ok({ name: seen.name, count: seen.count });
+        seen.writtenAt = this.#now();
+        return ok({ name: seen.name, count });
       }
       if (!isNotFound(r.error)) return r;
-      this.#seen.delete(key); // expired (event TTL): start a new one
+      // Expired (event TTL): start a new object, counting from this occurrence.
+      seen.name = undefined;
+      seen.count = 1;
     }
     // kubectl-style unique suffix: time in hex plus a per-recorder sequence number.
     const seq = (this.#seq++ % 0x10000).toString(16).padStart(4, "0");
     const name = `${subject.name}.${this.#now().toString(16)}${seq}`;
-    const r = await this.#client.requestJson("POST", `/api/v1/namespaces/${namespace}/events`, {
-      body: eventFor(subject, reason, {
-        name,
-        namespace,
-        message,
-        time: now,
-        component: this.#component,
-        instance: this.#instance,
-      }),
+    const body = eventFor(subject, reason, {
+      name,
+      namespace: seen.namespace,
+      message,
+      time: now,
+      component: this.#component,
+      instance: this.#instance,
     });
-    if (!r.ok) return r;
-    this.#seen.set(key, { name, namespace, count: 1 });
-    return ok({ name, count: 1 });
+    body.count = seen.count;
+    const r = await this.#client.requestJson(
+      "POST",
+      `/api/v1/namespaces/${seen.namespace}/events`,
+      {
+        body,
+      },
+    );
+    if (!r.ok) {
+      // Not written: the next occurrence tries again, from scratch.
+      if (this.#seen.get(key) === seen) this.#seen.delete(key);
+      return r;
+    }
+    seen.name = name;
+    seen.writtenAt = this.#now();
+    return ok({ name, count: body.count as number });
   }
 }
