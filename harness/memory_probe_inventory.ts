@@ -13,7 +13,11 @@
 import type { ConditionType, Config, NodeClaim } from "../core/model.ts";
 import { GiB } from "../core/quantity.ts";
 import { templateHash } from "../core/drift.ts";
-import { providerIdFor, REGISTERED_LABEL_KEY } from "../core/lifecycle_nodes.ts";
+import {
+  INITIALIZED_LABEL_KEY,
+  providerIdFor,
+  REGISTERED_LABEL_KEY,
+} from "../core/lifecycle_nodes.ts";
 import { HOST_LABEL_KEY, NODECLAIM_LABEL_KEY, NODEPOOL_LABEL_KEY } from "../core/labels.ts";
 import { conditionsToKube, kubeTime, nodeClaimToKube } from "../adapters/kubernetes/translate.ts";
 import { claimDescription, vmName, vmTags } from "../adapters/proxmox/vm_config.ts";
@@ -240,6 +244,8 @@ function nodeBody(name: string, providerID: string, claim: NodeClaim, created: n
         ...claim.labels,
         [NODECLAIM_LABEL_KEY]: claim.name,
         [REGISTERED_LABEL_KEY]: "true",
+        // Set by the daemon once the node was Ready without startup taints (MarkInitialized).
+        [INITIALIZED_LABEL_KEY]: "true",
       },
       annotations: {
         "node.alpha.kubernetes.io/ttl": "0",
