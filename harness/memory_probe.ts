@@ -26,7 +26,6 @@
  * not the daemon.
  */
 import { kubeClientFromKubeconfig } from "../adapters/kubernetes/kubeconfig.ts";
-import { crdObject, KINDS } from "../adapters/kubernetes/crds.ts";
 import { connectPveClient } from "../adapters/proxmox/client.ts";
 import { ProxmoxProvider } from "../adapters/proxmox/provider.ts";
 import type { MachineProvider } from "../daemon/ports/provider.ts";
@@ -205,35 +204,20 @@ export async function runMemoryProbe(
   pods: number,
   extraV8 = V8_EXTRA,
 ): Promise<ProbeResult> {
-  const { startFakeKube } = await import("../fakes/fake_kube/server.ts");
-  const { startFakePve } = await import("../fakes/fake_pve/server.ts");
-  const inv = await import("./memory_probe_inventory.ts");
-  const kube = await startFakeKube({ seed: 1, tls: false, historyLimit: 100 });
-  const pve = await startFakePve({
-    seed: 1,
-    model: {
-      hosts: inv.hostNames(nodes).map((name) => ({ name, cpus: 256, memory: 512 * 2 ** 30 })),
-    },
-  });
+  const { startProbeFakes } = await import("./memory_probe_fakes.ts");
+  const { probeConfig } = await import("./memory_probe_inventory.ts");
+  const fakes = await startProbeFakes(nodes, pods);
+  const { kube, pve } = fakes;
   const file = await Deno.makeTempFile({ suffix: ".kubeconfig" });
   const configFile = await Deno.makeTempFile({ suffix: ".json" });
   try {
-    for (const k of KINDS) {
-      kube.store.create("customresourcedefinitions.apiextensions.k8s.io", crdObject(k));
-    }
-    const config = inv.probeConfig({
+    const config = probeConfig({
       url: pve.url,
       tokenId: pve.tokenId,
       fingerprint: pve.fingerprint,
       nodes,
     });
-    inv.fillInventory(
-      kube.store as unknown as Parameters<typeof inv.fillInventory>[0],
-      pve.model,
-      config,
-      nodes,
-      pods,
-    );
+    fakes.fill(config);
     await Deno.writeTextFile(file, kube.kubeconfig());
     await Deno.writeTextFile(configFile, JSON.stringify(config));
     const v8Flags = `--expose-gc${await shippedV8Flags()}${extraV8}`;
@@ -257,8 +241,7 @@ export async function runMemoryProbe(
   } finally {
     await Deno.remove(file).catch(() => {});
     await Deno.remove(configFile).catch(() => {});
-    await pve.close();
-    await kube.close();
+    await fakes.close();
   }
 }
 

@@ -13,10 +13,8 @@
  * RSS again after a full GC. PROBE_GLIBC passes GLIBC_TUNABLES to the daemon (to measure an
  * allocator setting).
  *
- * May import: core/, adapters/, harness/, fakes/fake_kube/ and fakes/fake_pve/ (lazily: the
- * parent's heap only).
+ * May import: core/, adapters/, harness/.
  */
-import { crdObject, KINDS } from "../adapters/kubernetes/crds.ts";
 import { parseConfigText } from "../adapters/config/load.ts";
 import { hostNames, VMID_BASE } from "./memory_probe_inventory.ts";
 
@@ -129,32 +127,18 @@ export async function runProcessProbe(
   pods: number,
   passes = 5,
 ): Promise<ProcessProbeResult> {
-  const { startFakeKube } = await import("../fakes/fake_kube/server.ts");
-  const { startFakePve } = await import("../fakes/fake_pve/server.ts");
-  const inv = await import("./memory_probe_inventory.ts");
-  const kube = await startFakeKube({ seed: 1, tls: false, historyLimit: 100 });
-  const pve = await startFakePve({
-    seed: 1,
-    model: { hosts: hostNames(nodes).map((name) => ({ name, cpus: 256, memory: 512 * 2 ** 30 })) },
-  });
+  const { startProbeFakes } = await import("./memory_probe_fakes.ts");
+  const fakes = await startProbeFakes(nodes, pods);
+  const { kube, pve } = fakes;
   const dir = await Deno.makeTempDir({ prefix: "proxscale-memory-probe-" });
   let child: Deno.ChildProcess | undefined;
   try {
-    for (const k of KINDS) {
-      kube.store.create("customresourcedefinitions.apiextensions.k8s.io", crdObject(k));
-    }
     const yaml = probeConfigYaml(pve, nodes);
     // The inventory is filled from the configuration as the daemon will read it, so that the
     // claims' template hashes are the daemon's own (no claim looks drifted).
     const parsed = parseConfigText(yaml, `${dir}/config.yaml`);
     if (!parsed.ok) throw new Error(`probe config: ${JSON.stringify(parsed.error)}`);
-    inv.fillInventory(
-      kube.store as unknown as Parameters<typeof inv.fillInventory>[0],
-      pve.model,
-      parsed.value,
-      nodes,
-      pods,
-    );
+    fakes.fill(parsed.value);
     await Deno.writeTextFile(`${dir}/config.yaml`, yaml);
     await Deno.writeTextFile(`${dir}/kubeconfig`, kube.kubeconfig());
     const debug = Deno.env.get("PROBE_DEBUG");
@@ -255,8 +239,7 @@ export async function runProcessProbe(
       clearTimeout(timer);
     }
     await Deno.remove(dir, { recursive: true }).catch(() => {});
-    await pve.close();
-    await kube.close();
+    await fakes.close();
   }
 }
 
