@@ -459,6 +459,31 @@ Deno.test("a pass that records 1,000 Events keeps at most 4 writes in flight, wr
   });
 });
 
+Deno.test("the recorder remembers a bounded number of Events, the least recently recorded forgotten first", async () => {
+  await withFake(async (fake, client) => {
+    const t = 1_800_000_000_000;
+    const rec = new EventRecorder(client, { now: () => t, remember: 3 });
+    const on = (name: string) =>
+      rec.record(nodeClaimSubject(name), reason("Paused", `maintenance mode: ${name} kept`));
+    const posts = () =>
+      fake.requests.filter((r) => r.method === "POST" && r.path.includes("/events")).length;
+    for (const n of ["a", "b", "c"]) assert.ok((await on(n)).ok);
+    assert.ok((await on("a")).ok, "a repeat: counted, and now the most recent");
+    assert.equal(posts(), 3);
+    assert.ok((await on("d")).ok);
+    assert.equal(rec.remembered, 3, "b, the least recently recorded, is forgotten");
+    assert.ok((await on("a")).ok);
+    assert.equal(posts(), 4, "a is still remembered: its repeat writes nothing");
+    const again = await on("b");
+    assert.ok(
+      again.ok && again.value.count === 1,
+      "a forgotten Event that recurs starts a new object",
+    );
+    assert.equal(posts(), 5);
+    assert.ok(rec.remembered <= 3);
+  });
+});
+
 Deno.test("bootstrap-token Secrets: short-lived, usable for bootstrap auth, cleaned up", async () => {
   await withFake(async (fake, client) => {
     const token = { id: "abc123", secret: "0123456789abcdef" };

@@ -100,6 +100,8 @@ export function eventFor(
 export const EVENT_WRITES_IN_FLIGHT = 4;
 /** How often a repeated Event is written again at most (its count is kept in between). */
 export const EVENT_REPEAT_INTERVAL_MS = 60_000;
+/** Distinct Events remembered to count repeats (client-go's event cache keeps 4,096 too). */
+export const EVENTS_REMEMBERED = 4096;
 
 type Seen = {
   /** The Event object once written (undefined until its first write succeeds). */
@@ -131,6 +133,7 @@ export class EventRecorder {
   #seq = 0;
   readonly #inFlight: number;
   readonly #repeatInterval: number;
+  readonly #remember: number;
   #running = 0;
   #queue: (() => void)[] = [];
   #mostInFlight = 0;
@@ -146,6 +149,8 @@ export class EventRecorder {
       inFlight?: number;
       /** Least time between two writes of one repeated Event (default 60 s). */
       repeatInterval?: number;
+      /** Distinct Events remembered to count repeats (default EVENTS_REMEMBERED). */
+      remember?: number;
     } = {},
   ) {
     // An Event is readable by anyone who may list Events: its message passes the same
@@ -157,6 +162,7 @@ export class EventRecorder {
     this.#now = opts.now ?? Date.now;
     this.#inFlight = Math.max(1, opts.inFlight ?? EVENT_WRITES_IN_FLIGHT);
     this.#repeatInterval = opts.repeatInterval ?? EVENT_REPEAT_INTERVAL_MS;
+    this.#remember = Math.max(1, opts.remember ?? EVENTS_REMEMBERED);
   }
 
   /** The most writes that were in flight at once so far. */
@@ -179,6 +185,9 @@ export class EventRecorder {
     const key = JSON.stringify([subject.kind, namespace, subject.name, reason.code, message]);
     let seen = this.#seen.get(key);
     if (seen) {
+      // Most recently recorded last: the oldest entries are the first dropped.
+      this.#seen.delete(key);
+      this.#seen.set(key, seen);
       seen.count++;
       if (seen.pending) return seen.pending;
       if (seen.name !== undefined && this.#now() - seen.writtenAt < this.#repeatInterval) {
@@ -187,6 +196,7 @@ export class EventRecorder {
     } else {
       seen = { name: undefined, namespace, count: 1, writtenAt: 0, pending: undefined };
       this.#seen.set(key, seen);
+      this.#forgetOldest();
     }
     const entry = seen;
     const write = this.#queued(() => this.#write(key, entry, subject, reason, message));
@@ -195,6 +205,24 @@ export class EventRecorder {
       if (entry.pending === write) entry.pending = undefined;
     });
     return write;
+  }
+
+  /**
+   * Keeps the Events remembered for counting to the `remember` most recently recorded: a
+   * message can carry a figure that changes from pass to pass, and a daemon that runs for months
+   * must not keep every message it ever wrote. A forgotten Event that recurs is a new object (the
+   * API server drops Events after an hour by default anyway).
+   */
+  #forgetOldest(): void {
+    for (const [key, s] of this.#seen) {
+      if (this.#seen.size <= this.#remember) return;
+      if (s.pending === undefined) this.#seen.delete(key);
+    }
+  }
+
+  /** Events remembered for counting repeats. */
+  get remembered(): number {
+    return this.#seen.size;
   }
 
   /** Runs `fn` once fewer than `inFlight` writes are running, in the order asked. */
