@@ -136,7 +136,6 @@ export class EventRecorder {
   readonly #remember: number;
   #running = 0;
   #queue: (() => void)[] = [];
-  #mostInFlight = 0;
 
   constructor(
     client: KubeClient,
@@ -163,11 +162,6 @@ export class EventRecorder {
     this.#inFlight = Math.max(1, opts.inFlight ?? EVENT_WRITES_IN_FLIGHT);
     this.#repeatInterval = opts.repeatInterval ?? EVENT_REPEAT_INTERVAL_MS;
     this.#remember = Math.max(1, opts.remember ?? EVENTS_REMEMBERED);
-  }
-
-  /** The most writes that were in flight at once so far. */
-  get mostInFlight(): number {
-    return this.#mostInFlight;
   }
 
   /**
@@ -231,7 +225,6 @@ export class EventRecorder {
       await new Promise<void>((resolve) => this.#queue.push(resolve));
     }
     this.#running++;
-    this.#mostInFlight = Math.max(this.#mostInFlight, this.#running);
     try {
       return await fn();
     } finally {
