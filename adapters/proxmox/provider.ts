@@ -59,6 +59,7 @@ import { Semaphore } from "./semaphore.ts";
 import { VmidLedger } from "./vmid_ledger.ts";
 import { VmAddressReader } from "./vm_addresses.ts";
 import { ListingConfigs } from "./listing_configs.ts";
+import { readConfigs } from "./config_reads.ts";
 import {
   bootstrapVolumes,
   type DesiredConfig,
@@ -167,17 +168,28 @@ export class ProxmoxProvider implements MachineProvider {
     const out: Machine[] = [];
     const unknown = new Set<string>();
     this.#configs.keepOnly(new Set(candidates.map((v) => v.vmid)));
+    // Configs not kept from earlier passes are read a few at a time: one after another, a
+    // daemon's first pass over 1,000 VMs waited for 1,000 round trips to pveproxy.
+    const read = await readConfigs(
+      candidates.filter((v) => !ctx.client.hostTripped(v.node) && !this.#configs.get(v)),
+      (v) => ctx.client.vmConfig(v.node, v.vmid),
+    );
     for (const v of candidates) {
       // A host that is offline or unreachable cannot show its VMs: they are unknown, and the
       // core keeps their claims as they are (its inventory marks the host offline).
       // (The listing's status says "unknown" for fresh VMs too, so the host's answer decides.)
-      if (ctx.client.hostTripped(v.node)) {
+      if (ctx.client.hostTripped(v.node) && !read.has(v.vmid)) {
         unknown.add(v.node);
         continue;
       }
       let config = this.#configs.get(v);
       if (!config) {
-        const cfg = await ctx.client.vmConfig(v.node, v.vmid);
+        const cfg = read.get(v.vmid);
+        if (cfg === undefined) {
+          // Not read: its host failed another read of this listing first.
+          unknown.add(v.node);
+          continue;
+        }
         if (!cfg.ok) {
           if (cfg.error.kind === "notFound") continue; // deleted or migrated since the listing
           if (HOST_DOWN_KINDS.has(cfg.error.kind)) {

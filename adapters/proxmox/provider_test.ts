@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { err, ok, type Result } from "../../core/result.ts";
 import type { PveClient } from "./client.ts";
+import { CONFIG_READS_IN_FLIGHT } from "./config_reads.ts";
 import { localError, type PveError, type PveErrorKind } from "./errors.ts";
 import { ProxmoxProvider } from "./provider.ts";
 import type { ResourceVm, VmConfig } from "./schemas.ts";
@@ -205,4 +206,30 @@ Deno.test("1,000 managed VMs cost one listing per pass once their configs are kn
     assert.equal(l.value.length, 1000);
   }
   assert.equal(asked.length, 1000, "each config was read once over five passes");
+});
+
+Deno.test("a first listing of 200 VMs reads their configs a few at a time, and lists them in PVE's order", async () => {
+  const vms = Array.from({ length: 200 }, (_, i) => vm(`pve${i % 5}`, 1000 + i));
+  let inFlight = 0;
+  let most = 0;
+  const client = {
+    resourcesVm: () => Promise.resolve(ok(vms)),
+    hostTripped: () => false,
+    vmConfig: async (_h: string, id: number) => {
+      most = Math.max(most, ++inFlight);
+      // Answers come back out of order, as from a real pveproxy.
+      await new Promise((r) => setTimeout(r, id % 3));
+      inFlight--;
+      return ok(ours(`general-${id}`));
+    },
+  };
+  const p = new ProxmoxProvider({
+    client: client as unknown as PveClient,
+    provider,
+    sleep: () => Promise.resolve(),
+  });
+  const l = await p.list();
+  assert.ok(l.ok);
+  assert.ok(most > 1 && most <= CONFIG_READS_IN_FLIGHT, `${most} config reads in flight`);
+  assert.deepEqual(l.value.map((m) => m.vmid), vms.map((v) => v.vmid));
 });
