@@ -54,6 +54,11 @@ export type ProbeResult = {
   seen: { pods: number; nodes: number; nodeClaims: number; vms: number; hosts: number };
   /** Claims whose VM the provider listed and whose Node the informer holds. */
   matched: number;
+  /**
+   * Actions the last pass planned, by kind (none carried out: maintenance mode). An inventory
+   * as the daemon leaves it plans no lifecycle step (registration, initialization, ...).
+   */
+  planned: Record<string, number>;
   /** Median time of each pass phase (observe: PVE and caches; decide: the core), in ms. */
   phaseMs: Record<string, number>;
   /**
@@ -96,7 +101,7 @@ async function child(kubeconfigPath: string, configPath: string): Promise<void> 
   const kube = kubeClientFromKubeconfig(await Deno.readTextFile(kubeconfigPath));
   const queue = new MemoryJobQueue<JobData>();
   let passes = 0;
-  let last: Pick<ProbeResult, "seen" | "matched"> | undefined;
+  let last: Pick<ProbeResult, "seen" | "matched" | "planned"> | undefined;
   const phases = new Map<string, number[]>();
   const done = Promise.withResolvers<void>();
   // The front door as `proxscale run` has it: the HTTP port and the Lease on their own thread
@@ -118,7 +123,7 @@ async function child(kubeconfigPath: string, configPath: string): Promise<void> 
     tickMs: Number(Deno.env.get("PROBE_TICK_MS") ?? 200),
     onError: (m) => console.error(m),
     onPhase: (name, ms) => phases.set(name, [...phases.get(name) ?? [], ms]),
-    onPass: (_plan, _acted, snap) => {
+    onPass: (plan, _acted, snap) => {
       const vms = new Set(snap.vms.map((v) => v.claim));
       const nodes = new Set(snap.nodes.map((n) => n.providerID));
       last = {
@@ -130,7 +135,9 @@ async function child(kubeconfigPath: string, configPath: string): Promise<void> 
           hosts: snap.hosts.length,
         },
         matched: snap.nodeClaims.filter((c) => vms.has(c.name) && nodes.has(c.providerID)).length,
+        planned: {},
       };
+      for (const a of plan.actions) last.planned[a.kind] = (last.planned[a.kind] ?? 0) + 1;
       if (Deno.env.get("PROBE_DEBUG")) console.error(JSON.stringify(Deno.memoryUsage()));
       if (++passes === PASSES) done.resolve();
     },
