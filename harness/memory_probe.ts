@@ -37,6 +37,7 @@ import type { JobData } from "../daemon/context.ts";
 import { startDaemon } from "../daemon/daemon.ts";
 import { startFrontDoor } from "../daemon/front_door.ts";
 import type { Config } from "../core/model.ts";
+import { shippedV8Flags } from "./shipped_flags.ts";
 
 const V8_EXTRA = Deno.env.get("PROBE_V8") ?? "";
 /** Reconcile passes the child runs before it reads its RSS (PROBE_PASSES overrides). */
@@ -70,12 +71,6 @@ export type ProbeResult = {
   v8Flags: string;
 };
 
-/** The `--v8-flags=` of deno.json's compile task: what the shipped daemon runs with. */
-async function shippedV8Flags(): Promise<string> {
-  const deno = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
-  const m = /--v8-flags=([^'" ]+)/.exec(String(deno.tasks?.compile ?? ""));
-  return m ? `,${m[1]}` : "";
-}
 const arg = (args: string[], name: string, d: number) => {
   const i = args.indexOf(name);
   return i >= 0 ? Number(args[i + 1]) : d;
@@ -227,7 +222,8 @@ export async function runMemoryProbe(
     fakes.fill(config);
     await Deno.writeTextFile(file, kube.kubeconfig());
     await Deno.writeTextFile(configFile, JSON.stringify(config));
-    const v8Flags = `--expose-gc${await shippedV8Flags()}${extraV8}`;
+    const shipped = await shippedV8Flags();
+    const v8Flags = `--expose-gc${shipped ? `,${shipped}` : ""}${extraV8}`;
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",

@@ -17,6 +17,12 @@
  */
 import { parseConfigText } from "../adapters/config/load.ts";
 import { hostNames, VMID_BASE } from "./memory_probe_inventory.ts";
+import { shippedFlags } from "./shipped_flags.ts";
+import {
+  parsePrometheus,
+  type Sample,
+  sampleValue,
+} from "../adapters/telemetry/testing/prometheus_text.ts";
 
 /** What the probe read from the process and its /metrics. */
 export type ProcessProbeResult = {
@@ -88,37 +94,10 @@ settings:
 `;
 }
 
-/** The compile task's `--v8-flags=...` and permission flags: how the shipped binary runs. */
-async function shippedFlags(): Promise<string[]> {
-  const deno = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
-  const task = String(deno.tasks?.compile ?? "");
-  const flags: string[] = [];
-  for (const m of task.matchAll(/'([^']+)'|(\S+)/g)) {
-    const f = m[1] ?? m[2]!;
-    if (/^--(v8-flags|allow-[a-z]+|ignore-env)(=|$)/.test(f)) flags.push(f);
-  }
-  return flags;
-}
-
-/**
- * The sum of a metric's series in a Prometheus text body, of those whose labels contain
- * `labels` (e.g. `phase="total"`) when given.
- */
-export function metricSum(body: string, name: string, labels?: string): number {
-  let sum = 0;
-  for (const line of body.split("\n")) {
-    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) {
-      if (labels !== undefined && !line.slice(0, line.lastIndexOf(" ")).includes(labels)) continue;
-      const v = Number(line.slice(line.lastIndexOf(" ") + 1));
-      if (Number.isFinite(v)) sum += v;
-    }
-  }
-  return sum;
-}
-
-/** Whole passes the daemon has counted. */
-function passesIn(metrics: string): number {
-  return metricSum(metrics, "proxscale_reconcile_duration_seconds_count", 'phase="total"');
+/** Whole passes the daemon has counted on its /metrics. */
+function passesIn(samples: readonly Sample[]): number {
+  return sampleValue(samples, "proxscale_reconcile_duration_seconds_count", { phase: "total" }) ??
+    0;
 }
 
 /** Runs the daemon process over `nodes` claims and `pods` pods until it has made `passes` passes. */
@@ -193,10 +172,12 @@ export async function runProcessProbe(
     await wait("the daemon to listen", () => /"http_port":\d+/.test(out), 100);
     const port = Number(/"http_port":(\d+)/.exec(out)![1]);
     let body = "";
+    let samples: Sample[] = [];
     await wait(`${passes} passes`, async () => {
       const r = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
       body = r ? await r.text() : "";
-      return passesIn(body) >= passes;
+      samples = parsePrometheus(body);
+      return passesIn(samples) >= passes;
     }, 1000); // a scrape a second: more often than Prometheus, not a load of its own
     if (debug) {
       await Deno.writeTextFile("/tmp/probe_process_stdout.txt", out);
@@ -220,9 +201,9 @@ export async function runProcessProbe(
       rssBytes: kb("VmRSS"),
       rssAnonBytes: kb("RssAnon"),
       rssFileBytes: kb("RssFile"),
-      passes: passesIn(body),
-      leader: metricSum(body, "proxscale_leader") === 1,
-      nodes: metricSum(body, "proxscale_nodes"),
+      passes: passesIn(samples),
+      leader: sampleValue(samples, "proxscale_leader") === 1,
+      nodes: samples.filter((x) => x.name === "proxscale_nodes").reduce((n, x) => n + x.value, 0),
       argv,
     };
   } finally {
@@ -243,37 +224,36 @@ export async function runProcessProbe(
   }
 }
 
-/** Takes a heap snapshot through the inspector the process announced on stderr. */
-async function writeHeapSnapshot(stderr: string, file: string): Promise<void> {
+/**
+ * Calls one method of the inspector the process announced on stderr; `onEvent` sees the
+ * notifications that come before the answer (heap snapshot chunks).
+ */
+async function inspectorCall(
+  stderr: string,
+  method: string,
+  onEvent: (m: { method?: string; params?: { chunk?: string } }) => void = () => {},
+): Promise<void> {
   const url = /ws:\/\/[^\s]+/.exec(stderr)?.[0];
   if (!url) throw new Error("no inspector address on the daemon's stderr");
   const ws = new WebSocket(url);
   await new Promise((r) => ws.onopen = r);
-  const chunks: string[] = [];
   const done = Promise.withResolvers<void>();
   ws.onmessage = (e) => {
     const m = JSON.parse(String(e.data));
-    if (m.method === "HeapProfiler.addHeapSnapshotChunk") chunks.push(m.params.chunk);
     if (m.id === 1) done.resolve();
-  };
-  ws.send(JSON.stringify({ id: 1, method: "HeapProfiler.takeHeapSnapshot", params: {} }));
-  await done.promise;
-  ws.close();
-  await Deno.writeTextFile(file, chunks.join(""));
-  console.error(`heap snapshot ${file}`);
-}
-
-/** Calls one inspector method (no result kept). */
-async function inspectorCall(stderr: string, method: string): Promise<void> {
-  const url = /ws:\/\/[^\s]+/.exec(stderr)?.[0];
-  if (!url) throw new Error("no inspector address on the daemon's stderr");
-  const ws = new WebSocket(url);
-  await new Promise((r) => ws.onopen = r);
-  const done = Promise.withResolvers<void>();
-  ws.onmessage = (e) => {
-    if (JSON.parse(String(e.data)).id === 1) done.resolve();
+    else onEvent(m);
   };
   ws.send(JSON.stringify({ id: 1, method, params: {} }));
   await done.promise;
   ws.close();
+}
+
+/** Takes a heap snapshot of the process's main isolate into `file`. */
+async function writeHeapSnapshot(stderr: string, file: string): Promise<void> {
+  const chunks: string[] = [];
+  await inspectorCall(stderr, "HeapProfiler.takeHeapSnapshot", (m) => {
+    if (m.method === "HeapProfiler.addHeapSnapshotChunk") chunks.push(m.params?.chunk ?? "");
+  });
+  await Deno.writeTextFile(file, chunks.join(""));
+  console.error(`heap snapshot ${file}`);
 }

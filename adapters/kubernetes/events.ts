@@ -16,6 +16,7 @@ import { ok, type Result } from "../../core/result.ts";
 import { isNotFound, type KubeClient, type KubeError, PatchType } from "./client.ts";
 import { kubeTime } from "./translate.ts";
 import { defaultRedactor, type Redactor } from "../telemetry/redact.ts";
+import { Semaphore } from "../proxmox/semaphore.ts";
 
 /** The object an Event is about. Cluster-scoped objects get their Events in `default`. */
 export type EventSubject = {
@@ -131,11 +132,10 @@ export class EventRecorder {
   #redactor: Redactor;
   #seen = new Map<string, Seen>();
   #seq = 0;
-  readonly #inFlight: number;
+  /** Writes in flight: permits are handed out in the order asked. */
+  readonly #gate: Semaphore;
   readonly #repeatInterval: number;
   readonly #remember: number;
-  #running = 0;
-  #queue: (() => void)[] = [];
 
   constructor(
     client: KubeClient,
@@ -159,7 +159,7 @@ export class EventRecorder {
     this.#component = opts.component ?? "proxscale";
     this.#instance = opts.instance ?? "proxscale";
     this.#now = opts.now ?? Date.now;
-    this.#inFlight = Math.max(1, opts.inFlight ?? EVENT_WRITES_IN_FLIGHT);
+    this.#gate = new Semaphore(opts.inFlight ?? EVENT_WRITES_IN_FLIGHT);
     this.#repeatInterval = opts.repeatInterval ?? EVENT_REPEAT_INTERVAL_MS;
     this.#remember = Math.max(1, opts.remember ?? EVENTS_REMEMBERED);
   }
@@ -221,15 +221,11 @@ export class EventRecorder {
 
   /** Runs `fn` once fewer than `inFlight` writes are running, in the order asked. */
   async #queued<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.#running >= this.#inFlight) {
-      await new Promise<void>((resolve) => this.#queue.push(resolve));
-    }
-    this.#running++;
+    const release = await this.#gate.acquire();
     try {
       return await fn();
     } finally {
-      this.#running--;
-      this.#queue.shift()?.();
+      release();
     }
   }
 

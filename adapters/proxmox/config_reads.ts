@@ -9,6 +9,7 @@
  */
 import type { Result } from "../../core/result.ts";
 import { HOST_DOWN_KINDS, type PveError } from "./errors.ts";
+import { Semaphore } from "./semaphore.ts";
 
 /** Config reads in flight at once: pveproxy serves a few requests in parallel (3 workers). */
 export const CONFIG_READS_IN_FLIGHT = 4;
@@ -28,18 +29,18 @@ export async function readConfigs<C>(
 ): Promise<Map<number, Result<C, PveError>>> {
   const out = new Map<number, Result<C, PveError>>();
   const downHosts = new Set<string>();
-  let next = 0;
-  const worker = async () => {
-    while (next < targets.length) {
-      const t = targets[next++]!;
-      if (downHosts.has(t.node)) continue;
+  // Permits go in the order asked: reads start in the targets' order.
+  const gate = new Semaphore(inFlight);
+  await Promise.all(targets.map(async (t) => {
+    const release = await gate.acquire();
+    try {
+      if (downHosts.has(t.node)) return;
       const r = await read(t);
       out.set(t.vmid, r);
       if (!r.ok && HOST_DOWN_KINDS.has(r.error.kind)) downHosts.add(t.node);
+    } finally {
+      release();
     }
-  };
-  await Promise.all(
-    Array.from({ length: Math.max(1, Math.min(inFlight, targets.length)) }, worker),
-  );
+  }));
   return out;
 }
