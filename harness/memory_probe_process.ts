@@ -10,7 +10,7 @@
  * PROBE_PASSES sets the passes (default 5). PROBE_DEBUG=1 keeps the daemon's stdout and last
  * /metrics in /tmp/probe_process_*.txt, =smaps copies its /proc smaps there, =heap writes a heap
  * snapshot of its main isolate (through an inspector, which itself adds memory), =gc reads the
- * RSS again after a full GC. PROBE_GLIBC passes GLIBC_TUNABLES to the daemon (to measure an
+ * RSS again after a full GC. PROBE_V8=,--flag appends V8 flags to the shipped ones. PROBE_GLIBC passes GLIBC_TUNABLES to the daemon (to measure an
  * allocator setting).
  *
  * May import: core/, adapters/, harness/.
@@ -124,7 +124,10 @@ export async function runProcessProbe(
     const heapDump = debug === "heap" || debug === "gc";
     const argv = [
       "run",
-      ...await shippedFlags(),
+      // PROBE_V8=,--flag appends a candidate V8 flag to the shipped ones (as the other probe).
+      ...(await shippedFlags()).map((f) =>
+        f.startsWith("--v8-flags=") ? f + (Deno.env.get("PROBE_V8") ?? "") : f
+      ),
       // PROBE_DEBUG=heap: an inspector, to write a heap snapshot of the main isolate.
       ...(heapDump ? ["--inspect=127.0.0.1:0"] : []),
       new URL("../main.ts", import.meta.url).pathname,
