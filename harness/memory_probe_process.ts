@@ -10,8 +10,8 @@
  * PROBE_PASSES sets the passes (default 5). PROBE_DEBUG=1 keeps the daemon's stdout and last
  * /metrics in /tmp/probe_process_*.txt, =smaps copies its /proc smaps there, =heap writes a heap
  * snapshot of its main isolate (through an inspector, which itself adds memory), =gc reads the
- * RSS again after a full GC. PROBE_V8=,--flag appends V8 flags to the shipped ones. PROBE_GLIBC passes GLIBC_TUNABLES to the daemon (to measure an
- * allocator setting).
+ * RSS again after a full GC. PROBE_V8=,--flag appends V8 flags to the shipped ones. PROBE_GLIBC
+ * passes GLIBC_TUNABLES to the daemon (to measure an allocator setting).
  *
  * May import: core/, adapters/, harness/.
  */
