@@ -532,8 +532,14 @@ export type MachineTemplate = {
   };
   /** Memory QEMU and the host need beyond the guest's, per VM (bytes). */
   vmMemOverhead: number;
-  /** kubelet reservations subtracted from the shape to get allocatable. */
+  /** kube-reserved + system-reserved: what the kubelet keeps back from the shape. */
   reserved: Resources;
+  /**
+   * The kubelet's hard eviction threshold for memory.available (bytes): memory the kubelet also
+   * keeps free, so not allocatable to pods either (kubelet's default 100Mi; the YAML loader fills
+   * it in). Absent: none. core/shapes.ts `kubeletKeeps` adds it to `reserved`.
+   */
+  evictionHardMemory?: number;
   maxPods: number;
   /**
    * Extended resources every VM of the template offers to pods (nvidia.com/gpu: 1 with a

@@ -42,6 +42,7 @@ import {
 } from "./topology.ts";
 import { exceedsLimits, footprint } from "./limits.ts";
 import { chooseHost, noHostReason } from "./placement.ts";
+import { kubeletKeeps } from "./shapes.ts";
 import { RoomIndex } from "./provisioning_room_index.ts";
 import { atLeast, type HostsFull, hostsFullFor, shapesOnlyGrow } from "./provisioning_monotone.ts";
 import {
@@ -540,8 +541,9 @@ class Provisioner {
         s.memory >= best.memory
       ) best = s;
     }
-    room.cpu = best.cpu - t.reserved.cpu - used.cpu;
-    room.memory = best.memory - t.reserved.memory - used.memory;
+    const kept = kubeletKeeps(t);
+    room.cpu = best.cpu - kept.cpu - used.cpu;
+    room.memory = best.memory - kept.memory - used.memory;
     return room;
   }
   /** The room #roomOf gives for a claim opened now: read before asking again. */

@@ -7,6 +7,7 @@
  * May import: nothing outside core/.
  */
 import { offeredExtended } from "./gpus.ts";
+import { kubeletKeeps } from "./shapes.ts";
 import type {
   Config,
   Host,
@@ -186,7 +187,7 @@ export function existingBins(
       (c.providerID && nodeByProviderId.has(c.providerID));
     if (hasNode) continue;
     const t = templates.get(c.machineTemplate);
-    const reserved = t?.reserved ?? { cpu: 0, memory: 0 };
+    const reserved = t ? kubeletKeeps(t) : { cpu: 0, memory: 0 };
     const labels = { ...c.labels };
     labels[HOSTNAME_KEY] ??= c.nodeName ?? c.name;
     const ctx = pools.find((p) => p.pool.name === c.nodePool);

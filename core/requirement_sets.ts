@@ -11,7 +11,7 @@
  */
 import type { CostModel, MachineTemplate, NodeSelectorTerm, Requirement, Shape } from "./model.ts";
 import { matchesRequirement } from "./requirements.ts";
-import { cheapestShape, gpuFilter, type GpuFit, sizeName } from "./shapes.ts";
+import { cheapestShape, gpuFilter, type GpuFit, kubeletKeeps, sizeName } from "./shapes.ts";
 import { shapeCost } from "./cost.ts";
 import { parseQuantity } from "./quantity.ts";
 
@@ -129,8 +129,9 @@ export function cheapestShapeWithin(
   gpus: GpuFit = 0,
 ): Shape | undefined {
   if (c.length === 0) return cheapestShape(template, need, cost, gpus);
-  const wantCpu = need.cpu + template.reserved.cpu;
-  const wantMem = need.memory + template.reserved.memory;
+  const kept = kubeletKeeps(template);
+  const wantCpu = need.cpu + kept.cpu;
+  const wantMem = need.memory + kept.memory;
   const allowed = gpuFilter(template, gpus);
   const fits = (s: Shape) =>
     s.cpu >= wantCpu && s.memory >= wantMem && typeAllows(c, s.name, key) &&

@@ -14,12 +14,24 @@ export function sizeName(cpu: number, memory: number): string {
   return `${cpu / 1000}c-${formatMemory(memory)}`;
 }
 
+/**
+ * What the kubelet of a VM made from `template` keeps back from its size: the reservations plus
+ * the hard eviction threshold for memory, as the kubelet computes allocatable. Without the
+ * threshold a pod asking for the last 100Mi of a shape gets a VM its kubelet will not admit it
+ * to, and the empty VM is consolidated and launched again, over and over.
+ */
+export function kubeletKeeps(template: MachineTemplate): Resources {
+  if (!template.evictionHardMemory) return template.reserved;
+  return {
+    cpu: template.reserved.cpu,
+    memory: template.reserved.memory + template.evictionHardMemory,
+  };
+}
+
 /** What pods can use on a VM of `shape` made from `template`. */
 export function allocatable(template: MachineTemplate, shape: Resources): Resources {
-  return {
-    cpu: shape.cpu - template.reserved.cpu,
-    memory: shape.memory - template.reserved.memory,
-  };
+  const kept = kubeletKeeps(template);
+  return { cpu: shape.cpu - kept.cpu, memory: shape.memory - kept.memory };
 }
 
 function roundUp(value: number, min: number, step: number): number {
@@ -90,8 +102,9 @@ export function cheapestShape(
   cost: CostModel,
   gpus: GpuFit = 0,
 ): Shape | undefined {
-  const wantCpu = need.cpu + template.reserved.cpu;
-  const wantMem = need.memory + template.reserved.memory;
+  const kept = kubeletKeeps(template);
+  const wantCpu = need.cpu + kept.cpu;
+  const wantMem = need.memory + kept.memory;
   const allowed = gpuFilter(template, gpus);
   let best: Shape | undefined;
   // Fixed shapes are sorted by cost, so the first that fits is the cheapest of them.

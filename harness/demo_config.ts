@@ -66,6 +66,8 @@ export function demoConfig(pve: DemoPveEndpoint): Config {
     shapes: [shapeOf(2, 4), shapeOf(4, 8)],
     vmMemOverhead: 256 * MiB,
     reserved: { cpu: 100, memory: 256 * MiB },
+    // The fake kubelets keep the kubelet's default 100Mi memory.available threshold free too.
+    evictionHardMemory: 100 * MiB,
     maxPods: 110,
     source: {
       kind: "clone",

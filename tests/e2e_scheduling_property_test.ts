@@ -317,6 +317,28 @@ const SEED = Number(
 );
 /** A printed counterexample, `[workload, clusterSeed]`, to run alone. */
 const REPLAY = Deno.env.get("PROXSCALE_PROPERTY_REPLAY");
+/**
+ * Counterexamples the long runs found, replayed first on every run so they stay fixed. Found by
+ * `deno task e2e-property` on 2026-12-07: pods asking 3.75Gi were given 2c-4Gi VMs whose
+ * kubelet keeps its 100Mi eviction threshold free on top of the 256Mi reserved, so the pods never
+ * fit, the empty VMs were consolidated and launched again (100 launches in 25 s).
+ */
+const FOUND: [Workload, number][] = [
+  [{
+    deployments: [{
+      name: "web0",
+      replicas: 4,
+      cpu: 500,
+      memoryMiB: 3840,
+      antiAffinity: true,
+      hostPort: 8080,
+    }],
+    gpuPod: true,
+    statefulSet: { replicas: 2, cpu: 800, memoryMiB: 768 },
+    scaleFirstTo: 0,
+  }, 981450],
+];
+
 const inputs: fc.Arbitrary<[Workload, number]> = REPLAY
   ? fc.constant(JSON.parse(REPLAY) as [Workload, number])
   : fc.tuple(workloadArb, fc.integer({ min: 1, max: 1_000_000 }));
@@ -390,6 +412,7 @@ Deno.test({
       }),
       {
         numRuns: REPLAY ? 1 : RUNS,
+        examples: REPLAY ? [] : FOUND.map((x): [[Workload, number]] => [x]),
         endOnFailure: true,
         seed: SEED,
         reporter: (out) => {

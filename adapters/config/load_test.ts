@@ -81,6 +81,16 @@ Deno.test("a missing required field is located at the nearest map that exists", 
   assert.deepEqual([p!.line, p!.col], [4, 7], "the spec map starts at its first key");
 });
 
+Deno.test("a bad eviction threshold is located at its value", () => {
+  const text = GOOD.replace(
+    "      source: { clone: { templateVmid: 8000 } }\n",
+    "      source: { clone: { templateVmid: 8000 } }\n      evictionHard: { memory: lots }\n",
+  );
+  assert.deepEqual(problems(text).map(where), [
+    "15:31 machineTemplates[0].spec.evictionHard.memory: must be a Kubernetes quantity such as 500m, 2, 4Gi or 512Mi",
+  ]);
+});
+
 Deno.test("several schema problems come out in source order", () => {
   const text = GOOD.replace("lower: 9000", "lower: 1").replace(
     "machineTemplate: worker",

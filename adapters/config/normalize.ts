@@ -231,6 +231,8 @@ export function normalizeMachineTemplate(
     shapes,
     vmMemOverhead,
     reserved: { cpu: cpuMillis(t.reserved?.cpu ?? 0), memory: bytes(t.reserved?.memory ?? 0) },
+    // The kubelet keeps its eviction threshold free too: 100Mi unless its config says otherwise.
+    evictionHardMemory: bytes(t.evictionHard?.memory ?? "100Mi"),
     maxPods: t.maxPods,
     ...(t.extendedResources !== undefined
       ? {

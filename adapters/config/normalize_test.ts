@@ -60,6 +60,17 @@ Deno.test("shapes are named by cores and memory and ordered cheapest first", () 
   assert.equal(t.vmMemOverhead, 256 * MiB, "the default overhead is 256 MiB");
 });
 
+Deno.test("the kubelet's memory eviction threshold defaults to its own 100Mi and can be set", () => {
+  const dflt = normalize(written({ reserved: { cpu: "100m", memory: "256Mi" } }))
+    .machineTemplates[0]!;
+  assert.deepEqual(dflt.reserved, { cpu: 100, memory: 256 * MiB });
+  assert.equal(dflt.evictionHardMemory, 100 * MiB);
+  const set = normalize(written({ evictionHard: { memory: "500Mi" } })).machineTemplates[0]!;
+  assert.equal(set.evictionHardMemory, 500 * MiB);
+  const none = normalize(written({ evictionHard: { memory: 0 } })).machineTemplates[0]!;
+  assert.equal(none.evictionHardMemory, 0, "0 for a kubelet that evicts on nothing");
+});
+
 Deno.test("shapeName writes whole cores and the memory in binary units", () => {
   assert.equal(shapeName(4000, 8 * GiB), "4c-8Gi");
   assert.equal(shapeName(1000, 512 * MiB), "1c-512Mi");

@@ -506,6 +506,14 @@ export const machineTemplateSpec = z.strictObject({
   reserved: resources.optional().describe(
     "kubelet + system reservations subtracted from the shape",
   ),
+  evictionHard: z.strictObject({
+    memory: quantity.optional().describe(
+      "the kubelet's evictionHard memory.available threshold (default 100Mi, the kubelet's own)",
+    ),
+  }).optional().describe(
+    "the kubelet's hard eviction thresholds: memory it keeps free on top of reserved, so not " +
+      "allocatable to pods either",
+  ),
   maxPods: z.int().min(1).max(1000).default(110),
   extendedResources: z.record(z.string().min(1), quantity).optional().describe(
     "resources besides cpu and memory each VM offers to pods, by Kubernetes name " +

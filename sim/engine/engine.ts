@@ -618,9 +618,10 @@ class Engine<S> {
       template,
       host,
       footprint: fp,
+      // As the kubelet computes allocatable: its reservations and its memory eviction threshold.
       alloc: {
         cpu: l.shape.cpu - template.reserved.cpu,
-        memory: l.shape.memory - template.reserved.memory,
+        memory: l.shape.memory - template.reserved.memory - (template.evictionHardMemory ?? 0),
       },
       maxPods: template.maxPods,
       used: { cpu: 0, memory: 0 },
