@@ -22,6 +22,7 @@ import type {
   VM,
 } from "./model.ts";
 import { type Reason, reason } from "./reason.ts";
+import { allocatableShortfall } from "./allocatable_shortfall.ts";
 import { formatDuration } from "./duration.ts";
 import {
   type ConditionWish,
@@ -211,8 +212,13 @@ export function decideLifecycle(input: LifecycleInput): LifecycleDecision {
     put("Registered", wish("Unknown", "NodeNotFound", `no Node with providerID ${pid} yet`));
   } else {
     const missing = isSynced(node, sync);
+    // A node that offers less than its shape was planned for is named where the user looks.
+    const short = input.template
+      ? allocatableShortfall(input.template, claim.shape, node)
+      : undefined;
+    const joined = `node ${node.name} joined and was synced${short ? `; ${short}` : ""}`;
     if (missing === undefined) {
-      put("Registered", wish("True", "Registered", `node ${node.name} joined and was synced`));
+      put("Registered", wish("True", "Registered", joined));
     } else if (findCond(claim, "Registered")?.status !== "True") {
       put("Registered", wish("Unknown", "Registering", `node ${node.name}: ${missing}`));
       actions.push({
@@ -227,11 +233,13 @@ export function decideLifecycle(input: LifecycleInput): LifecycleDecision {
           "Registered",
           `node ${node.name} joined for NodeClaim ${claim.name}: sync ${
             Object.keys(sync.labels).length
-          } labels, ${sync.taints.length} taints, ${sync.startupTaints.length} startup taints; ${missing}`,
+          } labels, ${sync.taints.length} taints, ${sync.startupTaints.length} startup taints; ${missing}${
+            short ? `; ${short}` : ""
+          }`,
         ),
       });
     } else {
-      put("Registered", wish("True", "Registered", `node ${node.name} joined and was synced`));
+      put("Registered", wish("True", "Registered", joined));
     }
   }
   const registered = wanted.get("Registered")!;

@@ -59,6 +59,8 @@ export type ClusterOptions = {
   kube?: Pick<FakeKubeOptions, "users">;
   /** Boot only VMs whose seed carries an accepted join token (default true). */
   requireSeed?: boolean;
+  /** What the fake kubelets keep back (default 100m cpu, 256Mi memory, as the demo template says). */
+  kubeletReservation?: { cpuMillis: number; memoryBytes: number };
   /** The daemons' PVE circuit breaker (default the client's: 5 failures, 15 s open). */
   pveBreaker?: { failureThreshold: number; cooldownMs: number };
   /** Fake PVE options, e.g. a known token secret (secret-leak test). */
@@ -127,6 +129,7 @@ export async function startDemoCluster(o: ClusterOptions = {}): Promise<DemoClus
     requireSeed,
     renewIntervalMs: 500,
     nodeMonitorGracePeriodMs: 2_000,
+    ...(o.kubeletReservation ? { kubeletReservation: o.kubeletReservation } : {}),
     pve: {
       ...(o.pve?.tokenSecret !== undefined ? { tokenSecret: o.pve.tokenSecret } : {}),
       ...(o.pve?.tokens !== undefined ? { tokens: o.pve.tokens } : {}),

@@ -35,6 +35,8 @@ export type FakeClusterOptions = {
   requireSeed?: boolean;
   /** Kubelet Lease renewal period. Default 10000. */
   renewIntervalMs?: number;
+  /** The kubelets' kube-reserved + system-reserved (default 100m cpu, 256Mi memory). */
+  kubeletReservation?: { cpuMillis: number; memoryBytes: number };
   /** Node lifecycle: heartbeat older than this -> NotReady/Unknown. Default 40000. */
   nodeMonitorGracePeriodMs?: number;
   /** Faults applied at start and on a timeline. */
@@ -97,6 +99,7 @@ export async function startFakeCluster(o: FakeClusterOptions = {}): Promise<Fake
     bootDelayMs: o.bootDelayMs ?? 3_000,
     requireSeed: o.requireSeed ?? true,
     ...(o.renewIntervalMs !== undefined ? { renewIntervalMs: o.renewIntervalMs } : {}),
+    ...(o.kubeletReservation !== undefined ? { reservation: o.kubeletReservation } : {}),
   });
   const timeline = runFaultPlan(o.faults?.timeline ?? [], { pve, kube, kubelets });
   let bmc: FakeRedfish | undefined;
