@@ -56,3 +56,12 @@ Deno.test("a pod asking for the threshold's share of a shape gets the next shape
   );
   assert.deepEqual(withIt.claims.map((c) => c.shape.name), ["4c-8Gi"]);
 });
+
+Deno.test("the sum is kept per template and follows a replaced reserved", () => {
+  const t = testTemplate({ evictionHardMemory: 100 * MiB });
+  assert.equal(kubeletKeeps(t), kubeletKeeps(t), "one object per template, not one per call");
+  t.reserved = { cpu: 200, memory: 512 * MiB };
+  assert.deepEqual(kubeletKeeps(t), { cpu: 200, memory: 612 * MiB });
+  t.evictionHardMemory = 0;
+  assert.equal(kubeletKeeps(t), t.reserved);
+});

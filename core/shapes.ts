@@ -14,6 +14,12 @@ export function sizeName(cpu: number, memory: number): string {
   return `${cpu / 1000}c-${formatMemory(memory)}`;
 }
 
+/** kubeletKeeps's answer per template, while its reserved object and threshold stay the same. */
+const keptByTemplate = new WeakMap<
+  MachineTemplate,
+  { from: Resources; eviction: number; sum: Resources }
+>();
+
 /**
  * What the kubelet of a VM made from `template` keeps back from its size: the reservations plus
  * the hard eviction threshold for memory, as the kubelet computes allocatable. Without the
@@ -21,11 +27,19 @@ export function sizeName(cpu: number, memory: number): string {
  * to, and the empty VM is consolidated and launched again, over and over.
  */
 export function kubeletKeeps(template: MachineTemplate): Resources {
-  if (!template.evictionHardMemory) return template.reserved;
-  return {
-    cpu: template.reserved.cpu,
-    memory: template.reserved.memory + template.evictionHardMemory,
-  };
+  const eviction = template.evictionHardMemory;
+  if (!eviction) return template.reserved;
+  // Asked per pod class and per claim opened: one object per template, not one per call.
+  let k = keptByTemplate.get(template);
+  if (k?.from !== template.reserved || k.eviction !== eviction) {
+    k = {
+      from: template.reserved,
+      eviction,
+      sum: { cpu: template.reserved.cpu, memory: template.reserved.memory + eviction },
+    };
+    keptByTemplate.set(template, k);
+  }
+  return k.sum;
 }
 
 /** What pods can use on a VM of `shape` made from `template`. */

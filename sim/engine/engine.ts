@@ -37,7 +37,7 @@ import type { SimNode, SimPod } from "./world.ts";
 import { reclaimTimes, worldHasClasses } from "./world_classes.ts";
 import { pickNode, schedulingOrder } from "./scheduler.ts";
 import { gpuResource, offeredExtended } from "../../core/gpus.ts";
-import { hasGpuShapes } from "../../core/shapes.ts";
+import { allocatable, hasGpuShapes } from "../../core/shapes.ts";
 import {
   addInto,
   commitDevices,
@@ -618,11 +618,8 @@ class Engine<S> {
       template,
       host,
       footprint: fp,
-      // As the kubelet computes allocatable: its reservations and its memory eviction threshold.
-      alloc: {
-        cpu: l.shape.cpu - template.reserved.cpu,
-        memory: l.shape.memory - template.reserved.memory - (template.evictionHardMemory ?? 0),
-      },
+      // The shape less what its kubelet keeps back (reservations and memory eviction threshold).
+      alloc: allocatable(template, l.shape),
       maxPods: template.maxPods,
       used: { cpu: 0, memory: 0 },
       pods: new Set(),
