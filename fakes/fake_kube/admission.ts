@@ -254,6 +254,7 @@ export function admit(
     case "StatefulSet":
     case "DaemonSet":
     case "Job":
+    case "CronJob":
     case "PersistentVolume":
     case "PersistentVolumeClaim":
     case "StorageClass":

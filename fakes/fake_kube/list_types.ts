@@ -28,6 +28,7 @@
  * | Node | status.conditions, status.addresses | map by type |
  * | Pod, Deployment, Namespace, PodDisruptionBudget, Node | status.conditions | map by type |
  * | Deployment, ReplicaSet, StatefulSet, DaemonSet, Job | spec.selector | atomic struct |
+ * | CronJob | spec.jobTemplate.spec.selector (pod spec at spec.jobTemplate.spec.template.spec) | atomic struct |
  * | Service | spec.ports | map by port, protocol |
  * | Service | spec.clusterIPs, spec.externalIPs, spec.ipFamilies | atomic |
  * | Role, ClusterRole | rules | atomic |
@@ -90,6 +91,10 @@ export const BUILTIN_LIST_TYPES: Record<string, Record<string, ListRule>> = {
   StatefulSet: WORKLOAD,
   DaemonSet: WORKLOAD,
   Job: WORKLOAD,
+  CronJob: {
+    ...podSpecRules("spec.jobTemplate.spec.template.spec"),
+    "spec.jobTemplate.spec.selector": "replace",
+  },
   Node: {
     "spec.podCIDRs": "set",
     "status.conditions": { key: "type" },

@@ -5,15 +5,16 @@ import { call, withKube } from "./testing/client.ts";
 const PROTOBUF = "application/vnd.kubernetes.protobuf";
 const CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
 
-Deno.test("protobuf request bodies get 415 with a Status, not a JSON parse error", async () => {
+Deno.test("protobuf bodies the fake has no message table for, and protobuf updates, patches and deletes, get 415 with a Status, not a JSON parse error", async () => {
   await withKube({}, async (k) => {
-    const bytes = "\x6b\x38\x73\x00\x0a\x09\x0a\x02v1\x12\x03Namespace";
+    const namespace = "\x6b\x38\x73\x00\x0a\x0f\x0a\x02v1\x12\x09Namespace";
+    const role = "\x6b\x38\x73\x00\x0a\x24\x0a\x1crbac.authorization.k8s.io/v1\x12\x04Role";
     for (
-      const [method, path] of [
-        ["POST", "/api/v1/namespaces?fieldManager=kubectl-create"],
-        ["PUT", "/api/v1/namespaces/default"],
-        ["PATCH", "/api/v1/namespaces/default"],
-        ["DELETE", "/api/v1/namespaces/default/configmaps/x"],
+      const [method, path, bytes] of [
+        ["POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles", role],
+        ["PUT", "/api/v1/namespaces/default", namespace],
+        ["PATCH", "/api/v1/namespaces/default", namespace],
+        ["DELETE", "/api/v1/namespaces/default/configmaps/x", namespace],
       ] as const
     ) {
       const r = await call(k, method, path, { body: bytes, contentType: PROTOBUF });

@@ -259,6 +259,12 @@ export function builtinResources(): ResourceDef[] {
       status: true,
       generation: true,
     }),
+    builtin("batch", "v1", "cronjobs", "CronJob", true, {
+      shortNames: ["cj"],
+      categories: ["all"],
+      status: true,
+      generation: true,
+    }),
     builtin("", "v1", "persistentvolumes", "PersistentVolume", false, {
       shortNames: ["pv"],
       status: true,

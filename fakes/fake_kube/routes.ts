@@ -319,10 +319,15 @@ export async function handleResource(
     }
     case "POST": {
       const mt = mediaType(req);
-      // kubectl's typed creates (secret, configmap, namespace) send protobuf.
-      const fromProtobuf = mt === PROTOBUF
-        ? objectFromProtobuf(new Uint8Array(await req.arrayBuffer()))
-        : undefined;
+      // kubectl's typed creates (deployment, job, secret, service, ...) send protobuf.
+      let fromProtobuf: Record<string, unknown> | undefined;
+      if (mt === PROTOBUF) {
+        const decoded = objectFromProtobuf(new Uint8Array(await req.arrayBuffer()));
+        if (decoded.ok) fromProtobuf = decoded.value;
+        else if (decoded.error.reason === "BadRequest") {
+          return statusResponse(badRequest(decoded.error.message));
+        }
+      }
       if (
         !fromProtobuf && mt && mt !== "application/json" && mt !== "application/yaml" &&
         mt !== "*/*"

@@ -71,9 +71,11 @@
  * propagationPolicy Orphan/Foreground only add their finalizer (the garbage collector of
  * fakes/cluster/controllers/ finishes them); custom-resource defaults apply on write, not on
  * read; CEL rules run from their source text without cost limits; no node heartbeat Leases;
- * no protobuf except the review and TokenRequest bodies kubectl sends and the Secret, ConfigMap
- * and Namespace bodies of its typed creates (object_protobuf.ts; other protobuf bodies are 415, protobuf-only Accept is 406 for built-ins and JSON for
- * custom resources, negotiation.ts); HTTP/1.1 only (no h2, which crashes undici under Deno on
+ * no protobuf except the review and TokenRequest bodies kubectl sends and the create bodies of
+ * the built-in kinds with a message table (object_protobuf.ts: workloads, PDBs, pods, services,
+ * service accounts, secrets, config maps, namespaces; other kinds' protobuf bodies are 415,
+ * malformed ones 400), no protobuf answers (protobuf-only Accept is 406 for built-ins and JSON
+ * for custom resources, negotiation.ts); HTTP/1.1 only (no h2, which crashes undici under Deno on
  * shutdown); an impersonation request without a user is a JSON 500 Status (the apiserver
  * answers plain text).
  */

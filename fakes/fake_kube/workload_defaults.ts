@@ -1,7 +1,8 @@
 /**
  * Defaulting the apiserver applies to the workload and storage kinds the fake cluster's
  * controllers run: Deployment, ReplicaSet, StatefulSet, DaemonSet and Job specs (replicas,
- * strategies, history limits, the Job's generated selector and labels), and the initial
+ * strategies, history limits, the Job's generated selector and labels), CronJob specs
+ * (concurrency policy, suspend, history limits), and the initial
  * Pending phase of PersistentVolumes and PersistentVolumeClaims. Mutates the object in place.
  *
  * May import: ./objects.ts.
@@ -62,6 +63,12 @@ export function defaultWorkload(kind: string, obj: KObj, op: "create" | "update"
       spec.suspend ??= false;
       spec.podReplacementPolicy ??= "TerminatingOrFailed";
       if (op === "create" && spec.manualSelector !== true) jobSelector(obj);
+      break;
+    case "CronJob":
+      spec.concurrencyPolicy ??= "Allow";
+      spec.suspend ??= false;
+      spec.successfulJobsHistoryLimit ??= 3;
+      spec.failedJobsHistoryLimit ??= 1;
       break;
     case "PersistentVolumeClaim":
       spec.volumeMode ??= "Filesystem";

@@ -21,7 +21,7 @@ const deployment = {
   },
 };
 
-Deno.test("discovery lists the workload and storage kinds, with scale on deployments, replicasets and statefulsets", async () => {
+Deno.test("discovery lists the workload and storage kinds (jobs and cronjobs among them), with scale on deployments, replicasets and statefulsets", async () => {
   await withKube({}, async (k) => {
     const apps = (await call(k, "GET", "/apis/apps/v1")).json;
     const names = apps.resources.map((r: { name: string }) => r.name);
@@ -42,7 +42,11 @@ Deno.test("discovery lists the workload and storage kinds, with scale on deploym
     assert.equal(pv.namespaced, false);
     assert.deepEqual(pv.shortNames, ["pv"]);
     assert.ok(core.some((r: { name: string }) => r.name === "persistentvolumeclaims"));
-    assert.equal((await call(k, "GET", "/apis/batch/v1")).json.resources[0].name, "jobs");
+    const batch = (await call(k, "GET", "/apis/batch/v1")).json.resources;
+    assert.deepEqual(
+      batch.map((r: { name: string }) => r.name).sort(),
+      ["cronjobs", "cronjobs/status", "jobs", "jobs/status"],
+    );
     const sc = (await call(k, "GET", "/apis/storage.k8s.io/v1")).json.resources[0];
     assert.equal(sc.name, "storageclasses");
     assert.equal(sc.namespaced, false);
