@@ -28,6 +28,9 @@ import type { DaemonContext, DecisionReport, JobData, JobOrigin } from "./contex
 import { createClaimWithFinalizer, registerNode, requestClaimDeletion } from "./kube_actions.ts";
 import { clearFinishedJob, startLaunch } from "./launching.ts";
 
+/** Pod nomination Events waiting to be written at most (see Executor #nominate). */
+export const NOMINATIONS_WAITING = 256;
+
 /** What an action is about, for reports and de-duplication. */
 function subject(a: Action): Omit<DecisionReport, "time" | "what" | "reason"> {
   switch (a.kind) {
@@ -106,6 +109,8 @@ function reportKey(kind: string, s: ReturnType<typeof subject>): string {
 export class Executor {
   readonly #ctx: DaemonContext;
   #reported = new Map<string, string>();
+  /** Pod nominations written in the background and not yet done. */
+  #nominations = 0;
   /** The action being carried out, stamped on the jobs it queues (reason, span). */
   #origin: JobOrigin | undefined;
 
@@ -262,8 +267,15 @@ export class Executor {
     switch (a.kind) {
       case "LaunchClaim": {
         const r = await startLaunch(ctx, a.claim, a.isNew, a.relaunch ?? false, this.#origin);
-        if (r.ok && a.isNew) ctx.launchGuard?.created(a.claim.nodePool);
-        return r.ok ? ok(undefined) : r;
+        if (!r.ok) return r;
+        if (a.isNew) {
+          ctx.launchGuard?.created(a.claim.nodePool);
+          // Why the NodeClaim exists (describe nodeclaim), and on each pod it is for, which
+          // NodeClaim is coming for it (describe pod), in the decision's words.
+          await this.#event(a.claim.name, a.reason);
+          this.#nominate(a.claim.name, a.pods, a.reason);
+        }
+        return ok(undefined);
       }
       case "RegisterNode": {
         const r = await registerNode(ctx.kube, a.node, a.labels, a.taints, a.removeTaintKeys);
@@ -369,6 +381,11 @@ export class Executor {
         await this.#ctx.events?.record(nodePoolSubject(a.nodePool), a.reason);
         return ok(undefined);
       case "Disrupt": {
+        // Each node taken away says why, on its NodeClaim and on its Node.
+        for (const c of a.command.candidates) {
+          await this.#event(c.nodeClaim, a.reason);
+          await this.#eventOn(nodeSubject(c.node), a.reason);
+        }
         const names = a.command.candidates.map((c) => c.nodeClaim).sort().join("-");
         return await this.#enqueue(
           {
@@ -397,6 +414,35 @@ export class Executor {
     return r.ok
       ? ok(undefined)
       : err(reason("QueueError", `queueing ${job.id}: ${r.error.message}`));
+  }
+
+  /**
+   * Tells each pod a new NodeClaim is launched for which one is coming (Karpenter's Nominated),
+   * with the launch's reason code and message. Written in the background: a launch for
+   * thousands of pods must not hold the pass on thousands of writes. At most
+   * NOMINATIONS_WAITING wait at once; beyond that a nomination is skipped, as client-go's event
+   * queue drops Events when it is full (the NodeClaim's own Event still says it all).
+   */
+  #nominate(claim: string, pods: readonly string[], why: Reason): void {
+    const events = this.#ctx.events;
+    if (!events) return;
+    const r = reason(why.code, `NodeClaim ${claim} is launched for this pod: ${why.message}`);
+    for (const key of pods) {
+      if (this.#nominations >= NOMINATIONS_WAITING) return;
+      const slash = key.indexOf("/");
+      const uid = this.#ctx.informers.pods.get(key)?.uid;
+      this.#nominations++;
+      void events.record(
+        {
+          apiVersion: "v1",
+          kind: "Pod",
+          namespace: key.slice(0, slash),
+          name: key.slice(slash + 1),
+          ...(uid ? { uid } : {}),
+        },
+        r,
+      ).finally(() => this.#nominations--);
+    }
   }
 
   #event(claim: string, why: Reason): Promise<void> {

@@ -26,7 +26,7 @@ import { buildSnapshot } from "./snapshot.ts";
 import { HostHealth } from "./host_health.ts";
 import { sweepExpiredBootstrapTokens } from "./bootstrap_sweep.ts";
 import { queueTemplateJobs } from "./template_jobs.ts";
-import { TenantQuotaEvents } from "./tenant_quota_events.ts";
+import { PodWaitEvents } from "./pod_wait_events.ts";
 import { type HostPowered, HostPowerManager } from "./host_power.ts";
 
 /** Told after each pass: its plan, whether it acted, and the Snapshot it decided on. */
@@ -85,7 +85,7 @@ export class ReconcileLoop {
   /** Proxmox hosts that could not be read, reported when they go and come back. */
   readonly hostHealth: HostHealth;
   /** Events for pods a tenant quota keeps from a VM. */
-  readonly #quotaEvents: TenantQuotaEvents;
+  readonly #waitEvents: PodWaitEvents;
   /** Host power management, when a BMC port is given (daemon/host_power.ts). */
   readonly #hostPower: HostPowerManager | undefined;
   /** Hosts offline on purpose (host power), for the status document. */
@@ -100,7 +100,7 @@ export class ReconcileLoop {
     this.#ctx = ctx;
     this.#executor = executor;
     this.#o = o;
-    this.#quotaEvents = new TenantQuotaEvents(ctx.events);
+    this.#waitEvents = new PodWaitEvents(ctx.events);
     this.#hostPower = ctx.hostPower ? new HostPowerManager(ctx, ctx.hostPower) : undefined;
     this.hostHealth = new HostHealth({
       report: (d) => ctx.report(d),
@@ -200,9 +200,7 @@ export class ReconcileLoop {
       phase("decide", t3 - t2);
       this.#state = plan.state;
       await this.#executor.apply(plan.actions, act);
-      if (act && config.tenants?.length) {
-        await this.#quotaEvents.observe(plan.provisioning, snapshot);
-      }
+      if (act) await this.#waitEvents.observe(plan.provisioning, snapshot);
       await this.#hostPower?.pass(snapshot, config, plan.provisioning, act);
       const t4 = performance.now();
       phase("act", t4 - t3);

@@ -7,7 +7,7 @@
  *
  * May import: core/, adapters/, daemon/.
  */
-import { quotaBlockedByTenant } from "./tenant_quota_events.ts";
+import { quotaBlockedByTenant } from "./tenant_quota_blocked.ts";
 import type { Config, MachineTemplate, NodeClaim, Snapshot } from "../core/model.ts";
 import { podKey } from "../core/model.ts";
 import type { ReconcilePlan } from "../core/reconcile.ts";

@@ -11,6 +11,7 @@ import { reason } from "../core/reason.ts";
 import { isClaimReady } from "../core/claim_state.ts";
 import { claimFromPlan } from "../core/reconcile.ts";
 import { describeKubeError } from "../adapters/kubernetes/client.ts";
+import { nodeClaimSubject } from "../adapters/kubernetes/events.ts";
 import {
   deleteNode,
   setNodeUnschedulable,
@@ -85,7 +86,10 @@ export function terminationPorts(ctx: DaemonContext, why?: Reason): TerminationP
     async launchReplacement(planned) {
       const claim = claimFromPlan(planned, ctx.config(), ctx.clock.now());
       const r = await startLaunch(ctx, claim, true);
-      return r.ok ? ok(undefined) : portError(r.error.message, r.error.code);
+      if (!r.ok) return portError(r.error.message, r.error.code);
+      // Why the replacement exists, on it (describe nodeclaim), like any launch.
+      await ctx.events?.record(nodeClaimSubject(claim.name), planned.reason);
+      return ok(undefined);
     },
     replacementStatus(name) {
       const c = ctx.informers.nodeClaims.get(name);

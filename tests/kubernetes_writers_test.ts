@@ -21,7 +21,7 @@ import {
   setNodeClaimStatus,
 } from "../adapters/kubernetes/nodeclaim_writer.ts";
 import { Evictor } from "../adapters/kubernetes/eviction.ts";
-import { EventRecorder, nodeClaimSubject } from "../adapters/kubernetes/events.ts";
+import { EventRecorder, nodeClaimSubject, nodeSubject } from "../adapters/kubernetes/events.ts";
 import {
   createBootstrapTokenSecret,
   deleteBootstrapTokenSecret,
@@ -456,6 +456,55 @@ Deno.test("a pass that records 1,000 Events keeps at most 4 writes in flight, wr
     const [ra, rb] = await Promise.all([a, b]);
     assert.ok(ra.ok && rb.ok && ra.value.name === rb.value.name);
     assert.equal(eventWrites(), after + 1);
+  });
+});
+
+/** The involvedObject of Event `name` in default. */
+function involved(fake: FakeKube, name: string): Record<string, string> {
+  return get(fake, "events", "default", name).involvedObject as Record<string, string>;
+}
+
+Deno.test("an Event names its object's uid, so kubectl describe (which matches on it) shows it", async () => {
+  await withFake(async (fake, client) => {
+    const rec = new EventRecorder(client, { now: () => 1_800_000_000_000 });
+    const made = await client.requestJson("POST", "/api/v1/nodes", {
+      body: { apiVersion: "v1", kind: "Node", metadata: { name: "general-abc12" } },
+    });
+    assert.ok(made.ok);
+    const uid = (made.value.body as { metadata: { uid: string } }).metadata.uid;
+    const why = reason("Empty", "node general-abc12 runs no pods that need a home");
+    const e = await rec.record(nodeSubject("general-abc12"), why);
+    assert.ok(e.ok);
+    assert.equal(involved(fake, e.value.name).uid, uid);
+    // describe's own query: kind, name, empty namespace and the uid.
+    const found = await client.requestJson(
+      "GET",
+      `/api/v1/events?fieldSelector=${
+        encodeURIComponent(
+          `involvedObject.name=general-abc12,involvedObject.namespace=,involvedObject.kind=Node,involvedObject.uid=${uid}`,
+        )
+      }`,
+    );
+    assert.ok(found.ok);
+    assert.deepEqual(
+      (found.value.body as { items: { reason: string }[] }).items.map((i) => i.reason),
+      ["Empty"],
+    );
+    // An object that is gone still gets its Event (kubectl get events shows it), without uid.
+    const gone = await rec.record(nodeSubject("general-gone1"), why);
+    assert.ok(gone.ok);
+    const g = involved(fake, gone.value.name);
+    assert.equal(g.uid, undefined);
+    // A subject that brings its uid (a pod, from the informer) is not read again.
+    const reads = () => fake.requests.filter((r) => r.method === "GET").length;
+    const before = reads();
+    const pod = await rec.record(
+      { apiVersion: "v1", kind: "Pod", namespace: "default", name: "web-1", uid: "pod-uid-1" },
+      reason("NoShapeFits", "pod needs 64 vCPU"),
+    );
+    assert.ok(pod.ok);
+    assert.equal(reads(), before);
+    assert.equal(involved(fake, pod.value.name).uid, "pod-uid-1");
   });
 });
 

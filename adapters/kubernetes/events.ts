@@ -18,6 +18,22 @@ import { kubeTime } from "./translate.ts";
 import { defaultRedactor, type Redactor } from "../telemetry/redact.ts";
 import { Semaphore } from "../proxmox/semaphore.ts";
 
+/**
+ * Where the recorder reads the uid of a subject that came without one: `kubectl describe` lists
+ * an object's Events by `involvedObject.uid`, so an Event without it is invisible there. Kinds
+ * whose objects proxscale may `get` (shipped RBAC); a Pod's uid comes from the caller, who has
+ * it in the informer cache (proxscale may not get pods).
+ */
+const UID_PATHS: Readonly<Record<string, (name: string) => string>> = {
+  "proxscale.io/v1alpha1/NodeClaim": (n) => `/apis/proxscale.io/v1alpha1/nodeclaims/${n}`,
+  "proxscale.io/v1alpha1/NodePool": (n) => `/apis/proxscale.io/v1alpha1/nodepools/${n}`,
+  "proxscale.io/v1alpha1/Provider": (n) => `/apis/proxscale.io/v1alpha1/providers/${n}`,
+  "proxscale.io/v1alpha1/MachineTemplate": (n) =>
+    `/apis/proxscale.io/v1alpha1/machinetemplates/${n}`,
+  "proxscale.io/v1alpha1/Tenant": (n) => `/apis/proxscale.io/v1alpha1/tenants/${n}`,
+  "v1/Node": (n) => `/api/v1/nodes/${n}`,
+};
+
 /** The object an Event is about. Cluster-scoped objects get their Events in `default`. */
 export type EventSubject = {
   apiVersion: string;
@@ -229,6 +245,20 @@ export class EventRecorder {
     }
   }
 
+  /**
+   * The subject's uid read from the API server, once per new Event object (repeats patch the
+   * object already written). Undefined when the kind is not one proxscale may read, or the
+   * object is gone or unreadable: the Event is still written, `kubectl get events` shows it.
+   */
+  async #uidOf(subject: EventSubject): Promise<string | undefined> {
+    const path = UID_PATHS[`${subject.apiVersion}/${subject.kind}`];
+    if (!path) return undefined;
+    const r = await this.#client.requestJson("GET", path(encodeURIComponent(subject.name)));
+    if (!r.ok) return undefined;
+    const uid = (r.value.body as { metadata?: { uid?: unknown } } | undefined)?.metadata?.uid;
+    return typeof uid === "string" && uid !== "" ? uid : undefined;
+  }
+
   /** Creates the Event, or patches its count and last time (a new one if it expired). */
   async #write(
     key: string,
@@ -265,6 +295,8 @@ export class EventRecorder {
       component: this.#component,
       instance: this.#instance,
     });
+    const uid = subject.uid ?? await this.#uidOf(subject);
+    if (uid !== undefined) (body.involvedObject as Record<string, string>).uid = uid;
     body.count = seen.count;
     const r = await this.#client.requestJson(
       "POST",
