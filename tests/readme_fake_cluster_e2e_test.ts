@@ -100,8 +100,11 @@ Deno.test({
           const p = spawnProxscale(args[0]!, args);
           procs.push(p);
           if (args[0] === "fake-cluster") {
-            await eventually("fake-cluster to print its URLs", 60_000, () =>
-              Promise.resolve(p.output().includes("try:") ? true : undefined));
+            await eventually(
+              "fake-cluster to print its URLs",
+              60_000,
+              () => Promise.resolve(p.output().includes("try:") ? true : undefined),
+            );
           }
           continue;
         }
@@ -131,18 +134,22 @@ Deno.test({
       // More pods than the nodes hold: a new NodeClaim, and each pod it is for says so.
       let r = await kubectl(env, ["scale", "deployment", "web", "--replicas=14"]);
       assert.equal(r.code, 0, r.stderr);
-      const nominated = await eventually("a pod told which NodeClaim comes for it", 120_000, async () => {
-        const g = await kubectl(env, [
-          "get",
-          "events",
-          "--field-selector",
-          "reason=PodsPending,involvedObject.kind=Pod",
-          "-o",
-          "jsonpath={range .items[*]}{.involvedObject.name}{\"\\n\"}{end}",
-        ]);
-        const live = new Set(await running(env, "web"));
-        return g.stdout.trim().split("\n").find((n) => live.has(n));
-      });
+      const nominated = await eventually(
+        "a pod told which NodeClaim comes for it",
+        120_000,
+        async () => {
+          const g = await kubectl(env, [
+            "get",
+            "events",
+            "--field-selector",
+            "reason=PodsPending,involvedObject.kind=Pod",
+            "-o",
+            'jsonpath={range .items[*]}{.involvedObject.name}{"\\n"}{end}',
+          ]);
+          const live = new Set(await running(env, "web"));
+          return g.stdout.trim().split("\n").find((n) => live.has(n));
+        },
+      );
       assert.match(
         eventsOf(await describe(env, `pod/${nominated}`)),
         /PodsPending .*NodeClaim \S+ is launched for this pod: /,
