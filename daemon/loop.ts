@@ -27,6 +27,7 @@ import { HostHealth } from "./host_health.ts";
 import { sweepExpiredBootstrapTokens } from "./bootstrap_sweep.ts";
 import { queueTemplateJobs } from "./template_jobs.ts";
 import { PodWaitEvents } from "./pod_wait_events.ts";
+import { VerdictEvents } from "./verdict_events.ts";
 import { type HostPowered, HostPowerManager } from "./host_power.ts";
 
 /** Told after each pass: its plan, whether it acted, and the Snapshot it decided on. */
@@ -86,6 +87,7 @@ export class ReconcileLoop {
   readonly hostHealth: HostHealth;
   /** Events for pods a tenant quota keeps from a VM. */
   readonly #waitEvents: PodWaitEvents;
+  readonly #verdictEvents: VerdictEvents;
   /** Host power management, when a BMC port is given (daemon/host_power.ts). */
   readonly #hostPower: HostPowerManager | undefined;
   /** Hosts offline on purpose (host power), for the status document. */
@@ -101,6 +103,7 @@ export class ReconcileLoop {
     this.#executor = executor;
     this.#o = o;
     this.#waitEvents = new PodWaitEvents(ctx.events);
+    this.#verdictEvents = new VerdictEvents(ctx.events);
     this.#hostPower = ctx.hostPower ? new HostPowerManager(ctx, ctx.hostPower) : undefined;
     this.hostHealth = new HostHealth({
       report: (d) => ctx.report(d),
@@ -200,7 +203,10 @@ export class ReconcileLoop {
       phase("decide", t3 - t2);
       this.#state = plan.state;
       await this.#executor.apply(plan.actions, act);
-      if (act) await this.#waitEvents.observe(plan.provisioning, snapshot);
+      if (act) {
+        await this.#waitEvents.observe(plan.provisioning, snapshot);
+        await this.#verdictEvents.observe(plan.disruption.verdicts, snapshot.now);
+      }
       await this.#hostPower?.pass(snapshot, config, plan.provisioning, act);
       const t4 = performance.now();
       phase("act", t4 - t3);

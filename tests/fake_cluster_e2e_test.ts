@@ -154,7 +154,12 @@ Deno.test({
       assert.match(r.stderr, /minNodes must not exceed limits\.nodes/);
 
       // proxscale scales the cluster: its VMs boot, kubelets register Nodes, the pods run.
-      run = spawnProxscale("run", ["run", `--config=${cfg}`, `--kubeconfig=${kc}`]);
+      run = spawnProxscale("run", [
+        "run",
+        `--config=${cfg}`,
+        `--kubeconfig=${kc}`,
+        "--http-port=0",
+      ]);
       r = await kubectl(env, ["apply", "-f", "-"], deployment("web", 4, "500m"));
       assert.equal(r.code, 0, r.stderr);
       await eventually("4 web pods Running", 90_000, async () => {

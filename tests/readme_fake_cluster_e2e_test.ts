@@ -3,8 +3,8 @@
  * the README itself (only the temporary paths and the fixed ports change, so parallel tests do
  * not collide), then the user's next questions are asked with kubectl the way a user asks them:
  * `kubectl describe` on a NodeClaim, a pod and a Node must say why proxscale acted (Events matched
- * by the object's uid, as describe matches them), a pod no VM can hold must say so, and scaling
- * to zero must leave no Node, NodeClaim or VM behind.
+ * by the object's uid, as describe matches them) and why it keeps a node, a pod no VM can hold
+ * must say so, and scaling to zero must leave no Node, NodeClaim or VM behind.
  */
 import assert from "node:assert/strict";
 import { kubectl, kubectlEnv } from "./testing/kubectl.ts";
@@ -96,6 +96,8 @@ Deno.test({
           if (args[0] === "fake-cluster") {
             // Fixed ports would collide with other tests: any free ones, the same commands.
             args.push("--port=0", "--pve-port=0", "--boot-delay=1", "--seed=5");
+          } else if (args[0] === "run") {
+            args.push("--http-port=0");
           }
           const p = spawnProxscale(args[0]!, args);
           procs.push(p);
@@ -155,7 +157,23 @@ Deno.test({
         /PodsPending .*NodeClaim \S+ is launched for this pod: /,
       );
 
-      // A pod no VM shape can hold: describe says why no NodeClaim comes.
+      // Why a node stays, asked where users ask it: on the NodeClaim and on its Node.
+      const kept =
+        /(StabilizationWindow|Unconsolidatable|InsufficientSavings|PdbBlocked|BudgetExhausted) +\S+ +proxscale +\S/;
+      await eventually("a kept node says why it stays", 90_000, async () => {
+        for (const c of await names(env, "nodeclaims")) {
+          const onClaim = eventsOf((await kubectl(env, ["describe", c])).stdout);
+          if (!kept.test(onClaim)) continue;
+          const node = c.slice(c.indexOf("/") + 1);
+          if (kept.test(eventsOf((await kubectl(env, ["describe", `node/${node}`])).stdout))) {
+            return true;
+          }
+        }
+        return undefined;
+      });
+
+      // A pod no VM shape can hold: describe says why no NodeClaim comes, next to the
+      // scheduler's own FailedScheduling.
       r = await kubectl(env, ["create", "deployment", "huge", "--image=registry.invalid/pause:3"]);
       assert.equal(r.code, 0, r.stderr);
       r = await kubectl(env, ["set", "resources", "deployment", "huge", "--requests=cpu=64"]);
@@ -163,7 +181,7 @@ Deno.test({
       await eventually("the 64-vCPU pod told it fits no shape", 60_000, async () => {
         for (const p of await names(env, "pods", "-l", "app=huge")) {
           const ev = eventsOf((await kubectl(env, ["describe", p])).stdout);
-          if (/NoShapeFits .*64 vCPU/.test(ev)) return true;
+          if (/NoShapeFits .*64 vCPU/.test(ev) && /FailedScheduling/.test(ev)) return true;
         }
         return undefined;
       });

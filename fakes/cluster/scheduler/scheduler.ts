@@ -29,10 +29,13 @@
  *
  * Not modelled: preemption (no pod is ever evicted to make room; the message's preemption part
  * always says it would not help), priority order (creation order only), scheduling gates,
- * nominated nodes, FailedScheduling Events, static PV matching and CSI capacity, waiting for
+ * nominated nodes, static PV matching and CSI capacity, waiting for
  * a provisioner to bind a WaitForFirstConsumer claim before binding the pod (it is bound at
  * once), inter-pod matchLabelKeys, the NodeAffinity pre-filter's node-name shortcut, image
  * locality, and the existing pods' preferred terms in the inter-pod affinity score.
+ *
+ * kube-scheduler's Events (FailedScheduling once per message, Scheduled) are written by
+ * scheduler_events.ts.
  *
  * May import: fakes/fake_kube/ (the store and object types), fakes/cluster/quantity.ts. Never
  * core/: the oracle must not share the code it judges.
@@ -43,6 +46,7 @@ import type { KubeStore } from "../../fake_kube/store.ts";
 import { bindInState, clusterState, isTerminal } from "./cluster_state.ts";
 import { scheduleOne } from "./schedule_one.ts";
 import { SELECTED_NODE_ANNOTATION } from "./volume_binding.ts";
+import { schedulerEvent } from "./scheduler_events.ts";
 
 /** How often unschedulable pods are retried (ms) and which schedulerName this one serves. */
 export type SchedulerOptions = { retryMs?: number; schedulerName?: string };
@@ -73,7 +77,12 @@ function creationOrder(a: KObj, b: KObj): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-function markUnschedulable(store: KubeStore, pod: KObj, message: string): void {
+function markUnschedulable(
+  store: KubeStore,
+  pod: KObj,
+  message: string,
+  schedulerName: string,
+): void {
   const conds: KObj[] = pod.status?.conditions ?? [];
   const prev = conds.find((c) => c?.type === "PodScheduled");
   if (prev?.status === "False" && prev.reason === "Unschedulable" && prev.message === message) {
@@ -93,6 +102,7 @@ function markUnschedulable(store: KubeStore, pod: KObj, message: string): void {
   store.patch("pods", pod.metadata.namespace, pod.metadata.name!, "merge", {
     status: { conditions },
   }, { subresource: "status" });
+  schedulerEvent(store, pod, "Warning", "FailedScheduling", message, schedulerName);
 }
 
 /** One pass over every waiting pod; returns how many were bound. */
@@ -117,13 +127,13 @@ export function schedulePass(store: KubeStore, schedulerName = "default-schedule
     const alike = JSON.stringify([ns, pod.metadata.labels ?? {}, pod.spec]);
     const known = failed.get(alike);
     if (known !== undefined) {
-      markUnschedulable(store, pod, known);
+      markUnschedulable(store, pod, known, schedulerName);
       continue;
     }
     const d = scheduleOne(pod, cluster);
     if (!d.ok) {
       failed.set(alike, d.message);
-      markUnschedulable(store, pod, d.message);
+      markUnschedulable(store, pod, d.message, schedulerName);
       continue;
     }
     for (const pvc of d.claimsToSelect) {
@@ -137,6 +147,14 @@ export function schedulePass(store: KubeStore, schedulerName = "default-schedule
       target: { kind: "Node", name: d.node.name },
     });
     if (r.ok) {
+      schedulerEvent(
+        store,
+        pod,
+        "Normal",
+        "Scheduled",
+        `Successfully assigned ${ns}/${name} to ${d.node.name}`,
+        schedulerName,
+      );
       bindInState(cluster, d.node, pod, d.requests);
       failed.clear();
       bound++;

@@ -1,6 +1,7 @@
 /**
  * The scheduler loop against an in-process fake API server: it binds through pods/binding,
- * marks what fits nowhere Unschedulable with kube-scheduler's message (once), retries when a
+ * marks what fits nowhere Unschedulable with kube-scheduler's message (once, with a
+ * FailedScheduling Event, and a Scheduled Event when it binds), retries when a
  * node appears, keeps creation order, leaves other schedulers' pods alone, and annotates
  * WaitForFirstConsumer claims with the chosen node.
  */
@@ -33,6 +34,21 @@ const boundTo = (store: KubeStore, name: string) =>
 const scheduledCondition = (store: KubeStore, name: string) =>
   // deno-lint-ignore no-explicit-any
   (get(store, name).status?.conditions ?? []).find((c: any) => c.type === "PodScheduled");
+
+/** The Events about pod `name`, oldest first. */
+function podEvents(store: KubeStore, name: string) {
+  const r = store.list("events", { namespace: "default" });
+  if (!r.ok) throw new Error(r.error.message);
+  return (r.value.items as KObj[])
+    .filter((e) => e.involvedObject?.kind === "Pod" && e.involvedObject?.name === name)
+    .map((e) => ({
+      type: e.type as string,
+      reason: e.reason as string,
+      message: e.message as string,
+      uid: e.involvedObject.uid as string,
+      from: e.source?.component as string,
+    }));
+}
 
 function create(store: KubeStore, ref: string, obj: KObj): void {
   const ns = obj.metadata.namespace;
@@ -87,6 +103,22 @@ Deno.test("a pod that fits nowhere is Unschedulable with the message, written on
       create(k.store, "nodes", node("c"));
       equal(await until("bind after a node is added", () => boundTo(k.store, "big")), "c");
       equal(scheduledCondition(k.store, "big").status, "True");
+      // What `kubectl describe pod` lists: one FailedScheduling while the message held, then
+      // Scheduled, both from default-scheduler and naming the pod's uid.
+      const uid = get(k.store, "big").metadata.uid;
+      deepEqual(
+        podEvents(k.store, "big").map((e) => [e.type, e.reason, e.message, e.uid, e.from]),
+        [
+          ["Warning", "FailedScheduling", cond.message, uid, "default-scheduler"],
+          [
+            "Normal",
+            "Scheduled",
+            "Successfully assigned default/big to c",
+            uid,
+            "default-scheduler",
+          ],
+        ],
+      );
     } finally {
       s.stop();
     }
