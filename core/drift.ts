@@ -169,11 +169,20 @@ export type DriftState = {
   orphanVmSince: Record<string, number>;
   orphanNodeSince: Record<string, number>;
   vanishedSince: Record<string, number>;
+  /** Registered claims whose Node is gone, since when (absent in states of older versions). */
+  nodeGoneSince?: Record<string, number>;
 };
+
+/**
+ * How long a registered claim's Node may be missing before the claim follows it: long enough
+ * for a watch that restarts to see the Node again, short enough that `kubectl delete node`
+ * ends the VM (and re-plans its pods) within a pass or two, as Karpenter's termination does.
+ */
+export const NODE_GONE_GRACE = 15_000;
 
 /** The state before the first pass. */
 export function initialDriftState(): DriftState {
-  return { orphanVmSince: {}, orphanNodeSince: {}, vanishedSince: {} };
+  return { orphanVmSince: {}, orphanNodeSince: {}, vanishedSince: {}, nodeGoneSince: {} };
 }
 
 export type DriftInput = {
@@ -210,7 +219,7 @@ export type DriftAction =
 
 /** A finding still inside its grace period, for status and logs. */
 export type DriftWatch = {
-  code: "OrphanVM" | "OrphanNode" | "VMVanished";
+  code: "OrphanVM" | "OrphanNode" | "VMVanished" | "NodeDeleted";
   subject: string;
   since: number;
   /** When the action comes due. */
@@ -242,11 +251,12 @@ export function reconcileDrift(input: DriftInput): DriftReport {
     key: string,
     code: DriftWatch["code"],
     subject: string,
+    wait = grace,
   ): { since: number; due: boolean } => {
-    const since = input.state[map][key] ?? now;
-    state[map][key] = since;
-    const isDue = now - since >= grace;
-    if (!isDue) watching.push({ code, subject, since, dueAt: since + grace });
+    const since = input.state[map]?.[key] ?? now;
+    (state[map] ??= {})[key] = since;
+    const isDue = now - since >= wait;
+    if (!isDue) watching.push({ code, subject, since, dueAt: since + wait });
     return { since, due: isDue };
   };
 
@@ -331,7 +341,37 @@ export function reconcileDrift(input: DriftInput): DriftReport {
     });
   }
 
-  // 4. Template drift of launched claims.
+  // 4. Registered claims whose Node is gone: someone deleted it (`kubectl delete node`). The
+  // claim, so its VM, follows, as a Karpenter NodeClaim does when its Node is deleted; left
+  // alone it would stay Ready with no Node, its VM running and counted, its pods re-planned
+  // onto it forever.
+  const nodeIds = new Set<string>();
+  const nodeNames = new Set<string>();
+  for (const n of input.nodes) {
+    if (n.providerID) nodeIds.add(n.providerID);
+    nodeNames.add(n.name);
+  }
+  for (const c of claims) {
+    if (c.deleting || !isTrueCond(c, "Registered")) continue;
+    if (c.providerID === undefined && c.nodeName === undefined) continue;
+    if (c.providerID !== undefined && nodeIds.has(c.providerID)) continue;
+    if (c.nodeName !== undefined && nodeNames.has(c.nodeName)) continue;
+    const node = c.nodeName ?? c.providerID!;
+    const f = due("nodeGoneSince", c.name, "NodeDeleted", `node ${node}`, NODE_GONE_GRACE);
+    if (!f.due) continue;
+    actions.push({
+      kind: "DeleteClaim",
+      claim: c.name,
+      reason: reason(
+        "NodeDeleted",
+        `node ${node} of NodeClaim ${c.name} was deleted ${
+          age(now - f.since)
+        } ago and has not come back: the NodeClaim and its VM go too, its pods are planned again`,
+      ),
+    });
+  }
+
+  // 5. Template drift of launched claims.
   const pools = new Map(input.pools.map((p) => [p.name, p]));
   const templates = new Map(input.templates.map((t) => [t.name, t]));
   for (const c of claims) {

@@ -6,6 +6,7 @@ import {
   type DriftReport,
   initialDriftState,
   isOwnedVm,
+  NODE_GONE_GRACE,
   reconcileDrift,
   templateHash,
 } from "./drift.ts";
@@ -359,4 +360,55 @@ Deno.test("a claim carries today's template only when its labels and taints are 
     "the pool's labels changed after the claim was made",
   );
   assert.equal(claimCarriesTemplate(claim, { ...p, taints: [] }, t), false, "a taint removed");
+});
+
+Deno.test("a registered claim whose Node was deleted is deleted once the Node stays gone for NODE_GONE_GRACE", () => {
+  const c = claim("general-a", {
+    vmid: 1001,
+    providerID: providerIdFor("pve", 1001),
+    nodeName: "general-a",
+  });
+  const vms = [vm(1001, "general-a")];
+  // With its Node: nothing to do.
+  assert.deepEqual(
+    run({ claims: [c], vms, nodes: [node("general-a", 1001, "general-a")] }).actions,
+    [],
+  );
+  // Node deleted: watched first, not acted on (a watch that restarts gets to see it again).
+  const first = run({ claims: [c], vms, nodes: [] });
+  assert.deepEqual(first.actions, []);
+  assert.deepEqual(first.watching, [{
+    code: "NodeDeleted",
+    subject: "node general-a",
+    since: T0,
+    dueAt: T0 + NODE_GONE_GRACE,
+  }]);
+  // The Node came back: forgotten.
+  const back = run({
+    claims: [c],
+    vms,
+    nodes: [node("general-a", 1001, "general-a")],
+    state: first.state,
+    now: T0 + 5_000,
+  });
+  assert.deepEqual(back.actions, []);
+  assert.deepEqual(back.state.nodeGoneSince, {});
+  // Still gone after the grace: the claim goes, and with it the VM.
+  const later = run({ claims: [c], vms, nodes: [], state: first.state, now: T0 + NODE_GONE_GRACE });
+  assert.equal(later.actions.length, 1);
+  const a = later.actions[0]!;
+  assert.equal(a.kind, "DeleteClaim");
+  assert.ok(a.kind === "DeleteClaim" && a.claim === "general-a");
+  assert.equal(a.reason.code, "NodeDeleted");
+  assert.match(a.reason.message, /node general-a of NodeClaim general-a was deleted 15s ago/);
+  // A claim that has not registered yet has no Node to lose; one being deleted is finalizing.
+  const launching = {
+    ...c,
+    conditions: [cond("Launched"), cond("Registered", "Unknown")],
+  };
+  const deleting = { ...c, deleting: true };
+  for (const x of [launching, deleting]) {
+    const r = run({ claims: [x], vms, nodes: [], state: first.state, now: T0 + NODE_GONE_GRACE });
+    assert.deepEqual(r.actions.filter((y) => y.kind === "DeleteClaim"), [], x.name);
+  }
 });

@@ -80,6 +80,7 @@ export const REASON_SEVERITY = {
   OrphanVMKept: "Warning",
   ClaimAdopted: "Normal",
   VMVanished: "Warning",
+  NodeDeleted: "Normal",
   // failures of the systems proxscale talks to, and its own state
   VmidRangeExhausted: "Warning",
   IpPoolExhausted: "Warning",

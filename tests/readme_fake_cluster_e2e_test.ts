@@ -172,6 +172,28 @@ Deno.test({
         return undefined;
       });
 
+      // A user deletes a Node (`kubectl delete node`): its NodeClaim and VM follow, as with
+      // Karpenter, and its pods run again elsewhere; nothing is left Ready without a Node.
+      const victim = (await names(env, "nodes"))[0]!.slice("node/".length);
+      r = await kubectl(env, ["delete", "node", victim]);
+      assert.equal(r.code, 0, r.stderr);
+      await eventually(`NodeClaim ${victim} gone after its Node was deleted`, 120_000, async () => {
+        const claims = await names(env, "nodeclaims");
+        return claims.includes(`nodeclaim.proxscale.io/${victim}`) ? undefined : true;
+      });
+      const why = await kubectl(env, [
+        "get",
+        "events",
+        "--field-selector",
+        `reason=NodeDeleted,involvedObject.name=${victim}`,
+        "-o",
+        "jsonpath={.items[*].message}",
+      ]);
+      assert.match(why.stdout, new RegExp(`node ${victim} of NodeClaim ${victim} was deleted`));
+      await eventually("14 web pods Running again", 120_000, async () => {
+        return (await running(env, "web")).length === 14 ? true : undefined;
+      });
+
       // A pod no VM shape can hold: describe says why no NodeClaim comes, next to the
       // scheduler's own FailedScheduling.
       r = await kubectl(env, ["create", "deployment", "huge", "--image=registry.invalid/pause:3"]);
