@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { EventRecorder, EventSubject } from "../adapters/kubernetes/events.ts";
+import { recordingEvents } from "./testing/events_fake.ts";
 import type { ProvisionPlan } from "../core/provisioning.ts";
 import type { Reason } from "../core/reason.ts";
 import { snapshotOf, testPod } from "../core/testing/arbitraries.ts";
@@ -11,19 +11,8 @@ const plan = (unhelped: ProvisionPlan["unhelped"]): ProvisionPlan => ({
   unhelped,
 });
 
-function recorder() {
-  const calls: { subject: EventSubject; reason: Reason }[] = [];
-  const events = {
-    record: (subject: EventSubject, reason: Reason) => {
-      calls.push({ subject, reason });
-      return Promise.resolve({ ok: true, value: { name: "e", count: 1 } });
-    },
-  } as unknown as EventRecorder;
-  return { calls, events };
-}
-
 Deno.test("an unhelped pod gets one Event with the plan's reason until the message changes", async () => {
-  const { calls, events } = recorder();
+  const { calls, events } = recordingEvents();
   const w = new PodWaitEvents(events);
   const pod = testPod("web-1", undefined, { namespace: "b" });
   const snap = snapshotOf({ pods: [pod] });
@@ -52,7 +41,7 @@ Deno.test("an unhelped pod gets one Event with the plan's reason until the messa
 });
 
 Deno.test("pods that are not provisioning's matter get no Event", async () => {
-  const { calls, events } = recorder();
+  const { calls, events } = recordingEvents();
   const w = new PodWaitEvents(events);
   await w.observe(
     plan([
@@ -66,7 +55,7 @@ Deno.test("pods that are not provisioning's matter get no Event", async () => {
 });
 
 Deno.test("a pass writes a bounded number of pod Events; the next passes write the rest", async () => {
-  const { calls, events } = recorder();
+  const { calls, events } = recordingEvents();
   const w = new PodWaitEvents(events);
   const n = WAIT_EVENTS_PER_PASS * 2 + 7;
   const p = plan(

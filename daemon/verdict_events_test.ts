@@ -1,24 +1,13 @@
 import assert from "node:assert/strict";
-import type { EventRecorder, EventSubject } from "../adapters/kubernetes/events.ts";
+import { recordingEvents } from "./testing/events_fake.ts";
 import type { CandidateVerdict } from "../core/disruption.ts";
-import type { Reason, ReasonCode } from "../core/reason.ts";
+import type { ReasonCode } from "../core/reason.ts";
 import {
   VERDICT_EVENT_GAP,
   VERDICT_EVENT_REFRESH,
   VERDICT_EVENTS_PER_PASS,
   VerdictEvents,
 } from "./verdict_events.ts";
-
-function recorder() {
-  const calls: { subject: EventSubject; reason: Reason }[] = [];
-  const events = {
-    record: (subject: EventSubject, reason: Reason) => {
-      calls.push({ subject, reason });
-      return Promise.resolve({ ok: true, value: { name: "e", count: 1 } });
-    },
-  } as unknown as EventRecorder;
-  return { calls, events };
-}
 
 const kept = (claim: string, code: ReasonCode, message: string): CandidateVerdict => ({
   nodeClaim: claim,
@@ -29,7 +18,7 @@ const kept = (claim: string, code: ReasonCode, message: string): CandidateVerdic
 });
 
 Deno.test("a kept node says why on its NodeClaim and Node; a new code is told, a new figure is not", async () => {
-  const { calls, events } = recorder();
+  const { calls, events } = recordingEvents();
   const v = new VerdictEvents(events);
   let t = 1_000_000;
   await v.observe([kept("general-a", "StabilizationWindow", "unneeded for 5s; waits 30s")], t);
@@ -57,7 +46,7 @@ Deno.test("a kept node says why on its NodeClaim and Node; a new code is told, a
 });
 
 Deno.test("disrupted, NotReady and in-progress nodes get no verdict Event; a node that comes back is news", async () => {
-  const { calls, events } = recorder();
+  const { calls, events } = recordingEvents();
   const v = new VerdictEvents(events);
   await v.observe([
     { ...kept("general-a", "Empty", "no pods"), disrupt: true },
@@ -72,7 +61,7 @@ Deno.test("disrupted, NotReady and in-progress nodes get no verdict Event; a nod
 });
 
 Deno.test("a pass tells a bounded number of nodes; the next passes tell the rest", async () => {
-  const { calls, events } = recorder();
+  const { calls, events } = recordingEvents();
   const v = new VerdictEvents(events);
   const all = Array.from(
     { length: VERDICT_EVENTS_PER_PASS * 2 + 3 },
