@@ -21,14 +21,14 @@ Deno.test("a kept node says why on its NodeClaim and Node; a new code is told, a
   const { calls, events } = recordingEvents();
   const v = new VerdictEvents(events);
   let t = 1_000_000;
-  await v.observe([kept("general-a", "StabilizationWindow", "unneeded for 5s; waits 30s")], t);
+  await v.observe([kept("general-a", "Unconsolidatable", "a replacement costs 0.0500/h")], t);
   assert.deepEqual(calls.map((c) => [c.subject.kind, c.subject.name, c.reason.code]), [
-    ["NodeClaim", "general-a", "StabilizationWindow"],
-    ["Node", "general-a", "StabilizationWindow"],
+    ["NodeClaim", "general-a", "Unconsolidatable"],
+    ["Node", "general-a", "Unconsolidatable"],
   ]);
   // The next pass: same verdict, a new figure in its message: not news.
   t += 10_000;
-  await v.observe([kept("general-a", "StabilizationWindow", "unneeded for 15s; waits 30s")], t);
+  await v.observe([kept("general-a", "Unconsolidatable", "a replacement costs 0.0510/h")], t);
   assert.equal(calls.length, 2);
   // A new code within the gap waits for it (a flapping node writes no more than that) ...
   const pdb = kept("general-a", "PdbBlocked", "PodDisruptionBudget default/db allows 0");
@@ -45,13 +45,14 @@ Deno.test("a kept node says why on its NodeClaim and Node; a new code is told, a
   assert.equal(calls.length, 6);
 });
 
-Deno.test("disrupted, NotReady and in-progress nodes get no verdict Event; a node that comes back is news", async () => {
+Deno.test("disrupted, NotReady, in-progress and window-waiting nodes get no verdict Event; a node that comes back is news", async () => {
   const { calls, events } = recordingEvents();
   const v = new VerdictEvents(events);
   await v.observe([
     { ...kept("general-a", "Empty", "no pods"), disrupt: true },
     kept("general-b", "NodeNotReady", "NotReady"),
     kept("general-c", "DisruptionInProgress", "being deleted"),
+    kept("general-e", "StabilizationWindow", "last pod event 2s ago; consolidateAfter is 30s"),
   ], 0);
   assert.equal(calls.length, 0);
   await v.observe([kept("general-d", "Unconsolidatable", "needed")], 0);

@@ -159,7 +159,7 @@ Deno.test({
 
       // Why a node stays, asked where users ask it: on the NodeClaim and on its Node.
       const kept =
-        /(StabilizationWindow|Unconsolidatable|InsufficientSavings|PdbBlocked|BudgetExhausted) +\S+ +proxscale +\S/;
+        /(Unconsolidatable|InsufficientSavings|PdbBlocked|BudgetExhausted|DoNotDisrupt) +\S+ +proxscale +\S/;
       await eventually("a kept node says why it stays", 90_000, async () => {
         for (const c of await names(env, "nodeclaims")) {
           const onClaim = eventsOf((await kubectl(env, ["describe", c])).stdout);
