@@ -441,7 +441,11 @@ export class Executor {
           ...(uid ? { uid } : {}),
         },
         r,
-      ).finally(() => this.#nominations--);
+      )
+        // The recorder answers failures as values; a throw would be its bug, and an Event is
+        // never worth the daemon (an unhandled rejection ends a Deno process).
+        .catch(() => undefined)
+        .finally(() => this.#nominations--);
     }
   }
 
