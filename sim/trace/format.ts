@@ -372,7 +372,9 @@ export function parseTrace(text: string): Result<Trace, TraceError> {
       case "nodeRemoved": {
         const n = nodes.get(nameOf(o.name));
         if (!n) return bad(i + 1, `nodeRemoved for unknown node ${show(o.name)}`, "name");
-        n.removed = t;
+        // Lines need not be in time order: a removal dated before the node's addition is read
+        // as at its addition, as a pod deleted before its creation is.
+        n.removed = Math.max(t, n.added);
         break;
       }
       case "pdb": {
@@ -438,7 +440,9 @@ export function writeTrace(trace: Trace): string {
     if (n.removed !== undefined) {
       evs.push({
         t: n.removed,
-        order: 0,
+        // A node removed the instant it is added goes after its own addition; any other removal
+        // goes before additions at the same time, so a name reused at that instant stays valid.
+        order: n.removed === n.added ? 3 : 0,
         key: n.name,
         line: JSON.stringify({ t: n.removed, type: "nodeRemoved", name: n.name }),
       });

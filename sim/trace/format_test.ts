@@ -52,6 +52,27 @@ Deno.test("a pod name may be reused after its deletion", () => {
   assert.equal(r.value.duration, 10);
 });
 
+Deno.test("a node removed the instant it is added, or on a line dated earlier, reads back the same", () => {
+  // Found by tests/fuzz_trace_test.ts: the writer put such a removal before the addition.
+  const text = [
+    JSON.stringify({ format: "proxscale-trace", version: 1, name: "n", durationMs: 7_200_000 }),
+    JSON.stringify({ t: 0, type: "nodeAdded", name: "static-1", cpu: 8000, memory: 2 ** 33 }),
+    JSON.stringify({ t: 5000, type: "nodeAdded", name: "static-2", cpu: 8000, memory: 2 ** 33 }),
+    JSON.stringify({ t: 3_600_000, type: "podCreated", name: "web-1", cpu: 250, memory: 2 ** 28 }),
+    JSON.stringify({ t: 0, type: "nodeRemoved", name: "static-1" }),
+    JSON.stringify({ t: 1000, type: "nodeRemoved", name: "static-2" }),
+  ].join("\n");
+  const r = parseTrace(text);
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.error));
+  assert.deepEqual(
+    r.value.nodes.map((n) => [n.name, n.added, n.removed]),
+    [["static-1", 0, 0], ["static-2", 5000, 5000]],
+  );
+  const back = parseTrace(writeTrace(r.value));
+  assert.ok(back.ok, JSON.stringify(!back.ok && back.error));
+  assert.deepEqual(back.value, r.value);
+});
+
 Deno.test("trace errors name the line: header, version, type, fields", () => {
   const cases: [string, number, RegExp][] = [
     ['{"t":0}', 1, /first line must be the header/],
