@@ -17,6 +17,7 @@ import {
   nodeClaimSubject,
   nodePoolSubject,
   nodeSubject,
+  podSubject,
 } from "../adapters/kubernetes/events.ts";
 import type { Node } from "../core/model.ts";
 import { DISRUPTED_TAINT_KEY } from "../core/labels.ts";
@@ -138,10 +139,7 @@ export class Executor {
               reason: g.reason,
             });
             // The pods it was for say why they wait (a full IP pool, a bad template...).
-            for (const pod of a.pods) {
-              const [namespace, name] = pod.split("/", 2) as [string, string];
-              await this.#eventOn({ apiVersion: "v1", kind: "Pod", namespace, name }, g.reason);
-            }
+            for (const pod of a.pods) await this.#eventOn(this.#podSubject(pod), g.reason);
           }
           continue;
         }
@@ -429,24 +427,18 @@ export class Executor {
     const r = reason(why.code, `NodeClaim ${claim} is launched for this pod: ${why.message}`);
     for (const key of pods) {
       if (this.#nominations >= NOMINATIONS_WAITING) return;
-      const slash = key.indexOf("/");
-      const uid = this.#ctx.informers.pods.get(key)?.uid;
       this.#nominations++;
-      void events.record(
-        {
-          apiVersion: "v1",
-          kind: "Pod",
-          namespace: key.slice(0, slash),
-          name: key.slice(slash + 1),
-          ...(uid ? { uid } : {}),
-        },
-        r,
-      )
+      void events.record(this.#podSubject(key), r)
         // The recorder answers failures as values; a throw would be its bug, and an Event is
         // never worth the daemon (an unhandled rejection ends a Deno process).
         .catch(() => undefined)
         .finally(() => this.#nominations--);
     }
+  }
+
+  /** The Event subject of pod `namespace/name`, with its uid from the informer. */
+  #podSubject(key: string): EventSubject {
+    return podSubject(key, this.#ctx.informers.pods.get(key)?.uid);
   }
 
   #event(claim: string, why: Reason): Promise<void> {

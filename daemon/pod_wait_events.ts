@@ -15,7 +15,7 @@
 import type { ProvisionPlan } from "../core/provisioning.ts";
 import type { Snapshot } from "../core/model.ts";
 import type { ReasonCode } from "../core/reason.ts";
-import type { EventRecorder } from "../adapters/kubernetes/events.ts";
+import { type EventRecorder, podSubject } from "../adapters/kubernetes/events.ts";
 
 /** New pod Events one pass writes at most. */
 export const WAIT_EVENTS_PER_PASS = 50;
@@ -59,18 +59,7 @@ export class PodWaitEvents {
     // Queued together: the recorder keeps its own bound on writes in flight.
     await Promise.all(news.map(async (key) => {
       const r = now.get(key)!;
-      const slash = key.indexOf("/");
-      const uid = uids.get(key);
-      const w = await this.events!.record(
-        {
-          apiVersion: "v1",
-          kind: "Pod",
-          namespace: key.slice(0, slash),
-          name: key.slice(slash + 1),
-          ...(uid ? { uid } : {}),
-        },
-        r,
-      );
+      const w = await this.events!.record(podSubject(key, uids.get(key)), r);
       if (w.ok) this.#said.set(key, r.message);
     }));
   }

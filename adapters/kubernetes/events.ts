@@ -68,6 +68,22 @@ export function nodeSubject(name: string): EventSubject {
   return { apiVersion: "v1", kind: "Node", name };
 }
 
+/**
+ * The subject of an Event about the pod `namespace/name` (a plan's pod key). Its `uid` comes
+ * from the caller's informer or snapshot: proxscale may not read pods one by one, and without
+ * the uid `kubectl describe pod` does not list the Event.
+ */
+export function podSubject(key: string, uid: string | undefined): EventSubject {
+  const slash = key.indexOf("/");
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    namespace: key.slice(0, slash),
+    name: key.slice(slash + 1),
+    ...(uid ? { uid } : {}),
+  };
+}
+
 /** What a new Event object needs besides its subject and reason. */
 export type EventMeta = {
   name: string;
